@@ -1,0 +1,183 @@
+# tests/lib.sh — a small test library in the style of git's t/test-lib.sh.
+#
+# A test script:
+#	#!/usr/bin/env bash
+#	test_description='what this file tests'
+#	. "$(dirname "$0")/lib.sh"     (or ../lib.sh from a subdirectory)
+#	test_expect_success 'a job runs' '
+#		"$PROCACHE" run --no-cache -- true
+#	'
+#	test_done
+#
+# Each case is a shell snippet evaluated in the script's shell, inside a fresh
+# directory of its own ($TEST_DIR); its commands are chained with && so the
+# first failure fails the case. Output: "ok N - script: title" or "not ok ...".
+#
+# Helpers: test_must_fail CMD (must exit non-zero, not by a signal or by the
+# shell's 126/127), test_expect_code N CMD, test_cmp EXPECTED ACTUAL,
+# test_when_finished 'CMD' (cleanup run after the case, pass or fail),
+# test_have_prereq NAME / test_skip_unless_prereq NAME (with CI=true a missing
+# prerequisite fails instead of skipping), json_get FILE KEY (reads a report).
+#
+# Environment for cases: PROCACHE (the binary), PROCACHE_DIR (a cache private
+# to this script), HELPERS (compiled tests/helpers), TEST_ROOT (the script's
+# scratch directory), TEST_DIR (the case's).
+
+set -u
+TEST_NAME=$(basename "$0" .sh)
+TEST_SRC_DIR=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${PROCACHE:=$TOP/procache}"
+: "${PROCACHE_BUILD:=$TOP/build}"
+HELPERS=$PROCACHE_BUILD/tests/helpers
+export PROCACHE HELPERS PROCACHE_BUILD TOP
+
+# Scratch space: under /var/tmp-like storage, never under the sandbox's
+# masked paths. Kept on failure with TEST_KEEP=1 for a post-mortem.
+TEST_ROOT=${TEST_TMPDIR:-/tmp}/procache-test.$TEST_NAME.$$
+rm -rf "$TEST_ROOT" && mkdir -p "$TEST_ROOT" || exit 1
+export PROCACHE_DIR=$TEST_ROOT/cache
+export HOME=$TEST_ROOT/home
+mkdir -p "$HOME"
+unset XDG_CACHE_HOME XDG_CONFIG_HOME
+
+test_count=0
+test_failures=0
+test_skips=0
+test_cleanup=""
+
+say() { printf '%s\n' "$*"; }
+
+test_when_finished() {
+	test_cleanup="{ $*
+	}; $test_cleanup"
+}
+
+_test_run_case() {
+	local title=$1 body=$2 expect=$3
+	test_count=$((test_count + 1))
+	TEST_DIR=$TEST_ROOT/t$test_count
+	mkdir -p "$TEST_DIR"
+	test_cleanup=":"
+	local rc
+	# The case runs in a subshell, so a case cannot leak state into the next;
+	# its cleanup runs there too, on the way out, whatever happened.
+	(
+		cd "$TEST_DIR" || exit 1
+		trap '(eval "$test_cleanup") >/dev/null 2>&1' EXIT
+		eval "$body"
+	) >"$TEST_ROOT/case.out" 2>&1
+	rc=$?
+	if { [ "$expect" = success ] && [ $rc -eq 0 ]; } ||
+	   { [ "$expect" = failure ] && [ $rc -ne 0 ]; }; then
+		if [ "$expect" = failure ]; then
+			say "ok $test_count - $TEST_NAME: $title # TODO known breakage"
+		else
+			say "ok $test_count - $TEST_NAME: $title"
+		fi
+		[ -n "${TEST_VERBOSE:-}" ] && sed 's/^/#   /' "$TEST_ROOT/case.out"
+	else
+		test_failures=$((test_failures + 1))
+		say "not ok $test_count - $TEST_NAME: $title"
+		say "#   body:"
+		printf '%s\n' "$body" | sed 's/^/#     /'
+		say "#   output (exit $rc):"
+		tail -n 40 "$TEST_ROOT/case.out" | sed 's/^/#     /'
+	fi
+	return 0
+}
+
+# test_expect_success [PREREQ] TITLE BODY
+test_expect_success() {
+	if [ $# -eq 3 ]; then
+		test_skip_unless_prereq "$1" "$2" || return 0
+		shift
+	fi
+	_test_run_case "$1" "$2" success
+}
+
+# test_expect_failure TITLE BODY: a known bug, stated as such.
+test_expect_failure() {
+	_test_run_case "$1" "$2" failure
+}
+
+test_must_fail() {
+	"$@"
+	local rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "test_must_fail: command succeeded: $*" >&2
+		return 1
+	elif [ $rc -gt 128 ] && [ $rc -ne 137 ] && [ $rc -lt 255 ]; then
+		echo "test_must_fail: command died of signal $((rc - 128)): $*" >&2
+		return 1
+	elif [ $rc -eq 127 ]; then
+		echo "test_must_fail: command not found: $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_expect_code N CMD...
+test_expect_code() {
+	local want=$1
+	shift
+	"$@"
+	local rc=$?
+	if [ $rc -ne "$want" ]; then
+		echo "test_expect_code: expected exit $want, got $rc: $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+test_cmp() {
+	cmp -s "$1" "$2" && return 0
+	echo "test_cmp: '$1' and '$2' differ:" >&2
+	diff -u "$1" "$2" >&2 || :
+	return 1
+}
+
+test_path_is_file() { [ -f "$1" ] || { echo "not a file: $1" >&2; return 1; }; }
+test_path_is_dir() { [ -d "$1" ] || { echo "not a directory: $1" >&2; return 1; }; }
+test_path_is_missing() { [ ! -e "$1" ] && [ ! -L "$1" ] || { echo "exists: $1" >&2; return 1; }; }
+
+# Prerequisites. Each is a function test_prereq_NAME returning 0 when met.
+test_prereq_ROOT() { [ "$(id -u)" = 0 ]; }
+test_prereq_USERNS() { unshare --user --map-root-user true 2>/dev/null; }
+test_prereq_UNPRIV_USER() { id procache-test >/dev/null 2>&1 || "$TOP/tests/setup-user.sh" >/dev/null 2>&1; }
+
+test_have_prereq() { "test_prereq_$1"; }
+
+# Returns 1 (and reports a skip, or a failure under CI=true) when unmet.
+test_skip_unless_prereq() {
+	local prereq=$1 title=$2
+	test_have_prereq "$prereq" && return 0
+	test_count=$((test_count + 1))
+	if [ "${CI:-}" = true ]; then
+		test_failures=$((test_failures + 1))
+		say "not ok $test_count - $TEST_NAME: $title (prerequisite $prereq missing; CI=true forbids skipping)"
+	else
+		test_skips=$((test_skips + 1))
+		say "ok $test_count - $TEST_NAME: $title # SKIP missing $prereq"
+	fi
+	return 1
+}
+
+# json_get FILE KEY: prints a top-level value of a JSON file (strings bare).
+json_get() {
+	python3 -c 'import json,sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
+}
+
+test_done() {
+	say "# $TEST_NAME: $((test_count - test_failures)) passed, $test_failures failed, $test_skips skipped"
+	if [ $test_failures -eq 0 ] && [ -z "${TEST_KEEP:-}" ]; then
+		chmod -R u+rwx "$TEST_ROOT" 2>/dev/null
+		rm -rf "$TEST_ROOT"
+	fi
+	[ $test_failures -eq 0 ]
+	exit $?
+}

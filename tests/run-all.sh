@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# tests/run-all.sh — runs every unit test binary and every shell test script,
+# two at a time, and ends with one line "N passed, N failed".
+#
+# Every test program speaks the same protocol: one line per case, "ok N - ..."
+# or "not ok N - ...", and a non-zero exit status if anything failed. A program
+# that exits non-zero without printing "not ok" counts as one failure, so a
+# crash can never pass silently.
+#
+# Environment: PROCACHE (binary under test), PROCACHE_BUILD (build directory
+# with tests/unit and tests/helpers binaries), TESTS (space-separated subset of
+# scripts to run, e.g. TESTS="tests/t0100-sandbox.sh"), JOBS (parallelism).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${PROCACHE_BUILD:-build}
+case $build in /*) ;; *) build="$top/$build" ;; esac
+export PROCACHE_BUILD="$build"
+export PROCACHE=${PROCACHE:-$top/procache}
+jobs=${JOBS:-2}
+out="$top/tests/out"
+rm -rf "$out" && mkdir -p "$out"
+
+if [ -n "${TESTS:-}" ]; then
+	progs=$TESTS
+else
+	progs=$(ls "$build"/tests/unit/test-* 2>/dev/null | grep -v '\.d$'
+		ls "$top"/tests/t[0-9]*.sh "$top"/tests/*/t[0-9]*.sh 2>/dev/null)
+fi
+
+run_one() {
+	prog=$1 out=$2
+	name=$(echo "${prog#$top/}" | sed 's|^build[^/]*/||; s|/|_|g')
+	log="$out/$name.log"
+	start=$(date +%s.%N)
+	case $prog in
+	*.sh) (cd "$(dirname "$prog")" && bash "$prog") >"$log" 2>&1 </dev/null ;;
+	*) "$prog" >"$log" 2>&1 </dev/null ;;
+	esac
+	rc=$?
+	end=$(date +%s.%N)
+	if [ $rc -ne 0 ] && ! grep -q '^not ok ' "$log"; then
+		echo "not ok 0 - $name exited with status $rc without reporting a failure" >>"$log"
+	fi
+	awk -v rc="$rc" -v n="$name" -v s="$start" -v e="$end" 'BEGIN { printf "%s %s %.1f\n", rc, n, e - s }' >"$log.rc"
+}
+export -f run_one
+export top
+
+printf '%s\n' $progs | xargs -P "$jobs" -I{} bash -c 'run_one "$1" "$2"' _ {} "$out"
+
+passed=0 failed=0
+for rc in "$out"/*.log.rc; do
+	[ -e "$rc" ] || continue
+	log=${rc%.rc}
+	read -r status name secs <"$rc"
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -gt 0 ] || [ "$status" -ne 0 ]; then
+		echo "FAIL $name ($p passed, $f failed, ${secs}s); log follows:"
+		sed 's/^/    /' "$log"
+	else
+		echo "PASS $name ($p passed, ${secs}s)"
+	fi
+done
+if [ $((passed + failed)) -eq 0 ]; then
+	echo "no test ran"
+	failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
