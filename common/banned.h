@@ -1,8 +1,9 @@
 /*
  * Functions that are easy to misuse, banned from our own code (as in git).
- * Include this header last in every common/*.c, after all system headers,
- * so that it does not break their declarations; a call to a banned
- * function then fails to compile with an error naming it.
+ * Include this header last in every .c file of common/ (other modules
+ * may do the same), after all system headers, so that it does not break
+ * their declarations; a call to a banned function then fails to compile
+ * with an error naming it.
  *
  * Use instead: strbuf_add*() or xstrdup()/xstrndup() for strcpy and
  * friends, snprintf() or xasprintf() for sprintf, a manual scan with
