@@ -1,0 +1,269 @@
+/*
+ * The sandbox: runs one job in new PID, mount, UTS, IPC and network
+ * namespaces (plus a user namespace when procache is not root or the job
+ * is untrusted), with the host file system shown copy-on-write through
+ * overlayfs, and reports what the job wrote (DESIGN.md sections 1, 2, 8).
+ *
+ * Calling sequence (the runner, DESIGN.md section 10):
+ *
+ *	struct sbx_config cfg = { .argv = ..., ... };
+ *	struct sbx *s;
+ *	if (sbx_new(&cfg, &s, &err) < 0)	// creates R, plans the layers
+ *		die("%s", err.buf);
+ *	layers = sbx_layers(s, &nr);		// for the tracer
+ *	sbx_set_tracer(s, &tracer);		// optional
+ *	if (sbx_run(s, &res, &err) < 0)		// runs the job to its end
+ *		... set-up failure: exit 125 with err.buf ...
+ *	sbx_diff_read(s, &changes, &nr, &err);	// what the job changed
+ *	sbx_changes_free(changes, nr);
+ *	sbx_free(s);				// removes R
+ *
+ * sbx_run() may be called once per struct sbx. sbx_diff_read() only after
+ * sbx_run() returned (every sandbox process is gone by then).
+ *
+ * Errors: functions returning int return 0 or -errno; on failure a
+ * message for the user (lowercase, naming the stage and path, e.g.
+ * "cannot mount overlay on '/usr': Operation not permitted") replaces the
+ * content of @err. Nothing here exits; memory allocation failure dies
+ * (x-allocators). Not thread-safe; sbx_run() must be called from a
+ * single-threaded process (it forks, and the sandbox's init gets
+ * PR_SET_PDEATHSIG tied to the calling thread).
+ */
+#ifndef PROCACHE_SANDBOX_SANDBOX_H
+#define PROCACHE_SANDBOX_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/strbuf.h"
+
+struct sbx;
+
+/*
+ * One overlay of the job's view. All absolute host paths, owned by the
+ * struct sbx (valid until sbx_free()).
+ *	mountpoint	where the job sees it ("/", "/usr", "/home/u/src")
+ *	lower		the host directory shown (equal to mountpoint: the
+ *			view shows host paths unchanged)
+ *	upper, work	overlay upper and work directories, R/layers/<n>/...
+ * A path P the job sees under mountpoint (and under no deeper layer's
+ * mountpoint) is job state iff upper + (P - mountpoint) exists or one
+ * of its parents there is opaque/job-created; else it is host state.
+ */
+struct sbx_layer {
+	char *mountpoint;
+	char *lower;
+	char *upper;
+	char *work;
+};
+
+/*
+ * A tracer hooked into the job and the supervisor loop (the seccomp
+ * tracer of sandbox/trace.c; sandbox.c does not know what it does).
+ *	install(ctx)	called in the job after no_new_privs and the
+ *			capability drop, right before execve. Returns a
+ *			listener fd (> 0), which the sandbox passes to the
+ *			supervisor and closes in the job; 0 if a filter was
+ *			installed without a listener; -errno to fail the
+ *			run (reported as a set-up failure, stage "tracer").
+ *	handle(ctx, fd)	called in the supervisor when the listener fd is
+ *			readable (POLLIN). A negative return means the tracer
+ *			gave up (it recorded why); the fd is not polled
+ *			again. POLLHUP/POLLERR on the fd (every job
+ *			process is gone) also stop the polling.
+ * The sandbox closes the supervisor's copy of the listener fd when
+ * sbx_run() returns. @ctx is the tracer's; the sandbox never frees it.
+ */
+struct sbx_tracer {
+	void *ctx;
+	int (*install)(void *ctx);
+	int (*handle)(void *ctx, int listener_fd);
+};
+
+/*
+ * What to run and how. Plain data filled by the runner; sbx_new() copies
+ * what it keeps, so the caller may free it after sbx_new().
+ */
+struct sbx_config {
+	/* argv[0] is searched on PATH taken from envp (execvpe). */
+	char *const *argv;
+	/* The job's exact environment (NULL-terminated). */
+	char *const *envp;
+	/* Absolute working directory of the job; must exist in the view. */
+	const char *cwd;
+	mode_t umask;
+	/* Dup'ed to the job's fd 0; -1 gives /dev/null. */
+	int stdin_fd;
+	/*
+	 * Where the job's stdout/stderr are streamed live (normally the
+	 * runner's 1 and 2); -1: not streamed. The job always writes into
+	 * pipes owned by the supervisor, never into these fds directly.
+	 */
+	int stdout_fd, stderr_fd;
+	/* Also write stdout/stderr into R/stdout and R/stderr. */
+	bool capture_output;
+	/* Directory in which R = run_root/<16 hex> is created ($CACHE/run). */
+	const char *run_root;
+	/*
+	 * NULL-terminated absolute paths hidden from the job (empty
+	 * read-only tmpfs for a directory, /dev/null for a file); may be
+	 * NULL. run_root is always masked in addition (the job must never
+	 * look up its own upper directory: ELOOP). A mask that does not
+	 * exist on the host is ignored (nothing to hide). */
+	const char *const *masks;
+	/* Keep the host network namespace (else only a loopback, up). */
+	bool share_net;
+	/* Show the host /tmp copy-on-write (else a private tmpfs /tmp). */
+	bool share_tmp;
+	/*
+	 * User namespace; the job runs as uid/gid 65534 (mapped from host
+	 * 65534 when procache is root, from the caller's ids otherwise),
+	 * with the rootless view and no capabilities.
+	 */
+	bool untrusted;
+	/* Fall back to RLIMIT_AS/RLIMIT_NPROC when a cgroup is missing. */
+	bool best_effort_limits;
+	/* sbx_free() leaves R in place (debugging). */
+	bool keep_run_dir;
+	/* Wall-clock limit in seconds; 0 = none. */
+	double timeout_s;
+	/* cgroup limits; 0 = none. */
+	uint64_t memory_bytes;
+	uint64_t pids_max;
+};
+
+/*
+ * How the job ended; filled by sbx_run(). Pointers are owned by the
+ * struct sbx and valid until sbx_free().
+ */
+struct sbx_result {
+	/*
+	 * The job's raw wait status (WIFEXITED/WIFSIGNALED apply). On
+	 * exec failure it is "exited 127" (ENOENT) or "exited 126".
+	 * After a timeout, whatever the job died of (SIGTERM, SIGKILL).
+	 */
+	int wait_status;
+	/* The wall-clock limit hit; the sandbox was killed. */
+	bool timed_out;
+	/* errno of the failed execve of argv[0]; 0 if it ran. */
+	int exec_errno;
+	/* Wall-clock seconds from clone to init's exit. */
+	double duration_s;
+	/* R/stdout and R/stderr when capture_output, else NULL. */
+	const char *stdout_path, *stderr_path;
+	/*
+	 * Limits enforced other than asked for (best_effort_limits),
+	 * one line each, e.g. "pids limit enforced with RLIMIT_NPROC
+	 * (per user, not per sandbox): no pids cgroup". NULL-terminated;
+	 * never NULL.
+	 */
+	char *const *limit_notes;
+	/* The ids the job ran as, as seen inside the sandbox. */
+	uid_t uid;
+	gid_t gid;
+	/* A user namespace was used (rootless or untrusted). */
+	bool userns;
+};
+
+/*
+ * Check @cfg, create R = cfg->run_root/<16 random hex> (with R/lock,
+ * flock'ed until sbx_free(); R/layers/<n>/{upper,work}) and plan the
+ * layers from /proc/self/mountinfo (libmount). run_root is created if
+ * missing. -EINVAL: bad config (message says which field).
+ */
+int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err);
+
+/* The layers planned by sbx_new(), ordered by mountpoint (parents first). */
+const struct sbx_layer *sbx_layers(const struct sbx *s, size_t *nr);
+
+/* Use @tracer for the job (copied); NULL removes it. Before sbx_run(). */
+void sbx_set_tracer(struct sbx *s, const struct sbx_tracer *tracer);
+
+/* The ids the job will run as (inside the sandbox), for the job key. */
+void sbx_job_ids(const struct sbx *s, uid_t *uid, gid_t *gid);
+
+/*
+ * Run the job to its end: clone the sandbox, stream and capture output,
+ * serve the tracer, enforce the limits, wait for init's exit. Returns 0
+ * when the job ran (or failed to exec: see res->exec_errno), whatever
+ * its status; -errno with a message in @err when the sandbox could not
+ * be set up (the runner exits 125), including a limit that cannot be
+ * enforced without best_effort_limits ("cannot enforce memory limit:
+ * ..."). SIGINT, SIGTERM, SIGHUP and SIGQUIT received by the caller
+ * while it runs are forwarded to the job (they are blocked and read
+ * through a signalfd, then restored).
+ */
+int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err);
+
+/* Kinds of change; see the table in DESIGN.md section 2. */
+enum sbx_change_kind {
+	SBX_FILE,		/* regular file created or content changed */
+	SBX_DIR,		/* directory created */
+	SBX_DIR_REPLACED,	/* directory replaced (opaque): host content gone */
+	SBX_SYMLINK,		/* symlink created or retargeted */
+	SBX_DELETE,		/* host path deleted */
+	SBX_MODE,		/* same content, other permission bits */
+	SBX_SPECIAL,		/* device, fifo or socket: not cacheable */
+};
+
+/* "file", "dir", "dir_replaced", "symlink", "delete", "mode", "special". */
+const char *sbx_change_kind_name(enum sbx_change_kind kind);
+
+/*
+ * One change, in host paths. Strings are malloc'd and owned by the
+ * array (sbx_changes_free()).
+ *	path		absolute host path the change applies to
+ *	upper_path	the file in the upper directory (FILE, DIR,
+ *			DIR_REPLACED, SYMLINK, MODE, SPECIAL); NULL for DELETE.
+ *			The caller may rename it away (into the blob store).
+ *	mode		st_mode of the upper entry (type and permission
+ *			bits); 0 for DELETE
+ *	size		size in bytes (FILE), else 0
+ *	target		symlink target (SYMLINK), else NULL
+ */
+struct sbx_change {
+	enum sbx_change_kind kind;
+	char *path;
+	char *upper_path;
+	mode_t mode;
+	off_t size;
+	char *target;
+};
+
+/*
+ * Walk every layer's upper directory and return the changes, sorted by
+ * path (bytewise; a directory comes before its children). *@changes is
+ * a malloc'd array of *@nr entries (NULL when 0) freed with
+ * sbx_changes_free(). Returns 0 or -errno naming the path that could not
+ * be read.
+ */
+int sbx_diff_read(struct sbx *s, struct sbx_change **changes, size_t *nr,
+		  struct strbuf *err);
+
+/*
+ * As sbx_diff_read() for any array of layers (unit tests, tools);
+ * @userxattr: the opaque marker is user.overlay.opaque, else
+ * trusted.overlay.opaque.
+ */
+int sbx_diff_read_layers(const struct sbx_layer *layers, size_t nr_layers,
+			 bool userxattr, struct sbx_change **changes,
+			 size_t *nr, struct strbuf *err);
+
+void sbx_changes_free(struct sbx_change *changes, size_t nr);
+
+/* R, the per-run state directory. */
+const char *sbx_run_dir(const struct sbx *s);
+
+/* Release everything; removes R unless keep_run_dir. NULL is a no-op. */
+void sbx_free(struct sbx *s);
+
+/*
+ * Remove the run directories in @run_root whose R/lock is not held (their
+ * runner died). Returns the number removed, or -errno if @run_root
+ * cannot be read (-ENOENT when it does not exist).
+ */
+int sbx_clean_stale(const char *run_root);
+
+#endif
