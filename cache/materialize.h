@@ -1,0 +1,168 @@
+/*
+ * Materialization: applying a diff (a stored one on a cache hit, a fresh
+ * one on a miss) to the host, safely and atomically per file. One
+ * function serves both cases, so a hit leaves exactly what a miss leaves.
+ *
+ * Calling sequence:
+ *
+ *	struct mat_report rep;
+ *	struct strbuf err = STRBUF_INIT;
+ *
+ *	mat_report_init(&rep);
+ *	r = mat_apply(changes, nr, roots, flags, &rep, &err);
+ *	for (i = 0; i < rep.nr; i++)	// or mat_report_outcome/_reason()
+ *		... rep.results[i].outcome, rep.results[i].reason ...
+ *	mat_report_release(&rep);
+ *
+ * Safety (see DESIGN.md §7 "Materialization"): every path in a change is
+ * untrusted. A path is applied only if it lies beneath one of @roots
+ * (component-wise), and its parent directory is opened beneath that root
+ * with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS): no symlink on the
+ * host, pre-existing or created by an earlier change of the same diff,
+ * is ever followed below a root. Everything is then done with *at()
+ * calls on that parent fd, and modes are set on opened fds.
+ *
+ * Memory comes from the x-allocators (dies on out-of-memory).
+ */
+#ifndef PROCACHE_CACHE_MATERIALIZE_H
+#define PROCACHE_CACHE_MATERIALIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/hash.h"
+#include "common/strbuf.h"
+
+enum mat_kind {
+	MAT_FILE,	  /* regular file: bytes from src, mode */
+	MAT_DIR,	  /* directory: created if absent, mode applied */
+	MAT_DIR_REPLACED, /* directory: existing tree removed, empty dir made */
+	MAT_SYMLINK,	  /* symlink to target (never followed) */
+	MAT_DELETE,	  /* remove whatever is there (trees included) */
+	MAT_MODE,	  /* existing file or directory: mode only */
+};
+
+struct mat_change {
+	enum mat_kind kind;
+	/*
+	 * Absolute host path, as recorded. Untrusted: a path that is not
+	 * absolute, or has an empty, "." or ".." component or a trailing
+	 * slash, is refused (MAT_REFUSED) and never touched.
+	 */
+	const char *path;
+	/*
+	 * FILE, DIR, DIR_REPLACED, MODE: permission bits only (at most
+	 * 07777, else mat_apply() fails with -EINVAL). Applied exactly
+	 * (not subject to the umask), with S_ISUID and S_ISGID dropped; the
+	 * sticky bit is kept (it only restricts deletion). Ignored for
+	 * SYMLINK and DELETE.
+	 */
+	mode_t mode;
+	/* SYMLINK: the link's target, any non-empty string. */
+	const char *target;
+	/*
+	 * FILE: where the bytes are, relative to @src_dirfd (a blob in the
+	 * store, or a file in a run's upper directory). Opened with
+	 * O_NOFOLLOW; must be a regular file of exactly @size bytes, else
+	 * -EIO. The caller vouches for its content (the blob store verifies
+	 * blob hashes; this function does not rehash the source).
+	 */
+	int src_dirfd;
+	const char *src_path;
+	/*
+	 * FILE: content hash of the source, when known. A host file of the
+	 * same size is hashed and, when equal (and the mode too), left
+	 * untouched. Without it the source is hashed instead.
+	 */
+	struct pc_hash hash;
+	bool has_hash;
+	off_t size; /* FILE: size in bytes */
+};
+
+enum mat_outcome {
+	MAT_APPLIED,   /* the host now has what the change says */
+	MAT_UNCHANGED, /* the host already had it; nothing written (mtime kept) */
+	MAT_KEPT,      /* outside every root: listed, not applied */
+	MAT_REFUSED,   /* unsafe or impossible to apply safely: not touched */
+	MAT_FAILED,    /* applying failed; mat_apply() returned -errno */
+	MAT_SKIPPED,   /* not reached: mat_apply() stopped at a failure first */
+};
+
+struct mat_result {
+	enum mat_outcome outcome;
+	/*
+	 * Why, in a few words ("outside the output roots", "path has a '..'
+	 * component", "a parent directory is a symlink on the host", ...);
+	 * NULL for MAT_APPLIED. Owned by the report.
+	 */
+	char *reason;
+};
+
+struct mat_report {
+	/* One per change, in the order of the changes given to mat_apply(). */
+	struct mat_result *results;
+	size_t nr;
+	/* How many changes ended with each outcome. */
+	size_t applied, unchanged, kept, refused, failed, skipped;
+	/* Regular files written, and their bytes (copied or cloned). */
+	size_t files_written;
+	uint64_t bytes_written;
+};
+
+void mat_report_init(struct mat_report *rep);
+/* Free the results and reasons; @rep may be reused after mat_report_init(). */
+void mat_report_release(struct mat_report *rep);
+/* Outcome and reason (NULL for MAT_APPLIED) of change @i; BUG() if i >= nr. */
+enum mat_outcome mat_report_outcome(const struct mat_report *rep, size_t i);
+const char *mat_report_reason(const struct mat_report *rep, size_t i);
+
+/* "applied", "unchanged", "kept", "refused", "failed", "skipped". */
+const char *mat_outcome_name(enum mat_outcome outcome);
+/* "file", "dir", "dir-replaced", "symlink", "delete", "mode". */
+const char *mat_kind_name(enum mat_kind kind);
+
+/* Flags for mat_apply(). */
+#define MAT_FSYNC 1 /* fsync each written file and each changed directory */
+
+/*
+ * Apply the @nr changes in @ch to the host, beneath @roots.
+ *
+ * @roots: NULL-terminated array of absolute, clean paths (path_clean()),
+ * trusted: symlinks in a root's own path are followed when opening it,
+ * so callers should pass canonical paths (realpath). A change is applied
+ * if its path is beneath a root (the deepest matching root is used);
+ * otherwise it is MAT_KEPT. A change AT a root: MODE applies; DIR makes
+ * the root (its parent must exist) or applies its mode; FILE writes it
+ * when the root is not an existing directory; DELETE, DIR_REPLACED and
+ * SYMLINK (which would redirect every later change) are MAT_REFUSED, as
+ * is any change at "/".
+ *
+ * Order: the changes may come in any order (a diff comes sorted by
+ * path); they are applied parents before children, each directory's
+ * entries together, so a deletion or replacement of a directory happens
+ * before anything is created under it. Two changes of the same path are
+ * applied in the order given. Directory modes without u+rwx are applied
+ * last, deepest first, so that their children can still be created.
+ *
+ * Regular files are written to a temporary name in the target directory
+ * (FICLONE, else copy_file_range, else read/write), given their mode and
+ * renamed into place: each file is either old or new, never torn. An
+ * existing entry of another type is removed first (type change). With
+ * MAT_FSYNC, files are fsync()ed before the rename and directories after.
+ *
+ * Returns 0 when every change ended APPLIED, UNCHANGED, KEPT or REFUSED
+ * (see @rep). Returns -errno when applying one failed: mat_apply() stops
+ * there, @err gets "cannot apply 'PATH': <strerror>" (or another message
+ * naming the path), that change is MAT_FAILED and those not reached
+ * MAT_SKIPPED; every file already applied is whole, and the temporary
+ * file is removed. -EINVAL: bad arguments (unknown flag or kind, mode
+ * above 07777, FILE without src_path, relative or unclean root). @rep
+ * must have been initialised; its previous results are released.
+ */
+int mat_apply(const struct mat_change *ch, size_t nr,
+	      const char *const *roots, unsigned flags,
+	      struct mat_report *rep, struct strbuf *err);
+
+#endif
