@@ -1,0 +1,121 @@
+/*
+ * The tracer: a seccomp user-notification filter in the job, a handler in
+ * the supervisor that records every observation the job makes of the host
+ * (DESIGN.md §3), and the deny list of untrusted mode (§5).
+ *
+ * Calling sequence (runner/run.c):
+ *
+ *	struct trace *t = trace_new(&(struct trace_config){ ... });
+ *	struct sbx_tracer hooks = trace_hooks(t);
+ *	sbx_set_tracer(sbx, &hooks);
+ *	sbx_run(...);		// hooks.install runs in the job before execve,
+ *				// hooks.handle in the supervisor's poll loop
+ *	trace_finish(t, &err);	// after the job: hashes, stat checks
+ *	for (i = 0; i < trace_nr_obs(t); i++) ... trace_obs_at(t, i) ...
+ *	for (i = 0; i < trace_nr_taints(t); i++) ... trace_taint_at(t, i) ...
+ *	trace_free(t);
+ *
+ * A job with at least one taint is uncacheable; the taint strings say why
+ * ("syscall connect: host unix socket /run/x.sock"). The tracer never makes
+ * the job fail: whatever it cannot decode or model becomes a taint and the
+ * call goes on.
+ *
+ * Memory comes from the x-allocators (dies on out-of-memory).
+ */
+#ifndef PROCACHE_SANDBOX_TRACE_H
+#define PROCACHE_SANDBOX_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "common/hash.h"
+#include "common/strbuf.h"
+
+#include "sandbox/sandbox.h"
+
+struct trace_config {
+	/*
+	 * The overlay layers, paths absolute in the host (mountpoint is where
+	 * the job sees it, which is the same host path). A job path belongs
+	 * to the layer with the longest mountpoint prefix; its host state is
+	 * read under lower, the job's writes under upper. With no layers,
+	 * every path is host state as is.
+	 */
+	const struct sbx_layer *layers;
+	size_t nr_layers;
+	/*
+	 * Job-view paths whose whole subtree is private to the job and never
+	 * host state (the private /tmp tmpfs, /dev, --mask'ed paths). May be
+	 * NULL/0. /proc and /sys are handled by the tracer itself (§3).
+	 */
+	const char *const *private_paths;
+	size_t nr_private_paths;
+	bool untrusted;   /* deny list: DENY → EPERM, host sockets → EACCES */
+	bool strict_stat; /* stat observations also compare mtime/ctime */
+	bool trace;       /* false: deny-only filter, no listener */
+};
+
+enum trace_obs_kind {
+	TRACE_CONTENT,
+	TRACE_ABSENT,
+	TRACE_STAT,
+	TRACE_LISTING,
+	TRACE_SYMLINK,
+	TRACE_HOSTFACT,
+};
+
+/* One observation; plain data owned by the struct trace. */
+struct trace_obs {
+	enum trace_obs_kind kind;
+	char *path;          /* absolute host path, last component not followed;
+	                        HOSTFACT: the fact's name ("uname.release") */
+	const char *syscall; /* first system call that made the observation */
+	struct stat st;      /* lstat at first observation (CONTENT, STAT,
+	                        LISTING, SYMLINK); zeroed otherwise */
+	char *value;         /* SYMLINK: target; HOSTFACT: the value; else NULL */
+	size_t nr_entries;   /* LISTING: number of entries */
+	struct pc_hash hash; /* CONTENT: XXH3-128 of the bytes (after
+	                        trace_finish); LISTING: dirlist_hash_at() */
+	bool hashed;         /* hash is valid */
+};
+
+/* A new tracer for one run. @cfg is copied (the layers are not: they must
+ * outlive the tracer). Never NULL. */
+struct trace *trace_new(const struct trace_config *cfg);
+/* Free everything, observations included. NULL allowed. */
+void trace_free(struct trace *t);
+
+/*
+ * The hooks for sbx_set_tracer(): ctx = @t.
+ * install(ctx): in the job (single-threaded, after no_new_privs, right
+ *   before execve): installs the filter; returns the listener fd (> 0),
+ *   0 when only a deny filter was installed (cfg.trace false), or -errno.
+ * handle(ctx, fd): in the supervisor when @fd is readable: receives and
+ *   answers one notification; returns 0, or -errno when the listener is
+ *   dead or unusable (a taint is recorded then; stop polling it).
+ */
+struct sbx_tracer trace_hooks(struct trace *t);
+
+/*
+ * After the job has ended: hash every CONTENT observation and compare its
+ * stat (dev, ino, size, mtime, ctime) with the one at first observation; a
+ * difference taints "input changed during the run: PATH". A file that can
+ * no longer be read taints too. Returns 0, or -errno with a message in
+ * @err (NULL allowed) when the tracer itself failed (the caller must then
+ * treat the run as uncacheable).
+ */
+int trace_finish(struct trace *t, struct strbuf *err);
+
+/* Observations, in the order of first observation. */
+size_t trace_nr_obs(const struct trace *t);
+const struct trace_obs *trace_obs_at(const struct trace *t, size_t i);
+
+/* Taint reasons, in order; no duplicates. */
+size_t trace_nr_taints(const struct trace *t);
+const char *trace_taint_at(const struct trace *t, size_t i);
+
+/* "content", "absent", "stat", "listing", "symlink", "hostfact". */
+const char *trace_obs_kind_name(enum trace_obs_kind k);
+
+#endif
