@@ -1,0 +1,448 @@
+/*
+ * The procache cache: a content-addressed blob store, entries (one or
+ * more per job key, each with the preconditions a run observed and its
+ * result), lookup by preconditions, explain, integrity checks and
+ * maintenance. Layout and formats: docs/DESIGN.md section 6; the entry
+ * format is specified at the top of cache/entry.c, the stat cache's at the
+ * top of cache/statcache.c, the counters' at the top of cache/stats.c.
+ *
+ * Calling sequence for one job (runner/):
+ *
+ *	cache_open(dir, &c, &err);
+ *	k = cache_key_new(); cache_key_add_str(k, "format", ...); ...
+ *	r = cache_lookup(c, k, flags, &hit, &ex, &err);
+ *	hit:  cache_entry_apply(c, hit, roots, ...);
+ *	      cache_entry_write_output(c, hit, 1, 1); ... (2, 2);
+ *	      cache_stats_record(c, CACHE_HIT, NULL, cache_entry_duration(hit));
+ *	miss: run the job; rec = cache_record_new(k); cache_record_add_*(...);
+ *	      cache_store(c, rec, &stored, &err);   // blobs, then the entry
+ *	      cache_entry_apply(c, stored, roots, ...);  // same code as a hit
+ *	cache_entry_free(hit); cache_key_free(k); cache_close(c);
+ *
+ * Errors: functions returning int return 0 (or a count / 1 for a hit) on
+ * success and -errno on failure, with a one-line message for the user in
+ * @err (lowercase, no full stop, the failing path quoted) when @err is
+ * not NULL. Nothing here exits; memory comes from the x-allocators (which
+ * die on out-of-memory, see common/xalloc.h). Every struct is opaque:
+ * data crosses as arguments and through the accessors below.
+ *
+ * Concurrency: any number of processes may use one cache directory at
+ * once (store, lookup, gc, verify); no lock is held while a job runs.
+ * Readers never see a half-written entry or blob (temp file + rename).
+ * A struct cache is not thread-safe; use one per thread.
+ */
+#ifndef PROCACHE_CACHE_CACHE_H
+#define PROCACHE_CACHE_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/hash.h"
+#include "common/strbuf.h"
+
+struct cache;
+struct cache_key;
+struct cache_record;
+struct cache_entry;
+struct cache_explain;
+
+/* ---- the cache directory --------------------------------------------- */
+
+/* Content of the FORMAT file of the format this code reads and writes. */
+#define CACHE_FORMAT_LINE "procache cache format 1\n"
+
+/*
+ * Open the cache at @dir, creating it (mode 0700 for a new top directory)
+ * with CACHEDIR.TAG, FORMAT and its subdirectories when it does not exist
+ * or is empty. A directory whose FORMAT file says something else (another
+ * version, or not a procache cache) is refused with -EPROTO and a message
+ * naming the format found; a non-empty directory without FORMAT is
+ * refused with -ENOTEMPTY (so procache never takes over a directory that
+ * is not its own). $PROCACHE_MAX_SIZE (e.g. "2G", see
+ * cache_parse_size()) sets the size kept automatically after stores; an
+ * invalid value gives -EINVAL. On success *@out is the new handle, freed
+ * with cache_close().
+ */
+int cache_open(const char *dir, struct cache **out, struct strbuf *err);
+
+/* Close the handle and free it. NULL is allowed. */
+void cache_close(struct cache *c);
+
+/* The cache's top directory, as passed to cache_open(). */
+const char *cache_path(const struct cache *c);
+
+/*
+ * "$CACHE/run": the directory for per-run state directories (DESIGN.md
+ * section 2), on the cache's file system so captured files can be renamed
+ * into the blob store. Created by cache_open().
+ */
+const char *cache_run_root(const struct cache *c);
+
+/*
+ * The default cache directory into @out (which is reset first):
+ * $PROCACHE_DIR, else $XDG_CACHE_HOME/procache, else
+ * $HOME/.cache/procache (empty variables count as unset). Returns 0, or
+ * -ENOENT when none of them is set. The --cache-dir flag is the runner's
+ * business and is applied before this.
+ */
+int cache_default_dir(struct strbuf *out);
+
+/*
+ * The automatic size limit in bytes (0: none). cache_store() runs an
+ * LRU gc down to 90% of it when the approximate byte counter (kept in the
+ * sharded counters, updated by stores and gc) exceeds it.
+ */
+void cache_set_max_size(struct cache *c, uint64_t bytes);
+uint64_t cache_max_size(const struct cache *c);
+
+/*
+ * Parse a size such as "1048576", "512K", "10M", "2G", "1T" (binary
+ * units, case-insensitive, optional trailing "B" or "iB") into *@out.
+ * Parse an age such as "90s", "30m", "12h", "7d", "2w" (a bare number is
+ * seconds) into seconds. Return 0 or -EINVAL.
+ */
+int cache_parse_size(const char *s, uint64_t *out);
+int cache_parse_age(const char *s, uint64_t *out);
+
+/* ---- keys ------------------------------------------------------------- */
+
+/*
+ * A job key: the canonical keyenc encoding of tagged fields
+ * (common/hash.h), hashed with XXH3-128. The fields are also kept, so
+ * that the entry can store them and --explain can say which differ.
+ * Field order matters (it is part of the encoding); the runner adds them
+ * in the order of DESIGN.md section 4. Tags must be non-empty ASCII
+ * without NUL (else BUG()). The hash is computed lazily and cached inside
+ * the key, which is why functions taking a const key may still finalize
+ * it.
+ */
+struct cache_key *cache_key_new(void);
+void cache_key_add(struct cache_key *k, const char *tag, const void *data,
+		   size_t len);
+void cache_key_add_str(struct cache_key *k, const char *tag, const char *s);
+void cache_key_add_u64(struct cache_key *k, const char *tag, uint64_t v);
+/*
+ * The key's 32 lowercase hex digits; the string lives as long as @k (and
+ * until the next cache_key_add*(), which is allowed but changes the key).
+ */
+const char *cache_key_hex(struct cache_key *k);
+/* The key hash itself. */
+void cache_key_hash(struct cache_key *k, struct pc_hash *out);
+void cache_key_free(struct cache_key *k);
+
+/* ---- records: what a run observed and did, to be stored --------------- */
+
+enum cache_change_kind {
+	CACHE_CHANGE_FILE,         /* regular file: blob, mode */
+	CACHE_CHANGE_DIR,          /* new directory: mode */
+	CACHE_CHANGE_DIR_REPLACED, /* directory replacing what was there: mode */
+	CACHE_CHANGE_SYMLINK,      /* symlink: target */
+	CACHE_CHANGE_DELETE,       /* path removed */
+	CACHE_CHANGE_MODE,         /* only the permission bits changed: mode */
+};
+
+/*
+ * A record is built after a miss and handed to cache_store(). It copies
+ * every string it is given. Paths are absolute host paths; they are
+ * checked by cache_store() (absolute, no "." / ".." / empty component,
+ * no trailing slash), which refuses the record otherwise. The key @k is
+ * copied; @k may be freed afterwards.
+ */
+struct cache_record *cache_record_new(const struct cache_key *k);
+void cache_record_free(struct cache_record *r);
+
+/*
+ * Preconditions (DESIGN.md section 3). A path is recorded at most once
+ * per kind; a second call for the same (path, kind) is ignored (the first
+ * observation counts). @mode includes the S_IFMT type bits.
+ *  content:  the file at @path (not followed if a symlink) is of @mode's
+ *            type with @mode's permission bits, and its bytes hash to @h.
+ *            Only regular files may carry a content precondition;
+ *            cache_store() refuses others with -EINVAL.
+ *  absent:   lstat(@path) fails with ENOENT or ENOTDIR.
+ *  stat:     lstat(@path) gives the same type, mode, uid, gid, and size
+ *            for a regular file; with @strict also mtime and ctime (ns).
+ *  listing:  dirlist_hash_at(@path) (common/dirlist.h) gives @h.
+ *  symlink:  @path is a symlink whose target is @target.
+ *  hostfact: a fact about the host: @name is one of "uname.sysname",
+ *            "uname.release", "uname.version", "uname.machine" and
+ *            @value the field as uname(2) gives it; other names are
+ *            refused by cache_store() with -EINVAL.
+ */
+void cache_record_add_content(struct cache_record *r, const char *path,
+			      const struct pc_hash *h, mode_t mode);
+void cache_record_add_absent(struct cache_record *r, const char *path);
+void cache_record_add_stat(struct cache_record *r, const char *path,
+			   const struct stat *st, bool strict);
+void cache_record_add_listing(struct cache_record *r, const char *path,
+			      const struct pc_hash *h);
+void cache_record_add_symlink(struct cache_record *r, const char *path,
+			      const char *target);
+void cache_record_add_hostfact(struct cache_record *r, const char *name,
+			       const char *value);
+
+/* The result. @code is the exit code when @signal is 0, else ignored. */
+void cache_record_set_exit(struct cache_record *r, int code, int signal);
+void cache_record_set_duration(struct cache_record *r, double seconds);
+/*
+ * The captured output stream @which (1 stdout, 2 stderr) is the regular
+ * file @file (absolute path, normally $RUN/stdout), which cache_store()
+ * renames into the blob store (copying only across file systems). Not
+ * calling this records an empty stream.
+ */
+void cache_record_set_output(struct cache_record *r, int which,
+			     const char *file);
+/*
+ * One change of the job's diff, in path order as sbx_diff_read() gives
+ * them. FILE: @src_file is the captured file (the upper-dir path), renamed
+ * into the blob store by cache_store(); @mode its permission bits (type
+ * bits ignored). DIR, DIR_REPLACED, MODE: @mode. SYMLINK: @target.
+ * DELETE: nothing else. Unused arguments may be 0/NULL.
+ */
+void cache_record_add_change(struct cache_record *r,
+			     enum cache_change_kind kind, const char *path,
+			     mode_t mode, const char *src_file,
+			     const char *target);
+
+/*
+ * Store @r: first every blob (captured files renamed into blobs/, each
+ * complete before it gets its name; one that is already there is kept),
+ * then the entry (temp file + rename into keys/ab/<key>/<id>.entry).
+ * Another process storing the same key at the same time is fine. On
+ * success *@stored (when @stored is not NULL) is the entry as stored, for
+ * cache_entry_apply(); the caller frees it. On failure nothing is
+ * referenced by a new entry, but captured files already moved into the
+ * blob store are no longer at their @src_file path: the run's changes can
+ * then only be reported lost (the runner exits 125). @r is not freed.
+ * After a successful store the size limit is enforced (see
+ * cache_set_max_size()); a failing automatic gc is only a warning.
+ */
+int cache_store(struct cache *c, struct cache_record *r,
+		struct cache_entry **stored, struct strbuf *err);
+
+/* ---- lookup ----------------------------------------------------------- */
+
+/* Check every candidate fully and collect every reason for a miss. */
+#define CACHE_LOOKUP_EXPLAIN 1u
+
+/*
+ * Look @k up. The candidates under the key are tried most recently used
+ * first; the first whose preconditions all hold on the host is the hit:
+ * it is touched (its mtime set to now, before any blob is read), its blobs
+ * are checked (present, right size and hash), and *@hit is set (the
+ * caller frees it with cache_entry_free()). An entry found corrupt
+ * (checksum, format, unsafe path, missing or corrupt blob) is a miss:
+ * one warning line on stderr, and the entry is removed.
+ *
+ * With CACHE_LOOKUP_EXPLAIN, every candidate is checked fully (but the
+ * hit, if any, is the same) and *@ex receives the explanation (free with
+ * cache_explain_free()); @ex may be NULL otherwise and is then left NULL.
+ * Returns 1 on a hit, 0 on a miss, -errno when the cache itself could not
+ * be read (the key directory exists but cannot be listed); @err then says
+ * why. Flags other than CACHE_LOOKUP_EXPLAIN give -EINVAL.
+ */
+int cache_lookup(struct cache *c, const struct cache_key *k, unsigned flags,
+		 struct cache_entry **hit, struct cache_explain **ex,
+		 struct strbuf *err);
+
+/* ---- entries ---------------------------------------------------------- */
+
+/*
+ * The entry's name, "<32 hex key>/<16 hex id>": unique in the cache, what
+ * `procache cache ls` prints and `cache show` accepts.
+ */
+const char *cache_entry_id(const struct cache_entry *e);
+/* The job key, 32 hex digits. */
+const char *cache_entry_key_hex(const struct cache_entry *e);
+/* Exit code (meaningful when the signal is 0) and terminating signal. */
+int cache_entry_exit_code(const struct cache_entry *e);
+int cache_entry_signal(const struct cache_entry *e);
+/* Duration of the recorded run, seconds. */
+double cache_entry_duration(const struct cache_entry *e);
+/* Creation time (seconds since the epoch). */
+int64_t cache_entry_created(const struct cache_entry *e);
+
+/*
+ * The blob of output stream @which (1 stdout, 2 stderr) and its size.
+ * Returns 0 or -EINVAL for another @which.
+ */
+int cache_entry_output(const struct cache_entry *e, int which,
+		       struct pc_hash *hash, uint64_t *size);
+
+/*
+ * Write output stream @which (1 stdout, 2 stderr) to @fd, byte for byte,
+ * verifying the blob's hash on the way. Returns 0, -ENOENT when the blob
+ * is missing, -EBADMSG when its size or hash is wrong (detected at the
+ * latest at the end: bytes already written stay written — lookup has
+ * already verified the blob, so this only happens if it was damaged in
+ * between), or -errno from read/write (EPIPE included).
+ */
+int cache_entry_write_output(struct cache *c, const struct cache_entry *e,
+			     int which, int fd, struct strbuf *err);
+
+/* One change, as plain data pointing into the entry (valid while it is). */
+struct cache_change_view {
+	enum cache_change_kind kind;
+	const char *path;   /* absolute, checked safe */
+	mode_t mode;        /* permission bits (FILE, DIR, DIR_REPLACED, MODE) */
+	const char *target; /* SYMLINK, else NULL */
+	bool has_blob;      /* FILE */
+	struct pc_hash blob;
+	uint64_t size;      /* FILE: the blob's size */
+};
+
+size_t cache_entry_nr_changes(const struct cache_entry *e);
+/* Change @i (< cache_entry_nr_changes()), in path order. */
+void cache_entry_change(const struct cache_entry *e, size_t i,
+			struct cache_change_view *out);
+
+/*
+ * The blob store's directory fd (owned by @c) and a blob's name relative
+ * to it ("ab/<32 hex>") into @out (reset first), e.g. to open it with
+ * openat(cache_blobs_dirfd(c), out->buf, O_RDONLY|O_CLOEXEC|O_NOFOLLOW).
+ */
+int cache_blobs_dirfd(const struct cache *c);
+void cache_blob_relpath(const struct pc_hash *h, struct strbuf *out);
+
+/*
+ * The entry as JSON for `cache show --json` and reports: id, key, key
+ * fields, preconditions, result, duration, created, last use, size.
+ * The caller frees it with cJSON_Delete().
+ */
+cJSON *cache_entry_json(const struct cache_entry *e);
+
+void cache_entry_free(struct cache_entry *e);
+
+/* ---- explain ---------------------------------------------------------- */
+
+/*
+ * The explanation of a lookup, as a JSON array the caller frees with
+ * cJSON_Delete(). Each element is one reason, with a one-line "message":
+ *  - a failing precondition:
+ *	{"candidate": "<entry id>", "kind": "content"|"absent"|"stat"|
+ *	 "listing"|"symlink"|"hostfact", "path": "/p",
+ *	 "expected": "...", "found": "...", "message": "..."}
+ *  - a corrupt candidate (removed):
+ *	{"candidate": "<entry id>", "kind": "corrupt", "message": "..."}
+ *  - with no candidate under the key, the differences with the nearest
+ *    stored key of the same argv (fewest differing fields):
+ *	{"kind": "key", "nearest": "<key hex>", "field": "env PATH",
+ *	 "expected": "<stored value>" | null, "found": "<current>" | null,
+ *	 "message": "env PATH differs"}
+ *    or, when no key has the same argv:
+ *	{"kind": "key", "field": "argv", "message": "no entry for this
+ *	 command line"}
+ * An empty array on a hit without EXPLAIN details to give.
+ */
+cJSON *cache_explain_json(const struct cache_explain *ex);
+/* The messages, one "procache: explain: ..." line each, to @f. */
+void cache_explain_print(const struct cache_explain *ex, FILE *f);
+/* Number of reasons collected. */
+size_t cache_explain_count(const struct cache_explain *ex);
+void cache_explain_free(struct cache_explain *ex);
+
+/* ---- counters --------------------------------------------------------- */
+
+enum cache_outcome { CACHE_HIT, CACHE_MISS, CACHE_UNCACHEABLE, CACHE_ERROR };
+
+/*
+ * Count one run's outcome in the sharded counters (stats/<pid % 16>).
+ * @reason (UNCACHEABLE: why; may be NULL) is counted by its category:
+ * the text before the first ':' ("syscall mount", "input changed during
+ * the run"). @saved_s (HIT) is the recorded duration of the skipped run.
+ * Failures are ignored (counters are advisory); with pc_verbose they are
+ * logged.
+ */
+void cache_stats_record(struct cache *c, enum cache_outcome o,
+			const char *reason, double saved_s);
+
+/* ---- maintenance (procache cache ...) --------------------------------- */
+
+struct cache_stats_summary {
+	uint64_t entries, keys, blobs;
+	uint64_t bytes;         /* entries + blobs, from a scan */
+	uint64_t counted_bytes; /* the approximate counter kept by stores */
+	uint64_t hits, misses, uncacheable, errors, stores;
+	double saved_s;
+	cJSON *uncacheable_reasons; /* object: category -> count; caller frees */
+};
+
+/* Sum the counters and scan the store. Returns 0 or -errno. */
+int cache_stats_get(struct cache *c, struct cache_stats_summary *out,
+		    struct strbuf *err);
+/* Set every counter to zero (sizes are kept). Returns 0 or -errno. */
+int cache_stats_zero(struct cache *c, struct strbuf *err);
+
+/* One entry, for `cache ls`. */
+struct cache_ls_item {
+	char *id;          /* "<key>/<id>" */
+	char *command;     /* argv joined with spaces, shell-quoted when needed */
+	int64_t last_use;  /* entry mtime, seconds */
+	int64_t created;
+	uint64_t size;     /* entry file plus every blob it references */
+	uint64_t hits;
+	bool corrupt;      /* could not be read (command is then the reason) */
+};
+
+/*
+ * Every entry, most recently used first. *@items is an array of *@nr
+ * items, freed with cache_ls_free(). Returns 0 or -errno.
+ */
+int cache_ls(struct cache *c, struct cache_ls_item **items, size_t *nr,
+	     struct strbuf *err);
+void cache_ls_free(struct cache_ls_item *items, size_t nr);
+
+/*
+ * Load the entry @name: "last" (the entry last stored or hit), a full
+ * "<key>/<id>", or an unambiguous prefix of one or of an id. Returns 0,
+ * -ENOENT (no such entry), -EEXIST (ambiguous), or the entry's error
+ * (-EBADMSG corrupt, ...).
+ */
+int cache_entry_load(struct cache *c, const char *name,
+		     struct cache_entry **out, struct strbuf *err);
+
+struct cache_gc_result {
+	uint64_t entries_removed, blobs_removed, bytes_removed;
+	uint64_t entries_kept, bytes_kept;
+};
+
+/*
+ * Remove entries not used for more than @max_age seconds (0: no limit),
+ * then least recently used entries until the cache holds at most
+ * @max_size bytes (0: no limit), then blobs no entry references (except
+ * those younger than an hour, which a concurrent store may be about to
+ * reference). Entries are removed before their blobs. Temporary files
+ * older than an hour are removed too. Only one gc runs at a time: a
+ * second one returns -EBUSY at once. Returns 0 or -errno.
+ */
+int cache_gc(struct cache *c, uint64_t max_size, uint64_t max_age,
+	     struct cache_gc_result *res, struct strbuf *err);
+
+struct cache_verify_result {
+	uint64_t entries_ok, entries_bad, blobs_ok, blobs_bad, fixed;
+};
+
+/*
+ * Check every entry (envelope, checksum, format, paths, referenced blobs)
+ * and every blob (its hash is its name). Each problem is one line on
+ * @report ("bad entry '<id>': <why>"). With @fix, bad entries and bad
+ * blobs are removed (and counted in res->fixed). Returns 0 (the result
+ * says whether anything was bad) or -errno when the cache could not be
+ * read.
+ */
+int cache_verify(struct cache *c, bool fix, FILE *report,
+		 struct cache_verify_result *res, struct strbuf *err);
+
+/*
+ * Remove every entry and blob (and the counters), keeping the cache
+ * directory, its FORMAT and run/. Returns 0 or -errno.
+ */
+int cache_clear(struct cache *c, struct strbuf *err);
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * Internal structures shared by the files of cache/. Not for runner/ (which
+ * sees only cache/cache.h); the unit tests and the fuzz target include it
+ * to reach the parser and the stat cache directly.
+ */
+#ifndef PROCACHE_CACHE_INTERNAL_H
+#define PROCACHE_CACHE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "cache/cache.h"
+#include "common/hash.h"
+#include "common/strbuf.h"
+
+#define CACHE_NR_SHARDS 16
+/* Unreferenced blobs and temp files younger than this are left to a
+ * concurrent store that may be about to reference or rename them. */
+#define CACHE_GC_GRACE_S 3600
+
+struct statcache;
+
+struct cache {
+	char *path;
+	char *run_root;
+	int dirfd, blobs_fd, keys_fd, tmp_fd, stats_fd;
+	uint64_t max_size;
+	struct statcache *sc; /* opened on first use; NULL if unusable */
+	bool sc_tried;
+};
+
+/* One key field: type 's' (text), 'u' (u64), 'x' (bytes shown as hex). */
+struct key_field {
+	char *tag;
+	char *data;
+	size_t len;
+	char type;
+};
+
+struct cache_key {
+	struct key_field *fields;
+	size_t nr, alloc;
+	bool hashed;
+	struct pc_hash hash;
+	char hex[PC_HASH_HEX_LEN + 1];
+};
+
+enum pre_kind {
+	PRE_CONTENT,
+	PRE_ABSENT,
+	PRE_STAT,
+	PRE_LISTING,
+	PRE_SYMLINK,
+	PRE_HOSTFACT,
+};
+
+struct precondition {
+	enum pre_kind kind;
+	char *path;  /* HOSTFACT: the fact's name */
+	char *value; /* SYMLINK: target; HOSTFACT: value */
+	struct pc_hash hash; /* CONTENT, LISTING */
+	mode_t mode;         /* CONTENT, STAT: type and permission bits */
+	uint32_t uid, gid;   /* STAT */
+	uint64_t size;       /* STAT of a regular file */
+	bool strict;         /* STAT: mtime/ctime too */
+	int64_t mtime_ns, ctime_ns;
+};
+
+struct change {
+	enum cache_change_kind kind;
+	char *path;
+	mode_t mode;
+	char *target;
+	bool has_blob;
+	struct pc_hash blob;
+	uint64_t size;
+	char *src; /* record only: the captured file to move into blobs */
+};
+
+struct output {
+	struct pc_hash hash;
+	uint64_t size;
+	char *src; /* record only */
+};
+
+struct cache_entry {
+	char name[PC_HASH_HEX_LEN + 1 + 16 + 1]; /* "<key>/<id>" */
+	char key_hex[PC_HASH_HEX_LEN + 1];
+	char id_hex[17];
+	struct key_field *fields;
+	size_t nr_fields;
+	struct precondition *pre;
+	size_t nr_pre, alloc_pre;
+	int exit_code, signal;
+	double duration;
+	int64_t created;
+	char *version;
+	struct output out[2];
+	struct change *ch;
+	size_t nr_ch, alloc_ch;
+	/* from the file, when loaded */
+	int64_t mtime;
+	uint64_t file_size;
+};
+
+struct cache_record {
+	struct cache_entry e;
+	struct strset *seen; /* "<kind>\0<path>" already recorded */
+	bool stdout_set, stderr_set;
+};
+
+/* ---- a set of strings (open addressing), mapping each to an index ---- */
+struct strset;
+struct strset *strset_new(void);
+void strset_free(struct strset *s);
+/* The index of @key (@len bytes) or -1; with @add, inserts it as @val. */
+long strset_get(struct strset *s, const char *key, size_t len);
+/* Insert; returns the existing value if present, else stores @val and
+ * returns -1. */
+long strset_put(struct strset *s, const char *key, size_t len, long val);
+
+/* ---- entry.c ---------------------------------------------------------- */
+#define ENTRY_MAGIC "PCENTRY\n"
+#define ENTRY_VERSION 1u
+#define ENTRY_HEADER_LEN 40
+/* Entries larger than this are refused (corrupt, or not ours). */
+#define ENTRY_MAX_LEN ((uint64_t)1 << 30)
+
+/* Serialise @e (envelope + payload) into @out (reset first). Also fills
+ * e->id_hex and e->name from the canonical preconditions. */
+void entry_encode(struct cache_entry *e, struct strbuf *out);
+/*
+ * Parse @len bytes as an entry. Returns 0 and *@out, or -EBADMSG with the
+ * reason in @err (bad magic, version, flags, length, checksum, JSON,
+ * unknown key or kind, unsafe path, key fields not hashing to the key).
+ * Never crashes on any input (fuzzed).
+ */
+int entry_decode(const void *buf, size_t len, struct cache_entry **out,
+		 struct strbuf *err);
+/* The payload as JSON (used by encode and cache_entry_json). */
+struct cJSON *entry_to_json(const struct cache_entry *e, bool for_show);
+void entry_release(struct cache_entry *e);
+/* Safe absolute path: "/" then path_is_safe_relative(); "/" alone only
+ * with @allow_root. */
+bool entry_path_is_safe(const char *path, bool allow_root);
+const char *pre_kind_name(enum pre_kind k);
+const char *change_kind_name(enum cache_change_kind k);
+const char *file_type_name(mode_t mode);
+void key_fields_free(struct key_field *f, size_t nr);
+/* Describe a key field's value for people ("PATH=/usr/bin", "1000"). */
+char *key_field_display(const struct key_field *f);
+
+/* ---- store.c ---------------------------------------------------------- */
+/* Read and decode the entry file @relpath ("ab/<key>/<id>.entry") under
+ * keys/. -ENOENT when it is gone, -EBADMSG when corrupt. Fills mtime and
+ * file_size. */
+int store_read_entry(struct cache *c, const char *relpath,
+		     struct cache_entry **out, struct strbuf *err);
+/* Remove a corrupt entry (and its hits file), with one warning line. */
+void store_drop_entry(struct cache *c, const char *relpath, const char *why);
+/* Check a blob: present, @size bytes, hashing to @h. 0, -ENOENT or
+ * -EBADMSG. */
+int store_check_blob(struct cache *c, const struct pc_hash *h, uint64_t size,
+		     bool full);
+/* Record @relpath as the "last" entry (for cache show last). */
+void store_set_last(struct cache *c, const char *relpath);
+/* keys/ relative path of an entry file, and of its hits file. */
+void store_entry_relpath(const char *key_hex, const char *id_hex,
+			 struct strbuf *out);
+/* Run the automatic size limit if the counters say it is exceeded. */
+void store_maybe_gc(struct cache *c);
+
+/* ---- statcache.c ------------------------------------------------------ */
+/* Records are trusted only for files whose mtime and ctime are at least
+ * this much older than the time of hashing. */
+#define STATCACHE_MIN_AGE_NS (2LL * 1000000000LL)
+int statcache_open(int cache_dirfd, struct statcache **out);
+void statcache_close(struct statcache *sc);
+/* The hash recorded for exactly this (dev, ino, mode, size, mtime,
+ * ctime), if any. */
+bool statcache_get(struct statcache *sc, const struct stat *st,
+		   struct pc_hash *out);
+/* Record a hash computed at @hashed_at_ns (CLOCK_REALTIME); ignored when
+ * the file is too young (same-tick guard). Returns true if recorded. */
+bool statcache_put(struct statcache *sc, const struct stat *st,
+		   const struct pc_hash *h, int64_t hashed_at_ns);
+/*
+ * The content hash of the regular file @path (relative to @dirfd, not
+ * followed), whose lstat is @st: from the stat cache when possible, else
+ * hashed (and recorded when old enough). The file is checked to be the
+ * one @st describes and unchanged while hashed; otherwise -ESTALE.
+ * @sc may be NULL (no cache). Returns 0 or -errno.
+ */
+int statcache_hash_file(struct statcache *sc, int dirfd, const char *path,
+			const struct stat *st, struct pc_hash *out);
+struct cache_statcache_counts {
+	uint64_t hits, misses, stored;
+};
+extern struct cache_statcache_counts statcache_counts;
+
+/* ---- stats.c ---------------------------------------------------------- */
+/* Add @bytes (may be negative) to the approximate size counter. */
+void stats_add_bytes(struct cache *c, int64_t bytes);
+void stats_count_store(struct cache *c);
+/* Sum of the size counters of all shards. */
+int64_t stats_counted_bytes(struct cache *c);
+/* Set the size counter to @bytes (gc, after a full scan). */
+void stats_set_bytes(struct cache *c, uint64_t bytes);
+
+#endif
