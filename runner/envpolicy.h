@@ -1,0 +1,60 @@
+/*
+ * The environment policy: what the job's environment is, given procache's
+ * own environment and the --env-* options (DESIGN.md section 4). The job
+ * receives exactly the environment that is keyed, so removing a variable
+ * here removes it from the job, not only from the key.
+ *
+ * Calling sequence:
+ *	struct envpolicy ep;
+ *	envpolicy_init(&ep);
+ *	envpolicy_set(&ep, "A=1");  envpolicy_unset(&ep, "B");  ...
+ *	char **env = envpolicy_apply(&ep, environ, cwd);   // sorted, NULL-terminated
+ *	...
+ *	envpolicy_free_env(env);
+ *	envpolicy_release(&ep);
+ */
+#ifndef PROCACHE_RUNNER_ENVPOLICY_H
+#define PROCACHE_RUNNER_ENVPOLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct envpolicy {
+	bool clear;		/* --env-clear: start from nothing */
+	char **keep;		/* --env-keep NAME (meaningful with clear) */
+	size_t nr_keep, alloc_keep;
+	char **set;		/* --env-set NAME=VALUE, in order */
+	size_t nr_set, alloc_set;
+	char **unset;		/* --env-unset NAME */
+	size_t nr_unset, alloc_unset;
+};
+
+void envpolicy_init(struct envpolicy *ep);
+void envpolicy_release(struct envpolicy *ep);
+
+/*
+ * Add an option. Returns 0, or -EINVAL when the argument is malformed
+ * (empty name, '=' in a name, no '=' in a NAME=VALUE).
+ */
+int envpolicy_keep(struct envpolicy *ep, const char *name);
+int envpolicy_set(struct envpolicy *ep, const char *assignment);
+int envpolicy_unset(struct envpolicy *ep, const char *name);
+
+/*
+ * True when NAME is one of the volatile variables removed from every job
+ * (session sockets, terminal multiplexers, procache's own PROCACHE_*).
+ */
+bool envpolicy_is_volatile(const char *name, size_t len);
+
+/*
+ * The job's environment: @environ filtered by the policy, with the --env-*
+ * options applied and PWD set to @cwd, sorted bytewise by NAME=VALUE, one
+ * entry per name (the last assignment of a name in @environ wins, as
+ * getenv() would see the first... see envpolicy.c). Malloc'd,
+ * NULL-terminated; free with envpolicy_free_env().
+ */
+char **envpolicy_apply(const struct envpolicy *ep, char *const *environ_in,
+		       const char *cwd);
+void envpolicy_free_env(char **env);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * A job as the runner sees it: the options that shape it, what it is given
+ * (argv, environment after the policy, cwd, ids, umask, stdin), the key
+ * built from all of that, and one sandboxed, traced execution of it.
+ *
+ * Calling sequence (runner/run.c, runner/trace-cmd.c):
+ *	struct job_opts o;  job_opts_init(&o);
+ *	i = job_opts_parse(&o, argc, argv, JOB_CMD_RUN);   // dies on bad options
+ *	struct job j;  job_prepare(&j, &o, argv + i);       // dies on failure (125)
+ *	job_add_key(&j, key);                               // fills the cache key
+ *	struct job_run r;  job_execute(&j, run_root, &r);   // the sandbox + tracer
+ *	... r.trace, r.changes, r.reasons ...
+ *	job_run_release(&r);  job_release(&j);  job_opts_release(&o);
+ *
+ * This is runner/ code: failures die() with exit status 125.
+ */
+#ifndef PROCACHE_RUNNER_JOB_H
+#define PROCACHE_RUNNER_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/hash.h"
+#include "common/strbuf.h"
+#include "runner/envpolicy.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/trace.h"
+
+struct cache_key;
+
+enum job_cmd { JOB_CMD_RUN, JOB_CMD_TRACE };
+
+struct job_opts {
+	const char *cache_dir;
+	bool no_cache, refresh, check, explain;
+	bool share_net, share_tmp, untrusted, best_effort_limits;
+	bool strict_stat, no_trace, fsync, keep_run_dir, json;
+	const char *report_path, *diff_json_path, *log_path;
+	double timeout_s;
+	uint64_t memory_bytes, pids_max;
+	char **outputs;
+	size_t nr_outputs, alloc_outputs;
+	char **masks;
+	size_t nr_masks, alloc_masks;
+	struct envpolicy env;
+};
+
+void job_opts_init(struct job_opts *o);
+void job_opts_release(struct job_opts *o);
+
+/*
+ * Parse the options of 'procache run' or 'procache trace' (argv[0] is the
+ * command's name). Returns the index of the command's first word; dies
+ * (125) on an unknown option, a missing or malformed value, or no command.
+ * Prints the help and exits 0 on --help.
+ */
+int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd);
+
+enum job_stdin_kind {
+	JOB_STDIN_NULL,		/* /dev/null or closed */
+	JOB_STDIN_TTY,		/* a terminal: passed through, uncacheable */
+	JOB_STDIN_FILE,		/* read fully into a private file, hashed */
+};
+
+struct job {
+	const struct job_opts *opts;
+	char **argv;		/* borrowed from main's argv */
+	char **env;		/* after the policy, sorted (envpolicy_apply) */
+	char *cwd;		/* absolute, from getcwd() */
+	char *cache_dir;	/* absolute, as resolved */
+	char **roots;		/* --output roots: absolute, canonical */
+	size_t nr_roots;
+	mode_t umask;
+	uid_t uid;		/* as the job will see them */
+	gid_t gid;
+	gid_t *groups;
+	size_t nr_groups;
+	enum job_stdin_kind stdin_kind;
+	int stdin_fd;		/* JOB_STDIN_FILE: the private copy; else -1 */
+	struct pc_hash stdin_hash;
+	uint64_t stdin_size;
+	int stdout_fd;		/* where the job's stdout streams live (1) */
+};
+
+/*
+ * Gather what the job will be given. @cache_dir is the resolved cache
+ * directory (absolute). Reads stdin fully when it is neither a terminal
+ * nor /dev/null (into an unlinked file in @tmp_dir).
+ */
+void job_prepare(struct job *j, const struct job_opts *o, char **argv,
+		 const char *cache_dir, const char *tmp_dir);
+void job_release(struct job *j);
+
+/* Add every key field (DESIGN.md section 4) to @k, in order. */
+void job_add_key(const struct job *j, struct cache_key *k);
+
+/* One sandboxed execution and what came of it. */
+struct job_run {
+	struct sbx *sbx;		/* owns the run directory */
+	struct trace *trace;		/* NULL with --no-trace */
+	struct sbx_result res;
+	struct sbx_change *changes;
+	size_t nr_changes;
+	char **reasons;			/* why it is uncacheable; empty = cacheable */
+	size_t nr_reasons, alloc_reasons;
+	int exit_status;		/* procache's exit status for this run */
+};
+
+/*
+ * Run the job in the sandbox (traced unless --no-trace), wait for its end,
+ * finish the trace and read the diff. Dies (125) when the sandbox cannot be
+ * set up. The job's stdout/stderr stream to procache's fd 1 and 2 live and
+ * are captured in the run directory.
+ */
+void job_execute(struct job *j, const char *run_root, struct job_run *r);
+void job_run_add_reason(struct job_run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void job_run_release(struct job_run *r);
+
+/* procache's exit status for a job that exited with @code or died of @sig. */
+int job_exit_status(int code, int sig);
+
+/* Parsers shared with other commands: 0 or -EINVAL. */
+int parse_size(const char *s, uint64_t *out);	/* 64M, 1G, 4096 */
+int parse_seconds(const char *s, double *out);	/* 1.5, 30s, 5m, 2h */
+
+#endif

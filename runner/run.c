@@ -1,0 +1,659 @@
+/*
+ * procache run: look the job up; on a hit restore its results and replay
+ * its output; on a miss run it sandboxed and traced, store it when it is
+ * cacheable, and apply its changes through the same function a hit uses
+ * (mat_apply()). DESIGN.md section 7.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cache/cache.h"
+#include "cache/materialize.h"
+#include "common/cleanup.h"
+#include "common/die.h"
+#include "common/fdio.h"
+#include "common/json.h"
+#include "common/path.h"
+#include "common/xalloc.h"
+#include "runner/commands.h"
+#include "runner/job.h"
+#include "runner/runner.h"
+#include "common/banned.h"
+
+double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void resolve_cache_dir(const char *flag, struct strbuf *out)
+{
+	strbuf_reset(out);
+	if (flag) {
+		strbuf_addstr(out, flag);
+	} else if (cache_default_dir(out) < 0) {
+		die("no cache directory: set --cache-dir, $PROCACHE_DIR or $HOME");
+	}
+	if (out->buf[0] != '/') {
+		_cleanup_free_ char *cwd = getcwd(NULL, 0);
+		if (!cwd)
+			die_errno("cannot get the current directory");
+		char *abs = path_join(cwd, out->buf);
+		strbuf_reset(out);
+		strbuf_addstr(out, abs);
+		free(abs);
+	}
+	char *clean = path_clean(out->buf);
+	strbuf_reset(out);
+	strbuf_addstr(out, clean);
+	free(clean);
+}
+
+struct cache *open_cache_or_die(const char *dir)
+{
+	struct cache *c;
+	struct strbuf err = STRBUF_INIT;
+	if (cache_open(dir, &c, &err) < 0)
+		die("%s", err.buf);
+	strbuf_release(&err);
+	return c;
+}
+
+void open_log_or_die(const char *path)
+{
+	if (!path)
+		return;
+	FILE *f = fopen(path, "ae");
+	if (!f)
+		die_errno("cannot open log file '%s'", path);
+	setvbuf(f, NULL, _IOLBF, 0);
+	pc_log_set_file(f);
+}
+
+/* ---- applying changes ------------------------------------------------ */
+
+static enum mat_kind mat_kind_of_cache(enum cache_change_kind k)
+{
+	switch (k) {
+	case CACHE_CHANGE_FILE: return MAT_FILE;
+	case CACHE_CHANGE_DIR: return MAT_DIR;
+	case CACHE_CHANGE_DIR_REPLACED: return MAT_DIR_REPLACED;
+	case CACHE_CHANGE_SYMLINK: return MAT_SYMLINK;
+	case CACHE_CHANGE_DELETE: return MAT_DELETE;
+	case CACHE_CHANGE_MODE: return MAT_MODE;
+	}
+	BUG("unknown cache change kind %d", (int)k);
+}
+
+struct applied {
+	struct mat_change *ch;
+	size_t nr;
+	struct strbuf *names;	/* blob relative paths, owned */
+	struct mat_report rep;
+	int rc;
+};
+
+static void applied_release(struct applied *a)
+{
+	for (size_t i = 0; i < a->nr; i++)
+		strbuf_release(&a->names[i]);
+	free(a->names);
+	free(a->ch);
+	mat_report_release(&a->rep);
+}
+
+static unsigned mat_flags(const struct job_opts *o)
+{
+	return o->fsync ? MAT_FSYNC : 0;
+}
+
+/* Apply a stored entry (a hit, or a miss just stored). */
+static void apply_entry(struct cache *c, const struct cache_entry *e,
+			const struct job *j, struct applied *a,
+			struct strbuf *err)
+{
+	memset(a, 0, sizeof(*a));
+	a->nr = cache_entry_nr_changes(e);
+	a->ch = xcalloc(a->nr ? a->nr : 1, sizeof(*a->ch));
+	a->names = xcalloc(a->nr ? a->nr : 1, sizeof(*a->names));
+	for (size_t i = 0; i < a->nr; i++) {
+		struct cache_change_view v;
+		cache_entry_change(e, i, &v);
+		strbuf_init(&a->names[i], 0);
+		struct mat_change *m = &a->ch[i];
+		m->kind = mat_kind_of_cache(v.kind);
+		m->path = v.path;
+		m->mode = v.mode & 07777;
+		m->target = v.target;
+		m->src_dirfd = -1;
+		if (v.kind == CACHE_CHANGE_FILE) {
+			cache_blob_relpath(&v.blob, &a->names[i]);
+			m->src_dirfd = cache_blobs_dirfd(c);
+			m->src_path = a->names[i].buf;
+			m->hash = v.blob;
+			m->has_hash = true;
+			m->size = v.size;
+		}
+	}
+	mat_report_init(&a->rep);
+	a->rc = mat_apply(a->ch, a->nr, (const char *const *)j->roots,
+			  mat_flags(j->opts), &a->rep, err);
+}
+
+static enum mat_kind mat_kind_of_sbx(enum sbx_change_kind k)
+{
+	switch (k) {
+	case SBX_FILE: return MAT_FILE;
+	case SBX_DIR: return MAT_DIR;
+	case SBX_DIR_REPLACED: return MAT_DIR_REPLACED;
+	case SBX_SYMLINK: return MAT_SYMLINK;
+	case SBX_DELETE: return MAT_DELETE;
+	case SBX_MODE: return MAT_MODE;
+	case SBX_SPECIAL: break;
+	}
+	BUG("special files are never applied");
+}
+
+/*
+ * Apply a run's diff straight from its upper directories (an uncacheable
+ * run, or one whose store failed). Special files are not applied: they
+ * are reported as refused.
+ */
+static void apply_diff(const struct job_run *r, const struct job *j,
+		       struct applied *a, struct strbuf *err)
+{
+	memset(a, 0, sizeof(*a));
+	a->ch = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*a->ch));
+	size_t n = 0;
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		const struct sbx_change *s = &r->changes[i];
+		if (s->kind == SBX_SPECIAL) {
+			warn("not applying special file '%s'", s->path);
+			continue;
+		}
+		struct mat_change *m = &a->ch[n++];
+		m->kind = mat_kind_of_sbx(s->kind);
+		m->path = s->path;
+		m->mode = s->mode & 07777;
+		m->target = s->target;
+		m->src_dirfd = AT_FDCWD;
+		m->src_path = s->kind == SBX_FILE ? s->upper_path : NULL;
+		m->size = s->size;
+	}
+	a->nr = n;
+	mat_report_init(&a->rep);
+	a->rc = mat_apply(a->ch, a->nr, (const char *const *)j->roots,
+			  mat_flags(j->opts), &a->rep, err);
+}
+
+static cJSON *applied_json(const struct applied *a, bool kept)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < a->nr; i++) {
+		enum mat_outcome o = mat_report_outcome(&a->rep, i);
+		if ((o == MAT_KEPT) != kept)
+			continue;
+		cJSON *it = cJSON_CreateObject();
+		cJSON_AddStringToObject(it, "path", a->ch[i].path);
+		cJSON_AddStringToObject(it, "kind", mat_kind_name(a->ch[i].kind));
+		if (!kept)
+			cJSON_AddStringToObject(it, "outcome", mat_outcome_name(o));
+		const char *why = mat_report_reason(&a->rep, i);
+		if (why && o != MAT_KEPT)
+			cJSON_AddStringToObject(it, "reason", why);
+		cJSON_AddItemToArray(arr, it);
+	}
+	return arr;
+}
+
+/* Refusals are a security event: always said, even on a quiet hit. */
+static void warn_refusals(const struct applied *a)
+{
+	for (size_t i = 0; i < a->nr; i++)
+		if (mat_report_outcome(&a->rep, i) == MAT_REFUSED)
+			warn("refused to apply '%s': %s", a->ch[i].path,
+			     mat_report_reason(&a->rep, i));
+}
+
+/* ---- the report -------------------------------------------------------- */
+
+struct report {
+	cJSON *root;
+	const char *path;
+	double start;
+};
+
+static void report_init(struct report *rp, const char *path, double start)
+{
+	rp->path = path;
+	rp->start = start;
+	rp->root = cJSON_CreateObject();
+}
+
+static void report_set_str(struct report *rp, const char *key, const char *v)
+{
+	cJSON_DeleteItemFromObject(rp->root, key);
+	cJSON_AddStringToObject(rp->root, key, v);
+}
+
+static void report_set_num(struct report *rp, const char *key, double v)
+{
+	cJSON_DeleteItemFromObject(rp->root, key);
+	cJSON_AddNumberToObject(rp->root, key, v);
+}
+
+static void report_set(struct report *rp, const char *key, cJSON *v)
+{
+	cJSON_DeleteItemFromObject(rp->root, key);
+	cJSON_AddItemToObject(rp->root, key, v);
+}
+
+static cJSON *strv_json(char *const *v, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(v[i]));
+	return arr;
+}
+
+/* Write the report (when asked for) and free it. */
+static void report_finish(struct report *rp, int exit_code)
+{
+	report_set_num(rp, "exit_code", exit_code);
+	report_set_num(rp, "duration_s",
+		       round((now_seconds() - rp->start) * 1e6) / 1e6);
+	if (rp->path) {
+		char *text = cJSON_Print(rp->root);
+		if (!text)
+			die("cannot format the report");
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addstr(&sb, text);
+		strbuf_addch(&sb, '\n');
+		free(text);
+		/* Not atomic by design: FILE may be /dev/stdout or a fifo. */
+		int fd = open(rp->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die_errno("cannot write report '%s'", rp->path);
+		if (write_full(fd, sb.buf, sb.len) < 0 || close(fd) < 0)
+			die_errno("cannot write report '%s'", rp->path);
+		strbuf_release(&sb);
+	}
+	cJSON_Delete(rp->root);
+	rp->root = NULL;
+}
+
+static void write_diff_json(const char *path, const struct job_run *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		const struct sbx_change *s = &r->changes[i];
+		cJSON *it = cJSON_CreateObject();
+		cJSON_AddStringToObject(it, "kind", sbx_change_kind_name(s->kind));
+		cJSON_AddStringToObject(it, "path", s->path);
+		cJSON_AddNumberToObject(it, "mode", s->mode & 07777);
+		cJSON_AddNumberToObject(it, "size", (double)s->size);
+		if (s->target)
+			cJSON_AddStringToObject(it, "target", s->target);
+		cJSON_AddItemToArray(arr, it);
+	}
+	char *text = cJSON_Print(arr);
+	cJSON_Delete(arr);
+	if (!text)
+		die("cannot format the diff");
+	size_t len = strlen(text);
+	text = xrealloc(text, len + 2);
+	text[len++] = '\n';
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write_full(fd, text, len) < 0 || close(fd) < 0)
+		die_errno("cannot write '%s'", path);
+	free(text);
+}
+
+/* ---- recording ------------------------------------------------------- */
+
+static enum cache_change_kind cache_kind_of_sbx(enum sbx_change_kind k)
+{
+	switch (k) {
+	case SBX_FILE: return CACHE_CHANGE_FILE;
+	case SBX_DIR: return CACHE_CHANGE_DIR;
+	case SBX_DIR_REPLACED: return CACHE_CHANGE_DIR_REPLACED;
+	case SBX_SYMLINK: return CACHE_CHANGE_SYMLINK;
+	case SBX_DELETE: return CACHE_CHANGE_DELETE;
+	case SBX_MODE: return CACHE_CHANGE_MODE;
+	case SBX_SPECIAL: break;
+	}
+	BUG("special files are never stored");
+}
+
+static struct cache_record *build_record(const struct job_run *r,
+					 struct cache_key *k, bool strict)
+{
+	struct cache_record *rec = cache_record_new(k);
+
+	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
+		const struct trace_obs *ob = trace_obs_at(r->trace, i);
+		switch (ob->kind) {
+		case TRACE_CONTENT:
+			if (!ob->hashed)
+				BUG("content observation of '%s' not hashed", ob->path);
+			cache_record_add_content(rec, ob->path, &ob->hash,
+						 ob->st.st_mode);
+			break;
+		case TRACE_ABSENT:
+			cache_record_add_absent(rec, ob->path);
+			break;
+		case TRACE_STAT:
+			cache_record_add_stat(rec, ob->path, &ob->st, strict);
+			break;
+		case TRACE_LISTING:
+			if (!ob->hashed)
+				BUG("listing of '%s' not hashed", ob->path);
+			cache_record_add_listing(rec, ob->path, &ob->hash);
+			break;
+		case TRACE_SYMLINK:
+			cache_record_add_symlink(rec, ob->path, ob->value);
+			break;
+		case TRACE_HOSTFACT:
+			cache_record_add_hostfact(rec, ob->path, ob->value);
+			break;
+		}
+	}
+	int st = r->res.wait_status;
+	cache_record_set_exit(rec, WIFEXITED(st) ? WEXITSTATUS(st) : 0,
+			      WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	cache_record_set_duration(rec, r->res.duration_s);
+	if (r->res.stdout_path)
+		cache_record_set_output(rec, 1, r->res.stdout_path);
+	if (r->res.stderr_path)
+		cache_record_set_output(rec, 2, r->res.stderr_path);
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		const struct sbx_change *s = &r->changes[i];
+		cache_record_add_change(rec, cache_kind_of_sbx(s->kind), s->path,
+					s->mode & 07777,
+					s->kind == SBX_FILE ? s->upper_path : NULL,
+					s->target);
+	}
+	return rec;
+}
+
+/* ---- --check: compare a fresh run with the stored entry ------------- */
+
+static bool same_file_as_blob(struct cache *c, const struct pc_hash *blob,
+			      uint64_t size, const char *path)
+{
+	struct pc_hash h;
+	uint64_t sz = 0;
+	if (!path)
+		return size == 0;
+	if (pc_hash_file_at(AT_FDCWD, path, &h, &sz) < 0)
+		return false;
+	(void)c;
+	return sz == size && pc_hash_equal(&h, blob);
+}
+
+/* Appends a description of each difference; returns their number. */
+static size_t compare_with_entry(struct cache *c, const struct cache_entry *e,
+				 const struct job_run *r, cJSON *diffs)
+{
+	size_t n = 0;
+	int st = r->res.wait_status;
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+	int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	if (code != cache_entry_exit_code(e) || sig != cache_entry_signal(e)) {
+		cJSON_AddItemToArray(diffs, cJSON_CreateString("exit status"));
+		n++;
+	}
+	for (int which = 1; which <= 2; which++) {
+		struct pc_hash h;
+		uint64_t size;
+		cache_entry_output(e, which, &h, &size);
+		const char *path = which == 1 ? r->res.stdout_path : r->res.stderr_path;
+		if (!same_file_as_blob(c, &h, size, path)) {
+			cJSON_AddItemToArray(diffs, cJSON_CreateString(
+				which == 1 ? "stdout" : "stderr"));
+			n++;
+		}
+	}
+	/* Both diffs are sorted by path: walk them side by side. */
+	size_t ne = cache_entry_nr_changes(e), i = 0, k = 0;
+	while (i < ne || k < r->nr_changes) {
+		struct cache_change_view v;
+		const struct sbx_change *s = k < r->nr_changes ? &r->changes[k] : NULL;
+		if (i < ne)
+			cache_entry_change(e, i, &v);
+		int cmp = i >= ne ? 1 : !s ? -1 : strcmp(v.path, s->path);
+		const char *path = cmp <= 0 ? v.path : s->path;
+		bool differs = cmp != 0;
+		if (!differs) {
+			if (s->kind == SBX_SPECIAL ||
+			    cache_kind_of_sbx(s->kind) != v.kind)
+				differs = true;
+			else if (v.kind != CACHE_CHANGE_DELETE &&
+				 v.kind != CACHE_CHANGE_SYMLINK &&
+				 (v.mode & 07777) != (s->mode & 07777))
+				differs = true;
+			else if (v.kind == CACHE_CHANGE_SYMLINK)
+				differs = strcmp(v.target, s->target) != 0;
+			else if (v.kind == CACHE_CHANGE_FILE)
+				differs = !same_file_as_blob(c, &v.blob, v.size,
+							     s->upper_path);
+		}
+		if (differs) {
+			cJSON_AddItemToArray(diffs, cJSON_CreateString(path));
+			n++;
+		}
+		if (cmp <= 0)
+			i++;
+		if (cmp >= 0)
+			k++;
+	}
+	return n;
+}
+
+/* ---- the command -------------------------------------------------------- */
+
+static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
+		      struct report *rp)
+{
+	struct applied a;
+	struct strbuf err = STRBUF_INIT;
+
+	apply_entry(c, e, j, &a, &err);
+	report_set(rp, "outputs", applied_json(&a, false));
+	report_set(rp, "kept", applied_json(&a, true));
+	warn_refusals(&a);
+	if (a.rc < 0) {
+		report_set_str(rp, "status", "error");
+		report_finish(rp, 125);
+		cache_stats_record(c, CACHE_ERROR, "apply failed", 0);
+		die("%s", err.buf);
+	}
+	for (int which = 1; which <= 2; which++) {
+		if (cache_entry_write_output(c, e, which, which, &err) < 0) {
+			if (which == 1 && strstr(err.buf, "Broken pipe"))
+				break;
+			report_set_str(rp, "status", "error");
+			report_finish(rp, 125);
+			die("%s", err.buf);
+		}
+	}
+	int status = job_exit_status(cache_entry_exit_code(e),
+				     cache_entry_signal(e));
+	double saved = cache_entry_duration(e);
+	cache_stats_record(c, CACHE_HIT, NULL, saved);
+	report_set_num(rp, "saved_s", saved);
+	info("hit, %zu files restored (%zu unchanged), %.1f s saved",
+	     a.rep.applied, a.rep.unchanged, saved);
+	applied_release(&a);
+	strbuf_release(&err);
+	return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	double start = now_seconds();
+	struct job_opts o;
+	struct job j;
+	struct strbuf cache_dir = STRBUF_INIT, err = STRBUF_INIT;
+	struct report rp;
+
+	job_opts_init(&o);
+	int first = job_opts_parse(&o, argc, argv, JOB_CMD_RUN);
+	open_log_or_die(o.log_path);
+	resolve_cache_dir(o.cache_dir, &cache_dir);
+	struct cache *c = open_cache_or_die(cache_dir.buf);
+	_cleanup_free_ char *tmp_dir = path_join(cache_dir.buf, "tmp");
+	job_prepare(&j, &o, argv + first, cache_dir.buf, tmp_dir);
+	report_init(&rp, o.report_path, start);
+
+	struct cache_key *k = cache_key_new();
+	job_add_key(&j, k);
+	report_set_str(&rp, "key", cache_key_hex(k));
+
+	struct cache_entry *hit = NULL;
+	if (!o.no_cache && !o.refresh && j.stdin_kind != JOB_STDIN_TTY &&
+	    !o.no_trace && !o.share_net) {
+		struct cache_explain *ex = NULL;
+		int rc = cache_lookup(c, k, o.explain ? CACHE_LOOKUP_EXPLAIN : 0,
+				      &hit, &ex, &err);
+		if (rc < 0) {
+			warn("cache lookup failed, running the job: %s", err.buf);
+			hit = NULL;
+		}
+		if (ex) {
+			if (rc == 0) {
+				report_set(&rp, "explain", cache_explain_json(ex));
+				if (pc_verbose)
+					cache_explain_print(ex, stderr);
+			}
+			cache_explain_free(ex);
+		}
+		if (rc == 1 && !o.check) {
+			report_set_str(&rp, "status", "hit");
+			report_set_str(&rp, "entry", cache_entry_id(hit));
+			report_set(&rp, "uncacheable", cJSON_CreateArray());
+			int status = replay_hit(c, hit, &j, &rp);
+			report_finish(&rp, status);
+			cache_entry_free(hit);
+			cache_key_free(k);
+			cache_close(c);
+			job_release(&j);
+			job_opts_release(&o);
+			strbuf_release(&cache_dir);
+			strbuf_release(&err);
+			return status;
+		}
+	}
+
+	/* A miss (or --check on a hit): run the job. */
+	int clean = sbx_clean_stale(cache_run_root(c));
+	if (clean > 0)
+		debug("removed %d stale run directories", clean);
+	struct job_run r;
+	job_execute(&j, cache_run_root(c), &r);
+	if (o.diff_json_path)
+		write_diff_json(o.diff_json_path, &r);
+	report_set(&rp, "uncacheable", strv_json(r.reasons, r.nr_reasons));
+	int status = r.exit_status;
+
+	if (hit) {
+		/* --check: compare, keep the entry, apply what it says. */
+		cJSON *diffs = cJSON_CreateArray();
+		size_t n = r.nr_reasons ? 0 : compare_with_entry(c, hit, &r, diffs);
+		report_set_str(&rp, "status", "hit");
+		report_set_str(&rp, "entry", cache_entry_id(hit));
+		if (r.nr_reasons) {
+			report_set_str(&rp, "check", "uncacheable");
+			cJSON_Delete(diffs);
+		} else if (n) {
+			report_set_str(&rp, "check", "different");
+			report_set(&rp, "differences", diffs);
+		} else {
+			report_set_str(&rp, "check", "same");
+			cJSON_Delete(diffs);
+		}
+		job_run_release(&r);
+		status = replay_hit(c, hit, &j, &rp);
+		if (n) {
+			warn("check: the job is not deterministic: %zu outputs differ from entry %s",
+			     n, cache_entry_id(hit));
+			status = 1;
+		}
+		report_finish(&rp, status);
+		cache_entry_free(hit);
+		goto out;
+	}
+
+	struct cache_entry *stored = NULL;
+	bool cacheable = r.nr_reasons == 0 && !o.no_cache;
+	if (cacheable) {
+		struct cache_record *rec = build_record(&r, k, o.strict_stat);
+		if (cache_store(c, rec, &stored, &err) < 0) {
+			/* Captured files may already be in the blob store. */
+			cache_record_free(rec);
+			cache_stats_record(c, CACHE_ERROR, "store failed", 0);
+			report_set_str(&rp, "status", "error");
+			report_finish(&rp, 125);
+			die("cannot store the result: %s", err.buf);
+		}
+		cache_record_free(rec);
+		report_set_str(&rp, "entry", cache_entry_id(stored));
+	}
+
+	struct applied a;
+	if (stored)
+		apply_entry(c, stored, &j, &a, &err);
+	else
+		apply_diff(&r, &j, &a, &err);
+	report_set(&rp, "outputs", applied_json(&a, false));
+	report_set(&rp, "kept", applied_json(&a, true));
+	warn_refusals(&a);
+	if (a.rc < 0) {
+		report_set_str(&rp, "status", "error");
+		report_finish(&rp, 125);
+		cache_stats_record(c, CACHE_ERROR, "apply failed", 0);
+		die("%s", err.buf);
+	}
+	if (stored) {
+		report_set_str(&rp, "status", "miss");
+		cache_stats_record(c, CACHE_MISS, NULL, 0);
+		info("miss, stored entry %s: %zu preconditions, %zu changes (%zu applied, %zu kept)",
+		     cache_entry_id(stored), r.trace ? trace_nr_obs(r.trace) : 0,
+		     r.nr_changes, a.rep.applied + a.rep.unchanged, a.rep.kept);
+		cache_entry_free(stored);
+	} else if (o.no_cache && !r.nr_reasons) {
+		report_set_str(&rp, "status", "miss");
+		info("ran without cache (--no-cache): %zu changes (%zu applied, %zu kept)",
+		     r.nr_changes, a.rep.applied + a.rep.unchanged, a.rep.kept);
+	} else {
+		report_set_str(&rp, "status", "uncacheable");
+		cache_stats_record(c, CACHE_UNCACHEABLE, r.reasons[0], 0);
+		if (pc_verbose) {
+			info("uncacheable (%zu reasons); %zu changes applied, %zu kept",
+			     r.nr_reasons, a.rep.applied + a.rep.unchanged, a.rep.kept);
+			for (size_t i = 0; i < r.nr_reasons; i++)
+				info("uncacheable: %s", r.reasons[i]);
+		}
+	}
+	applied_release(&a);
+	job_run_release(&r);
+	report_finish(&rp, status);
+out:
+	cache_key_free(k);
+	cache_close(c);
+	job_release(&j);
+	job_opts_release(&o);
+	strbuf_release(&cache_dir);
+	strbuf_release(&err);
+	return status;
+}

@@ -1,0 +1,26 @@
+/*
+ * Helpers shared by the commands of runner/. They die (125) on failure.
+ */
+#ifndef PROCACHE_RUNNER_RUNNER_H
+#define PROCACHE_RUNNER_RUNNER_H
+
+#include "common/strbuf.h"
+
+struct cache;
+
+/* CLOCK_MONOTONIC seconds. */
+double now_seconds(void);
+
+/*
+ * The cache directory: @flag (--cache-dir) if given, else the default
+ * (cache_default_dir()); made absolute and clean, into @out.
+ */
+void resolve_cache_dir(const char *flag, struct strbuf *out);
+
+/* cache_open() or die with its message. */
+struct cache *open_cache_or_die(const char *dir);
+
+/* --log FILE: messages go to FILE (appended). NULL: stderr. */
+void open_log_or_die(const char *path);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * procache trace: run a job in the sandbox with the tracer and print what
+ * it observed of the host, storing and applying nothing. It is the tool to
+ * see what procache sees.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cjson/cJSON.h>
+
+#include "cache/cache.h"
+#include "common/die.h"
+#include "common/path.h"
+#include "common/xalloc.h"
+#include "runner/commands.h"
+#include "runner/job.h"
+#include "runner/runner.h"
+#include "common/banned.h"
+
+static const char *file_type(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "file";
+	case S_IFDIR: return "dir";
+	case S_IFLNK: return "symlink";
+	case S_IFCHR: return "chardev";
+	case S_IFBLK: return "blockdev";
+	case S_IFIFO: return "fifo";
+	case S_IFSOCK: return "socket";
+	default: return "none";
+	}
+}
+
+static cJSON *obs_json(const struct trace_obs *ob)
+{
+	cJSON *it = cJSON_CreateObject();
+	char hex[PC_HASH_HEX_LEN + 1];
+
+	cJSON_AddStringToObject(it, "kind", trace_obs_kind_name(ob->kind));
+	cJSON_AddStringToObject(it, "path", ob->path);
+	cJSON_AddStringToObject(it, "syscall", ob->syscall ? ob->syscall : "");
+	switch (ob->kind) {
+	case TRACE_CONTENT:
+	case TRACE_STAT:
+		cJSON_AddStringToObject(it, "type", file_type(ob->st.st_mode));
+		cJSON_AddNumberToObject(it, "mode", ob->st.st_mode & 07777);
+		if (ob->kind == TRACE_STAT && S_ISREG(ob->st.st_mode))
+			cJSON_AddNumberToObject(it, "size", (double)ob->st.st_size);
+		break;
+	case TRACE_LISTING:
+		cJSON_AddNumberToObject(it, "entries", (double)ob->nr_entries);
+		break;
+	case TRACE_SYMLINK:
+		cJSON_AddStringToObject(it, "target", ob->value ? ob->value : "");
+		break;
+	case TRACE_HOSTFACT:
+		cJSON_AddStringToObject(it, "value", ob->value ? ob->value : "");
+		break;
+	case TRACE_ABSENT:
+		break;
+	}
+	if (ob->hashed) {
+		pc_hash_to_hex(&ob->hash, hex);
+		cJSON_AddStringToObject(it, "hash", hex);
+	}
+	return it;
+}
+
+static void print_obs_line(const struct trace_obs *ob)
+{
+	char hex[PC_HASH_HEX_LEN + 1];
+	const char *kind = trace_obs_kind_name(ob->kind);
+
+	switch (ob->kind) {
+	case TRACE_CONTENT:
+	case TRACE_LISTING:
+		if (ob->hashed)
+			pc_hash_to_hex(&ob->hash, hex);
+		else
+			snprintf(hex, sizeof(hex), "%s", "unhashed");
+		printf("%-8s %s %s (%s)\n", kind, ob->path, hex, ob->syscall);
+		break;
+	case TRACE_SYMLINK:
+		printf("%-8s %s -> %s (%s)\n", kind, ob->path, ob->value, ob->syscall);
+		break;
+	case TRACE_HOSTFACT:
+		printf("%-8s %s = %s (%s)\n", kind, ob->path, ob->value, ob->syscall);
+		break;
+	case TRACE_STAT:
+		printf("%-8s %s %s %04o (%s)\n", kind, ob->path,
+		       file_type(ob->st.st_mode), (unsigned)(ob->st.st_mode & 07777),
+		       ob->syscall);
+		break;
+	case TRACE_ABSENT:
+		printf("%-8s %s (%s)\n", kind, ob->path, ob->syscall);
+		break;
+	}
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct job_opts o;
+	struct job j;
+	struct job_run r;
+	struct strbuf cache_dir = STRBUF_INIT;
+
+	job_opts_init(&o);
+	int first = job_opts_parse(&o, argc, argv, JOB_CMD_TRACE);
+	open_log_or_die(o.log_path);
+	resolve_cache_dir(o.cache_dir, &cache_dir);
+	struct cache *c = open_cache_or_die(cache_dir.buf);
+	char *tmp_dir = path_join(cache_dir.buf, "tmp");
+	job_prepare(&j, &o, argv + first, cache_dir.buf, tmp_dir);
+	free(tmp_dir);
+	j.stdout_fd = 2;
+
+	/*
+	 * The job's own output goes to stderr so that stdout carries only
+	 * the observations (parseable with --json).
+	 */
+	job_execute(&j, cache_run_root(c), &r);
+
+	size_t n = trace_nr_obs(r.trace);
+	if (o.json) {
+		cJSON *root = cJSON_CreateObject();
+		cJSON *obs = cJSON_AddArrayToObject(root, "observations");
+		for (size_t i = 0; i < n; i++)
+			cJSON_AddItemToArray(obs, obs_json(trace_obs_at(r.trace, i)));
+		cJSON *taints = cJSON_AddArrayToObject(root, "taints");
+		for (size_t i = 0; i < r.nr_reasons; i++)
+			cJSON_AddItemToArray(taints, cJSON_CreateString(r.reasons[i]));
+		cJSON_AddNumberToObject(root, "exit_code", r.exit_status);
+		char *text = cJSON_Print(root);
+		if (!text)
+			die("cannot format the trace");
+		puts(text);
+		free(text);
+		cJSON_Delete(root);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			print_obs_line(trace_obs_at(r.trace, i));
+		for (size_t i = 0; i < r.nr_reasons; i++)
+			printf("%-8s %s\n", "taint", r.reasons[i]);
+	}
+	if (fflush(stdout) != 0)
+		die_errno("cannot write the trace");
+	int status = r.exit_status;
+	job_run_release(&r);
+	job_release(&j);
+	cache_close(c);
+	job_opts_release(&o);
+	strbuf_release(&cache_dir);
+	return status;
+}
