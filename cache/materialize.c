@@ -1,15 +1,90 @@
 /*
- * Materialization of a diff onto the host: see cache/materialize.h.
- * Skeleton: the API compiles; mat_apply() is being written.
+ * Materialization of a diff onto the host (cache/materialize.h, DESIGN.md
+ * §7). The paths come from a job or a cache entry and are untrusted; the
+ * host may hold symlinks put there by anyone. So:
+ *
+ *  - a path is checked lexically first (absolute, no empty, "." or ".."
+ *    component), then matched component-wise against the output roots;
+ *  - its parent directory is opened with openat2(RESOLVE_BENEATH|
+ *    RESOLVE_NO_SYMLINKS) from an O_PATH fd of its root, so no symlink
+ *    below the root is followed, whoever made it (a symlink created by an
+ *    earlier change of the same diff makes a later change beneath it fail
+ *    with ELOOP, which refuses it);
+ *  - the last component is only ever acted on through the parent fd with
+ *    calls that do not follow it (fstatat(AT_SYMLINK_NOFOLLOW), renameat,
+ *    unlinkat, mkdirat, symlinkat, openat(O_NOFOLLOW), rm_rf_at), and
+ *    modes are set on an opened fd.
+ *
+ * No on-disk format is defined here. Temporary files are named
+ * ".procache-tmp.<pid>.<n>" in the target directory; a crash between
+ * their creation and the rename can leave one behind.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cache/materialize.h"
+#include "common/cleanup.h"
 #include "common/die.h"
+#include "common/fdio.h"
+#include "common/path.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef FICLONE
+#define FICLONE _IOW(0x94, 9, int)
+#endif
+
+#define MAT_FLAGS_MASK MAT_FSYNC
+/* Permission bits kept on apply: setuid and setgid are dropped. */
+#define MAT_MODE_KEEP (07777 & ~(S_ISUID | S_ISGID))
+
+/* A change that is to be applied: beneath root @root, at @rel. */
+struct mat_item {
+	size_t idx;	/* index in the changes */
+	size_t root;	/* index in the roots */
+	const char *rel; /* path relative to the root; "" at the root */
+	size_t dir_len;	/* length of the parent part of the full path */
+};
+
+struct mat_ctx {
+	const struct mat_change *ch;
+	const char *const *roots;
+	size_t nr_roots;
+	int *root_fds; /* O_PATH, opened on first use; -1 before */
+	unsigned flags;
+	struct mat_report *rep;
+	struct strbuf *err;
+
+	/*
+	 * The parent directory of the last change, kept open: the changes
+	 * are ordered so that a directory's entries come together.
+	 */
+	size_t cache_root;
+	struct strbuf cache_rel;
+	int cache_fd;
+	bool cache_dirty; /* with MAT_FSYNC: entries changed, fsync due */
+
+	bool no_clone; /* FICLONE refused once: do not try again */
+	pid_t pid;
+	unsigned long tmp_counter;
+
+	/* Directory modes without u+rwx, applied after everything else. */
+	const struct mat_item **deferred;
+	size_t deferred_nr, deferred_alloc;
+};
 
 void mat_report_init(struct mat_report *rep)
 {
@@ -43,12 +118,18 @@ const char *mat_report_reason(const struct mat_report *rep, size_t i)
 const char *mat_outcome_name(enum mat_outcome outcome)
 {
 	switch (outcome) {
-	case MAT_APPLIED: return "applied";
-	case MAT_UNCHANGED: return "unchanged";
-	case MAT_KEPT: return "kept";
-	case MAT_REFUSED: return "refused";
-	case MAT_FAILED: return "failed";
-	case MAT_SKIPPED: return "skipped";
+	case MAT_APPLIED:
+		return "applied";
+	case MAT_UNCHANGED:
+		return "unchanged";
+	case MAT_KEPT:
+		return "kept";
+	case MAT_REFUSED:
+		return "refused";
+	case MAT_FAILED:
+		return "failed";
+	case MAT_SKIPPED:
+		return "skipped";
 	}
 	return "?";
 }
@@ -56,21 +137,951 @@ const char *mat_outcome_name(enum mat_outcome outcome)
 const char *mat_kind_name(enum mat_kind kind)
 {
 	switch (kind) {
-	case MAT_FILE: return "file";
-	case MAT_DIR: return "dir";
-	case MAT_DIR_REPLACED: return "dir-replaced";
-	case MAT_SYMLINK: return "symlink";
-	case MAT_DELETE: return "delete";
-	case MAT_MODE: return "mode";
+	case MAT_FILE:
+		return "file";
+	case MAT_DIR:
+		return "dir";
+	case MAT_DIR_REPLACED:
+		return "dir-replaced";
+	case MAT_SYMLINK:
+		return "symlink";
+	case MAT_DELETE:
+		return "delete";
+	case MAT_MODE:
+		return "mode";
 	}
 	return "?";
+}
+
+static void set_outcome(struct mat_ctx *c, size_t idx, enum mat_outcome o,
+			const char *reason)
+{
+	struct mat_result *res = &c->rep->results[idx];
+
+	free(res->reason);
+	res->outcome = o;
+	res->reason = reason ? xstrdup(reason) : NULL;
+}
+
+/* Record a failure of change @idx: "cannot apply 'PATH': <error>". */
+static int fail(struct mat_ctx *c, size_t idx, int r, const char *what)
+{
+	const char *path = c->ch[idx].path;
+
+	strbuf_reset(c->err);
+	if (what)
+		strbuf_addf(c->err, "cannot apply '%s': %s: %s", path, what,
+			    strerror(-r));
+	else
+		strbuf_addf(c->err, "cannot apply '%s': %s", path,
+			    strerror(-r));
+	set_outcome(c, idx, MAT_FAILED, strerror(-r));
+	return r;
+}
+
+/*
+ * Why @p cannot be applied safely, lexically, or NULL. "/" itself is
+ * fine here (it is then refused as a root).
+ */
+static const char *path_unsafe_reason(const char *p)
+{
+	const char *s;
+
+	if (p[0] != '/')
+		return "path is not absolute";
+	if (strlen(p) >= PATH_MAX)
+		return "path is too long";
+	if (!p[1])
+		return NULL;
+	for (s = p + 1;;) {
+		size_t n = strcspn(s, "/");
+
+		if (n == 0)
+			return "path has an empty component";
+		if (n == 1 && s[0] == '.')
+			return "path has a '.' component";
+		if (n == 2 && s[0] == '.' && s[1] == '.')
+			return "path has a '..' component";
+		if (n > NAME_MAX)
+			return "path has a component that is too long";
+		if (!s[n])
+			return NULL;
+		s += n + 1;
+	}
+}
+
+/*
+ * Compare two paths component-wise: '/' sorts before every other byte,
+ * so a directory comes before its entries and their subtrees stay
+ * together.
+ */
+static int cmp_components(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t i;
+
+	for (i = 0; i < la && i < lb; i++) {
+		unsigned ca = a[i] == '/' ? 0 : (unsigned char)a[i];
+		unsigned cb = b[i] == '/' ? 0 : (unsigned char)b[i];
+
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+	}
+	return la < lb ? -1 : la > lb;
+}
+
+/*
+ * Order: parent directory (component-wise), then name, then the order
+ * given. A parent directory's path is a component prefix of its
+ * descendants' parents, so parents (and their deletion or replacement)
+ * come first, and the entries of one directory are consecutive, which
+ * keeps the cached parent fd useful.
+ */
+static int cmp_items(const void *va, const void *vb, void *vctx)
+{
+	const struct mat_item *a = va, *b = vb;
+	const struct mat_change *ch = vctx;
+	const char *pa = ch[a->idx].path, *pb = ch[b->idx].path;
+	int r;
+
+	r = cmp_components(pa, a->dir_len, pb, b->dir_len);
+	if (!r)
+		r = strcmp(pa + a->dir_len, pb + b->dir_len);
+	if (!r)
+		r = a->idx < b->idx ? -1 : a->idx > b->idx;
+	return r;
+}
+
+static int fsync_dir(int dirfd)
+{
+	_cleanup_close_ int fd = -1;
+
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Close the cached parent (fsync'ing it first when due). */
+static int cache_drop(struct mat_ctx *c)
+{
+	int r = 0;
+
+	if (c->cache_fd >= 0) {
+		if (c->cache_dirty)
+			r = fsync_dir(c->cache_fd);
+		close(c->cache_fd);
+	}
+	c->cache_fd = -1;
+	c->cache_dirty = false;
+	strbuf_reset(&c->cache_rel);
+	return r;
+}
+
+/*
+ * A directory was removed: cached fds may now point into a deleted tree
+ * (also a nested root's). Forget them all; they are reopened on demand.
+ */
+static int forget_dirs(struct mat_ctx *c)
+{
+	size_t i;
+	int r = cache_drop(c);
+
+	for (i = 0; i < c->nr_roots; i++) {
+		if (c->root_fds[i] >= 0)
+			close(c->root_fds[i]);
+		c->root_fds[i] = -1;
+	}
+	return r;
+}
+
+static int root_fd(struct mat_ctx *c, size_t root)
+{
+	if (c->root_fds[root] < 0) {
+		/* The root is the user's: its own path may hold symlinks. */
+		int fd = open(c->roots[root], O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd < 0)
+			return -errno;
+		c->root_fds[root] = fd;
+	}
+	return c->root_fds[root];
+}
+
+static int openat2_beneath(int dirfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	int fd, tries = 0;
+
+	do {
+		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		/* EAGAIN: a concurrent rename; the kernel asks to retry. */
+	} while (fd < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < 16)));
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * The parent directory of item @it, opened beneath its root without
+ * following any symlink. Returns the fd (owned by the cache), or -errno:
+ * -ELOOP when a component is a symlink, -EXDEV when it would leave the
+ * root.
+ */
+static int parent_fd(struct mat_ctx *c, const struct mat_item *it)
+{
+	const char *path = c->ch[it->idx].path;
+	size_t rel_off = (size_t)(it->rel - path);
+	/* it->rel starts after "root/"; the parent part may be empty. */
+	size_t rel_dir_len = it->dir_len > rel_off ? it->dir_len - rel_off : 0;
+	int rfd, fd;
+	if (c->cache_fd >= 0 && c->cache_root == it->root &&
+	    c->cache_rel.len == rel_dir_len &&
+	    !memcmp(c->cache_rel.buf, it->rel, rel_dir_len))
+		return c->cache_fd;
+
+	fd = cache_drop(c);
+	if (fd < 0)
+		return fd;
+	rfd = root_fd(c, it->root);
+	if (rfd < 0)
+		return rfd;
+	if (rel_dir_len) {
+		_cleanup_free_ char *rel = xstrndup(it->rel, rel_dir_len);
+
+		fd = openat2_beneath(rfd, rel);
+	} else {
+		fd = openat2_beneath(rfd, ".");
+	}
+	if (fd < 0)
+		return fd;
+	c->cache_fd = fd;
+	c->cache_root = it->root;
+	strbuf_add(&c->cache_rel, it->rel, rel_dir_len);
+	return fd;
+}
+
+static void mark_dirty(struct mat_ctx *c)
+{
+	if (c->flags & MAT_FSYNC)
+		c->cache_dirty = true;
+}
+
+/* lstat of @name in @dirfd: 0 (and *st), or -errno (-ENOENT: absent). */
+static int lstat_at(int dirfd, const char *name, struct stat *st)
+{
+	return fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+/*
+ * Set the permission bits of @name in @dirfd to @mode, on an fd: the
+ * entry is opened with O_PATH|O_NOFOLLOW (no open of a device, no
+ * following), its type checked against @type (S_IFDIR or S_IFREG), and
+ * the mode set through /proc/self/fd, which names that very inode
+ * (fchmod() refuses O_PATH fds; a read open could fail on an unreadable
+ * file or have side effects on a device).
+ */
+static int chmod_at(int dirfd, const char *name, mode_t type, mode_t mode)
+{
+	_cleanup_close_ int fd = -1;
+	char proc[64];
+	struct stat st;
+
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & S_IFMT) != type)
+		return -ESTALE; /* swapped under us */
+	if ((st.st_mode & 07777) == mode)
+		return 0;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (chmod(proc, mode) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Remove whatever @name is (a tree included), never following symlinks. */
+static int remove_entry(struct mat_ctx *c, int dirfd, const char *name,
+			const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode)) {
+		/*
+		 * rm_rf_at() opens subdirectories with O_NOFOLLOW; @name
+		 * is a single component of a parent opened beneath the
+		 * root. The parent fd stays valid; other cached fds may
+		 * point into the removed tree.
+		 */
+		int r = rm_rf_at(dirfd, name);
+
+		if (dirfd != c->cache_fd) {
+			forget_dirs(c);
+		} else {
+			size_t i;
+
+			for (i = 0; i < c->nr_roots; i++) {
+				if (c->root_fds[i] >= 0)
+					close(c->root_fds[i]);
+				c->root_fds[i] = -1;
+			}
+		}
+		mark_dirty(c);
+		return r == -ENOENT ? 0 : r;
+	}
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	mark_dirty(c);
+	return 0;
+}
+
+static void tmp_name(struct mat_ctx *c, char *buf, size_t size)
+{
+	snprintf(buf, size, ".procache-tmp.%ld.%lu", (long)c->pid,
+		 c->tmp_counter++);
+}
+
+/* Does the host file @fd (of the change's size) hold the change's bytes? */
+static bool same_content(const struct mat_change *ch, int fd)
+{
+	struct pc_hash host, want;
+	uint64_t n;
+
+	if (ch->size == 0)
+		return true;
+	if (pc_hash_fd(fd, &host, &n) < 0 || n != (uint64_t)ch->size)
+		return false;
+	if (ch->has_hash) {
+		want = ch->hash;
+	} else {
+		_cleanup_close_ int src = -1;
+
+		src = openat(ch->src_dirfd, ch->src_path,
+			     O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+		if (src < 0 || pc_hash_fd(src, &want, &n) < 0 ||
+		    n != (uint64_t)ch->size)
+			return false;
+	}
+	return pc_hash_equal(&host, &want);
+}
+
+/*
+ * Is the existing regular file @name (lstat @st) already the change's
+ * content? Opened with O_NOFOLLOW and checked to be the same inode.
+ */
+static bool host_file_matches(const struct mat_change *ch, int dirfd,
+			      const char *name, const struct stat *st)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat fst;
+
+	if (!S_ISREG(st->st_mode) || st->st_size != ch->size)
+		return false;
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &fst) < 0 || fst.st_ino != st->st_ino ||
+	    fst.st_dev != st->st_dev || !S_ISREG(fst.st_mode))
+		return false;
+	return same_content(ch, fd);
+}
+
+/* Copy @size bytes from @in to @out: reflink, else copy_file_range. */
+static int copy_content(struct mat_ctx *c, int in, int out, off_t size)
+{
+	ssize_t n;
+
+	if (!size)
+		return 0;
+	if (!c->no_clone) {
+		if (ioctl(out, FICLONE, in) == 0)
+			return 0;
+		if (errno != EOPNOTSUPP && errno != EXDEV && errno != EINVAL &&
+		    errno != ENOTTY && errno != EPERM)
+			return -errno;
+		/* Not here (ext4, tmpfs, two file systems): stop asking. */
+		c->no_clone = true;
+	}
+	n = copy_fd_range(in, out, (size_t)size);
+	if (n < 0)
+		return (int)n;
+	if (n != size)
+		return -EIO; /* the source shrank */
+	return 0;
+}
+
+static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
+		      const char *name, bool at_root)
+{
+	const struct mat_change *ch = &c->ch[idx];
+	mode_t mode = ch->mode & MAT_MODE_KEEP;
+	_cleanup_close_ int src = -1, out = -1;
+	char tmp[64];
+	struct stat st, sst;
+	int r;
+	bool exists;
+
+	r = lstat_at(dirfd, name, &st);
+	if (r < 0 && r != -ENOENT)
+		return fail(c, idx, r, NULL);
+	exists = r == 0;
+	if (exists && at_root && S_ISDIR(st.st_mode)) {
+		set_outcome(c, idx, MAT_REFUSED,
+			    "would replace the output root directory");
+		return 0;
+	}
+	if (exists && host_file_matches(ch, dirfd, name, &st)) {
+		if ((st.st_mode & 07777) == mode) {
+			set_outcome(c, idx, MAT_UNCHANGED,
+				    "identical on the host");
+			return 0;
+		}
+		/* Same bytes: only the mode, so the mtime stays. */
+		r = chmod_at(dirfd, name, S_IFREG, mode);
+		if (r < 0)
+			return fail(c, idx, r, NULL);
+		set_outcome(c, idx, MAT_APPLIED, NULL);
+		return 0;
+	}
+
+	src = openat(ch->src_dirfd, ch->src_path,
+		     O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (src < 0)
+		return fail(c, idx, -errno, "cannot open its source");
+	if (fstat(src, &sst) < 0)
+		return fail(c, idx, -errno, "cannot open its source");
+	if (!S_ISREG(sst.st_mode) || sst.st_size != ch->size)
+		return fail(c, idx, -EIO,
+			    "source is not a regular file of the recorded size");
+
+	for (;;) {
+		tmp_name(c, tmp, sizeof(tmp));
+		out = openat(dirfd, tmp,
+			     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+				     O_NOFOLLOW,
+			     0600);
+		if (out >= 0 || errno != EEXIST)
+			break;
+	}
+	if (out < 0)
+		return fail(c, idx, -errno, NULL);
+	r = copy_content(c, src, out, ch->size);
+	/* fchmod on our own fd: exact mode, whatever the umask. */
+	if (!r && fchmod(out, mode) < 0)
+		r = -errno;
+	if (!r && (c->flags & MAT_FSYNC) && fsync(out) < 0)
+		r = -errno;
+	if (!r) {
+		int fd = steal_fd(&out);
+
+		/* close() can report a delayed write error (NFS). */
+		if (close(fd) < 0 && errno != EINTR)
+			r = -errno;
+	}
+	/* A directory (or tree) in the way: a type change. */
+	if (!r && exists && S_ISDIR(st.st_mode))
+		r = remove_entry(c, dirfd, name, &st);
+	if (!r && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return fail(c, idx, r, NULL);
+	}
+	mark_dirty(c);
+	c->rep->files_written++;
+	c->rep->bytes_written += (uint64_t)ch->size;
+	set_outcome(c, idx, MAT_APPLIED, NULL);
+	return 0;
+}
+
+static void defer_mode(struct mat_ctx *c, const struct mat_item *it)
+{
+	ALLOC_GROW(c->deferred, c->deferred_nr + 1, c->deferred_alloc);
+	c->deferred[c->deferred_nr++] = it;
+}
+
+/*
+ * Set a directory's mode now, or at the end when it lacks u+rwx (its
+ * entries must still be created, also when we are not root).
+ */
+static int dir_mode(struct mat_ctx *c, const struct mat_item *it, int dirfd,
+		    const char *name)
+{
+	mode_t mode = c->ch[it->idx].mode & MAT_MODE_KEEP;
+
+	if ((mode & S_IRWXU) != S_IRWXU) {
+		int r = chmod_at(dirfd, name, S_IFDIR, mode | S_IRWXU);
+
+		if (r < 0)
+			return r;
+		defer_mode(c, it);
+		return 0;
+	}
+	return chmod_at(dirfd, name, S_IFDIR, mode);
+}
+
+static int apply_dir(struct mat_ctx *c, const struct mat_item *it, int dirfd,
+		     const char *name, bool at_root)
+{
+	const struct mat_change *ch = &c->ch[it->idx];
+	mode_t mode = ch->mode & MAT_MODE_KEEP;
+	bool replace = ch->kind == MAT_DIR_REPLACED;
+	struct stat st;
+	int r;
+	bool exists;
+
+	r = lstat_at(dirfd, name, &st);
+	if (r < 0 && r != -ENOENT)
+		return fail(c, it->idx, r, NULL);
+	exists = r == 0;
+	if (exists && at_root && !S_ISDIR(st.st_mode)) {
+		set_outcome(c, it->idx, MAT_REFUSED,
+			    "would replace the output root");
+		return 0;
+	}
+	if (exists && S_ISDIR(st.st_mode) && !replace) {
+		if ((st.st_mode & 07777) == mode) {
+			set_outcome(c, it->idx, MAT_UNCHANGED,
+				    "identical on the host");
+			return 0;
+		}
+		r = dir_mode(c, it, dirfd, name);
+		if (r < 0)
+			return fail(c, it->idx, r, NULL);
+		set_outcome(c, it->idx, MAT_APPLIED, NULL);
+		return 0;
+	}
+	if (exists) {
+		r = remove_entry(c, dirfd, name, &st);
+		if (r < 0)
+			return fail(c, it->idx, r, "cannot remove what is there");
+	}
+	/* 0700 first: nobody else can enter it before its mode is set. */
+	if (mkdirat(dirfd, name, 0700) < 0)
+		return fail(c, it->idx, -errno, NULL);
+	mark_dirty(c);
+	r = dir_mode(c, it, dirfd, name);
+	if (r < 0)
+		return fail(c, it->idx, r, NULL);
+	set_outcome(c, it->idx, MAT_APPLIED, NULL);
+	return 0;
+}
+
+static int apply_symlink(struct mat_ctx *c, size_t idx, int dirfd,
+			 const char *name)
+{
+	const struct mat_change *ch = &c->ch[idx];
+	char tmp[64];
+	struct stat st;
+	int r;
+	bool exists;
+
+	if (!ch->target || !*ch->target) {
+		set_outcome(c, idx, MAT_REFUSED, "empty symlink target");
+		return 0;
+	}
+	r = lstat_at(dirfd, name, &st);
+	if (r < 0 && r != -ENOENT)
+		return fail(c, idx, r, NULL);
+	exists = r == 0;
+	if (exists && S_ISLNK(st.st_mode) &&
+	    (size_t)st.st_size == strlen(ch->target)) {
+		size_t len = strlen(ch->target);
+		_cleanup_free_ char *buf = xmalloc(len + 1);
+		ssize_t n = readlinkat(dirfd, name, buf, len + 1);
+
+		if (n == (ssize_t)len && !memcmp(buf, ch->target, len)) {
+			set_outcome(c, idx, MAT_UNCHANGED,
+				    "identical on the host");
+			return 0;
+		}
+	}
+	for (;;) {
+		tmp_name(c, tmp, sizeof(tmp));
+		r = symlinkat(ch->target, dirfd, tmp);
+		if (r == 0 || errno != EEXIST)
+			break;
+	}
+	if (r < 0)
+		return fail(c, idx, -errno, NULL);
+	r = 0;
+	if (exists && S_ISDIR(st.st_mode))
+		r = remove_entry(c, dirfd, name, &st);
+	if (!r && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return fail(c, idx, r, NULL);
+	}
+	mark_dirty(c);
+	set_outcome(c, idx, MAT_APPLIED, NULL);
+	return 0;
+}
+
+static int apply_delete(struct mat_ctx *c, size_t idx, int dirfd,
+			const char *name)
+{
+	struct stat st;
+	int r;
+
+	r = lstat_at(dirfd, name, &st);
+	if (r == -ENOENT) {
+		set_outcome(c, idx, MAT_UNCHANGED, "already absent");
+		return 0;
+	}
+	if (r < 0)
+		return fail(c, idx, r, NULL);
+	r = remove_entry(c, dirfd, name, &st);
+	if (r < 0)
+		return fail(c, idx, r, NULL);
+	set_outcome(c, idx, MAT_APPLIED, NULL);
+	return 0;
+}
+
+static int apply_mode(struct mat_ctx *c, const struct mat_item *it,
+		      int dirfd, const char *name)
+{
+	mode_t mode = c->ch[it->idx].mode & MAT_MODE_KEEP;
+	struct stat st;
+	int r;
+
+	r = lstat_at(dirfd, name, &st);
+	if (r < 0)
+		return fail(c, it->idx, r, NULL);
+	if (S_ISLNK(st.st_mode)) {
+		set_outcome(c, it->idx, MAT_REFUSED,
+			    "is a symlink on the host");
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		set_outcome(c, it->idx, MAT_REFUSED,
+			    "is not a regular file or directory on the host");
+		return 0;
+	}
+	if ((st.st_mode & 07777) == mode) {
+		set_outcome(c, it->idx, MAT_UNCHANGED, "identical on the host");
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode))
+		r = dir_mode(c, it, dirfd, name);
+	else
+		r = chmod_at(dirfd, name, S_IFREG, mode);
+	if (r < 0)
+		return fail(c, it->idx, r, NULL);
+	set_outcome(c, it->idx, MAT_APPLIED, NULL);
+	return 0;
+}
+
+static int apply_in(struct mat_ctx *c, const struct mat_item *it, int dirfd,
+		    const char *name, bool at_root)
+{
+	switch (c->ch[it->idx].kind) {
+	case MAT_FILE:
+		return apply_file(c, it->idx, dirfd, name, at_root);
+	case MAT_DIR:
+	case MAT_DIR_REPLACED:
+		return apply_dir(c, it, dirfd, name, at_root);
+	case MAT_SYMLINK:
+		return apply_symlink(c, it->idx, dirfd, name);
+	case MAT_DELETE:
+		return apply_delete(c, it->idx, dirfd, name);
+	case MAT_MODE:
+		return apply_mode(c, it, dirfd, name);
+	}
+	BUG("unknown change kind %d", (int)c->ch[it->idx].kind);
+}
+
+/*
+ * A change at a root itself. The root is the user's (trusted), so its
+ * parent is opened as any path; what would remove or redirect the root
+ * is refused.
+ */
+static int apply_at_root(struct mat_ctx *c, const struct mat_item *it)
+{
+	const char *root = c->roots[it->root];
+	_cleanup_free_ char *dir = NULL, *base = NULL;
+	_cleanup_close_ int dirfd = -1;
+	int r;
+
+	switch (c->ch[it->idx].kind) {
+	case MAT_DELETE:
+	case MAT_DIR_REPLACED:
+		set_outcome(c, it->idx, MAT_REFUSED,
+			    "would remove the output root");
+		return 0;
+	case MAT_SYMLINK:
+		set_outcome(c, it->idx, MAT_REFUSED,
+			    "would make the output root a symlink");
+		return 0;
+	case MAT_FILE:
+	case MAT_DIR:
+	case MAT_MODE:
+		break;
+	}
+	if (!strcmp(root, "/")) {
+		set_outcome(c, it->idx, MAT_REFUSED,
+			    "changes the root directory '/'");
+		return 0;
+	}
+	dir = path_dirname(root);
+	base = path_basename(root);
+	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return fail(c, it->idx, -errno, "cannot open its parent");
+	/* The root may be made or replaced: reopen it when next needed. */
+	r = forget_dirs(c);
+	if (r < 0)
+		return fail(c, it->idx, r, NULL);
+	r = apply_in(c, it, dirfd, base, true);
+	if (!r && (c->flags & MAT_FSYNC))
+		r = fsync_dir(dirfd);
+	if (r < 0 && c->rep->results[it->idx].outcome != MAT_FAILED)
+		return fail(c, it->idx, r, NULL);
+	forget_dirs(c);
+	return r;
+}
+
+static int apply_item(struct mat_ctx *c, const struct mat_item *it)
+{
+	const char *path = c->ch[it->idx].path;
+	int dirfd;
+
+	if (!*it->rel)
+		return apply_at_root(c, it);
+	dirfd = parent_fd(c, it);
+	switch (dirfd) {
+	case -ELOOP:
+		set_outcome(c, it->idx, MAT_REFUSED,
+			    "a parent directory is a symlink on the host");
+		return 0;
+	case -EXDEV:
+		set_outcome(c, it->idx, MAT_REFUSED,
+			    "a parent directory leaves the output root");
+		return 0;
+	default:
+		if (dirfd < 0)
+			return fail(c, it->idx, dirfd,
+				    "cannot open its parent directory");
+	}
+	return apply_in(c, it, dirfd, path + it->dir_len + 1, false);
+}
+
+/* The deferred directory modes, deepest first. Returns the first error. */
+static int apply_deferred(struct mat_ctx *c, bool report)
+{
+	int ret = 0;
+
+	while (c->deferred_nr) {
+		const struct mat_item *it = c->deferred[--c->deferred_nr];
+		mode_t mode = c->ch[it->idx].mode & MAT_MODE_KEEP;
+		const char *name;
+		int dirfd, r;
+
+		if (!*it->rel) {
+			r = root_fd(c, it->root);
+			if (r >= 0) {
+				char proc[64];
+
+				snprintf(proc, sizeof(proc),
+					 "/proc/self/fd/%d", r);
+				r = chmod(proc, mode) < 0 ? -errno : 0;
+			}
+		} else {
+			dirfd = parent_fd(c, it);
+			name = c->ch[it->idx].path + it->dir_len + 1;
+			r = dirfd < 0 ? dirfd
+				      : chmod_at(dirfd, name, S_IFDIR, mode);
+		}
+		if (r < 0 && !ret) {
+			ret = r;
+			if (report)
+				fail(c, it->idx, r, "cannot set its mode");
+		}
+	}
+	return ret;
+}
+
+/* Check the arguments before anything is touched. */
+static int check_args(const struct mat_change *ch, size_t nr,
+		      const char *const *roots, unsigned flags,
+		      struct strbuf *err)
+{
+	size_t i;
+
+	if (flags & ~MAT_FLAGS_MASK) {
+		strbuf_addf(err, "cannot apply changes: unknown flags 0x%x",
+			    flags & ~MAT_FLAGS_MASK);
+		return -EINVAL;
+	}
+	if (!roots) {
+		strbuf_addstr(err, "cannot apply changes: no output roots");
+		return -EINVAL;
+	}
+	for (i = 0; roots[i]; i++) {
+		_cleanup_free_ char *clean = path_clean(roots[i]);
+
+		if (roots[i][0] != '/' || strcmp(clean, roots[i])) {
+			strbuf_addf(err,
+				    "cannot apply changes: output root '%s' "
+				    "is not an absolute clean path",
+				    roots[i]);
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		const char *bad = NULL;
+
+		switch (ch[i].kind) {
+		case MAT_FILE:
+			if (!ch[i].src_path)
+				bad = "file without a source";
+			else if (ch[i].size < 0)
+				bad = "negative size";
+			/* fall through */
+		case MAT_DIR:
+		case MAT_DIR_REPLACED:
+		case MAT_MODE:
+			if (ch[i].mode & ~07777)
+				bad = "mode has bits beyond 07777";
+			break;
+		case MAT_SYMLINK:
+		case MAT_DELETE:
+			break;
+		default:
+			bad = "unknown change kind";
+			break;
+		}
+		if (!ch[i].path)
+			bad = "no path";
+		if (bad) {
+			strbuf_addf(err, "cannot apply '%s': %s",
+				    ch[i].path ? ch[i].path : "(null)", bad);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The deepest root @path is at or beneath, or -1. */
+static ssize_t find_root(const char *path, const char *const *roots,
+			 size_t nr_roots)
+{
+	ssize_t best = -1;
+	size_t i, best_len = 0;
+
+	for (i = 0; i < nr_roots; i++) {
+		size_t len = strlen(roots[i]);
+
+		if (path_is_beneath(path, roots[i]) &&
+		    (best < 0 || len > best_len)) {
+			best = (ssize_t)i;
+			best_len = len;
+		}
+	}
+	return best;
 }
 
 int mat_apply(const struct mat_change *ch, size_t nr,
 	      const char *const *roots, unsigned flags,
 	      struct mat_report *rep, struct strbuf *err)
 {
-	(void)ch; (void)nr; (void)roots; (void)flags; (void)rep;
-	strbuf_addstr(err, "materialization is not implemented yet");
-	return -ENOSYS;
+	struct mat_ctx c = {
+		.ch = ch,
+		.roots = roots,
+		.flags = flags,
+		.rep = rep,
+		.err = err,
+		.cache_rel = STRBUF_INIT,
+		.cache_fd = -1,
+		.pid = getpid(),
+	};
+	_cleanup_free_ struct mat_item *items = NULL;
+	size_t i, nr_items = 0;
+	int ret = 0, r;
+
+	mat_report_release(rep);
+	r = check_args(ch, nr, roots, flags, err);
+	if (r < 0)
+		return r;
+	while (roots[c.nr_roots])
+		c.nr_roots++;
+	c.root_fds = xmalloc(st_mult(sizeof(int), c.nr_roots + 1));
+	for (i = 0; i < c.nr_roots; i++)
+		c.root_fds[i] = -1;
+	rep->results = xcalloc(nr ? nr : 1, sizeof(*rep->results));
+	rep->nr = nr;
+	items = xcalloc(nr ? nr : 1, sizeof(*items));
+
+	for (i = 0; i < nr; i++) {
+		const char *path = ch[i].path;
+		const char *why = path_unsafe_reason(path);
+		ssize_t root;
+		size_t rlen;
+
+		rep->results[i].outcome = MAT_SKIPPED;
+		if (why) {
+			set_outcome(&c, i, MAT_REFUSED, why);
+			continue;
+		}
+		root = find_root(path, roots, c.nr_roots);
+		if (root < 0) {
+			set_outcome(&c, i, MAT_KEPT, "outside the output roots");
+			continue;
+		}
+		rlen = strlen(roots[root]);
+		items[nr_items].idx = i;
+		items[nr_items].root = (size_t)root;
+		items[nr_items].rel = path[rlen] == '/' ? path + rlen + 1
+			: rlen == 1 ? path + 1 /* root "/" */
+				    : path + rlen;
+		items[nr_items].dir_len = (size_t)(strrchr(path, '/') - path);
+		nr_items++;
+	}
+	qsort_r(items, nr_items, sizeof(*items), cmp_items, (void *)ch);
+
+	for (i = 0; i < nr_items; i++) {
+		ret = apply_item(&c, &items[i]);
+		if (ret < 0)
+			break;
+	}
+	/* Deferred modes even after a failure: leave no dir wide open. */
+	r = apply_deferred(&c, ret == 0);
+	if (!ret)
+		ret = r;
+	r = cache_drop(&c);
+	if (!ret && r < 0) {
+		strbuf_addf(err, "cannot apply changes: fsync: %s",
+			    strerror(-r));
+		ret = r;
+	}
+	forget_dirs(&c);
+	strbuf_release(&c.cache_rel);
+	free(c.root_fds);
+	free(c.deferred);
+
+	for (i = 0; i < nr; i++) {
+		switch (rep->results[i].outcome) {
+		case MAT_APPLIED:
+			rep->applied++;
+			break;
+		case MAT_UNCHANGED:
+			rep->unchanged++;
+			break;
+		case MAT_KEPT:
+			rep->kept++;
+			break;
+		case MAT_REFUSED:
+			rep->refused++;
+			break;
+		case MAT_FAILED:
+			rep->failed++;
+			break;
+		case MAT_SKIPPED:
+			rep->skipped++;
+			break;
+		}
+	}
+	return ret;
 }
