@@ -177,8 +177,6 @@ char **envpolicy_apply(const struct envpolicy *ep, char *const *environ_in,
 			continue;
 		if (ep->clear && !in_list(ep->keep, ep->nr_keep, *e, len))
 			continue;
-		if (in_list(l.v, l.nr, *e, len)) /* names are prefixes */
-			continue;
 		bool dup = false;
 		for (size_t i = 0; i < l.nr; i++)
 			if (name_len(l.v[i]) == len && !memcmp(l.v[i], *e, len))

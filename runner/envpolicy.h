@@ -48,10 +48,10 @@ bool envpolicy_is_volatile(const char *name, size_t len);
 
 /*
  * The job's environment: @environ filtered by the policy, with the --env-*
- * options applied and PWD set to @cwd, sorted bytewise by NAME=VALUE, one
- * entry per name (the last assignment of a name in @environ wins, as
- * getenv() would see the first... see envpolicy.c). Malloc'd,
- * NULL-terminated; free with envpolicy_free_env().
+ * options applied and PWD set to @cwd (when not NULL), sorted bytewise by
+ * NAME=VALUE, one entry per name: of duplicate names in @environ the
+ * first wins, as getenv() sees it. Malloc'd, NULL-terminated; free with
+ * envpolicy_free_env().
  */
 char **envpolicy_apply(const struct envpolicy *ep, char *const *environ_in,
 		       const char *cwd);

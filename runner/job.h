@@ -24,6 +24,7 @@
 #include "common/hash.h"
 #include "common/strbuf.h"
 #include "runner/envpolicy.h"
+#include "runner/parse.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/trace.h"
 
@@ -121,8 +122,5 @@ void job_run_release(struct job_run *r);
 /* procache's exit status for a job that exited with @code or died of @sig. */
 int job_exit_status(int code, int sig);
 
-/* Parsers shared with other commands: 0 or -EINVAL. */
-int parse_size(const char *s, uint64_t *out);	/* 64M, 1G, 4096 */
-int parse_seconds(const char *s, double *out);	/* 1.5, 30s, 5m, 2h */
 
 #endif

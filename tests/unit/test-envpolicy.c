@@ -1,0 +1,133 @@
+/* Unit tests for runner/envpolicy.c and the option value parsers. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner/envpolicy.h"
+#include "runner/parse.h"
+#include "tests/unit/unit.h"
+
+static size_t count(char **env)
+{
+	size_t n = 0;
+	while (env[n])
+		n++;
+	return n;
+}
+
+TEST(volatile_removed_and_sorted)
+{
+	struct envpolicy ep;
+	char *in[] = { "Z=1", "SSH_AUTH_SOCK=/tmp/x", "PROCACHE_DIR=/c",
+		       "A=2", "SHLVL=3", "PWD=/old", NULL };
+	envpolicy_init(&ep);
+	char **env = envpolicy_apply(&ep, in, "/work");
+	CHECK_EQ_INT(count(env), 3);
+	CHECK_EQ_STR(env[0], "A=2");
+	CHECK_EQ_STR(env[1], "PWD=/work");
+	CHECK_EQ_STR(env[2], "Z=1");
+	envpolicy_free_env(env);
+	envpolicy_release(&ep);
+}
+
+TEST(order_does_not_matter)
+{
+	struct envpolicy ep;
+	char *a[] = { "B=1", "A=1", NULL };
+	char *b[] = { "A=1", "B=1", NULL };
+	envpolicy_init(&ep);
+	char **ea = envpolicy_apply(&ep, a, NULL);
+	char **eb = envpolicy_apply(&ep, b, NULL);
+	CHECK_EQ_STR(ea[0], eb[0]);
+	CHECK_EQ_STR(ea[1], eb[1]);
+	envpolicy_free_env(ea);
+	envpolicy_free_env(eb);
+	envpolicy_release(&ep);
+}
+
+TEST(first_duplicate_wins_like_getenv)
+{
+	struct envpolicy ep;
+	char *in[] = { "A=first", "A=second", "AB=x", NULL };
+	envpolicy_init(&ep);
+	char **env = envpolicy_apply(&ep, in, NULL);
+	CHECK_EQ_INT(count(env), 2);
+	CHECK_EQ_STR(env[0], "A=first");
+	CHECK_EQ_STR(env[1], "AB=x");
+	envpolicy_free_env(env);
+	envpolicy_release(&ep);
+}
+
+TEST(clear_keep_set_unset)
+{
+	struct envpolicy ep;
+	char *in[] = { "PATH=/bin", "HOME=/h", "X=1", NULL };
+	envpolicy_init(&ep);
+	ep.clear = true;
+	CHECK_EQ_INT(envpolicy_keep(&ep, "PATH"), 0);
+	CHECK_EQ_INT(envpolicy_keep(&ep, "X"), 0);
+	CHECK_EQ_INT(envpolicy_set(&ep, "NEW=a=b"), 0);
+	CHECK_EQ_INT(envpolicy_unset(&ep, "X"), 0);
+	char **env = envpolicy_apply(&ep, in, NULL);
+	CHECK_EQ_INT(count(env), 2);
+	CHECK_EQ_STR(env[0], "NEW=a=b");
+	CHECK_EQ_STR(env[1], "PATH=/bin");
+	envpolicy_free_env(env);
+	envpolicy_release(&ep);
+}
+
+TEST(bad_values_rejected)
+{
+	struct envpolicy ep;
+	envpolicy_init(&ep);
+	CHECK_EQ_INT(envpolicy_set(&ep, "NOEQUALS"), -EINVAL);
+	CHECK_EQ_INT(envpolicy_set(&ep, "=x"), -EINVAL);
+	CHECK_EQ_INT(envpolicy_keep(&ep, ""), -EINVAL);
+	CHECK_EQ_INT(envpolicy_keep(&ep, "A=B"), -EINVAL);
+	CHECK_EQ_INT(envpolicy_unset(&ep, ""), -EINVAL);
+	envpolicy_release(&ep);
+}
+
+TEST(parse_size_values)
+{
+	uint64_t v;
+	CHECK_EQ_INT(parse_size("4096", &v), 0);
+	CHECK(v == 4096);
+	CHECK_EQ_INT(parse_size("64M", &v), 0);
+	CHECK(v == 64ull << 20);
+	CHECK_EQ_INT(parse_size("1G", &v), 0);
+	CHECK(v == 1ull << 30);
+	CHECK_EQ_INT(parse_size("2KiB", &v), 0);
+	CHECK(v == 2048);
+	CHECK_EQ_INT(parse_size("", &v), -EINVAL);
+	CHECK_EQ_INT(parse_size("-1", &v), -EINVAL);
+	CHECK_EQ_INT(parse_size("12X", &v), -EINVAL);
+	CHECK_EQ_INT(parse_size("99999999999999999999", &v), -EINVAL);
+	CHECK_EQ_INT(parse_size("99999999999T", &v), -EINVAL);
+}
+
+TEST(parse_seconds_values)
+{
+	double v;
+	CHECK_EQ_INT(parse_seconds("1.5", &v), 0);
+	CHECK(v == 1.5);
+	CHECK_EQ_INT(parse_seconds("2m", &v), 0);
+	CHECK(v == 120);
+	CHECK_EQ_INT(parse_seconds("nan", &v), -EINVAL);
+	CHECK_EQ_INT(parse_seconds("inf", &v), -EINVAL);
+	CHECK_EQ_INT(parse_seconds("-3", &v), -EINVAL);
+	CHECK_EQ_INT(parse_seconds("3x", &v), -EINVAL);
+	CHECK_EQ_INT(parse_seconds("", &v), -EINVAL);
+}
+
+int main(void)
+{
+	RUN(volatile_removed_and_sorted);
+	RUN(order_does_not_matter);
+	RUN(first_duplicate_wins_like_getenv);
+	RUN(clear_keep_set_unset);
+	RUN(bad_values_rejected);
+	RUN(parse_size_values);
+	RUN(parse_seconds_values);
+	return unit_done();
+}
