@@ -32,9 +32,10 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HELPERS=$PROCACHE_BUILD/tests/helpers
 export PROCACHE HELPERS PROCACHE_BUILD TOP
 
-# Scratch space: under /var/tmp-like storage, never under the sandbox's
-# masked paths. Kept on failure with TEST_KEEP=1 for a post-mortem.
-TEST_ROOT=${TEST_TMPDIR:-/tmp}/procache-test.$TEST_NAME.$$
+# Scratch space: a "trash directory" inside the tree (as git's tests do),
+# not under /tmp, which jobs see as a private tmpfs. Kept on failure for a
+# post-mortem, and with TEST_KEEP=1.
+TEST_ROOT=${TEST_TMPDIR:-$TOP/tests/trash}/$TEST_NAME.$$
 rm -rf "$TEST_ROOT" && mkdir -p "$TEST_ROOT" || exit 1
 export PROCACHE_DIR=$TEST_ROOT/cache
 export HOME=$TEST_ROOT/home
