@@ -1,59 +1,1712 @@
-/* The tracer (DESIGN.md §3): skeleton while the implementation lands. */
+/*
+ * The tracer (DESIGN.md §3 and §5): the seccomp filter installed in the job,
+ * the user-notification handler run by the supervisor, path resolution as
+ * the kernel does it for the job, and the observation records.
+ *
+ * Every notified call is answered with SECCOMP_USER_NOTIF_FLAG_CONTINUE
+ * (or an error for what untrusted mode refuses) after the observation was
+ * recorded, so a record describes the state the call is about to see.
+ * Nothing here may make the job fail: what cannot be decoded or modelled
+ * becomes a taint and the call goes on.
+ */
 #include "sandbox/trace.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
+#include <xxhash.h>
+
+#include "common/cleanup.h"
+#include "common/dirlist.h"
+#include "common/path.h"
 #include "common/xalloc.h"
+#include "sandbox/syscalls.h"
 #include "common/banned.h"
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, uint64_t)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+#ifndef TIOCLINUX
+#define TIOCLINUX 0x541C
+#endif
+
+/* The kernel follows at most 40 symlinks in one lookup (MAXSYMLINKS). */
+#define TRACE_MAX_SYMLINKS 40
+/* binfmt_script + binfmt_elf nest at most 5 deep (BINPRM_MAX_RECURSION 4). */
+#define TRACE_MAX_INTERP_DEPTH 5
 
 struct trace {
 	struct trace_config cfg;
+	char **private_paths;
+
+	struct trace_obs *obs;
+	size_t nr_obs, alloc_obs;
+	/* open addressing: index + 1 into obs, 0 = empty; size power of 2 */
+	uint32_t *map;
+	size_t map_size;
+
+	char **taints;
+	size_t nr_taints, alloc_taints;
+
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	int listener; /* only to check ID_VALID while handling */
+	bool dead;
+	bool uname_done;
 };
+
+/* ---------------------------------------------------------------------- */
+/* records */
+
+static uint64_t obs_key(enum trace_obs_kind kind, const char *path)
+{
+	XXH3_state_t *s = NULL;
+	unsigned char k = (unsigned char)kind;
+	uint64_t h;
+
+	/* small and hot: one-shot over kind then path via a seeded hash */
+	(void)s;
+	h = XXH3_64bits_withSeed(path, strlen(path), k + 1);
+	return h;
+}
+
+static void map_insert(struct trace *t, size_t idx);
+
+static void map_grow(struct trace *t)
+{
+	size_t i;
+
+	free(t->map);
+	t->map_size = t->map_size ? t->map_size * 2 : 1024;
+	t->map = xcalloc(t->map_size, sizeof(*t->map));
+	for (i = 0; i < t->nr_obs; i++)
+		map_insert(t, i);
+}
+
+static void map_insert(struct trace *t, size_t idx)
+{
+	const struct trace_obs *o = &t->obs[idx];
+	size_t mask = t->map_size - 1;
+	size_t pos = obs_key(o->kind, o->path) & mask;
+
+	while (t->map[pos])
+		pos = (pos + 1) & mask;
+	t->map[pos] = (uint32_t)(idx + 1);
+}
+
+static struct trace_obs *obs_find(struct trace *t, enum trace_obs_kind kind,
+				  const char *path)
+{
+	size_t mask, pos;
+
+	if (!t->map_size)
+		return NULL;
+	mask = t->map_size - 1;
+	pos = obs_key(kind, path) & mask;
+	while (t->map[pos]) {
+		struct trace_obs *o = &t->obs[t->map[pos] - 1];
+
+		if (o->kind == kind && !strcmp(o->path, path))
+			return o;
+		pos = (pos + 1) & mask;
+	}
+	return NULL;
+}
+
+/* Returns the new record, or NULL when (kind, path) was already recorded. */
+static struct trace_obs *obs_add(struct trace *t, enum trace_obs_kind kind,
+				 const char *path, const char *sc,
+				 const struct stat *st)
+{
+	struct trace_obs *o;
+
+	if (obs_find(t, kind, path))
+		return NULL;
+	ALLOC_GROW(t->obs, t->nr_obs + 1, t->alloc_obs);
+	o = &t->obs[t->nr_obs++];
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	o->path = xstrdup(path);
+	o->syscall = sc;
+	if (st)
+		o->st = *st;
+	if ((t->nr_obs + 1) * 2 > t->map_size)
+		map_grow(t);
+	else
+		map_insert(t, t->nr_obs - 1);
+	return o;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void taint(struct trace *t, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	for (i = 0; i < t->nr_taints; i++) {
+		if (!strcmp(t->taints[i], sb.buf)) {
+			strbuf_release(&sb);
+			return;
+		}
+	}
+	ALLOC_GROW(t->taints, t->nr_taints + 1, t->alloc_taints);
+	t->taints[t->nr_taints++] = strbuf_detach(&sb, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* the job's memory */
+
+/*
+ * Read @len bytes at @addr in @pid. process_vm_readv first; /proc/PID/mem
+ * when it is not permitted (Yama, or a kernel without it).
+ */
+static int mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	char mem[64];
+	int fd;
+
+	if (n == (ssize_t)len)
+		return 0;
+	if (n >= 0)
+		return -EFAULT;
+	if (errno == EFAULT)
+		return -EFAULT;
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
+	fd = open(mem, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, len, (off_t)addr);
+	close(fd);
+	if (n != (ssize_t)len)
+		return n < 0 ? -errno : -EFAULT;
+	return 0;
+}
+
+/*
+ * A NUL-terminated string of at most PATH_MAX bytes, read page by page:
+ * the string may end right before an unmapped page.
+ */
+static int mem_read_string(pid_t pid, uint64_t addr, struct strbuf *out)
+{
+	char page[4096];
+
+	strbuf_reset(out);
+	if (!addr)
+		return -EFAULT;
+	while (out->len < PATH_MAX) {
+		size_t chunk = 4096 - (addr & 4095);
+		char *nul;
+		int r;
+
+		r = mem_read(pid, addr, page, chunk);
+		if (r < 0)
+			return r;
+		nul = memchr(page, 0, chunk);
+		if (nul) {
+			strbuf_add(out, page, (size_t)(nul - page));
+			return 0;
+		}
+		strbuf_add(out, page, chunk);
+		addr += chunk;
+	}
+	return -ENAMETOOLONG;
+}
+
+/* ---------------------------------------------------------------------- */
+/* where a path of the job's view lives */
+
+enum where {
+	W_HOST,     /* host state: host path in hostpath */
+	W_JOB,      /* the job's own state (upper dir, whiteout, opaque, ...) */
+	W_INTERNAL, /* private to the sandbox: /dev, /proc/PID, tmpfs /tmp */
+};
+
+static bool is_digits(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len)
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static bool has_prefix(const char *path, const char *prefix)
+{
+	return path_has_prefix_component(path, prefix);
+}
+
+/* /proc/self, /proc/thread-self, /proc/<digits> and below */
+static bool is_proc_pid(const char *p)
+{
+	const char *c, *e;
+
+	if (strncmp(p, "/proc/", 6))
+		return false;
+	c = p + 6;
+	e = strchrnul(c, '/');
+	if ((size_t)(e - c) == 4 && !strncmp(c, "self", 4))
+		return true;
+	if ((size_t)(e - c) == 11 && !strncmp(c, "thread-self", 11))
+		return true;
+	return is_digits(c, (size_t)(e - c));
+}
+
+static bool is_whiteout(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) == 0 && minor(st->st_rdev) == 0;
+}
+
+static bool is_opaque(const char *dir)
+{
+	char v[4];
+	ssize_t n = lgetxattr(dir, "trusted.overlay.opaque", v, sizeof(v));
+
+	if (n == 1 && v[0] == 'y')
+		return true;
+	n = lgetxattr(dir, "user.overlay.opaque", v, sizeof(v));
+	return n == 1 && v[0] == 'y';
+}
+
+static const struct sbx_layer *layer_for(const struct trace *t, const char *p)
+{
+	const struct sbx_layer *best = NULL;
+	size_t best_len = 0, i;
+
+	for (i = 0; i < t->cfg.nr_layers; i++) {
+		const struct sbx_layer *l = &t->cfg.layers[i];
+		size_t len = strlen(l->mountpoint);
+
+		if (has_prefix(p, l->mountpoint) && (!best || len > best_len)) {
+			best = l;
+			best_len = len;
+		}
+	}
+	return best;
+}
+
+/*
+ * Classify the job-view path @p (absolute, clean, no symlink resolved in
+ * the last component). For W_HOST, *@hostpath is where to look at it in
+ * the host.
+ */
+static enum where where_is(const struct trace *t, const char *p,
+			   struct strbuf *hostpath)
+{
+	const struct sbx_layer *l;
+	const char *rel;
+	struct strbuf up = STRBUF_INIT, low = STRBUF_INIT;
+	enum where w = W_HOST;
+	size_t i;
+
+	strbuf_reset(hostpath);
+	if (is_proc_pid(p) || has_prefix(p, "/dev"))
+		return W_INTERNAL;
+	for (i = 0; i < t->cfg.nr_private_paths; i++)
+		if (has_prefix(p, t->private_paths[i]))
+			return W_INTERNAL;
+	if (has_prefix(p, "/proc") || has_prefix(p, "/sys")) {
+		strbuf_addstr(hostpath, p);
+		return W_HOST;
+	}
+	l = layer_for(t, p);
+	if (!l) {
+		strbuf_addstr(hostpath, p);
+		return W_HOST;
+	}
+	rel = p + strlen(l->mountpoint);
+	while (*rel == '/')
+		rel++;
+	/* walk the upper dir along the path: the first upper entry decides */
+	strbuf_addstr(&up, l->upper);
+	strbuf_addstr(&low, l->lower);
+	while (*rel) {
+		const char *e = strchrnul(rel, '/');
+		struct stat ust, lst;
+
+		strbuf_addch(&up, '/');
+		strbuf_add(&up, rel, (size_t)(e - rel));
+		strbuf_addch(&low, '/');
+		strbuf_add(&low, rel, (size_t)(e - rel));
+		rel = *e ? e + 1 : e;
+		if (lstat(up.buf, &ust) < 0)
+			break; /* not in upper: host state from here down */
+		if (!*rel || !S_ISDIR(ust.st_mode) || is_whiteout(&ust)) {
+			w = W_JOB;
+			break;
+		}
+		/* a directory in upper: merged, or the job's own */
+		if (is_opaque(up.buf) || lstat(low.buf, &lst) < 0 ||
+		    !S_ISDIR(lst.st_mode)) {
+			w = W_JOB;
+			break;
+		}
+	}
+	if (w == W_HOST) {
+		strbuf_addstr(hostpath, l->lower);
+		rel = p + strlen(l->mountpoint);
+		if (*rel && *rel != '/' && hostpath->len && hostpath->buf[hostpath->len - 1] != '/')
+			strbuf_addch(hostpath, '/');
+		if (hostpath->len > 1 && hostpath->buf[hostpath->len - 1] == '/' && *rel == '/')
+			strbuf_setlen(hostpath, hostpath->len - 1);
+		strbuf_addstr(hostpath, rel);
+		if (!hostpath->len)
+			strbuf_addch(hostpath, '/');
+	}
+	strbuf_release(&up);
+	strbuf_release(&low);
+	return w;
+}
+
+/* The job's view of @p, through /proc/PID/root (for job and internal state). */
+static void view_path(pid_t pid, const char *p, struct strbuf *out)
+{
+	strbuf_reset(out);
+	strbuf_addf(out, "/proc/%d/root%s", (int)pid, p);
+}
+
+/* ---------------------------------------------------------------------- */
+/* resolution */
+
+enum res_status {
+	RES_FOUND,   /* st is the object (lstat when the last is not followed) */
+	RES_MISSING, /* ENOENT/ENOTDIR; the absent observation is recorded */
+	RES_OPAQUE,  /* not a path (pipe, socket, anon inode), or internal
+	                state we do not walk into; nothing to record */
+	RES_FAILED,  /* could not be modelled; a taint is recorded */
+};
+
+struct res {
+	enum res_status status;
+	enum where where;
+	struct strbuf path;     /* job-view path */
+	struct strbuf hostpath; /* W_HOST: host path */
+	struct stat st;
+};
+
+#define RES_INIT { .path = STRBUF_INIT, .hostpath = STRBUF_INIT }
+
+static void res_release(struct res *r)
+{
+	strbuf_release(&r->path);
+	strbuf_release(&r->hostpath);
+}
+
+struct walk {
+	struct trace *t;
+	pid_t pid;
+	const char *sc;
+	bool follow_last;
+	uint64_t resolve; /* openat2 RESOLVE_* */
+};
+
+static int readlink_sb(const char *path, struct strbuf *out)
+{
+	char buf[PATH_MAX + 1];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return -errno;
+	strbuf_reset(out);
+	strbuf_add(out, buf, (size_t)n);
+	return 0;
+}
+
+/* The directory a dirfd (or AT_FDCWD) of @pid names, in the job's view. */
+static int dirfd_path(pid_t pid, int dirfd, struct strbuf *out)
+{
+	char link[64];
+
+	if (dirfd == AT_FDCWD)
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+	else
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, dirfd);
+	return readlink_sb(link, out);
+}
+
+static void pop_component(struct strbuf *path)
+{
+	char *s = strrchr(path->buf, '/');
+
+	if (!s || s == path->buf)
+		strbuf_setlen(path, 1); /* "/" */
+	else
+		strbuf_setlen(path, (size_t)(s - path->buf));
+}
+
+static void record_always_changing(struct trace *t, const char *p, const char *sc);
+
+/*
+ * Resolve @name (relative to the job-view directory @base) as the kernel
+ * does for the job, recording every host symlink met and a host component
+ * found missing.
+ */
+static void walk_path(const struct walk *w, const char *base, const char *name,
+		      struct res *r)
+{
+	struct trace *t = w->t;
+	struct strbuf rest = STRBUF_INIT, tmp = STRBUF_INIT, view = STRBUF_INIT;
+	const char *root = "/";
+	int links = 0;
+	bool walked = false;
+
+	strbuf_reset(&r->path);
+	if (w->resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT))
+		root = base;
+	if (name[0] == '/' && !(w->resolve & RESOLVE_IN_ROOT)) {
+		if (w->resolve & RESOLVE_BENEATH) {
+			r->status = RES_OPAQUE; /* the kernel refuses: EXDEV */
+			goto out;
+		}
+		strbuf_addch(&r->path, '/');
+	} else {
+		strbuf_addstr(&r->path, base);
+	}
+	strbuf_addstr(&rest, name);
+
+	for (;;) {
+		const char *c = rest.buf;
+		const char *e;
+		size_t clen;
+		bool last;
+		enum where wh;
+		int err = 0;
+
+		while (*c == '/')
+			c++;
+		if (!*c)
+			break;
+		e = strchrnul(c, '/');
+		clen = (size_t)(e - c);
+		last = true;
+		for (const char *q = e; *q; q++)
+			if (*q != '/') {
+				last = false;
+				break;
+			}
+		strbuf_reset(&tmp);
+		strbuf_add(&tmp, c, clen);
+		/* shift rest */
+		{
+			size_t off = (size_t)(e - rest.buf);
+
+			memmove(rest.buf, rest.buf + off, rest.len - off + 1);
+			strbuf_setlen(&rest, rest.len - off);
+		}
+		if (!strcmp(tmp.buf, "."))
+			continue;
+		if (!strcmp(tmp.buf, "..")) {
+			if ((w->resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) &&
+			    !strcmp(r->path.buf, root)) {
+				if (w->resolve & RESOLVE_BENEATH) {
+					r->status = RES_OPAQUE;
+					goto out;
+				}
+				continue; /* IN_ROOT: ".." of the root is the root */
+			}
+			pop_component(&r->path);
+			continue;
+		}
+		walked = true;
+
+		/* /proc/self/fd/N and friends are magic links: follow the fd */
+		if (is_proc_pid(r->path.buf) && !strchr(r->path.buf + 6, '/')) {
+			const char *pidc = r->path.buf + 6;
+			bool self = !strcmp(pidc, "self") || !strcmp(pidc, "thread-self");
+
+			if (!strcmp(tmp.buf, "fd") || !strcmp(tmp.buf, "cwd") ||
+			    !strcmp(tmp.buf, "root") || !strcmp(tmp.buf, "exe")) {
+				char link[96];
+				struct strbuf target = STRBUF_INIT;
+
+				if (!self) {
+					/* NEEDSWORK: map sandbox pids to host pids (NSpid) */
+					taint(t, "syscall %s: path through /proc/%s/%s not modelled",
+					      w->sc, pidc, tmp.buf);
+					r->status = RES_FAILED;
+					goto out;
+				}
+				if (!strcmp(tmp.buf, "fd")) {
+					const char *c2 = rest.buf, *e2;
+
+					while (*c2 == '/')
+						c2++;
+					e2 = strchrnul(c2, '/');
+					if (!is_digits(c2, (size_t)(e2 - c2))) {
+						r->status = RES_OPAQUE;
+						goto out;
+					}
+					snprintf(link, sizeof(link), "/proc/%d/fd/%.*s",
+						 (int)w->pid, (int)(e2 - c2), c2);
+					memmove(rest.buf, e2, strlen(e2) + 1);
+					strbuf_setlen(&rest, strlen(rest.buf));
+				} else {
+					snprintf(link, sizeof(link), "/proc/%d/%s",
+						 (int)w->pid, tmp.buf);
+				}
+				if ((w->resolve & RESOLVE_NO_MAGICLINKS) ||
+				    readlink_sb(link, &target) < 0 || target.buf[0] != '/') {
+					strbuf_release(&target);
+					r->status = RES_OPAQUE;
+					goto out;
+				}
+				/* the fd's object: continue from its path */
+				strbuf_setlen(&r->path, 1);
+				strbuf_addbuf(&target, &rest);
+				strbuf_reset(&rest);
+				strbuf_addbuf(&rest, &target);
+				strbuf_release(&target);
+				walked = false;
+				continue;
+			}
+		}
+
+		if (r->path.len > 1)
+			strbuf_addch(&r->path, '/');
+		strbuf_addbuf(&r->path, &tmp);
+
+		wh = where_is(t, r->path.buf, &r->hostpath);
+		r->where = wh;
+		if (wh == W_HOST) {
+			if (lstat(r->hostpath.buf, &r->st) < 0)
+				err = errno;
+		} else {
+			view_path(w->pid, r->path.buf, &view);
+			if (lstat(view.buf, &r->st) < 0)
+				err = errno;
+		}
+		if (err == ENOENT || err == ENOTDIR) {
+			if (wh == W_HOST) {
+				record_always_changing(t, r->hostpath.buf, w->sc);
+				obs_add(t, TRACE_ABSENT, r->hostpath.buf, w->sc, NULL);
+			}
+			r->status = RES_MISSING;
+			goto out;
+		}
+		if (err) {
+			if (wh == W_HOST) {
+				taint(t, "syscall %s: cannot examine %s: %s", w->sc,
+				      r->hostpath.buf, strerror(err));
+				r->status = RES_FAILED;
+			} else {
+				r->status = RES_OPAQUE;
+			}
+			goto out;
+		}
+		if (S_ISLNK(r->st.st_mode) && (!last || w->follow_last)) {
+			struct strbuf target = STRBUF_INIT;
+			int rr = readlink_sb(wh == W_HOST ? r->hostpath.buf : view.buf, &target);
+
+			if (rr < 0) {
+				strbuf_release(&target);
+				if (wh == W_HOST) {
+					taint(t, "syscall %s: cannot read symlink %s", w->sc,
+					      r->hostpath.buf);
+					r->status = RES_FAILED;
+				} else {
+					r->status = RES_OPAQUE;
+				}
+				goto out;
+			}
+			if (wh == W_HOST) {
+				struct trace_obs *o = obs_add(t, TRACE_SYMLINK, r->hostpath.buf,
+							      w->sc, &r->st);
+				if (o)
+					o->value = xstrdup(target.buf);
+			}
+			if ((w->resolve & RESOLVE_NO_SYMLINKS) || ++links > TRACE_MAX_SYMLINKS) {
+				strbuf_release(&target);
+				r->status = RES_OPAQUE; /* the call fails with ELOOP */
+				goto out;
+			}
+			pop_component(&r->path);
+			if (target.buf[0] == '/') {
+				if (w->resolve & RESOLVE_BENEATH) {
+					strbuf_release(&target);
+					r->status = RES_OPAQUE;
+					goto out;
+				}
+				strbuf_reset(&r->path);
+				strbuf_addstr(&r->path, w->resolve & RESOLVE_IN_ROOT ? root : "/");
+			}
+			strbuf_addch(&target, '/');
+			strbuf_addbuf(&target, &rest);
+			strbuf_reset(&rest);
+			strbuf_addbuf(&rest, &target);
+			strbuf_release(&target);
+			continue;
+		}
+		if (!last && !S_ISDIR(r->st.st_mode)) {
+			/* the next lookup fails with ENOTDIR */
+			if (wh == W_HOST) {
+				const char *c2 = rest.buf, *e2;
+
+				while (*c2 == '/')
+					c2++;
+				e2 = strchrnul(c2, '/');
+				strbuf_addch(&r->hostpath, '/');
+				strbuf_add(&r->hostpath, c2, (size_t)(e2 - c2));
+				obs_add(t, TRACE_ABSENT, r->hostpath.buf, w->sc, NULL);
+			}
+			r->status = RES_MISSING;
+			goto out;
+		}
+	}
+	if (!walked) {
+		/* the base itself ("/", ".", AT_EMPTY_PATH, /proc/self/fd/N) */
+		int err = 0;
+
+		if (!r->path.len)
+			strbuf_addch(&r->path, '/');
+		r->where = where_is(t, r->path.buf, &r->hostpath);
+		if (r->where == W_HOST) {
+			if (lstat(r->hostpath.buf, &r->st) < 0)
+				err = errno;
+		} else {
+			view_path(w->pid, r->path.buf, &view);
+			if (lstat(view.buf, &r->st) < 0)
+				err = errno;
+		}
+		if (err) {
+			r->status = RES_OPAQUE; /* deleted file or directory */
+			goto out;
+		}
+	}
+	r->status = RES_FOUND;
+out:
+	strbuf_release(&rest);
+	strbuf_release(&tmp);
+	strbuf_release(&view);
+}
+
+/* ---------------------------------------------------------------------- */
+/* observations of a resolved path */
+
+static const char *const always_changing[] = {
+	"/proc/meminfo", "/proc/stat", "/proc/uptime", "/proc/loadavg",
+	"/proc/interrupts", "/proc/vmstat", "/proc/diskstats", "/proc/net",
+	"/proc/pressure", "/proc/softirqs", "/proc/schedstat",
+	"/proc/zoneinfo", "/proc/slabinfo", "/proc/buddyinfo",
+	"/proc/sys/kernel/random", "/proc/locks", "/sys/fs/cgroup",
+};
+
+static bool is_always_changing(const char *p)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(always_changing); i++)
+		if (has_prefix(p, always_changing[i]))
+			return true;
+	return false;
+}
+
+static void record_always_changing(struct trace *t, const char *p, const char *sc)
+{
+	if (is_always_changing(p))
+		taint(t, "syscall %s: reads always-changing host file %s", sc, p);
+}
+
+static bool is_pseudo(const char *p)
+{
+	return has_prefix(p, "/proc") || has_prefix(p, "/sys");
+}
+
+/* A found host object named by a call that looks at it. */
+static void record_found(struct trace *t, const struct res *r,
+			 enum trace_obs_kind kind, const char *sc)
+{
+	struct trace_obs *o;
+
+	if (r->status != RES_FOUND || r->where != W_HOST)
+		return;
+	if (is_always_changing(r->hostpath.buf)) {
+		taint(t, "syscall %s: reads always-changing host file %s", sc,
+		      r->hostpath.buf);
+		return;
+	}
+	if (S_ISLNK(r->st.st_mode)) {
+		struct strbuf target = STRBUF_INIT;
+
+		if (obs_find(t, TRACE_SYMLINK, r->hostpath.buf))
+			return;
+		if (readlink_sb(r->hostpath.buf, &target) < 0) {
+			taint(t, "syscall %s: cannot read symlink %s", sc, r->hostpath.buf);
+		} else {
+			o = obs_add(t, TRACE_SYMLINK, r->hostpath.buf, sc, &r->st);
+			o->value = strbuf_detach(&target, NULL);
+		}
+		strbuf_release(&target);
+		return;
+	}
+	if (kind == TRACE_CONTENT && !S_ISREG(r->st.st_mode)) {
+		if (S_ISDIR(r->st.st_mode)) {
+			kind = TRACE_STAT;
+		} else {
+			taint(t, "syscall %s: opens host special file %s", sc,
+			      r->hostpath.buf);
+			return;
+		}
+	}
+	if (kind == TRACE_LISTING) {
+		struct pc_hash h;
+		size_t n = 0;
+		int err;
+
+		if (!S_ISDIR(r->st.st_mode))
+			return;
+		if (obs_find(t, TRACE_LISTING, r->hostpath.buf))
+			return;
+		err = dirlist_hash_at(AT_FDCWD, r->hostpath.buf, &h, &n);
+		if (err < 0) {
+			taint(t, "syscall %s: cannot list %s: %s", sc, r->hostpath.buf,
+			      strerror(-err));
+			return;
+		}
+		o = obs_add(t, TRACE_LISTING, r->hostpath.buf, sc, &r->st);
+		o->hash = h;
+		o->hashed = true;
+		o->nr_entries = n;
+		return;
+	}
+	/* content implies stat: a file read also had its existence checked */
+	if (kind == TRACE_STAT && obs_find(t, TRACE_CONTENT, r->hostpath.buf))
+		return;
+	obs_add(t, kind, r->hostpath.buf, sc, &r->st);
+}
+
+/* ---------------------------------------------------------------------- */
+/* execve: the binary, its PT_INTERP and #! interpreters */
+
+static void record_exec_chain(const struct walk *w, const struct res *r, int depth);
+
+static void exec_interp(const struct walk *w, const char *interp, int depth)
+{
+	struct walk iw = *w;
+	struct res ir = RES_INIT;
+	struct strbuf cwd = STRBUF_INIT;
+
+	iw.follow_last = true;
+	iw.resolve = 0;
+	if (interp[0] != '/' && dirfd_path(w->pid, AT_FDCWD, &cwd) < 0) {
+		taint(w->t, "syscall %s: cannot read cwd of %d", w->sc, (int)w->pid);
+		goto out;
+	}
+	walk_path(&iw, cwd.len ? cwd.buf : "/", interp, &ir);
+	if (ir.status == RES_FOUND) {
+		record_found(w->t, &ir, TRACE_CONTENT, w->sc);
+		record_exec_chain(w, &ir, depth + 1);
+	}
+out:
+	strbuf_release(&cwd);
+	res_release(&ir);
+}
+
+static void record_exec_chain(const struct walk *w, const struct res *r, int depth)
+{
+	struct strbuf view = STRBUF_INIT;
+	const char *file;
+	unsigned char buf[256];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (r->status != RES_FOUND || !S_ISREG(r->st.st_mode))
+		return;
+	if (depth >= TRACE_MAX_INTERP_DEPTH)
+		return; /* the kernel gives ELOOP */
+	if (r->where == W_HOST) {
+		file = r->hostpath.buf;
+	} else {
+		view_path(w->pid, r->path.buf, &view);
+		file = view.buf;
+	}
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		goto out;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 2)
+		goto out;
+	buf[n] = 0;
+	if (buf[0] == '#' && buf[1] == '!') {
+		/* binfmt_script: the interpreter is the first word after #! */
+		char *p = (char *)buf + 2, *end;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p;
+		while (*end && *end != ' ' && *end != '\t' && *end != '\n')
+			end++;
+		if (end == p)
+			goto out;
+		*end = 0;
+		exec_interp(w, p, depth);
+	} else if (n >= (ssize_t)sizeof(Elf64_Ehdr) && !memcmp(buf, ELFMAG, SELFMAG) &&
+		   buf[EI_CLASS] == ELFCLASS64) {
+		Elf64_Ehdr eh;
+		int i;
+
+		memcpy(&eh, buf, sizeof(eh));
+		if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 512)
+			goto out;
+		for (i = 0; i < eh.e_phnum; i++) {
+			Elf64_Phdr ph;
+			char interp[PATH_MAX];
+
+			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
+			    (ssize_t)sizeof(ph))
+				break;
+			if (ph.p_type != PT_INTERP)
+				continue;
+			if (ph.p_filesz < 2 || ph.p_filesz > sizeof(interp) ||
+			    pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz ||
+			    interp[ph.p_filesz - 1]) {
+				taint(w->t, "syscall %s: cannot read PT_INTERP of %s", w->sc,
+				      r->path.buf);
+				break;
+			}
+			exec_interp(w, interp, depth);
+			break;
+		}
+	} else if (n >= 5 && !memcmp(buf, ELFMAG, SELFMAG)) {
+		taint(w->t, "syscall %s: non-64-bit ELF %s", w->sc, r->path.buf);
+	}
+out:
+	strbuf_release(&view);
+}
+
+/* ---------------------------------------------------------------------- */
+/* the handler */
+
+struct call {
+	struct trace *t;
+	int fd;
+	struct seccomp_notif *req;
+	const char *sc; /* static name */
+	bool stale;     /* the notification went away while we read */
+	int error;      /* answer with this errno instead of CONTINUE */
+};
+
+static bool still_valid(struct call *c)
+{
+	if (seccomp_notify_id_valid(c->fd, c->req->id) < 0)
+		c->stale = true;
+	return !c->stale;
+}
+
+/* Read the path argument @addr; false (after a taint) when impossible. */
+static bool read_path(struct call *c, uint64_t addr, struct strbuf *out)
+{
+	int r = mem_read_string((pid_t)c->req->pid, addr, out);
+
+	if (!still_valid(c))
+		return false;
+	if (r == -EFAULT && !addr)
+		return false; /* NULL path: the call fails with EFAULT */
+	if (r < 0) {
+		if (r != -EFAULT && r != -ENAMETOOLONG)
+			taint(c->t, "syscall %s: cannot read path argument: %s", c->sc,
+			      strerror(-r));
+		return false; /* EFAULT / ENAMETOOLONG: the call fails too */
+	}
+	return true;
+}
+
+/*
+ * Resolve the path argument (dirfd, addr) of the call. @empty_ok: the call
+ * honours AT_EMPTY_PATH and the flag was given.
+ */
+static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
+			bool empty_ok, uint64_t resolve, struct res *r)
+{
+	struct strbuf name = STRBUF_INIT, base = STRBUF_INIT;
+	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
+			  .follow_last = follow, .resolve = resolve };
+	bool ok = false;
+
+	if (!read_path(c, addr, &name))
+		goto out;
+	if (!name.len && !empty_ok) {
+		goto out; /* ENOENT, no lookup */
+	}
+	if (name.buf[0] != '/' || (resolve & RESOLVE_IN_ROOT)) {
+		int err = dirfd_path(w.pid, dirfd, &base);
+
+		if (err < 0 || base.buf[0] != '/') {
+			/* EBADF, or an fd that is not a path (pipe, socket) */
+			if (err < 0 && err != -ENOENT)
+				taint(c->t, "syscall %s: cannot resolve fd %d of %d: %s",
+				      c->sc, dirfd, w.pid, strerror(-err));
+			goto out;
+		}
+		if (!still_valid(c))
+			goto out;
+	}
+	walk_path(&w, base.len ? base.buf : "/", name.buf, r);
+	ok = true;
+out:
+	strbuf_release(&name);
+	strbuf_release(&base);
+	return ok;
+}
+
+static void on_lookup(struct call *c, int dirfd, uint64_t addr, bool follow,
+		      bool empty_ok, enum trace_obs_kind kind)
+{
+	struct res r = RES_INIT;
+
+	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, &r))
+		record_found(c->t, &r, kind, c->sc);
+	res_release(&r);
+}
+
+static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
+		    uint64_t resolve)
+{
+	struct res r = RES_INIT;
+	bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
+	enum trace_obs_kind kind;
+
+	if (!resolve_arg(c, dirfd, addr, follow, false, resolve, &r))
+		goto out;
+	if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE ||
+	    (flags & O_TRUNC) || ((flags & O_CREAT) && (flags & O_EXCL)))
+		kind = TRACE_STAT;
+	else
+		kind = TRACE_CONTENT;
+	if ((flags & O_TRUNC) && (flags & O_ACCMODE) == O_RDONLY)
+		kind = TRACE_CONTENT; /* O_TRUNC is ignored without write access */
+	record_found(c->t, &r, kind, c->sc);
+out:
+	res_release(&r);
+}
+
+static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool empty_ok)
+{
+	struct res r = RES_INIT;
+	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
+			  .follow_last = true };
+
+	if (!resolve_arg(c, dirfd, addr, follow, empty_ok, 0, &r))
+		goto out;
+	record_found(c->t, &r, TRACE_CONTENT, c->sc);
+	record_exec_chain(&w, &r, 0);
+out:
+	res_release(&r);
+}
+
+static void on_getdents(struct call *c, int fd)
+{
+	struct res r = RES_INIT;
+	struct strbuf base = STRBUF_INIT;
+	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc };
+
+	if (dirfd_path(w.pid, fd, &base) < 0 || base.buf[0] != '/')
+		goto out;
+	walk_path(&w, base.buf, "", &r);
+	record_found(c->t, &r, TRACE_LISTING, c->sc);
+out:
+	strbuf_release(&base);
+	res_release(&r);
+}
+
+static void on_uname(struct call *c)
+{
+	struct utsname u;
+	struct trace_obs *o;
+
+	if (c->t->uname_done)
+		return;
+	c->t->uname_done = true;
+	if (uname(&u) < 0) {
+		taint(c->t, "syscall uname: %s", strerror(errno));
+		return;
+	}
+	/* the nodename is always "procache" in the sandbox: not a host fact */
+	o = obs_add(c->t, TRACE_HOSTFACT, "uname.sysname", c->sc, NULL);
+	if (o)
+		o->value = xstrdup(u.sysname);
+	o = obs_add(c->t, TRACE_HOSTFACT, "uname.release", c->sc, NULL);
+	if (o)
+		o->value = xstrdup(u.release);
+	o = obs_add(c->t, TRACE_HOSTFACT, "uname.version", c->sc, NULL);
+	if (o)
+		o->value = xstrdup(u.version);
+	o = obs_add(c->t, TRACE_HOSTFACT, "uname.machine", c->sc, NULL);
+	if (o)
+		o->value = xstrdup(u.machine);
+	o = obs_add(c->t, TRACE_HOSTFACT, "uname.domainname", c->sc, NULL);
+	if (o)
+		o->value = xstrdup(u.domainname);
+}
+
+/* A socket address the job sends to or connects to. */
+static void on_sockaddr(struct call *c, uint64_t addr, uint64_t len)
+{
+	struct sockaddr_un sun;
+	struct res r = RES_INIT;
+	struct strbuf cwd = STRBUF_INIT;
+	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
+			  .follow_last = true };
+	size_t n;
+
+	if (!addr || len < sizeof(sa_family_t))
+		return;
+	n = len < sizeof(sun) ? (size_t)len : sizeof(sun);
+	memset(&sun, 0, sizeof(sun));
+	if (mem_read(w.pid, addr, &sun, n) < 0 || !still_valid(c))
+		return;
+	if (sun.sun_family != AF_UNIX) {
+		if (c->t->cfg.host_net && sun.sun_family != AF_UNSPEC &&
+		    sun.sun_family != AF_NETLINK)
+			taint(c->t, "syscall %s: network access", c->sc);
+		return;
+	}
+	if (n <= offsetof(struct sockaddr_un, sun_path))
+		return; /* unnamed */
+	if (!sun.sun_path[0]) {
+		/* abstract: per network namespace */
+		if (c->t->cfg.host_net)
+			taint(c->t, "syscall %s: host abstract unix socket", c->sc);
+		return;
+	}
+	sun.sun_path[sizeof(sun.sun_path) - 1] = 0;
+	if (sun.sun_path[0] != '/' && dirfd_path(w.pid, AT_FDCWD, &cwd) < 0)
+		goto out;
+	walk_path(&w, cwd.len ? cwd.buf : "/", sun.sun_path, &r);
+	if (r.status == RES_FOUND && r.where == W_HOST) {
+		taint(c->t, "syscall %s: host unix socket %s", c->sc, r.hostpath.buf);
+		if (c->t->cfg.untrusted)
+			c->error = EACCES;
+	}
+out:
+	strbuf_release(&cwd);
+	res_release(&r);
+}
+
+static void on_sendmsg(struct call *c, uint64_t msgp, uint64_t vlen, bool mmsg)
+{
+	uint64_t i, n = mmsg ? (vlen > 1024 ? 1024 : vlen) : 1;
+	size_t stride = mmsg ? sizeof(struct mmsghdr) : sizeof(struct msghdr);
+
+	for (i = 0; i < n && !c->stale && !c->error; i++) {
+		struct msghdr m;
+
+		if (mem_read((pid_t)c->req->pid, msgp + i * stride, &m, sizeof(m)) < 0)
+			return;
+		on_sockaddr(c, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen);
+	}
+}
+
+static void on_notification(struct call *c)
+{
+	const __u64 *a = c->req->data.args;
+	int nr = c->req->data.nr;
+	struct trace *t = c->t;
+
+#define AFD(x) ((int)(int32_t)(x))
+	switch (nr) {
+	case SYS_open:
+		on_open(c, AT_FDCWD, a[0], a[1], 0);
+		break;
+	case SYS_creat:
+		on_open(c, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, 0);
+		break;
+	case SYS_openat:
+		on_open(c, AFD(a[0]), a[1], a[2], 0);
+		break;
+	case SYS_openat2: {
+		struct open_how how;
+
+		memset(&how, 0, sizeof(how));
+		if (a[3] < sizeof(how) - sizeof(how.resolve) ||
+		    mem_read((pid_t)c->req->pid, a[2], &how,
+			     a[3] < sizeof(how) ? a[3] : sizeof(how)) < 0 ||
+		    !still_valid(c))
+			break;
+		on_open(c, AFD(a[0]), a[1], how.flags, how.resolve);
+		break;
+	}
+	case SYS_stat:
+	case SYS_access:
+		on_lookup(c, AT_FDCWD, a[0], true, false, TRACE_STAT);
+		break;
+	case SYS_lstat:
+		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
+		break;
+	case SYS_newfstatat:
+	case SYS_statx:
+		on_lookup(c, AFD(a[0]), a[1], !(a[2] & AT_SYMLINK_NOFOLLOW),
+			  a[2] & AT_EMPTY_PATH, TRACE_STAT);
+		break;
+	case SYS_faccessat:
+		on_lookup(c, AFD(a[0]), a[1], true, false, TRACE_STAT);
+		break;
+	case SYS_faccessat2:
+		on_lookup(c, AFD(a[0]), a[1], !(a[3] & AT_SYMLINK_NOFOLLOW),
+			  a[3] & AT_EMPTY_PATH, TRACE_STAT);
+		break;
+	case SYS_readlink:
+		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
+		break;
+	case SYS_readlinkat:
+		on_lookup(c, AFD(a[0]), a[1], false, true, TRACE_STAT);
+		break;
+	case SYS_chdir:
+		on_lookup(c, AT_FDCWD, a[0], true, false, TRACE_STAT);
+		break;
+	case SYS_execve:
+		on_exec(c, AT_FDCWD, a[0], true, false);
+		break;
+	case SYS_execveat:
+		on_exec(c, AFD(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW), a[4] & AT_EMPTY_PATH);
+		break;
+	case SYS_getdents:
+	case SYS_getdents64:
+		on_getdents(c, AFD(a[0]));
+		break;
+	case SYS_uname:
+		on_uname(c);
+		break;
+	/* writing calls: existence, type and mode of each path they name */
+	case SYS_unlink:
+	case SYS_rmdir:
+	case SYS_mkdir:
+	case SYS_mknod:
+		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
+		break;
+	case SYS_unlinkat:
+	case SYS_mkdirat:
+	case SYS_mknodat:
+		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
+		break;
+	case SYS_rename:
+	case SYS_link:
+		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
+		on_lookup(c, AT_FDCWD, a[1], false, false, TRACE_STAT);
+		break;
+	case SYS_renameat:
+	case SYS_renameat2:
+		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
+		on_lookup(c, AFD(a[2]), a[3], false, false, TRACE_STAT);
+		break;
+	case SYS_linkat:
+		on_lookup(c, AFD(a[0]), a[1], a[4] & AT_SYMLINK_FOLLOW, a[4] & AT_EMPTY_PATH,
+			  TRACE_STAT);
+		on_lookup(c, AFD(a[2]), a[3], false, false, TRACE_STAT);
+		break;
+	case SYS_symlink:
+		on_lookup(c, AT_FDCWD, a[1], false, false, TRACE_STAT);
+		break;
+	case SYS_symlinkat:
+		on_lookup(c, AFD(a[1]), a[2], false, false, TRACE_STAT);
+		break;
+	case SYS_chmod:
+	case SYS_chown:
+	case SYS_truncate:
+	case SYS_utime:
+	case SYS_utimes:
+		on_lookup(c, AT_FDCWD, a[0], true, false, TRACE_STAT);
+		break;
+	case SYS_lchown:
+		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
+		break;
+	case SYS_fchmodat:
+		on_lookup(c, AFD(a[0]), a[1], true, false, TRACE_STAT);
+		break;
+	case SYS_fchmodat2:
+		on_lookup(c, AFD(a[0]), a[1], !(a[3] & AT_SYMLINK_NOFOLLOW),
+			  a[3] & AT_EMPTY_PATH, TRACE_STAT);
+		break;
+	case SYS_fchownat:
+		on_lookup(c, AFD(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW),
+			  a[4] & AT_EMPTY_PATH, TRACE_STAT);
+		break;
+	case SYS_futimesat:
+		if (a[1])
+			on_lookup(c, AFD(a[0]), a[1], true, false, TRACE_STAT);
+		break;
+	case SYS_utimensat:
+		/* a NULL path is futimens(fd): the fd was opened by a traced call */
+		if (a[1])
+			on_lookup(c, AFD(a[0]), a[1], !(a[3] & AT_SYMLINK_NOFOLLOW),
+				  a[3] & AT_EMPTY_PATH, TRACE_STAT);
+		break;
+	case SYS_bind: {
+		struct sockaddr_un sun;
+		size_t n = a[2] < sizeof(sun) ? (size_t)a[2] : sizeof(sun);
+
+		memset(&sun, 0, sizeof(sun));
+		/* a path-named socket is created like a file: its name is probed */
+		if (n > offsetof(struct sockaddr_un, sun_path) &&
+		    !mem_read((pid_t)c->req->pid, a[1], &sun, n) && still_valid(c) &&
+		    sun.sun_family == AF_UNIX && sun.sun_path[0]) {
+			struct res r = RES_INIT;
+			struct strbuf cwd = STRBUF_INIT;
+			struct walk w = { .t = t, .pid = (pid_t)c->req->pid, .sc = c->sc };
+
+			sun.sun_path[sizeof(sun.sun_path) - 1] = 0;
+			if (sun.sun_path[0] == '/' || !dirfd_path(w.pid, AT_FDCWD, &cwd)) {
+				walk_path(&w, cwd.len ? cwd.buf : "/", sun.sun_path, &r);
+				record_found(t, &r, TRACE_STAT, c->sc);
+			}
+			res_release(&r);
+			strbuf_release(&cwd);
+		}
+		break;
+	}
+	case SYS_connect:
+		on_sockaddr(c, a[1], a[2]);
+		break;
+	case SYS_sendto:
+		on_sockaddr(c, a[4], a[5]);
+		break;
+	case SYS_sendmsg:
+		on_sendmsg(c, a[1], 1, false);
+		break;
+	case SYS_sendmmsg:
+		on_sendmsg(c, a[1], a[2], true);
+		break;
+	case SYS_clone:
+		/* only notified with namespace flags (argument filter) */
+		taint(t, "syscall clone: namespace flags 0x%llx", (unsigned long long)a[0]);
+		break;
+	case SYS_ioctl:
+		/* only notified for TIOCSTI/TIOCLINUX (argument filter) */
+		taint(t, "syscall ioctl: terminal injection request 0x%llx",
+		      (unsigned long long)a[1]);
+		break;
+	case SYS_personality:
+		/* notified in untrusted mode only: queries and ASLR off pass */
+		if ((uint32_t)a[0] != 0xffffffffu && (uint32_t)a[0] != 0 &&
+		    (uint32_t)a[0] != 0x0040000)
+			c->error = EPERM;
+		break;
+	default: {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+		const struct trace_sc *e = name ? trace_sc_find(name) : NULL;
+
+		if (!name)
+			taint(t, "syscall %d: unknown to libseccomp", nr);
+		else if (!e)
+			taint(t, "syscall %s: not classified", name);
+		else if (t->cfg.untrusted && e->class == TRACE_SC_DENY)
+			c->error = EPERM; /* the filter normally does this */
+		else
+			taint(t, "syscall %s", name);
+		free(name);
+		break;
+	}
+	}
+#undef AFD
+}
+
+static const char *sc_static_name(int nr)
+{
+	static char *names[1024];
+
+	if (nr < 0 || nr >= (int)ARRAY_SIZE(names))
+		return "unknown";
+	if (!names[nr]) {
+		names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+		if (!names[nr])
+			names[nr] = xasprintf("%d", nr);
+	}
+	return names[nr];
+}
+
+static int trace_handle(void *ctx, int fd)
+{
+	struct trace *t = ctx;
+	struct call c = { .t = t, .fd = fd };
+	int r;
+
+	if (!t->req && seccomp_notify_alloc(&t->req, &t->resp) < 0) {
+		taint(t, "tracer: cannot allocate notification buffers");
+		t->dead = true;
+		return -ENOMEM;
+	}
+	memset(t->req, 0, sizeof(*t->req));
+	r = seccomp_notify_receive(fd, t->req);
+	if (r < 0) {
+		/* ENOENT: the caller was killed before we read it */
+		if (r == -ENOENT || r == -EINTR || r == -EAGAIN)
+			return 0;
+		taint(t, "tracer: cannot receive notification: %s", strerror(-r));
+		t->dead = true;
+		return r;
+	}
+	c.req = t->req;
+	c.sc = sc_static_name(c.req->data.nr);
+	if (c.req->data.arch != AUDIT_ARCH_X86_64) {
+		taint(t, "syscall %d: non-native ABI", c.req->data.nr);
+		c.error = ENOSYS;
+	} else {
+		on_notification(&c);
+	}
+	if (c.stale)
+		return 0; /* the call is gone; nothing to answer */
+	memset(t->resp, 0, sizeof(*t->resp));
+	t->resp->id = c.req->id;
+	if (c.error) {
+		t->resp->error = -c.error;
+	} else {
+		t->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	}
+	r = seccomp_notify_respond(fd, t->resp);
+	if (r < 0 && r != -ENOENT) {
+		taint(t, "tracer: cannot answer notification: %s", strerror(-r));
+		t->dead = true;
+		return r;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* the filter */
+
+#define NS_FLAGS_LIST                                                        \
+	{ CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,          \
+	  CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET }
+
+static int add_rule(scmp_filter_ctx f, uint32_t action, int nr, unsigned cnt,
+		    const struct scmp_arg_cmp *cmp)
+{
+	int r = seccomp_rule_add_array(f, action, nr, cnt, cmp);
+
+	return r == -EEXIST ? 0 : r;
+}
+
+/*
+ * Build the filter. Trace mode: default ALLOW, every non-PURE call and every
+ * number libseccomp cannot name NOTIFY; untrusted: DENY calls EPERM in the
+ * filter itself. Deny-only: only the untrusted refusals.
+ */
+static int build_filter(const struct trace *t, scmp_filter_ctx *out)
+{
+	const bool tr = t->cfg.trace, untr = t->cfg.untrusted;
+	const uint32_t notify = SCMP_ACT_NOTIFY, eperm = SCMP_ACT_ERRNO(EPERM);
+	const unsigned long ns_flags[] = NS_FLAGS_LIST;
+	scmp_filter_ctx f;
+	const struct trace_sc *tab;
+	size_t nr, i;
+	int r = 0, n;
+
+	f = seccomp_init(SCMP_ACT_ALLOW);
+	if (!f)
+		return -ENOMEM;
+	if ((r = seccomp_attr_set(f, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0 ||
+	    (r = seccomp_attr_set(f, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0)
+		goto fail;
+	tab = trace_sc_table(&nr);
+	for (i = 0; i < nr; i++) {
+		const char *name = tab[i].name;
+		int sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name);
+
+		if (sn == __NR_SCMP_ERROR || sn < 0)
+			continue;
+		if (!strcmp(name, "clone3")) {
+			r = add_rule(f, SCMP_ACT_ERRNO(ENOSYS), sn, 0, NULL);
+		} else if (!strcmp(name, "clone")) {
+			size_t k;
+
+			for (k = 0; k < ARRAY_SIZE(ns_flags) && r >= 0; k++) {
+				struct scmp_arg_cmp cmp =
+					SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[k], ns_flags[k]);
+
+				if (untr)
+					r = add_rule(f, eperm, sn, 1, &cmp);
+				else if (tr)
+					r = add_rule(f, notify, sn, 1, &cmp);
+			}
+		} else if (!strcmp(name, "ioctl")) {
+			struct scmp_arg_cmp a1 = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI);
+			struct scmp_arg_cmp a2 = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX);
+
+			if (untr) {
+				r = add_rule(f, eperm, sn, 1, &a1);
+				if (r >= 0)
+					r = add_rule(f, eperm, sn, 1, &a2);
+			} else if (tr) {
+				r = add_rule(f, notify, sn, 1, &a1);
+				if (r >= 0)
+					r = add_rule(f, notify, sn, 1, &a2);
+			}
+		} else if (!strcmp(name, "personality")) {
+			if (untr) {
+				struct scmp_arg_cmp q = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+								0xffffffffu);
+
+				/* queries pass; anything else: the handler decides
+				 * (trace) or EPERM (deny-only) */
+				r = add_rule(f, tr ? notify : eperm, sn, 0, NULL);
+				if (r >= 0)
+					r = add_rule(f, SCMP_ACT_ALLOW, sn, 1, &q);
+			}
+		} else if (!strcmp(name, "sendto")) {
+			struct scmp_arg_cmp addr = SCMP_A4(SCMP_CMP_NE, 0);
+
+			if (tr)
+				r = add_rule(f, notify, sn, 1, &addr);
+		} else {
+			switch (tab[i].class) {
+			case TRACE_SC_PURE:
+				break;
+			case TRACE_SC_TRACED:
+			case TRACE_SC_TAINT:
+				if (tr)
+					r = add_rule(f, notify, sn, 0, NULL);
+				break;
+			case TRACE_SC_DENY:
+				if (untr)
+					r = add_rule(f, eperm, sn, 0, NULL);
+				else if (tr)
+					r = add_rule(f, notify, sn, 0, NULL);
+				break;
+			}
+		}
+		if (r < 0)
+			goto fail;
+	}
+	/* numbers libseccomp cannot name: notified (taint) or refused */
+	for (n = 0; n < 512; n++) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, n);
+
+		if (name) {
+			free(name);
+			continue;
+		}
+		if (tr)
+			r = add_rule(f, notify, n, 0, NULL);
+		else if (untr)
+			r = add_rule(f, SCMP_ACT_ERRNO(ENOSYS), n, 0, NULL);
+		if (r < 0)
+			goto fail;
+	}
+	*out = f;
+	return 0;
+fail:
+	seccomp_release(f);
+	return r < 0 ? r : -EINVAL;
+}
+
+static int trace_install(void *ctx)
+{
+	struct trace *t = ctx;
+	scmp_filter_ctx f = NULL;
+	int r, fd = 0;
+
+	r = build_filter(t, &f);
+	if (r < 0)
+		return r;
+	/* libseccomp asks for SECCOMP_FILTER_FLAG_NEW_LISTENER itself when
+	 * the filter has NOTIFY rules (always, in trace mode) */
+	r = seccomp_load(f);
+	if (r < 0)
+		goto out;
+	if (t->cfg.trace) {
+		uint64_t flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+
+		fd = seccomp_notify_fd(f);
+		if (fd < 0) {
+			r = fd;
+			goto out;
+		}
+		/* the supervisor answers at once: wake the job on this CPU
+		 * (kernel >= 6.6; older kernels refuse, which only costs speed) */
+		(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, &flags);
+	}
+	r = fd;
+out:
+	seccomp_release(f);
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* public */
 
 struct trace *trace_new(const struct trace_config *cfg)
 {
 	struct trace *t = xcalloc(1, sizeof(*t));
+	size_t i;
 
 	t->cfg = *cfg;
+	if (cfg->nr_private_paths) {
+		t->private_paths = xcalloc(cfg->nr_private_paths, sizeof(char *));
+		for (i = 0; i < cfg->nr_private_paths; i++)
+			t->private_paths[i] = xstrdup(cfg->private_paths[i]);
+	}
+	t->cfg.private_paths = NULL;
+	t->listener = -1;
 	return t;
 }
 
 void trace_free(struct trace *t)
 {
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nr_obs; i++) {
+		free(t->obs[i].path);
+		free(t->obs[i].value);
+	}
+	free(t->obs);
+	free(t->map);
+	for (i = 0; i < t->nr_taints; i++)
+		free(t->taints[i]);
+	free(t->taints);
+	for (i = 0; i < t->cfg.nr_private_paths; i++)
+		free(t->private_paths[i]);
+	free(t->private_paths);
+	if (t->req)
+		seccomp_notify_free(t->req, t->resp);
 	free(t);
-}
-
-static int skel_install(void *ctx)
-{
-	(void)ctx;
-	return -ENOSYS; /* NEEDSWORK: being written */
-}
-
-static int skel_handle(void *ctx, int fd)
-{
-	(void)ctx;
-	(void)fd;
-	return -ENOSYS;
 }
 
 struct sbx_tracer trace_hooks(struct trace *t)
 {
-	return (struct sbx_tracer){ .ctx = t, .install = skel_install, .handle = skel_handle };
+	return (struct sbx_tracer){ .ctx = t, .install = trace_install,
+				    .handle = trace_handle };
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static void finish_content(struct trace *t, struct trace_obs *o)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st1, st2;
+	int r;
+
+	fd = open(o->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st1) < 0) {
+		taint(t, "input changed during the run: %s", o->path);
+		return;
+	}
+	/* /proc and /sys files have no meaningful stat: their bytes decide */
+	if (!is_pseudo(o->path) && !same_file(&o->st, &st1)) {
+		taint(t, "input changed during the run: %s", o->path);
+		return;
+	}
+	r = pc_hash_fd(fd, &o->hash, NULL);
+	if (r < 0) {
+		taint(t, "cannot hash input %s: %s", o->path, strerror(-r));
+		return;
+	}
+	if (fstat(fd, &st2) < 0 || (!is_pseudo(o->path) && !same_file(&st1, &st2))) {
+		taint(t, "input changed during the run: %s", o->path);
+		return;
+	}
+	o->hashed = true;
 }
 
 int trace_finish(struct trace *t, struct strbuf *err)
 {
-	(void)t;
-	if (err)
-		strbuf_addstr(err, "tracer not implemented yet");
-	return -ENOSYS;
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < t->nr_obs; i++) {
+		struct trace_obs *o = &t->obs[i];
+		struct stat st;
+
+		switch (o->kind) {
+		case TRACE_CONTENT:
+			finish_content(t, o);
+			break;
+		case TRACE_LISTING: {
+			struct pc_hash h;
+
+			if (dirlist_hash_at(AT_FDCWD, o->path, &h, NULL) < 0 ||
+			    !pc_hash_equal(&h, &o->hash))
+				taint(t, "input changed during the run: %s", o->path);
+			break;
+		}
+		case TRACE_STAT:
+		case TRACE_SYMLINK:
+			if (lstat(o->path, &st) < 0 || st.st_ino != o->st.st_ino ||
+			    st.st_dev != o->st.st_dev || st.st_mode != o->st.st_mode ||
+			    (S_ISREG(st.st_mode) && st.st_size != o->st.st_size))
+				if (!is_pseudo(o->path))
+					taint(t, "input changed during the run: %s", o->path);
+			break;
+		case TRACE_ABSENT:
+			if (!lstat(o->path, &st))
+				taint(t, "input changed during the run: %s", o->path);
+			break;
+		case TRACE_HOSTFACT:
+			break;
+		}
+	}
+	if (t->dead && !t->nr_taints)
+		taint(t, "tracer stopped");
+	return 0;
 }
 
-size_t trace_nr_obs(const struct trace *t) { (void)t; return 0; }
-const struct trace_obs *trace_obs_at(const struct trace *t, size_t i) { (void)t; (void)i; return NULL; }
-size_t trace_nr_taints(const struct trace *t) { (void)t; return 0; }
-const char *trace_taint_at(const struct trace *t, size_t i) { (void)t; (void)i; return NULL; }
+size_t trace_nr_obs(const struct trace *t)
+{
+	return t->nr_obs;
+}
+
+const struct trace_obs *trace_obs_at(const struct trace *t, size_t i)
+{
+	return i < t->nr_obs ? &t->obs[i] : NULL;
+}
+
+size_t trace_nr_taints(const struct trace *t)
+{
+	return t->nr_taints;
+}
+
+const char *trace_taint_at(const struct trace *t, size_t i)
+{
+	return i < t->nr_taints ? t->taints[i] : NULL;
+}
 
 const char *trace_obs_kind_name(enum trace_obs_kind k)
 {

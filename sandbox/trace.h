@@ -54,6 +54,8 @@ struct trace_config {
 	bool untrusted;   /* deny list: DENY → EPERM, host sockets → EACCES */
 	bool strict_stat; /* stat observations also compare mtime/ctime */
 	bool trace;       /* false: deny-only filter, no listener */
+	bool host_net;    /* --net: the job shares the host network namespace,
+	                     so network and abstract-socket use taints */
 };
 
 enum trace_obs_kind {
