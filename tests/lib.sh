@@ -173,6 +173,32 @@ for k in sys.argv[2].split("."):
 print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
 }
 
+# tree_snapshot DIR: one line per entry below DIR (type, mode, path,
+# symlink target, content checksum), sorted; equal snapshots mean equal
+# trees byte for byte and mode for mode.
+tree_snapshot() {
+	(cd "$1" && find . -mindepth 1 -printf '%y %m %p %l\n' | sort |
+	while read -r type mode path target; do
+		case $type in
+		f) echo "f $mode $path $(md5sum <"$path" | cut -d" " -f1)" ;;
+		l) echo "l $path -> $target" ;;
+		*) echo "$type $mode $path" ;;
+		esac
+	done)
+}
+
+# run_report STATUS CMD...: runs procache run --report, checks the status.
+# The job's exit status is procache's; it is returned.
+expect_status() {
+	local want=$1 got
+	got=$(json_get "${2:-report.json}" status) || return 1
+	if [ "$got" != "$want" ]; then
+		echo "expected status '$want', got '$got'" >&2
+		cat "${2:-report.json}" >&2
+		return 1
+	fi
+}
+
 test_done() {
 	say "# $TEST_NAME: $((test_count - test_failures)) passed, $test_failures failed, $test_skips skipped"
 	if [ $test_failures -eq 0 ] && [ -z "${TEST_KEEP:-}" ]; then
