@@ -1,0 +1,976 @@
+/*
+ * mat_apply(): real files in a temporary directory, real system calls.
+ *
+ * Layout of each test's directory (from unit_tmpdir(), made 0755 so that
+ * a child running as uid 65534 can reach it):
+ *	out/	the output root
+ *	blobs/	sources of FILE changes (stands for the blob store)
+ *	canary/	outside every root; must never change
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/materialize.h"
+#include "common/cleanup.h"
+#include "common/fdio.h"
+#include "common/hash.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+
+#include "tests/unit/unit.h"
+
+/* Strings made by the helpers, freed at exit (sanitizer builds). */
+static char **pool;
+static size_t pool_nr, pool_alloc;
+
+static void pool_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < pool_nr; i++)
+		free(pool[i]);
+	free(pool);
+}
+
+static char *keep(char *s)
+{
+	if (!pool_alloc)
+		atexit(pool_free);
+	ALLOC_GROW(pool, pool_nr + 1, pool_alloc);
+	pool[pool_nr++] = s;
+	return s;
+}
+
+struct fx {
+	const char *base, *out, *blobs, *canary;
+	int blobs_fd;
+	unsigned nblob;
+};
+
+static void fx_init(struct fx *f)
+{
+	f->base = unit_tmpdir();
+	if (chmod(f->base, 0755) < 0)
+		die_errno("chmod '%s'", f->base);
+	f->out = keep(xasprintf("%s/out", f->base));
+	f->blobs = keep(xasprintf("%s/blobs", f->base));
+	f->canary = keep(xasprintf("%s/canary", f->base));
+	if (mkdir(f->out, 0755) < 0 || mkdir(f->blobs, 0755) < 0 ||
+	    mkdir(f->canary, 0755) < 0)
+		die_errno("mkdir in '%s'", f->base);
+	f->blobs_fd = open(f->blobs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (f->blobs_fd < 0)
+		die_errno("open '%s'", f->blobs);
+	f->nblob = 0;
+}
+
+static void fx_release(struct fx *f)
+{
+	close(f->blobs_fd);
+}
+
+/* "out/x" -> "<base>/out/x"; an absolute path is kept. */
+static const char *P(const struct fx *f, const char *rel)
+{
+	if (rel[0] == '/')
+		return rel;
+	return keep(xasprintf("%s/%s", f->base, rel));
+}
+
+static void put(const char *path, const char *content, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	if (fd < 0 || write_full(fd, content, strlen(content)) < 0)
+		die_errno("cannot write '%s'", path);
+	close(fd);
+	if (chmod(path, mode) < 0)
+		die_errno("chmod '%s'", path);
+}
+
+/* Content of @path, or NULL if it cannot be read. */
+static char *slurp(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return NULL;
+	if (strbuf_read_fd(&sb, fd, 0) < 0) {
+		close(fd);
+		strbuf_release(&sb);
+		return NULL;
+	}
+	close(fd);
+	return keep(strbuf_detach(&sb, NULL));
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return (mode_t)-1;
+	return st.st_mode;
+}
+
+static bool absent(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) < 0 && errno == ENOENT;
+}
+
+static struct mat_change c_file(struct fx *f, const char *rel,
+				const char *content, mode_t mode, bool hash)
+{
+	char *name = keep(xasprintf("blob%u", f->nblob++));
+	struct mat_change c = {
+		.kind = MAT_FILE,
+		.path = P(f, rel),
+		.mode = mode,
+		.src_dirfd = f->blobs_fd,
+		.src_path = name,
+		.size = (off_t)strlen(content),
+		.has_hash = hash,
+	};
+
+	put(keep(xasprintf("%s/%s", f->blobs, name)), content, 0644);
+	if (hash)
+		pc_hash_buffer(content, strlen(content), &c.hash);
+	return c;
+}
+
+static struct mat_change c_kind(struct fx *f, enum mat_kind kind,
+				const char *rel, mode_t mode)
+{
+	struct mat_change c = { .kind = kind, .path = P(f, rel), .mode = mode };
+
+	return c;
+}
+
+static struct mat_change c_link(struct fx *f, const char *rel,
+				const char *target)
+{
+	struct mat_change c = { .kind = MAT_SYMLINK, .path = P(f, rel),
+				.target = target };
+
+	return c;
+}
+
+/* Apply @ch beneath the fixture's out/; returns mat_apply()'s result. */
+static int apply(struct fx *f, struct mat_change *ch, size_t nr,
+		 struct mat_report *rep, struct strbuf *err, unsigned flags)
+{
+	const char *roots[] = { f->out, NULL };
+
+	strbuf_reset(err);
+	return mat_apply(ch, nr, roots, flags, rep, err);
+}
+
+/* A listing of the tree at @dir: type, mode, size, mtime, content. */
+static struct strbuf snap_buf = STRBUF_INIT;
+static size_t snap_base_len;
+
+static int snap_one(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)flag;
+	(void)ftw;
+	strbuf_addf(&snap_buf, "%s %o %lld %lld.%09ld ",
+		    path + snap_base_len, (unsigned)st->st_mode,
+		    (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+		    st->st_mtim.tv_nsec);
+	if (S_ISLNK(st->st_mode)) {
+		char t[PATH_MAX];
+		ssize_t n = readlink(path, t, sizeof(t) - 1);
+
+		strbuf_add(&snap_buf, t, n > 0 ? (size_t)n : 0);
+	} else if (S_ISREG(st->st_mode)) {
+		struct pc_hash h;
+		char hex[PC_HASH_HEX_LEN + 1];
+
+		if (pc_hash_file_at(AT_FDCWD, path, &h, NULL) == 0) {
+			pc_hash_to_hex(&h, hex);
+			strbuf_addstr(&snap_buf, hex);
+		}
+	}
+	strbuf_addch(&snap_buf, '\n');
+	return 0;
+}
+
+static char *snapshot(const char *dir)
+{
+	strbuf_reset(&snap_buf);
+	snap_base_len = strlen(dir);
+	if (nftw(dir, snap_one, 16, FTW_PHYS) < 0)
+		die_errno("nftw '%s'", dir);
+	return keep(strbuf_detach(&snap_buf, NULL));
+}
+
+/* A canary tree outside the root: a file, a subdir, a file in it. */
+static char *canary_setup(struct fx *f)
+{
+	struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+
+	put(P(f, "canary/passwd"), "root:x:0:0\n", 0644);
+	if (mkdir(P(f, "canary/sub"), 0755) < 0)
+		die_errno("mkdir");
+	put(P(f, "canary/sub/x"), "keep me\n", 0600);
+	utimensat(AT_FDCWD, P(f, "canary/passwd"), old, AT_SYMLINK_NOFOLLOW);
+	return snapshot(f->canary);
+}
+
+static bool no_tmp_files(const char *dir)
+{
+	return !strstr(snapshot(dir), ".procache-tmp");
+}
+
+TEST(test_create_nested)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	/* Given children first: mat_apply() orders parents first. */
+	struct mat_change ch[] = {
+		{ 0 },
+		{ 0 },
+		{ 0 },
+		{ 0 },
+	};
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	ch[0] = c_file(&f, "out/a/b/c.txt", "hello\n", 0640, true);
+	ch[1] = c_kind(&f, MAT_DIR, "out/a/b", 0750);
+	ch[2] = c_kind(&f, MAT_DIR, "out/a", 0755);
+	ch[3] = c_file(&f, "out/top", "", 0600, false);
+	CHECK_EQ_INT(apply(&f, ch, ARRAY_SIZE(ch), &rep, &err, 0), 0);
+	CHECK_EQ_STR(err.buf, "");
+	CHECK_EQ_STR(slurp(P(&f, "out/a/b/c.txt")), "hello\n");
+	CHECK_EQ_INT(mode_of(P(&f, "out/a/b/c.txt")), S_IFREG | 0640);
+	CHECK_EQ_INT(mode_of(P(&f, "out/a/b")), S_IFDIR | 0750);
+	CHECK_EQ_INT(mode_of(P(&f, "out/a")), S_IFDIR | 0755);
+	CHECK_EQ_STR(slurp(P(&f, "out/top")), "");
+	CHECK_EQ_INT(mode_of(P(&f, "out/top")), S_IFREG | 0600);
+	CHECK_EQ_INT(rep.nr, 4);
+	CHECK_EQ_INT(rep.applied, 4);
+	CHECK_EQ_INT(rep.files_written, 2);
+	CHECK_EQ_INT(rep.bytes_written, 6);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_APPLIED);
+	CHECK(mat_report_reason(&rep, 0) == NULL);
+	CHECK(no_tmp_files(f.out));
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+TEST(test_overwrite_and_unchanged)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct timespec old[2] = { { 1500000000, 0 }, { 1500000000, 0 } };
+	struct mat_change ch[5];
+	struct stat before_same, before_nohash, before_mode, after;
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	put(P(&f, "out/changed"), "old content\n", 0644);
+	put(P(&f, "out/same"), "same bytes\n", 0644);
+	put(P(&f, "out/same-nohash"), "same again\n", 0644);
+	put(P(&f, "out/same-othermode"), "same mode?\n", 0644);
+	put(P(&f, "out/samesize"), "abc\n", 0644);
+	utimensat(AT_FDCWD, P(&f, "out/same"), old, 0);
+	utimensat(AT_FDCWD, P(&f, "out/same-nohash"), old, 0);
+	utimensat(AT_FDCWD, P(&f, "out/same-othermode"), old, 0);
+	stat(P(&f, "out/same"), &before_same);
+	stat(P(&f, "out/same-nohash"), &before_nohash);
+	stat(P(&f, "out/same-othermode"), &before_mode);
+
+	ch[0] = c_file(&f, "out/changed", "new content, longer\n", 0644, true);
+	ch[1] = c_file(&f, "out/same", "same bytes\n", 0644, true);
+	ch[2] = c_file(&f, "out/same-nohash", "same again\n", 0644, false);
+	ch[3] = c_file(&f, "out/same-othermode", "same mode?\n", 0600, true);
+	ch[4] = c_file(&f, "out/samesize", "xyz\n", 0644, true);
+	CHECK_EQ_INT(apply(&f, ch, 5, &rep, &err, 0), 0);
+	CHECK_EQ_STR(slurp(P(&f, "out/changed")), "new content, longer\n");
+	CHECK_EQ_STR(slurp(P(&f, "out/samesize")), "xyz\n");
+	CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_APPLIED);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 1), MAT_UNCHANGED);
+	CHECK_EQ_STR(mat_report_reason(&rep, 1), "identical on the host");
+	CHECK_EQ_INT(mat_report_outcome(&rep, 2), MAT_UNCHANGED);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 3), MAT_APPLIED);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 4), MAT_APPLIED);
+
+	/* Left untouched: same inode, same mtime. */
+	stat(P(&f, "out/same"), &after);
+	CHECK_EQ_INT(after.st_ino, before_same.st_ino);
+	CHECK_EQ_INT(after.st_mtim.tv_sec, 1500000000);
+	stat(P(&f, "out/same-nohash"), &after);
+	CHECK_EQ_INT(after.st_ino, before_nohash.st_ino);
+	CHECK_EQ_INT(after.st_mtim.tv_sec, 1500000000);
+	/* Same bytes, other mode: only the mode changes, mtime kept. */
+	stat(P(&f, "out/same-othermode"), &after);
+	CHECK_EQ_INT(after.st_ino, before_mode.st_ino);
+	CHECK_EQ_INT(after.st_mtim.tv_sec, 1500000000);
+	CHECK_EQ_INT(after.st_mode, S_IFREG | 0600);
+	CHECK_EQ_INT(rep.unchanged, 2);
+	CHECK_EQ_INT(rep.applied, 3);
+	CHECK_EQ_INT(rep.files_written, 2);
+
+	/* Applying the same diff again changes nothing at all. */
+	{
+		char *before = snapshot(f.out);
+
+		CHECK_EQ_INT(apply(&f, ch, 5, &rep, &err, 0), 0);
+		CHECK_EQ_INT(rep.unchanged, 5);
+		CHECK_EQ_INT(rep.files_written, 0);
+		CHECK_EQ_STR(snapshot(f.out), before);
+	}
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+TEST(test_modes)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[6];
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	put(P(&f, "out/exists"), "x", 0644);
+	if (mkdir(P(&f, "out/olddir"), 0700) < 0)
+		die_errno("mkdir");
+	ch[0] = c_file(&f, "out/suid", "#!/bin/sh\n", 04755, true);
+	ch[1] = c_kind(&f, MAT_DIR, "out/sgid", 02775);
+	ch[2] = c_kind(&f, MAT_DIR, "out/sticky", 01777);
+	ch[3] = c_kind(&f, MAT_MODE, "out/exists", 06711);
+	ch[4] = c_kind(&f, MAT_MODE, "out/olddir", 0755);
+	ch[5] = c_file(&f, "out/ro", "read only\n", 0444, true);
+	CHECK_EQ_INT(apply(&f, ch, 6, &rep, &err, 0), 0);
+	CHECK_EQ_INT(mode_of(P(&f, "out/suid")), S_IFREG | 0755);
+	CHECK_EQ_INT(mode_of(P(&f, "out/sgid")), S_IFDIR | 0775);
+	CHECK_EQ_INT(mode_of(P(&f, "out/sticky")), S_IFDIR | 01777);
+	CHECK_EQ_INT(mode_of(P(&f, "out/exists")), S_IFREG | 0711);
+	CHECK_EQ_INT(mode_of(P(&f, "out/olddir")), S_IFDIR | 0755);
+	CHECK_EQ_INT(mode_of(P(&f, "out/ro")), S_IFREG | 0444);
+	CHECK_EQ_INT(rep.applied, 6);
+
+	/* MODE of something absent fails, naming it. */
+	ch[0] = c_kind(&f, MAT_MODE, "out/nothing", 0644);
+	CHECK_EQ_INT(apply(&f, ch, 1, &rep, &err, 0), -ENOENT);
+	CHECK(strstr(err.buf, "out/nothing'"));
+	CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_FAILED);
+
+	/* Mode bits beyond 07777 are a caller bug: -EINVAL, nothing done. */
+	ch[0] = c_kind(&f, MAT_MODE, "out/exists", S_IFREG | 0644);
+	CHECK_EQ_INT(apply(&f, ch, 1, &rep, &err, 0), -EINVAL);
+	CHECK_EQ_INT(mode_of(P(&f, "out/exists")), S_IFREG | 0711);
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+TEST(test_symlinks)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[5];
+	char t[PATH_MAX];
+	ssize_t n;
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	char *canary = canary_setup(&f);
+
+	put(P(&f, "out/wasfile"), "file", 0644);
+	if (symlink("same-target", P(&f, "out/same")) < 0 ||
+	    mkdir(P(&f, "out/wasdir"), 0755) < 0)
+		die_errno("setup");
+	put(P(&f, "out/wasdir/inner"), "inner", 0644);
+	/* A symlink pointing outside is just data: created, never followed. */
+	ch[0] = c_link(&f, "out/link", f.canary);
+	ch[1] = c_link(&f, "out/wasfile", "target/of/wasfile");
+	ch[2] = c_link(&f, "out/same", "same-target");
+	ch[3] = c_link(&f, "out/wasdir", "../elsewhere");
+	ch[4] = c_link(&f, "out/empty", "");
+	CHECK_EQ_INT(apply(&f, ch, 5, &rep, &err, 0), 0);
+	n = readlink(P(&f, "out/link"), t, sizeof(t));
+	CHECK(n > 0 && (size_t)n == strlen(f.canary) &&
+	      !memcmp(t, f.canary, (size_t)n));
+	n = readlink(P(&f, "out/wasfile"), t, sizeof(t));
+	CHECK(n == 17 && !memcmp(t, "target/of/wasfile", 17));
+	n = readlink(P(&f, "out/wasdir"), t, sizeof(t));
+	CHECK(n == 12 && !memcmp(t, "../elsewhere", 12));
+	CHECK_EQ_INT(mat_report_outcome(&rep, 2), MAT_UNCHANGED);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 4), MAT_REFUSED);
+	CHECK(absent(P(&f, "out/empty")));
+	CHECK_EQ_STR(snapshot(f.canary), canary);
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+TEST(test_deletions)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[4];
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	char *canary = canary_setup(&f);
+
+	put(P(&f, "out/file"), "x", 0644);
+	if (mkdir(P(&f, "out/tree"), 0755) < 0 ||
+	    mkdir(P(&f, "out/tree/sub"), 0000) < 0 ||
+	    symlink(f.canary, P(&f, "out/tree/escape")) < 0 ||
+	    symlink(P(&f, "canary/passwd"), P(&f, "out/linkfile")) < 0)
+		die_errno("setup");
+	put(P(&f, "out/tree/a"), "a", 0644);
+	ch[0] = c_kind(&f, MAT_DELETE, "out/file", 0);
+	ch[1] = c_kind(&f, MAT_DELETE, "out/tree", 0);
+	ch[2] = c_kind(&f, MAT_DELETE, "out/never-was", 0);
+	/* Deleting a symlink removes the link, not its target. */
+	ch[3] = c_kind(&f, MAT_DELETE, "out/linkfile", 0);
+	CHECK_EQ_INT(apply(&f, ch, 4, &rep, &err, 0), 0);
+	CHECK(absent(P(&f, "out/file")));
+	CHECK(absent(P(&f, "out/tree")));
+	CHECK(absent(P(&f, "out/linkfile")));
+	CHECK_EQ_INT(mat_report_outcome(&rep, 2), MAT_UNCHANGED);
+	CHECK_EQ_STR(mat_report_reason(&rep, 2), "already absent");
+	CHECK_EQ_INT(rep.applied, 3);
+	CHECK_EQ_STR(snapshot(f.canary), canary);
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+TEST(test_dir_replaced)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[4];
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	if (mkdir(P(&f, "out/d"), 0755) < 0 ||
+	    mkdir(P(&f, "out/d/deep"), 0755) < 0)
+		die_errno("setup");
+	put(P(&f, "out/d/old"), "old", 0644);
+	put(P(&f, "out/d/deep/old2"), "old", 0644);
+	put(P(&f, "out/f"), "a file where a dir will be", 0644);
+	/* Children given before the replacement: still applied after it. */
+	ch[0] = c_file(&f, "out/d/new", "new\n", 0644, true);
+	ch[1] = c_kind(&f, MAT_DIR_REPLACED, "out/d", 0711);
+	ch[2] = c_kind(&f, MAT_DIR_REPLACED, "out/f", 0755);
+	ch[3] = c_kind(&f, MAT_DIR_REPLACED, "out/fresh", 0700);
+	CHECK_EQ_INT(apply(&f, ch, 4, &rep, &err, 0), 0);
+	CHECK_EQ_STR(err.buf, "");
+	CHECK(absent(P(&f, "out/d/old")));
+	CHECK(absent(P(&f, "out/d/deep")));
+	CHECK_EQ_STR(slurp(P(&f, "out/d/new")), "new\n");
+	CHECK_EQ_INT(mode_of(P(&f, "out/d")), S_IFDIR | 0711);
+	CHECK_EQ_INT(mode_of(P(&f, "out/f")), S_IFDIR | 0755);
+	CHECK_EQ_INT(mode_of(P(&f, "out/fresh")), S_IFDIR | 0700);
+	CHECK_EQ_INT(rep.applied, 4);
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+TEST(test_type_changes)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[4];
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	if (mkdir(P(&f, "out/dir2file"), 0755) < 0 ||
+	    mkdir(P(&f, "out/dir2file/sub"), 0755) < 0)
+		die_errno("setup");
+	put(P(&f, "out/dir2file/sub/x"), "x", 0644);
+	put(P(&f, "out/file2dir"), "x", 0644);
+	if (symlink("/etc", P(&f, "out/link2file")) < 0 ||
+	    symlink("/etc", P(&f, "out/link2dir")) < 0)
+		die_errno("setup");
+	ch[0] = c_file(&f, "out/dir2file", "now a file\n", 0644, true);
+	ch[1] = c_kind(&f, MAT_DIR, "out/file2dir", 0755);
+	ch[2] = c_file(&f, "out/link2file", "not /etc\n", 0600, true);
+	ch[3] = c_kind(&f, MAT_DIR, "out/link2dir", 0755);
+	CHECK_EQ_INT(apply(&f, ch, 4, &rep, &err, 0), 0);
+	CHECK_EQ_STR(slurp(P(&f, "out/dir2file")), "now a file\n");
+	CHECK_EQ_INT(mode_of(P(&f, "out/file2dir")), S_IFDIR | 0755);
+	CHECK_EQ_STR(slurp(P(&f, "out/link2file")), "not /etc\n");
+	CHECK_EQ_INT(mode_of(P(&f, "out/link2file")), S_IFREG | 0600);
+	CHECK_EQ_INT(mode_of(P(&f, "out/link2dir")), S_IFDIR | 0755);
+	CHECK_EQ_INT(rep.applied, 4);
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+TEST(test_kept_outside_roots)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[4];
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	char *canary = canary_setup(&f);
+
+	ch[0] = c_file(&f, "canary/new", "x", 0644, true);
+	ch[1] = c_kind(&f, MAT_DELETE, "canary/passwd", 0);
+	/* "out2" shares a prefix with "out" but is not beneath it. */
+	ch[2] = c_kind(&f, MAT_DIR, "out2", 0755);
+	ch[3] = c_file(&f, "out/in", "in", 0644, true);
+	CHECK_EQ_INT(apply(&f, ch, 4, &rep, &err, 0), 0);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_KEPT);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 1), MAT_KEPT);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 2), MAT_KEPT);
+	CHECK_EQ_STR(mat_report_reason(&rep, 2), "outside the output roots");
+	CHECK_EQ_INT(mat_report_outcome(&rep, 3), MAT_APPLIED);
+	CHECK_EQ_INT(rep.kept, 3);
+	CHECK(absent(P(&f, "out2")));
+	CHECK_EQ_STR(snapshot(f.canary), canary);
+
+	/* Two roots: each change goes under its own. */
+	{
+		const char *roots[] = { f.out, f.canary, NULL };
+
+		ch[0] = c_file(&f, "canary/new", "x", 0644, true);
+		CHECK_EQ_INT(mat_apply(ch, 1, roots, 0, &rep, &err), 0);
+		CHECK_EQ_STR(slurp(P(&f, "canary/new")), "x");
+	}
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+TEST(test_refused_paths)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[7];
+	size_t i;
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	char *canary = canary_setup(&f);
+	char *out = snapshot(f.out);
+
+	ch[0] = c_file(&f, "out/../canary/passwd", "pwned\n", 0644, true);
+	ch[1] = c_file(&f, "out/a/../../canary/new", "pwned\n", 0644, true);
+	ch[2] = c_kind(&f, MAT_DIR, "out/./x", 0755);
+	ch[3] = c_kind(&f, MAT_DIR, "out//x", 0755);
+	ch[4] = c_kind(&f, MAT_DIR, "out/x/", 0755);
+	ch[5] = c_kind(&f, MAT_DELETE, "out/..", 0);
+	ch[6] = c_file(&f, "out/x", "relative", 0644, true);
+	ch[6].path = "out/x";
+	CHECK_EQ_INT(apply(&f, ch, 7, &rep, &err, 0), 0);
+	for (i = 0; i < 7; i++)
+		CHECK_EQ_INT(mat_report_outcome(&rep, i), MAT_REFUSED);
+	CHECK_EQ_STR(mat_report_reason(&rep, 0), "path has a '..' component");
+	CHECK_EQ_STR(mat_report_reason(&rep, 2), "path has a '.' component");
+	CHECK_EQ_STR(mat_report_reason(&rep, 3), "path has an empty component");
+	CHECK_EQ_STR(mat_report_reason(&rep, 4), "path has an empty component");
+	CHECK_EQ_STR(mat_report_reason(&rep, 6), "path is not absolute");
+	CHECK_EQ_INT(rep.refused, 7);
+	CHECK_EQ_STR(snapshot(f.canary), canary);
+	CHECK_EQ_STR(snapshot(f.out), out);
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+/* A diff that plants a symlink and then writes through it. */
+TEST(test_symlink_in_diff_attack)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[6];
+	size_t i;
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	char *canary = canary_setup(&f);
+
+	ch[0] = c_link(&f, "out/link", f.canary);
+	ch[1] = c_file(&f, "out/link/passwd", "pwned\n", 0644, true);
+	ch[2] = c_kind(&f, MAT_DIR, "out/link/newdir", 0755);
+	ch[3] = c_kind(&f, MAT_DELETE, "out/link/sub", 0);
+	ch[4] = c_kind(&f, MAT_MODE, "out/link/sub/x", 0777);
+	ch[5] = c_link(&f, "out/link/sub/x", "/nowhere");
+	CHECK_EQ_INT(apply(&f, ch, 6, &rep, &err, 0), 0);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_APPLIED);
+	for (i = 1; i < 6; i++) {
+		CHECK_EQ_INT(mat_report_outcome(&rep, i), MAT_REFUSED);
+		CHECK_EQ_STR(mat_report_reason(&rep, i),
+			     "a parent directory is a symlink on the host");
+	}
+	CHECK_EQ_STR(snapshot(f.canary), canary);
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+/* Symlinks the user left in the root are never followed either. */
+TEST(test_host_symlink_in_root)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[6];
+	size_t i;
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	char *canary = canary_setup(&f);
+
+	if (symlink(f.canary, P(&f, "out/hostlink")) < 0 ||
+	    mkdir(P(&f, "out/d"), 0755) < 0 ||
+	    symlink("../../canary", P(&f, "out/d/rel")) < 0 ||
+	    symlink(P(&f, "canary/passwd"), P(&f, "out/pw")) < 0)
+		die_errno("setup");
+	ch[0] = c_file(&f, "out/hostlink/passwd", "pwned\n", 0644, true);
+	ch[1] = c_kind(&f, MAT_DELETE, "out/hostlink/sub/x", 0);
+	ch[2] = c_kind(&f, MAT_DIR_REPLACED, "out/d/rel/sub", 0755);
+	ch[3] = c_file(&f, "out/d/rel/sub/y", "pwned\n", 0644, true);
+	ch[4] = c_kind(&f, MAT_MODE, "out/hostlink/passwd", 0777);
+	/* The last component a symlink: MODE refused, never followed. */
+	ch[5] = c_kind(&f, MAT_MODE, "out/pw", 0777);
+	CHECK_EQ_INT(apply(&f, ch, 6, &rep, &err, 0), 0);
+	CHECK_EQ_STR(err.buf, "");
+	for (i = 0; i < 5; i++)
+		CHECK_EQ_INT(mat_report_outcome(&rep, i), MAT_REFUSED);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 5), MAT_REFUSED);
+	CHECK_EQ_STR(mat_report_reason(&rep, 5), "is a symlink on the host");
+	CHECK_EQ_INT(mode_of(P(&f, "out/pw")), S_IFLNK | 0777);
+	CHECK_EQ_STR(snapshot(f.canary), canary);
+
+	/* A FILE over a symlink replaces the link, not its target. */
+	ch[0] = c_file(&f, "out/d/rel", "replaced the link\n", 0644, true);
+	ch[1] = c_file(&f, "out/pw", "replaced too\n", 0600, false);
+	CHECK_EQ_INT(apply(&f, ch, 2, &rep, &err, 0), 0);
+	CHECK_EQ_INT(rep.applied, 2);
+	CHECK_EQ_INT(mode_of(P(&f, "out/d/rel")), S_IFREG | 0644);
+	CHECK_EQ_STR(slurp(P(&f, "out/pw")), "replaced too\n");
+	CHECK_EQ_STR(snapshot(f.canary), canary);
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+TEST(test_at_root)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[4];
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	put(P(&f, "out/keep"), "k", 0644);
+	ch[0] = c_kind(&f, MAT_MODE, "out", 0700);
+	ch[1] = c_kind(&f, MAT_DELETE, "out", 0);
+	ch[2] = c_kind(&f, MAT_DIR_REPLACED, "out", 0755);
+	ch[3] = c_link(&f, "out", "/etc");
+	CHECK_EQ_INT(apply(&f, ch, 4, &rep, &err, 0), 0);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_APPLIED);
+	CHECK_EQ_INT(mode_of(f.out), S_IFDIR | 0700);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 1), MAT_REFUSED);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 2), MAT_REFUSED);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 3), MAT_REFUSED);
+	CHECK_EQ_STR(slurp(P(&f, "out/keep")), "k");
+
+	/* A root that does not exist yet: a DIR change at it makes it. */
+	{
+		const char *roots[] = { P(&f, "newroot"), NULL };
+
+		ch[0] = c_file(&f, "newroot/sub/f", "f\n", 0644, true);
+		ch[1] = c_kind(&f, MAT_DIR, "newroot/sub", 0755);
+		ch[2] = c_kind(&f, MAT_DIR, "newroot", 0751);
+		CHECK_EQ_INT(mat_apply(ch, 3, roots, 0, &rep, &err), 0);
+		CHECK_EQ_STR(err.buf, "");
+		CHECK_EQ_INT(mode_of(P(&f, "newroot")), S_IFDIR | 0751);
+		CHECK_EQ_STR(slurp(P(&f, "newroot/sub/f")), "f\n");
+		CHECK_EQ_INT(rep.applied, 3);
+	}
+	/* A root that is a file (--output result.txt). */
+	{
+		const char *roots[] = { P(&f, "result.txt"), NULL };
+
+		ch[0] = c_file(&f, "result.txt", "result\n", 0644, true);
+		CHECK_EQ_INT(mat_apply(ch, 1, roots, 0, &rep, &err), 0);
+		CHECK_EQ_STR(slurp(P(&f, "result.txt")), "result\n");
+		/* ... but a file never replaces a root directory. */
+		roots[0] = f.out;
+		ch[0] = c_file(&f, "out", "x", 0644, true);
+		CHECK_EQ_INT(mat_apply(ch, 1, roots, 0, &rep, &err), 0);
+		CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_REFUSED);
+		CHECK_EQ_INT(mode_of(f.out), S_IFDIR | 0700);
+	}
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+TEST(test_bad_arguments)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[1];
+	const char *rel_roots[] = { "out", NULL };
+	const char *unclean_roots[] = { "/tmp/", NULL };
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	ch[0] = c_file(&f, "out/f", "x", 0644, true);
+	CHECK_EQ_INT(apply(&f, ch, 1, &rep, &err, 2), -EINVAL);
+	CHECK_EQ_INT(mat_apply(ch, 1, rel_roots, 0, &rep, &err), -EINVAL);
+	CHECK_EQ_INT(mat_apply(ch, 1, unclean_roots, 0, &rep, &err), -EINVAL);
+	ch[0].src_path = NULL;
+	CHECK_EQ_INT(apply(&f, ch, 1, &rep, &err, 0), -EINVAL);
+	CHECK(absent(P(&f, "out/f")));
+
+	/* A source of another size than recorded is corruption: -EIO. */
+	ch[0] = c_file(&f, "out/f", "x", 0644, true);
+	ch[0].size = 2;
+	ch[0].has_hash = false;
+	CHECK_EQ_INT(apply(&f, ch, 1, &rep, &err, 0), -EIO);
+	CHECK(strstr(err.buf, "out/f'"));
+	CHECK(absent(P(&f, "out/f")));
+	/* A missing source: the error names the target. */
+	ch[0] = c_file(&f, "out/f", "x", 0644, true);
+	ch[0].src_path = "no-such-blob";
+	CHECK_EQ_INT(apply(&f, ch, 1, &rep, &err, 0), -ENOENT);
+	CHECK(strstr(err.buf, "out/f'"));
+	CHECK(no_tmp_files(f.out));
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+TEST(test_fsync_flag)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[3];
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	ch[0] = c_kind(&f, MAT_DIR, "out/d", 0755);
+	ch[1] = c_file(&f, "out/d/f", "synced\n", 0644, true);
+	ch[2] = c_link(&f, "out/l", "d/f");
+	CHECK_EQ_INT(apply(&f, ch, 3, &rep, &err, MAT_FSYNC), 0);
+	CHECK_EQ_STR(err.buf, "");
+	CHECK_EQ_STR(slurp(P(&f, "out/l")), NULL); /* O_NOFOLLOW in slurp */
+	CHECK_EQ_STR(slurp(P(&f, "out/d/f")), "synced\n");
+	CHECK_EQ_INT(rep.applied, 3);
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+/*
+ * Run @fn in a child as uid/gid 65534 (so permissions apply even though
+ * the suite runs as root); the child reports mat_apply()'s result and
+ * message through a pipe.
+ */
+struct child_result {
+	int ret;
+	char err[512];
+};
+
+static void run_as_nobody(struct fx *f, struct mat_change *ch, size_t nr,
+			  bool fsize_limit, struct child_result *res)
+{
+	int pfd[2];
+	pid_t pid;
+	int status;
+
+	memset(res, 0, sizeof(*res));
+	res->ret = 1;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		die_errno("pipe");
+	pid = fork();
+	if (pid < 0)
+		die_errno("fork");
+	if (pid == 0) {
+		struct mat_report rep;
+		struct strbuf err = STRBUF_INIT;
+		struct child_result out = { 0 };
+
+		if (fsize_limit) {
+			struct rlimit rl = { 1000, 1000 };
+
+			signal(SIGXFSZ, SIG_IGN);
+			if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+				_exit(3);
+		}
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
+		    setuid(65534) < 0)
+			_exit(2);
+		mat_report_init(&rep);
+		out.ret = apply(f, ch, nr, &rep, &err, 0);
+		snprintf(out.err, sizeof(out.err), "%s", err.buf);
+		if (write_full(pfd[1], &out, sizeof(out)) < 0)
+			_exit(4);
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (read_full(pfd[0], res, sizeof(*res)) != sizeof(*res))
+		res->ret = 1;
+	close(pfd[0]);
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		res->ret = 1000 + status;
+}
+
+TEST(test_eacces_midway)
+{
+	struct fx f;
+	struct child_result res;
+	struct mat_change ch[4];
+
+	fx_init(&f);
+	if (mkdir(P(&f, "out/ro"), 0555) < 0 ||
+	    chown(f.out, 65534, 65534) < 0 ||
+	    chown(P(&f, "out/ro"), 65534, 65534) < 0)
+		die_errno("setup");
+	put(P(&f, "out/a"), "old a\n", 0644);
+	if (chown(P(&f, "out/a"), 65534, 65534) < 0)
+		die_errno("chown");
+	ch[0] = c_file(&f, "out/a", "new a\n", 0644, true);
+	ch[1] = c_file(&f, "out/ro/b", "b\n", 0644, true);
+	ch[2] = c_file(&f, "out/z", "z\n", 0644, true);
+	ch[3] = c_file(&f, "out/ro/sub/c", "c\n", 0644, true);
+	run_as_nobody(&f, ch, 4, false, &res);
+	CHECK_EQ_INT(res.ret, -EACCES);
+	CHECK_EQ_STR(res.err, keep(xasprintf("cannot apply '%s': "
+					     "Permission denied",
+					     P(&f, "out/ro/b"))));
+	/* What was applied before is whole; nothing half-written anywhere. */
+	CHECK_EQ_STR(slurp(P(&f, "out/a")), "new a\n");
+	CHECK_EQ_STR(slurp(P(&f, "out/z")), "z\n");
+	CHECK(absent(P(&f, "out/ro/b")));
+	CHECK(absent(P(&f, "out/ro/sub")));
+	CHECK(no_tmp_files(f.out));
+	fx_release(&f);
+}
+
+/* A failure after the temporary file exists: it is removed. */
+TEST(test_failure_removes_tmp)
+{
+	struct fx f;
+	struct child_result res;
+	struct mat_change ch[1];
+	char big[4097];
+
+	fx_init(&f);
+	if (chown(f.out, 65534, 65534) < 0)
+		die_errno("chown");
+	put(P(&f, "out/big"), "old\n", 0644);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	ch[0] = c_file(&f, "out/big", big, 0644, true);
+	run_as_nobody(&f, ch, 1, true, &res);
+	CHECK_EQ_INT(res.ret, -EFBIG);
+	CHECK(strstr(res.err, "out/big'"));
+	CHECK_EQ_STR(slurp(P(&f, "out/big")), "old\n");
+	CHECK(no_tmp_files(f.out));
+	fx_release(&f);
+}
+
+/* As non-root, a directory without u+w still gets its entries. */
+TEST(test_restrictive_dir_modes)
+{
+	struct fx f;
+	struct child_result res;
+	struct mat_change ch[4];
+
+	fx_init(&f);
+	if (chown(f.out, 65534, 65534) < 0)
+		die_errno("chown");
+	ch[0] = c_kind(&f, MAT_DIR, "out/locked", 0555);
+	ch[1] = c_kind(&f, MAT_DIR, "out/locked/inner", 0500);
+	ch[2] = c_file(&f, "out/locked/inner/f", "f\n", 0400, true);
+	ch[3] = c_file(&f, "out/locked/g", "g\n", 0644, true);
+	run_as_nobody(&f, ch, 4, false, &res);
+	CHECK_EQ_INT(res.ret, 0);
+	CHECK_EQ_STR(res.err, "");
+	CHECK_EQ_INT(mode_of(P(&f, "out/locked")), S_IFDIR | 0555);
+	CHECK_EQ_INT(mode_of(P(&f, "out/locked/inner")), S_IFDIR | 0500);
+	CHECK_EQ_STR(slurp(P(&f, "out/locked/inner/f")), "f\n");
+	CHECK_EQ_STR(slurp(P(&f, "out/locked/g")), "g\n");
+	fx_release(&f);
+}
+
+/* Many files over several directories (parent fd cache, ordering). */
+TEST(test_many_files)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[210];
+	size_t i, n = 0, bad = 0;
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	for (i = 0; i < 10; i++)
+		ch[n++] = c_kind(&f, MAT_DIR,
+				 keep(xasprintf("out/d%zu", i)), 0755);
+	/* Interleaved directories, reverse order. */
+	for (i = 200; i-- > 0;)
+		ch[n++] = c_file(&f, keep(xasprintf("out/d%zu/f%zu", i % 10, i)),
+				 keep(xasprintf("content %zu\n", i)), 0644,
+				 i % 2);
+	CHECK_EQ_INT(apply(&f, ch, n, &rep, &err, 0), 0);
+	CHECK_EQ_INT(rep.applied, 210);
+	for (i = 0; i < 200; i++) {
+		char *want = keep(xasprintf("content %zu\n", i));
+		char *got = slurp(P(&f, keep(xasprintf("out/d%zu/f%zu",
+						      i % 10, i))));
+
+		if (!got || strcmp(got, want))
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+int main(void)
+{
+	RUN(test_create_nested);
+	RUN(test_overwrite_and_unchanged);
+	RUN(test_modes);
+	RUN(test_symlinks);
+	RUN(test_deletions);
+	RUN(test_dir_replaced);
+	RUN(test_type_changes);
+	RUN(test_kept_outside_roots);
+	RUN(test_refused_paths);
+	RUN(test_symlink_in_diff_attack);
+	RUN(test_host_symlink_in_root);
+	RUN(test_at_root);
+	RUN(test_bad_arguments);
+	RUN(test_fsync_flag);
+	RUN(test_eacces_midway);
+	RUN(test_failure_removes_tmp);
+	RUN(test_restrictive_dir_modes);
+	RUN(test_many_files);
+	strbuf_release(&snap_buf);
+	return unit_done();
+}
