@@ -1,0 +1,5 @@
+#include "greet.h"
+int twice(int x)
+{
+	return 2 * x;
+}

@@ -1,0 +1,1 @@
+[ "$(echo hello | tr a-z A-Z)" = HELLO ] && echo "ok strings" || exit 1
