@@ -1,28 +1,263 @@
 /*
- * The sandbox's public entry points and the supervisor loop.
- * NEEDSWORK: skeleton while the implementation lands (issue 3).
+ * The sandbox's public entry points and the supervisor (DESIGN.md
+ * section 1): sbx_new() prepares the run directory and the plan of the
+ * view, sbx_run() clones init into new namespaces and serves one poll()
+ * loop until init is gone:
+ *
+ *	pidfd(init)	init exited: reap it
+ *	signalfd	SIGINT/TERM/HUP/QUIT received by us: to init, which
+ *			forwards them to the job
+ *	timerfd		--timeout: SIGTERM, then SIGKILL 2 s later
+ *	status pipe	records from init and the job (sbx-internal.h)
+ *	stdout/stderr	pipes owned here: streamed and captured
+ *	socketpair	the job passes the seccomp listener fd up
+ *	listener	readable: tracer->handle()
+ *
+ * Run directory layout, R = run_root/<16 hex>:
+ *	lock			flock'ed while a struct sbx owns R
+ *	layers/<n>/upper	overlay upper directory of layer n
+ *	layers/<n>/work		overlay work directory of layer n
+ *	root/			mount point of the new root
+ *	stdout, stderr		captured output (capture_output)
+ * R is first created as run_root/.tmp-<16 hex> with its lock held, then
+ * renamed, so that sbx_clean_stale() never sees an unlocked live R.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <linux/sched.h>
 
-#include "sandbox/sandbox.h"
+#include "common/cleanup.h"
+#include "common/fdio.h"
+#include "common/path.h"
 #include "common/xalloc.h"
+#include "sandbox/sbx-internal.h"
 
 #include "common/banned.h"
 
-struct sbx {
-	struct sbx_config cfg;
-	struct sbx_layer *layers;
-	size_t nr_layers;
-};
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+/* Grace between SIGTERM and SIGKILL on --timeout. */
+#define SBX_KILL_GRACE_S 2
+/* After init's exit, how long output pipes may stay open (fds smuggled out). */
+#define SBX_DRAIN_S 2
+
+static char **strv_dup(char *const *v)
+{
+	size_t n = 0, i;
+	char **r;
+
+	while (v && v[n])
+		n++;
+	r = xcalloc(n + 1, sizeof(*r));
+	for (i = 0; i < n; i++)
+		r[i] = xstrdup(v[i]);
+	return r;
+}
+
+static void strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int fail(struct strbuf *err, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct strbuf *err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	strbuf_reset(err);
+	va_start(ap, fmt);
+	strbuf_vaddf(err, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+static int check_config(const struct sbx_config *cfg, struct strbuf *err)
+{
+	size_t i;
+
+	if (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0])
+		return fail(err, -EINVAL, "sandbox: no command to run");
+	if (!cfg->envp)
+		return fail(err, -EINVAL, "sandbox: no environment (envp is NULL)");
+	if (!cfg->cwd || cfg->cwd[0] != '/')
+		return fail(err, -EINVAL, "sandbox: working directory must be absolute");
+	if (!cfg->run_root || cfg->run_root[0] != '/')
+		return fail(err, -EINVAL, "sandbox: run root must be absolute");
+	if (cfg->umask & ~0777)
+		return fail(err, -EINVAL, "sandbox: invalid umask %o", cfg->umask);
+	if (cfg->timeout_s < 0 || cfg->timeout_s != cfg->timeout_s)
+		return fail(err, -EINVAL, "sandbox: invalid timeout");
+	for (i = 0; cfg->masks && cfg->masks[i]; i++)
+		if (cfg->masks[i][0] != '/')
+			return fail(err, -EINVAL, "sandbox: mask '%s' is not absolute",
+				    cfg->masks[i]);
+	return 0;
+}
+
+static void random_hex(char out[17])
+{
+	uint64_t r = 0;
+	size_t got = 0;
+
+	while (got < sizeof(r)) {
+		ssize_t n = getrandom((char *)&r + got, sizeof(r) - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* Entropy is not a secret here, uniqueness is. */
+			r ^= (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL) ^
+			     (uint64_t)clock();
+			break;
+		}
+		got += n;
+	}
+	snprintf(out, 17, "%016" PRIx64, r);
+}
+
+/* Create R (see the layout above) and take its lock. */
+static int make_run_dir(struct sbx *s, struct strbuf *err)
+{
+	_cleanup_close_ int rootfd = -1;
+	char id[17], tmp[32];
+	int ret, tries;
+	/* untrusted as root: init runs as 65534 and must reach R/layers. */
+	mode_t mode = (s->userns && s->map_uid != s->host_uid) ? 0711 : 0700;
+
+	ret = mkdir_p_at(AT_FDCWD, s->run_root, 0755);
+	if (ret < 0)
+		return fail(err, ret, "cannot create '%s': %s", s->run_root,
+			    strerror(-ret));
+	rootfd = open(s->run_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return fail(err, -errno, "cannot open '%s': %s", s->run_root,
+			    strerror(errno));
+	for (tries = 0;; tries++) {
+		random_hex(id);
+		snprintf(tmp, sizeof(tmp), ".tmp-%s", id);
+		if (mkdirat(rootfd, tmp, mode) == 0)
+			break;
+		if (errno != EEXIST || tries > 10)
+			return fail(err, -errno, "cannot create '%s/%s': %s",
+				    s->run_root, tmp, strerror(errno));
+	}
+	/* mkdir's mode went through the umask; R must be exactly this. */
+	s->run_dir_fd = openat(rootfd, tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->run_dir_fd < 0 || fchmodat(rootfd, tmp, mode, 0) < 0)
+		goto fail_tmp;
+	s->lock_fd = openat(s->run_dir_fd, "lock",
+			    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		goto fail_tmp;
+	if (mkdirat(s->run_dir_fd, "layers", mode) < 0 ||
+	    mkdirat(s->run_dir_fd, "root", 0755) < 0)
+		goto fail_tmp;
+	if (renameat(rootfd, tmp, rootfd, id) < 0)
+		goto fail_tmp;
+	s->run_dir = path_join(s->run_root, id);
+	s->root_dir = path_join(s->run_dir, "root");
+	return 0;
+
+fail_tmp:
+	ret = -errno;
+	fail(err, ret, "cannot set up run directory '%s/%s': %s", s->run_root,
+	     tmp, strerror(errno));
+	rm_rf_at(rootfd, tmp);
+	return ret;
+}
 
 int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err)
 {
-	(void)cfg;
+	struct sbx *s;
+	int ret;
+	size_t i, n = 0;
+
 	*out = NULL;
-	strbuf_reset(err);
-	strbuf_addstr(err, "sandbox not implemented yet");
-	return -ENOSYS;
+	ret = check_config(cfg, err);
+	if (ret < 0)
+		return ret;
+
+	s = xcalloc(1, sizeof(*s));
+	s->run_dir_fd = -1;
+	s->lock_fd = -1;
+	s->cfg = *cfg;
+	s->argv = strv_dup(cfg->argv);
+	s->envp = strv_dup(cfg->envp);
+	s->cwd = path_clean(cfg->cwd);
+	s->run_root = path_clean(cfg->run_root);
+	while (cfg->masks && cfg->masks[n])
+		n++;
+	s->masks = xcalloc(n + 1, sizeof(*s->masks));
+	for (i = 0; i < n; i++)
+		s->masks[i] = path_clean(cfg->masks[i]);
+	/* Pointers into the caller's memory must not outlive this call. */
+	s->cfg.argv = s->argv;
+	s->cfg.envp = s->envp;
+	s->cfg.cwd = s->cwd;
+	s->cfg.run_root = s->run_root;
+	s->cfg.masks = (const char *const *)s->masks;
+	s->limits.notes = xcalloc(1, sizeof(*s->limits.notes));
+
+	s->host_uid = geteuid();
+	s->host_gid = getegid();
+	s->userns = s->host_uid != 0 || cfg->untrusted;
+	s->skeleton = s->userns;
+	if (cfg->untrusted) {
+		s->job_uid = 65534;
+		s->job_gid = 65534;
+		s->map_uid = s->host_uid ? s->host_uid : 65534;
+		s->map_gid = s->host_uid ? s->host_gid : 65534;
+	} else {
+		s->job_uid = s->host_uid;
+		s->job_gid = s->host_gid;
+		s->map_uid = s->host_uid;
+		s->map_gid = s->host_gid;
+	}
+
+	ret = make_run_dir(s, err);
+	if (ret == 0) {
+		strbuf_reset(err);
+		ret = sbx_mounts_plan(s, err);
+	}
+	if (ret < 0) {
+		struct strbuf keep = STRBUF_INIT;
+
+		strbuf_addbuf(&keep, err);
+		sbx_free(s);
+		strbuf_reset(err);
+		strbuf_addbuf(err, &keep);
+		strbuf_release(&keep);
+		return ret;
+	}
+	*out = s;
+	return 0;
 }
 
 const struct sbx_layer *sbx_layers(const struct sbx *s, size_t *nr)
@@ -33,90 +268,596 @@ const struct sbx_layer *sbx_layers(const struct sbx *s, size_t *nr)
 
 void sbx_set_tracer(struct sbx *s, const struct sbx_tracer *tracer)
 {
-	(void)s;
-	(void)tracer;
+	s->has_tracer = tracer != NULL;
+	if (tracer)
+		s->tracer = *tracer;
 }
 
 void sbx_job_ids(const struct sbx *s, uid_t *uid, gid_t *gid)
 {
-	(void)s;
-	*uid = 0;
-	*gid = 0;
-}
-
-int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
-{
-	(void)s;
-	(void)res;
-	strbuf_reset(err);
-	strbuf_addstr(err, "sandbox not implemented yet");
-	return -ENOSYS;
-}
-
-const char *sbx_change_kind_name(enum sbx_change_kind kind)
-{
-	switch (kind) {
-	case SBX_FILE: return "file";
-	case SBX_DIR: return "dir";
-	case SBX_DIR_REPLACED: return "dir_replaced";
-	case SBX_SYMLINK: return "symlink";
-	case SBX_DELETE: return "delete";
-	case SBX_MODE: return "mode";
-	case SBX_SPECIAL: return "special";
-	}
-	return "?";
-}
-
-int sbx_diff_read(struct sbx *s, struct sbx_change **changes, size_t *nr,
-		  struct strbuf *err)
-{
-	(void)s;
-	*changes = NULL;
-	*nr = 0;
-	strbuf_reset(err);
-	strbuf_addstr(err, "sandbox not implemented yet");
-	return -ENOSYS;
-}
-
-int sbx_diff_read_layers(const struct sbx_layer *layers, size_t nr_layers,
-			 bool userxattr, struct sbx_change **changes,
-			 size_t *nr, struct strbuf *err)
-{
-	(void)layers;
-	(void)nr_layers;
-	(void)userxattr;
-	*changes = NULL;
-	*nr = 0;
-	strbuf_reset(err);
-	strbuf_addstr(err, "sandbox not implemented yet");
-	return -ENOSYS;
-}
-
-void sbx_changes_free(struct sbx_change *changes, size_t nr)
-{
-	size_t i;
-
-	for (i = 0; i < nr; i++) {
-		free(changes[i].path);
-		free(changes[i].upper_path);
-		free(changes[i].target);
-	}
-	free(changes);
+	*uid = s->job_uid;
+	*gid = s->job_gid;
 }
 
 const char *sbx_run_dir(const struct sbx *s)
 {
-	(void)s;
-	return NULL;
+	return s->run_dir;
+}
+
+static int write_proc_file(pid_t pid, const char *name, const char *data,
+			   struct strbuf *err)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write_full(fd, data, strlen(data)) < 0)
+		return fail(err, -errno, "cannot write '%s': %s", path,
+			    strerror(errno));
+	return 0;
+}
+
+static int map_ids(struct sbx *s, pid_t pid, struct strbuf *err)
+{
+	char line[64];
+	int ret;
+
+	/*
+	 * An unprivileged writer must deny setgroups before writing
+	 * gid_map. Root leaves it allowed so that init can drop root's
+	 * supplementary groups.
+	 */
+	if (s->host_uid != 0) {
+		ret = write_proc_file(pid, "setgroups", "deny", err);
+		if (ret < 0)
+			return ret;
+	}
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)s->job_uid,
+		 (unsigned)s->map_uid);
+	ret = write_proc_file(pid, "uid_map", line, err);
+	if (ret < 0)
+		return ret;
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)s->job_gid,
+		 (unsigned)s->map_gid);
+	return write_proc_file(pid, "gid_map", line, err);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int recv_fd(int sock)
+{
+	char dummy;
+	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+	int fd;
+
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENODATA;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -EPROTO;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+/* State of one sbx_run(). */
+struct run_state {
+	struct sbx *s;
+	int pidfd;
+	int sigfd, timerfd;
+	int status_r, out_r, err_r, sock, listener;
+	int cap_out, cap_err;		/* capture files, -1 if none */
+	int stream_out, stream_err;	/* cfg fds, -1 when not (or no longer) streamed */
+	struct strbuf status;		/* undecoded status records */
+	bool init_done;
+	siginfo_t init_si;
+	bool term_sent;			/* timeout: SIGTERM sent */
+	bool killed;			/* timeout: SIGKILL sent */
+	int capture_errno;
+	double drain_deadline;
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Read what is there from an output pipe; tee it. Returns false on EOF. */
+static bool pump(struct run_state *st, int fd, int *stream, int cap)
+{
+	char buf[65536];
+	ssize_t n;
+
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return false;
+	/* A reader of our output going away must not stop the job's. */
+	if (*stream >= 0 && write_full(*stream, buf, n) < 0)
+		*stream = -1;
+	if (cap >= 0 && !st->capture_errno && write_full(cap, buf, n) < 0)
+		st->capture_errno = errno ? errno : EIO;
+	return true;
+}
+
+static void read_status(struct run_state *st)
+{
+	char buf[PIPE_BUF];
+	ssize_t n = read(st->status_r, buf, sizeof(buf));
+
+	if (n > 0)
+		strbuf_add(&st->status, buf, n);
+	else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+		close_fd(&st->status_r);
+}
+
+static void on_timer(struct run_state *st)
+{
+	uint64_t ticks;
+	struct itimerspec its = { .it_value = { SBX_KILL_GRACE_S, 0 } };
+
+	if (read(st->timerfd, &ticks, sizeof(ticks)) < 0)
+		return;
+	if (!st->term_sent) {
+		/* First expiry: ask the job to stop. */
+		st->term_sent = true;
+		syscall(SYS_pidfd_send_signal, st->pidfd, SIGTERM, NULL, 0);
+		timerfd_settime(st->timerfd, 0, &its, NULL);
+	} else {
+		/* Grace over: init's death takes the whole namespace. */
+		st->killed = true;
+		syscall(SYS_pidfd_send_signal, st->pidfd, SIGKILL, NULL, 0);
+		close_fd(&st->timerfd);
+	}
+}
+
+static void on_signal(struct run_state *st)
+{
+	struct signalfd_siginfo si;
+
+	if (read(st->sigfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (!st->init_done)
+		syscall(SYS_pidfd_send_signal, st->pidfd, (int)si.ssi_signo,
+			NULL, 0);
+}
+
+static void loop(struct run_state *st)
+{
+	struct sbx *s = st->s;
+
+	for (;;) {
+		struct pollfd p[8];
+		int timeout = -1, n;
+		bool done;
+
+		p[0] = (struct pollfd){ st->init_done ? -1 : st->pidfd, POLLIN, 0 };
+		p[1] = (struct pollfd){ st->sigfd, POLLIN, 0 };
+		p[2] = (struct pollfd){ st->init_done ? -1 : st->timerfd, POLLIN, 0 };
+		p[3] = (struct pollfd){ st->status_r, POLLIN, 0 };
+		p[4] = (struct pollfd){ st->out_r, POLLIN, 0 };
+		p[5] = (struct pollfd){ st->err_r, POLLIN, 0 };
+		p[6] = (struct pollfd){ st->sock, POLLIN, 0 };
+		p[7] = (struct pollfd){ st->listener, POLLIN, 0 };
+
+		done = st->init_done && st->status_r < 0 && st->out_r < 0 &&
+		       st->err_r < 0;
+		if (done)
+			break;
+		if (st->init_done) {
+			double left = st->drain_deadline - now_s();
+
+			if (left <= 0)
+				break;
+			timeout = (int)(left * 1000) + 1;
+		}
+		n = poll(p, 8, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[7].revents & POLLIN) {
+			if (s->tracer.handle(s->tracer.ctx, st->listener) < 0)
+				close_fd(&st->listener);
+		} else if (p[7].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			close_fd(&st->listener);
+		}
+		if (p[6].revents) {
+			int fd = recv_fd(st->sock);
+
+			if (fd >= 0 && st->listener < 0)
+				st->listener = fd;
+			else if (fd >= 0)
+				close(fd);	/* one listener per run */
+			else
+				close_fd(&st->sock);
+		}
+		if (p[4].revents && !pump(st, st->out_r, &st->stream_out, st->cap_out))
+			close_fd(&st->out_r);
+		if (p[5].revents && !pump(st, st->err_r, &st->stream_err, st->cap_err))
+			close_fd(&st->err_r);
+		if (p[3].revents)
+			read_status(st);
+		if (p[1].revents)
+			on_signal(st);
+		if (p[2].revents)
+			on_timer(st);
+		if (p[0].revents) {
+			memset(&st->init_si, 0, sizeof(st->init_si));
+			if (waitid(P_PIDFD, st->pidfd, &st->init_si, WEXITED) == 0) {
+				st->init_done = true;
+				st->drain_deadline = now_s() + SBX_DRAIN_S;
+			}
+		}
+	}
+	/* Whatever is still in the pipes was written before everyone died. */
+	while (st->out_r >= 0 && pump(st, st->out_r, &st->stream_out, st->cap_out))
+		;
+	while (st->err_r >= 0 && pump(st, st->err_r, &st->stream_err, st->cap_err))
+		;
+	while (st->status_r >= 0)
+		read_status(st);
+}
+
+/*
+ * Decode the status records. Returns 0 with res filled, or -errno with a
+ * message for a set-up failure.
+ */
+static int decode_status(struct run_state *st, struct sbx_result *res,
+			 struct strbuf *err)
+{
+	const char *p = st->status.buf, *end = p + st->status.len;
+	bool have_status = false;
+	int setup_errno = 0;
+
+	while (p < end) {
+		const char *rec = p;
+		size_t len = strnlen(p, end - p);
+		char *tab;
+		long v;
+
+		p += len + 1;
+		v = strtol(rec + 1, &tab, 10);
+		switch (rec[0]) {
+		case 'E':
+			if (setup_errno)
+				break;	/* the first failure is the cause */
+			setup_errno = v > 0 ? (int)v : EIO;
+			strbuf_reset(err);
+			strbuf_add(err, *tab == '\t' ? tab + 1 : "set-up failed",
+				   *tab == '\t' ? len - (tab + 1 - rec) : 13);
+			strbuf_addf(err, ": %s", strerror(setup_errno));
+			break;
+		case 'X':
+			res->exec_errno = (int)v;
+			break;
+		case 'W':
+			res->wait_status = (int)v;
+			have_status = true;
+			break;
+		default:
+			break;
+		}
+	}
+	if (setup_errno)
+		return -setup_errno;
+	if (have_status)
+		return 0;
+	if (st->init_si.si_code == CLD_KILLED || st->init_si.si_code == CLD_DUMPED) {
+		/*
+		 * init killed (timeout, OOM in the sandbox's cgroup): the
+		 * job died of the same signal with it.
+		 */
+		res->wait_status = st->init_si.si_status & 0x7f;
+		return 0;
+	}
+	return fail(err, -EPROTO, "sandbox init exited (status %d) without reporting the job's status",
+		    st->init_si.si_status);
+}
+
+int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
+{
+	struct run_state st = {
+		.s = s, .pidfd = -1, .sigfd = -1, .timerfd = -1, .status_r = -1,
+		.out_r = -1, .err_r = -1, .sock = -1, .listener = -1,
+		.cap_out = -1, .cap_err = -1,
+		.stream_out = s->cfg.stdout_fd, .stream_err = s->cfg.stderr_fd,
+		.status = STRBUF_INIT,
+	};
+	int status_p[2] = { -1, -1 }, go_p[2] = { -1, -1 }, out_p[2] = { -1, -1 },
+	    err_p[2] = { -1, -1 }, sock_p[2] = { -1, -1 };
+	struct clone_args args = { 0 };
+	struct sbx_child_fds fds;
+	sigset_t sigs, old_mask;
+	double start;
+	pid_t pid;
+	int ret = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->limit_notes = s->limits.notes;
+	res->uid = s->job_uid;
+	res->gid = s->job_gid;
+	res->userns = s->userns;
+	strbuf_reset(err);
+	if (s->ran)
+		return fail(err, -EINVAL, "sandbox: sbx_run() called twice");
+	s->ran = true;
+
+	ret = sbx_limits_prepare(s, err);
+	if (ret < 0)
+		return ret;
+	res->limit_notes = s->limits.notes;
+
+	if (s->cfg.capture_output) {
+		st.cap_out = openat(s->run_dir_fd, "stdout",
+				    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		st.cap_err = openat(s->run_dir_fd, "stderr",
+				    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (st.cap_out < 0 || st.cap_err < 0) {
+			ret = fail(err, -errno, "cannot create '%s/stdout': %s",
+				   s->run_dir, strerror(errno));
+			goto out;
+		}
+		s->stdout_path = path_join(s->run_dir, "stdout");
+		s->stderr_path = path_join(s->run_dir, "stderr");
+	}
+	if (pipe2(status_p, O_CLOEXEC) < 0 || pipe2(go_p, O_CLOEXEC) < 0 ||
+	    pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
+	    (s->has_tracer &&
+	     socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock_p) < 0)) {
+		ret = fail(err, -errno, "cannot create pipes: %s", strerror(errno));
+		goto out;
+	}
+	if (s->cfg.timeout_s > 0) {
+		struct itimerspec its = { 0 };
+		double t = s->cfg.timeout_s;
+
+		its.it_value.tv_sec = (time_t)t;
+		its.it_value.tv_nsec = (long)((t - (time_t)t) * 1e9);
+		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+			its.it_value.tv_nsec = 1;
+		st.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		if (st.timerfd < 0 || timerfd_settime(st.timerfd, 0, &its, NULL) < 0) {
+			ret = fail(err, -errno, "cannot create timer: %s",
+				   strerror(errno));
+			goto out;
+		}
+	}
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &sigs, &old_mask);
+	st.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (st.sigfd < 0) {
+		ret = fail(err, -errno, "cannot create signalfd: %s", strerror(errno));
+		goto out_mask;
+	}
+
+	args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+		     CLONE_PIDFD | (s->cfg.share_net ? 0 : CLONE_NEWNET) |
+		     (s->userns ? CLONE_NEWUSER : 0);
+	args.pidfd = (uint64_t)(uintptr_t)&st.pidfd;
+	args.exit_signal = SIGCHLD;
+	start = now_s();
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0) {
+		ret = fail(err, -errno, "cannot create the sandbox (clone3): %s",
+			   strerror(errno));
+		goto out_mask;
+	}
+	if (pid == 0) {
+		close(go_p[1]);
+		close(status_p[0]);
+		close(out_p[0]);
+		close(err_p[0]);
+		if (sock_p[0] >= 0)
+			close(sock_p[0]);
+		fds = (struct sbx_child_fds){
+			.status_w = status_p[1], .go_r = go_p[0],
+			.stdin_fd = s->cfg.stdin_fd, .stdout_w = out_p[1],
+			.stderr_w = err_p[1], .listener_sock = sock_p[1],
+		};
+		sbx_init_main(s, &fds);
+	}
+	close_fd(&status_p[1]);
+	close_fd(&go_p[0]);
+	close_fd(&out_p[1]);
+	close_fd(&err_p[1]);
+	close_fd(&sock_p[1]);
+	st.status_r = status_p[0];
+	st.out_r = out_p[0];
+	st.err_r = err_p[0];
+	st.sock = sock_p[0];
+	status_p[0] = out_p[0] = err_p[0] = sock_p[0] = -1;
+
+	if ((s->userns && (ret = map_ids(s, pid, err)) < 0) ||
+	    (ret = sbx_limits_attach(s, pid, err)) < 0) {
+		/* init reads EOF on "go" and exits; reap it below. */
+		close_fd(&go_p[1]);
+		syscall(SYS_pidfd_send_signal, st.pidfd, SIGKILL, NULL, 0);
+		waitid(P_PIDFD, st.pidfd, &st.init_si, WEXITED);
+		goto out_mask;
+	}
+	if (write_full(go_p[1], "g", 1) < 0) {
+		ret = fail(err, -errno, "cannot start the sandbox: %s",
+			   strerror(errno));
+		close_fd(&go_p[1]);
+		waitid(P_PIDFD, st.pidfd, &st.init_si, WEXITED);
+		goto out_mask;
+	}
+	close_fd(&go_p[1]);
+
+	loop(&st);
+	res->duration_s = now_s() - start;
+	res->timed_out = st.term_sent;
+	ret = decode_status(&st, res, err);
+	if (ret == 0 && st.capture_errno)
+		ret = fail(err, -st.capture_errno, "cannot write captured output in '%s': %s",
+			   s->run_dir, strerror(st.capture_errno));
+	if (ret == 0) {
+		res->stdout_path = s->stdout_path;
+		res->stderr_path = s->stderr_path;
+	}
+	if (!st.init_done) {
+		/* The loop gave up (poll failed): make sure nothing survives. */
+		syscall(SYS_pidfd_send_signal, st.pidfd, SIGKILL, NULL, 0);
+		waitid(P_PIDFD, st.pidfd, &st.init_si, WEXITED);
+	}
+
+out_mask:
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+out:
+	sbx_limits_cleanup(s);
+	close_fd(&st.pidfd);
+	close_fd(&st.sigfd);
+	close_fd(&st.timerfd);
+	close_fd(&st.status_r);
+	close_fd(&st.out_r);
+	close_fd(&st.err_r);
+	close_fd(&st.sock);
+	close_fd(&st.listener);
+	close_fd(&st.cap_out);
+	close_fd(&st.cap_err);
+	close_fd(&status_p[0]);
+	close_fd(&status_p[1]);
+	close_fd(&go_p[0]);
+	close_fd(&go_p[1]);
+	close_fd(&out_p[0]);
+	close_fd(&out_p[1]);
+	close_fd(&err_p[0]);
+	close_fd(&err_p[1]);
+	close_fd(&sock_p[0]);
+	close_fd(&sock_p[1]);
+	strbuf_release(&st.status);
+	return ret;
 }
 
 void sbx_free(struct sbx *s)
 {
+	size_t i;
+
+	if (!s)
+		return;
+	if (s->run_dir && !s->cfg.keep_run_dir) {
+		_cleanup_free_ char *name = path_basename(s->run_dir);
+		_cleanup_close_ int rootfd = open(s->run_root,
+						  O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (rootfd >= 0)
+			rm_rf_at(rootfd, name);
+	}
+	if (s->run_dir_fd >= 0)
+		close(s->run_dir_fd);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	for (i = 0; i < s->nr_layers; i++) {
+		free(s->layers[i].mountpoint);
+		free(s->layers[i].lower);
+		free(s->layers[i].upper);
+		free(s->layers[i].work);
+	}
+	free(s->layers);
+	for (i = 0; i < s->nr_steps; i++) {
+		free(s->steps[i].path);
+		free(s->steps[i].host);
+		free(s->steps[i].target);
+	}
+	free(s->steps);
+	sbx_limits_release(&s->limits);
+	strv_free(s->argv);
+	strv_free(s->envp);
+	strv_free(s->masks);
+	free(s->cwd);
+	free(s->run_root);
+	free(s->run_dir);
+	free(s->root_dir);
+	free(s->stdout_path);
+	free(s->stderr_path);
 	free(s);
+}
+
+static bool is_run_id(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i]; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		      (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	return i == 16;
 }
 
 int sbx_clean_stale(const char *run_root)
 {
-	(void)run_root;
-	return -ENOSYS;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd, removed = 0;
+
+	fd = open(run_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		_cleanup_free_ char *lock = NULL;
+		_cleanup_close_ int lfd = -1;
+		bool tmp = !strncmp(name, ".tmp-", 5) && is_run_id(name + 5);
+
+		if (!tmp && !is_run_id(name))
+			continue;
+		lock = xasprintf("%s/lock", name);
+		lfd = openat(fd, lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (lfd < 0) {
+			struct stat sb;
+
+			/*
+			 * A .tmp- directory is locked right after mkdir; one
+			 * without a lock an hour later lost its creator.
+			 */
+			if (tmp && errno == ENOENT &&
+			    fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    sb.st_mtime < time(NULL) - 3600 &&
+			    rm_rf_at(fd, name) == 0)
+				removed++;
+			continue;
+		}
+		if (flock(lfd, LOCK_EX | LOCK_NB) < 0)
+			continue;	/* its runner is alive */
+		if (rm_rf_at(fd, name) == 0)
+			removed++;
+	}
+	return removed;
 }

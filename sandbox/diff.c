@@ -1,0 +1,312 @@
+/*
+ * Reading the overlay upper directories into a change list (DESIGN.md
+ * section 2, "The diff"). Runs in the supervisor after every sandbox
+ * process is gone; the upper directories are read through their host
+ * paths and compared with the lower (the live host directory):
+ *
+ *	upper entry		lower			change
+ *	regular file		absent / not regular	FILE
+ *	regular file		same bytes, same mode	none (copy-up only)
+ *	regular file		same bytes, other mode	MODE
+ *	regular file		other bytes		FILE
+ *	dir, opaque xattr	any			DIR_REPLACED, children
+ *	dir			absent / not a dir	DIR, children
+ *	dir			dir, same mode		none, children
+ *	dir			dir, other mode		MODE, children
+ *	symlink			not the same symlink	SYMLINK
+ *	char dev 0/0		present			DELETE
+ *	char dev 0/0		absent			none
+ *	other special		-			SPECIAL
+ *
+ * Below an opaque or newly created directory the lower is hidden: every
+ * child is new.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fdio.h"
+#include "common/path.h"
+#include "common/xalloc.h"
+#include "sandbox/sbx-internal.h"
+
+#include "common/banned.h"
+
+struct diff {
+	struct sbx_change *v;
+	size_t nr, alloc;
+	const char *opaque_xattr;
+	struct strbuf *err;
+};
+
+const char *sbx_change_kind_name(enum sbx_change_kind kind)
+{
+	switch (kind) {
+	case SBX_FILE:
+		return "file";
+	case SBX_DIR:
+		return "dir";
+	case SBX_DIR_REPLACED:
+		return "dir_replaced";
+	case SBX_SYMLINK:
+		return "symlink";
+	case SBX_DELETE:
+		return "delete";
+	case SBX_MODE:
+		return "mode";
+	case SBX_SPECIAL:
+		return "special";
+	}
+	return "unknown";
+}
+
+static struct sbx_change *add(struct diff *d, enum sbx_change_kind kind,
+			      const char *path, const char *upper,
+			      const struct stat *st)
+{
+	struct sbx_change *c;
+
+	ALLOC_GROW(d->v, d->nr + 1, d->alloc);
+	c = &d->v[d->nr++];
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->path = xstrdup(path);
+	if (kind != SBX_DELETE) {
+		c->upper_path = xstrdup(upper);
+		c->mode = st->st_mode;
+		if (kind == SBX_FILE)
+			c->size = st->st_size;
+	}
+	return c;
+}
+
+static int fail_path(struct diff *d, int e, const char *what, const char *path)
+{
+	strbuf_reset(d->err);
+	strbuf_addf(d->err, "cannot %s '%s': %s", what, path, strerror(e));
+	return -e;
+}
+
+/*
+ * Same bytes? The upper file is open as @ufd; the lower is a host path.
+ * Unreadable lower counts as different: when unsure, it is a change.
+ */
+static int same_content(int ufd, const char *lower, off_t size, bool *same)
+{
+	_cleanup_close_ int lfd = open(lower, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+					      O_NOCTTY);
+	char a[65536], b[65536];
+	off_t off = 0;
+
+	*same = false;
+	if (lfd < 0)
+		return 0;
+	while (off < size) {
+		size_t want = size - off < (off_t)sizeof(a) ? (size_t)(size - off)
+							    : sizeof(a);
+		ssize_t n = pread_full(ufd, a, want, off);
+		ssize_t m;
+
+		if (n < 0)
+			return (int)n;
+		m = pread_full(lfd, b, want, off);
+		if (m < 0 || n != m || memcmp(a, b, n))
+			return 0;
+		if (n == 0)
+			break;
+		off += n;
+	}
+	/* The lower must end where the upper ends. */
+	if (pread_full(lfd, b, 1, size) != 0)
+		return 0;
+	*same = true;
+	return 0;
+}
+
+static bool is_opaque(struct diff *d, int dirfd)
+{
+	char v[4];
+	ssize_t n = fgetxattr(dirfd, d->opaque_xattr, v, sizeof(v));
+
+	return n == 1 && v[0] == 'y';
+}
+
+static int walk(struct diff *d, int dirfd, const char *upper, const char *host,
+		const char *lower, bool lower_hidden)
+{
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+	int fd, ret = 0;
+
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return fail_path(d, errno, "read directory", upper);
+	dir = fdopendir(fd);
+	if (!dir) {
+		int e = errno;
+
+		close(fd);
+		return fail_path(d, e, "read directory", upper);
+	}
+	while ((errno = 0, de = readdir(dir))) {
+		const char *name = de->d_name;
+		_cleanup_free_ char *u = NULL, *h = NULL, *l = NULL;
+		struct stat st, ls;
+		bool lower_present = false;
+
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		u = path_join(upper, name);
+		h = path_join(host, name);
+		l = path_join(lower, name);
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return fail_path(d, errno, "stat", u);
+		if (!lower_hidden) {
+			if (lstat(l, &ls) == 0)
+				lower_present = true;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				return fail_path(d, errno, "stat", l);
+		}
+
+		if (S_ISREG(st.st_mode)) {
+			_cleanup_close_ int ufd = -1;
+			bool same = false;
+
+			if (!lower_present || !S_ISREG(ls.st_mode) ||
+			    ls.st_size != st.st_size) {
+				add(d, SBX_FILE, h, u, &st);
+				continue;
+			}
+			ufd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (ufd < 0)
+				return fail_path(d, errno, "open", u);
+			ret = same_content(ufd, l, st.st_size, &same);
+			if (ret < 0)
+				return fail_path(d, -ret, "read", u);
+			if (!same)
+				add(d, SBX_FILE, h, u, &st);
+			else if ((st.st_mode & 07777) != (ls.st_mode & 07777))
+				add(d, SBX_MODE, h, u, &st);
+		} else if (S_ISDIR(st.st_mode)) {
+			_cleanup_close_ int cfd = openat(dirfd, name,
+							 O_RDONLY | O_DIRECTORY |
+								 O_NOFOLLOW | O_CLOEXEC);
+			bool hidden = lower_hidden;
+
+			if (cfd < 0)
+				return fail_path(d, errno, "open directory", u);
+			if (is_opaque(d, cfd)) {
+				add(d, SBX_DIR_REPLACED, h, u, &st);
+				hidden = true;
+			} else if (!lower_present || !S_ISDIR(ls.st_mode)) {
+				add(d, SBX_DIR, h, u, &st);
+				hidden = true;
+			} else if ((st.st_mode & 07777) != (ls.st_mode & 07777)) {
+				add(d, SBX_MODE, h, u, &st);
+			}
+			ret = walk(d, cfd, u, h, l, hidden);
+			if (ret < 0)
+				return ret;
+		} else if (S_ISLNK(st.st_mode)) {
+			char t[PATH_MAX], lt[PATH_MAX];
+			ssize_t n = readlinkat(dirfd, name, t, sizeof(t) - 1);
+			ssize_t m = -1;
+
+			if (n < 0)
+				return fail_path(d, errno, "read link", u);
+			t[n] = '\0';
+			if (lower_present && S_ISLNK(ls.st_mode)) {
+				m = readlink(l, lt, sizeof(lt) - 1);
+				if (m >= 0)
+					lt[m] = '\0';
+			}
+			if (m != n || strcmp(t, lt))
+				add(d, SBX_SYMLINK, h, u, &st)->target = xstrdup(t);
+		} else if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 &&
+			   minor(st.st_rdev) == 0) {
+			/* A whiteout: a deletion of what the lower had. */
+			if (lower_present)
+				add(d, SBX_DELETE, h, NULL, &st);
+		} else {
+			add(d, SBX_SPECIAL, h, u, &st);
+		}
+	}
+	if (errno)
+		return fail_path(d, errno, "read directory", upper);
+	return 0;
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+	return strcmp(((const struct sbx_change *)a)->path,
+		      ((const struct sbx_change *)b)->path);
+}
+
+int sbx_diff_read_layers(const struct sbx_layer *layers, size_t nr_layers,
+			 bool userxattr, struct sbx_change **changes,
+			 size_t *nr, struct strbuf *err)
+{
+	struct diff d = {
+		.opaque_xattr = userxattr ? "user.overlay.opaque"
+					  : "trusted.overlay.opaque",
+		.err = err,
+	};
+	size_t i;
+	int ret = 0;
+
+	*changes = NULL;
+	*nr = 0;
+	for (i = 0; i < nr_layers && !ret; i++) {
+		_cleanup_close_ int fd = open(layers[i].upper,
+					      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd < 0) {
+			ret = fail_path(&d, errno, "open directory", layers[i].upper);
+			break;
+		}
+		ret = walk(&d, fd, layers[i].upper, layers[i].mountpoint,
+			   layers[i].lower, false);
+	}
+	if (ret < 0) {
+		sbx_changes_free(d.v, d.nr);
+		return ret;
+	}
+	if (d.nr)
+		qsort(d.v, d.nr, sizeof(*d.v), cmp_change);
+	*changes = d.v;
+	*nr = d.nr;
+	return 0;
+}
+
+int sbx_diff_read(struct sbx *s, struct sbx_change **changes, size_t *nr,
+		  struct strbuf *err)
+{
+	*changes = NULL;
+	*nr = 0;
+	if (!s->ran) {
+		strbuf_reset(err);
+		strbuf_addstr(err, "sandbox: sbx_diff_read() before sbx_run()");
+		return -EINVAL;
+	}
+	return sbx_diff_read_layers(s->layers, s->nr_layers, s->userns, changes,
+				    nr, err);
+}
+
+void sbx_changes_free(struct sbx_change *changes, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		free(changes[i].path);
+		free(changes[i].upper_path);
+		free(changes[i].target);
+	}
+	free(changes);
+}

@@ -1,0 +1,322 @@
+/*
+ * Inside the sandbox: init (pid 1 of the new PID namespace) and the job
+ * it forks (DESIGN.md section 1). Both run after clone3() in a copy of
+ * the supervisor's memory; they report to the supervisor only through
+ * the status pipe (record format in sbx-internal.h) and never return.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <grp.h>
+
+#include "common/fdio.h"
+#include "common/xalloc.h"
+#include "sandbox/sbx-internal.h"
+
+#include "common/banned.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+void sbx_status_send(int fd, char kind, int errnum, const char *fmt, ...)
+{
+	char buf[PIPE_BUF];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%c%d", kind, errnum);
+	if (fmt && n >= 0 && (size_t)n < sizeof(buf) - 2) {
+		va_list ap;
+		int m;
+
+		buf[n++] = '\t';
+		va_start(ap, fmt);
+		m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
+		va_end(ap);
+		if (m < 0)
+			m = 0;
+		n += m < (int)(sizeof(buf) - n - 1) ? m : (int)(sizeof(buf) - n - 2);
+	}
+	if (n < 0)
+		return;
+	buf[n++] = '\0';
+	/* One write: atomic on a pipe below PIPE_BUF. */
+	(void)write_full(fd, buf, n);
+}
+
+void sbx_child_fail(int status_fd, const char *fmt, ...)
+{
+	int e = errno;
+	char msg[PIPE_BUF - 32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sbx_status_send(status_fd, 'E', e, "%s", msg);
+	_exit(125);
+}
+
+/* Bring "lo" up: the only interface of a new network namespace. */
+static int loopback_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int ret = 0;
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		ret = -1;
+	else {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			ret = -1;
+	}
+	close_preserve_errno(fd);
+	return ret;
+}
+
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void noop_handler(int sig)
+{
+	(void)sig;
+}
+
+static int send_fd(int sock, int fd)
+{
+	char dummy = 'L';
+	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * The job, pid 2: set up the process, then execvpe. Any failure before
+ * execve is a set-up failure (125); execve's own failure is 126/127.
+ */
+__attribute__((__noreturn__))
+static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
+{
+	/* Fixed fds while setting up: 3 = status, 4 = listener socket. */
+	int status_fd = fds->status_w;
+	int sock = fds->listener_sock;
+	int in_fd, out_fd = fds->stdout_w, err_fd = fds->stderr_w, e, sig;
+	sigset_t none;
+	const char *what = NULL;
+
+	/* Signals as a fresh process has them: nothing blocked or ignored. */
+	for (sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	/* Own session, no controlling terminal: TIOCSTI cannot reach one. */
+	if (setsid() < 0)
+		sbx_child_fail(status_fd, "cannot create a session");
+
+	in_fd = fds->stdin_fd;
+	if (in_fd < 0) {
+		in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (in_fd < 0)
+			sbx_child_fail(status_fd, "cannot open '/dev/null'");
+	}
+	/*
+	 * Everything above 10 first, so that no fd we still need sits on
+	 * 0..4 while those are being filled.
+	 */
+	{
+		int *v[] = { &status_fd, &sock, &in_fd, &out_fd, &err_fd };
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(v); i++) {
+			if (*v[i] < 0)
+				continue;
+			*v[i] = fcntl(*v[i], F_DUPFD_CLOEXEC, 10);
+			if (*v[i] < 0)
+				sbx_child_fail(fds->status_w,
+					       "cannot set up the job's fds");
+		}
+	}
+	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+		sbx_child_fail(status_fd, "cannot set up the job's fds");
+	if (dup3(status_fd, 3, O_CLOEXEC) < 0)
+		sbx_child_fail(status_fd, "cannot set up the status pipe");
+	status_fd = 3;
+	if (sock >= 0) {
+		if (dup3(sock, 4, O_CLOEXEC) < 0)
+			sbx_child_fail(status_fd, "cannot set up the listener socket");
+		sock = 4;
+	}
+	/* Only 0, 1 and 2 reach the job (3 and 4 are close-on-exec). */
+	if (close_range(sock >= 0 ? 5 : 4, ~0U, 0) < 0)
+		sbx_child_fail(status_fd, "cannot close inherited fds");
+
+	if (chdir(s->cwd) < 0)
+		sbx_child_fail(status_fd, "cannot change directory to '%s'",
+			       s->cwd);
+	umask(s->cfg.umask);
+	if (sbx_limits_apply_rlimits(s) < 0)
+		sbx_child_fail(status_fd, "cannot set resource limits");
+	if (sbx_caps_drop(s, &what) < 0)
+		sbx_child_fail(status_fd, "cannot drop capabilities (%s)", what);
+	/* setuid binaries and file capabilities gain nothing from here on. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		sbx_child_fail(status_fd, "cannot set no_new_privs");
+
+	if (s->has_tracer) {
+		int lfd = s->tracer.install(s->tracer.ctx);
+
+		if (lfd < 0) {
+			errno = -lfd;
+			sbx_child_fail(status_fd, "cannot install the tracer");
+		}
+		if (lfd > 0) {
+			/* The job must never keep a copy of the listener. */
+			if (send_fd(sock, lfd) < 0)
+				sbx_child_fail(status_fd,
+					       "cannot pass the tracer's listener");
+			close(lfd);
+		}
+	}
+	if (sock >= 0)
+		close(sock);
+
+	execvpe(s->argv[0], s->argv, s->envp);
+	e = errno;
+	sbx_status_send(status_fd, 'X', e, NULL);
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
+{
+	int status_fd = fds->status_w;
+	sigset_t set;
+	char go;
+	ssize_t n;
+	pid_t job;
+	size_t i;
+
+	/*
+	 * Die with the supervisor. The supervisor may already be gone
+	 * before the prctl: then the "go" pipe reads EOF below.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		sbx_child_fail(status_fd, "cannot set the parent-death signal");
+
+	/* Signals to forward are read synchronously (blocked, sigwaitinfo). */
+	sigemptyset(&set);
+	for (i = 0; i < ARRAY_SIZE(forwarded_signals); i++) {
+		signal(forwarded_signals[i], noop_handler);
+		sigaddset(&set, forwarded_signals[i]);
+	}
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	do
+		n = read(fds->go_r, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(125);	/* the supervisor died or gave up */
+	close(fds->go_r);
+
+	if (s->userns && s->job_uid != s->host_uid && s->map_uid != s->host_uid) {
+		/*
+		 * Untrusted as root: become 65534 (mapped from host 65534)
+		 * now, so the overlays are mounted with ids that own their
+		 * upper directories; keep the capabilities of the namespace
+		 * to finish building it. Supplementary groups of the host
+		 * (root's) must go: unmapped, they would still grant access.
+		 */
+		if (setgroups(0, NULL) < 0)
+			sbx_child_fail(status_fd, "cannot clear supplementary groups");
+		if (sbx_caps_keep_across_setuid() < 0 ||
+		    setresgid(s->job_gid, s->job_gid, s->job_gid) < 0 ||
+		    setresuid(s->job_uid, s->job_uid, s->job_uid) < 0 ||
+		    sbx_caps_restore_effective() < 0)
+			sbx_child_fail(status_fd, "cannot switch to uid %u",
+				       (unsigned)s->job_uid);
+	}
+
+	umask(022);
+	sbx_mounts_build(s, status_fd);
+	sbx_mounts_mask(s, status_fd);
+	if (sethostname("procache", 8) < 0)
+		sbx_child_fail(status_fd, "cannot set the hostname");
+	if (!s->cfg.share_net && loopback_up() < 0)
+		sbx_child_fail(status_fd, "cannot bring up the loopback interface");
+
+	job = fork();
+	if (job < 0)
+		sbx_child_fail(status_fd, "cannot fork the job");
+	if (job == 0)
+		job_main(s, fds);
+
+	/* Init keeps only the status pipe. */
+	if (fds->stdin_fd >= 0)
+		close(fds->stdin_fd);
+	close(fds->stdout_w);
+	close(fds->stderr_w);
+	if (fds->listener_sock >= 0)
+		close(fds->listener_sock);
+
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			/* To the job's process group (it is a session leader). */
+			kill(-job, sig);
+			continue;
+		}
+		for (;;) {
+			int status;
+			pid_t p = waitpid(-1, &status, WNOHANG);
+
+			if (p <= 0)
+				break;
+			if (p == job) {
+				sbx_status_send(status_fd, 'W', status, NULL);
+				/* Our exit kills what is left in the namespace. */
+				_exit(0);
+			}
+		}
+	}
+}

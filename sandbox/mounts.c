@@ -1,0 +1,779 @@
+/*
+ * The job's file system view (DESIGN.md section 2).
+ *
+ * Two halves:
+ *  - sbx_mounts_plan() runs in the supervisor from sbx_new(): it reads the
+ *    host mount table (libmount) and, for the rootless view, the host
+ *    directories, and turns them into layers (with their upper/work
+ *    directories under R/layers/<n>/) and a list of steps;
+ *  - sbx_mounts_build() and sbx_mounts_mask() run in init, in the new
+ *    mount namespace, and only make system calls: overlays and fresh
+ *    mounts under R/root, pivot_root, masks.
+ *
+ * Every mount uses the new mount API (fsopen/fsconfig/fsmount,
+ * open_tree/mount_setattr, move_mount), so no path is ever parsed as part
+ * of an option string, and targets are reached relative to a held fd of
+ * the new root.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <libmount/libmount.h>
+
+#include "common/cleanup.h"
+#include "common/fdio.h"
+#include "common/path.h"
+#include "common/xalloc.h"
+#include "sandbox/sbx-internal.h"
+
+#include "common/banned.h"
+
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+/* File system types never shown through an overlay (made fresh or hidden). */
+static const char *const pseudo_fstypes[] = {
+	"proc", "sysfs", "cgroup", "cgroup2", "devpts", "mqueue", "debugfs",
+	"tracefs", "securityfs", "pstore", "bpf", "configfs", "fusectl",
+	"hugetlbfs", "binfmt_misc", "autofs", "efivarfs", "nsfs",
+	"rpc_pipefs", "devtmpfs", NULL,
+};
+
+static bool is_pseudo(const char *fstype)
+{
+	size_t i;
+
+	for (i = 0; pseudo_fstypes[i]; i++)
+		if (!strcmp(fstype, pseudo_fstypes[i]))
+			return true;
+	return false;
+}
+
+/* The host mount table, reduced to what planning needs. */
+struct host_mount {
+	char *target;
+	bool pseudo;
+};
+
+struct host_mounts {
+	struct host_mount *v;
+	size_t nr, alloc;
+};
+
+static void host_mounts_release(struct host_mounts *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nr; i++)
+		free(m->v[i].target);
+	free(m->v);
+}
+
+static int cmp_host_mount(const void *a, const void *b)
+{
+	return strcmp(((const struct host_mount *)a)->target,
+		      ((const struct host_mount *)b)->target);
+}
+
+static int host_mounts_read(struct host_mounts *m, struct strbuf *err)
+{
+	struct libmnt_table *tb;
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs;
+	size_t i, j;
+
+	tb = mnt_new_table_from_file("/proc/self/mountinfo");
+	if (!tb) {
+		strbuf_addstr(err, "cannot read '/proc/self/mountinfo'");
+		return -EIO;
+	}
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	if (!it) {
+		mnt_unref_table(tb);
+		strbuf_addstr(err, "cannot iterate the mount table");
+		return -ENOMEM;
+	}
+	while (mnt_table_next_fs(tb, it, &fs) == 0) {
+		const char *target = mnt_fs_get_target(fs);
+		const char *type = mnt_fs_get_fstype(fs);
+
+		if (!target || target[0] != '/')
+			continue;
+		ALLOC_GROW(m->v, m->nr + 1, m->alloc);
+		m->v[m->nr].target = path_clean(target);
+		m->v[m->nr].pseudo = type && is_pseudo(type);
+		m->nr++;
+	}
+	mnt_free_iter(it);
+	mnt_unref_table(tb);
+
+	/*
+	 * Stacked mounts on one target: the last one in mountinfo order is
+	 * on top and is what a path lookup finds. A stable sort keeps that
+	 * order among equal targets; keep the last of each run.
+	 */
+	for (i = 1; i < m->nr; i++) {
+		struct host_mount tmp = m->v[i];
+
+		for (j = i; j > 0 && strcmp(m->v[j - 1].target, tmp.target) > 0; j--)
+			m->v[j] = m->v[j - 1];
+		m->v[j] = tmp;
+	}
+	for (i = 0, j = 0; i < m->nr; i++) {
+		if (i + 1 < m->nr && !strcmp(m->v[i].target, m->v[i + 1].target)) {
+			free(m->v[i].target);
+			continue;
+		}
+		m->v[j++] = m->v[i];
+	}
+	m->nr = j;
+	(void)cmp_host_mount;
+	return 0;
+}
+
+/* True if some host mount lies strictly beneath @dir. */
+static bool has_submount(const struct host_mounts *m, const char *dir)
+{
+	size_t i;
+
+	for (i = 0; i < m->nr; i++)
+		if (strcmp(m->v[i].target, dir) &&
+		    path_has_prefix_component(m->v[i].target, dir))
+			return true;
+	return false;
+}
+
+static const struct host_mount *find_mount(const struct host_mounts *m,
+					   const char *target)
+{
+	size_t i;
+
+	for (i = 0; i < m->nr; i++)
+		if (!strcmp(m->v[i].target, target))
+			return &m->v[i];
+	return NULL;
+}
+
+/* Paths whose host content is never shown through an overlay. */
+static bool is_fresh(const struct sbx *s, const char *path)
+{
+	return path_has_prefix_component(path, "/proc") ||
+	       path_has_prefix_component(path, "/sys") ||
+	       path_has_prefix_component(path, "/dev") ||
+	       (!s->cfg.share_tmp && path_has_prefix_component(path, "/tmp"));
+}
+
+static bool is_hidden(const struct sbx *s, const char *path)
+{
+	size_t i;
+
+	if (path_has_prefix_component(path, s->run_root))
+		return true;
+	for (i = 0; s->masks[i]; i++)
+		if (path_has_prefix_component(path, s->masks[i]))
+			return true;
+	return false;
+}
+
+static struct sbx_view_step *add_step(struct sbx *s, enum sbx_view_op op,
+				      const char *abs_path)
+{
+	struct sbx_view_step *st;
+
+	ALLOC_GROW(s->steps, s->nr_steps + 1, s->alloc_steps);
+	st = &s->steps[s->nr_steps++];
+	memset(st, 0, sizeof(*st));
+	st->op = op;
+	st->path = xstrdup(abs_path + 1);	/* relative to the new root */
+	return st;
+}
+
+/*
+ * A new layer showing host directory @dir, with R/layers/<n>/upper and
+ * work. In untrusted mode as root the job (and init, which mounts the
+ * overlay) runs as 65534: upper and work must be theirs.
+ */
+static int add_layer(struct sbx *s, const char *dir, struct strbuf *err)
+{
+	struct sbx_layer *l;
+	char name[64];
+	size_t n = s->nr_layers;
+	const char *sub[] = { "upper", "work" };
+	size_t i;
+
+	snprintf(name, sizeof(name), "layers/%zu", n);
+	if (mkdirat(s->run_dir_fd, name, 0700) < 0) {
+		int e = errno;
+
+		strbuf_addf(err, "cannot create '%s/%s': %s", s->run_dir, name,
+			    strerror(e));
+		return -e;
+	}
+	for (i = 0; i < ARRAY_SIZE(sub); i++) {
+		char p[80];
+
+		snprintf(p, sizeof(p), "%s/%s", name, sub[i]);
+		if (mkdirat(s->run_dir_fd, p, 0755) < 0 ||
+		    (s->userns && s->map_uid != s->host_uid &&
+		     fchownat(s->run_dir_fd, p, s->map_uid, s->map_gid,
+			      AT_SYMLINK_NOFOLLOW) < 0)) {
+			int e = errno;
+
+			strbuf_addf(err, "cannot create '%s/%s': %s",
+				    s->run_dir, p, strerror(e));
+			return -e;
+		}
+	}
+	ALLOC_GROW(s->layers, n + 1, s->alloc_layers);
+	l = &s->layers[n];
+	l->mountpoint = xstrdup(dir);
+	l->lower = xstrdup(dir);
+	l->upper = xasprintf("%s/%s/upper", s->run_dir, name);
+	l->work = xasprintf("%s/%s/work", s->run_dir, name);
+	s->nr_layers++;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Rootless view: re-create host directory @dir in the skeleton. Each
+ * entry becomes an overlay (a directory without submounts), a skeleton
+ * directory handled recursively (with submounts), a symlink, or a
+ * read-only bind of a file.
+ */
+static int plan_skeleton_dir(struct sbx *s, const struct host_mounts *m,
+			     const char *dir, struct strbuf *err)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	char **names = NULL;
+	size_t nr = 0, alloc = 0, i;
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d) {
+		int e = errno;
+
+		strbuf_addf(err, "cannot read directory '%s': %s", dir,
+			    strerror(e));
+		return -e;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		ALLOC_GROW(names, nr + 1, alloc);
+		names[nr++] = xstrdup(de->d_name);
+	}
+	if (errno) {
+		int e = errno;
+
+		strbuf_addf(err, "cannot read directory '%s': %s", dir,
+			    strerror(e));
+		ret = -e;
+		goto out;
+	}
+	qsort(names, nr, sizeof(*names), cmp_str);
+
+	for (i = 0; i < nr && !ret; i++) {
+		_cleanup_free_ char *path = path_join(dir, names[i]);
+		const struct host_mount *hm = find_mount(m, path);
+		struct sbx_view_step *st;
+		struct stat sb;
+
+		if (is_fresh(s, path)) {
+			/* Only top-level ones get a fresh mount; see build. */
+			if (!strcmp(dir, "/"))
+				add_step(s, VIEW_FRESH, path);
+			continue;
+		}
+		if (lstat(path, &sb) < 0) {
+			if (errno == ENOENT)
+				continue;	/* vanished meanwhile */
+			ret = -errno;
+			strbuf_addf(err, "cannot stat '%s': %s", path,
+				    strerror(errno));
+			break;
+		}
+		if (S_ISDIR(sb.st_mode)) {
+			if (hm && hm->pseudo) {
+				/* A pseudo file system is not shown. */
+				st = add_step(s, VIEW_DIR, path);
+				st->mode = sb.st_mode & 07777;
+			} else if (has_submount(m, path)) {
+				st = add_step(s, VIEW_DIR, path);
+				st->mode = sb.st_mode & 07777;
+				ret = plan_skeleton_dir(s, m, path, err);
+			} else if (is_hidden(s, path)) {
+				/* All of it is masked (or is the run root). */
+				st = add_step(s, VIEW_DIR, path);
+				st->mode = sb.st_mode & 07777;
+			} else {
+				ret = add_layer(s, path, err);
+				if (!ret) {
+					st = add_step(s, VIEW_OVERLAY, path);
+					st->layer = s->nr_layers - 1;
+				}
+			}
+		} else if (S_ISLNK(sb.st_mode)) {
+			_cleanup_free_ char *target = xmalloc(PATH_MAX);
+			ssize_t n = readlink(path, target, PATH_MAX - 1);
+
+			if (n < 0) {
+				ret = -errno;
+				strbuf_addf(err, "cannot read link '%s': %s",
+					    path, strerror(errno));
+				break;
+			}
+			target[n] = '\0';
+			st = add_step(s, VIEW_SYMLINK, path);
+			st->target = steal_pointer(&target);
+		} else if (S_ISREG(sb.st_mode)) {
+			st = add_step(s, VIEW_FILE, path);
+			st->host = xstrdup(path);
+		}
+		/*
+		 * NEEDSWORK: a fifo, socket or device directly in a skeleton
+		 * directory (not inside an overlay) is not shown; none exist
+		 * at the top of a usual root file system.
+		 */
+	}
+out:
+	for (i = 0; i < nr; i++)
+		free(names[i]);
+	free(names);
+	return ret;
+}
+
+int sbx_mounts_plan(struct sbx *s, struct strbuf *err)
+{
+	struct host_mounts m = { 0 };
+	size_t i;
+	int ret;
+
+	ret = host_mounts_read(&m, err);
+	if (ret < 0)
+		goto out;
+
+	if (s->skeleton) {
+		ret = plan_skeleton_dir(s, &m, "/", err);
+		goto out;
+	}
+
+	/* As root: one overlay per real file system mount, "/" first. */
+	for (i = 0; i < m.nr; i++) {
+		const char *t = m.v[i].target;
+		size_t j;
+		bool skip = m.v[i].pseudo || is_hidden(s, t) ||
+			    (strcmp(t, "/") && is_fresh(s, t));
+
+		/* Below a pseudo mount: not visible either. */
+		for (j = 0; j < i && !skip; j++)
+			if (m.v[j].pseudo &&
+			    path_has_prefix_component(t, m.v[j].target))
+				skip = true;
+		if (skip)
+			continue;
+		if (!s->nr_layers && strcmp(t, "/")) {
+			strbuf_addf(err, "no root file system in the mount table");
+			ret = -ENOENT;
+			goto out;
+		}
+		ret = add_layer(s, t, err);
+		if (ret < 0)
+			goto out;
+		if (s->nr_layers > 1) {
+			struct sbx_view_step *st = add_step(s, VIEW_OVERLAY, t);
+
+			st->layer = s->nr_layers - 1;
+		}
+	}
+	if (!s->nr_layers) {
+		strbuf_addf(err, "no root file system in the mount table");
+		ret = -ENOENT;
+	}
+out:
+	host_mounts_release(&m);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------
+ * In init: build the view. Failures end init with a message naming the
+ * stage and the path as the job will see it.
+ */
+
+static int set_attr(int fd, const char *path, unsigned flags, uint64_t set)
+{
+	struct mount_attr attr = { .attr_set = set };
+
+	return mount_setattr(fd, path, flags, &attr, sizeof(attr));
+}
+
+/* Append the kernel's own message for a failed fsconfig (fs context log). */
+static void fs_log(int fsfd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	buf[0] = '\0';
+	n = read(fsfd, buf, len - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		if (buf[n - 1] == '\n')
+			buf[n - 1] = '\0';
+	} else {
+		buf[0] = '\0';
+	}
+}
+
+static int fs_set(int fsfd, const char *key, const char *value)
+{
+	if (value)
+		return fsconfig(fsfd, FSCONFIG_SET_STRING, key, value, 0);
+	return fsconfig(fsfd, FSCONFIG_SET_FLAG, key, NULL, 0);
+}
+
+/*
+ * A new mount of @fstype with @opts ({key, value} pairs, value NULL for a
+ * flag), attached at @rel below @dirfd. Returns 0 or -1 with errno; on
+ * failure *@what says which step.
+ */
+static int mount_fresh(int dirfd, const char *rel, const char *fstype,
+		       const char *const *opts, uint64_t attrs,
+		       const char **what)
+{
+	_cleanup_close_ int fsfd = -1, mfd = -1;
+	size_t i;
+
+	*what = "fsopen";
+	fsfd = fsopen(fstype, FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		return -1;
+	*what = "fsconfig";
+	for (i = 0; opts && opts[i]; i += 2)
+		if (fs_set(fsfd, opts[i], opts[i + 1]) < 0)
+			return -1;
+	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	*what = "fsmount";
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, attrs);
+	if (mfd < 0)
+		return -1;
+	*what = "move_mount";
+	return move_mount(mfd, "", dirfd, rel,
+			  MOVE_MOUNT_F_EMPTY_PATH |
+				  (*rel ? 0 : MOVE_MOUNT_T_EMPTY_PATH));
+}
+
+static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
+			  const struct sbx_layer *l, int status_fd)
+{
+	_cleanup_close_ int fsfd = -1, mfd = -1;
+	static const char *const opts[] = {
+		"redirect_dir", "off", "metacopy", "off", "index", "off",
+		"uuid", "off", "xino", "off",
+	};
+	char log[256];
+	size_t i;
+
+	fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		sbx_child_fail(status_fd, "cannot mount overlay on '%s': fsopen",
+			       l->mountpoint);
+	if (fs_set(fsfd, "lowerdir+", l->lower) < 0 ||
+	    fs_set(fsfd, "upperdir", l->upper) < 0 ||
+	    fs_set(fsfd, "workdir", l->work) < 0)
+		goto fail;
+	for (i = 0; i < ARRAY_SIZE(opts); i += 2)
+		if (fs_set(fsfd, opts[i], opts[i + 1]) < 0)
+			goto fail;
+	if (s->userns && fs_set(fsfd, "userxattr", NULL) < 0)
+		goto fail;
+	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		goto fail;
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
+	if (mfd < 0)
+		goto fail;
+	if (move_mount(mfd, "", dirfd, rel,
+		       MOVE_MOUNT_F_EMPTY_PATH |
+			       (*rel ? 0 : MOVE_MOUNT_T_EMPTY_PATH)) < 0)
+		sbx_child_fail(status_fd, "cannot mount overlay on '%s'",
+			       l->mountpoint);
+	return;
+fail: {
+	int e = errno;
+
+	fs_log(fsfd, log, sizeof(log));
+	errno = e;
+	if (log[0])
+		sbx_child_fail(status_fd, "cannot mount overlay on '%s' (%s)",
+			       l->mountpoint, log);
+	sbx_child_fail(status_fd, "cannot mount overlay on '%s'",
+		       l->mountpoint);
+}
+}
+
+/* Bind host @src (a file) read-only onto @rel below @dirfd. */
+static int bind_file(const char *src, int dirfd, const char *rel,
+		     uint64_t attrs, const char **what)
+{
+	_cleanup_close_ int fd = -1, tfd = -1;
+
+	*what = "create";
+	tfd = openat(dirfd, rel, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		     0444);
+	if (tfd < 0 && errno != EEXIST)
+		return -1;
+	*what = "open_tree";
+	fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	*what = "mount_setattr";
+	if (attrs && set_attr(fd, "", AT_EMPTY_PATH, attrs) < 0)
+		return -1;
+	*what = "move_mount";
+	return move_mount(fd, "", dirfd, rel, MOVE_MOUNT_F_EMPTY_PATH);
+}
+
+static void build_proc(int rootfd, int status_fd)
+{
+	/* Host-wide knobs the job could change or must not see written. */
+	static const char *const ro[] = {
+		"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus",
+		"proc/fs", "proc/kcore", "proc/keys", "proc/timer_list",
+	};
+	const char *what;
+	size_t i;
+
+	if (mount_fresh(rootfd, "proc", "proc", NULL,
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			&what) < 0)
+		sbx_child_fail(status_fd, "cannot mount proc on '/proc': %s",
+			       what);
+	for (i = 0; i < ARRAY_SIZE(ro); i++) {
+		_cleanup_close_ int fd = open_tree(rootfd, ro[i],
+						   OPEN_TREE_CLONE |
+							   OPEN_TREE_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			sbx_child_fail(status_fd,
+				       "cannot bind '/%s' read-only", ro[i]);
+		}
+		if (set_attr(fd, "", AT_EMPTY_PATH,
+			     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+				     MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) < 0 ||
+		    move_mount(fd, "", rootfd, ro[i], MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			sbx_child_fail(status_fd,
+				       "cannot bind '/%s' read-only", ro[i]);
+	}
+}
+
+static void build_dev(int rootfd, int status_fd)
+{
+	static const char *const devs[] = {
+		"null", "zero", "full", "random", "urandom", "tty",
+	};
+	static const char *const tmpfs_opts[] = { "mode", "0755", "size", "64k", NULL };
+	static const char *const shm_opts[] = { "mode", "1777", NULL };
+	static const char *const pts_opts[] = {
+		"newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL,
+	};
+	static const char *const links[][2] = {
+		{ "pts/ptmx", "dev/ptmx" }, { "/proc/self/fd", "dev/fd" },
+		{ "/proc/self/fd/0", "dev/stdin" },
+		{ "/proc/self/fd/1", "dev/stdout" },
+		{ "/proc/self/fd/2", "dev/stderr" },
+	};
+	const char *what;
+	size_t i;
+
+	if (mount_fresh(rootfd, "dev", "tmpfs", tmpfs_opts,
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &what) < 0)
+		sbx_child_fail(status_fd, "cannot mount tmpfs on '/dev': %s",
+			       what);
+	for (i = 0; i < ARRAY_SIZE(devs); i++) {
+		char src[32], rel[32];
+
+		snprintf(src, sizeof(src), "/dev/%s", devs[i]);
+		snprintf(rel, sizeof(rel), "dev/%s", devs[i]);
+		if (bind_file(src, rootfd, rel, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+			      &what) < 0)
+			sbx_child_fail(status_fd, "cannot bind '%s': %s", src,
+				       what);
+	}
+	if (mkdirat(rootfd, "dev/pts", 0755) < 0 ||
+	    mount_fresh(rootfd, "dev/pts", "devpts", pts_opts,
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &what) < 0)
+		sbx_child_fail(status_fd, "cannot mount devpts on '/dev/pts'");
+	if (mkdirat(rootfd, "dev/shm", 01777) < 0 ||
+	    mount_fresh(rootfd, "dev/shm", "tmpfs", shm_opts,
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &what) < 0)
+		sbx_child_fail(status_fd, "cannot mount tmpfs on '/dev/shm'");
+	for (i = 0; i < ARRAY_SIZE(links); i++)
+		if (symlinkat(links[i][0], rootfd, links[i][1]) < 0)
+			sbx_child_fail(status_fd, "cannot create symlink '/%s'",
+				       links[i][1]);
+}
+
+static void build_sys(int rootfd, int status_fd)
+{
+	_cleanup_close_ int fd = open_tree(AT_FDCWD, "/sys",
+					   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						   AT_RECURSIVE);
+
+	if (fd < 0)
+		sbx_child_fail(status_fd, "cannot bind '/sys': open_tree");
+	if (set_attr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
+		     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+			     MOUNT_ATTR_NOEXEC) < 0)
+		sbx_child_fail(status_fd, "cannot make '/sys' read-only");
+	if (move_mount(fd, "", rootfd, "sys", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		sbx_child_fail(status_fd, "cannot bind '/sys'");
+}
+
+void sbx_mounts_build(struct sbx *s, int status_fd)
+{
+	static const char *const root_opts[] = { "mode", "0755", NULL };
+	static const char *const tmp_opts[] = { "mode", "1777", NULL };
+	_cleanup_close_ int rootfd = -1;
+	const char *what;
+	size_t i;
+
+	/* Nothing we mount may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		sbx_child_fail(status_fd, "cannot make mounts private");
+
+	if (s->skeleton) {
+		if (mount_fresh(AT_FDCWD, s->root_dir, "tmpfs", root_opts, 0,
+				&what) < 0)
+			sbx_child_fail(status_fd,
+				       "cannot mount the root skeleton on '%s': %s",
+				       s->root_dir, what);
+	} else {
+		mount_overlay(s, AT_FDCWD, s->root_dir, &s->layers[0], status_fd);
+	}
+	rootfd = open(s->root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		sbx_child_fail(status_fd, "cannot open '%s'", s->root_dir);
+
+	for (i = 0; i < s->nr_steps; i++) {
+		const struct sbx_view_step *st = &s->steps[i];
+
+		switch (st->op) {
+		case VIEW_OVERLAY:
+			if (s->skeleton && mkdirat(rootfd, st->path, 0755) < 0)
+				sbx_child_fail(status_fd, "cannot create '/%s'",
+					       st->path);
+			mount_overlay(s, rootfd, st->path, &s->layers[st->layer],
+				      status_fd);
+			break;
+		case VIEW_DIR:
+			if (mkdirat(rootfd, st->path, st->mode) < 0)
+				sbx_child_fail(status_fd, "cannot create '/%s'",
+					       st->path);
+			break;
+		case VIEW_FRESH:
+			if (mkdirat(rootfd, st->path, 0755) < 0)
+				sbx_child_fail(status_fd, "cannot create '/%s'",
+					       st->path);
+			break;
+		case VIEW_SYMLINK:
+			if (symlinkat(st->target, rootfd, st->path) < 0)
+				sbx_child_fail(status_fd,
+					       "cannot create symlink '/%s'",
+					       st->path);
+			break;
+		case VIEW_FILE:
+			if (bind_file(st->host, rootfd, st->path,
+				      MOUNT_ATTR_RDONLY, &what) < 0)
+				sbx_child_fail(status_fd, "cannot bind '%s': %s",
+					       st->host, what);
+			break;
+		}
+	}
+
+	build_proc(rootfd, status_fd);
+	build_dev(rootfd, status_fd);
+	build_sys(rootfd, status_fd);
+	if (!s->cfg.share_tmp &&
+	    mount_fresh(rootfd, "tmp", "tmpfs", tmp_opts,
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &what) < 0)
+		sbx_child_fail(status_fd, "cannot mount tmpfs on '/tmp': %s",
+			       what);
+
+	/*
+	 * The skeleton is read-only once built: a new top-level entry
+	 * would live in the skeleton's tmpfs and be silently lost.
+	 */
+	if (s->skeleton && set_attr(rootfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY) < 0)
+		sbx_child_fail(status_fd, "cannot make the root skeleton read-only");
+
+	if (fchdir(rootfd) < 0)
+		sbx_child_fail(status_fd, "cannot change directory to '%s'",
+			       s->root_dir);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		sbx_child_fail(status_fd, "cannot pivot_root to '%s'",
+			       s->root_dir);
+	if (umount2(".", MNT_DETACH) < 0)
+		sbx_child_fail(status_fd, "cannot detach the old root");
+	if (chdir("/") < 0)
+		sbx_child_fail(status_fd, "cannot change directory to '/'");
+}
+
+static void mask_one(const char *path, int status_fd)
+{
+	static const char *const opts[] = { "mode", "0755", "size", "4k", NULL };
+	const char *what;
+	struct stat sb;
+
+	if (stat(path, &sb) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return;	/* nothing there to hide */
+		sbx_child_fail(status_fd, "cannot mask '%s': stat", path);
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		if (mount_fresh(AT_FDCWD, path, "tmpfs", opts,
+				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+				&what) < 0)
+			sbx_child_fail(status_fd, "cannot mask '%s': %s", path,
+				       what);
+	} else {
+		_cleanup_close_ int fd = open_tree(AT_FDCWD, "/dev/null",
+						   OPEN_TREE_CLONE |
+							   OPEN_TREE_CLOEXEC);
+
+		if (fd < 0 ||
+		    move_mount(fd, "", AT_FDCWD, path,
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+			sbx_child_fail(status_fd, "cannot mask '%s'", path);
+	}
+}
+
+void sbx_mounts_mask(struct sbx *s, int status_fd)
+{
+	size_t i;
+
+	mask_one(s->run_root, status_fd);
+	for (i = 0; s->masks[i]; i++)
+		mask_one(s->masks[i], status_fd);
+}

@@ -1,0 +1,139 @@
+/*
+ * Internals shared by the files of sandbox/ (sandbox.c, init.c,
+ * mounts.c, diff.c, limits.c, caps.c). Not part of the public contract.
+ */
+#ifndef PROCACHE_SANDBOX_SBX_INTERNAL_H
+#define PROCACHE_SANDBOX_SBX_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "sandbox/sandbox.h"
+
+/*
+ * One step of building the job's view, executed by init in order, with
+ * @path relative to the new root (no leading slash; "" is the root).
+ * Planned in the supervisor by sbx_mounts_plan() (it reads the host's
+ * mount table and directories), executed after clone by
+ * sbx_mounts_build(), which only makes system calls.
+ */
+enum sbx_view_op {
+	VIEW_OVERLAY,	/* overlay of layers[layer] at path */
+	VIEW_DIR,	/* skeleton directory with @mode */
+	VIEW_SYMLINK,	/* skeleton symlink to @target */
+	VIEW_FILE,	/* skeleton file: host file bind-mounted read-only */
+	VIEW_FRESH,	/* skeleton directory for a fresh mount (proc, dev...) */
+};
+
+struct sbx_view_step {
+	enum sbx_view_op op;
+	char *path;	/* relative to the new root */
+	char *host;	/* absolute host path (VIEW_FILE) */
+	char *target;	/* VIEW_SYMLINK */
+	mode_t mode;	/* VIEW_DIR */
+	size_t layer;	/* VIEW_OVERLAY */
+};
+
+struct sbx_limits {
+	/* cgroup directories created for this run (absolute), NULL if none. */
+	char *cg_memory;
+	char *cg_pids;
+	/* rlimits for the job (best effort); 0 = not set. */
+	unsigned long long rlimit_as;
+	unsigned long long rlimit_nproc;
+	char **notes;		/* NULL-terminated */
+	size_t nr_notes;
+};
+
+struct sbx {
+	/* Deep copies of the config's strings. */
+	struct sbx_config cfg;
+	char **argv, **envp, **masks;
+	char *cwd, *run_root;
+
+	char *run_dir;		/* R */
+	int run_dir_fd;
+	int lock_fd;		/* R/lock, flock'ed */
+	char *root_dir;		/* R/root */
+
+	struct sbx_layer *layers;
+	size_t nr_layers, alloc_layers;
+	struct sbx_view_step *steps;
+	size_t nr_steps, alloc_steps;
+
+	bool userns;		/* a user namespace is created */
+	bool skeleton;		/* rootless view (tmpfs skeleton) */
+	uid_t host_uid;		/* of the runner */
+	gid_t host_gid;
+	uid_t job_uid;		/* inside */
+	gid_t job_gid;
+	uid_t map_uid;		/* host id mapped to job_uid (userns) */
+	gid_t map_gid;
+
+	bool has_tracer;
+	struct sbx_tracer tracer;
+
+	struct sbx_limits limits;
+	char *stdout_path, *stderr_path;
+	bool ran;
+};
+
+/*
+ * The channel from init and the job to the supervisor (the status pipe).
+ * Records, each ending with a NUL byte:
+ *	"E<errno>\t<message>"	set-up failure; message names the stage and
+ *				path ("cannot mount overlay on '/usr'")
+ *	"X<errno>"		execve of argv[0] failed with errno
+ *	"W<status>"		the job's raw wait status (decimal)
+ * Records are written with one write() each (< PIPE_BUF, so atomic).
+ */
+void sbx_status_send(int fd, char kind, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * Report a set-up failure from init or the job and _exit(125): errno is
+ * the reason.
+ */
+__attribute__((__noreturn__, format(printf, 2, 3)))
+void sbx_child_fail(int status_fd, const char *fmt, ...);
+
+/* mounts.c */
+int sbx_mounts_plan(struct sbx *s, struct strbuf *err);
+/* In init: build the view under s->root_dir and pivot into it. */
+void sbx_mounts_build(struct sbx *s, int status_fd);
+/* In init after pivot_root: the masks (run_root included). */
+void sbx_mounts_mask(struct sbx *s, int status_fd);
+
+/* init.c: the body of the cloned child; never returns. */
+struct sbx_child_fds {
+	int status_w;	/* status pipe, write end */
+	int go_r;	/* supervisor says "go" (ids mapped, cgroups joined) */
+	int stdin_fd;	/* -1: /dev/null */
+	int stdout_w, stderr_w;
+	int listener_sock;	/* socketpair end for the seccomp listener */
+};
+__attribute__((__noreturn__))
+void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds);
+
+/* limits.c */
+/* Supervisor, before clone: create cgroups or plan rlimits. */
+int sbx_limits_prepare(struct sbx *s, struct strbuf *err);
+/* Supervisor, after clone, before "go": move @pid into the cgroups. */
+int sbx_limits_attach(struct sbx *s, pid_t pid, struct strbuf *err);
+/* Supervisor, after init's exit: remove the cgroups. */
+void sbx_limits_cleanup(struct sbx *s);
+/* Job: apply rlimits; returns 0 or -errno. */
+int sbx_limits_apply_rlimits(const struct sbx *s);
+void sbx_limits_release(struct sbx_limits *l);
+
+/* caps.c, in the job: drop what a job of this kind must not have. */
+int sbx_caps_drop(const struct sbx *s, const char **what);
+/*
+ * In init when it changes its ids inside a user namespace (untrusted as
+ * root): keep the capabilities needed to build the view.
+ */
+int sbx_caps_keep_across_setuid(void);
+int sbx_caps_restore_effective(void);
+
+#endif
