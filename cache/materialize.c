@@ -43,6 +43,9 @@
 #ifndef SYS_openat2
 #define SYS_openat2 437
 #endif
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
 #ifndef FICLONE
 #define FICLONE _IOW(0x94, 9, int)
 #endif
@@ -377,17 +380,34 @@ static int lstat_at(int dirfd, const char *name, struct stat *st)
 }
 
 /*
+ * Set the mode of the inode an O_PATH fd refers to. fchmod() refuses
+ * O_PATH fds, and a read open could fail on an unreadable file or have
+ * side effects on a device; fchmodat2(AT_EMPTY_PATH) (kernel 6.6+) acts
+ * on the fd itself, else /proc/self/fd/N names that very inode.
+ */
+static int chmod_opath(int fd, mode_t mode)
+{
+	char proc[64];
+
+	if (syscall(SYS_fchmodat2, fd, "", mode,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EINVAL)
+		return -errno;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (chmod(proc, mode) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
  * Set the permission bits of @name in @dirfd to @mode, on an fd: the
  * entry is opened with O_PATH|O_NOFOLLOW (no open of a device, no
- * following), its type checked against @type (S_IFDIR or S_IFREG), and
- * the mode set through /proc/self/fd, which names that very inode
- * (fchmod() refuses O_PATH fds; a read open could fail on an unreadable
- * file or have side effects on a device).
+ * following) and its type checked against @type (S_IFDIR or S_IFREG).
  */
 static int chmod_at(int dirfd, const char *name, mode_t type, mode_t mode)
 {
 	_cleanup_close_ int fd = -1;
-	char proc[64];
 	struct stat st;
 
 	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -399,10 +419,7 @@ static int chmod_at(int dirfd, const char *name, mode_t type, mode_t mode)
 		return -ESTALE; /* swapped under us */
 	if ((st.st_mode & 07777) == mode)
 		return 0;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (chmod(proc, mode) < 0)
-		return -errno;
-	return 0;
+	return chmod_opath(fd, mode);
 }
 
 /* Remove whatever @name is (a tree included), never following symlinks. */
@@ -881,13 +898,8 @@ static int apply_deferred(struct mat_ctx *c, bool report)
 
 		if (!*it->rel) {
 			r = root_fd(c, it->root);
-			if (r >= 0) {
-				char proc[64];
-
-				snprintf(proc, sizeof(proc),
-					 "/proc/self/fd/%d", r);
-				r = chmod(proc, mode) < 0 ? -errno : 0;
-			}
+			if (r >= 0)
+				r = chmod_opath(r, mode);
 		} else {
 			dirfd = parent_fd(c, it);
 			name = c->ch[it->idx].path + it->dir_len + 1;
