@@ -1,54 +1,392 @@
 /*
- * procache config: print the effective configuration and where each value
- * comes from.
+ * The configuration file (format in runner/config.h) and `procache config`,
+ * which prints the effective configuration and where each value came from.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cache/cache.h"
+#include "common/cleanup.h"
 #include "common/die.h"
+#include "common/json.h"
+#include "common/path.h"
+#include "common/xalloc.h"
 #include "runner/commands.h"
+#include "runner/config.h"
+#include "runner/job.h"
+#include "runner/parse.h"
 #include "runner/runner.h"
 #include "common/banned.h"
 
+static void default_config_path(struct strbuf *out)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	strbuf_reset(out);
+	if (xdg && *xdg == '/')
+		strbuf_addf(out, "%s/procache/config.json", xdg);
+	else if (home && *home == '/')
+		strbuf_addf(out, "%s/.config/procache/config.json", home);
+}
+
+static char **str_array(const cJSON *arr, const char *key, struct strbuf *err)
+{
+	size_t n = cJSON_GetArraySize(arr), i = 0;
+	char **v = xcalloc(n + 1, sizeof(*v));
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		if (!cJSON_IsString(it) || !*it->valuestring) {
+			strbuf_addf(err, "key '%s': expected an array of non-empty strings", key);
+			for (size_t k = 0; k < i; k++)
+				free(v[k]);
+			free(v);
+			return NULL;
+		}
+		v[i++] = xstrdup(it->valuestring);
+	}
+	return v;
+}
+
+static void free_strv(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* A size or duration may be a string ("2G", "10m") or a number. */
+static int get_size(const cJSON *obj, const char *key, uint64_t *out,
+		    struct strbuf *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!it)
+		return 0;
+	if (cJSON_IsString(it) && parse_size(it->valuestring, out) == 0)
+		return 0;
+	if (cJSON_IsNumber(it) && it->valuedouble >= 0 &&
+	    it->valuedouble <= 9007199254740991.0 &&
+	    it->valuedouble == (double)(uint64_t)it->valuedouble) {
+		*out = (uint64_t)it->valuedouble;
+		return 0;
+	}
+	strbuf_addf(err, "key '%s': expected a size such as \"64M\" or a whole number", key);
+	return -EINVAL;
+}
+
+static int get_seconds(const cJSON *obj, const char *key, double *out,
+		       struct strbuf *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!it)
+		return 0;
+	if (cJSON_IsString(it) && parse_seconds(it->valuestring, out) == 0 && *out > 0)
+		return 0;
+	if (cJSON_IsNumber(it) && it->valuedouble > 0 && it->valuedouble <= 1e9) {
+		*out = it->valuedouble;
+		return 0;
+	}
+	strbuf_addf(err, "key '%s': expected seconds > 0 such as 30 or \"10m\"", key);
+	return -EINVAL;
+}
+
+static int parse_config(const cJSON *root, struct pc_config *cfg,
+			struct strbuf *err)
+{
+	static const char *const top_keys[] = { "cache_dir", "max_size", "outputs",
+		"masks", "env", "limits", NULL };
+	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
+	static const char *const limit_keys[] = { "timeout", "memory", "pids",
+		"best_effort", NULL };
+	const char *s;
+	const cJSON *arr, *obj;
+	int rc;
+
+	if ((rc = json_check_keys(root, top_keys, err)) < 0)
+		return rc;
+	rc = json_get_str(root, "cache_dir", &s, false, err);
+	if (rc == -EINVAL)
+		return rc;
+	if (rc == 0) {
+		if (!*s) {
+			strbuf_addstr(err, "key 'cache_dir': empty");
+			return -EINVAL;
+		}
+		cfg->cache_dir = xstrdup(s);
+	}
+	if (cJSON_GetObjectItemCaseSensitive(root, "max_size")) {
+		if ((rc = get_size(root, "max_size", &cfg->max_size, err)) < 0)
+			return rc;
+		cfg->has_max_size = true;
+	}
+	for (int which = 0; which < 2; which++) {
+		const char *key = which ? "masks" : "outputs";
+		rc = json_get_array(root, key, &arr, false, err);
+		if (rc == -EINVAL)
+			return rc;
+		if (rc == 0) {
+			char **v = str_array(arr, key, err);
+			if (!v)
+				return -EINVAL;
+			*(which ? &cfg->masks : &cfg->outputs) = v;
+		}
+	}
+	rc = json_get_object(root, "env", &obj, false, err);
+	if (rc == -EINVAL)
+		return rc;
+	if (rc == 0) {
+		if ((rc = json_check_keys(obj, env_keys, err)) < 0)
+			return rc;
+		if (json_get_bool(obj, "clear", &cfg->env_clear, false, err) == -EINVAL)
+			return -EINVAL;
+		for (int which = 0; which < 2; which++) {
+			const char *key = which ? "unset" : "keep";
+			rc = json_get_array(obj, key, &arr, false, err);
+			if (rc == -EINVAL)
+				return rc;
+			if (rc == 0) {
+				char **v = str_array(arr, key, err);
+				if (!v)
+					return -EINVAL;
+				*(which ? &cfg->env_unset : &cfg->env_keep) = v;
+			}
+		}
+		const cJSON *set;
+		rc = json_get_object(obj, "set", &set, false, err);
+		if (rc == -EINVAL)
+			return rc;
+		if (rc == 0) {
+			size_t n = cJSON_GetArraySize(set), i = 0;
+			cfg->env_set = xcalloc(n + 1, sizeof(char *));
+			const cJSON *it;
+			cJSON_ArrayForEach(it, set) {
+				if (!cJSON_IsString(it) || !*it->string ||
+				    strchr(it->string, '=')) {
+					strbuf_addf(err, "key 'env.set.%s': expected a string value and a name without '='",
+						    it->string);
+					return -EINVAL;
+				}
+				cfg->env_set[i++] = xasprintf("%s=%s", it->string,
+							      it->valuestring);
+			}
+		}
+	}
+	rc = json_get_object(root, "limits", &obj, false, err);
+	if (rc == -EINVAL)
+		return rc;
+	if (rc == 0) {
+		if ((rc = json_check_keys(obj, limit_keys, err)) < 0)
+			return rc;
+		if ((rc = get_seconds(obj, "timeout", &cfg->timeout_s, err)) < 0 ||
+		    (rc = get_size(obj, "memory", &cfg->memory_bytes, err)) < 0 ||
+		    (rc = get_size(obj, "pids", &cfg->pids_max, err)) < 0)
+			return rc;
+		if (json_get_bool(obj, "best_effort", &cfg->best_effort_limits,
+				  false, err) == -EINVAL)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int config_load(const char *path, struct pc_config *cfg, struct strbuf *err)
+{
+	struct strbuf p = STRBUF_INIT, text = STRBUF_INIT, msg = STRBUF_INIT;
+	cJSON *root = NULL;
+	int rc = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (path)
+		strbuf_addstr(&p, path);
+	else
+		default_config_path(&p);
+	if (!p.len)
+		goto out;
+	ssize_t n = strbuf_read_file_at(&text, AT_FDCWD, p.buf, 4096);
+	if (n < 0) {
+		if (n == -ENOENT && !path)
+			goto out;
+		rc = (int)n;
+		strbuf_reset(err);
+		strbuf_addf(err, "cannot read config file '%s': %s", p.buf, strerror(-rc));
+		goto out;
+	}
+	if ((rc = json_parse(text.buf, text.len, &root, &msg)) < 0 ||
+	    (rc = parse_config(root, cfg, &msg)) < 0) {
+		strbuf_reset(err);
+		strbuf_addf(err, "config file '%s': %s", p.buf, msg.buf);
+		goto out;
+	}
+	cfg->loaded = true;
+	cfg->path = strbuf_detach(&p, NULL);
+out:
+	cJSON_Delete(root);
+	strbuf_release(&p);
+	strbuf_release(&text);
+	strbuf_release(&msg);
+	return rc;
+}
+
+void config_release(struct pc_config *cfg)
+{
+	free(cfg->path);
+	free(cfg->cache_dir);
+	free_strv(cfg->outputs);
+	free_strv(cfg->masks);
+	free_strv(cfg->env_keep);
+	free_strv(cfg->env_set);
+	free_strv(cfg->env_unset);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_apply(const struct pc_config *cfg, struct job_opts *o)
+{
+	if (!cfg->loaded)
+		return;
+	if (o->nr_outputs == 0)
+		for (char **p = cfg->outputs; p && *p; p++) {
+			ALLOC_GROW(o->outputs, o->nr_outputs + 1, o->alloc_outputs);
+			o->outputs[o->nr_outputs++] = xstrdup(*p);
+		}
+	for (char **p = cfg->masks; p && *p; p++) {
+		ALLOC_GROW(o->masks, o->nr_masks + 1, o->alloc_masks);
+		o->masks[o->nr_masks++] = xstrdup(*p);
+	}
+	if (!o->timeout_s)
+		o->timeout_s = cfg->timeout_s;
+	if (!o->memory_bytes)
+		o->memory_bytes = cfg->memory_bytes;
+	if (!o->pids_max)
+		o->pids_max = cfg->pids_max;
+	o->best_effort_limits |= cfg->best_effort_limits;
+
+	/* The file's environment options first, the command line's after. */
+	struct envpolicy ep;
+	envpolicy_init(&ep);
+	ep.clear = cfg->env_clear || o->env.clear;
+	for (char **p = cfg->env_keep; p && *p; p++)
+		if (envpolicy_keep(&ep, *p) < 0)
+			die("config: invalid env.keep '%s'", *p);
+	for (char **p = cfg->env_unset; p && *p; p++)
+		if (envpolicy_unset(&ep, *p) < 0)
+			die("config: invalid env.unset '%s'", *p);
+	for (char **p = cfg->env_set; p && *p; p++)
+		if (envpolicy_set(&ep, *p) < 0)
+			die("config: invalid env.set '%s'", *p);
+	for (size_t i = 0; i < o->env.nr_keep; i++)
+		envpolicy_keep(&ep, o->env.keep[i]);
+	for (size_t i = 0; i < o->env.nr_unset; i++)
+		envpolicy_unset(&ep, o->env.unset[i]);
+	for (size_t i = 0; i < o->env.nr_set; i++)
+		envpolicy_set(&ep, o->env.set[i]);
+	envpolicy_release(&o->env);
+	o->env = ep;
+}
+
+void config_cache_dir(const struct pc_config *cfg, const char *flag,
+		      struct strbuf *out, const char **src)
+{
+	const char *env = getenv("PROCACHE_DIR");
+	if (flag) {
+		*src = "--cache-dir";
+		resolve_cache_dir(flag, out);
+	} else if (env && *env) {
+		*src = "$PROCACHE_DIR";
+		resolve_cache_dir(env, out);
+	} else if (cfg->cache_dir) {
+		*src = "config file";
+		resolve_cache_dir(cfg->cache_dir, out);
+	} else {
+		const char *xdg = getenv("XDG_CACHE_HOME");
+		*src = xdg && *xdg ? "$XDG_CACHE_HOME" : "$HOME";
+		resolve_cache_dir(NULL, out);
+	}
+}
+
 static const char config_usage[] =
-	"usage: procache config [--cache-dir DIR]\n"
+	"usage: procache config [--config FILE] [--cache-dir DIR]\n"
 	"\n"
-	"Print the effective configuration and where each value comes from.\n";
+	"Print the effective configuration, one 'key = value (source)' per line.\n"
+	"Sources: command line, environment, config file, default.\n";
+
+static void print_list(const char *key, char **v, const char *src, const char *dflt)
+{
+	if (!v || !*v) {
+		printf("%s = %s\t(default)\n", key, dflt);
+		return;
+	}
+	printf("%s =", key);
+	for (char **p = v; *p; p++)
+		printf(" %s", *p);
+	printf("\t(%s)\n", src);
+}
 
 int cmd_config(int argc, char **argv)
 {
-	const char *flag = NULL;
+	const char *flag = NULL, *config_path = NULL;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(config_usage, stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--cache-dir") && i + 1 < argc) {
-			flag = argv[++i];
-		} else if (!strncmp(argv[i], "--cache-dir=", 12)) {
-			flag = argv[i] + 12;
+		} else if ((!strcmp(a, "--cache-dir") || !strcmp(a, "--config")) &&
+			   i + 1 < argc) {
+			*(a[2] == 'c' && a[3] == 'a' ? &flag : &config_path) = argv[++i];
+		} else if (!strncmp(a, "--cache-dir=", 12)) {
+			flag = a + 12;
+		} else if (!strncmp(a, "--config=", 9)) {
+			config_path = a + 9;
 		} else {
-			die("unknown argument '%s'; see 'procache config --help'",
-			    argv[i]);
+			die("unknown argument '%s'; see 'procache config --help'", a);
 		}
 	}
-	struct strbuf dir = STRBUF_INIT;
-	resolve_cache_dir(flag, &dir);
-	const char *src = flag ? "--cache-dir"
-		: getenv("PROCACHE_DIR") && *getenv("PROCACHE_DIR") ? "$PROCACHE_DIR"
-		: getenv("XDG_CACHE_HOME") && *getenv("XDG_CACHE_HOME") ? "$XDG_CACHE_HOME"
-		: "$HOME";
-	printf("cache_dir = %s\t(from %s)\n", dir.buf, src);
-	const char *max = getenv("PROCACHE_MAX_SIZE");
-	if (max && *max) {
+	struct pc_config cfg;
+	struct strbuf err = STRBUF_INIT, dir = STRBUF_INIT;
+	if (config_load(config_path, &cfg, &err) < 0)
+		die("%s", err.buf);
+	const char *src;
+	config_cache_dir(&cfg, flag, &dir, &src);
+	const char *file = cfg.loaded ? "config file" : "default";
+
+	printf("config_file = %s\n", cfg.loaded ? cfg.path : "none");
+	printf("cache_dir = %s\t(%s)\n", dir.buf, src);
+	const char *env_max = getenv("PROCACHE_MAX_SIZE");
+	if (env_max && *env_max) {
 		uint64_t v;
-		if (cache_parse_size(max, &v) < 0)
-			die("invalid $PROCACHE_MAX_SIZE '%s'", max);
-		printf("max_size = %s\t(from $PROCACHE_MAX_SIZE)\n", max);
+		if (cache_parse_size(env_max, &v) < 0)
+			die("invalid $PROCACHE_MAX_SIZE '%s'", env_max);
+		printf("max_size = %llu\t($PROCACHE_MAX_SIZE)\n", (unsigned long long)v);
+	} else if (cfg.has_max_size) {
+		printf("max_size = %llu\t(config file)\n", (unsigned long long)cfg.max_size);
 	} else {
 		printf("max_size = none\t(default)\n");
 	}
+	print_list("outputs", cfg.outputs, file, ".");
+	print_list("masks", cfg.masks, file, "none");
+	printf("env.clear = %s\t(%s)\n", cfg.env_clear ? "true" : "false",
+	       cfg.env_clear ? file : "default");
+	print_list("env.keep", cfg.env_keep, file, "none");
+	print_list("env.set", cfg.env_set, file, "none");
+	print_list("env.unset", cfg.env_unset, file, "none");
+	if (cfg.timeout_s)
+		printf("limits.timeout = %g\t(config file)\n", cfg.timeout_s);
+	else
+		printf("limits.timeout = none\t(default)\n");
+	if (cfg.memory_bytes)
+		printf("limits.memory = %llu\t(config file)\n", (unsigned long long)cfg.memory_bytes);
+	else
+		printf("limits.memory = none\t(default)\n");
+	if (cfg.pids_max)
+		printf("limits.pids = %llu\t(config file)\n", (unsigned long long)cfg.pids_max);
+	else
+		printf("limits.pids = none\t(default)\n");
+	printf("limits.best_effort = %s\t(%s)\n", cfg.best_effort_limits ? "true" : "false",
+	       cfg.best_effort_limits ? "config file" : "default");
+	config_release(&cfg);
 	strbuf_release(&dir);
+	strbuf_release(&err);
 	return 0;
 }

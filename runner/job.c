@@ -53,7 +53,7 @@ enum {
 	OPT_MEMORY, OPT_PIDS, OPT_BEST_EFFORT, OPT_NET, OPT_SHARE_TMP,
 	OPT_MASK, OPT_UNTRUSTED, OPT_ENV_CLEAR, OPT_ENV_KEEP, OPT_ENV_SET,
 	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
-	OPT_KEEP_RUN_DIR, OPT_JSON,
+	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG,
 };
 
 static const char run_usage[] =
@@ -65,6 +65,8 @@ static const char run_usage[] =
 	"Cache:\n"
 	"  --cache-dir DIR        cache directory (default $PROCACHE_DIR,\n"
 	"                         $XDG_CACHE_HOME/procache, ~/.cache/procache)\n"
+	"  --config FILE          configuration file (default\n"
+	"                         $XDG_CONFIG_HOME/procache/config.json)\n"
 	"  --no-cache             run sandboxed and traced; neither look up nor store\n"
 	"  --refresh              do not look up; run and store\n"
 	"  --check                on a hit, run anyway and compare with the entry\n"
@@ -108,6 +110,7 @@ static const char trace_usage[] =
 	"\n"
 	"  --json                 print one JSON object instead of lines\n"
 	"  --cache-dir DIR        cache directory (holds the run's state)\n"
+	"  --config FILE          configuration file\n"
 	"  --strict-stat, --untrusted, --net, --share-tmp, --mask PATH,\n"
 	"  --timeout SECONDS, --memory BYTES, --pids N, --best-effort-limits,\n"
 	"  --env-clear, --env-keep NAME, --env-set NAME=VALUE, --env-unset NAME,\n"
@@ -142,6 +145,7 @@ static const struct option long_options[] = {
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
 	{ "keep-run-dir", no_argument, NULL, OPT_KEEP_RUN_DIR },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -279,6 +283,11 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 		case OPT_FSYNC: o->fsync = true; break;
 		case OPT_KEEP_RUN_DIR: o->keep_run_dir = true; break;
 		case OPT_JSON: o->json = true; break;
+		case OPT_CONFIG:
+			if (!*optarg)
+				die("option '--config' needs a file name");
+			o->config_path = optarg;
+			break;
 		case ':':
 			die("option '%s' needs a value; see 'procache %s --help'",
 			    argv[optind - 1], cmdname);

@@ -34,6 +34,7 @@ enum job_cmd { JOB_CMD_RUN, JOB_CMD_TRACE };
 
 struct job_opts {
 	const char *cache_dir;
+	const char *config_path;	/* --config FILE */
 	bool no_cache, refresh, check, explain;
 	bool share_net, share_tmp, untrusted, best_effort_limits;
 	bool strict_stat, no_trace, fsync, keep_run_dir, json;
