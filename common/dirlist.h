@@ -31,7 +31,8 @@
 /*
  * Hash the listing of the directory @path relative to @dirfd (AT_FDCWD
  * allowed; an empty @path is not allowed). The last component is not
- * followed if it is a symlink (O_NOFOLLOW: -ELOOP) and must be a directory
+ * followed if it is a symlink (O_NOFOLLOW|O_DIRECTORY: the kernel gives
+ * -ENOTDIR) and must be a directory
  * (-ENOTDIR). Stores the hash in *@out and, when @nr_entries is not NULL,
  * the number of entries (without "." and "..") in *@nr_entries.
  * Returns 0 or -errno (from open, getdents64 or fstatat); *@out is

@@ -549,6 +549,19 @@ static void walk_path(const struct walk *w, const char *base, const char *name,
 		}
 		walked = true;
 
+		/* /proc/<pid>: the sandbox's own processes, never host state */
+		if (!strcmp(r->path.buf, "/proc") &&
+		    (!strcmp(tmp.buf, "self") || !strcmp(tmp.buf, "thread-self") ||
+		     is_digits(tmp.buf, tmp.len))) {
+			strbuf_addch(&r->path, '/');
+			strbuf_addbuf(&r->path, &tmp);
+			r->where = W_INTERNAL;
+			if (last) {
+				r->status = RES_OPAQUE;
+				goto out;
+			}
+			continue;
+		}
 		/* /proc/self/fd/N and friends are magic links: follow the fd */
 		if (is_proc_pid(r->path.buf) && !strchr(r->path.buf + 6, '/')) {
 			const char *pidc = r->path.buf + 6;
@@ -599,6 +612,8 @@ static void walk_path(const struct walk *w, const char *base, const char *name,
 				walked = false;
 				continue;
 			}
+			r->status = RES_OPAQUE; /* /proc/<pid>/status and such */
+			goto out;
 		}
 
 		if (r->path.len > 1)
@@ -1122,20 +1137,6 @@ out:
 	res_release(&r);
 }
 
-static void on_sendmsg(struct call *c, uint64_t msgp, uint64_t vlen, bool mmsg)
-{
-	uint64_t i, n = mmsg ? (vlen > 1024 ? 1024 : vlen) : 1;
-	size_t stride = mmsg ? sizeof(struct mmsghdr) : sizeof(struct msghdr);
-
-	for (i = 0; i < n && !c->stale && !c->error; i++) {
-		struct msghdr m;
-
-		if (mem_read((pid_t)c->req->pid, msgp + i * stride, &m, sizeof(m)) < 0)
-			return;
-		on_sockaddr(c, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen);
-	}
-}
-
 static void on_notification(struct call *c)
 {
 	const __u64 *a = c->req->data.args;
@@ -1173,6 +1174,9 @@ static void on_notification(struct call *c)
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
 		break;
 	case SYS_newfstatat:
+		on_lookup(c, AFD(a[0]), a[1], !(a[3] & AT_SYMLINK_NOFOLLOW),
+			  a[3] & AT_EMPTY_PATH, TRACE_STAT);
+		break;
 	case SYS_statx:
 		on_lookup(c, AFD(a[0]), a[1], !(a[2] & AT_SYMLINK_NOFOLLOW),
 			  a[2] & AT_EMPTY_PATH, TRACE_STAT);
@@ -1298,12 +1302,6 @@ static void on_notification(struct call *c)
 		break;
 	case SYS_sendto:
 		on_sockaddr(c, a[4], a[5]);
-		break;
-	case SYS_sendmsg:
-		on_sendmsg(c, a[1], 1, false);
-		break;
-	case SYS_sendmmsg:
-		on_sendmsg(c, a[1], a[2], true);
 		break;
 	case SYS_clone:
 		/* only notified with namespace flags (argument filter) */
@@ -1472,14 +1470,11 @@ static int build_filter(const struct trace *t, scmp_filter_ctx *out)
 			}
 		} else if (!strcmp(name, "personality")) {
 			if (untr) {
-				struct scmp_arg_cmp q = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
-								0xffffffffu);
+				struct scmp_arg_cmp q = SCMP_A0(SCMP_CMP_NE, 0xffffffffu);
 
 				/* queries pass; anything else: the handler decides
 				 * (trace) or EPERM (deny-only) */
-				r = add_rule(f, tr ? notify : eperm, sn, 0, NULL);
-				if (r >= 0)
-					r = add_rule(f, SCMP_ACT_ALLOW, sn, 1, &q);
+				r = add_rule(f, tr ? notify : eperm, sn, 1, &q);
 			}
 		} else if (!strcmp(name, "sendto")) {
 			struct scmp_arg_cmp addr = SCMP_A4(SCMP_CMP_NE, 0);

@@ -1,0 +1,212 @@
+/*
+ * tr-calls: make one traced system call (or a short sequence) directly,
+ * with exact flags, for the tracer tests. Stands alone: raw syscall()
+ * where glibc would pick another call.
+ *
+ *	tr-calls CMD ARGS...
+ *
+ * Exit status 0 when the sequence ran (the calls' own results are
+ * ignored: a failing probe is an observation too), 2 on bad usage.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: tr-calls CMD ARGS...\n");
+	exit(2);
+}
+
+static long sys_openat(int dirfd, const char *p, int flags, int mode)
+{
+	return syscall(SYS_openat, dirfd, p, flags, mode);
+}
+
+static void read_all(int fd)
+{
+	char buf[4096];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+static void *thread_open(void *arg)
+{
+	long fd = sys_openat(AT_FDCWD, arg, O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd >= 0)
+		close((int)fd);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+	long fd, dfd;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	if (!strcmp(cmd, "open") && argc == 3) { /* open(2) O_RDONLY */
+		fd = syscall(SYS_open, argv[2], O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			read_all((int)fd);
+	} else if (!strcmp(cmd, "openat-dirfd") && argc == 4) {
+		dfd = sys_openat(AT_FDCWD, argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		fd = sys_openat((int)dfd, argv[3], O_RDONLY | O_CLOEXEC, 0);
+		if (fd >= 0)
+			read_all((int)fd);
+	} else if (!strcmp(cmd, "openat2") && argc == 5) { /* DIR NAME RESOLVE */
+		struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+					.resolve = strtoull(argv[4], NULL, 0) };
+
+		dfd = sys_openat(AT_FDCWD, argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		fd = syscall(SYS_openat2, (int)dfd, argv[3], &how, sizeof(how));
+	} else if (!strcmp(cmd, "creat") && argc == 3) {
+		fd = syscall(SYS_creat, argv[2], 0644);
+	} else if (!strcmp(cmd, "nofollow") && argc == 3) {
+		fd = sys_openat(AT_FDCWD, argv[2], O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	} else if (!strcmp(cmd, "opath") && argc == 3) {
+		fd = sys_openat(AT_FDCWD, argv[2], O_PATH | O_CLOEXEC, 0);
+	} else if (!strcmp(cmd, "excl") && argc == 3) {
+		fd = sys_openat(AT_FDCWD, argv[2], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	} else if (!strcmp(cmd, "trunc") && argc == 3) {
+		fd = sys_openat(AT_FDCWD, argv[2], O_WRONLY | O_TRUNC | O_CLOEXEC, 0);
+	} else if (!strcmp(cmd, "append") && argc == 3) {
+		fd = sys_openat(AT_FDCWD, argv[2], O_WRONLY | O_APPEND | O_CLOEXEC, 0);
+	} else if (!strcmp(cmd, "tmpfile") && argc == 3) {
+		fd = sys_openat(AT_FDCWD, argv[2], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	} else if (!strcmp(cmd, "fstat-empty") && argc == 3) { /* O_PATH + AT_EMPTY_PATH */
+		struct stat st;
+
+		fd = sys_openat(AT_FDCWD, argv[2], O_PATH | O_CLOEXEC, 0);
+		syscall(SYS_newfstatat, (int)fd, "", &st, AT_EMPTY_PATH);
+	} else if (!strcmp(cmd, "stat") && argc == 3) {
+		struct stat st;
+
+		syscall(SYS_newfstatat, AT_FDCWD, argv[2], &st, 0);
+	} else if (!strcmp(cmd, "lstat") && argc == 3) {
+		struct stat st;
+
+		syscall(SYS_newfstatat, AT_FDCWD, argv[2], &st, AT_SYMLINK_NOFOLLOW);
+	} else if (!strcmp(cmd, "statx") && argc == 3) {
+		struct statx stx;
+
+		syscall(SYS_statx, AT_FDCWD, argv[2], AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx);
+	} else if (!strcmp(cmd, "faccessat2") && argc == 3) {
+		syscall(SYS_faccessat2, AT_FDCWD, argv[2], R_OK, AT_SYMLINK_NOFOLLOW);
+	} else if (!strcmp(cmd, "readlinkat") && argc == 3) {
+		char buf[256];
+
+		syscall(SYS_readlinkat, AT_FDCWD, argv[2], buf, sizeof(buf));
+	} else if (!strcmp(cmd, "getdents") && argc == 3) {
+		char buf[4096];
+
+		fd = sys_openat(AT_FDCWD, argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		while (syscall(SYS_getdents64, (int)fd, buf, sizeof(buf)) > 0)
+			;
+	} else if (!strcmp(cmd, "execveat-empty") && argc >= 3) {
+		char *const args[] = { argv[2], "true", NULL };
+		pid_t pid = fork();
+
+		if (!pid) {
+			fd = sys_openat(AT_FDCWD, argv[2], O_PATH | O_CLOEXEC, 0);
+			syscall(SYS_execveat, (int)fd, "", args, environ, AT_EMPTY_PATH);
+			_exit(127);
+		}
+		waitpid(pid, NULL, 0);
+	} else if (!strcmp(cmd, "exec") && argc >= 3) {
+		execv(argv[2], argv + 2);
+		return 127;
+	} else if (!strcmp(cmd, "renameat2") && argc == 4) {
+		syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], 0);
+	} else if (!strcmp(cmd, "linkat") && argc == 4) {
+		syscall(SYS_linkat, AT_FDCWD, argv[2], AT_FDCWD, argv[3], 0);
+	} else if (!strcmp(cmd, "chdir-open") && argc == 4) {
+		if (chdir(argv[2]))
+			return 1;
+		fd = sys_openat(AT_FDCWD, argv[3], O_RDONLY | O_CLOEXEC, 0);
+	} else if (!strcmp(cmd, "fchdir-open") && argc == 4) {
+		dfd = sys_openat(AT_FDCWD, argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		if (fchdir((int)dfd))
+			return 1;
+		fd = sys_openat(AT_FDCWD, argv[3], O_RDONLY | O_CLOEXEC, 0);
+	} else if (!strcmp(cmd, "procfd") && argc == 4) { /* DIR NAME via /proc/self/fd */
+		char p[4096];
+
+		dfd = sys_openat(AT_FDCWD, argv[2], O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		snprintf(p, sizeof(p), "/proc/self/fd/%ld/%s", dfd, argv[3]);
+		fd = sys_openat(AT_FDCWD, p, O_RDONLY | O_CLOEXEC, 0);
+	} else if (!strcmp(cmd, "overwrite") && argc == 3) { /* read, then rewrite */
+		fd = sys_openat(AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC, 0);
+		read_all((int)fd);
+		close((int)fd);
+		fd = sys_openat(AT_FDCWD, argv[2], O_WRONLY | O_TRUNC | O_CLOEXEC, 0);
+		if (write((int)fd, "new\n", 4) != 4)
+			return 1;
+	} else if (!strcmp(cmd, "connect") && argc == 3) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int r;
+
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", argv[2]);
+		r = connect(s, (struct sockaddr *)&sun, sizeof(sun));
+		printf("connect=%d errno=%d\n", r, r ? errno : 0);
+	} else if (!strcmp(cmd, "fork-open") && argc == 4) { /* child opens A, parent B */
+		pid_t pid = fork();
+
+		if (!pid) {
+			fd = sys_openat(AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC, 0);
+			_exit(0);
+		}
+		waitpid(pid, NULL, 0);
+		fd = sys_openat(AT_FDCWD, argv[3], O_RDONLY | O_CLOEXEC, 0);
+	} else if (!strcmp(cmd, "threads") && argc >= 3) { /* one thread per path */
+		pthread_t th[16];
+		int i, n = argc - 2 > 16 ? 16 : argc - 2;
+
+		for (i = 0; i < n; i++)
+			pthread_create(&th[i], NULL, thread_open, argv[2 + i]);
+		for (i = 0; i < n; i++)
+			pthread_join(th[i], NULL);
+	} else if (!strcmp(cmd, "uname") && argc == 2) {
+		struct utsname u;
+
+		uname(&u);
+	} else if (!strcmp(cmd, "loop-stat") && argc == 4) { /* N PATH: cost per call */
+		long i, n = atol(argv[2]);
+		struct stat st;
+
+		for (i = 0; i < n; i++)
+			syscall(SYS_newfstatat, AT_FDCWD, argv[3], &st, 0);
+	} else if (!strcmp(cmd, "personality") && argc == 3) {
+		long r = syscall(SYS_personality, strtoul(argv[2], NULL, 0));
+
+		printf("personality=%ld errno=%d\n", r, r < 0 ? errno : 0);
+	} else if (!strcmp(cmd, "keyctl") && argc == 2) {
+		long r = syscall(SYS_keyctl, 0, 0, 0, 0, 0);
+
+		printf("keyctl=%ld errno=%d\n", r, r < 0 ? errno : 0);
+	} else {
+		usage();
+	}
+	(void)fd;
+	return 0;
+}

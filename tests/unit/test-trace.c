@@ -1,0 +1,592 @@
+/*
+ * The tracer with a real seccomp filter and real notifications, without
+ * the sandbox: a driver forks, installs the filter in the child (as the
+ * sandbox's job does), passes the listener over a socketpair, execs
+ * tests/helpers/tr-calls, and serves the notifications with the handle
+ * hook. With zero layers every path is host state.
+ */
+#include "tests/unit/unit.h"
+
+#include <errno.h>
+#include <linux/openat2.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/dirlist.h"
+#include "common/path.h"
+#include "sandbox/trace.h"
+
+static char helper[4096];
+
+static int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	char byte = 'f';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+/*
+ * Run tr-calls ARGS under a new tracer; returns it after trace_finish.
+ * *@status gets the wait status, *@out (when not NULL) the helper's stdout.
+ */
+static struct trace *run_traced(const struct trace_config *cfg, int *status,
+				struct strbuf *out, const char *const *args)
+{
+	struct trace *t = trace_new(cfg);
+	struct sbx_tracer h = trace_hooks(t);
+	int sp[2], op[2], lfd;
+	pid_t pid;
+	struct strbuf err = STRBUF_INIT;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
+	    pipe2(op, O_CLOEXEC) < 0)
+		die_errno("socketpair");
+	pid = fork();
+	if (pid < 0)
+		die_errno("fork");
+	if (!pid) {
+		const char *argv[32];
+		size_t i;
+
+		argv[0] = helper;
+		for (i = 0; args[i] && i < 30; i++)
+			argv[i + 1] = args[i];
+		argv[i + 1] = NULL;
+		dup2(op[1], 1);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			_exit(120);
+		lfd = h.install(h.ctx);
+		if (lfd < 0) {
+			fprintf(stderr, "install: %s\n", strerror(-lfd));
+			_exit(121);
+		}
+		if (lfd > 0) {
+			if (send_fd(sp[1], lfd) < 0)
+				_exit(122);
+			close(lfd);
+		}
+		execv(helper, (char *const *)argv);
+		_exit(127);
+	}
+	close(sp[1]);
+	close(op[1]);
+	lfd = cfg->trace ? recv_fd(sp[0]) : -1;
+	close(sp[0]);
+	if (lfd >= 0) {
+		for (;;) {
+			struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+			if (poll(&p, 1, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				die_errno("poll");
+			}
+			if (p.revents & POLLIN) {
+				if (h.handle(h.ctx, lfd) < 0)
+					break;
+				continue;
+			}
+			if (p.revents & (POLLHUP | POLLERR))
+				break;
+		}
+		close(lfd);
+	}
+	if (out)
+		strbuf_read_fd(out, op[0], 0);
+	close(op[0]);
+	if (waitpid(pid, status, 0) < 0)
+		die_errno("waitpid");
+	if (trace_finish(t, &err) < 0)
+		die("trace_finish: %s", err.buf);
+	strbuf_release(&err);
+	return t;
+}
+
+static const struct trace_obs *find_obs(const struct trace *t,
+					enum trace_obs_kind k, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < trace_nr_obs(t); i++) {
+		const struct trace_obs *o = trace_obs_at(t, i);
+
+		if (o->kind == k && !strcmp(o->path, path))
+			return o;
+	}
+	return NULL;
+}
+
+/* Observations of paths under @dir (the helper's own exec is recorded too). */
+static size_t nr_obs_under(const struct trace *t, const char *dir)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < trace_nr_obs(t); i++)
+		if (path_has_prefix_component(trace_obs_at(t, i)->path, dir))
+			n++;
+	return n;
+}
+
+static bool has_taint(const struct trace *t, const char *needle)
+{
+	size_t i;
+
+	for (i = 0; i < trace_nr_taints(t); i++)
+		if (strstr(trace_taint_at(t, i), needle))
+			return true;
+	return false;
+}
+
+static void dump(const struct trace *t)
+{
+	size_t i;
+
+	for (i = 0; i < trace_nr_obs(t); i++) {
+		const struct trace_obs *o = trace_obs_at(t, i);
+
+		printf("#   %s %s (%s)%s%s\n", trace_obs_kind_name(o->kind), o->path,
+		       o->syscall, o->value ? " -> " : "", o->value ? o->value : "");
+	}
+	for (i = 0; i < trace_nr_taints(t); i++)
+		printf("#   taint: %s\n", trace_taint_at(t, i));
+}
+
+#define HAS(t, k, p) CHECK(find_obs((t), (k), (p)) != NULL)
+#define HASNT(t, k, p) CHECK(find_obs((t), (k), (p)) == NULL)
+
+static const struct trace_config plain = { .trace = true };
+
+static char *fixture(const char *dir, const char *name, const char *content)
+{
+	char *p = path_join(dir, name);
+
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0 || write_full(fd, content, strlen(content)) < 0)
+		die_errno("cannot write %s", p);
+	close(fd);
+	return p;
+}
+
+#define RUN_T(out, ...) run_traced(&plain, &status, (out), (const char *const[]){ __VA_ARGS__, NULL })
+
+TEST(test_open_content)
+{
+	const char *d = unit_tmpdir();
+	_cleanup_free_ char *f = fixture(d, "in", "hello\n");
+	_cleanup_free_ char *missing = path_join(d, "missing");
+	int status;
+	struct trace *t = RUN_T(NULL, "open", f);
+	const struct trace_obs *o = find_obs(t, TRACE_CONTENT, f);
+	struct pc_hash h;
+
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	if (CHECK(o)) {
+		CHECK_EQ_STR(o->syscall, "open");
+		CHECK(o->hashed);
+		pc_hash_buffer("hello\n", 6, &h);
+		CHECK(pc_hash_equal(&h, &o->hash));
+	}
+	CHECK_EQ_INT(trace_nr_taints(t), 0);
+	trace_free(t);
+	t = RUN_T(NULL, "open", missing);
+	HAS(t, TRACE_ABSENT, missing);
+	trace_free(t);
+}
+
+TEST(test_openat_dirfd_and_flags)
+{
+	const char *d = unit_tmpdir();
+	_cleanup_free_ char *f = fixture(d, "in", "x");
+	_cleanup_free_ char *nf = path_join(d, "new");
+	int status;
+	struct trace *t;
+
+	t = RUN_T(NULL, "openat-dirfd", d, "in");
+	HAS(t, TRACE_CONTENT, f);
+	trace_free(t);
+	t = RUN_T(NULL, "creat", nf); /* creat: O_TRUNC, missing -> absent */
+	HAS(t, TRACE_ABSENT, nf);
+	trace_free(t);
+	unlink(nf);
+	t = RUN_T(NULL, "trunc", f);
+	HAS(t, TRACE_STAT, f);
+	HASNT(t, TRACE_CONTENT, f);
+	trace_free(t);
+	t = RUN_T(NULL, "append", f); /* prior bytes survive: content */
+	HAS(t, TRACE_CONTENT, f);
+	trace_free(t);
+	t = RUN_T(NULL, "opath", f);
+	HAS(t, TRACE_STAT, f);
+	HASNT(t, TRACE_CONTENT, f);
+	trace_free(t);
+	t = RUN_T(NULL, "excl", f);
+	HAS(t, TRACE_STAT, f);
+	trace_free(t);
+	t = RUN_T(NULL, "tmpfile", d);
+	HAS(t, TRACE_STAT, d);
+	trace_free(t);
+	t = RUN_T(NULL, "fstat-empty", f);
+	HAS(t, TRACE_STAT, f);
+	trace_free(t);
+}
+
+TEST(test_symlink_chain)
+{
+	const char *d = unit_tmpdir();
+	_cleanup_free_ char *f = fixture(d, "target", "t");
+	_cleanup_free_ char *l1 = path_join(d, "l1");
+	_cleanup_free_ char *l2 = path_join(d, "l2");
+	_cleanup_free_ char *sub = path_join(d, "sub");
+	_cleanup_free_ char *lsub = path_join(d, "lsub");
+	_cleanup_free_ char *viadir = path_join(d, "lsub/x");
+	_cleanup_free_ char *realx = path_join(d, "sub/x");
+	int status;
+	struct trace *t;
+	const struct trace_obs *o;
+
+	CHECK(!symlink("target", l1));
+	CHECK(!symlink(l1, l2));
+	CHECK(!mkdir(sub, 0755));
+	CHECK(!symlink("sub", lsub));
+	free(fixture(d, "sub/x", "x"));
+	t = RUN_T(NULL, "open", l2);
+	o = find_obs(t, TRACE_SYMLINK, l2);
+	if (CHECK(o))
+		CHECK_EQ_STR(o->value, l1);
+	o = find_obs(t, TRACE_SYMLINK, l1);
+	if (CHECK(o))
+		CHECK_EQ_STR(o->value, "target");
+	HAS(t, TRACE_CONTENT, f);
+	HASNT(t, TRACE_CONTENT, l2);
+	trace_free(t);
+	t = RUN_T(NULL, "open", viadir);
+	HAS(t, TRACE_SYMLINK, lsub);
+	HAS(t, TRACE_CONTENT, realx);
+	trace_free(t);
+	/* not followed: O_NOFOLLOW, lstat, readlinkat */
+	t = RUN_T(NULL, "nofollow", l1);
+	HAS(t, TRACE_SYMLINK, l1);
+	HASNT(t, TRACE_CONTENT, f);
+	trace_free(t);
+	t = RUN_T(NULL, "lstat", l1);
+	HAS(t, TRACE_SYMLINK, l1);
+	HASNT(t, TRACE_STAT, f);
+	trace_free(t);
+	t = RUN_T(NULL, "readlinkat", l1);
+	HAS(t, TRACE_SYMLINK, l1);
+	trace_free(t);
+	t = RUN_T(NULL, "readlinkat", f); /* EINVAL on a non-link: stat */
+	HAS(t, TRACE_STAT, f);
+	trace_free(t);
+	t = RUN_T(NULL, "stat", l1);
+	HAS(t, TRACE_SYMLINK, l1);
+	HAS(t, TRACE_STAT, f);
+	trace_free(t);
+}
+
+TEST(test_stat_family_and_probes)
+{
+	const char *d = unit_tmpdir();
+	_cleanup_free_ char *f = fixture(d, "f", "x");
+	_cleanup_free_ char *m = path_join(d, "nothing");
+	_cleanup_free_ char *notdir = path_join(d, "f/sub");
+	int status;
+	struct trace *t;
+
+	t = RUN_T(NULL, "statx", f);
+	HAS(t, TRACE_STAT, f);
+	trace_free(t);
+	t = RUN_T(NULL, "faccessat2", m);
+	HAS(t, TRACE_ABSENT, m);
+	trace_free(t);
+	t = RUN_T(NULL, "stat", notdir); /* ENOTDIR */
+	HAS(t, TRACE_ABSENT, notdir);
+	trace_free(t);
+}
+
+TEST(test_listing)
+{
+	const char *d = unit_tmpdir();
+	int status;
+	struct trace *t;
+	const struct trace_obs *o;
+	struct pc_hash h;
+	size_t n;
+
+	free(fixture(d, "a", "a"));
+	free(fixture(d, "b", "b"));
+	t = RUN_T(NULL, "getdents", d);
+	o = find_obs(t, TRACE_LISTING, d);
+	if (CHECK(o)) {
+		CHECK_EQ_INT(o->nr_entries, 2);
+		CHECK(o->hashed);
+		CHECK(!dirlist_hash_at(AT_FDCWD, d, &h, &n));
+		CHECK(pc_hash_equal(&h, &o->hash));
+	}
+	trace_free(t);
+}
+
+TEST(test_rename_link_cwd_procfd)
+{
+	const char *d = unit_tmpdir();
+	_cleanup_free_ char *a = fixture(d, "a", "a");
+	_cleanup_free_ char *b = path_join(d, "b");
+	_cleanup_free_ char *c = path_join(d, "c");
+	_cleanup_free_ char *sub = path_join(d, "sub");
+	_cleanup_free_ char *subf = NULL;
+	int status;
+	struct trace *t;
+
+	CHECK(!mkdir(sub, 0755));
+	subf = fixture(sub, "in", "in");
+	t = RUN_T(NULL, "linkat", a, c); /* c is created on the host here */
+	HAS(t, TRACE_STAT, a);
+	HAS(t, TRACE_ABSENT, c);
+	trace_free(t);
+	t = RUN_T(NULL, "renameat2", a, b);
+	HAS(t, TRACE_STAT, a);
+	HAS(t, TRACE_ABSENT, b);
+	trace_free(t);
+	t = RUN_T(NULL, "chdir-open", sub, "in");
+	HAS(t, TRACE_CONTENT, subf);
+	trace_free(t);
+	t = RUN_T(NULL, "fchdir-open", sub, "../sub/in");
+	HAS(t, TRACE_CONTENT, subf);
+	if (unit_current_failed)
+		dump(t);
+	trace_free(t);
+	t = RUN_T(NULL, "procfd", sub, "in");
+	HAS(t, TRACE_CONTENT, subf);
+	HASNT(t, TRACE_SYMLINK, "/proc/self");
+	trace_free(t);
+}
+
+TEST(test_openat2_resolve)
+{
+	const char *d = unit_tmpdir();
+	_cleanup_free_ char *f = fixture(d, "f", "x");
+	_cleanup_free_ char *l = path_join(d, "l");
+	int status;
+	struct trace *t;
+	char flags[32];
+
+	CHECK(!symlink("f", l));
+	t = RUN_T(NULL, "openat2", d, "l", "0");
+	HAS(t, TRACE_SYMLINK, l);
+	HAS(t, TRACE_CONTENT, f);
+	trace_free(t);
+	snprintf(flags, sizeof(flags), "%d", RESOLVE_NO_SYMLINKS);
+	t = RUN_T(NULL, "openat2", d, "l", flags); /* ELOOP: no content */
+	HASNT(t, TRACE_CONTENT, f);
+	trace_free(t);
+	snprintf(flags, sizeof(flags), "%d", RESOLVE_BENEATH);
+	t = RUN_T(NULL, "openat2", d, "../x", flags); /* EXDEV: nothing */
+	CHECK_EQ_INT(nr_obs_under(t, "/tmp") - nr_obs_under(t, d), 0);
+	trace_free(t);
+}
+
+TEST(test_exec_chain)
+{
+	const char *d = unit_tmpdir();
+	_cleanup_free_ char *script = fixture(d, "s.sh", "#!/usr/bin/env sh\ntrue\n");
+	int status;
+	struct trace *t;
+	struct stat st;
+	const char *interp = "/lib64/ld-linux-x86-64.so.2";
+	char real[PATH_MAX];
+
+	chmod(script, 0755);
+	t = RUN_T(NULL, "exec", script);
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	HAS(t, TRACE_CONTENT, script);
+	HAS(t, TRACE_CONTENT, "/usr/bin/env");
+	/* env's PT_INTERP, opened by the kernel without a system call */
+	if (!lstat(interp, &st) && S_ISLNK(st.st_mode) && realpath(interp, real))
+		HAS(t, TRACE_CONTENT, real);
+	/* env execs sh through PATH: probes, then sh's content */
+	CHECK(find_obs(t, TRACE_CONTENT, "/usr/bin/sh") || find_obs(t, TRACE_CONTENT, "/bin/sh") ||
+	      find_obs(t, TRACE_CONTENT, "/usr/bin/dash"));
+	/* ld.so's library probes: content of libc */
+	CHECK(find_obs(t, TRACE_CONTENT, "/usr/lib/x86_64-linux-gnu/libc.so.6") ||
+	      find_obs(t, TRACE_CONTENT, "/lib/x86_64-linux-gnu/libc.so.6"));
+	CHECK_EQ_INT(trace_nr_taints(t), 0);
+	if (unit_current_failed)
+		dump(t);
+	trace_free(t);
+	t = RUN_T(NULL, "execveat-empty", "/usr/bin/true");
+	HAS(t, TRACE_CONTENT, "/usr/bin/true");
+	trace_free(t);
+}
+
+TEST(test_processes_threads_uname)
+{
+	const char *d = unit_tmpdir();
+	_cleanup_free_ char *a = fixture(d, "a", "a");
+	_cleanup_free_ char *b = fixture(d, "b", "b");
+	_cleanup_free_ char *c = fixture(d, "c", "c");
+	int status;
+	struct trace *t;
+	const struct trace_obs *o;
+
+	t = RUN_T(NULL, "fork-open", a, b);
+	HAS(t, TRACE_CONTENT, a);
+	HAS(t, TRACE_CONTENT, b);
+	trace_free(t);
+	t = RUN_T(NULL, "threads", a, b, c);
+	HAS(t, TRACE_CONTENT, a);
+	HAS(t, TRACE_CONTENT, b);
+	HAS(t, TRACE_CONTENT, c);
+	trace_free(t);
+	t = RUN_T(NULL, "uname");
+	o = find_obs(t, TRACE_HOSTFACT, "uname.release");
+	CHECK(o && o->value && *o->value);
+	HASNT(t, TRACE_HOSTFACT, "uname.nodename");
+	trace_free(t);
+}
+
+TEST(test_overwrite_and_outside_change)
+{
+	const char *d = unit_tmpdir();
+	_cleanup_free_ char *f = fixture(d, "in", "first\n");
+	int status;
+	struct trace *t;
+
+	/* zero layers: the write reaches the host file, so the tracer sees
+	 * the input change under it and must refuse to cache */
+	t = RUN_T(NULL, "overwrite", f);
+	HAS(t, TRACE_CONTENT, f);
+	CHECK(has_taint(t, "input changed during the run"));
+	trace_free(t);
+}
+
+TEST(test_taints)
+{
+	const char *d = unit_tmpdir();
+	_cleanup_free_ char *sock = path_join(d, "s.sock");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct trace_config untr = { .trace = true, .untrusted = true };
+	struct strbuf out = STRBUF_INIT;
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int status;
+	struct trace *t;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	CHECK(!bind(s, (struct sockaddr *)&sun, sizeof(sun)) && !listen(s, 4));
+	t = RUN_T(NULL, "connect", sock);
+	CHECK(has_taint(t, "syscall connect: host unix socket"));
+	trace_free(t);
+	t = run_traced(&untr, &status, &out, (const char *const[]){ "connect", sock, NULL });
+	CHECK(strstr(out.buf, "errno=13") != NULL); /* EACCES */
+	trace_free(t);
+	close(s);
+	t = RUN_T(NULL, "open", "/proc/meminfo");
+	CHECK(has_taint(t, "/proc/meminfo"));
+	trace_free(t);
+	t = RUN_T(NULL, "open", "/proc/cpuinfo");
+	HAS(t, TRACE_CONTENT, "/proc/cpuinfo");
+	trace_free(t);
+	t = RUN_T(NULL, "open", "/proc/self/status"); /* job-internal */
+	CHECK_EQ_INT(trace_nr_obs(t) > 0 ? (int)!!find_obs(t, TRACE_CONTENT, "/proc/self/status") : 0, 0);
+	trace_free(t);
+	t = RUN_T(NULL, "keyctl"); /* DENY class, trusted: taint */
+	CHECK(has_taint(t, "syscall keyctl"));
+	trace_free(t);
+	strbuf_reset(&out);
+	t = run_traced(&untr, &status, &out, (const char *const[]){ "keyctl", NULL });
+	CHECK(strstr(out.buf, "errno=1\n") != NULL); /* EPERM */
+	trace_free(t);
+	strbuf_reset(&out);
+	t = run_traced(&untr, &status, &out, (const char *const[]){ "personality", "0x0008", NULL });
+	CHECK(strstr(out.buf, "errno=1\n") != NULL);
+	trace_free(t);
+	strbuf_release(&out);
+}
+
+TEST(test_layers_job_state)
+{
+	/* a fake layer: mountpoint/lower = L, upper = U; what U holds is job state */
+	const char *low = unit_tmpdir(), *up = unit_tmpdir();
+	_cleanup_free_ char *host = fixture(low, "host", "h");
+	_cleanup_free_ char *mine = fixture(low, "mine", "lower");
+	_cleanup_free_ char *mine_up = fixture(up, "mine", "upper");
+	_cleanup_free_ char *newdir = path_join(up, "newdir");
+	_cleanup_free_ char *injob = path_join(low, "newdir/x");
+	struct sbx_layer l = { .mountpoint = (char *)low, .lower = (char *)low,
+			       .upper = (char *)up, .work = NULL };
+	struct trace_config cfg = { .trace = true, .layers = &l, .nr_layers = 1 };
+	int status;
+	struct trace *t;
+
+	CHECK(!mkdir(newdir, 0755));
+	t = run_traced(&cfg, &status, NULL, (const char *const[]){ "open", host, NULL });
+	HAS(t, TRACE_CONTENT, host);
+	trace_free(t);
+	t = run_traced(&cfg, &status, NULL, (const char *const[]){ "open", mine, NULL });
+	CHECK_EQ_INT(nr_obs_under(t, low), 0);
+	trace_free(t);
+	/* under a directory the job created (absent in lower): no absent probe */
+	t = run_traced(&cfg, &status, NULL, (const char *const[]){ "stat", injob, NULL });
+	HASNT(t, TRACE_ABSENT, injob);
+	trace_free(t);
+	(void)mine_up;
+}
+
+int main(void)
+{
+	const char *b = getenv("PROCACHE_BUILD");
+
+	snprintf(helper, sizeof(helper), "%s/tests/helpers/tr-calls", b && *b ? b : "build");
+	if (access(helper, X_OK)) {
+		printf("not ok 1 - test-trace.c: helper %s missing (make test-bins)\n", helper);
+		return 1;
+	}
+	RUN(test_open_content);
+	RUN(test_openat_dirfd_and_flags);
+	RUN(test_symlink_chain);
+	RUN(test_stat_family_and_probes);
+	RUN(test_listing);
+	RUN(test_rename_link_cwd_procfd);
+	RUN(test_openat2_resolve);
+	RUN(test_exec_chain);
+	RUN(test_processes_threads_uname);
+	RUN(test_overwrite_and_outside_change);
+	RUN(test_taints);
+	RUN(test_layers_job_state);
+	return unit_done();
+}
