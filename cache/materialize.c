@@ -171,7 +171,6 @@ static int fail(struct mat_ctx *c, size_t idx, int r, const char *what)
 {
 	const char *path = c->ch[idx].path;
 
-	strbuf_reset(c->err);
 	if (what)
 		strbuf_addf(c->err, "cannot apply '%s': %s: %s", path, what,
 			    strerror(-r));

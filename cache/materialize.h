@@ -154,8 +154,9 @@ const char *mat_kind_name(enum mat_kind kind);
  *
  * Returns 0 when every change ended APPLIED, UNCHANGED, KEPT or REFUSED
  * (see @rep). Returns -errno when applying one failed: mat_apply() stops
- * there, @err gets "cannot apply 'PATH': <strerror>" (or another message
- * naming the path), that change is MAT_FAILED and those not reached
+ * there and appends to @err "cannot apply 'PATH': <strerror>" (or
+ * "cannot apply 'PATH': <what>: <strerror>"; no newline); that change is
+ * MAT_FAILED and those not reached
  * MAT_SKIPPED; every file already applied is whole, and the temporary
  * file is removed. -EINVAL: bad arguments (unknown flag or kind, mode
  * above 07777, FILE without src_path, relative or unclean root). @rep
