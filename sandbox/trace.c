@@ -79,6 +79,15 @@ struct trace {
 	char **taints;
 	size_t nr_taints, alloc_taints;
 
+	/*
+	 * Lookups already fully recorded (op, flags, dirfd path, name): a
+	 * repeat records nothing new, so it is answered without a walk.
+	 * Cleared by every call that removes or renames a path, the only way
+	 * the job can change how an already-seen host path resolves.
+	 */
+	char **seen;
+	size_t seen_size, seen_nr;
+
 	struct seccomp_notif *req;
 	struct seccomp_notif_resp *resp;
 	int listener; /* only to check ID_VALID while handling */
@@ -166,6 +175,62 @@ static struct trace_obs *obs_add(struct trace *t, enum trace_obs_kind kind,
 	else
 		map_insert(t, t->nr_obs - 1);
 	return o;
+}
+
+static bool seen_has(const struct trace *t, const char *key, size_t *slot)
+{
+	size_t mask, pos;
+
+	if (!t->seen_size)
+		return false;
+	mask = t->seen_size - 1;
+	pos = XXH3_64bits(key, strlen(key)) & mask;
+	while (t->seen[pos]) {
+		if (!strcmp(t->seen[pos], key))
+			return true;
+		pos = (pos + 1) & mask;
+	}
+	if (slot)
+		*slot = pos;
+	return false;
+}
+
+static void seen_clear(struct trace *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->seen_size; i++) {
+		free(t->seen[i]);
+		t->seen[i] = NULL;
+	}
+	t->seen_nr = 0;
+}
+
+static void seen_add(struct trace *t, const char *key)
+{
+	size_t slot;
+
+	if ((t->seen_nr + 1) * 2 > t->seen_size) {
+		char **old = t->seen;
+		size_t old_size = t->seen_size, i;
+
+		t->seen_size = old_size ? old_size * 2 : 4096;
+		t->seen = xcalloc(t->seen_size, sizeof(char *));
+		t->seen_nr = 0;
+		for (i = 0; i < old_size; i++) {
+			if (old[i] && !seen_has(t, old[i], &slot)) {
+				t->seen[slot] = old[i];
+				t->seen_nr++;
+			} else {
+				free(old[i]);
+			}
+		}
+		free(old);
+	}
+	if (seen_has(t, key, &slot))
+		return;
+	t->seen[slot] = xstrdup(key);
+	t->seen_nr++;
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -422,14 +487,24 @@ struct res {
 	struct strbuf path;     /* job-view path */
 	struct strbuf hostpath; /* W_HOST: host path */
 	struct stat st;
+	struct strbuf key;      /* for the seen set (resolve_arg with an op) */
 };
 
-#define RES_INIT { .path = STRBUF_INIT, .hostpath = STRBUF_INIT }
+#define RES_INIT { .path = STRBUF_INIT, .hostpath = STRBUF_INIT, .key = STRBUF_INIT }
 
 static void res_release(struct res *r)
 {
 	strbuf_release(&r->path);
 	strbuf_release(&r->hostpath);
+	strbuf_release(&r->key);
+}
+
+/* Remember a lookup whose records are complete (host state only). */
+static void res_seen(struct trace *t, const struct res *r)
+{
+	if (r->key.len && r->where == W_HOST &&
+	    (r->status == RES_FOUND || r->status == RES_MISSING))
+		seen_add(t, r->key.buf);
 }
 
 struct walk {
@@ -970,7 +1045,7 @@ static bool read_path(struct call *c, uint64_t addr, struct strbuf *out)
  * honours AT_EMPTY_PATH and the flag was given.
  */
 static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
-			bool empty_ok, uint64_t resolve, struct res *r)
+			bool empty_ok, uint64_t resolve, char op, struct res *r)
 {
 	struct strbuf name = STRBUF_INIT, base = STRBUF_INIT;
 	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
@@ -995,6 +1070,13 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 		if (!still_valid(c))
 			goto out;
 	}
+	if (op) {
+		strbuf_reset(&r->key);
+		strbuf_addf(&r->key, "%c%d%llx:%s/%s", op, follow,
+			    (unsigned long long)resolve, base.buf, name.buf);
+		if (seen_has(c->t, r->key.buf, NULL))
+			goto out; /* recorded before: nothing new */
+	}
 	walk_path(&w, base.len ? base.buf : "/", name.buf, r);
 	ok = true;
 out:
@@ -1008,8 +1090,10 @@ static void on_lookup(struct call *c, int dirfd, uint64_t addr, bool follow,
 {
 	struct res r = RES_INIT;
 
-	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, &r))
+	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, 'a' + (char)kind, &r)) {
 		record_found(c->t, &r, kind, c->sc);
+		res_seen(c->t, &r);
+	}
 	res_release(&r);
 }
 
@@ -1019,8 +1103,12 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 	struct res r = RES_INIT;
 	bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
 	enum trace_obs_kind kind;
+	char op = 'o';
 
-	if (!resolve_arg(c, dirfd, addr, follow, false, resolve, &r))
+	if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE ||
+	    (flags & O_TRUNC) || ((flags & O_CREAT) && (flags & O_EXCL)))
+		op = 's';
+	if (!resolve_arg(c, dirfd, addr, follow, false, resolve, op, &r))
 		goto out;
 	if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE ||
 	    (flags & O_TRUNC) || ((flags & O_CREAT) && (flags & O_EXCL)))
@@ -1030,6 +1118,7 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 	if ((flags & O_TRUNC) && (flags & O_ACCMODE) == O_RDONLY)
 		kind = TRACE_CONTENT; /* O_TRUNC is ignored without write access */
 	record_found(c->t, &r, kind, c->sc);
+	res_seen(c->t, &r);
 out:
 	res_release(&r);
 }
@@ -1040,7 +1129,7 @@ static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool 
 	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
 			  .follow_last = true };
 
-	if (!resolve_arg(c, dirfd, addr, follow, empty_ok, 0, &r))
+	if (!resolve_arg(c, dirfd, addr, follow, empty_ok, 0, 0, &r))
 		goto out;
 	record_found(c->t, &r, TRACE_CONTENT, c->sc);
 	record_exec_chain(&w, &r, 0);
@@ -1213,22 +1302,31 @@ static void on_notification(struct call *c)
 	/* writing calls: existence, type and mode of each path they name */
 	case SYS_unlink:
 	case SYS_rmdir:
+		seen_clear(t);
+		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
+		break;
 	case SYS_mkdir:
 	case SYS_mknod:
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
 		break;
 	case SYS_unlinkat:
+		seen_clear(t);
+		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
+		break;
 	case SYS_mkdirat:
 	case SYS_mknodat:
 		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
 		break;
 	case SYS_rename:
+		seen_clear(t);
+		/* fall through */
 	case SYS_link:
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
 		on_lookup(c, AT_FDCWD, a[1], false, false, TRACE_STAT);
 		break;
 	case SYS_renameat:
 	case SYS_renameat2:
+		seen_clear(t);
 		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
 		on_lookup(c, AFD(a[2]), a[3], false, false, TRACE_STAT);
 		break;
@@ -1586,6 +1684,8 @@ void trace_free(struct trace *t)
 	}
 	free(t->obs);
 	free(t->map);
+	seen_clear(t);
+	free(t->seen);
 	for (i = 0; i < t->nr_taints; i++)
 		free(t->taints[i]);
 	free(t->taints);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -567,6 +568,41 @@ TEST(test_layers_job_state)
 	(void)mine_up;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Cost of one notified call: N stat() calls of one path, traced vs a filter
+ * without notification (deny-only). Prints the numbers as a TAP comment;
+ * TRACE_BENCH_N sets N (default small, so make check stays quick).
+ */
+TEST(test_cost_per_call)
+{
+	const char *env = getenv("TRACE_BENCH_N");
+	const char *n = env && *env ? env : "2000";
+	const char *path = "/usr/include/stdio.h";
+	struct trace_config deny = { .trace = false, .untrusted = true };
+	double t0, t1, t2;
+	int status;
+	struct trace *t;
+
+	t0 = now_s();
+	t = run_traced(&deny, &status, NULL, (const char *const[]){ "loop-stat", n, path, NULL });
+	trace_free(t);
+	t1 = now_s();
+	t = run_traced(&plain, &status, NULL, (const char *const[]){ "loop-stat", n, path, NULL });
+	t2 = now_s();
+	CHECK(find_obs(t, TRACE_STAT, path) || find_obs(t, TRACE_ABSENT, path));
+	trace_free(t);
+	printf("# %s stat calls: untraced %.3f s, traced %.3f s: %.1f us per notified call\n",
+	       n, t1 - t0, t2 - t1, ((t2 - t1) - (t1 - t0)) * 1e6 / atof(n));
+}
+
 int main(void)
 {
 	const char *b = getenv("PROCACHE_BUILD");
@@ -588,5 +624,6 @@ int main(void)
 	RUN(test_overwrite_and_outside_change);
 	RUN(test_taints);
 	RUN(test_layers_job_state);
+	RUN(test_cost_per_call);
 	return unit_done();
 }
