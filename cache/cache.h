@@ -311,6 +311,18 @@ int cache_blobs_dirfd(const struct cache *c);
 void cache_blob_relpath(const struct pc_hash *h, struct strbuf *out);
 
 /*
+ * Apply the entry's changes beneath @roots through mat_apply()
+ * (cache/materialize.h; @flags and @rep as there): the same code for a
+ * hit and, with the entry cache_store() returned, for a miss. Regular
+ * files come from the blob store (verified by the lookup or written by
+ * the store just before). Returns mat_apply()'s result.
+ */
+struct mat_report;
+int cache_entry_apply(struct cache *c, const struct cache_entry *e,
+		      const char *const *roots, unsigned flags,
+		      struct mat_report *rep, struct strbuf *err);
+
+/*
  * The entry as JSON for `cache show --json` and reports: id, key, key
  * fields, preconditions, result, duration, created, last use, size.
  * The caller frees it with cJSON_Delete().
@@ -416,9 +428,9 @@ struct cache_gc_result {
  * Remove entries not used for more than @max_age seconds (0: no limit),
  * then least recently used entries until the cache holds at most
  * @max_size bytes (0: no limit), then blobs no entry references (except
- * those younger than an hour, which a concurrent store may be about to
+ * those younger than 10 minutes, which a concurrent store may be about to
  * reference). Entries are removed before their blobs. Temporary files
- * older than an hour are removed too. Only one gc runs at a time: a
+ * older than 10 minutes are removed too. Only one gc runs at a time: a
  * second one returns -EBUSY at once. Returns 0 or -errno.
  */
 int cache_gc(struct cache *c, uint64_t max_size, uint64_t max_age,

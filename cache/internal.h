@@ -19,7 +19,7 @@
 #define CACHE_NR_SHARDS 16
 /* Unreferenced blobs and temp files younger than this are left to a
  * concurrent store that may be about to reference or rename them. */
-#define CACHE_GC_GRACE_S 3600
+#define CACHE_GC_GRACE_S 600
 
 struct statcache;
 
@@ -116,7 +116,7 @@ struct cache_record {
 struct strset;
 struct strset *strset_new(void);
 void strset_free(struct strset *s);
-/* The index of @key (@len bytes) or -1; with @add, inserts it as @val. */
+/* The value stored for @key (@len bytes), or -1. */
 long strset_get(struct strset *s, const char *key, size_t len);
 /* Insert; returns the existing value if present, else stores @val and
  * returns -1. */
@@ -165,6 +165,12 @@ void store_drop_entry(struct cache *c, const char *relpath, const char *why);
  * -EBADMSG. */
 int store_check_blob(struct cache *c, const struct pc_hash *h, uint64_t size,
 		     bool full);
+/* Count one hit of the entry @relpath (one byte appended to its .hits
+ * file), and read the count. */
+void store_count_hit(struct cache *c, const char *relpath);
+uint64_t store_hits(struct cache *c, const char *relpath);
+/* Remove a blob found damaged, so that the next store writes it anew. */
+void store_drop_blob(struct cache *c, const struct pc_hash *h);
 /* Record @relpath as the "last" entry (for cache show last). */
 void store_set_last(struct cache *c, const char *relpath);
 /* keys/ relative path of an entry file, and of its hits file. */

@@ -1,0 +1,67 @@
+/*
+ * The glue between entries and materialization: an entry's changes as the
+ * plain array mat_apply() takes, the regular files read from blobs/.
+ */
+#include <stdlib.h>
+
+#include "cache/cache.h"
+#include "cache/internal.h"
+#include "cache/materialize.h"
+#include "common/die.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "common/banned.h"
+
+static enum mat_kind mat_kind_of(enum cache_change_kind k)
+{
+	switch (k) {
+	case CACHE_CHANGE_FILE:
+		return MAT_FILE;
+	case CACHE_CHANGE_DIR:
+		return MAT_DIR;
+	case CACHE_CHANGE_DIR_REPLACED:
+		return MAT_DIR_REPLACED;
+	case CACHE_CHANGE_SYMLINK:
+		return MAT_SYMLINK;
+	case CACHE_CHANGE_DELETE:
+		return MAT_DELETE;
+	case CACHE_CHANGE_MODE:
+		return MAT_MODE;
+	}
+	BUG("unknown change kind %d", (int)k);
+}
+
+int cache_entry_apply(struct cache *c, const struct cache_entry *e,
+		      const char *const *roots, unsigned flags,
+		      struct mat_report *rep, struct strbuf *err)
+{
+	struct mat_change *ch = xcalloc(e->nr_ch ? e->nr_ch : 1, sizeof(*ch));
+	struct strbuf *rel = xcalloc(e->nr_ch ? e->nr_ch : 1, sizeof(*rel));
+	size_t i;
+	int r;
+
+	for (i = 0; i < e->nr_ch; i++) {
+		const struct change *src = &e->ch[i];
+
+		strbuf_init(&rel[i], 0);
+		ch[i].kind = mat_kind_of(src->kind);
+		ch[i].path = src->path;
+		ch[i].mode = src->mode;
+		ch[i].target = src->target;
+		ch[i].src_dirfd = -1;
+		if (src->has_blob) {
+			cache_blob_relpath(&src->blob, &rel[i]);
+			ch[i].src_dirfd = c->blobs_fd;
+			ch[i].src_path = rel[i].buf;
+			ch[i].hash = src->blob;
+			ch[i].has_hash = true;
+			ch[i].size = (off_t)src->size;
+		}
+	}
+	r = mat_apply(ch, e->nr_ch, roots, flags, rep, err);
+	for (i = 0; i < e->nr_ch; i++)
+		strbuf_release(&rel[i]);
+	free(rel);
+	free(ch);
+	return r;
+}

@@ -1,0 +1,1291 @@
+/*
+ * Job keys, records, and the cache entry format.
+ *
+ * An entry file (keys/ab/<key>/<id>.entry) is an envelope followed by a
+ * payload. Envelope, 40 bytes, integers little-endian:
+ *
+ *	 0  8	magic "PCENTRY\n"
+ *	 8  4	format version, 1
+ *	12  4	flags, 0 (any other value: rejected)
+ *	16  8	payload length; must be exactly the rest of the file
+ *	24 16	XXH3-128 of the payload (canonical, as struct pc_hash)
+ *
+ * The payload is one JSON object (compact, UTF-8 except for path bytes,
+ * which cJSON carries as they are). Every key below is required unless
+ * said otherwise, and unknown keys, kinds and types are rejected:
+ *
+ *	{"key": "<32 hex>",
+ *	 "key_fields": [["<tag>", "s"|"u"|"x", "<value>"], ...],
+ *	     s: the field's bytes as text (valid UTF-8, no NUL)
+ *	     u: a u64, in decimal (keyenc_add_u64)
+ *	     x: any bytes, lowercase hex
+ *	   Re-encoding the fields with keyenc (common/hash.h) must give "key".
+ *	 "preconditions": [ sorted by (path, kind), each one of
+ *	   {"kind":"content","path":P,"hash":H,"type":"file","mode":M}
+ *	   {"kind":"absent","path":P}
+ *	   {"kind":"stat","path":P,"type":T,"mode":M,"uid":U,"gid":G,
+ *	    "size":S (type "file" only), "mtime":"<ns>","ctime":"<ns>" (both
+ *	    or neither: strict)}
+ *	   {"kind":"listing","path":P,"hash":H}
+ *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
+ *	   {"kind":"hostfact","name":"uname.release"|"uname.sysname"|
+ *	    "uname.version"|"uname.machine","value":V} ],
+ *	 "result": {"exit": {"code": 0..255} | {"signal": 1..64},
+ *	            "stdout": {"blob": H, "size": N}, "stderr": {...},
+ *	            "changes": [ in recorded (path) order, each one of
+ *	   {"kind":"file","path":P,"blob":H,"size":N,"mode":M}
+ *	   {"kind":"dir"|"dir_replaced"|"mode","path":P,"mode":M}
+ *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
+ *	   {"kind":"delete","path":P} ]},
+ *	 "duration_s": <number >= 0>, "created": <seconds>, "procache": "<version>"}
+ *
+ * P: absolute, no empty, "." or ".." component, no trailing slash ("/"
+ * itself only in preconditions). H: 32 lowercase hex digits. T: "file",
+ * "dir", "symlink", "chr", "blk", "fifo", "sock". M: permission bits,
+ * 0..07777. mtime/ctime are decimal strings because nanosecond times do
+ * not fit JSON's exact integers.
+ *
+ * The entry id (the file name) is the first 64 bits, in hex, of the
+ * XXH3-128 of the compact JSON of the sorted preconditions array: two runs
+ * that observed the same things converge on one name.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cache/cache.h"
+#include "cache/internal.h"
+#include "common/cleanup.h"
+#include "common/die.h"
+#include "common/hash.h"
+#include "common/json.h"
+#include "common/path.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "common/banned.h"
+
+#ifndef PROCACHE_VERSION
+#define PROCACHE_VERSION "unknown"
+#endif
+
+static const char *const hostfact_names[] = {
+	"uname.sysname", "uname.release", "uname.version", "uname.machine",
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n, k;
+		uint32_t cp;
+
+		if (!c)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + n >= len) /* needs bytes i+1 .. i+n */
+			return false;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static void to_hex(const unsigned char *p, size_t len, struct strbuf *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		strbuf_addch(out, digits[p[i] >> 4]);
+		strbuf_addch(out, digits[p[i] & 15]);
+	}
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+bool entry_path_is_safe(const char *path, bool allow_root)
+{
+	if (!path || path[0] != '/')
+		return false;
+	if (!path[1])
+		return allow_root;
+	return path_is_safe_relative(path + 1);
+}
+
+const char *pre_kind_name(enum pre_kind k)
+{
+	switch (k) {
+	case PRE_CONTENT:
+		return "content";
+	case PRE_ABSENT:
+		return "absent";
+	case PRE_STAT:
+		return "stat";
+	case PRE_LISTING:
+		return "listing";
+	case PRE_SYMLINK:
+		return "symlink";
+	case PRE_HOSTFACT:
+		return "hostfact";
+	}
+	return "?";
+}
+
+const char *change_kind_name(enum cache_change_kind k)
+{
+	switch (k) {
+	case CACHE_CHANGE_FILE:
+		return "file";
+	case CACHE_CHANGE_DIR:
+		return "dir";
+	case CACHE_CHANGE_DIR_REPLACED:
+		return "dir_replaced";
+	case CACHE_CHANGE_SYMLINK:
+		return "symlink";
+	case CACHE_CHANGE_DELETE:
+		return "delete";
+	case CACHE_CHANGE_MODE:
+		return "mode";
+	}
+	return "?";
+}
+
+static const struct {
+	const char *name;
+	mode_t type;
+} file_types[] = {
+	{ "file", S_IFREG }, { "dir", S_IFDIR },   { "symlink", S_IFLNK },
+	{ "chr", S_IFCHR },  { "blk", S_IFBLK },   { "fifo", S_IFIFO },
+	{ "sock", S_IFSOCK },
+};
+
+const char *file_type_name(mode_t mode)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(file_types); i++)
+		if ((mode & S_IFMT) == file_types[i].type)
+			return file_types[i].name;
+	return "unknown";
+}
+
+static int file_type_parse(const char *name, mode_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(file_types); i++) {
+		if (!strcmp(name, file_types[i].name)) {
+			*out = file_types[i].type;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+struct cache_key *cache_key_new(void)
+{
+	return xcalloc(1, sizeof(struct cache_key));
+}
+
+static void key_push(struct cache_key *k, const char *tag, const void *data,
+		     size_t len, char type)
+{
+	struct key_field *f;
+	const char *t;
+
+	if (!tag || !*tag)
+		BUG("empty key field tag");
+	for (t = tag; *t; t++)
+		if ((unsigned char)*t < 0x20 || (unsigned char)*t >= 0x7f)
+			BUG("key field tag '%s' is not printable ASCII", tag);
+	ALLOC_GROW(k->fields, k->nr + 1, k->alloc);
+	f = &k->fields[k->nr++];
+	f->tag = xstrdup(tag);
+	f->data = xmalloc(st_add(len, 1));
+	if (len)
+		memcpy(f->data, data, len);
+	f->data[len] = '\0';
+	f->len = len;
+	f->type = type;
+	k->hashed = false;
+}
+
+void cache_key_add(struct cache_key *k, const char *tag, const void *data,
+		   size_t len)
+{
+	key_push(k, tag, data, len,
+		 utf8_valid(data, len) ? 's' : 'x');
+}
+
+void cache_key_add_str(struct cache_key *k, const char *tag, const char *s)
+{
+	cache_key_add(k, tag, s, strlen(s));
+}
+
+void cache_key_add_u64(struct cache_key *k, const char *tag, uint64_t v)
+{
+	unsigned char le[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		le[i] = (unsigned char)(v >> (8 * i));
+	key_push(k, tag, le, 8, 'u');
+}
+
+static void key_fields_hash(const struct key_field *f, size_t nr,
+			    struct pc_hash *out)
+{
+	struct keyenc enc;
+	size_t i;
+
+	keyenc_init(&enc);
+	for (i = 0; i < nr; i++)
+		keyenc_add(&enc, f[i].tag, f[i].data, f[i].len);
+	keyenc_hash(&enc, out);
+	keyenc_release(&enc);
+}
+
+static void key_finalize(const struct cache_key *ck)
+{
+	/* The hash is a cache inside the key: computing it is not a change. */
+	struct cache_key *k = (struct cache_key *)ck;
+
+	if (k->hashed)
+		return;
+	key_fields_hash(k->fields, k->nr, &k->hash);
+	pc_hash_to_hex(&k->hash, k->hex);
+	k->hashed = true;
+}
+
+const char *cache_key_hex(struct cache_key *k)
+{
+	key_finalize(k);
+	return k->hex;
+}
+
+void cache_key_hash(struct cache_key *k, struct pc_hash *out)
+{
+	key_finalize(k);
+	*out = k->hash;
+}
+
+void key_fields_free(struct key_field *f, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		free(f[i].tag);
+		free(f[i].data);
+	}
+	free(f);
+}
+
+void cache_key_free(struct cache_key *k)
+{
+	if (!k)
+		return;
+	key_fields_free(k->fields, k->nr);
+	free(k);
+}
+
+static uint64_t u64_from_le(const char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = (v << 8) | (unsigned char)p[i];
+	return v;
+}
+
+char *key_field_display(const struct key_field *f)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	switch (f->type) {
+	case 'u':
+		strbuf_addf(&sb, "%" PRIu64, u64_from_le(f->data));
+		break;
+	case 'x':
+		strbuf_addstr(&sb, "hex:");
+		to_hex((const unsigned char *)f->data, f->len, &sb);
+		break;
+	default:
+		strbuf_add(&sb, f->data, f->len);
+		break;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+static struct key_field *key_fields_copy(const struct key_field *f, size_t nr)
+{
+	struct key_field *out = xcalloc(nr ? nr : 1, sizeof(*out));
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		out[i].tag = xstrdup(f[i].tag);
+		out[i].data = xmalloc(st_add(f[i].len, 1));
+		memcpy(out[i].data, f[i].data, f[i].len + 1);
+		out[i].len = f[i].len;
+		out[i].type = f[i].type;
+	}
+	return out;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+struct cache_record *cache_record_new(const struct cache_key *k)
+{
+	struct cache_record *r = xcalloc(1, sizeof(*r));
+
+	key_finalize(k);
+	memcpy(r->e.key_hex, k->hex, sizeof(r->e.key_hex));
+	r->e.fields = key_fields_copy(k->fields, k->nr);
+	r->e.nr_fields = k->nr;
+	r->e.version = xstrdup(PROCACHE_VERSION);
+	r->seen = strset_new();
+	return r;
+}
+
+void cache_record_free(struct cache_record *r)
+{
+	if (!r)
+		return;
+	entry_release(&r->e);
+	strset_free(r->seen);
+	free(r);
+}
+
+/* A new precondition, or NULL when (kind, path) was already recorded. */
+static struct precondition *pre_add(struct cache_record *r, enum pre_kind kind,
+				    const char *path)
+{
+	struct strbuf key = STRBUF_INIT;
+	struct precondition *p;
+	long dup;
+
+	strbuf_addch(&key, 'a' + (int)kind);
+	strbuf_addstr(&key, path);
+	dup = strset_put(r->seen, key.buf, key.len, (long)r->e.nr_pre);
+	strbuf_release(&key);
+	if (dup >= 0)
+		return NULL;
+	ALLOC_GROW(r->e.pre, r->e.nr_pre + 1, r->e.alloc_pre);
+	p = &r->e.pre[r->e.nr_pre++];
+	memset(p, 0, sizeof(*p));
+	p->kind = kind;
+	p->path = xstrdup(path);
+	return p;
+}
+
+void cache_record_add_content(struct cache_record *r, const char *path,
+			      const struct pc_hash *h, mode_t mode)
+{
+	struct precondition *p = pre_add(r, PRE_CONTENT, path);
+
+	if (!p)
+		return;
+	p->hash = *h;
+	p->mode = mode;
+}
+
+void cache_record_add_absent(struct cache_record *r, const char *path)
+{
+	pre_add(r, PRE_ABSENT, path);
+}
+
+void cache_record_add_stat(struct cache_record *r, const char *path,
+			   const struct stat *st, bool strict)
+{
+	struct precondition *p = pre_add(r, PRE_STAT, path);
+
+	if (!p)
+		return;
+	p->mode = st->st_mode;
+	p->uid = st->st_uid;
+	p->gid = st->st_gid;
+	p->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+	p->strict = strict;
+	if (strict) {
+		p->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
+			      st->st_mtim.tv_nsec;
+		p->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000LL +
+			      st->st_ctim.tv_nsec;
+	}
+}
+
+void cache_record_add_listing(struct cache_record *r, const char *path,
+			      const struct pc_hash *h)
+{
+	struct precondition *p = pre_add(r, PRE_LISTING, path);
+
+	if (p)
+		p->hash = *h;
+}
+
+void cache_record_add_symlink(struct cache_record *r, const char *path,
+			      const char *target)
+{
+	struct precondition *p = pre_add(r, PRE_SYMLINK, path);
+
+	if (p)
+		p->value = xstrdup(target ? target : "");
+}
+
+void cache_record_add_hostfact(struct cache_record *r, const char *name,
+			       const char *value)
+{
+	struct precondition *p = pre_add(r, PRE_HOSTFACT, name);
+
+	if (p)
+		p->value = xstrdup(value ? value : "");
+}
+
+void cache_record_set_exit(struct cache_record *r, int code, int signal)
+{
+	r->e.exit_code = signal ? 0 : code;
+	r->e.signal = signal;
+}
+
+void cache_record_set_duration(struct cache_record *r, double seconds)
+{
+	r->e.duration = seconds;
+}
+
+void cache_record_set_output(struct cache_record *r, int which,
+			     const char *file)
+{
+	if (which != 1 && which != 2)
+		BUG("cache_record_set_output: bad stream %d", which);
+	free(r->e.out[which - 1].src);
+	r->e.out[which - 1].src = xstrdup(file);
+}
+
+void cache_record_add_change(struct cache_record *r,
+			     enum cache_change_kind kind, const char *path,
+			     mode_t mode, const char *src_file,
+			     const char *target)
+{
+	struct change *c;
+
+	ALLOC_GROW(r->e.ch, r->e.nr_ch + 1, r->e.alloc_ch);
+	c = &r->e.ch[r->e.nr_ch++];
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->path = xstrdup(path);
+	c->mode = mode & 07777;
+	c->target = target ? xstrdup(target) : NULL;
+	c->src = src_file ? xstrdup(src_file) : NULL;
+}
+
+/* ---- entries: accessors ----------------------------------------------- */
+
+void entry_release(struct cache_entry *e)
+{
+	size_t i;
+
+	key_fields_free(e->fields, e->nr_fields);
+	for (i = 0; i < e->nr_pre; i++) {
+		free(e->pre[i].path);
+		free(e->pre[i].value);
+	}
+	free(e->pre);
+	for (i = 0; i < e->nr_ch; i++) {
+		free(e->ch[i].path);
+		free(e->ch[i].target);
+		free(e->ch[i].src);
+	}
+	free(e->ch);
+	free(e->out[0].src);
+	free(e->out[1].src);
+	free(e->version);
+	memset(e, 0, sizeof(*e));
+}
+
+void cache_entry_free(struct cache_entry *e)
+{
+	if (!e)
+		return;
+	entry_release(e);
+	free(e);
+}
+
+const char *cache_entry_id(const struct cache_entry *e)
+{
+	return e->name;
+}
+
+const char *cache_entry_key_hex(const struct cache_entry *e)
+{
+	return e->key_hex;
+}
+
+int cache_entry_exit_code(const struct cache_entry *e)
+{
+	return e->exit_code;
+}
+
+int cache_entry_signal(const struct cache_entry *e)
+{
+	return e->signal;
+}
+
+double cache_entry_duration(const struct cache_entry *e)
+{
+	return e->duration;
+}
+
+int64_t cache_entry_created(const struct cache_entry *e)
+{
+	return e->created;
+}
+
+int cache_entry_output(const struct cache_entry *e, int which,
+		       struct pc_hash *hash, uint64_t *size)
+{
+	if (which != 1 && which != 2)
+		return -EINVAL;
+	if (hash)
+		*hash = e->out[which - 1].hash;
+	if (size)
+		*size = e->out[which - 1].size;
+	return 0;
+}
+
+size_t cache_entry_nr_changes(const struct cache_entry *e)
+{
+	return e->nr_ch;
+}
+
+void cache_entry_change(const struct cache_entry *e, size_t i,
+			struct cache_change_view *out)
+{
+	const struct change *c;
+
+	if (i >= e->nr_ch)
+		BUG("cache_entry_change: %zu out of %zu", i, e->nr_ch);
+	c = &e->ch[i];
+	memset(out, 0, sizeof(*out));
+	out->kind = c->kind;
+	out->path = c->path;
+	out->mode = c->mode;
+	out->target = c->target;
+	out->has_blob = c->has_blob;
+	out->blob = c->blob;
+	out->size = c->size;
+}
+
+/* ---- encoding --------------------------------------------------------- */
+
+static void add_hash(cJSON *o, const char *key, const struct pc_hash *h)
+{
+	char hex[PC_HASH_HEX_LEN + 1];
+
+	pc_hash_to_hex(h, hex);
+	cJSON_AddStringToObject(o, key, hex);
+}
+
+static void add_i64_str(cJSON *o, const char *key, int64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	cJSON_AddStringToObject(o, key, buf);
+}
+
+static cJSON *pre_to_json(const struct precondition *p)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "kind", pre_kind_name(p->kind));
+	switch (p->kind) {
+	case PRE_CONTENT:
+		cJSON_AddStringToObject(o, "path", p->path);
+		add_hash(o, "hash", &p->hash);
+		cJSON_AddStringToObject(o, "type", file_type_name(p->mode));
+		cJSON_AddNumberToObject(o, "mode", p->mode & 07777);
+		break;
+	case PRE_ABSENT:
+		cJSON_AddStringToObject(o, "path", p->path);
+		break;
+	case PRE_STAT:
+		cJSON_AddStringToObject(o, "path", p->path);
+		cJSON_AddStringToObject(o, "type", file_type_name(p->mode));
+		cJSON_AddNumberToObject(o, "mode", p->mode & 07777);
+		cJSON_AddNumberToObject(o, "uid", p->uid);
+		cJSON_AddNumberToObject(o, "gid", p->gid);
+		if (S_ISREG(p->mode))
+			cJSON_AddNumberToObject(o, "size", (double)p->size);
+		if (p->strict) {
+			add_i64_str(o, "mtime", p->mtime_ns);
+			add_i64_str(o, "ctime", p->ctime_ns);
+		}
+		break;
+	case PRE_LISTING:
+		cJSON_AddStringToObject(o, "path", p->path);
+		add_hash(o, "hash", &p->hash);
+		break;
+	case PRE_SYMLINK:
+		cJSON_AddStringToObject(o, "path", p->path);
+		cJSON_AddStringToObject(o, "target", p->value);
+		break;
+	case PRE_HOSTFACT:
+		cJSON_AddStringToObject(o, "name", p->path);
+		cJSON_AddStringToObject(o, "value", p->value);
+		break;
+	}
+	return o;
+}
+
+static cJSON *change_to_json(const struct change *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "kind", change_kind_name(c->kind));
+	cJSON_AddStringToObject(o, "path", c->path);
+	switch (c->kind) {
+	case CACHE_CHANGE_FILE:
+		add_hash(o, "blob", &c->blob);
+		cJSON_AddNumberToObject(o, "size", (double)c->size);
+		cJSON_AddNumberToObject(o, "mode", c->mode & 07777);
+		break;
+	case CACHE_CHANGE_DIR:
+	case CACHE_CHANGE_DIR_REPLACED:
+	case CACHE_CHANGE_MODE:
+		cJSON_AddNumberToObject(o, "mode", c->mode & 07777);
+		break;
+	case CACHE_CHANGE_SYMLINK:
+		cJSON_AddStringToObject(o, "target", c->target ? c->target : "");
+		break;
+	case CACHE_CHANGE_DELETE:
+		break;
+	}
+	return o;
+}
+
+static cJSON *output_to_json(const struct output *out)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	add_hash(o, "blob", &out->hash);
+	cJSON_AddNumberToObject(o, "size", (double)out->size);
+	return o;
+}
+
+static cJSON *key_fields_to_json(const struct key_field *f, size_t nr)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		cJSON *t = cJSON_CreateArray();
+		char type[2] = { f[i].type, 0 };
+		struct strbuf v = STRBUF_INIT;
+
+		cJSON_AddItemToArray(t, cJSON_CreateString(f[i].tag));
+		cJSON_AddItemToArray(t, cJSON_CreateString(type));
+		switch (f[i].type) {
+		case 'u':
+			strbuf_addf(&v, "%" PRIu64, u64_from_le(f[i].data));
+			break;
+		case 'x':
+			to_hex((const unsigned char *)f[i].data, f[i].len, &v);
+			break;
+		default:
+			strbuf_add(&v, f[i].data, f[i].len);
+			break;
+		}
+		cJSON_AddItemToArray(t, cJSON_CreateString(v.buf));
+		strbuf_release(&v);
+		cJSON_AddItemToArray(arr, t);
+	}
+	return arr;
+}
+
+static cJSON *pre_array_json(const struct cache_entry *e)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < e->nr_pre; i++)
+		cJSON_AddItemToArray(arr, pre_to_json(&e->pre[i]));
+	return arr;
+}
+
+cJSON *entry_to_json(const struct cache_entry *e, bool for_show)
+{
+	cJSON *o = cJSON_CreateObject(), *res, *ex, *chs;
+	size_t i;
+
+	if (for_show) {
+		cJSON_AddStringToObject(o, "id", e->name);
+		cJSON_AddNumberToObject(o, "last_use", (double)e->mtime);
+		cJSON_AddNumberToObject(o, "entry_size", (double)e->file_size);
+	}
+	cJSON_AddStringToObject(o, "key", e->key_hex);
+	cJSON_AddItemToObject(o, "key_fields",
+			      key_fields_to_json(e->fields, e->nr_fields));
+	cJSON_AddItemToObject(o, "preconditions", pre_array_json(e));
+	res = cJSON_AddObjectToObject(o, "result");
+	ex = cJSON_AddObjectToObject(res, "exit");
+	if (e->signal)
+		cJSON_AddNumberToObject(ex, "signal", e->signal);
+	else
+		cJSON_AddNumberToObject(ex, "code", e->exit_code);
+	cJSON_AddItemToObject(res, "stdout", output_to_json(&e->out[0]));
+	cJSON_AddItemToObject(res, "stderr", output_to_json(&e->out[1]));
+	chs = cJSON_AddArrayToObject(res, "changes");
+	for (i = 0; i < e->nr_ch; i++)
+		cJSON_AddItemToArray(chs, change_to_json(&e->ch[i]));
+	cJSON_AddNumberToObject(o, "duration_s", e->duration);
+	cJSON_AddNumberToObject(o, "created", (double)e->created);
+	cJSON_AddStringToObject(o, "procache", e->version ? e->version : "");
+	return o;
+}
+
+cJSON *cache_entry_json(const struct cache_entry *e)
+{
+	return entry_to_json(e, true);
+}
+
+static int pre_cmp(const void *a, const void *b)
+{
+	const struct precondition *x = a, *y = b;
+	int r = strcmp(x->path, y->path);
+
+	if (r)
+		return r;
+	return (int)x->kind - (int)y->kind;
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+void entry_encode(struct cache_entry *e, struct strbuf *out)
+{
+	_cleanup_cjson_ cJSON *pre = NULL, *root = NULL;
+	_cleanup_free_ char *pre_text = NULL, *text = NULL;
+	unsigned char hdr[ENTRY_HEADER_LEN];
+	struct pc_hash h;
+	char hex[PC_HASH_HEX_LEN + 1];
+	size_t len;
+
+	qsort(e->pre, e->nr_pre, sizeof(*e->pre), pre_cmp);
+	pre = pre_array_json(e);
+	pre_text = json_print_compact(pre);
+	pc_hash_buffer(pre_text, strlen(pre_text), &h);
+	pc_hash_to_hex(&h, hex);
+	memcpy(e->id_hex, hex, 16);
+	e->id_hex[16] = '\0';
+	snprintf(e->name, sizeof(e->name), "%s/%s", e->key_hex, e->id_hex);
+
+	root = entry_to_json(e, false);
+	text = json_print_compact(root);
+	len = strlen(text);
+	pc_hash_buffer(text, len, &h);
+	memcpy(hdr, ENTRY_MAGIC, 8);
+	put_le(hdr + 8, ENTRY_VERSION, 4);
+	put_le(hdr + 12, 0, 4);
+	put_le(hdr + 16, len, 8);
+	memcpy(hdr + 24, h.b, 16);
+	strbuf_reset(out);
+	strbuf_add(out, hdr, sizeof(hdr));
+	strbuf_add(out, text, len);
+}
+
+/* ---- decoding --------------------------------------------------------- */
+
+static int bad(struct strbuf *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int bad(struct strbuf *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		strbuf_reset(err);
+		va_start(ap, fmt);
+		strbuf_vaddf(err, fmt, ap);
+		va_end(ap);
+	}
+	return -EBADMSG;
+}
+
+/* A json.h getter's -EINVAL becomes -EBADMSG, with its message. */
+#define TRY_JSON(call)                          \
+	do {                                    \
+		int r_ = (call);                \
+		if (r_ < 0)                     \
+			return -EBADMSG;        \
+	} while (0)
+
+static int get_hash(const cJSON *o, const char *key, struct pc_hash *out,
+		    struct strbuf *err)
+{
+	const char *s;
+
+	TRY_JSON(json_get_str(o, key, &s, true, err));
+	if (pc_hash_from_hex(s, out) < 0)
+		return bad(err, "key '%s': not a hash", key);
+	return 0;
+}
+
+static int get_mode(const cJSON *o, mode_t *out, struct strbuf *err)
+{
+	uint64_t v;
+
+	TRY_JSON(json_get_u64(o, "mode", &v, true, err));
+	if (v > 07777)
+		return bad(err, "mode %" PRIu64 " out of range", v);
+	*out = (mode_t)v;
+	return 0;
+}
+
+static int get_path(const cJSON *o, char **out, bool allow_root,
+		    struct strbuf *err)
+{
+	const char *s;
+
+	TRY_JSON(json_get_str(o, "path", &s, true, err));
+	if (!entry_path_is_safe(s, allow_root))
+		return bad(err, "unsafe path '%.200s'", s);
+	*out = xstrdup(s);
+	return 0;
+}
+
+static int get_i64_str(const cJSON *o, const char *key, int64_t *out,
+		       struct strbuf *err)
+{
+	const char *s;
+	char *end;
+	long long v;
+
+	TRY_JSON(json_get_str(o, key, &s, true, err));
+	if (!*s || (*s != '-' && (*s < '0' || *s > '9')))
+		return bad(err, "key '%s': not an integer", key);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return bad(err, "key '%s': not an integer", key);
+	*out = v;
+	return 0;
+}
+
+static int get_type(const cJSON *o, mode_t *out, struct strbuf *err)
+{
+	const char *s;
+
+	TRY_JSON(json_get_str(o, "type", &s, true, err));
+	if (file_type_parse(s, out) < 0)
+		return bad(err, "unknown file type '%.40s'", s);
+	return 0;
+}
+
+static int parse_pre(const cJSON *o, struct precondition *p,
+		     struct strbuf *err)
+{
+	static const char *const k_content[] = { "kind", "path", "hash", "type", "mode", NULL };
+	static const char *const k_absent[] = { "kind", "path", NULL };
+	static const char *const k_stat[] = { "kind", "path", "type", "mode", "uid", "gid", "size", "mtime", "ctime", NULL };
+	static const char *const k_listing[] = { "kind", "path", "hash", NULL };
+	static const char *const k_symlink[] = { "kind", "path", "target", NULL };
+	static const char *const k_hostfact[] = { "kind", "name", "value", NULL };
+	const char *kind, *s;
+	mode_t type = 0, perm = 0;
+	uint64_t v;
+	size_t i;
+
+	if (!cJSON_IsObject(o))
+		return bad(err, "precondition is not an object");
+	TRY_JSON(json_get_str(o, "kind", &kind, true, err));
+	if (!strcmp(kind, "content")) {
+		p->kind = PRE_CONTENT;
+		TRY_JSON(json_check_keys(o, k_content, err));
+		if (get_path(o, &p->path, true, err) ||
+		    get_hash(o, "hash", &p->hash, err) ||
+		    get_type(o, &type, err) || get_mode(o, &perm, err))
+			return -EBADMSG;
+		if (type != S_IFREG)
+			return bad(err, "content precondition on a non-file");
+		p->mode = type | perm;
+	} else if (!strcmp(kind, "absent")) {
+		p->kind = PRE_ABSENT;
+		TRY_JSON(json_check_keys(o, k_absent, err));
+		if (get_path(o, &p->path, true, err))
+			return -EBADMSG;
+	} else if (!strcmp(kind, "stat")) {
+		bool has_m, has_c;
+
+		p->kind = PRE_STAT;
+		TRY_JSON(json_check_keys(o, k_stat, err));
+		if (get_path(o, &p->path, true, err) ||
+		    get_type(o, &type, err) || get_mode(o, &perm, err))
+			return -EBADMSG;
+		p->mode = type | perm;
+		TRY_JSON(json_get_u64(o, "uid", &v, true, err));
+		if (v > UINT32_MAX)
+			return bad(err, "uid out of range");
+		p->uid = (uint32_t)v;
+		TRY_JSON(json_get_u64(o, "gid", &v, true, err));
+		if (v > UINT32_MAX)
+			return bad(err, "gid out of range");
+		p->gid = (uint32_t)v;
+		if (type == S_IFREG)
+			TRY_JSON(json_get_u64(o, "size", &p->size, true, err));
+		else if (cJSON_GetObjectItemCaseSensitive(o, "size"))
+			return bad(err, "size on a stat precondition of a non-file");
+		has_m = cJSON_GetObjectItemCaseSensitive(o, "mtime") != NULL;
+		has_c = cJSON_GetObjectItemCaseSensitive(o, "ctime") != NULL;
+		if (has_m != has_c)
+			return bad(err, "mtime without ctime or the reverse");
+		if (has_m) {
+			p->strict = true;
+			if (get_i64_str(o, "mtime", &p->mtime_ns, err) ||
+			    get_i64_str(o, "ctime", &p->ctime_ns, err))
+				return -EBADMSG;
+		}
+	} else if (!strcmp(kind, "listing")) {
+		p->kind = PRE_LISTING;
+		TRY_JSON(json_check_keys(o, k_listing, err));
+		if (get_path(o, &p->path, true, err) ||
+		    get_hash(o, "hash", &p->hash, err))
+			return -EBADMSG;
+	} else if (!strcmp(kind, "symlink")) {
+		p->kind = PRE_SYMLINK;
+		TRY_JSON(json_check_keys(o, k_symlink, err));
+		if (get_path(o, &p->path, true, err))
+			return -EBADMSG;
+		TRY_JSON(json_get_str(o, "target", &s, true, err));
+		if (!*s)
+			return bad(err, "empty symlink target");
+		p->value = xstrdup(s);
+	} else if (!strcmp(kind, "hostfact")) {
+		p->kind = PRE_HOSTFACT;
+		TRY_JSON(json_check_keys(o, k_hostfact, err));
+		TRY_JSON(json_get_str(o, "name", &s, true, err));
+		for (i = 0; i < ARRAY_SIZE(hostfact_names); i++)
+			if (!strcmp(s, hostfact_names[i]))
+				break;
+		if (i == ARRAY_SIZE(hostfact_names))
+			return bad(err, "unknown host fact '%.40s'", s);
+		p->path = xstrdup(s);
+		TRY_JSON(json_get_str(o, "value", &s, true, err));
+		p->value = xstrdup(s);
+	} else {
+		return bad(err, "unknown precondition kind '%.40s'", kind);
+	}
+	return 0;
+}
+
+static int parse_change(const cJSON *o, struct change *c, struct strbuf *err)
+{
+	static const char *const k_file[] = { "kind", "path", "blob", "size", "mode", NULL };
+	static const char *const k_mode[] = { "kind", "path", "mode", NULL };
+	static const char *const k_symlink[] = { "kind", "path", "target", NULL };
+	static const char *const k_delete[] = { "kind", "path", NULL };
+	const char *kind, *s;
+
+	if (!cJSON_IsObject(o))
+		return bad(err, "change is not an object");
+	TRY_JSON(json_get_str(o, "kind", &kind, true, err));
+	if (!strcmp(kind, "file")) {
+		c->kind = CACHE_CHANGE_FILE;
+		TRY_JSON(json_check_keys(o, k_file, err));
+		if (get_hash(o, "blob", &c->blob, err) ||
+		    get_mode(o, &c->mode, err))
+			return -EBADMSG;
+		TRY_JSON(json_get_u64(o, "size", &c->size, true, err));
+		c->has_blob = true;
+	} else if (!strcmp(kind, "dir") || !strcmp(kind, "dir_replaced") ||
+		   !strcmp(kind, "mode")) {
+		c->kind = !strcmp(kind, "dir")		? CACHE_CHANGE_DIR
+			  : !strcmp(kind, "mode")	? CACHE_CHANGE_MODE
+							: CACHE_CHANGE_DIR_REPLACED;
+		TRY_JSON(json_check_keys(o, k_mode, err));
+		if (get_mode(o, &c->mode, err))
+			return -EBADMSG;
+	} else if (!strcmp(kind, "symlink")) {
+		c->kind = CACHE_CHANGE_SYMLINK;
+		TRY_JSON(json_check_keys(o, k_symlink, err));
+		TRY_JSON(json_get_str(o, "target", &s, true, err));
+		if (!*s)
+			return bad(err, "empty symlink target");
+		c->target = xstrdup(s);
+	} else if (!strcmp(kind, "delete")) {
+		c->kind = CACHE_CHANGE_DELETE;
+		TRY_JSON(json_check_keys(o, k_delete, err));
+	} else {
+		return bad(err, "unknown change kind '%.40s'", kind);
+	}
+	return get_path(o, &c->path, false, err);
+}
+
+static int parse_output(const cJSON *res, const char *key, struct output *out,
+			struct strbuf *err)
+{
+	static const char *const keys[] = { "blob", "size", NULL };
+	const cJSON *o;
+
+	TRY_JSON(json_get_object(res, key, &o, true, err));
+	TRY_JSON(json_check_keys(o, keys, err));
+	if (get_hash(o, "blob", &out->hash, err))
+		return -EBADMSG;
+	TRY_JSON(json_get_u64(o, "size", &out->size, true, err));
+	return 0;
+}
+
+static int parse_key_fields(const cJSON *arr, struct cache_entry *e,
+			    struct strbuf *err)
+{
+	const cJSON *t;
+	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+
+	e->fields = xcalloc(n ? n : 1, sizeof(*e->fields));
+	cJSON_ArrayForEach(t, arr)
+	{
+		const cJSON *tag = cJSON_GetArrayItem(t, 0);
+		const cJSON *type = cJSON_GetArrayItem(t, 1);
+		const cJSON *val = cJSON_GetArrayItem(t, 2);
+		struct key_field *f = &e->fields[i];
+		const char *v, *p;
+		size_t len;
+
+		if (!cJSON_IsArray(t) || cJSON_GetArraySize(t) != 3 ||
+		    !cJSON_IsString(tag) || !cJSON_IsString(type) ||
+		    !cJSON_IsString(val) || !*tag->valuestring ||
+		    strlen(type->valuestring) != 1)
+			return bad(err, "bad key field %zu", i);
+		for (p = tag->valuestring; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				return bad(err, "bad key field tag");
+		v = val->valuestring;
+		len = strlen(v);
+		f->tag = xstrdup(tag->valuestring);
+		f->type = type->valuestring[0];
+		e->nr_fields = ++i;
+		switch (f->type) {
+		case 's':
+			if (!utf8_valid((const unsigned char *)v, len))
+				return bad(err, "key field '%s': not UTF-8", f->tag);
+			f->data = xstrdup(v);
+			f->len = len;
+			break;
+		case 'u': {
+			uint64_t x = 0;
+			size_t k;
+			unsigned char le[8];
+
+			if (!len || len > 20 || (len > 1 && v[0] == '0'))
+				return bad(err, "key field '%s': bad number", f->tag);
+			for (k = 0; k < len; k++) {
+				if (v[k] < '0' || v[k] > '9' ||
+				    x > (UINT64_MAX - (uint64_t)(v[k] - '0')) / 10)
+					return bad(err, "key field '%s': bad number", f->tag);
+				x = x * 10 + (uint64_t)(v[k] - '0');
+			}
+			put_le(le, x, 8);
+			f->data = xmalloc(9);
+			memcpy(f->data, le, 8);
+			f->data[8] = '\0';
+			f->len = 8;
+			break;
+		}
+		case 'x': {
+			size_t k;
+
+			if (len % 2)
+				return bad(err, "key field '%s': bad hex", f->tag);
+			f->data = xmalloc(len / 2 + 1);
+			for (k = 0; k < len; k += 2) {
+				int hi = hexval(v[k]), lo = hexval(v[k + 1]);
+
+				if (hi < 0 || lo < 0)
+					return bad(err, "key field '%s': bad hex", f->tag);
+				f->data[k / 2] = (char)(hi << 4 | lo);
+			}
+			f->data[len / 2] = '\0';
+			f->len = len / 2;
+			break;
+		}
+		default:
+			return bad(err, "key field '%s': unknown type", f->tag);
+		}
+	}
+	return 0;
+}
+
+static int decode_payload(const cJSON *root, struct cache_entry *e,
+			  struct strbuf *err)
+{
+	static const char *const k_top[] = { "key", "key_fields", "preconditions", "result", "duration_s", "created", "procache", NULL };
+	static const char *const k_res[] = { "exit", "stdout", "stderr", "changes", NULL };
+	static const char *const k_code[] = { "code", NULL };
+	static const char *const k_sig[] = { "signal", NULL };
+	const cJSON *arr, *res, *ex, *it, *dur;
+	const char *s;
+	struct pc_hash kh, kh2;
+	uint64_t v;
+	int64_t created;
+	size_t n;
+
+	TRY_JSON(json_check_keys(root, k_top, err));
+	if (get_hash(root, "key", &kh, err))
+		return -EBADMSG;
+	pc_hash_to_hex(&kh, e->key_hex);
+	TRY_JSON(json_get_array(root, "key_fields", &arr, true, err));
+	if (parse_key_fields(arr, e, err))
+		return -EBADMSG;
+	key_fields_hash(e->fields, e->nr_fields, &kh2);
+	if (!pc_hash_equal(&kh, &kh2))
+		return bad(err, "key fields do not hash to the key");
+
+	TRY_JSON(json_get_array(root, "preconditions", &arr, true, err));
+	n = (size_t)cJSON_GetArraySize(arr);
+	e->pre = xcalloc(n ? n : 1, sizeof(*e->pre));
+	e->alloc_pre = n ? n : 1;
+	cJSON_ArrayForEach(it, arr)
+	{
+		e->nr_pre++;
+		if (parse_pre(it, &e->pre[e->nr_pre - 1], err))
+			return -EBADMSG;
+	}
+
+	TRY_JSON(json_get_object(root, "result", &res, true, err));
+	TRY_JSON(json_check_keys(res, k_res, err));
+	TRY_JSON(json_get_object(res, "exit", &ex, true, err));
+	if (cJSON_GetObjectItemCaseSensitive(ex, "signal")) {
+		TRY_JSON(json_check_keys(ex, k_sig, err));
+		TRY_JSON(json_get_u64(ex, "signal", &v, true, err));
+		if (v < 1 || v > 64)
+			return bad(err, "signal %" PRIu64 " out of range", v);
+		e->signal = (int)v;
+	} else {
+		TRY_JSON(json_check_keys(ex, k_code, err));
+		TRY_JSON(json_get_u64(ex, "code", &v, true, err));
+		if (v > 255)
+			return bad(err, "exit code %" PRIu64 " out of range", v);
+		e->exit_code = (int)v;
+	}
+	if (parse_output(res, "stdout", &e->out[0], err) ||
+	    parse_output(res, "stderr", &e->out[1], err))
+		return -EBADMSG;
+	TRY_JSON(json_get_array(res, "changes", &arr, true, err));
+	n = (size_t)cJSON_GetArraySize(arr);
+	e->ch = xcalloc(n ? n : 1, sizeof(*e->ch));
+	e->alloc_ch = n ? n : 1;
+	cJSON_ArrayForEach(it, arr)
+	{
+		e->nr_ch++;
+		if (parse_change(it, &e->ch[e->nr_ch - 1], err))
+			return -EBADMSG;
+	}
+
+	dur = cJSON_GetObjectItemCaseSensitive(root, "duration_s");
+	if (!cJSON_IsNumber(dur) || !(dur->valuedouble >= 0) ||
+	    dur->valuedouble > 1e12)
+		return bad(err, "bad duration_s");
+	e->duration = dur->valuedouble;
+	TRY_JSON(json_get_i64(root, "created", &created, true, err));
+	e->created = created;
+	TRY_JSON(json_get_str(root, "procache", &s, true, err));
+	e->version = xstrdup(s);
+	return 0;
+}
+
+int entry_decode(const void *buf, size_t len, struct cache_entry **out,
+		 struct strbuf *err)
+{
+	const unsigned char *p = buf;
+	_cleanup_cjson_ cJSON *root = NULL;
+	struct cache_entry *e;
+	struct pc_hash h;
+	uint64_t plen;
+	int r;
+
+	*out = NULL;
+	if (len < ENTRY_HEADER_LEN)
+		return bad(err, "truncated (%zu bytes)", len);
+	if (memcmp(p, ENTRY_MAGIC, 8))
+		return bad(err, "bad magic");
+	if (get_le(p + 8, 4) != ENTRY_VERSION)
+		return bad(err, "unsupported entry version %" PRIu64,
+			   get_le(p + 8, 4));
+	if (get_le(p + 12, 4) != 0)
+		return bad(err, "unknown flags");
+	plen = get_le(p + 16, 8);
+	if (plen != len - ENTRY_HEADER_LEN)
+		return bad(err, "truncated or overlong (payload %" PRIu64
+				" bytes, file has %zu)",
+			   plen, len - ENTRY_HEADER_LEN);
+	pc_hash_buffer(p + ENTRY_HEADER_LEN, (size_t)plen, &h);
+	if (memcmp(h.b, p + 24, 16))
+		return bad(err, "checksum mismatch");
+	if (json_parse((const char *)p + ENTRY_HEADER_LEN, (size_t)plen, &root,
+		       err) < 0)
+		return -EBADMSG;
+	e = xcalloc(1, sizeof(*e));
+	r = decode_payload(root, e, err);
+	if (r < 0) {
+		if (err && !err->len)
+			strbuf_addstr(err, "bad entry");
+		cache_entry_free(e);
+		return -EBADMSG;
+	}
+	*out = e;
+	return 0;
+}

@@ -1,0 +1,855 @@
+/*
+ * Lookup: find the entry of a key whose preconditions hold on the host,
+ * and explain misses.
+ *
+ * Candidates are the *.entry files of keys/ab/<key>/, most recently used
+ * (mtime) first. Each host path is examined at most once per lookup: a
+ * memo keeps its lstat, content hash, symlink target and listing hash, so
+ * a hundred candidates that share their inputs cost one stat per input.
+ * Content goes through the stat cache (cache/statcache.c).
+ *
+ * A hit is touched (mtime = now) before its blobs are read, so that a
+ * concurrent gc, which removes least recently used entries first and an
+ * entry before its blobs, does not take the blobs of an entry in use.
+ * Then every blob it references is checked (present, size, hash): an
+ * entry with a missing or damaged blob is a miss and is removed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "cache/internal.h"
+#include "common/cleanup.h"
+#include "common/die.h"
+#include "common/dirlist.h"
+#include "common/hash.h"
+#include "common/json.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "common/banned.h"
+
+struct cache_explain {
+	cJSON *reasons; /* array */
+};
+
+struct memo {
+	bool lstat_done, hash_done, link_done, list_done;
+	int lstat_err, hash_err, link_err, list_err;
+	struct stat st;
+	struct pc_hash hash, list;
+	char *link;
+};
+
+struct lookup {
+	struct cache *c;
+	struct strset *paths;
+	struct memo *memos;
+	size_t nr, alloc;
+	bool uname_done;
+	int uname_err;
+	struct utsname uts;
+};
+
+static struct memo *memo_get(struct lookup *l, const char *path)
+{
+	size_t len = strlen(path);
+	long i = strset_get(l->paths, path, len);
+
+	if (i >= 0)
+		return &l->memos[i];
+	ALLOC_GROW(l->memos, l->nr + 1, l->alloc);
+	memset(&l->memos[l->nr], 0, sizeof(l->memos[l->nr]));
+	strset_put(l->paths, path, len, (long)l->nr);
+	return &l->memos[l->nr++];
+}
+
+static void memo_lstat(struct memo *m, const char *path)
+{
+	if (m->lstat_done)
+		return;
+	m->lstat_done = true;
+	m->lstat_err = lstat(path, &m->st) < 0 ? -errno : 0;
+}
+
+static struct statcache *lookup_statcache(struct cache *c)
+{
+	if (!c->sc_tried) {
+		int r;
+
+		c->sc_tried = true;
+		r = statcache_open(c->dirfd, &c->sc);
+		if (r < 0)
+			info("stat cache unusable in '%s': %s", c->path,
+			     strerror(-r));
+	}
+	return c->sc;
+}
+
+static void describe_stat(struct strbuf *sb, int err, const struct stat *st)
+{
+	if (err == -ENOENT || err == -ENOTDIR) {
+		strbuf_addstr(sb, "absent");
+		return;
+	}
+	if (err) {
+		strbuf_addf(sb, "unreadable (%s)", strerror(-err));
+		return;
+	}
+	strbuf_addf(sb, "%s %04o", file_type_name(st->st_mode),
+		    (unsigned)(st->st_mode & 07777));
+}
+
+static void hash_hex(struct strbuf *sb, const struct pc_hash *h)
+{
+	char hex[PC_HASH_HEX_LEN + 1];
+
+	pc_hash_to_hex(h, hex);
+	strbuf_addstr(sb, hex);
+}
+
+static int64_t st_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+static const char *uname_field(const struct utsname *u, const char *name)
+{
+	if (!strcmp(name, "uname.sysname"))
+		return u->sysname;
+	if (!strcmp(name, "uname.release"))
+		return u->release;
+	if (!strcmp(name, "uname.version"))
+		return u->version;
+	if (!strcmp(name, "uname.machine"))
+		return u->machine;
+	return NULL;
+}
+
+/*
+ * Does @p hold on the host? When @exp/@found are not NULL and it does
+ * not, they receive what was expected and what was found.
+ */
+static bool check_pre(struct lookup *l, const struct precondition *p,
+		      struct strbuf *exp, struct strbuf *found)
+{
+	struct memo *m;
+	bool ok = false;
+
+	if (p->kind == PRE_HOSTFACT) {
+		const char *v;
+
+		if (!l->uname_done) {
+			l->uname_done = true;
+			l->uname_err = uname(&l->uts) < 0 ? -errno : 0;
+		}
+		v = l->uname_err ? NULL : uname_field(&l->uts, p->path);
+		ok = v && !strcmp(v, p->value);
+		if (!ok && exp) {
+			strbuf_addstr(exp, p->value);
+			strbuf_addstr(found, v ? v : "unknown");
+		}
+		return ok;
+	}
+
+	m = memo_get(l, p->path);
+	memo_lstat(m, p->path);
+	switch (p->kind) {
+	case PRE_ABSENT:
+		ok = m->lstat_err == -ENOENT || m->lstat_err == -ENOTDIR;
+		if (!ok && exp) {
+			strbuf_addstr(exp, "absent");
+			describe_stat(found, m->lstat_err, &m->st);
+		}
+		return ok;
+	case PRE_STAT:
+		ok = !m->lstat_err &&
+		     (m->st.st_mode & (S_IFMT | 07777)) == p->mode &&
+		     m->st.st_uid == p->uid && m->st.st_gid == p->gid &&
+		     (!S_ISREG(p->mode) || (uint64_t)m->st.st_size == p->size) &&
+		     (!p->strict || (st_ns(&m->st.st_mtim) == p->mtime_ns &&
+				     st_ns(&m->st.st_ctim) == p->ctime_ns));
+		if (!ok && exp) {
+			strbuf_addf(exp, "%s %04o uid %u gid %u",
+				    file_type_name(p->mode),
+				    (unsigned)(p->mode & 07777), p->uid, p->gid);
+			if (S_ISREG(p->mode))
+				strbuf_addf(exp, " size %" PRIu64, p->size);
+			if (p->strict)
+				strbuf_addf(exp, " mtime %" PRId64 " ctime %" PRId64,
+					    p->mtime_ns, p->ctime_ns);
+			describe_stat(found, m->lstat_err, &m->st);
+			if (!m->lstat_err) {
+				strbuf_addf(found, " uid %u gid %u",
+					    (unsigned)m->st.st_uid,
+					    (unsigned)m->st.st_gid);
+				if (S_ISREG(m->st.st_mode))
+					strbuf_addf(found, " size %" PRIu64,
+						    (uint64_t)m->st.st_size);
+				if (p->strict)
+					strbuf_addf(found,
+						    " mtime %" PRId64 " ctime %" PRId64,
+						    st_ns(&m->st.st_mtim),
+						    st_ns(&m->st.st_ctim));
+			}
+		}
+		return ok;
+	case PRE_CONTENT:
+		if (!m->lstat_err &&
+		    (m->st.st_mode & (S_IFMT | 07777)) == p->mode) {
+			if (!m->hash_done) {
+				m->hash_done = true;
+				m->hash_err = statcache_hash_file(
+					lookup_statcache(l->c), AT_FDCWD,
+					p->path, &m->st, &m->hash);
+			}
+			ok = !m->hash_err && pc_hash_equal(&m->hash, &p->hash);
+		}
+		if (!ok && exp) {
+			strbuf_addf(exp, "%s %04o ", file_type_name(p->mode),
+				    (unsigned)(p->mode & 07777));
+			hash_hex(exp, &p->hash);
+			describe_stat(found, m->lstat_err, &m->st);
+			if (!m->lstat_err && m->hash_done) {
+				strbuf_addch(found, ' ');
+				if (m->hash_err)
+					strbuf_addf(found, "(cannot hash: %s)",
+						    strerror(-m->hash_err));
+				else
+					hash_hex(found, &m->hash);
+			}
+		}
+		return ok;
+	case PRE_LISTING:
+		if (!m->list_done) {
+			m->list_done = true;
+			m->list_err = m->lstat_err ? m->lstat_err
+				      : !S_ISDIR(m->st.st_mode)
+					      ? -ENOTDIR
+					      : dirlist_hash_at(AT_FDCWD, p->path,
+								&m->list, NULL);
+		}
+		ok = !m->list_err && pc_hash_equal(&m->list, &p->hash);
+		if (!ok && exp) {
+			strbuf_addstr(exp, "listing ");
+			hash_hex(exp, &p->hash);
+			if (m->list_err == -ENOTDIR && !m->lstat_err)
+				describe_stat(found, 0, &m->st);
+			else if (m->list_err)
+				describe_stat(found, m->list_err, &m->st);
+			else {
+				strbuf_addstr(found, "listing ");
+				hash_hex(found, &m->list);
+			}
+		}
+		return ok;
+	case PRE_SYMLINK:
+		if (!m->link_done) {
+			m->link_done = true;
+			if (m->lstat_err)
+				m->link_err = m->lstat_err;
+			else if (!S_ISLNK(m->st.st_mode))
+				m->link_err = -EINVAL;
+			else {
+				struct strbuf t = STRBUF_INIT;
+				size_t want = (size_t)m->st.st_size + 2;
+				ssize_t n;
+
+				for (;;) {
+					strbuf_grow(&t, want);
+					n = readlink(p->path, t.buf, t.alloc - 1);
+					if (n < 0 || (size_t)n < t.alloc - 1)
+						break;
+					want = t.alloc * 2;
+				}
+				if (n < 0) {
+					m->link_err = -errno;
+					strbuf_release(&t);
+				} else {
+					strbuf_setlen(&t, (size_t)n);
+					m->link = strbuf_detach(&t, NULL);
+				}
+			}
+		}
+		ok = !m->link_err && !strcmp(m->link, p->value);
+		if (!ok && exp) {
+			strbuf_addf(exp, "symlink to '%s'", p->value);
+			if (m->link_err == -EINVAL)
+				describe_stat(found, 0, &m->st);
+			else if (m->link_err)
+				describe_stat(found, m->link_err, &m->st);
+			else
+				strbuf_addf(found, "symlink to '%s'", m->link);
+		}
+		return ok;
+	case PRE_HOSTFACT:
+		break;
+	}
+	return false;
+}
+
+static void explain_add(struct cache_explain *ex, const char *candidate,
+			const char *kind, const char *path, const char *expected,
+			const char *found, const char *message)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (candidate)
+		cJSON_AddStringToObject(o, "candidate", candidate);
+	cJSON_AddStringToObject(o, "kind", kind);
+	if (path)
+		cJSON_AddStringToObject(o, "path", path);
+	if (expected)
+		cJSON_AddStringToObject(o, "expected", expected);
+	if (found)
+		cJSON_AddStringToObject(o, "found", found);
+	cJSON_AddStringToObject(o, "message", message);
+	cJSON_AddItemToArray(ex->reasons, o);
+}
+
+/* Check every precondition of @e; all of them when @ex is not NULL. */
+static bool check_entry(struct lookup *l, const struct cache_entry *e,
+			struct cache_explain *ex)
+{
+	_cleanup_strbuf_ struct strbuf exp = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf found = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf msg = STRBUF_INIT;
+	bool all = true;
+	size_t i;
+
+	for (i = 0; i < e->nr_pre; i++) {
+		const struct precondition *p = &e->pre[i];
+
+		strbuf_reset(&exp);
+		strbuf_reset(&found);
+		if (check_pre(l, p, ex ? &exp : NULL, ex ? &found : NULL))
+			continue;
+		all = false;
+		if (!ex)
+			return false;
+		strbuf_reset(&msg);
+		strbuf_addf(&msg, "entry %.8s: %s '%s': expected %s, found %s",
+			    e->id_hex, pre_kind_name(p->kind), p->path, exp.buf,
+			    found.buf);
+		explain_add(ex, e->name, pre_kind_name(p->kind), p->path,
+			    exp.buf, found.buf, msg.buf);
+	}
+	return all;
+}
+
+/* Every blob of @e present and whole? Else why, in @why. */
+static int check_blobs(struct cache *c, const struct cache_entry *e,
+		       struct strbuf *why)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < 2 + e->nr_ch; i++) {
+		const struct pc_hash *h;
+		uint64_t size;
+
+		if (i < 2) {
+			h = &e->out[i].hash;
+			size = e->out[i].size;
+		} else if (e->ch[i - 2].has_blob) {
+			h = &e->ch[i - 2].blob;
+			size = e->ch[i - 2].size;
+		} else {
+			continue;
+		}
+		r = store_check_blob(c, h, size, true);
+		if (r < 0) {
+			char hex[PC_HASH_HEX_LEN + 1];
+
+			pc_hash_to_hex(h, hex);
+			strbuf_addf(why, "%s blob %s",
+				    r == -ENOENT ? "missing" : r == -EBADMSG ? "corrupt" : "unreadable",
+				    hex);
+			if (r == -EBADMSG)
+				store_drop_blob(c, h);
+			return r;
+		}
+	}
+	return 0;
+}
+
+struct candidate {
+	char *name; /* "<id>.entry" */
+	int64_t mtime_ns;
+};
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	if (x->mtime_ns != y->mtime_ns)
+		return x->mtime_ns > y->mtime_ns ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static bool is_entry_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len == 16 + 6 && !strcmp(name + 16, ".entry") &&
+	       strspn(name, "0123456789abcdef") == 16;
+}
+
+/* The candidates of key @hex, most recently used first. */
+static int list_candidates(struct cache *c, const char *hex,
+			   struct candidate **out, size_t *nr)
+{
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct candidate *cands = NULL;
+	size_t n = 0, alloc = 0;
+	struct dirent *de;
+	int fd;
+
+	*out = NULL;
+	*nr = 0;
+	strbuf_addf(&dir, "%.2s/%s", hex, hex);
+	fd = openat(c->keys_fd, dir.buf,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		struct stat st;
+
+		if (!is_entry_name(de->d_name))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		ALLOC_GROW(cands, n + 1, alloc);
+		cands[n].name = xstrdup(de->d_name);
+		cands[n].mtime_ns = st_ns(&st.st_mtim);
+		n++;
+	}
+	qsort(cands, n, sizeof(*cands), cand_cmp);
+	*out = cands;
+	*nr = n;
+	return 0;
+}
+
+static void cands_free(struct candidate *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(c[i].name);
+	free(c);
+}
+
+/* ---- nearest key (explain without candidates) ------------------------ */
+
+static bool same_argv(const struct key_field *a, size_t na,
+		      const struct key_field *b, size_t nb)
+{
+	size_t i = 0, j = 0;
+
+	for (;;) {
+		while (i < na && strcmp(a[i].tag, "argv"))
+			i++;
+		while (j < nb && strcmp(b[j].tag, "argv"))
+			j++;
+		if (i == na || j == nb)
+			return i == na && j == nb;
+		if (a[i].len != b[j].len || memcmp(a[i].data, b[j].data, a[i].len))
+			return false;
+		i++;
+		j++;
+	}
+}
+
+struct field_diff {
+	char *field, *stored, *current;
+};
+
+static void diff_push(struct field_diff **d, size_t *n, size_t *alloc,
+		      const char *field, char *stored, char *current)
+{
+	ALLOC_GROW(*d, *n + 1, *alloc);
+	(*d)[*n].field = xstrdup(field);
+	(*d)[*n].stored = stored;
+	(*d)[*n].current = current;
+	(*n)++;
+}
+
+/* The values of tag @tag, displayed, joined by '\n'; NULL if none. */
+static char *tag_values(const struct key_field *f, size_t n, const char *tag)
+{
+	struct strbuf sb = STRBUF_INIT;
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *v;
+
+		if (strcmp(f[i].tag, tag))
+			continue;
+		v = key_field_display(&f[i]);
+		if (any)
+			strbuf_addch(&sb, ' ');
+		strbuf_addstr(&sb, v);
+		free(v);
+		any = true;
+	}
+	if (!any) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* env fields by name: value of NAME in fields, or NULL. */
+static const struct key_field *env_find(const struct key_field *f, size_t n,
+					const char *name, size_t nlen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(f[i].tag, "env") && f[i].len > nlen &&
+		    f[i].data[nlen] == '=' && !memcmp(f[i].data, name, nlen))
+			return &f[i];
+	return NULL;
+}
+
+static size_t diff_fields(const struct key_field *st, size_t ns,
+			  const struct key_field *cur, size_t nc,
+			  struct field_diff **out)
+{
+	struct field_diff *d = NULL;
+	size_t n = 0, alloc = 0, i, j;
+	struct strset *tags = strset_new();
+
+	/* env: per variable, in both directions. */
+	for (i = 0; i < 2; i++) {
+		const struct key_field *a = i ? cur : st, *b = i ? st : cur;
+		size_t na = i ? nc : ns, nb = i ? ns : nc;
+
+		for (j = 0; j < na; j++) {
+			const char *eq;
+			const struct key_field *other;
+			size_t nlen;
+			char *label;
+
+			if (strcmp(a[j].tag, "env") || a[j].type != 's')
+				continue;
+			eq = memchr(a[j].data, '=', a[j].len);
+			nlen = eq ? (size_t)(eq - a[j].data) : a[j].len;
+			other = env_find(b, nb, a[j].data, nlen);
+			if (other && i)
+				continue; /* compared in the first pass */
+			if (other && other->len == a[j].len &&
+			    !memcmp(other->data, a[j].data, a[j].len))
+				continue;
+			label = xasprintf("env %.*s", (int)nlen, a[j].data);
+			if (i)
+				diff_push(&d, &n, &alloc, label, NULL,
+					  xstrdup(eq ? eq + 1 : ""));
+			else
+				diff_push(&d, &n, &alloc, label,
+					  xstrdup(eq ? eq + 1 : ""),
+					  other ? xstrdup(memchr(other->data, '=', other->len) + 1)
+						: NULL);
+			free(label);
+		}
+	}
+	/* Every other tag: its values as a whole. */
+	for (i = 0; i < 2; i++) {
+		const struct key_field *a = i ? cur : st;
+		size_t na = i ? nc : ns;
+
+		for (j = 0; j < na; j++) {
+			char *sv, *cv;
+
+			if (!strcmp(a[j].tag, "env") || !strcmp(a[j].tag, "argc") ||
+			    strset_put(tags, a[j].tag, strlen(a[j].tag), 1) >= 0)
+				continue;
+			sv = tag_values(st, ns, a[j].tag);
+			cv = tag_values(cur, nc, a[j].tag);
+			if (sv && cv && !strcmp(sv, cv)) {
+				free(sv);
+				free(cv);
+				continue;
+			}
+			diff_push(&d, &n, &alloc, a[j].tag, sv, cv);
+		}
+	}
+	strset_free(tags);
+	*out = d;
+	return n;
+}
+
+static void diffs_free(struct field_diff *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(d[i].field);
+		free(d[i].stored);
+		free(d[i].current);
+	}
+	free(d);
+}
+
+static void explain_nearest(struct cache *c, const struct cache_key *k,
+			    struct cache_explain *ex)
+{
+	_cleanup_closedir_ DIR *top = NULL;
+	struct field_diff *best = NULL;
+	size_t best_n = 0;
+	char best_key[PC_HASH_HEX_LEN + 1] = "";
+	struct dirent *de;
+	int fd;
+
+	fd = openat(c->keys_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && !(top = fdopendir(fd)))
+		close(fd);
+	while (top && (de = readdir(top))) {
+		_cleanup_closedir_ DIR *mid = NULL;
+		struct dirent *ke;
+
+		if (strlen(de->d_name) != 2 || de->d_name[0] == '.')
+			continue;
+		fd = openat(c->keys_fd, de->d_name,
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || !(mid = fdopendir(fd))) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while ((ke = readdir(mid))) {
+			struct candidate *cands;
+			struct cache_entry *e = NULL;
+			size_t nc, i;
+
+			if (strlen(ke->d_name) != PC_HASH_HEX_LEN ||
+			    !strcmp(ke->d_name, k->hex) ||
+			    list_candidates(c, ke->d_name, &cands, &nc) < 0)
+				continue;
+			for (i = 0; i < nc && !e; i++) {
+				_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
+				_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+
+				strbuf_addf(&rel, "%.2s/%s/%s", ke->d_name,
+					    ke->d_name, cands[i].name);
+				if (store_read_entry(c, rel.buf, &e, &err) < 0)
+					e = NULL;
+			}
+			cands_free(cands, nc);
+			if (!e)
+				continue;
+			if (same_argv(e->fields, e->nr_fields, k->fields, k->nr)) {
+				struct field_diff *d;
+				size_t n = diff_fields(e->fields, e->nr_fields,
+						       k->fields, k->nr, &d);
+
+				if (n && (!best || n < best_n)) {
+					diffs_free(best, best_n);
+					best = d;
+					best_n = n;
+					memcpy(best_key, e->key_hex, sizeof(best_key));
+				} else {
+					diffs_free(d, n);
+				}
+			}
+			cache_entry_free(e);
+		}
+	}
+	if (!best) {
+		explain_add(ex, NULL, "key", NULL, NULL, NULL,
+			    "no entry for this command line");
+		cJSON_AddStringToObject(
+			cJSON_GetArrayItem(ex->reasons,
+					   cJSON_GetArraySize(ex->reasons) - 1),
+			"field", "argv");
+		return;
+	}
+	for (size_t i = 0; i < best_n; i++) {
+		_cleanup_free_ char *msg = NULL;
+		cJSON *o = cJSON_CreateObject();
+
+		if (!best[i].stored)
+			msg = xasprintf("%s is new (not in the nearest stored key %.8s)",
+					best[i].field, best_key);
+		else if (!best[i].current)
+			msg = xasprintf("%s is no longer set (nearest stored key %.8s)",
+					best[i].field, best_key);
+		else
+			msg = xasprintf("%s differs from the nearest stored key %.8s",
+					best[i].field, best_key);
+		cJSON_AddStringToObject(o, "kind", "key");
+		cJSON_AddStringToObject(o, "nearest", best_key);
+		cJSON_AddStringToObject(o, "field", best[i].field);
+		if (best[i].stored)
+			cJSON_AddStringToObject(o, "expected", best[i].stored);
+		else
+			cJSON_AddNullToObject(o, "expected");
+		if (best[i].current)
+			cJSON_AddStringToObject(o, "found", best[i].current);
+		else
+			cJSON_AddNullToObject(o, "found");
+		cJSON_AddStringToObject(o, "message", msg);
+		cJSON_AddItemToArray(ex->reasons, o);
+	}
+	diffs_free(best, best_n);
+}
+
+/* ---- lookup ----------------------------------------------------------- */
+
+int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
+		 struct cache_entry **hit, struct cache_explain **exp,
+		 struct strbuf *err)
+{
+	struct cache_key *k = (struct cache_key *)ck;
+	struct cache_explain *ex = NULL;
+	struct candidate *cands = NULL;
+	struct lookup l = { .c = c };
+	size_t nr = 0, i;
+	int r;
+
+	*hit = NULL;
+	if (exp)
+		*exp = NULL;
+	if (flags & ~CACHE_LOOKUP_EXPLAIN) {
+		strbuf_addf(err, "unknown lookup flags %#x", flags);
+		return -EINVAL;
+	}
+	cache_key_hex(k);
+	if ((flags & CACHE_LOOKUP_EXPLAIN) && exp) {
+		ex = xcalloc(1, sizeof(*ex));
+		ex->reasons = cJSON_CreateArray();
+	}
+	r = list_candidates(c, k->hex, &cands, &nr);
+	if (r < 0) {
+		strbuf_addf(err, "cannot list cache entries of key %s in '%s': %s",
+			    k->hex, c->path, strerror(-r));
+		goto out;
+	}
+	l.paths = strset_new();
+	for (i = 0; i < nr; i++) {
+		_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
+		_cleanup_strbuf_ struct strbuf why = STRBUF_INIT;
+		struct cache_entry *e;
+
+		store_entry_relpath(k->hex, "", &rel);
+		strbuf_setlen(&rel, rel.len - strlen(".entry"));
+		strbuf_addstr(&rel, cands[i].name);
+		r = store_read_entry(c, rel.buf, &e, &why);
+		if (r == -ENOENT)
+			continue; /* removed by a concurrent gc */
+		if (r < 0) {
+			if (r == -EBADMSG)
+				store_drop_entry(c, rel.buf, why.buf);
+			else
+				warn("cannot read cache entry '%s': %s", rel.buf,
+				     why.buf);
+			if (ex) {
+				_cleanup_free_ char *msg = xasprintf(
+					"entry %.16s is unusable: %s", cands[i].name,
+					why.buf);
+				_cleanup_free_ char *name = xasprintf(
+					"%s/%.16s", k->hex, cands[i].name);
+
+				explain_add(ex, name, "corrupt", NULL, NULL,
+					    NULL, msg);
+			}
+			continue;
+		}
+		if (!check_entry(&l, e, ex) || *hit) {
+			cache_entry_free(e);
+			continue;
+		}
+		/* Touch before reading blobs (see the top of this file). */
+		if (utimensat(c->keys_fd, rel.buf, NULL, AT_SYMLINK_NOFOLLOW) < 0)
+			debug("cannot touch '%s': %s", rel.buf, strerror(errno));
+		if (check_blobs(c, e, &why) < 0) {
+			store_drop_entry(c, rel.buf, why.buf);
+			if (ex) {
+				_cleanup_free_ char *msg = xasprintf(
+					"entry %.8s is unusable: %s", e->id_hex,
+					why.buf);
+
+				explain_add(ex, e->name, "corrupt", NULL, NULL,
+					    NULL, msg);
+			}
+			cache_entry_free(e);
+			continue;
+		}
+		store_count_hit(c, rel.buf);
+		store_set_last(c, rel.buf);
+		*hit = e;
+		if (!ex)
+			break;
+	}
+	if (ex && nr == 0)
+		explain_nearest(c, k, ex);
+	r = *hit ? 1 : 0;
+out:
+	cands_free(cands, nr);
+	strset_free(l.paths);
+	for (i = 0; i < l.nr; i++)
+		free(l.memos[i].link);
+	free(l.memos);
+	if (exp)
+		*exp = ex;
+	else if (ex)
+		cache_explain_free(ex);
+	if (r < 0 && exp && *exp) {
+		cache_explain_free(*exp);
+		*exp = NULL;
+	}
+	return r;
+}
+
+/* ---- explain ---------------------------------------------------------- */
+
+cJSON *cache_explain_json(const struct cache_explain *ex)
+{
+	if (!ex)
+		return cJSON_CreateArray();
+	return cJSON_Duplicate(ex->reasons, true);
+}
+
+void cache_explain_print(const struct cache_explain *ex, FILE *f)
+{
+	const cJSON *it;
+
+	if (!ex)
+		return;
+	cJSON_ArrayForEach(it, ex->reasons)
+	{
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "message");
+
+		if (cJSON_IsString(m))
+			fprintf(f, "procache: explain: %s\n", m->valuestring);
+	}
+}
+
+size_t cache_explain_count(const struct cache_explain *ex)
+{
+	return ex ? (size_t)cJSON_GetArraySize(ex->reasons) : 0;
+}
+
+void cache_explain_free(struct cache_explain *ex)
+{
+	if (!ex)
+		return;
+	cJSON_Delete(ex->reasons);
+	free(ex);
+}

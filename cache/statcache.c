@@ -1,0 +1,366 @@
+/*
+ * The stat-keyed hash cache: (dev, ino, mode, size, mtime ns, ctime ns) ->
+ * XXH3-128 of the file's bytes, so that checking a content precondition
+ * of an unchanged file costs one lstat and one table probe instead of
+ * reading the file.
+ *
+ * File format of $CACHE/statcache (all integers little-endian):
+ *
+ *	header, 64 bytes:
+ *	  0  8	magic "PCSTATC\n"
+ *	  8  4	version (1)
+ *	 12  4	log2 of the number of slots (STATCACHE_LOG2_SLOTS)
+ *	 16 48	zero
+ *	then 2^log2 slots of 64 bytes:
+ *	  0  8	st_dev		 8  8	st_ino
+ *	 16  8	st_size		24  8	mtime, ns since the epoch (signed)
+ *	 32  8	ctime, ns (signed)
+ *	 40  4	st_mode (type and permission bits)
+ *	 44  4	check: low 32 bits of XXH3-64 of bytes 0..43 and 48..63
+ *	 48 16	XXH3-128 of the content (canonical, as struct pc_hash)
+ *
+ * A slot is valid only if its check matches, so an empty (all-zero) slot
+ * and a torn write (two processes writing one slot at once; each write is
+ * one pwrite() of 64 bytes) read as a miss. Slots are grouped in buckets
+ * of 4, chosen by XXH3-64 of (dev, ino); a put replaces the slot of the
+ * same (dev, ino), else an invalid slot, else one picked by the hash.
+ * The file is a fixed-size sparse file, mapped read-only; writes go
+ * through pwrite(). A file with another magic, version or size is
+ * replaced by a fresh one (it is only a cache).
+ *
+ * The same-tick guard (ccache): a record is written only when the file's
+ * mtime and ctime are at least 2 s older than the time hashing started.
+ * A file rewritten within the timestamp granularity right after being
+ * hashed could otherwise keep every stat field and be trusted with its
+ * old hash. Files on pseudo file systems (/proc, /sys, ...) whose
+ * timestamps say nothing about their content are never recorded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "cache/internal.h"
+#include "common/cleanup.h"
+#include "common/fdio.h"
+#include "common/hash.h"
+#include "common/xalloc.h"
+#include "common/banned.h"
+
+#define STATCACHE_MAGIC "PCSTATC\n"
+#define STATCACHE_VERSION 1u
+#define STATCACHE_LOG2_SLOTS 18u
+#define SLOT_SIZE 64
+#define HEADER_SIZE 64
+#define BUCKET 4
+
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC 0x65735546
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#ifndef TRACEFS_MAGIC
+#define TRACEFS_MAGIC 0x74726163
+#endif
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+#ifndef CONFIGFS_MAGIC
+#define CONFIGFS_MAGIC 0x62656570
+#endif
+
+struct statcache {
+	int fd;
+	const unsigned char *map;
+	size_t map_len;
+	uint32_t nr_slots;
+};
+
+struct cache_statcache_counts statcache_counts;
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+static uint32_t slot_check(const unsigned char *slot)
+{
+	unsigned char tmp[SLOT_SIZE];
+
+	memcpy(tmp, slot, SLOT_SIZE);
+	memset(tmp + 44, 0, 4);
+	return (uint32_t)XXH3_64bits(tmp, SLOT_SIZE);
+}
+
+static void slot_fill(unsigned char *slot, const struct stat *st,
+		      const struct pc_hash *h)
+{
+	memset(slot, 0, SLOT_SIZE);
+	put_le(slot, (uint64_t)st->st_dev, 8);
+	put_le(slot + 8, (uint64_t)st->st_ino, 8);
+	put_le(slot + 16, (uint64_t)st->st_size, 8);
+	put_le(slot + 24, (uint64_t)ts_ns(&st->st_mtim), 8);
+	put_le(slot + 32, (uint64_t)ts_ns(&st->st_ctim), 8);
+	put_le(slot + 40, (uint64_t)st->st_mode, 4);
+	if (h)
+		memcpy(slot + 48, h->b, 16);
+	put_le(slot + 44, slot_check(slot), 4);
+}
+
+static uint32_t bucket_of(const struct statcache *sc, const struct stat *st)
+{
+	uint64_t k[2] = { (uint64_t)st->st_dev, (uint64_t)st->st_ino };
+	uint64_t h = XXH3_64bits(k, sizeof(k));
+
+	return (uint32_t)(h & (sc->nr_slots - 1)) & ~(uint32_t)(BUCKET - 1);
+}
+
+static int create_file(int dirfd)
+{
+	unsigned char hdr[HEADER_SIZE] = { 0 };
+	char tmp[64];
+	off_t len = HEADER_SIZE + ((off_t)SLOT_SIZE << STATCACHE_LOG2_SLOTS);
+	int fd, r = 0;
+
+	memcpy(hdr, STATCACHE_MAGIC, 8);
+	put_le(hdr + 8, STATCACHE_VERSION, 4);
+	put_le(hdr + 12, STATCACHE_LOG2_SLOTS, 4);
+	snprintf(tmp, sizeof(tmp), ".statcache.tmp.%ld", (long)getpid());
+	fd = openat(dirfd, tmp,
+		    O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write_full(fd, hdr, sizeof(hdr)) < 0)
+		r = -EIO;
+	else if (ftruncate(fd, len) < 0)
+		r = -errno;
+	close(fd);
+	/* Replaces a bad file; a concurrent creator's equal file is fine. */
+	if (!r && renameat(dirfd, tmp, dirfd, "statcache") < 0)
+		r = -errno;
+	if (r)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+static int try_open(int dirfd, struct statcache *sc)
+{
+	unsigned char hdr[HEADER_SIZE];
+	struct stat st;
+	void *map;
+	int fd;
+
+	fd = openat(dirfd, "statcache", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || pread_full(fd, hdr, sizeof(hdr), 0) !=
+					  (ssize_t)sizeof(hdr)) {
+		close(fd);
+		return -EBADMSG;
+	}
+	if (memcmp(hdr, STATCACHE_MAGIC, 8) ||
+	    get_le(hdr + 8, 4) != STATCACHE_VERSION ||
+	    get_le(hdr + 12, 4) != STATCACHE_LOG2_SLOTS ||
+	    !S_ISREG(st.st_mode) ||
+	    st.st_size != HEADER_SIZE + ((off_t)SLOT_SIZE
+					 << STATCACHE_LOG2_SLOTS)) {
+		close(fd);
+		return -EBADMSG;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	sc->fd = fd;
+	sc->map = map;
+	sc->map_len = (size_t)st.st_size;
+	sc->nr_slots = 1u << STATCACHE_LOG2_SLOTS;
+	return 0;
+}
+
+int statcache_open(int cache_dirfd, struct statcache **out)
+{
+	struct statcache *sc = xcalloc(1, sizeof(*sc));
+	int r = try_open(cache_dirfd, sc);
+
+	if (r == -ENOENT || r == -EBADMSG) {
+		r = create_file(cache_dirfd);
+		if (!r)
+			r = try_open(cache_dirfd, sc);
+	}
+	if (r < 0) {
+		free(sc);
+		*out = NULL;
+		return r;
+	}
+	*out = sc;
+	return 0;
+}
+
+void statcache_close(struct statcache *sc)
+{
+	if (!sc)
+		return;
+	munmap((void *)sc->map, sc->map_len);
+	close_preserve_errno(sc->fd);
+	free(sc);
+}
+
+bool statcache_get(struct statcache *sc, const struct stat *st,
+		   struct pc_hash *out)
+{
+	unsigned char want[SLOT_SIZE], slot[SLOT_SIZE];
+	uint32_t b, i;
+
+	if (!sc)
+		return false;
+	slot_fill(want, st, NULL);
+	b = bucket_of(sc, st);
+	for (i = 0; i < BUCKET; i++) {
+		memcpy(slot, sc->map + HEADER_SIZE + (size_t)(b + i) * SLOT_SIZE,
+		       SLOT_SIZE);
+		/* Key bytes 0..43 equal, and the slot whole. */
+		if (memcmp(slot, want, 44) ||
+		    (uint32_t)get_le(slot + 44, 4) != slot_check(slot))
+			continue;
+		memcpy(out->b, slot + 48, 16);
+		return true;
+	}
+	return false;
+}
+
+bool statcache_put(struct statcache *sc, const struct stat *st,
+		   const struct pc_hash *h, int64_t hashed_at_ns)
+{
+	unsigned char slot[SLOT_SIZE], cur[SLOT_SIZE];
+	uint32_t b, i, pick = BUCKET;
+
+	if (!sc)
+		return false;
+	if (ts_ns(&st->st_mtim) > hashed_at_ns - STATCACHE_MIN_AGE_NS ||
+	    ts_ns(&st->st_ctim) > hashed_at_ns - STATCACHE_MIN_AGE_NS)
+		return false;
+	slot_fill(slot, st, h);
+	b = bucket_of(sc, st);
+	for (i = 0; i < BUCKET && pick == BUCKET; i++) {
+		memcpy(cur, sc->map + HEADER_SIZE + (size_t)(b + i) * SLOT_SIZE,
+		       SLOT_SIZE);
+		if (!memcmp(cur, slot, 16)) /* same dev, ino */
+			pick = i;
+	}
+	for (i = 0; i < BUCKET && pick == BUCKET; i++) {
+		memcpy(cur, sc->map + HEADER_SIZE + (size_t)(b + i) * SLOT_SIZE,
+		       SLOT_SIZE);
+		if ((uint32_t)get_le(cur + 44, 4) != slot_check(cur))
+			pick = i;
+	}
+	if (pick == BUCKET)
+		pick = (uint32_t)(XXH3_64bits(slot, 16) >> 40) % BUCKET;
+	if (pwrite(sc->fd, slot, SLOT_SIZE,
+		   HEADER_SIZE + (off_t)(b + pick) * SLOT_SIZE) != SLOT_SIZE)
+		return false;
+	statcache_counts.stored++;
+	return true;
+}
+
+static bool pseudo_fs(int fd)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return true;
+	switch ((unsigned long)sfs.f_type) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case SECURITYFS_MAGIC:
+	case BPF_FS_MAGIC:
+	case CONFIGFS_MAGIC:
+	case FUSE_SUPER_MAGIC:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool same_file_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_mode == b->st_mode && a->st_size == b->st_size &&
+	       ts_ns(&a->st_mtim) == ts_ns(&b->st_mtim) &&
+	       ts_ns(&a->st_ctim) == ts_ns(&b->st_ctim);
+}
+
+int statcache_hash_file(struct statcache *sc, int dirfd, const char *path,
+			const struct stat *st, struct pc_hash *out)
+{
+	_cleanup_close_ int fd = -1;
+	struct timespec now;
+	struct stat before, after;
+	int r;
+
+	if (statcache_get(sc, st, out)) {
+		statcache_counts.hits++;
+		return 0;
+	}
+	statcache_counts.misses++;
+	clock_gettime(CLOCK_REALTIME, &now);
+	do
+		fd = openat(dirfd, path,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+				    O_NONBLOCK);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &before) < 0)
+		return -errno;
+	/* The file opened must be the one lstat described. */
+	if (!S_ISREG(before.st_mode))
+		return -EINVAL;
+	if (!same_file_state(&before, st))
+		return -ESTALE;
+	r = pc_hash_fd(fd, out, NULL);
+	if (r < 0)
+		return r;
+	if (fstat(fd, &after) < 0)
+		return -errno;
+	if (!same_file_state(&before, &after))
+		return -ESTALE;
+	if (!pseudo_fs(fd))
+		statcache_put(sc, &after, out, ts_ns(&now));
+	return 0;
+}

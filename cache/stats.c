@@ -1,0 +1,388 @@
+/*
+ * Counters, sharded so that concurrent runners rarely contend.
+ *
+ * Format of $CACHE/stats/<n> (n = 0..15, chosen as pid % 16): one JSON
+ * object, compact,
+ *
+ *	{"version": 1, "hits": N, "misses": N, "uncacheable": N,
+ *	 "errors": N, "stores": N, "saved_s": X, "bytes": B,
+ *	 "reasons": {"<category>": N, ...}}
+ *
+ * N are counts, X seconds of job time saved by hits, B a signed byte
+ * count: the change of the store's size made by the stores and removals
+ * counted in this shard (gc resets the shards to the size it measured).
+ * An update takes flock(LOCK_EX) on stats/<n>.lock, reads the shard,
+ * writes it anew with temp + rename and unlocks, so readers (which take
+ * no lock) always see a whole file. A shard that cannot be parsed (other
+ * version, damage) counts as zero and is rewritten: counters are
+ * advisory, never a reason to fail a run.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "cache/internal.h"
+#include "common/cleanup.h"
+#include "common/die.h"
+#include "common/fdio.h"
+#include "common/json.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "common/banned.h"
+
+#define STATS_VERSION 1
+
+struct shard {
+	uint64_t hits, misses, uncacheable, errors, stores;
+	double saved_s;
+	int64_t bytes;
+	cJSON *reasons; /* object */
+};
+
+static void shard_release(struct shard *s)
+{
+	cJSON_Delete(s->reasons);
+	memset(s, 0, sizeof(*s));
+}
+
+static void shard_read(struct cache *c, unsigned n, struct shard *s)
+{
+	static const char *const keys[] = { "version", "hits", "misses", "uncacheable", "errors", "stores", "saved_s", "bytes", "reasons", NULL };
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	_cleanup_cjson_ cJSON *root = NULL;
+	char name[16];
+	const cJSON *reasons, *saved;
+	uint64_t version = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->reasons = cJSON_CreateObject();
+	snprintf(name, sizeof(name), "%u", n);
+	if (strbuf_read_file_at(&sb, c->stats_fd, name, 256) <= 0)
+		return;
+	if (json_parse(sb.buf, sb.len, &root, NULL) < 0 ||
+	    json_check_keys(root, keys, NULL) < 0 ||
+	    json_get_u64(root, "version", &version, true, NULL) < 0 ||
+	    version != STATS_VERSION)
+		goto bad;
+	if (json_get_u64(root, "hits", &s->hits, true, NULL) < 0 ||
+	    json_get_u64(root, "misses", &s->misses, true, NULL) < 0 ||
+	    json_get_u64(root, "uncacheable", &s->uncacheable, true, NULL) < 0 ||
+	    json_get_u64(root, "errors", &s->errors, true, NULL) < 0 ||
+	    json_get_u64(root, "stores", &s->stores, true, NULL) < 0 ||
+	    json_get_i64(root, "bytes", &s->bytes, true, NULL) < 0 ||
+	    json_get_object(root, "reasons", &reasons, true, NULL) < 0)
+		goto bad;
+	saved = cJSON_GetObjectItemCaseSensitive(root, "saved_s");
+	if (!cJSON_IsNumber(saved) || !(saved->valuedouble >= 0))
+		goto bad;
+	s->saved_s = saved->valuedouble;
+	cJSON_Delete(s->reasons);
+	s->reasons = cJSON_Duplicate(reasons, true);
+	return;
+bad:
+	debug("ignoring damaged counter file '%s/stats/%s'", c->path, name);
+	shard_release(s);
+	s->reasons = cJSON_CreateObject();
+}
+
+static int shard_write(struct cache *c, unsigned n, const struct shard *s)
+{
+	_cleanup_cjson_ cJSON *o = cJSON_CreateObject();
+	_cleanup_free_ char *text = NULL;
+	char name[16];
+
+	cJSON_AddNumberToObject(o, "version", STATS_VERSION);
+	cJSON_AddNumberToObject(o, "hits", (double)s->hits);
+	cJSON_AddNumberToObject(o, "misses", (double)s->misses);
+	cJSON_AddNumberToObject(o, "uncacheable", (double)s->uncacheable);
+	cJSON_AddNumberToObject(o, "errors", (double)s->errors);
+	cJSON_AddNumberToObject(o, "stores", (double)s->stores);
+	cJSON_AddNumberToObject(o, "saved_s", s->saved_s);
+	cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
+	cJSON_AddItemToObject(o, "reasons", cJSON_Duplicate(s->reasons, true));
+	text = json_print_compact(o);
+	snprintf(name, sizeof(name), "%u", n);
+	return write_file_atomic_at(c->stats_fd, name, text, strlen(text), 0644,
+				    0);
+}
+
+static int shard_lock(struct cache *c, unsigned n)
+{
+	char name[24];
+	int fd;
+
+	snprintf(name, sizeof(name), "%u.lock", n);
+	fd = openat(c->stats_fd, name,
+		    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
+/* Read-modify-write shard @n under its lock. */
+static void shard_update(struct cache *c, unsigned n,
+			 void (*fn)(struct shard *, const void *), const void *arg)
+{
+	struct shard s;
+	int lock = shard_lock(c, n);
+
+	if (lock < 0) {
+		debug("cannot lock counters in '%s': %s", c->path,
+		      strerror(-lock));
+		return;
+	}
+	shard_read(c, n, &s);
+	fn(&s, arg);
+	if (shard_write(c, n, &s) < 0)
+		debug("cannot write counters in '%s'", c->path);
+	shard_release(&s);
+	close(lock); /* unlocks */
+}
+
+static unsigned my_shard(void)
+{
+	return (unsigned)getpid() % CACHE_NR_SHARDS;
+}
+
+struct outcome_arg {
+	enum cache_outcome o;
+	const char *reason;
+	double saved;
+};
+
+static void apply_outcome(struct shard *s, const void *p)
+{
+	const struct outcome_arg *a = p;
+	cJSON *item;
+	char cat[128];
+	size_t len;
+
+	switch (a->o) {
+	case CACHE_HIT:
+		s->hits++;
+		if (a->saved > 0)
+			s->saved_s += a->saved;
+		break;
+	case CACHE_MISS:
+		s->misses++;
+		break;
+	case CACHE_ERROR:
+		s->errors++;
+		break;
+	case CACHE_UNCACHEABLE:
+		s->uncacheable++;
+		len = a->reason ? strcspn(a->reason, ":") : 0;
+		snprintf(cat, sizeof(cat), "%.*s", (int)len,
+			 a->reason ? a->reason : "");
+		if (!*cat)
+			snprintf(cat, sizeof(cat), "unknown");
+		item = cJSON_GetObjectItemCaseSensitive(s->reasons, cat);
+		if (cJSON_IsNumber(item))
+			cJSON_SetNumberValue(item, item->valuedouble + 1);
+		else {
+			cJSON_DeleteItemFromObjectCaseSensitive(s->reasons, cat);
+			cJSON_AddNumberToObject(s->reasons, cat, 1);
+		}
+		break;
+	}
+}
+
+void cache_stats_record(struct cache *c, enum cache_outcome o,
+			const char *reason, double saved_s)
+{
+	struct outcome_arg a = { o, reason, saved_s };
+
+	shard_update(c, my_shard(), apply_outcome, &a);
+}
+
+static void apply_bytes(struct shard *s, const void *p)
+{
+	s->bytes += *(const int64_t *)p;
+}
+
+void stats_add_bytes(struct cache *c, int64_t bytes)
+{
+	if (bytes)
+		shard_update(c, my_shard(), apply_bytes, &bytes);
+}
+
+static void apply_store(struct shard *s, const void *p)
+{
+	(void)p;
+	s->stores++;
+}
+
+void stats_count_store(struct cache *c)
+{
+	shard_update(c, my_shard(), apply_store, NULL);
+}
+
+int64_t stats_counted_bytes(struct cache *c)
+{
+	int64_t total = 0;
+	unsigned n;
+
+	for (n = 0; n < CACHE_NR_SHARDS; n++) {
+		struct shard s;
+
+		shard_read(c, n, &s);
+		total += s.bytes;
+		shard_release(&s);
+	}
+	return total;
+}
+
+static void apply_set_bytes(struct shard *s, const void *p)
+{
+	s->bytes = *(const int64_t *)p;
+}
+
+void stats_set_bytes(struct cache *c, uint64_t bytes)
+{
+	int64_t zero = 0, b = (int64_t)bytes;
+	unsigned n;
+
+	for (n = 0; n < CACHE_NR_SHARDS; n++)
+		shard_update(c, n, apply_set_bytes, n ? &zero : &b);
+}
+
+static void apply_zero(struct shard *s, const void *p)
+{
+	int64_t bytes = s->bytes;
+
+	(void)p;
+	shard_release(s);
+	s->reasons = cJSON_CreateObject();
+	s->bytes = bytes;
+}
+
+int cache_stats_zero(struct cache *c, struct strbuf *err)
+{
+	unsigned n;
+
+	(void)err;
+	for (n = 0; n < CACHE_NR_SHARDS; n++)
+		shard_update(c, n, apply_zero, NULL);
+	return 0;
+}
+
+void store_maybe_gc(struct cache *c)
+{
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct cache_gc_result res;
+	int64_t counted;
+	int r;
+
+	if (!c->max_size)
+		return;
+	counted = stats_counted_bytes(c);
+	if (counted <= 0 || (uint64_t)counted <= c->max_size)
+		return;
+	/* Down to 90%, so that the next stores do not each trigger a gc. */
+	r = cache_gc(c, c->max_size / 10 * 9, 0, &res, &err);
+	if (r < 0 && r != -EBUSY)
+		warn("automatic cache cleanup failed: %s", err.buf);
+}
+
+/* ---- summary ---------------------------------------------------------- */
+
+static void scan_dir_sizes(int parent, const char *sub, uint64_t *files,
+			   uint64_t *bytes, const char *suffix, int depth,
+			   uint64_t *dirs)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd = openat(parent, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth > 0) {
+			if (depth == 1 && dirs)
+				(*dirs)++;
+			scan_dir_sizes(dirfd(d), de->d_name, files, bytes,
+				       suffix, depth - 1, dirs);
+		} else if (S_ISREG(st.st_mode) && depth == 0) {
+			size_t len = strlen(de->d_name);
+
+			if (suffix && (len < strlen(suffix) ||
+				       strcmp(de->d_name + len - strlen(suffix), suffix)))
+				continue;
+			(*files)++;
+			*bytes += (uint64_t)st.st_size;
+		}
+	}
+}
+
+int cache_stats_get(struct cache *c, struct cache_stats_summary *out,
+		    struct strbuf *err)
+{
+	uint64_t eb = 0, bb = 0;
+	unsigned n;
+
+	(void)err;
+	memset(out, 0, sizeof(*out));
+	out->uncacheable_reasons = cJSON_CreateObject();
+	for (n = 0; n < CACHE_NR_SHARDS; n++) {
+		struct shard s;
+		cJSON *it;
+
+		shard_read(c, n, &s);
+		out->hits += s.hits;
+		out->misses += s.misses;
+		out->uncacheable += s.uncacheable;
+		out->errors += s.errors;
+		out->stores += s.stores;
+		out->saved_s += s.saved_s;
+		out->counted_bytes += (uint64_t)s.bytes;
+		cJSON_ArrayForEach(it, s.reasons)
+		{
+			cJSON *have;
+
+			if (!cJSON_IsNumber(it))
+				continue;
+			have = cJSON_GetObjectItemCaseSensitive(
+				out->uncacheable_reasons, it->string);
+			if (have)
+				cJSON_SetNumberValue(have, have->valuedouble +
+								   it->valuedouble);
+			else
+				cJSON_AddNumberToObject(out->uncacheable_reasons,
+							it->string,
+							it->valuedouble);
+		}
+		shard_release(&s);
+	}
+	if ((int64_t)out->counted_bytes < 0)
+		out->counted_bytes = 0;
+	scan_dir_sizes(c->dirfd, "keys", &out->entries, &eb, ".entry", 2,
+		       &out->keys);
+	scan_dir_sizes(c->dirfd, "blobs", &out->blobs, &bb, NULL, 1, NULL);
+	out->bytes = eb + bb;
+	return 0;
+}
