@@ -844,6 +844,17 @@ static int apply_at_root(struct mat_ctx *c, const struct mat_item *it)
 	dir = path_dirname(root);
 	base = path_basename(root);
 	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 && errno == ENOENT && c->ch[it->idx].kind != MAT_MODE) {
+		/*
+		 * The user named this output; its missing ancestors are
+		 * outside every root (their changes are kept), so make them
+		 * as mkdir -p would.
+		 */
+		r = mkdir_p_at(AT_FDCWD, dir, 0777);
+		if (r < 0)
+			return fail(c, it->idx, r, "cannot make its parent");
+		dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (dirfd < 0)
 		return fail(c, it->idx, -errno, "cannot open its parent");
 	/* The root may be made or replaced: reopen it when next needed. */

@@ -134,7 +134,8 @@ const char *mat_kind_name(enum mat_kind kind);
  * so callers should pass canonical paths (realpath). A change is applied
  * if its path is beneath a root (the deepest matching root is used);
  * otherwise it is MAT_KEPT. A change AT a root: MODE applies; DIR makes
- * the root (its parent must exist) or applies its mode; FILE writes it
+ * the root (and its missing parents, as mkdir -p, with the umask) or
+ * applies its mode; FILE writes it (missing parents made likewise)
  * when the root is not an existing directory; DELETE, DIR_REPLACED and
  * SYMLINK (which would redirect every later change) are MAT_REFUSED, as
  * is any change at "/".

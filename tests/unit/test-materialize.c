@@ -707,6 +707,16 @@ TEST(test_at_root)
 		CHECK_EQ_INT(mode_of(P(&f, "newroot")), S_IFDIR | 0751);
 		CHECK_EQ_STR(slurp(P(&f, "newroot/sub/f")), "f\n");
 		CHECK_EQ_INT(rep.applied, 3);
+
+		/* ... and its missing parents, which lie outside the root. */
+		roots[0] = P(&f, "deep/er/root");
+		ch[0] = c_kind(&f, MAT_DIR, "deep", 0700);
+		ch[1] = c_kind(&f, MAT_DIR, "deep/er/root", 0755);
+		ch[2] = c_file(&f, "deep/er/root/f", "f\n", 0644, true);
+		CHECK_EQ_INT(mat_apply(ch, 3, roots, 0, &rep, &err), 0);
+		CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_KEPT);
+		CHECK_EQ_INT(mode_of(P(&f, "deep/er/root")), S_IFDIR | 0755);
+		CHECK_EQ_STR(slurp(P(&f, "deep/er/root/f")), "f\n");
 	}
 	/* A root that is a file (--output result.txt). */
 	{
