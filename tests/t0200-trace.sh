@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+test_description='procache trace: observations of real jobs in the real sandbox'
+. "$(dirname "$0")/lib.sh"
+
+TR=$HELPERS/tr-calls
+
+# has_obs FILE KIND PATH: the report lists an observation of KIND for PATH
+has_obs() {
+	python3 - "$@" <<'PY'
+import json, sys
+f, kind, path = sys.argv[1:4]
+d = json.load(open(f))
+ok = any(o["kind"] == kind and o["path"] == path for o in d["observations"])
+if not ok:
+    print("no %s observation of %s in:" % (kind, path), file=sys.stderr)
+    for o in d["observations"]:
+        print("  %s %s" % (o["kind"], o["path"]), file=sys.stderr)
+    print("  taints: %s" % d["taints"], file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+}
+
+# has_taint FILE SUBSTRING
+has_taint() {
+	python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if any(sys.argv[2] in t for t in d["taints"]) else 1)' "$@" || {
+		echo "no taint containing '$2'" >&2; cat "$1" >&2; return 1; }
+}
+
+no_taints() {
+	python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if not d["taints"] else 1)' "$1" || { cat "$1" >&2; return 1; }
+}
+
+test_expect_success ROOT 'reading a file records its content' '
+	echo hello >in &&
+	"$PROCACHE" trace --json -- "$TR" open "$TEST_DIR/in" >out.json &&
+	has_obs out.json content "$TEST_DIR/in" &&
+	no_taints out.json
+'
+
+test_expect_success ROOT 'missing files on a search path are absent observations' '
+	"$PROCACHE" trace --json -- "$TR" open "$TEST_DIR/nothing-here" >out.json &&
+	has_obs out.json absent "$TEST_DIR/nothing-here"
+'
+
+test_expect_success ROOT 'symlinks met while resolving are recorded' '
+	echo x >target && ln -s target link &&
+	"$PROCACHE" trace --json -- "$TR" open "$TEST_DIR/link" >out.json &&
+	has_obs out.json symlink "$TEST_DIR/link" &&
+	has_obs out.json content "$TEST_DIR/target"
+'
+
+test_expect_success ROOT 'a directory listing is recorded' '
+	mkdir d && touch d/a d/b &&
+	"$PROCACHE" trace --json -- "$TR" getdents "$TEST_DIR/d" >out.json &&
+	has_obs out.json listing "$TEST_DIR/d"
+'
+
+test_expect_success ROOT 'a #! script records env, sh and the interpreters' '
+	printf "#!/usr/bin/env sh\necho hi\n" >s.sh && chmod +x s.sh &&
+	"$PROCACHE" trace --json -- ./s.sh >out.json &&
+	has_obs out.json content "$TEST_DIR/s.sh" &&
+	has_obs out.json content /usr/bin/env &&
+	has_obs out.json content /usr/bin/dash &&
+	has_obs out.json content "$(realpath /lib64/ld-linux-x86-64.so.2)"
+'
+
+test_expect_success ROOT 'read-then-overwrite records the first content, job state after' '
+	echo first >in &&
+	"$PROCACHE" trace --json -- "$TR" overwrite "$TEST_DIR/in" >out.json &&
+	has_obs out.json content "$TEST_DIR/in" &&
+	no_taints out.json &&
+	echo first >expect && test_cmp expect in
+'
+
+test_expect_success ROOT 'files the job wrote are not host observations' '
+	"$PROCACHE" trace --json -- sh -c "echo a >\"$TEST_DIR/new\" && cat \"$TEST_DIR/new\"" >out.json &&
+	! has_obs out.json content "$TEST_DIR/new" 2>/dev/null &&
+	has_obs out.json absent "$TEST_DIR/new"
+'
+
+test_expect_success ROOT 'reading /proc/meminfo makes the job uncacheable' '
+	"$PROCACHE" trace --json -- "$TR" open /proc/meminfo >out.json &&
+	has_taint out.json /proc/meminfo
+'
+
+test_expect_success ROOT 'connect() to a host unix socket taints, EACCES when untrusted' '
+	python3 -c "import socket,sys,time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); time.sleep(30)" "$TEST_DIR/s.sock" &
+	pid=$! && test_when_finished "kill $pid" &&
+	for i in 1 2 3 4 5 6 7 8 9 10; do test -S s.sock && break; sleep 0.2; done &&
+	"$PROCACHE" trace --json -- "$TR" connect "$TEST_DIR/s.sock" >out.json &&
+	has_taint out.json "host unix socket"
+'
+
+test_expect_success ROOT 'an input modified from outside during the run is uncacheable' '
+	echo one >in &&
+	"$PROCACHE" trace --json -- sh -c "cat \"$TEST_DIR/in\" >/dev/null; sleep 1" >out.json &
+	pid=$! &&
+	sleep 0.5 && echo two >>in &&
+	wait $pid &&
+	has_taint out.json "input changed during the run"
+'
+
+test_expect_success ROOT 'multi-process and multi-threaded jobs' '
+	echo a >a && echo b >b && echo c >c &&
+	"$PROCACHE" trace --json -- "$TR" fork-open "$TEST_DIR/a" "$TEST_DIR/b" >out.json &&
+	has_obs out.json content "$TEST_DIR/a" &&
+	has_obs out.json content "$TEST_DIR/b" &&
+	"$PROCACHE" trace --json -- "$TR" threads "$TEST_DIR/a" "$TEST_DIR/c" >out.json &&
+	has_obs out.json content "$TEST_DIR/c"
+'
+
+test_done
