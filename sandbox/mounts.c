@@ -204,6 +204,17 @@ static struct sbx_view_step *add_step(struct sbx *s, enum sbx_view_op op,
 	return st;
 }
 
+static bool in_groups(gid_t gid)
+{
+	gid_t groups[256];
+	int n = getgroups(ARRAY_SIZE(groups), groups), i;
+
+	for (i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
 /*
  * A new layer showing host directory @dir, with R/layers/<n>/upper and
  * work. In untrusted mode as root the job (and init, which mounts the
@@ -238,6 +249,50 @@ static int add_layer(struct sbx *s, const char *dir, struct strbuf *err)
 			strbuf_addf(err, "cannot create '%s/%s': %s",
 				    s->run_dir, p, strerror(e));
 			return -e;
+		}
+	}
+	/*
+	 * The overlay's root directory takes its owner and mode from the
+	 * upper root: give it the lower's, so the mount point looks as on
+	 * the host. Only root can give it the lower's owner. In a user
+	 * namespace the upper root belongs to the job's own (host) uid, so
+	 * its owner bits are set to what the job may do on the host
+	 * directory: a rootless job cannot create entries in /etc. (init,
+	 * which copies up, has CAP_DAC_OVERRIDE over that directory.)
+	 */
+	{
+		struct stat lst;
+		char p[80];
+
+		snprintf(p, sizeof(p), "%s/upper", name);
+		if (stat(dir, &lst) == 0) {
+			mode_t mode = lst.st_mode & 07777;
+
+			if (!s->userns) {
+				(void)fchownat(s->run_dir_fd, p, lst.st_uid,
+					       lst.st_gid, AT_SYMLINK_NOFOLLOW);
+			} else {
+				mode_t eff;
+
+				if (lst.st_uid == s->map_uid)
+					eff = (mode >> 6) & 7;
+				else if (lst.st_gid == s->map_gid ||
+					 (s->map_uid == s->host_uid &&
+					  in_groups(lst.st_gid)))
+					eff = (mode >> 3) & 7;
+				else
+					eff = mode & 7;
+				/*
+				 * r-x stay: the supervisor reads the upper
+				 * for the diff; the job still cannot read
+				 * a lower it may not read (overlayfs reads
+				 * it with init's creds, which have no
+				 * override over unmapped owners).
+				 */
+				mode = (mode & ~0700) | (eff << 6) | S_IRUSR |
+				       S_IXUSR;
+			}
+			(void)fchmodat(s->run_dir_fd, p, mode, 0);
 		}
 	}
 	ALLOC_GROW(s->layers, n + 1, s->alloc_layers);
@@ -363,6 +418,38 @@ out:
 	return ret;
 }
 
+/*
+ * Rootless: copy-up re-creates the parents of a written file in the upper
+ * directory with their owners, and a parent owned by an id that is not
+ * mapped in the user namespace (root) fails with EOVERFLOW. So a job
+ * could not write in its own working directory when a root-owned
+ * directory lies between it and the layer's root (/var/tmp/me/src below
+ * the /var layer). The working directory gets a layer of its own.
+ */
+static int plan_cwd_layer(struct sbx *s, struct strbuf *err)
+{
+	const struct sbx_layer *parent = NULL;
+	struct sbx_view_step *st;
+	struct stat sb;
+	size_t i;
+	int ret;
+
+	if (is_fresh(s, s->cwd) || is_hidden(s, s->cwd) ||
+	    stat(s->cwd, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return 0;	/* the job's chdir() will report it */
+	for (i = 0; i < s->nr_layers; i++)
+		if (path_has_prefix_component(s->cwd, s->layers[i].mountpoint))
+			parent = &s->layers[i];
+	if (!parent || !strcmp(parent->mountpoint, s->cwd))
+		return 0;
+	ret = add_layer(s, s->cwd, err);
+	if (ret < 0)
+		return ret;
+	st = add_step(s, VIEW_OVERLAY, s->cwd);
+	st->layer = s->nr_layers - 1;
+	return 0;
+}
+
 int sbx_mounts_plan(struct sbx *s, struct strbuf *err)
 {
 	struct host_mounts m = { 0 };
@@ -375,6 +462,8 @@ int sbx_mounts_plan(struct sbx *s, struct strbuf *err)
 
 	if (s->skeleton) {
 		ret = plan_skeleton_dir(s, &m, "/", err);
+		if (!ret)
+			ret = plan_cwd_layer(s, err);
 		goto out;
 	}
 
@@ -486,9 +575,14 @@ static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 			  const struct sbx_layer *l, int status_fd)
 {
 	_cleanup_close_ int fsfd = -1, mfd = -1;
+	/*
+	 * redirect_dir=nofollow: never create nor follow redirects ("off"
+	 * means "follow" on kernels built with redirect_always_follow, which
+	 * userxattr refuses, and would follow redirects found on the host).
+	 */
 	static const char *const opts[] = {
-		"redirect_dir", "off", "metacopy", "off", "index", "off",
-		"uuid", "off", "xino", "off",
+		"redirect_dir", "nofollow", "metacopy", "off", "index", "off",
+		"uuid", "off", "xino", "off", "volatile", NULL,
 	};
 	char log[256];
 	size_t i;
@@ -680,7 +774,9 @@ void sbx_mounts_build(struct sbx *s, int status_fd)
 
 		switch (st->op) {
 		case VIEW_OVERLAY:
-			if (s->skeleton && mkdirat(rootfd, st->path, 0755) < 0)
+			/* Nested layers (the cwd's) have their mount point already. */
+			if (s->skeleton && mkdirat(rootfd, st->path, 0755) < 0 &&
+			    errno != EEXIST)
 				sbx_child_fail(status_fd, "cannot create '/%s'",
 					       st->path);
 			mount_overlay(s, rootfd, st->path, &s->layers[st->layer],

@@ -1,0 +1,297 @@
+/*
+ * The sandbox through its API, with real namespaces and overlays.
+ *
+ * Without arguments: unit cases (TAP-like lines, tests/unit/unit.h).
+ * With "--run [options] -- CMD...": a driver that runs CMD in the sandbox
+ * the way "procache run --no-cache" does (no tracer, no cache), for
+ * debugging and for measuring the sandbox alone (tests/bench):
+ *	--run-root DIR   where R is created (default $TMPDIR/procache-sbx-run)
+ *	--timeout S --memory BYTES --pids N --net --share-tmp --untrusted
+ *	--best-effort-limits --mask PATH --keep -v (print the diff)
+ * Exit status: the job's code, 128+N for signal N, 124 timeout, 125
+ * set-up failure (message on stderr).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox.h"
+#include "common/path.h"
+#include "tests/unit/unit.h"
+
+extern char **environ;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int driver(int argc, char **argv)
+{
+	struct sbx_config cfg = {
+		.envp = environ, .umask = 022, .stdin_fd = 0, .stdout_fd = 1,
+		.stderr_fd = 2,
+	};
+	const char *masks[64] = { NULL };
+	size_t nr_masks = 0;
+	char cwd[4096];
+	const char *run_root = NULL;
+	struct strbuf err = STRBUF_INIT;
+	struct sbx_result res;
+	struct sbx *s;
+	int i, verbose = 0, code;
+	double t0, t1, t2;
+
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		} else if (!strcmp(a, "--run-root") && i + 1 < argc) {
+			run_root = argv[++i];
+		} else if (!strcmp(a, "--timeout") && i + 1 < argc) {
+			cfg.timeout_s = atof(argv[++i]);
+		} else if (!strcmp(a, "--memory") && i + 1 < argc) {
+			cfg.memory_bytes = strtoull(argv[++i], NULL, 10);
+		} else if (!strcmp(a, "--pids") && i + 1 < argc) {
+			cfg.pids_max = strtoull(argv[++i], NULL, 10);
+		} else if (!strcmp(a, "--mask") && i + 1 < argc && nr_masks < 63) {
+			masks[nr_masks++] = argv[++i];
+		} else if (!strcmp(a, "--net")) {
+			cfg.share_net = true;
+		} else if (!strcmp(a, "--share-tmp")) {
+			cfg.share_tmp = true;
+		} else if (!strcmp(a, "--untrusted")) {
+			cfg.untrusted = true;
+		} else if (!strcmp(a, "--best-effort-limits")) {
+			cfg.best_effort_limits = true;
+		} else if (!strcmp(a, "--keep")) {
+			cfg.keep_run_dir = true;
+		} else if (!strcmp(a, "-v")) {
+			verbose = 1;
+		} else {
+			fprintf(stderr, "test-sandbox: unknown option '%s'\n", a);
+			return 125;
+		}
+	}
+	if (i >= argc) {
+		fprintf(stderr, "test-sandbox: no command\n");
+		return 125;
+	}
+	if (!getcwd(cwd, sizeof(cwd)))
+		return 125;
+	cfg.argv = argv + i;
+	cfg.cwd = cwd;
+	cfg.masks = masks;
+	cfg.run_root = run_root ? run_root : "/var/tmp/procache-sbx-run";
+	t0 = now_ms();
+	if (sbx_new(&cfg, &s, &err) < 0) {
+		fprintf(stderr, "procache: %s\n", err.buf);
+		return 125;
+	}
+	t1 = now_ms();
+	if (sbx_run(s, &res, &err) < 0) {
+		fprintf(stderr, "procache: %s\n", err.buf);
+		sbx_free(s);
+		return 125;
+	}
+	if (verbose) {
+		struct sbx_change *ch;
+		size_t nr, k;
+
+		for (k = 0; res.limit_notes[k]; k++)
+			fprintf(stderr, "procache: note: %s\n", res.limit_notes[k]);
+		if (sbx_diff_read(s, &ch, &nr, &err) < 0) {
+			fprintf(stderr, "procache: %s\n", err.buf);
+			sbx_free(s);
+			return 125;
+		}
+		for (k = 0; k < nr; k++)
+			fprintf(stderr, "%s %s%s%s\n", sbx_change_kind_name(ch[k].kind),
+				ch[k].path, ch[k].target ? " -> " : "",
+				ch[k].target ? ch[k].target : "");
+		sbx_changes_free(ch, nr);
+	}
+	if (res.timed_out)
+		code = 124;
+	else if (WIFSIGNALED(res.wait_status))
+		code = 128 + WTERMSIG(res.wait_status);
+	else
+		code = WEXITSTATUS(res.wait_status);
+	if (res.exec_errno)
+		fprintf(stderr, "procache: cannot run '%s': %s\n", cfg.argv[0],
+			strerror(res.exec_errno));
+	t2 = now_ms();
+	sbx_free(s);
+	if (getenv("SBX_TIMING"))
+		fprintf(stderr, "new %.2f ms, run %.2f ms, free %.2f ms\n", t1 - t0,
+			t2 - t1, now_ms() - t2);
+	strbuf_release(&err);
+	return code;
+}
+
+/* ----- unit cases ----- */
+
+static const char *run_root;
+
+/* Run @argv in the sandbox; output captured; returns the wait status. */
+static int run(char *const *argv, struct sbx **out, struct sbx_result *res,
+	       const char *cwd)
+{
+	struct sbx_config cfg = {
+		.argv = argv, .envp = environ, .umask = 022, .stdin_fd = -1,
+		.stdout_fd = -1, .stderr_fd = -1, .capture_output = true,
+		.run_root = run_root, .cwd = cwd ? cwd : "/",
+	};
+	struct strbuf err = STRBUF_INIT;
+	struct sbx *s;
+	int ret;
+
+	ret = sbx_new(&cfg, &s, &err);
+	if (!CHECK_EQ_INT(ret, 0)) {
+		fprintf(stdout, "# %s\n", err.buf);
+		strbuf_release(&err);
+		return -1;
+	}
+	ret = sbx_run(s, res, &err);
+	if (!CHECK_EQ_INT(ret, 0))
+		fprintf(stdout, "# %s\n", err.buf);
+	strbuf_release(&err);
+	if (out)
+		*out = s;
+	else
+		sbx_free(s);
+	return ret < 0 ? -1 : res->wait_status;
+}
+
+static char *slurp(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (strbuf_read_file_at(&sb, AT_FDCWD, path, 64) < 0)
+		return xstrdup("<unreadable>");
+	return strbuf_detach(&sb, NULL);
+}
+
+TEST(test_exit_codes)
+{
+	char *t[] = { "true", NULL }, *f[] = { "sh", "-c", "exit 3", NULL };
+	char *k[] = { "sh", "-c", "kill -9 $$", NULL };
+	char *nx[] = { "/nonexistent/cmd", NULL };
+	struct sbx_result res;
+
+	CHECK_EQ_INT(run(t, NULL, &res, NULL), 0);
+	CHECK_EQ_INT(run(f, NULL, &res, NULL), 3 << 8);
+	CHECK_EQ_INT(run(k, NULL, &res, NULL), SIGKILL);
+	CHECK_EQ_INT(run(nx, NULL, &res, NULL), 127 << 8);
+	CHECK_EQ_INT(res.exec_errno, ENOENT);
+}
+
+TEST(test_output_and_view)
+{
+	char *a[] = { "sh", "-c",
+		      "echo pid=$$ host=$(hostname); echo err >&2; exec 1>&-; echo after >&2",
+		      NULL };
+	struct sbx_result res;
+	struct sbx *s = NULL;
+	char *o, *e;
+
+	if (!CHECK_EQ_INT(run(a, &s, &res, NULL), 0))
+		goto out;
+	o = slurp(res.stdout_path);
+	e = slurp(res.stderr_path);
+	CHECK_EQ_STR(o, "pid=2 host=procache\n");
+	CHECK_EQ_STR(e, "err\nafter\n");
+	free(o);
+	free(e);
+out:
+	sbx_free(s);
+}
+
+TEST(test_diff_of_writes)
+{
+	const char *dir = unit_tmpdir();
+	char *cwd = xasprintf("%s/w", dir);
+	char *script = xasprintf(
+		"set -e; echo new > new.txt; echo x >> keep.txt; "
+		"chmod 600 mode.txt; rm gone.txt; mkdir sub; ln -s tgt link; "
+		"cat keep.txt > /dev/null; : ");
+	char *a[] = { "sh", "-c", script, NULL };
+	struct sbx_result res;
+	struct sbx_change *ch = NULL;
+	struct strbuf err = STRBUF_INIT;
+	struct sbx *s = NULL;
+	size_t nr = 0;
+	char *p;
+
+	mkdir(cwd, 0755);
+	{
+		int dfd = open(cwd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		CHECK(write_file_atomic_at(dfd, "keep.txt", "k\n", 2, 0644, 0) == 0);
+		CHECK(write_file_atomic_at(dfd, "mode.txt", "m\n", 2, 0644, 0) == 0);
+		CHECK(write_file_atomic_at(dfd, "gone.txt", "g\n", 2, 0644, 0) == 0);
+		close(dfd);
+	}
+
+	if (!CHECK_EQ_INT(run(a, &s, &res, cwd), 0)) {
+		p = s ? slurp(res.stderr_path) : NULL;
+		printf("# stderr: %s\n", p ? p : "");
+		free(p);
+		goto out;
+	}
+	if (!CHECK_EQ_INT(sbx_diff_read(s, &ch, &nr, &err), 0))
+		goto out;
+	if (CHECK_EQ_INT(nr, 6)) {
+		const char *want[][2] = {
+			{ "delete", "gone.txt" }, { "file", "keep.txt" },
+			{ "symlink", "link" }, { "mode", "mode.txt" },
+			{ "file", "new.txt" }, { "dir", "sub" },
+		};
+		size_t i;
+
+		for (i = 0; i < nr; i++) {
+			char *w = xasprintf("%s/%s", cwd, want[i][1]);
+
+			CHECK_EQ_STR(sbx_change_kind_name(ch[i].kind), want[i][0]);
+			CHECK_EQ_STR(ch[i].path, w);
+			free(w);
+		}
+	}
+	/* The host is untouched. */
+	p = xasprintf("%s/gone.txt", cwd);
+	CHECK(access(p, F_OK) == 0);
+	free(p);
+	p = xasprintf("%s/new.txt", cwd);
+	CHECK(access(p, F_OK) < 0);
+	free(p);
+out:
+	sbx_changes_free(ch, nr);
+	strbuf_release(&err);
+	sbx_free(s);
+	free(script);
+	free(cwd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--run"))
+		return driver(argc, argv);
+	/* The job's /tmp is private: work where the job sees the host. */
+	setenv("TMPDIR", "/var/tmp", 1);
+	run_root = xasprintf("%s/run", unit_tmpdir());
+	RUN(test_exit_codes);
+	RUN(test_output_and_view);
+	RUN(test_diff_of_writes);
+	return unit_done();
+}
