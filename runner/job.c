@@ -396,10 +396,10 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 		    cache_dir);
 
 	if (o->nr_outputs == 0) {
-		j->roots = xcalloc(1, sizeof(*j->roots));
+		j->roots = xcalloc(2, sizeof(*j->roots));	/* NULL-terminated */
 		j->roots[j->nr_roots++] = xstrdup(cwd);
 	} else {
-		j->roots = xcalloc(o->nr_outputs, sizeof(*j->roots));
+		j->roots = xcalloc(o->nr_outputs + 1, sizeof(*j->roots));
 		for (size_t i = 0; i < o->nr_outputs; i++) {
 			char *r = canonical_root(cwd, o->outputs[i]);
 			if (path_is_beneath(r, cache_dir) ||

@@ -71,7 +71,7 @@ struct job {
 	char **env;		/* after the policy, sorted (envpolicy_apply) */
 	char *cwd;		/* absolute, from getcwd() */
 	char *cache_dir;	/* absolute, as resolved */
-	char **roots;		/* --output roots: absolute, canonical */
+	char **roots;		/* --output roots: absolute, canonical, NULL-terminated */
 	size_t nr_roots;
 	mode_t umask;
 	uid_t uid;		/* as the job will see them */
