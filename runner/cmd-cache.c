@@ -1,0 +1,654 @@
+/*
+ * procache cache {stats,ls,show,gc,verify,clear}: looking after the cache.
+ *
+ *	procache cache [--cache-dir DIR] [--config FILE] SUBCOMMAND [OPTIONS]
+ *
+ * Every subcommand also takes --cache-dir and -h/--help. Unknown options
+ * and missing arguments are one line on stderr with a hint, exit 125.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "common/cleanup.h"
+#include "common/die.h"
+#include "common/json.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "runner/cmd-cache.h"
+#include "runner/commands.h"
+#include "runner/config.h"
+#include "runner/runner.h"
+#include "common/banned.h"
+
+static const char cache_usage[] =
+	"usage: procache cache [--cache-dir DIR] [--config FILE] SUBCOMMAND [OPTIONS]\n"
+	"\n"
+	"Subcommands:\n"
+	"  stats [--json] [--zero]          counters, entries, blobs, size\n"
+	"  ls [--json]                      entries, most recently used first\n"
+	"  show ENTRY|last [--json]         one entry: key fields, preconditions, outputs\n"
+	"  gc [--max-size SIZE] [--max-age AGE]\n"
+	"                                   remove least recently used entries, then\n"
+	"                                   unreferenced blobs (SIZE: 500M, 2G; AGE: 12h, 7d)\n"
+	"  verify [--fix]                   check every entry and blob (exit 1 if bad)\n"
+	"  clear                            remove every entry and blob\n"
+	"\n"
+	"'procache cache SUBCOMMAND --help' describes each one.\n";
+
+struct sub_ctx {
+	const char *cache_dir_flag;
+	const char *config_path;
+};
+
+static struct cache *open_from_ctx(const struct sub_ctx *ctx)
+{
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct pc_config cfg = { 0 };
+	const char *src;
+	struct cache *c;
+	const char *env;
+
+	if (config_load(ctx->config_path, &cfg, &err) < 0)
+		die("%s", err.buf);
+	config_cache_dir(&cfg, ctx->cache_dir_flag, &dir, &src);
+	c = open_cache_or_die(dir.buf);
+	env = getenv("PROCACHE_MAX_SIZE");
+	if ((!env || !*env) && cfg.has_max_size)
+		cache_set_max_size(c, cfg.max_size);
+	config_release(&cfg);
+	return c;
+}
+
+static void human_size(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", n);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
+static void human_age(int64_t secs, char *buf, size_t len)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 120)
+		snprintf(buf, len, "%" PRId64 "s", secs);
+	else if (secs < 7200)
+		snprintf(buf, len, "%" PRId64 "m", secs / 60);
+	else if (secs < 172800)
+		snprintf(buf, len, "%" PRId64 "h", secs / 3600);
+	else
+		snprintf(buf, len, "%" PRId64 "d", secs / 86400);
+}
+
+static void print_json(cJSON *o)
+{
+	char *text = cJSON_Print(o);
+
+	if (!text)
+		die("out of memory printing JSON");
+	puts(text);
+	free(text);
+}
+
+/*
+ * getopt_long for subcommand @sub: errors are one line with a hint, 125.
+ * Returns the option, or -1 at the end.
+ */
+static int sub_getopt(int argc, char **argv, const char *sub,
+		      const struct option *opts)
+{
+	int opt;
+
+	opterr = 0;
+	opt = getopt_long(argc, argv, ":h", opts, NULL);
+	if (opt == '?') {
+		if (optopt)
+			die("cache %s: unknown option '-%c' (see 'procache cache %s --help')",
+			    sub, optopt, sub);
+		die("cache %s: unknown option '%s' (see 'procache cache %s --help')",
+		    sub, argv[optind - 1], sub);
+	}
+	if (opt == ':')
+		die("cache %s: option '%s' needs a value (see 'procache cache %s --help')",
+		    sub, argv[optind - 1], sub);
+	return opt;
+}
+
+enum { OPT_JSON = 256, OPT_ZERO, OPT_FIX, OPT_MAX_SIZE, OPT_MAX_AGE, OPT_CACHE_DIR };
+
+#define COMMON_OPTS                                                  \
+	{ "help", no_argument, NULL, 'h' },                          \
+	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR }
+
+static void take_cache_dir(struct sub_ctx *ctx, const char *sub)
+{
+	if (!*optarg)
+		die("cache %s: option '--cache-dir' needs a non-empty path", sub);
+	ctx->cache_dir_flag = optarg;
+}
+
+static void no_operands(int argc, char **argv, const char *sub)
+{
+	if (optind < argc)
+		die("cache %s: unexpected argument '%s' (see 'procache cache %s --help')",
+		    sub, argv[optind], sub);
+}
+
+/* ---- stats ------------------------------------------------------------ */
+
+static int cache_stats_cmd(int argc, char **argv, struct sub_ctx *ctx)
+{
+	static const char usage[] =
+		"usage: procache cache stats [--json] [--zero]\n"
+		"\n"
+		"Print the cache's counters (hits, misses, uncacheable runs by reason,\n"
+		"time saved) and its size (entries, blobs, bytes, from a scan).\n"
+		"  --json   print one JSON object\n"
+		"  --zero   reset the counters to zero (sizes are kept)\n";
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "zero", no_argument, NULL, OPT_ZERO },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct cache_stats_summary s;
+	bool json = false, zero = false;
+	struct cache *c;
+	const cJSON *it;
+	char size[32];
+	int opt;
+
+	while ((opt = sub_getopt(argc, argv, "stats", opts)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_ZERO:
+			zero = true;
+			break;
+		case OPT_CACHE_DIR:
+			take_cache_dir(ctx, "stats");
+			break;
+		}
+	}
+	no_operands(argc, argv, "stats");
+	c = open_from_ctx(ctx);
+	if (zero) {
+		if (cache_stats_zero(c, &err) < 0)
+			die("%s", err.buf);
+		cache_close(c);
+		return 0;
+	}
+	if (cache_stats_get(c, &s, &err) < 0)
+		die("%s", err.buf);
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "cache_dir", cache_path(c));
+		cJSON_AddNumberToObject(o, "entries", (double)s.entries);
+		cJSON_AddNumberToObject(o, "keys", (double)s.keys);
+		cJSON_AddNumberToObject(o, "blobs", (double)s.blobs);
+		cJSON_AddNumberToObject(o, "bytes", (double)s.bytes);
+		cJSON_AddNumberToObject(o, "max_size", (double)cache_max_size(c));
+		cJSON_AddNumberToObject(o, "hits", (double)s.hits);
+		cJSON_AddNumberToObject(o, "misses", (double)s.misses);
+		cJSON_AddNumberToObject(o, "uncacheable", (double)s.uncacheable);
+		cJSON_AddNumberToObject(o, "errors", (double)s.errors);
+		cJSON_AddNumberToObject(o, "stores", (double)s.stores);
+		cJSON_AddNumberToObject(o, "saved_s", s.saved_s);
+		cJSON_AddItemToObject(o, "uncacheable_reasons",
+				      s.uncacheable_reasons);
+		s.uncacheable_reasons = NULL;
+		print_json(o);
+		cJSON_Delete(o);
+	} else {
+		uint64_t runs = s.hits + s.misses;
+
+		human_size(s.bytes, size, sizeof(size));
+		printf("cache directory      %s\n", cache_path(c));
+		printf("entries              %" PRIu64 " (%" PRIu64 " keys)\n",
+		       s.entries, s.keys);
+		printf("blobs                %" PRIu64 "\n", s.blobs);
+		printf("size                 %s", size);
+		if (cache_max_size(c)) {
+			human_size(cache_max_size(c), size, sizeof(size));
+			printf(" (max %s)", size);
+		}
+		printf("\n");
+		printf("hits                 %" PRIu64, s.hits);
+		if (runs)
+			printf(" (%.1f%% of cacheable runs)",
+			       100.0 * (double)s.hits / (double)runs);
+		printf("\nmisses               %" PRIu64 "\n", s.misses);
+		printf("uncacheable          %" PRIu64 "\n", s.uncacheable);
+		cJSON_ArrayForEach(it, s.uncacheable_reasons)
+			printf("  %-18s %.0f\n", it->string, it->valuedouble);
+		printf("errors               %" PRIu64 "\n", s.errors);
+		printf("stores               %" PRIu64 "\n", s.stores);
+		printf("time saved           %.1f s\n", s.saved_s);
+	}
+	cJSON_Delete(s.uncacheable_reasons);
+	cache_close(c);
+	return 0;
+}
+
+/* ---- ls --------------------------------------------------------------- */
+
+static int cache_ls_cmd(int argc, char **argv, struct sub_ctx *ctx)
+{
+	static const char usage[] =
+		"usage: procache cache ls [--json]\n"
+		"\n"
+		"List the entries, most recently used first: entry name (KEY/ID),\n"
+		"time since last use, size (entry and its blobs), hits, command line.\n"
+		"  --json   print a JSON array\n";
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct cache_ls_item *items;
+	bool json = false;
+	struct cache *c;
+	size_t nr, i;
+	time_t now = time(NULL);
+	int opt;
+
+	while ((opt = sub_getopt(argc, argv, "ls", opts)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_CACHE_DIR:
+			take_cache_dir(ctx, "ls");
+			break;
+		}
+	}
+	no_operands(argc, argv, "ls");
+	c = open_from_ctx(ctx);
+	if (cache_ls(c, &items, &nr, &err) < 0)
+		die("%s", err.buf);
+	if (json) {
+		cJSON *arr = cJSON_CreateArray();
+
+		for (i = 0; i < nr; i++) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "id", items[i].id);
+			cJSON_AddStringToObject(o, "command", items[i].command);
+			cJSON_AddNumberToObject(o, "last_use", (double)items[i].last_use);
+			cJSON_AddNumberToObject(o, "created", (double)items[i].created);
+			cJSON_AddNumberToObject(o, "size", (double)items[i].size);
+			cJSON_AddNumberToObject(o, "hits", (double)items[i].hits);
+			cJSON_AddBoolToObject(o, "corrupt", items[i].corrupt);
+			cJSON_AddItemToArray(arr, o);
+		}
+		print_json(arr);
+		cJSON_Delete(arr);
+	} else {
+		for (i = 0; i < nr; i++) {
+			char age[32], size[32];
+
+			human_age((int64_t)now - items[i].last_use, age, sizeof(age));
+			human_size(items[i].size, size, sizeof(size));
+			printf("%s  %5s  %10s  %4" PRIu64 " hits  %s\n",
+			       items[i].id, age, size, items[i].hits,
+			       items[i].command);
+		}
+	}
+	cache_ls_free(items, nr);
+	cache_close(c);
+	return 0;
+}
+
+/* ---- show ------------------------------------------------------------- */
+
+static void show_text(const struct cache_entry *e, cJSON *j)
+{
+	const cJSON *it, *res, *ch;
+	size_t n = 0;
+
+	printf("entry      %s\n", cache_entry_id(e));
+	it = cJSON_GetObjectItemCaseSensitive(j, "procache");
+	printf("created    %" PRId64 " (procache %s)\n", cache_entry_created(e),
+	       cJSON_IsString(it) ? it->valuestring : "?");
+	printf("duration   %.3f s\n", cache_entry_duration(e));
+	if (cache_entry_signal(e))
+		printf("exit       signal %d\n", cache_entry_signal(e));
+	else
+		printf("exit       code %d\n", cache_entry_exit_code(e));
+	printf("key fields:\n");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "key_fields"))
+	{
+		const cJSON *tag = cJSON_GetArrayItem(it, 0);
+		const cJSON *type = cJSON_GetArrayItem(it, 1);
+		const cJSON *v = cJSON_GetArrayItem(it, 2);
+
+		printf("  %-10s %s%s\n", tag->valuestring,
+		       !strcmp(type->valuestring, "x") ? "hex:" : "",
+		       v->valuestring);
+	}
+	printf("preconditions:\n");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "preconditions"))
+	{
+		char *line = json_print_compact(it);
+
+		printf("  %s\n", line);
+		free(line);
+		n++;
+	}
+	printf("  (%zu)\n", n);
+	res = cJSON_GetObjectItemCaseSensitive(j, "result");
+	for (int w = 1; w <= 2; w++) {
+		struct pc_hash h;
+		uint64_t size;
+		char hex[PC_HASH_HEX_LEN + 1];
+
+		cache_entry_output(e, w, &h, &size);
+		pc_hash_to_hex(&h, hex);
+		printf("%s     blob %s, %" PRIu64 " bytes\n",
+		       w == 1 ? "stdout" : "stderr", hex, size);
+	}
+	printf("changes:\n");
+	cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(res, "changes"))
+	{
+		char *line = json_print_compact(ch);
+
+		printf("  %s\n", line);
+		free(line);
+	}
+}
+
+static int cache_show_cmd(int argc, char **argv, struct sub_ctx *ctx)
+{
+	static const char usage[] =
+		"usage: procache cache show ENTRY|last [--json]\n"
+		"\n"
+		"Show one entry: its key fields, preconditions, exit status, outputs and\n"
+		"changes. ENTRY is a name from 'procache cache ls' (KEY/ID), an\n"
+		"unambiguous prefix of one, or an ID; 'last' is the entry last stored or hit.\n"
+		"  --json   print the entry as JSON\n";
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct cache_entry *e;
+	bool json = false;
+	struct cache *c;
+	cJSON *j;
+	int opt, r;
+
+	while ((opt = sub_getopt(argc, argv, "show", opts)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_CACHE_DIR:
+			take_cache_dir(ctx, "show");
+			break;
+		}
+	}
+	if (optind >= argc)
+		die("cache show: missing ENTRY (an entry name from 'procache cache ls', or 'last')");
+	if (optind + 1 < argc)
+		die("cache show: unexpected argument '%s' (see 'procache cache show --help')",
+		    argv[optind + 1]);
+	c = open_from_ctx(ctx);
+	r = cache_entry_load(c, argv[optind], &e, &err);
+	if (r < 0) {
+		/* Not found, ambiguous or unreadable: an answer, not a failure. */
+		cache_close(c);
+		fprintf(stderr, "procache: %s\n", err.buf);
+		return 1;
+	}
+	j = cache_entry_json(e);
+	if (json)
+		print_json(j);
+	else
+		show_text(e, j);
+	cJSON_Delete(j);
+	cache_entry_free(e);
+	cache_close(c);
+	return 0;
+}
+
+/* ---- gc --------------------------------------------------------------- */
+
+static int cache_gc_cmd(int argc, char **argv, struct sub_ctx *ctx)
+{
+	static const char usage[] =
+		"usage: procache cache gc [--max-size SIZE] [--max-age AGE]\n"
+		"\n"
+		"Remove entries unused for longer than AGE, then least recently used\n"
+		"entries until the cache holds at most SIZE bytes, then blobs that no\n"
+		"entry references (blobs younger than 10 minutes are left to concurrent\n"
+		"runs). Without --max-size, the configured size ($PROCACHE_MAX_SIZE or\n"
+		"the config file's max_size) is used, if any.\n"
+		"  --max-size SIZE   e.g. 500M, 2G (binary units)\n"
+		"  --max-age AGE     e.g. 90m, 12h, 7d, 2w\n";
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+		{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct cache_gc_result res;
+	uint64_t max_size = 0, max_age = 0;
+	bool has_size = false;
+	struct cache *c;
+	char a[32], b[32];
+	int opt;
+
+	while ((opt = sub_getopt(argc, argv, "gc", opts)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case OPT_MAX_SIZE:
+			if (cache_parse_size(optarg, &max_size) < 0)
+				die("cache gc: invalid size '%s' (expected e.g. 500M or 2G)",
+				    optarg);
+			has_size = true;
+			break;
+		case OPT_MAX_AGE:
+			if (cache_parse_age(optarg, &max_age) < 0 || !max_age)
+				die("cache gc: invalid age '%s' (expected e.g. 12h or 7d)",
+				    optarg);
+			break;
+		case OPT_CACHE_DIR:
+			take_cache_dir(ctx, "gc");
+			break;
+		}
+	}
+	no_operands(argc, argv, "gc");
+	c = open_from_ctx(ctx);
+	if (!has_size)
+		max_size = cache_max_size(c);
+	if (cache_gc(c, max_size, max_age, &res, &err) < 0)
+		die("%s", err.buf);
+	human_size(res.bytes_removed, a, sizeof(a));
+	human_size(res.bytes_kept, b, sizeof(b));
+	printf("removed %" PRIu64 " entries and %" PRIu64 " blobs (%s); kept %" PRIu64
+	       " entries (%s)\n",
+	       res.entries_removed, res.blobs_removed, a, res.entries_kept, b);
+	cache_close(c);
+	return 0;
+}
+
+/* ---- verify ----------------------------------------------------------- */
+
+static int cache_verify_cmd(int argc, char **argv, struct sub_ctx *ctx)
+{
+	static const char usage[] =
+		"usage: procache cache verify [--fix]\n"
+		"\n"
+		"Check every entry (checksum, format, paths, referenced blobs) and\n"
+		"rehash every blob. Prints one line per problem; exits 1 if any was\n"
+		"found (with --fix: if any could not be removed), else 0.\n"
+		"  --fix   remove bad entries and bad blobs\n";
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "fix", no_argument, NULL, OPT_FIX },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct cache_verify_result res;
+	bool fix = false;
+	struct cache *c;
+	uint64_t bad;
+	int opt;
+
+	while ((opt = sub_getopt(argc, argv, "verify", opts)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case OPT_FIX:
+			fix = true;
+			break;
+		case OPT_CACHE_DIR:
+			take_cache_dir(ctx, "verify");
+			break;
+		}
+	}
+	no_operands(argc, argv, "verify");
+	c = open_from_ctx(ctx);
+	if (cache_verify(c, fix, stdout, &res, &err) < 0)
+		die("%s", err.buf);
+	bad = res.entries_bad + res.blobs_bad;
+	printf("%" PRIu64 " entries ok, %" PRIu64 " bad; %" PRIu64 " blobs ok, %" PRIu64
+	       " bad%s\n",
+	       res.entries_ok, res.entries_bad, res.blobs_ok, res.blobs_bad,
+	       fix && bad ? "; bad ones removed" : "");
+	cache_close(c);
+	if (fix)
+		return res.fixed >= bad ? 0 : 1;
+	return bad ? 1 : 0;
+}
+
+/* ---- clear ------------------------------------------------------------ */
+
+static int cache_clear_cmd(int argc, char **argv, struct sub_ctx *ctx)
+{
+	static const char usage[] =
+		"usage: procache cache clear\n"
+		"\n"
+		"Remove every entry, blob and counter. The directory, its FORMAT and\n"
+		"the state of running jobs are kept.\n";
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct cache *c;
+	int opt;
+
+	while ((opt = sub_getopt(argc, argv, "clear", opts)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case OPT_CACHE_DIR:
+			take_cache_dir(ctx, "clear");
+			break;
+		}
+	}
+	no_operands(argc, argv, "clear");
+	c = open_from_ctx(ctx);
+	if (cache_clear(c, &err) < 0)
+		die("%s", err.buf);
+	cache_close(c);
+	return 0;
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **, struct sub_ctx *);
+} subcommands[] = {
+	{ "stats", cache_stats_cmd }, { "ls", cache_ls_cmd },
+	{ "show", cache_show_cmd },   { "gc", cache_gc_cmd },
+	{ "verify", cache_verify_cmd }, { "clear", cache_clear_cmd },
+};
+
+int cmd_cache(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sub_ctx ctx = { 0 };
+	int opt;
+	size_t i;
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(cache_usage, stdout);
+			return 0;
+		case OPT_CACHE_DIR:
+			if (!*optarg)
+				die("cache: option '--cache-dir' needs a non-empty path");
+			ctx.cache_dir_flag = optarg;
+			break;
+		case 'c':
+			ctx.config_path = optarg;
+			break;
+		case ':':
+			die("cache: option '%s' needs a value (see 'procache cache --help')",
+			    argv[optind - 1]);
+		default:
+			die("cache: unknown option '%s' (see 'procache cache --help')",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		die("cache: missing subcommand: stats, ls, show, gc, verify or clear (see 'procache cache --help')");
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		if (!strcmp(argv[optind], subcommands[i].name)) {
+			int sub_argc = argc - optind;
+			char **sub_argv = argv + optind;
+
+			optind = 1; /* getopt restarts on the subcommand's argv */
+			return subcommands[i].fn(sub_argc, sub_argv, &ctx);
+		}
+	}
+	die("cache: unknown subcommand '%s' (see 'procache cache --help')",
+	    argv[optind]);
+}
