@@ -1,0 +1,294 @@
+/*
+ * The entry format (cache/entry.c): round trip, envelope checks, and the
+ * payload checks that make a damaged or foreign entry a miss.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cache/cache.h"
+#include "cache/internal.h"
+#include "common/hash.h"
+#include "common/json.h"
+
+#include "tests/unit/unit.h"
+
+static struct cache_record *sample_record(void)
+{
+	struct cache_key *k = cache_key_new();
+	struct cache_record *r;
+	struct pc_hash h;
+	struct stat st;
+
+	cache_key_add_str(k, "format", "procache-key-1");
+	cache_key_add_u64(k, "argc", 1);
+	cache_key_add_str(k, "argv", "cc");
+	cache_key_add(k, "stdin", "\xff\x00\x01", 3);
+	r = cache_record_new(k);
+	cache_key_free(k);
+	pc_hash_buffer("x", 1, &h);
+	cache_record_add_content(r, "/usr/include/stdio.h", &h, S_IFREG | 0644);
+	cache_record_add_content(r, "/usr/include/stdio.h", &h, S_IFREG | 0600); /* dup: ignored */
+	cache_record_add_absent(r, "/usr/local/include/stdio.h");
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0755;
+	st.st_uid = 1000;
+	st.st_gid = 100;
+	st.st_size = 1234;
+	st.st_mtim.tv_sec = 1790000000;
+	st.st_mtim.tv_nsec = 123456789;
+	st.st_ctim.tv_sec = 1790000001;
+	cache_record_add_stat(r, "/bin/sh", &st, true);
+	st.st_mode = S_IFDIR | 0755;
+	cache_record_add_stat(r, "/", &st, false);
+	cache_record_add_listing(r, "/src", &h);
+	cache_record_add_symlink(r, "/lib64", "usr/lib64");
+	cache_record_add_hostfact(r, "uname.release", "6.18.0");
+	cache_record_add_symlink(r, "/odd\x01path\xc3", "t\n");
+	cache_record_set_exit(r, 0, 9);
+	cache_record_set_duration(r, 2.25);
+	return r;
+}
+
+/* Give the record's changes blobs, as cache_store() would. */
+static void add_changes(struct cache_record *r)
+{
+	struct pc_hash h;
+
+	cache_record_add_change(r, CACHE_CHANGE_FILE, "/out/a.o", 0644, "/upper/a.o", NULL);
+	cache_record_add_change(r, CACHE_CHANGE_DIR, "/out/d", 0755, NULL, NULL);
+	cache_record_add_change(r, CACHE_CHANGE_DIR_REPLACED, "/out/r", 0700, NULL, NULL);
+	cache_record_add_change(r, CACHE_CHANGE_SYMLINK, "/out/l", 0, NULL, "../x");
+	cache_record_add_change(r, CACHE_CHANGE_DELETE, "/out/gone", 0, NULL, NULL);
+	cache_record_add_change(r, CACHE_CHANGE_MODE, "/out/m", 04755, NULL, NULL);
+	pc_hash_buffer("abc", 3, &h);
+	r->e.ch[0].blob = h;
+	r->e.ch[0].has_blob = true;
+	r->e.ch[0].size = 3;
+	pc_hash_buffer("", 0, &r->e.out[0].hash);
+	pc_hash_buffer("", 0, &r->e.out[1].hash);
+}
+
+static void encode(struct cache_record *r, struct strbuf *out)
+{
+	entry_encode(&r->e, out);
+}
+
+TEST(test_round_trip)
+{
+	struct cache_record *r = sample_record();
+	struct strbuf buf = STRBUF_INIT, buf2 = STRBUF_INIT, err = STRBUF_INIT;
+	struct cache_entry *e = NULL;
+	struct cache_change_view v;
+	size_t i;
+
+	add_changes(r);
+	encode(r, &buf);
+	CHECK(entry_decode(buf.buf, buf.len, &e, &err) == 0);
+	if (!e) {
+		unit_fail(__FILE__, __LINE__, "%s", err.buf);
+		return;
+	}
+	CHECK_EQ_STR(e->key_hex, r->e.key_hex);
+	CHECK_EQ_INT(e->nr_pre, 8);
+	CHECK_EQ_INT(e->nr_fields, 4);
+	CHECK_EQ_INT(e->fields[3].len, 3);
+	CHECK(!memcmp(e->fields[3].data, "\xff\x00\x01", 3));
+	CHECK_EQ_INT(cache_entry_signal(e), 9);
+	CHECK(cache_entry_duration(e) == 2.25);
+	CHECK_EQ_INT(cache_entry_nr_changes(e), 6);
+	cache_entry_change(e, 5, &v);
+	CHECK_EQ_INT(v.kind, CACHE_CHANGE_MODE);
+	CHECK_EQ_INT(v.mode, 04755);
+	cache_entry_change(e, 3, &v);
+	CHECK_EQ_STR(v.target, "../x");
+	cache_entry_change(e, 0, &v);
+	CHECK(v.has_blob);
+	CHECK_EQ_INT(v.size, 3);
+	for (i = 0; i < e->nr_pre; i++) {
+		const struct precondition *p = &e->pre[i];
+
+		if (p->kind == PRE_STAT && !strcmp(p->path, "/bin/sh")) {
+			CHECK(p->strict);
+			CHECK_EQ_INT(p->mtime_ns, 1790000000123456789LL);
+			CHECK_EQ_INT(p->uid, 1000);
+			CHECK_EQ_INT(p->size, 1234);
+		}
+		if (p->kind == PRE_SYMLINK && p->path[1] == 'o')
+			CHECK_EQ_STR(p->path, "/odd\x01path\xc3");
+	}
+	/* Encoding the decoded entry gives the same bytes (canonical). */
+	e->created = r->e.created;
+	memcpy(e->name, r->e.name, sizeof(e->name));
+	entry_encode(e, &buf2);
+	CHECK_EQ_MEM(buf.buf, buf.len, buf2.buf, buf2.len);
+	CHECK_EQ_STR(e->id_hex, r->e.id_hex);
+	cache_entry_free(e);
+	cache_record_free(r);
+	strbuf_release(&buf);
+	strbuf_release(&buf2);
+	strbuf_release(&err);
+}
+
+TEST(test_id_depends_on_preconditions_only)
+{
+	struct cache_record *a = sample_record(), *b = sample_record();
+	struct strbuf x = STRBUF_INIT, y = STRBUF_INIT;
+
+	cache_record_set_exit(b, 1, 0);
+	encode(a, &x);
+	encode(b, &y);
+	CHECK_EQ_STR(a->e.id_hex, b->e.id_hex);
+	cache_record_add_absent(b, "/another");
+	encode(b, &y);
+	CHECK(strcmp(a->e.id_hex, b->e.id_hex) != 0);
+	cache_record_free(a);
+	cache_record_free(b);
+	strbuf_release(&x);
+	strbuf_release(&y);
+}
+
+static int decode_err(const struct strbuf *buf, struct strbuf *err)
+{
+	struct cache_entry *e = NULL;
+	int r;
+
+	strbuf_reset(err);
+	r = entry_decode(buf->buf, buf->len, &e, err);
+	cache_entry_free(e);
+	return r;
+}
+
+TEST(test_envelope_checks)
+{
+	struct cache_record *r = sample_record();
+	struct strbuf buf = STRBUF_INIT, bad = STRBUF_INIT, err = STRBUF_INIT;
+	size_t i;
+
+	encode(r, &buf);
+	/* Every truncation fails. */
+	for (i = 0; i < buf.len; i += (i < 64 ? 1 : 97)) {
+		strbuf_reset(&bad);
+		strbuf_add(&bad, buf.buf, i);
+		CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
+	}
+	/* Every flipped byte fails (magic, version, flags, length, sum, payload). */
+	for (i = 0; i < buf.len; i += (i < 64 ? 1 : 13)) {
+		strbuf_reset(&bad);
+		strbuf_addbuf(&bad, &buf);
+		bad.buf[i] ^= 0x01;
+		CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
+	}
+	strbuf_reset(&bad);
+	strbuf_addbuf(&bad, &buf);
+	bad.buf[8] = 2;
+	CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
+	CHECK(strstr(err.buf, "version 2") != NULL);
+	strbuf_reset(&bad);
+	strbuf_addbuf(&bad, &buf);
+	strbuf_addch(&bad, ' ');
+	CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
+	CHECK(strstr(err.buf, "truncated or overlong") != NULL);
+	cache_record_free(r);
+	strbuf_release(&buf);
+	strbuf_release(&bad);
+	strbuf_release(&err);
+}
+
+/* Wrap @json in a valid envelope. */
+static void envelope(const char *json, struct strbuf *out)
+{
+	unsigned char hdr[ENTRY_HEADER_LEN] = "PCENTRY\n";
+	size_t len = strlen(json);
+	struct pc_hash h;
+	int i;
+
+	hdr[8] = 1;
+	for (i = 0; i < 8; i++)
+		hdr[16 + i] = (unsigned char)(len >> (8 * i));
+	pc_hash_buffer(json, len, &h);
+	memcpy(hdr + 24, h.b, 16);
+	strbuf_reset(out);
+	strbuf_add(out, hdr, sizeof(hdr));
+	strbuf_addstr(out, json);
+}
+
+/* The sample entry's payload with @from replaced by @to, re-enveloped. */
+static int decode_edited(const char *from, const char *to, struct strbuf *err)
+{
+	struct cache_record *r = sample_record();
+	struct strbuf buf = STRBUF_INIT, json = STRBUF_INIT;
+	char *at;
+	int ret;
+
+	add_changes(r);
+	encode(r, &buf);
+	strbuf_add(&json, buf.buf + ENTRY_HEADER_LEN, buf.len - ENTRY_HEADER_LEN);
+	at = strstr(json.buf, from);
+	if (!at) {
+		cache_record_free(r);
+		strbuf_release(&buf);
+		strbuf_release(&json);
+		return 1000;
+	}
+	strbuf_reset(&buf);
+	strbuf_add(&buf, json.buf, (size_t)(at - json.buf));
+	strbuf_addstr(&buf, to);
+	strbuf_addstr(&buf, at + strlen(from));
+	envelope(buf.buf, &json);
+	ret = decode_err(&json, err);
+	cache_record_free(r);
+	strbuf_release(&buf);
+	strbuf_release(&json);
+	return ret;
+}
+
+TEST(test_payload_checks)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	/* The harness itself: no edit decodes. */
+	CHECK_EQ_INT(decode_edited("\"duration_s\"", "\"duration_s\"", &err), 0);
+	CHECK_EQ_INT(decode_edited("\"/out/a.o\"", "\"/out/../a.o\"", &err), -EBADMSG);
+	CHECK(strstr(err.buf, "unsafe path") != NULL);
+	CHECK_EQ_INT(decode_edited("\"/out/a.o\"", "\"out/a.o\"", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"/out/a.o\"", "\"/out//a.o\"", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"/out/a.o\"", "\"/out/a.o/\"", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"/out/a.o\"", "\"/\"", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"/out/a.o\"", "\"\"", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"kind\":\"delete\"", "\"kind\":\"remove\"", &err), -EBADMSG);
+	CHECK(strstr(err.buf, "unknown change kind") != NULL);
+	CHECK_EQ_INT(decode_edited("\"kind\":\"absent\"", "\"kind\":\"maybe\"", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"duration_s\"", "\"extra\":1,\"duration_s\"", &err), -EBADMSG);
+	CHECK(strstr(err.buf, "unknown key") != NULL);
+	CHECK_EQ_INT(decode_edited("\"argv\",\"s\",\"cc\"", "\"argv\",\"s\",\"gcc\"", &err), -EBADMSG);
+	CHECK(strstr(err.buf, "do not hash to the key") != NULL);
+	CHECK_EQ_INT(decode_edited("\"mode\":2541", "\"mode\":70000", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"signal\":9", "\"signal\":99", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"uname.release\"", "\"uname.nodename\"", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"target\":\"../x\"", "\"target\":\"\"", &err), -EBADMSG);
+	strbuf_release(&err);
+}
+
+TEST(test_path_safety)
+{
+	CHECK(entry_path_is_safe("/a/b", false));
+	CHECK(entry_path_is_safe("/", true));
+	CHECK(!entry_path_is_safe("/", false));
+	CHECK(!entry_path_is_safe("a", true));
+	CHECK(!entry_path_is_safe("/a/..", true));
+	CHECK(!entry_path_is_safe("/a/./b", true));
+	CHECK(!entry_path_is_safe("//a", true));
+	CHECK(!entry_path_is_safe("", true));
+	CHECK(!entry_path_is_safe(NULL, true));
+}
+
+int main(void)
+{
+	RUN(test_round_trip);
+	RUN(test_id_depends_on_preconditions_only);
+	RUN(test_envelope_checks);
+	RUN(test_payload_checks);
+	RUN(test_path_safety);
+	return unit_done();
+}
