@@ -20,6 +20,7 @@
  *	-e		explain (lookup, apply): print the JSON to stdout
  *	-r ROOT		output root for apply
  *	-n N		lookup: repeat N times, print the mean time in µs
+ * uncacheable REASON counts an uncacheable run.
  * store prints the entry id; lookup prints "hit ID" (exit 0) or "miss"
  * (exit 1); apply applies a hit under ROOT and writes its stdout.
  */
@@ -200,6 +201,9 @@ static int driver(int argc, char **argv)
 			cJSON_Delete(j);
 			cache_explain_print(ex, stderr);
 		}
+		if (repeat <= 0)
+			cache_stats_record(c, hit ? CACHE_HIT : CACHE_MISS, NULL,
+					   hit ? cache_entry_duration(e) : 0);
 		if (!strcmp(cmd, "lookup")) {
 			if (repeat <= 0)
 				printf(hit ? "hit %s\n" : "miss\n",
@@ -220,6 +224,8 @@ static int driver(int argc, char **argv)
 			if (cache_entry_write_output(c, e, 1, 1, &err) < 0)
 				die("output failed: %s", err.buf);
 		}
+	} else if (!strcmp(cmd, "uncacheable")) {
+		cache_stats_record(c, CACHE_UNCACHEABLE, argv[argc - 1], 0);
 	} else {
 		die("unknown driver command '%s'", cmd);
 	}

@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+test_description='cache: store and lookup, integrity (each damage a clean miss), format version, procache cache commands'
+. "$(dirname "$0")/lib.sh"
+
+# The cache is driven by the C driver in the lookup unit test, so these
+# cases do not depend on `procache run`.
+DRIVER="$PROCACHE_BUILD/tests/unit/test-lookup"
+drv() { "$DRIVER" driver "$@"; }
+
+# entry_file ID: the path of entry KEY/ID.
+entry_file() { echo "$PROCACHE_DIR/keys/${1:0:2}/$1.entry"; }
+# blob_file HEX
+blob_file() { echo "$PROCACHE_DIR/blobs/${1:0:2}/$1"; }
+
+# rewrap FILE PYTHON-EXPR: apply a Python expression to the payload text
+# (variable p) of entry FILE and write it back with a valid envelope, so
+# that only the payload checks can catch it.
+rewrap() {
+	python3 - "$1" "$2" <<'EOF'
+import struct, subprocess, sys
+path, expr = sys.argv[1], sys.argv[2]
+data = open(path, 'rb').read()
+p = data[40:].decode('latin-1')
+p = eval(expr).encode('latin-1')
+h = subprocess.run(['xxh128sum', '-'], input=p, capture_output=True, check=True).stdout.split()[0]
+hdr = b'PCENTRY\n' + struct.pack('<IIQ', 1, 0, len(p)) + bytes.fromhex(h.decode())
+import os
+os.chmod(path, 0o644)
+open(path, 'wb').write(hdr + p)
+EOF
+}
+
+test_expect_success 'store then lookup: miss, hit, miss after the input changes' '
+	echo one >in &&
+	test_must_fail drv lookup -k argv=cc -k cwd=/x >out &&
+	grep -q "^miss" out &&
+	drv store -k argv=cc -k cwd=/x -c "$PWD/in" -x 7 >id &&
+	drv lookup -k argv=cc -k cwd=/x >out &&
+	grep -q "^hit $(cat id)" out &&
+	echo two >in &&
+	test_must_fail drv lookup -k argv=cc -k cwd=/x
+'
+
+test_expect_success 'many candidates under one key: the one whose inputs hold is chosen' '
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		echo "variant $i" >in &&
+		drv store -k argv=gen -c "$PWD/in" -a "$PWD/absent$i" -x $i >id$i || return 1
+	done &&
+	ls "$PROCACHE_DIR"/keys/*/$(cut -d/ -f1 id1)/*.entry >entries &&
+	test $(wc -l <entries) = 12 &&
+	for i in 3 12 1 7; do
+		echo "variant $i" >in &&
+		drv lookup -k argv=gen >out &&
+		grep -q "^hit $(cat id$i)" out || return 1
+	done &&
+	echo "variant 5" >in && >absent5 &&
+	test_must_fail drv lookup -k argv=gen
+'
+
+test_expect_success 'a hit applies its files and replays stdout' '
+	mkdir root && echo "data" >captured && echo "said" >so &&
+	drv store -k argv=apply -o "$PWD/root/f.txt=$PWD/captured" -O "$PWD/so" >id &&
+	test_path_is_missing captured &&
+	drv apply -k argv=apply -r "$PWD/root" >replayed &&
+	echo said >expect && test_cmp expect replayed &&
+	echo data >expect && test_cmp expect root/f.txt
+'
+
+# setup_damage NAME: an entry (key argv=NAME) with a file change and stdout.
+setup_damage() {
+	mkdir -p root && echo "payload $1" >captured && echo "out $1" >so &&
+	drv store -k argv=$1 -o "$PWD/root/f=$PWD/captured" -O "$PWD/so" >id &&
+	drv lookup -k argv=$1 >/dev/null
+}
+
+# clean_miss NAME: lookup and apply miss with one warning; nothing applied.
+clean_miss() {
+	test_must_fail drv apply -k argv=$1 -r "$PWD/root" >out 2>err &&
+	test_path_is_missing root/f &&
+	test ! -s out &&
+	grep -q "warning: removing corrupt cache entry" err &&
+	test $(wc -l <err) = 1 &&
+	test_path_is_missing "$(entry_file $(cat id))" &&
+	test_must_fail drv lookup -k argv=$1 2>err2 &&
+	test ! -s err2
+}
+
+test_expect_success 'a truncated entry is a clean miss and is removed' '
+	setup_damage trunc &&
+	f=$(entry_file $(cat id)) && chmod u+w "$f" &&
+	truncate -s 100 "$f" &&
+	clean_miss trunc
+'
+
+test_expect_success 'a flipped byte in an entry is a clean miss' '
+	setup_damage flip &&
+	f=$(entry_file $(cat id)) && chmod u+w "$f" &&
+	size=$(stat -c %s "$f") &&
+	printf "\\x00" | dd of="$f" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null &&
+	clean_miss flip
+'
+
+test_expect_success 'a flipped byte in a blob is a clean miss' '
+	setup_damage blobflip &&
+	h=$(printf "payload blobflip\n" | xxh128sum | cut -d" " -f1) &&
+	b=$(blob_file $h) && test -f "$b" && chmod u+w "$b" &&
+	printf "X" | dd of="$b" bs=1 seek=2 conv=notrunc 2>/dev/null &&
+	clean_miss blobflip &&
+	test_path_is_missing "$b"
+'
+
+test_expect_success 'a deleted blob is a clean miss' '
+	setup_damage blobgone &&
+	h=$(printf "out blobgone\n" | xxh128sum | cut -d" " -f1) &&
+	rm "$(blob_file $h)" &&
+	clean_miss blobgone
+'
+
+test_expect_success 'an entry naming a ../ path (valid checksum) is a clean miss' '
+	setup_damage dotdot &&
+	f=$(entry_file $(cat id)) &&
+	rewrap "$f" "p.replace(\"/root/f\", \"/root/../f\")" &&
+	clean_miss dotdot &&
+	grep -q "unsafe path" err
+'
+
+test_expect_success 'an entry with an unknown key or kind (valid checksum) is a clean miss' '
+	setup_damage unknown &&
+	f=$(entry_file $(cat id)) &&
+	rewrap "$f" "p.replace(\"\\\"kind\\\":\\\"file\\\"\", \"\\\"kind\\\":\\\"hardlink\\\"\")" &&
+	clean_miss unknown &&
+	grep -q "unknown change kind .hardlink." err
+'
+
+test_expect_success 'a cache of another format version is refused clearly' '
+	mkdir other && echo "procache cache format 9" >other/FORMAT &&
+	test_expect_code 125 "$PROCACHE" cache --cache-dir "$PWD/other" stats 2>err &&
+	grep -q "has format .procache cache format 9." err &&
+	test_must_fail env PROCACHE_DIR="$PWD/other" "$DRIVER" driver lookup -k argv=x 2>err &&
+	grep -q "format 9" err
+'
+
+test_expect_success 'a non-empty directory that is no cache is not taken over' '
+	mkdir notacache && echo precious >notacache/file &&
+	test_expect_code 125 "$PROCACHE" cache --cache-dir "$PWD/notacache" stats 2>err &&
+	grep -q "not a procache cache" err &&
+	test_path_is_missing notacache/FORMAT
+'
+
+test_expect_success 'a new cache has CACHEDIR.TAG and FORMAT' '
+	"$PROCACHE" cache --cache-dir "$PWD/fresh" stats >/dev/null &&
+	grep -q "^Signature: 8a477f597d28d172789f06886806bc55" fresh/CACHEDIR.TAG &&
+	echo "procache cache format 1" >expect && test_cmp expect fresh/FORMAT
+'
+
+test_expect_success '8 concurrent processes storing and looking up leave a clean cache' '
+	export PROCACHE_DIR="$PWD/conc" &&
+	echo shared >in &&
+	for p in 1 2 3 4 5 6 7 8; do
+		(
+			for i in 1 2 3 4 5 6 7 8 9 10; do
+				echo "p$p i$i" >out$p.$i && echo "so $i" >so$p.$i &&
+				drv store -k argv=same -c "$PWD/in" -o "/o/same$i=$PWD/out$p.$i" -O "$PWD/so$p.$i" >/dev/null &&
+				drv lookup -k argv=same >/dev/null &&
+				echo "mine $p $i" >mine$p.$i &&
+				drv store -k argv=p$p -k i=$i -o "/o/f=$PWD/mine$p.$i" >/dev/null &&
+				drv lookup -k argv=p$p -k i=$i >/dev/null || exit 1
+			done
+		) >log$p 2>&1 &
+	done &&
+	fail=0 &&
+	for p in 1 2 3 4 5 6 7 8; do wait -n || fail=1; done &&
+	test $fail = 0 &&
+	! grep -q . log* &&
+	"$PROCACHE" cache verify >report &&
+	grep -q "0 bad; .* 0 bad" report &&
+	"$PROCACHE" cache ls >ls &&
+	test $(wc -l <ls) = 81
+'
+
+test_expect_success 'cache stats, ls, show' '
+	export PROCACHE_DIR="$PWD/c" &&
+	echo hi >so && drv store -k argv=echo -k argv=hi -O "$PWD/so" -x 3 >id &&
+	drv lookup -k argv=echo -k argv=hi >/dev/null &&
+	"$PROCACHE" cache ls >ls &&
+	grep -q "^$(cat id) .* 1 hits  echo hi$" ls &&
+	"$PROCACHE" cache show last >show &&
+	grep -q "^entry      $(cat id)" show &&
+	grep -q "^exit       code 3" show &&
+	"$PROCACHE" cache show --json "$(cut -c1-6 id)" >show.json &&
+	test "$(json_get show.json id)" = "$(cat id)" &&
+	test "$(json_get show.json result.exit.code)" = 3 &&
+	"$PROCACHE" cache show "$(cut -d/ -f2 id)" >/dev/null &&
+	test_expect_code 1 "$PROCACHE" cache show 0000000000000000 2>err &&
+	grep -q "no cache entry" err &&
+	"$PROCACHE" cache stats --json >stats.json &&
+	test "$(json_get stats.json entries)" = 1 &&
+	test "$(json_get stats.json stores)" = 1 &&
+	"$PROCACHE" cache stats >stats.txt &&
+	grep -q "^entries *1" stats.txt
+'
+
+test_expect_success 'cache stats counts outcomes, reasons by category, time saved' '
+	export PROCACHE_DIR="$PWD/st" &&
+	drv store -k argv=s >/dev/null &&
+	drv lookup -k argv=s >/dev/null && drv lookup -k argv=s >/dev/null &&
+	test_must_fail drv lookup -k argv=other &&
+	drv uncacheable "syscall mount" &&
+	drv uncacheable "input changed during the run: /etc/a" &&
+	drv uncacheable "input changed during the run: /etc/b" &&
+	"$PROCACHE" cache stats --json >s.json &&
+	test "$(json_get s.json hits)" = 2 &&
+	test "$(json_get s.json misses)" = 1 &&
+	test "$(json_get s.json uncacheable)" = 3 &&
+	test "$(json_get s.json saved_s)" = 3 &&
+	test "$(json_get s.json "uncacheable_reasons.input changed during the run")" = 2 &&
+	test "$(json_get s.json "uncacheable_reasons.syscall mount")" = 1 &&
+	"$PROCACHE" cache stats --zero &&
+	"$PROCACHE" cache stats --json >s.json &&
+	test "$(json_get s.json hits)" = 0 &&
+	test "$(json_get s.json entries)" = 1
+'
+
+test_expect_success 'gc to a size keeps the most recently used entries' '
+	export PROCACHE_DIR="$PWD/gc" &&
+	for i in 1 2 3 4 5 6; do
+		head -c 100000 /dev/urandom >big$i &&
+		drv store -k argv=job$i -o "/o/big=$PWD/big$i" >id$i || return 1
+	done &&
+	# Make every entry and blob old, then use 5 and 2 again.
+	find "$PROCACHE_DIR/keys" "$PROCACHE_DIR/blobs" -type f -exec touch -d "3 hours ago" {} + &&
+	drv lookup -k argv=job5 >/dev/null && sleep 0.01 &&
+	drv lookup -k argv=job2 >/dev/null &&
+	"$PROCACHE" cache gc --max-size 250K >out &&
+	grep -q "removed 4 entries and 4 blobs" out &&
+	drv lookup -k argv=job2 && drv lookup -k argv=job5 &&
+	test_must_fail drv lookup -k argv=job1 &&
+	test_must_fail drv lookup -k argv=job6 &&
+	test $(find "$PROCACHE_DIR/blobs" -type f | wc -l) -le 3 &&
+	"$PROCACHE" cache verify
+'
+
+test_expect_success 'gc --max-age removes entries not used for that long' '
+	export PROCACHE_DIR="$PWD/age" &&
+	drv store -k argv=old >/dev/null && drv store -k argv=new >/dev/null &&
+	touch -d "3 days ago" "$PROCACHE_DIR"/keys/*/*/*.entry &&
+	drv lookup -k argv=new >/dev/null &&
+	"$PROCACHE" cache gc --max-age=2d >out &&
+	grep -q "removed 1 entries" out &&
+	drv lookup -k argv=new && test_must_fail drv lookup -k argv=old
+'
+
+test_expect_success 'PROCACHE_MAX_SIZE is kept after stores' '
+	export PROCACHE_DIR="$PWD/auto" &&
+	for i in 1 2 3 4 5 6 7 8; do
+		head -c 50000 /dev/urandom >b$i &&
+		drv store -k argv=a$i -o "/o/b=$PWD/b$i" >/dev/null &&
+		find "$PROCACHE_DIR/keys" "$PROCACHE_DIR/blobs" -type f -exec touch -d "1 hour ago" {} + || return 1
+	done &&
+	PROCACHE_MAX_SIZE=200K drv store -k argv=last >/dev/null &&
+	"$PROCACHE" cache stats --json >s.json &&
+	test "$(json_get s.json bytes)" -le 204800 &&
+	drv lookup -k argv=last && drv lookup -k argv=a8
+'
+
+test_expect_success 'verify finds damage and --fix removes it' '
+	export PROCACHE_DIR="$PWD/v" &&
+	echo a >a && echo b >b &&
+	drv store -k argv=a -o "/o/a=$PWD/a" >ida &&
+	drv store -k argv=b -o "/o/b=$PWD/b" >idb &&
+	"$PROCACHE" cache verify &&
+	h=$(printf "a\n" | xxh128sum | cut -d" " -f1) &&
+	chmod u+w "$(blob_file $h)" && echo X >"$(blob_file $h)" &&
+	test_expect_code 1 "$PROCACHE" cache verify >report &&
+	grep -q "bad blob .$h." report &&
+	grep -q "bad entry .$(cat ida)." report &&
+	"$PROCACHE" cache verify --fix >report &&
+	"$PROCACHE" cache verify &&
+	drv lookup -k argv=b
+'
+
+test_expect_success 'cache clear removes every entry and blob' '
+	export PROCACHE_DIR="$PWD/clr" &&
+	echo x >x && drv store -k argv=x -o "/o/x=$PWD/x" >/dev/null &&
+	"$PROCACHE" cache clear &&
+	test_must_fail drv lookup -k argv=x &&
+	test -z "$(find "$PROCACHE_DIR/blobs" "$PROCACHE_DIR/keys" -type f)" &&
+	test -f "$PROCACHE_DIR/FORMAT"
+'
+
+test_expect_success 'cache subcommands: --help, unknown options, missing values exit 125' '
+	for s in stats ls show gc verify clear; do
+		"$PROCACHE" cache $s --help >out && grep -q "^usage: procache cache $s" out || return 1
+		test_expect_code 125 "$PROCACHE" cache $s --bogus 2>err &&
+		test $(wc -l <err) = 1 && grep -q "see .procache cache $s --help." err || return 1
+	done &&
+	test_expect_code 125 "$PROCACHE" cache gc --max-size 2>err &&
+	grep -q "needs a value" err &&
+	test_expect_code 125 "$PROCACHE" cache gc --max-size 10Q 2>err &&
+	grep -q "invalid size" err &&
+	test_expect_code 125 "$PROCACHE" cache gc --max-age=soon 2>err &&
+	test_expect_code 125 "$PROCACHE" cache show 2>err &&
+	grep -q "missing ENTRY" err &&
+	test_expect_code 125 "$PROCACHE" cache frobnicate 2>err &&
+	test_expect_code 125 "$PROCACHE" cache 2>err &&
+	"$PROCACHE" cache gc --max-size=1G --max-age 7d >/dev/null
+'
+
+test_done
