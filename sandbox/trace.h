@@ -54,6 +54,15 @@ struct trace_config {
 	bool untrusted;   /* deny list: DENY → EPERM, host sockets → EACCES */
 	bool strict_stat; /* stat observations also compare mtime/ctime */
 	bool trace;       /* false: deny-only filter, no listener */
+	/*
+	 * Do not notify readlink/readlinkat (a compiler makes tens of
+	 * thousands, most failing with EINVAL). Symlinks met while resolving
+	 * traced paths and symlinks lstat'ed are still recorded; a job that
+	 * reads a host symlink's target *only* with readlink (readlink -f,
+	 * realpath) and prints it is then NOT covered: a false hit is
+	 * possible if that link changes. Default false (DESIGN.md §5).
+	 */
+	bool fast_readlink;
 	bool host_net;    /* --net: the job shares the host network namespace,
 	                     so network and abstract-socket use taints */
 };
