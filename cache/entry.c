@@ -826,7 +826,8 @@ void entry_encode(struct cache_entry *e, struct strbuf *out)
 	char hex[PC_HASH_HEX_LEN + 1];
 	size_t len;
 
-	qsort(e->pre, e->nr_pre, sizeof(*e->pre), pre_cmp);
+	if (e->nr_pre)
+		qsort(e->pre, e->nr_pre, sizeof(*e->pre), pre_cmp);
 	pre = pre_array_json(e);
 	pre_text = json_print_compact(pre);
 	pc_hash_buffer(pre_text, strlen(pre_text), &h);

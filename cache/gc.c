@@ -310,7 +310,8 @@ int cache_gc(struct cache *c, uint64_t max_size, uint64_t max_age,
 	for (i = 0; i < g.nr_entries; i++)
 		total += g.entries[i].size;
 
-	qsort(g.entries, g.nr_entries, sizeof(*g.entries), gc_entry_cmp);
+	if (g.nr_entries)
+		qsort(g.entries, g.nr_entries, sizeof(*g.entries), gc_entry_cmp);
 	for (i = 0; i < g.nr_entries; i++) {
 		struct gc_entry *ge = &g.entries[i];
 		bool too_old = max_age &&
@@ -540,7 +541,8 @@ int cache_ls(struct cache *c, struct cache_ls_item **items, size_t *nr,
 		cache_ls_free(ls.items, ls.nr);
 		return r;
 	}
-	qsort(ls.items, ls.nr, sizeof(*ls.items), ls_cmp);
+	if (ls.nr)
+		qsort(ls.items, ls.nr, sizeof(*ls.items), ls_cmp);
 	*items = ls.items;
 	*nr = ls.nr;
 	return 0;

@@ -439,7 +439,8 @@ static int list_candidates(struct cache *c, const char *hex,
 		cands[n].mtime_ns = st_ns(&st.st_mtim);
 		n++;
 	}
-	qsort(cands, n, sizeof(*cands), cand_cmp);
+	if (n)
+		qsort(cands, n, sizeof(*cands), cand_cmp);
 	*out = cands;
 	*nr = n;
 	return 0;
