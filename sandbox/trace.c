@@ -16,6 +16,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -1636,6 +1638,31 @@ fail:
 	return r < 0 ? r : -EINVAL;
 }
 
+/*
+ * A small classic-BPF filter stacked under libseccomp's: any ABI but
+ * native x86_64 — i386 (int 0x80) and x32 (native arch, numbers with
+ * __X32_SYSCALL_BIT, which libseccomp's x86_64 filter lets through to the
+ * default action) — kills the process. On a kernel with x32 enabled an
+ * x32 openat would otherwise bypass every rule.
+ */
+static int install_abi_filter(void)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
+
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return -errno;
+	return 0;
+}
+
 static int trace_install(void *ctx)
 {
 	struct trace *t = ctx;
@@ -1645,6 +1672,11 @@ static int trace_install(void *ctx)
 	r = build_filter(t, &f);
 	if (r < 0)
 		return r;
+	r = install_abi_filter();
+	if (r < 0) {
+		seccomp_release(f);
+		return r;
+	}
 	/* libseccomp asks for SECCOMP_FILTER_FLAG_NEW_LISTENER itself when
 	 * the filter has NOTIFY rules (always, in trace mode) */
 	r = seccomp_load(f);

@@ -200,6 +200,15 @@ int main(int argc, char **argv)
 		long r = syscall(SYS_personality, strtoul(argv[2], NULL, 0));
 
 		printf("personality=%ld errno=%d\n", r, r < 0 ? errno : 0);
+	} else if (!strcmp(cmd, "i386") && argc == 2) { /* getpid via int 0x80 */
+		long r = 20;
+
+		__asm__ volatile("int $0x80" : "+a"(r) : : "memory");
+		printf("i386=%ld\n", r);
+	} else if (!strcmp(cmd, "x32") && argc == 2) { /* getpid, x32 numbering */
+		long r = syscall(39 | 0x40000000);
+
+		printf("x32=%ld errno=%d\n", r, r < 0 ? errno : 0);
 	} else if (!strcmp(cmd, "keyctl") && argc == 2) {
 		long r = syscall(SYS_keyctl, 0, 0, 0, 0, 0);
 

@@ -11,6 +11,7 @@
 #include <linux/openat2.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -539,6 +540,27 @@ TEST(test_taints)
 	strbuf_release(&out);
 }
 
+TEST(test_foreign_abi_killed)
+{
+	struct trace_config untr = { .trace = true, .untrusted = true };
+	struct strbuf out = STRBUF_INIT;
+	int status;
+	struct trace *t;
+
+	/* SIGSEGV on a kernel without IA32 emulation: int 0x80 never runs */
+	t = run_traced(&plain, &status, &out, (const char *const[]){ "i386", NULL });
+	CHECK(WIFSIGNALED(status) &&
+	      (WTERMSIG(status) == SIGSYS || WTERMSIG(status) == SIGSEGV));
+	CHECK(!strstr(out.buf, "i386="));
+	trace_free(t);
+	strbuf_reset(&out);
+	t = run_traced(&untr, &status, &out, (const char *const[]){ "x32", NULL });
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS);
+	CHECK(!strstr(out.buf, "x32="));
+	trace_free(t);
+	strbuf_release(&out);
+}
+
 TEST(test_layers_job_state)
 {
 	/* a fake layer: mountpoint/lower = L, upper = U; what U holds is job state */
@@ -623,6 +645,7 @@ int main(void)
 	RUN(test_processes_threads_uname);
 	RUN(test_overwrite_and_outside_change);
 	RUN(test_taints);
+	RUN(test_foreign_abi_killed);
 	RUN(test_layers_job_state);
 	RUN(test_cost_per_call);
 	return unit_done();
