@@ -554,6 +554,35 @@ static void pop_component(struct strbuf *path)
 static void record_always_changing(struct trace *t, const char *p, const char *sc);
 
 /*
+ * Whether @digits is @pid's own pid as seen in its innermost PID namespace
+ * (the last NSpid field of /proc/PID/status): /proc/$$/fd/N in a script.
+ */
+static bool is_own_ns_pid(pid_t pid, const char *digits)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char path[64];
+	const char *line;
+	bool ret = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (strbuf_read_file_at(&sb, AT_FDCWD, path, 2048) < 0)
+		goto out;
+	line = strstr(sb.buf, "\nNSpid:");
+	if (line) {
+		const char *end = strchrnul(line + 1, '\n');
+		const char *last = end;
+
+		while (last > line && (last[-1] >= '0' && last[-1] <= '9'))
+			last--;
+		ret = (size_t)(end - last) == strlen(digits) &&
+		      !strncmp(last, digits, (size_t)(end - last));
+	}
+out:
+	strbuf_release(&sb);
+	return ret;
+}
+
+/*
  * Resolve @name (relative to the job-view directory @base) as the kernel
  * does for the job, recording every host symlink met and a host component
  * found missing.
@@ -649,8 +678,10 @@ static void walk_path(const struct walk *w, const char *base, const char *name,
 				char link[96];
 				struct strbuf target = STRBUF_INIT;
 
+				if (!self)
+					self = is_own_ns_pid(w->pid, pidc);
 				if (!self) {
-					/* NEEDSWORK: map sandbox pids to host pids (NSpid) */
+					/* NEEDSWORK: map other sandbox pids to host pids */
 					taint(t, "syscall %s: path through /proc/%s/%s not modelled",
 					      w->sc, pidc, tmp.buf);
 					r->status = RES_FAILED;

@@ -114,4 +114,13 @@ test_expect_success ROOT 'multi-process and multi-threaded jobs' '
 	has_obs out.json content "$TEST_DIR/c"
 '
 
+test_expect_success ROOT 'paths through /proc/self/fd and /proc/$$/fd are followed' '
+	mkdir sub && echo in >sub/in &&
+	"$PROCACHE" trace --json -- "$TR" procfd "$TEST_DIR/sub" in >out.json &&
+	has_obs out.json content "$TEST_DIR/sub/in" &&
+	"$PROCACHE" trace --json -- bash -c "exec 7<\"$TEST_DIR/sub\" && cat /proc/\$\$/fd/7/in" >out2.json &&
+	has_obs out2.json content "$TEST_DIR/sub/in" &&
+	no_taints out2.json
+'
+
 test_done
