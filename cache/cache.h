@@ -411,7 +411,8 @@ int cache_ls(struct cache *c, struct cache_ls_item **items, size_t *nr,
 void cache_ls_free(struct cache_ls_item *items, size_t nr);
 
 /*
- * Load the entry @name: "last" (the entry last stored or hit), a full
+ * Load the entry @name: "last" (the entry last stored or hit: the newest
+ * entry mtime), a full
  * "<key>/<id>", or an unambiguous prefix of one or of an id. Returns 0,
  * -ENOENT (no such entry), -EEXIST (ambiguous), or the entry's error
  * (-EBADMSG corrupt, ...).

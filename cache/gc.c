@@ -425,7 +425,6 @@ int cache_clear(struct cache *c, struct strbuf *err)
 		r = empty_dir(c->stats_fd);
 	if (!r)
 		r = empty_dir(c->tmp_fd);
-	unlinkat(c->dirfd, "last", 0);
 	if (r < 0)
 		strbuf_addf(err, "cannot empty cache '%s': %s", c->path,
 			    strerror(-r));
@@ -565,7 +564,27 @@ struct find_state {
 	const char *name;
 	char *match; /* rel of the first match */
 	size_t nr;
+	int64_t newest_ns;
 };
+
+/* "last": the entry used last, i.e. with the newest mtime (a store
+ * creates it, a hit touches it). */
+static int find_newest(struct cache *c, const char *rel, const struct stat *st,
+		       void *data)
+{
+	struct find_state *f = data;
+	int64_t ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
+		     st->st_mtim.tv_nsec;
+
+	(void)c;
+	if (!f->nr || ns > f->newest_ns) {
+		free(f->match);
+		f->match = xstrdup(rel);
+		f->newest_ns = ns;
+		f->nr = 1;
+	}
+	return 0;
+}
 
 static int find_one(struct cache *c, const char *rel, const struct stat *st,
 		    void *data)
@@ -588,23 +607,17 @@ static int find_one(struct cache *c, const char *rel, const struct stat *st,
 int cache_entry_load(struct cache *c, const char *name,
 		     struct cache_entry **out, struct strbuf *err)
 {
-	_cleanup_strbuf_ struct strbuf last = STRBUF_INIT;
 	_cleanup_strbuf_ struct strbuf why = STRBUF_INIT;
 	struct find_state f = { .name = name };
-	int r;
+	int r = 0;
 
 	*out = NULL;
 	if (!strcmp(name, "last")) {
-		ssize_t n = strbuf_read_file_at(&last, c->dirfd, "last", 128);
-
-		if (n < 0) {
-			strbuf_addf(err, "no entry was stored or hit yet in '%s'",
-				    c->path);
+		r = for_each_entry(c, find_newest, &f, false);
+		if (r == 0 && !f.nr) {
+			strbuf_addf(err, "no entry in cache '%s'", c->path);
 			return -ENOENT;
 		}
-		strbuf_trim_trailing_newline(&last);
-		f.match = strbuf_detach(&last, NULL);
-		f.nr = 1;
 	} else {
 		if (!*name || strspn(name, "0123456789abcdef/") != strlen(name)) {
 			strbuf_addf(err, "'%s' is not an entry name (KEY/ID, an unambiguous prefix, an ID or 'last')",
@@ -612,12 +625,12 @@ int cache_entry_load(struct cache *c, const char *name,
 			return -ENOENT;
 		}
 		r = for_each_entry(c, find_one, &f, false);
-		if (r < 0) {
-			strbuf_addf(err, "cannot walk the entries of '%s': %s",
-				    c->path, strerror(-r));
-			free(f.match);
-			return r;
-		}
+	}
+	if (r < 0) {
+		strbuf_addf(err, "cannot walk the entries of '%s': %s", c->path,
+			    strerror(-r));
+		free(f.match);
+		return r;
 	}
 	if (f.nr == 0) {
 		strbuf_addf(err, "no cache entry '%s'", name);

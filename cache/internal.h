@@ -29,6 +29,7 @@ struct cache {
 	int dirfd, blobs_fd, keys_fd, tmp_fd, stats_fd;
 	uint64_t max_size;
 	struct statcache *sc; /* opened on first use; NULL if unusable */
+	unsigned char fanout_made[256 / 8]; /* blobs/ab/ known to exist */
 	bool sc_tried;
 };
 
@@ -171,8 +172,6 @@ void store_count_hit(struct cache *c, const char *relpath);
 uint64_t store_hits(struct cache *c, const char *relpath);
 /* Remove a blob found damaged, so that the next store writes it anew. */
 void store_drop_blob(struct cache *c, const struct pc_hash *h);
-/* Record @relpath as the "last" entry (for cache show last). */
-void store_set_last(struct cache *c, const char *relpath);
 /* keys/ relative path of an entry file, and of its hits file. */
 void store_entry_relpath(const char *key_hex, const char *id_hex,
 			 struct strbuf *out);

@@ -48,11 +48,22 @@ struct memo {
 	char *link;
 };
 
+/*
+ * lstat() of many paths in few directories walks the same leading
+ * components again and again; fstatat() relative to an O_PATH fd of the
+ * parent, opened once per lookup, does the same check for less. (Same
+ * semantics: the parent's components are followed as lstat() would.)
+ */
+#define LOOKUP_MAX_DIRFDS 256
+
 struct lookup {
 	struct cache *c;
 	struct strset *paths;
 	struct memo *memos;
 	size_t nr, alloc;
+	struct strset *dirs; /* parent path -> index in dirfds */
+	int dirfds[LOOKUP_MAX_DIRFDS];
+	size_t nr_dirfds;
 	bool uname_done;
 	int uname_err;
 	struct utsname uts;
@@ -71,11 +82,45 @@ static struct memo *memo_get(struct lookup *l, const char *path)
 	return &l->memos[l->nr++];
 }
 
-static void memo_lstat(struct memo *m, const char *path)
+static int parent_fd(struct lookup *l, const char *path, size_t len)
 {
+	long i;
+	int fd;
+
+	if (!l->dirs)
+		l->dirs = strset_new();
+	i = strset_get(l->dirs, path, len);
+	if (i >= 0)
+		return l->dirfds[i];
+	if (l->nr_dirfds == LOOKUP_MAX_DIRFDS)
+		return -1;
+	{
+		char *dir = xstrndup(path, len);
+
+		fd = open(len ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		free(dir);
+	}
+	/* A failure is remembered as -1: plain lstat() then says why. */
+	l->dirfds[l->nr_dirfds] = fd;
+	strset_put(l->dirs, path, len, (long)l->nr_dirfds++);
+	return fd;
+}
+
+static void memo_lstat(struct lookup *l, struct memo *m, const char *path)
+{
+	const char *slash;
+	int dfd;
+
 	if (m->lstat_done)
 		return;
 	m->lstat_done = true;
+	slash = strrchr(path, '/');
+	dfd = slash && slash[1] ? parent_fd(l, path, (size_t)(slash - path)) : -1;
+	if (dfd >= 0 &&
+	    fstatat(dfd, slash + 1, &m->st, AT_SYMLINK_NOFOLLOW) == 0) {
+		m->lstat_err = 0;
+		return;
+	}
 	m->lstat_err = lstat(path, &m->st) < 0 ? -errno : 0;
 }
 
@@ -160,7 +205,7 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 	}
 
 	m = memo_get(l, p->path);
-	memo_lstat(m, p->path);
+	memo_lstat(l, m, p->path);
 	switch (p->kind) {
 	case PRE_ABSENT:
 		ok = m->lstat_err == -ENOENT || m->lstat_err == -ENOTDIR;
@@ -793,7 +838,6 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 			continue;
 		}
 		store_count_hit(c, rel.buf);
-		store_set_last(c, rel.buf);
 		*hit = e;
 		if (!ex)
 			break;
@@ -804,6 +848,10 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 out:
 	cands_free(cands, nr);
 	strset_free(l.paths);
+	strset_free(l.dirs);
+	for (i = 0; i < l.nr_dirfds; i++)
+		if (l.dirfds[i] >= 0)
+			close(l.dirfds[i]);
 	for (i = 0; i < l.nr; i++)
 		free(l.memos[i].link);
 	free(l.memos);
