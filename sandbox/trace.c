@@ -31,7 +31,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
@@ -68,6 +67,11 @@
 /* binfmt_script + binfmt_elf nest at most 5 deep (BINPRM_MAX_RECURSION 4). */
 #define TRACE_MAX_INTERP_DEPTH 5
 
+struct strset {
+	char **keys;
+	size_t size, nr;
+};
+
 struct trace {
 	struct trace_config cfg;
 	char **private_paths;
@@ -87,8 +91,13 @@ struct trace {
 	 * Cleared by every call that removes or renames a path, the only way
 	 * the job can change how an already-seen host path resolves.
 	 */
-	char **seen;
-	size_t seen_size, seen_nr;
+	struct strset seen;
+	/*
+	 * Job-view directories known to be host directories (not in upper, or
+	 * merged there, not opaque): a child's state is then decided by its
+	 * own upper entry alone. Only a removal or rename can change that.
+	 */
+	struct strset hostdirs;
 
 	struct seccomp_notif *req;
 	struct seccomp_notif_resp *resp;
@@ -179,16 +188,17 @@ static struct trace_obs *obs_add(struct trace *t, enum trace_obs_kind kind,
 	return o;
 }
 
-static bool seen_has(const struct trace *t, const char *key, size_t *slot)
+/* A set of strings (open addressing; size a power of 2). */
+static bool strset_has(const struct strset *set, const char *key, size_t *slot)
 {
 	size_t mask, pos;
 
-	if (!t->seen_size)
+	if (!set->size)
 		return false;
-	mask = t->seen_size - 1;
+	mask = set->size - 1;
 	pos = XXH3_64bits(key, strlen(key)) & mask;
-	while (t->seen[pos]) {
-		if (!strcmp(t->seen[pos], key))
+	while (set->keys[pos]) {
+		if (!strcmp(set->keys[pos], key))
 			return true;
 		pos = (pos + 1) & mask;
 	}
@@ -197,42 +207,62 @@ static bool seen_has(const struct trace *t, const char *key, size_t *slot)
 	return false;
 }
 
-static void seen_clear(struct trace *t)
+static void strset_clear(struct strset *set)
 {
 	size_t i;
 
-	for (i = 0; i < t->seen_size; i++) {
-		free(t->seen[i]);
-		t->seen[i] = NULL;
+	if (!set->nr)
+		return;
+	for (i = 0; i < set->size; i++) {
+		free(set->keys[i]);
+		set->keys[i] = NULL;
 	}
-	t->seen_nr = 0;
+	set->nr = 0;
 }
 
-static void seen_add(struct trace *t, const char *key)
+static void strset_release(struct strset *set)
+{
+	strset_clear(set);
+	free(set->keys);
+	set->keys = NULL;
+	set->size = 0;
+}
+
+static void strset_add(struct strset *set, const char *key)
 {
 	size_t slot;
 
-	if ((t->seen_nr + 1) * 2 > t->seen_size) {
-		char **old = t->seen;
-		size_t old_size = t->seen_size, i;
+	if ((set->nr + 1) * 2 > set->size) {
+		char **old = set->keys;
+		size_t old_size = set->size, i;
 
-		t->seen_size = old_size ? old_size * 2 : 4096;
-		t->seen = xcalloc(t->seen_size, sizeof(char *));
-		t->seen_nr = 0;
+		set->size = old_size ? old_size * 2 : 4096;
+		set->keys = xcalloc(set->size, sizeof(char *));
+		set->nr = 0;
 		for (i = 0; i < old_size; i++) {
-			if (old[i] && !seen_has(t, old[i], &slot)) {
-				t->seen[slot] = old[i];
-				t->seen_nr++;
+			if (old[i] && !strset_has(set, old[i], &slot)) {
+				set->keys[slot] = old[i];
+				set->nr++;
 			} else {
 				free(old[i]);
 			}
 		}
 		free(old);
 	}
-	if (seen_has(t, key, &slot))
+	if (strset_has(set, key, &slot))
 		return;
-	t->seen[slot] = xstrdup(key);
-	t->seen_nr++;
+	set->keys[slot] = xstrdup(key);
+	set->nr++;
+}
+
+/*
+ * The job removed or renamed something: how an already-seen path resolves
+ * may have changed, so forget what the caches say (see struct trace).
+ */
+static void forget_resolutions(struct trace *t)
+{
+	strset_clear(&t->seen);
+	strset_clear(&t->hostdirs);
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -359,11 +389,6 @@ static bool is_proc_pid(const char *p)
 	return is_digits(c, (size_t)(e - c));
 }
 
-static bool is_whiteout(const struct stat *st)
-{
-	return S_ISCHR(st->st_mode) && major(st->st_rdev) == 0 && minor(st->st_rdev) == 0;
-}
-
 static bool is_opaque(const char *dir)
 {
 	char v[4];
@@ -400,6 +425,8 @@ static const struct sbx_layer *layer_for(const struct trace *t, const char *p)
 static enum where where_is(const struct trace *t, const char *p,
 			   struct strbuf *hostpath)
 {
+	const char *slash;
+	bool parent_host = false;
 	const struct sbx_layer *l;
 	const char *rel;
 	struct strbuf up = STRBUF_INIT, low = STRBUF_INIT;
@@ -424,9 +451,27 @@ static enum where where_is(const struct trace *t, const char *p,
 	rel = p + strlen(l->mountpoint);
 	while (*rel == '/')
 		rel++;
+	slash = strrchr(p, '/');
+	if (slash && slash != p && *rel) {
+		struct strbuf parent = STRBUF_INIT;
+
+		strbuf_add(&parent, p, (size_t)(slash - p));
+		parent_host = strset_has(&t->hostdirs, parent.buf, NULL);
+		strbuf_release(&parent);
+	}
 	/* walk the upper dir along the path: the first upper entry decides */
 	strbuf_addstr(&up, l->upper);
 	strbuf_addstr(&low, l->lower);
+	if (parent_host && strchr(rel, '/')) {
+		/* the parent is a host directory: only the last entry matters */
+		const char *lastc = strrchr(rel, '/');
+
+		strbuf_addch(&up, '/');
+		strbuf_add(&up, rel, (size_t)(lastc - rel));
+		strbuf_addch(&low, '/');
+		strbuf_add(&low, rel, (size_t)(lastc - rel));
+		rel = lastc + 1;
+	}
 	while (*rel) {
 		const char *e = strchrnul(rel, '/');
 		struct stat ust, lst;
@@ -438,11 +483,11 @@ static enum where where_is(const struct trace *t, const char *p,
 		rel = *e ? e + 1 : e;
 		if (lstat(up.buf, &ust) < 0)
 			break; /* not in upper: host state from here down */
-		if (!*rel || !S_ISDIR(ust.st_mode) || is_whiteout(&ust)) {
-			w = W_JOB;
+		if (!S_ISDIR(ust.st_mode)) {
+			w = W_JOB; /* the job's file, symlink or whiteout */
 			break;
 		}
-		/* a directory in upper: merged, or the job's own */
+		/* a directory in upper: merged (still host state), or the job's */
 		if (is_opaque(up.buf) || lstat(low.buf, &lst) < 0 ||
 		    !S_ISDIR(lst.st_mode)) {
 			w = W_JOB;
@@ -506,7 +551,7 @@ static void res_seen(struct trace *t, const struct res *r)
 {
 	if (r->key.len && r->where == W_HOST &&
 	    (r->status == RES_FOUND || r->status == RES_MISSING))
-		seen_add(t, r->key.buf);
+		strset_add(&t->seen, r->key.buf);
 }
 
 struct walk {
@@ -756,6 +801,8 @@ static void walk_path(const struct walk *w, const char *base, const char *name,
 			}
 			goto out;
 		}
+		if (wh == W_HOST && S_ISDIR(r->st.st_mode) && !last)
+			strset_add(&t->hostdirs, r->path.buf);
 		if (S_ISLNK(r->st.st_mode) && (!last || w->follow_last)) {
 			struct strbuf target = STRBUF_INIT;
 			int rr = readlink_sb(wh == W_HOST ? r->hostpath.buf : view.buf, &target);
@@ -1107,7 +1154,7 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 		strbuf_reset(&r->key);
 		strbuf_addf(&r->key, "%c%d%llx:%s/%s", op, follow,
 			    (unsigned long long)resolve, base.buf, name.buf);
-		if (seen_has(c->t, r->key.buf, NULL))
+		if (strset_has(&c->t->seen, r->key.buf, NULL))
 			goto out; /* recorded before: nothing new */
 	}
 	walk_path(&w, base.len ? base.buf : "/", name.buf, r);
@@ -1335,7 +1382,7 @@ static void on_notification(struct call *c)
 	/* writing calls: existence, type and mode of each path they name */
 	case SYS_unlink:
 	case SYS_rmdir:
-		seen_clear(t);
+		forget_resolutions(t);
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
 		break;
 	case SYS_mkdir:
@@ -1343,7 +1390,7 @@ static void on_notification(struct call *c)
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
 		break;
 	case SYS_unlinkat:
-		seen_clear(t);
+		forget_resolutions(t);
 		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
 		break;
 	case SYS_mkdirat:
@@ -1351,7 +1398,7 @@ static void on_notification(struct call *c)
 		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
 		break;
 	case SYS_rename:
-		seen_clear(t);
+		forget_resolutions(t);
 		/* fall through */
 	case SYS_link:
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
@@ -1359,7 +1406,7 @@ static void on_notification(struct call *c)
 		break;
 	case SYS_renameat:
 	case SYS_renameat2:
-		seen_clear(t);
+		forget_resolutions(t);
 		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
 		on_lookup(c, AFD(a[2]), a[3], false, false, TRACE_STAT);
 		break;
@@ -1762,8 +1809,8 @@ void trace_free(struct trace *t)
 	}
 	free(t->obs);
 	free(t->map);
-	seen_clear(t);
-	free(t->seen);
+	strset_release(&t->seen);
+	strset_release(&t->hostdirs);
 	for (i = 0; i < t->nr_taints; i++)
 		free(t->taints[i]);
 	free(t->taints);

@@ -16,7 +16,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -587,6 +589,36 @@ TEST(test_layers_job_state)
 	t = run_traced(&cfg, &status, NULL, (const char *const[]){ "stat", injob, NULL });
 	HASNT(t, TRACE_ABSENT, injob);
 	trace_free(t);
+	/* a merged directory (in upper, not opaque, a directory in lower) is
+	 * still host state: its host listing is recorded */
+	{
+		_cleanup_free_ char *merged_up = path_join(up, "m");
+		_cleanup_free_ char *merged_low = path_join(low, "m");
+		_cleanup_free_ char *opq_up = path_join(up, "o");
+		_cleanup_free_ char *opq_low = path_join(low, "o");
+		_cleanup_free_ char *opq_file = NULL;
+		_cleanup_free_ char *wh = path_join(up, "host");
+		_cleanup_free_ char *wh_low = path_join(low, "gone");
+		_cleanup_free_ char *wh_up = path_join(up, "gone");
+
+		CHECK(!mkdir(merged_up, 0755) && !mkdir(merged_low, 0755));
+		CHECK(!mkdir(opq_up, 0755) && !mkdir(opq_low, 0755));
+		CHECK(!setxattr(opq_up, "trusted.overlay.opaque", "y", 1, 0));
+		opq_file = fixture(opq_low, "f", "f");
+		free(fixture(low, "gone", "g"));
+		CHECK(!mknod(wh_up, S_IFCHR | 0000, makedev(0, 0)));
+		t = run_traced(&cfg, &status, NULL, (const char *const[]){ "getdents", merged_low, NULL });
+		HAS(t, TRACE_LISTING, merged_low);
+		trace_free(t);
+		t = run_traced(&cfg, &status, NULL, (const char *const[]){ "stat", opq_file, NULL });
+		HASNT(t, TRACE_STAT, opq_file); /* under an opaque dir: job state */
+		HASNT(t, TRACE_ABSENT, opq_file);
+		trace_free(t);
+		t = run_traced(&cfg, &status, NULL, (const char *const[]){ "stat", wh_low, NULL });
+		HASNT(t, TRACE_STAT, wh_low); /* whited out by the job */
+		trace_free(t);
+		(void)wh;
+	}
 	(void)mine_up;
 }
 
