@@ -126,6 +126,34 @@ static int send_fd(int sock, int fd)
 }
 
 /*
+ * Whether argv[0] exists in some directory of the job's PATH. execvpe()
+ * reports EACCES when a PATH directory cannot be searched (rootless, a
+ * PATH naming /root/bin) even if the command exists nowhere; that is
+ * "command not found" (127), not "cannot execute" (126).
+ */
+static bool on_path(const struct sbx *s)
+{
+	const char *path = "/bin:/usr/bin", *p;
+	size_t i;
+
+	for (i = 0; s->envp[i]; i++)
+		if (!strncmp(s->envp[i], "PATH=", 5))
+			path = s->envp[i] + 5;
+	for (p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		char buf[PATH_MAX];
+		int n = snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(end - p), p,
+				 end == p ? "" : "/", s->argv[0]);
+
+		if (n > 0 && (size_t)n < sizeof(buf) && faccessat(AT_FDCWD, buf, F_OK, AT_EACCESS) == 0)
+			return true;
+		if (!*end)
+			return false;
+		p = end;
+	}
+}
+
+/*
  * The job, pid 2: set up the process, then execvpe. Any failure before
  * execve is a set-up failure (125); execve's own failure is 126/127.
  */
@@ -219,6 +247,8 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 
 	execvpe(s->argv[0], s->argv, s->envp);
 	e = errno;
+	if (e == EACCES && !strchr(s->argv[0], '/') && !on_path(s))
+		e = ENOENT;	/* only unsearchable PATH entries: not found */
 	sbx_status_send(status_fd, 'X', e, NULL);
 	_exit(e == ENOENT ? 127 : 126);
 }

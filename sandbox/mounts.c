@@ -229,7 +229,10 @@ static int add_layer(struct sbx *s, const char *dir, struct strbuf *err)
 	size_t i;
 
 	snprintf(name, sizeof(name), "layers/%zu", n);
-	if (mkdirat(s->run_dir_fd, name, 0700) < 0) {
+	if (mkdirat(s->run_dir_fd, name, 0700) < 0 ||
+	    (s->userns && s->map_uid != s->host_uid &&
+	     fchownat(s->run_dir_fd, name, s->map_uid, s->map_gid,
+		      AT_SYMLINK_NOFOLLOW) < 0)) {
 		int e = errno;
 
 		strbuf_addf(err, "cannot create '%s/%s': %s", s->run_dir, name,

@@ -5,9 +5,11 @@
  * With "--run [options] -- CMD...": a driver that runs CMD in the sandbox
  * the way "procache run --no-cache" does (no tracer, no cache), for
  * debugging and for measuring the sandbox alone (tests/bench):
- *	--run-root DIR   where R is created (default $TMPDIR/procache-sbx-run)
+ *	--run-root DIR   where R is created (default $PROCACHE_DIR/run, else
+ *	                 /var/tmp/procache-sbx-run); $PROCACHE_DIR is masked
  *	--timeout S --memory BYTES --pids N --net --share-tmp --untrusted
  *	--best-effort-limits --mask PATH --keep -v (print the diff)
+ *	--diff-json FILE (the diff as [{"kind","path","mode","size","target"}])
  * Exit status: the job's code, 128+N for signal N, 124 timeout, 125
  * set-up failure (message on stderr).
  */
@@ -20,6 +22,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "sandbox/sandbox.h"
 #include "common/path.h"
@@ -49,6 +53,8 @@ static int driver(int argc, char **argv)
 	struct sbx_result res;
 	struct sbx *s;
 	int i, verbose = 0, code;
+	const char *diff_json = NULL;
+	char *auto_root = NULL;
 	double t0, t1, t2;
 
 	for (i = 2; i < argc; i++) {
@@ -77,6 +83,10 @@ static int driver(int argc, char **argv)
 			cfg.best_effort_limits = true;
 		} else if (!strcmp(a, "--keep")) {
 			cfg.keep_run_dir = true;
+		} else if (!strcmp(a, "--diff-json") && i + 1 < argc) {
+			diff_json = argv[++i];
+		} else if (!strcmp(a, "--no-cache") || !strcmp(a, "--no-trace")) {
+			;	/* what this driver always is */
 		} else if (!strcmp(a, "-v")) {
 			verbose = 1;
 		} else {
@@ -93,6 +103,12 @@ static int driver(int argc, char **argv)
 	cfg.argv = argv + i;
 	cfg.cwd = cwd;
 	cfg.masks = masks;
+	if (getenv("PROCACHE_DIR") && nr_masks < 63) {
+		/* As the runner does: the cache is hidden, R lives in it. */
+		masks[nr_masks++] = getenv("PROCACHE_DIR");
+		if (!run_root)
+			run_root = auto_root = xasprintf("%s/run", getenv("PROCACHE_DIR"));
+	}
 	cfg.run_root = run_root ? run_root : "/var/tmp/procache-sbx-run";
 	t0 = now_ms();
 	if (sbx_new(&cfg, &s, &err) < 0) {
@@ -105,9 +121,10 @@ static int driver(int argc, char **argv)
 		sbx_free(s);
 		return 125;
 	}
-	if (verbose) {
+	if (verbose || diff_json) {
 		struct sbx_change *ch;
 		size_t nr, k;
+		cJSON *arr = cJSON_CreateArray();
 
 		for (k = 0; res.limit_notes[k]; k++)
 			fprintf(stderr, "procache: note: %s\n", res.limit_notes[k]);
@@ -116,11 +133,34 @@ static int driver(int argc, char **argv)
 			sbx_free(s);
 			return 125;
 		}
-		for (k = 0; k < nr; k++)
-			fprintf(stderr, "%s %s%s%s\n", sbx_change_kind_name(ch[k].kind),
-				ch[k].path, ch[k].target ? " -> " : "",
-				ch[k].target ? ch[k].target : "");
+		for (k = 0; k < nr; k++) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "kind", sbx_change_kind_name(ch[k].kind));
+			cJSON_AddStringToObject(o, "path", ch[k].path);
+			cJSON_AddNumberToObject(o, "mode", ch[k].mode);
+			cJSON_AddNumberToObject(o, "size", (double)ch[k].size);
+			if (ch[k].target)
+				cJSON_AddStringToObject(o, "target", ch[k].target);
+			cJSON_AddItemToArray(arr, o);
+			if (verbose)
+				fprintf(stderr, "%s %s%s%s\n",
+					sbx_change_kind_name(ch[k].kind), ch[k].path,
+					ch[k].target ? " -> " : "",
+					ch[k].target ? ch[k].target : "");
+		}
 		sbx_changes_free(ch, nr);
+		if (diff_json) {
+			char *txt = cJSON_PrintUnformatted(arr);
+			FILE *f = fopen(diff_json, "we");
+
+			if (!f || fputs(txt, f) < 0 || fclose(f) != 0) {
+				fprintf(stderr, "procache: cannot write '%s'\n", diff_json);
+				return 125;
+			}
+			free(txt);
+		}
+		cJSON_Delete(arr);
 	}
 	if (res.timed_out)
 		code = 124;
@@ -137,6 +177,7 @@ static int driver(int argc, char **argv)
 		fprintf(stderr, "new %.2f ms, run %.2f ms, free %.2f ms\n", t1 - t0,
 			t2 - t1, now_ms() - t2);
 	strbuf_release(&err);
+	free(auto_root);
 	return code;
 }
 
