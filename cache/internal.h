@@ -209,7 +209,8 @@ extern struct cache_statcache_counts statcache_counts;
 /* ---- stats.c ---------------------------------------------------------- */
 /* Add @bytes (may be negative) to the approximate size counter. */
 void stats_add_bytes(struct cache *c, int64_t bytes);
-void stats_count_store(struct cache *c);
+/* Count one store that added @bytes to the store. */
+void stats_count_store(struct cache *c, int64_t bytes);
 /* Sum of the size counters of all shards. */
 int64_t stats_counted_bytes(struct cache *c);
 /* Set the size counter to @bytes (gc, after a full scan). */

@@ -224,13 +224,13 @@ void stats_add_bytes(struct cache *c, int64_t bytes)
 
 static void apply_store(struct shard *s, const void *p)
 {
-	(void)p;
 	s->stores++;
+	s->bytes += *(const int64_t *)p;
 }
 
-void stats_count_store(struct cache *c)
+void stats_count_store(struct cache *c, int64_t bytes)
 {
-	shard_update(c, my_shard(), apply_store, NULL);
+	shard_update(c, my_shard(), apply_store, &bytes);
 }
 
 int64_t stats_counted_bytes(struct cache *c)

@@ -60,27 +60,44 @@ static int open_dir_at(int dirfd, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-static bool dir_is_empty(int dirfd)
+/*
+ * True when @dirfd holds nothing but names a cache has: an empty directory,
+ * or one another procache is initialising right now (it writes
+ * CACHEDIR.TAG, then FORMAT, each through a ".tmp." file), so that two
+ * runners creating one cache at once both succeed.
+ */
+static bool dir_is_empty_or_ours(int dirfd)
 {
+	static const char *const ours[] = {
+		"CACHEDIR.TAG", "FORMAT", "blobs", "keys", "stats", "run",
+		"tmp", "statcache", "gc.lock",
+	};
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd = dup(dirfd);
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t i;
 
 	if (fd < 0)
 		return false;
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
 		return false;
 	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strncmp(de->d_name, ".tmp.", 5))
+			continue;
+		for (i = 0; i < ARRAY_SIZE(ours); i++)
+			if (!strcmp(de->d_name, ours[i]))
+				break;
+		if (i == ARRAY_SIZE(ours))
 			return false;
+	}
 	return true;
 }
 
-/* Create FORMAT and CACHEDIR.TAG in an empty directory. */
+/* Create CACHEDIR.TAG and FORMAT (idempotent: same bytes, renamed over). */
 static int init_cache_dir(int dirfd)
 {
 	int r = write_file_atomic_at(dirfd, "CACHEDIR.TAG", cachedir_tag,
@@ -99,7 +116,7 @@ static int check_format(int dirfd, const char *dir, struct strbuf *err)
 	ssize_t n = strbuf_read_file_at(&sb, dirfd, "FORMAT", 64);
 
 	if (n == -ENOENT) {
-		if (!dir_is_empty(dirfd)) {
+		if (!dir_is_empty_or_ours(dirfd)) {
 			strbuf_addf(err,
 				    "'%s' is not empty and is not a procache cache (no FORMAT file)",
 				    dir);
@@ -900,8 +917,7 @@ int cache_store(struct cache *c, struct cache_record *r,
 		total_added -= (uint64_t)st.st_size < total_added
 				       ? (uint64_t)st.st_size
 				       : total_added;
-	stats_add_bytes(c, (int64_t)total_added);
-	stats_count_store(c);
+	stats_count_store(c, (int64_t)total_added);
 
 	if (stored) {
 		struct cache_entry *out;

@@ -153,6 +153,17 @@ test_expect_success 'a new cache has CACHEDIR.TAG and FORMAT' '
 	echo "procache cache format 1" >expect && test_cmp expect fresh/FORMAT
 '
 
+test_expect_success 'processes creating one new cache at once all succeed' '
+	for round in 1 2 3 4 5; do
+		for p in 1 2 3 4 5 6 7 8; do
+			"$PROCACHE" cache --cache-dir "$PWD/new$round" stats >/dev/null 2>err$round.$p &
+		done &&
+		fail=0 &&
+		for p in 1 2 3 4 5 6 7 8; do wait -n || fail=1; done &&
+		test $fail = 0 || { cat err$round.*; return 1; }
+	done
+'
+
 test_expect_success '8 concurrent processes storing and looking up leave a clean cache' '
 	export PROCACHE_DIR="$PWD/conc" &&
 	echo shared >in &&
