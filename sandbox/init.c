@@ -256,6 +256,7 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 {
 	int status_fd = fds->status_w;
+	int hostroot_fd;
 	sigset_t set;
 	char go;
 	ssize_t n;
@@ -285,7 +286,31 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 		_exit(125);	/* the supervisor died or gave up */
 	close(fds->go_r);
 
+	hostroot_fd = open(s->root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (hostroot_fd < 0)
+		sbx_child_fail(status_fd, "cannot open '%s'", s->root_dir);
+
 	if (s->userns && s->job_uid != s->host_uid && s->map_uid != s->host_uid) {
+		/*
+		 * 65534 may not be able to look up R (a cache directory of
+		 * mode 0700): the layers' directories are opened now and
+		 * named to overlayfs through /proc/self/fd magic links.
+		 */
+		for (i = 0; i < s->nr_layers; i++) {
+			char **paths[] = { &s->layers[i].upper, &s->layers[i].work,
+					   &s->layers[i].lower };
+			size_t k;
+
+			for (k = 0; k < ARRAY_SIZE(paths); k++) {
+				int fd = open(*paths[k], O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+				if (fd < 0)
+					sbx_child_fail(status_fd, "cannot open '%s'",
+						       *paths[k]);
+				/* init's private copy of the plan; not freed. */
+				*paths[k] = xasprintf("/proc/self/fd/%d", fd);
+			}
+		}
 		/*
 		 * Untrusted as root: become 65534 (mapped from host 65534)
 		 * now, so the overlays are mounted with ids that own their
@@ -304,7 +329,8 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 	}
 
 	umask(022);
-	sbx_mounts_build(s, status_fd);
+	sbx_mounts_build(s, hostroot_fd, status_fd);
+	close(hostroot_fd);
 	sbx_mounts_mask(s, status_fd);
 	if (sethostname("procache", 8) < 0)
 		sbx_child_fail(status_fd, "cannot set the hostname");

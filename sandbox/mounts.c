@@ -547,9 +547,9 @@ static int fs_set(int fsfd, const char *key, const char *value)
  * flag), attached at @rel below @dirfd. Returns 0 or -1 with errno; on
  * failure *@what says which step.
  */
-static int mount_fresh(int dirfd, const char *rel, const char *fstype,
-		       const char *const *opts, uint64_t attrs,
-		       const char **what)
+static int mount_fresh_fd(int dirfd, const char *rel, const char *fstype,
+			  const char *const *opts, uint64_t attrs,
+			  const char **what, int *out_mfd)
 {
 	_cleanup_close_ int fsfd = -1, mfd = -1;
 	size_t i;
@@ -569,13 +569,24 @@ static int mount_fresh(int dirfd, const char *rel, const char *fstype,
 	if (mfd < 0)
 		return -1;
 	*what = "move_mount";
-	return move_mount(mfd, "", dirfd, rel,
-			  MOVE_MOUNT_F_EMPTY_PATH |
-				  (*rel ? 0 : MOVE_MOUNT_T_EMPTY_PATH));
+	if (move_mount(mfd, "", dirfd, rel,
+		       MOVE_MOUNT_F_EMPTY_PATH |
+			       (*rel ? 0 : MOVE_MOUNT_T_EMPTY_PATH)) < 0)
+		return -1;
+	if (out_mfd)
+		*out_mfd = steal_fd(&mfd);
+	return 0;
+}
+
+static int mount_fresh(int dirfd, const char *rel, const char *fstype,
+		       const char *const *opts, uint64_t attrs,
+		       const char **what)
+{
+	return mount_fresh_fd(dirfd, rel, fstype, opts, attrs, what, NULL);
 }
 
 static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
-			  const struct sbx_layer *l, int status_fd)
+			  const struct sbx_layer *l, int status_fd, int *out_mfd)
 {
 	_cleanup_close_ int fsfd = -1, mfd = -1;
 	/*
@@ -613,6 +624,8 @@ static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 			       (*rel ? 0 : MOVE_MOUNT_T_EMPTY_PATH)) < 0)
 		sbx_child_fail(status_fd, "cannot mount overlay on '%s'",
 			       l->mountpoint);
+	if (out_mfd)
+		*out_mfd = steal_fd(&mfd);
 	return;
 fail: {
 	int e = errno;
@@ -747,7 +760,7 @@ static void build_sys(int rootfd, int status_fd)
 		sbx_child_fail(status_fd, "cannot bind '/sys'");
 }
 
-void sbx_mounts_build(struct sbx *s, int status_fd)
+void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd)
 {
 	static const char *const root_opts[] = { "mode", "0755", NULL };
 	static const char *const tmp_opts[] = { "mode", "1777", NULL };
@@ -759,18 +772,21 @@ void sbx_mounts_build(struct sbx *s, int status_fd)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		sbx_child_fail(status_fd, "cannot make mounts private");
 
+	/*
+	 * The new root is mounted on R/root through an fd opened earlier
+	 * (init may have lost the right to look R up since), and is then
+	 * reached through the new mount's own fd.
+	 */
 	if (s->skeleton) {
-		if (mount_fresh(AT_FDCWD, s->root_dir, "tmpfs", root_opts, 0,
-				&what) < 0)
+		if (mount_fresh_fd(hostroot_fd, "", "tmpfs", root_opts, 0, &what,
+				   &rootfd) < 0)
 			sbx_child_fail(status_fd,
 				       "cannot mount the root skeleton on '%s': %s",
 				       s->root_dir, what);
 	} else {
-		mount_overlay(s, AT_FDCWD, s->root_dir, &s->layers[0], status_fd);
+		mount_overlay(s, hostroot_fd, "", &s->layers[0], status_fd,
+			      &rootfd);
 	}
-	rootfd = open(s->root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		sbx_child_fail(status_fd, "cannot open '%s'", s->root_dir);
 
 	for (i = 0; i < s->nr_steps; i++) {
 		const struct sbx_view_step *st = &s->steps[i];
@@ -783,7 +799,7 @@ void sbx_mounts_build(struct sbx *s, int status_fd)
 				sbx_child_fail(status_fd, "cannot create '/%s'",
 					       st->path);
 			mount_overlay(s, rootfd, st->path, &s->layers[st->layer],
-				      status_fd);
+				      status_fd, NULL);
 			break;
 		case VIEW_DIR:
 			if (mkdirat(rootfd, st->path, st->mode) < 0)
@@ -845,8 +861,12 @@ static void mask_one(const char *path, int status_fd)
 	struct stat sb;
 
 	if (stat(path, &sb) < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return;	/* nothing there to hide */
+		/*
+		 * Nothing there to hide; or out of reach of init, whose
+		 * credentials the job has at most (untrusted: 65534).
+		 */
+		if (errno == ENOENT || errno == ENOTDIR || errno == EACCES)
+			return;
 		sbx_child_fail(status_fd, "cannot mask '%s': stat", path);
 	}
 	if (S_ISDIR(sb.st_mode)) {

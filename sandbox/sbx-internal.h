@@ -100,8 +100,11 @@ void sbx_child_fail(int status_fd, const char *fmt, ...);
 
 /* mounts.c */
 int sbx_mounts_plan(struct sbx *s, struct strbuf *err);
-/* In init: build the view under s->root_dir and pivot into it. */
-void sbx_mounts_build(struct sbx *s, int status_fd);
+/*
+ * In init: build the view on @hostroot_fd (R/root, opened O_PATH) and
+ * pivot into it.
+ */
+void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd);
 /* In init after pivot_root: the masks (run_root included). */
 void sbx_mounts_mask(struct sbx *s, int status_fd);
 
