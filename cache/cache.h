@@ -171,7 +171,8 @@ void cache_record_free(struct cache_record *r);
  *  listing:  dirlist_hash_at(@path) (common/dirlist.h) gives @h.
  *  symlink:  @path is a symlink whose target is @target.
  *  hostfact: a fact about the host: @name is one of "uname.sysname",
- *            "uname.release", "uname.version", "uname.machine" and
+ *            "uname.release", "uname.version", "uname.machine",
+ *            "uname.domainname" and
  *            @value the field as uname(2) gives it; other names are
  *            refused by cache_store() with -EINVAL.
  */

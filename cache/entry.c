@@ -29,7 +29,7 @@
  *	   {"kind":"listing","path":P,"hash":H}
  *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
  *	   {"kind":"hostfact","name":"uname.release"|"uname.sysname"|
- *	    "uname.version"|"uname.machine","value":V} ],
+ *	    "uname.version"|"uname.machine"|"uname.domainname","value":V} ],
  *	 "result": {"exit": {"code": 0..255} | {"signal": 1..64},
  *	            "stdout": {"blob": H, "size": N}, "stderr": {...},
  *	            "changes": [ in recorded (path) order, each one of
@@ -75,6 +75,7 @@
 
 static const char *const hostfact_names[] = {
 	"uname.sysname", "uname.release", "uname.version", "uname.machine",
+	"uname.domainname",
 };
 
 /* ---- small helpers ---------------------------------------------------- */

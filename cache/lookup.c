@@ -175,6 +175,8 @@ static const char *uname_field(const struct utsname *u, const char *name)
 		return u->version;
 	if (!strcmp(name, "uname.machine"))
 		return u->machine;
+	if (!strcmp(name, "uname.domainname"))
+		return u->domainname;
 	return NULL;
 }
 

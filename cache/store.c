@@ -765,7 +765,8 @@ static bool hostfact_known(const char *name)
 	return !strcmp(name, "uname.sysname") ||
 	       !strcmp(name, "uname.release") ||
 	       !strcmp(name, "uname.version") ||
-	       !strcmp(name, "uname.machine");
+	       !strcmp(name, "uname.machine") ||
+	       !strcmp(name, "uname.domainname");
 }
 
 static int validate_record(const struct cache_record *r, struct strbuf *err)

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -487,7 +488,14 @@ TEST(test_hostfact)
 	struct strbuf err = STRBUF_INIT;
 	struct cache_record *r = cache_record_new(k);
 
-	cache_record_add_hostfact(r, "uname.machine", "x86_64");
+	{
+		struct utsname u;
+
+		uname(&u);
+		cache_record_add_hostfact(r, "uname.machine", u.machine);
+		cache_record_add_hostfact(r, "uname.domainname", u.domainname);
+		cache_record_add_hostfact(r, "uname.release", u.release);
+	}
 	CHECK(cache_store(c, r, NULL, &err) == 0);
 	CHECK_EQ_INT(lookup_exit(c, k, NULL), 0);
 	cache_record_free(r);
