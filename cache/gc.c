@@ -221,6 +221,13 @@ static void gc_collect_blobs(struct cache *c, struct gc_state *g)
 		while ((b = readdir(d))) {
 			struct stat st;
 
+			/* A temporary file left by a store that died. */
+			if (!strncmp(b->d_name, ".tmp.", 5) &&
+			    fstatat(dirfd(d), b->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    st.st_mtime + CACHE_GC_GRACE_S < time(NULL)) {
+				unlinkat(dirfd(d), b->d_name, 0);
+				continue;
+			}
 			if (!is_hex(b->d_name, PC_HASH_HEX_LEN) ||
 			    fstatat(dirfd(d), b->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 			    !S_ISREG(st.st_mode))

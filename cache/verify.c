@@ -74,7 +74,8 @@ static void verify_blobs(struct cache *c, bool fix, FILE *report,
 			struct stat st;
 			int r;
 
-			if (!strcmp(b->d_name, ".") || !strcmp(b->d_name, ".."))
+			if (!strcmp(b->d_name, ".") || !strcmp(b->d_name, "..") ||
+			    !strncmp(b->d_name, ".tmp.", 5)) /* gc's business */
 				continue;
 			if (!is_hex(b->d_name, PC_HASH_HEX_LEN) ||
 			    strncmp(b->d_name, a->d_name, 2) ||
