@@ -106,7 +106,8 @@ struct applied {
 
 static void applied_release(struct applied *a)
 {
-	for (size_t i = 0; i < a->nr; i++)
+	/* names exist only for changes applied from the blob store. */
+	for (size_t i = 0; a->names && i < a->nr; i++)
 		strbuf_release(&a->names[i]);
 	free(a->names);
 	free(a->ch);
