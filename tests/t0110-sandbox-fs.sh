@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+test_description='sandbox: copy-on-write view of the host, the diff, masks, fresh /proc /dev /sys /tmp'
+. "$(dirname "$0")/lib.sh"
+
+# See t0100-sandbox-basic.sh: SBX_DRIVER=1 drives the sandbox module alone.
+if [ -n "${SBX_DRIVER:-}" ]; then
+	SBX=("$PROCACHE_BUILD/tests/unit/test-sandbox" --run)
+else
+	SBX=("$PROCACHE" run --no-cache)
+fi
+sbx() { "${SBX[@]}" "$@"; }
+
+# snapshot DIR...: every entry's path, type, mode, size, link target and
+# content hash, so "byte-identical" can be compared with test_cmp.
+snapshot() {
+	find "$@" -printf '%p %y %m %s %l\n' | sort &&
+	find "$@" -type f -print0 | sort -z | xargs -0 -r sha256sum
+}
+
+# diff_lines JSON BASE: "kind relative-path" per change under BASE.
+diff_lines() {
+	python3 - "$1" "$2" <<-\EOF
+	import json, sys
+	base = sys.argv[2].rstrip("/") + "/"
+	for c in json.load(open(sys.argv[1])):
+	    p = c["path"]
+	    if p.startswith(base):
+	        print(c["kind"], p[len(base):])
+	EOF
+}
+
+as_user() {
+	setpriv --reuid procache-test --regid procache-test --init-groups \
+		env HOME="$UHOME" PROCACHE_DIR="$UHOME/cache" "$@"
+}
+
+test_expect_success 'writes anywhere leave the host byte-identical; the diff lists exactly them' '
+	E=/etc/procache-t0110.$$ && U=/usr/local/share/procache-t0110.$$ &&
+	test_when_finished "rm -rf $E $U" &&
+	mkdir -p $E $U c/olddir c/dir1 c/d2f c/repl &&
+	for f in over app mode del ren same olddir/a dir1/a d2f/a repl/old; do echo "$f" >c/$f; done &&
+	echo conf >$E/conf && echo gone >$E/gone && echo same >$E/same &&
+	echo data >$U/data && echo "#!/bin/sh" >$U/script && chmod 755 $U/script &&
+	snapshot "$PWD/c" $E $U >before &&
+	cat >job.sh <<-EOF &&
+	set -e
+	cd c
+	echo new >new
+	echo overwritten >over
+	echo more >>app
+	chmod 600 mode
+	rm del
+	mv ren ren2
+	mkdir newdir && echo x >newdir/f
+	rm -r olddir
+	mv dir1 dir2
+	rm -r d2f && echo now-a-file >d2f
+	rm -r repl && mkdir repl && echo n >repl/n
+	: >>same
+	touch same
+	echo changed >$E/conf
+	rm $E/gone
+	echo n >$E/newconf
+	: >>$E/same
+	echo more >>$U/data
+	chmod 700 $U/script
+	EOF
+	sbx --diff-json diff.json -- sh job.sh &&
+	snapshot "$PWD/c" $E $U >after &&
+	test_cmp before after &&
+	diff_lines diff.json "$PWD/c" >actual &&
+	cat >expect <<-\EOF &&
+	file app
+	file d2f
+	delete del
+	delete dir1
+	dir dir2
+	file dir2/a
+	file new
+	dir newdir
+	file newdir/f
+	delete olddir
+	file over
+	delete ren
+	file ren2
+	mode mode
+	dir_replaced repl
+	file repl/n
+	EOF
+	sort expect >expect.sorted && sort actual >actual.sorted &&
+	test_cmp expect.sorted actual.sorted &&
+	diff_lines diff.json $E >actual &&
+	printf "file conf\ndelete gone\nfile newconf\n" >expect &&
+	test_cmp expect actual &&
+	diff_lines diff.json $U >actual &&
+	printf "file data\nmode script\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a directory replaced by a file is a file over the old directory' '
+	mkdir -p c/d && echo a >c/d/a &&
+	sbx --diff-json diff.json -- sh -c "rm -r c/d && echo f >c/d" &&
+	test_path_is_dir c/d &&
+	diff_lines diff.json "$PWD/c" >actual &&
+	echo "file d" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'fifos and device-like files are reported as special' '
+	sbx --diff-json diff.json -- mkfifo fifo &&
+	test_path_is_missing fifo &&
+	diff_lines diff.json "$PWD" >actual &&
+	echo "special fifo" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'paths with spaces, commas, colons and backslashes' '
+	d="we ird, dir:x\\y" &&
+	mkdir "$d" && echo old >"$d/in, put:1\\2" &&
+	(cd "$d" && sbx --diff-json ../diff.json -- sh -c "cat \"in, put:1\\\\2\" >\"out, f:g\\\\h i\"; pwd") >out &&
+	echo "$PWD/$d" >expect && test_cmp expect out &&
+	test_path_is_missing "$d/out, f:g\\h i" &&
+	diff_lines diff.json "$PWD/$d" >actual &&
+	printf "file out, f:g\\\\h i\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'the job cannot see the cache or its own run directory' '
+	mkdir -p "$PROCACHE_DIR" && echo secret >"$PROCACHE_DIR/secret" &&
+	sbx -- sh -c "ls -A \"$PROCACHE_DIR\"; test -e \"$PROCACHE_DIR/run\" && echo visible; grep -c overlay /proc/self/mountinfo" >out &&
+	! grep -e secret -e visible out
+'
+
+test_expect_success '--mask hides a directory (empty, read-only) and a file (empty)' '
+	mkdir -p m && echo s >m/secret && echo t >topsecret &&
+	sbx --mask "$PWD/m" --mask "$PWD/topsecret" -- sh -c "ls -A m; cat topsecret; echo x >m/new || echo ro" >out 2>/dev/null &&
+	echo ro >expect &&
+	test_cmp expect out
+'
+
+test_expect_success '/tmp is private unless --share-tmp' '
+	n=procache-t0110-$$ &&
+	test_when_finished "rm -f /tmp/$n" &&
+	sbx --diff-json diff.json -- sh -c "echo x >/tmp/$n; ls /tmp | wc -l" >out &&
+	test "$(cat out)" = 1 &&
+	test_path_is_missing /tmp/$n &&
+	test "$(cat diff.json)" = "[]" &&
+	sbx --share-tmp --diff-json diff.json -- sh -c "echo x >/tmp/$n" &&
+	test_path_is_missing /tmp/$n &&
+	diff_lines diff.json /tmp >actual &&
+	echo "file $n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'fresh /proc, minimal /dev, read-only /sys and /proc/sys' '
+	sbx -- sh -c "ls /dev | sort | tr \"\\n\" \" \"; echo;
+		readlink /dev/ptmx; readlink /dev/stdout;
+		echo x >/dev/null && echo null-ok;
+		echo 1 >/proc/sys/kernel/printk 2>/dev/null || echo procsys-ro;
+		touch /sys/x 2>/dev/null || echo sys-ro;
+		test -e /proc/1/status && echo proc-ok" >out &&
+	echo "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero " >expect &&
+	head -n 1 out >actual && test_cmp expect actual &&
+	grep -x pts/ptmx out && grep -x /proc/self/fd/1 out &&
+	grep -x null-ok out && grep -x procsys-ro out && grep -x sys-ro out &&
+	grep -x proc-ok out
+'
+
+test_expect_success 'a pseudo-terminal can be opened in the private devpts' '
+	sbx -- python3 -c "import os; m, s = os.openpty(); print(os.ttyname(s))" >out &&
+	grep "^/dev/pts/0$" out
+'
+
+test_expect_success 'the run directory is removed after the run' '
+	sbx -- true &&
+	test -z "$(ls -A "$PROCACHE_DIR/run" 2>/dev/null | grep -v "^\\.")"
+'
+
+test_expect_success UNPRIV_USER 'rootless: writes land in the diff, the host is untouched, /etc is not writable' '
+	UHOME=$PWD/uhome && S="$UHOME/src, x:y" && A=$UHOME/art &&
+	mkdir -p "$S" "$A" && echo in >"$S/input" && echo keep >"$S/keep" &&
+	mkdir "$S/sub" && echo s >"$S/sub/s" &&
+	chown -R procache-test: "$UHOME" &&
+	snapshot "$S" >before &&
+	(cd "$S" && as_user "${SBX[@]}" --diff-json "$A/diff.json" -- sh -c "
+		set -e; cat input >output; echo more >>keep; rm sub/s; mkdir -p a/b; echo c >a/b/c;
+		touch /etc/procache-t0110 2>/dev/null && echo etc-writable || :; echo \$\$") >out &&
+	echo 2 >expect && test_cmp expect out &&
+	snapshot "$S" >after &&
+	test_cmp before after &&
+	test_path_is_missing /etc/procache-t0110 &&
+	diff_lines "$A/diff.json" "$S" >actual &&
+	printf "dir a\ndir a/b\nfile a/b/c\nfile keep\nfile output\ndelete sub/s\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success UNPRIV_USER 'rootless: a masked working directory fails with 125' '
+	UHOME=$PWD/uhome && mkdir -p "$UHOME/w" && chown -R procache-test: "$UHOME" && cd "$UHOME/w" &&
+	test_expect_code 125 as_user "${SBX[@]}" --mask "$UHOME/w" -- true 2>err ||
+	test_expect_code 125 as_user "${SBX[@]}" --mask "$UHOME" -- true 2>err &&
+	grep "cannot change directory" err
+'
+
+test_expect_success 'untrusted: root-owned files cannot be changed or read where 65534 may not' '
+	echo data >owned && chmod 600 owned &&
+	sbx --untrusted -- sh -c "cat owned 2>/dev/null || echo no-read; echo x >>owned 2>/dev/null || echo no-write; ls /root >/dev/null 2>&1 || echo no-root" >out &&
+	printf "no-read\nno-write\nno-root\n" >expect &&
+	test_cmp expect out &&
+	echo data >expect && test_cmp expect owned
+'
+
+test_done
