@@ -196,9 +196,18 @@ test_expect_success 'writes outside --output are not applied and are listed unde
 	json_get report.json kept >kept &&
 	grep -q "$PWD/notout" kept &&
 	grep -q /etc/procache-test-kept kept &&
-	rm -rf out &&
+	rm -f out/a &&
 	run hit --output out -- sh -c "echo a >out/a; echo b >notout; echo c >/etc/procache-test-kept" &&
 	test_path_is_file out/a && test_path_is_missing notout
+'
+
+test_expect_success 'an output directory removed since the run: miss (the job needs it)' '
+	mkdir -p out &&
+	run miss -- sh -c "echo a >out/a" &&
+	rm -rf out &&
+	run miss -- sh -c "echo a >out/a" &&
+	test "$rc" != 0 &&
+	test_path_is_missing out
 '
 
 test_expect_success '--check on a deterministic job says same' '
