@@ -68,7 +68,15 @@ static int driver(int argc, char **argv)
 		} else if (!strcmp(a, "--timeout") && i + 1 < argc) {
 			cfg.timeout_s = atof(argv[++i]);
 		} else if (!strcmp(a, "--memory") && i + 1 < argc) {
-			cfg.memory_bytes = strtoull(argv[++i], NULL, 10);
+			char *end;
+
+			cfg.memory_bytes = strtoull(argv[++i], &end, 10);
+			if (*end == 'K' || *end == 'k')
+				cfg.memory_bytes <<= 10;
+			else if (*end == 'M' || *end == 'm')
+				cfg.memory_bytes <<= 20;
+			else if (*end == 'G' || *end == 'g')
+				cfg.memory_bytes <<= 30;
 		} else if (!strcmp(a, "--pids") && i + 1 < argc) {
 			cfg.pids_max = strtoull(argv[++i], NULL, 10);
 		} else if (!strcmp(a, "--mask") && i + 1 < argc && nr_masks < 63) {
