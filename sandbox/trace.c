@@ -1177,6 +1177,26 @@ static void on_lookup(struct call *c, int dirfd, uint64_t addr, bool follow,
 	res_release(&r);
 }
 
+/*
+ * A call that removes or replaces the path it names (unlink, rmdir, both
+ * sides of rename): recorded like a stat, and the resolution caches are
+ * dropped unless the path is private to the sandbox (a compiler's
+ * temporary files in the private /tmp change nothing of the host view).
+ */
+static void on_removal(struct call *c, int dirfd, uint64_t addr)
+{
+	struct res r = RES_INIT;
+
+	if (resolve_arg(c, dirfd, addr, false, false, 0, 0, &r)) {
+		record_found(c->t, &r, TRACE_STAT, c->sc);
+		if (r.where != W_INTERNAL)
+			forget_resolutions(c->t);
+	} else if (!c->stale) {
+		forget_resolutions(c->t);
+	}
+	res_release(&r);
+}
+
 static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 		    uint64_t resolve)
 {
@@ -1382,33 +1402,31 @@ static void on_notification(struct call *c)
 	/* writing calls: existence, type and mode of each path they name */
 	case SYS_unlink:
 	case SYS_rmdir:
-		forget_resolutions(t);
-		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
+		on_removal(c, AT_FDCWD, a[0]);
 		break;
 	case SYS_mkdir:
 	case SYS_mknod:
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
 		break;
 	case SYS_unlinkat:
-		forget_resolutions(t);
-		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
+		on_removal(c, AFD(a[0]), a[1]);
 		break;
 	case SYS_mkdirat:
 	case SYS_mknodat:
 		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
 		break;
 	case SYS_rename:
-		forget_resolutions(t);
-		/* fall through */
+		on_removal(c, AT_FDCWD, a[0]);
+		on_removal(c, AT_FDCWD, a[1]);
+		break;
 	case SYS_link:
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
 		on_lookup(c, AT_FDCWD, a[1], false, false, TRACE_STAT);
 		break;
 	case SYS_renameat:
 	case SYS_renameat2:
-		forget_resolutions(t);
-		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
-		on_lookup(c, AFD(a[2]), a[3], false, false, TRACE_STAT);
+		on_removal(c, AFD(a[0]), a[1]);
+		on_removal(c, AFD(a[2]), a[3]);
 		break;
 	case SYS_linkat:
 		on_lookup(c, AFD(a[0]), a[1], a[4] & AT_SYMLINK_FOLLOW, a[4] & AT_EMPTY_PATH,
