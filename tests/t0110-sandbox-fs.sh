@@ -8,6 +8,10 @@ if [ -n "${SBX_DRIVER:-}" ]; then
 else
 	SBX=("$PROCACHE" run --no-cache)
 fi
+# procache applies a run's changes under --output (default: the cwd);
+# these tests look at the sandbox, so nothing is applied anywhere.
+mkdir -p "$TEST_ROOT/no-output"
+SBX+=(--output "$TEST_ROOT/no-output")
 sbx() { "${SBX[@]}" "$@"; }
 
 # snapshot DIR...: every entry's path, type, mode, size, link target and

@@ -93,6 +93,8 @@ static int driver(int argc, char **argv)
 			cfg.keep_run_dir = true;
 		} else if (!strcmp(a, "--diff-json") && i + 1 < argc) {
 			diff_json = argv[++i];
+		} else if (!strcmp(a, "--output") && i + 1 < argc) {
+			i++;	/* this driver never applies the diff */
 		} else if (!strcmp(a, "--no-cache") || !strcmp(a, "--no-trace")) {
 			;	/* what this driver always is */
 		} else if (!strcmp(a, "-v")) {
