@@ -334,6 +334,113 @@ out:
 	free(cwd);
 }
 
+/* A stand-in tracer: its "listener" is the read end of a pipe. */
+struct fake_tracer {
+	int fail_with;
+	int handled;
+	char got;
+};
+
+static int fake_install(void *ctx)
+{
+	struct fake_tracer *t = ctx;
+	int p[2];
+
+	if (t->fail_with)
+		return -t->fail_with;
+	if (pipe2(p, O_CLOEXEC) < 0 || write(p[1], "L", 1) != 1)
+		return -errno;
+	close(p[1]);
+	return p[0];
+}
+
+static int fake_handle(void *ctx, int fd)
+{
+	struct fake_tracer *t = ctx;
+
+	t->handled++;
+	if (read(fd, &t->got, 1) != 1)
+		return -1;
+	return 0;
+}
+
+TEST(test_tracer_hooks)
+{
+	char *a[] = { "sh", "-c", "ls /proc/self/fd | tr '\\n' ' '", NULL };
+	struct fake_tracer t = { 0 };
+	struct sbx_tracer hooks = { &t, fake_install, fake_handle };
+	struct sbx_config cfg = {
+		.argv = a, .envp = environ, .umask = 022, .stdin_fd = -1,
+		.stdout_fd = -1, .stderr_fd = -1, .capture_output = true,
+		.run_root = run_root, .cwd = "/",
+	};
+	struct strbuf err = STRBUF_INIT;
+	struct sbx_result res;
+	struct sbx *s;
+	char *o;
+
+	if (!CHECK_EQ_INT(sbx_new(&cfg, &s, &err), 0))
+		return;
+	sbx_set_tracer(s, &hooks);
+	if (CHECK_EQ_INT(sbx_run(s, &res, &err), 0)) {
+		CHECK_EQ_INT(res.wait_status, 0);
+		CHECK(t.handled >= 1);
+		CHECK_EQ_INT(t.got, 'L');
+		/* The job never holds the listener: only 0, 1, 2 and ls's own. */
+		o = slurp(res.stdout_path);
+		CHECK_EQ_STR(o, "0 1 2 3 ");
+		free(o);
+	}
+	sbx_free(s);
+
+	t.fail_with = EPERM;
+	if (!CHECK_EQ_INT(sbx_new(&cfg, &s, &err), 0))
+		return;
+	sbx_set_tracer(s, &hooks);
+	CHECK_EQ_INT(sbx_run(s, &res, &err), -EPERM);
+	CHECK_EQ_STR(err.buf, "cannot install the tracer: Operation not permitted");
+	sbx_free(s);
+	strbuf_release(&err);
+}
+
+TEST(test_clean_stale)
+{
+	const char *root = unit_tmpdir();
+	char *dead = xasprintf("%s/0123456789abcdef", root);
+	char *other = xasprintf("%s/not-a-run", root);
+	char *lock = xasprintf("%s/lock", dead);
+	char *alive_dir;
+	struct sbx_config cfg = {
+		.argv = (char *[]){ "true", NULL }, .envp = environ,
+		.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+		.run_root = root, .cwd = "/",
+	};
+	struct strbuf err = STRBUF_INIT;
+	struct sbx *s;
+	int fd;
+
+	CHECK(mkdir(dead, 0700) == 0);
+	CHECK(mkdir(other, 0700) == 0);
+	fd = open(lock, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	if (!CHECK_EQ_INT(sbx_new(&cfg, &s, &err), 0))
+		goto out;
+	alive_dir = xstrdup(sbx_run_dir(s));
+	CHECK_EQ_INT(sbx_clean_stale(root), 1);
+	CHECK(access(dead, F_OK) < 0);
+	CHECK(access(other, F_OK) == 0);
+	CHECK(access(alive_dir, F_OK) == 0);	/* locked: its owner lives */
+	sbx_free(s);
+	CHECK(access(alive_dir, F_OK) < 0);
+	free(alive_dir);
+out:
+	strbuf_release(&err);
+	free(dead);
+	free(other);
+	free(lock);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--run"))
@@ -344,5 +451,7 @@ int main(int argc, char **argv)
 	RUN(test_exit_codes);
 	RUN(test_output_and_view);
 	RUN(test_diff_of_writes);
+	RUN(test_tracer_hooks);
+	RUN(test_clean_stale);
 	return unit_done();
 }
