@@ -21,6 +21,9 @@
  *	stdout, stderr		captured output (capture_output)
  * R is first created as run_root/.tmp-<16 hex> with its lock held, then
  * renamed, so that sbx_clean_stale() never sees an unlocked live R.
+ * sbx_free() renames R to run_root/.trash-<16 hex>, which
+ * sbx_clean_stale() removes later (directory removal is slow here).
+ * run_root/.clean-stamp: its mtime is the last sbx_clean_stale() scan.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +60,10 @@
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
+
+/* sbx_clean_stale() runs at most every SBX_CLEAN_INTERVAL_S per run root. */
+#define SBX_CLEAN_STAMP ".clean-stamp"
+#define SBX_CLEAN_INTERVAL_S 60
 
 /* Grace between SIGTERM and SIGKILL on --timeout. */
 #define SBX_KILL_GRACE_S 2
@@ -767,10 +774,16 @@ void sbx_free(struct sbx *s)
 		return;
 	if (s->run_dir && !s->cfg.keep_run_dir) {
 		_cleanup_free_ char *name = path_basename(s->run_dir);
+		_cleanup_free_ char *trash = xasprintf(".trash-%s", name);
 		_cleanup_close_ int rootfd = open(s->run_root,
 						  O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-		if (rootfd >= 0)
+		/*
+		 * Removing directories costs milliseconds each on the cache's
+		 * file system (discard; every overlay leaves work/work), so R
+		 * is only renamed here and removed by sbx_clean_stale().
+		 */
+		if (rootfd >= 0 && renameat(rootfd, name, rootfd, trash) < 0)
 			rm_rf_at(rootfd, name);
 	}
 	if (s->run_dir_fd >= 0)
@@ -818,11 +831,25 @@ int sbx_clean_stale(const char *run_root)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd, removed = 0;
+	struct stat stamp;
+	int fd, sfd, removed = 0;
 
 	fd = open(run_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/* At most once a minute per run root: the stamp's mtime says when. */
+	if (fstatat(fd, SBX_CLEAN_STAMP, &stamp, 0) == 0 &&
+	    stamp.st_mtime > time(NULL) - SBX_CLEAN_INTERVAL_S &&
+	    stamp.st_mtime <= time(NULL)) {
+		close(fd);
+		return 0;
+	}
+	sfd = openat(fd, SBX_CLEAN_STAMP, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		     0644);
+	if (sfd >= 0) {
+		futimens(sfd, NULL);
+		close(sfd);
+	}
 	d = fdopendir(fd);
 	if (!d) {
 		int e = errno;
@@ -836,6 +863,12 @@ int sbx_clean_stale(const char *run_root)
 		_cleanup_close_ int lfd = -1;
 		bool tmp = !strncmp(name, ".tmp-", 5) && is_run_id(name + 5);
 
+		if (!strncmp(name, ".trash-", 7) && is_run_id(name + 7)) {
+			/* Renamed there by sbx_free(): nobody uses it. */
+			if (rm_rf_at(fd, name) == 0)
+				removed++;
+			continue;
+		}
 		if (!tmp && !is_run_id(name))
 			continue;
 		lock = xasprintf("%s/lock", name);

@@ -256,13 +256,22 @@ void sbx_changes_free(struct sbx_change *changes, size_t nr);
 /* R, the per-run state directory. */
 const char *sbx_run_dir(const struct sbx *s);
 
-/* Release everything; removes R unless keep_run_dir. NULL is a no-op. */
+/*
+ * Release everything. Unless keep_run_dir, R is renamed out of the way
+ * (run_root/.trash-<id>) for sbx_clean_stale() to remove: removing
+ * directories is slow on the cache's file system, and the run need not
+ * wait for it. A caller that renamed captured files out of R's upper
+ * directories (into the blob store) did so before. NULL is a no-op.
+ */
 void sbx_free(struct sbx *s);
 
 /*
- * Remove the run directories in @run_root whose R/lock is not held (their
- * runner died). Returns the number removed, or -errno if @run_root
- * cannot be read (-ENOENT when it does not exist).
+ * Remove what sbx_free() left in @run_root and the run directories whose
+ * R/lock is not held (their runner died). Does the scan at most once a
+ * minute per run root (the mtime of run_root/.clean-stamp), returning 0
+ * without looking otherwise, so calling it before every run is cheap.
+ * Returns the number removed, or -errno if @run_root cannot be read
+ * (-ENOENT when it does not exist).
  */
 int sbx_clean_stale(const char *run_root);
 

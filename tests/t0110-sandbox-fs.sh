@@ -175,9 +175,16 @@ test_expect_success 'a pseudo-terminal can be opened in the private devpts' '
 	grep "^/dev/pts/0$" out
 '
 
-test_expect_success 'the run directory is removed after the run' '
+test_expect_success 'no run directory is left live; stale and trashed ones are cleaned' '
 	sbx -- true &&
-	test -z "$(ls -A "$PROCACHE_DIR/run" 2>/dev/null | grep -v "^\\.")"
+	test -z "$(ls -A "$PROCACHE_DIR/run" 2>/dev/null | grep -v "^\\.")" &&
+	mkdir -p "$PROCACHE_DIR/run/0123456789abcdef/layers/0/work/work" &&
+	chmod 000 "$PROCACHE_DIR/run/0123456789abcdef/layers/0/work/work" &&
+	: >"$PROCACHE_DIR/run/0123456789abcdef/lock" &&
+	touch -d "2 minutes ago" "$PROCACHE_DIR/run/.clean-stamp" &&
+	sbx -- true &&
+	test_path_is_missing "$PROCACHE_DIR/run/0123456789abcdef" &&
+	test -z "$(ls -A "$PROCACHE_DIR/run" | grep -v -e "^\\.clean-stamp$" -e "^\\.trash-")"
 '
 
 test_expect_success UNPRIV_USER 'rootless: writes land in the diff, the host is untouched, /etc is not writable' '

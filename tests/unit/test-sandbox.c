@@ -121,6 +121,7 @@ static int driver(int argc, char **argv)
 	}
 	cfg.run_root = run_root ? run_root : "/var/tmp/procache-sbx-run";
 	t0 = now_ms();
+	sbx_clean_stale(cfg.run_root);	/* as the runner does before a run */
 	if (sbx_new(&cfg, &s, &err) < 0) {
 		fprintf(stderr, "procache: %s\n", err.buf);
 		return 125;
@@ -433,6 +434,16 @@ TEST(test_clean_stale)
 	CHECK(access(alive_dir, F_OK) == 0);	/* locked: its owner lives */
 	sbx_free(s);
 	CHECK(access(alive_dir, F_OK) < 0);
+	/* The next scan, within the minute, is skipped; then it is not. */
+	CHECK_EQ_INT(sbx_clean_stale(root), 0);
+	{
+		char *stamp = xasprintf("%s/.clean-stamp", root);
+		struct timespec old[2] = { { 1, 0 }, { 1, 0 } };
+
+		CHECK(utimensat(AT_FDCWD, stamp, old, 0) == 0);
+		CHECK_EQ_INT(sbx_clean_stale(root), 1);	/* the trash */
+		free(stamp);
+	}
 	free(alive_dir);
 out:
 	strbuf_release(&err);
