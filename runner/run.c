@@ -96,21 +96,31 @@ static enum mat_kind mat_kind_of_cache(enum cache_change_kind k)
 	BUG("unknown cache change kind %d", (int)k);
 }
 
+/*
+ * What applying a diff did: the materialization report, and for each
+ * change the path and kind it names (pointing into the entry or the run).
+ */
 struct applied {
-	struct mat_change *ch;
-	size_t nr;
-	struct strbuf *names;	/* blob relative paths, owned */
 	struct mat_report rep;
+	size_t nr;
+	const char **paths;
+	const char **kinds;
 	int rc;
 };
 
+static void applied_init(struct applied *a, size_t nr)
+{
+	memset(a, 0, sizeof(*a));
+	a->nr = nr;
+	a->paths = xcalloc(nr ? nr : 1, sizeof(*a->paths));
+	a->kinds = xcalloc(nr ? nr : 1, sizeof(*a->kinds));
+	mat_report_init(&a->rep);
+}
+
 static void applied_release(struct applied *a)
 {
-	/* names exist only for changes applied from the blob store. */
-	for (size_t i = 0; a->names && i < a->nr; i++)
-		strbuf_release(&a->names[i]);
-	free(a->names);
-	free(a->ch);
+	free(a->paths);
+	free(a->kinds);
 	mat_report_release(&a->rep);
 }
 
@@ -124,32 +134,15 @@ static void apply_entry(struct cache *c, const struct cache_entry *e,
 			const struct job *j, struct applied *a,
 			struct strbuf *err)
 {
-	memset(a, 0, sizeof(*a));
-	a->nr = cache_entry_nr_changes(e);
-	a->ch = xcalloc(a->nr ? a->nr : 1, sizeof(*a->ch));
-	a->names = xcalloc(a->nr ? a->nr : 1, sizeof(*a->names));
+	applied_init(a, cache_entry_nr_changes(e));
 	for (size_t i = 0; i < a->nr; i++) {
 		struct cache_change_view v;
 		cache_entry_change(e, i, &v);
-		strbuf_init(&a->names[i], 0);
-		struct mat_change *m = &a->ch[i];
-		m->kind = mat_kind_of_cache(v.kind);
-		m->path = v.path;
-		m->mode = v.mode & 07777;
-		m->target = v.target;
-		m->src_dirfd = -1;
-		if (v.kind == CACHE_CHANGE_FILE) {
-			cache_blob_relpath(&v.blob, &a->names[i]);
-			m->src_dirfd = cache_blobs_dirfd(c);
-			m->src_path = a->names[i].buf;
-			m->hash = v.blob;
-			m->has_hash = true;
-			m->size = v.size;
-		}
+		a->paths[i] = v.path;
+		a->kinds[i] = mat_kind_name(mat_kind_of_cache(v.kind));
 	}
-	mat_report_init(&a->rep);
-	a->rc = mat_apply(a->ch, a->nr, (const char *const *)j->roots,
-			  mat_flags(j->opts), &a->rep, err);
+	a->rc = cache_entry_apply(c, e, (const char *const *)j->roots,
+				  mat_flags(j->opts), &a->rep, err);
 }
 
 static enum mat_kind mat_kind_of_sbx(enum sbx_change_kind k)
@@ -174,8 +167,7 @@ static enum mat_kind mat_kind_of_sbx(enum sbx_change_kind k)
 static void apply_diff(const struct job_run *r, const struct job *j,
 		       struct applied *a, struct strbuf *err)
 {
-	memset(a, 0, sizeof(*a));
-	a->ch = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*a->ch));
+	struct mat_change *ch = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*ch));
 	size_t n = 0;
 	for (size_t i = 0; i < r->nr_changes; i++) {
 		const struct sbx_change *s = &r->changes[i];
@@ -183,7 +175,7 @@ static void apply_diff(const struct job_run *r, const struct job *j,
 			warn("not applying special file '%s'", s->path);
 			continue;
 		}
-		struct mat_change *m = &a->ch[n++];
+		struct mat_change *m = &ch[n++];
 		m->kind = mat_kind_of_sbx(s->kind);
 		m->path = s->path;
 		m->mode = s->mode & 07777;
@@ -192,10 +184,14 @@ static void apply_diff(const struct job_run *r, const struct job *j,
 		m->src_path = s->kind == SBX_FILE ? s->upper_path : NULL;
 		m->size = s->size;
 	}
-	a->nr = n;
-	mat_report_init(&a->rep);
-	a->rc = mat_apply(a->ch, a->nr, (const char *const *)j->roots,
+	applied_init(a, n);
+	for (size_t i = 0; i < n; i++) {
+		a->paths[i] = ch[i].path;
+		a->kinds[i] = mat_kind_name(ch[i].kind);
+	}
+	a->rc = mat_apply(ch, n, (const char *const *)j->roots,
 			  mat_flags(j->opts), &a->rep, err);
+	free(ch);
 }
 
 static cJSON *applied_json(const struct applied *a, bool kept)
@@ -206,8 +202,8 @@ static cJSON *applied_json(const struct applied *a, bool kept)
 		if ((o == MAT_KEPT) != kept)
 			continue;
 		cJSON *it = cJSON_CreateObject();
-		cJSON_AddStringToObject(it, "path", a->ch[i].path);
-		cJSON_AddStringToObject(it, "kind", mat_kind_name(a->ch[i].kind));
+		cJSON_AddStringToObject(it, "path", a->paths[i]);
+		cJSON_AddStringToObject(it, "kind", a->kinds[i]);
 		if (!kept)
 			cJSON_AddStringToObject(it, "outcome", mat_outcome_name(o));
 		const char *why = mat_report_reason(&a->rep, i);
@@ -223,7 +219,7 @@ static void warn_refusals(const struct applied *a)
 {
 	for (size_t i = 0; i < a->nr; i++)
 		if (mat_report_outcome(&a->rep, i) == MAT_REFUSED)
-			warn("refused to apply '%s': %s", a->ch[i].path,
+			warn("refused to apply '%s': %s", a->paths[i],
 			     mat_report_reason(&a->rep, i));
 }
 
