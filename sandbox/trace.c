@@ -560,6 +560,12 @@ struct walk {
 	const char *sc;
 	bool follow_last;
 	uint64_t resolve; /* openat2 RESOLVE_* */
+	enum create_kind {
+		CREATE_NONE,
+		CREATE_NEW,   /* the call creates the last component if missing */
+		CREATE_TRUNC, /* ... and its result does not depend on what was
+		                 there before when it is a regular file */
+	} create;
 };
 
 static int readlink_sb(const char *path, struct strbuf *out)
@@ -784,7 +790,23 @@ static void walk_path(const struct walk *w, const char *base, const char *name,
 				err = errno;
 		}
 		if (err == ENOENT || err == ENOTDIR) {
-			if (wh == W_HOST) {
+			if (wh == W_HOST && last && err == ENOENT && w->create != CREATE_NONE) {
+				/*
+				 * A creating call succeeds only in an existing
+				 * directory: that is observed too (an absent file
+				 * says nothing about its parent).
+				 */
+				struct strbuf parent = STRBUF_INIT;
+				struct stat pst;
+				char *sl = strrchr(r->hostpath.buf, '/');
+
+				strbuf_add(&parent, r->hostpath.buf,
+					   sl && sl != r->hostpath.buf ? (size_t)(sl - r->hostpath.buf) : 1);
+				if (!lstat(parent.buf, &pst))
+					obs_add(t, TRACE_STAT, parent.buf, w->sc, &pst);
+				strbuf_release(&parent);
+			}
+			if (wh == W_HOST && !(last && err == ENOENT && w->create == CREATE_TRUNC)) {
 				record_always_changing(t, r->hostpath.buf, w->sc);
 				obs_add(t, TRACE_ABSENT, r->hostpath.buf, w->sc, NULL);
 			}
@@ -1092,6 +1114,7 @@ struct call {
 	struct seccomp_notif *req;
 	const char *sc; /* static name */
 	bool stale;     /* the notification went away while we read */
+	enum create_kind create; /* for the next resolve_arg() */
 	int error;      /* answer with this errno instead of CONTINUE */
 };
 
@@ -1129,7 +1152,7 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 {
 	struct strbuf name = STRBUF_INIT, base = STRBUF_INIT;
 	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
-			  .follow_last = follow, .resolve = resolve };
+			  .follow_last = follow, .resolve = resolve, .create = c->create };
 	bool ok = false;
 
 	if (!read_path(c, addr, &name))
@@ -1152,7 +1175,7 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 	}
 	if (op) {
 		strbuf_reset(&r->key);
-		strbuf_addf(&r->key, "%c%d%llx:%s/%s", op, follow,
+		strbuf_addf(&r->key, "%c%d%d%llx:%s/%s", op, follow, (int)c->create,
 			    (unsigned long long)resolve, base.buf, name.buf);
 		if (strset_has(&c->t->seen, r->key.buf, NULL))
 			goto out; /* recorded before: nothing new */
@@ -1177,6 +1200,14 @@ static void on_lookup(struct call *c, int dirfd, uint64_t addr, bool follow,
 	res_release(&r);
 }
 
+/* A path the call creates when missing (mkdir, symlink, link, bind...). */
+static void on_create(struct call *c, int dirfd, uint64_t addr)
+{
+	c->create = CREATE_NEW;
+	on_lookup(c, dirfd, addr, false, false, TRACE_STAT);
+	c->create = CREATE_NONE;
+}
+
 /*
  * A call that removes or replaces the path it names (unlink, rmdir, both
  * sides of rename): recorded like a stat, and the resolution caches are
@@ -1194,6 +1225,7 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr)
 	} else if (!c->stale) {
 		forget_resolutions(c->t);
 	}
+	c->create = CREATE_NONE;
 	res_release(&r);
 }
 
@@ -1208,6 +1240,19 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 	if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE ||
 	    (flags & O_TRUNC) || ((flags & O_CREAT) && (flags & O_EXCL)))
 		op = 's';
+	/*
+	 * O_CREAT|O_TRUNC with write access on a missing path: what the job
+	 * gets does not depend on whether a regular file was there (its
+	 * bytes are discarded), so no absent observation — only its
+	 * directory's existence — and a run's own output does not make the
+	 * next run miss. An existing path is still a stat observation.
+	 * O_CREAT without O_TRUNC keeps the absent observation: appended
+	 * bytes follow whatever was there.
+	 */
+	if (flags & O_CREAT)
+		c->create = (flags & O_TRUNC) && !(flags & O_EXCL) &&
+				    (flags & O_ACCMODE) != O_RDONLY ?
+				    CREATE_TRUNC : CREATE_NEW;
 	if (!resolve_arg(c, dirfd, addr, follow, false, resolve, op, &r))
 		goto out;
 	if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE ||
@@ -1406,38 +1451,40 @@ static void on_notification(struct call *c)
 		break;
 	case SYS_mkdir:
 	case SYS_mknod:
-		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
+		on_create(c, AT_FDCWD, a[0]);
 		break;
 	case SYS_unlinkat:
 		on_removal(c, AFD(a[0]), a[1]);
 		break;
 	case SYS_mkdirat:
 	case SYS_mknodat:
-		on_lookup(c, AFD(a[0]), a[1], false, false, TRACE_STAT);
+		on_create(c, AFD(a[0]), a[1]);
 		break;
 	case SYS_rename:
 		on_removal(c, AT_FDCWD, a[0]);
+		c->create = CREATE_NEW;
 		on_removal(c, AT_FDCWD, a[1]);
 		break;
 	case SYS_link:
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
-		on_lookup(c, AT_FDCWD, a[1], false, false, TRACE_STAT);
+		on_create(c, AT_FDCWD, a[1]);
 		break;
 	case SYS_renameat:
 	case SYS_renameat2:
 		on_removal(c, AFD(a[0]), a[1]);
+		c->create = CREATE_NEW;
 		on_removal(c, AFD(a[2]), a[3]);
 		break;
 	case SYS_linkat:
 		on_lookup(c, AFD(a[0]), a[1], a[4] & AT_SYMLINK_FOLLOW, a[4] & AT_EMPTY_PATH,
 			  TRACE_STAT);
-		on_lookup(c, AFD(a[2]), a[3], false, false, TRACE_STAT);
+		on_create(c, AFD(a[2]), a[3]);
 		break;
 	case SYS_symlink:
-		on_lookup(c, AT_FDCWD, a[1], false, false, TRACE_STAT);
+		on_create(c, AT_FDCWD, a[1]);
 		break;
 	case SYS_symlinkat:
-		on_lookup(c, AFD(a[1]), a[2], false, false, TRACE_STAT);
+		on_create(c, AFD(a[1]), a[2]);
 		break;
 	case SYS_chmod:
 	case SYS_chown:
@@ -1481,7 +1528,8 @@ static void on_notification(struct call *c)
 		    sun.sun_family == AF_UNIX && sun.sun_path[0]) {
 			struct res r = RES_INIT;
 			struct strbuf cwd = STRBUF_INIT;
-			struct walk w = { .t = t, .pid = (pid_t)c->req->pid, .sc = c->sc };
+			struct walk w = { .t = t, .pid = (pid_t)c->req->pid, .sc = c->sc,
+					  .create = CREATE_NEW };
 
 			sun.sun_path[sizeof(sun.sun_path) - 1] = 0;
 			if (sun.sun_path[0] == '/' || !dirfd_path(w.pid, AT_FDCWD, &cwd)) {

@@ -76,10 +76,11 @@ test_expect_success ROOT 'read-then-overwrite records the first content, job sta
 	echo first >expect && test_cmp expect in
 '
 
-test_expect_success ROOT 'files the job wrote are not host observations' '
+test_expect_success ROOT 'files the job wrote are not host observations; > output records its directory' '
 	"$PROCACHE" trace --json -- sh -c "echo a >\"$TEST_DIR/new\" && cat \"$TEST_DIR/new\"" >out.json &&
 	! has_obs out.json content "$TEST_DIR/new" 2>/dev/null &&
-	has_obs out.json absent "$TEST_DIR/new"
+	! has_obs out.json absent "$TEST_DIR/new" 2>/dev/null &&
+	has_obs out.json stat "$TEST_DIR"
 '
 
 test_expect_success ROOT 'reading /proc/meminfo makes the job uncacheable' '

@@ -91,6 +91,8 @@ int main(int argc, char **argv)
 		fd = sys_openat(AT_FDCWD, argv[2], O_WRONLY | O_TRUNC | O_CLOEXEC, 0);
 	} else if (!strcmp(cmd, "append") && argc == 3) {
 		fd = sys_openat(AT_FDCWD, argv[2], O_WRONLY | O_APPEND | O_CLOEXEC, 0);
+	} else if (!strcmp(cmd, "create-append") && argc == 3) {
+		fd = sys_openat(AT_FDCWD, argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	} else if (!strcmp(cmd, "tmpfile") && argc == 3) {
 		fd = sys_openat(AT_FDCWD, argv[2], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	} else if (!strcmp(cmd, "fstat-empty") && argc == 3) { /* O_PATH + AT_EMPTY_PATH */

@@ -244,10 +244,22 @@ TEST(test_openat_dirfd_and_flags)
 	t = RUN_T(NULL, "openat-dirfd", d, "in");
 	HAS(t, TRACE_CONTENT, f);
 	trace_free(t);
-	t = RUN_T(NULL, "creat", nf); /* creat: O_TRUNC, missing -> absent */
-	HAS(t, TRACE_ABSENT, nf);
+	/* creat: O_CREAT|O_TRUNC: a missing file is not an observation (its
+	 * absence changes nothing), its directory's existence is */
+	t = RUN_T(NULL, "creat", nf);
+	HASNT(t, TRACE_ABSENT, nf);
+	HAS(t, TRACE_STAT, d);
 	trace_free(t);
 	unlink(nf);
+	/* O_CREAT without O_TRUNC: the prior bytes would survive: absent */
+	t = RUN_T(NULL, "create-append", nf);
+	HAS(t, TRACE_ABSENT, nf);
+	HAS(t, TRACE_STAT, d);
+	trace_free(t);
+	unlink(nf);
+	t = RUN_T(NULL, "creat", f); /* existing: stat (type, mode) */
+	HAS(t, TRACE_STAT, f);
+	trace_free(t);
 	t = RUN_T(NULL, "trunc", f);
 	HAS(t, TRACE_STAT, f);
 	HASNT(t, TRACE_CONTENT, f);
