@@ -188,6 +188,29 @@ void cache_record_add_symlink(struct cache_record *r, const char *path,
 void cache_record_add_hostfact(struct cache_record *r, const char *name,
 			       const char *value);
 
+/*
+ * output: @path was opened for writing with O_TRUNC, so its prior content
+ * does not matter, only what the open could tell: whether it is a regular
+ * file (and which), or absent in a directory where it can be created. The
+ * precondition holds when the file the job would end up writing is the
+ * same: @path is a regular file with permission bits @mode, owner @uid and
+ * group @gid (the result recorded); or, when @create (O_CREAT), @path is
+ * absent, its parent directory has exactly @parent_mode (type and
+ * permission bits), @parent_uid and @parent_gid, and creating it gives
+ * @create_mode/@create_uid/@create_gid equal to that same result.
+ */
+struct cache_output_pre {
+	mode_t mode;
+	uint32_t uid, gid;
+	bool create;
+	mode_t create_mode;
+	uint32_t create_uid, create_gid;
+	mode_t parent_mode;
+	uint32_t parent_uid, parent_gid;
+};
+void cache_record_add_output(struct cache_record *r, const char *path,
+			     const struct cache_output_pre *o);
+
 /* The result. @code is the exit code when @signal is 0, else ignored. */
 void cache_record_set_exit(struct cache_record *r, int code, int signal);
 void cache_record_set_duration(struct cache_record *r, double seconds);

@@ -29,7 +29,11 @@
  *	   {"kind":"listing","path":P,"hash":H}
  *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
  *	   {"kind":"hostfact","name":"uname.release"|"uname.sysname"|
- *	    "uname.version"|"uname.machine"|"uname.domainname","value":V} ],
+ *	    "uname.version"|"uname.machine"|"uname.domainname","value":V}
+ *	   {"kind":"output","path":P,"mode":M,"uid":U,"gid":G,
+ *	    "create":{"mode":M,"uid":U,"gid":G,"parent_type":"dir",
+ *	              "parent_mode":M,"parent_uid":U,"parent_gid":G}
+ *	    ("create" optional: the open had O_CREAT)} ],
  *	 "result": {"exit": {"code": 0..255} | {"signal": 1..64},
  *	            "stdout": {"blob": H, "size": N}, "stderr": {...},
  *	            "changes": [ in recorded (path) order, each one of
@@ -167,6 +171,8 @@ const char *pre_kind_name(enum pre_kind k)
 		return "symlink";
 	case PRE_HOSTFACT:
 		return "hostfact";
+	case PRE_OUTPUT:
+		return "output";
 	}
 	return "?";
 }
@@ -456,6 +462,27 @@ void cache_record_add_stat(struct cache_record *r, const char *path,
 	}
 }
 
+void cache_record_add_output(struct cache_record *r, const char *path,
+			     const struct cache_output_pre *o)
+{
+	struct precondition *p = pre_add(r, PRE_OUTPUT, path);
+
+	if (!p)
+		return;
+	p->mode = S_IFREG | (o->mode & 07777);
+	p->uid = o->uid;
+	p->gid = o->gid;
+	p->create = o->create;
+	if (o->create) {
+		p->create_mode = o->create_mode & 07777;
+		p->create_uid = o->create_uid;
+		p->create_gid = o->create_gid;
+		p->parent_mode = o->parent_mode & (S_IFMT | 07777);
+		p->parent_uid = o->parent_uid;
+		p->parent_gid = o->parent_gid;
+	}
+}
+
 void cache_record_add_listing(struct cache_record *r, const char *path,
 			      const struct pc_hash *h)
 {
@@ -674,6 +701,23 @@ static cJSON *pre_to_json(const struct precondition *p)
 	case PRE_HOSTFACT:
 		cJSON_AddStringToObject(o, "name", p->path);
 		cJSON_AddStringToObject(o, "value", p->value);
+		break;
+	case PRE_OUTPUT:
+		cJSON_AddStringToObject(o, "path", p->path);
+		cJSON_AddNumberToObject(o, "mode", p->mode & 07777);
+		cJSON_AddNumberToObject(o, "uid", p->uid);
+		cJSON_AddNumberToObject(o, "gid", p->gid);
+		if (p->create) {
+			cJSON *c = cJSON_AddObjectToObject(o, "create");
+			cJSON_AddNumberToObject(c, "mode", p->create_mode);
+			cJSON_AddNumberToObject(c, "uid", p->create_uid);
+			cJSON_AddNumberToObject(c, "gid", p->create_gid);
+			cJSON_AddStringToObject(c, "parent_type",
+						file_type_name(p->parent_mode));
+			cJSON_AddNumberToObject(c, "parent_mode", p->parent_mode & 07777);
+			cJSON_AddNumberToObject(c, "parent_uid", p->parent_uid);
+			cJSON_AddNumberToObject(c, "parent_gid", p->parent_gid);
+		}
 		break;
 	}
 	return o;
@@ -928,6 +972,18 @@ static int get_i64_str(const cJSON *o, const char *key, int64_t *out,
 	return 0;
 }
 
+static int get_id(const cJSON *o, const char *key, uint32_t *out,
+		  struct strbuf *err)
+{
+	uint64_t v;
+
+	TRY_JSON(json_get_u64(o, key, &v, true, err));
+	if (v > UINT32_MAX)
+		return bad(err, "%s out of range", key);
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static int get_type(const cJSON *o, mode_t *out, struct strbuf *err)
 {
 	const char *s;
@@ -1028,6 +1084,42 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 		p->path = xstrdup(s);
 		TRY_JSON(json_get_str(o, "value", &s, true, err));
 		p->value = xstrdup(s);
+	} else if (!strcmp(kind, "output")) {
+		static const char *const k_output[] = { "kind", "path", "mode", "uid", "gid", "create", NULL };
+		static const char *const k_create[] = { "mode", "uid", "gid", "parent_type",
+			"parent_mode", "parent_uid", "parent_gid", NULL };
+		const cJSON *c;
+		int rc;
+
+		p->kind = PRE_OUTPUT;
+		TRY_JSON(json_check_keys(o, k_output, err));
+		if (get_path(o, &p->path, true, err) || get_mode(o, &perm, err) ||
+		    get_id(o, "uid", &p->uid, err) || get_id(o, "gid", &p->gid, err))
+			return -EBADMSG;
+		p->mode = S_IFREG | perm;
+		rc = json_get_object(o, "create", &c, false, err);
+		if (rc == -EINVAL)
+			return -EBADMSG;
+		if (rc == 0) {
+			mode_t ptype;
+
+			TRY_JSON(json_check_keys(c, k_create, err));
+			p->create = true;
+			if (get_mode(c, &p->create_mode, err) ||
+			    get_id(c, "uid", &p->create_uid, err) ||
+			    get_id(c, "gid", &p->create_gid, err) ||
+			    get_id(c, "parent_uid", &p->parent_uid, err) ||
+			    get_id(c, "parent_gid", &p->parent_gid, err))
+				return -EBADMSG;
+			TRY_JSON(json_get_str(c, "parent_type", &s, true, err));
+			if (strcmp(s, "dir"))
+				return bad(err, "output precondition with a parent of type '%.20s'", s);
+			ptype = S_IFDIR;
+			TRY_JSON(json_get_u64(c, "parent_mode", &v, true, err));
+			if (v > 07777)
+				return bad(err, "parent_mode out of range");
+			p->parent_mode = ptype | (mode_t)v;
+		}
 	} else {
 		return bad(err, "unknown precondition kind '%.40s'", kind);
 	}

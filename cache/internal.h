@@ -56,6 +56,7 @@ enum pre_kind {
 	PRE_LISTING,
 	PRE_SYMLINK,
 	PRE_HOSTFACT,
+	PRE_OUTPUT,
 };
 
 struct precondition {
@@ -68,6 +69,10 @@ struct precondition {
 	uint64_t size;       /* STAT of a regular file */
 	bool strict;         /* STAT: mtime/ctime too */
 	int64_t mtime_ns, ctime_ns;
+	/* OUTPUT: mode/uid/gid above are the result; creation, if allowed: */
+	bool create;
+	mode_t create_mode, parent_mode;   /* permission bits; parent: type too */
+	uint32_t create_uid, create_gid, parent_uid, parent_gid;
 };
 
 struct change {

@@ -32,6 +32,7 @@
 #include "common/dirlist.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/path.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
@@ -181,6 +182,32 @@ static const char *uname_field(const struct utsname *u, const char *name)
 }
 
 /*
+ * An output precondition (cache.h, cache_output_pre): the file the job
+ * would write is the same one — an existing regular file with the recorded
+ * mode and owner, or an absent one whose creation in an unchanged parent
+ * directory gives that same mode and owner.
+ */
+static bool check_output(struct lookup *l, const struct memo *m,
+			 const struct precondition *p)
+{
+	if (!m->lstat_err)
+		return (m->st.st_mode & (S_IFMT | 07777)) == p->mode &&
+		       m->st.st_uid == p->uid && m->st.st_gid == p->gid;
+	if (m->lstat_err != -ENOENT || !p->create)
+		return false;
+	/* memo_get() below may move the memos: @m is not used after it. */
+	if (p->create_mode != (p->mode & 07777) || p->create_uid != p->uid ||
+	    p->create_gid != p->gid)
+		return false;
+	_cleanup_free_ char *parent = path_dirname(p->path);
+	struct memo *pm = memo_get(l, parent);
+	memo_lstat(l, pm, parent);
+	return !pm->lstat_err &&
+	       (pm->st.st_mode & (S_IFMT | 07777)) == p->parent_mode &&
+	       pm->st.st_uid == p->parent_uid && pm->st.st_gid == p->parent_gid;
+}
+
+/*
  * Does @p hold on the host? When @exp/@found are not NULL and it does
  * not, they receive what was expected and what was found.
  */
@@ -214,6 +241,21 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 		if (!ok && exp) {
 			strbuf_addstr(exp, "absent");
 			describe_stat(found, m->lstat_err, &m->st);
+		}
+		return ok;
+	case PRE_OUTPUT:
+		ok = check_output(l, m, p);
+		m = memo_get(l, p->path);	/* may have moved */
+		if (!ok && exp) {
+			strbuf_addf(exp, "file %04o uid %u gid %u",
+				    (unsigned)(p->mode & 07777), p->uid, p->gid);
+			if (p->create)
+				strbuf_addstr(exp, ", or absent and creatable so");
+			describe_stat(found, m->lstat_err, &m->st);
+			if (!m->lstat_err)
+				strbuf_addf(found, " uid %u gid %u",
+					    (unsigned)m->st.st_uid,
+					    (unsigned)m->st.st_gid);
 		}
 		return ok;
 	case PRE_STAT:

@@ -481,6 +481,79 @@ TEST(test_every_kind)
 	cache_close(c);
 }
 
+/*
+ * An output precondition (O_TRUNC open): holds for any content of an
+ * existing regular file with the recorded mode and owner, or for an absent
+ * file in an unchanged parent when creating it gives the same result.
+ */
+TEST(test_output_precondition)
+{
+	struct cache *c = open_tmp_cache();
+	struct cache_key *k = key_of("output", NULL);
+	char *d = path_join(unit_tmpdir(), "outdir");
+	char *f = path_join(d, "out.txt");
+	struct strbuf err = STRBUF_INIT;
+	struct cache_record *r = cache_record_new(k);
+	struct stat pst;
+
+	CHECK(mkdir(d, 0755) == 0);
+	CHECK(lstat(d, &pst) == 0);
+	struct cache_output_pre o = {
+		.mode = 0644, .uid = getuid(), .gid = getgid(),
+		.create = true, .create_mode = 0644,
+		.create_uid = getuid(), .create_gid = getgid(),
+		.parent_mode = pst.st_mode, .parent_uid = pst.st_uid,
+		.parent_gid = pst.st_gid,
+	};
+	cache_record_add_output(r, f, &o);
+	CHECK(cache_store(c, r, NULL, &err) == 0);
+
+	/* Absent, creatable: a hit. */
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), 0);
+	/* Present with any content, same mode and owner: a hit. */
+	write_file(f, "whatever the last run wrote");
+	CHECK(chmod(f, 0644) == 0);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), 0);
+	/* Another mode: the job would keep it, the entry would not. */
+	CHECK(chmod(f, 0600) == 0);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), -1);
+	/* Not a regular file: a miss. */
+	CHECK(unlink(f) == 0);
+	CHECK(mkdir(f, 0755) == 0);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), -1);
+	CHECK(rmdir(f) == 0);
+	CHECK(symlink("elsewhere", f) == 0);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), -1);
+	CHECK(unlink(f) == 0);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), 0);
+	/* The parent changed (mode) or is gone: a miss. */
+	CHECK(chmod(d, 0700) == 0);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), -1);
+	CHECK(chmod(d, 0755) == 0);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), 0);
+	CHECK(rmdir(d) == 0);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), -1);
+
+	/* The entry survives a round trip through the file format. */
+	struct cache_entry *e = NULL;
+	CHECK(mkdir(d, 0755) == 0);
+	CHECK(cache_lookup(c, k, 0, &e, NULL, &err) == 1);
+	cJSON *j = e ? cache_entry_json(e) : NULL;
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+	CHECK(text && strstr(text, "\"kind\":\"output\""));
+	CHECK(text && strstr(text, "\"parent_type\":\"dir\""));
+	free(text);
+	cJSON_Delete(j);
+	cache_entry_free(e);
+
+	cache_record_free(r);
+	cache_key_free(k);
+	strbuf_release(&err);
+	free(f);
+	free(d);
+	cache_close(c);
+}
+
 TEST(test_hostfact)
 {
 	struct cache *c = open_tmp_cache();
@@ -766,5 +839,6 @@ int main(int argc, char **argv)
 	RUN(test_unsafe_paths_refused_at_store);
 	RUN(test_format_refused);
 	RUN(test_output_replay);
+	RUN(test_output_precondition);
 	return unit_done();
 }
