@@ -599,7 +599,8 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	    err_p[2] = { -1, -1 }, sock_p[2] = { -1, -1 };
 	struct clone_args args = { 0 };
 	struct sbx_child_fds fds;
-	sigset_t sigs, old_mask;
+	sigset_t sigs, old_mask, pending;
+	bool pipe_was_pending;
 	double start;
 	pid_t pid;
 	int ret = 0;
@@ -660,8 +661,15 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &sigs, &old_mask);
 	st.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	/*
+	 * SIGPIPE too, but not through the signalfd: a reader of our
+	 * stdout going away gives EPIPE, and the job's output is still
+	 * captured; the pending signal is discarded before returning.
+	 */
+	sigaddset(&sigs, SIGPIPE);
+	pipe_was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &sigs, &old_mask);
 	if (st.sigfd < 0) {
 		ret = fail(err, -errno, "cannot create signalfd: %s", strerror(errno));
 		goto out_mask;
@@ -739,6 +747,15 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	}
 
 out_mask:
+	if (!pipe_was_pending && !sigismember(&old_mask, SIGPIPE)) {
+		sigset_t pipe_set;
+		struct timespec zero = { 0, 0 };
+
+		sigemptyset(&pipe_set);
+		sigaddset(&pipe_set, SIGPIPE);
+		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+			;
+	}
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 out:
 	sbx_limits_cleanup(s);

@@ -120,6 +120,11 @@ test_expect_success 'stdout and stderr stay separate; a job closing fd 1 breaks 
 	printf "err\nstill\n" >expect && test_cmp expect err
 '
 
+test_expect_success 'a reader of our stdout going away does not stop the job' '
+	{ sbx -- sh -c "echo a; sleep 0.3; echo b; exit 5" | true; rc=${PIPESTATUS[0]}; } &&
+	test "$rc" = 5
+'
+
 test_expect_success 'stdin reaches the job' '
 	echo hello >in &&
 	sbx -- cat <in >out &&
