@@ -1783,7 +1783,8 @@ fail:
 }
 
 /*
- * A small classic-BPF filter stacked under libseccomp's: any ABI but
+ * A small classic-BPF filter stacked under libseccomp's (numbers >= 512:
+ * ENOSYS); any ABI but
  * native x86_64 — i386 (int 0x80) and x32 (native arch, numbers with
  * __X32_SYSCALL_BIT, which libseccomp's x86_64 filter lets through to the
  * default action) — kills the process. On a kernel with x32 enabled an
@@ -1798,6 +1799,10 @@ static int install_abi_filter(void)
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		/* numbers past what the main filter covers (0..511): as if
+		 * the kernel lacked them */
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 512, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
