@@ -489,6 +489,23 @@ int sbx_mounts_plan(struct sbx *s, struct strbuf *err)
 			ret = -ENOENT;
 			goto out;
 		}
+		if (strcmp(t, "/")) {
+			struct stat sb;
+
+			if (stat(t, &sb) < 0)
+				continue;	/* unreachable mount point */
+			if (!S_ISDIR(sb.st_mode)) {
+				/*
+				 * A file bind-mounted by the host (a container's
+				 * /etc/resolv.conf): no overlay of a file, so it
+				 * is shown read-only; writing it fails visibly.
+				 */
+				struct sbx_view_step *st = add_step(s, VIEW_FILE, t);
+
+				st->host = xstrdup(t);
+				continue;
+			}
+		}
 		ret = add_layer(s, t, err);
 		if (ret < 0)
 			goto out;
@@ -646,10 +663,11 @@ static int bind_file(const char *src, int dirfd, const char *rel,
 {
 	_cleanup_close_ int fd = -1, tfd = -1;
 
+	/* Read-only: an existing mount point in an overlay is not copied up. */
 	*what = "create";
-	tfd = openat(dirfd, rel, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	tfd = openat(dirfd, rel, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 		     0444);
-	if (tfd < 0 && errno != EEXIST)
+	if (tfd < 0)
 		return -1;
 	*what = "open_tree";
 	fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);

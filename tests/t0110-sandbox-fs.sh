@@ -110,6 +110,16 @@ test_expect_success 'a directory replaced by a file is a file over the old direc
 	test_cmp expect actual
 '
 
+test_expect_success ROOT 'a file bind-mounted on the host is shown read-only, not copied up' '
+	echo hostdata >src && : >tgt &&
+	mount --bind "$PWD/src" "$PWD/tgt" &&
+	test_when_finished "umount \"$PWD/tgt\"" &&
+	sbx --diff-json diff.json -- sh -c "cat tgt; echo x >tgt 2>/dev/null || echo ro" >out &&
+	printf "hostdata\nro\n" >expect &&
+	test_cmp expect out &&
+	test "$(cat diff.json)" = "[]"
+'
+
 test_expect_success 'fifos and device-like files are reported as special' '
 	sbx --diff-json diff.json -- mkfifo fifo &&
 	test_path_is_missing fifo &&
