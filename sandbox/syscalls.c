@@ -298,8 +298,8 @@ static const struct trace_sc table[] = {
 	{ "semop", TRACE_SC_PURE },
 	{ "semtimedop", TRACE_SC_PURE },
 	{ "sendfile", TRACE_SC_PURE },
-	{ "sendmmsg", TRACE_SC_PURE },                  /* NOT checked, as sendmsg */
-	{ "sendmsg", TRACE_SC_PURE },                   /* NOT checked: the sandbox passes the listener with it after install; see DESIGN §5 */
+	{ "sendmmsg", TRACE_SC_TRACED },                /* as sendmsg */
+	{ "sendmsg", TRACE_SC_TRACED },                 /* unix socket paths checked; not on the listener hand-over socket (§5) */
 	{ "sendto", TRACE_SC_TRACED },                  /* unix socket path checked */
 	{ "set_mempolicy", TRACE_SC_PURE },
 	{ "set_mempolicy_home_node", TRACE_SC_PURE },

@@ -11,6 +11,7 @@
  */
 #include "sandbox/trace.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1371,6 +1372,21 @@ out:
 	res_release(&r);
 }
 
+static void on_sendmsg(struct call *c, uint64_t msgp, uint64_t vlen, bool mmsg)
+{
+	uint64_t i, n = mmsg ? (vlen > 1024 ? 1024 : vlen) : 1;
+	size_t stride = mmsg ? sizeof(struct mmsghdr) : sizeof(struct msghdr);
+
+	for (i = 0; i < n && !c->stale && !c->error; i++) {
+		struct msghdr m;
+
+		if (mem_read((pid_t)c->req->pid, msgp + i * stride, &m, sizeof(m)) < 0 ||
+		    !still_valid(c))
+			return;
+		on_sockaddr(c, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen);
+	}
+}
+
 static void on_notification(struct call *c)
 {
 	const __u64 *a = c->req->data.args;
@@ -1547,6 +1563,12 @@ static void on_notification(struct call *c)
 	case SYS_sendto:
 		on_sockaddr(c, a[4], a[5]);
 		break;
+	case SYS_sendmsg:
+		on_sendmsg(c, a[1], 1, false);
+		break;
+	case SYS_sendmmsg:
+		on_sendmsg(c, a[1], a[2], true);
+		break;
 	case SYS_clone:
 		/* only notified with namespace flags (argument filter) */
 		taint(t, "syscall clone: namespace flags 0x%llx", (unsigned long long)a[0]);
@@ -1662,7 +1684,7 @@ static int add_rule(scmp_filter_ctx f, uint32_t action, int nr, unsigned cnt,
  * number libseccomp cannot name NOTIFY; untrusted: DENY calls EPERM in the
  * filter itself. Deny-only: only the untrusted refusals.
  */
-static int build_filter(const struct trace *t, scmp_filter_ctx *out)
+static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out)
 {
 	const bool tr = t->cfg.trace, untr = t->cfg.untrusted;
 	const uint32_t notify = SCMP_ACT_NOTIFY, eperm = SCMP_ACT_ERRNO(EPERM);
@@ -1735,6 +1757,18 @@ static int build_filter(const struct trace *t, scmp_filter_ctx *out)
 		} else if (t->cfg.fast_readlink &&
 			   (!strcmp(name, "readlink") || !strcmp(name, "readlinkat"))) {
 			/* not notified on request: see trace_config.fast_readlink */
+		} else if (!strcmp(name, "sendmsg") || !strcmp(name, "sendmmsg")) {
+			/*
+			 * Notified, except on the socket the sandbox hands the
+			 * listener over with (it sends before the supervisor
+			 * can serve us). With no single such socket, not
+			 * notified at all (DESIGN §5).
+			 */
+			if (tr && handoff >= 0) {
+				struct scmp_arg_cmp other = SCMP_A0(SCMP_CMP_NE, (uint64_t)handoff);
+
+				r = add_rule(f, notify, sn, 1, &other);
+			}
 		} else if (!strcmp(name, "sendto")) {
 			struct scmp_arg_cmp addr = SCMP_A4(SCMP_CMP_NE, 0);
 
@@ -1812,13 +1846,41 @@ static int install_abi_filter(void)
 	return 0;
 }
 
+/*
+ * The socket the sandbox will send the listener over: the only socket
+ * among the job's fds above 2 right before execve (the sandbox closed the
+ * rest). -1 when there is not exactly one.
+ */
+static int find_handoff_socket(void)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int found = -1, n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		struct stat st;
+		int fd;
+
+		if (!is_digits(e->d_name, strlen(e->d_name)))
+			continue;
+		fd = atoi(e->d_name);
+		if (fd <= 2 || fd == dirfd(d) || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+			continue;
+		found = fd;
+		n++;
+	}
+	return n == 1 ? found : -1;
+}
+
 static int trace_install(void *ctx)
 {
 	struct trace *t = ctx;
 	scmp_filter_ctx f = NULL;
 	int r, fd = 0;
 
-	r = build_filter(t, &f);
+	r = build_filter(t, find_handoff_socket(), &f);
 	if (r < 0)
 		return r;
 	r = install_abi_filter();

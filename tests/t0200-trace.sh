@@ -97,6 +97,15 @@ s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); time.sleep(
 	has_taint out.json "host unix socket"
 '
 
+test_expect_success ROOT 'a datagram sent with sendmsg to a host unix socket taints' '
+	python3 -c "import socket,sys,time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); time.sleep(30)" "$TEST_DIR/d.sock" &
+	pid=$! && test_when_finished "kill $pid" &&
+	for i in 1 2 3 4 5 6 7 8 9 10; do test -S d.sock && break; sleep 0.2; done &&
+	"$PROCACHE" trace --json -- "$TR" sendmsg-dgram "$TEST_DIR/d.sock" >out.json &&
+	has_taint out.json "syscall sendmsg: host unix socket"
+'
+
 test_expect_success ROOT 'an input modified from outside during the run is uncacheable' '
 	echo one >in &&
 	"$PROCACHE" trace --json -- sh -c "cat \"$TEST_DIR/in\" >/dev/null; sleep 1" >out.json &

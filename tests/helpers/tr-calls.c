@@ -171,6 +171,17 @@ int main(int argc, char **argv)
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", argv[2]);
 		r = connect(s, (struct sockaddr *)&sun, sizeof(sun));
 		printf("connect=%d errno=%d\n", r, r ? errno : 0);
+	} else if (!strcmp(cmd, "sendmsg-dgram") && argc == 3) { /* msg_name = PATH */
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+		struct msghdr m = { .msg_name = &sun, .msg_namelen = sizeof(sun),
+				    .msg_iov = &iov, .msg_iovlen = 1 };
+		int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		long r;
+
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", argv[2]);
+		r = sendmsg(s, &m, 0);
+		printf("sendmsg=%ld errno=%d\n", r, r < 0 ? errno : 0);
 	} else if (!strcmp(cmd, "fork-open") && argc == 4) { /* child opens A, parent B */
 		pid_t pid = fork();
 

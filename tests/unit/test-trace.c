@@ -92,6 +92,10 @@ static struct trace *run_traced(const struct trace_config *cfg, int *status,
 			argv[i + 1] = args[i];
 		argv[i + 1] = NULL;
 		dup2(op[1], 1);
+		/* as the sandbox: only the hand-over socket stays above 2 */
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != sp[1])
+				close(fd);
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(120);
 		lfd = h.install(h.ctx);
@@ -531,6 +535,24 @@ TEST(test_taints)
 	CHECK(strstr(out.buf, "errno=13") != NULL); /* EACCES */
 	trace_free(t);
 	close(s);
+	{
+		/* a datagram to a host socket named in sendmsg's msg_name */
+		_cleanup_free_ char *dsock = path_join(d, "d.sock");
+		struct sockaddr_un dsun = { .sun_family = AF_UNIX };
+		int ds = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		snprintf(dsun.sun_path, sizeof(dsun.sun_path), "%s", dsock);
+		CHECK(!bind(ds, (struct sockaddr *)&dsun, sizeof(dsun)));
+		t = RUN_T(NULL, "sendmsg-dgram", dsock);
+		CHECK(has_taint(t, "syscall sendmsg: host unix socket"));
+		trace_free(t);
+		strbuf_reset(&out);
+		t = run_traced(&untr, &status, &out,
+			       (const char *const[]){ "sendmsg-dgram", dsock, NULL });
+		CHECK(strstr(out.buf, "errno=13") != NULL);
+		trace_free(t);
+		close(ds);
+	}
 	t = RUN_T(NULL, "open", "/proc/meminfo");
 	CHECK(has_taint(t, "/proc/meminfo"));
 	trace_free(t);
