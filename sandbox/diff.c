@@ -5,18 +5,24 @@
  * paths and compared with the lower (the live host directory):
  *
  *	upper entry		lower			change
- *	regular file		absent / not regular	FILE
- *	regular file		same bytes, same mode	none (copy-up only)
- *	regular file		same bytes, other mode	MODE
- *	regular file		other bytes		FILE
+ *	regular file		any			FILE (content and mode)
  *	dir, opaque xattr	any			DIR_REPLACED, children
  *	dir			absent / not a dir	DIR, children
  *	dir			dir, same mode		none, children
  *	dir			dir, other mode		MODE, children
- *	symlink			not the same symlink	SYMLINK
- *	char dev 0/0		present			DELETE
- *	char dev 0/0		absent			none
+ *	symlink			any			SYMLINK
+ *	char dev 0/0		any			DELETE
  *	other special		-			SPECIAL
+ *
+ * Every file and symlink in the upper is a change, even when its bytes
+ * (target) equal the lower's: overlayfs copies up on a read-write open
+ * that changes nothing, but it equally copies up a file the job rewrote
+ * (O_TRUNC) with the bytes it already had, and the tracer pins only the
+ * type, mode and size of a file opened with O_TRUNC. Leaving such a file
+ * out would make a later hit, on a host where it has other bytes of the
+ * same size, keep those bytes: a false hit. Re-applying identical bytes
+ * costs nothing (materializing leaves a matching file alone). For the
+ * same reason a whiteout is a deletion even if the lower is gone by now.
  *
  * Below an opaque or newly created directory the lower is hidden: every
  * child is new.
@@ -94,42 +100,6 @@ static int fail_path(struct diff *d, int e, const char *what, const char *path)
 	return -e;
 }
 
-/*
- * Same bytes? The upper file is open as @ufd; the lower is a host path.
- * Unreadable lower counts as different: when unsure, it is a change.
- */
-static int same_content(int ufd, const char *lower, off_t size, bool *same)
-{
-	_cleanup_close_ int lfd = open(lower, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-					      O_NOCTTY);
-	char a[65536], b[65536];
-	off_t off = 0;
-
-	*same = false;
-	if (lfd < 0)
-		return 0;
-	while (off < size) {
-		size_t want = size - off < (off_t)sizeof(a) ? (size_t)(size - off)
-							    : sizeof(a);
-		ssize_t n = pread_full(ufd, a, want, off);
-		ssize_t m;
-
-		if (n < 0)
-			return (int)n;
-		m = pread_full(lfd, b, want, off);
-		if (m < 0 || n != m || memcmp(a, b, n))
-			return 0;
-		if (n == 0)
-			break;
-		off += n;
-	}
-	/* The lower must end where the upper ends. */
-	if (pread_full(lfd, b, 1, size) != 0)
-		return 0;
-	*same = true;
-	return 0;
-}
-
 static bool is_opaque(struct diff *d, int dirfd)
 {
 	char v[4];
@@ -176,24 +146,7 @@ static int walk(struct diff *d, int dirfd, const char *upper, const char *host,
 		}
 
 		if (S_ISREG(st.st_mode)) {
-			_cleanup_close_ int ufd = -1;
-			bool same = false;
-
-			if (!lower_present || !S_ISREG(ls.st_mode) ||
-			    ls.st_size != st.st_size) {
-				add(d, SBX_FILE, h, u, &st);
-				continue;
-			}
-			ufd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			if (ufd < 0)
-				return fail_path(d, errno, "open", u);
-			ret = same_content(ufd, l, st.st_size, &same);
-			if (ret < 0)
-				return fail_path(d, -ret, "read", u);
-			if (!same)
-				add(d, SBX_FILE, h, u, &st);
-			else if ((st.st_mode & 07777) != (ls.st_mode & 07777))
-				add(d, SBX_MODE, h, u, &st);
+			add(d, SBX_FILE, h, u, &st);
 		} else if (S_ISDIR(st.st_mode)) {
 			_cleanup_close_ int cfd = openat(dirfd, name,
 							 O_RDONLY | O_DIRECTORY |
@@ -215,25 +168,17 @@ static int walk(struct diff *d, int dirfd, const char *upper, const char *host,
 			if (ret < 0)
 				return ret;
 		} else if (S_ISLNK(st.st_mode)) {
-			char t[PATH_MAX], lt[PATH_MAX];
+			char t[PATH_MAX];
 			ssize_t n = readlinkat(dirfd, name, t, sizeof(t) - 1);
-			ssize_t m = -1;
 
 			if (n < 0)
 				return fail_path(d, errno, "read link", u);
 			t[n] = '\0';
-			if (lower_present && S_ISLNK(ls.st_mode)) {
-				m = readlink(l, lt, sizeof(lt) - 1);
-				if (m >= 0)
-					lt[m] = '\0';
-			}
-			if (m != n || strcmp(t, lt))
-				add(d, SBX_SYMLINK, h, u, &st)->target = xstrdup(t);
+			add(d, SBX_SYMLINK, h, u, &st)->target = xstrdup(t);
 		} else if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 &&
 			   minor(st.st_rdev) == 0) {
-			/* A whiteout: a deletion of what the lower had. */
-			if (lower_present)
-				add(d, SBX_DELETE, h, NULL, &st);
+			/* A whiteout: the job's view ends without this path. */
+			add(d, SBX_DELETE, h, NULL, &st);
 		} else {
 			add(d, SBX_SPECIAL, h, u, &st);
 		}

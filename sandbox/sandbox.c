@@ -617,7 +617,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 
 	ret = sbx_limits_prepare(s, err);
 	if (ret < 0)
-		return ret;
+		goto out;	/* removes a cgroup made for another limit */
 	res->limit_notes = s->limits.notes;
 
 	if (s->cfg.capture_output) {

@@ -38,6 +38,8 @@ as_user() {
 		env HOME="$UHOME" PROCACHE_DIR="$UHOME/cache" "$@"
 }
 
+# Every file the job opened for writing is a change, even with its old
+# bytes (: >>same; touch same): see sandbox/diff.c.
 test_expect_success 'writes anywhere leave the host byte-identical; the diff lists exactly them' '
 	E=/etc/procache-t0110.$$ && U=/usr/local/share/procache-t0110.$$ &&
 	test_when_finished "rm -rf $E $U" &&
@@ -84,20 +86,21 @@ test_expect_success 'writes anywhere leave the host byte-identical; the diff lis
 	dir newdir
 	file newdir/f
 	delete olddir
+	file mode
 	file over
 	delete ren
 	file ren2
-	mode mode
 	dir_replaced repl
 	file repl/n
+	file same
 	EOF
 	sort expect >expect.sorted && sort actual >actual.sorted &&
 	test_cmp expect.sorted actual.sorted &&
 	diff_lines diff.json $E >actual &&
-	printf "file conf\ndelete gone\nfile newconf\n" >expect &&
+	printf "file conf\ndelete gone\nfile newconf\nfile same\n" >expect &&
 	test_cmp expect actual &&
 	diff_lines diff.json $U >actual &&
-	printf "file data\nmode script\n" >expect &&
+	printf "file data\nfile script\n" >expect &&
 	test_cmp expect actual
 '
 

@@ -307,7 +307,7 @@ TEST(test_diff_of_writes)
 	if (CHECK_EQ_INT(nr, 6)) {
 		const char *want[][2] = {
 			{ "delete", "gone.txt" }, { "file", "keep.txt" },
-			{ "symlink", "link" }, { "mode", "mode.txt" },
+			{ "symlink", "link" }, { "file", "mode.txt" },
 			{ "file", "new.txt" }, { "dir", "sub" },
 		};
 		size_t i;
