@@ -199,12 +199,12 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err);
 
 /* Kinds of change; see the table in DESIGN.md section 2. */
 enum sbx_change_kind {
-	SBX_FILE,		/* regular file created or content changed */
+	SBX_FILE,		/* regular file the job wrote (even with the same bytes) */
 	SBX_DIR,		/* directory created */
 	SBX_DIR_REPLACED,	/* directory replaced (opaque): host content gone */
-	SBX_SYMLINK,		/* symlink created or retargeted */
+	SBX_SYMLINK,		/* symlink the job created (even the same target) */
 	SBX_DELETE,		/* host path deleted */
-	SBX_MODE,		/* same content, other permission bits */
+	SBX_MODE,		/* directory kept, other permission bits */
 	SBX_SPECIAL,		/* device, fifo or socket: not cacheable */
 };
 
