@@ -313,6 +313,54 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* What the job (host ids map_uid/map_gid) may do on @sb: rwx bits. */
+static mode_t job_access(const struct sbx *s, const struct stat *sb)
+{
+	mode_t mode = sb->st_mode;
+
+	if (sb->st_uid == s->map_uid)
+		return (mode >> 6) & 7;
+	if (sb->st_gid == s->map_gid ||
+	    (s->map_uid == s->host_uid && in_groups(sb->st_gid)))
+		return (mode >> 3) & 7;
+	return mode & 7;
+}
+
+/*
+ * Rootless: could the job write anything below host directory @dir
+ * through an overlay? Copy-up re-creates parents with their owners, and
+ * an owner not mapped in the user namespace fails (EOVERFLOW). So only
+ * @dir itself, when the job may write it, or an entry directly in it
+ * owned by the job, can ever be written. If neither, a read-only bind
+ * shows the same thing at a fraction of an overlay's cost (no upper,
+ * no work directory); writing there fails with EROFS instead of EACCES
+ * or EOVERFLOW.
+ */
+static bool job_may_write_below(const struct sbx *s, const char *dir,
+				const struct stat *dsb)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (job_access(s, dsb) & 2)
+		return true;
+	if (!(job_access(s, dsb) & 1))
+		return false;	/* cannot even reach its entries */
+	d = opendir(dir);
+	if (!d)
+		return true;	/* searchable, unlistable: cannot tell */
+	while ((de = readdir(d))) {
+		struct stat sb;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    sb.st_uid == s->map_uid)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Rootless view: re-create host directory @dir in the skeleton. Each
  * entry becomes an overlay (a directory without submounts), a skeleton
@@ -384,6 +432,9 @@ static int plan_skeleton_dir(struct sbx *s, const struct host_mounts *m,
 				/* All of it is masked (or is the run root). */
 				st = add_step(s, VIEW_DIR, path);
 				st->mode = sb.st_mode & 07777;
+			} else if (!job_may_write_below(s, path, &sb)) {
+				st = add_step(s, VIEW_BIND_RO, path);
+				st->host = xstrdup(path);
 			} else {
 				ret = add_layer(s, path, err);
 				if (!ret) {
@@ -443,7 +494,20 @@ static int plan_cwd_layer(struct sbx *s, struct strbuf *err)
 	for (i = 0; i < s->nr_layers; i++)
 		if (path_has_prefix_component(s->cwd, s->layers[i].mountpoint))
 			parent = &s->layers[i];
-	if (!parent || !strcmp(parent->mountpoint, s->cwd))
+	if (parent && !strcmp(parent->mountpoint, s->cwd))
+		return 0;
+	if (!parent) {
+		/* Below a read-only bind, or in the skeleton itself (no). */
+		bool in_bind = false;
+
+		for (i = 0; i < s->nr_steps; i++)
+			if (s->steps[i].op == VIEW_BIND_RO &&
+			    path_has_prefix_component(s->cwd, s->steps[i].host))
+				in_bind = true;
+		if (!in_bind)
+			return 0;
+	}
+	if (!job_may_write_below(s, s->cwd, &sb))
 		return 0;
 	ret = add_layer(s, s->cwd, err);
 	if (ret < 0)
@@ -680,6 +744,26 @@ static int bind_file(const char *src, int dirfd, const char *rel,
 	return move_mount(fd, "", dirfd, rel, MOVE_MOUNT_F_EMPTY_PATH);
 }
 
+/* Bind host directory @src (no submounts) read-only onto a new @rel. */
+static int bind_dir_ro(const char *src, int dirfd, const char *rel,
+		       const char **what)
+{
+	_cleanup_close_ int fd = -1;
+
+	*what = "mkdir";
+	if (mkdirat(dirfd, rel, 0755) < 0)
+		return -1;
+	*what = "open_tree";
+	fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	*what = "mount_setattr";
+	if (set_attr(fd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY) < 0)
+		return -1;
+	*what = "move_mount";
+	return move_mount(fd, "", dirfd, rel, MOVE_MOUNT_F_EMPTY_PATH);
+}
+
 static void build_proc(int rootfd, int status_fd)
 {
 	/* Host-wide knobs the job could change or must not see written. */
@@ -838,6 +922,11 @@ void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd)
 		case VIEW_FILE:
 			if (bind_file(st->host, rootfd, st->path,
 				      MOUNT_ATTR_RDONLY, &what) < 0)
+				sbx_child_fail(status_fd, "cannot bind '%s': %s",
+					       st->host, what);
+			break;
+		case VIEW_BIND_RO:
+			if (bind_dir_ro(st->host, rootfd, st->path, &what) < 0)
 				sbx_child_fail(status_fd, "cannot bind '%s': %s",
 					       st->host, what);
 			break;

@@ -23,13 +23,15 @@ enum sbx_view_op {
 	VIEW_DIR,	/* skeleton directory with @mode */
 	VIEW_SYMLINK,	/* skeleton symlink to @target */
 	VIEW_FILE,	/* skeleton file: host file bind-mounted read-only */
+	VIEW_BIND_RO,	/* host directory bind-mounted read-only (rootless,
+			   nothing below it writable by the job) */
 	VIEW_FRESH,	/* skeleton directory for a fresh mount (proc, dev...) */
 };
 
 struct sbx_view_step {
 	enum sbx_view_op op;
 	char *path;	/* relative to the new root */
-	char *host;	/* absolute host path (VIEW_FILE) */
+	char *host;	/* absolute host path (VIEW_FILE, VIEW_BIND_RO) */
 	char *target;	/* VIEW_SYMLINK */
 	mode_t mode;	/* VIEW_DIR */
 	size_t layer;	/* VIEW_OVERLAY */

@@ -218,6 +218,17 @@ test_expect_success UNPRIV_USER 'rootless: writes land in the diff, the host is 
 	test_cmp expect actual
 '
 
+test_expect_success UNPRIV_USER 'rootless: a directory of the job right below a top-level one is writable' '
+	O=/opt/procache-t0110.$$ && mkdir $O && chown procache-test: $O &&
+	test_when_finished "rm -rf $O" &&
+	UHOME=$PWD/uhome && mkdir -p "$UHOME/w" && chown -R procache-test: "$UHOME" &&
+	(cd "$UHOME/w" && as_user "${SBX[@]}" --diff-json "$UHOME/diff.json" -- sh -c "echo x >$O/f && echo ok") >out &&
+	echo ok >expect && test_cmp expect out &&
+	test_path_is_missing $O/f &&
+	diff_lines "$UHOME/diff.json" $O >actual &&
+	echo "file f" >expect && test_cmp expect actual
+'
+
 test_expect_success UNPRIV_USER 'rootless: a masked working directory fails with 125' '
 	UHOME=$PWD/uhome && mkdir -p "$UHOME/w" && chown -R procache-test: "$UHOME" && cd "$UHOME/w" &&
 	test_expect_code 125 as_user "${SBX[@]}" --mask "$UHOME/w" -- true 2>err ||
