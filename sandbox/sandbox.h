@@ -51,6 +51,9 @@ struct sbx;
  * A path P the job sees under mountpoint (and under no deeper layer's
  * mountpoint) is job state iff upper + (P - mountpoint) exists or one
  * of its parents there is opaque/job-created; else it is host state.
+ * A path under no layer is host state shown read-only (rootless: a
+ * directory the job can write nothing below is a read-only bind; the
+ * skeleton) or fresh (/proc, /dev, /sys, private /tmp).
  */
 struct sbx_layer {
 	char *mountpoint;
