@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -622,6 +623,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.untrusted = o->untrusted,
 		.strict_stat = o->strict_stat,
 		.trace = !o->no_trace,
+		.host_net = o->share_net,
 	};
 	if (!o->no_trace || o->untrusted) {
 		r->trace = trace_new(&tcfg);
@@ -631,6 +633,8 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 
 	if (sbx_run(r->sbx, &r->res, &err) < 0)
 		die("%s", err.buf);
+	for (char *const *n = r->res.limit_notes; n && *n; n++)
+		info("%s", *n);
 
 	int st = r->res.wait_status;
 	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
@@ -647,6 +651,11 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		     r->res.exec_errno == ENOENT ? "command not found"
 						 : strerror(r->res.exec_errno));
 	}
+	if (r->res.forwarded_signal)
+		job_run_add_reason(r, "interrupted: procache passed signal %d (%s) on to the job",
+				   r->res.forwarded_signal, strsignal(r->res.forwarded_signal));
+	if (sig == SIGSYS)
+		job_run_add_reason(r, "killed by SIGSYS (a system call of a foreign ABI, or a seccomp kill)");
 	if (o->no_trace)
 		job_run_add_reason(r, "not traced (--no-trace)");
 	if (o->share_net)

@@ -333,6 +333,19 @@ static enum cache_change_kind cache_kind_of_sbx(enum sbx_change_kind k)
 	BUG("special files are never stored");
 }
 
+static int cmp_change_path(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct sbx_change *)elem)->path);
+}
+
+/* Does the diff (sorted by path) leave a regular file at @path? */
+static bool diff_has_file(const struct job_run *r, const char *path)
+{
+	const struct sbx_change *c = bsearch(path, r->changes, r->nr_changes,
+					     sizeof(*r->changes), cmp_change_path);
+	return c && c->kind == SBX_FILE;
+}
+
 static struct cache_record *build_record(const struct job_run *r,
 					 struct cache_key *k, bool strict)
 {
@@ -364,6 +377,33 @@ static struct cache_record *build_record(const struct job_run *r,
 		case TRACE_HOSTFACT:
 			cache_record_add_hostfact(rec, ob->path, ob->value);
 			break;
+		case TRACE_OUTPUT: {
+			/* The result: the file that was there, or the one created. */
+			bool existed = ob->st.st_mode != 0;
+			/*
+			 * Created, then deleted or renamed away: nothing in the
+			 * diff stands for it, so its absence is what the run
+			 * relied on (a file there later would wrongly be kept).
+			 */
+			if (!existed && !diff_has_file(r, ob->path)) {
+				cache_record_add_absent(rec, ob->path);
+				break;
+			}
+			struct cache_output_pre o = {
+				.mode = existed ? ob->st.st_mode & 07777 : ob->create_mode,
+				.uid = existed ? ob->st.st_uid : ob->create_uid,
+				.gid = existed ? ob->st.st_gid : ob->create_gid,
+				.create = ob->create,
+				.create_mode = ob->create_mode,
+				.create_uid = ob->create_uid,
+				.create_gid = ob->create_gid,
+				.parent_mode = ob->parent.st_mode,
+				.parent_uid = ob->parent.st_uid,
+				.parent_gid = ob->parent.st_gid,
+			};
+			cache_record_add_output(rec, ob->path, &o);
+			break;
+		}
 		}
 	}
 	int st = r->res.wait_status;

@@ -60,6 +60,13 @@ static cJSON *obs_json(const struct trace_obs *ob)
 	case TRACE_HOSTFACT:
 		cJSON_AddStringToObject(it, "value", ob->value ? ob->value : "");
 		break;
+	case TRACE_OUTPUT:
+		cJSON_AddStringToObject(it, "type", ob->st.st_mode ? file_type(ob->st.st_mode) : "none");
+		if (ob->st.st_mode)
+			cJSON_AddNumberToObject(it, "mode", ob->st.st_mode & 07777);
+		if (ob->create)
+			cJSON_AddNumberToObject(it, "create_mode", ob->create_mode);
+		break;
 	case TRACE_ABSENT:
 		break;
 	}
@@ -97,6 +104,14 @@ static void print_obs_line(const struct trace_obs *ob)
 		break;
 	case TRACE_ABSENT:
 		printf("%-8s %s (%s)\n", kind, ob->path, ob->syscall);
+		break;
+	case TRACE_OUTPUT:
+		if (ob->st.st_mode)
+			printf("%-8s %s file %04o (%s)\n", kind, ob->path,
+			       (unsigned)(ob->st.st_mode & 07777), ob->syscall);
+		else
+			printf("%-8s %s absent, created %04o (%s)\n", kind, ob->path,
+			       (unsigned)ob->create_mode, ob->syscall);
 		break;
 	}
 }

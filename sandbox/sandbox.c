@@ -380,6 +380,7 @@ struct run_state {
 	siginfo_t init_si;
 	bool term_sent;			/* timeout: SIGTERM sent */
 	bool killed;			/* timeout: SIGKILL sent */
+	int forwarded_signal;		/* first signal passed on to the job */
 	int capture_errno;
 	double drain_deadline;
 };
@@ -447,9 +448,12 @@ static void on_signal(struct run_state *st)
 
 	if (read(st->sigfd, &si, sizeof(si)) != sizeof(si))
 		return;
-	if (!st->init_done)
+	if (!st->init_done) {
+		if (!st->forwarded_signal)
+			st->forwarded_signal = (int)si.ssi_signo;
 		syscall(SYS_pidfd_send_signal, st->pidfd, (int)si.ssi_signo,
 			NULL, 0);
+	}
 }
 
 static void loop(struct run_state *st)
@@ -732,6 +736,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	loop(&st);
 	res->duration_s = now_s() - start;
 	res->timed_out = st.term_sent;
+	res->forwarded_signal = st.forwarded_signal;
 	ret = decode_status(&st, res, err);
 	if (ret == 0 && st.capture_errno)
 		ret = fail(err, -st.capture_errno, "cannot write captured output in '%s': %s",

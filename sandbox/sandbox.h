@@ -150,6 +150,13 @@ struct sbx_result {
 	int wait_status;
 	/* The wall-clock limit hit; the sandbox was killed. */
 	bool timed_out;
+	/*
+	 * The first of SIGINT/SIGTERM/SIGHUP/SIGQUIT that the caller received
+	 * and passed on to the job while it ran (0: none). Whatever the job
+	 * did then depends on when the signal came: such a run is not one
+	 * to remember.
+	 */
+	int forwarded_signal;
 	/* errno of the failed execve of argv[0]; 0 if it ran. */
 	int exec_errno;
 	/* Wall-clock seconds from clone to init's exit. */

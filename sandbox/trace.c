@@ -567,7 +567,54 @@ struct walk {
 		CREATE_TRUNC, /* ... and its result does not depend on what was
 		                 there before when it is a regular file */
 	} create;
+	mode_t open_mode; /* CREATE_TRUNC: the mode argument of the open */
 };
+
+/*
+ * What creating a file gives, for an output observation (trace.h): the
+ * open's mode less the process's umask, its fsuid, and its fsgid or the
+ * directory's group when the directory is set-group-id. Read from
+ * /proc/PID/status, whose ids are shown in the supervisor's (host) terms.
+ * Returns false when the process is gone or the file unreadable.
+ */
+static bool output_creation(pid_t pid, const char *path, mode_t open_mode,
+			    struct trace_obs *o)
+{
+	char name[64], line[256];
+	unsigned long umask_v = 0, fs = 0, ids[4];
+	bool have_umask = false, have_uid = false, have_gid = false;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "/proc/%d/status", (int)pid);
+	f = fopen(name, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Umask: %lo", &umask_v) == 1)
+			have_umask = true;
+		else if (sscanf(line, "Uid: %lu %lu %lu %lu", &ids[0], &ids[1],
+				&ids[2], &ids[3]) == 4)
+			o->create_uid = (uid_t)ids[3], have_uid = true;
+		else if (sscanf(line, "Gid: %lu %lu %lu %lu", &ids[0], &ids[1],
+				&ids[2], &ids[3]) == 4)
+			fs = ids[3], have_gid = true;
+	}
+	fclose(f);
+	if (!have_umask || !have_uid || !have_gid)
+		return false;
+
+	struct strbuf parent = STRBUF_INIT;
+	const char *sl = strrchr(path, '/');
+	strbuf_add(&parent, path, sl && sl != path ? (size_t)(sl - path) : 1);
+	bool ok = lstat(parent.buf, &o->parent) == 0 && S_ISDIR(o->parent.st_mode);
+	strbuf_release(&parent);
+	if (!ok)
+		return false;
+	o->create = true;
+	o->create_mode = open_mode & ~(mode_t)umask_v & 07777;
+	o->create_gid = (o->parent.st_mode & S_ISGID) ? o->parent.st_gid : (gid_t)fs;
+	return true;
+}
 
 static int readlink_sb(const char *path, struct strbuf *out)
 {
@@ -791,7 +838,22 @@ static void walk_path(const struct walk *w, const char *base, const char *name,
 				err = errno;
 		}
 		if (err == ENOENT || err == ENOTDIR) {
-			if (wh == W_HOST && last && err == ENOENT && w->create != CREATE_NONE) {
+			if (wh == W_HOST && last && err == ENOENT && w->create == CREATE_TRUNC) {
+				/*
+				 * An output (O_CREAT|O_TRUNC) created here: what
+				 * matters is what creating it gives, in which
+				 * directory (trace.h, TRACE_OUTPUT).
+				 */
+				struct trace_obs *o;
+
+				if (!obs_find(t, TRACE_OUTPUT, r->hostpath.buf)) {
+					o = obs_add(t, TRACE_OUTPUT, r->hostpath.buf, w->sc, NULL);
+					if (!output_creation(w->pid, r->hostpath.buf,
+							     w->open_mode, o))
+						taint(t, "syscall %s: cannot tell how %s would be created",
+						      w->sc, r->hostpath.buf);
+				}
+			} else if (wh == W_HOST && last && err == ENOENT && w->create != CREATE_NONE) {
 				/*
 				 * A creating call succeeds only in an existing
 				 * directory: that is observed too (an absent file
@@ -1116,6 +1178,7 @@ struct call {
 	const char *sc; /* static name */
 	bool stale;     /* the notification went away while we read */
 	enum create_kind create; /* for the next resolve_arg() */
+	mode_t open_mode;        /* for the next resolve_arg(): open's mode */
 	int error;      /* answer with this errno instead of CONTINUE */
 };
 
@@ -1153,7 +1216,8 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 {
 	struct strbuf name = STRBUF_INIT, base = STRBUF_INIT;
 	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
-			  .follow_last = follow, .resolve = resolve, .create = c->create };
+			  .follow_last = follow, .resolve = resolve, .create = c->create,
+			  .open_mode = c->open_mode };
 	bool ok = false;
 
 	if (!read_path(c, addr, &name))
@@ -1231,7 +1295,7 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr)
 }
 
 static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
-		    uint64_t resolve)
+		    uint64_t mode, uint64_t resolve)
 {
 	struct res r = RES_INIT;
 	bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
@@ -1250,10 +1314,12 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 	 * O_CREAT without O_TRUNC keeps the absent observation: appended
 	 * bytes follow whatever was there.
 	 */
+	bool output = (flags & O_TRUNC) && !(flags & O_EXCL) &&
+		      (flags & O_ACCMODE) != O_RDONLY &&
+		      (flags & __O_TMPFILE) != __O_TMPFILE && !(flags & O_PATH);
 	if (flags & O_CREAT)
-		c->create = (flags & O_TRUNC) && !(flags & O_EXCL) &&
-				    (flags & O_ACCMODE) != O_RDONLY ?
-				    CREATE_TRUNC : CREATE_NEW;
+		c->create = output ? CREATE_TRUNC : CREATE_NEW;
+	c->open_mode = (mode_t)mode;
 	if (!resolve_arg(c, dirfd, addr, follow, false, resolve, op, &r))
 		goto out;
 	if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE ||
@@ -1263,6 +1329,21 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 		kind = TRACE_CONTENT;
 	if ((flags & O_TRUNC) && (flags & O_ACCMODE) == O_RDONLY)
 		kind = TRACE_CONTENT; /* O_TRUNC is ignored without write access */
+	if (output && r.status == RES_FOUND && r.where == W_HOST &&
+	    S_ISREG(r.st.st_mode) && !is_always_changing(r.hostpath.buf)) {
+		/* Truncated: its bytes do not matter (trace.h, TRACE_OUTPUT). */
+		struct trace_obs *o;
+
+		if (!obs_find(c->t, TRACE_OUTPUT, r.hostpath.buf)) {
+			o = obs_add(c->t, TRACE_OUTPUT, r.hostpath.buf, c->sc, &r.st);
+			if ((flags & O_CREAT) &&
+			    !output_creation((pid_t)c->req->pid, r.hostpath.buf,
+					     (mode_t)mode, o))
+				o->create = false; /* then only "regular file" holds */
+		}
+		res_seen(c->t, &r);
+		goto out;
+	}
 	record_found(c->t, &r, kind, c->sc);
 	res_seen(c->t, &r);
 out:
@@ -1396,13 +1477,13 @@ static void on_notification(struct call *c)
 #define AFD(x) ((int)(int32_t)(x))
 	switch (nr) {
 	case SYS_open:
-		on_open(c, AT_FDCWD, a[0], a[1], 0);
+		on_open(c, AT_FDCWD, a[0], a[1], a[2], 0);
 		break;
 	case SYS_creat:
-		on_open(c, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, 0);
+		on_open(c, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1], 0);
 		break;
 	case SYS_openat:
-		on_open(c, AFD(a[0]), a[1], a[2], 0);
+		on_open(c, AFD(a[0]), a[1], a[2], a[3], 0);
 		break;
 	case SYS_openat2: {
 		struct open_how how;
@@ -1413,7 +1494,7 @@ static void on_notification(struct call *c)
 			     a[3] < sizeof(how) ? a[3] : sizeof(how)) < 0 ||
 		    !still_valid(c))
 			break;
-		on_open(c, AFD(a[0]), a[1], how.flags, how.resolve);
+		on_open(c, AFD(a[0]), a[1], how.flags, how.mode, how.resolve);
 		break;
 	}
 	case SYS_stat:
@@ -2032,6 +2113,13 @@ int trace_finish(struct trace *t, struct strbuf *err)
 			if (!lstat(o->path, &st))
 				taint(t, "input changed during the run: %s", o->path);
 			break;
+		case TRACE_OUTPUT:
+			if (!o->st.st_mode ? !lstat(o->path, &st)
+			    : lstat(o->path, &st) < 0 || st.st_ino != o->st.st_ino ||
+				      st.st_dev != o->st.st_dev || st.st_mode != o->st.st_mode ||
+				      st.st_uid != o->st.st_uid || st.st_gid != o->st.st_gid)
+				taint(t, "input changed during the run: %s", o->path);
+			break;
 		case TRACE_HOSTFACT:
 			break;
 		}
@@ -2070,6 +2158,7 @@ const char *trace_obs_kind_name(enum trace_obs_kind k)
 	case TRACE_LISTING: return "listing";
 	case TRACE_SYMLINK: return "symlink";
 	case TRACE_HOSTFACT: return "hostfact";
+	case TRACE_OUTPUT: return "output";
 	}
 	return "?";
 }

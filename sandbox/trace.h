@@ -74,6 +74,7 @@ enum trace_obs_kind {
 	TRACE_LISTING,
 	TRACE_SYMLINK,
 	TRACE_HOSTFACT,
+	TRACE_OUTPUT,
 };
 
 /* One observation; plain data owned by the struct trace. */
@@ -89,6 +90,19 @@ struct trace_obs {
 	struct pc_hash hash; /* CONTENT: XXH3-128 of the bytes (after
 	                        trace_finish); LISTING: dirlist_hash_at() */
 	bool hashed;         /* hash is valid */
+	/*
+	 * OUTPUT: a host path opened for writing with O_TRUNC. Its prior
+	 * bytes do not matter, only whether it was a regular file (st, of
+	 * that file) or absent (st.st_mode == 0), and, for O_CREAT (create),
+	 * what creating it gives: permission bits after the umask, the
+	 * process's fsuid and fsgid (the directory's gid when it is
+	 * set-group-id), and the parent directory's lstat.
+	 */
+	bool create;
+	mode_t create_mode;
+	uid_t create_uid;
+	gid_t create_gid;
+	struct stat parent;
 };
 
 /* A new tracer for one run. @cfg is copied (the layers are not: they must

@@ -21,7 +21,7 @@ out="$top/tests/out"
 rm -rf "$out" && mkdir -p "$out"
 
 if [ -n "${TESTS:-}" ]; then
-	progs=$TESTS
+	progs=$(for p in $TESTS; do case $p in /*) echo "$p" ;; *) echo "$top/$p" ;; esac; done)
 else
 	progs=$(ls "$build"/tests/unit/test-* 2>/dev/null | grep -v '\.d$'
 		ls "$top"/tests/t[0-9]*.sh "$top"/tests/*/t[0-9]*.sh 2>/dev/null)

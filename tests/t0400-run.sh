@@ -210,6 +210,48 @@ test_expect_success 'an output directory removed since the run: miss (the job ne
 	test_path_is_missing out
 '
 
+test_expect_success 'rerunning a job after its outputs were applied: hit' '
+	echo in >input &&
+	run miss -- sh -c "cat input >out1; cat input >out2" &&
+	run hit -- sh -c "cat input >out1; cat input >out2" &&
+	echo other-content-of-another-size >out1 &&
+	run hit -- sh -c "cat input >out1; cat input >out2" &&
+	test_cmp input out1
+'
+
+test_expect_success 'an output whose mode changed: miss (the job would keep the mode)' '
+	run miss -- sh -c "echo x >out" &&
+	chmod 600 out &&
+	run miss -- sh -c "echo x >out" &&
+	test "$(stat -c %a out)" = 600
+'
+
+test_expect_success 'an output replaced by a symlink: miss (the job writes through it)' '
+	run miss -- sh -c "echo x >out" &&
+	rm out && ln -s target out &&
+	run miss -- sh -c "echo x >out" &&
+	test -L out && echo x >expect && test_cmp expect target
+'
+
+test_expect_success 'a scratch file the job created and deleted: a host file there later is a miss' '
+	run miss -- sh -c "echo x >scratch; cat scratch >out; rm scratch" &&
+	run hit -- sh -c "echo x >scratch; cat scratch >out; rm scratch" &&
+	echo stale >scratch &&
+	run miss -- sh -c "echo x >scratch; cat scratch >out; rm scratch" &&
+	test_path_is_missing scratch
+'
+
+test_expect_success 'a run interrupted by a signal procache passed on is not stored' '
+	"$PROCACHE" run --report report.json -- sh -c "sleep 3; echo done >f" &
+	pid=$! &&
+	sleep 1 && kill -INT $pid &&
+	{ wait $pid; rc=$?; } &&
+	test "$rc" = 130 &&
+	expect_status uncacheable &&
+	json_get report.json uncacheable >why && grep -q interrupted why &&
+	run miss -- sh -c "sleep 0; echo done >f"
+'
+
 test_expect_success '--check on a deterministic job says same' '
 	run miss -- sh -c "echo stable >f" &&
 	run hit --check -- sh -c "echo stable >f" &&

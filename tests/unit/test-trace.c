@@ -248,11 +248,18 @@ TEST(test_openat_dirfd_and_flags)
 	t = RUN_T(NULL, "openat-dirfd", d, "in");
 	HAS(t, TRACE_CONTENT, f);
 	trace_free(t);
-	/* creat: O_CREAT|O_TRUNC: a missing file is not an observation (its
-	 * absence changes nothing), its directory's existence is */
+	/* creat: O_CREAT|O_TRUNC: an output: absent, with what creating it
+	 * gives (mode after the umask, owner) and its directory */
 	t = RUN_T(NULL, "creat", nf);
 	HASNT(t, TRACE_ABSENT, nf);
-	HAS(t, TRACE_STAT, d);
+	HAS(t, TRACE_OUTPUT, nf);
+	{
+		const struct trace_obs *o = find_obs(t, TRACE_OUTPUT, nf);
+		struct stat dst;
+		CHECK(o && o->st.st_mode == 0 && o->create);
+		CHECK(o && o->create_uid == getuid());
+		CHECK(lstat(d, &dst) == 0 && o && o->parent.st_ino == dst.st_ino);
+	}
 	trace_free(t);
 	unlink(nf);
 	/* O_CREAT without O_TRUNC: the prior bytes would survive: absent */
@@ -261,12 +268,14 @@ TEST(test_openat_dirfd_and_flags)
 	HAS(t, TRACE_STAT, d);
 	trace_free(t);
 	unlink(nf);
-	t = RUN_T(NULL, "creat", f); /* existing: stat (type, mode) */
-	HAS(t, TRACE_STAT, f);
+	t = RUN_T(NULL, "creat", f); /* existing: an output, regular file */
+	HAS(t, TRACE_OUTPUT, f);
+	CHECK(find_obs(t, TRACE_OUTPUT, f) && S_ISREG(find_obs(t, TRACE_OUTPUT, f)->st.st_mode));
 	trace_free(t);
 	t = RUN_T(NULL, "trunc", f);
-	HAS(t, TRACE_STAT, f);
+	HAS(t, TRACE_OUTPUT, f);
 	HASNT(t, TRACE_CONTENT, f);
+	HASNT(t, TRACE_STAT, f);
 	trace_free(t);
 	t = RUN_T(NULL, "append", f); /* prior bytes survive: content */
 	HAS(t, TRACE_CONTENT, f);
