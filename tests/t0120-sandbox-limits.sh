@@ -87,9 +87,7 @@ test_expect_success UNPRIV_USER 'rootless: --best-effort-limits falls back to rl
 	echo 1 >expect && test_cmp expect out
 '
 
-# NEEDSWORK: the runner does not print sbx_result.limit_notes yet.
-if [ -n "${SBX_DRIVER:-}" ]; then expect=test_expect_success; else expect=test_expect_failure; fi
-$expect 'rootless: -v says which limit fell back to an rlimit' '
+test_expect_success 'rootless: -v says which limit fell back to an rlimit' '
 	test_have_prereq UNPRIV_USER &&
 	UHOME=$PWD/uhome && mkdir -p "$UHOME" && chown procache-test: "$UHOME" && cd "$UHOME" &&
 	as_user "${SBX[@]}" -v --best-effort-limits --memory 512M -- true 2>err &&
