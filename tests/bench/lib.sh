@@ -15,6 +15,9 @@ BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${PROCACHE:=$BENCH_TOP/procache}"
 : "${PROCACHE_BUILD:=$BENCH_TOP/build}"
 : "${QUICK:=}"
+# make passes PROCACHE_BUILD=build: relative to the top, whatever the cwd.
+case $PROCACHE_BUILD in /*) ;; *) PROCACHE_BUILD=$BENCH_TOP/$PROCACHE_BUILD ;; esac
+case $PROCACHE in /*) ;; *) PROCACHE=$BENCH_TOP/$PROCACHE ;; esac
 BENCH_SCRATCH=${BENCH_SCRATCH:-$BENCH_TOP/tests/trash/bench.$$}
 mkdir -p "$BENCH_SCRATCH"
 
@@ -49,3 +52,57 @@ bench_row() {
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 bench_cleanup() { chmod -R u+rwx "$BENCH_SCRATCH" 2>/dev/null; rm -rf "$BENCH_SCRATCH"; }
+
+# bench_stats: reads numbers (one a line) on stdin, prints "median min max".
+bench_stats() {
+	sort -g | awk '{ v[NR] = $1 }
+		END { if (!NR) { print "0 0 0"; exit }
+		      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		      printf "%.6f %.6f %.6f\n", m, v[1], v[NR] }'
+}
+
+# bench_now: wall clock in seconds (floating).
+bench_now() { awk -v n="$(date +%s%N)" 'BEGIN { printf "%.6f", n / 1e9 }'; }
+
+# bench_hf JSON INDEX: "median min max" in ms of hyperfine's result INDEX.
+bench_hf() {
+	python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]
+print("%.2f %.2f %.2f" % (r["median"] * 1e3, r["min"] * 1e3, r["max"] * 1e3))' "$1" "$2"
+}
+
+# bench_target WHAT MEASURED LIMIT: records a target (MEASURED <= LIMIT is
+# met) in $BENCH_TARGETS for run.sh's summary, and prints one line.
+bench_target() {
+	local verdict
+	verdict=$(awk -v m="$2" -v l="$3" 'BEGIN { print (m <= l) ? "met" : "NOT met" }')
+	echo "Target: $1 — measured $2, limit $3: **$verdict**."
+	[ -n "${BENCH_TARGETS:-}" ] && printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$verdict" >>"$BENCH_TARGETS"
+	return 0
+}
+
+# bench_plot PNG TITLE XLABEL YLABEL DATA COLS...: a log-log line plot with
+# gnuplot of DATA (whitespace columns, x first); each COL is "N:title".
+# Prints the Markdown image link (relative to docs/).
+BENCH_PLOTS=${BENCH_PLOTS:-$BENCH_TOP/docs/bench}
+bench_plot() {
+	local png=$1 title=$2 xl=$3 yl=$4 data=$5 plot="" c
+	shift 5
+	command -v gnuplot >/dev/null || { echo "(gnuplot missing: no plot)"; return 0; }
+	mkdir -p "$BENCH_PLOTS"
+	for c in "$@"; do
+		plot="$plot${plot:+, }'$data' using 1:${c%%:*} with linespoints lw 2 title '${c#*:}'"
+	done
+	gnuplot <<GP >&2
+set terminal pngcairo size 800,500 noenhanced
+set output '$BENCH_PLOTS/$png'
+set title '$title'
+set xlabel '$xl'
+set ylabel '$yl'
+set logscale xy
+set grid
+set key top left
+plot $plot
+GP
+	echo "![$title](bench/$png)"
+}

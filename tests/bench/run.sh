@@ -24,17 +24,34 @@ fi
 out=${BENCH_OUT:-docs/BENCHMARKS.md}
 sections=$(mktemp -d)
 trap 'rm -rf "$sections"' EXIT
-scripts=${BENCHES:-$(ls tests/bench/*.sh | grep -v -e '/run\.sh$' -e '/lib\.sh$')}
+export BENCH_TARGETS=$sections/targets.md
+: >"$BENCH_TARGETS"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date +%s)
+# Issue 9's order first (start-up, tracing, hit latency, lookup,
+# materialization, batch, memory), then any other script.
+order="sandbox-startup trace-build trace-cost trace-files cache-hit cache-lookup materialize batch memory"
+if [ -z "${BENCHES:-}" ]; then
+	BENCHES=""
+	for n in $order; do [ -f "tests/bench/$n.sh" ] && BENCHES="$BENCHES tests/bench/$n.sh"; done
+	for s in tests/bench/*.sh; do
+		case " $order run lib " in *" $(basename "$s" .sh) "*) ;; *) BENCHES="$BENCHES $s" ;; esac
+	done
+fi
+scripts=$BENCHES
 for s in $scripts; do
 	name=$(basename "$s" .sh)
 	echo "bench: $name" >&2
+	t0=$(date +%s)
 	if ! bash "$s" >"$sections/$name.md" 2>"$sections/$name.err"; then
 		echo "bench: $name failed:" >&2
 		tail -20 "$sections/$name.err" >&2
 		printf '## %s\n\nFailed in this run:\n\n```\n%s\n```\n' "$name" \
 			"$(tail -20 "$sections/$name.err")" >"$sections/$name.md"
 	fi
+	echo "bench: $name took $(($(date +%s) - t0)) s" >&2
 done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 {
 	echo "# procache benchmarks"
@@ -49,11 +66,26 @@ done
 	echo "- Memory: $(free -h | awk '/^Mem:/ { print $2 }')"
 	echo "- Kernel: $(uname -r)"
 	echo "- File system of the tree: $(findmnt -n -o FSTYPE --target "$top")"
-	echo "- procache $("$top/procache" --version 2>/dev/null | cut -d' ' -f2)"
+	echo "- procache $("$top/procache" --version 2>/dev/null | cut -d' ' -f2) (commit $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+	echo "- Load average (1, 5, 15 min) before the run: $load_before; after: $load_after."
+	echo "  Anything well above 0 means other work shared the 2 cores: read the ratios, not the absolute times."
+	echo "- Whole run: $(($(date +%s) - started)) s. Command: \`make bench${QUICK:+ QUICK=1}\`"
+	echo "  (each section below names the exact commands it timed; the scripts are tests/bench/*.sh)."
 	echo
+	if [ -s "$BENCH_TARGETS" ]; then
+		echo "## Targets"
+		echo
+		echo "| target | measured | limit | verdict |"
+		echo "|---|---|---|---|"
+		cat "$BENCH_TARGETS"
+		echo
+	fi
 	for s in $scripts; do
 		cat "$sections/$(basename "$s" .sh).md"
 		echo
 	done
+	if [ -f tests/bench/NOTES.md ]; then
+		cat tests/bench/NOTES.md
+	fi
 } >"$out"
 echo "bench: wrote $out" >&2

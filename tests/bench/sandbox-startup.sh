@@ -8,8 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 trap bench_cleanup EXIT
 
-runs=$(bench_runs 40 10)
-warm=$(bench_runs 5 2)
+runs=$(bench_runs 40 6)
+warm=$(bench_runs 5 1)
 export PROCACHE_DIR=$BENCH_SCRATCH/cache
 mkdir -p "$PROCACHE_DIR" "$BENCH_SCRATCH/w"
 cd "$BENCH_SCRATCH/w"
@@ -17,32 +17,37 @@ cd "$BENCH_SCRATCH/w"
 driver=$PROCACHE_BUILD/tests/unit/test-sandbox
 cmds=(
 	"$PROCACHE run --no-cache --no-trace -- true"
+	"$PROCACHE run --no-cache -- true"
 	"$driver --run -- true"
 	"bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp true"
 	"unshare --pid --mount --net --fork --mount-proc true"
 )
-names=("procache run --no-cache --no-trace" "sandbox module alone (test-sandbox --run)"
+names=("procache run --no-cache --no-trace" "procache run --no-cache (traced)" "sandbox module alone (test-sandbox --run)"
        "bwrap --unshare-all" "unshare --pid --mount --net --fork --mount-proc")
 
-# median_ms JSON INDEX
-median_ms() {
-	python3 -c 'import json, sys
-r = json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]
-print("%.2f %.2f %.2f" % (r["median"] * 1e3, r["min"] * 1e3, r["max"] * 1e3))' "$1" "$2"
-}
+median_ms() { bench_hf "$@"; }
 
+# table JSON BWRAP_INDEX UNSHARE_INDEX NAMES...: ratios pair by pair.
 table() {
-	local json=$1 ref=$2 i m lo hi
-	shift 2
-	echo "| command | median ms | min | max | / bwrap |"
-	echo "|---|---|---|---|---|"
+	local json=$1 ref=$2 ref2=$3 i m lo hi
+	shift 3
+	echo "| command | median ms | min | max | / bwrap | / unshare |"
+	echo "|---|---|---|---|---|---|"
 	read -r ref_m _ < <(median_ms "$json" "$ref")
+	read -r ref2_m _ < <(median_ms "$json" "$ref2")
 	i=0
 	for n in "$@"; do
 		read -r m lo hi < <(median_ms "$json" $i)
-		echo "| $n | $m | $lo | $hi | $(bench_ratio "$m" "$ref_m") |"
+		echo "| $n | $m | $lo | $hi | $(bench_ratio "$m" "$ref_m") | $(bench_ratio "$m" "$ref2_m") |"
 		i=$((i + 1))
 	done
+	echo
+	read -r m _ < <(median_ms "$json" 0)
+	bench_target "start-up, procache --no-trace / bwrap ($label)" "$(bench_ratio "$m" "$ref_m")" 1.5
+	read -r m _ < <(median_ms "$json" 1)
+	echo
+	echo "Traced (--no-cache) / bwrap: $(bench_ratio "$m" "$ref_m"); the tracer's set-up"
+	echo "(filter install, listener hand-over) is the difference between the first two rows."
 }
 
 echo "## Sandbox start-up"
@@ -54,18 +59,20 @@ echo "directory (rootless), fresh /proc, /dev, /sys, /tmp, masks, loopback."
 echo
 echo "As root:"
 echo
-hyperfine -N -w "$warm" -r "$runs" --export-json "$BENCH_SCRATCH/root.json" "${cmds[@]}" >&2
-table "$BENCH_SCRATCH/root.json" 2 "${names[@]}"
+hyperfine -N -w "$warm" -r "$runs" --export-json "$BENCH_SCRATCH/root.json" "${cmds[@]}" >&2 || exit 1
+label=root
+table "$BENCH_SCRATCH/root.json" 3 4 "${names[@]}"
 
 if id procache-test >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 	chown -R procache-test: "$BENCH_SCRATCH" && chmod 755 "$BENCH_SCRATCH"
 	as="setpriv --reuid procache-test --regid procache-test --init-groups env HOME=$BENCH_SCRATCH"
 	ucmds=()
-	for c in "${cmds[@]::3}"; do ucmds+=("$as $c"); done
+	for c in "${cmds[@]::4}"; do ucmds+=("$as $c"); done
 	ucmds+=("$as unshare --user --map-root-user --pid --mount --net --fork --mount-proc true")
 	echo
 	echo "Rootless (as procache-test, through setpriv):"
 	echo
-	hyperfine -N -w "$warm" -r "$runs" --export-json "$BENCH_SCRATCH/user.json" "${ucmds[@]}" >&2
-	table "$BENCH_SCRATCH/user.json" 2 "${names[@]::3}" "unshare --user --map-root-user ..."
+	hyperfine -N -w "$warm" -r "$runs" --export-json "$BENCH_SCRATCH/user.json" "${ucmds[@]}" >&2 || exit 1
+	label=rootless
+	table "$BENCH_SCRATCH/user.json" 3 4 "${names[@]::4}" "unshare --user --map-root-user ..."
 fi
