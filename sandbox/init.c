@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -157,6 +158,63 @@ static bool on_path(const struct sbx *s)
  * The job, pid 2: set up the process, then execvpe. Any failure before
  * execve is a set-up failure (125); execve's own failure is 126/127.
  */
+static int write_proc_self(const char *name, const char *text)
+{
+	int fd = open(name, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	if (n < 0 || (size_t)n != strlen(text)) {
+		int e = n < 0 ? errno : EIO;
+		close(fd);
+		return -e;
+	}
+	return close(fd) < 0 ? -errno : 0;
+}
+
+/*
+ * Untrusted as root (s->job_userns): give up root for good. The ids go
+ * first (host 65534, no supplementary groups), then a user namespace of
+ * the job's own, mapping 65534 to itself: the capability set it gets there
+ * is what lets sbx_caps_drop() clear the bounding set right after. It owns
+ * none of the sandbox's namespaces, so those capabilities reach nothing.
+ */
+static int become_untrusted(const struct sbx *s, const char **what)
+{
+	char map[64];
+	int r;
+
+	*what = "setgroups";
+	if (setgroups(0, NULL) < 0)
+		return -errno;
+	*what = "setresgid";
+	if (setresgid(s->job_gid, s->job_gid, s->job_gid) < 0)
+		return -errno;
+	*what = "setresuid";
+	if (setresuid(s->job_uid, s->job_uid, s->job_uid) < 0)
+		return -errno;
+	/* The id change made the process non-dumpable: its uid_map and
+	 * gid_map would be root's. An ordinary process of 65534 is dumpable. */
+	*what = "PR_SET_DUMPABLE";
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return -errno;
+	*what = "unshare(CLONE_NEWUSER)";
+	if (unshare(CLONE_NEWUSER) < 0)
+		return -errno;
+	*what = "/proc/self/setgroups";
+	if ((r = write_proc_self("/proc/self/setgroups", "deny")) < 0)
+		return r;
+	*what = "/proc/self/uid_map";
+	snprintf(map, sizeof(map), "%u %u 1", (unsigned)s->job_uid, (unsigned)s->job_uid);
+	if ((r = write_proc_self("/proc/self/uid_map", map)) < 0)
+		return r;
+	*what = "/proc/self/gid_map";
+	snprintf(map, sizeof(map), "%u %u 1", (unsigned)s->job_gid, (unsigned)s->job_gid);
+	return write_proc_self("/proc/self/gid_map", map);
+}
+
 __attribute__((__noreturn__))
 static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 {
@@ -221,6 +279,9 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	umask(s->cfg.umask);
 	if (sbx_limits_apply_rlimits(s) < 0)
 		sbx_child_fail(status_fd, "cannot set resource limits");
+	if (s->job_userns && become_untrusted(s, &what) < 0)
+		sbx_child_fail(status_fd, "cannot become uid %u (%s)",
+			       (unsigned)s->job_uid, what);
 	if (sbx_caps_drop(s, &what) < 0)
 		sbx_child_fail(status_fd, "cannot drop capabilities (%s)", what);
 	/* setuid binaries and file capabilities gain nothing from here on. */

@@ -234,7 +234,16 @@ int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err)
 
 	s->host_uid = geteuid();
 	s->host_gid = getegid();
-	s->userns = s->host_uid != 0 || cfg->untrusted;
+	/*
+	 * Untrusted as root: real root builds the view (every mount
+	 * copy-on-write, as for a trusted root job) and the job alone then
+	 * becomes 65534 in a user namespace of its own (init.c). A user
+	 * namespace around init as well would leave every root-owned host
+	 * file unmapped: a copy-up of one fails, and the job could not even
+	 * write into a world-writable output directory.
+	 */
+	s->userns = s->host_uid != 0;
+	s->job_userns = cfg->untrusted && s->host_uid == 0;
 	s->skeleton = s->userns;
 	if (cfg->untrusted) {
 		s->job_uid = 65534;
@@ -613,7 +622,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	res->limit_notes = s->limits.notes;
 	res->uid = s->job_uid;
 	res->gid = s->job_gid;
-	res->userns = s->userns;
+	res->userns = s->userns || s->job_userns;
 	strbuf_reset(err);
 	if (s->ran)
 		return fail(err, -EINVAL, "sandbox: sbx_run() called twice");

@@ -64,7 +64,9 @@ struct sbx {
 	struct sbx_view_step *steps;
 	size_t nr_steps, alloc_steps;
 
-	bool userns;		/* a user namespace is created */
+	bool userns;		/* a user namespace is created (for init) */
+	bool job_userns;	/* untrusted as root: the job alone becomes
+				   65534 in a user namespace of its own */
 	bool skeleton;		/* rootless view (tmpfs skeleton) */
 	uid_t host_uid;		/* of the runner */
 	gid_t host_gid;

@@ -17,8 +17,10 @@ case $build in /*) ;; *) build="$top/$build" ;; esac
 export PROCACHE_BUILD="$build"
 export PROCACHE=${PROCACHE:-$top/procache}
 jobs=${JOBS:-2}
-out="$top/tests/out"
-rm -rf "$out" && mkdir -p "$out"
+# Logs of this invocation only: several may run at once (developers,
+# helpers), and must not remove each other's logs.
+mkdir -p "$top/tests/out"
+out=$(mktemp -d "$top/tests/out/run.XXXXXX")
 
 if [ -n "${TESTS:-}" ]; then
 	progs=$(for p in $TESTS; do case $p in /*) echo "$p" ;; *) echo "$top/$p" ;; esac; done)
@@ -69,4 +71,9 @@ if [ $((passed + failed)) -eq 0 ]; then
 	failed=1
 fi
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+if [ "$failed" -eq 0 ]; then
+	rm -rf "$out"
+	exit 0
+fi
+echo "logs kept in $out"
+exit 1
