@@ -395,6 +395,10 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 	if (path_is_beneath(cwd, cache_dir))
 		die("cannot run a job inside the cache directory '%s'",
 		    cache_dir);
+	/* Without --share-tmp the job's /tmp is a private, empty tmpfs. */
+	if (!o->share_tmp && path_is_beneath(cwd, "/tmp"))
+		die("the working directory '%s' is under /tmp, which the job sees as a private empty tmpfs; use --share-tmp or run from elsewhere",
+		    cwd);
 
 	if (o->nr_outputs == 0) {
 		j->roots = xcalloc(2, sizeof(*j->roots));	/* NULL-terminated */
@@ -407,6 +411,9 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 			    path_is_beneath(cache_dir, r))
 				die("output '%s' overlaps the cache directory '%s'",
 				    o->outputs[i], cache_dir);
+			if (!o->share_tmp && path_is_beneath(r, "/tmp"))
+				die("output '%s' is under /tmp, which the job sees as a private tmpfs whose changes are not kept; use --share-tmp",
+				    o->outputs[i]);
 			j->roots[j->nr_roots++] = r;
 		}
 	}

@@ -81,4 +81,15 @@ test_expect_success 'a cache directory of another format is refused' '
 	grep -q "format" err
 '
 
+test_expect_success 'a working directory or output under /tmp needs --share-tmp' '
+	d=$(mktemp -d /tmp/procache-cli.XXXXXX) &&
+	test_when_finished "rm -rf $d" &&
+	(cd "$d" && test_expect_code 125 "$PROCACHE" run -- true 2>err &&
+	 grep -q "under /tmp.*--share-tmp" err) &&
+	test_expect_code 125 "$PROCACHE" run --output "$d" -- true 2>err &&
+	grep -q "under /tmp.*--share-tmp" err &&
+	(cd "$d" && "$PROCACHE" run --share-tmp -- sh -c "echo x >f") &&
+	test_path_is_file "$d/f"
+'
+
 test_done

@@ -28,8 +28,8 @@ batch() {
 	rm -f reports/*.json
 	ls inputs | xargs -P2 -I{} "$procache" run --report reports/{}.json \
 		-- ./count.sh inputs/{} outputs/{}.counts
-	hits=$(grep -l '"status": "hit"' reports/*.json | wc -l)
-	misses=$(grep -l '"status": "miss"' reports/*.json | wc -l)
+	hits=$(cat reports/*.json | grep -c '"status":[[:space:]]*"hit"' || :)
+	misses=$(cat reports/*.json | grep -c '"status":[[:space:]]*"miss"' || :)
 	echo "$1: $misses jobs ran, $hits jobs skipped"
 }
 time batch "run 1 (cold cache)"

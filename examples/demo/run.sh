@@ -6,7 +6,7 @@
 # without running it (a hit). Then one input changes and the job runs again.
 set -euo pipefail
 procache=${1:-procache}
-demo=$(mktemp -d "${TMPDIR:-/tmp}/procache-demo.XXXXXX")
+demo=$(mktemp -d "${TMPDIR:-/var/tmp}/procache-demo.XXXXXX")
 trap 'rm -rf "$demo"' EXIT
 export PROCACHE_DIR="$demo/cache"
 cd "$demo" && mkdir -p project/input && cd project
@@ -24,7 +24,7 @@ sleep 1
 echo "counted $(ls input | wc -l) files"'
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-field() { sed -n "s/^  \"$1\": *\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$2"; }
+field() { sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$2"; }
 run() {
 	local start end
 	start=$(date +%s.%N)

@@ -18,7 +18,7 @@ suite() {
 		else
 			fail=$((fail + 1))
 		fi
-		grep -q '"status": "hit"' r.json || ran=$((ran + 1))
+		grep -q '"status":[[:space:]]*"hit"' r.json || ran=$((ran + 1))
 	done
 	echo "$1: $pass passed, $fail failed; $ran test files ran, the rest were replayed"
 }

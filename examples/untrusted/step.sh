@@ -2,12 +2,32 @@
 # An untrusted step: does its job, and tries to get out.
 echo "result: 42" >out/result.txt
 echo "== write outside the output directory"
-echo pwned >/etc/procache-untrusted-was-here && echo "  wrote (in the sandbox only: not applied)"
+if echo pwned 2>/dev/null >/etc/procache-untrusted-was-here; then
+	echo "  wrote /etc (in the sandbox only: never applied)"
+else
+	echo "  refused: cannot write /etc"
+fi
 echo "== read a secret under \$HOME"
-cat "$1" 2>&1 | sed 's/^/  /' || :
+cat "$1" 2>&1 | sed 's/^/  /'
 echo "== reach the network"
-(exec 3<>/dev/tcp/1.1.1.1/53) 2>&1 | sed 's/^/  /' || echo "  no route"
+python3 -c '
+import socket
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=3)
+    print("  connected!")
+except OSError as e:
+    print("  refused:", e)'
 echo "== fork bomb (limited by --pids)"
-i=0; while [ $i -lt 200 ]; do sleep 5 & i=$((i + 1)); done 2>&1 | tail -1 | sed 's/^/  /'
-echo "  $(jobs -p | wc -l) processes started"
+python3 -c '
+import os, time
+n = 0
+try:
+    for i in range(300):
+        if os.fork() == 0:
+            time.sleep(5)
+            os._exit(0)
+        n += 1
+    print("  started all", n, "processes")
+except OSError as e:
+    print("  fork failed after", n, "processes:", e.strerror)'
 echo "== escape attempts done"
