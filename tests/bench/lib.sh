@@ -28,10 +28,12 @@ bench_time() {
 	local name=$1 runs=$2
 	shift 3
 	local times=() i s e
-	"$@" >/dev/null 2>&1 || { echo "bench: '$name' failed: $*" >&2; return 1; }
+	"$@" >/dev/null 2>"$BENCH_SCRATCH/bench_time.err" ||
+		{ echo "bench: '$name' failed (exit $?): $*" >&2; tail -5 "$BENCH_SCRATCH/bench_time.err" >&2; return 1; }
 	for ((i = 0; i < runs; i++)); do
 		s=$(date +%s%N)
-		"$@" >/dev/null 2>&1 || { echo "bench: '$name' failed: $*" >&2; return 1; }
+		"$@" >/dev/null 2>"$BENCH_SCRATCH/bench_time.err" ||
+			{ echo "bench: '$name' failed (exit $?): $*" >&2; tail -5 "$BENCH_SCRATCH/bench_time.err" >&2; return 1; }
 		e=$(date +%s%N)
 		times+=($(((e - s) / 1000)))
 	done
