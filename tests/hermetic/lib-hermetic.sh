@@ -1,0 +1,95 @@
+# tests/hermetic/lib-hermetic.sh — shared by the hermeticity scripts
+# (tests/hermetic/t10NN-*.sh): each scenario is a job, a change made between
+# two runs, and the verdict procache must give — miss (the job must run
+# again) or hit (it may be skipped). Sourced after ../lib.sh.
+#
+# A case starts with `hstart`, which makes the work directory W=$TEST_DIR/w
+# and moves there; jobs run with W as their cwd (and default --output).
+# Reports, captured output and snapshots live in $TEST_DIR, outside W.
+#
+#	hrun STATUS [OPTS] -- CMD...   one run, its report status must be STATUS
+#	hmiss [OPTS] -- CMD...         hrun miss
+#	hhit [OPTS] -- CMD...          hrun hit, then proves the hit was right:
+#	                               W is copied before the hit; the copy gets a
+#	                               --no-cache run of the same job at the same
+#	                               path; the two trees (tree_snapshot), stdouts
+#	                               and exit codes must be equal.
+#
+# After each run: $rc is procache's exit status, $TEST_DIR/stdout and
+# $TEST_DIR/stderr the run's output, $TEST_DIR/report.json its report. The
+# job's stdin is the file named by $STDIN (default /dev/null).
+
+hstart() {
+	W=$TEST_DIR/w
+	mkdir -p "$W" && cd "$W"
+}
+
+hrun() {
+	local want=$1
+	shift
+	cd "$W" || return 1
+	rc=0
+	"$PROCACHE" run --report "$TEST_DIR/report.json" "$@" \
+		<"${STDIN:-/dev/null}" >"$TEST_DIR/stdout" 2>"$TEST_DIR/stderr" || rc=$?
+	local got
+	got=$(hstatus "$TEST_DIR/report.json")
+	if [ "$got" != "$want" ]; then
+		echo "expected status '$want', got '$got'" >&2
+		cat "$TEST_DIR/report.json" >&2
+		sed 's/^/stderr: /' "$TEST_DIR/stderr" >&2
+		return 1
+	fi
+}
+
+# hstatus REPORT: the report's top-level "status" (one tab deep in the
+# report's layout). lib.sh's json_get starts python, which costs up to a
+# second here per call through pyenv's shim; this suite reads thousands.
+hstatus() {
+	sed -n 's/^\t"status":[[:space:]]*"\([a-z]*\)",\{0,1\}$/\1/p' "$1"
+}
+
+hmiss() { hrun miss "$@"; }
+
+hhit() {
+	local hit_rc
+	cd "$TEST_DIR" && rm -rf w.pre w.hit && cp -a w w.pre &&
+	hrun hit "$@" &&
+	hit_rc=$rc &&
+	mv "$TEST_DIR/stdout" "$TEST_DIR/stdout.hit" &&
+	tree_snapshot "$W" >"$TEST_DIR/snap.hit" &&
+	cd "$TEST_DIR" && mv w w.hit && mv w.pre w &&
+	hrun miss --no-cache "$@" &&
+	tree_snapshot "$W" >"$TEST_DIR/snap.fresh" &&
+	test_cmp "$TEST_DIR/snap.fresh" "$TEST_DIR/snap.hit" &&
+	test_cmp "$TEST_DIR/stdout" "$TEST_DIR/stdout.hit" &&
+	if [ "$hit_rc" != "$rc" ]; then
+		echo "hit exited $hit_rc, a fresh run $rc" >&2
+		return 1
+	fi &&
+	rm -rf "$TEST_DIR/w.hit" && cd "$W"
+}
+
+# hstdout_is TEXT: the last run's stdout is exactly TEXT plus a newline.
+hstdout_is() {
+	printf '%s\n' "$1" >"$TEST_DIR/expect" &&
+	test_cmp "$TEST_DIR/expect" "$TEST_DIR/stdout"
+}
+
+# hreason_has WORD: the last report's uncacheable reasons mention WORD.
+hreason_has() {
+	hjson_get "$TEST_DIR/report.json" uncacheable >"$TEST_DIR/why" &&
+	if ! grep -q -- "$1" "$TEST_DIR/why"; then
+		echo "uncacheable reasons lack '$1':" >&2
+		cat "$TEST_DIR/why" >&2
+		return 1
+	fi
+}
+
+# hjson_get FILE KEY: json_get through the system python (no pyenv shim).
+hjson_get() {
+	/usr/bin/python3 -c 'import json,sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+test_description='hermeticity: file contents and files only stat-ed'
+. "$(dirname "$0")/../lib.sh"
+. "$TEST_SRC_DIR/lib-hermetic.sh"
+
+test_expect_success 'content edited: miss; unchanged: hit' '
+	hstart && echo v1 >in &&
+	hmiss -- sh -c "cat in >out" &&
+	hhit -- sh -c "cat in >out" &&
+	echo v2 >in &&
+	hmiss -- sh -c "cat in >out" &&
+	echo v2 >expect && test_cmp expect out
+'
+
+test_expect_success 'same size, mtime and atime restored with touch -r: miss' '
+	hstart && echo aaaa >in && touch -r /etc/passwd in && cp -p in ref &&
+	hmiss -- cat in &&
+	echo bbbb >in && touch -r ref in &&
+	test "$(stat -c %s.%Y in)" = "$(stat -c %s.%Y ref)" &&
+	hmiss -- cat in &&
+	hstdout_is bbbb
+'
+
+test_expect_success 'content edited, restored to the same bytes: hit' '
+	hstart && echo same >in &&
+	hmiss -- sh -c "cat in >out" &&
+	echo other >in && echo same >in &&
+	hhit -- sh -c "cat in >out"
+'
+
+test_expect_success 'a read file made executable (same bytes): miss (content records the mode)' '
+	hstart && echo x >in &&
+	hmiss -- sh -c "cat in; test -x in && echo exec" &&
+	chmod +x in &&
+	hmiss -- sh -c "cat in; test -x in && echo exec" &&
+	printf "x\nexec\n" >expect && test_cmp expect "$TEST_DIR/stdout"
+'
+
+# stat -c "%s %a %U" observes size, mode and owner, not the time.
+test_expect_success 'a file only stat-ed grows: miss' '
+	hstart && echo 12 >f &&
+	hmiss -- stat -c "%s %a" f &&
+	echo 12345 >f &&
+	hmiss -- stat -c "%s %a" f &&
+	hstdout_is "6 644"
+'
+
+test_expect_success 'a file only stat-ed, content changed at the same size: hit' '
+	hstart && echo 12 >f &&
+	hmiss -- stat -c "%s %a" f &&
+	echo 34 >f &&
+	hhit -- stat -c "%s %a" f
+'
+
+test_expect_success 'a file only stat-ed changes mode: miss' '
+	hstart && echo 12 >f && chmod 644 f &&
+	hmiss -- stat -c "%s %a" f &&
+	chmod 600 f &&
+	hmiss -- stat -c "%s %a" f &&
+	hstdout_is "3 600"
+'
+
+test_expect_success 'a file only stat-ed changes owner: miss' '
+	hstart && echo 12 >f &&
+	hmiss -- stat -c "%s %u" f &&
+	chown 12345 f &&
+	hmiss -- stat -c "%s %u" f &&
+	hstdout_is "3 12345"
+'
+
+test_expect_success 'a file only stat-ed, mtime changed: hit; with --strict-stat: miss' '
+	hstart && echo 12 >f && touch -d 2001-01-01 f &&
+	hmiss -- stat -c "%s %a" f &&
+	hmiss --strict-stat -- stat -c "%s %a" f &&
+	touch -d 2002-02-02 f &&
+	hhit -- stat -c "%s %a" f &&
+	hmiss --strict-stat -- stat -c "%s %a" f &&
+	hhit --strict-stat -- stat -c "%s %a" f
+'
+
+test_expect_success 'a directory only stat-ed changes mode: miss; gains an entry: hit' '
+	hstart && mkdir d && chmod 755 d &&
+	hmiss -- stat -c "%F %a" d &&
+	touch d/new &&
+	hhit -- stat -c "%F %a" d &&
+	chmod 700 d &&
+	hmiss -- stat -c "%F %a" d &&
+	hstdout_is "directory 700"
+'
+
+test_expect_success 'a path probed absent (test -e) appears: miss' '
+	hstart &&
+	hmiss -- sh -c "if test -e flag; then echo on; else echo off; fi" &&
+	hhit -- sh -c "if test -e flag; then echo on; else echo off; fi" &&
+	touch flag &&
+	hmiss -- sh -c "if test -e flag; then echo on; else echo off; fi" &&
+	hstdout_is on
+'
+
+test_expect_success 'a path probed present disappears: miss' '
+	hstart && touch flag &&
+	hmiss -- sh -c "if test -e flag; then echo on; else echo off; fi" &&
+	rm flag &&
+	hmiss -- sh -c "if test -e flag; then echo on; else echo off; fi" &&
+	hstdout_is off
+'
+
+test_expect_success 'a file read through a hard link, changed through another name: miss' '
+	hstart && echo v1 >a && ln a b && touch -d 2001-01-01 a &&
+	hmiss -- cat b &&
+	echo v2 >a && touch -d 2001-01-01 a &&
+	hmiss -- cat b &&
+	hstdout_is v2
+'
+
+test_expect_success 'a large file changed in one byte in the middle, size and mtime kept: miss' '
+	hstart && head -c 300000 /dev/zero >big && touch -d 2001-01-01 big &&
+	hmiss -- sh -c "md5sum <big" &&
+	printf x | dd of=big bs=1 seek=150000 conv=notrunc 2>/dev/null && touch -d 2001-01-01 big &&
+	hmiss -- sh -c "md5sum <big" &&
+	test "$(cat "$TEST_DIR/stdout")" = "$(md5sum <big)"
+'
+
+test_done
