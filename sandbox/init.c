@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -127,6 +128,34 @@ static int send_fd(int sock, int fd)
 }
 
 /*
+ * The listener hand-over. The seccomp filter applies to the thread that
+ * installs it, and the tracer notifies every sendmsg() of a process that
+ * has another thread when it installs (trace_install()): so the job's
+ * main thread installs the filter and a helper thread, created before,
+ * unfiltered, sends the listener up and exits. Sending from the filtered
+ * thread would need the filter to exempt the socket's fd number, and a
+ * job could later reuse that number to sendmsg() a datagram to a host
+ * Unix socket unseen (an escape in untrusted mode).
+ */
+struct handoff {
+	int sock;		/* the socketpair end to the supervisor */
+	int pipe[2];		/* main -> helper: the listener fd number */
+	int err;		/* helper's result: 0 or an errno */
+};
+
+static void *handoff_main(void *arg)
+{
+	struct handoff *h = arg;
+	int lfd;
+
+	if (read_full(h->pipe[0], &lfd, sizeof(lfd)) != (ssize_t)sizeof(lfd))
+		h->err = EPIPE;
+	else if (lfd > 0 && send_fd(h->sock, lfd) < 0)
+		h->err = errno;
+	return NULL;
+}
+
+/*
  * Whether argv[0] exists in some directory of the job's PATH. execvpe()
  * reports EACCES when a PATH directory cannot be searched (rootless, a
  * PATH naming /root/bin) even if the command exists nowhere; that is
@@ -224,6 +253,8 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	int in_fd, out_fd = fds->stdout_w, err_fd = fds->stderr_w, e, sig;
 	sigset_t none;
 	const char *what = NULL;
+	struct handoff ho = { .sock = -1, .pipe = { -1, -1 } };
+	pthread_t ho_thread;
 
 	/* Signals as a fresh process has them: nothing blocked or ignored. */
 	for (sig = 1; sig < _NSIG; sig++)
@@ -277,13 +308,30 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 		sbx_child_fail(status_fd, "cannot change directory to '%s'",
 			       s->cwd);
 	umask(s->cfg.umask);
-	if (sbx_limits_apply_rlimits(s) < 0)
-		sbx_child_fail(status_fd, "cannot set resource limits");
 	if (s->job_userns && become_untrusted(s, &what) < 0)
 		sbx_child_fail(status_fd, "cannot become uid %u (%s)",
 			       (unsigned)s->job_uid, what);
 	if (sbx_caps_drop(s, &what) < 0)
 		sbx_child_fail(status_fd, "cannot drop capabilities (%s)", what);
+	/*
+	 * After the capability drop (per thread) and unshare(CLONE_NEWUSER)
+	 * (single-threaded processes only); a small stack for RLIMIT_AS.
+	 */
+	if (s->has_tracer && sock >= 0) {
+		pthread_attr_t attr;
+
+		if (pipe2(ho.pipe, O_CLOEXEC) < 0)
+			sbx_child_fail(status_fd, "cannot create the hand-over pipe");
+		ho.sock = sock;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		e = pthread_create(&ho_thread, &attr, handoff_main, &ho);
+		pthread_attr_destroy(&attr);
+		if (e) {
+			errno = e;
+			sbx_child_fail(status_fd, "cannot start the hand-over thread");
+		}
+	}
 	/* setuid binaries and file capabilities gain nothing from here on. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		sbx_child_fail(status_fd, "cannot set no_new_privs");
@@ -295,17 +343,39 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 			errno = -lfd;
 			sbx_child_fail(status_fd, "cannot install the tracer");
 		}
-		if (lfd > 0) {
-			/* The job must never keep a copy of the listener. */
-			if (send_fd(sock, lfd) < 0)
+		if (sock < 0 && lfd > 0) {
+			errno = ENOTSOCK;
+			sbx_child_fail(status_fd, "cannot pass the tracer's listener");
+		}
+		if (sock >= 0) {
+			/* The helper thread sends it (see struct handoff). */
+			if (write_full(ho.pipe[1], &lfd, sizeof(lfd)) < 0)
 				sbx_child_fail(status_fd,
 					       "cannot pass the tracer's listener");
-			close(lfd);
+			pthread_join(ho_thread, NULL);
+			if (ho.err) {
+				errno = ho.err;
+				sbx_child_fail(status_fd,
+					       "cannot pass the tracer's listener");
+			}
+			close(ho.pipe[0]);
+			close(ho.pipe[1]);
 		}
+		/* The job must never keep a copy of the listener. */
+		if (lfd > 0)
+			close(lfd);
 	}
 	if (sock >= 0)
 		close(sock);
 
+	/*
+	 * rlimits last: they are meant for the job, and code of ours that
+	 * would still run under them (a sanitizer's runtime above all, which
+	 * reserves terabytes of address space) could fail in its place.
+	 * setrlimit and prlimit64 are not traced.
+	 */
+	if (sbx_limits_apply_rlimits(s) < 0)
+		sbx_child_fail(status_fd, "cannot set resource limits");
 	execvpe(s->argv[0], s->argv, s->envp);
 	e = errno;
 	if (e == EACCES && !strchr(s->argv[0], '/') && !on_path(s))

@@ -1765,6 +1765,9 @@ static int add_rule(scmp_filter_ctx f, uint32_t action, int nr, unsigned cnt,
  * number libseccomp cannot name NOTIFY; untrusted: DENY calls EPERM in the
  * filter itself. Deny-only: only the untrusted refusals.
  */
+/* build_filter()'s @handoff: no fd is exempted, every sendmsg notified */
+#define HANDOFF_BY_OTHER_THREAD (-2)
+
 static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out)
 {
 	const bool tr = t->cfg.trace, untr = t->cfg.untrusted;
@@ -1840,12 +1843,16 @@ static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out
 			/* not notified on request: see trace_config.fast_readlink */
 		} else if (!strcmp(name, "sendmsg") || !strcmp(name, "sendmmsg")) {
 			/*
-			 * Notified, except on the socket the sandbox hands the
-			 * listener over with (it sends before the supervisor
-			 * can serve us). With no single such socket, not
-			 * notified at all (DESIGN §5).
+			 * Notified, except on the socket the installing thread
+			 * hands the listener over with (it sends before the
+			 * supervisor can serve us); all of them when another,
+			 * unfiltered thread does the hand-over (the sandbox).
+			 * With no single such socket, not notified at all
+			 * (DESIGN §5).
 			 */
-			if (tr && handoff >= 0) {
+			if (tr && handoff == HANDOFF_BY_OTHER_THREAD) {
+				r = add_rule(f, notify, sn, 0, NULL);
+			} else if (tr && handoff >= 0) {
 				struct scmp_arg_cmp other = SCMP_A0(SCMP_CMP_NE, (uint64_t)handoff);
 
 				r = add_rule(f, notify, sn, 1, &other);
@@ -1930,10 +1937,24 @@ static int install_abi_filter(void)
 /*
  * The socket the sandbox will send the listener over: the only socket
  * among the job's fds above 2 right before execve (the sandbox closed the
- * rest). -1 when there is not exactly one.
+ * rest). -1 when there is not exactly one; HANDOFF_BY_OTHER_THREAD when
+ * another thread exists to send it.
  */
 static int find_handoff_socket(void)
 {
+	_cleanup_closedir_ DIR *task = opendir("/proc/self/task");
+	int threads = 0;
+
+	/*
+	 * A process with more than one thread hands the listener over from
+	 * an unfiltered thread (sandbox/init.c): no socket is exempted, so
+	 * a job reusing that fd number is seen like any other.
+	 */
+	while (task && readdir(task))
+		threads++;
+	if (threads > 3)	/* ".", ".." and this thread */
+		return HANDOFF_BY_OTHER_THREAD;
+
 	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
 	int found = -1, n = 0;
