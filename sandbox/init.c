@@ -376,6 +376,12 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	 */
 	if (sbx_limits_apply_rlimits(s) < 0)
 		sbx_child_fail(status_fd, "cannot set resource limits");
+	/*
+	 * glibc's execvpe() searches the PATH of environ, not of envp: point
+	 * environ at the job's environment so its PATH (keyed) is the one
+	 * searched, not the runner's (not keyed: a false hit otherwise).
+	 */
+	environ = s->envp;
 	execvpe(s->argv[0], s->argv, s->envp);
 	e = errno;
 	if (e == EACCES && !strchr(s->argv[0], '/') && !on_path(s))
