@@ -20,6 +20,13 @@ case $PROCACHE_BUILD in /*) ;; *) PROCACHE_BUILD=$BENCH_TOP/$PROCACHE_BUILD ;; e
 case $PROCACHE in /*) ;; *) PROCACHE=$BENCH_TOP/$PROCACHE ;; esac
 BENCH_SCRATCH=${BENCH_SCRATCH:-$BENCH_TOP/tests/trash/bench.$$}
 mkdir -p "$BENCH_SCRATCH"
+# A private copy of the binary: the tree is shared, and a `make` elsewhere
+# relinking ./procache mid-run makes exec fail (EACCES, ETXTBSY).
+if [ -z "${BENCH_NO_COPY:-}" ] && [ -x "$PROCACHE" ]; then
+	mkdir -p "$BENCH_SCRATCH/bin"
+	cp "$PROCACHE" "$BENCH_SCRATCH/bin/procache.tmp" && mv "$BENCH_SCRATCH/bin/procache.tmp" "$BENCH_SCRATCH/bin/procache"
+	PROCACHE=$BENCH_SCRATCH/bin/procache
+fi
 
 # runs: QUICK gives fewer repetitions.
 bench_runs() { if [ -n "$QUICK" ]; then echo "${2:-3}"; else echo "${1:-10}"; fi; }
@@ -107,4 +114,14 @@ set key top left
 plot $plot
 GP
 	echo "![$title](bench/$png)"
+}
+
+# hyperfine puts a variable of random length in each run's environment
+# (HYPERFINE_RANDOMIZED_ENVIRONMENT_OFFSET); the environment is part of the
+# job key, so procache runs timed by hyperfine unset it, or no run would hit.
+BENCH_HF_ENV="--env-unset HYPERFINE_RANDOMIZED_ENVIRONMENT_OFFSET"
+
+# bench_pc_stat KEY: a counter of `procache cache stats --json` ($PROCACHE_DIR).
+bench_pc_stat() {
+	"$PROCACHE" cache stats --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
