@@ -23,6 +23,7 @@
 
 #include "cache/cache.h"
 #include "cache/internal.h"
+#include "common/progress.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/fdio.h"
@@ -319,8 +320,12 @@ int cache_gc(struct cache *c, uint64_t max_size, uint64_t max_age,
 
 	if (g.nr_entries)
 		qsort(g.entries, g.nr_entries, sizeof(*g.entries), gc_entry_cmp);
+	struct progress prog;
+	progress_start(&prog, "collecting", g.nr_entries, PROGRESS_COUNT);
 	for (i = 0; i < g.nr_entries; i++) {
 		struct gc_entry *ge = &g.entries[i];
+
+		progress_update(&prog, i + 1);
 		bool too_old = max_age &&
 			       ge->mtime_ns + (int64_t)max_age * 1000000000LL < now_ns;
 		bool too_big = max_size && total > max_size;
@@ -383,6 +388,7 @@ int cache_gc(struct cache *c, uint64_t max_size, uint64_t max_age,
 	res->bytes_kept = total;
 	stats_set_bytes(c, total);
 	r = 0;
+	progress_done(&prog);
 out:
 	for (i = 0; i < g.nr_entries; i++) {
 		free(g.entries[i].rel);

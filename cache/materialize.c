@@ -15,9 +15,10 @@
  *    unlinkat, mkdirat, symlinkat, openat(O_NOFOLLOW), rm_rf_at), and
  *    modes are set on an opened fd.
  *
- * No on-disk format is defined here. Temporary files are named
- * ".procache-tmp.<pid>.<n>" in the target directory; a crash between
- * their creation and the rename can leave one behind.
+ * No on-disk format is defined here. A file's new content is written to
+ * an unnamed O_TMPFILE in the target directory, linked as
+ * ".procache-tmp.<pid>.<n>" once complete and renamed at once; only a
+ * crash between that link and the rename can leave one behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,7 @@
 #include "common/die.h"
 #include "common/fdio.h"
 #include "common/path.h"
+#include "common/progress.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
 
@@ -460,6 +462,28 @@ static void tmp_name(struct mat_ctx *c, char *buf, size_t size)
 		 c->tmp_counter++);
 }
 
+/*
+ * Give the unnamed temporary file @fd (O_TMPFILE) a temporary name in
+ * @dirfd, written to @tmp. Through /proc/self/fd: linkat(AT_EMPTY_PATH)
+ * needs CAP_DAC_READ_SEARCH.
+ */
+static int link_tmpfile(struct mat_ctx *c, int fd, int dirfd, char *tmp,
+			size_t size)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (;;) {
+		tmp_name(c, tmp, size);
+		if (linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno != EEXIST) {
+			tmp[0] = '\0';
+			return -errno;
+		}
+	}
+}
+
 /* Does the host file @fd (of the change's size) hold the change's bytes? */
 static bool same_content(const struct mat_change *ch, int fd)
 {
@@ -572,14 +596,27 @@ static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
 		return fail(c, idx, -EIO,
 			    "source is not a regular file of the recorded size");
 
-	for (;;) {
-		tmp_name(c, tmp, sizeof(tmp));
-		out = openat(dirfd, tmp,
-			     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-				     O_NOFOLLOW,
-			     0600);
-		if (out >= 0 || errno != EEXIST)
-			break;
+	/*
+	 * The content is written to an unnamed file (O_TMPFILE), named only
+	 * once complete, just before the rename: a crash (kill -9) while it
+	 * is copied leaves nothing in the user's directory. Where O_TMPFILE
+	 * is unsupported, a named temporary file from the start.
+	 */
+	tmp[0] = '\0';
+	out = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (out < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
+			errno == EINVAL)) {
+		for (;;) {
+			tmp_name(c, tmp, sizeof(tmp));
+			out = openat(dirfd, tmp,
+				     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+					     O_NOFOLLOW,
+				     0600);
+			if (out >= 0 || errno != EEXIST)
+				break;
+		}
+		if (out < 0)
+			tmp[0] = '\0';
 	}
 	if (out < 0)
 		return fail(c, idx, -errno, NULL);
@@ -589,6 +626,8 @@ static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
 		r = -errno;
 	if (!r && (c->flags & MAT_FSYNC) && fsync(out) < 0)
 		r = -errno;
+	if (!r && !tmp[0])
+		r = link_tmpfile(c, out, dirfd, tmp, sizeof(tmp));
 	if (!r) {
 		int fd = steal_fd(&out);
 
@@ -602,7 +641,8 @@ static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
 	if (!r && renameat(dirfd, tmp, dirfd, name) < 0)
 		r = -errno;
 	if (r < 0) {
-		unlinkat(dirfd, tmp, 0);
+		if (tmp[0])
+			unlinkat(dirfd, tmp, 0);
 		return fail(c, idx, r, NULL);
 	}
 	mark_dirty(c);
@@ -1063,11 +1103,15 @@ int mat_apply(const struct mat_change *ch, size_t nr,
 	}
 	qsort_r(items, nr_items, sizeof(*items), cmp_items, (void *)ch);
 
+	struct progress prog;
+	progress_start(&prog, "restoring", nr_items, PROGRESS_COUNT);
 	for (i = 0; i < nr_items; i++) {
 		ret = apply_item(&c, &items[i]);
 		if (ret < 0)
 			break;
+		progress_update(&prog, i + 1);
 	}
+	progress_done(&prog);
 	/* Deferred modes even after a failure: leave no dir wide open. */
 	r = apply_deferred(&c, ret == 0);
 	if (!ret)

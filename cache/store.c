@@ -32,6 +32,7 @@
 
 #include "cache/cache.h"
 #include "cache/internal.h"
+#include "common/progress.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/fdio.h"
@@ -893,18 +894,24 @@ int cache_store(struct cache *c, struct cache_record *r,
 		if (ret < 0)
 			return ret;
 	}
+	struct progress prog;
+	progress_start(&prog, "storing", e->nr_ch, PROGRESS_COUNT);
 	for (i = 0; i < e->nr_ch; i++) {
 		struct change *ch = &e->ch[i];
 
+		progress_update(&prog, i + 1);
 		if (ch->kind != CACHE_CHANGE_FILE)
 			continue;
 		ret = blob_store_file(c, ch->src, &ch->blob, &ch->size, &added,
 				      err);
-		if (ret < 0)
+		if (ret < 0) {
+			progress_done(&prog);
 			return ret;
+		}
 		ch->has_blob = true;
 		total_added += added;
 	}
+	progress_done(&prog);
 
 	e->created = (int64_t)time(NULL);
 	entry_encode(e, &data);

@@ -18,6 +18,7 @@
 
 #include "cache/cache.h"
 #include "cache/internal.h"
+#include "common/progress.h"
 #include "common/cleanup.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
@@ -58,8 +59,13 @@ static void verify_blobs(struct cache *c, bool fix, FILE *report,
 {
 	_cleanup_closedir_ DIR *top = opendir_at(c->blobs_fd, ".");
 	struct dirent *a;
+	struct progress prog;
+	uint64_t dirs = 0;
 
+	/* Blobs are fanned out in 256 directories: progress counts those. */
+	progress_start(&prog, "verifying blobs", 256, PROGRESS_COUNT);
 	while (top && (a = readdir(top))) {
+		progress_update(&prog, ++dirs < 256 ? dirs : 256);
 		_cleanup_closedir_ DIR *d = NULL;
 		struct dirent *b;
 
@@ -104,6 +110,7 @@ static void verify_blobs(struct cache *c, bool fix, FILE *report,
 				res->fixed++;
 		}
 	}
+	progress_done(&prog);
 }
 
 static void verify_entries(struct cache *c, bool fix, FILE *report,
@@ -111,9 +118,14 @@ static void verify_entries(struct cache *c, bool fix, FILE *report,
 {
 	_cleanup_closedir_ DIR *top = opendir_at(c->keys_fd, ".");
 	struct dirent *a;
+	struct progress prog;
+	uint64_t dirs = 0;
 
+	progress_start(&prog, "verifying entries", 256, PROGRESS_COUNT);
 	while (top && (a = readdir(top))) {
 		_cleanup_closedir_ DIR *mid = NULL;
+
+		progress_update(&prog, ++dirs < 256 ? dirs : 256);
 		struct dirent *k;
 
 		if (!is_hex(a->d_name, 2) || !(mid = opendir_at(c->keys_fd, a->d_name)))
@@ -180,6 +192,7 @@ static void verify_entries(struct cache *c, bool fix, FILE *report,
 			}
 		}
 	}
+	progress_done(&prog);
 }
 
 int cache_verify(struct cache *c, bool fix, FILE *report,

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "common/die.h"
+#include "common/progress.h"
 #include "runner/commands.h"
 #include "common/banned.h"
 
@@ -71,6 +74,8 @@ int main(int argc, char **argv)
 		char *help_argv[] = { argv[2], (char *)"--help", NULL };
 		return c->fn(2, help_argv);
 	}
+	/* A progress line only for a person watching a terminal. */
+	progress_enable(isatty(2));
 	const struct command *c = find_command(name);
 	if (!c) {
 		if (name[0] == '-')

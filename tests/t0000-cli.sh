@@ -92,4 +92,39 @@ test_expect_success 'a working directory or output under /tmp needs --share-tmp'
 	test_path_is_file "$d/f"
 '
 
+# pty_run FILE CMD...: runs CMD with stdout and stderr on a terminal,
+# everything it wrote into FILE.
+pty_run() {
+	python3 - "$@" <<-\PY
+	import os, pty, sys
+	out = open(sys.argv[1], "wb")
+	pid, fd = pty.fork()
+	if pid == 0:
+	    os.execvp(sys.argv[2], sys.argv[2:])
+	while True:
+	    try:
+	        d = os.read(fd, 65536)
+	    except OSError:
+	        break
+	    if not d:
+	        break
+	    out.write(d)
+	_, st = os.waitpid(pid, 0)
+	sys.exit(os.waitstatus_to_exitcode(st))
+	PY
+}
+
+test_expect_success 'a progress line on a terminal, erased after; none in a file' '
+	job="mkdir -p out; for i in \$(seq 1 300); do echo \$i >out/f\$i; done" &&
+	"$PROCACHE" run -- sh -c "$job" &&
+	rm -rf out &&
+	PROCACHE_PROGRESS_DELAY=0 pty_run tty.out "$PROCACHE" run -- sh -c "$job" &&
+	grep -q "procache: restoring \[" tty.out &&
+	grep -q "$(printf "\r\033\\[K")" tty.out &&
+	rm -rf out &&
+	PROCACHE_PROGRESS_DELAY=0 "$PROCACHE" run -- sh -c "$job" 2>err &&
+	test_path_is_file out/f300 &&
+	test_must_fail test -s err
+'
+
 test_done
