@@ -8,9 +8,11 @@
 #    cache_lookup() (list the key, read and check the entry, lstat and
 #    stat-cache probe per precondition, touch, blob checks), mean of R
 #    lookups. Target: < 5 ms at 1,000, linear.
-# 2. 100 candidates under one key (10 preconditions each), the matching one
-#    tried last (least recently used): one cache_lookup(), median of runs;
-#    the matching entry is made the oldest again before each run.
+# 2. 1 to 100 candidates under one key (10 preconditions each), the
+#    matching one tried last (least recently used): one cache_lookup(),
+#    median of runs; the matching entry is made the oldest again before
+#    each run. (QUICK: 1, 10, 100.)
+# Plots (gnuplot): docs/bench/lookup-preconditions.png, lookup-candidates.png.
 # 3. Store of an entry with 10,000 output files (1 KiB each) captured on
 #    the cache's file system: the files are hashed and renamed into the
 #    blob store; against `cp -a` of the same tree as the peer.
@@ -57,30 +59,50 @@ for n in $sizes; do
 	reps=$(( n >= 100000 ? 5 : n >= 10000 ? 20 : 200 ))
 	us=$("$drv" driver lookup -k argv=bench -k n="$n" -n "$reps")
 	echo "| $n | $us | $(awk -v a="$us" -v n="$n" 'BEGIN { printf "%.3f", a / n }') |"
+	echo "$n $us" >>"$BENCH_SCRATCH/pre.dat"
+	[ "$n" = 1000 ] && us1000=$us
 done
 echo
+[ -n "${us1000:-}" ] && bench_target "lookup with 1,000 preconditions (ms)" "$(awk -v u="$us1000" 'BEGIN { printf "%.2f", u / 1000 }')" 5
+echo
+bench_plot lookup-preconditions.png "cache_lookup() time vs preconditions" \
+	"content preconditions in the entry" "lookup time (microseconds)" "$BENCH_SCRATCH/pre.dat" "2:one entry, warm stat cache"
+echo
 
-# 2. 100 candidates, the match tried last.
+# 2. 1 to 100 candidates under one key, the match tried last.
+if [ -n "$QUICK" ]; then cands="1 10 100"; else cands="1 2 5 10 20 50 100"; fi
 var=$BENCH_SCRATCH/variant
-echo "v0" >"$var" && touch -d "1 hour ago" "$var"
 head -n 9 "$BENCH_SCRATCH/all" >"$BENCH_SCRATCH/list9"
-"$drv" driver store -k argv=cands -c "$var" -C "$BENCH_SCRATCH/list9" >"$BENCH_SCRATCH/match"
-for i in $(seq 1 99); do
-	echo "v$i" >"$var"
-	"$drv" driver store -k argv=cands -c "$var" -C "$BENCH_SCRATCH/list9" >/dev/null
+echo "| candidates under the key (10 preconditions each), match tried last | lookup (µs, median) | min | max |"
+echo "|---|---|---|---|"
+declare -A match
+for nc in $cands; do	# store every set first, then one wait for the stat cache
+	echo "v0" >"$var"
+	match[$nc]=$("$drv" driver store -k argv=cands$nc -c "$var" -C "$BENCH_SCRATCH/list9")
+	for i in $(seq 1 $((nc - 1))); do
+		echo "v$i" >"$var"
+		"$drv" driver store -k argv=cands$nc -c "$var" -C "$BENCH_SCRATCH/list9" >/dev/null
+	done
 done
 echo "v0" >"$var" && touch -d "1 hour ago" "$var"
-id=$(cat "$BENCH_SCRATCH/match")
-mfile=$PROCACHE_DIR/keys/${id:0:2}/$id.entry
-times=()
-for r in $(seq 1 "$(bench_runs 15 5)"); do
-	touch -d "2 hours ago" "$mfile"
-	times+=("$("$drv" driver lookup -k argv=cands -n 1)")
+sleep 2.1	# ctime of the variant file: 2 s for the stat cache
+for nc in $cands; do
+	id=${match[$nc]}
+	mfile=$PROCACHE_DIR/keys/${id:0:2}/$id.entry
+	[ -f "$mfile" ] || { echo "bench: entry $mfile not found" >&2; exit 1; }
+	times=()
+	for r in $(seq 1 "$(bench_runs 15 5)"); do
+		touch -d "2 hours ago" "$mfile"
+		t=$("$drv" driver lookup -k argv=cands$nc -n 1) || { echo "bench: no hit among $nc candidates" >&2; exit 1; }
+		times+=("$t")
+	done
+	read -r med lo hi < <(printf '%s\n' "${times[@]}" | bench_stats)
+	printf '| %s | %.0f | %.0f | %.0f |\n' "$nc" "$med" "$lo" "$hi"
+	echo "$nc $med" >>"$BENCH_SCRATCH/cands.dat"
 done
-med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-echo "| 100 candidates × 10 preconditions, match last | lookup (µs, median) |"
-echo "|---|---|"
-echo "| one lookup | $med |"
+echo
+bench_plot lookup-candidates.png "cache_lookup() time vs candidates under one key" \
+	"candidate entries under the key (match tried last)" "lookup time (microseconds)" "$BENCH_SCRATCH/cands.dat" "2:10 preconditions each"
 echo
 
 # 3. Store throughput: 10,000 output files.
