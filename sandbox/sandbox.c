@@ -902,6 +902,20 @@ int sbx_clean_stale(const char *run_root)
 		}
 		if (!tmp && !is_run_id(name))
 			continue;
+		if (tmp) {
+			struct stat sb;
+
+			/*
+			 * make_run_dir() creates the lock, then flocks it: a
+			 * young .tmp- directory with a free lock may be a
+			 * concurrent runner in between (and flocking it here
+			 * would make that runner's LOCK_NB fail). Only an
+			 * hour-old one is stale, lock or not.
+			 */
+			if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    sb.st_mtime >= time(NULL) - 3600)
+				continue;
+		}
 		lock = xasprintf("%s/lock", name);
 		lfd = openat(fd, lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (lfd < 0) {

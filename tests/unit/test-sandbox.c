@@ -410,6 +410,8 @@ TEST(test_clean_stale)
 	char *dead = xasprintf("%s/0123456789abcdef", root);
 	char *other = xasprintf("%s/not-a-run", root);
 	char *lock = xasprintf("%s/lock", dead);
+	char *young_tmp = xasprintf("%s/.tmp-0123456789abcdee", root);
+	char *young_lock = xasprintf("%s/lock", young_tmp);
 	char *alive_dir;
 	struct sbx_config cfg = {
 		.argv = (char *[]){ "true", NULL }, .envp = environ,
@@ -425,6 +427,12 @@ TEST(test_clean_stale)
 	fd = open(lock, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	CHECK(fd >= 0);
 	close(fd);
+	/* A fresh .tmp- dir whose lock is not flocked yet: a runner between
+	 * creating its lock and taking it (a concurrent scan removed it). */
+	CHECK(mkdir(young_tmp, 0700) == 0);
+	fd = open(young_lock, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	close(fd);
 	if (!CHECK_EQ_INT(sbx_new(&cfg, &s, &err), 0))
 		goto out;
 	alive_dir = xstrdup(sbx_run_dir(s));
@@ -432,6 +440,7 @@ TEST(test_clean_stale)
 	CHECK(access(dead, F_OK) < 0);
 	CHECK(access(other, F_OK) == 0);
 	CHECK(access(alive_dir, F_OK) == 0);	/* locked: its owner lives */
+	CHECK(access(young_tmp, F_OK) == 0);	/* being set up */
 	sbx_free(s);
 	CHECK(access(alive_dir, F_OK) < 0);
 	/* The next scan, within the minute, is skipped; then it is not. */
@@ -450,6 +459,8 @@ out:
 	free(dead);
 	free(other);
 	free(lock);
+	free(young_lock);
+	free(young_tmp);
 }
 
 int main(int argc, char **argv)
