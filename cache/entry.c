@@ -24,8 +24,11 @@
  *	   {"kind":"content","path":P,"hash":H,"type":"file","mode":M}
  *	   {"kind":"absent","path":P}
  *	   {"kind":"stat","path":P,"type":T,"mode":M,"uid":U,"gid":G,
- *	    "size":S (type "file" only), "mtime":"<ns>","ctime":"<ns>" (both
- *	    or neither: strict)}
+ *	    "size":S (type "file" only), "mtime":"<ns>","ctime":"<ns>" (both:
+ *	    strict)}
+ *	   a "file" stat that is not strict has "mtime" alone (required) and
+ *	   optionally "hash":H, the content seen: it holds when the mtime is
+ *	   the same, or the content is (cache_record_add_stat())
  *	   {"kind":"listing","path":P,"hash":H}
  *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
  *	   {"kind":"hostfact","name":"uname.release"|"uname.sysname"|
@@ -54,6 +57,7 @@
  * that observed the same things converge on one name.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -442,6 +446,41 @@ void cache_record_add_absent(struct cache_record *r, const char *path)
 	pre_add(r, PRE_ABSENT, path);
 }
 
+/*
+ * The content of a regular file the job only stat-ed, if it is still what
+ * the job saw (same dev, ino, size, mtime and ctime before and after
+ * hashing) and not larger than STAT_HASH_MAX. A stat does not show the
+ * bytes, but the mtime it shows is how tools decide whether to read them
+ * (make's targets, python's .pyc next to its source): an edit of the same
+ * size must miss. Ignoring mtimes (not --strict-stat) may only forgive a
+ * touch that left the bytes alone, and only the bytes tell that apart.
+ * Without a hash, any mtime change misses.
+ */
+#define STAT_HASH_MAX (16u << 20)
+
+static bool same_file_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static bool stat_content_hash(const char *path, const struct stat *seen,
+			      struct pc_hash *out)
+{
+	struct stat before, after;
+
+	if (seen->st_size > STAT_HASH_MAX || lstat(path, &before) < 0 ||
+	    !S_ISREG(before.st_mode) || !same_file_state(&before, seen) ||
+	    pc_hash_file_at(AT_FDCWD, path, out, NULL) < 0 ||
+	    lstat(path, &after) < 0 || !same_file_state(&after, seen))
+		return false;
+	return true;
+}
+
 void cache_record_add_stat(struct cache_record *r, const char *path,
 			   const struct stat *st, bool strict)
 {
@@ -459,6 +498,11 @@ void cache_record_add_stat(struct cache_record *r, const char *path,
 			      st->st_mtim.tv_nsec;
 		p->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000LL +
 			      st->st_ctim.tv_nsec;
+	} else if (S_ISREG(st->st_mode)) {
+		p->has_mtime = true;
+		p->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
+			      st->st_mtim.tv_nsec;
+		p->has_hash = stat_content_hash(path, st, &p->hash);
 	}
 }
 
@@ -688,6 +732,10 @@ static cJSON *pre_to_json(const struct precondition *p)
 		if (p->strict) {
 			add_i64_str(o, "mtime", p->mtime_ns);
 			add_i64_str(o, "ctime", p->ctime_ns);
+		} else if (p->has_mtime) {
+			add_i64_str(o, "mtime", p->mtime_ns);
+			if (p->has_hash)
+				add_hash(o, "hash", &p->hash);
 		}
 		break;
 	case PRE_LISTING:
@@ -999,7 +1047,7 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 {
 	static const char *const k_content[] = { "kind", "path", "hash", "type", "mode", NULL };
 	static const char *const k_absent[] = { "kind", "path", NULL };
-	static const char *const k_stat[] = { "kind", "path", "type", "mode", "uid", "gid", "size", "mtime", "ctime", NULL };
+	static const char *const k_stat[] = { "kind", "path", "type", "mode", "uid", "gid", "size", "mtime", "ctime", "hash", NULL };
 	static const char *const k_listing[] = { "kind", "path", "hash", NULL };
 	static const char *const k_symlink[] = { "kind", "path", "target", NULL };
 	static const char *const k_hostfact[] = { "kind", "name", "value", NULL };
@@ -1049,13 +1097,28 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 			return bad(err, "size on a stat precondition of a non-file");
 		has_m = cJSON_GetObjectItemCaseSensitive(o, "mtime") != NULL;
 		has_c = cJSON_GetObjectItemCaseSensitive(o, "ctime") != NULL;
-		if (has_m != has_c)
-			return bad(err, "mtime without ctime or the reverse");
-		if (has_m) {
+		if (has_c && !has_m)
+			return bad(err, "ctime without mtime");
+		if (has_c) {
 			p->strict = true;
 			if (get_i64_str(o, "mtime", &p->mtime_ns, err) ||
 			    get_i64_str(o, "ctime", &p->ctime_ns, err))
 				return -EBADMSG;
+		} else if (type == S_IFREG) {
+			if (!has_m)
+				return bad(err, "stat of a file without mtime");
+			p->has_mtime = true;
+			if (get_i64_str(o, "mtime", &p->mtime_ns, err))
+				return -EBADMSG;
+		} else if (has_m) {
+			return bad(err, "mtime alone on a stat of a non-file");
+		}
+		if (cJSON_GetObjectItemCaseSensitive(o, "hash")) {
+			if (!p->has_mtime)
+				return bad(err, "hash on a strict stat or a non-file");
+			if (get_hash(o, "hash", &p->hash, err))
+				return -EBADMSG;
+			p->has_hash = true;
 		}
 	} else if (!strcmp(kind, "listing")) {
 		p->kind = PRE_LISTING;

@@ -69,6 +69,12 @@ struct precondition {
 	uint64_t size;       /* STAT of a regular file */
 	bool strict;         /* STAT: mtime/ctime too */
 	int64_t mtime_ns, ctime_ns;
+	/*
+	 * STAT of a regular file, not strict: the mtime seen, and the
+	 * content's hash in @hash when @has_hash. A changed mtime holds only
+	 * if the content is the same (see cache_record_add_stat()).
+	 */
+	bool has_mtime, has_hash;
 	/* OUTPUT: mode/uid/gid above are the result; creation, if allowed: */
 	bool create;
 	mode_t create_mode, parent_mode;   /* permission bits; parent: type too */

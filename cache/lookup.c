@@ -265,6 +265,21 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 		     (!S_ISREG(p->mode) || (uint64_t)m->st.st_size == p->size) &&
 		     (!p->strict || (st_ns(&m->st.st_mtim) == p->mtime_ns &&
 				     st_ns(&m->st.st_ctim) == p->ctime_ns));
+		if (ok && p->has_mtime &&
+		    st_ns(&m->st.st_mtim) != p->mtime_ns) {
+			/* Touched: it holds only if the bytes are the same. */
+			ok = false;
+			if (p->has_hash) {
+				if (!m->hash_done) {
+					m->hash_done = true;
+					m->hash_err = statcache_hash_file(
+						lookup_statcache(l->c), AT_FDCWD,
+						p->path, &m->st, &m->hash);
+				}
+				ok = !m->hash_err &&
+				     pc_hash_equal(&m->hash, &p->hash);
+			}
+		}
 		if (!ok && exp) {
 			strbuf_addf(exp, "%s %04o uid %u gid %u",
 				    file_type_name(p->mode),
@@ -274,6 +289,9 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 			if (p->strict)
 				strbuf_addf(exp, " mtime %" PRId64 " ctime %" PRId64,
 					    p->mtime_ns, p->ctime_ns);
+			else if (p->has_mtime)
+				strbuf_addf(exp, " mtime %" PRId64 "%s", p->mtime_ns,
+					    p->has_hash ? " or the same content" : "");
 			describe_stat(found, m->lstat_err, &m->st);
 			if (!m->lstat_err) {
 				strbuf_addf(found, " uid %u gid %u",
@@ -287,6 +305,11 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 						    " mtime %" PRId64 " ctime %" PRId64,
 						    st_ns(&m->st.st_mtim),
 						    st_ns(&m->st.st_ctim));
+				else if (p->has_mtime &&
+					 st_ns(&m->st.st_mtim) != p->mtime_ns)
+					strbuf_addf(found, " mtime %" PRId64 "%s",
+						    st_ns(&m->st.st_mtim),
+						    p->has_hash ? " and other content" : "");
 			}
 		}
 		return ok;

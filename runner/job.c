@@ -28,7 +28,7 @@
 extern char **environ;
 
 /* Bumped whenever the meaning of a key field or a precondition changes. */
-#define KEY_FORMAT "procache-key-1"
+#define KEY_FORMAT "procache-key-2"
 
 void job_opts_init(struct job_opts *o)
 {
