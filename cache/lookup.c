@@ -444,6 +444,8 @@ static bool check_entry(struct lookup *l, const struct cache_entry *e,
 		if (check_pre(l, p, ex ? &exp : NULL, ex ? &found : NULL))
 			continue;
 		all = false;
+		debug("lookup: entry %.8s: %s precondition on '%s' fails",
+		      e->id_hex, pre_kind_name(p->kind), p->path);
 		if (!ex)
 			return false;
 		strbuf_reset(&msg);
@@ -855,6 +857,7 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		goto out;
 	}
 	l.paths = strset_new();
+	debug("lookup: key %s: %zu candidate entries", k->hex, nr);
 	for (i = 0; i < nr; i++) {
 		_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
 		_cleanup_strbuf_ struct strbuf why = STRBUF_INIT;
@@ -905,6 +908,8 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 			continue;
 		}
 		store_count_hit(c, rel.buf);
+		debug("lookup: entry %.8s: all %zu preconditions hold: a hit",
+		      e->id_hex, e->nr_pre);
 		*hit = e;
 		if (!ex)
 			break;

@@ -565,6 +565,7 @@ int cmd_run(int argc, char **argv)
 	struct cache_key *k = cache_key_new();
 	job_add_key(&j, k);
 	report_set_str(&rp, "key", cache_key_hex(k));
+	debug("run: key %s for '%s' in '%s'", cache_key_hex(k), j.argv[0], j.cwd);
 
 	struct cache_entry *hit = NULL;
 	if (!o.no_cache && !o.refresh && j.stdin_kind != JOB_STDIN_TTY &&
@@ -606,7 +607,12 @@ int cmd_run(int argc, char **argv)
 	if (clean > 0)
 		debug("removed %d stale run directories", clean);
 	struct job_run r;
+	debug("run: running the job (%s)", hit ? "--check" : o.no_cache ? "--no-cache"
+					   : o.refresh ? "--refresh" : "no entry applies");
 	job_execute(&j, cache_run_root(c), &r);
+	debug("run: job ended: status %d, %zu observations, %zu changes, %zu reasons not to store",
+	      r.exit_status, r.trace ? trace_nr_obs(r.trace) : 0, r.nr_changes,
+	      r.nr_reasons);
 	if (o.diff_json_path)
 		write_diff_json(o.diff_json_path, &r);
 	report_set(&rp, "uncacheable", strv_json(r.reasons, r.nr_reasons));
