@@ -45,11 +45,30 @@ test_expect_success 'a file only stat-ed grows: miss' '
 	hstdout_is "6 644"
 '
 
-test_expect_success 'a file only stat-ed, content changed at the same size: hit' '
-	hstart && echo 12 >f &&
+test_expect_success 'a file only stat-ed, edited at the same size: miss (its mtime moved and its bytes differ)' '
+	hstart && echo 12 >f && touch -d 2001-01-01 f &&
 	hmiss -- stat -c "%s %a" f &&
 	echo 34 >f &&
-	hhit -- stat -c "%s %a" f
+	hmiss -- stat -c "%s %a" f
+'
+
+test_expect_success 'a file only stat-ed, edited at the same size with its mtime restored: hit (nothing a stat shows changed)' '
+	hstart && echo 12 >f && touch -d 2001-01-01 f &&
+	hmiss -- stat -c "%s %a %Y" f &&
+	echo 34 >f && touch -d 2001-01-01 f &&
+	hhit -- stat -c "%s %a %Y" f
+'
+
+# make reads a source only when it is newer than its target: the stat is
+# all the job sees of an up-to-date source.
+test_expect_success 'make: an up-to-date target, its source edited at the same size: miss' '
+	hstart && echo 1 >src && printf "out: src\n\tcp src out\n" >Makefile &&
+	touch -d 2001-01-01 src && cp src out && touch -d 2002-02-02 out &&
+	hmiss -- make -s &&
+	hhit -- make -s &&
+	echo 2 >src &&
+	hmiss -- make -s &&
+	echo 2 >expect && test_cmp expect out
 '
 
 test_expect_success 'a file only stat-ed changes mode: miss' '
@@ -73,6 +92,7 @@ test_expect_success 'a file only stat-ed, mtime changed: hit; with --strict-stat
 	hmiss -- stat -c "%s %a" f &&
 	hmiss --strict-stat -- stat -c "%s %a" f &&
 	touch -d 2002-02-02 f &&
+	hhit -- stat -c "%s %a" f &&
 	hhit -- stat -c "%s %a" f &&
 	hmiss --strict-stat -- stat -c "%s %a" f &&
 	hhit --strict-stat -- stat -c "%s %a" f
