@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+test_description='procache run: each option does what --help says'
+. "$(dirname "$0")/lib.sh"
+
+run() {
+	local want=$1
+	shift
+	rc=0
+	"$PROCACHE" run --report report.json "$@" || rc=$?
+	expect_status "$want"
+}
+
+test_expect_success '--report has every documented key' '
+	run miss -- sh -c "echo x >f" &&
+	for k in status exit_code entry key duration_s uncacheable outputs kept; do
+		json_get report.json $k >/dev/null || { echo "missing $k"; return 1; }
+	done &&
+	run hit -- sh -c "echo x >f" &&
+	json_get report.json saved_s >/dev/null
+'
+
+test_expect_success '--diff-json lists the changes with kind, path, mode, size, target' '
+	"$PROCACHE" run --no-cache --diff-json diff.json -- sh -c "mkdir d; echo abc >d/f; ln -s f d/l" &&
+	python3 -c "
+import json, os
+d = {c[\"path\"]: c for c in json.load(open(\"diff.json\"))}
+cwd = os.getcwd()
+assert d[cwd + \"/d\"][\"kind\"] == \"dir\", d
+assert d[cwd + \"/d/f\"][\"kind\"] == \"file\" and d[cwd + \"/d/f\"][\"size\"] == 4, d
+assert d[cwd + \"/d/l\"][\"kind\"] == \"symlink\" and d[cwd + \"/d/l\"][\"target\"] == \"f\", d
+"
+'
+
+test_expect_success '--output PATH (repeatable) applies only under the roots given' '
+	run miss --output a --output b -- sh -c "mkdir -p a b c; echo 1 >a/f; echo 2 >b/f; echo 3 >c/f" &&
+	test_path_is_file a/f && test_path_is_file b/f && test_path_is_missing c/f
+'
+
+test_expect_success '--env-clear, --env-keep, --env-set, --env-unset shape what the job sees' '
+	FOO=1 BAR=2 "$PROCACHE" run --env-clear --env-keep FOO --env-set BAZ=3 -- /usr/bin/env >env.out &&
+	grep -q "^FOO=1$" env.out && grep -q "^BAZ=3$" env.out &&
+	test_must_fail grep -q "^BAR=" env.out &&
+	FOO=1 "$PROCACHE" run --env-unset FOO -- /usr/bin/env >env.out &&
+	test_must_fail grep -q "^FOO=" env.out &&
+	grep -q "^PWD=$PWD$" env.out
+'
+
+test_expect_success '--strict-stat: an mtime-only change of a stat-ed file is a miss' '
+	# The report exists before the first run: creating it later would
+	# change the mtime of the directory the job stats (its cwd).
+	echo data >f && : >report.json &&
+	run miss --strict-stat -- sh -c "test -e f && echo yes" &&
+	run hit --strict-stat -- sh -c "test -e f && echo yes" &&
+	touch -d "2001-01-01" f &&
+	run miss --strict-stat -- sh -c "test -e f && echo yes"
+'
+
+test_expect_success '--mask hides a path; it is part of the key' '
+	mkdir -p secret && echo s3cr3t >secret/key &&
+	"$PROCACHE" run --mask "$PWD/secret" -- sh -c "ls -A secret | wc -l" >n &&
+	echo 0 >expect && test_cmp expect n &&
+	run miss -- sh -c "cat secret/key || true" >o1 &&
+	run miss --mask "$PWD/secret" -- sh -c "cat secret/key || true" >o2 &&
+	test_must_fail test_cmp o1 o2
+'
+
+test_expect_success '--share-tmp shows the host /tmp (copy-on-write)' '
+	f=$(mktemp /tmp/procache-sharetmp.XXXXXX) && echo host >"$f" &&
+	test_when_finished "rm -f $f" &&
+	"$PROCACHE" run -- sh -c "cat $f 2>/dev/null || echo none" >o1 &&
+	"$PROCACHE" run --share-tmp -- sh -c "cat $f; echo job >$f" >o2 &&
+	echo none >expect && test_cmp expect o1 &&
+	echo host >expect && test_cmp expect o2 &&
+	test_cmp expect "$f"
+'
+
+test_expect_success '--keep-run-dir keeps the state directory; without it nothing is left' '
+	run miss --keep-run-dir -- sh -c "echo x >f" &&
+	ls "$PROCACHE_DIR/run" >kept &&
+	grep -q "^[0-9a-f]\{16\}$" kept
+'
+
+test_expect_success '--log FILE receives the messages instead of stderr' '
+	"$PROCACHE" run -v --log log.txt -- true 2>err &&
+	grep -q "^procache: miss" log.txt &&
+	test_must_fail grep -q "^procache:" err
+'
+
+test_expect_success '--fsync applies the same result' '
+	run miss --fsync -- sh -c "echo x >f" &&
+	rm f &&
+	run hit --fsync -- sh -c "echo x >f" &&
+	test_path_is_file f
+'
+
+test_expect_success '--no-trace runs untraced and stores nothing' '
+	run uncacheable --no-trace -- sh -c "echo x >f" &&
+	json_get report.json uncacheable >why && grep -q "not traced" why &&
+	test_path_is_file f
+'
+
+test_expect_success '--explain on a miss names the failing precondition' '
+	echo 1 >in &&
+	run miss -- cat in &&
+	echo 2 >in &&
+	run miss --explain -- cat in &&
+	json_get report.json explain >ex &&
+	grep -q "$PWD/in" ex && grep -q content ex
+'
+
+test_expect_success '--explain with no entry for the key names the differing field' '
+	run miss --env-set X=1 -- true &&
+	run miss --explain --env-set X=2 -- true &&
+	json_get report.json explain >ex &&
+	grep -q "env X" ex
+'
+
+test_done
