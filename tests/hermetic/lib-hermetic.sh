@@ -17,7 +17,8 @@
 #
 # After each run: $rc is procache's exit status, $TEST_DIR/stdout and
 # $TEST_DIR/stderr the run's output, $TEST_DIR/report.json its report. The
-# job's stdin is the file named by $STDIN (default /dev/null).
+# job's stdin is /dev/null, or the file named by `hin FILE` (a shell
+# variable, not the environment: the environment is the job's, and keyed).
 
 hstart() {
 	W=$TEST_DIR/w
@@ -30,7 +31,7 @@ hrun() {
 	cd "$W" || return 1
 	rc=0
 	"$PROCACHE" run --report "$TEST_DIR/report.json" "$@" \
-		<"${STDIN:-/dev/null}" >"$TEST_DIR/stdout" 2>"$TEST_DIR/stderr" || rc=$?
+		<"${hstdin:-/dev/null}" >"$TEST_DIR/stdout" 2>"$TEST_DIR/stderr" || rc=$?
 	local got
 	got=$(hstatus "$TEST_DIR/report.json")
 	if [ "$got" != "$want" ]; then
@@ -49,6 +50,8 @@ hstatus() {
 }
 
 hmiss() { hrun miss "$@"; }
+
+hin() { hstdin=$1; }
 
 hhit() {
 	local hit_rc
