@@ -22,7 +22,9 @@
 #include "common/fdio.h"
 #include "common/path.h"
 #include "common/xalloc.h"
+#include "runner/config.h"
 #include "runner/job.h"
+#include "runner/runner.h"
 #include "common/banned.h"
 
 extern char **environ;
@@ -468,6 +470,30 @@ void job_release(struct job *j)
 		close(j->stdin_fd);
 	memset(j, 0, sizeof(*j));
 	j->stdin_fd = -1;
+}
+
+struct cache *job_start(struct job_opts *o, int argc, char **argv,
+			enum job_cmd cmd, struct job *j,
+			struct strbuf *cache_dir)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct pc_config cfg;
+	const char *dir_src;
+
+	int first = job_opts_parse(o, argc, argv, cmd);
+	open_log_or_die(o->log_path);
+	if (config_load(o->config_path, &cfg, &err) < 0)
+		die("%s", err.buf);
+	config_apply(&cfg, o);
+	config_cache_dir(&cfg, o->cache_dir, cache_dir, &dir_src);
+	struct cache *c = open_cache_or_die(cache_dir->buf);
+	if (cfg.has_max_size && !getenv("PROCACHE_MAX_SIZE"))
+		cache_set_max_size(c, cfg.max_size);
+	config_release(&cfg);
+	_cleanup_free_ char *tmp_dir = path_join(cache_dir->buf, "tmp");
+	job_prepare(j, o, argv + first, cache_dir->buf, tmp_dir);
+	strbuf_release(&err);
+	return c;
 }
 
 void job_add_key(const struct job *j, struct cache_key *k)

@@ -94,6 +94,17 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 		 const char *cache_dir, const char *tmp_dir);
 void job_release(struct job *j);
 
+/*
+ * The shared start of 'procache run' and 'procache trace': parse the
+ * options (see job_opts_parse()), open the --log file, read the
+ * configuration and apply it, open the cache (its directory into
+ * @cache_dir) and prepare @j. Returns the cache, which the caller closes
+ * with cache_close(); dies (125) on any failure.
+ */
+struct cache *job_start(struct job_opts *o, int argc, char **argv,
+			enum job_cmd cmd, struct job *j,
+			struct strbuf *cache_dir);
+
 /* Add every key field (DESIGN.md section 4) to @k, in order. */
 void job_add_key(const struct job *j, struct cache_key *k);
 

@@ -546,20 +546,7 @@ int cmd_run(int argc, char **argv)
 	struct report rp;
 
 	job_opts_init(&o);
-	int first = job_opts_parse(&o, argc, argv, JOB_CMD_RUN);
-	open_log_or_die(o.log_path);
-	struct pc_config cfg;
-	const char *dir_src;
-	if (config_load(o.config_path, &cfg, &err) < 0)
-		die("%s", err.buf);
-	config_apply(&cfg, &o);
-	config_cache_dir(&cfg, o.cache_dir, &cache_dir, &dir_src);
-	struct cache *c = open_cache_or_die(cache_dir.buf);
-	if (cfg.has_max_size && !getenv("PROCACHE_MAX_SIZE"))
-		cache_set_max_size(c, cfg.max_size);
-	config_release(&cfg);
-	_cleanup_free_ char *tmp_dir = path_join(cache_dir.buf, "tmp");
-	job_prepare(&j, &o, argv + first, cache_dir.buf, tmp_dir);
+	struct cache *c = job_start(&o, argc, argv, JOB_CMD_RUN, &j, &cache_dir);
 	report_init(&rp, o.report_path, start);
 
 	struct cache_key *k = cache_key_new();

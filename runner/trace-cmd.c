@@ -121,24 +121,10 @@ int cmd_trace(int argc, char **argv)
 	struct job_opts o;
 	struct job j;
 	struct job_run r;
-	struct strbuf cache_dir = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf cache_dir = STRBUF_INIT;
 
 	job_opts_init(&o);
-	int first = job_opts_parse(&o, argc, argv, JOB_CMD_TRACE);
-	open_log_or_die(o.log_path);
-	struct pc_config cfg;
-	const char *dir_src;
-	if (config_load(o.config_path, &cfg, &err) < 0)
-		die("%s", err.buf);
-	config_apply(&cfg, &o);
-	config_cache_dir(&cfg, o.cache_dir, &cache_dir, &dir_src);
-	struct cache *c = open_cache_or_die(cache_dir.buf);
-	if (cfg.has_max_size && !getenv("PROCACHE_MAX_SIZE"))
-		cache_set_max_size(c, cfg.max_size);
-	config_release(&cfg);
-	char *tmp_dir = path_join(cache_dir.buf, "tmp");
-	job_prepare(&j, &o, argv + first, cache_dir.buf, tmp_dir);
-	free(tmp_dir);
+	struct cache *c = job_start(&o, argc, argv, JOB_CMD_TRACE, &j, &cache_dir);
 	j.stdout_fd = 2;
 
 	/*
@@ -177,6 +163,5 @@ int cmd_trace(int argc, char **argv)
 	cache_close(c);
 	job_opts_release(&o);
 	strbuf_release(&cache_dir);
-	strbuf_release(&err);
 	return status;
 }
