@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -500,6 +501,28 @@ static size_t compare_with_entry(struct cache *c, const struct cache_entry *e,
 
 /* ---- the command -------------------------------------------------------- */
 
+/*
+ * Stale run directories (of a runner killed, or one that died on a full
+ * disk with a job's upper directories in it) are removed by
+ * sbx_clean_stale() at most once a minute. On a file system short of
+ * space that is too late: they can hold what the next run needs, and it
+ * fails with ENOSPC in turn. There the stamp is removed, so that every
+ * run scans (a readdir of run/, cheap when nothing is stale).
+ */
+static void force_clean_when_short_of_space(const char *run_root)
+{
+	struct statvfs sv;
+
+	if (statvfs(run_root, &sv) < 0)
+		return;
+	uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	uint64_t size = (uint64_t)sv.f_blocks * sv.f_frsize;
+	if (avail < size / 16 || avail < (256u << 20)) {
+		_cleanup_free_ char *stamp = path_join(run_root, ".clean-stamp");
+		unlink(stamp);
+	}
+}
+
 static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
 		      struct report *rp)
 {
@@ -590,6 +613,7 @@ int cmd_run(int argc, char **argv)
 	}
 
 	/* A miss (or --check on a hit): run the job. */
+	force_clean_when_short_of_space(cache_run_root(c));
 	int clean = sbx_clean_stale(cache_run_root(c));
 	if (clean > 0)
 		debug("removed %d stale run directories", clean);
