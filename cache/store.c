@@ -863,9 +863,62 @@ static int write_entry(struct cache *c, const char *key_hex,
 	return r;
 }
 
+/*
+ * The blobs one cache_store() call put in the store, so that a store that
+ * fails (ENOSPC writing the entry) takes them back: nothing names them,
+ * and gc would leave them for 10 minutes, keeping a full disk full. A
+ * blob whose mtime moved since was found present by a concurrent store
+ * (blob_present() refreshes it), which may be about to name it: kept.
+ */
+struct new_blobs {
+	struct pc_hash *h;
+	struct timespec *mtime;
+	size_t nr, alloc;
+};
+
+static void new_blobs_add(struct cache *c, struct new_blobs *nb,
+			  const struct pc_hash *h)
+{
+	_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
+	struct stat st;
+
+	cache_blob_relpath(h, &rel);
+	if (fstatat(c->blobs_fd, rel.buf, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (nb->nr == nb->alloc) {
+		nb->alloc = nb->alloc ? 2 * nb->alloc : 8;
+		nb->h = xrealloc(nb->h, nb->alloc * sizeof(*nb->h));
+		nb->mtime = xrealloc(nb->mtime, nb->alloc * sizeof(*nb->mtime));
+	}
+	nb->h[nb->nr] = *h;
+	nb->mtime[nb->nr++] = st.st_mtim;
+}
+
+static int new_blobs_drop(struct cache *c, struct new_blobs *nb, int ret)
+{
+	for (size_t i = 0; i < nb->nr; i++) {
+		_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
+		struct stat st;
+
+		cache_blob_relpath(&nb->h[i], &rel);
+		if (fstatat(c->blobs_fd, rel.buf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtim.tv_sec == nb->mtime[i].tv_sec &&
+		    st.st_mtim.tv_nsec == nb->mtime[i].tv_nsec)
+			unlinkat(c->blobs_fd, rel.buf, 0);
+	}
+	return ret;
+}
+
+static void new_blobs_release(struct new_blobs *nb)
+{
+	free(nb->h);
+	free(nb->mtime);
+}
+
 int cache_store(struct cache *c, struct cache_record *r,
 		struct cache_entry **stored, struct strbuf *err)
 {
+	__attribute__((cleanup(new_blobs_release))) struct new_blobs nb = { 0 };
 	_cleanup_strbuf_ struct strbuf data = STRBUF_INIT;
 	_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
 	struct cache_entry *e = &r->e;
@@ -887,12 +940,14 @@ int cache_store(struct cache *c, struct cache_record *r,
 			ret = blob_store_file(c, e->out[i].src, &e->out[i].hash,
 					      &e->out[i].size, &added, err);
 			total_added += added;
+			if (ret == 0 && added)
+				new_blobs_add(c, &nb, &e->out[i].hash);
 		} else {
 			ret = blob_store_empty(c, &e->out[i].hash, err);
 			e->out[i].size = 0;
 		}
 		if (ret < 0)
-			return ret;
+			return new_blobs_drop(c, &nb, ret);
 	}
 	struct progress prog;
 	progress_start(&prog, "storing", e->nr_ch, PROGRESS_COUNT);
@@ -906,10 +961,12 @@ int cache_store(struct cache *c, struct cache_record *r,
 				      err);
 		if (ret < 0) {
 			progress_done(&prog);
-			return ret;
+			return new_blobs_drop(c, &nb, ret);
 		}
 		ch->has_blob = true;
 		total_added += added;
+		if (added)
+			new_blobs_add(c, &nb, &ch->blob);
 	}
 	progress_done(&prog);
 
@@ -919,7 +976,7 @@ int cache_store(struct cache *c, struct cache_record *r,
 	existed = fstatat(c->keys_fd, rel.buf, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	ret = write_entry(c, e->key_hex, e->id_hex, &data, err);
 	if (ret < 0)
-		return ret;
+		return new_blobs_drop(c, &nb, ret);
 	total_added += data.len;
 	if (existed)
 		total_added -= (uint64_t)st.st_size < total_added
