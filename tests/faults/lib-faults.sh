@@ -18,6 +18,16 @@ report_status() {
 	sed -n 's/^[[:space:]]*"status":[[:space:]]*"\([a-z]*\)",\{0,1\}$/\1/p' "${1:-report.json}"
 }
 
+# A single quote, for patterns inside single-quoted case bodies.
+Q="'"
+
+# test_line_count N FILE
+test_line_count() {
+	local n
+	n=$(wc -l <"$2")
+	[ "$n" -eq "$1" ] || { echo "expected $1 lines in $2, got $n:" >&2; cat "$2" >&2; return 1; }
+}
+
 # run STATUS [procache run options] -- CMD...: a run that must end with
 # the report status STATUS (a|b alternatives allowed); procache's exit
 # status is kept in $rc.

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+test_description='a full disk under the cache or an output: exit 125 naming the path, nothing partial left'
+. "$(dirname "$0")/../lib.sh"
+. "$TEST_SRC_DIR/lib-faults.sh"
+
+# small_fs DIR [SIZE]: a fresh tmpfs of SIZE (1M) on DIR, unmounted when
+# the case ends.
+small_fs() {
+	mkdir -p "$1" &&
+	mount -t tmpfs -o "size=${2:-1M}" tmpfs "$1" &&
+	test_when_finished "umount -l '$PWD/$1'"
+}
+
+# nothing_partial CACHE: verify is clean, tmp/ is empty, and keys/ holds
+# entries only (no temporary entry file).
+nothing_partial() {
+	cache_is_sound "$1" &&
+	test -z "$(ls -A "$1/tmp")" || { ls -la "$1/tmp" >&2; return 1; }
+	if [ -d "$1/keys" ]; then
+		find "$1/keys" -type f ! -name "*.entry" ! -name "*.hits" >stray &&
+		test_cmp /dev/null stray
+	fi
+}
+
+test_expect_success ROOT 'the cache file system fills while the job runs, while storing: 125 naming the path' '
+	fault_seed 1 &&
+	mkdir -p out && echo old >out/keep &&
+	echo old >expect-keep &&
+	store_fail=0 capture_fail=0 stored=0 &&
+	# From a file that fits to one that does not: each run fails at a
+	# later step (capture, entry, blob) or succeeds.
+	for k in $(seq 992 4 1064); do
+		small_fs cfs || return 1
+		rc=0
+		"$PROCACHE" run --cache-dir "$PWD/cfs/c" --report report.json -- \
+			sh -c "head -c ${k}000 /dev/zero >out/f 2>/dev/null; echo new >out/keep; seq 1 2000" \
+			>stdout 2>stderr || rc=$?
+		case $rc in
+		0)
+			test "$(report_status)" = miss &&
+			test "$(stat -c %s out/f)" = ${k}000 &&
+			stored=$((stored + 1)) ;;
+		125)
+			# One line from procache (the job may say its own).
+			grep "^procache:" stderr >pc-stderr &&
+			test_line_count 1 pc-stderr &&
+			grep -q "^procache: .*$Q$PWD/cfs/c/[^$Q]*$Q: No space left on device$" pc-stderr &&
+			# Nothing applied: the outputs are as they were.
+			test_path_is_missing out/f && test_cmp expect-keep out/keep &&
+			if grep -q "cannot write cache entry\|cannot store" stderr; then
+				store_fail=$((store_fail + 1))
+			else
+				capture_fail=$((capture_fail + 1))
+			fi ;;
+		*)
+			echo "exit $rc for ${k} KB" >&2; cat stderr >&2; false ;;
+		esac &&
+		nothing_partial cfs/c &&
+		# After a failure, the next run on this cache works: what the
+		# failed run left (its run directory, blobs it had stored) does
+		# not keep the disk full.
+		if [ $rc = 125 ]; then
+			run miss --cache-dir "$PWD/cfs/c" -- sh -c "echo small >out/small" &&
+			echo small >expect && test_cmp expect out/small &&
+			nothing_partial cfs/c
+		fi &&
+		rm -f out/f out/small && echo old >out/keep &&
+		umount cfs || return 1
+	done &&
+	echo "# sizes: $stored stored, $store_fail failed storing, $capture_fail failed capturing" &&
+	test $store_fail -ge 1 && test $capture_fail -ge 1 && test $stored -ge 1
+'
+
+test_expect_success ROOT 'an output file system fills while applying: 125 naming the file, the rest whole, a later hit completes it' '
+	small_fs ofs &&
+	echo old >ofs/keep &&
+	cat >job.sh <<-\EOF &&
+	echo new >ofs/keep
+	head -c 600000 /dev/zero | tr "\0" a >ofs/a
+	head -c 600000 /dev/zero | tr "\0" b >ofs/b
+	echo done
+	EOF
+	rc=0 &&
+	"$PROCACHE" run --report report.json --output ofs -- sh job.sh >stdout 2>stderr || rc=$?
+	test $rc = 125 &&
+	test "$(report_status)" = error &&
+	test_line_count 1 stderr &&
+	grep -q "^procache: cannot apply $Q$PWD/ofs/b$Q: No space left on device$" stderr &&
+	# Changes apply in path order and stop at the failure: ofs/a is
+	# whole, ofs/b absent, ofs/keep untouched; no temporary file is left.
+	echo old >expect && test_cmp expect ofs/keep &&
+	head -c 600000 /dev/zero | tr "\0" a >expect-a && test_cmp expect-a ofs/a &&
+	test_path_is_missing ofs/b &&
+	test "$(ls -A ofs | sort | tr "\n" " ")" = "a keep " &&
+	nothing_partial "$PROCACHE_DIR" &&
+	# With room again, the stored entry completes the outputs.
+	mount -o remount,size=4M ofs &&
+	run hit --output ofs -- sh job.sh >stdout &&
+	echo done >expect && test_cmp expect stdout &&
+	head -c 600000 /dev/zero | tr "\0" b >expect-b && test_cmp expect-b ofs/b &&
+	test_cmp expect-a ofs/a &&
+	echo new >expect && test_cmp expect ofs/keep &&
+	nothing_partial "$PROCACHE_DIR"
+'
+
+test_expect_success ROOT 'a hit whose restore fills the output disk: 125, the entry stays good' '
+	small_fs ofs 4M &&
+	cat >job.sh <<-\EOF &&
+	head -c 1500000 /dev/zero | tr "\0" x >ofs/x
+	head -c 1500000 /dev/zero | tr "\0" y >ofs/y
+	EOF
+	run miss --output ofs -- sh job.sh &&
+	rm ofs/x ofs/y &&
+	head -c 2000000 /dev/zero >ofs/filler &&
+	rc=0 &&
+	"$PROCACHE" run --report report.json --output ofs -- sh job.sh 2>stderr || rc=$?
+	test $rc = 125 && test "$(report_status)" = error &&
+	grep -q "^procache: cannot apply $Q$PWD/ofs/[xy]$Q: No space left on device$" stderr &&
+	test -z "$(ls -A ofs | grep -v -e "^filler$" -e "^x$")" &&
+	nothing_partial "$PROCACHE_DIR" &&
+	rm ofs/filler &&
+	run hit --output ofs -- sh job.sh &&
+	test "$(stat -c %s ofs/x ofs/y | tr "\n" " ")" = "1500000 1500000 "
+'
+
+test_done
