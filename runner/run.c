@@ -229,14 +229,27 @@ static void warn_refusals(const struct applied *a)
 struct report {
 	cJSON *root;
 	const char *path;
+	int fd;			/* opened by report_init(), -1 without --report */
 	double start;
 };
 
+/*
+ * The report file is opened before the job runs: once the job's changes
+ * are applied, its name may be a symlink the job left there (an untrusted
+ * job making procache write outside the output roots). Not atomic by
+ * design: FILE may be /dev/stdout or a fifo.
+ */
 static void report_init(struct report *rp, const char *path, double start)
 {
 	rp->path = path;
+	rp->fd = -1;
 	rp->start = start;
 	rp->root = cJSON_CreateObject();
+	if (path) {
+		rp->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (rp->fd < 0)
+			die_errno("cannot write report '%s'", path);
+	}
 }
 
 static void report_set_str(struct report *rp, const char *key, const char *v)
@@ -279,10 +292,21 @@ static void report_finish(struct report *rp, int exit_code)
 		strbuf_addstr(&sb, text);
 		strbuf_addch(&sb, '\n');
 		free(text);
-		/* Not atomic by design: FILE may be /dev/stdout or a fifo. */
-		int fd = open(rp->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
-			die_errno("cannot write report '%s'", rp->path);
+		struct stat held, named;
+		int fd = rp->fd;
+
+		rp->fd = -1;
+		/*
+		 * The applied changes replaced or removed the file we hold:
+		 * writing the name again could follow what the job put there,
+		 * writing the held file would leave the job's file as the
+		 * report.
+		 */
+		if (fstat(fd, &held) == 0 && S_ISREG(held.st_mode) &&
+		    (lstat(rp->path, &named) < 0 || named.st_dev != held.st_dev ||
+		     named.st_ino != held.st_ino))
+			die("cannot write report '%s': the job's changes replaced it",
+			    rp->path);
 		if (write_full(fd, sb.buf, sb.len) < 0 || close(fd) < 0)
 			die_errno("cannot write report '%s'", rp->path);
 		strbuf_release(&sb);
