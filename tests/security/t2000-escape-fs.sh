@@ -84,6 +84,31 @@ for mode in untrusted trusted; do
 	'
 done
 
+# Regression: the report was opened after the job's changes were applied,
+# following a symlink the job had left at its name (root wrote JSON into
+# any host file).
+for mode in untrusted trusted; do
+	opt=; [ $mode = untrusted ] && opt=--untrusted
+
+	test_expect_success "$mode: --report through a symlink the job leaves at its name writes nothing outside" '
+		open_cwd && canary "$TEST_ROOT/c-$mode-report" &&
+		echo keep >"$TEST_ROOT/c-$mode-report/victim" && chmod 0666 "$TEST_ROOT/c-$mode-report/victim" &&
+		tree_snapshot "$TEST_ROOT/c-$mode-report" >"$TEST_ROOT/c-$mode-report.snap" &&
+		test_expect_code 125 "$PROCACHE" run $opt --report r.json -- sh -c "rm -f r.json; ln -s $TEST_ROOT/c-$mode-report/victim r.json" 2>err &&
+		grep "replaced it" err &&
+		test -L r.json &&
+		canary_unchanged "$TEST_ROOT/c-$mode-report" &&
+		test_expect_code 125 "$PROCACHE" run $opt --report r2.json -- sh -c "rm -f r2.json; ln -s $TEST_ROOT/c-$mode-report/new r2.json" 2>err &&
+		canary_unchanged "$TEST_ROOT/c-$mode-report"
+	'
+done
+
+test_expect_success 'untrusted: the job cannot forge the report file' '
+	open_cwd &&
+	test_expect_code 2 "$PROCACHE" run --untrusted --report r.json -- sh -c "echo {\"status\":\"hit\"} >r.json" &&
+	json_get r.json status >status && echo miss >expect && test_cmp expect status
+'
+
 test_expect_success 'untrusted: a setuid file made by the job is applied without its setuid bit (owned by root now)' '
 	open_cwd &&
 	run miss --untrusted -- sh -c "cp /usr/bin/id suid-id && chmod 6755 suid-id && mkdir sgid-dir && chmod 2777 sgid-dir" &&
