@@ -450,6 +450,7 @@ static int blob_store_file(struct cache *c, const char *src,
 	_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
 	_cleanup_close_ int fd = -1;
 	struct stat st;
+	bool present;
 	int r;
 
 	*added = 0;
@@ -474,11 +475,19 @@ static int blob_store_file(struct cache *c, const char *src,
 		return r;
 	}
 	cache_blob_relpath(h, &rel);
-	if (blob_present(c, rel.buf, *size))
-		return 0;
-	r = make_fanout_dir(c, rel.buf);
-	if (r < 0)
-		goto fail;
+	/*
+	 * A blob already there of the right size is not trusted as it is:
+	 * its bytes were not hashed, ours were, and a corrupt one would be
+	 * what this very run applies. Ours replaces it (a rename onto a blob
+	 * of the same hash is harmless), or, when ours cannot be moved, it is
+	 * rehashed and replaced by a copy if it is bad.
+	 */
+	present = blob_present(c, rel.buf, *size);
+	if (!present) {
+		r = make_fanout_dir(c, rel.buf);
+		if (r < 0)
+			goto fail;
+	}
 	/*
 	 * Move the captured file itself (its inode becomes the blob): no copy
 	 * and no create-and-delete churn. Read-only and fresh first, so a
@@ -490,13 +499,15 @@ static int blob_store_file(struct cache *c, const char *src,
 		 * The name moved is the inode hashed: the run's directory is
 		 * ours and every process of the job is gone.
 		 */
-		*added = *size;
+		*added = present ? 0 : *size;
 		return 0;
 	}
+	if (present && store_check_blob(c, h, *size, true) == 0)
+		return 0;
 	/* EXDEV (another file system), EPERM (not ours to chmod): copy. */
 	r = blob_copy_in(c, fd, *size, rel.buf);
 	if (r == 0) {
-		*added = *size;
+		*added = present ? 0 : *size;
 		return 0;
 	}
 fail:
