@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+test_description='16 procache processes running overlapping jobs against one cache: every result right, the cache sound'
+. "$(dirname "$0")/../lib.sh"
+. "$TEST_SRC_DIR/lib-faults.sh"
+
+JOBS=12
+REPEAT=${FAULT_REPEAT:-8}
+
+write_job() {
+	cat >job.sh <<-\EOF
+	j=$1
+	mkdir -p out/$j
+	for k in 1 2 3; do
+		{ cat in/common; echo "job $j file $k"; seq 1 $((j * 40 + k)); } >out/$j/f$k
+	done
+	sleep 0.0$((j % 5))
+	printf "job %s\377\n" $j
+	exit $((j % 4))
+	EOF
+}
+
+# one N J: invocation N runs job J; writes what it saw next to its number.
+write_one() {
+	cat >one.sh <<-\EOF
+n=$1 j=$2
+case $j in
+verify)
+	"$PROCACHE" cache verify >res/$n.verify 2>&1
+	echo $? >res/$n.rc ;;
+*)
+	"$PROCACHE" run --report res/$n.json --output out/$j -- sh job.sh $j \
+		>res/$n.stdout 2>res/$n.stderr
+	echo $? >res/$n.rc ;;
+esac
+EOF
+}
+
+
+test_expect_success "16 processes, $JOBS jobs run $REPEAT times each in random order: all right" '
+	fault_seed 1 &&
+	write_job && write_one &&
+	mkdir -p in out res && echo "version 1" >in/common &&
+	for j in $(seq 0 $((JOBS - 1))); do
+		mkdir -p exp/$j && (cd exp/$j && mkdir -p in out && cp ../../in/common in/ &&
+			"$PROCACHE" run --no-cache -- sh ../../job.sh $j >stdout; echo $? >rc) || return 1
+	done &&
+	# The list: every job REPEAT times, and a cache verify every 16th,
+	# shuffled.
+	for r in $(seq 1 $REPEAT); do
+		for j in $(seq 0 $((JOBS - 1))); do echo "$RANDOM $j"; done
+		echo "$RANDOM verify"
+	done | sort -n | cut -d" " -f2 | awk "{ print NR, \$0 }" >list &&
+	xargs -P16 -L1 sh one.sh <list &&
+	misses=0 hits=0 changed=0 &&
+	while read -r n j; do
+		if [ $j = verify ]; then
+			test "$(cat res/$n.rc)" = 0 || { cat res/$n.verify >&2; return 1; }
+			continue
+		fi
+		test "$(cat res/$n.rc)" = "$(cat exp/$j/rc)" &&
+		test_cmp exp/$j/stdout res/$n.stdout &&
+		test_cmp /dev/null res/$n.stderr &&
+		st=$(report_status res/$n.json) &&
+		case $st in
+		hit) hits=$((hits + 1)) ;;
+		miss) misses=$((misses + 1)) ;;
+		uncacheable)
+			# A concurrent run of the same job wrote into its output
+			# while it ran: it saw that, and stored nothing.
+			grep -q "input changed during the run: $PWD/out/$j" res/$n.json &&
+			changed=$((changed + 1)) ;;
+		*) echo "run $n (job $j): $st" >&2; cat res/$n.json >&2; false ;;
+		esac || { echo "run $n (job $j)" >&2; return 1; }
+	done <list &&
+	echo "# $(wc -l <list) invocations ($REPEAT of them cache verify): $hits hits, $misses misses, $changed uncacheable (their output changed by another run)" &&
+	test $hits -gt 0 &&
+	for j in $(seq 0 $((JOBS - 1))); do
+		diff -r exp/$j/out/$j out/$j || return 1
+	done &&
+	cache_is_sound &&
+	test -z "$(ls -A "$PROCACHE_DIR/tmp")" &&
+	# The counters add up: one record per run.
+	"$PROCACHE" cache stats --json >stats.json &&
+	stat_of() { sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\),\{0,1\}$/\1/p" stats.json; } &&
+	test "$(stat_of hits)" = $hits && test "$(stat_of misses)" = $misses &&
+	test "$(stat_of uncacheable)" = $changed && test "$(stat_of errors)" = 0 &&
+	test "$(stat_of stores)" = $misses &&
+	no_host_mounts_left
+'
+
+test_expect_success 'after the storm, each job once more: a hit with the right result' '
+	cd ../t1 &&
+	for j in $(seq 0 $((JOBS - 1))); do
+		rm -rf out/$j &&
+		run hit --output out/$j -- sh job.sh $j >stdout 2>stderr
+		test "$rc" = "$(cat exp/$j/rc)" && test_cmp exp/$j/stdout stdout &&
+		diff -r exp/$j/out/$j out/$j || return 1
+	done
+'
+
+test_done
