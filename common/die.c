@@ -15,6 +15,34 @@ int pc_verbose;
 static FILE *log_file;
 
 /*
+ * Control characters in @s (a newline in a path or an option value) are
+ * written as \n, \t or \xNN, so that a message is always one line.
+ */
+static void escape_controls(char *s, size_t size)
+{
+	char tmp[4096];
+	size_t i, n = 0;
+
+	for (i = 0; s[i] && n + 5 < sizeof(tmp); i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\n') {
+			tmp[n++] = '\\';
+			tmp[n++] = 'n';
+		} else if (ch == '\t') {
+			tmp[n++] = '\\';
+			tmp[n++] = 't';
+		} else if (ch < 0x20 || ch == 0x7f) {
+			n += (size_t)snprintf(tmp + n, sizeof(tmp) - n, "\\x%02x", ch);
+		} else {
+			tmp[n++] = (char)ch;
+		}
+	}
+	tmp[n] = '\0';
+	snprintf(s, size, "%s", tmp);
+}
+
+/*
  * Format the whole line first and write it with one fputs(), so that
  * lines from concurrent processes sharing stderr do not interleave.
  * @err is an errno value to append, or 0.
@@ -26,6 +54,7 @@ vreport(FILE *out, const char *kind, int err, const char *fmt, va_list ap)
 	char line[4096 + 512];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	escape_controls(msg, sizeof(msg));
 	if (err)
 		snprintf(line, sizeof(line), "%s: %s%s: %s\n", die_prog, kind,
 			 msg, strerror(err));
