@@ -11,6 +11,17 @@ run() {
 	expect_status "$want"
 }
 
+# run_ran [options] -- CMD...: as run, for cases where whether the run
+# was stored is not the point: the status must be miss or uncacheable.
+run_ran() {
+	rc=0
+	"$PROCACHE" run --report report.json "$@" || rc=$?
+	case $(json_get report.json status) in
+	miss|uncacheable) ;;
+	*) echo "run_ran: unexpected status" >&2; cat report.json >&2; return 1 ;;
+	esac
+}
+
 # The untrusted job runs as 65534: let it write in the case's directory
 # (its cwd, the default output root) as an ordinary user could.
 open_cwd() {

@@ -109,6 +109,24 @@ test_expect_success 'untrusted: the job cannot forge the report file' '
 	json_get r.json status >status && echo miss >expect && test_cmp expect status
 '
 
+test_expect_success 'untrusted: a hard link to a host file outside the root, written through, is a copy' '
+	open_cwd && canary "$TEST_ROOT/c-hardlink" &&
+	run miss --untrusted -- sh -c "ln $TEST_ROOT/c-hardlink/f hl && echo evil >>hl" &&
+	kept_has "$TEST_ROOT/c-hardlink/f" &&
+	canary_unchanged "$TEST_ROOT/c-hardlink" &&
+	test "$(stat -c %h hl)" = 1 &&
+	printf "canary\nevil\n" >expect && test_cmp expect hl
+'
+
+test_expect_success 'untrusted: fifos, sockets and device nodes made by the job are never applied' '
+	open_cwd &&
+	run uncacheable --untrusted -- sh -c "mkfifo fifo; python3 -c \"import socket; socket.socket(socket.AF_UNIX).bind(\\\"sock\\\")\"; mknod null c 1 3 || echo mknod-refused" >out &&
+	grep mknod-refused out &&
+	grep "special file: $TEST_DIR/fifo" report.json &&
+	grep "special file: $TEST_DIR/sock" report.json &&
+	test_path_is_missing fifo && test_path_is_missing sock && test_path_is_missing null
+'
+
 test_expect_success 'untrusted: a setuid file made by the job is applied without its setuid bit (owned by root now)' '
 	open_cwd &&
 	run miss --untrusted -- sh -c "cp /usr/bin/id suid-id && chmod 6755 suid-id && mkdir sgid-dir && chmod 2777 sgid-dir" &&

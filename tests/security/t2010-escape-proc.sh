@@ -6,14 +6,14 @@ test_description='escape suite: host processes, kernel attack surface, privilege
 test_expect_success 'untrusted: kill -1 and kill of a host pid leave a host process alive' '
 	sleep 3061 & victim=$! &&
 	test_when_finished "kill $victim" &&
-	run uncacheable --untrusted -- sh -c "kill -9 $victim; echo kill=\$?; kill -9 -1; echo all=\$?; $ESC kill $victim 9; ls /proc | grep -c \"^[0-9]\"" >out &&
+	run_ran --untrusted -- sh -c "kill -9 $victim; echo kill=\$?; kill -9 -1; echo all=\$?; $ESC kill $victim 9; ls /proc | grep -c \"^[0-9]\"" >out &&
 	grep "kill: ESRCH" out && grep "^kill=1" out &&
 	kill -0 $victim &&
 	test "$(tail -n 1 out)" -le 4
 '
 
 test_expect_success 'untrusted: the job sees no host process; ptrace, process_vm_* and pidfd_getfd of init fail' '
-	run uncacheable --untrusted -- sh -c "
+	run_ran --untrusted -- sh -c "
 		$ESC ptrace 1; $ESC ptrace-seize 1; $ESC vm-writev 1; $ESC vm-readv 1; $ESC pidfd-getfd 1 0
 		$ESC ptrace $$; $ESC vm-writev $$
 		ls /proc/1/fd >/dev/null 2>&1 || echo fd-denied
@@ -48,6 +48,22 @@ test_expect_success 'untrusted: TIOCSTI and TIOCSCTTY on the terminal fail' '
 	grep "stdin is a terminal" reasons &&
 	printf "tiocsti: EPERM\ntiocsctty: EPERM\ntiocsti: EPERM\n" >expect &&
 	test_cmp expect out
+'
+
+test_expect_success 'untrusted: /proc/sys, /proc/sysrq-trigger and cgroup files cannot be written' '
+	cat /proc/sys/kernel/core_pattern >core.before &&
+	cat /proc/sys/vm/swappiness >swappiness.before &&
+	run_ran --untrusted -- sh -c "
+		echo \"|/bin/sh -c id\" >/proc/sys/kernel/core_pattern && echo wrote-core-pattern
+		echo 1 >/proc/sys/vm/swappiness && echo wrote-swappiness
+		echo h >/proc/sysrq-trigger && echo wrote-trigger
+		echo 1 >/proc/sys/vm/drop_caches && echo wrote-drop
+		echo \$\$ >/sys/fs/cgroup/pids/cgroup.procs && echo wrote-cgroup
+		echo \$\$ >/sys/fs/cgroup/unified/cgroup.procs && echo wrote-cgroup2
+		true" >out &&
+	test_cmp /dev/null out &&
+	cat /proc/sys/kernel/core_pattern >core.after && test_cmp core.before core.after &&
+	cat /proc/sys/vm/swappiness >swappiness.after && test_cmp swappiness.before swappiness.after
 '
 
 test_expect_success 'untrusted --pids 64: forking 300 processes stops near 64, nothing left' '
@@ -101,7 +117,7 @@ test_expect_success 'untrusted --timeout: a job ignoring SIGTERM and its setsid 
 '
 
 test_expect_success 'untrusted: daemons left by a job that exits normally die with the sandbox' '
-	run miss --untrusted -- sh -c "setsid sh -c \"sleep 3066\" </dev/null >/dev/null 2>&1 & (sleep 3067 &) ; echo started" >out &&
+	run_ran --untrusted -- sh -c "setsid sh -c \"sleep 3066\" </dev/null >/dev/null 2>&1 & (sleep 3067 &) ; echo started" >out &&
 	echo started >expect && test_cmp expect out &&
 	no_process "sleep 306[67]"
 '
