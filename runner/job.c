@@ -196,6 +196,13 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+:vh", long_options, NULL)) != -1) {
+		/*
+		 * "--opt -- CMD": the value was forgotten, and "--" would be
+		 * taken for it ("--opt=--" still says it on purpose).
+		 */
+		if (optarg && optarg == argv[optind - 1] && !strcmp(optarg, "--"))
+			die("option '%s' needs a value; see 'procache %s --help'",
+			    argv[optind - 2], cmdname);
 		if (cmd == JOB_CMD_TRACE && run_only(opt))
 			die("option '--%s' is not for 'procache trace'; see 'procache trace --help'",
 			    opt_name(opt));
