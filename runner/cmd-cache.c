@@ -628,6 +628,8 @@ int cmd_cache(int argc, char **argv)
 			ctx.cache_dir_flag = optarg;
 			break;
 		case 'c':
+			if (!*optarg)
+				die("cache: option '--config' needs a file name");
 			ctx.config_path = optarg;
 			break;
 		case ':':

@@ -3,6 +3,7 @@
  * which prints the effective configuration and where each value came from.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +41,10 @@ static char **str_array(const cJSON *arr, const char *key, struct strbuf *err)
 	char **v = xcalloc(n + 1, sizeof(*v));
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr) {
-		if (!cJSON_IsString(it) || !*it->valuestring) {
-			strbuf_addf(err, "key '%s': expected an array of non-empty strings", key);
+		if (!cJSON_IsString(it) || !*it->valuestring ||
+		    strlen(it->valuestring) >= PATH_MAX) {
+			strbuf_addf(err, "key '%s': expected an array of non-empty strings shorter than %d bytes",
+				    key, PATH_MAX);
 			for (size_t k = 0; k < i; k++)
 				free(v[k]);
 			free(v);
@@ -112,8 +115,9 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 	if (rc == -EINVAL)
 		return rc;
 	if (rc == 0) {
-		if (!*s) {
-			strbuf_addstr(err, "key 'cache_dir': empty");
+		if (!*s || strlen(s) >= PATH_MAX) {
+			strbuf_addstr(err, *s ? "key 'cache_dir': too long"
+					      : "key 'cache_dir': empty");
 			return -EINVAL;
 		}
 		cfg->cache_dir = xstrdup(s);
@@ -343,6 +347,12 @@ int cmd_config(int argc, char **argv)
 			die("unknown argument '%s'; see 'procache config --help'", a);
 		}
 	}
+	if (flag && (!*flag || strlen(flag) >= PATH_MAX))
+		die("option '--cache-dir' needs a non-empty path shorter than %d bytes",
+		    PATH_MAX);
+	if (config_path && (!*config_path || strlen(config_path) >= PATH_MAX))
+		die("option '--config' needs a file name shorter than %d bytes",
+		    PATH_MAX);
 	struct pc_config cfg;
 	struct strbuf err = STRBUF_INIT, dir = STRBUF_INIT;
 	if (config_load(config_path, &cfg, &err) < 0)
