@@ -141,4 +141,12 @@ test_expect_success 'a large file changed in one byte in the middle, size and mt
 	test "$(cat "$TEST_DIR/stdout")" = "$(md5sum <big)"
 '
 
+test_expect_success 'a file only stat-ed, larger than what is hashed (16 MiB), touched: miss' '
+	hstart && truncate -s 17M big && touch -d 2001-01-01 big &&
+	hmiss -- stat -c %s big &&
+	hhit -- stat -c %s big &&
+	touch big &&
+	hmiss -- stat -c %s big
+'
+
 test_done

@@ -133,9 +133,15 @@ test_expect_success 'python sys.path: a package directory shadows a module: miss
 	hstdout_is pkg
 '
 
+# The .pyc decides by the source's mtime whether to read it; the edit
+# below keeps the size, so only the stat precondition's mtime+bytes catch it.
+# (mod.py dated in the past: python trusts a .pyc whose recorded source
+# mtime, in whole seconds, and size match, so an edit within the second the
+# .pyc was written would be missed by python itself.)
+
 test_expect_success 'python: bytecode written by the first run is an output; the third run hits' '
 	hstart && mkdir d &&
-	echo "WHERE = 1" >d/mod.py &&
+	echo "WHERE = 1" >d/mod.py && touch -d 2001-01-01 d/mod.py &&
 	P="PYTHONPATH=$W/d" && B="--env-unset PYTHONDONTWRITEBYTECODE" &&
 	hmiss $B --env-set "$P" -- $PY -c "import mod; print(mod.WHERE)" &&
 	test_path_is_dir d/__pycache__ &&
@@ -175,6 +181,17 @@ test_expect_success 'a config directory that did not exist is created with the f
 	mkdir etc && echo etc >etc/app.conf &&
 	hmiss -- sh -c "$CONFJOB" &&
 	hstdout_is etc
+'
+
+test_expect_success 'LD_LIBRARY_PATH: a library appears in a glibc-hwcaps subdirectory: miss' '
+	hstart && mklib lib2 2 && mkdir lib1 &&
+	printf "#include <stdio.h>\nint val(void);\nint main(void) { printf(\"%%d\\\\n\", val()); return 0; }\n" >main.c &&
+	cc -o main main.c -Llib2 -lval &&
+	L="LD_LIBRARY_PATH=$W/lib1:$W/lib2" &&
+	hmiss --env-set "$L" -- ./main &&
+	mkdir -p lib1/glibc-hwcaps && mklib lib1/glibc-hwcaps/x86-64-v2 1 &&
+	hmiss --env-set "$L" -- ./main &&
+	hstdout_is 1
 '
 
 test_done

@@ -123,4 +123,31 @@ test_expect_success 'cd through a symlinked directory then a relative read: reta
 	hstdout_is two
 '
 
+test_expect_success 'a path with .. after a directory symlink, the symlink retargeted: miss' '
+	hstart && mkdir -p v1 v2/deep a && echo top >data && echo v2 >v2/data &&
+	ln -s ../v1 a/cur &&
+	hmiss -- cat a/cur/../data &&
+	hstdout_is top &&
+	hhit -- cat a/cur/../data &&
+	ln -sfn ../v2/deep a/cur &&
+	hmiss -- cat a/cur/../data &&
+	hstdout_is v2
+'
+
+test_expect_success 'find walking a tree: a file added two levels down: miss' '
+	hstart && mkdir -p t/s && touch t/s/x &&
+	hmiss -- find t &&
+	hhit -- find t &&
+	touch t/s/y &&
+	hmiss -- find t
+'
+
+test_expect_success 'a file read through /proc/self/fd and /proc/self/cwd: changed: miss' '
+	hstart && echo v1 >f &&
+	hmiss -- sh -c "exec 3<f; cat /proc/self/fd/3; cat /proc/self/cwd/f" &&
+	hhit -- sh -c "exec 3<f; cat /proc/self/fd/3; cat /proc/self/cwd/f" &&
+	echo v2 >f &&
+	hmiss -- sh -c "exec 3<f; cat /proc/self/fd/3; cat /proc/self/cwd/f"
+'
+
 test_done
