@@ -67,11 +67,11 @@ cache_is_sound() {
 	import json, os, subprocess, sys
 	d, exe = sys.argv[1], sys.argv[2]
 	bad = 0
-	for it in json.load(open("ls.json")):
+	for it in json.load(open("ls.json", encoding="utf-8", errors="surrogateescape")):
 	    if it["corrupt"]:
 	        print("entry listed as corrupt:", it["id"]); bad += 1; continue
 	    e = json.loads(subprocess.run([exe, "cache", "--cache-dir", d, "show",
-	            "--json", it["id"]], check=True, capture_output=True).stdout)
+	            "--json", it["id"]], check=True, capture_output=True).stdout.decode("utf-8", "surrogateescape"))
 	    res = e["result"]
 	    refs = [res["stdout"], res["stderr"]] + [c for c in res["changes"] if "blob" in c]
 	    for r in refs:

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+test_description='odd input: paths with newlines, commas, colons, backslashes and non-UTF-8 bytes; missing commands; 10,000 arguments; 1 GB of stdin; binary output'
+. "$(dirname "$0")/../lib.sh"
+. "$TEST_SRC_DIR/lib-faults.sh"
+
+# Every character that has broken a tool somewhere: space, comma, colon,
+# backslash, newline, tab, quote, a glob, a leading dash and non-UTF-8 bytes.
+ODD=$(printf 'a b,c:d\\e\nf\tg"h*-\377\376i')
+
+# snap DIR: every entry below DIR, names as bytes (hex), type, mode,
+# content hash, link target. Equal snapshots: equal trees.
+snap() {
+	"$PY" - "$1" <<-\EOF
+	import hashlib, os, stat, sys
+	top = os.fsencode(sys.argv[1])
+	out = []
+	for d, dirs, files in os.walk(top):
+	    for n in dirs + files:
+	        p = os.path.join(d, n)
+	        st = os.lstat(p)
+	        rel = os.path.relpath(p, top).hex()
+	        if stat.S_ISLNK(st.st_mode):
+	            out.append("l %s %s" % (rel, os.readlink(p).hex()))
+	        elif stat.S_ISREG(st.st_mode):
+	            out.append("f %s %o %s" % (rel, st.st_mode & 0o7777,
+	                       hashlib.md5(open(p, "rb").read()).hexdigest()))
+	        else:
+	            out.append("d %s %o" % (rel, st.st_mode & 0o7777))
+	print("\n".join(sorted(out)))
+	EOF
+}
+
+test_expect_success 'odd names in the cwd, in --output and in the files the job writes: miss, then an exact hit' '
+	mkdir -p "$ODD/in" "out$ODD" &&
+	cd "$ODD" &&
+	printf "input\377\n" >"in/$ODD" &&
+	cat >job.sh <<-\EOF &&
+	odd=$1
+	mkdir -p "w/$odd/sub"
+	cat "in/$odd" >"w/$odd/sub/$odd.txt"
+	printf "%s" "$odd" >"w/name-$odd"
+	ln -s "$odd.txt" "w/$odd/sub/link$odd"
+	cp "in/$odd" "$2/$odd"
+	printf "%s\n" "$PWD"
+	ls w
+	EOF
+	run miss --output . --output "../out$ODD" -- sh job.sh "$ODD" "../out$ODD" >../stdout1 &&
+	test $rc = 0 &&
+	test "$(head -n 2 ../stdout1)" = "$PWD" &&
+	snap w >../snap1 && snap "../out$ODD" >../osnap1 &&
+	test_line_count 1 ../osnap1 &&
+	grep -q "$(printf "%s/sub/%s.txt" "$ODD" "$ODD" | xxd -p | tr -d "\n")" ../snap1 &&
+	rm -rf w "../out$ODD"/* &&
+	run hit --output . --output "../out$ODD" -- sh job.sh "$ODD" "../out$ODD" >../stdout2 &&
+	test_cmp ../stdout1 ../stdout2 &&
+	snap w >../snap2 && snap "../out$ODD" >../osnap2 &&
+	test_cmp ../snap1 ../snap2 &&
+	test_cmp ../osnap1 ../osnap2 &&
+	cache_is_sound
+'
+
+# NEEDSWORK: paths are written into JSON (--report, cache ls/show --json,
+# trace --json, --diff-json) as raw bytes, so a non-UTF-8 name makes the
+# document invalid for strict readers (python's json, jq).
+test_expect_failure 'the report of a job writing a non-UTF-8 name is valid UTF-8 JSON' '
+	printf "echo x >\"f\\377\"\n" >job.sh &&
+	"$PROCACHE" run --report report.json -- sh -c "printf \"\$(cat job.sh)\" | sh" &&
+	ls | grep -q "^f" &&
+	"$PY" -c "import json, sys; json.load(open(sys.argv[1], encoding=\"utf-8\"))" report.json
+'
+
+test_expect_success 'a command that does not exist: 127 and one line, never stored' '
+	rc=0 && "$PROCACHE" run --report report.json -- no-such-command-here 2>err || rc=$?
+	test $rc = 127 && test_line_count 1 err &&
+	grep -q "^procache: warning: cannot execute $Q\(.*/\)\{0,1\}no-such-command-here$Q: command not found$" err &&
+	test "$(report_status)" = uncacheable &&
+	rc=0 && "$PROCACHE" run --report report.json -- "./$ODD" 2>err || rc=$?
+	test $rc = 127 && test_line_count 1 err &&
+	rc=0 && "$PROCACHE" run --report report.json -- /no/such/dir/cmd 2>err || rc=$?
+	test $rc = 127 && test_line_count 1 err &&
+	echo "echo hi" >not-executable &&
+	rc=0 && "$PROCACHE" run --report report.json -- ./not-executable 2>err || rc=$?
+	test $rc = 126 && test_line_count 1 err &&
+	test "$(report_status)" = uncacheable &&
+	mkdir a-dir &&
+	rc=0 && "$PROCACHE" run --report report.json -- ./a-dir 2>err || rc=$?
+	test $rc = 126 && test_line_count 1 err
+'
+
+test_expect_success '10,000 arguments: miss, hit, and one argument changed is a miss' '
+	seq 1 10000 | sed "s/^/argument-/" >args &&
+	mapfile -t args <args &&
+	run miss -- sh -c "echo \$#; echo \"\$@\" | md5sum" sh "${args[@]}" >out1 &&
+	test "$(head -n 1 out1)" = 10000 &&
+	run hit -- sh -c "echo \$#; echo \"\$@\" | md5sum" sh "${args[@]}" >out2 &&
+	test_cmp out1 out2 &&
+	args[5000]=changed &&
+	run miss -- sh -c "echo \$#; echo \"\$@\" | md5sum" sh "${args[@]}" >out3 &&
+	! test_cmp out1 out3 2>/dev/null &&
+	# An argument of 100 KB, and an empty one, count too.
+	big=$(head -c 102400 /dev/zero | tr "\0" y) &&
+	run miss -- sh -c "echo \${#1} \${#2}" sh "$big" "" >out4 &&
+	echo "102400 0" >expect && test_cmp expect out4 &&
+	run hit -- sh -c "echo \${#1} \${#2}" sh "$big" "" >out5 &&
+	test_cmp expect out5 &&
+	run miss -- sh -c "echo \${#1} \${#2}" sh "$big" >out6
+'
+
+test_expect_success '1 GB on stdin: the job reads it all, the key holds it' '
+	head -c 1073741824 /dev/zero | run miss -- wc -c >out &&
+	echo 1073741824 >expect && test_cmp expect out &&
+	head -c 1073741824 /dev/zero | run hit -- wc -c >out &&
+	test_cmp expect out &&
+	# The same size, one byte different at the end: a miss.
+	{ head -c 1073741823 /dev/zero; printf x; } | run miss -- wc -c >out &&
+	test_cmp expect out &&
+	# The saved copy of stdin is gone from the cache.
+	test -z "$(ls -A "$PROCACHE_DIR/tmp")"
+'
+
+test_expect_success 'binary stdout and stderr, no final newline: replayed byte for byte' '
+	{ for i in $(seq 1 64); do
+		printf "$(printf "\\\\%03o" $(seq 0 255))"
+	done; head -c 1048576 /dev/urandom; printf "\0\r\n\377"; } >blob &&
+	test $(wc -c <blob) = $((256 * 64 + 1048576 + 4)) &&
+	run miss -- sh -c "cat blob; cat blob >&2" >out1 2>err1 &&
+	test_cmp blob out1 && test_cmp blob err1 &&
+	run hit -- sh -c "cat blob; cat blob >&2" >out2 2>err2 &&
+	test_cmp blob out2 && test_cmp blob err2 &&
+	# Replayed into a pipe that closes early: no hang, no crash.
+	run hit -- sh -c "cat blob; cat blob >&2" 2>/dev/null | head -c 10 >/dev/null &&
+	test "$(report_status)" = hit
+'
+
+test_done
