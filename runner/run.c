@@ -72,11 +72,27 @@ struct cache *open_cache_or_die(const char *dir)
 	return c;
 }
 
+int open_own_output(const char *path, int flags)
+{
+	/*
+	 * A job's applied changes may have left a symlink at this name in
+	 * an output root (or in one of its directories: that is not
+	 * checked); root would write, or create, wherever it points.
+	 * Under /dev and /proc the name is the user's: /dev/stdout,
+	 * /proc/self/fd/N, a terminal.
+	 */
+	int nofollow = strncmp(path, "/dev/", 5) && strncmp(path, "/proc/", 6) ?
+		       O_NOFOLLOW : 0;
+
+	return open(path, O_WRONLY | O_CREAT | O_CLOEXEC | nofollow | flags, 0644);
+}
+
 void open_log_or_die(const char *path)
 {
 	if (!path)
 		return;
-	FILE *f = fopen(path, "ae");
+	int fd = open_own_output(path, O_APPEND);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "ae");
 	if (!f)
 		die_errno("cannot open log file '%s'", path);
 	setvbuf(f, NULL, _IOLBF, 0);
@@ -247,7 +263,7 @@ static void report_init(struct report *rp, const char *path, double start)
 	rp->start = start;
 	rp->root = cJSON_CreateObject();
 	if (path) {
-		rp->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		rp->fd = open_own_output(path, O_TRUNC);
 		if (rp->fd < 0)
 			die_errno("cannot write report '%s'", path);
 	}
@@ -303,7 +319,8 @@ static void report_finish(struct report *rp, int exit_code)
 		 * writing the held file would leave the job's file as the
 		 * report.
 		 */
-		if (fstat(fd, &held) == 0 && S_ISREG(held.st_mode) &&
+		if (strncmp(rp->path, "/dev/", 5) && strncmp(rp->path, "/proc/", 6) &&
+		    fstat(fd, &held) == 0 && S_ISREG(held.st_mode) &&
 		    (lstat(rp->path, &named) < 0 || named.st_dev != held.st_dev ||
 		     named.st_ino != held.st_ino))
 			die("cannot write report '%s': the job's changes replaced it",
@@ -337,7 +354,7 @@ static void write_diff_json(const char *path, const struct job_run *r)
 	size_t len = strlen(text);
 	text = xrealloc(text, len + 2);
 	text[len++] = '\n';
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open_own_output(path, O_TRUNC);
 	if (fd < 0 || write_full(fd, text, len) < 0 || close(fd) < 0)
 		die_errno("cannot write '%s'", path);
 	free(text);

@@ -20,6 +20,14 @@ void resolve_cache_dir(const char *flag, struct strbuf *out);
 /* cache_open() or die with its message. */
 struct cache *open_cache_or_die(const char *dir);
 
+/*
+ * Opens a file procache writes itself (--report, --diff-json, --log) for
+ * writing, creating it 0644, with @flags (O_TRUNC, O_APPEND) added. A
+ * symlink as the last component is not followed (ELOOP), except under
+ * /dev and /proc. Returns the fd or -1 with errno set.
+ */
+int open_own_output(const char *path, int flags);
+
 /* --log FILE: messages go to FILE (appended). NULL: stderr. */
 void open_log_or_die(const char *path);
 
