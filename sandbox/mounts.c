@@ -764,6 +764,19 @@ static int bind_dir_ro(const char *src, int dirfd, const char *rel,
 	return move_mount(fd, "", dirfd, rel, MOVE_MOUNT_F_EMPTY_PATH);
 }
 
+/*
+ * A bind whose host entry was removed since the plan was made (another
+ * process's scratch directory, in a directory shown entry by entry): the
+ * view shows it absent, as the host now has it, instead of failing the
+ * run. Removes the mount point just made; false for any other failure.
+ */
+static bool vanished(int rootfd, const char *rel, const char *what, int rmflag)
+{
+	if (errno != ENOENT || strcmp(what, "open_tree"))
+		return false;
+	return unlinkat(rootfd, rel, rmflag) == 0;
+}
+
 static void build_proc(int rootfd, int status_fd)
 {
 	/* Host-wide knobs the job could change or must not see written. */
@@ -921,12 +934,14 @@ void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd)
 			break;
 		case VIEW_FILE:
 			if (bind_file(st->host, rootfd, st->path,
-				      MOUNT_ATTR_RDONLY, &what) < 0)
+				      MOUNT_ATTR_RDONLY, &what) < 0 &&
+			    !vanished(rootfd, st->path, what, 0))
 				sbx_child_fail(status_fd, "cannot bind '%s': %s",
 					       st->host, what);
 			break;
 		case VIEW_BIND_RO:
-			if (bind_dir_ro(st->host, rootfd, st->path, &what) < 0)
+			if (bind_dir_ro(st->host, rootfd, st->path, &what) < 0 &&
+			    !vanished(rootfd, st->path, what, AT_REMOVEDIR))
 				sbx_child_fail(status_fd, "cannot bind '%s': %s",
 					       st->host, what);
 			break;
