@@ -103,6 +103,23 @@ for mode in untrusted trusted; do
 	'
 done
 
+# Regression: a symlink a hostile job left in the output root was followed
+# by the next run writing its --report, --diff-json or --log there (as
+# root; with -vv the log holds paths the job chose: a cron line).
+test_expect_success 'untrusted: symlinks left by a job at the names of the next run'"'"'s --report, --diff-json, --log are not followed' '
+	open_cwd && canary "$TEST_ROOT/c-own" &&
+	run miss --untrusted -- sh -c "for f in r.json d.json l.log; do ln -s $TEST_ROOT/c-own/\$f \$f; done; ln -s $TEST_ROOT/c-own/f f.json" &&
+	test -L r.json && test -L d.json && test -L l.log && test -L f.json &&
+	test_expect_code 125 "$PROCACHE" run --report r.json -- true 2>err &&
+	grep "cannot write report .r.json.: Too many levels of symbolic links" err &&
+	test_expect_code 125 "$PROCACHE" run --no-cache --diff-json d.json -- true &&
+	test_expect_code 125 "$PROCACHE" run -vv --log l.log -- true &&
+	test_expect_code 125 "$PROCACHE" run --report f.json -- true &&
+	canary_unchanged "$TEST_ROOT/c-own" &&
+	"$PROCACHE" run --report /dev/stdout -- true >stdout.json &&
+	json_get stdout.json status >/dev/null
+'
+
 test_expect_success 'untrusted: the job cannot forge the report file' '
 	open_cwd &&
 	test_expect_code 2 "$PROCACHE" run --untrusted --report r.json -- sh -c "echo {\"status\":\"hit\"} >r.json" &&
