@@ -432,7 +432,17 @@ static int plan_skeleton_dir(struct sbx *s, const struct host_mounts *m,
 				/* All of it is masked (or is the run root). */
 				st = add_step(s, VIEW_DIR, path);
 				st->mode = sb.st_mode & 07777;
-			} else if (!job_may_write_below(s, path, &sb)) {
+			} else if (!s->cfg.untrusted &&
+				   !job_may_write_below(s, path, &sb)) {
+				/*
+				 * Not untrusted: a bind shows the host's own
+				 * inodes, so a host Unix socket below is the
+				 * real one, and the tracer's check of a
+				 * connect() address is a race a job can win
+				 * (it reads the address, the kernel reads it
+				 * again). Through an overlay, connect() to a
+				 * lower socket is refused by the kernel.
+				 */
 				st = add_step(s, VIEW_BIND_RO, path);
 				st->host = xstrdup(path);
 			} else {
