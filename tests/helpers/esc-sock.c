@@ -12,12 +12,19 @@
  *				socket moved to fd N first (the number the
  *				sandbox exempts for its listener hand-over)
  *	tcp IPV4 PORT		connect() (2 s timeout) then write the marker
+ *	race PATH DECOY SECS	connect() to DECOY (a path the tracer lets
+ *				through) again and again for up to SECS
+ *				seconds while a thread rewrites the address
+ *				in memory to PATH and back: the tracer reads
+ *				the address, the kernel reads it again
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +57,61 @@ static socklen_t unix_addr(struct sockaddr_un *sa, const char *name, int abstrac
 	}
 	memcpy(sa->sun_path + (abstract ? 1 : 0), name, n);
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (abstract ? 1 : 1));
+}
+
+static struct sockaddr_un race_sa;
+static char race_a[108], race_b[108];
+static volatile int race_stop;
+
+static void *race_flip(void *arg)
+{
+	(void)arg;
+	volatile long spin;
+
+	/* each address stays a while: the tracer and the kernel read at
+	 * random times, so either may see either */
+	while (!race_stop) {
+		memcpy(race_sa.sun_path, race_a, sizeof(race_a));
+		__asm__ volatile("" ::: "memory");	/* both stores happen */
+		for (spin = 0; spin < 2000; spin++)
+			;
+		memcpy(race_sa.sun_path, race_b, sizeof(race_b));
+		__asm__ volatile("" ::: "memory");
+		for (spin = 0; spin < 2000; spin++)
+			;
+	}
+	return NULL;
+}
+
+static int race(const char *path, const char *decoy, int secs)
+{
+	time_t end = time(NULL) + secs;
+	pthread_t th;
+	long tries = 0;
+	int fd, ok = 0;
+
+	if (strlen(path) >= sizeof(race_a) || strlen(decoy) >= sizeof(race_b))
+		return 2;
+	memcpy(race_a, path, strlen(path) + 1);
+	memcpy(race_b, decoy, strlen(decoy) + 1);
+	race_sa.sun_family = AF_UNIX;
+	memcpy(race_sa.sun_path, race_b, sizeof(race_b));
+	if (pthread_create(&th, NULL, race_flip, NULL))
+		return 2;
+	while (!ok && time(NULL) < end) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			break;
+		tries++;
+		if (connect(fd, (struct sockaddr *)&race_sa, sizeof(race_sa)) == 0)
+			ok = write(fd, marker, sizeof(marker) - 1) > 0;
+		close(fd);
+	}
+	race_stop = 1;
+	pthread_join(th, NULL);
+	fprintf(stderr, "race: %ld tries\n", tries);
+	errno = ECONNREFUSED;
+	return report("race", ok);
 }
 
 int main(int argc, char **argv)
@@ -102,6 +164,11 @@ int main(int argc, char **argv)
 		mh.msg_iov = &iov;
 		mh.msg_iovlen = 1;
 		return report(how, sendmsg(n, &mh, 0) > 0);
+	}
+	if (!strcmp(how, "race")) {
+		if (argc < 5)
+			return 2;
+		return race(argv[2], argv[3], atoi(argv[4]));
 	}
 	if (!strcmp(how, "tcp")) {
 		struct sockaddr_in in = { .sin_family = AF_INET };

@@ -106,16 +106,34 @@ test_expect_success 'untrusted: the job gets a session of its own, not the host 
 	printf "procache\nprocache\n" >expect && test_cmp expect out
 '
 
-# Deny-only mode cannot read socket addresses (DESIGN §5): rootless, a
-# host socket shown through a read-only bind is reachable. Known gap.
-test_expect_failure 'rootless untrusted --no-trace: a host unix socket is refused' '
+# Regression: rootless, a directory the job could not write was shown as a
+# read-only bind (the host's own inodes): the tracer checks a connect()
+# address and lets the kernel read it again, so a job swapping it from
+# another thread reached a host socket within a few tries; and deny-only
+# mode (--no-trace) does not check addresses at all. Untrusted, such
+# directories are overlays now: the kernel refuses to connect to a lower
+# socket through one.
+test_expect_success UNPRIV_USER 'rootless untrusted: racing the tracer on connect() does not reach a host socket' '
 	mkdir rootdir u && chown procache-test: u &&
 	daemon unix "$TEST_DIR/rootdir/s.sock" "$TEST_DIR/rootdir/got" &&
 	chmod 0777 rootdir/s.sock &&
 	(cd u && setpriv --reuid procache-test --regid procache-test --init-groups \
-		env HOME="$TEST_DIR/u" PROCACHE_DIR="$TEST_DIR/u/cache" "$PROCACHE" run --untrusted --no-trace -- \
-		$ESC_SOCK unix "$TEST_DIR/rootdir/s.sock") >out &&
+		env HOME="$TEST_DIR/u" PROCACHE_DIR="$TEST_DIR/u/cache" "$PROCACHE" run --untrusted --report report.json -- \
+		$ESC_SOCK race "$TEST_DIR/rootdir/s.sock" "$TEST_DIR/rootdir/x.sock" 3) >out &&
+	echo "race: ECONNREFUSED" >expect && test_cmp expect out &&
 	sleep 0.3 && test_path_is_missing rootdir/got
+'
+
+test_expect_success UNPRIV_USER 'rootless untrusted --no-trace: a host unix socket is refused' '
+	mkdir rootdir u && chown procache-test: u &&
+	daemon unix "$TEST_DIR/rootdir/s.sock" "$TEST_DIR/rootdir/got" &&
+	daemon dgram "$TEST_DIR/rootdir/d.sock" "$TEST_DIR/rootdir/gotd" &&
+	chmod 0777 rootdir/s.sock rootdir/d.sock &&
+	(cd u && setpriv --reuid procache-test --regid procache-test --init-groups \
+		env HOME="$TEST_DIR/u" PROCACHE_DIR="$TEST_DIR/u/cache" "$PROCACHE" run --untrusted --no-trace -- \
+		sh -c "$ESC_SOCK unix $TEST_DIR/rootdir/s.sock; $ESC_SOCK dgram $TEST_DIR/rootdir/d.sock") >out &&
+	printf "unix: ECONNREFUSED\ndgram: ECONNREFUSED\n" >expect && test_cmp expect out &&
+	sleep 0.3 && test_path_is_missing rootdir/got && test_path_is_missing rootdir/gotd
 '
 
 test_done
