@@ -14,7 +14,7 @@ debs_for_pkgs="libseccomp-dev libmount-dev libcap-ng-dev libxxhash-dev libcjson-
 # command -> Debian package, for what the build and the tests run.
 tools="pkg-config:pkg-config cc:gcc make:make unshare:util-linux setpriv:util-linux
 ip:iproute2 xxh128sum:xxhash python3:python3 tar:tar getent:libc-bin useradd:passwd
-cmp:diffutils find:findutils stat:coreutils"
+cmp:diffutils find:findutils stat:coreutils clang:clang"
 
 out=${1:?usage: tools/deps.sh OUTFILE}
 
