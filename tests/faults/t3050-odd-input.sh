@@ -49,7 +49,7 @@ test_expect_success 'odd names in the cwd, in --output and in the files the job 
 	test "$(head -n 2 ../stdout1)" = "$PWD" &&
 	snap w >../snap1 && snap "../out$ODD" >../osnap1 &&
 	test_line_count 1 ../osnap1 &&
-	grep -q "$(printf "%s/sub/%s.txt" "$ODD" "$ODD" | xxd -p | tr -d "\n")" ../snap1 &&
+	grep -q "$(printf "%s/sub/%s.txt" "$ODD" "$ODD" | od -An -tx1 | tr -d " \n")" ../snap1 &&
 	rm -rf w "../out$ODD"/* &&
 	run hit --output . --output "../out$ODD" -- sh job.sh "$ODD" "../out$ODD" >../stdout2 &&
 	test_cmp ../stdout1 ../stdout2 &&
