@@ -24,8 +24,8 @@
  *	   {"kind":"content","path":P,"hash":H,"type":"file","mode":M}
  *	   {"kind":"absent","path":P}
  *	   {"kind":"stat","path":P,"type":T,"mode":M,"uid":U,"gid":G,
- *	    "size":S (type "file" only), "mtime":"<ns>","ctime":"<ns>" (both:
- *	    strict)}
+ *	    "size":S,"nlink":N (type "file" only), "mtime":"<ns>",
+ *	    "ctime":"<ns>" (both: strict)}
  *	   a "file" stat that is not strict has "mtime" alone (required) and
  *	   optionally "hash":H, the content seen: it holds when the mtime is
  *	   the same, or the content is (cache_record_add_stat())
@@ -492,6 +492,9 @@ void cache_record_add_stat(struct cache_record *r, const char *path,
 	p->uid = st->st_uid;
 	p->gid = st->st_gid;
 	p->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+	/* A stat shows it (stat -c %h); a directory's is left out: it counts
+	 * subdirectories, which a job's own outputs change. */
+	p->nlink = S_ISREG(st->st_mode) ? (uint64_t)st->st_nlink : 0;
 	p->strict = strict;
 	if (strict) {
 		p->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
@@ -727,8 +730,10 @@ static cJSON *pre_to_json(const struct precondition *p)
 		cJSON_AddNumberToObject(o, "mode", p->mode & 07777);
 		cJSON_AddNumberToObject(o, "uid", p->uid);
 		cJSON_AddNumberToObject(o, "gid", p->gid);
-		if (S_ISREG(p->mode))
+		if (S_ISREG(p->mode)) {
 			cJSON_AddNumberToObject(o, "size", (double)p->size);
+			cJSON_AddNumberToObject(o, "nlink", (double)p->nlink);
+		}
 		if (p->strict) {
 			add_i64_str(o, "mtime", p->mtime_ns);
 			add_i64_str(o, "ctime", p->ctime_ns);
@@ -1047,7 +1052,7 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 {
 	static const char *const k_content[] = { "kind", "path", "hash", "type", "mode", NULL };
 	static const char *const k_absent[] = { "kind", "path", NULL };
-	static const char *const k_stat[] = { "kind", "path", "type", "mode", "uid", "gid", "size", "mtime", "ctime", "hash", NULL };
+	static const char *const k_stat[] = { "kind", "path", "type", "mode", "uid", "gid", "size", "nlink", "mtime", "ctime", "hash", NULL };
 	static const char *const k_listing[] = { "kind", "path", "hash", NULL };
 	static const char *const k_symlink[] = { "kind", "path", "target", NULL };
 	static const char *const k_hostfact[] = { "kind", "name", "value", NULL };
@@ -1091,10 +1096,13 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 		if (v > UINT32_MAX)
 			return bad(err, "gid out of range");
 		p->gid = (uint32_t)v;
-		if (type == S_IFREG)
+		if (type == S_IFREG) {
 			TRY_JSON(json_get_u64(o, "size", &p->size, true, err));
-		else if (cJSON_GetObjectItemCaseSensitive(o, "size"))
-			return bad(err, "size on a stat precondition of a non-file");
+			TRY_JSON(json_get_u64(o, "nlink", &p->nlink, true, err));
+		} else if (cJSON_GetObjectItemCaseSensitive(o, "size") ||
+			   cJSON_GetObjectItemCaseSensitive(o, "nlink")) {
+			return bad(err, "size or nlink on a stat precondition of a non-file");
+		}
 		has_m = cJSON_GetObjectItemCaseSensitive(o, "mtime") != NULL;
 		has_c = cJSON_GetObjectItemCaseSensitive(o, "ctime") != NULL;
 		if (has_c && !has_m)

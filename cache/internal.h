@@ -67,6 +67,7 @@ struct precondition {
 	mode_t mode;         /* CONTENT, STAT: type and permission bits */
 	uint32_t uid, gid;   /* STAT */
 	uint64_t size;       /* STAT of a regular file */
+	uint64_t nlink;      /* STAT of a regular file: its hard link count */
 	bool strict;         /* STAT: mtime/ctime too */
 	int64_t mtime_ns, ctime_ns;
 	/*

@@ -262,7 +262,8 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 		ok = !m->lstat_err &&
 		     (m->st.st_mode & (S_IFMT | 07777)) == p->mode &&
 		     m->st.st_uid == p->uid && m->st.st_gid == p->gid &&
-		     (!S_ISREG(p->mode) || (uint64_t)m->st.st_size == p->size) &&
+		     (!S_ISREG(p->mode) || ((uint64_t)m->st.st_size == p->size &&
+					     (uint64_t)m->st.st_nlink == p->nlink)) &&
 		     (!p->strict || (st_ns(&m->st.st_mtim) == p->mtime_ns &&
 				     st_ns(&m->st.st_ctim) == p->ctime_ns));
 		if (ok && p->has_mtime &&
@@ -285,7 +286,8 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 				    file_type_name(p->mode),
 				    (unsigned)(p->mode & 07777), p->uid, p->gid);
 			if (S_ISREG(p->mode))
-				strbuf_addf(exp, " size %" PRIu64, p->size);
+				strbuf_addf(exp, " size %" PRIu64 " nlink %" PRIu64,
+					    p->size, p->nlink);
 			if (p->strict)
 				strbuf_addf(exp, " mtime %" PRId64 " ctime %" PRId64,
 					    p->mtime_ns, p->ctime_ns);
@@ -298,8 +300,9 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 					    (unsigned)m->st.st_uid,
 					    (unsigned)m->st.st_gid);
 				if (S_ISREG(m->st.st_mode))
-					strbuf_addf(found, " size %" PRIu64,
-						    (uint64_t)m->st.st_size);
+					strbuf_addf(found, " size %" PRIu64 " nlink %" PRIu64,
+						    (uint64_t)m->st.st_size,
+						    (uint64_t)m->st.st_nlink);
 				if (p->strict)
 					strbuf_addf(found,
 						    " mtime %" PRId64 " ctime %" PRId64,
