@@ -149,4 +149,13 @@ test_expect_success 'a file only stat-ed, larger than what is hashed (16 MiB), t
 	hmiss -- stat -c %s big
 '
 
+test_expect_success 'a file only stat-ed gains a hard link elsewhere: miss (stat shows the link count)' '
+	hstart && echo 12 >f && mkdir other &&
+	hmiss -- stat -c "%s %h" f &&
+	hhit -- stat -c "%s %h" f &&
+	ln f other/g &&
+	hmiss -- stat -c "%s %h" f &&
+	hstdout_is "3 2"
+'
+
 test_done
