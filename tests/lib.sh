@@ -165,8 +165,10 @@ test_skip_unless_prereq() {
 }
 
 # json_get FILE KEY: prints a top-level value of a JSON file (strings bare).
+# The system python when there is one: a pyenv shim costs a second a call.
+if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 json_get() {
-	python3 -c 'import json,sys
+	"$PYTHON" -c 'import json,sys
 v = json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."):
     v = v[int(k)] if isinstance(v, list) else v[k]
