@@ -37,7 +37,7 @@ check_job() {
 	local j=$1
 	rm -rf out/$j &&
 	run "hit|miss" -- sh job.sh $j >stdout 2>stderr || return 1
-	test "$rc" = "$(cat exp/rc.$j)" || { echo "job $j: exit $rc" >&2; cat stderr >&2; return 1; }
+	test "$rc" = "$(<exp/rc.$j)" || { echo "job $j: exit $rc" >&2; cat stderr >&2; return 1; }
 	# procache may warn about what it found corrupt; the rest is the job's.
 	grep -v "^procache: warning: " stderr >stderr.job
 	test_cmp exp/stdout.$j stdout && test_cmp exp/stderr.$j stderr.job &&
@@ -52,10 +52,10 @@ corrupt() {
 	0)
 		if [ "$size" -gt 0 ]; then
 			off=$(( (RANDOM * 32768 + RANDOM) % size ))
+			byte=$(od -An -tu1 -j $off -N1 "$f") &&
 			chmod u+w "$f" &&
-			"$PY" -c 'import sys
-f = open(sys.argv[1], "r+b"); o = int(sys.argv[2]); f.seek(o)
-b = f.read(1)[0]; f.seek(o); f.write(bytes([b ^ (1 << int(sys.argv[3]))]))' "$f" $off $((RANDOM % 8)) &&
+			printf "\\$(printf %03o $(( byte ^ (1 << (RANDOM % 8)) )))" |
+				dd of="$f" bs=1 seek=$off conv=notrunc status=none &&
 			kind=flip
 		else
 			rm -f "$f" && kind=delete
@@ -87,9 +87,9 @@ test_expect_success "$FAULTS corruptions of entries, blobs and the stat cache: e
 		if [ $((n % 50)) = 0 ]; then
 			echo "version $n" >in/common && expect_all || return 1
 		fi
-		(cd "$PROCACHE_DIR" && find keys blobs -type f ! -name "*.hits" ! -name ".*"
-		 ls statcache stats/[0-9]* 2>/dev/null) >files &&
-		f=$(sed -n "$((RANDOM % $(wc -l <files) + 1))p" files) &&
+		mapfile -t files < <(cd "$PROCACHE_DIR" && find keys blobs stats statcache \
+			-type f ! -name "*.hits" ! -name ".*" ! -name "*.lock" 2>/dev/null) &&
+		f=${files[RANDOM % ${#files[@]}]} &&
 		corrupt "$PROCACHE_DIR/$f" || return 1
 		case $kind in flip) flips=$((flips + 1)) ;; truncate) truncs=$((truncs + 1)) ;; *) dels=$((dels + 1)) ;; esac
 		case $f in keys/*) entries=$((entries + 1)) ;; blobs/*) blobs=$((blobs + 1)) ;; *) others=$((others + 1)) ;; esac
@@ -97,7 +97,7 @@ test_expect_success "$FAULTS corruptions of entries, blobs and the stat cache: e
 		# hit an entry or blob of a known job, that one.
 		j=$((RANDOM % JOBS)) &&
 		check_job $j || { echo "fault $n: $kind of $f, then job $j" >&2; return 1; }
-		case $(report_status) in hit) hits=$((hits + 1)) ;; *) misses=$((misses + 1)) ;; esac
+		get_status && case $status in hit) hits=$((hits + 1)) ;; *) misses=$((misses + 1)) ;; esac
 		if [ $((n % 20)) = 0 ]; then
 			# verify reports what is wrong, it does not crash.
 			rc=0 && "$PROCACHE" cache verify >verify.out 2>&1 || rc=$?

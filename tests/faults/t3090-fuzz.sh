@@ -2,8 +2,8 @@
 test_description='a short fixed-time run of every libFuzzer target (tests/fuzz/run.sh)'
 . "$(dirname "$0")/../lib.sh"
 
-# Seconds per target: FUZZ_SECONDS, else 15 (make fuzz runs them longer).
-SECS=${FUZZ_SECONDS:-15}
+# Seconds per target: FUZZ_SECONDS, else 10 (make fuzz runs them longer).
+SECS=${FUZZ_SECONDS:-10}
 RT=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 
 # clang is in tools/deps.sh; libFuzzer's runtime has no command to look
