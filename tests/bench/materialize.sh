@@ -31,7 +31,7 @@ driver=$PROCACHE_BUILD/tests/unit/test-materialize-bench
 [ -x "$driver" ] || { echo "bench: $driver not built (make test-bins)" >&2; exit 1; }
 if [ -n "$QUICK" ]; then dirs=10; else dirs=100; fi
 per_dir=100 size_kib=50
-runs=$(bench_runs 5 2)
+runs=$(bench_runs 3 2)
 trap bench_cleanup EXIT
 
 src=$BENCH_SCRATCH/src
@@ -155,7 +155,7 @@ bench_plot materialize-files.png "materialization time vs files (1 KiB each)" "f
 
 # End to end: a job that writes the files, and its hit.
 en=$([ -n "$QUICK" ] && echo 500 || echo 10000)
-eruns=$(bench_runs 5 2)
+eruns=$(bench_runs 3 2)
 writer=$PROCACHE_BUILD/tests/helpers/bn-writefiles
 [ -x "$writer" ] || make -s -C "$BENCH_TOP" "${writer#"$BENCH_TOP"/}" >&2
 e2e=$BENCH_SCRATCH/e2e

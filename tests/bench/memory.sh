@@ -67,7 +67,9 @@ echo "## Memory"
 echo
 echo "Peak resident memory (MiB). \`/usr/bin/time -f %M\` counts procache and everything it"
 echo "waited for (on a miss: the job's biggest process); \"procache itself\" is the VmHWM of the"
-echo "procache process, polled from /proc every 10 ms."
+echo "procache process, polled from /proc every 10 ms: a lower bound (the last sample can"
+echo "precede the end of the run, e.g. a short store). On a hit, procache waits for no job, so"
+echo "%M is procache's own peak, exactly."
 echo
 echo "| run | /usr/bin/time %M | procache itself | preconditions |"
 echo "|---|---|---|---|"
