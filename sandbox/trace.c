@@ -1710,7 +1710,13 @@ static int trace_handle(void *ctx, int fd)
 		return -ENOMEM;
 	}
 	memset(t->req, 0, sizeof(*t->req));
-	r = seccomp_notify_receive(fd, t->req);
+	/*
+	 * The ioctls themselves: libseccomp 2.5 returns -ECANCELED for any
+	 * failure, which hid the ENOENT/EINTR of a call that is gone (a job
+	 * process signalled mid-notification) and killed the tracer: every
+	 * later notified call of the job then failed with ENOSYS.
+	 */
+	r = ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, t->req) < 0 ? -errno : 0;
 	if (r < 0) {
 		/* ENOENT: the caller was killed before we read it */
 		if (r == -ENOENT || r == -EINTR || r == -EAGAIN)
@@ -1736,7 +1742,7 @@ static int trace_handle(void *ctx, int fd)
 	} else {
 		t->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	}
-	r = seccomp_notify_respond(fd, t->resp);
+	r = ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, t->resp) < 0 ? -errno : 0;
 	if (r < 0 && r != -ENOENT) {
 		taint(t, "tracer: cannot answer notification: %s", strerror(-r));
 		t->dead = true;

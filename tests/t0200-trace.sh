@@ -133,4 +133,9 @@ test_expect_success ROOT 'paths through /proc/self/fd and /proc/$$/fd are follow
 	no_taints out2.json
 '
 
+test_expect_success ROOT 'a call interrupted by a signal mid-notification does not stop the tracer' '
+	"$PROCACHE" trace --json -- "$HELPERS/tr-sigstorm" 5000 >out.json &&
+	no_taints out.json
+'
+
 test_done
