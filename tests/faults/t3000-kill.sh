@@ -146,9 +146,14 @@ test_expect_success 'run directories of killed runs are cleaned by a later run' 
 	n=0 &&
 	while [ $n -lt 6 ]; do
 		n=$((n + 1))
+		before=$(ls -A "$PROCACHE_DIR/run" | wc -l)
 		"$PROCACHE" run --refresh -- sh job.sh 7 50 >/dev/null 2>&1 &
 		pid=$!
-		sleep 0.0$((RANDOM % 5 + 2))
+		# Killed once its run directory exists (the job sleeps 50 ms).
+		for t in $(seq 1 500); do
+			[ $(ls -A "$PROCACHE_DIR/run" | wc -l) -gt $before ] && break
+			sleep 0.01
+		done
 		kill -9 $pid
 		wait $pid || :
 	done &&
