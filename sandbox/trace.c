@@ -41,8 +41,10 @@
 #include <xxhash.h>
 
 #include "common/cleanup.h"
+#include "common/die.h"
 #include "common/dirlist.h"
 #include "common/path.h"
+#include "common/progress.h"
 #include "common/xalloc.h"
 #include "sandbox/syscalls.h"
 #include "common/banned.h"
@@ -1474,6 +1476,8 @@ static void on_notification(struct call *c)
 	int nr = c->req->data.nr;
 	struct trace *t = c->t;
 
+	if (pc_verbose >= 2)
+		debug("trace: pid %u: %s", (unsigned)c->req->pid, c->sc);
 #define AFD(x) ((int)(int32_t)(x))
 	switch (nr) {
 	case SYS_open:
@@ -2112,9 +2116,13 @@ int trace_finish(struct trace *t, struct strbuf *err)
 	size_t i;
 
 	(void)err;
+	struct progress prog;
+	progress_start(&prog, "hashing inputs", t->nr_obs, PROGRESS_COUNT);
 	for (i = 0; i < t->nr_obs; i++) {
 		struct trace_obs *o = &t->obs[i];
 		struct stat st;
+
+		progress_update(&prog, i + 1);
 
 		switch (o->kind) {
 		case TRACE_CONTENT:
@@ -2151,6 +2159,7 @@ int trace_finish(struct trace *t, struct strbuf *err)
 			break;
 		}
 	}
+	progress_done(&prog);
 	if (t->dead && !t->nr_taints)
 		taint(t, "tracer stopped");
 	return 0;
