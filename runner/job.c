@@ -404,6 +404,14 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 	if (path_is_beneath(cwd, cache_dir))
 		die("cannot run a job inside the cache directory '%s'",
 		    cache_dir);
+	for (size_t i = 0; i < o->nr_masks; i++) {
+		_cleanup_free_ char *abs = o->masks[i][0] == '/'
+			? xstrdup(o->masks[i]) : path_join(cwd, o->masks[i]);
+		_cleanup_free_ char *m = path_clean(abs);
+		if (path_is_beneath(cwd, m))
+			die("the working directory '%s' is hidden by --mask '%s'",
+			    cwd, o->masks[i]);
+	}
 	/* Without --share-tmp the job's /tmp is a private, empty tmpfs. */
 	if (!o->share_tmp && path_is_beneath(cwd, "/tmp"))
 		die("the working directory '%s' is under /tmp, which the job sees as a private empty tmpfs; use --share-tmp or run from elsewhere",

@@ -333,20 +333,63 @@ static void report_finish(struct report *rp, int exit_code)
 	rp->root = NULL;
 }
 
+static cJSON *change_json(const char *kind, const char *path, mode_t mode,
+			  double size, const char *target)
+{
+	cJSON *it = cJSON_CreateObject();
+	cJSON_AddStringToObject(it, "kind", kind);
+	cJSON_AddStringToObject(it, "path", path);
+	cJSON_AddNumberToObject(it, "mode", mode & 07777);
+	cJSON_AddNumberToObject(it, "size", size);
+	if (target)
+		cJSON_AddStringToObject(it, "target", target);
+	return it;
+}
+
+static const char *cache_change_kind_name(enum cache_change_kind k)
+{
+	/* The names sbx_change_kind_name() gives the same kinds. */
+	switch (k) {
+	case CACHE_CHANGE_FILE: return sbx_change_kind_name(SBX_FILE);
+	case CACHE_CHANGE_DIR: return sbx_change_kind_name(SBX_DIR);
+	case CACHE_CHANGE_DIR_REPLACED: return sbx_change_kind_name(SBX_DIR_REPLACED);
+	case CACHE_CHANGE_SYMLINK: return sbx_change_kind_name(SBX_SYMLINK);
+	case CACHE_CHANGE_DELETE: return sbx_change_kind_name(SBX_DELETE);
+	case CACHE_CHANGE_MODE: return sbx_change_kind_name(SBX_MODE);
+	}
+	BUG("unknown cache change kind %d", (int)k);
+}
+
+static void write_json_file(const char *path, cJSON *arr);
+
+/* --diff-json on a hit: the stored changes, in the same form. */
+static void write_entry_diff_json(const char *path, const struct cache_entry *e)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < cache_entry_nr_changes(e); i++) {
+		struct cache_change_view v;
+		cache_entry_change(e, i, &v);
+		cJSON_AddItemToArray(arr, change_json(cache_change_kind_name(v.kind),
+						      v.path, v.mode, (double)v.size,
+						      v.target));
+	}
+	write_json_file(path, arr);
+}
+
 static void write_diff_json(const char *path, const struct job_run *r)
 {
 	cJSON *arr = cJSON_CreateArray();
 	for (size_t i = 0; i < r->nr_changes; i++) {
 		const struct sbx_change *s = &r->changes[i];
-		cJSON *it = cJSON_CreateObject();
-		cJSON_AddStringToObject(it, "kind", sbx_change_kind_name(s->kind));
-		cJSON_AddStringToObject(it, "path", s->path);
-		cJSON_AddNumberToObject(it, "mode", s->mode & 07777);
-		cJSON_AddNumberToObject(it, "size", (double)s->size);
-		if (s->target)
-			cJSON_AddStringToObject(it, "target", s->target);
-		cJSON_AddItemToArray(arr, it);
+		cJSON_AddItemToArray(arr, change_json(sbx_change_kind_name(s->kind),
+						      s->path, s->mode, (double)s->size,
+						      s->target));
 	}
+	write_json_file(path, arr);
+}
+
+static void write_json_file(const char *path, cJSON *arr)
+{
 	char *text = cJSON_Print(arr);
 	cJSON_Delete(arr);
 	if (!text)
@@ -649,6 +692,8 @@ int cmd_run(int argc, char **argv)
 			report_set_str(&rp, "status", "hit");
 			report_set_str(&rp, "entry", cache_entry_id(hit));
 			report_set(&rp, "uncacheable", cJSON_CreateArray());
+			if (o.diff_json_path)
+				write_entry_diff_json(o.diff_json_path, hit);
 			int status = replay_hit(c, hit, &j, &rp);
 			report_finish(&rp, status);
 			cache_entry_free(hit);

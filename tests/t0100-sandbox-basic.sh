@@ -47,7 +47,7 @@ test_expect_success 'exit codes: 0, 3, 127 (not found), 126 (not executable), 13
 test_expect_success 'a set-up failure is 125 with a message naming the path' '
 	mkdir hidden &&
 	(cd hidden && test_expect_code 125 sbx --mask "$TEST_DIR" -- true 2>../err) &&
-	grep "cannot change directory to .*hidden" err
+	grep -E "cannot change directory to .*hidden|hidden by --mask" err
 '
 
 test_expect_success 'kill -9 -1 inside kills only the sandbox' '

@@ -233,7 +233,7 @@ test_expect_success UNPRIV_USER 'rootless: a masked working directory fails with
 	UHOME=$PWD/uhome && mkdir -p "$UHOME/w" && chown -R procache-test: "$UHOME" && cd "$UHOME/w" &&
 	test_expect_code 125 as_user "${SBX[@]}" --mask "$UHOME/w" -- true 2>err ||
 	test_expect_code 125 as_user "${SBX[@]}" --mask "$UHOME" -- true 2>err &&
-	grep "cannot change directory" err
+	grep -E "cannot change directory|hidden by --mask" err
 '
 
 test_expect_success 'untrusted: root-owned files cannot be changed or read where 65534 may not' '

@@ -31,6 +31,18 @@ assert d[cwd + \"/d/l\"][\"kind\"] == \"symlink\" and d[cwd + \"/d/l\"][\"target
 "
 '
 
+test_expect_success '--diff-json on a hit writes the stored changes' '
+	run miss --diff-json d1.json -- sh -c "mkdir -p d; echo abc >d/f" &&
+	rm -rf d &&
+	run hit --diff-json d2.json -- sh -c "mkdir -p d; echo abc >d/f" &&
+	test_cmp d1.json d2.json
+'
+
+test_expect_success '--mask of the working directory is refused (125)' '
+	test_expect_code 125 "$PROCACHE" run --mask . -- true 2>err &&
+	grep -q "hidden by --mask" err
+'
+
 test_expect_success '--output PATH (repeatable) applies only under the roots given' '
 	run miss --output a --output b -- sh -c "mkdir -p a b c; echo 1 >a/f; echo 2 >b/f; echo 3 >c/f" &&
 	test_path_is_file a/f && test_path_is_file b/f && test_path_is_missing c/f
