@@ -61,6 +61,8 @@ bench_row() {
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 bench_cleanup() { chmod -R u+rwx "$BENCH_SCRATCH" 2>/dev/null; rm -rf "$BENCH_SCRATCH"; }
+# From the start, so that a script failing early leaves no scratch behind.
+trap bench_cleanup EXIT
 
 # bench_stats: reads numbers (one a line) on stdin, prints "median min max".
 bench_stats() {
