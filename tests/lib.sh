@@ -35,7 +35,13 @@ export PROCACHE HELPERS PROCACHE_BUILD TOP
 # Scratch space: a "trash directory" inside the tree (as git's tests do),
 # not under /tmp, which jobs see as a private tmpfs. Kept on failure for a
 # post-mortem, and with TEST_KEEP=1.
-TEST_ROOT=${TEST_TMPDIR:-$TOP/tests/trash}/$TEST_NAME.$$
+# A tree checked out under /tmp (some CI systems do) gets its trash under
+# /var/tmp instead: jobs see /tmp as a private tmpfs.
+case $TOP/ in
+/tmp/*) TEST_TRASH_DEFAULT=/var/tmp/procache-trash$(echo "$TOP" | tr / _) ;;
+*) TEST_TRASH_DEFAULT=$TOP/tests/trash ;;
+esac
+TEST_ROOT=${TEST_TMPDIR:-$TEST_TRASH_DEFAULT}/$TEST_NAME.$$
 rm -rf "$TEST_ROOT" && mkdir -p "$TEST_ROOT" || exit 1
 export PROCACHE_DIR=$TEST_ROOT/cache
 export HOME=$TEST_ROOT/home

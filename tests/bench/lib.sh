@@ -18,7 +18,10 @@ BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # make passes PROCACHE_BUILD=build: relative to the top, whatever the cwd.
 case $PROCACHE_BUILD in /*) ;; *) PROCACHE_BUILD=$BENCH_TOP/$PROCACHE_BUILD ;; esac
 case $PROCACHE in /*) ;; *) PROCACHE=$BENCH_TOP/$PROCACHE ;; esac
-BENCH_SCRATCH=${BENCH_SCRATCH:-$BENCH_TOP/tests/trash/bench.$$}
+case $BENCH_TOP/ in
+/tmp/*) BENCH_SCRATCH=${BENCH_SCRATCH:-/var/tmp/procache-bench.$$} ;; # jobs see a private /tmp
+*) BENCH_SCRATCH=${BENCH_SCRATCH:-$BENCH_TOP/tests/trash/bench.$$} ;;
+esac
 mkdir -p "$BENCH_SCRATCH"
 # A private copy of the binary: the tree is shared, and a `make` elsewhere
 # relinking ./procache mid-run makes exec fail (EACCES, ETXTBSY).
