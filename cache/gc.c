@@ -32,25 +32,6 @@
 #include "common/xalloc.h"
 #include "common/banned.h"
 
-static bool is_hex(const char *s, size_t len)
-{
-	return strlen(s) == len && strspn(s, "0123456789abcdef") == len;
-}
-
-static DIR *opendir_at(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name,
-			O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	DIR *d;
-
-	if (fd < 0)
-		return NULL;
-	d = fdopendir(fd);
-	if (!d)
-		close(fd);
-	return d;
-}
-
 typedef int (*entry_fn)(struct cache *c, const char *rel,
 			const struct stat *st, void *data);
 
@@ -61,7 +42,7 @@ typedef int (*entry_fn)(struct cache *c, const char *rel,
  */
 static int for_each_entry(struct cache *c, entry_fn fn, void *data, bool clean)
 {
-	_cleanup_closedir_ DIR *top = opendir_at(c->keys_fd, ".");
+	_cleanup_closedir_ DIR *top = cache_opendir_at(c->keys_fd, ".");
 	struct dirent *a;
 	time_t now = time(NULL);
 	int r;
@@ -72,15 +53,15 @@ static int for_each_entry(struct cache *c, entry_fn fn, void *data, bool clean)
 		_cleanup_closedir_ DIR *mid = NULL;
 		struct dirent *k;
 
-		if (!is_hex(a->d_name, 2) || !(mid = opendir_at(c->keys_fd, a->d_name)))
+		if (!cache_is_hex(a->d_name, 2) || !(mid = cache_opendir_at(c->keys_fd, a->d_name)))
 			continue;
 		while ((k = readdir(mid))) {
 			_cleanup_closedir_ DIR *kd = NULL;
 			struct dirent *f;
 
-			if (!is_hex(k->d_name, PC_HASH_HEX_LEN) ||
+			if (!cache_is_hex(k->d_name, PC_HASH_HEX_LEN) ||
 			    strncmp(k->d_name, a->d_name, 2) ||
-			    !(kd = opendir_at(dirfd(mid), k->d_name)))
+			    !(kd = cache_opendir_at(dirfd(mid), k->d_name)))
 				continue;
 			while ((f = readdir(kd))) {
 				_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
@@ -210,14 +191,14 @@ static int gc_collect_entry(struct cache *c, const char *rel,
 
 static void gc_collect_blobs(struct cache *c, struct gc_state *g)
 {
-	_cleanup_closedir_ DIR *top = opendir_at(c->blobs_fd, ".");
+	_cleanup_closedir_ DIR *top = cache_opendir_at(c->blobs_fd, ".");
 	struct dirent *a;
 
 	while (top && (a = readdir(top))) {
 		_cleanup_closedir_ DIR *d = NULL;
 		struct dirent *b;
 
-		if (!is_hex(a->d_name, 2) || !(d = opendir_at(c->blobs_fd, a->d_name)))
+		if (!cache_is_hex(a->d_name, 2) || !(d = cache_opendir_at(c->blobs_fd, a->d_name)))
 			continue;
 		while ((b = readdir(d))) {
 			struct stat st;
@@ -229,7 +210,7 @@ static void gc_collect_blobs(struct cache *c, struct gc_state *g)
 				unlinkat(dirfd(d), b->d_name, 0);
 				continue;
 			}
-			if (!is_hex(b->d_name, PC_HASH_HEX_LEN) ||
+			if (!cache_is_hex(b->d_name, PC_HASH_HEX_LEN) ||
 			    fstatat(dirfd(d), b->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 			    !S_ISREG(st.st_mode))
 				continue;
@@ -268,7 +249,7 @@ static int noop_entry(struct cache *c, const char *rel, const struct stat *st,
 
 static void clean_tmp(struct cache *c, time_t now)
 {
-	_cleanup_closedir_ DIR *d = opendir_at(c->tmp_fd, ".");
+	_cleanup_closedir_ DIR *d = cache_opendir_at(c->tmp_fd, ".");
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
@@ -404,7 +385,7 @@ out:
 
 static int empty_dir(int dirfd)
 {
-	_cleanup_closedir_ DIR *d = opendir_at(dirfd, ".");
+	_cleanup_closedir_ DIR *d = cache_opendir_at(dirfd, ".");
 	struct dirent *de;
 	int r = 0, q;
 

@@ -6,11 +6,15 @@
 #ifndef PROCACHE_CACHE_INTERNAL_H
 #define PROCACHE_CACHE_INTERNAL_H
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "cache/cache.h"
 #include "common/hash.h"
@@ -227,5 +231,29 @@ void stats_count_store(struct cache *c, int64_t bytes);
 int64_t stats_counted_bytes(struct cache *c);
 /* Set the size counter to @bytes (gc, after a full scan). */
 void stats_set_bytes(struct cache *c, uint64_t bytes);
+
+/* @s is exactly @len lowercase hex digits (a fan-out or hash name). */
+static inline bool cache_is_hex(const char *s, size_t len)
+{
+	return strlen(s) == len && strspn(s, "0123456789abcdef") == len;
+}
+
+/*
+ * opendir() of @name below @dirfd, never following a symlink; NULL with
+ * errno set on failure.
+ */
+static inline DIR *cache_opendir_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name,
+			O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
+}
 
 #endif

@@ -25,25 +25,6 @@
 #include "common/xalloc.h"
 #include "common/banned.h"
 
-static DIR *opendir_at(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name,
-			O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	DIR *d;
-
-	if (fd < 0)
-		return NULL;
-	d = fdopendir(fd);
-	if (!d)
-		close(fd);
-	return d;
-}
-
-static bool is_hex(const char *s, size_t len)
-{
-	return strlen(s) == len && strspn(s, "0123456789abcdef") == len;
-}
-
 static void remove_entry(struct cache *c, const char *rel)
 {
 	_cleanup_strbuf_ struct strbuf hits = STRBUF_INIT;
@@ -57,7 +38,7 @@ static void remove_entry(struct cache *c, const char *rel)
 static void verify_blobs(struct cache *c, bool fix, FILE *report,
 			 struct cache_verify_result *res, struct strset *bad)
 {
-	_cleanup_closedir_ DIR *top = opendir_at(c->blobs_fd, ".");
+	_cleanup_closedir_ DIR *top = cache_opendir_at(c->blobs_fd, ".");
 	struct dirent *a;
 	struct progress prog;
 	uint64_t dirs = 0;
@@ -71,7 +52,7 @@ static void verify_blobs(struct cache *c, bool fix, FILE *report,
 
 		if (a->d_name[0] == '.')
 			continue;
-		if (!is_hex(a->d_name, 2) || !(d = opendir_at(c->blobs_fd, a->d_name))) {
+		if (!cache_is_hex(a->d_name, 2) || !(d = cache_opendir_at(c->blobs_fd, a->d_name))) {
 			fprintf(report, "stray file in blobs/: '%s'\n", a->d_name);
 			continue;
 		}
@@ -83,7 +64,7 @@ static void verify_blobs(struct cache *c, bool fix, FILE *report,
 			if (!strcmp(b->d_name, ".") || !strcmp(b->d_name, "..") ||
 			    !strncmp(b->d_name, ".tmp.", 5)) /* gc's business */
 				continue;
-			if (!is_hex(b->d_name, PC_HASH_HEX_LEN) ||
+			if (!cache_is_hex(b->d_name, PC_HASH_HEX_LEN) ||
 			    strncmp(b->d_name, a->d_name, 2) ||
 			    pc_hash_from_hex(b->d_name, &want) < 0) {
 				fprintf(report, "stray file in blobs/%s: '%s'\n",
@@ -116,7 +97,7 @@ static void verify_blobs(struct cache *c, bool fix, FILE *report,
 static void verify_entries(struct cache *c, bool fix, FILE *report,
 			   struct cache_verify_result *res, struct strset *bad)
 {
-	_cleanup_closedir_ DIR *top = opendir_at(c->keys_fd, ".");
+	_cleanup_closedir_ DIR *top = cache_opendir_at(c->keys_fd, ".");
 	struct dirent *a;
 	struct progress prog;
 	uint64_t dirs = 0;
@@ -128,14 +109,14 @@ static void verify_entries(struct cache *c, bool fix, FILE *report,
 		progress_update(&prog, ++dirs < 256 ? dirs : 256);
 		struct dirent *k;
 
-		if (!is_hex(a->d_name, 2) || !(mid = opendir_at(c->keys_fd, a->d_name)))
+		if (!cache_is_hex(a->d_name, 2) || !(mid = cache_opendir_at(c->keys_fd, a->d_name)))
 			continue;
 		while ((k = readdir(mid))) {
 			_cleanup_closedir_ DIR *kd = NULL;
 			struct dirent *f;
 
-			if (!is_hex(k->d_name, PC_HASH_HEX_LEN) ||
-			    !(kd = opendir_at(dirfd(mid), k->d_name)))
+			if (!cache_is_hex(k->d_name, PC_HASH_HEX_LEN) ||
+			    !(kd = cache_opendir_at(dirfd(mid), k->d_name)))
 				continue;
 			while ((f = readdir(kd))) {
 				_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
