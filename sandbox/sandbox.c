@@ -10,8 +10,10 @@
  *	timerfd		--timeout: SIGTERM, then SIGKILL 2 s later
  *	status pipe	records from init and the job (sbx-internal.h)
  *	stdout/stderr	pipes owned here: streamed and captured
- *	socketpair	the job passes the seccomp listener fd up
- *	listener	readable: tracer->handle()
+ *	socketpair	the job passes the seccomp listener fd up; it goes
+ *			to a pool of tracer threads that call
+ *			tracer->handle() (blocking) until no job process
+ *			is left
  *
  * Run directory layout, R = run_root/<16 hex>:
  *	lock			flock'ed while a struct sbx owns R
@@ -29,7 +31,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +73,13 @@
 #define SBX_KILL_GRACE_S 2
 /* After init's exit, how long output pipes may stay open (fds smuggled out). */
 #define SBX_DRAIN_S 2
+/*
+ * Tracer threads: one per online CPU so that a notification is answered
+ * on the CPU its caller sleeps on (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP):
+ * with a single thread, two compilers notifying at once waited for each
+ * other and one CPU went idle.
+ */
+#define SBX_TRACER_THREADS 8
 
 static char **strv_dup(char *const *v)
 {
@@ -376,12 +387,90 @@ static int recv_fd(int sock)
 	return fd;
 }
 
+/* The threads serving the tracer's listener (see struct sbx_tracer). */
+struct tracer_pool {
+	const struct sbx_tracer *tracer;
+	_Atomic int fd;		/* the listener; -1 once closed */
+	pthread_t threads[SBX_TRACER_THREADS];
+	atomic_int nr;		/* threads started */
+	atomic_int failed;	/* threads that stopped on an error */
+};
+
+static void *tracer_thread(void *arg)
+{
+	struct tracer_pool *p = arg;
+	int r;
+
+	do {
+		r = p->tracer->handle(p->tracer->ctx, p->fd);
+	} while (r == 0);
+	if (r < 0 && atomic_fetch_add(&p->failed, 1) + 1 == p->nr) {
+		int fd = atomic_exchange(&p->fd, -1);
+
+		/* nobody answers any more: let the job's calls fail */
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+/* Start the pool on @fd, which it owns from now on. */
+static void tracer_pool_start(struct tracer_pool *p, const struct sbx_tracer *tracer,
+			      int fd)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int want = cpus < 1 ? 1 : cpus > SBX_TRACER_THREADS ? SBX_TRACER_THREADS : (int)cpus;
+	pthread_attr_t attr;
+
+	p->tracer = tracer;
+	atomic_store(&p->fd, fd);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	/*
+	 * A thread is counted before it starts, so that the last thread to
+	 * fail sees every other one in p->nr; a thread that fails before the
+	 * others start may close the fd early, and the later ones then fail
+	 * on it too: the tracer gave up either way, and said why.
+	 */
+	while (atomic_load(&p->nr) < want) {
+		int i = atomic_fetch_add(&p->nr, 1);
+
+		if (pthread_create(&p->threads[i], &attr, tracer_thread, p)) {
+			atomic_fetch_sub(&p->nr, 1);
+			break;
+		}
+	}
+	pthread_attr_destroy(&attr);
+	if (atomic_load(&p->failed) == atomic_load(&p->nr)) {
+		/* no thread at all, or all failed already: calls must fail */
+		int old = atomic_exchange(&p->fd, -1);
+
+		if (old >= 0)
+			close(old);
+	}
+}
+
+/* After init was reaped: every thread sees POLLHUP and returns. */
+static void tracer_pool_join(struct tracer_pool *p)
+{
+	int i, fd;
+
+	for (i = 0; i < p->nr; i++)
+		pthread_join(p->threads[i], NULL);
+	p->nr = 0;
+	fd = atomic_exchange(&p->fd, -1);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* State of one sbx_run(). */
 struct run_state {
 	struct sbx *s;
 	int pidfd;
 	int sigfd, timerfd;
-	int status_r, out_r, err_r, sock, listener;
+	int status_r, out_r, err_r, sock;
+	bool have_listener;
+	struct tracer_pool pool;
 	int cap_out, cap_err;		/* capture files, -1 if none */
 	int stream_out, stream_err;	/* cfg fds, -1 when not (or no longer) streamed */
 	struct strbuf status;		/* undecoded status records */
@@ -470,7 +559,7 @@ static void loop(struct run_state *st)
 	struct sbx *s = st->s;
 
 	for (;;) {
-		struct pollfd p[8];
+		struct pollfd p[7];
 		int timeout = -1, n;
 		bool done;
 
@@ -481,7 +570,6 @@ static void loop(struct run_state *st)
 		p[4] = (struct pollfd){ st->out_r, POLLIN, 0 };
 		p[5] = (struct pollfd){ st->err_r, POLLIN, 0 };
 		p[6] = (struct pollfd){ st->sock, POLLIN, 0 };
-		p[7] = (struct pollfd){ st->listener, POLLIN, 0 };
 
 		done = st->init_done && st->status_r < 0 && st->out_r < 0 &&
 		       st->err_r < 0;
@@ -494,24 +582,19 @@ static void loop(struct run_state *st)
 				break;
 			timeout = (int)(left * 1000) + 1;
 		}
-		n = poll(p, 8, timeout);
+		n = poll(p, 7, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (p[7].revents & POLLIN) {
-			if (s->tracer.handle(s->tracer.ctx, st->listener) < 0)
-				close_fd(&st->listener);
-		} else if (p[7].revents & (POLLHUP | POLLERR | POLLNVAL)) {
-			close_fd(&st->listener);
-		}
 		if (p[6].revents) {
 			int fd = recv_fd(st->sock);
 
-			if (fd >= 0 && st->listener < 0)
-				st->listener = fd;
-			else if (fd >= 0)
+			if (fd >= 0 && !st->have_listener) {
+				st->have_listener = true;
+				tracer_pool_start(&st->pool, &s->tracer, fd);
+			} else if (fd >= 0)
 				close(fd);	/* one listener per run */
 			else
 				close_fd(&st->sock);
@@ -603,7 +686,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 {
 	struct run_state st = {
 		.s = s, .pidfd = -1, .sigfd = -1, .timerfd = -1, .status_r = -1,
-		.out_r = -1, .err_r = -1, .sock = -1, .listener = -1,
+		.out_r = -1, .err_r = -1, .sock = -1, .pool = { .fd = -1 },
 		.cap_out = -1, .cap_err = -1,
 		.stream_out = s->cfg.stdout_fd, .stream_err = s->cfg.stderr_fd,
 		.status = STRBUF_INIT,
@@ -759,6 +842,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 		syscall(SYS_pidfd_send_signal, st.pidfd, SIGKILL, NULL, 0);
 		waitid(P_PIDFD, st.pidfd, &st.init_si, WEXITED);
 	}
+	tracer_pool_join(&st.pool);
 
 out_mask:
 	if (!pipe_was_pending && !sigismember(&old_mask, SIGPIPE)) {
@@ -780,7 +864,6 @@ out:
 	close_fd(&st.out_r);
 	close_fd(&st.err_r);
 	close_fd(&st.sock);
-	close_fd(&st.listener);
 	close_fd(&st.cap_out);
 	close_fd(&st.cap_err);
 	close_fd(&status_p[0]);

@@ -71,13 +71,19 @@ struct sbx_layer {
  *			supervisor and closes in the job; 0 if a filter was
  *			installed without a listener; -errno to fail the
  *			run (reported as a set-up failure, stage "tracer").
- *	handle(ctx, fd)	called in the supervisor when the listener fd is
- *			readable (POLLIN). A negative return means the tracer
- *			gave up (it recorded why); the fd is not polled
- *			again. POLLHUP/POLLERR on the fd (every job
- *			process is gone) also stop the polling.
- * The sandbox closes the supervisor's copy of the listener fd when
- * sbx_run() returns. @ctx is the tracer's; the sandbox never frees it.
+ *	handle(ctx, fd)	called in a loop by each of the supervisor's
+ *			tracer threads (one per online CPU, at most
+ *			SBX_TRACER_THREADS), concurrently: waits for one
+ *			notification and answers it. Returns 0 to be
+ *			called again, 1 when no job process is left, or
+ *			-errno when the tracer gave up (it recorded why).
+ *			When every thread has stopped on an error the
+ *			listener is closed, so the job's notified calls
+ *			fail (ENOSYS) instead of waiting forever.
+ * The threads start when the listener arrives and are joined once the
+ * job's init has been reaped (no job process left to notify). The sandbox
+ * closes the supervisor's copy of the listener fd when sbx_run() returns.
+ * @ctx is the tracer's; the sandbox never frees it.
  */
 struct sbx_tracer {
 	void *ctx;

@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <linux/openat2.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -65,6 +67,9 @@
 #define TIOCLINUX 0x541C
 #endif
 
+/* Room for struct seccomp_notif(_resp) as this kernel sizes them. */
+#define TRACE_NOTIF_BUF 512
+
 /* The kernel follows at most 40 symlinks in one lookup (MAXSYMLINKS). */
 #define TRACE_MAX_SYMLINKS 40
 /* binfmt_script + binfmt_elf nest at most 5 deep (BINPRM_MAX_RECURSION 4). */
@@ -102,9 +107,13 @@ struct trace {
 	 */
 	struct strset hostdirs;
 
-	struct seccomp_notif *req;
-	struct seccomp_notif_resp *resp;
-	int listener; /* only to check ID_VALID while handling */
+	/*
+	 * Taken by each tracer thread (trace_handle) from receiving a
+	 * notification to answering it: everything above and below is
+	 * shared. The ioctls that wait stay outside.
+	 */
+	pthread_mutex_t lock;
+	bool notif_sizes_bad; /* the kernel's structs exceed TRACE_NOTIF_BUF */
 	bool dead;
 	bool uname_done;
 };
@@ -321,18 +330,25 @@ static int mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 }
 
 /*
- * A NUL-terminated string of at most PATH_MAX bytes, read page by page:
- * the string may end right before an unmapped page.
+ * A NUL-terminated string of at most PATH_MAX bytes, read in chunks that
+ * never cross a page: the string may end right before an unmapped page.
+ * The first chunk is small because most paths are: copying a whole page
+ * for each notification was a measurable part of its cost.
  */
 static int mem_read_string(pid_t pid, uint64_t addr, struct strbuf *out)
 {
 	char page[4096];
+	size_t want = 256;
 
 	strbuf_reset(out);
 	if (!addr)
 		return -EFAULT;
 	while (out->len < PATH_MAX) {
 		size_t chunk = 4096 - (addr & 4095);
+
+		if (chunk > want)
+			chunk = want;
+		want = sizeof(page);
 		char *nul;
 		int r;
 
@@ -1196,7 +1212,13 @@ static bool read_path(struct call *c, uint64_t addr, struct strbuf *out)
 {
 	int r = mem_read_string((pid_t)c->req->pid, addr, out);
 
-	if (!still_valid(c))
+	/*
+	 * Whether the bytes came from the caller (and not from a process that
+	 * reused its pid) is checked once, before anything is recorded
+	 * (resolve_arg): a repeated lookup answered from the seen set costs
+	 * no ID_VALID round trip. A failed read is judged only for a live call.
+	 */
+	if (r < 0 && !still_valid(c))
 		return false;
 	if (r == -EFAULT && !addr)
 		return false; /* NULL path: the call fails with EFAULT */
@@ -1232,13 +1254,11 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 
 		if (err < 0 || base.buf[0] != '/') {
 			/* EBADF, or an fd that is not a path (pipe, socket) */
-			if (err < 0 && err != -ENOENT)
+			if (err < 0 && err != -ENOENT && still_valid(c))
 				taint(c->t, "syscall %s: cannot resolve fd %d of %d: %s",
 				      c->sc, dirfd, w.pid, strerror(-err));
 			goto out;
 		}
-		if (!still_valid(c))
-			goto out;
 	}
 	if (op) {
 		strbuf_reset(&r->key);
@@ -1247,6 +1267,8 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 		if (strset_has(&c->t->seen, r->key.buf, NULL))
 			goto out; /* recorded before: nothing new */
 	}
+	if (!still_valid(c))
+		goto out;
 	walk_path(&w, base.len ? base.buf : "/", name.buf, r);
 	ok = true;
 out:
@@ -1688,6 +1710,7 @@ static void on_notification(struct call *c)
 #undef AFD
 }
 
+/* Under t->lock: the name cache is shared by the tracer's threads. */
 static const char *sc_static_name(int nr)
 {
 	static char *names[1024];
@@ -1702,34 +1725,61 @@ static const char *sc_static_name(int nr)
 	return names[nr];
 }
 
+static void give_up(struct trace *t, const char *what, int err)
+{
+	pthread_mutex_lock(&t->lock);
+	taint(t, "tracer: %s: %s", what, strerror(-err));
+	t->dead = true;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/*
+ * One notification, in one of the sandbox's tracer threads: receive
+ * (blocking), record under t->lock, answer. The buffers are on this
+ * thread's stack; the kernel's sizes were checked by trace_new().
+ */
 static int trace_handle(void *ctx, int fd)
 {
 	struct trace *t = ctx;
-	struct call c = { .t = t, .fd = fd };
+	union {
+		struct seccomp_notif req;
+		char buf[TRACE_NOTIF_BUF];
+	} rq;
+	union {
+		struct seccomp_notif_resp resp;
+		char buf[TRACE_NOTIF_BUF];
+	} rs;
+	struct call c = { .t = t, .fd = fd, .req = &rq.req };
 	int r;
 
-	if (!t->req && seccomp_notify_alloc(&t->req, &t->resp) < 0) {
-		taint(t, "tracer: cannot allocate notification buffers");
-		t->dead = true;
-		return -ENOMEM;
+	if (t->notif_sizes_bad) {
+		give_up(t, "notification buffers", -EOVERFLOW);
+		return -EOVERFLOW;
 	}
-	memset(t->req, 0, sizeof(*t->req));
+	memset(&rq, 0, sizeof(rq));
 	/*
 	 * The ioctls themselves: libseccomp 2.5 returns -ECANCELED for any
 	 * failure, which hid the ENOENT/EINTR of a call that is gone (a job
 	 * process signalled mid-notification) and killed the tracer: every
 	 * later notified call of the job then failed with ENOSYS.
 	 */
-	r = ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, t->req) < 0 ? -errno : 0;
+	r = ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &rq.req) < 0 ? -errno : 0;
 	if (r < 0) {
-		/* ENOENT: the caller was killed before we read it */
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		/*
+		 * ENOENT: the caller was killed before we read it, or no job
+		 * process is left (then the fd reports POLLHUP and every
+		 * later RECV fails at once: stop).
+		 */
+		if (r == -ENOENT && poll(&p, 1, 0) == 1 && (p.revents & POLLHUP))
+			return 1;
 		if (r == -ENOENT || r == -EINTR || r == -EAGAIN)
 			return 0;
-		taint(t, "tracer: cannot receive notification: %s", strerror(-r));
-		t->dead = true;
+		give_up(t, "cannot receive notification", r);
 		return r;
 	}
-	c.req = t->req;
+	pthread_mutex_lock(&t->lock);
 	c.sc = sc_static_name(c.req->data.nr);
 	if (c.req->data.arch != AUDIT_ARCH_X86_64) {
 		taint(t, "syscall %d: non-native ABI", c.req->data.nr);
@@ -1737,19 +1787,19 @@ static int trace_handle(void *ctx, int fd)
 	} else {
 		on_notification(&c);
 	}
+	pthread_mutex_unlock(&t->lock);
 	if (c.stale)
 		return 0; /* the call is gone; nothing to answer */
-	memset(t->resp, 0, sizeof(*t->resp));
-	t->resp->id = c.req->id;
+	memset(&rs, 0, sizeof(rs));
+	rs.resp.id = c.req->id;
 	if (c.error) {
-		t->resp->error = -c.error;
+		rs.resp.error = -c.error;
 	} else {
-		t->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		rs.resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	}
-	r = ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, t->resp) < 0 ? -errno : 0;
+	r = ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &rs.resp) < 0 ? -errno : 0;
 	if (r < 0 && r != -ENOENT) {
-		taint(t, "tracer: cannot answer notification: %s", strerror(-r));
-		t->dead = true;
+		give_up(t, "cannot answer notification", r);
 		return r;
 	}
 	return 0;
@@ -2006,16 +2056,19 @@ static int trace_install(void *ctx)
 	if (r < 0)
 		goto out;
 	if (t->cfg.trace) {
-		uint64_t flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
-
 		fd = seccomp_notify_fd(f);
 		if (fd < 0) {
 			r = fd;
 			goto out;
 		}
-		/* the supervisor answers at once: wake the job on this CPU
-		 * (kernel >= 6.6; older kernels refuse, which only costs speed) */
-		(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, &flags);
+		/*
+		 * The supervisor answers at once: wake it, and then the job,
+		 * on the current CPU (kernel >= 6.6; older kernels refuse,
+		 * which only costs speed). The flags are the ioctl's argument
+		 * itself, not a pointer to them: a pointer is EINVAL.
+		 */
+		(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+			    (unsigned long)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	}
 	r = fd;
 out:
@@ -2038,7 +2091,16 @@ struct trace *trace_new(const struct trace_config *cfg)
 			t->private_paths[i] = xstrdup(cfg->private_paths[i]);
 	}
 	t->cfg.private_paths = NULL;
-	t->listener = -1;
+	pthread_mutex_init(&t->lock, NULL);
+	if (cfg->trace) {
+		struct seccomp_notif_sizes sz;
+
+		/* newer kernels may grow the structs; ours must hold them */
+		if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0 ||
+		    sz.seccomp_notif > TRACE_NOTIF_BUF ||
+		    sz.seccomp_notif_resp > TRACE_NOTIF_BUF)
+			t->notif_sizes_bad = true;
+	}
 	return t;
 }
 
@@ -2062,8 +2124,7 @@ void trace_free(struct trace *t)
 	for (i = 0; i < t->cfg.nr_private_paths; i++)
 		free(t->private_paths[i]);
 	free(t->private_paths);
-	if (t->req)
-		seccomp_notify_free(t->req, t->resp);
+	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
 

@@ -116,9 +116,10 @@ void trace_free(struct trace *t);
  * install(ctx): in the job (single-threaded, after no_new_privs, right
  *   before execve): installs the filter; returns the listener fd (> 0),
  *   0 when only a deny filter was installed (cfg.trace false), or -errno.
- * handle(ctx, fd): in the supervisor when @fd is readable: receives and
- *   answers one notification; returns 0, or -errno when the listener is
- *   dead or unusable (a taint is recorded then; stop polling it).
+ * handle(ctx, fd): in one of the supervisor's tracer threads, several at
+ *   once: waits for, receives and answers one notification; returns 0, 1
+ *   when no job process is left, or -errno when the listener is dead or
+ *   unusable (a taint is recorded then). Thread-safe.
  */
 struct sbx_tracer trace_hooks(struct trace *t);
 
