@@ -117,9 +117,14 @@ static void memo_lstat(struct lookup *l, struct memo *m, const char *path)
 	m->lstat_done = true;
 	slash = strrchr(path, '/');
 	dfd = slash && slash[1] ? parent_fd(l, path, (size_t)(slash - path)) : -1;
-	if (dfd >= 0 &&
-	    fstatat(dfd, slash + 1, &m->st, AT_SYMLINK_NOFOLLOW) == 0) {
-		m->lstat_err = 0;
+	/*
+	 * The parent was opened following symlinks, as lstat() resolves the
+	 * leading components: the answer is lstat()'s, failures included
+	 * (asking again for each absent path doubled their cost).
+	 */
+	if (dfd >= 0) {
+		m->lstat_err = fstatat(dfd, slash + 1, &m->st, AT_SYMLINK_NOFOLLOW) < 0 ?
+			-errno : 0;
 		return;
 	}
 	m->lstat_err = lstat(path, &m->st) < 0 ? -errno : 0;

@@ -24,9 +24,11 @@
  * one pwrite() of 64 bytes) read as a miss. Slots are grouped in buckets
  * of 4, chosen by XXH3-64 of (dev, ino); a put replaces the slot of the
  * same (dev, ino), else an invalid slot, else one picked by the hash.
- * The file is a fixed-size sparse file, mapped read-only; writes go
- * through pwrite(). A file with another magic, version or size is
- * replaced by a fresh one (it is only a cache).
+ * The file is a fixed-size sparse file, read and written one bucket or
+ * slot at a time with pread()/pwrite(). (It used to be mapped: each probe
+ * of a cold page then cost a page fault, several times a pread() here,
+ * and unmapping 16 MiB cost each cache hit another 0.5 ms.) A file with
+ * another magic, version or size is replaced by a fresh one (it is only a cache).
  *
  * The same-tick guard (ccache): a record is written only when the file's
  * mtime and ctime are at least 2 s older than the time hashing started.
@@ -41,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -81,8 +82,6 @@
 
 struct statcache {
 	int fd;
-	const unsigned char *map;
-	size_t map_len;
 	uint32_t nr_slots;
 };
 
@@ -175,7 +174,6 @@ static int try_open(int dirfd, struct statcache *sc)
 {
 	unsigned char hdr[HEADER_SIZE];
 	struct stat st;
-	void *map;
 	int fd;
 
 	fd = openat(dirfd, "statcache", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -195,18 +193,17 @@ static int try_open(int dirfd, struct statcache *sc)
 		close(fd);
 		return -EBADMSG;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
 	sc->fd = fd;
-	sc->map = map;
-	sc->map_len = (size_t)st.st_size;
 	sc->nr_slots = 1u << STATCACHE_LOG2_SLOTS;
 	return 0;
+}
+
+/* The BUCKET slots from @b on; false when they cannot be read. */
+static bool read_bucket(const struct statcache *sc, uint32_t b,
+			unsigned char buf[BUCKET * SLOT_SIZE])
+{
+	return pread_full(sc->fd, buf, BUCKET * SLOT_SIZE,
+			  HEADER_SIZE + (off_t)b * SLOT_SIZE) == BUCKET * SLOT_SIZE;
 }
 
 int statcache_open(int cache_dirfd, struct statcache **out)
@@ -232,7 +229,6 @@ void statcache_close(struct statcache *sc)
 {
 	if (!sc)
 		return;
-	munmap((void *)sc->map, sc->map_len);
 	close_preserve_errno(sc->fd);
 	free(sc);
 }
@@ -240,16 +236,18 @@ void statcache_close(struct statcache *sc)
 bool statcache_get(struct statcache *sc, const struct stat *st,
 		   struct pc_hash *out)
 {
-	unsigned char want[SLOT_SIZE], slot[SLOT_SIZE];
+	unsigned char want[SLOT_SIZE], bucket[BUCKET * SLOT_SIZE];
 	uint32_t b, i;
 
 	if (!sc)
 		return false;
 	slot_fill(want, st, NULL);
 	b = bucket_of(sc, st);
+	if (!read_bucket(sc, b, bucket))
+		return false;
 	for (i = 0; i < BUCKET; i++) {
-		memcpy(slot, sc->map + HEADER_SIZE + (size_t)(b + i) * SLOT_SIZE,
-		       SLOT_SIZE);
+		const unsigned char *slot = bucket + i * SLOT_SIZE;
+
 		/* Key bytes 0..43 equal, and the slot whole. */
 		if (memcmp(slot, want, 44) ||
 		    (uint32_t)get_le(slot + 44, 4) != slot_check(slot))
@@ -263,7 +261,7 @@ bool statcache_get(struct statcache *sc, const struct stat *st,
 bool statcache_put(struct statcache *sc, const struct stat *st,
 		   const struct pc_hash *h, int64_t hashed_at_ns)
 {
-	unsigned char slot[SLOT_SIZE], cur[SLOT_SIZE];
+	unsigned char slot[SLOT_SIZE], bucket[BUCKET * SLOT_SIZE];
 	uint32_t b, i, pick = BUCKET;
 
 	if (!sc)
@@ -273,15 +271,14 @@ bool statcache_put(struct statcache *sc, const struct stat *st,
 		return false;
 	slot_fill(slot, st, h);
 	b = bucket_of(sc, st);
-	for (i = 0; i < BUCKET && pick == BUCKET; i++) {
-		memcpy(cur, sc->map + HEADER_SIZE + (size_t)(b + i) * SLOT_SIZE,
-		       SLOT_SIZE);
-		if (!memcmp(cur, slot, 16)) /* same dev, ino */
+	if (!read_bucket(sc, b, bucket))
+		return false;
+	for (i = 0; i < BUCKET && pick == BUCKET; i++)
+		if (!memcmp(bucket + i * SLOT_SIZE, slot, 16)) /* same dev, ino */
 			pick = i;
-	}
 	for (i = 0; i < BUCKET && pick == BUCKET; i++) {
-		memcpy(cur, sc->map + HEADER_SIZE + (size_t)(b + i) * SLOT_SIZE,
-		       SLOT_SIZE);
+		const unsigned char *cur = bucket + i * SLOT_SIZE;
+
 		if ((uint32_t)get_le(cur + 44, 4) != slot_check(cur))
 			pick = i;
 	}

@@ -167,19 +167,27 @@ int cache_open(const char *dir, struct cache **out, struct strbuf *err)
 		strbuf_addstr(err, "empty cache directory name");
 		return -EINVAL;
 	}
-	r = mkdir_p_at(AT_FDCWD, dir, 0700);
-	if (r < 0 && r != -EEXIST) {
-		strbuf_addf(err, "cannot create cache directory '%s': %s", dir,
-			    strerror(-r));
-		return r;
-	}
 	c = xcalloc(1, sizeof(*c));
 	c->dirfd = c->blobs_fd = c->keys_fd = c->tmp_fd = c->stats_fd = -1;
 	c->path = xstrdup(dir);
 	c->run_root = path_join(dir, "run");
-	do
-		c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	while (c->dirfd < 0 && errno == EINTR);
+	/*
+	 * Open first, create only what is missing: every run (a hit above
+	 * all) opens the cache, and most of the time it is all there.
+	 */
+	for (i = 0; i < 2; i++) {
+		do
+			c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		while (c->dirfd < 0 && errno == EINTR);
+		if (c->dirfd >= 0 || errno != ENOENT || i)
+			break;
+		r = mkdir_p_at(AT_FDCWD, dir, 0700);
+		if (r < 0 && r != -EEXIST) {
+			strbuf_addf(err, "cannot create cache directory '%s': %s", dir,
+				    strerror(-r));
+			goto fail;
+		}
+	}
 	if (c->dirfd < 0) {
 		r = -errno;
 		strbuf_addf(err, "cannot open cache directory '%s': %s", dir,
@@ -189,28 +197,29 @@ int cache_open(const char *dir, struct cache **out, struct strbuf *err)
 	r = check_format(c->dirfd, dir, err);
 	if (r < 0)
 		goto fail;
-	for (i = 0; i < ARRAY_SIZE(subdirs); i++) {
-		if (mkdirat(c->dirfd, subdirs[i], 0700) < 0 &&
-		    errno != EEXIST) {
-			r = -errno;
-			strbuf_addf(err, "cannot create '%s/%s': %s", dir,
-				    subdirs[i], strerror(-r));
-			goto fail;
+	{
+		int *fds[] = { &c->blobs_fd, &c->keys_fd, &c->stats_fd, NULL, &c->tmp_fd };
+
+		for (i = 0; i < ARRAY_SIZE(subdirs); i++) {
+			/* the ones we keep open are opened first, created if missing */
+			r = fds[i] ? open_dir_at(c->dirfd, subdirs[i]) : -ENOENT;
+			if (r == -ENOENT) {
+				if (mkdirat(c->dirfd, subdirs[i], 0700) < 0 && errno != EEXIST) {
+					r = -errno;
+					strbuf_addf(err, "cannot create '%s/%s': %s", dir,
+						    subdirs[i], strerror(-r));
+					goto fail;
+				}
+				r = fds[i] ? open_dir_at(c->dirfd, subdirs[i]) : 0;
+			}
+			if (r < 0) {
+				strbuf_addf(err, "cannot open '%s/%s': %s", dir, subdirs[i],
+					    strerror(-r));
+				goto fail;
+			}
+			if (fds[i])
+				*fds[i] = r;
 		}
-	}
-	c->blobs_fd = open_dir_at(c->dirfd, "blobs");
-	c->keys_fd = open_dir_at(c->dirfd, "keys");
-	c->tmp_fd = open_dir_at(c->dirfd, "tmp");
-	c->stats_fd = open_dir_at(c->dirfd, "stats");
-	if (c->blobs_fd < 0 || c->keys_fd < 0 || c->tmp_fd < 0 ||
-	    c->stats_fd < 0) {
-		r = c->blobs_fd < 0 ? c->blobs_fd
-		    : c->keys_fd < 0 ? c->keys_fd
-		    : c->tmp_fd < 0  ? c->tmp_fd
-				     : c->stats_fd;
-		strbuf_addf(err, "cannot open the subdirectories of cache '%s': %s",
-			    dir, strerror(-r));
-		goto fail;
 	}
 	env = getenv("PROCACHE_MAX_SIZE");
 	if (env && *env && cache_parse_size(env, &c->max_size) < 0) {

@@ -299,8 +299,9 @@ static cJSON *strv_json(char *const *v, size_t n)
 static void report_finish(struct report *rp, int exit_code)
 {
 	report_set_num(rp, "exit_code", exit_code);
+	/* to the microsecond; a duration is never negative (no libm) */
 	report_set_num(rp, "duration_s",
-		       round((now_seconds() - rp->start) * 1e6) / 1e6);
+		       (double)(long long)((now_seconds() - rp->start) * 1e6 + 0.5) / 1e6);
 	if (rp->path) {
 		char *text = cJSON_Print(rp->root);
 		if (!text)
