@@ -50,6 +50,15 @@ t_bare=()
 for ((i = 0; i < runs; i++)); do t_bare+=("$(elapsed bare)"); done
 cp -a outputs "$BENCH_SCRATCH/expected"
 
+# The floor of any per-job wrapper on this machine: xargs starting a static
+# program that does nothing, once per job (what a hit can at best cost).
+printf 'int main(void) { return 0; }\n' >"$BENCH_SCRATCH/noop.c"
+cc -O2 -static -o "$BENCH_SCRATCH/noop" "$BENCH_SCRATCH/noop.c"
+floor() { ls inputs | xargs -P2 -I{} "$BENCH_SCRATCH/noop" inputs/{} outputs/{}.out; }
+floor
+t_floor=()
+for ((i = 0; i < hruns; i++)); do t_floor+=("$(elapsed floor)"); done
+
 t_miss=() t_hit=() t_chg=()
 for ((i = 0; i < runs; i++)); do
 	export PROCACHE_DIR=$BENCH_SCRATCH/cache.$i
@@ -75,6 +84,7 @@ read -r b_m b_lo b_hi < <(printf '%s\n' "${t_bare[@]}" | bench_stats)
 read -r m_m m_lo m_hi < <(printf '%s\n' "${t_miss[@]}" | bench_stats)
 read -r h_m h_lo h_hi < <(printf '%s\n' "${t_hit[@]}" | bench_stats)
 read -r c_m c_lo c_hi < <(printf '%s\n' "${t_chg[@]}" | bench_stats)
+read -r f_m f_lo f_hi < <(printf '%s\n' "${t_floor[@]}" | bench_stats)
 echo "## Batch workflow: $n jobs of 100 ms through xargs -P2"
 echo
 echo "\`shared/workloads/gen-batch.sh DIR $n 100\`, then from DIR:"
@@ -98,8 +108,14 @@ row "bare" "$b_m" "$b_lo" "$b_hi"
 row "procache, all miss" "$m_m" "$m_lo" "$m_hi"
 row "procache, all hit" "$h_m" "$h_lo" "$h_hi"
 row "procache, one input changed" "$c_m" "$c_lo" "$c_hi"
+row "floor: a static no-op program per job" "$f_m" "$f_lo" "$f_hi"
 echo
 echo "(per job: the wall time of a job slot, median x 2 / jobs, as 2 run at once.)"
+echo
+echo "The floor row is \`xargs -P2\` starting a statically linked \`int main(void) { return 0; }\`"
+echo "per job ($hruns runs): the least any per-job wrapper can cost here, whatever it does."
+echo "With it, no tool can be more than $(bench_ratio "$b_m" "$f_m")x faster than bare on this machine;"
+echo "procache's all-hit run spends $(bench_ratio "$h_m" "$f_m")x the floor."
 echo
 echo "All hit is $(bench_ratio "$b_m" "$h_m")x faster than bare; one changed input $(bench_ratio "$b_m" "$c_m")x;"
 echo "the misses cost $(bench_ratio "$m_m" "$b_m")x bare."

@@ -81,3 +81,20 @@ echo "Tracer time per notification on this build: (traced - untraced) / notified
 echo "(compare with the per-call cost measured in isolation in the next section; the rest is"
 echo "hashing the files read and the store of the observations). The PURE calls (read, mmap,"
 echo "close, fstat, ...) are not notified at all."
+
+# The floor: the cheapest seccomp notification round trip on this machine
+# (tests/helpers/bn-notify-floor.c: no procache code, an answer with no
+# work), and what it alone would add to this build.
+fbin=$PROCACHE_BUILD/tests/helpers/bn-notify-floor
+[ -x "$fbin" ] || make -s -C "$BENCH_TOP" "${fbin#"$BENCH_TOP"/}" >&2
+fline=$("$fbin" 50000)
+set -- $fline	# floor: N calls, notified X us, plain Y us per call
+floor_us=$5
+cpus=$(nproc)
+echo
+echo "The floor: \`bn-notify-floor 50000\` (a 40-line C supervisor that answers each"
+echo "notification at once, with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) printed \`$fline\`."
+echo "$notified notifications x $floor_us µs over $cpus CPUs is $(awk -v n="$notified" -v f="$floor_us" -v c="$cpus" -v u="$untraced" 'BEGIN { printf "%.0f%%", n * f / 1e6 / c / u * 100 }')"
+echo "of the untraced build: what any seccomp-notification tracer would add to it here"
+echo "before doing any work (the job's thread sleeps through two context switches per"
+echo "call, and loses its caches and TLB to them)."
