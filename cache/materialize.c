@@ -19,12 +19,21 @@
  * an unnamed O_TMPFILE in the target directory, linked as
  * ".procache-tmp.<pid>.<n>" once complete and renamed at once; only a
  * crash between that link and the rename can leave one behind.
+ *
+ * Big diffs are written by worker threads (struct mat_pool, DESIGN.md §7
+ * "Copy workers"): the main thread walks the sorted items and queues
+ * each regular file with a reference to its parent's fd; it waits for the
+ * queue to drain before any other kind of change.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +61,7 @@
 #define FICLONE _IOW(0x94, 9, int)
 #endif
 
-#define MAT_FLAGS_MASK MAT_FSYNC
+#define MAT_FLAGS_MASK (MAT_FSYNC | MAT_SERIAL)
 /* Permission bits kept on apply: setuid and setgid are dropped. */
 #define MAT_MODE_KEEP (07777 & ~(S_ISUID | S_ISGID))
 
@@ -63,6 +72,17 @@ struct mat_item {
 	const char *rel; /* path relative to the root; "" at the root */
 	size_t dir_len;	/* length of the parent part of the full path */
 };
+
+/*
+ * A parent directory's O_PATH fd, shared by the main thread (its cached
+ * parent) and the queued file jobs in it; closed by the last reference.
+ */
+struct mat_dir {
+	int fd;
+	atomic_int refs;
+};
+
+struct mat_pool;
 
 struct mat_ctx {
 	const struct mat_change *ch;
@@ -79,12 +99,16 @@ struct mat_ctx {
 	 */
 	size_t cache_root;
 	struct strbuf cache_rel;
+	struct mat_dir *cache_dir; /* NULL, or holds cache_fd */
 	int cache_fd;
 	bool cache_dirty; /* with MAT_FSYNC: entries changed, fsync due */
 
-	bool no_clone; /* FICLONE refused once: do not try again */
+	/* Shared with the workers. */
+	atomic_bool no_clone; /* FICLONE refused once: do not try again */
 	pid_t pid;
-	unsigned long tmp_counter;
+	atomic_ulong tmp_counter;
+	struct mat_pool *pool; /* NULL: everything on the calling thread */
+	bool reported; /* the main thread wrote a failure to @err */
 
 	/* Directory modes without u+rwx, applied after everything else. */
 	const struct mat_item **deferred;
@@ -168,19 +192,37 @@ static void set_outcome(struct mat_ctx *c, size_t idx, enum mat_outcome o,
 	res->reason = reason ? xstrdup(reason) : NULL;
 }
 
-/* Record a failure of change @idx: "cannot apply 'PATH': <error>". */
-static int fail(struct mat_ctx *c, size_t idx, int r, const char *what)
+/*
+ * Record a failure of change @idx in @err: "cannot apply 'PATH': <error>".
+ * @err is c->err, or a worker's own buffer.
+ */
+static int fail_to(struct mat_ctx *c, struct strbuf *err, size_t idx, int r,
+		   const char *what)
 {
 	const char *path = c->ch[idx].path;
 
 	if (what)
-		strbuf_addf(c->err, "cannot apply '%s': %s: %s", path, what,
+		strbuf_addf(err, "cannot apply '%s': %s: %s", path, what,
 			    strerror(-r));
 	else
-		strbuf_addf(c->err, "cannot apply '%s': %s", path,
-			    strerror(-r));
+		strbuf_addf(err, "cannot apply '%s': %s", path, strerror(-r));
 	set_outcome(c, idx, MAT_FAILED, strerror(-r));
+	if (err == c->err)
+		c->reported = true;
 	return r;
+}
+
+static int fail(struct mat_ctx *c, size_t idx, int r, const char *what)
+{
+	return fail_to(c, c->err, idx, r, what);
+}
+
+static void mat_dir_unref(struct mat_dir *d)
+{
+	if (atomic_fetch_sub(&d->refs, 1) == 1) {
+		close(d->fd);
+		free(d);
+	}
 }
 
 /*
@@ -275,8 +317,9 @@ static int cache_drop(struct mat_ctx *c)
 	if (c->cache_fd >= 0) {
 		if (c->cache_dirty)
 			r = fsync_dir(c->cache_fd);
-		close(c->cache_fd);
+		mat_dir_unref(c->cache_dir);
 	}
+	c->cache_dir = NULL;
 	c->cache_fd = -1;
 	c->cache_dirty = false;
 	strbuf_reset(&c->cache_rel);
@@ -362,6 +405,9 @@ static int parent_fd(struct mat_ctx *c, const struct mat_item *it)
 	}
 	if (fd < 0)
 		return fd;
+	c->cache_dir = xmalloc(sizeof(*c->cache_dir));
+	c->cache_dir->fd = fd;
+	atomic_init(&c->cache_dir->refs, 1);
 	c->cache_fd = fd;
 	c->cache_root = it->root;
 	strbuf_add(&c->cache_rel, it->rel, rel_dir_len);
@@ -459,7 +505,7 @@ static int remove_entry(struct mat_ctx *c, int dirfd, const char *name,
 static void tmp_name(struct mat_ctx *c, char *buf, size_t size)
 {
 	snprintf(buf, size, ".procache-tmp.%ld.%lu", (long)c->pid,
-		 c->tmp_counter++);
+		 atomic_fetch_add(&c->tmp_counter, 1));
 }
 
 /*
@@ -535,14 +581,14 @@ static int copy_content(struct mat_ctx *c, int in, int out, off_t size)
 
 	if (!size)
 		return 0;
-	if (!c->no_clone) {
+	if (!atomic_load_explicit(&c->no_clone, memory_order_relaxed)) {
 		if (ioctl(out, FICLONE, in) == 0)
 			return 0;
 		if (errno != EOPNOTSUPP && errno != EXDEV && errno != EINVAL &&
 		    errno != ENOTTY && errno != EPERM)
 			return -errno;
 		/* Not here (ext4, tmpfs, two file systems): stop asking. */
-		c->no_clone = true;
+		atomic_store_explicit(&c->no_clone, true, memory_order_relaxed);
 	}
 	n = copy_fd_range(in, out, (size_t)size);
 	if (n < 0)
@@ -552,28 +598,32 @@ static int copy_content(struct mat_ctx *c, int in, int out, off_t size)
 	return 0;
 }
 
-static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
-		      const char *name, bool at_root)
+/* What one thread wrote; summed into the report at the end. */
+struct mat_tally {
+	size_t files_written;
+	uint64_t bytes_written;
+};
+
+/*
+ * Write change @idx's file as @name in @dirfd, whose entry there is @st
+ * when @exists. Failures go to @err. Runs on a worker too, so it touches
+ * nothing shared but the change's own result, the atomics and @t; a
+ * directory in the way (whose removal drops cached fds) is only ever
+ * passed on the main thread.
+ */
+static int write_file(struct mat_ctx *c, struct strbuf *err,
+		      struct mat_tally *t, size_t idx, int dirfd,
+		      const char *name, const struct stat *st, bool exists)
 {
 	const struct mat_change *ch = &c->ch[idx];
 	mode_t mode = ch->mode & MAT_MODE_KEEP;
 	_cleanup_close_ int src = -1, out = -1;
 	char tmp[64];
-	struct stat st, sst;
+	struct stat sst;
 	int r;
-	bool exists;
 
-	r = lstat_at(dirfd, name, &st);
-	if (r < 0 && r != -ENOENT)
-		return fail(c, idx, r, NULL);
-	exists = r == 0;
-	if (exists && at_root && S_ISDIR(st.st_mode)) {
-		set_outcome(c, idx, MAT_REFUSED,
-			    "would replace the output root directory");
-		return 0;
-	}
-	if (exists && host_file_matches(ch, dirfd, name, &st)) {
-		if ((st.st_mode & 07777) == mode) {
+	if (exists && host_file_matches(ch, dirfd, name, st)) {
+		if ((st->st_mode & 07777) == mode) {
 			set_outcome(c, idx, MAT_UNCHANGED,
 				    "identical on the host");
 			return 0;
@@ -581,7 +631,7 @@ static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
 		/* Same bytes: only the mode, so the mtime stays. */
 		r = chmod_at(dirfd, name, S_IFREG, mode);
 		if (r < 0)
-			return fail(c, idx, r, NULL);
+			return fail_to(c, err, idx, r, NULL);
 		set_outcome(c, idx, MAT_APPLIED, NULL);
 		return 0;
 	}
@@ -589,12 +639,12 @@ static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
 	src = openat(ch->src_dirfd, ch->src_path,
 		     O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (src < 0)
-		return fail(c, idx, -errno, "cannot open its source");
+		return fail_to(c, err, idx, -errno, "cannot open its source");
 	if (fstat(src, &sst) < 0)
-		return fail(c, idx, -errno, "cannot open its source");
+		return fail_to(c, err, idx, -errno, "cannot open its source");
 	if (!S_ISREG(sst.st_mode) || sst.st_size != ch->size)
-		return fail(c, idx, -EIO,
-			    "source is not a regular file of the recorded size");
+		return fail_to(c, err, idx, -EIO,
+			       "source is not a regular file of the recorded size");
 
 	/*
 	 * The content is written to an unnamed file (O_TMPFILE), named only
@@ -619,7 +669,7 @@ static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
 			tmp[0] = '\0';
 	}
 	if (out < 0)
-		return fail(c, idx, -errno, NULL);
+		return fail_to(c, err, idx, -errno, NULL);
 	r = copy_content(c, src, out, ch->size);
 	/* fchmod on our own fd: exact mode, whatever the umask. */
 	if (!r && fchmod(out, mode) < 0)
@@ -636,20 +686,313 @@ static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
 			r = -errno;
 	}
 	/* A directory (or tree) in the way: a type change. */
-	if (!r && exists && S_ISDIR(st.st_mode))
-		r = remove_entry(c, dirfd, name, &st);
+	if (!r && exists && S_ISDIR(st->st_mode))
+		r = remove_entry(c, dirfd, name, st);
 	if (!r && renameat(dirfd, tmp, dirfd, name) < 0)
 		r = -errno;
 	if (r < 0) {
 		if (tmp[0])
 			unlinkat(dirfd, tmp, 0);
-		return fail(c, idx, r, NULL);
+		return fail_to(c, err, idx, r, NULL);
 	}
 	mark_dirty(c);
-	c->rep->files_written++;
-	c->rep->bytes_written += (uint64_t)ch->size;
+	t->files_written++;
+	t->bytes_written += (uint64_t)ch->size;
 	set_outcome(c, idx, MAT_APPLIED, NULL);
 	return 0;
+}
+
+/* ---- copy workers (DESIGN.md §7 "Copy workers") ----------------------- */
+
+#define MAT_QUEUE 64
+#define MAT_MAX_THREADS 8
+#define MAT_PAR_MIN_FILES 64
+#define MAT_PAR_MIN_BYTES ((uint64_t)4 << 20)
+
+/* A regular file to write: what write_file() takes. */
+struct mat_job {
+	size_t idx;
+	const char *name;
+	struct mat_dir *dir; /* a reference, dropped once written */
+	struct stat st;
+	bool exists;
+};
+
+struct mat_worker {
+	struct mat_pool *pool;
+	pthread_t thread;
+	struct mat_tally tally;
+	struct strbuf err; /* the failure of the job at hand */
+};
+
+enum mat_wait { MAT_WAIT_NONE, MAT_WAIT_ROOM, MAT_WAIT_DRAIN };
+
+/*
+ * Invariants, under @lock: @count jobs wait in the ring from @head;
+ * @busy are being written; @idle workers sleep on @more; the main
+ * thread sleeps on @done for what @wait says. @failed is the first
+ * failure (then @fail_msg says it): nothing more is queued or started.
+ */
+struct mat_pool {
+	struct mat_ctx *c;
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	pthread_cond_t done;
+	struct mat_job q[MAT_QUEUE];
+	size_t head, count, busy, idle;
+	enum mat_wait wait;
+	bool stop;
+	int failed;
+	struct strbuf fail_msg;
+	struct mat_worker w[MAT_MAX_THREADS];
+	size_t nr;
+};
+
+/* Is what the main thread waits for there? Under the lock. */
+static bool pool_wait_over(const struct mat_pool *p)
+{
+	if (p->failed)
+		return true;
+	switch (p->wait) {
+	case MAT_WAIT_ROOM:
+		return p->count <= MAT_QUEUE / 2;
+	case MAT_WAIT_DRAIN:
+		return !p->count && !p->busy;
+	case MAT_WAIT_NONE:
+		break;
+	}
+	return false;
+}
+
+static void *pool_worker(void *arg)
+{
+	struct mat_worker *w = arg;
+	struct mat_pool *p = w->pool;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct mat_job job;
+		int r = 0;
+
+		while (!p->count && !p->stop) {
+			p->idle++;
+			pthread_cond_wait(&p->more, &p->lock);
+			p->idle--;
+		}
+		if (!p->count)
+			break;
+		job = p->q[p->head];
+		p->head = (p->head + 1) % MAT_QUEUE;
+		p->count--;
+		p->busy++;
+		if (!p->failed) {
+			pthread_mutex_unlock(&p->lock);
+			r = write_file(p->c, &w->err, &w->tally, job.idx,
+				       job.dir->fd, job.name, &job.st,
+				       job.exists);
+			mat_dir_unref(job.dir);
+			pthread_mutex_lock(&p->lock);
+		} else {
+			/* Not started: its change stays MAT_SKIPPED. */
+			mat_dir_unref(job.dir);
+		}
+		p->busy--;
+		if (r < 0 && !p->failed) {
+			p->failed = r;
+			strbuf_addbuf(&p->fail_msg, &w->err);
+		}
+		strbuf_reset(&w->err);
+		if (p->wait != MAT_WAIT_NONE && pool_wait_over(p))
+			pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static size_t online_cpus(void)
+{
+	cpu_set_t set;
+	long n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		return (size_t)CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (size_t)n : 1;
+}
+
+/*
+ * Start the workers when the @files regular files of @bytes are worth
+ * it, on a machine with more than one CPU. NULL: the calling thread
+ * writes everything (also when no thread could be made).
+ */
+static struct mat_pool *pool_start(struct mat_ctx *c, size_t files,
+				   uint64_t bytes)
+{
+	size_t cpus = online_cpus(), i;
+	struct mat_pool *p;
+	pthread_attr_t attr;
+	sigset_t all, old;
+
+	if (cpus < 2 || (c->flags & (MAT_FSYNC | MAT_SERIAL)) ||
+	    (files < MAT_PAR_MIN_FILES && bytes < MAT_PAR_MIN_BYTES) ||
+	    files < 2)
+		return NULL;
+	p = xcalloc(1, sizeof(*p));
+	p->c = c;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->more, NULL);
+	pthread_cond_init(&p->done, NULL);
+	strbuf_init(&p->fail_msg, 0);
+	/* Signals stay with the calling thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (i = 0; i < cpus && i < MAT_MAX_THREADS; i++) {
+		struct mat_worker *w = &p->w[p->nr];
+
+		w->pool = p;
+		strbuf_init(&w->err, 0);
+		if (pthread_create(&w->thread, &attr, pool_worker, w)) {
+			strbuf_release(&w->err);
+			break;
+		}
+		p->nr++;
+	}
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!p->nr) {
+		strbuf_release(&p->fail_msg);
+		pthread_cond_destroy(&p->done);
+		pthread_cond_destroy(&p->more);
+		pthread_mutex_destroy(&p->lock);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Wait (under the lock) until pool_wait_over() for @what. */
+static void pool_wait(struct mat_pool *p, enum mat_wait what)
+{
+	p->wait = what;
+	while (!pool_wait_over(p))
+		pthread_cond_wait(&p->done, &p->lock);
+	p->wait = MAT_WAIT_NONE;
+}
+
+/*
+ * Queue change @idx for the workers, in the cached parent directory.
+ * Returns 0, or the workers' first failure (then nothing is queued).
+ */
+static int pool_push(struct mat_ctx *c, size_t idx, const char *name,
+		     const struct stat *st, bool exists)
+{
+	struct mat_pool *p = c->pool;
+	struct mat_job *j;
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->count == MAT_QUEUE)
+		pool_wait(p, MAT_WAIT_ROOM);
+	r = p->failed;
+	if (!r) {
+		j = &p->q[(p->head + p->count) % MAT_QUEUE];
+		j->idx = idx;
+		j->name = name;
+		j->dir = c->cache_dir;
+		atomic_fetch_add(&j->dir->refs, 1);
+		j->st = *st;
+		j->exists = exists;
+		p->count++;
+		if (p->idle)
+			pthread_cond_signal(&p->more);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+/* Wait until every queued file is written: 0, or the first failure. */
+static int pool_drain(struct mat_pool *p)
+{
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	pool_wait(p, MAT_WAIT_DRAIN);
+	r = p->failed;
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+/*
+ * Stop and join the workers (queued jobs are still taken, and dropped
+ * after a failure), add up what they wrote and, unless the main thread
+ * reported a failure of its own, append the workers' first one to
+ * c->err. Returns that failure, or 0.
+ */
+static int pool_finish(struct mat_ctx *c)
+{
+	struct mat_pool *p = c->pool;
+	size_t i;
+	int r;
+
+	if (!p)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->more);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nr; i++) {
+		pthread_join(p->w[i].thread, NULL);
+		c->rep->files_written += p->w[i].tally.files_written;
+		c->rep->bytes_written += p->w[i].tally.bytes_written;
+		strbuf_release(&p->w[i].err);
+	}
+	r = p->failed;
+	if (r && !c->reported)
+		strbuf_addbuf(c->err, &p->fail_msg);
+	strbuf_release(&p->fail_msg);
+	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->more);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+	c->pool = NULL;
+	return r;
+}
+
+/* ---- applying one change ---------------------------------------------- */
+
+static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
+		      const char *name, bool at_root)
+{
+	struct mat_tally t = { 0 };
+	struct stat st;
+	int r;
+	bool exists;
+
+	r = lstat_at(dirfd, name, &st);
+	if (r < 0 && r != -ENOENT)
+		return fail(c, idx, r, NULL);
+	exists = r == 0;
+	if (exists && at_root && S_ISDIR(st.st_mode)) {
+		set_outcome(c, idx, MAT_REFUSED,
+			    "would replace the output root directory");
+		return 0;
+	}
+	if (c->pool && !at_root) {
+		if (dirfd != c->cache_fd)
+			BUG("a file to queue outside the cached parent");
+		if (!exists || !S_ISDIR(st.st_mode))
+			return pool_push(c, idx, name, &st, exists);
+		/* Removing a tree drops cached fds: workers idle first. */
+		r = pool_drain(c->pool);
+		if (r < 0)
+			return r;
+	}
+	r = write_file(c, c->err, &t, idx, dirfd, name, &st, exists);
+	c->rep->files_written += t.files_written;
+	c->rep->bytes_written += t.bytes_written;
+	return r;
 }
 
 static void defer_mode(struct mat_ctx *c, const struct mat_item *it)
@@ -1026,6 +1369,22 @@ static int check_args(const struct mat_change *ch, size_t nr,
 	return 0;
 }
 
+/*
+ * May sorted item @i go to the workers while earlier ones are still being
+ * written? A regular file below a root has no descendants, so only
+ * another change of the same path (applied in the order given) could
+ * depend on an earlier file.
+ */
+static bool queueable(const struct mat_change *ch, const struct mat_item *items,
+		      size_t i)
+{
+	const struct mat_item *it = &items[i];
+
+	if (ch[it->idx].kind != MAT_FILE || !*it->rel)
+		return false;
+	return i == 0 || strcmp(ch[items[i - 1].idx].path, ch[it->idx].path);
+}
+
 /* The deepest root @path is at or beneath, or -1. */
 static ssize_t find_root(const char *path, const char *const *roots,
 			 size_t nr_roots)
@@ -1060,7 +1419,8 @@ int mat_apply(const struct mat_change *ch, size_t nr,
 		.pid = getpid(),
 	};
 	_cleanup_free_ struct mat_item *items = NULL;
-	size_t i, nr_items = 0;
+	size_t i, nr_items = 0, files = 0;
+	uint64_t bytes = 0;
 	int ret = 0, r;
 
 	mat_report_release(rep);
@@ -1103,15 +1463,31 @@ int mat_apply(const struct mat_change *ch, size_t nr,
 	}
 	qsort_r(items, nr_items, sizeof(*items), cmp_items, (void *)ch);
 
+	for (i = 0; i < nr_items; i++) {
+		if (ch[items[i].idx].kind == MAT_FILE && *items[i].rel) {
+			files++;
+			bytes += (uint64_t)ch[items[i].idx].size;
+		}
+	}
+	c.pool = pool_start(&c, files, bytes);
+
 	struct progress prog;
 	progress_start(&prog, "restoring", nr_items, PROGRESS_COUNT);
 	for (i = 0; i < nr_items; i++) {
+		if (c.pool && !queueable(ch, items, i)) {
+			ret = pool_drain(c.pool);
+			if (ret < 0)
+				break;
+		}
 		ret = apply_item(&c, &items[i]);
 		if (ret < 0)
 			break;
 		progress_update(&prog, i + 1);
 	}
 	progress_done(&prog);
+	r = pool_finish(&c);
+	if (!ret)
+		ret = r;
 	/* Deferred modes even after a failure: leave no dir wide open. */
 	r = apply_deferred(&c, ret == 0);
 	if (!ret)

@@ -125,6 +125,7 @@ const char *mat_kind_name(enum mat_kind kind);
 
 /* Flags for mat_apply(). */
 #define MAT_FSYNC 1 /* fsync each written file and each changed directory */
+#define MAT_SERIAL 2 /* write every file on the calling thread (no workers) */
 
 /*
  * Apply the @nr changes in @ch to the host, beneath @roots.
@@ -153,13 +154,22 @@ const char *mat_kind_name(enum mat_kind kind);
  * existing entry of another type is removed first (type change). With
  * MAT_FSYNC, files are fsync()ed before the rename and directories after.
  *
+ * Threads: when there are at least 64 regular files or 4 MiB of them to
+ * write, and more than one CPU, worker threads (one per CPU, at most 8,
+ * every signal blocked) write the files while the calling thread applies
+ * everything else, waiting for them before each other kind of change;
+ * they are joined before mat_apply() returns. Not with MAT_FSYNC or
+ * MAT_SERIAL. The sources must stay readable from any thread.
+ *
  * Returns 0 when every change ended APPLIED, UNCHANGED, KEPT or REFUSED
  * (see @rep). Returns -errno when applying one failed: mat_apply() stops
  * there and appends to @err "cannot apply 'PATH': <strerror>" (or
  * "cannot apply 'PATH': <what>: <strerror>"; no newline); that change is
  * MAT_FAILED and those not reached
  * MAT_SKIPPED; every file already applied is whole, and the temporary
- * file is removed. -EINVAL: bad arguments (unknown flag or kind, mode
+ * file is removed. With workers, files queued after the failing one may
+ * still be applied (whole), or several may fail (each MAT_FAILED); @err
+ * names one. -EINVAL: bad arguments (unknown flag or kind, mode
  * above 07777, FILE without src_path, relative or unclean root). @rep
  * must have been initialised; its previous results are released.
  */

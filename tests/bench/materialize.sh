@@ -9,8 +9,11 @@
 # alternate. "procache" is the time of mat_apply() alone, measured inside
 # build/tests/unit/test-materialize-bench (the tree walk and the hashing
 # that the blob store would already have done are outside the clock); the
-# whole process is timed too. "unchanged" re-applies onto an identical
-# destination: every file is compared (size, then XXH3-128) and left alone.
+# whole process is timed too. mat_apply() writes files with one worker
+# thread per CPU (DESIGN.md §7 "Copy workers"); the "one thread" row is the
+# same with MAT_SERIAL (--serial), cp -a's single-threaded equal.
+# "unchanged" re-applies onto an identical destination: every file is
+# compared (size, then XXH3-128) and left alone.
 #
 # Also `cp --reflink=auto` (the same as cp -a's data path on a file system
 # without reflinks, such as ext4; a clone on btrfs/XFS).
@@ -52,7 +55,7 @@ mb=$((nfiles * size_kib / 1024))
 median() { sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.6f %.6f %.6f\n", m, v[1], v[NR] }'; }
 now() { date +%s%N; }
 
-cp_t=() rl_t=() mat_t=() matproc_t=() unch_t=()
+cp_t=() rl_t=() mat_t=() matproc_t=() unch_t=() ser_t=()
 for ((i = 0; i <= runs; i++)); do	# run 0 is the warm-up
 	s=$(now); cp -a "$src" "$BENCH_SCRATCH/cp.$i"; e=$(now)
 	[ "$i" -gt 0 ] && cp_t+=($(awk -v d=$((e - s)) 'BEGIN { print d / 1e9 }'))
@@ -70,6 +73,10 @@ for ((i = 0; i <= runs; i++)); do	# run 0 is the warm-up
 		[ "$5" = 0 ] || { echo "bench: re-apply wrote $5 files" >&2; exit 1; }
 		unch_t+=("$1")
 	fi
+	line=$("$driver" --serial "$src" "$BENCH_SCRATCH/ser.$i")
+	set -- $line
+	[ "$5" = "$nfiles" ] || { echo "bench: --serial wrote $5 files, expected $nfiles" >&2; exit 1; }
+	[ "$i" -gt 0 ] && ser_t+=("$1")
 done
 cmp -s "$src/d000/f000.dat" "$BENCH_SCRATCH/mat.1/d000/f000.dat"
 diff -r "$src" "$BENCH_SCRATCH/mat.1" >/dev/null
@@ -79,17 +86,20 @@ read -r rl_m rl_lo rl_hi < <(printf '%s\n' "${rl_t[@]}" | median)
 read -r m_m m_lo m_hi < <(printf '%s\n' "${mat_t[@]}" | median)
 read -r p_m p_lo p_hi < <(printf '%s\n' "${matproc_t[@]}" | median)
 read -r u_m u_lo u_hi < <(printf '%s\n' "${unch_t[@]}" | median)
+read -r s_m s_lo s_hi < <(printf '%s\n' "${ser_t[@]}" | median)
 
 echo "## Materialization ($nfiles files, $mb MB)"
 echo
 echo "A tree of $dirs directories x $per_dir files x $size_kib KiB, copied to a fresh"
-echo "destination $runs times (after a warm-up), alternating the tools, on $(findmnt -n -o FSTYPE --target "$BENCH_SCRATCH")."
+echo "destination $runs times (after a warm-up), alternating the tools, on $(findmnt -n -o FSTYPE --target "$BENCH_SCRATCH"),"
+echo "$(nproc) CPUs (mat_apply() writes files with one worker thread per CPU)."
 echo
 echo '```'
 echo "cp -a SRC DEST.i"
 echo "cp -a --reflink=auto SRC DEST.i"
 echo "build/tests/unit/test-materialize-bench SRC DEST.i     # mat_apply(), timed inside"
 echo "build/tests/unit/test-materialize-bench SRC DEST.i     # again: all unchanged"
+echo "build/tests/unit/test-materialize-bench --serial SRC SER.i  # one thread"
 echo '```'
 echo
 echo "| what | median ms | min ms | max ms |"
@@ -97,6 +107,7 @@ echo "|---|---|---|---|"
 BENCH_MEDIAN=$cp_m BENCH_MIN=$cp_lo BENCH_MAX=$cp_hi bench_row "cp -a"
 BENCH_MEDIAN=$rl_m BENCH_MIN=$rl_lo BENCH_MAX=$rl_hi bench_row "cp -a --reflink=auto"
 BENCH_MEDIAN=$m_m BENCH_MIN=$m_lo BENCH_MAX=$m_hi bench_row "procache mat_apply (fresh destination)"
+BENCH_MEDIAN=$s_m BENCH_MIN=$s_lo BENCH_MAX=$s_hi bench_row "procache mat_apply, one thread (MAT_SERIAL)"
 BENCH_MEDIAN=$p_m BENCH_MIN=$p_lo BENCH_MAX=$p_hi bench_row "procache driver, whole process (walk + hash + apply)"
 BENCH_MEDIAN=$u_m BENCH_MIN=$u_lo BENCH_MAX=$u_hi bench_row "procache mat_apply (identical destination: all unchanged)"
 echo
@@ -104,11 +115,12 @@ echo "| pair | ratio |"
 echo "|---|---|"
 echo "| mat_apply / cp -a | $(bench_ratio "$m_m" "$cp_m") |"
 echo "| mat_apply / cp -a --reflink=auto | $(bench_ratio "$m_m" "$rl_m") |"
+echo "| mat_apply one thread / cp -a | $(bench_ratio "$s_m" "$cp_m") |"
 echo "| driver whole process / cp -a | $(bench_ratio "$p_m" "$cp_m") |"
 echo "| all unchanged / cp -a | $(bench_ratio "$u_m" "$cp_m") |"
 echo
 bench_target "materialization of $nfiles files, mat_apply / cp -a" "$(bench_ratio "$m_m" "$cp_m")" 1.00
-rm -rf "$BENCH_SCRATCH"/cp.* "$BENCH_SCRATCH"/rl.* "$BENCH_SCRATCH"/mat.* "$src"
+rm -rf "$BENCH_SCRATCH"/cp.* "$BENCH_SCRATCH"/rl.* "$BENCH_SCRATCH"/mat.* "$BENCH_SCRATCH"/ser.* "$src"
 
 # Scaling with the number of files (1 KiB each).
 if [ -n "$QUICK" ]; then counts="10 100 1000"; else counts="10 100 1000 10000 100000"; fi

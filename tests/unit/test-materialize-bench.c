@@ -2,12 +2,13 @@
  * Driver for tests/bench/materialize.sh: materializes a tree with
  * mat_apply(), as a cache hit would, and prints how long mat_apply() took.
  *
- *	test-materialize-bench SRC DEST
+ *	test-materialize-bench [--serial] SRC DEST
  *
  * Every directory, regular file and symlink under SRC becomes a change
  * at the same place under DEST (DEST itself is the output root; its
  * parent must exist). File contents are hashed before the clock starts,
- * as the blob store already knows them. Prints one line:
+ * as the blob store already knows them. --serial: MAT_SERIAL, no copy
+ * workers (the one-thread figure). Prints one line:
  *
  *	<seconds> <changes> <applied> <unchanged> <files written> <bytes written>
  *
@@ -34,6 +35,7 @@ static size_t changes_nr, changes_alloc;
 static char **strings;
 static size_t strings_nr, strings_alloc;
 static const char *src_top, *dest_top;
+static unsigned mat_flags;
 
 static char *keep(char *s)
 {
@@ -112,7 +114,7 @@ static int materialize(const char *src, const char *dest,
 	if (nftw(src, add_one, 64, FTW_PHYS) < 0)
 		die_errno("cannot walk '%s'", src);
 	t0 = now();
-	r = mat_apply(changes, changes_nr, roots, 0, rep, err);
+	r = mat_apply(changes, changes_nr, roots, mat_flags, rep, err);
 	*secs = now() - t0;
 	return r;
 }
@@ -166,10 +168,17 @@ int main(int argc, char **argv)
 
 	if (argc == 1) {
 		RUN(test_small_tree);
+		mat_flags = MAT_SERIAL;
+		RUN(test_small_tree);
 		return unit_done();
 	}
+	if (argc == 4 && !strcmp(argv[1], "--serial")) {
+		mat_flags = MAT_SERIAL;
+		argv++;
+		argc--;
+	}
 	if (argc != 3 || argv[1][0] != '/' || argv[2][0] != '/')
-		die("usage: test-materialize-bench /abs/SRC /abs/DEST");
+		die("usage: test-materialize-bench [--serial] /abs/SRC /abs/DEST");
 	mat_report_init(&rep);
 	r = materialize(argv[1], argv[2], &rep, &err, &secs);
 	if (r < 0)

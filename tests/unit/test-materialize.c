@@ -181,16 +181,18 @@ static int apply(struct fx *f, struct mat_change *ch, size_t nr,
 /* A listing of the tree at @dir: type, mode, size, mtime, content. */
 static struct strbuf snap_buf = STRBUF_INIT;
 static size_t snap_base_len;
+static bool snap_no_mtime; /* leave mtimes out (two trees made apart) */
 
 static int snap_one(const char *path, const struct stat *st, int flag,
 		    struct FTW *ftw)
 {
 	(void)flag;
 	(void)ftw;
-	strbuf_addf(&snap_buf, "%s %o %lld %lld.%09ld ",
-		    path + snap_base_len, (unsigned)st->st_mode,
-		    (long long)st->st_size, (long long)st->st_mtim.tv_sec,
-		    st->st_mtim.tv_nsec);
+	strbuf_addf(&snap_buf, "%s %o %lld ", path + snap_base_len,
+		    (unsigned)st->st_mode, (long long)st->st_size);
+	if (!snap_no_mtime)
+		strbuf_addf(&snap_buf, "%lld.%09ld ",
+			    (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
 	if (S_ISLNK(st->st_mode)) {
 		char t[PATH_MAX];
 		ssize_t n = readlink(path, t, sizeof(t) - 1);
@@ -229,6 +231,33 @@ static char *canary_setup(struct fx *f)
 	put(P(f, "canary/sub/x"), "keep me\n", 0600);
 	utimensat(AT_FDCWD, P(f, "canary/passwd"), old, AT_SYMLINK_NOFOLLOW);
 	return snapshot(f->canary);
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The snapshot of @dir without mtimes, its lines sorted. */
+static char *snapshot_sorted(const char *dir)
+{
+	char *all, *line, **lines = NULL, *save = NULL;
+	size_t nr = 0, alloc = 0, i;
+	struct strbuf out = STRBUF_INIT;
+
+	snap_no_mtime = true;
+	all = snapshot(dir);
+	snap_no_mtime = false;
+	for (line = strtok_r(all, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		ALLOC_GROW(lines, nr + 1, alloc);
+		lines[nr++] = line;
+	}
+	qsort(lines, nr, sizeof(*lines), cmp_lines);
+	for (i = 0; i < nr; i++)
+		strbuf_addf(&out, "%s\n", lines[i]);
+	free(lines);
+	return keep(strbuf_detach(&out, NULL));
 }
 
 static bool no_tmp_files(const char *dir)
@@ -748,7 +777,7 @@ TEST(test_bad_arguments)
 	fx_init(&f);
 	mat_report_init(&rep);
 	ch[0] = c_file(&f, "out/f", "x", 0644, true);
-	CHECK_EQ_INT(apply(&f, ch, 1, &rep, &err, 2), -EINVAL);
+	CHECK_EQ_INT(apply(&f, ch, 1, &rep, &err, 0x100), -EINVAL);
 	CHECK_EQ_INT(mat_apply(ch, 1, rel_roots, 0, &rep, &err), -EINVAL);
 	CHECK_EQ_INT(mat_apply(ch, 1, unclean_roots, 0, &rep, &err), -EINVAL);
 	ch[0].src_path = NULL;
@@ -961,6 +990,141 @@ TEST(test_many_files)
 	fx_release(&f);
 }
 
+/*
+ * Enough files for the copy workers, mixed with every other kind of
+ * change, a directory in a file's way, two changes of one path and a
+ * symlink in the diff with files beneath it. Returns the count.
+ */
+static size_t mixed_diff(struct fx *f, struct mat_change *ch)
+{
+	size_t i, n = 0;
+
+	/* What the host has before. */
+	if (mkdir(P(f, "out/was-dir"), 0755) < 0 ||
+	    mkdir(P(f, "out/was-dir/inner"), 0755) < 0 ||
+	    mkdir(P(f, "out/gone"), 0755) < 0 ||
+	    mkdir(P(f, "out/d0"), 0700) < 0)
+		die_errno("mkdir in '%s'", f->out);
+	put(P(f, "out/was-dir/inner/x"), "x\n", 0644);
+	put(P(f, "out/gone/y"), "y\n", 0644);
+	put(P(f, "out/d0/same"), "same\n", 0644);
+	put(P(f, "out/d0/same-mode"), "same bytes\n", 0600);
+	put(P(f, "out/d0/old"), "old\n", 0644);
+
+	for (i = 0; i < 4; i++)
+		ch[n++] = c_kind(f, MAT_DIR, keep(xasprintf("out/d%zu", i)),
+				 i == 3 ? 0500 : 0755);
+	for (i = 0; i < 120; i++)
+		ch[n++] = c_file(f, keep(xasprintf("out/d%zu/f%03zu", i % 4, i)),
+				 keep(xasprintf("content %zu\n", i)),
+				 i % 3 ? 0644 : 0755, i % 2);
+	ch[n++] = c_file(f, "out/d0/same", "same\n", 0644, true);
+	ch[n++] = c_file(f, "out/d0/same-mode", "same bytes\n", 0644, false);
+	ch[n++] = c_file(f, "out/d0/old", "new\n", 04755, true);
+	ch[n++] = c_file(f, "out/was-dir", "now a file\n", 0644, true);
+	ch[n++] = c_kind(f, MAT_DELETE, "out/gone", 0);
+	ch[n++] = c_file(f, "out/gone", "gone, then a file\n", 0600, true);
+	ch[n++] = c_file(f, "out/twice", "first\n", 0644, true);
+	ch[n++] = c_file(f, "out/twice", "second\n", 0640, true);
+	ch[n++] = c_link(f, "out/d1/link", "f001");
+	ch[n++] = c_link(f, "out/esc", "../canary");
+	for (i = 0; i < 70; i++)
+		ch[n++] = c_file(f, keep(xasprintf("out/esc/p%02zu", i)),
+				 "pwned\n", 0644, true);
+	ch[n++] = c_kind(f, MAT_MODE, "out/d2", 0711);
+	return n;
+}
+
+/* The workers leave exactly what the calling thread alone leaves. */
+TEST(test_workers_same_as_serial)
+{
+	struct fx a, b;
+	struct mat_report ra, rb;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change cha[256], chb[256];
+	size_t n, m, i, diff = 0;
+	char *canary;
+
+	fx_init(&a);
+	fx_init(&b);
+	mat_report_init(&ra);
+	mat_report_init(&rb);
+	canary = canary_setup(&a);
+	n = mixed_diff(&a, cha);
+	m = mixed_diff(&b, chb);
+	CHECK_EQ_INT(n, m);
+	CHECK_EQ_INT(apply(&a, cha, n, &ra, &err, 0), 0);
+	CHECK_EQ_STR(err.buf, "");
+	CHECK_EQ_INT(apply(&b, chb, n, &rb, &err, MAT_SERIAL), 0);
+	CHECK_EQ_STR(err.buf, "");
+	for (i = 0; i < n; i++)
+		if (mat_report_outcome(&ra, i) != mat_report_outcome(&rb, i))
+			diff++;
+	CHECK_EQ_INT(diff, 0);
+	CHECK_EQ_INT(ra.files_written, rb.files_written);
+	CHECK_EQ_INT(ra.bytes_written, rb.bytes_written);
+	CHECK_EQ_INT(ra.refused, 70);
+	CHECK_EQ_INT(ra.unchanged, 1);
+	CHECK_EQ_STR(snapshot_sorted(a.out), snapshot_sorted(b.out));
+	CHECK_EQ_STR(slurp(P(&a, "out/twice")), "second\n");
+	CHECK_EQ_INT(mode_of(P(&a, "out/twice")), S_IFREG | 0640);
+	CHECK_EQ_STR(slurp(P(&a, "out/was-dir")), "now a file\n");
+	CHECK_EQ_INT(mode_of(P(&a, "out/d0/old")), S_IFREG | 0755);
+	CHECK_EQ_INT(mode_of(P(&a, "out/d3")), S_IFDIR | 0500);
+	CHECK_EQ_STR(snapshot(a.canary), canary);
+	CHECK(no_tmp_files(a.out));
+	mat_report_release(&ra);
+	mat_report_release(&rb);
+	fx_release(&a);
+	fx_release(&b);
+}
+
+/*
+ * A worker's failure (a missing source) stops the rest: one message,
+ * the failed change named, every file either whole or absent.
+ */
+TEST(test_worker_failure)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct mat_change ch[200];
+	size_t i, n = 0, failed = 0, bad = 0;
+	char *want;
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	for (i = 0; i < 200; i++)
+		ch[n++] = c_file(&f, keep(xasprintf("out/f%03zu", i)),
+				 keep(xasprintf("content %zu\n", i)), 0644,
+				 true);
+	if (unlinkat(f.blobs_fd, ch[100].src_path, 0) < 0)
+		die_errno("unlink blob");
+	CHECK_EQ_INT(apply(&f, ch, n, &rep, &err, 0), -ENOENT);
+	want = keep(xasprintf("cannot apply '%s': cannot open its source: "
+			      "No such file or directory",
+			      P(&f, "out/f100")));
+	CHECK_EQ_STR(err.buf, want);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 100), MAT_FAILED);
+	for (i = 0; i < n; i++) {
+		enum mat_outcome o = mat_report_outcome(&rep, i);
+		char *got = slurp(P(&f, keep(xasprintf("out/f%03zu", i))));
+
+		if (o == MAT_FAILED)
+			failed++;
+		else if (o == MAT_APPLIED)
+			bad += !got || strcmp(got, keep(xasprintf("content %zu\n", i)));
+		else
+			bad += o != MAT_SKIPPED || got != NULL;
+	}
+	CHECK_EQ_INT(failed, 1);
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(rep.files_written, rep.applied);
+	CHECK(no_tmp_files(f.out));
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
 int main(void)
 {
 	RUN(test_create_nested);
@@ -981,6 +1145,8 @@ int main(void)
 	RUN(test_failure_removes_tmp);
 	RUN(test_restrictive_dir_modes);
 	RUN(test_many_files);
+	RUN(test_workers_same_as_serial);
+	RUN(test_worker_failure);
 	strbuf_release(&snap_buf);
 	return unit_done();
 }
