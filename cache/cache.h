@@ -241,9 +241,11 @@ void cache_record_add_change(struct cache_record *r,
  * Another process storing the same key at the same time is fine. On
  * success *@stored (when @stored is not NULL) is the entry as stored, for
  * cache_entry_apply(); the caller frees it. On failure nothing is
- * referenced by a new entry, but captured files already moved into the
- * blob store are no longer at their @src_file path: the run's changes can
- * then only be reported lost (the runner exits 125). @r is not freed.
+ * referenced by a new entry, and the captured files already moved into
+ * the blob store are linked back to their @src_file paths, so the run's
+ * diff can still be applied from its upper directories (the runner does,
+ * as for an uncacheable run); a file that cannot be put back is named in
+ * @err. @r is not freed.
  * After a successful store the size limit is enforced (see
  * cache_set_max_size()); a failing automatic gc is only a warning.
  */

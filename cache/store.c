@@ -929,6 +929,30 @@ static int new_blobs_drop(struct cache *c, struct new_blobs *nb, int ret)
 	return ret;
 }
 
+/*
+ * The store failed: give every captured file that was moved into blobs/
+ * its name in the run directory back (a hard link: a blob that other
+ * entries share stays), so that the run's changes can still be applied
+ * from there. A failure here is only said in @err; that file is then lost.
+ */
+static void restore_captured(struct cache *c, struct cache_entry *e,
+			     struct strbuf *err)
+{
+	for (size_t i = 0; i < e->nr_ch; i++) {
+		_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
+		struct change *ch = &e->ch[i];
+
+		if (ch->kind != CACHE_CHANGE_FILE || !ch->has_blob || !ch->src ||
+		    faccessat(AT_FDCWD, ch->src, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    errno != ENOENT)
+			continue;
+		cache_blob_relpath(&ch->blob, &rel);
+		if (linkat(c->blobs_fd, rel.buf, AT_FDCWD, ch->src, 0) < 0)
+			strbuf_addf(err, "; cannot put '%s' back: %s", ch->src,
+				    strerror(errno));
+	}
+}
+
 static void new_blobs_release(struct new_blobs *nb)
 {
 	free(nb->h);
@@ -981,6 +1005,7 @@ int cache_store(struct cache *c, struct cache_record *r,
 				      err);
 		if (ret < 0) {
 			progress_done(&prog);
+			restore_captured(c, e, err);
 			return new_blobs_drop(c, &nb, ret);
 		}
 		ch->has_blob = true;
@@ -995,8 +1020,10 @@ int cache_store(struct cache *c, struct cache_record *r,
 	store_entry_relpath(e->key_hex, e->id_hex, &rel);
 	existed = fstatat(c->keys_fd, rel.buf, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	ret = write_entry(c, e->key_hex, e->id_hex, &data, err);
-	if (ret < 0)
+	if (ret < 0) {
+		restore_captured(c, e, err);
 		return new_blobs_drop(c, &nb, ret);
+	}
 	total_added += data.len;
 	if (existed)
 		total_added -= (uint64_t)st.st_size < total_added

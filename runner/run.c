@@ -755,18 +755,25 @@ int cmd_run(int argc, char **argv)
 
 	struct cache_entry *stored = NULL;
 	bool cacheable = r.nr_reasons == 0 && !o.no_cache;
+	bool store_failed = false;
 	if (cacheable) {
 		struct cache_record *rec = build_record(&r, k, o.strict_stat);
 		if (cache_store(c, rec, &stored, &err) < 0) {
-			/* Captured files may already be in the blob store. */
-			cache_record_free(rec);
-			cache_stats_record(c, CACHE_ERROR, "store failed", 0);
-			report_set_str(&rp, "status", "error");
-			report_finish(&rp, 125);
-			die("cannot store the result: %s", err.buf);
+			/*
+			 * The job ran: its results are not lost because the
+			 * cache is full or broken. cache_store() put the
+			 * captured files back; they are applied as an
+			 * uncacheable run's are.
+			 */
+			warn("cannot store the result (applying it uncached): %s", err.buf);
+			job_run_add_reason(&r, "cannot store the result: %s", err.buf);
+			report_set(&rp, "uncacheable", strv_json(r.reasons, r.nr_reasons));
+			strbuf_reset(&err);
+			store_failed = true;
+		} else {
+			report_set_str(&rp, "entry", cache_entry_id(stored));
 		}
 		cache_record_free(rec);
-		report_set_str(&rp, "entry", cache_entry_id(stored));
 	}
 
 	struct applied a;
@@ -796,7 +803,10 @@ int cmd_run(int argc, char **argv)
 		     r.nr_changes, a.rep.applied + a.rep.unchanged, a.rep.kept);
 	} else {
 		report_set_str(&rp, "status", "uncacheable");
-		cache_stats_record(c, CACHE_UNCACHEABLE, r.reasons[0], 0);
+		if (store_failed)
+			cache_stats_record(c, CACHE_ERROR, "store failed", 0);
+		else
+			cache_stats_record(c, CACHE_UNCACHEABLE, r.reasons[0], 0);
 		if (pc_verbose) {
 			info("uncacheable (%zu reasons); %zu changes applied, %zu kept",
 			     r.nr_reasons, a.rep.applied + a.rep.unchanged, a.rep.kept);

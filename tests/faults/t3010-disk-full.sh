@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-test_description='a full disk under the cache or an output: exit 125 naming the path, nothing partial left'
+test_description='a full disk under the cache or an output: exit 125 naming the path (or, when only the store failed, the results applied uncached), nothing partial left'
 . "$(dirname "$0")/../lib.sh"
 . "$TEST_SRC_DIR/lib-faults.sh"
 
@@ -22,10 +22,11 @@ nothing_partial() {
 	fi
 }
 
-test_expect_success ROOT 'the cache file system fills while the job runs, while storing: 125 naming the path' '
+test_expect_success ROOT 'the cache file system fills while the job runs (125 naming the path), while storing (applied uncached, said once)' '
 	fault_seed 1 &&
 	mkdir -p out && echo old >out/keep &&
-	echo old >expect-keep &&
+	echo old >expect-keep && echo new >expect-new &&
+	seq 1 2000 >expect-stdout &&
 	store_fail=0 capture_fail=0 stored=0 &&
 	# From a file that fits to one that does not: each run fails at a
 	# later step (capture, entry, blob) or succeeds.
@@ -35,23 +36,31 @@ test_expect_success ROOT 'the cache file system fills while the job runs, while 
 		"$PROCACHE" run --cache-dir "$PWD/cfs/c" --report report.json -- \
 			sh -c "head -c ${k}000 /dev/zero >out/f 2>/dev/null; echo new >out/keep; seq 1 2000" \
 			>stdout 2>stderr || rc=$?
-		case $rc in
-		0)
-			test "$(report_status)" = miss &&
+		case $rc/$(report_status) in
+		0/miss)
 			test "$(stat -c %s out/f)" = ${k}000 &&
 			stored=$((stored + 1)) ;;
-		125)
+		0/uncacheable)
+			# The job ran, only its store failed: its results are
+			# applied all the same (the captured files put back
+			# from the blob store), one line says why, and the
+			# report names the reason.
+			grep "^procache:" stderr >pc-stderr &&
+			test_line_count 1 pc-stderr &&
+			grep -q "^procache: warning: cannot store the result (applying it uncached): .*$Q$PWD/cfs/c/[^$Q]*$Q: No space left on device$" pc-stderr &&
+			grep -q "\"cannot store the result: .*No space left on device\"" report.json &&
+			test_cmp expect-new out/keep && test -f out/f &&
+			test_cmp expect-stdout stdout &&
+			store_fail=$((store_fail + 1)) ;;
+		125/*)
 			# One line from procache (the job may say its own).
 			grep "^procache:" stderr >pc-stderr &&
 			test_line_count 1 pc-stderr &&
 			grep -q "^procache: .*$Q$PWD/cfs/c/[^$Q]*$Q: No space left on device$" pc-stderr &&
+			! grep -q "cannot store" pc-stderr &&
 			# Nothing applied: the outputs are as they were.
 			test_path_is_missing out/f && test_cmp expect-keep out/keep &&
-			if grep -q "cannot write cache entry\|cannot store" stderr; then
-				store_fail=$((store_fail + 1))
-			else
-				capture_fail=$((capture_fail + 1))
-			fi ;;
+			capture_fail=$((capture_fail + 1)) ;;
 		*)
 			echo "exit $rc for ${k} KB" >&2; cat stderr >&2; false ;;
 		esac &&
@@ -59,7 +68,7 @@ test_expect_success ROOT 'the cache file system fills while the job runs, while 
 		# After a failure, the next run on this cache works: what the
 		# failed run left (its run directory, blobs it had stored) does
 		# not keep the disk full.
-		if [ $rc = 125 ]; then
+		if [ "$(report_status)" != miss ]; then
 			run miss --cache-dir "$PWD/cfs/c" -- sh -c "echo small >out/small" &&
 			echo small >expect && test_cmp expect out/small &&
 			nothing_partial cfs/c
