@@ -828,14 +828,18 @@ static size_t online_cpus(void)
 static struct mat_pool *pool_start(struct mat_ctx *c, size_t files,
 				   uint64_t bytes)
 {
-	size_t cpus = online_cpus(), i;
+	size_t cpus, i;
 	struct mat_pool *p;
 	pthread_attr_t attr;
 	sigset_t all, old;
 
-	if (cpus < 2 || (c->flags & (MAT_FSYNC | MAT_SERIAL)) ||
+	/* The cheap tests first: a small hit makes no system call here. */
+	if ((c->flags & (MAT_FSYNC | MAT_SERIAL)) ||
 	    (files < MAT_PAR_MIN_FILES && bytes < MAT_PAR_MIN_BYTES) ||
 	    files < 2)
+		return NULL;
+	cpus = online_cpus();
+	if (cpus < 2)
 		return NULL;
 	p = xcalloc(1, sizeof(*p));
 	p->c = c;
@@ -948,6 +952,7 @@ static int pool_finish(struct mat_ctx *c)
 		c->rep->bytes_written += p->w[i].tally.bytes_written;
 		strbuf_release(&p->w[i].err);
 	}
+	c->rep->threads = p->nr;
 	r = p->failed;
 	if (r && !c->reported)
 		strbuf_addbuf(c->err, &p->fail_msg);

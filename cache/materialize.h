@@ -109,6 +109,8 @@ struct mat_report {
 	/* Regular files written, and their bytes (copied or cloned). */
 	size_t files_written;
 	uint64_t bytes_written;
+	/* Copy workers that ran (0: every file on the calling thread). */
+	size_t threads;
 };
 
 void mat_report_init(struct mat_report *rep);

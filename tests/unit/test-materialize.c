@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -991,6 +992,30 @@ TEST(test_many_files)
 }
 
 /*
+ * How many copy workers a big diff gets here: one per CPU, at most 8; none
+ * on one CPU, where the worker tests then only check the serial path:
+ * said, and a failure in CI (never a silent skip).
+ */
+static size_t expected_threads(void)
+{
+	cpu_set_t set;
+	size_t n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		die_errno("sched_getaffinity");
+	n = (size_t)CPU_COUNT(&set);
+	if (n < 2) {
+		const char *ci = getenv("CI");
+
+		printf("# one CPU: the copy workers are not exercised\n");
+		if (ci && *ci && strcmp(ci, "false"))
+			die("CI needs 2 CPUs to test the copy workers");
+		return 0;
+	}
+	return n < 8 ? n : 8;
+}
+
+/*
  * Enough files for the copy workers, mixed with every other kind of
  * change, a directory in a file's way, two changes of one path and a
  * symlink in the diff with files beneath it. Returns the count.
@@ -1057,6 +1082,8 @@ TEST(test_workers_same_as_serial)
 	CHECK_EQ_STR(err.buf, "");
 	CHECK_EQ_INT(apply(&b, chb, n, &rb, &err, MAT_SERIAL), 0);
 	CHECK_EQ_STR(err.buf, "");
+	CHECK_EQ_INT(ra.threads, expected_threads());
+	CHECK_EQ_INT(rb.threads, 0);
 	for (i = 0; i < n; i++)
 		if (mat_report_outcome(&ra, i) != mat_report_outcome(&rb, i))
 			diff++;
@@ -1101,6 +1128,7 @@ TEST(test_worker_failure)
 	if (unlinkat(f.blobs_fd, ch[100].src_path, 0) < 0)
 		die_errno("unlink blob");
 	CHECK_EQ_INT(apply(&f, ch, n, &rep, &err, 0), -ENOENT);
+	CHECK_EQ_INT(rep.threads, expected_threads());
 	want = keep(xasprintf("cannot apply '%s': cannot open its source: "
 			      "No such file or directory",
 			      P(&f, "out/f100")));
