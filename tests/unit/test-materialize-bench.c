@@ -168,8 +168,6 @@ int main(int argc, char **argv)
 
 	if (argc == 1) {
 		RUN(test_small_tree);
-		mat_flags = MAT_SERIAL;
-		RUN(test_small_tree);
 		return unit_done();
 	}
 	if (argc == 4 && !strcmp(argv[1], "--serial")) {
