@@ -17,6 +17,18 @@ case $build in /*) ;; *) build="$top/$build" ;; esac
 export PROCACHE_BUILD="$build"
 export PROCACHE=${PROCACHE:-$top/procache}
 jobs=${JOBS:-2}
+# Jobs get a private /tmp (a fresh tmpfs; DESIGN.md §2), so a checkout or
+# build under /tmp is invisible to them and most cases would fail with
+# "command not found": refuse, with the reason, before running anything.
+for d in "$top" "$build"; do
+	case $(realpath -m "$d")/ in
+	/tmp/*)
+		echo "tests: '$d' is under /tmp, which every job sees as its own empty tmpfs;" \
+			"clone or build elsewhere (e.g. /var/tmp)" >&2
+		echo "0 passed, 1 failed"
+		exit 1 ;;
+	esac
+done
 # Logs of this invocation only: several may run at once (developers,
 # helpers), and must not remove each other's logs.
 mkdir -p "$top/tests/out"
