@@ -1063,8 +1063,17 @@ static int apply_dir(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 			return fail(c, it->idx, r, "cannot remove what is there");
 	}
 	/* 0700 first: nobody else can enter it before its mode is set. */
-	if (mkdirat(dirfd, name, 0700) < 0)
-		return fail(c, it->idx, -errno, NULL);
+	if (mkdirat(dirfd, name, 0700) < 0) {
+		r = -errno;
+		/*
+		 * Another process made it since our lstat (two runs of one
+		 * job restoring the same outputs at once): as mkdir -p, a
+		 * directory there is what this change wants; set its mode.
+		 */
+		if (r != -EEXIST || lstat_at(dirfd, name, &st) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			return fail(c, it->idx, r, NULL);
+	}
 	mark_dirty(c);
 	r = dir_mode(c, it, dirfd, name);
 	if (r < 0)

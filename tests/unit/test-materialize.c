@@ -1153,6 +1153,49 @@ TEST(test_worker_failure)
 	fx_release(&f);
 }
 
+/*
+ * Several processes restoring the same new directory at once (xargs -P
+ * running one job twice): each may find it absent, then lose the mkdir
+ * race. That is not a failure: the directory is what the change wants.
+ */
+TEST(test_concurrent_mkdir)
+{
+	struct fx f;
+	struct mat_change ch[2];
+	int round, k, bad = 0;
+
+	fx_init(&f);
+	for (round = 0; round < 40; round++) {
+		pid_t pids[4];
+
+		ch[0] = c_kind(&f, MAT_DIR, keep(xasprintf("out/r%d", round)), 0755);
+		ch[1] = c_file(&f, keep(xasprintf("out/r%d/f", round)), "f\n",
+			       0644, true);
+		for (k = 0; k < 4; k++) {
+			pids[k] = fork();
+			if (pids[k] < 0)
+				die_errno("fork");
+			if (pids[k] == 0) {
+				struct mat_report rep;
+				struct strbuf err = STRBUF_INIT;
+
+				mat_report_init(&rep);
+				_exit(apply(&f, ch, 2, &rep, &err, 0) == 0 ? 0 : 1);
+			}
+		}
+		for (k = 0; k < 4; k++) {
+			int st;
+
+			if (waitpid(pids[k], &st, 0) < 0)
+				die_errno("waitpid");
+			bad += !WIFEXITED(st) || WEXITSTATUS(st);
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_STR(slurp(P(&f, "out/r39/f")), "f\n");
+	fx_release(&f);
+}
+
 int main(void)
 {
 	RUN(test_create_nested);
@@ -1175,6 +1218,7 @@ int main(void)
 	RUN(test_many_files);
 	RUN(test_workers_same_as_serial);
 	RUN(test_worker_failure);
+	RUN(test_concurrent_mkdir);
 	strbuf_release(&snap_buf);
 	return unit_done();
 }
