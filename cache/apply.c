@@ -12,25 +12,6 @@
 #include "common/xalloc.h"
 #include "common/banned.h"
 
-static enum mat_kind mat_kind_of(enum cache_change_kind k)
-{
-	switch (k) {
-	case CACHE_CHANGE_FILE:
-		return MAT_FILE;
-	case CACHE_CHANGE_DIR:
-		return MAT_DIR;
-	case CACHE_CHANGE_DIR_REPLACED:
-		return MAT_DIR_REPLACED;
-	case CACHE_CHANGE_SYMLINK:
-		return MAT_SYMLINK;
-	case CACHE_CHANGE_DELETE:
-		return MAT_DELETE;
-	case CACHE_CHANGE_MODE:
-		return MAT_MODE;
-	}
-	BUG("unknown change kind %d", (int)k);
-}
-
 int cache_entry_apply(struct cache *c, const struct cache_entry *e,
 		      const char *const *roots, unsigned flags,
 		      struct mat_report *rep, struct strbuf *err)
@@ -44,7 +25,7 @@ int cache_entry_apply(struct cache *c, const struct cache_entry *e,
 		const struct change *src = &e->ch[i];
 
 		strbuf_init(&rel[i], 0);
-		ch[i].kind = mat_kind_of(src->kind);
+		ch[i].kind = src->kind;
 		ch[i].path = src->path;
 		ch[i].mode = src->mode;
 		ch[i].target = src->target;

@@ -43,6 +43,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/change.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
 
@@ -65,7 +66,7 @@ struct cache_explain;
  * naming the format found; a non-empty directory without FORMAT is
  * refused with -ENOTEMPTY (so procache never takes over a directory that
  * is not its own). $PROCACHE_MAX_SIZE (e.g. "2G", see
- * cache_parse_size()) sets the size kept automatically after stores; an
+ * parse_size() of common/units.h) sets the size kept automatically after stores; an
  * invalid value gives -EINVAL. On success *@out is the new handle, freed
  * with cache_close().
  */
@@ -101,15 +102,6 @@ int cache_default_dir(struct strbuf *out);
 void cache_set_max_size(struct cache *c, uint64_t bytes);
 uint64_t cache_max_size(const struct cache *c);
 
-/*
- * Parse a size such as "1048576", "512K", "10M", "2G", "1T" (binary
- * units, case-insensitive, optional trailing "B" or "iB") into *@out.
- * Parse an age such as "90s", "30m", "12h", "7d", "2w" (a bare number is
- * seconds) into seconds. Return 0 or -EINVAL.
- */
-int cache_parse_size(const char *s, uint64_t *out);
-int cache_parse_age(const char *s, uint64_t *out);
-
 /* ---- keys ------------------------------------------------------------- */
 
 /*
@@ -135,17 +127,6 @@ const char *cache_key_hex(struct cache_key *k);
 /* The key hash itself. */
 void cache_key_hash(struct cache_key *k, struct pc_hash *out);
 void cache_key_free(struct cache_key *k);
-
-/* ---- records: what a run observed and did, to be stored --------------- */
-
-enum cache_change_kind {
-	CACHE_CHANGE_FILE,         /* regular file: blob, mode */
-	CACHE_CHANGE_DIR,          /* new directory: mode */
-	CACHE_CHANGE_DIR_REPLACED, /* directory replacing what was there: mode */
-	CACHE_CHANGE_SYMLINK,      /* symlink: target */
-	CACHE_CHANGE_DELETE,       /* path removed */
-	CACHE_CHANGE_MODE,         /* only the permission bits changed: mode */
-};
 
 /*
  * A record is built after a miss and handed to cache_store(). It copies
@@ -230,7 +211,7 @@ void cache_record_set_output(struct cache_record *r, int which,
  * DELETE: nothing else. Unused arguments may be 0/NULL.
  */
 void cache_record_add_change(struct cache_record *r,
-			     enum cache_change_kind kind, const char *path,
+			     enum change_kind kind, const char *path,
 			     mode_t mode, const char *src_file,
 			     const char *target);
 
@@ -314,7 +295,7 @@ int cache_entry_write_output(struct cache *c, const struct cache_entry *e,
 
 /* One change, as plain data pointing into the entry (valid while it is). */
 struct cache_change_view {
-	enum cache_change_kind kind;
+	enum change_kind kind;
 	const char *path;   /* absolute, checked safe */
 	mode_t mode;        /* permission bits (FILE, DIR, DIR_REPLACED, MODE) */
 	const char *target; /* SYMLINK, else NULL */

@@ -68,6 +68,9 @@
 
 #include "cache/cache.h"
 #include "cache/internal.h"
+#include "common/strmap.h"
+#include "common/filestat.h"
+#include "common/le.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/hash.h"
@@ -153,11 +156,9 @@ static int hexval(char c)
 
 bool entry_path_is_safe(const char *path, bool allow_root)
 {
-	if (!path || path[0] != '/')
+	if (!path || path_unsafe_reason(path, PATH_ABSOLUTE))
 		return false;
-	if (!path[1])
-		return allow_root;
-	return path_is_safe_relative(path + 1);
+	return allow_root || path[1];
 }
 
 const char *pre_kind_name(enum pre_kind k)
@@ -179,57 +180,6 @@ const char *pre_kind_name(enum pre_kind k)
 		return "output";
 	}
 	return "?";
-}
-
-const char *change_kind_name(enum cache_change_kind k)
-{
-	switch (k) {
-	case CACHE_CHANGE_FILE:
-		return "file";
-	case CACHE_CHANGE_DIR:
-		return "dir";
-	case CACHE_CHANGE_DIR_REPLACED:
-		return "dir_replaced";
-	case CACHE_CHANGE_SYMLINK:
-		return "symlink";
-	case CACHE_CHANGE_DELETE:
-		return "delete";
-	case CACHE_CHANGE_MODE:
-		return "mode";
-	}
-	return "?";
-}
-
-static const struct {
-	const char *name;
-	mode_t type;
-} file_types[] = {
-	{ "file", S_IFREG }, { "dir", S_IFDIR },   { "symlink", S_IFLNK },
-	{ "chr", S_IFCHR },  { "blk", S_IFBLK },   { "fifo", S_IFIFO },
-	{ "sock", S_IFSOCK },
-};
-
-const char *file_type_name(mode_t mode)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(file_types); i++)
-		if ((mode & S_IFMT) == file_types[i].type)
-			return file_types[i].name;
-	return "unknown";
-}
-
-static int file_type_parse(const char *name, mode_t *out)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(file_types); i++) {
-		if (!strcmp(name, file_types[i].name)) {
-			*out = file_types[i].type;
-			return 0;
-		}
-	}
-	return -EINVAL;
 }
 
 /* ---- keys ------------------------------------------------------------- */
@@ -395,7 +345,7 @@ struct cache_record *cache_record_new(const struct cache_key *k)
 	r->e.fields = key_fields_copy(k->fields, k->nr);
 	r->e.nr_fields = k->nr;
 	r->e.version = xstrdup(PROCACHE_VERSION);
-	r->seen = strset_new();
+	r->seen = strmap_new();
 	return r;
 }
 
@@ -404,7 +354,7 @@ void cache_record_free(struct cache_record *r)
 	if (!r)
 		return;
 	entry_release(&r->e);
-	strset_free(r->seen);
+	strmap_free(r->seen);
 	free(r);
 }
 
@@ -418,7 +368,7 @@ static struct precondition *pre_add(struct cache_record *r, enum pre_kind kind,
 
 	strbuf_addch(&key, 'a' + (int)kind);
 	strbuf_addstr(&key, path);
-	dup = strset_put(r->seen, key.buf, key.len, (long)r->e.nr_pre);
+	dup = strmap_put(r->seen, key.buf, key.len, (long)r->e.nr_pre);
 	strbuf_release(&key);
 	if (dup >= 0)
 		return NULL;
@@ -458,25 +408,15 @@ void cache_record_add_absent(struct cache_record *r, const char *path)
  */
 #define STAT_HASH_MAX (16u << 20)
 
-static bool same_file_state(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	       a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 static bool stat_content_hash(const char *path, const struct stat *seen,
 			      struct pc_hash *out)
 {
 	struct stat before, after;
 
 	if (seen->st_size > STAT_HASH_MAX || lstat(path, &before) < 0 ||
-	    !S_ISREG(before.st_mode) || !same_file_state(&before, seen) ||
+	    !S_ISREG(before.st_mode) || !stat_same_file(&before, seen) ||
 	    pc_hash_file_at(AT_FDCWD, path, out, NULL) < 0 ||
-	    lstat(path, &after) < 0 || !same_file_state(&after, seen))
+	    lstat(path, &after) < 0 || !stat_same_file(&after, seen))
 		return false;
 	return true;
 }
@@ -578,7 +518,7 @@ void cache_record_set_output(struct cache_record *r, int which,
 }
 
 void cache_record_add_change(struct cache_record *r,
-			     enum cache_change_kind kind, const char *path,
+			     enum change_kind kind, const char *path,
 			     mode_t mode, const char *src_file,
 			     const char *target)
 {
@@ -783,21 +723,23 @@ static cJSON *change_to_json(const struct change *c)
 	cJSON_AddStringToObject(o, "kind", change_kind_name(c->kind));
 	cJSON_AddStringToObject(o, "path", c->path);
 	switch (c->kind) {
-	case CACHE_CHANGE_FILE:
+	case CHANGE_FILE:
 		add_hash(o, "blob", &c->blob);
 		cJSON_AddNumberToObject(o, "size", (double)c->size);
 		cJSON_AddNumberToObject(o, "mode", c->mode & 07777);
 		break;
-	case CACHE_CHANGE_DIR:
-	case CACHE_CHANGE_DIR_REPLACED:
-	case CACHE_CHANGE_MODE:
+	case CHANGE_DIR:
+	case CHANGE_DIR_REPLACED:
+	case CHANGE_MODE:
 		cJSON_AddNumberToObject(o, "mode", c->mode & 07777);
 		break;
-	case CACHE_CHANGE_SYMLINK:
+	case CHANGE_SYMLINK:
 		cJSON_AddStringToObject(o, "target", c->target ? c->target : "");
 		break;
-	case CACHE_CHANGE_DELETE:
+	case CHANGE_DELETE:
 		break;
+	case CHANGE_SPECIAL:
+		BUG("a special file in a stored entry");
 	}
 	return o;
 }
@@ -897,24 +839,6 @@ static int pre_cmp(const void *a, const void *b)
 	return (int)x->kind - (int)y->kind;
 }
 
-static void put_le(unsigned char *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 void entry_encode(struct cache_entry *e, struct strbuf *out)
 {
 	_cleanup_cjson_ cJSON *pre = NULL, *root = NULL;
@@ -939,9 +863,9 @@ void entry_encode(struct cache_entry *e, struct strbuf *out)
 	len = strlen(text);
 	pc_hash_buffer(text, len, &h);
 	memcpy(hdr, ENTRY_MAGIC, 8);
-	put_le(hdr + 8, ENTRY_VERSION, 4);
-	put_le(hdr + 12, 0, 4);
-	put_le(hdr + 16, len, 8);
+	le_put(hdr + 8, ENTRY_VERSION, 4);
+	le_put(hdr + 12, 0, 4);
+	le_put(hdr + 16, len, 8);
 	memcpy(hdr + 24, h.b, 16);
 	strbuf_reset(out);
 	strbuf_add(out, hdr, sizeof(hdr));
@@ -1209,7 +1133,7 @@ static int parse_change(const cJSON *o, struct change *c, struct strbuf *err)
 		return bad(err, "change is not an object");
 	TRY_JSON(json_get_str(o, "kind", &kind, true, err));
 	if (!strcmp(kind, "file")) {
-		c->kind = CACHE_CHANGE_FILE;
+		c->kind = CHANGE_FILE;
 		TRY_JSON(json_check_keys(o, k_file, err));
 		if (get_hash(o, "blob", &c->blob, err) ||
 		    get_mode(o, &c->mode, err))
@@ -1218,21 +1142,21 @@ static int parse_change(const cJSON *o, struct change *c, struct strbuf *err)
 		c->has_blob = true;
 	} else if (!strcmp(kind, "dir") || !strcmp(kind, "dir_replaced") ||
 		   !strcmp(kind, "mode")) {
-		c->kind = !strcmp(kind, "dir")		? CACHE_CHANGE_DIR
-			  : !strcmp(kind, "mode")	? CACHE_CHANGE_MODE
-							: CACHE_CHANGE_DIR_REPLACED;
+		c->kind = !strcmp(kind, "dir")		? CHANGE_DIR
+			  : !strcmp(kind, "mode")	? CHANGE_MODE
+							: CHANGE_DIR_REPLACED;
 		TRY_JSON(json_check_keys(o, k_mode, err));
 		if (get_mode(o, &c->mode, err))
 			return -EBADMSG;
 	} else if (!strcmp(kind, "symlink")) {
-		c->kind = CACHE_CHANGE_SYMLINK;
+		c->kind = CHANGE_SYMLINK;
 		TRY_JSON(json_check_keys(o, k_symlink, err));
 		TRY_JSON(json_get_str(o, "target", &s, true, err));
 		if (!*s)
 			return bad(err, "empty symlink target");
 		c->target = xstrdup(s);
 	} else if (!strcmp(kind, "delete")) {
-		c->kind = CACHE_CHANGE_DELETE;
+		c->kind = CHANGE_DELETE;
 		TRY_JSON(json_check_keys(o, k_delete, err));
 	} else {
 		return bad(err, "unknown change kind '%.40s'", kind);
@@ -1303,7 +1227,7 @@ static int parse_key_fields(const cJSON *arr, struct cache_entry *e,
 					return bad(err, "key field '%s': bad number", f->tag);
 				x = x * 10 + (uint64_t)(v[k] - '0');
 			}
-			put_le(le, x, 8);
+			le_put(le, x, 8);
 			f->data = xmalloc(9);
 			memcpy(f->data, le, 8);
 			f->data[8] = '\0';
@@ -1427,12 +1351,12 @@ int entry_decode(const void *buf, size_t len, struct cache_entry **out,
 		return bad(err, "truncated (%zu bytes)", len);
 	if (memcmp(p, ENTRY_MAGIC, 8))
 		return bad(err, "bad magic");
-	if (get_le(p + 8, 4) != ENTRY_VERSION)
+	if (le_get(p + 8, 4) != ENTRY_VERSION)
 		return bad(err, "unsupported entry version %" PRIu64,
-			   get_le(p + 8, 4));
-	if (get_le(p + 12, 4) != 0)
+			   le_get(p + 8, 4));
+	if (le_get(p + 12, 4) != 0)
 		return bad(err, "unknown flags");
-	plen = get_le(p + 16, 8);
+	plen = le_get(p + 16, 8);
 	if (plen != len - ENTRY_HEADER_LEN)
 		return bad(err, "truncated or overlong (payload %" PRIu64
 				" bytes, file has %zu)",

@@ -23,6 +23,7 @@
 
 #include "cache/cache.h"
 #include "cache/internal.h"
+#include "common/strmap.h"
 #include "common/progress.h"
 #include "common/cleanup.h"
 #include "common/die.h"
@@ -132,7 +133,7 @@ struct gc_entry {
 };
 
 struct gc_state {
-	struct strset *blob_index; /* hex -> index */
+	struct strmap *blob_index; /* hex -> index */
 	struct gc_blob *blobs;
 	size_t nr_blobs, alloc_blobs;
 	struct gc_entry *entries;
@@ -180,7 +181,7 @@ static int gc_collect_entry(struct cache *c, const char *rel,
 		else
 			continue;
 		pc_hash_to_hex(h, hex);
-		idx = strset_get(g->blob_index, hex, PC_HASH_HEX_LEN);
+		idx = strmap_get(g->blob_index, hex, PC_HASH_HEX_LEN);
 		if (idx >= 0)
 			g->blobs[idx].refs++;
 		ge->blobs[ge->nr_blobs++] = idx;
@@ -221,7 +222,7 @@ static void gc_collect_blobs(struct cache *c, struct gc_state *g)
 			g->blobs[g->nr_blobs].mtime = st.st_mtime;
 			g->blobs[g->nr_blobs].refs = 0;
 			g->blobs[g->nr_blobs].gone = false;
-			strset_put(g->blob_index, b->d_name, PC_HASH_HEX_LEN,
+			strmap_put(g->blob_index, b->d_name, PC_HASH_HEX_LEN,
 				   (long)g->nr_blobs);
 			g->nr_blobs++;
 		}
@@ -283,7 +284,7 @@ int cache_gc(struct cache *c, uint64_t max_size, uint64_t max_age,
 			    c->path);
 		return lock;
 	}
-	g.blob_index = strset_new();
+	g.blob_index = strmap_new();
 	gc_collect_blobs(c, &g);
 	r = for_each_entry(c, gc_collect_entry, &g, true);
 	if (r < 0) {
@@ -377,7 +378,7 @@ out:
 	}
 	free(g.entries);
 	free(g.blobs);
-	strset_free(g.blob_index);
+	strmap_free(g.blob_index);
 	return r;
 }
 

@@ -19,6 +19,7 @@
 #include "cache/cache.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
+#include "common/strmap.h"
 
 #define CACHE_NR_SHARDS 16
 /* Unreferenced blobs and temp files younger than this are left to a
@@ -87,7 +88,7 @@ struct precondition {
 };
 
 struct change {
-	enum cache_change_kind kind;
+	enum change_kind kind;
 	char *path;
 	mode_t mode;
 	char *target;
@@ -125,19 +126,9 @@ struct cache_entry {
 
 struct cache_record {
 	struct cache_entry e;
-	struct strset *seen; /* "<kind>\0<path>" already recorded */
+	struct strmap *seen; /* "<kind>\0<path>" already recorded */
 	bool stdout_set, stderr_set;
 };
-
-/* ---- a set of strings (open addressing), mapping each to an index ---- */
-struct strset;
-struct strset *strset_new(void);
-void strset_free(struct strset *s);
-/* The value stored for @key (@len bytes), or -1. */
-long strset_get(struct strset *s, const char *key, size_t len);
-/* Insert; returns the existing value if present, else stores @val and
- * returns -1. */
-long strset_put(struct strset *s, const char *key, size_t len, long val);
 
 /* ---- entry.c ---------------------------------------------------------- */
 #define ENTRY_MAGIC "PCENTRY\n"
@@ -164,8 +155,6 @@ void entry_release(struct cache_entry *e);
  * with @allow_root. */
 bool entry_path_is_safe(const char *path, bool allow_root);
 const char *pre_kind_name(enum pre_kind k);
-const char *change_kind_name(enum cache_change_kind k);
-const char *file_type_name(mode_t mode);
 void key_fields_free(struct key_field *f, size_t nr);
 /* Describe a key field's value for people ("PATH=/usr/bin", "1000"). */
 char *key_field_display(const struct key_field *f);

@@ -27,6 +27,7 @@
 
 #include "cache/cache.h"
 #include "cache/internal.h"
+#include "common/strmap.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/dirlist.h"
@@ -59,10 +60,10 @@ struct memo {
 
 struct lookup {
 	struct cache *c;
-	struct strset *paths;
+	struct strmap *paths;
 	struct memo *memos;
 	size_t nr, alloc;
-	struct strset *dirs; /* parent path -> index in dirfds */
+	struct strmap *dirs; /* parent path -> index in dirfds */
 	int dirfds[LOOKUP_MAX_DIRFDS];
 	size_t nr_dirfds;
 	bool uname_done;
@@ -73,13 +74,13 @@ struct lookup {
 static struct memo *memo_get(struct lookup *l, const char *path)
 {
 	size_t len = strlen(path);
-	long i = strset_get(l->paths, path, len);
+	long i = strmap_get(l->paths, path, len);
 
 	if (i >= 0)
 		return &l->memos[i];
 	ALLOC_GROW(l->memos, l->nr + 1, l->alloc);
 	memset(&l->memos[l->nr], 0, sizeof(l->memos[l->nr]));
-	strset_put(l->paths, path, len, (long)l->nr);
+	strmap_put(l->paths, path, len, (long)l->nr);
 	return &l->memos[l->nr++];
 }
 
@@ -89,8 +90,8 @@ static int parent_fd(struct lookup *l, const char *path, size_t len)
 	int fd;
 
 	if (!l->dirs)
-		l->dirs = strset_new();
-	i = strset_get(l->dirs, path, len);
+		l->dirs = strmap_new();
+	i = strmap_get(l->dirs, path, len);
 	if (i >= 0)
 		return l->dirfds[i];
 	if (l->nr_dirfds == LOOKUP_MAX_DIRFDS)
@@ -103,7 +104,7 @@ static int parent_fd(struct lookup *l, const char *path, size_t len)
 	}
 	/* A failure is remembered as -1: plain lstat() then says why. */
 	l->dirfds[l->nr_dirfds] = fd;
-	strset_put(l->dirs, path, len, (long)l->nr_dirfds++);
+	strmap_put(l->dirs, path, len, (long)l->nr_dirfds++);
 	return fd;
 }
 
@@ -657,7 +658,7 @@ static size_t diff_fields(const struct key_field *st, size_t ns,
 {
 	struct field_diff *d = NULL;
 	size_t n = 0, alloc = 0, i, j;
-	struct strset *tags = strset_new();
+	struct strmap *tags = strmap_new();
 
 	/* env: per variable, in both directions. */
 	for (i = 0; i < 2; i++) {
@@ -701,7 +702,7 @@ static size_t diff_fields(const struct key_field *st, size_t ns,
 			char *sv, *cv;
 
 			if (!strcmp(a[j].tag, "env") || !strcmp(a[j].tag, "argc") ||
-			    strset_put(tags, a[j].tag, strlen(a[j].tag), 1) >= 0)
+			    strmap_put(tags, a[j].tag, strlen(a[j].tag), 1) >= 0)
 				continue;
 			sv = tag_values(st, ns, a[j].tag);
 			cv = tag_values(cur, nc, a[j].tag);
@@ -713,7 +714,7 @@ static size_t diff_fields(const struct key_field *st, size_t ns,
 			diff_push(&d, &n, &alloc, a[j].tag, sv, cv);
 		}
 	}
-	strset_free(tags);
+	strmap_free(tags);
 	*out = d;
 	return n;
 }
@@ -864,7 +865,7 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 			    k->hex, c->path, strerror(-r));
 		goto out;
 	}
-	l.paths = strset_new();
+	l.paths = strmap_new();
 	debug("lookup: key %s: %zu candidate entries", k->hex, nr);
 	for (i = 0; i < nr; i++) {
 		_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
@@ -927,8 +928,8 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 	r = *hit ? 1 : 0;
 out:
 	cands_free(cands, nr);
-	strset_free(l.paths);
-	strset_free(l.dirs);
+	strmap_free(l.paths);
+	strmap_free(l.dirs);
 	for (i = 0; i < l.nr_dirfds; i++)
 		if (l.dirfds[i] >= 0)
 			close(l.dirfds[i]);

@@ -163,25 +163,6 @@ const char *mat_outcome_name(enum mat_outcome outcome)
 	return "?";
 }
 
-const char *mat_kind_name(enum mat_kind kind)
-{
-	switch (kind) {
-	case MAT_FILE:
-		return "file";
-	case MAT_DIR:
-		return "dir";
-	case MAT_DIR_REPLACED:
-		return "dir-replaced";
-	case MAT_SYMLINK:
-		return "symlink";
-	case MAT_DELETE:
-		return "delete";
-	case MAT_MODE:
-		return "mode";
-	}
-	return "?";
-}
-
 static void set_outcome(struct mat_ctx *c, size_t idx, enum mat_outcome o,
 			const char *reason)
 {
@@ -222,37 +203,6 @@ static void mat_dir_unref(struct mat_dir *d)
 	if (atomic_fetch_sub(&d->refs, 1) == 1) {
 		close(d->fd);
 		free(d);
-	}
-}
-
-/*
- * Why @p cannot be applied safely, lexically, or NULL. "/" itself is
- * fine here (it is then refused as a root).
- */
-static const char *path_unsafe_reason(const char *p)
-{
-	const char *s;
-
-	if (p[0] != '/')
-		return "path is not absolute";
-	if (strlen(p) >= PATH_MAX)
-		return "path is too long";
-	if (!p[1])
-		return NULL;
-	for (s = p + 1;;) {
-		size_t n = strcspn(s, "/");
-
-		if (n == 0)
-			return "path has an empty component";
-		if (n == 1 && s[0] == '.')
-			return "path has a '.' component";
-		if (n == 2 && s[0] == '.' && s[1] == '.')
-			return "path has a '..' component";
-		if (n > NAME_MAX)
-			return "path has a component that is too long";
-		if (!s[n])
-			return NULL;
-		s += n + 1;
 	}
 }
 
@@ -1031,7 +981,7 @@ static int apply_dir(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 {
 	const struct mat_change *ch = &c->ch[it->idx];
 	mode_t mode = ch->mode & MAT_MODE_KEEP;
-	bool replace = ch->kind == MAT_DIR_REPLACED;
+	bool replace = ch->kind == CHANGE_DIR_REPLACED;
 	struct stat st;
 	int r;
 	bool exists;
@@ -1191,17 +1141,19 @@ static int apply_in(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 		    const char *name, bool at_root)
 {
 	switch (c->ch[it->idx].kind) {
-	case MAT_FILE:
+	case CHANGE_FILE:
 		return apply_file(c, it->idx, dirfd, name, at_root);
-	case MAT_DIR:
-	case MAT_DIR_REPLACED:
+	case CHANGE_DIR:
+	case CHANGE_DIR_REPLACED:
 		return apply_dir(c, it, dirfd, name, at_root);
-	case MAT_SYMLINK:
+	case CHANGE_SYMLINK:
 		return apply_symlink(c, it->idx, dirfd, name);
-	case MAT_DELETE:
+	case CHANGE_DELETE:
 		return apply_delete(c, it->idx, dirfd, name);
-	case MAT_MODE:
+	case CHANGE_MODE:
 		return apply_mode(c, it, dirfd, name);
+	case CHANGE_SPECIAL:
+		break; /* refused by mat_apply() before anything is applied */
 	}
 	BUG("unknown change kind %d", (int)c->ch[it->idx].kind);
 }
@@ -1219,19 +1171,21 @@ static int apply_at_root(struct mat_ctx *c, const struct mat_item *it)
 	int r;
 
 	switch (c->ch[it->idx].kind) {
-	case MAT_DELETE:
-	case MAT_DIR_REPLACED:
+	case CHANGE_DELETE:
+	case CHANGE_DIR_REPLACED:
 		set_outcome(c, it->idx, MAT_REFUSED,
 			    "would remove the output root");
 		return 0;
-	case MAT_SYMLINK:
+	case CHANGE_SYMLINK:
 		set_outcome(c, it->idx, MAT_REFUSED,
 			    "would make the output root a symlink");
 		return 0;
-	case MAT_FILE:
-	case MAT_DIR:
-	case MAT_MODE:
+	case CHANGE_FILE:
+	case CHANGE_DIR:
+	case CHANGE_MODE:
 		break;
+	case CHANGE_SPECIAL:
+		BUG("a special file reached the apply loop");
 	}
 	if (!strcmp(root, "/")) {
 		set_outcome(c, it->idx, MAT_REFUSED,
@@ -1241,7 +1195,7 @@ static int apply_at_root(struct mat_ctx *c, const struct mat_item *it)
 	dir = path_dirname(root);
 	base = path_basename(root);
 	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0 && errno == ENOENT && c->ch[it->idx].kind != MAT_MODE) {
+	if (dirfd < 0 && errno == ENOENT && c->ch[it->idx].kind != CHANGE_MODE) {
 		/*
 		 * The user named this output; its missing ancestors are
 		 * outside every root (their changes are kept), so make them
@@ -1353,20 +1307,23 @@ static int check_args(const struct mat_change *ch, size_t nr,
 		const char *bad = NULL;
 
 		switch (ch[i].kind) {
-		case MAT_FILE:
+		case CHANGE_FILE:
 			if (!ch[i].src_path)
 				bad = "file without a source";
 			else if (ch[i].size < 0)
 				bad = "negative size";
 			/* fall through */
-		case MAT_DIR:
-		case MAT_DIR_REPLACED:
-		case MAT_MODE:
+		case CHANGE_DIR:
+		case CHANGE_DIR_REPLACED:
+		case CHANGE_MODE:
 			if (ch[i].mode & ~07777)
 				bad = "mode has bits beyond 07777";
 			break;
-		case MAT_SYMLINK:
-		case MAT_DELETE:
+		case CHANGE_SYMLINK:
+		case CHANGE_DELETE:
+			break;
+		case CHANGE_SPECIAL:
+			bad = "a special file cannot be applied";
 			break;
 		default:
 			bad = "unknown change kind";
@@ -1394,7 +1351,7 @@ static bool queueable(const struct mat_change *ch, const struct mat_item *items,
 {
 	const struct mat_item *it = &items[i];
 
-	if (ch[it->idx].kind != MAT_FILE || !*it->rel)
+	if (ch[it->idx].kind != CHANGE_FILE || !*it->rel)
 		return false;
 	return i == 0 || strcmp(ch[items[i - 1].idx].path, ch[it->idx].path);
 }
@@ -1452,7 +1409,7 @@ int mat_apply(const struct mat_change *ch, size_t nr,
 
 	for (i = 0; i < nr; i++) {
 		const char *path = ch[i].path;
-		const char *why = path_unsafe_reason(path);
+		const char *why = path_unsafe_reason(path, PATH_ABSOLUTE);
 		ssize_t root;
 		size_t rlen;
 
@@ -1478,7 +1435,7 @@ int mat_apply(const struct mat_change *ch, size_t nr,
 	qsort_r(items, nr_items, sizeof(*items), cmp_items, (void *)ch);
 
 	for (i = 0; i < nr_items; i++) {
-		if (ch[items[i].idx].kind == MAT_FILE && *items[i].rel) {
+		if (ch[items[i].idx].kind == CHANGE_FILE && *items[i].rel) {
 			files++;
 			bytes += (uint64_t)ch[items[i].idx].size;
 		}

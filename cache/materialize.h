@@ -32,20 +32,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/change.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
 
-enum mat_kind {
-	MAT_FILE,	  /* regular file: bytes from src, mode */
-	MAT_DIR,	  /* directory: created if absent, mode applied */
-	MAT_DIR_REPLACED, /* directory: existing tree removed, empty dir made */
-	MAT_SYMLINK,	  /* symlink to target (never followed) */
-	MAT_DELETE,	  /* remove whatever is there (trees included) */
-	MAT_MODE,	  /* existing file or directory: mode only */
-};
-
 struct mat_change {
-	enum mat_kind kind;
+	enum change_kind kind;
 	/*
 	 * Absolute host path, as recorded. Untrusted: a path that is not
 	 * absolute, or has an empty, "." or ".." component or a trailing
@@ -122,8 +114,6 @@ const char *mat_report_reason(const struct mat_report *rep, size_t i);
 
 /* "applied", "unchanged", "kept", "refused", "failed", "skipped". */
 const char *mat_outcome_name(enum mat_outcome outcome);
-/* "file", "dir", "dir-replaced", "symlink", "delete", "mode". */
-const char *mat_kind_name(enum mat_kind kind);
 
 /* Flags for mat_apply(). */
 #define MAT_FSYNC 1 /* fsync each written file and each changed directory */

@@ -51,6 +51,8 @@
 #include <xxhash.h>
 
 #include "cache/internal.h"
+#include "common/filestat.h"
+#include "common/le.h"
 #include "common/cleanup.h"
 #include "common/fdio.h"
 #include "common/hash.h"
@@ -87,29 +89,6 @@ struct statcache {
 
 struct cache_statcache_counts statcache_counts;
 
-static void put_le(unsigned char *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static int64_t ts_ns(const struct timespec *ts)
-{
-	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
-}
-
 static uint32_t slot_check(const unsigned char *slot)
 {
 	unsigned char tmp[SLOT_SIZE];
@@ -123,15 +102,15 @@ static void slot_fill(unsigned char *slot, const struct stat *st,
 		      const struct pc_hash *h)
 {
 	memset(slot, 0, SLOT_SIZE);
-	put_le(slot, (uint64_t)st->st_dev, 8);
-	put_le(slot + 8, (uint64_t)st->st_ino, 8);
-	put_le(slot + 16, (uint64_t)st->st_size, 8);
-	put_le(slot + 24, (uint64_t)ts_ns(&st->st_mtim), 8);
-	put_le(slot + 32, (uint64_t)ts_ns(&st->st_ctim), 8);
-	put_le(slot + 40, (uint64_t)st->st_mode, 4);
+	le_put(slot, (uint64_t)st->st_dev, 8);
+	le_put(slot + 8, (uint64_t)st->st_ino, 8);
+	le_put(slot + 16, (uint64_t)st->st_size, 8);
+	le_put(slot + 24, (uint64_t)timespec_ns(&st->st_mtim), 8);
+	le_put(slot + 32, (uint64_t)timespec_ns(&st->st_ctim), 8);
+	le_put(slot + 40, (uint64_t)st->st_mode, 4);
 	if (h)
 		memcpy(slot + 48, h->b, 16);
-	put_le(slot + 44, slot_check(slot), 4);
+	le_put(slot + 44, slot_check(slot), 4);
 }
 
 static uint32_t bucket_of(const struct statcache *sc, const struct stat *st)
@@ -150,8 +129,8 @@ static int create_file(int dirfd)
 	int fd, r = 0;
 
 	memcpy(hdr, STATCACHE_MAGIC, 8);
-	put_le(hdr + 8, STATCACHE_VERSION, 4);
-	put_le(hdr + 12, STATCACHE_LOG2_SLOTS, 4);
+	le_put(hdr + 8, STATCACHE_VERSION, 4);
+	le_put(hdr + 12, STATCACHE_LOG2_SLOTS, 4);
 	snprintf(tmp, sizeof(tmp), ".statcache.tmp.%ld", (long)getpid());
 	fd = openat(dirfd, tmp,
 		    O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -185,8 +164,8 @@ static int try_open(int dirfd, struct statcache *sc)
 		return -EBADMSG;
 	}
 	if (memcmp(hdr, STATCACHE_MAGIC, 8) ||
-	    get_le(hdr + 8, 4) != STATCACHE_VERSION ||
-	    get_le(hdr + 12, 4) != STATCACHE_LOG2_SLOTS ||
+	    le_get(hdr + 8, 4) != STATCACHE_VERSION ||
+	    le_get(hdr + 12, 4) != STATCACHE_LOG2_SLOTS ||
 	    !S_ISREG(st.st_mode) ||
 	    st.st_size != HEADER_SIZE + ((off_t)SLOT_SIZE
 					 << STATCACHE_LOG2_SLOTS)) {
@@ -250,7 +229,7 @@ bool statcache_get(struct statcache *sc, const struct stat *st,
 
 		/* Key bytes 0..43 equal, and the slot whole. */
 		if (memcmp(slot, want, 44) ||
-		    (uint32_t)get_le(slot + 44, 4) != slot_check(slot))
+		    (uint32_t)le_get(slot + 44, 4) != slot_check(slot))
 			continue;
 		memcpy(out->b, slot + 48, 16);
 		return true;
@@ -266,8 +245,8 @@ bool statcache_put(struct statcache *sc, const struct stat *st,
 
 	if (!sc)
 		return false;
-	if (ts_ns(&st->st_mtim) > hashed_at_ns - STATCACHE_MIN_AGE_NS ||
-	    ts_ns(&st->st_ctim) > hashed_at_ns - STATCACHE_MIN_AGE_NS)
+	if (timespec_ns(&st->st_mtim) > hashed_at_ns - STATCACHE_MIN_AGE_NS ||
+	    timespec_ns(&st->st_ctim) > hashed_at_ns - STATCACHE_MIN_AGE_NS)
 		return false;
 	slot_fill(slot, st, h);
 	b = bucket_of(sc, st);
@@ -279,7 +258,7 @@ bool statcache_put(struct statcache *sc, const struct stat *st,
 	for (i = 0; i < BUCKET && pick == BUCKET; i++) {
 		const unsigned char *cur = bucket + i * SLOT_SIZE;
 
-		if ((uint32_t)get_le(cur + 44, 4) != slot_check(cur))
+		if ((uint32_t)le_get(cur + 44, 4) != slot_check(cur))
 			pick = i;
 	}
 	if (pick == BUCKET)
@@ -314,14 +293,6 @@ static bool pseudo_fs(int fd)
 	}
 }
 
-static bool same_file_state(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	       a->st_mode == b->st_mode && a->st_size == b->st_size &&
-	       ts_ns(&a->st_mtim) == ts_ns(&b->st_mtim) &&
-	       ts_ns(&a->st_ctim) == ts_ns(&b->st_ctim);
-}
-
 int statcache_hash_file(struct statcache *sc, int dirfd, const char *path,
 			const struct stat *st, struct pc_hash *out)
 {
@@ -348,16 +319,16 @@ int statcache_hash_file(struct statcache *sc, int dirfd, const char *path,
 	/* The file opened must be the one lstat described. */
 	if (!S_ISREG(before.st_mode))
 		return -EINVAL;
-	if (!same_file_state(&before, st))
+	if (!stat_same_file(&before, st))
 		return -ESTALE;
 	r = pc_hash_fd(fd, out, NULL);
 	if (r < 0)
 		return r;
 	if (fstat(fd, &after) < 0)
 		return -errno;
-	if (!same_file_state(&before, &after))
+	if (!stat_same_file(&before, &after))
 		return -ESTALE;
 	if (!pseudo_fs(fd))
-		statcache_put(sc, &after, out, ts_ns(&now));
+		statcache_put(sc, &after, out, timespec_ns(&now));
 	return 0;
 }

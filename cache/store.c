@@ -39,6 +39,7 @@
 #include "common/hash.h"
 #include "common/path.h"
 #include "common/strbuf.h"
+#include "common/units.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
 
@@ -222,7 +223,7 @@ int cache_open(const char *dir, struct cache **out, struct strbuf *err)
 		}
 	}
 	env = getenv("PROCACHE_MAX_SIZE");
-	if (env && *env && cache_parse_size(env, &c->max_size) < 0) {
+	if (env && *env && parse_size(env, &c->max_size) < 0) {
 		strbuf_addf(err,
 			    "invalid PROCACHE_MAX_SIZE '%s' (expected a size such as 500M or 2G)",
 			    env);
@@ -298,55 +299,6 @@ int cache_default_dir(struct strbuf *out)
 		return 0;
 	}
 	return -ENOENT;
-}
-
-static int parse_scaled(const char *s, uint64_t *out,
-			const char *const *suffixes, const uint64_t *scale,
-			size_t nr)
-{
-	char *end;
-	unsigned long long v;
-	size_t i;
-
-	if (!s || !*s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	for (i = 0; i < nr; i++) {
-		if (!strcasecmp(end, suffixes[i])) {
-			if (scale[i] && v > UINT64_MAX / scale[i])
-				return -EINVAL;
-			*out = (uint64_t)v * scale[i];
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-int cache_parse_size(const char *s, uint64_t *out)
-{
-	static const char *const suf[] = {
-		"", "b", "k", "kb", "kib", "m", "mb", "mib",
-		"g", "gb", "gib", "t", "tb", "tib",
-	};
-	static const uint64_t scale[] = {
-		1, 1, 1ull << 10, 1ull << 10, 1ull << 10,
-		1ull << 20, 1ull << 20, 1ull << 20,
-		1ull << 30, 1ull << 30, 1ull << 30,
-		1ull << 40, 1ull << 40, 1ull << 40,
-	};
-
-	return parse_scaled(s, out, suf, scale, ARRAY_SIZE(suf));
-}
-
-int cache_parse_age(const char *s, uint64_t *out)
-{
-	static const char *const suf[] = { "", "s", "m", "h", "d", "w" };
-	static const uint64_t scale[] = { 1, 1, 60, 3600, 86400, 604800 };
-
-	return parse_scaled(s, out, suf, scale, ARRAY_SIZE(suf));
 }
 
 /* ---- blobs ------------------------------------------------------------ */
@@ -828,12 +780,12 @@ static int validate_record(const struct cache_record *r, struct strbuf *err)
 				    ch->path);
 			return -EINVAL;
 		}
-		if (ch->kind == CACHE_CHANGE_FILE && !ch->src) {
+		if (ch->kind == CHANGE_FILE && !ch->src) {
 			strbuf_addf(err, "changed file '%s' has no captured file",
 				    ch->path);
 			return -EINVAL;
 		}
-		if (ch->kind == CACHE_CHANGE_SYMLINK &&
+		if (ch->kind == CHANGE_SYMLINK &&
 		    (!ch->target || !*ch->target)) {
 			strbuf_addf(err, "symlink '%s' has no target", ch->path);
 			return -EINVAL;
@@ -942,7 +894,7 @@ static void restore_captured(struct cache *c, struct cache_entry *e,
 		_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
 		struct change *ch = &e->ch[i];
 
-		if (ch->kind != CACHE_CHANGE_FILE || !ch->has_blob || !ch->src ||
+		if (ch->kind != CHANGE_FILE || !ch->has_blob || !ch->src ||
 		    faccessat(AT_FDCWD, ch->src, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
 		    errno != ENOENT)
 			continue;
@@ -999,7 +951,7 @@ int cache_store(struct cache *c, struct cache_record *r,
 		struct change *ch = &e->ch[i];
 
 		progress_update(&prog, i + 1);
-		if (ch->kind != CACHE_CHANGE_FILE)
+		if (ch->kind != CHANGE_FILE)
 			continue;
 		ret = blob_store_file(c, ch->src, &ch->blob, &ch->size, &added,
 				      err);

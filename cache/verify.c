@@ -18,6 +18,7 @@
 
 #include "cache/cache.h"
 #include "cache/internal.h"
+#include "common/strmap.h"
 #include "common/progress.h"
 #include "common/cleanup.h"
 #include "common/hash.h"
@@ -36,7 +37,7 @@ static void remove_entry(struct cache *c, const char *rel)
 }
 
 static void verify_blobs(struct cache *c, bool fix, FILE *report,
-			 struct cache_verify_result *res, struct strset *bad)
+			 struct cache_verify_result *res, struct strmap *bad)
 {
 	_cleanup_closedir_ DIR *top = cache_opendir_at(c->blobs_fd, ".");
 	struct dirent *a;
@@ -83,7 +84,7 @@ static void verify_blobs(struct cache *c, bool fix, FILE *report,
 				continue;
 			}
 			res->blobs_bad++;
-			strset_put(bad, b->d_name, PC_HASH_HEX_LEN, 1);
+			strmap_put(bad, b->d_name, PC_HASH_HEX_LEN, 1);
 			fprintf(report, "bad blob '%s': %s\n", b->d_name,
 				r == -EBADMSG ? "content does not match its name"
 					      : strerror(-r));
@@ -95,7 +96,7 @@ static void verify_blobs(struct cache *c, bool fix, FILE *report,
 }
 
 static void verify_entries(struct cache *c, bool fix, FILE *report,
-			   struct cache_verify_result *res, struct strset *bad)
+			   struct cache_verify_result *res, struct strmap *bad)
 {
 	_cleanup_closedir_ DIR *top = cache_opendir_at(c->keys_fd, ".");
 	struct dirent *a;
@@ -150,7 +151,7 @@ static void verify_entries(struct cache *c, bool fix, FILE *report,
 						}
 						pc_hash_to_hex(h, hex);
 						q = store_check_blob(c, h, size, false);
-						if (q == 0 && strset_get(bad, hex, PC_HASH_HEX_LEN) >= 0)
+						if (q == 0 && strmap_get(bad, hex, PC_HASH_HEX_LEN) >= 0)
 							q = -EBADMSG;
 						if (q == 0)
 							continue;
@@ -179,13 +180,13 @@ static void verify_entries(struct cache *c, bool fix, FILE *report,
 int cache_verify(struct cache *c, bool fix, FILE *report,
 		 struct cache_verify_result *res, struct strbuf *err)
 {
-	struct strset *bad = strset_new();
+	struct strmap *bad = strmap_new();
 
 	(void)err;
 	memset(res, 0, sizeof(*res));
 	/* Blobs first, so that the entries of a bad blob are bad too. */
 	verify_blobs(c, fix, report, res, bad);
 	verify_entries(c, fix, report, res, bad);
-	strset_free(bad);
+	strmap_free(bad);
 	return 0;
 }

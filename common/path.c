@@ -1,4 +1,5 @@
 #include <stdbool.h>
+#include <limits.h>
 #include <string.h>
 
 #include "common/path.h"
@@ -79,6 +80,35 @@ bool path_is_safe_relative_len(const char *path, size_t len)
 bool path_is_safe_relative(const char *path)
 {
 	return path_is_safe_relative_len(path, strlen(path));
+}
+
+const char *path_unsafe_reason(const char *p, enum path_form form)
+{
+	const char *s;
+
+	if (form == PATH_ABSOLUTE && p[0] != '/')
+		return "path is not absolute";
+	if (form == PATH_RELATIVE && p[0] == '/')
+		return "path is absolute";
+	if (strlen(p) >= PATH_MAX)
+		return "path is too long";
+	if (form == PATH_ABSOLUTE && !p[1])
+		return NULL;
+	for (s = form == PATH_ABSOLUTE ? p + 1 : p;;) {
+		size_t n = strcspn(s, "/");
+
+		if (n == 0)
+			return "path has an empty component";
+		if (n == 1 && s[0] == '.')
+			return "path has a '.' component";
+		if (n == 2 && s[0] == '.' && s[1] == '.')
+			return "path has a '..' component";
+		if (n > NAME_MAX)
+			return "path has a component that is too long";
+		if (!s[n])
+			return NULL;
+		s += n + 1;
+	}
 }
 
 bool path_has_prefix_component(const char *path, const char *prefix)

@@ -48,6 +48,18 @@ bool path_is_safe_relative(const char *path);
 bool path_is_safe_relative_len(const char *path, size_t len);
 
 /*
+ * The one path-safety check for paths from a job or a cache entry: why
+ * @path cannot be used safely, lexically, or NULL when it can. With
+ * PATH_ABSOLUTE it must start with '/' ("/" itself passes: callers refuse
+ * a root on their own terms); with PATH_RELATIVE it must not. Either way:
+ * no empty component (so no "//" nor trailing slash), no "." or ".."
+ * component, no component longer than NAME_MAX, shorter than PATH_MAX.
+ * The reason is a static string such as "path has a '..' component".
+ */
+enum path_form { PATH_ABSOLUTE, PATH_RELATIVE };
+const char *path_unsafe_reason(const char *path, enum path_form form);
+
+/*
  * True iff @path equals @prefix or starts with @prefix followed by a
  * slash: a prefix of whole components, so "a/bc" does not have the
  * prefix "a/b". Trailing slashes of @prefix are ignored ("/" is a prefix

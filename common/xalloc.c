@@ -98,3 +98,27 @@ size_t st_mult(size_t a, size_t b)
 		BUG("size overflow: %zu * %zu", a, b);
 	return a * b;
 }
+
+void strv_free(char **v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+char **strv_dup(char *const *v)
+{
+	size_t n = 0, i;
+	char **r;
+
+	while (v && v[n])
+		n++;
+	r = xcalloc(n + 1, sizeof(*r));
+	for (i = 0; i < n; i++)
+		r[i] = xstrdup(v[i]);
+	return r;
+}

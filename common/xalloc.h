@@ -35,6 +35,14 @@ void *xmemdup(const void *data, size_t len);
 /* asprintf() into a newly allocated string; the caller frees it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Free a NULL-terminated array of malloc'd strings and the array itself.
+ * NULL is allowed.
+ */
+void strv_free(char **v);
+/* A deep copy of the NULL-terminated @v (NULL gives an empty array). */
+char **strv_dup(char *const *v);
+
 /* a + b and a * b on sizes; BUG() on overflow. */
 size_t st_add(size_t a, size_t b);
 size_t st_mult(size_t a, size_t b);

@@ -20,6 +20,7 @@
 #include "common/die.h"
 #include "common/json.h"
 #include "common/strbuf.h"
+#include "common/units.h"
 #include "common/xalloc.h"
 #include "runner/cmd-cache.h"
 #include "runner/commands.h"
@@ -476,13 +477,13 @@ static int cache_gc_cmd(int argc, char **argv, struct sub_ctx *ctx)
 			fputs(usage, stdout);
 			return 0;
 		case OPT_MAX_SIZE:
-			if (cache_parse_size(optarg, &max_size) < 0)
+			if (parse_size(optarg, &max_size) < 0)
 				die("cache gc: invalid size '%s' (expected e.g. 500M or 2G)",
 				    optarg);
 			has_size = true;
 			break;
 		case OPT_MAX_AGE:
-			if (cache_parse_age(optarg, &max_age) < 0 || !max_age)
+			if (parse_age(optarg, &max_age) < 0 || !max_age)
 				die("cache gc: invalid age '%s' (expected e.g. 12h or 7d)",
 				    optarg);
 			break;

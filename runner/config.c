@@ -20,7 +20,7 @@
 #include "runner/commands.h"
 #include "runner/config.h"
 #include "runner/job.h"
-#include "runner/parse.h"
+#include "common/units.h"
 #include "runner/runner.h"
 #include "common/banned.h"
 
@@ -53,13 +53,6 @@ static char **str_array(const cJSON *arr, const char *key, struct strbuf *err)
 		v[i++] = xstrdup(it->valuestring);
 	}
 	return v;
-}
-
-static void free_strv(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
 }
 
 /* A size or duration may be a string ("2G", "10m") or a number. */
@@ -238,11 +231,11 @@ void config_release(struct pc_config *cfg)
 {
 	free(cfg->path);
 	free(cfg->cache_dir);
-	free_strv(cfg->outputs);
-	free_strv(cfg->masks);
-	free_strv(cfg->env_keep);
-	free_strv(cfg->env_set);
-	free_strv(cfg->env_unset);
+	strv_free(cfg->outputs);
+	strv_free(cfg->masks);
+	strv_free(cfg->env_keep);
+	strv_free(cfg->env_set);
+	strv_free(cfg->env_unset);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -366,7 +359,7 @@ int cmd_config(int argc, char **argv)
 	const char *env_max = getenv("PROCACHE_MAX_SIZE");
 	if (env_max && *env_max) {
 		uint64_t v;
-		if (cache_parse_size(env_max, &v) < 0)
+		if (parse_size(env_max, &v) < 0)
 			die("invalid $PROCACHE_MAX_SIZE '%s'", env_max);
 		printf("max_size = %llu\t($PROCACHE_MAX_SIZE)\n", (unsigned long long)v);
 	} else if (cfg.has_max_size) {

@@ -614,13 +614,6 @@ static char **absolute_masks(const struct job *j)
 	return m;
 }
 
-static void free_strv(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 void job_execute(struct job *j, const char *run_root, struct job_run *r)
 {
 	const struct job_opts *o = j->opts;
@@ -721,10 +714,10 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	if (sbx_diff_read(r->sbx, &r->changes, &r->nr_changes, &err) < 0)
 		die("cannot read what the job changed: %s", err.buf);
 	for (size_t i = 0; i < r->nr_changes; i++)
-		if (r->changes[i].kind == SBX_SPECIAL)
+		if (r->changes[i].kind == CHANGE_SPECIAL)
 			job_run_add_reason(r, "created a special file: %s",
 					   r->changes[i].path);
-	free_strv(masks);
+	strv_free(masks);
 	strbuf_release(&err);
 }
 

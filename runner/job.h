@@ -24,7 +24,7 @@
 #include "common/hash.h"
 #include "common/strbuf.h"
 #include "runner/envpolicy.h"
-#include "runner/parse.h"
+#include "common/units.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/trace.h"
 

@@ -101,19 +101,6 @@ void open_log_or_die(const char *path)
 
 /* ---- applying changes ------------------------------------------------ */
 
-static enum mat_kind mat_kind_of_cache(enum cache_change_kind k)
-{
-	switch (k) {
-	case CACHE_CHANGE_FILE: return MAT_FILE;
-	case CACHE_CHANGE_DIR: return MAT_DIR;
-	case CACHE_CHANGE_DIR_REPLACED: return MAT_DIR_REPLACED;
-	case CACHE_CHANGE_SYMLINK: return MAT_SYMLINK;
-	case CACHE_CHANGE_DELETE: return MAT_DELETE;
-	case CACHE_CHANGE_MODE: return MAT_MODE;
-	}
-	BUG("unknown cache change kind %d", (int)k);
-}
-
 /*
  * What applying a diff did: the materialization report, and for each
  * change the path and kind it names (pointing into the entry or the run).
@@ -157,24 +144,10 @@ static void apply_entry(struct cache *c, const struct cache_entry *e,
 		struct cache_change_view v;
 		cache_entry_change(e, i, &v);
 		a->paths[i] = v.path;
-		a->kinds[i] = mat_kind_name(mat_kind_of_cache(v.kind));
+		a->kinds[i] = change_kind_name(v.kind);
 	}
 	a->rc = cache_entry_apply(c, e, (const char *const *)j->roots,
 				  mat_flags(j->opts), &a->rep, err);
-}
-
-static enum mat_kind mat_kind_of_sbx(enum sbx_change_kind k)
-{
-	switch (k) {
-	case SBX_FILE: return MAT_FILE;
-	case SBX_DIR: return MAT_DIR;
-	case SBX_DIR_REPLACED: return MAT_DIR_REPLACED;
-	case SBX_SYMLINK: return MAT_SYMLINK;
-	case SBX_DELETE: return MAT_DELETE;
-	case SBX_MODE: return MAT_MODE;
-	case SBX_SPECIAL: break;
-	}
-	BUG("special files are never applied");
 }
 
 /*
@@ -189,23 +162,23 @@ static void apply_diff(const struct job_run *r, const struct job *j,
 	size_t n = 0;
 	for (size_t i = 0; i < r->nr_changes; i++) {
 		const struct sbx_change *s = &r->changes[i];
-		if (s->kind == SBX_SPECIAL) {
+		if (s->kind == CHANGE_SPECIAL) {
 			warn("not applying special file '%s'", s->path);
 			continue;
 		}
 		struct mat_change *m = &ch[n++];
-		m->kind = mat_kind_of_sbx(s->kind);
+		m->kind = s->kind;
 		m->path = s->path;
 		m->mode = s->mode & 07777;
 		m->target = s->target;
 		m->src_dirfd = AT_FDCWD;
-		m->src_path = s->kind == SBX_FILE ? s->upper_path : NULL;
+		m->src_path = s->kind == CHANGE_FILE ? s->upper_path : NULL;
 		m->size = s->size;
 	}
 	applied_init(a, n);
 	for (size_t i = 0; i < n; i++) {
 		a->paths[i] = ch[i].path;
-		a->kinds[i] = mat_kind_name(ch[i].kind);
+		a->kinds[i] = change_kind_name(ch[i].kind);
 	}
 	a->rc = mat_apply(ch, n, (const char *const *)j->roots,
 			  mat_flags(j->opts), &a->rep, err);
@@ -347,20 +320,6 @@ static cJSON *change_json(const char *kind, const char *path, mode_t mode,
 	return it;
 }
 
-static const char *cache_change_kind_name(enum cache_change_kind k)
-{
-	/* The names sbx_change_kind_name() gives the same kinds. */
-	switch (k) {
-	case CACHE_CHANGE_FILE: return sbx_change_kind_name(SBX_FILE);
-	case CACHE_CHANGE_DIR: return sbx_change_kind_name(SBX_DIR);
-	case CACHE_CHANGE_DIR_REPLACED: return sbx_change_kind_name(SBX_DIR_REPLACED);
-	case CACHE_CHANGE_SYMLINK: return sbx_change_kind_name(SBX_SYMLINK);
-	case CACHE_CHANGE_DELETE: return sbx_change_kind_name(SBX_DELETE);
-	case CACHE_CHANGE_MODE: return sbx_change_kind_name(SBX_MODE);
-	}
-	BUG("unknown cache change kind %d", (int)k);
-}
-
 static void write_json_file(const char *path, cJSON *arr);
 
 /* --diff-json on a hit: the stored changes, in the same form. */
@@ -370,7 +329,7 @@ static void write_entry_diff_json(const char *path, const struct cache_entry *e)
 	for (size_t i = 0; i < cache_entry_nr_changes(e); i++) {
 		struct cache_change_view v;
 		cache_entry_change(e, i, &v);
-		cJSON_AddItemToArray(arr, change_json(cache_change_kind_name(v.kind),
+		cJSON_AddItemToArray(arr, change_json(change_kind_name(v.kind),
 						      v.path, v.mode, (double)v.size,
 						      v.target));
 	}
@@ -382,7 +341,7 @@ static void write_diff_json(const char *path, const struct job_run *r)
 	cJSON *arr = cJSON_CreateArray();
 	for (size_t i = 0; i < r->nr_changes; i++) {
 		const struct sbx_change *s = &r->changes[i];
-		cJSON_AddItemToArray(arr, change_json(sbx_change_kind_name(s->kind),
+		cJSON_AddItemToArray(arr, change_json(change_kind_name(s->kind),
 						      s->path, s->mode, (double)s->size,
 						      s->target));
 	}
@@ -406,16 +365,16 @@ static void write_json_file(const char *path, cJSON *arr)
 
 /* ---- recording ------------------------------------------------------- */
 
-static enum cache_change_kind cache_kind_of_sbx(enum sbx_change_kind k)
+static enum change_kind cache_kind_of_sbx(enum change_kind k)
 {
 	switch (k) {
-	case SBX_FILE: return CACHE_CHANGE_FILE;
-	case SBX_DIR: return CACHE_CHANGE_DIR;
-	case SBX_DIR_REPLACED: return CACHE_CHANGE_DIR_REPLACED;
-	case SBX_SYMLINK: return CACHE_CHANGE_SYMLINK;
-	case SBX_DELETE: return CACHE_CHANGE_DELETE;
-	case SBX_MODE: return CACHE_CHANGE_MODE;
-	case SBX_SPECIAL: break;
+	case CHANGE_FILE: return CHANGE_FILE;
+	case CHANGE_DIR: return CHANGE_DIR;
+	case CHANGE_DIR_REPLACED: return CHANGE_DIR_REPLACED;
+	case CHANGE_SYMLINK: return CHANGE_SYMLINK;
+	case CHANGE_DELETE: return CHANGE_DELETE;
+	case CHANGE_MODE: return CHANGE_MODE;
+	case CHANGE_SPECIAL: break;
 	}
 	BUG("special files are never stored");
 }
@@ -430,7 +389,7 @@ static bool diff_has_file(const struct job_run *r, const char *path)
 {
 	const struct sbx_change *c = bsearch(path, r->changes, r->nr_changes,
 					     sizeof(*r->changes), cmp_change_path);
-	return c && c->kind == SBX_FILE;
+	return c && c->kind == CHANGE_FILE;
 }
 
 static struct cache_record *build_record(const struct job_run *r,
@@ -505,7 +464,7 @@ static struct cache_record *build_record(const struct job_run *r,
 		const struct sbx_change *s = &r->changes[i];
 		cache_record_add_change(rec, cache_kind_of_sbx(s->kind), s->path,
 					s->mode & 07777,
-					s->kind == SBX_FILE ? s->upper_path : NULL,
+					s->kind == CHANGE_FILE ? s->upper_path : NULL,
 					s->target);
 	}
 	return rec;
@@ -560,16 +519,16 @@ static size_t compare_with_entry(struct cache *c, const struct cache_entry *e,
 		const char *path = cmp <= 0 ? v.path : s->path;
 		bool differs = cmp != 0;
 		if (!differs) {
-			if (s->kind == SBX_SPECIAL ||
+			if (s->kind == CHANGE_SPECIAL ||
 			    cache_kind_of_sbx(s->kind) != v.kind)
 				differs = true;
-			else if (v.kind != CACHE_CHANGE_DELETE &&
-				 v.kind != CACHE_CHANGE_SYMLINK &&
+			else if (v.kind != CHANGE_DELETE &&
+				 v.kind != CHANGE_SYMLINK &&
 				 (v.mode & 07777) != (s->mode & 07777))
 				differs = true;
-			else if (v.kind == CACHE_CHANGE_SYMLINK)
+			else if (v.kind == CHANGE_SYMLINK)
 				differs = strcmp(v.target, s->target) != 0;
-			else if (v.kind == CACHE_CHANGE_FILE)
+			else if (v.kind == CHANGE_FILE)
 				differs = !same_file_as_blob(c, &v.blob, v.size,
 							     s->upper_path);
 		}

@@ -17,22 +17,15 @@
 #include "common/xalloc.h"
 #include "runner/commands.h"
 #include "runner/config.h"
+#include "common/change.h"
 #include "runner/job.h"
 #include "runner/runner.h"
 #include "common/banned.h"
 
+/* A stat's file type in the entries' vocabulary; "none" when nothing was there. */
 static const char *file_type(mode_t mode)
 {
-	switch (mode & S_IFMT) {
-	case S_IFREG: return "file";
-	case S_IFDIR: return "dir";
-	case S_IFLNK: return "symlink";
-	case S_IFCHR: return "chardev";
-	case S_IFBLK: return "blockdev";
-	case S_IFIFO: return "fifo";
-	case S_IFSOCK: return "socket";
-	default: return "none";
-	}
+	return mode ? file_type_name(mode) : "none";
 }
 
 static cJSON *obs_json(const struct trace_obs *ob)
@@ -61,7 +54,7 @@ static cJSON *obs_json(const struct trace_obs *ob)
 		cJSON_AddStringToObject(it, "value", ob->value ? ob->value : "");
 		break;
 	case TRACE_OUTPUT:
-		cJSON_AddStringToObject(it, "type", ob->st.st_mode ? file_type(ob->st.st_mode) : "none");
+		cJSON_AddStringToObject(it, "type", file_type(ob->st.st_mode));
 		if (ob->st.st_mode)
 			cJSON_AddNumberToObject(it, "mode", ob->st.st_mode & 07777);
 		if (ob->create)

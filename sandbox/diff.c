@@ -52,28 +52,7 @@ struct diff {
 	struct strbuf *err;
 };
 
-const char *sbx_change_kind_name(enum sbx_change_kind kind)
-{
-	switch (kind) {
-	case SBX_FILE:
-		return "file";
-	case SBX_DIR:
-		return "dir";
-	case SBX_DIR_REPLACED:
-		return "dir_replaced";
-	case SBX_SYMLINK:
-		return "symlink";
-	case SBX_DELETE:
-		return "delete";
-	case SBX_MODE:
-		return "mode";
-	case SBX_SPECIAL:
-		return "special";
-	}
-	return "unknown";
-}
-
-static struct sbx_change *add(struct diff *d, enum sbx_change_kind kind,
+static struct sbx_change *add(struct diff *d, enum change_kind kind,
 			      const char *path, const char *upper,
 			      const struct stat *st)
 {
@@ -84,10 +63,10 @@ static struct sbx_change *add(struct diff *d, enum sbx_change_kind kind,
 	memset(c, 0, sizeof(*c));
 	c->kind = kind;
 	c->path = xstrdup(path);
-	if (kind != SBX_DELETE) {
+	if (kind != CHANGE_DELETE) {
 		c->upper_path = xstrdup(upper);
 		c->mode = st->st_mode;
-		if (kind == SBX_FILE)
+		if (kind == CHANGE_FILE)
 			c->size = st->st_size;
 	}
 	return c;
@@ -146,7 +125,7 @@ static int walk(struct diff *d, int dirfd, const char *upper, const char *host,
 		}
 
 		if (S_ISREG(st.st_mode)) {
-			add(d, SBX_FILE, h, u, &st);
+			add(d, CHANGE_FILE, h, u, &st);
 		} else if (S_ISDIR(st.st_mode)) {
 			_cleanup_close_ int cfd = openat(dirfd, name,
 							 O_RDONLY | O_DIRECTORY |
@@ -156,13 +135,13 @@ static int walk(struct diff *d, int dirfd, const char *upper, const char *host,
 			if (cfd < 0)
 				return fail_path(d, errno, "open directory", u);
 			if (is_opaque(d, cfd)) {
-				add(d, SBX_DIR_REPLACED, h, u, &st);
+				add(d, CHANGE_DIR_REPLACED, h, u, &st);
 				hidden = true;
 			} else if (!lower_present || !S_ISDIR(ls.st_mode)) {
-				add(d, SBX_DIR, h, u, &st);
+				add(d, CHANGE_DIR, h, u, &st);
 				hidden = true;
 			} else if ((st.st_mode & 07777) != (ls.st_mode & 07777)) {
-				add(d, SBX_MODE, h, u, &st);
+				add(d, CHANGE_MODE, h, u, &st);
 			}
 			ret = walk(d, cfd, u, h, l, hidden);
 			if (ret < 0)
@@ -174,13 +153,13 @@ static int walk(struct diff *d, int dirfd, const char *upper, const char *host,
 			if (n < 0)
 				return fail_path(d, errno, "read link", u);
 			t[n] = '\0';
-			add(d, SBX_SYMLINK, h, u, &st)->target = xstrdup(t);
+			add(d, CHANGE_SYMLINK, h, u, &st)->target = xstrdup(t);
 		} else if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 &&
 			   minor(st.st_rdev) == 0) {
 			/* A whiteout: the job's view ends without this path. */
-			add(d, SBX_DELETE, h, NULL, &st);
+			add(d, CHANGE_DELETE, h, NULL, &st);
 		} else {
-			add(d, SBX_SPECIAL, h, u, &st);
+			add(d, CHANGE_SPECIAL, h, u, &st);
 		}
 	}
 	if (errno)

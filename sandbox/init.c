@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <grp.h>
 
+#include "common/fdpass.h"
 #include "common/fdio.h"
 #include "common/xalloc.h"
 #include "sandbox/sbx-internal.h"
@@ -100,33 +101,6 @@ static void noop_handler(int sig)
 	(void)sig;
 }
 
-static int send_fd(int sock, int fd)
-{
-	char dummy = 'L';
-	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c;
-	ssize_t n;
-
-	memset(&u, 0, sizeof(u));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -1 : 0;
-}
-
 /*
  * The listener hand-over. The seccomp filter applies to the thread that
  * installs it, and the tracer notifies every sendmsg() of a process that
@@ -146,12 +120,12 @@ struct handoff {
 static void *handoff_main(void *arg)
 {
 	struct handoff *h = arg;
-	int lfd;
+	int lfd, r;
 
 	if (read_full(h->pipe[0], &lfd, sizeof(lfd)) != (ssize_t)sizeof(lfd))
 		h->err = EPIPE;
-	else if (lfd > 0 && send_fd(h->sock, lfd) < 0)
-		h->err = errno;
+	else if (lfd > 0 && (r = fd_send(h->sock, lfd)) < 0)
+		h->err = -r;
 	return NULL;
 }
 

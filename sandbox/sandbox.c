@@ -50,6 +50,7 @@
 #include <dirent.h>
 #include <linux/sched.h>
 
+#include "common/fdpass.h"
 #include "common/cleanup.h"
 #include "common/fdio.h"
 #include "common/path.h"
@@ -80,28 +81,6 @@
  * other and one CPU went idle.
  */
 #define SBX_TRACER_THREADS 8
-
-static char **strv_dup(char *const *v)
-{
-	size_t n = 0, i;
-	char **r;
-
-	while (v && v[n])
-		n++;
-	r = xcalloc(n + 1, sizeof(*r));
-	for (i = 0; i < n; i++)
-		r[i] = xstrdup(v[i]);
-	return r;
-}
-
-static void strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
 
 static int fail(struct strbuf *err, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -358,35 +337,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int recv_fd(int sock)
-{
-	char dummy;
-	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c;
-	ssize_t n;
-	int fd;
-
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return n < 0 ? -errno : -ENODATA;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -EPROTO;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
-
 /* The threads serving the tracer's listener (see struct sbx_tracer). */
 struct tracer_pool {
 	const struct sbx_tracer *tracer;
@@ -589,7 +539,7 @@ static void loop(struct run_state *st)
 			break;
 		}
 		if (p[6].revents) {
-			int fd = recv_fd(st->sock);
+			int fd = fd_recv(st->sock);
 
 			if (fd >= 0 && !st->have_listener) {
 				st->have_listener = true;

@@ -37,6 +37,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/change.h"
 #include "common/strbuf.h"
 
 struct sbx;
@@ -213,20 +214,6 @@ void sbx_job_ids(const struct sbx *s, uid_t *uid, gid_t *gid);
  */
 int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err);
 
-/* Kinds of change; see the table in DESIGN.md section 2. */
-enum sbx_change_kind {
-	SBX_FILE,		/* regular file the job wrote (even with the same bytes) */
-	SBX_DIR,		/* directory created */
-	SBX_DIR_REPLACED,	/* directory replaced (opaque): host content gone */
-	SBX_SYMLINK,		/* symlink the job created (even the same target) */
-	SBX_DELETE,		/* host path deleted */
-	SBX_MODE,		/* directory kept, other permission bits */
-	SBX_SPECIAL,		/* device, fifo or socket: not cacheable */
-};
-
-/* "file", "dir", "dir_replaced", "symlink", "delete", "mode", "special". */
-const char *sbx_change_kind_name(enum sbx_change_kind kind);
-
 /*
  * One change, in host paths. Strings are malloc'd and owned by the
  * array (sbx_changes_free()).
@@ -240,7 +227,7 @@ const char *sbx_change_kind_name(enum sbx_change_kind kind);
  *	target		symlink target (SYMLINK), else NULL
  */
 struct sbx_change {
-	enum sbx_change_kind kind;
+	enum change_kind kind;
 	char *path;
 	char *upper_path;
 	mode_t mode;

@@ -42,6 +42,8 @@
 
 #include <xxhash.h>
 
+#include "common/strmap.h"
+#include "common/filestat.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/dirlist.h"
@@ -75,11 +77,6 @@
 /* binfmt_script + binfmt_elf nest at most 5 deep (BINPRM_MAX_RECURSION 4). */
 #define TRACE_MAX_INTERP_DEPTH 5
 
-struct strset {
-	char **keys;
-	size_t size, nr;
-};
-
 struct trace {
 	struct trace_config cfg;
 	char **private_paths;
@@ -99,13 +96,13 @@ struct trace {
 	 * Cleared by every call that removes or renames a path, the only way
 	 * the job can change how an already-seen host path resolves.
 	 */
-	struct strset seen;
+	struct strmap seen;
 	/*
 	 * Job-view directories known to be host directories (not in upper, or
 	 * merged there, not opaque): a child's state is then decided by its
 	 * own upper entry alone. Only a removal or rename can change that.
 	 */
-	struct strset hostdirs;
+	struct strmap hostdirs;
 
 	/*
 	 * Taken by each tracer thread (trace_handle) from receiving a
@@ -200,81 +197,14 @@ static struct trace_obs *obs_add(struct trace *t, enum trace_obs_kind kind,
 	return o;
 }
 
-/* A set of strings (open addressing; size a power of 2). */
-static bool strset_has(const struct strset *set, const char *key, size_t *slot)
-{
-	size_t mask, pos;
-
-	if (!set->size)
-		return false;
-	mask = set->size - 1;
-	pos = XXH3_64bits(key, strlen(key)) & mask;
-	while (set->keys[pos]) {
-		if (!strcmp(set->keys[pos], key))
-			return true;
-		pos = (pos + 1) & mask;
-	}
-	if (slot)
-		*slot = pos;
-	return false;
-}
-
-static void strset_clear(struct strset *set)
-{
-	size_t i;
-
-	if (!set->nr)
-		return;
-	for (i = 0; i < set->size; i++) {
-		free(set->keys[i]);
-		set->keys[i] = NULL;
-	}
-	set->nr = 0;
-}
-
-static void strset_release(struct strset *set)
-{
-	strset_clear(set);
-	free(set->keys);
-	set->keys = NULL;
-	set->size = 0;
-}
-
-static void strset_add(struct strset *set, const char *key)
-{
-	size_t slot;
-
-	if ((set->nr + 1) * 2 > set->size) {
-		char **old = set->keys;
-		size_t old_size = set->size, i;
-
-		set->size = old_size ? old_size * 2 : 4096;
-		set->keys = xcalloc(set->size, sizeof(char *));
-		set->nr = 0;
-		for (i = 0; i < old_size; i++) {
-			if (old[i] && !strset_has(set, old[i], &slot)) {
-				set->keys[slot] = old[i];
-				set->nr++;
-			} else {
-				free(old[i]);
-			}
-		}
-		free(old);
-	}
-	if (strset_has(set, key, &slot))
-		return;
-	set->keys[slot] = xstrdup(key);
-	set->nr++;
-}
-
 /*
  * The job removed or renamed something: how an already-seen path resolves
  * may have changed, so forget what the caches say (see struct trace).
  */
 static void forget_resolutions(struct trace *t)
 {
-	strset_clear(&t->seen);
-	strset_clear(&t->hostdirs);
+	strmap_clear(&t->seen);
+	strmap_clear(&t->hostdirs);
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -475,7 +405,7 @@ static enum where where_is(const struct trace *t, const char *p,
 		struct strbuf parent = STRBUF_INIT;
 
 		strbuf_add(&parent, p, (size_t)(slash - p));
-		parent_host = strset_has(&t->hostdirs, parent.buf, NULL);
+		parent_host = strmap_has(&t->hostdirs, parent.buf);
 		strbuf_release(&parent);
 	}
 	/* walk the upper dir along the path: the first upper entry decides */
@@ -570,7 +500,7 @@ static void res_seen(struct trace *t, const struct res *r)
 {
 	if (r->key.len && r->where == W_HOST &&
 	    (r->status == RES_FOUND || r->status == RES_MISSING))
-		strset_add(&t->seen, r->key.buf);
+		strmap_add(&t->seen, r->key.buf);
 }
 
 struct walk {
@@ -905,7 +835,7 @@ static void walk_path(const struct walk *w, const char *base, const char *name,
 			goto out;
 		}
 		if (wh == W_HOST && S_ISDIR(r->st.st_mode) && !last)
-			strset_add(&t->hostdirs, r->path.buf);
+			strmap_add(&t->hostdirs, r->path.buf);
 		if (S_ISLNK(r->st.st_mode) && (!last || w->follow_last)) {
 			struct strbuf target = STRBUF_INIT;
 			int rr = readlink_sb(wh == W_HOST ? r->hostpath.buf : view.buf, &target);
@@ -1264,7 +1194,7 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 		strbuf_reset(&r->key);
 		strbuf_addf(&r->key, "%c%d%d%llx:%s/%s", op, follow, (int)c->create,
 			    (unsigned long long)resolve, base.buf, name.buf);
-		if (strset_has(&c->t->seen, r->key.buf, NULL))
+		if (strmap_has(&c->t->seen, r->key.buf))
 			goto out; /* recorded before: nothing new */
 	}
 	if (!still_valid(c))
@@ -2116,8 +2046,8 @@ void trace_free(struct trace *t)
 	}
 	free(t->obs);
 	free(t->map);
-	strset_release(&t->seen);
-	strset_release(&t->hostdirs);
+	strmap_release(&t->seen);
+	strmap_release(&t->hostdirs);
 	for (i = 0; i < t->nr_taints; i++)
 		free(t->taints[i]);
 	free(t->taints);
@@ -2134,16 +2064,6 @@ struct sbx_tracer trace_hooks(struct trace *t)
 				    .handle = trace_handle };
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	       a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 static void finish_content(struct trace *t, struct trace_obs *o)
 {
 	_cleanup_close_ int fd = -1;
@@ -2156,7 +2076,7 @@ static void finish_content(struct trace *t, struct trace_obs *o)
 		return;
 	}
 	/* /proc and /sys files have no meaningful stat: their bytes decide */
-	if (!is_pseudo(o->path) && !same_file(&o->st, &st1)) {
+	if (!is_pseudo(o->path) && !stat_same_file(&o->st, &st1)) {
 		taint(t, "input changed during the run: %s", o->path);
 		return;
 	}
@@ -2165,7 +2085,7 @@ static void finish_content(struct trace *t, struct trace_obs *o)
 		taint(t, "cannot hash input %s: %s", o->path, strerror(-r));
 		return;
 	}
-	if (fstat(fd, &st2) < 0 || (!is_pseudo(o->path) && !same_file(&st1, &st2))) {
+	if (fstat(fd, &st2) < 0 || (!is_pseudo(o->path) && !stat_same_file(&st1, &st2))) {
 		taint(t, "input changed during the run: %s", o->path);
 		return;
 	}

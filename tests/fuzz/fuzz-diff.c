@@ -48,7 +48,7 @@ static char *dirs[64];
 static size_t nr_dirs;
 
 struct want {
-	enum sbx_change_kind kind;
+	enum change_kind kind;
 	char *path;
 	mode_t mode;
 	off_t size;
@@ -217,23 +217,23 @@ static void expect_walk(const char *up, const char *low, const char *mnt,
 			abort();
 		w->mode = st.st_mode & 07777;
 		if (S_ISREG(st.st_mode)) {
-			w->kind = SBX_FILE;
+			w->kind = CHANGE_FILE;
 			w->size = st.st_size;
 		} else if (S_ISDIR(st.st_mode)) {
 			ssize_t vl = getxattr(u, marker, v, sizeof(v));
 
 			walk = true;
 			if (vl == 1 && v[0] == 'y') {
-				w->kind = SBX_DIR_REPLACED;
+				w->kind = CHANGE_DIR_REPLACED;
 				children_hidden = true;
 			} else if (!has_lower || !S_ISDIR(lst.st_mode)) {
-				w->kind = SBX_DIR;
+				w->kind = CHANGE_DIR;
 				children_hidden = true;
 			} else if ((lst.st_mode & 07777) == (st.st_mode & 07777)) {
 				free(w->path);
 				w = NULL;
 			} else {
-				w->kind = SBX_MODE;
+				w->kind = CHANGE_MODE;
 			}
 		} else if (S_ISLNK(st.st_mode)) {
 			char t[PATH_MAX];
@@ -242,12 +242,12 @@ static void expect_walk(const char *up, const char *low, const char *mnt,
 			if (tl < 0)
 				abort();
 			t[tl] = '\0';
-			w->kind = SBX_SYMLINK;
+			w->kind = CHANGE_SYMLINK;
 			w->target = strdup(t);
 		} else if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
-			w->kind = SBX_DELETE;
+			w->kind = CHANGE_DELETE;
 		} else {
-			w->kind = SBX_SPECIAL;
+			w->kind = CHANGE_SPECIAL;
 		}
 		if (w)
 			nr_wants++;
@@ -335,7 +335,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				i, c->kind, c->path, w->kind, w->path);
 			abort();
 		}
-		if (c->kind == SBX_FILE) {
+		if (c->kind == CHANGE_FILE) {
 			struct stat st;
 
 			if (c->size != w->size || (c->mode & 07777) != w->mode ||
@@ -343,9 +343,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    !S_ISREG(st.st_mode) || st.st_size != c->size)
 				abort();
 		}
-		if (c->kind == SBX_MODE && (c->mode & 07777) != w->mode)
+		if (c->kind == CHANGE_MODE && (c->mode & 07777) != w->mode)
 			abort();
-		if (c->kind == SBX_SYMLINK &&
+		if (c->kind == CHANGE_SYMLINK &&
 		    (!c->target || strcmp(c->target, w->target)))
 			abort();
 	}

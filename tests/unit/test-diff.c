@@ -80,11 +80,11 @@ static char *diff_text(bool userxattr)
 		return strbuf_detach(&out, NULL);
 	}
 	for (i = 0; i < nr; i++) {
-		strbuf_addf(&out, "%s %s", sbx_change_kind_name(ch[i].kind),
+		strbuf_addf(&out, "%s %s", change_kind_name(ch[i].kind),
 			    ch[i].path + strlen(lower) + 1);
 		if (ch[i].target)
 			strbuf_addf(&out, " -> %s", ch[i].target);
-		if (ch[i].kind == SBX_DELETE ? ch[i].upper_path != NULL
+		if (ch[i].kind == CHANGE_DELETE ? ch[i].upper_path != NULL
 					     : ch[i].upper_path == NULL)
 			strbuf_addstr(&out, " (bad upper_path)");
 		strbuf_addch(&out, '\n');

@@ -55,12 +55,12 @@ static void add_changes(struct cache_record *r)
 {
 	struct pc_hash h;
 
-	cache_record_add_change(r, CACHE_CHANGE_FILE, "/out/a.o", 0644, "/upper/a.o", NULL);
-	cache_record_add_change(r, CACHE_CHANGE_DIR, "/out/d", 0755, NULL, NULL);
-	cache_record_add_change(r, CACHE_CHANGE_DIR_REPLACED, "/out/r", 0700, NULL, NULL);
-	cache_record_add_change(r, CACHE_CHANGE_SYMLINK, "/out/l", 0, NULL, "../x");
-	cache_record_add_change(r, CACHE_CHANGE_DELETE, "/out/gone", 0, NULL, NULL);
-	cache_record_add_change(r, CACHE_CHANGE_MODE, "/out/m", 04755, NULL, NULL);
+	cache_record_add_change(r, CHANGE_FILE, "/out/a.o", 0644, "/upper/a.o", NULL);
+	cache_record_add_change(r, CHANGE_DIR, "/out/d", 0755, NULL, NULL);
+	cache_record_add_change(r, CHANGE_DIR_REPLACED, "/out/r", 0700, NULL, NULL);
+	cache_record_add_change(r, CHANGE_SYMLINK, "/out/l", 0, NULL, "../x");
+	cache_record_add_change(r, CHANGE_DELETE, "/out/gone", 0, NULL, NULL);
+	cache_record_add_change(r, CHANGE_MODE, "/out/m", 04755, NULL, NULL);
 	pc_hash_buffer("abc", 3, &h);
 	r->e.ch[0].blob = h;
 	r->e.ch[0].has_blob = true;
@@ -98,7 +98,7 @@ TEST(test_round_trip)
 	CHECK(cache_entry_duration(e) == 2.25);
 	CHECK_EQ_INT(cache_entry_nr_changes(e), 6);
 	cache_entry_change(e, 5, &v);
-	CHECK_EQ_INT(v.kind, CACHE_CHANGE_MODE);
+	CHECK_EQ_INT(v.kind, CHANGE_MODE);
 	CHECK_EQ_INT(v.mode, 04755);
 	cache_entry_change(e, 3, &v);
 	CHECK_EQ_STR(v.target, "../x");

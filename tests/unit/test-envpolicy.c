@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "runner/envpolicy.h"
-#include "runner/parse.h"
 #include "tests/unit/unit.h"
 
 static size_t count(char **env)
@@ -88,38 +87,6 @@ TEST(bad_values_rejected)
 	envpolicy_release(&ep);
 }
 
-TEST(parse_size_values)
-{
-	uint64_t v;
-	CHECK_EQ_INT(parse_size("4096", &v), 0);
-	CHECK(v == 4096);
-	CHECK_EQ_INT(parse_size("64M", &v), 0);
-	CHECK(v == 64ull << 20);
-	CHECK_EQ_INT(parse_size("1G", &v), 0);
-	CHECK(v == 1ull << 30);
-	CHECK_EQ_INT(parse_size("2KiB", &v), 0);
-	CHECK(v == 2048);
-	CHECK_EQ_INT(parse_size("", &v), -EINVAL);
-	CHECK_EQ_INT(parse_size("-1", &v), -EINVAL);
-	CHECK_EQ_INT(parse_size("12X", &v), -EINVAL);
-	CHECK_EQ_INT(parse_size("99999999999999999999", &v), -EINVAL);
-	CHECK_EQ_INT(parse_size("99999999999T", &v), -EINVAL);
-}
-
-TEST(parse_seconds_values)
-{
-	double v;
-	CHECK_EQ_INT(parse_seconds("1.5", &v), 0);
-	CHECK(v == 1.5);
-	CHECK_EQ_INT(parse_seconds("2m", &v), 0);
-	CHECK(v == 120);
-	CHECK_EQ_INT(parse_seconds("nan", &v), -EINVAL);
-	CHECK_EQ_INT(parse_seconds("inf", &v), -EINVAL);
-	CHECK_EQ_INT(parse_seconds("-3", &v), -EINVAL);
-	CHECK_EQ_INT(parse_seconds("3x", &v), -EINVAL);
-	CHECK_EQ_INT(parse_seconds("", &v), -EINVAL);
-}
-
 int main(void)
 {
 	RUN(volatile_removed_and_sorted);
@@ -127,7 +94,5 @@ int main(void)
 	RUN(first_duplicate_wins_like_getenv);
 	RUN(clear_keep_set_unset);
 	RUN(bad_values_rejected);
-	RUN(parse_size_values);
-	RUN(parse_seconds_values);
 	return unit_done();
 }

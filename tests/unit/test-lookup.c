@@ -140,12 +140,12 @@ static int driver(int argc, char **argv)
 			if (!eq)
 				die("-o wants PATH=SRC");
 			*eq = '\0';
-			cache_record_add_change(r, CACHE_CHANGE_FILE, optarg, 0644,
+			cache_record_add_change(r, CHANGE_FILE, optarg, 0644,
 						eq + 1, NULL);
 			break;
 		}
 		case 'd':
-			cache_record_add_change(r, CACHE_CHANGE_DIR, optarg, 0755,
+			cache_record_add_change(r, CHANGE_DIR, optarg, 0755,
 						NULL, NULL);
 			break;
 		case 'O':
@@ -727,7 +727,7 @@ TEST(test_missing_blob_is_a_miss)
 	struct cache_change_view v;
 
 	write_file(src, "output bytes");
-	cache_record_add_change(r, CACHE_CHANGE_FILE, "/out/file", 0644, src, NULL);
+	cache_record_add_change(r, CHANGE_FILE, "/out/file", 0644, src, NULL);
 	CHECK(cache_store(c, r, &e, &err) == 0);
 	CHECK(access(src, F_OK) < 0); /* moved into the store */
 	CHECK_EQ_INT(cache_entry_nr_changes(e), 1);
@@ -759,7 +759,7 @@ TEST(test_unsafe_paths_refused_at_store)
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct cache_record *r = cache_record_new(k);
 
-		cache_record_add_change(r, CACHE_CHANGE_DELETE, bad[i], 0, NULL, NULL);
+		cache_record_add_change(r, CHANGE_DELETE, bad[i], 0, NULL, NULL);
 		strbuf_reset(&err);
 		CHECK_EQ_INT(cache_store(c, r, NULL, &err), -EINVAL);
 		cache_record_free(r);

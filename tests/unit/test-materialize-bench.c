@@ -68,9 +68,9 @@ static int add_one(const char *path, const struct stat *st, int flag,
 	c.path = keep(xasprintf("%s%s", dest_top, rel));
 	c.mode = st->st_mode & 07777;
 	if (S_ISDIR(st->st_mode)) {
-		c.kind = MAT_DIR;
+		c.kind = CHANGE_DIR;
 	} else if (S_ISREG(st->st_mode)) {
-		c.kind = MAT_FILE;
+		c.kind = CHANGE_FILE;
 		c.src_path = keep(xstrdup(path));
 		c.size = st->st_size;
 		c.has_hash = true;
@@ -82,7 +82,7 @@ static int add_one(const char *path, const struct stat *st, int flag,
 
 		if (n < 0)
 			die_errno("readlink '%s'", path);
-		c.kind = MAT_SYMLINK;
+		c.kind = CHANGE_SYMLINK;
 		c.target = keep(xstrndup(t, (size_t)n));
 	} else {
 		die("'%s': unsupported file type", path);

@@ -137,7 +137,7 @@ static struct mat_change c_file(struct fx *f, const char *rel,
 {
 	char *name = keep(xasprintf("blob%u", f->nblob++));
 	struct mat_change c = {
-		.kind = MAT_FILE,
+		.kind = CHANGE_FILE,
 		.path = P(f, rel),
 		.mode = mode,
 		.src_dirfd = f->blobs_fd,
@@ -152,7 +152,7 @@ static struct mat_change c_file(struct fx *f, const char *rel,
 	return c;
 }
 
-static struct mat_change c_kind(struct fx *f, enum mat_kind kind,
+static struct mat_change c_kind(struct fx *f, enum change_kind kind,
 				const char *rel, mode_t mode)
 {
 	struct mat_change c = { .kind = kind, .path = P(f, rel), .mode = mode };
@@ -163,7 +163,7 @@ static struct mat_change c_kind(struct fx *f, enum mat_kind kind,
 static struct mat_change c_link(struct fx *f, const char *rel,
 				const char *target)
 {
-	struct mat_change c = { .kind = MAT_SYMLINK, .path = P(f, rel),
+	struct mat_change c = { .kind = CHANGE_SYMLINK, .path = P(f, rel),
 				.target = target };
 
 	return c;
@@ -282,8 +282,8 @@ TEST(test_create_nested)
 	fx_init(&f);
 	mat_report_init(&rep);
 	ch[0] = c_file(&f, "out/a/b/c.txt", "hello\n", 0640, true);
-	ch[1] = c_kind(&f, MAT_DIR, "out/a/b", 0750);
-	ch[2] = c_kind(&f, MAT_DIR, "out/a", 0755);
+	ch[1] = c_kind(&f, CHANGE_DIR, "out/a/b", 0750);
+	ch[2] = c_kind(&f, CHANGE_DIR, "out/a", 0755);
 	ch[3] = c_file(&f, "out/top", "", 0600, false);
 	CHECK_EQ_INT(apply(&f, ch, ARRAY_SIZE(ch), &rep, &err, 0), 0);
 	CHECK_EQ_STR(err.buf, "");
@@ -384,10 +384,10 @@ TEST(test_modes)
 	if (mkdir(P(&f, "out/olddir"), 0700) < 0)
 		die_errno("mkdir");
 	ch[0] = c_file(&f, "out/suid", "#!/bin/sh\n", 04755, true);
-	ch[1] = c_kind(&f, MAT_DIR, "out/sgid", 02775);
-	ch[2] = c_kind(&f, MAT_DIR, "out/sticky", 01777);
-	ch[3] = c_kind(&f, MAT_MODE, "out/exists", 06711);
-	ch[4] = c_kind(&f, MAT_MODE, "out/olddir", 0755);
+	ch[1] = c_kind(&f, CHANGE_DIR, "out/sgid", 02775);
+	ch[2] = c_kind(&f, CHANGE_DIR, "out/sticky", 01777);
+	ch[3] = c_kind(&f, CHANGE_MODE, "out/exists", 06711);
+	ch[4] = c_kind(&f, CHANGE_MODE, "out/olddir", 0755);
 	ch[5] = c_file(&f, "out/ro", "read only\n", 0444, true);
 	CHECK_EQ_INT(apply(&f, ch, 6, &rep, &err, 0), 0);
 	CHECK_EQ_INT(mode_of(P(&f, "out/suid")), S_IFREG | 0755);
@@ -399,13 +399,13 @@ TEST(test_modes)
 	CHECK_EQ_INT(rep.applied, 6);
 
 	/* MODE of something absent fails, naming it. */
-	ch[0] = c_kind(&f, MAT_MODE, "out/nothing", 0644);
+	ch[0] = c_kind(&f, CHANGE_MODE, "out/nothing", 0644);
 	CHECK_EQ_INT(apply(&f, ch, 1, &rep, &err, 0), -ENOENT);
 	CHECK(strstr(err.buf, "out/nothing'"));
 	CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_FAILED);
 
 	/* Mode bits beyond 07777 are a caller bug: -EINVAL, nothing done. */
-	ch[0] = c_kind(&f, MAT_MODE, "out/exists", S_IFREG | 0644);
+	ch[0] = c_kind(&f, CHANGE_MODE, "out/exists", S_IFREG | 0644);
 	CHECK_EQ_INT(apply(&f, ch, 1, &rep, &err, 0), -EINVAL);
 	CHECK_EQ_INT(mode_of(P(&f, "out/exists")), S_IFREG | 0711);
 	mat_report_release(&rep);
@@ -470,11 +470,11 @@ TEST(test_deletions)
 	    symlink(P(&f, "canary/passwd"), P(&f, "out/linkfile")) < 0)
 		die_errno("setup");
 	put(P(&f, "out/tree/a"), "a", 0644);
-	ch[0] = c_kind(&f, MAT_DELETE, "out/file", 0);
-	ch[1] = c_kind(&f, MAT_DELETE, "out/tree", 0);
-	ch[2] = c_kind(&f, MAT_DELETE, "out/never-was", 0);
+	ch[0] = c_kind(&f, CHANGE_DELETE, "out/file", 0);
+	ch[1] = c_kind(&f, CHANGE_DELETE, "out/tree", 0);
+	ch[2] = c_kind(&f, CHANGE_DELETE, "out/never-was", 0);
 	/* Deleting a symlink removes the link, not its target. */
-	ch[3] = c_kind(&f, MAT_DELETE, "out/linkfile", 0);
+	ch[3] = c_kind(&f, CHANGE_DELETE, "out/linkfile", 0);
 	CHECK_EQ_INT(apply(&f, ch, 4, &rep, &err, 0), 0);
 	CHECK(absent(P(&f, "out/file")));
 	CHECK(absent(P(&f, "out/tree")));
@@ -504,9 +504,9 @@ TEST(test_dir_replaced)
 	put(P(&f, "out/f"), "a file where a dir will be", 0644);
 	/* Children given before the replacement: still applied after it. */
 	ch[0] = c_file(&f, "out/d/new", "new\n", 0644, true);
-	ch[1] = c_kind(&f, MAT_DIR_REPLACED, "out/d", 0711);
-	ch[2] = c_kind(&f, MAT_DIR_REPLACED, "out/f", 0755);
-	ch[3] = c_kind(&f, MAT_DIR_REPLACED, "out/fresh", 0700);
+	ch[1] = c_kind(&f, CHANGE_DIR_REPLACED, "out/d", 0711);
+	ch[2] = c_kind(&f, CHANGE_DIR_REPLACED, "out/f", 0755);
+	ch[3] = c_kind(&f, CHANGE_DIR_REPLACED, "out/fresh", 0700);
 	CHECK_EQ_INT(apply(&f, ch, 4, &rep, &err, 0), 0);
 	CHECK_EQ_STR(err.buf, "");
 	CHECK(absent(P(&f, "out/d/old")));
@@ -538,9 +538,9 @@ TEST(test_type_changes)
 	    symlink("/etc", P(&f, "out/link2dir")) < 0)
 		die_errno("setup");
 	ch[0] = c_file(&f, "out/dir2file", "now a file\n", 0644, true);
-	ch[1] = c_kind(&f, MAT_DIR, "out/file2dir", 0755);
+	ch[1] = c_kind(&f, CHANGE_DIR, "out/file2dir", 0755);
 	ch[2] = c_file(&f, "out/link2file", "not /etc\n", 0600, true);
-	ch[3] = c_kind(&f, MAT_DIR, "out/link2dir", 0755);
+	ch[3] = c_kind(&f, CHANGE_DIR, "out/link2dir", 0755);
 	CHECK_EQ_INT(apply(&f, ch, 4, &rep, &err, 0), 0);
 	CHECK_EQ_STR(slurp(P(&f, "out/dir2file")), "now a file\n");
 	CHECK_EQ_INT(mode_of(P(&f, "out/file2dir")), S_IFDIR | 0755);
@@ -564,9 +564,9 @@ TEST(test_kept_outside_roots)
 	char *canary = canary_setup(&f);
 
 	ch[0] = c_file(&f, "canary/new", "x", 0644, true);
-	ch[1] = c_kind(&f, MAT_DELETE, "canary/passwd", 0);
+	ch[1] = c_kind(&f, CHANGE_DELETE, "canary/passwd", 0);
 	/* "out2" shares a prefix with "out" but is not beneath it. */
-	ch[2] = c_kind(&f, MAT_DIR, "out2", 0755);
+	ch[2] = c_kind(&f, CHANGE_DIR, "out2", 0755);
 	ch[3] = c_file(&f, "out/in", "in", 0644, true);
 	CHECK_EQ_INT(apply(&f, ch, 4, &rep, &err, 0), 0);
 	CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_KEPT);
@@ -605,10 +605,10 @@ TEST(test_refused_paths)
 
 	ch[0] = c_file(&f, "out/../canary/passwd", "pwned\n", 0644, true);
 	ch[1] = c_file(&f, "out/a/../../canary/new", "pwned\n", 0644, true);
-	ch[2] = c_kind(&f, MAT_DIR, "out/./x", 0755);
-	ch[3] = c_kind(&f, MAT_DIR, "out//x", 0755);
-	ch[4] = c_kind(&f, MAT_DIR, "out/x/", 0755);
-	ch[5] = c_kind(&f, MAT_DELETE, "out/..", 0);
+	ch[2] = c_kind(&f, CHANGE_DIR, "out/./x", 0755);
+	ch[3] = c_kind(&f, CHANGE_DIR, "out//x", 0755);
+	ch[4] = c_kind(&f, CHANGE_DIR, "out/x/", 0755);
+	ch[5] = c_kind(&f, CHANGE_DELETE, "out/..", 0);
 	ch[6] = c_file(&f, "out/x", "relative", 0644, true);
 	ch[6].path = "out/x";
 	CHECK_EQ_INT(apply(&f, ch, 7, &rep, &err, 0), 0);
@@ -641,9 +641,9 @@ TEST(test_symlink_in_diff_attack)
 
 	ch[0] = c_link(&f, "out/link", f.canary);
 	ch[1] = c_file(&f, "out/link/passwd", "pwned\n", 0644, true);
-	ch[2] = c_kind(&f, MAT_DIR, "out/link/newdir", 0755);
-	ch[3] = c_kind(&f, MAT_DELETE, "out/link/sub", 0);
-	ch[4] = c_kind(&f, MAT_MODE, "out/link/sub/x", 0777);
+	ch[2] = c_kind(&f, CHANGE_DIR, "out/link/newdir", 0755);
+	ch[3] = c_kind(&f, CHANGE_DELETE, "out/link/sub", 0);
+	ch[4] = c_kind(&f, CHANGE_MODE, "out/link/sub/x", 0777);
 	ch[5] = c_link(&f, "out/link/sub/x", "/nowhere");
 	CHECK_EQ_INT(apply(&f, ch, 6, &rep, &err, 0), 0);
 	CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_APPLIED);
@@ -676,12 +676,12 @@ TEST(test_host_symlink_in_root)
 	    symlink(P(&f, "canary/passwd"), P(&f, "out/pw")) < 0)
 		die_errno("setup");
 	ch[0] = c_file(&f, "out/hostlink/passwd", "pwned\n", 0644, true);
-	ch[1] = c_kind(&f, MAT_DELETE, "out/hostlink/sub/x", 0);
-	ch[2] = c_kind(&f, MAT_DIR_REPLACED, "out/d/rel/sub", 0755);
+	ch[1] = c_kind(&f, CHANGE_DELETE, "out/hostlink/sub/x", 0);
+	ch[2] = c_kind(&f, CHANGE_DIR_REPLACED, "out/d/rel/sub", 0755);
 	ch[3] = c_file(&f, "out/d/rel/sub/y", "pwned\n", 0644, true);
-	ch[4] = c_kind(&f, MAT_MODE, "out/hostlink/passwd", 0777);
+	ch[4] = c_kind(&f, CHANGE_MODE, "out/hostlink/passwd", 0777);
 	/* The last component a symlink: MODE refused, never followed. */
-	ch[5] = c_kind(&f, MAT_MODE, "out/pw", 0777);
+	ch[5] = c_kind(&f, CHANGE_MODE, "out/pw", 0777);
 	CHECK_EQ_INT(apply(&f, ch, 6, &rep, &err, 0), 0);
 	CHECK_EQ_STR(err.buf, "");
 	for (i = 0; i < 5; i++)
@@ -713,9 +713,9 @@ TEST(test_at_root)
 	fx_init(&f);
 	mat_report_init(&rep);
 	put(P(&f, "out/keep"), "k", 0644);
-	ch[0] = c_kind(&f, MAT_MODE, "out", 0700);
-	ch[1] = c_kind(&f, MAT_DELETE, "out", 0);
-	ch[2] = c_kind(&f, MAT_DIR_REPLACED, "out", 0755);
+	ch[0] = c_kind(&f, CHANGE_MODE, "out", 0700);
+	ch[1] = c_kind(&f, CHANGE_DELETE, "out", 0);
+	ch[2] = c_kind(&f, CHANGE_DIR_REPLACED, "out", 0755);
 	ch[3] = c_link(&f, "out", "/etc");
 	CHECK_EQ_INT(apply(&f, ch, 4, &rep, &err, 0), 0);
 	CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_APPLIED);
@@ -730,8 +730,8 @@ TEST(test_at_root)
 		const char *roots[] = { P(&f, "newroot"), NULL };
 
 		ch[0] = c_file(&f, "newroot/sub/f", "f\n", 0644, true);
-		ch[1] = c_kind(&f, MAT_DIR, "newroot/sub", 0755);
-		ch[2] = c_kind(&f, MAT_DIR, "newroot", 0751);
+		ch[1] = c_kind(&f, CHANGE_DIR, "newroot/sub", 0755);
+		ch[2] = c_kind(&f, CHANGE_DIR, "newroot", 0751);
 		CHECK_EQ_INT(mat_apply(ch, 3, roots, 0, &rep, &err), 0);
 		CHECK_EQ_STR(err.buf, "");
 		CHECK_EQ_INT(mode_of(P(&f, "newroot")), S_IFDIR | 0751);
@@ -740,8 +740,8 @@ TEST(test_at_root)
 
 		/* ... and its missing parents, which lie outside the root. */
 		roots[0] = P(&f, "deep/er/root");
-		ch[0] = c_kind(&f, MAT_DIR, "deep", 0700);
-		ch[1] = c_kind(&f, MAT_DIR, "deep/er/root", 0755);
+		ch[0] = c_kind(&f, CHANGE_DIR, "deep", 0700);
+		ch[1] = c_kind(&f, CHANGE_DIR, "deep/er/root", 0755);
 		ch[2] = c_file(&f, "deep/er/root/f", "f\n", 0644, true);
 		CHECK_EQ_INT(mat_apply(ch, 3, roots, 0, &rep, &err), 0);
 		CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_KEPT);
@@ -811,7 +811,7 @@ TEST(test_fsync_flag)
 
 	fx_init(&f);
 	mat_report_init(&rep);
-	ch[0] = c_kind(&f, MAT_DIR, "out/d", 0755);
+	ch[0] = c_kind(&f, CHANGE_DIR, "out/d", 0755);
 	ch[1] = c_file(&f, "out/d/f", "synced\n", 0644, true);
 	ch[2] = c_link(&f, "out/l", "d/f");
 	CHECK_EQ_INT(apply(&f, ch, 3, &rep, &err, MAT_FSYNC), 0);
@@ -943,8 +943,8 @@ TEST(test_restrictive_dir_modes)
 	fx_init(&f);
 	if (chown(f.out, 65534, 65534) < 0)
 		die_errno("chown");
-	ch[0] = c_kind(&f, MAT_DIR, "out/locked", 0555);
-	ch[1] = c_kind(&f, MAT_DIR, "out/locked/inner", 0500);
+	ch[0] = c_kind(&f, CHANGE_DIR, "out/locked", 0555);
+	ch[1] = c_kind(&f, CHANGE_DIR, "out/locked/inner", 0500);
 	ch[2] = c_file(&f, "out/locked/inner/f", "f\n", 0400, true);
 	ch[3] = c_file(&f, "out/locked/g", "g\n", 0644, true);
 	run_as_nobody(&f, ch, 4, false, &res);
@@ -969,7 +969,7 @@ TEST(test_many_files)
 	fx_init(&f);
 	mat_report_init(&rep);
 	for (i = 0; i < 10; i++)
-		ch[n++] = c_kind(&f, MAT_DIR,
+		ch[n++] = c_kind(&f, CHANGE_DIR,
 				 keep(xasprintf("out/d%zu", i)), 0755);
 	/* Interleaved directories, reverse order. */
 	for (i = 200; i-- > 0;)
@@ -1037,7 +1037,7 @@ static size_t mixed_diff(struct fx *f, struct mat_change *ch)
 	put(P(f, "out/d0/old"), "old\n", 0644);
 
 	for (i = 0; i < 4; i++)
-		ch[n++] = c_kind(f, MAT_DIR, keep(xasprintf("out/d%zu", i)),
+		ch[n++] = c_kind(f, CHANGE_DIR, keep(xasprintf("out/d%zu", i)),
 				 i == 3 ? 0500 : 0755);
 	for (i = 0; i < 120; i++)
 		ch[n++] = c_file(f, keep(xasprintf("out/d%zu/f%03zu", i % 4, i)),
@@ -1047,7 +1047,7 @@ static size_t mixed_diff(struct fx *f, struct mat_change *ch)
 	ch[n++] = c_file(f, "out/d0/same-mode", "same bytes\n", 0644, false);
 	ch[n++] = c_file(f, "out/d0/old", "new\n", 04755, true);
 	ch[n++] = c_file(f, "out/was-dir", "now a file\n", 0644, true);
-	ch[n++] = c_kind(f, MAT_DELETE, "out/gone", 0);
+	ch[n++] = c_kind(f, CHANGE_DELETE, "out/gone", 0);
 	ch[n++] = c_file(f, "out/gone", "gone, then a file\n", 0600, true);
 	ch[n++] = c_file(f, "out/twice", "first\n", 0644, true);
 	ch[n++] = c_file(f, "out/twice", "second\n", 0640, true);
@@ -1056,7 +1056,7 @@ static size_t mixed_diff(struct fx *f, struct mat_change *ch)
 	for (i = 0; i < 70; i++)
 		ch[n++] = c_file(f, keep(xasprintf("out/esc/p%02zu", i)),
 				 "pwned\n", 0644, true);
-	ch[n++] = c_kind(f, MAT_MODE, "out/d2", 0711);
+	ch[n++] = c_kind(f, CHANGE_MODE, "out/d2", 0711);
 	return n;
 }
 
@@ -1168,7 +1168,7 @@ TEST(test_concurrent_mkdir)
 	for (round = 0; round < 40; round++) {
 		pid_t pids[4];
 
-		ch[0] = c_kind(&f, MAT_DIR, keep(xasprintf("out/r%d", round)), 0755);
+		ch[0] = c_kind(&f, CHANGE_DIR, keep(xasprintf("out/r%d", round)), 0755);
 		ch[1] = c_file(&f, keep(xasprintf("out/r%d/f", round)), "f\n",
 			       0644, true);
 		for (k = 0; k < 4; k++) {

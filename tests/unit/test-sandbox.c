@@ -147,7 +147,7 @@ static int driver(int argc, char **argv)
 		for (k = 0; k < nr; k++) {
 			cJSON *o = cJSON_CreateObject();
 
-			cJSON_AddStringToObject(o, "kind", sbx_change_kind_name(ch[k].kind));
+			cJSON_AddStringToObject(o, "kind", change_kind_name(ch[k].kind));
 			cJSON_AddStringToObject(o, "path", ch[k].path);
 			cJSON_AddNumberToObject(o, "mode", ch[k].mode);
 			cJSON_AddNumberToObject(o, "size", (double)ch[k].size);
@@ -156,7 +156,7 @@ static int driver(int argc, char **argv)
 			cJSON_AddItemToArray(arr, o);
 			if (verbose)
 				fprintf(stderr, "%s %s%s%s\n",
-					sbx_change_kind_name(ch[k].kind), ch[k].path,
+					change_kind_name(ch[k].kind), ch[k].path,
 					ch[k].target ? " -> " : "",
 					ch[k].target ? ch[k].target : "");
 		}
@@ -315,7 +315,7 @@ TEST(test_diff_of_writes)
 		for (i = 0; i < nr; i++) {
 			char *w = xasprintf("%s/%s", cwd, want[i][1]);
 
-			CHECK_EQ_STR(sbx_change_kind_name(ch[i].kind), want[i][0]);
+			CHECK_EQ_STR(change_kind_name(ch[i].kind), want[i][0]);
 			CHECK_EQ_STR(ch[i].path, w);
 			free(w);
 		}

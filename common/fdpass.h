@@ -1,0 +1,23 @@
+/*
+ * Passing one file descriptor over a Unix socket (SCM_RIGHTS), as the
+ * sandbox hands the seccomp listener from the job to the supervisor.
+ */
+#ifndef PROCACHE_COMMON_FDPASS_H
+#define PROCACHE_COMMON_FDPASS_H
+
+/*
+ * Send @fd over the connected socket @sock with one byte of data
+ * (MSG_NOSIGNAL, EINTR retried). Async-signal-safe: usable in a child
+ * between fork and exec. Returns 0 or -errno.
+ */
+int fd_send(int sock, int fd);
+
+/*
+ * Receive one fd sent by fd_send() (it arrives O_CLOEXEC). Returns the
+ * fd, -ENODATA when the peer closed without sending, -EPROTO when the
+ * message carried no single fd (any fds it did carry are closed), or
+ * -errno from recvmsg().
+ */
+int fd_recv(int sock);
+
+#endif
