@@ -439,8 +439,8 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 	umask(j->umask);
 
 	if (o->untrusted) {
-		j->uid = 65534;
-		j->gid = 65534;
+		j->uid = SBX_UNTRUSTED_ID;
+		j->gid = SBX_UNTRUSTED_ID;
 	} else {
 		j->uid = getuid();
 		j->gid = getgid();
