@@ -591,8 +591,9 @@ static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
 	 */
 	signal(SIGPIPE, SIG_IGN);
 	for (int which = 1; which <= 2; which++) {
-		if (cache_entry_write_output(c, e, which, which, &err) < 0) {
-			if (which == 1 && strstr(err.buf, "Broken pipe")) {
+		int rc = cache_entry_write_output(c, e, which, which, &err);
+		if (rc < 0) {
+			if (which == 1 && rc == -EPIPE) {
 				strbuf_reset(&err);
 				continue;	/* stderr is still replayed */
 			}
