@@ -381,6 +381,26 @@ static void read_stdin(struct job *j, const char *tmp_dir)
 	j->stdin_size = total;
 }
 
+/*
+ * The paths hidden from the job: each --mask made absolute (against @cwd)
+ * and clean, in order, then the cache directory. NULL-terminated; their
+ * number into *@nr.
+ */
+static char **absolute_masks(const struct job_opts *o, const char *cwd,
+			     const char *cache_dir, size_t *nr)
+{
+	char **m = xcalloc(o->nr_masks + 2, sizeof(*m));
+	size_t n = 0;
+	for (size_t i = 0; i < o->nr_masks; i++) {
+		_cleanup_free_ char *abs = o->masks[i][0] == '/'
+			? xstrdup(o->masks[i]) : path_join(cwd, o->masks[i]);
+		m[n++] = path_clean(abs);
+	}
+	m[n++] = xstrdup(cache_dir);
+	*nr = n;
+	return m;
+}
+
 static int cmp_gid(const void *a, const void *b)
 {
 	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
@@ -404,14 +424,11 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 	if (path_is_beneath(cwd, cache_dir))
 		die("cannot run a job inside the cache directory '%s'",
 		    cache_dir);
-	for (size_t i = 0; i < o->nr_masks; i++) {
-		_cleanup_free_ char *abs = o->masks[i][0] == '/'
-			? xstrdup(o->masks[i]) : path_join(cwd, o->masks[i]);
-		_cleanup_free_ char *m = path_clean(abs);
-		if (path_is_beneath(cwd, m))
+	j->masks = absolute_masks(o, cwd, cache_dir, &j->nr_masks);
+	for (size_t i = 0; i < o->nr_masks; i++)
+		if (path_is_beneath(cwd, j->masks[i]))
 			die("the working directory '%s' is hidden by --mask '%s'",
 			    cwd, o->masks[i]);
-	}
 	/* Without --share-tmp the job's /tmp is a private, empty tmpfs. */
 	if (!o->share_tmp && path_is_beneath(cwd, "/tmp"))
 		die("the working directory '%s' is under /tmp, which the job sees as a private empty tmpfs; use --share-tmp or run from elsewhere",
@@ -477,6 +494,7 @@ void job_release(struct job *j)
 	envpolicy_free_env(j->env);
 	free(j->cwd);
 	free(j->cache_dir);
+	strv_free(j->masks);
 	for (size_t i = 0; i < j->nr_roots; i++)
 		free(j->roots[i]);
 	free(j->roots);
@@ -597,28 +615,10 @@ int job_exit_status(int code, int sig)
 	return sig ? 128 + sig : code;
 }
 
-/* Absolute mask paths, as given (relative ones against the cwd). */
-static char **absolute_masks(const struct job *j)
-{
-	const struct job_opts *o = j->opts;
-	char **m = xcalloc(o->nr_masks + 2, sizeof(*m));
-	size_t n = 0;
-	for (size_t i = 0; i < o->nr_masks; i++) {
-		char *abs = o->masks[i][0] == '/' ? xstrdup(o->masks[i])
-						  : path_join(j->cwd, o->masks[i]);
-		m[n++] = path_clean(abs);
-		free(abs);
-	}
-	m[n++] = xstrdup(j->cache_dir);
-	m[n] = NULL;
-	return m;
-}
-
 void job_execute(struct job *j, const char *run_root, struct job_run *r)
 {
 	const struct job_opts *o = j->opts;
 	struct strbuf err = STRBUF_INIT;
-	char **masks = absolute_masks(j);
 
 	memset(r, 0, sizeof(*r));
 	struct sbx_config cfg = {
@@ -632,7 +632,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.stderr_fd = 2,
 		.capture_output = true,
 		.run_root = run_root,
-		.masks = (const char *const *)masks,
+		.masks = (const char *const *)j->masks,
 		.share_net = o->share_net,
 		.share_tmp = o->share_tmp,
 		.untrusted = o->untrusted,
@@ -647,14 +647,19 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 
 	size_t nr_layers;
 	const struct sbx_layer *layers = sbx_layers(r->sbx, &nr_layers);
-	/* Paths whose subtree the job sees privately, never host state. */
-	const char *private_paths[4 + 64];
+	/*
+	 * Paths whose subtree the job sees privately, never host state:
+	 * /dev, /tmp unless shared, and every mask (the cache directory
+	 * included).
+	 */
+	_cleanup_free_ const char **private_paths =
+		xcalloc(2 + j->nr_masks, sizeof(*private_paths));
 	size_t nr_private = 0;
 	private_paths[nr_private++] = "/dev";
 	if (!o->share_tmp)
 		private_paths[nr_private++] = "/tmp";
-	for (char **m = masks; *m && nr_private < ARRAY_SIZE(private_paths); m++)
-		private_paths[nr_private++] = *m;
+	for (size_t i = 0; i < j->nr_masks; i++)
+		private_paths[nr_private++] = j->masks[i];
 
 	struct trace_config tcfg = {
 		.layers = layers,
@@ -717,7 +722,6 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		if (r->changes[i].kind == CHANGE_SPECIAL)
 			job_run_add_reason(r, "created a special file: %s",
 					   r->changes[i].path);
-	strv_free(masks);
 	strbuf_release(&err);
 }
 

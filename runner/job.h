@@ -71,6 +71,9 @@ struct job {
 	char **env;		/* after the policy, sorted (envpolicy_apply) */
 	char *cwd;		/* absolute, from getcwd() */
 	char *cache_dir;	/* absolute, as resolved */
+	char **masks;		/* hidden from the job: each --mask absolute and
+				 * clean, then cache_dir; NULL-terminated */
+	size_t nr_masks;
 	char **roots;		/* --output roots: absolute, canonical, NULL-terminated */
 	size_t nr_roots;
 	mode_t umask;
