@@ -50,20 +50,13 @@ struct sub_ctx {
 
 static struct cache *open_from_ctx(const struct sub_ctx *ctx)
 {
-	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
-	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
-	struct pc_config cfg = { 0 };
-	const char *src;
+	struct pc_config cfg;
+	struct pc_settings set;
 	struct cache *c;
-	const char *env;
 
-	if (config_load(ctx->config_path, &cfg, &err) < 0)
-		die("%s", err.buf);
-	config_cache_dir(&cfg, ctx->cache_dir_flag, &dir, &src);
-	c = open_cache_or_die(dir.buf);
-	env = getenv("PROCACHE_MAX_SIZE");
-	if ((!env || !*env) && cfg.has_max_size)
-		cache_set_max_size(c, cfg.max_size);
+	config_read(ctx->config_path, ctx->cache_dir_flag, &cfg, &set);
+	c = open_cache_or_die(set.cache_dir, set.max_size);
+	config_settings_release(&set);
 	config_release(&cfg);
 	return c;
 }

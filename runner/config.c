@@ -1,6 +1,8 @@
 /*
- * The configuration file (format in runner/config.h) and `procache config`,
- * which prints the effective configuration and where each value came from.
+ * Settings (runner/config.h): reading the configuration file (its format
+ * is in the header), resolving each setting by precedence, and applying
+ * the file's job options under the command line's. Every getenv() of a
+ * setting is here. `procache config` prints the result (runner/cmd-config.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -8,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
-#include "cache/cache.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/json.h"
@@ -21,13 +23,20 @@
 #include "runner/config.h"
 #include "runner/job.h"
 #include "common/units.h"
-#include "runner/runner.h"
 #include "common/banned.h"
+
+/* A variable of the environment; an empty one counts as unset (NULL). */
+static const char *setting_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
 
 static void default_config_path(struct strbuf *out)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
+	const char *xdg = setting_env("XDG_CONFIG_HOME");
+	const char *home = setting_env("HOME");
 	strbuf_reset(out);
 	if (xdg && *xdg == '/')
 		strbuf_addf(out, "%s/procache/config.json", xdg);
@@ -283,24 +292,88 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 	o->env = ep;
 }
 
-void config_cache_dir(const struct pc_config *cfg, const char *flag,
-		      struct strbuf *out, const char **src)
+/* @dir made absolute (against the cwd) and clean. */
+static char *absolute_dir(const char *dir)
 {
-	const char *env = getenv("PROCACHE_DIR");
+	if (dir[0] == '/')
+		return path_clean(dir);
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	if (!cwd)
+		die_errno("cannot get the current directory");
+	_cleanup_free_ char *abs = path_join(cwd, dir);
+	return path_clean(abs);
+}
+
+static void resolve_cache_dir(const struct pc_config *cfg, const char *flag,
+			      struct pc_settings *set)
+{
+	const char *env = setting_env("PROCACHE_DIR");
+	const char *xdg = setting_env("XDG_CACHE_HOME");
+	const char *home = setting_env("HOME");
+	_cleanup_free_ char *dflt = NULL;
+	const char *dir;
+
 	if (flag) {
-		*src = "--cache-dir";
-		resolve_cache_dir(flag, out);
-	} else if (env && *env) {
-		*src = "$PROCACHE_DIR";
-		resolve_cache_dir(env, out);
+		set->cache_dir_src = "--cache-dir";
+		dir = flag;
+	} else if (env) {
+		set->cache_dir_src = "$PROCACHE_DIR";
+		dir = env;
 	} else if (cfg->cache_dir) {
-		*src = "config file";
-		resolve_cache_dir(cfg->cache_dir, out);
+		set->cache_dir_src = "config file";
+		dir = cfg->cache_dir;
+	} else if (xdg) {
+		set->cache_dir_src = "$XDG_CACHE_HOME";
+		dir = dflt = xasprintf("%s/procache", xdg);
+	} else if (home) {
+		set->cache_dir_src = "$HOME";
+		dir = dflt = xasprintf("%s/.cache/procache", home);
 	} else {
-		const char *xdg = getenv("XDG_CACHE_HOME");
-		*src = xdg && *xdg ? "$XDG_CACHE_HOME" : "$HOME";
-		resolve_cache_dir(NULL, out);
+		die("no cache directory: set --cache-dir, $PROCACHE_DIR or $HOME");
 	}
+	set->cache_dir = absolute_dir(dir);
+}
+
+static void resolve_max_size(const struct pc_config *cfg, struct pc_settings *set)
+{
+	const char *env = setting_env("PROCACHE_MAX_SIZE");
+
+	if (env) {
+		if (parse_size(env, &set->max_size) < 0)
+			die("invalid PROCACHE_MAX_SIZE '%s' (expected a size such as 500M or 2G)",
+			    env);
+		set->max_size_src = "$PROCACHE_MAX_SIZE";
+	} else if (cfg->has_max_size) {
+		set->max_size = cfg->max_size;
+		set->max_size_src = "config file";
+	} else {
+		set->max_size = 0;
+		set->max_size_src = NULL;
+	}
+}
+
+void config_resolve(const struct pc_config *cfg, const char *cache_dir_flag,
+		    struct pc_settings *set)
+{
+	memset(set, 0, sizeof(*set));
+	resolve_cache_dir(cfg, cache_dir_flag, set);
+	resolve_max_size(cfg, set);
+}
+
+void config_settings_release(struct pc_settings *set)
+{
+	free(set->cache_dir);
+	memset(set, 0, sizeof(*set));
+}
+
+void config_read(const char *path, const char *cache_dir_flag,
+		 struct pc_config *cfg, struct pc_settings *set)
+{
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+
+	if (config_load(path, cfg, &err) < 0)
+		die("%s", err.buf);
+	config_resolve(cfg, cache_dir_flag, set);
 }
 
 static const char config_usage[] =
@@ -347,26 +420,17 @@ int cmd_config(int argc, char **argv)
 		die("option '--config' needs a file name shorter than %d bytes",
 		    PATH_MAX);
 	struct pc_config cfg;
-	struct strbuf err = STRBUF_INIT, dir = STRBUF_INIT;
-	if (config_load(config_path, &cfg, &err) < 0)
-		die("%s", err.buf);
-	const char *src;
-	config_cache_dir(&cfg, flag, &dir, &src);
+	struct pc_settings set;
+	config_read(config_path, flag, &cfg, &set);
 	const char *file = cfg.loaded ? "config file" : "default";
 
 	printf("config_file = %s\n", cfg.loaded ? cfg.path : "none");
-	printf("cache_dir = %s\t(%s)\n", dir.buf, src);
-	const char *env_max = getenv("PROCACHE_MAX_SIZE");
-	if (env_max && *env_max) {
-		uint64_t v;
-		if (parse_size(env_max, &v) < 0)
-			die("invalid $PROCACHE_MAX_SIZE '%s'", env_max);
-		printf("max_size = %llu\t($PROCACHE_MAX_SIZE)\n", (unsigned long long)v);
-	} else if (cfg.has_max_size) {
-		printf("max_size = %llu\t(config file)\n", (unsigned long long)cfg.max_size);
-	} else {
+	printf("cache_dir = %s\t(%s)\n", set.cache_dir, set.cache_dir_src);
+	if (set.max_size_src)
+		printf("max_size = %llu\t(%s)\n", (unsigned long long)set.max_size,
+		       set.max_size_src);
+	else
 		printf("max_size = none\t(default)\n");
-	}
 	print_list("outputs", cfg.outputs, file, ".");
 	print_list("masks", cfg.masks, file, "none");
 	printf("env.clear = %s\t(%s)\n", cfg.env_clear ? "true" : "false",
@@ -388,8 +452,7 @@ int cmd_config(int argc, char **argv)
 		printf("limits.pids = none\t(default)\n");
 	printf("limits.best_effort = %s\t(%s)\n", cfg.best_effort_limits ? "true" : "false",
 	       cfg.best_effort_limits ? "config file" : "default");
+	config_settings_release(&set);
 	config_release(&cfg);
-	strbuf_release(&dir);
-	strbuf_release(&err);
 	return 0;
 }

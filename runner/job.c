@@ -506,26 +506,20 @@ void job_release(struct job *j)
 }
 
 struct cache *job_start(struct job_opts *o, int argc, char **argv,
-			enum job_cmd cmd, struct job *j,
-			struct strbuf *cache_dir)
+			enum job_cmd cmd, struct job *j)
 {
-	struct strbuf err = STRBUF_INIT;
 	struct pc_config cfg;
-	const char *dir_src;
+	struct pc_settings set;
 
 	int first = job_opts_parse(o, argc, argv, cmd);
 	open_log_or_die(o->log_path);
-	if (config_load(o->config_path, &cfg, &err) < 0)
-		die("%s", err.buf);
+	config_read(o->config_path, o->cache_dir, &cfg, &set);
 	config_apply(&cfg, o);
-	config_cache_dir(&cfg, o->cache_dir, cache_dir, &dir_src);
-	struct cache *c = open_cache_or_die(cache_dir->buf);
-	if (cfg.has_max_size && !getenv("PROCACHE_MAX_SIZE"))
-		cache_set_max_size(c, cfg.max_size);
+	struct cache *c = open_cache_or_die(set.cache_dir, set.max_size);
+	_cleanup_free_ char *tmp_dir = path_join(set.cache_dir, "tmp");
+	job_prepare(j, o, argv + first, set.cache_dir, tmp_dir);
+	config_settings_release(&set);
 	config_release(&cfg);
-	_cleanup_free_ char *tmp_dir = path_join(cache_dir->buf, "tmp");
-	job_prepare(j, o, argv + first, cache_dir->buf, tmp_dir);
-	strbuf_release(&err);
 	return c;
 }
 

@@ -100,13 +100,12 @@ void job_release(struct job *j);
 /*
  * The shared start of 'procache run' and 'procache trace': parse the
  * options (see job_opts_parse()), open the --log file, read the
- * configuration and apply it, open the cache (its directory into
- * @cache_dir) and prepare @j. Returns the cache, which the caller closes
+ * configuration and apply it, open the cache (j->cache_dir is its
+ * directory) and prepare @j. Returns the cache, which the caller closes
  * with cache_close(); dies (125) on any failure.
  */
 struct cache *job_start(struct job_opts *o, int argc, char **argv,
-			enum job_cmd cmd, struct job *j,
-			struct strbuf *cache_dir);
+			enum job_cmd cmd, struct job *j);
 
 /* Add every key field (DESIGN.md section 4) to @k, in order. */
 void job_add_key(const struct job *j, struct cache_key *k);

@@ -39,35 +39,13 @@ double now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void resolve_cache_dir(const char *flag, struct strbuf *out)
-{
-	strbuf_reset(out);
-	if (flag) {
-		strbuf_addstr(out, flag);
-	} else if (cache_default_dir(out) < 0) {
-		die("no cache directory: set --cache-dir, $PROCACHE_DIR or $HOME");
-	}
-	if (out->buf[0] != '/') {
-		_cleanup_free_ char *cwd = getcwd(NULL, 0);
-		if (!cwd)
-			die_errno("cannot get the current directory");
-		char *abs = path_join(cwd, out->buf);
-		strbuf_reset(out);
-		strbuf_addstr(out, abs);
-		free(abs);
-	}
-	char *clean = path_clean(out->buf);
-	strbuf_reset(out);
-	strbuf_addstr(out, clean);
-	free(clean);
-}
-
-struct cache *open_cache_or_die(const char *dir)
+struct cache *open_cache_or_die(const char *dir, uint64_t max_size)
 {
 	struct cache *c;
 	struct strbuf err = STRBUF_INIT;
 	if (cache_open(dir, &c, &err) < 0)
 		die("%s", err.buf);
+	cache_set_max_size(c, max_size);
 	strbuf_release(&err);
 	return c;
 }
@@ -619,11 +597,11 @@ int cmd_run(int argc, char **argv)
 	double start = now_seconds();
 	struct job_opts o;
 	struct job j;
-	struct strbuf cache_dir = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT;
 	struct report rp;
 
 	job_opts_init(&o);
-	struct cache *c = job_start(&o, argc, argv, JOB_CMD_RUN, &j, &cache_dir);
+	struct cache *c = job_start(&o, argc, argv, JOB_CMD_RUN, &j);
 	report_init(&rp, o.report_path, start);
 
 	struct cache_key *k = cache_key_new();
@@ -662,7 +640,6 @@ int cmd_run(int argc, char **argv)
 			cache_close(c);
 			job_release(&j);
 			job_opts_release(&o);
-			strbuf_release(&cache_dir);
 			strbuf_release(&err);
 			return status;
 		}
@@ -782,7 +759,6 @@ out:
 	cache_close(c);
 	job_release(&j);
 	job_opts_release(&o);
-	strbuf_release(&cache_dir);
 	strbuf_release(&err);
 	return status;
 }

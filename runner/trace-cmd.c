@@ -114,10 +114,9 @@ int cmd_trace(int argc, char **argv)
 	struct job_opts o;
 	struct job j;
 	struct job_run r;
-	struct strbuf cache_dir = STRBUF_INIT;
 
 	job_opts_init(&o);
-	struct cache *c = job_start(&o, argc, argv, JOB_CMD_TRACE, &j, &cache_dir);
+	struct cache *c = job_start(&o, argc, argv, JOB_CMD_TRACE, &j);
 	j.stdout_fd = 2;
 
 	/*
@@ -155,6 +154,5 @@ int cmd_trace(int argc, char **argv)
 	job_release(&j);
 	cache_close(c);
 	job_opts_release(&o);
-	strbuf_release(&cache_dir);
 	return status;
 }
