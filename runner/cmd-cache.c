@@ -25,7 +25,7 @@
 #include "runner/cmd-cache.h"
 #include "runner/commands.h"
 #include "runner/config.h"
-#include "runner/runner.h"
+#include "runner/util.h"
 #include "common/banned.h"
 
 static const char cache_usage[] =

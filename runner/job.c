@@ -24,7 +24,7 @@
 #include "common/xalloc.h"
 #include "runner/config.h"
 #include "runner/job.h"
-#include "runner/runner.h"
+#include "runner/util.h"
 #include "common/banned.h"
 
 extern char **environ;

@@ -19,7 +19,7 @@
 #include "runner/config.h"
 #include "common/change.h"
 #include "runner/job.h"
-#include "runner/runner.h"
+#include "runner/util.h"
 #include "common/banned.h"
 
 /* A stat's file type in the entries' vocabulary; "none" when nothing was there. */

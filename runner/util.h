@@ -1,8 +1,10 @@
 /*
- * Helpers shared by the commands of runner/. They die (125) on failure.
+ * Small helpers shared by the commands of runner/ (runner/util.c): the
+ * clock, the files procache writes itself, opening the cache. They die
+ * (125) on failure.
  */
-#ifndef PROCACHE_RUNNER_RUNNER_H
-#define PROCACHE_RUNNER_RUNNER_H
+#ifndef PROCACHE_RUNNER_UTIL_H
+#define PROCACHE_RUNNER_UTIL_H
 
 #include <stdint.h>
 
