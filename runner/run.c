@@ -29,6 +29,7 @@
 #include "runner/commands.h"
 #include "runner/config.h"
 #include "runner/job.h"
+#include "runner/key.h"
 #include "runner/util.h"
 #include "common/banned.h"
 
