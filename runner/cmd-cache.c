@@ -22,7 +22,6 @@
 #include "common/strbuf.h"
 #include "common/units.h"
 #include "common/xalloc.h"
-#include "runner/cmd-cache.h"
 #include "runner/commands.h"
 #include "runner/config.h"
 #include "runner/util.h"
