@@ -63,6 +63,43 @@ static char **str_array(const cJSON *arr, const char *key, struct strbuf *err)
 	return v;
 }
 
+/* The array of strings at @key of @obj, when there is one, into *@out. */
+static int get_str_array(const cJSON *obj, const char *key, char ***out,
+			 struct strbuf *err)
+{
+	const cJSON *arr;
+	int rc = json_get_array(obj, key, &arr, false, err);
+
+	if (rc == -EINVAL)
+		return rc;
+	if (rc == 0) {
+		char **v = str_array(arr, key, err);
+		if (!v)
+			return -EINVAL;
+		*out = v;
+	}
+	return 0;
+}
+
+/*
+ * The object at @key of @root, when there is one, into *@obj, its keys
+ * checked against @keys. Returns 1, 0 when there is none, or -EINVAL.
+ */
+static int get_section(const cJSON *root, const char *key,
+		       const char *const *keys, const cJSON **obj,
+		       struct strbuf *err)
+{
+	int rc = json_get_object(root, key, obj, false, err);
+
+	if (rc == -EINVAL)
+		return rc;
+	if (rc < 0)
+		return 0;
+	if ((rc = json_check_keys(*obj, keys, err)) < 0)
+		return rc;
+	return 1;
+}
+
 /* A size or duration may be a string ("2G", "10m") or a number. */
 static int get_size(const cJSON *obj, const char *key, uint64_t *out,
 		    struct strbuf *err)
@@ -107,7 +144,7 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
 		"best_effort", NULL };
 	const char *s;
-	const cJSON *arr, *obj;
+	const cJSON *obj;
 	int rc;
 
 	if ((rc = json_check_keys(root, top_keys, err)) < 0)
@@ -128,38 +165,17 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			return rc;
 		cfg->has_max_size = true;
 	}
-	for (int which = 0; which < 2; which++) {
-		const char *key = which ? "masks" : "outputs";
-		rc = json_get_array(root, key, &arr, false, err);
-		if (rc == -EINVAL)
-			return rc;
-		if (rc == 0) {
-			char **v = str_array(arr, key, err);
-			if (!v)
-				return -EINVAL;
-			*(which ? &cfg->masks : &cfg->outputs) = v;
-		}
-	}
-	rc = json_get_object(root, "env", &obj, false, err);
-	if (rc == -EINVAL)
+	if ((rc = get_str_array(root, "outputs", &cfg->outputs, err)) < 0 ||
+	    (rc = get_str_array(root, "masks", &cfg->masks, err)) < 0)
 		return rc;
-	if (rc == 0) {
-		if ((rc = json_check_keys(obj, env_keys, err)) < 0)
-			return rc;
+	if ((rc = get_section(root, "env", env_keys, &obj, err)) < 0)
+		return rc;
+	if (rc) {
 		if (json_get_bool(obj, "clear", &cfg->env_clear, false, err) == -EINVAL)
 			return -EINVAL;
-		for (int which = 0; which < 2; which++) {
-			const char *key = which ? "unset" : "keep";
-			rc = json_get_array(obj, key, &arr, false, err);
-			if (rc == -EINVAL)
-				return rc;
-			if (rc == 0) {
-				char **v = str_array(arr, key, err);
-				if (!v)
-					return -EINVAL;
-				*(which ? &cfg->env_unset : &cfg->env_keep) = v;
-			}
-		}
+		if ((rc = get_str_array(obj, "keep", &cfg->env_keep, err)) < 0 ||
+		    (rc = get_str_array(obj, "unset", &cfg->env_unset, err)) < 0)
+			return rc;
 		const cJSON *set;
 		rc = json_get_object(obj, "set", &set, false, err);
 		if (rc == -EINVAL)
@@ -180,12 +196,9 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			}
 		}
 	}
-	rc = json_get_object(root, "limits", &obj, false, err);
-	if (rc == -EINVAL)
+	if ((rc = get_section(root, "limits", limit_keys, &obj, err)) < 0)
 		return rc;
-	if (rc == 0) {
-		if ((rc = json_check_keys(obj, limit_keys, err)) < 0)
-			return rc;
+	if (rc) {
 		if ((rc = get_seconds(obj, "timeout", &cfg->timeout_s, err)) < 0 ||
 		    (rc = get_size(obj, "memory", &cfg->memory_bytes, err)) < 0 ||
 		    (rc = get_size(obj, "pids", &cfg->pids_max, err)) < 0)

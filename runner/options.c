@@ -170,6 +170,14 @@ static void add_path_opt(char ***list, size_t *nr, size_t *alloc,
 	(*list)[(*nr)++] = xstrdup(value);
 }
 
+/* The value of a file name option (--report, --log, ...): not empty. */
+static const char *file_name_opt(const char *value, const char *name)
+{
+	if (!*value)
+		die("option '--%s' needs a file name", name);
+	return value;
+}
+
 int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 {
 	const char *cmdname = cmd == JOB_CMD_RUN ? "run" : "trace";
@@ -213,19 +221,13 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 				     &o->alloc_outputs, optarg, "output");
 			break;
 		case OPT_REPORT:
-			if (!*optarg)
-				die("option '--report' needs a file name");
-			o->report_path = optarg;
+			o->report_path = file_name_opt(optarg, "report");
 			break;
 		case OPT_DIFF_JSON:
-			if (!*optarg)
-				die("option '--diff-json' needs a file name");
-			o->diff_json_path = optarg;
+			o->diff_json_path = file_name_opt(optarg, "diff-json");
 			break;
 		case OPT_LOG:
-			if (!*optarg)
-				die("option '--log' needs a file name");
-			o->log_path = optarg;
+			o->log_path = file_name_opt(optarg, "log");
 			break;
 		case OPT_TIMEOUT:
 			if (parse_seconds(optarg, &o->timeout_s) < 0 ||
@@ -278,9 +280,7 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 		case OPT_KEEP_RUN_DIR: o->keep_run_dir = true; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_CONFIG:
-			if (!*optarg)
-				die("option '--config' needs a file name");
-			o->config_path = optarg;
+			o->config_path = file_name_opt(optarg, "config");
 			break;
 		case ':':
 			die("option '%s' needs a value; see 'procache %s --help'",
