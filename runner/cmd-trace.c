@@ -12,14 +12,10 @@
 #include <cjson/cJSON.h>
 
 #include "cache/cache.h"
-#include "common/die.h"
-#include "common/path.h"
-#include "common/xalloc.h"
-#include "runner/commands.h"
-#include "runner/config.h"
 #include "common/change.h"
+#include "common/die.h"
+#include "runner/commands.h"
 #include "runner/job.h"
-#include "runner/util.h"
 #include "common/banned.h"
 
 /* A stat's file type in the entries' vocabulary; "none" when nothing was there. */

@@ -18,10 +18,10 @@
 #include "common/die.h"
 #include "common/json.h"
 #include "common/path.h"
+#include "common/units.h"
 #include "common/xalloc.h"
 #include "runner/config.h"
 #include "runner/options.h"
-#include "common/units.h"
 #include "common/banned.h"
 
 /* A variable of the environment; an empty one counts as unset (NULL). */

@@ -1,6 +1,7 @@
 /*
- * The environment policy, as data: the volatile variables removed from
- * every job's environment. They name things that differ between two runs
+ * The environment policy (contracts in runner/envpolicy.h): the --env-*
+ * options and the job's environment made from them, and, as data, the
+ * volatile variables removed from every job's environment. They name things that differ between two runs
  * of the same job without changing what it computes (session sockets,
  * terminal ids), so keeping them would make every run a miss; a job that
  * needs one must get it with --env-set, and then it is keyed.

@@ -17,7 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cache/cache.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/fdio.h"

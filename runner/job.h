@@ -7,7 +7,7 @@
  *	struct job_opts o;  job_opts_init(&o);
  *	struct job j;
  *	c = job_start(&o, argc, argv, JOB_CMD_RUN, &j);    // options, config, cache, job_prepare()
- *	job_add_key(&j, key);                              // runner/key.h
+ *	job_add_key(&j, key);                              // 'run' only: runner/key.h
  *	struct job_run r;
  *	job_execute(&j, cache_run_root(c), &r);            // the sandbox + tracer
  *	... r.trace, r.changes, r.reasons, r.exit_status ...

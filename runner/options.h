@@ -3,7 +3,8 @@
  * what the command line says about a job, before the configuration file
  * fills what it left unset (config_apply() in runner/config.h).
  *
- * Calling sequence (job_start() in runner/job.c):
+ * Calling sequence (runner/run.c and runner/cmd-trace.c; the middle two
+ * steps are job_start()'s, in runner/job.c):
  *	struct job_opts o;
  *	job_opts_init(&o);
  *	i = job_opts_parse(&o, argc, argv, JOB_CMD_RUN);  // dies on bad options
