@@ -22,10 +22,9 @@
 #include "common/strbuf.h"
 #include "common/units.h"
 #include "common/xalloc.h"
-#include "runner/cmd-cache.h"
 #include "runner/commands.h"
 #include "runner/config.h"
-#include "runner/runner.h"
+#include "runner/util.h"
 #include "common/banned.h"
 
 static const char cache_usage[] =
@@ -50,20 +49,13 @@ struct sub_ctx {
 
 static struct cache *open_from_ctx(const struct sub_ctx *ctx)
 {
-	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
-	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
-	struct pc_config cfg = { 0 };
-	const char *src;
+	struct pc_config cfg;
+	struct pc_settings set;
 	struct cache *c;
-	const char *env;
 
-	if (config_load(ctx->config_path, &cfg, &err) < 0)
-		die("%s", err.buf);
-	config_cache_dir(&cfg, ctx->cache_dir_flag, &dir, &src);
-	c = open_cache_or_die(dir.buf);
-	env = getenv("PROCACHE_MAX_SIZE");
-	if ((!env || !*env) && cfg.has_max_size)
-		cache_set_max_size(c, cfg.max_size);
+	config_read(ctx->config_path, ctx->cache_dir_flag, &cfg, &set);
+	c = open_cache_or_die(set.cache_dir, set.max_size);
+	config_settings_release(&set);
 	config_release(&cfg);
 	return c;
 }
@@ -108,6 +100,34 @@ static void print_json(cJSON *o)
 	free(text);
 }
 
+enum { OPT_JSON = 256, OPT_ZERO, OPT_FIX, OPT_MAX_SIZE, OPT_MAX_AGE, OPT_CACHE_DIR };
+
+/* Every subcommand's options come first in its table. */
+#define COMMON_OPTS                                                  \
+	{ "help", no_argument, NULL, 'h' },                          \
+	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR }
+
+/* What the options of a subcommand said (each takes only its own). */
+struct sub_opts {
+	bool json, zero, fix;
+	bool has_max_size;
+	uint64_t max_size, max_age;
+	const char *entry;	/* show's ENTRY */
+};
+
+/*
+ * A subcommand: its help, its own options (--help and --cache-dir are
+ * every subcommand's), whether it takes an ENTRY, and what it does with
+ * the open cache. @fn returns the exit status; the caller closes @c.
+ */
+struct subcommand {
+	const char *name;
+	int (*fn)(struct cache *c, const struct sub_opts *so);
+	const char *usage;
+	const struct option *opts;
+	bool takes_entry;
+};
+
 /*
  * getopt_long for subcommand @sub: errors are one line with a hint, 125.
  * Returns the option, or -1 at the end.
@@ -132,78 +152,97 @@ static int sub_getopt(int argc, char **argv, const char *sub,
 	return opt;
 }
 
-enum { OPT_JSON = 256, OPT_ZERO, OPT_FIX, OPT_MAX_SIZE, OPT_MAX_AGE, OPT_CACHE_DIR };
-
-#define COMMON_OPTS                                                  \
-	{ "help", no_argument, NULL, 'h' },                          \
-	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR }
-
-static void take_cache_dir(struct sub_ctx *ctx, const char *sub)
+/*
+ * Parse the options and operands of @sc (argv[0] is its name) into @so
+ * and @ctx (--cache-dir). --help prints the help and exits 0; anything
+ * else not for @sc dies (125) with a hint.
+ */
+static void parse_sub(int argc, char **argv, const struct subcommand *sc,
+		      struct sub_ctx *ctx, struct sub_opts *so)
 {
-	if (!*optarg)
-		die("cache %s: option '--cache-dir' needs a non-empty path", sub);
-	ctx->cache_dir_flag = optarg;
-}
+	const char *sub = sc->name;
+	int opt;
 
-static void no_operands(int argc, char **argv, const char *sub)
-{
-	if (optind < argc)
+	memset(so, 0, sizeof(*so));
+	while ((opt = sub_getopt(argc, argv, sub, sc->opts)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(sc->usage, stdout);
+			exit(0);
+		case OPT_CACHE_DIR:
+			if (!*optarg)
+				die("cache %s: option '--cache-dir' needs a non-empty path", sub);
+			ctx->cache_dir_flag = optarg;
+			break;
+		case OPT_JSON:
+			so->json = true;
+			break;
+		case OPT_ZERO:
+			so->zero = true;
+			break;
+		case OPT_FIX:
+			so->fix = true;
+			break;
+		case OPT_MAX_SIZE:
+			if (parse_size(optarg, &so->max_size) < 0)
+				die("cache %s: invalid size '%s' (expected e.g. 500M or 2G)",
+				    sub, optarg);
+			so->has_max_size = true;
+			break;
+		case OPT_MAX_AGE:
+			if (parse_age(optarg, &so->max_age) < 0 || !so->max_age)
+				die("cache %s: invalid age '%s' (expected e.g. 12h or 7d)",
+				    sub, optarg);
+			break;
+		default:
+			BUG("option %d of 'cache %s' not handled", opt, sub);
+		}
+	}
+	if (sc->takes_entry) {
+		if (optind >= argc)
+			die("cache %s: missing ENTRY (an entry name from 'procache cache ls', or 'last')",
+			    sub);
+		if (optind + 1 < argc)
+			die("cache %s: unexpected argument '%s' (see 'procache cache %s --help')",
+			    sub, argv[optind + 1], sub);
+		so->entry = argv[optind];
+	} else if (optind < argc) {
 		die("cache %s: unexpected argument '%s' (see 'procache cache %s --help')",
 		    sub, argv[optind], sub);
+	}
 }
 
 /* ---- stats ------------------------------------------------------------ */
 
-static int cache_stats_cmd(int argc, char **argv, struct sub_ctx *ctx)
+static const char stats_usage[] =
+	"usage: procache cache stats [--json] [--zero]\n"
+	"\n"
+	"Print the cache's counters (hits, misses, uncacheable runs by reason,\n"
+	"time saved) and its size (entries, blobs, bytes, from a scan).\n"
+	"  --json   print one JSON object\n"
+	"  --zero   reset the counters to zero (sizes are kept)\n";
+static const struct option stats_opts[] = {
+	COMMON_OPTS,
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "zero", no_argument, NULL, OPT_ZERO },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int cache_stats_cmd(struct cache *c, const struct sub_opts *so)
 {
-	static const char usage[] =
-		"usage: procache cache stats [--json] [--zero]\n"
-		"\n"
-		"Print the cache's counters (hits, misses, uncacheable runs by reason,\n"
-		"time saved) and its size (entries, blobs, bytes, from a scan).\n"
-		"  --json   print one JSON object\n"
-		"  --zero   reset the counters to zero (sizes are kept)\n";
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "zero", no_argument, NULL, OPT_ZERO },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	struct cache_stats_summary s;
-	bool json = false, zero = false;
-	struct cache *c;
 	const cJSON *it;
 	char size[32];
-	int opt;
 
-	while ((opt = sub_getopt(argc, argv, "stats", opts)) != -1) {
-		switch (opt) {
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_ZERO:
-			zero = true;
-			break;
-		case OPT_CACHE_DIR:
-			take_cache_dir(ctx, "stats");
-			break;
-		}
-	}
-	no_operands(argc, argv, "stats");
-	c = open_from_ctx(ctx);
-	if (zero) {
+	if (so->zero) {
 		if (cache_stats_zero(c, &err) < 0)
 			die("%s", err.buf);
-		cache_close(c);
 		return 0;
 	}
 	if (cache_stats_get(c, &s, &err) < 0)
 		die("%s", err.buf);
-	if (json) {
+	if (so->json) {
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "cache_dir", cache_path(c));
@@ -250,51 +289,33 @@ static int cache_stats_cmd(int argc, char **argv, struct sub_ctx *ctx)
 		printf("time saved           %.1f s\n", s.saved_s);
 	}
 	cJSON_Delete(s.uncacheable_reasons);
-	cache_close(c);
 	return 0;
 }
 
 /* ---- ls --------------------------------------------------------------- */
 
-static int cache_ls_cmd(int argc, char **argv, struct sub_ctx *ctx)
+static const char ls_usage[] =
+	"usage: procache cache ls [--json]\n"
+	"\n"
+	"List the entries, most recently used first: entry name (KEY/ID),\n"
+	"time since last use, size (entry and its blobs), hits, command line.\n"
+	"  --json   print a JSON array\n";
+static const struct option ls_opts[] = {
+	COMMON_OPTS,
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int cache_ls_cmd(struct cache *c, const struct sub_opts *so)
 {
-	static const char usage[] =
-		"usage: procache cache ls [--json]\n"
-		"\n"
-		"List the entries, most recently used first: entry name (KEY/ID),\n"
-		"time since last use, size (entry and its blobs), hits, command line.\n"
-		"  --json   print a JSON array\n";
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	struct cache_ls_item *items;
-	bool json = false;
-	struct cache *c;
 	size_t nr, i;
 	time_t now = time(NULL);
-	int opt;
 
-	while ((opt = sub_getopt(argc, argv, "ls", opts)) != -1) {
-		switch (opt) {
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_CACHE_DIR:
-			take_cache_dir(ctx, "ls");
-			break;
-		}
-	}
-	no_operands(argc, argv, "ls");
-	c = open_from_ctx(ctx);
 	if (cache_ls(c, &items, &nr, &err) < 0)
 		die("%s", err.buf);
-	if (json) {
+	if (so->json) {
 		cJSON *arr = cJSON_CreateArray();
 
 		for (i = 0; i < nr; i++) {
@@ -323,7 +344,6 @@ static int cache_ls_cmd(int argc, char **argv, struct sub_ctx *ctx)
 		}
 	}
 	cache_ls_free(items, nr);
-	cache_close(c);
 	return 0;
 }
 
@@ -385,223 +405,142 @@ static void show_text(const struct cache_entry *e, cJSON *j)
 	}
 }
 
-static int cache_show_cmd(int argc, char **argv, struct sub_ctx *ctx)
+static const char show_usage[] =
+	"usage: procache cache show ENTRY|last [--json]\n"
+	"\n"
+	"Show one entry: its key fields, preconditions, exit status, outputs and\n"
+	"changes. ENTRY is a name from 'procache cache ls' (KEY/ID), an\n"
+	"unambiguous prefix of one, or an ID; 'last' is the entry last stored or hit.\n"
+	"  --json   print the entry as JSON\n";
+static const struct option show_opts[] = {
+	COMMON_OPTS,
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int cache_show_cmd(struct cache *c, const struct sub_opts *so)
 {
-	static const char usage[] =
-		"usage: procache cache show ENTRY|last [--json]\n"
-		"\n"
-		"Show one entry: its key fields, preconditions, exit status, outputs and\n"
-		"changes. ENTRY is a name from 'procache cache ls' (KEY/ID), an\n"
-		"unambiguous prefix of one, or an ID; 'last' is the entry last stored or hit.\n"
-		"  --json   print the entry as JSON\n";
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	struct cache_entry *e;
-	bool json = false;
-	struct cache *c;
 	cJSON *j;
-	int opt, r;
+	int r;
 
-	while ((opt = sub_getopt(argc, argv, "show", opts)) != -1) {
-		switch (opt) {
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_CACHE_DIR:
-			take_cache_dir(ctx, "show");
-			break;
-		}
-	}
-	if (optind >= argc)
-		die("cache show: missing ENTRY (an entry name from 'procache cache ls', or 'last')");
-	if (optind + 1 < argc)
-		die("cache show: unexpected argument '%s' (see 'procache cache show --help')",
-		    argv[optind + 1]);
-	c = open_from_ctx(ctx);
-	r = cache_entry_load(c, argv[optind], &e, &err);
+	r = cache_entry_load(c, so->entry, &e, &err);
 	if (r < 0) {
 		/* Not found, ambiguous or unreadable: an answer, not a failure. */
-		cache_close(c);
 		fprintf(stderr, "procache: %s\n", err.buf);
 		return 1;
 	}
 	j = cache_entry_json(e);
-	if (json)
+	if (so->json)
 		print_json(j);
 	else
 		show_text(e, j);
 	cJSON_Delete(j);
 	cache_entry_free(e);
-	cache_close(c);
 	return 0;
 }
 
 /* ---- gc --------------------------------------------------------------- */
 
-static int cache_gc_cmd(int argc, char **argv, struct sub_ctx *ctx)
+static const char gc_usage[] =
+	"usage: procache cache gc [--max-size SIZE] [--max-age AGE]\n"
+	"\n"
+	"Remove entries unused for longer than AGE, then least recently used\n"
+	"entries until the cache holds at most SIZE bytes, then blobs that no\n"
+	"entry references (blobs younger than 10 minutes are left to concurrent\n"
+	"runs). Without --max-size, the configured size ($PROCACHE_MAX_SIZE or\n"
+	"the config file's max_size) is used, if any.\n"
+	"  --max-size SIZE   e.g. 500M, 2G (binary units)\n"
+	"  --max-age AGE     e.g. 90m, 12h, 7d, 2w\n";
+static const struct option gc_opts[] = {
+	COMMON_OPTS,
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int cache_gc_cmd(struct cache *c, const struct sub_opts *so)
 {
-	static const char usage[] =
-		"usage: procache cache gc [--max-size SIZE] [--max-age AGE]\n"
-		"\n"
-		"Remove entries unused for longer than AGE, then least recently used\n"
-		"entries until the cache holds at most SIZE bytes, then blobs that no\n"
-		"entry references (blobs younger than 10 minutes are left to concurrent\n"
-		"runs). Without --max-size, the configured size ($PROCACHE_MAX_SIZE or\n"
-		"the config file's max_size) is used, if any.\n"
-		"  --max-size SIZE   e.g. 500M, 2G (binary units)\n"
-		"  --max-age AGE     e.g. 90m, 12h, 7d, 2w\n";
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
-		{ "max-age", required_argument, NULL, OPT_MAX_AGE },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	struct cache_gc_result res;
-	uint64_t max_size = 0, max_age = 0;
-	bool has_size = false;
-	struct cache *c;
 	char a[32], b[32];
-	int opt;
+	uint64_t max_size = so->has_max_size ? so->max_size : cache_max_size(c);
 
-	while ((opt = sub_getopt(argc, argv, "gc", opts)) != -1) {
-		switch (opt) {
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case OPT_MAX_SIZE:
-			if (parse_size(optarg, &max_size) < 0)
-				die("cache gc: invalid size '%s' (expected e.g. 500M or 2G)",
-				    optarg);
-			has_size = true;
-			break;
-		case OPT_MAX_AGE:
-			if (parse_age(optarg, &max_age) < 0 || !max_age)
-				die("cache gc: invalid age '%s' (expected e.g. 12h or 7d)",
-				    optarg);
-			break;
-		case OPT_CACHE_DIR:
-			take_cache_dir(ctx, "gc");
-			break;
-		}
-	}
-	no_operands(argc, argv, "gc");
-	c = open_from_ctx(ctx);
-	if (!has_size)
-		max_size = cache_max_size(c);
-	if (cache_gc(c, max_size, max_age, &res, &err) < 0)
+	if (cache_gc(c, max_size, so->max_age, &res, &err) < 0)
 		die("%s", err.buf);
 	human_size(res.bytes_removed, a, sizeof(a));
 	human_size(res.bytes_kept, b, sizeof(b));
 	printf("removed %" PRIu64 " entries and %" PRIu64 " blobs (%s); kept %" PRIu64
 	       " entries (%s)\n",
 	       res.entries_removed, res.blobs_removed, a, res.entries_kept, b);
-	cache_close(c);
 	return 0;
 }
 
 /* ---- verify ----------------------------------------------------------- */
 
-static int cache_verify_cmd(int argc, char **argv, struct sub_ctx *ctx)
+static const char verify_usage[] =
+	"usage: procache cache verify [--fix]\n"
+	"\n"
+	"Check every entry (checksum, format, paths, referenced blobs) and\n"
+	"rehash every blob. Prints one line per problem; exits 1 if any was\n"
+	"found (with --fix: if any could not be removed), else 0.\n"
+	"  --fix   remove bad entries and bad blobs\n";
+static const struct option verify_opts[] = {
+	COMMON_OPTS,
+	{ "fix", no_argument, NULL, OPT_FIX },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int cache_verify_cmd(struct cache *c, const struct sub_opts *so)
 {
-	static const char usage[] =
-		"usage: procache cache verify [--fix]\n"
-		"\n"
-		"Check every entry (checksum, format, paths, referenced blobs) and\n"
-		"rehash every blob. Prints one line per problem; exits 1 if any was\n"
-		"found (with --fix: if any could not be removed), else 0.\n"
-		"  --fix   remove bad entries and bad blobs\n";
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ "fix", no_argument, NULL, OPT_FIX },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	struct cache_verify_result res;
-	bool fix = false;
-	struct cache *c;
 	uint64_t bad;
-	int opt;
 
-	while ((opt = sub_getopt(argc, argv, "verify", opts)) != -1) {
-		switch (opt) {
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case OPT_FIX:
-			fix = true;
-			break;
-		case OPT_CACHE_DIR:
-			take_cache_dir(ctx, "verify");
-			break;
-		}
-	}
-	no_operands(argc, argv, "verify");
-	c = open_from_ctx(ctx);
-	if (cache_verify(c, fix, stdout, &res, &err) < 0)
+	if (cache_verify(c, so->fix, stdout, &res, &err) < 0)
 		die("%s", err.buf);
 	bad = res.entries_bad + res.blobs_bad;
 	printf("%" PRIu64 " entries ok, %" PRIu64 " bad; %" PRIu64 " blobs ok, %" PRIu64
 	       " bad%s\n",
 	       res.entries_ok, res.entries_bad, res.blobs_ok, res.blobs_bad,
-	       fix && bad ? "; bad ones removed" : "");
-	cache_close(c);
-	if (fix)
+	       so->fix && bad ? "; bad ones removed" : "");
+	if (so->fix)
 		return res.fixed >= bad ? 0 : 1;
 	return bad ? 1 : 0;
 }
 
 /* ---- clear ------------------------------------------------------------ */
 
-static int cache_clear_cmd(int argc, char **argv, struct sub_ctx *ctx)
-{
-	static const char usage[] =
-		"usage: procache cache clear\n"
-		"\n"
-		"Remove every entry, blob and counter. The directory, its FORMAT and\n"
-		"the state of running jobs are kept.\n";
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
-	struct cache *c;
-	int opt;
+static const char clear_usage[] =
+	"usage: procache cache clear\n"
+	"\n"
+	"Remove every entry, blob and counter. The directory, its FORMAT and\n"
+	"the state of running jobs are kept.\n";
+static const struct option clear_opts[] = {
+	COMMON_OPTS,
+	{ NULL, 0, NULL, 0 },
+};
 
-	while ((opt = sub_getopt(argc, argv, "clear", opts)) != -1) {
-		switch (opt) {
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case OPT_CACHE_DIR:
-			take_cache_dir(ctx, "clear");
-			break;
-		}
-	}
-	no_operands(argc, argv, "clear");
-	c = open_from_ctx(ctx);
+static int cache_clear_cmd(struct cache *c, const struct sub_opts *so)
+{
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+
+	(void)so;
 	if (cache_clear(c, &err) < 0)
 		die("%s", err.buf);
-	cache_close(c);
 	return 0;
 }
 
 /* ---- dispatch --------------------------------------------------------- */
 
-static const struct {
-	const char *name;
-	int (*fn)(int, char **, struct sub_ctx *);
-} subcommands[] = {
-	{ "stats", cache_stats_cmd }, { "ls", cache_ls_cmd },
-	{ "show", cache_show_cmd },   { "gc", cache_gc_cmd },
-	{ "verify", cache_verify_cmd }, { "clear", cache_clear_cmd },
+static const struct subcommand subcommands[] = {
+	{ "stats", cache_stats_cmd, stats_usage, stats_opts, false },
+	{ "ls", cache_ls_cmd, ls_usage, ls_opts, false },
+	{ "show", cache_show_cmd, show_usage, show_opts, true },
+	{ "gc", cache_gc_cmd, gc_usage, gc_opts, false },
+	{ "verify", cache_verify_cmd, verify_usage, verify_opts, false },
+	{ "clear", cache_clear_cmd, clear_usage, clear_opts, false },
 };
 
 int cmd_cache(int argc, char **argv)
@@ -643,13 +582,19 @@ int cmd_cache(int argc, char **argv)
 	}
 	if (optind >= argc)
 		die("cache: missing subcommand: stats, ls, show, gc, verify or clear (see 'procache cache --help')");
-	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(subcommands); i++) {
 		if (!strcmp(argv[optind], subcommands[i].name)) {
+			const struct subcommand *sc = &subcommands[i];
 			int sub_argc = argc - optind;
 			char **sub_argv = argv + optind;
+			struct sub_opts so;
 
 			optind = 1; /* getopt restarts on the subcommand's argv */
-			return subcommands[i].fn(sub_argc, sub_argv, &ctx);
+			parse_sub(sub_argc, sub_argv, sc, &ctx, &so);
+			struct cache *c = open_from_ctx(&ctx);
+			int status = sc->fn(c, &so);
+			cache_close(c);
+			return status;
 		}
 	}
 	die("cache: unknown subcommand '%s' (see 'procache cache --help')",

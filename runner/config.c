@@ -1,6 +1,8 @@
 /*
- * The configuration file (format in runner/config.h) and `procache config`,
- * which prints the effective configuration and where each value came from.
+ * Settings (runner/config.h): reading the configuration file (its format
+ * is in the header), resolving each setting by precedence, and applying
+ * the file's job options under the command line's. Every getenv() of a
+ * setting is here; `procache config` prints the result (runner/cmd-config.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -8,26 +10,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
-#include "cache/cache.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/json.h"
 #include "common/path.h"
-#include "common/xalloc.h"
-#include "runner/commands.h"
-#include "runner/config.h"
-#include "runner/job.h"
 #include "common/units.h"
-#include "runner/runner.h"
+#include "common/xalloc.h"
+#include "runner/config.h"
+#include "runner/options.h"
 #include "common/banned.h"
+
+/* A variable of the environment; an empty one counts as unset (NULL). */
+static const char *setting_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
 
 static void default_config_path(struct strbuf *out)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
+	const char *xdg = setting_env("XDG_CONFIG_HOME");
+	const char *home = setting_env("HOME");
 	strbuf_reset(out);
 	if (xdg && *xdg == '/')
 		strbuf_addf(out, "%s/procache/config.json", xdg);
@@ -53,6 +61,43 @@ static char **str_array(const cJSON *arr, const char *key, struct strbuf *err)
 		v[i++] = xstrdup(it->valuestring);
 	}
 	return v;
+}
+
+/* The array of strings at @key of @obj, when there is one, into *@out. */
+static int get_str_array(const cJSON *obj, const char *key, char ***out,
+			 struct strbuf *err)
+{
+	const cJSON *arr;
+	int rc = json_get_array(obj, key, &arr, false, err);
+
+	if (rc == -EINVAL)
+		return rc;
+	if (rc == 0) {
+		char **v = str_array(arr, key, err);
+		if (!v)
+			return -EINVAL;
+		*out = v;
+	}
+	return 0;
+}
+
+/*
+ * The object at @key of @root, when there is one, into *@obj, its keys
+ * checked against @keys. Returns 1, 0 when there is none, or -EINVAL.
+ */
+static int get_section(const cJSON *root, const char *key,
+		       const char *const *keys, const cJSON **obj,
+		       struct strbuf *err)
+{
+	int rc = json_get_object(root, key, obj, false, err);
+
+	if (rc == -EINVAL)
+		return rc;
+	if (rc < 0)
+		return 0;
+	if ((rc = json_check_keys(*obj, keys, err)) < 0)
+		return rc;
+	return 1;
 }
 
 /* A size or duration may be a string ("2G", "10m") or a number. */
@@ -99,7 +144,7 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
 		"best_effort", NULL };
 	const char *s;
-	const cJSON *arr, *obj;
+	const cJSON *obj;
 	int rc;
 
 	if ((rc = json_check_keys(root, top_keys, err)) < 0)
@@ -120,38 +165,17 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			return rc;
 		cfg->has_max_size = true;
 	}
-	for (int which = 0; which < 2; which++) {
-		const char *key = which ? "masks" : "outputs";
-		rc = json_get_array(root, key, &arr, false, err);
-		if (rc == -EINVAL)
-			return rc;
-		if (rc == 0) {
-			char **v = str_array(arr, key, err);
-			if (!v)
-				return -EINVAL;
-			*(which ? &cfg->masks : &cfg->outputs) = v;
-		}
-	}
-	rc = json_get_object(root, "env", &obj, false, err);
-	if (rc == -EINVAL)
+	if ((rc = get_str_array(root, "outputs", &cfg->outputs, err)) < 0 ||
+	    (rc = get_str_array(root, "masks", &cfg->masks, err)) < 0)
 		return rc;
-	if (rc == 0) {
-		if ((rc = json_check_keys(obj, env_keys, err)) < 0)
-			return rc;
+	if ((rc = get_section(root, "env", env_keys, &obj, err)) < 0)
+		return rc;
+	if (rc) {
 		if (json_get_bool(obj, "clear", &cfg->env_clear, false, err) == -EINVAL)
 			return -EINVAL;
-		for (int which = 0; which < 2; which++) {
-			const char *key = which ? "unset" : "keep";
-			rc = json_get_array(obj, key, &arr, false, err);
-			if (rc == -EINVAL)
-				return rc;
-			if (rc == 0) {
-				char **v = str_array(arr, key, err);
-				if (!v)
-					return -EINVAL;
-				*(which ? &cfg->env_unset : &cfg->env_keep) = v;
-			}
-		}
+		if ((rc = get_str_array(obj, "keep", &cfg->env_keep, err)) < 0 ||
+		    (rc = get_str_array(obj, "unset", &cfg->env_unset, err)) < 0)
+			return rc;
 		const cJSON *set;
 		rc = json_get_object(obj, "set", &set, false, err);
 		if (rc == -EINVAL)
@@ -172,12 +196,9 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			}
 		}
 	}
-	rc = json_get_object(root, "limits", &obj, false, err);
-	if (rc == -EINVAL)
+	if ((rc = get_section(root, "limits", limit_keys, &obj, err)) < 0)
 		return rc;
-	if (rc == 0) {
-		if ((rc = json_check_keys(obj, limit_keys, err)) < 0)
-			return rc;
+	if (rc) {
 		if ((rc = get_seconds(obj, "timeout", &cfg->timeout_s, err)) < 0 ||
 		    (rc = get_size(obj, "memory", &cfg->memory_bytes, err)) < 0 ||
 		    (rc = get_size(obj, "pids", &cfg->pids_max, err)) < 0)
@@ -283,113 +304,86 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 	o->env = ep;
 }
 
-void config_cache_dir(const struct pc_config *cfg, const char *flag,
-		      struct strbuf *out, const char **src)
+/* @dir made absolute (against the cwd) and clean. */
+static char *absolute_dir(const char *dir)
 {
-	const char *env = getenv("PROCACHE_DIR");
+	if (dir[0] == '/')
+		return path_clean(dir);
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	if (!cwd)
+		die_errno("cannot get the current directory");
+	_cleanup_free_ char *abs = path_join(cwd, dir);
+	return path_clean(abs);
+}
+
+static void resolve_cache_dir(const struct pc_config *cfg, const char *flag,
+			      struct pc_settings *set)
+{
+	const char *env = setting_env("PROCACHE_DIR");
+	const char *xdg = setting_env("XDG_CACHE_HOME");
+	const char *home = setting_env("HOME");
+	_cleanup_free_ char *dflt = NULL;
+	const char *dir;
+
 	if (flag) {
-		*src = "--cache-dir";
-		resolve_cache_dir(flag, out);
-	} else if (env && *env) {
-		*src = "$PROCACHE_DIR";
-		resolve_cache_dir(env, out);
+		set->cache_dir_src = "--cache-dir";
+		dir = flag;
+	} else if (env) {
+		set->cache_dir_src = "$PROCACHE_DIR";
+		dir = env;
 	} else if (cfg->cache_dir) {
-		*src = "config file";
-		resolve_cache_dir(cfg->cache_dir, out);
+		set->cache_dir_src = "config file";
+		dir = cfg->cache_dir;
+	} else if (xdg) {
+		set->cache_dir_src = "$XDG_CACHE_HOME";
+		dir = dflt = xasprintf("%s/procache", xdg);
+	} else if (home) {
+		set->cache_dir_src = "$HOME";
+		dir = dflt = xasprintf("%s/.cache/procache", home);
 	} else {
-		const char *xdg = getenv("XDG_CACHE_HOME");
-		*src = xdg && *xdg ? "$XDG_CACHE_HOME" : "$HOME";
-		resolve_cache_dir(NULL, out);
+		die("no cache directory: set --cache-dir, $PROCACHE_DIR or $HOME");
+	}
+	set->cache_dir = absolute_dir(dir);
+}
+
+static void resolve_max_size(const struct pc_config *cfg, struct pc_settings *set)
+{
+	const char *env = setting_env("PROCACHE_MAX_SIZE");
+
+	if (env) {
+		if (parse_size(env, &set->max_size) < 0)
+			die("invalid PROCACHE_MAX_SIZE '%s' (expected a size such as 500M or 2G)",
+			    env);
+		set->max_size_src = "$PROCACHE_MAX_SIZE";
+	} else if (cfg->has_max_size) {
+		set->max_size = cfg->max_size;
+		set->max_size_src = "config file";
+	} else {
+		set->max_size = 0;
+		set->max_size_src = NULL;
 	}
 }
 
-static const char config_usage[] =
-	"usage: procache config [--config FILE] [--cache-dir DIR]\n"
-	"\n"
-	"Print the effective configuration, one 'key = value (source)' per line.\n"
-	"Sources: command line, environment, config file, default.\n";
-
-static void print_list(const char *key, char **v, const char *src, const char *dflt)
+void config_resolve(const struct pc_config *cfg, const char *cache_dir_flag,
+		    struct pc_settings *set)
 {
-	if (!v || !*v) {
-		printf("%s = %s\t(default)\n", key, dflt);
-		return;
-	}
-	printf("%s =", key);
-	for (char **p = v; *p; p++)
-		printf(" %s", *p);
-	printf("\t(%s)\n", src);
+	memset(set, 0, sizeof(*set));
+	resolve_cache_dir(cfg, cache_dir_flag, set);
+	resolve_max_size(cfg, set);
 }
 
-int cmd_config(int argc, char **argv)
+void config_settings_release(struct pc_settings *set)
 {
-	const char *flag = NULL, *config_path = NULL;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(config_usage, stdout);
-			return 0;
-		} else if ((!strcmp(a, "--cache-dir") || !strcmp(a, "--config")) &&
-			   i + 1 < argc) {
-			*(a[2] == 'c' && a[3] == 'a' ? &flag : &config_path) = argv[++i];
-		} else if (!strncmp(a, "--cache-dir=", 12)) {
-			flag = a + 12;
-		} else if (!strncmp(a, "--config=", 9)) {
-			config_path = a + 9;
-		} else {
-			die("unknown argument '%s'; see 'procache config --help'", a);
-		}
-	}
-	if (flag && (!*flag || strlen(flag) >= PATH_MAX))
-		die("option '--cache-dir' needs a non-empty path shorter than %d bytes",
-		    PATH_MAX);
-	if (config_path && (!*config_path || strlen(config_path) >= PATH_MAX))
-		die("option '--config' needs a file name shorter than %d bytes",
-		    PATH_MAX);
-	struct pc_config cfg;
-	struct strbuf err = STRBUF_INIT, dir = STRBUF_INIT;
-	if (config_load(config_path, &cfg, &err) < 0)
+	free(set->cache_dir);
+	memset(set, 0, sizeof(*set));
+}
+
+void config_read(const char *path, const char *cache_dir_flag,
+		 struct pc_config *cfg, struct pc_settings *set)
+{
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+
+	if (config_load(path, cfg, &err) < 0)
 		die("%s", err.buf);
-	const char *src;
-	config_cache_dir(&cfg, flag, &dir, &src);
-	const char *file = cfg.loaded ? "config file" : "default";
-
-	printf("config_file = %s\n", cfg.loaded ? cfg.path : "none");
-	printf("cache_dir = %s\t(%s)\n", dir.buf, src);
-	const char *env_max = getenv("PROCACHE_MAX_SIZE");
-	if (env_max && *env_max) {
-		uint64_t v;
-		if (parse_size(env_max, &v) < 0)
-			die("invalid $PROCACHE_MAX_SIZE '%s'", env_max);
-		printf("max_size = %llu\t($PROCACHE_MAX_SIZE)\n", (unsigned long long)v);
-	} else if (cfg.has_max_size) {
-		printf("max_size = %llu\t(config file)\n", (unsigned long long)cfg.max_size);
-	} else {
-		printf("max_size = none\t(default)\n");
-	}
-	print_list("outputs", cfg.outputs, file, ".");
-	print_list("masks", cfg.masks, file, "none");
-	printf("env.clear = %s\t(%s)\n", cfg.env_clear ? "true" : "false",
-	       cfg.env_clear ? file : "default");
-	print_list("env.keep", cfg.env_keep, file, "none");
-	print_list("env.set", cfg.env_set, file, "none");
-	print_list("env.unset", cfg.env_unset, file, "none");
-	if (cfg.timeout_s)
-		printf("limits.timeout = %g\t(config file)\n", cfg.timeout_s);
-	else
-		printf("limits.timeout = none\t(default)\n");
-	if (cfg.memory_bytes)
-		printf("limits.memory = %llu\t(config file)\n", (unsigned long long)cfg.memory_bytes);
-	else
-		printf("limits.memory = none\t(default)\n");
-	if (cfg.pids_max)
-		printf("limits.pids = %llu\t(config file)\n", (unsigned long long)cfg.pids_max);
-	else
-		printf("limits.pids = none\t(default)\n");
-	printf("limits.best_effort = %s\t(%s)\n", cfg.best_effort_limits ? "true" : "false",
-	       cfg.best_effort_limits ? "config file" : "default");
-	config_release(&cfg);
-	strbuf_release(&dir);
-	strbuf_release(&err);
-	return 0;
+	config_resolve(cfg, cache_dir_flag, set);
 }

@@ -1,11 +1,16 @@
 /*
- * The configuration file: defaults for procache's options.
+ * Settings: the one place that reads procache's configuration from
+ * outside its command line — the configuration file, the environment
+ * ($PROCACHE_DIR, $PROCACHE_MAX_SIZE, $XDG_CACHE_HOME, $HOME,
+ * $XDG_CONFIG_HOME) and the built-in defaults — and decides each setting.
+ * Precedence: the command line over the environment over the file over
+ * the defaults; an empty variable counts as unset. Nothing else in
+ * procache reads these variables or the file.
  *
- * Location: --config FILE, else $XDG_CONFIG_HOME/procache/config.json,
- * else ~/.config/procache/config.json (a missing default file is fine; a
- * missing --config file is an error). Precedence: the command line over the
- * environment ($PROCACHE_DIR, $PROCACHE_MAX_SIZE) over the file over the
- * built-in defaults.
+ * Location of the file: --config FILE, else
+ * $XDG_CONFIG_HOME/procache/config.json, else
+ * ~/.config/procache/config.json (a missing default file is fine; a
+ * missing --config file is an error).
  *
  * Format (every key optional; unknown keys, wrong types and malformed
  * values are errors naming the key):
@@ -21,6 +26,18 @@
  *	}
  * Outputs given on the command line replace the file's; masks and
  * environment options add to them (the file's first).
+ *
+ * Calling sequence (runner/job.c, runner/cmd-cache.c, runner/cmd-config.c):
+ *	struct pc_config cfg;
+ *	struct pc_settings set;
+ *	config_read(config_path, cache_dir_flag, &cfg, &set);  // dies (125)
+ *	config_apply(&cfg, &opts);     // 'run' and 'trace': the job's options
+ *	... set.cache_dir, set.max_size ...
+ *	config_settings_release(&set);
+ *	config_release(&cfg);
+ *
+ * This is runner/ code: the functions that do not return an error die()
+ * with exit status 125.
  */
 #ifndef PROCACHE_RUNNER_CONFIG_H
 #define PROCACHE_RUNNER_CONFIG_H
@@ -32,13 +49,12 @@
 
 struct job_opts;
 
-enum config_source { CONFIG_DEFAULT, CONFIG_FILE, CONFIG_ENV, CONFIG_FLAG };
-
+/* The configuration file's values, as read (none of them resolved). */
 struct pc_config {
 	char *path;			/* the file read, or NULL */
 	bool loaded;
-	char *cache_dir;		/* from the file */
-	uint64_t max_size;		/* from the file; 0 = none */
+	char *cache_dir;		/* as written in the file */
+	uint64_t max_size;		/* meaningful when has_max_size */
 	bool has_max_size;
 	char **outputs, **masks;	/* NULL-terminated or NULL */
 	bool env_clear;
@@ -48,26 +64,48 @@ struct pc_config {
 	bool best_effort_limits;
 };
 
+/* The settings of the cache, resolved by precedence. */
+struct pc_settings {
+	/*
+	 * --cache-dir, $PROCACHE_DIR, the file's cache_dir,
+	 * $XDG_CACHE_HOME/procache, $HOME/.cache/procache: the first given,
+	 * made absolute (against the cwd) and clean.
+	 */
+	char *cache_dir;
+	const char *cache_dir_src;	/* "--cache-dir", "$PROCACHE_DIR",
+					 * "config file", "$XDG_CACHE_HOME", "$HOME" */
+	/* $PROCACHE_MAX_SIZE, the file's max_size, else 0 (none). */
+	uint64_t max_size;
+	const char *max_size_src;	/* "$PROCACHE_MAX_SIZE", "config file",
+					 * NULL: none (the default) */
+};
+
 /*
- * Read the configuration: @path (from --config) or the default location.
- * Returns 0 (also when the default file does not exist), or -errno with a
- * message in @err ("config file '...': key 'limits.pids': expected ...").
+ * Read the configuration file: @path (from --config) or the default
+ * location. Returns 0 (also when the default file does not exist), or
+ * -errno with a message in @err ("config file '...': key 'limits.pids':
+ * expected ...").
  */
 int config_load(const char *path, struct pc_config *cfg, struct strbuf *err);
 void config_release(struct pc_config *cfg);
+
+/*
+ * Resolve the settings of @set from @cache_dir_flag (--cache-dir, or
+ * NULL), the environment and @cfg. Dies (125) when no rule gives a cache
+ * directory, or on an invalid $PROCACHE_MAX_SIZE.
+ */
+void config_resolve(const struct pc_config *cfg, const char *cache_dir_flag,
+		    struct pc_settings *set);
+void config_settings_release(struct pc_settings *set);
+
+/* config_load() (dying with its message on failure), then config_resolve(). */
+void config_read(const char *path, const char *cache_dir_flag,
+		 struct pc_config *cfg, struct pc_settings *set);
 
 /*
  * Fill what the command line left unset in @o from @cfg. Dies (125) on an
  * invalid value (already checked by config_load, so only on a bug).
  */
 void config_apply(const struct pc_config *cfg, struct job_opts *o);
-
-/*
- * The cache directory by precedence: @flag, $PROCACHE_DIR, the file, the
- * XDG/HOME default. Absolute and clean into @out; *@src says where from.
- * Dies (125) when no rule gives one.
- */
-void config_cache_dir(const struct pc_config *cfg, const char *flag,
-		      struct strbuf *out, const char **src);
 
 #endif

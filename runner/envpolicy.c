@@ -1,6 +1,7 @@
 /*
- * The environment policy, as data: the volatile variables removed from
- * every job's environment. They name things that differ between two runs
+ * The environment policy (contracts in runner/envpolicy.h): the --env-*
+ * options and the job's environment made from them, and, as data, the
+ * volatile variables removed from every job's environment. They name things that differ between two runs
  * of the same job without changing what it computes (session sockets,
  * terminal ids), so keeping them would make every run a miss; a job that
  * needs one must get it with --env-set, and then it is keyed.
@@ -81,13 +82,19 @@ static bool valid_name(const char *name, size_t len)
 	return len > 0 && !memchr(name, '=', len);
 }
 
-int envpolicy_keep(struct envpolicy *ep, const char *name)
+/* Append a copy of @name to a list of names, if it is one. */
+static int add_name(char ***list, size_t *nr, size_t *alloc, const char *name)
 {
 	if (!valid_name(name, strlen(name)))
 		return -EINVAL;
-	ALLOC_GROW(ep->keep, ep->nr_keep + 1, ep->alloc_keep);
-	ep->keep[ep->nr_keep++] = xstrdup(name);
+	ALLOC_GROW(*list, *nr + 1, *alloc);
+	(*list)[(*nr)++] = xstrdup(name);
 	return 0;
+}
+
+int envpolicy_keep(struct envpolicy *ep, const char *name)
+{
+	return add_name(&ep->keep, &ep->nr_keep, &ep->alloc_keep, name);
 }
 
 int envpolicy_set(struct envpolicy *ep, const char *assignment)
@@ -102,11 +109,7 @@ int envpolicy_set(struct envpolicy *ep, const char *assignment)
 
 int envpolicy_unset(struct envpolicy *ep, const char *name)
 {
-	if (!valid_name(name, strlen(name)))
-		return -EINVAL;
-	ALLOC_GROW(ep->unset, ep->nr_unset + 1, ep->alloc_unset);
-	ep->unset[ep->nr_unset++] = xstrdup(name);
-	return 0;
+	return add_name(&ep->unset, &ep->nr_unset, &ep->alloc_unset, name);
 }
 
 static size_t name_len(const char *assignment)

@@ -1,16 +1,18 @@
 /*
- * A job as the runner sees it: the options that shape it, what it is given
- * (argv, environment after the policy, cwd, ids, umask, stdin), the key
- * built from all of that, and one sandboxed, traced execution of it.
+ * A job's lifecycle (runner/job.c): from the command line to what it is
+ * given (argv, environment after the policy, cwd, ids, umask, stdin, the
+ * paths hidden from it), then one sandboxed, traced execution of it.
  *
- * Calling sequence (runner/run.c, runner/trace-cmd.c):
+ * Calling sequence (runner/run.c, runner/cmd-trace.c):
  *	struct job_opts o;  job_opts_init(&o);
- *	i = job_opts_parse(&o, argc, argv, JOB_CMD_RUN);   // dies on bad options
- *	struct job j;  job_prepare(&j, &o, argv + i);       // dies on failure (125)
- *	job_add_key(&j, key);                               // fills the cache key
- *	struct job_run r;  job_execute(&j, run_root, &r);   // the sandbox + tracer
- *	... r.trace, r.changes, r.reasons ...
- *	job_run_release(&r);  job_release(&j);  job_opts_release(&o);
+ *	struct job j;
+ *	c = job_start(&o, argc, argv, JOB_CMD_RUN, &j);    // options, config, cache, job_prepare()
+ *	job_add_key(&j, key);                              // 'run' only: runner/key.h
+ *	struct job_run r;
+ *	job_execute(&j, cache_run_root(c), &r);            // the sandbox + tracer
+ *	... r.trace, r.changes, r.reasons, r.exit_status ...
+ *	job_run_release(&r);
+ *	job_release(&j);  cache_close(c);  job_opts_release(&o);
  *
  * This is runner/ code: failures die() with exit status 125.
  */
@@ -22,42 +24,11 @@
 #include <sys/types.h>
 
 #include "common/hash.h"
-#include "common/strbuf.h"
-#include "runner/envpolicy.h"
-#include "common/units.h"
+#include "runner/options.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/trace.h"
 
-struct cache_key;
-
-enum job_cmd { JOB_CMD_RUN, JOB_CMD_TRACE };
-
-struct job_opts {
-	const char *cache_dir;
-	const char *config_path;	/* --config FILE */
-	bool no_cache, refresh, check, explain;
-	bool share_net, share_tmp, untrusted, best_effort_limits;
-	bool strict_stat, no_trace, fsync, keep_run_dir, json;
-	const char *report_path, *diff_json_path, *log_path;
-	double timeout_s;
-	uint64_t memory_bytes, pids_max;
-	char **outputs;
-	size_t nr_outputs, alloc_outputs;
-	char **masks;
-	size_t nr_masks, alloc_masks;
-	struct envpolicy env;
-};
-
-void job_opts_init(struct job_opts *o);
-void job_opts_release(struct job_opts *o);
-
-/*
- * Parse the options of 'procache run' or 'procache trace' (argv[0] is the
- * command's name). Returns the index of the command's first word; dies
- * (125) on an unknown option, a missing or malformed value, or no command.
- * Prints the help and exits 0 on --help.
- */
-int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd);
+struct cache;
 
 enum job_stdin_kind {
 	JOB_STDIN_NULL,		/* /dev/null or closed */
@@ -71,6 +42,9 @@ struct job {
 	char **env;		/* after the policy, sorted (envpolicy_apply) */
 	char *cwd;		/* absolute, from getcwd() */
 	char *cache_dir;	/* absolute, as resolved */
+	char **masks;		/* hidden from the job: each --mask absolute and
+				 * clean, then cache_dir; NULL-terminated */
+	size_t nr_masks;
 	char **roots;		/* --output roots: absolute, canonical, NULL-terminated */
 	size_t nr_roots;
 	mode_t umask;
@@ -97,16 +71,12 @@ void job_release(struct job *j);
 /*
  * The shared start of 'procache run' and 'procache trace': parse the
  * options (see job_opts_parse()), open the --log file, read the
- * configuration and apply it, open the cache (its directory into
- * @cache_dir) and prepare @j. Returns the cache, which the caller closes
+ * configuration and apply it, open the cache (j->cache_dir is its
+ * directory) and prepare @j. Returns the cache, which the caller closes
  * with cache_close(); dies (125) on any failure.
  */
 struct cache *job_start(struct job_opts *o, int argc, char **argv,
-			enum job_cmd cmd, struct job *j,
-			struct strbuf *cache_dir);
-
-/* Add every key field (DESIGN.md section 4) to @k, in order. */
-void job_add_key(const struct job *j, struct cache_key *k);
+			enum job_cmd cmd, struct job *j);
 
 /* One sandboxed execution and what came of it. */
 struct job_run {
@@ -133,6 +103,5 @@ void job_run_release(struct job_run *r);
 
 /* procache's exit status for a job that exited with @code or died of @sig. */
 int job_exit_status(int code, int sig);
-
 
 #endif

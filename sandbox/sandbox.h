@@ -40,6 +40,9 @@
 #include "common/change.h"
 #include "common/strbuf.h"
 
+/* The uid and gid an untrusted job runs as (nobody, nogroup). */
+#define SBX_UNTRUSTED_ID 65534
+
 struct sbx;
 
 /*

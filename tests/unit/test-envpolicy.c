@@ -1,4 +1,4 @@
-/* Unit tests for runner/envpolicy.c and the option value parsers. */
+/* Unit tests for runner/envpolicy.c (the option value parsers are in test-common.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

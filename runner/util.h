@@ -1,10 +1,12 @@
 /*
- * Helpers shared by the commands of runner/. They die (125) on failure.
+ * Small helpers shared by the commands of runner/ (runner/util.c): the
+ * clock, the files procache writes itself, opening the cache. They die
+ * (125) on failure.
  */
-#ifndef PROCACHE_RUNNER_RUNNER_H
-#define PROCACHE_RUNNER_RUNNER_H
+#ifndef PROCACHE_RUNNER_UTIL_H
+#define PROCACHE_RUNNER_UTIL_H
 
-#include "common/strbuf.h"
+#include <stdint.h>
 
 struct cache;
 
@@ -12,13 +14,11 @@ struct cache;
 double now_seconds(void);
 
 /*
- * The cache directory: @flag (--cache-dir) if given, else the default
- * (cache_default_dir()); made absolute and clean, into @out.
+ * cache_open() the cache at @dir (absolute) with the automatic size
+ * limit @max_size (0: none), both as resolved by config_resolve(); dies
+ * with cache_open()'s message.
  */
-void resolve_cache_dir(const char *flag, struct strbuf *out);
-
-/* cache_open() or die with its message. */
-struct cache *open_cache_or_die(const char *dir);
+struct cache *open_cache_or_die(const char *dir, uint64_t max_size);
 
 /*
  * Opens a file procache writes itself (--report, --diff-json, --log) for

@@ -12,14 +12,10 @@
 #include <cjson/cJSON.h>
 
 #include "cache/cache.h"
-#include "common/die.h"
-#include "common/path.h"
-#include "common/xalloc.h"
-#include "runner/commands.h"
-#include "runner/config.h"
 #include "common/change.h"
+#include "common/die.h"
+#include "runner/commands.h"
 #include "runner/job.h"
-#include "runner/runner.h"
 #include "common/banned.h"
 
 /* A stat's file type in the entries' vocabulary; "none" when nothing was there. */
@@ -114,10 +110,9 @@ int cmd_trace(int argc, char **argv)
 	struct job_opts o;
 	struct job j;
 	struct job_run r;
-	struct strbuf cache_dir = STRBUF_INIT;
 
 	job_opts_init(&o);
-	struct cache *c = job_start(&o, argc, argv, JOB_CMD_TRACE, &j, &cache_dir);
+	struct cache *c = job_start(&o, argc, argv, JOB_CMD_TRACE, &j);
 	j.stdout_fd = 2;
 
 	/*
@@ -155,6 +150,5 @@ int cmd_trace(int argc, char **argv)
 	job_release(&j);
 	cache_close(c);
 	job_opts_release(&o);
-	strbuf_release(&cache_dir);
 	return status;
 }

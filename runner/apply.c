@@ -1,0 +1,88 @@
+/*
+ * Applying a job's changes (contracts in runner/apply.h): from a stored
+ * entry through cache_entry_apply(), or from a run's upper directories
+ * through mat_apply(), both with the same roots and flags.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/cache.h"
+#include "common/change.h"
+#include "common/die.h"
+#include "common/xalloc.h"
+#include "runner/apply.h"
+#include "common/banned.h"
+
+static void applied_init(struct applied *a, size_t nr)
+{
+	memset(a, 0, sizeof(*a));
+	a->nr = nr;
+	a->paths = xcalloc(nr ? nr : 1, sizeof(*a->paths));
+	a->kinds = xcalloc(nr ? nr : 1, sizeof(*a->kinds));
+	mat_report_init(&a->rep);
+}
+
+static unsigned mat_flags(const struct job_opts *o)
+{
+	return o->fsync ? MAT_FSYNC : 0;
+}
+
+void apply_entry(struct cache *c, const struct cache_entry *e,
+		 const struct job *j, struct applied *a, struct strbuf *err)
+{
+	applied_init(a, cache_entry_nr_changes(e));
+	for (size_t i = 0; i < a->nr; i++) {
+		struct cache_change_view v;
+		cache_entry_change(e, i, &v);
+		a->paths[i] = v.path;
+		a->kinds[i] = change_kind_name(v.kind);
+	}
+	a->rc = cache_entry_apply(c, e, (const char *const *)j->roots,
+				  mat_flags(j->opts), &a->rep, err);
+}
+
+void apply_diff(const struct job_run *r, const struct job *j,
+		struct applied *a, struct strbuf *err)
+{
+	struct mat_change *ch = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*ch));
+	size_t n = 0;
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		const struct sbx_change *s = &r->changes[i];
+		if (s->kind == CHANGE_SPECIAL) {
+			warn("not applying special file '%s'", s->path);
+			continue;
+		}
+		struct mat_change *m = &ch[n++];
+		m->kind = s->kind;
+		m->path = s->path;
+		m->mode = s->mode & 07777;
+		m->target = s->target;
+		m->src_dirfd = AT_FDCWD;
+		m->src_path = s->kind == CHANGE_FILE ? s->upper_path : NULL;
+		m->size = s->size;
+	}
+	applied_init(a, n);
+	for (size_t i = 0; i < n; i++) {
+		a->paths[i] = ch[i].path;
+		a->kinds[i] = change_kind_name(ch[i].kind);
+	}
+	a->rc = mat_apply(ch, n, (const char *const *)j->roots,
+			  mat_flags(j->opts), &a->rep, err);
+	free(ch);
+}
+
+void applied_warn_refusals(const struct applied *a)
+{
+	for (size_t i = 0; i < a->nr; i++)
+		if (mat_report_outcome(&a->rep, i) == MAT_REFUSED)
+			warn("refused to apply '%s': %s", a->paths[i],
+			     mat_report_reason(&a->rep, i));
+}
+
+void applied_release(struct applied *a)
+{
+	free(a->paths);
+	free(a->kinds);
+	mat_report_release(&a->rep);
+}

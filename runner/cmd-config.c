@@ -1,0 +1,93 @@
+/*
+ * procache config: print the effective configuration, one
+ * 'key = value (source)' per line, as runner/config.c resolves it.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/die.h"
+#include "runner/commands.h"
+#include "runner/config.h"
+#include "common/banned.h"
+
+static const char config_usage[] =
+	"usage: procache config [--config FILE] [--cache-dir DIR]\n"
+	"\n"
+	"Print the effective configuration, one 'key = value (source)' per line.\n"
+	"Sources: command line, environment, config file, default.\n";
+
+static void print_list(const char *key, char **v, const char *src, const char *dflt)
+{
+	if (!v || !*v) {
+		printf("%s = %s\t(default)\n", key, dflt);
+		return;
+	}
+	printf("%s =", key);
+	for (char **p = v; *p; p++)
+		printf(" %s", *p);
+	printf("\t(%s)\n", src);
+}
+
+int cmd_config(int argc, char **argv)
+{
+	const char *flag = NULL, *config_path = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(config_usage, stdout);
+			return 0;
+		} else if ((!strcmp(a, "--cache-dir") || !strcmp(a, "--config")) &&
+			   i + 1 < argc) {
+			*(a[2] == 'c' && a[3] == 'a' ? &flag : &config_path) = argv[++i];
+		} else if (!strncmp(a, "--cache-dir=", 12)) {
+			flag = a + 12;
+		} else if (!strncmp(a, "--config=", 9)) {
+			config_path = a + 9;
+		} else {
+			die("unknown argument '%s'; see 'procache config --help'", a);
+		}
+	}
+	if (flag && (!*flag || strlen(flag) >= PATH_MAX))
+		die("option '--cache-dir' needs a non-empty path shorter than %d bytes",
+		    PATH_MAX);
+	if (config_path && (!*config_path || strlen(config_path) >= PATH_MAX))
+		die("option '--config' needs a file name shorter than %d bytes",
+		    PATH_MAX);
+	struct pc_config cfg;
+	struct pc_settings set;
+	config_read(config_path, flag, &cfg, &set);
+	const char *file = cfg.loaded ? "config file" : "default";
+
+	printf("config_file = %s\n", cfg.loaded ? cfg.path : "none");
+	printf("cache_dir = %s\t(%s)\n", set.cache_dir, set.cache_dir_src);
+	if (set.max_size_src)
+		printf("max_size = %llu\t(%s)\n", (unsigned long long)set.max_size,
+		       set.max_size_src);
+	else
+		printf("max_size = none\t(default)\n");
+	print_list("outputs", cfg.outputs, file, ".");
+	print_list("masks", cfg.masks, file, "none");
+	printf("env.clear = %s\t(%s)\n", cfg.env_clear ? "true" : "false",
+	       cfg.env_clear ? file : "default");
+	print_list("env.keep", cfg.env_keep, file, "none");
+	print_list("env.set", cfg.env_set, file, "none");
+	print_list("env.unset", cfg.env_unset, file, "none");
+	if (cfg.timeout_s)
+		printf("limits.timeout = %g\t(config file)\n", cfg.timeout_s);
+	else
+		printf("limits.timeout = none\t(default)\n");
+	if (cfg.memory_bytes)
+		printf("limits.memory = %llu\t(config file)\n", (unsigned long long)cfg.memory_bytes);
+	else
+		printf("limits.memory = none\t(default)\n");
+	if (cfg.pids_max)
+		printf("limits.pids = %llu\t(config file)\n", (unsigned long long)cfg.pids_max);
+	else
+		printf("limits.pids = none\t(default)\n");
+	printf("limits.best_effort = %s\t(%s)\n", cfg.best_effort_limits ? "true" : "false",
+	       cfg.best_effort_limits ? "config file" : "default");
+	config_settings_release(&set);
+	config_release(&cfg);
+	return 0;
+}

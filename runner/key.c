@@ -1,0 +1,80 @@
+/*
+ * The job key (DESIGN.md section 4; contract in runner/key.h): every
+ * field of what the job is given and every option that changes what it
+ * sees, in a fixed order.
+ */
+#include <stdio.h>
+
+#include "cache/cache.h"
+#include "common/hash.h"
+#include "common/strbuf.h"
+#include "runner/key.h"
+#include "common/banned.h"
+
+/* Bumped whenever the meaning of a key field or a precondition changes. */
+#define KEY_FORMAT "procache-key-2"
+
+void job_add_key(const struct job *j, struct cache_key *k)
+{
+	const struct job_opts *o = j->opts;
+	char buf[64];
+	size_t argc = 0;
+
+	cache_key_add_str(k, "format", KEY_FORMAT);
+	cache_key_add_str(k, "arch", "x86_64");
+	while (j->argv[argc])
+		argc++;
+	cache_key_add_u64(k, "argc", argc);
+	for (size_t i = 0; i < argc; i++)
+		cache_key_add_str(k, "argv", j->argv[i]);
+	for (char **e = j->env; *e; e++)
+		cache_key_add_str(k, "env", *e);
+	cache_key_add_str(k, "cwd", j->cwd);
+	cache_key_add_u64(k, "uid", j->uid);
+	cache_key_add_u64(k, "gid", j->gid);
+	if (o->untrusted) {
+		cache_key_add_str(k, "groups", "userns");
+	} else {
+		struct strbuf g = STRBUF_INIT;
+		for (size_t i = 0; i < j->nr_groups; i++)
+			strbuf_addf(&g, "%s%u", i ? "," : "",
+				    (unsigned)j->groups[i]);
+		cache_key_add_str(k, "groups", g.buf);
+		strbuf_release(&g);
+	}
+	snprintf(buf, sizeof(buf), "%04o", (unsigned)j->umask);
+	cache_key_add_str(k, "umask", buf);
+	switch (j->stdin_kind) {
+	case JOB_STDIN_NULL:
+		cache_key_add_str(k, "stdin", "null");
+		break;
+	case JOB_STDIN_TTY:
+		/* Uncacheable anyway; keyed so that it never matches a file. */
+		cache_key_add_str(k, "stdin", "tty");
+		break;
+	case JOB_STDIN_FILE: {
+		char hex[PC_HASH_HEX_LEN + 1], field[PC_HASH_HEX_LEN + 8];
+		pc_hash_to_hex(&j->stdin_hash, hex);
+		snprintf(field, sizeof(field), "file:%s", hex);
+		cache_key_add_str(k, "stdin", field);
+		break;
+	}
+	}
+	/* Every option that changes what the job sees. */
+	cache_key_add_str(k, "sandbox", o->share_net ? "net=host" : "net=none");
+	cache_key_add_str(k, "sandbox", o->share_tmp ? "tmp=shared" : "tmp=private");
+	cache_key_add_str(k, "sandbox", o->untrusted ? "untrusted=1" : "untrusted=0");
+	cache_key_add_str(k, "sandbox", o->strict_stat ? "strict-stat=1" : "strict-stat=0");
+	snprintf(buf, sizeof(buf), "timeout=%.3f", o->timeout_s);
+	cache_key_add_str(k, "sandbox", buf);
+	snprintf(buf, sizeof(buf), "memory=%llu", (unsigned long long)o->memory_bytes);
+	cache_key_add_str(k, "sandbox", buf);
+	snprintf(buf, sizeof(buf), "pids=%llu", (unsigned long long)o->pids_max);
+	cache_key_add_str(k, "sandbox", buf);
+	for (size_t i = 0; i < o->nr_masks; i++) {
+		struct strbuf m = STRBUF_INIT;
+		strbuf_addf(&m, "mask=%s", o->masks[i]);
+		cache_key_add_str(k, "sandbox", m.buf);
+		strbuf_release(&m);
+	}
+}

@@ -1,0 +1,305 @@
+/*
+ * The options of 'procache run' and 'procache trace' (contracts in
+ * runner/options.h): the option table, the help texts and the parser.
+ * What an option means for the job is decided elsewhere (job.c, key.c,
+ * run.c); here only its syntax and range.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/die.h"
+#include "common/units.h"
+#include "common/xalloc.h"
+#include "runner/options.h"
+#include "common/banned.h"
+
+void job_opts_init(struct job_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	envpolicy_init(&o->env);
+}
+
+void job_opts_release(struct job_opts *o)
+{
+	for (size_t i = 0; i < o->nr_outputs; i++)
+		free(o->outputs[i]);
+	free(o->outputs);
+	for (size_t i = 0; i < o->nr_masks; i++)
+		free(o->masks[i]);
+	free(o->masks);
+	envpolicy_release(&o->env);
+	memset(o, 0, sizeof(*o));
+}
+
+enum {
+	OPT_CACHE_DIR = 256, OPT_NO_CACHE, OPT_REFRESH, OPT_CHECK, OPT_EXPLAIN,
+	OPT_OUTPUT, OPT_REPORT, OPT_DIFF_JSON, OPT_LOG, OPT_TIMEOUT,
+	OPT_MEMORY, OPT_PIDS, OPT_BEST_EFFORT, OPT_NET, OPT_SHARE_TMP,
+	OPT_MASK, OPT_UNTRUSTED, OPT_ENV_CLEAR, OPT_ENV_KEEP, OPT_ENV_SET,
+	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
+	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG,
+};
+
+static const char run_usage[] =
+	"usage: procache run [OPTIONS] -- CMD [ARG...]\n"
+	"\n"
+	"Run CMD in a sandbox and remember what it read and wrote; when an\n"
+	"identical run's inputs are unchanged, restore its results instead.\n"
+	"\n"
+	"Cache:\n"
+	"  --cache-dir DIR        cache directory (default $PROCACHE_DIR,\n"
+	"                         $XDG_CACHE_HOME/procache, ~/.cache/procache)\n"
+	"  --config FILE          configuration file (default\n"
+	"                         $XDG_CONFIG_HOME/procache/config.json)\n"
+	"  --no-cache             run sandboxed and traced; neither look up nor store\n"
+	"  --refresh              do not look up; run and store\n"
+	"  --check                on a hit, run anyway and compare with the entry\n"
+	"  --explain              on a miss, say every precondition that failed\n"
+	"  --strict-stat          stat observations also compare mtime and ctime\n"
+	"Results:\n"
+	"  --output PATH          apply changes under PATH (repeatable; default .)\n"
+	"  --report FILE          write a JSON report of the run to FILE\n"
+	"  --diff-json FILE       write the job's changes as JSON to FILE\n"
+	"  --fsync                fsync every file applied\n"
+	"Sandbox:\n"
+	"  --untrusted            hostile job: user namespace, uid 65534, deny list\n"
+	"  --net                  share the host network (the job is uncacheable)\n"
+	"  --share-tmp            show the host /tmp copy-on-write (default: private)\n"
+	"  --mask PATH            hide PATH from the job (repeatable)\n"
+	"  --timeout SECONDS      kill the job after SECONDS (exit status 124)\n"
+	"  --memory BYTES         memory limit (64M, 1G)\n"
+	"  --pids N               limit on processes and threads\n"
+	"  --best-effort-limits   fall back to rlimits when a cgroup is unavailable\n"
+	"  --no-trace             do not trace (benchmarks); the job is uncacheable\n"
+	"  --keep-run-dir         keep the run's state directory (debugging)\n"
+	"Environment:\n"
+	"  --env-clear            start the job's environment empty\n"
+	"  --env-keep NAME        keep NAME through --env-clear (repeatable)\n"
+	"  --env-set NAME=VALUE   set a variable (repeatable)\n"
+	"  --env-unset NAME       remove a variable (repeatable)\n"
+	"Messages:\n"
+	"  -v, --verbose          one status line per run; twice: debug log\n"
+	"  --log FILE             write messages to FILE instead of stderr\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"Exit status: the job's (128+N if it died of signal N); 124 timeout;\n"
+	"125 procache failed; 126 CMD not executable; 127 CMD not found.\n";
+
+static const char trace_usage[] =
+	"usage: procache trace [OPTIONS] -- CMD [ARG...]\n"
+	"\n"
+	"Run CMD in the sandbox with the tracer and print every observation it\n"
+	"made of the host (kind, path, hash or target, first system call) and\n"
+	"every reason it would be uncacheable. Nothing is stored or applied.\n"
+	"\n"
+	"  --json                 print one JSON object instead of lines\n"
+	"  --cache-dir DIR        cache directory (holds the run's state)\n"
+	"  --config FILE          configuration file\n"
+	"  --strict-stat, --untrusted, --net, --share-tmp, --mask PATH,\n"
+	"  --timeout SECONDS, --memory BYTES, --pids N, --best-effort-limits,\n"
+	"  --env-clear, --env-keep NAME, --env-set NAME=VALUE, --env-unset NAME,\n"
+	"  --keep-run-dir, -v, --log FILE\n"
+	"                         as for 'procache run'\n"
+	"  -h, --help             show this help\n";
+
+static const struct option long_options[] = {
+	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+	{ "refresh", no_argument, NULL, OPT_REFRESH },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "explain", no_argument, NULL, OPT_EXPLAIN },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "diff-json", required_argument, NULL, OPT_DIFF_JSON },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "pids", required_argument, NULL, OPT_PIDS },
+	{ "best-effort-limits", no_argument, NULL, OPT_BEST_EFFORT },
+	{ "net", no_argument, NULL, OPT_NET },
+	{ "share-tmp", no_argument, NULL, OPT_SHARE_TMP },
+	{ "mask", required_argument, NULL, OPT_MASK },
+	{ "untrusted", no_argument, NULL, OPT_UNTRUSTED },
+	{ "env-clear", no_argument, NULL, OPT_ENV_CLEAR },
+	{ "env-keep", required_argument, NULL, OPT_ENV_KEEP },
+	{ "env-set", required_argument, NULL, OPT_ENV_SET },
+	{ "env-unset", required_argument, NULL, OPT_ENV_UNSET },
+	{ "strict-stat", no_argument, NULL, OPT_STRICT_STAT },
+	{ "no-trace", no_argument, NULL, OPT_NO_TRACE },
+	{ "fsync", no_argument, NULL, OPT_FSYNC },
+	{ "keep-run-dir", no_argument, NULL, OPT_KEEP_RUN_DIR },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Options that only make sense for 'procache run'. */
+static bool run_only(int opt)
+{
+	switch (opt) {
+	case OPT_NO_CACHE: case OPT_REFRESH: case OPT_CHECK: case OPT_EXPLAIN:
+	case OPT_OUTPUT: case OPT_REPORT: case OPT_DIFF_JSON: case OPT_NO_TRACE:
+	case OPT_FSYNC:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const char *opt_name(int opt)
+{
+	for (const struct option *lo = long_options; lo->name; lo++)
+		if (lo->val == opt)
+			return lo->name;
+	return "?";
+}
+
+static void add_path_opt(char ***list, size_t *nr, size_t *alloc,
+			 const char *value, const char *name)
+{
+	if (!*value)
+		die("option '--%s' needs a non-empty path", name);
+	if (strlen(value) >= PATH_MAX)
+		die("option '--%s': path too long", name);
+	ALLOC_GROW(*list, *nr + 1, *alloc);
+	(*list)[(*nr)++] = xstrdup(value);
+}
+
+/* The value of a file name option (--report, --log, ...): not empty. */
+static const char *file_name_opt(const char *value, const char *name)
+{
+	if (!*value)
+		die("option '--%s' needs a file name", name);
+	return value;
+}
+
+int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
+{
+	const char *cmdname = cmd == JOB_CMD_RUN ? "run" : "trace";
+	const char *usage = cmd == JOB_CMD_RUN ? run_usage : trace_usage;
+	int opt;
+
+	/* '+': stop at the first non-option, the command's first word. */
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+:vh", long_options, NULL)) != -1) {
+		/*
+		 * "--opt -- CMD": the value was forgotten, and "--" would be
+		 * taken for it ("--opt=--" still says it on purpose).
+		 */
+		if (optarg && optarg == argv[optind - 1] && !strcmp(optarg, "--"))
+			die("option '%s' needs a value; see 'procache %s --help'",
+			    argv[optind - 2], cmdname);
+		if (cmd == JOB_CMD_TRACE && run_only(opt))
+			die("option '--%s' is not for 'procache trace'; see 'procache trace --help'",
+			    opt_name(opt));
+		if (cmd == JOB_CMD_RUN && opt == OPT_JSON)
+			die("option '--json' is not for 'procache run'; see 'procache run --help'");
+		switch (opt) {
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		case 'v':
+			pc_verbose++;
+			break;
+		case OPT_CACHE_DIR:
+			if (!*optarg)
+				die("option '--cache-dir' needs a non-empty path");
+			o->cache_dir = optarg;
+			break;
+		case OPT_NO_CACHE: o->no_cache = true; break;
+		case OPT_REFRESH: o->refresh = true; break;
+		case OPT_CHECK: o->check = true; break;
+		case OPT_EXPLAIN: o->explain = true; break;
+		case OPT_OUTPUT:
+			add_path_opt(&o->outputs, &o->nr_outputs,
+				     &o->alloc_outputs, optarg, "output");
+			break;
+		case OPT_REPORT:
+			o->report_path = file_name_opt(optarg, "report");
+			break;
+		case OPT_DIFF_JSON:
+			o->diff_json_path = file_name_opt(optarg, "diff-json");
+			break;
+		case OPT_LOG:
+			o->log_path = file_name_opt(optarg, "log");
+			break;
+		case OPT_TIMEOUT:
+			if (parse_seconds(optarg, &o->timeout_s) < 0 ||
+			    o->timeout_s == 0)
+				die("invalid value for '--timeout': '%s' (want seconds > 0, e.g. 30 or 1.5 or 2m)",
+				    optarg);
+			break;
+		case OPT_MEMORY:
+			if (parse_size(optarg, &o->memory_bytes) < 0 ||
+			    o->memory_bytes < 4096)
+				die("invalid value for '--memory': '%s' (want bytes >= 4096, e.g. 64M or 1G)",
+				    optarg);
+			break;
+		case OPT_PIDS: {
+			uint64_t v;
+			if (parse_size(optarg, &v) < 0 || v == 0 ||
+			    v > 4194304 || strpbrk(optarg, "kKmMgGtTB"))
+				die("invalid value for '--pids': '%s' (want a whole number from 1 to 4194304)",
+				    optarg);
+			o->pids_max = v;
+			break;
+		}
+		case OPT_BEST_EFFORT: o->best_effort_limits = true; break;
+		case OPT_NET: o->share_net = true; break;
+		case OPT_SHARE_TMP: o->share_tmp = true; break;
+		case OPT_MASK:
+			add_path_opt(&o->masks, &o->nr_masks, &o->alloc_masks,
+				     optarg, "mask");
+			break;
+		case OPT_UNTRUSTED: o->untrusted = true; break;
+		case OPT_ENV_CLEAR: o->env.clear = true; break;
+		case OPT_ENV_KEEP:
+			if (envpolicy_keep(&o->env, optarg) < 0)
+				die("invalid value for '--env-keep': '%s' (want a variable name)",
+				    optarg);
+			break;
+		case OPT_ENV_SET:
+			if (envpolicy_set(&o->env, optarg) < 0)
+				die("invalid value for '--env-set': '%s' (want NAME=VALUE)",
+				    optarg);
+			break;
+		case OPT_ENV_UNSET:
+			if (envpolicy_unset(&o->env, optarg) < 0)
+				die("invalid value for '--env-unset': '%s' (want a variable name)",
+				    optarg);
+			break;
+		case OPT_STRICT_STAT: o->strict_stat = true; break;
+		case OPT_NO_TRACE: o->no_trace = true; break;
+		case OPT_FSYNC: o->fsync = true; break;
+		case OPT_KEEP_RUN_DIR: o->keep_run_dir = true; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_CONFIG:
+			o->config_path = file_name_opt(optarg, "config");
+			break;
+		case ':':
+			die("option '%s' needs a value; see 'procache %s --help'",
+			    argv[optind - 1], cmdname);
+		case '?':
+		default:
+			if (optopt && optopt < 256)
+				die("unknown option '-%c'; see 'procache %s --help'",
+				    optopt, cmdname);
+			die("unknown option '%s'; see 'procache %s --help'",
+			    argv[optind - 1], cmdname);
+		}
+	}
+	if (o->no_cache + o->refresh + o->check > 1)
+		die("options '--no-cache', '--refresh' and '--check' exclude each other");
+	if (optind >= argc)
+		die("no command given; usage: procache %s [OPTIONS] -- CMD [ARG...]",
+		    cmdname);
+	if (!argv[optind][0])
+		die("the command name is empty");
+	return optind;
+}

@@ -1,0 +1,55 @@
+/*
+ * The options of 'procache run' and 'procache trace' (runner/options.c):
+ * what the command line says about a job, before the configuration file
+ * fills what it left unset (config_apply() in runner/config.h).
+ *
+ * Calling sequence (runner/run.c and runner/cmd-trace.c; the middle two
+ * steps are job_start()'s, in runner/job.c):
+ *	struct job_opts o;
+ *	job_opts_init(&o);
+ *	i = job_opts_parse(&o, argc, argv, JOB_CMD_RUN);  // dies on bad options
+ *	config_apply(&cfg, &o);                          // the file's defaults
+ *	... argv + i is the command ...
+ *	job_opts_release(&o);
+ */
+#ifndef PROCACHE_RUNNER_OPTIONS_H
+#define PROCACHE_RUNNER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runner/envpolicy.h"
+
+enum job_cmd { JOB_CMD_RUN, JOB_CMD_TRACE };
+
+struct job_opts {
+	const char *cache_dir;		/* --cache-dir, as given */
+	const char *config_path;	/* --config FILE */
+	bool no_cache, refresh, check, explain;
+	bool share_net, share_tmp, untrusted, best_effort_limits;
+	bool strict_stat, no_trace, fsync, keep_run_dir, json;
+	const char *report_path, *diff_json_path, *log_path;
+	double timeout_s;
+	uint64_t memory_bytes, pids_max;
+	char **outputs;
+	size_t nr_outputs, alloc_outputs;
+	char **masks;
+	size_t nr_masks, alloc_masks;
+	struct envpolicy env;
+};
+
+void job_opts_init(struct job_opts *o);
+void job_opts_release(struct job_opts *o);
+
+/*
+ * Parse the options of 'procache run' or 'procache trace' (argv[0] is the
+ * command's name). Returns the index of the command's first word; dies
+ * (125) on an unknown option, a missing or malformed value, or no command.
+ * Prints the help and exits 0 on --help. The single strings of @o
+ * (cache_dir, config_path, report_path, ...) point into @argv; outputs,
+ * masks and env are copies, freed by job_opts_release().
+ */
+int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * The cache record of a run (contract in runner/record.h): each trace
+ * observation becomes the precondition that stands for it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "cache/cache.h"
+#include "common/change.h"
+#include "common/die.h"
+#include "runner/record.h"
+#include "common/banned.h"
+
+static int cmp_change_path(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct sbx_change *)elem)->path);
+}
+
+/* Does the diff (sorted by path) leave a regular file at @path? */
+static bool diff_has_file(const struct job_run *r, const char *path)
+{
+	const struct sbx_change *c = bsearch(path, r->changes, r->nr_changes,
+					     sizeof(*r->changes), cmp_change_path);
+	return c && c->kind == CHANGE_FILE;
+}
+
+struct cache_record *record_build(const struct job_run *r,
+				  struct cache_key *k, bool strict)
+{
+	struct cache_record *rec = cache_record_new(k);
+
+	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
+		const struct trace_obs *ob = trace_obs_at(r->trace, i);
+		switch (ob->kind) {
+		case TRACE_CONTENT:
+			if (!ob->hashed)
+				BUG("content observation of '%s' not hashed", ob->path);
+			cache_record_add_content(rec, ob->path, &ob->hash,
+						 ob->st.st_mode);
+			break;
+		case TRACE_ABSENT:
+			cache_record_add_absent(rec, ob->path);
+			break;
+		case TRACE_STAT:
+			cache_record_add_stat(rec, ob->path, &ob->st, strict);
+			break;
+		case TRACE_LISTING:
+			if (!ob->hashed)
+				BUG("listing of '%s' not hashed", ob->path);
+			cache_record_add_listing(rec, ob->path, &ob->hash);
+			break;
+		case TRACE_SYMLINK:
+			cache_record_add_symlink(rec, ob->path, ob->value);
+			break;
+		case TRACE_HOSTFACT:
+			cache_record_add_hostfact(rec, ob->path, ob->value);
+			break;
+		case TRACE_OUTPUT: {
+			/* The result: the file that was there, or the one created. */
+			bool existed = ob->st.st_mode != 0;
+			/*
+			 * Created, then deleted or renamed away: nothing in the
+			 * diff stands for it, so its absence is what the run
+			 * relied on (a file there later would wrongly be kept).
+			 */
+			if (!existed && !diff_has_file(r, ob->path)) {
+				cache_record_add_absent(rec, ob->path);
+				break;
+			}
+			struct cache_output_pre o = {
+				.mode = existed ? ob->st.st_mode & 07777 : ob->create_mode,
+				.uid = existed ? ob->st.st_uid : ob->create_uid,
+				.gid = existed ? ob->st.st_gid : ob->create_gid,
+				.create = ob->create,
+				.create_mode = ob->create_mode,
+				.create_uid = ob->create_uid,
+				.create_gid = ob->create_gid,
+				.parent_mode = ob->parent.st_mode,
+				.parent_uid = ob->parent.st_uid,
+				.parent_gid = ob->parent.st_gid,
+			};
+			cache_record_add_output(rec, ob->path, &o);
+			break;
+		}
+		}
+	}
+	int st = r->res.wait_status;
+	cache_record_set_exit(rec, WIFEXITED(st) ? WEXITSTATUS(st) : 0,
+			      WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	cache_record_set_duration(rec, r->res.duration_s);
+	if (r->res.stdout_path)
+		cache_record_set_output(rec, 1, r->res.stdout_path);
+	if (r->res.stderr_path)
+		cache_record_set_output(rec, 2, r->res.stderr_path);
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		const struct sbx_change *s = &r->changes[i];
+		if (s->kind == CHANGE_SPECIAL)
+			BUG("special files are never stored");
+		cache_record_add_change(rec, s->kind, s->path,
+					s->mode & 07777,
+					s->kind == CHANGE_FILE ? s->upper_path : NULL,
+					s->target);
+	}
+	return rec;
+}

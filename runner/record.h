@@ -1,0 +1,31 @@
+/*
+ * The cache record of a run (runner/record.c): what cache_store() keeps
+ * of it — the preconditions, from the trace's observations (DESIGN.md
+ * section 3), the result (exit status, duration, captured stdout and
+ * stderr) and the changes, from the diff.
+ *
+ * Calling sequence (runner/run.c), for a cacheable run only:
+ *	rec = record_build(&r, k, o.strict_stat);
+ *	cache_store(c, rec, &stored, &err);
+ *	cache_record_free(rec);
+ */
+#ifndef PROCACHE_RUNNER_RECORD_H
+#define PROCACHE_RUNNER_RECORD_H
+
+#include <stdbool.h>
+
+#include "runner/job.h"
+
+struct cache_key;
+struct cache_record;
+
+/*
+ * The record of @r under the key @k (which the record references, not
+ * copies). @strict: stat observations also compare mtime and ctime
+ * (--strict-stat). @r must be cacheable (traced, no reasons): a special
+ * file in its diff is a BUG().
+ */
+struct cache_record *record_build(const struct job_run *r,
+				  struct cache_key *k, bool strict);
+
+#endif
