@@ -2,7 +2,7 @@
  * Inside the sandbox: init (pid 1 of the new PID namespace) and the job
  * it forks (DESIGN.md section 1). Both run after clone3() in a copy of
  * the supervisor's memory; they report to the supervisor only through
- * the status pipe (record format in sbx-internal.h) and never return.
+ * the status pipe (status.h) and never return.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,50 +26,13 @@
 #include "common/fdio.h"
 #include "common/xalloc.h"
 #include "sandbox/sbx-internal.h"
+#include "sandbox/status.h"
 
 #include "common/banned.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
-
-void sbx_status_send(int fd, char kind, int errnum, const char *fmt, ...)
-{
-	char buf[PIPE_BUF];
-	int n;
-
-	n = snprintf(buf, sizeof(buf), "%c%d", kind, errnum);
-	if (fmt && n >= 0 && (size_t)n < sizeof(buf) - 2) {
-		va_list ap;
-		int m;
-
-		buf[n++] = '\t';
-		va_start(ap, fmt);
-		m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
-		va_end(ap);
-		if (m < 0)
-			m = 0;
-		n += m < (int)(sizeof(buf) - n - 1) ? m : (int)(sizeof(buf) - n - 2);
-	}
-	if (n < 0)
-		return;
-	buf[n++] = '\0';
-	/* One write: atomic on a pipe below PIPE_BUF. */
-	(void)write_full(fd, buf, n);
-}
-
-void sbx_child_fail(int status_fd, const char *fmt, ...)
-{
-	int e = errno;
-	char msg[PIPE_BUF - 32];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	sbx_status_send(status_fd, 'E', e, "%s", msg);
-	_exit(125);
-}
 
 /* Bring "lo" up: the only interface of a new network namespace. */
 static int loopback_up(void)

@@ -35,6 +35,7 @@
 #include "common/path.h"
 #include "common/xalloc.h"
 #include "sandbox/sbx-internal.h"
+#include "sandbox/status.h"
 
 #include "common/banned.h"
 

@@ -8,7 +8,7 @@
  *	signalfd	SIGINT/TERM/HUP/QUIT received by us: to init, which
  *			forwards them to the job
  *	timerfd		--timeout: SIGTERM, then SIGKILL 2 s later
- *	status pipe	records from init and the job (sbx-internal.h)
+ *	status pipe	records from init and the job (status.h)
  *	stdout/stderr	pipes owned here: streamed and captured
  *	socketpair	the job passes the seccomp listener fd up; it goes
  *			to a pool of tracer threads that call
@@ -56,6 +56,7 @@
 #include "common/path.h"
 #include "common/xalloc.h"
 #include "sandbox/sbx-internal.h"
+#include "sandbox/status.h"
 
 #include "common/banned.h"
 
@@ -583,42 +584,14 @@ static void loop(struct run_state *st)
 static int decode_status(struct run_state *st, struct sbx_result *res,
 			 struct strbuf *err)
 {
-	const char *p = st->status.buf, *end = p + st->status.len;
-	bool have_status = false;
-	int setup_errno = 0;
+	struct sbx_status rec;
 
-	while (p < end) {
-		const char *rec = p;
-		size_t len = strnlen(p, end - p);
-		char *tab;
-		long v;
-
-		p += len + 1;
-		v = strtol(rec + 1, &tab, 10);
-		switch (rec[0]) {
-		case 'E':
-			if (setup_errno)
-				break;	/* the first failure is the cause */
-			setup_errno = v > 0 ? (int)v : EIO;
-			strbuf_reset(err);
-			strbuf_add(err, *tab == '\t' ? tab + 1 : "set-up failed",
-				   *tab == '\t' ? len - (tab + 1 - rec) : 13);
-			strbuf_addf(err, ": %s", strerror(setup_errno));
-			break;
-		case 'X':
-			res->exec_errno = (int)v;
-			break;
-		case 'W':
-			res->wait_status = (int)v;
-			have_status = true;
-			break;
-		default:
-			break;
-		}
-	}
-	if (setup_errno)
-		return -setup_errno;
-	if (have_status)
+	sbx_status_decode(st->status.buf, st->status.len, &rec, err);
+	res->exec_errno = rec.exec_errno;
+	res->wait_status = rec.wait_status;
+	if (rec.setup_errno)
+		return -rec.setup_errno;
+	if (rec.have_wait_status)
 		return 0;
 	if (st->init_si.si_code == CLD_KILLED || st->init_si.si_code == CLD_DUMPED) {
 		/*

@@ -1,6 +1,7 @@
 /*
- * Internals shared by the files of sandbox/ (sandbox.c, init.c,
- * mounts.c, diff.c, limits.c, caps.c). Not part of the public contract.
+ * Internals shared by the files of sandbox/ that run a job (sandbox.c,
+ * init.c, mounts.c, diff.c, limits.c, caps.c). Not part of the public
+ * contract. The status pipe's records are in status.h.
  */
 #ifndef PROCACHE_SANDBOX_SBX_INTERNAL_H
 #define PROCACHE_SANDBOX_SBX_INTERNAL_H
@@ -82,25 +83,6 @@ struct sbx {
 	char *stdout_path, *stderr_path;
 	bool ran;
 };
-
-/*
- * The channel from init and the job to the supervisor (the status pipe).
- * Records, each ending with a NUL byte:
- *	"E<errno>\t<message>"	set-up failure; message names the stage and
- *				path ("cannot mount overlay on '/usr'")
- *	"X<errno>"		execve of argv[0] failed with errno
- *	"W<status>"		the job's raw wait status (decimal)
- * Records are written with one write() each (< PIPE_BUF, so atomic).
- */
-void sbx_status_send(int fd, char kind, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/*
- * Report a set-up failure from init or the job and _exit(125): errno is
- * the reason.
- */
-__attribute__((__noreturn__, format(printf, 2, 3)))
-void sbx_child_fail(int status_fd, const char *fmt, ...);
 
 /* mounts.c */
 int sbx_mounts_plan(struct sbx *s, struct strbuf *err);
