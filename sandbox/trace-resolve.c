@@ -298,292 +298,386 @@ out:
 	return ret;
 }
 
+/*
+ * The walk, one component at a time. A struct lookup is the cursor: the
+ * job-view path resolved so far (r->path) and what is left (rest). Each
+ * step returns STEP_ON to go on with the next component, or STEP_DONE
+ * with r->status set.
+ */
+enum step {
+	STEP_ON,
+	STEP_DONE,
+};
+
+struct lookup {
+	const struct walk *w;
+	struct res *r;
+	struct strbuf rest;  /* still to resolve, symlink targets spliced in */
+	struct strbuf name;  /* the component at hand */
+	struct strbuf view;  /* r->path through /proc/PID/root (job state) */
+	const char *root;    /* ".." stops here (RESOLVE_BENEATH, IN_ROOT) */
+	int links;           /* symlinks followed */
+	bool last;           /* the component at hand is the last one */
+	bool walked;         /* a component was looked up: else the base
+	                        itself is the result */
+};
+
+static enum step done(struct lookup *lk, enum res_status status)
+{
+	lk->r->status = status;
+	return STEP_DONE;
+}
+
+/* The next component of @rest: its start (after slashes) and length. */
+static size_t peek_component(const char *rest, const char **start)
+{
+	while (*rest == '/')
+		rest++;
+	*start = rest;
+	return (size_t)(strchrnul(rest, '/') - rest);
+}
+
+/* Move the next component of lk->rest into lk->name; false at the end. */
+static bool next_component(struct lookup *lk)
+{
+	const char *c, *e, *q;
+	size_t clen = peek_component(lk->rest.buf, &c), off;
+
+	if (!clen)
+		return false;
+	e = c + clen;
+	lk->last = true;
+	for (q = e; *q; q++)
+		if (*q != '/') {
+			lk->last = false;
+			break;
+		}
+	strbuf_reset(&lk->name);
+	strbuf_add(&lk->name, c, clen);
+	off = (size_t)(e - lk->rest.buf);
+	memmove(lk->rest.buf, lk->rest.buf + off, lk->rest.len - off + 1);
+	strbuf_setlen(&lk->rest, lk->rest.len - off);
+	return true;
+}
+
+/* Make @prefix + "/" + rest (or @prefix + rest) the rest to resolve. */
+static void splice_rest(struct lookup *lk, struct strbuf *prefix, bool slash)
+{
+	if (slash)
+		strbuf_addch(prefix, '/');
+	strbuf_addbuf(prefix, &lk->rest);
+	strbuf_reset(&lk->rest);
+	strbuf_addbuf(&lk->rest, prefix);
+}
+
+static enum step step_dotdot(struct lookup *lk)
+{
+	const uint64_t resolve = lk->w->resolve;
+
+	if ((resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) &&
+	    !strcmp(lk->r->path.buf, lk->root)) {
+		if (resolve & RESOLVE_BENEATH)
+			return done(lk, RES_OPAQUE);
+		return STEP_ON; /* IN_ROOT: ".." of the root is the root */
+	}
+	pop_component(&lk->r->path);
+	return STEP_ON;
+}
+
+/* "/proc" + <pid>: the sandbox's own processes, never host state. */
+static bool at_proc_pid(const struct lookup *lk)
+{
+	const char *n = lk->name.buf;
+
+	return !strcmp(lk->r->path.buf, "/proc") &&
+	       (!strcmp(n, "self") || !strcmp(n, "thread-self") ||
+		trace_is_digits(n, lk->name.len));
+}
+
+static enum step step_proc_pid(struct lookup *lk)
+{
+	strbuf_addch(&lk->r->path, '/');
+	strbuf_addbuf(&lk->r->path, &lk->name);
+	lk->r->where = W_INTERNAL;
+	return lk->last ? done(lk, RES_OPAQUE) : STEP_ON;
+}
+
+/* The component at hand is an entry of /proc/<pid>. */
+static bool in_proc_pid(const struct lookup *lk)
+{
+	const char *p = lk->r->path.buf;
+
+	return is_proc_pid(p) && !strchr(p + 6, '/');
+}
+
+/*
+ * An entry of /proc/<pid>: fd/N, cwd, root and exe are magic links, which
+ * the walk follows to the object's path; anything else is internal.
+ */
+static enum step step_proc_pid_entry(struct lookup *lk)
+{
+	const struct walk *w = lk->w;
+	const char *pidc = lk->r->path.buf + 6, *n = lk->name.buf;
+	bool self = !strcmp(pidc, "self") || !strcmp(pidc, "thread-self");
+	struct strbuf target = STRBUF_INIT;
+	char link[96];
+
+	if (strcmp(n, "fd") && strcmp(n, "cwd") && strcmp(n, "root") && strcmp(n, "exe"))
+		return done(lk, RES_OPAQUE); /* /proc/<pid>/status and such */
+	if (!self)
+		self = is_own_ns_pid(w->pid, pidc);
+	if (!self) {
+		/* NEEDSWORK: map other sandbox pids to host pids */
+		trace_taint(w->t, "syscall %s: path through /proc/%s/%s not modelled",
+			    w->sc, pidc, n);
+		return done(lk, RES_FAILED);
+	}
+	if (!strcmp(n, "fd")) {
+		const char *c;
+		size_t len = peek_component(lk->rest.buf, &c);
+
+		if (!trace_is_digits(c, len))
+			return done(lk, RES_OPAQUE);
+		snprintf(link, sizeof(link), "/proc/%d/fd/%.*s", (int)w->pid,
+			 (int)len, c);
+		memmove(lk->rest.buf, c + len, strlen(c + len) + 1);
+		strbuf_setlen(&lk->rest, strlen(lk->rest.buf));
+	} else {
+		snprintf(link, sizeof(link), "/proc/%d/%s", (int)w->pid, n);
+	}
+	if ((w->resolve & RESOLVE_NO_MAGICLINKS) ||
+	    trace_readlink(link, &target) < 0 || target.buf[0] != '/') {
+		strbuf_release(&target);
+		return done(lk, RES_OPAQUE);
+	}
+	/* the fd's object: continue from its path */
+	strbuf_setlen(&lk->r->path, 1);
+	splice_rest(lk, &target, false);
+	strbuf_release(&target);
+	lk->walked = false;
+	return STEP_ON;
+}
+
+/*
+ * Where r->path lives and its lstat (in the host for host state, through
+ * /proc/PID/root otherwise). Returns 0 or an errno.
+ */
+static int lstat_in_view(struct lookup *lk)
+{
+	struct res *r = lk->r;
+
+	r->where = where_is(lk->w->t, r->path.buf, &r->hostpath);
+	if (r->where == W_HOST)
+		return lstat(r->hostpath.buf, &r->st) < 0 ? errno : 0;
+	trace_view_path(lk->w->pid, r->path.buf, &lk->view);
+	return lstat(lk->view.buf, &r->st) < 0 ? errno : 0;
+}
+
+/*
+ * An output (O_CREAT|O_TRUNC) created at the missing host path: what
+ * matters is what creating it gives, in which directory (trace.h,
+ * TRACE_OUTPUT).
+ */
+static void record_output_creation(const struct walk *w, const char *hostpath)
+{
+	struct trace_obs *o;
+
+	if (trace_obs_find(w->t, TRACE_OUTPUT, hostpath))
+		return;
+	o = trace_obs_add(w->t, TRACE_OUTPUT, hostpath, w->sc, NULL);
+	if (!trace_output_creation(w->pid, hostpath, w->open_mode, o))
+		trace_taint(w->t, "syscall %s: cannot tell how %s would be created",
+			    w->sc, hostpath);
+}
+
+/*
+ * A creating call succeeds only in an existing directory: that is observed
+ * too (an absent file says nothing about its parent).
+ */
+static void record_parent(const struct walk *w, const char *hostpath)
+{
+	struct strbuf parent = STRBUF_INIT;
+	struct stat pst;
+
+	add_parent(&parent, hostpath);
+	if (!lstat(parent.buf, &pst))
+		trace_obs_add(w->t, TRACE_STAT, parent.buf, w->sc, &pst);
+	strbuf_release(&parent);
+}
+
+/* The component at hand does not exist (@err ENOENT or ENOTDIR). */
+static enum step step_missing(struct lookup *lk, int err)
+{
+	const struct walk *w = lk->w;
+	const char *hostpath = lk->r->hostpath.buf;
+	bool created = lk->last && err == ENOENT;
+
+	if (lk->r->where != W_HOST)
+		return done(lk, RES_MISSING);
+	if (created && w->create == CREATE_TRUNC) {
+		record_output_creation(w, hostpath);
+		return done(lk, RES_MISSING);
+	}
+	if (created && w->create == CREATE_NEW)
+		record_parent(w, hostpath);
+	trace_record_always_changing(w->t, hostpath, w->sc);
+	trace_obs_add(w->t, TRACE_ABSENT, hostpath, w->sc, NULL);
+	return done(lk, RES_MISSING);
+}
+
+/* The component at hand cannot be examined (@err, not a missing one). */
+static enum step step_unexaminable(struct lookup *lk, int err)
+{
+	if (lk->r->where != W_HOST)
+		return done(lk, RES_OPAQUE);
+	trace_taint(lk->w->t, "syscall %s: cannot examine %s: %s", lk->w->sc,
+		    lk->r->hostpath.buf, strerror(err));
+	return done(lk, RES_FAILED);
+}
+
+/* The component at hand is a symlink to follow: go on from its target. */
+static enum step step_symlink(struct lookup *lk)
+{
+	const struct walk *w = lk->w;
+	struct res *r = lk->r;
+	const bool host = r->where == W_HOST;
+	struct strbuf target = STRBUF_INIT;
+	struct trace_obs *o;
+
+	if (trace_readlink(host ? r->hostpath.buf : lk->view.buf, &target) < 0) {
+		strbuf_release(&target);
+		if (!host)
+			return done(lk, RES_OPAQUE);
+		trace_taint(w->t, "syscall %s: cannot read symlink %s", w->sc,
+			    r->hostpath.buf);
+		return done(lk, RES_FAILED);
+	}
+	if (host) {
+		o = trace_obs_add(w->t, TRACE_SYMLINK, r->hostpath.buf, w->sc, &r->st);
+		if (o)
+			o->value = xstrdup(target.buf);
+	}
+	if ((w->resolve & RESOLVE_NO_SYMLINKS) || ++lk->links > TRACE_MAX_SYMLINKS) {
+		strbuf_release(&target);
+		return done(lk, RES_OPAQUE); /* the call fails with ELOOP */
+	}
+	pop_component(&r->path);
+	if (target.buf[0] == '/') {
+		if (w->resolve & RESOLVE_BENEATH) {
+			strbuf_release(&target);
+			return done(lk, RES_OPAQUE);
+		}
+		strbuf_reset(&r->path);
+		strbuf_addstr(&r->path, w->resolve & RESOLVE_IN_ROOT ? lk->root : "/");
+	}
+	splice_rest(lk, &target, true);
+	strbuf_release(&target);
+	return STEP_ON;
+}
+
+/*
+ * The component at hand is not a directory and more follows: the next
+ * lookup fails with ENOTDIR, and for host state that next name is absent.
+ */
+static enum step step_not_dir(struct lookup *lk)
+{
+	struct res *r = lk->r;
+
+	if (r->where == W_HOST) {
+		const char *c;
+		size_t len = peek_component(lk->rest.buf, &c);
+
+		strbuf_addch(&r->hostpath, '/');
+		strbuf_add(&r->hostpath, c, len);
+		trace_obs_add(lk->w->t, TRACE_ABSENT, r->hostpath.buf, lk->w->sc, NULL);
+	}
+	return done(lk, RES_MISSING);
+}
+
+/* Look the component at hand up in r->path, the job's view. */
+static enum step step_lookup(struct lookup *lk)
+{
+	struct res *r = lk->r;
+	int err;
+
+	if (r->path.len > 1)
+		strbuf_addch(&r->path, '/');
+	strbuf_addbuf(&r->path, &lk->name);
+	err = lstat_in_view(lk);
+	if (err == ENOENT || err == ENOTDIR)
+		return step_missing(lk, err);
+	if (err)
+		return step_unexaminable(lk, err);
+	if (r->where == W_HOST && S_ISDIR(r->st.st_mode) && !lk->last)
+		strmap_add(&lk->w->t->hostdirs, r->path.buf);
+	if (S_ISLNK(r->st.st_mode) && (!lk->last || lk->w->follow_last))
+		return step_symlink(lk);
+	if (!lk->last && !S_ISDIR(r->st.st_mode))
+		return step_not_dir(lk);
+	return STEP_ON;
+}
+
+static enum step step_component(struct lookup *lk)
+{
+	if (!strcmp(lk->name.buf, "."))
+		return STEP_ON;
+	if (!strcmp(lk->name.buf, ".."))
+		return step_dotdot(lk);
+	lk->walked = true;
+	if (at_proc_pid(lk))
+		return step_proc_pid(lk);
+	if (in_proc_pid(lk))
+		return step_proc_pid_entry(lk);
+	return step_lookup(lk);
+}
+
+/* Where the walk starts: the root or @base. */
+static enum step walk_start(struct lookup *lk, const char *base, const char *name)
+{
+	const uint64_t resolve = lk->w->resolve;
+
+	strbuf_reset(&lk->r->path);
+	lk->root = (resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) ? base : "/";
+	if (name[0] == '/' && !(resolve & RESOLVE_IN_ROOT)) {
+		if (resolve & RESOLVE_BENEATH)
+			return done(lk, RES_OPAQUE); /* the kernel refuses: EXDEV */
+		strbuf_addch(&lk->r->path, '/');
+	} else {
+		strbuf_addstr(&lk->r->path, base);
+	}
+	strbuf_addstr(&lk->rest, name);
+	return STEP_ON;
+}
+
+/* Every component was resolved: the object is found. */
+static void walk_end(struct lookup *lk)
+{
+	if (!lk->walked) {
+		/* the base itself ("/", ".", AT_EMPTY_PATH, /proc/self/fd/N) */
+		if (!lk->r->path.len)
+			strbuf_addch(&lk->r->path, '/');
+		if (lstat_in_view(lk)) {
+			done(lk, RES_OPAQUE); /* deleted file or directory */
+			return;
+		}
+	}
+	done(lk, RES_FOUND);
+}
+
 void trace_walk_path(const struct walk *w, const char *base, const char *name,
 		     struct res *r)
 {
-	struct trace *t = w->t;
-	struct strbuf rest = STRBUF_INIT, tmp = STRBUF_INIT, view = STRBUF_INIT;
-	const char *root = "/";
-	int links = 0;
-	bool walked = false;
+	struct lookup lk = { .w = w, .r = r, .rest = STRBUF_INIT,
+			     .name = STRBUF_INIT, .view = STRBUF_INIT };
+	enum step s = walk_start(&lk, base, name);
 
-	strbuf_reset(&r->path);
-	if (w->resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT))
-		root = base;
-	if (name[0] == '/' && !(w->resolve & RESOLVE_IN_ROOT)) {
-		if (w->resolve & RESOLVE_BENEATH) {
-			r->status = RES_OPAQUE; /* the kernel refuses: EXDEV */
-			goto out;
-		}
-		strbuf_addch(&r->path, '/');
-	} else {
-		strbuf_addstr(&r->path, base);
-	}
-	strbuf_addstr(&rest, name);
-
-	for (;;) {
-		const char *c = rest.buf;
-		const char *e;
-		size_t clen;
-		bool last;
-		enum where wh;
-		int err = 0;
-
-		while (*c == '/')
-			c++;
-		if (!*c)
-			break;
-		e = strchrnul(c, '/');
-		clen = (size_t)(e - c);
-		last = true;
-		for (const char *q = e; *q; q++)
-			if (*q != '/') {
-				last = false;
-				break;
-			}
-		strbuf_reset(&tmp);
-		strbuf_add(&tmp, c, clen);
-		/* shift rest */
-		{
-			size_t off = (size_t)(e - rest.buf);
-
-			memmove(rest.buf, rest.buf + off, rest.len - off + 1);
-			strbuf_setlen(&rest, rest.len - off);
-		}
-		if (!strcmp(tmp.buf, "."))
-			continue;
-		if (!strcmp(tmp.buf, "..")) {
-			if ((w->resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) &&
-			    !strcmp(r->path.buf, root)) {
-				if (w->resolve & RESOLVE_BENEATH) {
-					r->status = RES_OPAQUE;
-					goto out;
-				}
-				continue; /* IN_ROOT: ".." of the root is the root */
-			}
-			pop_component(&r->path);
-			continue;
-		}
-		walked = true;
-
-		/* /proc/<pid>: the sandbox's own processes, never host state */
-		if (!strcmp(r->path.buf, "/proc") &&
-		    (!strcmp(tmp.buf, "self") || !strcmp(tmp.buf, "thread-self") ||
-		     trace_is_digits(tmp.buf, tmp.len))) {
-			strbuf_addch(&r->path, '/');
-			strbuf_addbuf(&r->path, &tmp);
-			r->where = W_INTERNAL;
-			if (last) {
-				r->status = RES_OPAQUE;
-				goto out;
-			}
-			continue;
-		}
-		/* /proc/self/fd/N and friends are magic links: follow the fd */
-		if (is_proc_pid(r->path.buf) && !strchr(r->path.buf + 6, '/')) {
-			const char *pidc = r->path.buf + 6;
-			bool self = !strcmp(pidc, "self") || !strcmp(pidc, "thread-self");
-
-			if (!strcmp(tmp.buf, "fd") || !strcmp(tmp.buf, "cwd") ||
-			    !strcmp(tmp.buf, "root") || !strcmp(tmp.buf, "exe")) {
-				char link[96];
-				struct strbuf target = STRBUF_INIT;
-
-				if (!self)
-					self = is_own_ns_pid(w->pid, pidc);
-				if (!self) {
-					/* NEEDSWORK: map other sandbox pids to host pids */
-					trace_taint(t, "syscall %s: path through /proc/%s/%s not modelled",
-						    w->sc, pidc, tmp.buf);
-					r->status = RES_FAILED;
-					goto out;
-				}
-				if (!strcmp(tmp.buf, "fd")) {
-					const char *c2 = rest.buf, *e2;
-
-					while (*c2 == '/')
-						c2++;
-					e2 = strchrnul(c2, '/');
-					if (!trace_is_digits(c2, (size_t)(e2 - c2))) {
-						r->status = RES_OPAQUE;
-						goto out;
-					}
-					snprintf(link, sizeof(link), "/proc/%d/fd/%.*s",
-						 (int)w->pid, (int)(e2 - c2), c2);
-					memmove(rest.buf, e2, strlen(e2) + 1);
-					strbuf_setlen(&rest, strlen(rest.buf));
-				} else {
-					snprintf(link, sizeof(link), "/proc/%d/%s",
-						 (int)w->pid, tmp.buf);
-				}
-				if ((w->resolve & RESOLVE_NO_MAGICLINKS) ||
-				    trace_readlink(link, &target) < 0 || target.buf[0] != '/') {
-					strbuf_release(&target);
-					r->status = RES_OPAQUE;
-					goto out;
-				}
-				/* the fd's object: continue from its path */
-				strbuf_setlen(&r->path, 1);
-				strbuf_addbuf(&target, &rest);
-				strbuf_reset(&rest);
-				strbuf_addbuf(&rest, &target);
-				strbuf_release(&target);
-				walked = false;
-				continue;
-			}
-			r->status = RES_OPAQUE; /* /proc/<pid>/status and such */
-			goto out;
-		}
-
-		if (r->path.len > 1)
-			strbuf_addch(&r->path, '/');
-		strbuf_addbuf(&r->path, &tmp);
-
-		wh = where_is(t, r->path.buf, &r->hostpath);
-		r->where = wh;
-		if (wh == W_HOST) {
-			if (lstat(r->hostpath.buf, &r->st) < 0)
-				err = errno;
-		} else {
-			trace_view_path(w->pid, r->path.buf, &view);
-			if (lstat(view.buf, &r->st) < 0)
-				err = errno;
-		}
-		if (err == ENOENT || err == ENOTDIR) {
-			if (wh == W_HOST && last && err == ENOENT && w->create == CREATE_TRUNC) {
-				/*
-				 * An output (O_CREAT|O_TRUNC) created here: what
-				 * matters is what creating it gives, in which
-				 * directory (trace.h, TRACE_OUTPUT).
-				 */
-				struct trace_obs *o;
-
-				if (!trace_obs_find(t, TRACE_OUTPUT, r->hostpath.buf)) {
-					o = trace_obs_add(t, TRACE_OUTPUT, r->hostpath.buf, w->sc, NULL);
-					if (!trace_output_creation(w->pid, r->hostpath.buf,
-								   w->open_mode, o))
-						trace_taint(t, "syscall %s: cannot tell how %s would be created",
-							    w->sc, r->hostpath.buf);
-				}
-			} else if (wh == W_HOST && last && err == ENOENT && w->create != CREATE_NONE) {
-				/*
-				 * A creating call succeeds only in an existing
-				 * directory: that is observed too (an absent file
-				 * says nothing about its parent).
-				 */
-				struct strbuf parent = STRBUF_INIT;
-				struct stat pst;
-				char *sl = strrchr(r->hostpath.buf, '/');
-
-				strbuf_add(&parent, r->hostpath.buf,
-					   sl && sl != r->hostpath.buf ? (size_t)(sl - r->hostpath.buf) : 1);
-				if (!lstat(parent.buf, &pst))
-					trace_obs_add(t, TRACE_STAT, parent.buf, w->sc, &pst);
-				strbuf_release(&parent);
-			}
-			if (wh == W_HOST && !(last && err == ENOENT && w->create == CREATE_TRUNC)) {
-				trace_record_always_changing(t, r->hostpath.buf, w->sc);
-				trace_obs_add(t, TRACE_ABSENT, r->hostpath.buf, w->sc, NULL);
-			}
-			r->status = RES_MISSING;
-			goto out;
-		}
-		if (err) {
-			if (wh == W_HOST) {
-				trace_taint(t, "syscall %s: cannot examine %s: %s", w->sc,
-					    r->hostpath.buf, strerror(err));
-				r->status = RES_FAILED;
-			} else {
-				r->status = RES_OPAQUE;
-			}
-			goto out;
-		}
-		if (wh == W_HOST && S_ISDIR(r->st.st_mode) && !last)
-			strmap_add(&t->hostdirs, r->path.buf);
-		if (S_ISLNK(r->st.st_mode) && (!last || w->follow_last)) {
-			struct strbuf target = STRBUF_INIT;
-			int rr = trace_readlink(wh == W_HOST ? r->hostpath.buf : view.buf, &target);
-
-			if (rr < 0) {
-				strbuf_release(&target);
-				if (wh == W_HOST) {
-					trace_taint(t, "syscall %s: cannot read symlink %s", w->sc,
-						    r->hostpath.buf);
-					r->status = RES_FAILED;
-				} else {
-					r->status = RES_OPAQUE;
-				}
-				goto out;
-			}
-			if (wh == W_HOST) {
-				struct trace_obs *o = trace_obs_add(t, TRACE_SYMLINK, r->hostpath.buf,
-								    w->sc, &r->st);
-				if (o)
-					o->value = xstrdup(target.buf);
-			}
-			if ((w->resolve & RESOLVE_NO_SYMLINKS) || ++links > TRACE_MAX_SYMLINKS) {
-				strbuf_release(&target);
-				r->status = RES_OPAQUE; /* the call fails with ELOOP */
-				goto out;
-			}
-			pop_component(&r->path);
-			if (target.buf[0] == '/') {
-				if (w->resolve & RESOLVE_BENEATH) {
-					strbuf_release(&target);
-					r->status = RES_OPAQUE;
-					goto out;
-				}
-				strbuf_reset(&r->path);
-				strbuf_addstr(&r->path, w->resolve & RESOLVE_IN_ROOT ? root : "/");
-			}
-			strbuf_addch(&target, '/');
-			strbuf_addbuf(&target, &rest);
-			strbuf_reset(&rest);
-			strbuf_addbuf(&rest, &target);
-			strbuf_release(&target);
-			continue;
-		}
-		if (!last && !S_ISDIR(r->st.st_mode)) {
-			/* the next lookup fails with ENOTDIR */
-			if (wh == W_HOST) {
-				const char *c2 = rest.buf, *e2;
-
-				while (*c2 == '/')
-					c2++;
-				e2 = strchrnul(c2, '/');
-				strbuf_addch(&r->hostpath, '/');
-				strbuf_add(&r->hostpath, c2, (size_t)(e2 - c2));
-				trace_obs_add(t, TRACE_ABSENT, r->hostpath.buf, w->sc, NULL);
-			}
-			r->status = RES_MISSING;
-			goto out;
-		}
-	}
-	if (!walked) {
-		/* the base itself ("/", ".", AT_EMPTY_PATH, /proc/self/fd/N) */
-		int err = 0;
-
-		if (!r->path.len)
-			strbuf_addch(&r->path, '/');
-		r->where = where_is(t, r->path.buf, &r->hostpath);
-		if (r->where == W_HOST) {
-			if (lstat(r->hostpath.buf, &r->st) < 0)
-				err = errno;
-		} else {
-			trace_view_path(w->pid, r->path.buf, &view);
-			if (lstat(view.buf, &r->st) < 0)
-				err = errno;
-		}
-		if (err) {
-			r->status = RES_OPAQUE; /* deleted file or directory */
-			goto out;
-		}
-	}
-	r->status = RES_FOUND;
-out:
-	strbuf_release(&rest);
-	strbuf_release(&tmp);
-	strbuf_release(&view);
+	while (s == STEP_ON && next_component(&lk))
+		s = step_component(&lk);
+	if (s == STEP_ON)
+		walk_end(&lk);
+	strbuf_release(&lk.rest);
+	strbuf_release(&lk.name);
+	strbuf_release(&lk.view);
 }
 
 int trace_walk_from_cwd(const struct walk *w, const char *name, struct res *r)
