@@ -70,6 +70,11 @@
 /* sbx_clean_stale() runs at most every SBX_CLEAN_INTERVAL_S per run root. */
 #define SBX_CLEAN_STAMP ".clean-stamp"
 #define SBX_CLEAN_INTERVAL_S 60
+/*
+ * A run_root/.tmp-<id> directory (make_run_dir() before its rename) older
+ * than this lost its creator: sbx_clean_stale() removes it, lock or not.
+ */
+#define SBX_STALE_TMP_AGE_S 3600
 
 /* Grace between SIGTERM and SIGKILL on --timeout. */
 #define SBX_KILL_GRACE_S 2
@@ -919,7 +924,7 @@ int sbx_clean_stale(const char *run_root)
 			 * hour-old one is stale, lock or not.
 			 */
 			if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    sb.st_mtime >= time(NULL) - 3600)
+			    sb.st_mtime >= time(NULL) - SBX_STALE_TMP_AGE_S)
 				continue;
 		}
 		lock = xasprintf("%s/lock", name);
@@ -933,7 +938,7 @@ int sbx_clean_stale(const char *run_root)
 			 */
 			if (tmp && errno == ENOENT &&
 			    fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    sb.st_mtime < time(NULL) - 3600 &&
+			    sb.st_mtime < time(NULL) - SBX_STALE_TMP_AGE_S &&
 			    rm_rf_at(fd, name) == 0)
 				removed++;
 			continue;

@@ -41,6 +41,20 @@
 #ifndef TIOCLINUX
 #define TIOCLINUX 0x541C
 #endif
+#ifndef __X32_SYSCALL_BIT
+#define __X32_SYSCALL_BIT 0x40000000
+#endif
+
+/*
+ * The system-call numbers the filters cover: each of 0..TRACE_NR_SYSCALLS-1
+ * gets its rule (a number libseccomp cannot name included), and the ABI
+ * filter answers ENOSYS from here up, as a kernel without them would.
+ * Native x86_64 numbers end well below (fchmodat2 is 452).
+ */
+#define TRACE_NR_SYSCALLS 512
+
+/* ioctl's request is an unsigned int: only the low 32 bits of the argument. */
+#define IOCTL_REQUEST_MASK 0xffffffffu
 
 /* clone() with any of these flags: notified (trace) or EPERM (untrusted). */
 #define NS_FLAGS_LIST                                                        \
@@ -102,8 +116,8 @@ static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out
 					r = add_rule(f, notify, sn, 1, &cmp);
 			}
 		} else if (!strcmp(name, "ioctl")) {
-			struct scmp_arg_cmp a1 = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI);
-			struct scmp_arg_cmp a2 = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX);
+			struct scmp_arg_cmp a1 = SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK, TIOCSTI);
+			struct scmp_arg_cmp a2 = SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK, TIOCLINUX);
 
 			if (untr) {
 				r = add_rule(f, eperm, sn, 1, &a1);
@@ -116,7 +130,7 @@ static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out
 			}
 		} else if (!strcmp(name, "personality")) {
 			if (untr) {
-				struct scmp_arg_cmp q = SCMP_A0(SCMP_CMP_NE, 0xffffffffu);
+				struct scmp_arg_cmp q = SCMP_A0(SCMP_CMP_NE, TRACE_PERSONALITY_QUERY);
 
 				/* queries pass; anything else: the handler decides
 				 * (trace) or EPERM (deny-only) */
@@ -179,7 +193,7 @@ static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out
 			goto fail;
 	}
 	/* numbers libseccomp cannot name: notified (taint) or refused */
-	for (n = 0; n < 512; n++) {
+	for (n = 0; n < TRACE_NR_SYSCALLS; n++) {
 		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, n);
 
 		if (name) {
@@ -201,9 +215,8 @@ fail:
 }
 
 /*
- * A small classic-BPF filter stacked under libseccomp's (numbers >= 512:
- * ENOSYS); any ABI but
- * native x86_64 — i386 (int 0x80) and x32 (native arch, numbers with
+ * A small classic-BPF filter stacked under libseccomp's (numbers from
+ * TRACE_NR_SYSCALLS up: ENOSYS); any ABI but native x86_64 — i386 (int 0x80) and x32 (native arch, numbers with
  * __X32_SYSCALL_BIT, which libseccomp's x86_64 filter lets through to the
  * default action) — kills the process. On a kernel with x32 enabled an
  * x32 openat would otherwise bypass every rule.
@@ -215,11 +228,11 @@ static int install_abi_filter(void)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		/* numbers past what the main filter covers (0..511): as if
-		 * the kernel lacked them */
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 512, 0, 1),
+		/* numbers past what the main filter covers: as if the
+		 * kernel lacked them */
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, TRACE_NR_SYSCALLS, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};

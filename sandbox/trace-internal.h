@@ -29,6 +29,12 @@
 /* Room for struct seccomp_notif(_resp) as this kernel sizes them. */
 #define TRACE_NOTIF_BUF 512
 
+/*
+ * personality(0xffffffff) changes nothing and returns the current
+ * persona: untrusted mode lets it through (trace-filter.c, trace-notify.c).
+ */
+#define TRACE_PERSONALITY_QUERY 0xffffffffu
+
 struct trace {
 	struct trace_config cfg;
 	char **private_paths;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -399,9 +400,13 @@ static void on_sockaddr(struct call *c, uint64_t addr, uint64_t len)
 	trace_res_release(&r);
 }
 
+/* sendmmsg() sends at most this many messages (the kernel's UIO_MAXIOV). */
+#define SENDMMSG_MAX_VLEN 1024
+
+/* The destination of each message of a sendmsg() or sendmmsg(). */
 static void on_sendmsg(struct call *c, uint64_t msgp, uint64_t vlen, bool mmsg)
 {
-	uint64_t i, n = mmsg ? (vlen > 1024 ? 1024 : vlen) : 1;
+	uint64_t i, n = mmsg ? (vlen > SENDMMSG_MAX_VLEN ? SENDMMSG_MAX_VLEN : vlen) : 1;
 	size_t stride = mmsg ? sizeof(struct mmsghdr) : sizeof(struct msghdr);
 
 	for (i = 0; i < n && !c->stale && !c->error; i++) {
@@ -605,8 +610,9 @@ static void on_notification(struct call *c)
 		break;
 	case SYS_personality:
 		/* notified in untrusted mode only: queries and ASLR off pass */
-		if ((uint32_t)a[0] != 0xffffffffu && (uint32_t)a[0] != 0 &&
-		    (uint32_t)a[0] != 0x0040000)
+		if ((uint32_t)a[0] != TRACE_PERSONALITY_QUERY &&
+		    (uint32_t)a[0] != PER_LINUX &&
+		    (uint32_t)a[0] != (PER_LINUX | ADDR_NO_RANDOMIZE))
 			c->error = EPERM;
 		break;
 	default: {

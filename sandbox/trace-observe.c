@@ -23,6 +23,13 @@
 
 /* binfmt_script + binfmt_elf nest at most 5 deep (BINPRM_MAX_RECURSION 4). */
 #define TRACE_MAX_INTERP_DEPTH 5
+/*
+ * Program headers read from an executable, at most: more than any real
+ * binary has (a handful to a few dozen), so that a corrupt or hostile
+ * e_phnum costs a bounded number of reads. Beyond it the binary's
+ * PT_INTERP is not looked for.
+ */
+#define TRACE_MAX_PHNUM 512
 
 /* ---------------------------------------------------------------------- */
 /* observations of a resolved path */
@@ -151,7 +158,7 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 		int i;
 
 		memcpy(&eh, buf, sizeof(eh));
-		if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 512)
+		if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > TRACE_MAX_PHNUM)
 			goto out;
 		for (i = 0; i < eh.e_phnum; i++) {
 			Elf64_Phdr ph;
