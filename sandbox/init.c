@@ -141,10 +141,11 @@ static int write_proc_self(const char *name, const char *text)
 
 /*
  * Untrusted as root (s->job_userns): give up root for good. The ids go
- * first (host 65534, no supplementary groups), then a user namespace of
- * the job's own, mapping 65534 to itself: the capability set it gets there
- * is what lets sbx_caps_drop() clear the bounding set right after. It owns
- * none of the sandbox's namespaces, so those capabilities reach nothing.
+ * first (host SBX_UNTRUSTED_ID, no supplementary groups), then a user
+ * namespace of the job's own, mapping that id to itself: the capability
+ * set it gets there is what lets sbx_caps_drop() clear the bounding set
+ * right after. It owns none of the sandbox's namespaces, so those
+ * capabilities reach nothing.
  */
 static int become_untrusted(const struct sbx *s, const char **what)
 {
@@ -161,7 +162,8 @@ static int become_untrusted(const struct sbx *s, const char **what)
 	if (setresuid(s->job_uid, s->job_uid, s->job_uid) < 0)
 		return -errno;
 	/* The id change made the process non-dumpable: its uid_map and
-	 * gid_map would be root's. An ordinary process of 65534 is dumpable. */
+	 * gid_map would be root's. An ordinary process of that id is
+	 * dumpable. */
 	*what = "PR_SET_DUMPABLE";
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		return -errno;
@@ -365,9 +367,10 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 
 	if (s->userns && s->job_uid != s->host_uid && s->map_uid != s->host_uid) {
 		/*
-		 * 65534 may not be able to look up R (a cache directory of
-		 * mode 0700): the layers' directories are opened now and
-		 * named to overlayfs through /proc/self/fd magic links.
+		 * The job's ids may not be able to look up R (a cache
+		 * directory of mode 0700): the layers' directories are
+		 * opened now and named to overlayfs through /proc/self/fd
+		 * magic links.
 		 */
 		for (i = 0; i < s->nr_layers; i++) {
 			char **paths[] = { &s->layers[i].upper, &s->layers[i].work,
@@ -385,11 +388,12 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 			}
 		}
 		/*
-		 * Untrusted as root: become 65534 (mapped from host 65534)
-		 * now, so the overlays are mounted with ids that own their
-		 * upper directories; keep the capabilities of the namespace
-		 * to finish building it. Supplementary groups of the host
-		 * (root's) must go: unmapped, they would still grant access.
+		 * Untrusted as root: become SBX_UNTRUSTED_ID (mapped from
+		 * the same host id) now, so the overlays are mounted with
+		 * ids that own their upper directories; keep the
+		 * capabilities of the namespace to finish building it.
+		 * Supplementary groups of the host (root's) must go:
+		 * unmapped, they would still grant access.
 		 */
 		if (setgroups(0, NULL) < 0)
 			sbx_child_fail(status_fd, "cannot clear supplementary groups");

@@ -279,7 +279,7 @@ static bool in_groups(gid_t gid)
 /*
  * A new layer showing host directory @dir, with R/layers/<n>/upper and
  * work. In untrusted mode as root the job (and init, which mounts the
- * overlay) runs as 65534: upper and work must be theirs.
+ * overlay) runs as SBX_UNTRUSTED_ID: upper and work must be theirs.
  */
 static int add_layer(struct sbx *s, const char *dir, struct strbuf *err)
 {
@@ -1056,7 +1056,7 @@ static void mask_one(const char *path, int status_fd)
 	if (stat(path, &sb) < 0) {
 		/*
 		 * Nothing there to hide; or out of reach of init, whose
-		 * credentials the job has at most (untrusted: 65534).
+		 * credentials the job has at most (untrusted: SBX_UNTRUSTED_ID).
 		 */
 		if (errno == ENOENT || errno == ENOTDIR || errno == EACCES)
 			return;

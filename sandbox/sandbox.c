@@ -151,7 +151,7 @@ static int make_run_dir(struct sbx *s, struct strbuf *err)
 	_cleanup_close_ int rootfd = -1;
 	char id[17], tmp[32];
 	int ret, tries;
-	/* untrusted as root: init runs as 65534 and must reach R/layers. */
+	/* untrusted as root: init runs as SBX_UNTRUSTED_ID and must reach R/layers. */
 	mode_t mode = (s->userns && s->map_uid != s->host_uid) ? 0711 : 0700;
 
 	ret = mkdir_p_at(AT_FDCWD, s->run_root, 0755);
@@ -233,19 +233,19 @@ int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err)
 	/*
 	 * Untrusted as root: real root builds the view (every mount
 	 * copy-on-write, as for a trusted root job) and the job alone then
-	 * becomes 65534 in a user namespace of its own (init.c). A user
-	 * namespace around init as well would leave every root-owned host
-	 * file unmapped: a copy-up of one fails, and the job could not even
-	 * write into a world-writable output directory.
+	 * becomes SBX_UNTRUSTED_ID in a user namespace of its own (init.c).
+	 * A user namespace around init as well would leave every root-owned
+	 * host file unmapped: a copy-up of one fails, and the job could not
+	 * even write into a world-writable output directory.
 	 */
 	s->userns = s->host_uid != 0;
 	s->job_userns = cfg->untrusted && s->host_uid == 0;
 	s->skeleton = s->userns;
 	if (cfg->untrusted) {
-		s->job_uid = 65534;
-		s->job_gid = 65534;
-		s->map_uid = s->host_uid ? s->host_uid : 65534;
-		s->map_gid = s->host_uid ? s->host_gid : 65534;
+		s->job_uid = SBX_UNTRUSTED_ID;
+		s->job_gid = SBX_UNTRUSTED_ID;
+		s->map_uid = s->host_uid ? s->host_uid : SBX_UNTRUSTED_ID;
+		s->map_gid = s->host_uid ? s->host_gid : SBX_UNTRUSTED_ID;
 	} else {
 		s->job_uid = s->host_uid;
 		s->job_gid = s->host_gid;

@@ -43,6 +43,12 @@
 struct sbx;
 
 /*
+ * The uid and gid an untrusted job runs as (nobody/nogroup), inside the
+ * sandbox and, when procache is root, in the host as well.
+ */
+#define SBX_UNTRUSTED_ID 65534
+
+/*
  * One overlay of the job's view. All absolute host paths, owned by the
  * struct sbx (valid until sbx_free()).
  *	mountpoint	where the job sees it ("/", "/usr", "/home/u/src")
@@ -128,8 +134,9 @@ struct sbx_config {
 	/* Show the host /tmp copy-on-write (else a private tmpfs /tmp). */
 	bool share_tmp;
 	/*
-	 * User namespace; the job runs as uid/gid 65534 (mapped from host
-	 * 65534 when procache is root, from the caller's ids otherwise),
+	 * User namespace; the job runs as uid/gid SBX_UNTRUSTED_ID (mapped
+	 * from the same host ids when procache is root, from the caller's
+	 * ids otherwise),
 	 * with the rootless view and no capabilities.
 	 */
 	bool untrusted;

@@ -67,11 +67,12 @@ struct sbx {
 
 	bool userns;		/* a user namespace is created (for init) */
 	bool job_userns;	/* untrusted as root: the job alone becomes
-				   65534 in a user namespace of its own */
+				   SBX_UNTRUSTED_ID in a user namespace of
+				   its own */
 	bool skeleton;		/* rootless view (tmpfs skeleton) */
 	uid_t host_uid;		/* of the runner */
 	gid_t host_gid;
-	uid_t job_uid;		/* inside */
+	uid_t job_uid;		/* inside (untrusted: SBX_UNTRUSTED_ID) */
 	gid_t job_gid;
 	uid_t map_uid;		/* host id mapped to job_uid (userns) */
 	gid_t map_gid;
