@@ -86,10 +86,15 @@ struct sbx {
 };
 
 /* mounts.c */
+/*
+ * Supervisor, in sbx_new(): plan s->layers (with their upper and work
+ * directories under R/layers/) and s->steps from the host's mount table;
+ * 0 or -errno with a message in @err.
+ */
 int sbx_mounts_plan(struct sbx *s, struct strbuf *err);
 /*
  * In init: build the view on @hostroot_fd (R/root, opened O_PATH) and
- * pivot into it.
+ * pivot into it. A failure ends init (sbx_child_fail() on @status_fd).
  */
 void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd);
 /* In init after pivot_root: the masks (run_root included). */
@@ -117,11 +122,16 @@ void sbx_limits_cleanup(struct sbx *s);
 int sbx_limits_apply_rlimits(const struct sbx *s);
 void sbx_limits_release(struct sbx_limits *l);
 
-/* caps.c, in the job: drop what a job of this kind must not have. */
+/*
+ * caps.c, in the job: drop what a job of this kind must not have. 0, or
+ * -errno with *@what naming the step that failed.
+ */
 int sbx_caps_drop(const struct sbx *s, const char **what);
 /*
  * In init when it changes its ids inside a user namespace (untrusted as
- * root): keep the capabilities needed to build the view.
+ * root): keep the capabilities needed to build the view. The first before
+ * setresuid() (the permitted set survives it), the second after (the
+ * permitted set made effective again). 0 or -errno.
  */
 int sbx_caps_keep_across_setuid(void);
 int sbx_caps_restore_effective(void);

@@ -9,9 +9,10 @@
  *	trace-resolve.c	path resolution as the kernel does it for the job
  *	trace-record.c	the records: observations, taints, lookup caches
  *
- * Everything below is used with t->lock held (trace-notify.c takes it
- * around each notification), except in trace_new/free/finish, which run
- * when no tracer thread does.
+ * The records and caches of struct trace are used with t->lock held
+ * (trace-notify.c takes it around each notification), except by
+ * trace_new/free/finish, which run when no tracer thread does.
+ * trace-filter.c runs in the job and reads only t->cfg.
  */
 #ifndef PROCACHE_SANDBOX_TRACE_INTERNAL_H
 #define PROCACHE_SANDBOX_TRACE_INTERNAL_H
