@@ -216,9 +216,10 @@ fail:
 
 /*
  * A small classic-BPF filter stacked under libseccomp's (numbers from
- * TRACE_NR_SYSCALLS up: ENOSYS); any ABI but native x86_64 — i386 (int 0x80) and x32 (native arch, numbers with
- * __X32_SYSCALL_BIT, which libseccomp's x86_64 filter lets through to the
- * default action) — kills the process. On a kernel with x32 enabled an
+ * TRACE_NR_SYSCALLS up: ENOSYS); any ABI but native x86_64 — i386 (int
+ * 0x80) and x32 (native arch, numbers with __X32_SYSCALL_BIT, which
+ * libseccomp's x86_64 filter lets through to the default action) — kills
+ * the process. On a kernel with x32 enabled an
  * x32 openat would otherwise bypass every rule.
  */
 static int install_abi_filter(void)

@@ -331,10 +331,17 @@ out:
 	trace_res_release(&r);
 }
 
+static void add_hostfact(struct call *c, const char *name, const char *value)
+{
+	struct trace_obs *o = trace_obs_add(c->t, TRACE_HOSTFACT, name, c->sc, NULL);
+
+	if (o)
+		o->value = xstrdup(value);
+}
+
 static void on_uname(struct call *c)
 {
 	struct utsname u;
-	struct trace_obs *o;
 
 	if (c->t->uname_done)
 		return;
@@ -344,21 +351,29 @@ static void on_uname(struct call *c)
 		return;
 	}
 	/* the nodename is always "procache" in the sandbox: not a host fact */
-	o = trace_obs_add(c->t, TRACE_HOSTFACT, "uname.sysname", c->sc, NULL);
-	if (o)
-		o->value = xstrdup(u.sysname);
-	o = trace_obs_add(c->t, TRACE_HOSTFACT, "uname.release", c->sc, NULL);
-	if (o)
-		o->value = xstrdup(u.release);
-	o = trace_obs_add(c->t, TRACE_HOSTFACT, "uname.version", c->sc, NULL);
-	if (o)
-		o->value = xstrdup(u.version);
-	o = trace_obs_add(c->t, TRACE_HOSTFACT, "uname.machine", c->sc, NULL);
-	if (o)
-		o->value = xstrdup(u.machine);
-	o = trace_obs_add(c->t, TRACE_HOSTFACT, "uname.domainname", c->sc, NULL);
-	if (o)
-		o->value = xstrdup(u.domainname);
+	add_hostfact(c, "uname.sysname", u.sysname);
+	add_hostfact(c, "uname.release", u.release);
+	add_hostfact(c, "uname.version", u.version);
+	add_hostfact(c, "uname.machine", u.machine);
+	add_hostfact(c, "uname.domainname", u.domainname);
+}
+
+/*
+ * Read the socket address (@addr, @len) of the call into @sun (as a
+ * sockaddr_un, sun_path NUL-terminated); returns the bytes read, 0 when
+ * there is no address or the call is gone.
+ */
+static size_t read_sockaddr(struct call *c, uint64_t addr, uint64_t len,
+			    struct sockaddr_un *sun)
+{
+	size_t n = len < sizeof(*sun) ? (size_t)len : sizeof(*sun);
+
+	memset(sun, 0, sizeof(*sun));
+	if (!addr || len < sizeof(sa_family_t) ||
+	    mem_read((pid_t)c->req->pid, addr, sun, n) < 0 || !still_valid(c))
+		return 0;
+	sun->sun_path[sizeof(sun->sun_path) - 1] = 0;
+	return n;
 }
 
 /* A socket address the job sends to or connects to. */
@@ -368,13 +383,9 @@ static void on_sockaddr(struct call *c, uint64_t addr, uint64_t len)
 	struct res r = RES_INIT;
 	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
 			  .follow_last = true };
-	size_t n;
+	size_t n = read_sockaddr(c, addr, len, &sun);
 
-	if (!addr || len < sizeof(sa_family_t))
-		return;
-	n = len < sizeof(sun) ? (size_t)len : sizeof(sun);
-	memset(&sun, 0, sizeof(sun));
-	if (mem_read(w.pid, addr, &sun, n) < 0 || !still_valid(c))
+	if (!n)
 		return;
 	if (sun.sun_family != AF_UNIX) {
 		if (c->t->cfg.host_net && sun.sun_family != AF_UNSPEC &&
@@ -390,13 +401,27 @@ static void on_sockaddr(struct call *c, uint64_t addr, uint64_t len)
 			trace_taint(c->t, "syscall %s: host abstract unix socket", c->sc);
 		return;
 	}
-	sun.sun_path[sizeof(sun.sun_path) - 1] = 0;
 	if (!trace_walk_from_cwd(&w, sun.sun_path, &r) &&
 	    r.status == RES_FOUND && r.where == W_HOST) {
 		trace_taint(c->t, "syscall %s: host unix socket %s", c->sc, r.hostpath.buf);
 		if (c->t->cfg.untrusted)
 			c->error = EACCES;
 	}
+	trace_res_release(&r);
+}
+
+/* bind: a path-named socket is created like a file: its name is probed. */
+static void on_bind(struct call *c, uint64_t addr, uint64_t len)
+{
+	struct sockaddr_un sun;
+	struct res r = RES_INIT;
+	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
+			  .create = CREATE_NEW };
+	size_t n = read_sockaddr(c, addr, len, &sun);
+
+	if (n > offsetof(struct sockaddr_un, sun_path) && sun.sun_family == AF_UNIX &&
+	    sun.sun_path[0] && !trace_walk_from_cwd(&w, sun.sun_path, &r))
+		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
 	trace_res_release(&r);
 }
 
@@ -419,6 +444,28 @@ static void on_sendmsg(struct call *c, uint64_t msgp, uint64_t vlen, bool mmsg)
 	}
 }
 
+/* An fd argument (an int in a 64-bit register). */
+static int arg_fd(__u64 x)
+{
+	return (int)(int32_t)x;
+}
+
+/* A *at() call naming (dirfd a[0], path a[1]) with AT_* @flags. */
+static void on_lookup_at(struct call *c, const __u64 *a, __u64 flags)
+{
+	on_lookup(c, arg_fd(a[0]), a[1], !(flags & AT_SYMLINK_NOFOLLOW),
+		  flags & AT_EMPTY_PATH, TRACE_STAT);
+}
+
+/* rename: both sides are removals; the new name is created if missing. */
+static void on_rename(struct call *c, int olddirfd, __u64 oldpath, int newdirfd,
+		      __u64 newpath)
+{
+	on_removal(c, olddirfd, oldpath);
+	c->create = CREATE_NEW;
+	on_removal(c, newdirfd, newpath);
+}
+
 static void on_notification(struct call *c)
 {
 	const __u64 *a = c->req->data.args;
@@ -427,7 +474,6 @@ static void on_notification(struct call *c)
 
 	if (pc_verbose >= 2)
 		debug("trace: pid %u: %s", (unsigned)c->req->pid, c->sc);
-#define AFD(x) ((int)(int32_t)(x))
 	switch (nr) {
 	case SYS_open:
 		on_open(c, AT_FDCWD, a[0], a[1], a[2], 0);
@@ -436,7 +482,7 @@ static void on_notification(struct call *c)
 		on_open(c, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1], 0);
 		break;
 	case SYS_openat:
-		on_open(c, AFD(a[0]), a[1], a[2], a[3], 0);
+		on_open(c, arg_fd(a[0]), a[1], a[2], a[3], 0);
 		break;
 	case SYS_openat2: {
 		struct open_how how;
@@ -447,95 +493,14 @@ static void on_notification(struct call *c)
 			     a[3] < sizeof(how) ? a[3] : sizeof(how)) < 0 ||
 		    !still_valid(c))
 			break;
-		on_open(c, AFD(a[0]), a[1], how.flags, how.mode, how.resolve);
+		on_open(c, arg_fd(a[0]), a[1], how.flags, how.mode, how.resolve);
 		break;
 	}
+	/* calls that look at a path (the writing ones: its existence, type
+	 * and mode) */
 	case SYS_stat:
 	case SYS_access:
-		on_lookup(c, AT_FDCWD, a[0], true, false, TRACE_STAT);
-		break;
-	case SYS_lstat:
-		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
-		break;
-	case SYS_newfstatat:
-		on_lookup(c, AFD(a[0]), a[1], !(a[3] & AT_SYMLINK_NOFOLLOW),
-			  a[3] & AT_EMPTY_PATH, TRACE_STAT);
-		break;
-	case SYS_statx:
-		on_lookup(c, AFD(a[0]), a[1], !(a[2] & AT_SYMLINK_NOFOLLOW),
-			  a[2] & AT_EMPTY_PATH, TRACE_STAT);
-		break;
-	case SYS_faccessat:
-		on_lookup(c, AFD(a[0]), a[1], true, false, TRACE_STAT);
-		break;
-	case SYS_faccessat2:
-		on_lookup(c, AFD(a[0]), a[1], !(a[3] & AT_SYMLINK_NOFOLLOW),
-			  a[3] & AT_EMPTY_PATH, TRACE_STAT);
-		break;
-	case SYS_readlink:
-		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
-		break;
-	case SYS_readlinkat:
-		on_lookup(c, AFD(a[0]), a[1], false, true, TRACE_STAT);
-		break;
 	case SYS_chdir:
-		on_lookup(c, AT_FDCWD, a[0], true, false, TRACE_STAT);
-		break;
-	case SYS_execve:
-		on_exec(c, AT_FDCWD, a[0], true, false);
-		break;
-	case SYS_execveat:
-		on_exec(c, AFD(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW), a[4] & AT_EMPTY_PATH);
-		break;
-	case SYS_getdents:
-	case SYS_getdents64:
-		on_getdents(c, AFD(a[0]));
-		break;
-	case SYS_uname:
-		on_uname(c);
-		break;
-	/* writing calls: existence, type and mode of each path they name */
-	case SYS_unlink:
-	case SYS_rmdir:
-		on_removal(c, AT_FDCWD, a[0]);
-		break;
-	case SYS_mkdir:
-	case SYS_mknod:
-		on_create(c, AT_FDCWD, a[0]);
-		break;
-	case SYS_unlinkat:
-		on_removal(c, AFD(a[0]), a[1]);
-		break;
-	case SYS_mkdirat:
-	case SYS_mknodat:
-		on_create(c, AFD(a[0]), a[1]);
-		break;
-	case SYS_rename:
-		on_removal(c, AT_FDCWD, a[0]);
-		c->create = CREATE_NEW;
-		on_removal(c, AT_FDCWD, a[1]);
-		break;
-	case SYS_link:
-		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
-		on_create(c, AT_FDCWD, a[1]);
-		break;
-	case SYS_renameat:
-	case SYS_renameat2:
-		on_removal(c, AFD(a[0]), a[1]);
-		c->create = CREATE_NEW;
-		on_removal(c, AFD(a[2]), a[3]);
-		break;
-	case SYS_linkat:
-		on_lookup(c, AFD(a[0]), a[1], a[4] & AT_SYMLINK_FOLLOW, a[4] & AT_EMPTY_PATH,
-			  TRACE_STAT);
-		on_create(c, AFD(a[2]), a[3]);
-		break;
-	case SYS_symlink:
-		on_create(c, AT_FDCWD, a[1]);
-		break;
-	case SYS_symlinkat:
-		on_create(c, AFD(a[1]), a[2]);
-		break;
 	case SYS_chmod:
 	case SYS_chown:
 	case SYS_truncate:
@@ -543,50 +508,94 @@ static void on_notification(struct call *c)
 	case SYS_utimes:
 		on_lookup(c, AT_FDCWD, a[0], true, false, TRACE_STAT);
 		break;
+	case SYS_lstat:
+	case SYS_readlink:
 	case SYS_lchown:
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
 		break;
+	case SYS_faccessat:
 	case SYS_fchmodat:
-		on_lookup(c, AFD(a[0]), a[1], true, false, TRACE_STAT);
-		break;
-	case SYS_fchmodat2:
-		on_lookup(c, AFD(a[0]), a[1], !(a[3] & AT_SYMLINK_NOFOLLOW),
-			  a[3] & AT_EMPTY_PATH, TRACE_STAT);
-		break;
-	case SYS_fchownat:
-		on_lookup(c, AFD(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW),
-			  a[4] & AT_EMPTY_PATH, TRACE_STAT);
+		on_lookup(c, arg_fd(a[0]), a[1], true, false, TRACE_STAT);
 		break;
 	case SYS_futimesat:
 		if (a[1])
-			on_lookup(c, AFD(a[0]), a[1], true, false, TRACE_STAT);
+			on_lookup(c, arg_fd(a[0]), a[1], true, false, TRACE_STAT);
+		break;
+	case SYS_readlinkat:
+		on_lookup(c, arg_fd(a[0]), a[1], false, true, TRACE_STAT);
+		break;
+	case SYS_newfstatat:
+	case SYS_faccessat2:
+	case SYS_fchmodat2:
+		on_lookup_at(c, a, a[3]);
+		break;
+	case SYS_statx:
+		on_lookup_at(c, a, a[2]);
+		break;
+	case SYS_fchownat:
+		on_lookup_at(c, a, a[4]);
 		break;
 	case SYS_utimensat:
 		/* a NULL path is futimens(fd): the fd was opened by a traced call */
 		if (a[1])
-			on_lookup(c, AFD(a[0]), a[1], !(a[3] & AT_SYMLINK_NOFOLLOW),
-				  a[3] & AT_EMPTY_PATH, TRACE_STAT);
+			on_lookup_at(c, a, a[3]);
 		break;
-	case SYS_bind: {
-		struct sockaddr_un sun;
-		size_t n = a[2] < sizeof(sun) ? (size_t)a[2] : sizeof(sun);
-
-		memset(&sun, 0, sizeof(sun));
-		/* a path-named socket is created like a file: its name is probed */
-		if (n > offsetof(struct sockaddr_un, sun_path) &&
-		    !mem_read((pid_t)c->req->pid, a[1], &sun, n) && still_valid(c) &&
-		    sun.sun_family == AF_UNIX && sun.sun_path[0]) {
-			struct res r = RES_INIT;
-			struct walk w = { .t = t, .pid = (pid_t)c->req->pid, .sc = c->sc,
-					  .create = CREATE_NEW };
-
-			sun.sun_path[sizeof(sun.sun_path) - 1] = 0;
-			if (!trace_walk_from_cwd(&w, sun.sun_path, &r))
-				trace_record_found(t, &r, TRACE_STAT, c->sc);
-			trace_res_release(&r);
-		}
+	case SYS_execve:
+		on_exec(c, AT_FDCWD, a[0], true, false);
 		break;
-	}
+	case SYS_execveat:
+		on_exec(c, arg_fd(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW),
+			a[4] & AT_EMPTY_PATH);
+		break;
+	case SYS_getdents:
+	case SYS_getdents64:
+		on_getdents(c, arg_fd(a[0]));
+		break;
+	case SYS_uname:
+		on_uname(c);
+		break;
+	/* calls that remove, create or rename a path */
+	case SYS_unlink:
+	case SYS_rmdir:
+		on_removal(c, AT_FDCWD, a[0]);
+		break;
+	case SYS_unlinkat:
+		on_removal(c, arg_fd(a[0]), a[1]);
+		break;
+	case SYS_mkdir:
+	case SYS_mknod:
+		on_create(c, AT_FDCWD, a[0]);
+		break;
+	case SYS_mkdirat:
+	case SYS_mknodat:
+		on_create(c, arg_fd(a[0]), a[1]);
+		break;
+	case SYS_symlink:
+		on_create(c, AT_FDCWD, a[1]);
+		break;
+	case SYS_symlinkat:
+		on_create(c, arg_fd(a[1]), a[2]);
+		break;
+	case SYS_rename:
+		on_rename(c, AT_FDCWD, a[0], AT_FDCWD, a[1]);
+		break;
+	case SYS_renameat:
+	case SYS_renameat2:
+		on_rename(c, arg_fd(a[0]), a[1], arg_fd(a[2]), a[3]);
+		break;
+	case SYS_link:
+		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
+		on_create(c, AT_FDCWD, a[1]);
+		break;
+	case SYS_linkat:
+		on_lookup(c, arg_fd(a[0]), a[1], a[4] & AT_SYMLINK_FOLLOW,
+			  a[4] & AT_EMPTY_PATH, TRACE_STAT);
+		on_create(c, arg_fd(a[2]), a[3]);
+		break;
+	/* sockets */
+	case SYS_bind:
+		on_bind(c, a[1], a[2]);
+		break;
 	case SYS_connect:
 		on_sockaddr(c, a[1], a[2]);
 		break;
@@ -599,6 +608,7 @@ static void on_notification(struct call *c)
 	case SYS_sendmmsg:
 		on_sendmsg(c, a[1], a[2], true);
 		break;
+	/* argument filters: notified only for what they let through */
 	case SYS_clone:
 		/* only notified with namespace flags (argument filter) */
 		trace_taint(t, "syscall clone: namespace flags 0x%llx", (unsigned long long)a[0]);
@@ -631,7 +641,6 @@ static void on_notification(struct call *c)
 		break;
 	}
 	}
-#undef AFD
 }
 
 /* Under t->lock: the name cache is shared by the tracer's threads. */
