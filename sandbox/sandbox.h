@@ -75,7 +75,7 @@ struct sbx_layer {
 
 /*
  * A tracer hooked into the job and the supervisor loop (the seccomp
- * tracer of sandbox/trace.c; sandbox.c does not know what it does).
+ * tracer of sandbox/trace.h; sandbox.c does not know what it does).
  *	install(ctx)	called in the job after no_new_privs and the
  *			capability drop, right before execve. Returns a
  *			listener fd (> 0), which the sandbox passes to the
