@@ -2,7 +2,7 @@
  * Inside the sandbox: init (pid 1 of the new PID namespace) and the job
  * it forks (DESIGN.md section 1). Both run after clone3() in a copy of
  * the supervisor's memory; they report to the supervisor only through
- * the status pipe (record format in sbx-internal.h) and never return.
+ * the status pipe (status.h) and never return.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,50 +26,13 @@
 #include "common/fdio.h"
 #include "common/xalloc.h"
 #include "sandbox/sbx-internal.h"
+#include "sandbox/status.h"
 
 #include "common/banned.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
-
-void sbx_status_send(int fd, char kind, int errnum, const char *fmt, ...)
-{
-	char buf[PIPE_BUF];
-	int n;
-
-	n = snprintf(buf, sizeof(buf), "%c%d", kind, errnum);
-	if (fmt && n >= 0 && (size_t)n < sizeof(buf) - 2) {
-		va_list ap;
-		int m;
-
-		buf[n++] = '\t';
-		va_start(ap, fmt);
-		m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
-		va_end(ap);
-		if (m < 0)
-			m = 0;
-		n += m < (int)(sizeof(buf) - n - 1) ? m : (int)(sizeof(buf) - n - 2);
-	}
-	if (n < 0)
-		return;
-	buf[n++] = '\0';
-	/* One write: atomic on a pipe below PIPE_BUF. */
-	(void)write_full(fd, buf, n);
-}
-
-void sbx_child_fail(int status_fd, const char *fmt, ...)
-{
-	int e = errno;
-	char msg[PIPE_BUF - 32];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	sbx_status_send(status_fd, 'E', e, "%s", msg);
-	_exit(125);
-}
 
 /* Bring "lo" up: the only interface of a new network namespace. */
 static int loopback_up(void)
@@ -179,10 +141,11 @@ static int write_proc_self(const char *name, const char *text)
 
 /*
  * Untrusted as root (s->job_userns): give up root for good. The ids go
- * first (host 65534, no supplementary groups), then a user namespace of
- * the job's own, mapping 65534 to itself: the capability set it gets there
- * is what lets sbx_caps_drop() clear the bounding set right after. It owns
- * none of the sandbox's namespaces, so those capabilities reach nothing.
+ * first (host SBX_UNTRUSTED_ID, no supplementary groups), then a user
+ * namespace of the job's own, mapping that id to itself: the capability
+ * set it gets there is what lets sbx_caps_drop() clear the bounding set
+ * right after. It owns none of the sandbox's namespaces, so those
+ * capabilities reach nothing.
  */
 static int become_untrusted(const struct sbx *s, const char **what)
 {
@@ -199,7 +162,8 @@ static int become_untrusted(const struct sbx *s, const char **what)
 	if (setresuid(s->job_uid, s->job_uid, s->job_uid) < 0)
 		return -errno;
 	/* The id change made the process non-dumpable: its uid_map and
-	 * gid_map would be root's. An ordinary process of 65534 is dumpable. */
+	 * gid_map would be root's. An ordinary process of that id is
+	 * dumpable. */
 	*what = "PR_SET_DUMPABLE";
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		return -errno;
@@ -403,9 +367,10 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 
 	if (s->userns && s->job_uid != s->host_uid && s->map_uid != s->host_uid) {
 		/*
-		 * 65534 may not be able to look up R (a cache directory of
-		 * mode 0700): the layers' directories are opened now and
-		 * named to overlayfs through /proc/self/fd magic links.
+		 * The job's ids may not be able to look up R (a cache
+		 * directory of mode 0700): the layers' directories are
+		 * opened now and named to overlayfs through /proc/self/fd
+		 * magic links.
 		 */
 		for (i = 0; i < s->nr_layers; i++) {
 			char **paths[] = { &s->layers[i].upper, &s->layers[i].work,
@@ -423,11 +388,12 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 			}
 		}
 		/*
-		 * Untrusted as root: become 65534 (mapped from host 65534)
-		 * now, so the overlays are mounted with ids that own their
-		 * upper directories; keep the capabilities of the namespace
-		 * to finish building it. Supplementary groups of the host
-		 * (root's) must go: unmapped, they would still grant access.
+		 * Untrusted as root: become SBX_UNTRUSTED_ID (mapped from
+		 * the same host id) now, so the overlays are mounted with
+		 * ids that own their upper directories; keep the
+		 * capabilities of the namespace to finish building it.
+		 * Supplementary groups of the host (root's) must go:
+		 * unmapped, they would still grant access.
 		 */
 		if (setgroups(0, NULL) < 0)
 			sbx_child_fail(status_fd, "cannot clear supplementary groups");

@@ -234,56 +234,65 @@ static void add_note(struct sbx_limits *l, char *note)
 	l->notes[l->nr_notes] = NULL;
 }
 
+/*
+ * One limit, @value: a cgroup of @controller with the settings @v2
+ * (cgroup2) or @v1 (v1) in *@cg; failing that, with best_effort_limits,
+ * *@rlimit = @value and a note "<controller> limit enforced with
+ * <@fallback>: <why>"; else -EOPNOTSUPP.
+ */
+static int prepare_limit(struct sbx *s, const char *controller,
+			 const char *const *v2, const char *const *v1,
+			 char **cg, unsigned long long value,
+			 unsigned long long *rlimit, const char *fallback,
+			 struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	int ret = 0;
+
+	*cg = make_cgroup(s, controller, v2, v1, &why);
+	if (!*cg && !s->cfg.best_effort_limits) {
+		strbuf_addf(err, "cannot enforce %s limit: %s", controller, why.buf);
+		ret = -EOPNOTSUPP;
+	} else if (!*cg) {
+		*rlimit = value;
+		add_note(&s->limits, xasprintf("%s limit enforced with %s: %s",
+					       controller, fallback, why.buf));
+	}
+	strbuf_release(&why);
+	return ret;
+}
+
 int sbx_limits_prepare(struct sbx *s, struct strbuf *err)
 {
 	struct sbx_limits *l = &s->limits;
 	char val[32];
+	int ret;
 
 	if (s->cfg.memory_bytes) {
-		struct strbuf why = STRBUF_INIT;
 		const char *v2[] = { "memory.max", val, "?memory.swap.max", "0", NULL };
 		const char *v1[] = { "memory.limit_in_bytes", val,
 				     "?memory.memsw.limit_in_bytes", val, NULL };
 
 		snprintf(val, sizeof(val), "%llu",
 			 (unsigned long long)s->cfg.memory_bytes);
-		l->cg_memory = make_cgroup(s, "memory", v2, v1, &why);
-		if (!l->cg_memory) {
-			if (!s->cfg.best_effort_limits) {
-				strbuf_addf(err, "cannot enforce memory limit: %s",
-					    why.buf);
-				strbuf_release(&why);
-				return -EOPNOTSUPP;
-			}
-			l->rlimit_as = s->cfg.memory_bytes;
-			add_note(l, xasprintf("memory limit enforced with RLIMIT_AS "
-					      "(address space per process, not "
-					      "memory used by the sandbox): %s",
-					      why.buf));
-		}
-		strbuf_release(&why);
+		ret = prepare_limit(s, "memory", v2, v1, &l->cg_memory,
+				    s->cfg.memory_bytes, &l->rlimit_as,
+				    "RLIMIT_AS (address space per process, not "
+				    "memory used by the sandbox)", err);
+		if (ret < 0)
+			return ret;
 	}
 	if (s->cfg.pids_max) {
-		struct strbuf why = STRBUF_INIT;
 		const char *v[] = { "pids.max", val, NULL };
 
 		snprintf(val, sizeof(val), "%llu",
 			 (unsigned long long)s->cfg.pids_max);
-		l->cg_pids = make_cgroup(s, "pids", v, v, &why);
-		if (!l->cg_pids) {
-			if (!s->cfg.best_effort_limits) {
-				strbuf_addf(err, "cannot enforce pids limit: %s",
-					    why.buf);
-				strbuf_release(&why);
-				return -EOPNOTSUPP;
-			}
-			l->rlimit_nproc = s->cfg.pids_max;
-			add_note(l, xasprintf("pids limit enforced with RLIMIT_NPROC "
-					      "(processes of the job's uid, not of "
-					      "the sandbox): %s",
-					      why.buf));
-		}
-		strbuf_release(&why);
+		ret = prepare_limit(s, "pids", v, v, &l->cg_pids, s->cfg.pids_max,
+				    &l->rlimit_nproc,
+				    "RLIMIT_NPROC (processes of the job's uid, "
+				    "not of the sandbox)", err);
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
 }

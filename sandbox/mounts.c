@@ -35,6 +35,7 @@
 #include "common/path.h"
 #include "common/xalloc.h"
 #include "sandbox/sbx-internal.h"
+#include "sandbox/status.h"
 
 #include "common/banned.h"
 
@@ -276,9 +277,29 @@ static bool in_groups(gid_t gid)
 }
 
 /*
+ * Create R/@rel with @mode, owned by the ids the job's are mapped from
+ * when they are not the runner's. 0 or -errno with a message in @err.
+ */
+static int make_layer_dir(struct sbx *s, const char *rel, mode_t mode,
+			  struct strbuf *err)
+{
+	int e;
+
+	if (mkdirat(s->run_dir_fd, rel, mode) == 0 &&
+	    (!s->userns || s->map_uid == s->host_uid ||
+	     fchownat(s->run_dir_fd, rel, s->map_uid, s->map_gid,
+		      AT_SYMLINK_NOFOLLOW) == 0))
+		return 0;
+	e = errno;
+	strbuf_addf(err, "cannot create '%s/%s': %s", s->run_dir, rel,
+		    strerror(e));
+	return -e;
+}
+
+/*
  * A new layer showing host directory @dir, with R/layers/<n>/upper and
  * work. In untrusted mode as root the job (and init, which mounts the
- * overlay) runs as 65534: upper and work must be theirs.
+ * overlay) runs as SBX_UNTRUSTED_ID: upper and work must be theirs.
  */
 static int add_layer(struct sbx *s, const char *dir, struct strbuf *err)
 {
@@ -287,32 +308,19 @@ static int add_layer(struct sbx *s, const char *dir, struct strbuf *err)
 	size_t n = s->nr_layers;
 	const char *sub[] = { "upper", "work" };
 	size_t i;
+	int ret;
 
 	snprintf(name, sizeof(name), "layers/%zu", n);
-	if (mkdirat(s->run_dir_fd, name, 0700) < 0 ||
-	    (s->userns && s->map_uid != s->host_uid &&
-	     fchownat(s->run_dir_fd, name, s->map_uid, s->map_gid,
-		      AT_SYMLINK_NOFOLLOW) < 0)) {
-		int e = errno;
-
-		strbuf_addf(err, "cannot create '%s/%s': %s", s->run_dir, name,
-			    strerror(e));
-		return -e;
-	}
+	ret = make_layer_dir(s, name, 0700, err);
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < ARRAY_SIZE(sub); i++) {
 		char p[80];
 
 		snprintf(p, sizeof(p), "%s/%s", name, sub[i]);
-		if (mkdirat(s->run_dir_fd, p, 0755) < 0 ||
-		    (s->userns && s->map_uid != s->host_uid &&
-		     fchownat(s->run_dir_fd, p, s->map_uid, s->map_gid,
-			      AT_SYMLINK_NOFOLLOW) < 0)) {
-			int e = errno;
-
-			strbuf_addf(err, "cannot create '%s/%s': %s",
-				    s->run_dir, p, strerror(e));
-			return -e;
-		}
+		ret = make_layer_dir(s, p, 0755, err);
+		if (ret < 0)
+			return ret;
 	}
 	/*
 	 * The overlay's root directory takes its owner and mode from the
@@ -1055,7 +1063,7 @@ static void mask_one(const char *path, int status_fd)
 	if (stat(path, &sb) < 0) {
 		/*
 		 * Nothing there to hide; or out of reach of init, whose
-		 * credentials the job has at most (untrusted: 65534).
+		 * credentials the job has at most (untrusted: SBX_UNTRUSTED_ID).
 		 */
 		if (errno == ENOENT || errno == ENOTDIR || errno == EACCES)
 			return;

@@ -8,7 +8,7 @@
  *	signalfd	SIGINT/TERM/HUP/QUIT received by us: to init, which
  *			forwards them to the job
  *	timerfd		--timeout: SIGTERM, then SIGKILL 2 s later
- *	status pipe	records from init and the job (sbx-internal.h)
+ *	status pipe	records from init and the job (status.h)
  *	stdout/stderr	pipes owned here: streamed and captured
  *	socketpair	the job passes the seccomp listener fd up; it goes
  *			to a pool of tracer threads that call
@@ -56,6 +56,7 @@
 #include "common/path.h"
 #include "common/xalloc.h"
 #include "sandbox/sbx-internal.h"
+#include "sandbox/status.h"
 
 #include "common/banned.h"
 
@@ -69,6 +70,11 @@
 /* sbx_clean_stale() runs at most every SBX_CLEAN_INTERVAL_S per run root. */
 #define SBX_CLEAN_STAMP ".clean-stamp"
 #define SBX_CLEAN_INTERVAL_S 60
+/*
+ * A run_root/.tmp-<id> directory (make_run_dir() before its rename) older
+ * than this lost its creator: sbx_clean_stale() removes it, lock or not.
+ */
+#define SBX_STALE_TMP_AGE_S 3600
 
 /* Grace between SIGTERM and SIGKILL on --timeout. */
 #define SBX_KILL_GRACE_S 2
@@ -145,7 +151,7 @@ static int make_run_dir(struct sbx *s, struct strbuf *err)
 	_cleanup_close_ int rootfd = -1;
 	char id[17], tmp[32];
 	int ret, tries;
-	/* untrusted as root: init runs as 65534 and must reach R/layers. */
+	/* untrusted as root: init runs as SBX_UNTRUSTED_ID and must reach R/layers. */
 	mode_t mode = (s->userns && s->map_uid != s->host_uid) ? 0711 : 0700;
 
 	ret = mkdir_p_at(AT_FDCWD, s->run_root, 0755);
@@ -227,19 +233,19 @@ int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err)
 	/*
 	 * Untrusted as root: real root builds the view (every mount
 	 * copy-on-write, as for a trusted root job) and the job alone then
-	 * becomes 65534 in a user namespace of its own (init.c). A user
-	 * namespace around init as well would leave every root-owned host
-	 * file unmapped: a copy-up of one fails, and the job could not even
-	 * write into a world-writable output directory.
+	 * becomes SBX_UNTRUSTED_ID in a user namespace of its own (init.c).
+	 * A user namespace around init as well would leave every root-owned
+	 * host file unmapped: a copy-up of one fails, and the job could not
+	 * even write into a world-writable output directory.
 	 */
 	s->userns = s->host_uid != 0;
 	s->job_userns = cfg->untrusted && s->host_uid == 0;
 	s->skeleton = s->userns;
 	if (cfg->untrusted) {
-		s->job_uid = 65534;
-		s->job_gid = 65534;
-		s->map_uid = s->host_uid ? s->host_uid : 65534;
-		s->map_gid = s->host_uid ? s->host_gid : 65534;
+		s->job_uid = SBX_UNTRUSTED_ID;
+		s->job_gid = SBX_UNTRUSTED_ID;
+		s->map_uid = s->host_uid ? s->host_uid : SBX_UNTRUSTED_ID;
+		s->map_gid = s->host_uid ? s->host_gid : SBX_UNTRUSTED_ID;
 	} else {
 		s->job_uid = s->host_uid;
 		s->job_gid = s->host_gid;
@@ -583,42 +589,14 @@ static void loop(struct run_state *st)
 static int decode_status(struct run_state *st, struct sbx_result *res,
 			 struct strbuf *err)
 {
-	const char *p = st->status.buf, *end = p + st->status.len;
-	bool have_status = false;
-	int setup_errno = 0;
+	struct sbx_status rec;
 
-	while (p < end) {
-		const char *rec = p;
-		size_t len = strnlen(p, end - p);
-		char *tab;
-		long v;
-
-		p += len + 1;
-		v = strtol(rec + 1, &tab, 10);
-		switch (rec[0]) {
-		case 'E':
-			if (setup_errno)
-				break;	/* the first failure is the cause */
-			setup_errno = v > 0 ? (int)v : EIO;
-			strbuf_reset(err);
-			strbuf_add(err, *tab == '\t' ? tab + 1 : "set-up failed",
-				   *tab == '\t' ? len - (tab + 1 - rec) : 13);
-			strbuf_addf(err, ": %s", strerror(setup_errno));
-			break;
-		case 'X':
-			res->exec_errno = (int)v;
-			break;
-		case 'W':
-			res->wait_status = (int)v;
-			have_status = true;
-			break;
-		default:
-			break;
-		}
-	}
-	if (setup_errno)
-		return -setup_errno;
-	if (have_status)
+	sbx_status_decode(st->status.buf, st->status.len, &rec, err);
+	res->exec_errno = rec.exec_errno;
+	res->wait_status = rec.wait_status;
+	if (rec.setup_errno)
+		return -rec.setup_errno;
+	if (rec.have_wait_status)
 		return 0;
 	if (st->init_si.si_code == CLD_KILLED || st->init_si.si_code == CLD_DUMPED) {
 		/*
@@ -946,7 +924,7 @@ int sbx_clean_stale(const char *run_root)
 			 * hour-old one is stale, lock or not.
 			 */
 			if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    sb.st_mtime >= time(NULL) - 3600)
+			    sb.st_mtime >= time(NULL) - SBX_STALE_TMP_AGE_S)
 				continue;
 		}
 		lock = xasprintf("%s/lock", name);
@@ -960,7 +938,7 @@ int sbx_clean_stale(const char *run_root)
 			 */
 			if (tmp && errno == ENOENT &&
 			    fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    sb.st_mtime < time(NULL) - 3600 &&
+			    sb.st_mtime < time(NULL) - SBX_STALE_TMP_AGE_S &&
 			    rm_rf_at(fd, name) == 0)
 				removed++;
 			continue;

@@ -16,7 +16,11 @@
  *		... set-up failure: exit 125 with err.buf ...
  *	sbx_diff_read(s, &changes, &nr, &err);	// what the job changed
  *	sbx_changes_free(changes, nr);
- *	sbx_free(s);				// removes R
+ *	sbx_free(s);				// renames R to run_root/.trash-<id>,
+ *						// unless keep_run_dir
+ *
+ * Before a run, sbx_clean_stale(run_root) removes what earlier runs left
+ * there (their .trash-<id>, run directories of runners that died).
  *
  * sbx_run() may be called once per struct sbx. sbx_diff_read() only after
  * sbx_run() returned (every sandbox process is gone by then).
@@ -46,6 +50,12 @@
 struct sbx;
 
 /*
+ * The uid and gid an untrusted job runs as (nobody/nogroup), inside the
+ * sandbox and, when procache is root, in the host as well.
+ */
+#define SBX_UNTRUSTED_ID 65534
+
+/*
  * One overlay of the job's view. All absolute host paths, owned by the
  * struct sbx (valid until sbx_free()).
  *	mountpoint	where the job sees it ("/", "/usr", "/home/u/src")
@@ -68,7 +78,7 @@ struct sbx_layer {
 
 /*
  * A tracer hooked into the job and the supervisor loop (the seccomp
- * tracer of sandbox/trace.c; sandbox.c does not know what it does).
+ * tracer of sandbox/trace.h; sandbox.c does not know what it does).
  *	install(ctx)	called in the job after no_new_privs and the
  *			capability drop, right before execve. Returns a
  *			listener fd (> 0), which the sandbox passes to the
@@ -76,8 +86,8 @@ struct sbx_layer {
  *			installed without a listener; -errno to fail the
  *			run (reported as a set-up failure, stage "tracer").
  *	handle(ctx, fd)	called in a loop by each of the supervisor's
- *			tracer threads (one per online CPU, at most
- *			SBX_TRACER_THREADS), concurrently: waits for one
+ *			tracer threads (one per online CPU, at most 8),
+ *			concurrently: waits for one
  *			notification and answers it. Returns 0 to be
  *			called again, 1 when no job process is left, or
  *			-errno when the tracer gave up (it recorded why).
@@ -131,9 +141,10 @@ struct sbx_config {
 	/* Show the host /tmp copy-on-write (else a private tmpfs /tmp). */
 	bool share_tmp;
 	/*
-	 * User namespace; the job runs as uid/gid 65534 (mapped from host
-	 * 65534 when procache is root, from the caller's ids otherwise),
-	 * with the rootless view and no capabilities.
+	 * A hostile job: it runs as uid/gid SBX_UNTRUSTED_ID in a user
+	 * namespace (mapped from the same host ids when procache is root,
+	 * from the caller's ids otherwise) with no capabilities; the view is
+	 * the rootless one unless procache is root.
 	 */
 	bool untrusted;
 	/* Fall back to RLIMIT_AS/RLIMIT_NPROC when a cgroup is missing. */
@@ -195,7 +206,10 @@ struct sbx_result {
  */
 int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err);
 
-/* The layers planned by sbx_new(), ordered by mountpoint (parents first). */
+/*
+ * The layers planned by sbx_new(), parents before their children (the
+ * order in which they are mounted).
+ */
 const struct sbx_layer *sbx_layers(const struct sbx *s, size_t *nr);
 
 /* Use @tracer for the job (copied); NULL removes it. Before sbx_run(). */
@@ -272,8 +286,9 @@ const char *sbx_run_dir(const struct sbx *s);
 void sbx_free(struct sbx *s);
 
 /*
- * Remove what sbx_free() left in @run_root and the run directories whose
- * R/lock is not held (their runner died). Does the scan at most once a
+ * Remove what sbx_free() left in @run_root, the run directories whose
+ * R/lock is not held (their runner died), and the half-made ones
+ * (run_root/.tmp-<id>) an hour old. Does the scan at most once a
  * minute per run root (the mtime of run_root/.clean-stamp), returning 0
  * without looking otherwise, so calling it before every run is cheap.
  * Returns the number removed, or -errno if @run_root cannot be read

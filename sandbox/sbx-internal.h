@@ -1,6 +1,7 @@
 /*
- * Internals shared by the files of sandbox/ (sandbox.c, init.c,
- * mounts.c, diff.c, limits.c, caps.c). Not part of the public contract.
+ * Internals shared by the files of sandbox/ that run a job (sandbox.c,
+ * init.c, mounts.c, diff.c, limits.c, caps.c). Not part of the public
+ * contract. The status pipe's records are in status.h.
  */
 #ifndef PROCACHE_SANDBOX_SBX_INTERNAL_H
 #define PROCACHE_SANDBOX_SBX_INTERNAL_H
@@ -66,11 +67,12 @@ struct sbx {
 
 	bool userns;		/* a user namespace is created (for init) */
 	bool job_userns;	/* untrusted as root: the job alone becomes
-				   65534 in a user namespace of its own */
+				   SBX_UNTRUSTED_ID in a user namespace of
+				   its own */
 	bool skeleton;		/* rootless view (tmpfs skeleton) */
 	uid_t host_uid;		/* of the runner */
 	gid_t host_gid;
-	uid_t job_uid;		/* inside */
+	uid_t job_uid;		/* inside (untrusted: SBX_UNTRUSTED_ID) */
 	gid_t job_gid;
 	uid_t map_uid;		/* host id mapped to job_uid (userns) */
 	gid_t map_gid;
@@ -83,30 +85,16 @@ struct sbx {
 	bool ran;
 };
 
-/*
- * The channel from init and the job to the supervisor (the status pipe).
- * Records, each ending with a NUL byte:
- *	"E<errno>\t<message>"	set-up failure; message names the stage and
- *				path ("cannot mount overlay on '/usr'")
- *	"X<errno>"		execve of argv[0] failed with errno
- *	"W<status>"		the job's raw wait status (decimal)
- * Records are written with one write() each (< PIPE_BUF, so atomic).
- */
-void sbx_status_send(int fd, char kind, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/*
- * Report a set-up failure from init or the job and _exit(125): errno is
- * the reason.
- */
-__attribute__((__noreturn__, format(printf, 2, 3)))
-void sbx_child_fail(int status_fd, const char *fmt, ...);
-
 /* mounts.c */
+/*
+ * Supervisor, in sbx_new(): plan s->layers (with their upper and work
+ * directories under R/layers/) and s->steps from the host's mount table;
+ * 0 or -errno with a message in @err.
+ */
 int sbx_mounts_plan(struct sbx *s, struct strbuf *err);
 /*
  * In init: build the view on @hostroot_fd (R/root, opened O_PATH) and
- * pivot into it.
+ * pivot into it. A failure ends init (sbx_child_fail() on @status_fd).
  */
 void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd);
 /* In init after pivot_root: the masks (run_root included). */
@@ -134,11 +122,16 @@ void sbx_limits_cleanup(struct sbx *s);
 int sbx_limits_apply_rlimits(const struct sbx *s);
 void sbx_limits_release(struct sbx_limits *l);
 
-/* caps.c, in the job: drop what a job of this kind must not have. */
+/*
+ * caps.c, in the job: drop what a job of this kind must not have. 0, or
+ * -errno with *@what naming the step that failed.
+ */
 int sbx_caps_drop(const struct sbx *s, const char **what);
 /*
  * In init when it changes its ids inside a user namespace (untrusted as
- * root): keep the capabilities needed to build the view.
+ * root): keep the capabilities needed to build the view. The first before
+ * setresuid() (the permitted set survives it), the second after (the
+ * permitted set made effective again). 0 or -errno.
  */
 int sbx_caps_keep_across_setuid(void);
 int sbx_caps_restore_effective(void);

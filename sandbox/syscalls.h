@@ -3,15 +3,18 @@
  *
  *	PURE	sees nothing of the host: not notified
  *	TRACED	observes the host through a path, fd or host object:
- *		notified and recorded by sandbox/trace.c
+ *		notified and recorded by the tracer (sandbox/trace-notify.c)
  *	TAINT	observes or changes host state the model does not cover:
  *		notified; the job becomes uncacheable ("syscall NAME")
  *	DENY	refused with EPERM in untrusted mode; TAINT otherwise
  *
- * A few entries are refined by argument filters in trace.c: clone (namespace
- * flags), personality (anything but a query), ioctl (TIOCSTI, TIOCLINUX),
- * sendto (only with an address), clone3 (always ENOSYS, so libc falls back
- * to clone, whose flags BPF can read).
+ * A few entries are refined by argument filters in sandbox/trace-filter.c:
+ * clone (namespace flags), personality (anything but a query), ioctl
+ * (TIOCSTI, TIOCLINUX), sendto (only with an address), newfstatat and
+ * statx (not with AT_EMPTY_PATH), sendmsg and sendmmsg (not on the
+ * listener's hand-over socket), readlink and readlinkat (not notified with
+ * fast_readlink), clone3 (always ENOSYS, so libc falls back to clone, whose
+ * flags BPF can read).
  */
 #ifndef PROCACHE_SANDBOX_SYSCALLS_H
 #define PROCACHE_SANDBOX_SYSCALLS_H

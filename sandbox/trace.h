@@ -9,7 +9,8 @@
  *	struct sbx_tracer hooks = trace_hooks(t);
  *	sbx_set_tracer(sbx, &hooks);
  *	sbx_run(...);		// hooks.install runs in the job before execve,
- *				// hooks.handle in the supervisor's poll loop
+ *				// hooks.handle in the supervisor's tracer
+ *				// threads
  *	trace_finish(t, &err);	// after the job: hashes, stat checks
  *	for (i = 0; i < trace_nr_obs(t); i++) ... trace_obs_at(t, i) ...
  *	for (i = 0; i < trace_nr_taints(t); i++) ... trace_taint_at(t, i) ...
@@ -52,7 +53,9 @@ struct trace_config {
 	const char *const *private_paths;
 	size_t nr_private_paths;
 	bool untrusted;   /* deny list: DENY → EPERM, host sockets → EACCES */
-	bool strict_stat; /* stat observations also compare mtime/ctime */
+	bool strict_stat; /* not read by the tracer: whether stat observations
+	                     also compare mtime/ctime is the runner's choice
+	                     when it records them */
 	bool trace;       /* false: deny-only filter, no listener */
 	/*
 	 * Do not notify readlink/readlinkat (a compiler makes tens of
@@ -84,7 +87,8 @@ struct trace_obs {
 	                        HOSTFACT: the fact's name ("uname.release") */
 	const char *syscall; /* first system call that made the observation */
 	struct stat st;      /* lstat at first observation (CONTENT, STAT,
-	                        LISTING, SYMLINK); zeroed otherwise */
+	                        LISTING, SYMLINK; OUTPUT: see below); zeroed
+	                        otherwise */
 	char *value;         /* SYMLINK: target; HOSTFACT: the value; else NULL */
 	size_t nr_entries;   /* LISTING: number of entries */
 	struct pc_hash hash; /* CONTENT: XXH3-128 of the bytes (after
@@ -113,8 +117,9 @@ void trace_free(struct trace *t);
 
 /*
  * The hooks for sbx_set_tracer(): ctx = @t.
- * install(ctx): in the job (single-threaded, after no_new_privs, right
- *   before execve): installs the filter; returns the listener fd (> 0),
+ * install(ctx): in the job (after no_new_privs, right before execve; the
+ *   filter applies to the calling thread, and another, unfiltered thread
+ *   may exist to send the listener up): installs the filter; returns the listener fd (> 0),
  *   0 when only a deny filter was installed (cfg.trace false), or -errno.
  * handle(ctx, fd): in one of the supervisor's tracer threads, several at
  *   once: waits for, receives and answers one notification; returns 0, 1
@@ -124,12 +129,21 @@ void trace_free(struct trace *t);
 struct sbx_tracer trace_hooks(struct trace *t);
 
 /*
- * After the job has ended: hash every CONTENT observation and compare its
- * stat (dev, ino, size, mtime, ctime) with the one at first observation; a
- * difference taints "input changed during the run: PATH". A file that can
- * no longer be read taints too. Returns 0, or -errno with a message in
- * @err (NULL allowed) when the tracer itself failed (the caller must then
- * treat the run as uncacheable).
+ * After the job has ended: check that what the job observed still holds,
+ * and hash what it read. A difference taints "input changed during the
+ * run: PATH":
+ *	CONTENT	hashed (XXH3-128); its stat (dev, ino, size, mtime, ctime)
+ *		must equal the one at first observation, before and after
+ *		hashing (/proc and /sys: the bytes alone); unreadable taints
+ *	LISTING	the listing hashed again must be the same
+ *	STAT, SYMLINK	dev, ino, mode and (regular file) size unchanged
+ *		(not checked under /proc and /sys)
+ *	ABSENT	still absent
+ *	OUTPUT	still absent, or the same file (dev, ino, mode, uid, gid)
+ * A tracer that gave up without a taint taints "tracer stopped". Returns 0
+ * (whatever cannot be checked is a taint); -errno with a message in @err
+ * (NULL allowed) is reserved for a tracer that cannot finish at all, and
+ * the caller must then treat the run as uncacheable.
  */
 int trace_finish(struct trace *t, struct strbuf *err);
 
@@ -141,7 +155,7 @@ const struct trace_obs *trace_obs_at(const struct trace *t, size_t i);
 size_t trace_nr_taints(const struct trace *t);
 const char *trace_taint_at(const struct trace *t, size_t i);
 
-/* "content", "absent", "stat", "listing", "symlink", "hostfact". */
+/* "content", "absent", "stat", "listing", "symlink", "hostfact", "output". */
 const char *trace_obs_kind_name(enum trace_obs_kind k);
 
 #endif

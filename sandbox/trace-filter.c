@@ -1,0 +1,328 @@
+/*
+ * The tracer's seccomp filters, built and installed in the job right
+ * before execve (trace_install, the install hook): libseccomp's filter
+ * from the classification table (sandbox/syscalls.h), which notifies what
+ * the tracer observes and refuses what untrusted mode denies, and a small
+ * classic-BPF filter under it that admits the native x86_64 ABI only.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/xalloc.h"
+#include "sandbox/syscalls.h"
+#include "sandbox/trace-internal.h"
+
+#include "common/banned.h"
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, uint64_t)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+#ifndef TIOCLINUX
+#define TIOCLINUX 0x541C
+#endif
+#ifndef __X32_SYSCALL_BIT
+#define __X32_SYSCALL_BIT 0x40000000
+#endif
+
+/*
+ * The system-call numbers the filters cover: each of 0..TRACE_NR_SYSCALLS-1
+ * gets its rule (a number libseccomp cannot name included), and the ABI
+ * filter answers ENOSYS from here up, as a kernel without them would.
+ * Native x86_64 numbers end well below (fchmodat2 is 452).
+ */
+#define TRACE_NR_SYSCALLS 512
+
+/* ioctl's request is an unsigned int: only the low 32 bits of the argument. */
+#define IOCTL_REQUEST_MASK 0xffffffffu
+
+/* clone() with any of these flags: notified (trace) or EPERM (untrusted). */
+#define NS_FLAGS_LIST                                                        \
+	{ CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,          \
+	  CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET }
+
+/* build_filter()'s @handoff: no fd is exempted, every sendmsg notified */
+#define HANDOFF_BY_OTHER_THREAD (-2)
+
+static int add_rule(scmp_filter_ctx f, uint32_t action, int nr, unsigned cnt,
+		    const struct scmp_arg_cmp *cmp)
+{
+	int r = seccomp_rule_add_array(f, action, nr, cnt, cmp);
+
+	return r == -EEXIST ? 0 : r;
+}
+
+/*
+ * Build the filter. Trace mode: default ALLOW, every non-PURE call and every
+ * number libseccomp cannot name NOTIFY; untrusted: DENY calls EPERM in the
+ * filter itself. Deny-only: only the untrusted refusals. @handoff: the fd
+ * the listener is sent over (find_handoff_socket()).
+ */
+static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out)
+{
+	const bool tr = t->cfg.trace, untr = t->cfg.untrusted;
+	const uint32_t notify = SCMP_ACT_NOTIFY, eperm = SCMP_ACT_ERRNO(EPERM);
+	const unsigned long ns_flags[] = NS_FLAGS_LIST;
+	scmp_filter_ctx f;
+	const struct trace_sc *tab;
+	size_t nr, i;
+	int r = 0, n;
+
+	f = seccomp_init(SCMP_ACT_ALLOW);
+	if (!f)
+		return -ENOMEM;
+	if ((r = seccomp_attr_set(f, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0 ||
+	    (r = seccomp_attr_set(f, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0)
+		goto fail;
+	tab = trace_sc_table(&nr);
+	for (i = 0; i < nr; i++) {
+		const char *name = tab[i].name;
+		int sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name);
+
+		if (sn == __NR_SCMP_ERROR || sn < 0)
+			continue;
+		if (!strcmp(name, "clone3")) {
+			r = add_rule(f, SCMP_ACT_ERRNO(ENOSYS), sn, 0, NULL);
+		} else if (!strcmp(name, "clone")) {
+			size_t k;
+
+			for (k = 0; k < ARRAY_SIZE(ns_flags) && r >= 0; k++) {
+				struct scmp_arg_cmp cmp =
+					SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[k], ns_flags[k]);
+
+				if (untr)
+					r = add_rule(f, eperm, sn, 1, &cmp);
+				else if (tr)
+					r = add_rule(f, notify, sn, 1, &cmp);
+			}
+		} else if (!strcmp(name, "ioctl")) {
+			struct scmp_arg_cmp a1 = SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK, TIOCSTI);
+			struct scmp_arg_cmp a2 = SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK, TIOCLINUX);
+
+			if (untr) {
+				r = add_rule(f, eperm, sn, 1, &a1);
+				if (r >= 0)
+					r = add_rule(f, eperm, sn, 1, &a2);
+			} else if (tr) {
+				r = add_rule(f, notify, sn, 1, &a1);
+				if (r >= 0)
+					r = add_rule(f, notify, sn, 1, &a2);
+			}
+		} else if (!strcmp(name, "personality")) {
+			if (untr) {
+				struct scmp_arg_cmp q = SCMP_A0(SCMP_CMP_NE, TRACE_PERSONALITY_QUERY);
+
+				/* queries pass; anything else: the handler decides
+				 * (trace) or EPERM (deny-only) */
+				r = add_rule(f, tr ? notify : eperm, sn, 1, &q);
+			}
+		} else if (!strcmp(name, "newfstatat") || !strcmp(name, "statx")) {
+			/*
+			 * With AT_EMPTY_PATH this is fstat() of an fd, which a
+			 * traced open (or stdin) produced: not notified. A path
+			 * passed together with AT_EMPTY_PATH goes unseen (§5).
+			 */
+			struct scmp_arg_cmp nofd = name[0] == 'n' ?
+				SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0) :
+				SCMP_A2(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0);
+
+			if (tr)
+				r = add_rule(f, notify, sn, 1, &nofd);
+		} else if (t->cfg.fast_readlink &&
+			   (!strcmp(name, "readlink") || !strcmp(name, "readlinkat"))) {
+			/* not notified on request: see trace_config.fast_readlink */
+		} else if (!strcmp(name, "sendmsg") || !strcmp(name, "sendmmsg")) {
+			/*
+			 * Notified, except on the socket the installing thread
+			 * hands the listener over with (it sends before the
+			 * supervisor can serve us); all of them when another,
+			 * unfiltered thread does the hand-over (the sandbox).
+			 * With no single such socket, not notified at all
+			 * (DESIGN §5).
+			 */
+			if (tr && handoff == HANDOFF_BY_OTHER_THREAD) {
+				r = add_rule(f, notify, sn, 0, NULL);
+			} else if (tr && handoff >= 0) {
+				struct scmp_arg_cmp other = SCMP_A0(SCMP_CMP_NE, (uint64_t)handoff);
+
+				r = add_rule(f, notify, sn, 1, &other);
+			}
+		} else if (!strcmp(name, "sendto")) {
+			struct scmp_arg_cmp addr = SCMP_A4(SCMP_CMP_NE, 0);
+
+			if (tr)
+				r = add_rule(f, notify, sn, 1, &addr);
+		} else {
+			switch (tab[i].class) {
+			case TRACE_SC_PURE:
+				break;
+			case TRACE_SC_TRACED:
+			case TRACE_SC_TAINT:
+				if (tr)
+					r = add_rule(f, notify, sn, 0, NULL);
+				break;
+			case TRACE_SC_DENY:
+				if (untr)
+					r = add_rule(f, eperm, sn, 0, NULL);
+				else if (tr)
+					r = add_rule(f, notify, sn, 0, NULL);
+				break;
+			}
+		}
+		if (r < 0)
+			goto fail;
+	}
+	/* numbers libseccomp cannot name: notified (taint) or refused */
+	for (n = 0; n < TRACE_NR_SYSCALLS; n++) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, n);
+
+		if (name) {
+			free(name);
+			continue;
+		}
+		if (tr)
+			r = add_rule(f, notify, n, 0, NULL);
+		else if (untr)
+			r = add_rule(f, SCMP_ACT_ERRNO(ENOSYS), n, 0, NULL);
+		if (r < 0)
+			goto fail;
+	}
+	*out = f;
+	return 0;
+fail:
+	seccomp_release(f);
+	return r < 0 ? r : -EINVAL;
+}
+
+/*
+ * A small classic-BPF filter stacked under libseccomp's (numbers from
+ * TRACE_NR_SYSCALLS up: ENOSYS); any ABI but native x86_64 — i386 (int
+ * 0x80) and x32 (native arch, numbers with __X32_SYSCALL_BIT, which
+ * libseccomp's x86_64 filter lets through to the default action) — kills
+ * the process. On a kernel with x32 enabled an
+ * x32 openat would otherwise bypass every rule.
+ */
+static int install_abi_filter(void)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		/* numbers past what the main filter covers: as if the
+		 * kernel lacked them */
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, TRACE_NR_SYSCALLS, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
+
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The socket the sandbox will send the listener over: the only socket
+ * among the job's fds above 2 right before execve (the sandbox closed the
+ * rest). -1 when there is not exactly one; HANDOFF_BY_OTHER_THREAD when
+ * another thread exists to send it.
+ */
+static int find_handoff_socket(void)
+{
+	_cleanup_closedir_ DIR *task = opendir("/proc/self/task");
+	int threads = 0;
+
+	/*
+	 * A process with more than one thread hands the listener over from
+	 * an unfiltered thread (sandbox/init.c): no socket is exempted, so
+	 * a job reusing that fd number is seen like any other.
+	 */
+	while (task && readdir(task))
+		threads++;
+	if (threads > 3)	/* ".", ".." and this thread */
+		return HANDOFF_BY_OTHER_THREAD;
+
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int found = -1, n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		struct stat st;
+		int fd;
+
+		if (!trace_is_digits(e->d_name, strlen(e->d_name)))
+			continue;
+		fd = atoi(e->d_name);
+		if (fd <= 2 || fd == dirfd(d) || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+			continue;
+		found = fd;
+		n++;
+	}
+	return n == 1 ? found : -1;
+}
+
+int trace_install(void *ctx)
+{
+	struct trace *t = ctx;
+	scmp_filter_ctx f = NULL;
+	int r, fd = 0;
+
+	r = build_filter(t, find_handoff_socket(), &f);
+	if (r < 0)
+		return r;
+	r = install_abi_filter();
+	if (r < 0) {
+		seccomp_release(f);
+		return r;
+	}
+	/* libseccomp asks for SECCOMP_FILTER_FLAG_NEW_LISTENER itself when
+	 * the filter has NOTIFY rules (always, in trace mode) */
+	r = seccomp_load(f);
+	if (r < 0)
+		goto out;
+	if (t->cfg.trace) {
+		fd = seccomp_notify_fd(f);
+		if (fd < 0) {
+			r = fd;
+			goto out;
+		}
+		/*
+		 * The supervisor answers at once: wake it, and then the job,
+		 * on the current CPU (kernel >= 6.6; older kernels refuse,
+		 * which only costs speed). The flags are the ioctl's argument
+		 * itself, not a pointer to them: a pointer is EINVAL.
+		 */
+		(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+			    (unsigned long)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	}
+	r = fd;
+out:
+	seccomp_release(f);
+	return r;
+}
+

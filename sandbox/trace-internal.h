@@ -1,0 +1,234 @@
+/*
+ * What the files of the tracer share; private to them (the public contract
+ * is trace.h). The files, each calling only the ones below it:
+ *
+ *	trace.c		the public API: trace_new/free/hooks, trace_finish
+ *	trace-filter.c	the seccomp filters and their installation in the job
+ *	trace-notify.c	one notification: decode the call, observe, answer
+ *	trace-observe.c	what a resolved path is recorded as; the execve chain
+ *	trace-resolve.c	path resolution as the kernel does it for the job
+ *	trace-record.c	the records: observations, taints, lookup caches
+ *
+ * The records and caches of struct trace are used with t->lock held
+ * (trace-notify.c takes it around each notification), except by
+ * trace_new/free/finish, which run when no tracer thread does.
+ * trace-filter.c runs in the job and reads only t->cfg.
+ */
+#ifndef PROCACHE_SANDBOX_TRACE_INTERNAL_H
+#define PROCACHE_SANDBOX_TRACE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "common/strbuf.h"
+#include "common/strmap.h"
+#include "sandbox/trace.h"
+
+/* Room for struct seccomp_notif(_resp) as this kernel sizes them. */
+#define TRACE_NOTIF_BUF 512
+
+/*
+ * personality(0xffffffff) changes nothing and returns the current
+ * persona: untrusted mode lets it through (trace-filter.c, trace-notify.c).
+ */
+#define TRACE_PERSONALITY_QUERY 0xffffffffu
+
+struct trace {
+	struct trace_config cfg;
+	char **private_paths;
+
+	struct trace_obs *obs;
+	size_t nr_obs, alloc_obs;
+	/* open addressing: index + 1 into obs, 0 = empty; size power of 2 */
+	uint32_t *map;
+	size_t map_size;
+
+	char **taints;
+	size_t nr_taints, alloc_taints;
+
+	/*
+	 * Lookups already fully recorded (op, flags, dirfd path, name): a
+	 * repeat records nothing new, so it is answered without a walk.
+	 * Cleared by every call that removes or renames a path, the only way
+	 * the job can change how an already-seen host path resolves.
+	 */
+	struct strmap seen;
+	/*
+	 * Job-view directories known to be host directories (not in upper, or
+	 * merged there, not opaque): a child's state is then decided by its
+	 * own upper entry alone. Only a removal or rename can change that.
+	 */
+	struct strmap hostdirs;
+
+	/*
+	 * Taken by each tracer thread (trace_handle) from receiving a
+	 * notification to answering it: everything above and below is
+	 * shared. The ioctls that wait stay outside.
+	 */
+	pthread_mutex_t lock;
+	bool notif_sizes_bad; /* the kernel's structs exceed TRACE_NOTIF_BUF */
+	bool dead;
+	bool uname_done;
+};
+
+static inline bool trace_is_digits(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len)
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* ---------------------------------------------------------------------- */
+/* trace-record.c */
+
+/*
+ * The observation of (@kind, @path), or NULL when there is none yet.
+ */
+struct trace_obs *trace_obs_find(struct trace *t, enum trace_obs_kind kind,
+				 const char *path);
+/*
+ * Record a new observation made first by system call @sc (static string)
+ * with lstat @st (NULL: zeroed). Returns the new record, or NULL when
+ * (kind, path) was already recorded.
+ */
+struct trace_obs *trace_obs_add(struct trace *t, enum trace_obs_kind kind,
+				const char *path, const char *sc,
+				const struct stat *st);
+/* Add a taint reason (a duplicate is dropped). */
+__attribute__((format(printf, 2, 3)))
+void trace_taint(struct trace *t, const char *fmt, ...);
+/*
+ * The job removed or renamed something: how an already-seen path resolves
+ * may have changed, so forget what the caches say (see struct trace).
+ */
+void trace_forget_resolutions(struct trace *t);
+/* Free the observations, the taints and the caches. */
+void trace_records_release(struct trace *t);
+
+/*
+ * Host files whose content changes by itself (/proc/meminfo, /proc/stat,
+ * /sys/fs/cgroup...): reading one taints.
+ */
+bool trace_is_always_changing(const char *hostpath);
+/*
+ * Taint when @hostpath is always changing, naming system call @sc; returns
+ * whether it did.
+ */
+bool trace_record_always_changing(struct trace *t, const char *hostpath,
+				  const char *sc);
+
+/* ---------------------------------------------------------------------- */
+/* trace-resolve.c */
+
+/* Where a path of the job's view lives. */
+enum where {
+	W_HOST,     /* host state: host path in hostpath */
+	W_JOB,      /* the job's own state (upper dir, whiteout, opaque, ...) */
+	W_INTERNAL, /* private to the sandbox: /dev, /proc/PID, tmpfs /tmp */
+};
+
+enum res_status {
+	RES_FOUND,   /* st is the object (lstat when the last is not followed) */
+	RES_MISSING, /* ENOENT/ENOTDIR; the absent observation is recorded */
+	RES_OPAQUE,  /* not a path (pipe, socket, anon inode), or internal
+	                state we do not walk into; nothing to record */
+	RES_FAILED,  /* could not be modelled; a taint is recorded */
+};
+
+/* The result of one resolution. */
+struct res {
+	enum res_status status;
+	enum where where;
+	struct strbuf path;     /* job-view path */
+	struct strbuf hostpath; /* W_HOST: host path */
+	struct stat st;
+	struct strbuf key;      /* for the seen set (resolve_arg with an op) */
+};
+
+#define RES_INIT { .path = STRBUF_INIT, .hostpath = STRBUF_INIT, .key = STRBUF_INIT }
+
+void trace_res_release(struct res *r);
+/* Remember a lookup whose records are complete (host state only). */
+void trace_res_seen(struct trace *t, const struct res *r);
+
+enum create_kind {
+	CREATE_NONE,
+	CREATE_NEW,   /* the call creates the last component if missing */
+	CREATE_TRUNC, /* ... and its result does not depend on what was
+	                 there before when it is a regular file */
+};
+
+/* How to resolve: the caller, and what the call does with the path. */
+struct walk {
+	struct trace *t;
+	pid_t pid;
+	const char *sc;
+	bool follow_last;
+	uint64_t resolve; /* openat2 RESOLVE_* */
+	enum create_kind create;
+	mode_t open_mode; /* CREATE_TRUNC: the mode argument of the open */
+};
+
+/*
+ * Resolve @name (relative to the job-view directory @base) as the kernel
+ * does for the job, recording every host symlink met and a host component
+ * found missing. The result is in @r (initialised with RES_INIT).
+ */
+void trace_walk_path(const struct walk *w, const char *base, const char *name,
+		     struct res *r);
+/*
+ * As trace_walk_path() with @name relative to @w->pid's working directory.
+ * Returns 0, or -errno when the working directory cannot be read (nothing
+ * is resolved then).
+ */
+int trace_walk_from_cwd(const struct walk *w, const char *name, struct res *r);
+
+/* The job's view of @p, through /proc/PID/root (for job and internal state). */
+void trace_view_path(pid_t pid, const char *p, struct strbuf *out);
+/* The directory a dirfd (or AT_FDCWD) of @pid names, in the job's view. */
+int trace_dirfd_path(pid_t pid, int dirfd, struct strbuf *out);
+/* readlink() into @out; 0 or -errno. */
+int trace_readlink(const char *path, struct strbuf *out);
+/*
+ * What creating a file gives, for an output observation (trace.h): the
+ * open's mode less the process's umask, its fsuid, and its fsgid or the
+ * directory's group when the directory is set-group-id. Read from
+ * /proc/PID/status, whose ids are shown in the supervisor's (host) terms.
+ * Returns false when the process is gone or the file unreadable.
+ */
+bool trace_output_creation(pid_t pid, const char *path, mode_t open_mode,
+			   struct trace_obs *o);
+
+/* ---------------------------------------------------------------------- */
+/* trace-observe.c */
+
+/* A found host object named by a call that looks at it. */
+void trace_record_found(struct trace *t, const struct res *r,
+			enum trace_obs_kind kind, const char *sc);
+/*
+ * execve of the resolved @r: record the interpreters the kernel will load
+ * too (PT_INTERP of an ELF binary, the #! line of a script), recursively.
+ */
+void trace_record_exec(const struct walk *w, const struct res *r);
+
+/* ---------------------------------------------------------------------- */
+/* trace-notify.c */
+
+/* The handle hook (trace.h, trace_hooks()). */
+int trace_handle(void *ctx, int listener_fd);
+
+/* ---------------------------------------------------------------------- */
+/* trace-filter.c */
+
+/* The install hook (trace.h, trace_hooks()). */
+int trace_install(void *ctx);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * What the tracer records of a path it resolved (trace-internal.h): a
+ * found host object becomes a content, stat, listing or symlink
+ * observation (or a taint when it cannot be one), and an executed file
+ * brings in the interpreters the kernel loads with it.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/dirlist.h"
+#include "common/xalloc.h"
+#include "sandbox/trace-internal.h"
+
+#include "common/banned.h"
+
+/* binfmt_script + binfmt_elf nest at most 5 deep (BINPRM_MAX_RECURSION 4). */
+#define TRACE_MAX_INTERP_DEPTH 5
+/*
+ * Program headers read from an executable, at most: more than any real
+ * binary has (a handful to a few dozen), so that a corrupt or hostile
+ * e_phnum costs a bounded number of reads. Beyond it the binary's
+ * PT_INTERP is not looked for.
+ */
+#define TRACE_MAX_PHNUM 512
+
+/* ---------------------------------------------------------------------- */
+/* observations of a resolved path */
+
+void trace_record_found(struct trace *t, const struct res *r,
+			enum trace_obs_kind kind, const char *sc)
+{
+	struct trace_obs *o;
+
+	if (r->status != RES_FOUND || r->where != W_HOST)
+		return;
+	if (trace_record_always_changing(t, r->hostpath.buf, sc))
+		return;
+	if (S_ISLNK(r->st.st_mode)) {
+		struct strbuf target = STRBUF_INIT;
+
+		if (trace_obs_find(t, TRACE_SYMLINK, r->hostpath.buf))
+			return;
+		if (trace_readlink(r->hostpath.buf, &target) < 0) {
+			trace_taint(t, "syscall %s: cannot read symlink %s", sc, r->hostpath.buf);
+		} else {
+			o = trace_obs_add(t, TRACE_SYMLINK, r->hostpath.buf, sc, &r->st);
+			o->value = strbuf_detach(&target, NULL);
+		}
+		strbuf_release(&target);
+		return;
+	}
+	if (kind == TRACE_CONTENT && !S_ISREG(r->st.st_mode)) {
+		if (S_ISDIR(r->st.st_mode)) {
+			kind = TRACE_STAT;
+		} else {
+			trace_taint(t, "syscall %s: opens host special file %s", sc,
+				    r->hostpath.buf);
+			return;
+		}
+	}
+	if (kind == TRACE_LISTING) {
+		struct pc_hash h;
+		size_t n = 0;
+		int err;
+
+		if (!S_ISDIR(r->st.st_mode))
+			return;
+		if (trace_obs_find(t, TRACE_LISTING, r->hostpath.buf))
+			return;
+		err = dirlist_hash_at(AT_FDCWD, r->hostpath.buf, &h, &n);
+		if (err < 0) {
+			trace_taint(t, "syscall %s: cannot list %s: %s", sc, r->hostpath.buf,
+				    strerror(-err));
+			return;
+		}
+		o = trace_obs_add(t, TRACE_LISTING, r->hostpath.buf, sc, &r->st);
+		o->hash = h;
+		o->hashed = true;
+		o->nr_entries = n;
+		return;
+	}
+	/* content implies stat: a file read also had its existence checked */
+	if (kind == TRACE_STAT && trace_obs_find(t, TRACE_CONTENT, r->hostpath.buf))
+		return;
+	trace_obs_add(t, kind, r->hostpath.buf, sc, &r->st);
+}
+
+/* ---------------------------------------------------------------------- */
+/* execve: the binary, its PT_INTERP and #! interpreters */
+
+static void record_exec_chain(const struct walk *w, const struct res *r, int depth);
+
+static void exec_interp(const struct walk *w, const char *interp, int depth)
+{
+	struct walk iw = *w;
+	struct res ir = RES_INIT;
+
+	iw.follow_last = true;
+	iw.resolve = 0;
+	if (trace_walk_from_cwd(&iw, interp, &ir) < 0)
+		trace_taint(w->t, "syscall %s: cannot read cwd of %d", w->sc, (int)w->pid);
+	else if (ir.status == RES_FOUND) {
+		trace_record_found(w->t, &ir, TRACE_CONTENT, w->sc);
+		record_exec_chain(w, &ir, depth + 1);
+	}
+	trace_res_release(&ir);
+}
+
+static void record_exec_chain(const struct walk *w, const struct res *r, int depth)
+{
+	struct strbuf view = STRBUF_INIT;
+	const char *file;
+	unsigned char buf[256];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (r->status != RES_FOUND || !S_ISREG(r->st.st_mode))
+		return;
+	if (depth >= TRACE_MAX_INTERP_DEPTH)
+		return; /* the kernel gives ELOOP */
+	if (r->where == W_HOST) {
+		file = r->hostpath.buf;
+	} else {
+		trace_view_path(w->pid, r->path.buf, &view);
+		file = view.buf;
+	}
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		goto out;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 2)
+		goto out;
+	buf[n] = 0;
+	if (buf[0] == '#' && buf[1] == '!') {
+		/* binfmt_script: the interpreter is the first word after #! */
+		char *p = (char *)buf + 2, *end;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p;
+		while (*end && *end != ' ' && *end != '\t' && *end != '\n')
+			end++;
+		if (end == p)
+			goto out;
+		*end = 0;
+		exec_interp(w, p, depth);
+	} else if (n >= (ssize_t)sizeof(Elf64_Ehdr) && !memcmp(buf, ELFMAG, SELFMAG) &&
+		   buf[EI_CLASS] == ELFCLASS64) {
+		Elf64_Ehdr eh;
+		int i;
+
+		memcpy(&eh, buf, sizeof(eh));
+		if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > TRACE_MAX_PHNUM)
+			goto out;
+		for (i = 0; i < eh.e_phnum; i++) {
+			Elf64_Phdr ph;
+			char interp[PATH_MAX];
+
+			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
+			    (ssize_t)sizeof(ph))
+				break;
+			if (ph.p_type != PT_INTERP)
+				continue;
+			if (ph.p_filesz < 2 || ph.p_filesz > sizeof(interp) ||
+			    pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz ||
+			    interp[ph.p_filesz - 1]) {
+				trace_taint(w->t, "syscall %s: cannot read PT_INTERP of %s", w->sc,
+					    r->path.buf);
+				break;
+			}
+			exec_interp(w, interp, depth);
+			break;
+		}
+	} else if (n >= 5 && !memcmp(buf, ELFMAG, SELFMAG)) {
+		trace_taint(w->t, "syscall %s: non-64-bit ELF %s", w->sc, r->path.buf);
+	}
+out:
+	strbuf_release(&view);
+}
+
+void trace_record_exec(const struct walk *w, const struct res *r)
+{
+	record_exec_chain(w, r, 0);
+}

@@ -1,0 +1,158 @@
+/*
+ * The tracer's records (trace-internal.h): the observations, found again
+ * by (kind, path) through an open-addressing table, the taint reasons,
+ * and the caches of lookups already recorded (seen, hostdirs) with the
+ * one event that invalidates them. Also the list of host files that
+ * change by themselves, which no observation can describe.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "common/path.h"
+#include "common/xalloc.h"
+#include "sandbox/trace-internal.h"
+
+#include "common/banned.h"
+
+static uint64_t obs_key(enum trace_obs_kind kind, const char *path)
+{
+	/* small and hot: one-shot over the path, seeded with the kind */
+	return XXH3_64bits_withSeed(path, strlen(path), (unsigned char)kind + 1);
+}
+
+static void map_insert(struct trace *t, size_t idx)
+{
+	const struct trace_obs *o = &t->obs[idx];
+	size_t mask = t->map_size - 1;
+	size_t pos = obs_key(o->kind, o->path) & mask;
+
+	while (t->map[pos])
+		pos = (pos + 1) & mask;
+	t->map[pos] = (uint32_t)(idx + 1);
+}
+
+static void map_grow(struct trace *t)
+{
+	size_t i;
+
+	free(t->map);
+	t->map_size = t->map_size ? t->map_size * 2 : 1024;
+	t->map = xcalloc(t->map_size, sizeof(*t->map));
+	for (i = 0; i < t->nr_obs; i++)
+		map_insert(t, i);
+}
+
+struct trace_obs *trace_obs_find(struct trace *t, enum trace_obs_kind kind,
+				 const char *path)
+{
+	size_t mask, pos;
+
+	if (!t->map_size)
+		return NULL;
+	mask = t->map_size - 1;
+	pos = obs_key(kind, path) & mask;
+	while (t->map[pos]) {
+		struct trace_obs *o = &t->obs[t->map[pos] - 1];
+
+		if (o->kind == kind && !strcmp(o->path, path))
+			return o;
+		pos = (pos + 1) & mask;
+	}
+	return NULL;
+}
+
+struct trace_obs *trace_obs_add(struct trace *t, enum trace_obs_kind kind,
+				const char *path, const char *sc,
+				const struct stat *st)
+{
+	struct trace_obs *o;
+
+	if (trace_obs_find(t, kind, path))
+		return NULL;
+	ALLOC_GROW(t->obs, t->nr_obs + 1, t->alloc_obs);
+	o = &t->obs[t->nr_obs++];
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	o->path = xstrdup(path);
+	o->syscall = sc;
+	if (st)
+		o->st = *st;
+	if ((t->nr_obs + 1) * 2 > t->map_size)
+		map_grow(t);
+	else
+		map_insert(t, t->nr_obs - 1);
+	return o;
+}
+
+void trace_forget_resolutions(struct trace *t)
+{
+	strmap_clear(&t->seen);
+	strmap_clear(&t->hostdirs);
+}
+
+void trace_taint(struct trace *t, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	for (i = 0; i < t->nr_taints; i++) {
+		if (!strcmp(t->taints[i], sb.buf)) {
+			strbuf_release(&sb);
+			return;
+		}
+	}
+	ALLOC_GROW(t->taints, t->nr_taints + 1, t->alloc_taints);
+	t->taints[t->nr_taints++] = strbuf_detach(&sb, NULL);
+}
+
+void trace_records_release(struct trace *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_obs; i++) {
+		free(t->obs[i].path);
+		free(t->obs[i].value);
+	}
+	free(t->obs);
+	free(t->map);
+	strmap_release(&t->seen);
+	strmap_release(&t->hostdirs);
+	for (i = 0; i < t->nr_taints; i++)
+		free(t->taints[i]);
+	free(t->taints);
+}
+
+static const char *const always_changing[] = {
+	"/proc/meminfo", "/proc/stat", "/proc/uptime", "/proc/loadavg",
+	"/proc/interrupts", "/proc/vmstat", "/proc/diskstats", "/proc/net",
+	"/proc/pressure", "/proc/softirqs", "/proc/schedstat",
+	"/proc/zoneinfo", "/proc/slabinfo", "/proc/buddyinfo",
+	"/proc/sys/kernel/random", "/proc/locks", "/sys/fs/cgroup",
+};
+
+bool trace_is_always_changing(const char *hostpath)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(always_changing); i++)
+		if (path_has_prefix_component(hostpath, always_changing[i]))
+			return true;
+	return false;
+}
+
+bool trace_record_always_changing(struct trace *t, const char *hostpath,
+				  const char *sc)
+{
+	if (!trace_is_always_changing(hostpath))
+		return false;
+	trace_taint(t, "syscall %s: reads always-changing host file %s", sc,
+		    hostpath);
+	return true;
+}
