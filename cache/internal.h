@@ -130,7 +130,32 @@ struct cache_record {
 	bool stdout_set, stderr_set;
 };
 
-/* ---- entry.c ---------------------------------------------------------- */
+/* ---- key.c: job keys and key fields ---------------------------------- */
+/* A tag is non-empty printable ASCII. */
+bool key_tag_valid(const char *tag);
+/* Compute the key's hash and hex if not done yet (a cache inside @k). */
+void key_finalize(const struct cache_key *k);
+/* keyenc (common/hash.h) of the fields: what names the key. */
+void key_fields_hash(const struct key_field *f, size_t nr,
+		     struct pc_hash *out);
+struct key_field *key_fields_copy(const struct key_field *f, size_t nr);
+void key_fields_free(struct key_field *f, size_t nr);
+/* Append the field's value as the entry format writes it (by its type:
+ * the text, the u64 in decimal, or the bytes in hex). */
+void key_field_value(const struct key_field *f, struct strbuf *out);
+/* Set f->data/len from that text, by f->type. NULL, or why it is bad
+ * ("not UTF-8", "bad number", "bad hex", "unknown type"); f->data may
+ * then hold a partial value, freed with the fields. */
+const char *key_field_set_value(struct key_field *f, const char *text);
+/* Describe a key field's value for people ("PATH=/usr/bin", "1000"). */
+char *key_field_display(const struct key_field *f);
+
+/* ---- record.c: building a record ------------------------------------- */
+/* Check what cache_store() must refuse (unsafe paths, unknown host
+ * facts, a FILE change without its captured file...): 0 or -EINVAL. */
+int record_check(const struct cache_record *r, struct strbuf *err);
+
+/* ---- entry.c: the entry format ---------------------------------------- */
 #define ENTRY_MAGIC "PCENTRY\n"
 #define ENTRY_VERSION 1u
 #define ENTRY_HEADER_LEN 40
@@ -154,10 +179,9 @@ void entry_release(struct cache_entry *e);
 /* Safe absolute path: "/" then path_is_safe_relative(); "/" alone only
  * with @allow_root. */
 bool entry_path_is_safe(const char *path, bool allow_root);
+/* One of the host facts a hostfact precondition may name. */
+bool entry_hostfact_known(const char *name);
 const char *pre_kind_name(enum pre_kind k);
-void key_fields_free(struct key_field *f, size_t nr);
-/* Describe a key field's value for people ("PATH=/usr/bin", "1000"). */
-char *key_field_display(const struct key_field *f);
 
 /* ---- store.c ---------------------------------------------------------- */
 /* Read and decode the entry file @relpath ("ab/<key>/<id>.entry") under

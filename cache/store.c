@@ -733,75 +733,6 @@ uint64_t store_hits(struct cache *c, const char *relpath)
 
 /* ---- store ------------------------------------------------------------ */
 
-static bool hostfact_known(const char *name)
-{
-	return !strcmp(name, "uname.sysname") ||
-	       !strcmp(name, "uname.release") ||
-	       !strcmp(name, "uname.version") ||
-	       !strcmp(name, "uname.machine") ||
-	       !strcmp(name, "uname.domainname");
-}
-
-static int validate_record(const struct cache_record *r, struct strbuf *err)
-{
-	const struct cache_entry *e = &r->e;
-	size_t i;
-
-	for (i = 0; i < e->nr_pre; i++) {
-		const struct precondition *p = &e->pre[i];
-
-		if (p->kind == PRE_HOSTFACT) {
-			if (!hostfact_known(p->path)) {
-				strbuf_addf(err, "unknown host fact '%s'", p->path);
-				return -EINVAL;
-			}
-			continue;
-		}
-		if (!entry_path_is_safe(p->path, true)) {
-			strbuf_addf(err, "precondition path '%s' is not a clean absolute path",
-				    p->path);
-			return -EINVAL;
-		}
-		if (p->kind == PRE_CONTENT && !S_ISREG(p->mode)) {
-			strbuf_addf(err, "content precondition on '%s', which is not a regular file",
-				    p->path);
-			return -EINVAL;
-		}
-		if (p->kind == PRE_SYMLINK && !*p->value) {
-			strbuf_addf(err, "empty symlink target for '%s'", p->path);
-			return -EINVAL;
-		}
-	}
-	for (i = 0; i < e->nr_ch; i++) {
-		const struct change *ch = &e->ch[i];
-
-		if (!entry_path_is_safe(ch->path, false)) {
-			strbuf_addf(err, "changed path '%s' is not a clean absolute path",
-				    ch->path);
-			return -EINVAL;
-		}
-		if (ch->kind == CHANGE_FILE && !ch->src) {
-			strbuf_addf(err, "changed file '%s' has no captured file",
-				    ch->path);
-			return -EINVAL;
-		}
-		if (ch->kind == CHANGE_SYMLINK &&
-		    (!ch->target || !*ch->target)) {
-			strbuf_addf(err, "symlink '%s' has no target", ch->path);
-			return -EINVAL;
-		}
-	}
-	if (e->signal < 0 || e->signal > 64 || e->exit_code < 0 ||
-	    e->exit_code > 255) {
-		strbuf_addf(err, "exit status out of range (code %d, signal %d)",
-			    e->exit_code, e->signal);
-		return -EINVAL;
-	}
-	if (!(e->duration >= 0))
-		return strbuf_addstr(err, "negative duration"), -EINVAL;
-	return 0;
-}
-
 static int write_entry(struct cache *c, const char *key_hex,
 		       const char *id_hex, const struct strbuf *data,
 		       struct strbuf *err)
@@ -926,7 +857,7 @@ int cache_store(struct cache *c, struct cache_record *r,
 
 	if (stored)
 		*stored = NULL;
-	ret = validate_record(r, err);
+	ret = record_check(r, err);
 	if (ret < 0)
 		return ret;
 
