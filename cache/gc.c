@@ -149,13 +149,13 @@ static int gc_collect_entry(struct cache *c, const char *rel,
 	struct cache_entry *e;
 	struct gc_entry *ge;
 	size_t i;
-	int r = store_read_entry(c, rel, &e, &err);
+	int r = entryfile_read(c, rel, &e, &err);
 
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
 		if (r == -EBADMSG) {
-			store_drop_entry(c, rel, err.buf);
+			entryfile_drop(c, rel, err.buf);
 			g->corrupt_removed++;
 			g->corrupt_bytes += (uint64_t)st->st_size;
 		}
@@ -382,6 +382,24 @@ out:
 	return r;
 }
 
+void gc_after_store(struct cache *c)
+{
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct cache_gc_result res;
+	int64_t counted;
+	int r;
+
+	if (!c->max_size)
+		return;
+	counted = stats_counted_bytes(c);
+	if (counted <= 0 || (uint64_t)counted <= c->max_size)
+		return;
+	/* Down to 90%, so that the next stores do not each trigger a gc. */
+	r = cache_gc(c, c->max_size / 10 * 9, 0, &res, &err);
+	if (r < 0 && r != -EBUSY)
+		warn("automatic cache cleanup failed: %s", err.buf);
+}
+
 /* ---- clear ------------------------------------------------------------ */
 
 static int empty_dir(int dirfd)
@@ -489,7 +507,7 @@ static int ls_one(struct cache *c, const char *rel, const struct stat *st,
 	struct ls_state *ls = data;
 	struct cache_ls_item *it;
 	struct cache_entry *e;
-	int r = store_read_entry(c, rel, &e, &err);
+	int r = entryfile_read(c, rel, &e, &err);
 
 	if (r == -ENOENT)
 		return 0;
@@ -497,7 +515,7 @@ static int ls_one(struct cache *c, const char *rel, const struct stat *st,
 	it = &ls->items[ls->nr++];
 	memset(it, 0, sizeof(*it));
 	it->last_use = st->st_mtime;
-	it->hits = store_hits(c, rel);
+	it->hits = entryfile_hits(c, rel);
 	if (r < 0) {
 		/* "ab/<key>/<id>.entry" -> "<key>/<id>" */
 		it->id = xasprintf("%.*s", (int)(strlen(rel) - 9), rel + 3);
@@ -637,7 +655,7 @@ int cache_entry_load(struct cache *c, const char *name,
 		free(f.match);
 		return -EEXIST;
 	}
-	r = store_read_entry(c, f.match, out, &why);
+	r = entryfile_read(c, f.match, out, &why);
 	if (r < 0)
 		strbuf_addf(err, "cannot load cache entry '%s': %s", name,
 			    r == -ENOENT ? "it was removed" : why.buf);

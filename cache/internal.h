@@ -7,6 +7,7 @@
 #define PROCACHE_CACHE_INTERNAL_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -183,31 +184,50 @@ bool entry_path_is_safe(const char *path, bool allow_root);
 bool entry_hostfact_known(const char *name);
 const char *pre_kind_name(enum pre_kind k);
 
-/* ---- store.c ---------------------------------------------------------- */
+/* ---- cachedir.c: the cache directory --------------------------------- */
+/* (cache_open(), cache_close() and the accessors of cache.h) */
+
+/* ---- blob.c: the blob store ------------------------------------------- */
+/*
+ * Put the regular file @src into the blob store: moved there when it can
+ * be (made 0444 and fresh first), else copied. Sets *@h and *@size; *@added
+ * is the number of new bytes in the store (0 when the blob was there).
+ */
+int blob_put_file(struct cache *c, const char *src, struct pc_hash *h,
+		  uint64_t *size, uint64_t *added, struct strbuf *err);
+/* The empty blob, for a stream that was not captured. */
+int blob_put_empty(struct cache *c, struct pc_hash *h, struct strbuf *err);
+/* Check a blob: present, @size bytes, and with @full hashing to @h.
+ * 0, -ENOENT or -EBADMSG. */
+int blob_check(struct cache *c, const struct pc_hash *h, uint64_t size,
+	       bool full);
+/* Remove a blob found damaged, so that the next store writes it anew. */
+void blob_drop(struct cache *c, const struct pc_hash *h);
+
+/* ---- entryfile.c: entry files under keys/ ------------------------------ */
+/* keys/ relative path of an entry file: "ab/<key>/<id>.entry". */
+void entryfile_relpath(const char *key_hex, const char *id_hex,
+		       struct strbuf *out);
 /* Read and decode the entry file @relpath ("ab/<key>/<id>.entry") under
  * keys/. -ENOENT when it is gone, -EBADMSG when corrupt. Fills mtime and
  * file_size. */
-int store_read_entry(struct cache *c, const char *relpath,
-		     struct cache_entry **out, struct strbuf *err);
+int entryfile_read(struct cache *c, const char *relpath,
+		   struct cache_entry **out, struct strbuf *err);
 /* Remove a corrupt entry (and its hits file), with one warning line. */
-void store_drop_entry(struct cache *c, const char *relpath, const char *why);
-/* Check a blob: present, @size bytes, hashing to @h. 0, -ENOENT or
- * -EBADMSG. */
-int store_check_blob(struct cache *c, const struct pc_hash *h, uint64_t size,
-		     bool full);
+void entryfile_drop(struct cache *c, const char *relpath, const char *why);
 /* Count one hit of the entry @relpath (one byte appended to its .hits
  * file), and read the count. */
-void store_count_hit(struct cache *c, const char *relpath);
-uint64_t store_hits(struct cache *c, const char *relpath);
-/* Remove a blob found damaged, so that the next store writes it anew. */
-void store_drop_blob(struct cache *c, const struct pc_hash *h);
-/* keys/ relative path of an entry file, and of its hits file. */
-void store_entry_relpath(const char *key_hex, const char *id_hex,
-			 struct strbuf *out);
-/* Run the automatic size limit if the counters say it is exceeded. */
-void store_maybe_gc(struct cache *c);
+void entryfile_count_hit(struct cache *c, const char *relpath);
+uint64_t entryfile_hits(struct cache *c, const char *relpath);
 
-/* ---- statcache.c ------------------------------------------------------ */
+/* ---- store.c: cache_store() ------------------------------------------- */
+
+/* ---- gc.c: gc, clear and the automatic gc ------------------------------ */
+/* After a store: gc down to 90% of the size limit if the counters say it
+ * is exceeded. A failure is one warning line. */
+void gc_after_store(struct cache *c);
+
+/* ---- statcache.c: the stat cache ------------------------------------------------------ */
 /* Records are trusted only for files whose mtime and ctime are at least
  * this much older than the time of hashing. */
 #define STATCACHE_MIN_AGE_NS (2LL * 1000000000LL)
@@ -235,7 +255,7 @@ struct cache_statcache_counts {
 };
 extern struct cache_statcache_counts statcache_counts;
 
-/* ---- stats.c ---------------------------------------------------------- */
+/* ---- stats.c: the counters ---------------------------------------------------------- */
 /* Add @bytes (may be negative) to the approximate size counter. */
 void stats_add_bytes(struct cache *c, int64_t bytes);
 /* Count one store that added @bytes to the store. */
@@ -251,21 +271,39 @@ static inline bool cache_is_hex(const char *s, size_t len)
 	return strlen(s) == len && strspn(s, "0123456789abcdef") == len;
 }
 
+/* The directory @name below @dirfd, never following a symlink: an
+ * O_RDONLY fd, or -errno. */
+static inline int cache_open_dir_at(int dirfd, const char *name)
+{
+	int fd;
+
+	do
+		fd = openat(dirfd, name,
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? -errno : fd;
+}
+
 /*
  * opendir() of @name below @dirfd, never following a symlink; NULL with
  * errno set on failure.
  */
 static inline DIR *cache_opendir_at(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name,
-			O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = cache_open_dir_at(dirfd, name);
 	DIR *d;
 
-	if (fd < 0)
+	if (fd < 0) {
+		errno = -fd;
 		return NULL;
+	}
 	d = fdopendir(fd);
-	if (!d)
+	if (!d) {
+		int e = errno;
+
 		close(fd);
+		errno = e;
+	}
 	return d;
 }
 

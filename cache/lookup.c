@@ -487,7 +487,7 @@ static int check_blobs(struct cache *c, const struct cache_entry *e,
 		} else {
 			continue;
 		}
-		r = store_check_blob(c, h, size, true);
+		r = blob_check(c, h, size, true);
 		if (r < 0) {
 			char hex[PC_HASH_HEX_LEN + 1];
 
@@ -496,7 +496,7 @@ static int check_blobs(struct cache *c, const struct cache_entry *e,
 				    r == -ENOENT ? "missing" : r == -EBADMSG ? "corrupt" : "unreadable",
 				    hex);
 			if (r == -EBADMSG)
-				store_drop_blob(c, h);
+				blob_drop(c, h);
 			return r;
 		}
 	}
@@ -772,7 +772,7 @@ static void explain_nearest(struct cache *c, const struct cache_key *k,
 
 				strbuf_addf(&rel, "%.2s/%s/%s", ke->d_name,
 					    ke->d_name, cands[i].name);
-				if (store_read_entry(c, rel.buf, &e, &err) < 0)
+				if (entryfile_read(c, rel.buf, &e, &err) < 0)
 					e = NULL;
 			}
 			cands_free(cands, nc);
@@ -872,15 +872,15 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		_cleanup_strbuf_ struct strbuf why = STRBUF_INIT;
 		struct cache_entry *e;
 
-		store_entry_relpath(k->hex, "", &rel);
+		entryfile_relpath(k->hex, "", &rel);
 		strbuf_setlen(&rel, rel.len - strlen(".entry"));
 		strbuf_addstr(&rel, cands[i].name);
-		r = store_read_entry(c, rel.buf, &e, &why);
+		r = entryfile_read(c, rel.buf, &e, &why);
 		if (r == -ENOENT)
 			continue; /* removed by a concurrent gc */
 		if (r < 0) {
 			if (r == -EBADMSG)
-				store_drop_entry(c, rel.buf, why.buf);
+				entryfile_drop(c, rel.buf, why.buf);
 			else
 				warn("cannot read cache entry '%s': %s", rel.buf,
 				     why.buf);
@@ -904,7 +904,7 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		if (utimensat(c->keys_fd, rel.buf, NULL, AT_SYMLINK_NOFOLLOW) < 0)
 			debug("cannot touch '%s': %s", rel.buf, strerror(errno));
 		if (check_blobs(c, e, &why) < 0) {
-			store_drop_entry(c, rel.buf, why.buf);
+			entryfile_drop(c, rel.buf, why.buf);
 			if (ex) {
 				_cleanup_free_ char *msg = xasprintf(
 					"entry %.8s is unusable: %s", e->id_hex,
@@ -916,7 +916,7 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 			cache_entry_free(e);
 			continue;
 		}
-		store_count_hit(c, rel.buf);
+		entryfile_count_hit(c, rel.buf);
 		debug("lookup: entry %.8s: all %zu preconditions hold: a hit",
 		      e->id_hex, e->nr_pre);
 		*hit = e;

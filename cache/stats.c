@@ -282,24 +282,6 @@ int cache_stats_zero(struct cache *c, struct strbuf *err)
 	return 0;
 }
 
-void store_maybe_gc(struct cache *c)
-{
-	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
-	struct cache_gc_result res;
-	int64_t counted;
-	int r;
-
-	if (!c->max_size)
-		return;
-	counted = stats_counted_bytes(c);
-	if (counted <= 0 || (uint64_t)counted <= c->max_size)
-		return;
-	/* Down to 90%, so that the next stores do not each trigger a gc. */
-	r = cache_gc(c, c->max_size / 10 * 9, 0, &res, &err);
-	if (r < 0 && r != -EBUSY)
-		warn("automatic cache cleanup failed: %s", err.buf);
-}
-
 /* ---- summary ---------------------------------------------------------- */
 
 static void scan_dir_sizes(int parent, const char *sub, uint64_t *files,

@@ -75,7 +75,7 @@ static void verify_blobs(struct cache *c, bool fix, FILE *report,
 			if (fstatat(dirfd(d), b->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 				continue;
 			r = S_ISREG(st.st_mode)
-				    ? store_check_blob(c, &want, (uint64_t)st.st_size, true)
+				    ? blob_check(c, &want, (uint64_t)st.st_size, true)
 				    : -EBADMSG;
 			if (r == -ENOENT)
 				continue;
@@ -130,7 +130,7 @@ static void verify_entries(struct cache *c, bool fix, FILE *report,
 					continue;
 				strbuf_addf(&rel, "%s/%s/%s", a->d_name,
 					    k->d_name, f->d_name);
-				r = store_read_entry(c, rel.buf, &e, &why);
+				r = entryfile_read(c, rel.buf, &e, &why);
 				if (r == -ENOENT)
 					continue;
 				if (r == 0) {
@@ -150,7 +150,7 @@ static void verify_entries(struct cache *c, bool fix, FILE *report,
 							continue;
 						}
 						pc_hash_to_hex(h, hex);
-						q = store_check_blob(c, h, size, false);
+						q = blob_check(c, h, size, false);
 						if (q == 0 && strmap_get(bad, hex, PC_HASH_HEX_LEN) >= 0)
 							q = -EBADMSG;
 						if (q == 0)
