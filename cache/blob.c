@@ -29,19 +29,15 @@ int cache_blobs_dirfd(const struct cache *c)
 	return c->blobs_fd;
 }
 
-void cache_blob_relpath(const struct pc_hash *h, struct strbuf *out)
-{
-	char hex[PC_HASH_HEX_LEN + 1];
-
-	pc_hash_to_hex(h, hex);
-	strbuf_reset(out);
-	strbuf_addf(out, "%.2s/%s", hex, hex);
-}
-
+/* The fan-out directory of the blob named @hex. */
 static int make_fanout_dir(struct cache *c, const char *hex)
 {
-	char ab[3] = { hex[0], hex[1], 0 };
-	unsigned n = (unsigned)strtoul(ab, NULL, 16);
+	char ab[CACHE_FANOUT_LEN + 1];
+	unsigned n;
+
+	memcpy(ab, hex, CACHE_FANOUT_LEN);
+	ab[CACHE_FANOUT_LEN] = '\0';
+	n = (unsigned)strtoul(ab, NULL, 16);
 
 	if (c->fanout_made[n / 8] & (1u << (n % 8)))
 		return 0;

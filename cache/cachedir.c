@@ -1,23 +1,7 @@
 /*
- * The cache directory: its layout, the FORMAT that marks it as ours, and
- * struct cache (open, close, accessors).
- *
- * On-disk layout (DESIGN.md section 6):
- *
- *	$CACHE/CACHEDIR.TAG	the standard tag (bford.info/cachedir)
- *	$CACHE/FORMAT		CACHE_FORMAT_LINE; anything else is refused
- *	$CACHE/blobs/ab/<32 hex>	a blob, named by the XXH3-128 of its bytes
- *				(ab = its first two hex digits), mode 0444
- *				(cache/blob.c)
- *	$CACHE/keys/ab/<key>/<16 hex id>.entry	an entry (format:
- *				cache/entry.c; the files: cache/entryfile.c)
- *	$CACHE/keys/ab/<key>/<16 hex id>.hits	one byte appended per hit
- *				(its size is the hit count; O_APPEND, no lock)
- *	$CACHE/statcache	cache/statcache.c
- *	$CACHE/stats/<0..15>	cache/stats.c
- *	$CACHE/gc.lock		flock'ed by gc and clear (cache/gc.c)
- *	$CACHE/run/		per-run state directories (sandbox/)
- *	$CACHE/tmp/		temporary files, renamed into blobs/
+ * The cache directory (its layout: the top of cache/layout.c): creating
+ * it, the FORMAT file that marks it as ours and that refuses any other
+ * format, and struct cache (open, close, accessors).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -72,7 +56,7 @@ static bool dir_is_empty_or_ours(int dirfd)
 	}
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    !strncmp(de->d_name, ".tmp.", 5))
+		    layout_is_tmp(de->d_name))
 			continue;
 		for (i = 0; i < ARRAY_SIZE(ours); i++)
 			if (!strcmp(de->d_name, ours[i]))

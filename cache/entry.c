@@ -219,6 +219,26 @@ void cache_entry_change(const struct cache_entry *e, size_t i,
 	out->size = c->size;
 }
 
+bool entry_next_blob(const struct cache_entry *e, size_t *i,
+		     const struct pc_hash **h, uint64_t *size)
+{
+	while (*i < 2 + e->nr_ch) {
+		size_t k = (*i)++;
+
+		if (k < 2) {
+			*h = &e->out[k].hash;
+			*size = e->out[k].size;
+			return true;
+		}
+		if (e->ch[k - 2].has_blob) {
+			*h = &e->ch[k - 2].blob;
+			*size = e->ch[k - 2].size;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* ---- encoding --------------------------------------------------------- */
 
 static void add_hash(cJSON *o, const char *key, const struct pc_hash *h)
@@ -432,8 +452,8 @@ void entry_encode(struct cache_entry *e, struct strbuf *out)
 	pre_text = json_print_compact(pre);
 	pc_hash_buffer(pre_text, strlen(pre_text), &h);
 	pc_hash_to_hex(&h, hex);
-	memcpy(e->id_hex, hex, 16);
-	e->id_hex[16] = '\0';
+	memcpy(e->id_hex, hex, ENTRY_ID_LEN);
+	e->id_hex[ENTRY_ID_LEN] = '\0';
 	snprintf(e->name, sizeof(e->name), "%s/%s", e->key_hex, e->id_hex);
 
 	root = entry_to_json(e, false);

@@ -21,46 +21,19 @@
 #include "common/strbuf.h"
 #include "common/banned.h"
 
-void entryfile_relpath(const char *key_hex, const char *id_hex,
-		       struct strbuf *out)
-{
-	strbuf_reset(out);
-	strbuf_addf(out, "%.2s/%s/%s.entry", key_hex, key_hex, id_hex);
-}
-
-/* Split "ab/<key>/<id>.entry" into key and id; false if malformed. */
-static bool parse_entry_relpath(const char *rel, char key[PC_HASH_HEX_LEN + 1],
-				char id[17])
-{
-	size_t len = strlen(rel);
-	struct pc_hash h;
-
-	if (len != 3 + PC_HASH_HEX_LEN + 1 + 16 + 6 || rel[2] != '/' ||
-	    rel[3 + PC_HASH_HEX_LEN] != '/' || strcmp(rel + len - 6, ".entry") ||
-	    memcmp(rel, rel + 3, 2))
-		return false;
-	memcpy(key, rel + 3, PC_HASH_HEX_LEN);
-	key[PC_HASH_HEX_LEN] = '\0';
-	if (pc_hash_from_hex(key, &h) < 0)
-		return false;
-	memcpy(id, rel + 4 + PC_HASH_HEX_LEN, 16);
-	id[16] = '\0';
-	return strspn(id, "0123456789abcdef") == 16;
-}
-
 int entryfile_read(struct cache *c, const char *relpath,
 		     struct cache_entry **out, struct strbuf *err)
 {
 	_cleanup_strbuf_ struct strbuf buf = STRBUF_INIT;
 	_cleanup_close_ int fd = -1;
-	char key[PC_HASH_HEX_LEN + 1], id[17];
+	char key[PC_HASH_HEX_LEN + 1], id[ENTRY_ID_LEN + 1];
 	struct cache_entry *e;
 	struct stat st;
 	ssize_t n;
 	int r;
 
 	*out = NULL;
-	if (!parse_entry_relpath(relpath, key, id)) {
+	if (!layout_parse_entry_rel(relpath, key, id)) {
 		strbuf_addf(err, "bad entry name '%s'", relpath);
 		return -EINVAL;
 	}
@@ -108,24 +81,29 @@ int entryfile_read(struct cache *c, const char *relpath,
 	return 0;
 }
 
-static void hits_relpath(const char *entry_rel, struct strbuf *out)
+int entryfile_remove(struct cache *c, const char *relpath)
 {
-	strbuf_reset(out);
-	strbuf_add(out, entry_rel, strlen(entry_rel) - strlen(".entry"));
-	strbuf_addstr(out, ".hits");
+	_cleanup_strbuf_ struct strbuf hits = STRBUF_INIT;
+	int r = 0;
+
+	if (unlinkat(c->keys_fd, relpath, 0) < 0) {
+		r = -errno;
+		if (r != -ENOENT)
+			return r;
+	}
+	layout_hits_rel(relpath, &hits);
+	unlinkat(c->keys_fd, hits.buf, 0);
+	return r;
 }
 
 void entryfile_drop(struct cache *c, const char *relpath, const char *why)
 {
-	_cleanup_strbuf_ struct strbuf hits = STRBUF_INIT;
 	struct stat st;
 
 	warn("removing corrupt cache entry '%s': %s", relpath, why);
 	if (fstatat(c->keys_fd, relpath, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		stats_add_bytes(c, -(int64_t)st.st_size);
-	unlinkat(c->keys_fd, relpath, 0);
-	hits_relpath(relpath, &hits);
-	unlinkat(c->keys_fd, hits.buf, 0);
+	entryfile_remove(c, relpath);
 }
 
 void entryfile_count_hit(struct cache *c, const char *relpath)
@@ -133,7 +111,7 @@ void entryfile_count_hit(struct cache *c, const char *relpath)
 	_cleanup_strbuf_ struct strbuf hits = STRBUF_INIT;
 	_cleanup_close_ int fd = -1;
 
-	hits_relpath(relpath, &hits);
+	layout_hits_rel(relpath, &hits);
 	fd = openat(c->keys_fd, hits.buf,
 		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd >= 0 && write_full(fd, "h", 1) < 0)
@@ -145,7 +123,7 @@ uint64_t entryfile_hits(struct cache *c, const char *relpath)
 	_cleanup_strbuf_ struct strbuf hits = STRBUF_INIT;
 	struct stat st;
 
-	hits_relpath(relpath, &hits);
+	layout_hits_rel(relpath, &hits);
 	if (fstatat(c->keys_fd, hits.buf, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	return (uint64_t)st.st_size;

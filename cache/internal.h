@@ -22,6 +22,34 @@
 #include "common/strbuf.h"
 #include "common/strmap.h"
 
+/*
+ * ---- names in the cache directory (the layout: top of layout.c) ----
+ *
+ *	blobs/ab/<32 hex hash>
+ *	keys/ab/<32 hex key>/<16 hex id>.entry
+ *	keys/ab/<32 hex key>/<16 hex id>.hits
+ *
+ * "ab" is the fan-out: the first CACHE_FANOUT_LEN hex digits of the hash
+ * or key. Every name below is built and checked with these.
+ */
+#define CACHE_FANOUT_LEN 2
+#define CACHE_NR_FANOUTS (1u << (4 * CACHE_FANOUT_LEN))
+#define ENTRY_ID_LEN 16
+#define ENTRY_SUFFIX ".entry"
+#define ENTRY_SUFFIX_LEN (sizeof(ENTRY_SUFFIX) - 1)
+#define HITS_SUFFIX ".hits"
+/* "<id>.entry", an entry file's name in its key directory */
+#define ENTRY_FILE_LEN (ENTRY_ID_LEN + ENTRY_SUFFIX_LEN)
+/* "<key>/<id>", an entry's name (cache_entry_id()) */
+#define ENTRY_NAME_LEN (PC_HASH_HEX_LEN + 1 + ENTRY_ID_LEN)
+/* "ab/<key>" and "ab/<key>/<id>.entry", relative to keys/ */
+#define KEY_DIR_REL_LEN (CACHE_FANOUT_LEN + 1 + PC_HASH_HEX_LEN)
+#define ENTRY_REL_LEN (KEY_DIR_REL_LEN + 1 + ENTRY_FILE_LEN)
+/* "ab/<hash>", relative to blobs/ */
+#define BLOB_REL_LEN (CACHE_FANOUT_LEN + 1 + PC_HASH_HEX_LEN)
+/* The temporary files of write_file_atomic_at() (common/fdio.h). */
+#define CACHE_TMP_PREFIX ".tmp."
+
 #define CACHE_NR_SHARDS 16
 /* Unreferenced blobs and temp files younger than this are left to a
  * concurrent store that may be about to reference or rename them. */
@@ -35,7 +63,7 @@ struct cache {
 	int dirfd, blobs_fd, keys_fd, tmp_fd, stats_fd;
 	uint64_t max_size;
 	struct statcache *sc; /* opened on first use; NULL if unusable */
-	unsigned char fanout_made[256 / 8]; /* blobs/ab/ known to exist */
+	unsigned char fanout_made[CACHE_NR_FANOUTS / 8]; /* blobs/ab/ known to exist */
 	bool sc_tried;
 };
 
@@ -106,9 +134,9 @@ struct output {
 };
 
 struct cache_entry {
-	char name[PC_HASH_HEX_LEN + 1 + 16 + 1]; /* "<key>/<id>" */
+	char name[ENTRY_NAME_LEN + 1]; /* "<key>/<id>" */
 	char key_hex[PC_HASH_HEX_LEN + 1];
-	char id_hex[17];
+	char id_hex[ENTRY_ID_LEN + 1];
 	struct key_field *fields;
 	size_t nr_fields;
 	struct precondition *pre;
@@ -151,6 +179,26 @@ const char *key_field_set_value(struct key_field *f, const char *text);
 /* Describe a key field's value for people ("PATH=/usr/bin", "1000"). */
 char *key_field_display(const struct key_field *f);
 
+/* ---- layout.c: names in the cache directory ---------------------------- */
+/* Into @out (reset first): "ab/<hex>", the blob named @hex relative to
+ * blobs/ (cache_blob_relpath() from the hash); relative to keys/, a key's
+ * directory "ab/<key>", an entry file "ab/<key>/<id>.entry", and the hits
+ * file "ab/<key>/<id>.hits" of the entry file @entry_rel. */
+void layout_blob_rel(const char *hex, struct strbuf *out);
+void layout_key_dir(const char *key_hex, struct strbuf *out);
+void layout_entry_rel(const char *key_hex, const char *id_hex,
+		      struct strbuf *out);
+void layout_hits_rel(const char *entry_rel, struct strbuf *out);
+/* Names in a key directory: "<id>.entry", "<id>.hits"; anywhere, a
+ * temporary file of write_file_atomic_at(). */
+bool layout_is_entry_file(const char *name);
+bool layout_is_hits_file(const char *name);
+bool layout_is_tmp(const char *name);
+/* Split "ab/<key>/<id>.entry" into @key and @id; false if it is not
+ * such a name (the fan-out must be the key's). */
+bool layout_parse_entry_rel(const char *rel, char key[PC_HASH_HEX_LEN + 1],
+			    char id[ENTRY_ID_LEN + 1]);
+
 /* ---- record.c: building a record ------------------------------------- */
 /* Check what cache_store() must refuse (unsafe paths, unknown host
  * facts, a FILE change without its captured file...): 0 or -EINVAL. */
@@ -180,6 +228,12 @@ void entry_release(struct cache_entry *e);
 /* Safe absolute path: "/" then path_is_safe_relative(); "/" alone only
  * with @allow_root. */
 bool entry_path_is_safe(const char *path, bool allow_root);
+/*
+ * The blobs @e references, stdout's and stderr's first, then each FILE
+ * change's, with their sizes: start with *@i = 0; false after the last.
+ */
+bool entry_next_blob(const struct cache_entry *e, size_t *i,
+		     const struct pc_hash **h, uint64_t *size);
 /* One of the host facts a hostfact precondition may name. */
 bool entry_hostfact_known(const char *name);
 const char *pre_kind_name(enum pre_kind k);
@@ -205,15 +259,16 @@ int blob_check(struct cache *c, const struct pc_hash *h, uint64_t size,
 void blob_drop(struct cache *c, const struct pc_hash *h);
 
 /* ---- entryfile.c: entry files under keys/ ------------------------------ */
-/* keys/ relative path of an entry file: "ab/<key>/<id>.entry". */
-void entryfile_relpath(const char *key_hex, const char *id_hex,
-		       struct strbuf *out);
 /* Read and decode the entry file @relpath ("ab/<key>/<id>.entry") under
  * keys/. -ENOENT when it is gone, -EBADMSG when corrupt. Fills mtime and
  * file_size. */
 int entryfile_read(struct cache *c, const char *relpath,
 		   struct cache_entry **out, struct strbuf *err);
-/* Remove a corrupt entry (and its hits file), with one warning line. */
+/* Remove the entry @relpath, then its hits file: 0, or -errno of the
+ * entry's unlink (-ENOENT: already gone; other errors keep the hits). */
+int entryfile_remove(struct cache *c, const char *relpath);
+/* Remove a corrupt entry (and its hits file), with one warning line; the
+ * size counter is corrected. */
 void entryfile_drop(struct cache *c, const char *relpath, const char *why);
 /* Count one hit of the entry @relpath (one byte appended to its .hits
  * file), and read the count. */
@@ -226,6 +281,60 @@ uint64_t entryfile_hits(struct cache *c, const char *relpath);
 /* After a store: gc down to 90% of the size limit if the counters say it
  * is exceeded. A failure is one warning line. */
 void gc_after_store(struct cache *c);
+
+/* ---- walk.c: the walk over entries and blobs -------------------------- */
+enum cache_walk_kind {
+	CACHE_WALK_KEY,   /* keys/ab/<key>/, before its entries */
+	CACHE_WALK_ENTRY, /* keys/ab/<key>/<id>.entry */
+	CACHE_WALK_BLOB,  /* blobs/ab/<hash> */
+	CACHE_WALK_STRAY, /* a name that is not of the layout */
+};
+
+/* What the callback gets; valid during the call only. */
+struct cache_walk_item {
+	enum cache_walk_kind kind;
+	/* Relative to keys/ or blobs/: "ab/<key>", "ab/<key>/<id>.entry",
+	 * "ab/<hash>", or the stray's path ("x", "ab/x"...). */
+	const char *rel;
+	const char *name;      /* its last component (points into @rel) */
+	int dirfd;             /* the directory that holds @name */
+	/* ENTRY: "<key>/<id>", the entry's name (cache_entry_id()); KEY:
+	 * the key; BLOB: the hash (in hex); STRAY: NULL */
+	const char *id;
+	const struct stat *st; /* lstat of @name (KEY: fstat); STRAY: NULL */
+	unsigned fanouts;      /* fan-out directories entered so far, of
+				* CACHE_NR_FANOUTS (for progress) */
+};
+
+/* Remove temporary files older than CACHE_GC_GRACE_S and key directories
+ * left empty on the way (gc). */
+#define CACHE_WALK_CLEAN 1u
+/* Report each key directory (CACHE_WALK_KEY) before its entries. */
+#define CACHE_WALK_KEYS 2u
+/* Report names that are not of the layout (CACHE_WALK_STRAY). */
+#define CACHE_WALK_STRAYS 4u
+
+/* A KEY callback returning this skips the key's entries. */
+#define CACHE_WALK_SKIP 1
+/* Returns 0 to go on; any other value (but CACHE_WALK_SKIP for a KEY)
+ * stops the walk, which returns it. */
+typedef int (*cache_walk_fn)(struct cache *c,
+			     const struct cache_walk_item *it, void *data);
+
+/*
+ * Call @fn for every entry file under keys/ (and with @flags for key
+ * directories and strays), in directory order. Returns 0, what @fn
+ * stopped with, or -errno when keys/ cannot be listed (a fan-out or key
+ * directory that cannot be opened is a stray).
+ */
+int cache_walk_entries(struct cache *c, unsigned flags, cache_walk_fn fn,
+		       void *data);
+/* The same for the entries of one key (0 when it has no directory). */
+int cache_walk_key(struct cache *c, const char *key_hex, unsigned flags,
+		   cache_walk_fn fn, void *data);
+/* The same for every blob under blobs/. */
+int cache_walk_blobs(struct cache *c, unsigned flags, cache_walk_fn fn,
+		     void *data);
 
 /* ---- statcache.c: the stat cache ------------------------------------------------------ */
 /* Records are trusted only for files whose mtime and ctime are at least

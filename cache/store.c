@@ -33,8 +33,8 @@ static int write_entry(struct cache *c, const char *key_hex,
 	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
 	int tries, r = 0;
 
-	strbuf_addf(&dir, "%.2s/%s", key_hex, key_hex);
-	strbuf_addf(&name, "%s.entry", id_hex);
+	layout_key_dir(key_hex, &dir);
+	strbuf_addf(&name, "%s" ENTRY_SUFFIX, id_hex);
 	/* A concurrent gc may remove the key directory once it is empty. */
 	for (tries = 0; tries < 3; tries++) {
 		_cleanup_close_ int dfd = -1;
@@ -192,7 +192,7 @@ int cache_store(struct cache *c, struct cache_record *r,
 
 	e->created = (int64_t)time(NULL);
 	entry_encode(e, &data);
-	entryfile_relpath(e->key_hex, e->id_hex, &rel);
+	layout_entry_rel(e->key_hex, e->id_hex, &rel);
 	existed = fstatat(c->keys_fd, rel.buf, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	ret = write_entry(c, e->key_hex, e->id_hex, &data, err);
 	if (ret < 0) {
