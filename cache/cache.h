@@ -8,7 +8,7 @@
  *
  * Calling sequence for one job (runner/):
  *
- *	cache_open(dir, &c, &err);
+ *	cache_open(dir, max_size, &c, &err);
  *	k = cache_key_new(); cache_key_add_str(k, "format", ...); ...
  *	r = cache_lookup(c, k, flags, &hit, &ex, &err);
  *	hit:  cache_entry_apply(c, hit, roots, ...);
@@ -65,12 +65,14 @@ struct cache_explain;
  * version, or not a procache cache) is refused with -EPROTO and a message
  * naming the format found; a non-empty directory without FORMAT is
  * refused with -ENOTEMPTY (so procache never takes over a directory that
- * is not its own). $PROCACHE_MAX_SIZE (e.g. "2G", see
- * parse_size() of common/units.h) sets the size kept automatically after stores; an
- * invalid value gives -EINVAL. On success *@out is the new handle, freed
- * with cache_close().
+ * is not its own). @max_size is the size kept automatically after stores
+ * (0: no limit; see cache_set_max_size()). The caller finds @dir and
+ * @max_size (the runner: --cache-dir, $PROCACHE_DIR, the config file...);
+ * nothing here reads the environment. On success *@out is the new
+ * handle, freed with cache_close().
  */
-int cache_open(const char *dir, struct cache **out, struct strbuf *err);
+int cache_open(const char *dir, uint64_t max_size, struct cache **out,
+	       struct strbuf *err);
 
 /* Close the handle and free it. NULL is allowed. */
 void cache_close(struct cache *c);
@@ -84,15 +86,6 @@ const char *cache_path(const struct cache *c);
  * into the blob store. Created by cache_open().
  */
 const char *cache_run_root(const struct cache *c);
-
-/*
- * The default cache directory into @out (which is reset first):
- * $PROCACHE_DIR, else $XDG_CACHE_HOME/procache, else
- * $HOME/.cache/procache (empty variables count as unset). Returns 0, or
- * -ENOENT when none of them is set. The --cache-dir flag is the runner's
- * business and is applied before this.
- */
-int cache_default_dir(struct strbuf *out);
 
 /*
  * The automatic size limit in bytes (0: none). cache_store() runs an

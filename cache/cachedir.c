@@ -18,7 +18,6 @@
 #include "common/fdio.h"
 #include "common/path.h"
 #include "common/strbuf.h"
-#include "common/units.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
 
@@ -124,10 +123,10 @@ static int check_format(int dirfd, const char *dir, struct strbuf *err)
 	return 0;
 }
 
-int cache_open(const char *dir, struct cache **out, struct strbuf *err)
+int cache_open(const char *dir, uint64_t max_size, struct cache **out,
+	       struct strbuf *err)
 {
 	struct cache *c;
-	const char *env;
 	size_t i;
 	int r;
 
@@ -190,14 +189,7 @@ int cache_open(const char *dir, struct cache **out, struct strbuf *err)
 				*fds[i] = r;
 		}
 	}
-	env = getenv("PROCACHE_MAX_SIZE");
-	if (env && *env && parse_size(env, &c->max_size) < 0) {
-		strbuf_addf(err,
-			    "invalid PROCACHE_MAX_SIZE '%s' (expected a size such as 500M or 2G)",
-			    env);
-		r = -EINVAL;
-		goto fail;
-	}
+	c->max_size = max_size;
 	*out = c;
 	return 0;
 fail:
@@ -239,27 +231,4 @@ void cache_set_max_size(struct cache *c, uint64_t bytes)
 uint64_t cache_max_size(const struct cache *c)
 {
 	return c->max_size;
-}
-
-int cache_default_dir(struct strbuf *out)
-{
-	const char *v;
-
-	strbuf_reset(out);
-	v = getenv("PROCACHE_DIR");
-	if (v && *v) {
-		strbuf_addstr(out, v);
-		return 0;
-	}
-	v = getenv("XDG_CACHE_HOME");
-	if (v && *v) {
-		strbuf_addf(out, "%s/procache", v);
-		return 0;
-	}
-	v = getenv("HOME");
-	if (v && *v) {
-		strbuf_addf(out, "%s/.cache/procache", v);
-		return 0;
-	}
-	return -ENOENT;
 }

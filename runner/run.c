@@ -25,6 +25,7 @@
 #include "common/fdio.h"
 #include "common/json.h"
 #include "common/path.h"
+#include "common/units.h"
 #include "common/xalloc.h"
 #include "runner/commands.h"
 #include "runner/config.h"
@@ -39,12 +40,40 @@ double now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * The default cache directory into @out (reset first): $PROCACHE_DIR,
+ * else $XDG_CACHE_HOME/procache, else $HOME/.cache/procache (empty
+ * variables count as unset). -ENOENT when none of them is set.
+ */
+static int default_cache_dir(struct strbuf *out)
+{
+	const char *v;
+
+	strbuf_reset(out);
+	v = getenv("PROCACHE_DIR");
+	if (v && *v) {
+		strbuf_addstr(out, v);
+		return 0;
+	}
+	v = getenv("XDG_CACHE_HOME");
+	if (v && *v) {
+		strbuf_addf(out, "%s/procache", v);
+		return 0;
+	}
+	v = getenv("HOME");
+	if (v && *v) {
+		strbuf_addf(out, "%s/.cache/procache", v);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 void resolve_cache_dir(const char *flag, struct strbuf *out)
 {
 	strbuf_reset(out);
 	if (flag) {
 		strbuf_addstr(out, flag);
-	} else if (cache_default_dir(out) < 0) {
+	} else if (default_cache_dir(out) < 0) {
 		die("no cache directory: set --cache-dir, $PROCACHE_DIR or $HOME");
 	}
 	if (out->buf[0] != '/') {
@@ -66,8 +95,16 @@ struct cache *open_cache_or_die(const char *dir)
 {
 	struct cache *c;
 	struct strbuf err = STRBUF_INIT;
-	if (cache_open(dir, &c, &err) < 0)
+	const char *env = getenv("PROCACHE_MAX_SIZE");
+	uint64_t max_size = 0;
+	bool bad_max = env && *env && parse_size(env, &max_size) < 0;
+
+	/* The directory's errors come first, as they did from cache_open(). */
+	if (cache_open(dir, bad_max ? 0 : max_size, &c, &err) < 0)
 		die("%s", err.buf);
+	if (bad_max)
+		die("invalid PROCACHE_MAX_SIZE '%s' (expected a size such as 500M or 2G)",
+		    env);
 	strbuf_release(&err);
 	return c;
 }

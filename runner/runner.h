@@ -13,11 +13,12 @@ double now_seconds(void);
 
 /*
  * The cache directory: @flag (--cache-dir) if given, else the default
- * (cache_default_dir()); made absolute and clean, into @out.
+ * ($PROCACHE_DIR, $XDG_CACHE_HOME/procache, $HOME/.cache/procache); made
+ * absolute and clean, into @out.
  */
 void resolve_cache_dir(const char *flag, struct strbuf *out);
 
-/* cache_open() or die with its message. */
+/* cache_open() with $PROCACHE_MAX_SIZE, or die with the message. */
 struct cache *open_cache_or_die(const char *dir);
 
 /*

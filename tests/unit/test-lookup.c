@@ -42,6 +42,7 @@
 #include "common/fdio.h"
 #include "common/hash.h"
 #include "common/path.h"
+#include "common/units.h"
 
 #include "tests/unit/unit.h"
 
@@ -56,12 +57,17 @@ static int driver(int argc, char **argv)
 	struct cache_explain *ex = NULL;
 	struct cache *c;
 	const char *cmd = argv[1], *dir = getenv("PROCACHE_DIR");
+	const char *max = getenv("PROCACHE_MAX_SIZE");
 	const char *root = NULL;
+	uint64_t max_size = 0;
 	bool explain = false;
 	long repeat = 0;
 	int opt, rc = 0;
 
-	if (!dir || cache_open(dir, &c, &err) < 0)
+	/* The size limit as the runner takes it (tests/t0300-cache.sh). */
+	if (max && *max && parse_size(max, &max_size) < 0)
+		die("invalid PROCACHE_MAX_SIZE '%s'", max);
+	if (!dir || cache_open(dir, max_size, &c, &err) < 0)
 		die("cannot open cache: %s", err.buf);
 	/* First pass: key fields (a record needs the whole key). */
 	optind = 2;
@@ -247,7 +253,7 @@ static struct cache *open_tmp_cache(void)
 	char *dir = path_join(unit_tmpdir(), "cache");
 	struct cache *c = NULL;
 
-	if (cache_open(dir, &c, &err) < 0)
+	if (cache_open(dir, 0, &c, &err) < 0)
 		die("cache_open: %s", err.buf);
 	free(dir);
 	strbuf_release(&err);
@@ -780,17 +786,33 @@ TEST(test_format_refused)
 	struct strbuf err = STRBUF_INIT;
 	struct cache *c = NULL;
 
-	CHECK(cache_open(cdir, &c, &err) == 0);
+	CHECK(cache_open(cdir, 0, &c, &err) == 0);
 	cache_close(c);
 	write_file(fmt, "procache cache format 2\n");
-	CHECK_EQ_INT(cache_open(cdir, &c, &err), -EPROTO);
+	CHECK_EQ_INT(cache_open(cdir, 0, &c, &err), -EPROTO);
 	CHECK(strstr(err.buf, "format 2") != NULL);
 	strbuf_reset(&err);
 	/* A non-empty directory that is not a cache is not taken over. */
-	CHECK_EQ_INT(cache_open(dir, &c, &err), -ENOTEMPTY);
+	CHECK_EQ_INT(cache_open(dir, 0, &c, &err), -ENOTEMPTY);
 	strbuf_release(&err);
 	free(cdir);
 	free(fmt);
+}
+
+TEST(test_open_max_size)
+{
+	char *cdir = path_join(unit_tmpdir(), "c");
+	struct strbuf err = STRBUF_INIT;
+	struct cache *c = NULL;
+
+	CHECK(cache_open(cdir, 0, &c, &err) == 0);
+	CHECK_EQ_INT(cache_max_size(c), 0);
+	cache_close(c);
+	CHECK(cache_open(cdir, 2u << 20, &c, &err) == 0);
+	CHECK_EQ_INT(cache_max_size(c), 2u << 20);
+	cache_close(c);
+	strbuf_release(&err);
+	free(cdir);
 }
 
 TEST(test_output_replay)
@@ -1033,6 +1055,7 @@ int main(int argc, char **argv)
 	RUN(test_missing_blob_is_a_miss);
 	RUN(test_unsafe_paths_refused_at_store);
 	RUN(test_format_refused);
+	RUN(test_open_max_size);
 	RUN(test_output_replay);
 	RUN(test_output_precondition);
 	RUN(test_walk);
