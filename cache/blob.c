@@ -264,8 +264,10 @@ int cache_entry_write_output(struct cache *c, const struct cache_entry *e,
 	ssize_t n;
 	int r = 0;
 
-	if (which != 1 && which != 2)
+	if (which != 1 && which != 2) {
+		strbuf_addf(err, "no output stream %d in an entry", which);
 		return -EINVAL;
+	}
 	o = &e->out[which - 1];
 	cache_blob_relpath(&o->hash, &rel);
 	in = openat(c->blobs_fd, rel.buf,

@@ -281,7 +281,9 @@ int cache_entry_output(const struct cache_entry *e, int which,
  * is missing, -EBADMSG when its size or hash is wrong (detected at the
  * latest at the end: bytes already written stay written — lookup has
  * already verified the blob, so this only happens if it was damaged in
- * between), or -errno from read/write (EPIPE included).
+ * between), -EINVAL for another @which, or -errno from read/write: -EPIPE
+ * when @fd is a pipe whose reader is gone (with SIGPIPE ignored), which
+ * the caller can tell from the value alone. @err gets the message.
  */
 int cache_entry_write_output(struct cache *c, const struct cache_entry *e,
 			     int which, int fd, struct strbuf *err);

@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1040,6 +1041,65 @@ TEST(test_layout_names)
 	strbuf_release(&hits);
 }
 
+/*
+ * Every error of cache_entry_write_output() is its -errno: the runner
+ * tells a closed stdout (-EPIPE, the reader went away: not an error of
+ * the cache) from a damaged blob by the value alone.
+ */
+TEST(test_output_errors)
+{
+	struct cache *c = open_tmp_cache();
+	struct cache_key *k = key_of("out-errors", NULL);
+	char *src = path_join(unit_tmpdir(), "stdout");
+	struct strbuf err = STRBUF_INIT, rel = STRBUF_INIT;
+	struct cache_record *r = cache_record_new(k);
+	struct cache_entry *e = NULL;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	struct pc_hash h;
+	int p[2], fd;
+
+	write_file(src, "bytes for a reader that is gone\n");
+	cache_record_set_output(r, 1, src);
+	CHECK(cache_store(c, r, &e, &err) == 0);
+
+	/* A pipe whose reader is closed, SIGPIPE ignored: -EPIPE. */
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	close(p[0]);
+	CHECK(sigaction(SIGPIPE, &ign, &old) == 0);
+	strbuf_reset(&err);
+	CHECK_EQ_INT(cache_entry_write_output(c, e, 1, p[1], &err), -EPIPE);
+	CHECK(strstr(err.buf, "stdout") != NULL);
+	CHECK(sigaction(SIGPIPE, &old, NULL) == 0);
+	close(p[1]);
+
+	/* Not a stream: -EINVAL. A write to a bad fd: -EBADF. */
+	CHECK_EQ_INT(cache_entry_write_output(c, e, 3, 1, &err), -EINVAL);
+	CHECK_EQ_INT(cache_entry_write_output(c, e, 1, -1, &err), -EBADF);
+
+	/* A damaged blob: -EBADMSG (and it is dropped); then -ENOENT. */
+	CHECK(cache_entry_output(e, 1, &h, NULL) == 0);
+	cache_blob_relpath(&h, &rel);
+	CHECK(fchmodat(cache_blobs_dirfd(c), rel.buf, 0644, 0) == 0);
+	fd = openat(cache_blobs_dirfd(c), rel.buf, O_WRONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && write_full(fd, "B", 1) == 1);
+	close(fd);
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	strbuf_reset(&err);
+	CHECK_EQ_INT(cache_entry_write_output(c, e, 1, fd, &err), -EBADMSG);
+	CHECK(strstr(err.buf, "corrupt") != NULL);
+	strbuf_reset(&err);
+	CHECK_EQ_INT(cache_entry_write_output(c, e, 1, fd, &err), -ENOENT);
+	close(fd);
+
+	cache_entry_free(e);
+	cache_record_free(r);
+	strbuf_release(&err);
+	strbuf_release(&rel);
+	free(src);
+	cache_key_free(k);
+	cache_close(c);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 2 && !strcmp(argv[1], "driver"))
@@ -1057,6 +1117,7 @@ int main(int argc, char **argv)
 	RUN(test_format_refused);
 	RUN(test_open_max_size);
 	RUN(test_output_replay);
+	RUN(test_output_errors);
 	RUN(test_output_precondition);
 	RUN(test_walk);
 	RUN(test_layout_names);
