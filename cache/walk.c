@@ -212,16 +212,30 @@ static void walk_init(struct walk *w, struct cache *c, unsigned flags,
 	strbuf_init(&w->rel, ENTRY_REL_LEN + 1);
 }
 
-int cache_walk_entries(struct cache *c, unsigned flags, cache_walk_fn fn,
-		       void *data)
+/* keys/ or blobs/, whose fan-out directories @fanout walks. */
+static int walk_tree(struct cache *c, unsigned flags, cache_walk_fn fn,
+		     void *data, int topfd,
+		     int (*fanout)(struct walk *, DIR *, const char *))
 {
 	struct walk w;
 	int r;
 
 	walk_init(&w, c, flags, fn, data);
-	r = walk_top(&w, c->keys_fd, walk_keys_fanout);
+	r = walk_top(&w, topfd, fanout);
 	strbuf_release(&w.rel);
 	return r;
+}
+
+int cache_walk_entries(struct cache *c, unsigned flags, cache_walk_fn fn,
+		       void *data)
+{
+	return walk_tree(c, flags, fn, data, c->keys_fd, walk_keys_fanout);
+}
+
+int cache_walk_blobs(struct cache *c, unsigned flags, cache_walk_fn fn,
+		     void *data)
+{
+	return walk_tree(c, flags, fn, data, c->blobs_fd, walk_blobs_fanout);
 }
 
 int cache_walk_key(struct cache *c, const char *key_hex, unsigned flags,
@@ -240,18 +254,6 @@ int cache_walk_key(struct cache *c, const char *key_hex, unsigned flags,
 		w.fanouts = 1;
 		r = walk_key_dir(&w, kd, key_hex);
 	}
-	strbuf_release(&w.rel);
-	return r;
-}
-
-int cache_walk_blobs(struct cache *c, unsigned flags, cache_walk_fn fn,
-		     void *data)
-{
-	struct walk w;
-	int r;
-
-	walk_init(&w, c, flags, fn, data);
-	r = walk_top(&w, c->blobs_fd, walk_blobs_fanout);
 	strbuf_release(&w.rel);
 	return r;
 }
