@@ -2,7 +2,7 @@
  * The cache entry format: its specification, encoding, parsing (never
  * trusting the input: entries are fuzzed) and JSON form, and the
  * accessors of a struct cache_entry. No I/O here: the entry files are
- * read and named by cache/entryfile.c, written by cache/store.c.
+ * read by cache/entryfile.c and written by cache/store.c.
  *
  * An entry file (keys/ab/<key>/<id>.entry) is an envelope followed by a
  * payload. Envelope, 40 bytes, integers little-endian:

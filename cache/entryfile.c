@@ -1,9 +1,10 @@
 /*
  * Entry files: keys/ab/<32 hex key>/<16 hex id>.entry (the format is
  * cache/entry.c's) and their hit counts, <id>.hits beside them (one byte
- * appended per hit, so the size is the count; O_APPEND, no lock). Naming
- * one, reading one (checked against its name), removing one, counting a
- * hit. Entries are written by cache/store.c (temp file + rename).
+ * appended per hit, so the size is the count; O_APPEND, no lock): reading
+ * one (checked against its name), removing one, counting a hit. Their
+ * names come from cache/layout.c; entries are written by cache/store.c
+ * (temp file + rename).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,30 @@
 /*
- * Internal structures shared by the files of cache/. Not for runner/ (which
- * sees only cache/cache.h); the unit tests and the fuzz target include it
- * to reach the parser and the stat cache directly.
+ * Internal structures and functions shared by the files of cache/. Not
+ * for runner/ (which sees only cache/cache.h); the unit tests and the
+ * fuzz target include it to reach the parser, the walk and the stat
+ * cache directly.
+ *
+ * Which file defines what. Calls between them go one way: a file calls
+ * only files below it in this list (the sections below are in the
+ * opposite order, each file's before its callers').
+ *
+ *	store.c		cache_store(): a record into blobs and an entry file
+ *	lookup.c	cache_lookup(), the explanation of a miss
+ *	verify.c	cache_verify()
+ *	ls.c		cache_ls(), cache_entry_load()
+ *	gc.c		cache_gc(), cache_clear(), gc_after_store()
+ *	apply.c		cache_entry_apply(): an entry's changes to mat_apply()
+ *	materialize.c	mat_apply() (cache/materialize.h)
+ *	entryfile.c	entry files under keys/: read, remove, hit counts
+ *	blob.c		the blob store: put, check, drop, replay to an fd
+ *	cachedir.c	cache_open(), cache_close(), FORMAT, accessors
+ *	stats.c		the sharded counters, cache_stats_*()
+ *	walk.c		the walk over entry files and blobs
+ *	statcache.c	the stat cache
+ *	record.c	cache_record_*(): what a miss records
+ *	entry.c		the entry format; cache_entry_*() accessors
+ *	key.c		cache_key_*() and key fields
+ *	layout.c	the names in the cache directory
  */
 #ifndef PROCACHE_CACHE_INTERNAL_H
 #define PROCACHE_CACHE_INTERNAL_H
@@ -159,26 +182,6 @@ struct cache_record {
 	bool stdout_set, stderr_set;
 };
 
-/* ---- key.c: job keys and key fields ---------------------------------- */
-/* A tag is non-empty printable ASCII. */
-bool key_tag_valid(const char *tag);
-/* Compute the key's hash and hex if not done yet (a cache inside @k). */
-void key_finalize(const struct cache_key *k);
-/* keyenc (common/hash.h) of the fields: what names the key. */
-void key_fields_hash(const struct key_field *f, size_t nr,
-		     struct pc_hash *out);
-struct key_field *key_fields_copy(const struct key_field *f, size_t nr);
-void key_fields_free(struct key_field *f, size_t nr);
-/* Append the field's value as the entry format writes it (by its type:
- * the text, the u64 in decimal, or the bytes in hex). */
-void key_field_value(const struct key_field *f, struct strbuf *out);
-/* Set f->data/len from that text, by f->type. NULL, or why it is bad
- * ("not UTF-8", "bad number", "bad hex", "unknown type"); f->data may
- * then hold a partial value, freed with the fields. */
-const char *key_field_set_value(struct key_field *f, const char *text);
-/* Describe a key field's value for people ("PATH=/usr/bin", "1000"). */
-char *key_field_display(const struct key_field *f);
-
 /* ---- layout.c: names in the cache directory ---------------------------- */
 /* Into @out (reset first): "ab/<hex>", the blob named @hex relative to
  * blobs/ (cache_blob_relpath() from the hash); relative to keys/, a key's
@@ -199,12 +202,27 @@ bool layout_is_tmp(const char *name);
 bool layout_parse_entry_rel(const char *rel, char key[PC_HASH_HEX_LEN + 1],
 			    char id[ENTRY_ID_LEN + 1]);
 
-/* ---- record.c: building a record ------------------------------------- */
-/* Check what cache_store() must refuse (unsafe paths, unknown host
- * facts, a FILE change without its captured file...): 0 or -EINVAL. */
-int record_check(const struct cache_record *r, struct strbuf *err);
+/* ---- key.c: job keys and key fields ------------------------------------ */
+/* A tag is non-empty printable ASCII. */
+bool key_tag_valid(const char *tag);
+/* Compute the key's hash and hex if not done yet (a cache inside @k). */
+void key_finalize(const struct cache_key *k);
+/* keyenc (common/hash.h) of the fields: what names the key. */
+void key_fields_hash(const struct key_field *f, size_t nr,
+		     struct pc_hash *out);
+struct key_field *key_fields_copy(const struct key_field *f, size_t nr);
+void key_fields_free(struct key_field *f, size_t nr);
+/* Append the field's value as the entry format writes it (by its type:
+ * the text, the u64 in decimal, or the bytes in hex). */
+void key_field_value(const struct key_field *f, struct strbuf *out);
+/* Set f->data/len from that text, by f->type. NULL, or why it is bad
+ * ("not UTF-8", "bad number", "bad hex", "unknown type"); f->data may
+ * then hold a partial value, freed with the fields. */
+const char *key_field_set_value(struct key_field *f, const char *text);
+/* Describe a key field's value for people ("PATH=/usr/bin", "1000"). */
+char *key_field_display(const struct key_field *f);
 
-/* ---- entry.c: the entry format ---------------------------------------- */
+/* ---- entry.c: the entry format ----------------------------------------- */
 #define ENTRY_MAGIC "PCENTRY\n"
 #define ENTRY_VERSION 1u
 #define ENTRY_HEADER_LEN 40
@@ -238,51 +256,40 @@ bool entry_next_blob(const struct cache_entry *e, size_t *i,
 bool entry_hostfact_known(const char *name);
 const char *pre_kind_name(enum pre_kind k);
 
-/* ---- cachedir.c: the cache directory --------------------------------- */
-/* (cache_open(), cache_close() and the accessors of cache.h) */
+/* ---- record.c: building a record --------------------------------------- */
+/* Check what cache_store() must refuse (unsafe paths, unknown host
+ * facts, a FILE change without its captured file...): 0 or -EINVAL. */
+int record_check(const struct cache_record *r, struct strbuf *err);
 
-/* ---- blob.c: the blob store ------------------------------------------- */
+/* ---- statcache.c: the stat cache --------------------------------------- */
+/* Records are trusted only for files whose mtime and ctime are at least
+ * this much older than the time of hashing. */
+#define STATCACHE_MIN_AGE_NS (2LL * 1000000000LL)
+int statcache_open(int cache_dirfd, struct statcache **out);
+void statcache_close(struct statcache *sc);
+/* The hash recorded for exactly this (dev, ino, mode, size, mtime,
+ * ctime), if any. */
+bool statcache_get(struct statcache *sc, const struct stat *st,
+		   struct pc_hash *out);
+/* Record a hash computed at @hashed_at_ns (CLOCK_REALTIME); ignored when
+ * the file is too young (same-tick guard). Returns true if recorded. */
+bool statcache_put(struct statcache *sc, const struct stat *st,
+		   const struct pc_hash *h, int64_t hashed_at_ns);
 /*
- * Put the regular file @src into the blob store: moved there when it can
- * be (made 0444 and fresh first), else copied. Sets *@h and *@size; *@added
- * is the number of new bytes in the store (0 when the blob was there).
+ * The content hash of the regular file @path (relative to @dirfd, not
+ * followed), whose lstat is @st: from the stat cache when possible, else
+ * hashed (and recorded when old enough). The file is checked to be the
+ * one @st describes and unchanged while hashed; otherwise -ESTALE.
+ * @sc may be NULL (no cache). Returns 0 or -errno.
  */
-int blob_put_file(struct cache *c, const char *src, struct pc_hash *h,
-		  uint64_t *size, uint64_t *added, struct strbuf *err);
-/* The empty blob, for a stream that was not captured. */
-int blob_put_empty(struct cache *c, struct pc_hash *h, struct strbuf *err);
-/* Check a blob: present, @size bytes, and with @full hashing to @h.
- * 0, -ENOENT or -EBADMSG. */
-int blob_check(struct cache *c, const struct pc_hash *h, uint64_t size,
-	       bool full);
-/* Remove a blob found damaged, so that the next store writes it anew. */
-void blob_drop(struct cache *c, const struct pc_hash *h);
+int statcache_hash_file(struct statcache *sc, int dirfd, const char *path,
+			const struct stat *st, struct pc_hash *out);
+struct cache_statcache_counts {
+	uint64_t hits, misses, stored;
+};
+extern struct cache_statcache_counts statcache_counts;
 
-/* ---- entryfile.c: entry files under keys/ ------------------------------ */
-/* Read and decode the entry file @relpath ("ab/<key>/<id>.entry") under
- * keys/. -ENOENT when it is gone, -EBADMSG when corrupt. Fills mtime and
- * file_size. */
-int entryfile_read(struct cache *c, const char *relpath,
-		   struct cache_entry **out, struct strbuf *err);
-/* Remove the entry @relpath, then its hits file: 0, or -errno of the
- * entry's unlink (-ENOENT: already gone; other errors keep the hits). */
-int entryfile_remove(struct cache *c, const char *relpath);
-/* Remove a corrupt entry (and its hits file), with one warning line; the
- * size counter is corrected. */
-void entryfile_drop(struct cache *c, const char *relpath, const char *why);
-/* Count one hit of the entry @relpath (one byte appended to its .hits
- * file), and read the count. */
-void entryfile_count_hit(struct cache *c, const char *relpath);
-uint64_t entryfile_hits(struct cache *c, const char *relpath);
-
-/* ---- store.c: cache_store() ------------------------------------------- */
-
-/* ---- gc.c: gc, clear and the automatic gc ------------------------------ */
-/* After a store: gc down to 90% of the size limit if the counters say it
- * is exceeded. A failure is one warning line. */
-void gc_after_store(struct cache *c);
-
-/* ---- walk.c: the walk over entries and blobs -------------------------- */
+/* ---- walk.c: the walk over entries and blobs --------------------------- */
 enum cache_walk_kind {
 	CACHE_WALK_KEY,   /* keys/ab/<key>/, before its entries */
 	CACHE_WALK_ENTRY, /* keys/ab/<key>/<id>.entry */
@@ -336,35 +343,7 @@ int cache_walk_key(struct cache *c, const char *key_hex, unsigned flags,
 int cache_walk_blobs(struct cache *c, unsigned flags, cache_walk_fn fn,
 		     void *data);
 
-/* ---- statcache.c: the stat cache ------------------------------------------------------ */
-/* Records are trusted only for files whose mtime and ctime are at least
- * this much older than the time of hashing. */
-#define STATCACHE_MIN_AGE_NS (2LL * 1000000000LL)
-int statcache_open(int cache_dirfd, struct statcache **out);
-void statcache_close(struct statcache *sc);
-/* The hash recorded for exactly this (dev, ino, mode, size, mtime,
- * ctime), if any. */
-bool statcache_get(struct statcache *sc, const struct stat *st,
-		   struct pc_hash *out);
-/* Record a hash computed at @hashed_at_ns (CLOCK_REALTIME); ignored when
- * the file is too young (same-tick guard). Returns true if recorded. */
-bool statcache_put(struct statcache *sc, const struct stat *st,
-		   const struct pc_hash *h, int64_t hashed_at_ns);
-/*
- * The content hash of the regular file @path (relative to @dirfd, not
- * followed), whose lstat is @st: from the stat cache when possible, else
- * hashed (and recorded when old enough). The file is checked to be the
- * one @st describes and unchanged while hashed; otherwise -ESTALE.
- * @sc may be NULL (no cache). Returns 0 or -errno.
- */
-int statcache_hash_file(struct statcache *sc, int dirfd, const char *path,
-			const struct stat *st, struct pc_hash *out);
-struct cache_statcache_counts {
-	uint64_t hits, misses, stored;
-};
-extern struct cache_statcache_counts statcache_counts;
-
-/* ---- stats.c: the counters ---------------------------------------------------------- */
+/* ---- stats.c: the counters --------------------------------------------- */
 /* Add @bytes (may be negative) to the approximate size counter. */
 void stats_add_bytes(struct cache *c, int64_t bytes);
 /* Count one store that added @bytes to the store. */
@@ -374,6 +353,49 @@ int64_t stats_counted_bytes(struct cache *c);
 /* Set the size counter to @bytes (gc, after a full scan). */
 void stats_set_bytes(struct cache *c, uint64_t bytes);
 
+/* ---- cachedir.c: the cache directory ----------------------------------- */
+/* cache_open(), cache_close() and the accessors of cache.h only. */
+
+/* ---- blob.c: the blob store -------------------------------------------- */
+/*
+ * Put the regular file @src into the blob store: moved there when it can
+ * be (made 0444 and fresh first), else copied. Sets *@h and *@size; *@added
+ * is the number of new bytes in the store (0 when the blob was there).
+ */
+int blob_put_file(struct cache *c, const char *src, struct pc_hash *h,
+		  uint64_t *size, uint64_t *added, struct strbuf *err);
+/* The empty blob, for a stream that was not captured. */
+int blob_put_empty(struct cache *c, struct pc_hash *h, struct strbuf *err);
+/* Check a blob: present, @size bytes, and with @full hashing to @h.
+ * 0, -ENOENT or -EBADMSG. */
+int blob_check(struct cache *c, const struct pc_hash *h, uint64_t size,
+	       bool full);
+/* Remove a blob found damaged, so that the next store writes it anew. */
+void blob_drop(struct cache *c, const struct pc_hash *h);
+
+/* ---- entryfile.c: entry files under keys/ ------------------------------ */
+/* Read and decode the entry file @relpath ("ab/<key>/<id>.entry") under
+ * keys/. -ENOENT when it is gone, -EBADMSG when corrupt. Fills mtime and
+ * file_size. */
+int entryfile_read(struct cache *c, const char *relpath,
+		   struct cache_entry **out, struct strbuf *err);
+/* Remove the entry @relpath, then its hits file: 0, or -errno of the
+ * entry's unlink (-ENOENT: already gone; other errors keep the hits). */
+int entryfile_remove(struct cache *c, const char *relpath);
+/* Remove a corrupt entry (and its hits file), with one warning line; the
+ * size counter is corrected. */
+void entryfile_drop(struct cache *c, const char *relpath, const char *why);
+/* Count one hit of the entry @relpath (one byte appended to its .hits
+ * file), and read the count. */
+void entryfile_count_hit(struct cache *c, const char *relpath);
+uint64_t entryfile_hits(struct cache *c, const char *relpath);
+
+/* ---- gc.c: gc, clear, the automatic gc --------------------------------- */
+/* After a store: gc down to 90% of the size limit if the counters say it
+ * is exceeded. A failure is one warning line. */
+void gc_after_store(struct cache *c);
+
+/* ---- small helpers for every file -------------------------------------- */
 /* @s is exactly @len lowercase hex digits (a fan-out or hash name). */
 static inline bool cache_is_hex(const char *s, size_t len)
 {

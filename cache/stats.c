@@ -1,5 +1,7 @@
 /*
- * Counters, sharded so that concurrent runners rarely contend.
+ * Counters, sharded so that concurrent runners rarely contend, and the
+ * summary of `cache stats` (the counters summed, the store scanned with
+ * cache/walk.c).
  *
  * Format of $CACHE/stats/<n> (n = 0..15, chosen as pid % 16): one JSON
  * object, compact,
