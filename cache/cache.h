@@ -2,9 +2,11 @@
  * The procache cache: a content-addressed blob store, entries (one or
  * more per job key, each with the preconditions a run observed and its
  * result), lookup by preconditions, explain, integrity checks and
- * maintenance. Layout and formats: docs/DESIGN.md section 6; the entry
- * format is specified at the top of cache/entry.c, the stat cache's at the
- * top of cache/statcache.c, the counters' at the top of cache/stats.c.
+ * maintenance. Layout and formats: docs/DESIGN.md section 6; the layout
+ * is specified at the top of cache/layout.c, the entry format at the top
+ * of cache/entry.c, the stat cache's at the top of cache/statcache.c, the
+ * counters' at the top of cache/stats.c. cache/internal.h says which file
+ * of cache/ defines what.
  *
  * Calling sequence for one job (runner/):
  *

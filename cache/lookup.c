@@ -14,7 +14,6 @@
  * Then every blob it references is checked (present, size, hash): an
  * entry with a missing or damaged blob is a miss and is removed.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -7,7 +7,6 @@
  * fail their next lookup and are removed too, which is a miss, never a
  * wrong result).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
