@@ -2,13 +2,15 @@
  * The procache cache: a content-addressed blob store, entries (one or
  * more per job key, each with the preconditions a run observed and its
  * result), lookup by preconditions, explain, integrity checks and
- * maintenance. Layout and formats: docs/DESIGN.md section 6; the entry
- * format is specified at the top of cache/entry.c, the stat cache's at the
- * top of cache/statcache.c, the counters' at the top of cache/stats.c.
+ * maintenance. Layout and formats: docs/DESIGN.md section 6; the layout
+ * is specified at the top of cache/layout.c, the entry format at the top
+ * of cache/entry.c, the stat cache's at the top of cache/statcache.c, the
+ * counters' at the top of cache/stats.c. cache/internal.h says which file
+ * of cache/ defines what.
  *
  * Calling sequence for one job (runner/):
  *
- *	cache_open(dir, &c, &err);
+ *	cache_open(dir, max_size, &c, &err);
  *	k = cache_key_new(); cache_key_add_str(k, "format", ...); ...
  *	r = cache_lookup(c, k, flags, &hit, &ex, &err);
  *	hit:  cache_entry_apply(c, hit, roots, ...);
@@ -65,12 +67,14 @@ struct cache_explain;
  * version, or not a procache cache) is refused with -EPROTO and a message
  * naming the format found; a non-empty directory without FORMAT is
  * refused with -ENOTEMPTY (so procache never takes over a directory that
- * is not its own). $PROCACHE_MAX_SIZE (e.g. "2G", see
- * parse_size() of common/units.h) sets the size kept automatically after stores; an
- * invalid value gives -EINVAL. On success *@out is the new handle, freed
- * with cache_close().
+ * is not its own). @max_size is the size kept automatically after stores
+ * (0: no limit; see cache_set_max_size()). The caller finds @dir and
+ * @max_size (the runner: --cache-dir, $PROCACHE_DIR, the config file...);
+ * nothing here reads the environment. On success *@out is the new
+ * handle, freed with cache_close().
  */
-int cache_open(const char *dir, struct cache **out, struct strbuf *err);
+int cache_open(const char *dir, uint64_t max_size, struct cache **out,
+	       struct strbuf *err);
 
 /* Close the handle and free it. NULL is allowed. */
 void cache_close(struct cache *c);
@@ -84,15 +88,6 @@ const char *cache_path(const struct cache *c);
  * into the blob store. Created by cache_open().
  */
 const char *cache_run_root(const struct cache *c);
-
-/*
- * The default cache directory into @out (which is reset first):
- * $PROCACHE_DIR, else $XDG_CACHE_HOME/procache, else
- * $HOME/.cache/procache (empty variables count as unset). Returns 0, or
- * -ENOENT when none of them is set. The --cache-dir flag is the runner's
- * business and is applied before this.
- */
-int cache_default_dir(struct strbuf *out);
 
 /*
  * The automatic size limit in bytes (0: none). cache_store() runs an
@@ -288,7 +283,9 @@ int cache_entry_output(const struct cache_entry *e, int which,
  * is missing, -EBADMSG when its size or hash is wrong (detected at the
  * latest at the end: bytes already written stay written — lookup has
  * already verified the blob, so this only happens if it was damaged in
- * between), or -errno from read/write (EPIPE included).
+ * between), -EINVAL for another @which, or -errno from read/write: -EPIPE
+ * when @fd is a pipe whose reader is gone (with SIGPIPE ignored), which
+ * the caller can tell from the value alone. @err gets the message.
  */
 int cache_entry_write_output(struct cache *c, const struct cache_entry *e,
 			     int which, int fd, struct strbuf *err);

@@ -1,5 +1,8 @@
 /*
- * Job keys, records, and the cache entry format.
+ * The cache entry format: its specification, encoding, parsing (never
+ * trusting the input: entries are fuzzed) and JSON form, and the
+ * accessors of a struct cache_entry. No I/O here: the entry files are
+ * read by cache/entryfile.c and written by cache/store.c.
  *
  * An entry file (keys/ab/<key>/<id>.entry) is an envelope followed by a
  * payload. Envelope, 40 bytes, integers little-endian:
@@ -57,19 +60,15 @@
  * that observed the same things converge on one name.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cache/cache.h"
 #include "cache/internal.h"
-#include "common/strmap.h"
-#include "common/filestat.h"
 #include "common/le.h"
 #include "common/cleanup.h"
 #include "common/die.h"
@@ -80,78 +79,19 @@
 #include "common/xalloc.h"
 #include "common/banned.h"
 
-#ifndef PROCACHE_VERSION
-#define PROCACHE_VERSION "unknown"
-#endif
-
 static const char *const hostfact_names[] = {
 	"uname.sysname", "uname.release", "uname.version", "uname.machine",
 	"uname.domainname",
 };
 
-/* ---- small helpers ---------------------------------------------------- */
-
-static bool utf8_valid(const unsigned char *s, size_t len)
+bool entry_hostfact_known(const char *name)
 {
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n, k;
-		uint32_t cp;
-
-		if (!c)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + n >= len) /* needs bytes i+1 .. i+n */
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
-static void to_hex(const unsigned char *p, size_t len, struct strbuf *out)
-{
-	static const char digits[] = "0123456789abcdef";
 	size_t i;
 
-	for (i = 0; i < len; i++) {
-		strbuf_addch(out, digits[p[i] >> 4]);
-		strbuf_addch(out, digits[p[i] & 15]);
-	}
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	for (i = 0; i < ARRAY_SIZE(hostfact_names); i++)
+		if (!strcmp(name, hostfact_names[i]))
+			return true;
+	return false;
 }
 
 bool entry_path_is_safe(const char *path, bool allow_root)
@@ -180,358 +120,6 @@ const char *pre_kind_name(enum pre_kind k)
 		return "output";
 	}
 	return "?";
-}
-
-/* ---- keys ------------------------------------------------------------- */
-
-struct cache_key *cache_key_new(void)
-{
-	return xcalloc(1, sizeof(struct cache_key));
-}
-
-static void key_push(struct cache_key *k, const char *tag, const void *data,
-		     size_t len, char type)
-{
-	struct key_field *f;
-	const char *t;
-
-	if (!tag || !*tag)
-		BUG("empty key field tag");
-	for (t = tag; *t; t++)
-		if ((unsigned char)*t < 0x20 || (unsigned char)*t >= 0x7f)
-			BUG("key field tag '%s' is not printable ASCII", tag);
-	ALLOC_GROW(k->fields, k->nr + 1, k->alloc);
-	f = &k->fields[k->nr++];
-	f->tag = xstrdup(tag);
-	f->data = xmalloc(st_add(len, 1));
-	if (len)
-		memcpy(f->data, data, len);
-	f->data[len] = '\0';
-	f->len = len;
-	f->type = type;
-	k->hashed = false;
-}
-
-void cache_key_add(struct cache_key *k, const char *tag, const void *data,
-		   size_t len)
-{
-	key_push(k, tag, data, len,
-		 utf8_valid(data, len) ? 's' : 'x');
-}
-
-void cache_key_add_str(struct cache_key *k, const char *tag, const char *s)
-{
-	cache_key_add(k, tag, s, strlen(s));
-}
-
-void cache_key_add_u64(struct cache_key *k, const char *tag, uint64_t v)
-{
-	unsigned char le[8];
-	int i;
-
-	for (i = 0; i < 8; i++)
-		le[i] = (unsigned char)(v >> (8 * i));
-	key_push(k, tag, le, 8, 'u');
-}
-
-static void key_fields_hash(const struct key_field *f, size_t nr,
-			    struct pc_hash *out)
-{
-	struct keyenc enc;
-	size_t i;
-
-	keyenc_init(&enc);
-	for (i = 0; i < nr; i++)
-		keyenc_add(&enc, f[i].tag, f[i].data, f[i].len);
-	keyenc_hash(&enc, out);
-	keyenc_release(&enc);
-}
-
-static void key_finalize(const struct cache_key *ck)
-{
-	/* The hash is a cache inside the key: computing it is not a change. */
-	struct cache_key *k = (struct cache_key *)ck;
-
-	if (k->hashed)
-		return;
-	key_fields_hash(k->fields, k->nr, &k->hash);
-	pc_hash_to_hex(&k->hash, k->hex);
-	k->hashed = true;
-}
-
-const char *cache_key_hex(struct cache_key *k)
-{
-	key_finalize(k);
-	return k->hex;
-}
-
-void cache_key_hash(struct cache_key *k, struct pc_hash *out)
-{
-	key_finalize(k);
-	*out = k->hash;
-}
-
-void key_fields_free(struct key_field *f, size_t nr)
-{
-	size_t i;
-
-	for (i = 0; i < nr; i++) {
-		free(f[i].tag);
-		free(f[i].data);
-	}
-	free(f);
-}
-
-void cache_key_free(struct cache_key *k)
-{
-	if (!k)
-		return;
-	key_fields_free(k->fields, k->nr);
-	free(k);
-}
-
-static uint64_t u64_from_le(const char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | (unsigned char)p[i];
-	return v;
-}
-
-char *key_field_display(const struct key_field *f)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	switch (f->type) {
-	case 'u':
-		strbuf_addf(&sb, "%" PRIu64, u64_from_le(f->data));
-		break;
-	case 'x':
-		strbuf_addstr(&sb, "hex:");
-		to_hex((const unsigned char *)f->data, f->len, &sb);
-		break;
-	default:
-		strbuf_add(&sb, f->data, f->len);
-		break;
-	}
-	return strbuf_detach(&sb, NULL);
-}
-
-static struct key_field *key_fields_copy(const struct key_field *f, size_t nr)
-{
-	struct key_field *out = xcalloc(nr ? nr : 1, sizeof(*out));
-	size_t i;
-
-	for (i = 0; i < nr; i++) {
-		out[i].tag = xstrdup(f[i].tag);
-		out[i].data = xmalloc(st_add(f[i].len, 1));
-		memcpy(out[i].data, f[i].data, f[i].len + 1);
-		out[i].len = f[i].len;
-		out[i].type = f[i].type;
-	}
-	return out;
-}
-
-/* ---- records ---------------------------------------------------------- */
-
-struct cache_record *cache_record_new(const struct cache_key *k)
-{
-	struct cache_record *r = xcalloc(1, sizeof(*r));
-
-	key_finalize(k);
-	memcpy(r->e.key_hex, k->hex, sizeof(r->e.key_hex));
-	r->e.fields = key_fields_copy(k->fields, k->nr);
-	r->e.nr_fields = k->nr;
-	r->e.version = xstrdup(PROCACHE_VERSION);
-	r->seen = strmap_new();
-	return r;
-}
-
-void cache_record_free(struct cache_record *r)
-{
-	if (!r)
-		return;
-	entry_release(&r->e);
-	strmap_free(r->seen);
-	free(r);
-}
-
-/* A new precondition, or NULL when (kind, path) was already recorded. */
-static struct precondition *pre_add(struct cache_record *r, enum pre_kind kind,
-				    const char *path)
-{
-	struct strbuf key = STRBUF_INIT;
-	struct precondition *p;
-	long dup;
-
-	strbuf_addch(&key, 'a' + (int)kind);
-	strbuf_addstr(&key, path);
-	dup = strmap_put(r->seen, key.buf, key.len, (long)r->e.nr_pre);
-	strbuf_release(&key);
-	if (dup >= 0)
-		return NULL;
-	ALLOC_GROW(r->e.pre, r->e.nr_pre + 1, r->e.alloc_pre);
-	p = &r->e.pre[r->e.nr_pre++];
-	memset(p, 0, sizeof(*p));
-	p->kind = kind;
-	p->path = xstrdup(path);
-	return p;
-}
-
-void cache_record_add_content(struct cache_record *r, const char *path,
-			      const struct pc_hash *h, mode_t mode)
-{
-	struct precondition *p = pre_add(r, PRE_CONTENT, path);
-
-	if (!p)
-		return;
-	p->hash = *h;
-	p->mode = mode;
-}
-
-void cache_record_add_absent(struct cache_record *r, const char *path)
-{
-	pre_add(r, PRE_ABSENT, path);
-}
-
-/*
- * The content of a regular file the job only stat-ed, if it is still what
- * the job saw (same dev, ino, size, mtime and ctime before and after
- * hashing) and not larger than STAT_HASH_MAX. A stat does not show the
- * bytes, but the mtime it shows is how tools decide whether to read them
- * (make's targets, python's .pyc next to its source): an edit of the same
- * size must miss. Ignoring mtimes (not --strict-stat) may only forgive a
- * touch that left the bytes alone, and only the bytes tell that apart.
- * Without a hash, any mtime change misses.
- */
-#define STAT_HASH_MAX (16u << 20)
-
-static bool stat_content_hash(const char *path, const struct stat *seen,
-			      struct pc_hash *out)
-{
-	struct stat before, after;
-
-	if (seen->st_size > STAT_HASH_MAX || lstat(path, &before) < 0 ||
-	    !S_ISREG(before.st_mode) || !stat_same_file(&before, seen) ||
-	    pc_hash_file_at(AT_FDCWD, path, out, NULL) < 0 ||
-	    lstat(path, &after) < 0 || !stat_same_file(&after, seen))
-		return false;
-	return true;
-}
-
-void cache_record_add_stat(struct cache_record *r, const char *path,
-			   const struct stat *st, bool strict)
-{
-	struct precondition *p = pre_add(r, PRE_STAT, path);
-
-	if (!p)
-		return;
-	p->mode = st->st_mode;
-	p->uid = st->st_uid;
-	p->gid = st->st_gid;
-	p->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
-	/* A stat shows it (stat -c %h); a directory's is left out: it counts
-	 * subdirectories, which a job's own outputs change. */
-	p->nlink = S_ISREG(st->st_mode) ? (uint64_t)st->st_nlink : 0;
-	p->strict = strict;
-	if (strict) {
-		p->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
-			      st->st_mtim.tv_nsec;
-		p->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000LL +
-			      st->st_ctim.tv_nsec;
-	} else if (S_ISREG(st->st_mode)) {
-		p->has_mtime = true;
-		p->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
-			      st->st_mtim.tv_nsec;
-		p->has_hash = stat_content_hash(path, st, &p->hash);
-	}
-}
-
-void cache_record_add_output(struct cache_record *r, const char *path,
-			     const struct cache_output_pre *o)
-{
-	struct precondition *p = pre_add(r, PRE_OUTPUT, path);
-
-	if (!p)
-		return;
-	p->mode = S_IFREG | (o->mode & 07777);
-	p->uid = o->uid;
-	p->gid = o->gid;
-	p->create = o->create;
-	if (o->create) {
-		p->create_mode = o->create_mode & 07777;
-		p->create_uid = o->create_uid;
-		p->create_gid = o->create_gid;
-		p->parent_mode = o->parent_mode & (S_IFMT | 07777);
-		p->parent_uid = o->parent_uid;
-		p->parent_gid = o->parent_gid;
-	}
-}
-
-void cache_record_add_listing(struct cache_record *r, const char *path,
-			      const struct pc_hash *h)
-{
-	struct precondition *p = pre_add(r, PRE_LISTING, path);
-
-	if (p)
-		p->hash = *h;
-}
-
-void cache_record_add_symlink(struct cache_record *r, const char *path,
-			      const char *target)
-{
-	struct precondition *p = pre_add(r, PRE_SYMLINK, path);
-
-	if (p)
-		p->value = xstrdup(target ? target : "");
-}
-
-void cache_record_add_hostfact(struct cache_record *r, const char *name,
-			       const char *value)
-{
-	struct precondition *p = pre_add(r, PRE_HOSTFACT, name);
-
-	if (p)
-		p->value = xstrdup(value ? value : "");
-}
-
-void cache_record_set_exit(struct cache_record *r, int code, int signal)
-{
-	r->e.exit_code = signal ? 0 : code;
-	r->e.signal = signal;
-}
-
-void cache_record_set_duration(struct cache_record *r, double seconds)
-{
-	r->e.duration = seconds;
-}
-
-void cache_record_set_output(struct cache_record *r, int which,
-			     const char *file)
-{
-	if (which != 1 && which != 2)
-		BUG("cache_record_set_output: bad stream %d", which);
-	free(r->e.out[which - 1].src);
-	r->e.out[which - 1].src = xstrdup(file);
-}
-
-void cache_record_add_change(struct cache_record *r,
-			     enum change_kind kind, const char *path,
-			     mode_t mode, const char *src_file,
-			     const char *target)
-{
-	struct change *c;
-
-	ALLOC_GROW(r->e.ch, r->e.nr_ch + 1, r->e.alloc_ch);
-	c = &r->e.ch[r->e.nr_ch++];
-	memset(c, 0, sizeof(*c));
-	c->kind = kind;
-	c->path = xstrdup(path);
-	c->mode = mode & 07777;
-	c->target = target ? xstrdup(target) : NULL;
-	c->src = src_file ? xstrdup(src_file) : NULL;
 }
 
 /* ---- entries: accessors ----------------------------------------------- */
@@ -629,6 +217,26 @@ void cache_entry_change(const struct cache_entry *e, size_t i,
 	out->has_blob = c->has_blob;
 	out->blob = c->blob;
 	out->size = c->size;
+}
+
+bool entry_next_blob(const struct cache_entry *e, size_t *i,
+		     const struct pc_hash **h, uint64_t *size)
+{
+	while (*i < 2 + e->nr_ch) {
+		size_t k = (*i)++;
+
+		if (k < 2) {
+			*h = &e->out[k].hash;
+			*size = e->out[k].size;
+			return true;
+		}
+		if (e->ch[k - 2].has_blob) {
+			*h = &e->ch[k - 2].blob;
+			*size = e->ch[k - 2].size;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* ---- encoding --------------------------------------------------------- */
@@ -765,17 +373,7 @@ static cJSON *key_fields_to_json(const struct key_field *f, size_t nr)
 
 		cJSON_AddItemToArray(t, cJSON_CreateString(f[i].tag));
 		cJSON_AddItemToArray(t, cJSON_CreateString(type));
-		switch (f[i].type) {
-		case 'u':
-			strbuf_addf(&v, "%" PRIu64, u64_from_le(f[i].data));
-			break;
-		case 'x':
-			to_hex((const unsigned char *)f[i].data, f[i].len, &v);
-			break;
-		default:
-			strbuf_add(&v, f[i].data, f[i].len);
-			break;
-		}
+		key_field_value(&f[i], &v);
 		cJSON_AddItemToArray(t, cJSON_CreateString(v.buf));
 		strbuf_release(&v);
 		cJSON_AddItemToArray(arr, t);
@@ -854,8 +452,8 @@ void entry_encode(struct cache_entry *e, struct strbuf *out)
 	pre_text = json_print_compact(pre);
 	pc_hash_buffer(pre_text, strlen(pre_text), &h);
 	pc_hash_to_hex(&h, hex);
-	memcpy(e->id_hex, hex, 16);
-	e->id_hex[16] = '\0';
+	memcpy(e->id_hex, hex, ENTRY_ID_LEN);
+	e->id_hex[ENTRY_ID_LEN] = '\0';
 	snprintf(e->name, sizeof(e->name), "%s/%s", e->key_hex, e->id_hex);
 
 	root = entry_to_json(e, false);
@@ -983,7 +581,6 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 	const char *kind, *s;
 	mode_t type = 0, perm = 0;
 	uint64_t v;
-	size_t i;
 
 	if (!cJSON_IsObject(o))
 		return bad(err, "precondition is not an object");
@@ -1071,10 +668,7 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 		p->kind = PRE_HOSTFACT;
 		TRY_JSON(json_check_keys(o, k_hostfact, err));
 		TRY_JSON(json_get_str(o, "name", &s, true, err));
-		for (i = 0; i < ARRAY_SIZE(hostfact_names); i++)
-			if (!strcmp(s, hostfact_names[i]))
-				break;
-		if (i == ARRAY_SIZE(hostfact_names))
+		if (!entry_hostfact_known(s))
 			return bad(err, "unknown host fact '%.40s'", s);
 		p->path = xstrdup(s);
 		TRY_JSON(json_get_str(o, "value", &s, true, err));
@@ -1191,69 +785,21 @@ static int parse_key_fields(const cJSON *arr, struct cache_entry *e,
 		const cJSON *type = cJSON_GetArrayItem(t, 1);
 		const cJSON *val = cJSON_GetArrayItem(t, 2);
 		struct key_field *f = &e->fields[i];
-		const char *v, *p;
-		size_t len;
+		const char *why;
 
 		if (!cJSON_IsArray(t) || cJSON_GetArraySize(t) != 3 ||
 		    !cJSON_IsString(tag) || !cJSON_IsString(type) ||
 		    !cJSON_IsString(val) || !*tag->valuestring ||
 		    strlen(type->valuestring) != 1)
 			return bad(err, "bad key field %zu", i);
-		for (p = tag->valuestring; *p; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-				return bad(err, "bad key field tag");
-		v = val->valuestring;
-		len = strlen(v);
+		if (!key_tag_valid(tag->valuestring))
+			return bad(err, "bad key field tag");
 		f->tag = xstrdup(tag->valuestring);
 		f->type = type->valuestring[0];
 		e->nr_fields = ++i;
-		switch (f->type) {
-		case 's':
-			if (!utf8_valid((const unsigned char *)v, len))
-				return bad(err, "key field '%s': not UTF-8", f->tag);
-			f->data = xstrdup(v);
-			f->len = len;
-			break;
-		case 'u': {
-			uint64_t x = 0;
-			size_t k;
-			unsigned char le[8];
-
-			if (!len || len > 20 || (len > 1 && v[0] == '0'))
-				return bad(err, "key field '%s': bad number", f->tag);
-			for (k = 0; k < len; k++) {
-				if (v[k] < '0' || v[k] > '9' ||
-				    x > (UINT64_MAX - (uint64_t)(v[k] - '0')) / 10)
-					return bad(err, "key field '%s': bad number", f->tag);
-				x = x * 10 + (uint64_t)(v[k] - '0');
-			}
-			le_put(le, x, 8);
-			f->data = xmalloc(9);
-			memcpy(f->data, le, 8);
-			f->data[8] = '\0';
-			f->len = 8;
-			break;
-		}
-		case 'x': {
-			size_t k;
-
-			if (len % 2)
-				return bad(err, "key field '%s': bad hex", f->tag);
-			f->data = xmalloc(len / 2 + 1);
-			for (k = 0; k < len; k += 2) {
-				int hi = hexval(v[k]), lo = hexval(v[k + 1]);
-
-				if (hi < 0 || lo < 0)
-					return bad(err, "key field '%s': bad hex", f->tag);
-				f->data[k / 2] = (char)(hi << 4 | lo);
-			}
-			f->data[len / 2] = '\0';
-			f->len = len / 2;
-			break;
-		}
-		default:
-			return bad(err, "key field '%s': unknown type", f->tag);
-		}
+		why = key_field_set_value(f, val->valuestring);
+		if (why)
+			return bad(err, "key field '%s': %s", f->tag, why);
 	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 /*
- * Maintenance: walking every entry, gc (age and size limits, LRU by entry
- * mtime), clear, ls, and finding an entry by name for `cache show`.
+ * Removing things: gc (age and size limits, LRU by entry mtime, then
+ * unreferenced blobs), the automatic gc after a store when the size limit
+ * is exceeded, and clear.
  *
  * Ordering against concurrent runners (DESIGN.md section 6): a hit
  * touches its entry before reading its blobs, gc removes an entry before
@@ -32,69 +33,6 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
-
-typedef int (*entry_fn)(struct cache *c, const char *rel,
-			const struct stat *st, void *data);
-
-/*
- * Call @fn for every "ab/<key>/<id>.entry" under keys/, with its lstat.
- * Stray temporary files older than the grace period are removed on the
- * way when @clean. Stops at the first negative return of @fn.
- */
-static int for_each_entry(struct cache *c, entry_fn fn, void *data, bool clean)
-{
-	_cleanup_closedir_ DIR *top = cache_opendir_at(c->keys_fd, ".");
-	struct dirent *a;
-	time_t now = time(NULL);
-	int r;
-
-	if (!top)
-		return -errno;
-	while ((a = readdir(top))) {
-		_cleanup_closedir_ DIR *mid = NULL;
-		struct dirent *k;
-
-		if (!cache_is_hex(a->d_name, 2) || !(mid = cache_opendir_at(c->keys_fd, a->d_name)))
-			continue;
-		while ((k = readdir(mid))) {
-			_cleanup_closedir_ DIR *kd = NULL;
-			struct dirent *f;
-
-			if (!cache_is_hex(k->d_name, PC_HASH_HEX_LEN) ||
-			    strncmp(k->d_name, a->d_name, 2) ||
-			    !(kd = cache_opendir_at(dirfd(mid), k->d_name)))
-				continue;
-			while ((f = readdir(kd))) {
-				_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
-				struct stat st;
-				size_t len = strlen(f->d_name);
-
-				if (f->d_name[0] == '.' && clean &&
-				    !strncmp(f->d_name, ".tmp.", 5) &&
-				    fstatat(dirfd(kd), f->d_name, &st,
-					    AT_SYMLINK_NOFOLLOW) == 0 &&
-				    st.st_mtime + CACHE_GC_GRACE_S < now) {
-					unlinkat(dirfd(kd), f->d_name, 0);
-					continue;
-				}
-				if (len != 22 || strcmp(f->d_name + 16, ".entry") ||
-				    strspn(f->d_name, "0123456789abcdef") != 16)
-					continue;
-				if (fstatat(dirfd(kd), f->d_name, &st,
-					    AT_SYMLINK_NOFOLLOW) < 0)
-					continue;
-				strbuf_addf(&rel, "%s/%s/%s", a->d_name,
-					    k->d_name, f->d_name);
-				r = fn(c, rel.buf, &st, data);
-				if (r < 0)
-					return r;
-			}
-			if (clean)
-				unlinkat(dirfd(mid), k->d_name, AT_REMOVEDIR);
-		}
-	}
-	return 0;
-}
 
 static int gc_lock(struct cache *c, bool wait)
 {
@@ -141,45 +79,40 @@ struct gc_state {
 	uint64_t corrupt_removed, corrupt_bytes;
 };
 
-static int gc_collect_entry(struct cache *c, const char *rel,
-			    const struct stat *st, void *data)
+static int gc_collect_entry(struct cache *c, const struct cache_walk_item *it,
+			    void *data)
 {
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	struct gc_state *g = data;
+	const struct pc_hash *h;
 	struct cache_entry *e;
 	struct gc_entry *ge;
-	size_t i;
-	int r = store_read_entry(c, rel, &e, &err);
+	uint64_t size;
+	size_t i = 0;
+	int r = entryfile_read(c, it->rel, &e, &err);
 
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
 		if (r == -EBADMSG) {
-			store_drop_entry(c, rel, err.buf);
+			entryfile_drop(c, it->rel, err.buf);
 			g->corrupt_removed++;
-			g->corrupt_bytes += (uint64_t)st->st_size;
+			g->corrupt_bytes += (uint64_t)it->st->st_size;
 		}
 		return 0;
 	}
 	ALLOC_GROW(g->entries, g->nr_entries + 1, g->alloc_entries);
 	ge = &g->entries[g->nr_entries++];
-	ge->rel = xstrdup(rel);
-	ge->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
-		       st->st_mtim.tv_nsec;
-	ge->size = (uint64_t)st->st_size;
+	ge->rel = xstrdup(it->rel);
+	ge->mtime_ns = (int64_t)it->st->st_mtim.tv_sec * 1000000000LL +
+		       it->st->st_mtim.tv_nsec;
+	ge->size = (uint64_t)it->st->st_size;
 	ge->blobs = xcalloc(2 + e->nr_ch, sizeof(long));
 	ge->nr_blobs = 0;
-	for (i = 0; i < 2 + e->nr_ch; i++) {
-		const struct pc_hash *h;
+	while (entry_next_blob(e, &i, &h, &size)) {
 		char hex[PC_HASH_HEX_LEN + 1];
 		long idx;
 
-		if (i < 2)
-			h = &e->out[i].hash;
-		else if (e->ch[i - 2].has_blob)
-			h = &e->ch[i - 2].blob;
-		else
-			continue;
 		pc_hash_to_hex(h, hex);
 		idx = strmap_get(g->blob_index, hex, PC_HASH_HEX_LEN);
 		if (idx >= 0)
@@ -190,43 +123,25 @@ static int gc_collect_entry(struct cache *c, const char *rel,
 	return 0;
 }
 
-static void gc_collect_blobs(struct cache *c, struct gc_state *g)
+static int gc_collect_blob(struct cache *c, const struct cache_walk_item *it,
+			   void *data)
 {
-	_cleanup_closedir_ DIR *top = cache_opendir_at(c->blobs_fd, ".");
-	struct dirent *a;
+	struct gc_state *g = data;
+	struct gc_blob *b;
 
-	while (top && (a = readdir(top))) {
-		_cleanup_closedir_ DIR *d = NULL;
-		struct dirent *b;
-
-		if (!cache_is_hex(a->d_name, 2) || !(d = cache_opendir_at(c->blobs_fd, a->d_name)))
-			continue;
-		while ((b = readdir(d))) {
-			struct stat st;
-
-			/* A temporary file left by a store that died. */
-			if (!strncmp(b->d_name, ".tmp.", 5) &&
-			    fstatat(dirfd(d), b->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    st.st_mtime + CACHE_GC_GRACE_S < time(NULL)) {
-				unlinkat(dirfd(d), b->d_name, 0);
-				continue;
-			}
-			if (!cache_is_hex(b->d_name, PC_HASH_HEX_LEN) ||
-			    fstatat(dirfd(d), b->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !S_ISREG(st.st_mode))
-				continue;
-			ALLOC_GROW(g->blobs, g->nr_blobs + 1, g->alloc_blobs);
-			memcpy(g->blobs[g->nr_blobs].name, b->d_name,
-			       PC_HASH_HEX_LEN + 1);
-			g->blobs[g->nr_blobs].size = (uint64_t)st.st_size;
-			g->blobs[g->nr_blobs].mtime = st.st_mtime;
-			g->blobs[g->nr_blobs].refs = 0;
-			g->blobs[g->nr_blobs].gone = false;
-			strmap_put(g->blob_index, b->d_name, PC_HASH_HEX_LEN,
-				   (long)g->nr_blobs);
-			g->nr_blobs++;
-		}
-	}
+	(void)c;
+	if (!S_ISREG(it->st->st_mode))
+		return 0;
+	ALLOC_GROW(g->blobs, g->nr_blobs + 1, g->alloc_blobs);
+	b = &g->blobs[g->nr_blobs];
+	memcpy(b->name, it->name, PC_HASH_HEX_LEN + 1);
+	b->size = (uint64_t)it->st->st_size;
+	b->mtime = it->st->st_mtime;
+	b->refs = 0;
+	b->gone = false;
+	strmap_put(g->blob_index, it->name, PC_HASH_HEX_LEN, (long)g->nr_blobs);
+	g->nr_blobs++;
+	return 0;
 }
 
 static int gc_entry_cmp(const void *a, const void *b)
@@ -238,12 +153,11 @@ static int gc_entry_cmp(const void *a, const void *b)
 	return strcmp(x->rel, y->rel);
 }
 
-static int noop_entry(struct cache *c, const char *rel, const struct stat *st,
-		      void *data)
+static int walk_nothing(struct cache *c, const struct cache_walk_item *it,
+			void *data)
 {
 	(void)c;
-	(void)rel;
-	(void)st;
+	(void)it;
 	(void)data;
 	return 0;
 }
@@ -261,6 +175,23 @@ static void clean_tmp(struct cache *c, time_t now)
 		if (fstatat(c->tmp_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_mtime + CACHE_GC_GRACE_S < now)
 			rm_rf_at(c->tmp_fd, de->d_name);
+	}
+}
+
+/* Remove @b if no entry references it any more and it is old enough. */
+static void gc_drop_blob(struct cache *c, struct gc_blob *b, time_t now,
+			 uint64_t *total, struct cache_gc_result *res)
+{
+	_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
+
+	if (b->refs > 0 || b->gone || b->mtime + CACHE_GC_GRACE_S > now)
+		return;
+	layout_blob_rel(b->name, &rel);
+	if (unlinkat(c->blobs_fd, rel.buf, 0) == 0) {
+		b->gone = true;
+		*total -= b->size;
+		res->blobs_removed++;
+		res->bytes_removed += b->size;
 	}
 }
 
@@ -285,8 +216,9 @@ int cache_gc(struct cache *c, uint64_t max_size, uint64_t max_age,
 		return lock;
 	}
 	g.blob_index = strmap_new();
-	gc_collect_blobs(c, &g);
-	r = for_each_entry(c, gc_collect_entry, &g, true);
+	/* blobs/ unreadable: no blob is known, so none is removed. */
+	cache_walk_blobs(c, CACHE_WALK_CLEAN, gc_collect_blob, &g);
+	r = cache_walk_entries(c, CACHE_WALK_CLEAN, gc_collect_entry, &g);
 	if (r < 0) {
 		strbuf_addf(err, "cannot walk the entries of '%s': %s", c->path,
 			    strerror(-r));
@@ -311,61 +243,30 @@ int cache_gc(struct cache *c, uint64_t max_size, uint64_t max_age,
 		bool too_old = max_age &&
 			       ge->mtime_ns + (int64_t)max_age * 1000000000LL < now_ns;
 		bool too_big = max_size && total > max_size;
-		_cleanup_strbuf_ struct strbuf hits = STRBUF_INIT;
 
 		if (!too_old && !too_big) {
 			res->entries_kept++;
 			continue;
 		}
 		/* The entry first, then the blobs only it referenced. */
-		if (unlinkat(c->keys_fd, ge->rel, 0) < 0 && errno != ENOENT)
+		r = entryfile_remove(c, ge->rel);
+		if (r < 0 && r != -ENOENT)
 			continue;
-		strbuf_add(&hits, ge->rel, strlen(ge->rel) - 6);
-		strbuf_addstr(&hits, ".hits");
-		unlinkat(c->keys_fd, hits.buf, 0);
 		total -= ge->size;
 		res->entries_removed++;
 		res->bytes_removed += ge->size;
 		for (j = 0; j < ge->nr_blobs; j++) {
-			long idx = ge->blobs[j];
-			struct gc_blob *b;
-
-			if (idx < 0)
+			if (ge->blobs[j] < 0)
 				continue;
-			b = &g.blobs[idx];
-			if (--b->refs > 0 || b->gone ||
-			    b->mtime + CACHE_GC_GRACE_S > now)
-				continue;
-			{
-				_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
-
-				strbuf_addf(&rel, "%.2s/%s", b->name, b->name);
-				if (unlinkat(c->blobs_fd, rel.buf, 0) == 0) {
-					b->gone = true;
-					total -= b->size;
-					res->blobs_removed++;
-					res->bytes_removed += b->size;
-				}
-			}
+			g.blobs[ge->blobs[j]].refs--;
+			gc_drop_blob(c, &g.blobs[ge->blobs[j]], now, &total, res);
 		}
 	}
 	/* Blobs no entry references (left by removed or damaged entries). */
-	for (i = 0; i < g.nr_blobs; i++) {
-		struct gc_blob *b = &g.blobs[i];
-		_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
-
-		if (b->refs > 0 || b->gone || b->mtime + CACHE_GC_GRACE_S > now)
-			continue;
-		strbuf_addf(&rel, "%.2s/%s", b->name, b->name);
-		if (unlinkat(c->blobs_fd, rel.buf, 0) == 0) {
-			b->gone = true;
-			total -= b->size;
-			res->blobs_removed++;
-			res->bytes_removed += b->size;
-		}
-	}
+	for (i = 0; i < g.nr_blobs; i++)
+		gc_drop_blob(c, &g.blobs[i], now, &total, res);
 	/* Empty key directories go on the next walk; do one now. */
-	for_each_entry(c, noop_entry, NULL, true);
+	cache_walk_entries(c, CACHE_WALK_CLEAN, walk_nothing, NULL);
 	clean_tmp(c, now);
 	res->bytes_kept = total;
 	stats_set_bytes(c, total);
@@ -380,6 +281,24 @@ out:
 	free(g.blobs);
 	strmap_free(g.blob_index);
 	return r;
+}
+
+void gc_after_store(struct cache *c)
+{
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct cache_gc_result res;
+	int64_t counted;
+	int r;
+
+	if (!c->max_size)
+		return;
+	counted = stats_counted_bytes(c);
+	if (counted <= 0 || (uint64_t)counted <= c->max_size)
+		return;
+	/* Down to 90%, so that the next stores do not each trigger a gc. */
+	r = cache_gc(c, c->max_size / 10 * 9, 0, &res, &err);
+	if (r < 0 && r != -EBUSY)
+		warn("automatic cache cleanup failed: %s", err.buf);
 }
 
 /* ---- clear ------------------------------------------------------------ */
@@ -423,224 +342,5 @@ int cache_clear(struct cache *c, struct strbuf *err)
 	if (r < 0)
 		strbuf_addf(err, "cannot empty cache '%s': %s", c->path,
 			    strerror(-r));
-	return r;
-}
-
-/* ---- ls --------------------------------------------------------------- */
-
-static void shell_quote(struct strbuf *sb, const char *s, size_t len)
-{
-	size_t i;
-	bool plain = len > 0;
-
-	for (i = 0; i < len; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			    "0123456789-_./=:,+@%", s[i]) || !s[i])
-			plain = false;
-	if (plain) {
-		strbuf_add(sb, s, len);
-		return;
-	}
-	strbuf_addch(sb, '\'');
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\'')
-			strbuf_addstr(sb, "'\\''");
-		else
-			strbuf_addch(sb, s[i]);
-	}
-	strbuf_addch(sb, '\'');
-}
-
-static char *entry_command(const struct cache_entry *e)
-{
-	struct strbuf sb = STRBUF_INIT;
-	size_t i;
-
-	for (i = 0; i < e->nr_fields; i++) {
-		if (strcmp(e->fields[i].tag, "argv"))
-			continue;
-		if (sb.len)
-			strbuf_addch(&sb, ' ');
-		shell_quote(&sb, e->fields[i].data, e->fields[i].len);
-	}
-	return strbuf_detach(&sb, NULL);
-}
-
-static uint64_t entry_total_size(const struct cache_entry *e)
-{
-	uint64_t n = e->file_size + e->out[0].size + e->out[1].size;
-	size_t i;
-
-	for (i = 0; i < e->nr_ch; i++)
-		if (e->ch[i].has_blob)
-			n += e->ch[i].size;
-	return n;
-}
-
-struct ls_state {
-	struct cache_ls_item *items;
-	size_t nr, alloc;
-};
-
-static int ls_one(struct cache *c, const char *rel, const struct stat *st,
-		  void *data)
-{
-	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
-	struct ls_state *ls = data;
-	struct cache_ls_item *it;
-	struct cache_entry *e;
-	int r = store_read_entry(c, rel, &e, &err);
-
-	if (r == -ENOENT)
-		return 0;
-	ALLOC_GROW(ls->items, ls->nr + 1, ls->alloc);
-	it = &ls->items[ls->nr++];
-	memset(it, 0, sizeof(*it));
-	it->last_use = st->st_mtime;
-	it->hits = store_hits(c, rel);
-	if (r < 0) {
-		/* "ab/<key>/<id>.entry" -> "<key>/<id>" */
-		it->id = xasprintf("%.*s", (int)(strlen(rel) - 9), rel + 3);
-		it->command = xasprintf("(unreadable: %s)", err.buf);
-		it->corrupt = true;
-		it->size = (uint64_t)st->st_size;
-		return 0;
-	}
-	it->id = xstrdup(e->name);
-	it->command = entry_command(e);
-	it->created = e->created;
-	it->size = entry_total_size(e);
-	cache_entry_free(e);
-	return 0;
-}
-
-static int ls_cmp(const void *a, const void *b)
-{
-	const struct cache_ls_item *x = a, *y = b;
-
-	if (x->last_use != y->last_use)
-		return x->last_use > y->last_use ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-int cache_ls(struct cache *c, struct cache_ls_item **items, size_t *nr,
-	     struct strbuf *err)
-{
-	struct ls_state ls = { 0 };
-	int r = for_each_entry(c, ls_one, &ls, false);
-
-	if (r < 0) {
-		strbuf_addf(err, "cannot list the entries of '%s': %s", c->path,
-			    strerror(-r));
-		cache_ls_free(ls.items, ls.nr);
-		return r;
-	}
-	if (ls.nr)
-		qsort(ls.items, ls.nr, sizeof(*ls.items), ls_cmp);
-	*items = ls.items;
-	*nr = ls.nr;
-	return 0;
-}
-
-void cache_ls_free(struct cache_ls_item *items, size_t nr)
-{
-	size_t i;
-
-	for (i = 0; i < nr; i++) {
-		free(items[i].id);
-		free(items[i].command);
-	}
-	free(items);
-}
-
-/* ---- load by name ----------------------------------------------------- */
-
-struct find_state {
-	const char *name;
-	char *match; /* rel of the first match */
-	size_t nr;
-	int64_t newest_ns;
-};
-
-/* "last": the entry used last, i.e. with the newest mtime (a store
- * creates it, a hit touches it). */
-static int find_newest(struct cache *c, const char *rel, const struct stat *st,
-		       void *data)
-{
-	struct find_state *f = data;
-	int64_t ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
-		     st->st_mtim.tv_nsec;
-
-	(void)c;
-	if (!f->nr || ns > f->newest_ns) {
-		free(f->match);
-		f->match = xstrdup(rel);
-		f->newest_ns = ns;
-		f->nr = 1;
-	}
-	return 0;
-}
-
-static int find_one(struct cache *c, const char *rel, const struct stat *st,
-		    void *data)
-{
-	struct find_state *f = data;
-	const char *full = rel + 3; /* "<key>/<id>.entry" */
-	const char *id = full + PC_HASH_HEX_LEN + 1;
-	size_t len = strlen(f->name);
-
-	(void)c;
-	(void)st;
-	if ((len <= strlen(full) - 6 && !strncmp(full, f->name, len)) ||
-	    (len <= 16 && !strncmp(id, f->name, len))) {
-		if (!f->nr++)
-			f->match = xstrdup(rel);
-	}
-	return 0;
-}
-
-int cache_entry_load(struct cache *c, const char *name,
-		     struct cache_entry **out, struct strbuf *err)
-{
-	_cleanup_strbuf_ struct strbuf why = STRBUF_INIT;
-	struct find_state f = { .name = name };
-	int r = 0;
-
-	*out = NULL;
-	if (!strcmp(name, "last")) {
-		r = for_each_entry(c, find_newest, &f, false);
-		if (r == 0 && !f.nr) {
-			strbuf_addf(err, "no entry in cache '%s'", c->path);
-			return -ENOENT;
-		}
-	} else {
-		if (!*name || strspn(name, "0123456789abcdef/") != strlen(name)) {
-			strbuf_addf(err, "'%s' is not an entry name (KEY/ID, an unambiguous prefix, an ID or 'last')",
-				    name);
-			return -ENOENT;
-		}
-		r = for_each_entry(c, find_one, &f, false);
-	}
-	if (r < 0) {
-		strbuf_addf(err, "cannot walk the entries of '%s': %s", c->path,
-			    strerror(-r));
-		free(f.match);
-		return r;
-	}
-	if (f.nr == 0) {
-		strbuf_addf(err, "no cache entry '%s'", name);
-		return -ENOENT;
-	}
-	if (f.nr > 1) {
-		strbuf_addf(err, "cache entry name '%s' is ambiguous (%zu entries)",
-			    name, f.nr);
-		free(f.match);
-		return -EEXIST;
-	}
-	r = store_read_entry(c, f.match, out, &why);
-	if (r < 0)
-		strbuf_addf(err, "cannot load cache entry '%s': %s", name,
-			    r == -ENOENT ? "it was removed" : why.buf);
-	free(f.match);
 	return r;
 }

@@ -1,12 +1,36 @@
 /*
- * Internal structures shared by the files of cache/. Not for runner/ (which
- * sees only cache/cache.h); the unit tests and the fuzz target include it
- * to reach the parser and the stat cache directly.
+ * Internal structures and functions shared by the files of cache/. Not
+ * for runner/ (which sees only cache/cache.h); the unit tests and the
+ * fuzz target include it to reach the parser, the walk and the stat
+ * cache directly.
+ *
+ * Which file defines what. Calls between them go one way: a file calls
+ * only files below it in this list (the sections below are in the
+ * opposite order, each file's before its callers').
+ *
+ *	store.c		cache_store(): a record into blobs and an entry file
+ *	lookup.c	cache_lookup(), the explanation of a miss
+ *	verify.c	cache_verify()
+ *	ls.c		cache_ls(), cache_entry_load()
+ *	gc.c		cache_gc(), cache_clear(), gc_after_store()
+ *	apply.c		cache_entry_apply(): an entry's changes to mat_apply()
+ *	materialize.c	mat_apply() (cache/materialize.h)
+ *	entryfile.c	entry files under keys/: read, remove, hit counts
+ *	blob.c		the blob store: put, check, drop, replay to an fd
+ *	cachedir.c	cache_open(), cache_close(), FORMAT, accessors
+ *	stats.c		the sharded counters, cache_stats_*()
+ *	walk.c		the walk over entry files and blobs
+ *	statcache.c	the stat cache
+ *	record.c	cache_record_*(): what a miss records
+ *	entry.c		the entry format; cache_entry_*() accessors
+ *	key.c		cache_key_*() and key fields
+ *	layout.c	the names in the cache directory
  */
 #ifndef PROCACHE_CACHE_INTERNAL_H
 #define PROCACHE_CACHE_INTERNAL_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,6 +45,34 @@
 #include "common/strbuf.h"
 #include "common/strmap.h"
 
+/*
+ * ---- names in the cache directory (the layout: top of layout.c) ----
+ *
+ *	blobs/ab/<32 hex hash>
+ *	keys/ab/<32 hex key>/<16 hex id>.entry
+ *	keys/ab/<32 hex key>/<16 hex id>.hits
+ *
+ * "ab" is the fan-out: the first CACHE_FANOUT_LEN hex digits of the hash
+ * or key. Every name below is built and checked with these.
+ */
+#define CACHE_FANOUT_LEN 2
+#define CACHE_NR_FANOUTS (1u << (4 * CACHE_FANOUT_LEN))
+#define ENTRY_ID_LEN 16
+#define ENTRY_SUFFIX ".entry"
+#define ENTRY_SUFFIX_LEN (sizeof(ENTRY_SUFFIX) - 1)
+#define HITS_SUFFIX ".hits"
+/* "<id>.entry", an entry file's name in its key directory */
+#define ENTRY_FILE_LEN (ENTRY_ID_LEN + ENTRY_SUFFIX_LEN)
+/* "<key>/<id>", an entry's name (cache_entry_id()) */
+#define ENTRY_NAME_LEN (PC_HASH_HEX_LEN + 1 + ENTRY_ID_LEN)
+/* "ab/<key>" and "ab/<key>/<id>.entry", relative to keys/ */
+#define KEY_DIR_REL_LEN (CACHE_FANOUT_LEN + 1 + PC_HASH_HEX_LEN)
+#define ENTRY_REL_LEN (KEY_DIR_REL_LEN + 1 + ENTRY_FILE_LEN)
+/* "ab/<hash>", relative to blobs/ */
+#define BLOB_REL_LEN (CACHE_FANOUT_LEN + 1 + PC_HASH_HEX_LEN)
+/* The temporary files of write_file_atomic_at() (common/fdio.h). */
+#define CACHE_TMP_PREFIX ".tmp."
+
 #define CACHE_NR_SHARDS 16
 /* Unreferenced blobs and temp files younger than this are left to a
  * concurrent store that may be about to reference or rename them. */
@@ -34,7 +86,7 @@ struct cache {
 	int dirfd, blobs_fd, keys_fd, tmp_fd, stats_fd;
 	uint64_t max_size;
 	struct statcache *sc; /* opened on first use; NULL if unusable */
-	unsigned char fanout_made[256 / 8]; /* blobs/ab/ known to exist */
+	unsigned char fanout_made[CACHE_NR_FANOUTS / 8]; /* blobs/ab/ known to exist */
 	bool sc_tried;
 };
 
@@ -105,9 +157,9 @@ struct output {
 };
 
 struct cache_entry {
-	char name[PC_HASH_HEX_LEN + 1 + 16 + 1]; /* "<key>/<id>" */
+	char name[ENTRY_NAME_LEN + 1]; /* "<key>/<id>" */
 	char key_hex[PC_HASH_HEX_LEN + 1];
-	char id_hex[17];
+	char id_hex[ENTRY_ID_LEN + 1];
 	struct key_field *fields;
 	size_t nr_fields;
 	struct precondition *pre;
@@ -130,7 +182,47 @@ struct cache_record {
 	bool stdout_set, stderr_set;
 };
 
-/* ---- entry.c ---------------------------------------------------------- */
+/* ---- layout.c: names in the cache directory ---------------------------- */
+/* Into @out (reset first): "ab/<hex>", the blob named @hex relative to
+ * blobs/ (cache_blob_relpath() from the hash); relative to keys/, a key's
+ * directory "ab/<key>", an entry file "ab/<key>/<id>.entry", and the hits
+ * file "ab/<key>/<id>.hits" of the entry file @entry_rel. */
+void layout_blob_rel(const char *hex, struct strbuf *out);
+void layout_key_dir(const char *key_hex, struct strbuf *out);
+void layout_entry_rel(const char *key_hex, const char *id_hex,
+		      struct strbuf *out);
+void layout_hits_rel(const char *entry_rel, struct strbuf *out);
+/* Names in a key directory: "<id>.entry", "<id>.hits"; anywhere, a
+ * temporary file of write_file_atomic_at(). */
+bool layout_is_entry_file(const char *name);
+bool layout_is_hits_file(const char *name);
+bool layout_is_tmp(const char *name);
+/* Split "ab/<key>/<id>.entry" into @key and @id; false if it is not
+ * such a name (the fan-out must be the key's). */
+bool layout_parse_entry_rel(const char *rel, char key[PC_HASH_HEX_LEN + 1],
+			    char id[ENTRY_ID_LEN + 1]);
+
+/* ---- key.c: job keys and key fields ------------------------------------ */
+/* A tag is non-empty printable ASCII. */
+bool key_tag_valid(const char *tag);
+/* Compute the key's hash and hex if not done yet (a cache inside @k). */
+void key_finalize(const struct cache_key *k);
+/* keyenc (common/hash.h) of the fields: what names the key. */
+void key_fields_hash(const struct key_field *f, size_t nr,
+		     struct pc_hash *out);
+struct key_field *key_fields_copy(const struct key_field *f, size_t nr);
+void key_fields_free(struct key_field *f, size_t nr);
+/* Append the field's value as the entry format writes it (by its type:
+ * the text, the u64 in decimal, or the bytes in hex). */
+void key_field_value(const struct key_field *f, struct strbuf *out);
+/* Set f->data/len from that text, by f->type. NULL, or why it is bad
+ * ("not UTF-8", "bad number", "bad hex", "unknown type"); f->data may
+ * then hold a partial value, freed with the fields. */
+const char *key_field_set_value(struct key_field *f, const char *text);
+/* Describe a key field's value for people ("PATH=/usr/bin", "1000"). */
+char *key_field_display(const struct key_field *f);
+
+/* ---- entry.c: the entry format ----------------------------------------- */
 #define ENTRY_MAGIC "PCENTRY\n"
 #define ENTRY_VERSION 1u
 #define ENTRY_HEADER_LEN 40
@@ -154,36 +246,22 @@ void entry_release(struct cache_entry *e);
 /* Safe absolute path: "/" then path_is_safe_relative(); "/" alone only
  * with @allow_root. */
 bool entry_path_is_safe(const char *path, bool allow_root);
+/*
+ * The blobs @e references, stdout's and stderr's first, then each FILE
+ * change's, with their sizes: start with *@i = 0; false after the last.
+ */
+bool entry_next_blob(const struct cache_entry *e, size_t *i,
+		     const struct pc_hash **h, uint64_t *size);
+/* One of the host facts a hostfact precondition may name. */
+bool entry_hostfact_known(const char *name);
 const char *pre_kind_name(enum pre_kind k);
-void key_fields_free(struct key_field *f, size_t nr);
-/* Describe a key field's value for people ("PATH=/usr/bin", "1000"). */
-char *key_field_display(const struct key_field *f);
 
-/* ---- store.c ---------------------------------------------------------- */
-/* Read and decode the entry file @relpath ("ab/<key>/<id>.entry") under
- * keys/. -ENOENT when it is gone, -EBADMSG when corrupt. Fills mtime and
- * file_size. */
-int store_read_entry(struct cache *c, const char *relpath,
-		     struct cache_entry **out, struct strbuf *err);
-/* Remove a corrupt entry (and its hits file), with one warning line. */
-void store_drop_entry(struct cache *c, const char *relpath, const char *why);
-/* Check a blob: present, @size bytes, hashing to @h. 0, -ENOENT or
- * -EBADMSG. */
-int store_check_blob(struct cache *c, const struct pc_hash *h, uint64_t size,
-		     bool full);
-/* Count one hit of the entry @relpath (one byte appended to its .hits
- * file), and read the count. */
-void store_count_hit(struct cache *c, const char *relpath);
-uint64_t store_hits(struct cache *c, const char *relpath);
-/* Remove a blob found damaged, so that the next store writes it anew. */
-void store_drop_blob(struct cache *c, const struct pc_hash *h);
-/* keys/ relative path of an entry file, and of its hits file. */
-void store_entry_relpath(const char *key_hex, const char *id_hex,
-			 struct strbuf *out);
-/* Run the automatic size limit if the counters say it is exceeded. */
-void store_maybe_gc(struct cache *c);
+/* ---- record.c: building a record --------------------------------------- */
+/* Check what cache_store() must refuse (unsafe paths, unknown host
+ * facts, a FILE change without its captured file...): 0 or -EINVAL. */
+int record_check(const struct cache_record *r, struct strbuf *err);
 
-/* ---- statcache.c ------------------------------------------------------ */
+/* ---- statcache.c: the stat cache --------------------------------------- */
 /* Records are trusted only for files whose mtime and ctime are at least
  * this much older than the time of hashing. */
 #define STATCACHE_MIN_AGE_NS (2LL * 1000000000LL)
@@ -211,7 +289,61 @@ struct cache_statcache_counts {
 };
 extern struct cache_statcache_counts statcache_counts;
 
-/* ---- stats.c ---------------------------------------------------------- */
+/* ---- walk.c: the walk over entries and blobs --------------------------- */
+enum cache_walk_kind {
+	CACHE_WALK_KEY,   /* keys/ab/<key>/, before its entries */
+	CACHE_WALK_ENTRY, /* keys/ab/<key>/<id>.entry */
+	CACHE_WALK_BLOB,  /* blobs/ab/<hash> */
+	CACHE_WALK_STRAY, /* a name that is not of the layout */
+};
+
+/* What the callback gets; valid during the call only. */
+struct cache_walk_item {
+	enum cache_walk_kind kind;
+	/* Relative to keys/ or blobs/: "ab/<key>", "ab/<key>/<id>.entry",
+	 * "ab/<hash>", or the stray's path ("x", "ab/x"...). */
+	const char *rel;
+	const char *name;      /* its last component (points into @rel) */
+	int dirfd;             /* the directory that holds @name */
+	/* ENTRY: "<key>/<id>", the entry's name (cache_entry_id()); KEY:
+	 * the key; BLOB: the hash (in hex); STRAY: NULL */
+	const char *id;
+	const struct stat *st; /* lstat of @name (KEY: fstat); STRAY: NULL */
+	unsigned fanouts;      /* fan-out directories entered so far, of
+				* CACHE_NR_FANOUTS (for progress) */
+};
+
+/* Remove temporary files older than CACHE_GC_GRACE_S and key directories
+ * left empty on the way (gc). */
+#define CACHE_WALK_CLEAN 1u
+/* Report each key directory (CACHE_WALK_KEY) before its entries. */
+#define CACHE_WALK_KEYS 2u
+/* Report names that are not of the layout (CACHE_WALK_STRAY). */
+#define CACHE_WALK_STRAYS 4u
+
+/* A KEY callback returning this skips the key's entries. */
+#define CACHE_WALK_SKIP 1
+/* Returns 0 to go on; any other value (but CACHE_WALK_SKIP for a KEY)
+ * stops the walk, which returns it. */
+typedef int (*cache_walk_fn)(struct cache *c,
+			     const struct cache_walk_item *it, void *data);
+
+/*
+ * Call @fn for every entry file under keys/ (and with @flags for key
+ * directories and strays), in directory order. Returns 0, what @fn
+ * stopped with, or -errno when keys/ cannot be listed (a fan-out or key
+ * directory that cannot be opened is a stray).
+ */
+int cache_walk_entries(struct cache *c, unsigned flags, cache_walk_fn fn,
+		       void *data);
+/* The same for the entries of one key (0 when it has no directory). */
+int cache_walk_key(struct cache *c, const char *key_hex, unsigned flags,
+		   cache_walk_fn fn, void *data);
+/* The same for every blob under blobs/. */
+int cache_walk_blobs(struct cache *c, unsigned flags, cache_walk_fn fn,
+		     void *data);
+
+/* ---- stats.c: the counters --------------------------------------------- */
 /* Add @bytes (may be negative) to the approximate size counter. */
 void stats_add_bytes(struct cache *c, int64_t bytes);
 /* Count one store that added @bytes to the store. */
@@ -221,10 +353,66 @@ int64_t stats_counted_bytes(struct cache *c);
 /* Set the size counter to @bytes (gc, after a full scan). */
 void stats_set_bytes(struct cache *c, uint64_t bytes);
 
+/* ---- cachedir.c: the cache directory ----------------------------------- */
+/* cache_open(), cache_close() and the accessors of cache.h only. */
+
+/* ---- blob.c: the blob store -------------------------------------------- */
+/*
+ * Put the regular file @src into the blob store: moved there when it can
+ * be (made 0444 and fresh first), else copied. Sets *@h and *@size; *@added
+ * is the number of new bytes in the store (0 when the blob was there).
+ */
+int blob_put_file(struct cache *c, const char *src, struct pc_hash *h,
+		  uint64_t *size, uint64_t *added, struct strbuf *err);
+/* The empty blob, for a stream that was not captured. */
+int blob_put_empty(struct cache *c, struct pc_hash *h, struct strbuf *err);
+/* Check a blob: present, @size bytes, and with @full hashing to @h.
+ * 0, -ENOENT or -EBADMSG. */
+int blob_check(struct cache *c, const struct pc_hash *h, uint64_t size,
+	       bool full);
+/* Remove a blob found damaged, so that the next store writes it anew. */
+void blob_drop(struct cache *c, const struct pc_hash *h);
+
+/* ---- entryfile.c: entry files under keys/ ------------------------------ */
+/* Read and decode the entry file @relpath ("ab/<key>/<id>.entry") under
+ * keys/. -ENOENT when it is gone, -EBADMSG when corrupt. Fills mtime and
+ * file_size. */
+int entryfile_read(struct cache *c, const char *relpath,
+		   struct cache_entry **out, struct strbuf *err);
+/* Remove the entry @relpath, then its hits file: 0, or -errno of the
+ * entry's unlink (-ENOENT: already gone; other errors keep the hits). */
+int entryfile_remove(struct cache *c, const char *relpath);
+/* Remove a corrupt entry (and its hits file), with one warning line; the
+ * size counter is corrected. */
+void entryfile_drop(struct cache *c, const char *relpath, const char *why);
+/* Count one hit of the entry @relpath (one byte appended to its .hits
+ * file), and read the count. */
+void entryfile_count_hit(struct cache *c, const char *relpath);
+uint64_t entryfile_hits(struct cache *c, const char *relpath);
+
+/* ---- gc.c: gc, clear, the automatic gc --------------------------------- */
+/* After a store: gc down to 90% of the size limit if the counters say it
+ * is exceeded. A failure is one warning line. */
+void gc_after_store(struct cache *c);
+
+/* ---- small helpers for every file -------------------------------------- */
 /* @s is exactly @len lowercase hex digits (a fan-out or hash name). */
 static inline bool cache_is_hex(const char *s, size_t len)
 {
 	return strlen(s) == len && strspn(s, "0123456789abcdef") == len;
+}
+
+/* The directory @name below @dirfd, never following a symlink: an
+ * O_RDONLY fd, or -errno. */
+static inline int cache_open_dir_at(int dirfd, const char *name)
+{
+	int fd;
+
+	do
+		fd = openat(dirfd, name,
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? -errno : fd;
 }
 
 /*
@@ -233,15 +421,20 @@ static inline bool cache_is_hex(const char *s, size_t len)
  */
 static inline DIR *cache_opendir_at(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name,
-			O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = cache_open_dir_at(dirfd, name);
 	DIR *d;
 
-	if (fd < 0)
+	if (fd < 0) {
+		errno = -fd;
 		return NULL;
+	}
 	d = fdopendir(fd);
-	if (!d)
+	if (!d) {
+		int e = errno;
+
 		close(fd);
+		errno = e;
+	}
 	return d;
 }
 

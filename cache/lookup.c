@@ -14,7 +14,6 @@
  * Then every blob it references is checked (present, size, hash): an
  * entry with a missing or damaged blob is a miss and is removed.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -471,23 +470,13 @@ static bool check_entry(struct lookup *l, const struct cache_entry *e,
 static int check_blobs(struct cache *c, const struct cache_entry *e,
 		       struct strbuf *why)
 {
-	size_t i;
+	const struct pc_hash *h;
+	uint64_t size;
+	size_t i = 0;
 	int r;
 
-	for (i = 0; i < 2 + e->nr_ch; i++) {
-		const struct pc_hash *h;
-		uint64_t size;
-
-		if (i < 2) {
-			h = &e->out[i].hash;
-			size = e->out[i].size;
-		} else if (e->ch[i - 2].has_blob) {
-			h = &e->ch[i - 2].blob;
-			size = e->ch[i - 2].size;
-		} else {
-			continue;
-		}
-		r = store_check_blob(c, h, size, true);
+	while (entry_next_blob(e, &i, &h, &size)) {
+		r = blob_check(c, h, size, true);
 		if (r < 0) {
 			char hex[PC_HASH_HEX_LEN + 1];
 
@@ -496,7 +485,7 @@ static int check_blobs(struct cache *c, const struct cache_entry *e,
 				    r == -ENOENT ? "missing" : r == -EBADMSG ? "corrupt" : "unreadable",
 				    hex);
 			if (r == -EBADMSG)
-				store_drop_blob(c, h);
+				blob_drop(c, h);
 			return r;
 		}
 	}
@@ -517,56 +506,36 @@ static int cand_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static bool is_entry_name(const char *name)
-{
-	size_t len = strlen(name);
+struct candidates {
+	struct candidate *v;
+	size_t nr, alloc;
+};
 
-	return len == 16 + 6 && !strcmp(name + 16, ".entry") &&
-	       strspn(name, "0123456789abcdef") == 16;
+static int add_candidate(struct cache *c, const struct cache_walk_item *it,
+			 void *data)
+{
+	struct candidates *cs = data;
+
+	(void)c;
+	ALLOC_GROW(cs->v, cs->nr + 1, cs->alloc);
+	cs->v[cs->nr].name = xstrdup(it->name);
+	cs->v[cs->nr].mtime_ns = st_ns(&it->st->st_mtim);
+	cs->nr++;
+	return 0;
 }
 
 /* The candidates of key @hex, most recently used first. */
 static int list_candidates(struct cache *c, const char *hex,
 			   struct candidate **out, size_t *nr)
 {
-	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
-	_cleanup_closedir_ DIR *d = NULL;
-	struct candidate *cands = NULL;
-	size_t n = 0, alloc = 0;
-	struct dirent *de;
-	int fd;
+	struct candidates cs = { 0 };
+	int r = cache_walk_key(c, hex, 0, add_candidate, &cs);
 
-	*out = NULL;
-	*nr = 0;
-	strbuf_addf(&dir, "%.2s/%s", hex, hex);
-	fd = openat(c->keys_fd, dir.buf,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	while ((errno = 0, de = readdir(d))) {
-		struct stat st;
-
-		if (!is_entry_name(de->d_name))
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		ALLOC_GROW(cands, n + 1, alloc);
-		cands[n].name = xstrdup(de->d_name);
-		cands[n].mtime_ns = st_ns(&st.st_mtim);
-		n++;
-	}
-	if (n)
-		qsort(cands, n, sizeof(*cands), cand_cmp);
-	*out = cands;
-	*nr = n;
-	return 0;
+	if (cs.nr)
+		qsort(cs.v, cs.nr, sizeof(*cs.v), cand_cmp);
+	*out = cs.v;
+	*nr = cs.nr;
+	return r;
 }
 
 static void cands_free(struct candidate *c, size_t n)
@@ -731,70 +700,75 @@ static void diffs_free(struct field_diff *d, size_t n)
 	free(d);
 }
 
+/* "ab/<key>/<id>.entry" of the candidate @cand of key @key_hex. */
+static void candidate_relpath(const char *key_hex, const struct candidate *cand,
+			      struct strbuf *out)
+{
+	layout_key_dir(key_hex, out);
+	strbuf_addf(out, "/%s", cand->name);
+}
+
+struct nearest {
+	const struct cache_key *k;
+	struct field_diff *best;
+	size_t best_n;
+	char best_key[PC_HASH_HEX_LEN + 1];
+};
+
+/* Compare @k with the most recently used readable entry of each other
+ * key; keep the one with the fewest differing fields. */
+static int nearest_key(struct cache *c, const struct cache_walk_item *it,
+		       void *data)
+{
+	struct nearest *nr = data;
+	const struct cache_key *k = nr->k;
+	struct candidate *cands;
+	struct cache_entry *e = NULL;
+	size_t nc, i;
+
+	if (it->kind != CACHE_WALK_KEY || !strcmp(it->id, k->hex) ||
+	    list_candidates(c, it->id, &cands, &nc) < 0)
+		return CACHE_WALK_SKIP;
+	for (i = 0; i < nc && !e; i++) {
+		_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
+		_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+
+		candidate_relpath(it->id, &cands[i], &rel);
+		if (entryfile_read(c, rel.buf, &e, &err) < 0)
+			e = NULL;
+	}
+	cands_free(cands, nc);
+	if (!e)
+		return CACHE_WALK_SKIP;
+	if (same_argv(e->fields, e->nr_fields, k->fields, k->nr)) {
+		struct field_diff *d;
+		size_t n = diff_fields(e->fields, e->nr_fields, k->fields, k->nr,
+				       &d);
+
+		if (n && (!nr->best || n < nr->best_n)) {
+			diffs_free(nr->best, nr->best_n);
+			nr->best = d;
+			nr->best_n = n;
+			memcpy(nr->best_key, e->key_hex, sizeof(nr->best_key));
+		} else {
+			diffs_free(d, n);
+		}
+	}
+	cache_entry_free(e);
+	return CACHE_WALK_SKIP;
+}
+
 static void explain_nearest(struct cache *c, const struct cache_key *k,
 			    struct cache_explain *ex)
 {
-	_cleanup_closedir_ DIR *top = NULL;
-	struct field_diff *best = NULL;
-	size_t best_n = 0;
-	char best_key[PC_HASH_HEX_LEN + 1] = "";
-	struct dirent *de;
-	int fd;
+	struct nearest nr = { .k = k };
+	struct field_diff *best;
+	size_t best_n;
+	const char *best_key = nr.best_key;
 
-	fd = openat(c->keys_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0 && !(top = fdopendir(fd)))
-		close(fd);
-	while (top && (de = readdir(top))) {
-		_cleanup_closedir_ DIR *mid = NULL;
-		struct dirent *ke;
-
-		if (strlen(de->d_name) != 2 || de->d_name[0] == '.')
-			continue;
-		fd = openat(c->keys_fd, de->d_name,
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0 || !(mid = fdopendir(fd))) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		while ((ke = readdir(mid))) {
-			struct candidate *cands;
-			struct cache_entry *e = NULL;
-			size_t nc, i;
-
-			if (strlen(ke->d_name) != PC_HASH_HEX_LEN ||
-			    !strcmp(ke->d_name, k->hex) ||
-			    list_candidates(c, ke->d_name, &cands, &nc) < 0)
-				continue;
-			for (i = 0; i < nc && !e; i++) {
-				_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
-				_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
-
-				strbuf_addf(&rel, "%.2s/%s/%s", ke->d_name,
-					    ke->d_name, cands[i].name);
-				if (store_read_entry(c, rel.buf, &e, &err) < 0)
-					e = NULL;
-			}
-			cands_free(cands, nc);
-			if (!e)
-				continue;
-			if (same_argv(e->fields, e->nr_fields, k->fields, k->nr)) {
-				struct field_diff *d;
-				size_t n = diff_fields(e->fields, e->nr_fields,
-						       k->fields, k->nr, &d);
-
-				if (n && (!best || n < best_n)) {
-					diffs_free(best, best_n);
-					best = d;
-					best_n = n;
-					memcpy(best_key, e->key_hex, sizeof(best_key));
-				} else {
-					diffs_free(d, n);
-				}
-			}
-			cache_entry_free(e);
-		}
-	}
+	cache_walk_entries(c, CACHE_WALK_KEYS, nearest_key, &nr);
+	best = nr.best;
+	best_n = nr.best_n;
 	if (!best) {
 		explain_add(ex, NULL, "key", NULL, NULL, NULL,
 			    "no entry for this command line");
@@ -872,24 +846,22 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		_cleanup_strbuf_ struct strbuf why = STRBUF_INIT;
 		struct cache_entry *e;
 
-		store_entry_relpath(k->hex, "", &rel);
-		strbuf_setlen(&rel, rel.len - strlen(".entry"));
-		strbuf_addstr(&rel, cands[i].name);
-		r = store_read_entry(c, rel.buf, &e, &why);
+		candidate_relpath(k->hex, &cands[i], &rel);
+		r = entryfile_read(c, rel.buf, &e, &why);
 		if (r == -ENOENT)
 			continue; /* removed by a concurrent gc */
 		if (r < 0) {
 			if (r == -EBADMSG)
-				store_drop_entry(c, rel.buf, why.buf);
+				entryfile_drop(c, rel.buf, why.buf);
 			else
 				warn("cannot read cache entry '%s': %s", rel.buf,
 				     why.buf);
 			if (ex) {
 				_cleanup_free_ char *msg = xasprintf(
-					"entry %.16s is unusable: %s", cands[i].name,
-					why.buf);
+					"entry %.*s is unusable: %s", ENTRY_ID_LEN,
+					cands[i].name, why.buf);
 				_cleanup_free_ char *name = xasprintf(
-					"%s/%.16s", k->hex, cands[i].name);
+					"%s/%.*s", k->hex, ENTRY_ID_LEN, cands[i].name);
 
 				explain_add(ex, name, "corrupt", NULL, NULL,
 					    NULL, msg);
@@ -904,7 +876,7 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		if (utimensat(c->keys_fd, rel.buf, NULL, AT_SYMLINK_NOFOLLOW) < 0)
 			debug("cannot touch '%s': %s", rel.buf, strerror(errno));
 		if (check_blobs(c, e, &why) < 0) {
-			store_drop_entry(c, rel.buf, why.buf);
+			entryfile_drop(c, rel.buf, why.buf);
 			if (ex) {
 				_cleanup_free_ char *msg = xasprintf(
 					"entry %.8s is unusable: %s", e->id_hex,
@@ -916,7 +888,7 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 			cache_entry_free(e);
 			continue;
 		}
-		store_count_hit(c, rel.buf);
+		entryfile_count_hit(c, rel.buf);
 		debug("lookup: entry %.8s: all %zu preconditions hold: a hit",
 		      e->id_hex, e->nr_pre);
 		*hit = e;

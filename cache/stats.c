@@ -1,5 +1,7 @@
 /*
- * Counters, sharded so that concurrent runners rarely contend.
+ * Counters, sharded so that concurrent runners rarely contend, and the
+ * summary of `cache stats` (the counters summed, the store scanned with
+ * cache/walk.c).
  *
  * Format of $CACHE/stats/<n> (n = 0..15, chosen as pid % 16): one JSON
  * object, compact,
@@ -17,7 +19,6 @@
  * version, damage) counts as zero and is rewritten: counters are
  * advisory, never a reason to fail a run.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -282,67 +283,39 @@ int cache_stats_zero(struct cache *c, struct strbuf *err)
 	return 0;
 }
 
-void store_maybe_gc(struct cache *c)
-{
-	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
-	struct cache_gc_result res;
-	int64_t counted;
-	int r;
-
-	if (!c->max_size)
-		return;
-	counted = stats_counted_bytes(c);
-	if (counted <= 0 || (uint64_t)counted <= c->max_size)
-		return;
-	/* Down to 90%, so that the next stores do not each trigger a gc. */
-	r = cache_gc(c, c->max_size / 10 * 9, 0, &res, &err);
-	if (r < 0 && r != -EBUSY)
-		warn("automatic cache cleanup failed: %s", err.buf);
-}
-
 /* ---- summary ---------------------------------------------------------- */
 
-static void scan_dir_sizes(int parent, const char *sub, uint64_t *files,
-			   uint64_t *bytes, const char *suffix, int depth,
-			   uint64_t *dirs)
+static int count_entry(struct cache *c, const struct cache_walk_item *it,
+		       void *data)
 {
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	int fd = openat(parent, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	struct cache_stats_summary *out = data;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return;
+	(void)c;
+	if (it->kind == CACHE_WALK_KEY) {
+		out->keys++;
+	} else if (S_ISREG(it->st->st_mode)) {
+		out->entries++;
+		out->bytes += (uint64_t)it->st->st_size;
 	}
-	while ((de = readdir(d))) {
-		struct stat st;
+	return 0;
+}
 
-		if (de->d_name[0] == '.')
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode) && depth > 0) {
-			if (depth == 1 && dirs)
-				(*dirs)++;
-			scan_dir_sizes(dirfd(d), de->d_name, files, bytes,
-				       suffix, depth - 1, dirs);
-		} else if (S_ISREG(st.st_mode) && depth == 0) {
-			size_t len = strlen(de->d_name);
+static int count_blob(struct cache *c, const struct cache_walk_item *it,
+		      void *data)
+{
+	struct cache_stats_summary *out = data;
 
-			if (suffix && (len < strlen(suffix) ||
-				       strcmp(de->d_name + len - strlen(suffix), suffix)))
-				continue;
-			(*files)++;
-			*bytes += (uint64_t)st.st_size;
-		}
+	(void)c;
+	if (S_ISREG(it->st->st_mode)) {
+		out->blobs++;
+		out->bytes += (uint64_t)it->st->st_size;
 	}
+	return 0;
 }
 
 int cache_stats_get(struct cache *c, struct cache_stats_summary *out,
 		    struct strbuf *err)
 {
-	uint64_t eb = 0, bb = 0;
 	unsigned n;
 
 	(void)err;
@@ -380,9 +353,7 @@ int cache_stats_get(struct cache *c, struct cache_stats_summary *out,
 	}
 	if ((int64_t)out->counted_bytes < 0)
 		out->counted_bytes = 0;
-	scan_dir_sizes(c->dirfd, "keys", &out->entries, &eb, ".entry", 2,
-		       &out->keys);
-	scan_dir_sizes(c->dirfd, "blobs", &out->blobs, &bb, NULL, 1, NULL);
-	out->bytes = eb + bb;
+	cache_walk_entries(c, CACHE_WALK_KEYS, count_entry, out);
+	cache_walk_blobs(c, 0, count_blob, out);
 	return 0;
 }

@@ -25,9 +25,8 @@ struct cache *open_cache_or_die(const char *dir, uint64_t max_size)
 {
 	struct cache *c;
 	struct strbuf err = STRBUF_INIT;
-	if (cache_open(dir, &c, &err) < 0)
+	if (cache_open(dir, max_size, &c, &err) < 0)
 		die("%s", err.buf);
-	cache_set_max_size(c, max_size);
 	strbuf_release(&err);
 	return c;
 }

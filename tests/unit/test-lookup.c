@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@
 #include "common/fdio.h"
 #include "common/hash.h"
 #include "common/path.h"
+#include "common/units.h"
 
 #include "tests/unit/unit.h"
 
@@ -56,12 +58,17 @@ static int driver(int argc, char **argv)
 	struct cache_explain *ex = NULL;
 	struct cache *c;
 	const char *cmd = argv[1], *dir = getenv("PROCACHE_DIR");
+	const char *max = getenv("PROCACHE_MAX_SIZE");
 	const char *root = NULL;
+	uint64_t max_size = 0;
 	bool explain = false;
 	long repeat = 0;
 	int opt, rc = 0;
 
-	if (!dir || cache_open(dir, &c, &err) < 0)
+	/* The size limit as the runner takes it (tests/t0300-cache.sh). */
+	if (max && *max && parse_size(max, &max_size) < 0)
+		die("invalid PROCACHE_MAX_SIZE '%s'", max);
+	if (!dir || cache_open(dir, max_size, &c, &err) < 0)
 		die("cannot open cache: %s", err.buf);
 	/* First pass: key fields (a record needs the whole key). */
 	optind = 2;
@@ -247,7 +254,7 @@ static struct cache *open_tmp_cache(void)
 	char *dir = path_join(unit_tmpdir(), "cache");
 	struct cache *c = NULL;
 
-	if (cache_open(dir, &c, &err) < 0)
+	if (cache_open(dir, 0, &c, &err) < 0)
 		die("cache_open: %s", err.buf);
 	free(dir);
 	strbuf_release(&err);
@@ -780,17 +787,33 @@ TEST(test_format_refused)
 	struct strbuf err = STRBUF_INIT;
 	struct cache *c = NULL;
 
-	CHECK(cache_open(cdir, &c, &err) == 0);
+	CHECK(cache_open(cdir, 0, &c, &err) == 0);
 	cache_close(c);
 	write_file(fmt, "procache cache format 2\n");
-	CHECK_EQ_INT(cache_open(cdir, &c, &err), -EPROTO);
+	CHECK_EQ_INT(cache_open(cdir, 0, &c, &err), -EPROTO);
 	CHECK(strstr(err.buf, "format 2") != NULL);
 	strbuf_reset(&err);
 	/* A non-empty directory that is not a cache is not taken over. */
-	CHECK_EQ_INT(cache_open(dir, &c, &err), -ENOTEMPTY);
+	CHECK_EQ_INT(cache_open(dir, 0, &c, &err), -ENOTEMPTY);
 	strbuf_release(&err);
 	free(cdir);
 	free(fmt);
+}
+
+TEST(test_open_max_size)
+{
+	char *cdir = path_join(unit_tmpdir(), "c");
+	struct strbuf err = STRBUF_INIT;
+	struct cache *c = NULL;
+
+	CHECK(cache_open(cdir, 0, &c, &err) == 0);
+	CHECK_EQ_INT(cache_max_size(c), 0);
+	cache_close(c);
+	CHECK(cache_open(cdir, 2u << 20, &c, &err) == 0);
+	CHECK_EQ_INT(cache_max_size(c), 2u << 20);
+	cache_close(c);
+	strbuf_release(&err);
+	free(cdir);
 }
 
 TEST(test_output_replay)
@@ -823,6 +846,260 @@ TEST(test_output_replay)
 	cache_close(c);
 }
 
+/* ---- the walk over the store (cache/walk.c, cache/layout.c) ----------- */
+
+struct walk_log {
+	size_t keys, entries, blobs;
+	struct strbuf strays; /* "rel|name\n" each */
+	struct strbuf ids;    /* ENTRY ids, one a line */
+	int key_result;       /* what a KEY item returns */
+	int entry_result;     /* what an ENTRY item returns */
+};
+
+static int log_item(struct cache *c, const struct cache_walk_item *it,
+		    void *data)
+{
+	struct walk_log *w = data;
+
+	(void)c;
+	/* @name is the last component of @rel and points into it. */
+	CHECK(it->name >= it->rel && !strcmp(it->rel + strlen(it->rel) -
+					     strlen(it->name), it->name));
+	CHECK(it->fanouts >= 1 && it->fanouts <= CACHE_NR_FANOUTS);
+	switch (it->kind) {
+	case CACHE_WALK_KEY:
+		w->keys++;
+		CHECK(cache_is_hex(it->id, PC_HASH_HEX_LEN) && it->st &&
+		      S_ISDIR(it->st->st_mode));
+		return w->key_result;
+	case CACHE_WALK_ENTRY:
+		w->entries++;
+		CHECK(strlen(it->rel) == ENTRY_REL_LEN &&
+		      strlen(it->id) == ENTRY_NAME_LEN && it->st);
+		CHECK(!strncmp(it->rel + CACHE_FANOUT_LEN + 1, it->id,
+			       ENTRY_NAME_LEN));
+		strbuf_addf(&w->ids, "%s\n", it->id);
+		return w->entry_result;
+	case CACHE_WALK_BLOB:
+		w->blobs++;
+		CHECK(strlen(it->rel) == BLOB_REL_LEN && it->st &&
+		      !strcmp(it->id, it->name));
+		return 0;
+	case CACHE_WALK_STRAY:
+		CHECK(!it->st && !it->id);
+		strbuf_addf(&w->strays, "%s|%s\n", it->rel, it->name);
+		return 0;
+	}
+	return 0;
+}
+
+static void walk_log_reset(struct walk_log *w)
+{
+	strbuf_release(&w->strays);
+	strbuf_release(&w->ids);
+	memset(w, 0, sizeof(*w));
+	strbuf_init(&w->strays, 0);
+	strbuf_init(&w->ids, 0);
+}
+
+static void touch_old(const char *path)
+{
+	struct timespec ts[2] = { { time(NULL) - 2 * CACHE_GC_GRACE_S, 0 },
+				  { time(NULL) - 2 * CACHE_GC_GRACE_S, 0 } };
+
+	write_file(path, "x");
+	CHECK(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) == 0);
+}
+
+TEST(test_walk)
+{
+	struct cache *c = open_tmp_cache();
+	struct cache_key *k1 = key_of("walk1", NULL), *k2 = key_of("walk2", NULL);
+	char *id1 = store_with(c, k1, NULL, 0), *id2 = store_with(c, k2, NULL, 1);
+	struct walk_log w = { .strays = STRBUF_INIT, .ids = STRBUF_INIT };
+	struct strbuf p = STRBUF_INIT, rel = STRBUF_INIT;
+	const char *top = cache_path(c);
+	struct pc_hash empty;
+	char hex[PC_HASH_HEX_LEN + 1];
+
+	pc_hash_buffer(NULL, 0, &empty);
+	pc_hash_to_hex(&empty, hex);
+	CHECK_EQ_INT(lookup_exit(c, k1, NULL), 0); /* a .hits file: no stray */
+	/* Strays in blobs/, temporary files, an empty key directory. */
+	strbuf_addf(&p, "%s/blobs/README", top);
+	write_file(p.buf, "x");
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/blobs/%.2s/junk", top, hex);
+	write_file(p.buf, "x");
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/keys/%.2s/%.32s/.tmp.old", top, id1, id1);
+	touch_old(p.buf);
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/keys/%.2s/%.32s/.tmp.new", top, id1, id1);
+	write_file(p.buf, "x");
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/keys/ff", top);
+	mkdir(p.buf, 0700);
+	strbuf_addf(&p, "/ff%030d", 0);
+	CHECK(mkdir(p.buf, 0700) == 0);
+
+	CHECK_EQ_INT(cache_walk_entries(c, CACHE_WALK_KEYS | CACHE_WALK_STRAYS,
+					log_item, &w), 0);
+	CHECK_EQ_INT(w.keys, 3);
+	CHECK_EQ_INT(w.entries, 2);
+	CHECK_EQ_STR(w.strays.buf, "");
+	CHECK(strstr(w.ids.buf, id1) && strstr(w.ids.buf, id2));
+
+	walk_log_reset(&w);
+	CHECK_EQ_INT(cache_walk_blobs(c, CACHE_WALK_STRAYS, log_item, &w), 0);
+	CHECK_EQ_INT(w.blobs, 1); /* the empty stdout and stderr */
+	strbuf_addf(&rel, "%.2s/junk|junk\n", hex);
+	CHECK(strstr(w.strays.buf, "README|README\n") != NULL);
+	CHECK(strstr(w.strays.buf, rel.buf) != NULL);
+	walk_log_reset(&w);
+	CHECK_EQ_INT(cache_walk_blobs(c, 0, log_item, &w), 0);
+	CHECK_EQ_STR(w.strays.buf, "");
+
+	/* A KEY callback skips its entries; any other value stops. */
+	walk_log_reset(&w);
+	w.key_result = CACHE_WALK_SKIP;
+	CHECK_EQ_INT(cache_walk_entries(c, CACHE_WALK_KEYS, log_item, &w), 0);
+	CHECK_EQ_INT(w.keys, 3);
+	CHECK_EQ_INT(w.entries, 0);
+	walk_log_reset(&w);
+	w.entry_result = -42;
+	CHECK_EQ_INT(cache_walk_entries(c, 0, log_item, &w), -42);
+	CHECK_EQ_INT(w.entries, 1);
+
+	/* One key; a key without a directory has no entries. */
+	walk_log_reset(&w);
+	strbuf_reset(&p);
+	strbuf_add(&p, id1, PC_HASH_HEX_LEN);
+	CHECK_EQ_INT(cache_walk_key(c, p.buf, 0, log_item, &w), 0);
+	CHECK_EQ_INT(w.entries, 1);
+	CHECK(!strncmp(w.ids.buf, id1, ENTRY_NAME_LEN));
+	CHECK_EQ_INT(cache_walk_key(c, "00000000000000000000000000000000", 0,
+				    log_item, &w), 0);
+	CHECK_EQ_INT(w.entries, 1);
+
+	/* CLEAN: old temporary files and empty key directories go. */
+	walk_log_reset(&w);
+	CHECK_EQ_INT(cache_walk_entries(c, CACHE_WALK_CLEAN | CACHE_WALK_KEYS,
+					log_item, &w), 0);
+	CHECK_EQ_INT(w.keys, 3);
+	walk_log_reset(&w);
+	CHECK_EQ_INT(cache_walk_entries(c, CACHE_WALK_KEYS, log_item, &w), 0);
+	CHECK_EQ_INT(w.keys, 2);
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/keys/%.2s/%.32s/.tmp.old", top, id1, id1);
+	CHECK(access(p.buf, F_OK) < 0 && errno == ENOENT);
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/keys/%.2s/%.32s/.tmp.new", top, id1, id1);
+	CHECK(access(p.buf, F_OK) == 0);
+
+	walk_log_reset(&w);
+	strbuf_release(&w.strays);
+	strbuf_release(&w.ids);
+	strbuf_release(&p);
+	strbuf_release(&rel);
+	free(id1);
+	free(id2);
+	cache_key_free(k1);
+	cache_key_free(k2);
+	cache_close(c);
+}
+
+TEST(test_layout_names)
+{
+	const char *key = "0123456789abcdef0123456789abcdef";
+	char k[PC_HASH_HEX_LEN + 1], id[ENTRY_ID_LEN + 1];
+	struct strbuf sb = STRBUF_INIT, hits = STRBUF_INIT;
+
+	layout_entry_rel(key, "fedcba9876543210", &sb);
+	CHECK_EQ_STR(sb.buf, "01/0123456789abcdef0123456789abcdef/fedcba9876543210.entry");
+	CHECK_EQ_INT(sb.len, ENTRY_REL_LEN);
+	CHECK(layout_parse_entry_rel(sb.buf, k, id));
+	CHECK_EQ_STR(k, key);
+	CHECK_EQ_STR(id, "fedcba9876543210");
+	CHECK(layout_is_entry_file(sb.buf + KEY_DIR_REL_LEN + 1));
+	layout_hits_rel(sb.buf, &hits);
+	CHECK_EQ_STR(hits.buf, "01/0123456789abcdef0123456789abcdef/fedcba9876543210.hits");
+	CHECK(layout_is_hits_file(hits.buf + KEY_DIR_REL_LEN + 1));
+	CHECK(!layout_is_entry_file(hits.buf + KEY_DIR_REL_LEN + 1));
+	/* The fan-out must be the key's; ids are lowercase hex. */
+	CHECK(!layout_parse_entry_rel("02/0123456789abcdef0123456789abcdef/fedcba9876543210.entry", k, id));
+	CHECK(!layout_parse_entry_rel("01/0123456789abcdef0123456789abcdef/fedcba987654321X.entry", k, id));
+	CHECK(!layout_parse_entry_rel("01/0123456789abcdef0123456789abcdef/fedcba9876543210.hits", k, id));
+	CHECK(!layout_is_entry_file("fedcba9876543210.entry~"));
+	layout_blob_rel(key, &sb);
+	CHECK_EQ_STR(sb.buf, "01/0123456789abcdef0123456789abcdef");
+	CHECK_EQ_INT(sb.len, BLOB_REL_LEN);
+	layout_key_dir(key, &sb);
+	CHECK_EQ_INT(sb.len, KEY_DIR_REL_LEN);
+	CHECK(layout_is_tmp(".tmp.FORMAT.1.2") && !layout_is_tmp("tmp"));
+	strbuf_release(&sb);
+	strbuf_release(&hits);
+}
+
+/*
+ * Every error of cache_entry_write_output() is its -errno: the runner
+ * tells a closed stdout (-EPIPE, the reader went away: not an error of
+ * the cache) from a damaged blob by the value alone.
+ */
+TEST(test_output_errors)
+{
+	struct cache *c = open_tmp_cache();
+	struct cache_key *k = key_of("out-errors", NULL);
+	char *src = path_join(unit_tmpdir(), "stdout");
+	struct strbuf err = STRBUF_INIT, rel = STRBUF_INIT;
+	struct cache_record *r = cache_record_new(k);
+	struct cache_entry *e = NULL;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	struct pc_hash h;
+	int p[2], fd;
+
+	write_file(src, "bytes for a reader that is gone\n");
+	cache_record_set_output(r, 1, src);
+	CHECK(cache_store(c, r, &e, &err) == 0);
+
+	/* A pipe whose reader is closed, SIGPIPE ignored: -EPIPE. */
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	close(p[0]);
+	CHECK(sigaction(SIGPIPE, &ign, &old) == 0);
+	strbuf_reset(&err);
+	CHECK_EQ_INT(cache_entry_write_output(c, e, 1, p[1], &err), -EPIPE);
+	CHECK(strstr(err.buf, "stdout") != NULL);
+	CHECK(sigaction(SIGPIPE, &old, NULL) == 0);
+	close(p[1]);
+
+	/* Not a stream: -EINVAL. A write to a bad fd: -EBADF. */
+	CHECK_EQ_INT(cache_entry_write_output(c, e, 3, 1, &err), -EINVAL);
+	CHECK_EQ_INT(cache_entry_write_output(c, e, 1, -1, &err), -EBADF);
+
+	/* A damaged blob: -EBADMSG (and it is dropped); then -ENOENT. */
+	CHECK(cache_entry_output(e, 1, &h, NULL) == 0);
+	cache_blob_relpath(&h, &rel);
+	CHECK(fchmodat(cache_blobs_dirfd(c), rel.buf, 0644, 0) == 0);
+	fd = openat(cache_blobs_dirfd(c), rel.buf, O_WRONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && write_full(fd, "B", 1) == 1);
+	close(fd);
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	strbuf_reset(&err);
+	CHECK_EQ_INT(cache_entry_write_output(c, e, 1, fd, &err), -EBADMSG);
+	CHECK(strstr(err.buf, "corrupt") != NULL);
+	strbuf_reset(&err);
+	CHECK_EQ_INT(cache_entry_write_output(c, e, 1, fd, &err), -ENOENT);
+	close(fd);
+
+	cache_entry_free(e);
+	cache_record_free(r);
+	strbuf_release(&err);
+	strbuf_release(&rel);
+	free(src);
+	cache_key_free(k);
+	cache_close(c);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 2 && !strcmp(argv[1], "driver"))
@@ -838,7 +1115,11 @@ int main(int argc, char **argv)
 	RUN(test_missing_blob_is_a_miss);
 	RUN(test_unsafe_paths_refused_at_store);
 	RUN(test_format_refused);
+	RUN(test_open_max_size);
 	RUN(test_output_replay);
+	RUN(test_output_errors);
 	RUN(test_output_precondition);
+	RUN(test_walk);
+	RUN(test_layout_names);
 	return unit_done();
 }
