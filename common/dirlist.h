@@ -1,7 +1,7 @@
 /*
  * The canonical hash of a directory listing: the "listing" precondition.
  *
- * The tracer (sandbox/trace.c) computes it when a job reads a host
+ * The tracer (sandbox/trace-observe.c) computes it when a job reads a host
  * directory, and the cache (cache/lookup.c) recomputes it on lookup; both
  * must call this one function so the two agree byte for byte.
  *

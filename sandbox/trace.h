@@ -3,7 +3,7 @@
  * the supervisor that records every observation the job makes of the host
  * (DESIGN.md §3), and the deny list of untrusted mode (§5).
  *
- * Calling sequence (runner/run.c):
+ * Calling sequence (runner/job.c, job_execute()):
  *
  *	struct trace *t = trace_new(&(struct trace_config){ ... });
  *	struct sbx_tracer hooks = trace_hooks(t);

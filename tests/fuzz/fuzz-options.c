@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the option parser of 'procache run' and 'procache
- * trace' (job_opts_parse() in runner/job.c).
+ * trace' (job_opts_parse() in runner/options.c).
  *
  * Input: the first byte picks the command (even: run, odd: trace); the
  * rest is split at NUL bytes into arguments (at most 64).

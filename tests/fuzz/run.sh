@@ -8,7 +8,7 @@
 #   fuzz-entry    cache entry files and payloads (cache/entry.c)
 #   fuzz-diff     upper directories the job wrote (sandbox/diff.c), against
 #                 an independent reading of the table in diff.c (root)
-#   fuzz-options  'procache run'/'trace' options (runner/job.c), with exit()
+#   fuzz-options  'procache run'/'trace' options (runner/options.c), with exit()
 #                 wrapped (-Wl,--wrap=exit) so that die() returns here
 #
 # Objects are kept in build/fuzz/obj and rebuilt only when a source or a
