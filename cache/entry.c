@@ -472,20 +472,8 @@ void entry_encode(struct cache_entry *e, struct strbuf *out)
 
 /* ---- decoding --------------------------------------------------------- */
 
-static int bad(struct strbuf *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int bad(struct strbuf *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		strbuf_reset(err);
-		va_start(ap, fmt);
-		strbuf_vaddf(err, fmt, ap);
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
+/* A malformed entry: -EBADMSG with the reason. */
+#define bad(err, ...) strbuf_error((err), -EBADMSG, __VA_ARGS__)
 
 /* A json.h getter's -EINVAL becomes -EBADMSG, with its message. */
 #define TRY_JSON(call)                          \

@@ -65,26 +65,6 @@ static bool utf8_valid(const unsigned char *s, size_t len)
 	return true;
 }
 
-static void to_hex(const unsigned char *p, size_t len, struct strbuf *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		strbuf_addch(out, digits[p[i] >> 4]);
-		strbuf_addch(out, digits[p[i] & 15]);
-	}
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 bool key_tag_valid(const char *tag)
 {
 	const char *t;
@@ -226,7 +206,7 @@ void key_field_value(const struct key_field *f, struct strbuf *out)
 			    le_get((const unsigned char *)f->data, 8));
 		break;
 	case 'x':
-		to_hex((const unsigned char *)f->data, f->len, out);
+		strbuf_addhex(out, f->data, f->len);
 		break;
 	default:
 		strbuf_add(out, f->data, f->len);
@@ -276,13 +256,8 @@ const char *key_field_set_value(struct key_field *f, const char *v)
 		if (len % 2)
 			return "bad hex";
 		f->data = xmalloc(len / 2 + 1);
-		for (k = 0; k < len; k += 2) {
-			int hi = hexval(v[k]), lo = hexval(v[k + 1]);
-
-			if (hi < 0 || lo < 0)
-				return "bad hex";
-			f->data[k / 2] = (char)(hi << 4 | lo);
-		}
+		if (hex_decode(v, len, (unsigned char *)f->data) < 0)
+			return "bad hex";
 		f->data[len / 2] = '\0';
 		f->len = len / 2;
 		return NULL;

@@ -123,42 +123,16 @@ out:
 
 void pc_hash_to_hex(const struct pc_hash *h, char out[PC_HASH_HEX_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < sizeof(h->b); i++) {
-		out[2 * i] = digits[h->b[i] >> 4];
-		out[2 * i + 1] = digits[h->b[i] & 0xf];
-	}
-	out[PC_HASH_HEX_LEN] = '\0';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	hex_encode(h->b, sizeof(h->b), out);
 }
 
 int pc_hash_from_hex(const char *str, struct pc_hash *out)
 {
 	struct pc_hash h;
-	size_t i;
 
-	for (i = 0; i < sizeof(h.b); i++) {
-		/* Stops at the NUL of a short string: hexval('\0') < 0. */
-		int hi = hexval(str[2 * i]), lo;
-
-		if (hi < 0)
-			return -EINVAL;
-		lo = hexval(str[2 * i + 1]);
-		if (lo < 0)
-			return -EINVAL;
-		h.b[i] = (unsigned char)(hi << 4 | lo);
-	}
-	if (str[PC_HASH_HEX_LEN] != '\0')
+	/* strnlen: a short string ends before the digits do. */
+	if (strnlen(str, PC_HASH_HEX_LEN + 1) != PC_HASH_HEX_LEN ||
+	    hex_decode(str, PC_HASH_HEX_LEN, h.b) < 0)
 		return -EINVAL;
 	*out = h;
 	return 0;

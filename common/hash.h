@@ -21,6 +21,7 @@
 
 #include <xxhash.h>
 
+#include "common/hex.h"
 #include "common/strbuf.h"
 
 struct pc_hash {
@@ -80,6 +81,7 @@ void pc_hash_to_hex(const struct pc_hash *h, char out[PC_HASH_HEX_LEN + 1]);
  * *@out untouched.
  */
 int pc_hash_from_hex(const char *str, struct pc_hash *out);
+
 
 bool pc_hash_equal(const struct pc_hash *a, const struct pc_hash *b);
 bool pc_hash_is_zero(const struct pc_hash *h);

@@ -10,19 +10,7 @@
 
 #include "common/banned.h"
 
-__attribute__((format(printf, 2, 3))) static int
-json_error(struct strbuf *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		strbuf_reset(err);
-		va_start(ap, fmt);
-		strbuf_vaddf(err, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+#define json_error(err, ...) strbuf_error((err), -EINVAL, __VA_ARGS__)
 
 /*
  * Find "\u0000" in a string literal of syntactically valid JSON @text.

@@ -8,6 +8,7 @@
 
 #include "common/die.h"
 #include "common/strbuf.h"
+#include "common/hex.h"
 #include "common/xalloc.h"
 
 #include "common/banned.h"
@@ -179,4 +180,24 @@ void strbuf_trim_trailing_newline(struct strbuf *sb)
 			len--;
 		strbuf_setlen(sb, len);
 	}
+}
+
+void strbuf_addhex(struct strbuf *sb, const void *data, size_t len)
+{
+	strbuf_grow(sb, st_mult(len, 2));
+	hex_encode(data, len, sb->buf + sb->len);
+	strbuf_setlen(sb, sb->len + 2 * len);
+}
+
+int strbuf_error(struct strbuf *err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		strbuf_reset(err);
+		va_start(ap, fmt);
+		strbuf_vaddf(err, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
 }

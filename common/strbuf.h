@@ -80,6 +80,18 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* Append @len bytes at @data as lowercase hex (2 * @len digits). */
+void strbuf_addhex(struct strbuf *sb, const void *data, size_t len);
+
+/*
+ * For library functions that return -errno with a message: replace the
+ * content of @err (when not NULL) with the formatted message and return
+ * @ret, so that "return strbuf_error(err, -EINVAL, "bad '%s'", x);" is
+ * one line.
+ */
+int strbuf_error(struct strbuf *err, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /*
  * Append everything that can be read from @fd until end of file,
  * retrying EINTR. @hint is the expected size (0 if unknown). Returns the

@@ -88,38 +88,26 @@
  */
 #define SBX_TRACER_THREADS 8
 
-static int fail(struct strbuf *err, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct strbuf *err, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	strbuf_reset(err);
-	va_start(ap, fmt);
-	strbuf_vaddf(err, fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 static int check_config(const struct sbx_config *cfg, struct strbuf *err)
 {
 	size_t i;
 
 	if (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0])
-		return fail(err, -EINVAL, "sandbox: no command to run");
+		return strbuf_error(err, -EINVAL, "sandbox: no command to run");
 	if (!cfg->envp)
-		return fail(err, -EINVAL, "sandbox: no environment (envp is NULL)");
+		return strbuf_error(err, -EINVAL, "sandbox: no environment (envp is NULL)");
 	if (!cfg->cwd || cfg->cwd[0] != '/')
-		return fail(err, -EINVAL, "sandbox: working directory must be absolute");
+		return strbuf_error(err, -EINVAL, "sandbox: working directory must be absolute");
 	if (!cfg->run_root || cfg->run_root[0] != '/')
-		return fail(err, -EINVAL, "sandbox: run root must be absolute");
+		return strbuf_error(err, -EINVAL, "sandbox: run root must be absolute");
 	if (cfg->umask & ~0777)
-		return fail(err, -EINVAL, "sandbox: invalid umask %o", cfg->umask);
+		return strbuf_error(err, -EINVAL, "sandbox: invalid umask %o", cfg->umask);
 	if (cfg->timeout_s < 0 || cfg->timeout_s != cfg->timeout_s)
-		return fail(err, -EINVAL, "sandbox: invalid timeout");
+		return strbuf_error(err, -EINVAL, "sandbox: invalid timeout");
 	for (i = 0; cfg->masks && cfg->masks[i]; i++)
 		if (cfg->masks[i][0] != '/')
-			return fail(err, -EINVAL, "sandbox: mask '%s' is not absolute",
+			return strbuf_error(err, -EINVAL, "sandbox: mask '%s' is not absolute",
 				    cfg->masks[i]);
 	return 0;
 }
@@ -156,11 +144,11 @@ static int make_run_dir(struct sbx *s, struct strbuf *err)
 
 	ret = mkdir_p_at(AT_FDCWD, s->run_root, 0755);
 	if (ret < 0)
-		return fail(err, ret, "cannot create '%s': %s", s->run_root,
+		return strbuf_error(err, ret, "cannot create '%s': %s", s->run_root,
 			    strerror(-ret));
 	rootfd = open(s->run_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		return fail(err, -errno, "cannot open '%s': %s", s->run_root,
+		return strbuf_error(err, -errno, "cannot open '%s': %s", s->run_root,
 			    strerror(errno));
 	for (tries = 0;; tries++) {
 		random_hex(id);
@@ -168,7 +156,7 @@ static int make_run_dir(struct sbx *s, struct strbuf *err)
 		if (mkdirat(rootfd, tmp, mode) == 0)
 			break;
 		if (errno != EEXIST || tries > 10)
-			return fail(err, -errno, "cannot create '%s/%s': %s",
+			return strbuf_error(err, -errno, "cannot create '%s/%s': %s",
 				    s->run_root, tmp, strerror(errno));
 	}
 	/* mkdir's mode went through the umask; R must be exactly this. */
@@ -190,7 +178,7 @@ static int make_run_dir(struct sbx *s, struct strbuf *err)
 
 fail_tmp:
 	ret = -errno;
-	fail(err, ret, "cannot set up run directory '%s/%s': %s", s->run_root,
+	strbuf_error(err, ret, "cannot set up run directory '%s/%s': %s", s->run_root,
 	     tmp, strerror(errno));
 	rm_rf_at(rootfd, tmp);
 	return ret;
@@ -305,7 +293,7 @@ static int write_proc_file(pid_t pid, const char *name, const char *data,
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write_full(fd, data, strlen(data)) < 0)
-		return fail(err, -errno, "cannot write '%s': %s", path,
+		return strbuf_error(err, -errno, "cannot write '%s': %s", path,
 			    strerror(errno));
 	return 0;
 }
@@ -606,7 +594,7 @@ static int decode_status(struct run_state *st, struct sbx_result *res,
 		res->wait_status = st->init_si.si_status & 0x7f;
 		return 0;
 	}
-	return fail(err, -EPROTO, "sandbox init exited (status %d) without reporting the job's status",
+	return strbuf_error(err, -EPROTO, "sandbox init exited (status %d) without reporting the job's status",
 		    st->init_si.si_status);
 }
 
@@ -636,7 +624,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	res->userns = s->userns || s->job_userns;
 	strbuf_reset(err);
 	if (s->ran)
-		return fail(err, -EINVAL, "sandbox: sbx_run() called twice");
+		return strbuf_error(err, -EINVAL, "sandbox: sbx_run() called twice");
 	s->ran = true;
 
 	ret = sbx_limits_prepare(s, err);
@@ -650,7 +638,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 		st.cap_err = openat(s->run_dir_fd, "stderr",
 				    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (st.cap_out < 0 || st.cap_err < 0) {
-			ret = fail(err, -errno, "cannot create '%s/stdout': %s",
+			ret = strbuf_error(err, -errno, "cannot create '%s/stdout': %s",
 				   s->run_dir, strerror(errno));
 			goto out;
 		}
@@ -661,7 +649,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	    pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
 	    (s->has_tracer &&
 	     socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock_p) < 0)) {
-		ret = fail(err, -errno, "cannot create pipes: %s", strerror(errno));
+		ret = strbuf_error(err, -errno, "cannot create pipes: %s", strerror(errno));
 		goto out;
 	}
 	if (s->cfg.timeout_s > 0) {
@@ -674,7 +662,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 			its.it_value.tv_nsec = 1;
 		st.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 		if (st.timerfd < 0 || timerfd_settime(st.timerfd, 0, &its, NULL) < 0) {
-			ret = fail(err, -errno, "cannot create timer: %s",
+			ret = strbuf_error(err, -errno, "cannot create timer: %s",
 				   strerror(errno));
 			goto out;
 		}
@@ -695,7 +683,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	pipe_was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &sigs, &old_mask);
 	if (st.sigfd < 0) {
-		ret = fail(err, -errno, "cannot create signalfd: %s", strerror(errno));
+		ret = strbuf_error(err, -errno, "cannot create signalfd: %s", strerror(errno));
 		goto out_mask;
 	}
 
@@ -707,7 +695,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	start = now_s();
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0) {
-		ret = fail(err, -errno, "cannot create the sandbox (clone3): %s",
+		ret = strbuf_error(err, -errno, "cannot create the sandbox (clone3): %s",
 			   strerror(errno));
 		goto out_mask;
 	}
@@ -745,7 +733,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 		goto out_mask;
 	}
 	if (write_full(go_p[1], "g", 1) < 0) {
-		ret = fail(err, -errno, "cannot start the sandbox: %s",
+		ret = strbuf_error(err, -errno, "cannot start the sandbox: %s",
 			   strerror(errno));
 		close_fd(&go_p[1]);
 		waitid(P_PIDFD, st.pidfd, &st.init_si, WEXITED);
@@ -759,7 +747,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	res->forwarded_signal = st.forwarded_signal;
 	ret = decode_status(&st, res, err);
 	if (ret == 0 && st.capture_errno)
-		ret = fail(err, -st.capture_errno, "cannot write captured output in '%s': %s",
+		ret = strbuf_error(err, -st.capture_errno, "cannot write captured output in '%s': %s",
 			   s->run_dir, strerror(st.capture_errno));
 	if (ret == 0) {
 		res->stdout_path = s->stdout_path;

@@ -10,6 +10,7 @@
 
 #include "common/change.h"
 #include "common/fdpass.h"
+#include "common/hex.h"
 #include "common/filestat.h"
 #include "common/le.h"
 #include "common/path.h"
@@ -189,6 +190,28 @@ TEST(path_safety)
 		     "path has an empty component");
 }
 
+TEST(hex_round_trip)
+{
+	unsigned char in[3] = { 0x00, 0xab, 0x7f }, out[3];
+	char hex[7];
+	struct strbuf sb = STRBUF_INIT;
+
+	hex_encode(in, 3, hex);
+	CHECK_EQ_STR(hex, "00ab7f");
+	CHECK_EQ_INT(hex_decode(hex, 6, out), 0);
+	CHECK(!memcmp(in, out, 3));
+	CHECK_EQ_INT(hex_decode("0", 1, out), -EINVAL);
+	CHECK_EQ_INT(hex_decode("AB", 2, out), -EINVAL);
+	CHECK_EQ_INT(hex_decode("zz", 2, out), -EINVAL);
+	strbuf_addstr(&sb, "x");
+	strbuf_addhex(&sb, in, 3);
+	CHECK_EQ_STR(sb.buf, "x00ab7f");
+	CHECK_EQ_INT(strbuf_error(&sb, -EIO, "cannot %s", "go"), -EIO);
+	CHECK_EQ_STR(sb.buf, "cannot go");
+	CHECK_EQ_INT(strbuf_error(NULL, -EIO, "x"), -EIO);
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
 	RUN(change_names_round_trip);
@@ -200,5 +223,6 @@ int main(void)
 	RUN(stat_same);
 	RUN(pass_an_fd);
 	RUN(path_safety);
+	RUN(hex_round_trip);
 	return unit_done();
 }
