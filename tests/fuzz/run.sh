@@ -80,7 +80,7 @@ status=0
 for t in $targets; do
 	case $t in
 	fuzz-entry)
-		build fuzz-entry "" "$top"/cache/entry.c "$top"/cache/strset.c "$top"/common/*.c &&
+		build fuzz-entry "" "$top"/cache/entry.c "$top"/common/*.c &&
 		run fuzz-entry corpus-entry -max_len=65536 || status=1 ;;
 	fuzz-diff)
 		mkdir -p "$out/scratch"
