@@ -108,23 +108,32 @@ test_expect_failure() {
 	_test_run_case "$1" "$2" failure
 }
 
+# test_must_fail CMD...: CMD must fail in an ordinary way (git's rule).
+# Exit 0 fails the test, and so do the exits that mean something went
+# wrong rather than "no": a death by a signal (129..192), 126 (cannot
+# execute) and 127 (not found). A case that expects one of those says so
+# with test_expect_code.
 test_must_fail() {
 	"$@"
 	local rc=$?
 	if [ $rc -eq 0 ]; then
 		echo "test_must_fail: command succeeded: $*" >&2
 		return 1
-	elif [ $rc -gt 128 ] && [ $rc -ne 137 ] && [ $rc -lt 255 ]; then
-		echo "test_must_fail: command died of signal $((rc - 128)): $*" >&2
+	elif [ $rc -gt 128 ] && [ $rc -le 192 ]; then
+		echo "test_must_fail: died by signal $((rc - 128)): $*" >&2
 		return 1
 	elif [ $rc -eq 127 ]; then
 		echo "test_must_fail: command not found: $*" >&2
+		return 1
+	elif [ $rc -eq 126 ]; then
+		echo "test_must_fail: command found but not executable: $*" >&2
 		return 1
 	fi
 	return 0
 }
 
-# test_expect_code N CMD...
+# test_expect_code N CMD...: CMD must exit with status N exactly (a death
+# by signal S is 128+S).
 test_expect_code() {
 	local want=$1
 	shift
