@@ -41,4 +41,30 @@ test_expect_success 'test_expect_code: the exact status, signal deaths included'
 	grep "expected exit 1, got 2" err
 '
 
+test_expect_success 'test_wait_for: returns once the event has happened' '
+	# The event: a file that a background process makes a moment later.
+	{ (sleep 0.2 && touch f) & } &&
+	test_wait_for 10 test -e f &&
+	test_wait_for 10 ! test -e g
+'
+
+test_expect_success 'test_wait_for: fails after its bound, saying what it waited for' '
+	! test_wait_for 0 test -e never 2>err &&
+	grep "after 0s, still false: test -e never" err &&
+	touch always &&
+	! test_wait_for 0 ! test -e always 2>err &&
+	grep "still not false: ! test -e always" err
+'
+
+test_expect_success 'JOB_HOLD keeps a job running until job_release' '
+	"$PROCACHE" run --no-cache -- sh -c "echo before; $JOB_HOLD" >out 2>err &
+	pid=$! &&
+	test_wait_for 60 grep -q "^held$" err &&
+	job_release $pid &&
+	# 0: ended by the release (a job held 60 s exits 1).
+	wait $pid &&
+	echo before >expect &&
+	test_cmp expect out
+'
+
 test_done
