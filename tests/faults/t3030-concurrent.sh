@@ -13,7 +13,7 @@ write_job() {
 	for k in 1 2 3; do
 		{ cat in/common; echo "job $j file $k"; seq 1 $((j * 40 + k)); } >out/$j/f$k
 	done
-	sleep 0.0$((j % 5))
+	sleep 0.0$((j % 5))	# runs of different lengths overlap differently
 	printf "job %s\377\n" $j
 	exit $((j % 4))
 	EOF

@@ -31,6 +31,8 @@ test_expect_success 'a process that execs several times: the last image changed:
 	hstdout_is last-v2
 '
 
+# The job waits (polls) for its daemonized child's output: that is the job
+# under test, not a wait of the test's.
 test_expect_success 'a daemonized child (double fork) reading a file: its input changed: miss' '
 	hstart && echo 1 >f &&
 	J="rm -f o; (sh -c \"cat f >o\" &) ; while ! test -s o; do sleep 0.01; done; cat o" &&

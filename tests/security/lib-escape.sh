@@ -67,17 +67,6 @@ no_process() {
 	fi
 }
 
-# wait_for FILE: up to 10 s for FILE to appear (a daemon's ready file).
-wait_for() {
-	local i
-	for i in $(seq 50); do
-		test -e "$1" && return 0
-		sleep 0.2
-	done
-	echo "timed out waiting for $1" >&2
-	return 1
-}
-
 ESC=$HELPERS/esc-calls
 ESC_SOCK=$HELPERS/esc-sock
 ESC_FS=$HELPERS/esc-fs
