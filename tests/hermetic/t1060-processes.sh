@@ -43,7 +43,7 @@ test_expect_success 'a daemonized child (double fork) reading a file: its input 
 '
 
 test_expect_success 'threads: each thread reads its own file; one of them changed: miss' '
-	hstart && for i in 1 2 3 4 5 6; do echo "file $i" >f$i; done &&
+	hstart && for i in 1 2 3 4 5 6; do echo "file $i" >f$i || return 1; done &&
 	T=$HELPERS/he-threads &&
 	hmiss -- "$T" f1 f2 f3 f4 f5 f6 &&
 	hhit -- "$T" f1 f2 f3 f4 f5 f6 &&
