@@ -88,11 +88,14 @@ test_expect_success "16 processes, $JOBS jobs run $REPEAT times each in random o
 	no_host_mounts_left
 '
 
-test_expect_success 'after the storm, each job once more: a hit with the right result' '
+# With its output directory removed, a job hits an entry stored by a run
+# that found the directory absent; if every such run saw another make it
+# meanwhile (uncacheable), it misses. Either way, the right result.
+test_expect_success 'after the storm, each job once more: a hit or a miss with the right result' '
 	cd ../t1 &&
 	for j in $(seq 0 $((JOBS - 1))); do
 		rm -rf out/$j &&
-		run hit --output out/$j -- sh job.sh $j >stdout 2>stderr &&
+		run "hit|miss" --output out/$j -- sh job.sh $j >stdout 2>stderr &&
 		test "$rc" = "$(cat exp/$j/rc)" && test_cmp exp/$j/stdout stdout &&
 		diff -r exp/$j/out/$j out/$j || return 1
 	done
