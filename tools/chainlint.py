@@ -319,8 +319,8 @@ class ShellParser:
         self.insubshell -= 1
         return tokens
 
-    def parse_case_pattern(self):
-        tokens = []
+    def through_paren(self, tokens):
+        """tokens, then every token up to and with the next ")"."""
         while True:
             token = self.next_token()
             if token is None:
@@ -328,6 +328,9 @@ class ShellParser:
             tokens.append(token)
             if token[0] == ')':
                 return tokens
+
+    def parse_case_pattern(self):
+        return self.through_paren([])
 
     def parse_case(self):
         tokens = [self.next_token()]    # the subject
@@ -382,14 +385,7 @@ class ShellParser:
             self.optional_newlines() + self.parse_cmd()
 
     def parse_bash_array_assignment(self):
-        tokens = self.expect('(')
-        while True:
-            token = self.next_token()
-            if token is None:
-                return tokens
-            tokens.append(token)
-            if token[0] == ')':
-                return tokens
+        return self.through_paren(self.expect('('))
 
     COMPOUND = {
         '{': parse_group, '(': parse_subshell, 'case': parse_case,
