@@ -59,7 +59,9 @@ r = json.load(open("report.json"))
 print(" ".join(c["outcome"] for c in r["outputs"] if c["path"] == sys.argv[1]))' "$1"
 }
 
-# no_process MARKER: no host process has MARKER in its command line.
+# no_process MARKER: no host process has MARKER in its command line. The
+# markers carry $$ or $TEST_DIR: another checkout running this suite at the
+# same time must not match.
 no_process() {
 	if pgrep -f "$1" >/dev/null; then
 		echo "processes left: $(pgrep -af "$1")" >&2
