@@ -16,6 +16,8 @@
 # Helpers: test_must_fail CMD (must exit non-zero, not by a signal or by the
 # shell's 126/127), test_expect_code N CMD, test_cmp EXPECTED ACTUAL,
 # test_when_finished 'CMD' (cleanup run after the case, pass or fail),
+# test_wait_for SECONDS [!] CMD (an event without an fd or pid to wait on),
+# $JOB_HOLD and job_release PID (a job kept running until the test says),
 # test_have_prereq NAME / test_skip_unless_prereq NAME (with CI=true a missing
 # prerequisite fails instead of skipping), json_get FILE KEY (reads a report).
 #
@@ -108,23 +110,32 @@ test_expect_failure() {
 	_test_run_case "$1" "$2" failure
 }
 
+# test_must_fail CMD...: CMD must fail in an ordinary way (git's rule).
+# Exit 0 fails the test, and so do the exits that mean something went
+# wrong rather than "no": a death by a signal (129..192), 126 (cannot
+# execute) and 127 (not found). A case that expects one of those says so
+# with test_expect_code.
 test_must_fail() {
 	"$@"
 	local rc=$?
 	if [ $rc -eq 0 ]; then
 		echo "test_must_fail: command succeeded: $*" >&2
 		return 1
-	elif [ $rc -gt 128 ] && [ $rc -ne 137 ] && [ $rc -lt 255 ]; then
-		echo "test_must_fail: command died of signal $((rc - 128)): $*" >&2
+	elif [ $rc -gt 128 ] && [ $rc -le 192 ]; then
+		echo "test_must_fail: died by signal $((rc - 128)): $*" >&2
 		return 1
 	elif [ $rc -eq 127 ]; then
 		echo "test_must_fail: command not found: $*" >&2
+		return 1
+	elif [ $rc -eq 126 ]; then
+		echo "test_must_fail: command found but not executable: $*" >&2
 		return 1
 	fi
 	return 0
 }
 
-# test_expect_code N CMD...
+# test_expect_code N CMD...: CMD must exit with status N exactly (a death
+# by signal S is 128+S).
 test_expect_code() {
 	local want=$1
 	shift
@@ -135,6 +146,57 @@ test_expect_code() {
 		return 1
 	fi
 	return 0
+}
+
+# test_wait_for SECONDS [!] CMD...: waits for an event that gives no fd or
+# pid to wait on (a line in a file, a socket bound, a process gone): runs
+# CMD every 10 ms until it succeeds (with "!", until it fails); after
+# SECONDS, fails the test, saying what it waited for. A bound, not a
+# delay: it returns as soon as the event has happened.
+test_wait_for() {
+	local secs=$1 negate="" deadline
+	shift
+	if [ "$1" = "!" ]; then
+		negate=1
+		shift
+	fi
+	deadline=$(( ${EPOCHREALTIME/./} + secs * 1000000 ))
+	while :; do
+		if [ -n "$negate" ]; then
+			"$@" >/dev/null 2>&1 || return 0
+		else
+			"$@" >/dev/null 2>&1 && return 0
+		fi
+		if [ ${EPOCHREALTIME/./} -gt $deadline ]; then
+			echo "test_wait_for: after ${secs}s, still ${negate:+not }false: ${negate:+! }$*" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+# A job that must still be running while the test changes something from
+# outside ends its script with "$JOB_HOLD": it says "held" on stderr and
+# waits until job_release sends it SIGUSR1 (then exits 0), or 60 s (then
+# exits 1). Everything before JOB_HOLD in the script has happened once
+# "held" shows; nothing after the release can race the change.
+JOB_HOLD='trap "kill \$! 2>/dev/null; exit 0" USR1; echo held >&2; sleep 60 & wait; exit 1'
+
+# job_release PID: sends SIGUSR1 to the held job of the procache process
+# PID (its shell: the descendant named sh).
+job_release() {
+	local pids=$1 all="" p
+	while [ -n "$pids" ]; do
+		all="$all $pids"
+		pids=$(pgrep -d , -P "$pids")
+	done
+	for p in ${all//,/ }; do
+		if [ "$(cat /proc/$p/comm 2>/dev/null)" = sh ]; then
+			kill -USR1 "$p" && return 0
+		fi
+	done
+	echo "job_release: no held job under pid $1" >&2
+	return 1
 }
 
 test_cmp() {

@@ -2,6 +2,8 @@
 # tests/run-all.sh — runs every unit test binary and every shell test script,
 # two at a time, and ends with one line "N passed, N failed".
 #
+# The chain linter (tools/chainlint.py) checks the shell scripts first.
+#
 # Every test program speaks the same protocol: one line per case, "ok N - ..."
 # or "not ok N - ...", and a non-zero exit status if anything failed. A program
 # that exits non-zero without printing "not ok" counts as one failure, so a
@@ -37,9 +39,28 @@ out=$(mktemp -d "$top/tests/out/run.XXXXXX")
 if [ -n "${TESTS:-}" ]; then
 	progs=$(for p in $TESTS; do case $p in /*) echo "$p" ;; *) echo "$top/$p" ;; esac; done)
 else
-	progs=$(ls "$build"/tests/unit/test-* 2>/dev/null | grep -v '\.d$'
+	# A unit test per source (a binary left by a removed source is not
+	# run; one not built fails).
+	progs=$(for src in "$top"/tests/unit/test-*.c; do
+			echo "$build/tests/unit/$(basename "$src" .c)"
+		done
 		ls "$top"/tests/t[0-9]*.sh "$top"/tests/*/t[0-9]*.sh 2>/dev/null)
 fi
+
+# The chain linter first (tools/chainlint.py, with its self-test): a case
+# whose commands are not joined by && passes whatever its commands do. Its
+# findings are cases like any test's, in the closing count.
+if [ -x /usr/bin/python3 ]; then python=/usr/bin/python3; else python=python3; fi
+scripts=$(printf '%s\n' $progs | sed -n "s|^$top/||; /\.sh\$/p")
+start=$(date +%s.%N)
+(cd "$top" && "$python" tools/chainlint.py --tap --self-test tests/chainlint $scripts) \
+	>"$out/chainlint.log" 2>&1 </dev/null
+rc=$?
+if [ $rc -ne 0 ] && ! grep -q '^not ok ' "$out/chainlint.log"; then
+	echo "not ok 0 - chainlint exited with status $rc without reporting a failure" >>"$out/chainlint.log"
+fi
+awk -v rc="$rc" -v s="$start" -v e="$(date +%s.%N)" \
+	'BEGIN { printf "%s chainlint %.1f\n", rc, e - s }' >"$out/chainlint.log.rc"
 
 run_one() {
 	prog=$1 out=$2

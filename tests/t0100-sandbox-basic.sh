@@ -62,40 +62,44 @@ test_expect_success 'kill -9 -1 inside kills only the sandbox' '
 	kill -0 $outside
 '
 
+# The orphans hold the write end of a pipe: cat sees its end once they have
+# all exited. Init reaps them then; a zombie left after 10 s is a failure.
 test_expect_success 'orphans are reaped by init: no zombie is left' '
-	sbx -- sh -c "for i in 1 2 3 4 5; do (sh -c \"exit 0\" &); done; sleep 0.5;
+	sbx -- sh -c "for i in 1 2 3 4 5; do (sh -c \"exit 0\" &); done | cat;
+		i=0; while grep -q \"^State:.*Z\" /proc/[0-9]*/status 2>/dev/null; do
+			i=\$((i + 1)); [ \$i -lt 1000 ] || break; sleep 0.01; done;
 		grep -l \"^State:.*Z\" /proc/[0-9]*/status || echo no-zombies" >out &&
 	grep no-zombies out
 '
 
+# Gone when procache returns: the kernel kills a PID namespace's processes
+# before its init's exit is reported.
 test_expect_success 'daemons left by the job die with the sandbox' '
-	sbx -- sh -c "sleep 3217 & echo started" >out &&
+	sbx -- sh -c "sleep 3217.$$ & echo started" >out &&
 	grep started out &&
-	sleep 0.2 &&
-	! pgrep -f "sleep 3217"
+	! pgrep -f "sleep 3217.$$"
 '
 
 test_expect_success 'SIGINT to procache reaches the job' '
+	# The job waits for the signal (it must still be running when it comes).
 	cat >job.sh <<-\EOF &&
 	trap "echo got-INT; exit 7" INT
 	echo ready
 	while :; do sleep 0.05; done
 	EOF
 	{ "${SBX[@]}" -- sh job.sh >out 2>&1 & pid=$!; } &&
-	for i in $(seq 100); do grep -q ready out && break; sleep 0.05; done &&
+	test_wait_for 60 grep -q ready out &&
 	kill -INT $pid &&
-	{ wait $pid; rc=$?; } ;
-	test "$rc" = 7 &&
+	test_expect_code 7 wait $pid &&
 	grep got-INT out
 '
 
 test_expect_success 'SIGKILL of procache leaves no job process behind' '
-	{ "${SBX[@]}" -- sh -c "echo ready; exec sleep 4711" >out 2>&1 & pid=$!; } &&
-	for i in $(seq 100); do grep -q ready out && break; sleep 0.05; done &&
-	pgrep -f "sleep 4711" &&
+	{ "${SBX[@]}" -- sh -c "echo ready; exec sleep 4711.$$" >out 2>&1 & pid=$!; } &&
+	test_wait_for 60 grep -q ready out &&
+	pgrep -f "sleep 4711.$$" &&
 	kill -9 $pid &&
-	for i in $(seq 40); do pgrep -f "sleep 4711" >/dev/null || break; sleep 0.05; done &&
-	! pgrep -f "sleep 4711"
+	test_wait_for 2 ! pgrep -f "sleep 4711.$$"
 '
 
 test_expect_success 'the job runs in its own session without a terminal' '
@@ -121,7 +125,8 @@ test_expect_success 'stdout and stderr stay separate; a job closing fd 1 breaks 
 '
 
 test_expect_success 'a reader of our stdout going away does not stop the job' '
-	{ sbx -- sh -c "echo a; sleep 0.3; echo b; exit 5" | true; rc=${PIPESTATUS[0]}; } &&
+	# The job sleeps so that its reader is gone when it writes again.
+	{ sbx -- sh -c "echo a; sleep 0.3; echo b; exit 5" | true && rc=${PIPESTATUS[0]}; } &&
 	test "$rc" = 5
 '
 

@@ -44,7 +44,7 @@ test_expect_success 'writes anywhere leave the host byte-identical; the diff lis
 	E=/etc/procache-t0110.$$ && U=/usr/local/share/procache-t0110.$$ &&
 	test_when_finished "rm -rf $E $U" &&
 	mkdir -p $E $U c/olddir c/dir1 c/d2f c/repl &&
-	for f in over app mode del ren same olddir/a dir1/a d2f/a repl/old; do echo "$f" >c/$f; done &&
+	for f in over app mode del ren same olddir/a dir1/a d2f/a repl/old; do echo "$f" >c/$f || return 1; done &&
 	echo conf >$E/conf && echo gone >$E/gone && echo same >$E/same &&
 	echo data >$U/data && echo "#!/bin/sh" >$U/script && chmod 755 $U/script &&
 	snapshot "$PWD/c" $E $U >before &&

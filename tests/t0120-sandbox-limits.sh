@@ -66,7 +66,8 @@ test_expect_success CGROUP_LIMITS 'pids: a fork bomb under --pids 64 is containe
 	start=$(date +%s) &&
 	test_must_fail sbx --pids 64 --timeout 30 -- sh -c "for i in \$(seq 200); do sleep 10 & done; echo all-forked" >out 2>err &&
 	! grep all-forked out &&
-	sbx --pids 64 --timeout 30 -- sh -c "bomb() { bomb | bomb & }; bomb; sleep 1; echo done" >out 2>&1 ;
+	# Whatever the bomb makes the job exit with, procache returns in time.
+	{ sbx --pids 64 --timeout 30 -- sh -c "bomb() { bomb | bomb & }; bomb; sleep 1; echo done" >out 2>&1 || :; } &&
 	test $(($(date +%s) - start)) -lt 25 &&
 	test -z "$(own_cgroups)"
 '

@@ -92,7 +92,7 @@ test_expect_success ROOT 'connect() to a host unix socket taints, EACCES when un
 	python3 -c "import socket,sys,time
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); time.sleep(30)" "$TEST_DIR/s.sock" &
 	pid=$! && test_when_finished "kill $pid" &&
-	for i in $(seq 1 150); do test -S s.sock && break; sleep 0.2; done && test -S s.sock &&
+	test_wait_for 30 test -S s.sock &&
 	"$PROCACHE" trace --json -- "$TR" connect "$TEST_DIR/s.sock" >out.json &&
 	has_taint out.json "host unix socket"
 '
@@ -101,16 +101,18 @@ test_expect_success ROOT 'a datagram sent with sendmsg to a host unix socket tai
 	python3 -c "import socket,sys,time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); time.sleep(30)" "$TEST_DIR/d.sock" &
 	pid=$! && test_when_finished "kill $pid" &&
-	for i in $(seq 1 150); do test -S d.sock && break; sleep 0.2; done && test -S d.sock &&
+	test_wait_for 30 test -S d.sock &&
 	"$PROCACHE" trace --json -- "$TR" sendmsg-dgram "$TEST_DIR/d.sock" >out.json &&
 	has_taint out.json "syscall sendmsg: host unix socket"
 '
 
 test_expect_success ROOT 'an input modified from outside during the run is uncacheable' '
 	echo one >in &&
-	"$PROCACHE" trace --json -- sh -c "cat \"$TEST_DIR/in\" >/dev/null; sleep 1" >out.json &
+	"$PROCACHE" trace --json -- sh -c "cat \"$TEST_DIR/in\" >/dev/null; $JOB_HOLD" >out.json 2>err &
 	pid=$! &&
-	sleep 0.5 && echo two >>in &&
+	test_wait_for 60 grep -q "^held$" err &&
+	echo two >>in &&
+	job_release $pid &&
 	wait $pid &&
 	has_taint out.json "input changed during the run"
 '

@@ -156,11 +156,11 @@ test_expect_success 'a new cache has CACHEDIR.TAG and FORMAT' '
 test_expect_success 'processes creating one new cache at once all succeed' '
 	for round in 1 2 3 4 5; do
 		for p in 1 2 3 4 5 6 7 8; do
-			"$PROCACHE" cache --cache-dir "$PWD/new$round" stats >/dev/null 2>err$round.$p &
+			{ "$PROCACHE" cache --cache-dir "$PWD/new$round" stats >/dev/null 2>err$round.$p & } ||
+			return 1
 		done &&
-		fail=0 &&
-		for p in 1 2 3 4 5 6 7 8; do wait -n || fail=1; done &&
-		test $fail = 0 || { cat err$round.*; return 1; }
+		for p in 1 2 3 4 5 6 7 8; do wait -n; echo $?; done >rcs$round &&
+		test "$(sort -u rcs$round)" = 0 || { cat err$round.*; return 1; }
 	done
 '
 
@@ -168,7 +168,7 @@ test_expect_success '8 concurrent processes storing and looking up leave a clean
 	export PROCACHE_DIR="$PWD/conc" &&
 	echo shared >in &&
 	for p in 1 2 3 4 5 6 7 8; do
-		(
+		{ (
 			for i in 1 2 3 4 5 6 7 8 9 10; do
 				echo "p$p i$i" >out$p.$i && echo "so $i" >so$p.$i &&
 				drv store -k argv=same -c "$PWD/in" -o "/o/same$i=$PWD/out$p.$i" -O "$PWD/so$p.$i" >/dev/null &&
@@ -177,11 +177,10 @@ test_expect_success '8 concurrent processes storing and looking up leave a clean
 				drv store -k argv=p$p -k i=$i -o "/o/f=$PWD/mine$p.$i" >/dev/null &&
 				drv lookup -k argv=p$p -k i=$i >/dev/null || exit 1
 			done
-		) >log$p 2>&1 &
+		) >log$p 2>&1 & } || return 1
 	done &&
-	fail=0 &&
-	for p in 1 2 3 4 5 6 7 8; do wait -n || fail=1; done &&
-	test $fail = 0 &&
+	for p in 1 2 3 4 5 6 7 8; do wait -n; echo $?; done >rcs &&
+	test "$(sort -u rcs)" = 0 &&
 	! grep -q . log* &&
 	"$PROCACHE" cache verify >report &&
 	grep -q "0 bad; .* 0 bad" report &&
@@ -240,7 +239,7 @@ test_expect_success 'gc to a size keeps the most recently used entries' '
 	done &&
 	# Make every entry and blob old, then use 5 and 2 again.
 	find "$PROCACHE_DIR/keys" "$PROCACHE_DIR/blobs" -type f -exec touch -d "3 hours ago" {} + &&
-	drv lookup -k argv=job5 >/dev/null && sleep 0.01 &&
+	drv lookup -k argv=job5 >/dev/null &&
 	drv lookup -k argv=job2 >/dev/null &&
 	"$PROCACHE" cache gc --max-size 250K >out &&
 	grep -q "removed 4 entries and 4 blobs" out &&

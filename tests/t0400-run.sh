@@ -242,9 +242,12 @@ test_expect_success 'a scratch file the job created and deleted: a host file the
 '
 
 test_expect_success 'a run interrupted by a signal procache passed on is not stored' '
-	"$PROCACHE" run --report report.json -- sh -c "sleep 3; echo done >f" &
+	"$PROCACHE" run --report report.json -- sh -c "echo started >&2; sleep 3; echo done >f" 2>err &
 	pid=$! &&
-	sleep 1 && kill -INT $pid &&
+	# Once the job runs (procache passes signals on from then); the job
+	# sleeps so that it is still running when the signal comes.
+	test_wait_for 60 grep -q started err &&
+	kill -INT $pid &&
 	{ wait $pid; rc=$?; } &&
 	test "$rc" = 130 &&
 	expect_status uncacheable &&

@@ -1,54 +1,82 @@
 #!/bin/sh
-# tools/deps.sh [--check] OUTFILE
+# tools/deps.sh build OUTFILE   what building procache needs (make, all)
+# tools/deps.sh test            what its tests need besides (make check, deps)
 #
-# Checks that every library procache builds against (through pkg-config) and
-# every tool its tests use is present. When something is missing and we run
+# Checks that what is needed is present: for "build", the compiler, make,
+# pkg-config and every library procache builds against (through pkg-config);
+# for "test", every tool the tests run. When something is missing and we run
 # as root, installs the Debian packages with apt-get; otherwise prints the
-# exact command and fails. On success writes OUTFILE, a makefile fragment
+# exact command and fails. "build" then writes OUTFILE, a makefile fragment
 # with the pkg-config flags, so that the build never calls pkg-config again.
+#
+# The two lists are apart so that a machine that only builds (no clang,
+# python3 or useradd) can: `make` checks the first, `make check` both.
 set -eu
 
 pkgs="libseccomp mount libcap-ng libxxhash libcjson"
 # Debian package for each pkg-config module, in the same order.
 debs_for_pkgs="libseccomp-dev libmount-dev libcap-ng-dev libxxhash-dev libcjson-dev"
-# command -> Debian package, for what the build and the tests run.
-tools="pkg-config:pkg-config cc:gcc make:make unshare:util-linux setpriv:util-linux
-ip:iproute2 xxh128sum:xxhash python3:python3 tar:tar getent:libc-bin useradd:passwd
-cmp:diffutils find:findutils stat:coreutils clang:clang"
+# command:Debian package, for what the build runs.
+build_tools="pkg-config:pkg-config cc:gcc make:make"
+# command:Debian package, for what the tests run (tests/, tests/fuzz).
+test_tools="unshare:util-linux setpriv:util-linux ip:iproute2 xxh128sum:xxhash
+python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
+find:findutils stat:coreutils pgrep:procps clang:clang"
 
-out=${1:?usage: tools/deps.sh OUTFILE}
+usage() {
+	echo "usage: tools/deps.sh build OUTFILE | tools/deps.sh test" >&2
+	exit 2
+}
 
-missing=""
-if ! command -v pkg-config >/dev/null 2>&1; then
-	missing="pkg-config $debs_for_pkgs"
-else
-	set -- $debs_for_pkgs
-	for p in $pkgs; do
-		pkg-config --exists "$p" || missing="$missing $1"
-		shift
-	done
-fi
-for t in $tools; do
-	cmd=${t%%:*} deb=${t#*:}
-	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $deb"
-done
-missing=$(printf '%s\n' $missing | sort -u | tr '\n' ' ')
-missing=${missing% }
-
-if [ -n "$missing" ]; then
+# install PACKAGES...: apt-get install them as root, else say how and fail.
+install() {
+	[ $# -gt 0 ] || return 0
 	if [ "$(id -u)" != 0 ]; then
-		echo "procache: missing build or test dependencies: $missing" >&2
-		echo "procache: install them with: sudo apt-get install -y $missing" >&2
+		echo "procache: missing $what dependencies: $*" >&2
+		echo "procache: install them with: sudo apt-get install -y $*" >&2
 		exit 1
 	fi
-	echo "deps: installing $missing" >&2
+	echo "deps: installing $*" >&2
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -q $missing >&2 ||
-		{ apt-get update -q >&2 && apt-get install -y -q $missing >&2; } || {
-		echo "procache: apt-get install $missing failed" >&2
+	apt-get install -y -q "$@" >&2 ||
+		{ apt-get update -q >&2 && apt-get install -y -q "$@" >&2; } || {
+		echo "procache: apt-get install $* failed" >&2
 		exit 1
 	}
-fi
+}
+
+# missing_tools LIST: the Debian packages of LIST's absent commands.
+missing_tools() {
+	for t in $1; do
+		command -v "${t%%:*}" >/dev/null 2>&1 || echo "${t#*:}"
+	done
+}
+
+case ${1:-} in
+build)
+	[ $# = 2 ] || usage
+	out=$2 what=build
+	missing=$(missing_tools "$build_tools")
+	if command -v pkg-config >/dev/null 2>&1; then
+		set -- $debs_for_pkgs
+		for p in $pkgs; do
+			pkg-config --exists "$p" || missing="$missing $1"
+			shift
+		done
+	else
+		missing="$missing $debs_for_pkgs"
+	fi
+	install $(printf '%s\n' $missing | sort -u)
+	;;
+test)
+	[ $# = 1 ] || usage
+	what=test
+	install $(missing_tools "$test_tools" | sort -u)
+	exit 0
+	;;
+*)
+	usage ;;
+esac
 
 tmp="$out.tmp.$$"
 mkdir -p "$(dirname "$out")"

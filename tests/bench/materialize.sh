@@ -7,7 +7,7 @@
 # ext4, creating files right after deleting many is several times slower,
 # which would punish whichever tool runs second). cp -a and procache runs
 # alternate. "procache" is the time of mat_apply() alone, measured inside
-# build/tests/unit/test-materialize-bench (the tree walk and the hashing
+# build/tests/bench/materialize-driver (the tree walk and the hashing
 # that the blob store would already have done are outside the clock); the
 # whole process is timed too. mat_apply() writes files with one worker
 # thread per CPU (DESIGN.md §7 "Copy workers"); the "one thread" row is the
@@ -21,7 +21,7 @@
 # Scaling: 10 to 100,000 files of 1 KiB (QUICK: to 1,000), mat_apply()
 # against cp -a, plotted to docs/bench/materialize-files.png.
 #
-# End to end: a job writing the same number of files (tests/helpers/
+# End to end: a job writing the same number of files (tests/bench/
 # bn-writefiles.c, 50 KiB each) through `procache run`: the hit (lookup,
 # materialization, replay: the whole process) against cp -a of the tree
 # the job wrote, and against running the job bare.
@@ -30,8 +30,8 @@
 . "$(dirname "$0")/lib.sh"
 set -e
 
-driver=$PROCACHE_BUILD/tests/unit/test-materialize-bench
-[ -x "$driver" ] || { echo "bench: $driver not built (make test-bins)" >&2; exit 1; }
+driver=$PROCACHE_BUILD/tests/bench/materialize-driver
+[ -x "$driver" ] || { echo "bench: $driver not built (make bench-bins)" >&2; exit 1; }
 if [ -n "$QUICK" ]; then dirs=10; else dirs=100; fi
 per_dir=100 size_kib=50
 runs=$(bench_runs 3 2)
@@ -97,9 +97,9 @@ echo
 echo '```'
 echo "cp -a SRC DEST.i"
 echo "cp -a --reflink=auto SRC DEST.i"
-echo "build/tests/unit/test-materialize-bench SRC DEST.i     # mat_apply(), timed inside"
-echo "build/tests/unit/test-materialize-bench SRC DEST.i     # again: all unchanged"
-echo "build/tests/unit/test-materialize-bench --serial SRC SER.i  # one thread"
+echo "build/tests/bench/materialize-driver SRC DEST.i     # mat_apply(), timed inside"
+echo "build/tests/bench/materialize-driver SRC DEST.i     # again: all unchanged"
+echo "build/tests/bench/materialize-driver --serial SRC SER.i  # one thread"
 echo '```'
 echo
 echo "| what | median ms | min ms | max ms |"
@@ -168,7 +168,7 @@ bench_plot materialize-files.png "materialization time vs files (1 KiB each)" "f
 # End to end: a job that writes the files, and its hit.
 en=$([ -n "$QUICK" ] && echo 500 || echo 10000)
 eruns=$(bench_runs 3 2)
-writer=$PROCACHE_BUILD/tests/helpers/bn-writefiles
+writer=$PROCACHE_BUILD/tests/bench/bn-writefiles
 [ -x "$writer" ] || make -s -C "$BENCH_TOP" "${writer#"$BENCH_TOP"/}" >&2
 e2e=$BENCH_SCRATCH/e2e
 mkdir -p "$e2e"

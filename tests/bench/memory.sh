@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peak memory of procache: a miss and a hit of the C build (shared/
 # workloads/gen-c-project.sh, `make -j2`), and of the 20,000-file stat+read
-# job (tests/helpers/bn-statread.c; QUICK: 2,000). Two figures a run:
+# job (tests/bench/bn-statread.c; QUICK: 2,000). Two figures a run:
 #  - `/usr/bin/time -f %M`: the largest peak RSS of procache and of every
 #    process it waited for (so on a miss, the job's biggest process: cc1);
 #  - procache's own peak (VmHWM of the procache process, read from
@@ -13,7 +13,7 @@ nsrc=$([ -n "$QUICK" ] && echo 6 || echo 60)
 nfiles=$([ -n "$QUICK" ] && echo 2000 || echo 20000)
 gen=${WORKLOADS:-$BENCH_TOP/../shared/workloads}/gen-c-project.sh
 [ -f "$gen" ] || gen=/work/shared/workloads/gen-c-project.sh
-drv=$PROCACHE_BUILD/tests/helpers/bn-statread
+drv=$PROCACHE_BUILD/tests/bench/bn-statread
 [ -x "$drv" ] || make -s -C "$BENCH_TOP" "${drv#"$BENCH_TOP"/}" >&2
 command -v /usr/bin/time >/dev/null || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 trap bench_cleanup EXIT

@@ -83,9 +83,9 @@ echo "hashing the files read and the store of the observations). The PURE calls 
 echo "close, fstat, ...) are not notified at all."
 
 # The floor: the cheapest seccomp notification round trip on this machine
-# (tests/helpers/bn-notify-floor.c: no procache code, an answer with no
+# (tests/bench/bn-notify-floor.c: no procache code, an answer with no
 # work), and what it alone would add to this build.
-fbin=$PROCACHE_BUILD/tests/helpers/bn-notify-floor
+fbin=$PROCACHE_BUILD/tests/bench/bn-notify-floor
 [ -x "$fbin" ] || make -s -C "$BENCH_TOP" "${fbin#"$BENCH_TOP"/}" >&2
 fline=$("$fbin" 50000)
 set -- $fline	# floor: N calls, notified X us, plain Y us per call

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A system-call-heavy job: stat() and read of 20,000 small files
-# (tests/helpers/bn-statread.c: a stat, an open, reads and a close per
+# (tests/bench/bn-statread.c: a stat, an open, reads and a close per
 # file, and the directory listings), bare, in the sandbox untraced and
 # traced, under strace, and through the cache (a miss that stores 20,000
 # content preconditions, then a hit that checks them all).
@@ -9,7 +9,7 @@
 set -e
 runs=$(bench_runs 7 3)
 n=$([ -n "$QUICK" ] && echo 2000 || echo 20000)
-drv=$PROCACHE_BUILD/tests/helpers/bn-statread
+drv=$PROCACHE_BUILD/tests/bench/bn-statread
 [ -x "$drv" ] || make -s -C "$BENCH_TOP" "${drv#"$BENCH_TOP"/}" >&2
 trap bench_cleanup EXIT
 export PROCACHE_DIR=$BENCH_SCRATCH/cache
@@ -33,7 +33,7 @@ read -r files bytes < <("$drv" "$data")
 
 echo "## A system-call-heavy job: stat and read of $n files"
 echo
-echo "\`bn-statread DIR\` (tests/helpers/bn-statread.c) over $n files ($((bytes / 1024)) KiB) in"
+echo "\`bn-statread DIR\` (tests/bench/bn-statread.c) over $n files ($((bytes / 1024)) KiB) in"
 echo "$((n / 100)) directories: per file a \`stat()\`, an \`open()\`, reads, a \`close()\`."
 echo "Medians of $runs runs after a warm-up."
 echo

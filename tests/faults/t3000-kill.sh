@@ -100,6 +100,7 @@ test_expect_success "kill -9 at a random point of $KILLS runs: outputs whole, ca
 		v=$((RANDOM % 4))
 		case $((RANDOM % 4)) in 0) s=0 ;; 1) s=10 ;; 2) s=25 ;; 3) s=50 ;; esac
 		d=$((RANDOM % window))
+		# The kill lands at a random point: the delay is the test.
 		# A new key each time (a miss), one time in 5 a key seen before
 		# (a hit, when its run got as far as storing).
 		tag=run$i
@@ -138,6 +139,8 @@ test_expect_success "kill -9 at a random point of $KILLS runs: outputs whole, ca
 	cache_is_sound
 '
 
+run_dirs_more_than() { [ $(ls -A "$PROCACHE_DIR/run" | wc -l) -gt $1 ]; }
+
 test_expect_success 'run directories of killed runs are cleaned by a later run' '
 	fault_seed 2 &&
 	export PROCACHE_DIR=$TEST_DIR/cache &&
@@ -145,17 +148,14 @@ test_expect_success 'run directories of killed runs are cleaned by a later run' 
 	run miss -- sh job.sh 7 0 >/dev/null &&
 	n=0 &&
 	while [ $n -lt 6 ]; do
-		n=$((n + 1))
-		before=$(ls -A "$PROCACHE_DIR/run" | wc -l)
-		"$PROCACHE" run --refresh -- sh job.sh 7 50 >/dev/null 2>&1 &
-		pid=$!
-		# Killed once its run directory exists (the job sleeps 50 ms).
-		for t in $(seq 1 500); do
-			[ $(ls -A "$PROCACHE_DIR/run" | wc -l) -gt $before ] && break
-			sleep 0.01
-		done
-		kill -9 $pid
-		wait $pid || :
+		n=$((n + 1)) &&
+		before=$(ls -A "$PROCACHE_DIR/run" | wc -l) &&
+		{ "$PROCACHE" run --refresh -- sh job.sh 7 999 >/dev/null 2>&1 & pid=$!; } &&
+		# Killed once its run directory exists (the job sleeps about a
+		# second, so that it is still running then).
+		test_wait_for 60 run_dirs_more_than $before &&
+		kill -9 $pid &&
+		{ wait $pid || :; } || return 1
 	done &&
 	ls -A "$PROCACHE_DIR/run" >before &&
 	cat before &&

@@ -35,7 +35,7 @@ test_expect_success ROOT 'the cache file system fills while the job runs (125 na
 		rc=0
 		"$PROCACHE" run --cache-dir "$PWD/cfs/c" --report report.json -- \
 			sh -c "head -c ${k}000 /dev/zero >out/f 2>/dev/null; echo new >out/keep; seq 1 2000" \
-			>stdout 2>stderr || rc=$?
+			>stdout 2>stderr || rc=$? &&
 		case $rc/$(report_status) in
 		0/miss)
 			test "$(stat -c %s out/f)" = ${k}000 &&
@@ -89,9 +89,7 @@ test_expect_success ROOT 'an output file system fills while applying: 125 naming
 	head -c 600000 /dev/zero | tr "\0" b >ofs/b
 	echo done
 	EOF
-	rc=0 &&
-	"$PROCACHE" run --report report.json --output ofs -- sh job.sh >stdout 2>stderr || rc=$?
-	test $rc = 125 &&
+	test_expect_code 125 "$PROCACHE" run --report report.json --output ofs -- sh job.sh >stdout 2>stderr &&
 	test "$(report_status)" = error &&
 	test_line_count 1 stderr &&
 	grep -q "^procache: cannot apply $Q$PWD/ofs/b$Q: No space left on device$" stderr &&
@@ -121,9 +119,8 @@ test_expect_success ROOT 'a hit whose restore fills the output disk: 125, the en
 	run miss --output ofs -- sh job.sh &&
 	rm ofs/x ofs/y &&
 	head -c 2000000 /dev/zero >ofs/filler &&
-	rc=0 &&
-	"$PROCACHE" run --report report.json --output ofs -- sh job.sh 2>stderr || rc=$?
-	test $rc = 125 && test "$(report_status)" = error &&
+	test_expect_code 125 "$PROCACHE" run --report report.json --output ofs -- sh job.sh 2>stderr &&
+	test "$(report_status)" = error &&
 	grep -q "^procache: cannot apply $Q$PWD/ofs/[xy]$Q: No space left on device$" stderr &&
 	test -z "$(ls -A ofs | grep -v -e "^filler$" -e "^x$")" &&
 	nothing_partial "$PROCACHE_DIR" &&

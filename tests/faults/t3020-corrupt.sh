@@ -109,7 +109,7 @@ test_expect_success "$FAULTS corruptions of entries, blobs and the stat cache: e
 	for j in $(seq 0 $((JOBS - 1))); do
 		check_job $j || return 1
 	done &&
-	rc=0 && "$PROCACHE" cache verify --fix >verify.out 2>&1 || rc=$?
+	rc=0 && "$PROCACHE" cache verify --fix >verify.out 2>&1 || rc=$? &&
 	test $rc -le 1 &&
 	cache_is_sound &&
 	for j in $(seq 0 $((JOBS - 1))); do

@@ -13,7 +13,7 @@ write_job() {
 	for k in 1 2 3; do
 		{ cat in/common; echo "job $j file $k"; seq 1 $((j * 40 + k)); } >out/$j/f$k
 	done
-	sleep 0.0$((j % 5))
+	sleep 0.0$((j % 5))	# runs of different lengths overlap differently
 	printf "job %s\377\n" $j
 	exit $((j % 4))
 	EOF
@@ -47,8 +47,8 @@ test_expect_success "16 processes, $JOBS jobs run $REPEAT times each in random o
 	# The list: every job REPEAT times, and a cache verify every 16th,
 	# shuffled.
 	for r in $(seq 1 $REPEAT); do
-		for j in $(seq 0 $((JOBS - 1))); do echo "$RANDOM $j"; done
-		echo "$RANDOM verify"
+		for j in $(seq 0 $((JOBS - 1))); do echo "$RANDOM $j" || return 1; done &&
+		echo "$RANDOM verify" || return 1
 	done | sort -n | cut -d" " -f2 | awk "{ print NR, \$0 }" >list &&
 	xargs -P16 -L1 sh one.sh <list &&
 	misses=0 hits=0 changed=0 &&
@@ -88,11 +88,14 @@ test_expect_success "16 processes, $JOBS jobs run $REPEAT times each in random o
 	no_host_mounts_left
 '
 
-test_expect_success 'after the storm, each job once more: a hit with the right result' '
+# With its output directory removed, a job hits an entry stored by a run
+# that found the directory absent; if every such run saw another make it
+# meanwhile (uncacheable), it misses. Either way, the right result.
+test_expect_success 'after the storm, each job once more: a hit or a miss with the right result' '
 	cd ../t1 &&
 	for j in $(seq 0 $((JOBS - 1))); do
 		rm -rf out/$j &&
-		run hit --output out/$j -- sh job.sh $j >stdout 2>stderr
+		run "hit|miss" --output out/$j -- sh job.sh $j >stdout 2>stderr &&
 		test "$rc" = "$(cat exp/$j/rc)" && test_cmp exp/$j/stdout stdout &&
 		diff -r exp/$j/out/$j out/$j || return 1
 	done

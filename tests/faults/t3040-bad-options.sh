@@ -38,101 +38,101 @@ test_expect_success 'run and trace: valued options, missing, empty, huge, malfor
 	for cmd in run trace; do
 		for o in cache-dir config log timeout memory pids mask env-keep env-set env-unset \
 			 output report diff-json; do
-			case $cmd/$o in trace/output|trace/report|trace/diff-json) continue ;; esac
-			bad "$cmd --$o (missing)" $cmd --$o
-			bad "$cmd --$o (missing before --)" $cmd --$o -- true
-			bad "$cmd --$o= (empty)" $cmd --$o= $(job)
-			bad "$cmd --$o \"\" (empty)" $cmd --$o "" $(job)
+			case $cmd/$o in trace/output|trace/report|trace/diff-json) continue ;; esac &&
+			bad "$cmd --$o (missing)" $cmd --$o &&
+			bad "$cmd --$o (missing before --)" $cmd --$o -- true &&
+			bad "$cmd --$o= (empty)" $cmd --$o= $(job) &&
+			bad "$cmd --$o \"\" (empty)" $cmd --$o "" $(job) &&
 			case $o in
 			env-keep|env-unset) ;;	# any name without "=" is one
 			*) bad "$cmd --$o (100 KB)" $cmd --$o "$HUGE" $(job) ;;
-			esac
+			esac &&
 			case $o in
 			cache-dir) bad "$cmd --$o under a file" $cmd --$o file/c $(job) ;;
-			config|log) bad "$cmd --$o a directory" $cmd --$o dir $(job)
+			config|log) bad "$cmd --$o a directory" $cmd --$o dir $(job) &&
 				bad "$cmd --$o with a newline" $cmd --$o "no/such${NL}dir" $(job) ;;
-			report|diff-json) bad "$cmd --$o a directory" $cmd --$o dir $(job)
+			report|diff-json) bad "$cmd --$o a directory" $cmd --$o dir $(job) &&
 				bad "$cmd --$o in a missing directory" $cmd --$o "no/such${NL}dir" $(job) ;;
 			output) bad "$cmd --$o under a file" $cmd --$o file/o $(job) ;;
 			mask) bad "$cmd --$o a parent of the working directory" $cmd --$o .. $(job) ;;
 			timeout) for v in 0 -1 1x 1e400 nan inf 1.5.2 "1 s" 99999999999; do
-					bad "$cmd --$o $v" $cmd --$o "$v" $(job)
+					bad "$cmd --$o $v" $cmd --$o "$v" $(job) || return 1
 				done ;;
 			memory) for v in 0 -1 4095 1X 1e9 99999999999999999999 18446744073709551615T "1 M"; do
-					bad "$cmd --$o $v" $cmd --$o "$v" $(job)
+					bad "$cmd --$o $v" $cmd --$o "$v" $(job) || return 1
 				done ;;
 			pids) for v in 0 -1 1k 4194305 1.5 " 1" 99999999999999999999; do
-					bad "$cmd --$o $v" $cmd --$o "$v" $(job)
+					bad "$cmd --$o $v" $cmd --$o "$v" $(job) || return 1
 				done ;;
 			env-keep|env-unset) bad "$cmd --$o A=B" $cmd --$o A=B $(job) ;;
-			env-set) bad "$cmd --$o =B" $cmd --$o =B $(job)
+			env-set) bad "$cmd --$o =B" $cmd --$o =B $(job) &&
 				bad "$cmd --$o A${NL}B" $cmd --$o "A${NL}B" $(job) ;;
-			esac
-		done
+			esac || return 1
+		done &&
 		for o in no-cache refresh check explain strict-stat fsync untrusted net share-tmp \
 			 best-effort-limits no-trace keep-run-dir env-clear json; do
-			bad "$cmd --$o=1" $cmd --$o=1 $(job)
-		done
-		bad "$cmd: unknown option" $cmd --bogus $(job)
-		bad "$cmd: unknown short option" $cmd -x $(job)
-		bad "$cmd: a 100 KB unknown option" $cmd "--$HUGE" $(job)
-		bad "$cmd: no command" $cmd
-		bad "$cmd: nothing after --" $cmd --
-		bad "$cmd: an empty command name" $cmd -- ""
-	done
+			bad "$cmd --$o=1" $cmd --$o=1 $(job) || return 1
+		done &&
+		bad "$cmd: unknown option" $cmd --bogus $(job) &&
+		bad "$cmd: unknown short option" $cmd -x $(job) &&
+		bad "$cmd: a 100 KB unknown option" $cmd "--$HUGE" $(job) &&
+		bad "$cmd: no command" $cmd &&
+		bad "$cmd: nothing after --" $cmd -- &&
+		bad "$cmd: an empty command name" $cmd -- "" || return 1
+	done &&
 	for o in no-cache refresh check explain output report diff-json fsync no-trace; do
-		case $o in output|report|diff-json) v=x ;; *) v= ;; esac
-		bad "trace --$o (run only)" trace --$o $v $(job)
-	done
-	bad "run --json (trace only)" run --json $(job)
-	bad "run --no-cache --refresh" run --no-cache --refresh $(job)
-	bad "run --check --no-cache" run --check --no-cache $(job)
+		case $o in output|report|diff-json) v=x ;; *) v= ;; esac &&
+		bad "trace --$o (run only)" trace --$o $v $(job) || return 1
+	done &&
+	bad "run --json (trace only)" run --json $(job) &&
+	bad "run --no-cache --refresh" run --no-cache --refresh $(job) &&
+	bad "run --check --no-cache" run --check --no-cache $(job) &&
 	echo "# $bad_cases cases, $bad_failed failed" &&
 	test $bad_failed = 0
 '
 
 test_expect_success 'cache and config: options and subcommands, missing, empty, huge, malformed' '
 	mkdir dir && echo x >file &&
-	bad "cache (no subcommand)" cache
-	bad "cache bogus" cache bogus
-	bad "cache 100 KB subcommand" cache "$HUGE"
+	bad "cache (no subcommand)" cache &&
+	bad "cache bogus" cache bogus &&
+	bad "cache 100 KB subcommand" cache "$HUGE" &&
 	for o in cache-dir config; do
-		bad "cache --$o (missing)" cache --$o
-		bad "cache --$o= (empty)" cache --$o= stats
-		bad "cache --$o (100 KB)" cache --$o "$HUGE" stats
-		bad "config --$o (missing)" config --$o
-		bad "config --$o= (empty)" config --$o=
-		bad "config --$o (100 KB)" config --$o "$HUGE"
-	done
-	bad "cache --cache-dir under a file" cache --cache-dir file/c stats
-	bad "cache --config a directory" cache --config dir stats
-	bad "config --config a directory" config --config dir
-	bad "config: an argument" config extra
-	bad "config --bogus" config --bogus
+		bad "cache --$o (missing)" cache --$o &&
+		bad "cache --$o= (empty)" cache --$o= stats &&
+		bad "cache --$o (100 KB)" cache --$o "$HUGE" stats &&
+		bad "config --$o (missing)" config --$o &&
+		bad "config --$o= (empty)" config --$o= &&
+		bad "config --$o (100 KB)" config --$o "$HUGE" || return 1
+	done &&
+	bad "cache --cache-dir under a file" cache --cache-dir file/c stats &&
+	bad "cache --config a directory" cache --config dir stats &&
+	bad "config --config a directory" config --config dir &&
+	bad "config: an argument" config extra &&
+	bad "config --bogus" config --bogus &&
 	for sub in stats ls show gc verify clear; do
-		bad "cache $sub --bogus" cache $sub --bogus
-		bad "cache $sub: 100 KB option" cache $sub "--$HUGE"
-	done
-	bad "cache stats: an argument" cache stats extra
-	bad "cache ls: an argument" cache ls extra
-	bad "cache verify: an argument" cache verify extra
-	bad "cache clear: an argument" cache clear extra
-	bad "cache stats --json=1" cache stats --json=1
-	bad "cache show (missing)" cache show
+		bad "cache $sub --bogus" cache $sub --bogus &&
+		bad "cache $sub: 100 KB option" cache $sub "--$HUGE" || return 1
+	done &&
+	bad "cache stats: an argument" cache stats extra &&
+	bad "cache ls: an argument" cache ls extra &&
+	bad "cache verify: an argument" cache verify extra &&
+	bad "cache clear: an argument" cache clear extra &&
+	bad "cache stats --json=1" cache stats --json=1 &&
+	bad "cache show (missing)" cache show &&
 	# An entry name that names nothing is an answer (exit 1), as for
 	# an unknown entry.
-	want=1 bad "cache show 100 KB" cache show "$HUGE"
-	want=1 bad "cache show ../.." cache show ../..
-	want=1 bad "cache show an unknown entry" cache show 0123456789abcdef0123456789abcdef/0123456789abcdef
-	bad "cache show two entries" cache show last last
+	want=1 bad "cache show 100 KB" cache show "$HUGE" &&
+	want=1 bad "cache show ../.." cache show ../.. &&
+	want=1 bad "cache show an unknown entry" cache show 0123456789abcdef0123456789abcdef/0123456789abcdef &&
+	bad "cache show two entries" cache show last last &&
 	for o in max-size max-age; do
-		bad "cache gc --$o (missing)" cache gc --$o
-		bad "cache gc --$o= (empty)" cache gc --$o=
-		bad "cache gc --$o (100 KB)" cache gc --$o "$HUGE"
+		bad "cache gc --$o (missing)" cache gc --$o &&
+		bad "cache gc --$o= (empty)" cache gc --$o= &&
+		bad "cache gc --$o (100 KB)" cache gc --$o "$HUGE" &&
 		for v in -1 1X 1.5.5 "1 G" 99999999999999999999999 nan; do
-			bad "cache gc --$o $v" cache gc --$o "$v"
-		done
-	done
+			bad "cache gc --$o $v" cache gc --$o "$v" || return 1
+		done || return 1
+	done &&
 	echo "# $bad_cases cases, $bad_failed failed" &&
 	test $bad_failed = 0
 '
@@ -148,14 +148,14 @@ test_expect_success 'a malformed configuration file: 125 and one line, for run, 
 	printf "{\"cache_dir\": \"\"}" >cfg/empty-dir.json &&
 	printf "{\"outputs\": [1]}" >cfg/bad-outputs.json &&
 	printf "\377\376{}" >cfg/binary.json &&
-	{ printf "{\"masks\": [\""; head -c 2000000 /dev/zero | tr "\0" a; printf "\"]}"; } >cfg/huge.json &&
-	{ printf "{\"a\":"; head -c 100000 /dev/zero | tr "\0" "["; } >cfg/deep.json &&
+	{ printf "{\"masks\": [\"" && head -c 2000000 /dev/zero | tr "\0" a && printf "\"]}"; } >cfg/huge.json &&
+	{ printf "{\"a\":" && head -c 100000 /dev/zero | tr "\0" "["; } >cfg/deep.json &&
 	for f in cfg/*.json; do
-		bad "run --config $f" run --config $f $(job)
-		bad "trace --config $f" trace --config $f -- true
-		bad "cache --config $f" cache --config $f stats
-		bad "config --config $f" config --config $f
-	done
+		bad "run --config $f" run --config $f $(job) &&
+		bad "trace --config $f" trace --config $f -- true &&
+		bad "cache --config $f" cache --config $f stats &&
+		bad "config --config $f" config --config $f || return 1
+	done &&
 	echo "# $bad_cases cases, $bad_failed failed" &&
 	test $bad_failed = 0
 '

@@ -70,21 +70,21 @@ test_expect_failure 'the report of a job writing a non-UTF-8 name is valid UTF-8
 '
 
 test_expect_success 'a command that does not exist: 127 and one line, never stored' '
-	rc=0 && "$PROCACHE" run --report report.json -- no-such-command-here 2>err || rc=$?
-	test $rc = 127 && test_line_count 1 err &&
+	test_expect_code 127 "$PROCACHE" run --report report.json -- no-such-command-here 2>err &&
+	test_line_count 1 err &&
 	grep -q "^procache: warning: cannot execute $Q\(.*/\)\{0,1\}no-such-command-here$Q: command not found$" err &&
 	test "$(report_status)" = uncacheable &&
-	rc=0 && "$PROCACHE" run --report report.json -- "./$ODD" 2>err || rc=$?
-	test $rc = 127 && test_line_count 1 err &&
-	rc=0 && "$PROCACHE" run --report report.json -- /no/such/dir/cmd 2>err || rc=$?
-	test $rc = 127 && test_line_count 1 err &&
+	test_expect_code 127 "$PROCACHE" run --report report.json -- "./$ODD" 2>err &&
+	test_line_count 1 err &&
+	test_expect_code 127 "$PROCACHE" run --report report.json -- /no/such/dir/cmd 2>err &&
+	test_line_count 1 err &&
 	echo "echo hi" >not-executable &&
-	rc=0 && "$PROCACHE" run --report report.json -- ./not-executable 2>err || rc=$?
-	test $rc = 126 && test_line_count 1 err &&
+	test_expect_code 126 "$PROCACHE" run --report report.json -- ./not-executable 2>err &&
+	test_line_count 1 err &&
 	test "$(report_status)" = uncacheable &&
 	mkdir a-dir &&
-	rc=0 && "$PROCACHE" run --report report.json -- ./a-dir 2>err || rc=$?
-	test $rc = 126 && test_line_count 1 err
+	test_expect_code 126 "$PROCACHE" run --report report.json -- ./a-dir 2>err &&
+	test_line_count 1 err
 '
 
 test_expect_success '10,000 arguments: miss, hit, and one argument changed is a miss' '
@@ -112,7 +112,7 @@ test_expect_success '1 GB on stdin: the job reads it all, the key holds it' '
 	head -c 1073741824 /dev/zero | run hit -- wc -c >out &&
 	test_cmp expect out &&
 	# The same size, one byte different at the end: a miss.
-	{ head -c 1073741823 /dev/zero; printf x; } | run miss -- wc -c >out &&
+	{ head -c 1073741823 /dev/zero && printf x; } | run miss -- wc -c >out &&
 	test_cmp expect out &&
 	# The saved copy of stdin is gone from the cache.
 	test -z "$(ls -A "$PROCACHE_DIR/tmp")"
@@ -120,8 +120,8 @@ test_expect_success '1 GB on stdin: the job reads it all, the key holds it' '
 
 test_expect_success 'binary stdout and stderr, no final newline: replayed byte for byte' '
 	{ for i in $(seq 1 64); do
-		printf "$(printf "\\\\%03o" $(seq 0 255))"
-	done; head -c 1048576 /dev/urandom; printf "\0\r\n\377"; } >blob &&
+		printf "$(printf "\\\\%03o" $(seq 0 255))" || return 1
+	done && head -c 1048576 /dev/urandom && printf "\0\r\n\377"; } >blob &&
 	test $(wc -c <blob) = $((256 * 64 + 1048576 + 4)) &&
 	run miss -- sh -c "cat blob; cat blob >&2" >out1 2>err1 &&
 	test_cmp blob out1 && test_cmp blob err1 &&

@@ -20,9 +20,8 @@ test_prereq_LIBFUZZER() {
 
 for t in fuzz-entry fuzz-diff fuzz-options; do
 	test_expect_success LIBFUZZER "$t: ${SECS}s of fuzzing, no crash, leak or hang" "
-		\"\$TOP/tests/fuzz/run.sh\" $SECS $t >out 2>&1
-		rc=\$?
-		cat out
+		{ \"\$TOP/tests/fuzz/run.sh\" $SECS $t >out 2>&1; rc=\$?; } &&
+		cat out &&
 		test \$rc = 0 && grep -q '^$t: no crash in ' out
 	"
 done

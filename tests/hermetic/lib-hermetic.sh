@@ -8,6 +8,10 @@
 # Reports, captured output and snapshots live in $TEST_DIR, outside W.
 #
 #	hrun STATUS [OPTS] -- CMD...   one run, its report status must be STATUS
+#	hrun_held STATUS CHANGE [OPTS] -- CMD...
+#	                               the same, CHANGE made while the job runs
+#	                               (the job ends with $JOB_HOLD, lib.sh)
+# STATUS may be several words ("miss uncacheable"): any of them will do.
 #	hmiss [OPTS] -- CMD...         hrun miss
 #	hhit [OPTS] -- CMD...          hrun hit, then proves the hit was right:
 #	                               W is copied before the hit; the copy gets a
@@ -32,14 +36,42 @@ hrun() {
 	rc=0
 	"$PROCACHE" run --report "$TEST_DIR/report.json" "$@" \
 		<"${hstdin:-/dev/null}" >"$TEST_DIR/stdout" 2>"$TEST_DIR/stderr" || rc=$?
-	local got
-	got=$(hstatus "$TEST_DIR/report.json")
-	if [ "$got" != "$want" ]; then
-		echo "expected status '$want', got '$got'" >&2
-		cat "$TEST_DIR/report.json" >&2
-		sed 's/^/stderr: /' "$TEST_DIR/stderr" >&2
+	hexpect_status "$want"
+}
+
+# hrun_held STATUS CHANGE [OPTS] -- sh -c "SCRIPT; $JOB_HOLD": as hrun, with
+# CHANGE (a shell command; ':' for none) made from outside while the job
+# runs: after SCRIPT (the job's observations), before the job ends.
+hrun_held() {
+	local want=$1 change=$2 pid
+	shift 2
+	cd "$W" || return 1
+	"$PROCACHE" run --report "$TEST_DIR/report.json" "$@" \
+		<"${hstdin:-/dev/null}" >"$TEST_DIR/stdout" 2>"$TEST_DIR/stderr" &
+	pid=$!
+	if ! test_wait_for 60 grep -q "^held$" "$TEST_DIR/stderr" ||
+	   ! eval "$change" || ! job_release $pid; then
+		kill $pid
+		wait $pid
 		return 1
 	fi
+	rc=0
+	wait $pid || rc=$?
+	hexpect_status "$want"
+}
+
+# hexpect_status "STATUS...": the last report's status is one of the
+# STATUS words.
+hexpect_status() {
+	local got w
+	got=$(hstatus "$TEST_DIR/report.json")
+	for w in $1; do
+		[ "$got" = "$w" ] && return 0
+	done
+	echo "expected status '$1', got '$got'" >&2
+	cat "$TEST_DIR/report.json" >&2
+	sed 's/^/stderr: /' "$TEST_DIR/stderr" >&2
+	return 1
 }
 
 # hstatus REPORT: the report's top-level "status" (one tab deep in the

@@ -31,6 +31,8 @@ test_expect_success 'a process that execs several times: the last image changed:
 	hstdout_is last-v2
 '
 
+# The job waits (polls) for its daemonized child's output: that is the job
+# under test, not a wait of the test's.
 test_expect_success 'a daemonized child (double fork) reading a file: its input changed: miss' '
 	hstart && echo 1 >f &&
 	J="rm -f o; (sh -c \"cat f >o\" &) ; while ! test -s o; do sleep 0.01; done; cat o" &&
@@ -41,7 +43,7 @@ test_expect_success 'a daemonized child (double fork) reading a file: its input 
 '
 
 test_expect_success 'threads: each thread reads its own file; one of them changed: miss' '
-	hstart && for i in 1 2 3 4 5 6; do echo "file $i" >f$i; done &&
+	hstart && for i in 1 2 3 4 5 6; do echo "file $i" >f$i || return 1; done &&
 	T=$HELPERS/he-threads &&
 	hmiss -- "$T" f1 f2 f3 f4 f5 f6 &&
 	hhit -- "$T" f1 f2 f3 f4 f5 f6 &&

@@ -59,23 +59,14 @@ r = json.load(open("report.json"))
 print(" ".join(c["outcome"] for c in r["outputs"] if c["path"] == sys.argv[1]))' "$1"
 }
 
-# no_process MARKER: no host process has MARKER in its command line.
+# no_process MARKER: no host process has MARKER in its command line. The
+# markers carry $$ or $TEST_DIR: another checkout running this suite at the
+# same time must not match.
 no_process() {
 	if pgrep -f "$1" >/dev/null; then
 		echo "processes left: $(pgrep -af "$1")" >&2
 		return 1
 	fi
-}
-
-# wait_for FILE: up to 10 s for FILE to appear (a daemon's ready file).
-wait_for() {
-	local i
-	for i in $(seq 50); do
-		test -e "$1" && return 0
-		sleep 0.2
-	done
-	echo "timed out waiting for $1" >&2
-	return 1
 }
 
 ESC=$HELPERS/esc-calls

@@ -80,20 +80,20 @@ test_expect_success 'untrusted --pids 64: forking 300 processes stops near 64, n
 	    print("fork failed", e.errno)
 	print(n)
 	EOF
-	run miss --untrusted --pids 64 -- python3 bomb.py >out &&
+	run miss --untrusted --pids 64 -- python3 "$TEST_DIR/bomb.py" >out &&
 	test "$rc" = 0 &&
 	grep "^fork failed 11$" out &&
 	test "$(tail -n 1 out)" -lt 64 &&
-	no_process "bomb.py"
+	no_process "$TEST_DIR/bomb.py"
 '
 
 test_expect_success 'untrusted --pids 64: a shell fork bomb is contained by --timeout, nothing left' '
 	start=$(date +%s) &&
 	rc=0 && "$PROCACHE" run --untrusted --pids 64 --timeout 2 --report report.json -- \
-		bash -c "bomb3068() { bomb3068 | bomb3068 & }; bomb3068; sleep 30" >/dev/null 2>&1 || rc=$? &&
+		bash -c "bomb3068_$$() { bomb3068_$$ | bomb3068_$$ & }; bomb3068_$$; sleep 30" >/dev/null 2>&1 || rc=$? &&
 	test "$rc" = 124 &&
 	test $(($(date +%s) - start)) -le 15 &&
-	no_process bomb3068
+	no_process bomb3068_$$
 '
 
 test_expect_success 'untrusted --memory 64M: a memory hog is killed, the host is fine' '
@@ -107,17 +107,17 @@ while True:
 
 test_expect_success 'untrusted --timeout: a job ignoring SIGTERM and its setsid daemons are all gone at exit' '
 	start=$(date +%s) &&
-	run uncacheable --untrusted --timeout 1 -- sh -c "trap \"\" TERM; setsid sleep 3063 & (trap \"\" TERM; exec sleep 3064) & sleep 3065" &&
+	run uncacheable --untrusted --timeout 1 -- sh -c "trap \"\" TERM; setsid sleep 3063.$$ & (trap \"\" TERM; exec sleep 3064.$$) & sleep 3065.$$" &&
 	test "$rc" = 124 &&
 	grep "timed out after 1 s" report.json &&
 	test $(($(date +%s) - start)) -le 10 &&
-	no_process "sleep 306[345]"
+	no_process "sleep 306[345].$$"
 '
 
 test_expect_success 'untrusted: daemons left by a job that exits normally die with the sandbox' '
-	run_ran --untrusted -- sh -c "setsid sh -c \"sleep 3066\" </dev/null >/dev/null 2>&1 & (sleep 3067 &) ; echo started" >out &&
+	run_ran --untrusted -- sh -c "setsid sh -c \"sleep 3066.$$\" </dev/null >/dev/null 2>&1 & (sleep 3067.$$ &) ; echo started" >out &&
 	echo started >expect && test_cmp expect out &&
-	no_process "sleep 306[67]"
+	no_process "sleep 306[67].$$"
 '
 
 test_done

@@ -32,7 +32,28 @@ daemon() {
 	EOF
 	daemon_pids="${daemon_pids:-} $!"
 	test_when_finished "kill $!"
-	wait_for "$3.ready"
+	test_wait_for 10 test -e "$3.ready"
+}
+
+# daemon_got_nothing KIND ADDR LOG: nothing reached the daemon of LOG but
+# the "barrier" line sent now. The daemon handles what it receives in
+# order, so once the barrier is in LOG, whatever the job sent before it is
+# there too: no delay to guess.
+daemon_got_nothing() {
+	python3 - "$@" <<-\EOF &&
+	import socket, sys
+	kind, addr, log = sys.argv[1:4]
+	if kind == "tcp":
+	    s = socket.create_connection(("127.0.0.1", int(open(log + ".port").read())))
+	else:
+	    s = socket.socket(socket.AF_UNIX,
+	                      socket.SOCK_DGRAM if kind == "dgram" else socket.SOCK_STREAM)
+	    s.connect("\0" + addr if kind == "abstract" else addr)
+	s.send(b"barrier\n")
+	EOF
+	test_wait_for 10 grep -q "^barrier$" "$3" &&
+	echo barrier >"$3.expect" &&
+	test_cmp "$3.expect" "$3"
 }
 
 test_expect_success 'untrusted: a host unix socket (stream and datagram, mode 0777) is refused with EACCES, nothing received' '
@@ -43,7 +64,8 @@ test_expect_success 'untrusted: a host unix socket (stream and datagram, mode 07
 	run uncacheable --untrusted -- sh -c "$ESC_SOCK unix $TEST_DIR/s.sock; $ESC_SOCK dgram $TEST_DIR/d.sock; $ESC_SOCK dgram-fd 5 $TEST_DIR/d.sock" >out &&
 	printf "unix: EACCES\ndgram: EACCES\ndgram-fd: EACCES\n" >expect && test_cmp expect out &&
 	grep "host unix socket $TEST_DIR/s.sock" report.json &&
-	sleep 0.3 && test_path_is_missing got && test_path_is_missing gotd
+	daemon_got_nothing unix "$TEST_DIR/s.sock" "$TEST_DIR/got" &&
+	daemon_got_nothing dgram "$TEST_DIR/d.sock" "$TEST_DIR/gotd"
 '
 
 # Regression: the listener hand-over used to exempt fd 4 from the tracer's
@@ -58,7 +80,7 @@ test_expect_success UNPRIV_USER 'rootless untrusted: sendmsg to a host datagram 
 		sh -c "for fd in 3 4 5 6; do $ESC_SOCK dgram-fd \$fd $TEST_DIR/rootdir/d.sock; done; $ESC_SOCK dgram $TEST_DIR/rootdir/d.sock") >out &&
 	printf "dgram-fd: EACCES\n%.0s" 1 2 3 4 >expect && echo "dgram: EACCES" >>expect &&
 	test_cmp expect out &&
-	sleep 0.3 && test_path_is_missing rootdir/got
+	daemon_got_nothing dgram "$TEST_DIR/rootdir/d.sock" "$TEST_DIR/rootdir/got"
 '
 
 test_expect_success 'untrusted: an abstract unix socket of the host is unreachable (own network namespace)' '
@@ -66,7 +88,7 @@ test_expect_success 'untrusted: an abstract unix socket of the host is unreachab
 	daemon abstract "$name" "$TEST_DIR/got" &&
 	run miss --untrusted -- $ESC_SOCK abstract "$name" >out &&
 	echo "abstract: ECONNREFUSED" >expect && test_cmp expect out &&
-	sleep 0.3 && test_path_is_missing got
+	daemon_got_nothing abstract "$name" "$TEST_DIR/got"
 '
 
 test_expect_success 'untrusted: a loopback TCP service of the host is unreachable' '
@@ -74,14 +96,14 @@ test_expect_success 'untrusted: a loopback TCP service of the host is unreachabl
 	port=$(cat got.port) &&
 	run miss --untrusted -- $ESC_SOCK tcp 127.0.0.1 "$port" >out &&
 	echo "tcp: ECONNREFUSED" >expect && test_cmp expect out &&
-	sleep 0.3 && test_path_is_missing got
+	daemon_got_nothing tcp - "$TEST_DIR/got"
 '
 
 test_expect_success 'untrusted: an HTTP server on the host loopback is unreachable' '
 	open_cwd && echo secret >index.html &&
 	python3 -m http.server --bind 127.0.0.1 0 >http.log 2>&1 &
 	pid=$! && test_when_finished "kill $pid" &&
-	for i in $(seq 50); do grep -q "port" http.log && break; sleep 0.2; done &&
+	test_wait_for 10 grep -q "port" http.log &&
 	port=$(sed -n "s/.*port \([0-9]*\).*/\1/p" http.log | head -n 1) && test -n "$port" &&
 	run miss --untrusted -- python3 -c "
 import urllib.request, sys
@@ -121,7 +143,7 @@ test_expect_success UNPRIV_USER 'rootless untrusted: racing the tracer on connec
 		env HOME="$TEST_DIR/u" PROCACHE_DIR="$TEST_DIR/u/cache" "$PROCACHE" run --untrusted --report report.json -- \
 		$ESC_SOCK race "$TEST_DIR/rootdir/s.sock" "$TEST_DIR/rootdir/x.sock" 3) >out &&
 	echo "race: ECONNREFUSED" >expect && test_cmp expect out &&
-	sleep 0.3 && test_path_is_missing rootdir/got
+	daemon_got_nothing unix "$TEST_DIR/rootdir/s.sock" "$TEST_DIR/rootdir/got"
 '
 
 test_expect_success UNPRIV_USER 'rootless untrusted --no-trace: a host unix socket is refused' '
@@ -133,7 +155,8 @@ test_expect_success UNPRIV_USER 'rootless untrusted --no-trace: a host unix sock
 		env HOME="$TEST_DIR/u" PROCACHE_DIR="$TEST_DIR/u/cache" "$PROCACHE" run --untrusted --no-trace -- \
 		sh -c "$ESC_SOCK unix $TEST_DIR/rootdir/s.sock; $ESC_SOCK dgram $TEST_DIR/rootdir/d.sock") >out &&
 	printf "unix: ECONNREFUSED\ndgram: ECONNREFUSED\n" >expect && test_cmp expect out &&
-	sleep 0.3 && test_path_is_missing rootdir/got && test_path_is_missing rootdir/gotd
+	daemon_got_nothing unix "$TEST_DIR/rootdir/s.sock" "$TEST_DIR/rootdir/got" &&
+	daemon_got_nothing dgram "$TEST_DIR/rootdir/d.sock" "$TEST_DIR/rootdir/gotd"
 '
 
 test_done

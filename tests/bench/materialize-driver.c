@@ -1,8 +1,9 @@
 /*
- * Driver for tests/bench/materialize.sh: materializes a tree with
- * mat_apply(), as a cache hit would, and prints how long mat_apply() took.
+ * Driver for tests/bench/materialize.sh (built by `make bench-bins`, run by
+ * `make bench`): materializes a tree with mat_apply(), as a cache hit
+ * would, and prints how long mat_apply() took.
  *
- *	test-materialize-bench [--serial] SRC DEST
+ *	materialize-driver [--serial] SRC DEST
  *
  * Every directory, regular file and symlink under SRC becomes a change
  * at the same place under DEST (DEST itself is the output root; its
@@ -11,24 +12,23 @@
  * workers (the one-thread figure). Prints one line:
  *
  *	<seconds> <changes> <applied> <unchanged> <files written> <bytes written>
- *
- * Without arguments (as `make check` runs it), it materializes a small
- * tree twice (a write, then an all-unchanged pass) and reports one test.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cache/materialize.h"
-#include "common/cleanup.h"
+#include "common/die.h"
 #include "common/hash.h"
-
-#include "tests/unit/unit.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
 
 static struct mat_change *changes;
 static size_t changes_nr, changes_alloc;
@@ -119,46 +119,6 @@ static int materialize(const char *src, const char *dest,
 	return r;
 }
 
-TEST(test_small_tree)
-{
-	const char *base = unit_tmpdir();
-	char *src = xasprintf("%s/src", base), *dest = xasprintf("%s/dest", base);
-	struct mat_report rep;
-	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
-	double secs;
-	int i;
-
-	if (mkdir(src, 0755) < 0)
-		die_errno("mkdir");
-	mat_report_init(&rep);
-	{
-		_cleanup_close_ int dfd =
-			open(src, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-		for (i = 0; i < 50; i++) {
-			char name[32], data[32];
-
-			snprintf(name, sizeof(name), "f%d", i);
-			snprintf(data, sizeof(data), "file %d\n", i);
-			CHECK_EQ_INT(write_file_atomic_at(dfd, name, data,
-							  strlen(data), 0644,
-							  0),
-				     0);
-		}
-	}
-	CHECK_EQ_INT(materialize(src, dest, &rep, &err, &secs), 0);
-	CHECK_EQ_INT(rep.applied, 51);
-	CHECK_EQ_INT(rep.files_written, 50);
-	release_all();
-	CHECK_EQ_INT(materialize(src, dest, &rep, &err, &secs), 0);
-	CHECK_EQ_INT(rep.unchanged, 51);
-	CHECK_EQ_INT(rep.files_written, 0);
-	release_all();
-	mat_report_release(&rep);
-	free(src);
-	free(dest);
-}
-
 int main(int argc, char **argv)
 {
 	struct mat_report rep;
@@ -166,17 +126,13 @@ int main(int argc, char **argv)
 	double secs;
 	int r;
 
-	if (argc == 1) {
-		RUN(test_small_tree);
-		return unit_done();
-	}
 	if (argc == 4 && !strcmp(argv[1], "--serial")) {
 		mat_flags = MAT_SERIAL;
 		argv++;
 		argc--;
 	}
 	if (argc != 3 || argv[1][0] != '/' || argv[2][0] != '/')
-		die("usage: test-materialize-bench [--serial] /abs/SRC /abs/DEST");
+		die("usage: materialize-driver [--serial] /abs/SRC /abs/DEST");
 	mat_report_init(&rep);
 	r = materialize(argv[1], argv[2], &rep, &err, &secs);
 	if (r < 0)
