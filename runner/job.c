@@ -348,19 +348,29 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	if (j->stdin_kind == JOB_STDIN_TTY)
 		job_run_add_reason(r, "stdin is a terminal");
 
-	if (r->trace && !o->no_trace) {
-		if (trace_finish(r->trace, &err) < 0)
-			job_run_add_reason(r, "tracer failed: %s", err.buf);
-		for (size_t i = 0; i < trace_nr_taints(r->trace); i++)
-			job_run_add_reason(r, "%s", trace_taint_at(r->trace, i));
-	}
-
+	/*
+	 * The diff first, the tracer's end-of-run checks after it. The diff
+	 * tells a change from the host's current state (a directory the job
+	 * made is no change when the host has one now), so a host path that
+	 * another process creates after the job ended but before the diff is
+	 * read (a concurrent run of the same job applying its outputs) would
+	 * drop the change while the entry still says "absent": a stored
+	 * entry whose hit cannot be applied. Checked after the diff, such a
+	 * path is found changed and the run is not stored.
+	 */
 	if (sbx_diff_read(r->sbx, &r->changes, &r->nr_changes, &err) < 0)
 		die("cannot read what the job changed: %s", err.buf);
 	for (size_t i = 0; i < r->nr_changes; i++)
 		if (r->changes[i].kind == CHANGE_SPECIAL)
 			job_run_add_reason(r, "created a special file: %s",
 					   r->changes[i].path);
+
+	if (r->trace && !o->no_trace) {
+		if (trace_finish(r->trace, &err) < 0)
+			job_run_add_reason(r, "tracer failed: %s", err.buf);
+		for (size_t i = 0; i < trace_nr_taints(r->trace); i++)
+			job_run_add_reason(r, "%s", trace_taint_at(r->trace, i));
+	}
 	strbuf_release(&err);
 }
 
