@@ -380,7 +380,13 @@ void cache_stats_record(struct cache *c, enum cache_outcome o,
 
 /* ---- maintenance (procache cache ...) --------------------------------- */
 
+/* The remote's counters (DESIGN.md section 11). */
+struct cache_remote_counts {
+	uint64_t hits, misses, errors, bytes_up, bytes_down;
+};
+
 struct cache_stats_summary {
+	struct cache_remote_counts remote;
 	uint64_t entries, keys, blobs;
 	uint64_t bytes;         /* entries + blobs, from a scan */
 	uint64_t counted_bytes; /* the approximate counter kept by stores */

@@ -437,23 +437,30 @@ static int pre_cmp(const void *a, const void *b)
 	return (int)x->kind - (int)y->kind;
 }
 
+void entry_compute_id(const struct cache_entry *e, char id[ENTRY_ID_LEN + 1])
+{
+	_cleanup_cjson_ cJSON *pre = pre_array_json(e);
+	_cleanup_free_ char *pre_text = json_print_compact(pre);
+	char hex[PC_HASH_HEX_LEN + 1];
+	struct pc_hash h;
+
+	pc_hash_buffer(pre_text, strlen(pre_text), &h);
+	pc_hash_to_hex(&h, hex);
+	memcpy(id, hex, ENTRY_ID_LEN);
+	id[ENTRY_ID_LEN] = '\0';
+}
+
 void entry_encode(struct cache_entry *e, struct strbuf *out)
 {
-	_cleanup_cjson_ cJSON *pre = NULL, *root = NULL;
-	_cleanup_free_ char *pre_text = NULL, *text = NULL;
+	_cleanup_cjson_ cJSON *root = NULL;
+	_cleanup_free_ char *text = NULL;
 	unsigned char hdr[ENTRY_HEADER_LEN];
 	struct pc_hash h;
-	char hex[PC_HASH_HEX_LEN + 1];
 	size_t len;
 
 	if (e->nr_pre)
 		qsort(e->pre, e->nr_pre, sizeof(*e->pre), pre_cmp);
-	pre = pre_array_json(e);
-	pre_text = json_print_compact(pre);
-	pc_hash_buffer(pre_text, strlen(pre_text), &h);
-	pc_hash_to_hex(&h, hex);
-	memcpy(e->id_hex, hex, ENTRY_ID_LEN);
-	e->id_hex[ENTRY_ID_LEN] = '\0';
+	entry_compute_id(e, e->id_hex);
 	snprintf(e->name, sizeof(e->name), "%s/%s", e->key_hex, e->id_hex);
 
 	root = entry_to_json(e, false);

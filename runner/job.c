@@ -24,6 +24,7 @@
 #include "common/xalloc.h"
 #include "runner/config.h"
 #include "runner/job.h"
+#include "runner/remote.h"
 #include "runner/util.h"
 #include "common/banned.h"
 
@@ -116,8 +117,26 @@ static int cmp_gid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Remove PWD from @env (NULL-terminated, sorted): under --base-dir a job
+ * must call getcwd to learn where it is, where the tracer sees it.
+ */
+static void drop_pwd(char **env)
+{
+	char **w = env;
+
+	for (char **e = env; *e; e++) {
+		if (!strncmp(*e, "PWD=", 4))
+			free(*e);
+		else
+			*w++ = *e;
+	}
+	*w = NULL;
+}
+
 void job_prepare(struct job *j, const struct job_opts *o, char **argv,
-		 const char *cache_dir, const char *tmp_dir)
+		 const char *cache_dir, const char *tmp_dir,
+		 const char *base_dir)
 {
 	memset(j, 0, sizeof(*j));
 	j->opts = o;
@@ -181,7 +200,11 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 		}
 	}
 
-	j->env = envpolicy_apply(&o->env, environ, cwd);
+	j->env = envpolicy_apply(&o->env, environ, base_dir ? NULL : cwd);
+	if (base_dir) {
+		drop_pwd(j->env);
+		j->base_dir = xstrdup(base_dir);
+	}
 
 	struct stat st;
 	if (fstat(0, &st) < 0) {
@@ -208,6 +231,8 @@ void job_release(struct job *j)
 		free(j->roots[i]);
 	free(j->roots);
 	free(j->groups);
+	free(j->base_dir);
+	cache_remote_close(j->remote);
 	if (j->stdin_fd >= 0)
 		close(j->stdin_fd);
 	memset(j, 0, sizeof(*j));
@@ -226,7 +251,18 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	config_apply(&cfg, o);
 	struct cache *c = open_cache_or_die(set.cache_dir, set.max_size);
 	_cleanup_free_ char *tmp_dir = path_join(set.cache_dir, "tmp");
-	job_prepare(j, o, argv + first, set.cache_dir, tmp_dir);
+	const char *base_src;
+	_cleanup_free_ char *base = cmd == JOB_CMD_RUN
+		? config_base_dir(&cfg, o->base_dir, &base_src) : NULL;
+	job_prepare(j, o, argv + first, set.cache_dir, tmp_dir, base);
+	if (cmd == JOB_CMD_RUN) {
+		struct remote_settings rs;
+
+		remote_resolve(&cfg.remote, o->remote_url, o->no_remote,
+			       o->remote_read_only, &rs);
+		j->remote = remote_open_or_die(&rs);
+		remote_settings_release(&rs);
+	}
 	config_settings_release(&set);
 	config_release(&cfg);
 	return c;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
+#include "cache/remote.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/path.h"
@@ -93,6 +94,10 @@ static struct cache_entry *look_up(struct cache *c, const struct cache_key *k,
 		}
 		cache_explain_free(ex);
 	}
+	/* The remote after a local miss (DESIGN.md section 11). */
+	if (!hit && rc == 0 && j->remote &&
+	    cache_remote_lookup(c, j->remote, k, &hit) == 1)
+		report_set_str(rp, "remote", "hit");
 	return hit;
 }
 
@@ -232,6 +237,12 @@ static int run_miss(struct cache *c, struct cache_key *k, struct job *j,
 		info("miss, stored entry %s: %zu preconditions, %zu changes (%zu applied, %zu kept)",
 		     cache_entry_id(stored), r.trace ? trace_nr_obs(r.trace) : 0,
 		     r.nr_changes, a.rep.applied + a.rep.unchanged, a.rep.kept);
+		/*
+		 * After the outputs are applied: the job's result never waits
+		 * on the network, and the upload cannot change the status.
+		 */
+		if (j->remote && a.rc >= 0)
+			cache_remote_upload(c, j->remote, stored);
 		cache_entry_free(stored);
 	} else if (o->no_cache && !r.nr_reasons) {
 		report_set_str(rp, "status", "miss");
