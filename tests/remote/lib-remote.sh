@@ -14,14 +14,24 @@
 # /auth/ wants user "ci" with password "secret", /bearer/ wants
 # "Authorization: Bearer tok". Its access log is $NGINX_DIR/access.log.
 
-REMOTE_SERVERS=
+# The pids, in a variable: test_done removes $TEST_ROOT (and the pid
+# files) before the EXIT trap runs.
+REMOTE_PIDS=
 remote_stop_all() {
-	local n
-	for n in $REMOTE_SERVERS; do
-		server_stop "$n"
+	local p
+	for p in $REMOTE_PIDS; do
+		kill "$p" 2>/dev/null
 	done
 }
 trap remote_stop_all EXIT
+
+# remote_started PID: stopped at the end of the case that started it (a
+# case runs in a subshell, so the script's list does not see it) or of
+# the script.
+remote_started() {
+	REMOTE_PIDS="$REMOTE_PIDS $1"
+	test_when_finished "kill $1"
+}
 exec 9>&2
 
 # free_port: a TCP port nothing listens on now.
@@ -94,7 +104,8 @@ nginx_start() {
 	}
 	CONF
 	nginx -c "$d/nginx.conf" -e "$d/error.log" || return 1
-	REMOTE_SERVERS="$REMOTE_SERVERS $name"
+	test_wait_for 10 test -s "$d/pid" &&
+	remote_started "$(cat "$d/pid")" &&
 	wait_port "$NGINX_PORT"
 }
 
@@ -107,7 +118,8 @@ redis_start() {
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
 		--appendonly no --daemonize yes --pidfile "$d/pid" --dir "$d" \
 		--logfile "$d/log" "$@" || return 1
-	REMOTE_SERVERS="$REMOTE_SERVERS $name"
+	test_wait_for 10 test -s "$d/pid" &&
+	remote_started "$(cat "$d/pid")" &&
 	wait_port "$REDIS_PORT"
 }
 
@@ -117,7 +129,7 @@ badhttp_start() {
 	mkdir -p "$d"
 	"$PYTHON" "$TEST_SRC_DIR/badhttp.py" "$BAD_PORT" "$mode" >"$d/log" 2>&1 &
 	echo $! >"$d/pid"
-	REMOTE_SERVERS="$REMOTE_SERVERS $name"
+	remote_started $!
 	wait_port "$BAD_PORT"
 }
 
