@@ -117,8 +117,11 @@ int entryfile_write(struct cache *c, const char *key_hex,
 
 bool entry_rebase(struct cache *c, struct cache_entry *e)
 {
-	(void)c;
-	(void)e;
+	if (!e->base_relative || e->rebased)
+		return true;
+	if (!c->base_dir)
+		return false;
+	entry_paths_rebase(e, c->base_dir);
 	return true;
 }
 

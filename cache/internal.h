@@ -86,6 +86,7 @@ struct cache {
 	int dirfd, blobs_fd, keys_fd, tmp_fd, stats_fd;
 	uint64_t max_size;
 	struct statcache *sc; /* opened on first use; NULL if unusable */
+	char *base_dir;       /* cache_set_base_dir(), or NULL */
 	unsigned char fanout_made[CACHE_NR_FANOUTS / 8]; /* blobs/ab/ known to exist */
 	bool sc_tried;
 };
@@ -174,12 +175,15 @@ struct cache_entry {
 	/* from the file, when loaded */
 	int64_t mtime;
 	uint64_t file_size;
+	/* relative paths under a base directory (DESIGN.md section 12) */
+	bool base_relative, rebased;
 };
 
 struct cache_record {
 	struct cache_entry e;
 	struct strmap *seen; /* "<kind>\0<path>" already recorded */
 	bool stdout_set, stderr_set;
+	bool relocatable; /* cache_record_set_relocatable() */
 };
 
 /* ---- layout.c: names in the cache directory ---------------------------- */
@@ -232,6 +236,15 @@ char *key_field_display(const struct key_field *f);
 /* Serialise @e (envelope + payload) into @out (reset first). Also fills
  * e->id_hex and e->name from the canonical preconditions. */
 void entry_encode(struct cache_entry *e, struct strbuf *out);
+/*
+ * Base-relative paths (DESIGN.md section 12; @base absolute, canonical):
+ * entry_paths_relativize() makes every precondition and change path
+ * under @base relative to it ("." for @base) and marks @e base-relative;
+ * entry_paths_rebase() joins a base-relative entry's relative paths to
+ * @base and marks it rebased.
+ */
+void entry_paths_relativize(struct cache_entry *e, const char *base);
+void entry_paths_rebase(struct cache_entry *e, const char *base);
 /* The id of @e: the first 64 bits, in hex, of the XXH3-128 of its
  * preconditions' compact JSON, in the order they are (sorted, as
  * entry_encode() leaves them and as a parsed entry has them). */

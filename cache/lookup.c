@@ -904,6 +904,11 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 			}
 			continue;
 		}
+		if (!entry_rebase(c, e)) {
+			/* base-relative, and no base directory: never ours */
+			cache_entry_free(e);
+			continue;
+		}
 		if (!check_entry(&l, e, ex) || *hit) {
 			cache_entry_free(e);
 			continue;

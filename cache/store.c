@@ -158,6 +158,8 @@ int cache_store(struct cache *c, struct cache_record *r,
 	progress_done(&prog);
 
 	e->created = (int64_t)time(NULL);
+	if (r->relocatable && c->base_dir)
+		entry_paths_relativize(e, c->base_dir);
 	entry_encode(e, &data);
 	layout_entry_rel(e->key_hex, e->id_hex, &rel);
 	existed = fstatat(c->keys_fd, rel.buf, &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -179,6 +181,7 @@ int cache_store(struct cache *c, struct cache_record *r,
 		ret = entry_decode(data.buf, data.len, &out, err);
 		if (ret < 0)
 			BUG("cannot decode the entry just encoded: %s", err->buf);
+		entry_rebase(c, out);
 		memcpy(out->id_hex, e->id_hex, sizeof(out->id_hex));
 		memcpy(out->name, e->name, sizeof(out->name));
 		out->mtime = e->created;

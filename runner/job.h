@@ -59,6 +59,8 @@ struct job {
 	int stdout_fd;		/* where the job's stdout streams live (1) */
 	struct cache_remote *remote;	/* the remote cache, or NULL (DESIGN §11) */
 	char *base_dir;		/* --base-dir, canonical, or NULL (DESIGN §12) */
+	bool relocatable;	/* cwd under base_dir, which no argument,
+				 * variable or mask contains */
 };
 
 /*
