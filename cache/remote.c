@@ -505,6 +505,7 @@ static int backfill(struct cache *c, struct cache_remote *rm,
 	if (r < 0)
 		return strbuf_error(err, r, "cannot read back entry '%s': %s",
 				    rel.buf, why.buf);
+	entry_rebase(c, *hit);	/* it was, as the candidate: cannot fail */
 	entryfile_count_hit(c, rel.buf);
 	return 1;
 }
