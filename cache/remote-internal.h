@@ -93,6 +93,13 @@ int remote_redis_new(const struct remote_target *t, struct remote_backend **out,
 		     const struct remote_ops **ops, struct strbuf *err);
 
 /*
+ * Use @b/@ops as @rm's backend instead of the one its URL names (the
+ * fuzzer, tests/fuzz/fuzz-remote.c); @ops->close() is called on close.
+ */
+void remote_set_backend(struct cache_remote *rm, struct remote_backend *b,
+			const struct remote_ops *ops);
+
+/*
  * The ids of an HTTP index body (REMOTE_INDEX_HEADER, then one id per
  * line), oldest first; anything malformed makes it an empty index.
  * Never fails on any input (fuzzed).

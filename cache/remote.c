@@ -116,7 +116,7 @@ static int parse_url(const char *url, struct remote_target *t,
 			       t->scheme);
 	auth = p + 3;
 	path = auth + strcspn(auth, "/?#");
-	if (*path == '?' || *path == '#')
+	if (strpbrk(auth, "?#"))
 		return bad_url(err, "remote URL: no query or fragment allowed");
 	at = memrchr(auth, '@', (size_t)(path - auth));
 	hostp = auth;
@@ -254,6 +254,13 @@ const char *cache_remote_display(const struct cache_remote *rm)
 bool cache_remote_read_only(const struct cache_remote *rm)
 {
 	return rm->read_only;
+}
+
+void remote_set_backend(struct cache_remote *rm, struct remote_backend *b,
+			const struct remote_ops *ops)
+{
+	rm->b = b;
+	rm->ops = ops;
 }
 
 /* ---- failures --------------------------------------------------------- */
