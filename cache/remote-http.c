@@ -189,7 +189,8 @@ static int bad_status(enum method m, const char *url, long status,
 		      struct strbuf *err)
 {
 	strbuf_addf(err, "%s %s: HTTP %ld%s", method_name(m), url, status,
-		    status == 401 || status == 403 ? " (wrong or missing credentials?)"
+		    status == 401 ? " (wrong or missing credentials?)"
+		    : status == 403 ? " (not allowed: credentials without write access? a reader wants --remote-read-only)"
 		    : status == 405 ? " (does the server take PUT?)" : "");
 	return status == 401 || status == 403 ? -EACCES : -EIO;
 }

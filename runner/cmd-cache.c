@@ -268,13 +268,12 @@ static int cache_stats_cmd(struct cache *c, const struct sub_opts *so)
 		cJSON_AddNumberToObject(o, "saved_s", s.saved_s);
 		cJSON_AddItemToObject(o, "uncacheable_reasons",
 				      s.uncacheable_reasons);
-		cJSON *r = cJSON_AddObjectToObject(o, "remote");
-		cJSON_AddStringToObject(r, "mode", so->remote_mode);
-		cJSON_AddNumberToObject(r, "hits", (double)s.remote.hits);
-		cJSON_AddNumberToObject(r, "misses", (double)s.remote.misses);
-		cJSON_AddNumberToObject(r, "errors", (double)s.remote.errors);
-		cJSON_AddNumberToObject(r, "bytes_up", (double)s.remote.bytes_up);
-		cJSON_AddNumberToObject(r, "bytes_down", (double)s.remote.bytes_down);
+		cJSON_AddStringToObject(o, "remote_mode", so->remote_mode);
+		cJSON_AddNumberToObject(o, "remote_hits", (double)s.remote.hits);
+		cJSON_AddNumberToObject(o, "remote_misses", (double)s.remote.misses);
+		cJSON_AddNumberToObject(o, "remote_errors", (double)s.remote.errors);
+		cJSON_AddNumberToObject(o, "remote_bytes_up", (double)s.remote.bytes_up);
+		cJSON_AddNumberToObject(o, "remote_bytes_down", (double)s.remote.bytes_down);
 		s.uncacheable_reasons = NULL;
 		print_json(o);
 		cJSON_Delete(o);

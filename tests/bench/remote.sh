@@ -172,7 +172,7 @@ for ((i = 0; i < $(bench_runs 2 1); i++)); do
 	rm -rf "$BENCH_SCRATCH/bc"
 	t_redis+=("$(elapsed batch "$BENCH_SCRATCH/bc" "$REDIS")")
 done
-rhits=$(PROCACHE_DIR=$BENCH_SCRATCH/bc "$PROCACHE" cache stats --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["remote"]["hits"])')
+rhits=$(PROCACHE_DIR=$BENCH_SCRATCH/bc "$PROCACHE" cache stats --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["remote_hits"])')
 read -r bl_m bl_lo bl_hi < <(printf '%s\n' "${t_local[@]}" | bench_stats)
 read -r bh_m bh_lo bh_hi < <(printf '%s\n' "${t_http[@]}" | bench_stats)
 read -r br_m br_lo br_hi < <(printf '%s\n' "${t_redis[@]}" | bench_stats)

@@ -155,5 +155,5 @@ prun() {
 # remote_stat MACHINE KEY: one of the remote counters of MACHINE's cache.
 remote_stat() {
 	"$PROCACHE" cache --cache-dir "$TEST_ROOT/machine-$1" stats --json >stats.json &&
-	json_get stats.json "remote.$2"
+	json_get stats.json "remote_$2"
 }
