@@ -35,6 +35,7 @@
 struct remote_backend {
 	const struct remote_target *t;
 	redisContext *rc;
+	int fail;	/* why the last command() gave NULL: -ETIMEDOUT, -EIO */
 };
 
 static struct timeval ms_tv(long ms)
@@ -72,7 +73,11 @@ static redisReply *command(struct remote_backend *b, struct strbuf *err,
 {
 	redisReply *r = redisCommandArgv(b->rc, argc, argv, lens);
 
+	b->fail = -EIO;
 	if (!r) {
+		/* hiredis gives EAGAIN when the socket's timeout expires */
+		if (b->rc->err == REDIS_ERR_IO && (errno == EAGAIN || errno == ETIMEDOUT))
+			b->fail = -ETIMEDOUT;
 		strbuf_addf(err, "redis %s: %s", argv[0],
 			    b->rc->errstr[0] ? b->rc->errstr : "no reply");
 		return NULL;
@@ -109,7 +114,7 @@ static int redis_get(struct remote_backend *b, enum remote_obj kind,
 	lens[1] = key.len;
 	r = command(b, err, 2, argv, lens);
 	if (!r)
-		return -EIO;
+		return b->fail;
 	if (r->type == REDIS_REPLY_NIL) {
 		freeReplyObject(r);
 		return -ENOENT;
@@ -135,7 +140,7 @@ static int redis_exists(struct remote_backend *b, enum remote_obj kind,
 	lens[1] = key.len;
 	r = command(b, err, 2, argv, lens);
 	if (!r)
-		return -EIO;
+		return b->fail;
 	if (r->type != REDIS_REPLY_INTEGER)
 		return unexpected(err, "EXISTS", r);
 	ret = r->integer > 0;
@@ -160,7 +165,7 @@ static int redis_put(struct remote_backend *b, enum remote_obj kind,
 	lens[4] = strlen(ttl);
 	r = command(b, err, b->t->ttl_s ? 5 : 3, argv, lens);
 	if (!r)
-		return -EIO;
+		return b->fail;
 	if (r->type != REDIS_REPLY_STATUS)
 		return unexpected(err, "SET", r);
 	freeReplyObject(r);
@@ -184,7 +189,7 @@ static int redis_index_get(struct remote_backend *b, const char *key_hex,
 	lens[1] = key.len;
 	r = command(b, err, 4, argv, lens);
 	if (!r)
-		return -EIO;
+		return b->fail;
 	if (r->type != REDIS_REPLY_ARRAY)
 		return unexpected(err, "ZRANGE", r);
 	v = xcalloc(r->elements + 1, sizeof(*v));
@@ -223,14 +228,14 @@ static int redis_index_add(struct remote_backend *b, const char *key_hex,
 	size_t exp_l[3] = { 6, key.len, strlen(ttl) };
 
 	if (!(r = command(b, err, 4, add, add_l)))
-		return -EIO;
+		return b->fail;
 	freeReplyObject(r);
 	if (!(r = command(b, err, 4, trim, trim_l)))
-		return -EIO;
+		return b->fail;
 	freeReplyObject(r);
 	if (b->t->ttl_s) {
 		if (!(r = command(b, err, 3, exp, exp_l)))
-			return -EIO;
+			return b->fail;
 		freeReplyObject(r);
 	}
 	return 0;
@@ -270,11 +275,14 @@ int remote_redis_new(const struct remote_target *t, struct remote_backend **out,
 	b->rc = redisConnectWithTimeout(host, t->port ? (int)t->port : 6379,
 					ms_tv(t->connect_timeout_ms));
 	if (!b->rc || b->rc->err) {
+		int fail = errno == ETIMEDOUT || errno == EINPROGRESS ? -ETIMEDOUT
+								      : -ECONNREFUSED;
+
 		strbuf_addf(err, "cannot connect to redis at %s:%u: %s", t->host,
 			    t->port ? t->port : 6379,
 			    b->rc ? b->rc->errstr : "out of memory");
 		redis_close(b);
-		return -ECONNREFUSED;
+		return fail;
 	}
 	redisSetTimeout(b->rc, ms_tv(t->timeout_ms));
 	if (t->password) {
@@ -287,8 +295,10 @@ int remote_redis_new(const struct remote_target *t, struct remote_backend **out,
 		}
 		r = command(b, err, t->user ? 3 : 2, argv, lens);
 		if (!r) {
+			int fail = b->fail == -ETIMEDOUT ? -ETIMEDOUT : -EACCES;
+
 			redis_close(b);
-			return -EACCES;
+			return fail;
 		}
 		freeReplyObject(r);
 	}
@@ -301,8 +311,10 @@ int remote_redis_new(const struct remote_target *t, struct remote_backend **out,
 		lens[1] = strlen(db);
 		r = command(b, err, 2, argv, lens);
 		if (!r) {
+			int fail = b->fail;
+
 			redis_close(b);
-			return -EIO;
+			return fail;
 		}
 		freeReplyObject(r);
 	}

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
@@ -265,35 +266,78 @@ void remote_set_backend(struct cache_remote *rm, struct remote_backend *b,
 
 /* ---- failures --------------------------------------------------------- */
 
+/*
+ * A server that timed out is not asked again by the runs that follow for
+ * REMOTE_BACKOFF_S seconds: $CACHE/remote-down holds its display URL, and
+ * its mtime is when it failed. Each run is a process of its own, so
+ * without it a batch of 900 jobs against a server that hangs would pay
+ * 900 timeouts instead of one.
+ */
+#define REMOTE_DOWN_FILE "remote-down"
+#define REMOTE_BACKOFF_S 30
+
 /* The server failed: one warning line, and no more requests this run. */
-static void remote_disable(struct cache_remote *rm,
-			   struct cache_remote_counts *n, const char *why)
+static void remote_disable(struct cache *c, struct cache_remote *rm,
+			   struct cache_remote_counts *n, const char *why, int r)
 {
+	_cleanup_free_ char *line = NULL;
+
 	if (rm->disabled)
 		return;
 	rm->disabled = true;
 	n->errors++;
 	warn("remote cache '%s' disabled for this run: %s", rm->display,
 	     why && *why ? why : "failed");
+	if (r != -ETIMEDOUT)
+		return;	/* instant failures cost the next runs nothing */
+	line = xasprintf("%s\n", rm->display);
+	if (write_file_atomic_at(c->dirfd, REMOTE_DOWN_FILE, line, strlen(line),
+				 0644, 0) < 0)
+		debug("remote: cannot write '%s/%s'", cache_path(c), REMOTE_DOWN_FILE);
+}
+
+/* Did this remote fail less than REMOTE_BACKOFF_S ago? */
+static bool remote_recently_down(struct cache *c, struct cache_remote *rm,
+				 long *ago)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	struct stat st;
+	struct timespec now;
+
+	if (fstatat(c->dirfd, REMOTE_DOWN_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    strbuf_read_file_at(&sb, c->dirfd, REMOTE_DOWN_FILE, 256) <= 0)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	*ago = (long)(now.tv_sec - st.st_mtim.tv_sec);
+	return *ago >= 0 && *ago < REMOTE_BACKOFF_S && sb.len == strlen(rm->display) + 1 &&
+	       !memcmp(sb.buf, rm->display, sb.len - 1);
 }
 
 /* The backend, made on first use; false when the remote is off. */
-static bool remote_ready(struct cache_remote *rm, struct cache_remote_counts *n)
+static bool remote_ready(struct cache *c, struct cache_remote *rm,
+			 struct cache_remote_counts *n)
 {
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	long ago;
 	int r;
 
 	if (rm->disabled)
 		return false;
 	if (rm->b)
 		return true;
+	if (remote_recently_down(c, rm, &ago)) {
+		rm->disabled = true;
+		warn("remote cache '%s' skipped for this run: it timed out %ld s ago (asked again %d s after)",
+		     rm->display, ago, REMOTE_BACKOFF_S);
+		return false;
+	}
 	if (!strcmp(rm->t.scheme, "redis"))
 		r = remote_redis_new(&rm->t, &rm->b, &rm->ops, &err);
 	else
 		r = remote_http_new(&rm->t, &rm->b, &rm->ops, &err);
 	if (r < 0) {
 		rm->b = NULL;
-		remote_disable(rm, n, err.buf);
+		remote_disable(c, rm, n, err.buf, r);
 		return false;
 	}
 	return true;
@@ -530,11 +574,11 @@ int cache_remote_lookup(struct cache *c, struct cache_remote *rm,
 	int r, found = 0;
 
 	*hit = NULL;
-	if (!remote_ready(rm, &n))
+	if (!remote_ready(c, rm, &n))
 		goto out;
 	r = rm->ops->index_get(rm->b, key_hex, &ids, &nr, &err);
 	if (r < 0 && r != -ENOENT) {
-		remote_disable(rm, &n, err.buf);
+		remote_disable(c, rm, &n, err.buf, r);
 		goto out;
 	}
 	debug("remote: key %s: %zu candidates", key_hex, nr);
@@ -551,7 +595,7 @@ int cache_remote_lookup(struct cache *c, struct cache_remote *rm,
 		if (r == -ENOENT)
 			continue;
 		if (r < 0) {
-			remote_disable(rm, &n, err.buf);
+			remote_disable(c, rm, &n, err.buf, r);
 			break;
 		}
 		if (!l)
@@ -564,7 +608,7 @@ int cache_remote_lookup(struct cache *c, struct cache_remote *rm,
 		r = backfill(c, rm, e, &data, hit, &n, &server_failed, &err);
 		cache_entry_free(e);
 		if (r < 0 && server_failed) {
-			remote_disable(rm, &n, err.buf);
+			remote_disable(c, rm, &n, err.buf, r);
 			break;
 		}
 		if (r < 0) {
@@ -631,7 +675,7 @@ void cache_remote_upload(struct cache *c, struct cache_remote *rm,
 	void *data;
 	int r;
 
-	if (rm->read_only || !remote_ready(rm, &n))
+	if (rm->read_only || !remote_ready(c, rm, &n))
 		goto out;
 	while (entry_next_blob(e, &i, &h, &size)) {
 		char hex[PC_HASH_HEX_LEN + 1];
@@ -640,7 +684,7 @@ void cache_remote_upload(struct cache *c, struct cache_remote *rm,
 		strbuf_reset(&err);
 		r = rm->ops->exists(rm->b, REMOTE_BLOB, hex, &err);
 		if (r < 0) {
-			remote_disable(rm, &n, err.buf);
+			remote_disable(c, rm, &n, err.buf, r);
 			goto out;
 		}
 		if (r == 1)
@@ -656,7 +700,7 @@ void cache_remote_upload(struct cache *c, struct cache_remote *rm,
 		if (data)
 			munmap(data, len);
 		if (r < 0) {
-			remote_disable(rm, &n, err.buf);
+			remote_disable(c, rm, &n, err.buf, r);
 			goto out;
 		}
 		n.bytes_up += len;
@@ -676,7 +720,7 @@ void cache_remote_upload(struct cache *c, struct cache_remote *rm,
 		r = rm->ops->index_add(rm->b, e->key_hex, e->id_hex, &err);
 	}
 	if (r < 0)
-		remote_disable(rm, &n, err.buf);
+		remote_disable(c, rm, &n, err.buf, r);
 	else
 		debug("remote: uploaded entry %s", name.buf);
 out:

@@ -155,7 +155,16 @@ test_expect_success 'a server that hangs costs one timeout, then a local-only ru
 	prun 1 miss --remote http://127.0.0.1:$BAD_PORT/ -- sh "$TEST_ROOT/job.sh" >so 2>err &&
 	test "$rc" = 3 &&
 	test $(( $(date +%s) - start )) -lt 10 &&
-	test $(grep -c "remote cache .* disabled for this run" err) = 1
+	test $(grep -c "remote cache .* disabled for this run" err) = 1 &&
+	# The runs that follow do not ask it again for a while: a batch pays
+	# one timeout, not one per job.
+	echo "hangs again" >in.txt &&
+	start=$(date +%s%N) &&
+	prun 1 miss --remote http://127.0.0.1:$BAD_PORT/ -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	test "$rc" = 3 &&
+	test $(( ($(date +%s%N) - start) / 1000000 )) -lt 900 &&
+	grep "remote cache .* skipped for this run: it timed out [0-9]* s ago" err &&
+	test $(grep -c remote err) = 1
 '
 
 test_expect_success 'a server that truncates its answers: one warning, a local-only run' '
