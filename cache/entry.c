@@ -270,23 +270,26 @@ static void rebase(char **path, const char *base)
 	*path = abs;
 }
 
-void entry_paths_relativize(struct cache_entry *e, const char *base)
+/* @fn on every path of @e (a host fact's "path" is its name: not one). */
+static void map_paths(struct cache_entry *e, void (*fn)(char **, const char *),
+		      const char *base)
 {
 	for (size_t i = 0; i < e->nr_pre; i++)
 		if (e->pre[i].kind != PRE_HOSTFACT)
-			relativize(&e->pre[i].path, base);
+			fn(&e->pre[i].path, base);
 	for (size_t i = 0; i < e->nr_ch; i++)
-		relativize(&e->ch[i].path, base);
+		fn(&e->ch[i].path, base);
+}
+
+void entry_paths_relativize(struct cache_entry *e, const char *base)
+{
+	map_paths(e, relativize, base);
 	e->base_relative = true;
 }
 
 void entry_paths_rebase(struct cache_entry *e, const char *base)
 {
-	for (size_t i = 0; i < e->nr_pre; i++)
-		if (e->pre[i].kind != PRE_HOSTFACT)
-			rebase(&e->pre[i].path, base);
-	for (size_t i = 0; i < e->nr_ch; i++)
-		rebase(&e->ch[i].path, base);
+	map_paths(e, rebase, base);
 	e->rebased = true;
 }
 

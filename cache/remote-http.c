@@ -17,7 +17,6 @@
  * whole seconds, libcurl's unit) fails. A body that ends before its
  * Content-Length is CURLE_PARTIAL_FILE: a failure of the server.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include "cache/remote-internal.h"
 #include "common/cleanup.h"
 #include "common/die.h"
+#include "common/dlsyms.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
@@ -58,36 +58,19 @@ struct remote_backend {
 static int curl_load(struct curl_fns *f, struct strbuf *err)
 {
 	static void *handle;
-	const char *missing = NULL;
+	const struct dl_sym syms[] = {
+		{ "curl_global_init", (void **)&f->global_init },
+		{ "curl_easy_init", (void **)&f->easy_init },
+		{ "curl_easy_setopt", (void **)&f->easy_setopt },
+		{ "curl_easy_perform", (void **)&f->easy_perform },
+		{ "curl_easy_getinfo", (void **)&f->easy_getinfo },
+		{ "curl_easy_cleanup", (void **)&f->easy_cleanup },
+		{ "curl_easy_strerror", (void **)&f->easy_strerror },
+		{ "curl_slist_append", (void **)&f->slist_append },
+		{ "curl_slist_free_all", (void **)&f->slist_free_all },
+	};
 
-	if (!handle)
-		handle = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		const char *why = dlerror();
-
-		return strbuf_error(err, -ENOENT, "cannot load %s: %s (install libcurl4)",
-				    LIBCURL_SONAME, why ? why : "unknown error");
-	}
-#define LOAD(field, name)                                                        \
-	do {                                                                     \
-		*(void **)&f->field = dlsym(handle, name);                       \
-		if (!f->field && !missing)                                       \
-			missing = name;                                          \
-	} while (0)
-	LOAD(global_init, "curl_global_init");
-	LOAD(easy_init, "curl_easy_init");
-	LOAD(easy_setopt, "curl_easy_setopt");
-	LOAD(easy_perform, "curl_easy_perform");
-	LOAD(easy_getinfo, "curl_easy_getinfo");
-	LOAD(easy_cleanup, "curl_easy_cleanup");
-	LOAD(easy_strerror, "curl_easy_strerror");
-	LOAD(slist_append, "curl_slist_append");
-	LOAD(slist_free_all, "curl_slist_free_all");
-#undef LOAD
-	if (missing)
-		return strbuf_error(err, -ENOENT, "cannot load %s: no symbol %s",
-				    LIBCURL_SONAME, missing);
-	return 0;
+	return dl_load(LIBCURL_SONAME, &handle, syms, sizeof(syms) / sizeof(*syms), err);
 }
 
 /* The URL of an object, or of the index of a key when @name is NULL. */

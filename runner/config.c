@@ -119,8 +119,8 @@ static int get_size(const cJSON *obj, const char *key, uint64_t *out,
 	return -EINVAL;
 }
 
-static int get_seconds(const cJSON *obj, const char *key, double *out,
-		       struct strbuf *err)
+int config_json_seconds(const cJSON *obj, const char *key, const char *name,
+			double *out, struct strbuf *err)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!it)
@@ -131,7 +131,7 @@ static int get_seconds(const cJSON *obj, const char *key, double *out,
 		*out = it->valuedouble;
 		return 0;
 	}
-	strbuf_addf(err, "key '%s': expected seconds > 0 such as 30 or \"10m\"", key);
+	strbuf_addf(err, "key '%s': expected seconds > 0 such as 30 or \"10m\"", name);
 	return -EINVAL;
 }
 
@@ -212,7 +212,8 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 	if ((rc = get_section(root, "limits", limit_keys, &obj, err)) < 0)
 		return rc;
 	if (rc) {
-		if ((rc = get_seconds(obj, "timeout", &cfg->timeout_s, err)) < 0 ||
+		if ((rc = config_json_seconds(obj, "timeout", "limits.timeout",
+					      &cfg->timeout_s, err)) < 0 ||
 		    (rc = get_size(obj, "memory", &cfg->memory_bytes, err)) < 0 ||
 		    (rc = get_size(obj, "pids", &cfg->pids_max, err)) < 0)
 			return rc;

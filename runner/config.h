@@ -48,6 +48,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/strbuf.h"
 #include "runner/remote.h"
 
@@ -103,6 +105,14 @@ void config_release(struct pc_config *cfg);
 void config_resolve(const struct pc_config *cfg, const char *cache_dir_flag,
 		    struct pc_settings *set);
 void config_settings_release(struct pc_settings *set);
+
+/*
+ * A duration at @key of the config file's object @obj, when there is one:
+ * a string ("10m", "1.5") or a number of seconds, > 0. 0, or -EINVAL with
+ * a message naming the key as @name ("limits.timeout").
+ */
+int config_json_seconds(const cJSON *obj, const char *key, const char *name,
+			double *out, struct strbuf *err);
 
 /* A variable of the environment; an empty one counts as unset (NULL). */
 const char *config_env(const char *name);

@@ -37,24 +37,6 @@ static int get_string(const cJSON *obj, const char *key, char **out,
 	return 0;
 }
 
-/* A duration: a string ("5s", "1.5") or a number of seconds. */
-static int get_seconds(const cJSON *obj, const char *key, double *out,
-		       struct strbuf *err)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (!it)
-		return 0;
-	if (cJSON_IsString(it) && parse_seconds(it->valuestring, out) == 0 && *out > 0)
-		return 0;
-	if (cJSON_IsNumber(it) && it->valuedouble > 0 && it->valuedouble <= 3600) {
-		*out = it->valuedouble;
-		return 0;
-	}
-	strbuf_addf(err, "key 'remote.%s': expected seconds > 0 such as 5 or \"500ms\"", key);
-	return -EINVAL;
-}
-
 int remote_config_parse(const cJSON *obj, struct remote_file_config *rc,
 			struct strbuf *err)
 {
@@ -71,8 +53,10 @@ int remote_config_parse(const cJSON *obj, struct remote_file_config *rc,
 	    (r = get_string(obj, "token", &rc->token, err)) < 0 ||
 	    (r = get_string(obj, "ca_file", &rc->ca_file, err)) < 0 ||
 	    (r = get_string(obj, "prefix", &rc->prefix, err)) < 0 ||
-	    (r = get_seconds(obj, "connect_timeout", &rc->connect_timeout_s, err)) < 0 ||
-	    (r = get_seconds(obj, "timeout", &rc->timeout_s, err)) < 0)
+	    (r = config_json_seconds(obj, "connect_timeout", "remote.connect_timeout",
+				     &rc->connect_timeout_s, err)) < 0 ||
+	    (r = config_json_seconds(obj, "timeout", "remote.timeout",
+				     &rc->timeout_s, err)) < 0)
 		return r;
 	if (json_get_bool(obj, "read_only", &rc->read_only, false, err) == -EINVAL)
 		return -EINVAL;
