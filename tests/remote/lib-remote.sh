@@ -9,7 +9,9 @@
 #	badhttp_start NAME MODE                  sets BAD_PORT
 #	server_stop NAME
 #
-# nginx serves $NGINX_DIR/www; /cache/ takes PUT (and DELETE), /fail/
+# nginx serves $NGINX_DIR/www on $NGINX_PORT, and with TLS on
+# $NGINX_TLS_PORT (/cache/ only; a self-signed $NGINX_DIR/cert.pem for
+# 127.0.0.1); /cache/ takes PUT (and DELETE), /fail/
 # answers 500 to everything, /ro/ refuses anything but GET and HEAD (403),
 # /auth/ wants user "ci" with password "secret", /bearer/ wants
 # "Authorization: Bearer tok". Its access log is $NGINX_DIR/access.log.
@@ -59,9 +61,14 @@ server_stop() {
 nginx_start() {
 	local name=$1 extra=${2:-} d=$TEST_ROOT/srv-$1
 	NGINX_PORT=$(free_port)
+	NGINX_TLS_PORT=$(free_port)
 	NGINX_DIR=$d
 	mkdir -p "$d/www/cache" "$d/www/ro" "$d/www/auth" "$d/www/bearer" "$d/tmp"
 	echo 'ci:{PLAIN}secret' >"$d/htpasswd"
+	# A self-signed certificate for 127.0.0.1: https with verification.
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$d/key.pem" \
+		-out "$d/cert.pem" 2>/dev/null || return 1
 	cat >"$d/nginx.conf" <<-CONF
 	user $(id -un) $(id -gn);
 	worker_processes 1;
@@ -100,6 +107,17 @@ nginx_start() {
 				create_full_put_path on;
 			}
 			$extra
+		}
+		server {
+			listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+			ssl_certificate $d/cert.pem;
+			ssl_certificate_key $d/key.pem;
+			root $d/www;
+			location /cache/ {
+				dav_methods PUT;
+				create_full_put_path on;
+				client_max_body_size 0;
+			}
 		}
 	}
 	CONF

@@ -230,6 +230,23 @@ test_expect_success 'credentials in a URL: refused on the command line and in $P
 	! grep -q secret conf
 '
 
+test_expect_success 'https: the certificate is verified by default; a CA file from the environment makes it trusted' '
+	echo "tls" >in.txt &&
+	TLS=https://127.0.0.1:$NGINX_TLS_PORT/cache/tls/ &&
+	prun 1 miss --remote $TLS -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	test "$rc" = 3 &&
+	grep "remote cache .* disabled for this run: .*\(certificate\|SSL\)" err &&
+	test $(grep -c remote err) = 1 &&
+	echo "tls trusted" >in.txt && rm -rf out &&
+	PROCACHE_REMOTE_CA_FILE=$NGINX_DIR/cert.pem \
+		prun 1 miss --remote $TLS -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	! grep -q remote err &&
+	rm -rf out &&
+	printf "{\"remote\": {\"ca_file\": \"%s\"}}\n" "$NGINX_DIR/cert.pem" >cfg.json &&
+	prun 2 hit --config cfg.json --remote $TLS -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	test "$(json_get report.json remote)" = hit
+'
+
 test_expect_success '8 concurrent runners on two machines sharing one server: every result right, a third machine hits them all' '
 	for i in 1 2 3 4 5 6 7 8; do
 		mkdir -p w$i && echo "input $((i % 4))" >w$i/in.txt || return 1
