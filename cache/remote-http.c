@@ -485,6 +485,24 @@ static long plain_request(struct remote_backend *b, enum method m,
 	return st == -ENODATA || st == -EPROTO ? -EIO : st;
 }
 
+long remote_http_answer(int fd, bool head, struct remote_sink *sink)
+{
+	struct remote_target t = { .host = "fuzz", .path = "/", .timeout_ms = 1000 };
+	struct remote_backend *b = xcalloc(1, sizeof(*b));
+	bool answered;
+	long st;
+
+	b->t = &t;
+	b->plain = true;
+	b->fd = fd;
+	b->hosthdr = xstrdup("fuzz");
+	st = plain_exchange(b, head ? M_HEAD : M_GET, "/x", sink, NULL, 0, &answered);
+	b->fd = -1;
+	free(b->hosthdr);
+	free(b);
+	return st;
+}
+
 /*
  * One request. Returns the HTTP status (> 0), or -errno when no status
  * came (with @err; -ETIMEDOUT for a timeout), or -EFBIG when the body

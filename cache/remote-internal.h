@@ -100,6 +100,14 @@ void remote_set_backend(struct cache_remote *rm, struct remote_backend *b,
 			const struct remote_ops *ops);
 
 /*
+ * The plain-http client's reading of one answer from @fd (a socket whose
+ * peer holds the server's bytes), after sending a GET (HEAD with @head)
+ * for "/x": the status, or -errno. For the fuzzer (fuzz-remote.c); the
+ * backend's requests go through the same code. @fd is not closed.
+ */
+long remote_http_answer(int fd, bool head, struct remote_sink *sink);
+
+/*
  * The ids of an HTTP index body (REMOTE_INDEX_HEADER, then one id per
  * line), oldest first; anything malformed makes it an empty index.
  * Never fails on any input (fuzzed).

@@ -6,7 +6,9 @@
  *
  * Input: byte 0 chooses which answers come from the input (bit 0: the
  * index, bit 1: the entry, bit 2: the stdout blob; bit 3: the server
- * fails the blob request); then u16 LE length + the index, u16 LE length
+ * fails the blob request; bit 4: instead, the rest of the input is the
+ * raw bytes of an HTTP answer, read by the plain-http client through a
+ * socketpair, HEAD with bit 5); then u16 LE length + the index, u16 LE length
  * + the entry, and the rest is the blob. Answers not taken from the input
  * are the right ones for an entry the harness builds (no preconditions,
  * stdout "hello\n"), so the fuzzer reaches each check with the others
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
@@ -184,6 +187,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (!size)
 		return 0;
+	if (data[0] & 16) {
+		struct strbuf body = STRBUF_INIT;
+		struct remote_sink sink = { .buf = &body, .fd = -1, .max = 4096 };
+		int sv[2];
+		long st;
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+			abort();
+		if (size > 1 && write(sv[1], data + 1, size - 1) != (ssize_t)(size - 1))
+			abort();	/* max_len keeps it under the socket buffer */
+		shutdown(sv[1], SHUT_WR);
+		st = remote_http_answer(sv[0], data[0] & 32, &sink);
+		/* Only a 200's body reaches the sink (a failure may leave
+		 * part of one there: the caller drops it). */
+		if (sink.got > sink.max || body.len != sink.got ||
+		    (st > 0 && st != 200 && body.len))
+			abort();
+		close(sv[0]);
+		close(sv[1]);
+		strbuf_release(&body);
+		return 0;
+	}
 	b.mode = data[0];
 	p++;
 	left--;
