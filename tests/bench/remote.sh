@@ -94,12 +94,16 @@ ccache $cc >/dev/null
 rm -rf "$CCACHE_DIR" && ccache -z >/dev/null && rm -f x.o && ccache $cc
 ccache -s -v | grep -Eiq 'remote storage.*|Hits: +1' ||
 	{ echo "bench: no ccache remote hit" >&2; ccache -s -v >&2; exit 1; }
+# "cold": the entries and blobs removed (what a fresh machine lacks and the
+# remote gives), the stat cache kept (a fresh machine builds it with its
+# first jobs); "empty": the whole cache directory removed.
 hyperfine -N -w "$warm" -r "$runs" --export-json "$BENCH_SCRATCH/hf.json" \
 	--command-name local --prepare "rm -f x.o" "$pc --cache-dir $warmc -- $cc" \
-	--command-name http --prepare "rm -rf $cold x.o" "$pc --cache-dir $cold --remote $HTTP -- $cc" \
-	--command-name redis --prepare "rm -rf $cold x.o" "$pc --cache-dir $cold --remote $REDIS -- $cc" \
+	--command-name http --prepare "rm -rf $cold/keys $cold/blobs x.o" "$pc --cache-dir $cold --remote $HTTP -- $cc" \
+	--command-name redis --prepare "rm -rf $cold/keys $cold/blobs x.o" "$pc --cache-dir $cold --remote $REDIS -- $cc" \
 	--command-name ccache --prepare "rm -rf $CCACHE_DIR x.o" "ccache $cc" \
-	--command-name gcc --prepare "rm -f x.o" "$cc" >&2
+	--command-name gcc --prepare "rm -f x.o" "$cc" \
+	--command-name empty --prepare "rm -rf $cold x.o" "$pc --cache-dir $cold --remote $HTTP -- $cc" >&2
 rm -rf "$CCACHE_DIR" && ccache -z >/dev/null && rm -f x.o && ccache $cc >/dev/null
 ccache_remote=$(ccache -s -v | grep -Ei -A3 'remote storage' | tr -s ' ' | tr '\n' ';' || :)
 read -r l_m l_lo l_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 0)
@@ -107,6 +111,7 @@ read -r h_m h_lo h_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 1)
 read -r r_m r_lo r_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 2)
 read -r c_m c_lo c_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 3)
 read -r g_m g_lo g_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 4)
+read -r e_m e_lo e_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 5)
 
 # 3. Upload cost: a miss with an upload to a fresh prefix against a miss
 # without a remote (--refresh: always a miss; fresh prefixes: every blob
@@ -156,9 +161,12 @@ read -r br_m br_lo br_hi < <(printf '%s\n' "${t_redis[@]}" | bench_stats)
 echo "## Remote cache: nginx and Redis on loopback"
 echo
 echo "The compile job of the hit-latency section (\`$cc\`), \`hyperfine -N -w $warm -r $runs\`,"
-echo "the commands interleaved. *Cold* runs remove the local cache before every run"
-echo "(\`--prepare 'rm -rf cold x.o'\`), so each is a remote hit: index, entry, blobs"
-echo "fetched and verified, backfilled, applied. ccache 4 uses the same nginx as"
+echo "the commands interleaved. *Cold* runs remove the local cache's entries and blobs"
+echo "before every run (\`--prepare 'rm -rf cold/keys cold/blobs x.o'\`; its stat cache"
+echo "stays, as it does on a fresh machine after its first jobs), so each is a remote hit:"
+echo "index, entry, blobs fetched and verified, backfilled, applied; *empty* removes the"
+echo "whole cache directory (every input hashed anew, gcc's programs included). plain"
+echo "http goes through procache's own HTTP client. ccache 4 uses the same nginx as"
 echo "\`remote_storage\` with its own local cache removed before every run"
 echo "(ccache's counters: ${ccache_remote:-n/a})."
 echo
@@ -167,6 +175,7 @@ echo "|---|---|---|---|---|---|"
 echo "| procache, local hit | $l_m | $l_lo | $l_hi | 1.00 | $(bench_ratio "$l_m" "$c_m") |"
 echo "| procache, cold local, nginx remote hit | $h_m | $h_lo | $h_hi | $(bench_ratio "$h_m" "$l_m") | $(bench_ratio "$h_m" "$c_m") |"
 echo "| procache, cold local, Redis remote hit | $r_m | $r_lo | $r_hi | $(bench_ratio "$r_m" "$l_m") | $(bench_ratio "$r_m" "$c_m") |"
+echo "| procache, empty local cache, nginx remote hit | $e_m | $e_lo | $e_hi | $(bench_ratio "$e_m" "$l_m") | $(bench_ratio "$e_m" "$c_m") |"
 echo "| ccache, cold local, nginx remote hit | $c_m | $c_lo | $c_hi | $(bench_ratio "$c_m" "$l_m") | 1.00 |"
 echo "| plain gcc | $g_m | $g_lo | $g_hi | $(bench_ratio "$g_m" "$l_m") | $(bench_ratio "$g_m" "$c_m") |"
 echo
