@@ -78,6 +78,7 @@ def main():
             conn, _ = srv.accept()
         except socket.timeout:
             continue
+        print("accepted", flush=True)
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
 
