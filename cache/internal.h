@@ -8,14 +8,18 @@
  * only files below it in this list (the sections below are in the
  * opposite order, each file's before its callers').
  *
+ *	remote.c	the remote cache (cache/remote.h), over its backends
+ *			remote-http.c and remote-redis.c (remote-internal.h)
  *	store.c		cache_store(): a record into blobs and an entry file
- *	lookup.c	cache_lookup(), the explanation of a miss
+ *	lookup.c	cache_lookup(), the explanation of a miss; the
+ *			precondition checker remote.c uses
  *	verify.c	cache_verify()
  *	ls.c		cache_ls(), cache_entry_load()
  *	gc.c		cache_gc(), cache_clear(), gc_after_store()
  *	apply.c		cache_entry_apply(): an entry's changes to mat_apply()
  *	materialize.c	mat_apply() (cache/materialize.h)
- *	entryfile.c	entry files under keys/: read, remove, hit counts
+ *	entryfile.c	entry files under keys/: read, write, remove, hit
+ *			counts; rebasing a base-relative entry
  *	blob.c		the blob store: put, check, drop, replay to an fd
  *	cachedir.c	cache_open(), cache_close(), FORMAT, accessors
  *	stats.c		the sharded counters, cache_stats_*()
