@@ -37,6 +37,9 @@ struct job_opts {
 	char **masks;
 	size_t nr_masks, alloc_masks;
 	struct envpolicy env;
+	const char *remote_url;		/* --remote URL (no credentials) */
+	bool no_remote, remote_read_only;
+	const char *base_dir;		/* --base-dir DIR, as given */
 };
 
 void job_opts_init(struct job_opts *o);
