@@ -143,7 +143,15 @@ void cache_record_free(struct cache_record *r);
  *            cache_store() refuses others with -EINVAL.
  *  absent:   lstat(@path) fails with ENOENT or ENOTDIR.
  *  stat:     lstat(@path) gives the same type, mode, uid, gid, and size
- *            for a regular file; with @strict also mtime and ctime (ns).
+ *            and link count for a regular file; and by @how (flags):
+ *            CACHE_STAT_STRICT	mtime and ctime too (ns), any type;
+ *            CACHE_STAT_MTIME	the job was shown the times: the same
+ *				mtime (ns), any type;
+ *            CACHE_STAT_MTIME | CACHE_STAT_CONTENT
+ *				a regular file's mtime, which may differ
+ *				when its bytes (hashed now, up to 16 MiB)
+ *				are the same (--mtime=content); nothing
+ *				for other types.
  *  listing:  dirlist_hash_at(@path) (common/dirlist.h) gives @h.
  *  symlink:  @path is a symlink whose target is @target.
  *  hostfact: a fact about the host: @name is one of "uname.sysname",
@@ -155,8 +163,11 @@ void cache_record_free(struct cache_record *r);
 void cache_record_add_content(struct cache_record *r, const char *path,
 			      const struct pc_hash *h, mode_t mode);
 void cache_record_add_absent(struct cache_record *r, const char *path);
+#define CACHE_STAT_STRICT 1u
+#define CACHE_STAT_MTIME 2u
+#define CACHE_STAT_CONTENT 4u
 void cache_record_add_stat(struct cache_record *r, const char *path,
-			   const struct stat *st, bool strict);
+			   const struct stat *st, unsigned how);
 void cache_record_add_listing(struct cache_record *r, const char *path,
 			      const struct pc_hash *h);
 void cache_record_add_symlink(struct cache_record *r, const char *path,

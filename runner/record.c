@@ -26,9 +26,12 @@ static bool diff_has_file(const struct job_run *r, const char *path)
 }
 
 struct cache_record *record_build(const struct job_run *r,
-				  struct cache_key *k, bool strict)
+				  struct cache_key *k, const struct job_opts *opts)
 {
 	struct cache_record *rec = cache_record_new(k);
+	unsigned stat_how = opts->strict_stat ? CACHE_STAT_STRICT : 0;
+	unsigned time_how = CACHE_STAT_MTIME |
+			    (opts->mtime_content ? CACHE_STAT_CONTENT : 0);
 
 	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
 		const struct trace_obs *ob = trace_obs_at(r->trace, i);
@@ -43,7 +46,8 @@ struct cache_record *record_build(const struct job_run *r,
 			cache_record_add_absent(rec, ob->path);
 			break;
 		case TRACE_STAT:
-			cache_record_add_stat(rec, ob->path, &ob->st, strict);
+			cache_record_add_stat(rec, ob->path, &ob->st,
+					      stat_how | (ob->times ? time_how : 0));
 			break;
 		case TRACE_LISTING:
 			if (!ob->hashed)

@@ -93,6 +93,52 @@ void trace_forget_resolutions(struct trace *t)
 	strmap_clear(&t->hostdirs);
 }
 
+void trace_forget_seen(struct trace *t)
+{
+	strmap_clear(&t->seen);
+}
+
+void trace_jobtime_mark(struct trace *t, const char *path, unsigned flags)
+{
+	size_t len = strlen(path);
+	long i = strmap_get(&t->jobtime_index, path, len);
+
+	if (i >= 0) {
+		t->jobtimes[i].flags |= flags;
+		return;
+	}
+	ALLOC_GROW(t->jobtimes, t->nr_jobtimes + 1, t->alloc_jobtimes);
+	t->jobtimes[t->nr_jobtimes].path = xstrdup(path);
+	t->jobtimes[t->nr_jobtimes].flags = flags;
+	strmap_put(&t->jobtime_index, path, len, (long)t->nr_jobtimes++);
+}
+
+void trace_jobtime_rename(struct trace *t, const char *from, const char *to)
+{
+	size_t i, n = t->nr_jobtimes, flen = strlen(from);
+
+	/* Marks are few (outputs whose times were set or seen): a scan. */
+	for (i = 0; i < n; i++) {
+		const char *p = t->jobtimes[i].path;
+		unsigned flags = t->jobtimes[i].flags;
+		char *moved;
+
+		if (!flags || !path_has_prefix_component(p, from))
+			continue;
+		moved = xasprintf("%s%s", to, p + flen);
+		t->jobtimes[i].flags = 0; /* the old name is gone */
+		trace_jobtime_mark(t, moved, flags);
+		free(moved);
+	}
+}
+
+unsigned trace_job_times(const struct trace *t, const char *path)
+{
+	long i = strmap_get(&t->jobtime_index, path, strlen(path));
+
+	return i >= 0 ? t->jobtimes[i].flags : 0;
+}
+
 void trace_taint(struct trace *t, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -124,6 +170,10 @@ void trace_records_release(struct trace *t)
 	free(t->map);
 	strmap_release(&t->seen);
 	strmap_release(&t->hostdirs);
+	for (i = 0; i < t->nr_jobtimes; i++)
+		free(t->jobtimes[i].path);
+	free(t->jobtimes);
+	strmap_release(&t->jobtime_index);
 	for (i = 0; i < t->nr_taints; i++)
 		free(t->taints[i]);
 	free(t->taints);

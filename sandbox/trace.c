@@ -140,7 +140,9 @@ int trace_finish(struct trace *t, struct strbuf *err)
 		case TRACE_SYMLINK:
 			if (lstat(o->path, &st) < 0 || st.st_ino != o->st.st_ino ||
 			    st.st_dev != o->st.st_dev || st.st_mode != o->st.st_mode ||
-			    (S_ISREG(st.st_mode) && st.st_size != o->st.st_size))
+			    (S_ISREG(st.st_mode) && st.st_size != o->st.st_size) ||
+			    (o->times && timespec_ns(&st.st_mtim) !=
+						 timespec_ns(&o->st.st_mtim)))
 				if (!is_pseudo(o->path))
 					trace_taint(t, "input changed during the run: %s", o->path);
 			break;
