@@ -168,6 +168,17 @@ void cache_record_add_absent(struct cache_record *r, const char *path);
 #define CACHE_STAT_CONTENT 4u
 void cache_record_add_stat(struct cache_record *r, const char *path,
 			   const struct stat *st, unsigned how);
+/*
+ * A directory's stat precondition with an mtime (CACHE_STAT_MTIME) also
+ * holds when the directory's listing (common/dirlist.h) is @seen, the one
+ * the job saw, or @left, the one it left (its own changes in it): its
+ * mtime then moved only with entries made and removed again (make clean)
+ * or with the job's own outputs applied (DESIGN.md §3). Ignored when
+ * @path has no such precondition.
+ */
+void cache_record_stat_listings(struct cache_record *r, const char *path,
+				const struct pc_hash *seen,
+				const struct pc_hash *left);
 void cache_record_add_listing(struct cache_record *r, const char *path,
 			      const struct pc_hash *h);
 void cache_record_add_symlink(struct cache_record *r, const char *path,
@@ -220,6 +231,15 @@ void cache_record_add_change(struct cache_record *r,
 			     enum change_kind kind, const char *path,
 			     mode_t mode, const char *src_file,
 			     const char *target);
+/*
+ * The times of the change added last (FILE, DIR, DIR_REPLACED, SYMLINK;
+ * ignored for the others): its mtime and atime (ns) and how a hit
+ * replays them (DESIGN.md §7): @exact, those times; else the time of the
+ * apply, in the order of the recorded mtimes. A change without times is
+ * left with the times applying it gives.
+ */
+void cache_record_change_times(struct cache_record *r, int64_t mtime_ns,
+			       int64_t atime_ns, bool exact);
 
 /*
  * Store @r: first every blob (captured files renamed into blobs/, each
@@ -310,6 +330,9 @@ struct cache_change_view {
 	bool has_blob;      /* FILE */
 	struct pc_hash blob;
 	uint64_t size;      /* FILE: the blob's size */
+	bool has_times;     /* cache_record_change_times() */
+	bool exact_times;
+	int64_t mtime_ns, atime_ns;
 };
 
 size_t cache_entry_nr_changes(const struct cache_entry *e);

@@ -143,6 +143,28 @@ void cache_record_add_stat(struct cache_record *r, const char *path,
 	}
 }
 
+void cache_record_stat_listings(struct cache_record *r, const char *path,
+				const struct pc_hash *seen,
+				const struct pc_hash *left)
+{
+	struct strbuf key = STRBUF_INIT;
+	struct precondition *p;
+	long i;
+
+	strbuf_addch(&key, 'a' + (int)PRE_STAT);
+	strbuf_addstr(&key, path);
+	i = strmap_get(r->seen, key.buf, key.len);
+	strbuf_release(&key);
+	if (i < 0)
+		return;
+	p = &r->e.pre[i];
+	if (!S_ISDIR(p->mode) || !p->has_mtime || p->strict)
+		return;
+	p->has_listings = true;
+	p->hash = *seen;
+	p->list_after = *left;
+}
+
 void cache_record_add_output(struct cache_record *r, const char *path,
 			     const struct cache_output_pre *o)
 {
@@ -226,6 +248,23 @@ void cache_record_add_change(struct cache_record *r,
 	c->mode = mode & 07777;
 	c->target = target ? xstrdup(target) : NULL;
 	c->src = src_file ? xstrdup(src_file) : NULL;
+}
+
+void cache_record_change_times(struct cache_record *r, int64_t mtime_ns,
+			       int64_t atime_ns, bool exact)
+{
+	struct change *c;
+
+	if (!r->e.nr_ch)
+		BUG("cache_record_change_times() before any change");
+	c = &r->e.ch[r->e.nr_ch - 1];
+	if (c->kind != CHANGE_FILE && c->kind != CHANGE_DIR &&
+	    c->kind != CHANGE_DIR_REPLACED && c->kind != CHANGE_SYMLINK)
+		return;
+	c->has_times = true;
+	c->exact_times = exact;
+	c->mtime_ns = mtime_ns;
+	c->atime_ns = atime_ns;
 }
 
 /* ---- checks before a store ------------------------------------------- */

@@ -259,6 +259,11 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err);
  *			bits); 0 for DELETE
  *	size		size in bytes (FILE), else 0
  *	target		symlink target (SYMLINK), else NULL
+ *	mtime, atime	of the upper entry (FILE, DIR, DIR_REPLACED,
+ *			SYMLINK, MODE), else zero
+ *	host_times	FILE, SYMLINK: the upper entry's mtime is still the
+ *			lower's (a copy-up the job wrote nothing to: a chmod,
+ *			a read-write open that wrote nothing)
  */
 struct sbx_change {
 	enum change_kind kind;
@@ -267,6 +272,8 @@ struct sbx_change {
 	mode_t mode;
 	off_t size;
 	char *target;
+	struct timespec mtime, atime;
+	bool host_times;
 };
 
 /*

@@ -187,13 +187,43 @@ static const char *const always_changing[] = {
 	"/proc/sys/kernel/random", "/proc/locks", "/sys/fs/cgroup",
 };
 
+/*
+ * Under /sys/fs/cgroup, the files that say how a cgroup is configured
+ * change only when someone configures it: they are read as any host file
+ * (content), not tainting. Build tools read them to size their
+ * parallelism (ninja: cpu.cfs_quota_us; Go, the JVM: cpu.max,
+ * memory.max). The counters (memory.current, cpu.stat...) still taint.
+ */
+static const char *const cgroup_settings[] = {
+	"cpu.max", "cpu.weight", "cpu.cfs_quota_us", "cpu.cfs_period_us",
+	"cpu.shares", "cpuset.cpus", "cpuset.cpus.effective", "cpuset.mems",
+	"cpuset.mems.effective", "cpuset.effective_cpus", "cpuset.effective_mems",
+	"memory.max", "memory.high", "memory.low", "memory.min",
+	"memory.swap.max", "memory.limit_in_bytes", "memory.soft_limit_in_bytes",
+	"memory.memsw.limit_in_bytes", "pids.max", "cgroup.controllers",
+	"cgroup.subtree_control", "cgroup.type",
+};
+
+static bool is_cgroup_setting(const char *hostpath)
+{
+	const char *base = strrchr(hostpath, '/');
+	size_t i;
+
+	if (!path_has_prefix_component(hostpath, "/sys/fs/cgroup") || !base)
+		return false;
+	for (i = 0; i < ARRAY_SIZE(cgroup_settings); i++)
+		if (!strcmp(base + 1, cgroup_settings[i]))
+			return true;
+	return false;
+}
+
 bool trace_is_always_changing(const char *hostpath)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(always_changing); i++)
 		if (path_has_prefix_component(hostpath, always_changing[i]))
-			return true;
+			return !is_cgroup_setting(hostpath);
 	return false;
 }
 
