@@ -168,17 +168,6 @@ void cache_record_add_absent(struct cache_record *r, const char *path);
 #define CACHE_STAT_CONTENT 4u
 void cache_record_add_stat(struct cache_record *r, const char *path,
 			   const struct stat *st, unsigned how);
-/*
- * A directory's stat precondition with an mtime (CACHE_STAT_MTIME) also
- * holds when the directory's listing (common/dirlist.h) is @seen, the one
- * the job saw, or @left, the one it left (its own changes in it): its
- * mtime then moved only with entries made and removed again (make clean)
- * or with the job's own outputs applied (DESIGN.md §3). Ignored when
- * @path has no such precondition.
- */
-void cache_record_stat_listings(struct cache_record *r, const char *path,
-				const struct pc_hash *seen,
-				const struct pc_hash *left);
 void cache_record_add_listing(struct cache_record *r, const char *path,
 			      const struct pc_hash *h);
 void cache_record_add_symlink(struct cache_record *r, const char *path,

@@ -34,10 +34,7 @@
  *	   shown the times (optional, any type); a "file" one with "mtime"
  *	   may add "hash":H, the content seen (--mtime=content): it holds
  *	   when the mtime is the same, or the content is
- *	   (cache_record_add_stat()); a "dir" one with "mtime" may add
- *	   "listing":H and "listing_after":H (both): it holds when the
- *	   mtime is the same or the listing is either
- *	   (cache_record_stat_listings())
+ *	   (cache_record_add_stat())
  *	   {"kind":"listing","path":P,"hash":H}
  *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
  *	   {"kind":"hostfact","name":"uname.release"|"uname.sysname"|
@@ -303,10 +300,6 @@ static cJSON *pre_to_json(const struct precondition *p)
 			add_i64_str(o, "mtime", p->mtime_ns);
 			if (p->has_hash)
 				add_hash(o, "hash", &p->hash);
-			if (p->has_listings) {
-				add_hash(o, "listing", &p->hash);
-				add_hash(o, "listing_after", &p->list_after);
-			}
 		}
 		break;
 	case PRE_LISTING:
@@ -585,7 +578,7 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 {
 	static const char *const k_content[] = { "kind", "path", "hash", "type", "mode", NULL };
 	static const char *const k_absent[] = { "kind", "path", NULL };
-	static const char *const k_stat[] = { "kind", "path", "type", "mode", "uid", "gid", "size", "nlink", "mtime", "ctime", "hash", "listing", "listing_after", NULL };
+	static const char *const k_stat[] = { "kind", "path", "type", "mode", "uid", "gid", "size", "nlink", "mtime", "ctime", "hash", NULL };
 	static const char *const k_listing[] = { "kind", "path", "hash", NULL };
 	static const char *const k_symlink[] = { "kind", "path", "target", NULL };
 	static const char *const k_hostfact[] = { "kind", "name", "value", NULL };
@@ -656,15 +649,7 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 				return -EBADMSG;
 			p->has_hash = true;
 		}
-		if (cJSON_GetObjectItemCaseSensitive(o, "listing") ||
-		    cJSON_GetObjectItemCaseSensitive(o, "listing_after")) {
-			if (!p->has_mtime || p->strict || type != S_IFDIR)
-				return bad(err, "listings on a stat without mtime or of a non-directory");
-			if (get_hash(o, "listing", &p->hash, err) ||
-			    get_hash(o, "listing_after", &p->list_after, err))
-				return -EBADMSG;
-			p->has_listings = true;
-		}
+
 	} else if (!strcmp(kind, "listing")) {
 		p->kind = PRE_LISTING;
 		TRY_JSON(json_check_keys(o, k_listing, err));

@@ -134,12 +134,6 @@ struct precondition {
 	 * same (see cache_record_add_stat()).
 	 */
 	bool has_mtime, has_hash;
-	/*
-	 * STAT of a directory with an mtime: a changed mtime holds when the
-	 * listing is @hash (the one seen) or @list_after (the one left).
-	 */
-	bool has_listings;
-	struct pc_hash list_after;
 	/* OUTPUT: mode/uid/gid above are the result; creation, if allowed: */
 	bool create;
 	mode_t create_mode, parent_mode;   /* permission bits; parent: type too */

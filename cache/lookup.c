@@ -285,18 +285,10 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 				     st_ns(&m->st.st_ctim) == p->ctime_ns));
 		if (ok && p->has_mtime &&
 		    st_ns(&m->st.st_mtim) != p->mtime_ns) {
-			/*
-			 * Touched: it holds only if the bytes are the same
-			 * (--mtime=content), or the directory has the
-			 * entries the job saw or left.
-			 */
+			/* Touched: it holds only if the bytes are the same
+			 * (--mtime=content). */
 			ok = false;
-			if (p->has_listings) {
-				memo_listing(m, p->path);
-				ok = !m->list_err &&
-				     (pc_hash_equal(&m->list, &p->hash) ||
-				      pc_hash_equal(&m->list, &p->list_after));
-			} else if (p->has_hash) {
+			if (p->has_hash) {
 				if (!m->hash_done) {
 					m->hash_done = true;
 					m->hash_err = statcache_hash_file(
@@ -319,8 +311,7 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 					    p->mtime_ns, p->ctime_ns);
 			else if (p->has_mtime)
 				strbuf_addf(exp, " mtime %" PRId64 "%s", p->mtime_ns,
-					    p->has_hash ? " or the same content"
-					    : p->has_listings ? " or the same entries" : "");
+					    p->has_hash ? " or the same content" : "");
 			describe_stat(found, m->lstat_err, &m->st);
 			if (!m->lstat_err) {
 				strbuf_addf(found, " uid %u gid %u",

@@ -1408,10 +1408,11 @@ static int apply_dir_times(struct mat_ctx *c, bool report)
 }
 
 /*
- * The time each fresh file gets: the start of the apply (the coarse
- * clock, which is what the kernel stamps writes with, so a file written
- * right after ours is not older) plus its rank among the fresh files by
- * recorded mtime, in ns: the recorded order is kept.
+ * The time each fresh file gets: the start of the apply plus its rank
+ * among the fresh files by recorded mtime, in ns: the recorded order is
+ * kept. The fine clock: a file the kernel stamped before the apply (a
+ * source just edited; multigrain timestamps are finer than the coarse
+ * clock) must not be newer than what was made from it.
  */
 static int cmp_fresh(const void *va, const void *vb, void *vch)
 {
@@ -1430,7 +1431,7 @@ static void fresh_times(struct mat_ctx *c, size_t nr)
 	size_t n = 0, i;
 	int64_t start;
 
-	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	clock_gettime(CLOCK_REALTIME, &now);
 	start = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
 	c->fresh_ns = xcalloc(nr ? nr : 1, sizeof(*c->fresh_ns));
 	for (i = 0; i < nr; i++)

@@ -76,7 +76,7 @@ struct mat_change {
 	 * §7). MAT_TIMES_EXACT: @mtime_ns and @atime_ns (a directory's once
 	 * its entries are made). MAT_TIMES_FRESH (FILE only; the others
 	 * keep what creating them gives): the time the apply started
-	 * (CLOCK_REALTIME_COARSE) plus the file's rank, in ns, among the
+	 * (CLOCK_REALTIME) plus the file's rank, in ns, among the
 	 * fresh files ordered by @mtime_ns. MAT_TIMES_NONE: what writing it
 	 * gives (a file left unchanged keeps its times). Set on the file
 	 * written and on one already there with the same bytes alike.

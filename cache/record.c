@@ -143,28 +143,6 @@ void cache_record_add_stat(struct cache_record *r, const char *path,
 	}
 }
 
-void cache_record_stat_listings(struct cache_record *r, const char *path,
-				const struct pc_hash *seen,
-				const struct pc_hash *left)
-{
-	struct strbuf key = STRBUF_INIT;
-	struct precondition *p;
-	long i;
-
-	strbuf_addch(&key, 'a' + (int)PRE_STAT);
-	strbuf_addstr(&key, path);
-	i = strmap_get(r->seen, key.buf, key.len);
-	strbuf_release(&key);
-	if (i < 0)
-		return;
-	p = &r->e.pre[i];
-	if (!S_ISDIR(p->mode) || !p->has_mtime || p->strict)
-		return;
-	p->has_listings = true;
-	p->hash = *seen;
-	p->list_after = *left;
-}
-
 void cache_record_add_output(struct cache_record *r, const char *path,
 			     const struct cache_output_pre *o)
 {

@@ -53,46 +53,12 @@ static unsigned char mode_to_dtype(mode_t m)
 	return DT_UNKNOWN;
 }
 
-struct dirlist {
-	struct dirlist_entry *v;
-	size_t nr, alloc;
-};
-
-static void dirlist_release(struct dirlist *l)
-{
-	for (size_t i = 0; i < l->nr; i++)
-		free(l->v[i].name);
-	free(l->v);
-}
-
-/* Sort @l and hash it as the top of common/dirlist.h says. */
-static void dirlist_hash(struct dirlist *l, struct pc_hash *out)
-{
-	struct keyenc k;
-	size_t i;
-
-	if (l->nr)
-		qsort(l->v, l->nr, sizeof(*l->v), entry_cmp);
-	keyenc_init(&k);
-	keyenc_add_str(&k, "dirlist", DIRLIST_VERSION);
-	for (i = 0; i < l->nr; i++) {
-		size_t len = strlen(l->v[i].name);
-		_cleanup_free_ char *field = xmalloc(len + 1);
-
-		memcpy(field, l->v[i].name, len);
-		field[len] = (char)l->v[i].type;
-		keyenc_add(&k, "e", field, len + 1);
-	}
-	keyenc_hash(&k, out);
-	keyenc_release(&k);
-}
-
-/* The entries of the directory @fd, from its start, into @l. */
-static int dirlist_read(int fd, struct dirlist *l)
+int dirlist_hash_fd(int fd, struct pc_hash *out, size_t *nr_entries)
 {
 	struct dirlist_entry *ents = NULL;
-	size_t nr = 0, alloc = 0;
+	size_t nr = 0, alloc = 0, i;
 	char buf[32768] __attribute__((aligned(8)));
+	struct keyenc k;
 	int ret = 0;
 
 	if (lseek(fd, 0, SEEK_SET) < 0)
@@ -133,61 +99,26 @@ static int dirlist_read(int fd, struct dirlist *l)
 			nr++;
 		}
 	}
+	if (nr)
+		qsort(ents, nr, sizeof(*ents), entry_cmp);
+	keyenc_init(&k);
+	keyenc_add_str(&k, "dirlist", DIRLIST_VERSION);
+	for (i = 0; i < nr; i++) {
+		size_t len = strlen(ents[i].name);
+		_cleanup_free_ char *field = xmalloc(len + 1);
+
+		memcpy(field, ents[i].name, len);
+		field[len] = (char)ents[i].type;
+		keyenc_add(&k, "e", field, len + 1);
+	}
+	keyenc_hash(&k, out);
+	keyenc_release(&k);
+	if (nr_entries)
+		*nr_entries = nr;
 out:
-	l->v = ents;
-	l->nr = nr;
-	l->alloc = alloc;
-	return ret;
-}
-
-int dirlist_hash_fd(int fd, struct pc_hash *out, size_t *nr_entries)
-{
-	struct dirlist l = { 0 };
-	int ret = dirlist_read(fd, &l);
-
-	if (!ret) {
-		dirlist_hash(&l, out);
-		if (nr_entries)
-			*nr_entries = l.nr;
-	}
-	dirlist_release(&l);
-	return ret;
-}
-
-int dirlist_hash_edited_at(int dirfd, const char *path,
-			   const struct dirlist_edit *edits, size_t nr_edits,
-			   struct pc_hash *out)
-{
-	_cleanup_close_ int fd = -1;
-	struct dirlist l = { 0 };
-	int ret;
-
-	if (!path || !*path)
-		return -EINVAL;
-	fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	ret = dirlist_read(fd, &l);
-	for (size_t e = 0; !ret && e < nr_edits; e++) {
-		size_t i;
-
-		for (i = 0; i < l.nr; i++)
-			if (!strcmp(l.v[i].name, edits[e].name))
-				break;
-		if (i < l.nr) {
-			free(l.v[i].name);
-			l.v[i] = l.v[--l.nr];
-		}
-		if (edits[e].type == DT_UNKNOWN)
-			continue;
-		ALLOC_GROW(l.v, l.nr + 1, l.alloc);
-		l.v[l.nr].name = xstrdup(edits[e].name);
-		l.v[l.nr].type = edits[e].type;
-		l.nr++;
-	}
-	if (!ret)
-		dirlist_hash(&l, out);
-	dirlist_release(&l);
+	for (i = 0; i < nr; i++)
+		free(ents[i].name);
+	free(ents);
 	return ret;
 }
 

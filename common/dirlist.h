@@ -47,18 +47,4 @@ int dirlist_hash_at(int dirfd, const char *path, struct pc_hash *out,
  */
 int dirlist_hash_fd(int fd, struct pc_hash *out, size_t *nr_entries);
 
-/*
- * The hash of the listing of @path (as dirlist_hash_at()) once @edits are
- * made to it, in order: each removes the entry @name if there is one, then
- * adds it with @type (a d_type value) unless @type is DT_UNKNOWN (0). What
- * a job left in a directory: its listing with the job's changes in it.
- */
-struct dirlist_edit {
-	const char *name;
-	unsigned char type;
-};
-int dirlist_hash_edited_at(int dirfd, const char *path,
-			   const struct dirlist_edit *edits, size_t nr_edits,
-			   struct pc_hash *out);
-
 #endif

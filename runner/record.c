@@ -2,8 +2,6 @@
  * The cache record of a run (contract in runner/record.h): each trace
  * observation becomes the precondition that stands for it.
  */
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -11,8 +9,6 @@
 #include "cache/cache.h"
 #include "common/change.h"
 #include "common/die.h"
-#include "common/dirlist.h"
-#include "common/xalloc.h"
 #include "common/filestat.h"
 #include "runner/record.h"
 #include "common/banned.h"
@@ -30,67 +26,6 @@ static bool diff_has_file(const struct job_run *r, const char *path)
 	return c && c->kind == CHANGE_FILE;
 }
 
-/*
- * A directory the job was shown the mtime of: the listing it saw (the
- * host's, unchanged since: trace_finish() checked the mtime) and the one
- * it left (the diff's changes of its entries made in it), for
- * cache_record_stat_listings(). Nothing when the job replaced or removed
- * the directory itself, or when it cannot be read (the mtime alone then
- * decides).
- */
-static void stat_listings(const struct job_run *r, struct cache_record *rec,
-			  const char *dir)
-{
-	struct dirlist_edit *edits = NULL;
-	size_t nr = 0, alloc = 0, len = strlen(dir), i;
-	struct pc_hash seen, left;
-	/* the first change at or below @dir (changes are sorted by path) */
-	size_t lo = 0, hi = r->nr_changes;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(r->changes[mid].path, dir) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (i = lo; i < r->nr_changes; i++) {
-		const struct sbx_change *c = &r->changes[i];
-		const char *name;
-
-		if (strncmp(c->path, dir, len))
-			break;
-		if (!c->path[len]) {
-			if (c->kind == CHANGE_MODE)
-				continue;
-			goto out; /* the directory itself replaced or removed */
-		}
-		if (c->path[len] != '/' && len > 1)
-			continue; /* a sibling such as "dir2" */
-		name = c->path + len + (len > 1);
-		if (strchr(name, '/'))
-			continue; /* deeper */
-		ALLOC_GROW(edits, nr + 1, alloc);
-		edits[nr].name = name;
-		switch (c->kind) {
-		case CHANGE_FILE: edits[nr].type = DT_REG; break;
-		case CHANGE_DIR:
-		case CHANGE_DIR_REPLACED: edits[nr].type = DT_DIR; break;
-		case CHANGE_SYMLINK: edits[nr].type = DT_LNK; break;
-		case CHANGE_DELETE: edits[nr].type = DT_UNKNOWN; break;
-		case CHANGE_MODE: continue;
-		case CHANGE_SPECIAL: goto out;
-		}
-		nr++;
-	}
-	if (dirlist_hash_at(AT_FDCWD, dir, &seen, NULL) == 0 &&
-	    dirlist_hash_edited_at(AT_FDCWD, dir, edits, nr, &left) == 0)
-		cache_record_stat_listings(rec, dir, &seen, &left);
-out:
-	free(edits);
-}
-
 struct cache_record *record_build(const struct job_run *r,
 				  struct cache_key *k, const struct job_opts *opts)
 {
@@ -98,6 +33,11 @@ struct cache_record *record_build(const struct job_run *r,
 	unsigned stat_how = opts->strict_stat ? CACHE_STAT_STRICT : 0;
 	unsigned time_how = CACHE_STAT_MTIME |
 			    (opts->mtime_content ? CACHE_STAT_CONTENT : 0);
+	/*
+	 * A directory's mtime is not compared but under --strict-stat: it
+	 * moves with every entry anyone makes or removes in it (DESIGN.md
+	 * §3), and its entries are observed when the job reads them.
+	 */
 
 	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
 		const struct trace_obs *ob = trace_obs_at(r->trace, i);
@@ -113,10 +53,8 @@ struct cache_record *record_build(const struct job_run *r,
 			break;
 		case TRACE_STAT:
 			cache_record_add_stat(rec, ob->path, &ob->st,
-					      stat_how | (ob->times ? time_how : 0));
-			if (ob->times && !opts->strict_stat && !opts->mtime_content &&
-			    S_ISDIR(ob->st.st_mode))
-				stat_listings(r, rec, ob->path);
+					      stat_how | (ob->times && !S_ISDIR(ob->st.st_mode)
+							  ? time_how : 0));
 			break;
 		case TRACE_LISTING:
 			if (!ob->hashed)

@@ -272,6 +272,14 @@ out:
 /* The seen-set operation of a stat that shows times (not a TRACE_* kind). */
 #define OP_STAT_TIMES 't'
 
+/* Is the path argument at @addr empty (an AT_EMPTY_PATH stat of an fd)? */
+static bool empty_fd(struct call *c, uint64_t addr)
+{
+	char first;
+
+	return addr && !mem_read((pid_t)c->req->pid, addr, &first, 1) && !first;
+}
+
 /* A stat that shows the job the object's times, by path (DESIGN.md §3). */
 static void on_stat(struct call *c, int dirfd, uint64_t addr, bool follow,
 		    bool empty_ok)
@@ -279,7 +287,8 @@ static void on_stat(struct call *c, int dirfd, uint64_t addr, bool follow,
 	struct res r = RES_INIT;
 
 	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, OP_STAT_TIMES, &r)) {
-		trace_record_stat_times(c->t, &r, c->sc);
+		/* (fd, "") with AT_EMPTY_PATH is an fstat: see on_fstat() */
+		trace_record_stat_times(c->t, &r, c->sc, r.path.len && !empty_fd(c, addr));
 		trace_res_seen(c->t, &r);
 	}
 	trace_res_release(&r);
@@ -290,8 +299,13 @@ static void on_fstat(struct call *c, int fd)
 {
 	struct res r = RES_INIT;
 
+	/*
+	 * An fstat of the job's own file does not mark it seen: a library
+	 * fstats the file it writes for its size (BFD, stdio), and ninja and
+	 * make, which act on their outputs' times, stat them by path.
+	 */
 	if (resolve_fd(c, fd, OP_STAT_TIMES, &r)) {
-		trace_record_stat_times(c->t, &r, c->sc);
+		trace_record_stat_times(c->t, &r, c->sc, false);
 		trace_res_seen(c->t, &r);
 	}
 	trace_res_release(&r);

@@ -95,22 +95,27 @@ void trace_record_found(struct trace *t, const struct res *r,
 	trace_obs_add(t, kind, r->hostpath.buf, sc, &r->st);
 }
 
-/* /proc and /sys: their times mean nothing (trace.h, trace_obs.times). */
-static bool times_meaningless(const char *hostpath)
+/*
+ * /proc and /sys: their times mean nothing; a directory's are not an
+ * observation (trace.h, trace_obs.times; DESIGN.md §3).
+ */
+static bool times_not_observed(const struct res *r)
 {
-	return path_has_prefix_component(hostpath, "/proc") ||
-	       path_has_prefix_component(hostpath, "/sys");
+	return S_ISDIR(r->st.st_mode) ||
+	       path_has_prefix_component(r->hostpath.buf, "/proc") ||
+	       path_has_prefix_component(r->hostpath.buf, "/sys");
 }
 
 void trace_record_stat_times(struct trace *t, const struct res *r,
-			     const char *sc)
+			     const char *sc, bool by_path)
 {
 	struct trace_obs *o;
 
 	if (r->status != RES_FOUND)
 		return;
 	if (r->where == W_JOB) {
-		trace_jobtime_mark(t, r->path.buf, TRACE_TIMES_SEEN);
+		if (by_path)
+			trace_jobtime_mark(t, r->path.buf, TRACE_TIMES_SEEN);
 		return;
 	}
 	if (r->where != W_HOST)
@@ -123,10 +128,10 @@ void trace_record_stat_times(struct trace *t, const struct res *r,
 	o = trace_obs_find(t, TRACE_STAT, r->hostpath.buf);
 	if (!o) {
 		o = trace_obs_add(t, TRACE_STAT, r->hostpath.buf, sc, &r->st);
-		o->times = !times_meaningless(r->hostpath.buf);
+		o->times = !times_not_observed(r);
 		return;
 	}
-	if (o->times || times_meaningless(r->hostpath.buf))
+	if (o->times || times_not_observed(r))
 		return;
 	/*
 	 * First seen by a call that showed no times (access, chmod...): the

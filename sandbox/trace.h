@@ -98,7 +98,8 @@ struct trace_obs {
 	 * STAT: a call showed the job the object's times (stat, lstat,
 	 * fstat, newfstatat, statx, by path or by fd), so its mtime is an
 	 * observation (DESIGN.md §3); false for calls that show none
-	 * (access, chmod, an O_TRUNC open...). Never set under /proc and
+	 * (access, chmod, an O_TRUNC open...). Never set for a directory
+	 * (its mtime moves with every entry made in it), nor under /proc and
 	 * /sys, whose times mean nothing.
 	 */
 	bool times;
