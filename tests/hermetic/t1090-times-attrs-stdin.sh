@@ -10,12 +10,12 @@ test_expect_success 'make: the prerequisite touched (same bytes): miss, make cop
 	hstart && echo hello >in.txt && retouch 2001-01-01 in.txt &&
 	printf "out.txt: in.txt\n\tcp in.txt out.txt\n" >Makefile &&
 	hmiss -- make &&
-	hstdout_is "cp in.txt out.txt" &&
+	grep -q "^cp in.txt out.txt$" "$TEST_DIR/stdout" &&
 	hmiss -- make &&
 	hhit -- make &&
 	touch in.txt &&
 	hmiss -- make &&
-	hstdout_is "cp in.txt out.txt"
+	grep -q "^cp in.txt out.txt$" "$TEST_DIR/stdout"
 '
 
 test_expect_success 'gzip: the input touched (same bytes): miss, the header has the new mtime' '
