@@ -31,13 +31,16 @@ struct cache_record *record_build(const struct job_run *r,
 {
 	struct cache_record *rec = cache_record_new(k);
 	unsigned stat_how = opts->strict_stat ? CACHE_STAT_STRICT : 0;
+	/*
+	 * A stat that showed the job the times holds the mtime, or with
+	 * --mtime=content the bytes (DESIGN.md §3). One that showed none
+	 * (access, link, chmod, rename...) holds a regular file's mtime or
+	 * its bytes: those calls copy a file into the job's result as it is
+	 * (a hard link, a chmod), so the bytes matter even unread.
+	 */
 	unsigned time_how = CACHE_STAT_MTIME |
 			    (opts->mtime_content ? CACHE_STAT_CONTENT : 0);
-	/*
-	 * A directory's mtime is not compared but under --strict-stat: it
-	 * moves with every entry anyone makes or removes in it (DESIGN.md
-	 * §3), and its entries are observed when the job reads them.
-	 */
+	const unsigned no_time_how = CACHE_STAT_MTIME | CACHE_STAT_CONTENT;
 
 	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
 		const struct trace_obs *ob = trace_obs_at(r->trace, i);
@@ -53,8 +56,8 @@ struct cache_record *record_build(const struct job_run *r,
 			break;
 		case TRACE_STAT:
 			cache_record_add_stat(rec, ob->path, &ob->st,
-					      stat_how | (ob->times && !S_ISDIR(ob->st.st_mode)
-							  ? time_how : 0));
+					      stat_how | (ob->times ? time_how
+								    : no_time_how));
 			break;
 		case TRACE_LISTING:
 			if (!ob->hashed)

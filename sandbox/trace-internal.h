@@ -237,11 +237,12 @@ void trace_record_found(struct trace *t, const struct res *r,
 /*
  * A stat that shows the job the times of the resolved @r (stat, lstat,
  * fstat, statx...): a host object becomes a stat observation with its
- * times (a symlink a symlink observation too); the job's own object is
- * marked TRACE_TIMES_SEEN when @by_path (trace.h).
+ * times (a symlink a symlink observation too; a directory only when
+ * @by_path and @nofollow: lstat, AT_SYMLINK_NOFOLLOW); the job's own
+ * object is marked TRACE_TIMES_SEEN when @by_path (trace.h).
  */
 void trace_record_stat_times(struct trace *t, const struct res *r,
-			     const char *sc, bool by_path);
+			     const char *sc, bool by_path, bool nofollow);
 /*
  * execve of the resolved @r: record the interpreters the kernel will load
  * too (PT_INTERP of an ELF binary, the #! line of a script), recursively.

@@ -288,7 +288,8 @@ static void on_stat(struct call *c, int dirfd, uint64_t addr, bool follow,
 
 	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, OP_STAT_TIMES, &r)) {
 		/* (fd, "") with AT_EMPTY_PATH is an fstat: see on_fstat() */
-		trace_record_stat_times(c->t, &r, c->sc, r.path.len && !empty_fd(c, addr));
+		trace_record_stat_times(c->t, &r, c->sc, r.path.len && !empty_fd(c, addr),
+					!follow);
 		trace_res_seen(c->t, &r);
 	}
 	trace_res_release(&r);
@@ -305,7 +306,7 @@ static void on_fstat(struct call *c, int fd)
 	 * make, which act on their outputs' times, stat them by path.
 	 */
 	if (resolve_fd(c, fd, OP_STAT_TIMES, &r)) {
-		trace_record_stat_times(c->t, &r, c->sc, false);
+		trace_record_stat_times(c->t, &r, c->sc, false, false);
 		trace_res_seen(c->t, &r);
 	}
 	trace_res_release(&r);

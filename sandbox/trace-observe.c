@@ -96,18 +96,19 @@ void trace_record_found(struct trace *t, const struct res *r,
 }
 
 /*
- * /proc and /sys: their times mean nothing; a directory's are not an
- * observation (trace.h, trace_obs.times; DESIGN.md §3).
+ * /proc and /sys: their times mean nothing; a directory's are an
+ * observation only when a stat by path that does not follow a final
+ * symlink showed them (trace.h, trace_obs.times; DESIGN.md §3).
  */
-static bool times_not_observed(const struct res *r)
+static bool times_not_observed(const struct res *r, bool by_path, bool nofollow)
 {
-	return S_ISDIR(r->st.st_mode) ||
+	return (S_ISDIR(r->st.st_mode) && !(by_path && nofollow)) ||
 	       path_has_prefix_component(r->hostpath.buf, "/proc") ||
 	       path_has_prefix_component(r->hostpath.buf, "/sys");
 }
 
 void trace_record_stat_times(struct trace *t, const struct res *r,
-			     const char *sc, bool by_path)
+			     const char *sc, bool by_path, bool nofollow)
 {
 	struct trace_obs *o;
 
@@ -128,10 +129,10 @@ void trace_record_stat_times(struct trace *t, const struct res *r,
 	o = trace_obs_find(t, TRACE_STAT, r->hostpath.buf);
 	if (!o) {
 		o = trace_obs_add(t, TRACE_STAT, r->hostpath.buf, sc, &r->st);
-		o->times = !times_not_observed(r);
+		o->times = !times_not_observed(r, by_path, nofollow);
 		return;
 	}
-	if (o->times || times_not_observed(r))
+	if (o->times || times_not_observed(r, by_path, nofollow))
 		return;
 	/*
 	 * First seen by a call that showed no times (access, chmod...): the

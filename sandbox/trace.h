@@ -98,9 +98,12 @@ struct trace_obs {
 	 * STAT: a call showed the job the object's times (stat, lstat,
 	 * fstat, newfstatat, statx, by path or by fd), so its mtime is an
 	 * observation (DESIGN.md §3); false for calls that show none
-	 * (access, chmod, an O_TRUNC open...). Never set for a directory
-	 * (its mtime moves with every entry made in it), nor under /proc and
-	 * /sys, whose times mean nothing.
+	 * (access, chmod, an O_TRUNC open...). Set for a directory only by
+	 * a stat by path that does not follow a final symlink (lstat,
+	 * AT_SYMLINK_NOFOLLOW: what archivers, copiers, find, ls and stat(1)
+	 * do; shells, compilers and make stat directories following, and a
+	 * directory's mtime moves with every entry made in it); never under
+	 * /proc and /sys, whose times mean nothing.
 	 */
 	bool times;
 	/*
