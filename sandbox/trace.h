@@ -98,12 +98,15 @@ struct trace_obs {
 	 * STAT: a call showed the job the object's times (stat, lstat,
 	 * fstat, newfstatat, statx, by path or by fd), so its mtime is an
 	 * observation (DESIGN.md §3); false for calls that show none
-	 * (access, chmod, an O_TRUNC open...). Set for a directory only by
-	 * a stat by path that does not follow a final symlink (lstat,
-	 * AT_SYMLINK_NOFOLLOW: what archivers, copiers, find, ls and stat(1)
-	 * do; shells, compilers and make stat directories following, and a
-	 * directory's mtime moves with every entry made in it); never under
-	 * /proc and /sys, whose times mean nothing.
+	 * (access, chmod, an O_TRUNC open...). For a directory, only when a
+	 * stat by path that does not follow a final symlink (lstat,
+	 * AT_SYMLINK_NOFOLLOW) showed them and the job read its entries
+	 * too (from trace_finish() on; before, the lstat alone): archivers,
+	 * copiers, find and ls walk the directories whose times they act
+	 * on; shells, compilers and make stat directories following, rsync
+	 * lstats the ancestors of its destination without reading them,
+	 * and a directory's mtime moves with every entry made in it. Never
+	 * under /proc and /sys, whose times mean nothing.
 	 */
 	bool times;
 	/*
