@@ -190,10 +190,11 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 		j->stdin_kind = JOB_STDIN_CLOSED;
 	} else if (fstat(0, &st) < 0) {
 		die_errno("cannot stat stdin");
-	} else if (isatty(0)) {
-		j->stdin_kind = JOB_STDIN_TTY;
 	} else if (is_dev_null(&st)) {
 		j->stdin_kind = JOB_STDIN_EMPTY;
+	} else if (isatty(0) || S_ISCHR(st.st_mode)) {
+		/* a live or endless stream (/dev/zero): never read to its end */
+		j->stdin_kind = JOB_STDIN_TTY;
 	} else {
 		/*
 		 * Read to its end before the lookup: its bytes are keyed. A
@@ -364,7 +365,8 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	if (o->share_net)
 		job_run_add_reason(r, "shares the host network (--net)");
 	if (j->stdin_kind == JOB_STDIN_TTY)
-		job_run_add_reason(r, "stdin is a terminal");
+		job_run_add_reason(r, isatty(0) ? "stdin is a terminal"
+					      : "stdin is a character device");
 
 	/*
 	 * The diff first, the tracer's end-of-run checks after it. The diff

@@ -35,7 +35,8 @@ struct cache;
 enum job_stdin_kind {
 	JOB_STDIN_CLOSED,	/* closed when procache started: closed */
 	JOB_STDIN_EMPTY,	/* /dev/null, or a pipe that gave no bytes: /dev/null */
-	JOB_STDIN_TTY,		/* a terminal: passed through, uncacheable */
+	JOB_STDIN_TTY,		/* a terminal, or another character device but
+				 * /dev/null: passed through, uncacheable */
 	JOB_STDIN_PIPE,		/* a pipe, fifo or socket with bytes: read fully
 				 * into a private file, hashed, fed through a pipe */
 	JOB_STDIN_FILE,		/* a regular file: read fully into a private

@@ -157,6 +157,27 @@ test_expect_success 'nice value: keyed' '
 	(renice -n 5 -p $BASHPID >/dev/null && hmiss -- nice && hstdout_is 5)
 '
 
+# The attributes a job inherits and prints: keyed, passed through (DESIGN.md
+# §4). Each is set on procache itself, as a user would, and the job must
+# print what it would print run directly under the same setting. (bash:
+# dash unblocks every signal at start.)
+test_expect_success 'blocked signals, scheduling policy, I/O priority, personality, supplementary groups: keyed, passed through' '
+	hstart &&
+	PC="\"\$PROCACHE\" run --report \"\$TEST_DIR/report.json\" -- bash -c \"\$J\" </dev/null" &&
+	BLOCK="import signal,os,sys; signal.pthread_sigmask(signal.SIG_BLOCK,{signal.SIGUSR1}); os.execvp(sys.argv[1], sys.argv[1:])" &&
+	J="grep -h -e SigBlk /proc/self/status; ionice; cat /proc/self/personality; id -G; chrt -p 0 | sed s/[0-9][0-9]*.s/self/" &&
+	eval "$PC" >plain && hexpect_status miss &&
+	eval "$PC" >out && hexpect_status hit && test_cmp plain out &&
+	for set in "/usr/bin/python3 -c \"\$BLOCK\"" "chrt -b 0" "ionice -c 3" \
+		   "setarch x86_64 -R" "setpriv --groups 0,5"; do
+		eval "$set bash -c \"\$J\"" >real &&
+		eval "$set $PC" >out && hexpect_status miss &&
+		test_cmp real out && ! cmp -s plain out &&
+		eval "$set $PC" >out && hexpect_status hit &&
+		test_cmp real out || return 1
+	done
+'
+
 test_expect_success 'a signal ignored at start stays ignored, and is keyed' '
 	hstart &&
 	JOB="kill -INT \$\$; echo survived" &&
@@ -187,6 +208,13 @@ test_expect_success 'stdin: /dev/null and an empty pipe get one key' '
 	hmiss -- sh -c "cat; echo end" &&
 	: | "$PROCACHE" run --report "$TEST_DIR/report.json" -- sh -c "cat; echo end" >out &&
 	hexpect_status hit && echo end >expect && test_cmp expect out
+'
+
+test_expect_success 'stdin: /dev/zero (a character device) is passed through, uncacheable' '
+	hstart &&
+	"$PROCACHE" run --report "$TEST_DIR/report.json" -- head -c 3 </dev/zero >out &&
+	hexpect_status uncacheable && hreason_has "character device" &&
+	printf "\0\0\0" >expect && test_cmp expect out
 '
 
 test_expect_success 'stdin: a pipe with bytes stays a pipe (not seekable), on a miss and a hit' '
