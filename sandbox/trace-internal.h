@@ -127,8 +127,9 @@ void trace_forget_resolutions(struct trace *t);
  * and marked TRACE_TIMES_SEEN.
  */
 void trace_forget_seen(struct trace *t);
-/* Add TRACE_TIMES_* @flags to the job-view @path. */
+/* Add TRACE_TIMES_* @flags to the job-view @path, or take them off. */
 void trace_jobtime_mark(struct trace *t, const char *path, unsigned flags);
+void trace_jobtime_unmark(struct trace *t, const char *path, unsigned flags);
 /* The job renamed @from to @to: the marks of @from and below move there. */
 void trace_jobtime_rename(struct trace *t, const char *from, const char *to);
 /* Free the observations, the taints and the caches. */

@@ -312,15 +312,47 @@ static void on_fstat(struct call *c, int fd)
 	trace_res_release(&r);
 }
 
+/* How a call that sets times passes them (utimensat, utimes, utime). */
+enum times_arg { TIMES_TIMESPEC, TIMES_TIMEVAL, TIMES_UTIMBUF };
+
+/*
+ * Does the times argument at @addr give an explicit mtime? Not when it is
+ * NULL or the mtime is UTIME_NOW (`touch f`: the time of the call, which a
+ * rerun gives anew) or UTIME_OMIT (the mtime is left alone). Unreadable:
+ * the kernel fails the call with EFAULT.
+ */
+static bool explicit_mtime(struct call *c, uint64_t addr, enum times_arg how)
+{
+	pid_t pid = (pid_t)c->req->pid;
+	struct timespec ts[2];
+	struct timeval tv[2];
+	struct { time_t actime, modtime; } ub; /* struct utimbuf */
+
+	if (!addr)
+		return false;
+	switch (how) {
+	case TIMES_TIMESPEC:
+		return !mem_read(pid, addr, ts, sizeof(ts)) &&
+		       ts[1].tv_nsec != UTIME_NOW && ts[1].tv_nsec != UTIME_OMIT;
+	case TIMES_TIMEVAL:
+		return !mem_read(pid, addr, tv, sizeof(tv));
+	case TIMES_UTIMBUF:
+		return !mem_read(pid, addr, &ub, sizeof(ub));
+	}
+	return false;
+}
+
 /*
  * A call that sets times: of (dirfd, addr), or of the fd @dirfd when
- * @addr is NULL (futimens). The path's existence, type and mode are
- * observed as for any writing call, and the path is marked: its times
- * are the job's (trace.h, TRACE_TIMES_SET). A host path becomes the
- * job's own (the kernel copies it up).
+ * @addr is NULL (futimens), to what @times (passed as @how) says. The
+ * path's existence, type and mode are observed as for any writing call,
+ * and, when the call gives an explicit mtime, the path is marked: its
+ * times are the job's (trace.h, TRACE_TIMES_SET); set to the time of the
+ * call, the mark goes (a rerun would give the time it runs at). A host
+ * path becomes the job's own (the kernel copies it up).
  */
 static void on_settime(struct call *c, int dirfd, uint64_t addr, bool follow,
-		       bool empty_ok)
+		       bool empty_ok, uint64_t times, enum times_arg how)
 {
 	struct res r = RES_INIT;
 	bool ok;
@@ -333,7 +365,10 @@ static void on_settime(struct call *c, int dirfd, uint64_t addr, bool follow,
 		ok = resolve_fd(c, dirfd, 0, &r);
 	}
 	if (ok && r.status == RES_FOUND && r.where != W_INTERNAL) {
-		trace_jobtime_mark(c->t, r.path.buf, TRACE_TIMES_SET);
+		if (explicit_mtime(c, times, how))
+			trace_jobtime_mark(c->t, r.path.buf, TRACE_TIMES_SET);
+		else
+			trace_jobtime_unmark(c->t, r.path.buf, TRACE_TIMES_SET);
 		if (r.where == W_HOST)
 			trace_forget_seen(c->t);
 	}
@@ -689,16 +724,18 @@ static void on_notification(struct call *c)
 		break;
 	/* calls that set times */
 	case SYS_utime:
+		on_settime(c, AT_FDCWD, a[0], true, false, a[1], TIMES_UTIMBUF);
+		break;
 	case SYS_utimes:
-		on_settime(c, AT_FDCWD, a[0], true, false);
+		on_settime(c, AT_FDCWD, a[0], true, false, a[1], TIMES_TIMEVAL);
 		break;
 	case SYS_futimesat:
-		on_settime(c, arg_fd(a[0]), a[1], true, false);
+		on_settime(c, arg_fd(a[0]), a[1], true, false, a[2], TIMES_TIMEVAL);
 		break;
 	case SYS_utimensat:
 		/* a NULL path is futimens(fd) */
 		on_settime(c, arg_fd(a[0]), a[1], !(a[3] & AT_SYMLINK_NOFOLLOW),
-			   a[3] & AT_EMPTY_PATH);
+			   a[3] & AT_EMPTY_PATH, a[2], TIMES_TIMESPEC);
 		break;
 	case SYS_access:
 	case SYS_chdir:

@@ -113,6 +113,14 @@ void trace_jobtime_mark(struct trace *t, const char *path, unsigned flags)
 	strmap_put(&t->jobtime_index, path, len, (long)t->nr_jobtimes++);
 }
 
+void trace_jobtime_unmark(struct trace *t, const char *path, unsigned flags)
+{
+	long i = strmap_get(&t->jobtime_index, path, strlen(path));
+
+	if (i >= 0)
+		t->jobtimes[i].flags &= ~flags;
+}
+
 void trace_jobtime_rename(struct trace *t, const char *from, const char *to)
 {
 	size_t i, n = t->nr_jobtimes, flen = strlen(from);

@@ -176,7 +176,9 @@ const char *trace_taint_at(const struct trace *t, size_t i);
  * replay of times (DESIGN.md §7):
  *	TRACE_TIMES_SET		it set them (utimensat, utimes, utime,
  *				futimesat, futimens on the path or an fd of
- *				it; a rename carries the mark to the new name)
+ *				it, with an explicit mtime: not to the time
+ *				of the call, as `touch f` does; a rename
+ *				carries the mark to the new name)
  *	TRACE_TIMES_SEEN	it stat'ed the path (by path or fd) when the
  *				path was its own state, i.e. after writing it
  * 0 when neither. Valid after the job has ended.

@@ -68,6 +68,32 @@ test_expect_success 'gzip -k: the input times on the output' '
 	same_as_real "cat ../f >f && touch -r ../f f && gzip -k f"
 '
 
+test_expect_success 'gzip -k of a file in the cwd: its times on the output, on a miss and on a hit' '
+	echo data >f && touch -d 2001-02-03 f &&
+	"$PROCACHE" run --report r1.json -- gzip -k f &&
+	expect_status miss r1.json &&
+	test "$(stat -c %.9Y f.gz)" = "$(stat -c %.9Y f)" &&
+	rm f.gz &&
+	"$PROCACHE" run --report r2.json -- gzip -k f &&
+	expect_status hit r2.json &&
+	test "$(stat -c %.9Y f.gz)" = "$(stat -c %.9Y f)"
+'
+
+# touch without a date sets the time of the call: a rerun gives its own,
+# so a hit gives the time of the apply (a stamp file is newer than what
+# was made before it, as after a real run).
+test_expect_success 'touch of an existing file (the time of the call): fresh on a miss and on a hit' '
+	echo x >stamp && touch -d 2001-02-03 stamp &&
+	date +%s >before &&
+	"$PROCACHE" run --report r1.json -- touch stamp &&
+	expect_status miss r1.json &&
+	test "$(stat -c %Y stamp)" -ge "$(cat before)" &&
+	touch -d 2001-02-03 stamp && sleep 1 && date +%s >before &&
+	"$PROCACHE" run --report r2.json -- touch stamp &&
+	expect_status hit r2.json &&
+	test "$(stat -c %Y stamp)" -ge "$(cat before)"
+'
+
 test_expect_success 'times the job did not set: fresh, in the order it wrote them' '
 	"$PROCACHE" run -- sh -c "echo 1 >a; sleep 0.05; echo 2 >b" &&
 	rm a b && sleep 0.05 && date +%s%N >before &&
