@@ -89,6 +89,8 @@ int cmd_config(int argc, char **argv)
 		printf("limits.pids = none\t(default)\n");
 	printf("limits.best_effort = %s\t(%s)\n", cfg.best_effort_limits ? "true" : "false",
 	       cfg.best_effort_limits ? "config file" : "default");
+	printf("mtime = %s\t(%s)\n", cfg.mtime_content ? "content" : "exact",
+	       cfg.has_mtime ? "config file" : "default");
 	struct remote_settings rs;
 	struct strbuf mode = STRBUF_INIT;
 	remote_resolve(&cfg.remote, NULL, false, false, &rs);

@@ -24,6 +24,7 @@
  *	           "unset": ["TERM"] },
  *	  "limits": { "timeout": "10m", "memory": "2G", "pids": 4096,
  *	              "best_effort": false },
+ *	  "mtime": "exact"                          (or "content": --mtime)
  *	  "remote": { ... },                       (runner/remote.h)
  *	  "base_dir": "/home/me/src"               (DESIGN.md section 12)
  *	}
@@ -68,6 +69,8 @@ struct pc_config {
 	double timeout_s;
 	uint64_t memory_bytes, pids_max;
 	bool best_effort_limits;
+	/* "mtime": "exact" or "content" (DESIGN.md §3); has_mtime: given */
+	bool mtime_content, has_mtime;
 	struct remote_file_config remote;
 	char *base_dir;			/* absolute, as written */
 };

@@ -246,8 +246,7 @@ static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 	bool store_failed = false;
 	if (cacheable) {
 		bool reloc = run_relocatable(j, &r, rp);
-		struct cache_record *rec = record_build(&r, reloc ? kr : k,
-							o->strict_stat);
+		struct cache_record *rec = record_build(&r, reloc ? kr : k, o);
 		if (reloc)
 			cache_record_set_relocatable(rec);
 		if (cache_store(c, rec, &stored, &err) < 0) {

@@ -23,7 +23,8 @@ build_tools="pkg-config:pkg-config cc:gcc make:make"
 test_tools="unshare:util-linux setpriv:util-linux ip:iproute2 xxh128sum:xxhash
 python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
 find:findutils stat:coreutils pgrep:procps clang:clang
-nginx:nginx redis-server:redis-server redis-cli:redis-tools openssl:openssl"
+nginx:nginx redis-server:redis-server redis-cli:redis-tools openssl:openssl
+ninja:ninja-build rsync:rsync gzip:gzip make:make gcc:gcc taskset:util-linux"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext"
 

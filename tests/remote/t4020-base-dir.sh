@@ -3,12 +3,16 @@ test_description='--base-dir: entries that travel between checkouts, and only wh
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-remote.sh"
 
-# Two clones of one project, in different directories.
+# Two clones of one project, in different directories, whose files have
+# the same times (a copy that keeps them, or git restore-mtime): a file's
+# mtime is an observation (DESIGN.md section 3).
 clones() {
 	for c in a b; do
 		mkdir -p "$c/proj/src" "$c/sibling" &&
 		printf "int f(void) { return 42; }\n" >"$c/proj/src/x.c" &&
-		echo "beside" >"$c/sibling/note" || return 1
+		echo "beside" >"$c/sibling/note" &&
+		touch -d "2020-01-01 00:00:00" "$c/proj/src/x.c" "$c/sibling/note" ||
+		return 1
 	done
 }
 
@@ -107,6 +111,17 @@ test_expect_success 'a relocatable entry travels through the remote: clone a on 
 		-- "$PYTHON" -S -c "$COMPILE" >/dev/null) &&
 	expect_status hit &&
 	test "$(json_get report.json remote)" = hit &&
+	test_cmp a/proj/out/x.o b/proj/out/x.o
+'
+
+test_expect_success 'clones whose files have their own checkout times: a miss, a hit with --mtime=content' '
+	clones && mkdir a/proj/out b/proj/out &&
+	touch b/proj/src/x.c &&
+	brun a miss -- "$PYTHON" -S -c "$COMPILE" >/dev/null &&
+	brun b miss -- "$PYTHON" -S -c "$COMPILE" >/dev/null &&
+	rm -rf "$TEST_DIR/cache" &&
+	brun a miss --mtime=content -- "$PYTHON" -S -c "$COMPILE" >/dev/null &&
+	brun b hit --mtime=content -- "$PYTHON" -S -c "$COMPILE" >/dev/null &&
 	test_cmp a/proj/out/x.o b/proj/out/x.o
 '
 
