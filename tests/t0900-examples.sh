@@ -20,6 +20,8 @@ test_expect_success 'batch: 20 jobs, then all skipped, then exactly one re-run' 
 
 test_expect_success 'c-project: a clean rebuild is all hits, one edit reruns its compile and the link' '
 	"$TOP/examples/c-project/run.sh" >out 2>&1 &&
+	# in the log, should a build below not be what is expected
+	cat out &&
 	sed -n "/== build 2/,/== build 3/p" out >b2 &&
 	test "$(grep -c ": hit" b2)" = 4 &&
 	sed -n "/== build 3/,\$p" out >b3 &&
