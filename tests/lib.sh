@@ -232,9 +232,18 @@ test_skip_unless_prereq() {
 	return 1
 }
 
+# The system python when there is one, for the tests and for the jobs
+# they run: a pyenv shim first on PATH costs a second a call (ten under
+# load, past a test's wait for a server it started).
+if [ -x /usr/bin/python3 ]; then
+	PYTHON=/usr/bin/python3
+	PATH=/usr/bin:$PATH
+else
+	PYTHON=python3
+fi
+export PATH
+
 # json_get FILE KEY: prints a top-level value of a JSON file (strings bare).
-# The system python when there is one: a pyenv shim costs a second a call.
-if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 json_get() {
 	"$PYTHON" -c 'import json,sys
 v = json.load(open(sys.argv[1]))
