@@ -92,10 +92,8 @@ static void human_age(int64_t secs, char *buf, size_t len)
 
 static void print_json(cJSON *o)
 {
-	char *text = cJSON_Print(o);
+	char *text = json_print_output(o, true);
 
-	if (!text)
-		die("out of memory printing JSON");
 	puts(text);
 	free(text);
 }
@@ -377,7 +375,7 @@ static void show_text(const struct cache_entry *e, cJSON *j)
 	printf("preconditions:\n");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "preconditions"))
 	{
-		char *line = json_print_compact(it);
+		char *line = json_print_output(it, false);
 
 		printf("  %s\n", line);
 		free(line);
@@ -398,7 +396,7 @@ static void show_text(const struct cache_entry *e, cJSON *j)
 	printf("changes:\n");
 	cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(res, "changes"))
 	{
-		char *line = json_print_compact(ch);
+		char *line = json_print_output(ch, false);
 
 		printf("  %s\n", line);
 		free(line);
