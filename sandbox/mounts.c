@@ -757,6 +757,15 @@ static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 		"redirect_dir", "nofollow", "metacopy", "off", "index", "off",
 		"uuid", "off", "xino", "off", "volatile", NULL,
 	};
+	/*
+	 * "lowerdir+" takes its path as it is, but overlayfs still unescapes
+	 * "upperdir" and "workdir" (ovl_mount_dir(): a backslash quotes the
+	 * next character) even through fsconfig: a cache directory named
+	 * 'a\b' would make it look for 'ab'. Every special character gets
+	 * its backslash; removing them gives the path back.
+	 */
+	_cleanup_free_ char *upper = path_escape_mount_opt(l->upper);
+	_cleanup_free_ char *work = path_escape_mount_opt(l->work);
 	char log[256];
 	size_t i;
 
@@ -765,8 +774,8 @@ static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 		sbx_child_fail(status_fd, "cannot mount overlay on '%s': fsopen",
 			       l->mountpoint);
 	if (fs_set(fsfd, "lowerdir+", l->lower) < 0 ||
-	    fs_set(fsfd, "upperdir", l->upper) < 0 ||
-	    fs_set(fsfd, "workdir", l->work) < 0)
+	    fs_set(fsfd, "upperdir", upper) < 0 ||
+	    fs_set(fsfd, "workdir", work) < 0)
 		goto fail;
 	for (i = 0; i < ARRAY_SIZE(opts); i += 2)
 		if (fs_set(fsfd, opts[i], opts[i + 1]) < 0)

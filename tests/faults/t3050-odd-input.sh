@@ -110,6 +110,22 @@ test_expect_success 'every JSON output of a job writing non-UTF-8 names is valid
 	json_check trace.json $name
 '
 
+# The cache directory holds the overlays' upper and work directories,
+# which overlayfs unescapes even through fsconfig: each character that
+# mount options quote, in the cache directory's name.
+for c in "\\" "," ":" " " "$(printf "\t")" "$(printf "\377")"; do
+	test_expect_success "a cache directory whose name has $(printf %q "$c") works: miss, hit, verify" '
+		export PROCACHE_DIR="$TEST_DIR/ca${c}che" &&
+		run miss -- sh -c "echo out >f; cat /etc/passwd >/dev/null; echo hi" >out1 &&
+		echo hi >expect && test_cmp expect out1 &&
+		rm f &&
+		run hit -- sh -c "echo out >f; cat /etc/passwd >/dev/null; echo hi" >out2 &&
+		test_cmp expect out2 && echo out >expect && test_cmp expect f &&
+		"$PROCACHE" cache verify >/dev/null &&
+		"$PROCACHE" run --untrusted --no-cache -- true
+	'
+done
+
 test_expect_success 'a command that does not exist: 127 and one line, never stored' '
 	test_expect_code 127 "$PROCACHE" run --report report.json -- no-such-command-here 2>err &&
 	test_line_count 1 err &&
