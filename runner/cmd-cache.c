@@ -587,7 +587,14 @@ int cmd_cache(int argc, char **argv)
 			char **sub_argv = argv + optind;
 			struct sub_opts so;
 
-			optind = 1; /* getopt restarts on the subcommand's argv */
+			/*
+			 * getopt restarts on the subcommand's argv. 0, not 1:
+			 * glibc initializes again only then, and would keep the
+			 * "+" (stop at the first operand) of the loop above;
+			 * the subcommands take options anywhere before "--"
+			 * ("cache show last --json"), as git's do.
+			 */
+			optind = 0;
 			parse_sub(sub_argc, sub_argv, sc, &ctx, &so);
 			struct cache *c = open_from_ctx(&ctx);
 			int status = sc->fn(c, &so);
