@@ -156,6 +156,15 @@ struct sbx_config {
 	/* cgroup limits; 0 = none. */
 	uint64_t memory_bytes;
 	uint64_t pids_max;
+	/*
+	 * The capabilities a job running as root in trusted mode keeps
+	 * (bit 1 << CAP_x; its effective, permitted and bounding sets;
+	 * inheritable and ambient are empty), e.g. SBX_CAPS_DEFAULT. Must
+	 * be within sbx_caps_available(). Any other job keeps none.
+	 * Without CAP_SYS_ADMIN the job can neither create user namespaces
+	 * (EPERM; clone3 is ENOSYS) nor use the kernel keyrings (EPERM).
+	 */
+	uint64_t caps;
 };
 
 /*
@@ -197,6 +206,32 @@ struct sbx_result {
 	/* A user namespace was used (rootless or untrusted). */
 	bool userns;
 };
+
+/*
+ * Capabilities (sandbox/caps.c), as masks of bits 1 << CAP_x.
+ * SBX_CAPS_DEFAULT is Docker's default set: CHOWN DAC_OVERRIDE FOWNER
+ * FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT
+ * MKNOD AUDIT_WRITE SETFCAP (DESIGN.md section 8).
+ */
+#define SBX_CAPS_DEFAULT                                                     \
+	((1ULL << 0) | (1ULL << 1) | (1ULL << 3) | (1ULL << 4) | (1ULL << 5) | \
+	 (1ULL << 6) | (1ULL << 7) | (1ULL << 8) | (1ULL << 10) |             \
+	 (1ULL << 13) | (1ULL << 18) | (1ULL << 27) | (1ULL << 29) |          \
+	 (1ULL << 31))
+/*
+ * The capability called @name: the kernel's name with or without
+ * "CAP_", in any case ("chown", "CAP_SYS_ADMIN", "Net_Raw"). -1 when
+ * there is none of that name ("ALL" is the caller's business).
+ */
+int sbx_cap_from_name(const char *name);
+/* Capability @cap's name, lowercase without "cap_"; NULL if unknown. */
+const char *sbx_cap_name(unsigned cap);
+/* Every capability the running kernel knows. */
+uint64_t sbx_caps_all(void);
+/* What this process can give a job: its permitted and bounding sets. */
+uint64_t sbx_caps_available(void);
+/* @set's names, comma-separated in the kernel's order, appended to @out. */
+void sbx_caps_names(uint64_t set, struct strbuf *out);
 
 /*
  * Check @cfg, create R = cfg->run_root/<16 random hex> (with R/lock,

@@ -128,6 +128,15 @@ void sbx_limits_release(struct sbx_limits *l);
  */
 int sbx_caps_drop(const struct sbx *s, const char **what);
 /*
+ * caps.c, in the job after no_new_privs: a root job in trusted mode
+ * without CAP_SYS_ADMIN gets a filter refusing what capabilities do not
+ * cover: new user namespaces, in which it would have every capability
+ * again (unshare and clone with CLONE_NEWUSER: EPERM; clone3: ENOSYS),
+ * and the kernel keyrings, which are not namespaced (keyctl, add_key,
+ * request_key: EPERM). 0, or -errno with *@what naming the failed step.
+ */
+int sbx_caps_filter(const struct sbx *s, const char **what);
+/*
  * In init when it changes its ids inside a user namespace (untrusted as
  * root): keep the capabilities needed to build the view. The first before
  * setresuid() (the permitted set survives it), the second after (the
