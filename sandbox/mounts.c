@@ -784,7 +784,12 @@ static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 		goto fail;
 	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		goto fail;
-	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
+	/*
+	 * nodev: a job keeps CAP_MKNOD (as in Docker), so the node it makes
+	 * must never open (a raw disk, /dev/mem). /dev's nodes are binds
+	 * of the host's, with mount flags of their own.
+	 */
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
 	if (mfd < 0)
 		goto fail;
 	if (move_mount(mfd, "", dirfd, rel,
@@ -919,7 +924,8 @@ static void build_dev(int rootfd, int status_fd)
 	size_t i;
 
 	if (mount_fresh(rootfd, "dev", "tmpfs", tmpfs_opts,
-			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &what) < 0)
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODEV,
+			&what) < 0)
 		sbx_child_fail(status_fd, "cannot mount tmpfs on '/dev': %s",
 			       what);
 	for (i = 0; i < ARRAY_SIZE(devs); i++) {
@@ -980,8 +986,8 @@ void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd)
 	 * reached through the new mount's own fd.
 	 */
 	if (s->skeleton) {
-		if (mount_fresh_fd(hostroot_fd, "", "tmpfs", root_opts, 0, &what,
-				   &rootfd) < 0)
+		if (mount_fresh_fd(hostroot_fd, "", "tmpfs", root_opts,
+				   MOUNT_ATTR_NODEV, &what, &rootfd) < 0)
 			sbx_child_fail(status_fd,
 				       "cannot mount the root skeleton on '%s': %s",
 				       s->root_dir, what);
