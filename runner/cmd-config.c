@@ -87,6 +87,8 @@ int cmd_config(int argc, char **argv)
 		printf("limits.pids = none\t(default)\n");
 	printf("limits.best_effort = %s\t(%s)\n", cfg.best_effort_limits ? "true" : "false",
 	       cfg.best_effort_limits ? "config file" : "default");
+	print_list("capabilities.add", cfg.cap_add, file, "none");
+	print_list("capabilities.drop", cfg.cap_drop, file, "none");
 	config_settings_release(&set);
 	config_release(&cfg);
 	return 0;

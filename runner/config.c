@@ -139,10 +139,11 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			struct strbuf *err)
 {
 	static const char *const top_keys[] = { "cache_dir", "max_size", "outputs",
-		"masks", "env", "limits", NULL };
+		"masks", "env", "limits", "capabilities", NULL };
 	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
 		"best_effort", NULL };
+	static const char *const cap_keys[] = { "add", "drop", NULL };
 	const char *s;
 	const cJSON *obj;
 	int rc;
@@ -207,6 +208,19 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 				  false, err) == -EINVAL)
 			return -EINVAL;
 	}
+	if ((rc = get_section(root, "capabilities", cap_keys, &obj, err)) < 0)
+		return rc;
+	if (rc) {
+		if ((rc = get_str_array(obj, "add", &cfg->cap_add, err)) < 0 ||
+		    (rc = get_str_array(obj, "drop", &cfg->cap_drop, err)) < 0)
+			return rc;
+		for (char **l = cfg->cap_add; l && *l; l++)
+			if (!job_cap_name_ok(*l))
+				return strbuf_error(err, -EINVAL, "key 'capabilities.add': unknown capability '%s'", *l);
+		for (char **l = cfg->cap_drop; l && *l; l++)
+			if (!job_cap_name_ok(*l))
+				return strbuf_error(err, -EINVAL, "key 'capabilities.drop': unknown capability '%s'", *l);
+	}
 	return 0;
 }
 
@@ -257,6 +271,8 @@ void config_release(struct pc_config *cfg)
 	strv_free(cfg->env_keep);
 	strv_free(cfg->env_set);
 	strv_free(cfg->env_unset);
+	strv_free(cfg->cap_add);
+	strv_free(cfg->cap_drop);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -280,6 +296,16 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 	if (!o->pids_max)
 		o->pids_max = cfg->pids_max;
 	o->best_effort_limits |= cfg->best_effort_limits;
+	if (!o->nr_cap_add && !o->nr_cap_drop) {
+		for (char **p = cfg->cap_add; p && *p; p++) {
+			ALLOC_GROW(o->cap_add, o->nr_cap_add + 1, o->alloc_cap_add);
+			o->cap_add[o->nr_cap_add++] = xstrdup(*p);
+		}
+		for (char **p = cfg->cap_drop; p && *p; p++) {
+			ALLOC_GROW(o->cap_drop, o->nr_cap_drop + 1, o->alloc_cap_drop);
+			o->cap_drop[o->nr_cap_drop++] = xstrdup(*p);
+		}
+	}
 
 	/* The file's environment options first, the command line's after. */
 	struct envpolicy ep;

@@ -22,10 +22,13 @@
  *	  "env": { "clear": false, "keep": ["PATH"], "set": {"LC_ALL": "C"},
  *	           "unset": ["TERM"] },
  *	  "limits": { "timeout": "10m", "memory": "2G", "pids": 4096,
- *	              "best_effort": false }
+ *	              "best_effort": false },
+ *	  "capabilities": { "add": ["NET_ADMIN"], "drop": ["MKNOD"] }
  *	}
- * Outputs given on the command line replace the file's; masks and
- * environment options add to them (the file's first).
+ * Outputs given on the command line replace the file's, and so do
+ * --cap-add/--cap-drop the file's capabilities (both lists, when either
+ * option is given); masks and environment options add to them (the
+ * file's first).
  *
  * Calling sequence (runner/job.c, runner/cmd-cache.c, runner/cmd-config.c):
  *	struct pc_config cfg;
@@ -62,6 +65,7 @@ struct pc_config {
 	double timeout_s;
 	uint64_t memory_bytes, pids_max;
 	bool best_effort_limits;
+	char **cap_add, **cap_drop;	/* NULL-terminated or NULL; checked */
 };
 
 /* The settings of the cache, resolved by precedence. */

@@ -116,6 +116,34 @@ static int cmp_gid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * The capabilities the job will keep (DESIGN.md section 8): a root job in
+ * trusted mode keeps Docker's default set as --cap-add and --cap-drop
+ * change it, within what procache itself has (a capability procache
+ * lacks cannot be given: asked for by name, that is an error); any other
+ * job keeps none, and --cap-add is refused for it.
+ */
+static uint64_t job_caps(const struct job_opts *o, uid_t uid)
+{
+	if (o->untrusted || uid != 0) {
+		if (o->nr_cap_add)
+			die("option '--cap-add' is for a job run as root: %s",
+			    o->untrusted ? "an untrusted job has no capability"
+					 : "a job run as another user has no capability");
+		return 0;
+	}
+	uint64_t want = job_caps_resolve(o->cap_add, o->nr_cap_add,
+					 o->cap_drop, o->nr_cap_drop);
+	uint64_t have = sbx_caps_available();
+	for (size_t i = 0; i < o->nr_cap_add; i++) {
+		int cap = sbx_cap_from_name(o->cap_add[i]);
+		if (cap >= 0 && (want & (1ULL << cap)) && !(have & (1ULL << cap)))
+			die("cannot give the job capability '%s': procache does not have it",
+			    o->cap_add[i]);
+	}
+	return want & have;
+}
+
 void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 		 const char *cache_dir, const char *tmp_dir)
 {
@@ -181,6 +209,7 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 		}
 	}
 
+	j->caps = job_caps(o, j->uid);
 	j->env = envpolicy_apply(&o->env, environ, cwd);
 
 	struct stat st;
@@ -280,6 +309,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.timeout_s = o->timeout_s,
 		.memory_bytes = o->memory_bytes,
 		.pids_max = o->pids_max,
+		.caps = j->caps,
 	};
 	if (sbx_new(&cfg, &r->sbx, &err) < 0)
 		die("%s", err.buf);

@@ -52,6 +52,7 @@ struct job {
 	gid_t gid;
 	gid_t *groups;
 	size_t nr_groups;
+	uint64_t caps;		/* the capabilities the job keeps (keyed) */
 	enum job_stdin_kind stdin_kind;
 	int stdin_fd;		/* JOB_STDIN_FILE: the private copy; else -1 */
 	struct pc_hash stdin_hash;

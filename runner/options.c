@@ -9,12 +9,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/die.h"
 #include "common/units.h"
 #include "common/xalloc.h"
 #include "runner/options.h"
+#include "sandbox/sandbox.h"
 #include "common/banned.h"
+
+bool job_cap_name_ok(const char *name)
+{
+	return !strcasecmp(name, "all") || sbx_cap_from_name(name) >= 0;
+}
+
+uint64_t job_caps_resolve(char *const *add, size_t nr_add, char *const *drop,
+			  size_t nr_drop)
+{
+	uint64_t adds = 0, drops = 0, all = sbx_caps_all();
+	bool add_all = false, drop_all = false;
+
+	for (size_t i = 0; i < nr_add; i++) {
+		if (!strcasecmp(add[i], "all"))
+			add_all = true;
+		else if (sbx_cap_from_name(add[i]) >= 0)
+			adds |= 1ULL << sbx_cap_from_name(add[i]);
+	}
+	for (size_t i = 0; i < nr_drop; i++) {
+		if (!strcasecmp(drop[i], "all"))
+			drop_all = true;
+		else if (sbx_cap_from_name(drop[i]) >= 0)
+			drops |= 1ULL << sbx_cap_from_name(drop[i]);
+	}
+	/* Docker's rule (moby's TweakCapabilities), whatever the order. */
+	if (add_all)
+		return all & ~drops;
+	if (drop_all)
+		return adds & all;
+	return ((SBX_CAPS_DEFAULT & ~drops) | adds) & all;
+}
 
 void job_opts_init(struct job_opts *o)
 {
@@ -30,6 +63,12 @@ void job_opts_release(struct job_opts *o)
 	for (size_t i = 0; i < o->nr_masks; i++)
 		free(o->masks[i]);
 	free(o->masks);
+	for (size_t i = 0; i < o->nr_cap_add; i++)
+		free(o->cap_add[i]);
+	free(o->cap_add);
+	for (size_t i = 0; i < o->nr_cap_drop; i++)
+		free(o->cap_drop[i]);
+	free(o->cap_drop);
 	envpolicy_release(&o->env);
 	memset(o, 0, sizeof(*o));
 }
@@ -40,7 +79,7 @@ enum {
 	OPT_MEMORY, OPT_PIDS, OPT_BEST_EFFORT, OPT_NET, OPT_SHARE_TMP,
 	OPT_MASK, OPT_UNTRUSTED, OPT_ENV_CLEAR, OPT_ENV_KEEP, OPT_ENV_SET,
 	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
-	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG,
+	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_CAP_ADD, OPT_CAP_DROP,
 };
 
 static const char run_usage[] =
@@ -69,6 +108,9 @@ static const char run_usage[] =
 	"  --net                  share the host network (the job is uncacheable)\n"
 	"  --share-tmp            show the host /tmp copy-on-write (default: private)\n"
 	"  --mask PATH            hide PATH from the job (repeatable)\n"
+	"  --cap-add CAP          a root job keeps capability CAP too (repeatable;\n"
+	"                         NET_ADMIN or net_admin; ALL: every one)\n"
+	"  --cap-drop CAP         a root job loses CAP (repeatable; ALL: every one)\n"
 	"  --timeout SECONDS      kill the job after SECONDS (exit status 124)\n"
 	"  --memory BYTES         memory limit (64M, 1G)\n"
 	"  --pids N               limit on processes and threads\n"
@@ -99,6 +141,7 @@ static const char trace_usage[] =
 	"  --cache-dir DIR        cache directory (holds the run's state)\n"
 	"  --config FILE          configuration file\n"
 	"  --strict-stat, --untrusted, --net, --share-tmp, --mask PATH,\n"
+	"  --cap-add CAP, --cap-drop CAP,\n"
 	"  --timeout SECONDS, --memory BYTES, --pids N, --best-effort-limits,\n"
 	"  --env-clear, --env-keep NAME, --env-set NAME=VALUE, --env-unset NAME,\n"
 	"  --keep-run-dir, -v, --log FILE\n"
@@ -133,6 +176,8 @@ static const struct option long_options[] = {
 	{ "keep-run-dir", no_argument, NULL, OPT_KEEP_RUN_DIR },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -166,6 +211,17 @@ static void add_path_opt(char ***list, size_t *nr, size_t *alloc,
 		die("option '--%s' needs a non-empty path", name);
 	if (strlen(value) >= PATH_MAX)
 		die("option '--%s': path too long", name);
+	ALLOC_GROW(*list, *nr + 1, *alloc);
+	(*list)[(*nr)++] = xstrdup(value);
+}
+
+/* A capability name for --cap-add or --cap-drop: known, or ALL. */
+static void add_cap_opt(char ***list, size_t *nr, size_t *alloc,
+			const char *value, const char *name)
+{
+	if (!job_cap_name_ok(value))
+		die("invalid value for '--%s': '%s' (want a capability such as NET_ADMIN or CAP_SYS_TIME, or ALL)",
+		    name, value);
 	ALLOC_GROW(*list, *nr + 1, *alloc);
 	(*list)[(*nr)++] = xstrdup(value);
 }
@@ -258,6 +314,14 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 				     optarg, "mask");
 			break;
 		case OPT_UNTRUSTED: o->untrusted = true; break;
+		case OPT_CAP_ADD:
+			add_cap_opt(&o->cap_add, &o->nr_cap_add, &o->alloc_cap_add,
+				    optarg, "cap-add");
+			break;
+		case OPT_CAP_DROP:
+			add_cap_opt(&o->cap_drop, &o->nr_cap_drop, &o->alloc_cap_drop,
+				    optarg, "cap-drop");
+			break;
 		case OPT_ENV_CLEAR: o->env.clear = true; break;
 		case OPT_ENV_KEEP:
 			if (envpolicy_keep(&o->env, optarg) < 0)

@@ -36,8 +36,23 @@ struct job_opts {
 	size_t nr_outputs, alloc_outputs;
 	char **masks;
 	size_t nr_masks, alloc_masks;
+	/* --cap-add, --cap-drop: names as given ("ALL" allowed), checked */
+	char **cap_add, **cap_drop;
+	size_t nr_cap_add, alloc_cap_add, nr_cap_drop, alloc_cap_drop;
 	struct envpolicy env;
 };
+
+/* @name is a capability --cap-add/--cap-drop accept (any case, CAP_ or not, ALL). */
+bool job_cap_name_ok(const char *name);
+/*
+ * The capabilities a root job keeps for these --cap-add and --cap-drop
+ * names (checked with job_cap_name_ok()), by Docker's rule, whatever
+ * their order: ALL added gives every capability but those dropped;
+ * otherwise ALL dropped gives those added; otherwise the default set
+ * (SBX_CAPS_DEFAULT) without those dropped, with those added.
+ */
+uint64_t job_caps_resolve(char *const *add, size_t nr_add, char *const *drop,
+			  size_t nr_drop);
 
 void job_opts_init(struct job_opts *o);
 void job_opts_release(struct job_opts *o);
