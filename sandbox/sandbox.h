@@ -165,6 +165,16 @@ struct sbx_config {
 	 * (EPERM; clone3 is ENOSYS) nor use the kernel keyrings (EPERM).
 	 */
 	uint64_t caps;
+	/*
+	 * The most the job may write (its upper directories, on a tmpfs of
+	 * this size: ENOSPC past it); 0 = no limit, the upper directories
+	 * on run_root's file system. Root only; a rootless run is refused
+	 * unless best_effort_limits or disk_default (then: a note, no
+	 * limit). Ignored with keep_run_dir (the uppers must outlive us).
+	 */
+	uint64_t disk_bytes;
+	/* disk_bytes is procache's default (sbx_disk_default()), not asked for. */
+	bool disk_default;
 };
 
 /*
@@ -205,6 +215,17 @@ struct sbx_result {
 	gid_t gid;
 	/* A user namespace was used (rootless or untrusted). */
 	bool userns;
+	/*
+	 * The disk limit's tmpfs ran out of space or inodes at some point
+	 * seen (the supervisor looks every 100 ms and at the end): the job
+	 * got ENOSPC, or came within a page of it.
+	 */
+	bool disk_full;
+	/*
+	 * stdout and stderr together went past the disk limit: the captured
+	 * files hold only their start (the streams were passed on whole).
+	 */
+	bool output_cut;
 };
 
 /*
@@ -232,6 +253,15 @@ uint64_t sbx_caps_all(void);
 uint64_t sbx_caps_available(void);
 /* @set's names, comma-separated in the kernel's order, appended to @out. */
 void sbx_caps_names(uint64_t set, struct strbuf *out);
+
+/*
+ * The default disk limit for runs under @dir (the cache directory): a
+ * quarter of its file system's size, at most half the machine's memory
+ * (the limit is a tmpfs). 0 if neither can be read.
+ */
+#define SBX_DISK_DEFAULT_FS_DIV 4
+#define SBX_DISK_DEFAULT_RAM_DIV 2
+uint64_t sbx_disk_default(const char *dir);
 
 /*
  * Check @cfg, create R = cfg->run_root/<16 random hex> (with R/lock,
