@@ -93,6 +93,26 @@ void apply_diff(const struct job_run *r, const struct job *j,
 	free(ch);
 }
 
+void apply_none(const struct job_run *r, const char *why, struct applied *a)
+{
+	size_t n = 0;
+
+	applied_init(a, r->nr_changes);
+	a->rep.results = xcalloc(r->nr_changes ? r->nr_changes : 1,
+				 sizeof(*a->rep.results));
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		const struct sbx_change *s = &r->changes[i];
+		if (s->kind == CHANGE_SPECIAL)
+			continue;
+		a->paths[n] = s->path;
+		a->kinds[n] = change_kind_name(s->kind);
+		a->rep.results[n].outcome = MAT_SKIPPED;
+		a->rep.results[n].reason = xstrdup(why);
+		n++;
+	}
+	a->nr = a->rep.nr = a->rep.skipped = n;
+}
+
 void applied_warn_refusals(const struct applied *a)
 {
 	for (size_t i = 0; i < a->nr; i++)

@@ -142,7 +142,7 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 		"masks", "env", "limits", "capabilities", NULL };
 	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
-		"best_effort", NULL };
+		"disk", "best_effort", NULL };
 	static const char *const cap_keys[] = { "add", "drop", NULL };
 	const char *s;
 	const cJSON *obj;
@@ -204,6 +204,13 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 		    (rc = get_size(obj, "memory", &cfg->memory_bytes, err)) < 0 ||
 		    (rc = get_size(obj, "pids", &cfg->pids_max, err)) < 0)
 			return rc;
+		if (cJSON_GetObjectItemCaseSensitive(obj, "disk")) {
+			if ((rc = get_size(obj, "disk", &cfg->disk_bytes, err)) < 0)
+				return rc;
+			if (cfg->disk_bytes && cfg->disk_bytes < JOB_DISK_MIN)
+				return strbuf_error(err, -EINVAL, "key 'limits.disk': want 0 (none) or at least 1M");
+			cfg->has_disk = true;
+		}
 		if (json_get_bool(obj, "best_effort", &cfg->best_effort_limits,
 				  false, err) == -EINVAL)
 			return -EINVAL;
@@ -295,6 +302,10 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 		o->memory_bytes = cfg->memory_bytes;
 	if (!o->pids_max)
 		o->pids_max = cfg->pids_max;
+	if (!o->has_disk && cfg->has_disk) {
+		o->disk_bytes = cfg->disk_bytes;
+		o->has_disk = true;
+	}
 	o->best_effort_limits |= cfg->best_effort_limits;
 	if (!o->nr_cap_add && !o->nr_cap_drop) {
 		for (char **p = cfg->cap_add; p && *p; p++) {

@@ -22,7 +22,7 @@
  *	  "env": { "clear": false, "keep": ["PATH"], "set": {"LC_ALL": "C"},
  *	           "unset": ["TERM"] },
  *	  "limits": { "timeout": "10m", "memory": "2G", "pids": 4096,
- *	              "best_effort": false },
+ *	              "disk": "20G", "best_effort": false },
  *	  "capabilities": { "add": ["NET_ADMIN"], "drop": ["MKNOD"] }
  *	}
  * Outputs given on the command line replace the file's, and so do
@@ -64,6 +64,8 @@ struct pc_config {
 	char **env_keep, **env_set, **env_unset;
 	double timeout_s;
 	uint64_t memory_bytes, pids_max;
+	uint64_t disk_bytes;		/* meaningful when has_disk (0: none) */
+	bool has_disk;
 	bool best_effort_limits;
 	char **cap_add, **cap_drop;	/* NULL-terminated or NULL; checked */
 };

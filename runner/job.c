@@ -144,6 +144,29 @@ static uint64_t job_caps(const struct job_opts *o, uid_t uid)
 	return want & have;
 }
 
+/*
+ * The disk limit (DESIGN.md section 2): --disk or the config's, else the
+ * default for the cache's file system. Only root can enforce one: a
+ * rootless run has none (asked for explicitly: refused unless
+ * --best-effort-limits), and neither has --keep-run-dir, whose upper
+ * directories must outlive the run. What is enforced is what is keyed.
+ */
+static void job_disk(struct job *j, const struct job_opts *o, const char *cache_dir)
+{
+	uint64_t want = o->has_disk ? o->disk_bytes : sbx_disk_default(cache_dir);
+
+	j->disk_default = !o->has_disk;
+	if (!want || o->keep_run_dir) {
+		j->disk = 0;
+	} else if (geteuid() != 0) {
+		if (o->has_disk && !o->best_effort_limits)
+			die("cannot enforce the disk limit: procache is not root; use --best-effort-limits to run without it");
+		j->disk = 0;
+	} else {
+		j->disk = want;
+	}
+}
+
 void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 		 const char *cache_dir, const char *tmp_dir)
 {
@@ -210,6 +233,7 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 	}
 
 	j->caps = job_caps(o, j->uid);
+	job_disk(j, o, cache_dir);
 	j->env = envpolicy_apply(&o->env, environ, cwd);
 
 	struct stat st;
@@ -310,6 +334,8 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.memory_bytes = o->memory_bytes,
 		.pids_max = o->pids_max,
 		.caps = j->caps,
+		.disk_bytes = j->disk,
+		.disk_default = j->disk_default,
 	};
 	if (sbx_new(&cfg, &r->sbx, &err) < 0)
 		die("%s", err.buf);
@@ -369,6 +395,12 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	if (r->res.forwarded_signal)
 		job_run_add_reason(r, "interrupted: procache passed signal %d (%s) on to the job",
 				   r->res.forwarded_signal, strsignal(r->res.forwarded_signal));
+	if (r->res.output_cut)
+		job_run_add_reason(r, "printed more than the disk limit of %llu bytes (stdout and stderr not kept)",
+				   (unsigned long long)j->disk);
+	if (r->res.disk_full)
+		job_run_add_reason(r, "reached the disk limit of %llu bytes (ENOSPC in the sandbox)",
+				   (unsigned long long)j->disk);
 	if (sig == SIGSYS)
 		job_run_add_reason(r, "killed by SIGSYS (a system call of a foreign ABI, or a seccomp kill)");
 	if (o->no_trace)

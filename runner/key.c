@@ -71,6 +71,8 @@ void job_add_key(const struct job *j, struct cache_key *k)
 	cache_key_add_str(k, "sandbox", buf);
 	snprintf(buf, sizeof(buf), "pids=%llu", (unsigned long long)o->pids_max);
 	cache_key_add_str(k, "sandbox", buf);
+	snprintf(buf, sizeof(buf), "disk=%llu", (unsigned long long)j->disk);
+	cache_key_add_str(k, "sandbox", buf);
 	struct strbuf caps = STRBUF_INIT;
 	strbuf_addstr(&caps, "caps=");
 	sbx_caps_names(j->caps, &caps);

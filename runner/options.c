@@ -80,6 +80,7 @@ enum {
 	OPT_MASK, OPT_UNTRUSTED, OPT_ENV_CLEAR, OPT_ENV_KEEP, OPT_ENV_SET,
 	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
 	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_CAP_ADD, OPT_CAP_DROP,
+	OPT_DISK,
 };
 
 static const char run_usage[] =
@@ -114,6 +115,9 @@ static const char run_usage[] =
 	"  --timeout SECONDS      kill the job after SECONDS (exit status 124)\n"
 	"  --memory BYTES         memory limit (64M, 1G)\n"
 	"  --pids N               limit on processes and threads\n"
+	"  --disk BYTES           most the job may write (ENOSPC past it; 0: none;\n"
+	"                         default: a quarter of the cache's file system,\n"
+	"                         at most half the memory)\n"
 	"  --best-effort-limits   fall back to rlimits when a cgroup is unavailable\n"
 	"  --no-trace             do not trace (benchmarks); the job is uncacheable\n"
 	"  --keep-run-dir         keep the run's state directory (debugging)\n"
@@ -142,7 +146,8 @@ static const char trace_usage[] =
 	"  --config FILE          configuration file\n"
 	"  --strict-stat, --untrusted, --net, --share-tmp, --mask PATH,\n"
 	"  --cap-add CAP, --cap-drop CAP,\n"
-	"  --timeout SECONDS, --memory BYTES, --pids N, --best-effort-limits,\n"
+	"  --timeout SECONDS, --memory BYTES, --pids N, --disk BYTES,\n"
+	"  --best-effort-limits,\n"
 	"  --env-clear, --env-keep NAME, --env-set NAME=VALUE, --env-unset NAME,\n"
 	"  --keep-run-dir, -v, --log FILE\n"
 	"                         as for 'procache run'\n"
@@ -161,6 +166,7 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "pids", required_argument, NULL, OPT_PIDS },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "best-effort-limits", no_argument, NULL, OPT_BEST_EFFORT },
 	{ "net", no_argument, NULL, OPT_NET },
 	{ "share-tmp", no_argument, NULL, OPT_SHARE_TMP },
@@ -306,6 +312,13 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 			o->pids_max = v;
 			break;
 		}
+		case OPT_DISK:
+			if (parse_size(optarg, &o->disk_bytes) < 0 ||
+			    (o->disk_bytes && o->disk_bytes < JOB_DISK_MIN))
+				die("invalid value for '--disk': '%s' (want 0 or bytes >= 1M, e.g. 512M or 20G)",
+				    optarg);
+			o->has_disk = true;
+			break;
 		case OPT_BEST_EFFORT: o->best_effort_limits = true; break;
 		case OPT_NET: o->share_net = true; break;
 		case OPT_SHARE_TMP: o->share_tmp = true; break;

@@ -23,6 +23,9 @@
 
 enum job_cmd { JOB_CMD_RUN, JOB_CMD_TRACE };
 
+/* The smallest disk limit (--disk, limits.disk) other than 0 (none). */
+#define JOB_DISK_MIN (1024 * 1024)
+
 struct job_opts {
 	const char *cache_dir;		/* --cache-dir, as given */
 	const char *config_path;	/* --config FILE */
@@ -32,6 +35,8 @@ struct job_opts {
 	const char *report_path, *diff_json_path, *log_path;
 	double timeout_s;
 	uint64_t memory_bytes, pids_max;
+	uint64_t disk_bytes;		/* --disk; meaningful when has_disk (0: none) */
+	bool has_disk;
 	char **outputs;
 	size_t nr_outputs, alloc_outputs;
 	char **masks;

@@ -223,7 +223,12 @@ static int run_miss(struct cache *c, struct cache_key *k, struct job *j,
 	struct applied a;
 	if (stored)
 		apply_entry(c, stored, j, &a, &err);
-	else
+	else if (r.res.disk_full) {
+		/* what it wrote may be cut short anywhere: none of it */
+		warn("the job reached the disk limit of %llu bytes: none of its changes are applied (see --disk)",
+		     (unsigned long long)j->disk);
+		apply_none(&r, "the job reached the disk limit", &a);
+	} else
 		apply_diff(&r, j, &a, &err);
 	report_applied(c, &a, rp, &err);
 	if (stored) {

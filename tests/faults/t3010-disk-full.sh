@@ -22,6 +22,8 @@ nothing_partial() {
 	fi
 }
 
+# --disk 0: the upper directories on the cache's file system, as without
+# a disk limit (the default puts them on a tmpfs of their own).
 test_expect_success ROOT 'the cache file system fills while the job runs (125 naming the path), while storing (applied uncached, said once)' '
 	fault_seed 1 &&
 	mkdir -p out && echo old >out/keep &&
@@ -33,7 +35,7 @@ test_expect_success ROOT 'the cache file system fills while the job runs (125 na
 	for k in $(seq 992 4 1064); do
 		small_fs cfs || return 1
 		rc=0
-		"$PROCACHE" run --cache-dir "$PWD/cfs/c" --report report.json -- \
+		"$PROCACHE" run --cache-dir "$PWD/cfs/c" --disk 0 --report report.json -- \
 			sh -c "head -c ${k}000 /dev/zero >out/f 2>/dev/null; echo new >out/keep; seq 1 2000" \
 			>stdout 2>stderr || rc=$? &&
 		case $rc/$(report_status) in
@@ -69,7 +71,7 @@ test_expect_success ROOT 'the cache file system fills while the job runs (125 na
 		# failed run left (its run directory, blobs it had stored) does
 		# not keep the disk full.
 		if [ "$(report_status)" != miss ]; then
-			run miss --cache-dir "$PWD/cfs/c" -- sh -c "echo small >out/small" &&
+			run miss --cache-dir "$PWD/cfs/c" --disk 0 -- sh -c "echo small >out/small" &&
 			echo small >expect && test_cmp expect out/small &&
 			nothing_partial cfs/c
 		fi &&
@@ -129,6 +131,8 @@ test_expect_success ROOT 'a hit whose restore fills the output disk: 125, the en
 	test "$(stat -c %s ofs/x ofs/y | tr "\n" " ")" = "1500000 1500000 "
 '
 
+# (--disk 0: upper directories on the cache's file system, where the
+# captured files are renamed into the blob store and must be put back.)
 # The store fails when the cache's file system has no inode left (tmpfs
 # counts a hard link as one): linking the captured files back fails too.
 # A blob of this store's own is renamed back (no inode needed); a blob that
@@ -139,7 +143,7 @@ test_expect_success ROOT 'a captured file that cannot be put back after a failed
 	small_fs cfs 8M &&
 	mkdir out &&
 	head -c 5000 /dev/urandom >shared &&
-	run miss --cache-dir "$PWD/cfs/c" -- sh -c "cat shared >out/shared" &&
+	run miss --cache-dir "$PWD/cfs/c" --disk 0 -- sh -c "cat shared >out/shared" &&
 	rm out/shared &&
 	# From no inode to spare up: each run fails at a later step; the
 	# case wanted is the entry failing after the blobs were put.
@@ -149,7 +153,7 @@ test_expect_success ROOT 'a captured file that cannot be put back after a failed
 		used=$(( $(stat -f -c "%c - %d" cfs) )) &&
 		mount -o remount,nr_inodes=$((used + k)) cfs &&
 		rc=0 &&
-		{ "$PROCACHE" run --cache-dir "$PWD/cfs/c" --report report.json -- \
+		{ "$PROCACHE" run --cache-dir "$PWD/cfs/c" --disk 0 --report report.json -- \
 			sh -c "cat shared >out/shared; echo own-$k >out/own; echo out-$k" \
 			>stdout 2>stderr || rc=$?; } &&
 		if grep -q "cannot put .* back" stderr; then
@@ -174,6 +178,17 @@ test_expect_success ROOT 'a captured file that cannot be put back after a failed
 		if [ $lost -ge 1 ]; then break; fi || return 1
 	done &&
 	test $lost -ge 1
+'
+
+test_expect_success ROOT 'with a disk limit the job writes into its own tmpfs: a full cache file system only fails the store' '
+	small_fs cfs 1M &&
+	mkdir -p out &&
+	run uncacheable --cache-dir "$PWD/cfs/c" --disk 8M -- \
+		sh -c "head -c 3000000 /dev/zero >out/big; echo done" >stdout 2>stderr &&
+	test $rc = 0 && echo done >expect && test_cmp expect stdout &&
+	grep -q "^procache: warning: cannot store the result (applying it uncached): .*No space left on device" stderr &&
+	test "$(stat -c %s out/big)" = 3000000 &&
+	nothing_partial cfs/c
 '
 
 test_done
