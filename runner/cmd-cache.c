@@ -448,7 +448,8 @@ static const char gc_usage[] =
 	"entries until the cache holds at most SIZE bytes, then blobs that no\n"
 	"entry references (blobs younger than 10 minutes are left to concurrent\n"
 	"runs). Without --max-size, the configured size ($PROCACHE_MAX_SIZE or\n"
-	"the config file's max_size) is used, if any.\n"
+	"the config file's max_size) is used, if any. Also removes the run\n"
+	"directories that runners killed left behind, and the rest of ended runs.\n"
 	"  --max-size SIZE   e.g. 500M, 2G (binary units)\n"
 	"  --max-age AGE     e.g. 90m, 12h, 7d, 2w\n";
 static const struct option gc_opts[] = {
@@ -467,6 +468,7 @@ static int cache_gc_cmd(struct cache *c, const struct sub_opts *so)
 
 	if (cache_gc(c, max_size, so->max_age, &res, &err) < 0)
 		die("%s", err.buf);
+	clean_stale_runs(cache_run_root(c), true);
 	human_size(res.bytes_removed, a, sizeof(a));
 	human_size(res.bytes_kept, b, sizeof(b));
 	printf("removed %" PRIu64 " entries and %" PRIu64 " blobs (%s); kept %" PRIu64
