@@ -283,19 +283,22 @@ void config_release(struct pc_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+/* Copies of the strings of @from (NULL-terminated, or NULL) added to *@list. */
+static void append_strv(char ***list, size_t *nr, size_t *alloc, char *const *from)
+{
+	for (char *const *p = from; p && *p; p++) {
+		ALLOC_GROW(*list, *nr + 1, *alloc);
+		(*list)[(*nr)++] = xstrdup(*p);
+	}
+}
+
 void config_apply(const struct pc_config *cfg, struct job_opts *o)
 {
 	if (!cfg->loaded)
 		return;
 	if (o->nr_outputs == 0)
-		for (char **p = cfg->outputs; p && *p; p++) {
-			ALLOC_GROW(o->outputs, o->nr_outputs + 1, o->alloc_outputs);
-			o->outputs[o->nr_outputs++] = xstrdup(*p);
-		}
-	for (char **p = cfg->masks; p && *p; p++) {
-		ALLOC_GROW(o->masks, o->nr_masks + 1, o->alloc_masks);
-		o->masks[o->nr_masks++] = xstrdup(*p);
-	}
+		append_strv(&o->outputs, &o->nr_outputs, &o->alloc_outputs, cfg->outputs);
+	append_strv(&o->masks, &o->nr_masks, &o->alloc_masks, cfg->masks);
 	if (!o->timeout_s)
 		o->timeout_s = cfg->timeout_s;
 	if (!o->memory_bytes)
@@ -308,14 +311,8 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 	}
 	o->best_effort_limits |= cfg->best_effort_limits;
 	if (!o->nr_cap_add && !o->nr_cap_drop) {
-		for (char **p = cfg->cap_add; p && *p; p++) {
-			ALLOC_GROW(o->cap_add, o->nr_cap_add + 1, o->alloc_cap_add);
-			o->cap_add[o->nr_cap_add++] = xstrdup(*p);
-		}
-		for (char **p = cfg->cap_drop; p && *p; p++) {
-			ALLOC_GROW(o->cap_drop, o->nr_cap_drop + 1, o->alloc_cap_drop);
-			o->cap_drop[o->nr_cap_drop++] = xstrdup(*p);
-		}
+		append_strv(&o->cap_add, &o->nr_cap_add, &o->alloc_cap_add, cfg->cap_add);
+		append_strv(&o->cap_drop, &o->nr_cap_drop, &o->alloc_cap_drop, cfg->cap_drop);
 	}
 
 	/* The file's environment options first, the command line's after. */

@@ -23,24 +23,31 @@ bool job_cap_name_ok(const char *name)
 	return !strcasecmp(name, "all") || sbx_cap_from_name(name) >= 0;
 }
 
+/* The capabilities @names name; *@all when one of them is ALL. */
+static uint64_t caps_named(char *const *names, size_t nr, bool *all)
+{
+	uint64_t set = 0;
+
+	*all = false;
+	for (size_t i = 0; i < nr; i++) {
+		int cap = sbx_cap_from_name(names[i]);
+
+		if (!strcasecmp(names[i], "all"))
+			*all = true;
+		else if (cap >= 0)
+			set |= 1ULL << cap;
+	}
+	return set;
+}
+
 uint64_t job_caps_resolve(char *const *add, size_t nr_add, char *const *drop,
 			  size_t nr_drop)
 {
-	uint64_t adds = 0, drops = 0, all = sbx_caps_all();
-	bool add_all = false, drop_all = false;
+	bool add_all, drop_all;
+	uint64_t adds = caps_named(add, nr_add, &add_all);
+	uint64_t drops = caps_named(drop, nr_drop, &drop_all);
+	uint64_t all = sbx_caps_all();
 
-	for (size_t i = 0; i < nr_add; i++) {
-		if (!strcasecmp(add[i], "all"))
-			add_all = true;
-		else if (sbx_cap_from_name(add[i]) >= 0)
-			adds |= 1ULL << sbx_cap_from_name(add[i]);
-	}
-	for (size_t i = 0; i < nr_drop; i++) {
-		if (!strcasecmp(drop[i], "all"))
-			drop_all = true;
-		else if (sbx_cap_from_name(drop[i]) >= 0)
-			drops |= 1ULL << sbx_cap_from_name(drop[i]);
-	}
 	/* Docker's rule (moby's TweakCapabilities), whatever the order. */
 	if (add_all)
 		return all & ~drops;
