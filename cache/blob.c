@@ -65,6 +65,39 @@ static bool blob_present(struct cache *c, const char *rel, uint64_t size)
 	return true;
 }
 
+int blob_tmp_open(struct cache *c, struct strbuf *name)
+{
+	static unsigned long counter;
+	int tries, fd;
+
+	for (tries = 0;; tries++) {
+		strbuf_reset(name);
+		strbuf_addf(name, "blob.%ld.%lu.%lx", (long)getpid(), counter++,
+			    (unsigned long)random());
+		fd = openat(c->tmp_fd, name->buf,
+			    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			    0444);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST || tries > 100)
+			return -errno;
+	}
+}
+
+int blob_tmp_commit(struct cache *c, const char *name, const struct pc_hash *h)
+{
+	_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
+	int r;
+
+	cache_blob_relpath(h, &rel);
+	r = make_fanout_dir(c, rel.buf);
+	if (r == 0 && renameat(c->tmp_fd, name, c->blobs_fd, rel.buf) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(c->tmp_fd, name, 0);
+	return r;
+}
+
 /* Copy @fd (from offset 0, @size bytes) into a new blob named @rel. */
 static int blob_copy_in(struct cache *c, int fd, uint64_t size,
 			const char *rel)
@@ -74,21 +107,9 @@ static int blob_copy_in(struct cache *c, int fd, uint64_t size,
 	ssize_t n;
 	int r;
 
-	static unsigned long counter;
-	int tries;
-
-	for (tries = 0;; tries++) {
-		strbuf_reset(&tmp);
-		strbuf_addf(&tmp, "blob.%ld.%lu.%lx", (long)getpid(), counter++,
-			    (unsigned long)random());
-		out = openat(c->tmp_fd, tmp.buf,
-			     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-			     0444);
-		if (out >= 0)
-			break;
-		if (errno != EEXIST || tries > 100)
-			return -errno;
-	}
+	out = blob_tmp_open(c, &tmp);
+	if (out < 0)
+		return out;
 	if (lseek(fd, 0, SEEK_SET) < 0) {
 		r = -errno;
 		goto fail;

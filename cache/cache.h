@@ -97,6 +97,14 @@ const char *cache_run_root(const struct cache *c);
 void cache_set_max_size(struct cache *c, uint64_t bytes);
 uint64_t cache_max_size(const struct cache *c);
 
+/*
+ * The base directory of this process's runs (--base-dir, canonical;
+ * DESIGN.md section 12), or NULL. Base-relative entries are read with
+ * their relative paths joined to it; without one, lookup never uses them.
+ * A record marked relocatable is stored with its paths under it relative.
+ */
+void cache_set_base_dir(struct cache *c, const char *dir);
+
 /* ---- keys ------------------------------------------------------------- */
 
 /*
@@ -186,6 +194,14 @@ struct cache_output_pre {
 };
 void cache_record_add_output(struct cache_record *r, const char *path,
 			     const struct cache_output_pre *o);
+
+/*
+ * Store the record base-relative: every precondition and change path
+ * under the cache's base directory relative to it (the run could not
+ * have observed where it is: the runner's decision). Without a base
+ * directory, nothing changes.
+ */
+void cache_record_set_relocatable(struct cache_record *r);
 
 /* The result. @code is the exit code when @signal is 0, else ignored. */
 void cache_record_set_exit(struct cache_record *r, int code, int signal);
@@ -380,7 +396,13 @@ void cache_stats_record(struct cache *c, enum cache_outcome o,
 
 /* ---- maintenance (procache cache ...) --------------------------------- */
 
+/* The remote's counters (DESIGN.md section 11). */
+struct cache_remote_counts {
+	uint64_t hits, misses, errors, bytes_up, bytes_down;
+};
+
 struct cache_stats_summary {
+	struct cache_remote_counts remote;
 	uint64_t entries, keys, blobs;
 	uint64_t bytes;         /* entries + blobs, from a scan */
 	uint64_t counted_bytes; /* the approximate counter kept by stores */

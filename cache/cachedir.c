@@ -210,6 +210,7 @@ void cache_close(struct cache *c)
 		statcache_close(c->sc);
 	free(c->path);
 	free(c->run_root);
+	free(c->base_dir);
 	free(c);
 }
 
@@ -231,4 +232,10 @@ void cache_set_max_size(struct cache *c, uint64_t bytes)
 uint64_t cache_max_size(const struct cache *c)
 {
 	return c->max_size;
+}
+
+void cache_set_base_dir(struct cache *c, const char *dir)
+{
+	free(c->base_dir);
+	c->base_dir = dir ? xstrdup(dir) : NULL;
 }

@@ -47,7 +47,13 @@
  *	   {"kind":"dir"|"dir_replaced"|"mode","path":P,"mode":M}
  *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
  *	   {"kind":"delete","path":P} ]},
- *	 "duration_s": <number >= 0>, "created": <seconds>, "procache": "<version>"}
+ *	 "duration_s": <number >= 0>, "created": <seconds>, "procache": "<version>",
+ *	 "base_relative": true (optional: a relocatable entry, below)}
+ *
+ * A base-relative entry (DESIGN.md section 12) may have, besides
+ * absolute paths, relative ones P: "." or path_is_safe_relative(), meaning
+ * that path under the base directory of the run that reads it
+ * (entry_rebase()). Its id is computed from those relative paths.
  *
  * P: absolute, no empty, "." or ".." component, no trailing slash ("/"
  * itself only in preconditions). H: 32 lowercase hex digits. T: "file",
@@ -239,6 +245,54 @@ bool entry_next_blob(const struct cache_entry *e, size_t *i,
 	return false;
 }
 
+/* ---- base-relative paths ---------------------------------------------- */
+
+static void relativize(char **path, const char *base)
+{
+	size_t len = strlen(base);
+	char *rel;
+
+	if (!path_is_beneath(*path, base))
+		return;
+	rel = xstrdup((*path)[len] ? *path + len + 1 : ".");
+	free(*path);
+	*path = rel;
+}
+
+static void rebase(char **path, const char *base)
+{
+	char *abs;
+
+	if (**path == '/')
+		return;
+	abs = strcmp(*path, ".") ? path_join(base, *path) : xstrdup(base);
+	free(*path);
+	*path = abs;
+}
+
+/* @fn on every path of @e (a host fact's "path" is its name: not one). */
+static void map_paths(struct cache_entry *e, void (*fn)(char **, const char *),
+		      const char *base)
+{
+	for (size_t i = 0; i < e->nr_pre; i++)
+		if (e->pre[i].kind != PRE_HOSTFACT)
+			fn(&e->pre[i].path, base);
+	for (size_t i = 0; i < e->nr_ch; i++)
+		fn(&e->ch[i].path, base);
+}
+
+void entry_paths_relativize(struct cache_entry *e, const char *base)
+{
+	map_paths(e, relativize, base);
+	e->base_relative = true;
+}
+
+void entry_paths_rebase(struct cache_entry *e, const char *base)
+{
+	map_paths(e, rebase, base);
+	e->rebased = true;
+}
+
 /* ---- encoding --------------------------------------------------------- */
 
 static void add_hash(cJSON *o, const char *key, const struct pc_hash *h)
@@ -419,6 +473,8 @@ cJSON *entry_to_json(const struct cache_entry *e, bool for_show)
 	cJSON_AddNumberToObject(o, "duration_s", e->duration);
 	cJSON_AddNumberToObject(o, "created", (double)e->created);
 	cJSON_AddStringToObject(o, "procache", e->version ? e->version : "");
+	if (e->base_relative)
+		cJSON_AddTrueToObject(o, "base_relative");
 	return o;
 }
 
@@ -437,23 +493,30 @@ static int pre_cmp(const void *a, const void *b)
 	return (int)x->kind - (int)y->kind;
 }
 
+void entry_compute_id(const struct cache_entry *e, char id[ENTRY_ID_LEN + 1])
+{
+	_cleanup_cjson_ cJSON *pre = pre_array_json(e);
+	_cleanup_free_ char *pre_text = json_print_compact(pre);
+	char hex[PC_HASH_HEX_LEN + 1];
+	struct pc_hash h;
+
+	pc_hash_buffer(pre_text, strlen(pre_text), &h);
+	pc_hash_to_hex(&h, hex);
+	memcpy(id, hex, ENTRY_ID_LEN);
+	id[ENTRY_ID_LEN] = '\0';
+}
+
 void entry_encode(struct cache_entry *e, struct strbuf *out)
 {
-	_cleanup_cjson_ cJSON *pre = NULL, *root = NULL;
-	_cleanup_free_ char *pre_text = NULL, *text = NULL;
+	_cleanup_cjson_ cJSON *root = NULL;
+	_cleanup_free_ char *text = NULL;
 	unsigned char hdr[ENTRY_HEADER_LEN];
 	struct pc_hash h;
-	char hex[PC_HASH_HEX_LEN + 1];
 	size_t len;
 
 	if (e->nr_pre)
 		qsort(e->pre, e->nr_pre, sizeof(*e->pre), pre_cmp);
-	pre = pre_array_json(e);
-	pre_text = json_print_compact(pre);
-	pc_hash_buffer(pre_text, strlen(pre_text), &h);
-	pc_hash_to_hex(&h, hex);
-	memcpy(e->id_hex, hex, ENTRY_ID_LEN);
-	e->id_hex[ENTRY_ID_LEN] = '\0';
+	entry_compute_id(e, e->id_hex);
 	snprintf(e->name, sizeof(e->name), "%s/%s", e->key_hex, e->id_hex);
 
 	root = entry_to_json(e, false);
@@ -505,12 +568,17 @@ static int get_mode(const cJSON *o, mode_t *out, struct strbuf *err)
 	return 0;
 }
 
-static int get_path(const cJSON *o, char **out, bool allow_root,
+/* @rel: a base-relative entry, whose paths may be relative (see the top). */
+static int get_path(const cJSON *o, char **out, bool allow_root, bool rel,
 		    struct strbuf *err)
 {
 	const char *s;
 
 	TRY_JSON(json_get_str(o, "path", &s, true, err));
+	if (rel && *s != '/' && (!strcmp(s, ".") || path_is_safe_relative(s))) {
+		*out = xstrdup(s);
+		return 0;
+	}
 	if (!entry_path_is_safe(s, allow_root))
 		return bad(err, "unsafe path '%.200s'", s);
 	*out = xstrdup(s);
@@ -557,7 +625,7 @@ static int get_type(const cJSON *o, mode_t *out, struct strbuf *err)
 	return 0;
 }
 
-static int parse_pre(const cJSON *o, struct precondition *p,
+static int parse_pre(const cJSON *o, struct precondition *p, bool rel,
 		     struct strbuf *err)
 {
 	static const char *const k_content[] = { "kind", "path", "hash", "type", "mode", NULL };
@@ -576,7 +644,7 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 	if (!strcmp(kind, "content")) {
 		p->kind = PRE_CONTENT;
 		TRY_JSON(json_check_keys(o, k_content, err));
-		if (get_path(o, &p->path, true, err) ||
+		if (get_path(o, &p->path, true, rel, err) ||
 		    get_hash(o, "hash", &p->hash, err) ||
 		    get_type(o, &type, err) || get_mode(o, &perm, err))
 			return -EBADMSG;
@@ -586,14 +654,14 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 	} else if (!strcmp(kind, "absent")) {
 		p->kind = PRE_ABSENT;
 		TRY_JSON(json_check_keys(o, k_absent, err));
-		if (get_path(o, &p->path, true, err))
+		if (get_path(o, &p->path, true, rel, err))
 			return -EBADMSG;
 	} else if (!strcmp(kind, "stat")) {
 		bool has_m, has_c;
 
 		p->kind = PRE_STAT;
 		TRY_JSON(json_check_keys(o, k_stat, err));
-		if (get_path(o, &p->path, true, err) ||
+		if (get_path(o, &p->path, true, rel, err) ||
 		    get_type(o, &type, err) || get_mode(o, &perm, err))
 			return -EBADMSG;
 		p->mode = type | perm;
@@ -640,13 +708,13 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 	} else if (!strcmp(kind, "listing")) {
 		p->kind = PRE_LISTING;
 		TRY_JSON(json_check_keys(o, k_listing, err));
-		if (get_path(o, &p->path, true, err) ||
+		if (get_path(o, &p->path, true, rel, err) ||
 		    get_hash(o, "hash", &p->hash, err))
 			return -EBADMSG;
 	} else if (!strcmp(kind, "symlink")) {
 		p->kind = PRE_SYMLINK;
 		TRY_JSON(json_check_keys(o, k_symlink, err));
-		if (get_path(o, &p->path, true, err))
+		if (get_path(o, &p->path, true, rel, err))
 			return -EBADMSG;
 		TRY_JSON(json_get_str(o, "target", &s, true, err));
 		if (!*s)
@@ -670,7 +738,7 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 
 		p->kind = PRE_OUTPUT;
 		TRY_JSON(json_check_keys(o, k_output, err));
-		if (get_path(o, &p->path, true, err) || get_mode(o, &perm, err) ||
+		if (get_path(o, &p->path, true, rel, err) || get_mode(o, &perm, err) ||
 		    get_id(o, "uid", &p->uid, err) || get_id(o, "gid", &p->gid, err))
 			return -EBADMSG;
 		p->mode = S_IFREG | perm;
@@ -703,7 +771,8 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 	return 0;
 }
 
-static int parse_change(const cJSON *o, struct change *c, struct strbuf *err)
+static int parse_change(const cJSON *o, struct change *c, bool rel,
+			struct strbuf *err)
 {
 	static const char *const k_file[] = { "kind", "path", "blob", "size", "mode", NULL };
 	static const char *const k_mode[] = { "kind", "path", "mode", NULL };
@@ -743,7 +812,7 @@ static int parse_change(const cJSON *o, struct change *c, struct strbuf *err)
 	} else {
 		return bad(err, "unknown change kind '%.40s'", kind);
 	}
-	return get_path(o, &c->path, false, err);
+	return get_path(o, &c->path, false, rel, err);
 }
 
 static int parse_output(const cJSON *res, const char *key, struct output *out,
@@ -795,7 +864,7 @@ static int parse_key_fields(const cJSON *arr, struct cache_entry *e,
 static int decode_payload(const cJSON *root, struct cache_entry *e,
 			  struct strbuf *err)
 {
-	static const char *const k_top[] = { "key", "key_fields", "preconditions", "result", "duration_s", "created", "procache", NULL };
+	static const char *const k_top[] = { "key", "key_fields", "preconditions", "result", "duration_s", "created", "procache", "base_relative", NULL };
 	static const char *const k_res[] = { "exit", "stdout", "stderr", "changes", NULL };
 	static const char *const k_code[] = { "code", NULL };
 	static const char *const k_sig[] = { "signal", NULL };
@@ -807,6 +876,11 @@ static int decode_payload(const cJSON *root, struct cache_entry *e,
 	size_t n;
 
 	TRY_JSON(json_check_keys(root, k_top, err));
+	if (cJSON_GetObjectItemCaseSensitive(root, "base_relative")) {
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "base_relative")))
+			return bad(err, "base_relative is not true");
+		e->base_relative = true;
+	}
 	if (get_hash(root, "key", &kh, err))
 		return -EBADMSG;
 	pc_hash_to_hex(&kh, e->key_hex);
@@ -824,7 +898,7 @@ static int decode_payload(const cJSON *root, struct cache_entry *e,
 	cJSON_ArrayForEach(it, arr)
 	{
 		e->nr_pre++;
-		if (parse_pre(it, &e->pre[e->nr_pre - 1], err))
+		if (parse_pre(it, &e->pre[e->nr_pre - 1], e->base_relative, err))
 			return -EBADMSG;
 	}
 
@@ -854,7 +928,7 @@ static int decode_payload(const cJSON *root, struct cache_entry *e,
 	cJSON_ArrayForEach(it, arr)
 	{
 		e->nr_ch++;
-		if (parse_change(it, &e->ch[e->nr_ch - 1], err))
+		if (parse_change(it, &e->ch[e->nr_ch - 1], e->base_relative, err))
 			return -EBADMSG;
 	}
 

@@ -82,6 +82,49 @@ int entryfile_read(struct cache *c, const char *relpath,
 	return 0;
 }
 
+int entryfile_write(struct cache *c, const char *key_hex,
+		    const char *id_hex, const struct strbuf *data,
+		    struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
+	int tries, r = 0;
+
+	layout_key_dir(key_hex, &dir);
+	strbuf_addf(&name, "%s" ENTRY_SUFFIX, id_hex);
+	/* A concurrent gc may remove the key directory once it is empty. */
+	for (tries = 0; tries < 3; tries++) {
+		_cleanup_close_ int dfd = -1;
+
+		r = mkdir_p_at(c->keys_fd, dir.buf, 0700);
+		if (r < 0 && r != -EEXIST)
+			break;
+		dfd = cache_open_dir_at(c->keys_fd, dir.buf);
+		if (dfd < 0) {
+			r = dfd;
+			continue;
+		}
+		r = write_file_atomic_at(dfd, name.buf, data->buf, data->len,
+					 0444, 0);
+		if (r != -ENOENT)
+			break;
+	}
+	if (r < 0)
+		strbuf_addf(err, "cannot write cache entry '%s/keys/%s/%s': %s",
+			    c->path, dir.buf, name.buf, strerror(-r));
+	return r;
+}
+
+bool entry_rebase(struct cache *c, struct cache_entry *e)
+{
+	if (!e->base_relative || e->rebased)
+		return true;
+	if (!c->base_dir)
+		return false;
+	entry_paths_rebase(e, c->base_dir);
+	return true;
+}
+
 int entryfile_remove(struct cache *c, const char *relpath)
 {
 	_cleanup_strbuf_ struct strbuf hits = STRBUF_INIT;

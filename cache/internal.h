@@ -8,14 +8,18 @@
  * only files below it in this list (the sections below are in the
  * opposite order, each file's before its callers').
  *
+ *	remote.c	the remote cache (cache/remote.h), over its backends
+ *			remote-http.c and remote-redis.c (remote-internal.h)
  *	store.c		cache_store(): a record into blobs and an entry file
- *	lookup.c	cache_lookup(), the explanation of a miss
+ *	lookup.c	cache_lookup(), the explanation of a miss; the
+ *			precondition checker remote.c uses
  *	verify.c	cache_verify()
  *	ls.c		cache_ls(), cache_entry_load()
  *	gc.c		cache_gc(), cache_clear(), gc_after_store()
  *	apply.c		cache_entry_apply(): an entry's changes to mat_apply()
  *	materialize.c	mat_apply() (cache/materialize.h)
- *	entryfile.c	entry files under keys/: read, remove, hit counts
+ *	entryfile.c	entry files under keys/: read, write, remove, hit
+ *			counts; rebasing a base-relative entry
  *	blob.c		the blob store: put, check, drop, replay to an fd
  *	cachedir.c	cache_open(), cache_close(), FORMAT, accessors
  *	stats.c		the sharded counters, cache_stats_*()
@@ -86,6 +90,7 @@ struct cache {
 	int dirfd, blobs_fd, keys_fd, tmp_fd, stats_fd;
 	uint64_t max_size;
 	struct statcache *sc; /* opened on first use; NULL if unusable */
+	char *base_dir;       /* cache_set_base_dir(), or NULL */
 	unsigned char fanout_made[CACHE_NR_FANOUTS / 8]; /* blobs/ab/ known to exist */
 	bool sc_tried;
 };
@@ -174,12 +179,15 @@ struct cache_entry {
 	/* from the file, when loaded */
 	int64_t mtime;
 	uint64_t file_size;
+	/* relative paths under a base directory (DESIGN.md section 12) */
+	bool base_relative, rebased;
 };
 
 struct cache_record {
 	struct cache_entry e;
 	struct strmap *seen; /* "<kind>\0<path>" already recorded */
 	bool stdout_set, stderr_set;
+	bool relocatable; /* cache_record_set_relocatable() */
 };
 
 /* ---- layout.c: names in the cache directory ---------------------------- */
@@ -232,6 +240,19 @@ char *key_field_display(const struct key_field *f);
 /* Serialise @e (envelope + payload) into @out (reset first). Also fills
  * e->id_hex and e->name from the canonical preconditions. */
 void entry_encode(struct cache_entry *e, struct strbuf *out);
+/*
+ * Base-relative paths (DESIGN.md section 12; @base absolute, canonical):
+ * entry_paths_relativize() makes every precondition and change path
+ * under @base relative to it ("." for @base) and marks @e base-relative;
+ * entry_paths_rebase() joins a base-relative entry's relative paths to
+ * @base and marks it rebased.
+ */
+void entry_paths_relativize(struct cache_entry *e, const char *base);
+void entry_paths_rebase(struct cache_entry *e, const char *base);
+/* The id of @e: the first 64 bits, in hex, of the XXH3-128 of its
+ * preconditions' compact JSON, in the order they are (sorted, as
+ * entry_encode() leaves them and as a parsed entry has them). */
+void entry_compute_id(const struct cache_entry *e, char id[ENTRY_ID_LEN + 1]);
 /*
  * Parse @len bytes as an entry. Returns 0 and *@out, or -EBADMSG with the
  * reason in @err (bad magic, version, flags, length, checksum, JSON,
@@ -348,6 +369,8 @@ int cache_walk_blobs(struct cache *c, unsigned flags, cache_walk_fn fn,
 void stats_add_bytes(struct cache *c, int64_t bytes);
 /* Count one store that added @bytes to the store. */
 void stats_count_store(struct cache *c, int64_t bytes);
+/* Add the remote's counters of one lookup or upload. */
+void stats_count_remote(struct cache *c, const struct cache_remote_counts *r);
 /* Sum of the size counters of all shards. */
 int64_t stats_counted_bytes(struct cache *c);
 /* Set the size counter to @bytes (gc, after a full scan). */
@@ -370,6 +393,16 @@ int blob_put_empty(struct cache *c, struct pc_hash *h, struct strbuf *err);
  * 0, -ENOENT or -EBADMSG. */
 int blob_check(struct cache *c, const struct pc_hash *h, uint64_t size,
 	       bool full);
+/*
+ * A blob that arrives in pieces (the remote's, cache/remote.c): a new
+ * file in tmp/ (mode 0444), its name into @name (reset first); the fd or
+ * -errno. Once written and checked against its hash by the caller,
+ * blob_tmp_commit() renames it into blobs/ under @h (0 or -errno; the
+ * temporary file is removed on failure). A temporary file that is not
+ * committed is the caller's to unlink.
+ */
+int blob_tmp_open(struct cache *c, struct strbuf *name);
+int blob_tmp_commit(struct cache *c, const char *name, const struct pc_hash *h);
 /* Remove a blob found damaged, so that the next store writes it anew. */
 void blob_drop(struct cache *c, const struct pc_hash *h);
 
@@ -379,6 +412,19 @@ void blob_drop(struct cache *c, const struct pc_hash *h);
  * file_size. */
 int entryfile_read(struct cache *c, const char *relpath,
 		   struct cache_entry **out, struct strbuf *err);
+/*
+ * Make a base-relative entry's paths absolute under the cache's base
+ * directory (cache_set_base_dir(); DESIGN.md section 12). True when @e
+ * may be looked at as an entry with absolute paths: it is not
+ * base-relative, or it was rebased; false for a base-relative entry and
+ * no base directory (lookup must not use it).
+ */
+bool entry_rebase(struct cache *c, struct cache_entry *e);
+/* Write @data as the entry file keys/ab/<key>/<id>.entry (temp file +
+ * rename; the key directory made, again if a concurrent gc removed it):
+ * 0 or -errno with a message. */
+int entryfile_write(struct cache *c, const char *key_hex, const char *id_hex,
+		    const struct strbuf *data, struct strbuf *err);
 /* Remove the entry @relpath, then its hits file: 0, or -errno of the
  * entry's unlink (-ENOENT: already gone; other errors keep the hits). */
 int entryfile_remove(struct cache *c, const char *relpath);
@@ -389,6 +435,18 @@ void entryfile_drop(struct cache *c, const char *relpath, const char *why);
  * file), and read the count. */
 void entryfile_count_hit(struct cache *c, const char *relpath);
 uint64_t entryfile_hits(struct cache *c, const char *relpath);
+
+/* ---- lookup.c: checking preconditions --------------------------------- */
+/*
+ * A precondition checker with its per-lookup memo, for entries that do
+ * not come from keys/ (the remote's candidates, cache/remote.c): does
+ * every precondition of @e hold on the host, by the code cache_lookup()
+ * uses? @e's paths must be absolute (a base-relative entry rebased).
+ */
+struct lookup;
+struct lookup *lookup_new(struct cache *c);
+bool lookup_entry_holds(struct lookup *l, const struct cache_entry *e);
+void lookup_free(struct lookup *l);
 
 /* ---- gc.c: gc, clear, the automatic gc --------------------------------- */
 /* After a store: gc down to 90% of the size limit if the counters say it

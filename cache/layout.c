@@ -17,6 +17,9 @@
  *	$CACHE/statcache	the stat cache (cache/statcache.c)
  *	$CACHE/stats/<0..15>	the counters (cache/stats.c)
  *	$CACHE/gc.lock		flock'ed by gc and clear (cache/gc.c)
+ *	$CACHE/remote-down	the remote that failed last (its URL without
+ *				credentials) and, as its mtime, when: the next
+ *				runs skip it for 30 s (cache/remote.c)
  *	$CACHE/run/		per-run state directories (sandbox/)
  *	$CACHE/tmp/		temporary files, renamed into blobs/
  *

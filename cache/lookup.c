@@ -810,6 +810,42 @@ static void explain_nearest(struct cache *c, const struct cache_key *k,
 
 /* ---- lookup ----------------------------------------------------------- */
 
+static void lookup_release(struct lookup *l)
+{
+	size_t i;
+
+	strmap_free(l->paths);
+	strmap_free(l->dirs);
+	for (i = 0; i < l->nr_dirfds; i++)
+		if (l->dirfds[i] >= 0)
+			close(l->dirfds[i]);
+	for (i = 0; i < l->nr; i++)
+		free(l->memos[i].link);
+	free(l->memos);
+}
+
+struct lookup *lookup_new(struct cache *c)
+{
+	struct lookup *l = xcalloc(1, sizeof(*l));
+
+	l->c = c;
+	l->paths = strmap_new();
+	return l;
+}
+
+bool lookup_entry_holds(struct lookup *l, const struct cache_entry *e)
+{
+	return check_entry(l, e, NULL);
+}
+
+void lookup_free(struct lookup *l)
+{
+	if (!l)
+		return;
+	lookup_release(l);
+	free(l);
+}
+
 int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		 struct cache_entry **hit, struct cache_explain **exp,
 		 struct strbuf *err)
@@ -868,6 +904,11 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 			}
 			continue;
 		}
+		if (!entry_rebase(c, e)) {
+			/* base-relative, and no base directory: never ours */
+			cache_entry_free(e);
+			continue;
+		}
 		if (!check_entry(&l, e, ex) || *hit) {
 			cache_entry_free(e);
 			continue;
@@ -900,14 +941,7 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 	r = *hit ? 1 : 0;
 out:
 	cands_free(cands, nr);
-	strmap_free(l.paths);
-	strmap_free(l.dirs);
-	for (i = 0; i < l.nr_dirfds; i++)
-		if (l.dirfds[i] >= 0)
-			close(l.dirfds[i]);
-	for (i = 0; i < l.nr; i++)
-		free(l.memos[i].link);
-	free(l.memos);
+	lookup_release(&l);
 	if (exp)
 		*exp = ex;
 	else if (ex)

@@ -28,6 +28,11 @@
 #define PROCACHE_VERSION "unknown"
 #endif
 
+void cache_record_set_relocatable(struct cache_record *r)
+{
+	r->relocatable = true;
+}
+
 struct cache_record *cache_record_new(const struct cache_key *k)
 {
 	struct cache_record *r = xcalloc(1, sizeof(*r));

@@ -8,8 +8,12 @@
  *
  *	{"version": 1, "hits": N, "misses": N, "uncacheable": N,
  *	 "errors": N, "stores": N, "saved_s": X, "bytes": B,
- *	 "reasons": {"<category>": N, ...}}
+ *	 "reasons": {"<category>": N, ...},
+ *	 "remote_hits": N, "remote_misses": N, "remote_errors": N,
+ *	 "remote_bytes_up": N, "remote_bytes_down": N}
  *
+ * The remote_* keys (DESIGN.md section 11) are optional: a shard
+ * written before they existed reads as zero for them.
  * N are counts, X seconds of job time saved by hits, B a signed byte
  * count: the change of the store's size made by the stores and removals
  * counted in this shard (gc resets the shards to the size it measured).
@@ -46,6 +50,7 @@ struct shard {
 	double saved_s;
 	int64_t bytes;
 	cJSON *reasons; /* object */
+	struct cache_remote_counts remote;
 };
 
 static void shard_release(struct shard *s)
@@ -56,7 +61,7 @@ static void shard_release(struct shard *s)
 
 static void shard_read(struct cache *c, unsigned n, struct shard *s)
 {
-	static const char *const keys[] = { "version", "hits", "misses", "uncacheable", "errors", "stores", "saved_s", "bytes", "reasons", NULL };
+	static const char *const keys[] = { "version", "hits", "misses", "uncacheable", "errors", "stores", "saved_s", "bytes", "reasons", "remote_hits", "remote_misses", "remote_errors", "remote_bytes_up", "remote_bytes_down", NULL };
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
 	_cleanup_cjson_ cJSON *root = NULL;
 	char name[16];
@@ -79,7 +84,12 @@ static void shard_read(struct cache *c, unsigned n, struct shard *s)
 	    json_get_u64(root, "errors", &s->errors, true, NULL) < 0 ||
 	    json_get_u64(root, "stores", &s->stores, true, NULL) < 0 ||
 	    json_get_i64(root, "bytes", &s->bytes, true, NULL) < 0 ||
-	    json_get_object(root, "reasons", &reasons, true, NULL) < 0)
+	    json_get_object(root, "reasons", &reasons, true, NULL) < 0 ||
+	    json_get_u64(root, "remote_hits", &s->remote.hits, false, NULL) == -EINVAL ||
+	    json_get_u64(root, "remote_misses", &s->remote.misses, false, NULL) == -EINVAL ||
+	    json_get_u64(root, "remote_errors", &s->remote.errors, false, NULL) == -EINVAL ||
+	    json_get_u64(root, "remote_bytes_up", &s->remote.bytes_up, false, NULL) == -EINVAL ||
+	    json_get_u64(root, "remote_bytes_down", &s->remote.bytes_down, false, NULL) == -EINVAL)
 		goto bad;
 	saved = cJSON_GetObjectItemCaseSensitive(root, "saved_s");
 	if (!cJSON_IsNumber(saved) || !(saved->valuedouble >= 0))
@@ -109,6 +119,11 @@ static int shard_write(struct cache *c, unsigned n, const struct shard *s)
 	cJSON_AddNumberToObject(o, "saved_s", s->saved_s);
 	cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
 	cJSON_AddItemToObject(o, "reasons", cJSON_Duplicate(s->reasons, true));
+	cJSON_AddNumberToObject(o, "remote_hits", (double)s->remote.hits);
+	cJSON_AddNumberToObject(o, "remote_misses", (double)s->remote.misses);
+	cJSON_AddNumberToObject(o, "remote_errors", (double)s->remote.errors);
+	cJSON_AddNumberToObject(o, "remote_bytes_up", (double)s->remote.bytes_up);
+	cJSON_AddNumberToObject(o, "remote_bytes_down", (double)s->remote.bytes_down);
 	text = json_print_compact(o);
 	snprintf(name, sizeof(name), "%u", n);
 	return write_file_atomic_at(c->stats_fd, name, text, strlen(text), 0644,
@@ -234,6 +249,23 @@ void stats_count_store(struct cache *c, int64_t bytes)
 	shard_update(c, my_shard(), apply_store, &bytes);
 }
 
+static void apply_remote(struct shard *s, const void *p)
+{
+	const struct cache_remote_counts *r = p;
+
+	s->remote.hits += r->hits;
+	s->remote.misses += r->misses;
+	s->remote.errors += r->errors;
+	s->remote.bytes_up += r->bytes_up;
+	s->remote.bytes_down += r->bytes_down;
+}
+
+void stats_count_remote(struct cache *c, const struct cache_remote_counts *r)
+{
+	if (r->hits || r->misses || r->errors || r->bytes_up || r->bytes_down)
+		shard_update(c, my_shard(), apply_remote, r);
+}
+
 int64_t stats_counted_bytes(struct cache *c)
 {
 	int64_t total = 0;
@@ -333,6 +365,11 @@ int cache_stats_get(struct cache *c, struct cache_stats_summary *out,
 		out->stores += s.stores;
 		out->saved_s += s.saved_s;
 		out->counted_bytes += (uint64_t)s.bytes;
+		out->remote.hits += s.remote.hits;
+		out->remote.misses += s.remote.misses;
+		out->remote.errors += s.remote.errors;
+		out->remote.bytes_up += s.remote.bytes_up;
+		out->remote.bytes_down += s.remote.bytes_down;
 		cJSON_ArrayForEach(it, s.reasons)
 		{
 			cJSON *have;

@@ -25,39 +25,6 @@
 #include "common/xalloc.h"
 #include "common/banned.h"
 
-static int write_entry(struct cache *c, const char *key_hex,
-		       const char *id_hex, const struct strbuf *data,
-		       struct strbuf *err)
-{
-	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
-	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
-	int tries, r = 0;
-
-	layout_key_dir(key_hex, &dir);
-	strbuf_addf(&name, "%s" ENTRY_SUFFIX, id_hex);
-	/* A concurrent gc may remove the key directory once it is empty. */
-	for (tries = 0; tries < 3; tries++) {
-		_cleanup_close_ int dfd = -1;
-
-		r = mkdir_p_at(c->keys_fd, dir.buf, 0700);
-		if (r < 0 && r != -EEXIST)
-			break;
-		dfd = cache_open_dir_at(c->keys_fd, dir.buf);
-		if (dfd < 0) {
-			r = dfd;
-			continue;
-		}
-		r = write_file_atomic_at(dfd, name.buf, data->buf, data->len,
-					 0444, 0);
-		if (r != -ENOENT)
-			break;
-	}
-	if (r < 0)
-		strbuf_addf(err, "cannot write cache entry '%s/keys/%s/%s': %s",
-			    c->path, dir.buf, name.buf, strerror(-r));
-	return r;
-}
-
 /*
  * The blobs one cache_store() call put in the store, so that a store that
  * fails (ENOSPC writing the entry) takes them back: nothing names them,
@@ -229,10 +196,12 @@ int cache_store(struct cache *c, struct cache_record *r,
 	progress_done(&prog);
 
 	e->created = (int64_t)time(NULL);
+	if (r->relocatable && c->base_dir)
+		entry_paths_relativize(e, c->base_dir);
 	entry_encode(e, &data);
 	layout_entry_rel(e->key_hex, e->id_hex, &rel);
 	existed = fstatat(c->keys_fd, rel.buf, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	ret = write_entry(c, e->key_hex, e->id_hex, &data, err);
+	ret = entryfile_write(c, e->key_hex, e->id_hex, &data, err);
 	if (ret < 0) {
 		restore_captured(c, e, &nb, err);
 		return new_blobs_drop(c, &nb, ret);
@@ -250,6 +219,7 @@ int cache_store(struct cache *c, struct cache_record *r,
 		ret = entry_decode(data.buf, data.len, &out, err);
 		if (ret < 0)
 			BUG("cannot decode the entry just encoded: %s", err->buf);
+		entry_rebase(c, out);
 		memcpy(out->id_hex, e->id_hex, sizeof(out->id_hex));
 		memcpy(out->name, e->name, sizeof(out->name));
 		out->mtime = e->created;

@@ -24,6 +24,7 @@
 #include "common/xalloc.h"
 #include "runner/commands.h"
 #include "runner/config.h"
+#include "runner/remote.h"
 #include "runner/util.h"
 #include "common/banned.h"
 
@@ -47,13 +48,20 @@ struct sub_ctx {
 	const char *config_path;
 };
 
-static struct cache *open_from_ctx(const struct sub_ctx *ctx)
+static struct cache *open_from_ctx(const struct sub_ctx *ctx,
+				   char **remote_mode)
 {
 	struct pc_config cfg;
 	struct pc_settings set;
+	struct remote_settings rs;
+	struct strbuf mode = STRBUF_INIT;
 	struct cache *c;
 
 	config_read(ctx->config_path, ctx->cache_dir_flag, &cfg, &set);
+	remote_resolve(&cfg.remote, NULL, false, false, &rs);
+	remote_describe(&rs, &mode);
+	*remote_mode = strbuf_detach(&mode, NULL);
+	remote_settings_release(&rs);
 	c = open_cache_or_die(set.cache_dir, set.max_size);
 	config_settings_release(&set);
 	config_release(&cfg);
@@ -111,6 +119,7 @@ struct sub_opts {
 	bool has_max_size;
 	uint64_t max_size, max_age;
 	const char *entry;	/* show's ENTRY */
+	char *remote_mode;	/* remote_describe(): "off", "read-only URL"... */
 };
 
 /*
@@ -257,6 +266,12 @@ static int cache_stats_cmd(struct cache *c, const struct sub_opts *so)
 		cJSON_AddNumberToObject(o, "saved_s", s.saved_s);
 		cJSON_AddItemToObject(o, "uncacheable_reasons",
 				      s.uncacheable_reasons);
+		cJSON_AddStringToObject(o, "remote_mode", so->remote_mode);
+		cJSON_AddNumberToObject(o, "remote_hits", (double)s.remote.hits);
+		cJSON_AddNumberToObject(o, "remote_misses", (double)s.remote.misses);
+		cJSON_AddNumberToObject(o, "remote_errors", (double)s.remote.errors);
+		cJSON_AddNumberToObject(o, "remote_bytes_up", (double)s.remote.bytes_up);
+		cJSON_AddNumberToObject(o, "remote_bytes_down", (double)s.remote.bytes_down);
 		s.uncacheable_reasons = NULL;
 		print_json(o);
 		cJSON_Delete(o);
@@ -285,6 +300,14 @@ static int cache_stats_cmd(struct cache *c, const struct sub_opts *so)
 		printf("errors               %" PRIu64 "\n", s.errors);
 		printf("stores               %" PRIu64 "\n", s.stores);
 		printf("time saved           %.1f s\n", s.saved_s);
+		printf("remote               %s\n", so->remote_mode);
+		printf("  hits               %" PRIu64 "\n", s.remote.hits);
+		printf("  misses             %" PRIu64 "\n", s.remote.misses);
+		printf("  errors             %" PRIu64 "\n", s.remote.errors);
+		human_size(s.remote.bytes_up, size, sizeof(size));
+		printf("  sent               %s\n", size);
+		human_size(s.remote.bytes_down, size, sizeof(size));
+		printf("  received           %s\n", size);
 	}
 	cJSON_Delete(s.uncacheable_reasons);
 	return 0;
@@ -598,9 +621,10 @@ int cmd_cache(int argc, char **argv)
 			 */
 			optind = 0;
 			parse_sub(sub_argc, sub_argv, sc, &ctx, &so);
-			struct cache *c = open_from_ctx(&ctx);
+			struct cache *c = open_from_ctx(&ctx, &so.remote_mode);
 			int status = sc->fn(c, &so);
 			cache_close(c);
+			free(so.remote_mode);
 			return status;
 		}
 	}

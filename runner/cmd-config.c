@@ -4,12 +4,14 @@
  */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/die.h"
 #include "runner/commands.h"
 #include "runner/config.h"
 #include "sandbox/sandbox.h"
+#include "runner/remote.h"
 #include "common/banned.h"
 
 static const char config_usage[] =
@@ -95,6 +97,17 @@ int cmd_config(int argc, char **argv)
 	       cfg.best_effort_limits ? "config file" : "default");
 	print_list("capabilities.add", cfg.cap_add, file, "none");
 	print_list("capabilities.drop", cfg.cap_drop, file, "none");
+	struct remote_settings rs;
+	struct strbuf mode = STRBUF_INIT;
+	remote_resolve(&cfg.remote, NULL, false, false, &rs);
+	remote_describe(&rs, &mode);
+	printf("remote = %s\t(%s)\n", mode.buf, rs.url ? rs.url_src : "default");
+	strbuf_release(&mode);
+	remote_settings_release(&rs);
+	const char *base_src;
+	char *base = config_base_dir(&cfg, NULL, &base_src);
+	printf("base_dir = %s\t(%s)\n", base ? base : "none", base ? base_src : "default");
+	free(base);
 	config_settings_release(&set);
 	config_release(&cfg);
 	return 0;

@@ -22,10 +22,10 @@
 #include "common/xalloc.h"
 #include "runner/config.h"
 #include "runner/options.h"
+#include "runner/remote.h"
 #include "common/banned.h"
 
-/* A variable of the environment; an empty one counts as unset (NULL). */
-static const char *setting_env(const char *name)
+const char *config_env(const char *name)
 {
 	const char *v = getenv(name);
 
@@ -34,8 +34,8 @@ static const char *setting_env(const char *name)
 
 static void default_config_path(struct strbuf *out)
 {
-	const char *xdg = setting_env("XDG_CONFIG_HOME");
-	const char *home = setting_env("HOME");
+	const char *xdg = config_env("XDG_CONFIG_HOME");
+	const char *home = config_env("HOME");
 	strbuf_reset(out);
 	if (xdg && *xdg == '/')
 		strbuf_addf(out, "%s/procache/config.json", xdg);
@@ -119,8 +119,8 @@ static int get_size(const cJSON *obj, const char *key, uint64_t *out,
 	return -EINVAL;
 }
 
-static int get_seconds(const cJSON *obj, const char *key, double *out,
-		       struct strbuf *err)
+int config_json_seconds(const cJSON *obj, const char *key, const char *name,
+			double *out, struct strbuf *err)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!it)
@@ -131,7 +131,7 @@ static int get_seconds(const cJSON *obj, const char *key, double *out,
 		*out = it->valuedouble;
 		return 0;
 	}
-	strbuf_addf(err, "key '%s': expected seconds > 0 such as 30 or \"10m\"", key);
+	strbuf_addf(err, "key '%s': expected seconds > 0 such as 30 or \"10m\"", name);
 	return -EINVAL;
 }
 
@@ -139,7 +139,7 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			struct strbuf *err)
 {
 	static const char *const top_keys[] = { "cache_dir", "max_size", "outputs",
-		"masks", "env", "limits", "capabilities", NULL };
+		"masks", "env", "limits", "capabilities", "remote", "base_dir", NULL };
 	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
 		"disk", "best_effort", NULL };
@@ -197,10 +197,24 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			}
 		}
 	}
+	rc = json_get_object(root, "remote", &obj, false, err);
+	if (rc == -EINVAL || (rc == 0 && (rc = remote_config_parse(obj, &cfg->remote, err)) < 0))
+		return rc;
+	rc = json_get_str(root, "base_dir", &s, false, err);
+	if (rc == -EINVAL)
+		return rc;
+	if (rc == 0) {
+		if (*s != '/' || strlen(s) >= PATH_MAX) {
+			strbuf_addstr(err, "key 'base_dir': expected an absolute path");
+			return -EINVAL;
+		}
+		cfg->base_dir = xstrdup(s);
+	}
 	if ((rc = get_section(root, "limits", limit_keys, &obj, err)) < 0)
 		return rc;
 	if (rc) {
-		if ((rc = get_seconds(obj, "timeout", &cfg->timeout_s, err)) < 0 ||
+		if ((rc = config_json_seconds(obj, "timeout", "limits.timeout",
+					      &cfg->timeout_s, err)) < 0 ||
 		    (rc = get_size(obj, "memory", &cfg->memory_bytes, err)) < 0 ||
 		    (rc = get_size(obj, "pids", &cfg->pids_max, err)) < 0)
 			return rc;
@@ -280,6 +294,8 @@ void config_release(struct pc_config *cfg)
 	strv_free(cfg->env_unset);
 	strv_free(cfg->cap_add);
 	strv_free(cfg->cap_drop);
+	remote_file_config_release(&cfg->remote);
+	free(cfg->base_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -353,9 +369,9 @@ static char *absolute_dir(const char *dir)
 static void resolve_cache_dir(const struct pc_config *cfg, const char *flag,
 			      struct pc_settings *set)
 {
-	const char *env = setting_env("PROCACHE_DIR");
-	const char *xdg = setting_env("XDG_CACHE_HOME");
-	const char *home = setting_env("HOME");
+	const char *env = config_env("PROCACHE_DIR");
+	const char *xdg = config_env("XDG_CACHE_HOME");
+	const char *home = config_env("HOME");
 	_cleanup_free_ char *dflt = NULL;
 	const char *dir;
 
@@ -380,9 +396,27 @@ static void resolve_cache_dir(const struct pc_config *cfg, const char *flag,
 	set->cache_dir = absolute_dir(dir);
 }
 
+char *config_base_dir(const struct pc_config *cfg, const char *flag,
+		      const char **src)
+{
+	const char *env = config_env("PROCACHE_BASE_DIR");
+	const char *dir = flag ? flag : env ? env : cfg->base_dir;
+
+	*src = flag ? "--base-dir" : env ? "$PROCACHE_BASE_DIR" : "config file";
+	if (!dir)
+		return NULL;
+	_cleanup_free_ char *abs = absolute_dir(dir);
+	char *real = realpath(abs, NULL);
+	if (!real)
+		die_errno("cannot resolve the base directory '%s' (from %s)", dir, *src);
+	if (!strcmp(real, "/"))
+		die("the base directory cannot be '/' (from %s)", *src);
+	return real;
+}
+
 static void resolve_max_size(const struct pc_config *cfg, struct pc_settings *set)
 {
-	const char *env = setting_env("PROCACHE_MAX_SIZE");
+	const char *env = config_env("PROCACHE_MAX_SIZE");
 
 	if (env) {
 		if (parse_size(env, &set->max_size) < 0)

@@ -5,7 +5,8 @@
  * $XDG_CONFIG_HOME) and the built-in defaults — and decides each setting.
  * Precedence: the command line over the environment over the file over
  * the defaults; an empty variable counts as unset. Nothing else in
- * procache reads these variables or the file.
+ * procache reads these variables or the file (runner/remote.c reads the
+ * remote's through config_env()).
  *
  * Location of the file: --config FILE, else
  * $XDG_CONFIG_HOME/procache/config.json, else
@@ -23,7 +24,9 @@
  *	           "unset": ["TERM"] },
  *	  "limits": { "timeout": "10m", "memory": "2G", "pids": 4096,
  *	              "disk": "20G", "best_effort": false },
- *	  "capabilities": { "add": ["NET_ADMIN"], "drop": ["MKNOD"] }
+ *	  "capabilities": { "add": ["NET_ADMIN"], "drop": ["MKNOD"] },
+ *	  "remote": { ... },                       (runner/remote.h)
+ *	  "base_dir": "/home/me/src"               (DESIGN.md section 12)
  *	}
  * Outputs given on the command line replace the file's, and so do
  * --cap-add/--cap-drop the file's capabilities (both lists, when either
@@ -48,7 +51,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/strbuf.h"
+#include "runner/remote.h"
 
 struct job_opts;
 
@@ -68,6 +74,8 @@ struct pc_config {
 	bool has_disk;
 	bool best_effort_limits;
 	char **cap_add, **cap_drop;	/* NULL-terminated or NULL; checked */
+	struct remote_file_config remote;
+	char *base_dir;			/* absolute, as written */
 };
 
 /* The settings of the cache, resolved by precedence. */
@@ -103,6 +111,26 @@ void config_release(struct pc_config *cfg);
 void config_resolve(const struct pc_config *cfg, const char *cache_dir_flag,
 		    struct pc_settings *set);
 void config_settings_release(struct pc_settings *set);
+
+/*
+ * A duration at @key of the config file's object @obj, when there is one:
+ * a string ("10m", "1.5") or a number of seconds, > 0. 0, or -EINVAL with
+ * a message naming the key as @name ("limits.timeout").
+ */
+int config_json_seconds(const cJSON *obj, const char *key, const char *name,
+			double *out, struct strbuf *err);
+
+/* A variable of the environment; an empty one counts as unset (NULL). */
+const char *config_env(const char *name);
+
+/*
+ * The base directory (DESIGN.md section 12): @flag (--base-dir),
+ * $PROCACHE_BASE_DIR or the file's base_dir, canonical (realpath), or
+ * NULL for none; *@src says which. Dies when it cannot be resolved or is
+ * "/".
+ */
+char *config_base_dir(const struct pc_config *cfg, const char *flag,
+		      const char **src);
 
 /* config_load() (dying with its message on failure), then config_resolve(). */
 void config_read(const char *path, const char *cache_dir_flag,

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cache/cache.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/fdio.h"
@@ -24,6 +26,7 @@
 #include "common/xalloc.h"
 #include "runner/config.h"
 #include "runner/job.h"
+#include "runner/remote.h"
 #include "runner/util.h"
 #include "common/banned.h"
 
@@ -167,8 +170,45 @@ static void job_disk(struct job *j, const struct job_opts *o, const char *cache_
 	}
 }
 
+/*
+ * Does a string of @v (NULL-terminated) contain @dir? A job given its
+ * base directory's path anywhere (-I/home/a/p/inc, P=/home/a/p) knows
+ * where it is. (The masks include the cache directory, which the job
+ * never sees: not counted.)
+ */
+static bool strvn_mentions(char **v, size_t n, const char *dir)
+{
+	for (size_t i = 0; v && i < n && v[i]; i++)
+		if (strstr(v[i], dir))
+			return true;
+	return false;
+}
+
+static bool strv_mentions(char **v, const char *dir)
+{
+	return strvn_mentions(v, SIZE_MAX, dir);
+}
+
+/*
+ * Remove PWD from @env (NULL-terminated, sorted): under --base-dir a job
+ * must call getcwd to learn where it is, where the tracer sees it.
+ */
+static void drop_pwd(char **env)
+{
+	char **w = env;
+
+	for (char **e = env; *e; e++) {
+		if (!strncmp(*e, "PWD=", 4))
+			free(*e);
+		else
+			*w++ = *e;
+	}
+	*w = NULL;
+}
+
 void job_prepare(struct job *j, const struct job_opts *o, char **argv,
-		 const char *cache_dir, const char *tmp_dir)
+		 const char *cache_dir, const char *tmp_dir,
+		 const char *base_dir)
 {
 	memset(j, 0, sizeof(*j));
 	j->opts = o;
@@ -234,7 +274,15 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 
 	j->caps = job_caps(o, j->uid);
 	job_disk(j, o, cache_dir);
-	j->env = envpolicy_apply(&o->env, environ, cwd);
+	j->env = envpolicy_apply(&o->env, environ, base_dir ? NULL : cwd);
+	if (base_dir) {
+		drop_pwd(j->env);
+		j->base_dir = xstrdup(base_dir);
+		j->relocatable = path_is_beneath(cwd, base_dir) &&
+				 !strv_mentions(j->argv, base_dir) &&
+				 !strv_mentions(j->env, base_dir) &&
+				 !strvn_mentions(j->masks, j->nr_masks - 1, base_dir);
+	}
 
 	struct stat st;
 	if (fstat(0, &st) < 0) {
@@ -261,6 +309,8 @@ void job_release(struct job *j)
 		free(j->roots[i]);
 	free(j->roots);
 	free(j->groups);
+	free(j->base_dir);
+	cache_remote_close(j->remote);
 	if (j->stdin_fd >= 0)
 		close(j->stdin_fd);
 	memset(j, 0, sizeof(*j));
@@ -279,7 +329,19 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	config_apply(&cfg, o);
 	struct cache *c = open_cache_or_die(set.cache_dir, set.max_size);
 	_cleanup_free_ char *tmp_dir = path_join(set.cache_dir, "tmp");
-	job_prepare(j, o, argv + first, set.cache_dir, tmp_dir);
+	const char *base_src;
+	_cleanup_free_ char *base = cmd == JOB_CMD_RUN
+		? config_base_dir(&cfg, o->base_dir, &base_src) : NULL;
+	job_prepare(j, o, argv + first, set.cache_dir, tmp_dir, base);
+	cache_set_base_dir(c, base);
+	if (cmd == JOB_CMD_RUN) {
+		struct remote_settings rs;
+
+		remote_resolve(&cfg.remote, o->remote_url, o->no_remote,
+			       o->remote_read_only, &rs);
+		j->remote = remote_open_or_die(&rs);
+		remote_settings_release(&rs);
+	}
 	config_settings_release(&set);
 	config_release(&cfg);
 	return c;
@@ -337,6 +399,10 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.disk_bytes = j->disk,
 		.disk_default = j->disk_default,
 	};
+	if (j->base_dir)
+		debug("run: base directory '%s': %s", j->base_dir,
+		      j->relocatable ? "the run may be relocatable"
+				     : "not relocatable (cwd outside, or named in argv, env or masks)");
 	if (sbx_new(&cfg, &r->sbx, &err) < 0)
 		die("%s", err.buf);
 
@@ -365,6 +431,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.strict_stat = o->strict_stat,
 		.trace = !o->no_trace,
 		.host_net = o->share_net,
+		.location_dir = j->relocatable ? j->base_dir : NULL,
 	};
 	if (!o->no_trace || o->untrusted) {
 		r->trace = trace_new(&tcfg);

@@ -60,15 +60,21 @@ struct job {
 	struct pc_hash stdin_hash;
 	uint64_t stdin_size;
 	int stdout_fd;		/* where the job's stdout streams live (1) */
+	struct cache_remote *remote;	/* the remote cache, or NULL (DESIGN §11) */
+	char *base_dir;		/* --base-dir, canonical, or NULL (DESIGN §12) */
+	bool relocatable;	/* cwd under base_dir, which no argument,
+				 * variable or mask contains */
 };
 
 /*
  * Gather what the job will be given. @cache_dir is the resolved cache
  * directory (absolute). Reads stdin fully when it is neither a terminal
- * nor /dev/null (into an unlinked file in @tmp_dir).
+ * nor /dev/null (into an unlinked file in @tmp_dir). With a @base_dir
+ * (canonical), the job gets no PWD (DESIGN.md section 12).
  */
 void job_prepare(struct job *j, const struct job_opts *o, char **argv,
-		 const char *cache_dir, const char *tmp_dir);
+		 const char *cache_dir, const char *tmp_dir,
+		 const char *base_dir);
 void job_release(struct job *j);
 
 /*

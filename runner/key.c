@@ -4,6 +4,7 @@
  * sees, in a fixed order.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cache/cache.h"
 #include "common/hash.h"
@@ -14,7 +15,27 @@
 /* Bumped whenever the meaning of a key field or a precondition changes. */
 #define KEY_FORMAT "procache-key-2"
 
+static void add_fields(const struct job *j, struct cache_key *k,
+		       const char *cwd_tag, const char *cwd);
+
 void job_add_key(const struct job *j, struct cache_key *k)
+{
+	add_fields(j, k, "cwd", j->cwd);
+}
+
+bool job_add_relocatable_key(const struct job *j, struct cache_key *k)
+{
+	size_t len;
+
+	if (!j->relocatable)
+		return false;
+	len = strlen(j->base_dir);
+	add_fields(j, k, "cwd_in_base", j->cwd[len] ? j->cwd + len + 1 : ".");
+	return true;
+}
+
+static void add_fields(const struct job *j, struct cache_key *k,
+		       const char *cwd_tag, const char *cwd)
 {
 	const struct job_opts *o = j->opts;
 	char buf[64];
@@ -29,7 +50,7 @@ void job_add_key(const struct job *j, struct cache_key *k)
 		cache_key_add_str(k, "argv", j->argv[i]);
 	for (char **e = j->env; *e; e++)
 		cache_key_add_str(k, "env", *e);
-	cache_key_add_str(k, "cwd", j->cwd);
+	cache_key_add_str(k, cwd_tag, cwd);
 	cache_key_add_u64(k, "uid", j->uid);
 	cache_key_add_u64(k, "gid", j->gid);
 	if (o->untrusted) {

@@ -9,6 +9,8 @@
 #ifndef PROCACHE_RUNNER_KEY_H
 #define PROCACHE_RUNNER_KEY_H
 
+#include <stdbool.h>
+
 #include "runner/job.h"
 
 struct cache_key;
@@ -19,5 +21,14 @@ struct cache_key;
  * same key only when all of these are equal.
  */
 void job_add_key(const struct job *j, struct cache_key *k);
+
+/*
+ * The relocatable key (DESIGN.md section 12): the same fields with
+ * "cwd_in_base" (the cwd relative to the base directory, "." for itself)
+ * instead of "cwd". Only for a job whose cwd is under its --base-dir and
+ * whose arguments, environment and masks do not contain that directory
+ * (j->relocatable); returns false, adding nothing, otherwise.
+ */
+bool job_add_relocatable_key(const struct job *j, struct cache_key *k);
 
 #endif

@@ -87,7 +87,7 @@ enum {
 	OPT_MASK, OPT_UNTRUSTED, OPT_ENV_CLEAR, OPT_ENV_KEEP, OPT_ENV_SET,
 	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
 	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_CAP_ADD, OPT_CAP_DROP,
-	OPT_DISK,
+	OPT_DISK, OPT_REMOTE, OPT_NO_REMOTE, OPT_REMOTE_READ_ONLY, OPT_BASE_DIR,
 };
 
 static const char run_usage[] =
@@ -106,6 +106,14 @@ static const char run_usage[] =
 	"  --check                on a hit, run anyway and compare with the entry\n"
 	"  --explain              on a miss, say every precondition that failed\n"
 	"  --strict-stat          stat observations also compare mtime and ctime\n"
+	"  --remote URL           a shared cache behind the local one: http(s)://\n"
+	"                         or redis:// (default $PROCACHE_REMOTE, the config\n"
+	"                         file); credentials never here (see the README)\n"
+	"  --remote-read-only     use the remote, never write to it (laptops)\n"
+	"  --no-remote            do not use a configured remote\n"
+	"  --base-dir DIR         key and record paths under DIR relative to it, for\n"
+	"                         jobs that do not observe where they are (the job\n"
+	"                         gets no PWD); entries then travel between checkouts\n"
 	"Results:\n"
 	"  --output PATH          apply changes under PATH (repeatable; default .)\n"
 	"  --report FILE          write a JSON report of the run to FILE\n"
@@ -191,6 +199,10 @@ static const struct option long_options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
 	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+	{ "remote", required_argument, NULL, OPT_REMOTE },
+	{ "no-remote", no_argument, NULL, OPT_NO_REMOTE },
+	{ "remote-read-only", no_argument, NULL, OPT_REMOTE_READ_ONLY },
+	{ "base-dir", required_argument, NULL, OPT_BASE_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -202,7 +214,8 @@ static bool run_only(int opt)
 	switch (opt) {
 	case OPT_NO_CACHE: case OPT_REFRESH: case OPT_CHECK: case OPT_EXPLAIN:
 	case OPT_OUTPUT: case OPT_REPORT: case OPT_DIFF_JSON: case OPT_NO_TRACE:
-	case OPT_FSYNC:
+	case OPT_FSYNC: case OPT_REMOTE: case OPT_NO_REMOTE:
+	case OPT_REMOTE_READ_ONLY: case OPT_BASE_DIR:
 		return true;
 	default:
 		return false;
@@ -366,6 +379,20 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 		case OPT_CONFIG:
 			o->config_path = file_name_opt(optarg, "config");
 			break;
+		case OPT_REMOTE:
+			if (o->remote_url)
+				die("option '--remote' given twice (one remote per run)");
+			if (!*optarg)
+				die("option '--remote' needs a URL");
+			o->remote_url = optarg;
+			break;
+		case OPT_NO_REMOTE: o->no_remote = true; break;
+		case OPT_REMOTE_READ_ONLY: o->remote_read_only = true; break;
+		case OPT_BASE_DIR:
+			if (!*optarg || strlen(optarg) >= PATH_MAX)
+				die("option '--base-dir' needs a directory");
+			o->base_dir = optarg;
+			break;
 		case ':':
 			die("option '%s' needs a value; see 'procache %s --help'",
 			    argv[optind - 1], cmdname);
@@ -378,6 +405,8 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 			    argv[optind - 1], cmdname);
 		}
 	}
+	if (o->no_remote && (o->remote_url || o->remote_read_only))
+		die("option '--no-remote' excludes '--remote' and '--remote-read-only'");
 	if (o->no_cache + o->refresh + o->check > 1)
 		die("options '--no-cache', '--refresh' and '--check' exclude each other");
 	if (optind >= argc)

@@ -45,6 +45,9 @@ struct job_opts {
 	char **cap_add, **cap_drop;
 	size_t nr_cap_add, alloc_cap_add, nr_cap_drop, alloc_cap_drop;
 	struct envpolicy env;
+	const char *remote_url;		/* --remote URL (no credentials) */
+	bool no_remote, remote_read_only;
+	const char *base_dir;		/* --base-dir DIR, as given */
 };
 
 /* @name is a capability --cap-add/--cap-drop accept (any case, CAP_ or not, ALL). */

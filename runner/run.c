@@ -8,10 +8,12 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
+#include "cache/remote.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/path.h"
@@ -46,6 +48,7 @@ static void report_applied(struct cache *c, const struct applied *a,
  * (--no-cache, --refresh, a terminal as stdin, --no-trace, --net).
  */
 static struct cache_entry *look_up(struct cache *c, const struct cache_key *k,
+				   const struct cache_key *kr,
 				   const struct job *j, struct report *rp)
 {
 	const struct job_opts *o = j->opts;
@@ -70,6 +73,18 @@ static struct cache_entry *look_up(struct cache *c, const struct cache_key *k,
 		}
 		cache_explain_free(ex);
 	}
+	/* The relocatable key (DESIGN.md section 12), then the remote (§11). */
+	if (!hit && rc == 0 && kr) {
+		strbuf_reset(&err);
+		if (cache_lookup(c, kr, 0, &hit, NULL, &err) < 0) {
+			warn("cache lookup failed, running the job: %s", err.buf);
+			hit = NULL;
+		}
+	}
+	if (!hit && rc == 0 && j->remote &&
+	    (cache_remote_lookup(c, j->remote, k, &hit) == 1 ||
+	     (kr && cache_remote_lookup(c, j->remote, kr, &hit) == 1)))
+		report_set_str(rp, "remote", "hit");
 	return hit;
 }
 
@@ -162,8 +177,37 @@ static int run_check(struct cache *c, struct cache_entry *hit, struct job *j,
  * A miss (or --no-cache, --refresh): run the job; store it when it is
  * cacheable; apply its changes.
  */
-static int run_miss(struct cache *c, struct cache_key *k, struct job *j,
-		    struct report *rp)
+/*
+ * Whether the run could not have observed where its base directory is
+ * (DESIGN.md section 12), so that it is stored under the relocatable key
+ * with base-relative paths; said in the report either way.
+ */
+static bool run_relocatable(const struct job *j, const struct job_run *r,
+			    struct report *rp)
+{
+	const char *why = NULL;
+
+	if (!j->relocatable)
+		return false;
+	if (!r->trace)
+		why = "not traced";
+	else if ((why = trace_location_observed(r->trace)) == NULL) {
+		for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
+			const struct trace_obs *ob = trace_obs_at(r->trace, i);
+
+			if (ob->kind == TRACE_SYMLINK && strstr(ob->value, j->base_dir)) {
+				why = "a symlink it read points into the base directory";
+				break;
+			}
+		}
+	}
+	report_set_str(rp, "relocatable", why ? why : "yes");
+	debug("run: %s", why ? why : "relocatable: the job never saw where it is");
+	return why == NULL;
+}
+
+static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
+		    struct job *j, struct report *rp)
 {
 	const struct job_opts *o = j->opts;
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
@@ -177,7 +221,11 @@ static int run_miss(struct cache *c, struct cache_key *k, struct job *j,
 	bool cacheable = r.nr_reasons == 0 && !o->no_cache;
 	bool store_failed = false;
 	if (cacheable) {
-		struct cache_record *rec = record_build(&r, k, o->strict_stat);
+		bool reloc = run_relocatable(j, &r, rp);
+		struct cache_record *rec = record_build(&r, reloc ? kr : k,
+							o->strict_stat);
+		if (reloc)
+			cache_record_set_relocatable(rec);
 		if (cache_store(c, rec, &stored, &err) < 0) {
 			/*
 			 * The job ran: its results are not lost because the
@@ -213,6 +261,12 @@ static int run_miss(struct cache *c, struct cache_key *k, struct job *j,
 		info("miss, stored entry %s: %zu preconditions, %zu changes (%zu applied, %zu kept)",
 		     cache_entry_id(stored), r.trace ? trace_nr_obs(r.trace) : 0,
 		     r.nr_changes, a.rep.applied + a.rep.unchanged, a.rep.kept);
+		/*
+		 * After the outputs are applied: the job's result never waits
+		 * on the network, and the upload cannot change the status.
+		 */
+		if (j->remote && a.rc >= 0)
+			cache_remote_upload(c, j->remote, stored);
 		cache_entry_free(stored);
 	} else if (o->no_cache && !r.nr_reasons) {
 		report_set_str(rp, "status", "miss");
@@ -253,16 +307,23 @@ int cmd_run(int argc, char **argv)
 	report_set_str(&rp, "key", cache_key_hex(k));
 	debug("run: key %s for '%s' in '%s'", cache_key_hex(k), j.argv[0], j.cwd);
 
-	struct cache_entry *hit = look_up(c, k, &j, &rp);
+	struct cache_key *kr = cache_key_new();
+	if (!job_add_relocatable_key(&j, kr)) {
+		cache_key_free(kr);
+		kr = NULL;
+	}
+
+	struct cache_entry *hit = look_up(c, k, kr, &j, &rp);
 	if (hit && !o.check)
 		status = run_hit(c, hit, &j, &rp);
 	else if (hit)
 		status = run_check(c, hit, &j, &rp);
 	else
-		status = run_miss(c, k, &j, &rp);
+		status = run_miss(c, k, kr, &j, &rp);
 
 	report_finish(&rp, status);
 	cache_entry_free(hit);
+	cache_key_free(kr);
 	cache_key_free(k);
 	cache_close(c);
 	job_release(&j);

@@ -16,7 +16,6 @@
  * the new root.
  */
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -31,6 +30,7 @@
 #include <libmount/libmount.h>
 
 #include "common/cleanup.h"
+#include "common/dlsyms.h"
 #include "common/fdio.h"
 #include "common/path.h"
 #include "common/xalloc.h"
@@ -114,37 +114,18 @@ struct libmount_fns {
 static int libmount_load(struct libmount_fns *f, struct strbuf *err)
 {
 	static void *handle;
-	const char *missing = NULL;
+	const struct dl_sym syms[] = {
+		{ "mnt_new_table_from_file", (void **)&f->new_table_from_file },
+		{ "mnt_new_iter", (void **)&f->new_iter },
+		{ "mnt_table_next_fs", (void **)&f->table_next_fs },
+		{ "mnt_fs_get_target", (void **)&f->fs_get_target },
+		{ "mnt_fs_get_fstype", (void **)&f->fs_get_fstype },
+		{ "mnt_free_iter", (void **)&f->free_iter },
+		{ "mnt_unref_table", (void **)&f->unref_table },
+	};
 
 	/* the supervisor is single-threaded when it plans a sandbox */
-	if (!handle)
-		handle = dlopen(LIBMOUNT_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		const char *why = dlerror();
-
-		strbuf_addf(err, "cannot load %s: %s", LIBMOUNT_SONAME,
-			    why ? why : "unknown error");
-		return -ENOENT;
-	}
-#define LOAD(field, name)                                                        \
-	do {                                                                     \
-		*(void **)&f->field = dlsym(handle, name);                       \
-		if (!f->field && !missing)                                       \
-			missing = name;                                          \
-	} while (0)
-	LOAD(new_table_from_file, "mnt_new_table_from_file");
-	LOAD(new_iter, "mnt_new_iter");
-	LOAD(table_next_fs, "mnt_table_next_fs");
-	LOAD(fs_get_target, "mnt_fs_get_target");
-	LOAD(fs_get_fstype, "mnt_fs_get_fstype");
-	LOAD(free_iter, "mnt_free_iter");
-	LOAD(unref_table, "mnt_unref_table");
-#undef LOAD
-	if (missing) {
-		strbuf_addf(err, "cannot load %s: no symbol %s", LIBMOUNT_SONAME, missing);
-		return -ENOENT;
-	}
-	return 0;
+	return dl_load(LIBMOUNT_SONAME, &handle, syms, ARRAY_SIZE(syms), err);
 }
 
 static int host_mounts_read(struct host_mounts *m, struct strbuf *err)

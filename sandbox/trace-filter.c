@@ -148,9 +148,13 @@ static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out
 
 			if (tr)
 				r = add_rule(f, notify, sn, 1, &nofd);
-		} else if (t->cfg.fast_readlink &&
+		} else if (t->cfg.fast_readlink && !t->cfg.location_dir &&
 			   (!strcmp(name, "readlink") || !strcmp(name, "readlinkat"))) {
 			/* not notified on request: see trace_config.fast_readlink */
+		} else if (!strcmp(name, "getcwd")) {
+			/* PURE (the cwd is keyed), but it tells where a job is */
+			if (tr && t->cfg.location_dir)
+				r = add_rule(f, notify, sn, 0, NULL);
 		} else if (!strcmp(name, "sendmsg") || !strcmp(name, "sendmmsg")) {
 			/*
 			 * Notified, except on the socket the installing thread

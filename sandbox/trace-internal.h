@@ -72,6 +72,7 @@ struct trace {
 	bool notif_sizes_bad; /* the kernel's structs exceed TRACE_NOTIF_BUF */
 	bool dead;
 	bool uname_done;
+	char *location_seen; /* trace_location_observed() */
 };
 
 static inline bool trace_is_digits(const char *s, size_t len)
@@ -105,6 +106,14 @@ struct trace_obs *trace_obs_add(struct trace *t, enum trace_obs_kind kind,
 /* Add a taint reason (a duplicate is dropped). */
 __attribute__((format(printf, 2, 3)))
 void trace_taint(struct trace *t, const char *fmt, ...);
+/*
+ * The job could have learnt where cfg.location_dir is (the first reason
+ * is kept; trace.h, trace_location_observed()).
+ */
+__attribute__((format(printf, 2, 3)))
+void trace_location(struct trace *t, const char *fmt, ...);
+/* cfg.location_dir is set and @path (job view, clean) is it or below it. */
+bool trace_in_location(const struct trace *t, const char *path);
 /*
  * The job removed or renamed something: how an already-seen path resolves
  * may have changed, so forget what the caches say (see struct trace).

@@ -466,6 +466,18 @@ static void on_rename(struct call *c, int olddirfd, __u64 oldpath, int newdirfd,
 	on_removal(c, newdirfd, newpath);
 }
 
+/* getcwd: the job learns where it is (trace_config.location_dir). */
+static void on_getcwd(struct call *c)
+{
+	struct strbuf cwd = STRBUF_INIT;
+
+	if (trace_dirfd_path((pid_t)c->req->pid, AT_FDCWD, &cwd) < 0)
+		trace_location(c->t, "getcwd: cannot read the caller's cwd");
+	else if (trace_in_location(c->t, cwd.buf))
+		trace_location(c->t, "getcwd in %s", cwd.buf);
+	strbuf_release(&cwd);
+}
+
 static void on_notification(struct call *c)
 {
 	const __u64 *a = c->req->data.args;
@@ -553,6 +565,10 @@ static void on_notification(struct call *c)
 		break;
 	case SYS_uname:
 		on_uname(c);
+		break;
+	case SYS_getcwd:
+		/* notified only with a location_dir (trace-filter.c) */
+		on_getcwd(c);
 		break;
 	/* calls that remove, create or rename a path */
 	case SYS_unlink:

@@ -112,6 +112,24 @@ void trace_taint(struct trace *t, const char *fmt, ...)
 	t->taints[t->nr_taints++] = strbuf_detach(&sb, NULL);
 }
 
+void trace_location(struct trace *t, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	if (t->location_seen)
+		return;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	t->location_seen = strbuf_detach(&sb, NULL);
+}
+
+bool trace_in_location(const struct trace *t, const char *path)
+{
+	return t->cfg.location_dir && path_is_beneath(path, t->cfg.location_dir);
+}
+
 void trace_records_release(struct trace *t)
 {
 	size_t i;
@@ -127,6 +145,7 @@ void trace_records_release(struct trace *t)
 	for (i = 0; i < t->nr_taints; i++)
 		free(t->taints[i]);
 	free(t->taints);
+	free(t->location_seen);
 }
 
 static const char *const always_changing[] = {

@@ -320,7 +320,31 @@ struct lookup {
 	bool last;           /* the component at hand is the last one */
 	bool walked;         /* a component was looked up: else the base
 	                        itself is the result */
+	bool in_loc;         /* r->path is in cfg.location_dir */
 };
+
+/*
+ * The walk moved (a component looked up, "..") within the job's reach:
+ * crossing the border of cfg.location_dir either way tells the job where
+ * that directory is — a path from outside into it names it absolutely,
+ * ".." out of it lands where the directory's location decides (DESIGN.md
+ * §12). A move the job did not make (to a symlink's or magic link's
+ * target) only updates where the walk is (@check false).
+ */
+static void track_location(struct lookup *lk, bool check)
+{
+	struct trace *t = lk->w->t;
+	bool in;
+
+	if (!t->cfg.location_dir)
+		return;
+	in = trace_in_location(t, lk->r->path.len ? lk->r->path.buf : "/");
+	if (check && in != lk->in_loc)
+		trace_location(t, "syscall %s: a path %s %s", lk->w->sc,
+			       in ? "from outside into" : "out of",
+			       t->cfg.location_dir);
+	lk->in_loc = in;
+}
 
 static enum step done(struct lookup *lk, enum res_status status)
 {
@@ -381,6 +405,7 @@ static enum step step_dotdot(struct lookup *lk)
 		return STEP_ON; /* IN_ROOT: ".." of the root is the root */
 	}
 	pop_component(&lk->r->path);
+	track_location(lk, true);
 	return STEP_ON;
 }
 
@@ -422,6 +447,12 @@ static enum step step_proc_pid_entry(struct lookup *lk)
 	struct strbuf target = STRBUF_INIT;
 	char link[96];
 
+	if (w->t->cfg.location_dir &&
+	    (!strcmp(n, "maps") || !strcmp(n, "smaps") || !strcmp(n, "numa_maps") ||
+	     !strcmp(n, "map_files") || !strcmp(n, "mountinfo") ||
+	     !strcmp(n, "mounts") || !strcmp(n, "mountstats") || !strcmp(n, "task")))
+		/* they print absolute paths of mapped files and mounts */
+		trace_location(w->t, "syscall %s: /proc/%s/%s", w->sc, pidc, n);
 	if (strcmp(n, "fd") && strcmp(n, "cwd") && strcmp(n, "root") && strcmp(n, "exe"))
 		return done(lk, RES_OPAQUE); /* /proc/<pid>/status and such */
 	if (!self)
@@ -450,8 +481,14 @@ static enum step step_proc_pid_entry(struct lookup *lk)
 		strbuf_release(&target);
 		return done(lk, RES_OPAQUE);
 	}
+	/* The link itself, not followed (readlink): the job reads its target. */
+	if (!w->follow_last && strspn(lk->rest.buf, "/") == lk->rest.len &&
+	    trace_in_location(w->t, target.buf))
+		trace_location(w->t, "syscall %s: /proc/%s/%s points into %s", w->sc,
+			       pidc, n, w->t->cfg.location_dir);
 	/* the fd's object: continue from its path */
 	strbuf_setlen(&lk->r->path, 1);
+	track_location(lk, false);
 	splice_rest(lk, &target, false);
 	strbuf_release(&target);
 	lk->walked = false;
@@ -570,6 +607,7 @@ static enum step step_symlink(struct lookup *lk)
 		strbuf_reset(&r->path);
 		strbuf_addstr(&r->path, w->resolve & RESOLVE_IN_ROOT ? lk->root : "/");
 	}
+	track_location(lk, false);
 	splice_rest(lk, &target, true);
 	strbuf_release(&target);
 	return STEP_ON;
@@ -603,6 +641,7 @@ static enum step step_lookup(struct lookup *lk)
 	if (r->path.len > 1)
 		strbuf_addch(&r->path, '/');
 	strbuf_addbuf(&r->path, &lk->name);
+	track_location(lk, true);
 	err = lstat_in_view(lk);
 	if (err == ENOENT || err == ENOTDIR)
 		return step_missing(lk, err);
@@ -646,6 +685,7 @@ static enum step walk_start(struct lookup *lk, const char *base, const char *nam
 		strbuf_addstr(&lk->r->path, base);
 	}
 	strbuf_addstr(&lk->rest, name);
+	track_location(lk, false);
 	return STEP_ON;
 }
 

@@ -50,6 +50,8 @@ struct trace *trace_new(const struct trace_config *cfg)
 			t->private_paths[i] = xstrdup(cfg->private_paths[i]);
 	}
 	t->cfg.private_paths = NULL;
+	if (cfg->location_dir)
+		t->cfg.location_dir = xstrdup(cfg->location_dir);
 	pthread_mutex_init(&t->lock, NULL);
 	if (cfg->trace) {
 		struct seccomp_notif_sizes sz;
@@ -73,6 +75,7 @@ void trace_free(struct trace *t)
 	for (i = 0; i < t->cfg.nr_private_paths; i++)
 		free(t->private_paths[i]);
 	free(t->private_paths);
+	free((char *)t->cfg.location_dir);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -183,6 +186,11 @@ size_t trace_nr_taints(const struct trace *t)
 const char *trace_taint_at(const struct trace *t, size_t i)
 {
 	return i < t->nr_taints ? t->taints[i] : NULL;
+}
+
+const char *trace_location_observed(const struct trace *t)
+{
+	return t->location_seen;
 }
 
 const char *trace_obs_kind_name(enum trace_obs_kind k)

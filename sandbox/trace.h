@@ -68,6 +68,16 @@ struct trace_config {
 	bool fast_readlink;
 	bool host_net;    /* --net: the job shares the host network namespace,
 	                     so network and abstract-socket use taints */
+	/*
+	 * A directory (absolute, canonical; copied) whose location the job
+	 * must not learn for its run to be relocatable (--base-dir, DESIGN.md
+	 * §12), or NULL. With it, getcwd and readlink are notified, and
+	 * trace_location_observed() says whether and how the job could have
+	 * learnt where it is: getcwd in it, an absolute path or an absolute
+	 * symlink target leading into it, ".." leaving it, a magic link of
+	 * /proc/PID read that points into it, /proc/PID/{maps,mountinfo,...}.
+	 */
+	const char *location_dir;
 };
 
 enum trace_obs_kind {
@@ -154,6 +164,13 @@ const struct trace_obs *trace_obs_at(const struct trace *t, size_t i);
 /* Taint reasons, in order; no duplicates. */
 size_t trace_nr_taints(const struct trace *t);
 const char *trace_taint_at(const struct trace *t, size_t i);
+
+/*
+ * NULL when the job could not have observed where cfg.location_dir is
+ * (always NULL without one), else the first way it could have
+ * ("getcwd in /home/a/p").
+ */
+const char *trace_location_observed(const struct trace *t);
 
 /* "content", "absent", "stat", "listing", "symlink", "hostfact", "output". */
 const char *trace_obs_kind_name(enum trace_obs_kind k);

@@ -13,15 +13,19 @@
 # python3 or useradd) can: `make` checks the first, `make check` both.
 set -eu
 
-pkgs="libseccomp mount libcap-ng libxxhash libcjson"
+pkgs="libseccomp mount libcap-ng libxxhash libcjson libcurl hiredis"
 # Debian package for each pkg-config module, in the same order.
-debs_for_pkgs="libseccomp-dev libmount-dev libcap-ng-dev libxxhash-dev libcjson-dev"
+debs_for_pkgs="libseccomp-dev libmount-dev libcap-ng-dev libxxhash-dev libcjson-dev
+libcurl4-openssl-dev libhiredis-dev"
 # command:Debian package, for what the build runs.
 build_tools="pkg-config:pkg-config cc:gcc make:make"
 # command:Debian package, for what the tests run (tests/, tests/fuzz).
 test_tools="unshare:util-linux setpriv:util-linux ip:iproute2 xxh128sum:xxhash
 python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
-find:findutils stat:coreutils pgrep:procps clang:clang"
+find:findutils stat:coreutils pgrep:procps clang:clang
+nginx:nginx redis-server:redis-server redis-cli:redis-tools openssl:openssl"
+# Files the tests need that no command stands for: path:Debian package.
+test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext"
 
 usage() {
 	echo "usage: tools/deps.sh build OUTFILE | tools/deps.sh test" >&2
@@ -52,6 +56,13 @@ missing_tools() {
 	done
 }
 
+# missing_files LIST: the Debian packages of LIST's absent files.
+missing_files() {
+	for t in $1; do
+		[ -e "${t%%:*}" ] || echo "${t#*:}"
+	done
+}
+
 case ${1:-} in
 build)
 	[ $# = 2 ] || usage
@@ -71,7 +82,7 @@ build)
 test)
 	[ $# = 1 ] || usage
 	what=test
-	install $(missing_tools "$test_tools" | sort -u)
+	install $( (missing_tools "$test_tools"; missing_files "$test_files") | sort -u)
 	exit 0
 	;;
 *)
@@ -86,14 +97,20 @@ mkdir -p "$(dirname "$out")"
 #   with dlopen() when it plans a sandbox (a hit never does);
 # - libseccomp, libcap-ng and libxxhash are linked statically when their
 #   archives are installed (Debian's -dev packages ship them);
+# - libcurl is not linked either: cache/remote-http.c loads libcurl.so.4
+#   with dlopen() when an http(s) remote is used (its header is needed);
+# - hiredis is linked statically (the archive has no dependencies);
 # - libcjson (no archive in Debian) and libc stay shared.
-static_pkgs="libseccomp libcap-ng libxxhash"
+static_pkgs="libseccomp libcap-ng libxxhash hiredis"
 static_libs=""
 dynamic_libs="$(pkg-config --libs libcjson)"
 for p in $static_pkgs; do
 	libdir=$(pkg-config --variable=libdir "$p")
 	for l in $(pkg-config --libs-only-l "$p"); do
-		if [ -f "$libdir/lib${l#-l}.a" ]; then
+		# Some .pc files name a libdir without the multiarch part
+		# (Debian's hiredis.pc says /usr/lib): ask the compiler too.
+		if [ -f "$libdir/lib${l#-l}.a" ] ||
+			[ -f "$(${CC:-cc} -print-file-name="lib${l#-l}.a")" ]; then
 			static_libs="$static_libs $l"
 		else
 			dynamic_libs="$dynamic_libs $l"

@@ -15,31 +15,7 @@ w=$BENCH_SCRATCH/w
 mkdir -p "$w/include"
 export PROCACHE_DIR=$BENCH_SCRATCH/cache CCACHE_DIR=$BENCH_SCRATCH/ccache
 cd "$w"
-for h in 1 2 3; do
-	{
-		echo "#ifndef H$h"
-		echo "#define H$h"
-		echo "#include <stddef.h>"
-		echo "#include <stdint.h>"
-		for i in $(seq 1 40); do
-			echo "struct s${h}_$i { int a; double b; uint64_t c[$i]; };"
-			echo "static inline int h${h}_f$i(const struct s${h}_$i *s) { return s->a * $i + (int)s->b; }"
-		done
-		echo "#endif"
-	} >"include/h$h.h"
-done
-{
-	for hdr in stdio.h stdlib.h string.h math.h errno.h unistd.h sys/stat.h fcntl.h; do
-		echo "#include <$hdr>"
-	done
-	echo '#include "h1.h"'
-	echo '#include "h2.h"'
-	echo '#include "h3.h"'
-	for i in $(seq 1 150); do
-		echo "int fn$i(int x) { struct s1_$((i % 40 + 1)) s = { x, $i.5, {0} }; char b[32];"
-		echo "  snprintf(b, sizeof b, \"%d\", h1_f$((i % 40 + 1))(&s)); return (int)strlen(b) + (int)sqrt((double)x) + (errno ? 1 : 0); }"
-	done
-} >x.c
+bench_compile_job
 lines=$(cat x.c include/*.h | wc -l)
 find . -exec touch -d "1 hour ago" {} +
 sleep 2.2	# the stat cache trusts files whose mtime and ctime are 2 s old

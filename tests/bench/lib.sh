@@ -130,3 +130,35 @@ BENCH_HF_ENV="--env-unset HYPERFINE_RANDOMIZED_ENVIRONMENT_OFFSET"
 bench_pc_stat() {
 	"$PROCACHE" cache stats --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
+
+# bench_compile_job: in the current directory, x.c and include/h{1,2,3}.h,
+# the medium C file of the hit-latency benchmarks (cache-hit.sh,
+# remote.sh), compiled with `gcc -Iinclude -O1 -c x.c -o x.o`.
+bench_compile_job() {
+	mkdir -p include
+	for h in 1 2 3; do
+		{
+			echo "#ifndef H$h"
+			echo "#define H$h"
+			echo "#include <stddef.h>"
+			echo "#include <stdint.h>"
+			for i in $(seq 1 40); do
+				echo "struct s${h}_$i { int a; double b; uint64_t c[$i]; };"
+				echo "static inline int h${h}_f$i(const struct s${h}_$i *s) { return s->a * $i + (int)s->b; }"
+			done
+			echo "#endif"
+		} >"include/h$h.h"
+	done
+	{
+		for hdr in stdio.h stdlib.h string.h math.h errno.h unistd.h sys/stat.h fcntl.h; do
+			echo "#include <$hdr>"
+		done
+		echo '#include "h1.h"'
+		echo '#include "h2.h"'
+		echo '#include "h3.h"'
+		for i in $(seq 1 150); do
+			echo "int fn$i(int x) { struct s1_$((i % 40 + 1)) s = { x, $i.5, {0} }; char b[32];"
+			echo "  snprintf(b, sizeof b, \"%d\", h1_f$((i % 40 + 1))(&s)); return (int)strlen(b) + (int)sqrt((double)x) + (errno ? 1 : 0); }"
+		done
+	} >x.c
+}

@@ -18,7 +18,7 @@ test_prereq_LIBFUZZER() {
 	[ -e "$RT" ]
 }
 
-for t in fuzz-entry fuzz-diff fuzz-options; do
+for t in fuzz-entry fuzz-diff fuzz-remote fuzz-options; do
 	test_expect_success LIBFUZZER "$t: ${SECS}s of fuzzing, no crash, leak or hang" "
 		{ \"\$TOP/tests/fuzz/run.sh\" $SECS $t >out 2>&1; rc=\$?; } &&
 		cat out &&

@@ -8,6 +8,8 @@
 #   fuzz-entry    cache entry files and payloads (cache/entry.c)
 #   fuzz-diff     upper directories the job wrote (sandbox/diff.c), against
 #                 an independent reading of the table in diff.c (root)
+#   fuzz-remote   what a remote cache server answers for an index, an entry
+#                 and a blob (cache/remote.c's read path, into a real cache)
 #   fuzz-options  'procache run'/'trace' options (runner/options.c), with exit()
 #                 wrapped (-Wl,--wrap=exit) so that die() returns here
 #
@@ -17,12 +19,12 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 shift || :
-targets=${*:-fuzz-entry fuzz-diff fuzz-options}
+targets=${*:-fuzz-entry fuzz-diff fuzz-remote fuzz-options}
 out=$top/build/fuzz
 mkdir -p "$out/obj" "$top/tests/fuzz/crashes"
 command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
-pkgs="libcjson libxxhash libseccomp mount libcap-ng"
-libs=$(pkg-config --libs $pkgs 2>/dev/null || echo "-lcjson -lxxhash -lseccomp -lmount -lcap-ng")
+pkgs="libcjson libxxhash libseccomp mount libcap-ng hiredis"
+libs=$(pkg-config --libs $pkgs 2>/dev/null || echo "-lcjson -lxxhash -lseccomp -lmount -lcap-ng -lhiredis")
 cflags=$(pkg-config --cflags $pkgs 2>/dev/null || echo "-I/usr/include/cjson -I/usr/include/libmount")
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 ccflags="-std=c11 -D_GNU_SOURCE -g -O1 -I$top $cflags -DPROCACHE_VERSION=\"fuzz\""
@@ -86,6 +88,10 @@ for t in $targets; do
 		mkdir -p "$out/scratch"
 		build fuzz-diff "" "$top"/sandbox/diff.c "$top"/common/*.c &&
 		FUZZ_SCRATCH=$out/scratch run fuzz-diff corpus-diff -max_len=512 || status=1 ;;
+	fuzz-remote)
+		mkdir -p "$out/scratch"
+		build fuzz-remote "" $(lib_srcs) &&
+		FUZZ_SCRATCH=$out/scratch run fuzz-remote corpus-remote -max_len=8192 || status=1 ;;
 	fuzz-options)
 		build fuzz-options "-Wl,--wrap=exit" $(lib_srcs) &&
 		run fuzz-options corpus-options -max_len=4096 -close_fd_mask=3 || status=1 ;;

@@ -1,0 +1,779 @@
+/*
+ * The HTTP backend of the remote cache (DESIGN.md section 11): GET, HEAD
+ * and PUT of <prefix>/b/ab/<hash>, <prefix>/k/ab/<key>/<id> and
+ * <prefix>/k/ab/<key>/index, as nginx's WebDAV PUT, Apache mod_dav or an
+ * object store's HTTP gateway serve them.
+ *
+ * http:// goes through a small HTTP/1.1 client of our own (as ccache
+ * does): one kept-alive connection per process (reconnected once when
+ * the server closed it between requests), Content-Length and chunked
+ * bodies, poll() with the idle timeout on every wait; a body that stops
+ * short of its length, or an answer that is not HTTP, is a failure of
+ * the server. https:// goes through libcurl, for TLS: it is loaded with
+ * dlopen("libcurl.so.4") when the first request is made, never linked —
+ * with OpenSSL, nghttp2, krb5, LDAP and the rest it pulls in, loading it
+ * costs some 40 ms here (docs/BENCHMARKS.md), which neither a run without
+ * a remote nor a plain-http remote hit should pay. Its header gives the
+ * types and constants; the ABI of libcurl.so.4 has been stable since
+ * 2006. One easy handle serves the process, so its connection is reused;
+ * timeouts: CURLOPT_CONNECTTIMEOUT_MS, and a transfer that moves less than
+ * one byte a second for the idle timeout (rounded up to whole seconds)
+ * fails; a body short of its Content-Length is CURLE_PARTIAL_FILE.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "cache/remote-internal.h"
+#include "common/cleanup.h"
+#include "common/die.h"
+#include "common/dlsyms.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "common/banned.h"
+
+#define LIBCURL_SONAME "libcurl.so.4"
+
+struct curl_fns {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+};
+
+struct remote_backend {
+	const struct remote_target *t;
+	char *base;		/* scheme://host[:port]/prefix/ */
+	bool plain;		/* http: our client; https: libcurl */
+	/* plain http */
+	int fd;			/* the kept-alive connection, or -1 */
+	char *hosthdr;		/* Host: */
+	char *auth;		/* "Authorization: ...\r\n", or NULL */
+	char in[16384];		/* what came from the server, not yet used */
+	size_t in_len, in_off;
+	/* https */
+	struct curl_fns f;
+	CURL *h;
+	struct curl_slist *headers;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static int curl_load(struct curl_fns *f, struct strbuf *err)
+{
+	static void *handle;
+	const struct dl_sym syms[] = {
+		{ "curl_global_init", (void **)&f->global_init },
+		{ "curl_easy_init", (void **)&f->easy_init },
+		{ "curl_easy_setopt", (void **)&f->easy_setopt },
+		{ "curl_easy_perform", (void **)&f->easy_perform },
+		{ "curl_easy_getinfo", (void **)&f->easy_getinfo },
+		{ "curl_easy_cleanup", (void **)&f->easy_cleanup },
+		{ "curl_easy_strerror", (void **)&f->easy_strerror },
+		{ "curl_slist_append", (void **)&f->slist_append },
+		{ "curl_slist_free_all", (void **)&f->slist_free_all },
+	};
+
+	return dl_load(LIBCURL_SONAME, &handle, syms, sizeof(syms) / sizeof(*syms), err);
+}
+
+/* The URL of an object, or of the index of a key when @name is NULL. */
+static void object_url(const struct remote_backend *b, enum remote_obj kind,
+		       const char *name, struct strbuf *out)
+{
+	strbuf_reset(out);
+	strbuf_addstr(out, b->base);
+	switch (kind) {
+	case REMOTE_BLOB:
+		strbuf_addf(out, "b/%.2s/%s", name, name);
+		break;
+	case REMOTE_ENTRY:
+		strbuf_addf(out, "k/%.2s/%s", name, name);
+		break;
+	}
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct remote_sink *s = ctx;
+	size_t len = size * nmemb;
+
+	if (!s)
+		return len;
+	s->err = remote_sink_write(s, data, len);
+	return s->err < 0 ? 0 : len;
+}
+
+struct upload {
+	const char *data;
+	size_t len, off;
+};
+
+static size_t on_read(char *buf, size_t size, size_t nmemb, void *ctx)
+{
+	struct upload *u = ctx;
+	size_t n = size * nmemb;
+
+	if (n > u->len - u->off)
+		n = u->len - u->off;
+	memcpy(buf, u->data + u->off, n);
+	u->off += n;
+	return n;
+}
+
+enum method { M_GET, M_HEAD, M_PUT };
+
+static const char *method_name(enum method m)
+{
+	switch (m) {
+	case M_GET:
+		return "GET";
+	case M_HEAD:
+		return "HEAD";
+	case M_PUT:
+		return "PUT";
+	}
+	return "?";
+}
+
+/* One request through libcurl (https): as request() below. */
+static long curl_request(struct remote_backend *b, enum method m, const char *url,
+			 struct remote_sink *sink, const void *data, size_t len,
+			 struct strbuf *err)
+{
+	struct curl_fns *f = &b->f;
+	struct upload up = { data, len, 0 };
+	CURLcode rc;
+	long status = 0;
+
+	f->easy_setopt(b->h, CURLOPT_URL, url);
+	f->easy_setopt(b->h, CURLOPT_HTTPGET, 1L);
+	f->easy_setopt(b->h, CURLOPT_NOBODY, m == M_HEAD ? 1L : 0L);
+	f->easy_setopt(b->h, CURLOPT_UPLOAD, m == M_PUT ? 1L : 0L);
+	f->easy_setopt(b->h, CURLOPT_WRITEDATA, (void *)sink);
+	if (m == M_PUT) {
+		f->easy_setopt(b->h, CURLOPT_READDATA, (void *)&up);
+		f->easy_setopt(b->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	}
+	b->errbuf[0] = '\0';
+	rc = f->easy_perform(b->h);
+	if (rc == CURLE_WRITE_ERROR && sink && sink->err == -EFBIG)
+		return -EFBIG;
+	if (rc != CURLE_OK) {
+		strbuf_addf(err, "%s %s: %s", method_name(m), url,
+			    b->errbuf[0] ? b->errbuf : f->easy_strerror(rc));
+		return rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+	}
+	f->easy_getinfo(b->h, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}
+
+/* ---- plain http: a small HTTP/1.1 client ------------------------------ */
+
+/* Give up waiting for the server after t->timeout_ms without progress. */
+static int wait_fd(struct remote_backend *b, short events, long ms)
+{
+	struct pollfd p = { .fd = b->fd, .events = events };
+	int r;
+
+	do
+		r = poll(&p, 1, (int)ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
+static void plain_disconnect(struct remote_backend *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	b->in_len = b->in_off = 0;
+}
+
+static int plain_connect(struct remote_backend *b, struct strbuf *err)
+{
+	const struct remote_target *t = b->t;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL, *a;
+	_cleanup_free_ char *host = t->host[0] == '[' ?
+		xstrndup(t->host + 1, strlen(t->host) - 2) : xstrdup(t->host);
+	char port[16];
+	int r = -ECONNREFUSED;
+
+	snprintf(port, sizeof(port), "%u", t->port ? t->port : 80);
+	if ((r = getaddrinfo(host, port, &hints, &ai)) != 0)
+		return strbuf_error(err, -EHOSTUNREACH, "cannot resolve '%s': %s",
+				    t->host, gai_strerror(r));
+	r = -ECONNREFUSED;
+	for (a = ai; a; a = a->ai_next) {
+		int one = 1, soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		b->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			       a->ai_protocol);
+		if (b->fd < 0) {
+			r = -errno;
+			continue;
+		}
+		setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (connect(b->fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS)
+			r = -errno;
+		else if ((r = wait_fd(b, POLLOUT, t->connect_timeout_ms)) == 0 &&
+			 getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0)
+			r = -soerr;
+		if (r == 0)
+			break;
+		plain_disconnect(b);
+	}
+	freeaddrinfo(ai);
+	if (r < 0)
+		return strbuf_error(err, r, "cannot connect to %s:%s: %s", t->host,
+				    port, r == -ETIMEDOUT ? "timed out" : strerror(-r));
+	return 0;
+}
+
+static int plain_send(struct remote_backend *b, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = send(b->fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN) {
+			int r = wait_fd(b, POLLOUT, b->t->timeout_ms);
+
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* More bytes into b->in: 0, -ENODATA at end of stream, or -errno. */
+static int plain_fill(struct remote_backend *b)
+{
+	ssize_t n;
+
+	if (b->in_off == b->in_len)
+		b->in_off = b->in_len = 0;
+	for (;;) {
+		n = recv(b->fd, b->in + b->in_len, sizeof(b->in) - b->in_len, 0);
+		if (n > 0) {
+			b->in_len += (size_t)n;
+			return 0;
+		}
+		if (n == 0)
+			return -ENODATA;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		int r = wait_fd(b, POLLIN, b->t->timeout_ms);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* One line of the response head (without CRLF) into @line. */
+static int plain_line(struct remote_backend *b, struct strbuf *line)
+{
+	strbuf_reset(line);
+	for (;;) {
+		char *nl = memchr(b->in + b->in_off, '\n', b->in_len - b->in_off);
+		size_t n = nl ? (size_t)(nl - (b->in + b->in_off)) + 1
+			      : b->in_len - b->in_off;
+
+		strbuf_add(line, b->in + b->in_off, n);
+		b->in_off += n;
+		if (line->len > 8192)
+			return -EPROTO;
+		if (nl) {
+			strbuf_setlen(line, line->len - 1);
+			if (line->len && line->buf[line->len - 1] == '\r')
+				strbuf_setlen(line, line->len - 1);
+			return 0;
+		}
+		int r = plain_fill(b);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* @len bytes of body to @sink (NULL: dropped); -ENODATA if it stops short. */
+static int plain_body(struct remote_backend *b, uint64_t len,
+		      struct remote_sink *sink)
+{
+	while (len) {
+		size_t n = b->in_len - b->in_off;
+		int r;
+
+		if (!n) {
+			if ((r = plain_fill(b)) < 0)
+				return r;
+			continue;
+		}
+		if (n > len)
+			n = (size_t)len;
+		if (sink && (r = remote_sink_write(sink, b->in + b->in_off, n)) < 0)
+			return r;
+		b->in_off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int plain_chunked(struct remote_backend *b, struct remote_sink *sink,
+			 struct strbuf *line)
+{
+	for (;;) {
+		char *end;
+		unsigned long long n;
+		int r;
+
+		if ((r = plain_line(b, line)) < 0)
+			return r;
+		errno = 0;
+		n = strtoull(line->buf, &end, 16);
+		if (end == line->buf || errno || (*end && *end != ';'))
+			return -EPROTO;
+		if (n == 0)
+			break;
+		if ((r = plain_body(b, n, sink)) < 0 || (r = plain_line(b, line)) < 0)
+			return r;
+		if (line->len)
+			return -EPROTO;
+	}
+	do {	/* trailers, up to the empty line */
+		int r = plain_line(b, line);
+		if (r < 0)
+			return r;
+	} while (line->len);
+	return 0;
+}
+
+/*
+ * Send one request on the connection and read the whole response: the
+ * status (> 0) or -errno. @sent: whether any response byte came (a reused
+ * connection that the server had closed fails before).
+ */
+static long plain_exchange(struct remote_backend *b, enum method m,
+			   const char *path, struct remote_sink *sink,
+			   const void *data, size_t len, bool *answered)
+{
+	_cleanup_strbuf_ struct strbuf req = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf line = STRBUF_INIT;
+	uint64_t clen = 0;
+	bool has_len = false, chunked = false, close_after = false;
+	long status;
+	int r;
+
+	*answered = false;
+	strbuf_addf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: procache/%s\r\n%s",
+		    method_name(m), path, b->hosthdr, PROCACHE_VERSION,
+		    b->auth ? b->auth : "");
+	if (m == M_PUT)
+		strbuf_addf(&req, "Content-Length: %zu\r\n", len);
+	strbuf_addstr(&req, "\r\n");
+	if ((r = plain_send(b, req.buf, req.len)) < 0 ||
+	    (m == M_PUT && len && (r = plain_send(b, data, len)) < 0))
+		return r;
+	if ((r = plain_line(b, &line)) < 0)
+		return r;
+	*answered = true;
+	if (strncmp(line.buf, "HTTP/1.", 7) || line.len < 12 ||
+	    sscanf(line.buf + 9, "%3ld", &status) != 1 || status < 100)
+		return -EPROTO;
+	if (!strncmp(line.buf, "HTTP/1.0", 8))
+		close_after = true;
+	for (;;) {
+		if ((r = plain_line(b, &line)) < 0)
+			return r;
+		if (!line.len)
+			break;
+		if (!strncasecmp(line.buf, "Content-Length:", 15)) {
+			char *end;
+
+			errno = 0;
+			clen = strtoull(line.buf + 15, &end, 10);
+			if (errno || *end)
+				return -EPROTO;
+			has_len = true;
+		} else if (!strncasecmp(line.buf, "Transfer-Encoding:", 18)) {
+			chunked = strcasestr(line.buf + 18, "chunked") != NULL;
+		} else if (!strncasecmp(line.buf, "Connection:", 11)) {
+			if (strcasestr(line.buf + 11, "close"))
+				close_after = true;
+		}
+	}
+	if (status < 200)
+		return -EPROTO;	/* no 1xx is asked for */
+	if (status != 200)
+		sink = NULL;	/* an error page is not the object */
+	if (m == M_HEAD || status == 204 || status == 304)
+		r = 0;
+	else if (chunked)
+		r = plain_chunked(b, sink, &line);
+	else if (has_len)
+		r = plain_body(b, clen, sink);
+	else {
+		/* the body ends with the connection */
+		close_after = true;
+		while ((r = plain_body(b, UINT64_MAX, sink)) == 0)
+			;
+		if (r == -ENODATA)
+			r = 0;
+	}
+	if (r < 0)
+		return r;
+	if (close_after)
+		plain_disconnect(b);
+	return status;
+}
+
+/* One request over plain http: as request() below. */
+static long plain_request(struct remote_backend *b, enum method m,
+			  const char *url, struct remote_sink *sink,
+			  const void *data, size_t len, struct strbuf *err)
+{
+	const char *path = url + strlen(b->base) - strlen(b->t->path);
+	bool reused = b->fd >= 0, answered = false;
+	long st;
+
+	for (int tries = 0; tries < 2; tries++) {
+		if (b->fd < 0) {
+			int r = plain_connect(b, err);
+
+			if (r < 0)
+				return r;
+		}
+		st = plain_exchange(b, m, path, sink, data, len, &answered);
+		if (st >= 0)
+			return st;
+		plain_disconnect(b);
+		/* a kept-alive connection the server closed meanwhile */
+		if (!reused || answered || (st != -ENODATA && st != -EPIPE &&
+					    st != -ECONNRESET))
+			break;
+		reused = false;
+	}
+	if (st == -EFBIG)
+		return st;
+	strbuf_addf(err, "%s %s: %s", method_name(m), url,
+		    st == -ENODATA ? "the server closed the connection mid-answer"
+		    : st == -EPROTO ? "not an HTTP answer"
+		    : st == -ETIMEDOUT ? "timed out" : strerror((int)-st));
+	return st == -ENODATA || st == -EPROTO ? -EIO : st;
+}
+
+long remote_http_answer(int fd, bool head, struct remote_sink *sink)
+{
+	struct remote_target t = { .host = "fuzz", .path = "/", .timeout_ms = 1000 };
+	struct remote_backend *b = xcalloc(1, sizeof(*b));
+	bool answered;
+	long st;
+
+	b->t = &t;
+	b->plain = true;
+	b->fd = fd;
+	b->hosthdr = xstrdup("fuzz");
+	st = plain_exchange(b, head ? M_HEAD : M_GET, "/x", sink, NULL, 0, &answered);
+	b->fd = -1;
+	free(b->hosthdr);
+	free(b);
+	return st;
+}
+
+/*
+ * One request. Returns the HTTP status (> 0), or -errno when no status
+ * came (with @err; -ETIMEDOUT for a timeout), or -EFBIG when the body
+ * overflowed @sink.
+ */
+static long request(struct remote_backend *b, enum method m, const char *url,
+		    struct remote_sink *sink, const void *data, size_t len,
+		    struct strbuf *err)
+{
+	if (b->plain)
+		return plain_request(b, m, url, sink, data, len, err);
+	return curl_request(b, m, url, sink, data, len, err);
+}
+
+/* A status that is not an answer: the server failed. */
+static int bad_status(enum method m, const char *url, long status,
+		      struct strbuf *err)
+{
+	strbuf_addf(err, "%s %s: HTTP %ld%s", method_name(m), url, status,
+		    status == 401 ? " (wrong or missing credentials?)"
+		    : status == 403 ? " (not allowed: credentials without write access? a reader wants --remote-read-only)"
+		    : status == 405 ? " (does the server take PUT?)" : "");
+	return status == 401 || status == 403 ? -EACCES : -EIO;
+}
+
+static int do_get(struct remote_backend *b, const char *url,
+		  struct remote_sink *sink, struct strbuf *err)
+{
+	long st = request(b, M_GET, url, sink, NULL, 0, err);
+
+	if (st < 0)
+		return (int)st;
+	if (st == 404)
+		return -ENOENT;
+	if (st != 200)
+		return bad_status(M_GET, url, st, err);
+	return 0;
+}
+
+static int do_put(struct remote_backend *b, const char *url, const void *data,
+		  size_t len, struct strbuf *err)
+{
+	long st = request(b, M_PUT, url, NULL, data, len, err);
+
+	if (st < 0)
+		return (int)st;
+	if (st != 200 && st != 201 && st != 204)
+		return bad_status(M_PUT, url, st, err);
+	return 0;
+}
+
+static int http_get(struct remote_backend *b, enum remote_obj kind,
+		    const char *name, struct remote_sink *sink,
+		    struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf url = STRBUF_INIT;
+
+	object_url(b, kind, name, &url);
+	return do_get(b, url.buf, sink, err);
+}
+
+static int http_exists(struct remote_backend *b, enum remote_obj kind,
+		       const char *name, struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf url = STRBUF_INIT;
+	long st;
+
+	object_url(b, kind, name, &url);
+	st = request(b, M_HEAD, url.buf, NULL, NULL, 0, err);
+	if (st < 0)
+		return (int)st;
+	if (st == 404)
+		return 0;
+	if (st != 200)
+		return bad_status(M_HEAD, url.buf, st, err);
+	return 1;
+}
+
+static int http_put(struct remote_backend *b, enum remote_obj kind,
+		    const char *name, const void *data, size_t len,
+		    struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf url = STRBUF_INIT;
+
+	object_url(b, kind, name, &url);
+	return do_put(b, url.buf, data, len, err);
+}
+
+static void index_url(const struct remote_backend *b, const char *key_hex,
+		      struct strbuf *out)
+{
+	strbuf_reset(out);
+	strbuf_addf(out, "%sk/%.2s/%s/index", b->base, key_hex, key_hex);
+}
+
+static int http_index_get(struct remote_backend *b, const char *key_hex,
+			  char ***ids, size_t *nr, struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf url = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf body = STRBUF_INIT;
+	struct remote_sink sink = { .buf = &body, .fd = -1,
+				    .max = REMOTE_INDEX_MAX_BYTES };
+	int r;
+
+	*ids = NULL;
+	*nr = 0;
+	index_url(b, key_hex, &url);
+	r = do_get(b, url.buf, &sink, err);
+	if (r == -EFBIG || r == -ENOENT)
+		return 0;	/* garbage or none: no candidates */
+	if (r < 0)
+		return r;
+	remote_index_parse(body.buf, body.len, ids, nr);
+	return 0;
+}
+
+/*
+ * Read, merge, write: two writers of one key at once can lose one
+ * another's id, which costs misses only (DESIGN.md section 11).
+ */
+static int http_index_add(struct remote_backend *b, const char *key_hex,
+			  const char *id, struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf url = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf body = STRBUF_INIT;
+	char **ids = NULL;
+	size_t nr = 0, i, first;
+	int r;
+
+	r = http_index_get(b, key_hex, &ids, &nr, err);
+	if (r < 0)
+		return r;
+	strbuf_addstr(&body, REMOTE_INDEX_HEADER);
+	first = nr >= REMOTE_INDEX_MAX ? nr - REMOTE_INDEX_MAX + 1 : 0;
+	for (i = 0; i < nr; i++) {
+		if (i >= first && strcmp(ids[i], id))
+			strbuf_addf(&body, "%s\n", ids[i]);
+		free(ids[i]);
+	}
+	free(ids);
+	strbuf_addf(&body, "%s\n", id);
+	index_url(b, key_hex, &url);
+	return do_put(b, url.buf, body.buf, body.len, err);
+}
+
+static void http_close(struct remote_backend *b)
+{
+	if (b->plain)
+		plain_disconnect(b);
+	if (b->h)
+		b->f.easy_cleanup(b->h);
+	if (b->headers)
+		b->f.slist_free_all(b->headers);
+	free(b->base);
+	free(b->hosthdr);
+	free(b->auth);
+	free(b);
+}
+
+static void base64(const char *s, struct strbuf *out)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0) |
+			     (i + 2 < len ? p[i + 2] : 0);
+
+		strbuf_addch(out, tab[v >> 18 & 63]);
+		strbuf_addch(out, tab[v >> 12 & 63]);
+		strbuf_addch(out, i + 1 < len ? tab[v >> 6 & 63] : '=');
+		strbuf_addch(out, i + 2 < len ? tab[v & 63] : '=');
+	}
+}
+
+/* Plain http: our own client, no library to load (see the top). */
+static void plain_new(struct remote_backend *b, const struct remote_target *t)
+{
+	b->plain = true;
+	b->fd = -1;
+	b->hosthdr = t->port ? xasprintf("%s:%u", t->host, t->port) : xstrdup(t->host);
+	if (t->token) {
+		b->auth = xasprintf("Authorization: Bearer %s\r\n", t->token);
+	} else if (t->user || t->password) {
+		_cleanup_free_ char *up = xasprintf("%s:%s", t->user ? t->user : "",
+						    t->password ? t->password : "");
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_addstr(&sb, "Authorization: Basic ");
+		base64(up, &sb);
+		strbuf_addstr(&sb, "\r\n");
+		b->auth = strbuf_detach(&sb, NULL);
+	}
+}
+
+static const struct remote_ops http_ops = {
+	.scheme_name = "http",
+	.get = http_get,
+	.exists = http_exists,
+	.put = http_put,
+	.index_get = http_index_get,
+	.index_add = http_index_add,
+	.close = http_close,
+};
+
+int remote_http_new(const struct remote_target *t, struct remote_backend **out,
+		    const struct remote_ops **ops, struct strbuf *err)
+{
+	struct remote_backend *b = xcalloc(1, sizeof(*b));
+	struct curl_fns *f = &b->f;
+	int r;
+
+	*out = NULL;
+	b->t = t;
+	if (t->port)
+		b->base = xasprintf("%s://%s:%u%s", t->scheme, t->host, t->port, t->path);
+	else
+		b->base = xasprintf("%s://%s%s", t->scheme, t->host, t->path);
+	if (!strcmp(t->scheme, "http")) {
+		plain_new(b, t);
+		*out = b;
+		*ops = &http_ops;
+		return 0;
+	}
+	r = curl_load(f, err);
+	if (r < 0) {
+		http_close(b);
+		return r;
+	}
+	/* No CURL_GLOBAL_SSL-sensitive threads exist in procache. */
+	if (f->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    !(b->h = f->easy_init())) {
+		http_close(b);
+		return strbuf_error(err, -ENOMEM, "cannot initialise libcurl");
+	}
+	/* No "Expect: 100-continue" wait before a PUT body. */
+	b->headers = f->slist_append(NULL, "Expect:");
+	if (t->token) {
+		_cleanup_free_ char *h = xasprintf("Authorization: Bearer %s", t->token);
+
+		b->headers = f->slist_append(b->headers, h);
+	}
+	f->easy_setopt(b->h, CURLOPT_HTTPHEADER, b->headers);
+	if (t->user || t->password) {
+		f->easy_setopt(b->h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		f->easy_setopt(b->h, CURLOPT_USERNAME, t->user ? t->user : "");
+		f->easy_setopt(b->h, CURLOPT_PASSWORD, t->password ? t->password : "");
+	}
+	if (t->ca_file)
+		f->easy_setopt(b->h, CURLOPT_CAINFO, t->ca_file);
+	f->easy_setopt(b->h, CURLOPT_SSL_VERIFYPEER, 1L);
+	f->easy_setopt(b->h, CURLOPT_SSL_VERIFYHOST, 2L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	f->easy_setopt(b->h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	f->easy_setopt(b->h, CURLOPT_PROTOCOLS,
+		       (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	f->easy_setopt(b->h, CURLOPT_FOLLOWLOCATION, 0L);
+	f->easy_setopt(b->h, CURLOPT_NOSIGNAL, 1L);
+	f->easy_setopt(b->h, CURLOPT_USERAGENT, "procache/" PROCACHE_VERSION);
+	f->easy_setopt(b->h, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+	f->easy_setopt(b->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	f->easy_setopt(b->h, CURLOPT_LOW_SPEED_TIME, (t->timeout_ms + 999) / 1000);
+	f->easy_setopt(b->h, CURLOPT_WRITEFUNCTION, on_body);
+	f->easy_setopt(b->h, CURLOPT_READFUNCTION, on_read);
+	f->easy_setopt(b->h, CURLOPT_ERRORBUFFER, b->errbuf);
+	f->easy_setopt(b->h, CURLOPT_TCP_NODELAY, 1L);
+	*out = b;
+	*ops = &http_ops;
+	return 0;
+}
