@@ -725,6 +725,29 @@ static int mount_fresh(int dirfd, const char *rel, const char *fstype,
 	return mount_fresh_fd(dirfd, rel, fstype, opts, attrs, what, NULL);
 }
 
+/*
+ * A host mount the plan saw can be unmounted and its directory removed
+ * before init mounts its layer (another process's tmpfs on a busy
+ * machine): the lower directory is gone (ENOENT), and so is the mount
+ * point in the view, whose parent layer shows the host as it is now.
+ * Then there is nothing to mount: the view matches the host without it
+ * (its layer's upper directory stays empty). Not for the root, and not
+ * when the mount point is still there: that is a failure.
+ */
+static bool mount_point_vanished(int dirfd, const char *rel)
+{
+	struct stat st;
+	int e = errno;
+
+	if (e != ENOENT || !*rel)
+		return false;
+	if (fstatat(dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
+		errno = e;
+		return false;
+	}
+	return true;
+}
+
 static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 			  const struct sbx_layer *l, int status_fd, int *out_mfd)
 {
@@ -775,15 +798,20 @@ static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 		goto fail;
 	if (move_mount(mfd, "", dirfd, rel,
 		       MOVE_MOUNT_F_EMPTY_PATH |
-			       (*rel ? 0 : MOVE_MOUNT_T_EMPTY_PATH)) < 0)
+			       (*rel ? 0 : MOVE_MOUNT_T_EMPTY_PATH)) < 0) {
+		if (mount_point_vanished(dirfd, rel))
+			return;
 		sbx_child_fail(status_fd, "cannot mount overlay on '%s'",
 			       l->mountpoint);
+	}
 	if (out_mfd)
 		*out_mfd = steal_fd(&mfd);
 	return;
 fail: {
 	int e = errno;
 
+	if (mount_point_vanished(dirfd, rel))
+		return;
 	fs_log(fsfd, log, sizeof(log));
 	errno = e;
 	if (log[0])
