@@ -185,8 +185,10 @@ test_expect_success ROOT 'with a disk limit the job writes into its own tmpfs: a
 	mkdir -p out &&
 	run uncacheable --cache-dir "$PWD/cfs/c" --disk 8M -- \
 		sh -c "head -c 3000000 /dev/zero >out/big; echo done" >stdout 2>stderr &&
-	test $rc = 0 && echo done >expect && test_cmp expect stdout &&
-	grep -q "^procache: warning: cannot store the result (applying it uncached): .*No space left on device" stderr &&
+	{ test $rc = 0 || { echo "exit $rc" >&2; cat stderr >&2; false; }; } &&
+	echo done >expect && test_cmp expect stdout &&
+	{ grep -q "^procache: warning: cannot store the result (applying it uncached): .*No space left on device" stderr ||
+		{ cat stderr >&2; false; }; } &&
 	test "$(stat -c %s out/big)" = 3000000 &&
 	nothing_partial cfs/c
 '
