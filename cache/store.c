@@ -71,27 +71,65 @@ static int new_blobs_drop(struct cache *c, struct new_blobs *nb, int ret)
 	return ret;
 }
 
+/* The index of @h in @nb (a blob this store added), or -1. */
+static long new_blobs_find(const struct new_blobs *nb, const struct pc_hash *h)
+{
+	for (size_t i = 0; i < nb->nr; i++)
+		if (pc_hash_equal(&nb->h[i], h))
+			return (long)i;
+	return -1;
+}
+
 /*
  * The store failed: give every captured file that was moved into blobs/
- * its name in the run directory back (a hard link: a blob that other
- * entries share stays), so that the run's changes can still be applied
- * from there. A failure here is only said in @err; that file is then lost.
+ * its name in the run directory back, so that the run's changes can still
+ * be applied from there. A hard link first: a blob other entries share
+ * stays. When the link fails (it needs an inode on tmpfs, a directory
+ * entry on a full disk) and the blob is this store's own (@nb: nothing
+ * names it yet), the blob is renamed back, which needs neither. A file
+ * neither puts back is said in @err, with the blob that still holds its
+ * bytes (kept: new_blobs_drop() then leaves it alone); the caller applies
+ * the rest.
  */
 static void restore_captured(struct cache *c, struct cache_entry *e,
-			     struct strbuf *err)
+			     struct new_blobs *nb, struct strbuf *err)
 {
+	/* back[k]: where blob nb->h[k] was renamed back to, if it was */
+	_cleanup_free_ const char **back = xcalloc(nb->nr + 1, sizeof(*back));
+
 	for (size_t i = 0; i < e->nr_ch; i++) {
 		_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
 		struct change *ch = &e->ch[i];
+		long own;
+		int r;
 
 		if (ch->kind != CHANGE_FILE || !ch->has_blob || !ch->src ||
 		    faccessat(AT_FDCWD, ch->src, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
 		    errno != ENOENT)
 			continue;
 		cache_blob_relpath(&ch->blob, &rel);
-		if (linkat(c->blobs_fd, rel.buf, AT_FDCWD, ch->src, 0) < 0)
-			strbuf_addf(err, "; cannot put '%s' back: %s", ch->src,
-				    strerror(errno));
+		if (linkat(c->blobs_fd, rel.buf, AT_FDCWD, ch->src, 0) == 0)
+			continue;
+		r = errno;
+		own = new_blobs_find(nb, &ch->blob);
+		if (own >= 0 && back[own]) {
+			/* renamed back to another change's path already */
+			if (linkat(AT_FDCWD, back[own], AT_FDCWD, ch->src, 0) == 0)
+				continue;
+			r = errno;
+			strbuf_addf(err, "; cannot put '%s' back (its bytes are in '%s'): %s",
+				    ch->src, back[own], strerror(r));
+			continue;
+		}
+		if (own >= 0 &&
+		    renameat(c->blobs_fd, rel.buf, AT_FDCWD, ch->src) == 0) {
+			back[own] = ch->src;
+			continue;
+		}
+		if (own >= 0)
+			nb->mtime[own].tv_nsec = -1;	/* never equal: kept */
+		strbuf_addf(err, "; cannot put '%s' back (its bytes stay in '%s/blobs/%s'): %s",
+			    ch->src, c->path, rel.buf, strerror(r));
 	}
 }
 
@@ -147,7 +185,7 @@ int cache_store(struct cache *c, struct cache_record *r,
 				      err);
 		if (ret < 0) {
 			progress_done(&prog);
-			restore_captured(c, e, err);
+			restore_captured(c, e, &nb, err);
 			return new_blobs_drop(c, &nb, ret);
 		}
 		ch->has_blob = true;
@@ -165,7 +203,7 @@ int cache_store(struct cache *c, struct cache_record *r,
 	existed = fstatat(c->keys_fd, rel.buf, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	ret = entryfile_write(c, e->key_hex, e->id_hex, &data, err);
 	if (ret < 0) {
-		restore_captured(c, e, err);
+		restore_captured(c, e, &nb, err);
 		return new_blobs_drop(c, &nb, ret);
 	}
 	total_added += data.len;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/die.h"
 #include "common/json.h"
 #include "common/xalloc.h"
@@ -277,4 +278,64 @@ char *json_print_compact(const cJSON *item)
 	if (!s)
 		die("out of memory, cannot print JSON");
 	return s;
+}
+
+size_t utf8_sequence_len(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	unsigned cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;	/* continuation byte, 0xc0/0xc1, 0xf5.. */
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+char *json_print_output(const cJSON *item, bool pretty)
+{
+	_cleanup_free_ char *raw = pretty ? cJSON_Print(item)
+					  : cJSON_PrintUnformatted(item);
+	struct strbuf out = STRBUF_INIT;
+	const unsigned char *p;
+	size_t len, i = 0;
+
+	if (!raw)
+		die("out of memory, cannot print JSON");
+	/*
+	 * cJSON escapes only '"', '\\' and control characters: every byte
+	 * >= 0x80 of its text lies inside a string (JSON's own syntax is
+	 * ASCII), where a six-character escape may stand for it.
+	 */
+	p = (const unsigned char *)raw;
+	len = strlen(raw);
+	while (i < len) {
+		size_t n = utf8_sequence_len(p + i, len - i);
+
+		if (n) {
+			strbuf_add(&out, p + i, n);
+			i += n;
+		} else {
+			strbuf_addf(&out, "\\udc%02x", p[i]);
+			i++;
+		}
+	}
+	return strbuf_detach(&out, NULL);
 }

@@ -87,8 +87,33 @@ int json_get_object(const cJSON *obj, const char *key, const cJSON **out,
 /*
  * @item printed as compact JSON, in a malloc'd string the caller frees
  * with free() (procache does not install cJSON hooks). Dies on
- * out-of-memory, like the x-allocators.
+ * out-of-memory, like the x-allocators. Bytes of strings are printed as
+ * they are, valid UTF-8 or not: for procache's own files (entries,
+ * counters), which only procache reads back.
  */
 char *json_print_compact(const cJSON *item);
+
+/*
+ * @item printed for a reader other than procache (--report, --diff-json,
+ * cache ls/show/stats --json, trace --json): indented when @pretty, else
+ * compact, in a malloc'd string the caller frees. The text is always
+ * valid UTF-8, and no byte of a string is lost (DESIGN.md section 7,
+ * "JSON outputs"): a string's valid UTF-8 is printed as it is, and each
+ * byte that is not part of a valid UTF-8 sequence (overlong forms and
+ * encoded surrogates included) as the escape \udcXX, XX its value in
+ * lowercase hex, as Python's "surrogateescape" error handler does.
+ * Valid UTF-8 never encodes U+DC80..U+DCFF, so the escape is unambiguous:
+ * json.loads(text) and then s.encode("utf-8", "surrogateescape") (or
+ * os.fsencode(s)) give back the bytes. Dies on out-of-memory.
+ */
+char *json_print_output(const cJSON *item, bool pretty);
+
+/*
+ * The length of the valid UTF-8 sequence at the start of @s (@len bytes
+ * available; 1..4), or 0 when it does not start one: a stray
+ * continuation byte, an overlong form, an encoded surrogate
+ * (U+D800..U+DFFF), a code point above U+10FFFF or a truncated sequence.
+ */
+size_t utf8_sequence_len(const unsigned char *s, size_t len);
 
 #endif

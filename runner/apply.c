@@ -3,9 +3,11 @@
  * entry through cache_entry_apply(), or from a run's upper directories
  * through mat_apply(), both with the same roots and flags.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache/cache.h"
 #include "common/change.h"
@@ -47,11 +49,24 @@ void apply_diff(const struct job_run *r, const struct job *j,
 		struct applied *a, struct strbuf *err)
 {
 	struct mat_change *ch = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*ch));
+	const char *lost = NULL;
 	size_t n = 0;
 	for (size_t i = 0; i < r->nr_changes; i++) {
 		const struct sbx_change *s = &r->changes[i];
 		if (s->kind == CHANGE_SPECIAL) {
 			warn("not applying special file '%s'", s->path);
+			continue;
+		}
+		/*
+		 * A failed store could not put this captured file back
+		 * (cache_store() said where its bytes are): everything
+		 * else is still applied, and the run fails naming it.
+		 */
+		if (s->kind == CHANGE_FILE &&
+		    faccessat(AT_FDCWD, s->upper_path, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == ENOENT) {
+			if (!lost)
+				lost = s->path;
 			continue;
 		}
 		struct mat_change *m = &ch[n++];
@@ -77,7 +92,33 @@ void apply_diff(const struct job_run *r, const struct job *j,
 	}
 	a->rc = mat_apply(ch, n, (const char *const *)j->roots,
 			  mat_flags(j->opts), &a->rep, err);
+	if (a->rc == 0 && lost) {
+		strbuf_reset(err);
+		strbuf_addf(err, "cannot apply '%s': its captured file was lost when the store failed",
+			    lost);
+		a->rc = -ENOENT;
+	}
 	free(ch);
+}
+
+void apply_none(const struct job_run *r, const char *why, struct applied *a)
+{
+	size_t n = 0;
+
+	applied_init(a, r->nr_changes);
+	a->rep.results = xcalloc(r->nr_changes ? r->nr_changes : 1,
+				 sizeof(*a->rep.results));
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		const struct sbx_change *s = &r->changes[i];
+		if (s->kind == CHANGE_SPECIAL)
+			continue;
+		a->paths[n] = s->path;
+		a->kinds[n] = change_kind_name(s->kind);
+		a->rep.results[n].outcome = MAT_SKIPPED;
+		a->rep.results[n].reason = xstrdup(why);
+		n++;
+	}
+	a->nr = a->rep.nr = a->rep.skipped = n;
 }
 
 void applied_warn_refusals(const struct applied *a)

@@ -44,10 +44,19 @@ void apply_entry(struct cache *c, const struct cache_entry *e,
 
 /*
  * Apply @r's diff straight from its upper directories. Special files are
- * not applied (one warning each) and not listed.
+ * not applied (one warning each) and not listed. A file whose captured
+ * copy is gone (a failed store could not put it back) is skipped, the
+ * rest applied, and a->rc is then -ENOENT with a message naming it.
  */
 void apply_diff(const struct job_run *r, const struct job *j,
 		struct applied *a, struct strbuf *err);
+
+/*
+ * Apply nothing of @r's diff: every change is listed as skipped, for
+ * reason @why (a run that reached the disk limit: its files are cut
+ * short).
+ */
+void apply_none(const struct job_run *r, const char *why, struct applied *a);
 
 /* Refusals are a security event: one warning each, even on a quiet hit. */
 void applied_warn_refusals(const struct applied *a);

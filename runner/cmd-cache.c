@@ -100,10 +100,8 @@ static void human_age(int64_t secs, char *buf, size_t len)
 
 static void print_json(cJSON *o)
 {
-	char *text = cJSON_Print(o);
+	char *text = json_print_output(o, true);
 
-	if (!text)
-		die("out of memory printing JSON");
 	puts(text);
 	free(text);
 }
@@ -400,7 +398,7 @@ static void show_text(const struct cache_entry *e, cJSON *j)
 	printf("preconditions:\n");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "preconditions"))
 	{
-		char *line = json_print_compact(it);
+		char *line = json_print_output(it, false);
 
 		printf("  %s\n", line);
 		free(line);
@@ -421,7 +419,7 @@ static void show_text(const struct cache_entry *e, cJSON *j)
 	printf("changes:\n");
 	cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(res, "changes"))
 	{
-		char *line = json_print_compact(ch);
+		char *line = json_print_output(ch, false);
 
 		printf("  %s\n", line);
 		free(line);
@@ -473,7 +471,8 @@ static const char gc_usage[] =
 	"entries until the cache holds at most SIZE bytes, then blobs that no\n"
 	"entry references (blobs younger than 10 minutes are left to concurrent\n"
 	"runs). Without --max-size, the configured size ($PROCACHE_MAX_SIZE or\n"
-	"the config file's max_size) is used, if any.\n"
+	"the config file's max_size) is used, if any. Also removes the run\n"
+	"directories that runners killed left behind, and the rest of ended runs.\n"
 	"  --max-size SIZE   e.g. 500M, 2G (binary units)\n"
 	"  --max-age AGE     e.g. 90m, 12h, 7d, 2w\n";
 static const struct option gc_opts[] = {
@@ -492,6 +491,7 @@ static int cache_gc_cmd(struct cache *c, const struct sub_opts *so)
 
 	if (cache_gc(c, max_size, so->max_age, &res, &err) < 0)
 		die("%s", err.buf);
+	clean_stale_runs(cache_run_root(c), true);
 	human_size(res.bytes_removed, a, sizeof(a));
 	human_size(res.bytes_kept, b, sizeof(b));
 	printf("removed %" PRIu64 " entries and %" PRIu64 " blobs (%s); kept %" PRIu64
@@ -612,7 +612,14 @@ int cmd_cache(int argc, char **argv)
 			char **sub_argv = argv + optind;
 			struct sub_opts so;
 
-			optind = 1; /* getopt restarts on the subcommand's argv */
+			/*
+			 * getopt restarts on the subcommand's argv. 0, not 1:
+			 * glibc initializes again only then, and would keep the
+			 * "+" (stop at the first operand) of the loop above;
+			 * the subcommands take options anywhere before "--"
+			 * ("cache show last --json"), as git's do.
+			 */
+			optind = 0;
 			parse_sub(sub_argc, sub_argv, sc, &ctx, &so);
 			struct cache *c = open_from_ctx(&ctx, &so.remote_mode);
 			int status = sc->fn(c, &so);

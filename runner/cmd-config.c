@@ -10,6 +10,7 @@
 #include "common/die.h"
 #include "runner/commands.h"
 #include "runner/config.h"
+#include "sandbox/sandbox.h"
 #include "runner/remote.h"
 #include "common/banned.h"
 
@@ -87,10 +88,17 @@ int cmd_config(int argc, char **argv)
 		printf("limits.pids = %llu\t(config file)\n", (unsigned long long)cfg.pids_max);
 	else
 		printf("limits.pids = none\t(default)\n");
+	if (cfg.has_disk)
+		printf("limits.disk = %llu\t(config file)\n", (unsigned long long)cfg.disk_bytes);
+	else
+		printf("limits.disk = %llu\t(default)\n",
+		       (unsigned long long)sbx_disk_default(set.cache_dir));
 	printf("limits.best_effort = %s\t(%s)\n", cfg.best_effort_limits ? "true" : "false",
 	       cfg.best_effort_limits ? "config file" : "default");
 	printf("mtime = %s\t(%s)\n", cfg.mtime_content ? "content" : "exact",
 	       cfg.has_mtime ? "config file" : "default");
+	print_list("capabilities.add", cfg.cap_add, file, "none");
+	print_list("capabilities.drop", cfg.cap_drop, file, "none");
 	struct remote_settings rs;
 	struct strbuf mode = STRBUF_INIT;
 	remote_resolve(&cfg.remote, NULL, false, false, &rs);

@@ -14,6 +14,7 @@
 #include "cache/cache.h"
 #include "common/change.h"
 #include "common/die.h"
+#include "common/json.h"
 #include "runner/commands.h"
 #include "runner/job.h"
 #include "common/banned.h"
@@ -131,9 +132,7 @@ int cmd_trace(int argc, char **argv)
 		for (size_t i = 0; i < r.nr_reasons; i++)
 			cJSON_AddItemToArray(taints, cJSON_CreateString(r.reasons[i]));
 		cJSON_AddNumberToObject(root, "exit_code", r.exit_status);
-		char *text = cJSON_Print(root);
-		if (!text)
-			die("cannot format the trace");
+		char *text = json_print_output(root, true);
 		puts(text);
 		free(text);
 		cJSON_Delete(root);

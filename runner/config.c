@@ -139,10 +139,11 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			struct strbuf *err)
 {
 	static const char *const top_keys[] = { "cache_dir", "max_size", "outputs",
-		"masks", "env", "limits", "remote", "base_dir", "mtime", NULL };
+		"masks", "env", "limits", "capabilities", "remote", "base_dir", "mtime", NULL };
 	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
-		"best_effort", NULL };
+		"disk", "best_effort", NULL };
+	static const char *const cap_keys[] = { "add", "drop", NULL };
 	const char *s;
 	const cJSON *obj;
 	int rc;
@@ -228,9 +229,29 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 		    (rc = get_size(obj, "memory", &cfg->memory_bytes, err)) < 0 ||
 		    (rc = get_size(obj, "pids", &cfg->pids_max, err)) < 0)
 			return rc;
+		if (cJSON_GetObjectItemCaseSensitive(obj, "disk")) {
+			if ((rc = get_size(obj, "disk", &cfg->disk_bytes, err)) < 0)
+				return rc;
+			if (cfg->disk_bytes && cfg->disk_bytes < JOB_DISK_MIN)
+				return strbuf_error(err, -EINVAL, "key 'limits.disk': want 0 (none) or at least 1M");
+			cfg->has_disk = true;
+		}
 		if (json_get_bool(obj, "best_effort", &cfg->best_effort_limits,
 				  false, err) == -EINVAL)
 			return -EINVAL;
+	}
+	if ((rc = get_section(root, "capabilities", cap_keys, &obj, err)) < 0)
+		return rc;
+	if (rc) {
+		if ((rc = get_str_array(obj, "add", &cfg->cap_add, err)) < 0 ||
+		    (rc = get_str_array(obj, "drop", &cfg->cap_drop, err)) < 0)
+			return rc;
+		for (char **l = cfg->cap_add; l && *l; l++)
+			if (!job_cap_name_ok(*l))
+				return strbuf_error(err, -EINVAL, "key 'capabilities.add': unknown capability '%s'", *l);
+		for (char **l = cfg->cap_drop; l && *l; l++)
+			if (!job_cap_name_ok(*l))
+				return strbuf_error(err, -EINVAL, "key 'capabilities.drop': unknown capability '%s'", *l);
 	}
 	return 0;
 }
@@ -282,9 +303,20 @@ void config_release(struct pc_config *cfg)
 	strv_free(cfg->env_keep);
 	strv_free(cfg->env_set);
 	strv_free(cfg->env_unset);
+	strv_free(cfg->cap_add);
+	strv_free(cfg->cap_drop);
 	remote_file_config_release(&cfg->remote);
 	free(cfg->base_dir);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Copies of the strings of @from (NULL-terminated, or NULL) added to *@list. */
+static void append_strv(char ***list, size_t *nr, size_t *alloc, char *const *from)
+{
+	for (char *const *p = from; p && *p; p++) {
+		ALLOC_GROW(*list, *nr + 1, *alloc);
+		(*list)[(*nr)++] = xstrdup(*p);
+	}
 }
 
 void config_apply(const struct pc_config *cfg, struct job_opts *o)
@@ -292,23 +324,25 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 	if (!cfg->loaded)
 		return;
 	if (o->nr_outputs == 0)
-		for (char **p = cfg->outputs; p && *p; p++) {
-			ALLOC_GROW(o->outputs, o->nr_outputs + 1, o->alloc_outputs);
-			o->outputs[o->nr_outputs++] = xstrdup(*p);
-		}
-	for (char **p = cfg->masks; p && *p; p++) {
-		ALLOC_GROW(o->masks, o->nr_masks + 1, o->alloc_masks);
-		o->masks[o->nr_masks++] = xstrdup(*p);
-	}
+		append_strv(&o->outputs, &o->nr_outputs, &o->alloc_outputs, cfg->outputs);
+	append_strv(&o->masks, &o->nr_masks, &o->alloc_masks, cfg->masks);
 	if (!o->timeout_s)
 		o->timeout_s = cfg->timeout_s;
 	if (!o->memory_bytes)
 		o->memory_bytes = cfg->memory_bytes;
 	if (!o->pids_max)
 		o->pids_max = cfg->pids_max;
+	if (!o->has_disk && cfg->has_disk) {
+		o->disk_bytes = cfg->disk_bytes;
+		o->has_disk = true;
+	}
 	o->best_effort_limits |= cfg->best_effort_limits;
 	if (!o->mtime_set && cfg->has_mtime)
 		o->mtime_content = cfg->mtime_content;
+	if (!o->nr_cap_add && !o->nr_cap_drop) {
+		append_strv(&o->cap_add, &o->nr_cap_add, &o->alloc_cap_add, cfg->cap_add);
+		append_strv(&o->cap_drop, &o->nr_cap_drop, &o->alloc_cap_drop, cfg->cap_drop);
+	}
 
 	/* The file's environment options first, the command line's after. */
 	struct envpolicy ep;

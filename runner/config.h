@@ -25,11 +25,15 @@
  *	  "limits": { "timeout": "10m", "memory": "2G", "pids": 4096,
  *	              "best_effort": false },
  *	  "mtime": "exact"                          (or "content": --mtime)
+ *	              "disk": "20G", "best_effort": false },
+ *	  "capabilities": { "add": ["NET_ADMIN"], "drop": ["MKNOD"] },
  *	  "remote": { ... },                       (runner/remote.h)
  *	  "base_dir": "/home/me/src"               (DESIGN.md section 12)
  *	}
- * Outputs given on the command line replace the file's; masks and
- * environment options add to them (the file's first).
+ * Outputs given on the command line replace the file's, and so do
+ * --cap-add/--cap-drop the file's capabilities (both lists, when either
+ * option is given); masks and environment options add to them (the
+ * file's first).
  *
  * Calling sequence (runner/job.c, runner/cmd-cache.c, runner/cmd-config.c):
  *	struct pc_config cfg;
@@ -68,9 +72,12 @@ struct pc_config {
 	char **env_keep, **env_set, **env_unset;
 	double timeout_s;
 	uint64_t memory_bytes, pids_max;
+	uint64_t disk_bytes;		/* meaningful when has_disk (0: none) */
+	bool has_disk;
 	bool best_effort_limits;
 	/* "mtime": "exact" or "content" (DESIGN.md §3); has_mtime: given */
 	bool mtime_content, has_mtime;
+	char **cap_add, **cap_drop;	/* NULL-terminated or NULL; checked */
 	struct remote_file_config remote;
 	char *base_dir;			/* absolute, as written */
 };

@@ -120,6 +120,57 @@ static int cmp_gid(const void *a, const void *b)
 }
 
 /*
+ * The capabilities the job will keep (DESIGN.md section 8): a root job in
+ * trusted mode keeps Docker's default set as --cap-add and --cap-drop
+ * change it, within what procache itself has (a capability procache
+ * lacks cannot be given: asked for by name, that is an error); any other
+ * job keeps none, and --cap-add is refused for it.
+ */
+static uint64_t job_caps(const struct job_opts *o, uid_t uid)
+{
+	if (o->untrusted || uid != 0) {
+		if (o->nr_cap_add)
+			die("option '--cap-add' is for a job run as root: %s",
+			    o->untrusted ? "an untrusted job has no capability"
+					 : "a job run as another user has no capability");
+		return 0;
+	}
+	uint64_t want = job_caps_resolve(o->cap_add, o->nr_cap_add,
+					 o->cap_drop, o->nr_cap_drop);
+	uint64_t have = sbx_caps_available();
+	for (size_t i = 0; i < o->nr_cap_add; i++) {
+		int cap = sbx_cap_from_name(o->cap_add[i]);
+		if (cap >= 0 && (want & (1ULL << cap)) && !(have & (1ULL << cap)))
+			die("cannot give the job capability '%s': procache does not have it",
+			    o->cap_add[i]);
+	}
+	return want & have;
+}
+
+/*
+ * The disk limit (DESIGN.md section 2): --disk or the config's, else the
+ * default for the cache's file system. Only root can enforce one: a
+ * rootless run has none (asked for explicitly: refused unless
+ * --best-effort-limits), and neither has --keep-run-dir, whose upper
+ * directories must outlive the run. What is enforced is what is keyed.
+ */
+static void job_disk(struct job *j, const struct job_opts *o, const char *cache_dir)
+{
+	uint64_t want = o->has_disk ? o->disk_bytes : sbx_disk_default(cache_dir);
+
+	j->disk_default = !o->has_disk;
+	if (!want || o->keep_run_dir) {
+		j->disk = 0;
+	} else if (geteuid() != 0) {
+		if (o->has_disk && !o->best_effort_limits)
+			die("cannot enforce the disk limit: procache is not root; use --best-effort-limits to run without it");
+		j->disk = 0;
+	} else {
+		j->disk = want;
+	}
+}
+
+/*
  * Does a string of @v (NULL-terminated) contain @dir? A job given its
  * base directory's path anywhere (-I/home/a/p/inc, P=/home/a/p) knows
  * where it is. (The masks include the cache directory, which the job
@@ -221,6 +272,8 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 		}
 	}
 
+	j->caps = job_caps(o, j->uid);
+	job_disk(j, o, cache_dir);
 	j->env = envpolicy_apply(&o->env, environ, base_dir ? NULL : cwd);
 	if (base_dir) {
 		drop_pwd(j->env);
@@ -361,6 +414,9 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.timeout_s = o->timeout_s,
 		.memory_bytes = o->memory_bytes,
 		.pids_max = o->pids_max,
+		.caps = j->caps,
+		.disk_bytes = j->disk,
+		.disk_default = j->disk_default,
 	};
 	if (j->base_dir)
 		debug("run: base directory '%s': %s", j->base_dir,
@@ -425,6 +481,12 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	if (r->res.forwarded_signal)
 		job_run_add_reason(r, "interrupted: procache passed signal %d (%s) on to the job",
 				   r->res.forwarded_signal, strsignal(r->res.forwarded_signal));
+	if (r->res.output_cut)
+		job_run_add_reason(r, "printed more than the disk limit of %llu bytes (stdout and stderr not kept)",
+				   (unsigned long long)j->disk);
+	if (r->res.disk_full)
+		job_run_add_reason(r, "reached the disk limit of %llu bytes (ENOSPC in the sandbox)",
+				   (unsigned long long)j->disk);
 	if (sig == SIGSYS)
 		job_run_add_reason(r, "killed by SIGSYS (a system call of a foreign ABI, or a seccomp kill)");
 	if (o->no_trace)

@@ -59,6 +59,9 @@ struct job {
 	gid_t gid;
 	gid_t *groups;
 	size_t nr_groups;
+	uint64_t caps;		/* the capabilities the job keeps (keyed) */
+	uint64_t disk;		/* the disk limit enforced, 0: none (keyed) */
+	bool disk_default;	/* procache's default, not asked for */
 	enum job_stdin_kind stdin_kind;
 	int stdin_fd;		/* PIPE, FILE: the private copy; else -1 */
 	struct pc_hash stdin_hash;

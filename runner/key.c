@@ -101,6 +101,13 @@ static void add_fields(const struct job *j, struct cache_key *k,
 	cache_key_add_str(k, "sandbox", buf);
 	if (o->best_effort_limits)
 		cache_key_add_str(k, "sandbox", "best-effort-limits=1");
+	snprintf(buf, sizeof(buf), "disk=%llu", (unsigned long long)j->disk);
+	cache_key_add_str(k, "sandbox", buf);
+	struct strbuf caps = STRBUF_INIT;
+	strbuf_addstr(&caps, "caps=");
+	sbx_caps_names(j->caps, &caps);
+	cache_key_add_str(k, "sandbox", caps.buf);
+	strbuf_release(&caps);
 	for (size_t i = 0; i < o->nr_masks; i++) {
 		struct strbuf m = STRBUF_INIT;
 		strbuf_addf(&m, "mask=%s", o->masks[i]);

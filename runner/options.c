@@ -9,12 +9,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/die.h"
 #include "common/units.h"
 #include "common/xalloc.h"
 #include "runner/options.h"
+#include "sandbox/sandbox.h"
 #include "common/banned.h"
+
+bool job_cap_name_ok(const char *name)
+{
+	return !strcasecmp(name, "all") || sbx_cap_from_name(name) >= 0;
+}
+
+/* The capabilities @names name; *@all when one of them is ALL. */
+static uint64_t caps_named(char *const *names, size_t nr, bool *all)
+{
+	uint64_t set = 0;
+
+	*all = false;
+	for (size_t i = 0; i < nr; i++) {
+		int cap = sbx_cap_from_name(names[i]);
+
+		if (!strcasecmp(names[i], "all"))
+			*all = true;
+		else if (cap >= 0)
+			set |= 1ULL << cap;
+	}
+	return set;
+}
+
+uint64_t job_caps_resolve(char *const *add, size_t nr_add, char *const *drop,
+			  size_t nr_drop)
+{
+	bool add_all, drop_all;
+	uint64_t adds = caps_named(add, nr_add, &add_all);
+	uint64_t drops = caps_named(drop, nr_drop, &drop_all);
+	uint64_t all = sbx_caps_all();
+
+	/* Docker's rule (moby's TweakCapabilities), whatever the order. */
+	if (add_all)
+		return all & ~drops;
+	if (drop_all)
+		return adds & all;
+	return ((SBX_CAPS_DEFAULT & ~drops) | adds) & all;
+}
 
 void job_opts_init(struct job_opts *o)
 {
@@ -30,6 +70,12 @@ void job_opts_release(struct job_opts *o)
 	for (size_t i = 0; i < o->nr_masks; i++)
 		free(o->masks[i]);
 	free(o->masks);
+	for (size_t i = 0; i < o->nr_cap_add; i++)
+		free(o->cap_add[i]);
+	free(o->cap_add);
+	for (size_t i = 0; i < o->nr_cap_drop; i++)
+		free(o->cap_drop[i]);
+	free(o->cap_drop);
 	envpolicy_release(&o->env);
 	memset(o, 0, sizeof(*o));
 }
@@ -40,8 +86,9 @@ enum {
 	OPT_MEMORY, OPT_PIDS, OPT_BEST_EFFORT, OPT_NET, OPT_SHARE_TMP,
 	OPT_MASK, OPT_UNTRUSTED, OPT_ENV_CLEAR, OPT_ENV_KEEP, OPT_ENV_SET,
 	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
-	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_REMOTE, OPT_NO_REMOTE,
-	OPT_REMOTE_READ_ONLY, OPT_BASE_DIR, OPT_MTIME,
+	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_CAP_ADD, OPT_CAP_DROP,
+	OPT_DISK, OPT_REMOTE, OPT_NO_REMOTE, OPT_REMOTE_READ_ONLY, OPT_BASE_DIR,
+	OPT_MTIME,
 };
 
 static const char run_usage[] =
@@ -81,9 +128,15 @@ static const char run_usage[] =
 	"  --net                  share the host network (the job is uncacheable)\n"
 	"  --share-tmp            show the host /tmp copy-on-write (default: private)\n"
 	"  --mask PATH            hide PATH from the job (repeatable)\n"
+	"  --cap-add CAP          a root job keeps capability CAP too (repeatable;\n"
+	"                         NET_ADMIN or net_admin; ALL: every one)\n"
+	"  --cap-drop CAP         a root job loses CAP (repeatable; ALL: every one)\n"
 	"  --timeout SECONDS      kill the job after SECONDS (exit status 124)\n"
 	"  --memory BYTES         memory limit (64M, 1G)\n"
 	"  --pids N               limit on processes and threads\n"
+	"  --disk BYTES           most the job may write (ENOSPC past it; 0: none;\n"
+	"                         default: a quarter of the cache's file system,\n"
+	"                         at most half the memory)\n"
 	"  --best-effort-limits   fall back to rlimits when a cgroup is unavailable\n"
 	"  --no-trace             do not trace (benchmarks); the job is uncacheable\n"
 	"  --keep-run-dir         keep the run's state directory (debugging)\n"
@@ -111,8 +164,9 @@ static const char trace_usage[] =
 	"  --cache-dir DIR        cache directory (holds the run's state)\n"
 	"  --config FILE          configuration file\n"
 	"  --strict-stat, --mtime=exact|content, --untrusted, --net,\n"
-	"  --share-tmp, --mask PATH,\n"
-	"  --timeout SECONDS, --memory BYTES, --pids N, --best-effort-limits,\n"
+	"  --share-tmp, --mask PATH, --cap-add CAP, --cap-drop CAP,\n"
+	"  --timeout SECONDS, --memory BYTES, --pids N, --disk BYTES,\n"
+	"  --best-effort-limits,\n"
 	"  --env-clear, --env-keep NAME, --env-set NAME=VALUE, --env-unset NAME,\n"
 	"  --keep-run-dir, -v, --log FILE\n"
 	"                         as for 'procache run'\n"
@@ -131,6 +185,7 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "pids", required_argument, NULL, OPT_PIDS },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "best-effort-limits", no_argument, NULL, OPT_BEST_EFFORT },
 	{ "net", no_argument, NULL, OPT_NET },
 	{ "share-tmp", no_argument, NULL, OPT_SHARE_TMP },
@@ -147,6 +202,8 @@ static const struct option long_options[] = {
 	{ "keep-run-dir", no_argument, NULL, OPT_KEEP_RUN_DIR },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
 	{ "remote", required_argument, NULL, OPT_REMOTE },
 	{ "no-remote", no_argument, NULL, OPT_NO_REMOTE },
 	{ "remote-read-only", no_argument, NULL, OPT_REMOTE_READ_ONLY },
@@ -185,6 +242,17 @@ static void add_path_opt(char ***list, size_t *nr, size_t *alloc,
 		die("option '--%s' needs a non-empty path", name);
 	if (strlen(value) >= PATH_MAX)
 		die("option '--%s': path too long", name);
+	ALLOC_GROW(*list, *nr + 1, *alloc);
+	(*list)[(*nr)++] = xstrdup(value);
+}
+
+/* A capability name for --cap-add or --cap-drop: known, or ALL. */
+static void add_cap_opt(char ***list, size_t *nr, size_t *alloc,
+			const char *value, const char *name)
+{
+	if (!job_cap_name_ok(value))
+		die("invalid value for '--%s': '%s' (want a capability such as NET_ADMIN or CAP_SYS_TIME, or ALL)",
+		    name, value);
 	ALLOC_GROW(*list, *nr + 1, *alloc);
 	(*list)[(*nr)++] = xstrdup(value);
 }
@@ -269,6 +337,13 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 			o->pids_max = v;
 			break;
 		}
+		case OPT_DISK:
+			if (parse_size(optarg, &o->disk_bytes) < 0 ||
+			    (o->disk_bytes && o->disk_bytes < JOB_DISK_MIN))
+				die("invalid value for '--disk': '%s' (want 0 or bytes >= 1M, e.g. 512M or 20G)",
+				    optarg);
+			o->has_disk = true;
+			break;
 		case OPT_BEST_EFFORT: o->best_effort_limits = true; break;
 		case OPT_NET: o->share_net = true; break;
 		case OPT_SHARE_TMP: o->share_tmp = true; break;
@@ -277,6 +352,14 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 				     optarg, "mask");
 			break;
 		case OPT_UNTRUSTED: o->untrusted = true; break;
+		case OPT_CAP_ADD:
+			add_cap_opt(&o->cap_add, &o->nr_cap_add, &o->alloc_cap_add,
+				    optarg, "cap-add");
+			break;
+		case OPT_CAP_DROP:
+			add_cap_opt(&o->cap_drop, &o->nr_cap_drop, &o->alloc_cap_drop,
+				    optarg, "cap-drop");
+			break;
 		case OPT_ENV_CLEAR: o->env.clear = true; break;
 		case OPT_ENV_KEEP:
 			if (envpolicy_keep(&o->env, optarg) < 0)

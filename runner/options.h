@@ -23,6 +23,9 @@
 
 enum job_cmd { JOB_CMD_RUN, JOB_CMD_TRACE };
 
+/* The smallest disk limit (--disk, limits.disk) other than 0 (none). */
+#define JOB_DISK_MIN (1024 * 1024)
+
 struct job_opts {
 	const char *cache_dir;		/* --cache-dir, as given */
 	const char *config_path;	/* --config FILE */
@@ -38,15 +41,32 @@ struct job_opts {
 	const char *report_path, *diff_json_path, *log_path;
 	double timeout_s;
 	uint64_t memory_bytes, pids_max;
+	uint64_t disk_bytes;		/* --disk; meaningful when has_disk (0: none) */
+	bool has_disk;
 	char **outputs;
 	size_t nr_outputs, alloc_outputs;
 	char **masks;
 	size_t nr_masks, alloc_masks;
+	/* --cap-add, --cap-drop: names as given ("ALL" allowed), checked */
+	char **cap_add, **cap_drop;
+	size_t nr_cap_add, alloc_cap_add, nr_cap_drop, alloc_cap_drop;
 	struct envpolicy env;
 	const char *remote_url;		/* --remote URL (no credentials) */
 	bool no_remote, remote_read_only;
 	const char *base_dir;		/* --base-dir DIR, as given */
 };
+
+/* @name is a capability --cap-add/--cap-drop accept (any case, CAP_ or not, ALL). */
+bool job_cap_name_ok(const char *name);
+/*
+ * The capabilities a root job keeps for these --cap-add and --cap-drop
+ * names (checked with job_cap_name_ok()), by Docker's rule, whatever
+ * their order: ALL added gives every capability but those dropped;
+ * otherwise ALL dropped gives those added; otherwise the default set
+ * (SBX_CAPS_DEFAULT) without those dropped, with those added.
+ */
+uint64_t job_caps_resolve(char *const *add, size_t nr_add, char *const *drop,
+			  size_t nr_drop);
 
 void job_opts_init(struct job_opts *o);
 void job_opts_release(struct job_opts *o);

@@ -13,6 +13,7 @@
 #include "common/change.h"
 #include "common/die.h"
 #include "common/fdio.h"
+#include "common/json.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runner/report.h"
@@ -92,9 +93,7 @@ void report_finish(struct report *rp, int exit_code)
 	report_set_num(rp, "duration_s",
 		       (double)(long long)((now_seconds() - rp->start) * 1e6 + 0.5) / 1e6);
 	if (rp->path) {
-		char *text = cJSON_Print(rp->root);
-		if (!text)
-			die("cannot format the report");
+		char *text = json_print_output(rp->root, true);
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_addstr(&sb, text);
 		strbuf_addch(&sb, '\n');
@@ -147,10 +146,8 @@ static cJSON *change_json(const char *kind, const char *path, mode_t mode,
 
 static void write_json_file(const char *path, cJSON *arr)
 {
-	char *text = cJSON_Print(arr);
+	char *text = json_print_output(arr, true);
 	cJSON_Delete(arr);
-	if (!text)
-		die("cannot format the diff");
 	size_t len = strlen(text);
 	text = xrealloc(text, len + 2);
 	text[len++] = '\n';

@@ -10,7 +10,6 @@
 #include <signal.h>
 #include <string.h>
 #include <stdio.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
@@ -27,28 +26,6 @@
 #include "runner/report.h"
 #include "runner/util.h"
 #include "common/banned.h"
-
-/*
- * Stale run directories (of a runner killed, or one that died on a full
- * disk with a job's upper directories in it) are removed by
- * sbx_clean_stale() at most once a minute. On a file system short of
- * space that is too late: they can hold what the next run needs, and it
- * fails with ENOSPC in turn. There the stamp is removed, so that every
- * run scans (a readdir of run/, cheap when nothing is stale).
- */
-static void force_clean_when_short_of_space(const char *run_root)
-{
-	struct statvfs sv;
-
-	if (statvfs(run_root, &sv) < 0)
-		return;
-	uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-	uint64_t size = (uint64_t)sv.f_blocks * sv.f_frsize;
-	if (avail < size / 16 || avail < (256u << 20)) {
-		_cleanup_free_ char *stamp = path_join(run_root, ".clean-stamp");
-		unlink(stamp);
-	}
-}
 
 /*
  * Say in the report what applying did and warn of refusals; when it
@@ -163,8 +140,7 @@ static int run_hit(struct cache *c, struct cache_entry *hit, struct job *j,
 static void execute(struct cache *c, struct job *j, const char *why,
 		    struct job_run *r, struct report *rp)
 {
-	force_clean_when_short_of_space(cache_run_root(c));
-	int clean = sbx_clean_stale(cache_run_root(c));
+	int clean = clean_stale_runs(cache_run_root(c), false);
 	if (clean > 0)
 		debug("removed %d stale run directories", clean);
 	debug("run: running the job (%s)", why);
@@ -270,7 +246,12 @@ static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 	struct applied a;
 	if (stored)
 		apply_entry(c, stored, j, &a, &err);
-	else
+	else if (r.res.disk_full) {
+		/* what it wrote may be cut short anywhere: none of it */
+		warn("the job reached the disk limit of %llu bytes: none of its changes are applied (see --disk)",
+		     (unsigned long long)j->disk);
+		apply_none(&r, "the job reached the disk limit", &a);
+	} else
 		apply_diff(&r, j, &a, &err);
 	report_applied(c, &a, rp, &err);
 	if (stored) {

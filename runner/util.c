@@ -6,12 +6,17 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cache/cache.h"
+#include "common/cleanup.h"
 #include "common/die.h"
+#include "common/path.h"
 #include "common/strbuf.h"
 #include "runner/util.h"
+#include "sandbox/sandbox.h"
 #include "common/banned.h"
 
 double now_seconds(void)
@@ -19,6 +24,31 @@ double now_seconds(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Stale run directories (of a runner killed, or one that died on a full
+ * disk with a job's upper directories in it) are removed by
+ * sbx_clean_stale() at most once a minute. On a file system short of
+ * space that is too late: they can hold what the next run needs, and it
+ * fails with ENOSPC in turn. There the stamp is removed, so that every
+ * run scans (a readdir of run/, cheap when nothing is stale); and so it
+ * is for 'cache gc', whose business cleaning is.
+ */
+int clean_stale_runs(const char *run_root, bool force)
+{
+	struct statvfs sv;
+
+	if (!force && statvfs(run_root, &sv) == 0) {
+		uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+		uint64_t size = (uint64_t)sv.f_blocks * sv.f_frsize;
+		force = avail < size / 16 || avail < (256u << 20);
+	}
+	if (force) {
+		_cleanup_free_ char *stamp = path_join(run_root, ".clean-stamp");
+		unlink(stamp);
+	}
+	return sbx_clean_stale(run_root);
 }
 
 struct cache *open_cache_or_die(const char *dir, uint64_t max_size)

@@ -6,6 +6,7 @@
 #ifndef PROCACHE_RUNNER_UTIL_H
 #define PROCACHE_RUNNER_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct cache;
@@ -27,6 +28,14 @@ struct cache *open_cache_or_die(const char *dir, uint64_t max_size);
  * /dev and /proc. Returns the fd or -1 with errno set.
  */
 int open_own_output(const char *path, int flags);
+
+/*
+ * Remove the stale run directories under @run_root (sbx_clean_stale():
+ * of runners killed, and the trash of runs that ended), at most once a
+ * minute unless @force or the file system is short of space. Returns
+ * how many were removed.
+ */
+int clean_stale_runs(const char *run_root, bool force);
 
 /* --log FILE: messages go to FILE (appended). NULL: stderr. */
 void open_log_or_die(const char *path);

@@ -275,6 +275,10 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	/* setuid binaries and file capabilities gain nothing from here on. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		sbx_child_fail(status_fd, "cannot set no_new_privs");
+	if ((e = sbx_caps_filter(s, &what)) < 0) {
+		errno = -e;
+		sbx_child_fail(status_fd, "cannot install the root job's filter (%s)", what);
+	}
 
 	if (s->has_tracer) {
 		int lfd = s->tracer.install(s->tracer.ctx);

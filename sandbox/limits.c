@@ -227,7 +227,7 @@ static char *make_cgroup(const struct sbx *s, const char *controller,
 	return dir;
 }
 
-static void add_note(struct sbx_limits *l, char *note)
+void sbx_limits_add_note(struct sbx_limits *l, char *note)
 {
 	l->notes = xrealloc(l->notes, (l->nr_notes + 2) * sizeof(*l->notes));
 	l->notes[l->nr_notes++] = note;
@@ -255,7 +255,7 @@ static int prepare_limit(struct sbx *s, const char *controller,
 		ret = -EOPNOTSUPP;
 	} else if (!*cg) {
 		*rlimit = value;
-		add_note(&s->limits, xasprintf("%s limit enforced with %s: %s",
+		sbx_limits_add_note(&s->limits, xasprintf("%s limit enforced with %s: %s",
 					       controller, fallback, why.buf));
 	}
 	strbuf_release(&why);

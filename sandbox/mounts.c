@@ -725,6 +725,29 @@ static int mount_fresh(int dirfd, const char *rel, const char *fstype,
 	return mount_fresh_fd(dirfd, rel, fstype, opts, attrs, what, NULL);
 }
 
+/*
+ * A host mount the plan saw can be unmounted and its directory removed
+ * before init mounts its layer (another process's tmpfs on a busy
+ * machine): the lower directory is gone (ENOENT), and so is the mount
+ * point in the view, whose parent layer shows the host as it is now.
+ * Then there is nothing to mount: the view matches the host without it
+ * (its layer's upper directory stays empty). Not for the root, and not
+ * when the mount point is still there: that is a failure.
+ */
+static bool mount_point_vanished(int dirfd, const char *rel)
+{
+	struct stat st;
+	int e = errno;
+
+	if (e != ENOENT || !*rel)
+		return false;
+	if (fstatat(dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
+		errno = e;
+		return false;
+	}
+	return true;
+}
+
 static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 			  const struct sbx_layer *l, int status_fd, int *out_mfd)
 {
@@ -738,6 +761,15 @@ static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 		"redirect_dir", "nofollow", "metacopy", "off", "index", "off",
 		"uuid", "off", "xino", "off", "volatile", NULL,
 	};
+	/*
+	 * "lowerdir+" takes its path as it is, but overlayfs still unescapes
+	 * "upperdir" and "workdir" (ovl_mount_dir(): a backslash quotes the
+	 * next character) even through fsconfig: a cache directory named
+	 * 'a\b' would make it look for 'ab'. Every special character gets
+	 * its backslash; removing them gives the path back.
+	 */
+	_cleanup_free_ char *upper = path_escape_mount_opt(l->upper);
+	_cleanup_free_ char *work = path_escape_mount_opt(l->work);
 	char log[256];
 	size_t i;
 
@@ -746,8 +778,8 @@ static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 		sbx_child_fail(status_fd, "cannot mount overlay on '%s': fsopen",
 			       l->mountpoint);
 	if (fs_set(fsfd, "lowerdir+", l->lower) < 0 ||
-	    fs_set(fsfd, "upperdir", l->upper) < 0 ||
-	    fs_set(fsfd, "workdir", l->work) < 0)
+	    fs_set(fsfd, "upperdir", upper) < 0 ||
+	    fs_set(fsfd, "workdir", work) < 0)
 		goto fail;
 	for (i = 0; i < ARRAY_SIZE(opts); i += 2)
 		if (fs_set(fsfd, opts[i], opts[i + 1]) < 0)
@@ -756,20 +788,30 @@ static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 		goto fail;
 	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		goto fail;
-	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
+	/*
+	 * nodev: a job keeps CAP_MKNOD (as in Docker), so the node it makes
+	 * must never open (a raw disk, /dev/mem). /dev's nodes are binds
+	 * of the host's, with mount flags of their own.
+	 */
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
 	if (mfd < 0)
 		goto fail;
 	if (move_mount(mfd, "", dirfd, rel,
 		       MOVE_MOUNT_F_EMPTY_PATH |
-			       (*rel ? 0 : MOVE_MOUNT_T_EMPTY_PATH)) < 0)
+			       (*rel ? 0 : MOVE_MOUNT_T_EMPTY_PATH)) < 0) {
+		if (mount_point_vanished(dirfd, rel))
+			return;
 		sbx_child_fail(status_fd, "cannot mount overlay on '%s'",
 			       l->mountpoint);
+	}
 	if (out_mfd)
 		*out_mfd = steal_fd(&mfd);
 	return;
 fail: {
 	int e = errno;
 
+	if (mount_point_vanished(dirfd, rel))
+		return;
 	fs_log(fsfd, log, sizeof(log));
 	errno = e;
 	if (log[0])
@@ -891,7 +933,8 @@ static void build_dev(int rootfd, int status_fd)
 	size_t i;
 
 	if (mount_fresh(rootfd, "dev", "tmpfs", tmpfs_opts,
-			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &what) < 0)
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODEV,
+			&what) < 0)
 		sbx_child_fail(status_fd, "cannot mount tmpfs on '/dev': %s",
 			       what);
 	for (i = 0; i < ARRAY_SIZE(devs); i++) {
@@ -952,8 +995,8 @@ void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd)
 	 * reached through the new mount's own fd.
 	 */
 	if (s->skeleton) {
-		if (mount_fresh_fd(hostroot_fd, "", "tmpfs", root_opts, 0, &what,
-				   &rootfd) < 0)
+		if (mount_fresh_fd(hostroot_fd, "", "tmpfs", root_opts,
+				   MOUNT_ATTR_NODEV, &what, &rootfd) < 0)
 			sbx_child_fail(status_fd,
 				       "cannot mount the root skeleton on '%s': %s",
 				       s->root_dir, what);

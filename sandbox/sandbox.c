@@ -76,6 +76,9 @@
  */
 #define SBX_STALE_TMP_AGE_S 3600
 
+/* How often the disk limit's tmpfs is looked at while the job runs. */
+#define SBX_DISK_CHECK_MS 100
+
 /* Grace between SIGTERM and SIGKILL on --timeout. */
 #define SBX_KILL_GRACE_S 2
 /* After init's exit, how long output pipes may stay open (fds smuggled out). */
@@ -198,6 +201,7 @@ int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err)
 	s = xcalloc(1, sizeof(*s));
 	s->run_dir_fd = -1;
 	s->lock_fd = -1;
+	s->disk_fd = -1;
 	s->cfg = *cfg;
 	s->argv = strv_dup(cfg->argv);
 	s->envp = strv_dup(cfg->envp);
@@ -249,6 +253,8 @@ int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err)
 	}
 
 	ret = make_run_dir(s, err);
+	if (ret == 0)
+		ret = sbx_disk_prepare(s, err);
 	if (ret == 0) {
 		strbuf_reset(err);
 		ret = sbx_mounts_plan(s, err);
@@ -471,6 +477,8 @@ struct run_state {
 	bool killed;			/* timeout: SIGKILL sent */
 	int forwarded_signal;		/* first signal passed on to the job */
 	int capture_errno;
+	uint64_t captured;		/* bytes of stdout and stderr captured */
+	bool capture_cut;		/* past the disk limit: no longer captured */
 	double drain_deadline;
 };
 
@@ -495,8 +503,19 @@ static bool pump(struct run_state *st, int fd, int *stream, int cap)
 	/* A reader of our output going away must not stop the job's. */
 	if (*stream >= 0 && write_full(*stream, buf, n) < 0)
 		*stream = -1;
-	if (cap >= 0 && !st->capture_errno && write_full(cap, buf, n) < 0)
-		st->capture_errno = errno ? errno : EIO;
+	/*
+	 * The captured output lives on the cache's file system: past the
+	 * disk limit it is no longer kept (the run cannot be stored), so a
+	 * job printing without end cannot fill it either.
+	 */
+	if (cap >= 0 && st->s->cfg.disk_bytes &&
+	    st->captured + (uint64_t)n > st->s->cfg.disk_bytes)
+		st->capture_cut = true;
+	if (cap >= 0 && !st->capture_errno && !st->capture_cut) {
+		if (write_full(cap, buf, n) < 0)
+			st->capture_errno = errno ? errno : EIO;
+		st->captured += (uint64_t)n;
+	}
 	return true;
 }
 
@@ -573,7 +592,12 @@ static void loop(struct run_state *st)
 				break;
 			timeout = (int)(left * 1000) + 1;
 		}
+		/* the disk limit's tmpfs is looked at while the job runs */
+		if (s->disk_fd >= 0 && !s->disk_full &&
+		    (timeout < 0 || timeout > SBX_DISK_CHECK_MS))
+			timeout = SBX_DISK_CHECK_MS;
 		n = poll(p, 7, timeout);
+		sbx_disk_check(s);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -822,6 +846,9 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	close_fd(&go_p[1]);
 
 	loop(&st);
+	sbx_disk_check(s);
+	res->disk_full = s->disk_full;
+	res->output_cut = st.capture_cut;
 	res->duration_s = now_s() - start;
 	res->timed_out = st.term_sent;
 	res->forwarded_signal = st.forwarded_signal;
@@ -886,6 +913,7 @@ void sbx_free(struct sbx *s)
 
 	if (!s)
 		return;
+	sbx_disk_release(s);
 	if (s->run_dir && !s->cfg.keep_run_dir) {
 		_cleanup_free_ char *name = path_basename(s->run_dir);
 		_cleanup_free_ char *trash = xasprintf(".trash-%s", name);

@@ -173,6 +173,25 @@ struct sbx_config {
 	/* cgroup limits; 0 = none. */
 	uint64_t memory_bytes;
 	uint64_t pids_max;
+	/*
+	 * The capabilities a job running as root in trusted mode keeps
+	 * (bit 1 << CAP_x; its effective, permitted and bounding sets;
+	 * inheritable and ambient are empty), e.g. SBX_CAPS_DEFAULT. Must
+	 * be within sbx_caps_available(). Any other job keeps none.
+	 * Without CAP_SYS_ADMIN the job can neither create user namespaces
+	 * (EPERM; clone3 is ENOSYS) nor use the kernel keyrings (EPERM).
+	 */
+	uint64_t caps;
+	/*
+	 * The most the job may write (its upper directories, on a tmpfs of
+	 * this size: ENOSPC past it); 0 = no limit, the upper directories
+	 * on run_root's file system. Root only; a rootless run is refused
+	 * unless best_effort_limits or disk_default (then: a note, no
+	 * limit). Ignored with keep_run_dir (the uppers must outlive us).
+	 */
+	uint64_t disk_bytes;
+	/* disk_bytes is procache's default (sbx_disk_default()), not asked for. */
+	bool disk_default;
 };
 
 /*
@@ -213,7 +232,53 @@ struct sbx_result {
 	gid_t gid;
 	/* A user namespace was used (rootless or untrusted). */
 	bool userns;
+	/*
+	 * The disk limit's tmpfs ran out of space or inodes at some point
+	 * seen (the supervisor looks every 100 ms and at the end): the job
+	 * got ENOSPC, or came within a page of it.
+	 */
+	bool disk_full;
+	/*
+	 * stdout and stderr together went past the disk limit: the captured
+	 * files hold only their start (the streams were passed on whole).
+	 */
+	bool output_cut;
 };
+
+/*
+ * Capabilities (sandbox/caps.c), as masks of bits 1 << CAP_x.
+ * SBX_CAPS_DEFAULT is Docker's default set: CHOWN DAC_OVERRIDE FOWNER
+ * FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT
+ * MKNOD AUDIT_WRITE SETFCAP (DESIGN.md section 8).
+ */
+#define SBX_CAPS_DEFAULT                                                     \
+	((1ULL << 0) | (1ULL << 1) | (1ULL << 3) | (1ULL << 4) | (1ULL << 5) | \
+	 (1ULL << 6) | (1ULL << 7) | (1ULL << 8) | (1ULL << 10) |             \
+	 (1ULL << 13) | (1ULL << 18) | (1ULL << 27) | (1ULL << 29) |          \
+	 (1ULL << 31))
+/*
+ * The capability called @name: the kernel's name with or without
+ * "CAP_", in any case ("chown", "CAP_SYS_ADMIN", "Net_Raw"). -1 when
+ * there is none of that name ("ALL" is the caller's business).
+ */
+int sbx_cap_from_name(const char *name);
+/* Capability @cap's name, lowercase without "cap_"; NULL if unknown. */
+const char *sbx_cap_name(unsigned cap);
+/* Every capability the running kernel knows. */
+uint64_t sbx_caps_all(void);
+/* What this process can give a job: its permitted and bounding sets. */
+uint64_t sbx_caps_available(void);
+/* @set's names, comma-separated in the kernel's order, appended to @out. */
+void sbx_caps_names(uint64_t set, struct strbuf *out);
+
+/*
+ * The default disk limit for runs under @dir (the cache directory): a
+ * quarter of its file system's size, at most half the machine's memory
+ * (the limit is a tmpfs). 0 if neither can be read.
+ */
+#define SBX_DISK_DEFAULT_FS_DIV 4
+#define SBX_DISK_DEFAULT_RAM_DIV 2
+uint64_t sbx_disk_default(const char *dir);
 
 /*
  * Check @cfg, create R = cfg->run_root/<16 random hex> (with R/lock,

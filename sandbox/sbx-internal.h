@@ -84,6 +84,8 @@ struct sbx {
 	sigset_t sig_ignore, sig_block;	/* the job's (sbx_config) */
 
 	struct sbx_limits limits;
+	int disk_fd;		/* R/layers when it is the disk limit's tmpfs, else -1 */
+	bool disk_full;		/* the tmpfs was found with no page or inode free */
 	char *stdout_path, *stderr_path;
 	bool ran;
 };
@@ -131,12 +133,37 @@ void sbx_limits_cleanup(struct sbx *s);
 /* Job: apply rlimits; returns 0 or -errno. */
 int sbx_limits_apply_rlimits(const struct sbx *s);
 void sbx_limits_release(struct sbx_limits *l);
+/* One more line for sbx_result.limit_notes (@note malloc'd, taken). */
+void sbx_limits_add_note(struct sbx_limits *l, char *note);
+
+/* disk.c: the disk limit, a tmpfs for the upper directories */
+/*
+ * Supervisor, in sbx_new() before the layers are planned: with
+ * cfg.disk_bytes (and not keep_run_dir), mount a tmpfs of that size on
+ * R/layers in a mount namespace of the supervisor's own. Rootless: a note
+ * and no limit with best_effort_limits, else -EPERM. 0 or -errno with a
+ * message in @err.
+ */
+int sbx_disk_prepare(struct sbx *s, struct strbuf *err);
+/* Supervisor, during and after the run: has the tmpfs run out? */
+void sbx_disk_check(struct sbx *s);
+/* Unmount the tmpfs (its memory is freed), before R is renamed. */
+void sbx_disk_release(struct sbx *s);
 
 /*
  * caps.c, in the job: drop what a job of this kind must not have. 0, or
  * -errno with *@what naming the step that failed.
  */
 int sbx_caps_drop(const struct sbx *s, const char **what);
+/*
+ * caps.c, in the job after no_new_privs: a root job in trusted mode
+ * without CAP_SYS_ADMIN gets a filter refusing what capabilities do not
+ * cover: new user namespaces, in which it would have every capability
+ * again (unshare and clone with CLONE_NEWUSER: EPERM; clone3: ENOSYS),
+ * and the kernel keyrings, which are not namespaced (keyctl, add_key,
+ * request_key: EPERM). 0, or -errno with *@what naming the failed step.
+ */
+int sbx_caps_filter(const struct sbx *s, const char **what);
 /*
  * In init when it changes its ids inside a user namespace (untrusted as
  * root): keep the capabilities needed to build the view. The first before

@@ -95,4 +95,100 @@ test_expect_success 'rootless: -v says which limit fell back to an rlimit' '
 	grep RLIMIT_AS err
 '
 
+# The disk limit (--disk): the job's upper directories on a tmpfs of that
+# size, in the runner's own mount namespace.
+cache_files() {
+	find "$PROCACHE_DIR/keys" "$PROCACHE_DIR/blobs" -type f 2>/dev/null | sort
+}
+
+test_expect_success ROOT 'disk: a job writing past --disk gets ENOSPC; uncacheable with the reason, nothing applied or stored' '
+	"$PROCACHE" run -- true &&
+	cache_files >before &&
+	rc=0 &&
+	"$PROCACHE" run --report report.json --disk 8M -- \
+		sh -c "echo small >small; head -c 20M /dev/zero >big; echo head=\$?" >out 2>err || rc=$? &&
+	echo head=1 >expect && test_cmp expect out &&
+	grep "^head: .*No space left on device" err &&
+	grep "^procache: warning: the job reached the disk limit of 8388608 bytes: none of its changes are applied" err &&
+	test "$(json_get report.json status)" = uncacheable &&
+	json_get report.json uncacheable >reasons &&
+	grep "reached the disk limit of 8388608 bytes (ENOSPC in the sandbox)" reasons &&
+	test "$(json_get report.json outputs.0.outcome)" = skipped &&
+	test_path_is_missing big && test_path_is_missing small &&
+	cache_files >after && test_cmp before after
+'
+
+test_expect_success ROOT 'disk: within the limit a run is stored and hits; the limit is a key field' '
+	"$PROCACHE" run --report report.json --disk 8M -- sh -c "head -c 4M /dev/zero >mid; echo ok" >out &&
+	test "$(json_get report.json status)" = miss &&
+	test "$(stat -c %s mid)" = 4194304 &&
+	rm mid &&
+	"$PROCACHE" run --report report.json --disk 8M -- sh -c "head -c 4M /dev/zero >mid; echo ok" >out &&
+	test "$(json_get report.json status)" = hit &&
+	test "$(stat -c %s mid)" = 4194304 &&
+	"$PROCACHE" run --report report.json --disk 16M -- sh -c "head -c 4M /dev/zero >mid; echo ok" >out &&
+	test "$(json_get report.json status)" = miss
+'
+
+test_expect_success ROOT 'disk: printing past the limit is passed on whole, not kept' '
+	"$PROCACHE" run --report report.json --disk 1M -- head -c 3M /dev/zero >out &&
+	test "$(stat -c %s out)" = 3145728 &&
+	json_get report.json uncacheable >reasons &&
+	grep "printed more than the disk limit of 1048576 bytes" reasons
+'
+
+test_expect_success ROOT 'disk: the tmpfs is in the runner'\''s mount namespace only, and goes with it' '
+	"$PROCACHE" run --no-cache --disk 8M -- sh -c "$JOB_HOLD" 2>err & pid=$! &&
+	test_when_finished "kill -9 $pid 2>/dev/null" &&
+	test_wait_for 10 grep -q held err &&
+	grep " $PROCACHE_DIR/run/[0-9a-f]*/layers .* - tmpfs .*size=8192k" /proc/$pid/mountinfo &&
+	! grep -q "$PROCACHE_DIR" /proc/self/mountinfo &&
+	job_release $pid && wait $pid &&
+	! grep -q "$PROCACHE_DIR" /proc/self/mountinfo
+'
+
+test_expect_success ROOT 'disk: --disk 0 has no tmpfs, the upper directories on the cache'\''s file system' '
+	"$PROCACHE" run --no-cache --disk 0 -- sh -c "$JOB_HOLD" 2>err & pid=$! &&
+	test_when_finished "kill -9 $pid 2>/dev/null" &&
+	test_wait_for 10 grep -q held err &&
+	! grep -q "$PROCACHE_DIR" /proc/$pid/mountinfo &&
+	ls -d "$PROCACHE_DIR"/run/*/layers/0/upper &&
+	job_release $pid && wait $pid
+'
+
+test_expect_success ROOT 'disk: a runner killed while its job writes leaves no mount and no process' '
+	"$PROCACHE" run --no-cache --disk 64M -- sh -c "head -c 10M /dev/zero >f; echo written >&2; sleep 3065.$$" 2>err & pid=$! &&
+	test_wait_for 10 grep -q written err &&
+	kill -9 $pid && wait $pid || : &&
+	test_wait_for 10 ! pgrep -f "sleep 3065.$$" &&
+	! grep -q "$PROCACHE_DIR" /proc/self/mountinfo &&
+	test_path_is_missing f
+'
+
+test_expect_success 'disk: the default is a quarter of the cache'\''s file system, at most half the memory; --disk and limits.disk change it' '
+	want=$("$PYTHON" -c "import os
+fs = os.statvfs(os.environ[\"PROCACHE_DIR\"] if os.path.isdir(os.environ[\"PROCACHE_DIR\"]) else \".\")
+print(min(fs.f_blocks * fs.f_frsize // 4, os.sysconf(\"SC_PHYS_PAGES\") * os.sysconf(\"SC_PAGE_SIZE\") // 2))") &&
+	"$PROCACHE" config >cfg &&
+	grep "^limits.disk = $want	(default)$" cfg &&
+	echo "{\"limits\": {\"disk\": \"2G\"}}" >c.json &&
+	"$PROCACHE" config --config c.json >cfg &&
+	grep "^limits.disk = 2147483648	(config file)$" cfg &&
+	echo "{\"limits\": {\"disk\": \"10k\"}}" >bad.json &&
+	test_expect_code 125 "$PROCACHE" run --config bad.json -- true 2>err &&
+	grep "limits.disk" err &&
+	test_expect_code 125 "$PROCACHE" run --disk 12k -- true 2>err &&
+	grep "invalid value for .--disk." err &&
+	test_expect_code 125 "$PROCACHE" run --disk lots -- true 2>err
+'
+
+test_expect_success UNPRIV_USER 'rootless: --disk is refused unless --best-effort-limits; the default is not enforced' '
+	UHOME=$PWD/uhome && mkdir -p "$UHOME" && chown procache-test: "$UHOME" && cd "$UHOME" &&
+	test_expect_code 125 as_user "$PROCACHE" run --no-cache --disk 8M -- true 2>err &&
+	grep "cannot enforce the disk limit: procache is not root" err &&
+	as_user "$PROCACHE" run --no-cache --best-effort-limits --disk 8M -- sh -c "head -c 9M /dev/zero >f" &&
+	test "$(stat -c %s f)" = 9437184 &&
+	as_user "$PROCACHE" run --no-cache -- true
+'
+
 test_done

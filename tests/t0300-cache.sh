@@ -200,6 +200,18 @@ test_expect_success 'cache stats, ls, show' '
 	"$PROCACHE" cache show --json "$(cut -c1-6 id)" >show.json &&
 	test "$(json_get show.json id)" = "$(cat id)" &&
 	test "$(json_get show.json result.exit.code)" = 3 &&
+	# options anywhere before "--", as git takes them
+	"$PROCACHE" cache show last --json >show2.json &&
+	test_cmp show.json show2.json &&
+	"$PROCACHE" cache show "$(cut -c1-6 id)" --json --cache-dir "$PROCACHE_DIR" >show3.json &&
+	test_cmp show.json show3.json &&
+	"$PROCACHE" cache --cache-dir "$PROCACHE_DIR" ls --json >ls1.json &&
+	"$PROCACHE" cache ls --cache-dir "$PROCACHE_DIR" --json >ls2.json &&
+	test_cmp ls1.json ls2.json &&
+	# after "--", "--json" is an entry name (there is none of that name)
+	test_expect_code 1 "$PROCACHE" cache show -- --json 2>err &&
+	test_expect_code 125 "$PROCACHE" cache show last extra --json 2>err &&
+	grep -q "unexpected argument .extra." err &&
 	"$PROCACHE" cache show "$(cut -d/ -f2 id)" >/dev/null &&
 	test_expect_code 1 "$PROCACHE" cache show 0000000000000000 2>err &&
 	grep -q "no cache entry" err &&

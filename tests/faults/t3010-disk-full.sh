@@ -22,6 +22,8 @@ nothing_partial() {
 	fi
 }
 
+# --disk 0: the upper directories on the cache's file system, as without
+# a disk limit (the default puts them on a tmpfs of their own).
 test_expect_success ROOT 'the cache file system fills while the job runs (125 naming the path), while storing (applied uncached, said once)' '
 	fault_seed 1 &&
 	mkdir -p out && echo old >out/keep &&
@@ -33,7 +35,7 @@ test_expect_success ROOT 'the cache file system fills while the job runs (125 na
 	for k in $(seq 992 4 1064); do
 		small_fs cfs || return 1
 		rc=0
-		"$PROCACHE" run --cache-dir "$PWD/cfs/c" --report report.json -- \
+		"$PROCACHE" run --cache-dir "$PWD/cfs/c" --disk 0 --report report.json -- \
 			sh -c "head -c ${k}000 /dev/zero >out/f 2>/dev/null; echo new >out/keep; seq 1 2000" \
 			>stdout 2>stderr || rc=$? &&
 		case $rc/$(report_status) in
@@ -69,7 +71,7 @@ test_expect_success ROOT 'the cache file system fills while the job runs (125 na
 		# failed run left (its run directory, blobs it had stored) does
 		# not keep the disk full.
 		if [ "$(report_status)" != miss ]; then
-			run miss --cache-dir "$PWD/cfs/c" -- sh -c "echo small >out/small" &&
+			run miss --cache-dir "$PWD/cfs/c" --disk 0 -- sh -c "echo small >out/small" &&
 			echo small >expect && test_cmp expect out/small &&
 			nothing_partial cfs/c
 		fi &&
@@ -127,6 +129,68 @@ test_expect_success ROOT 'a hit whose restore fills the output disk: 125, the en
 	rm ofs/filler &&
 	run hit --output ofs -- sh job.sh &&
 	test "$(stat -c %s ofs/x ofs/y | tr "\n" " ")" = "1500000 1500000 "
+'
+
+# (--disk 0: upper directories on the cache's file system, where the
+# captured files are renamed into the blob store and must be put back.)
+# The store fails when the cache's file system has no inode left (tmpfs
+# counts a hard link as one): linking the captured files back fails too.
+# A blob of this store's own is renamed back (no inode needed); a blob that
+# an earlier entry shares cannot be moved, so that one file is lost from
+# the run directory: the message says where its bytes still are, every
+# other change is applied, and the run fails (125) naming the lost file.
+test_expect_success ROOT 'a captured file that cannot be put back after a failed store: said with the blob holding it, the rest applied, 125' '
+	small_fs cfs 8M &&
+	mkdir out &&
+	head -c 5000 /dev/urandom >shared &&
+	run miss --cache-dir "$PWD/cfs/c" --disk 0 -- sh -c "cat shared >out/shared" &&
+	rm out/shared &&
+	# From no inode to spare up: each run fails at a later step; the
+	# case wanted is the entry failing after the blobs were put.
+	lost=0 &&
+	for k in $(seq 0 80); do
+		rm -rf cfs/c/run/.trash-* &&
+		used=$(( $(stat -f -c "%c - %d" cfs) )) &&
+		mount -o remount,nr_inodes=$((used + k)) cfs &&
+		rc=0 &&
+		{ "$PROCACHE" run --cache-dir "$PWD/cfs/c" --disk 0 --report report.json -- \
+			sh -c "cat shared >out/shared; echo own-$k >out/own; echo out-$k" \
+			>stdout 2>stderr || rc=$?; } &&
+		if grep -q "cannot put .* back" stderr; then
+			# said with the path of the blob still holding the
+			# bytes; the other output applied, the lost one not
+			test $rc = 125 &&
+			test "$(report_status)" = error &&
+			grep -q "^procache: warning: cannot store the result (applying it uncached): .*; cannot put $Q$PWD/cfs/c/run/[0-9a-f]*/layers/[0-9]*/upper$PWD/out/shared$Q back (its bytes stay in $Q$PWD/cfs/c/blobs/[0-9a-f/]*$Q): No space left on device" stderr &&
+			blob=$(sed -n "s|.*its bytes stay in $Q\([^$Q]*\)$Q.*|\1|p" stderr) &&
+			test_cmp shared "$blob" &&
+			grep -q "^procache: cannot apply $Q$PWD/out/shared$Q: its captured file was lost when the store failed$" stderr &&
+			test_path_is_missing out/shared &&
+			echo own-$k >expect && test_cmp expect out/own &&
+			echo out-$k >expect && test_cmp expect stdout &&
+			lost=$((lost + 1))
+		else
+			case $rc in 0|125) ;; *) cat stderr >&2; false ;; esac
+		fi &&
+		rm -f out/shared out/own &&
+		mount -o remount,nr_inodes=100000 cfs &&
+		cache_is_sound cfs/c &&
+		if [ $lost -ge 1 ]; then break; fi || return 1
+	done &&
+	test $lost -ge 1
+'
+
+test_expect_success ROOT 'with a disk limit the job writes into its own tmpfs: a full cache file system only fails the store' '
+	small_fs cfs 1M &&
+	mkdir -p out &&
+	run uncacheable --cache-dir "$PWD/cfs/c" --disk 8M -- \
+		sh -c "head -c 3000000 /dev/zero >out/big; echo done" >stdout 2>stderr &&
+	{ test $rc = 0 || { echo "exit $rc" >&2; cat stderr >&2; false; }; } &&
+	echo done >expect && test_cmp expect stdout &&
+	{ grep -q "^procache: warning: cannot store the result (applying it uncached): .*No space left on device" stderr ||
+		{ cat stderr >&2; false; }; } &&
+	test "$(stat -c %s out/big)" = 3000000 &&
+	nothing_partial cfs/c
 '
 
 test_done

@@ -101,4 +101,34 @@ test_expect_success 'after the storm, each job once more: a hit or a miss with t
 	done
 '
 
+# On a busy machine other processes mount and unmount file systems all the
+# time (tests of other runs: a tmpfs made, used, unmounted, its directory
+# removed). One that goes between the plan of a run's view and its
+# set-up must not fail the run: the view shows the host as it is then.
+test_expect_success ROOT 'host mounts coming and going while runs set up: every run succeeds' '
+	mkdir churn &&
+	touch churn.go &&
+	test_when_finished "rm -f \"$PWD/churn.go\"" &&
+	(
+		i=0
+		while [ -e churn.go ]; do
+			i=$((i + 1))
+			mkdir -p churn/d$i/m &&
+			mount -t tmpfs -o size=64k tmpfs churn/d$i/m &&
+			sleep 0.0$((i % 5)) &&
+			umount churn/d$i/m &&
+			rm -rf churn/d$i || exit 1
+		done
+	) &
+	churner=$! &&
+	for n in $(seq 1 60); do
+		"$PROCACHE" run --no-cache -- sh -c "echo run-$n" >stdout 2>stderr &&
+		echo run-$n >expect && test_cmp expect stdout ||
+		{ cat stderr >&2; rm -f churn.go; wait $churner; return 1; }
+	done &&
+	rm churn.go &&
+	wait $churner &&
+	test "$(grep -c "$PWD/churn" /proc/self/mountinfo)" = 0
+'
+
 test_done

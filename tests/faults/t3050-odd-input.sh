@@ -59,15 +59,72 @@ test_expect_success 'odd names in the cwd, in --output and in the files the job 
 	cache_is_sound
 '
 
-# NEEDSWORK: paths are written into JSON (--report, cache ls/show --json,
-# trace --json, --diff-json) as raw bytes, so a non-UTF-8 name makes the
-# document invalid for strict readers (python's json, jq).
-test_expect_failure 'the report of a job writing a non-UTF-8 name is valid UTF-8 JSON' '
-	printf "echo x >\"f\\377\"\n" >job.sh &&
-	"$PROCACHE" run --report report.json -- sh -c "printf \"\$(cat job.sh)\" | sh" &&
+# Every JSON output is valid UTF-8 JSON, and a path's bytes come back from
+# it exactly: a byte that is not valid UTF-8 is written as \udcXX, which
+# Python's surrogateescape decodes (DESIGN.md section 7, JSON outputs).
+# json_check FILE BYTES-HEX: FILE loads as strict UTF-8 JSON, and some
+# "path" in it is exactly the bytes BYTES-HEX.
+json_check() {
+	"$PY" - "$@" <<-\EOF
+	import json, sys
+	text = open(sys.argv[1], "rb").read().decode("utf-8")   # strict
+	want = bytes.fromhex(sys.argv[2])
+	found = []
+	def walk(v):
+	    if isinstance(v, dict):
+	        for k, x in v.items():
+	            if k == "path" and isinstance(x, str):
+	                found.append(x.encode("utf-8", "surrogateescape"))
+	            walk(x)
+	    elif isinstance(v, list):
+	        for x in v:
+	            walk(x)
+	walk(json.loads(text))
+	if not any(f.endswith(want) for f in found):
+	    sys.exit("no path ending in %r in %s: %r" % (want, sys.argv[1], found))
+	EOF
+}
+
+test_expect_success 'every JSON output of a job writing non-UTF-8 names is valid UTF-8 JSON and keeps the bytes' '
+	# \377: never UTF-8; \355\263\277: an encoded surrogate (invalid);
+	# \303\251: a valid e-acute, kept as it is.
+	printf "echo x >\"f\\377\\355\\263\\277\\303\\251\"\n" >job.sh &&
+	run miss --diff-json diff.json -- sh -c "printf \"\$(cat job.sh)\" | sh" &&
 	ls | grep -q "^f" &&
-	"$PY" -c "import json, sys; json.load(open(sys.argv[1], encoding=\"utf-8\"))" report.json
+	name=66ffedb3bfc3a9 &&
+	json_check report.json $name &&
+	json_check diff.json $name &&
+	grep -q "udcff" report.json &&
+	grep -q "$(printf "\303\251")" report.json &&
+	"$PROCACHE" cache show last --json >show.json &&
+	json_check show.json $name &&
+	"$PROCACHE" cache show last >show.txt &&
+	"$PY" -c "open(\"show.txt\", \"rb\").read().decode(\"utf-8\")" &&
+	"$PROCACHE" cache ls --json >ls.json &&
+	"$PY" -c "import json; json.loads(open(\"ls.json\", \"rb\").read().decode(\"utf-8\"))" &&
+	rm -f f* &&
+	run hit --diff-json diff2.json -- sh -c "printf \"\$(cat job.sh)\" | sh" &&
+	json_check report.json $name &&
+	json_check diff2.json $name &&
+	"$PROCACHE" trace --json -- sh -c "cat f* 2>/dev/null; printf \"\$(cat job.sh)\" | sh" >trace.json 2>/dev/null &&
+	json_check trace.json $name
 '
+
+# The cache directory holds the overlays' upper and work directories,
+# which overlayfs unescapes even through fsconfig: each character that
+# mount options quote, in the cache directory's name.
+for c in "\\" "," ":" " " "$(printf "\t")" "$(printf "\377")"; do
+	test_expect_success "a cache directory whose name has $(printf %q "$c") works: miss, hit, verify" '
+		export PROCACHE_DIR="$TEST_DIR/ca${c}che" &&
+		run miss -- sh -c "echo out >f; cat /etc/passwd >/dev/null; echo hi" >out1 &&
+		echo hi >expect && test_cmp expect out1 &&
+		rm f &&
+		run hit -- sh -c "echo out >f; cat /etc/passwd >/dev/null; echo hi" >out2 &&
+		test_cmp expect out2 && echo out >expect && test_cmp expect f &&
+		"$PROCACHE" cache verify >/dev/null &&
+		"$PROCACHE" run --untrusted --no-cache -- true
+	'
+done
 
 test_expect_success 'a command that does not exist: 127 and one line, never stored' '
 	test_expect_code 127 "$PROCACHE" run --report report.json -- no-such-command-here 2>err &&

@@ -32,6 +32,35 @@
  *	tiocsctty FD		ioctl(FD, TIOCSCTTY, 1) (steal a terminal)
  *	kexec_load, init_module, acct, swapon, reboot, pivot_root,
  *	fsopen, open_tree, personality	the obvious, harmless arguments
+ *
+ * Host-global state a root job must not reach (tests/security/t2030):
+ *	clock_settime		CLOCK_REALTIME set 2 s ahead (and back at
+ *				once if that was allowed)
+ *	settimeofday		the same through settimeofday
+ *	clock_adjtime		the frequency moved by 1 ppm (and back)
+ *	adjtimex		the same through adjtimex
+ *	sethostname NAME	sethostname (the sandbox's UTS namespace)
+ *	iopl			iopl(3)
+ *	ioperm			ioperm(0x80, 1, 1)
+ *	finit_module FILE	finit_module of FILE (not a module)
+ *	delete_module		delete_module("procache_none", O_NONBLOCK)
+ *	kexec_file_load		of /dev/null, unloading (KEXEC_FILE_UNLOAD)
+ *	swapoff			swapoff("/nonexistent")
+ *	open-dev PATH MAJ MIN	mknod a block device PATH (MAJ:MIN) and open
+ *				it read-only (never written): a node the
+ *				job makes must not open
+ *	add_key-user		a "user" key in the user keyring (per uid,
+ *				not namespaced: root's is the host's)
+ *	request_key		of a "user" key that does not exist
+ *	perf_event_open-cpu	a counter of every process on CPU 0
+ *	bpf-prog		BPF_PROG_LOAD of a socket filter "return 0"
+ *	syslog			SYSLOG_ACTION_CONSOLE_LEVEL, to the level it has
+ *	sched_setscheduler	SCHED_FIFO for ourselves
+ *	time-state		(not a probe) prints the host clock's state:
+ *				CLOCK_REALTIME - CLOCK_MONOTONIC in ms, and
+ *				the adjtimex frequency
+ *	setns-mnt PATH		setns(open(PATH), CLONE_NEWNS)
+ *	unshare-mnt		unshare(CLONE_NEWNS)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +78,14 @@
 #include <sys/ptrace.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
+#include <sys/klog.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <sys/timex.h>
 #include <sys/uio.h>
+#include <time.h>
+#include <stdint.h>
 #include <unistd.h>
 
 static int report(const char *call, long r)
@@ -203,6 +239,131 @@ int main(int argc, char **argv)
 		r = personality(READ_IMPLIES_EXEC);
 		if (r >= 0)
 			personality(PER_LINUX);
+	} else if (!strcmp(c, "clock_settime")) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 2;
+		r = clock_settime(CLOCK_REALTIME, &ts);
+		if (r == 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec -= 2;
+			clock_settime(CLOCK_REALTIME, &ts);
+		}
+	} else if (!strcmp(c, "settimeofday")) {
+		struct timeval tv;
+
+		gettimeofday(&tv, NULL);
+		tv.tv_sec += 2;
+		r = settimeofday(&tv, NULL);
+		if (r == 0) {
+			gettimeofday(&tv, NULL);
+			tv.tv_sec -= 2;
+			settimeofday(&tv, NULL);
+		}
+	} else if (!strcmp(c, "clock_adjtime") || !strcmp(c, "adjtimex")) {
+		struct timex tx = { .modes = 0 }, set;
+
+		if (adjtimex(&tx) < 0)
+			return report("adjtimex (read)", -1);
+		set = (struct timex){ .modes = ADJ_FREQUENCY, .freq = tx.freq + 65536 };
+		r = c[0] == 'c' ? clock_adjtime(CLOCK_REALTIME, &set) : adjtimex(&set);
+		if (r >= 0) {
+			set = (struct timex){ .modes = ADJ_FREQUENCY, .freq = tx.freq };
+			adjtimex(&set);
+		}
+	} else if (!strcmp(c, "time-state")) {
+		struct timespec rt, mono;
+		struct timex tx = { .modes = 0 };
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		if (adjtimex(&tx) < 0)
+			return report("time-state", -1);
+		printf("%lld %ld\n", (long long)(rt.tv_sec - mono.tv_sec) * 1000 +
+					     (rt.tv_nsec - mono.tv_nsec) / 1000000,
+		       tx.freq);
+		return 0;
+	} else if (!strcmp(c, "sethostname")) {
+		need(argc, 3);
+		r = sethostname(argv[2], strlen(argv[2]));
+	} else if (!strcmp(c, "iopl")) {
+		r = syscall(SYS_iopl, 3);
+	} else if (!strcmp(c, "ioperm")) {
+		r = syscall(SYS_ioperm, 0x80, 1, 1);
+	} else if (!strcmp(c, "finit_module")) {
+		int fd;
+
+		need(argc, 3);
+		fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return report("finit_module (open)", -1);
+		r = syscall(SYS_finit_module, fd, "", 0);
+	} else if (!strcmp(c, "delete_module")) {
+		r = syscall(SYS_delete_module, "procache_none", O_NONBLOCK);
+	} else if (!strcmp(c, "kexec_file_load")) {
+		r = syscall(SYS_kexec_file_load, -1, -1, 0, "", 4 /* KEXEC_FILE_UNLOAD */);
+	} else if (!strcmp(c, "swapoff")) {
+		r = syscall(SYS_swapoff, "/nonexistent");
+	} else if (!strcmp(c, "open-dev")) {
+		need(argc, 5);
+		r = mknod(argv[2], S_IFBLK | 0600,
+			  makedev(atoi(argv[3]), atoi(argv[4])));
+		if (r < 0 && errno != EEXIST)
+			return report("open-dev (mknod)", -1);
+		/* read-only, never written: the test must not harm a disk */
+		r = open(argv[2], O_RDONLY | O_CLOEXEC);
+	} else if (!strcmp(c, "add_key-user")) {
+		r = syscall(SYS_add_key, "user", "procache-esc-user", "x", 1,
+			    KEY_SPEC_USER_KEYRING);
+	} else if (!strcmp(c, "request_key")) {
+		r = syscall(SYS_request_key, "user", "procache-esc-none", NULL, 0);
+	} else if (!strcmp(c, "perf_event_open-cpu")) {
+		struct perf_event_attr a;
+
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		a.type = PERF_TYPE_SOFTWARE;
+		a.config = PERF_COUNT_SW_CPU_CLOCK;
+		r = syscall(SYS_perf_event_open, &a, -1, 0, -1, 0);
+	} else if (!strcmp(c, "bpf-prog")) {
+		struct bpf_insn insns[] = {
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+			{ .code = BPF_JMP | BPF_EXIT },
+		};
+		union bpf_attr a;
+
+		memset(&a, 0, sizeof(a));
+		a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+		a.insn_cnt = 2;
+		a.insns = (uint64_t)(uintptr_t)insns;
+		a.license = (uint64_t)(uintptr_t)"GPL";
+		r = syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+	} else if (!strcmp(c, "syslog")) {
+		/* the console log level set to what it is (/proc/sys/kernel/printk) */
+		FILE *f = fopen("/proc/sys/kernel/printk", "re");
+		int level = 4;
+
+		if (f) {
+			if (fscanf(f, "%d", &level) != 1)
+				level = 4;
+			fclose(f);
+		}
+		r = klogctl(8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, NULL, level);
+	} else if (!strcmp(c, "sched_setscheduler")) {
+		struct sched_param sp = { .sched_priority = 1 };
+
+		r = sched_setscheduler(0, SCHED_FIFO, &sp);
+	} else if (!strcmp(c, "setns-mnt")) {
+		int fd;
+
+		need(argc, 3);
+		fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return report("setns-mnt (open)", -1);
+		r = setns(fd, CLONE_NEWNS);
+	} else if (!strcmp(c, "unshare-mnt")) {
+		r = unshare(CLONE_NEWNS);
 	} else {
 		fprintf(stderr, "esc-calls: unknown call '%s'\n", c);
 		return 2;

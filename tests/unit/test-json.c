@@ -171,6 +171,34 @@ TEST(test_print_compact)
 	CHECK_EQ_STR(s, "{\"a\":[1,true,\"x\"]}");
 }
 
+TEST(test_print_output)
+{
+	_cleanup_cjson_ cJSON *j = cJSON_CreateObject();
+	_cleanup_free_ char *s = NULL;
+
+	/* valid UTF-8 (2, 3 and 4 bytes) as is; everything else escaped */
+	cJSON_AddStringToObject(j, "ok", "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	cJSON_AddStringToObject(j, "bad", "f\xff\xfe");
+	cJSON_AddStringToObject(j, "overlong", "\xc0\xaf");
+	cJSON_AddStringToObject(j, "surrogate", "\xed\xb3\xbf");
+	cJSON_AddStringToObject(j, "cut", "x\xe2\x82");
+	cJSON_AddStringToObject(j, "big", "\xf4\x90\x80\x80");
+	cJSON_AddStringToObject(j, "lit", "\\udcff");
+	s = json_print_output(j, false);
+	CHECK_EQ_STR(s, "{\"ok\":\"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\","
+			"\"bad\":\"f\\udcff\\udcfe\","
+			"\"overlong\":\"\\udcc0\\udcaf\","
+			"\"surrogate\":\"\\udced\\udcb3\\udcbf\","
+			"\"cut\":\"x\\udce2\\udc82\","
+			"\"big\":\"\\udcf4\\udc90\\udc80\\udc80\","
+			"\"lit\":\"\\\\udcff\"}");
+	CHECK_EQ_INT(utf8_sequence_len((const unsigned char *)"\xe2\x82\xac", 3), 3);
+	CHECK_EQ_INT(utf8_sequence_len((const unsigned char *)"\xe2\x82\xac", 2), 0);
+	CHECK_EQ_INT(utf8_sequence_len((const unsigned char *)"\x80", 1), 0);
+	CHECK_EQ_INT(utf8_sequence_len((const unsigned char *)"\xe0\x80\x80", 3), 0);
+	CHECK_EQ_INT(utf8_sequence_len((const unsigned char *)"\xf0\x80\x80\x80", 4), 0);
+}
+
 int main(void)
 {
 	RUN(test_parse);
@@ -179,5 +207,6 @@ int main(void)
 	RUN(test_getters);
 	RUN(test_u64_bounds);
 	RUN(test_print_compact);
+	RUN(test_print_output);
 	return unit_done();
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <seccomp.h>
 
 #include "sandbox/sandbox.h"
 #include "common/path.h"
@@ -404,6 +405,67 @@ TEST(test_tracer_hooks)
 	strbuf_release(&err);
 }
 
+/*
+ * A tracer whose every thread gives up at once: the job's notified call
+ * (uname) must then fail with ENOSYS, not wait forever for an answer
+ * (the pool closes the listener when its last thread has failed).
+ */
+static int failing_install(void *ctx)
+{
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+	int fd = -EINVAL;
+
+	(void)ctx;
+	if (f && seccomp_rule_add(f, SCMP_ACT_NOTIFY, SCMP_SYS(uname), 0) == 0 &&
+	    seccomp_load(f) == 0)
+		fd = seccomp_notify_fd(f);
+	if (f)
+		seccomp_release(f);
+	return fd;
+}
+
+static int failing_handle(void *ctx, int fd)
+{
+	int *calls = ctx;
+
+	(void)fd;
+	__atomic_add_fetch(calls, 1, __ATOMIC_SEQ_CST);
+	return -EIO;
+}
+
+TEST(test_tracer_all_threads_fail)
+{
+	char *a[] = { "sh", "-c", "uname -s; echo uname=$?", NULL };
+	int calls = 0;
+	struct sbx_tracer hooks = { &calls, failing_install, failing_handle };
+	struct sbx_config cfg = {
+		.argv = a, .envp = environ, .umask = 022, .stdin_fd = -1,
+		.stdout_fd = -1, .stderr_fd = -1, .capture_output = true,
+		.run_root = run_root, .cwd = "/", .timeout_s = 30,
+	};
+	struct strbuf err = STRBUF_INIT;
+	struct sbx_result res;
+	struct sbx *s;
+	char *o, *e;
+
+	if (!CHECK_EQ_INT(sbx_new(&cfg, &s, &err), 0))
+		return;
+	sbx_set_tracer(s, &hooks);
+	if (CHECK_EQ_INT(sbx_run(s, &res, &err), 0)) {
+		CHECK(!res.timed_out);
+		CHECK_EQ_INT(res.wait_status, 0);
+		CHECK(calls >= 1);
+		o = slurp(res.stdout_path);
+		e = slurp(res.stderr_path);
+		CHECK_EQ_STR(o, "uname=1\n");
+		CHECK(strstr(e, "Function not implemented") != NULL);
+		free(o);
+		free(e);
+	}
+	sbx_free(s);
+	strbuf_release(&err);
+}
+
 TEST(test_clean_stale)
 {
 	const char *root = unit_tmpdir();
@@ -474,6 +536,7 @@ int main(int argc, char **argv)
 	RUN(test_output_and_view);
 	RUN(test_diff_of_writes);
 	RUN(test_tracer_hooks);
+	RUN(test_tracer_all_threads_fail);
 	RUN(test_clean_stale);
 	return unit_done();
 }
