@@ -1,0 +1,124 @@
+/*
+ * The fast path's ABI (DESIGN.md §3.1): what the preload library
+ * (sandbox/preload/pcfast.c, in the job's processes) and the tracer
+ * (sandbox/trace-fast.c, in the supervisor) share. Plain C11 with no
+ * procache header, so that the library builds alone.
+ *
+ * The channel file, mapped shared by both:
+ *
+ *	offset 0		struct fp_header (one page)
+ *	FP_HEADER_SIZE + i * FP_SLOT_SIZE, i < FP_NR_SLOTS
+ *				struct fp_slot: a sequence number, a record
+ *
+ * A bounded multi-producer, single-consumer queue with a sequence number
+ * per slot (D. Vyukov's). Slot i starts with seq = i. A producer first
+ * claims capacity (free > 0, decremented), makes its system call, then
+ * takes position pos = head++ and, once slots[pos % N].seq == pos, writes
+ * the record and publishes it with seq = pos + 1 (release). The consumer
+ * reads position tail when seq == tail + 1 (acquire), then sets
+ * seq = tail + N, tail + 1 and gives the capacity back (free++).
+ *
+ * Every integer is native-endian: both sides run on one machine.
+ * FP_ABI_VERSION changes with any change of this file's layouts.
+ */
+#ifndef PROCACHE_SANDBOX_FASTPATH_H
+#define PROCACHE_SANDBOX_FASTPATH_H
+
+#include <stdint.h>
+
+#define FP_MAGIC 0x6e61686366637070ull /* "ppcfchan" */
+#define FP_ABI_VERSION 1
+
+/*
+ * The page with the system-call stub, mapped by the library at this
+ * fixed address (below 2 GiB: under the shadow ranges of the sanitizers'
+ * runtimes), and the offset of the instruction right after its syscall
+ * instruction: the instruction pointer the filter allows (DESIGN §3.1).
+ * The stub (x86_64): mov %rdi,%rax; mov %rsi,%rdi; mov %rdx,%rsi;
+ * mov %rcx,%rdx; mov %r8,%r10; mov %r9,%r8; syscall; ret — a C call
+ * fp_syscall(nr, a1..a5) with at most five arguments.
+ */
+#define FP_PAGE_ADDR 0x5ff00000ul
+#define FP_PAGE_SIZE 4096
+#define FP_STUB_SYSCALL_END 20
+
+/* Where the job finds the library and the channel (binds into /dev). */
+#define FP_VIEW_DIR "/dev/.procache"
+#define FP_LIB_NAME "fastpath.so"
+#define FP_CHAN_NAME "fastpath.chan"
+#define FP_LIB_PATH FP_VIEW_DIR "/" FP_LIB_NAME
+#define FP_CHAN_PATH FP_VIEW_DIR "/" FP_CHAN_NAME
+/* Tests without a sandbox: the channel's path instead of FP_CHAN_PATH. */
+#define FP_CHAN_ENV "PROCACHE_FAST_CHANNEL"
+
+#define FP_HEADER_SIZE 4096
+#define FP_SLOT_SIZE 1024
+#define FP_NR_SLOTS 8192
+#define FP_CHAN_SIZE (FP_HEADER_SIZE + (uint64_t)FP_SLOT_SIZE * FP_NR_SLOTS)
+/* A producer wakes the supervisor when more slots than this are used. */
+#define FP_WAKE_USED (FP_NR_SLOTS / 4)
+
+/* What the call learned of its object, for the hazard check (b). */
+struct fp_stat {
+	uint32_t mode;		/* st_mode; 0 = not known */
+	uint32_t nlink;
+	uint64_t size;
+	int64_t mtime_sec, mtime_nsec;
+	int64_t ctime_sec, ctime_nsec;
+};
+
+/*
+ * One call: the system call the library made and its arguments, as the
+ * tracer would have read them from a notification, with the path
+ * argument and the directory it is relative to given as strings (a
+ * record outlives the process's cwd and fds). The tracer handles it as
+ * that call's notification (trace-notify.c).
+ */
+struct fp_rec {
+	uint32_t nr;		/* x86_64 system call number */
+	uint16_t base_len;	/* bytes of the base (0: the path is absolute) */
+	uint16_t path_len;	/* bytes of the path */
+	uint16_t value_len;	/* bytes of the value (readlink's target) */
+	uint16_t pad;
+	uint32_t pad2;
+	uint64_t args[4];	/* the call's arguments (pointers: meaningless) */
+	uint64_t gen;		/* write generation read before the call */
+	int64_t ret;		/* the result, or -errno */
+	struct fp_stat st;	/* what the call saw of its object */
+	/* base NUL path NUL value NUL, within the slot */
+	char data[];
+};
+
+struct fp_slot {
+	_Alignas(64) uint64_t seq;	/* atomic */
+	struct fp_rec rec;
+};
+
+/* Room for base, path and value with their three NULs. */
+#define FP_DATA_MAX (FP_SLOT_SIZE - sizeof(struct fp_slot))
+
+struct fp_header {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t nr_slots, slot_size, pad0;
+	/* producers; atomic */
+	_Alignas(64) uint64_t head;	/* next position */
+	int64_t free;			/* slots not claimed */
+	uint64_t fallbacks;		/* calls notified for want of a slot */
+	_Alignas(64) uint64_t gen;	/* write generation (supervisor) */
+	_Alignas(64) uint64_t tail;	/* consumer position (supervisor) */
+	uint32_t sleeping;		/* futex word: 1 while the drainer waits */
+};
+
+/*
+ * The calls the filter lets through from the page (anything else from it
+ * goes to the rules of DESIGN §5 as from anywhere): x86_64 numbers.
+ */
+#define FP_ALLOWED_NRS	{ 257 /* openat */, 262 /* newfstatat */, 332 /* statx */, \
+			  89 /* readlink */, 267 /* readlinkat */, 21 /* access */, \
+			  269 /* faccessat */, 439 /* faccessat2 */ }
+/* openat's flags that make it a write: such an open from the page is
+ * notified all the same (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, __O_TMPFILE). */
+#define FP_OPEN_WRITE_FLAGS (01 | 02 | 0100 | 01000 | 020000000)
+
+#endif

@@ -1,0 +1,781 @@
+/*
+ * The fast path's preload library (DESIGN.md §3.1; the ABI it shares with
+ * the tracer is sandbox/fastpath.h). Loaded into every job process with
+ * LD_PRELOAD, it maps the page at FP_PAGE_ADDR and the channel, then
+ * overwrites the entry of the libc functions of funcs[] with a jump to
+ * its own wrappers. A wrapper makes the system call itself from the page
+ * (which the seccomp filter lets through without a notification) and
+ * appends a record of it to the channel; whatever it does not record goes
+ * through the library's own syscall instruction, which the filter
+ * notifies as it would libc's.
+ *
+ * Rules for this file, which runs inside arbitrary programs:
+ *   - no call to a function it patches (open, stat, readlink, access,
+ *     execve... of libc): system calls are made with fp_page() or
+ *     sys_raw();
+ *   - wrappers keep no state of their own beyond their stack: they run in
+ *     threads, in vfork children (which share the parent's memory) and in
+ *     signal handlers;
+ *   - nothing may make a call fail that would have succeeded: any doubt
+ *     takes the notified path; any failure during set-up leaves the
+ *     process entirely on it.
+ * Built alone (no procache code), with libc only.
+ */
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sandbox/fastpath.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+#ifndef SYS_faccessat2
+#define SYS_faccessat2 439
+#endif
+
+/* The page's stub (fastpath.h): the C arguments into the syscall registers. */
+static const unsigned char stub[] = {
+	0x48, 0x89, 0xf8,	/* mov %rdi,%rax */
+	0x48, 0x89, 0xf7,	/* mov %rsi,%rdi */
+	0x48, 0x89, 0xd6,	/* mov %rdx,%rsi */
+	0x48, 0x89, 0xca,	/* mov %rcx,%rdx */
+	0x4d, 0x89, 0xc2,	/* mov %r8,%r10 */
+	0x4d, 0x89, 0xc8,	/* mov %r9,%r8 */
+	0x0f, 0x05,		/* syscall */
+	0xc3,			/* ret */
+};
+_Static_assert(sizeof(stub) == FP_STUB_SYSCALL_END + 1, "stub layout");
+
+typedef long (*fp_call_fn)(long nr, long a1, long a2, long a3, long a4, long a5);
+
+/* Set once by the constructor, read-only afterwards. */
+static fp_call_fn fp_page;
+static struct fp_header *hdr;
+static char *slots;
+static size_t lib_path_len;	/* strlen(FP_LIB_PATH) */
+
+/* A system call from this library's own code: notified like libc's. */
+static long sys_raw(long nr, long a1, long a2, long a3, long a4, long a5)
+{
+	long ret;
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* mmap: the one call with six arguments. */
+static long sys_mmap(long addr, long len, long prot, long flags, long fd, long off)
+{
+	long ret;
+	register long r10 __asm__("r10") = flags;
+	register long r8 __asm__("r8") = fd;
+	register long r9 __asm__("r9") = off;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"((long)SYS_mmap), "D"(addr), "S"(len), "d"(prot), "r"(r10),
+			   "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* libc's convention: -1 and errno for a failure. */
+static long sys_ret(long r)
+{
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* records */
+
+/* A call being recorded: capacity claimed, base read, generation taken. */
+struct pending {
+	uint64_t gen;
+	size_t base_len, path_len;
+	const char *path;
+	char base[4096];
+};
+
+static int has_prefix_component(const char *p, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return !strncmp(p, prefix, n) && (p[n] == '/' || p[n] == 0);
+}
+
+/*
+ * Paths whose meaning depends on the calling process (/proc/self, the
+ * /dev links into it): the tracer resolves those through /proc/PID, which
+ * a record outlives, so they stay notified.
+ */
+static int process_relative(const char *p)
+{
+	return has_prefix_component(p, "/proc") || has_prefix_component(p, "/dev/fd") ||
+	       has_prefix_component(p, "/dev/stdin") ||
+	       has_prefix_component(p, "/dev/stdout") ||
+	       has_prefix_component(p, "/dev/stderr");
+}
+
+static void give_back(void)
+{
+	__atomic_fetch_add(&hdr->free, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Whether (dirfd, path) can be recorded; if so a slot's capacity is
+ * claimed (fp_commit() or give_back() must follow) and @pd holds the
+ * base and the write generation, read before the call.
+ */
+static int fp_begin(struct pending *pd, int dirfd, const char *path)
+{
+	long n;
+
+	if (!hdr || !path)
+		return 0;
+	if (__atomic_fetch_sub(&hdr->free, 1, __ATOMIC_ACQUIRE) <= 0) {
+		give_back();
+		__atomic_fetch_add(&hdr->fallbacks, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	pd->path = path;
+	pd->path_len = strlen(path);
+	pd->base_len = 0;
+	pd->base[0] = 0;
+	if (path[0] != '/') {
+		if (dirfd == AT_FDCWD) {
+			n = fp_page(SYS_getcwd, (long)pd->base, sizeof(pd->base), 0, 0, 0);
+			if (n <= 1 || pd->base[0] != '/')
+				goto no;
+			pd->base_len = (size_t)n - 1;
+		} else {
+			char link[32] = "/proc/self/fd/";
+			char *q = link + 14;
+			char digits[12];
+			int i = 0;
+			unsigned v = (unsigned)dirfd;
+
+			if (dirfd < 0)
+				goto no;
+			do
+				digits[i++] = (char)('0' + v % 10);
+			while ((v /= 10));
+			while (i)
+				*q++ = digits[--i];
+			*q = 0;
+			n = fp_page(SYS_readlink, (long)link, (long)pd->base,
+				    sizeof(pd->base) - 1, 0, 0);
+			if (n <= 0 || pd->base[0] != '/')
+				goto no;
+			pd->base[n] = 0;
+			pd->base_len = (size_t)n;
+			/* an fd of a deleted directory, or not a path at all */
+			if (n >= 10 && !strcmp(pd->base + n - 10, " (deleted)"))
+				goto no;
+		}
+		if (process_relative(pd->base))
+			goto no;
+	} else if (process_relative(path)) {
+		goto no;
+	}
+	if (pd->base_len + pd->path_len + 3 > FP_DATA_MAX)
+		goto no;
+	pd->gen = __atomic_load_n(&hdr->gen, __ATOMIC_ACQUIRE);
+	return 1;
+no:
+	give_back();
+	return 0;
+}
+
+/* Publish the record of a call made after fp_begin(). */
+static void fp_commit(struct pending *pd, uint32_t nr, uint64_t a0, uint64_t a2,
+		      uint64_t a3, long ret, const struct fp_stat *st,
+		      const char *value, size_t value_len)
+{
+	uint64_t pos = __atomic_fetch_add(&hdr->head, 1, __ATOMIC_RELAXED);
+	struct fp_slot *s = (struct fp_slot *)(slots + (pos % FP_NR_SLOTS) * FP_SLOT_SIZE);
+	struct fp_rec *r = &s->rec;
+	size_t room;
+	char *d;
+	int spins = 0;
+
+	/* free by construction (fastpath.h); spin in case of a slow consumer */
+	while (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != pos) {
+		if (++spins > 1000000)
+			return; /* a corrupt channel: the record is lost, and
+				   the supervisor will see the hole */
+		__builtin_ia32_pause();
+	}
+	r->nr = nr;
+	r->args[0] = a0;
+	r->args[1] = 0;
+	r->args[2] = a2;
+	r->args[3] = a3;
+	r->gen = pd->gen;
+	r->ret = ret;
+	if (st)
+		r->st = *st;
+	else
+		memset(&r->st, 0, sizeof(r->st));
+	d = r->data;
+	memcpy(d, pd->base, pd->base_len + 1);
+	d += pd->base_len + 1;
+	memcpy(d, pd->path, pd->path_len + 1);
+	d += pd->path_len + 1;
+	room = FP_DATA_MAX - pd->base_len - pd->path_len - 3;
+	if (value_len > room)
+		value_len = room;
+	if (value_len)
+		memcpy(d, value, value_len);
+	d[value_len] = 0;
+	r->base_len = (uint16_t)pd->base_len;
+	r->path_len = (uint16_t)pd->path_len;
+	r->value_len = (uint16_t)value_len;
+	__atomic_store_n(&s->seq, pos + 1, __ATOMIC_RELEASE);
+	if (pos + 1 - __atomic_load_n(&hdr->tail, __ATOMIC_RELAXED) > FP_WAKE_USED &&
+	    __atomic_load_n(&hdr->sleeping, __ATOMIC_RELAXED))
+		sys_raw(SYS_futex, (long)&hdr->sleeping, FUTEX_WAKE, 1, 0, 0);
+}
+
+static void from_stat(struct fp_stat *o, const struct stat *st)
+{
+	o->mode = st->st_mode;
+	o->nlink = (uint32_t)st->st_nlink;
+	o->size = (uint64_t)st->st_size;
+	o->mtime_sec = st->st_mtim.tv_sec;
+	o->mtime_nsec = st->st_mtim.tv_nsec;
+	o->ctime_sec = st->st_ctim.tv_sec;
+	o->ctime_nsec = st->st_ctim.tv_nsec;
+}
+
+/* ---------------------------------------------------------------------- */
+/* the wrappers */
+
+static int w_openat_mode(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct pending pd;
+	struct fp_stat fst;
+	struct stat st;
+	long r;
+
+	if ((flags & FP_OPEN_WRITE_FLAGS) || !fp_begin(&pd, dirfd, path))
+		return (int)sys_ret(sys_raw(SYS_openat, dirfd, (long)path, flags, mode, 0));
+	r = fp_page(SYS_openat, dirfd, (long)path, flags, mode, 0);
+	memset(&fst, 0, sizeof(fst));
+	/* what the open found, for the tracer's check of hazard (b) */
+	if (r >= 0 && !fp_page(SYS_fstat, r, (long)&st, 0, 0, 0))
+		from_stat(&fst, &st);
+	fp_commit(&pd, SYS_openat, (uint64_t)(int64_t)dirfd, (uint64_t)(unsigned)flags,
+		  mode, r, &fst, NULL, 0);
+	return (int)sys_ret(r);
+}
+
+static int needs_mode(int flags)
+{
+	return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE;
+}
+
+static int w_openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	if (needs_mode(flags)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return w_openat_mode(dirfd, path, flags, mode);
+}
+
+static int w_open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	if (needs_mode(flags)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return w_openat_mode(AT_FDCWD, path, flags, mode);
+}
+
+static int w_fstatat(int dirfd, const char *path, struct stat *buf, int flags)
+{
+	struct pending pd;
+	struct fp_stat fst;
+	long r;
+
+	/* fstat() of an fd: not an observation (the filter lets it pass) */
+	if ((flags & AT_EMPTY_PATH) || !fp_begin(&pd, dirfd, path))
+		return (int)sys_ret(sys_raw(SYS_newfstatat, dirfd, (long)path, (long)buf,
+					    flags, 0));
+	r = fp_page(SYS_newfstatat, dirfd, (long)path, (long)buf, flags, 0);
+	memset(&fst, 0, sizeof(fst));
+	if (!r)
+		from_stat(&fst, buf);
+	fp_commit(&pd, SYS_newfstatat, (uint64_t)(int64_t)dirfd, 0, (uint64_t)(unsigned)flags,
+		  r, &fst, NULL, 0);
+	return (int)sys_ret(r);
+}
+
+static int w_stat(const char *path, struct stat *buf)
+{
+	return w_fstatat(AT_FDCWD, path, buf, 0);
+}
+
+static int w_lstat(const char *path, struct stat *buf)
+{
+	return w_fstatat(AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW);
+}
+
+/* glibc's compatibility entries: version 0 (kernel) or 1 (_STAT_VER_LINUX). */
+static int w_xstat(int ver, const char *path, struct stat *buf)
+{
+	if (ver != 0 && ver != 1)
+		return (int)sys_ret(-EINVAL);
+	return w_fstatat(AT_FDCWD, path, buf, 0);
+}
+
+static int w_lxstat(int ver, const char *path, struct stat *buf)
+{
+	if (ver != 0 && ver != 1)
+		return (int)sys_ret(-EINVAL);
+	return w_fstatat(AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW);
+}
+
+static int w_fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags)
+{
+	if (ver != 0 && ver != 1)
+		return (int)sys_ret(-EINVAL);
+	return w_fstatat(dirfd, path, buf, flags);
+}
+
+static int w_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *buf)
+{
+	const unsigned want = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_SIZE |
+			      STATX_MTIME | STATX_CTIME;
+	struct pending pd;
+	struct fp_stat fst;
+	long r;
+
+	if ((flags & AT_EMPTY_PATH) || !fp_begin(&pd, dirfd, path))
+		return (int)sys_ret(sys_raw(SYS_statx, dirfd, (long)path, flags, mask,
+					    (long)buf));
+	r = fp_page(SYS_statx, dirfd, (long)path, flags, mask, (long)buf);
+	memset(&fst, 0, sizeof(fst));
+	if (!r && (buf->stx_mask & want) == want) {
+		fst.mode = buf->stx_mode;
+		fst.nlink = buf->stx_nlink;
+		fst.size = buf->stx_size;
+		fst.mtime_sec = buf->stx_mtime.tv_sec;
+		fst.mtime_nsec = buf->stx_mtime.tv_nsec;
+		fst.ctime_sec = buf->stx_ctime.tv_sec;
+		fst.ctime_nsec = buf->stx_ctime.tv_nsec;
+	}
+	fp_commit(&pd, SYS_statx, (uint64_t)(int64_t)dirfd, (uint64_t)(unsigned)flags, mask,
+		  r, &fst, NULL, 0);
+	return (int)sys_ret(r);
+}
+
+static ssize_t readlink_common(long nr, int dirfd, const char *path, char *buf, size_t len)
+{
+	struct pending pd;
+	long r;
+
+	if (!fp_begin(&pd, dirfd, path))
+		return nr == SYS_readlink
+			       ? sys_ret(sys_raw(nr, (long)path, (long)buf, (long)len, 0, 0))
+			       : sys_ret(sys_raw(nr, dirfd, (long)path, (long)buf, (long)len, 0));
+	if (nr == SYS_readlink)
+		r = fp_page(nr, (long)path, (long)buf, (long)len, 0, 0);
+	else
+		r = fp_page(nr, dirfd, (long)path, (long)buf, (long)len, 0);
+	fp_commit(&pd, (uint32_t)nr, nr == SYS_readlink ? 0 : (uint64_t)(int64_t)dirfd,
+		  (uint64_t)len, 0, r, NULL, buf, r > 0 ? (size_t)r : 0);
+	return sys_ret(r);
+}
+
+static ssize_t w_readlink(const char *path, char *buf, size_t len)
+{
+	return readlink_common(SYS_readlink, AT_FDCWD, path, buf, len);
+}
+
+static ssize_t w_readlinkat(int dirfd, const char *path, char *buf, size_t len)
+{
+	return readlink_common(SYS_readlinkat, dirfd, path, buf, len);
+}
+
+static int w_access(const char *path, int mode)
+{
+	struct pending pd;
+	long r;
+
+	if (!fp_begin(&pd, AT_FDCWD, path))
+		return (int)sys_ret(sys_raw(SYS_access, (long)path, mode, 0, 0, 0));
+	r = fp_page(SYS_access, (long)path, mode, 0, 0, 0);
+	fp_commit(&pd, SYS_access, 0, 0, 0, r, NULL, NULL, 0);
+	return (int)sys_ret(r);
+}
+
+/* Only patched when the kernel has faccessat2 (glibc's first choice). */
+static int w_faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	struct pending pd;
+	long r;
+
+	if (!fp_begin(&pd, dirfd, path))
+		return (int)sys_ret(sys_raw(SYS_faccessat2, dirfd, (long)path, mode, flags, 0));
+	r = fp_page(SYS_faccessat2, dirfd, (long)path, mode, flags, 0);
+	fp_commit(&pd, SYS_faccessat2, (uint64_t)(int64_t)dirfd, (uint64_t)(unsigned)mode,
+		  (uint64_t)(unsigned)flags, r, NULL, NULL, 0);
+	return (int)sys_ret(r);
+}
+
+/* ---------------------------------------------------------------------- */
+/* execve: a program that needs its sanitizer runtime loaded first */
+
+/* Read @len bytes at @off of @fd; 0 or -1. */
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	long n = sys_raw(SYS_pread64, fd, (long)buf, (long)len, (long)off, 0);
+
+	return n == (long)len ? 0 : -1;
+}
+
+/*
+ * Whether the ELF program @path names an AddressSanitizer runtime among
+ * its DT_NEEDED libraries (libasan.so.N, libclang_rt.asan-*.so), which
+ * aborts unless it comes first in the link map: our library in
+ * LD_PRELOAD would come before it.
+ */
+static int needs_asan_first(const char *path)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	uint64_t dyn_off = 0, dyn_size = 0, strtab = 0, strsz = 0, str_off = 0;
+	int found = 0, i, fd;
+
+	/* a read by procache for procache: from the page, unrecorded (the
+	 * notified execve records the program's content) */
+	fd = (int)fp_page(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
+	if (fd < 0)
+		return 0;
+	if (pread_all(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph) ||
+	    eh.e_phnum > 512)
+		goto out;
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread_all(fd, &ph, sizeof(ph), eh.e_phoff + (uint64_t)i * sizeof(ph)))
+			goto out;
+		if (ph.p_type == PT_DYNAMIC) {
+			dyn_off = ph.p_offset;
+			dyn_size = ph.p_filesz;
+		}
+	}
+	if (!dyn_size || dyn_size > 65536)
+		goto out;
+	/* DT_STRTAB is an address: find its file offset through PT_LOAD */
+	for (uint64_t o = 0; o + sizeof(Elf64_Dyn) <= dyn_size; o += sizeof(Elf64_Dyn)) {
+		Elf64_Dyn d;
+
+		if (pread_all(fd, &d, sizeof(d), dyn_off + o) || d.d_tag == DT_NULL)
+			break;
+		if (d.d_tag == DT_STRTAB)
+			strtab = d.d_un.d_ptr;
+		else if (d.d_tag == DT_STRSZ)
+			strsz = d.d_un.d_val;
+	}
+	if (!strtab || !strsz)
+		goto out;
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread_all(fd, &ph, sizeof(ph), eh.e_phoff + (uint64_t)i * sizeof(ph)))
+			goto out;
+		if (ph.p_type == PT_LOAD && strtab >= ph.p_vaddr &&
+		    strtab < ph.p_vaddr + ph.p_filesz) {
+			str_off = strtab - ph.p_vaddr + ph.p_offset;
+			break;
+		}
+	}
+	if (!str_off)
+		goto out;
+	for (uint64_t o = 0; o + sizeof(Elf64_Dyn) <= dyn_size && !found;
+	     o += sizeof(Elf64_Dyn)) {
+		Elf64_Dyn d;
+		char name[64];
+
+		if (pread_all(fd, &d, sizeof(d), dyn_off + o) || d.d_tag == DT_NULL)
+			break;
+		if (d.d_tag != DT_NEEDED || d.d_un.d_val >= strsz)
+			continue;
+		memset(name, 0, sizeof(name));
+		sys_raw(SYS_pread64, fd, (long)name, sizeof(name) - 1,
+			(long)(str_off + d.d_un.d_val), 0);
+		found = !strncmp(name, "libasan.so", 10) ||
+			!strncmp(name, "libclang_rt.asan", 16);
+	}
+out:
+	sys_raw(SYS_close, fd, 0, 0, 0, 0);
+	return found;
+}
+
+/* The entry of LD_PRELOAD in @envp that ends with our library, or -1. */
+static long find_preload(char *const *envp)
+{
+	long i;
+
+	for (i = 0; envp && envp[i]; i++) {
+		const char *e = envp[i];
+		size_t n;
+
+		if (strncmp(e, "LD_PRELOAD=", 11))
+			continue;
+		n = strlen(e);
+		if (n >= 11 + lib_path_len && !strcmp(e + n - lib_path_len, FP_LIB_PATH))
+			return i;
+		return -1;
+	}
+	return -1;
+}
+
+static int w_execve(const char *path, char *const argv[], char *const envp[])
+{
+	long i = find_preload(envp), n, r;
+	char **env;
+	char *entry = NULL;
+	size_t size, len;
+
+	if (i < 0 || !path || !needs_asan_first(path))
+		return (int)sys_ret(sys_raw(SYS_execve, (long)path, (long)argv, (long)envp, 0, 0));
+	/*
+	 * Without our library: a copy of envp in memory of its own (a vfork
+	 * child must not touch its parent's), released if execve fails.
+	 */
+	for (n = 0; envp[n]; n++)
+		;
+	len = strlen(envp[i]);
+	size = (size_t)(n + 1) * sizeof(char *) + len + 1;
+	env = (char **)sys_mmap(0, (long)size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if ((long)env < 0 && (long)env > -4096)
+		return (int)sys_ret(sys_raw(SYS_execve, (long)path, (long)argv, (long)envp, 0, 0));
+	memcpy(env, envp, (size_t)(n + 1) * sizeof(char *));
+	/* "LD_PRELOAD=a:b:/dev/.procache/fastpath.so" -> "LD_PRELOAD=a:b" */
+	if (len > 11 + lib_path_len) {
+		entry = (char *)(env + n + 1);
+		memcpy(entry, envp[i], len - lib_path_len);
+		len -= lib_path_len;
+		while (len > 11 && (entry[len - 1] == ':' || entry[len - 1] == ' '))
+			len--;
+		entry[len] = 0;
+		env[i] = entry;
+	} else {
+		memmove(env + i, env + i + 1, (size_t)(n - i) * sizeof(char *));
+	}
+	r = sys_raw(SYS_execve, (long)path, (long)argv, (long)env, 0, 0);
+	sys_raw(SYS_munmap, (long)env, (long)size, 0, 0, 0);
+	return (int)sys_ret(r);
+}
+
+/* ---------------------------------------------------------------------- */
+/* set-up */
+
+enum patch_when {
+	ALWAYS,
+	IF_FACCESSAT2,	/* the kernel has faccessat2 */
+};
+
+/* One row per libc function (aliases at one address are patched once). */
+static const struct {
+	const char *name;
+	void *wrapper;
+	enum patch_when when;
+} funcs[] = {
+	{ "open", (void *)w_open, ALWAYS },
+	{ "open64", (void *)w_open, ALWAYS },
+	{ "__open_nocancel", (void *)w_open, ALWAYS },
+	{ "__open64_nocancel", (void *)w_open, ALWAYS },
+	{ "openat", (void *)w_openat, ALWAYS },
+	{ "openat64", (void *)w_openat, ALWAYS },
+	{ "fstatat", (void *)w_fstatat, ALWAYS },
+	{ "fstatat64", (void *)w_fstatat, ALWAYS },
+	{ "stat", (void *)w_stat, ALWAYS },
+	{ "stat64", (void *)w_stat, ALWAYS },
+	{ "lstat", (void *)w_lstat, ALWAYS },
+	{ "lstat64", (void *)w_lstat, ALWAYS },
+	{ "__xstat", (void *)w_xstat, ALWAYS },
+	{ "__xstat64", (void *)w_xstat, ALWAYS },
+	{ "__lxstat", (void *)w_lxstat, ALWAYS },
+	{ "__lxstat64", (void *)w_lxstat, ALWAYS },
+	{ "__fxstatat", (void *)w_fxstatat, ALWAYS },
+	{ "__fxstatat64", (void *)w_fxstatat, ALWAYS },
+	{ "statx", (void *)w_statx, ALWAYS },
+	{ "readlink", (void *)w_readlink, ALWAYS },
+	{ "readlinkat", (void *)w_readlinkat, ALWAYS },
+	{ "access", (void *)w_access, ALWAYS },
+	{ "faccessat", (void *)w_faccessat, IF_FACCESSAT2 },
+	{ "execve", (void *)w_execve, ALWAYS },
+};
+
+#define PAGE_OF(a) ((uintptr_t)(a) & ~(uintptr_t)4095)
+
+/*
+ * Overwrite the entry of @fn (@size bytes long) with a jump to @to. Only
+ * our own code and system calls run while libc's text is writable.
+ */
+static int patch(unsigned char *fn, size_t size, void *to)
+{
+	unsigned char code[14];
+	size_t off = 0, len, i;
+	intptr_t rel;
+	uintptr_t first, last;
+
+	if (size >= 4 && fn[0] == 0xf3 && fn[1] == 0x0f && fn[2] == 0x1e && fn[3] == 0xfa)
+		off = 4; /* keep endbr64 for indirect calls under IBT */
+	rel = (intptr_t)to - (intptr_t)(fn + off + 5);
+	if (rel >= INT32_MIN && rel <= INT32_MAX) {
+		int32_t r32 = (int32_t)rel;
+
+		code[0] = 0xe9; /* jmp rel32 */
+		memcpy(code + 1, &r32, 4);
+		len = 5;
+	} else {
+		uint64_t abs = (uint64_t)(uintptr_t)to;
+
+		code[0] = 0xff; /* jmp *0(%rip) */
+		code[1] = 0x25;
+		memset(code + 2, 0, 4);
+		memcpy(code + 6, &abs, 8);
+		len = 14;
+	}
+	if (off + len > size)
+		return -1;
+	first = PAGE_OF(fn + off);
+	last = PAGE_OF(fn + off + len - 1);
+	if (sys_raw(SYS_mprotect, (long)first, (long)(last - first + 4096),
+		    PROT_READ | PROT_WRITE, 0, 0))
+		return -1;
+	for (i = 0; i < len; i++)
+		((volatile unsigned char *)fn)[off + i] = code[i];
+	while (sys_raw(SYS_mprotect, (long)first, (long)(last - first + 4096),
+		       PROT_READ | PROT_EXEC, 0, 0))
+		; /* nothing of libc can run until this succeeds */
+	return 0;
+}
+
+static void patch_all(void *libc)
+{
+	void *done[sizeof(funcs) / sizeof(funcs[0])];
+	size_t nr_done = 0, i, k;
+	int have_faccessat2;
+
+	/* an empty path: ENOENT where the call exists */
+	have_faccessat2 = fp_page(SYS_faccessat2, AT_FDCWD, (long)"", 0, 0, 0) != -ENOSYS;
+	for (i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
+		void *fn = dlsym(libc, funcs[i].name);
+		const ElfW(Sym) *sym = NULL;
+		Dl_info info;
+
+		if (!fn || (funcs[i].when == IF_FACCESSAT2 && !have_faccessat2))
+			continue;
+		for (k = 0; k < nr_done; k++)
+			if (done[k] == fn)
+				break;
+		if (k < nr_done)
+			continue;
+		if (!dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym ||
+		    info.dli_saddr != fn || ELF64_ST_TYPE(sym->st_info) != STT_FUNC)
+			continue;
+		if (!patch(fn, sym->st_size, funcs[i].wrapper))
+			done[nr_done++] = fn;
+	}
+}
+
+/* Map the channel and check its header; 0 or -1. */
+static int map_channel(void)
+{
+	const char *path = getenv(FP_CHAN_ENV);
+	long fd, p;
+	struct fp_header *h;
+
+	if (!path || !*path)
+		path = FP_CHAN_PATH;
+	fd = sys_raw(SYS_openat, AT_FDCWD, (long)path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0, 0);
+	if (fd < 0)
+		return -1;
+	p = sys_mmap(0, (long)FP_CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	sys_raw(SYS_close, fd, 0, 0, 0, 0);
+	if (p < 0 && p > -4096)
+		return -1;
+	h = (struct fp_header *)p;
+	if (h->magic != FP_MAGIC || h->version != FP_ABI_VERSION ||
+	    h->nr_slots != FP_NR_SLOTS || h->slot_size != FP_SLOT_SIZE) {
+		sys_raw(SYS_munmap, p, (long)FP_CHAN_SIZE, 0, 0, 0);
+		return -1;
+	}
+	slots = (char *)p + FP_HEADER_SIZE;
+	hdr = h;
+	return 0;
+}
+
+/* Map the page at its fixed address with the stub; 0 or -1. */
+static int map_page(void)
+{
+	long p = sys_mmap((long)FP_PAGE_ADDR, FP_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p != (long)FP_PAGE_ADDR) {
+		/* taken, or a kernel that took the address as a hint */
+		if (p >= 0 || p < -4095)
+			sys_raw(SYS_munmap, p, FP_PAGE_SIZE, 0, 0, 0);
+		return -1;
+	}
+	memcpy((void *)p, stub, sizeof(stub));
+	if (sys_raw(SYS_mprotect, p, FP_PAGE_SIZE, PROT_READ | PROT_EXEC, 0, 0)) {
+		sys_raw(SYS_munmap, p, FP_PAGE_SIZE, 0, 0, 0);
+		return -1;
+	}
+	fp_page = (fp_call_fn)p;
+	return 0;
+}
+
+__attribute__((constructor)) static void fp_init(void)
+{
+	void *libc;
+
+	lib_path_len = strlen(FP_LIB_PATH);
+	libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+	if (!libc || !dlsym(libc, "gnu_get_libc_version"))
+		return; /* not glibc: everything stays notified */
+	if (map_page() < 0)
+		return;
+	if (map_channel() < 0)
+		return;
+	patch_all(libc);
+}
