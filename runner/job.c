@@ -227,6 +227,7 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	struct cache *c = open_cache_or_die(set.cache_dir, set.max_size);
 	_cleanup_free_ char *tmp_dir = path_join(set.cache_dir, "tmp");
 	job_prepare(j, o, argv + first, set.cache_dir, tmp_dir);
+	j->fast_path = set.fast_path && !o->no_trace && !o->untrusted;
 	config_settings_release(&set);
 	config_release(&cfg);
 	return c;
@@ -309,6 +310,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.strict_stat = o->strict_stat,
 		.trace = !o->no_trace,
 		.host_net = o->share_net,
+		.fast_dir = j->fast_path ? sbx_run_dir(r->sbx) : NULL,
 	};
 	if (!o->no_trace || o->untrusted) {
 		r->trace = trace_new(&tcfg);

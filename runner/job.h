@@ -57,6 +57,9 @@ struct job {
 	struct pc_hash stdin_hash;
 	uint64_t stdin_size;
 	int stdout_fd;		/* where the job's stdout streams live (1) */
+	bool fast_path;		/* the tracer's fast path (DESIGN §3.1): on
+				 * unless forced off, never untraced or
+				 * untrusted; keyed */
 };
 
 /*

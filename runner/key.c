@@ -9,6 +9,7 @@
 #include "common/hash.h"
 #include "common/strbuf.h"
 #include "runner/key.h"
+#include "sandbox/trace.h"
 #include "common/banned.h"
 
 /* Bumped whenever the meaning of a key field or a precondition changes. */
@@ -70,6 +71,9 @@ void job_add_key(const struct job *j, struct cache_key *k)
 	snprintf(buf, sizeof(buf), "memory=%llu", (unsigned long long)o->memory_bytes);
 	cache_key_add_str(k, "sandbox", buf);
 	snprintf(buf, sizeof(buf), "pids=%llu", (unsigned long long)o->pids_max);
+	cache_key_add_str(k, "sandbox", buf);
+	/* the fast path's library, its page and LD_PRELOAD (DESIGN §3.1) */
+	snprintf(buf, sizeof(buf), "fastpath=%s", j->fast_path ? trace_fast_version() : "off");
 	cache_key_add_str(k, "sandbox", buf);
 	for (size_t i = 0; i < o->nr_masks; i++) {
 		struct strbuf m = STRBUF_INIT;

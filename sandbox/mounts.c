@@ -890,6 +890,57 @@ static void build_proc(int rootfd, int status_fd)
 	}
 }
 
+/*
+ * The tracer's files (struct sbx_tracer binds), in a directory under
+ * /dev of their own: a small tmpfs, executable (the fast path's library is
+ * mapped so; /dev is noexec), read-only once filled. A file given by its
+ * bytes is written there; a host file is bound (read-write if asked).
+ */
+static void build_tracer_files(const struct sbx *s, int rootfd, int status_fd)
+{
+	static const char *const opts[] = { "mode", "0755", "size", "4m", NULL };
+	_cleanup_close_ int mfd = -1;
+	const char *what = "path", *view;
+	char dir[64];
+	size_t i, dlen;
+
+	if (!s->has_tracer || !s->tracer.nr_binds)
+		return;
+	view = s->tracer.binds[0].view;
+	dlen = (size_t)(strrchr(view, '/') - view);
+	if (!path_has_prefix_component(view, "/dev") || dlen <= 4 || dlen >= sizeof(dir))
+		sbx_child_fail(status_fd, "cannot make '%s': not under /dev", view);
+	memcpy(dir, view + 1, dlen - 1);
+	dir[dlen - 1] = 0;
+	if (mkdirat(rootfd, dir, 0755) < 0 ||
+	    mount_fresh_fd(rootfd, dir, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+			   &what, &mfd) < 0)
+		sbx_child_fail(status_fd, "cannot mount tmpfs on '/%s': %s", dir, what);
+	for (i = 0; i < s->tracer.nr_binds; i++) {
+		const struct sbx_bind *b = &s->tracer.binds[i];
+		const char *name = b->view + dlen + 1;
+
+		if (strncmp(b->view, view, dlen) || b->view[dlen] != '/' || strchr(name, '/'))
+			sbx_child_fail(status_fd, "cannot make '%s': not in /%s", b->view, dir);
+		if (b->data) {
+			_cleanup_close_ int fd = openat(mfd, name,
+							O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+							b->writable ? 0644 : 0555);
+
+			if (fd < 0 || write_full(fd, b->data, b->size) < 0)
+				sbx_child_fail(status_fd, "cannot write '%s'", b->view);
+		} else if (bind_file(b->host, mfd, name,
+				     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+					     (b->writable ? 0 : MOUNT_ATTR_RDONLY),
+				     &what) < 0) {
+			sbx_child_fail(status_fd, "cannot bind '%s' on '%s': %s", b->host,
+				       b->view, what);
+		}
+	}
+	if (set_attr(mfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY) < 0)
+		sbx_child_fail(status_fd, "cannot make '/%s' read-only", dir);
+}
+
 static void build_dev(int rootfd, int status_fd)
 {
 	static const char *const devs[] = {
@@ -1028,6 +1079,7 @@ void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd)
 
 	build_proc(rootfd, status_fd);
 	build_dev(rootfd, status_fd);
+	build_tracer_files(s, rootfd, status_fd);
 	build_sys(rootfd, status_fd);
 	if (!s->cfg.share_tmp &&
 	    mount_fresh(rootfd, "tmp", "tmpfs", tmp_opts,

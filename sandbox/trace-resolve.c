@@ -75,18 +75,21 @@ static const struct sbx_layer *layer_for(const struct trace *t, const char *p)
 
 /*
  * Classify the job-view path @p (absolute, clean, no symlink resolved in
- * the last component). For W_HOST, *@hostpath is where to look at it in
- * the host.
+ * the last component) for the walk @w. For W_HOST, *@hostpath is where to
+ * look at it in the host. *@forced: @p is host state because a write
+ * after @w's record touched it (DESIGN §3.1), whatever the upper
+ * directory says.
  */
-static enum where where_is(const struct trace *t, const char *p,
-			   struct strbuf *hostpath)
+static enum where where_is(const struct walk *w, const char *p,
+			   struct strbuf *hostpath, bool *forced)
 {
+	const struct trace *t = w->t;
 	const char *slash;
 	bool parent_host = false;
 	const struct sbx_layer *l;
 	const char *rel;
 	struct strbuf up = STRBUF_INIT, low = STRBUF_INIT;
-	enum where w = W_HOST;
+	enum where wh = W_HOST;
 	size_t i;
 
 	strbuf_reset(hostpath);
@@ -107,6 +110,10 @@ static enum where where_is(const struct trace *t, const char *p,
 	rel = p + strlen(l->mountpoint);
 	while (*rel == '/')
 		rel++;
+	if (w->stale && trace_fast_touched(t, p, w->gen)) {
+		*forced = true;
+		goto host;
+	}
 	slash = strrchr(p, '/');
 	if (slash && slash != p && *rel) {
 		struct strbuf parent = STRBUF_INIT;
@@ -140,17 +147,22 @@ static enum where where_is(const struct trace *t, const char *p,
 		if (lstat(up.buf, &ust) < 0)
 			break; /* not in upper: host state from here down */
 		if (!S_ISDIR(ust.st_mode)) {
-			w = W_JOB; /* the job's file, symlink or whiteout */
+			wh = W_JOB; /* the job's file, symlink or whiteout */
 			break;
 		}
 		/* a directory in upper: merged (still host state), or the job's */
 		if (is_opaque(up.buf) || lstat(low.buf, &lst) < 0 ||
 		    !S_ISDIR(lst.st_mode)) {
-			w = W_JOB;
+			wh = W_JOB;
 			break;
 		}
 	}
-	if (w == W_HOST) {
+	strbuf_release(&up);
+	strbuf_release(&low);
+	if (wh != W_HOST)
+		return wh;
+host:
+	{
 		strbuf_addstr(hostpath, l->lower);
 		rel = p + strlen(l->mountpoint);
 		if (*rel && *rel != '/' && hostpath->len && hostpath->buf[hostpath->len - 1] != '/')
@@ -161,9 +173,7 @@ static enum where where_is(const struct trace *t, const char *p,
 		if (!hostpath->len)
 			strbuf_addch(hostpath, '/');
 	}
-	strbuf_release(&up);
-	strbuf_release(&low);
-	return w;
+	return W_HOST;
 }
 
 /* The job's view of @p, through /proc/PID/root (for job and internal state). */
@@ -185,7 +195,7 @@ void trace_res_release(struct res *r)
 
 void trace_res_seen(struct trace *t, const struct res *r)
 {
-	if (r->key.len && r->where == W_HOST &&
+	if (r->key.len && r->where == W_HOST && !r->forced &&
 	    (r->status == RES_FOUND || r->status == RES_MISSING))
 		strmap_add(&t->seen, r->key.buf);
 }
@@ -236,16 +246,21 @@ bool trace_output_creation(pid_t pid, const char *path, mode_t open_mode,
 	return true;
 }
 
-int trace_readlink(const char *path, struct strbuf *out)
+int trace_readlink_at(int dirfd, const char *path, struct strbuf *out)
 {
 	char buf[PATH_MAX + 1];
-	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	ssize_t n = readlinkat(dirfd, path, buf, sizeof(buf) - 1);
 
 	if (n < 0)
 		return -errno;
 	strbuf_reset(out);
 	strbuf_add(out, buf, (size_t)n);
 	return 0;
+}
+
+int trace_readlink(const char *path, struct strbuf *out)
+{
+	return trace_readlink_at(AT_FDCWD, path, out);
 }
 
 int trace_dirfd_path(pid_t pid, int dirfd, struct strbuf *out)
@@ -320,6 +335,8 @@ struct lookup {
 	bool last;           /* the component at hand is the last one */
 	bool walked;         /* a component was looked up: else the base
 	                        itself is the result */
+	bool forced;         /* the component at hand was judged by the
+	                        write log (where_is) */
 };
 
 static enum step done(struct lookup *lk, enum res_status status)
@@ -424,6 +441,14 @@ static enum step step_proc_pid_entry(struct lookup *lk)
 
 	if (strcmp(n, "fd") && strcmp(n, "cwd") && strcmp(n, "root") && strcmp(n, "exe"))
 		return done(lk, RES_OPAQUE); /* /proc/<pid>/status and such */
+	if (!w->pid) {
+		/* a fast-path record: its process may be gone (the library
+		 * sends /proc paths through the notified path; this one was
+		 * reached through a symlink) */
+		trace_taint(w->t, "syscall %s: path through /proc/%s/%s not modelled "
+			    "in the fast path", w->sc, pidc, n);
+		return done(lk, RES_FAILED);
+	}
 	if (!self)
 		self = is_own_ns_pid(w->pid, pidc);
 	if (!self) {
@@ -459,18 +484,48 @@ static enum step step_proc_pid_entry(struct lookup *lk)
 }
 
 /*
- * Where r->path lives and its lstat (in the host for host state, through
- * /proc/PID/root otherwise). Returns 0 or an errno.
+ * The job's view of r->path for a lookup that is not host state: through
+ * the job's root held open by the fast path (it outlives the process),
+ * else through /proc/PID/root. Returns the fd and sets *@rel, or -1 with
+ * lk->view set to the /proc path.
+ */
+static int view_at(struct lookup *lk, const char **rel)
+{
+	const char *p = lk->r->path.buf;
+	int rfd = trace_fast_root(lk->w->t);
+
+	if (rfd >= 0) {
+		while (*p == '/')
+			p++;
+		*rel = *p ? p : ".";
+		return rfd;
+	}
+	trace_view_path(lk->w->pid, p, &lk->view);
+	*rel = lk->view.buf;
+	return AT_FDCWD;
+}
+
+/*
+ * Where r->path lives and its lstat (in the host for host state, in the
+ * job's view otherwise). Returns 0 or an errno.
  */
 static int lstat_in_view(struct lookup *lk)
 {
 	struct res *r = lk->r;
+	const char *rel;
+	bool forced = false;
+	int dfd;
 
-	r->where = where_is(lk->w->t, r->path.buf, &r->hostpath);
+	lk->forced = false;
+	r->where = where_is(lk->w, r->path.buf, &r->hostpath, &forced);
+	if (forced)
+		lk->forced = r->forced = true;
 	if (r->where == W_HOST)
 		return lstat(r->hostpath.buf, &r->st) < 0 ? errno : 0;
-	trace_view_path(lk->w->pid, r->path.buf, &lk->view);
-	return lstat(lk->view.buf, &r->st) < 0 ? errno : 0;
+	dfd = view_at(lk, &rel);
+	if (dfd == AT_FDCWD && !lk->w->pid)
+		return EACCES; /* no process and no root: cannot look */
+	return fstatat(dfd, rel, &r->st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
 }
 
 /*
@@ -543,8 +598,17 @@ static enum step step_symlink(struct lookup *lk)
 	const bool host = r->where == W_HOST;
 	struct strbuf target = STRBUF_INIT;
 	struct trace_obs *o;
+	int err;
 
-	if (trace_readlink(host ? r->hostpath.buf : lk->view.buf, &target) < 0) {
+	if (host) {
+		err = trace_readlink(r->hostpath.buf, &target);
+	} else {
+		const char *rel;
+		int dfd = view_at(lk, &rel);
+
+		err = trace_readlink_at(dfd, rel, &target);
+	}
+	if (err < 0) {
 		strbuf_release(&target);
 		if (!host)
 			return done(lk, RES_OPAQUE);
@@ -608,7 +672,7 @@ static enum step step_lookup(struct lookup *lk)
 		return step_missing(lk, err);
 	if (err)
 		return step_unexaminable(lk, err);
-	if (r->where == W_HOST && S_ISDIR(r->st.st_mode) && !lk->last)
+	if (r->where == W_HOST && S_ISDIR(r->st.st_mode) && !lk->last && !lk->forced)
 		strmap_add(&lk->w->t->hostdirs, r->path.buf);
 	if (S_ISLNK(r->st.st_mode) && (!lk->last || lk->w->follow_last))
 		return step_symlink(lk);

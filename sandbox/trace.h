@@ -68,6 +68,12 @@ struct trace_config {
 	bool fast_readlink;
 	bool host_net;    /* --net: the job shares the host network namespace,
 	                     so network and abstract-socket use taints */
+	/*
+	 * The fast path (DESIGN.md §3.1): a directory (the run's) where the
+	 * tracer creates the channel; NULL: off.
+	 * Ignored without cfg.trace and with cfg.untrusted.
+	 */
+	const char *fast_dir;
 };
 
 enum trace_obs_kind {
@@ -116,7 +122,26 @@ struct trace *trace_new(const struct trace_config *cfg);
 void trace_free(struct trace *t);
 
 /*
- * The hooks for sbx_set_tracer(): ctx = @t.
+ * The fast path's library as the job sees it, appended to its LD_PRELOAD
+ * (the sandbox does it through the hooks' preload); a constant.
+ */
+#define TRACE_FAST_PRELOAD "/dev/.procache/fastpath.so"
+/*
+ * The fast path's version (16 hex digits of the library's hash), for the
+ * key: what the job sees of it changes with it. Static storage.
+ */
+const char *trace_fast_version(void);
+/*
+ * The host path of the channel when the fast path is on (the test driver
+ * runs jobs without a sandbox: it preloads the built library and names
+ * the channel in PROCACHE_FAST_CHANNEL), else NULL.
+ */
+const char *trace_fast_channel(const struct trace *t);
+
+/*
+ * The hooks for sbx_set_tracer(): ctx = @t. With the fast path on, the
+ * hooks also bind the library and the channel into the job's /dev and
+ * preload the library (sandbox.h, struct sbx_tracer).
  * install(ctx): in the job (after no_new_privs, right before execve; the
  *   filter applies to the calling thread, and another, unfiltered thread
  *   may exist to send the listener up): installs the filter; returns the listener fd (> 0),
