@@ -53,7 +53,7 @@ struct trace_fast {
 	struct touched log[FAST_LOG_SIZE];
 	uint64_t log_next;		/* entries written so far */
 	int root_fd, mntns_fd;		/* the job's root and mount namespace */
-	uint64_t records, malformed;
+	uint64_t malformed;
 };
 
 static char version[17];
@@ -104,7 +104,10 @@ int trace_fast_setup(struct trace *t, const char *dir, struct strbuf *err)
 		atomic_store_explicit((_Atomic uint64_t *)&((struct fp_slot *)
 					(f->slots + i * FP_SLOT_SIZE))->seq,
 				      i, memory_order_relaxed);
-	atomic_store_explicit((_Atomic int64_t *)&h->free, FP_NR_SLOTS, memory_order_release);
+	atomic_store_explicit((_Atomic int64_t *)&h->free,
+			      t->cfg.fast_slots && t->cfg.fast_slots < FP_NR_SLOTS ?
+			      t->cfg.fast_slots : FP_NR_SLOTS,
+			      memory_order_release);
 	f->chan_path = path_join(dir, FP_CHAN_NAME);
 	t->fast = f;
 	return 0;
@@ -183,7 +186,6 @@ int trace_fast_pop(struct trace *t, struct trace_fast_rec *out, bool final)
 	f->tail = pos + 1;
 	atomic_store_explicit((_Atomic uint64_t *)&f->hdr->tail, f->tail, memory_order_relaxed);
 	atomic_fetch_add_explicit((_Atomic int64_t *)&f->hdr->free, 1, memory_order_release);
-	f->records++;
 
 	used = (size_t)out->rec.rec.base_len + out->rec.rec.path_len + out->rec.rec.value_len + 3;
 	d = out->rec.rec.data;
@@ -220,11 +222,10 @@ void trace_fast_wake(struct trace *t)
 	syscall(SYS_futex, &h->sleeping, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
-void trace_fast_counts(const struct trace *t, uint64_t *records, uint64_t *fallbacks)
+uint64_t trace_fast_fallbacks(const struct trace *t)
 {
-	*records = t->fast ? t->fast->records : 0;
-	*fallbacks = t->fast ? atomic_load_explicit((_Atomic uint64_t *)&t->fast->hdr->fallbacks,
-						     memory_order_relaxed) : 0;
+	return t->fast ? atomic_load_explicit((_Atomic uint64_t *)&t->fast->hdr->fallbacks,
+					      memory_order_relaxed) : 0;
 }
 
 /* ---------------------------------------------------------------------- */

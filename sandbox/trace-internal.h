@@ -92,7 +92,7 @@ struct trace {
 	_Atomic bool drainer_stop;
 
 	/* counts, for -vv and the benchmarks */
-	uint64_t nr_notifications, nr_records;
+	uint64_t nr_notifications, nr_records, nr_fallbacks;
 	uint32_t nr_by_call[512];	/* notifications by call number */
 };
 
@@ -188,8 +188,8 @@ int trace_fast_pop(struct trace *t, struct trace_fast_rec *out, bool final);
 /* The drainer: sleep up to @ms or until producers wake it; wake it. */
 void trace_fast_wait(struct trace *t, int ms);
 void trace_fast_wake(struct trace *t);
-/* Records read so far; calls notified for want of a slot. */
-void trace_fast_counts(const struct trace *t, uint64_t *records, uint64_t *fallbacks);
+/* Calls the library notified for want of a free slot. */
+uint64_t trace_fast_fallbacks(const struct trace *t);
 /*
  * The write generation (0 without the fast path), and a notified write
  * about to be answered: the next generation, with the job-view @paths it
@@ -311,8 +311,10 @@ void trace_record_found(struct trace *t, const struct res *r,
 /*
  * execve of the resolved @r: record the interpreters the kernel will load
  * too (PT_INTERP of an ELF binary, the #! line of a script), recursively.
+ * Returns whether a program of the chain needs its sanitizer runtime
+ * first in the link map (no preloaded library before it).
  */
-void trace_record_exec(const struct walk *w, const struct res *r);
+bool trace_record_exec(const struct walk *w, const struct res *r);
 
 /* ---------------------------------------------------------------------- */
 /* trace-notify.c */

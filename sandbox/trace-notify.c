@@ -453,7 +453,71 @@ out:
 	trace_res_release(&r);
 }
 
-static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool empty_ok)
+/*
+ * Write @len bytes at @addr in @pid, through /proc/PID/mem (which writes
+ * read-only pages too: an environment may be a string constant).
+ */
+static int mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	char mem[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
+	fd = open(mem, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pwrite(fd, buf, len, (off_t)addr);
+	close(fd);
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EFAULT;
+}
+
+/* An environment has at most this many entries we look at. */
+#define EXEC_MAX_ENV 65536
+
+/*
+ * The program about to be executed aborts when a preloaded library comes
+ * before its sanitizer runtime (DESIGN §3.1 "Compatibility"): take the
+ * fast path's library out of the LD_PRELOAD of the environment @envp in
+ * the caller's memory, before the kernel copies it. The string keeps its
+ * length ("LD_PRELOAD=a" and NULs, or "LD_PRELOAD=" alone), so nothing
+ * else moves; the program then runs on the notified path alone.
+ */
+static void exec_without_preload(struct call *c, uint64_t envp)
+{
+	static const char lib[] = TRACE_FAST_PRELOAD;
+	struct strbuf e = STRBUF_INIT;
+	uint64_t i, p;
+
+	for (i = 0; envp && i < EXEC_MAX_ENV; i++) {
+		char *at;
+		size_t keep;
+
+		if (mem_read(c->pid, envp + i * sizeof(p), &p, sizeof(p)) < 0 || !p)
+			break;
+		if (mem_read_string(c->pid, p, &e) < 0 || strncmp(e.buf, "LD_PRELOAD=", 11))
+			continue;
+		at = strstr(e.buf + 11, lib);
+		if (!at || (at[sizeof(lib) - 1] && at[sizeof(lib) - 1] != ':' &&
+			    at[sizeof(lib) - 1] != ' '))
+			continue;
+		/* "x:LIB:y" -> "x:y": drop LIB and the separator after it */
+		memmove(at, at + sizeof(lib) - 1 + !!at[sizeof(lib) - 1],
+			strlen(at + sizeof(lib) - 1 + !!at[sizeof(lib) - 1]) + 1);
+		keep = strlen(e.buf);
+		while (keep > 11 && (e.buf[keep - 1] == ':' || e.buf[keep - 1] == ' '))
+			e.buf[--keep] = 0;
+		memset(e.buf + keep, 0, e.len - keep);
+		if (still_valid(c) && mem_write(c->pid, p, e.buf, e.len) < 0)
+			trace_taint(c->t, "syscall %s: cannot take the fast path's library "
+				    "out of LD_PRELOAD", c->sc);
+		break;
+	}
+	strbuf_release(&e);
+}
+
+static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool empty_ok,
+		    uint64_t envp)
 {
 	struct res r = RES_INIT;
 	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc, .follow_last = true };
@@ -461,7 +525,8 @@ static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool 
 	if (!resolve_arg(c, dirfd, addr, follow, empty_ok, 0, 0, &r))
 		goto out;
 	trace_record_found(c->t, &r, TRACE_CONTENT, c->sc);
-	trace_record_exec(&w, &r);
+	if (trace_record_exec(&w, &r))
+		exec_without_preload(c, envp);
 out:
 	trace_res_release(&r);
 }
@@ -719,11 +784,11 @@ static void on_notification(struct call *c)
 		note_touched_fd(c, arg_fd(a[0]));
 		break;
 	case SYS_execve:
-		on_exec(c, AT_FDCWD, a[0], true, false);
+		on_exec(c, AT_FDCWD, a[0], true, false, a[2]);
 		break;
 	case SYS_execveat:
 		on_exec(c, arg_fd(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW),
-			a[4] & AT_EMPTY_PATH);
+			a[4] & AT_EMPTY_PATH, a[3]);
 		break;
 	case SYS_getdents:
 	case SYS_getdents64:

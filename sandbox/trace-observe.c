@@ -96,9 +96,69 @@ void trace_record_found(struct trace *t, const struct res *r,
 /* ---------------------------------------------------------------------- */
 /* execve: the binary, its PT_INTERP and #! interpreters */
 
-static void record_exec_chain(const struct walk *w, const struct res *r, int depth);
+static void record_exec_chain(const struct walk *w, const struct res *r, int depth,
+			      bool *needs_first);
 
-static void exec_interp(const struct walk *w, const char *interp, int depth)
+/* A dynamic section holds at most this many entries we read. */
+#define TRACE_MAX_DYN 1024
+
+/*
+ * Whether the ELF program @fd (header @eh) names an AddressSanitizer
+ * runtime among its DT_NEEDED libraries (libasan.so.N,
+ * libclang_rt.asan-*.so): it aborts unless it is first in the link map,
+ * which a preloaded library would be (DESIGN §3.1 "Compatibility").
+ */
+static bool needs_sanitizer_first(int fd, const Elf64_Ehdr *eh)
+{
+	Elf64_Phdr ph[TRACE_MAX_PHNUM];
+	const Elf64_Phdr *dyn = NULL;
+	uint64_t strtab = 0, strsz = 0, str_off = 0, o;
+	size_t size = (size_t)eh->e_phnum * sizeof(Elf64_Phdr);
+	int i;
+
+	if (pread(fd, ph, size, (off_t)eh->e_phoff) != (ssize_t)size)
+		return false;
+	for (i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_DYNAMIC)
+			dyn = &ph[i];
+	if (!dyn)
+		return false;
+	for (o = 0; o < TRACE_MAX_DYN && (o + 1) * sizeof(Elf64_Dyn) <= dyn->p_filesz; o++) {
+		Elf64_Dyn d;
+
+		if (pread(fd, &d, sizeof(d), (off_t)(dyn->p_offset + o * sizeof(d))) !=
+		    (ssize_t)sizeof(d) || d.d_tag == DT_NULL)
+			break;
+		if (d.d_tag == DT_STRTAB)
+			strtab = d.d_un.d_ptr;
+		else if (d.d_tag == DT_STRSZ)
+			strsz = d.d_un.d_val;
+	}
+	/* DT_STRTAB is an address: its file offset through its PT_LOAD */
+	for (i = 0; i < eh->e_phnum && !str_off; i++)
+		if (ph[i].p_type == PT_LOAD && strtab >= ph[i].p_vaddr &&
+		    strtab < ph[i].p_vaddr + ph[i].p_filesz)
+			str_off = strtab - ph[i].p_vaddr + ph[i].p_offset;
+	if (!str_off || !strsz)
+		return false;
+	for (o = 0; o < TRACE_MAX_DYN && (o + 1) * sizeof(Elf64_Dyn) <= dyn->p_filesz; o++) {
+		Elf64_Dyn d;
+		char name[32] = "";
+
+		if (pread(fd, &d, sizeof(d), (off_t)(dyn->p_offset + o * sizeof(d))) !=
+		    (ssize_t)sizeof(d) || d.d_tag == DT_NULL)
+			break;
+		if (d.d_tag != DT_NEEDED || d.d_un.d_val >= strsz ||
+		    pread(fd, name, sizeof(name) - 1, (off_t)(str_off + d.d_un.d_val)) <= 0)
+			continue;
+		if (!strncmp(name, "libasan.so", 10) || !strncmp(name, "libclang_rt.asan", 16))
+			return true;
+	}
+	return false;
+}
+
+static void exec_interp(const struct walk *w, const char *interp, int depth,
+			bool *needs_first)
 {
 	struct walk iw = *w;
 	struct res ir = RES_INIT;
@@ -109,12 +169,13 @@ static void exec_interp(const struct walk *w, const char *interp, int depth)
 		trace_taint(w->t, "syscall %s: cannot read cwd of %d", w->sc, (int)w->pid);
 	else if (ir.status == RES_FOUND) {
 		trace_record_found(w->t, &ir, TRACE_CONTENT, w->sc);
-		record_exec_chain(w, &ir, depth + 1);
+		record_exec_chain(w, &ir, depth + 1, needs_first);
 	}
 	trace_res_release(&ir);
 }
 
-static void record_exec_chain(const struct walk *w, const struct res *r, int depth)
+static void record_exec_chain(const struct walk *w, const struct res *r, int depth,
+			      bool *needs_first)
 {
 	struct strbuf view = STRBUF_INIT;
 	const char *file;
@@ -151,7 +212,7 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 		if (end == p)
 			goto out;
 		*end = 0;
-		exec_interp(w, p, depth);
+		exec_interp(w, p, depth, needs_first);
 	} else if (n >= (ssize_t)sizeof(Elf64_Ehdr) && !memcmp(buf, ELFMAG, SELFMAG) &&
 		   buf[EI_CLASS] == ELFCLASS64) {
 		Elf64_Ehdr eh;
@@ -160,6 +221,8 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 		memcpy(&eh, buf, sizeof(eh));
 		if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > TRACE_MAX_PHNUM)
 			goto out;
+		if (needs_sanitizer_first(fd, &eh))
+			*needs_first = true;
 		for (i = 0; i < eh.e_phnum; i++) {
 			Elf64_Phdr ph;
 			char interp[PATH_MAX];
@@ -176,7 +239,7 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 					    r->path.buf);
 				break;
 			}
-			exec_interp(w, interp, depth);
+			exec_interp(w, interp, depth, needs_first);
 			break;
 		}
 	} else if (n >= 5 && !memcmp(buf, ELFMAG, SELFMAG)) {
@@ -186,7 +249,10 @@ out:
 	strbuf_release(&view);
 }
 
-void trace_record_exec(const struct walk *w, const struct res *r)
+bool trace_record_exec(const struct walk *w, const struct res *r)
 {
-	record_exec_chain(w, r, 0);
+	bool needs_first = false;
+
+	record_exec_chain(w, r, 0, &needs_first);
+	return needs_first;
 }

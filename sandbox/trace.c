@@ -140,18 +140,23 @@ static void finish_content(struct trace *t, struct trace_obs *o)
 	o->hashed = true;
 }
 
+void trace_counts(const struct trace *t, struct trace_counts *out)
+{
+	out->notifications = t->nr_notifications;
+	out->records = t->nr_records;
+	out->fallbacks = t->nr_fallbacks;
+}
+
 /* What the tracer did, with -vv: where a run's notifications come from. */
 static void log_counts(const struct trace *t)
 {
-	uint64_t records, fallbacks;
 	size_t i;
 
 	if (pc_verbose < 2)
 		return;
-	trace_fast_counts(t, &records, &fallbacks);
 	debug("trace: %llu notifications, %llu fast-path records, %llu fast-path calls "
 	      "notified for want of a slot", (unsigned long long)t->nr_notifications,
-	      (unsigned long long)records, (unsigned long long)fallbacks);
+	      (unsigned long long)t->nr_records, (unsigned long long)t->nr_fallbacks);
 	for (i = 0; i < ARRAY_SIZE(t->nr_by_call); i++)
 		if (t->nr_by_call[i])
 			debug("trace: notified %s: %u", trace_sc_name((int)i), t->nr_by_call[i]);
@@ -167,6 +172,7 @@ int trace_finish(struct trace *t, struct strbuf *err)
 	pthread_mutex_lock(&t->lock);
 	trace_drain(t, true);
 	pthread_mutex_unlock(&t->lock);
+	t->nr_fallbacks = trace_fast_fallbacks(t);
 	log_counts(t);
 	trace_fast_release(t);
 	if (t->fast_error)

@@ -74,6 +74,9 @@ struct trace_config {
 	 * Ignored without cfg.trace and with cfg.untrusted.
 	 */
 	const char *fast_dir;
+	/* Tests: at most this many records in the channel at once (0: its
+	 * size), so that it overflows. */
+	unsigned fast_slots;
 };
 
 enum trace_obs_kind {
@@ -171,6 +174,16 @@ struct sbx_tracer trace_hooks(struct trace *t);
  * the caller must then treat the run as uncacheable.
  */
 int trace_finish(struct trace *t, struct strbuf *err);
+
+/*
+ * What the tracer handled: notifications, fast-path records, and calls the
+ * library notified for want of a free slot in the channel. After
+ * trace_finish().
+ */
+struct trace_counts {
+	unsigned long long notifications, records, fallbacks;
+};
+void trace_counts(const struct trace *t, struct trace_counts *out);
 
 /* Observations, in the order of first observation. */
 size_t trace_nr_obs(const struct trace *t);

@@ -10,9 +10,8 @@
  * notifies as it would libc's.
  *
  * Rules for this file, which runs inside arbitrary programs:
- *   - no call to a function it patches (open, stat, readlink, access,
- *     execve... of libc): system calls are made with fp_page() or
- *     sys_raw();
+ *   - no call to a function it patches (open, stat, readlink, access...
+ *     of libc): system calls are made with fp_page() or sys_raw();
  *   - wrappers keep no state of their own beyond their stack: they run in
  *     threads, in vfork children (which share the parent's memory) and in
  *     signal handlers;
@@ -22,7 +21,6 @@
  * Built alone (no procache code), with libc only.
  */
 #include <dlfcn.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
@@ -67,7 +65,6 @@ typedef long (*fp_call_fn)(long nr, long a1, long a2, long a3, long a4, long a5)
 static fp_call_fn fp_page;
 static struct fp_header *hdr;
 static char *slots;
-static size_t lib_path_len;	/* strlen(FP_LIB_PATH) */
 
 /* A system call from this library's own code: notified like libc's. */
 static long sys_raw(long nr, long a1, long a2, long a3, long a4, long a5)
@@ -459,151 +456,6 @@ static int w_faccessat(int dirfd, const char *path, int mode, int flags)
 }
 
 /* ---------------------------------------------------------------------- */
-/* execve: a program that needs its sanitizer runtime loaded first */
-
-/* Read @len bytes at @off of @fd; 0 or -1. */
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-	long n = sys_raw(SYS_pread64, fd, (long)buf, (long)len, (long)off, 0);
-
-	return n == (long)len ? 0 : -1;
-}
-
-/*
- * Whether the ELF program @path names an AddressSanitizer runtime among
- * its DT_NEEDED libraries (libasan.so.N, libclang_rt.asan-*.so), which
- * aborts unless it comes first in the link map: our library in
- * LD_PRELOAD would come before it.
- */
-static int needs_asan_first(const char *path)
-{
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
-	uint64_t dyn_off = 0, dyn_size = 0, strtab = 0, strsz = 0, str_off = 0;
-	int found = 0, i, fd;
-
-	/* a read by procache for procache: from the page, unrecorded (the
-	 * notified execve records the program's content) */
-	fd = (int)fp_page(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
-	if (fd < 0)
-		return 0;
-	if (pread_all(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph) ||
-	    eh.e_phnum > 512)
-		goto out;
-	for (i = 0; i < eh.e_phnum; i++) {
-		if (pread_all(fd, &ph, sizeof(ph), eh.e_phoff + (uint64_t)i * sizeof(ph)))
-			goto out;
-		if (ph.p_type == PT_DYNAMIC) {
-			dyn_off = ph.p_offset;
-			dyn_size = ph.p_filesz;
-		}
-	}
-	if (!dyn_size || dyn_size > 65536)
-		goto out;
-	/* DT_STRTAB is an address: find its file offset through PT_LOAD */
-	for (uint64_t o = 0; o + sizeof(Elf64_Dyn) <= dyn_size; o += sizeof(Elf64_Dyn)) {
-		Elf64_Dyn d;
-
-		if (pread_all(fd, &d, sizeof(d), dyn_off + o) || d.d_tag == DT_NULL)
-			break;
-		if (d.d_tag == DT_STRTAB)
-			strtab = d.d_un.d_ptr;
-		else if (d.d_tag == DT_STRSZ)
-			strsz = d.d_un.d_val;
-	}
-	if (!strtab || !strsz)
-		goto out;
-	for (i = 0; i < eh.e_phnum; i++) {
-		if (pread_all(fd, &ph, sizeof(ph), eh.e_phoff + (uint64_t)i * sizeof(ph)))
-			goto out;
-		if (ph.p_type == PT_LOAD && strtab >= ph.p_vaddr &&
-		    strtab < ph.p_vaddr + ph.p_filesz) {
-			str_off = strtab - ph.p_vaddr + ph.p_offset;
-			break;
-		}
-	}
-	if (!str_off)
-		goto out;
-	for (uint64_t o = 0; o + sizeof(Elf64_Dyn) <= dyn_size && !found;
-	     o += sizeof(Elf64_Dyn)) {
-		Elf64_Dyn d;
-		char name[64];
-
-		if (pread_all(fd, &d, sizeof(d), dyn_off + o) || d.d_tag == DT_NULL)
-			break;
-		if (d.d_tag != DT_NEEDED || d.d_un.d_val >= strsz)
-			continue;
-		memset(name, 0, sizeof(name));
-		sys_raw(SYS_pread64, fd, (long)name, sizeof(name) - 1,
-			(long)(str_off + d.d_un.d_val), 0);
-		found = !strncmp(name, "libasan.so", 10) ||
-			!strncmp(name, "libclang_rt.asan", 16);
-	}
-out:
-	sys_raw(SYS_close, fd, 0, 0, 0, 0);
-	return found;
-}
-
-/* The entry of LD_PRELOAD in @envp that ends with our library, or -1. */
-static long find_preload(char *const *envp)
-{
-	long i;
-
-	for (i = 0; envp && envp[i]; i++) {
-		const char *e = envp[i];
-		size_t n;
-
-		if (strncmp(e, "LD_PRELOAD=", 11))
-			continue;
-		n = strlen(e);
-		if (n >= 11 + lib_path_len && !strcmp(e + n - lib_path_len, FP_LIB_PATH))
-			return i;
-		return -1;
-	}
-	return -1;
-}
-
-static int w_execve(const char *path, char *const argv[], char *const envp[])
-{
-	long i = find_preload(envp), n, r;
-	char **env;
-	char *entry = NULL;
-	size_t size, len;
-
-	if (i < 0 || !path || !needs_asan_first(path))
-		return (int)sys_ret(sys_raw(SYS_execve, (long)path, (long)argv, (long)envp, 0, 0));
-	/*
-	 * Without our library: a copy of envp in memory of its own (a vfork
-	 * child must not touch its parent's), released if execve fails.
-	 */
-	for (n = 0; envp[n]; n++)
-		;
-	len = strlen(envp[i]);
-	size = (size_t)(n + 1) * sizeof(char *) + len + 1;
-	env = (char **)sys_mmap(0, (long)size, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if ((long)env < 0 && (long)env > -4096)
-		return (int)sys_ret(sys_raw(SYS_execve, (long)path, (long)argv, (long)envp, 0, 0));
-	memcpy(env, envp, (size_t)(n + 1) * sizeof(char *));
-	/* "LD_PRELOAD=a:b:/dev/.procache/fastpath.so" -> "LD_PRELOAD=a:b" */
-	if (len > 11 + lib_path_len) {
-		entry = (char *)(env + n + 1);
-		memcpy(entry, envp[i], len - lib_path_len);
-		len -= lib_path_len;
-		while (len > 11 && (entry[len - 1] == ':' || entry[len - 1] == ' '))
-			len--;
-		entry[len] = 0;
-		env[i] = entry;
-	} else {
-		memmove(env + i, env + i + 1, (size_t)(n - i) * sizeof(char *));
-	}
-	r = sys_raw(SYS_execve, (long)path, (long)argv, (long)env, 0, 0);
-	sys_raw(SYS_munmap, (long)env, (long)size, 0, 0, 0);
-	return (int)sys_ret(r);
-}
-
-/* ---------------------------------------------------------------------- */
 /* set-up */
 
 enum patch_when {
@@ -640,7 +492,6 @@ static const struct {
 	{ "readlinkat", (void *)w_readlinkat, ALWAYS },
 	{ "access", (void *)w_access, ALWAYS },
 	{ "faccessat", (void *)w_faccessat, IF_FACCESSAT2 },
-	{ "execve", (void *)w_execve, ALWAYS },
 };
 
 #define PAGE_OF(a) ((uintptr_t)(a) & ~(uintptr_t)4095)
@@ -769,7 +620,6 @@ __attribute__((constructor)) static void fp_init(void)
 {
 	void *libc;
 
-	lib_path_len = strlen(FP_LIB_PATH);
 	libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
 	if (!libc || !dlsym(libc, "gnu_get_libc_version"))
 		return; /* not glibc: everything stays notified */
