@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -374,6 +375,13 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 			job_run_add_reason(r, "%s", trace_taint_at(r->trace, i));
 	}
 	strbuf_release(&err);
+	/* what running the job cost procache itself (the tracer above all),
+	 * a figure the load of the machine does not change much */
+	struct rusage ru;
+	if (!getrusage(RUSAGE_SELF, &ru))
+		info("run: procache's own CPU time: %.3f s user, %.3f s system",
+		     (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
 }
 
 void job_run_release(struct job_run *r)

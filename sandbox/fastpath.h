@@ -11,12 +11,15 @@
  *				struct fp_slot: a sequence number, a record
  *
  * A bounded multi-producer, single-consumer queue with a sequence number
- * per slot (D. Vyukov's). Slot i starts with seq = i. A producer first
- * claims capacity (free > 0, decremented), makes its system call, then
- * takes position pos = head++ and, once slots[pos % N].seq == pos, writes
- * the record and publishes it with seq = pos + 1 (release). The consumer
- * reads position tail when seq == tail + 1 (acquire), then sets
- * seq = tail + N, tail + 1 and gives the capacity back (free++).
+ * per slot (D. Vyukov's), stored relative to the slot's index so that a
+ * zero-filled file is a valid empty queue (no page is touched to set it
+ * up): position pos lives in slot pos % N, whose word is pos - pos % N
+ * when free for that position and pos - pos % N + 1 once published. A
+ * producer first claims capacity (free > 0, decremented), makes its
+ * system call, then takes pos = head++, waits for the slot to be free for
+ * pos, writes the record and publishes it (release). The consumer reads
+ * position tail once published (acquire), then frees the slot for
+ * tail + N, moves tail on and gives the capacity back (free++).
  *
  * Every integer is native-endian: both sides run on one machine.
  * FP_ABI_VERSION changes with any change of this file's layouts.
@@ -53,7 +56,7 @@
 
 #define FP_HEADER_SIZE 4096
 #define FP_SLOT_SIZE 1024
-#define FP_NR_SLOTS 8192
+#define FP_NR_SLOTS 2048
 #define FP_CHAN_SIZE (FP_HEADER_SIZE + (uint64_t)FP_SLOT_SIZE * FP_NR_SLOTS)
 /* A producer wakes the supervisor when more slots than this are used. */
 #define FP_WAKE_USED (FP_NR_SLOTS / 4)
@@ -90,9 +93,13 @@ struct fp_rec {
 };
 
 struct fp_slot {
-	_Alignas(64) uint64_t seq;	/* atomic */
+	_Alignas(64) uint64_t seq;	/* atomic; relative (above) */
 	struct fp_rec rec;
 };
+
+/* The word of the slot of @pos when it is free for @pos, and published. */
+#define FP_SEQ_FREE(pos) ((pos) - (pos) % FP_NR_SLOTS)
+#define FP_SEQ_PUBLISHED(pos) (FP_SEQ_FREE(pos) + 1)
 
 /* Room for base, path and value with their three NULs. */
 #define FP_DATA_MAX (FP_SLOT_SIZE - sizeof(struct fp_slot))

@@ -76,7 +76,6 @@ int trace_fast_setup(struct trace *t, const char *dir, struct strbuf *err)
 	struct trace_fast *f;
 	struct fp_header *h;
 	void *p;
-	size_t i;
 
 	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
@@ -100,10 +99,6 @@ int trace_fast_setup(struct trace *t, const char *dir, struct strbuf *err)
 	h->version = FP_ABI_VERSION;
 	h->nr_slots = FP_NR_SLOTS;
 	h->slot_size = FP_SLOT_SIZE;
-	for (i = 0; i < FP_NR_SLOTS; i++)
-		atomic_store_explicit((_Atomic uint64_t *)&((struct fp_slot *)
-					(f->slots + i * FP_SLOT_SIZE))->seq,
-				      i, memory_order_relaxed);
 	atomic_store_explicit((_Atomic int64_t *)&h->free,
 			      t->cfg.fast_slots && t->cfg.fast_slots < FP_NR_SLOTS ?
 			      t->cfg.fast_slots : FP_NR_SLOTS,
@@ -172,22 +167,25 @@ int trace_fast_pop(struct trace *t, struct trace_fast_rec *out, bool final)
 		pos = f->tail;
 		s = (struct fp_slot *)(f->slots + (pos % FP_NR_SLOTS) * FP_SLOT_SIZE);
 		if (atomic_load_explicit((_Atomic uint64_t *)&s->seq, memory_order_acquire) ==
-		    pos + 1)
+		    FP_SEQ_PUBLISHED(pos))
 			break;
 		if (!final || pos >= atomic_load_explicit((_Atomic uint64_t *)&f->hdr->head,
 							  memory_order_acquire))
 			return 0;
 		f->tail = pos + 1; /* a hole left by a dead producer */
 	}
-	/* a copy: the job may write the slot while we read it */
-	memcpy(&out->rec, &s->rec, FP_SLOT_SIZE - offsetof(struct fp_slot, rec));
-	atomic_store_explicit((_Atomic uint64_t *)&s->seq, pos + FP_NR_SLOTS,
+	/* a copy (the job may write the slot while we read it), of what the
+	 * header says is used */
+	memcpy(&out->rec, &s->rec, sizeof(struct fp_rec));
+	used = (size_t)out->rec.rec.base_len + out->rec.rec.path_len + out->rec.rec.value_len + 3;
+	if (used <= FP_DATA_MAX)
+		memcpy(out->rec.rec.data, s->rec.data, used);
+	atomic_store_explicit((_Atomic uint64_t *)&s->seq, FP_SEQ_FREE(pos + FP_NR_SLOTS),
 			      memory_order_release);
 	f->tail = pos + 1;
 	atomic_store_explicit((_Atomic uint64_t *)&f->hdr->tail, f->tail, memory_order_relaxed);
 	atomic_fetch_add_explicit((_Atomic int64_t *)&f->hdr->free, 1, memory_order_release);
 
-	used = (size_t)out->rec.rec.base_len + out->rec.rec.path_len + out->rec.rec.value_len + 3;
 	d = out->rec.rec.data;
 	if (used > FP_DATA_MAX || d[out->rec.rec.base_len] ||
 	    d[out->rec.rec.base_len + 1 + out->rec.rec.path_len] ||

@@ -147,17 +147,18 @@ void trace_counts(const struct trace *t, struct trace_counts *out)
 	out->fallbacks = t->nr_fallbacks;
 }
 
-/* What the tracer did, with -vv: where a run's notifications come from. */
+/* What the tracer did, with -v (-vv: by system call). */
 static void log_counts(const struct trace *t)
 {
 	size_t i;
 
-	if (pc_verbose < 2)
+	if (pc_verbose < 1)
 		return;
-	debug("trace: %llu notifications, %llu fast-path records, %llu fast-path calls "
+	info("trace: %llu notifications, %llu fast-path records, %llu fast-path calls "
 	      "notified for want of a slot", (unsigned long long)t->nr_notifications,
 	      (unsigned long long)t->nr_records, (unsigned long long)t->nr_fallbacks);
-	for (i = 0; i < ARRAY_SIZE(t->nr_by_call); i++)
+
+	for (i = 0; pc_verbose >= 2 && i < ARRAY_SIZE(t->nr_by_call); i++)
 		if (t->nr_by_call[i])
 			debug("trace: notified %s: %u", trace_sc_name((int)i), t->nr_by_call[i]);
 }

@@ -220,7 +220,7 @@ static void fp_commit(struct pending *pd, uint32_t nr, uint64_t a0, uint64_t a2,
 	int spins = 0;
 
 	/* free by construction (fastpath.h); spin in case of a slow consumer */
-	while (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != pos) {
+	while (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != FP_SEQ_FREE(pos)) {
 		if (++spins > 1000000)
 			return; /* a corrupt channel: the record is lost, and
 				   the supervisor will see the hole */
@@ -251,7 +251,7 @@ static void fp_commit(struct pending *pd, uint32_t nr, uint64_t a0, uint64_t a2,
 	r->base_len = (uint16_t)pd->base_len;
 	r->path_len = (uint16_t)pd->path_len;
 	r->value_len = (uint16_t)value_len;
-	__atomic_store_n(&s->seq, pos + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->seq, FP_SEQ_PUBLISHED(pos), __ATOMIC_RELEASE);
 	if (pos + 1 - __atomic_load_n(&hdr->tail, __ATOMIC_RELAXED) > FP_WAKE_USED &&
 	    __atomic_load_n(&hdr->sleeping, __ATOMIC_RELAXED))
 		sys_raw(SYS_futex, (long)&hdr->sleeping, FUTEX_WAKE, 1, 0, 0);
@@ -495,77 +495,105 @@ static const struct {
 };
 
 #define PAGE_OF(a) ((uintptr_t)(a) & ~(uintptr_t)4095)
+#define NR_FUNCS (sizeof(funcs) / sizeof(funcs[0]))
+
+/* A jump to write over a function's entry. */
+struct patch {
+	unsigned char *at;
+	unsigned char code[14];
+	size_t len;
+};
 
 /*
- * Overwrite the entry of @fn (@size bytes long) with a jump to @to. Only
- * our own code and system calls run while libc's text is writable.
+ * The jump from @fn (@size bytes long) to @to: 5 bytes if in reach, else
+ * 14; after an endbr64 (kept for indirect calls under IBT). 0, or -1 when
+ * the function is too short.
  */
-static int patch(unsigned char *fn, size_t size, void *to)
+static int plan_patch(unsigned char *fn, size_t size, void *to, struct patch *p)
 {
-	unsigned char code[14];
-	size_t off = 0, len, i;
+	size_t off = 0;
 	intptr_t rel;
-	uintptr_t first, last;
 
 	if (size >= 4 && fn[0] == 0xf3 && fn[1] == 0x0f && fn[2] == 0x1e && fn[3] == 0xfa)
-		off = 4; /* keep endbr64 for indirect calls under IBT */
+		off = 4;
 	rel = (intptr_t)to - (intptr_t)(fn + off + 5);
 	if (rel >= INT32_MIN && rel <= INT32_MAX) {
 		int32_t r32 = (int32_t)rel;
 
-		code[0] = 0xe9; /* jmp rel32 */
-		memcpy(code + 1, &r32, 4);
-		len = 5;
+		p->code[0] = 0xe9; /* jmp rel32 */
+		memcpy(p->code + 1, &r32, 4);
+		p->len = 5;
 	} else {
 		uint64_t abs = (uint64_t)(uintptr_t)to;
 
-		code[0] = 0xff; /* jmp *0(%rip) */
-		code[1] = 0x25;
-		memset(code + 2, 0, 4);
-		memcpy(code + 6, &abs, 8);
-		len = 14;
+		p->code[0] = 0xff; /* jmp *0(%rip) */
+		p->code[1] = 0x25;
+		memset(p->code + 2, 0, 4);
+		memcpy(p->code + 6, &abs, 8);
+		p->len = 14;
 	}
-	if (off + len > size)
+	if (off + p->len > size)
 		return -1;
-	first = PAGE_OF(fn + off);
-	last = PAGE_OF(fn + off + len - 1);
-	if (sys_raw(SYS_mprotect, (long)first, (long)(last - first + 4096),
+	p->at = fn + off;
+	return 0;
+}
+
+/*
+ * Write every planned jump: libc's text made writable once, over the span
+ * of the patched functions (only the pages written are copied), then
+ * executable again. Only our own code and system calls run meanwhile.
+ */
+static void apply_patches(const struct patch *p, size_t n)
+{
+	uintptr_t first = UINTPTR_MAX, last = 0;
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		if (PAGE_OF(p[i].at) < first)
+			first = PAGE_OF(p[i].at);
+		if (PAGE_OF(p[i].at + p[i].len - 1) > last)
+			last = PAGE_OF(p[i].at + p[i].len - 1);
+	}
+	/* more than 4 MiB apart: not one libc's text; leave it alone */
+	if (!n || last - first >= (4u << 20) ||
+	    sys_raw(SYS_mprotect, (long)first, (long)(last - first + 4096),
 		    PROT_READ | PROT_WRITE, 0, 0))
-		return -1;
-	for (i = 0; i < len; i++)
-		((volatile unsigned char *)fn)[off + i] = code[i];
+		return;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < p[i].len; k++)
+			((volatile unsigned char *)p[i].at)[k] = p[i].code[k];
 	while (sys_raw(SYS_mprotect, (long)first, (long)(last - first + 4096),
 		       PROT_READ | PROT_EXEC, 0, 0))
 		; /* nothing of libc can run until this succeeds */
-	return 0;
 }
 
 static void patch_all(void *libc)
 {
-	void *done[sizeof(funcs) / sizeof(funcs[0])];
-	size_t nr_done = 0, i, k;
+	struct patch plan[NR_FUNCS];
+	size_t n = 0, i, k;
 	int have_faccessat2;
 
 	/* an empty path: ENOENT where the call exists */
 	have_faccessat2 = fp_page(SYS_faccessat2, AT_FDCWD, (long)"", 0, 0, 0) != -ENOSYS;
-	for (i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
-		void *fn = dlsym(libc, funcs[i].name);
+	for (i = 0; i < NR_FUNCS; i++) {
+		unsigned char *fn = dlsym(libc, funcs[i].name);
 		const ElfW(Sym) *sym = NULL;
 		Dl_info info;
 
 		if (!fn || (funcs[i].when == IF_FACCESSAT2 && !have_faccessat2))
 			continue;
-		for (k = 0; k < nr_done; k++)
-			if (done[k] == fn)
+		for (k = 0; k < n; k++)
+			if (plan[k].at == fn || plan[k].at == fn + 4)
 				break;
-		if (k < nr_done)
-			continue;
+		if (k < n)
+			continue; /* an alias of a function already planned */
 		if (!dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym ||
 		    info.dli_saddr != fn || ELF64_ST_TYPE(sym->st_info) != STT_FUNC)
 			continue;
-		if (!patch(fn, sym->st_size, funcs[i].wrapper))
-			done[nr_done++] = fn;
+		if (!plan_patch(fn, sym->st_size, funcs[i].wrapper, &plan[n]))
+			n++;
 	}
+	apply_patches(plan, n);
 }
 
 /* Map the channel and check its header; 0 or -1. */

@@ -118,7 +118,7 @@ static void chan_publish(struct fp_header *h, const struct fp_rec *r, const char
 	}
 	pos = __atomic_fetch_add(&h->head, 1, __ATOMIC_RELAXED);
 	s = (struct fp_slot *)((char *)h + FP_HEADER_SIZE + (pos % FP_NR_SLOTS) * FP_SLOT_SIZE);
-	while (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != pos)
+	while (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != FP_SEQ_FREE(pos))
 		usleep(1000);
 	s->rec = *r;
 	s->rec.base_len = 0;
@@ -127,7 +127,7 @@ static void chan_publish(struct fp_header *h, const struct fp_rec *r, const char
 	s->rec.data[0] = 0;
 	memcpy(s->rec.data + 1, path, n + 1);
 	s->rec.data[n + 2] = 0;
-	__atomic_store_n(&s->seq, pos + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->seq, FP_SEQ_PUBLISHED(pos), __ATOMIC_RELEASE);
 }
 
 int main(int argc, char **argv)
