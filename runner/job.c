@@ -311,7 +311,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.strict_stat = o->strict_stat,
 		.trace = !o->no_trace,
 		.host_net = o->share_net,
-		.fast_dir = j->fast_path ? sbx_run_dir(r->sbx) : NULL,
+		.fast = j->fast_path,
 	};
 	if (!o->no_trace || o->untrusted) {
 		r->trace = trace_new(&tcfg);

@@ -9,6 +9,8 @@
  *	offset 0		struct fp_header (one page)
  *	FP_HEADER_SIZE + i * FP_SLOT_SIZE, i < FP_NR_SLOTS
  *				struct fp_slot: a sequence number, a record
+ *	FP_SEEN_OFFSET		uint64_t seen[FP_SEEN_SLOTS]: lookups already
+ *				recorded (below)
  *
  * A bounded multi-producer, single-consumer queue with a sequence number
  * per slot (D. Vyukov's), stored relative to the slot's index so that a
@@ -21,6 +23,16 @@
  * position tail once published (acquire), then frees the slot for
  * tail + N, moves tail on and gives the capacity back (free++).
  *
+ * The seen table is the tracer's set of lookups whose observations are
+ * complete (trace-internal.h, struct trace: seen) as the library can test
+ * it: fp_key_hash() of the seen epoch and of what a record holds (the
+ * call, its flag argument, base and path), open addressing, 0 = empty.
+ * Only the tracer writes it. A call whose hash is there, with the same
+ * epoch before and after the call, is not published: the tracer would
+ * have found it in its set and recorded nothing. The epoch moves on when
+ * the tracer forgets its set (a removal or a rename) or clears a full
+ * table, so no older entry matches.
+ *
  * Every integer is native-endian: both sides run on one machine.
  * FP_ABI_VERSION changes with any change of this file's layouts.
  */
@@ -30,7 +42,7 @@
 #include <stdint.h>
 
 #define FP_MAGIC 0x6e61686366637070ull /* "ppcfchan" */
-#define FP_ABI_VERSION 1
+#define FP_ABI_VERSION 2
 
 /*
  * The page with the system-call stub, mapped by the library at this
@@ -44,6 +56,13 @@
 #define FP_PAGE_ADDR 0x5ff00000ul
 #define FP_PAGE_SIZE 4096
 #define FP_STUB_SYSCALL_END 20
+/*
+ * The channel's path, written in the page by the library: the one openat
+ * with write access the filter lets through from the page is the one
+ * whose path argument is this address (the library's own open of the
+ * channel, which is not the job's and is not recorded).
+ */
+#define FP_PAGE_CHAN_PATH 64
 
 /* Where the job finds the library and the channel (binds into /dev). */
 #define FP_VIEW_DIR "/dev/.procache"
@@ -56,8 +75,10 @@
 
 #define FP_HEADER_SIZE 4096
 #define FP_SLOT_SIZE 1024
-#define FP_NR_SLOTS 2048
-#define FP_CHAN_SIZE (FP_HEADER_SIZE + (uint64_t)FP_SLOT_SIZE * FP_NR_SLOTS)
+#define FP_NR_SLOTS 1024
+#define FP_SEEN_OFFSET (FP_HEADER_SIZE + (uint64_t)FP_SLOT_SIZE * FP_NR_SLOTS)
+#define FP_SEEN_SLOTS 16384
+#define FP_CHAN_SIZE (FP_SEEN_OFFSET + sizeof(uint64_t) * FP_SEEN_SLOTS)
 /* A producer wakes the supervisor when more slots than this are used. */
 #define FP_WAKE_USED (FP_NR_SLOTS / 4)
 
@@ -113,9 +134,64 @@ struct fp_header {
 	int64_t free;			/* slots not claimed */
 	uint64_t fallbacks;		/* calls notified for want of a slot */
 	_Alignas(64) uint64_t gen;	/* write generation (supervisor) */
+	uint64_t seen_epoch;		/* of the seen table (supervisor) */
 	_Alignas(64) uint64_t tail;	/* consumer position (supervisor) */
 	uint32_t sleeping;		/* futex word: 1 while the drainer waits */
 };
+
+/*
+ * The seen table's key of a call: a 64-bit hash (collisions between the
+ * few thousand lookups of a run are out of reach) of the epoch, the
+ * system call, its flag argument and its two strings. 0 is never
+ * returned (it marks an empty entry).
+ */
+static inline uint64_t fp_mix(uint64_t h, uint64_t v)
+{
+	h ^= v * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 32)) * 0xd6e8feb86659fd93ull;
+	return h ^ (h >> 29);
+}
+
+static inline uint64_t fp_hash_str(uint64_t h, const char *s)
+{
+	uint64_t v;
+	const unsigned char *p = (const unsigned char *)s;
+	int i;
+
+	for (;;) {
+		v = 0;
+		for (i = 0; i < 8 && p[i]; i++)
+			v |= (uint64_t)p[i] << (8 * i);
+		h = fp_mix(h, v ^ (uint64_t)i << 56);
+		if (i < 8)
+			return h;
+		p += 8;
+	}
+}
+
+static inline uint64_t fp_key_hash(uint64_t epoch, uint32_t nr, uint64_t flags,
+				   const char *base, const char *path)
+{
+	uint64_t h = fp_mix(fp_mix(fp_mix(0x2545f4914f6cdd1dull, epoch), nr), flags);
+
+	h = fp_hash_str(fp_hash_str(h, base), path);
+	return h ? h : 1;
+}
+
+/* The argument of call @nr that the tracer's handling depends on: flags. */
+static inline uint64_t fp_call_flags(uint32_t nr, const uint64_t args[4])
+{
+	switch (nr) {
+	case 257:	/* openat */
+	case 332:	/* statx */
+		return args[2];
+	case 262:	/* newfstatat */
+	case 439:	/* faccessat2 */
+		return args[3];
+	default:	/* readlink, readlinkat, access */
+		return 0;
+	}
+}
 
 /*
  * The calls the filter lets through from the page (anything else from it

@@ -78,13 +78,14 @@ struct sbx_layer {
 
 /*
  * A file shown in the job's view (struct sbx_tracer): a host file bound
- * there, or a new file with the given bytes. All of a tracer's files are
- * in one directory under /dev, which the sandbox makes for them.
+ * there, a new file with the given bytes, or a new empty file of a size.
+ * All of a tracer's files are in one directory under /dev, which the
+ * sandbox makes for them (a tmpfs: memory, never written back).
  */
 struct sbx_bind {
 	const char *host;	/* absolute host path of a regular file, or */
-	const void *data;	/* ... its bytes (@size), executable */
-	size_t size;
+	const void *data;	/* ... its bytes (@size), executable, or */
+	size_t size;		/* ... (both NULL) @size zero bytes */
 	const char *view;	/* absolute: /dev/DIR/NAME */
 	bool writable;		/* else read-only; never setuid or devices */
 };

@@ -91,6 +91,9 @@ struct trace {
 	bool drainer_started;
 	_Atomic bool drainer_stop;
 
+	/* resolve_arg()'s buffers, kept (under the lock) from call to call */
+	struct strbuf scratch_name, scratch_base, scratch_key;
+
 	/* counts, for -vv and the benchmarks */
 	uint64_t nr_notifications, nr_records, nr_fallbacks;
 	uint32_t nr_by_call[512];	/* notifications by call number */
@@ -163,18 +166,22 @@ struct trace_fast_rec {
 };
 
 /*
- * Create the channel in @dir and map it; 0, or -errno with a message in
- * @err (the fast path is then off).
+ * The fast path's state, and with @dir (tests without a sandbox) the
+ * channel made there and mapped; 0, or -errno with a message in @err
+ * (the fast path is then off).
  */
 int trace_fast_setup(struct trace *t, const char *dir, struct strbuf *err);
 void trace_fast_release(struct trace *t);
 /* The library's version: 16 hex digits of its hash. */
 const char *trace_fast_version(void);
 /*
- * Keep the job's root and mount namespace of @pid open (once): records
- * read after the job's end still find its private mounts.
+ * At the first notification, of @pid: keep the job's root and mount
+ * namespace open (records read after the job's end still find its
+ * private mounts), and map the channel the sandbox made. 0, or -errno
+ * when the channel cannot be mapped (then the library finds no header
+ * and every call is notified).
  */
-void trace_fast_hold_view(struct trace *t, pid_t pid);
+int trace_fast_hold_view(struct trace *t, pid_t pid);
 /* The job's root (O_PATH), or -1 before the first notification. */
 int trace_fast_root(const struct trace *t);
 /*
@@ -202,6 +209,13 @@ void trace_fast_wrote(struct trace *t, const char *const *paths, size_t n);
  * @path (equal to or above it).
  */
 bool trace_fast_touched(const struct trace *t, const char *path, uint64_t since);
+/*
+ * The seen table (fastpath.h): record @fr's lookup is in the seen set, so
+ * the library need not publish it again; and the seen set was forgotten
+ * (trace_forget_resolutions()), so no entry holds any more.
+ */
+void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr);
+void trace_fast_forget(struct trace *t);
 /*
  * The filter's prefix: calls from the page with a number of the fast
  * set are allowed, anything else falls through to the program that
@@ -243,8 +257,11 @@ struct res {
 #define RES_INIT { .path = STRBUF_INIT, .hostpath = STRBUF_INIT, .key = STRBUF_INIT }
 
 void trace_res_release(struct res *r);
-/* Remember a lookup whose records are complete (host state only). */
-void trace_res_seen(struct trace *t, const struct res *r);
+/*
+ * Remember a lookup whose records are complete (host state only); returns
+ * whether it was remembered.
+ */
+bool trace_res_seen(struct trace *t, const struct res *r);
 
 enum create_kind {
 	CREATE_NONE,

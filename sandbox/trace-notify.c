@@ -141,6 +141,7 @@ struct call {
 	enum create_kind create; /* for the next resolve_arg() */
 	mode_t open_mode;        /* for the next resolve_arg(): open's mode */
 	int error;      /* answer with this errno instead of CONTINUE */
+	bool seen;      /* the lookup is in the seen set (found or added) */
 	/*
 	 * A call that may change how a path classifies (DESIGN §3.1): the
 	 * job-view paths it touched, and whether one is not internal state.
@@ -222,7 +223,7 @@ static bool read_path(struct call *c, uint64_t addr, struct strbuf *out)
 
 /* The seen set's key of a lookup: built by hand, it is made per call. */
 static void seen_key(struct strbuf *key, char op, bool follow, enum create_kind create,
-		     uint64_t resolve, const struct strbuf *base, const struct strbuf *name)
+		     uint64_t resolve, const char *base, const char *name)
 {
 	static const char hex[] = "0123456789abcdef";
 	char buf[20];
@@ -238,67 +239,72 @@ static void seen_key(struct strbuf *key, char op, bool follow, enum create_kind 
 	while (i)
 		strbuf_addch(key, buf[--i]);
 	strbuf_addch(key, ':');
-	strbuf_addbuf(key, base);
+	strbuf_addstr(key, base);
 	strbuf_addch(key, '/');
-	strbuf_addbuf(key, name);
+	strbuf_addstr(key, name);
 }
 
 /*
  * Resolve the path argument (dirfd, addr) of the call. @empty_ok: the call
- * honours AT_EMPTY_PATH and the flag was given.
+ * honours AT_EMPTY_PATH and the flag was given. The path and the base
+ * are read into the tracer's scratch buffers (t->lock is held), or taken
+ * from the record as they are: a lookup the seen set answers allocates
+ * nothing.
  */
 static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 			bool empty_ok, uint64_t resolve, char op, struct res *r)
 {
-	struct strbuf name = STRBUF_INIT, base = STRBUF_INIT;
-	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc,
+	struct trace *t = c->t;
+	struct walk w = { .t = t, .pid = c->pid, .sc = c->sc,
 			  .follow_last = follow, .resolve = resolve, .create = c->create,
 			  .open_mode = c->open_mode };
-	bool ok = false;
+	const char *name, *base = "";
 
 	if (c->rec) {
 		w.gen = c->rec->rec.rec.gen;
-		w.stale = w.gen < trace_fast_gen(c->t);
+		w.stale = w.gen < trace_fast_gen(t);
+		name = c->rec->path;
+	} else {
+		if (!read_path(c, addr, &t->scratch_name))
+			return false;
+		name = t->scratch_name.buf;
 	}
-	if (!read_path(c, addr, &name))
-		goto out;
-	if (!name.len && !empty_ok) {
-		goto out; /* ENOENT, no lookup */
-	}
-	if (name.buf[0] != '/' || (resolve & RESOLVE_IN_ROOT)) {
+	if (!*name && !empty_ok)
+		return false; /* ENOENT, no lookup */
+	if (name[0] != '/' || (resolve & RESOLVE_IN_ROOT)) {
 		int err;
 
 		if (c->rec) {
-			strbuf_addstr(&base, c->rec->base);
-			err = base.len ? 0 : -EINVAL;
+			base = c->rec->base;
+			err = *base ? 0 : -EINVAL;
 		} else {
-			err = trace_dirfd_path(w.pid, dirfd, &base);
+			err = trace_dirfd_path(w.pid, dirfd, &t->scratch_base);
+			base = t->scratch_base.buf;
 		}
-		if (err < 0 || base.buf[0] != '/') {
+		if (err < 0 || base[0] != '/') {
 			/* EBADF, or an fd that is not a path (pipe, socket) */
 			if (err < 0 && err != -ENOENT && still_valid(c)) {
-				trace_taint(c->t, "syscall %s: cannot resolve fd %d of %d: %s",
+				trace_taint(t, "syscall %s: cannot resolve fd %d of %d: %s",
 					    c->sc, dirfd, w.pid, strerror(-err));
 				note_touched(c, NULL);
 			}
-			goto out;
+			return false;
 		}
 	}
 	/* a write is walked every time: what it touches is logged */
 	if (op && !c->write && !w.stale) {
-		seen_key(&r->key, op, follow, c->create, resolve, &base, &name);
-		if (strmap_has(&c->t->seen, r->key.buf))
-			goto out; /* recorded before: nothing new */
+		seen_key(&t->scratch_key, op, follow, c->create, resolve, base, name);
+		if (strmap_get(&t->seen, t->scratch_key.buf, t->scratch_key.len) != -1) {
+			c->seen = true;
+			return false; /* recorded before: nothing new */
+		}
+		strbuf_addbuf(&r->key, &t->scratch_key);
 	}
 	if (!still_valid(c))
-		goto out;
-	trace_walk_path(&w, base.len ? base.buf : "/", name.buf, r);
+		return false;
+	trace_walk_path(&w, *base ? base : "/", name, r);
 	note_touched(c, r);
-	ok = true;
-out:
-	strbuf_release(&name);
-	strbuf_release(&base);
-	return ok;
+	return true;
 }
 
 static bool job_missing(int64_t ret)
@@ -357,7 +363,7 @@ static void on_lookup(struct call *c, int dirfd, uint64_t addr, bool follow,
 
 	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, 'a' + (char)kind, &r)) {
 		trace_record_found(c->t, &r, kind, c->sc);
-		trace_res_seen(c->t, &r);
+		c->seen = trace_res_seen(c->t, &r);
 		check_record(c, &r);
 	}
 	trace_res_release(&r);
@@ -383,10 +389,13 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr)
 
 	if (resolve_arg(c, dirfd, addr, false, false, 0, 0, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
-		if (r.where != W_INTERNAL)
+		if (r.where != W_INTERNAL) {
 			trace_forget_resolutions(c->t);
+			trace_fast_forget(c->t);
+		}
 	} else if (!c->stale) {
 		trace_forget_resolutions(c->t);
+		trace_fast_forget(c->t);
 		if (!c->nr_touched)
 			note_touched(c, NULL);
 	}
@@ -443,11 +452,11 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 						   (mode_t)mode, o))
 				o->create = false; /* then only "regular file" holds */
 		}
-		trace_res_seen(c->t, &r);
+		c->seen = trace_res_seen(c->t, &r);
 		goto out;
 	}
 	trace_record_found(c->t, &r, kind, c->sc);
-	trace_res_seen(c->t, &r);
+	c->seen = trace_res_seen(c->t, &r);
 	check_record(c, &r);
 out:
 	trace_res_release(&r);
@@ -951,6 +960,8 @@ static void handle_record(struct trace *t, const struct trace_fast_rec *fr)
 	c.sc = trace_sc_name(c.nr);
 	t->nr_records++;
 	on_notification(&c);
+	if (c.seen)
+		trace_fast_seen_add(t, fr);
 	call_release(&c);
 }
 
@@ -1003,7 +1014,11 @@ static void *drainer_main(void *arg)
 /* With t->lock held, at the first notification (the job's first execve). */
 static void drainer_start(struct trace *t, pid_t pid)
 {
-	trace_fast_hold_view(t, pid);
+	int r = trace_fast_hold_view(t, pid);
+
+	if (r < 0)
+		debug("fast path: cannot map the channel: %s (every call is notified)",
+		     strerror(-r));
 	if (pthread_create(&t->drainer, NULL, drainer_main, t) == 0)
 		t->drainer_started = true;
 	else

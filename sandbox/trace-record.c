@@ -124,6 +124,9 @@ void trace_records_release(struct trace *t)
 	free(t->map);
 	strmap_release(&t->seen);
 	strmap_release(&t->hostdirs);
+	strbuf_release(&t->scratch_name);
+	strbuf_release(&t->scratch_base);
+	strbuf_release(&t->scratch_key);
 	for (i = 0; i < t->nr_taints; i++)
 		free(t->taints[i]);
 	free(t->taints);

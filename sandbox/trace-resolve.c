@@ -193,11 +193,14 @@ void trace_res_release(struct res *r)
 	strbuf_release(&r->key);
 }
 
-void trace_res_seen(struct trace *t, const struct res *r)
+bool trace_res_seen(struct trace *t, const struct res *r)
 {
 	if (r->key.len && r->where == W_HOST && !r->forced &&
-	    (r->status == RES_FOUND || r->status == RES_MISSING))
+	    (r->status == RES_FOUND || r->status == RES_MISSING)) {
 		strmap_add(&t->seen, r->key.buf);
+		return true;
+	}
+	return false;
 }
 
 /* Add the parent directory of the absolute @path to @out. */

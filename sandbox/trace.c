@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -51,20 +52,24 @@ struct trace *trace_new(const struct trace_config *cfg)
 	for (i = 0; i < cfg->nr_private_paths; i++)
 		t->private_paths[i] = xstrdup(cfg->private_paths[i]);
 	t->cfg.private_paths = NULL;
+	strbuf_init(&t->scratch_name, 0);
+	strbuf_init(&t->scratch_base, 0);
+	strbuf_init(&t->scratch_key, 0);
 	pthread_mutex_init(&t->lock, NULL);
-	if (cfg->fast_dir && cfg->trace && !cfg->untrusted) {
+	if (cfg->fast && cfg->trace && !cfg->untrusted) {
 		struct strbuf err = STRBUF_INIT;
 
 		if (trace_fast_setup(t, cfg->fast_dir, &err) < 0) {
 			t->fast_error = strbuf_detach(&err, NULL);
 		} else {
 			/* seen by host path only when there is no sandbox */
-			t->private_paths[t->cfg.nr_private_paths++] =
-				xstrdup(trace_fast_channel(t));
+			if (trace_fast_channel(t))
+				t->private_paths[t->cfg.nr_private_paths++] =
+					xstrdup(trace_fast_channel(t));
 			t->binds[0] = (struct sbx_bind){ .data = fp_lib_bytes,
 							 .size = (size_t)(fp_lib_end - fp_lib_bytes),
 							 .view = TRACE_FAST_PRELOAD };
-			t->binds[1] = (struct sbx_bind){ .host = trace_fast_channel(t),
+			t->binds[1] = (struct sbx_bind){ .size = FP_CHAN_SIZE,
 							 .view = FP_CHAN_PATH,
 							 .writable = true };
 		}
@@ -168,6 +173,8 @@ int trace_finish(struct trace *t, struct strbuf *err)
 	size_t i;
 
 	(void)err;
+	struct rusage ru0, ru1, ru2;
+	getrusage(RUSAGE_SELF, &ru0);
 	/* the records the job left: it is over, so every one, past holes */
 	trace_drainer_stop(t);
 	pthread_mutex_lock(&t->lock);
@@ -179,6 +186,7 @@ int trace_finish(struct trace *t, struct strbuf *err)
 	if (t->fast_error)
 		trace_taint(t, "fast path: %s", t->fast_error);
 
+	getrusage(RUSAGE_SELF, &ru1);
 	struct progress prog;
 	progress_start(&prog, "hashing inputs", t->nr_obs, PROGRESS_COUNT);
 	for (i = 0; i < t->nr_obs; i++) {
@@ -223,6 +231,9 @@ int trace_finish(struct trace *t, struct strbuf *err)
 		}
 	}
 	progress_done(&prog);
+	getrusage(RUSAGE_SELF, &ru2);
+#define CPU(r) ((double)r.ru_utime.tv_sec + r.ru_utime.tv_usec / 1e6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec / 1e6)
+	info("TMP: before finish %.3f, final drain %.3f, checks %.3f", CPU(ru0), CPU(ru1) - CPU(ru0), CPU(ru2) - CPU(ru1));
 	if (t->dead && !t->nr_taints)
 		trace_taint(t, "tracer stopped");
 	return 0;

@@ -69,10 +69,13 @@ struct trace_config {
 	bool host_net;    /* --net: the job shares the host network namespace,
 	                     so network and abstract-socket use taints */
 	/*
-	 * The fast path (DESIGN.md §3.1): a directory (the run's) where the
-	 * tracer creates the channel; NULL: off.
-	 * Ignored without cfg.trace and with cfg.untrusted.
+	 * The fast path (DESIGN.md §3.1); ignored without cfg.trace and with
+	 * cfg.untrusted. The sandbox shows its files to the job (the hooks'
+	 * binds) and the tracer maps the channel through the job's root at
+	 * the first notification; or, with @fast_dir (tests without a
+	 * sandbox), the tracer creates the channel there at once.
 	 */
+	bool fast;
 	const char *fast_dir;
 	/* Tests: at most this many records in the channel at once (0: its
 	 * size), so that it overflows. */

@@ -111,7 +111,7 @@ static long sys_ret(long r)
 
 /* A call being recorded: capacity claimed, base read, generation taken. */
 struct pending {
-	uint64_t gen;
+	uint64_t gen, epoch;
 	size_t base_len, path_len;
 	const char *path;
 	char base[4096];
@@ -201,23 +201,56 @@ static int fp_begin(struct pending *pd, int dirfd, const char *path)
 	if (pd->base_len + pd->path_len + 3 > FP_DATA_MAX)
 		goto no;
 	pd->gen = __atomic_load_n(&hdr->gen, __ATOMIC_ACQUIRE);
+	pd->epoch = __atomic_load_n(&hdr->seen_epoch, __ATOMIC_ACQUIRE);
 	return 1;
 no:
 	give_back();
 	return 0;
 }
 
-/* Publish the record of a call made after fp_begin(). */
+/*
+ * Whether the tracer already has this lookup (fastpath.h, the seen
+ * table), with the seen epoch unchanged since before the call.
+ */
+static int already_seen(const struct pending *pd, uint32_t nr, const uint64_t args[4])
+{
+	const uint64_t *seen = (const uint64_t *)((const char *)hdr + FP_SEEN_OFFSET);
+	uint64_t h = fp_key_hash(pd->epoch, nr, fp_call_flags(nr, args), pd->base, pd->path);
+	uint64_t i, n, e;
+
+	for (i = h % FP_SEEN_SLOTS, n = 0;; i = (i + 1) % FP_SEEN_SLOTS) {
+		e = __atomic_load_n(&seen[i], __ATOMIC_ACQUIRE);
+		if (!e || ++n == FP_SEEN_SLOTS)
+			return 0;
+		if (e == h)
+			break;
+	}
+	return __atomic_load_n(&hdr->seen_epoch, __ATOMIC_ACQUIRE) == pd->epoch;
+}
+
+/*
+ * Publish the record of a call made after fp_begin(), unless the tracer
+ * already has the same lookup.
+ */
 static void fp_commit(struct pending *pd, uint32_t nr, uint64_t a0, uint64_t a2,
 		      uint64_t a3, long ret, const struct fp_stat *st,
 		      const char *value, size_t value_len)
 {
-	uint64_t pos = __atomic_fetch_add(&hdr->head, 1, __ATOMIC_RELAXED);
-	struct fp_slot *s = (struct fp_slot *)(slots + (pos % FP_NR_SLOTS) * FP_SLOT_SIZE);
-	struct fp_rec *r = &s->rec;
+	const uint64_t args[4] = { a0, 0, a2, a3 };
+	uint64_t pos;
+	struct fp_slot *s;
+	struct fp_rec *r;
 	size_t room;
 	char *d;
 	int spins = 0;
+
+	if (already_seen(pd, nr, args)) {
+		give_back();
+		return;
+	}
+	pos = __atomic_fetch_add(&hdr->head, 1, __ATOMIC_RELAXED);
+	s = (struct fp_slot *)(slots + (pos % FP_NR_SLOTS) * FP_SLOT_SIZE);
+	r = &s->rec;
 
 	/* free by construction (fastpath.h); spin in case of a slow consumer */
 	while (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != FP_SEQ_FREE(pos)) {
@@ -227,10 +260,7 @@ static void fp_commit(struct pending *pd, uint32_t nr, uint64_t a0, uint64_t a2,
 		__builtin_ia32_pause();
 	}
 	r->nr = nr;
-	r->args[0] = a0;
-	r->args[1] = 0;
-	r->args[2] = a2;
-	r->args[3] = a3;
+	memcpy(r->args, args, sizeof(args));
 	r->gen = pd->gen;
 	r->ret = ret;
 	if (st)
@@ -596,24 +626,29 @@ static void patch_all(void *libc)
 	apply_patches(plan, n);
 }
 
-/* Map the channel and check its header; 0 or -1. */
+/*
+ * Map the channel and check its header; 0 or -1. Its path is opened from
+ * the page where it is written (the filter's exception, fastpath.h).
+ */
 static int map_channel(void)
 {
-	const char *path = getenv(FP_CHAN_ENV);
+	const char *chan = (const char *)(FP_PAGE_ADDR + FP_PAGE_CHAN_PATH);
 	long fd, p;
 	struct fp_header *h;
 
-	if (!path || !*path)
-		path = FP_CHAN_PATH;
-	fd = sys_raw(SYS_openat, AT_FDCWD, (long)path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0, 0);
+	fd = fp_page(SYS_openat, AT_FDCWD, (long)chan, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0, 0);
 	if (fd < 0)
 		return -1;
-	p = sys_mmap(0, (long)FP_CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* populated: a tmpfs page is then mapped writable, and no record
+	 * written later takes a fault */
+	p = sys_mmap(0, (long)FP_CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		     fd, 0);
 	sys_raw(SYS_close, fd, 0, 0, 0, 0);
 	if (p < 0 && p > -4096)
 		return -1;
 	h = (struct fp_header *)p;
-	if (h->magic != FP_MAGIC || h->version != FP_ABI_VERSION ||
+	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != FP_MAGIC ||
+	    h->version != FP_ABI_VERSION ||
 	    h->nr_slots != FP_NR_SLOTS || h->slot_size != FP_SLOT_SIZE) {
 		sys_raw(SYS_munmap, p, (long)FP_CHAN_SIZE, 0, 0, 0);
 		return -1;
@@ -623,11 +658,23 @@ static int map_channel(void)
 	return 0;
 }
 
-/* Map the page at its fixed address with the stub; 0 or -1. */
+/*
+ * Map the page at its fixed address with the stub and the channel's path;
+ * 0 or -1.
+ */
 static int map_page(void)
 {
-	long p = sys_mmap((long)FP_PAGE_ADDR, FP_PAGE_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	const char *chan = getenv(FP_CHAN_ENV);
+	long p;
+	size_t n;
+
+	if (!chan || !*chan)
+		chan = FP_CHAN_PATH;
+	n = strlen(chan);
+	if (n >= FP_PAGE_SIZE - FP_PAGE_CHAN_PATH)
+		return -1;
+	p = sys_mmap((long)FP_PAGE_ADDR, FP_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 
 	if (p != (long)FP_PAGE_ADDR) {
 		/* taken, or a kernel that took the address as a hint */
@@ -636,6 +683,7 @@ static int map_page(void)
 		return -1;
 	}
 	memcpy((void *)p, stub, sizeof(stub));
+	memcpy((char *)p + FP_PAGE_CHAN_PATH, chan, n + 1);
 	if (sys_raw(SYS_mprotect, p, FP_PAGE_SIZE, PROT_READ | PROT_EXEC, 0, 0)) {
 		sys_raw(SYS_munmap, p, FP_PAGE_SIZE, 0, 0, 0);
 		return -1;

@@ -95,6 +95,7 @@ static struct trace *run_prog(const char *prog, const struct trace_config *cfg0,
 		priv[i++] = fast_lib;
 		cfg.private_paths = priv;
 		cfg.nr_private_paths = i;
+		cfg.fast = true;
 		cfg.fast_dir = unit_tmpdir();
 	}
 	t = trace_new(&cfg);
@@ -910,6 +911,16 @@ TEST(test_fast_functions)
 	t = RUN_F(NULL, "readlink", fx.file); /* EINVAL: a stat */
 	HAS(t, TRACE_STAT, fx.file);
 	trace_free(t);
+	{
+		/* a write made from the page itself is notified all the same */
+		_cleanup_free_ char *out = path_join(fx.dir, "out");
+
+		t = RUN_F(NULL, "page-creat", out);
+		CHECK_EQ_INT(WEXITSTATUS(status), 0);
+		HAS(t, TRACE_OUTPUT, out);
+		trace_free(t);
+		unlink(out);
+	}
 	t = RUN_F(NULL, "realpath", viadir); /* glibc: readlink of each prefix */
 	HAS(t, TRACE_SYMLINK, fx.dirlink);
 	HAS(t, TRACE_STAT, fx.subfile);
