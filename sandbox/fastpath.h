@@ -57,12 +57,14 @@
 #define FP_PAGE_SIZE 4096
 #define FP_STUB_SYSCALL_END 20
 /*
- * The channel's path, written in the page by the library: the one openat
- * with write access the filter lets through from the page is the one
- * whose path argument is this address (the library's own open of the
- * channel, which is not the job's and is not recorded).
+ * Paths the library writes in the page before making it read-only: the
+ * channel's, and /proc/self/mem (its own libc is patched through it). An
+ * openat from the page whose path argument points into the page is the
+ * library's own, not the job's: the filter lets it through whatever its
+ * flags, and nothing records it.
  */
 #define FP_PAGE_CHAN_PATH 64
+#define FP_PAGE_MEM_PATH 32
 
 /* Where the job finds the library and the channel (binds into /dev). */
 #define FP_VIEW_DIR "/dev/.procache"

@@ -368,15 +368,15 @@ size_t trace_fast_filter(struct sock_filter *out, size_t max)
 {
 	static const uint32_t nrs[] = FP_ALLOWED_NRS;
 	const uint64_t ip = FP_PAGE_ADDR + FP_STUB_SYSCALL_END;
-	const uint64_t chan = FP_PAGE_ADDR + FP_PAGE_CHAN_PATH;
+	const uint64_t page = FP_PAGE_ADDR;
 	const size_t n = ARRAY_SIZE(nrs);
 	/*
 	 * ld arch, jeq, ld ip_hi, jeq, ld ip_lo, jeq, ld nr, n x jeq, ja;
-	 * openat: ld args[1]_hi, jeq, ld args[1]_lo, jeq, ld args[2], jset;
-	 * ret allow
+	 * openat: ld args[1]_hi, jeq, ld args[1]_lo, jge, jge, ld args[2],
+	 * jset; ret allow
 	 */
-	const size_t len = 7 + n + 1 + 6 + 1;
-	const size_t openchk = 8 + n, flagchk = openchk + 4, allow = len - 1;
+	const size_t len = 7 + n + 1 + 7 + 1;
+	const size_t openchk = 8 + n, flagchk = openchk + 5, allow = len - 1;
 	size_t i, k = 0;
 
 	if (max < len)
@@ -402,12 +402,18 @@ size_t trace_fast_filter(struct sock_filter *out, size_t max)
 	/* any other number from the page: the rules, as from anywhere */
 	out[k] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(len - k - 1));
 	k++;
-	/* openat of the channel by the library, whatever its flags */
+	/* openat of a path in the page (the library's own), whatever its
+	 * flags: the page is below 4 GiB */
 	out[k++] = (struct sock_filter)LD_HI(args[1]);
-	out[k] = (struct sock_filter)JEQ((uint32_t)(chan >> 32), k + 1, flagchk);
+	out[k] = (struct sock_filter)JEQ(0, k + 1, flagchk);
 	k++;
 	out[k++] = (struct sock_filter)LD(args[1]);
-	out[k] = (struct sock_filter)JEQ((uint32_t)chan, allow, flagchk);
+	out[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)page,
+					      REL(k, k + 1), REL(k, flagchk));
+	k++;
+	out[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K,
+					      (uint32_t)(page + FP_PAGE_SIZE), REL(k, flagchk),
+					      REL(k, allow));
 	k++;
 	/* any other openat: only without a write flag (args[2]'s low word) */
 	out[k++] = (struct sock_filter)LD(args[2]);

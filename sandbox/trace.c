@@ -17,7 +17,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -173,8 +172,6 @@ int trace_finish(struct trace *t, struct strbuf *err)
 	size_t i;
 
 	(void)err;
-	struct rusage ru0, ru1, ru2;
-	getrusage(RUSAGE_SELF, &ru0);
 	/* the records the job left: it is over, so every one, past holes */
 	trace_drainer_stop(t);
 	pthread_mutex_lock(&t->lock);
@@ -186,7 +183,6 @@ int trace_finish(struct trace *t, struct strbuf *err)
 	if (t->fast_error)
 		trace_taint(t, "fast path: %s", t->fast_error);
 
-	getrusage(RUSAGE_SELF, &ru1);
 	struct progress prog;
 	progress_start(&prog, "hashing inputs", t->nr_obs, PROGRESS_COUNT);
 	for (i = 0; i < t->nr_obs; i++) {
@@ -231,9 +227,6 @@ int trace_finish(struct trace *t, struct strbuf *err)
 		}
 	}
 	progress_done(&prog);
-	getrusage(RUSAGE_SELF, &ru2);
-#define CPU(r) ((double)r.ru_utime.tv_sec + r.ru_utime.tv_usec / 1e6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec / 1e6)
-	info("TMP: before finish %.3f, final drain %.3f, checks %.3f", CPU(ru0), CPU(ru1) - CPU(ru0), CPU(ru2) - CPU(ru1));
 	if (t->dead && !t->nr_taints)
 		trace_taint(t, "tracer stopped");
 	return 0;

@@ -58,6 +58,8 @@ static const unsigned char stub[] = {
 	0xc3,			/* ret */
 };
 _Static_assert(sizeof(stub) == FP_STUB_SYSCALL_END + 1, "stub layout");
+_Static_assert(sizeof(stub) <= FP_PAGE_MEM_PATH &&
+	       FP_PAGE_MEM_PATH + sizeof("/proc/self/mem") <= FP_PAGE_CHAN_PATH, "page layout");
 
 typedef long (*fp_call_fn)(long nr, long a1, long a2, long a3, long a4, long a5);
 
@@ -569,15 +571,32 @@ static int plan_patch(unsigned char *fn, size_t size, void *to, struct patch *p)
 }
 
 /*
- * Write every planned jump: libc's text made writable once, over the span
- * of the patched functions (only the pages written are copied), then
- * executable again. Only our own code and system calls run meanwhile.
+ * Write every planned jump. Through /proc/self/mem, which writes a
+ * read-only private mapping as a debugger does: each page written is
+ * copied once and keeps its protection, with no mprotect (which changes
+ * every mapped page's entry, dear on a virtual machine). When that is
+ * refused, libc's text is made writable over the span of the patched
+ * functions, written, and made executable again, with only our own code
+ * and system calls running meanwhile.
  */
 static void apply_patches(const struct patch *p, size_t n)
 {
+	const char *mem = (const char *)(FP_PAGE_ADDR + FP_PAGE_MEM_PATH);
 	uintptr_t first = UINTPTR_MAX, last = 0;
 	size_t i, k;
+	long fd;
 
+	if (!n)
+		return;
+	fd = fp_page(SYS_openat, AT_FDCWD, (long)mem, O_RDWR | O_CLOEXEC, 0, 0);
+	for (i = 0; fd >= 0 && i < n; i++)
+		if (sys_raw(SYS_pwrite64, fd, (long)p[i].code, (long)p[i].len, (long)p[i].at, 0) !=
+		    (long)p[i].len)
+			break; /* the rest through mprotect (rewriting any is harmless) */
+	if (fd >= 0)
+		sys_raw(SYS_close, fd, 0, 0, 0, 0);
+	if (fd >= 0 && i == n)
+		return;
 	for (i = 0; i < n; i++) {
 		if (PAGE_OF(p[i].at) < first)
 			first = PAGE_OF(p[i].at);
@@ -585,7 +604,7 @@ static void apply_patches(const struct patch *p, size_t n)
 			last = PAGE_OF(p[i].at + p[i].len - 1);
 	}
 	/* more than 4 MiB apart: not one libc's text; leave it alone */
-	if (!n || last - first >= (4u << 20) ||
+	if (last - first >= (4u << 20) ||
 	    sys_raw(SYS_mprotect, (long)first, (long)(last - first + 4096),
 		    PROT_READ | PROT_WRITE, 0, 0))
 		return;
@@ -597,18 +616,84 @@ static void apply_patches(const struct patch *p, size_t n)
 		; /* nothing of libc can run until this succeeds */
 }
 
+/* libc's dynamic symbol table, for the size of a function. */
+struct symtab {
+	uintptr_t base;
+	const ElfW(Sym) *sym;
+	const char *str;
+	const uint32_t *gnu_hash;
+};
+
+static int symtab_init(void *handle, struct symtab *st)
+{
+	struct link_map *lm = NULL;
+	const ElfW(Dyn) *d;
+
+	memset(st, 0, sizeof(*st));
+	if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) || !lm || !lm->l_ld)
+		return -1;
+	st->base = lm->l_addr;
+	for (d = lm->l_ld; d->d_tag != DT_NULL; d++) {
+		/* ld.so may have relocated these in place, or not */
+		uintptr_t p = d->d_un.d_ptr < st->base ? d->d_un.d_ptr + st->base : d->d_un.d_ptr;
+
+		if (d->d_tag == DT_SYMTAB)
+			st->sym = (const ElfW(Sym) *)p;
+		else if (d->d_tag == DT_STRTAB)
+			st->str = (const char *)p;
+		else if (d->d_tag == DT_GNU_HASH)
+			st->gnu_hash = (const uint32_t *)p;
+	}
+	return st->sym && st->str && st->gnu_hash ? 0 : -1;
+}
+
+/*
+ * The symbol of @name at address @fn (a default or older version), by
+ * the GNU hash table (dladdr1() scans every symbol: most of the cost of
+ * starting, when called for each function), or NULL.
+ */
+static const ElfW(Sym) *symtab_find(const struct symtab *st, const char *name, const void *fn)
+{
+	const uint32_t nbuckets = st->gnu_hash[0], symoffset = st->gnu_hash[1];
+	const uint32_t bloom_size = st->gnu_hash[2];
+	const uint32_t *buckets = st->gnu_hash + 4 + bloom_size * (sizeof(ElfW(Addr)) / 4);
+	const uint32_t *chain = buckets + nbuckets;
+	uint32_t h = 5381, i;
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)name; *c; c++)
+		h = h * 33 + *c;
+	if (!nbuckets)
+		return NULL;
+	i = buckets[h % nbuckets];
+	if (i < symoffset)
+		return NULL;
+	for (;; i++) {
+		uint32_t ch = chain[i - symoffset];
+		const ElfW(Sym) *sym = &st->sym[i];
+
+		if ((ch | 1) == (h | 1) && !strcmp(st->str + sym->st_name, name) &&
+		    (const void *)(st->base + sym->st_value) == fn)
+			return sym;
+		if (ch & 1)
+			return NULL;
+	}
+}
+
 static void patch_all(void *libc)
 {
 	struct patch plan[NR_FUNCS];
+	struct symtab st;
 	size_t n = 0, i, k;
 	int have_faccessat2;
 
+	if (symtab_init(libc, &st) < 0)
+		return;
 	/* an empty path: ENOENT where the call exists */
 	have_faccessat2 = fp_page(SYS_faccessat2, AT_FDCWD, (long)"", 0, 0, 0) != -ENOSYS;
 	for (i = 0; i < NR_FUNCS; i++) {
 		unsigned char *fn = dlsym(libc, funcs[i].name);
-		const ElfW(Sym) *sym = NULL;
-		Dl_info info;
+		const ElfW(Sym) *sym;
 
 		if (!fn || (funcs[i].when == IF_FACCESSAT2 && !have_faccessat2))
 			continue;
@@ -617,8 +702,8 @@ static void patch_all(void *libc)
 				break;
 		if (k < n)
 			continue; /* an alias of a function already planned */
-		if (!dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym ||
-		    info.dli_saddr != fn || ELF64_ST_TYPE(sym->st_info) != STT_FUNC)
+		sym = symtab_find(&st, funcs[i].name, fn);
+		if (!sym || ELF64_ST_TYPE(sym->st_info) != STT_FUNC)
 			continue;
 		if (!plan_patch(fn, sym->st_size, funcs[i].wrapper, &plan[n]))
 			n++;
@@ -639,10 +724,13 @@ static int map_channel(void)
 	fd = fp_page(SYS_openat, AT_FDCWD, (long)chan, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0, 0);
 	if (fd < 0)
 		return -1;
-	/* populated: a tmpfs page is then mapped writable, and no record
-	 * written later takes a fault */
-	p = sys_mmap(0, (long)FP_CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-		     fd, 0);
+	/*
+	 * Not populated: a process touches a few pages of it, each fault
+	 * maps its neighbours too (fault-around), writable (tmpfs keeps no
+	 * dirty state), and prefaulting all of it costs more than that
+	 * where page tables are dear (a virtual machine).
+	 */
+	p = sys_mmap(0, (long)FP_CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	sys_raw(SYS_close, fd, 0, 0, 0, 0);
 	if (p < 0 && p > -4096)
 		return -1;
@@ -683,6 +771,7 @@ static int map_page(void)
 		return -1;
 	}
 	memcpy((void *)p, stub, sizeof(stub));
+	memcpy((char *)p + FP_PAGE_MEM_PATH, "/proc/self/mem", sizeof("/proc/self/mem"));
 	memcpy((char *)p + FP_PAGE_CHAN_PATH, chan, n + 1);
 	if (sys_raw(SYS_mprotect, p, FP_PAGE_SIZE, PROT_READ | PROT_EXEC, 0, 0)) {
 		sys_raw(SYS_munmap, p, FP_PAGE_SIZE, 0, 0, 0);
