@@ -307,10 +307,6 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 	return true;
 }
 
-static bool job_missing(int64_t ret)
-{
-	return ret == -ENOENT || ret == -ENOTDIR;
-}
 
 /*
  * A fast-path record's hazard (b): what the call saw of a host object
@@ -328,8 +324,11 @@ static void check_record(struct call *c, const struct res *r)
 	rec = &c->rec->rec.rec;
 	if (r->status == RES_MISSING) {
 		changed = rec->ret >= 0;
-	} else if (job_missing(rec->ret)) {
+	} else if (rec->ret == -ENOENT) {
 		changed = true;
+	} else if (rec->ret == -ENOTDIR) {
+		/* found: O_DIRECTORY or a trailing slash on a non-directory */
+		changed = S_ISDIR(r->st.st_mode);
 	} else if (rec->ret >= 0 && rec->st.mode) {
 		const struct stat *st = &r->st;
 

@@ -73,6 +73,27 @@ static const struct sbx_layer *layer_for(const struct trace *t, const char *p)
 	return best;
 }
 
+/* Where the host state of job-view @p is, under layer @l (NULL: as is). */
+static void host_path(const struct sbx_layer *l, const char *p, struct strbuf *hostpath)
+{
+	const char *rel;
+
+	strbuf_reset(hostpath);
+	if (!l) {
+		strbuf_addstr(hostpath, p);
+		return;
+	}
+	strbuf_addstr(hostpath, l->lower);
+	rel = p + strlen(l->mountpoint);
+	if (*rel && *rel != '/' && hostpath->len && hostpath->buf[hostpath->len - 1] != '/')
+		strbuf_addch(hostpath, '/');
+	if (hostpath->len > 1 && hostpath->buf[hostpath->len - 1] == '/' && *rel == '/')
+		strbuf_setlen(hostpath, hostpath->len - 1);
+	strbuf_addstr(hostpath, rel);
+	if (!hostpath->len)
+		strbuf_addch(hostpath, '/');
+}
+
 /*
  * Classify the job-view path @p (absolute, clean, no symlink resolved in
  * the last component) for the walk @w. For W_HOST, *@hostpath is where to
@@ -162,17 +183,7 @@ static enum where where_is(const struct walk *w, const char *p,
 	if (wh != W_HOST)
 		return wh;
 host:
-	{
-		strbuf_addstr(hostpath, l->lower);
-		rel = p + strlen(l->mountpoint);
-		if (*rel && *rel != '/' && hostpath->len && hostpath->buf[hostpath->len - 1] != '/')
-			strbuf_addch(hostpath, '/');
-		if (hostpath->len > 1 && hostpath->buf[hostpath->len - 1] == '/' && *rel == '/')
-			strbuf_setlen(hostpath, hostpath->len - 1);
-		strbuf_addstr(hostpath, rel);
-		if (!hostpath->len)
-			strbuf_addch(hostpath, '/');
-	}
+	host_path(l, p, hostpath);
 	return W_HOST;
 }
 
@@ -336,8 +347,9 @@ struct lookup {
 	const char *root;    /* ".." stops here (RESOLVE_BENEATH, IN_ROOT) */
 	int links;           /* symlinks followed */
 	bool last;           /* the component at hand is the last one */
-	bool walked;         /* a component was looked up: else the base
-	                        itself is the result */
+	bool walked;         /* the last step looked a component up: else
+	                        the result (the base itself, or where "."
+	                        or ".." left the walk) is examined at the end */
 	bool forced;         /* the component at hand was judged by the
 	                        write log (where_is) */
 };
@@ -670,6 +682,20 @@ static enum step step_lookup(struct lookup *lk)
 	if (r->path.len > 1)
 		strbuf_addch(&r->path, '/');
 	strbuf_addbuf(&r->path, &lk->name);
+	/*
+	 * A directory on the way already known as a host directory (only a
+	 * removal or rename changes that: see struct trace): nothing to look
+	 * at, nothing to record.
+	 */
+	if (!lk->last && !lk->w->stale &&
+	    strmap_get(&lk->w->t->hostdirs, r->path.buf, r->path.len) != -1) {
+		r->where = W_HOST;
+		host_path(layer_for(lk->w->t, r->path.buf), r->path.buf, &r->hostpath);
+		memset(&r->st, 0, sizeof(r->st));
+		r->st.st_mode = S_IFDIR; /* not the result: a component follows */
+		lk->forced = false;
+		return STEP_ON;
+	}
 	err = lstat_in_view(lk);
 	if (err == ENOENT || err == ENOTDIR)
 		return step_missing(lk, err);
@@ -686,10 +712,19 @@ static enum step step_lookup(struct lookup *lk)
 
 static enum step step_component(struct lookup *lk)
 {
-	if (!strcmp(lk->name.buf, "."))
+	/*
+	 * "." and ".." leave the walk at a directory whose stat was not
+	 * taken (a known host directory) or is another's (the one left by
+	 * ".."): if it ends there, walk_end() looks at it.
+	 */
+	if (!strcmp(lk->name.buf, ".")) {
+		lk->walked = false;
 		return STEP_ON;
-	if (!strcmp(lk->name.buf, ".."))
+	}
+	if (!strcmp(lk->name.buf, "..")) {
+		lk->walked = false;
 		return step_dotdot(lk);
+	}
 	lk->walked = true;
 	if (at_proc_pid(lk))
 		return step_proc_pid(lk);
@@ -720,7 +755,8 @@ static enum step walk_start(struct lookup *lk, const char *base, const char *nam
 static void walk_end(struct lookup *lk)
 {
 	if (!lk->walked) {
-		/* the base itself ("/", ".", AT_EMPTY_PATH, /proc/self/fd/N) */
+		/* the base itself ("/", ".", AT_EMPTY_PATH, /proc/self/fd/N),
+		 * or where "." or ".." left the walk */
 		if (!lk->r->path.len)
 			strbuf_addch(&lk->r->path, '/');
 		if (lstat_in_view(lk)) {

@@ -864,6 +864,10 @@ TEST(test_fast_functions)
 	t = RUN_F(NULL, "opendir", fx.sub);
 	HAS(t, TRACE_LISTING, fx.sub);
 	trace_free(t);
+	t = RUN_F(NULL, "opendir", fx.file); /* ENOTDIR: found, not a directory */
+	HAS(t, TRACE_CONTENT, fx.file);
+	CHECK_EQ_INT(trace_nr_taints(t), 0);
+	trace_free(t);
 	t = RUN_F(NULL, "stat", fx.link);
 	HAS(t, TRACE_SYMLINK, fx.link);
 	HAS(t, TRACE_STAT, fx.file);
