@@ -204,27 +204,28 @@ int trace_fast_pop(struct trace *t, struct trace_fast_rec *out, bool final)
 	}
 	/* a copy (the job may write the slot while we read it), of what the
 	 * header says is used */
-	memcpy(&out->rec, &s->rec, sizeof(struct fp_rec));
-	used = (size_t)out->rec.rec.base_len + out->rec.rec.path_len + out->rec.rec.value_len + 3;
+	out->rec = (struct fp_rec *)out->buf;
+	memcpy(out->rec, &s->rec, sizeof(struct fp_rec));
+	used = (size_t)out->rec->base_len + out->rec->path_len + out->rec->value_len + 3;
 	if (used <= FP_DATA_MAX)
-		memcpy(out->rec.rec.data, s->rec.data, used);
+		memcpy(out->rec->data, s->rec.data, used);
 	atomic_store_explicit((_Atomic uint64_t *)&s->seq, FP_SEQ_FREE(pos + FP_NR_SLOTS),
 			      memory_order_release);
 	f->tail = pos + 1;
 	atomic_store_explicit((_Atomic uint64_t *)&f->hdr->tail, f->tail, memory_order_relaxed);
 	atomic_fetch_add_explicit((_Atomic int64_t *)&f->hdr->free, 1, memory_order_release);
 
-	d = out->rec.rec.data;
-	if (used > FP_DATA_MAX || d[out->rec.rec.base_len] ||
-	    d[out->rec.rec.base_len + 1 + out->rec.rec.path_len] ||
-	    d[used - 1] || (out->rec.rec.base_len && d[0] != '/') ||
-	    (!out->rec.rec.base_len && d[1] != '/')) {
+	d = out->rec->data;
+	if (used > FP_DATA_MAX || d[out->rec->base_len] ||
+	    d[out->rec->base_len + 1 + out->rec->path_len] ||
+	    d[used - 1] || (out->rec->base_len && d[0] != '/') ||
+	    (!out->rec->base_len && d[1] != '/')) {
 		f->malformed++;
 		return -EINVAL;
 	}
 	out->base = d;
-	out->path = d + out->rec.rec.base_len + 1;
-	out->value = out->path + out->rec.rec.path_len + 1;
+	out->path = d + out->rec->base_len + 1;
+	out->value = out->path + out->rec->path_len + 1;
 	return 1;
 }
 
@@ -329,7 +330,7 @@ static void new_epoch(struct trace_fast *f)
 void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr)
 {
 	struct trace_fast *f = t->fast;
-	const struct fp_rec *r = &fr->rec.rec;
+	const struct fp_rec *r = fr->rec;
 	uint64_t *seen, h, i;
 
 	if (!f || !f->hdr)

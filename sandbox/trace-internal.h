@@ -156,12 +156,10 @@ bool trace_record_always_changing(struct trace *t, const char *hostpath,
 /* The library's bytes (sandbox/preload/blob.S). */
 extern const unsigned char fp_lib_bytes[], fp_lib_end[];
 
-/* A record taken off the channel: a copy, with its strings. */
+/* A record taken off the channel: a copy (rec points into buf), with its strings. */
 struct trace_fast_rec {
-	union {
-		struct fp_rec rec;
-		char buf[FP_SLOT_SIZE];
-	} rec;
+	_Alignas(struct fp_rec) char buf[FP_SLOT_SIZE];
+	struct fp_rec *rec;
 	const char *base, *path, *value;
 };
 

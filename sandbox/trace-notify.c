@@ -261,7 +261,7 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 	const char *name, *base = "";
 
 	if (c->rec) {
-		w.gen = c->rec->rec.rec.gen;
+		w.gen = c->rec->rec->gen;
 		w.stale = w.gen < trace_fast_gen(t);
 		name = c->rec->path;
 	} else {
@@ -321,7 +321,7 @@ static void check_record(struct call *c, const struct res *r)
 	if (!c->rec || r->where != W_HOST ||
 	    (r->status != RES_FOUND && r->status != RES_MISSING))
 		return;
-	rec = &c->rec->rec.rec;
+	rec = c->rec->rec;
 	if (r->status == RES_MISSING) {
 		changed = rec->ret >= 0;
 	} else if (rec->ret == -ENOENT) {
@@ -949,10 +949,10 @@ static bool is_fast_call(const struct fp_rec *r)
 
 static void handle_record(struct trace *t, const struct trace_fast_rec *fr)
 {
-	struct call c = { .t = t, .fd = -1, .rec = fr, .nr = (int)fr->rec.rec.nr,
-			  .args = (const __u64 *)fr->rec.rec.args };
+	struct call c = { .t = t, .fd = -1, .rec = fr, .nr = (int)fr->rec->nr,
+			  .args = (const __u64 *)fr->rec->args };
 
-	if (!is_fast_call(&fr->rec.rec)) {
+	if (!is_fast_call(fr->rec)) {
 		trace_taint(t, "fast path: malformed record");
 		return;
 	}

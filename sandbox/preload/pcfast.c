@@ -427,6 +427,18 @@ static int w_statx(int dirfd, const char *path, int flags, unsigned mask, struct
 		fst.mtime_nsec = buf->stx_mtime.tv_nsec;
 		fst.ctime_sec = buf->stx_ctime.tv_sec;
 		fst.ctime_nsec = buf->stx_ctime.tv_nsec;
+	} else if (!r) {
+		/*
+		 * The kernel returns only what was asked for, times included:
+		 * the record needs all of it to compare with the host (the
+		 * tracer's first look at the path may come after a change).
+		 * A second look right after the call stands for it.
+		 */
+		struct stat st;
+
+		if (!fp_page(SYS_newfstatat, dirfd, (long)path, (long)&st,
+			     flags & (AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT), 0))
+			from_stat(&fst, &st);
 	}
 	fp_commit(&pd, SYS_statx, (uint64_t)(int64_t)dirfd, (uint64_t)(unsigned)flags, mask,
 		  r, &fst, NULL, 0);
