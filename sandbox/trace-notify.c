@@ -57,6 +57,26 @@
 /* the job's memory */
 
 /*
+ * Read (@write false) or write @len bytes at @addr in @pid through
+ * /proc/PID/mem, which also writes read-only pages (as a debugger does).
+ * 0 or -errno.
+ */
+static int proc_mem_rw(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
+{
+	char mem[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
+	fd = open(mem, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
+	close(fd);
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EFAULT;
+}
+
+/*
  * Read @len bytes at @addr in @pid. process_vm_readv first; /proc/PID/mem
  * when it is not permitted (Yama, or a kernel without it).
  */
@@ -65,24 +85,12 @@ static int mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	struct iovec local = { .iov_base = buf, .iov_len = len };
 	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
 	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	char mem[64];
-	int fd;
 
 	if (n == (ssize_t)len)
 		return 0;
-	if (n >= 0)
+	if (n >= 0 || errno == EFAULT)
 		return -EFAULT;
-	if (errno == EFAULT)
-		return -EFAULT;
-	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
-	fd = open(mem, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, buf, len, (off_t)addr);
-	close(fd);
-	if (n != (ssize_t)len)
-		return n < 0 ? -errno : -EFAULT;
-	return 0;
+	return proc_mem_rw(pid, addr, buf, len, false);
 }
 
 /*
@@ -461,25 +469,6 @@ out:
 	trace_res_release(&r);
 }
 
-/*
- * Write @len bytes at @addr in @pid, through /proc/PID/mem (which writes
- * read-only pages too: an environment may be a string constant).
- */
-static int mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
-{
-	char mem[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
-	fd = open(mem, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = pwrite(fd, buf, len, (off_t)addr);
-	close(fd);
-	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EFAULT;
-}
-
 /* An environment has at most this many entries we look at. */
 #define EXEC_MAX_ENV 65536
 
@@ -516,7 +505,8 @@ static void exec_without_preload(struct call *c, uint64_t envp)
 		while (keep > 11 && (e.buf[keep - 1] == ':' || e.buf[keep - 1] == ' '))
 			e.buf[--keep] = 0;
 		memset(e.buf + keep, 0, e.len - keep);
-		if (still_valid(c) && mem_write(c->pid, p, e.buf, e.len) < 0)
+		/* /proc/PID/mem: an environment may be a string constant */
+		if (still_valid(c) && proc_mem_rw(c->pid, p, e.buf, e.len, true) < 0)
 			trace_taint(c->t, "syscall %s: cannot take the fast path's library "
 				    "out of LD_PRELOAD", c->sc);
 		break;

@@ -322,22 +322,22 @@ static int w_openat_mode(int dirfd, const char *path, int flags, mode_t mode)
 	return (int)sys_ret(r);
 }
 
-static int needs_mode(int flags)
-{
-	return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE;
-}
+/* open's mode argument, there only with O_CREAT or O_TMPFILE (as glibc reads it). */
+#define OPEN_MODE(flags, mode)                                                 \
+	do {                                                                   \
+		if (((flags) & O_CREAT) || ((flags) & __O_TMPFILE) == __O_TMPFILE) { \
+			va_list ap;                                            \
+			va_start(ap, flags);                                   \
+			(mode) = va_arg(ap, mode_t);                           \
+			va_end(ap);                                            \
+		}                                                              \
+	} while (0)
 
 static int w_openat(int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 
-	if (needs_mode(flags)) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	OPEN_MODE(flags, mode);
 	return w_openat_mode(dirfd, path, flags, mode);
 }
 
@@ -345,13 +345,7 @@ static int w_open(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 
-	if (needs_mode(flags)) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	OPEN_MODE(flags, mode);
 	return w_openat_mode(AT_FDCWD, path, flags, mode);
 }
 

@@ -74,6 +74,20 @@ static void lookups(const char *p)
 		do_open(buf);
 }
 
+/* A file of the job's own, read and stat-ed: 0, or -1 when it cannot be made. */
+static int make_and_read(const char *p)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	struct stat st;
+
+	if (fd < 0 || write(fd, "mine\n", 5) != 5)
+		return -1;
+	close(fd);
+	do_open(p);
+	stat(p, &st);
+	return 0;
+}
+
 struct loop {
 	char **paths;
 	int nr, rounds;
@@ -207,21 +221,13 @@ int main(int argc, char **argv)
 		if (fd < 0 || write(fd, "new\n", 4) != 4)
 			return 1;
 	} else if (!strcmp(cmd, "create-read-rm") && argc == 3) { /* the job's own file */
-		fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0 || write(fd, "mine\n", 5) != 5)
+		if (make_and_read(argv[2]))
 			return 1;
-		close(fd);
-		do_open(argv[2]);
-		stat(argv[2], &st);
 		unlink(argv[2]);
 		stat(argv[2], &st);
 	} else if (!strcmp(cmd, "create-read-chmod") && argc == 3) { /* kept, changed */
-		fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0 || write(fd, "mine\n", 5) != 5)
+		if (make_and_read(argv[2]))
 			return 1;
-		close(fd);
-		do_open(argv[2]);
-		stat(argv[2], &st);
 		chmod(argv[2], 0644); /* a write that changes nothing */
 	} else if (!strcmp(cmd, "threads") && argc >= 5) { /* N ROUNDS PATH...: N threads */
 		int n = atoi(argv[2]), i;
