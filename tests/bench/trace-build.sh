@@ -44,11 +44,7 @@ for v in $variants; do : >"$BENCH_SCRATCH/t.$v"; done
 for ((i = 0; i <= runs; i++)); do	# round 0: the warm-up
 	for v in $variants; do
 		make -s clean >/dev/null 2>&1 || true
-		s=$(date +%s%N)
-		"v_$v" >/dev/null 2>"$BENCH_SCRATCH/err" ||
-			{ echo "bench: $v failed:" >&2; tail -5 "$BENCH_SCRATCH/err" >&2; exit 1; }
-		e=$(date +%s%N)
-		[ "$i" -eq 0 ] || echo "$(((e - s) / 1000))" >>"$BENCH_SCRATCH/t.$v"
+		bench_sample "$BENCH_SCRATCH/t.$v" "$((i > 0))" -- "v_$v"
 	done
 done
 declare -A med

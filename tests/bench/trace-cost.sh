@@ -40,12 +40,8 @@ for k in "${kinds[@]}"; do
 		for mode in u t; do
 			args=(--no-cache)
 			[ "$mode" = u ] && args+=(--no-trace)
-			s=$(date +%s%N)
 			# shellcheck disable=SC2086 # cmd is words
-			"$PROCACHE" run "${args[@]}" -- $cmd >/dev/null 2>"$BENCH_SCRATCH/err" ||
-				{ echo "bench: $name failed:" >&2; tail -5 "$BENCH_SCRATCH/err" >&2; exit 1; }
-			e=$(date +%s%N)
-			[ "$i" -eq 0 ] || echo "$(((e - s) / 1000))" >>"$BENCH_SCRATCH/$mode"
+			bench_sample "$BENCH_SCRATCH/$mode" "$((i > 0))" -- "$PROCACHE" run "${args[@]}" -- $cmd
 		done
 	done
 	read -r um _ _ < <(bench_stats <"$BENCH_SCRATCH/u")

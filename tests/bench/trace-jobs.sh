@@ -44,13 +44,9 @@ for j in "${jobs[@]}"; do
 			s) env=0 args=() ;;
 			esac
 			rm -rf out && mkdir out
-			s=$(date +%s%N)
 			# shellcheck disable=SC2086 # cmd is words
-			PROCACHE_FAST_PATH=$env "$PROCACHE" run --no-cache "${args[@]}" --output "$BENCH_SCRATCH/w" \
-				-- $cmd >/dev/null 2>"$BENCH_SCRATCH/err" ||
-				{ echo "bench: $name failed:" >&2; tail -5 "$BENCH_SCRATCH/err" >&2; exit 1; }
-			e=$(date +%s%N)
-			[ "$i" -eq 0 ] || echo "$(((e - s) / 1000))" >>"$BENCH_SCRATCH/$m"
+			bench_sample "$BENCH_SCRATCH/$m" "$((i > 0))" -- env PROCACHE_FAST_PATH=$env \
+				"$PROCACHE" run --no-cache "${args[@]}" --output "$BENCH_SCRATCH/w" -- $cmd
 		done
 	done
 	read -r um _ _ < <(bench_stats <"$BENCH_SCRATCH/u")
