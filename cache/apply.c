@@ -30,6 +30,12 @@ int cache_entry_apply(struct cache *c, const struct cache_entry *e,
 		ch[i].mode = src->mode;
 		ch[i].target = src->target;
 		ch[i].src_dirfd = -1;
+		if (src->has_times) {
+			ch[i].times = src->exact_times ? MAT_TIMES_EXACT
+						       : MAT_TIMES_FRESH;
+			ch[i].mtime_ns = src->mtime_ns;
+			ch[i].atime_ns = src->atime_ns;
+		}
 		if (src->has_blob) {
 			cache_blob_relpath(&src->blob, &rel[i]);
 			ch[i].src_dirfd = c->blobs_fd;

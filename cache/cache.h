@@ -143,7 +143,15 @@ void cache_record_free(struct cache_record *r);
  *            cache_store() refuses others with -EINVAL.
  *  absent:   lstat(@path) fails with ENOENT or ENOTDIR.
  *  stat:     lstat(@path) gives the same type, mode, uid, gid, and size
- *            for a regular file; with @strict also mtime and ctime (ns).
+ *            and link count for a regular file; and by @how (flags):
+ *            CACHE_STAT_STRICT	mtime and ctime too (ns), any type;
+ *            CACHE_STAT_MTIME	the job was shown the times: the same
+ *				mtime (ns), any type;
+ *            CACHE_STAT_MTIME | CACHE_STAT_CONTENT
+ *				a regular file's mtime, which may differ
+ *				when its bytes (hashed now, up to 16 MiB)
+ *				are the same (--mtime=content); nothing
+ *				for other types.
  *  listing:  dirlist_hash_at(@path) (common/dirlist.h) gives @h.
  *  symlink:  @path is a symlink whose target is @target.
  *  hostfact: a fact about the host: @name is one of "uname.sysname",
@@ -155,8 +163,11 @@ void cache_record_free(struct cache_record *r);
 void cache_record_add_content(struct cache_record *r, const char *path,
 			      const struct pc_hash *h, mode_t mode);
 void cache_record_add_absent(struct cache_record *r, const char *path);
+#define CACHE_STAT_STRICT 1u
+#define CACHE_STAT_MTIME 2u
+#define CACHE_STAT_CONTENT 4u
 void cache_record_add_stat(struct cache_record *r, const char *path,
-			   const struct stat *st, bool strict);
+			   const struct stat *st, unsigned how);
 void cache_record_add_listing(struct cache_record *r, const char *path,
 			      const struct pc_hash *h);
 void cache_record_add_symlink(struct cache_record *r, const char *path,
@@ -209,6 +220,15 @@ void cache_record_add_change(struct cache_record *r,
 			     enum change_kind kind, const char *path,
 			     mode_t mode, const char *src_file,
 			     const char *target);
+/*
+ * The times of the change added last (FILE, DIR, DIR_REPLACED, SYMLINK;
+ * ignored for the others): its mtime and atime (ns) and how a hit
+ * replays them (DESIGN.md §7): @exact, those times; else the time of the
+ * apply, in the order of the recorded mtimes. A change without times is
+ * left with the times applying it gives.
+ */
+void cache_record_change_times(struct cache_record *r, int64_t mtime_ns,
+			       int64_t atime_ns, bool exact);
 
 /*
  * Store @r: first every blob (captured files renamed into blobs/, each
@@ -299,6 +319,9 @@ struct cache_change_view {
 	bool has_blob;      /* FILE */
 	struct pc_hash blob;
 	uint64_t size;      /* FILE: the blob's size */
+	bool has_times;     /* cache_record_change_times() */
+	bool exact_times;
+	int64_t mtime_ns, atime_ns;
 };
 
 size_t cache_entry_nr_changes(const struct cache_entry *e);

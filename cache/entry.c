@@ -8,7 +8,8 @@
  * payload. Envelope, 40 bytes, integers little-endian:
  *
  *	 0  8	magic "PCENTRY\n"
- *	 8  4	format version, 1
+ *	 8  4	format version, 2 (1: before times; not read any more:
+ *		its keys are of an older key format, never looked up)
  *	12  4	flags, 0 (any other value: rejected)
  *	16  8	payload length; must be exactly the rest of the file
  *	24 16	XXH3-128 of the payload (canonical, as struct pc_hash)
@@ -29,9 +30,11 @@
  *	   {"kind":"stat","path":P,"type":T,"mode":M,"uid":U,"gid":G,
  *	    "size":S,"nlink":N (type "file" only), "mtime":"<ns>",
  *	    "ctime":"<ns>" (both: strict)}
- *	   a "file" stat that is not strict has "mtime" alone (required) and
- *	   optionally "hash":H, the content seen: it holds when the mtime is
- *	   the same, or the content is (cache_record_add_stat())
+ *	   a stat that is not strict has "mtime" alone when the job was
+ *	   shown the times (optional, any type); a "file" one with "mtime"
+ *	   may add "hash":H, the content seen (--mtime=content): it holds
+ *	   when the mtime is the same, or the content is
+ *	   (cache_record_add_stat())
  *	   {"kind":"listing","path":P,"hash":H}
  *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
  *	   {"kind":"hostfact","name":"uname.release"|"uname.sysname"|
@@ -43,10 +46,14 @@
  *	 "result": {"exit": {"code": 0..255} | {"signal": 1..64},
  *	            "stdout": {"blob": H, "size": N}, "stderr": {...},
  *	            "changes": [ in recorded (path) order, each one of
- *	   {"kind":"file","path":P,"blob":H,"size":N,"mode":M}
- *	   {"kind":"dir"|"dir_replaced"|"mode","path":P,"mode":M}
- *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
+ *	   {"kind":"file","path":P,"blob":H,"size":N,"mode":M,TIMES}
+ *	   {"kind":"dir"|"dir_replaced","path":P,"mode":M,TIMES}
+ *	   {"kind":"mode","path":P,"mode":M}
+ *	   {"kind":"symlink","path":P,"target":"<non-empty>",TIMES}
  *	   {"kind":"delete","path":P} ]},
+ *	   TIMES, optional (all three or none): "mtime":"<ns>",
+ *	   "atime":"<ns>", "time":"exact"|"fresh" (the replay rule of
+ *	   DESIGN.md §7: these times, or the time of the apply)
  *	 "duration_s": <number >= 0>, "created": <seconds>, "procache": "<version>"}
  *
  * P: absolute, no empty, "." or ".." component, no trailing slash ("/"
@@ -217,6 +224,10 @@ void cache_entry_change(const struct cache_entry *e, size_t i,
 	out->has_blob = c->has_blob;
 	out->blob = c->blob;
 	out->size = c->size;
+	out->has_times = c->has_times;
+	out->exact_times = c->exact_times;
+	out->mtime_ns = c->mtime_ns;
+	out->atime_ns = c->atime_ns;
 }
 
 bool entry_next_blob(const struct cache_entry *e, size_t *i,
@@ -348,6 +359,11 @@ static cJSON *change_to_json(const struct change *c)
 		break;
 	case CHANGE_SPECIAL:
 		BUG("a special file in a stored entry");
+	}
+	if (c->has_times) {
+		add_i64_str(o, "mtime", c->mtime_ns);
+		add_i64_str(o, "atime", c->atime_ns);
+		cJSON_AddStringToObject(o, "time", c->exact_times ? "exact" : "fresh");
 	}
 	return o;
 }
@@ -621,22 +637,19 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 			if (get_i64_str(o, "mtime", &p->mtime_ns, err) ||
 			    get_i64_str(o, "ctime", &p->ctime_ns, err))
 				return -EBADMSG;
-		} else if (type == S_IFREG) {
-			if (!has_m)
-				return bad(err, "stat of a file without mtime");
+		} else if (has_m) {
 			p->has_mtime = true;
 			if (get_i64_str(o, "mtime", &p->mtime_ns, err))
 				return -EBADMSG;
-		} else if (has_m) {
-			return bad(err, "mtime alone on a stat of a non-file");
 		}
 		if (cJSON_GetObjectItemCaseSensitive(o, "hash")) {
-			if (!p->has_mtime)
-				return bad(err, "hash on a strict stat or a non-file");
+			if (!p->has_mtime || type != S_IFREG)
+				return bad(err, "hash on a stat without mtime or of a non-file");
 			if (get_hash(o, "hash", &p->hash, err))
 				return -EBADMSG;
 			p->has_hash = true;
 		}
+
 	} else if (!strcmp(kind, "listing")) {
 		p->kind = PRE_LISTING;
 		TRY_JSON(json_check_keys(o, k_listing, err));
@@ -703,11 +716,40 @@ static int parse_pre(const cJSON *o, struct precondition *p,
 	return 0;
 }
 
+/* TIMES of a change (the format at the top): all three keys or none. */
+static int parse_change_times(const cJSON *o, struct change *c,
+			      struct strbuf *err)
+{
+	bool m = cJSON_GetObjectItemCaseSensitive(o, "mtime") != NULL;
+	bool a = cJSON_GetObjectItemCaseSensitive(o, "atime") != NULL;
+	bool t = cJSON_GetObjectItemCaseSensitive(o, "time") != NULL;
+	const char *rule;
+
+	if (!m && !a && !t)
+		return 0;
+	if (!m || !a || !t)
+		return bad(err, "change times: mtime, atime and time go together");
+	if (get_i64_str(o, "mtime", &c->mtime_ns, err) ||
+	    get_i64_str(o, "atime", &c->atime_ns, err))
+		return -EBADMSG;
+	TRY_JSON(json_get_str(o, "time", &rule, true, err));
+	if (!strcmp(rule, "exact"))
+		c->exact_times = true;
+	else if (strcmp(rule, "fresh"))
+		return bad(err, "unknown time rule '%.20s'", rule);
+	c->has_times = true;
+	return 0;
+}
+
 static int parse_change(const cJSON *o, struct change *c, struct strbuf *err)
 {
-	static const char *const k_file[] = { "kind", "path", "blob", "size", "mode", NULL };
+	static const char *const k_file[] = { "kind", "path", "blob", "size", "mode",
+		"mtime", "atime", "time", NULL };
+	static const char *const k_dir[] = { "kind", "path", "mode", "mtime", "atime",
+		"time", NULL };
 	static const char *const k_mode[] = { "kind", "path", "mode", NULL };
-	static const char *const k_symlink[] = { "kind", "path", "target", NULL };
+	static const char *const k_symlink[] = { "kind", "path", "target", "mtime",
+		"atime", "time", NULL };
 	static const char *const k_delete[] = { "kind", "path", NULL };
 	const char *kind, *s;
 
@@ -727,7 +769,7 @@ static int parse_change(const cJSON *o, struct change *c, struct strbuf *err)
 		c->kind = !strcmp(kind, "dir")		? CHANGE_DIR
 			  : !strcmp(kind, "mode")	? CHANGE_MODE
 							: CHANGE_DIR_REPLACED;
-		TRY_JSON(json_check_keys(o, k_mode, err));
+		TRY_JSON(json_check_keys(o, c->kind == CHANGE_MODE ? k_mode : k_dir, err));
 		if (get_mode(o, &c->mode, err))
 			return -EBADMSG;
 	} else if (!strcmp(kind, "symlink")) {
@@ -743,6 +785,8 @@ static int parse_change(const cJSON *o, struct change *c, struct strbuf *err)
 	} else {
 		return bad(err, "unknown change kind '%.40s'", kind);
 	}
+	if (parse_change_times(o, c, err))
+		return -EBADMSG;
 	return get_path(o, &c->path, false, err);
 }
 

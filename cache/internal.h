@@ -128,9 +128,10 @@ struct precondition {
 	bool strict;         /* STAT: mtime/ctime too */
 	int64_t mtime_ns, ctime_ns;
 	/*
-	 * STAT of a regular file, not strict: the mtime seen, and the
-	 * content's hash in @hash when @has_hash. A changed mtime holds only
-	 * if the content is the same (see cache_record_add_stat()).
+	 * STAT, not strict: the mtime the job was shown (any type), and for
+	 * a regular file under --mtime=content the content's hash in @hash
+	 * when @has_hash: a changed mtime then holds if the content is the
+	 * same (see cache_record_add_stat()).
 	 */
 	bool has_mtime, has_hash;
 	/* OUTPUT: mode/uid/gid above are the result; creation, if allowed: */
@@ -148,6 +149,10 @@ struct change {
 	struct pc_hash blob;
 	uint64_t size;
 	char *src; /* record only: the captured file to move into blobs */
+	/* FILE, DIR, DIR_REPLACED, SYMLINK: the times recorded and the
+	 * rule that replays them (DESIGN.md §7) */
+	bool has_times, exact_times;
+	int64_t mtime_ns, atime_ns;
 };
 
 struct output {
@@ -224,7 +229,7 @@ char *key_field_display(const struct key_field *f);
 
 /* ---- entry.c: the entry format ----------------------------------------- */
 #define ENTRY_MAGIC "PCENTRY\n"
-#define ENTRY_VERSION 1u
+#define ENTRY_VERSION 2u
 #define ENTRY_HEADER_LEN 40
 /* Entries larger than this are refused (corrupt, or not ours). */
 #define ENTRY_MAX_LEN ((uint64_t)1 << 30)

@@ -186,6 +186,18 @@ static const char *uname_field(const struct utsname *u, const char *name)
 	return NULL;
 }
 
+/* The listing hash of the directory @path into the memo, once. */
+static void memo_listing(struct memo *m, const char *path)
+{
+	if (m->list_done)
+		return;
+	m->list_done = true;
+	m->list_err = m->lstat_err ? m->lstat_err
+		      : !S_ISDIR(m->st.st_mode)
+			      ? -ENOTDIR
+			      : dirlist_hash_at(AT_FDCWD, path, &m->list, NULL);
+}
+
 /*
  * An output precondition (cache.h, cache_output_pre): the file the job
  * would write is the same one — an existing regular file with the recorded
@@ -273,7 +285,8 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 				     st_ns(&m->st.st_ctim) == p->ctime_ns));
 		if (ok && p->has_mtime &&
 		    st_ns(&m->st.st_mtim) != p->mtime_ns) {
-			/* Touched: it holds only if the bytes are the same. */
+			/* Touched: it holds only if the bytes are the same
+			 * (--mtime=content). */
 			ok = false;
 			if (p->has_hash) {
 				if (!m->hash_done) {
@@ -348,14 +361,7 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 		}
 		return ok;
 	case PRE_LISTING:
-		if (!m->list_done) {
-			m->list_done = true;
-			m->list_err = m->lstat_err ? m->lstat_err
-				      : !S_ISDIR(m->st.st_mode)
-					      ? -ENOTDIR
-					      : dirlist_hash_at(AT_FDCWD, p->path,
-								&m->list, NULL);
-		}
+		memo_listing(m, p->path);
 		ok = !m->list_err && pc_hash_equal(&m->list, &p->hash);
 		if (!ok && exp) {
 			strbuf_addstr(exp, "listing ");

@@ -40,6 +40,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache/materialize.h"
@@ -113,7 +114,67 @@ struct mat_ctx {
 	/* Directory modes without u+rwx, applied after everything else. */
 	const struct mat_item **deferred;
 	size_t deferred_nr, deferred_alloc;
+
+	/*
+	 * Times (DESIGN.md §7): of each fresh file, the time it gets (the
+	 * apply's start plus its rank); directories with exact times, set
+	 * once their entries are made.
+	 */
+	int64_t *fresh_ns;
+	const struct mat_item **dir_times;
+	size_t dir_times_nr, dir_times_alloc;
 };
+
+/*
+ * The times change @idx leaves, into @ts (atime, mtime), or false when
+ * it leaves the ones applying it gives.
+ */
+static bool change_times(const struct mat_ctx *c, size_t idx,
+			 struct timespec ts[2])
+{
+	const struct mat_change *ch = &c->ch[idx];
+	int64_t m, a;
+
+	switch (ch->times) {
+	case MAT_TIMES_NONE:
+		return false;
+	case MAT_TIMES_EXACT:
+		m = ch->mtime_ns;
+		a = ch->atime_ns;
+		break;
+	case MAT_TIMES_FRESH:
+		if (ch->kind != CHANGE_FILE)
+			return false;
+		m = a = c->fresh_ns[idx];
+		break;
+	default:
+		BUG("unknown times rule %d", (int)ch->times);
+	}
+	ts[0].tv_sec = a / 1000000000LL;
+	ts[0].tv_nsec = a % 1000000000LL;
+	ts[1].tv_sec = m / 1000000000LL;
+	ts[1].tv_nsec = m % 1000000000LL;
+	if (ts[0].tv_nsec < 0) {
+		ts[0].tv_sec--;
+		ts[0].tv_nsec += 1000000000LL;
+	}
+	if (ts[1].tv_nsec < 0) {
+		ts[1].tv_sec--;
+		ts[1].tv_nsec += 1000000000LL;
+	}
+	return true;
+}
+
+/* Set change @idx's times on @name in @dirfd, never following it. */
+static int times_at(const struct mat_ctx *c, size_t idx, int dirfd,
+		    const char *name)
+{
+	struct timespec ts[2];
+
+	if (!change_times(c, idx, ts))
+		return 0;
+	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
 
 void mat_report_init(struct mat_report *rep)
 {
@@ -573,16 +634,18 @@ static int write_file(struct mat_ctx *c, struct strbuf *err,
 	int r;
 
 	if (exists && host_file_matches(ch, dirfd, name, st)) {
-		if ((st->st_mode & 07777) == mode) {
-			set_outcome(c, idx, MAT_UNCHANGED,
-				    "identical on the host");
-			return 0;
-		}
-		/* Same bytes: only the mode, so the mtime stays. */
-		r = chmod_at(dirfd, name, S_IFREG, mode);
+		/* Same bytes: at most the mode, and the times by the rule. */
+		bool same_mode = (st->st_mode & 07777) == mode;
+
+		r = same_mode ? 0 : chmod_at(dirfd, name, S_IFREG, mode);
+		if (!r)
+			r = times_at(c, idx, dirfd, name);
 		if (r < 0)
 			return fail_to(c, err, idx, r, NULL);
-		set_outcome(c, idx, MAT_APPLIED, NULL);
+		if (same_mode)
+			set_outcome(c, idx, MAT_UNCHANGED, "identical on the host");
+		else
+			set_outcome(c, idx, MAT_APPLIED, NULL);
 		return 0;
 	}
 
@@ -624,6 +687,12 @@ static int write_file(struct mat_ctx *c, struct strbuf *err,
 	/* fchmod on our own fd: exact mode, whatever the umask. */
 	if (!r && fchmod(out, mode) < 0)
 		r = -errno;
+	if (!r) {
+		struct timespec ts[2];
+
+		if (change_times(c, idx, ts) && futimens(out, ts) < 0)
+			r = -errno;
+	}
 	if (!r && (c->flags & MAT_FSYNC) && fsync(out) < 0)
 		r = -errno;
 	if (!r && !tmp[0])
@@ -950,6 +1019,13 @@ static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
 	return r;
 }
 
+/* A directory's exact times: set at the end, once its entries are made. */
+static void defer_times(struct mat_ctx *c, const struct mat_item *it)
+{
+	ALLOC_GROW(c->dir_times, c->dir_times_nr + 1, c->dir_times_alloc);
+	c->dir_times[c->dir_times_nr++] = it;
+}
+
 static void defer_mode(struct mat_ctx *c, const struct mat_item *it)
 {
 	ALLOC_GROW(c->deferred, c->deferred_nr + 1, c->deferred_alloc);
@@ -995,6 +1071,8 @@ static int apply_dir(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 			    "would replace the output root");
 		return 0;
 	}
+	if (ch->times == MAT_TIMES_EXACT)
+		defer_times(c, it);
 	if (exists && S_ISDIR(st.st_mode) && !replace) {
 		if ((st.st_mode & 07777) == mode) {
 			set_outcome(c, it->idx, MAT_UNCHANGED,
@@ -1056,6 +1134,9 @@ static int apply_symlink(struct mat_ctx *c, size_t idx, int dirfd,
 		ssize_t n = readlinkat(dirfd, name, buf, len + 1);
 
 		if (n == (ssize_t)len && !memcmp(buf, ch->target, len)) {
+			r = times_at(c, idx, dirfd, name);
+			if (r < 0)
+				return fail(c, idx, r, NULL);
 			set_outcome(c, idx, MAT_UNCHANGED,
 				    "identical on the host");
 			return 0;
@@ -1079,6 +1160,9 @@ static int apply_symlink(struct mat_ctx *c, size_t idx, int dirfd,
 		return fail(c, idx, r, NULL);
 	}
 	mark_dirty(c);
+	r = times_at(c, idx, dirfd, name);
+	if (r < 0)
+		return fail(c, idx, r, NULL);
 	set_outcome(c, idx, MAT_APPLIED, NULL);
 	return 0;
 }
@@ -1276,6 +1360,89 @@ static int apply_deferred(struct mat_ctx *c, bool report)
 	return ret;
 }
 
+/*
+ * The deferred directory times, deepest first (the items come parents
+ * first). A directory that is not one any more (a later change of the
+ * same diff replaced it) is left alone. Returns the first error.
+ */
+static int apply_dir_times(struct mat_ctx *c, bool report)
+{
+	int ret = 0;
+
+	while (c->dir_times_nr) {
+		const struct mat_item *it = c->dir_times[--c->dir_times_nr];
+		struct timespec ts[2];
+		struct stat st;
+		int dirfd, r;
+
+		if (c->rep->results[it->idx].outcome != MAT_APPLIED &&
+		    c->rep->results[it->idx].outcome != MAT_UNCHANGED)
+			continue;
+		if (!change_times(c, it->idx, ts))
+			continue;
+		if (!*it->rel) {
+			char proc[64];
+
+			r = root_fd(c, it->root);
+			if (r >= 0) {
+				snprintf(proc, sizeof(proc), "/proc/self/fd/%d", r);
+				r = utimensat(AT_FDCWD, proc, ts, 0) < 0 ? -errno : 0;
+			}
+		} else {
+			const char *name = c->ch[it->idx].path + it->dir_len + 1;
+
+			dirfd = parent_fd(c, it);
+			r = dirfd < 0 ? dirfd : lstat_at(dirfd, name, &st);
+			if (!r && !S_ISDIR(st.st_mode))
+				continue;
+			if (!r && utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+				r = -errno;
+		}
+		if (r < 0 && !ret) {
+			ret = r;
+			if (report)
+				fail(c, it->idx, r, "cannot set its times");
+		}
+	}
+	return ret;
+}
+
+/*
+ * The time each fresh file gets: the start of the apply plus its rank
+ * among the fresh files by recorded mtime, in ns: the recorded order is
+ * kept. The fine clock: a file the kernel stamped before the apply (a
+ * source just edited; multigrain timestamps are finer than the coarse
+ * clock) must not be newer than what was made from it.
+ */
+static int cmp_fresh(const void *va, const void *vb, void *vch)
+{
+	const struct mat_change *ch = vch;
+	size_t a = *(const size_t *)va, b = *(const size_t *)vb;
+
+	if (ch[a].mtime_ns != ch[b].mtime_ns)
+		return ch[a].mtime_ns < ch[b].mtime_ns ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+static void fresh_times(struct mat_ctx *c, size_t nr)
+{
+	size_t *order = xcalloc(nr ? nr : 1, sizeof(*order));
+	struct timespec now;
+	size_t n = 0, i;
+	int64_t start;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	start = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+	c->fresh_ns = xcalloc(nr ? nr : 1, sizeof(*c->fresh_ns));
+	for (i = 0; i < nr; i++)
+		if (c->ch[i].kind == CHANGE_FILE && c->ch[i].times == MAT_TIMES_FRESH)
+			order[n++] = i;
+	qsort_r(order, n, sizeof(*order), cmp_fresh, (void *)c->ch);
+	for (i = 0; i < n; i++)
+		c->fresh_ns[order[i]] = start + (int64_t)i;
+	free(order);
+}
+
 /* Check the arguments before anything is touched. */
 static int check_args(const struct mat_change *ch, size_t nr,
 		      const char *const *roots, unsigned flags,
@@ -1329,6 +1496,9 @@ static int check_args(const struct mat_change *ch, size_t nr,
 			bad = "unknown change kind";
 			break;
 		}
+		if (ch[i].times != MAT_TIMES_NONE && ch[i].times != MAT_TIMES_EXACT &&
+		    ch[i].times != MAT_TIMES_FRESH)
+			bad = "unknown times rule";
 		if (!ch[i].path)
 			bad = "no path";
 		if (bad) {
@@ -1433,6 +1603,7 @@ int mat_apply(const struct mat_change *ch, size_t nr,
 		nr_items++;
 	}
 	qsort_r(items, nr_items, sizeof(*items), cmp_items, (void *)ch);
+	fresh_times(&c, nr);
 
 	for (i = 0; i < nr_items; i++) {
 		if (ch[items[i].idx].kind == CHANGE_FILE && *items[i].rel) {
@@ -1463,6 +1634,9 @@ int mat_apply(const struct mat_change *ch, size_t nr,
 	r = apply_deferred(&c, ret == 0);
 	if (!ret)
 		ret = r;
+	r = ret ? 0 : apply_dir_times(&c, true);
+	if (!ret)
+		ret = r;
 	r = cache_drop(&c);
 	if (!ret && r < 0) {
 		strbuf_addf(err, "cannot apply changes: fsync: %s",
@@ -1473,6 +1647,8 @@ int mat_apply(const struct mat_change *ch, size_t nr,
 	strbuf_release(&c.cache_rel);
 	free(c.root_fds);
 	free(c.deferred);
+	free(c.dir_times);
+	free(c.fresh_ns);
 
 	for (i = 0; i < nr; i++) {
 		switch (rep->results[i].outcome) {

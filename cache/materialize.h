@@ -71,11 +71,24 @@ struct mat_change {
 	struct pc_hash hash;
 	bool has_hash;
 	off_t size; /* FILE: size in bytes */
+	/*
+	 * FILE, DIR, DIR_REPLACED, SYMLINK: the times to leave (DESIGN.md
+	 * §7). MAT_TIMES_EXACT: @mtime_ns and @atime_ns (a directory's once
+	 * its entries are made). MAT_TIMES_FRESH (FILE only; the others
+	 * keep what creating them gives): the time the apply started
+	 * (CLOCK_REALTIME) plus the file's rank, in ns, among the
+	 * fresh files ordered by @mtime_ns. MAT_TIMES_NONE: what writing it
+	 * gives (a file left unchanged keeps its times). Set on the file
+	 * written and on one already there with the same bytes alike.
+	 */
+	enum mat_times { MAT_TIMES_NONE, MAT_TIMES_EXACT, MAT_TIMES_FRESH } times;
+	int64_t mtime_ns, atime_ns;
 };
 
 enum mat_outcome {
 	MAT_APPLIED,   /* the host now has what the change says */
-	MAT_UNCHANGED, /* the host already had it; nothing written (mtime kept) */
+	MAT_UNCHANGED, /* the host already had it; nothing written (only its
+			  times set, when the change has some) */
 	MAT_KEPT,      /* outside every root: listed, not applied */
 	MAT_REFUSED,   /* unsafe or impossible to apply safely: not touched */
 	MAT_FAILED,    /* applying failed; mat_apply() returned -errno */

@@ -91,11 +91,11 @@ void cache_record_add_absent(struct cache_record *r, const char *path)
 /*
  * The content of a regular file the job only stat-ed, if it is still what
  * the job saw (same dev, ino, size, mtime and ctime before and after
- * hashing) and not larger than STAT_HASH_MAX. A stat does not show the
- * bytes, but the mtime it shows is how tools decide whether to read them
- * (make's targets, python's .pyc next to its source): an edit of the same
- * size must miss. Ignoring mtimes (not --strict-stat) may only forgive a
- * touch that left the bytes alone, and only the bytes tell that apart.
+ * hashing) and not larger than STAT_HASH_MAX. With --mtime=content the
+ * mtime a stat showed may change as long as the bytes stay: a stat does
+ * not show them, but the mtime is how tools decide whether to read them
+ * (make's targets, python's .pyc next to its source), so an edit of the
+ * same size must still miss, and only the bytes tell it from a touch.
  * Without a hash, any mtime change misses.
  */
 #define STAT_HASH_MAX (16u << 20)
@@ -114,9 +114,10 @@ static bool stat_content_hash(const char *path, const struct stat *seen,
 }
 
 void cache_record_add_stat(struct cache_record *r, const char *path,
-			   const struct stat *st, bool strict)
+			   const struct stat *st, unsigned how)
 {
 	struct precondition *p = pre_add(r, PRE_STAT, path);
+	bool strict = how & CACHE_STAT_STRICT;
 
 	if (!p)
 		return;
@@ -133,11 +134,12 @@ void cache_record_add_stat(struct cache_record *r, const char *path,
 			      st->st_mtim.tv_nsec;
 		p->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000LL +
 			      st->st_ctim.tv_nsec;
-	} else if (S_ISREG(st->st_mode)) {
+	} else if ((how & CACHE_STAT_MTIME) &&
+		   (!(how & CACHE_STAT_CONTENT) || S_ISREG(st->st_mode))) {
 		p->has_mtime = true;
-		p->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
-			      st->st_mtim.tv_nsec;
-		p->has_hash = stat_content_hash(path, st, &p->hash);
+		p->mtime_ns = timespec_ns(&st->st_mtim);
+		if (how & CACHE_STAT_CONTENT)
+			p->has_hash = stat_content_hash(path, st, &p->hash);
 	}
 }
 
@@ -224,6 +226,23 @@ void cache_record_add_change(struct cache_record *r,
 	c->mode = mode & 07777;
 	c->target = target ? xstrdup(target) : NULL;
 	c->src = src_file ? xstrdup(src_file) : NULL;
+}
+
+void cache_record_change_times(struct cache_record *r, int64_t mtime_ns,
+			       int64_t atime_ns, bool exact)
+{
+	struct change *c;
+
+	if (!r->e.nr_ch)
+		BUG("cache_record_change_times() before any change");
+	c = &r->e.ch[r->e.nr_ch - 1];
+	if (c->kind != CHANGE_FILE && c->kind != CHANGE_DIR &&
+	    c->kind != CHANGE_DIR_REPLACED && c->kind != CHANGE_SYMLINK)
+		return;
+	c->has_times = true;
+	c->exact_times = exact;
+	c->mtime_ns = mtime_ns;
+	c->atime_ns = atime_ns;
 }
 
 /* ---- checks before a store ------------------------------------------- */

@@ -10,6 +10,7 @@
 #include "cache/cache.h"
 #include "common/change.h"
 #include "common/die.h"
+#include "common/filestat.h"
 #include "common/xalloc.h"
 #include "runner/apply.h"
 #include "common/banned.h"
@@ -61,6 +62,13 @@ void apply_diff(const struct job_run *r, const struct job *j,
 		m->src_dirfd = AT_FDCWD;
 		m->src_path = s->kind == CHANGE_FILE ? s->upper_path : NULL;
 		m->size = s->size;
+		/* What the job left, as a real run would (DESIGN.md §7). */
+		if (s->kind == CHANGE_FILE || s->kind == CHANGE_DIR ||
+		    s->kind == CHANGE_DIR_REPLACED || s->kind == CHANGE_SYMLINK) {
+			m->times = MAT_TIMES_EXACT;
+			m->mtime_ns = timespec_ns(&s->mtime);
+			m->atime_ns = timespec_ns(&s->atime);
+		}
 	}
 	applied_init(a, n);
 	for (size_t i = 0; i < n; i++) {

@@ -87,6 +87,8 @@ int cmd_config(int argc, char **argv)
 		printf("limits.pids = none\t(default)\n");
 	printf("limits.best_effort = %s\t(%s)\n", cfg.best_effort_limits ? "true" : "false",
 	       cfg.best_effort_limits ? "config file" : "default");
+	printf("mtime = %s\t(%s)\n", cfg.mtime_content ? "content" : "exact",
+	       cfg.has_mtime ? "config file" : "default");
 	config_settings_release(&set);
 	config_release(&cfg);
 	return 0;

@@ -139,7 +139,7 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			struct strbuf *err)
 {
 	static const char *const top_keys[] = { "cache_dir", "max_size", "outputs",
-		"masks", "env", "limits", NULL };
+		"masks", "env", "limits", "mtime", NULL };
 	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
 		"best_effort", NULL };
@@ -164,6 +164,17 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 		if ((rc = get_size(root, "max_size", &cfg->max_size, err)) < 0)
 			return rc;
 		cfg->has_max_size = true;
+	}
+	rc = json_get_str(root, "mtime", &s, false, err);
+	if (rc == -EINVAL)
+		return rc;
+	if (rc == 0) {
+		if (strcmp(s, "exact") && strcmp(s, "content")) {
+			strbuf_addstr(err, "key 'mtime': expected \"exact\" or \"content\"");
+			return -EINVAL;
+		}
+		cfg->mtime_content = !strcmp(s, "content");
+		cfg->has_mtime = true;
 	}
 	if ((rc = get_str_array(root, "outputs", &cfg->outputs, err)) < 0 ||
 	    (rc = get_str_array(root, "masks", &cfg->masks, err)) < 0)
@@ -280,6 +291,8 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 	if (!o->pids_max)
 		o->pids_max = cfg->pids_max;
 	o->best_effort_limits |= cfg->best_effort_limits;
+	if (!o->mtime_set && cfg->has_mtime)
+		o->mtime_content = cfg->mtime_content;
 
 	/* The file's environment options first, the command line's after. */
 	struct envpolicy ep;

@@ -23,7 +23,8 @@
  *	  "env": { "clear": false, "keep": ["PATH"], "set": {"LC_ALL": "C"},
  *	           "unset": ["TERM"] },
  *	  "limits": { "timeout": "10m", "memory": "2G", "pids": 4096,
- *	              "best_effort": false }
+ *	              "best_effort": false },
+ *	  "mtime": "exact"                          (or "content": --mtime)
  *	}
  * Outputs given on the command line replace the file's; masks and
  * environment options add to them (the file's first).
@@ -63,6 +64,8 @@ struct pc_config {
 	double timeout_s;
 	uint64_t memory_bytes, pids_max;
 	bool best_effort_limits;
+	/* "mtime": "exact" or "content" (DESIGN.md §3); has_mtime: given */
+	bool mtime_content, has_mtime;
 };
 
 /* The settings of the cache, resolved by precedence. */

@@ -184,18 +184,32 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 
 	j->env = envpolicy_apply(&o->env, environ, cwd);
 
+	procattr_read(&j->attrs);
+
 	struct stat st;
-	if (fstat(0, &st) < 0) {
-		if (errno != EBADF)
-			die_errno("cannot stat stdin");
-		j->stdin_kind = JOB_STDIN_NULL;
-	} else if (isatty(0)) {
-		j->stdin_kind = JOB_STDIN_TTY;
+	if (procattr_stdin_closed()) {
+		j->stdin_kind = JOB_STDIN_CLOSED;
+	} else if (fstat(0, &st) < 0) {
+		die_errno("cannot stat stdin");
 	} else if (is_dev_null(&st)) {
-		j->stdin_kind = JOB_STDIN_NULL;
+		j->stdin_kind = JOB_STDIN_EMPTY;
+	} else if (isatty(0) || S_ISCHR(st.st_mode)) {
+		/* a live or endless stream (/dev/zero): never read to its end */
+		j->stdin_kind = JOB_STDIN_TTY;
 	} else {
-		j->stdin_kind = JOB_STDIN_FILE;
+		/*
+		 * Read to its end before the lookup: its bytes are keyed. A
+		 * pipe (fifo, socket) stays one for the job; one that gave
+		 * nothing is what /dev/null is to a reader.
+		 */
+		bool pipe = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 		read_stdin(j, tmp_dir);
+		j->stdin_kind = !pipe ? JOB_STDIN_FILE
+			      : j->stdin_size ? JOB_STDIN_PIPE : JOB_STDIN_EMPTY;
+		if (j->stdin_kind == JOB_STDIN_EMPTY) {
+			close(j->stdin_fd);
+			j->stdin_fd = -1;
+		}
 	}
 }
 
@@ -209,6 +223,7 @@ void job_release(struct job *j)
 		free(j->roots[i]);
 	free(j->roots);
 	free(j->groups);
+	procattr_release(&j->attrs);
 	if (j->stdin_fd >= 0)
 		close(j->stdin_fd);
 	memset(j, 0, sizeof(*j));
@@ -267,8 +282,12 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.envp = j->env,
 		.cwd = j->cwd,
 		.umask = j->umask,
-		.stdin_fd = j->stdin_kind == JOB_STDIN_FILE ? j->stdin_fd
+		.stdin_fd = j->stdin_fd >= 0 ? j->stdin_fd
 			    : j->stdin_kind == JOB_STDIN_TTY ? 0 : -1,
+		.stdin_closed = j->stdin_kind == JOB_STDIN_CLOSED,
+		.stdin_as_pipe = j->stdin_kind == JOB_STDIN_PIPE,
+		.sig_ignore = &j->attrs.sig_ignore,
+		.sig_block = &j->attrs.sig_block,
 		.stdout_fd = j->stdout_fd,
 		.stderr_fd = 2,
 		.capture_output = true,
@@ -349,7 +368,8 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	if (o->share_net)
 		job_run_add_reason(r, "shares the host network (--net)");
 	if (j->stdin_kind == JOB_STDIN_TTY)
-		job_run_add_reason(r, "stdin is a terminal");
+		job_run_add_reason(r, isatty(0) ? "stdin is a terminal"
+					      : "stdin is a character device");
 
 	/*
 	 * The diff first, the tracer's end-of-run checks after it. The diff

@@ -25,15 +25,22 @@
 
 #include "common/hash.h"
 #include "runner/options.h"
+#include "runner/procattr.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/trace.h"
 
 struct cache;
 
+/* What the job's stdin is (DESIGN.md §4, "stdin"). */
 enum job_stdin_kind {
-	JOB_STDIN_NULL,		/* /dev/null or closed */
-	JOB_STDIN_TTY,		/* a terminal: passed through, uncacheable */
-	JOB_STDIN_FILE,		/* read fully into a private file, hashed */
+	JOB_STDIN_CLOSED,	/* closed when procache started: closed */
+	JOB_STDIN_EMPTY,	/* /dev/null, or a pipe that gave no bytes: /dev/null */
+	JOB_STDIN_TTY,		/* a terminal, or another character device but
+				 * /dev/null: passed through, uncacheable */
+	JOB_STDIN_PIPE,		/* a pipe, fifo or socket with bytes: read fully
+				 * into a private file, hashed, fed through a pipe */
+	JOB_STDIN_FILE,		/* a regular file: read fully into a private
+				 * file, hashed, given as that file */
 };
 
 struct job {
@@ -53,13 +60,14 @@ struct job {
 	gid_t *groups;
 	size_t nr_groups;
 	enum job_stdin_kind stdin_kind;
-	int stdin_fd;		/* JOB_STDIN_FILE: the private copy; else -1 */
+	int stdin_fd;		/* PIPE, FILE: the private copy; else -1 */
 	struct pc_hash stdin_hash;
 	uint64_t stdin_size;
 	int stdout_fd;		/* where the job's stdout streams live (1) */
 	bool fast_path;		/* the tracer's fast path (DESIGN §3.1): on
 				 * unless forced off, never untraced or
 				 * untrusted; keyed */
+	struct procattr attrs;	/* what the job inherits and is keyed */
 };
 
 /*

@@ -13,7 +13,7 @@
 #include "common/banned.h"
 
 /* Bumped whenever the meaning of a key field or a precondition changes. */
-#define KEY_FORMAT "procache-key-2"
+#define KEY_FORMAT "procache-key-3"
 
 void job_add_key(const struct job *j, struct cache_key *k)
 {
@@ -46,32 +46,41 @@ void job_add_key(const struct job *j, struct cache_key *k)
 	snprintf(buf, sizeof(buf), "%04o", (unsigned)j->umask);
 	cache_key_add_str(k, "umask", buf);
 	switch (j->stdin_kind) {
-	case JOB_STDIN_NULL:
-		cache_key_add_str(k, "stdin", "null");
+	case JOB_STDIN_CLOSED:
+		cache_key_add_str(k, "stdin", "closed");
+		break;
+	case JOB_STDIN_EMPTY:
+		cache_key_add_str(k, "stdin", "empty");
 		break;
 	case JOB_STDIN_TTY:
 		/* Uncacheable anyway; keyed so that it never matches a file. */
 		cache_key_add_str(k, "stdin", "tty");
 		break;
+	case JOB_STDIN_PIPE:
 	case JOB_STDIN_FILE: {
 		char hex[PC_HASH_HEX_LEN + 1], field[PC_HASH_HEX_LEN + 8];
 		pc_hash_to_hex(&j->stdin_hash, hex);
-		snprintf(field, sizeof(field), "file:%s", hex);
+		snprintf(field, sizeof(field), "%s:%s",
+			 j->stdin_kind == JOB_STDIN_PIPE ? "pipe" : "file", hex);
 		cache_key_add_str(k, "stdin", field);
 		break;
 	}
 	}
+	procattr_add_key(&j->attrs, k);
 	/* Every option that changes what the job sees. */
 	cache_key_add_str(k, "sandbox", o->share_net ? "net=host" : "net=none");
 	cache_key_add_str(k, "sandbox", o->share_tmp ? "tmp=shared" : "tmp=private");
 	cache_key_add_str(k, "sandbox", o->untrusted ? "untrusted=1" : "untrusted=0");
 	cache_key_add_str(k, "sandbox", o->strict_stat ? "strict-stat=1" : "strict-stat=0");
+	cache_key_add_str(k, "sandbox", o->mtime_content ? "mtime=content" : "mtime=exact");
 	snprintf(buf, sizeof(buf), "timeout=%.3f", o->timeout_s);
 	cache_key_add_str(k, "sandbox", buf);
 	snprintf(buf, sizeof(buf), "memory=%llu", (unsigned long long)o->memory_bytes);
 	cache_key_add_str(k, "sandbox", buf);
 	snprintf(buf, sizeof(buf), "pids=%llu", (unsigned long long)o->pids_max);
 	cache_key_add_str(k, "sandbox", buf);
+	if (o->best_effort_limits)
+		cache_key_add_str(k, "sandbox", "best-effort-limits=1");
 	/* the fast path's library, its page and LD_PRELOAD (DESIGN §3.1) */
 	snprintf(buf, sizeof(buf), "fastpath=%s", j->fast_path ? trace_fast_version() : "off");
 	cache_key_add_str(k, "sandbox", buf);

@@ -12,6 +12,7 @@
 #include "common/die.h"
 #include "common/progress.h"
 #include "runner/commands.h"
+#include "runner/procattr.h"
 #include "common/banned.h"
 
 static const char usage_text[] =
@@ -49,6 +50,7 @@ static const struct command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+	procattr_at_start();
 	if (argc < 2) {
 		fputs(usage_text, stderr);
 		return 125;

@@ -40,7 +40,7 @@ enum {
 	OPT_MEMORY, OPT_PIDS, OPT_BEST_EFFORT, OPT_NET, OPT_SHARE_TMP,
 	OPT_MASK, OPT_UNTRUSTED, OPT_ENV_CLEAR, OPT_ENV_KEEP, OPT_ENV_SET,
 	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
-	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG,
+	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_MTIME,
 };
 
 static const char run_usage[] =
@@ -59,6 +59,9 @@ static const char run_usage[] =
 	"  --check                on a hit, run anyway and compare with the entry\n"
 	"  --explain              on a miss, say every precondition that failed\n"
 	"  --strict-stat          stat observations also compare mtime and ctime\n"
+	"  --mtime=exact|content  a stat's mtime must be the same (exact, the\n"
+	"                         default), or may differ when the bytes do not\n"
+	"                         (content: for jobs that do not act on times)\n"
 	"Results:\n"
 	"  --output PATH          apply changes under PATH (repeatable; default .)\n"
 	"  --report FILE          write a JSON report of the run to FILE\n"
@@ -98,7 +101,8 @@ static const char trace_usage[] =
 	"  --json                 print one JSON object instead of lines\n"
 	"  --cache-dir DIR        cache directory (holds the run's state)\n"
 	"  --config FILE          configuration file\n"
-	"  --strict-stat, --untrusted, --net, --share-tmp, --mask PATH,\n"
+	"  --strict-stat, --mtime=exact|content, --untrusted, --net,\n"
+	"  --share-tmp, --mask PATH,\n"
 	"  --timeout SECONDS, --memory BYTES, --pids N, --best-effort-limits,\n"
 	"  --env-clear, --env-keep NAME, --env-set NAME=VALUE, --env-unset NAME,\n"
 	"  --keep-run-dir, -v, --log FILE\n"
@@ -128,6 +132,7 @@ static const struct option long_options[] = {
 	{ "env-set", required_argument, NULL, OPT_ENV_SET },
 	{ "env-unset", required_argument, NULL, OPT_ENV_UNSET },
 	{ "strict-stat", no_argument, NULL, OPT_STRICT_STAT },
+	{ "mtime", required_argument, NULL, OPT_MTIME },
 	{ "no-trace", no_argument, NULL, OPT_NO_TRACE },
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
 	{ "keep-run-dir", no_argument, NULL, OPT_KEEP_RUN_DIR },
@@ -275,6 +280,16 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 				    optarg);
 			break;
 		case OPT_STRICT_STAT: o->strict_stat = true; break;
+		case OPT_MTIME:
+			if (!strcmp(optarg, "exact"))
+				o->mtime_content = false;
+			else if (!strcmp(optarg, "content"))
+				o->mtime_content = true;
+			else
+				die("invalid value for '--mtime': '%s' (want exact or content)",
+				    optarg);
+			o->mtime_set = true;
+			break;
 		case OPT_NO_TRACE: o->no_trace = true; break;
 		case OPT_FSYNC: o->fsync = true; break;
 		case OPT_KEEP_RUN_DIR: o->keep_run_dir = true; break;

@@ -29,6 +29,12 @@ struct job_opts {
 	bool no_cache, refresh, check, explain;
 	bool share_net, share_tmp, untrusted, best_effort_limits;
 	bool strict_stat, no_trace, fsync, keep_run_dir, json;
+	/*
+	 * --mtime=content: a stat's mtime may change when the file's bytes
+	 * stay (DESIGN.md §3); false: exact (the default). mtime_set: given
+	 * on the command line (else the configuration file decides).
+	 */
+	bool mtime_content, mtime_set;
 	const char *report_path, *diff_json_path, *log_path;
 	double timeout_s;
 	uint64_t memory_bytes, pids_max;

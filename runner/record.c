@@ -9,6 +9,7 @@
 #include "cache/cache.h"
 #include "common/change.h"
 #include "common/die.h"
+#include "common/filestat.h"
 #include "runner/record.h"
 #include "common/banned.h"
 
@@ -26,9 +27,20 @@ static bool diff_has_file(const struct job_run *r, const char *path)
 }
 
 struct cache_record *record_build(const struct job_run *r,
-				  struct cache_key *k, bool strict)
+				  struct cache_key *k, const struct job_opts *opts)
 {
 	struct cache_record *rec = cache_record_new(k);
+	unsigned stat_how = opts->strict_stat ? CACHE_STAT_STRICT : 0;
+	/*
+	 * A stat that showed the job the times holds the mtime, or with
+	 * --mtime=content the bytes (DESIGN.md §3). One that showed none
+	 * (access, link, chmod, rename...) holds a regular file's mtime or
+	 * its bytes: those calls copy a file into the job's result as it is
+	 * (a hard link, a chmod), so the bytes matter even unread.
+	 */
+	unsigned time_how = CACHE_STAT_MTIME |
+			    (opts->mtime_content ? CACHE_STAT_CONTENT : 0);
+	const unsigned no_time_how = CACHE_STAT_MTIME | CACHE_STAT_CONTENT;
 
 	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
 		const struct trace_obs *ob = trace_obs_at(r->trace, i);
@@ -43,7 +55,9 @@ struct cache_record *record_build(const struct job_run *r,
 			cache_record_add_absent(rec, ob->path);
 			break;
 		case TRACE_STAT:
-			cache_record_add_stat(rec, ob->path, &ob->st, strict);
+			cache_record_add_stat(rec, ob->path, &ob->st,
+					      stat_how | (ob->times ? time_how
+								    : no_time_how));
 			break;
 		case TRACE_LISTING:
 			if (!ob->hashed)
@@ -101,6 +115,14 @@ struct cache_record *record_build(const struct job_run *r,
 					s->mode & 07777,
 					s->kind == CHANGE_FILE ? s->upper_path : NULL,
 					s->target);
+		/*
+		 * Times the job set or saw replay exactly, as do those it
+		 * left as the host had them; the others fresh (DESIGN.md §7).
+		 */
+		cache_record_change_times(rec, timespec_ns(&s->mtime),
+					  timespec_ns(&s->atime),
+					  s->host_times ||
+					  trace_job_times(r->trace, s->path));
 	}
 	return rec;
 }

@@ -5,7 +5,7 @@
  * stderr) and the changes, from the diff.
  *
  * Calling sequence (runner/run.c), for a cacheable run only:
- *	rec = record_build(&r, k, o.strict_stat);
+ *	rec = record_build(&r, k, &o);
  *	cache_store(c, rec, &stored, &err);
  *	cache_record_free(rec);
  */
@@ -21,11 +21,12 @@ struct cache_record;
 
 /*
  * The record of @r under the key @k (which the record references, not
- * copies). @strict: stat observations also compare mtime and ctime
- * (--strict-stat). @r must be cacheable (traced, no reasons): a special
- * file in its diff is a BUG().
+ * copies), as @o says: --strict-stat (every stat observation compares
+ * mtime and ctime), --mtime (what a stat that showed times holds). @r
+ * must be cacheable (traced, no reasons): a special file in its diff is
+ * a BUG().
  */
 struct cache_record *record_build(const struct job_run *r,
-				  struct cache_key *k, bool strict);
+				  struct cache_key *k, const struct job_opts *o);
 
 #endif

@@ -201,7 +201,7 @@ static int run_miss(struct cache *c, struct cache_key *k, struct job *j,
 	bool cacheable = r.nr_reasons == 0 && !o->no_cache;
 	bool store_failed = false;
 	if (cacheable) {
-		struct cache_record *rec = record_build(&r, k, o->strict_stat);
+		struct cache_record *rec = record_build(&r, k, o);
 		if (cache_store(c, rec, &stored, &err) < 0) {
 			/*
 			 * The job ran: its results are not lost because the

@@ -66,10 +66,20 @@ static struct sbx_change *add(struct diff *d, enum change_kind kind,
 	if (kind != CHANGE_DELETE) {
 		c->upper_path = xstrdup(upper);
 		c->mode = st->st_mode;
+		c->mtime = st->st_mtim;
+		c->atime = st->st_atim;
 		if (kind == CHANGE_FILE)
 			c->size = st->st_size;
 	}
 	return c;
+}
+
+/* Is the upper entry @st's mtime still the lower entry @ls's? */
+static bool same_mtime(const struct stat *st, const struct stat *ls)
+{
+	return (st->st_mode & S_IFMT) == (ls->st_mode & S_IFMT) &&
+	       st->st_mtim.tv_sec == ls->st_mtim.tv_sec &&
+	       st->st_mtim.tv_nsec == ls->st_mtim.tv_nsec;
 }
 
 static int fail_path(struct diff *d, int e, const char *what, const char *path)
@@ -109,6 +119,7 @@ static int walk(struct diff *d, int dirfd, const char *upper, const char *host,
 		_cleanup_free_ char *u = NULL, *h = NULL, *l = NULL;
 		struct stat st, ls;
 		bool lower_present = false;
+		struct sbx_change *c;
 
 		if (!strcmp(name, ".") || !strcmp(name, ".."))
 			continue;
@@ -125,7 +136,8 @@ static int walk(struct diff *d, int dirfd, const char *upper, const char *host,
 		}
 
 		if (S_ISREG(st.st_mode)) {
-			add(d, CHANGE_FILE, h, u, &st);
+			add(d, CHANGE_FILE, h, u, &st)->host_times =
+				lower_present && same_mtime(&st, &ls);
 		} else if (S_ISDIR(st.st_mode)) {
 			_cleanup_close_ int cfd = openat(dirfd, name,
 							 O_RDONLY | O_DIRECTORY |
@@ -153,7 +165,9 @@ static int walk(struct diff *d, int dirfd, const char *upper, const char *host,
 			if (n < 0)
 				return fail_path(d, errno, "read link", u);
 			t[n] = '\0';
-			add(d, CHANGE_SYMLINK, h, u, &st)->target = xstrdup(t);
+			c = add(d, CHANGE_SYMLINK, h, u, &st);
+			c->target = xstrdup(t);
+			c->host_times = lower_present && same_mtime(&st, &ls);
 		} else if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 &&
 			   minor(st.st_rdev) == 0) {
 			/* A whiteout: the job's view ends without this path. */

@@ -56,7 +56,7 @@ static int loopback_up(void)
 	return ret;
 }
 
-static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static const int forwarded_signals[] = SBX_FORWARDED_SIGNALS;
 
 static void noop_handler(int sig)
 {
@@ -189,17 +189,19 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	int status_fd = fds->status_w;
 	int sock = fds->listener_sock;
 	int in_fd, out_fd = fds->stdout_w, err_fd = fds->stderr_w, e, sig;
-	sigset_t none;
 	const char *what = NULL;
 	struct handoff ho = { .sock = -1, .pipe = { -1, -1 } };
 	pthread_t ho_thread;
 
-	/* Signals as a fresh process has them: nothing blocked or ignored. */
+	/*
+	 * Signals as the runner had them (DESIGN.md §4): those it ignored
+	 * stay ignored, those it blocked blocked; no handler survives.
+	 */
 	for (sig = 1; sig < _NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+			signal(sig, sigismember(&s->sig_ignore, sig) == 1 ? SIG_IGN
+								    : SIG_DFL);
+	sigprocmask(SIG_SETMASK, &s->sig_block, NULL);
 
 	/* Own session, no controlling terminal: TIOCSTI cannot reach one. */
 	if (setsid() < 0)
@@ -320,6 +322,9 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	 * searched, not the runner's (not keyed: a false hit otherwise).
 	 */
 	environ = s->envp;
+	/* A job started with fd 0 closed finds it closed (DESIGN.md §4). */
+	if (fds->stdin_closed)
+		close(0);
 	execvpe(s->argv[0], s->argv, s->envp);
 	e = errno;
 	if (e == EACCES && !strchr(s->argv[0], '/') && !on_path(s))
@@ -348,6 +353,12 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 	/* Signals to forward are read synchronously (blocked, sigwaitinfo). */
 	sigemptyset(&set);
 	for (i = 0; i < ARRAY_SIZE(forwarded_signals); i++) {
+		struct sigaction sa;
+
+		/* an ignored one stays so (the supervisor does not forward it) */
+		if (sigaction(forwarded_signals[i], NULL, &sa) == 0 &&
+		    sa.sa_handler == SIG_IGN)
+			continue;
 		signal(forwarded_signals[i], noop_handler);
 		sigaddset(&set, forwarded_signals[i]);
 	}

@@ -214,6 +214,13 @@ int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err)
 	s->cfg.cwd = s->cwd;
 	s->cfg.run_root = s->run_root;
 	s->cfg.masks = (const char *const *)s->masks;
+	sigemptyset(&s->sig_ignore);
+	sigemptyset(&s->sig_block);
+	if (cfg->sig_ignore)
+		s->sig_ignore = *cfg->sig_ignore;
+	if (cfg->sig_block)
+		s->sig_block = *cfg->sig_block;
+	s->cfg.sig_ignore = s->cfg.sig_block = NULL;
 	s->limits.notes = xcalloc(1, sizeof(*s->limits.notes));
 
 	s->host_uid = geteuid();
@@ -437,6 +444,46 @@ static void tracer_pool_join(struct tracer_pool *p)
 		close(fd);
 }
 
+/*
+ * stdin_as_pipe (sbx_config): a thread writes the file's bytes into the
+ * pipe the job reads, then closes it. Once the job and everything it
+ * started are gone, no reader is left and a write fails (EPIPE: SIGPIPE
+ * is blocked in sbx_run()), so the thread always ends.
+ */
+struct stdin_feed {
+	int src, dst;
+	pthread_t thread;
+	bool running;
+};
+
+static void *stdin_feed_main(void *arg)
+{
+	struct stdin_feed *f = arg;
+	char buf[65536];
+	off_t off = 0;
+
+	for (;;) {
+		ssize_t n = pread(f->src, buf, sizeof(buf), off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || write_full(f->dst, buf, (size_t)n) < 0)
+			break;
+		off += n;
+	}
+	close(f->dst);
+	f->dst = -1;
+	return NULL;
+}
+
+/* Is @sig ignored by this process (then it is not forwarded: §1)? */
+static bool sig_is_ignored(int sig)
+{
+	struct sigaction sa;
+
+	return sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
 /* State of one sbx_run(). */
 struct run_state {
 	struct sbx *s;
@@ -638,7 +685,8 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 		.status = STRBUF_INIT,
 	};
 	int status_p[2] = { -1, -1 }, go_p[2] = { -1, -1 }, out_p[2] = { -1, -1 },
-	    err_p[2] = { -1, -1 }, sock_p[2] = { -1, -1 };
+	    err_p[2] = { -1, -1 }, sock_p[2] = { -1, -1 }, in_p[2] = { -1, -1 };
+	struct stdin_feed feed = { .src = -1, .dst = -1 };
 	struct clone_args args = { 0 };
 	struct sbx_child_fds fds;
 	sigset_t sigs, old_mask, pending;
@@ -677,6 +725,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	}
 	if (pipe2(status_p, O_CLOEXEC) < 0 || pipe2(go_p, O_CLOEXEC) < 0 ||
 	    pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
+	    (s->cfg.stdin_as_pipe && !s->cfg.stdin_closed && pipe2(in_p, O_CLOEXEC) < 0) ||
 	    (s->has_tracer &&
 	     socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock_p) < 0)) {
 		ret = strbuf_error(err, -errno, "cannot create pipes: %s", strerror(errno));
@@ -698,11 +747,18 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 		}
 	}
 
+	/*
+	 * Forwarded to the job: those we do not ignore. A blocked signal is
+	 * queued even when ignored, so an ignored one must not be blocked
+	 * either: it stays ignored, for us and for the job (a background
+	 * `procache run ... &` of a script starts with SIGINT ignored).
+	 */
+	static const int forwarded_signals[] = SBX_FORWARDED_SIGNALS;
+
 	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGQUIT);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+		if (!sig_is_ignored(forwarded_signals[i]))
+			sigaddset(&sigs, forwarded_signals[i]);
 	st.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	/*
 	 * SIGPIPE too, but not through the signalfd: a reader of our
@@ -736,9 +792,14 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 		close(err_p[0]);
 		if (sock_p[0] >= 0)
 			close(sock_p[0]);
+		if (in_p[1] >= 0)
+			close(in_p[1]);
 		fds = (struct sbx_child_fds){
 			.status_w = status_p[1], .go_r = go_p[0],
-			.stdin_fd = s->cfg.stdin_fd, .stdout_w = out_p[1],
+			.stdin_fd = in_p[0] >= 0 ? in_p[0]
+				    : s->cfg.stdin_closed ? -1 : s->cfg.stdin_fd,
+			.stdin_closed = s->cfg.stdin_closed,
+			.stdout_w = out_p[1],
 			.stderr_w = err_p[1], .listener_sock = sock_p[1],
 		};
 		sbx_init_main(s, &fds);
@@ -748,6 +809,25 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	close_fd(&out_p[1]);
 	close_fd(&err_p[1]);
 	close_fd(&sock_p[1]);
+	close_fd(&in_p[0]);
+	if (in_p[1] >= 0) {
+		int e;
+
+		feed.src = s->cfg.stdin_fd;
+		feed.dst = in_p[1];
+		in_p[1] = -1;
+		e = pthread_create(&feed.thread, NULL, stdin_feed_main, &feed);
+		if (e) {
+			close_fd(&feed.dst);
+			ret = strbuf_error(err, -e, "cannot start feeding stdin: %s",
+					   strerror(e));
+			syscall(SYS_pidfd_send_signal, st.pidfd, SIGKILL, NULL, 0);
+			close_fd(&go_p[1]);
+			waitid(P_PIDFD, st.pidfd, &st.init_si, WEXITED);
+			goto out_mask;
+		}
+		feed.running = true;
+	}
 	st.status_r = status_p[0];
 	st.out_r = out_p[0];
 	st.err_r = err_p[0];
@@ -791,6 +871,8 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	tracer_pool_join(&st.pool);
 
 out_mask:
+	if (feed.running)
+		pthread_join(feed.thread, NULL);
 	if (!pipe_was_pending && !sigismember(&old_mask, SIGPIPE)) {
 		sigset_t pipe_set;
 		struct timespec zero = { 0, 0 };
@@ -822,6 +904,8 @@ out:
 	close_fd(&err_p[1]);
 	close_fd(&sock_p[0]);
 	close_fd(&sock_p[1]);
+	close_fd(&in_p[0]);
+	close_fd(&in_p[1]);
 	strbuf_release(&st.status);
 	return ret;
 }

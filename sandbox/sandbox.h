@@ -36,6 +36,7 @@
 #ifndef PROCACHE_SANDBOX_SANDBOX_H
 #define PROCACHE_SANDBOX_SANDBOX_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -141,6 +142,22 @@ struct sbx_config {
 	mode_t umask;
 	/* Dup'ed to the job's fd 0; -1 gives /dev/null. */
 	int stdin_fd;
+	/* The job's fd 0 is closed instead (stdin_fd is ignored). */
+	bool stdin_closed;
+	/*
+	 * stdin_fd is a regular file whose bytes, from its start, the job
+	 * reads from a pipe (not seekable, as a pipe it was given would be):
+	 * a supervisor thread writes them and closes the pipe; a job that
+	 * stops reading ends it (EPIPE).
+	 */
+	bool stdin_as_pipe;
+	/*
+	 * The signals the job starts with ignored, and blocked (copied by
+	 * sbx_new(); NULL: none). Every other signal starts with its default
+	 * action, unblocked. A signal ignored by the caller when sbx_run()
+	 * starts is not forwarded to the job either: it stays ignored.
+	 */
+	const sigset_t *sig_ignore, *sig_block;
 	/*
 	 * Where the job's stdout/stderr are streamed live (normally the
 	 * runner's 1 and 2); -1: not streamed. The job always writes into
@@ -264,6 +281,11 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err);
  *			bits); 0 for DELETE
  *	size		size in bytes (FILE), else 0
  *	target		symlink target (SYMLINK), else NULL
+ *	mtime, atime	of the upper entry (FILE, DIR, DIR_REPLACED,
+ *			SYMLINK, MODE), else zero
+ *	host_times	FILE, SYMLINK: the upper entry's mtime is still the
+ *			lower's (a copy-up the job wrote nothing to: a chmod,
+ *			a read-write open that wrote nothing)
  */
 struct sbx_change {
 	enum change_kind kind;
@@ -272,6 +294,8 @@ struct sbx_change {
 	mode_t mode;
 	off_t size;
 	char *target;
+	struct timespec mtime, atime;
+	bool host_times;
 };
 
 /*

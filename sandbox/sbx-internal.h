@@ -6,6 +6,7 @@
 #ifndef PROCACHE_SANDBOX_SBX_INTERNAL_H
 #define PROCACHE_SANDBOX_SBX_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -80,10 +81,18 @@ struct sbx {
 	bool has_tracer;
 	struct sbx_tracer tracer;
 
+	sigset_t sig_ignore, sig_block;	/* the job's (sbx_config) */
+
 	struct sbx_limits limits;
 	char *stdout_path, *stderr_path;
 	bool ran;
 };
+
+/*
+ * The signals the supervisor passes on to init and init to the job
+ * (DESIGN.md §1), unless ignored when sbx_run() starts.
+ */
+#define SBX_FORWARDED_SIGNALS { SIGINT, SIGTERM, SIGHUP, SIGQUIT }
 
 /* mounts.c */
 /*
@@ -105,6 +114,7 @@ struct sbx_child_fds {
 	int status_w;	/* status pipe, write end */
 	int go_r;	/* supervisor says "go" (ids mapped, cgroups joined) */
 	int stdin_fd;	/* -1: /dev/null */
+	bool stdin_closed;	/* the job's fd 0 closed */
 	int stdout_w, stderr_w;
 	int listener_sock;	/* socketpair end for the seccomp listener */
 };

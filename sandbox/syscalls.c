@@ -93,7 +93,7 @@ static const struct trace_sc table[] = {
 	{ "fsmount", TRACE_SC_DENY },
 	{ "fsopen", TRACE_SC_DENY },
 	{ "fspick", TRACE_SC_DENY },
-	{ "fstat", TRACE_SC_PURE },                     /* fd already opened through a traced call */
+	{ "fstat", TRACE_SC_TRACED },                   /* the times it shows are observations (DESIGN §3) */
 	{ "fstatfs", TRACE_SC_PURE },                   /* free space and fs type: out of the model, like the clock */
 	{ "fsync", TRACE_SC_PURE },
 	{ "ftruncate", TRACE_SC_PURE },                 /* writes go to the upper dir */

@@ -10,9 +10,9 @@
  *
  * A few entries are refined by argument filters in sandbox/trace-filter.c:
  * clone (namespace flags), personality (anything but a query), ioctl
- * (TIOCSTI, TIOCLINUX), sendto (only with an address), newfstatat and
- * statx (not with AT_EMPTY_PATH), sendmsg and sendmmsg (not on the
- * listener's hand-over socket), readlink and readlinkat (not notified with
+ * (TIOCSTI, TIOCLINUX), sendto (only with an address), sendmsg and
+ * sendmmsg (not on the listener's hand-over socket), readlink and
+ * readlinkat (not notified with
  * fast_readlink), clone3 (always ENOSYS, so libc falls back to clone, whose
  * flags BPF can read).
  */

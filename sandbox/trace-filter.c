@@ -39,9 +39,6 @@
 #ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
-#ifndef AT_EMPTY_PATH
-#define AT_EMPTY_PATH 0x1000
-#endif
 #ifndef TIOCLINUX
 #define TIOCLINUX 0x541C
 #endif
@@ -140,18 +137,6 @@ static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out
 				 * (trace) or EPERM (deny-only) */
 				r = add_rule(f, tr ? notify : eperm, sn, 1, &q);
 			}
-		} else if (!strcmp(name, "newfstatat") || !strcmp(name, "statx")) {
-			/*
-			 * With AT_EMPTY_PATH this is fstat() of an fd, which a
-			 * traced open (or stdin) produced: not notified. A path
-			 * passed together with AT_EMPTY_PATH goes unseen (§5).
-			 */
-			struct scmp_arg_cmp nofd = name[0] == 'n' ?
-				SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0) :
-				SCMP_A2(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0);
-
-			if (tr)
-				r = add_rule(f, notify, sn, 1, &nofd);
 		} else if (t->cfg.fast_readlink &&
 			   (!strcmp(name, "readlink") || !strcmp(name, "readlinkat"))) {
 			/* not notified on request: see trace_config.fast_readlink */

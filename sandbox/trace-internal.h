@@ -70,6 +70,17 @@ struct trace {
 	struct strmap hostdirs;
 
 	/*
+	 * Job-view paths whose times the job set or saw (trace.h,
+	 * trace_job_times()): TRACE_TIMES_* flags, indexed by path.
+	 */
+	struct trace_jobtime {
+		char *path;
+		unsigned flags;
+	} *jobtimes;
+	size_t nr_jobtimes, alloc_jobtimes;
+	struct strmap jobtime_index; /* path -> index in jobtimes */
+
+	/*
 	 * Taken by each tracer thread (trace_handle) from receiving a
 	 * notification to answering it: everything above and below is
 	 * shared. The ioctls that wait stay outside.
@@ -135,6 +146,17 @@ void trace_taint(struct trace *t, const char *fmt, ...);
  * may have changed, so forget what the caches say (see struct trace).
  */
 void trace_forget_resolutions(struct trace *t);
+/*
+ * A write makes a host path the job's own: forget the lookups recorded as
+ * host state (the seen set), so that a later stat of it is looked at again
+ * and marked TRACE_TIMES_SEEN.
+ */
+void trace_forget_seen(struct trace *t);
+/* Add TRACE_TIMES_* @flags to the job-view @path, or take them off. */
+void trace_jobtime_mark(struct trace *t, const char *path, unsigned flags);
+void trace_jobtime_unmark(struct trace *t, const char *path, unsigned flags);
+/* The job renamed @from to @to: the marks of @from and below move there. */
+void trace_jobtime_rename(struct trace *t, const char *from, const char *to);
 /* Free the observations, the taints and the caches. */
 void trace_records_release(struct trace *t);
 
@@ -323,6 +345,15 @@ bool trace_output_creation(pid_t pid, const char *path, mode_t open_mode,
 /* A found host object named by a call that looks at it. */
 void trace_record_found(struct trace *t, const struct res *r,
 			enum trace_obs_kind kind, const char *sc);
+/*
+ * A stat that shows the job the times of the resolved @r (stat, lstat,
+ * fstat, statx...): a host object becomes a stat observation with its
+ * times (a symlink a symlink observation too; a directory only when
+ * @by_path and @nofollow: lstat, AT_SYMLINK_NOFOLLOW); the job's own
+ * object is marked TRACE_TIMES_SEEN when @by_path (trace.h).
+ */
+void trace_record_stat_times(struct trace *t, const struct res *r,
+			     const char *sc, bool by_path, bool nofollow);
 /*
  * execve of the resolved @r: record the interpreters the kernel will load
  * too (PT_INTERP of an ELF binary, the #! line of a script), recursively.

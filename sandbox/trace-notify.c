@@ -147,6 +147,7 @@ struct call {
 	const char *sc; /* static name */
 	bool stale;     /* the notification went away while we read */
 	enum create_kind create; /* for the next resolve_arg() */
+	bool forget_seen;        /* on_open(): the open writes a host path */
 	mode_t open_mode;        /* for the next resolve_arg(): open's mode */
 	int error;      /* answer with this errno instead of CONTINUE */
 	bool seen;      /* the lookup is in the seen set (found or added) */
@@ -253,6 +254,29 @@ static void seen_key(struct strbuf *key, char op, bool follow, enum create_kind 
 }
 
 /*
+ * Does @path, what /proc/PID/fd/@fd reads, name a file that was deleted
+ * (the kernel appends " (deleted)")? Then there is no path to walk: it
+ * was the job's own (a compiler's unlinked temporary file) or was removed
+ * from the host during the run, which the observations made when it was
+ * opened already catch. A name that really ends so is walked as usual.
+ */
+static bool fd_deleted(pid_t pid, int fd, const char *path)
+{
+	static const char suffix[] = " (deleted)";
+	const size_t n = sizeof(suffix) - 1, len = strlen(path);
+	char link[64];
+	struct stat st;
+
+	if (len < n || memcmp(path + len - n, suffix, n))
+		return false;
+	if (fd == AT_FDCWD)
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+	else
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
+	return stat(link, &st) < 0 || st.st_nlink == 0;
+}
+
+/*
  * Resolve the path argument (dirfd, addr) of the call. @empty_ok: the call
  * honours AT_EMPTY_PATH and the flag was given. The path and the base
  * are read into the tracer's scratch buffers (t->lock is held), or taken
@@ -298,6 +322,9 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 			}
 			return false;
 		}
+		/* (a record's base never is: the library notifies those) */
+		if (!*name && !c->rec && fd_deleted(w.pid, dirfd, base))
+			return false;
 	}
 	/* a write is walked every time: what it touches is logged */
 	if (op && !c->write && !w.stale) {
@@ -363,6 +390,156 @@ static void check_record(struct call *c, const struct res *r)
 		trace_taint(c->t, "input changed during the run: %s", r->hostpath.buf);
 }
 
+/*
+ * Resolve the object the caller's @fd names (fstat, futimens) through
+ * /proc/PID/fd/N, as resolve_arg() does an AT_EMPTY_PATH call; @op as
+ * there. False when the fd names no path (a pipe, a socket, an anonymous
+ * inode, a deleted file), when it was resolved before (@op), or when the
+ * call is gone.
+ */
+static bool resolve_fd(struct call *c, int fd, char op, struct res *r)
+{
+	struct strbuf base = STRBUF_INIT;
+	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc };
+	bool ok = false;
+	int err;
+
+	if (fd < 0)
+		goto out; /* EBADF */
+	err = trace_dirfd_path(w.pid, fd, &base);
+	if (err < 0 || base.buf[0] != '/' || fd_deleted(w.pid, fd, base.buf)) {
+		if (err < 0 && err != -ENOENT && err != -EBADF && still_valid(c))
+			trace_taint(c->t, "syscall %s: cannot resolve fd %d of %d: %s",
+				    c->sc, fd, w.pid, strerror(-err));
+		goto out;
+	}
+	if (op) {
+		strbuf_reset(&r->key);
+		strbuf_addf(&r->key, "%c:%s", op, base.buf);
+		if (strmap_has(&c->t->seen, r->key.buf))
+			goto out;
+	}
+	if (!still_valid(c))
+		goto out;
+	trace_walk_path(&w, base.buf, "", r);
+	ok = true;
+out:
+	/* a write through an fd that names no path touches nothing we know */
+	if (!c->stale)
+		note_touched(c, ok ? r : NULL);
+	strbuf_release(&base);
+	return ok;
+}
+
+/* The seen-set operation of a stat that shows times (not a TRACE_* kind). */
+#define OP_STAT_TIMES 't'
+
+/* Is the path argument at @addr empty (an AT_EMPTY_PATH stat of an fd)? */
+static bool empty_fd(struct call *c, uint64_t addr)
+{
+	char first;
+
+	if (c->rec)
+		return !*c->rec->path;
+	return addr && !mem_read(c->pid, addr, &first, 1) && !first;
+}
+
+/* A stat that shows the job the object's times, by path (DESIGN.md §3). */
+static void on_stat(struct call *c, int dirfd, uint64_t addr, bool follow,
+		    bool empty_ok)
+{
+	struct res r = RES_INIT;
+
+	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, OP_STAT_TIMES, &r)) {
+		/* (fd, "") with AT_EMPTY_PATH is an fstat: see on_fstat() */
+		trace_record_stat_times(c->t, &r, c->sc, r.path.len && !empty_fd(c, addr),
+					!follow);
+		c->seen = trace_res_seen(c->t, &r);
+		check_record(c, &r);
+	}
+	trace_res_release(&r);
+}
+
+/* fstat(fd), and a stat of (fd, "") with AT_EMPTY_PATH. */
+static void on_fstat(struct call *c, int fd)
+{
+	struct res r = RES_INIT;
+
+	/*
+	 * An fstat of the job's own file does not mark it seen: a library
+	 * fstats the file it writes for its size (BFD, stdio), and ninja and
+	 * make, which act on their outputs' times, stat them by path.
+	 */
+	if (resolve_fd(c, fd, OP_STAT_TIMES, &r)) {
+		trace_record_stat_times(c->t, &r, c->sc, false, false);
+		trace_res_seen(c->t, &r);
+	}
+	trace_res_release(&r);
+}
+
+/* How a call that sets times passes them (utimensat, utimes, utime). */
+enum times_arg { TIMES_TIMESPEC, TIMES_TIMEVAL, TIMES_UTIMBUF };
+
+/*
+ * Does the times argument at @addr give an explicit mtime? Not when it is
+ * NULL or the mtime is UTIME_NOW (`touch f`: the time of the call, which a
+ * rerun gives anew) or UTIME_OMIT (the mtime is left alone). Unreadable:
+ * the kernel fails the call with EFAULT.
+ */
+static bool explicit_mtime(struct call *c, uint64_t addr, enum times_arg how)
+{
+	pid_t pid = c->pid;
+	struct timespec ts[2];
+	struct timeval tv[2];
+	struct { time_t actime, modtime; } ub; /* struct utimbuf */
+
+	if (!addr)
+		return false;
+	switch (how) {
+	case TIMES_TIMESPEC:
+		return !mem_read(pid, addr, ts, sizeof(ts)) &&
+		       ts[1].tv_nsec != UTIME_NOW && ts[1].tv_nsec != UTIME_OMIT;
+	case TIMES_TIMEVAL:
+		return !mem_read(pid, addr, tv, sizeof(tv));
+	case TIMES_UTIMBUF:
+		return !mem_read(pid, addr, &ub, sizeof(ub));
+	}
+	return false;
+}
+
+/*
+ * A call that sets times: of (dirfd, addr), or of the fd @dirfd when
+ * @addr is NULL (futimens), to what @times (passed as @how) says. The
+ * path's existence, type and mode are observed as for any writing call,
+ * and, when the call gives an explicit mtime, the path is marked: its
+ * times are the job's (trace.h, TRACE_TIMES_SET); set to the time of the
+ * call, the mark goes (a rerun would give the time it runs at). A host
+ * path becomes the job's own (the kernel copies it up).
+ */
+static void on_settime(struct call *c, int dirfd, uint64_t addr, bool follow,
+		       bool empty_ok, uint64_t times, enum times_arg how)
+{
+	struct res r = RES_INIT;
+	bool ok;
+
+	if (addr) {
+		ok = resolve_arg(c, dirfd, addr, follow, empty_ok, 0, 0, &r);
+		if (ok)
+			trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+	} else {
+		ok = resolve_fd(c, dirfd, 0, &r);
+	}
+	if (ok && r.status == RES_FOUND && r.where != W_INTERNAL) {
+		if (explicit_mtime(c, times, how))
+			trace_jobtime_mark(c->t, r.path.buf, TRACE_TIMES_SET);
+		else
+			trace_jobtime_unmark(c->t, r.path.buf, TRACE_TIMES_SET);
+		if (r.where == W_HOST)
+			trace_forget_seen(c->t);
+	}
+	trace_res_release(&r);
+}
+
 static void on_lookup(struct call *c, int dirfd, uint64_t addr, bool follow,
 		      bool empty_ok, enum trace_obs_kind kind)
 {
@@ -376,12 +553,24 @@ static void on_lookup(struct call *c, int dirfd, uint64_t addr, bool follow,
 	trace_res_release(&r);
 }
 
-/* A path the call creates when missing (mkdir, symlink, link, bind...). */
+/*
+ * A path the call creates when missing (mkdir, symlink, link, bind...).
+ * A host path made the job's own is looked at again by a later lookup
+ * (trace_forget_seen()).
+ */
 static void on_create(struct call *c, int dirfd, uint64_t addr)
 {
+	struct res r = RES_INIT;
+
 	c->create = CREATE_NEW;
-	on_lookup(c, dirfd, addr, false, false, TRACE_STAT);
+	if (resolve_arg(c, dirfd, addr, false, false, 0, 'a' + (char)TRACE_STAT, &r)) {
+		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		trace_res_seen(c->t, &r);
+		if (r.where == W_HOST)
+			trace_forget_seen(c->t);
+	}
 	c->create = CREATE_NONE;
+	trace_res_release(&r);
 }
 
 /*
@@ -390,7 +579,8 @@ static void on_create(struct call *c, int dirfd, uint64_t addr)
  * dropped unless the path is private to the sandbox (a compiler's
  * temporary files in the private /tmp change nothing of the host view).
  */
-static void on_removal(struct call *c, int dirfd, uint64_t addr)
+static void on_removal(struct call *c, int dirfd, uint64_t addr,
+		       struct strbuf *view)
 {
 	struct res r = RES_INIT;
 
@@ -400,6 +590,8 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr)
 			trace_forget_resolutions(c->t);
 			trace_fast_forget(c->t);
 		}
+		if (view)
+			strbuf_addbuf(view, &r.path);
 	} else if (!c->stale) {
 		trace_forget_resolutions(c->t);
 		trace_fast_forget(c->t);
@@ -440,6 +632,10 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 	c->open_mode = (mode_t)mode;
 	if (!resolve_arg(c, dirfd, addr, follow, false, resolve, op, &r))
 		goto out;
+	/* A write makes a host path the job's own (trace_forget_seen()). */
+	if (r.where == W_HOST && !(flags & O_PATH) &&
+	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT)))
+		c->forget_seen = true;
 	if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE ||
 	    (flags & O_TRUNC) || ((flags & O_CREAT) && (flags & O_EXCL)))
 		kind = TRACE_STAT;
@@ -466,6 +662,9 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 	c->seen = trace_res_seen(c->t, &r);
 	check_record(c, &r);
 out:
+	if (c->forget_seen)
+		trace_forget_seen(c->t);
+	c->forget_seen = false;
 	trace_res_release(&r);
 }
 
@@ -670,13 +869,29 @@ static void on_lookup_at(struct call *c, const __u64 *a, __u64 flags)
 		  flags & AT_EMPTY_PATH, TRACE_STAT);
 }
 
-/* rename: both sides are removals; the new name is created if missing. */
+/* newfstatat and statx: (dirfd a[0], path a[1]) with AT_* @flags. */
+static void on_stat_at(struct call *c, const __u64 *a, __u64 flags)
+{
+	on_stat(c, arg_fd(a[0]), a[1], !(flags & AT_SYMLINK_NOFOLLOW),
+		flags & AT_EMPTY_PATH);
+}
+
+/*
+ * rename: both sides are removals; the new name is created if missing.
+ * The marks on the times of the old name go to the new one.
+ */
 static void on_rename(struct call *c, int olddirfd, __u64 oldpath, int newdirfd,
 		      __u64 newpath)
 {
-	on_removal(c, olddirfd, oldpath);
+	struct strbuf from = STRBUF_INIT, to = STRBUF_INIT;
+
+	on_removal(c, olddirfd, oldpath, &from);
 	c->create = CREATE_NEW;
-	on_removal(c, newdirfd, newpath);
+	on_removal(c, newdirfd, newpath, &to);
+	if (from.len && to.len)
+		trace_jobtime_rename(c->t, from.buf, to.buf);
+	strbuf_release(&from);
+	strbuf_release(&to);
 }
 
 /* Calls that may change how a path classifies (besides opens for writing). */
@@ -730,17 +945,44 @@ static void on_notification(struct call *c)
 	}
 	/* calls that look at a path (the writing ones: its existence, type
 	 * and mode) */
+	/* stats: what they show includes the times */
 	case SYS_stat:
+		on_stat(c, AT_FDCWD, a[0], true, false);
+		break;
+	case SYS_lstat:
+		on_stat(c, AT_FDCWD, a[0], false, false);
+		break;
+	case SYS_fstat:
+		on_fstat(c, arg_fd(a[0]));
+		break;
+	case SYS_newfstatat:
+		on_stat_at(c, a, a[3]);
+		break;
+	case SYS_statx:
+		on_stat_at(c, a, a[2]);
+		break;
+	/* calls that set times */
+	case SYS_utime:
+		on_settime(c, AT_FDCWD, a[0], true, false, a[1], TIMES_UTIMBUF);
+		break;
+	case SYS_utimes:
+		on_settime(c, AT_FDCWD, a[0], true, false, a[1], TIMES_TIMEVAL);
+		break;
+	case SYS_futimesat:
+		on_settime(c, arg_fd(a[0]), a[1], true, false, a[2], TIMES_TIMEVAL);
+		break;
+	case SYS_utimensat:
+		/* a NULL path is futimens(fd) */
+		on_settime(c, arg_fd(a[0]), a[1], !(a[3] & AT_SYMLINK_NOFOLLOW),
+			   a[3] & AT_EMPTY_PATH, a[2], TIMES_TIMESPEC);
+		break;
 	case SYS_access:
 	case SYS_chdir:
 	case SYS_chmod:
 	case SYS_chown:
 	case SYS_truncate:
-	case SYS_utime:
-	case SYS_utimes:
 		on_lookup(c, AT_FDCWD, a[0], true, false, TRACE_STAT);
 		break;
-	case SYS_lstat:
 	case SYS_readlink:
 	case SYS_lchown:
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
@@ -749,32 +991,15 @@ static void on_notification(struct call *c)
 	case SYS_fchmodat:
 		on_lookup(c, arg_fd(a[0]), a[1], true, false, TRACE_STAT);
 		break;
-	case SYS_futimesat:
-		if (a[1])
-			on_lookup(c, arg_fd(a[0]), a[1], true, false, TRACE_STAT);
-		else
-			note_touched_fd(c, arg_fd(a[0]));
-		break;
 	case SYS_readlinkat:
 		on_lookup(c, arg_fd(a[0]), a[1], false, true, TRACE_STAT);
 		break;
-	case SYS_newfstatat:
 	case SYS_faccessat2:
 	case SYS_fchmodat2:
 		on_lookup_at(c, a, a[3]);
 		break;
-	case SYS_statx:
-		on_lookup_at(c, a, a[2]);
-		break;
 	case SYS_fchownat:
 		on_lookup_at(c, a, a[4]);
-		break;
-	case SYS_utimensat:
-		/* a NULL path is futimens(fd): the fd was opened by a traced call */
-		if (a[1])
-			on_lookup_at(c, a, a[3]);
-		else
-			note_touched_fd(c, arg_fd(a[0]));
 		break;
 	case SYS_fchmod:
 	case SYS_fchown:
@@ -798,10 +1023,10 @@ static void on_notification(struct call *c)
 	/* calls that remove, create or rename a path */
 	case SYS_unlink:
 	case SYS_rmdir:
-		on_removal(c, AT_FDCWD, a[0]);
+		on_removal(c, AT_FDCWD, a[0], NULL);
 		break;
 	case SYS_unlinkat:
-		on_removal(c, arg_fd(a[0]), a[1]);
+		on_removal(c, arg_fd(a[0]), a[1], NULL);
 		break;
 	case SYS_mkdir:
 	case SYS_mknod:
@@ -956,27 +1181,25 @@ static void handle_record(struct trace *t, const struct trace_fast_rec *fr)
 
 void trace_drain(struct trace *t, bool final)
 {
-	struct trace_fast_rec *fr;
+	struct trace_fast_rec fr; /* a slot's copy: 1 KiB */
 	size_t n;
 	int r;
 
 	if (!t->fast)
 		return;
-	fr = xmalloc(sizeof(*fr));
 	/*
 	 * At most a lap of the ring: every record published before we
 	 * started is in it, and producers cannot keep us here forever.
 	 */
 	for (n = 0; n < FP_NR_SLOTS || final; n++) {
-		r = trace_fast_pop(t, fr, final);
+		r = trace_fast_pop(t, &fr, final);
 		if (!r)
 			break;
 		if (r < 0)
 			trace_taint(t, "fast path: malformed record");
 		else
-			handle_record(t, fr);
+			handle_record(t, &fr);
 	}
-	free(fr);
 }
 
 /*

@@ -16,6 +16,8 @@
 
 #include "common/cleanup.h"
 #include "common/dirlist.h"
+#include "common/filestat.h"
+#include "common/path.h"
 #include "common/xalloc.h"
 #include "sandbox/trace-internal.h"
 
@@ -91,6 +93,57 @@ void trace_record_found(struct trace *t, const struct res *r,
 	if (kind == TRACE_STAT && trace_obs_find(t, TRACE_CONTENT, r->hostpath.buf))
 		return;
 	trace_obs_add(t, kind, r->hostpath.buf, sc, &r->st);
+}
+
+/*
+ * /proc and /sys: their times mean nothing; a directory's are an
+ * observation only when a stat by path that does not follow a final
+ * symlink showed them (trace.h, trace_obs.times; DESIGN.md §3).
+ */
+static bool times_not_observed(const struct res *r, bool by_path, bool nofollow)
+{
+	return (S_ISDIR(r->st.st_mode) && !(by_path && nofollow)) ||
+	       path_has_prefix_component(r->hostpath.buf, "/proc") ||
+	       path_has_prefix_component(r->hostpath.buf, "/sys");
+}
+
+void trace_record_stat_times(struct trace *t, const struct res *r,
+			     const char *sc, bool by_path, bool nofollow)
+{
+	struct trace_obs *o;
+
+	if (r->status != RES_FOUND)
+		return;
+	if (r->where == W_JOB) {
+		if (by_path)
+			trace_jobtime_mark(t, r->path.buf, TRACE_TIMES_SEEN);
+		return;
+	}
+	if (r->where != W_HOST)
+		return;
+	if (trace_record_always_changing(t, r->hostpath.buf, sc))
+		return;
+	/* a symlink's target, and its own times like any object's */
+	if (S_ISLNK(r->st.st_mode))
+		trace_record_found(t, r, TRACE_STAT, sc);
+	o = trace_obs_find(t, TRACE_STAT, r->hostpath.buf);
+	if (!o) {
+		o = trace_obs_add(t, TRACE_STAT, r->hostpath.buf, sc, &r->st);
+		o->times = !times_not_observed(r, by_path, nofollow);
+		return;
+	}
+	if (o->times || times_not_observed(r, by_path, nofollow))
+		return;
+	/*
+	 * First seen by a call that showed no times (access, chmod...): the
+	 * times shown now must be of the object as it was then, or the
+	 * record would not say what the job saw.
+	 */
+	if (!stat_same_file(&o->st, &r->st) || o->st.st_mode != r->st.st_mode) {
+		trace_taint(t, "input changed during the run: %s", r->hostpath.buf);
+		return;
+	}
+	o->times = true;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -93,6 +93,61 @@ void trace_forget_resolutions(struct trace *t)
 	strmap_clear(&t->hostdirs);
 }
 
+void trace_forget_seen(struct trace *t)
+{
+	strmap_clear(&t->seen);
+	trace_fast_forget(t); /* and the channel's copy (DESIGN §3.1) */
+}
+
+void trace_jobtime_mark(struct trace *t, const char *path, unsigned flags)
+{
+	size_t len = strlen(path);
+	long i = strmap_get(&t->jobtime_index, path, len);
+
+	if (i >= 0) {
+		t->jobtimes[i].flags |= flags;
+		return;
+	}
+	ALLOC_GROW(t->jobtimes, t->nr_jobtimes + 1, t->alloc_jobtimes);
+	t->jobtimes[t->nr_jobtimes].path = xstrdup(path);
+	t->jobtimes[t->nr_jobtimes].flags = flags;
+	strmap_put(&t->jobtime_index, path, len, (long)t->nr_jobtimes++);
+}
+
+void trace_jobtime_unmark(struct trace *t, const char *path, unsigned flags)
+{
+	long i = strmap_get(&t->jobtime_index, path, strlen(path));
+
+	if (i >= 0)
+		t->jobtimes[i].flags &= ~flags;
+}
+
+void trace_jobtime_rename(struct trace *t, const char *from, const char *to)
+{
+	size_t i, n = t->nr_jobtimes, flen = strlen(from);
+
+	/* Marks are few (outputs whose times were set or seen): a scan. */
+	for (i = 0; i < n; i++) {
+		const char *p = t->jobtimes[i].path;
+		unsigned flags = t->jobtimes[i].flags;
+		char *moved;
+
+		if (!flags || !path_has_prefix_component(p, from))
+			continue;
+		moved = xasprintf("%s%s", to, p + flen);
+		t->jobtimes[i].flags = 0; /* the old name is gone */
+		trace_jobtime_mark(t, moved, flags);
+		free(moved);
+	}
+}
+
+unsigned trace_job_times(const struct trace *t, const char *path)
+{
+	long i = strmap_get(&t->jobtime_index, path, strlen(path));
+
+	return i >= 0 ? t->jobtimes[i].flags : 0;
+}
+
 void trace_taint(struct trace *t, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -127,6 +182,10 @@ void trace_records_release(struct trace *t)
 	strbuf_release(&t->scratch_name);
 	strbuf_release(&t->scratch_base);
 	strbuf_release(&t->scratch_key);
+	for (i = 0; i < t->nr_jobtimes; i++)
+		free(t->jobtimes[i].path);
+	free(t->jobtimes);
+	strmap_release(&t->jobtime_index);
 	for (i = 0; i < t->nr_taints; i++)
 		free(t->taints[i]);
 	free(t->taints);
@@ -140,13 +199,43 @@ static const char *const always_changing[] = {
 	"/proc/sys/kernel/random", "/proc/locks", "/sys/fs/cgroup",
 };
 
+/*
+ * Under /sys/fs/cgroup, the files that say how a cgroup is configured
+ * change only when someone configures it: they are read as any host file
+ * (content), not tainting. Build tools read them to size their
+ * parallelism (ninja: cpu.cfs_quota_us; Go, the JVM: cpu.max,
+ * memory.max). The counters (memory.current, cpu.stat...) still taint.
+ */
+static const char *const cgroup_settings[] = {
+	"cpu.max", "cpu.weight", "cpu.cfs_quota_us", "cpu.cfs_period_us",
+	"cpu.shares", "cpuset.cpus", "cpuset.cpus.effective", "cpuset.mems",
+	"cpuset.mems.effective", "cpuset.effective_cpus", "cpuset.effective_mems",
+	"memory.max", "memory.high", "memory.low", "memory.min",
+	"memory.swap.max", "memory.limit_in_bytes", "memory.soft_limit_in_bytes",
+	"memory.memsw.limit_in_bytes", "pids.max", "cgroup.controllers",
+	"cgroup.subtree_control", "cgroup.type",
+};
+
+static bool is_cgroup_setting(const char *hostpath)
+{
+	const char *base = strrchr(hostpath, '/');
+	size_t i;
+
+	if (!path_has_prefix_component(hostpath, "/sys/fs/cgroup") || !base)
+		return false;
+	for (i = 0; i < ARRAY_SIZE(cgroup_settings); i++)
+		if (!strcmp(base + 1, cgroup_settings[i]))
+			return true;
+	return false;
+}
+
 bool trace_is_always_changing(const char *hostpath)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(always_changing); i++)
 		if (path_has_prefix_component(hostpath, always_changing[i]))
-			return true;
+			return !is_cgroup_setting(hostpath);
 	return false;
 }
 

@@ -205,9 +205,18 @@ int trace_finish(struct trace *t, struct strbuf *err)
 		}
 		case TRACE_STAT:
 		case TRACE_SYMLINK:
+			/*
+			 * A directory's times count when the job also read
+			 * its entries (trace.h, trace_obs.times).
+			 */
+			if (o->kind == TRACE_STAT && o->times && S_ISDIR(o->st.st_mode) &&
+			    !trace_obs_find(t, TRACE_LISTING, o->path))
+				o->times = false;
 			if (lstat(o->path, &st) < 0 || st.st_ino != o->st.st_ino ||
 			    st.st_dev != o->st.st_dev || st.st_mode != o->st.st_mode ||
-			    (S_ISREG(st.st_mode) && st.st_size != o->st.st_size))
+			    (S_ISREG(st.st_mode) && st.st_size != o->st.st_size) ||
+			    (o->times && timespec_ns(&st.st_mtim) !=
+						 timespec_ns(&o->st.st_mtim)))
 				if (!is_pseudo(o->path))
 					trace_taint(t, "input changed during the run: %s", o->path);
 			break;

@@ -107,6 +107,21 @@ struct trace_obs {
 	                        trace_finish); LISTING: dirlist_hash_at() */
 	bool hashed;         /* hash is valid */
 	/*
+	 * STAT: a call showed the job the object's times (stat, lstat,
+	 * fstat, newfstatat, statx, by path or by fd), so its mtime is an
+	 * observation (DESIGN.md §3); false for calls that show none
+	 * (access, chmod, an O_TRUNC open...). For a directory, only when a
+	 * stat by path that does not follow a final symlink (lstat,
+	 * AT_SYMLINK_NOFOLLOW) showed them and the job read its entries
+	 * too (from trace_finish() on; before, the lstat alone): archivers,
+	 * copiers, find and ls walk the directories whose times they act
+	 * on; shells, compilers and make stat directories following, rsync
+	 * lstats the ancestors of its destination without reading them,
+	 * and a directory's mtime moves with every entry made in it. Never
+	 * under /proc and /sys, whose times mean nothing.
+	 */
+	bool times;
+	/*
 	 * OUTPUT: a host path opened for writing with O_TRUNC. Its prior
 	 * bytes do not matter, only whether it was a regular file (st, of
 	 * that file) or absent (st.st_mode == 0), and, for O_CREAT (create),
@@ -167,8 +182,8 @@ struct sbx_tracer trace_hooks(struct trace *t);
  *		must equal the one at first observation, before and after
  *		hashing (/proc and /sys: the bytes alone); unreadable taints
  *	LISTING	the listing hashed again must be the same
- *	STAT, SYMLINK	dev, ino, mode and (regular file) size unchanged
- *		(not checked under /proc and /sys)
+ *	STAT, SYMLINK	dev, ino, mode, (regular file) size and (times
+ *		shown) mtime unchanged (not checked under /proc and /sys)
  *	ABSENT	still absent
  *	OUTPUT	still absent, or the same file (dev, ino, mode, uid, gid)
  * A tracer that gave up without a taint taints "tracer stopped". Returns 0
@@ -195,6 +210,23 @@ const struct trace_obs *trace_obs_at(const struct trace *t, size_t i);
 /* Taint reasons, in order; no duplicates. */
 size_t trace_nr_taints(const struct trace *t);
 const char *trace_taint_at(const struct trace *t, size_t i);
+
+/*
+ * What the job did with the times of a path of its own state (the
+ * job-view path, which is the host path a diff change names), for the
+ * replay of times (DESIGN.md §7):
+ *	TRACE_TIMES_SET		it set them (utimensat, utimes, utime,
+ *				futimesat, futimens on the path or an fd of
+ *				it, with an explicit mtime: not to the time
+ *				of the call, as `touch f` does; a rename
+ *				carries the mark to the new name)
+ *	TRACE_TIMES_SEEN	it stat'ed the path (by path or fd) when the
+ *				path was its own state, i.e. after writing it
+ * 0 when neither. Valid after the job has ended.
+ */
+#define TRACE_TIMES_SET 1u
+#define TRACE_TIMES_SEEN 2u
+unsigned trace_job_times(const struct trace *t, const char *path);
 
 /* "content", "absent", "stat", "listing", "symlink", "hostfact", "output". */
 const char *trace_obs_kind_name(enum trace_obs_kind k);

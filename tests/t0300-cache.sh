@@ -23,7 +23,7 @@ data = open(path, 'rb').read()
 p = data[40:].decode('latin-1')
 p = eval(expr).encode('latin-1')
 h = subprocess.run(['xxh128sum', '-'], input=p, capture_output=True, check=True).stdout.split()[0]
-hdr = b'PCENTRY\n' + struct.pack('<IIQ', 1, 0, len(p)) + bytes.fromhex(h.decode())
+hdr = b'PCENTRY\n' + struct.pack("<IIQ", struct.unpack("<I", data[8:12])[0], 0, len(p)) + bytes.fromhex(h.decode())
 import os
 os.chmod(path, 0o644)
 open(path, 'wb').write(hdr + p)

@@ -21,7 +21,8 @@ build_tools="pkg-config:pkg-config cc:gcc make:make"
 # command:Debian package, for what the tests run (tests/, tests/fuzz).
 test_tools="unshare:util-linux setpriv:util-linux ip:iproute2 xxh128sum:xxhash
 python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
-find:findutils stat:coreutils pgrep:procps clang:clang"
+find:findutils stat:coreutils pgrep:procps clang:clang
+ninja:ninja-build rsync:rsync gzip:gzip make:make gcc:gcc taskset:util-linux"
 
 usage() {
 	echo "usage: tools/deps.sh build OUTFILE | tools/deps.sh test" >&2

@@ -315,7 +315,8 @@ static int w_openat_mode(int dirfd, const char *path, int flags, mode_t mode)
 	r = fp_page(SYS_openat, dirfd, (long)path, flags, mode, 0);
 	memset(&fst, 0, sizeof(fst));
 	/* what the open found, for the tracer's check of hazard (b) */
-	if (r >= 0 && !fp_page(SYS_fstat, r, (long)&st, 0, 0, 0))
+	/* (fstat itself is notified: the page lets newfstatat through) */
+	if (r >= 0 && !fp_page(SYS_newfstatat, r, (long)"", (long)&st, AT_EMPTY_PATH, 0))
 		from_stat(&fst, &st);
 	fp_commit(&pd, SYS_openat, (uint64_t)(int64_t)dirfd, (uint64_t)(unsigned)flags,
 		  mode, r, &fst, NULL, 0);

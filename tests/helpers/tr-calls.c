@@ -99,7 +99,20 @@ int main(int argc, char **argv)
 		struct stat st;
 
 		fd = sys_openat(AT_FDCWD, argv[2], O_PATH | O_CLOEXEC, 0);
-		syscall(SYS_newfstatat, (int)fd, "", &st, AT_EMPTY_PATH);
+		if (syscall(SYS_newfstatat, (int)fd, "", &st, AT_EMPTY_PATH) == 0)
+			printf("%lld\n", (long long)st.st_mtime);
+	} else if (!strcmp(cmd, "fstat-raw") && argc == 3) { /* fstat(2) itself */
+		struct stat st;
+
+		fd = sys_openat(AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC, 0);
+		if (syscall(SYS_fstat, (int)fd, &st) == 0)
+			printf("%lld\n", (long long)st.st_mtime);
+	} else if (!strcmp(cmd, "statx-empty") && argc == 3) { /* statx(fd, "") */
+		struct statx stx;
+
+		fd = sys_openat(AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC, 0);
+		if (syscall(SYS_statx, (int)fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0)
+			printf("%lld\n", (long long)stx.stx_mtime.tv_sec);
 	} else if (!strcmp(cmd, "stat") && argc == 3) {
 		struct stat st;
 

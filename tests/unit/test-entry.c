@@ -181,9 +181,11 @@ TEST(test_envelope_checks)
 	}
 	strbuf_reset(&bad);
 	strbuf_addbuf(&bad, &buf);
-	bad.buf[8] = 2;
+	bad.buf[8] = 3;
 	CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
-	CHECK(strstr(err.buf, "version 2") != NULL);
+	CHECK(strstr(err.buf, "version 3") != NULL);
+	bad.buf[8] = 1; /* before times: not read any more */
+	CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
 	strbuf_reset(&bad);
 	strbuf_addbuf(&bad, &buf);
 	strbuf_addch(&bad, ' ');
@@ -203,7 +205,7 @@ static void envelope(const char *json, struct strbuf *out)
 	struct pc_hash h;
 	int i;
 
-	hdr[8] = 1;
+	hdr[8] = 2;
 	for (i = 0; i < 8; i++)
 		hdr[16 + i] = (unsigned char)(len >> (8 * i));
 	pc_hash_buffer(json, len, &h);

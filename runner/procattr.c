@@ -1,0 +1,223 @@
+/*
+ * The process attributes a job inherits (contract in runner/procattr.h,
+ * the table in DESIGN.md §4): read from procache's own process, which the
+ * sandbox's init and the job are forks of, so what is read here is what
+ * the job gets (the sandbox passes the ignored and blocked signals on
+ * explicitly; see sbx_config).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "common/die.h"
+#include "common/fdio.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "runner/procattr.h"
+#include "common/banned.h"
+
+#ifndef PR_GET_MDWE
+#define PR_GET_MDWE 66
+#endif
+#define IOPRIO_WHO_PROCESS 1
+
+static bool stdin_closed;
+static sigset_t start_ignore, start_block;
+
+void procattr_at_start(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+		if (n < 0)
+			die_errno("cannot open '/dev/null'");
+		if (n != fd)
+			die("cannot open '/dev/null' as fd %d", fd);
+		if (fd == 0)
+			stdin_closed = true;
+	}
+	sigemptyset(&start_ignore);
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		/* glibc's own real-time signals are refused: not the job's */
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			sigaddset(&start_ignore, sig);
+	}
+	sigprocmask(SIG_BLOCK, NULL, &start_block);
+}
+
+bool procattr_stdin_closed(void)
+{
+	return stdin_closed;
+}
+
+/* The CPUs of our affinity mask as a sorted list of ranges: "0-3,6". */
+static char *read_affinity(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t ncpu = 1024;; ncpu *= 2) {
+		cpu_set_t *set = CPU_ALLOC(ncpu);
+		size_t size = CPU_ALLOC_SIZE(ncpu);
+
+		if (!set)
+			die("out of memory");
+		if (sched_getaffinity(0, size, set) < 0) {
+			int e = errno;
+
+			CPU_FREE(set);
+			if (e == EINVAL && ncpu < (1u << 20))
+				continue; /* a mask larger than ours */
+			errno = e;
+			die_errno("cannot read the CPU affinity");
+		}
+		for (size_t c = 0; c < ncpu; c++) {
+			size_t end = c;
+
+			if (!CPU_ISSET_S(c, size, set))
+				continue;
+			while (end + 1 < ncpu && CPU_ISSET_S(end + 1, size, set))
+				end++;
+			strbuf_addf(&sb, "%s%zu", sb.len ? "," : "", c);
+			if (end > c)
+				strbuf_addf(&sb, "-%zu", end);
+			c = end;
+		}
+		CPU_FREE(set);
+		return strbuf_detach(&sb, NULL);
+	}
+}
+
+static int read_oom_score_adj(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int v;
+
+	if (strbuf_read_file_at(&sb, AT_FDCWD, "/proc/self/oom_score_adj", 32) < 0)
+		die_errno("cannot read '/proc/self/oom_score_adj'");
+	v = atoi(sb.buf);
+	strbuf_release(&sb);
+	return v;
+}
+
+void procattr_read(struct procattr *pa)
+{
+	struct sched_param sp;
+
+	memset(pa, 0, sizeof(*pa));
+	for (int i = 0; i < RLIM_NLIMITS; i++)
+		if (getrlimit(i, &pa->rlimits[i]) < 0)
+			die_errno("cannot read resource limit %d", i);
+	pa->affinity = read_affinity();
+	pa->sched_policy = sched_getscheduler(0);
+	if (pa->sched_policy < 0 || sched_getparam(0, &sp) < 0)
+		die_errno("cannot read the scheduling policy");
+	pa->sched_priority = sp.sched_priority;
+	errno = 0;
+	pa->nice = getpriority(PRIO_PROCESS, 0);
+	if (pa->nice == -1 && errno)
+		die_errno("cannot read the nice value");
+	pa->ioprio = (int)syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
+	if (pa->ioprio < 0)
+		die_errno("cannot read the I/O priority");
+	pa->personality = personality(0xffffffff);
+	pa->oom_score_adj = read_oom_score_adj();
+	pa->timerslack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	pa->securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+	pa->thp_disable = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+	pa->mdwe = prctl(PR_GET_MDWE, 0, 0, 0, 0);
+	if (pa->mdwe < 0)
+		pa->mdwe = -1; /* EINVAL: a kernel before 6.3 */
+	pa->sig_ignore = start_ignore;
+	pa->sig_block = start_block;
+}
+
+void procattr_release(struct procattr *pa)
+{
+	free(pa->affinity);
+	memset(pa, 0, sizeof(*pa));
+}
+
+/* The names of the limits, for the key (getrlimit(2)). */
+static const char *const rlimit_names[RLIM_NLIMITS] = {
+	[RLIMIT_CPU] = "cpu",		[RLIMIT_FSIZE] = "fsize",
+	[RLIMIT_DATA] = "data",		[RLIMIT_STACK] = "stack",
+	[RLIMIT_CORE] = "core",		[RLIMIT_RSS] = "rss",
+	[RLIMIT_NPROC] = "nproc",	[RLIMIT_NOFILE] = "nofile",
+	[RLIMIT_MEMLOCK] = "memlock",	[RLIMIT_AS] = "as",
+	[RLIMIT_LOCKS] = "locks",	[RLIMIT_SIGPENDING] = "sigpending",
+	[RLIMIT_MSGQUEUE] = "msgqueue",	[RLIMIT_NICE] = "nice",
+	[RLIMIT_RTPRIO] = "rtprio",	[RLIMIT_RTTIME] = "rttime",
+};
+
+static void add_limit(struct strbuf *sb, rlim_t v)
+{
+	if (v == RLIM_INFINITY)
+		strbuf_addstr(sb, "inf");
+	else
+		strbuf_addf(sb, "%llu", (unsigned long long)v);
+}
+
+static void add_sigset(struct cache_key *k, const char *tag, const sigset_t *set)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(set, sig) == 1)
+			strbuf_addf(&sb, "%s%d", sb.len ? "," : "", sig);
+	cache_key_add_str(k, tag, sb.buf);
+	strbuf_release(&sb);
+}
+
+static void add_long(struct cache_key *k, const char *tag, long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", v);
+	cache_key_add_str(k, tag, buf);
+}
+
+void procattr_add_key(const struct procattr *pa, struct cache_key *k)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char tag[32];
+
+	for (int i = 0; i < RLIM_NLIMITS; i++) {
+		strbuf_reset(&sb);
+		add_limit(&sb, pa->rlimits[i].rlim_cur);
+		strbuf_addch(&sb, ':');
+		add_limit(&sb, pa->rlimits[i].rlim_max);
+		snprintf(tag, sizeof(tag), "rlimit.%s",
+			 rlimit_names[i] ? rlimit_names[i] : "?");
+		cache_key_add_str(k, tag, sb.buf);
+	}
+	cache_key_add_str(k, "affinity", pa->affinity);
+	strbuf_reset(&sb);
+	strbuf_addf(&sb, "%d/%d", pa->sched_policy, pa->sched_priority);
+	cache_key_add_str(k, "sched", sb.buf);
+	add_long(k, "nice", pa->nice);
+	add_long(k, "ioprio", pa->ioprio);
+	add_sigset(k, "sigignore", &pa->sig_ignore);
+	add_sigset(k, "sigblock", &pa->sig_block);
+	add_long(k, "personality", pa->personality);
+	add_long(k, "oom_score_adj", pa->oom_score_adj);
+	add_long(k, "timerslack", pa->timerslack);
+	add_long(k, "securebits", pa->securebits);
+	add_long(k, "thp_disable", pa->thp_disable);
+	if (pa->mdwe < 0)
+		cache_key_add_str(k, "mdwe", "none");
+	else
+		add_long(k, "mdwe", pa->mdwe);
+	strbuf_release(&sb);
+}

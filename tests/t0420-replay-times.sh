@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+test_description='replay fidelity: the times a real run leaves, on a miss and on a hit (issue 15)'
+. "$(dirname "$0")/lib.sh"
+
+# times_snapshot DIR: one line per entry (type, mode, path, mtime in ns),
+# sorted: equal snapshots mean equal trees, modes and mtimes.
+times_snapshot() {
+	(cd "$1" && find . -mindepth 1 -printf '%y %m %p %T@\n' | sort)
+}
+
+# same_as_real CMD [uncacheable]: CMD run for real in real/, and through
+# procache in cached/ (a miss), leave the same tree and mtimes; the outputs
+# removed, a second procache run (a hit) leaves them again. With
+# "uncacheable" the procache run must be one (its diff is applied from the
+# upper directories) and there is no second run. The inputs are outside
+# the cwd (../), the outputs in it.
+same_as_real() {
+	mkdir real cached &&
+	(cd real && sh -c "$1") &&
+	(cd cached && "$PROCACHE" run --report ../r1.json -- sh -c "$1") &&
+	expect_status "${2:-miss}" r1.json &&
+	times_snapshot real >real.snap &&
+	times_snapshot cached >miss.snap &&
+	test_cmp real.snap miss.snap &&
+	if [ -n "${2:-}" ]; then
+		return 0
+	fi &&
+	rm -rf cached && mkdir cached &&
+	(cd cached && "$PROCACHE" run --report ../r2.json -- sh -c "$1") &&
+	expect_status hit r2.json &&
+	times_snapshot cached >hit.snap &&
+	test_cmp real.snap hit.snap
+}
+
+setup_src() {
+	mkdir -p src/sub && echo a >src/a && echo b >src/sub/b &&
+	ln -s a src/l && touch -h -d 2001-02-03 src/l &&
+	touch -d 2001-02-03 src/a src/sub/b src/sub src
+}
+
+test_expect_success 'tar xf: the archived times' '
+	setup_src && tar cf arch.tar src &&
+	same_as_real "tar xf ../arch.tar"
+'
+
+test_expect_success 'touch -d, touch -t of a new file: the times set' '
+	same_as_real "touch -d 2001-02-03 f && touch -t 200202020202 g"
+'
+
+# cp -a reads extended attributes: uncacheable, and an uncacheable run's
+# diff keeps every time it left.
+test_expect_success 'cp -a of a tree (uncacheable): the source times' '
+	setup_src &&
+	same_as_real "cp -a ../src dst" uncacheable
+'
+
+test_expect_success 'rsync -a: the source times (set on a temporary name, then renamed)' '
+	setup_src &&
+	same_as_real "rsync -a ../src/ dst/"
+'
+
+test_expect_success 'a time set on a temporary name, then renamed: kept on a hit' '
+	same_as_real "echo x >.tmp && touch -d 2001-02-03 .tmp && mv .tmp f"
+'
+
+test_expect_success 'gzip -k: the input times on the output' '
+	echo data >f && touch -d 2001-02-03 f &&
+	same_as_real "cat ../f >f && touch -r ../f f && gzip -k f"
+'
+
+test_expect_success 'gzip -k of a file in the cwd: its times on the output, on a miss and on a hit' '
+	echo data >f && touch -d 2001-02-03 f &&
+	"$PROCACHE" run --report r1.json -- gzip -k f &&
+	expect_status miss r1.json &&
+	test "$(stat -c %.9Y f.gz)" = "$(stat -c %.9Y f)" &&
+	rm f.gz &&
+	"$PROCACHE" run --report r2.json -- gzip -k f &&
+	expect_status hit r2.json &&
+	test "$(stat -c %.9Y f.gz)" = "$(stat -c %.9Y f)"
+'
+
+# touch without a date sets the time of the call: a rerun gives its own,
+# so a hit gives the time of the apply (a stamp file is newer than what
+# was made before it, as after a real run).
+test_expect_success 'touch of an existing file (the time of the call): fresh on a miss and on a hit' '
+	echo x >stamp && touch -d 2001-02-03 stamp &&
+	date +%s >before &&
+	"$PROCACHE" run --report r1.json -- touch stamp &&
+	expect_status miss r1.json &&
+	test "$(stat -c %Y stamp)" -ge "$(cat before)" &&
+	touch -d 2001-02-03 stamp && sleep 1 && date +%s >before &&
+	"$PROCACHE" run --report r2.json -- touch stamp &&
+	expect_status hit r2.json &&
+	test "$(stat -c %Y stamp)" -ge "$(cat before)"
+'
+
+test_expect_success 'times the job did not set: fresh, in the order it wrote them' '
+	"$PROCACHE" run -- sh -c "echo 1 >a; sleep 0.05; echo 2 >b" &&
+	rm a b && sleep 0.05 && date +%s%N >before &&
+	"$PROCACHE" run --report r.json -- sh -c "echo 1 >a; sleep 0.05; echo 2 >b" &&
+	expect_status hit r.json &&
+	a=$(stat -c %.9Y a | tr -d .) && b=$(stat -c %.9Y b | tr -d .) &&
+	test "$a" -lt "$b" &&
+	test "$a" -ge "$(($(cat before) - 20000000))"
+'
+
+test_expect_success 'an uncacheable run keeps every time it left' '
+	"$PROCACHE" run --no-cache -- sh -c "echo x >f; touch -d 2001-02-03 f" &&
+	test "$(stat -c %y f)" = "2001-02-03 00:00:00.000000000 +0000"
+'
+
+# A small C project.
+setup_c() {
+	printf "int a(void) { return 1; }\n" >a.c &&
+	printf "int a(void);\nint main(void) { return a() - 1; }\n" >b.c &&
+	printf "final: a.o b.o\n\t\$(CC) -o \$@ a.o b.o\n%%.o: %%.c\n\t\$(CC) -c -o \$@ \$<\nclean:\n\trm -f final *.o\n" >Makefile
+}
+
+test_expect_success 'a whole make -j2, make clean, the same (a hit): a plain make then does nothing' '
+	setup_c &&
+	"$PROCACHE" run --report r.json -- make -j2 &&
+	expect_status miss r.json &&
+	make -q &&
+	make clean &&
+	"$PROCACHE" run --report r.json -- make -j2 &&
+	expect_status hit r.json &&
+	make -q &&
+	make >out && grep -q "is up to date" out
+'
+
+test_expect_success 'a whole ninja, rm -rf of its build directory, the same (a hit): ninja then does nothing' '
+	setup_c &&
+	cat >build.ninja <<-\EOF &&
+	builddir = build
+	rule cc
+	  command = gcc -MMD -MF $out.d -c $in -o $out
+	  depfile = $out.d
+	  deps = gcc
+	rule link
+	  command = gcc $in -o $out
+	build build/a.o: cc a.c
+	build build/b.o: cc b.c
+	build build/final: link build/a.o build/b.o
+	EOF
+	"$PROCACHE" run --report r.json -- ninja &&
+	expect_status miss r.json &&
+	ninja -n >out && grep -q "no work to do" out &&
+	rm -rf build &&
+	"$PROCACHE" run --report r.json -- ninja &&
+	expect_status hit r.json &&
+	ninja -n >out && grep -q "no work to do" out
+'
+
+test_expect_success 'per-compile wrapping (--mtime=content): a touched source hits, and its restored object is newer than the source' '
+	setup_c &&
+	make CC="$PROCACHE run --mtime=content -- gcc" >out &&
+	make -q &&
+	# gcc probes its -o file: the run after the first one misses once
+	sleep 0.01 && touch a.c &&
+	make CC="$PROCACHE run --mtime=content -- gcc" >out &&
+	"$PROCACHE" cache stats --zero >/dev/null &&
+	sleep 0.01 && touch a.c &&
+	make CC="$PROCACHE run --mtime=content -- gcc" >out &&
+	"$PROCACHE" cache stats >stats &&
+	grep -q "^misses  *0$" stats &&
+	test a.o -nt a.c && test a.o -nt b.o
+'
+
+test_done
