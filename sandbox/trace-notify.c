@@ -1248,10 +1248,11 @@ void trace_drainer_stop(struct trace *t)
 }
 
 /*
- * A notified write is about to be answered: what the job did before it
- * is judged against the state before it (DESIGN §3.1 "Ordering").
- * Writes to internal state only (the private /tmp, /dev) change nothing
- * of how a host path classifies.
+ * A notified write is about to be answered: a record of a call made
+ * before it was handled before it (trace_handle()), one in flight is
+ * judged by the write log (DESIGN §3.1 "Ordering"). Writes to internal
+ * state only (the private /tmp, /dev) change nothing of how a host path
+ * classifies.
  */
 static void before_write_answer(struct call *c)
 {
@@ -1260,7 +1261,6 @@ static void before_write_answer(struct call *c)
 	if (!t->fast || !c->write || c->stale || c->error ||
 	    (!c->touched_all && !c->touched_host))
 		return;
-	trace_drain(t, false);
 	trace_fast_wrote(t, (const char *const *)c->touched,
 			 c->touched_all ? 0 : c->nr_touched);
 }
@@ -1325,6 +1325,13 @@ int trace_handle(void *ctx, int fd)
 		trace_taint(t, "syscall %d: non-native ABI", c.nr);
 		c.error = ENOSYS;
 	} else {
+		/*
+		 * The records of calls made before this one first: against
+		 * the view before it, and before it changes what the tracer
+		 * keeps (the seen set, the marks on the job's times, which a
+		 * rename moves).
+		 */
+		trace_drain(t, false);
 		on_notification(&c);
 		before_write_answer(&c);
 	}

@@ -350,17 +350,38 @@ static int w_open(const char *path, int flags, ...)
 	return w_openat_mode(AT_FDCWD, path, flags, mode);
 }
 
+/*
+ * An lstat by path of a directory shows the job times that are an
+ * observation (DESIGN §3), which a record read later cannot check
+ * against the host (a merged directory shows its upper directory's
+ * times): such a call is made again, notified, and recorded as it
+ * happens.
+ */
+static int dir_times_shown(const char *path, int flags, unsigned mode)
+{
+	return *path && (flags & AT_SYMLINK_NOFOLLOW) && S_ISDIR(mode);
+}
+
 static int w_fstatat(int dirfd, const char *path, struct stat *buf, int flags)
 {
 	struct pending pd;
 	struct fp_stat fst;
 	long r;
 
-	/* fstat() of an fd: not an observation (the filter lets it pass) */
-	if ((flags & AT_EMPTY_PATH) || !fp_begin(&pd, dirfd, path))
+	/*
+	 * fstat() of an fd is (fd, "") with AT_EMPTY_PATH: recorded with the
+	 * fd's path (/proc/self/fd/N) as the base and an empty path, as the
+	 * tracer resolves the notified call (DESIGN §3.1).
+	 */
+	if (!fp_begin(&pd, dirfd, path))
 		return (int)sys_ret(sys_raw(SYS_newfstatat, dirfd, (long)path, (long)buf,
 					    flags, 0));
 	r = fp_page(SYS_newfstatat, dirfd, (long)path, (long)buf, flags, 0);
+	if (!r && dir_times_shown(path, flags, buf->st_mode)) {
+		give_back();
+		return (int)sys_ret(sys_raw(SYS_newfstatat, dirfd, (long)path, (long)buf,
+					    flags, 0));
+	}
 	memset(&fst, 0, sizeof(fst));
 	if (!r)
 		from_stat(&fst, buf);
@@ -409,7 +430,7 @@ static int w_statx(int dirfd, const char *path, int flags, unsigned mask, struct
 	struct fp_stat fst;
 	long r;
 
-	if ((flags & AT_EMPTY_PATH) || !fp_begin(&pd, dirfd, path))
+	if (!fp_begin(&pd, dirfd, path)) /* (fd, "") as in w_fstatat() */
 		return (int)sys_ret(sys_raw(SYS_statx, dirfd, (long)path, flags, mask,
 					    (long)buf));
 	r = fp_page(SYS_statx, dirfd, (long)path, flags, mask, (long)buf);
@@ -432,8 +453,13 @@ static int w_statx(int dirfd, const char *path, int flags, unsigned mask, struct
 		struct stat st;
 
 		if (!fp_page(SYS_newfstatat, dirfd, (long)path, (long)&st,
-			     flags & (AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT), 0))
+			     flags & (AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH), 0))
 			from_stat(&fst, &st);
+	}
+	if (!r && dir_times_shown(path, flags, fst.mode)) {
+		give_back();
+		return (int)sys_ret(sys_raw(SYS_statx, dirfd, (long)path, flags, mask,
+					    (long)buf));
 	}
 	fp_commit(&pd, SYS_statx, (uint64_t)(int64_t)dirfd, (uint64_t)(unsigned)flags, mask,
 		  r, &fst, NULL, 0);

@@ -112,4 +112,30 @@ test_expect_success 'a preload of the job own is kept, ours after it' '
 	)
 '
 
+# Issue 15: the times a stat shows are observations. A stat or an fd's
+# stat read from the channel holds the mtime as the notified one does.
+test_expect_success 'a stat and an fstat through the channel hold the mtime' '
+	hstart && echo a >in && HOPTS= &&
+	for how in stat fstat; do
+		touch -d 2001-02-03 in &&
+		hmiss -- "$FAST" $how in &&
+		hhit -- "$FAST" $how in &&
+		touch -d 2001-02-04 in &&
+		hmiss -- "$FAST" $how in || return 1
+	done
+'
+
+# A stat of the job's own file is a record, its rename a notified call:
+# the record is handled before the rename, so the mark "the job saw its
+# times" moves to the new name and the file keeps on a hit the time the
+# job was shown.
+test_expect_success 'a file the job made, stat-ed, then renamed: a hit keeps the time it saw' '
+	hstart && HOPTS= &&
+	hmiss -- sh -c "echo x >f.tmp && stat -c %.9Y f.tmp >seen && mv f.tmp f" &&
+	test "$(stat -c %.9Y f)" = "$(cat seen)" &&
+	rm f seen &&
+	hrun hit -- sh -c "echo x >f.tmp && stat -c %.9Y f.tmp >seen && mv f.tmp f" &&
+	test "$(stat -c %.9Y f)" = "$(cat seen)"
+'
+
 test_done

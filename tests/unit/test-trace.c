@@ -870,7 +870,8 @@ TEST(test_fast_functions)
 	trace_free(t);
 	t = RUN_F(NULL, "stat", fx.link);
 	HAS(t, TRACE_SYMLINK, fx.link);
-	HAS(t, TRACE_STAT, fx.file);
+	o = find_obs(t, TRACE_STAT, fx.file); /* the times it showed, too */
+	CHECK(o && o->times);
 	EXPECT_RECORDS(t);
 	trace_free(t);
 	t = RUN_F(NULL, "lstat", fx.link);
@@ -882,8 +883,14 @@ TEST(test_fast_functions)
 	HAS(t, TRACE_SYMLINK, fx.link);
 	EXPECT_RECORDS(t);
 	trace_free(t);
-	t = RUN_F(NULL, "fstat", fx.file); /* the open records, fstat does not */
+	t = RUN_F(NULL, "fstat", fx.file); /* the open its content, fstat the times */
 	HAS(t, TRACE_CONTENT, fx.file);
+	o = find_obs(t, TRACE_STAT, fx.file);
+	CHECK(o && o->times);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "lstat", fx.sub); /* a directory: notified, found */
+	HAS(t, TRACE_STAT, fx.sub);
 	trace_free(t);
 	t = RUN_F(NULL, "statx", fx.missing);
 	HAS(t, TRACE_ABSENT, fx.missing);
