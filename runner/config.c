@@ -445,12 +445,22 @@ static void resolve_max_size(const struct pc_config *cfg, struct pc_settings *se
 	}
 }
 
+static void resolve_fast_path(struct pc_settings *set)
+{
+	const char *env = config_env("PROCACHE_FAST_PATH");
+
+	if (env && strcmp(env, "0") && strcmp(env, "1"))
+		die("invalid PROCACHE_FAST_PATH '%s' (expected 0 or 1)", env);
+	set->fast_path = !env || !strcmp(env, "1");
+}
+
 void config_resolve(const struct pc_config *cfg, const char *cache_dir_flag,
 		    struct pc_settings *set)
 {
 	memset(set, 0, sizeof(*set));
 	resolve_cache_dir(cfg, cache_dir_flag, set);
 	resolve_max_size(cfg, set);
+	resolve_fast_path(set);
 }
 
 void config_settings_release(struct pc_settings *set)

@@ -1,8 +1,9 @@
 /*
  * Settings: the one place that reads procache's configuration from
  * outside its command line — the configuration file, the environment
- * ($PROCACHE_DIR, $PROCACHE_MAX_SIZE, $XDG_CACHE_HOME, $HOME,
- * $XDG_CONFIG_HOME) and the built-in defaults — and decides each setting.
+ * ($PROCACHE_DIR, $PROCACHE_MAX_SIZE, $PROCACHE_FAST_PATH,
+ * $XDG_CACHE_HOME, $HOME, $XDG_CONFIG_HOME) and the built-in defaults —
+ * and decides each setting.
  * Precedence: the command line over the environment over the file over
  * the defaults; an empty variable counts as unset. Nothing else in
  * procache reads these variables or the file (runner/remote.c reads the
@@ -96,6 +97,12 @@ struct pc_settings {
 	uint64_t max_size;
 	const char *max_size_src;	/* "$PROCACHE_MAX_SIZE", "config file",
 					 * NULL: none (the default) */
+	/*
+	 * The tracer's fast path (DESIGN.md §3.1): on, unless
+	 * $PROCACHE_FAST_PATH is 0 (the tests force it off to show that
+	 * both paths record the same; a hidden setting, not in the file).
+	 */
+	bool fast_path;
 };
 
 /*

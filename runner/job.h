@@ -71,6 +71,9 @@ struct job {
 	char *base_dir;		/* --base-dir, canonical, or NULL (DESIGN §12) */
 	bool relocatable;	/* cwd under base_dir, which no argument,
 				 * variable or mask contains */
+	bool fast_path;		/* the tracer's fast path (DESIGN §3.1): on
+				 * unless forced off, never untraced or
+				 * untrusted; keyed */
 	struct procattr attrs;	/* what the job inherits and is keyed */
 };
 

@@ -10,6 +10,7 @@
 #include "common/hash.h"
 #include "common/strbuf.h"
 #include "runner/key.h"
+#include "sandbox/trace.h"
 #include "common/banned.h"
 
 /* Bumped whenever the meaning of a key field or a precondition changes. */
@@ -108,6 +109,9 @@ static void add_fields(const struct job *j, struct cache_key *k,
 	sbx_caps_names(j->caps, &caps);
 	cache_key_add_str(k, "sandbox", caps.buf);
 	strbuf_release(&caps);
+	/* the fast path's library, its page and LD_PRELOAD (DESIGN §3.1) */
+	snprintf(buf, sizeof(buf), "fastpath=%s", j->fast_path ? trace_fast_version() : "off");
+	cache_key_add_str(k, "sandbox", buf);
 	for (size_t i = 0; i < o->nr_masks; i++) {
 		struct strbuf m = STRBUF_INIT;
 		strbuf_addf(&m, "mask=%s", o->masks[i]);

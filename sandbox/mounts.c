@@ -913,6 +913,77 @@ static void build_proc(int rootfd, int status_fd)
 	}
 }
 
+/*
+ * The tracer's files (struct sbx_tracer binds), in a directory under
+ * /dev of their own: a small tmpfs, executable (the fast path's library is
+ * mapped so; /dev is noexec), read-only once filled but for the files
+ * asked writable, each then a bind mount of its own. A file given by its
+ * bytes or size is made there; a host file is bound.
+ */
+static void build_tracer_files(const struct sbx *s, int rootfd, int status_fd)
+{
+	static const char *const opts[] = { "mode", "0755", "size", "8m", NULL };
+	_cleanup_close_ int mfd = -1;
+	int rw[8];
+	const char *what = "path", *view;
+	char dir[64];
+	size_t i, dlen, nr_rw = 0;
+
+	if (!s->has_tracer || !s->tracer.nr_binds)
+		return;
+	view = s->tracer.binds[0].view;
+	dlen = (size_t)(strrchr(view, '/') - view);
+	if (!path_has_prefix_component(view, "/dev") || dlen <= 4 || dlen >= sizeof(dir) ||
+	    s->tracer.nr_binds > ARRAY_SIZE(rw))
+		sbx_child_fail(status_fd, "cannot make '%s': not under /dev", view);
+	memcpy(dir, view + 1, dlen - 1);
+	dir[dlen - 1] = 0;
+	if (mkdirat(rootfd, dir, 0755) < 0 ||
+	    mount_fresh_fd(rootfd, dir, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+			   &what, &mfd) < 0)
+		sbx_child_fail(status_fd, "cannot mount tmpfs on '/%s': %s", dir, what);
+	for (i = 0; i < s->tracer.nr_binds; i++) {
+		const struct sbx_bind *b = &s->tracer.binds[i];
+		const char *name = b->view + dlen + 1;
+
+		if (strncmp(b->view, view, dlen) || b->view[dlen] != '/' || strchr(name, '/'))
+			sbx_child_fail(status_fd, "cannot make '%s': not in /%s", b->view, dir);
+		if (!b->host) {
+			_cleanup_close_ int fd = openat(mfd, name,
+							O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+							b->writable ? 0600 : 0555);
+
+			if (fd < 0 || (b->data ? write_full(fd, b->data, b->size)
+					       : ftruncate(fd, (off_t)b->size)) < 0)
+				sbx_child_fail(status_fd, "cannot write '%s'", b->view);
+			if (b->writable) {
+				rw[nr_rw] = open_tree(mfd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+				if (rw[nr_rw++] < 0)
+					sbx_child_fail(status_fd, "cannot bind '%s'", b->view);
+			}
+		} else if (bind_file(b->host, mfd, name,
+				     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+					     (b->writable ? 0 : MOUNT_ATTR_RDONLY),
+				     &what) < 0) {
+			sbx_child_fail(status_fd, "cannot bind '%s' on '%s': %s", b->host,
+				       b->view, what);
+		}
+	}
+	if (set_attr(mfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY) < 0)
+		sbx_child_fail(status_fd, "cannot make '/%s' read-only", dir);
+	/* the writable files over themselves, in the same order */
+	for (i = 0, nr_rw = 0; i < s->tracer.nr_binds; i++) {
+		const struct sbx_bind *b = &s->tracer.binds[i];
+
+		if (b->host || !b->writable)
+			continue;
+		if (set_attr(rw[nr_rw], "", AT_EMPTY_PATH, MOUNT_ATTR_NOEXEC) < 0 ||
+		    move_mount(rw[nr_rw], "", mfd, b->view + dlen + 1, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			sbx_child_fail(status_fd, "cannot bind '%s'", b->view);
+		close(rw[nr_rw++]);
+	}
+}
+
 static void build_dev(int rootfd, int status_fd)
 {
 	static const char *const devs[] = {
@@ -1052,6 +1123,7 @@ void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd)
 
 	build_proc(rootfd, status_fd);
 	build_dev(rootfd, status_fd);
+	build_tracer_files(s, rootfd, status_fd);
 	build_sys(rootfd, status_fd);
 	if (!s->cfg.share_tmp &&
 	    mount_fresh(rootfd, "tmp", "tmpfs", tmp_opts,

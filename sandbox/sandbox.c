@@ -279,11 +279,41 @@ const struct sbx_layer *sbx_layers(const struct sbx *s, size_t *nr)
 	return s->layers;
 }
 
+/* The job's environment with @lib appended to its LD_PRELOAD. */
+static void add_preload(struct sbx *s, const char *lib)
+{
+	size_t n = 0, i;
+	char **env;
+	bool done = false;
+
+	while (s->envp[n])
+		n++;
+	env = xcalloc(n + 2, sizeof(*env));
+	for (i = 0; i < n; i++) {
+		const char *e = s->envp[i];
+
+		if (!done && !strncmp(e, "LD_PRELOAD=", 11)) {
+			env[i] = e[11] ? xasprintf("%s:%s", e, lib) : xasprintf("%s%s", e, lib);
+			done = true;
+		} else {
+			env[i] = xstrdup(e);
+		}
+	}
+	if (!done)
+		env[n] = xasprintf("LD_PRELOAD=%s", lib);
+	strv_free(s->envp);
+	s->envp = env;
+	s->cfg.envp = env;
+}
+
 void sbx_set_tracer(struct sbx *s, const struct sbx_tracer *tracer)
 {
 	s->has_tracer = tracer != NULL;
-	if (tracer)
+	if (tracer) {
 		s->tracer = *tracer;
+		if (tracer->preload)
+			add_preload(s, tracer->preload);
+	}
 }
 
 void sbx_job_ids(const struct sbx *s, uid_t *uid, gid_t *gid)

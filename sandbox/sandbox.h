@@ -78,6 +78,20 @@ struct sbx_layer {
 };
 
 /*
+ * A file shown in the job's view (struct sbx_tracer): a host file bound
+ * there, a new file with the given bytes, or a new empty file of a size.
+ * All of a tracer's files are in one directory under /dev, which the
+ * sandbox makes for them (a tmpfs: memory, never written back).
+ */
+struct sbx_bind {
+	const char *host;	/* absolute host path of a regular file, or */
+	const void *data;	/* ... its bytes (@size), executable, or */
+	size_t size;		/* ... (both NULL) @size zero bytes */
+	const char *view;	/* absolute: /dev/DIR/NAME */
+	bool writable;		/* else read-only; never setuid or devices */
+};
+
+/*
  * A tracer hooked into the job and the supervisor loop (the seccomp
  * tracer of sandbox/trace.h; sandbox.c does not know what it does).
  *	install(ctx)	called in the job after no_new_privs and the
@@ -104,6 +118,14 @@ struct sbx_tracer {
 	void *ctx;
 	int (*install)(void *ctx);
 	int (*handle)(void *ctx, int listener_fd);
+	/*
+	 * Files the job sees at fixed paths under /dev (may be NULL/0), and
+	 * a library appended to the job's LD_PRELOAD (NULL: none): the
+	 * tracer's fast path (DESIGN §3.1). They must outlive the run.
+	 */
+	const struct sbx_bind *binds;
+	size_t nr_binds;
+	const char *preload;
 };
 
 /*

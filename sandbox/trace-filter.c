@@ -4,6 +4,8 @@
  * from the classification table (sandbox/syscalls.h), which notifies what
  * the tracer observes and refuses what untrusted mode denies, and a small
  * classic-BPF filter under it that admits the native x86_64 ABI only.
+ * With the fast path (DESIGN.md §3.1), libseccomp's program is exported
+ * and loaded behind the fast path's instruction-pointer rule.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,11 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fdio.h"
 #include "common/xalloc.h"
 #include "sandbox/syscalls.h"
 #include "sandbox/trace-internal.h"
@@ -161,6 +165,13 @@ static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out
 
 			if (tr)
 				r = add_rule(f, notify, sn, 1, &addr);
+		} else if (t->fast && (!strcmp(name, "fchmod") || !strcmp(name, "fchown"))) {
+			/*
+			 * PURE, but a copy-up through an fd changes how a path
+			 * classifies: the fast path's records must be judged
+			 * before it (DESIGN §3.1 "Ordering").
+			 */
+			r = add_rule(f, notify, sn, 0, NULL);
 		} else {
 			switch (tab[i].class) {
 			case TRACE_SC_PURE:
@@ -275,6 +286,52 @@ static int find_handoff_socket(void)
 	return n == 1 ? found : -1;
 }
 
+/* A classic-BPF program has at most this many instructions (BPF_MAXINSNS). */
+#define BPF_MAX_INSNS 4096
+
+/*
+ * Load libseccomp's filter @f behind the fast path's rule (trace-fast.c):
+ * the program exported, prefixed, and loaded with a new listener, whose
+ * fd is returned (or -errno).
+ */
+static int load_with_fast_rule(scmp_filter_ctx f)
+{
+	_cleanup_close_ int mfd = -1;
+	struct sock_filter *prog = xcalloc(BPF_MAX_INSNS, sizeof(*prog));
+	struct sock_fprog fprog;
+	size_t pre = trace_fast_filter(prog, BPF_MAX_INSNS);
+	off_t size;
+	int r;
+
+	mfd = memfd_create("procache-filter", MFD_CLOEXEC);
+	if (mfd < 0 || !pre) {
+		r = mfd < 0 ? -errno : -E2BIG;
+		goto out;
+	}
+	r = seccomp_export_bpf(f, mfd);
+	if (r < 0)
+		goto out;
+	size = lseek(mfd, 0, SEEK_END);
+	if (size < 0 || size % sizeof(*prog) ||
+	    (size_t)size / sizeof(*prog) > BPF_MAX_INSNS - pre) {
+		r = size < 0 ? -errno : -E2BIG;
+		goto out;
+	}
+	if (pread_full(mfd, prog + pre, (size_t)size, 0) != size) {
+		r = -EIO;
+		goto out;
+	}
+	fprog.len = (unsigned short)(pre + (size_t)size / sizeof(*prog));
+	fprog.filter = prog;
+	r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			 SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
+	if (r < 0)
+		r = -errno;
+out:
+	free(prog);
+	return r;
+}
+
 int trace_install(void *ctx)
 {
 	struct trace *t = ctx;
@@ -289,13 +346,21 @@ int trace_install(void *ctx)
 		seccomp_release(f);
 		return r;
 	}
-	/* libseccomp asks for SECCOMP_FILTER_FLAG_NEW_LISTENER itself when
-	 * the filter has NOTIFY rules (always, in trace mode) */
-	r = seccomp_load(f);
-	if (r < 0)
-		goto out;
+	if (t->fast) {
+		/* never untrusted, never without tracing (trace_new) */
+		r = fd = load_with_fast_rule(f);
+		if (r < 0)
+			goto out;
+	} else {
+		/* libseccomp asks for SECCOMP_FILTER_FLAG_NEW_LISTENER itself
+		 * when the filter has NOTIFY rules (always, in trace mode) */
+		r = seccomp_load(f);
+		if (r < 0)
+			goto out;
+		if (t->cfg.trace)
+			fd = seccomp_notify_fd(f);
+	}
 	if (t->cfg.trace) {
-		fd = seccomp_notify_fd(f);
 		if (fd < 0) {
 			r = fd;
 			goto out;

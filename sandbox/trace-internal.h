@@ -4,9 +4,11 @@
  *
  *	trace.c		the public API: trace_new/free/hooks, trace_finish
  *	trace-filter.c	the seccomp filters and their installation in the job
- *	trace-notify.c	one notification: decode the call, observe, answer
+ *	trace-notify.c	one notification or fast-path record: decode the
+ *			call, observe, answer; the drainer thread
  *	trace-observe.c	what a resolved path is recorded as; the execve chain
  *	trace-resolve.c	path resolution as the kernel does it for the job
+ *	trace-fast.c	the fast path's channel, write generation and log
  *	trace-record.c	the records: observations, taints, lookup caches
  *
  * The records and caches of struct trace are used with t->lock held
@@ -25,7 +27,11 @@
 
 #include "common/strbuf.h"
 #include "common/strmap.h"
+#include "sandbox/fastpath.h"
 #include "sandbox/trace.h"
+
+struct sock_filter;
+struct trace_fast;
 
 /* Room for struct seccomp_notif(_resp) as this kernel sizes them. */
 #define TRACE_NOTIF_BUF 512
@@ -84,6 +90,25 @@ struct trace {
 	bool dead;
 	bool uname_done;
 	char *location_seen; /* trace_location_observed() */
+
+	/*
+	 * The fast path (DESIGN §3.1), NULL when off. Its channel is read
+	 * with t->lock held, by the drainer thread (started by the first
+	 * notification) and by a tracer thread before it answers a write.
+	 */
+	struct trace_fast *fast;
+	char *fast_error;	/* set-up failure: a taint at trace_finish */
+	struct sbx_bind binds[2];	/* the library, the channel (trace_hooks) */
+	pthread_t drainer;
+	bool drainer_started;
+	_Atomic bool drainer_stop;
+
+	/* resolve_arg()'s buffers, kept (under the lock) from call to call */
+	struct strbuf scratch_name, scratch_base, scratch_key;
+
+	/* counts, for -vv and the benchmarks */
+	uint64_t nr_notifications, nr_records, nr_fallbacks;
+	uint32_t nr_by_call[512];	/* notifications by call number */
 };
 
 static inline bool trace_is_digits(const char *s, size_t len)
@@ -157,6 +182,78 @@ bool trace_record_always_changing(struct trace *t, const char *hostpath,
 				  const char *sc);
 
 /* ---------------------------------------------------------------------- */
+/* trace-fast.c */
+
+/* The library's bytes (sandbox/preload/blob.S). */
+extern const unsigned char fp_lib_bytes[], fp_lib_end[];
+
+/* A record taken off the channel: a copy (rec points into buf), with its strings. */
+struct trace_fast_rec {
+	_Alignas(struct fp_rec) char buf[FP_SLOT_SIZE];
+	struct fp_rec *rec;
+	const char *base, *path, *value;
+};
+
+/*
+ * The fast path's state, and with @dir (tests without a sandbox) the
+ * channel made there and mapped; 0, or -errno with a message in @err
+ * (the fast path is then off).
+ */
+int trace_fast_setup(struct trace *t, const char *dir, struct strbuf *err);
+void trace_fast_release(struct trace *t);
+/* The library's version: 16 hex digits of its hash. */
+const char *trace_fast_version(void);
+/*
+ * At the first notification, of @pid: keep the job's root and mount
+ * namespace open (records read after the job's end still find its
+ * private mounts), and map the channel the sandbox made. 0, or -errno
+ * when the channel cannot be mapped (then the library finds no header
+ * and every call is notified).
+ */
+int trace_fast_hold_view(struct trace *t, pid_t pid);
+/* The job's root (O_PATH), or -1 before the first notification. */
+int trace_fast_root(const struct trace *t);
+/*
+ * Take the next published record, in order: 1 and *@out, 0 when there is
+ * none (yet), -EINVAL for a malformed one (taken all the same). @final:
+ * no job process is left, so a position never published (its producer
+ * died between taking it and publishing) is skipped instead of waited
+ * for.
+ */
+int trace_fast_pop(struct trace *t, struct trace_fast_rec *out, bool final);
+/* The drainer: sleep up to @ms or until producers wake it; wake it. */
+void trace_fast_wait(struct trace *t, int ms);
+void trace_fast_wake(struct trace *t);
+/* Calls the library notified for want of a free slot. */
+uint64_t trace_fast_fallbacks(const struct trace *t);
+/*
+ * The write generation (0 without the fast path), and a notified write
+ * about to be answered: the next generation, with the job-view @paths it
+ * touched (n == 0: it cannot tell, "everything").
+ */
+uint64_t trace_fast_gen(const struct trace *t);
+void trace_fast_wrote(struct trace *t, const char *const *paths, size_t n);
+/*
+ * Whether a write of a generation after @since touched the job-view
+ * @path (equal to or above it).
+ */
+bool trace_fast_touched(const struct trace *t, const char *path, uint64_t since);
+/*
+ * The seen table (fastpath.h): record @fr's lookup is in the seen set, so
+ * the library need not publish it again; and the seen set was forgotten
+ * (trace_forget_resolutions()), so no entry holds any more.
+ */
+void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr);
+void trace_fast_forget(struct trace *t);
+/*
+ * The filter's prefix: calls from the page with a number of the fast
+ * set are allowed, anything else falls through to the program that
+ * follows. Returns the number of instructions written (0 if @max is too
+ * small).
+ */
+size_t trace_fast_filter(struct sock_filter *out, size_t max);
+
+/* ---------------------------------------------------------------------- */
 /* trace-resolve.c */
 
 /* Where a path of the job's view lives. */
@@ -182,13 +279,18 @@ struct res {
 	struct strbuf hostpath; /* W_HOST: host path */
 	struct stat st;
 	struct strbuf key;      /* for the seen set (resolve_arg with an op) */
+	bool forced;            /* a component was judged by the write log
+	                           (walk.stale): nothing goes to the caches */
 };
 
 #define RES_INIT { .path = STRBUF_INIT, .hostpath = STRBUF_INIT, .key = STRBUF_INIT }
 
 void trace_res_release(struct res *r);
-/* Remember a lookup whose records are complete (host state only). */
-void trace_res_seen(struct trace *t, const struct res *r);
+/*
+ * Remember a lookup whose records are complete (host state only); returns
+ * whether it was remembered.
+ */
+bool trace_res_seen(struct trace *t, const struct res *r);
 
 enum create_kind {
 	CREATE_NONE,
@@ -200,12 +302,19 @@ enum create_kind {
 /* How to resolve: the caller, and what the call does with the path. */
 struct walk {
 	struct trace *t;
-	pid_t pid;
+	pid_t pid;        /* 0 for a fast-path record: no /proc/PID to read */
 	const char *sc;
 	bool follow_last;
 	uint64_t resolve; /* openat2 RESOLVE_* */
 	enum create_kind create;
 	mode_t open_mode; /* CREATE_TRUNC: the mode argument of the open */
+	/*
+	 * A fast-path record read after notified writes of a later
+	 * generation than @gen: components those writes touched are host
+	 * state whatever the upper directory says now (DESIGN §3.1).
+	 */
+	bool stale;
+	uint64_t gen;
 };
 
 /*
@@ -228,6 +337,7 @@ void trace_view_path(pid_t pid, const char *p, struct strbuf *out);
 int trace_dirfd_path(pid_t pid, int dirfd, struct strbuf *out);
 /* readlink() into @out; 0 or -errno. */
 int trace_readlink(const char *path, struct strbuf *out);
+int trace_readlink_at(int dirfd, const char *path, struct strbuf *out);
 /*
  * What creating a file gives, for an output observation (trace.h): the
  * open's mode less the process's umask, its fsuid, and its fsgid or the
@@ -256,14 +366,26 @@ void trace_record_stat_times(struct trace *t, const struct res *r,
 /*
  * execve of the resolved @r: record the interpreters the kernel will load
  * too (PT_INTERP of an ELF binary, the #! line of a script), recursively.
+ * Returns whether a program of the chain needs its sanitizer runtime
+ * first in the link map (no preloaded library before it).
  */
-void trace_record_exec(const struct walk *w, const struct res *r);
+bool trace_record_exec(const struct walk *w, const struct res *r);
 
 /* ---------------------------------------------------------------------- */
 /* trace-notify.c */
 
 /* The handle hook (trace.h, trace_hooks()). */
 int trace_handle(void *ctx, int listener_fd);
+/*
+ * Handle the published fast-path records, with t->lock held: as the
+ * notification of the same call. At most a lap of the channel, unless
+ * @final (no job process left): then every record, past any hole.
+ */
+void trace_drain(struct trace *t, bool final);
+/* Stop the drainer thread, if it runs (t->lock not held). */
+void trace_drainer_stop(struct trace *t);
+/* The name of x86_64 system call @nr ("openat"), static; under t->lock. */
+const char *trace_sc_name(int nr);
 
 /* ---------------------------------------------------------------------- */
 /* trace-filter.c */

@@ -6,6 +6,13 @@
  * address...), and answered: SECCOMP_USER_NOTIF_FLAG_CONTINUE once the
  * observation is recorded, so a record describes the state the call is
  * about to see, or an error for what untrusted mode refuses.
+ *
+ * A fast-path record (DESIGN.md §3.1) is the same call made without a
+ * notification: it goes through the same handlers, with the path and the
+ * directory it is relative to taken from the record instead of the job's
+ * memory and /proc/PID, and is then checked against what the call itself
+ * saw. Before a notified write is answered, every published record is
+ * handled and the write generation moves on (trace-fast.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +22,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +57,26 @@
 /* the job's memory */
 
 /*
+ * Read (@write false) or write @len bytes at @addr in @pid through
+ * /proc/PID/mem, which also writes read-only pages (as a debugger does).
+ * 0 or -errno.
+ */
+static int proc_mem_rw(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
+{
+	char mem[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
+	fd = open(mem, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
+	close(fd);
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EFAULT;
+}
+
+/*
  * Read @len bytes at @addr in @pid. process_vm_readv first; /proc/PID/mem
  * when it is not permitted (Yama, or a kernel without it).
  */
@@ -57,24 +85,12 @@ static int mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	struct iovec local = { .iov_base = buf, .iov_len = len };
 	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
 	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	char mem[64];
-	int fd;
 
 	if (n == (ssize_t)len)
 		return 0;
-	if (n >= 0)
+	if (n >= 0 || errno == EFAULT)
 		return -EFAULT;
-	if (errno == EFAULT)
-		return -EFAULT;
-	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
-	fd = open(mem, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, buf, len, (off_t)addr);
-	close(fd);
-	if (n != (ssize_t)len)
-		return n < 0 ? -errno : -EFAULT;
-	return 0;
+	return proc_mem_rw(pid, addr, buf, len, false);
 }
 
 /*
@@ -117,29 +133,83 @@ static int mem_read_string(pid_t pid, uint64_t addr, struct strbuf *out)
 /* ---------------------------------------------------------------------- */
 /* the handlers */
 
+/* A writing call touches at most this many paths (rename: 2). */
+#define CALL_MAX_TOUCHED 4
+
 struct call {
 	struct trace *t;
 	int fd;
-	struct seccomp_notif *req;
+	struct seccomp_notif *req;	/* NULL for a record */
+	const struct trace_fast_rec *rec; /* a fast-path record instead */
+	pid_t pid;			/* the caller; 0 for a record */
+	int nr;
+	const __u64 *args;
 	const char *sc; /* static name */
 	bool stale;     /* the notification went away while we read */
 	enum create_kind create; /* for the next resolve_arg() */
 	bool forget_seen;        /* on_open(): the open writes a host path */
 	mode_t open_mode;        /* for the next resolve_arg(): open's mode */
 	int error;      /* answer with this errno instead of CONTINUE */
+	bool seen;      /* the lookup is in the seen set (found or added) */
+	/*
+	 * A call that may change how a path classifies (DESIGN §3.1): the
+	 * job-view paths it touched, and whether one is not internal state.
+	 */
+	bool write;
+	bool touched_all;	/* it cannot tell which */
+	bool touched_host;
+	size_t nr_touched;
+	char *touched[CALL_MAX_TOUCHED];
 };
 
 static bool still_valid(struct call *c)
 {
-	if (seccomp_notify_id_valid(c->fd, c->req->id) < 0)
+	if (c->req && seccomp_notify_id_valid(c->fd, c->req->id) < 0)
 		c->stale = true;
 	return !c->stale;
+}
+
+/* A path a writing call names, resolved (@r) or not (@r NULL). */
+static void note_touched(struct call *c, const struct res *r)
+{
+	if (!c->write)
+		return;
+	if (!r || r->status == RES_FAILED || !r->path.len ||
+	    c->nr_touched == CALL_MAX_TOUCHED) {
+		c->touched_all = true;
+		return;
+	}
+	c->touched[c->nr_touched++] = xstrdup(r->path.buf);
+	if (r->where != W_INTERNAL)
+		c->touched_host = true;
+}
+
+/* An fd a writing call changes (fchmod, futimens): its path, if it has one. */
+static void note_touched_fd(struct call *c, int fd)
+{
+	struct res r = RES_INIT;
+
+	if (c->write && trace_dirfd_path(c->pid, fd, &r.path) == 0 && r.path.buf[0] == '/') {
+		r.status = RES_FOUND;
+		r.where = W_HOST;	/* it may be; we do not walk it */
+		note_touched(c, &r);
+	} else {
+		note_touched(c, NULL);
+	}
+	trace_res_release(&r);
 }
 
 /* Read the path argument @addr; false (after a taint) when impossible. */
 static bool read_path(struct call *c, uint64_t addr, struct strbuf *out)
 {
-	int r = mem_read_string((pid_t)c->req->pid, addr, out);
+	int r;
+
+	if (c->rec) {
+		strbuf_reset(out);
+		strbuf_addstr(out, c->rec->path);
+		return true;
+	}
+	r = mem_read_string(c->pid, addr, out);
 
 	/*
 	 * Whether the bytes came from the caller (and not from a process that
@@ -160,6 +230,29 @@ static bool read_path(struct call *c, uint64_t addr, struct strbuf *out)
 	return true;
 }
 
+/* The seen set's key of a lookup: built by hand, it is made per call. */
+static void seen_key(struct strbuf *key, char op, bool follow, enum create_kind create,
+		     uint64_t resolve, const char *base, const char *name)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[20];
+	int i = 0;
+
+	strbuf_reset(key);
+	strbuf_addch(key, op);
+	strbuf_addch(key, follow ? '1' : '0');
+	strbuf_addch(key, (char)('0' + (int)create));
+	do
+		buf[i++] = hex[resolve & 15];
+	while ((resolve >>= 4));
+	while (i)
+		strbuf_addch(key, buf[--i]);
+	strbuf_addch(key, ':');
+	strbuf_addstr(key, base);
+	strbuf_addch(key, '/');
+	strbuf_addstr(key, name);
+}
+
 /*
  * Does @path, what /proc/PID/fd/@fd reads, name a file that was deleted
  * (the kernel appends " (deleted)")? Then there is no path to walk: it
@@ -167,14 +260,14 @@ static bool read_path(struct call *c, uint64_t addr, struct strbuf *out)
  * from the host during the run, which the observations made when it was
  * opened already catch. A name that really ends so is walked as usual.
  */
-static bool fd_deleted(pid_t pid, int fd, const struct strbuf *path)
+static bool fd_deleted(pid_t pid, int fd, const char *path)
 {
 	static const char suffix[] = " (deleted)";
-	const size_t n = sizeof(suffix) - 1;
+	const size_t n = sizeof(suffix) - 1, len = strlen(path);
 	char link[64];
 	struct stat st;
 
-	if (path->len < n || memcmp(path->buf + path->len - n, suffix, n))
+	if (len < n || memcmp(path + len - n, suffix, n))
 		return false;
 	if (fd == AT_FDCWD)
 		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
@@ -185,50 +278,116 @@ static bool fd_deleted(pid_t pid, int fd, const struct strbuf *path)
 
 /*
  * Resolve the path argument (dirfd, addr) of the call. @empty_ok: the call
- * honours AT_EMPTY_PATH and the flag was given.
+ * honours AT_EMPTY_PATH and the flag was given. The path and the base
+ * are read into the tracer's scratch buffers (t->lock is held), or taken
+ * from the record as they are: a lookup the seen set answers allocates
+ * nothing.
  */
 static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 			bool empty_ok, uint64_t resolve, char op, struct res *r)
 {
-	struct strbuf name = STRBUF_INIT, base = STRBUF_INIT;
-	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
+	struct trace *t = c->t;
+	struct walk w = { .t = t, .pid = c->pid, .sc = c->sc,
 			  .follow_last = follow, .resolve = resolve, .create = c->create,
 			  .open_mode = c->open_mode };
-	bool ok = false;
+	const char *name, *base = "";
 
-	if (!read_path(c, addr, &name))
-		goto out;
-	if (!name.len && !empty_ok) {
-		goto out; /* ENOENT, no lookup */
+	if (c->rec) {
+		w.gen = c->rec->rec->gen;
+		w.stale = w.gen < trace_fast_gen(t);
+		name = c->rec->path;
+	} else {
+		if (!read_path(c, addr, &t->scratch_name))
+			return false;
+		name = t->scratch_name.buf;
 	}
-	if (name.buf[0] != '/' || (resolve & RESOLVE_IN_ROOT)) {
-		int err = trace_dirfd_path(w.pid, dirfd, &base);
+	if (!*name && !empty_ok)
+		return false; /* ENOENT, no lookup */
+	if (name[0] != '/' || (resolve & RESOLVE_IN_ROOT)) {
+		int err;
 
-		if (err < 0 || base.buf[0] != '/') {
-			/* EBADF, or an fd that is not a path (pipe, socket) */
-			if (err < 0 && err != -ENOENT && still_valid(c))
-				trace_taint(c->t, "syscall %s: cannot resolve fd %d of %d: %s",
-					    c->sc, dirfd, w.pid, strerror(-err));
-			goto out;
+		if (c->rec) {
+			base = c->rec->base;
+			err = *base ? 0 : -EINVAL;
+		} else {
+			err = trace_dirfd_path(w.pid, dirfd, &t->scratch_base);
+			base = t->scratch_base.buf;
 		}
-		if (!name.len && fd_deleted(w.pid, dirfd, &base))
-			goto out;
+		if (err < 0 || base[0] != '/') {
+			/* EBADF, or an fd that is not a path (pipe, socket) */
+			if (err < 0 && err != -ENOENT && still_valid(c)) {
+				trace_taint(t, "syscall %s: cannot resolve fd %d of %d: %s",
+					    c->sc, dirfd, w.pid, strerror(-err));
+				note_touched(c, NULL);
+			}
+			return false;
+		}
+		/* (a record's base never is: the library notifies those) */
+		if (!*name && !c->rec && fd_deleted(w.pid, dirfd, base))
+			return false;
 	}
-	if (op) {
-		strbuf_reset(&r->key);
-		strbuf_addf(&r->key, "%c%d%d%llx:%s/%s", op, follow, (int)c->create,
-			    (unsigned long long)resolve, base.buf, name.buf);
-		if (strmap_has(&c->t->seen, r->key.buf))
-			goto out; /* recorded before: nothing new */
+	/* a write is walked every time: what it touches is logged */
+	if (op && !c->write && !w.stale) {
+		seen_key(&t->scratch_key, op, follow, c->create, resolve, base, name);
+		if (strmap_get(&t->seen, t->scratch_key.buf, t->scratch_key.len) != -1) {
+			c->seen = true;
+			return false; /* recorded before: nothing new */
+		}
+		strbuf_addbuf(&r->key, &t->scratch_key);
 	}
 	if (!still_valid(c))
-		goto out;
-	trace_walk_path(&w, base.len ? base.buf : "/", name.buf, r);
-	ok = true;
-out:
-	strbuf_release(&name);
-	strbuf_release(&base);
-	return ok;
+		return false;
+	trace_walk_path(&w, *base ? base : "/", name, r);
+	note_touched(c, r);
+	return true;
+}
+
+
+/*
+ * A fast-path record's hazard (b): what the call saw of a host object
+ * must be what we find now, else the host changed between the call and
+ * this record (DESIGN §3.1).
+ */
+static void check_record(struct call *c, const struct res *r)
+{
+	const struct fp_rec *rec;
+	bool changed = false;
+
+	if (!c->rec || r->where != W_HOST ||
+	    (r->status != RES_FOUND && r->status != RES_MISSING))
+		return;
+	rec = c->rec->rec;
+	if (r->status == RES_MISSING) {
+		changed = rec->ret >= 0;
+	} else if (rec->ret == -ENOENT) {
+		changed = true;
+	} else if (rec->ret == -ENOTDIR) {
+		/* found: O_DIRECTORY or a trailing slash on a non-directory */
+		changed = S_ISDIR(r->st.st_mode);
+	} else if (rec->ret >= 0 && rec->st.mode) {
+		const struct stat *st = &r->st;
+
+		changed = (rec->st.mode & S_IFMT) != (st->st_mode & S_IFMT);
+		/* a directory through the overlay shows its upper's times */
+		if (!changed && !S_ISDIR(st->st_mode))
+			changed = rec->st.size != (uint64_t)st->st_size ||
+				  rec->st.mtime_sec != st->st_mtim.tv_sec ||
+				  rec->st.mtime_nsec != st->st_mtim.tv_nsec ||
+				  rec->st.ctime_sec != st->st_ctim.tv_sec ||
+				  rec->st.ctime_nsec != st->st_ctim.tv_nsec;
+	}
+	if (!changed && (rec->nr == SYS_readlink || rec->nr == SYS_readlinkat) &&
+	    rec->ret >= 0 && S_ISLNK(r->st.st_mode)) {
+		struct strbuf target = STRBUF_INIT;
+
+		/* the record holds a prefix when the target did not fit */
+		changed = trace_readlink(r->hostpath.buf, &target) < 0 ||
+			  (int64_t)target.len < rec->ret ||
+			  memcmp(target.buf, c->rec->value, rec->value_len);
+		strbuf_release(&target);
+	}
+	if (changed)
+		trace_taint(c->t, "input changed during the run: %s", r->hostpath.buf);
 }
 
 /*
@@ -241,14 +400,14 @@ out:
 static bool resolve_fd(struct call *c, int fd, char op, struct res *r)
 {
 	struct strbuf base = STRBUF_INIT;
-	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc };
+	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc };
 	bool ok = false;
 	int err;
 
 	if (fd < 0)
 		goto out; /* EBADF */
 	err = trace_dirfd_path(w.pid, fd, &base);
-	if (err < 0 || base.buf[0] != '/' || fd_deleted(w.pid, fd, &base)) {
+	if (err < 0 || base.buf[0] != '/' || fd_deleted(w.pid, fd, base.buf)) {
 		if (err < 0 && err != -ENOENT && err != -EBADF && still_valid(c))
 			trace_taint(c->t, "syscall %s: cannot resolve fd %d of %d: %s",
 				    c->sc, fd, w.pid, strerror(-err));
@@ -265,6 +424,9 @@ static bool resolve_fd(struct call *c, int fd, char op, struct res *r)
 	trace_walk_path(&w, base.buf, "", r);
 	ok = true;
 out:
+	/* a write through an fd that names no path touches nothing we know */
+	if (!c->stale)
+		note_touched(c, ok ? r : NULL);
 	strbuf_release(&base);
 	return ok;
 }
@@ -277,7 +439,9 @@ static bool empty_fd(struct call *c, uint64_t addr)
 {
 	char first;
 
-	return addr && !mem_read((pid_t)c->req->pid, addr, &first, 1) && !first;
+	if (c->rec)
+		return !*c->rec->path;
+	return addr && !mem_read(c->pid, addr, &first, 1) && !first;
 }
 
 /* A stat that shows the job the object's times, by path (DESIGN.md §3). */
@@ -290,7 +454,8 @@ static void on_stat(struct call *c, int dirfd, uint64_t addr, bool follow,
 		/* (fd, "") with AT_EMPTY_PATH is an fstat: see on_fstat() */
 		trace_record_stat_times(c->t, &r, c->sc, r.path.len && !empty_fd(c, addr),
 					!follow);
-		trace_res_seen(c->t, &r);
+		c->seen = trace_res_seen(c->t, &r);
+		check_record(c, &r);
 	}
 	trace_res_release(&r);
 }
@@ -323,7 +488,7 @@ enum times_arg { TIMES_TIMESPEC, TIMES_TIMEVAL, TIMES_UTIMBUF };
  */
 static bool explicit_mtime(struct call *c, uint64_t addr, enum times_arg how)
 {
-	pid_t pid = (pid_t)c->req->pid;
+	pid_t pid = c->pid;
 	struct timespec ts[2];
 	struct timeval tv[2];
 	struct { time_t actime, modtime; } ub; /* struct utimbuf */
@@ -382,7 +547,8 @@ static void on_lookup(struct call *c, int dirfd, uint64_t addr, bool follow,
 
 	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, 'a' + (char)kind, &r)) {
 		trace_record_found(c->t, &r, kind, c->sc);
-		trace_res_seen(c->t, &r);
+		c->seen = trace_res_seen(c->t, &r);
+		check_record(c, &r);
 	}
 	trace_res_release(&r);
 }
@@ -420,12 +586,17 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr,
 
 	if (resolve_arg(c, dirfd, addr, false, false, 0, 0, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
-		if (r.where != W_INTERNAL)
+		if (r.where != W_INTERNAL) {
 			trace_forget_resolutions(c->t);
+			trace_fast_forget(c->t);
+		}
 		if (view)
 			strbuf_addbuf(view, &r.path);
 	} else if (!c->stale) {
 		trace_forget_resolutions(c->t);
+		trace_fast_forget(c->t);
+		if (!c->nr_touched)
+			note_touched(c, NULL);
 	}
 	c->create = CREATE_NONE;
 	trace_res_release(&r);
@@ -454,6 +625,8 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 	bool output = (flags & O_TRUNC) && !(flags & O_EXCL) &&
 		      (flags & O_ACCMODE) != O_RDONLY &&
 		      (flags & __O_TMPFILE) != __O_TMPFILE && !(flags & O_PATH);
+	/* what the fast path never takes (fastpath.h): a write */
+	c->write = !!(flags & FP_OPEN_WRITE_FLAGS);
 	if (flags & O_CREAT)
 		c->create = output ? CREATE_TRUNC : CREATE_NEW;
 	c->open_mode = (mode_t)mode;
@@ -478,15 +651,16 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 		if (!trace_obs_find(c->t, TRACE_OUTPUT, r.hostpath.buf)) {
 			o = trace_obs_add(c->t, TRACE_OUTPUT, r.hostpath.buf, c->sc, &r.st);
 			if ((flags & O_CREAT) &&
-			    !trace_output_creation((pid_t)c->req->pid, r.hostpath.buf,
+			    !trace_output_creation(c->pid, r.hostpath.buf,
 						   (mode_t)mode, o))
 				o->create = false; /* then only "regular file" holds */
 		}
-		trace_res_seen(c->t, &r);
+		c->seen = trace_res_seen(c->t, &r);
 		goto out;
 	}
 	trace_record_found(c->t, &r, kind, c->sc);
-	trace_res_seen(c->t, &r);
+	c->seen = trace_res_seen(c->t, &r);
+	check_record(c, &r);
 out:
 	if (c->forget_seen)
 		trace_forget_seen(c->t);
@@ -494,16 +668,62 @@ out:
 	trace_res_release(&r);
 }
 
-static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool empty_ok)
+/* An environment has at most this many entries we look at. */
+#define EXEC_MAX_ENV 65536
+
+/*
+ * The program about to be executed aborts when a preloaded library comes
+ * before its sanitizer runtime (DESIGN §3.1 "Compatibility"): take the
+ * fast path's library out of the LD_PRELOAD of the environment @envp in
+ * the caller's memory, before the kernel copies it. The string keeps its
+ * length ("LD_PRELOAD=a" and NULs, or "LD_PRELOAD=" alone), so nothing
+ * else moves; the program then runs on the notified path alone.
+ */
+static void exec_without_preload(struct call *c, uint64_t envp)
+{
+	static const char lib[] = TRACE_FAST_PRELOAD;
+	struct strbuf e = STRBUF_INIT;
+	uint64_t i, p;
+
+	for (i = 0; envp && i < EXEC_MAX_ENV; i++) {
+		char *at;
+		size_t keep;
+
+		if (mem_read(c->pid, envp + i * sizeof(p), &p, sizeof(p)) < 0 || !p)
+			break;
+		if (mem_read_string(c->pid, p, &e) < 0 || strncmp(e.buf, "LD_PRELOAD=", 11))
+			continue;
+		at = strstr(e.buf + 11, lib);
+		if (!at || (at[sizeof(lib) - 1] && at[sizeof(lib) - 1] != ':' &&
+			    at[sizeof(lib) - 1] != ' '))
+			continue;
+		/* "x:LIB:y" -> "x:y": drop LIB and the separator after it */
+		memmove(at, at + sizeof(lib) - 1 + !!at[sizeof(lib) - 1],
+			strlen(at + sizeof(lib) - 1 + !!at[sizeof(lib) - 1]) + 1);
+		keep = strlen(e.buf);
+		while (keep > 11 && (e.buf[keep - 1] == ':' || e.buf[keep - 1] == ' '))
+			e.buf[--keep] = 0;
+		memset(e.buf + keep, 0, e.len - keep);
+		/* /proc/PID/mem: an environment may be a string constant */
+		if (still_valid(c) && proc_mem_rw(c->pid, p, e.buf, e.len, true) < 0)
+			trace_taint(c->t, "syscall %s: cannot take the fast path's library "
+				    "out of LD_PRELOAD", c->sc);
+		break;
+	}
+	strbuf_release(&e);
+}
+
+static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool empty_ok,
+		    uint64_t envp)
 {
 	struct res r = RES_INIT;
-	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
-			  .follow_last = true };
+	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc, .follow_last = true };
 
 	if (!resolve_arg(c, dirfd, addr, follow, empty_ok, 0, 0, &r))
 		goto out;
 	trace_record_found(c->t, &r, TRACE_CONTENT, c->sc);
-	trace_record_exec(&w, &r);
+	if (trace_record_exec(&w, &r))
+		exec_without_preload(c, envp);
 out:
 	trace_res_release(&r);
 }
@@ -512,7 +732,7 @@ static void on_getdents(struct call *c, int fd)
 {
 	struct res r = RES_INIT;
 	struct strbuf base = STRBUF_INIT;
-	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc };
+	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc };
 
 	if (trace_dirfd_path(w.pid, fd, &base) < 0 || base.buf[0] != '/')
 		goto out;
@@ -562,7 +782,7 @@ static size_t read_sockaddr(struct call *c, uint64_t addr, uint64_t len,
 
 	memset(sun, 0, sizeof(*sun));
 	if (!addr || len < sizeof(sa_family_t) ||
-	    mem_read((pid_t)c->req->pid, addr, sun, n) < 0 || !still_valid(c))
+	    mem_read(c->pid, addr, sun, n) < 0 || !still_valid(c))
 		return 0;
 	sun->sun_path[sizeof(sun->sun_path) - 1] = 0;
 	return n;
@@ -573,8 +793,7 @@ static void on_sockaddr(struct call *c, uint64_t addr, uint64_t len)
 {
 	struct sockaddr_un sun;
 	struct res r = RES_INIT;
-	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
-			  .follow_last = true };
+	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc, .follow_last = true };
 	size_t n = read_sockaddr(c, addr, len, &sun);
 
 	if (!n)
@@ -607,13 +826,14 @@ static void on_bind(struct call *c, uint64_t addr, uint64_t len)
 {
 	struct sockaddr_un sun;
 	struct res r = RES_INIT;
-	struct walk w = { .t = c->t, .pid = (pid_t)c->req->pid, .sc = c->sc,
-			  .create = CREATE_NEW };
+	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc, .create = CREATE_NEW };
 	size_t n = read_sockaddr(c, addr, len, &sun);
 
 	if (n > offsetof(struct sockaddr_un, sun_path) && sun.sun_family == AF_UNIX &&
-	    sun.sun_path[0] && !trace_walk_from_cwd(&w, sun.sun_path, &r))
+	    sun.sun_path[0] && !trace_walk_from_cwd(&w, sun.sun_path, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		note_touched(c, &r);
+	}
 	trace_res_release(&r);
 }
 
@@ -629,7 +849,7 @@ static void on_sendmsg(struct call *c, uint64_t msgp, uint64_t vlen, bool mmsg)
 	for (i = 0; i < n && !c->stale && !c->error; i++) {
 		struct msghdr m;
 
-		if (mem_read((pid_t)c->req->pid, msgp + i * stride, &m, sizeof(m)) < 0 ||
+		if (mem_read(c->pid, msgp + i * stride, &m, sizeof(m)) < 0 ||
 		    !still_valid(c))
 			return;
 		on_sockaddr(c, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen);
@@ -686,14 +906,33 @@ static void on_getcwd(struct call *c)
 	strbuf_release(&cwd);
 }
 
+/* Calls that may change how a path classifies (besides opens for writing). */
+static bool is_writing_call(int nr)
+{
+	switch (nr) {
+	case SYS_creat: case SYS_unlink: case SYS_unlinkat: case SYS_rmdir:
+	case SYS_rename: case SYS_renameat: case SYS_renameat2:
+	case SYS_mkdir: case SYS_mkdirat: case SYS_mknod: case SYS_mknodat:
+	case SYS_symlink: case SYS_symlinkat: case SYS_link: case SYS_linkat:
+	case SYS_chmod: case SYS_fchmodat: case SYS_fchmodat2: case SYS_fchmod:
+	case SYS_chown: case SYS_lchown: case SYS_fchownat: case SYS_fchown:
+	case SYS_truncate: case SYS_utime: case SYS_utimes: case SYS_futimesat:
+	case SYS_utimensat: case SYS_bind:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void on_notification(struct call *c)
 {
-	const __u64 *a = c->req->data.args;
-	int nr = c->req->data.nr;
+	const __u64 *a = c->args;
+	int nr = c->nr;
 	struct trace *t = c->t;
 
 	if (pc_verbose >= 2)
-		debug("trace: pid %u: %s", (unsigned)c->req->pid, c->sc);
+		debug("trace: pid %u: %s%s", (unsigned)c->pid, c->sc, c->rec ? " (fast)" : "");
+	c->write = is_writing_call(nr);
 	switch (nr) {
 	case SYS_open:
 		on_open(c, AT_FDCWD, a[0], a[1], a[2], 0);
@@ -709,7 +948,7 @@ static void on_notification(struct call *c)
 
 		memset(&how, 0, sizeof(how));
 		if (a[3] < sizeof(how) - sizeof(how.resolve) ||
-		    mem_read((pid_t)c->req->pid, a[2], &how,
+		    mem_read(c->pid, a[2], &how,
 			     a[3] < sizeof(how) ? a[3] : sizeof(how)) < 0 ||
 		    !still_valid(c))
 			break;
@@ -774,12 +1013,17 @@ static void on_notification(struct call *c)
 	case SYS_fchownat:
 		on_lookup_at(c, a, a[4]);
 		break;
+	case SYS_fchmod:
+	case SYS_fchown:
+		/* notified with the fast path only: a copy-up through an fd */
+		note_touched_fd(c, arg_fd(a[0]));
+		break;
 	case SYS_execve:
-		on_exec(c, AT_FDCWD, a[0], true, false);
+		on_exec(c, AT_FDCWD, a[0], true, false, a[2]);
 		break;
 	case SYS_execveat:
 		on_exec(c, arg_fd(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW),
-			a[4] & AT_EMPTY_PATH);
+			a[4] & AT_EMPTY_PATH, a[3]);
 		break;
 	case SYS_getdents:
 	case SYS_getdents64:
@@ -882,7 +1126,7 @@ static void on_notification(struct call *c)
 }
 
 /* Under t->lock: the name cache is shared by the tracer's threads. */
-static const char *sc_static_name(int nr)
+const char *trace_sc_name(int nr)
 {
 	static char *names[1024];
 
@@ -902,6 +1146,139 @@ static void give_up(struct trace *t, const char *what, int err)
 	trace_taint(t, "tracer: %s: %s", what, strerror(-err));
 	t->dead = true;
 	pthread_mutex_unlock(&t->lock);
+}
+
+static void call_release(struct call *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr_touched; i++)
+		free(c->touched[i]);
+}
+
+/* ---------------------------------------------------------------------- */
+/* fast-path records */
+
+/* The calls the library records (sandbox/preload/pcfast.c). */
+static bool is_fast_call(const struct fp_rec *r)
+{
+	switch (r->nr) {
+	case SYS_openat:
+		return !(r->args[2] & FP_OPEN_WRITE_FLAGS);
+	case SYS_newfstatat:
+	case SYS_statx:
+	case SYS_readlink:
+	case SYS_readlinkat:
+	case SYS_access:
+	case SYS_faccessat:
+	case SYS_faccessat2:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void handle_record(struct trace *t, const struct trace_fast_rec *fr)
+{
+	struct call c = { .t = t, .fd = -1, .rec = fr, .nr = (int)fr->rec->nr,
+			  .args = (const __u64 *)fr->rec->args };
+
+	if (!is_fast_call(fr->rec)) {
+		trace_taint(t, "fast path: malformed record");
+		return;
+	}
+	c.sc = trace_sc_name(c.nr);
+	t->nr_records++;
+	on_notification(&c);
+	if (c.seen)
+		trace_fast_seen_add(t, fr);
+	call_release(&c);
+}
+
+void trace_drain(struct trace *t, bool final)
+{
+	struct trace_fast_rec fr; /* a slot's copy: 1 KiB */
+	size_t n;
+	int r;
+
+	if (!t->fast)
+		return;
+	/*
+	 * At most a lap of the ring: every record published before we
+	 * started is in it, and producers cannot keep us here forever.
+	 */
+	for (n = 0; n < FP_NR_SLOTS || final; n++) {
+		r = trace_fast_pop(t, &fr, final);
+		if (!r)
+			break;
+		if (r < 0)
+			trace_taint(t, "fast path: malformed record");
+		else
+			handle_record(t, &fr);
+	}
+}
+
+/*
+ * The drainer: records between notified writes. Producers wake it when
+ * the channel is a quarter full (fastpath.h); otherwise it looks every
+ * DRAIN_EVERY_MS (a wake-up costs both CPUs of a small machine some
+ * microseconds: no more often than needed).
+ */
+#define DRAIN_EVERY_MS 50
+
+static void *drainer_main(void *arg)
+{
+	struct trace *t = arg;
+
+	while (!atomic_load(&t->drainer_stop)) {
+		pthread_mutex_lock(&t->lock);
+		trace_drain(t, false);
+		pthread_mutex_unlock(&t->lock);
+		trace_fast_wait(t, DRAIN_EVERY_MS);
+	}
+	return NULL;
+}
+
+/* With t->lock held, at the first notification (the job's first execve). */
+static void drainer_start(struct trace *t, pid_t pid)
+{
+	int r = trace_fast_hold_view(t, pid);
+
+	if (r < 0)
+		debug("fast path: cannot map the channel: %s (every call is notified)",
+		     strerror(-r));
+	if (pthread_create(&t->drainer, NULL, drainer_main, t) == 0)
+		t->drainer_started = true;
+	else
+		trace_taint(t, "fast path: cannot start the drainer thread");
+}
+
+void trace_drainer_stop(struct trace *t)
+{
+	if (!t->drainer_started)
+		return;
+	atomic_store(&t->drainer_stop, true);
+	trace_fast_wake(t);
+	pthread_join(t->drainer, NULL);
+	t->drainer_started = false;
+}
+
+/*
+ * A notified write is about to be answered: a record of a call made
+ * before it was handled before it (trace_handle()), one in flight is
+ * judged by the write log (DESIGN §3.1 "Ordering"). Writes to internal
+ * state only (the private /tmp, /dev) change nothing of how a host path
+ * classifies.
+ */
+static void before_write_answer(struct call *c)
+{
+	struct trace *t = c->t;
+
+	if (!t->fast || !c->write || c->stale || c->error ||
+	    (!c->touched_all && !c->touched_host))
+		return;
+	trace_fast_wrote(t, (const char *const *)c->touched,
+			 c->touched_all ? 0 : c->nr_touched);
 }
 
 /*
@@ -950,19 +1327,36 @@ int trace_handle(void *ctx, int fd)
 		give_up(t, "cannot receive notification", r);
 		return r;
 	}
+	c.pid = (pid_t)rq.req.pid;
+	c.nr = rq.req.data.nr;
+	c.args = rq.req.data.args;
 	pthread_mutex_lock(&t->lock);
-	c.sc = sc_static_name(c.req->data.nr);
-	if (c.req->data.arch != AUDIT_ARCH_X86_64) {
-		trace_taint(t, "syscall %d: non-native ABI", c.req->data.nr);
+	t->nr_notifications++;
+	if ((unsigned)c.nr < ARRAY_SIZE(t->nr_by_call))
+		t->nr_by_call[c.nr]++;
+	if (t->fast && !t->drainer_started && !t->drainer_stop && still_valid(&c))
+		drainer_start(t, c.pid);
+	c.sc = trace_sc_name(c.nr);
+	if (rq.req.data.arch != AUDIT_ARCH_X86_64) {
+		trace_taint(t, "syscall %d: non-native ABI", c.nr);
 		c.error = ENOSYS;
 	} else {
+		/*
+		 * The records of calls made before this one first: against
+		 * the view before it, and before it changes what the tracer
+		 * keeps (the seen set, the marks on the job's times, which a
+		 * rename moves).
+		 */
+		trace_drain(t, false);
 		on_notification(&c);
+		before_write_answer(&c);
 	}
 	pthread_mutex_unlock(&t->lock);
+	call_release(&c);
 	if (c.stale)
 		return 0; /* the call is gone; nothing to answer */
 	memset(&rs, 0, sizeof(rs));
-	rs.resp.id = c.req->id;
+	rs.resp.id = rq.req.id;
 	if (c.error) {
 		rs.resp.error = -c.error;
 	} else {
@@ -975,4 +1369,3 @@ int trace_handle(void *ctx, int fd)
 	}
 	return 0;
 }
-

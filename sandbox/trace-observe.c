@@ -149,9 +149,66 @@ void trace_record_stat_times(struct trace *t, const struct res *r,
 /* ---------------------------------------------------------------------- */
 /* execve: the binary, its PT_INTERP and #! interpreters */
 
-static void record_exec_chain(const struct walk *w, const struct res *r, int depth);
+static void record_exec_chain(const struct walk *w, const struct res *r, int depth,
+			      bool *needs_first);
 
-static void exec_interp(const struct walk *w, const char *interp, int depth)
+/* A dynamic section holds at most this many entries we read. */
+#define TRACE_MAX_DYN 1024
+
+/*
+ * Whether the ELF program @fd (program headers @ph, @phnum of them) names
+ * an AddressSanitizer runtime among its DT_NEEDED libraries
+ * (libasan.so.N, libclang_rt.asan-*.so): it aborts unless it is first in
+ * the link map, which a preloaded library would be (DESIGN §3.1
+ * "Compatibility"). Read at every execve: two reads, then one per
+ * needed library.
+ */
+static bool needs_sanitizer_first(int fd, const Elf64_Phdr *ph, int phnum)
+{
+	_cleanup_free_ Elf64_Dyn *dyn = NULL;
+	const Elf64_Phdr *dp = NULL;
+	uint64_t strtab = 0, strsz = 0, str_off = 0;
+	size_t n, i;
+	int k;
+
+	for (k = 0; k < phnum; k++)
+		if (ph[k].p_type == PT_DYNAMIC)
+			dp = &ph[k];
+	if (!dp)
+		return false;
+	n = (size_t)(dp->p_filesz / sizeof(Elf64_Dyn));
+	if (n > TRACE_MAX_DYN)
+		n = TRACE_MAX_DYN;
+	dyn = xcalloc(n + 1, sizeof(*dyn));
+	if (pread(fd, dyn, n * sizeof(*dyn), (off_t)dp->p_offset) != (ssize_t)(n * sizeof(*dyn)))
+		return false;
+	for (i = 0; i < n && dyn[i].d_tag != DT_NULL; i++) {
+		if (dyn[i].d_tag == DT_STRTAB)
+			strtab = dyn[i].d_un.d_ptr;
+		else if (dyn[i].d_tag == DT_STRSZ)
+			strsz = dyn[i].d_un.d_val;
+	}
+	/* DT_STRTAB is an address: its file offset through its PT_LOAD */
+	for (k = 0; k < phnum && !str_off; k++)
+		if (ph[k].p_type == PT_LOAD && strtab >= ph[k].p_vaddr &&
+		    strtab < ph[k].p_vaddr + ph[k].p_filesz)
+			str_off = strtab - ph[k].p_vaddr + ph[k].p_offset;
+	if (!str_off || !strsz)
+		return false;
+	for (i = 0; i < n && dyn[i].d_tag != DT_NULL; i++) {
+		char name[32] = "";
+
+		if (dyn[i].d_tag != DT_NEEDED || dyn[i].d_un.d_val >= strsz ||
+		    pread(fd, name, sizeof(name) - 1, (off_t)(str_off + dyn[i].d_un.d_val)) <= 0)
+			continue;
+		if (!strncmp(name, "libasan.so", 10) || !strncmp(name, "libclang_rt.asan", 16))
+			return true;
+	}
+	return false;
+}
+
+static void exec_interp(const struct walk *w, const char *interp, int depth,
+			bool *needs_first)
 {
 	struct walk iw = *w;
 	struct res ir = RES_INIT;
@@ -162,12 +219,13 @@ static void exec_interp(const struct walk *w, const char *interp, int depth)
 		trace_taint(w->t, "syscall %s: cannot read cwd of %d", w->sc, (int)w->pid);
 	else if (ir.status == RES_FOUND) {
 		trace_record_found(w->t, &ir, TRACE_CONTENT, w->sc);
-		record_exec_chain(w, &ir, depth + 1);
+		record_exec_chain(w, &ir, depth + 1, needs_first);
 	}
 	trace_res_release(&ir);
 }
 
-static void record_exec_chain(const struct walk *w, const struct res *r, int depth)
+static void record_exec_chain(const struct walk *w, const struct res *r, int depth,
+			      bool *needs_first)
 {
 	struct strbuf view = STRBUF_INIT;
 	const char *file;
@@ -204,32 +262,37 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 		if (end == p)
 			goto out;
 		*end = 0;
-		exec_interp(w, p, depth);
+		exec_interp(w, p, depth, needs_first);
 	} else if (n >= (ssize_t)sizeof(Elf64_Ehdr) && !memcmp(buf, ELFMAG, SELFMAG) &&
 		   buf[EI_CLASS] == ELFCLASS64) {
 		Elf64_Ehdr eh;
+		_cleanup_free_ Elf64_Phdr *ph = NULL;
+		size_t size;
 		int i;
 
 		memcpy(&eh, buf, sizeof(eh));
 		if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > TRACE_MAX_PHNUM)
 			goto out;
+		size = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+		ph = xmalloc(size + 1);
+		if (pread(fd, ph, size, (off_t)eh.e_phoff) != (ssize_t)size)
+			goto out;
+		if (needs_sanitizer_first(fd, ph, eh.e_phnum))
+			*needs_first = true;
 		for (i = 0; i < eh.e_phnum; i++) {
-			Elf64_Phdr ph;
 			char interp[PATH_MAX];
 
-			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
-			    (ssize_t)sizeof(ph))
-				break;
-			if (ph.p_type != PT_INTERP)
+			if (ph[i].p_type != PT_INTERP)
 				continue;
-			if (ph.p_filesz < 2 || ph.p_filesz > sizeof(interp) ||
-			    pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz ||
-			    interp[ph.p_filesz - 1]) {
+			if (ph[i].p_filesz < 2 || ph[i].p_filesz > sizeof(interp) ||
+			    pread(fd, interp, ph[i].p_filesz, (off_t)ph[i].p_offset) !=
+				    (ssize_t)ph[i].p_filesz ||
+			    interp[ph[i].p_filesz - 1]) {
 				trace_taint(w->t, "syscall %s: cannot read PT_INTERP of %s", w->sc,
 					    r->path.buf);
 				break;
 			}
-			exec_interp(w, interp, depth);
+			exec_interp(w, interp, depth, needs_first);
 			break;
 		}
 	} else if (n >= 5 && !memcmp(buf, ELFMAG, SELFMAG)) {
@@ -239,7 +302,10 @@ out:
 	strbuf_release(&view);
 }
 
-void trace_record_exec(const struct walk *w, const struct res *r)
+bool trace_record_exec(const struct walk *w, const struct res *r)
 {
-	record_exec_chain(w, r, 0);
+	bool needs_first = false;
+
+	record_exec_chain(w, r, 0, &needs_first);
+	return needs_first;
 }

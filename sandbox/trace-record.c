@@ -96,6 +96,7 @@ void trace_forget_resolutions(struct trace *t)
 void trace_forget_seen(struct trace *t)
 {
 	strmap_clear(&t->seen);
+	trace_fast_forget(t); /* and the channel's copy (DESIGN §3.1) */
 }
 
 void trace_jobtime_mark(struct trace *t, const char *path, unsigned flags)
@@ -196,6 +197,9 @@ void trace_records_release(struct trace *t)
 	free(t->map);
 	strmap_release(&t->seen);
 	strmap_release(&t->hostdirs);
+	strbuf_release(&t->scratch_name);
+	strbuf_release(&t->scratch_base);
+	strbuf_release(&t->scratch_key);
 	for (i = 0; i < t->nr_jobtimes; i++)
 		free(t->jobtimes[i].path);
 	free(t->jobtimes);

@@ -73,20 +73,44 @@ static const struct sbx_layer *layer_for(const struct trace *t, const char *p)
 	return best;
 }
 
+/* Where the host state of job-view @p is, under layer @l (NULL: as is). */
+static void host_path(const struct sbx_layer *l, const char *p, struct strbuf *hostpath)
+{
+	const char *rel;
+
+	strbuf_reset(hostpath);
+	if (!l) {
+		strbuf_addstr(hostpath, p);
+		return;
+	}
+	strbuf_addstr(hostpath, l->lower);
+	rel = p + strlen(l->mountpoint);
+	if (*rel && *rel != '/' && hostpath->len && hostpath->buf[hostpath->len - 1] != '/')
+		strbuf_addch(hostpath, '/');
+	if (hostpath->len > 1 && hostpath->buf[hostpath->len - 1] == '/' && *rel == '/')
+		strbuf_setlen(hostpath, hostpath->len - 1);
+	strbuf_addstr(hostpath, rel);
+	if (!hostpath->len)
+		strbuf_addch(hostpath, '/');
+}
+
 /*
  * Classify the job-view path @p (absolute, clean, no symlink resolved in
- * the last component). For W_HOST, *@hostpath is where to look at it in
- * the host.
+ * the last component) for the walk @w. For W_HOST, *@hostpath is where to
+ * look at it in the host. *@forced: @p is host state because a write
+ * after @w's record touched it (DESIGN §3.1), whatever the upper
+ * directory says.
  */
-static enum where where_is(const struct trace *t, const char *p,
-			   struct strbuf *hostpath)
+static enum where where_is(const struct walk *w, const char *p,
+			   struct strbuf *hostpath, bool *forced)
 {
+	const struct trace *t = w->t;
 	const char *slash;
 	bool parent_host = false;
 	const struct sbx_layer *l;
 	const char *rel;
 	struct strbuf up = STRBUF_INIT, low = STRBUF_INIT;
-	enum where w = W_HOST;
+	enum where wh = W_HOST;
 	size_t i;
 
 	strbuf_reset(hostpath);
@@ -107,6 +131,10 @@ static enum where where_is(const struct trace *t, const char *p,
 	rel = p + strlen(l->mountpoint);
 	while (*rel == '/')
 		rel++;
+	if (w->stale && trace_fast_touched(t, p, w->gen)) {
+		*forced = true;
+		goto host;
+	}
 	slash = strrchr(p, '/');
 	if (slash && slash != p && *rel) {
 		struct strbuf parent = STRBUF_INIT;
@@ -140,30 +168,23 @@ static enum where where_is(const struct trace *t, const char *p,
 		if (lstat(up.buf, &ust) < 0)
 			break; /* not in upper: host state from here down */
 		if (!S_ISDIR(ust.st_mode)) {
-			w = W_JOB; /* the job's file, symlink or whiteout */
+			wh = W_JOB; /* the job's file, symlink or whiteout */
 			break;
 		}
 		/* a directory in upper: merged (still host state), or the job's */
 		if (is_opaque(up.buf) || lstat(low.buf, &lst) < 0 ||
 		    !S_ISDIR(lst.st_mode)) {
-			w = W_JOB;
+			wh = W_JOB;
 			break;
 		}
 	}
-	if (w == W_HOST) {
-		strbuf_addstr(hostpath, l->lower);
-		rel = p + strlen(l->mountpoint);
-		if (*rel && *rel != '/' && hostpath->len && hostpath->buf[hostpath->len - 1] != '/')
-			strbuf_addch(hostpath, '/');
-		if (hostpath->len > 1 && hostpath->buf[hostpath->len - 1] == '/' && *rel == '/')
-			strbuf_setlen(hostpath, hostpath->len - 1);
-		strbuf_addstr(hostpath, rel);
-		if (!hostpath->len)
-			strbuf_addch(hostpath, '/');
-	}
 	strbuf_release(&up);
 	strbuf_release(&low);
-	return w;
+	if (wh != W_HOST)
+		return wh;
+host:
+	host_path(l, p, hostpath);
+	return W_HOST;
 }
 
 /* The job's view of @p, through /proc/PID/root (for job and internal state). */
@@ -183,11 +204,14 @@ void trace_res_release(struct res *r)
 	strbuf_release(&r->key);
 }
 
-void trace_res_seen(struct trace *t, const struct res *r)
+bool trace_res_seen(struct trace *t, const struct res *r)
 {
-	if (r->key.len && r->where == W_HOST &&
-	    (r->status == RES_FOUND || r->status == RES_MISSING))
+	if (r->key.len && r->where == W_HOST && !r->forced &&
+	    (r->status == RES_FOUND || r->status == RES_MISSING)) {
 		strmap_add(&t->seen, r->key.buf);
+		return true;
+	}
+	return false;
 }
 
 /* Add the parent directory of the absolute @path to @out. */
@@ -236,16 +260,21 @@ bool trace_output_creation(pid_t pid, const char *path, mode_t open_mode,
 	return true;
 }
 
-int trace_readlink(const char *path, struct strbuf *out)
+int trace_readlink_at(int dirfd, const char *path, struct strbuf *out)
 {
 	char buf[PATH_MAX + 1];
-	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	ssize_t n = readlinkat(dirfd, path, buf, sizeof(buf) - 1);
 
 	if (n < 0)
 		return -errno;
 	strbuf_reset(out);
 	strbuf_add(out, buf, (size_t)n);
 	return 0;
+}
+
+int trace_readlink(const char *path, struct strbuf *out)
+{
+	return trace_readlink_at(AT_FDCWD, path, out);
 }
 
 int trace_dirfd_path(pid_t pid, int dirfd, struct strbuf *out)
@@ -318,9 +347,12 @@ struct lookup {
 	const char *root;    /* ".." stops here (RESOLVE_BENEATH, IN_ROOT) */
 	int links;           /* symlinks followed */
 	bool last;           /* the component at hand is the last one */
-	bool walked;         /* a component was looked up: else the base
-	                        itself is the result */
+	bool walked;         /* the last step looked a component up: else
+	                        the result (the base itself, or where "."
+	                        or ".." left the walk) is examined at the end */
 	bool in_loc;         /* r->path is in cfg.location_dir */
+	bool forced;         /* the component at hand was judged by the
+	                        write log (where_is) */
 };
 
 /*
@@ -455,6 +487,14 @@ static enum step step_proc_pid_entry(struct lookup *lk)
 		trace_location(w->t, "syscall %s: /proc/%s/%s", w->sc, pidc, n);
 	if (strcmp(n, "fd") && strcmp(n, "cwd") && strcmp(n, "root") && strcmp(n, "exe"))
 		return done(lk, RES_OPAQUE); /* /proc/<pid>/status and such */
+	if (!w->pid) {
+		/* a fast-path record: its process may be gone (the library
+		 * sends /proc paths through the notified path; this one was
+		 * reached through a symlink) */
+		trace_taint(w->t, "syscall %s: path through /proc/%s/%s not modelled "
+			    "in the fast path", w->sc, pidc, n);
+		return done(lk, RES_FAILED);
+	}
 	if (!self)
 		self = is_own_ns_pid(w->pid, pidc);
 	if (!self) {
@@ -496,18 +536,48 @@ static enum step step_proc_pid_entry(struct lookup *lk)
 }
 
 /*
- * Where r->path lives and its lstat (in the host for host state, through
- * /proc/PID/root otherwise). Returns 0 or an errno.
+ * The job's view of r->path for a lookup that is not host state: through
+ * the job's root held open by the fast path (it outlives the process),
+ * else through /proc/PID/root. Returns the fd and sets *@rel, or -1 with
+ * lk->view set to the /proc path.
+ */
+static int view_at(struct lookup *lk, const char **rel)
+{
+	const char *p = lk->r->path.buf;
+	int rfd = trace_fast_root(lk->w->t);
+
+	if (rfd >= 0) {
+		while (*p == '/')
+			p++;
+		*rel = *p ? p : ".";
+		return rfd;
+	}
+	trace_view_path(lk->w->pid, p, &lk->view);
+	*rel = lk->view.buf;
+	return AT_FDCWD;
+}
+
+/*
+ * Where r->path lives and its lstat (in the host for host state, in the
+ * job's view otherwise). Returns 0 or an errno.
  */
 static int lstat_in_view(struct lookup *lk)
 {
 	struct res *r = lk->r;
+	const char *rel;
+	bool forced = false;
+	int dfd;
 
-	r->where = where_is(lk->w->t, r->path.buf, &r->hostpath);
+	lk->forced = false;
+	r->where = where_is(lk->w, r->path.buf, &r->hostpath, &forced);
+	if (forced)
+		lk->forced = r->forced = true;
 	if (r->where == W_HOST)
 		return lstat(r->hostpath.buf, &r->st) < 0 ? errno : 0;
-	trace_view_path(lk->w->pid, r->path.buf, &lk->view);
-	return lstat(lk->view.buf, &r->st) < 0 ? errno : 0;
+	dfd = view_at(lk, &rel);
+	if (dfd == AT_FDCWD && !lk->w->pid)
+		return EACCES; /* no process and no root: cannot look */
+	return fstatat(dfd, rel, &r->st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
 }
 
 /*
@@ -580,8 +650,17 @@ static enum step step_symlink(struct lookup *lk)
 	const bool host = r->where == W_HOST;
 	struct strbuf target = STRBUF_INIT;
 	struct trace_obs *o;
+	int err;
 
-	if (trace_readlink(host ? r->hostpath.buf : lk->view.buf, &target) < 0) {
+	if (host) {
+		err = trace_readlink(r->hostpath.buf, &target);
+	} else {
+		const char *rel;
+		int dfd = view_at(lk, &rel);
+
+		err = trace_readlink_at(dfd, rel, &target);
+	}
+	if (err < 0) {
 		strbuf_release(&target);
 		if (!host)
 			return done(lk, RES_OPAQUE);
@@ -642,12 +721,26 @@ static enum step step_lookup(struct lookup *lk)
 		strbuf_addch(&r->path, '/');
 	strbuf_addbuf(&r->path, &lk->name);
 	track_location(lk, true);
+	/*
+	 * A directory on the way already known as a host directory (only a
+	 * removal or rename changes that: see struct trace): nothing to look
+	 * at, nothing to record.
+	 */
+	if (!lk->last && !lk->w->stale &&
+	    strmap_get(&lk->w->t->hostdirs, r->path.buf, r->path.len) != -1) {
+		r->where = W_HOST;
+		host_path(layer_for(lk->w->t, r->path.buf), r->path.buf, &r->hostpath);
+		memset(&r->st, 0, sizeof(r->st));
+		r->st.st_mode = S_IFDIR; /* not the result: a component follows */
+		lk->forced = false;
+		return STEP_ON;
+	}
 	err = lstat_in_view(lk);
 	if (err == ENOENT || err == ENOTDIR)
 		return step_missing(lk, err);
 	if (err)
 		return step_unexaminable(lk, err);
-	if (r->where == W_HOST && S_ISDIR(r->st.st_mode) && !lk->last)
+	if (r->where == W_HOST && S_ISDIR(r->st.st_mode) && !lk->last && !lk->forced)
 		strmap_add(&lk->w->t->hostdirs, r->path.buf);
 	if (S_ISLNK(r->st.st_mode) && (!lk->last || lk->w->follow_last))
 		return step_symlink(lk);
@@ -658,10 +751,19 @@ static enum step step_lookup(struct lookup *lk)
 
 static enum step step_component(struct lookup *lk)
 {
-	if (!strcmp(lk->name.buf, "."))
+	/*
+	 * "." and ".." leave the walk at a directory whose stat was not
+	 * taken (a known host directory) or is another's (the one left by
+	 * ".."): if it ends there, walk_end() looks at it.
+	 */
+	if (!strcmp(lk->name.buf, ".")) {
+		lk->walked = false;
 		return STEP_ON;
-	if (!strcmp(lk->name.buf, ".."))
+	}
+	if (!strcmp(lk->name.buf, "..")) {
+		lk->walked = false;
 		return step_dotdot(lk);
+	}
 	lk->walked = true;
 	if (at_proc_pid(lk))
 		return step_proc_pid(lk);
@@ -693,7 +795,8 @@ static enum step walk_start(struct lookup *lk, const char *base, const char *nam
 static void walk_end(struct lookup *lk)
 {
 	if (!lk->walked) {
-		/* the base itself ("/", ".", AT_EMPTY_PATH, /proc/self/fd/N) */
+		/* the base itself ("/", ".", AT_EMPTY_PATH, /proc/self/fd/N),
+		 * or where "." or ".." left the walk */
 		if (!lk->r->path.len)
 			strbuf_addch(&lk->r->path, '/');
 		if (lstat_in_view(lk)) {

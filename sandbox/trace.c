@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/die.h"
 #include "common/dirlist.h"
 #include "common/filestat.h"
 #include "common/path.h"
@@ -44,15 +45,37 @@ struct trace *trace_new(const struct trace_config *cfg)
 	size_t i;
 
 	t->cfg = *cfg;
-	if (cfg->nr_private_paths) {
-		t->private_paths = xcalloc(cfg->nr_private_paths, sizeof(char *));
-		for (i = 0; i < cfg->nr_private_paths; i++)
-			t->private_paths[i] = xstrdup(cfg->private_paths[i]);
-	}
+	t->cfg.fast_dir = NULL;
+	/* two more: the fast path's files, private to the job */
+	t->private_paths = xcalloc(cfg->nr_private_paths + 2, sizeof(char *));
+	for (i = 0; i < cfg->nr_private_paths; i++)
+		t->private_paths[i] = xstrdup(cfg->private_paths[i]);
 	t->cfg.private_paths = NULL;
 	if (cfg->location_dir)
 		t->cfg.location_dir = xstrdup(cfg->location_dir);
+	strbuf_init(&t->scratch_name, 0);
+	strbuf_init(&t->scratch_base, 0);
+	strbuf_init(&t->scratch_key, 0);
 	pthread_mutex_init(&t->lock, NULL);
+	if (cfg->fast && cfg->trace && !cfg->untrusted) {
+		struct strbuf err = STRBUF_INIT;
+
+		if (trace_fast_setup(t, cfg->fast_dir, &err) < 0) {
+			t->fast_error = strbuf_detach(&err, NULL);
+		} else {
+			/* seen by host path only when there is no sandbox */
+			if (trace_fast_channel(t))
+				t->private_paths[t->cfg.nr_private_paths++] =
+					xstrdup(trace_fast_channel(t));
+			t->binds[0] = (struct sbx_bind){ .data = fp_lib_bytes,
+							 .size = (size_t)(fp_lib_end - fp_lib_bytes),
+							 .view = TRACE_FAST_PRELOAD };
+			t->binds[1] = (struct sbx_bind){ .size = FP_CHAN_SIZE,
+							 .view = FP_CHAN_PATH,
+							 .writable = true };
+		}
+		strbuf_release(&err);
+	}
 	if (cfg->trace) {
 		struct seccomp_notif_sizes sz;
 
@@ -71,6 +94,9 @@ void trace_free(struct trace *t)
 
 	if (!t)
 		return;
+	trace_drainer_stop(t);
+	trace_fast_release(t);
+	free(t->fast_error);
 	trace_records_release(t);
 	for (i = 0; i < t->cfg.nr_private_paths; i++)
 		free(t->private_paths[i]);
@@ -82,8 +108,15 @@ void trace_free(struct trace *t)
 
 struct sbx_tracer trace_hooks(struct trace *t)
 {
-	return (struct sbx_tracer){ .ctx = t, .install = trace_install,
-				    .handle = trace_handle };
+	struct sbx_tracer h = { .ctx = t, .install = trace_install,
+				.handle = trace_handle };
+
+	if (t->fast) {
+		h.binds = t->binds;
+		h.nr_binds = ARRAY_SIZE(t->binds);
+		h.preload = TRACE_FAST_PRELOAD;
+	}
+	return h;
 }
 
 static void finish_content(struct trace *t, struct trace_obs *o)
@@ -114,11 +147,45 @@ static void finish_content(struct trace *t, struct trace_obs *o)
 	o->hashed = true;
 }
 
+void trace_counts(const struct trace *t, struct trace_counts *out)
+{
+	out->notifications = t->nr_notifications;
+	out->records = t->nr_records;
+	out->fallbacks = t->nr_fallbacks;
+}
+
+/* What the tracer did, with -v (-vv: by system call). */
+static void log_counts(const struct trace *t)
+{
+	size_t i;
+
+	if (pc_verbose < 1)
+		return;
+	info("trace: %llu notifications, %llu fast-path records, %llu fast-path calls "
+	      "notified for want of a slot", (unsigned long long)t->nr_notifications,
+	      (unsigned long long)t->nr_records, (unsigned long long)t->nr_fallbacks);
+
+	for (i = 0; pc_verbose >= 2 && i < ARRAY_SIZE(t->nr_by_call); i++)
+		if (t->nr_by_call[i])
+			debug("trace: notified %s: %u", trace_sc_name((int)i), t->nr_by_call[i]);
+}
+
 int trace_finish(struct trace *t, struct strbuf *err)
 {
 	size_t i;
 
 	(void)err;
+	/* the records the job left: it is over, so every one, past holes */
+	trace_drainer_stop(t);
+	pthread_mutex_lock(&t->lock);
+	trace_drain(t, true);
+	pthread_mutex_unlock(&t->lock);
+	t->nr_fallbacks = trace_fast_fallbacks(t);
+	log_counts(t);
+	trace_fast_release(t);
+	if (t->fast_error)
+		trace_taint(t, "fast path: %s", t->fast_error);
+
 	struct progress prog;
 	progress_start(&prog, "hashing inputs", t->nr_obs, PROGRESS_COUNT);
 	for (i = 0; i < t->nr_obs; i++) {

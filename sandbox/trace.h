@@ -78,6 +78,18 @@ struct trace_config {
 	 * /proc/PID read that points into it, /proc/PID/{maps,mountinfo,...}.
 	 */
 	const char *location_dir;
+	/*
+	 * The fast path (DESIGN.md §3.1); ignored without cfg.trace and with
+	 * cfg.untrusted. The sandbox shows its files to the job (the hooks'
+	 * binds) and the tracer maps the channel through the job's root at
+	 * the first notification; or, with @fast_dir (tests without a
+	 * sandbox), the tracer creates the channel there at once.
+	 */
+	bool fast;
+	const char *fast_dir;
+	/* Tests: at most this many records in the channel at once (0: its
+	 * size), so that it overflows. */
+	unsigned fast_slots;
 };
 
 enum trace_obs_kind {
@@ -141,7 +153,26 @@ struct trace *trace_new(const struct trace_config *cfg);
 void trace_free(struct trace *t);
 
 /*
- * The hooks for sbx_set_tracer(): ctx = @t.
+ * The fast path's library as the job sees it, appended to its LD_PRELOAD
+ * (the sandbox does it through the hooks' preload); a constant.
+ */
+#define TRACE_FAST_PRELOAD "/dev/.procache/fastpath.so"
+/*
+ * The fast path's version (16 hex digits of the library's hash), for the
+ * key: what the job sees of it changes with it. Static storage.
+ */
+const char *trace_fast_version(void);
+/*
+ * The host path of the channel when the fast path is on (the test driver
+ * runs jobs without a sandbox: it preloads the built library and names
+ * the channel in PROCACHE_FAST_CHANNEL), else NULL.
+ */
+const char *trace_fast_channel(const struct trace *t);
+
+/*
+ * The hooks for sbx_set_tracer(): ctx = @t. With the fast path on, the
+ * hooks also bind the library and the channel into the job's /dev and
+ * preload the library (sandbox.h, struct sbx_tracer).
  * install(ctx): in the job (after no_new_privs, right before execve; the
  *   filter applies to the calling thread, and another, unfiltered thread
  *   may exist to send the listener up): installs the filter; returns the listener fd (> 0),
@@ -171,6 +202,16 @@ struct sbx_tracer trace_hooks(struct trace *t);
  * the caller must then treat the run as uncacheable.
  */
 int trace_finish(struct trace *t, struct strbuf *err);
+
+/*
+ * What the tracer handled: notifications, fast-path records, and calls the
+ * library notified for want of a free slot in the channel. After
+ * trace_finish().
+ */
+struct trace_counts {
+	unsigned long long notifications, records, fallbacks;
+};
+void trace_counts(const struct trace *t, struct trace_counts *out);
 
 /* Observations, in the order of first observation. */
 size_t trace_nr_obs(const struct trace *t);

@@ -12,6 +12,10 @@
 # Environment: PROCACHE (binary under test), PROCACHE_BUILD (build directory
 # with tests/unit and tests/helpers binaries), TESTS (space-separated subset of
 # scripts to run, e.g. TESTS="tests/t0100-sandbox.sh"), JOBS (parallelism).
+#
+# The tracer's scripts (tests/t02*.sh, tests/hermetic/) run twice: as they
+# are, and with the tracer's fast path forced off (PROCACHE_FAST_PATH=0,
+# DESIGN.md §3.1), listed as SCRIPT@nofast: both must give the same verdicts.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${PROCACHE_BUILD:-build}
@@ -52,6 +56,10 @@ fi
 # findings are cases like any test's, in the closing count.
 if [ -x /usr/bin/python3 ]; then python=/usr/bin/python3; else python=python3; fi
 scripts=$(printf '%s\n' $progs | sed -n "s|^$top/||; /\.sh\$/p")
+progs=$(for p in $progs; do
+		echo "$p"
+		case $p in */tests/t02[0-9][0-9]-*.sh | */tests/hermetic/t*.sh) echo "$p@nofast" ;; esac
+	done)
 start=$(date +%s.%N)
 (cd "$top" && "$python" tools/chainlint.py --tap --self-test tests/chainlint $scripts) \
 	>"$out/chainlint.log" 2>&1 </dev/null
@@ -63,12 +71,14 @@ awk -v rc="$rc" -v s="$start" -v e="$(date +%s.%N)" \
 	'BEGIN { printf "%s chainlint %.1f\n", rc, e - s }' >"$out/chainlint.log.rc"
 
 run_one() {
-	prog=$1 out=$2
-	name=$(echo "${prog#$top/}" | sed 's|^build[^/]*/||; s|/|_|g')
+	prog=$1 out=$2 fast=
+	case $prog in *@nofast) prog=${prog%@nofast} fast=0 ;; esac
+	name=$(echo "${prog#$top/}${fast:+@nofast}" | sed 's|^build[^/]*/||; s|/|_|g')
 	log="$out/$name.log"
 	start=$(date +%s.%N)
 	case $prog in
-	*.sh) (cd "$(dirname "$prog")" && bash "$prog") >"$log" 2>&1 </dev/null ;;
+	*.sh) (cd "$(dirname "$prog")" && ${fast:+env PROCACHE_FAST_PATH=$fast} bash "$prog") \
+		>"$log" 2>&1 </dev/null ;;
 	*) "$prog" >"$log" 2>&1 </dev/null ;;
 	esac
 	rc=$?

@@ -54,6 +54,22 @@ bench_time() {
 	BENCH_NAME=$name
 }
 
+# bench_sample FILE KEEP -- CMD...: run CMD once (a failure ends the
+# script with its message) and, when KEEP is 1 (not a warm-up), append its
+# wall time in µs to FILE. For benchmarks that alternate their variants.
+bench_sample() {
+	local file=$1 keep=$2 s e
+	shift 3
+	s=$(date +%s%N)
+	"$@" >/dev/null 2>"$BENCH_SCRATCH/bench_sample.err" || {
+		echo "bench: failed (exit $?): $*" >&2
+		tail -5 "$BENCH_SCRATCH/bench_sample.err" >&2
+		exit 1
+	}
+	e=$(date +%s%N)
+	[ "$keep" != 1 ] || echo "$(((e - s) / 1000))" >>"$file"
+}
+
 bench_ms() { awk -v s="$1" 'BEGIN { printf "%.2f", s * 1000 }'; }
 
 bench_row() {

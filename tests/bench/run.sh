@@ -30,7 +30,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date +%s)
 # Issue 9's order first (start-up, tracing, hit latency, lookup,
 # materialization, batch, memory), then any other script.
-order="sandbox-startup trace-build trace-cost trace-files cache-hit cache-lookup materialize batch memory"
+order="sandbox-startup trace-build trace-cost trace-jobs trace-files cache-hit cache-lookup materialize batch memory"
 if [ -z "${BENCHES:-}" ]; then
 	BENCHES=""
 	for n in $order; do [ -f "tests/bench/$n.sh" ] && BENCHES="$BENCHES tests/bench/$n.sh"; done

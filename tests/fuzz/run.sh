@@ -30,9 +30,17 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 ccflags="-std=c11 -D_GNU_SOURCE -g -O1 -I$top $cflags -DPROCACHE_VERSION=\"fuzz\""
 
 # obj SRC: the instrumented object of SRC, rebuilt when out of date.
+# sandbox/preload/blob.S embeds the fast path's library: built by make
+# (never instrumented: it is loaded into jobs), then assembled here.
 obj() {
 	local src=$1 o
 	o=$out/obj/$(echo "${src#$top/}" | tr / _).o
+	case $src in *.S)
+		make -s -C "$top" build/sandbox/preload/pcfast.so >&2 &&
+			clang -c -DFASTLIB="\"$top/build/sandbox/preload/pcfast.so\"" "$src" -o "$o" &&
+			echo "$o"
+		return ;;
+	esac
 	if [ ! -e "$o" ] || [ "$src" -nt "$o" ] ||
 	   [ -n "$(find "$top/common" "$top/sandbox" "$top/cache" "$top/runner" \
 		   -name '*.h' -newer "$o" -print -quit)" ]; then
@@ -59,7 +67,8 @@ build() {
 }
 
 lib_srcs() { # the library and runner sources (not main.c)
-	ls "$top"/common/*.c "$top"/sandbox/*.c "$top"/cache/*.c "$top"/runner/*.c |
+	ls "$top"/common/*.c "$top"/sandbox/*.c "$top"/sandbox/preload/blob.S \
+		"$top"/cache/*.c "$top"/runner/*.c |
 		grep -v '/runner/main\.c$'
 }
 

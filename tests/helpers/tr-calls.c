@@ -222,6 +222,32 @@ int main(int argc, char **argv)
 
 		for (i = 0; i < n; i++)
 			syscall(SYS_newfstatat, AT_FDCWD, argv[3], &st, 0);
+	} else if (!strcmp(cmd, "loop-readlink") && argc == 4) { /* N PATH */
+		long i, n = atol(argv[2]);
+		char buf[256];
+
+		for (i = 0; i < n; i++)
+			syscall(SYS_readlink, argv[3], buf, sizeof(buf));
+	} else if (!strcmp(cmd, "loop-open") && argc == 4) { /* N PATH: open, close */
+		long i, n = atol(argv[2]);
+
+		for (i = 0; i < n; i++) {
+			fd = sys_openat(AT_FDCWD, argv[3], O_RDONLY | O_CLOEXEC, 0);
+			if (fd >= 0)
+				close((int)fd);
+		}
+	} else if (!strcmp(cmd, "loop-exec") && argc >= 4) { /* N PROG ARGS: fork, exec, wait */
+		long i, n = atol(argv[2]);
+
+		for (i = 0; i < n; i++) {
+			pid_t pid = fork();
+
+			if (!pid) {
+				syscall(SYS_execve, argv[3], argv + 3, environ);
+				_exit(127);
+			}
+			waitpid(pid, NULL, 0);
+		}
 	} else if (!strcmp(cmd, "personality") && argc == 3) {
 		long r = syscall(SYS_personality, strtoul(argv[2], NULL, 0));
 

@@ -370,7 +370,7 @@ TEST(test_tracer_hooks)
 {
 	char *a[] = { "sh", "-c", "ls /proc/self/fd | tr '\\n' ' '", NULL };
 	struct fake_tracer t = { 0 };
-	struct sbx_tracer hooks = { &t, fake_install, fake_handle };
+	struct sbx_tracer hooks = { .ctx = &t, .install = fake_install, .handle = fake_handle };
 	struct sbx_config cfg = {
 		.argv = a, .envp = environ, .umask = 022, .stdin_fd = -1,
 		.stdout_fd = -1, .stderr_fd = -1, .capture_output = true,
@@ -437,7 +437,9 @@ TEST(test_tracer_all_threads_fail)
 {
 	char *a[] = { "sh", "-c", "uname -s; echo uname=$?", NULL };
 	int calls = 0;
-	struct sbx_tracer hooks = { &calls, failing_install, failing_handle };
+	struct sbx_tracer hooks = {
+		.ctx = &calls, .install = failing_install, .handle = failing_handle,
+	};
 	struct sbx_config cfg = {
 		.argv = a, .envp = environ, .umask = 022, .stdin_fd = -1,
 		.stdout_fd = -1, .stderr_fd = -1, .capture_output = true,

@@ -2,8 +2,13 @@
  * The tracer with a real seccomp filter and real notifications, without
  * the sandbox: a driver forks, installs the filter in the child (as the
  * sandbox's job does), passes the listener over a socketpair, execs
- * tests/helpers/tr-calls, and serves the notifications with the handle
- * hook. With zero layers every path is host state.
+ * tests/helpers/tr-calls (raw system calls) or tr-fast (the libc
+ * functions the fast path interposes), and serves the notifications with
+ * the handle hook. With zero layers every path is host state.
+ *
+ * Every test runs twice: with the fast path forced off, and with it on
+ * (the built library preloaded, the channel named by
+ * PROCACHE_FAST_CHANNEL): the observations must be the same.
  */
 #include "tests/unit/unit.h"
 
@@ -27,7 +32,9 @@
 #include "common/path.h"
 #include "sandbox/trace.h"
 
-static char helper[4096];
+static char helper[4096], fast_helper[4096], fast_static[4096], fast_lib[4096];
+/* The mode of the test at hand (RUN_BOTH). */
+static bool fast_mode;
 
 static int send_fd(int sock, int fd)
 {
@@ -68,14 +75,31 @@ static int recv_fd(int sock)
  * Run tr-calls ARGS under a new tracer; returns it after trace_finish.
  * *@status gets the wait status, *@out (when not NULL) the helper's stdout.
  */
-static struct trace *run_traced(const struct trace_config *cfg, int *status,
-				struct strbuf *out, const char *const *args)
+static struct trace *run_prog(const char *prog, const struct trace_config *cfg0,
+			      int *status, struct strbuf *out, const char *const *args)
 {
-	struct trace *t = trace_new(cfg);
-	struct sbx_tracer h = trace_hooks(t);
+	struct trace_config cfg = *cfg0;
+	const char *priv[16];
+	struct trace *t;
+	struct sbx_tracer h;
 	int sp[2], op[2], lfd;
 	pid_t pid;
 	struct strbuf err = STRBUF_INIT;
+
+	if (fast_mode && cfg.trace && !cfg.untrusted) {
+		/* ld.so's open of the built library is not the job's input */
+		size_t i;
+
+		for (i = 0; i < cfg.nr_private_paths && i < 15; i++)
+			priv[i] = cfg.private_paths[i];
+		priv[i++] = fast_lib;
+		cfg.private_paths = priv;
+		cfg.nr_private_paths = i;
+		cfg.fast = true;
+		cfg.fast_dir = unit_tmpdir();
+	}
+	t = trace_new(&cfg);
+	h = trace_hooks(t);
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
 	    pipe2(op, O_CLOEXEC) < 0)
@@ -87,7 +111,11 @@ static struct trace *run_traced(const struct trace_config *cfg, int *status,
 		const char *argv[32];
 		size_t i;
 
-		argv[0] = helper;
+		if (trace_fast_channel(t)) {
+			setenv("LD_PRELOAD", fast_lib, 1);
+			setenv("PROCACHE_FAST_CHANNEL", trace_fast_channel(t), 1);
+		}
+		argv[0] = prog;
 		for (i = 0; args[i] && i < 30; i++)
 			argv[i + 1] = args[i];
 		argv[i + 1] = NULL;
@@ -108,12 +136,12 @@ static struct trace *run_traced(const struct trace_config *cfg, int *status,
 				_exit(122);
 			close(lfd);
 		}
-		execv(helper, (char *const *)argv);
+		execv(prog, (char *const *)argv);
 		_exit(127);
 	}
 	close(sp[1]);
 	close(op[1]);
-	lfd = cfg->trace ? recv_fd(sp[0]) : -1;
+	lfd = cfg.trace ? recv_fd(sp[0]) : -1;
 	close(sp[0]);
 	if (lfd >= 0) {
 		for (;;) {
@@ -143,6 +171,17 @@ static struct trace *run_traced(const struct trace_config *cfg, int *status,
 		die("trace_finish: %s", err.buf);
 	strbuf_release(&err);
 	return t;
+}
+
+static struct trace *run_traced(const struct trace_config *cfg, int *status,
+				struct strbuf *out, const char *const *args)
+{
+	return run_prog(helper, cfg, status, out, args);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static const struct trace_obs *find_obs(const struct trace *t,
@@ -212,6 +251,17 @@ static char *fixture(const char *dir, const char *name, const char *content)
 }
 
 #define RUN_T(out, ...) run_traced(&plain, &status, (out), (const char *const[]){ __VA_ARGS__, NULL })
+#define RUN_F(out, ...) run_prog(fast_helper, &plain, &status, (out), \
+				 (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Each test with the fast path off, then on. */
+#define RUN_BOTH(fn)                                                         \
+	do {                                                                 \
+		fast_mode = false;                                           \
+		unit_run(__FILE__, #fn, fn);                                 \
+		fast_mode = true;                                            \
+		unit_run(__FILE__, #fn " (fast path)", fn);                  \
+	} while (0)
 
 TEST(test_open_content)
 {
@@ -665,6 +715,360 @@ TEST(test_layers_job_state)
 	(void)mine_up;
 }
 
+/* ---------------------------------------------------------------------- */
+/* the fast path: the interposed functions, records against notifications */
+
+/*
+ * The observations as sorted lines "kind path value", for comparing a
+ * run with the fast path to one without. A stat of a file whose content
+ * is recorded is implied by it (trace_record_found()): which came first
+ * depends on when a record is read, so it is left out. The system call
+ * that made an observation is left out too (the library's stat() is a
+ * newfstatat, an old binary's a stat).
+ */
+static void obs_lines(const struct trace *t, struct strbuf *out)
+{
+	struct strbuf all = STRBUF_INIT;
+	char **lines;
+	size_t i, n = 0;
+
+	strbuf_reset(out);
+	lines = xcalloc(trace_nr_obs(t) + 1, sizeof(*lines));
+	for (i = 0; i < trace_nr_obs(t); i++) {
+		const struct trace_obs *o = trace_obs_at(t, i);
+
+		if (o->kind == TRACE_STAT && find_obs(t, TRACE_CONTENT, o->path))
+			continue;
+		lines[n++] = xasprintf("%s %s %s", trace_obs_kind_name(o->kind), o->path,
+				       o->value ? o->value : "");
+	}
+	qsort(lines, n, sizeof(*lines), cmp_str);
+	for (i = 0; i < n; i++) {
+		strbuf_addstr(out, lines[i]);
+		strbuf_addch(out, '\n');
+		free(lines[i]);
+	}
+	for (i = 0; i < trace_nr_taints(t); i++)
+		strbuf_addf(out, "taint %s\n", trace_taint_at(t, i));
+	free(lines);
+	strbuf_release(&all);
+}
+
+/*
+ * Run @prog ARGS with the fast path off and on; the observations must be
+ * the same. Returns the counts of the run with the fast path.
+ */
+static struct trace_counts same_both_ways(const char *prog, const struct trace_config *cfg,
+					  const char *const *args)
+{
+	struct strbuf off = STRBUF_INIT, on = STRBUF_INIT;
+	struct trace_counts n;
+	bool saved = fast_mode;
+	int status;
+	struct trace *t;
+
+	fast_mode = false;
+	t = run_prog(prog, cfg, &status, NULL, args);
+	obs_lines(t, &off);
+	trace_free(t);
+	fast_mode = true;
+	t = run_prog(prog, cfg, &status, NULL, args);
+	obs_lines(t, &on);
+	trace_counts(t, &n);
+	fast_mode = saved;
+	if (!CHECK_EQ_STR(on.buf, off.buf))
+		dump(t);
+	trace_free(t);
+	strbuf_release(&off);
+	strbuf_release(&on);
+	return n;
+}
+
+/* A tree every lookup kind has something to find in. */
+struct fixtures {
+	char *dir, *file, *link, *chain, *sub, *subfile, *dirlink, *missing, *notdir;
+};
+
+static void fixtures_make(struct fixtures *fx)
+{
+	fx->dir = xstrdup(unit_tmpdir());
+	fx->file = fixture(fx->dir, "f", "file\n");
+	fx->link = path_join(fx->dir, "l");
+	fx->chain = path_join(fx->dir, "l2");
+	fx->sub = path_join(fx->dir, "sub");
+	fx->dirlink = path_join(fx->dir, "lsub");
+	fx->missing = path_join(fx->dir, "missing");
+	fx->notdir = path_join(fx->dir, "f/x");
+	CHECK(!symlink("f", fx->link));
+	CHECK(!symlink(fx->link, fx->chain));
+	CHECK(!mkdir(fx->sub, 0755));
+	CHECK(!symlink("sub", fx->dirlink));
+	fx->subfile = fixture(fx->sub, "in", "in\n");
+}
+
+static void fixtures_release(struct fixtures *fx)
+{
+	free(fx->dir);
+	free(fx->file);
+	free(fx->link);
+	free(fx->chain);
+	free(fx->sub);
+	free(fx->subfile);
+	free(fx->dirlink);
+	free(fx->missing);
+	free(fx->notdir);
+}
+
+/* Each interposed function, with what it must record, in this mode. */
+TEST(test_fast_functions)
+{
+	struct fixtures fx;
+	_cleanup_free_ char *viadir = NULL;
+	int status;
+	struct trace *t;
+	const struct trace_obs *o;
+	struct trace_counts n;
+
+	fixtures_make(&fx);
+	viadir = path_join(fx.dirlink, "in");
+#define EXPECT_RECORDS(t)                                                    \
+	do {                                                                 \
+		trace_counts((t), &n);                                       \
+		if (fast_mode)                                               \
+			CHECK(n.records > 0);                                \
+	} while (0)
+	t = RUN_F(NULL, "open", fx.chain);
+	HAS(t, TRACE_SYMLINK, fx.chain);
+	HAS(t, TRACE_SYMLINK, fx.link);
+	HAS(t, TRACE_CONTENT, fx.file);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "fopen", viadir);
+	HAS(t, TRACE_SYMLINK, fx.dirlink);
+	HAS(t, TRACE_CONTENT, fx.subfile);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "openat", fx.sub, "in");
+	HAS(t, TRACE_CONTENT, fx.subfile);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "open-rel", fx.dir, "l");
+	HAS(t, TRACE_SYMLINK, fx.link);
+	HAS(t, TRACE_CONTENT, fx.file);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "opath", fx.link);
+	HAS(t, TRACE_SYMLINK, fx.link);
+	HASNT(t, TRACE_CONTENT, fx.file);
+	trace_free(t);
+	t = RUN_F(NULL, "opendir", fx.sub);
+	HAS(t, TRACE_LISTING, fx.sub);
+	trace_free(t);
+	t = RUN_F(NULL, "opendir", fx.file); /* ENOTDIR: found, not a directory */
+	HAS(t, TRACE_CONTENT, fx.file);
+	CHECK_EQ_INT(trace_nr_taints(t), 0);
+	trace_free(t);
+	t = RUN_F(NULL, "stat", fx.link);
+	HAS(t, TRACE_SYMLINK, fx.link);
+	o = find_obs(t, TRACE_STAT, fx.file); /* the times it showed, too */
+	CHECK(o && o->times);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "lstat", fx.link);
+	HAS(t, TRACE_SYMLINK, fx.link);
+	HASNT(t, TRACE_STAT, fx.file);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "fstatat", fx.dir, "l");
+	HAS(t, TRACE_SYMLINK, fx.link);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "fstat", fx.file); /* the open its content, fstat the times */
+	HAS(t, TRACE_CONTENT, fx.file);
+	o = find_obs(t, TRACE_STAT, fx.file);
+	CHECK(o && o->times);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "lstat", fx.sub); /* a directory: notified, found */
+	HAS(t, TRACE_STAT, fx.sub);
+	trace_free(t);
+	t = RUN_F(NULL, "statx", fx.missing);
+	HAS(t, TRACE_ABSENT, fx.missing);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "stat", fx.notdir); /* ENOTDIR */
+	HAS(t, TRACE_ABSENT, fx.notdir);
+	trace_free(t);
+	t = RUN_F(NULL, "access", fx.file);
+	HAS(t, TRACE_STAT, fx.file);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "faccessat", fx.missing);
+	HAS(t, TRACE_ABSENT, fx.missing);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "readlink", fx.chain);
+	o = find_obs(t, TRACE_SYMLINK, fx.chain);
+	if (CHECK(o))
+		CHECK_EQ_STR(o->value, fx.link);
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "readlinkat", fx.dir, "l");
+	o = find_obs(t, TRACE_SYMLINK, fx.link);
+	if (CHECK(o))
+		CHECK_EQ_STR(o->value, "f");
+	EXPECT_RECORDS(t);
+	trace_free(t);
+	t = RUN_F(NULL, "readlink", fx.file); /* EINVAL: a stat */
+	HAS(t, TRACE_STAT, fx.file);
+	trace_free(t);
+	{
+		/* a write made from the page itself is notified all the same */
+		_cleanup_free_ char *out = path_join(fx.dir, "out");
+
+		t = RUN_F(NULL, "page-creat", out);
+		CHECK_EQ_INT(WEXITSTATUS(status), 0);
+		HAS(t, TRACE_OUTPUT, out);
+		trace_free(t);
+		unlink(out);
+	}
+	t = RUN_F(NULL, "realpath", viadir); /* glibc: readlink of each prefix */
+	HAS(t, TRACE_SYMLINK, fx.dirlink);
+	HAS(t, TRACE_STAT, fx.subfile);
+	EXPECT_RECORDS(t);
+	if (unit_current_failed)
+		dump(t);
+	trace_free(t);
+#undef EXPECT_RECORDS
+	fixtures_release(&fx);
+}
+
+/* The same observations both ways, for every kind of lookup. */
+TEST(test_fast_equivalence)
+{
+	struct fixtures fx;
+	struct trace_counts n;
+
+	if (fast_mode)
+		return; /* one test makes both runs */
+	fixtures_make(&fx);
+	n = same_both_ways(fast_helper, &plain,
+			   (const char *const[]){ "lookups", fx.file, fx.link, fx.chain,
+						  fx.sub, fx.dirlink, fx.missing, fx.notdir,
+						  NULL });
+	CHECK(n.records > 0);
+	fixtures_release(&fx);
+}
+
+/*
+ * Programs the library is not in: a static binary, and one exec'd with an
+ * empty environment. Everything is notified; nothing is lost.
+ */
+TEST(test_fast_static_and_cleared_env)
+{
+	struct fixtures fx;
+	int status;
+	struct trace *t;
+	struct trace_counts n;
+
+	fixtures_make(&fx);
+	t = run_prog(fast_static, &plain, &status, NULL,
+		     (const char *const[]){ "lookups", fx.chain, fx.missing, NULL });
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	HAS(t, TRACE_SYMLINK, fx.chain);
+	HAS(t, TRACE_CONTENT, fx.file);
+	HAS(t, TRACE_ABSENT, fx.missing);
+	trace_counts(t, &n);
+	CHECK_EQ_INT(n.records, 0);
+	trace_free(t);
+	t = RUN_F(NULL, "exec-envi", fast_helper, "lookups", fx.chain, fx.missing);
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	HAS(t, TRACE_SYMLINK, fx.chain);
+	HAS(t, TRACE_CONTENT, fx.file);
+	HAS(t, TRACE_ABSENT, fx.missing);
+	trace_counts(t, &n);
+	CHECK_EQ_INT(n.records, 0);
+	trace_free(t);
+	fixtures_release(&fx);
+}
+
+/* Children that share the parent's memory, and a spawned program. */
+TEST(test_fast_vfork_spawn)
+{
+	struct fixtures fx;
+	int status;
+	struct trace *t;
+
+	fixtures_make(&fx);
+	t = RUN_F(NULL, "vfork-stat", fx.link);
+	HAS(t, TRACE_SYMLINK, fx.link);
+	HAS(t, TRACE_STAT, fx.file);
+	trace_free(t);
+	t = RUN_F(NULL, "spawn", fast_helper, "stat", fx.chain);
+	HAS(t, TRACE_SYMLINK, fx.chain);
+	HAS(t, TRACE_STAT, fx.file);
+	trace_free(t);
+	fixtures_release(&fx);
+}
+
+/* Many threads writing the channel at once, and a channel that overflows. */
+TEST(test_fast_threads_overflow)
+{
+	struct fixtures fx;
+	struct trace_config small = { .trace = true, .fast_slots = 2 };
+	struct trace_counts n;
+
+	if (fast_mode)
+		return; /* both runs here */
+	fixtures_make(&fx);
+	n = same_both_ways(fast_helper, &plain,
+			   (const char *const[]){ "threads", "8", "20", fx.file, fx.chain,
+						  fx.missing, fx.notdir, fx.dirlink, NULL });
+	CHECK(n.records > 0);
+	/* two slots for eight threads: calls go notified, none is lost */
+	n = same_both_ways(fast_helper, &small,
+			   (const char *const[]){ "threads", "8", "20", fx.file, fx.chain,
+						  fx.missing, fx.notdir, fx.dirlink, NULL });
+	CHECK(n.fallbacks > 0);
+	fixtures_release(&fx);
+}
+
+/*
+ * Ordering (DESIGN §3.1): a record of a call made before a notified
+ * write, read after it, is judged by the host state even where the
+ * upper directory now has the job's file (a fake layer: what U holds is
+ * job state).
+ */
+TEST(test_fast_stale_record)
+{
+	const char *low = unit_tmpdir(), *up = unit_tmpdir();
+	_cleanup_free_ char *p = path_join(low, "later");
+	_cleanup_free_ char *p_up = fixture(up, "later", "the job's");
+	_cleanup_free_ char *f = fixture(low, "f", "file\n");
+	struct sbx_layer l = { .mountpoint = (char *)low, .lower = (char *)low,
+			       .upper = (char *)up, .work = NULL };
+	struct trace_config cfg = { .trace = true, .layers = &l, .nr_layers = 1 };
+	int status;
+	struct trace *t;
+
+	if (!fast_mode)
+		return; /* it writes the channel itself */
+	(void)p_up;
+	t = run_prog(fast_helper, &cfg, &status, NULL,
+		     (const char *const[]){ "stale-stat", p, NULL });
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	HAS(t, TRACE_ABSENT, p); /* not dropped as the job's own state */
+	CHECK(!has_taint(t, "input changed"));
+	if (unit_current_failed)
+		dump(t);
+	trace_free(t);
+	/* hazard (b): the record saw other data than the host has */
+	t = run_prog(fast_helper, &cfg, &status, NULL,
+		     (const char *const[]){ "lying-stat", f, NULL });
+	CHECK(has_taint(t, "input changed during the run"));
+	trace_free(t);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -704,24 +1108,45 @@ int main(void)
 {
 	const char *b = getenv("PROCACHE_BUILD");
 
-	snprintf(helper, sizeof(helper), "%s/tests/helpers/tr-calls", b && *b ? b : "build");
-	if (access(helper, X_OK)) {
-		printf("not ok 1 - test-trace.c: helper %s missing (make test-bins)\n", helper);
+	b = b && *b ? b : "build";
+	snprintf(helper, sizeof(helper), "%s/tests/helpers/tr-calls", b);
+	snprintf(fast_helper, sizeof(fast_helper), "%s/tests/helpers/tr-fast", b);
+	snprintf(fast_static, sizeof(fast_static), "%s/tests/helpers/tr-fast-static", b);
+	snprintf(fast_lib, sizeof(fast_lib), "%s/sandbox/preload/pcfast.so", b);
+	/* absolute: the children chdir */
+	if (fast_lib[0] != '/') {
+		char *abs = path_join(getcwd(NULL, 0), fast_lib);
+
+		snprintf(fast_lib, sizeof(fast_lib), "%s", abs);
+		free(abs);
+	}
+	if (access(helper, X_OK) || access(fast_helper, X_OK) || access(fast_static, X_OK) ||
+	    access(fast_lib, R_OK)) {
+		printf("not ok 1 - test-trace.c: helpers or %s missing (make test-bins)\n",
+		       fast_lib);
 		return 1;
 	}
-	RUN(test_open_content);
-	RUN(test_openat_dirfd_and_flags);
-	RUN(test_symlink_chain);
-	RUN(test_stat_family_and_probes);
-	RUN(test_listing);
-	RUN(test_rename_link_cwd_procfd);
-	RUN(test_openat2_resolve);
-	RUN(test_exec_chain);
-	RUN(test_processes_threads_uname);
-	RUN(test_overwrite_and_outside_change);
-	RUN(test_taints);
-	RUN(test_foreign_abi_killed);
-	RUN(test_layers_job_state);
+	RUN_BOTH(test_open_content);
+	RUN_BOTH(test_openat_dirfd_and_flags);
+	RUN_BOTH(test_symlink_chain);
+	RUN_BOTH(test_stat_family_and_probes);
+	RUN_BOTH(test_listing);
+	RUN_BOTH(test_rename_link_cwd_procfd);
+	RUN_BOTH(test_openat2_resolve);
+	RUN_BOTH(test_exec_chain);
+	RUN_BOTH(test_processes_threads_uname);
+	RUN_BOTH(test_overwrite_and_outside_change);
+	RUN_BOTH(test_taints);
+	RUN_BOTH(test_foreign_abi_killed);
+	RUN_BOTH(test_layers_job_state);
+	RUN_BOTH(test_fast_functions);
+	RUN(test_fast_equivalence);
+	RUN_BOTH(test_fast_static_and_cleared_env);
+	RUN_BOTH(test_fast_vfork_spawn);
+	RUN(test_fast_threads_overflow);
+	fast_mode = true;
+	RUN(test_fast_stale_record);
+	fast_mode = false;
 	if (getenv("TRACE_BENCH_N") && *getenv("TRACE_BENCH_N"))
 		RUN(test_cost_per_call);
 	return unit_done();
