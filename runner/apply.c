@@ -62,6 +62,8 @@ void apply_diff(const struct job_run *r, const struct job *j,
 		m->src_dirfd = AT_FDCWD;
 		m->src_path = s->kind == CHANGE_FILE ? s->upper_path : NULL;
 		m->size = s->size;
+		if (s->kind != CHANGE_DELETE && !s->xattr_err)
+			m->xattrs = &s->xattrs;
 		/* What the job left, as a real run would (DESIGN.md §7). */
 		if (s->kind == CHANGE_FILE || s->kind == CHANGE_DIR ||
 		    s->kind == CHANGE_DIR_REPLACED || s->kind == CHANGE_SYMLINK) {
