@@ -21,6 +21,7 @@ static void applied_init(struct applied *a, size_t nr)
 	a->nr = nr;
 	a->paths = xcalloc(nr ? nr : 1, sizeof(*a->paths));
 	a->kinds = xcalloc(nr ? nr : 1, sizeof(*a->kinds));
+	a->xattrs = xcalloc(nr ? nr : 1, sizeof(*a->xattrs));
 	mat_report_init(&a->rep);
 }
 
@@ -38,6 +39,7 @@ void apply_entry(struct cache *c, const struct cache_entry *e,
 		cache_entry_change(e, i, &v);
 		a->paths[i] = v.path;
 		a->kinds[i] = change_kind_name(v.kind);
+		a->xattrs[i] = v.xattrs;
 	}
 	a->rc = cache_entry_apply(c, e, (const char *const *)j->roots,
 				  mat_flags(j->opts), &a->rep, err);
@@ -76,6 +78,7 @@ void apply_diff(const struct job_run *r, const struct job *j,
 	for (size_t i = 0; i < n; i++) {
 		a->paths[i] = ch[i].path;
 		a->kinds[i] = change_kind_name(ch[i].kind);
+		a->xattrs[i] = ch[i].xattrs;
 	}
 	a->rc = mat_apply(ch, n, (const char *const *)j->roots,
 			  mat_flags(j->opts), &a->rep, err);
@@ -94,5 +97,6 @@ void applied_release(struct applied *a)
 {
 	free(a->paths);
 	free(a->kinds);
+	free(a->xattrs);
 	mat_report_release(&a->rep);
 }
