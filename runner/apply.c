@@ -49,6 +49,9 @@ void apply_diff(const struct job_run *r, const struct job *j,
 		struct applied *a, struct strbuf *err)
 {
 	struct mat_change *ch = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*ch));
+	/* an untrusted job's attributes less file capabilities (below) */
+	struct xattr_set *safe = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*safe));
+	bool *filtered = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*filtered));
 	size_t n = 0;
 	for (size_t i = 0; i < r->nr_changes; i++) {
 		const struct sbx_change *s = &r->changes[i];
@@ -66,6 +69,19 @@ void apply_diff(const struct job_run *r, const struct job *j,
 		m->size = s->size;
 		if (s->kind != CHANGE_DELETE && !s->xattr_err)
 			m->xattrs = &s->xattrs;
+		/*
+		 * File capabilities are privileges, as setuid bits are (which
+		 * materialization drops): never granted from an untrusted job.
+		 */
+		if (m->xattrs && j->opts->untrusted &&
+		    xattr_set_find(&s->xattrs, "security.capability")) {
+			for (size_t k = 0; k < s->xattrs.nr; k++)
+				if (strcmp(s->xattrs.v[k].name, "security.capability"))
+					xattr_set_add(&safe[i], s->xattrs.v[k].name,
+						      s->xattrs.v[k].value, s->xattrs.v[k].len);
+			m->xattrs = &safe[i];
+			filtered[n - 1] = true;
+		}
 		/* What the job left, as a real run would (DESIGN.md §7). */
 		if (s->kind == CHANGE_FILE || s->kind == CHANGE_DIR ||
 		    s->kind == CHANGE_DIR_REPLACED || s->kind == CHANGE_SYMLINK) {
@@ -82,6 +98,14 @@ void apply_diff(const struct job_run *r, const struct job *j,
 	}
 	a->rc = mat_apply(ch, n, (const char *const *)j->roots,
 			  mat_flags(j->opts), &a->rep, err);
+	/* @safe goes: the report names those changes' attributes no more */
+	for (size_t i = 0; i < n; i++)
+		if (filtered[i])
+			a->xattrs[i] = NULL;
+	free(filtered);
+	for (size_t i = 0; i < r->nr_changes; i++)
+		xattr_set_release(&safe[i]);
+	free(safe);
 	free(ch);
 }
 
