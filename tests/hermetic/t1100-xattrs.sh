@@ -177,4 +177,41 @@ test_expect_success 'a read-write open of a host file keeps its attributes: a ch
 	getfattr -n user.a --only-values f | grep -qx 2
 '
 
+# Rootless (a user namespace, overlayfs with userxattr: its own markers
+# are user.overlay.*, never shown as the job's).
+as_user() {
+	setpriv --reuid procache-test --regid procache-test --init-groups \
+		env -i PATH=/usr/bin:/bin HOME="$UHOME" PROCACHE_DIR="$UHOME/cache" "$@"
+}
+
+test_expect_success UNPRIV_USER 'rootless: cp -a and setfattr: hit, the same attributes, no overlay marker' '
+	UHOME=$TEST_DIR/uhome && mkdir -p "$UHOME/w/src/sub" && cd "$UHOME/w" &&
+	echo a >src/a && setfattr -n user.a -v 1 src/a && setfattr -n user.sub -v 2 src/sub &&
+	chmod 755 "$TEST_DIR" && chown -R procache-test: "$UHOME" &&
+	JOB="cp -a src dst && setfattr -n user.new -v 3 dst/a && rm -r src/sub" &&
+	as_user "$PROCACHE" run --mtime=content --report "$UHOME/r1.json" -- sh -c "$JOB" &&
+	grep -q "\"status\":[[:space:]]*\"miss\"" "$UHOME/r1.json" &&
+	tree_snapshot . >"$TEST_DIR/snap.miss" &&
+	rm -r dst && mkdir src/sub && setfattr -n user.sub -v 2 src/sub &&
+	chown -R procache-test: "$UHOME" &&
+	as_user "$PROCACHE" run --mtime=content --report "$UHOME/r2.json" -- sh -c "$JOB" &&
+	grep -q "\"status\":[[:space:]]*\"hit\"" "$UHOME/r2.json" &&
+	tree_snapshot . >"$TEST_DIR/snap.hit" &&
+	test_cmp "$TEST_DIR/snap.miss" "$TEST_DIR/snap.hit" &&
+	getfattr -n user.new --only-values dst/a | grep -qx 3 &&
+	! getfattr -R -d -m - . | grep -q overlay
+'
+
+# VFS_CAP_REVISION_2 | effective, permitted CAP_NET_RAW (bit 13)
+CAP_NET_RAW=0x0100000200200000000000000000000000000000
+
+test_expect_success ROOT 'as root: file capabilities the job sets: hit, restored' '
+	hstart && cp /bin/true ./tool &&
+	hmiss -- setfattr -n security.capability -v $CAP_NET_RAW tool &&
+	getfattr -n security.capability -e hex tool | grep -q "=$CAP_NET_RAW$" &&
+	setfattr -x security.capability tool &&
+	hhit -- setfattr -n security.capability -v $CAP_NET_RAW tool &&
+	getfattr -n security.capability -e hex tool | grep -q "=$CAP_NET_RAW$"
+'
+
 test_done
