@@ -186,9 +186,14 @@ void cache_record_add_hostfact(struct cache_record *r, const char *name,
 /*
  * xattrs: the extended attributes of @path hash to @h (xattr_hash_path(),
  * common/xattr.h: every name and value, or the error reading them gave).
+ * @absent_ok (an output file the job truncated, which had none): an
+ * absent @path whose directory has no default ACL holds too, since the
+ * file the job would create there has none either (the output
+ * precondition decides the rest), so that a rerun after its outputs
+ * were removed (make clean) is not a miss for them.
  */
 void cache_record_add_xattrs(struct cache_record *r, const char *path,
-			     const struct pc_hash *h);
+			     const struct pc_hash *h, bool absent_ok);
 
 /*
  * output: @path was opened for writing with O_TRUNC, so its prior content

@@ -38,7 +38,9 @@
  *	   (cache_record_add_stat())
  *	   {"kind":"listing","path":P,"hash":H}
  *	   {"kind":"xattrs","path":P,"hash":H}  (the path's extended
- *	    attributes, every name and value: xattr_hash_path())
+ *	    attributes, every name and value: xattr_hash_path()), may add
+ *	    "absent_ok":true (an output file that had none:
+ *	    cache_record_add_xattrs())
  *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
  *	   {"kind":"hostfact","name":"uname.release"|"uname.sysname"|
  *	    "uname.version"|"uname.machine"|"uname.domainname","value":V}
@@ -372,6 +374,8 @@ static cJSON *pre_to_json(const struct precondition *p)
 	case PRE_XATTRS:
 		cJSON_AddStringToObject(o, "path", p->path);
 		add_hash(o, "hash", &p->hash);
+		if (p->absent_ok)
+			cJSON_AddTrueToObject(o, "absent_ok");
 		break;
 	case PRE_SYMLINK:
 		cJSON_AddStringToObject(o, "path", p->path);
@@ -746,12 +750,25 @@ static int parse_pre(const cJSON *o, struct precondition *p, bool rel,
 			p->has_hash = true;
 		}
 
-	} else if (!strcmp(kind, "listing") || !strcmp(kind, "xattrs")) {
-		p->kind = !strcmp(kind, "listing") ? PRE_LISTING : PRE_XATTRS;
+	} else if (!strcmp(kind, "listing")) {
+		p->kind = PRE_LISTING;
 		TRY_JSON(json_check_keys(o, k_listing, err));
 		if (get_path(o, &p->path, true, rel, err) ||
 		    get_hash(o, "hash", &p->hash, err))
 			return -EBADMSG;
+	} else if (!strcmp(kind, "xattrs")) {
+		static const char *const k_xattrs[] = { "kind", "path", "hash", "absent_ok", NULL };
+		const cJSON *ok;
+
+		p->kind = PRE_XATTRS;
+		TRY_JSON(json_check_keys(o, k_xattrs, err));
+		if (get_path(o, &p->path, true, rel, err) ||
+		    get_hash(o, "hash", &p->hash, err))
+			return -EBADMSG;
+		ok = cJSON_GetObjectItemCaseSensitive(o, "absent_ok");
+		if (ok && !cJSON_IsTrue(ok))
+			return bad(err, "absent_ok is not true");
+		p->absent_ok = ok != NULL;
 	} else if (!strcmp(kind, "symlink")) {
 		p->kind = PRE_SYMLINK;
 		TRY_JSON(json_check_keys(o, k_symlink, err));

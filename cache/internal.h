@@ -140,6 +140,9 @@ struct precondition {
 	 * same (see cache_record_add_stat()).
 	 */
 	bool has_mtime, has_hash;
+	/* XATTRS: an absent path in a directory without a default ACL holds
+	 * too (cache_record_add_xattrs()) */
+	bool absent_ok;
 	/* OUTPUT: mode/uid/gid above are the result; creation, if allowed: */
 	bool create;
 	mode_t create_mode, parent_mode;   /* permission bits; parent: type too */

@@ -170,12 +170,14 @@ void cache_record_add_output(struct cache_record *r, const char *path,
 }
 
 void cache_record_add_xattrs(struct cache_record *r, const char *path,
-			     const struct pc_hash *h)
+			     const struct pc_hash *h, bool absent_ok)
 {
 	struct precondition *p = pre_add(r, PRE_XATTRS, path);
 
-	if (p)
+	if (p) {
 		p->hash = *h;
+		p->absent_ok = absent_ok;
+	}
 }
 
 void cache_record_add_listing(struct cache_record *r, const char *path,

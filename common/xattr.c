@@ -92,8 +92,41 @@ static int cmp_xattr(const void *a, const void *b)
 		      ((const struct xattr *)b)->name);
 }
 
-/* llistxattr/lgetxattr of @path; @follow: listxattr/getxattr (a magic link). */
-static int read_set(const char *path, bool follow, struct xattr_set *out)
+/* How a read filters names (read_set()). */
+enum filter {
+	F_PRIVATE,     /* every private name out */
+	F_SEEN,        /* security.selinux kept */
+	F_UPPER_USER,  /* an upper directory: the overlay's own markers out */
+	F_UPPER_TRUSTED,
+};
+
+static bool skipped(const char *name, enum filter f)
+{
+	const char *own;
+
+	switch (f) {
+	case F_PRIVATE:
+		return xattr_name_private(name);
+	case F_SEEN:
+		return strcmp(name, "security.selinux") && xattr_name_private(name);
+	case F_UPPER_USER:
+	case F_UPPER_TRUSTED:
+		own = f == F_UPPER_USER ? "user.overlay." : "trusted.overlay.";
+		if (!strcmp(name, "security.selinux"))
+			return true;
+		/* the job's own, escaped by overlayfs: kept */
+		return has_prefix(name, own) &&
+		       strncmp(name + strlen(own), "overlay.", 8);
+	}
+	return true;
+}
+
+/*
+ * llistxattr/lgetxattr of @path; @follow: listxattr/getxattr (a magic
+ * link); @label: which names are left out.
+ */
+static int read_set(const char *path, bool follow, enum filter label,
+		    struct xattr_set *out)
 {
 	char *names = NULL;
 	ssize_t n;
@@ -126,7 +159,7 @@ static int read_set(const char *path, bool follow, struct xattr_set *out)
 		unsigned char *v = NULL;
 		ssize_t len;
 
-		if (!*p || xattr_name_private(p))
+		if (!*p || skipped(p, label))
 			continue;
 		for (;;) {
 			len = follow ? getxattr(path, p, NULL, 0) : lgetxattr(path, p, NULL, 0);
@@ -164,7 +197,24 @@ out:
 
 int xattr_read_path(const char *path, struct xattr_set *out)
 {
-	return read_set(path, false, out);
+	return read_set(path, false, F_PRIVATE, out);
+}
+
+int xattr_read_seen(const char *path, struct xattr_set *out)
+{
+	return read_set(path, false, F_SEEN, out);
+}
+
+int xattr_read_upper(const char *path, bool userxattr, struct xattr_set *out)
+{
+	return read_set(path, false, userxattr ? F_UPPER_USER : F_UPPER_TRUSTED, out);
+}
+
+bool xattr_has_default_acl(const char *path)
+{
+	ssize_t n = lgetxattr(path, "system.posix_acl_default", NULL, 0);
+
+	return n >= 0 || (errno != ENODATA && errno != ENOTSUP);
 }
 
 int xattr_read_fd(int fd, struct xattr_set *out)
@@ -172,7 +222,7 @@ int xattr_read_fd(int fd, struct xattr_set *out)
 	char link[64];
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	return read_set(link, true, out);
+	return read_set(link, true, F_PRIVATE, out);
 }
 
 void xattr_set_hash(const struct xattr_set *s, int err, struct pc_hash *out)
@@ -203,7 +253,7 @@ void xattr_set_hash(const struct xattr_set *s, int err, struct pc_hash *out)
 void xattr_hash_path(const char *path, struct pc_hash *out)
 {
 	struct xattr_set s = XATTR_SET_INIT;
-	int r = xattr_read_path(path, &s);
+	int r = xattr_read_seen(path, &s);
 
 	xattr_set_hash(&s, r, out);
 	xattr_set_release(&s);

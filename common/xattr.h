@@ -7,10 +7,11 @@
  * materialization (the changes' xattrs applied).
  *
  * Names, three classes:
- *	private		overlayfs' own trusted.overlay.* and user.overlay.*,
- *			and security.selinux (an LSM label the host assigns):
- *			never read into a set, never shown as a job's
- *			change, never stored, never applied or removed
+ *	private		overlayfs' namespaces trusted.overlay.* and
+ *			user.overlay.*, and security.selinux (an LSM label
+ *			the host assigns): left out of the sets read (but
+ *			see xattr_read_seen(), xattr_read_upper()), never
+ *			stored, never applied or removed
  *	restorable	user.*, system.posix_acl_access,
  *			system.posix_acl_default, and security.capability
  *			when procache runs as root: a change may carry
@@ -19,6 +20,10 @@
  *	other		(trusted.*, other security.*, system.*): read and
  *			hashed like any, but a change carrying one cannot be
  *			replayed faithfully, so the run is uncacheable
+ *
+ * What a job reading a host path's attributes sees is the same less
+ * overlayfs' own names (xattr_read_seen()): security.selinux is kept
+ * there, since a job that reads it (ls -Z) depends on it.
  *
  * Hash encoding (on-disk relevant: "xattrs" preconditions store it): a
  * keyenc (common/hash.h) of one field "xattrs" = "procache-xattrs-1",
@@ -75,15 +80,29 @@ bool xattr_name_restorable(const char *name, bool as_root);
  */
 int xattr_read_path(const char *path, struct xattr_set *out);
 /*
+ * The same for an entry of an overlay's upper directory (@userxattr: the
+ * overlay's own names are user.overlay.*, else trusted.overlay.*): only
+ * the overlay's own markers and security.selinux are left out. A job may
+ * set names of overlayfs' namespaces (6.7+ stores those of the mount's
+ * own escaped, "user.overlay.overlay.x" for "user.overlay.x"): they are
+ * kept, and, not being restorable, make the run uncacheable.
+ */
+int xattr_read_upper(const char *path, bool userxattr, struct xattr_set *out);
+/*
  * The same for the inode an fd refers to (any fd, O_PATH included:
  * read through /proc/self/fd/N).
  */
 int xattr_read_fd(int fd, struct xattr_set *out);
+/* As xattr_read_path(), keeping security.selinux: what a job reads. */
+int xattr_read_seen(const char *path, struct xattr_set *out);
 
 /* The hash of @s (see the top); of an unreadable set when @err < 0. */
 void xattr_set_hash(const struct xattr_set *s, int err, struct pc_hash *out);
-/* Read @path's set and hash it; the error, if any, is hashed as said. */
+/* xattr_read_seen() of @path, hashed; the error, if any, is hashed as said. */
 void xattr_hash_path(const char *path, struct pc_hash *out);
+/* Does the directory @path have a default ACL (what new entries inherit)?
+ * An unreadable one counts as having one. */
+bool xattr_has_default_acl(const char *path);
 
 /* "user.a=<hex>, user.b=<hex>" for people (values cut at 32 bytes). */
 void xattr_set_describe(const struct xattr_set *s, struct strbuf *out);

@@ -71,7 +71,7 @@ struct cache_record *record_build(const struct job_run *r,
 			cache_record_add_hostfact(rec, ob->path, ob->value);
 			break;
 		case TRACE_XATTRS:
-			cache_record_add_xattrs(rec, ob->path, &ob->hash);
+			cache_record_add_xattrs(rec, ob->path, &ob->hash, ob->absent_ok);
 			break;
 		case TRACE_OUTPUT: {
 			/* The result: the file that was there, or the one created. */

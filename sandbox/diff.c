@@ -28,10 +28,12 @@
  * child is new.
  *
  * Each change but a deletion carries the upper entry's extended
- * attributes (common/xattr.h: overlayfs' own and security.selinux left
- * out): a copy-up brings the host's along, and the job may have set or
- * removed some, which is also the only trace a setxattr on a merged
- * directory leaves (a MODE change then, with its mode unchanged).
+ * attributes (xattr_read_upper(): the overlay's own markers and
+ * security.selinux left out; names of overlayfs' namespaces the job set,
+ * escaped by overlayfs, kept, for the runner to refuse): a copy-up brings
+ * the host's along, and the job may have set or removed some, which is
+ * also the only trace a setxattr on a merged directory leaves (a MODE
+ * change then, with its mode unchanged).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -56,6 +58,7 @@ struct diff {
 	struct sbx_change *v;
 	size_t nr, alloc;
 	const char *opaque_xattr;
+	bool userxattr;
 	struct strbuf *err;
 };
 
@@ -77,17 +80,18 @@ static struct sbx_change *add(struct diff *d, enum change_kind kind,
 		c->atime = st->st_atim;
 		if (kind == CHANGE_FILE)
 			c->size = st->st_size;
-		c->xattr_err = xattr_read_path(upper, &c->xattrs);
+		c->xattr_err = xattr_read_upper(upper, d->userxattr, &c->xattrs);
 	}
 	return c;
 }
 
 /* Does the merged directory @upper carry other attributes than @lower? */
-static bool xattrs_differ(const char *upper, const char *lower)
+static bool xattrs_differ(struct diff *d, const char *upper, const char *lower)
 {
 	struct xattr_set u = XATTR_SET_INIT, l = XATTR_SET_INIT;
-	bool differ = xattr_read_path(upper, &u) < 0 ||
-		      xattr_read_path(lower, &l) < 0 || !xattr_set_equal(&u, &l);
+	bool differ = xattr_read_upper(upper, d->userxattr, &u) < 0 ||
+		      xattr_read_upper(lower, d->userxattr, &l) < 0 ||
+		      !xattr_set_equal(&u, &l);
 
 	xattr_set_release(&u);
 	xattr_set_release(&l);
@@ -173,7 +177,7 @@ static int walk(struct diff *d, int dirfd, const char *upper, const char *host,
 				add(d, CHANGE_DIR, h, u, &st);
 				hidden = true;
 			} else if ((st.st_mode & 07777) != (ls.st_mode & 07777) ||
-				   xattrs_differ(u, l)) {
+				   xattrs_differ(d, u, l)) {
 				add(d, CHANGE_MODE, h, u, &st);
 			}
 			ret = walk(d, cfd, u, h, l, hidden);
@@ -215,6 +219,7 @@ int sbx_diff_read_layers(const struct sbx_layer *layers, size_t nr_layers,
 	struct diff d = {
 		.opaque_xattr = userxattr ? "user.overlay.opaque"
 					  : "trusted.overlay.opaque",
+		.userxattr = userxattr,
 		.err = err,
 	};
 	size_t i;

@@ -266,8 +266,9 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err);
  *			lower's (a copy-up the job wrote nothing to: a chmod,
  *			a read-write open that wrote nothing)
  *	xattrs		FILE, DIR, DIR_REPLACED, SYMLINK, MODE: the upper
- *			entry's extended attributes, private ones left out
- *			(common/xattr.h): what the path ends with, copied up
+ *			entry's extended attributes, the overlay's own
+ *			markers and security.selinux left out
+ *			(xattr_read_upper()): what the path ends with, copied up
  *			from the host or set by the job. A directory the job
  *			kept with its mode but other attributes is a MODE
  *			change.

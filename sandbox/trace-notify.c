@@ -33,6 +33,7 @@
 
 #include "common/die.h"
 #include "common/xalloc.h"
+#include "common/xattr.h"
 #include "sandbox/syscalls.h"
 #include "sandbox/trace-internal.h"
 
@@ -544,7 +545,20 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 						   (mode_t)mode, o))
 				o->create = false; /* then only "regular file" holds */
 		}
-		record_copy_up(c, &r); /* its attributes stay */
+		/*
+		 * Its attributes stay. Observed first here (not by a read of
+		 * them), none but a label: absent would do as well.
+		 */
+		bool seen = trace_obs_find(c->t, TRACE_XATTRS, r.hostpath.buf);
+
+		record_copy_up(c, &r);
+		o = trace_obs_find(c->t, TRACE_XATTRS, r.hostpath.buf);
+		if (o && !seen) {
+			struct xattr_set x = XATTR_SET_INIT;
+
+			o->absent_ok = !xattr_read_path(r.hostpath.buf, &x) && !x.nr;
+			xattr_set_release(&x);
+		}
 		trace_res_seen(c->t, &r);
 		goto out;
 	}

@@ -132,6 +132,12 @@ struct trace_obs {
 	 */
 	bool create;
 	mode_t create_mode;
+	/*
+	 * XATTRS of a file the job truncated (an output) that had none but
+	 * an LSM label: an absent path whose directory has no default ACL
+	 * gives a file of none too (cache.h, cache_record_add_xattrs()).
+	 */
+	bool absent_ok;
 	uid_t create_uid;
 	gid_t create_gid;
 	struct stat parent;

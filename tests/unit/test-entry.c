@@ -46,7 +46,8 @@ static struct cache_record *sample_record(void)
 	cache_record_add_hostfact(r, "uname.release", "6.18.0");
 	cache_record_add_symlink(r, "/odd\x01path\xc3", "t\n");
 	pc_hash_buffer("attrs", 5, &h);
-	cache_record_add_xattrs(r, "/src/in.c", &h);
+	cache_record_add_xattrs(r, "/src/in.c", &h, false);
+	cache_record_add_xattrs(r, "/out/b.o", &h, true);
 	cache_record_set_exit(r, 0, 9);
 	cache_record_set_duration(r, 2.25);
 	return r;
@@ -100,7 +101,7 @@ TEST(test_round_trip)
 		return;
 	}
 	CHECK_EQ_STR(e->key_hex, r->e.key_hex);
-	CHECK_EQ_INT(e->nr_pre, 9);
+	CHECK_EQ_INT(e->nr_pre, 10);
 	CHECK_EQ_INT(e->nr_fields, 4);
 	CHECK_EQ_INT(e->fields[3].len, 3);
 	CHECK(!memcmp(e->fields[3].data, "\xff\x00\x01", 3));
@@ -138,8 +139,8 @@ TEST(test_round_trip)
 			struct pc_hash h;
 
 			pc_hash_buffer("attrs", 5, &h);
-			CHECK_EQ_STR(p->path, "/src/in.c");
 			CHECK(pc_hash_equal(&p->hash, &h));
+			CHECK_EQ_INT(p->absent_ok, !strcmp(p->path, "/out/b.o"));
 		}
 	}
 	/* Encoding the decoded entry gives the same bytes (canonical). */
@@ -311,6 +312,7 @@ TEST(test_payload_checks)
 				   "\"kind\":\"delete\",\"path\":\"/out/gone\",\"xattrs\":[[\"user.a\",\"\"]]",
 				   &err), -EBADMSG);
 	CHECK_EQ_INT(decode_edited("\"kind\":\"xattrs\"", "\"kind\":\"xattr\"", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"absent_ok\":true", "\"absent_ok\":false", &err), -EBADMSG);
 	CHECK_EQ_INT(decode_edited("\"xattrs\":[[", "\"xattrs\":[],\"x\":[[", &err), -EBADMSG);
 	strbuf_release(&err);
 }
