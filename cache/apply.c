@@ -30,6 +30,9 @@ int cache_entry_apply(struct cache *c, const struct cache_entry *e,
 		ch[i].mode = src->mode;
 		ch[i].target = src->target;
 		ch[i].src_dirfd = -1;
+		/* the attributes the path ends with: exactly these (§7) */
+		if (src->kind != CHANGE_DELETE)
+			ch[i].xattrs = &src->xattrs;
 		if (src->has_times) {
 			ch[i].times = src->exact_times ? MAT_TIMES_EXACT
 						       : MAT_TIMES_FRESH;

@@ -48,6 +48,7 @@
 #include "common/change.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
+#include "common/xattr.h"
 
 struct cache;
 struct cache_key;
@@ -182,6 +183,17 @@ void cache_record_add_symlink(struct cache_record *r, const char *path,
 			      const char *target);
 void cache_record_add_hostfact(struct cache_record *r, const char *name,
 			       const char *value);
+/*
+ * xattrs: the extended attributes of @path hash to @h (xattr_hash_path(),
+ * common/xattr.h: every name and value, or the error reading them gave).
+ * @absent_ok (an output file the job truncated, which had none): an
+ * absent @path whose directory has no default ACL holds too, since the
+ * file the job would create there has none either (the output
+ * precondition decides the rest), so that a rerun after its outputs
+ * were removed (make clean) is not a miss for them.
+ */
+void cache_record_add_xattrs(struct cache_record *r, const char *path,
+			     const struct pc_hash *h, bool absent_ok);
 
 /*
  * output: @path was opened for writing with O_TRUNC, so its prior content
@@ -245,6 +257,14 @@ void cache_record_add_change(struct cache_record *r,
  */
 void cache_record_change_times(struct cache_record *r, int64_t mtime_ns,
 			       int64_t atime_ns, bool exact);
+/*
+ * The extended attributes the path of the change added last ends with
+ * (FILE, DIR, DIR_REPLACED, SYMLINK, MODE; ignored for DELETE): copied.
+ * A hit makes the path's restorable attributes exactly these
+ * (common/xattr.h; DESIGN.md §7). Without a call: none.
+ */
+void cache_record_change_xattrs(struct cache_record *r,
+				const struct xattr_set *xattrs);
 
 /*
  * Store @r: first every blob (captured files renamed into blobs/, each
@@ -338,6 +358,8 @@ struct cache_change_view {
 	bool has_times;     /* cache_record_change_times() */
 	bool exact_times;
 	int64_t mtime_ns, atime_ns;
+	const struct xattr_set *xattrs; /* cache_record_change_xattrs(); never
+					   NULL, empty for none */
 };
 
 size_t cache_entry_nr_changes(const struct cache_entry *e);

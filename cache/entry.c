@@ -8,8 +8,9 @@
  * payload. Envelope, 40 bytes, integers little-endian:
  *
  *	 0  8	magic "PCENTRY\n"
- *	 8  4	format version, 2 (1: before times; not read any more:
- *		its keys are of an older key format, never looked up)
+ *	 8  4	format version, 3 (2: before extended attributes, 1:
+ *		before times; not read any more: their keys are of an
+ *		older key format, never looked up)
  *	12  4	flags, 0 (any other value: rejected)
  *	16  8	payload length; must be exactly the rest of the file
  *	24 16	XXH3-128 of the payload (canonical, as struct pc_hash)
@@ -36,6 +37,10 @@
  *	   when the mtime is the same, or the content is
  *	   (cache_record_add_stat())
  *	   {"kind":"listing","path":P,"hash":H}
+ *	   {"kind":"xattrs","path":P,"hash":H}  (the path's extended
+ *	    attributes, every name and value: xattr_hash_path()), may add
+ *	    "absent_ok":true (an output file that had none:
+ *	    cache_record_add_xattrs())
  *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
  *	   {"kind":"hostfact","name":"uname.release"|"uname.sysname"|
  *	    "uname.version"|"uname.machine"|"uname.domainname","value":V}
@@ -46,14 +51,18 @@
  *	 "result": {"exit": {"code": 0..255} | {"signal": 1..64},
  *	            "stdout": {"blob": H, "size": N}, "stderr": {...},
  *	            "changes": [ in recorded (path) order, each one of
- *	   {"kind":"file","path":P,"blob":H,"size":N,"mode":M,TIMES}
- *	   {"kind":"dir"|"dir_replaced","path":P,"mode":M,TIMES}
- *	   {"kind":"mode","path":P,"mode":M}
- *	   {"kind":"symlink","path":P,"target":"<non-empty>",TIMES}
+ *	   {"kind":"file","path":P,"blob":H,"size":N,"mode":M,TIMES,XATTRS}
+ *	   {"kind":"dir"|"dir_replaced","path":P,"mode":M,TIMES,XATTRS}
+ *	   {"kind":"mode","path":P,"mode":M,XATTRS}
+ *	   {"kind":"symlink","path":P,"target":"<non-empty>",TIMES,XATTRS}
  *	   {"kind":"delete","path":P} ]},
  *	   TIMES, optional (all three or none): "mtime":"<ns>",
  *	   "atime":"<ns>", "time":"exact"|"fresh" (the replay rule of
  *	   DESIGN.md §7: these times, or the time of the apply)
+ *	   XATTRS, optional on every kind but delete: "xattrs":
+ *	   [["<name>","<hex value>"], ...], non-empty, sorted by name
+ *	   (bytewise) without repeats, no private name (common/xattr.h):
+ *	   the extended attributes the path ends with; absent: none
  *	 "duration_s": <number >= 0>, "created": <seconds>, "procache": "<version>",
  *	 "base_relative": true (optional: a relocatable entry, below)}
  *
@@ -86,6 +95,7 @@
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/hash.h"
+#include "common/hex.h"
 #include "common/json.h"
 #include "common/path.h"
 #include "common/strbuf.h"
@@ -131,6 +141,8 @@ const char *pre_kind_name(enum pre_kind k)
 		return "hostfact";
 	case PRE_OUTPUT:
 		return "output";
+	case PRE_XATTRS:
+		return "xattrs";
 	}
 	return "?";
 }
@@ -151,6 +163,7 @@ void entry_release(struct cache_entry *e)
 		free(e->ch[i].path);
 		free(e->ch[i].target);
 		free(e->ch[i].src);
+		xattr_set_release(&e->ch[i].xattrs);
 	}
 	free(e->ch);
 	free(e->out[0].src);
@@ -234,6 +247,7 @@ void cache_entry_change(const struct cache_entry *e, size_t i,
 	out->exact_times = c->exact_times;
 	out->mtime_ns = c->mtime_ns;
 	out->atime_ns = c->atime_ns;
+	out->xattrs = &c->xattrs;
 }
 
 bool entry_next_blob(const struct cache_entry *e, size_t *i,
@@ -357,8 +371,11 @@ static cJSON *pre_to_json(const struct precondition *p)
 		}
 		break;
 	case PRE_LISTING:
+	case PRE_XATTRS:
 		cJSON_AddStringToObject(o, "path", p->path);
 		add_hash(o, "hash", &p->hash);
+		if (p->absent_ok)
+			cJSON_AddTrueToObject(o, "absent_ok");
 		break;
 	case PRE_SYMLINK:
 		cJSON_AddStringToObject(o, "path", p->path);
@@ -413,6 +430,21 @@ static cJSON *change_to_json(const struct change *c)
 		break;
 	case CHANGE_SPECIAL:
 		BUG("a special file in a stored entry");
+	}
+	if (c->xattrs.nr) {
+		cJSON *arr = cJSON_AddArrayToObject(o, "xattrs");
+
+		for (size_t i = 0; i < c->xattrs.nr; i++) {
+			const struct xattr *x = &c->xattrs.v[i];
+			cJSON *pair = cJSON_CreateArray();
+			char *hex = xmalloc(2 * x->len + 1);
+
+			hex_encode(x->value, x->len, hex);
+			cJSON_AddItemToArray(pair, cJSON_CreateString(x->name));
+			cJSON_AddItemToArray(pair, cJSON_CreateString(hex));
+			cJSON_AddItemToArray(arr, pair);
+			free(hex);
+		}
 	}
 	if (c->has_times) {
 		add_i64_str(o, "mtime", c->mtime_ns);
@@ -724,6 +756,19 @@ static int parse_pre(const cJSON *o, struct precondition *p, bool rel,
 		if (get_path(o, &p->path, true, rel, err) ||
 		    get_hash(o, "hash", &p->hash, err))
 			return -EBADMSG;
+	} else if (!strcmp(kind, "xattrs")) {
+		static const char *const k_xattrs[] = { "kind", "path", "hash", "absent_ok", NULL };
+		const cJSON *ok;
+
+		p->kind = PRE_XATTRS;
+		TRY_JSON(json_check_keys(o, k_xattrs, err));
+		if (get_path(o, &p->path, true, rel, err) ||
+		    get_hash(o, "hash", &p->hash, err))
+			return -EBADMSG;
+		ok = cJSON_GetObjectItemCaseSensitive(o, "absent_ok");
+		if (ok && !cJSON_IsTrue(ok))
+			return bad(err, "absent_ok is not true");
+		p->absent_ok = ok != NULL;
 	} else if (!strcmp(kind, "symlink")) {
 		p->kind = PRE_SYMLINK;
 		TRY_JSON(json_check_keys(o, k_symlink, err));
@@ -809,16 +854,63 @@ static int parse_change_times(const cJSON *o, struct change *c,
 	return 0;
 }
 
+/*
+ * "xattrs" of a change (the format at the top): [[name, hex value], ...],
+ * non-empty, sorted by name without repeats; no private name.
+ */
+static int parse_change_xattrs(const cJSON *o, struct change *c,
+			       struct strbuf *err)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "xattrs"), *pair;
+
+	if (!arr)
+		return 0;
+	if (!cJSON_IsArray(arr) || !cJSON_GetArraySize(arr))
+		return bad(err, "xattrs: not a non-empty array");
+	cJSON_ArrayForEach(pair, arr)
+	{
+		const cJSON *name = cJSON_GetArrayItem(pair, 0);
+		const cJSON *val = cJSON_GetArrayItem(pair, 1);
+		size_t hexlen, len;
+		unsigned char *v;
+
+		if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2 ||
+		    !cJSON_IsString(name) || !cJSON_IsString(val))
+			return bad(err, "xattrs: not a [name, value] pair");
+		if (!*name->valuestring || strlen(name->valuestring) > 255 ||
+		    !strchr(name->valuestring, '.') ||
+		    xattr_name_private(name->valuestring))
+			return bad(err, "xattrs: bad name '%.60s'", name->valuestring);
+		if (c->xattrs.nr &&
+		    strcmp(c->xattrs.v[c->xattrs.nr - 1].name, name->valuestring) >= 0)
+			return bad(err, "xattrs: names not sorted or repeated");
+		hexlen = strlen(val->valuestring);
+		if (hexlen % 2 || hexlen / 2 > 65536)
+			return bad(err, "xattrs: bad value of '%.60s'", name->valuestring);
+		len = hexlen / 2;
+		v = xmalloc(len ? len : 1);
+		if (hex_decode(val->valuestring, hexlen, v) < 0) {
+			free(v);
+			return bad(err, "xattrs: bad value of '%.60s'", name->valuestring);
+		}
+		xattr_set_add(&c->xattrs, name->valuestring, v, len);
+		free(v);
+	}
+	if (c->kind == CHANGE_DELETE)
+		return bad(err, "xattrs on a deletion");
+	return 0;
+}
+
 static int parse_change(const cJSON *o, struct change *c, bool rel,
 			struct strbuf *err)
 {
 	static const char *const k_file[] = { "kind", "path", "blob", "size", "mode",
-		"mtime", "atime", "time", NULL };
+		"mtime", "atime", "time", "xattrs", NULL };
 	static const char *const k_dir[] = { "kind", "path", "mode", "mtime", "atime",
-		"time", NULL };
-	static const char *const k_mode[] = { "kind", "path", "mode", NULL };
+		"time", "xattrs", NULL };
+	static const char *const k_mode[] = { "kind", "path", "mode", "xattrs", NULL };
 	static const char *const k_symlink[] = { "kind", "path", "target", "mtime",
-		"atime", "time", NULL };
+		"atime", "time", "xattrs", NULL };
 	static const char *const k_delete[] = { "kind", "path", NULL };
 	const char *kind, *s;
 
@@ -854,7 +946,7 @@ static int parse_change(const cJSON *o, struct change *c, bool rel,
 	} else {
 		return bad(err, "unknown change kind '%.40s'", kind);
 	}
-	if (parse_change_times(o, c, err))
+	if (parse_change_times(o, c, err) || parse_change_xattrs(o, c, err))
 		return -EBADMSG;
 	return get_path(o, &c->path, false, rel, err);
 }

@@ -119,13 +119,14 @@ enum pre_kind {
 	PRE_SYMLINK,
 	PRE_HOSTFACT,
 	PRE_OUTPUT,
+	PRE_XATTRS,
 };
 
 struct precondition {
 	enum pre_kind kind;
 	char *path;  /* HOSTFACT: the fact's name */
 	char *value; /* SYMLINK: target; HOSTFACT: value */
-	struct pc_hash hash; /* CONTENT, LISTING */
+	struct pc_hash hash; /* CONTENT, LISTING, XATTRS */
 	mode_t mode;         /* CONTENT, STAT: type and permission bits */
 	uint32_t uid, gid;   /* STAT */
 	uint64_t size;       /* STAT of a regular file */
@@ -139,6 +140,9 @@ struct precondition {
 	 * same (see cache_record_add_stat()).
 	 */
 	bool has_mtime, has_hash;
+	/* XATTRS: an absent path in a directory without a default ACL holds
+	 * too (cache_record_add_xattrs()) */
+	bool absent_ok;
 	/* OUTPUT: mode/uid/gid above are the result; creation, if allowed: */
 	bool create;
 	mode_t create_mode, parent_mode;   /* permission bits; parent: type too */
@@ -158,6 +162,9 @@ struct change {
 	 * rule that replays them (DESIGN.md §7) */
 	bool has_times, exact_times;
 	int64_t mtime_ns, atime_ns;
+	/* FILE, DIR, DIR_REPLACED, SYMLINK, MODE: the extended attributes
+	 * the path ends with (restorable ones applied exactly, §7) */
+	struct xattr_set xattrs;
 };
 
 struct output {
@@ -237,7 +244,7 @@ char *key_field_display(const struct key_field *f);
 
 /* ---- entry.c: the entry format ----------------------------------------- */
 #define ENTRY_MAGIC "PCENTRY\n"
-#define ENTRY_VERSION 2u
+#define ENTRY_VERSION 3u
 #define ENTRY_HEADER_LEN 40
 /* Entries larger than this are refused (corrupt, or not ours). */
 #define ENTRY_MAX_LEN ((uint64_t)1 << 30)

@@ -415,6 +415,41 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 				strbuf_addf(found, "symlink to '%s'", m->link);
 		}
 		return ok;
+	case PRE_XATTRS: {
+		struct xattr_set now = XATTR_SET_INIT;
+		int err = xattr_read_seen(p->path, &now);
+		struct pc_hash h;
+
+		xattr_set_hash(&now, err, &h);
+		ok = pc_hash_equal(&h, &p->hash);
+		/*
+		 * An output file that had none: absent, what creating it
+		 * gives has none either unless its directory has a default
+		 * ACL (cache.h, cache_record_add_xattrs()).
+		 */
+		if (!ok && p->absent_ok && err == -ENOENT && m->lstat_err == -ENOENT) {
+			_cleanup_free_ char *parent = path_dirname(p->path);
+
+			ok = !xattr_has_default_acl(parent);
+		}
+		if (!ok && exp) {
+			strbuf_addstr(exp, "extended attributes ");
+			hash_hex(exp, &p->hash);
+			if (p->absent_ok)
+				strbuf_addstr(exp, " (none), or absent");
+			if (err < 0) {
+				describe_stat(found, err, &m->st);
+			} else {
+				strbuf_addstr(found, "extended attributes ");
+				if (now.nr)
+					xattr_set_describe(&now, found);
+				else
+					strbuf_addstr(found, "none");
+			}
+		}
+		xattr_set_release(&now);
+		return ok;
+	}
 	case PRE_HOSTFACT:
 		break;
 	}

@@ -40,6 +40,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +51,7 @@
 #include "common/path.h"
 #include "common/progress.h"
 #include "common/xalloc.h"
+#include "common/xattr.h"
 #include "common/banned.h"
 
 #ifndef SYS_openat2
@@ -541,6 +543,63 @@ static int link_tmpfile(struct mat_ctx *c, int fd, int dirfd, char *tmp,
 	}
 }
 
+/*
+ * Make the restorable extended attributes of the inode @fd refers to (any
+ * fd, O_PATH included) exactly @want (materialize.h, mat_change.xattrs).
+ * *@changed tells whether anything was written. 0 or -errno.
+ */
+static int xattrs_apply(int fd, const struct xattr_set *want, bool *changed)
+{
+	struct xattr_set have = XATTR_SET_INIT;
+	bool as_root = geteuid() == 0;
+	char link[64];
+	int r;
+
+	*changed = false;
+	r = xattr_read_fd(fd, &have);
+	if (r < 0)
+		return r;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	for (size_t i = 0; i < have.nr && !r; i++) {
+		const char *name = have.v[i].name;
+
+		if (!xattr_name_restorable(name, as_root) || xattr_set_find(want, name))
+			continue;
+		if (removexattr(link, name) < 0 && errno != ENODATA)
+			r = -errno;
+		*changed = true;
+	}
+	for (size_t i = 0; i < want->nr && !r; i++) {
+		const struct xattr *w = &want->v[i];
+		const struct xattr *h = xattr_set_find(&have, w->name);
+
+		if (!xattr_name_restorable(w->name, as_root))
+			continue;
+		if (h && h->len == w->len && !memcmp(h->value, w->value, w->len))
+			continue;
+		if (setxattr(link, w->name, w->value, w->len, 0) < 0)
+			r = -errno;
+		*changed = true;
+	}
+	xattr_set_release(&have);
+	return r;
+}
+
+/* xattrs_apply() to @name in @dirfd (not followed), when the change has some. */
+static int xattrs_apply_at(const struct mat_change *ch, int dirfd,
+			   const char *name, bool *changed)
+{
+	_cleanup_close_ int fd = -1;
+
+	*changed = false;
+	if (!ch->xattrs)
+		return 0;
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return xattrs_apply(fd, ch->xattrs, changed);
+}
+
 /* Does the host file @fd (of the change's size) hold the change's bytes? */
 static bool same_content(const struct mat_change *ch, int fd)
 {
@@ -635,14 +694,16 @@ static int write_file(struct mat_ctx *c, struct strbuf *err,
 
 	if (exists && host_file_matches(ch, dirfd, name, st)) {
 		/* Same bytes: at most the mode, and the times by the rule. */
-		bool same_mode = (st->st_mode & 07777) == mode;
+		bool same_mode = (st->st_mode & 07777) == mode, xchanged;
 
 		r = same_mode ? 0 : chmod_at(dirfd, name, S_IFREG, mode);
+		if (!r)
+			r = xattrs_apply_at(ch, dirfd, name, &xchanged);
 		if (!r)
 			r = times_at(c, idx, dirfd, name);
 		if (r < 0)
 			return fail_to(c, err, idx, r, NULL);
-		if (same_mode)
+		if (same_mode && !xchanged)
 			set_outcome(c, idx, MAT_UNCHANGED, "identical on the host");
 		else
 			set_outcome(c, idx, MAT_APPLIED, NULL);
@@ -687,6 +748,11 @@ static int write_file(struct mat_ctx *c, struct strbuf *err,
 	/* fchmod on our own fd: exact mode, whatever the umask. */
 	if (!r && fchmod(out, mode) < 0)
 		r = -errno;
+	if (!r && ch->xattrs) {
+		bool xchanged;
+
+		r = xattrs_apply(out, ch->xattrs, &xchanged);
+	}
 	if (!r) {
 		struct timespec ts[2];
 
@@ -1074,15 +1140,18 @@ static int apply_dir(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 	if (ch->times == MAT_TIMES_EXACT)
 		defer_times(c, it);
 	if (exists && S_ISDIR(st.st_mode) && !replace) {
-		if ((st.st_mode & 07777) == mode) {
-			set_outcome(c, it->idx, MAT_UNCHANGED,
-				    "identical on the host");
-			return 0;
-		}
-		r = dir_mode(c, it, dirfd, name);
+		bool same_mode = (st.st_mode & 07777) == mode, xchanged;
+
+		r = same_mode ? 0 : dir_mode(c, it, dirfd, name);
+		if (!r)
+			r = xattrs_apply_at(ch, dirfd, name, &xchanged);
 		if (r < 0)
 			return fail(c, it->idx, r, NULL);
-		set_outcome(c, it->idx, MAT_APPLIED, NULL);
+		if (same_mode && !xchanged)
+			set_outcome(c, it->idx, MAT_UNCHANGED,
+				    "identical on the host");
+		else
+			set_outcome(c, it->idx, MAT_APPLIED, NULL);
 		return 0;
 	}
 	if (exists) {
@@ -1104,6 +1173,11 @@ static int apply_dir(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 	}
 	mark_dirty(c);
 	r = dir_mode(c, it, dirfd, name);
+	if (!r) {
+		bool xchanged;
+
+		r = xattrs_apply_at(ch, dirfd, name, &xchanged);
+	}
 	if (r < 0)
 		return fail(c, it->idx, r, NULL);
 	set_outcome(c, it->idx, MAT_APPLIED, NULL);
@@ -1207,17 +1281,22 @@ static int apply_mode(struct mat_ctx *c, const struct mat_item *it,
 			    "is not a regular file or directory on the host");
 		return 0;
 	}
-	if ((st.st_mode & 07777) == mode) {
-		set_outcome(c, it->idx, MAT_UNCHANGED, "identical on the host");
-		return 0;
-	}
-	if (S_ISDIR(st.st_mode))
+	bool same_mode = (st.st_mode & 07777) == mode, xchanged;
+
+	if (same_mode)
+		r = 0;
+	else if (S_ISDIR(st.st_mode))
 		r = dir_mode(c, it, dirfd, name);
 	else
 		r = chmod_at(dirfd, name, S_IFREG, mode);
+	if (!r)
+		r = xattrs_apply_at(&c->ch[it->idx], dirfd, name, &xchanged);
 	if (r < 0)
 		return fail(c, it->idx, r, NULL);
-	set_outcome(c, it->idx, MAT_APPLIED, NULL);
+	if (same_mode && !xchanged)
+		set_outcome(c, it->idx, MAT_UNCHANGED, "identical on the host");
+	else
+		set_outcome(c, it->idx, MAT_APPLIED, NULL);
 	return 0;
 }
 

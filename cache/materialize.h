@@ -35,6 +35,7 @@
 #include "common/change.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
+#include "common/xattr.h"
 
 struct mat_change {
 	enum change_kind kind;
@@ -83,6 +84,21 @@ struct mat_change {
 	 */
 	enum mat_times { MAT_TIMES_NONE, MAT_TIMES_EXACT, MAT_TIMES_FRESH } times;
 	int64_t mtime_ns, atime_ns;
+	/*
+	 * FILE, DIR, DIR_REPLACED, MODE: the extended attributes the path
+	 * ends with (sorted, common/xattr.h), or NULL to leave them as they
+	 * are. Its restorable attributes (xattr_name_restorable(), as this
+	 * process is root or not) are made exactly these: set when missing
+	 * or other, removed when not listed; the others are neither set nor
+	 * removed (a stored entry has none: the runner refuses to store
+	 * them). Set after the mode (a POSIX ACL then gives the mode's
+	 * group bits, as it did in the job) and, for a file, before its
+	 * times and its rename into place. Ignored for SYMLINK (no
+	 * restorable attribute can be on a symlink) and DELETE. A file or
+	 * directory otherwise identical on the host but for these is
+	 * MAT_APPLIED.
+	 */
+	const struct xattr_set *xattrs;
 };
 
 enum mat_outcome {

@@ -169,6 +169,17 @@ void cache_record_add_output(struct cache_record *r, const char *path,
 	}
 }
 
+void cache_record_add_xattrs(struct cache_record *r, const char *path,
+			     const struct pc_hash *h, bool absent_ok)
+{
+	struct precondition *p = pre_add(r, PRE_XATTRS, path);
+
+	if (p) {
+		p->hash = *h;
+		p->absent_ok = absent_ok;
+	}
+}
+
 void cache_record_add_listing(struct cache_record *r, const char *path,
 			      const struct pc_hash *h)
 {
@@ -248,6 +259,20 @@ void cache_record_change_times(struct cache_record *r, int64_t mtime_ns,
 	c->exact_times = exact;
 	c->mtime_ns = mtime_ns;
 	c->atime_ns = atime_ns;
+}
+
+void cache_record_change_xattrs(struct cache_record *r,
+				const struct xattr_set *xattrs)
+{
+	struct change *c;
+
+	if (!r->e.nr_ch)
+		BUG("cache_record_change_xattrs() before any change");
+	c = &r->e.ch[r->e.nr_ch - 1];
+	if (c->kind == CHANGE_DELETE || c->kind == CHANGE_SPECIAL)
+		return;
+	xattr_set_release(&c->xattrs);
+	xattr_set_copy(&c->xattrs, xattrs);
 }
 
 /* ---- checks before a store ------------------------------------------- */

@@ -23,6 +23,7 @@ static void applied_init(struct applied *a, size_t nr)
 	a->nr = nr;
 	a->paths = xcalloc(nr ? nr : 1, sizeof(*a->paths));
 	a->kinds = xcalloc(nr ? nr : 1, sizeof(*a->kinds));
+	a->xattrs = xcalloc(nr ? nr : 1, sizeof(*a->xattrs));
 	mat_report_init(&a->rep);
 }
 
@@ -40,6 +41,7 @@ void apply_entry(struct cache *c, const struct cache_entry *e,
 		cache_entry_change(e, i, &v);
 		a->paths[i] = v.path;
 		a->kinds[i] = change_kind_name(v.kind);
+		a->xattrs[i] = v.xattrs;
 	}
 	a->rc = cache_entry_apply(c, e, (const char *const *)j->roots,
 				  mat_flags(j->opts), &a->rep, err);
@@ -50,6 +52,9 @@ void apply_diff(const struct job_run *r, const struct job *j,
 {
 	struct mat_change *ch = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*ch));
 	const char *lost = NULL;
+	/* an untrusted job's attributes less file capabilities (below) */
+	struct xattr_set *safe = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*safe));
+	bool *filtered = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*filtered));
 	size_t n = 0;
 	for (size_t i = 0; i < r->nr_changes; i++) {
 		const struct sbx_change *s = &r->changes[i];
@@ -77,6 +82,21 @@ void apply_diff(const struct job_run *r, const struct job *j,
 		m->src_dirfd = AT_FDCWD;
 		m->src_path = s->kind == CHANGE_FILE ? s->upper_path : NULL;
 		m->size = s->size;
+		if (s->kind != CHANGE_DELETE && !s->xattr_err)
+			m->xattrs = &s->xattrs;
+		/*
+		 * File capabilities are privileges, as setuid bits are (which
+		 * materialization drops): never granted from an untrusted job.
+		 */
+		if (m->xattrs && j->opts->untrusted &&
+		    xattr_set_find(&s->xattrs, "security.capability")) {
+			for (size_t k = 0; k < s->xattrs.nr; k++)
+				if (strcmp(s->xattrs.v[k].name, "security.capability"))
+					xattr_set_add(&safe[i], s->xattrs.v[k].name,
+						      s->xattrs.v[k].value, s->xattrs.v[k].len);
+			m->xattrs = &safe[i];
+			filtered[n - 1] = true;
+		}
 		/* What the job left, as a real run would (DESIGN.md §7). */
 		if (s->kind == CHANGE_FILE || s->kind == CHANGE_DIR ||
 		    s->kind == CHANGE_DIR_REPLACED || s->kind == CHANGE_SYMLINK) {
@@ -89,6 +109,7 @@ void apply_diff(const struct job_run *r, const struct job *j,
 	for (size_t i = 0; i < n; i++) {
 		a->paths[i] = ch[i].path;
 		a->kinds[i] = change_kind_name(ch[i].kind);
+		a->xattrs[i] = ch[i].xattrs;
 	}
 	a->rc = mat_apply(ch, n, (const char *const *)j->roots,
 			  mat_flags(j->opts), &a->rep, err);
@@ -98,6 +119,14 @@ void apply_diff(const struct job_run *r, const struct job *j,
 			    lost);
 		a->rc = -ENOENT;
 	}
+	/* @safe goes: the report names those changes' attributes no more */
+	for (size_t i = 0; i < n; i++)
+		if (filtered[i])
+			a->xattrs[i] = NULL;
+	free(filtered);
+	for (size_t i = 0; i < r->nr_changes; i++)
+		xattr_set_release(&safe[i]);
+	free(safe);
 	free(ch);
 }
 
@@ -133,5 +162,6 @@ void applied_release(struct applied *a)
 {
 	free(a->paths);
 	free(a->kinds);
+	free(a->xattrs);
 	mat_report_release(&a->rep);
 }

@@ -35,6 +35,7 @@ struct applied {
 	size_t nr;
 	const char **paths;
 	const char **kinds;	/* change_kind_name() */
+	const struct xattr_set **xattrs; /* each change's, or NULL */
 	int rc;			/* 0, or -errno with a message in the caller's err */
 };
 

@@ -58,6 +58,7 @@ static cJSON *obs_json(const struct trace_obs *ob)
 			cJSON_AddNumberToObject(it, "create_mode", ob->create_mode);
 		break;
 	case TRACE_ABSENT:
+	case TRACE_XATTRS:
 		break;
 	}
 	if (ob->hashed) {
@@ -75,6 +76,7 @@ static void print_obs_line(const struct trace_obs *ob)
 	switch (ob->kind) {
 	case TRACE_CONTENT:
 	case TRACE_LISTING:
+	case TRACE_XATTRS:
 		if (ob->hashed)
 			pc_hash_to_hex(&ob->hash, hex);
 		else

@@ -519,10 +519,35 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	 */
 	if (sbx_diff_read(r->sbx, &r->changes, &r->nr_changes, &err) < 0)
 		die("cannot read what the job changed: %s", err.buf);
-	for (size_t i = 0; i < r->nr_changes; i++)
-		if (r->changes[i].kind == CHANGE_SPECIAL)
-			job_run_add_reason(r, "created a special file: %s",
-					   r->changes[i].path);
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		const struct sbx_change *c = &r->changes[i];
+
+		if (c->kind == CHANGE_SPECIAL)
+			job_run_add_reason(r, "created a special file: %s", c->path);
+		/*
+		 * Extended attributes a hit could not restore as they are
+		 * (DESIGN.md §7): trusted.*, security.* but capabilities as
+		 * root, system.* but POSIX ACLs, any on a symlink. File
+		 * capabilities an untrusted job left are not restored either,
+		 * as setuid bits are not (it cannot set them: it has no
+		 * capability left; this holds should that change).
+		 */
+		if (c->xattr_err)
+			job_run_add_reason(r, "cannot read the extended attributes of %s: %s",
+					   c->path, strerror(-c->xattr_err));
+		for (size_t k = 0; k < c->xattrs.nr; k++) {
+			const char *name = c->xattrs.v[k].name;
+			bool cap = !strcmp(name, "security.capability");
+
+			if (c->kind == CHANGE_SYMLINK ||
+			    !xattr_name_restorable(name, geteuid() == 0 && !o->untrusted))
+				job_run_add_reason(r, "extended attribute %s of %s cannot be restored%s",
+						   name, c->path,
+						   c->kind == CHANGE_SYMLINK ? " on a symlink"
+						   : cap && o->untrusted ? " from an untrusted job"
+						   : cap ? " by a user who is not root" : "");
+		}
+	}
 
 	if (r->trace && !o->no_trace) {
 		if (trace_finish(r->trace, &err) < 0)

@@ -72,6 +72,9 @@ struct cache_record *record_build(const struct job_run *r,
 		case TRACE_HOSTFACT:
 			cache_record_add_hostfact(rec, ob->path, ob->value);
 			break;
+		case TRACE_XATTRS:
+			cache_record_add_xattrs(rec, ob->path, &ob->hash, ob->absent_ok);
+			break;
 		case TRACE_OUTPUT: {
 			/* The result: the file that was there, or the one created. */
 			bool existed = ob->st.st_mode != 0;
@@ -125,6 +128,7 @@ struct cache_record *record_build(const struct job_run *r,
 					  timespec_ns(&s->atime),
 					  s->host_times ||
 					  trace_job_times(r->trace, s->path));
+		cache_record_change_xattrs(rec, &s->xattrs);
 	}
 	return rec;
 }

@@ -13,6 +13,7 @@
 #include "common/change.h"
 #include "common/die.h"
 #include "common/fdio.h"
+#include "common/hex.h"
 #include "common/json.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
@@ -60,6 +61,17 @@ void report_set_strv(struct report *rp, const char *key, char *const *v,
 	report_set(rp, key, arr);
 }
 
+/* The names of @x, or NULL when there are none. */
+static cJSON *xattr_names_json(const struct xattr_set *x)
+{
+	if (!x || !x->nr)
+		return NULL;
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < x->nr; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(x->v[i].name));
+	return arr;
+}
+
 static cJSON *applied_json(const struct applied *a, bool kept)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -72,6 +84,9 @@ static cJSON *applied_json(const struct applied *a, bool kept)
 		cJSON_AddStringToObject(it, "kind", a->kinds[i]);
 		if (!kept)
 			cJSON_AddStringToObject(it, "outcome", mat_outcome_name(o));
+		cJSON *names = xattr_names_json(a->xattrs[i]);
+		if (names)
+			cJSON_AddItemToObject(it, "xattrs", names);
 		const char *why = mat_report_reason(&a->rep, i);
 		if (why && o != MAT_KEPT)
 			cJSON_AddStringToObject(it, "reason", why);
@@ -131,8 +146,13 @@ noreturn void report_fail(struct report *rp, const char *msg)
 
 /* ---- --diff-json ------------------------------------------------------- */
 
+/*
+ * A change; its extended attributes, when it has some, as the entry
+ * stores them: [[name, hex value], ...].
+ */
 static cJSON *change_json(const char *kind, const char *path, mode_t mode,
-			  double size, const char *target)
+			  double size, const char *target,
+			  const struct xattr_set *x)
 {
 	cJSON *it = cJSON_CreateObject();
 	cJSON_AddStringToObject(it, "kind", kind);
@@ -141,6 +161,18 @@ static cJSON *change_json(const char *kind, const char *path, mode_t mode,
 	cJSON_AddNumberToObject(it, "size", size);
 	if (target)
 		cJSON_AddStringToObject(it, "target", target);
+	if (x && x->nr) {
+		cJSON *arr = cJSON_AddArrayToObject(it, "xattrs");
+		for (size_t i = 0; i < x->nr; i++) {
+			cJSON *pair = cJSON_CreateArray();
+			char *hex = xmalloc(2 * x->v[i].len + 1);
+			hex_encode(x->v[i].value, x->v[i].len, hex);
+			cJSON_AddItemToArray(pair, cJSON_CreateString(x->v[i].name));
+			cJSON_AddItemToArray(pair, cJSON_CreateString(hex));
+			cJSON_AddItemToArray(arr, pair);
+			free(hex);
+		}
+	}
 	return it;
 }
 
@@ -165,7 +197,7 @@ void diff_json_write_entry(const char *path, const struct cache_entry *e)
 		cache_entry_change(e, i, &v);
 		cJSON_AddItemToArray(arr, change_json(change_kind_name(v.kind),
 						      v.path, v.mode, (double)v.size,
-						      v.target));
+						      v.target, v.xattrs));
 	}
 	write_json_file(path, arr);
 }
@@ -177,7 +209,7 @@ void diff_json_write_run(const char *path, const struct job_run *r)
 		const struct sbx_change *s = &r->changes[i];
 		cJSON_AddItemToArray(arr, change_json(change_kind_name(s->kind),
 						      s->path, s->mode, (double)s->size,
-						      s->target));
+						      s->target, &s->xattrs));
 	}
 	write_json_file(path, arr);
 }

@@ -8,8 +8,8 @@
  *	regular file		any			FILE (content and mode)
  *	dir, opaque xattr	any			DIR_REPLACED, children
  *	dir			absent / not a dir	DIR, children
- *	dir			dir, same mode		none, children
- *	dir			dir, other mode		MODE, children
+ *	dir			dir, same mode and xattrs none, children
+ *	dir			dir, other mode/xattrs	MODE, children
  *	symlink			any			SYMLINK
  *	char dev 0/0		any			DELETE
  *	other special		-			SPECIAL
@@ -26,6 +26,14 @@
  *
  * Below an opaque or newly created directory the lower is hidden: every
  * child is new.
+ *
+ * Each change but a deletion carries the upper entry's extended
+ * attributes (xattr_read_upper(): the overlay's own markers and
+ * security.selinux left out; names of overlayfs' namespaces the job set,
+ * escaped by overlayfs, kept, for the runner to refuse): a copy-up brings
+ * the host's along, and the job may have set or removed some, which is
+ * also the only trace a setxattr on a merged directory leaves (a MODE
+ * change then, with its mode unchanged).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +49,7 @@
 #include "common/fdio.h"
 #include "common/path.h"
 #include "common/xalloc.h"
+#include "common/xattr.h"
 #include "sandbox/sbx-internal.h"
 
 #include "common/banned.h"
@@ -49,6 +58,7 @@ struct diff {
 	struct sbx_change *v;
 	size_t nr, alloc;
 	const char *opaque_xattr;
+	bool userxattr;
 	struct strbuf *err;
 };
 
@@ -70,8 +80,22 @@ static struct sbx_change *add(struct diff *d, enum change_kind kind,
 		c->atime = st->st_atim;
 		if (kind == CHANGE_FILE)
 			c->size = st->st_size;
+		c->xattr_err = xattr_read_upper(upper, d->userxattr, &c->xattrs);
 	}
 	return c;
+}
+
+/* Does the merged directory @upper carry other attributes than @lower? */
+static bool xattrs_differ(struct diff *d, const char *upper, const char *lower)
+{
+	struct xattr_set u = XATTR_SET_INIT, l = XATTR_SET_INIT;
+	bool differ = xattr_read_upper(upper, d->userxattr, &u) < 0 ||
+		      xattr_read_upper(lower, d->userxattr, &l) < 0 ||
+		      !xattr_set_equal(&u, &l);
+
+	xattr_set_release(&u);
+	xattr_set_release(&l);
+	return differ;
 }
 
 /* Is the upper entry @st's mtime still the lower entry @ls's? */
@@ -152,7 +176,8 @@ static int walk(struct diff *d, int dirfd, const char *upper, const char *host,
 			} else if (!lower_present || !S_ISDIR(ls.st_mode)) {
 				add(d, CHANGE_DIR, h, u, &st);
 				hidden = true;
-			} else if ((st.st_mode & 07777) != (ls.st_mode & 07777)) {
+			} else if ((st.st_mode & 07777) != (ls.st_mode & 07777) ||
+				   xattrs_differ(d, u, l)) {
 				add(d, CHANGE_MODE, h, u, &st);
 			}
 			ret = walk(d, cfd, u, h, l, hidden);
@@ -194,6 +219,7 @@ int sbx_diff_read_layers(const struct sbx_layer *layers, size_t nr_layers,
 	struct diff d = {
 		.opaque_xattr = userxattr ? "user.overlay.opaque"
 					  : "trusted.overlay.opaque",
+		.userxattr = userxattr,
 		.err = err,
 	};
 	size_t i;
@@ -245,6 +271,7 @@ void sbx_changes_free(struct sbx_change *changes, size_t nr)
 		free(changes[i].path);
 		free(changes[i].upper_path);
 		free(changes[i].target);
+		xattr_set_release(&changes[i].xattrs);
 	}
 	free(changes);
 }

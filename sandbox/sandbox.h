@@ -44,6 +44,7 @@
 
 #include "common/change.h"
 #include "common/strbuf.h"
+#include "common/xattr.h"
 
 /* The uid and gid an untrusted job runs as (nobody, nogroup). */
 #define SBX_UNTRUSTED_ID 65534
@@ -351,6 +352,15 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err);
  *	host_times	FILE, SYMLINK: the upper entry's mtime is still the
  *			lower's (a copy-up the job wrote nothing to: a chmod,
  *			a read-write open that wrote nothing)
+ *	xattrs		FILE, DIR, DIR_REPLACED, SYMLINK, MODE: the upper
+ *			entry's extended attributes, the overlay's own
+ *			markers and security.selinux left out
+ *			(xattr_read_upper()): what the path ends with, copied up
+ *			from the host or set by the job. A directory the job
+ *			kept with its mode but other attributes is a MODE
+ *			change.
+ *	xattr_err	0, or the -errno that kept them from being read (the
+ *			run cannot be stored then)
  */
 struct sbx_change {
 	enum change_kind kind;
@@ -361,6 +371,8 @@ struct sbx_change {
 	char *target;
 	struct timespec mtime, atime;
 	bool host_times;
+	struct xattr_set xattrs;
+	int xattr_err;
 };
 
 /*

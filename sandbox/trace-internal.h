@@ -166,6 +166,17 @@ void trace_jobtime_mark(struct trace *t, const char *path, unsigned flags);
 void trace_jobtime_unmark(struct trace *t, const char *path, unsigned flags);
 /* The job renamed @from to @to: the marks of @from and below move there. */
 void trace_jobtime_rename(struct trace *t, const char *from, const char *to);
+/*
+ * The extended attributes of the resolved @r, a host object: recorded
+ * (their hash, as they are now) when a call reads them, writes them, or
+ * carries them into the job's result (a copy-up: a write to a host file,
+ * a rename, a chmod; DESIGN.md §3). Nothing for the job's own state.
+ */
+struct res;
+void trace_record_xattrs(struct trace *t, const struct res *r, const char *sc);
+/* The same for a host path (absolute) known to exist. */
+void trace_record_xattrs_path(struct trace *t, const char *hostpath,
+			      const char *sc);
 /* Free the observations, the taints and the caches. */
 void trace_records_release(struct trace *t);
 

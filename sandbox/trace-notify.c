@@ -41,6 +41,7 @@
 
 #include "common/die.h"
 #include "common/xalloc.h"
+#include "common/xattr.h"
 #include "sandbox/syscalls.h"
 #include "sandbox/trace-internal.h"
 
@@ -148,6 +149,8 @@ struct call {
 	bool stale;     /* the notification went away while we read */
 	enum create_kind create; /* for the next resolve_arg() */
 	bool forget_seen;        /* on_open(): the open writes a host path */
+	bool copy_up;            /* on_lookup(), on_removal(): the call copies
+	                            a host object up (record_copy_up()) */
 	mode_t open_mode;        /* for the next resolve_arg(): open's mode */
 	int error;      /* answer with this errno instead of CONTINUE */
 	bool seen;      /* the lookup is in the seen set (found or added) */
@@ -477,6 +480,49 @@ static void on_fstat(struct call *c, int fd)
 	trace_res_release(&r);
 }
 
+/*
+ * The extended-attribute calls (DESIGN.md §3): of (dirfd, addr), or of the
+ * fd @dirfd when @by_fd. A read (get, list) of a host object records its
+ * whole set of attributes, and its stat (what may read them); a write
+ * (set, remove) too, since what it leaves depends on what was there
+ * (XATTR_CREATE, XATTR_REPLACE, the other names), and the object then
+ * becomes the job's own (copied up; its attributes are in the diff).
+ */
+static void on_xattr(struct call *c, int dirfd, uint64_t addr, bool follow,
+		     bool by_fd, bool write)
+{
+	struct res r = RES_INIT;
+	bool ok;
+
+	if (by_fd)
+		ok = resolve_fd(c, dirfd, write ? 0 : 'x', &r);
+	else
+		ok = resolve_arg(c, dirfd, addr, follow, false, 0, write ? 0 : 'x', &r);
+	if (ok) {
+		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		if (r.status == RES_FOUND && r.where == W_HOST &&
+		    !trace_record_always_changing(c->t, r.hostpath.buf, c->sc))
+			trace_record_xattrs(c->t, &r, c->sc);
+		if (write && r.where == W_HOST)
+			trace_forget_seen(c->t);
+		else
+			trace_res_seen(c->t, &r);
+	}
+	trace_res_release(&r);
+}
+
+/*
+ * A call that copies a host object up into the job's result as it is
+ * (its extended attributes with it): a write, a chmod, a rename...
+ */
+static void record_copy_up(struct call *c, const struct res *r)
+{
+	if (r->status == RES_FOUND && r->where == W_HOST &&
+	    (S_ISREG(r->st.st_mode) || S_ISDIR(r->st.st_mode)) &&
+	    !trace_is_always_changing(r->hostpath.buf))
+		trace_record_xattrs(c->t, r, c->sc);
+}
+
 /* How a call that sets times passes them (utimensat, utimes, utime). */
 enum times_arg { TIMES_TIMESPEC, TIMES_TIMEVAL, TIMES_UTIMBUF };
 
@@ -534,8 +580,10 @@ static void on_settime(struct call *c, int dirfd, uint64_t addr, bool follow,
 			trace_jobtime_mark(c->t, r.path.buf, TRACE_TIMES_SET);
 		else
 			trace_jobtime_unmark(c->t, r.path.buf, TRACE_TIMES_SET);
-		if (r.where == W_HOST)
+		if (r.where == W_HOST) {
+			record_copy_up(c, &r);
 			trace_forget_seen(c->t);
+		}
 	}
 	trace_res_release(&r);
 }
@@ -544,13 +592,25 @@ static void on_lookup(struct call *c, int dirfd, uint64_t addr, bool follow,
 		      bool empty_ok, enum trace_obs_kind kind)
 {
 	struct res r = RES_INIT;
+	char op = c->copy_up ? 'C' : 'a' + (char)kind;
 
-	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, 'a' + (char)kind, &r)) {
+	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, op, &r)) {
 		trace_record_found(c->t, &r, kind, c->sc);
+		if (c->copy_up)
+			record_copy_up(c, &r);
 		c->seen = trace_res_seen(c->t, &r);
 		check_record(c, &r);
 	}
+	c->copy_up = false;
 	trace_res_release(&r);
+}
+
+/* A call that changes a host object's metadata in place (chmod, chown...). */
+static void on_lookup_copy_up(struct call *c, int dirfd, uint64_t addr,
+			      bool follow, bool empty_ok)
+{
+	c->copy_up = true;
+	on_lookup(c, dirfd, addr, follow, empty_ok, TRACE_STAT);
 }
 
 /*
@@ -586,6 +646,8 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr,
 
 	if (resolve_arg(c, dirfd, addr, false, false, 0, 0, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		if (c->copy_up)
+			record_copy_up(c, &r);
 		if (r.where != W_INTERNAL) {
 			trace_forget_resolutions(c->t);
 			trace_fast_forget(c->t);
@@ -599,6 +661,7 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr,
 			note_touched(c, NULL);
 	}
 	c->create = CREATE_NONE;
+	c->copy_up = false;
 	trace_res_release(&r);
 }
 
@@ -655,10 +718,26 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 						   (mode_t)mode, o))
 				o->create = false; /* then only "regular file" holds */
 		}
+		/*
+		 * Its attributes stay. Observed first here (not by a read of
+		 * them), none but a label: absent would do as well.
+		 */
+		bool seen = trace_obs_find(c->t, TRACE_XATTRS, r.hostpath.buf);
+
+		record_copy_up(c, &r);
+		o = trace_obs_find(c->t, TRACE_XATTRS, r.hostpath.buf);
+		if (o && !seen) {
+			struct xattr_set x = XATTR_SET_INIT;
+
+			o->absent_ok = !xattr_read_path(r.hostpath.buf, &x) && !x.nr;
+			xattr_set_release(&x);
+		}
 		c->seen = trace_res_seen(c->t, &r);
 		goto out;
 	}
 	trace_record_found(c->t, &r, kind, c->sc);
+	if (c->forget_seen)
+		record_copy_up(c, &r);
 	c->seen = trace_res_seen(c->t, &r);
 	check_record(c, &r);
 out:
@@ -885,6 +964,7 @@ static void on_rename(struct call *c, int olddirfd, __u64 oldpath, int newdirfd,
 {
 	struct strbuf from = STRBUF_INIT, to = STRBUF_INIT;
 
+	c->copy_up = true; /* a host file renamed keeps its attributes */
 	on_removal(c, olddirfd, oldpath, &from);
 	c->create = CREATE_NEW;
 	on_removal(c, newdirfd, newpath, &to);
@@ -918,6 +998,8 @@ static bool is_writing_call(int nr)
 	case SYS_chown: case SYS_lchown: case SYS_fchownat: case SYS_fchown:
 	case SYS_truncate: case SYS_utime: case SYS_utimes: case SYS_futimesat:
 	case SYS_utimensat: case SYS_bind:
+	case SYS_setxattr: case SYS_lsetxattr: case SYS_fsetxattr:
+	case SYS_removexattr: case SYS_lremovexattr: case SYS_fremovexattr:
 		return true;
 	default:
 		return false;
@@ -990,33 +1072,68 @@ static void on_notification(struct call *c)
 		break;
 	case SYS_access:
 	case SYS_chdir:
+		on_lookup(c, AT_FDCWD, a[0], true, false, TRACE_STAT);
+		break;
 	case SYS_chmod:
 	case SYS_chown:
 	case SYS_truncate:
-		on_lookup(c, AT_FDCWD, a[0], true, false, TRACE_STAT);
+		on_lookup_copy_up(c, AT_FDCWD, a[0], true, false);
 		break;
 	case SYS_readlink:
-	case SYS_lchown:
 		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
 		break;
+	case SYS_lchown:
+		on_lookup_copy_up(c, AT_FDCWD, a[0], false, false);
+		break;
 	case SYS_faccessat:
-	case SYS_fchmodat:
 		on_lookup(c, arg_fd(a[0]), a[1], true, false, TRACE_STAT);
+		break;
+	case SYS_fchmodat:
+		on_lookup_copy_up(c, arg_fd(a[0]), a[1], true, false);
 		break;
 	case SYS_readlinkat:
 		on_lookup(c, arg_fd(a[0]), a[1], false, true, TRACE_STAT);
 		break;
 	case SYS_faccessat2:
+		on_lookup_at(c, a, a[3]);
+		break;
 	case SYS_fchmodat2:
+		c->copy_up = true;
 		on_lookup_at(c, a, a[3]);
 		break;
 	case SYS_fchownat:
+		c->copy_up = true;
 		on_lookup_at(c, a, a[4]);
 		break;
 	case SYS_fchmod:
 	case SYS_fchown:
 		/* notified with the fast path only: a copy-up through an fd */
 		note_touched_fd(c, arg_fd(a[0]));
+		break;
+	/* extended attributes */
+	case SYS_getxattr:
+	case SYS_listxattr:
+		on_xattr(c, AT_FDCWD, a[0], true, false, false);
+		break;
+	case SYS_lgetxattr:
+	case SYS_llistxattr:
+		on_xattr(c, AT_FDCWD, a[0], false, false, false);
+		break;
+	case SYS_fgetxattr:
+	case SYS_flistxattr:
+		on_xattr(c, arg_fd(a[0]), 0, false, true, false);
+		break;
+	case SYS_setxattr:
+	case SYS_removexattr:
+		on_xattr(c, AT_FDCWD, a[0], true, false, true);
+		break;
+	case SYS_lsetxattr:
+	case SYS_lremovexattr:
+		on_xattr(c, AT_FDCWD, a[0], false, false, true);
+		break;
+	case SYS_fsetxattr:
+	case SYS_fremovexattr:
+		on_xattr(c, arg_fd(a[0]), 0, false, true, true);
 		break;
 	case SYS_execve:
 		on_exec(c, AT_FDCWD, a[0], true, false, a[2]);
@@ -1066,12 +1183,12 @@ static void on_notification(struct call *c)
 		on_rename(c, arg_fd(a[0]), a[1], arg_fd(a[2]), a[3]);
 		break;
 	case SYS_link:
-		on_lookup(c, AT_FDCWD, a[0], false, false, TRACE_STAT);
+		on_lookup_copy_up(c, AT_FDCWD, a[0], false, false);
 		on_create(c, AT_FDCWD, a[1]);
 		break;
 	case SYS_linkat:
-		on_lookup(c, arg_fd(a[0]), a[1], a[4] & AT_SYMLINK_FOLLOW,
-			  a[4] & AT_EMPTY_PATH, TRACE_STAT);
+		on_lookup_copy_up(c, arg_fd(a[0]), a[1], a[4] & AT_SYMLINK_FOLLOW,
+				  a[4] & AT_EMPTY_PATH);
 		on_create(c, arg_fd(a[2]), a[3]);
 		break;
 	/* sockets */

@@ -13,6 +13,7 @@
 
 #include "common/path.h"
 #include "common/xalloc.h"
+#include "common/xattr.h"
 #include "sandbox/trace-internal.h"
 
 #include "common/banned.h"
@@ -85,6 +86,25 @@ struct trace_obs *trace_obs_add(struct trace *t, enum trace_obs_kind kind,
 	else
 		map_insert(t, t->nr_obs - 1);
 	return o;
+}
+
+void trace_record_xattrs_path(struct trace *t, const char *hostpath,
+			      const char *sc)
+{
+	struct trace_obs *o;
+
+	if (trace_obs_find(t, TRACE_XATTRS, hostpath))
+		return;
+	o = trace_obs_add(t, TRACE_XATTRS, hostpath, sc, NULL);
+	xattr_hash_path(hostpath, &o->hash);
+	o->hashed = true;
+}
+
+void trace_record_xattrs(struct trace *t, const struct res *r, const char *sc)
+{
+	if (r->status != RES_FOUND || r->where != W_HOST)
+		return;
+	trace_record_xattrs_path(t, r->hostpath.buf, sc);
 }
 
 void trace_forget_resolutions(struct trace *t)

@@ -592,9 +592,17 @@ static void record_output_creation(const struct walk *w, const char *hostpath)
 	if (trace_obs_find(w->t, TRACE_OUTPUT, hostpath))
 		return;
 	o = trace_obs_add(w->t, TRACE_OUTPUT, hostpath, w->sc, NULL);
-	if (!trace_output_creation(w->pid, hostpath, w->open_mode, o))
+	if (!trace_output_creation(w->pid, hostpath, w->open_mode, o)) {
 		trace_taint(w->t, "syscall %s: cannot tell how %s would be created",
 			    w->sc, hostpath);
+		return;
+	}
+	/* A default ACL of the directory is what the new file inherits. */
+	struct strbuf parent = STRBUF_INIT;
+
+	add_parent(&parent, hostpath);
+	trace_record_xattrs_path(w->t, parent.buf, w->sc);
+	strbuf_release(&parent);
 }
 
 /*
@@ -607,8 +615,11 @@ static void record_parent(const struct walk *w, const char *hostpath)
 	struct stat pst;
 
 	add_parent(&parent, hostpath);
-	if (!lstat(parent.buf, &pst))
+	if (!lstat(parent.buf, &pst)) {
 		trace_obs_add(w->t, TRACE_STAT, parent.buf, w->sc, &pst);
+		/* a default ACL there is what a new entry inherits */
+		trace_record_xattrs_path(w->t, parent.buf, w->sc);
+	}
 	strbuf_release(&parent);
 }
 

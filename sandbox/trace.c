@@ -28,6 +28,7 @@
 #include "common/path.h"
 #include "common/progress.h"
 #include "common/xalloc.h"
+#include "common/xattr.h"
 #include "sandbox/trace-internal.h"
 
 #include "common/banned.h"
@@ -234,6 +235,14 @@ int trace_finish(struct trace *t, struct strbuf *err)
 				      st.st_uid != o->st.st_uid || st.st_gid != o->st.st_gid)
 				trace_taint(t, "input changed during the run: %s", o->path);
 			break;
+		case TRACE_XATTRS: {
+			struct pc_hash h;
+
+			xattr_hash_path(o->path, &h);
+			if (!pc_hash_equal(&h, &o->hash))
+				trace_taint(t, "input changed during the run: %s", o->path);
+			break;
+		}
 		case TRACE_HOSTFACT:
 			break;
 		}
@@ -279,6 +288,7 @@ const char *trace_obs_kind_name(enum trace_obs_kind k)
 	case TRACE_SYMLINK: return "symlink";
 	case TRACE_HOSTFACT: return "hostfact";
 	case TRACE_OUTPUT: return "output";
+	case TRACE_XATTRS: return "xattrs";
 	}
 	return "?";
 }

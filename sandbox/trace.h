@@ -100,6 +100,7 @@ enum trace_obs_kind {
 	TRACE_SYMLINK,
 	TRACE_HOSTFACT,
 	TRACE_OUTPUT,
+	TRACE_XATTRS,
 };
 
 /* One observation; plain data owned by the struct trace. */
@@ -114,7 +115,9 @@ struct trace_obs {
 	char *value;         /* SYMLINK: target; HOSTFACT: the value; else NULL */
 	size_t nr_entries;   /* LISTING: number of entries */
 	struct pc_hash hash; /* CONTENT: XXH3-128 of the bytes (after
-	                        trace_finish); LISTING: dirlist_hash_at() */
+	                        trace_finish); LISTING: dirlist_hash_at();
+	                        XATTRS: xattr_hash_path() (common/xattr.h)
+	                        when first observed */
 	bool hashed;         /* hash is valid */
 	/*
 	 * STAT: a call showed the job the object's times (stat, lstat,
@@ -141,6 +144,12 @@ struct trace_obs {
 	 */
 	bool create;
 	mode_t create_mode;
+	/*
+	 * XATTRS of a file the job truncated (an output) that had none but
+	 * an LSM label: an absent path whose directory has no default ACL
+	 * gives a file of none too (cache.h, cache_record_add_xattrs()).
+	 */
+	bool absent_ok;
 	uid_t create_uid;
 	gid_t create_gid;
 	struct stat parent;
@@ -196,6 +205,7 @@ struct sbx_tracer trace_hooks(struct trace *t);
  *		shown) mtime unchanged (not checked under /proc and /sys)
  *	ABSENT	still absent
  *	OUTPUT	still absent, or the same file (dev, ino, mode, uid, gid)
+ *	XATTRS	the same extended attributes (hashed again)
  * A tracer that gave up without a taint taints "tracer stopped". Returns 0
  * (whatever cannot be checked is a taint); -errno with a message in @err
  * (NULL allowed) is reserved for a tracer that cannot finish at all, and
@@ -245,7 +255,8 @@ const char *trace_location_observed(const struct trace *t);
 #define TRACE_TIMES_SEEN 2u
 unsigned trace_job_times(const struct trace *t, const char *path);
 
-/* "content", "absent", "stat", "listing", "symlink", "hostfact", "output". */
+/* "content", "absent", "stat", "listing", "symlink", "hostfact", "output",
+ * "xattrs". */
 const char *trace_obs_kind_name(enum trace_obs_kind k);
 
 #endif

@@ -253,8 +253,9 @@ print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
 }
 
 # tree_snapshot DIR: one line per entry below DIR (type, mode, path,
-# symlink target, content checksum), sorted; equal snapshots mean equal
-# trees byte for byte and mode for mode.
+# symlink target, content checksum), sorted, then one per extended
+# attribute (DIR's own too); equal snapshots mean equal trees byte for
+# byte, mode for mode and attribute for attribute.
 tree_snapshot() {
 	(cd "$1" && find . -mindepth 1 -printf '%y %m %p %l\n' | sort |
 	while read -r type mode path target; do
@@ -263,7 +264,13 @@ tree_snapshot() {
 		l) echo "l $path -> $target" ;;
 		*) echo "$type $mode $path" ;;
 		esac
-	done)
+	done
+	# extended attributes (POSIX ACLs included; security.selinux is the
+	# host's label, not the tree's), one sorted line per attribute
+	getfattr -R -P -h -d -m - -e hex . 2>/dev/null |
+	sed -n -e 's/^# file: /F /p' -e '/=/p' |
+	awk '$1 == "F" { f = substr($0, 3); next } { print "x " f " " $0 }' |
+	{ grep -v ' security\.selinux=' || :; } | sort)
 }
 
 # run_report STATUS CMD...: runs procache run --report, checks the status.

@@ -229,7 +229,15 @@ static void expect_walk(const char *up, const char *low, const char *mnt,
 			} else if (!has_lower || !S_ISDIR(lst.st_mode)) {
 				w->kind = CHANGE_DIR;
 				children_hidden = true;
-			} else if ((lst.st_mode & 07777) == (st.st_mode & 07777)) {
+			} else if ((lst.st_mode & 07777) == (st.st_mode & 07777) &&
+				   /*
+				    * the other marker (case 5) is an ordinary
+				    * attribute the lower lacks: a MODE change
+				    */
+				   getxattr(u, strcmp(marker, "user.overlay.opaque") ?
+						       "user.overlay.opaque" :
+						       "trusted.overlay.opaque",
+					    v, sizeof(v)) < 0) {
 				free(w->path);
 				w = NULL;
 			} else {

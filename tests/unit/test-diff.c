@@ -84,6 +84,11 @@ static char *diff_text(bool userxattr)
 			    ch[i].path + strlen(lower) + 1);
 		if (ch[i].target)
 			strbuf_addf(&out, " -> %s", ch[i].target);
+		if (ch[i].xattrs.nr) {
+			strbuf_addstr(&out, " [");
+			xattr_set_describe(&ch[i].xattrs, &out);
+			strbuf_addch(&out, ']');
+		}
 		if (ch[i].kind == CHANGE_DELETE ? ch[i].upper_path != NULL
 					     : ch[i].upper_path == NULL)
 			strbuf_addstr(&out, " (bad upper_path)");
@@ -164,9 +169,12 @@ TEST(test_opaque_dir)
 	d = diff_text(true);
 	CHECK_EQ_STR(d, "dir_replaced r\nfile r/same\n");
 	free(d);
-	/* trusted.* is what counts without userxattr: a plain directory. */
+	/*
+	 * trusted.* is what counts without userxattr: a plain directory,
+	 * with an attribute of overlayfs' other namespace the job set.
+	 */
 	d = diff_text(false);
-	CHECK_EQ_STR(d, "file r/same\n");
+	CHECK_EQ_STR(d, "mode r [user.overlay.opaque=79]\nfile r/same\n");
 	free(d);
 out:
 	free(p);
@@ -219,6 +227,76 @@ TEST(test_sorted_and_empty)
 	release();
 }
 
+static void xset(const char *root, const char *rel, const char *name,
+		 const char *value)
+{
+	char *p = xasprintf("%s/%s", root, rel);
+
+	if (lsetxattr(p, name, value, strlen(value), 0) < 0)
+		die_errno("cannot set %s on '%s'", name, p);
+	free(p);
+}
+
+/*
+ * Every change carries the upper entry's attributes but the private ones;
+ * a merged directory whose attributes differ from the lower's is a MODE
+ * change even with its mode unchanged.
+ */
+TEST(test_xattrs)
+{
+	char *d;
+
+	fresh();
+	put(lower, "f", "abc", 0644);
+	xset(lower, "f", "user.a", "1");
+	put(upper, "f", "abc", 0644);		/* copied up, then one more set */
+	xset(upper, "f", "user.a", "1");
+	xset(upper, "f", "user.b", "2");
+	xset(upper, "f", "user.overlay.origin", "x"); /* overlayfs' own */
+	dir(lower, "same", 0755);
+	xset(lower, "same", "user.k", "1");
+	dir(upper, "same", 0755);		/* copied up as it was */
+	xset(upper, "same", "user.k", "1");
+	put(upper, "same/child", "c", 0644);
+	dir(lower, "set", 0755);
+	dir(upper, "set", 0755);		/* setfattr on a host directory */
+	xset(upper, "set", "user.k", "2");
+	dir(lower, "removed", 0755);
+	xset(lower, "removed", "user.k", "1");
+	dir(upper, "removed", 0755);		/* setfattr -x */
+	dir(upper, "new", 0700);
+	xset(upper, "new", "user.n", "v");
+	d = diff_text(true);
+	CHECK_EQ_STR(d, "file f [user.a=31, user.b=32]\ndir new [user.n=76]\n"
+			"mode removed\nfile same/child\nmode set [user.k=32]\n");
+	free(d);
+	release();
+}
+
+/*
+ * The overlay's own markers are left out; names of its namespaces that a
+ * job set (escaped by overlayfs 6.7+, or the other namespace's) are kept,
+ * for the runner to refuse.
+ */
+TEST(test_xattrs_overlay_names)
+{
+	char *d;
+
+	fresh();
+	put(upper, "f", "x", 0644);
+	xset(upper, "f", "user.overlay.origin", "o");	/* userxattr: its own */
+	xset(upper, "f", "user.overlay.overlay.opaque", "y"); /* the job's */
+	xset(upper, "f", "security.selinux", "l");
+	d = diff_text(true);
+	CHECK_EQ_STR(d, "file f [user.overlay.overlay.opaque=79]\n");
+	free(d);
+	/* without userxattr, user.overlay.* is an ordinary name */
+	d = diff_text(false);
+	CHECK_EQ_STR(d, "file f [user.overlay.origin=6f, user.overlay.overlay.opaque=79]\n");
+	free(d);
+	release();
+}
+
 int main(void)
 {
 	setenv("TMPDIR", "/var/tmp", 1);
@@ -227,5 +305,7 @@ int main(void)
 	RUN(test_opaque_dir);
 	RUN(test_whiteouts_and_specials);
 	RUN(test_sorted_and_empty);
+	RUN(test_xattrs);
+	RUN(test_xattrs_overlay_names);
 	return unit_done();
 }

@@ -45,6 +45,9 @@ static struct cache_record *sample_record(void)
 	cache_record_add_symlink(r, "/lib64", "usr/lib64");
 	cache_record_add_hostfact(r, "uname.release", "6.18.0");
 	cache_record_add_symlink(r, "/odd\x01path\xc3", "t\n");
+	pc_hash_buffer("attrs", 5, &h);
+	cache_record_add_xattrs(r, "/src/in.c", &h, false);
+	cache_record_add_xattrs(r, "/out/b.o", &h, true);
 	cache_record_set_exit(r, 0, 9);
 	cache_record_set_duration(r, 2.25);
 	return r;
@@ -55,7 +58,15 @@ static void add_changes(struct cache_record *r)
 {
 	struct pc_hash h;
 
+	struct xattr_set xs = XATTR_SET_INIT;
+
 	cache_record_add_change(r, CHANGE_FILE, "/out/a.o", 0644, "/upper/a.o", NULL);
+	/* sorted by name; a value may hold any bytes, an empty one too */
+	xattr_set_add(&xs, "system.posix_acl_access", "\x02\x00\x00\x00", 4);
+	xattr_set_add(&xs, "user.empty", "", 0);
+	xattr_set_add(&xs, "user.mime_type", "text/x-c\n\xff", 10);
+	cache_record_change_xattrs(r, &xs);
+	xattr_set_release(&xs);
 	cache_record_add_change(r, CHANGE_DIR, "/out/d", 0755, NULL, NULL);
 	cache_record_add_change(r, CHANGE_DIR_REPLACED, "/out/r", 0700, NULL, NULL);
 	cache_record_add_change(r, CHANGE_SYMLINK, "/out/l", 0, NULL, "../x");
@@ -90,7 +101,7 @@ TEST(test_round_trip)
 		return;
 	}
 	CHECK_EQ_STR(e->key_hex, r->e.key_hex);
-	CHECK_EQ_INT(e->nr_pre, 8);
+	CHECK_EQ_INT(e->nr_pre, 10);
 	CHECK_EQ_INT(e->nr_fields, 4);
 	CHECK_EQ_INT(e->fields[3].len, 3);
 	CHECK(!memcmp(e->fields[3].data, "\xff\x00\x01", 3));
@@ -102,9 +113,17 @@ TEST(test_round_trip)
 	CHECK_EQ_INT(v.mode, 04755);
 	cache_entry_change(e, 3, &v);
 	CHECK_EQ_STR(v.target, "../x");
+	CHECK_EQ_INT(v.xattrs->nr, 0);
 	cache_entry_change(e, 0, &v);
 	CHECK(v.has_blob);
 	CHECK_EQ_INT(v.size, 3);
+	CHECK_EQ_INT(v.xattrs->nr, 3);
+	if (v.xattrs->nr == 3) {
+		CHECK_EQ_STR(v.xattrs->v[0].name, "system.posix_acl_access");
+		CHECK_EQ_MEM(v.xattrs->v[0].value, v.xattrs->v[0].len, "\x02\x00\x00\x00", 4);
+		CHECK_EQ_INT(v.xattrs->v[1].len, 0);
+		CHECK_EQ_MEM(v.xattrs->v[2].value, v.xattrs->v[2].len, "text/x-c\n\xff", 10);
+	}
 	for (i = 0; i < e->nr_pre; i++) {
 		const struct precondition *p = &e->pre[i];
 
@@ -116,6 +135,13 @@ TEST(test_round_trip)
 		}
 		if (p->kind == PRE_SYMLINK && p->path[1] == 'o')
 			CHECK_EQ_STR(p->path, "/odd\x01path\xc3");
+		if (p->kind == PRE_XATTRS) {
+			struct pc_hash h;
+
+			pc_hash_buffer("attrs", 5, &h);
+			CHECK(pc_hash_equal(&p->hash, &h));
+			CHECK_EQ_INT(p->absent_ok, !strcmp(p->path, "/out/b.o"));
+		}
 	}
 	/* Encoding the decoded entry gives the same bytes (canonical). */
 	e->created = r->e.created;
@@ -181,9 +207,12 @@ TEST(test_envelope_checks)
 	}
 	strbuf_reset(&bad);
 	strbuf_addbuf(&bad, &buf);
-	bad.buf[8] = 3;
+	bad.buf[8] = 4;
 	CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
-	CHECK(strstr(err.buf, "version 3") != NULL);
+	CHECK(strstr(err.buf, "version 4") != NULL);
+	bad.buf[8] = 2; /* before extended attributes: not read any more */
+	CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
+	CHECK(strstr(err.buf, "version 2") != NULL);
 	bad.buf[8] = 1; /* before times: not read any more */
 	CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
 	strbuf_reset(&bad);
@@ -205,7 +234,7 @@ static void envelope(const char *json, struct strbuf *out)
 	struct pc_hash h;
 	int i;
 
-	hdr[8] = 2;
+	hdr[8] = 3;
 	for (i = 0; i < 8; i++)
 		hdr[16 + i] = (unsigned char)(len >> (8 * i));
 	pc_hash_buffer(json, len, &h);
@@ -269,6 +298,22 @@ TEST(test_payload_checks)
 	CHECK_EQ_INT(decode_edited("\"signal\":9", "\"signal\":99", &err), -EBADMSG);
 	CHECK_EQ_INT(decode_edited("\"uname.release\"", "\"uname.nodename\"", &err), -EBADMSG);
 	CHECK_EQ_INT(decode_edited("\"target\":\"../x\"", "\"target\":\"\"", &err), -EBADMSG);
+	/* extended attributes: well formed, sorted, never a private name */
+	CHECK_EQ_INT(decode_edited("[\"user.empty\",\"\"]", "[\"user.empty\",\"0\"]", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("[\"user.empty\",\"\"]", "[\"user.empty\",\"ZZ\"]", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("[\"user.empty\",\"\"]", "[\"user.empty\"]", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"user.empty\"", "\"user.zzz\"", &err), -EBADMSG);
+	CHECK(strstr(err.buf, "not sorted") != NULL);
+	CHECK_EQ_INT(decode_edited("\"user.empty\"", "\"user.mime_type\"", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"user.empty\"", "\"trusted.overlay.opaque\"", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"user.empty\"", "\"user.overlay.x\"", &err), -EBADMSG);
+	CHECK(strstr(err.buf, "bad name") != NULL);
+	CHECK_EQ_INT(decode_edited("\"kind\":\"delete\",\"path\":\"/out/gone\"",
+				   "\"kind\":\"delete\",\"path\":\"/out/gone\",\"xattrs\":[[\"user.a\",\"\"]]",
+				   &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"kind\":\"xattrs\"", "\"kind\":\"xattr\"", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"absent_ok\":true", "\"absent_ok\":false", &err), -EBADMSG);
+	CHECK_EQ_INT(decode_edited("\"xattrs\":[[", "\"xattrs\":[],\"x\":[[", &err), -EBADMSG);
 	strbuf_release(&err);
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -367,6 +368,115 @@ TEST(test_overwrite_and_unchanged)
 		CHECK_EQ_INT(rep.files_written, 0);
 		CHECK_EQ_STR(snapshot(f.out), before);
 	}
+	mat_report_release(&rep);
+	fx_release(&f);
+}
+
+/* @path's attribute @name as a string, or "-" when it has none. */
+static const char *xget(const char *path, const char *name)
+{
+	char v[256];
+	ssize_t n = lgetxattr(path, name, v, sizeof(v) - 1);
+
+	if (n < 0)
+		return "-";
+	v[n] = '\0';
+	return keep(xstrdup(v));
+}
+
+/*
+ * Extended attributes (DESIGN.md §7): the restorable ones are made exactly
+ * the change's, the others left alone; NULL leaves them all alone.
+ */
+TEST(test_xattrs)
+{
+	struct fx f;
+	struct mat_report rep;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct xattr_set want_keep = XATTR_SET_INIT, want_new = XATTR_SET_INIT,
+			 want_dir = XATTR_SET_INIT, want_m = XATTR_SET_INIT;
+	/* a POSIX ACL, kernel format: user::rw- user:65534:r-- group::r--
+	 * mask::r-- other::r-- */
+	static const unsigned char acl[] = {
+		2, 0, 0, 0,
+		0x01, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,
+		0x02, 0, 4, 0, 0xfe, 0xff, 0, 0,
+		0x04, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,
+		0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,
+		0x20, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,
+	};
+	struct mat_change ch[5];
+	struct stat before, after;
+	char got[64];
+
+	fx_init(&f);
+	mat_report_init(&rep);
+	put(P(&f, "out/keep"), "same\n", 0644);
+	CHECK(!lsetxattr(P(&f, "out/keep"), "user.a", "1", 1, 0));
+	CHECK(!lsetxattr(P(&f, "out/keep"), "user.old", "x", 1, 0));
+	/* not restorable: left alone even when not in the change */
+	CHECK(!lsetxattr(P(&f, "out/keep"), "trusted.other", "t", 1, 0));
+	stat(P(&f, "out/keep"), &before);
+	CHECK(!mkdir(P(&f, "out/m"), 0755));
+	CHECK(!mkdir(P(&f, "out/alone"), 0755));
+	CHECK(!lsetxattr(P(&f, "out/alone"), "user.x", "1", 1, 0));
+
+	xattr_set_add(&want_keep, "user.a", "1", 1);
+	xattr_set_add(&want_keep, "user.b", "2", 1);
+	xattr_set_add(&want_new, "system.posix_acl_access", acl, sizeof(acl));
+	xattr_set_add(&want_new, "trusted.never", "n", 1);
+	xattr_set_add(&want_new, "user.n", "v", 1);
+	xattr_set_add(&want_dir, "user.d", "", 0);
+	xattr_set_add(&want_m, "user.m", "1", 1);
+	ch[0] = c_file(&f, "out/keep", "same\n", 0644, true);
+	ch[0].xattrs = &want_keep;
+	ch[1] = c_file(&f, "out/new", "new\n", 0640, true);
+	ch[1].xattrs = &want_new;
+	ch[2] = c_kind(&f, CHANGE_DIR, "out/d", 0755);
+	ch[2].xattrs = &want_dir;
+	ch[3] = c_kind(&f, CHANGE_MODE, "out/m", 0755);
+	ch[3].xattrs = &want_m;
+	ch[4] = c_kind(&f, CHANGE_MODE, "out/alone", 0700);
+	CHECK_EQ_INT(apply(&f, ch, 5, &rep, &err, MAT_SERIAL), 0);
+	for (size_t i = 0; i < 5; i++)
+		CHECK_EQ_INT(mat_report_outcome(&rep, i), MAT_APPLIED);
+	/* same bytes and mode, other attributes: the same file, retagged */
+	stat(P(&f, "out/keep"), &after);
+	CHECK_EQ_INT(after.st_ino, before.st_ino);
+	CHECK_EQ_STR(xget(P(&f, "out/keep"), "user.a"), "1");
+	CHECK_EQ_STR(xget(P(&f, "out/keep"), "user.b"), "2");
+	CHECK_EQ_STR(xget(P(&f, "out/keep"), "user.old"), "-");
+	CHECK_EQ_STR(xget(P(&f, "out/keep"), "trusted.other"), "t");
+	/* the ACL as recorded; its mask gives the group bits (r) */
+	CHECK_EQ_INT(lgetxattr(P(&f, "out/new"), "system.posix_acl_access", got,
+			       sizeof(got)), (ssize_t)sizeof(acl));
+	CHECK(!memcmp(got, acl, sizeof(acl)));
+	CHECK_EQ_INT(mode_of(P(&f, "out/new")), S_IFREG | 0644);
+	CHECK_EQ_STR(xget(P(&f, "out/new"), "user.n"), "v");
+	CHECK_EQ_STR(xget(P(&f, "out/new"), "trusted.never"), "-");
+	CHECK_EQ_STR(xget(P(&f, "out/d"), "user.d"), "");
+	CHECK_EQ_STR(xget(P(&f, "out/m"), "user.m"), "1");
+	/* no xattrs in the change (NULL): the host's stay */
+	CHECK_EQ_STR(xget(P(&f, "out/alone"), "user.x"), "1");
+	CHECK_EQ_INT(mode_of(P(&f, "out/alone")), S_IFDIR | 0700);
+
+	/* Again: nothing to do. */
+	CHECK_EQ_INT(apply(&f, ch, 5, &rep, &err, MAT_SERIAL), 0);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_UNCHANGED);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 2), MAT_UNCHANGED);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 3), MAT_UNCHANGED);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 4), MAT_UNCHANGED);
+
+	/* An attribute removed by hand since: restored. */
+	CHECK(!lremovexattr(P(&f, "out/m"), "user.m"));
+	CHECK_EQ_INT(apply(&f, ch, 5, &rep, &err, MAT_SERIAL), 0);
+	CHECK_EQ_INT(mat_report_outcome(&rep, 3), MAT_APPLIED);
+	CHECK_EQ_STR(xget(P(&f, "out/m"), "user.m"), "1");
+
+	xattr_set_release(&want_keep);
+	xattr_set_release(&want_new);
+	xattr_set_release(&want_dir);
+	xattr_set_release(&want_m);
 	mat_report_release(&rep);
 	fx_release(&f);
 }
@@ -1201,6 +1311,7 @@ int main(void)
 	RUN(test_create_nested);
 	RUN(test_overwrite_and_unchanged);
 	RUN(test_modes);
+	RUN(test_xattrs);
 	RUN(test_symlinks);
 	RUN(test_deletions);
 	RUN(test_dir_replaced);
