@@ -26,7 +26,8 @@
  *	              "best_effort": false },
  *	  "mtime": "exact"                          (or "content": --mtime)
  *	  "remote": { ... },                       (runner/remote.h)
- *	  "base_dir": "/home/me/src"               (DESIGN.md section 12)
+ *	  "base_dir": "/home/me/src",              (DESIGN.md section 12)
+	  "cache_failures": true                   (false: --no-cache-failures)
  *	}
  * Outputs given on the command line replace the file's; masks and
  * environment options add to them (the file's first).
@@ -73,6 +74,8 @@ struct pc_config {
 	bool mtime_content, has_mtime;
 	struct remote_file_config remote;
 	char *base_dir;			/* absolute, as written */
+	/* "cache_failures": false, --no-cache-failures */
+	bool no_cache_failures;
 };
 
 /* The settings of the cache, resolved by precedence. */
@@ -128,6 +131,12 @@ const char *config_env(const char *name);
  */
 char *config_base_dir(const struct pc_config *cfg, const char *flag,
 		      const char **src);
+
+/*
+ * The batch a run is counted in: @flag (--batch), else $PROCACHE_BATCH,
+ * else NULL (none). Dies on an invalid $PROCACHE_BATCH.
+ */
+const char *config_batch(const char *flag);
 
 /* config_load() (dying with its message on failure), then config_resolve(). */
 void config_read(const char *path, const char *cache_dir_flag,

@@ -747,6 +747,8 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 		     CLONE_PIDFD | (s->cfg.share_net ? 0 : CLONE_NEWNET) |
 		     (s->userns ? CLONE_NEWUSER : 0);
 	args.pidfd = (uint64_t)(uintptr_t)&st.pidfd;
+	/* OOM kills before the job, told from the job's after (DESIGN §7) */
+	int64_t oom_before = s->limits.cg_memory ? 0 : sbx_limits_oom_count(s);
 	args.exit_signal = SIGCHLD;
 	start = now_s();
 	pid = syscall(SYS_clone3, &args, sizeof(args));
@@ -823,6 +825,11 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 
 	loop(&st);
 	res->duration_s = now_s() - start;
+	int64_t oom_after = sbx_limits_oom_count(s);
+	res->oom_kills = oom_before < 0 || oom_after < 0 ? 0
+			 : (uint64_t)(oom_after - oom_before);
+	int64_t pids_hits = sbx_limits_pids_max_hits(s);
+	res->pids_limit_hits = pids_hits > 0 ? (uint64_t)pids_hits : 0;
 	res->timed_out = st.term_sent;
 	res->forwarded_signal = st.forwarded_signal;
 	ret = decode_status(&st, res, err);

@@ -195,6 +195,14 @@ struct sbx_result {
 	 * to remember.
 	 */
 	int forwarded_signal;
+	/*
+	 * Processes the OOM killer killed while the job ran, counted by the
+	 * run's memory cgroup (--memory) or else by procache's own (which
+	 * counts others' too); 0 when no counter could be read.
+	 */
+	uint64_t oom_kills;
+	/* Forks refused at the run's --pids limit (pids.events max). */
+	uint64_t pids_limit_hits;
 	/* errno of the failed execve of argv[0]; 0 if it ran. */
 	int exec_errno;
 	/* Wall-clock seconds from clone to init's exit. */

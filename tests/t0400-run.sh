@@ -8,7 +8,7 @@ run() {
 	local want=$1
 	shift
 	rc=0
-	"$PROCACHE" run --explain --report report.json "$@" || rc=$?
+	"$PROCACHE" run --report report.json "$@" || rc=$?
 	expect_status "$want"
 }
 
