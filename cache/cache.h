@@ -467,6 +467,8 @@ struct cache_stats_summary {
 	struct cache_remote_counts remote;
 	uint64_t entries, keys, blobs;
 	uint64_t bytes;         /* entries + blobs, from a scan */
+	uint64_t disk_bytes;    /* the whole cache directory on disk (du) */
+	uint64_t run_dirs;      /* run directories present (running, or left) */
 	uint64_t counted_bytes; /* the approximate counter kept by stores */
 	uint64_t hits, misses, uncacheable, errors, stores;
 	double saved_s;

@@ -288,6 +288,8 @@ static int cache_stats_cmd(struct cache *c, const struct sub_opts *so)
 		cJSON_AddNumberToObject(o, "keys", (double)s.keys);
 		cJSON_AddNumberToObject(o, "blobs", (double)s.blobs);
 		cJSON_AddNumberToObject(o, "bytes", (double)s.bytes);
+		cJSON_AddNumberToObject(o, "disk_bytes", (double)s.disk_bytes);
+		cJSON_AddNumberToObject(o, "run_dirs", (double)s.run_dirs);
 		cJSON_AddNumberToObject(o, "max_size", (double)cache_max_size(c));
 		cJSON_AddNumberToObject(o, "hits", (double)s.hits);
 		cJSON_AddNumberToObject(o, "misses", (double)s.misses);
@@ -320,6 +322,9 @@ static int cache_stats_cmd(struct cache *c, const struct sub_opts *so)
 			printf(" (max %s)", size);
 		}
 		printf("\n");
+		human_size(s.disk_bytes, size, sizeof(size));
+		printf("on disk              %s (all of the cache directory, %" PRIu64 " run directories)\n",
+		       size, s.run_dirs);
 		printf("hits                 %" PRIu64, s.hits);
 		if (runs)
 			printf(" (%.1f%% of cacheable runs)",

@@ -426,7 +426,7 @@ static void resolve_max_size(const struct pc_config *cfg, struct pc_settings *se
 		set->max_size = cfg->max_size;
 		set->max_size_src = "config file";
 	} else {
-		set->max_size = 0;
+		set->max_size = CONFIG_DEFAULT_MAX_SIZE;
 		set->max_size_src = NULL;
 	}
 }

@@ -57,6 +57,9 @@
 
 struct job_opts;
 
+/* The cache's size limit when none is configured: ccache's, 5 GiB. */
+#define CONFIG_DEFAULT_MAX_SIZE (UINT64_C(5) << 30)
+
 /* The configuration file's values, as read (none of them resolved). */
 struct pc_config {
 	char *path;			/* the file read, or NULL */
@@ -88,7 +91,10 @@ struct pc_settings {
 	char *cache_dir;
 	const char *cache_dir_src;	/* "--cache-dir", "$PROCACHE_DIR",
 					 * "config file", "$XDG_CACHE_HOME", "$HOME" */
-	/* $PROCACHE_MAX_SIZE, the file's max_size, else 0 (none). */
+	/*
+	 * $PROCACHE_MAX_SIZE, the file's max_size, else
+	 * CONFIG_DEFAULT_MAX_SIZE; 0 (given as "0") is no limit.
+	 */
 	uint64_t max_size;
 	const char *max_size_src;	/* "$PROCACHE_MAX_SIZE", "config file",
 					 * NULL: none (the default) */

@@ -213,12 +213,14 @@ static int run_check(struct cache *c, struct cache_entry *hit, struct job *j,
 	execute(c, j, "--check", &r, rp);
 	report_set_str(rp, "status", "hit");
 	report_set_str(rp, "entry", cache_entry_id(hit));
-	size_t n = check_run(hit, &r, rp);
+	_cleanup_strbuf_ struct strbuf diff = STRBUF_INIT;
+	size_t n = check_run(c, hit, &r, j->opts->check_ignores, &diff, rp);
 	job_run_release(&r);
 	int status = replay_hit(c, hit, j, rp);
 	if (n) {
 		warn("check: the job is not deterministic: %zu outputs differ from entry %s",
 		     n, cache_entry_id(hit));
+		fputs(diff.buf, stderr);
 		status = 1;
 	}
 	return status;

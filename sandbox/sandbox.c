@@ -23,8 +23,8 @@
  *	stdout, stderr		captured output (capture_output)
  * R is first created as run_root/.tmp-<16 hex> with its lock held, then
  * renamed, so that sbx_clean_stale() never sees an unlocked live R.
- * sbx_free() renames R to run_root/.trash-<16 hex>, which
- * sbx_clean_stale() removes later (directory removal is slow here).
+ * sbx_free() renames R to run_root/.trash-<16 hex> and removes it;
+ * sbx_clean_stale() removes what a killed runner left.
  * run_root/.clean-stamp: its mtime is the last sbx_clean_stale() scan.
  */
 #include <errno.h>
@@ -900,12 +900,17 @@ void sbx_free(struct sbx *s)
 						  O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 		/*
-		 * Removing directories costs milliseconds each on the cache's
-		 * file system (discard; every overlay leaves work/work), so R
-		 * is only renamed here and removed by sbx_clean_stale().
+		 * R is renamed to trash first, so that a runner killed while
+		 * removing it leaves nothing sbx_clean_stale() would take for
+		 * a live run, then removed: a batch of runs must not leave
+		 * hundreds of run directories on the cache's disk until the
+		 * next scan (removing one costs a few milliseconds here, every
+		 * overlay leaves a work/work).
 		 */
 		if (rootfd >= 0 && renameat(rootfd, name, rootfd, trash) < 0)
 			rm_rf_at(rootfd, name);
+		else if (rootfd >= 0)
+			rm_rf_at(rootfd, trash);
 	}
 	if (s->run_dir_fd >= 0)
 		close(s->run_dir_fd);
