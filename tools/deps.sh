@@ -24,7 +24,8 @@ test_tools="unshare:util-linux setpriv:util-linux ip:iproute2 xxh128sum:xxhash
 python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
 find:findutils stat:coreutils pgrep:procps clang:clang
 nginx:nginx redis-server:redis-server redis-cli:redis-tools openssl:openssl
-ninja:ninja-build rsync:rsync gzip:gzip make:make gcc:gcc taskset:util-linux"
+ninja:ninja-build rsync:rsync gzip:gzip make:make gcc:gcc taskset:util-linux
+clustalo:clustalo hmmsearch:hmmer snakemake:snakemake bwa:bwa samtools:samtools"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext"
 
