@@ -403,6 +403,8 @@ int cmd_run(int argc, char **argv)
 	job_opts_init(&o);
 	struct cache *c = job_start(&o, argc, argv, JOB_CMD_RUN, &j);
 	report_init(&rp, o.report_path, start);
+	/* checked before the job runs: a bad name is a usage error (125) */
+	const char *batch = config_batch(o.batch);
 
 	struct cache_key *k = cache_key_new();
 	job_add_key(&j, k);
@@ -431,7 +433,6 @@ int cmd_run(int argc, char **argv)
 		status = run_miss(c, k, kr, &j, &rp);
 
 	report_finish(&rp, status);
-	const char *batch = config_batch(o.batch);
 	if (batch && outcome.counted)
 		cache_batch_record(c, batch, outcome.o, outcome.reason,
 				   now_seconds() - start, outcome.saved_s);

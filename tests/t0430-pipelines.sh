@@ -159,7 +159,10 @@ test_expect_success 'batches: concurrent runs counted; the last batch by default
 	"$PROCACHE" cache batch >sum &&
 	grep "^batch  *b-one: 6 runs" sum &&
 	test_expect_code 125 "$PROCACHE" run --batch ../x -- true 2>err &&
-	grep "invalid value for .--batch." err
+	grep "invalid value for .--batch." err &&
+	PROCACHE_BATCH="a b" test_expect_code 125 "$PROCACHE" run -- sh -c "echo ran" >out 2>err &&
+	test ! -s out &&
+	grep "invalid PROCACHE_BATCH" err
 '
 
 test_expect_success 'the cache has a 5 GiB limit by default; a run leaves no run directory' '
