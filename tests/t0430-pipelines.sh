@@ -2,14 +2,6 @@
 test_description='pipelines as users run them: nothing lost silently, deaths from outside, batches, scheduler variables, --check diffs'
 . "$(dirname "$0")/lib.sh"
 
-run() {
-	local want=$1
-	shift
-	rc=0
-	"$PROCACHE" run --report report.json "$@" || rc=$?
-	expect_status "$want"
-}
-
 # job_pid PROCACHE_PID: the host pid of the job (init's child).
 job_pid() {
 	local init
