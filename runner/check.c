@@ -122,9 +122,12 @@ static bool same_text(struct check_ctx *cx, const char *name,
 	if (!read_text(cache_blobs_dirfd(cx->c), rel.buf, &a) ||
 	    !read_text(AT_FDCWD, path, &b))
 		goto out;
+	/* bytes differ: without an ignored line, so do the texts */
+	bool last_lf_a = a.len && a.buf[a.len - 1] == '\n';
+	bool last_lf_b = b.len && b.buf[b.len - 1] == '\n';
 	split_lines(cx, a.buf, a.len, &la);
 	split_lines(cx, b.buf, b.len, &lb);
-	same = la.nr == lb.nr;
+	same = cx->nr_ignores && la.nr == lb.nr && last_lf_a == last_lf_b;
 	for (size_t i = 0; same && i < la.nr; i++)
 		same = !strcmp(la.v[i], lb.v[i]);
 	if (!same && cx->nr_diffs++ < CHECK_DIFF_OUTPUTS)

@@ -372,6 +372,8 @@ static void death_from_outside(struct job_run *r, int code, int sig)
 		job_run_add_reason(r, "killed by the --pids limit: %llu fork%s refused",
 				   (unsigned long long)r->res.pids_limit_hits,
 				   r->res.pids_limit_hits == 1 ? "" : "s");
+	if (r->res.oom_kills)
+		return;	/* its SIGKILL, or a shell's 137, is said */
 	if (sig == SIGXCPU || sig == SIGXFSZ) {
 		job_run_add_reason(r, "killed by a resource limit (%s)", strsignal(sig));
 		return;
