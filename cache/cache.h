@@ -439,6 +439,45 @@ enum cache_outcome { CACHE_HIT, CACHE_MISS, CACHE_UNCACHEABLE, CACHE_ERROR };
 void cache_stats_record(struct cache *c, enum cache_outcome o,
 			const char *reason, double saved_s);
 
+/* ---- batches (cache/batch.c) ----------------------------------------- */
+
+/*
+ * A batch name: 1 to 64 of [A-Za-z0-9._-], not starting with '.'.
+ * 0 or -EINVAL.
+ */
+int cache_batch_name_check(const char *name);
+
+/*
+ * Append one run's outcome to batch @name (checked): @o, @reason (why it
+ * was not stored, or NULL), the run's wall-clock @duration_s and the job
+ * time @saved_s a hit skipped. One O_APPEND write, no lock: concurrent
+ * runners of a batch never interleave. Failures are ignored (logged
+ * with -vv): the view is advisory.
+ */
+void cache_batch_record(struct cache *c, const char *name,
+			enum cache_outcome o, const char *reason,
+			double duration_s, double saved_s);
+
+struct cache_batch_summary {
+	char *name;
+	uint64_t runs, hits, misses, uncacheable, errors;
+	uint64_t damaged;	/* lines that did not parse, skipped */
+	double duration_s;	/* summed wall-clock time of the runs */
+	double saved_s;		/* summed job time the hits skipped */
+	int64_t first, last;	/* unix times of the first and last record */
+	cJSON *reasons;		/* object: reason category -> count */
+};
+
+/*
+ * Sum batch @name, or the batch written last when @name is NULL. 0, or
+ * -ENOENT (no such batch, or none at all) / -errno with a message.
+ */
+int cache_batch_summary(struct cache *c, const char *name,
+			struct cache_batch_summary *s, struct strbuf *err);
+void cache_batch_summary_release(struct cache_batch_summary *s);
+/* Remove batch @name (NULL: the last) and its records. 0 or -errno. */
+int cache_batch_clear(struct cache *c, const char *name, struct strbuf *err);
+
 /* ---- maintenance (procache cache ...) --------------------------------- */
 
 /* The remote's counters (DESIGN.md section 11). */
@@ -450,6 +489,8 @@ struct cache_stats_summary {
 	struct cache_remote_counts remote;
 	uint64_t entries, keys, blobs;
 	uint64_t bytes;         /* entries + blobs, from a scan */
+	uint64_t disk_bytes;    /* the whole cache directory on disk (du) */
+	uint64_t run_dirs;      /* run directories present (running, or left) */
 	uint64_t counted_bytes; /* the approximate counter kept by stores */
 	uint64_t hits, misses, uncacheable, errors, stores;
 	double saved_s;

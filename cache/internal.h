@@ -23,6 +23,7 @@
  *	blob.c		the blob store: put, check, drop, replay to an fd
  *	cachedir.c	cache_open(), cache_close(), FORMAT, accessors
  *	stats.c		the sharded counters, cache_stats_*()
+ *	batch.c		batches: one appended record per run, cache_batch_*()
  *	walk.c		the walk over entry files and blobs
  *	statcache.c	the stat cache
  *	record.c	cache_record_*(): what a miss records

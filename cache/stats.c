@@ -23,6 +23,7 @@
  * version, damage) counts as zero and is rewritten: counters are
  * advisory, never a reason to fail a run.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -345,6 +346,40 @@ static int count_blob(struct cache *c, const struct cache_walk_item *it,
 	return 0;
 }
 
+/*
+ * What the directory @fd (consumed) and everything below take on disk,
+ * as du(1) counts it (allocated blocks; each inode once per walk is not
+ * tracked: the cache has no hard links of its own).
+ */
+static uint64_t disk_usage(int fd, unsigned depth)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	uint64_t total = 0;
+
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		total += (uint64_t)st.st_blocks * 512;
+		if (S_ISDIR(st.st_mode) && depth < 64) {
+			int sub = openat(dirfd(d), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				total += disk_usage(sub, depth + 1);
+		}
+	}
+	closedir(d);
+	return total;
+}
+
 int cache_stats_get(struct cache *c, struct cache_stats_summary *out,
 		    struct strbuf *err)
 {
@@ -392,5 +427,25 @@ int cache_stats_get(struct cache *c, struct cache_stats_summary *out,
 		out->counted_bytes = 0;
 	cache_walk_entries(c, CACHE_WALK_KEYS, count_entry, out);
 	cache_walk_blobs(c, 0, count_blob, out);
+	int fd = openat(c->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		struct stat st;
+
+		out->disk_bytes = fstat(fd, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+		out->disk_bytes += disk_usage(fd, 0);
+	}
+	int run = openat(c->dirfd, "run", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (run >= 0) {
+		DIR *d = fdopendir(run);
+		struct dirent *de;
+
+		if (!d)
+			close(run);
+		while (d && (de = readdir(d)))
+			if (de->d_name[0] != '.' || !strncmp(de->d_name, ".trash-", 7))
+				out->run_dirs++;
+		if (d)
+			closedir(d);
+	}
 	return 0;
 }

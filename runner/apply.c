@@ -11,8 +11,10 @@
 
 #include "cache/cache.h"
 #include "common/change.h"
+#include "common/cleanup.h"
 #include "common/die.h"
 #include "common/filestat.h"
+#include "common/path.h"
 #include "common/xalloc.h"
 #include "runner/apply.h"
 #include "common/banned.h"
@@ -156,6 +158,35 @@ void applied_warn_refusals(const struct applied *a)
 		if (mat_report_outcome(&a->rep, i) == MAT_REFUSED)
 			warn("refused to apply '%s': %s", a->paths[i],
 			     mat_report_reason(&a->rep, i));
+}
+
+void applied_warn_kept(const struct applied *a, bool default_roots)
+{
+	size_t first = a->nr, shown = 0;
+	struct strbuf paths = STRBUF_INIT;
+
+	if (!a->rep.kept)
+		return;
+	/* Files, symlinks and deletions name what was lost; directories less. */
+	for (int dirs = 0; dirs < 2 && shown < 3; dirs++)
+		for (size_t i = 0; i < a->nr && shown < 3; i++) {
+			bool is_dir = !strcmp(a->kinds[i], change_kind_name(CHANGE_DIR));
+			if (mat_report_outcome(&a->rep, i) != MAT_KEPT ||
+			    is_dir != (dirs == 1))
+				continue;
+			strbuf_addf(&paths, "%s'%s'", shown ? ", " : "", a->paths[i]);
+			if (first == a->nr)
+				first = i;
+			shown++;
+		}
+	_cleanup_free_ char *dir = !strcmp(a->kinds[first], change_kind_name(CHANGE_DIR))
+		? xstrdup(a->paths[first]) : path_dirname(a->paths[first]);
+	/* --output replaces the default root, the working directory */
+	warn("%zu change%s kept in the sandbox, outside the output roots: %s%s; to apply them, add --output '%s'%s",
+	     a->rep.kept, a->rep.kept == 1 ? "" : "s", paths.buf,
+	     a->rep.kept > shown ? ", ..." : "", dir,
+	     default_roots ? " (and --output . to keep the working directory)" : "");
+	strbuf_release(&paths);
 }
 
 void applied_release(struct applied *a)

@@ -16,6 +16,7 @@
 #ifndef PROCACHE_RUNNER_APPLY_H
 #define PROCACHE_RUNNER_APPLY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cache/materialize.h"
@@ -61,6 +62,14 @@ void apply_none(const struct job_run *r, const char *why, struct applied *a);
 
 /* Refusals are a security event: one warning each, even on a quiet hit. */
 void applied_warn_refusals(const struct applied *a);
+
+/*
+ * Changes kept outside the output roots (never applied) are work a user
+ * would lose silently: one warning line naming the first paths and the
+ * --output that applies them. Printed after the job's replayed or live
+ * stderr, on a miss and a hit alike, never stored (DESIGN.md §7).
+ */
+void applied_warn_kept(const struct applied *a, bool default_roots);
 
 void applied_release(struct applied *a);
 

@@ -18,16 +18,24 @@
 #include "runner/job.h"
 #include "runner/report.h"
 
+struct cache;
 struct cache_entry;
+struct strbuf;
 
 /*
  * Compare the run @r with the entry @e and say the result in @rp:
  * "check" is "uncacheable" (@r has reasons not to be stored: nothing is
  * compared), "same", or "different" with "differences" listing what
  * differs ("exit status", "stdout", "stderr", or a path). Returns the
- * number of differences.
+ * number of differences. A text output (no NUL byte, at most 1 MiB)
+ * whose bytes differ is the same when its lines are, once the lines
+ * matching one of the POSIX extended regexes @ignores (NULL-terminated,
+ * or NULL; --check-ignore) are dropped; for the first three that still
+ * differ, a unified diff (one hunk, at most 20 lines) is appended to
+ * @diff.
  */
-size_t check_run(const struct cache_entry *e, const struct job_run *r,
-		 struct report *rp);
+size_t check_run(struct cache *c, const struct cache_entry *e,
+		 const struct job_run *r, char *const *ignores,
+		 struct strbuf *diff, struct report *rp);
 
 #endif

@@ -40,6 +40,8 @@ static const char cache_usage[] =
 	"                                   unreferenced blobs (SIZE: 500M, 2G; AGE: 12h, 7d)\n"
 	"  verify [--fix]                   check every entry and blob (exit 1 if bad)\n"
 	"  clear                            remove every entry and blob\n"
+	"  batch [--json] [--clear] [NAME]  a batch's runs: hits, misses, why not\n"
+	"                                   stored, time spent and saved (default: last)\n"
 	"\n"
 	"'procache cache SUBCOMMAND --help' describes each one.\n";
 
@@ -106,7 +108,8 @@ static void print_json(cJSON *o)
 	free(text);
 }
 
-enum { OPT_JSON = 256, OPT_ZERO, OPT_FIX, OPT_MAX_SIZE, OPT_MAX_AGE, OPT_CACHE_DIR };
+enum { OPT_JSON = 256, OPT_ZERO, OPT_FIX, OPT_MAX_SIZE, OPT_MAX_AGE, OPT_CACHE_DIR,
+       OPT_BATCH, OPT_CLEAR };
 
 /* Every subcommand's options come first in its table. */
 #define COMMON_OPTS                                                  \
@@ -115,8 +118,9 @@ enum { OPT_JSON = 256, OPT_ZERO, OPT_FIX, OPT_MAX_SIZE, OPT_MAX_AGE, OPT_CACHE_D
 
 /* What the options of a subcommand said (each takes only its own). */
 struct sub_opts {
-	bool json, zero, fix;
+	bool json, zero, fix, clear;
 	bool has_max_size;
+	const char *batch;	/* stats --batch NAME, batch's NAME */
 	uint64_t max_size, max_age;
 	const char *entry;	/* show's ENTRY */
 	char *remote_mode;	/* remote_describe(): "off", "read-only URL"... */
@@ -133,6 +137,7 @@ struct subcommand {
 	const char *usage;
 	const struct option *opts;
 	bool takes_entry;
+	bool entry_optional;	/* takes one operand or none */
 };
 
 /*
@@ -190,6 +195,14 @@ static void parse_sub(int argc, char **argv, const struct subcommand *sc,
 		case OPT_FIX:
 			so->fix = true;
 			break;
+		case OPT_CLEAR:
+			so->clear = true;
+			break;
+		case OPT_BATCH:
+			if (cache_batch_name_check(optarg) < 0)
+				die("cache %s: invalid batch name '%s'", sub, optarg);
+			so->batch = optarg;
+			break;
 		case OPT_MAX_SIZE:
 			if (parse_size(optarg, &so->max_size) < 0)
 				die("cache %s: invalid size '%s' (expected e.g. 500M or 2G)",
@@ -205,7 +218,14 @@ static void parse_sub(int argc, char **argv, const struct subcommand *sc,
 			BUG("option %d of 'cache %s' not handled", opt, sub);
 		}
 	}
-	if (sc->takes_entry) {
+	if (sc->entry_optional) {
+		if (optind + 1 < argc)
+			die("cache %s: unexpected argument '%s' (see 'procache cache %s --help')",
+			    sub, argv[optind + 1], sub);
+		if (optind < argc && cache_batch_name_check(argv[optind]) < 0)
+			die("cache %s: invalid batch name '%s'", sub, argv[optind]);
+		so->batch = optind < argc ? argv[optind] : NULL;
+	} else if (sc->takes_entry) {
 		if (optind >= argc)
 			die("cache %s: missing ENTRY (an entry name from 'procache cache ls', or 'last')",
 			    sub);
@@ -222,18 +242,22 @@ static void parse_sub(int argc, char **argv, const struct subcommand *sc,
 /* ---- stats ------------------------------------------------------------ */
 
 static const char stats_usage[] =
-	"usage: procache cache stats [--json] [--zero]\n"
+	"usage: procache cache stats [--json] [--zero] [--batch NAME]\n"
 	"\n"
 	"Print the cache's counters (hits, misses, uncacheable runs by reason,\n"
 	"time saved) and its size (entries, blobs, bytes, from a scan).\n"
-	"  --json   print one JSON object\n"
-	"  --zero   reset the counters to zero (sizes are kept)\n";
+	"  --json         print one JSON object\n"
+	"  --zero         reset the counters to zero (sizes are kept)\n"
+	"  --batch NAME   the summary of batch NAME instead ('procache cache batch')\n";
 static const struct option stats_opts[] = {
 	COMMON_OPTS,
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "zero", no_argument, NULL, OPT_ZERO },
+	{ "batch", required_argument, NULL, OPT_BATCH },
 	{ NULL, 0, NULL, 0 },
 };
+
+static int cache_batch_cmd(struct cache *c, const struct sub_opts *so);
 
 static int cache_stats_cmd(struct cache *c, const struct sub_opts *so)
 {
@@ -242,6 +266,11 @@ static int cache_stats_cmd(struct cache *c, const struct sub_opts *so)
 	const cJSON *it;
 	char size[32];
 
+	if (so->batch) {
+		if (so->zero)
+			die("cache stats: '--zero' and '--batch' exclude each other ('procache cache batch --clear NAME' forgets a batch)");
+		return cache_batch_cmd(c, so);
+	}
 	if (so->zero) {
 		if (cache_stats_zero(c, &err) < 0)
 			die("%s", err.buf);
@@ -257,6 +286,8 @@ static int cache_stats_cmd(struct cache *c, const struct sub_opts *so)
 		cJSON_AddNumberToObject(o, "keys", (double)s.keys);
 		cJSON_AddNumberToObject(o, "blobs", (double)s.blobs);
 		cJSON_AddNumberToObject(o, "bytes", (double)s.bytes);
+		cJSON_AddNumberToObject(o, "disk_bytes", (double)s.disk_bytes);
+		cJSON_AddNumberToObject(o, "run_dirs", (double)s.run_dirs);
 		cJSON_AddNumberToObject(o, "max_size", (double)cache_max_size(c));
 		cJSON_AddNumberToObject(o, "hits", (double)s.hits);
 		cJSON_AddNumberToObject(o, "misses", (double)s.misses);
@@ -289,6 +320,9 @@ static int cache_stats_cmd(struct cache *c, const struct sub_opts *so)
 			printf(" (max %s)", size);
 		}
 		printf("\n");
+		human_size(s.disk_bytes, size, sizeof(size));
+		printf("on disk              %s (all of the cache directory, %" PRIu64 " run directories)\n",
+		       size, s.run_dirs);
 		printf("hits                 %" PRIu64, s.hits);
 		if (runs)
 			printf(" (%.1f%% of cacheable runs)",
@@ -310,6 +344,76 @@ static int cache_stats_cmd(struct cache *c, const struct sub_opts *so)
 		printf("  received           %s\n", size);
 	}
 	cJSON_Delete(s.uncacheable_reasons);
+	return 0;
+}
+
+/* ---- batch ------------------------------------------------------------ */
+
+static const char batch_usage[] =
+	"usage: procache cache batch [--json] [--clear] [NAME]\n"
+	"\n"
+	"Summarize the runs of batch NAME (given to 'procache run' with\n"
+	"--batch NAME or PROCACHE_BATCH=NAME), or of the batch run last: runs,\n"
+	"hits, misses, uncacheable runs by reason, time spent and saved.\n"
+	"  --json    print one JSON object\n"
+	"  --clear   forget the batch's runs (a name can then be reused)\n";
+static const struct option batch_opts[] = {
+	COMMON_OPTS,
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "clear", no_argument, NULL, OPT_CLEAR },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int cache_batch_cmd(struct cache *c, const struct sub_opts *so)
+{
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct cache_batch_summary b;
+	const cJSON *it;
+
+	if (so->clear) {
+		if (cache_batch_clear(c, so->batch, &err) < 0)
+			die("cache batch: %s", err.buf);
+		return 0;
+	}
+	if (cache_batch_summary(c, so->batch, &b, &err) < 0)
+		die("cache batch: %s", err.buf);
+	if (so->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "batch", b.name);
+		cJSON_AddNumberToObject(o, "runs", (double)b.runs);
+		cJSON_AddNumberToObject(o, "hits", (double)b.hits);
+		cJSON_AddNumberToObject(o, "misses", (double)b.misses);
+		cJSON_AddNumberToObject(o, "uncacheable", (double)b.uncacheable);
+		cJSON_AddNumberToObject(o, "errors", (double)b.errors);
+		cJSON_AddItemToObject(o, "reasons", b.reasons);
+		b.reasons = NULL;
+		cJSON_AddNumberToObject(o, "duration_s", b.duration_s);
+		cJSON_AddNumberToObject(o, "saved_s", b.saved_s);
+		cJSON_AddNumberToObject(o, "first", (double)b.first);
+		cJSON_AddNumberToObject(o, "last", (double)b.last);
+		print_json(o);
+		cJSON_Delete(o);
+	} else {
+		char span[32];
+
+		human_age(b.last - b.first, span, sizeof(span));
+		printf("batch                %s: %" PRIu64 " runs over %s\n", b.name,
+		       b.runs, span);
+		printf("hits                 %" PRIu64 "\n", b.hits);
+		printf("misses               %" PRIu64 "\n", b.misses);
+		printf("uncacheable          %" PRIu64 "\n", b.uncacheable);
+		printf("errors               %" PRIu64 "\n", b.errors);
+		if (cJSON_GetArraySize(b.reasons))
+			printf("not stored, why:\n");
+		cJSON_ArrayForEach(it, b.reasons)
+			printf("  %6.0f  %s\n", it->valuedouble, it->string);
+		printf("time spent           %.1f s (summed over the runs)\n", b.duration_s);
+		printf("time saved           %.1f s (job time the hits skipped)\n", b.saved_s);
+		if (b.damaged)
+			printf("damaged records      %" PRIu64 " (skipped)\n", b.damaged);
+	}
+	cache_batch_summary_release(&b);
 	return 0;
 }
 
@@ -558,12 +662,13 @@ static int cache_clear_cmd(struct cache *c, const struct sub_opts *so)
 /* ---- dispatch --------------------------------------------------------- */
 
 static const struct subcommand subcommands[] = {
-	{ "stats", cache_stats_cmd, stats_usage, stats_opts, false },
-	{ "ls", cache_ls_cmd, ls_usage, ls_opts, false },
-	{ "show", cache_show_cmd, show_usage, show_opts, true },
-	{ "gc", cache_gc_cmd, gc_usage, gc_opts, false },
-	{ "verify", cache_verify_cmd, verify_usage, verify_opts, false },
-	{ "clear", cache_clear_cmd, clear_usage, clear_opts, false },
+	{ "stats", cache_stats_cmd, stats_usage, stats_opts, false, false },
+	{ "ls", cache_ls_cmd, ls_usage, ls_opts, false, false },
+	{ "show", cache_show_cmd, show_usage, show_opts, true, false },
+	{ "gc", cache_gc_cmd, gc_usage, gc_opts, false, false },
+	{ "verify", cache_verify_cmd, verify_usage, verify_opts, false, false },
+	{ "clear", cache_clear_cmd, clear_usage, clear_opts, false, false },
+	{ "batch", cache_batch_cmd, batch_usage, batch_opts, false, true },
 };
 
 int cmd_cache(int argc, char **argv)
@@ -604,7 +709,7 @@ int cmd_cache(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		die("cache: missing subcommand: stats, ls, show, gc, verify or clear (see 'procache cache --help')");
+		die("cache: missing subcommand: stats, batch, ls, show, gc, verify or clear (see 'procache cache --help')");
 	for (i = 0; i < ARRAY_SIZE(subcommands); i++) {
 		if (!strcmp(argv[optind], subcommands[i].name)) {
 			const struct subcommand *sc = &subcommands[i];

@@ -64,11 +64,11 @@ int cmd_config(int argc, char **argv)
 
 	printf("config_file = %s\n", cfg.loaded ? cfg.path : "none");
 	printf("cache_dir = %s\t(%s)\n", set.cache_dir, set.cache_dir_src);
-	if (set.max_size_src)
-		printf("max_size = %llu\t(%s)\n", (unsigned long long)set.max_size,
-		       set.max_size_src);
+	if (!set.max_size)
+		printf("max_size = none\t(%s)\n", set.max_size_src);
 	else
-		printf("max_size = none\t(default)\n");
+		printf("max_size = %llu\t(%s)\n", (unsigned long long)set.max_size,
+		       set.max_size_src ? set.max_size_src : "default");
 	print_list("outputs", cfg.outputs, file, ".");
 	print_list("masks", cfg.masks, file, "none");
 	printf("env.clear = %s\t(%s)\n", cfg.env_clear ? "true" : "false",

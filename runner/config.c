@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cache/cache.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/json.h"
@@ -139,7 +140,8 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			struct strbuf *err)
 {
 	static const char *const top_keys[] = { "cache_dir", "max_size", "outputs",
-		"masks", "env", "limits", "capabilities", "remote", "base_dir", "mtime", NULL };
+		"masks", "env", "limits", "capabilities", "remote", "base_dir", "mtime",
+		"cache_failures", NULL };
 	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
 		"disk", "best_effort", NULL };
@@ -176,6 +178,13 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 		}
 		cfg->mtime_content = !strcmp(s, "content");
 		cfg->has_mtime = true;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(root, "cache_failures")) {
+		bool v;
+
+		if (json_get_bool(root, "cache_failures", &v, true, err) < 0)
+			return -EINVAL;
+		cfg->no_cache_failures = !v;
 	}
 	if ((rc = get_str_array(root, "outputs", &cfg->outputs, err)) < 0 ||
 	    (rc = get_str_array(root, "masks", &cfg->masks, err)) < 0)
@@ -337,6 +346,7 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 		o->has_disk = true;
 	}
 	o->best_effort_limits |= cfg->best_effort_limits;
+	o->no_cache_failures |= cfg->no_cache_failures;
 	if (!o->mtime_set && cfg->has_mtime)
 		o->mtime_content = cfg->mtime_content;
 	if (!o->nr_cap_add && !o->nr_cap_drop) {
@@ -427,6 +437,16 @@ char *config_base_dir(const struct pc_config *cfg, const char *flag,
 	return real;
 }
 
+const char *config_batch(const char *flag)
+{
+	const char *name = flag ? flag : config_env("PROCACHE_BATCH");
+
+	if (name && cache_batch_name_check(name) < 0)
+		die("invalid PROCACHE_BATCH '%s' (want 1 to 64 letters, digits, '.', '_' or '-', not starting with '.')",
+		    name);
+	return name;
+}
+
 static void resolve_max_size(const struct pc_config *cfg, struct pc_settings *set)
 {
 	const char *env = config_env("PROCACHE_MAX_SIZE");
@@ -440,7 +460,7 @@ static void resolve_max_size(const struct pc_config *cfg, struct pc_settings *se
 		set->max_size = cfg->max_size;
 		set->max_size_src = "config file";
 	} else {
-		set->max_size = 0;
+		set->max_size = CONFIG_DEFAULT_MAX_SIZE;
 		set->max_size_src = NULL;
 	}
 }

@@ -29,7 +29,8 @@
  *	              "disk": "20G", "best_effort": false },
  *	  "capabilities": { "add": ["NET_ADMIN"], "drop": ["MKNOD"] },
  *	  "remote": { ... },                       (runner/remote.h)
- *	  "base_dir": "/home/me/src"               (DESIGN.md section 12)
+ *	  "base_dir": "/home/me/src",              (DESIGN.md section 12)
+	  "cache_failures": true                   (false: --no-cache-failures)
  *	}
  * Outputs given on the command line replace the file's, and so do
  * --cap-add/--cap-drop the file's capabilities (both lists, when either
@@ -61,6 +62,9 @@
 
 struct job_opts;
 
+/* The cache's size limit when none is configured: ccache's, 5 GiB. */
+#define CONFIG_DEFAULT_MAX_SIZE (UINT64_C(5) << 30)
+
 /* The configuration file's values, as read (none of them resolved). */
 struct pc_config {
 	char *path;			/* the file read, or NULL */
@@ -81,6 +85,8 @@ struct pc_config {
 	char **cap_add, **cap_drop;	/* NULL-terminated or NULL; checked */
 	struct remote_file_config remote;
 	char *base_dir;			/* absolute, as written */
+	/* "cache_failures": false, --no-cache-failures */
+	bool no_cache_failures;
 };
 
 /* The settings of the cache, resolved by precedence. */
@@ -93,7 +99,10 @@ struct pc_settings {
 	char *cache_dir;
 	const char *cache_dir_src;	/* "--cache-dir", "$PROCACHE_DIR",
 					 * "config file", "$XDG_CACHE_HOME", "$HOME" */
-	/* $PROCACHE_MAX_SIZE, the file's max_size, else 0 (none). */
+	/*
+	 * $PROCACHE_MAX_SIZE, the file's max_size, else
+	 * CONFIG_DEFAULT_MAX_SIZE; 0 (given as "0") is no limit.
+	 */
 	uint64_t max_size;
 	const char *max_size_src;	/* "$PROCACHE_MAX_SIZE", "config file",
 					 * NULL: none (the default) */
@@ -142,6 +151,12 @@ const char *config_env(const char *name);
  */
 char *config_base_dir(const struct pc_config *cfg, const char *flag,
 		      const char **src);
+
+/*
+ * The batch a run is counted in: @flag (--batch), else $PROCACHE_BATCH,
+ * else NULL (none). Dies on an invalid $PROCACHE_BATCH.
+ */
+const char *config_batch(const char *flag);
 
 /* config_load() (dying with its message on failure), then config_resolve(). */
 void config_read(const char *path, const char *cache_dir_flag,

@@ -7,6 +7,7 @@
  * needs one must get it with --env-set, and then it is keyed.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,12 +119,20 @@ static size_t name_len(const char *assignment)
 	return eq ? (size_t)(eq - assignment) : strlen(assignment);
 }
 
+/*
+ * Does the name (@name, @len bytes) match a pattern of @list? Patterns
+ * of --env-keep and --env-unset are fnmatch(3) globs ('SLURM_*',
+ * 'LSB_?*', '[A-Z]*'); a name without '*', '?' or '[' matches itself.
+ */
 static bool in_list(char *const *list, size_t nr, const char *name, size_t len)
 {
-	for (size_t i = 0; i < nr; i++)
-		if (strlen(list[i]) == len && !memcmp(list[i], name, len))
-			return true;
-	return false;
+	char *n = xstrndup(name, len);
+	bool found = false;
+
+	for (size_t i = 0; i < nr && !found; i++)
+		found = fnmatch(list[i], n, 0) == 0;
+	free(n);
+	return found;
 }
 
 struct env_list {
@@ -187,8 +196,12 @@ char **envpolicy_apply(const struct envpolicy *ep, char *const *environ_in,
 		if (!dup)
 			env_put(&l, *e);
 	}
-	for (size_t i = 0; i < ep->nr_unset; i++)
-		env_del(&l, ep->unset[i], strlen(ep->unset[i]));
+	for (size_t i = 0; i < l.nr;) {
+		if (in_list(ep->unset, ep->nr_unset, l.v[i], name_len(l.v[i])))
+			env_del(&l, l.v[i], name_len(l.v[i]));
+		else
+			i++;
+	}
 	for (size_t i = 0; i < ep->nr_set; i++)
 		env_put(&l, ep->set[i]);
 	if (cwd) {

@@ -21,11 +21,11 @@
 
 struct envpolicy {
 	bool clear;		/* --env-clear: start from nothing */
-	char **keep;		/* --env-keep NAME (meaningful with clear) */
+	char **keep;		/* --env-keep NAME (meaningful with clear); a glob */
 	size_t nr_keep, alloc_keep;
 	char **set;		/* --env-set NAME=VALUE, in order */
 	size_t nr_set, alloc_set;
-	char **unset;		/* --env-unset NAME */
+	char **unset;		/* --env-unset NAME: a glob ('SLURM_*') */
 	size_t nr_unset, alloc_unset;
 };
 
@@ -34,7 +34,9 @@ void envpolicy_release(struct envpolicy *ep);
 
 /*
  * Add an option. Returns 0, or -EINVAL when the argument is malformed
- * (empty name, '=' in a name, no '=' in a NAME=VALUE).
+ * (empty name, '=' in a name, no '=' in a NAME=VALUE). The NAME of keep
+ * and unset is an fnmatch(3) glob: 'SLURM_*' names every variable that
+ * starts with SLURM_; a name without '*', '?' or '[' names itself.
  */
 int envpolicy_keep(struct envpolicy *ep, const char *name);
 int envpolicy_set(struct envpolicy *ep, const char *assignment);

@@ -393,6 +393,69 @@ int job_exit_status(int code, int sig)
 	return sig ? 128 + sig : code;
 }
 
+/*
+ * Signals the kernel raises for what a process does itself: a fault
+ * (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP), a write to a pipe nobody
+ * reads (SIGPIPE), a timer it set (SIGALRM, SIGVTALRM, SIGPROF). The
+ * supervisor cannot tell them from the same signal sent with kill(1)
+ * from outside, which nobody does; they are the job's result.
+ */
+static bool raised_by_own_acts(int sig)
+{
+	switch (sig) {
+	case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP:
+	case SIGPIPE: case SIGALRM: case SIGVTALRM: case SIGPROF:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A death the job did not cause itself is not a result (DESIGN.md §7,
+ * "Deaths"): the OOM killer, a limit, or a signal from outside the
+ * sandbox (a user's kill -9, a scheduler's SIGTERM). Outside is what no
+ * job process sent: every kill, tkill, tgkill, rt_(tg)sigqueueinfo and
+ * pidfd_send_signal of the job is notified and its signal remembered.
+ * An exit status of 128+N for the signals users, schedulers and the
+ * OOM killer send (HUP, INT, QUIT, KILL, TERM) is how a shell reports
+ * a child killed so; it counts the same when the job sent no such
+ * signal. When unsure (no tracer), the run is not stored.
+ */
+static void death_from_outside(struct job_run *r, int code, int sig)
+{
+	static const int sent_from_outside[] = { SIGHUP, SIGINT, SIGQUIT, SIGKILL, SIGTERM };
+
+	if (r->res.oom_kills)
+		job_run_add_reason(r, "killed by the OOM killer: %llu process%s of the job (or of procache's cgroup) killed while it ran",
+				   (unsigned long long)r->res.oom_kills,
+				   r->res.oom_kills == 1 ? "" : "es");
+	if (r->res.pids_limit_hits)
+		job_run_add_reason(r, "killed by the --pids limit: %llu fork%s refused",
+				   (unsigned long long)r->res.pids_limit_hits,
+				   r->res.pids_limit_hits == 1 ? "" : "s");
+	if (r->res.oom_kills)
+		return;	/* its SIGKILL, or a shell's 137, is said */
+	if (sig == SIGXCPU || sig == SIGXFSZ) {
+		job_run_add_reason(r, "killed by a resource limit (%s)", strsignal(sig));
+		return;
+	}
+	if (sig) {
+		if (raised_by_own_acts(sig) || (r->trace && trace_job_sent_signal(r->trace, sig)))
+			return;
+		job_run_add_reason(r, "killed by signal %d (%s) from outside: no job process sent it",
+				   sig, strsignal(sig));
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sent_from_outside); i++) {
+		int s = sent_from_outside[i];
+
+		if (code == 128 + s && !(r->trace && trace_job_sent_signal(r->trace, s)))
+			job_run_add_reason(r, "killed: exited %d, as a shell does when a child dies of signal %d (%s), which no job process sent",
+					   code, s, strsignal(s));
+	}
+}
+
 void job_execute(struct job *j, const char *run_root, struct job_run *r)
 {
 	const struct job_opts *o = j->opts;
@@ -499,6 +562,8 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 				   (unsigned long long)j->disk);
 	if (sig == SIGSYS)
 		job_run_add_reason(r, "killed by SIGSYS (a system call of a foreign ABI, or a seccomp kill)");
+	else if (!r->res.timed_out && !r->res.forwarded_signal)
+		death_from_outside(r, code, sig);
 	if (o->no_trace)
 		job_run_add_reason(r, "not traced (--no-trace)");
 	if (o->share_net)

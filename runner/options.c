@@ -5,12 +5,14 @@
  * run.c); here only its syntax and range.
  */
 #include <getopt.h>
+#include <regex.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "cache/cache.h"
 #include "common/die.h"
 #include "common/units.h"
 #include "common/xalloc.h"
@@ -76,6 +78,7 @@ void job_opts_release(struct job_opts *o)
 	for (size_t i = 0; i < o->nr_cap_drop; i++)
 		free(o->cap_drop[i]);
 	free(o->cap_drop);
+	strv_free(o->check_ignores);
 	envpolicy_release(&o->env);
 	memset(o, 0, sizeof(*o));
 }
@@ -88,7 +91,7 @@ enum {
 	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
 	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_DISK, OPT_REMOTE, OPT_NO_REMOTE, OPT_REMOTE_READ_ONLY, OPT_BASE_DIR,
-	OPT_MTIME,
+	OPT_MTIME, OPT_NO_CACHE_FAILURES, OPT_BATCH, OPT_CHECK_IGNORE,
 };
 
 static const char run_usage[] =
@@ -105,7 +108,12 @@ static const char run_usage[] =
 	"  --no-cache             run sandboxed and traced; neither look up nor store\n"
 	"  --refresh              do not look up; run and store\n"
 	"  --check                on a hit, run anyway and compare with the entry\n"
+	"  --check-ignore REGEX   with --check, ignore text lines matching REGEX\n"
+	"                         (repeatable; POSIX extended regex)\n"
 	"  --explain              on a miss, say every precondition that failed\n"
+	"  --no-cache-failures    store only runs that exit 0\n"
+	"  --batch NAME           count this run in batch NAME (default\n"
+	"                         $PROCACHE_BATCH); see 'procache cache stats --batch'\n"
 	"  --strict-stat          stat observations also compare mtime and ctime\n"
 	"  --remote URL           a shared cache behind the local one: http(s)://\n"
 	"                         or redis:// (default $PROCACHE_REMOTE, the config\n"
@@ -208,6 +216,9 @@ static const struct option long_options[] = {
 	{ "no-remote", no_argument, NULL, OPT_NO_REMOTE },
 	{ "remote-read-only", no_argument, NULL, OPT_REMOTE_READ_ONLY },
 	{ "base-dir", required_argument, NULL, OPT_BASE_DIR },
+	{ "no-cache-failures", no_argument, NULL, OPT_NO_CACHE_FAILURES },
+	{ "batch", required_argument, NULL, OPT_BATCH },
+	{ "check-ignore", required_argument, NULL, OPT_CHECK_IGNORE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -221,6 +232,7 @@ static bool run_only(int opt)
 	case OPT_OUTPUT: case OPT_REPORT: case OPT_DIFF_JSON: case OPT_NO_TRACE:
 	case OPT_FSYNC: case OPT_REMOTE: case OPT_NO_REMOTE:
 	case OPT_REMOTE_READ_ONLY: case OPT_BASE_DIR:
+	case OPT_NO_CACHE_FAILURES: case OPT_BATCH: case OPT_CHECK_IGNORE:
 		return true;
 	default:
 		return false;
@@ -255,6 +267,24 @@ static void add_cap_opt(char ***list, size_t *nr, size_t *alloc,
 		    name, value);
 	ALLOC_GROW(*list, *nr + 1, *alloc);
 	(*list)[(*nr)++] = xstrdup(value);
+}
+
+/* --check-ignore REGEX: compiled once here so that a bad one fails early. */
+static void add_check_ignore(struct job_opts *o, const char *re)
+{
+	regex_t rx;
+	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+
+	if (rc) {
+		char msg[128];
+
+		regerror(rc, &rx, msg, sizeof(msg));
+		die("invalid value for '--check-ignore': '%s' (%s)", re, msg);
+	}
+	regfree(&rx);
+	ALLOC_GROW(o->check_ignores, o->nr_check_ignores + 2, o->alloc_check_ignores);
+	o->check_ignores[o->nr_check_ignores++] = xstrdup(re);
+	o->check_ignores[o->nr_check_ignores] = NULL;
 }
 
 /* The value of a file name option (--report, --log, ...): not empty. */
@@ -408,6 +438,16 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 				die("option '--base-dir' needs a directory");
 			o->base_dir = optarg;
 			break;
+		case OPT_NO_CACHE_FAILURES: o->no_cache_failures = true; break;
+		case OPT_BATCH:
+			if (cache_batch_name_check(optarg) < 0)
+				die("invalid value for '--batch': '%s' (want 1 to 64 letters, digits, '.', '_' or '-', not starting with '.')",
+				    optarg);
+			o->batch = optarg;
+			break;
+		case OPT_CHECK_IGNORE:
+			add_check_ignore(o, optarg);
+			break;
 		case ':':
 			die("option '%s' needs a value; see 'procache %s --help'",
 			    argv[optind - 1], cmdname);
@@ -422,6 +462,8 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 	}
 	if (o->no_remote && (o->remote_url || o->remote_read_only))
 		die("option '--no-remote' excludes '--remote' and '--remote-read-only'");
+	if (o->nr_check_ignores && !o->check)
+		die("option '--check-ignore' needs '--check'");
 	if (o->no_cache + o->refresh + o->check > 1)
 		die("options '--no-cache', '--refresh' and '--check' exclude each other");
 	if (optind >= argc)

@@ -54,6 +54,15 @@ struct job_opts {
 	const char *remote_url;		/* --remote URL (no credentials) */
 	bool no_remote, remote_read_only;
 	const char *base_dir;		/* --base-dir DIR, as given */
+	/*
+	 * --no-cache-failures (config "cache_failures": false): store only
+	 * runs that exit 0, and replay no stored failure.
+	 */
+	bool no_cache_failures;
+	const char *batch;		/* --batch NAME, as given */
+	/* --check-ignore REGEX: text lines --check does not compare */
+	char **check_ignores;		/* NULL-terminated when not NULL */
+	size_t nr_check_ignores, alloc_check_ignores;
 };
 
 /* @name is a capability --cap-add/--cap-drop accept (any case, CAP_ or not, ALL). */

@@ -17,8 +17,10 @@
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/path.h"
+#include "common/xalloc.h"
 #include "runner/apply.h"
 #include "runner/check.h"
+#include "runner/config.h"
 #include "runner/commands.h"
 #include "runner/job.h"
 #include "runner/key.h"
@@ -26,6 +28,30 @@
 #include "runner/report.h"
 #include "runner/util.h"
 #include "common/banned.h"
+
+/*
+ * This run's outcome, counted once in the cache's counters and kept for
+ * its batch record (written at the end, with the run's whole duration).
+ */
+static struct {
+	bool counted;
+	enum cache_outcome o;
+	char *reason;
+	double saved_s;
+} outcome;
+
+static void count(struct cache *c, enum cache_outcome o, const char *reason,
+		  double saved_s)
+{
+	cache_stats_record(c, o, reason, saved_s);
+	if (outcome.counted && outcome.o == CACHE_ERROR)
+		return;	/* a failed apply stays the run's outcome */
+	free(outcome.reason);
+	outcome.counted = true;
+	outcome.o = o;
+	outcome.reason = reason ? xstrdup(reason) : NULL;
+	outcome.saved_s = saved_s;
+}
 
 /*
  * Say in the report what applying did and warn of refusals; when it
@@ -37,7 +63,7 @@ static void report_applied(struct cache *c, const struct applied *a,
 	report_set_applied(rp, a);
 	applied_warn_refusals(a);
 	if (a->rc < 0) {
-		cache_stats_record(c, CACHE_ERROR, "apply failed", 0);
+		count(c, CACHE_ERROR, "apply failed", 0);
 		report_fail(rp, err->buf);
 	}
 }
@@ -68,8 +94,8 @@ static struct cache_entry *look_up(struct cache *c, const struct cache_key *k,
 	if (ex) {
 		if (rc == 0) {
 			report_set(rp, "explain", cache_explain_json(ex));
-			if (pc_verbose)
-				cache_explain_print(ex, stderr);
+			/* asked for: said without -v */
+			cache_explain_print(ex, stderr);
 		}
 		cache_explain_free(ex);
 	}
@@ -112,10 +138,11 @@ static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
 			report_fail(rp, err.buf);
 		}
 	}
+	applied_warn_kept(&a, !j->opts->nr_outputs);
 	int status = job_exit_status(cache_entry_exit_code(e),
 				     cache_entry_signal(e));
 	double saved = cache_entry_duration(e);
-	cache_stats_record(c, CACHE_HIT, NULL, saved);
+	count(c, CACHE_HIT, NULL, saved);
 	report_set_num(rp, "saved_s", saved);
 	info("hit, %zu files restored (%zu unchanged), %.1f s saved",
 	     a.rep.applied, a.rep.unchanged, saved);
@@ -162,12 +189,14 @@ static int run_check(struct cache *c, struct cache_entry *hit, struct job *j,
 	execute(c, j, "--check", &r, rp);
 	report_set_str(rp, "status", "hit");
 	report_set_str(rp, "entry", cache_entry_id(hit));
-	size_t n = check_run(hit, &r, rp);
+	_cleanup_strbuf_ struct strbuf diff = STRBUF_INIT;
+	size_t n = check_run(c, hit, &r, j->opts->check_ignores, &diff, rp);
 	job_run_release(&r);
 	int status = replay_hit(c, hit, j, rp);
 	if (n) {
 		warn("check: the job is not deterministic: %zu outputs differ from entry %s",
 		     n, cache_entry_id(hit));
+		fputs(diff.buf, stderr);
 		status = 1;
 	}
 	return status;
@@ -206,6 +235,54 @@ static bool run_relocatable(const struct job *j, const struct job_run *r,
 	return why == NULL;
 }
 
+/*
+ * What a user can do about a reason not to store a run (matched by the
+ * reason's start), or NULL.
+ */
+static const char *uncacheable_remedy(const char *reason)
+{
+	static const struct { const char *prefix, *remedy; } remedies[] = {
+		{ "stdin is a terminal", "give it </dev/null or a file" },
+		{ "stdin is a character device", "give it </dev/null or a file" },
+		{ "shares the host network", "drop --net if it needs no network" },
+		{ "not traced", "drop --no-trace" },
+		{ "timed out", "raise --timeout" },
+		{ "interrupted", "run it again" },
+		{ "killed by the OOM killer", "run it again (with more memory)" },
+		{ "killed by the --pids limit", "run it again with a higher --pids" },
+		{ "killed by SIGSYS", NULL },
+		{ "killed", "run it again" },
+		{ "exited with status", NULL },
+		{ "input changed during the run", "run it again once its inputs are still" },
+		{ "command could not be executed", NULL },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(remedies); i++)
+		if (!strncmp(reason, remedies[i].prefix, strlen(remedies[i].prefix)))
+			return remedies[i].remedy;
+	return "'procache trace -- CMD' shows what it did";
+}
+
+/*
+ * One line on stderr for an uncacheable run: nothing of it is ever
+ * replayed, so the note costs no exactness, and a user learns why the
+ * next run will not be a hit. A job that could not be executed has
+ * said so already.
+ */
+static void say_uncacheable(const struct job_run *r)
+{
+	const char *remedy = uncacheable_remedy(r->reasons[0]);
+
+	if (r->res.exec_errno)
+		return;
+	if (r->nr_reasons > 1)
+		warn("not cached: %s (and %zu more, -v lists them)%s%s", r->reasons[0],
+		     r->nr_reasons - 1, remedy ? "; " : "", remedy ? remedy : "");
+	else
+		warn("not cached: %s%s%s", r->reasons[0], remedy ? "; " : "",
+		     remedy ? remedy : "");
+}
+
 static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 		    struct job *j, struct report *rp)
 {
@@ -218,6 +295,9 @@ static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 	int status = r.exit_status;
 
 	struct cache_entry *stored = NULL;
+	if (o->no_cache_failures && status != 0 && !o->no_cache)
+		job_run_add_reason(&r, "exited with status %d and --no-cache-failures stores only successes",
+				   status);
 	bool cacheable = r.nr_reasons == 0 && !o->no_cache;
 	bool store_failed = false;
 	if (cacheable) {
@@ -254,9 +334,10 @@ static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 	} else
 		apply_diff(&r, j, &a, &err);
 	report_applied(c, &a, rp, &err);
+	applied_warn_kept(&a, !j->opts->nr_outputs);
 	if (stored) {
 		report_set_str(rp, "status", "miss");
-		cache_stats_record(c, CACHE_MISS, NULL, 0);
+		count(c, CACHE_MISS, NULL, 0);
 		info("miss, stored entry %s: %zu preconditions, %zu changes (%zu applied, %zu kept)",
 		     cache_entry_id(stored), r.trace ? trace_nr_obs(r.trace) : 0,
 		     r.nr_changes, a.rep.applied + a.rep.unchanged, a.rep.kept);
@@ -274,14 +355,17 @@ static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 	} else {
 		report_set_str(rp, "status", "uncacheable");
 		if (store_failed)
-			cache_stats_record(c, CACHE_ERROR, "store failed", 0);
+			count(c, CACHE_ERROR, "store failed", 0);
 		else
-			cache_stats_record(c, CACHE_UNCACHEABLE, r.reasons[0], 0);
+			count(c, CACHE_UNCACHEABLE, r.reasons[0], 0);
 		if (pc_verbose) {
-			info("uncacheable (%zu reasons); %zu changes applied, %zu kept",
-			     r.nr_reasons, a.rep.applied + a.rep.unchanged, a.rep.kept);
+			info("uncacheable (%zu reason%s); %zu changes applied, %zu kept",
+			     r.nr_reasons, r.nr_reasons == 1 ? "" : "s",
+			     a.rep.applied + a.rep.unchanged, a.rep.kept);
 			for (size_t i = 0; i < r.nr_reasons; i++)
 				info("uncacheable: %s", r.reasons[i]);
+		} else if (!store_failed) {
+			say_uncacheable(&r);
 		}
 	}
 	applied_release(&a);
@@ -300,6 +384,8 @@ int cmd_run(int argc, char **argv)
 	job_opts_init(&o);
 	struct cache *c = job_start(&o, argc, argv, JOB_CMD_RUN, &j);
 	report_init(&rp, o.report_path, start);
+	/* checked before the job runs: a bad name is a usage error (125) */
+	const char *batch = config_batch(o.batch);
 
 	struct cache_key *k = cache_key_new();
 	job_add_key(&j, k);
@@ -313,6 +399,13 @@ int cmd_run(int argc, char **argv)
 	}
 
 	struct cache_entry *hit = look_up(c, k, kr, &j, &rp);
+	if (hit && o.no_cache_failures &&
+	    (cache_entry_exit_code(hit) || cache_entry_signal(hit))) {
+		debug("run: entry %s is a failure and --no-cache-failures replays none",
+		      cache_entry_id(hit));
+		cache_entry_free(hit);
+		hit = NULL;
+	}
 	if (hit && !o.check)
 		status = run_hit(c, hit, &j, &rp);
 	else if (hit)
@@ -321,6 +414,10 @@ int cmd_run(int argc, char **argv)
 		status = run_miss(c, k, kr, &j, &rp);
 
 	report_finish(&rp, status);
+	if (batch && outcome.counted)
+		cache_batch_record(c, batch, outcome.o, outcome.reason,
+				   now_seconds() - start, outcome.saved_s);
+	free(outcome.reason);
 	cache_entry_free(hit);
 	cache_key_free(kr);
 	cache_key_free(k);

@@ -340,6 +340,69 @@ static void remove_cgroup(const char *dir)
 	warn_errno("cannot remove cgroup '%s'", dir);
 }
 
+/* The value of "@key N" in @dir/@file; -errno when unreadable or absent. */
+static int64_t read_counter(const char *dir, const char *file, const char *key)
+{
+	_cleanup_free_ char *path = path_join(dir, file);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char line[256];
+	size_t klen = strlen(key);
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ' ')
+			return strtoll(line + klen + 1, NULL, 10);
+	return -ENOENT;
+}
+
+/*
+ * OOM kills counted by the memory cgroup @dir: memory.events (cgroup2,
+ * hierarchical) or memory.oom_control (v1, kernel >= 4.13).
+ */
+static int64_t oom_kills_in(const char *dir)
+{
+	int64_t n = read_counter(dir, "memory.events", "oom_kill");
+
+	return n >= 0 ? n : read_counter(dir, "memory.oom_control", "oom_kill");
+}
+
+/* Our own memory cgroup's directory (cgroup2 first), or NULL. */
+static char *own_memory_cgroup(void)
+{
+	const char *mnt = cgroup2_mount();
+	_cleanup_free_ char *own = NULL;
+
+	if (mnt && (own = own_cgroup(""))) {
+		char *dir = path_join(mnt, own);
+		_cleanup_free_ char *ev = path_join(dir, "memory.events");
+
+		if (access(ev, R_OK) == 0)
+			return dir;
+		free(dir);
+	}
+	free(own);
+	own = own_cgroup("memory");
+	return own ? path_join("/sys/fs/cgroup/memory", own) : NULL;
+}
+
+int64_t sbx_limits_oom_count(struct sbx *s)
+{
+	if (s->limits.cg_memory)
+		return oom_kills_in(s->limits.cg_memory);
+	if (!s->limits.own_memory_tried) {
+		s->limits.own_memory_tried = true;
+		s->limits.own_memory = own_memory_cgroup();
+	}
+	return s->limits.own_memory ? oom_kills_in(s->limits.own_memory) : -ENOENT;
+}
+
+int64_t sbx_limits_pids_max_hits(const struct sbx *s)
+{
+	return s->limits.cg_pids ? read_counter(s->limits.cg_pids, "pids.events", "max")
+				 : -ENOENT;
+}
+
 void sbx_limits_cleanup(struct sbx *s)
 {
 	if (s->limits.cg_memory)
@@ -372,6 +435,7 @@ void sbx_limits_release(struct sbx_limits *l)
 
 	free(l->cg_memory);
 	free(l->cg_pids);
+	free(l->own_memory);
 	for (i = 0; i < l->nr_notes; i++)
 		free(l->notes[i]);
 	free(l->notes);

@@ -23,8 +23,8 @@
  *	stdout, stderr		captured output (capture_output)
  * R is first created as run_root/.tmp-<16 hex> with its lock held, then
  * renamed, so that sbx_clean_stale() never sees an unlocked live R.
- * sbx_free() renames R to run_root/.trash-<16 hex>, which
- * sbx_clean_stale() removes later (directory removal is slow here).
+ * sbx_free() renames R to run_root/.trash-<16 hex> and removes it;
+ * sbx_clean_stale() removes what a killed runner left.
  * run_root/.clean-stamp: its mtime is the last sbx_clean_stale() scan.
  */
 #include <errno.h>
@@ -801,6 +801,8 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 		     CLONE_PIDFD | (s->cfg.share_net ? 0 : CLONE_NEWNET) |
 		     (s->userns ? CLONE_NEWUSER : 0);
 	args.pidfd = (uint64_t)(uintptr_t)&st.pidfd;
+	/* OOM kills before the job, told from the job's after (DESIGN §7) */
+	int64_t oom_before = s->limits.cg_memory ? 0 : sbx_limits_oom_count(s);
 	args.exit_signal = SIGCHLD;
 	start = now_s();
 	pid = syscall(SYS_clone3, &args, sizeof(args));
@@ -880,6 +882,11 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	res->disk_full = s->disk_full;
 	res->output_cut = st.capture_cut;
 	res->duration_s = now_s() - start;
+	int64_t oom_after = sbx_limits_oom_count(s);
+	res->oom_kills = oom_before < 0 || oom_after < 0 ? 0
+			 : (uint64_t)(oom_after - oom_before);
+	int64_t pids_hits = sbx_limits_pids_max_hits(s);
+	res->pids_limit_hits = pids_hits > 0 ? (uint64_t)pids_hits : 0;
 	res->timed_out = st.term_sent;
 	res->forwarded_signal = st.forwarded_signal;
 	ret = decode_status(&st, res, err);
@@ -951,12 +958,17 @@ void sbx_free(struct sbx *s)
 						  O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 		/*
-		 * Removing directories costs milliseconds each on the cache's
-		 * file system (discard; every overlay leaves work/work), so R
-		 * is only renamed here and removed by sbx_clean_stale().
+		 * R is renamed to trash first, so that a runner killed while
+		 * removing it leaves nothing sbx_clean_stale() would take for
+		 * a live run, then removed: a batch of runs must not leave
+		 * hundreds of run directories on the cache's disk until the
+		 * next scan (removing one costs a few milliseconds here, every
+		 * overlay leaves a work/work).
 		 */
 		if (rootfd >= 0 && renameat(rootfd, name, rootfd, trash) < 0)
 			rm_rf_at(rootfd, name);
+		else if (rootfd >= 0)
+			rm_rf_at(rootfd, trash);
 	}
 	if (s->run_dir_fd >= 0)
 		close(s->run_dir_fd);

@@ -16,11 +16,12 @@
  *		... set-up failure: exit 125 with err.buf ...
  *	sbx_diff_read(s, &changes, &nr, &err);	// what the job changed
  *	sbx_changes_free(changes, nr);
- *	sbx_free(s);				// renames R to run_root/.trash-<id>,
+ *	sbx_free(s);				// removes R (through run_root/.trash-<id>),
  *						// unless keep_run_dir
  *
  * Before a run, sbx_clean_stale(run_root) removes what earlier runs left
- * there (their .trash-<id>, run directories of runners that died).
+ * there (a .trash-<id> of a runner killed while removing it, run
+ * directories of runners that died).
  *
  * sbx_run() may be called once per struct sbx. sbx_diff_read() only after
  * sbx_run() returned (every sandbox process is gone by then).
@@ -237,6 +238,14 @@ struct sbx_result {
 	 * to remember.
 	 */
 	int forwarded_signal;
+	/*
+	 * Processes the OOM killer killed while the job ran, counted by the
+	 * run's memory cgroup (--memory) or else by procache's own (which
+	 * counts others' too); 0 when no counter could be read.
+	 */
+	uint64_t oom_kills;
+	/* Forks refused at the run's --pids limit (pids.events max). */
+	uint64_t pids_limit_hits;
 	/* errno of the failed execve of argv[0]; 0 if it ran. */
 	int exec_errno;
 	/* Wall-clock seconds from clone to init's exit. */
@@ -401,10 +410,11 @@ const char *sbx_run_dir(const struct sbx *s);
 
 /*
  * Release everything. Unless keep_run_dir, R is renamed out of the way
- * (run_root/.trash-<id>) for sbx_clean_stale() to remove: removing
- * directories is slow on the cache's file system, and the run need not
- * wait for it. A caller that renamed captured files out of R's upper
- * directories (into the blob store) did so before. NULL is a no-op.
+ * (run_root/.trash-<id>, which sbx_clean_stale() removes if this runner
+ * dies now) and removed: a batch of runs leaves no run directories
+ * behind (a few milliseconds a run). A caller that renamed captured
+ * files out of R's upper directories (into the blob store) did so
+ * before. NULL is a no-op.
  */
 void sbx_free(struct sbx *s);
 

@@ -48,6 +48,9 @@ struct sbx_limits {
 	unsigned long long rlimit_nproc;
 	char **notes;		/* NULL-terminated */
 	size_t nr_notes;
+	/* without a memory cgroup of the run's: our own (for OOM kills) */
+	char *own_memory;
+	bool own_memory_tried;
 };
 
 struct sbx {
@@ -130,6 +133,15 @@ int sbx_limits_prepare(struct sbx *s, struct strbuf *err);
 int sbx_limits_attach(struct sbx *s, pid_t pid, struct strbuf *err);
 /* Supervisor, after init's exit: remove the cgroups. */
 void sbx_limits_cleanup(struct sbx *s);
+/*
+ * Supervisor: OOM kills counted so far in the run's memory cgroup, or in
+ * our own when the run has none (others' kills count there too: a run
+ * that sees one is not stored, a needless miss at worst); -errno when
+ * no counter can be read.
+ */
+int64_t sbx_limits_oom_count(struct sbx *s);
+/* Supervisor: forks refused at the run's pids limit, or -errno. */
+int64_t sbx_limits_pids_max_hits(const struct sbx *s);
 /* Job: apply rlimits; returns 0 or -errno. */
 int sbx_limits_apply_rlimits(const struct sbx *s);
 void sbx_limits_release(struct sbx_limits *l);

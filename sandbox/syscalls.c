@@ -158,7 +158,7 @@ static const struct trace_sc table[] = {
 	{ "kexec_file_load", TRACE_SC_DENY },
 	{ "kexec_load", TRACE_SC_DENY },
 	{ "keyctl", TRACE_SC_DENY },
-	{ "kill", TRACE_SC_PURE },                      /* own PID namespace */
+	{ "kill", TRACE_SC_TRACED },	/* own PID namespace; signals sent: DESIGN §7 */
 	{ "landlock_add_rule", TRACE_SC_PURE },
 	{ "landlock_create_ruleset", TRACE_SC_PURE },
 	{ "landlock_restrict_self", TRACE_SC_PURE },
@@ -225,7 +225,7 @@ static const struct trace_sc table[] = {
 	{ "personality", TRACE_SC_TRACED },             /* argument filter: only queries pass */
 	{ "pidfd_getfd", TRACE_SC_PURE },
 	{ "pidfd_open", TRACE_SC_PURE },
-	{ "pidfd_send_signal", TRACE_SC_PURE },
+	{ "pidfd_send_signal", TRACE_SC_TRACED },	/* signals sent: DESIGN §7 */
 	{ "pipe", TRACE_SC_PURE },
 	{ "pipe2", TRACE_SC_PURE },
 	{ "pivot_root", TRACE_SC_DENY },
@@ -273,11 +273,11 @@ static const struct trace_sc table[] = {
 	{ "rt_sigaction", TRACE_SC_PURE },
 	{ "rt_sigpending", TRACE_SC_PURE },
 	{ "rt_sigprocmask", TRACE_SC_PURE },
-	{ "rt_sigqueueinfo", TRACE_SC_PURE },
+	{ "rt_sigqueueinfo", TRACE_SC_TRACED },	/* signals sent: DESIGN §7 */
 	{ "rt_sigreturn", TRACE_SC_PURE },
 	{ "rt_sigsuspend", TRACE_SC_PURE },
 	{ "rt_sigtimedwait", TRACE_SC_PURE },
-	{ "rt_tgsigqueueinfo", TRACE_SC_PURE },
+	{ "rt_tgsigqueueinfo", TRACE_SC_TRACED },	/* signals sent: DESIGN §7 */
 	{ "sched_get_priority_max", TRACE_SC_PURE },
 	{ "sched_get_priority_min", TRACE_SC_PURE },
 	{ "sched_getaffinity", TRACE_SC_PURE },         /* CPU count: out of the model */
@@ -351,7 +351,7 @@ static const struct trace_sc table[] = {
 	{ "sysinfo", TRACE_SC_PURE },                   /* host memory/uptime: out of the model, like the clock */
 	{ "syslog", TRACE_SC_TAINT },
 	{ "tee", TRACE_SC_PURE },
-	{ "tgkill", TRACE_SC_PURE },                    /* own PID namespace */
+	{ "tgkill", TRACE_SC_TRACED },	/* own PID namespace; signals sent: DESIGN §7 */
 	{ "time", TRACE_SC_PURE },
 	{ "timer_create", TRACE_SC_PURE },
 	{ "timer_delete", TRACE_SC_PURE },
@@ -362,7 +362,7 @@ static const struct trace_sc table[] = {
 	{ "timerfd_gettime", TRACE_SC_PURE },
 	{ "timerfd_settime", TRACE_SC_PURE },
 	{ "times", TRACE_SC_PURE },
-	{ "tkill", TRACE_SC_PURE },                     /* own PID namespace */
+	{ "tkill", TRACE_SC_TRACED },	/* own PID namespace; signals sent: DESIGN §7 */
 	{ "truncate", TRACE_SC_TRACED },
 	{ "tuxcall", TRACE_SC_DENY },
 	{ "umask", TRACE_SC_PURE },

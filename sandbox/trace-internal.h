@@ -54,6 +54,8 @@ struct trace {
 
 	char **taints;
 	size_t nr_taints, alloc_taints;
+	/* bit N-1: a job process sent signal N (kill, tgkill, ...) */
+	uint64_t signals_sent;
 
 	/*
 	 * Lookups already fully recorded (op, flags, dirfd path, name): a
@@ -142,6 +144,8 @@ struct trace_obs *trace_obs_add(struct trace *t, enum trace_obs_kind kind,
 /* Add a taint reason (a duplicate is dropped). */
 __attribute__((format(printf, 2, 3)))
 void trace_taint(struct trace *t, const char *fmt, ...);
+/* A job process sends signal @sig (trace.c): remembered for the run's end. */
+void trace_signal_sent(struct trace *t, int sig);
 /*
  * The job could have learnt where cfg.location_dir is (the first reason
  * is kept; trace.h, trace_location_observed()).

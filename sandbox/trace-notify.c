@@ -1207,6 +1207,21 @@ static void on_notification(struct call *c)
 	case SYS_sendmmsg:
 		on_sendmsg(c, a[1], a[2], true);
 		break;
+	/*
+	 * Signals a job process sends: a death by one of them is the job's
+	 * own doing (DESIGN.md §7, "Deaths"). Only job processes are in its
+	 * PID namespace, so only they can be the targets.
+	 */
+	case SYS_kill:
+	case SYS_tkill:
+	case SYS_pidfd_send_signal:
+	case SYS_rt_sigqueueinfo:
+		trace_signal_sent(t, (int)a[1]);
+		break;
+	case SYS_tgkill:
+	case SYS_rt_tgsigqueueinfo:
+		trace_signal_sent(t, (int)a[2]);
+		break;
 	/* argument filters: notified only for what they let through */
 	case SYS_clone:
 		/* only notified with namespace flags (argument filter) */

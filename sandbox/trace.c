@@ -263,6 +263,17 @@ const struct trace_obs *trace_obs_at(const struct trace *t, size_t i)
 	return i < t->nr_obs ? &t->obs[i] : NULL;
 }
 
+void trace_signal_sent(struct trace *t, int sig)
+{
+	if (sig >= 1 && sig <= 64)
+		t->signals_sent |= UINT64_C(1) << (sig - 1);
+}
+
+bool trace_job_sent_signal(const struct trace *t, int sig)
+{
+	return sig >= 1 && sig <= 64 && (t->signals_sent & (UINT64_C(1) << (sig - 1)));
+}
+
 size_t trace_nr_taints(const struct trace *t)
 {
 	return t->nr_taints;

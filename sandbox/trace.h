@@ -228,6 +228,12 @@ size_t trace_nr_obs(const struct trace *t);
 const struct trace_obs *trace_obs_at(const struct trace *t, size_t i);
 
 /* Taint reasons, in order; no duplicates. */
+/*
+ * Whether a job process sent signal @sig (kill, tkill, tgkill,
+ * rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal, all notified),
+ * to whichever job process: a death by it is the job's own doing.
+ */
+bool trace_job_sent_signal(const struct trace *t, int sig);
 size_t trace_nr_taints(const struct trace *t);
 const char *trace_taint_at(const struct trace *t, size_t i);
 

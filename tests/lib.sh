@@ -19,7 +19,8 @@
 # test_wait_for SECONDS [!] CMD (an event without an fd or pid to wait on),
 # $JOB_HOLD and job_release PID (a job kept running until the test says),
 # test_have_prereq NAME / test_skip_unless_prereq NAME (with CI=true a missing
-# prerequisite fails instead of skipping), json_get FILE KEY (reads a report).
+# prerequisite fails instead of skipping), json_get FILE KEY (reads a report),
+# run STATUS [run options] -- CMD (procache run whose report says STATUS).
 #
 # Environment for cases: PROCACHE (the binary), PROCACHE_DIR (a cache private
 # to this script), HELPERS (compiled tests/helpers), TEST_ROOT (the script's
@@ -283,6 +284,17 @@ expect_status() {
 		cat "${2:-report.json}" >&2
 		return 1
 	fi
+}
+
+# run STATUS [procache run options] -- CMD...: procache run --report
+# report.json, whose status must be STATUS; procache's exit status is
+# kept in $rc. (tests/faults has its own, which allows alternatives.)
+run() {
+	local want=$1
+	shift
+	rc=0
+	"$PROCACHE" run --report report.json "$@" || rc=$?
+	expect_status "$want"
 }
 
 test_done() {

@@ -6,7 +6,7 @@ test_expect_success 'procache config prints defaults and sources' '
 	"$PROCACHE" config >out &&
 	grep -q "^config_file = none" out &&
 	grep -q "^cache_dir = $PROCACHE_DIR	(\$PROCACHE_DIR)" out &&
-	grep -q "^max_size = none	(default)" out
+	grep -q "^max_size = 5368709120	(default)" out
 '
 
 test_expect_success 'values from the config file, with their source' '

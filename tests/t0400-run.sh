@@ -2,16 +2,6 @@
 test_description='procache run: miss, store, hit, replay, and what makes a miss'
 . "$(dirname "$0")/lib.sh"
 
-# run STATUS [procache run options] -- CMD...: a run that must end with the
-# report status STATUS; procache's exit status is kept in $rc.
-run() {
-	local want=$1
-	shift
-	rc=0
-	"$PROCACHE" run --explain --report report.json "$@" || rc=$?
-	expect_status "$want"
-}
-
 test_expect_success 'a job writing files, dirs and symlinks and deleting one: miss, then hit' '
 	# victim dated: rm is shown its mtime, the one recreated has the same
 	mkdir -p in && echo data >in/a && echo gone >victim && touch -d 2001-01-01 victim &&

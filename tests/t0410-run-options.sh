@@ -2,14 +2,6 @@
 test_description='procache run: each option does what --help says'
 . "$(dirname "$0")/lib.sh"
 
-run() {
-	local want=$1
-	shift
-	rc=0
-	"$PROCACHE" run --report report.json "$@" || rc=$?
-	expect_status "$want"
-}
-
 test_expect_success '--report has every documented key' '
 	run miss -- sh -c "echo x >f" &&
 	for k in status exit_code entry key duration_s uncacheable outputs kept; do

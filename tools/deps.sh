@@ -25,7 +25,8 @@ python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
 find:findutils stat:coreutils pgrep:procps clang:clang
 nginx:nginx redis-server:redis-server redis-cli:redis-tools openssl:openssl
 ninja:ninja-build rsync:rsync gzip:gzip make:make gcc:gcc taskset:util-linux
-setfattr:attr setfacl:acl"
+setfattr:attr setfacl:acl
+clustalo:clustalo hmmsearch:hmmer snakemake:snakemake bwa:bwa samtools:samtools"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext"
 

@@ -37,14 +37,15 @@ test_expect_success 'run and trace: valued options, missing, empty, huge, malfor
 	mkdir dir && echo x >file &&
 	for cmd in run trace; do
 		for o in cache-dir config log timeout memory pids mask env-keep env-set env-unset \
-			 output report diff-json; do
-			case $cmd/$o in trace/output|trace/report|trace/diff-json) continue ;; esac &&
+			 output report diff-json batch check-ignore; do
+			case $cmd/$o in trace/output|trace/report|trace/diff-json|trace/batch|trace/check-ignore) continue ;; esac &&
 			bad "$cmd --$o (missing)" $cmd --$o &&
 			bad "$cmd --$o (missing before --)" $cmd --$o -- true &&
 			bad "$cmd --$o= (empty)" $cmd --$o= $(job) &&
 			bad "$cmd --$o \"\" (empty)" $cmd --$o "" $(job) &&
 			case $o in
 			env-keep|env-unset) ;;	# any name without "=" is one
+			check-ignore) ;;	# a long regex is one
 			*) bad "$cmd --$o (100 KB)" $cmd --$o "$HUGE" $(job) ;;
 			esac &&
 			case $o in
@@ -65,12 +66,17 @@ test_expect_success 'run and trace: valued options, missing, empty, huge, malfor
 					bad "$cmd --$o $v" $cmd --$o "$v" $(job) || return 1
 				done ;;
 			env-keep|env-unset) bad "$cmd --$o A=B" $cmd --$o A=B $(job) ;;
+			batch) for v in .hidden a/b "a b" ../x "$(printf %065d 0)"; do
+					bad "$cmd --$o $v" $cmd --$o "$v" $(job) || return 1
+				done ;;
+			check-ignore) bad "$cmd --$o (" $cmd --check --$o "(" $(job) &&
+				bad "$cmd --$o without --check" $cmd --$o x $(job) ;;
 			env-set) bad "$cmd --$o =B" $cmd --$o =B $(job) &&
 				bad "$cmd --$o A${NL}B" $cmd --$o "A${NL}B" $(job) ;;
 			esac || return 1
 		done &&
 		for o in no-cache refresh check explain strict-stat fsync untrusted net share-tmp \
-			 best-effort-limits no-trace keep-run-dir env-clear json; do
+			 best-effort-limits no-trace keep-run-dir env-clear json no-cache-failures; do
 			bad "$cmd --$o=1" $cmd --$o=1 $(job) || return 1
 		done &&
 		bad "$cmd: unknown option" $cmd --bogus $(job) &&
@@ -80,8 +86,9 @@ test_expect_success 'run and trace: valued options, missing, empty, huge, malfor
 		bad "$cmd: nothing after --" $cmd -- &&
 		bad "$cmd: an empty command name" $cmd -- "" || return 1
 	done &&
-	for o in no-cache refresh check explain output report diff-json fsync no-trace; do
-		case $o in output|report|diff-json) v=x ;; *) v= ;; esac &&
+	for o in no-cache refresh check explain output report diff-json fsync no-trace \
+		 no-cache-failures batch check-ignore; do
+		case $o in output|report|diff-json|batch|check-ignore) v=x ;; *) v= ;; esac &&
 		bad "trace --$o (run only)" trace --$o $v $(job) || return 1
 	done &&
 	bad "run --json (trace only)" run --json $(job) &&

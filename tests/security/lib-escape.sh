@@ -1,16 +1,6 @@
 # tests/security/lib-escape.sh — shared by the escape suite (t20NN-*.sh).
 # Sourced after ../lib.sh.
 
-# run STATUS [procache run options] -- CMD...: procache run --report
-# report.json, whose status must be STATUS; procache's exit status is in $rc.
-run() {
-	local want=$1
-	shift
-	rc=0
-	"$PROCACHE" run --report report.json "$@" || rc=$?
-	expect_status "$want"
-}
-
 # run_ran [options] -- CMD...: as run, for cases where whether the run
 # was stored is not the point: the status must be miss or uncacheable.
 run_ran() {

@@ -80,8 +80,9 @@ test_expect_success 'untrusted --pids 64: forking 300 processes stops near 64, n
 	    print("fork failed", e.errno)
 	print(n)
 	EOF
-	run miss --untrusted --pids 64 -- python3 "$TEST_DIR/bomb.py" >out &&
+	run uncacheable --untrusted --pids 64 -- python3 "$TEST_DIR/bomb.py" >out 2>err &&
 	test "$rc" = 0 &&
+	grep "not cached: killed by the --pids limit" err &&
 	grep "^fork failed 11$" out &&
 	test "$(tail -n 1 out)" -lt 64 &&
 	no_process "$TEST_DIR/bomb.py"
@@ -97,11 +98,12 @@ test_expect_success 'untrusted --pids 64: a shell fork bomb is contained by --ti
 '
 
 test_expect_success 'untrusted --memory 64M: a memory hog is killed, the host is fine' '
-	run miss --untrusted --memory 64M -- python3 -c "
+	run uncacheable --untrusted --memory 64M -- python3 -c "
 b = []
 while True:
-    b.append(bytearray(16 << 20))" &&
+    b.append(bytearray(16 << 20))" 2>err &&
 	test "$rc" != 0 &&
+	grep "not cached: killed by the OOM killer" err &&
 	echo still-alive >after && test_path_is_file after
 '
 

@@ -75,6 +75,33 @@ TEST(clear_keep_set_unset)
 	envpolicy_release(&ep);
 }
 
+TEST(globs_unset_and_keep)
+{
+	struct envpolicy ep;
+	char *in[] = { "SLURM_JOB_ID=7", "SLURM_TASK_PID=9", "SLURMX=1",
+		       "PBS_JOBID=3", "LSB_JOBID=4", "JOB_ID=5", "KEEP=1", NULL };
+	envpolicy_init(&ep);
+	CHECK_EQ_INT(envpolicy_unset(&ep, "SLURM_*"), 0);
+	CHECK_EQ_INT(envpolicy_unset(&ep, "[PL][BS][SB]_JOBID"), 0);
+	CHECK_EQ_INT(envpolicy_unset(&ep, "JOB_I?"), 0);
+	char **env = envpolicy_apply(&ep, in, NULL);
+	CHECK_EQ_INT(count(env), 2);
+	CHECK_EQ_STR(env[0], "KEEP=1");
+	CHECK_EQ_STR(env[1], "SLURMX=1");
+	envpolicy_free_env(env);
+	envpolicy_release(&ep);
+
+	envpolicy_init(&ep);
+	ep.clear = true;
+	CHECK_EQ_INT(envpolicy_keep(&ep, "SLURM_*"), 0);
+	env = envpolicy_apply(&ep, in, NULL);
+	CHECK_EQ_INT(count(env), 2);
+	CHECK_EQ_STR(env[0], "SLURM_JOB_ID=7");
+	CHECK_EQ_STR(env[1], "SLURM_TASK_PID=9");
+	envpolicy_free_env(env);
+	envpolicy_release(&ep);
+}
+
 TEST(bad_values_rejected)
 {
 	struct envpolicy ep;
@@ -93,6 +120,7 @@ int main(void)
 	RUN(order_does_not_matter);
 	RUN(first_duplicate_wins_like_getenv);
 	RUN(clear_keep_set_unset);
+	RUN(globs_unset_and_keep);
 	RUN(bad_values_rejected);
 	return unit_done();
 }

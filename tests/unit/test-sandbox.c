@@ -507,14 +507,27 @@ TEST(test_clean_stale)
 	CHECK(access(young_tmp, F_OK) == 0);	/* being set up */
 	sbx_free(s);
 	CHECK(access(alive_dir, F_OK) < 0);
+	{
+		/* sbx_free() removed R, trash included */
+		char *base = strrchr(alive_dir, '/');
+		char *trash = xasprintf("%s/.trash-%s", root, base ? base + 1 : "");
+
+		CHECK(access(trash, F_OK) < 0);
+		free(trash);
+	}
 	/* The next scan, within the minute, is skipped; then it is not. */
 	CHECK_EQ_INT(sbx_clean_stale(root), 0);
 	{
 		char *stamp = xasprintf("%s/.clean-stamp", root);
+		char *trash = xasprintf("%s/.trash-0123456789abcdef", root);
 		struct timespec old[2] = { { 1, 0 }, { 1, 0 } };
 
+		/* what a runner killed while removing its R leaves */
+		CHECK(mkdir(trash, 0700) == 0);
 		CHECK(utimensat(AT_FDCWD, stamp, old, 0) == 0);
 		CHECK_EQ_INT(sbx_clean_stale(root), 1);	/* the trash */
+		CHECK(access(trash, F_OK) < 0);
+		free(trash);
 		free(stamp);
 	}
 	free(alive_dir);
