@@ -70,6 +70,7 @@ int cmd_config(int argc, char **argv)
 		printf("max_size = none\t(default)\n");
 	print_list("outputs", cfg.outputs, file, ".");
 	print_list("masks", cfg.masks, file, "none");
+	print_list("declared_outputs", cfg.declared, file, "none");
 	printf("env.clear = %s\t(%s)\n", cfg.env_clear ? "true" : "false",
 	       cfg.env_clear ? file : "default");
 	print_list("env.keep", cfg.env_keep, file, "none");

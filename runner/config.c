@@ -139,7 +139,7 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			struct strbuf *err)
 {
 	static const char *const top_keys[] = { "cache_dir", "max_size", "outputs",
-		"masks", "env", "limits", "remote", "base_dir", "mtime", NULL };
+		"masks", "declared_outputs", "env", "limits", "remote", "base_dir", "mtime", NULL };
 	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
 		"best_effort", NULL };
@@ -177,7 +177,8 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 		cfg->has_mtime = true;
 	}
 	if ((rc = get_str_array(root, "outputs", &cfg->outputs, err)) < 0 ||
-	    (rc = get_str_array(root, "masks", &cfg->masks, err)) < 0)
+	    (rc = get_str_array(root, "masks", &cfg->masks, err)) < 0 ||
+	    (rc = get_str_array(root, "declared_outputs", &cfg->declared, err)) < 0)
 		return rc;
 	if ((rc = get_section(root, "env", env_keys, &obj, err)) < 0)
 		return rc;
@@ -279,6 +280,7 @@ void config_release(struct pc_config *cfg)
 	free(cfg->cache_dir);
 	strv_free(cfg->outputs);
 	strv_free(cfg->masks);
+	strv_free(cfg->declared);
 	strv_free(cfg->env_keep);
 	strv_free(cfg->env_set);
 	strv_free(cfg->env_unset);
@@ -299,6 +301,10 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 	for (char **p = cfg->masks; p && *p; p++) {
 		ALLOC_GROW(o->masks, o->nr_masks + 1, o->alloc_masks);
 		o->masks[o->nr_masks++] = xstrdup(*p);
+	}
+	for (char **p = cfg->declared; p && *p; p++) {
+		ALLOC_GROW(o->declared, o->nr_declared + 1, o->alloc_declared);
+		o->declared[o->nr_declared++] = xstrdup(*p);
 	}
 	if (!o->timeout_s)
 		o->timeout_s = cfg->timeout_s;

@@ -30,6 +30,9 @@ void job_opts_release(struct job_opts *o)
 	for (size_t i = 0; i < o->nr_masks; i++)
 		free(o->masks[i]);
 	free(o->masks);
+	for (size_t i = 0; i < o->nr_declared; i++)
+		free(o->declared[i]);
+	free(o->declared);
 	envpolicy_release(&o->env);
 	memset(o, 0, sizeof(*o));
 }
@@ -41,7 +44,7 @@ enum {
 	OPT_MASK, OPT_UNTRUSTED, OPT_ENV_CLEAR, OPT_ENV_KEEP, OPT_ENV_SET,
 	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
 	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_REMOTE, OPT_NO_REMOTE,
-	OPT_REMOTE_READ_ONLY, OPT_BASE_DIR, OPT_MTIME,
+	OPT_REMOTE_READ_ONLY, OPT_BASE_DIR, OPT_MTIME, OPT_DECLARE_OUTPUT,
 };
 
 static const char run_usage[] =
@@ -73,6 +76,9 @@ static const char run_usage[] =
 	"                         (content: for jobs that do not act on times)\n"
 	"Results:\n"
 	"  --output PATH          apply changes under PATH (repeatable; default .)\n"
+	"  --declare-output PATH  PATH is the job's output: hidden from it at start\n"
+	"                         (a rerun in place sees what a first run saw) and\n"
+	"                         replaced by what the job leaves there (repeatable)\n"
 	"  --report FILE          write a JSON report of the run to FILE\n"
 	"  --diff-json FILE       write the job's changes as JSON to FILE\n"
 	"  --fsync                fsync every file applied\n"
@@ -111,7 +117,7 @@ static const char trace_usage[] =
 	"  --cache-dir DIR        cache directory (holds the run's state)\n"
 	"  --config FILE          configuration file\n"
 	"  --strict-stat, --mtime=exact|content, --untrusted, --net,\n"
-	"  --share-tmp, --mask PATH,\n"
+	"  --share-tmp, --mask PATH, --declare-output PATH,\n"
 	"  --timeout SECONDS, --memory BYTES, --pids N, --best-effort-limits,\n"
 	"  --env-clear, --env-keep NAME, --env-set NAME=VALUE, --env-unset NAME,\n"
 	"  --keep-run-dir, -v, --log FILE\n"
@@ -125,6 +131,7 @@ static const struct option long_options[] = {
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "explain", no_argument, NULL, OPT_EXPLAIN },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "declare-output", required_argument, NULL, OPT_DECLARE_OUTPUT },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "diff-json", required_argument, NULL, OPT_DIFF_JSON },
 	{ "log", required_argument, NULL, OPT_LOG },
@@ -238,6 +245,10 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 		case OPT_OUTPUT:
 			add_path_opt(&o->outputs, &o->nr_outputs,
 				     &o->alloc_outputs, optarg, "output");
+			break;
+		case OPT_DECLARE_OUTPUT:
+			add_path_opt(&o->declared, &o->nr_declared,
+				     &o->alloc_declared, optarg, "declare-output");
 			break;
 		case OPT_REPORT:
 			o->report_path = file_name_opt(optarg, "report");

@@ -42,6 +42,9 @@ struct job_opts {
 	size_t nr_outputs, alloc_outputs;
 	char **masks;
 	size_t nr_masks, alloc_masks;
+	/* --declare-output PATH: hidden from the job, its result replaces it */
+	char **declared;
+	size_t nr_declared, alloc_declared;
 	struct envpolicy env;
 	const char *remote_url;		/* --remote URL (no credentials) */
 	bool no_remote, remote_read_only;
