@@ -161,6 +161,20 @@ test_expect_success 'procache trace records nothing under a declared output' '
 	! grep "$(pwd)/o\$" trace.out
 '
 
+test_expect_success UNPRIV_USER 'rootless (procache-test): the rerun in place hits' '
+	U=$TEST_DIR/uhome && mkdir -p "$U/w" && chown -R procache-test "$U" &&
+	(cd "$U/w" && for i in 1 2; do
+		setpriv --reuid procache-test --regid procache-test --init-groups \
+			env HOME="$U" PROCACHE_DIR="$U/cache" PATH=/usr/bin:/bin \
+			"$PROCACHE" run --report "$U/r$i.json" --declare-output out --declare-output d -- \
+			sh -c "test -e out && echo seen; echo x >out; mkdir -p d; echo y >d/f" \
+			</dev/null >"$U/o$i" || return 1
+	done) &&
+	expect_status miss "$U/r1.json" && expect_status hit "$U/r2.json" &&
+	! test -s "$U/o1" && ! test -s "$U/o2" &&
+	echo y >expect && test_cmp expect "$U/w/d/f"
+'
+
 test_expect_success 'refused: outside the output directories, holding the cwd, . and ..' '
 	mkdir sub &&
 	test_expect_code 125 "$PROCACHE" run --declare-output ../elsewhere -- true &&
