@@ -57,6 +57,21 @@ test_expect_success '--env-clear, --env-keep, --env-set, --env-unset shape what 
 	grep -q "^PWD=$PWD$" env.out
 '
 
+test_expect_success 'per-run CI variables: removed from the job, so a CI rerun hits; --env-keep keys one' '
+	job="env | grep -E \"^(GITHUB_RUN_ID|GITHUB_SHA|CI|CI_JOB_ID|BUILD_NUMBER)=\" | sort" &&
+	GITHUB_RUN_ID=1 GITHUB_SHA=abc CI=true CI_JOB_ID=5 BUILD_NUMBER=7 \
+		run miss -- sh -c "$job" >stdout &&
+	printf "%s\n" CI=true GITHUB_SHA=abc >expect && test_cmp expect stdout &&
+	GITHUB_RUN_ID=2 GITHUB_SHA=abc CI=true CI_JOB_ID=6 BUILD_NUMBER=8 \
+		run hit -- sh -c "$job" >stdout &&
+	test_cmp expect stdout &&
+	GITHUB_RUN_ID=2 GITHUB_SHA=def CI=true run miss -- sh -c "$job" >stdout &&
+	BUILD_NUMBER=8 run miss --env-keep BUILD_NUMBER -- sh -c "$job" >stdout &&
+	grep "^BUILD_NUMBER=8$" stdout &&
+	BUILD_NUMBER=9 run miss --env-keep BUILD_NUMBER -- sh -c "$job" >stdout &&
+	grep "^BUILD_NUMBER=9$" stdout
+'
+
 test_expect_success '--strict-stat: an mtime-only change of a stat-ed file is a miss' '
 	# The report exists before the first run: creating it later would
 	# change the mtime of the directory the job stats (its cwd).
