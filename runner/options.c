@@ -61,7 +61,7 @@ static const char run_usage[] =
 	"  --no-cache             run sandboxed and traced; neither look up nor store\n"
 	"  --refresh              do not look up; run and store\n"
 	"  --check                on a hit, run anyway and compare with the entry\n"
-	"  --explain              on a miss, say every precondition that failed\n"
+	"  --explain              on a miss, say why (the nearest entry; -vv: all)\n"
 	"  --strict-stat          stat observations also compare mtime and ctime\n"
 	"  --remote URL           a shared cache behind the local one: http(s)://\n"
 	"                         or redis:// (default $PROCACHE_REMOTE, the config\n"

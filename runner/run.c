@@ -21,6 +21,7 @@
 #include "runner/apply.h"
 #include "runner/check.h"
 #include "runner/commands.h"
+#include "runner/explain.h"
 #include "runner/job.h"
 #include "runner/key.h"
 #include "runner/record.h"
@@ -91,8 +92,7 @@ static struct cache_entry *look_up(struct cache *c, const struct cache_key *k,
 	if (ex) {
 		if (rc == 0) {
 			report_set(rp, "explain", cache_explain_json(ex));
-			if (pc_verbose)
-				cache_explain_print(ex, stderr);
+			explain_print(ex, stderr, pc_verbose >= 2);
 		}
 		cache_explain_free(ex);
 	}
@@ -299,8 +299,11 @@ static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 		if (pc_verbose) {
 			info("uncacheable (%zu reasons); %zu changes applied, %zu kept",
 			     r.nr_reasons, a.rep.applied + a.rep.unchanged, a.rep.kept);
-			for (size_t i = 0; i < r.nr_reasons; i++)
-				info("uncacheable: %s", r.reasons[i]);
+			for (size_t i = 0; i < r.nr_reasons; i++) {
+				const char *fix = explain_uncacheable_remedy(r.reasons[i]);
+				info("uncacheable: %s%s%s", r.reasons[i],
+				     fix ? "; remedy: " : "", fix ? fix : "");
+			}
 		}
 	}
 	applied_release(&a);
