@@ -53,8 +53,9 @@ const char *explain_state_remedy(const char *path)
 	return "a state file the job rewrites on every run: keep it outside the tree, or --declare-output it if the job need not read its old content";
 }
 
+/* Matched anywhere in the reason (the tracer's start "syscall NAME: "). */
 static const struct {
-	const char *prefix;	/* of the reason */
+	const char *text;
 	const char *remedy;
 } uncacheable_remedies[] = {
 	{ "stdin is a terminal", "give the job </dev/null or a file" },
@@ -66,13 +67,21 @@ static const struct {
 	{ "not traced", "drop --no-trace" },
 	{ "command could not be executed", "check the command name and PATH" },
 	{ "cannot store the result", "make room in the cache (procache cache gc)" },
+	{ "host unix socket", "it talks to a service of the host, which procache cannot replay; --mask the socket's directory if the job can do without it" },
+	{ "host abstract unix socket", "it talks to a service of the host, which procache cannot replay" },
+	{ "network access", "give the job its inputs as files; a job that needs the network runs every time" },
+	{ "cannot hash input", "make the input readable to the user procache runs as" },
+	{ "cannot list", "make the directory readable to the user procache runs as" },
+	{ "cannot examine", "make the path searchable by the user procache runs as" },
+	{ "non-native ABI", "build the program for x86_64" },
+	{ "non-64-bit ELF", "build the program for x86_64" },
+	{ "opens host special file", "give the job a regular file, or --mask the device" },
 };
 
 const char *explain_uncacheable_remedy(const char *reason)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(uncacheable_remedies); i++)
-		if (!strncmp(reason, uncacheable_remedies[i].prefix,
-			     strlen(uncacheable_remedies[i].prefix)))
+		if (strstr(reason, uncacheable_remedies[i].text))
 			return uncacheable_remedies[i].remedy;
 	return NULL;
 }
