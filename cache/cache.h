@@ -418,6 +418,16 @@ void cache_entry_free(struct cache_entry *e);
  * An empty array on a hit without EXPLAIN details to give.
  */
 cJSON *cache_explain_json(const struct cache_explain *ex);
+/*
+ * A failing precondition on a path the candidate's own result writes also
+ * has "written_by_job": true (a state file the job reads and rewrites).
+ * The summary, as an object the caller frees:
+ *	{"candidates": N (entries under the key whose preconditions were
+ *	 checked), "nearest": "<entry>", "failing": F, "preconditions": P}
+ * where nearest is the candidate with the fewest failing preconditions
+ * (F of its P), present when N > 0.
+ */
+cJSON *cache_explain_summary_json(const struct cache_explain *ex);
 /* The messages, one "procache: explain: ..." line each, to @f. */
 void cache_explain_print(const struct cache_explain *ex, FILE *f);
 /* Number of reasons collected. */

@@ -39,6 +39,11 @@
 
 struct cache_explain {
 	cJSON *reasons; /* array */
+	size_t nr_candidates;	/* entries under the key that were checked */
+	/* the candidate with the fewest failing preconditions (the most
+	 * recently used of equals): what is nearest to a hit */
+	char nearest[ENTRY_NAME_LEN + 1];
+	size_t nearest_fail, nearest_pre;
 };
 
 struct memo {
@@ -475,6 +480,19 @@ static void explain_add(struct cache_explain *ex, const char *candidate,
 	cJSON_AddItemToArray(ex->reasons, o);
 }
 
+/*
+ * Does @e write @path? A precondition that fails on a path its own entry
+ * writes is a state file the job reads and rewrites (.pytest_cache): no
+ * entry of that job can hold again once a later run rewrote it.
+ */
+static bool entry_writes(const struct cache_entry *e, const char *path)
+{
+	for (size_t i = 0; i < e->nr_ch; i++)
+		if (e->ch[i].kind != CHANGE_DELETE && !strcmp(e->ch[i].path, path))
+			return true;
+	return false;
+}
+
 /* Check every precondition of @e; all of them when @ex is not NULL. */
 static bool check_entry(struct lookup *l, const struct cache_entry *e,
 			struct cache_explain *ex)
@@ -503,6 +521,10 @@ static bool check_entry(struct lookup *l, const struct cache_entry *e,
 			    found.buf);
 		explain_add(ex, e->name, pre_kind_name(p->kind), p->path,
 			    exp.buf, found.buf, msg.buf);
+		if (entry_writes(e, p->path))
+			cJSON_AddTrueToObject(cJSON_GetArrayItem(ex->reasons,
+				cJSON_GetArraySize(ex->reasons) - 1),
+				"written_by_job");
 	}
 	return all;
 }
@@ -950,7 +972,18 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 			cache_entry_free(e);
 			continue;
 		}
-		if (!check_entry(&l, e, ex) || *hit) {
+		size_t before = ex ? (size_t)cJSON_GetArraySize(ex->reasons) : 0;
+		bool holds = check_entry(&l, e, ex);
+		if (ex && !holds) {
+			size_t fail = (size_t)cJSON_GetArraySize(ex->reasons) - before;
+
+			if (!ex->nr_candidates++ || fail < ex->nearest_fail) {
+				snprintf(ex->nearest, sizeof(ex->nearest), "%s", e->name);
+				ex->nearest_fail = fail;
+				ex->nearest_pre = e->nr_pre;
+			}
+		}
+		if (!holds || *hit) {
 			cache_entry_free(e);
 			continue;
 		}
@@ -1016,6 +1049,19 @@ void cache_explain_print(const struct cache_explain *ex, FILE *f)
 		if (cJSON_IsString(m))
 			fprintf(f, "procache: explain: %s\n", m->valuestring);
 	}
+}
+
+cJSON *cache_explain_summary_json(const struct cache_explain *ex)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "candidates", ex ? (double)ex->nr_candidates : 0);
+	if (ex && ex->nr_candidates) {
+		cJSON_AddStringToObject(o, "nearest", ex->nearest);
+		cJSON_AddNumberToObject(o, "failing", (double)ex->nearest_fail);
+		cJSON_AddNumberToObject(o, "preconditions", (double)ex->nearest_pre);
+	}
+	return o;
 }
 
 size_t cache_explain_count(const struct cache_explain *ex)

@@ -1401,6 +1401,14 @@ static int apply_item(struct mat_ctx *c, const struct mat_item *it)
 		set_outcome(c, it->idx, MAT_REFUSED,
 			    "a parent directory leaves the output root");
 		return 0;
+	case -ENOENT:
+	case -ENOTDIR:
+		/* a deletion is done where nothing can be (--declare-output) */
+		if (c->ch[it->idx].kind == CHANGE_DELETE) {
+			set_outcome(c, it->idx, MAT_UNCHANGED, "already absent");
+			return 0;
+		}
+		return fail(c, it->idx, dirfd, "cannot open its parent directory");
 	default:
 		if (dirfd < 0)
 			return fail(c, it->idx, dirfd,

@@ -71,6 +71,7 @@ int cmd_config(int argc, char **argv)
 		       set.max_size_src ? set.max_size_src : "default");
 	print_list("outputs", cfg.outputs, file, ".");
 	print_list("masks", cfg.masks, file, "none");
+	print_list("declared_outputs", cfg.declared, file, "none");
 	printf("env.clear = %s\t(%s)\n", cfg.env_clear ? "true" : "false",
 	       cfg.env_clear ? file : "default");
 	print_list("env.keep", cfg.env_keep, file, "none");

@@ -140,8 +140,8 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			struct strbuf *err)
 {
 	static const char *const top_keys[] = { "cache_dir", "max_size", "outputs",
-		"masks", "env", "limits", "capabilities", "remote", "base_dir", "mtime",
-		"cache_failures", NULL };
+		"masks", "declared_outputs", "env", "limits", "capabilities", "remote",
+		"base_dir", "mtime", "cache_failures", NULL };
 	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
 		"disk", "best_effort", NULL };
@@ -187,7 +187,8 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 		cfg->no_cache_failures = !v;
 	}
 	if ((rc = get_str_array(root, "outputs", &cfg->outputs, err)) < 0 ||
-	    (rc = get_str_array(root, "masks", &cfg->masks, err)) < 0)
+	    (rc = get_str_array(root, "masks", &cfg->masks, err)) < 0 ||
+	    (rc = get_str_array(root, "declared_outputs", &cfg->declared, err)) < 0)
 		return rc;
 	if ((rc = get_section(root, "env", env_keys, &obj, err)) < 0)
 		return rc;
@@ -309,6 +310,7 @@ void config_release(struct pc_config *cfg)
 	free(cfg->cache_dir);
 	strv_free(cfg->outputs);
 	strv_free(cfg->masks);
+	strv_free(cfg->declared);
 	strv_free(cfg->env_keep);
 	strv_free(cfg->env_set);
 	strv_free(cfg->env_unset);
@@ -335,6 +337,7 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 	if (o->nr_outputs == 0)
 		append_strv(&o->outputs, &o->nr_outputs, &o->alloc_outputs, cfg->outputs);
 	append_strv(&o->masks, &o->nr_masks, &o->alloc_masks, cfg->masks);
+	append_strv(&o->declared, &o->nr_declared, &o->alloc_declared, cfg->declared);
 	if (!o->timeout_s)
 		o->timeout_s = cfg->timeout_s;
 	if (!o->memory_bytes)

@@ -21,6 +21,7 @@
  *	  "max_size": "10G",
  *	  "outputs": ["out", "/abs/dir"],          (relative: to the cwd)
  *	  "masks": ["/home/me/.ssh"],
+ *	  "declared_outputs": ["out.txt"],          (--declare-output)
  *	  "env": { "clear": false, "keep": ["PATH"], "set": {"LC_ALL": "C"},
  *	           "unset": ["TERM"] },
  *	  "limits": { "timeout": "10m", "memory": "2G", "pids": 4096,
@@ -34,8 +35,8 @@
  *	}
  * Outputs given on the command line replace the file's, and so do
  * --cap-add/--cap-drop the file's capabilities (both lists, when either
- * option is given); masks and environment options add to them (the
- * file's first).
+ * option is given); masks, declared outputs and environment options add
+ * to them (the file's first).
  *
  * Calling sequence (runner/job.c, runner/cmd-cache.c, runner/cmd-config.c):
  *	struct pc_config cfg;
@@ -72,7 +73,7 @@ struct pc_config {
 	char *cache_dir;		/* as written in the file */
 	uint64_t max_size;		/* meaningful when has_max_size */
 	bool has_max_size;
-	char **outputs, **masks;	/* NULL-terminated or NULL */
+	char **outputs, **masks, **declared; /* NULL-terminated or NULL */
 	bool env_clear;
 	char **env_keep, **env_set, **env_unset;
 	double timeout_s;

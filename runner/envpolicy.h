@@ -21,7 +21,8 @@
 
 struct envpolicy {
 	bool clear;		/* --env-clear: start from nothing */
-	char **keep;		/* --env-keep NAME (meaningful with clear); a glob */
+	char **keep;		/* --env-keep NAME, a glob: kept through clear
+				 * and through the volatile list */
 	size_t nr_keep, alloc_keep;
 	char **set;		/* --env-set NAME=VALUE, in order */
 	size_t nr_set, alloc_set;
@@ -44,9 +45,14 @@ int envpolicy_unset(struct envpolicy *ep, const char *name);
 
 /*
  * True when NAME is one of the volatile variables removed from every job
- * (session sockets, terminal multiplexers, procache's own PROCACHE_*).
+ * (session sockets, terminal multiplexers, procache's own PROCACHE_*, the
+ * per-run variables of CI services) unless --env-keep names it.
  */
 bool envpolicy_is_volatile(const char *name, size_t len);
+/* True when NAME is one of the per-run variables of CI services. */
+bool envpolicy_is_ci_run_var(const char *name, size_t len);
+/* The per-run CI variables, sorted by service: their number, into *@names. */
+size_t envpolicy_ci_run_vars(const char *const **names);
 
 /*
  * The job's environment: @environ filtered by the policy, with the --env-*

@@ -55,6 +55,57 @@ static char *canonical_root(const char *cwd, const char *path)
 	return path_join(rparent, base);
 }
 
+/*
+ * A declared output's absolute path: its parent canonical (no symlink the
+ * sandbox would have to follow), its last component as given (a symlink
+ * there is the output itself, replaced like any).
+ */
+static char *declared_path(const char *cwd, const char *path)
+{
+	_cleanup_free_ char *abs = path[0] == '/' ? xstrdup(path)
+						  : path_join(cwd, path);
+	_cleanup_free_ char *clean = path_clean(abs);
+	_cleanup_free_ char *parent = path_dirname(clean);
+	_cleanup_free_ char *base = path_basename(clean);
+
+	if (!strcmp(clean, "/") || !strcmp(base, ".") || !strcmp(base, ".."))
+		die("invalid declared output '%s': not a file or directory name",
+		    path);
+	_cleanup_free_ char *rparent = canonical_root(cwd, parent);
+	return path_join(rparent, base);
+}
+
+/*
+ * The declared outputs, checked: each must be where the job's results
+ * are applied (else hiding it would only lose it), and neither hold the
+ * working directory nor meet a mask.
+ */
+static void prepare_declared(struct job *j, const struct job_opts *o)
+{
+	j->declared = xcalloc(o->nr_declared + 1, sizeof(*j->declared));
+	for (size_t i = 0; i < o->nr_declared; i++) {
+		char *d = declared_path(j->cwd, o->declared[i]);
+		bool under_root = false;
+
+		j->declared[j->nr_declared++] = d;
+		if (path_is_beneath(j->cwd, d))
+			die("the declared output '%s' holds the working directory '%s'",
+			    o->declared[i], j->cwd);
+		for (size_t k = 0; k < j->nr_roots; k++)
+			if (path_is_beneath(d, j->roots[k]) &&
+			    strcmp(d, j->roots[k]))
+				under_root = true;
+		if (!under_root)
+			die("the declared output '%s' is not below an output directory (--output; default: the working directory)",
+			    o->declared[i]);
+		for (size_t k = 0; k < j->nr_masks; k++)
+			if (path_is_beneath(d, j->masks[k]) ||
+			    path_is_beneath(j->masks[k], d))
+				die("the declared output '%s' meets the masked path '%s'",
+				    o->declared[i], j->masks[k]);
+	}
+}
+
 static bool is_dev_null(const struct stat *st)
 {
 	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
@@ -253,6 +304,8 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 		}
 	}
 
+	prepare_declared(j, o);
+
 	j->umask = umask(0);
 	umask(j->umask);
 
@@ -282,7 +335,8 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 		j->relocatable = path_is_beneath(cwd, base_dir) &&
 				 !strv_mentions(j->argv, base_dir) &&
 				 !strv_mentions(j->env, base_dir) &&
-				 !strvn_mentions(j->masks, j->nr_masks - 1, base_dir);
+				 !strvn_mentions(j->masks, j->nr_masks - 1, base_dir) &&
+				 !strvn_mentions(o->declared, o->nr_declared, base_dir);
 	}
 
 	procattr_read(&j->attrs);
@@ -320,6 +374,7 @@ void job_release(struct job *j)
 	free(j->cwd);
 	free(j->cache_dir);
 	strv_free(j->masks);
+	strv_free(j->declared);
 	for (size_t i = 0; i < j->nr_roots; i++)
 		free(j->roots[i]);
 	free(j->roots);
@@ -456,6 +511,55 @@ static void death_from_outside(struct job_run *r, int code, int sig)
 	}
 }
 
+static int cmp_change_path(const void *a, const void *b)
+{
+	return strcmp(((const struct sbx_change *)a)->path,
+		      ((const struct sbx_change *)b)->path);
+}
+
+/*
+ * A declared output is what the job left there, whatever the host had
+ * (DESIGN.md section 2): a directory the job made replaces the host's
+ * (a later hit must not keep stale entries a rerun would not have seen),
+ * and nothing left there is a deletion, stored like any change, so that
+ * a hit removes what a rerun would have hidden and not recreated. The
+ * diff already says so when the host had the path at the start (the
+ * hiding left a whiteout); this makes the entry say the same when it did
+ * not. Not when an ancestor's change already decides the path.
+ */
+static void settle_declared(const struct job *j, struct job_run *r)
+{
+	size_t nr = r->nr_changes, alloc = nr;
+
+	for (size_t i = 0; i < j->nr_declared; i++) {
+		const char *d = j->declared[i];
+		bool decided = false;
+
+		for (size_t c = 0; c < nr && !decided; c++) {
+			struct sbx_change *ch = &r->changes[c];
+
+			if (!strcmp(ch->path, d)) {
+				if (ch->kind == CHANGE_DIR)
+					ch->kind = CHANGE_DIR_REPLACED;
+				decided = ch->kind != CHANGE_MODE;
+			} else if (path_is_beneath(d, ch->path) &&
+				   ch->kind != CHANGE_MODE) {
+				decided = true;
+			}
+		}
+		if (decided)
+			continue;
+		ALLOC_GROW(r->changes, r->nr_changes + 1, alloc);
+		memset(&r->changes[r->nr_changes], 0, sizeof(*r->changes));
+		r->changes[r->nr_changes].kind = CHANGE_DELETE;
+		r->changes[r->nr_changes].path = xstrdup(d);
+		r->nr_changes++;
+	}
+	if (r->nr_changes != nr)
+		qsort(r->changes, r->nr_changes, sizeof(*r->changes),
+		      cmp_change_path);
+}
+
 void job_execute(struct job *j, const char *run_root, struct job_run *r)
 {
 	const struct job_opts *o = j->opts;
@@ -478,6 +582,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.capture_output = true,
 		.run_root = run_root,
 		.masks = (const char *const *)j->masks,
+		.hidden = (const char *const *)j->declared,
 		.share_net = o->share_net,
 		.share_tmp = o->share_tmp,
 		.untrusted = o->untrusted,
@@ -518,6 +623,8 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.nr_layers = nr_layers,
 		.private_paths = private_paths,
 		.nr_private_paths = nr_private,
+		.declared = (const char *const *)j->declared,
+		.nr_declared = j->nr_declared,
 		.untrusted = o->untrusted,
 		.strict_stat = o->strict_stat,
 		.trace = !o->no_trace,
@@ -584,6 +691,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	 */
 	if (sbx_diff_read(r->sbx, &r->changes, &r->nr_changes, &err) < 0)
 		die("cannot read what the job changed: %s", err.buf);
+	settle_declared(j, r);
 	for (size_t i = 0; i < r->nr_changes; i++) {
 		const struct sbx_change *c = &r->changes[i];
 

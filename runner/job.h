@@ -52,6 +52,9 @@ struct job {
 	char **masks;		/* hidden from the job: each --mask absolute and
 				 * clean, then cache_dir; NULL-terminated */
 	size_t nr_masks;
+	char **declared;	/* --declare-output: absolute, canonical
+				 * parent, NULL-terminated */
+	size_t nr_declared;
 	char **roots;		/* --output roots: absolute, canonical, NULL-terminated */
 	size_t nr_roots;
 	mode_t umask;

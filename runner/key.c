@@ -118,4 +118,10 @@ static void add_fields(const struct job *j, struct cache_key *k,
 		cache_key_add_str(k, "sandbox", m.buf);
 		strbuf_release(&m);
 	}
+	for (size_t i = 0; i < o->nr_declared; i++) {
+		struct strbuf m = STRBUF_INIT;
+		strbuf_addf(&m, "declared-output=%s", o->declared[i]);
+		cache_key_add_str(k, "sandbox", m.buf);
+		strbuf_release(&m);
+	}
 }

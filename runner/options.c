@@ -79,6 +79,9 @@ void job_opts_release(struct job_opts *o)
 		free(o->cap_drop[i]);
 	free(o->cap_drop);
 	strv_free(o->check_ignores);
+	for (size_t i = 0; i < o->nr_declared; i++)
+		free(o->declared[i]);
+	free(o->declared);
 	envpolicy_release(&o->env);
 	memset(o, 0, sizeof(*o));
 }
@@ -92,6 +95,7 @@ enum {
 	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_DISK, OPT_REMOTE, OPT_NO_REMOTE, OPT_REMOTE_READ_ONLY, OPT_BASE_DIR,
 	OPT_MTIME, OPT_NO_CACHE_FAILURES, OPT_BATCH, OPT_CHECK_IGNORE,
+	OPT_DECLARE_OUTPUT,
 };
 
 static const char run_usage[] =
@@ -110,7 +114,7 @@ static const char run_usage[] =
 	"  --check                on a hit, run anyway and compare with the entry\n"
 	"  --check-ignore REGEX   with --check, ignore text lines matching REGEX\n"
 	"                         (repeatable; POSIX extended regex)\n"
-	"  --explain              on a miss, say every precondition that failed\n"
+	"  --explain              on a miss, say why (the nearest entry; -vv: all)\n"
 	"  --no-cache-failures    store only runs that exit 0\n"
 	"  --batch NAME           count this run in batch NAME (default\n"
 	"                         $PROCACHE_BATCH); see 'procache cache stats --batch'\n"
@@ -128,6 +132,9 @@ static const char run_usage[] =
 	"                         (content: for jobs that do not act on times)\n"
 	"Results:\n"
 	"  --output PATH          apply changes under PATH (repeatable; default .)\n"
+	"  --declare-output PATH  PATH is the job's output: hidden from it at start\n"
+	"                         (a rerun in place sees what a first run saw) and\n"
+	"                         replaced by what the job leaves there (repeatable)\n"
 	"  --report FILE          write a JSON report of the run to FILE\n"
 	"  --diff-json FILE       write the job's changes as JSON to FILE\n"
 	"  --fsync                fsync every file applied\n"
@@ -150,7 +157,8 @@ static const char run_usage[] =
 	"  --keep-run-dir         keep the run's state directory (debugging)\n"
 	"Environment:\n"
 	"  --env-clear            start the job's environment empty\n"
-	"  --env-keep NAME        keep NAME through --env-clear (repeatable)\n"
+	"  --env-keep NAME        keep NAME through --env-clear and the per-run\n"
+	"                         variables removed by default (repeatable)\n"
 	"  --env-set NAME=VALUE   set a variable (repeatable)\n"
 	"  --env-unset NAME       remove a variable (repeatable)\n"
 	"Messages:\n"
@@ -172,7 +180,8 @@ static const char trace_usage[] =
 	"  --cache-dir DIR        cache directory (holds the run's state)\n"
 	"  --config FILE          configuration file\n"
 	"  --strict-stat, --mtime=exact|content, --untrusted, --net,\n"
-	"  --share-tmp, --mask PATH, --cap-add CAP, --cap-drop CAP,\n"
+	"  --share-tmp, --mask PATH, --declare-output PATH,\n"
+	"  --cap-add CAP, --cap-drop CAP,\n"
 	"  --timeout SECONDS, --memory BYTES, --pids N, --disk BYTES,\n"
 	"  --best-effort-limits,\n"
 	"  --env-clear, --env-keep NAME, --env-set NAME=VALUE, --env-unset NAME,\n"
@@ -187,6 +196,7 @@ static const struct option long_options[] = {
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "explain", no_argument, NULL, OPT_EXPLAIN },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "declare-output", required_argument, NULL, OPT_DECLARE_OUTPUT },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "diff-json", required_argument, NULL, OPT_DIFF_JSON },
 	{ "log", required_argument, NULL, OPT_LOG },
@@ -336,6 +346,10 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 		case OPT_OUTPUT:
 			add_path_opt(&o->outputs, &o->nr_outputs,
 				     &o->alloc_outputs, optarg, "output");
+			break;
+		case OPT_DECLARE_OUTPUT:
+			add_path_opt(&o->declared, &o->nr_declared,
+				     &o->alloc_declared, optarg, "declare-output");
 			break;
 		case OPT_REPORT:
 			o->report_path = file_name_opt(optarg, "report");

@@ -50,6 +50,9 @@ struct job_opts {
 	/* --cap-add, --cap-drop: names as given ("ALL" allowed), checked */
 	char **cap_add, **cap_drop;
 	size_t nr_cap_add, alloc_cap_add, nr_cap_drop, alloc_cap_drop;
+	/* --declare-output PATH: hidden from the job, its result replaces it */
+	char **declared;
+	size_t nr_declared, alloc_declared;
 	struct envpolicy env;
 	const char *remote_url;		/* --remote URL (no credentials) */
 	bool no_remote, remote_read_only;

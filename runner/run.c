@@ -22,6 +22,7 @@
 #include "runner/check.h"
 #include "runner/config.h"
 #include "runner/commands.h"
+#include "runner/explain.h"
 #include "runner/job.h"
 #include "runner/key.h"
 #include "runner/record.h"
@@ -94,8 +95,8 @@ static struct cache_entry *look_up(struct cache *c, const struct cache_key *k,
 	if (ex) {
 		if (rc == 0) {
 			report_set(rp, "explain", cache_explain_json(ex));
-			/* asked for: said without -v */
-			cache_explain_print(ex, stderr);
+			/* asked for: said without -v; every candidate with -vv */
+			explain_print(ex, stderr, pc_verbose >= 2);
 		}
 		cache_explain_free(ex);
 	}
@@ -362,8 +363,11 @@ static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 			info("uncacheable (%zu reason%s); %zu changes applied, %zu kept",
 			     r.nr_reasons, r.nr_reasons == 1 ? "" : "s",
 			     a.rep.applied + a.rep.unchanged, a.rep.kept);
-			for (size_t i = 0; i < r.nr_reasons; i++)
-				info("uncacheable: %s", r.reasons[i]);
+			for (size_t i = 0; i < r.nr_reasons; i++) {
+				const char *fix = explain_uncacheable_remedy(r.reasons[i]);
+				info("uncacheable: %s%s%s", r.reasons[i],
+				     fix ? "; remedy: " : "", fix ? fix : "");
+			}
 		} else if (!store_failed) {
 			say_uncacheable(&r);
 		}

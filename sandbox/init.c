@@ -424,6 +424,7 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 	sbx_mounts_build(s, hostroot_fd, status_fd);
 	close(hostroot_fd);
 	sbx_mounts_mask(s, status_fd);
+	sbx_mounts_hide(s, status_fd);
 	if (sethostname("procache", 8) < 0)
 		sbx_child_fail(status_fd, "cannot set the hostname");
 	if (!s->cfg.share_net && loopback_up() < 0)

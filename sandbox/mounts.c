@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1191,4 +1192,45 @@ void sbx_mounts_mask(struct sbx *s, int status_fd)
 	mask_one(s->run_root, status_fd);
 	for (i = 0; s->masks[i]; i++)
 		mask_one(s->masks[i], status_fd);
+}
+
+/*
+ * A declared output, removed through its overlay: the upper directory
+ * gets a whiteout (overlayfs removes a lower entry that way), so the job
+ * finds nothing there, and the diff reports a deletion unless the job
+ * leaves something in its place. The parent is opened without following
+ * any symlink: the path is the runner's canonical one, and a symlink
+ * there now would make us remove something else.
+ */
+static void hide_one(const char *path, int status_fd)
+{
+	_cleanup_free_ char *dir = path_dirname(path);
+	_cleanup_free_ char *base = path_basename(path);
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS,
+	};
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, AT_FDCWD, dir,
+					      &how, sizeof(how));
+	int r;
+
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return;	/* nothing there to hide */
+		sbx_child_fail(status_fd,
+			       "cannot hide the declared output '%s': cannot open '%s'",
+			       path, dir);
+	}
+	r = rm_rf_at(fd, base);
+	if (r < 0 && r != -ENOENT) {
+		errno = -r;
+		sbx_child_fail(status_fd, "cannot hide the declared output '%s'",
+			       path);
+	}
+}
+
+void sbx_mounts_hide(struct sbx *s, int status_fd)
+{
+	for (size_t i = 0; s->hidden[i]; i++)
+		hide_one(s->hidden[i], status_fd);
 }

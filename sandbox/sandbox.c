@@ -112,6 +112,10 @@ static int check_config(const struct sbx_config *cfg, struct strbuf *err)
 		if (cfg->masks[i][0] != '/')
 			return strbuf_error(err, -EINVAL, "sandbox: mask '%s' is not absolute",
 				    cfg->masks[i]);
+	for (i = 0; cfg->hidden && cfg->hidden[i]; i++)
+		if (cfg->hidden[i][0] != '/' || !strcmp(cfg->hidden[i], "/"))
+			return strbuf_error(err, -EINVAL, "sandbox: hidden path '%s' is not absolute",
+				    cfg->hidden[i]);
 	return 0;
 }
 
@@ -212,12 +216,18 @@ int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err)
 	s->masks = xcalloc(n + 1, sizeof(*s->masks));
 	for (i = 0; i < n; i++)
 		s->masks[i] = path_clean(cfg->masks[i]);
+	for (n = 0; cfg->hidden && cfg->hidden[n]; n++)
+		;
+	s->hidden = xcalloc(n + 1, sizeof(*s->hidden));
+	for (i = 0; i < n; i++)
+		s->hidden[i] = path_clean(cfg->hidden[i]);
 	/* Pointers into the caller's memory must not outlive this call. */
 	s->cfg.argv = s->argv;
 	s->cfg.envp = s->envp;
 	s->cfg.cwd = s->cwd;
 	s->cfg.run_root = s->run_root;
 	s->cfg.masks = (const char *const *)s->masks;
+	s->cfg.hidden = (const char *const *)s->hidden;
 	sigemptyset(&s->sig_ignore);
 	sigemptyset(&s->sig_block);
 	if (cfg->sig_ignore)
@@ -991,6 +1001,7 @@ void sbx_free(struct sbx *s)
 	strv_free(s->argv);
 	strv_free(s->envp);
 	strv_free(s->masks);
+	strv_free(s->hidden);
 	free(s->cwd);
 	free(s->run_root);
 	free(s->run_dir);

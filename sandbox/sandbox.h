@@ -177,6 +177,15 @@ struct sbx_config {
 	 * look up its own upper directory: ELOOP). A mask that does not
 	 * exist on the host is ignored (nothing to hide). */
 	const char *const *masks;
+	/*
+	 * NULL-terminated absolute paths removed from the job's view before
+	 * it starts (declared outputs, DESIGN.md section 2): each that
+	 * exists is removed through its overlay (a whiteout in the upper
+	 * directory), so the job finds it absent and the diff says what
+	 * the job left there. A path whose parent holds a symlink is a
+	 * set-up failure (the runner passes canonical parents). May be NULL.
+	 */
+	const char *const *hidden;
 	/* Keep the host network namespace (else only a loopback, up). */
 	bool share_net;
 	/* Show the host /tmp copy-on-write (else a private tmpfs /tmp). */

@@ -56,7 +56,7 @@ struct sbx_limits {
 struct sbx {
 	/* Deep copies of the config's strings. */
 	struct sbx_config cfg;
-	char **argv, **envp, **masks;
+	char **argv, **envp, **masks, **hidden;
 	char *cwd, *run_root;
 
 	char *run_dir;		/* R */
@@ -113,6 +113,8 @@ int sbx_mounts_plan(struct sbx *s, struct strbuf *err);
 void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd);
 /* In init after pivot_root: the masks (run_root included). */
 void sbx_mounts_mask(struct sbx *s, int status_fd);
+/* In init after the masks: remove cfg.hidden from the view. */
+void sbx_mounts_hide(struct sbx *s, int status_fd);
 
 /* init.c: the body of the cloned child; never returns. */
 struct sbx_child_fds {

@@ -45,6 +45,7 @@ struct trace_fast;
 struct trace {
 	struct trace_config cfg;
 	char **private_paths;
+	char **declared;
 
 	struct trace_obs *obs;
 	size_t nr_obs, alloc_obs;

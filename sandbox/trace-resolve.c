@@ -119,6 +119,9 @@ static enum where where_is(const struct walk *w, const char *p,
 	for (i = 0; i < t->cfg.nr_private_paths; i++)
 		if (path_has_prefix_component(p, t->private_paths[i]))
 			return W_INTERNAL;
+	for (i = 0; i < t->cfg.nr_declared; i++)
+		if (path_has_prefix_component(p, t->declared[i]))
+			return W_INTERNAL;
 	if (path_has_prefix_component(p, "/proc") || path_has_prefix_component(p, "/sys")) {
 		strbuf_addstr(hostpath, p);
 		return W_HOST;
@@ -536,6 +539,31 @@ static enum step step_proc_pid_entry(struct lookup *lk)
 }
 
 /*
+ * @p is a declared output (hidden from the view at start, trace.h): the
+ * job could make it only in an existing directory, so a host parent's
+ * stat is observed (a rerun where that directory is gone must miss).
+ */
+static void record_declared_parent(const struct walk *w, const char *p)
+{
+	struct trace *t = w->t;
+	struct strbuf parent = STRBUF_INIT, host = STRBUF_INIT;
+	struct stat pst;
+	bool forced;
+	size_t i;
+
+	for (i = 0; i < t->cfg.nr_declared; i++)
+		if (!strcmp(p, t->declared[i]))
+			break;
+	if (i == t->cfg.nr_declared)
+		return;
+	add_parent(&parent, p);
+	if (where_is(w, parent.buf, &host, &forced) == W_HOST && !lstat(host.buf, &pst))
+		trace_obs_add(t, TRACE_STAT, host.buf, w->sc, &pst);
+	strbuf_release(&parent);
+	strbuf_release(&host);
+}
+
+/*
  * The job's view of r->path for a lookup that is not host state: through
  * the job's root held open by the fast path (it outlives the process),
  * else through /proc/PID/root. Returns the fd and sets *@rel, or -1 with
@@ -574,6 +602,8 @@ static int lstat_in_view(struct lookup *lk)
 		lk->forced = r->forced = true;
 	if (r->where == W_HOST)
 		return lstat(r->hostpath.buf, &r->st) < 0 ? errno : 0;
+	if (r->where == W_INTERNAL)
+		record_declared_parent(lk->w, r->path.buf);
 	dfd = view_at(lk, &rel);
 	if (dfd == AT_FDCWD && !lk->w->pid)
 		return EACCES; /* no process and no root: cannot look */

@@ -52,6 +52,12 @@ struct trace *trace_new(const struct trace_config *cfg)
 	for (i = 0; i < cfg->nr_private_paths; i++)
 		t->private_paths[i] = xstrdup(cfg->private_paths[i]);
 	t->cfg.private_paths = NULL;
+	if (cfg->nr_declared) {
+		t->declared = xcalloc(cfg->nr_declared, sizeof(char *));
+		for (i = 0; i < cfg->nr_declared; i++)
+			t->declared[i] = xstrdup(cfg->declared[i]);
+	}
+	t->cfg.declared = NULL;
 	if (cfg->location_dir)
 		t->cfg.location_dir = xstrdup(cfg->location_dir);
 	strbuf_init(&t->scratch_name, 0);
@@ -102,6 +108,9 @@ void trace_free(struct trace *t)
 	for (i = 0; i < t->cfg.nr_private_paths; i++)
 		free(t->private_paths[i]);
 	free(t->private_paths);
+	for (i = 0; i < t->cfg.nr_declared; i++)
+		free(t->declared[i]);
+	free(t->declared);
 	free((char *)t->cfg.location_dir);
 	pthread_mutex_destroy(&t->lock);
 	free(t);

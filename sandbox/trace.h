@@ -52,6 +52,15 @@ struct trace_config {
 	 */
 	const char *const *private_paths;
 	size_t nr_private_paths;
+	/*
+	 * Declared outputs (job-view paths, canonical parents): removed
+	 * from the view before the job starts, so their subtrees are the
+	 * job's own, like private paths; entering one from a host
+	 * directory records that directory's stat (the job could create
+	 * it only there). May be NULL/0.
+	 */
+	const char *const *declared;
+	size_t nr_declared;
 	bool untrusted;   /* deny list: DENY → EPERM, host sockets → EACCES */
 	bool strict_stat; /* not read by the tracer: whether stat observations
 	                     also compare mtime/ctime is the runner's choice

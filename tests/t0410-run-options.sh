@@ -49,6 +49,21 @@ test_expect_success '--env-clear, --env-keep, --env-set, --env-unset shape what 
 	grep -q "^PWD=$PWD$" env.out
 '
 
+test_expect_success 'per-run CI variables: removed from the job, so a CI rerun hits; --env-keep keys one' '
+	job="env | grep -E \"^(GITHUB_RUN_ID|GITHUB_SHA|CI|CI_JOB_ID|BUILD_NUMBER)=\" | sort" &&
+	GITHUB_RUN_ID=1 GITHUB_SHA=abc CI=true CI_JOB_ID=5 BUILD_NUMBER=7 \
+		run miss -- sh -c "$job" >stdout &&
+	printf "%s\n" CI=true GITHUB_SHA=abc >expect && test_cmp expect stdout &&
+	GITHUB_RUN_ID=2 GITHUB_SHA=abc CI=true CI_JOB_ID=6 BUILD_NUMBER=8 \
+		run hit -- sh -c "$job" >stdout &&
+	test_cmp expect stdout &&
+	GITHUB_RUN_ID=2 GITHUB_SHA=def CI=true run miss -- sh -c "$job" >stdout &&
+	BUILD_NUMBER=8 run miss --env-keep BUILD_NUMBER -- sh -c "$job" >stdout &&
+	grep "^BUILD_NUMBER=8$" stdout &&
+	BUILD_NUMBER=9 run miss --env-keep BUILD_NUMBER -- sh -c "$job" >stdout &&
+	grep "^BUILD_NUMBER=9$" stdout
+'
+
 test_expect_success '--strict-stat: an mtime-only change of a stat-ed file is a miss' '
 	# The report exists before the first run: creating it later would
 	# change the mtime of the directory the job stats (its cwd).
@@ -117,6 +132,39 @@ test_expect_success '--explain with no entry for the key names the differing fie
 	run miss --explain --env-set X=2 -- true &&
 	json_get report.json explain >ex &&
 	grep -q "env X" ex
+'
+
+test_expect_success '--explain prints a summary and the nearest candidate; -vv prints every failure' '
+	for i in 1 2 3 4 5 6; do echo $i >f$i || return 1; done &&
+	job="cat f1 f2 f3 f4 f5 f6" &&
+	run miss -- sh -c "$job" >/dev/null &&
+	echo x >f1 && run miss -- sh -c "$job" >/dev/null &&
+	echo y >f2 && echo y >f3 && echo y >f4 && echo y >f5 &&
+	run miss --explain -- sh -c "$job" >/dev/null 2>err &&
+	grep "^procache: explain: miss: 2 entries under this key, none holds; the nearest, entry .*, fails 8 of" err &&
+	test $(grep -c "^procache: explain: entry" err) = 8 &&
+	grep "^procache: explain: 10 more failing preconditions (-vv lists them)" err &&
+	json_get report.json explain >ex && test $(grep -o "\"message\"" ex | wc -l) = 18 &&
+	echo z >f6 &&
+	run miss -vv --explain -- sh -c "$job" >/dev/null 2>err &&
+	test $(grep -c "^procache: explain: entry" err) = 24 &&
+	! grep "more failing" err
+'
+
+test_expect_success '--explain names a file the job reads and rewrites, with the remedy' '
+	echo a >in && mkdir -p .pytest_cache/v/cache && echo {} >.pytest_cache/v/cache/lastfailed &&
+	job="mkdir -p .pytest_cache/v/cache && cat .pytest_cache/v/cache/lastfailed 2>/dev/null; date +%N >.pytest_cache/v/cache/lastfailed; cat in" &&
+	run miss -- sh -c "$job" >/dev/null &&
+	echo b >in && run miss -- sh -c "$job" >/dev/null &&
+	echo a >in &&
+	run miss --explain -- sh -c "$job" >/dev/null 2>err &&
+	grep "^procache: explain: read and written by the job: $PWD/.pytest_cache/v/cache/lastfailed: pytest.s cache: run pytest with -p no:cacheprovider$" err &&
+	test $(grep -c "read and written" err) = 1
+'
+
+test_expect_success 'an uncacheable reason names the remedy (-v)' '
+	"$PROCACHE" run -v -- sh -c "mkfifo q" 2>err &&
+	grep "uncacheable: created a special file: .*/q; remedy: make fifos and sockets under /tmp" err
 '
 
 test_done

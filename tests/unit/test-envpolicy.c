@@ -29,6 +29,62 @@ TEST(volatile_removed_and_sorted)
 	envpolicy_release(&ep);
 }
 
+/* What identifies one CI run goes; what says what is built stays. */
+TEST(ci_run_vars_removed_source_kept)
+{
+	struct envpolicy ep;
+	char *in[] = { "GITHUB_RUN_ID=123", "GITHUB_SHA=abc", "CI=true",
+		       "CI_JOB_ID=9", "CI_COMMIT_SHA=abc", "CI_NODE_INDEX=2",
+		       "BUILD_NUMBER=41", "JOB_NAME=app", "GITHUB_OUTPUT=/x/set_output_1",
+		       "CIRCLE_NODE_INDEX=1", "BUILDKITE_JOB_ID=u",
+		       "SYSTEM_JOBATTEMPT=2", "DRONE_BUILD_NUMBER=7",
+		       "CI_PIPELINE_NUMBER=8", NULL };
+	envpolicy_init(&ep);
+	char **env = envpolicy_apply(&ep, in, NULL);
+	CHECK_EQ_INT(count(env), 6);
+	CHECK_EQ_STR(env[0], "CI=true");
+	CHECK_EQ_STR(env[1], "CIRCLE_NODE_INDEX=1");
+	CHECK_EQ_STR(env[2], "CI_COMMIT_SHA=abc");
+	CHECK_EQ_STR(env[3], "CI_NODE_INDEX=2");
+	CHECK_EQ_STR(env[4], "GITHUB_SHA=abc");
+	CHECK_EQ_STR(env[5], "JOB_NAME=app");
+	envpolicy_free_env(env);
+	envpolicy_release(&ep);
+}
+
+/* --env-keep brings a volatile one back (keyed then); never PROCACHE_*. */
+TEST(keep_overrides_volatile_not_procache)
+{
+	struct envpolicy ep;
+	char *in[] = { "BUILD_NUMBER=41", "SSH_AUTH_SOCK=/s", "PROCACHE_DIR=/c",
+		       "GITHUB_RUN_ID=1", NULL };
+	envpolicy_init(&ep);
+	CHECK_EQ_INT(envpolicy_keep(&ep, "BUILD_NUMBER"), 0);
+	CHECK_EQ_INT(envpolicy_keep(&ep, "SSH_AUTH_SOCK"), 0);
+	CHECK_EQ_INT(envpolicy_keep(&ep, "PROCACHE_DIR"), 0);
+	char **env = envpolicy_apply(&ep, in, NULL);
+	CHECK_EQ_INT(count(env), 2);
+	CHECK_EQ_STR(env[0], "BUILD_NUMBER=41");
+	CHECK_EQ_STR(env[1], "SSH_AUTH_SOCK=/s");
+	envpolicy_free_env(env);
+	envpolicy_release(&ep);
+}
+
+TEST(ci_run_vars_table_is_clean)
+{
+	const char *const *names;
+	size_t n = envpolicy_ci_run_vars(&names);
+	CHECK(n > 100);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(envpolicy_is_ci_run_var(names[i], strlen(names[i])));
+		CHECK(strspn(names[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(names[i]));
+		for (size_t k = 0; k < i; k++)
+			CHECK(strcmp(names[i], names[k]) != 0);
+	}
+	CHECK(!envpolicy_is_ci_run_var("CI", 2));
+	CHECK(!envpolicy_is_ci_run_var("GITHUB_RUN", 10));
+}
+
 TEST(order_does_not_matter)
 {
 	struct envpolicy ep;
@@ -122,5 +178,8 @@ int main(void)
 	RUN(clear_keep_set_unset);
 	RUN(globs_unset_and_keep);
 	RUN(bad_values_rejected);
+	RUN(ci_run_vars_removed_source_kept);
+	RUN(keep_overrides_volatile_not_procache);
+	RUN(ci_run_vars_table_is_clean);
 	return unit_done();
 }
