@@ -368,7 +368,7 @@ static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 				info("uncacheable: %s%s%s", r.reasons[i],
 				     fix ? "; remedy: " : "", fix ? fix : "");
 			}
-		} else if (!store_failed) {
+		} else if (!store_failed && !o->no_cache) {
 			say_uncacheable(&r);
 		}
 	}

@@ -851,16 +851,28 @@ static int bind_dir_ro(const char *src, int dirfd, const char *rel,
 		       const char **what)
 {
 	_cleanup_close_ int fd = -1;
+	unsigned recursive = 0;
 
 	*what = "mkdir";
 	if (mkdirat(dirfd, rel, 0755) < 0)
 		return -1;
 	*what = "open_tree";
 	fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	/*
+	 * EINVAL: a mount appeared below @src after the plan was made
+	 * (another process's scratch mount), and in a user namespace its
+	 * locked children forbid binding @src alone. Bind it with them, all
+	 * read-only: the job sees the host as it now is.
+	 */
+	if (fd < 0 && errno == EINVAL) {
+		recursive = AT_RECURSIVE;
+		fd = open_tree(AT_FDCWD, src,
+			       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	}
 	if (fd < 0)
 		return -1;
 	*what = "mount_setattr";
-	if (set_attr(fd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY) < 0)
+	if (set_attr(fd, "", AT_EMPTY_PATH | recursive, MOUNT_ATTR_RDONLY) < 0)
 		return -1;
 	*what = "move_mount";
 	return move_mount(fd, "", dirfd, rel, MOVE_MOUNT_F_EMPTY_PATH);
