@@ -142,7 +142,7 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 		"masks", "env", "limits", "remote", "base_dir", "mtime", NULL };
 	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
-		"best_effort", NULL };
+		"cpus", "best_effort", NULL };
 	const char *s;
 	const cJSON *obj;
 	int rc;
@@ -226,8 +226,13 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 		if ((rc = config_json_seconds(obj, "timeout", "limits.timeout",
 					      &cfg->timeout_s, err)) < 0 ||
 		    (rc = get_size(obj, "memory", &cfg->memory_bytes, err)) < 0 ||
-		    (rc = get_size(obj, "pids", &cfg->pids_max, err)) < 0)
+		    (rc = get_size(obj, "pids", &cfg->pids_max, err)) < 0 ||
+		    (rc = get_size(obj, "cpus", &cfg->cpus, err)) < 0)
 			return rc;
+		if (cfg->cpus > 4096) {
+			strbuf_addstr(err, "key 'limits.cpus': want a whole number from 1 to 4096");
+			return -EINVAL;
+		}
 		if (json_get_bool(obj, "best_effort", &cfg->best_effort_limits,
 				  false, err) == -EINVAL)
 			return -EINVAL;
@@ -306,6 +311,8 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 		o->memory_bytes = cfg->memory_bytes;
 	if (!o->pids_max)
 		o->pids_max = cfg->pids_max;
+	if (!o->cpus)
+		o->cpus = cfg->cpus;
 	o->best_effort_limits |= cfg->best_effort_limits;
 	if (!o->mtime_set && cfg->has_mtime)
 		o->mtime_content = cfg->mtime_content;

@@ -67,7 +67,7 @@ struct pc_config {
 	bool env_clear;
 	char **env_keep, **env_set, **env_unset;
 	double timeout_s;
-	uint64_t memory_bytes, pids_max;
+	uint64_t memory_bytes, pids_max, cpus;
 	bool best_effort_limits;
 	/* "mtime": "exact" or "content" (DESIGN.md §3); has_mtime: given */
 	bool mtime_content, has_mtime;

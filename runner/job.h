@@ -27,6 +27,7 @@
 #include "runner/options.h"
 #include "runner/procattr.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "sandbox/trace.h"
 
 struct cache;
@@ -69,6 +70,13 @@ struct job {
 	bool relocatable;	/* cwd under base_dir, which no argument,
 				 * variable or mask contains */
 	struct procattr attrs;	/* what the job inherits and is keyed */
+	/*
+	 * What the job is shown of the machine (DESIGN.md §2, "Host
+	 * facts"), keyed: its strings are cgroup_layout and attrs.affinity
+	 * (the CPUs given: the first --cpus of procache's own).
+	 */
+	struct sbx_hostfacts hostfacts;
+	char *cgroup_layout;
 };
 
 /*

@@ -13,7 +13,7 @@
 #include "common/banned.h"
 
 /* Bumped whenever the meaning of a key field or a precondition changes. */
-#define KEY_FORMAT "procache-key-3"
+#define KEY_FORMAT "procache-key-4"
 
 static void add_fields(const struct job *j, struct cache_key *k,
 		       const char *cwd_tag, const char *cwd);
@@ -101,6 +101,13 @@ static void add_fields(const struct job *j, struct cache_key *k,
 	cache_key_add_str(k, "sandbox", buf);
 	if (o->best_effort_limits)
 		cache_key_add_str(k, "sandbox", "best-effort-limits=1");
+	/* What the job is shown of the machine: the defaults too. */
+	snprintf(buf, sizeof(buf), "memory=%llu",
+		 (unsigned long long)j->hostfacts.memory_bytes);
+	cache_key_add_str(k, "hostfacts", buf);
+	snprintf(buf, sizeof(buf), "cpus=%u", j->hostfacts.cpus);
+	cache_key_add_str(k, "hostfacts", buf);
+	cache_key_add_str(k, "hostfacts", j->cgroup_layout);
 	for (size_t i = 0; i < o->nr_masks; i++) {
 		struct strbuf m = STRBUF_INIT;
 		strbuf_addf(&m, "mask=%s", o->masks[i]);

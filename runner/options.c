@@ -37,7 +37,7 @@ void job_opts_release(struct job_opts *o)
 enum {
 	OPT_CACHE_DIR = 256, OPT_NO_CACHE, OPT_REFRESH, OPT_CHECK, OPT_EXPLAIN,
 	OPT_OUTPUT, OPT_REPORT, OPT_DIFF_JSON, OPT_LOG, OPT_TIMEOUT,
-	OPT_MEMORY, OPT_PIDS, OPT_BEST_EFFORT, OPT_NET, OPT_SHARE_TMP,
+	OPT_MEMORY, OPT_PIDS, OPT_CPUS, OPT_BEST_EFFORT, OPT_NET, OPT_SHARE_TMP,
 	OPT_MASK, OPT_UNTRUSTED, OPT_ENV_CLEAR, OPT_ENV_KEEP, OPT_ENV_SET,
 	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
 	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_REMOTE, OPT_NO_REMOTE,
@@ -84,6 +84,7 @@ static const char run_usage[] =
 	"  --timeout SECONDS      kill the job after SECONDS (exit status 124)\n"
 	"  --memory BYTES         memory limit (64M, 1G)\n"
 	"  --pids N               limit on processes and threads\n"
+	"  --cpus N               the job gets N of procache's CPUs\n"
 	"  --best-effort-limits   fall back to rlimits when a cgroup is unavailable\n"
 	"  --no-trace             do not trace (benchmarks); the job is uncacheable\n"
 	"  --keep-run-dir         keep the run's state directory (debugging)\n"
@@ -112,7 +113,7 @@ static const char trace_usage[] =
 	"  --config FILE          configuration file\n"
 	"  --strict-stat, --mtime=exact|content, --untrusted, --net,\n"
 	"  --share-tmp, --mask PATH,\n"
-	"  --timeout SECONDS, --memory BYTES, --pids N, --best-effort-limits,\n"
+	"  --timeout SECONDS, --memory BYTES, --pids N, --cpus N, --best-effort-limits,\n"
 	"  --env-clear, --env-keep NAME, --env-set NAME=VALUE, --env-unset NAME,\n"
 	"  --keep-run-dir, -v, --log FILE\n"
 	"                         as for 'procache run'\n"
@@ -131,6 +132,7 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "pids", required_argument, NULL, OPT_PIDS },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "best-effort-limits", no_argument, NULL, OPT_BEST_EFFORT },
 	{ "net", no_argument, NULL, OPT_NET },
 	{ "share-tmp", no_argument, NULL, OPT_SHARE_TMP },
@@ -267,6 +269,15 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 				die("invalid value for '--pids': '%s' (want a whole number from 1 to 4194304)",
 				    optarg);
 			o->pids_max = v;
+			break;
+		}
+		case OPT_CPUS: {
+			uint64_t v;
+			if (parse_size(optarg, &v) < 0 || v == 0 ||
+			    v > 4096 || strpbrk(optarg, "kKmMgGtTB"))
+				die("invalid value for '--cpus': '%s' (want a whole number from 1 to 4096)",
+				    optarg);
+			o->cpus = v;
 			break;
 		}
 		case OPT_BEST_EFFORT: o->best_effort_limits = true; break;

@@ -38,6 +38,7 @@ struct job_opts {
 	const char *report_path, *diff_json_path, *log_path;
 	double timeout_s;
 	uint64_t memory_bytes, pids_max;
+	uint64_t cpus;			/* --cpus N; 0: the CPUs procache has */
 	char **outputs;
 	size_t nr_outputs, alloc_outputs;
 	char **masks;

@@ -83,8 +83,13 @@ struct trace {
 	bool notif_sizes_bad; /* the kernel's structs exceed TRACE_NOTIF_BUF */
 	bool dead;
 	bool uname_done;
+	char **synthetic;	/* trace_synthetic_at() */
+	size_t nr_synthetic, alloc_synthetic;
 	char *location_seen; /* trace_location_observed() */
 };
+
+/* The job read the generated host fact @path: remembered once. */
+void trace_synthetic_read(struct trace *t, const char *path);
 
 static inline bool trace_is_digits(const char *s, size_t len)
 {

@@ -41,6 +41,10 @@ void trace_record_found(struct trace *t, const struct res *r,
 {
 	struct trace_obs *o;
 
+	if (r->status == RES_FOUND && r->where == W_INTERNAL &&
+	    t->cfg.hostfacts && sbx_hostfacts_is_synthetic(r->path.buf) &&
+	    (kind == TRACE_CONTENT || kind == TRACE_LISTING))
+		trace_synthetic_read(t, r->path.buf);
 	if (r->status != RES_FOUND || r->where != W_HOST)
 		return;
 	if (trace_record_always_changing(t, r->hostpath.buf, sc))

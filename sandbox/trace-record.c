@@ -166,6 +166,27 @@ void trace_taint(struct trace *t, const char *fmt, ...)
 	t->taints[t->nr_taints++] = strbuf_detach(&sb, NULL);
 }
 
+void trace_synthetic_read(struct trace *t, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_synthetic; i++)
+		if (!strcmp(t->synthetic[i], path))
+			return;
+	ALLOC_GROW(t->synthetic, t->nr_synthetic + 1, t->alloc_synthetic);
+	t->synthetic[t->nr_synthetic++] = xstrdup(path);
+}
+
+size_t trace_nr_synthetic(const struct trace *t)
+{
+	return t->nr_synthetic;
+}
+
+const char *trace_synthetic_at(const struct trace *t, size_t i)
+{
+	return t->synthetic[i];
+}
+
 void trace_location(struct trace *t, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -203,6 +224,9 @@ void trace_records_release(struct trace *t)
 	for (i = 0; i < t->nr_taints; i++)
 		free(t->taints[i]);
 	free(t->taints);
+	for (i = 0; i < t->nr_synthetic; i++)
+		free(t->synthetic[i]);
+	free(t->synthetic);
 	free(t->location_seen);
 }
 
