@@ -16,6 +16,7 @@
  *	proc/meminfo proc/stat proc/uptime proc/loadavg proc/vmstat
  *	proc/cgroups proc/pressure/{cpu,memory,io}
  *	sys/devices/system/cpu/{online,possible,present}
+ *	sys/node0/{meminfo,numastat,vmstat,cpulist}	(NUMA node 0's)
  *	cgroup/		the tree shown at /sys/fs/cgroup
  */
 #include <errno.h>
@@ -41,7 +42,7 @@
 
 #include "common/banned.h"
 
-#define HOSTFACTS_FORMAT "procache-hostfacts-1"
+#define HOSTFACTS_FORMAT "procache-hostfacts-2"
 
 /* What the view shows, and where the generated file is. */
 static const struct {
@@ -61,6 +62,11 @@ static const struct {
 	{ "/sys/devices/system/cpu/online", "sys/devices/system/cpu/online", false },
 	{ "/sys/devices/system/cpu/possible", "sys/devices/system/cpu/possible", false },
 	{ "/sys/devices/system/cpu/present", "sys/devices/system/cpu/present", false },
+	/* NUMA: node 0 holds everything shown (procps reads its meminfo) */
+	{ "/sys/devices/system/node/node0/meminfo", "sys/node0/meminfo", true },
+	{ "/sys/devices/system/node/node0/numastat", "sys/node0/numastat", true },
+	{ "/sys/devices/system/node/node0/vmstat", "sys/node0/vmstat", true },
+	{ "/sys/devices/system/node/node0/cpulist", "sys/node0/cpulist", true },
 };
 
 const char *const sbx_synthetic_cgroup_dir = "/sys/fs/cgroup";
@@ -244,6 +250,29 @@ static void meminfo(const struct sbx_hostfacts *hf, struct strbuf *sb)
 	strbuf_addf(sb, "%-16s%8u\n", "HugePages_Rsvd:", 0u);
 	strbuf_addf(sb, "%-16s%8u\n", "HugePages_Surp:", 0u);
 	strbuf_addf(sb, "%-16s%8u kB\n", "Hugepagesize:", 2048u);
+}
+
+static void node_meminfo(const struct sbx_hostfacts *hf, struct strbuf *sb)
+{
+	static const char *const zero[] = {
+		"MemUsed", "SwapCached", "Active", "Inactive", "Dirty",
+		"Writeback", "FilePages", "Mapped", "AnonPages", "Shmem",
+		"KernelStack", "PageTables", "Slab", "SReclaimable", "SUnreclaim",
+	};
+	unsigned long long kb = (unsigned long long)(hf->memory_bytes >> 10);
+	size_t i;
+
+	/* the kernel's format: "Node 0 " and the label padded to 16 */
+	strbuf_addf(sb, "Node 0 %-16s%8llu kB\n", "MemTotal:", kb);
+	strbuf_addf(sb, "Node 0 %-16s%8llu kB\n", "MemFree:", kb);
+	for (i = 0; i < ARRAY_SIZE(zero); i++) {
+		char label[32];
+
+		snprintf(label, sizeof(label), "%s:", zero[i]);
+		strbuf_addf(sb, "Node 0 %-16s%8u kB\n", label, 0u);
+	}
+	strbuf_addf(sb, "Node 0 %-16s%8u\n", "HugePages_Total:", 0u);
+	strbuf_addf(sb, "Node 0 %-16s%8u\n", "HugePages_Free:", 0u);
 }
 
 static void stat_cpu_line(unsigned long cpu, void *ctx)
@@ -485,6 +514,19 @@ static int generate(const struct sbx_hostfacts *hf, int dirfd, struct strbuf *er
 		ret = put(dirfd, "sys/devices/system/cpu/online", &sb, err) ?:
 		      put(dirfd, "sys/devices/system/cpu/possible", &sb, err) ?:
 		      put(dirfd, "sys/devices/system/cpu/present", &sb, err);
+	if (!ret)
+		ret = put(dirfd, "sys/node0/cpulist", &sb, err);
+	strbuf_reset(&sb);
+	node_meminfo(hf, &sb);
+	if (!ret)
+		ret = put(dirfd, "sys/node0/meminfo", &sb, err) ?:
+		      put_str(dirfd, "sys/node0/numastat",
+			      "numa_hit 0\nnuma_miss 0\nnuma_foreign 0\n"
+			      "interleave_hit 0\nlocal_node 0\nother_node 0\n", err);
+	strbuf_reset(&sb);
+	vmstat(&sb);
+	if (!ret)
+		ret = put(dirfd, "sys/node0/vmstat", &sb, err);
 	if (!ret && mkdir_p_at(dirfd, "cgroup", 0755) < 0)
 		ret = -errno;
 	strbuf_addstr(&cgroups, "#subsys_name\thierarchy\tnum_cgroups\tenabled\n");

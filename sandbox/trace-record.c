@@ -270,7 +270,15 @@ static bool is_cgroup_setting(const char *hostpath)
 
 bool trace_is_always_changing(const char *hostpath)
 {
+	static const char *const node_counters[] = { "meminfo", "numastat", "vmstat" };
+	const char *base = strrchr(hostpath, '/');
 	size_t i;
+
+	/* NUMA nodes' counters (node 0's are generated: §2 "Host facts") */
+	if (base && path_has_prefix_component(hostpath, "/sys/devices/system/node"))
+		for (i = 0; i < ARRAY_SIZE(node_counters); i++)
+			if (!strcmp(base + 1, node_counters[i]))
+				return true;
 
 	for (i = 0; i < ARRAY_SIZE(always_changing); i++)
 		if (path_has_prefix_component(hostpath, always_changing[i]))

@@ -14,9 +14,9 @@
 #	2. a hit, whose stdout, stderr, exit code and resulting tree
 #	   (rw_snapshot) equal the first run's;
 #	3. after CHANGE, a miss.
-# $RW_OPTS (a shell variable) is given to every run; RW_TIMES=1 compares
-# the mtimes of regular files and symlinks too (jobs that set them: tar -x,
-# cp -p), which a hit restores (DESIGN §7).
+# $RW_OPTS (a shell variable) is given to every run; RW_TIMES=REGEX
+# compares the mtimes of the paths it matches too (the ones the job set:
+# tar -x, touch -d), which a hit restores (DESIGN §7).
 #
 # A case whose program cannot run here (not installed: rw_need) is
 # skipped with its reason.
@@ -38,6 +38,7 @@ rw_snapshot() {
 	tree_snapshot "$1" &&
 	/usr/bin/python3 - "$1" "${RW_TIMES:-}" <<-\EOF
 	import os, sys
+	import re
 	top, times = sys.argv[1], sys.argv[2]
 	out = []
 	for d, dirs, files in os.walk(top):
@@ -55,7 +56,7 @@ rw_snapshot() {
 	                v = "error %d" % e.errno
 	            out.append("x %s %s=%s" % (rel, a, v))
 	        st = os.lstat(p)
-	        if times and not os.path.isdir(p):
+	        if times and not os.path.isdir(p) and re.search(times, rel):
 	            out.append("t %s %d" % (rel, st.st_mtime_ns))
 	for l in sorted(out):
 	    print(l)
