@@ -66,7 +66,7 @@ test_expect_success 'cargo build --offline: a crate with no dependencies' '
 	rw_case cargo "mkdir -p src && printf \"[package]\nname = \\\"c\\\"\nversion = \\\"0.1.0\\\"\nedition = \\\"2021\\\"\n\n[dependencies]\n\" >Cargo.toml &&
 		printf \"fn main() { println!(\\\"cargo ok\\\"); }\n\" >src/main.rs" \
 		"echo \"// edit\" >>src/main.rs" \
-		"CARGO_HOME=\$PWD/.cargo-home /usr/bin/cargo build --offline -q && ./target/debug/c"
+		"RUSTC=/usr/bin/rustc CARGO_HOME=\$PWD/.cargo-home /usr/bin/cargo build --offline -q && ./target/debug/c"
 '
 
 test_done
