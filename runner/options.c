@@ -192,6 +192,18 @@ static void add_path_opt(char ***list, size_t *nr, size_t *alloc,
 }
 
 /* The value of a file name option (--report, --log, ...): not empty. */
+/* A whole number from 1 to @max (no size suffix), or die naming --@name. */
+static uint64_t count_opt(const char *value, const char *name, uint64_t max)
+{
+	uint64_t v;
+
+	if (parse_size(value, &v) < 0 || v == 0 || v > max ||
+	    strpbrk(value, "kKmMgGtTB"))
+		die("invalid value for '--%s': '%s' (want a whole number from 1 to %llu)",
+		    name, value, (unsigned long long)max);
+	return v;
+}
+
 static const char *file_name_opt(const char *value, const char *name)
 {
 	if (!*value)
@@ -262,24 +274,12 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 				die("invalid value for '--memory': '%s' (want bytes >= 4096, e.g. 64M or 1G)",
 				    optarg);
 			break;
-		case OPT_PIDS: {
-			uint64_t v;
-			if (parse_size(optarg, &v) < 0 || v == 0 ||
-			    v > 4194304 || strpbrk(optarg, "kKmMgGtTB"))
-				die("invalid value for '--pids': '%s' (want a whole number from 1 to 4194304)",
-				    optarg);
-			o->pids_max = v;
+		case OPT_PIDS:
+			o->pids_max = count_opt(optarg, "pids", 4194304);
 			break;
-		}
-		case OPT_CPUS: {
-			uint64_t v;
-			if (parse_size(optarg, &v) < 0 || v == 0 ||
-			    v > 4096 || strpbrk(optarg, "kKmMgGtTB"))
-				die("invalid value for '--cpus': '%s' (want a whole number from 1 to 4096)",
-				    optarg);
-			o->cpus = v;
+		case OPT_CPUS:
+			o->cpus = count_opt(optarg, "cpus", 4096);
 			break;
-		}
 		case OPT_BEST_EFFORT: o->best_effort_limits = true; break;
 		case OPT_NET: o->share_net = true; break;
 		case OPT_SHARE_TMP: o->share_tmp = true; break;

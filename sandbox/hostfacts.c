@@ -134,35 +134,13 @@ uint64_t sbx_hostfacts_default_memory(void)
 	return total > step ? total / step * step : step;
 }
 
-/* Count of CPUs in a list "0-3,6"; 0 when it cannot be read. */
-static unsigned cpu_list_count(const char *list)
-{
-	unsigned n = 0;
-	const char *p = list;
-
-	while (*p) {
-		char *end;
-		unsigned long a = strtoul(p, &end, 10), b = a;
-
-		if (end == p)
-			return 0;
-		if (*end == '-')
-			b = strtoul(end + 1, &end, 10);
-		if (b < a)
-			return 0;
-		n += (unsigned)(b - a + 1);
-		if (*end == ',')
-			end++;
-		else if (*end)
-			return 0;
-		p = end;
-	}
-	return n;
-}
-
-/* Call @fn(cpu, @ctx) for each CPU of @list. */
-static void cpu_list_each(const char *list, void (*fn)(unsigned long, void *),
-			  void *ctx)
+/*
+ * Call @fn(first, last, @ctx) for each range of a CPU list ("0-3,6"), in
+ * order; -1 when the list is malformed (after the ranges before the fault).
+ */
+static int cpu_list_ranges(const char *list,
+			   void (*fn)(unsigned long, unsigned long, void *),
+			   void *ctx)
 {
 	const char *p = list;
 
@@ -171,15 +149,29 @@ static void cpu_list_each(const char *list, void (*fn)(unsigned long, void *),
 		unsigned long a = strtoul(p, &end, 10), b = a;
 
 		if (end == p)
-			return;
+			return -1;
 		if (*end == '-')
 			b = strtoul(end + 1, &end, 10);
-		for (; a <= b; a++)
-			fn(a, ctx);
-		if (*end != ',')
-			return;
+		if (b < a || (*end && *end != ','))
+			return -1;
+		fn(a, b, ctx);
+		if (!*end)
+			return 0;
 		p = end + 1;
 	}
+	return -1; /* empty, or a trailing comma */
+}
+
+static void count_range(unsigned long a, unsigned long b, void *ctx)
+{
+	*(unsigned long *)ctx += b - a + 1;
+}
+
+unsigned sbx_cpu_list_count(const char *list)
+{
+	unsigned long n = 0;
+
+	return cpu_list_ranges(list, count_range, &n) < 0 ? 0 : (unsigned)n;
 }
 
 static int put(int dirfd, const char *name, const struct strbuf *sb,
@@ -219,71 +211,80 @@ static int put_str(int dirfd, const char *name, const char *s,
 	return ret;
 }
 
-static void meminfo(const struct sbx_hostfacts *hf, struct strbuf *sb)
+/* One line of a meminfo file: the kernel pads the label to 16, the value to 8. */
+static void mem_line(struct strbuf *sb, const char *prefix, const char *name,
+		     unsigned long long value, const char *unit)
 {
-	static const char *const zero[] = {
-		"Buffers", "Cached", "SwapCached", "Active", "Inactive",
-		"Active(anon)", "Inactive(anon)", "Active(file)",
-		"Inactive(file)", "Unevictable", "Mlocked", "SwapTotal",
-		"SwapFree", "Dirty", "Writeback", "AnonPages", "Mapped",
-		"Shmem", "KReclaimable", "Slab", "SReclaimable", "SUnreclaim",
-		"KernelStack", "PageTables", "NFS_Unstable", "Bounce",
-		"WritebackTmp",
-	};
+	char label[32];
+
+	snprintf(label, sizeof(label), "%s:", name);
+	strbuf_addf(sb, "%s%-16s%8llu%s\n", prefix, label, value, unit);
+}
+
+/*
+ * @names: "=" before a name shows the memory (kB), "#" a count of 0
+ * without unit, anything else 0 kB.
+ */
+static void mem_lines(struct strbuf *sb, const char *prefix,
+		      const char *const *names, size_t n,
+		      const struct sbx_hostfacts *hf)
+{
 	unsigned long long kb = (unsigned long long)(hf->memory_bytes >> 10);
 	size_t i;
 
-	/* the kernel's format: the label padded to 16, the value to 8 */
-	strbuf_addf(sb, "%-16s%8llu kB\n", "MemTotal:", kb);
-	strbuf_addf(sb, "%-16s%8llu kB\n", "MemFree:", kb);
-	strbuf_addf(sb, "%-16s%8llu kB\n", "MemAvailable:", kb);
-	for (i = 0; i < ARRAY_SIZE(zero); i++) {
-		char label[32];
+	for (i = 0; i < n; i++) {
+		const char *name = names[i];
 
-		snprintf(label, sizeof(label), "%s:", zero[i]);
-		strbuf_addf(sb, "%-16s%8u kB\n", label, 0u);
+		if (*name == '=')
+			mem_line(sb, prefix, name + 1, kb, " kB");
+		else if (*name == '#')
+			mem_line(sb, prefix, name + 1, 0, "");
+		else
+			mem_line(sb, prefix, name, 0, " kB");
 	}
-	strbuf_addf(sb, "%-16s%8llu kB\n", "CommitLimit:", kb);
-	strbuf_addf(sb, "%-16s%8u kB\n", "Committed_AS:", 0u);
-	strbuf_addf(sb, "%-16s%8u\n", "HugePages_Total:", 0u);
-	strbuf_addf(sb, "%-16s%8u\n", "HugePages_Free:", 0u);
-	strbuf_addf(sb, "%-16s%8u\n", "HugePages_Rsvd:", 0u);
-	strbuf_addf(sb, "%-16s%8u\n", "HugePages_Surp:", 0u);
-	strbuf_addf(sb, "%-16s%8u kB\n", "Hugepagesize:", 2048u);
+}
+
+static void meminfo(const struct sbx_hostfacts *hf, struct strbuf *sb)
+{
+	static const char *const names[] = {
+		"=MemTotal", "=MemFree", "=MemAvailable", "Buffers", "Cached",
+		"SwapCached", "Active", "Inactive", "Active(anon)",
+		"Inactive(anon)", "Active(file)", "Inactive(file)",
+		"Unevictable", "Mlocked", "SwapTotal", "SwapFree", "Dirty",
+		"Writeback", "AnonPages", "Mapped", "Shmem", "KReclaimable",
+		"Slab", "SReclaimable", "SUnreclaim", "KernelStack",
+		"PageTables", "NFS_Unstable", "Bounce", "WritebackTmp",
+		"=CommitLimit", "Committed_AS", "#HugePages_Total",
+		"#HugePages_Free", "#HugePages_Rsvd", "#HugePages_Surp",
+	};
+
+	mem_lines(sb, "", names, ARRAY_SIZE(names), hf);
+	mem_line(sb, "", "Hugepagesize", 2048, " kB");
 }
 
 static void node_meminfo(const struct sbx_hostfacts *hf, struct strbuf *sb)
 {
-	static const char *const zero[] = {
-		"MemUsed", "SwapCached", "Active", "Inactive", "Dirty",
-		"Writeback", "FilePages", "Mapped", "AnonPages", "Shmem",
-		"KernelStack", "PageTables", "Slab", "SReclaimable", "SUnreclaim",
+	static const char *const names[] = {
+		"=MemTotal", "=MemFree", "MemUsed", "SwapCached", "Active",
+		"Inactive", "Dirty", "Writeback", "FilePages", "Mapped",
+		"AnonPages", "Shmem", "KernelStack", "PageTables", "Slab",
+		"SReclaimable", "SUnreclaim", "#HugePages_Total",
+		"#HugePages_Free",
 	};
-	unsigned long long kb = (unsigned long long)(hf->memory_bytes >> 10);
-	size_t i;
 
-	/* the kernel's format: "Node 0 " and the label padded to 16 */
-	strbuf_addf(sb, "Node 0 %-16s%8llu kB\n", "MemTotal:", kb);
-	strbuf_addf(sb, "Node 0 %-16s%8llu kB\n", "MemFree:", kb);
-	for (i = 0; i < ARRAY_SIZE(zero); i++) {
-		char label[32];
-
-		snprintf(label, sizeof(label), "%s:", zero[i]);
-		strbuf_addf(sb, "Node 0 %-16s%8u kB\n", label, 0u);
-	}
-	strbuf_addf(sb, "Node 0 %-16s%8u\n", "HugePages_Total:", 0u);
-	strbuf_addf(sb, "Node 0 %-16s%8u\n", "HugePages_Free:", 0u);
+	mem_lines(sb, "Node 0 ", names, ARRAY_SIZE(names), hf);
 }
 
-static void stat_cpu_line(unsigned long cpu, void *ctx)
+static void stat_cpu_lines(unsigned long a, unsigned long b, void *ctx)
 {
-	strbuf_addf(ctx, "cpu%lu 0 0 0 0 0 0 0 0 0 0\n", cpu);
+	for (; a <= b; a++)
+		strbuf_addf(ctx, "cpu%lu 0 0 0 0 0 0 0 0 0 0\n", a);
 }
 
 static void proc_stat(const struct sbx_hostfacts *hf, struct strbuf *sb)
 {
 	strbuf_addstr(sb, "cpu  0 0 0 0 0 0 0 0 0 0\n");
-	cpu_list_each(hf->cpu_list, stat_cpu_line, sb);
+	cpu_list_ranges(hf->cpu_list, stat_cpu_lines, sb);
 	strbuf_addstr(sb, "intr 0\nctxt 0\nbtime 1700000000\nprocesses 1\n"
 		      "procs_running 1\nprocs_blocked 0\n"
 		      "softirq 0 0 0 0 0 0 0 0 0 0 0\n");
@@ -561,7 +562,7 @@ int sbx_hostfacts_prepare(const struct sbx_hostfacts *hf, const char *base,
 	int ret;
 
 	*out = NULL;
-	if (!cpu_list_count(hf->cpu_list)) {
+	if (!sbx_cpu_list_count(hf->cpu_list)) {
 		strbuf_addf(err, "bad CPU list '%s'", hf->cpu_list);
 		return -EINVAL;
 	}
@@ -696,12 +697,12 @@ int sbx_hostfacts_bind(const char *dir, int rootfd, const char **what,
 
 /* ------------------------------------------------------------------ */
 
-static void set_cpu(unsigned long cpu, void *ctx)
+static void set_cpus(unsigned long a, unsigned long b, void *ctx)
 {
 	cpu_set_t *set = ctx;
 
-	if (cpu < CPU_SETSIZE)
-		CPU_SET(cpu, set);
+	for (; a <= b && a < CPU_SETSIZE; a++)
+		CPU_SET(a, set);
 }
 
 int sbx_hostfacts_attach(const struct sbx *s, pid_t pid, struct strbuf *err)
@@ -711,7 +712,7 @@ int sbx_hostfacts_attach(const struct sbx *s, pid_t pid, struct strbuf *err)
 	if (!s->cfg.cpu_list)
 		return 0;
 	CPU_ZERO(&set);
-	cpu_list_each(s->cfg.cpu_list, set_cpu, &set);
+	cpu_list_ranges(s->cfg.cpu_list, set_cpus, &set);
 	if (sched_setaffinity(pid, sizeof(set), &set) < 0) {
 		strbuf_addf(err, "cannot give the sandbox CPUs %s: %s",
 			    s->cfg.cpu_list, strerror(errno));
@@ -720,40 +721,32 @@ int sbx_hostfacts_attach(const struct sbx *s, pid_t pid, struct strbuf *err)
 	return 0;
 }
 
-char *sbx_cpu_list_first(const char *list, unsigned n)
+struct first_cpus {
+	struct strbuf sb;
+	unsigned left;
+};
+
+static void take_range(unsigned long a, unsigned long b, void *ctx)
 {
-	struct strbuf sb = STRBUF_INIT;
-	const char *p = list;
+	struct first_cpus *f = ctx;
 
-	while (*p && n) {
-		char *end;
-		unsigned long a = strtoul(p, &end, 10), b = a;
-
-		if (end == p)
-			break;
-		if (*end == '-')
-			b = strtoul(end + 1, &end, 10);
-		if (b - a + 1 > n)
-			b = a + n - 1;
-		n -= (unsigned)(b - a + 1);
-		if (sb.len)
-			strbuf_addch(&sb, ',');
-		if (a == b)
-			strbuf_addf(&sb, "%lu", a);
-		else
-			strbuf_addf(&sb, "%lu-%lu", a, b);
-		if (*end != ',')
-			break;
-		p = end + 1;
-	}
-	if (n) {
-		strbuf_release(&sb);
-		return NULL;
-	}
-	return strbuf_detach(&sb, NULL);
+	if (!f->left)
+		return;
+	if (b - a + 1 > f->left)
+		b = a + f->left - 1;
+	f->left -= (unsigned)(b - a + 1);
+	strbuf_addf(&f->sb, "%s%lu", f->sb.len ? "," : "", a);
+	if (b > a)
+		strbuf_addf(&f->sb, "-%lu", b);
 }
 
-unsigned sbx_cpu_list_count(const char *list)
+char *sbx_cpu_list_first(const char *list, unsigned n)
 {
-	return cpu_list_count(list);
+	struct first_cpus f = { .sb = STRBUF_INIT, .left = n };
+
+	if (cpu_list_ranges(list, take_range, &f) < 0 || f.left) {
+		strbuf_release(&f.sb);
+		return NULL;
+	}
+	return strbuf_detach(&f.sb, NULL);
 }
