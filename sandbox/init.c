@@ -413,6 +413,16 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 				*paths[k] = xasprintf("/proc/self/fd/%d", fd);
 			}
 		}
+		/* the host facts, too: in the cache directory, like R */
+		if (s->cfg.hostfacts_dir) {
+			int fd = open(s->cfg.hostfacts_dir,
+				      O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+			if (fd < 0)
+				sbx_child_fail(status_fd, "cannot open '%s'",
+					       s->cfg.hostfacts_dir);
+			s->cfg.hostfacts_dir = xasprintf("/proc/self/fd/%d", fd);
+		}
 	}
 	if (s->userns && s->job_uid != s->host_uid && s->map_uid != s->host_uid) {
 		/*

@@ -88,7 +88,10 @@ test_expect_success 'mountinfo: the overlays show no run id (upper and work name
 	hstart &&
 	for i in 1 2; do
 		"$PROCACHE" run --no-cache -- cat /proc/self/mountinfo >"$TEST_DIR/mi$i" || return 1
-		sed "s/^[0-9]* [0-9]* [0-9]*:[0-9]* //" "$TEST_DIR/mi$i" >"$TEST_DIR/mi$i.strip"
+		# the mounts procache makes (other mounts mirror the host
+		# table, which other processes change)
+		sed "s/^[0-9]* [0-9]* [0-9]*:[0-9]* //" "$TEST_DIR/mi$i" |
+		awk "\$2 == \"/\" || \$2 ~ \"^/(proc|sys|dev|tmp)(/|\$)\"" >"$TEST_DIR/mi$i.strip"
 	done &&
 	grep -q "upperdir=/proc/self/fd/" "$TEST_DIR/mi1" &&
 	! grep -q "$PROCACHE_DIR/run/" "$TEST_DIR/mi1" &&
