@@ -21,8 +21,12 @@ static int cmp_change_path(const void *key, const void *elem)
 /* Does the diff (sorted by path) leave a regular file at @path? */
 static bool diff_has_file(const struct job_run *r, const char *path)
 {
-	const struct sbx_change *c = bsearch(path, r->changes, r->nr_changes,
-					     sizeof(*r->changes), cmp_change_path);
+	const struct sbx_change *c;
+
+	if (!r->nr_changes)
+		return false; /* bsearch's array may not be NULL, even empty */
+	c = bsearch(path, r->changes, r->nr_changes, sizeof(*r->changes),
+		    cmp_change_path);
 	return c && c->kind == CHANGE_FILE;
 }
 
