@@ -21,6 +21,8 @@
  *				credentials) and, as its mtime, when: the next
  *				runs skip it for 30 s (cache/remote.c)
  *	$CACHE/run/		per-run state directories (sandbox/)
+ *	$CACHE/hostfacts/<32 hex>/	generated host facts, one directory
+ *				per distinct content (sandbox/hostfacts.c)
  *	$CACHE/tmp/		temporary files, renamed into blobs/
  *
  * Files being written have a temporary name beginning with

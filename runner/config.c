@@ -144,7 +144,7 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 		"base_dir", "mtime", "cache_failures", NULL };
 	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
-		"disk", "best_effort", NULL };
+		"cpus", "disk", "best_effort", NULL };
 	static const char *const cap_keys[] = { "add", "drop", NULL };
 	const char *s;
 	const cJSON *obj;
@@ -237,7 +237,8 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 		if ((rc = config_json_seconds(obj, "timeout", "limits.timeout",
 					      &cfg->timeout_s, err)) < 0 ||
 		    (rc = get_size(obj, "memory", &cfg->memory_bytes, err)) < 0 ||
-		    (rc = get_size(obj, "pids", &cfg->pids_max, err)) < 0)
+		    (rc = get_size(obj, "pids", &cfg->pids_max, err)) < 0 ||
+		    (rc = get_size(obj, "cpus", &cfg->cpus, err)) < 0)
 			return rc;
 		if (cJSON_GetObjectItemCaseSensitive(obj, "disk")) {
 			if ((rc = get_size(obj, "disk", &cfg->disk_bytes, err)) < 0)
@@ -245,6 +246,10 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			if (cfg->disk_bytes && cfg->disk_bytes < JOB_DISK_MIN)
 				return strbuf_error(err, -EINVAL, "key 'limits.disk': want 0 (none) or at least 1M");
 			cfg->has_disk = true;
+		}
+		if (cfg->cpus > 4096) {
+			strbuf_addstr(err, "key 'limits.cpus': want a whole number from 1 to 4096");
+			return -EINVAL;
 		}
 		if (json_get_bool(obj, "best_effort", &cfg->best_effort_limits,
 				  false, err) == -EINVAL)
@@ -348,6 +353,8 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 		o->disk_bytes = cfg->disk_bytes;
 		o->has_disk = true;
 	}
+	if (!o->cpus)
+		o->cpus = cfg->cpus;
 	o->best_effort_limits |= cfg->best_effort_limits;
 	o->no_cache_failures |= cfg->no_cache_failures;
 	if (!o->mtime_set && cfg->has_mtime)

@@ -77,7 +77,7 @@ struct pc_config {
 	bool env_clear;
 	char **env_keep, **env_set, **env_unset;
 	double timeout_s;
-	uint64_t memory_bytes, pids_max;
+	uint64_t memory_bytes, pids_max, cpus;
 	uint64_t disk_bytes;		/* meaningful when has_disk (0: none) */
 	bool has_disk;
 	bool best_effort_limits;

@@ -340,6 +340,26 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 	}
 
 	procattr_read(&j->attrs);
+	if (o->cpus) {
+		char *given = sbx_cpu_list_first(j->attrs.affinity, (unsigned)o->cpus);
+
+		if (!given)
+			die("--cpus %llu: procache itself may run on %u CPUs only (%s)",
+			    (unsigned long long)o->cpus,
+			    sbx_cpu_list_count(j->attrs.affinity), j->attrs.affinity);
+		free(j->attrs.affinity);
+		j->attrs.affinity = given;
+	}
+	j->cgroup_layout = sbx_hostfacts_cgroup_layout();
+	j->hostfacts = (struct sbx_hostfacts){
+		.memory_bytes = o->memory_bytes ? o->memory_bytes
+						: sbx_hostfacts_default_memory(),
+		.memory_limited = o->memory_bytes != 0,
+		.pids_max = o->pids_max,
+		.cpus = (unsigned)o->cpus,
+		.cpu_list = j->attrs.affinity,
+		.cgroup_layout = j->cgroup_layout,
+	};
 
 	struct stat st;
 	if (procattr_stdin_closed()) {
@@ -382,6 +402,7 @@ void job_release(struct job *j)
 	free(j->base_dir);
 	cache_remote_close(j->remote);
 	procattr_release(&j->attrs);
+	free(j->cgroup_layout);
 	if (j->stdin_fd >= 0)
 		close(j->stdin_fd);
 	memset(j, 0, sizeof(*j));
@@ -599,6 +620,13 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		debug("run: base directory '%s': %s", j->base_dir,
 		      j->relocatable ? "the run may be relocatable"
 				     : "not relocatable (cwd outside, or named in argv, env or masks)");
+	_cleanup_free_ char *hostfacts_base = path_join(j->cache_dir, "hostfacts");
+	_cleanup_free_ char *hostfacts_dir = NULL;
+	if (sbx_hostfacts_prepare(&j->hostfacts, hostfacts_base, &hostfacts_dir,
+				  &err) < 0)
+		die("%s", err.buf);
+	cfg.hostfacts_dir = hostfacts_dir;
+	cfg.cpu_list = o->cpus ? j->attrs.affinity : NULL;
 	if (sbx_new(&cfg, &r->sbx, &err) < 0)
 		die("%s", err.buf);
 
@@ -631,6 +659,8 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.host_net = o->share_net,
 		.location_dir = j->relocatable ? j->base_dir : NULL,
 		.fast = j->fast_path,
+		.hostfacts = true,
+		.sysinfo_ram = j->hostfacts.memory_bytes,
 	};
 	if (!o->no_trace || o->untrusted) {
 		r->trace = trace_new(&tcfg);

@@ -27,6 +27,7 @@
 #include "runner/options.h"
 #include "runner/procattr.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "sandbox/trace.h"
 
 struct cache;
@@ -78,6 +79,13 @@ struct job {
 				 * unless forced off, never untraced or
 				 * untrusted; keyed */
 	struct procattr attrs;	/* what the job inherits and is keyed */
+	/*
+	 * What the job is shown of the machine (DESIGN.md §2, "Host
+	 * facts"), keyed: its strings are cgroup_layout and attrs.affinity
+	 * (the CPUs given: the first --cpus of procache's own).
+	 */
+	struct sbx_hostfacts hostfacts;
+	char *cgroup_layout;
 };
 
 /*

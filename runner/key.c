@@ -112,6 +112,13 @@ static void add_fields(const struct job *j, struct cache_key *k,
 	/* the fast path's library, its page and LD_PRELOAD (DESIGN §3.1) */
 	snprintf(buf, sizeof(buf), "fastpath=%s", j->fast_path ? trace_fast_version() : "off");
 	cache_key_add_str(k, "sandbox", buf);
+	/* What the job is shown of the machine: the defaults too. */
+	snprintf(buf, sizeof(buf), "memory=%llu",
+		 (unsigned long long)j->hostfacts.memory_bytes);
+	cache_key_add_str(k, "hostfacts", buf);
+	snprintf(buf, sizeof(buf), "cpus=%u", j->hostfacts.cpus);
+	cache_key_add_str(k, "hostfacts", buf);
+	cache_key_add_str(k, "hostfacts", j->cgroup_layout);
 	for (size_t i = 0; i < o->nr_masks; i++) {
 		struct strbuf m = STRBUF_INIT;
 		strbuf_addf(&m, "mask=%s", o->masks[i]);

@@ -89,7 +89,7 @@ void job_opts_release(struct job_opts *o)
 enum {
 	OPT_CACHE_DIR = 256, OPT_NO_CACHE, OPT_REFRESH, OPT_CHECK, OPT_EXPLAIN,
 	OPT_OUTPUT, OPT_REPORT, OPT_DIFF_JSON, OPT_LOG, OPT_TIMEOUT,
-	OPT_MEMORY, OPT_PIDS, OPT_BEST_EFFORT, OPT_NET, OPT_SHARE_TMP,
+	OPT_MEMORY, OPT_PIDS, OPT_CPUS, OPT_BEST_EFFORT, OPT_NET, OPT_SHARE_TMP,
 	OPT_MASK, OPT_UNTRUSTED, OPT_ENV_CLEAR, OPT_ENV_KEEP, OPT_ENV_SET,
 	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
 	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_CAP_ADD, OPT_CAP_DROP,
@@ -152,6 +152,7 @@ static const char run_usage[] =
 	"  --disk BYTES           most the job may write (ENOSPC past it; 0: none;\n"
 	"                         default: a quarter of the cache's file system,\n"
 	"                         at most half the memory)\n"
+	"  --cpus N               the job gets N of procache's CPUs\n"
 	"  --best-effort-limits   fall back to rlimits when a cgroup is unavailable\n"
 	"  --no-trace             do not trace (benchmarks); the job is uncacheable\n"
 	"  --keep-run-dir         keep the run's state directory (debugging)\n"
@@ -182,7 +183,7 @@ static const char trace_usage[] =
 	"  --strict-stat, --mtime=exact|content, --untrusted, --net,\n"
 	"  --share-tmp, --mask PATH, --declare-output PATH,\n"
 	"  --cap-add CAP, --cap-drop CAP,\n"
-	"  --timeout SECONDS, --memory BYTES, --pids N, --disk BYTES,\n"
+	"  --timeout SECONDS, --memory BYTES, --pids N, --cpus N, --disk BYTES,\n"
 	"  --best-effort-limits,\n"
 	"  --env-clear, --env-keep NAME, --env-set NAME=VALUE, --env-unset NAME,\n"
 	"  --keep-run-dir, -v, --log FILE\n"
@@ -204,6 +205,7 @@ static const struct option long_options[] = {
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "pids", required_argument, NULL, OPT_PIDS },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "best-effort-limits", no_argument, NULL, OPT_BEST_EFFORT },
 	{ "net", no_argument, NULL, OPT_NET },
 	{ "share-tmp", no_argument, NULL, OPT_SHARE_TMP },
@@ -298,6 +300,18 @@ static void add_check_ignore(struct job_opts *o, const char *re)
 }
 
 /* The value of a file name option (--report, --log, ...): not empty. */
+/* A whole number from 1 to @max (no size suffix), or die naming --@name. */
+static uint64_t count_opt(const char *value, const char *name, uint64_t max)
+{
+	uint64_t v;
+
+	if (parse_size(value, &v) < 0 || v == 0 || v > max ||
+	    strpbrk(value, "kKmMgGtTB"))
+		die("invalid value for '--%s': '%s' (want a whole number from 1 to %llu)",
+		    name, value, (unsigned long long)max);
+	return v;
+}
+
 static const char *file_name_opt(const char *value, const char *name)
 {
 	if (!*value)
@@ -372,15 +386,12 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 				die("invalid value for '--memory': '%s' (want bytes >= 4096, e.g. 64M or 1G)",
 				    optarg);
 			break;
-		case OPT_PIDS: {
-			uint64_t v;
-			if (parse_size(optarg, &v) < 0 || v == 0 ||
-			    v > 4194304 || strpbrk(optarg, "kKmMgGtTB"))
-				die("invalid value for '--pids': '%s' (want a whole number from 1 to 4194304)",
-				    optarg);
-			o->pids_max = v;
+		case OPT_PIDS:
+			o->pids_max = count_opt(optarg, "pids", 4194304);
 			break;
-		}
+		case OPT_CPUS:
+			o->cpus = count_opt(optarg, "cpus", 4096);
+			break;
 		case OPT_DISK:
 			if (parse_size(optarg, &o->disk_bytes) < 0 ||
 			    (o->disk_bytes && o->disk_bytes < JOB_DISK_MIN))

@@ -43,6 +43,7 @@ struct job_opts {
 	uint64_t memory_bytes, pids_max;
 	uint64_t disk_bytes;		/* --disk; meaningful when has_disk (0: none) */
 	bool has_disk;
+	uint64_t cpus;			/* --cpus N; 0: the CPUs procache has */
 	char **outputs;
 	size_t nr_outputs, alloc_outputs;
 	char **masks;

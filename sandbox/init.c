@@ -376,23 +376,38 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 		_exit(125);	/* the supervisor died or gave up */
 	close(fds->go_r);
 
+	/*
+	 * A cgroup namespace rooted at the cgroups init is in now (the
+	 * run's own, when limits made one): /proc/self/cgroup shows "/"
+	 * in every hierarchy, never a host path (DESIGN.md §2, "Host
+	 * facts").
+	 */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		sbx_child_fail(status_fd, "cannot create a cgroup namespace");
+
 	hostroot_fd = open(s->root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (hostroot_fd < 0)
 		sbx_child_fail(status_fd, "cannot open '%s'", s->root_dir);
 
-	if (s->userns && s->job_uid != s->host_uid && s->map_uid != s->host_uid) {
+	{
 		/*
-		 * The job's ids may not be able to look up R (a cache
-		 * directory of mode 0700): the layers' directories are
-		 * opened now and named to overlayfs through /proc/self/fd
-		 * magic links.
+		 * The layers' upper and work directories are opened now and
+		 * named to overlayfs through /proc/self/fd magic links: the
+		 * job's /proc/self/mountinfo then shows the same option
+		 * strings on every run, not R's random name (DESIGN.md §2,
+		 * "Host facts"). The job's ids may also not be able to look
+		 * up R (a cache directory of mode 0700): when init changes
+		 * its ids below, the lower directories are opened too.
 		 */
+		bool lower_too = s->userns && s->job_uid != s->host_uid &&
+				 s->map_uid != s->host_uid;
+
 		for (i = 0; i < s->nr_layers; i++) {
 			char **paths[] = { &s->layers[i].upper, &s->layers[i].work,
 					   &s->layers[i].lower };
 			size_t k;
 
-			for (k = 0; k < ARRAY_SIZE(paths); k++) {
+			for (k = 0; k < (lower_too ? 3u : 2u); k++) {
 				int fd = open(*paths[k], O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 				if (fd < 0)
@@ -402,6 +417,18 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 				*paths[k] = xasprintf("/proc/self/fd/%d", fd);
 			}
 		}
+		/* the host facts, too: in the cache directory, like R */
+		if (s->cfg.hostfacts_dir) {
+			int fd = open(s->cfg.hostfacts_dir,
+				      O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+			if (fd < 0)
+				sbx_child_fail(status_fd, "cannot open '%s'",
+					       s->cfg.hostfacts_dir);
+			s->cfg.hostfacts_dir = xasprintf("/proc/self/fd/%d", fd);
+		}
+	}
+	if (s->userns && s->job_uid != s->host_uid && s->map_uid != s->host_uid) {
 		/*
 		 * Untrusted as root: become SBX_UNTRUSTED_ID (mapped from
 		 * the same host id) now, so the overlays are mounted with

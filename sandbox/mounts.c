@@ -1066,7 +1066,7 @@ void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd)
 	static const char *const root_opts[] = { "mode", "0755", NULL };
 	static const char *const tmp_opts[] = { "mode", "1777", NULL };
 	_cleanup_close_ int rootfd = -1;
-	const char *what;
+	const char *what, *where;
 	size_t i;
 
 	/* Nothing we mount may propagate back to the host. */
@@ -1138,6 +1138,10 @@ void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd)
 	build_dev(rootfd, status_fd);
 	build_tracer_files(s, rootfd, status_fd);
 	build_sys(rootfd, status_fd);
+	if (s->cfg.hostfacts_dir &&
+	    sbx_hostfacts_bind(s->cfg.hostfacts_dir, rootfd, &what, &where) < 0)
+		sbx_child_fail(status_fd, "cannot show host facts on '%s': %s",
+			       where, what);
 	if (!s->cfg.share_tmp &&
 	    mount_fresh(rootfd, "tmp", "tmpfs", tmp_opts,
 			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &what) < 0)

@@ -228,6 +228,10 @@ int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err)
 	s->cfg.run_root = s->run_root;
 	s->cfg.masks = (const char *const *)s->masks;
 	s->cfg.hidden = (const char *const *)s->hidden;
+	s->hostfacts_dir = cfg->hostfacts_dir ? xstrdup(cfg->hostfacts_dir) : NULL;
+	s->cpu_list = cfg->cpu_list ? xstrdup(cfg->cpu_list) : NULL;
+	s->cfg.hostfacts_dir = s->hostfacts_dir;
+	s->cfg.cpu_list = s->cpu_list;
 	sigemptyset(&s->sig_ignore);
 	sigemptyset(&s->sig_block);
 	if (cfg->sig_ignore)
@@ -871,7 +875,8 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	status_p[0] = out_p[0] = err_p[0] = sock_p[0] = -1;
 
 	if ((s->userns && (ret = map_ids(s, pid, err)) < 0) ||
-	    (ret = sbx_limits_attach(s, pid, err)) < 0) {
+	    (ret = sbx_limits_attach(s, pid, err)) < 0 ||
+	    (ret = sbx_hostfacts_attach(s, pid, err)) < 0) {
 		/* init reads EOF on "go" and exits; reap it below. */
 		close_fd(&go_p[1]);
 		syscall(SYS_pidfd_send_signal, st.pidfd, SIGKILL, NULL, 0);
@@ -1004,6 +1009,8 @@ void sbx_free(struct sbx *s)
 	strv_free(s->hidden);
 	free(s->cwd);
 	free(s->run_root);
+	free(s->hostfacts_dir);
+	free(s->cpu_list);
 	free(s->run_dir);
 	free(s->root_dir);
 	free(s->stdout_path);

@@ -225,6 +225,14 @@ struct sbx_config {
 	uint64_t disk_bytes;
 	/* disk_bytes is procache's default (sbx_disk_default()), not asked for. */
 	bool disk_default;
+	/*
+	 * The directory of generated host facts (sbx_hostfacts_prepare())
+	 * bound over the view's /proc and /sys entries, or NULL: the host's
+	 * own. The job also gets a cgroup namespace of its own either way.
+	 */
+	const char *hostfacts_dir;
+	/* The CPUs init and the job are given ("0-1"); NULL: the caller's. */
+	const char *cpu_list;
 };
 
 /*
@@ -320,6 +328,46 @@ void sbx_caps_names(uint64_t set, struct strbuf *out);
 #define SBX_DISK_DEFAULT_FS_DIV 4
 #define SBX_DISK_DEFAULT_RAM_DIV 2
 uint64_t sbx_disk_default(const char *dir);
+
+/*
+ * Host facts (DESIGN.md §2, "Host facts"): what the job is shown of the
+ * machine's memory, CPUs, load and cgroups, a function of this struct
+ * alone (the caller keys every field).
+ */
+struct sbx_hostfacts {
+	uint64_t memory_bytes;	/* MemTotal, sysinfo's totalram */
+	bool memory_limited;	/* memory.max shows memory_bytes, else "max" */
+	uint64_t pids_max;	/* pids.max; 0: "max" */
+	unsigned cpus;		/* --cpus: the CPU quota; 0: none ("max") */
+	const char *cpu_list;	/* the CPUs given ("0-1"): online, cpuset, stat */
+	const char *cgroup_layout; /* sbx_hostfacts_cgroup_layout() */
+};
+
+/*
+ * The host's cgroup layout as the job's cgroup namespace shows it in
+ * /proc/self/cgroup: "v2", or "v1:" and the hierarchies without their
+ * paths ("v1:4:memory;3:cpu,cpuacct;0:"); "none" without cgroups.
+ */
+char *sbx_hostfacts_cgroup_layout(void);
+
+/* The memory shown when no limit is given: the host's, rounded down. */
+uint64_t sbx_hostfacts_default_memory(void);
+
+/*
+ * The directory of the files generated for @hf under @base (made once,
+ * temp + rename, shared by every run with the same @hf): *@dir, to put
+ * in sbx_config.hostfacts_dir (caller frees). 0 or -errno with @err.
+ */
+int sbx_hostfacts_prepare(const struct sbx_hostfacts *hf, const char *base,
+			  char **dir, struct strbuf *err);
+
+/* Whether the job's @path (absolute) is a generated host fact. */
+bool sbx_hostfacts_is_synthetic(const char *path);
+
+/* The first @n CPUs of @list ("0-3,6"), or NULL when it has fewer. */
+char *sbx_cpu_list_first(const char *list, unsigned n);
+/* How many CPUs @list names; 0 when it is malformed. */
+unsigned sbx_cpu_list_count(const char *list);
 
 /*
  * Check @cfg, create R = cfg->run_root/<16 random hex> (with R/lock,

@@ -58,6 +58,7 @@ struct sbx {
 	struct sbx_config cfg;
 	char **argv, **envp, **masks, **hidden;
 	char *cwd, *run_root;
+	char *hostfacts_dir, *cpu_list;
 
 	char *run_dir;		/* R */
 	int run_dir_fd;
@@ -127,6 +128,17 @@ struct sbx_child_fds {
 };
 __attribute__((__noreturn__))
 void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds);
+
+/* hostfacts.c */
+/*
+ * In init, before pivot_root: bind the files of @dir over the view's
+ * /proc and /sys entries and its tree over /sys/fs/cgroup (@rootfd: the
+ * new root). -1 with errno, *@what the step and *@where the path.
+ */
+int sbx_hostfacts_bind(const char *dir, int rootfd, const char **what,
+		       const char **where);
+/* Supervisor, after clone, before "go": give @pid the CPUs of cfg.cpu_list. */
+int sbx_hostfacts_attach(const struct sbx *s, pid_t pid, struct strbuf *err);
 
 /* limits.c */
 /* Supervisor, before clone: create cgroups or plan rlimits. */

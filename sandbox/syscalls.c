@@ -348,7 +348,7 @@ static const struct trace_sc table[] = {
 	{ "sync_file_range", TRACE_SC_PURE },
 	{ "syncfs", TRACE_SC_PURE },
 	{ "sysfs", TRACE_SC_PURE },                     /* file system type names: out of the model */
-	{ "sysinfo", TRACE_SC_PURE },                   /* host memory/uptime: out of the model, like the clock */
+	{ "sysinfo", TRACE_SC_TRACED },                 /* answered from the host facts the view shows */
 	{ "syslog", TRACE_SC_TAINT },
 	{ "tee", TRACE_SC_PURE },
 	{ "tgkill", TRACE_SC_TRACED },	/* own PID namespace; signals sent: DESIGN §7 */

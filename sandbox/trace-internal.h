@@ -92,6 +92,8 @@ struct trace {
 	bool notif_sizes_bad; /* the kernel's structs exceed TRACE_NOTIF_BUF */
 	bool dead;
 	bool uname_done;
+	char **synthetic;	/* trace_synthetic_at() */
+	size_t nr_synthetic, alloc_synthetic;
 	char *location_seen; /* trace_location_observed() */
 
 	/*
@@ -113,6 +115,9 @@ struct trace {
 	uint64_t nr_notifications, nr_records, nr_fallbacks;
 	uint32_t nr_by_call[512];	/* notifications by call number */
 };
+
+/* The job read the generated host fact @path: remembered once. */
+void trace_synthetic_read(struct trace *t, const char *path);
 
 static inline bool trace_is_digits(const char *s, size_t len)
 {

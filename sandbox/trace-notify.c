@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
@@ -163,6 +164,8 @@ struct call {
 	bool touched_host;
 	size_t nr_touched;
 	char *touched[CALL_MAX_TOUCHED];
+	bool emulated;  /* answered by the tracer: return @val, no CONTINUE */
+	long long val;
 };
 
 static bool still_valid(struct call *c)
@@ -822,6 +825,36 @@ out:
 	trace_res_release(&r);
 }
 
+/*
+ * sysinfo(2), answered from the host facts the view shows (trace.h,
+ * cfg.sysinfo_ram), so that glibc's sysconf(_SC_PHYS_PAGES) (the JVM's
+ * heap size) agrees with /proc/meminfo. The struct is written into the
+ * caller once its notification is known to be valid.
+ */
+static void on_sysinfo(struct call *c, uint64_t addr)
+{
+	struct sysinfo si;
+	struct iovec local = { .iov_base = &si, .iov_len = sizeof(si) };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr,
+				.iov_len = sizeof(si) };
+
+	if (!c->t->cfg.sysinfo_ram)
+		return;
+	memset(&si, 0, sizeof(si));
+	si.uptime = 100;
+	si.totalram = c->t->cfg.sysinfo_ram;
+	si.freeram = c->t->cfg.sysinfo_ram;
+	si.procs = 1;
+	si.mem_unit = 1;
+	if (!still_valid(c))
+		return;
+	trace_synthetic_read(c->t, "sysinfo(2)");
+	c->emulated = true;
+	if (process_vm_writev((pid_t)c->req->pid, &local, 1, &remote, 1, 0) !=
+	    (ssize_t)sizeof(si))
+		c->error = EFAULT;
+}
+
 static void add_hostfact(struct call *c, const char *name, const char *value)
 {
 	struct trace_obs *o = trace_obs_add(c->t, TRACE_HOSTFACT, name, c->sc, NULL);
@@ -1024,6 +1057,9 @@ static void on_notification(struct call *c)
 		break;
 	case SYS_openat:
 		on_open(c, arg_fd(a[0]), a[1], a[2], a[3], 0);
+		break;
+	case SYS_sysinfo:
+		on_sysinfo(c, a[0]);
 		break;
 	case SYS_openat2: {
 		struct open_how how;
@@ -1491,6 +1527,8 @@ int trace_handle(void *ctx, int fd)
 	rs.resp.id = rq.req.id;
 	if (c.error) {
 		rs.resp.error = -c.error;
+	} else if (c.emulated) {
+		rs.resp.val = c.val;
 	} else {
 		rs.resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	}

@@ -41,7 +41,19 @@ void trace_record_found(struct trace *t, const struct res *r,
 {
 	struct trace_obs *o;
 
+	if (r->status == RES_FOUND && r->where == W_INTERNAL &&
+	    t->cfg.hostfacts && sbx_hostfacts_is_synthetic(r->path.buf) &&
+	    (kind == TRACE_CONTENT || kind == TRACE_LISTING))
+		trace_synthetic_read(t, r->path.buf);
 	if (r->status != RES_FOUND || r->where != W_HOST)
+		return;
+	/*
+	 * The job lists its own procfs: its processes, and the kernel's
+	 * entries (DESIGN.md §3: out of the model, like the kernel's
+	 * version when not asked with uname), never the host's processes.
+	 */
+	if (kind == TRACE_LISTING && t->cfg.hostfacts &&
+	    !strcmp(r->hostpath.buf, "/proc"))
 		return;
 	if (trace_record_always_changing(t, r->hostpath.buf, sc))
 		return;

@@ -187,6 +187,27 @@ void trace_taint(struct trace *t, const char *fmt, ...)
 	t->taints[t->nr_taints++] = strbuf_detach(&sb, NULL);
 }
 
+void trace_synthetic_read(struct trace *t, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_synthetic; i++)
+		if (!strcmp(t->synthetic[i], path))
+			return;
+	ALLOC_GROW(t->synthetic, t->nr_synthetic + 1, t->alloc_synthetic);
+	t->synthetic[t->nr_synthetic++] = xstrdup(path);
+}
+
+size_t trace_nr_synthetic(const struct trace *t)
+{
+	return t->nr_synthetic;
+}
+
+const char *trace_synthetic_at(const struct trace *t, size_t i)
+{
+	return t->synthetic[i];
+}
+
 void trace_location(struct trace *t, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -227,6 +248,9 @@ void trace_records_release(struct trace *t)
 	for (i = 0; i < t->nr_taints; i++)
 		free(t->taints[i]);
 	free(t->taints);
+	for (i = 0; i < t->nr_synthetic; i++)
+		free(t->synthetic[i]);
+	free(t->synthetic);
 	free(t->location_seen);
 }
 
@@ -270,7 +294,15 @@ static bool is_cgroup_setting(const char *hostpath)
 
 bool trace_is_always_changing(const char *hostpath)
 {
+	static const char *const node_counters[] = { "meminfo", "numastat", "vmstat" };
+	const char *base = strrchr(hostpath, '/');
 	size_t i;
+
+	/* NUMA nodes' counters (node 0's are generated: §2 "Host facts") */
+	if (base && path_has_prefix_component(hostpath, "/sys/devices/system/node"))
+		for (i = 0; i < ARRAY_SIZE(node_counters); i++)
+			if (!strcmp(base + 1, node_counters[i]))
+				return true;
 
 	for (i = 0; i < ARRAY_SIZE(always_changing); i++)
 		if (path_has_prefix_component(hostpath, always_changing[i]))

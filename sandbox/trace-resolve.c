@@ -122,6 +122,8 @@ static enum where where_is(const struct walk *w, const char *p,
 	for (i = 0; i < t->cfg.nr_declared; i++)
 		if (path_has_prefix_component(p, t->declared[i]))
 			return W_INTERNAL;
+	if (t->cfg.hostfacts && sbx_hostfacts_is_synthetic(p))
+		return W_INTERNAL; /* generated: a function of the key */
 	if (path_has_prefix_component(p, "/proc") || path_has_prefix_component(p, "/sys")) {
 		strbuf_addstr(hostpath, p);
 		return W_HOST;

@@ -99,6 +99,17 @@ struct trace_config {
 	/* Tests: at most this many records in the channel at once (0: its
 	 * size), so that it overflows. */
 	unsigned fast_slots;
+	/*
+	 * The view shows generated host facts (sbx_hostfacts_bind(): /proc
+	 * files, /sys/devices/system/cpu, /sys/fs/cgroup): those paths are
+	 * not host state, and what the job read of them is listed by
+	 * trace_synthetic_at(). With sysinfo_ram, sysinfo(2) is answered by
+	 * the tracer from them: totalram = freeram = sysinfo_ram, no swap,
+	 * loads 0, uptime 100 s, 1 process (the same as /proc/meminfo,
+	 * /proc/loadavg and /proc/uptime show).
+	 */
+	bool hostfacts;
+	uint64_t sysinfo_ram;
 };
 
 enum trace_obs_kind {
@@ -235,6 +246,13 @@ void trace_counts(const struct trace *t, struct trace_counts *out);
 /* Observations, in the order of first observation. */
 size_t trace_nr_obs(const struct trace *t);
 const struct trace_obs *trace_obs_at(const struct trace *t, size_t i);
+
+/*
+ * The generated host facts the job read (job paths, and "sysinfo(2)"),
+ * in order of first read; no duplicates.
+ */
+size_t trace_nr_synthetic(const struct trace *t);
+const char *trace_synthetic_at(const struct trace *t, size_t i);
 
 /* Taint reasons, in order; no duplicates. */
 /*

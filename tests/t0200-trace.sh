@@ -83,9 +83,17 @@ test_expect_success ROOT 'files the job wrote are not host observations; > outpu
 	has_obs out.json stat "$TEST_DIR"
 '
 
-test_expect_success ROOT 'reading /proc/meminfo makes the job uncacheable' '
+test_expect_success ROOT 'reading /proc/interrupts makes the job uncacheable' '
+	"$PROCACHE" trace --json -- "$TR" open /proc/interrupts >out.json &&
+	has_taint out.json /proc/interrupts
+'
+
+test_expect_success ROOT '/proc/meminfo is generated: listed as synthetic, not a taint' '
 	"$PROCACHE" trace --json -- "$TR" open /proc/meminfo >out.json &&
-	has_taint out.json /proc/meminfo
+	! has_taint out.json /proc/meminfo &&
+	python3 -c "import json,sys; d = json.load(open(sys.argv[1])); assert \"/proc/meminfo\" in d[\"synthetic\"], d" out.json &&
+	"$PROCACHE" trace -- "$TR" open /proc/meminfo >out.txt &&
+	grep "^synth *\/proc\/meminfo\$" out.txt
 '
 
 test_expect_success ROOT 'connect() to a host unix socket taints, EACCES when untrusted' '

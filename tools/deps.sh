@@ -19,14 +19,21 @@ debs_for_pkgs="libseccomp-dev libmount-dev libcap-ng-dev libxxhash-dev libcjson-
 libcurl4-openssl-dev libhiredis-dev"
 # command:Debian package, for what the build runs.
 build_tools="pkg-config:pkg-config cc:gcc make:make"
-# command:Debian package, for what the tests run (tests/, tests/fuzz).
+# command:Debian package, for what the tests run (tests/, tests/fuzz,
+# tests/realworld's real programs; Rust from Debian in /usr/bin, not a
+# rustup shim).
 test_tools="unshare:util-linux setpriv:util-linux ip:iproute2 xxh128sum:xxhash
 python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
 find:findutils stat:coreutils pgrep:procps clang:clang
 nginx:nginx redis-server:redis-server redis-cli:redis-tools openssl:openssl
 ninja:ninja-build rsync:rsync gzip:gzip make:make gcc:gcc taskset:util-linux
 setfattr:attr setfacl:acl
-clustalo:clustalo hmmsearch:hmmer snakemake:snakemake bwa:bwa samtools:samtools"
+clustalo:clustalo hmmsearch:hmmer snakemake:snakemake bwa:bwa samtools:samtools
+java:default-jre-headless javac:default-jdk-headless mvn:maven node:nodejs
+npm:npm /usr/bin/rustc:rustc /usr/bin/cargo:cargo pytest-3:python3-pytest
+perl:perl ruby:ruby tclsh:tcl gfortran:gfortran cmake:cmake git:git
+sqlite3:sqlite3 xz:xz-utils zstd:zstd bzip2:bzip2 lz4:lz4 zip:zip unzip:unzip
+jq:jq bc:bc xxd:xxd file:file free:procps patch:patch"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext"
 

@@ -30,10 +30,16 @@ test_expect_success ROOT 'the cache file system fills while the job runs (125 na
 	echo old >expect-keep && echo new >expect-new &&
 	seq 1 2000 >expect-stdout &&
 	store_fail=0 capture_fail=0 stored=0 &&
+	# The cache holds the generated host facts too (DESIGN §2): the file
+	# system gets 1M more than they take, so the sizes below still fall
+	# on each step.
+	small_fs probe 4M &&
+	"$PROCACHE" run --cache-dir "$PWD/probe/c" --no-cache -- true &&
+	hf_kb=$(du -sk probe/c/hostfacts | cut -f1) &&
 	# From a file that fits to one that does not: each run fails at a
 	# later step (capture, entry, blob) or succeeds.
 	for k in $(seq 992 4 1064); do
-		small_fs cfs || return 1
+		small_fs cfs $((1024 + hf_kb))k || return 1
 		rc=0
 		"$PROCACHE" run --cache-dir "$PWD/cfs/c" --disk 0 --report report.json -- \
 			sh -c "head -c ${k}000 /dev/zero >out/f 2>/dev/null; echo new >out/keep; seq 1 2000" \

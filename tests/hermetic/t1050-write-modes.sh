@@ -115,7 +115,7 @@ test_expect_success 'a rename chain: the source recreated with other content: mi
 '
 
 # Renaming a host directory through overlayfs gives EXDEV (no redirect_dir):
-# mv copies it with its xattrs (observed, t1100): the job runs again.
+# mv copies it with its xattrs (observed, t1110): the job runs again.
 test_expect_success 'a rename chain: an intermediate name present on the host (a directory): not a hit' '
 	hstart && echo data >a &&
 	hmiss -- sh -c "mv a b && mv b c" &&

@@ -57,13 +57,19 @@ test_expect_success '/proc/cpuinfo is recorded by content: the second run hits' 
 	hhit -- sh -c "grep -c ^processor /proc/cpuinfo"
 '
 
-test_expect_success '/proc/meminfo, /proc/uptime, /proc/loadavg make the job uncacheable' '
+test_expect_success '/proc/interrupts, /proc/diskstats make the job uncacheable' '
 	hstart &&
-	hrun uncacheable -- sh -c "head -1 /proc/meminfo" &&
-	hreason_has /proc/meminfo &&
-	hrun uncacheable -- cat /proc/uptime &&
-	hreason_has /proc/uptime &&
-	hrun uncacheable -- cat /proc/loadavg
+	hrun uncacheable -- sh -c "head -1 /proc/interrupts" &&
+	hreason_has /proc/interrupts &&
+	hrun uncacheable -- cat /proc/diskstats &&
+	hreason_has /proc/diskstats
+'
+
+# /proc/meminfo, /proc/uptime, /proc/loadavg are generated (t1120).
+test_expect_success '/proc/meminfo, /proc/uptime, /proc/loadavg are generated: a hit' '
+	hstart &&
+	hmiss -- sh -c "head -1 /proc/meminfo; cat /proc/uptime /proc/loadavg" &&
+	hhit -- sh -c "head -1 /proc/meminfo; cat /proc/uptime /proc/loadavg"
 '
 
 # The jobs below end with $JOB_HOLD (lib.sh): each stays running until the

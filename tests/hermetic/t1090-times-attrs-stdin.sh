@@ -70,7 +70,7 @@ test_expect_failure 'stat -c %y of a directory that gained an entry: miss' '
 	hmiss -- stat -c %y d
 '
 
-test_expect_success 'rsync -u, ls -l: hits (the extended attributes they read are observations, t1100)' '
+test_expect_success 'rsync -u, ls -l: hits (the extended attributes they read are observations, t1110)' '
 	hstart && echo s >src && retouch 2001-01-01 src &&
 	hmiss -- rsync -u src dst &&
 	rm dst &&
