@@ -23,10 +23,10 @@ test_expect_success 'changes kept outside the output roots: one warning, on a mi
 '
 
 test_expect_success 'an uncacheable run says why in one line without -v; with -v, "(1 reason)"' '
-	run uncacheable -- sh -c "cat /proc/uptime >/dev/null; echo out" >out 2>err &&
+	run uncacheable -- sh -c "cat /proc/interrupts >/dev/null; echo out" >out 2>err &&
 	echo out >expect && test_cmp expect out &&
 	test $(wc -l <err) = 1 &&
-	grep "^procache: warning: not cached: syscall openat: reads always-changing host file /proc/uptime (and 1 more, -v lists them); .procache trace -- CMD. shows what it did$" err &&
+	grep "^procache: warning: not cached: syscall openat: reads always-changing host file /proc/interrupts (and 1 more, -v lists them); .procache trace -- CMD. shows what it did$" err &&
 	run uncacheable --net -- true 2>err &&
 	echo "procache: warning: not cached: shares the host network (--net); drop --net if it needs no network" >expect &&
 	test_cmp expect err &&
@@ -137,7 +137,7 @@ test_expect_success 'batches: concurrent runs counted; the last batch by default
 	ls in? | PROCACHE_BATCH=b-two xargs -P3 -I{} "$PROCACHE" run -- sh -c "cat {} >{}.out" &&
 	echo 7 >in1 &&
 	ls in? | xargs -P3 -I{} "$PROCACHE" run --batch b-two -- sh -c "cat {} >{}.out" &&
-	PROCACHE_BATCH=b-two "$PROCACHE" run -- sh -c "cat /proc/uptime >/dev/null" 2>/dev/null &&
+	PROCACHE_BATCH=b-two "$PROCACHE" run -- sh -c "cat /proc/interrupts >/dev/null" 2>/dev/null &&
 	"$PROCACHE" cache batch >sum &&
 	grep "^batch  *b-two: 13 runs" sum &&
 	grep "^hits  *11$" sum &&
@@ -161,7 +161,7 @@ test_expect_success 'the cache has a 5 GiB limit by default; a run leaves no run
 	"$PROCACHE" config >cfg &&
 	grep "^max_size = 5368709120	(default)" cfg &&
 	run miss -- sh -c "echo a >f" &&
-	run uncacheable -- sh -c "cat /proc/uptime >/dev/null" 2>/dev/null &&
+	run uncacheable -- sh -c "cat /proc/interrupts >/dev/null" 2>/dev/null &&
 	ls -A "$PROCACHE_DIR/run" >left &&
 	! grep -v "^.clean-stamp$" left &&
 	"$PROCACHE" cache stats --json >s.json &&
