@@ -162,9 +162,13 @@ static int walk_nothing(struct cache *c, const struct cache_walk_item *it,
 	return 0;
 }
 
-static void clean_tmp(struct cache *c, time_t now)
+/*
+ * Remove what in @dirfd is older than the grace (every name, or those
+ * that are temporary ones when @only_tmp): left by killed runners.
+ */
+static void clean_old_at(int dirfd, bool only_tmp, time_t now)
 {
-	_cleanup_closedir_ DIR *d = cache_opendir_at(c->tmp_fd, ".");
+	_cleanup_closedir_ DIR *d = cache_opendir_at(dirfd, ".");
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
@@ -172,10 +176,23 @@ static void clean_tmp(struct cache *c, time_t now)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (fstatat(c->tmp_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		if (only_tmp && strncmp(de->d_name, ".tmp-", 5))
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_mtime + CACHE_GC_GRACE_S < now)
-			rm_rf_at(c->tmp_fd, de->d_name);
+			rm_rf_at(dirfd, de->d_name);
 	}
+}
+
+static void clean_tmp(struct cache *c, time_t now)
+{
+	_cleanup_close_ int hf = -1;
+
+	clean_old_at(c->tmp_fd, false, now);
+	/* generated host facts are made as hostfacts/.tmp-* (layout.c) */
+	hf = openat(c->dirfd, "hostfacts", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (hf >= 0)
+		clean_old_at(hf, true, now);
 }
 
 /* Remove @b if no entry references it any more and it is old enough. */

@@ -148,16 +148,18 @@ test_expect_success 'soak: after the storm, every job runs once more and has exa
 '
 
 # The stale-run cleanup (cache gc, and a run at most once a minute) takes
-# a half-made run directory (run/.tmp-<id>) or a temporary file of the
-# cache only when it is old enough (an hour; gc's 10 minutes): time is
+# a half-made run directory (run/.tmp-<id>), a half-made host facts
+# directory (hostfacts/.tmp-*) or a temporary file of the cache only when it is old enough (an hour; gc's 10 minutes): time is
 # moved on for them (their mtimes an hour and a half back) and the cleanup
 # has its chance (one cache gc).
 test_expect_success 'soak: once the cleanup had its chance, no run directory, temporary file, process or mount is left' '
 	cd "$TEST_ROOT/t1/work" &&
 	export PROCACHE_DIR=$TEST_ROOT/t1/cache &&
 	old=$(( $(date +%s) - 5400 )) &&
-	find "$PROCACHE_DIR/run" "$PROCACHE_DIR/tmp" "$PROCACHE_DIR/keys" -mindepth 1 -maxdepth 3 \
-		\( -path "*/run/.tmp-*" -o -path "*/tmp/*" -o -name ".tmp.*" \) -prune \
+	find "$PROCACHE_DIR/run" "$PROCACHE_DIR/tmp" "$PROCACHE_DIR/keys" \
+		"$PROCACHE_DIR/hostfacts" -mindepth 1 -maxdepth 3 \
+		\( -path "*/run/.tmp-*" -o -path "*/tmp/*" -o -name ".tmp.*" \
+		-o -path "*/hostfacts/.tmp-*" \) -prune \
 		-exec touch -h -d @$old {} + &&
 	"$PROCACHE" cache gc >/dev/null &&
 	ls -A "$PROCACHE_DIR/run" >run.left &&
