@@ -188,7 +188,12 @@ test_expect_success '--check shows a unified diff of what differs; --check-ignor
 	test_expect_code 125 "$PROCACHE" run --check-ignore x -- true 2>err &&
 	grep "needs .--check." err &&
 	test_expect_code 125 "$PROCACHE" run --check --check-ignore "(" -- true 2>err &&
-	grep "invalid value for .--check-ignore." err
+	grep "invalid value for .--check-ignore." err &&
+	# a stack of repetitions would take regcomp() gigabytes: refused
+	test_expect_code 125 "$PROCACHE" run --check --check-ignore "-++++++++++++++++++++" -- true 2>err &&
+	grep "a repetition of a repetition" err &&
+	"$PROCACHE" run --check --check-ignore "^# (Date|CPU time)" \
+		--check-ignore "[*+]+ a\\++" -- sh job.sh >/dev/null
 '
 
 test_done
