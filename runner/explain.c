@@ -53,17 +53,29 @@ const char *explain_state_remedy(const char *path)
 	return "a state file the job rewrites on every run: keep it outside the tree, or --declare-output it if the job need not read its old content";
 }
 
-/* Matched anywhere in the reason (the tracer's start "syscall NAME: "). */
+/*
+ * Matched anywhere in the reason (the tracer's start "syscall NAME: "), in
+ * this order: the first match decides, so the narrower text comes first
+ * ("killed by the OOM killer" before "killed"). A NULL remedy: there is
+ * none to give.
+ */
 static const struct {
 	const char *text;
 	const char *remedy;
 } uncacheable_remedies[] = {
 	{ "stdin is a terminal", "give the job </dev/null or a file" },
 	{ "stdin is a character device", "give the job </dev/null or a file" },
+	{ "shares the host network", "drop --net if it needs no network" },
 	{ "timed out", "raise --timeout" },
-	{ "input changed during the run", "run it when nothing else writes its inputs" },
+	{ "input changed during the run", "run it again once its inputs are still" },
 	{ "created a special file", "make fifos and sockets under /tmp (private to the job)" },
-	{ "interrupted", "let it finish" },
+	{ "interrupted", "run it again" },
+	{ "killed by the OOM killer", "run it again with more --memory" },
+	{ "killed by the --pids limit", "run it again with a higher --pids" },
+	{ "killed by a resource limit", "raise the limit it hit" },
+	{ "killed by SIGSYS", NULL },
+	{ "killed", "run it again" },
+	{ "--no-cache-failures", NULL },
 	{ "not traced", "drop --no-trace" },
 	{ "command could not be executed", "check the command name and PATH" },
 	{ "cannot store the result", "make room in the cache (procache cache gc)" },
@@ -83,7 +95,7 @@ const char *explain_uncacheable_remedy(const char *reason)
 	for (size_t i = 0; i < ARRAY_SIZE(uncacheable_remedies); i++)
 		if (strstr(reason, uncacheable_remedies[i].text))
 			return uncacheable_remedies[i].remedy;
-	return NULL;
+	return "'procache trace -- CMD' shows what it did";
 }
 
 static const char *str_of(const cJSON *o, const char *key)

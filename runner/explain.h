@@ -29,7 +29,10 @@ const char *explain_state_remedy(const char *path);
 
 /*
  * The remedy for an uncacheable reason (a message of the tracer or the
- * runner), or NULL when there is none to give (the clock, --net asked).
+ * runner): the one table both the one-line note and -v use. NULL when
+ * there is none to give (a failure --no-cache-failures refused, a call
+ * the sandbox forbids); a reason the table does not know gets "procache
+ * trace" as its remedy.
  */
 const char *explain_uncacheable_remedy(const char *reason);
 

@@ -249,30 +249,6 @@ static bool run_relocatable(const struct job *j, const struct job_run *r,
  * What a user can do about a reason not to store a run (matched by the
  * reason's start), or NULL.
  */
-static const char *uncacheable_remedy(const char *reason)
-{
-	static const struct { const char *prefix, *remedy; } remedies[] = {
-		{ "stdin is a terminal", "give it </dev/null or a file" },
-		{ "stdin is a character device", "give it </dev/null or a file" },
-		{ "shares the host network", "drop --net if it needs no network" },
-		{ "not traced", "drop --no-trace" },
-		{ "timed out", "raise --timeout" },
-		{ "interrupted", "run it again" },
-		{ "killed by the OOM killer", "run it again (with more memory)" },
-		{ "killed by the --pids limit", "run it again with a higher --pids" },
-		{ "killed by SIGSYS", NULL },
-		{ "killed", "run it again" },
-		{ "exited with status", NULL },
-		{ "input changed during the run", "run it again once its inputs are still" },
-		{ "command could not be executed", NULL },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(remedies); i++)
-		if (!strncmp(reason, remedies[i].prefix, strlen(remedies[i].prefix)))
-			return remedies[i].remedy;
-	return "'procache trace -- CMD' shows what it did";
-}
-
 /*
  * One line on stderr for an uncacheable run: nothing of it is ever
  * replayed, so the note costs no exactness, and a user learns why the
@@ -281,7 +257,7 @@ static const char *uncacheable_remedy(const char *reason)
  */
 static void say_uncacheable(const struct job_run *r)
 {
-	const char *remedy = uncacheable_remedy(r->reasons[0]);
+	const char *remedy = explain_uncacheable_remedy(r->reasons[0]);
 
 	if (r->res.exec_errno)
 		return;

@@ -24,7 +24,11 @@ TEST(uncacheable_remedy)
 	CHECK(strstr(explain_uncacheable_remedy("timed out after 1 s"), "--timeout"));
 	CHECK(strstr(explain_uncacheable_remedy("syscall connect: host unix socket /run/x"),
 		     "--mask"));
-	CHECK(explain_uncacheable_remedy("shares the host network (--net)") == NULL);
+	CHECK(strstr(explain_uncacheable_remedy("shares the host network (--net)"), "drop --net"));
+	CHECK(strstr(explain_uncacheable_remedy("killed by the OOM killer"), "--memory"));
+	CHECK(strstr(explain_uncacheable_remedy("syscall foo: something new"), "procache trace"));
+	CHECK(explain_uncacheable_remedy("exited with status 1 and --no-cache-failures "
+					 "stores only successes") == NULL);
 }
 
 TEST(print_nothing_without_reasons)
