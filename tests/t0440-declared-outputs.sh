@@ -175,6 +175,38 @@ test_expect_success UNPRIV_USER 'rootless (procache-test): the rerun in place hi
 	echo y >expect && test_cmp expect "$U/w/d/f"
 '
 
+test_prereq_SNAKEMAKE() {
+	command -v snakemake >/dev/null
+}
+
+# Snakemake names a new log after the clock on every run
+# (.snakemake/log/DATE.snakemake.log): the whole workflow wrapped as one
+# job, rerun in place, hits only with that directory declared. (The
+# reports go outside the workflow's directory: snakemake lists it.)
+test_skip_unless_prereq SNAKEMAKE 'snakemake wrapped whole: the rerun in place hits with --declare-output .snakemake/log' &&
+test_expect_success 'snakemake wrapped whole: the rerun in place hits with --declare-output .snakemake/log' '
+	mkdir sm && (
+		cd sm &&
+		printf "%s\n" "rule all:" "    input: \"out/c.txt\"" \
+			"rule a:" "    input: \"in.txt\"" "    output: \"out/c.txt\"" \
+			"    shell: \"tr a-z A-Z <{input} >{output}\"" >Snakefile &&
+		echo hello >in.txt &&
+		run_job ../r1.json -- snakemake -c1 -q &&
+		expect_status miss ../r1.json &&
+		run_job ../r2.json -- snakemake -c1 -q &&
+		expect_status miss ../r2.json &&
+		run_job ../r3.json --declare-output .snakemake/log -- snakemake -c1 -q &&
+		expect_status miss ../r3.json &&
+		run_job ../r4.json --declare-output .snakemake/log -- snakemake -c1 -q &&
+		expect_status hit ../r4.json &&
+		echo HELLO >expect && test_cmp expect out/c.txt &&
+		echo again >in.txt &&
+		run_job ../r5.json --declare-output .snakemake/log -- snakemake -c1 -q &&
+		expect_status miss ../r5.json &&
+		echo AGAIN >expect && test_cmp expect out/c.txt
+	)
+'
+
 test_expect_success 'refused: outside the output directories, holding the cwd, . and ..' '
 	mkdir sub &&
 	test_expect_code 125 "$PROCACHE" run --declare-output ../elsewhere -- true &&
