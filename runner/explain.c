@@ -50,7 +50,7 @@ const char *explain_state_remedy(const char *path)
 	for (size_t i = 0; i < ARRAY_SIZE(state_remedies); i++)
 		if (has_component(path, state_remedies[i].component))
 			return state_remedies[i].remedy;
-	return "a state file the job rewrites on every run: keep it outside the tree, or --declare-output it if the job need not read its old content";
+	return "an earlier run of the job wrote it: the first rerun that sees it misses; if every run rewrites it, keep it outside the tree, or --declare-output it if the job need not read its old content";
 }
 
 /*
@@ -110,11 +110,16 @@ static void print_line(FILE *f, const char *msg)
 	fprintf(f, "procache: explain: %s\n", msg);
 }
 
-/* Each path read and written by the job, once, with its remedy. */
+/*
+ * Each path read and written by the job, once, with its remedy: the first
+ * EXPLAIN_SHOWN of them unless @all (a whole build rerun in place meets
+ * every object file it made).
+ */
 static void print_state_files(FILE *f, const cJSON *reasons,
-			      const char *only_candidate)
+			      const char *only_candidate, bool all)
 {
 	struct strbuf seen = STRBUF_INIT;
+	size_t shown = 0, more = 0;
 	const cJSON *it;
 
 	strbuf_addch(&seen, '\n');
@@ -127,12 +132,20 @@ static void print_state_files(FILE *f, const cJSON *reasons,
 			continue;
 		strbuf_addf(&key, "\n%s\n", path);
 		if (!strstr(seen.buf, key.buf)) {
-			fprintf(f, "procache: explain: read and written by the job: %s: %s\n",
-				path, explain_state_remedy(path));
+			if (all || shown < EXPLAIN_SHOWN) {
+				fprintf(f, "procache: explain: read and written by the job: %s: %s\n",
+					path, explain_state_remedy(path));
+				shown++;
+			} else {
+				more++;
+			}
 			strbuf_addstr(&seen, key.buf + 1);
 		}
 		strbuf_release(&key);
 	}
+	if (more)
+		fprintf(f, "procache: explain: %zu more path%s read and written by the job (-vv lists them)\n",
+			more, more == 1 ? "" : "s");
 	strbuf_release(&seen);
 }
 
@@ -184,7 +197,7 @@ void explain_print(const struct cache_explain *ex, FILE *f, bool all)
 	if (!all && shown < n)
 		fprintf(f, "procache: explain: %zu more failing precondition%s (-vv lists them)\n",
 			n - shown, n - shown == 1 ? "" : "s");
-	print_state_files(f, reasons, all ? NULL : nearest);
+	print_state_files(f, reasons, all ? NULL : nearest, all);
 	cJSON_Delete(sum);
 	cJSON_Delete(reasons);
 }
