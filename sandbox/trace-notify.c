@@ -617,11 +617,12 @@ static void on_lookup_copy_up(struct call *c, int dirfd, uint64_t addr,
 }
 
 /*
- * A path the call creates when missing (mkdir, symlink, link, bind...).
- * A host path made the job's own is looked at again by a later lookup
+ * A path the call creates when missing (mkdir, symlink, link, bind...),
+ * its path in the job's view added to @view if given. A host path made
+ * the job's own is looked at again by a later lookup
  * (trace_forget_seen()).
  */
-static void on_create(struct call *c, int dirfd, uint64_t addr)
+static void on_create_view(struct call *c, int dirfd, uint64_t addr, struct strbuf *view)
 {
 	struct res r = RES_INIT;
 
@@ -631,9 +632,51 @@ static void on_create(struct call *c, int dirfd, uint64_t addr)
 		trace_res_seen(c->t, &r);
 		if (r.where == W_HOST)
 			trace_forget_seen(c->t);
+		if (view && r.where != W_INTERNAL)
+			strbuf_addbuf(view, &r.path);
 	}
 	c->create = CREATE_NONE;
 	trace_res_release(&r);
+}
+
+static void on_create(struct call *c, int dirfd, uint64_t addr)
+{
+	on_create_view(c, dirfd, addr, NULL);
+}
+
+/*
+ * link, linkat: the source is observed and copied up, the new name
+ * created. The new name's times are the source's: when those are what a
+ * rerun gives too (a host file the job did not write, or one whose times
+ * the job set), the new name is marked like a file whose times the job
+ * set (trace.h, TRACE_TIMES_SET) and a hit gives it the recorded ones:
+ * cargo links each build's binary to target/debug/NAME and stats it on
+ * the next build. A source the job wrote gets a fresh time on a hit
+ * (DESIGN.md §7), and so does its new name.
+ */
+static void on_link(struct call *c, int olddirfd, uint64_t oldpath, bool follow,
+		    bool empty_ok, int newdirfd, uint64_t newpath)
+{
+	struct res r = RES_INIT;
+	struct strbuf to = STRBUF_INIT;
+	bool times_kept = false;
+
+	c->copy_up = true;
+	if (resolve_arg(c, olddirfd, oldpath, follow, empty_ok, 0, 'C', &r)) {
+		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		record_copy_up(c, &r);
+		c->seen = trace_res_seen(c->t, &r);
+		check_record(c, &r);
+		times_kept = r.status == RES_FOUND && S_ISREG(r.st.st_mode) &&
+			     (r.where == W_HOST ||
+			      (trace_job_times(c->t, r.path.buf) & TRACE_TIMES_SET));
+	}
+	c->copy_up = false;
+	trace_res_release(&r);
+	on_create_view(c, newdirfd, newpath, &to);
+	if (times_kept && to.len)
+		trace_jobtime_mark(c->t, to.buf, TRACE_TIMES_SET);
+	strbuf_release(&to);
 }
 
 /*
@@ -1219,13 +1262,11 @@ static void on_notification(struct call *c)
 		on_rename(c, arg_fd(a[0]), a[1], arg_fd(a[2]), a[3]);
 		break;
 	case SYS_link:
-		on_lookup_copy_up(c, AT_FDCWD, a[0], false, false);
-		on_create(c, AT_FDCWD, a[1]);
+		on_link(c, AT_FDCWD, a[0], false, false, AT_FDCWD, a[1]);
 		break;
 	case SYS_linkat:
-		on_lookup_copy_up(c, arg_fd(a[0]), a[1], a[4] & AT_SYMLINK_FOLLOW,
-				  a[4] & AT_EMPTY_PATH);
-		on_create(c, arg_fd(a[2]), a[3]);
+		on_link(c, arg_fd(a[0]), a[1], a[4] & AT_SYMLINK_FOLLOW, a[4] & AT_EMPTY_PATH,
+			arg_fd(a[2]), a[3]);
 		break;
 	/* sockets */
 	case SYS_bind:

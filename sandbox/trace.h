@@ -279,7 +279,9 @@ const char *trace_location_observed(const struct trace *t);
  *				futimesat, futimens on the path or an fd of
  *				it, with an explicit mtime: not to the time
  *				of the call, as `touch f` does; a rename
- *				carries the mark to the new name)
+ *				carries the mark to the new name; a hard
+ *				link's new name gets it when the source's
+ *				times are the host's or marked)
  *	TRACE_TIMES_SEEN	it stat'ed the path (by path or fd) when the
  *				path was its own state, i.e. after writing it
  * 0 when neither. Valid after the job has ended.

@@ -62,6 +62,27 @@ test_expect_success 'a time set on a temporary name, then renamed: kept on a hit
 	same_as_real "echo x >.tmp && touch -d 2001-02-03 .tmp && mv .tmp f"
 '
 
+test_expect_success 'ln of a host file and of a file whose times the job set: the source times' '
+	setup_src &&
+	same_as_real "cp -p ../src/a f && ln f g && ln ../src/sub/b h"
+'
+
+test_expect_success 'ln -f of a host file rerun in place (cargo links target/debug/NAME on every build): the third run hits' '
+	setup_src &&
+	mkdir inplace && (
+		cd inplace &&
+		for i in 1 2 3 4; do
+			"$PROCACHE" run --report ../ln$i.json -- \
+				sh -c "test -e g && stat -c %Y g; ln -f ../src/a g" || return 1
+		done
+	) &&
+	expect_status miss ln1.json &&
+	expect_status miss ln2.json &&
+	expect_status hit ln3.json &&
+	expect_status hit ln4.json &&
+	test "$(stat -c %Y inplace/g)" = "$(stat -c %Y src/a)"
+'
+
 test_expect_success 'gzip -k: the input times on the output' '
 	echo data >f && touch -d 2001-02-03 f &&
 	same_as_real "cat ../f >f && touch -r ../f f && gzip -k f"
