@@ -50,7 +50,7 @@ const char *explain_state_remedy(const char *path)
 	for (size_t i = 0; i < ARRAY_SIZE(state_remedies); i++)
 		if (has_component(path, state_remedies[i].component))
 			return state_remedies[i].remedy;
-	return "an earlier run of the job wrote it: the first rerun that sees it misses; if every run rewrites it, keep it outside the tree, or --declare-output it if the job need not read its old content";
+	return "an earlier run of the job wrote it: the first rerun that sees it misses; if every run rewrites it, keep it outside the tree, --declare-output it if the job need not read its old content, or give --mtime=content if only its time differs";
 }
 
 /*
