@@ -341,6 +341,12 @@ struct sbx_hostfacts {
 	unsigned cpus;		/* --cpus: the CPU quota; 0: none ("max") */
 	const char *cpu_list;	/* the CPUs given ("0-1"): online, cpuset, stat */
 	const char *cgroup_layout; /* sbx_hostfacts_cgroup_layout() */
+	/*
+	 * /proc/cpuinfo as shown: cpuinfo_shown(cpu_list) (common/cpus.h),
+	 * which the caller records when the job reads it (not keyed: the
+	 * host's model lines are a precondition, "cpuinfo").
+	 */
+	const char *cpuinfo;
 };
 
 /*
