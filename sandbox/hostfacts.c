@@ -509,9 +509,10 @@ static void syscpu_listing(const char *cpu_list, struct strbuf *out)
 	if (!d)
 		return;
 	fd = -1; /* the DIR owns it */
+	/* sysfs gives every d_type: no stat unless another file system does not */
 	while ((de = readdir(d))) {
 		unsigned long cpu;
-		struct stat st;
+		unsigned char type = de->d_type;
 		char target[PATH_MAX];
 		ssize_t n;
 
@@ -521,19 +522,24 @@ static void syscpu_listing(const char *cpu_list, struct strbuf *out)
 			hides = true;
 			continue;
 		}
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue; /* gone meanwhile */
+		if (type == DT_UNKNOWN) {
+			struct stat st;
+
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue; /* gone meanwhile */
+			type = S_ISLNK(st.st_mode) ? DT_LNK : S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+		}
 		ALLOC_GROW(lines, nr + 1, alloc);
-		if (S_ISLNK(st.st_mode) &&
+		if (type == DT_LNK &&
 		    (n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1)) > 0)
 			lines[nr++] = xasprintf("l %s %.*s", de->d_name, (int)n, target);
-		else if (S_ISDIR(st.st_mode))
+		else if (type == DT_DIR)
 			lines[nr++] = xasprintf("d %s", de->d_name);
 		else
 			lines[nr++] = xasprintf("f %s", de->d_name);
 	}
 	closedir(d);
-	if (nr)
+	if (hides && nr)
 		qsort(lines, nr, sizeof(*lines), cmp_str);
 	for (i = 0; i < nr; i++) {
 		if (hides)
