@@ -5,12 +5,14 @@
  * load, pressure, cgroup limits) change by themselves on the host, so
  * the job is shown generated files instead, bound read-only over the
  * fresh /proc and /sys entries of its view: their bytes are a function of
- * struct sbx_hostfacts alone, which the caller keys.
+ * struct sbx_hostfacts, which the caller keys (but for cpuinfo, which it
+ * records when the job reads it), and of the host's listing of
+ * /sys/devices/system/cpu, which the tracer records when the job lists it.
  *
  * They are generated once per distinct content, in
  * <base>/<XXH3-128 of the inputs>/, made as <base>/.tmp-<random> and
  * renamed into place (a concurrent run that lost the race uses the
- * winner's). Layout of such a directory (format "procache-hostfacts-1",
+ * winner's). Layout of such a directory (format HOSTFACTS_FORMAT,
  * in the inputs hashed, so a change of the generator gets new
  * directories):
  *	proc/meminfo proc/cpuinfo proc/stat proc/uptime proc/loadavg
@@ -26,8 +28,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>

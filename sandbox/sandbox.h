@@ -332,7 +332,8 @@ uint64_t sbx_disk_default(const char *dir);
 /*
  * Host facts (DESIGN.md §2, "Host facts"): what the job is shown of the
  * machine's memory, CPUs, load and cgroups, a function of this struct
- * alone (the caller keys every field).
+ * (the caller keys every field but cpuinfo) and of the host's listing of
+ * /sys/devices/system/cpu (the job's listing of it is recorded).
  */
 struct sbx_hostfacts {
 	uint64_t memory_bytes;	/* MemTotal, sysinfo's totalram */
