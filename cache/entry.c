@@ -44,6 +44,8 @@
  *	   {"kind":"symlink","path":P,"target":"<non-empty>"}
  *	   {"kind":"hostfact","name":"uname.release"|"uname.sysname"|
  *	    "uname.version"|"uname.machine"|"uname.domainname","value":V}
+ *	    or "name":"cpuinfo","value":"<cpu list> <hash>" (the job's
+ *	    /proc/cpuinfo: cpuinfo_fact(), common/cpus.h)
  *	   {"kind":"output","path":P,"mode":M,"uid":U,"gid":G,
  *	    "create":{"mode":M,"uid":U,"gid":G,"parent_type":"dir",
  *	              "parent_mode":M,"parent_uid":U,"parent_gid":G}
@@ -104,7 +106,7 @@
 
 static const char *const hostfact_names[] = {
 	"uname.sysname", "uname.release", "uname.version", "uname.machine",
-	"uname.domainname",
+	"uname.domainname", "cpuinfo",
 };
 
 bool entry_hostfact_known(const char *name)

@@ -28,6 +28,7 @@
 #include "cache/internal.h"
 #include "common/strmap.h"
 #include "common/cleanup.h"
+#include "common/cpus.h"
 #include "common/die.h"
 #include "common/dirlist.h"
 #include "common/hash.h"
@@ -239,6 +240,17 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 	struct memo *m;
 	bool ok = false;
 
+	if (p->kind == PRE_HOSTFACT && !strcmp(p->path, "cpuinfo")) {
+		struct strbuf now = STRBUF_INIT;
+
+		ok = cpuinfo_fact_check(p->value, &now);
+		if (!ok && exp) {
+			strbuf_addstr(exp, p->value);
+			strbuf_addbuf(found, &now);
+		}
+		strbuf_release(&now);
+		return ok;
+	}
 	if (p->kind == PRE_HOSTFACT) {
 		const char *v;
 

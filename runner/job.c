@@ -21,9 +21,11 @@
 
 #include "cache/cache.h"
 #include "common/cleanup.h"
+#include "common/cpus.h"
 #include "common/die.h"
 #include "common/fdio.h"
 #include "common/path.h"
+#include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runner/config.h"
 #include "runner/job.h"
@@ -622,6 +624,14 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 				     : "not relocatable (cwd outside, or named in argv, env or masks)");
 	_cleanup_free_ char *hostfacts_base = path_join(j->cache_dir, "hostfacts");
 	_cleanup_free_ char *hostfacts_dir = NULL;
+	_cleanup_strbuf_ struct strbuf cpuinfo = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf cpuinfo_value = STRBUF_INIT;
+	int cret = cpuinfo_shown(j->hostfacts.cpu_list, &cpuinfo);
+	if (cret < 0)
+		die("cannot show the CPUs %s of '/proc/cpuinfo': %s",
+		    j->hostfacts.cpu_list, strerror(-cret));
+	cpuinfo_fact(j->hostfacts.cpu_list, cpuinfo.buf, &cpuinfo_value);
+	j->hostfacts.cpuinfo = cpuinfo.buf;
 	if (sbx_hostfacts_prepare(&j->hostfacts, hostfacts_base, &hostfacts_dir,
 				  &err) < 0)
 		die("%s", err.buf);
@@ -661,6 +671,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.fast = j->fast_path,
 		.hostfacts = true,
 		.sysinfo_ram = j->hostfacts.memory_bytes,
+		.cpuinfo_fact = cpuinfo_value.buf,
 	};
 	if (!o->no_trace || o->untrusted) {
 		r->trace = trace_new(&tcfg);

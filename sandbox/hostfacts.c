@@ -5,22 +5,31 @@
  * load, pressure, cgroup limits) change by themselves on the host, so
  * the job is shown generated files instead, bound read-only over the
  * fresh /proc and /sys entries of its view: their bytes are a function of
- * struct sbx_hostfacts alone, which the caller keys.
+ * struct sbx_hostfacts, which the caller keys (but for cpuinfo, which it
+ * records when the job reads it), and of the host's listing of
+ * /sys/devices/system/cpu, which the tracer records when the job lists it.
  *
  * They are generated once per distinct content, in
  * <base>/<XXH3-128 of the inputs>/, made as <base>/.tmp-<random> and
  * renamed into place (a concurrent run that lost the race uses the
- * winner's). Layout of such a directory (format "procache-hostfacts-1",
+ * winner's). Layout of such a directory (format HOSTFACTS_FORMAT,
  * in the inputs hashed, so a change of the generator gets new
  * directories):
- *	proc/meminfo proc/stat proc/uptime proc/loadavg proc/vmstat
- *	proc/cgroups proc/pressure/{cpu,memory,io}
- *	sys/devices/system/cpu/{online,possible,present}
+ *	proc/meminfo proc/cpuinfo proc/stat proc/uptime proc/loadavg
+ *	proc/vmstat proc/cgroups proc/pressure/{cpu,memory,io}
+ *	sys/devices/system/cpu/{online,possible,present,offline}
+ *	syscpu/		when the host has CPUs the job is not given: the
+ *			job's /sys/devices/system/cpu, the host's entries
+ *			but those CPUs' cpuN, each an empty placeholder
+ *			(a directory, a file) that init binds the host's
+ *			entry over (symlinks as the host's)
  *	sys/node0/{meminfo,numastat,vmstat,cpulist}	(NUMA node 0's)
  *	cgroup/		the tree shown at /sys/fs/cgroup
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +42,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/cpus.h"
 #include "common/fdio.h"
 #include "common/hash.h"
 #include "common/path.h"
@@ -42,7 +52,7 @@
 
 #include "common/banned.h"
 
-#define HOSTFACTS_FORMAT "procache-hostfacts-2"
+#define HOSTFACTS_FORMAT "procache-hostfacts-3"
 
 /* What the view shows, and where the generated file is. */
 static const struct {
@@ -51,6 +61,7 @@ static const struct {
 	bool optional;		/* absent on kernels without it (PSI) */
 } synthetic_files[] = {
 	{ "/proc/meminfo", "proc/meminfo", false },
+	{ "/proc/cpuinfo", "proc/cpuinfo", false },
 	{ "/proc/stat", "proc/stat", false },
 	{ "/proc/uptime", "proc/uptime", false },
 	{ "/proc/loadavg", "proc/loadavg", false },
@@ -62,6 +73,7 @@ static const struct {
 	{ "/sys/devices/system/cpu/online", "sys/devices/system/cpu/online", false },
 	{ "/sys/devices/system/cpu/possible", "sys/devices/system/cpu/possible", false },
 	{ "/sys/devices/system/cpu/present", "sys/devices/system/cpu/present", false },
+	{ "/sys/devices/system/cpu/offline", "sys/devices/system/cpu/offline", true },
 	/* NUMA: node 0 holds everything shown (procps reads its meminfo) */
 	{ "/sys/devices/system/node/node0/meminfo", "sys/node0/meminfo", true },
 	{ "/sys/devices/system/node/node0/numastat", "sys/node0/numastat", true },
@@ -132,34 +144,6 @@ uint64_t sbx_hostfacts_default_memory(void)
 	if (total >= 2 * gib)
 		return total / gib * gib;
 	return total > step ? total / step * step : step;
-}
-
-/*
- * Call @fn(first, last, @ctx) for each range of a CPU list ("0-3,6"), in
- * order; -1 when the list is malformed (after the ranges before the fault).
- */
-static int cpu_list_ranges(const char *list,
-			   void (*fn)(unsigned long, unsigned long, void *),
-			   void *ctx)
-{
-	const char *p = list;
-
-	while (*p) {
-		char *end;
-		unsigned long a = strtoul(p, &end, 10), b = a;
-
-		if (end == p)
-			return -1;
-		if (*end == '-')
-			b = strtoul(end + 1, &end, 10);
-		if (b < a || (*end && *end != ','))
-			return -1;
-		fn(a, b, ctx);
-		if (!*end)
-			return 0;
-		p = end + 1;
-	}
-	return -1; /* empty, or a trailing comma */
 }
 
 static void count_range(unsigned long a, unsigned long b, void *ctx)
@@ -476,16 +460,143 @@ static int cg_v1(struct cgroup_gen *g, const char *layout, struct strbuf *cgroup
 	return ret;
 }
 
-static void hostfacts_inputs(const struct sbx_hostfacts *hf, struct strbuf *sb)
+static void hostfacts_inputs(const struct sbx_hostfacts *hf,
+			     const struct strbuf *syscpu, struct strbuf *sb)
 {
 	strbuf_addf(sb, "%s\nmemory=%llu\nlimited=%d\npids=%llu\ncpus=%u\n"
-		    "cpu_list=%s\ncgroup=%s\n",
+		    "cpu_list=%s\ncgroup=%s\nsyscpu=%zu\n%s\ncpuinfo=%zu\n%s",
 		    HOSTFACTS_FORMAT, (unsigned long long)hf->memory_bytes,
 		    hf->memory_limited, (unsigned long long)hf->pids_max,
-		    hf->cpus, hf->cpu_list, hf->cgroup_layout);
+		    hf->cpus, hf->cpu_list, hf->cgroup_layout, syscpu->len,
+		    syscpu->buf, strlen(hf->cpuinfo), hf->cpuinfo);
 }
 
-static int generate(const struct sbx_hostfacts *hf, int dirfd, struct strbuf *err)
+/* ------------------------------------------------------------------ */
+/* /sys/devices/system/cpu without the CPUs the job is not given */
+
+#define SYSCPU_DIR "/sys/devices/system/cpu"
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "cpu12": a CPU's directory, its number in *@cpu */
+static bool is_cpu_entry(const char *name, unsigned long *cpu)
+{
+	char *end;
+
+	if (strncmp(name, "cpu", 3) || name[3] < '0' || name[3] > '9')
+		return false;
+	*cpu = strtoul(name + 3, &end, 10);
+	return !*end;
+}
+
+/*
+ * The host's SYSCPU_DIR as the job sees it, into @out, one sorted line
+ * per entry ("d NAME", "f NAME", "l NAME TARGET"), when it names a CPU
+ * not in @cpu_list; else @out stays empty (the view shows the host's
+ * directory, but for the generated files). A directory that cannot be
+ * read leaves @out empty too: the host's is shown, its reads recorded.
+ */
+static void syscpu_listing(const char *cpu_list, struct strbuf *out)
+{
+	_cleanup_close_ int fd = open(SYSCPU_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char **lines = NULL;
+	size_t nr = 0, alloc = 0, i;
+	bool hides = false;
+	struct dirent *de;
+
+	if (!d)
+		return;
+	fd = -1; /* the DIR owns it */
+	/* sysfs gives every d_type: no stat unless another file system does not */
+	while ((de = readdir(d))) {
+		unsigned long cpu;
+		unsigned char type = de->d_type;
+		char target[PATH_MAX];
+		ssize_t n;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (is_cpu_entry(de->d_name, &cpu) && !cpu_list_has(cpu_list, cpu)) {
+			hides = true;
+			continue;
+		}
+		if (type == DT_UNKNOWN) {
+			struct stat st;
+
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue; /* gone meanwhile */
+			type = S_ISLNK(st.st_mode) ? DT_LNK : S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+		}
+		ALLOC_GROW(lines, nr + 1, alloc);
+		if (type == DT_LNK &&
+		    (n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1)) > 0)
+			lines[nr++] = xasprintf("l %s %.*s", de->d_name, (int)n, target);
+		else if (type == DT_DIR)
+			lines[nr++] = xasprintf("d %s", de->d_name);
+		else
+			lines[nr++] = xasprintf("f %s", de->d_name);
+	}
+	closedir(d);
+	if (hides && nr)
+		qsort(lines, nr, sizeof(*lines), cmp_str);
+	for (i = 0; i < nr; i++) {
+		if (hides)
+			strbuf_addf(out, "%s\n", lines[i]);
+		free(lines[i]);
+	}
+	free(lines);
+}
+
+/* The placeholders of @listing (syscpu_listing()) in syscpu/ under @dirfd */
+static int syscpu_generate(int dirfd, const char *listing, struct strbuf *err)
+{
+	_cleanup_free_ char *copy = xstrdup(listing);
+	char *line, *save = NULL;
+
+	if (mkdirat(dirfd, "syscpu", 0755) < 0)
+		goto fail;
+	for (line = strtok_r(copy, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		_cleanup_free_ char *rel = NULL;
+		char *target = NULL;
+		int fd;
+
+		if (line[0] == 'l') {
+			target = strchr(line + 2, ' ');
+			if (!target)
+				continue;
+			*target++ = '\0';
+		}
+		rel = xasprintf("syscpu/%s", line + 2);
+		switch (line[0]) {
+		case 'd':
+			if (mkdirat(dirfd, rel, 0755) < 0)
+				goto fail;
+			break;
+		case 'l':
+			if (symlinkat(target, dirfd, rel) < 0)
+				goto fail;
+			break;
+		default:
+			fd = openat(dirfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+			if (fd < 0)
+				goto fail;
+			close(fd);
+		}
+	}
+	return 0;
+fail:
+	strbuf_addf(err, "cannot create the view of '%s': %s", SYSCPU_DIR,
+		    strerror(errno));
+	return -errno;
+}
+
+static int generate(const struct sbx_hostfacts *hf, const struct strbuf *syscpu,
+		    int dirfd, struct strbuf *err)
 {
 	struct strbuf sb = STRBUF_INIT, cgroups = STRBUF_INIT;
 	struct cgroup_gen g = { .hf = hf, .dirfd = dirfd, .err = err };
@@ -495,7 +606,8 @@ static int generate(const struct sbx_hostfacts *hf, int dirfd, struct strbuf *er
 	int ret;
 
 	meminfo(hf, &sb);
-	ret = put(dirfd, "proc/meminfo", &sb, err);
+	ret = put(dirfd, "proc/meminfo", &sb, err) ?:
+	      put_str(dirfd, "proc/cpuinfo", hf->cpuinfo, err);
 	strbuf_reset(&sb);
 	proc_stat(hf, &sb);
 	if (!ret)
@@ -514,7 +626,10 @@ static int generate(const struct sbx_hostfacts *hf, int dirfd, struct strbuf *er
 	if (!ret)
 		ret = put(dirfd, "sys/devices/system/cpu/online", &sb, err) ?:
 		      put(dirfd, "sys/devices/system/cpu/possible", &sb, err) ?:
-		      put(dirfd, "sys/devices/system/cpu/present", &sb, err);
+		      put(dirfd, "sys/devices/system/cpu/present", &sb, err) ?:
+		      put_str(dirfd, "sys/devices/system/cpu/offline", "\n", err);
+	if (!ret && syscpu->len)
+		ret = syscpu_generate(dirfd, syscpu->buf, err);
 	if (!ret)
 		ret = put(dirfd, "sys/node0/cpulist", &sb, err);
 	strbuf_reset(&sb);
@@ -554,6 +669,7 @@ int sbx_hostfacts_prepare(const struct sbx_hostfacts *hf, const char *base,
 			  char **out, struct strbuf *err)
 {
 	struct strbuf in = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf syscpu = STRBUF_INIT;
 	struct pc_hash h;
 	char hex[PC_HASH_HEX_LEN + 1], tmp[64];
 	_cleanup_close_ int basefd = -1, tfd = -1;
@@ -566,7 +682,12 @@ int sbx_hostfacts_prepare(const struct sbx_hostfacts *hf, const char *base,
 		strbuf_addf(err, "bad CPU list '%s'", hf->cpu_list);
 		return -EINVAL;
 	}
-	hostfacts_inputs(hf, &in);
+	if (!hf->cpuinfo) {
+		strbuf_addstr(err, "no cpuinfo given for the host facts");
+		return -EINVAL;
+	}
+	syscpu_listing(hf->cpu_list, &syscpu);
+	hostfacts_inputs(hf, &syscpu, &in);
 	pc_hash_buffer(in.buf, in.len, &h);
 	strbuf_release(&in);
 	pc_hash_to_hex(&h, hex);
@@ -590,7 +711,7 @@ int sbx_hostfacts_prepare(const struct sbx_hostfacts *hf, const char *base,
 		goto fail;
 	}
 	strbuf_addf(err, "host facts in '%s/%s': ", base, tmp);
-	ret = generate(hf, tfd, err);
+	ret = generate(hf, &syscpu, tfd, err);
 	if (ret < 0) {
 		rm_rf_at(basefd, tmp);
 		goto fail;
@@ -617,6 +738,79 @@ fail:
 /* ------------------------------------------------------------------ */
 /* in init: bind the generated files over the view's /proc and /sys */
 
+/*
+ * SYSCPU_DIR in the view becomes the generated syscpu/ (read-only), and
+ * the host's entries of the view's sysfs are bound over its placeholders
+ * (taken before they are covered), but the generated files, which the
+ * caller binds after.
+ */
+static int bind_syscpu(int dfd, int rootfd, struct mount_attr *ro,
+		       const char **what, const char **where)
+{
+	const char *rel = SYSCPU_DIR + 1;
+	_cleanup_close_ int gfd = -1, tree = -1;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	struct { int fd; char *name; } *host = NULL;
+	size_t nr = 0, alloc = 0, i;
+	int ret = -1;
+
+	*where = SYSCPU_DIR;
+	*what = "open";
+	gfd = openat(dfd, "syscpu", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (gfd < 0 || !(d = fdopendir(gfd)))
+		return -1;
+	gfd = -1; /* the DIR owns it */
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *view = NULL;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (de->d_type != DT_DIR && de->d_type != DT_REG))
+			continue;
+		view = xasprintf("%s/%s", SYSCPU_DIR, de->d_name);
+		if (sbx_hostfacts_is_synthetic(view))
+			continue;
+		ALLOC_GROW(host, nr + 1, alloc);
+		host[nr].name = xstrdup(de->d_name);
+		host[nr].fd = open_tree(rootfd, view + 1, OPEN_TREE_CLONE |
+						      OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		/* gone since generated (hot-unplugged): the placeholder stays */
+		if (host[nr].fd < 0 && errno != ENOENT) {
+			*what = "open_tree";
+			nr++;
+			goto out;
+		}
+		nr++;
+	}
+	*what = "open_tree";
+	tree = open_tree(dfd, "syscpu", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					       AT_RECURSIVE);
+	if (tree < 0)
+		goto out;
+	*what = "mount_setattr";
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, ro, sizeof(*ro)) < 0)
+		goto out;
+	*what = "move_mount";
+	if (move_mount(tree, "", rootfd, rel, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		goto out;
+	for (i = 0; i < nr; i++) {
+		_cleanup_free_ char *view = xasprintf("%s/%s", rel, host[i].name);
+
+		if (host[i].fd >= 0 &&
+		    move_mount(host[i].fd, "", rootfd, view, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	for (i = 0; i < nr; i++) {
+		if (host[i].fd >= 0)
+			close(host[i].fd);
+		free(host[i].name);
+	}
+	free(host);
+	return ret;
+}
+
 int sbx_hostfacts_bind(const char *dir, int rootfd, const char **what,
 		       const char **where)
 {
@@ -630,6 +824,9 @@ int sbx_hostfacts_bind(const char *dir, int rootfd, const char **what,
 	*what = "open";
 	*where = dir;
 	if (dfd < 0)
+		return -1;
+	if (faccessat(dfd, "syscpu", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    bind_syscpu(dfd, rootfd, &ro, what, where) < 0)
 		return -1;
 	for (i = 0; i < ARRAY_SIZE(synthetic_files); i++) {
 		_cleanup_close_ int fd = -1;

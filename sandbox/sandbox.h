@@ -332,7 +332,8 @@ uint64_t sbx_disk_default(const char *dir);
 /*
  * Host facts (DESIGN.md §2, "Host facts"): what the job is shown of the
  * machine's memory, CPUs, load and cgroups, a function of this struct
- * alone (the caller keys every field).
+ * (the caller keys every field but cpuinfo) and of the host's listing of
+ * /sys/devices/system/cpu (the job's listing of it is recorded).
  */
 struct sbx_hostfacts {
 	uint64_t memory_bytes;	/* MemTotal, sysinfo's totalram */
@@ -341,6 +342,12 @@ struct sbx_hostfacts {
 	unsigned cpus;		/* --cpus: the CPU quota; 0: none ("max") */
 	const char *cpu_list;	/* the CPUs given ("0-1"): online, cpuset, stat */
 	const char *cgroup_layout; /* sbx_hostfacts_cgroup_layout() */
+	/*
+	 * /proc/cpuinfo as shown: cpuinfo_shown(cpu_list) (common/cpus.h),
+	 * which the caller records when the job reads it (not keyed: the
+	 * host's model lines are a precondition, "cpuinfo").
+	 */
+	const char *cpuinfo;
 };
 
 /*

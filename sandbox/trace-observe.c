@@ -43,8 +43,16 @@ void trace_record_found(struct trace *t, const struct res *r,
 
 	if (r->status == RES_FOUND && r->where == W_INTERNAL &&
 	    t->cfg.hostfacts && sbx_hostfacts_is_synthetic(r->path.buf) &&
-	    (kind == TRACE_CONTENT || kind == TRACE_LISTING))
+	    (kind == TRACE_CONTENT || kind == TRACE_LISTING)) {
 		trace_synthetic_read(t, r->path.buf);
+		/* generated from the host's model lines: those are recorded */
+		if (t->cfg.cpuinfo_fact && !strcmp(r->path.buf, "/proc/cpuinfo") &&
+		    !trace_obs_find(t, TRACE_HOSTFACT, "cpuinfo")) {
+			o = trace_obs_add(t, TRACE_HOSTFACT, "cpuinfo", sc, NULL);
+			if (o)
+				o->value = xstrdup(t->cfg.cpuinfo_fact);
+		}
+	}
 	if (r->status != RES_FOUND || r->where != W_HOST)
 		return;
 	/*

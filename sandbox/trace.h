@@ -110,6 +110,12 @@ struct trace_config {
 	 */
 	bool hostfacts;
 	uint64_t sysinfo_ram;
+	/*
+	 * With hostfacts: the "cpuinfo" host fact recorded when the job
+	 * reads /proc/cpuinfo (cpuinfo_fact() of what the view shows,
+	 * common/cpus.h); NULL records none.
+	 */
+	const char *cpuinfo_fact;
 };
 
 enum trace_obs_kind {

@@ -35,7 +35,11 @@ perl:perl ruby:ruby tclsh:tcl gfortran:gfortran cmake:cmake git:git
 sqlite3:sqlite3 xz:xz-utils zstd:zstd bzip2:bzip2 lz4:lz4 zip:zip unzip:unzip
 jq:jq bc:bc xxd:xxd file:file free:procps patch:patch"
 # Files the tests need that no command stands for: path:Debian package.
-test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext"
+test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext
+/usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin:libmaven-compiler-plugin-java
+/usr/share/maven-repo/org/apache/maven/plugins/maven-resources-plugin:libmaven-resources-plugin-java
+/usr/share/maven-repo/org/apache/maven/plugins/maven-jar-plugin:libmaven-jar-plugin-java
+/usr/share/maven-repo/org/apache/maven/plugins/maven-surefire-plugin:libsurefire-java"
 
 usage() {
 	echo "usage: tools/deps.sh build OUTFILE | tools/deps.sh test" >&2

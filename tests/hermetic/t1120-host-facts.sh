@@ -61,6 +61,32 @@ test_expect_success 'the CPU count agrees everywhere; --cpus changes it and miss
 	test "$(head -1 "$TEST_DIR/stdout")" = "$NCPU"
 '
 
+test_expect_success '/proc/cpuinfo and the CPU directories of /sys agree with --cpus; another --cpus misses' '
+	hstart &&
+	job="getconf _NPROCESSORS_CONF; getconf _NPROCESSORS_ONLN; grep -c ^processor /proc/cpuinfo; ls /sys/devices/system/cpu | grep -c \"^cpu[0-9]\"; lscpu -p=cpu | grep -vc ^#; wc -w </sys/devices/system/cpu/offline" &&
+	hmiss --cpus 1 -- sh -c "$job" &&
+	printf "1\n1\n1\n1\n1\n0\n" >"$TEST_DIR/expect1" &&
+	test_cmp "$TEST_DIR/expect1" "$TEST_DIR/stdout" &&
+	hhit --cpus 1 -- sh -c "$job" &&
+	hmiss -- sh -c "$job" &&
+	printf "$NCPU\n$NCPU\n$NCPU\n$NCPU\n$NCPU\n0\n" >"$TEST_DIR/expectn" &&
+	test_cmp "$TEST_DIR/expectn" "$TEST_DIR/stdout" &&
+	hhit -- sh -c "$job"
+'
+
+test_expect_success '/proc/cpuinfo is the same on every run (cpu MHz from bogomips), recorded as the cpuinfo host fact' '
+	hstart &&
+	for i in 1 2; do
+		"$PROCACHE" run --no-cache --cpus 1 -- cat /proc/cpuinfo >"$TEST_DIR/ci$i" || return 1
+	done &&
+	test_cmp "$TEST_DIR/ci1" "$TEST_DIR/ci2" &&
+	test "$(grep -c "^processor" "$TEST_DIR/ci1")" = 1 &&
+	"$PROCACHE" trace --cpus 1 -- cat /proc/cpuinfo >trace.out 2>/dev/null &&
+	grep "^hostfact cpuinfo = [0-9,-]* [0-9a-f]\{32\} " trace.out &&
+	grep "^synth *\/proc\/cpuinfo\$" trace.out &&
+	! grep "^content *\/proc\/cpuinfo" trace.out
+'
+
 test_expect_success '--cpus N shows a quota of N CPUs in the cgroup files' '
 	hstart &&
 	job="cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us" &&

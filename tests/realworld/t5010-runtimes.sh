@@ -33,6 +33,67 @@ test_expect_success 'mvn -o --version (Maven offline)' '
 	rw_case mvn "echo 1 >input" "echo 2 >input" "cat input; mvn -o --version | grep -v -e \"^OS name\" -e \"^Default locale\""
 '
 
+# A real build, offline: the plugins Debian ships in /usr/share/maven-repo
+# (make deps installs them), used as the local repository. Maven's
+# default bindings name versions Debian has only as relocation POMs, so
+# the POM pins the versions found there; settings.xml is given with -s
+# because the JVM takes user.home from the password database, not $HOME.
+# (Maven prints colour resets even with -B: the output is grepped.)
+MAVEN_REPO=/usr/share/maven-repo
+maven_plugin_version() {
+	ls "$MAVEN_REPO/org/apache/maven/plugins/$1"/*/"$1"-*.jar 2>/dev/null |
+	sed "s|.*/$1/\([^/]*\)/.*|\1|" | grep -v "^debian\$" | sort -V | tail -1
+}
+mvn_setup() {
+	mkdir -p .m2 src/main/java/hello &&
+	cat >.m2/settings.xml <<-EOF &&
+	<settings>
+	  <localRepository>$MAVEN_REPO</localRepository>
+	  <offline>true</offline>
+	</settings>
+	EOF
+	{
+		cat <<-\EOF &&
+		<project xmlns="http://maven.apache.org/POM/4.0.0">
+		  <modelVersion>4.0.0</modelVersion>
+		  <groupId>hello</groupId>
+		  <artifactId>hello</artifactId>
+		  <version>1</version>
+		  <packaging>jar</packaging>
+		  <properties>
+		    <maven.compiler.release>11</maven.compiler.release>
+		    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+		    <project.build.outputTimestamp>2000-01-01T00:00:00Z</project.build.outputTimestamp>
+		  </properties>
+		  <build><plugins>
+		EOF
+		for p in maven-resources-plugin maven-compiler-plugin maven-surefire-plugin maven-jar-plugin; do
+			echo "    <plugin><groupId>org.apache.maven.plugins</groupId><artifactId>$p</artifactId><version>$(maven_plugin_version $p)</version></plugin>"
+		done &&
+		echo "  </plugins></build>" &&
+		echo "</project>"
+	} >pom.xml &&
+	cat >src/main/java/hello/Hello.java <<-\EOF
+	package hello;
+	public class Hello {
+	    public static void main(String[] a) { System.out.println("say-hello"); }
+	}
+	EOF
+}
+test_expect_success 'mvn -B -o -q package: a jar built offline from Debian'"'"'s repository' '
+	rw_need mvn java &&
+	for p in maven-resources-plugin maven-compiler-plugin maven-surefire-plugin maven-jar-plugin; do
+		test -n "$(maven_plugin_version $p)" || {
+			say "# skip: $p not in $MAVEN_REPO (make deps)"
+			return 0
+		}
+	done &&
+	rw_case mvn-package mvn_setup "sed -i s/say-hello/say-bye/ src/main/java/hello/Hello.java" \
+		"mvn -B -o -q -s .m2/settings.xml package && java -cp target/hello-1.jar hello.Hello" &&
+	grep -q say-hello "$TEST_DIR/rw/mvn-package.r.1.out" &&
+	grep -q say-bye "$TEST_DIR/rw/mvn-package.r.3.out"
+'
+
 test_expect_success 'node -e: memory and CPUs as libuv reads them' '
 	rw_need node &&
 	rw_case node "echo 1 >input" "echo 2 >input" \

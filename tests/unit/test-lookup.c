@@ -39,10 +39,12 @@
 #include "cache/internal.h"
 #include "cache/materialize.h"
 #include "common/cleanup.h"
+#include "common/cpus.h"
 #include "common/dirlist.h"
 #include "common/fdio.h"
 #include "common/hash.h"
 #include "common/path.h"
+#include "common/strbuf.h"
 #include "common/units.h"
 
 #include "tests/unit/unit.h"
@@ -596,6 +598,40 @@ TEST(test_hostfact)
 	cache_close(c);
 }
 
+/* The job's /proc/cpuinfo (common/cpus.h): generated again on lookup. */
+TEST(test_cpuinfo_fact)
+{
+	struct cache *c = open_tmp_cache();
+	struct cache_key *ok = key_of("cpuinfo-same", NULL);
+	struct cache_key *other = key_of("cpuinfo-other", NULL);
+	struct strbuf err = STRBUF_INIT, shown = STRBUF_INIT, value = STRBUF_INIT;
+	struct cache_record *r;
+
+	CHECK(cpuinfo_shown("0", &shown) == 0);
+	cpuinfo_fact("0", shown.buf, &value);
+	r = cache_record_new(ok);
+	cache_record_add_hostfact(r, "cpuinfo", value.buf);
+	CHECK(cache_store(c, r, NULL, &err) == 0);
+	cache_record_free(r);
+	CHECK_EQ_INT(lookup_exit(c, ok, NULL), 0);
+
+	/* another CPU model when recorded: a miss */
+	strbuf_reset(&value);
+	cpuinfo_fact("0", "processor\t: 0\nmodel name\t: another\n\n", &value);
+	r = cache_record_new(other);
+	cache_record_add_hostfact(r, "cpuinfo", value.buf);
+	CHECK(cache_store(c, r, NULL, &err) == 0);
+	cache_record_free(r);
+	CHECK_EQ_INT(lookup_exit(c, other, NULL), -1);
+
+	strbuf_release(&err);
+	strbuf_release(&shown);
+	strbuf_release(&value);
+	cache_key_free(ok);
+	cache_key_free(other);
+	cache_close(c);
+}
+
 TEST(test_explain_lists_every_failure)
 {
 	struct cache *c = open_tmp_cache();
@@ -1109,6 +1145,7 @@ int main(int argc, char **argv)
 	RUN(test_most_recently_used_first);
 	RUN(test_every_kind);
 	RUN(test_hostfact);
+	RUN(test_cpuinfo_fact);
 	RUN(test_explain_lists_every_failure);
 	RUN(test_explain_nearest_key);
 	RUN(test_corrupt_entry_is_a_miss_and_removed);
