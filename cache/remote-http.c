@@ -5,9 +5,9 @@
  * object store's HTTP gateway serve them.
  *
  * http:// goes through a small HTTP/1.1 client of our own (as ccache
- * does): one kept-alive connection per process (reconnected once when
- * the server closed it between requests), Content-Length and chunked
- * bodies, poll() with the idle timeout on every wait; a body that stops
+ * does): one kept-alive connection per process (cache/remote-conn.c;
+ * reconnected once when the server closed it between requests),
+ * Content-Length and chunked bodies, the idle timeout on every wait; a body that stops
  * short of its length, or an answer that is not HTTP, is a failure of
  * the server. https:// goes through libcurl, for TLS: it is loaded with
  * dlopen("libcurl.so.4") when the first request is made, never linked —
@@ -21,16 +21,10 @@
  * fails; a body short of its Content-Length is CURLE_PARTIAL_FILE.
  */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -61,11 +55,9 @@ struct remote_backend {
 	char *base;		/* scheme://host[:port]/prefix/ */
 	bool plain;		/* http: our client; https: libcurl */
 	/* plain http */
-	int fd;			/* the kept-alive connection, or -1 */
+	struct remote_conn conn;	/* the kept-alive connection */
 	char *hosthdr;		/* Host: */
 	char *auth;		/* "Authorization: ...\r\n", or NULL */
-	char in[16384];		/* what came from the server, not yet used */
-	size_t in_len, in_off;
 	/* https */
 	struct curl_fns f;
 	CURL *h;
@@ -184,114 +176,9 @@ static long curl_request(struct remote_backend *b, enum method m, const char *ur
 
 /* ---- plain http: a small HTTP/1.1 client ------------------------------ */
 
-/* Give up waiting for the server after t->timeout_ms without progress. */
-static int wait_fd(struct remote_backend *b, short events, long ms)
-{
-	struct pollfd p = { .fd = b->fd, .events = events };
-	int r;
-
-	do
-		r = poll(&p, 1, (int)ms);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	return r == 0 ? -ETIMEDOUT : 0;
-}
-
 static void plain_disconnect(struct remote_backend *b)
 {
-	if (b->fd >= 0)
-		close(b->fd);
-	b->fd = -1;
-	b->in_len = b->in_off = 0;
-}
-
-static int plain_connect(struct remote_backend *b, struct strbuf *err)
-{
-	const struct remote_target *t = b->t;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL, *a;
-	_cleanup_free_ char *host = t->host[0] == '[' ?
-		xstrndup(t->host + 1, strlen(t->host) - 2) : xstrdup(t->host);
-	char port[16];
-	int r = -ECONNREFUSED;
-
-	snprintf(port, sizeof(port), "%u", t->port ? t->port : 80);
-	if ((r = getaddrinfo(host, port, &hints, &ai)) != 0)
-		return strbuf_error(err, -EHOSTUNREACH, "cannot resolve '%s': %s",
-				    t->host, gai_strerror(r));
-	r = -ECONNREFUSED;
-	for (a = ai; a; a = a->ai_next) {
-		int one = 1, soerr = 0;
-		socklen_t sl = sizeof(soerr);
-
-		b->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			       a->ai_protocol);
-		if (b->fd < 0) {
-			r = -errno;
-			continue;
-		}
-		setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (connect(b->fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS)
-			r = -errno;
-		else if ((r = wait_fd(b, POLLOUT, t->connect_timeout_ms)) == 0 &&
-			 getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0)
-			r = -soerr;
-		if (r == 0)
-			break;
-		plain_disconnect(b);
-	}
-	freeaddrinfo(ai);
-	if (r < 0)
-		return strbuf_error(err, r, "cannot connect to %s:%s: %s", t->host,
-				    port, r == -ETIMEDOUT ? "timed out" : strerror(-r));
-	return 0;
-}
-
-static int plain_send(struct remote_backend *b, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(b->fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EAGAIN) {
-			int r = wait_fd(b, POLLOUT, b->t->timeout_ms);
-
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* More bytes into b->in: 0, -ENODATA at end of stream, or -errno. */
-static int plain_fill(struct remote_backend *b)
-{
-	ssize_t n;
-
-	if (b->in_off == b->in_len)
-		b->in_off = b->in_len = 0;
-	for (;;) {
-		n = recv(b->fd, b->in + b->in_len, sizeof(b->in) - b->in_len, 0);
-		if (n > 0) {
-			b->in_len += (size_t)n;
-			return 0;
-		}
-		if (n == 0)
-			return -ENODATA;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		int r = wait_fd(b, POLLIN, b->t->timeout_ms);
-		if (r < 0)
-			return r;
-	}
+	remote_conn_close(&b->conn);
 }
 
 /* One line of the response head (without CRLF) into @line. */
@@ -299,12 +186,13 @@ static int plain_line(struct remote_backend *b, struct strbuf *line)
 {
 	strbuf_reset(line);
 	for (;;) {
-		char *nl = memchr(b->in + b->in_off, '\n', b->in_len - b->in_off);
-		size_t n = nl ? (size_t)(nl - (b->in + b->in_off)) + 1
-			      : b->in_len - b->in_off;
+		struct remote_conn *c = &b->conn;
+		char *nl = memchr(c->in + c->in_off, '\n', c->in_len - c->in_off);
+		size_t n = nl ? (size_t)(nl - (c->in + c->in_off)) + 1
+			      : c->in_len - c->in_off;
 
-		strbuf_add(line, b->in + b->in_off, n);
-		b->in_off += n;
+		strbuf_add(line, c->in + c->in_off, n);
+		c->in_off += n;
 		if (line->len > 8192)
 			return -EPROTO;
 		if (nl) {
@@ -313,7 +201,7 @@ static int plain_line(struct remote_backend *b, struct strbuf *line)
 				strbuf_setlen(line, line->len - 1);
 			return 0;
 		}
-		int r = plain_fill(b);
+		int r = remote_conn_fill(c);
 		if (r < 0)
 			return r;
 	}
@@ -323,20 +211,22 @@ static int plain_line(struct remote_backend *b, struct strbuf *line)
 static int plain_body(struct remote_backend *b, uint64_t len,
 		      struct remote_sink *sink)
 {
+	struct remote_conn *c = &b->conn;
+
 	while (len) {
-		size_t n = b->in_len - b->in_off;
+		size_t n = c->in_len - c->in_off;
 		int r;
 
 		if (!n) {
-			if ((r = plain_fill(b)) < 0)
+			if ((r = remote_conn_fill(c)) < 0)
 				return r;
 			continue;
 		}
 		if (n > len)
 			n = (size_t)len;
-		if (sink && (r = remote_sink_write(sink, b->in + b->in_off, n)) < 0)
+		if (sink && (r = remote_sink_write(sink, c->in + c->in_off, n)) < 0)
 			return r;
-		b->in_off += n;
+		c->in_off += n;
 		len -= n;
 	}
 	return 0;
@@ -394,8 +284,8 @@ static long plain_exchange(struct remote_backend *b, enum method m,
 	if (m == M_PUT)
 		strbuf_addf(&req, "Content-Length: %zu\r\n", len);
 	strbuf_addstr(&req, "\r\n");
-	if ((r = plain_send(b, req.buf, req.len)) < 0 ||
-	    (m == M_PUT && len && (r = plain_send(b, data, len)) < 0))
+	if ((r = remote_conn_send(&b->conn, req.buf, req.len)) < 0 ||
+	    (m == M_PUT && len && (r = remote_conn_send(&b->conn, data, len)) < 0))
 		return r;
 	if ((r = plain_line(b, &line)) < 0)
 		return r;
@@ -456,12 +346,12 @@ static long plain_request(struct remote_backend *b, enum method m,
 			  const void *data, size_t len, struct strbuf *err)
 {
 	const char *path = url + strlen(b->base) - strlen(b->t->path);
-	bool reused = b->fd >= 0, answered = false;
+	bool reused = b->conn.fd >= 0, answered = false;
 	long st;
 
 	for (int tries = 0; tries < 2; tries++) {
-		if (b->fd < 0) {
-			int r = plain_connect(b, err);
+		if (b->conn.fd < 0) {
+			int r = remote_conn_open(&b->conn, b->t, 80, false, err);
 
 			if (r < 0)
 				return r;
@@ -487,17 +377,18 @@ static long plain_request(struct remote_backend *b, enum method m,
 
 long remote_http_answer(int fd, bool head, struct remote_sink *sink)
 {
-	struct remote_target t = { .host = "fuzz", .path = "/", .timeout_ms = 1000 };
 	struct remote_backend *b = xcalloc(1, sizeof(*b));
 	bool answered;
 	long st;
 
-	b->t = &t;
 	b->plain = true;
-	b->fd = fd;
+	remote_conn_init(&b->conn);
+	b->conn.fd = fd;
+	b->conn.timeout_ms = 1000;
 	b->hosthdr = xstrdup("fuzz");
 	st = plain_exchange(b, head ? M_HEAD : M_GET, "/x", sink, NULL, 0, &answered);
-	b->fd = -1;
+	b->conn.fd = -1;
+	remote_conn_release(&b->conn);
 	free(b->hosthdr);
 	free(b);
 	return st;
@@ -651,7 +542,7 @@ static int http_index_add(struct remote_backend *b, const char *key_hex,
 static void http_close(struct remote_backend *b)
 {
 	if (b->plain)
-		plain_disconnect(b);
+		remote_conn_release(&b->conn);
 	if (b->h)
 		b->f.easy_cleanup(b->h);
 	if (b->headers)
@@ -684,7 +575,7 @@ static void base64(const char *s, struct strbuf *out)
 static void plain_new(struct remote_backend *b, const struct remote_target *t)
 {
 	b->plain = true;
-	b->fd = -1;
+	remote_conn_init(&b->conn);
 	b->hosthdr = t->port ? xasprintf("%s:%u", t->host, t->port) : xstrdup(t->host);
 	if (t->token) {
 		b->auth = xasprintf("Authorization: Bearer %s\r\n", t->token);

@@ -39,6 +39,19 @@ struct remote_sink {
 /* Write @len bytes to @s: 0, -EFBIG past s->max, or -errno of write. */
 int remote_sink_write(struct remote_sink *s, const void *data, size_t len);
 
+/*
+ * The expiry of a blob under remote.ttl @ttl_s (0: none): longer than the
+ * entries' by a margin that outlasts an upload, since a blob's lease is
+ * renewed (upload, hit) before the entry's: a blob never expires before
+ * an entry that names it, and Redis's volatile-ttl eviction takes
+ * entries first.
+ */
+#define REMOTE_BLOB_TTL_MARGIN_S 3600
+static inline uint64_t remote_ttl_blob(uint64_t ttl_s)
+{
+	return ttl_s ? ttl_s + REMOTE_BLOB_TTL_MARGIN_S : 0;
+}
+
 /* The index of a key: its entry ids, oldest first. */
 #define REMOTE_INDEX_HEADER "procache remote index 1\n"
 #define REMOTE_INDEX_MAX 32
@@ -67,6 +80,14 @@ struct remote_ops {
 			 char ***ids, size_t *nr, struct strbuf *err);
 	int (*index_add)(struct remote_backend *b, const char *key_hex,
 			 const char *id, struct strbuf *err);
+	/*
+	 * After a remote hit on entry @entry_name ("<key>/<id>") by a
+	 * writer: renew the expiry of its @nblobs blobs (32 hex names),
+	 * then of the entry and its key's index. NULL when the backend has
+	 * no expiry (HTTP: `cache gc --remote` ages by upload time).
+	 */
+	int (*refresh)(struct remote_backend *b, const char *entry_name,
+		       const char *const *blobs, size_t nblobs, struct strbuf *err);
 	void (*close)(struct remote_backend *b);
 };
 
@@ -77,10 +98,51 @@ struct remote_target {
 	unsigned port;		/* 0: the scheme's default */
 	char *path;		/* HTTP: the prefix, "/" at least, ending in '/' */
 	char *user, *password, *token, *ca_file, *prefix;
+	char *client_cert, *client_key;	/* TLS: offered when set */
 	unsigned db;		/* Redis */
 	uint64_t ttl_s;
 	long connect_timeout_ms, timeout_ms;
 };
+
+/*
+ * A connection to the server (cache/remote-conn.c): TCP, with TLS when
+ * asked. Initialise with remote_conn_init(); remote_conn_close() leaves
+ * it closed and reusable. Every call returns 0 or -errno: -ETIMEDOUT
+ * when a wait outlived its timeout (connect and TLS handshake together:
+ * t->connect_timeout_ms; each later wait: t->timeout_ms), -ENODATA when
+ * the server closed the stream, -EACCES for a certificate that is not
+ * trusted or does not name the host, -EIO for another TLS failure.
+ */
+struct remote_conn {
+	int fd;
+	struct ssl_st *ssl;	/* with TLS */
+	long timeout_ms;
+	char in[16384];		/* what came from the server, not yet used */
+	size_t in_len, in_off;
+	struct strbuf why;	/* the last TLS failure's reason */
+};
+
+static inline void remote_conn_init(struct remote_conn *c)
+{
+	c->fd = -1;
+	c->ssl = NULL;
+	c->in_len = c->in_off = 0;
+	strbuf_init(&c->why, 0);
+}
+
+/* Connect to @t's host and port (@default_port when it has none),
+ * with TLS when @tls (verified: see remote-conn.c). */
+int remote_conn_open(struct remote_conn *c, const struct remote_target *t,
+		     unsigned default_port, bool tls, struct strbuf *err);
+/* Send all of @data. */
+int remote_conn_send(struct remote_conn *c, const void *data, size_t len);
+/* At least one more byte into c->in (after c->in_len). */
+int remote_conn_fill(struct remote_conn *c);
+/* Close; remote_conn_release() also frees what it holds. */
+void remote_conn_close(struct remote_conn *c);
+void remote_conn_release(struct remote_conn *c);
+/* The reason of @c's failure @r (a -errno it returned), for a message. */
+const char *remote_conn_strerror(const struct remote_conn *c, int r);
 
 /*
  * Make the backend for @t (HTTP: loads libcurl; Redis: connects): 0 and

@@ -90,6 +90,8 @@ static void target_release(struct remote_target *t)
 	free(t->password);
 	free(t->token);
 	free(t->ca_file);
+	free(t->client_cert);
+	free(t->client_key);
 	free(t->prefix);
 	memset(t, 0, sizeof(*t));
 }
@@ -113,7 +115,7 @@ static int parse_url(const char *url, struct remote_target *t,
 			*s = (char)(*s - 'A' + 'a');
 	if (strcmp(t->scheme, "http") && strcmp(t->scheme, "https") &&
 	    strcmp(t->scheme, "redis") && strcmp(t->scheme, "rediss"))
-		return bad_url(err, "remote URL: unknown scheme '%s' (http, https, redis)",
+		return bad_url(err, "remote URL: unknown scheme '%s' (http, https, redis, rediss)",
 			       t->scheme);
 	auth = p + 3;
 	path = auth + strcspn(auth, "/?#");
@@ -202,11 +204,6 @@ int cache_remote_open(const struct cache_remote_config *cfg,
 
 	*out = NULL;
 	r = parse_url(cfg->url, t, &display, err);
-	if (r == 0 && !strcmp(t->scheme, "rediss")) {
-		strbuf_addf(err, "remote URL '%s': rediss:// needs hiredis with TLS, which this build does not have (use a TLS tunnel such as stunnel to the server and redis://)",
-			    display.buf);
-		r = -ENOTSUP;
-	}
 	if (r < 0) {
 		target_release(t);
 		free(rm);
@@ -222,6 +219,8 @@ int cache_remote_open(const struct cache_remote_config *cfg,
 	}
 	t->token = cfg->token ? xstrdup(cfg->token) : NULL;
 	t->ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
+	t->client_cert = cfg->client_cert ? xstrdup(cfg->client_cert) : NULL;
+	t->client_key = cfg->client_key ? xstrdup(cfg->client_key) : NULL;
 	t->prefix = xstrdup(cfg->prefix ? cfg->prefix : "procache:");
 	t->ttl_s = cfg->ttl_s;
 	t->connect_timeout_ms = (long)((cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 1.0) * 1000);
@@ -331,7 +330,7 @@ static bool remote_ready(struct cache *c, struct cache_remote *rm,
 		     rm->display, ago, REMOTE_BACKOFF_S);
 		return false;
 	}
-	if (!strcmp(rm->t.scheme, "redis"))
+	if (!strncmp(rm->t.scheme, "redis", 5))
 		r = remote_redis_new(&rm->t, &rm->b, &rm->ops, &err);
 	else
 		r = remote_http_new(&rm->t, &rm->b, &rm->ops, &err);
@@ -561,6 +560,42 @@ static int backfill(struct cache *c, struct cache_remote *rm,
 	return 1;
 }
 
+/*
+ * A writer's remote hit on @e: a new lease of the TTL for its blobs, the
+ * entry and the index (backends with an expiry: Redis), so that what is
+ * used stays. Read-only handles never write, not even this.
+ */
+static void remote_refresh(struct cache *c, struct cache_remote *rm,
+			   const struct cache_entry *e,
+			   struct cache_remote_counts *n)
+{
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
+	const struct pc_hash *h;
+	char (*hex)[PC_HASH_HEX_LEN + 1] = NULL;
+	const char **names = NULL;
+	size_t i = 0, nr = 0, alloc = 0, alloc2 = 0;
+	uint64_t size;
+	int r;
+
+	if (rm->read_only || !rm->ops->refresh || !rm->t.ttl_s || rm->disabled)
+		return;
+	while (entry_next_blob(e, &i, &h, &size)) {
+		ALLOC_GROW(hex, nr + 1, alloc);
+		pc_hash_to_hex(h, hex[nr]);
+		nr++;
+	}
+	ALLOC_GROW(names, nr + 1, alloc2);
+	for (i = 0; i < nr; i++)
+		names[i] = hex[i];
+	strbuf_addf(&name, "%s/%s", e->key_hex, e->id_hex);
+	r = rm->ops->refresh(rm->b, name.buf, names, nr, &err);
+	if (r < 0)
+		remote_disable(c, rm, n, err.buf, r);
+	free(names);
+	free(hex);
+}
+
 int cache_remote_lookup(struct cache *c, struct cache_remote *rm,
 			const struct cache_key *ck, struct cache_entry **hit)
 {
@@ -619,6 +654,7 @@ int cache_remote_lookup(struct cache *c, struct cache_remote *rm,
 		found = r;
 	}
 	if (found) {
+		remote_refresh(c, rm, *hit, &n);
 		n.hits++;
 		info("remote hit: entry %s from '%s'", cache_entry_id(*hit),
 		     rm->display);

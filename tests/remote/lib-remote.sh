@@ -6,6 +6,7 @@
 #
 #	nginx_start NAME [EXTRA-SERVER-CONFIG]   sets NGINX_PORT, NGINX_DIR
 #	redis_start NAME [redis-server options]  sets REDIS_PORT, REDIS_DIR
+#	redis_tls_start NAME [options]           sets REDIS_PORT (TLS only), REDIS_DIR
 #	badhttp_start NAME MODE                  sets BAD_PORT
 #	server_stop NAME
 #
@@ -136,6 +137,40 @@ redis_start() {
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
 		--appendonly no --daemonize yes --pidfile "$d/pid" --dir "$d" \
 		--logfile "$d/log" "$@" || return 1
+	test_wait_for 10 test -s "$d/pid" &&
+	remote_started "$(cat "$d/pid")" &&
+	wait_port "$REDIS_PORT"
+}
+
+# tls_make_ca DIR NAME: a CA (DIR/NAME-ca.pem) and a certificate it signs
+# for 127.0.0.1, not for localhost (DIR/NAME.pem, DIR/NAME.key).
+tls_make_ca() {
+	local d=$1 n=$2
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$n test CA" \
+		-keyout "$d/$n-ca.key" -out "$d/$n-ca.pem" 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+		-keyout "$d/$n.key" -out "$d/$n.csr" 2>/dev/null &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/$n.ext" &&
+	openssl x509 -req -in "$d/$n.csr" -CA "$d/$n-ca.pem" -CAkey "$d/$n-ca.key" \
+		-CAcreateserial -days 2 -extfile "$d/$n.ext" -out "$d/$n.pem" 2>/dev/null
+}
+
+# redis_tls_start NAME [options]: redis-server speaking TLS only (Debian's
+# is built with it), with a certificate from the CA $REDIS_DIR/server-ca.pem;
+# clients present no certificate unless the options say
+# "--tls-auth-clients yes" (then one from $REDIS_DIR/client-ca.pem).
+redis_tls_start() {
+	local name=$1 d=$TEST_ROOT/srv-$1
+	shift
+	REDIS_PORT=$(free_port)
+	REDIS_DIR=$d
+	mkdir -p "$d"
+	tls_make_ca "$d" server && tls_make_ca "$d" client || return 1
+	redis-server --port 0 --tls-port "$REDIS_PORT" --bind 127.0.0.1 \
+		--tls-cert-file "$d/server.pem" --tls-key-file "$d/server.key" \
+		--tls-ca-cert-file "$d/client-ca.pem" --tls-auth-clients no \
+		--save "" --appendonly no --daemonize yes --pidfile "$d/pid" \
+		--dir "$d" --logfile "$d/log" "$@" || return 1
 	test_wait_for 10 test -s "$d/pid" &&
 	remote_started "$(cat "$d/pid")" &&
 	wait_port "$REDIS_PORT"

@@ -61,7 +61,8 @@ TEST(test_urls)
 	CHECK_URL("http://host/?q=1", "error -22");
 	CHECK_URL("http://u%zz@host/", "error -22");
 	CHECK_URL("redis://host/x", "error -22");
-	CHECK_URL("rediss://host/", "error -95");
+	CHECK_URL("rediss://host/", "rediss://host");
+	CHECK_URL("rediss://:pw@host:6380/2", "rediss://host:6380/2");
 }
 
 TEST(test_index_parse)
