@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -62,6 +63,7 @@ struct remote_backend {
 	struct curl_fns f;
 	CURL *h;
 	struct curl_slist *headers;
+	struct curl_slist *depth;	/* headers of a PROPFIND, while it runs */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -127,7 +129,7 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
-enum method { M_GET, M_HEAD, M_PUT };
+enum method { M_GET, M_HEAD, M_PUT, M_PROPFIND, M_DELETE };
 
 static const char *method_name(enum method m)
 {
@@ -138,6 +140,10 @@ static const char *method_name(enum method m)
 		return "HEAD";
 	case M_PUT:
 		return "PUT";
+	case M_PROPFIND:
+		return "PROPFIND";
+	case M_DELETE:
+		return "DELETE";
 	}
 	return "?";
 }
@@ -157,12 +163,25 @@ static long curl_request(struct remote_backend *b, enum method m, const char *ur
 	f->easy_setopt(b->h, CURLOPT_NOBODY, m == M_HEAD ? 1L : 0L);
 	f->easy_setopt(b->h, CURLOPT_UPLOAD, m == M_PUT ? 1L : 0L);
 	f->easy_setopt(b->h, CURLOPT_WRITEDATA, (void *)sink);
+	f->easy_setopt(b->h, CURLOPT_CUSTOMREQUEST,
+		       m == M_PROPFIND || m == M_DELETE ? method_name(m) : NULL);
+	if (m == M_PROPFIND) {
+		b->depth = f->slist_append(NULL, "Depth: 1");
+		for (const struct curl_slist *h = b->headers; h; h = h->next)
+			b->depth = f->slist_append(b->depth, h->data);
+		f->easy_setopt(b->h, CURLOPT_HTTPHEADER, b->depth);
+	}
 	if (m == M_PUT) {
 		f->easy_setopt(b->h, CURLOPT_READDATA, (void *)&up);
 		f->easy_setopt(b->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 	}
 	b->errbuf[0] = '\0';
 	rc = f->easy_perform(b->h);
+	if (b->depth) {
+		f->easy_setopt(b->h, CURLOPT_HTTPHEADER, b->headers);
+		f->slist_free_all(b->depth);
+		b->depth = NULL;
+	}
 	if (rc == CURLE_WRITE_ERROR && sink && sink->err == -EFBIG)
 		return -EFBIG;
 	if (rc != CURLE_OK) {
@@ -283,6 +302,8 @@ static long plain_exchange(struct remote_backend *b, enum method m,
 		    b->auth ? b->auth : "");
 	if (m == M_PUT)
 		strbuf_addf(&req, "Content-Length: %zu\r\n", len);
+	if (m == M_PROPFIND)
+		strbuf_addstr(&req, "Depth: 1\r\n");
 	strbuf_addstr(&req, "\r\n");
 	if ((r = remote_conn_send(&b->conn, req.buf, req.len)) < 0 ||
 	    (m == M_PUT && len && (r = remote_conn_send(&b->conn, data, len)) < 0))
@@ -317,7 +338,7 @@ static long plain_exchange(struct remote_backend *b, enum method m,
 	}
 	if (status < 200)
 		return -EPROTO;	/* no 1xx is asked for */
-	if (status != 200)
+	if (status != 200 && status != 207)
 		sink = NULL;	/* an error page is not the object */
 	if (m == M_HEAD || status == 204 || status == 304)
 		r = 0;
@@ -539,6 +560,149 @@ static int http_index_add(struct remote_backend *b, const char *key_hex,
 	return do_put(b, url.buf, body.buf, body.len, err);
 }
 
+/* ---- listing and deleting, for `cache gc --remote` -------------------- */
+
+/*
+ * The next element named @name (any namespace prefix) in [@p, @end): its
+ * text into @text/@tlen (up to the next '<'), and where to go on from.
+ * NULL when there is none.
+ */
+static const char *xml_find(const char *p, const char *end, const char *name,
+			    const char **text, size_t *tlen)
+{
+	size_t nl = strlen(name);
+
+	while (p < end && (p = memchr(p, '<', (size_t)(end - p)))) {
+		const char *t = ++p, *q;
+
+		if (t < end && (*t == '/' || *t == '?' || *t == '!'))
+			continue;
+		q = t;
+		while (q < end && *q != ':' && *q != '>' && *q != ' ' && *q != '/' &&
+		       *q != '\t' && *q != '\r' && *q != '\n')
+			q++;
+		if (q < end && *q == ':')
+			t = q + 1;
+		if ((size_t)(end - t) <= nl || memcmp(t, name, nl) ||
+		    !strchr(" \t\r\n/>", t[nl]))
+			continue;
+		q = memchr(t, '>', (size_t)(end - t));
+		if (!q)
+			return NULL;
+		*text = q + 1;
+		*tlen = 0;
+		if (q[-1] != '/') {	/* not <x/> */
+			const char *lt = memchr(q + 1, '<', (size_t)(end - q - 1));
+
+			*tlen = (size_t)((lt ? lt : end) - (q + 1));
+		}
+		return q + 1;
+	}
+	return NULL;
+}
+
+void remote_listing_release(struct remote_listing *l)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		free(l->v[i].name);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+void remote_propfind_parse(const char *xml, size_t len, const char *dir,
+			   struct remote_listing *out)
+{
+	const char *end = xml + len, *p = xml, *t;
+	size_t tl, dl = strlen(dir);
+
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	for (p = xml_find(p, end, "response", &t, &tl); p;) {
+		const char *next = xml_find(p, end, "response", &t, &tl);
+		const char *stop = next ? next : end, *href, *name, *q;
+		size_t hl;
+		struct tm tm = { 0 };
+		struct remote_listing_item it = { 0 };
+		bool slash;
+
+		if (!xml_find(p, stop, "href", &href, &hl) || !hl)
+			goto next;
+		/* an absolute URL: its path */
+		if ((q = memmem(href, hl, "://", 3)) &&
+		    (q = memchr(q + 3, '/', hl - (size_t)(q + 3 - href)))) {
+			hl -= (size_t)(q - href);
+			href = q;
+		}
+		slash = href[hl - 1] == '/';
+		while (hl > 1 && href[hl - 1] == '/')
+			hl--;
+		if (hl == dl && !memcmp(href, dir, dl))
+			goto next;	/* the directory itself */
+		name = href + hl;
+		while (name > href && name[-1] != '/')
+			name--;
+		it.name = xstrndup(name, (size_t)(href + hl - name));
+		it.dir = slash || xml_find(p, stop, "collection", &t, &tl);
+		if (xml_find(p, stop, "getlastmodified", &t, &tl) && tl < 64) {
+			char date[64];
+
+			memcpy(date, t, tl);
+			date[tl] = '\0';
+			q = strptime(date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+			if (q && !*q)
+				it.mtime = (int64_t)timegm(&tm);
+		}
+		ALLOC_GROW(out->v, out->nr + 1, out->alloc);
+		out->v[out->nr++] = it;
+next:
+		p = next;
+	}
+}
+
+static int http_list(struct remote_backend *b, const char *rel,
+		     struct remote_listing *out, struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf url = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf body = STRBUF_INIT;
+	struct remote_sink sink = { .buf = &body, .fd = -1, .max = (uint64_t)256 << 20 };
+	long st;
+
+	strbuf_addf(&url, "%s%s", b->base, rel);
+	st = request(b, M_PROPFIND, url.buf, &sink, NULL, 0, err);
+	if (st == -EFBIG)
+		return strbuf_error(err, -EFBIG, "PROPFIND %s: listing too large", url.buf);
+	if (st < 0)
+		return (int)st;
+	if (st == 404)
+		return -ENOENT;
+	if (st != 207) {
+		bad_status(M_PROPFIND, url.buf, st, err);
+		if (st == 405 || st == 501)
+			strbuf_addstr(err, " (does the server list directories? nginx: dav_ext_methods PROPFIND)");
+		return -EIO;
+	}
+	remote_propfind_parse(body.buf, body.len, url.buf + strlen(b->base) - strlen(b->t->path),
+			      out);
+	return 0;
+}
+
+static int http_delete(struct remote_backend *b, const char *rel,
+		       struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf url = STRBUF_INIT;
+	long st;
+
+	strbuf_addf(&url, "%s%s", b->base, rel);
+	st = request(b, M_DELETE, url.buf, NULL, NULL, 0, err);
+	if (st < 0)
+		return (int)st;
+	if (st == 404)
+		return 0;	/* gone already: what was wanted */
+	if (st != 200 && st != 204)
+		return bad_status(M_DELETE, url.buf, st, err);
+	return 0;
+}
+
 static void http_close(struct remote_backend *b)
 {
 	if (b->plain)
@@ -598,6 +762,8 @@ static const struct remote_ops http_ops = {
 	.put = http_put,
 	.index_get = http_index_get,
 	.index_add = http_index_add,
+	.list = http_list,
+	.del = http_delete,
 	.close = http_close,
 };
 

@@ -59,6 +59,27 @@ static inline uint64_t remote_ttl_blob(uint64_t ttl_s)
 
 struct remote_backend;
 
+/* A directory's listing (WebDAV PROPFIND, Depth 1). */
+struct remote_listing_item {
+	char *name;	/* the last segment, as the server spells it */
+	bool dir;
+	int64_t mtime;	/* last modified (last upload), 0 when not said */
+};
+struct remote_listing {
+	struct remote_listing_item *v;
+	size_t nr, alloc;
+};
+void remote_listing_release(struct remote_listing *l);
+
+/*
+ * The items of a PROPFIND answer (a 207 Multi-Status body) for directory
+ * @dir (its path on the server), the directory itself left out, appended
+ * to @out. Tolerant of namespace prefixes (nginx's D:, Apache's lp1:);
+ * never fails on any input: what it cannot read is left out.
+ */
+void remote_propfind_parse(const char *xml, size_t len, const char *dir,
+			   struct remote_listing *out);
+
 struct remote_ops {
 	const char *scheme_name;
 	/* The body of object @name into @sink. */
@@ -88,6 +109,15 @@ struct remote_ops {
 	 */
 	int (*refresh)(struct remote_backend *b, const char *entry_name,
 		       const char *const *blobs, size_t nblobs, struct strbuf *err);
+	/*
+	 * `cache gc --remote` (NULL when the backend expires objects itself):
+	 * the names in directory @rel ("k/", "k/ab/", "b/ab/"... under the
+	 * prefix) with their times, -ENOENT when there is no such directory;
+	 * remove object @rel (absent already: 0).
+	 */
+	int (*list)(struct remote_backend *b, const char *rel,
+		    struct remote_listing *out, struct strbuf *err);
+	int (*del)(struct remote_backend *b, const char *rel, struct strbuf *err);
 	void (*close)(struct remote_backend *b);
 };
 
@@ -153,6 +183,15 @@ int remote_http_new(const struct remote_target *t, struct remote_backend **out,
 		    const struct remote_ops **ops, struct strbuf *err);
 int remote_redis_new(const struct remote_target *t, struct remote_backend **out,
 		     const struct remote_ops **ops, struct strbuf *err);
+
+/*
+ * @rm's backend, made (connected) unless it is already: 0, or -errno
+ * with a message. For `cache gc --remote` (cache/remote-gc.c), which
+ * wants the failure said rather than the remote quietly disabled.
+ */
+int remote_connect(struct cache_remote *rm, struct remote_backend **b,
+		   const struct remote_ops **ops, const struct remote_target **t,
+		   struct strbuf *err);
 
 /*
  * Use @b/@ops as @rm's backend instead of the one its URL names (the

@@ -312,6 +312,26 @@ static bool remote_recently_down(struct cache *c, struct cache_remote *rm,
 	       !memcmp(sb.buf, rm->display, sb.len - 1);
 }
 
+int remote_connect(struct cache_remote *rm, struct remote_backend **b,
+		   const struct remote_ops **ops, const struct remote_target **t,
+		   struct strbuf *err)
+{
+	int r = 0;
+
+	if (!rm->b) {
+		if (!strncmp(rm->t.scheme, "redis", 5))
+			r = remote_redis_new(&rm->t, &rm->b, &rm->ops, err);
+		else
+			r = remote_http_new(&rm->t, &rm->b, &rm->ops, err);
+		if (r < 0)
+			rm->b = NULL;
+	}
+	*b = rm->b;
+	*ops = rm->ops;
+	*t = &rm->t;
+	return r;
+}
+
 /* The backend, made on first use; false when the remote is off. */
 static bool remote_ready(struct cache *c, struct cache_remote *rm,
 			 struct cache_remote_counts *n)
@@ -330,12 +350,12 @@ static bool remote_ready(struct cache *c, struct cache_remote *rm,
 		     rm->display, ago, REMOTE_BACKOFF_S);
 		return false;
 	}
-	if (!strncmp(rm->t.scheme, "redis", 5))
-		r = remote_redis_new(&rm->t, &rm->b, &rm->ops, &err);
-	else
-		r = remote_http_new(&rm->t, &rm->b, &rm->ops, &err);
+	struct remote_backend *b;
+	const struct remote_ops *ops;
+	const struct remote_target *t;
+
+	r = remote_connect(rm, &b, &ops, &t, &err);
 	if (r < 0) {
-		rm->b = NULL;
 		remote_disable(c, rm, n, err.buf, r);
 		return false;
 	}

@@ -85,4 +85,28 @@ int cache_remote_lookup(struct cache *c, struct cache_remote *rm,
 void cache_remote_upload(struct cache *c, struct cache_remote *rm,
 			 const struct cache_entry *e);
 
+/* What `cache gc --remote` did. */
+struct cache_remote_gc_result {
+	uint64_t entries_removed, entries_kept, indexes_removed;
+	uint64_t blobs_removed, blobs_kept;
+	bool by_ttl;		/* the server expires keys (Redis): nothing done */
+	uint64_t ttl_s;		/* then: remote.ttl, 0 when none */
+	char *unsure;		/* set (malloc'd): why no blob was removed */
+};
+
+/*
+ * Collect the remote (DESIGN.md section 11, eviction): remove the entries
+ * uploaded more than @max_age_s ago, an index whose entries are all gone
+ * and that is that old itself, then the blobs that no remaining entry
+ * names and that are older than REMOTE_GC_GRACE_S (an upload in
+ * progress puts its blobs before its entry). On a server that expires
+ * keys itself (Redis with remote.ttl) nothing is done and @res says so.
+ * 0, or -errno with a message: -EPERM for a read-only handle, -EINVAL
+ * without @max_age_s, a failure of the server (what was removed until
+ * then stays removed: entries always go before the blobs they name).
+ */
+#define REMOTE_GC_GRACE_S 3600
+int cache_remote_gc(struct cache_remote *rm, uint64_t max_age_s,
+		    struct cache_remote_gc_result *res, struct strbuf *err);
+
 #endif

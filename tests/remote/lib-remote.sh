@@ -12,7 +12,7 @@
 #
 # nginx serves $NGINX_DIR/www on $NGINX_PORT, and with TLS on
 # $NGINX_TLS_PORT (/cache/ only; a self-signed $NGINX_DIR/cert.pem for
-# 127.0.0.1); /cache/ takes PUT (and DELETE), /fail/
+# 127.0.0.1); /cache/ takes PUT (and DELETE, PROPFIND), /fail/
 # answers 500 to everything, /ro/ refuses anything but GET and HEAD (403),
 # /auth/ wants user "ci" with password "secret", /bearer/ wants
 # "Authorization: Bearer tok". Its access log is $NGINX_DIR/access.log.
@@ -71,6 +71,7 @@ nginx_start() {
 		-addext subjectAltName=IP:127.0.0.1 -keyout "$d/key.pem" \
 		-out "$d/cert.pem" 2>/dev/null || return 1
 	cat >"$d/nginx.conf" <<-CONF
+	load_module /usr/lib/nginx/modules/ngx_http_dav_ext_module.so;
 	user $(id -un) $(id -gn);
 	worker_processes 1;
 	daemon on;
@@ -89,6 +90,7 @@ nginx_start() {
 			root $d/www;
 			location /cache/ {
 				dav_methods PUT DELETE;
+				dav_ext_methods PROPFIND;
 				create_full_put_path on;
 				client_max_body_size 0;
 			}
