@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "cache/remote.h"
+#include "common/hash.h"
 #include "common/strbuf.h"
 
 enum remote_obj {
@@ -34,6 +35,7 @@ struct remote_sink {
 	int fd;
 	uint64_t max, got;
 	int err;	/* the first remote_sink_write() failure */
+	struct pc_hasher *hasher;	/* when set: fed what is written */
 };
 
 /* Write @len bytes to @s: 0, -EFBIG past s->max, or -errno of write. */
@@ -86,6 +88,15 @@ struct remote_ops {
 	int (*get)(struct remote_backend *b, enum remote_obj kind,
 		   const char *name, struct remote_sink *sink,
 		   struct strbuf *err);
+	/*
+	 * The bodies of @n objects into @sinks, in one round trip where the
+	 * protocol allows; rets[i] as get() returns for object i when that
+	 * is an answer (0, -ENOENT, -EFBIG). Returns 0, or the -errno of a
+	 * failure of the server (@err; then rets[] are not all set).
+	 */
+	int (*get_many)(struct remote_backend *b, enum remote_obj kind,
+			const char *const *names, struct remote_sink *sinks,
+			int *rets, size_t n, struct strbuf *err);
 	/* 1 when the server has @name, 0 when not. */
 	int (*exists)(struct remote_backend *b, enum remote_obj kind,
 		      const char *name, struct strbuf *err);

@@ -200,6 +200,42 @@ static int redis_get(struct remote_backend *b, enum remote_obj kind,
 	return ret;
 }
 
+/* GETs of @n objects in one pipeline: one round trip. */
+static int redis_get_many(struct remote_backend *b, enum remote_obj kind,
+			  const char *const *names, struct remote_sink *sinks,
+			  int *rets, size_t n, struct strbuf *err)
+{
+	struct strbuf *keys = xcalloc(n, sizeof(*keys));
+	struct cmd *c = xcalloc(n, sizeof(*c));
+	redisReply **r = xcalloc(n, sizeof(*r));
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		strbuf_init(&keys[i], 0);
+		redis_key(b, (int)kind, names[i], &keys[i]);
+		cmd_set(&c[i], 2, "GET", keys[i].buf);
+	}
+	ret = pipeline(b, c, n, r, err);
+	for (i = 0; ret == 0 && i < n; i++) {
+		if (r[i]->type == REDIS_REPLY_NIL)
+			rets[i] = -ENOENT;
+		else if (r[i]->type == REDIS_REPLY_STRING)
+			rets[i] = remote_sink_write(&sinks[i], r[i]->str, r[i]->len);
+		else
+			ret = unexpected(err, "GET", r[i]), r[i] = NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (r[i])
+			freeReplyObject(r[i]);
+		strbuf_release(&keys[i]);
+	}
+	free(keys);
+	free(c);
+	free(r);
+	return ret;
+}
+
 /*
  * Is @name there? With a TTL, the question is an EXPIRE: it answers the
  * same (1 when the key exists) and gives a blob the upload is about to
@@ -370,6 +406,7 @@ static void redis_close(struct remote_backend *b)
 static const struct remote_ops redis_ops = {
 	.scheme_name = "redis",
 	.get = redis_get,
+	.get_many = redis_get_many,
 	.exists = redis_exists,
 	.put = redis_put,
 	.index_get = redis_index_get,
