@@ -337,6 +337,29 @@ static int tls_write(struct remote_conn *c, const char *p, size_t len)
 	return ret;
 }
 
+/*
+ * A TLS server that refuses us after the handshake (TLS 1.3 sends its
+ * "certificate required" alert then) may have closed before our first
+ * write: the alert it sent says why better than EPIPE does.
+ */
+static int tls_write_failed(struct remote_conn *c, int r)
+{
+	char byte;
+	int ret;
+
+	if (r != -EPIPE && r != -ECONNRESET && r != -ENODATA)
+		return r;
+	ret = ssl.read(c->ssl, &byte, 1);
+	if (ret <= 0 && ssl.get_error(c->ssl, ret) == SSL_ERROR_SSL) {
+		strbuf_reset(&c->why);
+		strbuf_addstr(&c->why, "TLS: ");
+		ssl_why(&c->why, "protocol error");
+		return -EIO;
+	}
+	ssl.err_clear();
+	return r == -ENODATA ? -EPIPE : r;
+}
+
 int remote_conn_send(struct remote_conn *c, const void *data, size_t len)
 {
 	const char *p = data;
@@ -350,7 +373,7 @@ int remote_conn_send(struct remote_conn *c, const void *data, size_t len)
 			n = tls_write(c, p, len);
 			if (n <= 0) {
 				if ((r = ssl_again(c, (int)n, NULL, 0)) < 0)
-					return r == -ENODATA ? -EPIPE : r;
+					return tls_write_failed(c, r);
 				continue;
 			}
 		} else {

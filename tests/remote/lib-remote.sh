@@ -130,18 +130,22 @@ nginx_start() {
 	wait_port "$NGINX_PORT"
 }
 
-redis_start() {
-	local name=$1 d=$TEST_ROOT/srv-$1
-	shift
-	REDIS_PORT=$(free_port)
-	REDIS_DIR=$d
-	mkdir -p "$d"
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
-		--appendonly no --daemonize yes --pidfile "$d/pid" --dir "$d" \
-		--logfile "$d/log" "$@" || return 1
+# redis_launch [options]: redis-server in $REDIS_DIR, up on $REDIS_PORT.
+redis_launch() {
+	local d=$REDIS_DIR
+	redis-server --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+		--pidfile "$d/pid" --dir "$d" --logfile "$d/log" "$@" || return 1
 	test_wait_for 10 test -s "$d/pid" &&
 	remote_started "$(cat "$d/pid")" &&
 	wait_port "$REDIS_PORT"
+}
+
+redis_start() {
+	REDIS_DIR=$TEST_ROOT/srv-$1
+	REDIS_PORT=$(free_port)
+	shift
+	mkdir -p "$REDIS_DIR" &&
+	redis_launch --port "$REDIS_PORT" "$@"
 }
 
 # tls_make_ca DIR NAME: a CA (DIR/NAME-ca.pem) and a certificate it signs
@@ -162,20 +166,27 @@ tls_make_ca() {
 # clients present no certificate unless the options say
 # "--tls-auth-clients yes" (then one from $REDIS_DIR/client-ca.pem).
 redis_tls_start() {
-	local name=$1 d=$TEST_ROOT/srv-$1
-	shift
-	REDIS_PORT=$(free_port)
+	local d=$TEST_ROOT/srv-$1
 	REDIS_DIR=$d
-	mkdir -p "$d"
-	tls_make_ca "$d" server && tls_make_ca "$d" client || return 1
-	redis-server --port 0 --tls-port "$REDIS_PORT" --bind 127.0.0.1 \
+	REDIS_PORT=$(free_port)
+	shift
+	mkdir -p "$d" &&
+	tls_make_ca "$d" server && tls_make_ca "$d" client &&
+	redis_launch --port 0 --tls-port "$REDIS_PORT" \
 		--tls-cert-file "$d/server.pem" --tls-key-file "$d/server.key" \
-		--tls-ca-cert-file "$d/client-ca.pem" --tls-auth-clients no \
-		--save "" --appendonly no --daemonize yes --pidfile "$d/pid" \
-		--dir "$d" --logfile "$d/log" "$@" || return 1
-	test_wait_for 10 test -s "$d/pid" &&
-	remote_started "$(cat "$d/pid")" &&
-	wait_port "$REDIS_PORT"
+		--tls-ca-cert-file "$d/client-ca.pem" --tls-auth-clients no "$@"
+}
+
+# remote_job FILE: a job with two files (one of 50000 bytes), stdout and
+# exit status 5, reading in.txt.
+remote_job() {
+	cat >"$1" <<-\JOB
+	mkdir -p out
+	cat in.txt >out/copy
+	{ cat in.txt && head -c 50000 /dev/zero | tr "\0" r; } >out/big
+	echo "said"
+	exit 5
+	JOB
 }
 
 badhttp_start() {

@@ -10,13 +10,7 @@ export PROCACHE_REMOTE_PASSWORD=secret
 
 rcli() { redis-cli -p "$REDIS_PORT" -a secret --no-auth-warning "$@"; }
 
-cat >"$TEST_ROOT/job.sh" <<-\JOB
-mkdir -p out
-cat in.txt >out/copy
-{ cat in.txt && head -c 50000 /dev/zero | tr "\0" r; } >out/big
-echo "said"
-exit 5
-JOB
+remote_job "$TEST_ROOT/job.sh"
 
 # calls NAME: how many times the server ran command NAME.
 calls() {

@@ -19,13 +19,7 @@ rcli() {
 		-a secret --no-auth-warning "$@"
 }
 
-cat >"$TEST_ROOT/job.sh" <<-\JOB
-mkdir -p out
-cat in.txt >out/copy
-{ cat in.txt && head -c 50000 /dev/zero | tr "\0" r; } >out/big
-echo "said"
-exit 5
-JOB
+remote_job "$TEST_ROOT/job.sh"
 
 test_expect_success 'a job stored by one machine is a hit on another through rediss://' '
 	config "$TLSDIR/server-ca.pem" &&
@@ -88,7 +82,8 @@ test_expect_success 'a server that wants a client certificate gets the configure
 	config "$MDIR/server-ca.pem" &&
 	echo "mtls" >in.txt &&
 	prun 6 miss --config "$TEST_ROOT/cfg.json" --remote $MURL -- sh "$TEST_ROOT/job.sh" >so 2>err &&
-	grep "disabled for this run: redis .*: TLS: .*certificate required" err &&
+	# the alert says why, unless the close of the server overtook it
+	grep "disabled for this run: redis .*: \(TLS: .*certificate required\|Connection reset\|Broken pipe\)" err &&
 	test $(wc -l <err) = 1 &&
 	rm -rf out &&
 	config "$MDIR/server-ca.pem" ", \"client_cert\": \"$MDIR/client.pem\", \"client_key\": \"$MDIR/client.key\"" &&
