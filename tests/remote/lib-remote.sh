@@ -13,7 +13,8 @@
 # nginx serves $NGINX_DIR/www on $NGINX_PORT, and with TLS on
 # $NGINX_TLS_PORT (/cache/ only; a self-signed $NGINX_DIR/cert.pem for
 # 127.0.0.1); /cache/ takes PUT (and DELETE, PROPFIND), /fail/
-# answers 500 to everything, /ro/ refuses anything but GET and HEAD (403),
+# answers 500 to everything, /ka/ closes a connection after its third
+# answer (as /cache/ otherwise), /ro/ refuses anything but GET and HEAD (403),
 # /auth/ wants user "ci" with password "secret", /bearer/ wants
 # "Authorization: Bearer tok". Its access log is $NGINX_DIR/access.log.
 
@@ -91,6 +92,12 @@ nginx_start() {
 			location /cache/ {
 				dav_methods PUT DELETE;
 				dav_ext_methods PROPFIND;
+				create_full_put_path on;
+				client_max_body_size 0;
+			}
+			location /ka/ {
+				keepalive_requests 3;
+				dav_methods PUT;
 				create_full_put_path on;
 				client_max_body_size 0;
 			}
