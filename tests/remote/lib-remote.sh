@@ -124,7 +124,8 @@ nginx_start() {
 			ssl_certificate_key $d/key.pem;
 			root $d/www;
 			location /cache/ {
-				dav_methods PUT;
+				dav_methods PUT DELETE;
+				dav_ext_methods PROPFIND;
 				create_full_put_path on;
 				client_max_body_size 0;
 			}

@@ -79,6 +79,18 @@ test_expect_success 'an entry that cannot be read: its blobs are unknown, so no 
 	rm "$WWW/k/$key/0123456789abcdef"
 '
 
+test_expect_success 'over https (libcurl): the same' '
+	TLS=https://127.0.0.1:$NGINX_TLS_PORT/cache/gc/ &&
+	echo old >"$WWW/b/00/00000000000000000000000000000004" &&
+	old "$WWW/b/00/00000000000000000000000000000004" &&
+	PROCACHE_REMOTE=$TLS PROCACHE_REMOTE_CA_FILE=$NGINX_DIR/cert.pem "$PROCACHE" cache \
+		--cache-dir "$TEST_ROOT/machine-1" gc --remote --max-age 1d >out.txt &&
+	# and the old blob the unreadable entry held back goes now
+	grep "removed 0 entries, 0 indexes and 2 blobs; kept 1 entries" out.txt &&
+	! test -e "$WWW/b/00/00000000000000000000000000000003" &&
+	! test -e "$WWW/b/00/00000000000000000000000000000004"
+'
+
 test_expect_success 'refused: read-only, without --max-age, without a remote, a server without PROPFIND' '
 	PROCACHE_REMOTE_READ_ONLY=1 test_expect_code 125 gc --max-age 1d 2>err &&
 	grep "read-only: not collected" err &&
