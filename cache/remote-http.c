@@ -5,9 +5,9 @@
  * object store's HTTP gateway serve them.
  *
  * http:// goes through a small HTTP/1.1 client of our own (as ccache
- * does): one kept-alive connection per process (reconnected once when
- * the server closed it between requests), Content-Length and chunked
- * bodies, poll() with the idle timeout on every wait; a body that stops
+ * does): one kept-alive connection per process (cache/remote-conn.c;
+ * reconnected once when the server closed it between requests),
+ * Content-Length and chunked bodies, the idle timeout on every wait; a body that stops
  * short of its length, or an answer that is not HTTP, is a failure of
  * the server. https:// goes through libcurl, for TLS: it is loaded with
  * dlopen("libcurl.so.4") when the first request is made, never linked —
@@ -21,16 +21,11 @@
  * fails; a body short of its Content-Length is CURLE_PARTIAL_FILE.
  */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -61,15 +56,14 @@ struct remote_backend {
 	char *base;		/* scheme://host[:port]/prefix/ */
 	bool plain;		/* http: our client; https: libcurl */
 	/* plain http */
-	int fd;			/* the kept-alive connection, or -1 */
+	struct remote_conn conn;	/* the kept-alive connection */
 	char *hosthdr;		/* Host: */
 	char *auth;		/* "Authorization: ...\r\n", or NULL */
-	char in[16384];		/* what came from the server, not yet used */
-	size_t in_len, in_off;
 	/* https */
 	struct curl_fns f;
 	CURL *h;
 	struct curl_slist *headers;
+	struct curl_slist *depth;	/* headers of a PROPFIND, while it runs */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -135,7 +129,7 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
-enum method { M_GET, M_HEAD, M_PUT };
+enum method { M_GET, M_HEAD, M_PUT, M_PROPFIND, M_DELETE };
 
 static const char *method_name(enum method m)
 {
@@ -146,6 +140,10 @@ static const char *method_name(enum method m)
 		return "HEAD";
 	case M_PUT:
 		return "PUT";
+	case M_PROPFIND:
+		return "PROPFIND";
+	case M_DELETE:
+		return "DELETE";
 	}
 	return "?";
 }
@@ -165,12 +163,25 @@ static long curl_request(struct remote_backend *b, enum method m, const char *ur
 	f->easy_setopt(b->h, CURLOPT_NOBODY, m == M_HEAD ? 1L : 0L);
 	f->easy_setopt(b->h, CURLOPT_UPLOAD, m == M_PUT ? 1L : 0L);
 	f->easy_setopt(b->h, CURLOPT_WRITEDATA, (void *)sink);
+	f->easy_setopt(b->h, CURLOPT_CUSTOMREQUEST,
+		       m == M_PROPFIND || m == M_DELETE ? method_name(m) : NULL);
+	if (m == M_PROPFIND) {
+		b->depth = f->slist_append(NULL, "Depth: 1");
+		for (const struct curl_slist *h = b->headers; h; h = h->next)
+			b->depth = f->slist_append(b->depth, h->data);
+		f->easy_setopt(b->h, CURLOPT_HTTPHEADER, b->depth);
+	}
 	if (m == M_PUT) {
 		f->easy_setopt(b->h, CURLOPT_READDATA, (void *)&up);
 		f->easy_setopt(b->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 	}
 	b->errbuf[0] = '\0';
 	rc = f->easy_perform(b->h);
+	if (b->depth) {
+		f->easy_setopt(b->h, CURLOPT_HTTPHEADER, b->headers);
+		f->slist_free_all(b->depth);
+		b->depth = NULL;
+	}
 	if (rc == CURLE_WRITE_ERROR && sink && sink->err == -EFBIG)
 		return -EFBIG;
 	if (rc != CURLE_OK) {
@@ -184,114 +195,9 @@ static long curl_request(struct remote_backend *b, enum method m, const char *ur
 
 /* ---- plain http: a small HTTP/1.1 client ------------------------------ */
 
-/* Give up waiting for the server after t->timeout_ms without progress. */
-static int wait_fd(struct remote_backend *b, short events, long ms)
-{
-	struct pollfd p = { .fd = b->fd, .events = events };
-	int r;
-
-	do
-		r = poll(&p, 1, (int)ms);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	return r == 0 ? -ETIMEDOUT : 0;
-}
-
 static void plain_disconnect(struct remote_backend *b)
 {
-	if (b->fd >= 0)
-		close(b->fd);
-	b->fd = -1;
-	b->in_len = b->in_off = 0;
-}
-
-static int plain_connect(struct remote_backend *b, struct strbuf *err)
-{
-	const struct remote_target *t = b->t;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL, *a;
-	_cleanup_free_ char *host = t->host[0] == '[' ?
-		xstrndup(t->host + 1, strlen(t->host) - 2) : xstrdup(t->host);
-	char port[16];
-	int r = -ECONNREFUSED;
-
-	snprintf(port, sizeof(port), "%u", t->port ? t->port : 80);
-	if ((r = getaddrinfo(host, port, &hints, &ai)) != 0)
-		return strbuf_error(err, -EHOSTUNREACH, "cannot resolve '%s': %s",
-				    t->host, gai_strerror(r));
-	r = -ECONNREFUSED;
-	for (a = ai; a; a = a->ai_next) {
-		int one = 1, soerr = 0;
-		socklen_t sl = sizeof(soerr);
-
-		b->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			       a->ai_protocol);
-		if (b->fd < 0) {
-			r = -errno;
-			continue;
-		}
-		setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (connect(b->fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS)
-			r = -errno;
-		else if ((r = wait_fd(b, POLLOUT, t->connect_timeout_ms)) == 0 &&
-			 getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0)
-			r = -soerr;
-		if (r == 0)
-			break;
-		plain_disconnect(b);
-	}
-	freeaddrinfo(ai);
-	if (r < 0)
-		return strbuf_error(err, r, "cannot connect to %s:%s: %s", t->host,
-				    port, r == -ETIMEDOUT ? "timed out" : strerror(-r));
-	return 0;
-}
-
-static int plain_send(struct remote_backend *b, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(b->fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EAGAIN) {
-			int r = wait_fd(b, POLLOUT, b->t->timeout_ms);
-
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* More bytes into b->in: 0, -ENODATA at end of stream, or -errno. */
-static int plain_fill(struct remote_backend *b)
-{
-	ssize_t n;
-
-	if (b->in_off == b->in_len)
-		b->in_off = b->in_len = 0;
-	for (;;) {
-		n = recv(b->fd, b->in + b->in_len, sizeof(b->in) - b->in_len, 0);
-		if (n > 0) {
-			b->in_len += (size_t)n;
-			return 0;
-		}
-		if (n == 0)
-			return -ENODATA;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		int r = wait_fd(b, POLLIN, b->t->timeout_ms);
-		if (r < 0)
-			return r;
-	}
+	remote_conn_close(&b->conn);
 }
 
 /* One line of the response head (without CRLF) into @line. */
@@ -299,12 +205,13 @@ static int plain_line(struct remote_backend *b, struct strbuf *line)
 {
 	strbuf_reset(line);
 	for (;;) {
-		char *nl = memchr(b->in + b->in_off, '\n', b->in_len - b->in_off);
-		size_t n = nl ? (size_t)(nl - (b->in + b->in_off)) + 1
-			      : b->in_len - b->in_off;
+		struct remote_conn *c = &b->conn;
+		char *nl = memchr(c->in + c->in_off, '\n', c->in_len - c->in_off);
+		size_t n = nl ? (size_t)(nl - (c->in + c->in_off)) + 1
+			      : c->in_len - c->in_off;
 
-		strbuf_add(line, b->in + b->in_off, n);
-		b->in_off += n;
+		strbuf_add(line, c->in + c->in_off, n);
+		c->in_off += n;
 		if (line->len > 8192)
 			return -EPROTO;
 		if (nl) {
@@ -313,7 +220,7 @@ static int plain_line(struct remote_backend *b, struct strbuf *line)
 				strbuf_setlen(line, line->len - 1);
 			return 0;
 		}
-		int r = plain_fill(b);
+		int r = remote_conn_fill(c);
 		if (r < 0)
 			return r;
 	}
@@ -323,20 +230,22 @@ static int plain_line(struct remote_backend *b, struct strbuf *line)
 static int plain_body(struct remote_backend *b, uint64_t len,
 		      struct remote_sink *sink)
 {
+	struct remote_conn *c = &b->conn;
+
 	while (len) {
-		size_t n = b->in_len - b->in_off;
+		size_t n = c->in_len - c->in_off;
 		int r;
 
 		if (!n) {
-			if ((r = plain_fill(b)) < 0)
+			if ((r = remote_conn_fill(c)) < 0)
 				return r;
 			continue;
 		}
 		if (n > len)
 			n = (size_t)len;
-		if (sink && (r = remote_sink_write(sink, b->in + b->in_off, n)) < 0)
+		if (sink && (r = remote_sink_write(sink, c->in + c->in_off, n)) < 0)
 			return r;
-		b->in_off += n;
+		c->in_off += n;
 		len -= n;
 	}
 	return 0;
@@ -376,11 +285,29 @@ static int plain_chunked(struct remote_backend *b, struct remote_sink *sink,
  * status (> 0) or -errno. @sent: whether any response byte came (a reused
  * connection that the server had closed fails before).
  */
-static long plain_exchange(struct remote_backend *b, enum method m,
-			   const char *path, struct remote_sink *sink,
-			   const void *data, size_t len, bool *answered)
+/* The request line and headers of @m for @path (a body of @len) into @req. */
+static void plain_head(const struct remote_backend *b, enum method m,
+		       const char *path, size_t len, struct strbuf *req)
 {
-	_cleanup_strbuf_ struct strbuf req = STRBUF_INIT;
+	strbuf_addf(req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: procache/%s\r\n%s",
+		    method_name(m), path, b->hosthdr, PROCACHE_VERSION,
+		    b->auth ? b->auth : "");
+	if (m == M_PUT)
+		strbuf_addf(req, "Content-Length: %zu\r\n", len);
+	if (m == M_PROPFIND)
+		strbuf_addstr(req, "Depth: 1\r\n");
+	strbuf_addstr(req, "\r\n");
+}
+
+/*
+ * Read the answer to a request @m sent on the connection: the status
+ * (> 0) or -errno; @answered: whether any of it came. A 200's (207's)
+ * body goes to @sink. The connection is closed after it when the server
+ * says so.
+ */
+static long plain_answer(struct remote_backend *b, enum method m,
+			 struct remote_sink *sink, bool *answered)
+{
 	_cleanup_strbuf_ struct strbuf line = STRBUF_INIT;
 	uint64_t clen = 0;
 	bool has_len = false, chunked = false, close_after = false;
@@ -388,15 +315,6 @@ static long plain_exchange(struct remote_backend *b, enum method m,
 	int r;
 
 	*answered = false;
-	strbuf_addf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: procache/%s\r\n%s",
-		    method_name(m), path, b->hosthdr, PROCACHE_VERSION,
-		    b->auth ? b->auth : "");
-	if (m == M_PUT)
-		strbuf_addf(&req, "Content-Length: %zu\r\n", len);
-	strbuf_addstr(&req, "\r\n");
-	if ((r = plain_send(b, req.buf, req.len)) < 0 ||
-	    (m == M_PUT && len && (r = plain_send(b, data, len)) < 0))
-		return r;
 	if ((r = plain_line(b, &line)) < 0)
 		return r;
 	*answered = true;
@@ -427,7 +345,7 @@ static long plain_exchange(struct remote_backend *b, enum method m,
 	}
 	if (status < 200)
 		return -EPROTO;	/* no 1xx is asked for */
-	if (status != 200)
+	if (status != 200 && status != 207)
 		sink = NULL;	/* an error page is not the object */
 	if (m == M_HEAD || status == 204 || status == 304)
 		r = 0;
@@ -450,18 +368,46 @@ static long plain_exchange(struct remote_backend *b, enum method m,
 	return status;
 }
 
+/* Send one request on the connection and read the whole response. */
+static long plain_exchange(struct remote_backend *b, enum method m,
+			   const char *path, struct remote_sink *sink,
+			   const void *data, size_t len, bool *answered)
+{
+	_cleanup_strbuf_ struct strbuf req = STRBUF_INIT;
+	int r;
+
+	*answered = false;
+	plain_head(b, m, path, len, &req);
+	if ((r = remote_conn_send(&b->conn, req.buf, req.len)) < 0 ||
+	    (m == M_PUT && len && (r = remote_conn_send(&b->conn, data, len)) < 0))
+		return r;
+	return plain_answer(b, m, sink, answered);
+}
+
+/* The message and -errno of a request that got no status (@st < 0). */
+static long plain_fail(enum method m, const char *url, long st, struct strbuf *err)
+{
+	if (st == -EFBIG)
+		return st;
+	strbuf_addf(err, "%s %s: %s", method_name(m), url,
+		    st == -ENODATA ? "the server closed the connection mid-answer"
+		    : st == -EPROTO ? "not an HTTP answer"
+		    : st == -ETIMEDOUT ? "timed out" : strerror((int)-st));
+	return st == -ENODATA || st == -EPROTO ? -EIO : st;
+}
+
 /* One request over plain http: as request() below. */
 static long plain_request(struct remote_backend *b, enum method m,
 			  const char *url, struct remote_sink *sink,
 			  const void *data, size_t len, struct strbuf *err)
 {
 	const char *path = url + strlen(b->base) - strlen(b->t->path);
-	bool reused = b->fd >= 0, answered = false;
+	bool reused = b->conn.fd >= 0, answered = false;
 	long st;
 
 	for (int tries = 0; tries < 2; tries++) {
-		if (b->fd < 0) {
-			int r = plain_connect(b, err);
+		if (b->conn.fd < 0) {
+			int r = remote_conn_open(&b->conn, b->t, 80, false, err);
 
 			if (r < 0)
 				return r;
@@ -476,28 +422,23 @@ static long plain_request(struct remote_backend *b, enum method m,
 			break;
 		reused = false;
 	}
-	if (st == -EFBIG)
-		return st;
-	strbuf_addf(err, "%s %s: %s", method_name(m), url,
-		    st == -ENODATA ? "the server closed the connection mid-answer"
-		    : st == -EPROTO ? "not an HTTP answer"
-		    : st == -ETIMEDOUT ? "timed out" : strerror((int)-st));
-	return st == -ENODATA || st == -EPROTO ? -EIO : st;
+	return plain_fail(m, url, st, err);
 }
 
 long remote_http_answer(int fd, bool head, struct remote_sink *sink)
 {
-	struct remote_target t = { .host = "fuzz", .path = "/", .timeout_ms = 1000 };
 	struct remote_backend *b = xcalloc(1, sizeof(*b));
 	bool answered;
 	long st;
 
-	b->t = &t;
 	b->plain = true;
-	b->fd = fd;
+	remote_conn_init(&b->conn);
+	b->conn.fd = fd;
+	b->conn.timeout_ms = 1000;
 	b->hosthdr = xstrdup("fuzz");
 	st = plain_exchange(b, head ? M_HEAD : M_GET, "/x", sink, NULL, 0, &answered);
-	b->fd = -1;
+	b->conn.fd = -1;
+	remote_conn_release(&b->conn);
 	free(b->hosthdr);
 	free(b);
 	return st;
@@ -562,6 +503,67 @@ static int http_get(struct remote_backend *b, enum remote_obj kind,
 
 	object_url(b, kind, name, &url);
 	return do_get(b, url.buf, sink, err);
+}
+
+/*
+ * Several GETs at once (the blobs of a remote hit): with plain http, all
+ * the requests in one write and the answers read in order (HTTP/1.1
+ * pipelining), one round trip instead of @n; what the server leaves
+ * unanswered (it closed the connection after an answer) and https go
+ * one by one.
+ */
+static int http_get_many(struct remote_backend *b, enum remote_obj kind,
+			 const char *const *names, struct remote_sink *sinks,
+			 int *rets, size_t n, struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf req = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf url = STRBUF_INIT;
+	size_t i = 0, skip = strlen(b->base) - strlen(b->t->path);
+	bool reused = b->conn.fd >= 0, answered = false;
+	long st = 0;
+	int r;
+
+	if (!b->plain || n < 2)
+		goto one_by_one;
+	if (!reused && (r = remote_conn_open(&b->conn, b->t, 80, false, err)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		object_url(b, kind, names[i], &url);
+		plain_head(b, M_GET, url.buf + skip, 0, &req);
+	}
+	st = remote_conn_send(&b->conn, req.buf, req.len);
+	for (i = 0; st == 0 && i < n && b->conn.fd >= 0; i++) {
+		st = plain_answer(b, M_GET, &sinks[i], &answered);
+		if (st == -EFBIG) {
+			plain_disconnect(b);	/* the rest of that body is unread */
+			rets[i++] = -EFBIG;
+			st = 0;
+			break;
+		}
+		if (st < 0)
+			break;
+		object_url(b, kind, names[i], &url);
+		if (st != 200 && st != 404)
+			return bad_status(M_GET, url.buf, st, err);
+		rets[i] = st == 200 ? 0 : -ENOENT;
+		st = 0;
+	}
+	if (st < 0) {
+		plain_disconnect(b);
+		/* a kept-alive connection the server had closed: anew */
+		if (!(i == 0 && reused && !answered &&
+		      (st == -ENODATA || st == -EPIPE || st == -ECONNRESET))) {
+			object_url(b, kind, names[i < n ? i : n - 1], &url);
+			return (int)plain_fail(M_GET, url.buf, st, err);
+		}
+	}
+one_by_one:
+	for (; i < n; i++) {
+		rets[i] = http_get(b, kind, names[i], &sinks[i], err);
+		if (rets[i] < 0 && rets[i] != -ENOENT && rets[i] != -EFBIG)
+			return rets[i];
+	}
+	return 0;
 }
 
 static int http_exists(struct remote_backend *b, enum remote_obj kind,
@@ -648,10 +650,153 @@ static int http_index_add(struct remote_backend *b, const char *key_hex,
 	return do_put(b, url.buf, body.buf, body.len, err);
 }
 
+/* ---- listing and deleting, for `cache gc --remote` -------------------- */
+
+/*
+ * The next element named @name (any namespace prefix) in [@p, @end): its
+ * text into @text/@tlen (up to the next '<'), and where to go on from.
+ * NULL when there is none.
+ */
+static const char *xml_find(const char *p, const char *end, const char *name,
+			    const char **text, size_t *tlen)
+{
+	size_t nl = strlen(name);
+
+	while (p < end && (p = memchr(p, '<', (size_t)(end - p)))) {
+		const char *t = ++p, *q;
+
+		if (t < end && (*t == '/' || *t == '?' || *t == '!'))
+			continue;
+		q = t;
+		while (q < end && *q != ':' && *q != '>' && *q != ' ' && *q != '/' &&
+		       *q != '\t' && *q != '\r' && *q != '\n')
+			q++;
+		if (q < end && *q == ':')
+			t = q + 1;
+		if ((size_t)(end - t) <= nl || memcmp(t, name, nl) ||
+		    !strchr(" \t\r\n/>", t[nl]))
+			continue;
+		q = memchr(t, '>', (size_t)(end - t));
+		if (!q)
+			return NULL;
+		*text = q + 1;
+		*tlen = 0;
+		if (q[-1] != '/') {	/* not <x/> */
+			const char *lt = memchr(q + 1, '<', (size_t)(end - q - 1));
+
+			*tlen = (size_t)((lt ? lt : end) - (q + 1));
+		}
+		return q + 1;
+	}
+	return NULL;
+}
+
+void remote_listing_release(struct remote_listing *l)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		free(l->v[i].name);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+void remote_propfind_parse(const char *xml, size_t len, const char *dir,
+			   struct remote_listing *out)
+{
+	const char *end = xml + len, *p = xml, *t;
+	size_t tl, dl = strlen(dir);
+
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	for (p = xml_find(p, end, "response", &t, &tl); p;) {
+		const char *next = xml_find(p, end, "response", &t, &tl);
+		const char *stop = next ? next : end, *href, *name, *q;
+		size_t hl;
+		struct tm tm = { 0 };
+		struct remote_listing_item it = { 0 };
+		bool slash;
+
+		if (!xml_find(p, stop, "href", &href, &hl) || !hl)
+			goto next;
+		/* an absolute URL: its path */
+		if ((q = memmem(href, hl, "://", 3)) &&
+		    (q = memchr(q + 3, '/', hl - (size_t)(q + 3 - href)))) {
+			hl -= (size_t)(q - href);
+			href = q;
+		}
+		slash = href[hl - 1] == '/';
+		while (hl > 1 && href[hl - 1] == '/')
+			hl--;
+		if (hl == dl && !memcmp(href, dir, dl))
+			goto next;	/* the directory itself */
+		name = href + hl;
+		while (name > href && name[-1] != '/')
+			name--;
+		it.name = xstrndup(name, (size_t)(href + hl - name));
+		it.dir = slash || xml_find(p, stop, "collection", &t, &tl);
+		if (xml_find(p, stop, "getlastmodified", &t, &tl) && tl < 64) {
+			char date[64];
+
+			memcpy(date, t, tl);
+			date[tl] = '\0';
+			q = strptime(date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+			if (q && !*q)
+				it.mtime = (int64_t)timegm(&tm);
+		}
+		ALLOC_GROW(out->v, out->nr + 1, out->alloc);
+		out->v[out->nr++] = it;
+next:
+		p = next;
+	}
+}
+
+static int http_list(struct remote_backend *b, const char *rel,
+		     struct remote_listing *out, struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf url = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf body = STRBUF_INIT;
+	struct remote_sink sink = { .buf = &body, .fd = -1, .max = (uint64_t)256 << 20 };
+	long st;
+
+	strbuf_addf(&url, "%s%s", b->base, rel);
+	st = request(b, M_PROPFIND, url.buf, &sink, NULL, 0, err);
+	if (st == -EFBIG)
+		return strbuf_error(err, -EFBIG, "PROPFIND %s: listing too large", url.buf);
+	if (st < 0)
+		return (int)st;
+	if (st == 404)
+		return -ENOENT;
+	if (st != 207) {
+		bad_status(M_PROPFIND, url.buf, st, err);
+		if (st == 405 || st == 501)
+			strbuf_addstr(err, " (does the server list directories? nginx: dav_ext_methods PROPFIND)");
+		return -EIO;
+	}
+	remote_propfind_parse(body.buf, body.len, url.buf + strlen(b->base) - strlen(b->t->path),
+			      out);
+	return 0;
+}
+
+static int http_delete(struct remote_backend *b, const char *rel,
+		       struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf url = STRBUF_INIT;
+	long st;
+
+	strbuf_addf(&url, "%s%s", b->base, rel);
+	st = request(b, M_DELETE, url.buf, NULL, NULL, 0, err);
+	if (st < 0)
+		return (int)st;
+	if (st == 404)
+		return 0;	/* gone already: what was wanted */
+	if (st != 200 && st != 204)
+		return bad_status(M_DELETE, url.buf, st, err);
+	return 0;
+}
+
 static void http_close(struct remote_backend *b)
 {
 	if (b->plain)
-		plain_disconnect(b);
+		remote_conn_release(&b->conn);
 	if (b->h)
 		b->f.easy_cleanup(b->h);
 	if (b->headers)
@@ -684,7 +829,7 @@ static void base64(const char *s, struct strbuf *out)
 static void plain_new(struct remote_backend *b, const struct remote_target *t)
 {
 	b->plain = true;
-	b->fd = -1;
+	remote_conn_init(&b->conn);
 	b->hosthdr = t->port ? xasprintf("%s:%u", t->host, t->port) : xstrdup(t->host);
 	if (t->token) {
 		b->auth = xasprintf("Authorization: Bearer %s\r\n", t->token);
@@ -703,10 +848,13 @@ static void plain_new(struct remote_backend *b, const struct remote_target *t)
 static const struct remote_ops http_ops = {
 	.scheme_name = "http",
 	.get = http_get,
+	.get_many = http_get_many,
 	.exists = http_exists,
 	.put = http_put,
 	.index_get = http_index_get,
 	.index_add = http_index_add,
+	.list = http_list,
+	.del = http_delete,
 	.close = http_close,
 };
 

@@ -1,7 +1,9 @@
 /*
- * The Redis backend of the remote cache (DESIGN.md section 11), through
- * hiredis (linked statically: it has no dependencies, so it costs a run
- * without a remote nothing at start-up). Keys under the prefix P:
+ * The Redis backend of the remote cache (DESIGN.md section 11), redis://
+ * and rediss://: hiredis's protocol parts (linked statically: it has no
+ * dependencies, so it costs a run without a remote nothing at start-up)
+ * over our own connection (cache/remote-conn.c: TCP or TLS, the
+ * timeouts). Keys under the prefix P:
  *
  *	P b:<32 hex>		a blob (a string: its bytes)
  *	P e:<key>:<16 hex id>	an entry (the entry file's bytes)
@@ -10,17 +12,19 @@
  *				ZREMRANGEBYRANK keep the newest
  *				REMOTE_INDEX_MAX, atomically per command
  *
- * With a TTL every key written gets it (SET ... EX, EXPIRE of the index).
- * One connection per process: AUTH and SELECT once, then commands with
- * the idle timeout as the socket's timeout (a reply that does not come
- * in time fails).
+ * With a TTL every key written gets it (SET ... EX, EXPIRE of the index),
+ * blobs remote_ttl_blob() of it; a writer's hit renews them (DESIGN.md
+ * section 11, eviction). One connection per process: AUTH and SELECT in
+ * one round trip, then commands, pipelined where they do not depend on
+ * one another's replies; a reply that does not come within the idle
+ * timeout fails.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include <hiredis/hiredis.h>
@@ -34,16 +38,9 @@
 
 struct remote_backend {
 	const struct remote_target *t;
-	redisContext *rc;
-	int fail;	/* why the last command() gave NULL: -ETIMEDOUT, -EIO */
+	struct remote_conn conn;
+	redisReader *reader;
 };
-
-static struct timeval ms_tv(long ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-
-	return tv;
-}
 
 /* The key of an object, of an index (@kind < 0) into @out. */
 static void redis_key(const struct remote_backend *b, int kind,
@@ -64,31 +61,111 @@ static void redis_key(const struct remote_backend *b, int kind,
 	}
 }
 
-/*
- * One command: its reply (freed by the caller), or NULL when the
- * connection failed or the reply is an error (@err says which).
- */
-static redisReply *command(struct remote_backend *b, struct strbuf *err,
-			   int argc, const char **argv, const size_t *lens)
-{
-	redisReply *r = redisCommandArgv(b->rc, argc, argv, lens);
+/* A command, for pipeline(): its words and their lengths. */
+struct cmd {
+	int argc;
+	const char *argv[5];
+	size_t lens[5];
+};
 
-	b->fail = -EIO;
-	if (!r) {
-		/* hiredis gives EAGAIN when the socket's timeout expires */
-		if (b->rc->err == REDIS_ERR_IO && (errno == EAGAIN || errno == ETIMEDOUT))
-			b->fail = -ETIMEDOUT;
-		strbuf_addf(err, "redis %s: %s", argv[0],
-			    b->rc->errstr[0] ? b->rc->errstr : "no reply");
-		return NULL;
+/* Words of a command, NUL-terminated strings. */
+static void cmd_set(struct cmd *c, int argc, ...)
+{
+	va_list ap;
+
+	va_start(ap, argc);
+	c->argc = argc;
+	for (int i = 0; i < argc; i++) {
+		c->argv[i] = va_arg(ap, const char *);
+		c->lens[i] = strlen(c->argv[i]);
 	}
-	if (r->type == REDIS_REPLY_ERROR) {
-		strbuf_addf(err, "redis %s: %.200s%s", argv[0], r->str,
-			    !strncmp(r->str, "NOAUTH", 6) || !strncmp(r->str, "WRONGPASS", 9)
-			    ? " (wrong or missing credentials?)" : "");
-		freeReplyObject(r);
-		return NULL;
+	va_end(ap);
+}
+
+/* The next reply: 0 and *@out, or -errno (the stream failed). */
+static int read_reply(struct remote_backend *b, redisReply **out)
+{
+	struct remote_conn *c = &b->conn;
+	void *r = NULL;
+
+	for (;;) {
+		int ret;
+
+		if (redisReaderGetReply(b->reader, &r) != REDIS_OK)
+			return -EPROTO;
+		if (r) {
+			*out = r;
+			return 0;
+		}
+		if ((ret = remote_conn_fill(c)) < 0)
+			return ret;
+		if (redisReaderFeed(b->reader, c->in + c->in_off,
+				    c->in_len - c->in_off) != REDIS_OK)
+			return -EPROTO;
+		c->in_off = c->in_len;
 	}
+}
+
+/*
+ * Send @n commands at once and read their @n replies into @replies (one
+ * round trip: Redis answers a pipeline in order). 0, or -errno when the
+ * connection failed (@err says how; what was read is freed) or a reply
+ * is an error (@err: which command; -EACCES for wrong credentials).
+ */
+static int pipeline(struct remote_backend *b, const struct cmd *cmds, size_t n,
+		    redisReply **replies, struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+	int r = 0;
+	size_t i, got = 0;
+
+	for (i = 0; i < n; i++) {
+		char *wire;
+		int len = redisFormatCommandArgv(&wire, cmds[i].argc, (const char **)cmds[i].argv,
+						 cmds[i].lens);
+
+		if (len < 0)
+			return strbuf_error(err, -ENOMEM, "redis: out of memory");
+		strbuf_add(&out, wire, (size_t)len);
+		redisFreeCommand(wire);
+	}
+	memset(replies, 0, n * sizeof(*replies));
+	r = remote_conn_send(&b->conn, out.buf, out.len);
+	while (r == 0 && got < n && (r = read_reply(b, &replies[got])) == 0)
+		got++;
+	if (r < 0) {
+		strbuf_addf(err, "redis %s: %s", cmds[got < n ? got : n - 1].argv[0],
+			    r == -ETIMEDOUT ? "no reply in time"
+			    : r == -EPROTO ? "not a Redis reply"
+			    : remote_conn_strerror(&b->conn, r));
+		remote_conn_close(&b->conn);
+	}
+	for (i = 0; r == 0 && i < n; i++) {
+		const redisReply *e = replies[i];
+
+		if (e->type != REDIS_REPLY_ERROR)
+			continue;
+		bool auth = !strncmp(e->str, "NOAUTH", 6) || !strncmp(e->str, "WRONGPASS", 9) ||
+			    !strncmp(e->str, "NOPERM", 6);
+		strbuf_addf(err, "redis %s: %.200s%s", cmds[i].argv[0], e->str,
+			    auth ? " (wrong or missing credentials?)" : "");
+		r = auth ? -EACCES : -EIO;
+	}
+	if (r < 0) {
+		for (i = 0; i < got; i++)
+			freeReplyObject(replies[i]);
+		memset(replies, 0, n * sizeof(*replies));
+	}
+	return r;
+}
+
+/* One command: its reply (freed by the caller), or NULL with @err. */
+static redisReply *command(struct remote_backend *b, struct strbuf *err,
+			   const struct cmd *cmd, int *fail)
+{
+	redisReply *r = NULL;
+
+	*fail = pipeline(b, cmd, 1, &r, err);
 	return r;
 }
 
@@ -104,17 +181,14 @@ static int redis_get(struct remote_backend *b, enum remote_obj kind,
 		     struct strbuf *err)
 {
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
-	const char *argv[2] = { "GET", NULL };
-	size_t lens[2] = { 3, 0 };
+	struct cmd get;
 	redisReply *r;
 	int ret;
 
 	redis_key(b, (int)kind, name, &key);
-	argv[1] = key.buf;
-	lens[1] = key.len;
-	r = command(b, err, 2, argv, lens);
-	if (!r)
-		return b->fail;
+	cmd_set(&get, 2, "GET", key.buf);
+	if (!(r = command(b, err, &get, &ret)))
+		return ret;
 	if (r->type == REDIS_REPLY_NIL) {
 		freeReplyObject(r);
 		return -ENOENT;
@@ -126,23 +200,67 @@ static int redis_get(struct remote_backend *b, enum remote_obj kind,
 	return ret;
 }
 
+/* GETs of @n objects in one pipeline: one round trip. */
+static int redis_get_many(struct remote_backend *b, enum remote_obj kind,
+			  const char *const *names, struct remote_sink *sinks,
+			  int *rets, size_t n, struct strbuf *err)
+{
+	struct strbuf *keys = xcalloc(n, sizeof(*keys));
+	struct cmd *c = xcalloc(n, sizeof(*c));
+	redisReply **r = xcalloc(n, sizeof(*r));
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		strbuf_init(&keys[i], 0);
+		redis_key(b, (int)kind, names[i], &keys[i]);
+		cmd_set(&c[i], 2, "GET", keys[i].buf);
+	}
+	ret = pipeline(b, c, n, r, err);
+	for (i = 0; ret == 0 && i < n; i++) {
+		if (r[i]->type == REDIS_REPLY_NIL)
+			rets[i] = -ENOENT;
+		else if (r[i]->type == REDIS_REPLY_STRING)
+			rets[i] = remote_sink_write(&sinks[i], r[i]->str, r[i]->len);
+		else
+			ret = unexpected(err, "GET", r[i]), r[i] = NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (r[i])
+			freeReplyObject(r[i]);
+		strbuf_release(&keys[i]);
+	}
+	free(keys);
+	free(c);
+	free(r);
+	return ret;
+}
+
+/*
+ * Is @name there? With a TTL, the question is an EXPIRE: it answers the
+ * same (1 when the key exists) and gives a blob the upload is about to
+ * name a new lease (remote_ttl_blob()), so that it never expires before
+ * the entry that names it.
+ */
 static int redis_exists(struct remote_backend *b, enum remote_obj kind,
 			const char *name, struct strbuf *err)
 {
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
-	const char *argv[2] = { "EXISTS", NULL };
-	size_t lens[2] = { 6, 0 };
+	char ttl[32];
+	struct cmd ex;
 	redisReply *r;
 	int ret;
 
 	redis_key(b, (int)kind, name, &key);
-	argv[1] = key.buf;
-	lens[1] = key.len;
-	r = command(b, err, 2, argv, lens);
-	if (!r)
-		return b->fail;
+	snprintf(ttl, sizeof(ttl), "%" PRIu64, remote_ttl_blob(b->t->ttl_s));
+	if (b->t->ttl_s)
+		cmd_set(&ex, 3, "EXPIRE", key.buf, ttl);
+	else
+		cmd_set(&ex, 2, "EXISTS", key.buf);
+	if (!(r = command(b, err, &ex, &ret)))
+		return ret;
 	if (r->type != REDIS_REPLY_INTEGER)
-		return unexpected(err, "EXISTS", r);
+		return unexpected(err, ex.argv[0], r);
 	ret = r->integer > 0;
 	freeReplyObject(r);
 	return ret;
@@ -154,18 +272,20 @@ static int redis_put(struct remote_backend *b, enum remote_obj kind,
 {
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
 	char ttl[32];
-	const char *argv[5] = { "SET", NULL, data, "EX", ttl };
-	size_t lens[5] = { 3, 0, len, 2, 0 };
+	struct cmd set;
 	redisReply *r;
+	int ret;
 
 	redis_key(b, (int)kind, name, &key);
-	argv[1] = key.buf;
-	lens[1] = key.len;
-	snprintf(ttl, sizeof(ttl), "%" PRIu64, b->t->ttl_s);
-	lens[4] = strlen(ttl);
-	r = command(b, err, b->t->ttl_s ? 5 : 3, argv, lens);
-	if (!r)
-		return b->fail;
+	snprintf(ttl, sizeof(ttl), "%" PRIu64,
+		 kind == REMOTE_BLOB ? remote_ttl_blob(b->t->ttl_s) : b->t->ttl_s);
+	cmd_set(&set, 5, "SET", key.buf, "", "EX", ttl);
+	set.argv[2] = data;
+	set.lens[2] = len;
+	if (!b->t->ttl_s)
+		set.argc = 3;
+	if (!(r = command(b, err, &set, &ret)))
+		return ret;
 	if (r->type != REDIS_REPLY_STATUS)
 		return unexpected(err, "SET", r);
 	freeReplyObject(r);
@@ -176,20 +296,18 @@ static int redis_index_get(struct remote_backend *b, const char *key_hex,
 			   char ***ids, size_t *nr, struct strbuf *err)
 {
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
-	const char *argv[4] = { "ZRANGE", NULL, "0", "-1" };
-	size_t lens[4] = { 6, 0, 1, 2 };
+	struct cmd zr;
 	size_t n = 0;
 	char **v;
 	redisReply *r;
+	int ret;
 
 	*ids = NULL;
 	*nr = 0;
 	redis_key(b, -1, key_hex, &key);
-	argv[1] = key.buf;
-	lens[1] = key.len;
-	r = command(b, err, 4, argv, lens);
-	if (!r)
-		return b->fail;
+	cmd_set(&zr, 4, "ZRANGE", key.buf, "0", "-1");
+	if (!(r = command(b, err, &zr, &ret)))
+		return ret;
 	if (r->type != REDIS_REPLY_ARRAY)
 		return unexpected(err, "ZRANGE", r);
 	v = xcalloc(r->elements + 1, sizeof(*v));
@@ -206,55 +324,94 @@ static int redis_index_get(struct remote_backend *b, const char *key_hex,
 	return 0;
 }
 
+/* ZADD, trim to the newest REMOTE_INDEX_MAX, EXPIRE: one round trip. */
 static int redis_index_add(struct remote_backend *b, const char *key_hex,
 			   const char *id, struct strbuf *err)
 {
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
 	char score[32], keep[32], ttl[32];
 	struct timespec ts;
-	redisReply *r;
+	struct cmd c[3];
+	redisReply *r[3];
+	size_t n = 2;
+	int ret;
 
 	redis_key(b, -1, key_hex, &key);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(score, sizeof(score), "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
 	snprintf(keep, sizeof(keep), "%d", -(REMOTE_INDEX_MAX + 1));
 	snprintf(ttl, sizeof(ttl), "%" PRIu64, b->t->ttl_s);
-
-	const char *add[4] = { "ZADD", key.buf, score, id };
-	size_t add_l[4] = { 4, key.len, strlen(score), strlen(id) };
-	const char *trim[4] = { "ZREMRANGEBYRANK", key.buf, "0", keep };
-	size_t trim_l[4] = { 15, key.len, 1, strlen(keep) };
-	const char *exp[3] = { "EXPIRE", key.buf, ttl };
-	size_t exp_l[3] = { 6, key.len, strlen(ttl) };
-
-	if (!(r = command(b, err, 4, add, add_l)))
-		return b->fail;
-	freeReplyObject(r);
-	if (!(r = command(b, err, 4, trim, trim_l)))
-		return b->fail;
-	freeReplyObject(r);
-	if (b->t->ttl_s) {
-		if (!(r = command(b, err, 3, exp, exp_l)))
-			return b->fail;
-		freeReplyObject(r);
-	}
+	cmd_set(&c[0], 4, "ZADD", key.buf, score, id);
+	cmd_set(&c[1], 4, "ZREMRANGEBYRANK", key.buf, "0", keep);
+	if (b->t->ttl_s)
+		cmd_set(&c[n++], 3, "EXPIRE", key.buf, ttl);
+	if ((ret = pipeline(b, c, n, r, err)) < 0)
+		return ret;
+	for (size_t i = 0; i < n; i++)
+		freeReplyObject(r[i]);
 	return 0;
+}
+
+/*
+ * A hit from the remote: the entry's blobs (@blobs, @nblobs names), then
+ * the entry and the key's index get a new lease of the TTL, in one round
+ * trip (EXPIRE of a key that is gone is 0: nothing to do).
+ */
+static int redis_refresh(struct remote_backend *b, const char *entry_name,
+			 const char *const *blobs, size_t nblobs,
+			 struct strbuf *err)
+{
+	size_t n = nblobs + 2, i;
+	_cleanup_free_ struct cmd *c = xcalloc(n, sizeof(*c));
+	_cleanup_free_ redisReply **r = xcalloc(n, sizeof(*r));
+	struct strbuf *keys = xcalloc(n, sizeof(*keys));
+	_cleanup_free_ char *key_hex = xstrndup(entry_name, strcspn(entry_name, "/"));
+	char ttl[32], bttl[32];
+	int ret;
+
+	if (!b->t->ttl_s) {
+		free(keys);
+		return 0;
+	}
+	snprintf(ttl, sizeof(ttl), "%" PRIu64, b->t->ttl_s);
+	snprintf(bttl, sizeof(bttl), "%" PRIu64, remote_ttl_blob(b->t->ttl_s));
+	for (i = 0; i < n; i++) {
+		strbuf_init(&keys[i], 0);
+		if (i < nblobs)
+			redis_key(b, REMOTE_BLOB, blobs[i], &keys[i]);
+		else if (i == nblobs)
+			redis_key(b, REMOTE_ENTRY, entry_name, &keys[i]);
+		else
+			redis_key(b, -1, key_hex, &keys[i]);
+		cmd_set(&c[i], 3, "EXPIRE", keys[i].buf, i < nblobs ? bttl : ttl);
+	}
+	ret = pipeline(b, c, n, r, err);
+	for (i = 0; i < n; i++) {
+		if (ret == 0)
+			freeReplyObject(r[i]);
+		strbuf_release(&keys[i]);
+	}
+	free(keys);
+	return ret;
 }
 
 static void redis_close(struct remote_backend *b)
 {
-	if (b->rc)
-		redisFree(b->rc);
+	remote_conn_release(&b->conn);
+	if (b->reader)
+		redisReaderFree(b->reader);
 	free(b);
 }
 
 static const struct remote_ops redis_ops = {
 	.scheme_name = "redis",
 	.get = redis_get,
+	.get_many = redis_get_many,
 	.exists = redis_exists,
 	.put = redis_put,
 	.index_get = redis_index_get,
 	.index_add = redis_index_add,
+	.refresh = redis_refresh,
 	.close = redis_close,
 };
 
@@ -262,62 +419,41 @@ int remote_redis_new(const struct remote_target *t, struct remote_backend **out,
 		     const struct remote_ops **ops, struct strbuf *err)
 {
 	struct remote_backend *b = xcalloc(1, sizeof(*b));
-	_cleanup_free_ char *host = NULL;
-	redisReply *r;
+	bool tls = !strcmp(t->scheme, "rediss");
+	char db[16];
+	struct cmd c[2];
+	redisReply *r[2];
+	size_t n = 0;
+	int ret;
 
 	*out = NULL;
 	b->t = t;
-	/* [::1] -> ::1 */
-	if (t->host[0] == '[')
-		host = xstrndup(t->host + 1, strlen(t->host) - 2);
-	else
-		host = xstrdup(t->host);
-	b->rc = redisConnectWithTimeout(host, t->port ? (int)t->port : 6379,
-					ms_tv(t->connect_timeout_ms));
-	if (!b->rc || b->rc->err) {
-		int fail = errno == ETIMEDOUT || errno == EINPROGRESS ? -ETIMEDOUT
-								      : -ECONNREFUSED;
-
-		strbuf_addf(err, "cannot connect to redis at %s:%u: %s", t->host,
-			    t->port ? t->port : 6379,
-			    b->rc ? b->rc->errstr : "out of memory");
+	remote_conn_init(&b->conn);
+	b->reader = redisReaderCreate();
+	if (!b->reader) {
 		redis_close(b);
-		return fail;
+		return strbuf_error(err, -ENOMEM, "redis: out of memory");
 	}
-	redisSetTimeout(b->rc, ms_tv(t->timeout_ms));
-	if (t->password) {
-		const char *argv[3] = { "AUTH", t->user, t->password };
-		size_t lens[3] = { 4, t->user ? strlen(t->user) : 0, strlen(t->password) };
-
-		if (!t->user) {
-			argv[1] = t->password;
-			lens[1] = lens[2];
-		}
-		r = command(b, err, t->user ? 3 : 2, argv, lens);
-		if (!r) {
-			int fail = b->fail == -ETIMEDOUT ? -ETIMEDOUT : -EACCES;
-
-			redis_close(b);
-			return fail;
-		}
-		freeReplyObject(r);
+	ret = remote_conn_open(&b->conn, t, 6379, tls, err);
+	if (ret < 0) {
+		redis_close(b);
+		return ret;
 	}
+	/* AUTH and SELECT in one round trip */
+	if (t->password && t->user)
+		cmd_set(&c[n++], 3, "AUTH", t->user, t->password);
+	else if (t->password)
+		cmd_set(&c[n++], 2, "AUTH", t->password);
 	if (t->db) {
-		char db[16];
-		const char *argv[2] = { "SELECT", db };
-		size_t lens[2] = { 6, 0 };
-
 		snprintf(db, sizeof(db), "%u", t->db);
-		lens[1] = strlen(db);
-		r = command(b, err, 2, argv, lens);
-		if (!r) {
-			int fail = b->fail;
-
-			redis_close(b);
-			return fail;
-		}
-		freeReplyObject(r);
+		cmd_set(&c[n++], 2, "SELECT", db);
 	}
+	if (n && (ret = pipeline(b, c, n, r, err)) < 0) {
+		redis_close(b);
+		return ret;
+	}
+	for (size_t i = 0; i < n; i++)
+		freeReplyObject(r[i]);
 	*out = b;
 	*ops = &redis_ops;
 	return 0;

@@ -90,6 +90,8 @@ static void target_release(struct remote_target *t)
 	free(t->password);
 	free(t->token);
 	free(t->ca_file);
+	free(t->client_cert);
+	free(t->client_key);
 	free(t->prefix);
 	memset(t, 0, sizeof(*t));
 }
@@ -113,7 +115,7 @@ static int parse_url(const char *url, struct remote_target *t,
 			*s = (char)(*s - 'A' + 'a');
 	if (strcmp(t->scheme, "http") && strcmp(t->scheme, "https") &&
 	    strcmp(t->scheme, "redis") && strcmp(t->scheme, "rediss"))
-		return bad_url(err, "remote URL: unknown scheme '%s' (http, https, redis)",
+		return bad_url(err, "remote URL: unknown scheme '%s' (http, https, redis, rediss)",
 			       t->scheme);
 	auth = p + 3;
 	path = auth + strcspn(auth, "/?#");
@@ -202,11 +204,6 @@ int cache_remote_open(const struct cache_remote_config *cfg,
 
 	*out = NULL;
 	r = parse_url(cfg->url, t, &display, err);
-	if (r == 0 && !strcmp(t->scheme, "rediss")) {
-		strbuf_addf(err, "remote URL '%s': rediss:// needs hiredis with TLS, which this build does not have (use a TLS tunnel such as stunnel to the server and redis://)",
-			    display.buf);
-		r = -ENOTSUP;
-	}
 	if (r < 0) {
 		target_release(t);
 		free(rm);
@@ -222,6 +219,8 @@ int cache_remote_open(const struct cache_remote_config *cfg,
 	}
 	t->token = cfg->token ? xstrdup(cfg->token) : NULL;
 	t->ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
+	t->client_cert = cfg->client_cert ? xstrdup(cfg->client_cert) : NULL;
+	t->client_key = cfg->client_key ? xstrdup(cfg->client_key) : NULL;
 	t->prefix = xstrdup(cfg->prefix ? cfg->prefix : "procache:");
 	t->ttl_s = cfg->ttl_s;
 	t->connect_timeout_ms = (long)((cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 1.0) * 1000);
@@ -313,6 +312,26 @@ static bool remote_recently_down(struct cache *c, struct cache_remote *rm,
 	       !memcmp(sb.buf, rm->display, sb.len - 1);
 }
 
+int remote_connect(struct cache_remote *rm, struct remote_backend **b,
+		   const struct remote_ops **ops, const struct remote_target **t,
+		   struct strbuf *err)
+{
+	int r = 0;
+
+	if (!rm->b) {
+		if (!strncmp(rm->t.scheme, "redis", 5))
+			r = remote_redis_new(&rm->t, &rm->b, &rm->ops, err);
+		else
+			r = remote_http_new(&rm->t, &rm->b, &rm->ops, err);
+		if (r < 0)
+			rm->b = NULL;
+	}
+	*b = rm->b;
+	*ops = rm->ops;
+	*t = &rm->t;
+	return r;
+}
+
 /* The backend, made on first use; false when the remote is off. */
 static bool remote_ready(struct cache *c, struct cache_remote *rm,
 			 struct cache_remote_counts *n)
@@ -331,12 +350,12 @@ static bool remote_ready(struct cache *c, struct cache_remote *rm,
 		     rm->display, ago, REMOTE_BACKOFF_S);
 		return false;
 	}
-	if (!strcmp(rm->t.scheme, "redis"))
-		r = remote_redis_new(&rm->t, &rm->b, &rm->ops, &err);
-	else
-		r = remote_http_new(&rm->t, &rm->b, &rm->ops, &err);
+	struct remote_backend *b;
+	const struct remote_ops *ops;
+	const struct remote_target *t;
+
+	r = remote_connect(rm, &b, &ops, &t, &err);
 	if (r < 0) {
-		rm->b = NULL;
 		remote_disable(c, rm, n, err.buf, r);
 		return false;
 	}
@@ -348,6 +367,8 @@ int remote_sink_write(struct remote_sink *s, const void *data, size_t len)
 	if (s->got + len > s->max || s->got + len < s->got)
 		return -EFBIG;
 	s->got += len;
+	if (s->hasher)
+		pc_hasher_update(s->hasher, data, len);
 	if (s->buf) {
 		strbuf_add(s->buf, data, len);
 		return 0;
@@ -424,57 +445,133 @@ int remote_entry_check(const void *buf, size_t len, const char *key_hex,
 
 /* ---- lookup ----------------------------------------------------------- */
 
+/* Blobs asked for at once (one round trip), and their bytes at most. */
+#define REMOTE_BATCH 16
+#define REMOTE_BATCH_BYTES ((uint64_t)64 << 20)
+
+/* A blob of a remote hit that the local store lacks. */
+struct want {
+	const struct pc_hash *h;
+	uint64_t size;
+	char hex[PC_HASH_HEX_LEN + 1];
+	struct strbuf tmp;	/* its file in tmp/ */
+	struct pc_hasher hasher;	/* fed as it arrives */
+};
+
 /*
- * Fetch the blob @h of @size bytes into the local blob store unless it is
- * there whole: 0, -ENOENT (absent on the server), -EBADMSG (the server's
- * bytes are not the blob), another -errno when the server or the local
- * disk failed (@err says which: @server_failed).
+ * An empty blob needs no request: its content is known. 0, -EBADMSG when
+ * @h is not the hash of nothing (the entry lies), -errno of the disk.
  */
-static int fetch_blob(struct cache *c, struct cache_remote *rm,
-		      const struct pc_hash *h, uint64_t size,
-		      struct cache_remote_counts *n, bool *server_failed,
-		      struct strbuf *err)
+static int store_empty_blob(struct cache *c, const struct pc_hash *h,
+			    struct strbuf *err)
 {
 	_cleanup_strbuf_ struct strbuf tmp = STRBUF_INIT;
-	char hex[PC_HASH_HEX_LEN + 1];
-	struct pc_hash got;
-	uint64_t len;
+	struct pc_hasher hs;
+	struct pc_hash empty;
 	int fd, r;
 
-	*server_failed = false;
-	if (blob_check(c, h, size, true) == 0)
-		return 0;
+	pc_hasher_init(&hs);
+	pc_hasher_final(&hs, &empty);
+	pc_hasher_release(&hs);
+	if (!pc_hash_equal(&empty, h))
+		return -EBADMSG;
 	fd = blob_tmp_open(c, &tmp);
 	if (fd < 0)
 		return strbuf_error(err, fd, "cannot write in '%s/tmp': %s",
 				    cache_path(c), strerror(-fd));
-	pc_hash_to_hex(h, hex);
-	struct remote_sink sink = { .fd = fd, .max = size };
-	r = rm->ops->get(rm->b, REMOTE_BLOB, hex, &sink, err);
-	n->bytes_down += sink.got;
-	if (r == 0 && sink.got != size)
-		r = -EBADMSG;
-	else if (r == -EFBIG)
-		r = -EBADMSG;
-	else if (r < 0 && r != -ENOENT)
-		*server_failed = true;
-	if (r == 0) {
-		r = lseek(fd, 0, SEEK_SET) < 0 ? -errno : pc_hash_fd(fd, &got, &len);
-		if (r < 0)
-			strbuf_addf(err, "cannot read back blob %s in '%s/tmp': %s",
-				    hex, cache_path(c), strerror(-r));
-		else if (len != size || !pc_hash_equal(&got, h))
-			r = -EBADMSG;
-	}
 	close(fd);
-	if (r == 0) {
-		r = blob_tmp_commit(c, tmp.buf, h);
-		if (r < 0)
-			strbuf_addf(err, "cannot store blob %s in '%s/blobs': %s",
-				    hex, cache_path(c), strerror(-r));
-		return r;
+	r = blob_tmp_commit(c, tmp.buf, h);
+	if (r < 0) {
+		unlinkat(c->tmp_fd, tmp.buf, 0);
+		return strbuf_error(err, r, "cannot store a blob in '%s/blobs': %s",
+				    cache_path(c), strerror(-r));
 	}
-	unlinkat(c->tmp_fd, tmp.buf, 0);
+	return 0;
+}
+
+/*
+ * Fetch the blobs @w[0..@n) into the local blob store, all asked for at
+ * once (get_many: one round trip), each written to tmp/ and hashed as it
+ * arrives, checked against its name and size, then renamed into blobs/.
+ * 0, -ENOENT (one is absent on the server), -EBADMSG (the server's bytes
+ * are not the blob), another -errno when the server or the local disk
+ * failed (@err says which: @server_failed).
+ */
+static int fetch_blobs(struct cache *c, struct cache_remote *rm,
+		       struct want *w, size_t n, struct cache_remote_counts *cn,
+		       bool *server_failed, struct strbuf *err)
+{
+	struct remote_sink sinks[REMOTE_BATCH];
+	const char *names[REMOTE_BATCH];
+	int rets[REMOTE_BATCH];
+	size_t i, opened = 0;
+	int r = 0;
+
+	*server_failed = false;
+	for (i = 0; i < n; i++) {
+		int fd = blob_tmp_open(c, &w[i].tmp);
+
+		if (fd < 0) {
+			r = strbuf_error(err, fd, "cannot write in '%s/tmp': %s",
+					 cache_path(c), strerror(-fd));
+			goto out;
+		}
+		opened++;
+		pc_hasher_init(&w[i].hasher);
+		sinks[i] = (struct remote_sink){ .fd = fd, .max = w[i].size,
+						 .hasher = &w[i].hasher };
+		names[i] = w[i].hex;
+		rets[i] = -EIO;
+	}
+	if (rm->ops->get_many) {
+		r = rm->ops->get_many(rm->b, REMOTE_BLOB, names, sinks, rets, n, err);
+	} else {
+		for (i = 0; r == 0 && i < n; i++) {
+			rets[i] = rm->ops->get(rm->b, REMOTE_BLOB, names[i], &sinks[i], err);
+			if (rets[i] < 0 && rets[i] != -ENOENT && rets[i] != -EFBIG)
+				r = rets[i];
+		}
+	}
+	for (i = 0; i < n; i++)
+		cn->bytes_down += sinks[i].got;
+	if (r < 0) {
+		*server_failed = true;
+		goto out;
+	}
+	for (i = 0; i < n && r == 0; i++) {
+		struct pc_hash got;
+
+		if (rets[i] == -ENOENT)
+			r = -ENOENT;
+		else if (rets[i] == -EFBIG || sinks[i].got != w[i].size)
+			r = -EBADMSG;
+		else if (rets[i] < 0)
+			r = -EBADMSG;
+		if (r == 0) {
+			pc_hasher_final(&w[i].hasher, &got);
+			if (!pc_hash_equal(&got, w[i].h))
+				r = -EBADMSG;
+		}
+		if (r < 0)
+			debug("remote: blob %s is %s on the server", w[i].hex,
+			      r == -ENOENT ? "missing" : "damaged");
+	}
+out:
+	for (i = 0; i < opened; i++) {
+		close(sinks[i].fd);
+		pc_hasher_release(&w[i].hasher);
+		if (r == 0) {
+			int rc = blob_tmp_commit(c, w[i].tmp.buf, w[i].h);
+
+			if (rc < 0) {
+				r = strbuf_error(err, rc, "cannot store blob %s in '%s/blobs': %s",
+						 w[i].hex, cache_path(c), strerror(-rc));
+				continue;
+			}
+		} else {
+			unlinkat(c->tmp_fd, w[i].tmp.buf, 0);
+		}
+	}
 	return r;
 }
 
@@ -529,24 +626,49 @@ static int backfill(struct cache *c, struct cache_remote *rm,
 {
 	_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
 	_cleanup_strbuf_ struct strbuf why = STRBUF_INIT;
+	struct want w[REMOTE_BATCH];
 	const struct pc_hash *h;
-	uint64_t size, before = n->bytes_down;
-	size_t i = 0;
-	int r;
+	uint64_t size, before = n->bytes_down, batch_bytes = 0;
+	size_t i = 0, nw = 0;
+	bool more = true;
+	int r = 0;
 
-	while (entry_next_blob(e, &i, &h, &size)) {
-		r = fetch_blob(c, rm, h, size, n, server_failed, err);
-		if (r == -ENOENT || r == -EBADMSG) {
-			char hex[PC_HASH_HEX_LEN + 1];
+	*server_failed = false;
+	for (size_t k = 0; k < REMOTE_BATCH; k++)
+		strbuf_init(&w[k].tmp, 0);
+	while (r == 0 && more) {
+		more = entry_next_blob(e, &i, &h, &size);
+		if (more && size == 0 && blob_check(c, h, size, true) != 0) {
+			r = store_empty_blob(c, h, err);
+		} else if (more && blob_check(c, h, size, true) != 0) {
+			bool dup = false;
 
-			pc_hash_to_hex(h, hex);
-			debug("remote: entry %.8s: blob %s is %s on the server: a miss",
-			      e->id_hex, hex, r == -ENOENT ? "missing" : "damaged");
-			return 0;
+			for (size_t k = 0; k < nw; k++)
+				dup = dup || pc_hash_equal(w[k].h, h);
+			if (!dup) {
+				w[nw].h = h;
+				w[nw].size = size;
+				pc_hash_to_hex(h, w[nw].hex);
+				strbuf_reset(&w[nw].tmp);
+				nw++;
+				batch_bytes += size;
+			}
 		}
-		if (r < 0)
-			return r;
+		if (nw && (!more || nw == REMOTE_BATCH || batch_bytes >= REMOTE_BATCH_BYTES)) {
+			r = fetch_blobs(c, rm, w, nw, n, server_failed, err);
+			nw = 0;
+			batch_bytes = 0;
+		}
 	}
+	for (size_t k = 0; k < REMOTE_BATCH; k++)
+		strbuf_release(&w[k].tmp);
+	if (r == -ENOENT || r == -EBADMSG) {
+		debug("remote: entry %.8s: a blob is %s on the server: a miss", e->id_hex,
+		      r == -ENOENT ? "missing" : "damaged");
+		return 0;
+	}
+	if (r < 0)
+		return r;
 	r = entryfile_write(c, e->key_hex, e->id_hex, data, err);
 	if (r < 0)
 		return r;
@@ -559,6 +681,42 @@ static int backfill(struct cache *c, struct cache_remote *rm,
 	entry_rebase(c, *hit);	/* it was, as the candidate: cannot fail */
 	entryfile_count_hit(c, rel.buf);
 	return 1;
+}
+
+/*
+ * A writer's remote hit on @e: a new lease of the TTL for its blobs, the
+ * entry and the index (backends with an expiry: Redis), so that what is
+ * used stays. Read-only handles never write, not even this.
+ */
+static void remote_refresh(struct cache *c, struct cache_remote *rm,
+			   const struct cache_entry *e,
+			   struct cache_remote_counts *n)
+{
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
+	const struct pc_hash *h;
+	char (*hex)[PC_HASH_HEX_LEN + 1] = NULL;
+	const char **names = NULL;
+	size_t i = 0, nr = 0, alloc = 0, alloc2 = 0;
+	uint64_t size;
+	int r;
+
+	if (rm->read_only || !rm->ops->refresh || !rm->t.ttl_s || rm->disabled)
+		return;
+	while (entry_next_blob(e, &i, &h, &size)) {
+		ALLOC_GROW(hex, nr + 1, alloc);
+		pc_hash_to_hex(h, hex[nr]);
+		nr++;
+	}
+	ALLOC_GROW(names, nr + 1, alloc2);
+	for (i = 0; i < nr; i++)
+		names[i] = hex[i];
+	strbuf_addf(&name, "%s/%s", e->key_hex, e->id_hex);
+	r = rm->ops->refresh(rm->b, name.buf, names, nr, &err);
+	if (r < 0)
+		remote_disable(c, rm, n, err.buf, r);
+	free(names);
+	free(hex);
 }
 
 int cache_remote_lookup(struct cache *c, struct cache_remote *rm,
@@ -619,6 +777,7 @@ int cache_remote_lookup(struct cache *c, struct cache_remote *rm,
 		found = r;
 	}
 	if (found) {
+		remote_refresh(c, rm, *hit, &n);
 		n.hits++;
 		info("remote hit: entry %s from '%s'", cache_entry_id(*hit),
 		     rm->display);

@@ -21,7 +21,7 @@
  * go to the cache's counters (cache_stats_get()).
  *
  * The backend's library is loaded when the first request is made
- * (libcurl with dlopen; hiredis is linked statically), never by
+ * (libcurl or libssl with dlopen; hiredis is linked statically), never by
  * cache_remote_open(). A handle is not thread-safe.
  */
 #ifndef PROCACHE_CACHE_REMOTE_H
@@ -38,10 +38,13 @@ struct cache_entry;
 struct cache_remote;
 
 struct cache_remote_config {
-	const char *url;	/* http://, https://, redis://; userinfo allowed */
+	const char *url;	/* http://, https://, redis://, rediss://; userinfo allowed */
 	const char *user, *password;	/* override the URL's; may be NULL */
 	const char *token;	/* HTTP: Authorization: Bearer; may be NULL */
-	const char *ca_file;	/* HTTPS: a CA bundle; NULL: the system's */
+	const char *ca_file;	/* TLS: a CA bundle; NULL: the system's */
+	/* rediss://: a client certificate (PEM, with its chain) and its key
+	 * (NULL: in the certificate's file), for servers that ask for one */
+	const char *client_cert, *client_key;
 	const char *prefix;	/* Redis: key prefix; NULL: "procache:" */
 	uint64_t ttl_s;		/* Redis: expiry of written keys; 0: none */
 	double connect_timeout_s; /* 0: 1 s */
@@ -52,7 +55,7 @@ struct cache_remote_config {
 /*
  * Check @cfg and make a handle (strings are copied). -EINVAL with a
  * message for a URL that is not understood (scheme, host, port, Redis
- * database number), -ENOTSUP for rediss:// without TLS support. Nothing
+ * database number). Nothing
  * is loaded or connected yet.
  */
 int cache_remote_open(const struct cache_remote_config *cfg,
@@ -81,5 +84,29 @@ int cache_remote_lookup(struct cache *c, struct cache_remote *rm,
  */
 void cache_remote_upload(struct cache *c, struct cache_remote *rm,
 			 const struct cache_entry *e);
+
+/* What `cache gc --remote` did. */
+struct cache_remote_gc_result {
+	uint64_t entries_removed, entries_kept, indexes_removed;
+	uint64_t blobs_removed, blobs_kept;
+	bool by_ttl;		/* the server expires keys (Redis): nothing done */
+	uint64_t ttl_s;		/* then: remote.ttl, 0 when none */
+	char *unsure;		/* set (malloc'd): why no blob was removed */
+};
+
+/*
+ * Collect the remote (DESIGN.md section 11, eviction): remove the entries
+ * uploaded more than @max_age_s ago, an index whose entries are all gone
+ * and that is that old itself, then the blobs that no remaining entry
+ * names and that are older than REMOTE_GC_GRACE_S (an upload in
+ * progress puts its blobs before its entry). On a server that expires
+ * keys itself (Redis with remote.ttl) nothing is done and @res says so.
+ * 0, or -errno with a message: -EPERM for a read-only handle, -EINVAL
+ * without @max_age_s, a failure of the server (what was removed until
+ * then stays removed: entries always go before the blobs they name).
+ */
+#define REMOTE_GC_GRACE_S 3600
+int cache_remote_gc(struct cache_remote *rm, uint64_t max_age_s,
+		    struct cache_remote_gc_result *res, struct strbuf *err);
 
 #endif

@@ -38,6 +38,7 @@ static const char cache_usage[] =
 	"  gc [--max-size SIZE] [--max-age AGE]\n"
 	"                                   remove least recently used entries, then\n"
 	"                                   unreferenced blobs (SIZE: 500M, 2G; AGE: 12h, 7d)\n"
+	"  gc --remote --max-age AGE        the same on the configured HTTP remote\n"
 	"  verify [--fix]                   check every entry and blob (exit 1 if bad)\n"
 	"  clear                            remove every entry and blob\n"
 	"  batch [--json] [--clear] [NAME]  a batch's runs: hits, misses, why not\n"
@@ -50,8 +51,12 @@ struct sub_ctx {
 	const char *config_path;
 };
 
+/*
+ * The cache, the remote's mode into *@remote_mode, and with @remote the
+ * configured remote's handle (dies when there is none).
+ */
 static struct cache *open_from_ctx(const struct sub_ctx *ctx,
-				   char **remote_mode)
+				   char **remote_mode, struct cache_remote **remote)
 {
 	struct pc_config cfg;
 	struct pc_settings set;
@@ -63,6 +68,11 @@ static struct cache *open_from_ctx(const struct sub_ctx *ctx,
 	remote_resolve(&cfg.remote, NULL, false, false, &rs);
 	remote_describe(&rs, &mode);
 	*remote_mode = strbuf_detach(&mode, NULL);
+	if (remote) {
+		if (!rs.url)
+			die("cache: no remote is set ($PROCACHE_REMOTE or the config file's remote.url)");
+		*remote = remote_open_or_die(&rs);
+	}
 	remote_settings_release(&rs);
 	c = open_cache_or_die(set.cache_dir, set.max_size);
 	config_settings_release(&set);
@@ -109,7 +119,7 @@ static void print_json(cJSON *o)
 }
 
 enum { OPT_JSON = 256, OPT_ZERO, OPT_FIX, OPT_MAX_SIZE, OPT_MAX_AGE, OPT_CACHE_DIR,
-       OPT_BATCH, OPT_CLEAR };
+       OPT_BATCH, OPT_CLEAR, OPT_REMOTE };
 
 /* Every subcommand's options come first in its table. */
 #define COMMON_OPTS                                                  \
@@ -118,12 +128,13 @@ enum { OPT_JSON = 256, OPT_ZERO, OPT_FIX, OPT_MAX_SIZE, OPT_MAX_AGE, OPT_CACHE_D
 
 /* What the options of a subcommand said (each takes only its own). */
 struct sub_opts {
-	bool json, zero, fix, clear;
+	bool json, zero, fix, clear, remote;
 	bool has_max_size;
 	const char *batch;	/* stats --batch NAME, batch's NAME */
 	uint64_t max_size, max_age;
 	const char *entry;	/* show's ENTRY */
 	char *remote_mode;	/* remote_describe(): "off", "read-only URL"... */
+	struct cache_remote *rm;	/* gc --remote: the configured remote */
 };
 
 /*
@@ -197,6 +208,9 @@ static void parse_sub(int argc, char **argv, const struct subcommand *sc,
 			break;
 		case OPT_CLEAR:
 			so->clear = true;
+			break;
+		case OPT_REMOTE:
+			so->remote = true;
 			break;
 		case OPT_BATCH:
 			if (cache_batch_name_check(optarg) < 0)
@@ -570,6 +584,7 @@ static int cache_show_cmd(struct cache *c, const struct sub_opts *so)
 
 static const char gc_usage[] =
 	"usage: procache cache gc [--max-size SIZE] [--max-age AGE]\n"
+	"       procache cache gc --remote --max-age AGE\n"
 	"\n"
 	"Remove entries unused for longer than AGE, then least recently used\n"
 	"entries until the cache holds at most SIZE bytes, then blobs that no\n"
@@ -577,14 +592,50 @@ static const char gc_usage[] =
 	"runs). Without --max-size, the configured size ($PROCACHE_MAX_SIZE or\n"
 	"the config file's max_size) is used, if any. Also removes the run\n"
 	"directories that runners killed left behind, and the rest of ended runs.\n"
+	"\n"
+	"With --remote, collect the configured HTTP remote instead (WebDAV:\n"
+	"PROPFIND and DELETE): entries uploaded more than AGE ago, then blobs\n"
+	"no remaining entry names (older than an hour). A Redis remote expires\n"
+	"its keys itself (remote.ttl): nothing to do.\n"
 	"  --max-size SIZE   e.g. 500M, 2G (binary units)\n"
-	"  --max-age AGE     e.g. 90m, 12h, 7d, 2w\n";
+	"  --max-age AGE     e.g. 90m, 12h, 7d, 2w\n"
+	"  --remote          the remote (not the local cache)\n";
 static const struct option gc_opts[] = {
 	COMMON_OPTS,
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+	{ "remote", no_argument, NULL, OPT_REMOTE },
 	{ NULL, 0, NULL, 0 },
 };
+
+static int cache_gc_remote(const struct sub_opts *so)
+{
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct cache_remote_gc_result res;
+	const char *url = cache_remote_display(so->rm);
+
+	if (so->has_max_size)
+		die("cache gc --remote: --max-size is for the local cache (a remote is collected by age)");
+	if (cache_remote_gc(so->rm, so->max_age, &res, &err) < 0)
+		die("cache gc --remote: %s", err.buf);
+	if (res.by_ttl) {
+		if (res.ttl_s)
+			printf("remote '%s' expires its keys itself (remote.ttl %" PRIu64
+			       " s, renewed by hits): nothing to do\n", url, res.ttl_s);
+		else
+			printf("remote '%s' expires nothing: set remote.ttl (e.g. \"30d\") and Redis removes what is unused\n",
+			       url);
+		return 0;
+	}
+	printf("remote '%s': removed %" PRIu64 " entries, %" PRIu64 " indexes and %" PRIu64
+	       " blobs; kept %" PRIu64 " entries and %" PRIu64 " blobs\n",
+	       url, res.entries_removed, res.indexes_removed, res.blobs_removed,
+	       res.entries_kept, res.blobs_kept);
+	if (res.unsure)
+		printf("no blob removed: %s\n", res.unsure);
+	free(res.unsure);
+	return 0;
+}
 
 static int cache_gc_cmd(struct cache *c, const struct sub_opts *so)
 {
@@ -593,6 +644,8 @@ static int cache_gc_cmd(struct cache *c, const struct sub_opts *so)
 	char a[32], b[32];
 	uint64_t max_size = so->has_max_size ? so->max_size : cache_max_size(c);
 
+	if (so->rm)
+		return cache_gc_remote(so);
 	if (cache_gc(c, max_size, so->max_age, &res, &err) < 0)
 		die("%s", err.buf);
 	clean_stale_runs(cache_run_root(c), true);
@@ -726,8 +779,10 @@ int cmd_cache(int argc, char **argv)
 			 */
 			optind = 0;
 			parse_sub(sub_argc, sub_argv, sc, &ctx, &so);
-			struct cache *c = open_from_ctx(&ctx, &so.remote_mode);
+			struct cache *c = open_from_ctx(&ctx, &so.remote_mode,
+							so.remote ? &so.rm : NULL);
 			int status = sc->fn(c, &so);
+			cache_remote_close(so.rm);
 			cache_close(c);
 			free(so.remote_mode);
 			return status;

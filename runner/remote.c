@@ -41,7 +41,8 @@ int remote_config_parse(const cJSON *obj, struct remote_file_config *rc,
 			struct strbuf *err)
 {
 	static const char *const keys[] = { "url", "read_only", "user", "password",
-		"token", "ca_file", "prefix", "ttl", "connect_timeout", "timeout", NULL };
+		"token", "ca_file", "client_cert", "client_key", "prefix", "ttl",
+		"connect_timeout", "timeout", NULL };
 	const cJSON *ttl;
 	int r;
 
@@ -52,6 +53,8 @@ int remote_config_parse(const cJSON *obj, struct remote_file_config *rc,
 	    (r = get_string(obj, "password", &rc->password, err)) < 0 ||
 	    (r = get_string(obj, "token", &rc->token, err)) < 0 ||
 	    (r = get_string(obj, "ca_file", &rc->ca_file, err)) < 0 ||
+	    (r = get_string(obj, "client_cert", &rc->client_cert, err)) < 0 ||
+	    (r = get_string(obj, "client_key", &rc->client_key, err)) < 0 ||
 	    (r = get_string(obj, "prefix", &rc->prefix, err)) < 0 ||
 	    (r = config_json_seconds(obj, "connect_timeout", "remote.connect_timeout",
 				     &rc->connect_timeout_s, err)) < 0 ||
@@ -77,6 +80,8 @@ void remote_file_config_release(struct remote_file_config *rc)
 	free(rc->password);
 	free(rc->token);
 	free(rc->ca_file);
+	free(rc->client_cert);
+	free(rc->client_key);
 	free(rc->prefix);
 	memset(rc, 0, sizeof(*rc));
 }
@@ -159,6 +164,8 @@ void remote_resolve(const struct remote_file_config *file, const char *flag_url,
 		.password = out->password,
 		.token = out->token,
 		.ca_file = out->ca_file,
+		.client_cert = file->client_cert,
+		.client_key = file->client_key,
 		.prefix = file->prefix,
 		.ttl_s = file->ttl_s,
 		.connect_timeout_s = file->connect_timeout_s,

@@ -8,6 +8,8 @@
  *	"remote": { "url": "https://user:pw@cache.example/procache/",
  *	            "read_only": false, "user": "ci", "password": "...",
  *	            "token": "...", "ca_file": "/etc/ssl/my-ca.pem",
+ *	            "client_cert": "/etc/procache/client.pem",
+ *	            "client_key": "/etc/procache/client.key",
  *	            "prefix": "procache:", "ttl": "7d",
  *	            "connect_timeout": "1s", "timeout": "5s" }
  * Environment: $PROCACHE_REMOTE (URL), $PROCACHE_REMOTE_READ_ONLY (1, 0),
@@ -37,6 +39,7 @@
 /* The config file's "remote" section, as read. */
 struct remote_file_config {
 	char *url, *user, *password, *token, *ca_file, *prefix;
+	char *client_cert, *client_key;
 	uint64_t ttl_s;
 	double connect_timeout_s, timeout_s;
 	bool read_only;

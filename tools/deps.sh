@@ -13,10 +13,10 @@
 # python3 or useradd) can: `make` checks the first, `make check` both.
 set -eu
 
-pkgs="libseccomp mount libcap-ng libxxhash libcjson libcurl hiredis"
+pkgs="libseccomp mount libcap-ng libxxhash libcjson libcurl hiredis libssl"
 # Debian package for each pkg-config module, in the same order.
 debs_for_pkgs="libseccomp-dev libmount-dev libcap-ng-dev libxxhash-dev libcjson-dev
-libcurl4-openssl-dev libhiredis-dev"
+libcurl4-openssl-dev libhiredis-dev libssl-dev"
 # command:Debian package, for what the build runs.
 build_tools="pkg-config:pkg-config cc:gcc make:make"
 # command:Debian package, for what the tests run (tests/, tests/fuzz,
@@ -113,7 +113,10 @@ mkdir -p "$(dirname "$out")"
 #   archives are installed (Debian's -dev packages ship them);
 # - libcurl is not linked either: cache/remote-http.c loads libcurl.so.4
 #   with dlopen() when an http(s) remote is used (its header is needed);
-# - hiredis is linked statically (the archive has no dependencies);
+# - libssl is not linked either: cache/remote-conn.c loads libssl.so.3
+#   with dlopen() for a rediss:// remote (its headers are needed);
+# - hiredis is linked statically (the archive has no dependencies; its
+#   protocol parts only: cache/remote-conn.c does the I/O);
 # - libcjson (no archive in Debian) and libc stay shared.
 static_pkgs="libseccomp libcap-ng libxxhash hiredis"
 static_libs=""

@@ -3,7 +3,7 @@
 # loopback ports, started here with configs of their own:
 #  1. the gcc compile job of cache-hit.sh: a hit from the remote with a
 #     cold local cache (the local cache removed before every run), over
-#     nginx and over Redis, against a local procache hit and a ccache
+#     nginx, over Redis and over Redis with TLS (rediss://), against a local procache hit and a ccache
 #     remote hit (remote_storage on the same nginx, its local cache removed
 #     before every run);
 #  2. the 900-job batch (batch.sh's jobs) all hit from a cold local cache,
@@ -11,7 +11,8 @@
 #  3. the upload after a miss, as a ratio of the miss (each run a fresh
 #     remote prefix, so every blob is sent);
 #  4. start-up: `procache --version` of this binary, which links hiredis
-#     statically and loads libcurl only when an http remote is used.
+#     statically and loads libcurl (libssl) only when an https (rediss)
+#     remote is used.
 #   QUICK=1: fewer runs, 90 batch jobs.
 . "$(dirname "$0")/lib.sh"
 set -e
@@ -66,8 +67,20 @@ redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no \
 	--daemonize yes --pidfile "$BENCH_SCRATCH/redis.pid" --dir "$BENCH_SCRATCH" \
 	--logfile "$BENCH_SCRATCH/redis.log"
 wait_port "$RPORT"
+# Redis with TLS: a self-signed certificate, trusted through remote.ca_file.
+TPORT=$(port)
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$BENCH_SCRATCH/tls.key" \
+	-out "$BENCH_SCRATCH/tls.pem" 2>/dev/null
+redis-server --port 0 --tls-port "$TPORT" --bind 127.0.0.1 --tls-auth-clients no \
+	--tls-cert-file "$BENCH_SCRATCH/tls.pem" --tls-key-file "$BENCH_SCRATCH/tls.key" \
+	--save "" --appendonly no --daemonize yes --pidfile "$BENCH_SCRATCH/rediss.pid" \
+	--dir "$BENCH_SCRATCH" --logfile "$BENCH_SCRATCH/rediss.log"
+wait_port "$TPORT"
+printf '{"remote": {"ca_file": "%s"}}\n' "$BENCH_SCRATCH/tls.pem" >"$BENCH_SCRATCH/tls.json"
 HTTP=http://127.0.0.1:$NPORT/cache/
 REDIS=redis://127.0.0.1:$RPORT/1
+REDISS=rediss://127.0.0.1:$TPORT/1
 
 # 1. The compile job (as cache-hit.sh).
 w=$BENCH_SCRATCH/w
@@ -82,9 +95,10 @@ pc="$PROCACHE run $BENCH_HF_ENV"
 # Fill: one writer run for each remote (and the warm local cache).
 rm -f x.o && $pc --cache-dir "$warmc" --remote "$HTTP" -- $cc
 rm -f x.o && $pc --cache-dir "$BENCH_SCRATCH/w2" --remote "$REDIS" -- $cc
-for r in "$HTTP" "$REDIS"; do
+rm -f x.o && $pc --config "$BENCH_SCRATCH/tls.json" --cache-dir "$BENCH_SCRATCH/w3" --remote "$REDISS" -- $cc
+for r in "$HTTP" "$REDIS" "$REDISS"; do
 	rm -rf "$cold" x.o
-	$pc --cache-dir "$cold" --remote "$r" --report "$BENCH_SCRATCH/r.json" -- $cc
+	$pc --config "$BENCH_SCRATCH/tls.json" --cache-dir "$cold" --remote "$r" --report "$BENCH_SCRATCH/r.json" -- $cc
 	grep -q '"remote":.*"hit"' "$BENCH_SCRATCH/r.json" ||
 		{ echo "bench: no remote hit from $r:" >&2; cat "$BENCH_SCRATCH/r.json" >&2; exit 1; }
 done
@@ -101,6 +115,7 @@ hyperfine -N -w "$warm" -r "$runs" --export-json "$BENCH_SCRATCH/hf.json" \
 	--command-name local --prepare "rm -f x.o" "$pc --cache-dir $warmc -- $cc" \
 	--command-name http --prepare "rm -rf $cold/keys $cold/blobs x.o" "$pc --cache-dir $cold --remote $HTTP -- $cc" \
 	--command-name redis --prepare "rm -rf $cold/keys $cold/blobs x.o" "$pc --cache-dir $cold --remote $REDIS -- $cc" \
+	--command-name rediss --prepare "rm -rf $cold/keys $cold/blobs x.o" "$pc --config $BENCH_SCRATCH/tls.json --cache-dir $cold --remote $REDISS -- $cc" \
 	--command-name ccache --prepare "rm -rf $CCACHE_DIR x.o" "ccache $cc" \
 	--command-name gcc --prepare "rm -f x.o" "$cc" \
 	--command-name empty --prepare "rm -rf $cold x.o" "$pc --cache-dir $cold --remote $HTTP -- $cc" >&2
@@ -109,9 +124,10 @@ ccache_remote=$(ccache -s -v | grep -Ei -A3 'remote storage' | tr -s ' ' | tr '\
 read -r l_m l_lo l_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 0)
 read -r h_m h_lo h_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 1)
 read -r r_m r_lo r_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 2)
-read -r c_m c_lo c_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 3)
-read -r g_m g_lo g_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 4)
-read -r e_m e_lo e_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 5)
+read -r t_m t_lo t_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 3)
+read -r c_m c_lo c_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 4)
+read -r g_m g_lo g_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 5)
+read -r e_m e_lo e_hi < <(bench_hf "$BENCH_SCRATCH/hf.json" 6)
 
 # 3. Upload cost: a miss with an upload to a fresh prefix against a miss
 # without a remote (--refresh: always a miss; fresh prefixes: every blob
@@ -166,7 +182,9 @@ echo "before every run (\`--prepare 'rm -rf cold/keys cold/blobs x.o'\`; its sta
 echo "stays, as it does on a fresh machine after its first jobs), so each is a remote hit:"
 echo "index, entry, blobs fetched and verified, backfilled, applied; *empty* removes the"
 echo "whole cache directory (every input hashed anew, gcc's programs included). plain"
-echo "http goes through procache's own HTTP client. ccache 4 uses the same nginx as"
+echo "http goes through procache's own HTTP client, Redis through its own connection"
+echo "(rediss://: libssl loaded at the first connection, a full TLS handshake every run,"
+echo "the certificate verified against a CA file). ccache 4 uses the same nginx as"
 echo "\`remote_storage\` with its own local cache removed before every run"
 echo "(ccache's counters: ${ccache_remote:-n/a})."
 echo
@@ -175,6 +193,7 @@ echo "|---|---|---|---|---|---|"
 echo "| procache, local hit | $l_m | $l_lo | $l_hi | 1.00 | $(bench_ratio "$l_m" "$c_m") |"
 echo "| procache, cold local, nginx remote hit | $h_m | $h_lo | $h_hi | $(bench_ratio "$h_m" "$l_m") | $(bench_ratio "$h_m" "$c_m") |"
 echo "| procache, cold local, Redis remote hit | $r_m | $r_lo | $r_hi | $(bench_ratio "$r_m" "$l_m") | $(bench_ratio "$r_m" "$c_m") |"
+echo "| procache, cold local, Redis over TLS (rediss://) remote hit | $t_m | $t_lo | $t_hi | $(bench_ratio "$t_m" "$l_m") | $(bench_ratio "$t_m" "$c_m") |"
 echo "| procache, empty local cache, nginx remote hit | $e_m | $e_lo | $e_hi | $(bench_ratio "$e_m" "$l_m") | $(bench_ratio "$e_m" "$c_m") |"
 echo "| ccache, cold local, nginx remote hit | $c_m | $c_lo | $c_hi | $(bench_ratio "$c_m" "$l_m") | 1.00 |"
 echo "| plain gcc | $g_m | $g_lo | $g_hi | $(bench_ratio "$g_m" "$l_m") | $(bench_ratio "$g_m" "$c_m") |"
@@ -204,5 +223,6 @@ echo "| all hit, cold local, nginx | $bh_m | $bh_lo | $bh_hi | $(bench_ratio "$b
 echo "| all hit, cold local, Redis | $br_m | $br_lo | $br_hi | $(bench_ratio "$br_m" "$bl_m") |"
 echo
 echo "**Start-up.** \`procache --version\`: median $(bench_ms "$s_m") ms (min $(bench_ms "$s_lo"), max"
-echo "$(bench_ms "$s_hi")). Shared libraries loaded at start: $libs— libcurl is not among"
-echo "them (dlopen'd on the first http request), hiredis is linked statically."
+echo "$(bench_ms "$s_hi")). Shared libraries loaded at start: $libs— libcurl and libssl"
+echo "are not among them (dlopen'd on the first https request, the first rediss://"
+echo "connection), hiredis is linked statically."

@@ -8,7 +8,8 @@
  * index, bit 1: the entry, bit 2: the stdout blob; bit 3: the server
  * fails the blob request; bit 4: instead, the rest of the input is the
  * raw bytes of an HTTP answer, read by the plain-http client through a
- * socketpair, HEAD with bit 5); then u16 LE length + the index, u16 LE length
+ * socketpair, HEAD with bit 5; bits 4 and 6: the rest is a WebDAV
+ * PROPFIND answer for `cache gc --remote`'s listing); then u16 LE length + the index, u16 LE length
  * + the entry, and the rest is the blob. Answers not taken from the input
  * are the right ones for an entry the harness builds (no preconditions,
  * stdout "hello\n"), so the fuzzer reaches each check with the others
@@ -187,6 +188,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (!size)
 		return 0;
+	if ((data[0] & 80) == 80) {
+		struct remote_listing l = { 0 };
+
+		remote_propfind_parse((const char *)data + 1, size - 1, "/cache/k", &l);
+		for (size_t i = 0; i < l.nr; i++)
+			if (!l.v[i].name || strchr(l.v[i].name, '/'))
+				abort();	/* a name is one segment */
+		remote_listing_release(&l);
+		return 0;
+	}
 	if (data[0] & 16) {
 		struct strbuf body = STRBUF_INIT;
 		struct remote_sink sink = { .buf = &body, .fd = -1, .max = 4096 };

@@ -6,13 +6,15 @@
 #
 #	nginx_start NAME [EXTRA-SERVER-CONFIG]   sets NGINX_PORT, NGINX_DIR
 #	redis_start NAME [redis-server options]  sets REDIS_PORT, REDIS_DIR
+#	redis_tls_start NAME [options]           sets REDIS_PORT (TLS only), REDIS_DIR
 #	badhttp_start NAME MODE                  sets BAD_PORT
 #	server_stop NAME
 #
 # nginx serves $NGINX_DIR/www on $NGINX_PORT, and with TLS on
 # $NGINX_TLS_PORT (/cache/ only; a self-signed $NGINX_DIR/cert.pem for
-# 127.0.0.1); /cache/ takes PUT (and DELETE), /fail/
-# answers 500 to everything, /ro/ refuses anything but GET and HEAD (403),
+# 127.0.0.1); /cache/ takes PUT (and DELETE, PROPFIND), /fail/
+# answers 500 to everything, /ka/ closes a connection after its third
+# answer (as /cache/ otherwise), /ro/ refuses anything but GET and HEAD (403),
 # /auth/ wants user "ci" with password "secret", /bearer/ wants
 # "Authorization: Bearer tok". Its access log is $NGINX_DIR/access.log.
 
@@ -70,6 +72,7 @@ nginx_start() {
 		-addext subjectAltName=IP:127.0.0.1 -keyout "$d/key.pem" \
 		-out "$d/cert.pem" 2>/dev/null || return 1
 	cat >"$d/nginx.conf" <<-CONF
+	load_module /usr/lib/nginx/modules/ngx_http_dav_ext_module.so;
 	user $(id -un) $(id -gn);
 	worker_processes 1;
 	daemon on;
@@ -88,6 +91,13 @@ nginx_start() {
 			root $d/www;
 			location /cache/ {
 				dav_methods PUT DELETE;
+				dav_ext_methods PROPFIND;
+				create_full_put_path on;
+				client_max_body_size 0;
+			}
+			location /ka/ {
+				keepalive_requests 3;
+				dav_methods PUT;
 				create_full_put_path on;
 				client_max_body_size 0;
 			}
@@ -114,7 +124,8 @@ nginx_start() {
 			ssl_certificate_key $d/key.pem;
 			root $d/www;
 			location /cache/ {
-				dav_methods PUT;
+				dav_methods PUT DELETE;
+				dav_ext_methods PROPFIND;
 				create_full_put_path on;
 				client_max_body_size 0;
 			}
@@ -127,18 +138,63 @@ nginx_start() {
 	wait_port "$NGINX_PORT"
 }
 
-redis_start() {
-	local name=$1 d=$TEST_ROOT/srv-$1
-	shift
-	REDIS_PORT=$(free_port)
-	REDIS_DIR=$d
-	mkdir -p "$d"
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
-		--appendonly no --daemonize yes --pidfile "$d/pid" --dir "$d" \
-		--logfile "$d/log" "$@" || return 1
+# redis_launch [options]: redis-server in $REDIS_DIR, up on $REDIS_PORT.
+redis_launch() {
+	local d=$REDIS_DIR
+	redis-server --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+		--pidfile "$d/pid" --dir "$d" --logfile "$d/log" "$@" || return 1
 	test_wait_for 10 test -s "$d/pid" &&
 	remote_started "$(cat "$d/pid")" &&
 	wait_port "$REDIS_PORT"
+}
+
+redis_start() {
+	REDIS_DIR=$TEST_ROOT/srv-$1
+	REDIS_PORT=$(free_port)
+	shift
+	mkdir -p "$REDIS_DIR" &&
+	redis_launch --port "$REDIS_PORT" "$@"
+}
+
+# tls_make_ca DIR NAME: a CA (DIR/NAME-ca.pem) and a certificate it signs
+# for 127.0.0.1, not for localhost (DIR/NAME.pem, DIR/NAME.key).
+tls_make_ca() {
+	local d=$1 n=$2
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$n test CA" \
+		-keyout "$d/$n-ca.key" -out "$d/$n-ca.pem" 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+		-keyout "$d/$n.key" -out "$d/$n.csr" 2>/dev/null &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/$n.ext" &&
+	openssl x509 -req -in "$d/$n.csr" -CA "$d/$n-ca.pem" -CAkey "$d/$n-ca.key" \
+		-CAcreateserial -days 2 -extfile "$d/$n.ext" -out "$d/$n.pem" 2>/dev/null
+}
+
+# redis_tls_start NAME [options]: redis-server speaking TLS only (Debian's
+# is built with it), with a certificate from the CA $REDIS_DIR/server-ca.pem;
+# clients present no certificate unless the options say
+# "--tls-auth-clients yes" (then one from $REDIS_DIR/client-ca.pem).
+redis_tls_start() {
+	local d=$TEST_ROOT/srv-$1
+	REDIS_DIR=$d
+	REDIS_PORT=$(free_port)
+	shift
+	mkdir -p "$d" &&
+	tls_make_ca "$d" server && tls_make_ca "$d" client &&
+	redis_launch --port 0 --tls-port "$REDIS_PORT" \
+		--tls-cert-file "$d/server.pem" --tls-key-file "$d/server.key" \
+		--tls-ca-cert-file "$d/client-ca.pem" --tls-auth-clients no "$@"
+}
+
+# remote_job FILE: a job with two files (one of 50000 bytes), stdout and
+# exit status 5, reading in.txt.
+remote_job() {
+	cat >"$1" <<-\JOB
+	mkdir -p out
+	cat in.txt >out/copy
+	{ cat in.txt && head -c 50000 /dev/zero | tr "\0" r; } >out/big
+	echo "said"
+	exit 5
+	JOB
 }
 
 badhttp_start() {

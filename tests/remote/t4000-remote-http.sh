@@ -139,6 +139,18 @@ test_expect_success 'a server answering 500: one warning, a local-only run' '
 	test "$rc" = 3
 '
 
+test_expect_success 'a server that closes the connection amid the pipelined blobs: they come anyway' '
+	echo "keepalive" >in.txt &&
+	prun 1 miss --remote $URL/ka/ -- sh "$TEST_ROOT/job.sh" >so1 2>/dev/null &&
+	tree_snapshot out >tree1 && rm -rf out &&
+	prun ka hit --remote $URL/ka/ -- sh "$TEST_ROOT/job.sh" >so2 2>err &&
+	! grep -q remote err &&
+	tree_snapshot out >tree2 &&
+	test_cmp tree1 tree2 && test_cmp so1 so2 &&
+	# five blobs (an empty cache): two answered after the server closed
+	test $(grep -c "GET /ka/b/" "$NGINX_DIR/access.log") = 5
+'
+
 test_expect_success 'a server that is down: one warning, a local-only run' '
 	echo "down" >in.txt &&
 	port=$(free_port) &&

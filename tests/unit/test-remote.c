@@ -61,7 +61,8 @@ TEST(test_urls)
 	CHECK_URL("http://host/?q=1", "error -22");
 	CHECK_URL("http://u%zz@host/", "error -22");
 	CHECK_URL("redis://host/x", "error -22");
-	CHECK_URL("rediss://host/", "error -95");
+	CHECK_URL("rediss://host/", "rediss://host");
+	CHECK_URL("rediss://:pw@host:6380/2", "rediss://host:6380/2");
 }
 
 TEST(test_index_parse)
@@ -212,11 +213,59 @@ TEST(test_base_relative)
 	cache_key_free(k);
 }
 
+/* nginx's and Apache's PROPFIND answers: names, kinds, times. */
+TEST(test_propfind_parse)
+{
+	static const char nginx[] =
+		"<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n"
+		"<D:multistatus xmlns:D=\"DAV:\">\n"
+		"<D:response><D:href>/c/k/ab/</D:href><D:propstat><D:prop>"
+		"<D:getlastmodified>Mon, 07 Dec 2026 06:28:50 GMT</D:getlastmodified>"
+		"<D:resourcetype><D:collection/></D:resourcetype></D:prop></D:propstat></D:response>\n"
+		"<D:response><D:href>/c/k/ab/index</D:href><D:propstat><D:prop>"
+		"<D:getlastmodified>Thu, 01 Jan 1970 00:00:10 GMT</D:getlastmodified>"
+		"<D:resourcetype></D:resourcetype></D:prop></D:propstat></D:response>\n"
+		"<D:response><D:href>/c/k/ab/sub/</D:href><D:propstat><D:prop>"
+		"<D:resourcetype><D:collection/></D:resourcetype></D:prop></D:propstat></D:response>\n"
+		"</D:multistatus>\n";
+	static const char apache[] =
+		"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		"<D:multistatus xmlns:D=\"DAV:\" xmlns:ns0=\"DAV:\">\n"
+		"<D:response xmlns:lp1=\"DAV:\">\n"
+		"<D:href>http://h:8080/c/k/ab/0123456789abcdef</D:href>\n"
+		"<D:propstat>\n<D:prop>\n<lp1:resourcetype/>\n"
+		"<lp1:getlastmodified>Thu, 01 Jan 1970 00:01:40 GMT</lp1:getlastmodified>\n"
+		"</D:prop>\n</D:propstat>\n</D:response>\n"
+		"</D:multistatus>\n";
+	struct remote_listing l = { 0 };
+
+	remote_propfind_parse(nginx, sizeof(nginx) - 1, "/c/k/ab/", &l);
+	CHECK_EQ_INT(l.nr, 2);
+	CHECK_EQ_STR(l.v[0].name, "index");
+	CHECK(!l.v[0].dir);
+	CHECK_EQ_INT(l.v[0].mtime, 10);
+	CHECK_EQ_STR(l.v[1].name, "sub");
+	CHECK(l.v[1].dir);
+	CHECK_EQ_INT(l.v[1].mtime, 0);
+	remote_listing_release(&l);
+	remote_propfind_parse(apache, sizeof(apache) - 1, "/c/k/ab", &l);
+	CHECK_EQ_INT(l.nr, 1);
+	CHECK_EQ_STR(l.v[0].name, "0123456789abcdef");
+	CHECK(!l.v[0].dir);
+	CHECK_EQ_INT(l.v[0].mtime, 100);
+	remote_listing_release(&l);
+	remote_propfind_parse("<D:response><D:href>", 20, "/", &l);
+	remote_propfind_parse("<response", 9, "/", &l);
+	CHECK_EQ_INT(l.nr, 0);
+	remote_listing_release(&l);
+}
+
 int main(void)
 {
 	RUN(test_urls);
 	RUN(test_index_parse);
 	RUN(test_entry_check);
 	RUN(test_base_relative);
+	RUN(test_propfind_parse);
 	return unit_done();
 }
