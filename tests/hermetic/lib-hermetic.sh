@@ -23,6 +23,8 @@
 # options: a script about something else than times sets
 # HOPTS=--mtime=content, so that rewriting an input with its old bytes
 # (a new mtime) is not what decides its cases (t1090 tests times).
+# $HWRAP, when set, is a command procache is run under (env
+# --default-signal=INT: procache as a foreground shell would start it).
 #
 # After each run: $rc is procache's exit status, $TEST_DIR/stdout and
 # $TEST_DIR/stderr the run's output, $TEST_DIR/report.json its report. The
@@ -39,7 +41,7 @@ hrun() {
 	shift
 	cd "$W" || return 1
 	rc=0
-	"$PROCACHE" run --report "$TEST_DIR/report.json" ${HOPTS:-} "$@" \
+	${HWRAP:-} "$PROCACHE" run --report "$TEST_DIR/report.json" ${HOPTS:-} "$@" \
 		<"${hstdin:-/dev/null}" >"$TEST_DIR/stdout" 2>"$TEST_DIR/stderr" || rc=$?
 	hexpect_status "$want"
 }

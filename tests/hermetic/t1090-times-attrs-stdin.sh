@@ -184,7 +184,9 @@ test_expect_success 'a signal ignored at start stays ignored, and is keyed' '
 	hstart &&
 	JOB="kill -INT \$\$; echo survived" &&
 	(trap "" INT && hrun "miss" -- sh -c "$JOB" && hstdout_is survived) &&
-	rc=0 && hrun "miss uncacheable" -- sh -c "$JOB" &&
+	# (a suite started in the background has SIGINT ignored already,
+	# which no shell can undo: env can)
+	rc=0 && HWRAP="env --default-signal=INT" hrun "miss uncacheable" -- sh -c "$JOB" &&
 	test "$rc" = 130 &&
 	(trap "" INT && hhit -- sh -c "$JOB")
 '
@@ -192,7 +194,7 @@ test_expect_success 'a signal ignored at start stays ignored, and is keyed' '
 test_expect_success 'a background procache (SIGINT ignored) is not interrupted by SIGINT' '
 	hstart &&
 	(trap "" INT && hrun miss -- sh -c "grep SigIgn /proc/self/status") &&
-	grep -q "SigIgn:.*2$" "$TEST_DIR/stdout"
+	grep -q "SigIgn:.*[2367abef]$" "$TEST_DIR/stdout"
 '
 
 test_expect_success 'stdin closed: the job gets it closed, keyed so (no 125)' '
