@@ -372,7 +372,7 @@ unsigned sbx_cpu_list_count(const char *list);
 /*
  * Check @cfg, create R = cfg->run_root/<16 random hex> (with R/lock,
  * flock'ed until sbx_free(); R/layers/<n>/{upper,work}) and plan the
- * layers from /proc/self/mountinfo (libmount). run_root is created if
+ * layers from /proc/self/mountinfo. run_root is created if
  * missing. -EINVAL: bad config (message says which field).
  */
 int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err);
