@@ -309,6 +309,17 @@ int cache_lookup(struct cache *c, const struct cache_key *k, unsigned flags,
 		 struct cache_entry **hit, struct cache_explain **ex,
 		 struct strbuf *err);
 
+/*
+ * Where the cache_lookup() calls on @c spent their wall-clock time, in
+ * seconds, summed (procache run -vv): listing the key's candidates and
+ * reading and parsing their entries, checking their preconditions,
+ * checking the hit's blobs.
+ */
+struct cache_lookup_times {
+	double read_s, check_s, blobs_s;
+};
+const struct cache_lookup_times *cache_lookup_times(const struct cache *c);
+
 /* ---- entries ---------------------------------------------------------- */
 
 /*

@@ -629,6 +629,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	cfg.cpu_list = o->cpus ? j->attrs.affinity : NULL;
 	if (sbx_new(&cfg, &r->sbx, &err) < 0)
 		die("%s", err.buf);
+	phase_end("plan");
 
 	size_t nr_layers;
 	const struct sbx_layer *layers = sbx_layers(r->sbx, &nr_layers);
@@ -670,6 +671,8 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 
 	if (sbx_run(r->sbx, &r->res, &err) < 0)
 		die("%s", err.buf);
+	phase_add("start-up", r->res.setup_s);
+	phase_end("job");
 	for (char *const *n = r->res.limit_notes; n && *n; n++)
 		info("%s", *n);
 
@@ -758,6 +761,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		for (size_t i = 0; i < trace_nr_taints(r->trace); i++)
 			job_run_add_reason(r, "%s", trace_taint_at(r->trace, i));
 	}
+	phase_end("diff and trace");
 	strbuf_release(&err);
 	/* what running the job cost procache itself (the tracer above all),
 	 * a figure the load of the machine does not change much */

@@ -267,6 +267,12 @@ struct sbx_result {
 	int exec_errno;
 	/* Wall-clock seconds from clone to init's exit. */
 	double duration_s;
+	/*
+	 * Wall-clock seconds from clone to the listener's arrival, which the
+	 * job sends right before its execve: the sandbox's start-up as the
+	 * supervisor sees it (-vv). 0 without a tracer.
+	 */
+	double setup_s;
 	/* R/stdout and R/stderr when capture_output, else NULL. */
 	const char *stdout_path, *stderr_path;
 	/*
