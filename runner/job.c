@@ -621,6 +621,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		      j->relocatable ? "the run may be relocatable"
 				     : "not relocatable (cwd outside, or named in argv, env or masks)");
 	_cleanup_free_ char *hostfacts_base = path_join(j->cache_dir, "hostfacts");
+	_cleanup_free_ char *filter_dir = path_join(j->cache_dir, "filters");
 	_cleanup_free_ char *hostfacts_dir = NULL;
 	if (sbx_hostfacts_prepare(&j->hostfacts, hostfacts_base, &hostfacts_dir,
 				  &err) < 0)
@@ -662,6 +663,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.fast = j->fast_path,
 		.hostfacts = true,
 		.sysinfo_ram = j->hostfacts.memory_bytes,
+		.filter_dir = filter_dir,
 	};
 	if (!o->no_trace || o->untrusted) {
 		r->trace = trace_new(&tcfg);

@@ -110,6 +110,12 @@ struct trace_config {
 	 */
 	bool hostfacts;
 	uint64_t sysinfo_ram;
+	/*
+	 * A directory (absolute; made if missing) where compiled filter
+	 * programs are kept across runs (trace-filter.c), or NULL: the job
+	 * builds its filter on every run.
+	 */
+	const char *filter_dir;
 };
 
 enum trace_obs_kind {
