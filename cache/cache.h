@@ -320,6 +320,15 @@ struct cache_lookup_times {
 };
 const struct cache_lookup_times *cache_lookup_times(const struct cache *c);
 
+/*
+ * The content hash of the regular file at @path (absolute; the last
+ * component not followed), which must be the file @st describes (its
+ * lstat: -ESTALE otherwise, or when it changes while hashed), through
+ * the stat cache: a file it knows unchanged is not read. 0 or -errno.
+ */
+int cache_hash_file(struct cache *c, const char *path, const struct stat *st,
+		    struct pc_hash *out);
+
 /* ---- entries ---------------------------------------------------------- */
 
 /*

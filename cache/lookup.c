@@ -150,6 +150,16 @@ static struct statcache *lookup_statcache(struct cache *c)
 	return c->sc;
 }
 
+int cache_hash_file(struct cache *c, const char *path, const struct stat *st,
+		    struct pc_hash *out)
+{
+	struct statcache *sc = lookup_statcache(c);
+
+	if (!sc)
+		return -ENOSYS;
+	return statcache_hash_file(sc, AT_FDCWD, path, st, out);
+}
+
 static void describe_stat(struct strbuf *sb, int err, const struct stat *st)
 {
 	if (err == -ENOENT || err == -ENOTDIR) {

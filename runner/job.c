@@ -425,6 +425,7 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	_cleanup_free_ char *base = cmd == JOB_CMD_RUN
 		? config_base_dir(&cfg, o->base_dir, &base_src) : NULL;
 	job_prepare(j, o, argv + first, set.cache_dir, tmp_dir, base);
+	j->cache = c;
 	cache_set_base_dir(c, base);
 	if (cmd == JOB_CMD_RUN) {
 		struct remote_settings rs;
@@ -581,6 +582,13 @@ static void settle_declared(const struct job *j, struct job_run *r)
 		      cmp_change_path);
 }
 
+/* trace_config.hash_file: the cache's stat cache. */
+static int hash_through_cache(void *ctx, const char *path, const struct stat *st,
+			      struct pc_hash *out)
+{
+	return cache_hash_file(ctx, path, st, out);
+}
+
 void job_execute(struct job *j, const char *run_root, struct job_run *r)
 {
 	const struct job_opts *o = j->opts;
@@ -664,6 +672,8 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.hostfacts = true,
 		.sysinfo_ram = j->hostfacts.memory_bytes,
 		.filter_dir = filter_dir,
+		.hash_file = j->cache ? hash_through_cache : NULL,
+		.hash_ctx = j->cache,
 	};
 	if (!o->no_trace || o->untrusted) {
 		r->trace = trace_new(&tcfg);
