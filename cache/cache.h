@@ -309,6 +309,26 @@ int cache_lookup(struct cache *c, const struct cache_key *k, unsigned flags,
 		 struct cache_entry **hit, struct cache_explain **ex,
 		 struct strbuf *err);
 
+/*
+ * Where the cache_lookup() calls on @c spent their wall-clock time, in
+ * seconds, summed (procache run -vv): listing the key's candidates and
+ * reading and parsing their entries, checking their preconditions,
+ * checking the hit's blobs.
+ */
+struct cache_lookup_times {
+	double read_s, check_s, blobs_s;
+};
+const struct cache_lookup_times *cache_lookup_times(const struct cache *c);
+
+/*
+ * The content hash of the regular file at @path (absolute; the last
+ * component not followed), which must be the file @st describes (its
+ * lstat: -ESTALE otherwise, or when it changes while hashed), through
+ * the stat cache: a file it knows unchanged is not read. 0 or -errno.
+ */
+int cache_hash_file(struct cache *c, const char *path, const struct stat *st,
+		    struct pc_hash *out);
+
 /* ---- entries ---------------------------------------------------------- */
 
 /*

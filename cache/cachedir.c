@@ -39,7 +39,7 @@ static bool dir_is_empty_or_ours(int dirfd)
 {
 	static const char *const ours[] = {
 		"CACHEDIR.TAG", "FORMAT", "blobs", "keys", "stats", "run",
-		"tmp", "statcache", "gc.lock", "hostfacts",
+		"tmp", "statcache", "gc.lock", "hostfacts", "filters",
 	};
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;

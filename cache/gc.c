@@ -193,6 +193,15 @@ static void clean_tmp(struct cache *c, time_t now)
 	hf = openat(c->dirfd, "hostfacts", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (hf >= 0)
 		clean_old_at(hf, true, now);
+	/*
+	 * Compiled seccomp programs (sandbox/trace-filter.c): one per
+	 * procache executable, so old builds' pile up; a run rebuilds its
+	 * own in a few milliseconds.
+	 */
+	_cleanup_close_ int ff = openat(c->dirfd, "filters",
+					O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (ff >= 0)
+		clean_old_at(ff, false, now);
 }
 
 /* Remove @b if no entry references it any more and it is old enough. */

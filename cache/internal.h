@@ -94,6 +94,7 @@ struct cache {
 	char *base_dir;       /* cache_set_base_dir(), or NULL */
 	unsigned char fanout_made[CACHE_NR_FANOUTS / 8]; /* blobs/ab/ known to exist */
 	bool sc_tried;
+	struct cache_lookup_times lookup_times; /* cache_lookup()'s, summed */
 };
 
 /* One key field: type 's' (text), 'u' (u64), 'x' (bytes shown as hex). */

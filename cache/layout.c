@@ -23,6 +23,9 @@
  *	$CACHE/run/		per-run state directories (sandbox/)
  *	$CACHE/hostfacts/<32 hex>/	generated host facts, one directory
  *				per distinct content (sandbox/hostfacts.c)
+ *	$CACHE/filters/<32 hex>.bpf	compiled seccomp programs, one per
+ *				procache executable and set of options
+ *				(sandbox/trace-filter.c); gc removes old ones
  *	$CACHE/tmp/		temporary files, renamed into blobs/
  *
  * Files being written have a temporary name beginning with

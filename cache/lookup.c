@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
@@ -148,6 +149,16 @@ static struct statcache *lookup_statcache(struct cache *c)
 			     strerror(-r));
 	}
 	return c->sc;
+}
+
+int cache_hash_file(struct cache *c, const char *path, const struct stat *st,
+		    struct pc_hash *out)
+{
+	struct statcache *sc = lookup_statcache(c);
+
+	if (!sc)
+		return -ENOSYS;
+	return statcache_hash_file(sc, AT_FDCWD, path, st, out);
 }
 
 static void describe_stat(struct strbuf *sb, int err, const struct stat *st)
@@ -921,10 +932,25 @@ void lookup_free(struct lookup *l)
 	free(l);
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const struct cache_lookup_times *cache_lookup_times(const struct cache *c)
+{
+	return &c->lookup_times;
+}
+
 int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		 struct cache_entry **hit, struct cache_explain **exp,
 		 struct strbuf *err)
 {
+	struct cache_lookup_times *tm = &c->lookup_times;
+	double t = mono_s(), t2;
 	struct cache_key *k = (struct cache_key *)ck;
 	struct cache_explain *ex = NULL;
 	struct candidate *cands = NULL;
@@ -959,6 +985,9 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 
 		candidate_relpath(k->hex, &cands[i], &rel);
 		r = entryfile_read(c, rel.buf, &e, &why);
+		t2 = mono_s();
+		tm->read_s += t2 - t;
+		t = t2;
 		if (r == -ENOENT)
 			continue; /* removed by a concurrent gc */
 		if (r < 0) {
@@ -986,6 +1015,9 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		}
 		size_t before = ex ? (size_t)cJSON_GetArraySize(ex->reasons) : 0;
 		bool holds = check_entry(&l, e, ex);
+		t2 = mono_s();
+		tm->check_s += t2 - t;
+		t = t2;
 		if (ex && !holds) {
 			size_t fail = (size_t)cJSON_GetArraySize(ex->reasons) - before;
 
@@ -1002,7 +1034,11 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		/* Touch before reading blobs (see the top of this file). */
 		if (utimensat(c->keys_fd, rel.buf, NULL, AT_SYMLINK_NOFOLLOW) < 0)
 			debug("cannot touch '%s': %s", rel.buf, strerror(errno));
-		if (check_blobs(c, e, &why) < 0) {
+		r = check_blobs(c, e, &why);
+		t2 = mono_s();
+		tm->blobs_s += t2 - t;
+		t = t2;
+		if (r < 0) {
 			entryfile_drop(c, rel.buf, why.buf);
 			if (ex) {
 				_cleanup_free_ char *msg = xasprintf(
@@ -1022,6 +1058,7 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		if (!ex)
 			break;
 	}
+	tm->read_s += mono_s() - t;	/* the listing, when nothing was read */
 	if (ex && nr == 0)
 		explain_nearest(c, k, ex);
 	r = *hit ? 1 : 0;

@@ -1,8 +1,7 @@
 /*
  * Libraries loaded with dlopen() when first needed rather than linked, so
  * that a procache process that does not use them (a cache hit) pays
- * nothing for them at start-up: libmount (sandbox/mounts.c), libcurl
- * (cache/remote-http.c).
+ * nothing for them at start-up: libcurl (cache/remote-http.c).
  */
 #ifndef PROCACHE_COMMON_DLSYMS_H
 #define PROCACHE_COMMON_DLSYMS_H

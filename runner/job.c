@@ -427,6 +427,7 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	_cleanup_free_ char *base = cmd == JOB_CMD_RUN
 		? config_base_dir(&cfg, o->base_dir, &base_src) : NULL;
 	job_prepare(j, o, argv + first, set.cache_dir, tmp_dir, base);
+	j->cache = c;
 	cache_set_base_dir(c, base);
 	if (cmd == JOB_CMD_RUN) {
 		struct remote_settings rs;
@@ -583,6 +584,13 @@ static void settle_declared(const struct job *j, struct job_run *r)
 		      cmp_change_path);
 }
 
+/* trace_config.hash_file: the cache's stat cache. */
+static int hash_through_cache(void *ctx, const char *path, const struct stat *st,
+			      struct pc_hash *out)
+{
+	return cache_hash_file(ctx, path, st, out);
+}
+
 void job_execute(struct job *j, const char *run_root, struct job_run *r)
 {
 	const struct job_opts *o = j->opts;
@@ -623,6 +631,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		      j->relocatable ? "the run may be relocatable"
 				     : "not relocatable (cwd outside, or named in argv, env or masks)");
 	_cleanup_free_ char *hostfacts_base = path_join(j->cache_dir, "hostfacts");
+	_cleanup_free_ char *filter_dir = path_join(j->cache_dir, "filters");
 	_cleanup_free_ char *hostfacts_dir = NULL;
 	_cleanup_strbuf_ struct strbuf cpuinfo = STRBUF_INIT;
 	_cleanup_strbuf_ struct strbuf cpuinfo_value = STRBUF_INIT;
@@ -639,6 +648,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	cfg.cpu_list = o->cpus ? j->attrs.affinity : NULL;
 	if (sbx_new(&cfg, &r->sbx, &err) < 0)
 		die("%s", err.buf);
+	phase_end("plan");
 
 	size_t nr_layers;
 	const struct sbx_layer *layers = sbx_layers(r->sbx, &nr_layers);
@@ -672,6 +682,9 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.hostfacts = true,
 		.sysinfo_ram = j->hostfacts.memory_bytes,
 		.cpuinfo_fact = cpuinfo_value.buf,
+		.filter_dir = filter_dir,
+		.hash_file = j->cache ? hash_through_cache : NULL,
+		.hash_ctx = j->cache,
 	};
 	if (!o->no_trace || o->untrusted) {
 		r->trace = trace_new(&tcfg);
@@ -681,6 +694,8 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 
 	if (sbx_run(r->sbx, &r->res, &err) < 0)
 		die("%s", err.buf);
+	phase_add("start-up", r->res.setup_s);
+	phase_end("job");
 	for (char *const *n = r->res.limit_notes; n && *n; n++)
 		info("%s", *n);
 
@@ -769,6 +784,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		for (size_t i = 0; i < trace_nr_taints(r->trace); i++)
 			job_run_add_reason(r, "%s", trace_taint_at(r->trace, i));
 	}
+	phase_end("diff and trace");
 	strbuf_release(&err);
 	/* what running the job cost procache itself (the tracer above all),
 	 * a figure the load of the machine does not change much */

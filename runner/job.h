@@ -50,6 +50,7 @@ struct job {
 	char **env;		/* after the policy, sorted (envpolicy_apply) */
 	char *cwd;		/* absolute, from getcwd() */
 	char *cache_dir;	/* absolute, as resolved */
+	struct cache *cache;	/* job_start()'s, for the tracer's hashes */
 	char **masks;		/* hidden from the job: each --mask absolute and
 				 * clean, then cache_dir; NULL-terminated */
 	size_t nr_masks;

@@ -123,6 +123,7 @@ static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
 
 	apply_entry(c, e, j, &a, &err);
 	report_applied(c, &a, rp, &err);
+	phase_end("apply");
 	/*
 	 * A reader that stops early (| head) gives EPIPE, handled below, not
 	 * a SIGPIPE death that would leave no report and no hit counted (a
@@ -139,6 +140,7 @@ static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
 			report_fail(rp, err.buf);
 		}
 	}
+	phase_end("replay");
 	applied_warn_kept(&a, !j->opts->nr_outputs);
 	int status = job_exit_status(cache_entry_exit_code(e),
 				     cache_entry_signal(e));
@@ -307,6 +309,7 @@ static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 			report_set_str(rp, "entry", cache_entry_id(stored));
 		}
 		cache_record_free(rec);
+		phase_end("store");
 	}
 
 	struct applied a;
@@ -320,6 +323,7 @@ static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 	} else
 		apply_diff(&r, j, &a, &err);
 	report_applied(c, &a, rp, &err);
+	phase_end("apply");
 	applied_warn_kept(&a, !j->opts->nr_outputs);
 	if (stored) {
 		report_set_str(rp, "status", "miss");
@@ -370,8 +374,10 @@ int cmd_run(int argc, char **argv)
 	struct report rp;
 	int status;
 
+	phase_start(start);
 	job_opts_init(&o);
 	struct cache *c = job_start(&o, argc, argv, JOB_CMD_RUN, &j);
+	phase_end("start");
 	report_init(&rp, o.report_path, start);
 	/* checked before the job runs: a bad name is a usage error (125) */
 	const char *batch = config_batch(o.batch);
@@ -386,8 +392,14 @@ int cmd_run(int argc, char **argv)
 		cache_key_free(kr);
 		kr = NULL;
 	}
+	phase_end("key");
 
 	struct cache_entry *hit = look_up(c, k, kr, &j, &rp);
+	const struct cache_lookup_times *lt = cache_lookup_times(c);
+	phase_add("entry read", lt->read_s);
+	phase_add("preconditions", lt->check_s);
+	phase_add("blobs", lt->blobs_s);
+	phase_end("lookup");
 	if (hit && o.no_cache_failures &&
 	    (cache_entry_exit_code(hit) || cache_entry_signal(hit))) {
 		debug("run: entry %s is a failure and --no-cache-failures replays none",
@@ -406,6 +418,12 @@ int cmd_run(int argc, char **argv)
 	if (batch && outcome.counted)
 		cache_batch_record(c, batch, outcome.o, outcome.reason,
 				   now_seconds() - start, outcome.saved_s);
+	phase_end("finish");
+	static const char *const outcome_name[] = {
+		[CACHE_HIT] = "hit", [CACHE_MISS] = "miss",
+		[CACHE_UNCACHEABLE] = "uncacheable", [CACHE_ERROR] = "error",
+	};
+	phase_say(outcome.counted ? outcome_name[outcome.o] : "not looked up");
 	free(outcome.reason);
 	cache_entry_free(hit);
 	cache_key_free(kr);

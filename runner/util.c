@@ -15,6 +15,7 @@
 #include "common/die.h"
 #include "common/path.h"
 #include "common/strbuf.h"
+#include "common/xalloc.h"
 #include "runner/util.h"
 #include "sandbox/sandbox.h"
 #include "common/banned.h"
@@ -24,6 +25,70 @@ double now_seconds(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The phases of this run, in the order they first ended. */
+static struct {
+	struct {
+		const char *name;
+		double s;
+	} v[16];
+	size_t nr;
+	double t0, last, carved;
+} phases;
+
+static void phase_put(const char *name, double s)
+{
+	size_t i;
+
+	for (i = 0; i < phases.nr; i++)
+		if (!strcmp(phases.v[i].name, name))
+			break;
+	if (i == phases.nr) {
+		if (phases.nr == ARRAY_SIZE(phases.v))
+			return;
+		phases.v[phases.nr++].name = name;
+	}
+	phases.v[i].s += s;
+}
+
+void phase_start(double t0)
+{
+	phases.nr = 0;
+	phases.t0 = phases.last = t0;
+	phases.carved = 0;
+}
+
+void phase_end(const char *name)
+{
+	double now = now_seconds(), s = now - phases.last - phases.carved;
+
+	phase_put(name, s > 0 ? s : 0);
+	phases.last = now;
+	phases.carved = 0;
+}
+
+void phase_add(const char *name, double s)
+{
+	if (s <= 0)
+		return;
+	phase_put(name, s);
+	phases.carved += s;
+}
+
+void phase_say(const char *outcome)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (pc_verbose < 2)
+		return;
+	for (i = 0; i < phases.nr; i++)
+		strbuf_addf(&sb, "%s%s %.2f", i ? ", " : "", phases.v[i].name,
+			    phases.v[i].s * 1e3);
+	debug("time (%s, ms from main()): %s; total %.2f", outcome, sb.buf,
+	      (now_seconds() - phases.t0) * 1e3);
+	strbuf_release(&sb);
 }
 
 /*

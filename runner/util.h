@@ -15,6 +15,21 @@ struct cache;
 double now_seconds(void);
 
 /*
+ * -vv's one line of where a run's time went. phase_start(t0) starts the
+ * clock at @t0 (now_seconds()); phase_end(NAME) ends the phase NAME, which
+ * began where the previous one ended (a NAME seen before adds up);
+ * phase_add(NAME, S) records a part of S seconds measured elsewhere (the
+ * sandbox's start-up, the lookup's parts), taken out of the phase the next
+ * phase_end() closes; phase_say(OUTCOME) prints the line at -vv:
+ * "procache: debug: time (hit, ms from main()): start 0.41, key 0.12, ...;
+ * total 1.93". @NAME must outlive the run (a literal).
+ */
+void phase_start(double t0);
+void phase_end(const char *name);
+void phase_add(const char *name, double s);
+void phase_say(const char *outcome);
+
+/*
  * cache_open() the cache at @dir (absolute) with the automatic size
  * limit @max_size (0: none), both as resolved by config_resolve(); dies
  * with cache_open()'s message.

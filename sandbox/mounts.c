@@ -3,7 +3,7 @@
  *
  * Two halves:
  *  - sbx_mounts_plan() runs in the supervisor from sbx_new(): it reads the
- *    host mount table (libmount, loaded with dlopen) and, for the rootless view, the host
+ *    host mount table (/proc/self/mountinfo) and, for the rootless view, the host
  *    directories, and turns them into layers (with their upper/work
  *    directories under R/layers/<n>/) and a list of steps;
  *  - sbx_mounts_build() and sbx_mounts_mask() run in init, in the new
@@ -28,10 +28,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <libmount/libmount.h>
-
 #include "common/cleanup.h"
-#include "common/dlsyms.h"
 #include "common/fdio.h"
 #include "common/path.h"
 #include "common/xalloc.h"
@@ -95,76 +92,98 @@ static int cmp_host_mount(const void *a, const void *b)
 }
 
 /*
- * libmount is loaded when the first sandbox is planned, not linked: with
- * the libblkid, libselinux and libpcre2 it pulls in, loading it cost every
- * procache process ~1.4 ms here, and a cache hit never builds a sandbox.
+ * Decode a mountinfo field in place: the kernel writes space, tab,
+ * newline and backslash as \ooo (octal), and nothing else so. Returns
+ * false for a malformed escape (the line is not trusted then).
  */
-struct libmount_fns {
-	struct libmnt_table *(*new_table_from_file)(const char *);
-	struct libmnt_iter *(*new_iter)(int);
-	int (*table_next_fs)(struct libmnt_table *, struct libmnt_iter *,
-			     struct libmnt_fs **);
-	const char *(*fs_get_target)(struct libmnt_fs *);
-	const char *(*fs_get_fstype)(struct libmnt_fs *);
-	void (*free_iter)(struct libmnt_iter *);
-	void (*unref_table)(struct libmnt_table *);
-};
-
-#define LIBMOUNT_SONAME "libmount.so.1"
-
-static int libmount_load(struct libmount_fns *f, struct strbuf *err)
+static bool mountinfo_unescape(char *s)
 {
-	static void *handle;
-	const struct dl_sym syms[] = {
-		{ "mnt_new_table_from_file", (void **)&f->new_table_from_file },
-		{ "mnt_new_iter", (void **)&f->new_iter },
-		{ "mnt_table_next_fs", (void **)&f->table_next_fs },
-		{ "mnt_fs_get_target", (void **)&f->fs_get_target },
-		{ "mnt_fs_get_fstype", (void **)&f->fs_get_fstype },
-		{ "mnt_free_iter", (void **)&f->free_iter },
-		{ "mnt_unref_table", (void **)&f->unref_table },
-	};
+	char *w = s;
 
-	/* the supervisor is single-threaded when it plans a sandbox */
-	return dl_load(LIBMOUNT_SONAME, &handle, syms, ARRAY_SIZE(syms), err);
+	for (; *s; s++) {
+		if (*s != '\\') {
+			*w++ = *s;
+			continue;
+		}
+		if (s[1] < '0' || s[1] > '3' || s[2] < '0' || s[2] > '7' ||
+		    s[3] < '0' || s[3] > '7')
+			return false;
+		*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+		s += 3;
+	}
+	*w = '\0';
+	return true;
 }
 
+/*
+ * One line of /proc/self/mountinfo (proc(5)): "ID PARENT MAJ:MIN ROOT
+ * TARGET OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS". Sets
+ * @target and @fstype (pointers into @line, decoded); false for a line
+ * that does not have that shape.
+ */
+static bool mountinfo_line(char *line, char **target, char **fstype)
+{
+	char *field[6], *save = NULL, *f;
+	size_t n = 0;
+
+	for (f = strtok_r(line, " ", &save); f && n < 6; f = strtok_r(NULL, " ", &save))
+		field[n++] = f;
+	if (n < 6)
+		return false;
+	/* the optional fields end at a lone "-"; the type follows it */
+	while (f && strcmp(f, "-"))
+		f = strtok_r(NULL, " ", &save);
+	if (!f || !(f = strtok_r(NULL, " ", &save)))
+		return false;
+	if (!mountinfo_unescape(field[4]) || !mountinfo_unescape(f))
+		return false;
+	/*
+	 * A mount point whose directory was deleted reads "PATH\040(deleted)";
+	 * it is PATH's mount (as libmount reads it), unreachable by name.
+	 */
+	size_t len = strlen(field[4]);
+	static const char deleted[] = " (deleted)";
+	if (len > sizeof(deleted) - 1 &&
+	    !strcmp(field[4] + len - (sizeof(deleted) - 1), deleted))
+		field[4][len - (sizeof(deleted) - 1)] = '\0';
+	*target = field[4];
+	*fstype = f;
+	return true;
+}
+
+/*
+ * The host mount table, in mountinfo order (parents before children).
+ * Parsed here rather than with libmount: loading libmount, with the
+ * libblkid, libselinux and libpcre2 it pulls in, cost every sandboxed run
+ * more than reading the table (docs/BENCHMARKS.md), for two fields.
+ */
 static int host_mounts_read(struct host_mounts *m, struct strbuf *err)
 {
-	struct libmount_fns mnt;
-	struct libmnt_table *tb;
-	struct libmnt_iter *it;
-	struct libmnt_fs *fs;
+	_cleanup_strbuf_ struct strbuf buf = STRBUF_INIT;
 	size_t i, j;
-	int r;
+	ssize_t r;
+	char *line, *next;
 
-	r = libmount_load(&mnt, err);
+	r = strbuf_read_file_at(&buf, AT_FDCWD, "/proc/self/mountinfo", 8192);
 	if (r < 0)
-		return r;
-	tb = mnt.new_table_from_file("/proc/self/mountinfo");
-	if (!tb) {
-		strbuf_addstr(err, "cannot read '/proc/self/mountinfo'");
-		return -EIO;
-	}
-	it = mnt.new_iter(MNT_ITER_FORWARD);
-	if (!it) {
-		mnt.unref_table(tb);
-		strbuf_addstr(err, "cannot iterate the mount table");
-		return -ENOMEM;
-	}
-	while (mnt.table_next_fs(tb, it, &fs) == 0) {
-		const char *target = mnt.fs_get_target(fs);
-		const char *type = mnt.fs_get_fstype(fs);
+		return strbuf_error(err, (int)r, "cannot read '/proc/self/mountinfo'");
+	for (line = buf.buf; line && *line; line = next) {
+		char *target, *type;
 
-		if (!target || target[0] != '/')
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!mountinfo_line(line, &target, &type)) {
+			strbuf_addstr(err, "cannot read '/proc/self/mountinfo': a line is not of the form proc(5) gives");
+			return -EIO;
+		}
+		if (target[0] != '/')
 			continue;
 		ALLOC_GROW(m->v, m->nr + 1, m->alloc);
 		m->v[m->nr].target = path_clean(target);
-		m->v[m->nr].pseudo = type && is_pseudo(type);
+		m->v[m->nr].pseudo = is_pseudo(type);
 		m->nr++;
 	}
-	mnt.free_iter(it);
-	mnt.unref_table(tb);
 
 	/*
 	 * Stacked mounts on one target: the last one in mountinfo order is

@@ -511,6 +511,7 @@ struct run_state {
 	int sigfd, timerfd;
 	int status_r, out_r, err_r, sock;
 	bool have_listener;
+	double listener_at;		/* now_s() when it came; 0: never */
 	struct tracer_pool pool;
 	int cap_out, cap_err;		/* capture files, -1 if none */
 	int stream_out, stream_err;	/* cfg fds, -1 when not (or no longer) streamed */
@@ -652,6 +653,7 @@ static void loop(struct run_state *st)
 
 			if (fd >= 0 && !st->have_listener) {
 				st->have_listener = true;
+				st->listener_at = now_s();
 				tracer_pool_start(&st->pool, &s->tracer, fd);
 			} else if (fd >= 0)
 				close(fd);	/* one listener per run */
@@ -897,6 +899,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	res->disk_full = s->disk_full;
 	res->output_cut = st.capture_cut;
 	res->duration_s = now_s() - start;
+	res->setup_s = st.listener_at ? st.listener_at - start : 0;
 	int64_t oom_after = sbx_limits_oom_count(s);
 	res->oom_kills = oom_before < 0 || oom_after < 0 ? 0
 			 : (uint64_t)(oom_after - oom_before);

@@ -267,6 +267,12 @@ struct sbx_result {
 	int exec_errno;
 	/* Wall-clock seconds from clone to init's exit. */
 	double duration_s;
+	/*
+	 * Wall-clock seconds from clone to the listener's arrival, which the
+	 * job sends right before its execve: the sandbox's start-up as the
+	 * supervisor sees it (-vv). 0 without a tracer.
+	 */
+	double setup_s;
 	/* R/stdout and R/stderr when capture_output, else NULL. */
 	const char *stdout_path, *stderr_path;
 	/*
@@ -379,7 +385,7 @@ unsigned sbx_cpu_list_count(const char *list);
 /*
  * Check @cfg, create R = cfg->run_root/<16 random hex> (with R/lock,
  * flock'ed until sbx_free(); R/layers/<n>/{upper,work}) and plan the
- * layers from /proc/self/mountinfo (libmount). run_root is created if
+ * layers from /proc/self/mountinfo. run_root is created if
  * missing. -EINVAL: bad config (message says which field).
  */
 int sbx_new(const struct sbx_config *cfg, struct sbx **out, struct strbuf *err);

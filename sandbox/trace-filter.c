@@ -17,6 +17,7 @@
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -27,6 +28,9 @@
 
 #include "common/cleanup.h"
 #include "common/fdio.h"
+#include "common/hash.h"
+#include "common/le.h"
+#include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "sandbox/syscalls.h"
 #include "sandbox/trace-internal.h"
@@ -289,42 +293,60 @@ static int find_handoff_socket(void)
 /* A classic-BPF program has at most this many instructions (BPF_MAXINSNS). */
 #define BPF_MAX_INSNS 4096
 
-/*
- * Load libseccomp's filter @f behind the fast path's rule (trace-fast.c):
- * the program exported, prefixed, and loaded with a new listener, whose
- * fd is returned (or -errno).
- */
-static int load_with_fast_rule(scmp_filter_ctx f)
+/* libseccomp's filter @f as classic BPF: *@out (malloc'd), *@len instructions. */
+static int export_filter(scmp_filter_ctx f, struct sock_filter **out, size_t *len)
 {
-	_cleanup_close_ int mfd = -1;
-	struct sock_filter *prog = xcalloc(BPF_MAX_INSNS, sizeof(*prog));
-	struct sock_fprog fprog;
-	size_t pre = trace_fast_filter(prog, BPF_MAX_INSNS);
+	_cleanup_close_ int mfd = memfd_create("procache-filter", MFD_CLOEXEC);
 	off_t size;
 	int r;
 
-	mfd = memfd_create("procache-filter", MFD_CLOEXEC);
-	if (mfd < 0 || !pre) {
-		r = mfd < 0 ? -errno : -E2BIG;
-		goto out;
-	}
+	if (mfd < 0)
+		return -errno;
 	r = seccomp_export_bpf(f, mfd);
 	if (r < 0)
-		goto out;
+		return r;
 	size = lseek(mfd, 0, SEEK_END);
-	if (size < 0 || size % sizeof(*prog) ||
-	    (size_t)size / sizeof(*prog) > BPF_MAX_INSNS - pre) {
-		r = size < 0 ? -errno : -E2BIG;
+	if (size < 0)
+		return -errno;
+	if (size % (off_t)sizeof(**out) || !size ||
+	    (size_t)size / sizeof(**out) > BPF_MAX_INSNS)
+		return -E2BIG;
+	*out = xmalloc((size_t)size);
+	if (pread_full(mfd, *out, (size_t)size, 0) != size) {
+		free(*out);
+		*out = NULL;
+		return -EIO;
+	}
+	*len = (size_t)size / sizeof(**out);
+	return 0;
+}
+
+/*
+ * Load the program @body (@n instructions), behind the fast path's rule
+ * (trace-fast.c) when the fast path is on, with a new listener when
+ * tracing: its fd is returned, 0 without one, or -errno.
+ */
+static int load_program(const struct trace *t, const struct sock_filter *body,
+			size_t n)
+{
+	struct sock_filter *prog = xcalloc(BPF_MAX_INSNS, sizeof(*prog));
+	struct sock_fprog fprog;
+	size_t pre = 0;
+	int r;
+
+	if (t->fast && !(pre = trace_fast_filter(prog, BPF_MAX_INSNS))) {
+		r = -E2BIG;
 		goto out;
 	}
-	if (pread_full(mfd, prog + pre, (size_t)size, 0) != size) {
-		r = -EIO;
+	if (n > BPF_MAX_INSNS - pre) {
+		r = -E2BIG;
 		goto out;
 	}
-	fprog.len = (unsigned short)(pre + (size_t)size / sizeof(*prog));
+	memcpy(prog + pre, body, n * sizeof(*prog));
+	fprog.len = (unsigned short)(pre + n);
 	fprog.filter = prog;
 	r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-			 SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
+			 t->cfg.trace ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &fprog);
 	if (r < 0)
 		r = -errno;
 out:
@@ -332,13 +354,162 @@ out:
 	return r;
 }
 
+/*
+ * Load libseccomp's filter @f behind the fast path's rule: the program
+ * exported, prefixed, and loaded with a new listener, whose fd is
+ * returned (or -errno).
+ */
+static int load_with_fast_rule(const struct trace *t, scmp_filter_ctx f)
+{
+	_cleanup_free_ struct sock_filter *body = NULL;
+	size_t n;
+	int r = export_filter(f, &body, &n);
+
+	return r < 0 ? r : load_program(t, body, n);
+}
+
+/*
+ * Compiled programs kept across runs (trace_config.filter_dir). Building
+ * the filter (about 400 rules through libseccomp, then its BPF) in the
+ * job cost a fifth of procache's CPU time for a short job, much of it
+ * page faults of the job's fresh heap: so it is built once per procache
+ * executable and set of options, and afterwards read by the runner from
+ * a file before the sandbox forks (the job inherits it in memory).
+ *
+ * File: DIR/<32 hex>.bpf, named by the XXH3-128 of what the program
+ * depends on: the options that change its rules (trace, untrusted, the
+ * readlink and getcwd rules, the fast path's fchmod/fchown rule), the
+ * libseccomp version, and the identity of the executable (the device,
+ * inode, size and mtime of /proc/self/exe: a rebuilt procache builds its
+ * own). Content: the magic "PCBPF\0\0\1" (8 bytes), the number N of
+ * instructions (le32), 4 zero bytes, the XXH3-128 of the instructions
+ * (16 bytes), then N struct sock_filter (native layout). Written through
+ * a temporary file and a rename; a file that does not match (size,
+ * magic, hash) is built again and replaced. The file is as trusted as
+ * the rest of the cache directory, whose entries decide what a hit
+ * writes (DESIGN.md §5).
+ */
+#define FILTER_MAGIC "PCBPF\0\0\1"
+#define FILTER_HEADER 32
+
+static bool filter_name(const struct trace *t, char hex[PC_HASH_HEX_LEN + 1])
+{
+	const struct scmp_version *v = seccomp_version();
+	struct stat st;
+	struct pc_hash h;
+	struct {
+		char what[16];
+		uint8_t tr, untr, no_readlink, getcwd, fast, pad[3];
+		uint32_t lib[3], pad2;
+		uint64_t dev, ino, size, mtime_s, mtime_ns;
+	} id;
+
+	if (stat("/proc/self/exe", &st) < 0 || !v)
+		return false;
+	memset(&id, 0, sizeof(id));
+	memcpy(id.what, "procache-bpf-1", 14);
+	id.tr = t->cfg.trace;
+	id.untr = t->cfg.untrusted;
+	id.no_readlink = t->cfg.fast_readlink && !t->cfg.location_dir;
+	id.getcwd = t->cfg.location_dir != NULL;
+	id.fast = t->fast != NULL;
+	id.lib[0] = v->major;
+	id.lib[1] = v->minor;
+	id.lib[2] = v->micro;
+	id.dev = st.st_dev;
+	id.ino = st.st_ino;
+	id.size = (uint64_t)st.st_size;
+	id.mtime_s = (uint64_t)st.st_mtim.tv_sec;
+	id.mtime_ns = (uint64_t)st.st_mtim.tv_nsec;
+	pc_hash_buffer(&id, sizeof(id), &h);
+	pc_hash_to_hex(&h, hex);
+	return true;
+}
+
+/* The program in @buf (a file's content), or false when it is not one. */
+static bool filter_parse(const struct strbuf *buf, struct sock_filter **out,
+			 size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)buf->buf;
+	struct pc_hash h;
+	size_t n;
+
+	if (buf->len < FILTER_HEADER || memcmp(p, FILTER_MAGIC, 8))
+		return false;
+	n = (size_t)le_get(p + 8, 4);
+	if (!n || n > BPF_MAX_INSNS || le_get(p + 12, 4) ||
+	    buf->len != FILTER_HEADER + n * sizeof(**out))
+		return false;
+	pc_hash_buffer(p + FILTER_HEADER, n * sizeof(**out), &h);
+	if (memcmp(h.b, p + 16, sizeof(h.b)))
+		return false;
+	*out = xmalloc(n * sizeof(**out));
+	memcpy(*out, p + FILTER_HEADER, n * sizeof(**out));
+	*len = n;
+	return true;
+}
+
+void trace_filter_prepare(struct trace *t, const char *dir)
+{
+	_cleanup_strbuf_ struct strbuf buf = STRBUF_INIT;
+	_cleanup_close_ int dfd = -1;
+	char hex[PC_HASH_HEX_LEN + 1], name[PC_HASH_HEX_LEN + 5];
+	scmp_filter_ctx f = NULL;
+	struct pc_hash h;
+	int r;
+
+	if (!filter_name(t, hex))
+		return;
+	snprintf(name, sizeof(name), "%s.bpf", hex);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return;
+	if (strbuf_read_file_at(&buf, dfd, name, 32768) >= 0 &&
+	    filter_parse(&buf, &t->prog, &t->prog_len))
+		return;
+
+	/* build it as the job would, and keep it */
+	if (build_filter(t, HANDOFF_BY_OTHER_THREAD, &f) < 0)
+		return;
+	r = export_filter(f, &t->prog, &t->prog_len);
+	seccomp_release(f);
+	if (r < 0)
+		return;
+	strbuf_reset(&buf);
+	strbuf_add(&buf, FILTER_MAGIC, 8);
+	unsigned char le[8] = { 0 };
+	le_put(le, t->prog_len, 4);
+	strbuf_add(&buf, le, 8);
+	pc_hash_buffer(t->prog, t->prog_len * sizeof(*t->prog), &h);
+	strbuf_add(&buf, h.b, sizeof(h.b));
+	strbuf_add(&buf, t->prog, t->prog_len * sizeof(*t->prog));
+	(void)write_file_atomic_at(dfd, name, buf.buf, buf.len, 0644, 0);
+}
+
 int trace_install(void *ctx)
 {
 	struct trace *t = ctx;
 	scmp_filter_ctx f = NULL;
 	int r, fd = 0;
+	int handoff = find_handoff_socket();
 
-	r = build_filter(t, find_handoff_socket(), &f);
+	/*
+	 * The program compiled before the fork is the one build_filter()
+	 * makes when another thread hands the listener over (always, in
+	 * the sandbox); without tracing no rule depends on the hand-over.
+	 */
+	if (t->prog && (!t->cfg.trace || handoff == HANDOFF_BY_OTHER_THREAD)) {
+		r = install_abi_filter();
+		if (r < 0)
+			return r;
+		r = fd = load_program(t, t->prog, t->prog_len);
+		if (r < 0)
+			return r;
+		goto listener;
+	}
+	r = build_filter(t, handoff, &f);
 	if (r < 0)
 		return r;
 	r = install_abi_filter();
@@ -348,7 +519,7 @@ int trace_install(void *ctx)
 	}
 	if (t->fast) {
 		/* never untrusted, never without tracing (trace_new) */
-		r = fd = load_with_fast_rule(f);
+		r = fd = load_with_fast_rule(t, f);
 		if (r < 0)
 			goto out;
 	} else {
@@ -360,6 +531,9 @@ int trace_install(void *ctx)
 		if (t->cfg.trace)
 			fd = seccomp_notify_fd(f);
 	}
+	seccomp_release(f);
+	f = NULL;
+listener:
 	if (t->cfg.trace) {
 		if (fd < 0) {
 			r = fd;
@@ -376,7 +550,7 @@ int trace_install(void *ctx)
 	}
 	r = fd;
 out:
-	seccomp_release(f);
+	if (f)
+		seccomp_release(f);
 	return r;
 }
-

@@ -103,6 +103,13 @@ struct trace {
 	 */
 	struct trace_fast *fast;
 	char *fast_error;	/* set-up failure: a taint at trace_finish */
+	/*
+	 * The filter's program for a job whose listener another thread
+	 * hands over, compiled before the fork (trace_filter_prepare()):
+	 * NULL when not (the job builds it then).
+	 */
+	struct sock_filter *prog;
+	size_t prog_len;
 	struct sbx_bind binds[2];	/* the library, the channel (trace_hooks) */
 	pthread_t drainer;
 	bool drainer_started;
@@ -411,7 +418,16 @@ const char *trace_sc_name(int nr);
 /* ---------------------------------------------------------------------- */
 /* trace-filter.c */
 
+struct sock_filter;
+
 /* The install hook (trace.h, trace_hooks()). */
 int trace_install(void *ctx);
+
+/*
+ * In the runner, from trace_new(): the filter's program read from
+ * cfg.filter_dir, or built and written there, into t->prog. Failing
+ * leaves t->prog NULL: the job builds the filter itself.
+ */
+void trace_filter_prepare(struct trace *t, const char *dir);
 
 #endif

@@ -116,6 +116,23 @@ struct trace_config {
 	 * common/cpus.h); NULL records none.
 	 */
 	const char *cpuinfo_fact;
+	/*
+	 * A directory (absolute; made if missing) where compiled filter
+	 * programs are kept across runs (trace-filter.c), or NULL: the job
+	 * builds its filter on every run.
+	 */
+	const char *filter_dir;
+	/*
+	 * How trace_finish() hashes a content input, or NULL (it reads the
+	 * file): hash_file(hash_ctx, path, st, out) puts in @out the hash of
+	 * the regular file at @path (absolute), which must be the file @st
+	 * describes (else -ESTALE), from a stat-keyed cache when it can;
+	 * 0 or -errno. procache run gives the cache's stat cache, so that
+	 * a miss does not read its compiler and libraries again.
+	 */
+	int (*hash_file)(void *hash_ctx, const char *path, const struct stat *st,
+			 struct pc_hash *out);
+	void *hash_ctx;
 };
 
 enum trace_obs_kind {

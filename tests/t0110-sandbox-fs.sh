@@ -123,6 +123,21 @@ test_expect_success ROOT 'a file bind-mounted on the host is shown read-only, no
 	test "$(cat diff.json)" = "[]"
 '
 
+
+# The mount table is read from /proc/self/mountinfo, where the kernel
+# writes a space as \040 and a backslash as \134: such a mount point is
+# still a layer of its own (its files visible, its writes in the diff).
+test_expect_success ROOT 'a host mount whose path has a space and a backslash is shown' '
+	d="mnt sp\\ace" &&
+	mkdir "$d" && mount -t tmpfs none "$PWD/$d" &&
+	test_when_finished "umount \"$PWD/$d\"" &&
+	echo onmount >"$d/f" &&
+	sbx --diff-json diff.json -- sh -c "cat \"$d/f\"; echo new >\"$d/g\"" >out &&
+	echo onmount >expect && test_cmp expect out &&
+	test_path_is_missing "$d/g" &&
+	diff_lines diff.json "$PWD/$d" >actual &&
+	echo "file g" >expect && test_cmp expect actual
+'
 test_expect_success 'fifos and device-like files are reported as special' '
 	sbx --diff-json diff.json -- mkfifo fifo &&
 	test_path_is_missing fifo &&

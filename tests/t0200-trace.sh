@@ -148,4 +148,22 @@ test_expect_success ROOT 'a call interrupted by a signal mid-notification does n
 	no_taints out.json
 '
 
+# The filter's program is compiled once per procache executable and set of
+# options and kept in the cache (sandbox/trace-filter.c); a damaged file
+# is not used but built again.
+test_expect_success 'the compiled filter is kept in the cache; a damaged one is rebuilt' '
+	"$PROCACHE" run --no-cache -- sh -c "echo x >/dev/null" &&
+	ls "$PROCACHE_DIR"/filters/*.bpf >files &&
+	test $(wc -l <files) = 1 &&
+	f=$(cat files) && cp "$f" good &&
+	"$PROCACHE" run --no-cache --untrusted -- true &&
+	test $(ls "$PROCACHE_DIR"/filters/*.bpf | wc -l) = 2 &&
+	printf "\\377" | dd of="$f" bs=1 seek=40 conv=notrunc 2>/dev/null &&
+	! cmp -s good "$f" &&
+	"$PROCACHE" trace --json -- cat "$TEST_DIR/files" >out.json &&
+	has_obs out.json content "$TEST_DIR/files" &&
+	"$PROCACHE" run --no-cache -- true &&
+	cmp good "$f"
+'
+
 test_done

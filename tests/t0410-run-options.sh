@@ -11,6 +11,15 @@ test_expect_success '--report has every documented key' '
 	json_get report.json saved_s >/dev/null
 '
 
+test_expect_success '-vv says where the time of a miss and of a hit went, in one line' '
+	run miss -vv -- sh -c "echo x >vv" 2>err &&
+	grep "^procache: debug: time (miss, ms from main()): start [0-9.]*, key [0-9.]*, .*plan [0-9.]*, start-up [0-9.]*, job [0-9.]*, diff and trace [0-9.]*, store [0-9.]*, apply [0-9.]*, finish [0-9.]*; total [0-9.]*$" err &&
+	run hit -vv -- sh -c "echo x >vv" 2>err &&
+	grep "^procache: debug: time (hit, ms from main()): start [0-9.]*, key [0-9.]*, entry read [0-9.]*, preconditions [0-9.]*, blobs [0-9.]*, lookup [0-9.]*, apply [0-9.]*, replay [0-9.]*, finish [0-9.]*; total [0-9.]*$" err &&
+	run hit -v -- sh -c "echo x >vv" 2>err &&
+	! grep "time (" err
+'
+
 test_expect_success '--diff-json lists the changes with kind, path, mode, size, target' '
 	"$PROCACHE" run --no-cache --diff-json diff.json -- sh -c "mkdir d; echo abc >d/f; ln -s f d/l" &&
 	python3 -c "

@@ -85,6 +85,7 @@ echo "| miss: \`procache run -- make -j2\` ($nsrc files) | $(mb "$TIME_KB") | $(
 make -s clean
 measure hit --output "$proj" -- make -s -j2
 echo "| hit: the same, after \`make clean\` | $(mb "$TIME_KB") | $(mb "$HWM_KB") | $npre |"
+hit_kb=$TIME_KB
 echo "| bare \`make -j2\` (for scale: its biggest process) | $(mb "$bare_kb") | | |"
 cd "$BENCH_SCRATCH"
 measure miss -- "$drv" "$data"
@@ -92,3 +93,5 @@ npre=$NPRE
 echo "| miss: \`procache run -- bn-statread DIR\` ($nfiles files) | $(mb "$TIME_KB") | $(mb "$HWM_KB") | $npre |"
 measure hit -- "$drv" "$data"
 echo "| hit: the same | $(mb "$TIME_KB") | $(mb "$HWM_KB") | $npre |"
+echo
+bench_target "peak RSS of a hit (MiB, /usr/bin/time %M)" "$(mb "$hit_kb")" 8
