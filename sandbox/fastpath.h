@@ -21,7 +21,11 @@
  * system call, then takes pos = head++, waits for the slot to be free for
  * pos, writes the record and publishes it (release). The consumer reads
  * position tail once published (acquire), then frees the slot for
- * tail + N, moves tail on and gives the capacity back (free++).
+ * tail + N, moves tail on and gives the capacity back (free++). A
+ * position taken and not yet published (its producer preempted between
+ * head++ and publishing) does not hold back the ones behind it: the
+ * consumer reads those ahead of it and frees their slots only when the
+ * tail gets there, so a slot always holds one position.
  *
  * The seen table is the tracer's set of lookups whose observations are
  * complete (trace-internal.h, struct trace: seen) as the library can test

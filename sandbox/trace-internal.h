@@ -235,11 +235,13 @@ int trace_fast_hold_view(struct trace *t, pid_t pid);
 /* The job's root (O_PATH), or -1 before the first notification. */
 int trace_fast_root(const struct trace *t);
 /*
- * Take the next published record, in order: 1 and *@out, 0 when there is
- * none (yet), -EINVAL for a malformed one (taken all the same). @final:
- * no job process is left, so a position never published (its producer
- * died between taking it and publishing) is skipped instead of waited
- * for.
+ * Take the next published record: 1 and *@out, 0 when there is none
+ * (yet), -EINVAL for a malformed one (taken all the same). In order of
+ * position, except that a position taken and not yet published (its
+ * producer preempted in between) holds back no record behind it: those
+ * are taken ahead of it, and it is taken once published. @final: no job
+ * process is left, so a position never published (its producer died
+ * between taking it and publishing) is skipped instead of waited for.
  */
 int trace_fast_pop(struct trace *t, struct trace_fast_rec *out, bool final);
 /* The drainer: sleep up to @ms or until producers wake it; wake it. */
@@ -250,15 +252,25 @@ uint64_t trace_fast_fallbacks(const struct trace *t);
 /*
  * The write generation (0 without the fast path), and a notified write
  * about to be answered: the next generation, with the job-view @paths it
- * touched (n == 0: it cannot tell, "everything").
+ * touched (n == 0: it cannot tell, "everything"). @job[i]: paths[i] was
+ * the job's own state (trace-resolve.c, W_JOB or W_INTERNAL: found and
+ * not a symlink, or missing) and the write keeps it so: it creates
+ * nothing there (no O_CREAT, mkdir, link, symlink, bind or rename
+ * target), so what the path names afterwards is the job's object, its
+ * removal, or nothing anywhere (a host absence recorded when the job
+ * made it).
  */
 uint64_t trace_fast_gen(const struct trace *t);
-void trace_fast_wrote(struct trace *t, const char *const *paths, size_t n);
+void trace_fast_wrote(struct trace *t, const char *const *paths, const bool *job, size_t n);
 /*
- * Whether a write of a generation after @since touched the job-view
- * @path (equal to or above it).
+ * What writes of a generation after @since did to the job-view @path
+ * (touched: equal to or above it): nothing; each kept it the job's own
+ * state (@job above), so a call made among them saw the job's state
+ * there; or anything else (the call may have seen host state or the
+ * job's, and the upper directory no longer tells which).
  */
-bool trace_fast_touched(const struct trace *t, const char *path, uint64_t since);
+enum fast_touch { FAST_UNTOUCHED, FAST_TOUCHED_JOB, FAST_TOUCHED };
+enum fast_touch trace_fast_touched(const struct trace *t, const char *path, uint64_t since);
 /*
  * The seen table (fastpath.h): record @fr's lookup is in the seen set, so
  * the library need not publish it again; and the seen set was forgotten

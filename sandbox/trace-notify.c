@@ -164,6 +164,7 @@ struct call {
 	bool touched_host;
 	size_t nr_touched;
 	char *touched[CALL_MAX_TOUCHED];
+	bool touched_job[CALL_MAX_TOUCHED]; /* trace_fast_wrote()'s @job */
 	bool emulated;  /* answered by the tracer: return @val, no CONTINUE */
 	long long val;
 };
@@ -185,6 +186,10 @@ static void note_touched(struct call *c, const struct res *r)
 		c->touched_all = true;
 		return;
 	}
+	c->touched_job[c->nr_touched] =
+		r->where != W_HOST && c->create == CREATE_NONE &&
+		(r->status == RES_MISSING ||
+		 (r->status == RES_FOUND && !S_ISLNK(r->st.st_mode)));
 	c->touched[c->nr_touched++] = xstrdup(r->path.buf);
 	if (r->where != W_INTERNAL)
 		c->touched_host = true;
@@ -944,7 +949,9 @@ static void on_bind(struct call *c, uint64_t addr, uint64_t len)
 	if (n > offsetof(struct sockaddr_un, sun_path) && sun.sun_family == AF_UNIX &&
 	    sun.sun_path[0] && !trace_walk_from_cwd(&w, sun.sun_path, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		c->create = CREATE_NEW; /* the socket, when the name is free */
 		note_touched(c, &r);
+		c->create = CREATE_NONE;
 	}
 	trace_res_release(&r);
 }
@@ -1445,7 +1452,7 @@ static void before_write_answer(struct call *c)
 	if (!t->fast || !c->write || c->stale || c->error ||
 	    (!c->touched_all && !c->touched_host))
 		return;
-	trace_fast_wrote(t, (const char *const *)c->touched,
+	trace_fast_wrote(t, (const char *const *)c->touched, c->touched_job,
 			 c->touched_all ? 0 : c->nr_touched);
 }
 

@@ -99,7 +99,8 @@ static void host_path(const struct sbx_layer *l, const char *p, struct strbuf *h
  * the last component) for the walk @w. For W_HOST, *@hostpath is where to
  * look at it in the host. *@forced: @p is host state because a write
  * after @w's record touched it (DESIGN §3.1), whatever the upper
- * directory says.
+ * directory says; a path those writes found and left the job's own is
+ * W_JOB, whatever the upper directory says now.
  */
 static enum where where_is(const struct walk *w, const char *p,
 			   struct strbuf *hostpath, bool *forced)
@@ -136,9 +137,16 @@ static enum where where_is(const struct walk *w, const char *p,
 	rel = p + strlen(l->mountpoint);
 	while (*rel == '/')
 		rel++;
-	if (w->stale && trace_fast_touched(t, p, w->gen)) {
-		*forced = true;
-		goto host;
+	if (w->stale) {
+		switch (trace_fast_touched(t, p, w->gen)) {
+		case FAST_UNTOUCHED:
+			break;
+		case FAST_TOUCHED_JOB:
+			return W_JOB; /* whatever the upper directory says now */
+		case FAST_TOUCHED:
+			*forced = true;
+			goto host;
+		}
 	}
 	slash = strrchr(p, '/');
 	if (slash && slash != p && *rel) {

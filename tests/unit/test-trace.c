@@ -1037,34 +1037,117 @@ TEST(test_fast_threads_overflow)
  * Ordering (DESIGN §3.1): a record of a call made before a notified
  * write, read after it, is judged by the host state even where the
  * upper directory now has the job's file (a fake layer: what U holds is
- * job state).
+ * job state; U itself is private, as the real upper directory is out of
+ * the job's view).
  */
 TEST(test_fast_stale_record)
 {
 	const char *low = unit_tmpdir(), *up = unit_tmpdir();
 	_cleanup_free_ char *p = path_join(low, "later");
-	_cleanup_free_ char *p_up = fixture(up, "later", "the job's");
+	_cleanup_free_ char *p_up = path_join(up, "later");
 	_cleanup_free_ char *f = fixture(low, "f", "file\n");
 	struct sbx_layer l = { .mountpoint = (char *)low, .lower = (char *)low,
 			       .upper = (char *)up, .work = NULL };
-	struct trace_config cfg = { .trace = true, .layers = &l, .nr_layers = 1 };
+	const char *priv[] = { up };
+	struct trace_config cfg = { .trace = true, .layers = &l, .nr_layers = 1,
+				    .private_paths = priv, .nr_private_paths = 1 };
 	int status;
 	struct trace *t;
 
 	if (!fast_mode)
 		return; /* it writes the channel itself */
-	(void)p_up;
+	/* the job stats a missing path, then makes it: the absence stays */
 	t = run_prog(fast_helper, &cfg, &status, NULL,
-		     (const char *const[]){ "stale-stat", p, NULL });
+		     (const char *const[]){ "stale-stat", p, p_up, NULL });
 	CHECK_EQ_INT(WEXITSTATUS(status), 0);
 	HAS(t, TRACE_ABSENT, p); /* not dropped as the job's own state */
 	CHECK(!has_taint(t, "input changed"));
 	if (unit_current_failed)
 		dump(t);
 	trace_free(t);
+	unlink(p_up);
 	/* hazard (b): the record saw other data than the host has */
 	t = run_prog(fast_helper, &cfg, &status, NULL,
 		     (const char *const[]){ "lying-stat", f, NULL });
+	CHECK(has_taint(t, "input changed during the run"));
+	trace_free(t);
+}
+
+/*
+ * A record published behind a position another producer holds (it was
+ * preempted between taking it and publishing: t5040's rsync under load)
+ * is still judged before the next notified write: here a stat of the
+ * job's own temporary file, which the job then renames away. Judged
+ * after, the file would be missing from the host where the call found
+ * it: "input changed during the run". A host change behind a held
+ * position still taints.
+ */
+TEST(test_fast_record_behind_hole)
+{
+	const char *low = unit_tmpdir(), *up = unit_tmpdir();
+	_cleanup_free_ char *p = path_join(low, ".b.txt.Fbs21x");
+	_cleanup_free_ char *p_up = fixture(up, ".b.txt.Fbs21x", "x\n");
+	_cleanup_free_ char *f = fixture(low, "f", "file\n");
+	_cleanup_free_ char *none = path_join(low, "none");
+	struct sbx_layer l = { .mountpoint = (char *)low, .lower = (char *)low,
+			       .upper = (char *)up, .work = NULL };
+	const char *priv[] = { up };
+	struct trace_config cfg = { .trace = true, .layers = &l, .nr_layers = 1,
+				    .private_paths = priv, .nr_private_paths = 1 };
+	int status;
+	struct trace *t;
+
+	if (!fast_mode)
+		return;
+	t = run_prog(fast_helper, &cfg, &status, NULL,
+		     (const char *const[]){ "hole-stat", p, p_up, NULL });
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	CHECK(!has_taint(t, "input changed"));
+	HASNT(t, TRACE_ABSENT, p);
+	HASNT(t, TRACE_STAT, p);
+	if (unit_current_failed)
+		dump(t);
+	trace_free(t);
+	t = run_prog(fast_helper, &cfg, &status, NULL,
+		     (const char *const[]){ "hole-lying", f, none, NULL });
+	CHECK(has_taint(t, "input changed during the run"));
+	trace_free(t);
+}
+
+/*
+ * A record in flight across a write (its generation older): a path the
+ * write found and left the job's own is the job's state, whichever came
+ * first (the job removing its temporary file while another process
+ * stats it); a host path the write touched is judged against the host,
+ * and a difference taints.
+ */
+TEST(test_fast_inflight_job_state)
+{
+	const char *low = unit_tmpdir(), *up = unit_tmpdir();
+	_cleanup_free_ char *p = path_join(low, ".a.txt.hEKHod");
+	_cleanup_free_ char *p_up = fixture(up, ".a.txt.hEKHod", "x\n");
+	_cleanup_free_ char *f = fixture(low, "f", "file\n");
+	struct sbx_layer l = { .mountpoint = (char *)low, .lower = (char *)low,
+			       .upper = (char *)up, .work = NULL };
+	const char *priv[] = { up };
+	struct trace_config cfg = { .trace = true, .layers = &l, .nr_layers = 1,
+				    .private_paths = priv, .nr_private_paths = 1 };
+	int status;
+	struct trace *t;
+
+	if (!fast_mode)
+		return;
+	t = run_prog(fast_helper, &cfg, &status, NULL,
+		     (const char *const[]){ "inflight-unlink", p, p_up, NULL });
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	CHECK(!has_taint(t, "input changed"));
+	HASNT(t, TRACE_ABSENT, p);
+	HASNT(t, TRACE_STAT, p);
+	if (unit_current_failed)
+		dump(t);
+	trace_free(t);
+	t = run_prog(fast_helper, &cfg, &status, NULL,
+		     (const char *const[]){ "inflight-lying", f, NULL });
 	CHECK(has_taint(t, "input changed during the run"));
 	trace_free(t);
 }
@@ -1146,6 +1229,8 @@ int main(void)
 	RUN(test_fast_threads_overflow);
 	fast_mode = true;
 	RUN(test_fast_stale_record);
+	RUN(test_fast_record_behind_hole);
+	RUN(test_fast_inflight_job_state);
 	fast_mode = false;
 	if (getenv("TRACE_BENCH_N") && *getenv("TRACE_BENCH_N"))
 		RUN(test_cost_per_call);
