@@ -1034,30 +1034,81 @@ TEST(test_fast_threads_overflow)
 }
 
 /*
+ * A fake layer for the ordering tests: what the upper directory U holds
+ * is job state, the rest of the lower directory L host state; U itself is
+ * private, as the real upper directory is out of the job's view. Used in
+ * place (cfg points into it).
+ */
+struct fake_layer {
+	const char *low, *up;
+	struct sbx_layer l;
+	const char *priv[1];
+	struct trace_config cfg;
+};
+
+static void fake_layer_init(struct fake_layer *fl)
+{
+	fl->low = unit_tmpdir();
+	fl->up = unit_tmpdir();
+	fl->l = (struct sbx_layer){ .mountpoint = (char *)fl->low, .lower = (char *)fl->low,
+				    .upper = (char *)fl->up, .work = NULL };
+	fl->priv[0] = fl->up;
+	fl->cfg = (struct trace_config){ .trace = true, .layers = &fl->l, .nr_layers = 1,
+					 .private_paths = fl->priv, .nr_private_paths = 1 };
+}
+
+/*
+ * Run the fast helper's ordering case @cmd on @p and @p_up in @fl; check
+ * that the job's own @p is neither tainted over nor recorded.
+ */
+static void job_state_case(struct fake_layer *fl, const char *cmd, const char *p,
+			   const char *p_up)
+{
+	int status;
+	struct trace *t = run_prog(fast_helper, &fl->cfg, &status, NULL,
+				   (const char *const[]){ cmd, p, p_up, NULL });
+
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	CHECK(!has_taint(t, "input changed"));
+	HASNT(t, TRACE_ABSENT, p);
+	HASNT(t, TRACE_STAT, p);
+	if (unit_current_failed)
+		dump(t);
+	trace_free(t);
+}
+
+/* The same for a lying record of the host file @f: it must taint. */
+static void host_change_case(struct fake_layer *fl, const char *cmd, const char *f,
+			     const char *other)
+{
+	int status;
+	struct trace *t = run_prog(fast_helper, &fl->cfg, &status, NULL,
+				   (const char *const[]){ cmd, f, other, NULL });
+
+	CHECK(has_taint(t, "input changed during the run"));
+	trace_free(t);
+}
+
+/*
  * Ordering (DESIGN §3.1): a record of a call made before a notified
  * write, read after it, is judged by the host state even where the
- * upper directory now has the job's file (a fake layer: what U holds is
- * job state; U itself is private, as the real upper directory is out of
- * the job's view).
+ * upper directory now has the job's file.
  */
 TEST(test_fast_stale_record)
 {
-	const char *low = unit_tmpdir(), *up = unit_tmpdir();
-	_cleanup_free_ char *p = path_join(low, "later");
-	_cleanup_free_ char *p_up = path_join(up, "later");
-	_cleanup_free_ char *f = fixture(low, "f", "file\n");
-	struct sbx_layer l = { .mountpoint = (char *)low, .lower = (char *)low,
-			       .upper = (char *)up, .work = NULL };
-	const char *priv[] = { up };
-	struct trace_config cfg = { .trace = true, .layers = &l, .nr_layers = 1,
-				    .private_paths = priv, .nr_private_paths = 1 };
+	struct fake_layer fl;
 	int status;
 	struct trace *t;
 
 	if (!fast_mode)
 		return; /* it writes the channel itself */
+	fake_layer_init(&fl);
+	_cleanup_free_ char *p = path_join(fl.low, "later");
+	_cleanup_free_ char *p_up = path_join(fl.up, "later");
+	_cleanup_free_ char *f = fixture(fl.low, "f", "file\n");
+
 	/* the job stats a missing path, then makes it: the absence stays */
-	t = run_prog(fast_helper, &cfg, &status, NULL,
+	t = run_prog(fast_helper, &fl.cfg, &status, NULL,
 		     (const char *const[]){ "stale-stat", p, p_up, NULL });
 	CHECK_EQ_INT(WEXITSTATUS(status), 0);
 	HAS(t, TRACE_ABSENT, p); /* not dropped as the job's own state */
@@ -1065,91 +1116,46 @@ TEST(test_fast_stale_record)
 	if (unit_current_failed)
 		dump(t);
 	trace_free(t);
-	unlink(p_up);
 	/* hazard (b): the record saw other data than the host has */
-	t = run_prog(fast_helper, &cfg, &status, NULL,
-		     (const char *const[]){ "lying-stat", f, NULL });
-	CHECK(has_taint(t, "input changed during the run"));
-	trace_free(t);
+	host_change_case(&fl, "lying-stat", f, NULL);
 }
 
 /*
- * A record published behind a position another producer holds (it was
- * preempted between taking it and publishing: t5040's rsync under load)
- * is still judged before the next notified write: here a stat of the
- * job's own temporary file, which the job then renames away. Judged
- * after, the file would be missing from the host where the call found
- * it: "input changed during the run". A host change behind a held
- * position still taints.
+ * Two orders a loaded machine gives, each with the job's own temporary
+ * file (in the fake upper directory) and with a host file that changed:
+ * - "hole-": a record published behind a position another producer
+ *   holds (preempted between taking it and publishing: t5040's rsync
+ *   under load) is still judged before the next notified write; here a
+ *   stat of the job's temporary file, which the job then renames away.
+ *   Judged after, the file would be missing from the host where the
+ *   call found it: "input changed during the run".
+ * - "inflight-": a record in flight across a write (its generation
+ *   older): a path the write found and left the job's own is the job's
+ *   state, whichever came first (the job removing its temporary file
+ *   while another process stats it).
+ * A host change still taints in both.
  */
-TEST(test_fast_record_behind_hole)
+TEST(test_fast_job_state_orders)
 {
-	const char *low = unit_tmpdir(), *up = unit_tmpdir();
-	_cleanup_free_ char *p = path_join(low, ".b.txt.Fbs21x");
-	_cleanup_free_ char *p_up = fixture(up, ".b.txt.Fbs21x", "x\n");
-	_cleanup_free_ char *f = fixture(low, "f", "file\n");
-	_cleanup_free_ char *none = path_join(low, "none");
-	struct sbx_layer l = { .mountpoint = (char *)low, .lower = (char *)low,
-			       .upper = (char *)up, .work = NULL };
-	const char *priv[] = { up };
-	struct trace_config cfg = { .trace = true, .layers = &l, .nr_layers = 1,
-				    .private_paths = priv, .nr_private_paths = 1 };
-	int status;
-	struct trace *t;
+	static const char *const cases[][3] = {
+		{ "hole-stat", ".b.txt.Fbs21x", "hole-lying" },
+		{ "inflight-unlink", ".a.txt.hEKHod", "inflight-lying" },
+	};
+	struct fake_layer fl;
+	size_t i;
 
 	if (!fast_mode)
 		return;
-	t = run_prog(fast_helper, &cfg, &status, NULL,
-		     (const char *const[]){ "hole-stat", p, p_up, NULL });
-	CHECK_EQ_INT(WEXITSTATUS(status), 0);
-	CHECK(!has_taint(t, "input changed"));
-	HASNT(t, TRACE_ABSENT, p);
-	HASNT(t, TRACE_STAT, p);
-	if (unit_current_failed)
-		dump(t);
-	trace_free(t);
-	t = run_prog(fast_helper, &cfg, &status, NULL,
-		     (const char *const[]){ "hole-lying", f, none, NULL });
-	CHECK(has_taint(t, "input changed during the run"));
-	trace_free(t);
-}
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		fake_layer_init(&fl);
+		_cleanup_free_ char *p = path_join(fl.low, cases[i][1]);
+		_cleanup_free_ char *p_up = fixture(fl.up, cases[i][1], "x\n");
+		_cleanup_free_ char *f = fixture(fl.low, "f", "file\n");
+		_cleanup_free_ char *none = path_join(fl.low, "none");
 
-/*
- * A record in flight across a write (its generation older): a path the
- * write found and left the job's own is the job's state, whichever came
- * first (the job removing its temporary file while another process
- * stats it); a host path the write touched is judged against the host,
- * and a difference taints.
- */
-TEST(test_fast_inflight_job_state)
-{
-	const char *low = unit_tmpdir(), *up = unit_tmpdir();
-	_cleanup_free_ char *p = path_join(low, ".a.txt.hEKHod");
-	_cleanup_free_ char *p_up = fixture(up, ".a.txt.hEKHod", "x\n");
-	_cleanup_free_ char *f = fixture(low, "f", "file\n");
-	struct sbx_layer l = { .mountpoint = (char *)low, .lower = (char *)low,
-			       .upper = (char *)up, .work = NULL };
-	const char *priv[] = { up };
-	struct trace_config cfg = { .trace = true, .layers = &l, .nr_layers = 1,
-				    .private_paths = priv, .nr_private_paths = 1 };
-	int status;
-	struct trace *t;
-
-	if (!fast_mode)
-		return;
-	t = run_prog(fast_helper, &cfg, &status, NULL,
-		     (const char *const[]){ "inflight-unlink", p, p_up, NULL });
-	CHECK_EQ_INT(WEXITSTATUS(status), 0);
-	CHECK(!has_taint(t, "input changed"));
-	HASNT(t, TRACE_ABSENT, p);
-	HASNT(t, TRACE_STAT, p);
-	if (unit_current_failed)
-		dump(t);
-	trace_free(t);
-	t = run_prog(fast_helper, &cfg, &status, NULL,
-		     (const char *const[]){ "inflight-lying", f, NULL });
-	CHECK(has_taint(t, "input changed during the run"));
-	trace_free(t);
+		job_state_case(&fl, cases[i][0], p, p_up);
+		host_change_case(&fl, cases[i][2], f, i ? NULL : none);
+	}
 }
 
 static double now_s(void)
@@ -1229,8 +1235,7 @@ int main(void)
 	RUN(test_fast_threads_overflow);
 	fast_mode = true;
 	RUN(test_fast_stale_record);
-	RUN(test_fast_record_behind_hole);
-	RUN(test_fast_inflight_job_state);
+	RUN(test_fast_job_state_orders);
 	fast_mode = false;
 	if (getenv("TRACE_BENCH_N") && *getenv("TRACE_BENCH_N"))
 		RUN(test_cost_per_call);
