@@ -60,6 +60,7 @@ struct trace_fast {
 	uint64_t gen;			/* == hdr->gen, written by us only */
 	uint64_t seen_epoch;		/* == hdr->seen_epoch, likewise */
 	size_t nr_seen;			/* entries in the seen table */
+	long owner[FP_SEEN_SLOTS];	/* the seen set's entry id of each */
 	struct touched log[FAST_LOG_SIZE];
 	uint64_t log_next;		/* entries written so far */
 	int root_fd, mntns_fd;		/* the job's root and mount namespace */
@@ -383,7 +384,7 @@ static void new_epoch(struct trace_fast *f)
 			      memory_order_release);
 }
 
-void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr)
+void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr, long id)
 {
 	struct trace_fast *f = t->fast;
 	const struct fp_rec *r = fr->rec;
@@ -403,13 +404,42 @@ void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr)
 		uint64_t e = atomic_load_explicit((_Atomic uint64_t *)&seen[i],
 						  memory_order_relaxed);
 
-		if (e == h)
+		if (e == h) {
+			f->owner[i] = id;
 			return;
+		}
 		if (!e)
 			break;
 	}
+	f->owner[i] = id;
 	atomic_store_explicit((_Atomic uint64_t *)&seen[i], h, memory_order_release);
 	f->nr_seen++;
+}
+
+void trace_fast_seen_drop(struct trace *t)
+{
+	struct trace_fast *f = t->fast;
+	uint64_t *seen;
+	size_t i;
+
+	if (!f || !f->hdr)
+		return;
+	/*
+	 * A scan (16 Ki words) per write that forgot anything: a write is
+	 * notified anyway, and writes are few. Before the write generation
+	 * moves on (trace_fast_wrote()), so a library that still finds an
+	 * entry after its call sees the generation of before its call only
+	 * if the call came before the write (fastpath.h).
+	 */
+	seen = seen_table(f);
+	for (i = 0; i < FP_SEEN_SLOTS; i++) {
+		uint64_t e = atomic_load_explicit((_Atomic uint64_t *)&seen[i],
+						  memory_order_relaxed);
+
+		if (e && e != FP_SEEN_TOMB && !trace_seen_valid(t, f->owner[i]))
+			atomic_store_explicit((_Atomic uint64_t *)&seen[i], FP_SEEN_TOMB,
+					      memory_order_release);
+	}
 }
 
 void trace_fast_forget(struct trace *t)

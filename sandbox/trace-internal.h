@@ -61,10 +61,22 @@ struct trace {
 	/*
 	 * Lookups already fully recorded (op, flags, dirfd path, name): a
 	 * repeat records nothing new, so it is answered without a walk.
-	 * Cleared by every call that removes or renames a path, the only way
-	 * the job can change how an already-seen host path resolves.
+	 * Each maps to an entry id, valid until a write touches a job-view
+	 * path its walk visited (a component, a symlink, the missing name)
+	 * or a directory above one (trace_forget_seen_path(); DESIGN §3
+	 * "When"): @visited indexes the entries by those paths, as a tree
+	 * of nodes (a node's kids are the visited paths one level below).
 	 */
 	struct strmap seen;
+	bool *seen_valid;	/* by entry id */
+	size_t nr_seen_ids, alloc_seen_ids;
+	struct strmap visited;	/* job-view path -> index into visit_nodes */
+	struct visit_node {
+		long *ids, *kids;
+		size_t nr_ids, alloc_ids, nr_kids, alloc_kids;
+	} *visit_nodes;
+	size_t nr_visit_nodes, alloc_visit_nodes;
+	long last_seen_id;	/* of the last trace_res_seen() or hit */
 	/*
 	 * Job-view directories known to be host directories (not in upper, or
 	 * merged there, not opaque): a child's state is then decided by its
@@ -161,16 +173,32 @@ void trace_location(struct trace *t, const char *fmt, ...);
 /* cfg.location_dir is set and @path (job view, clean) is it or below it. */
 bool trace_in_location(const struct trace *t, const char *path);
 /*
- * The job removed or renamed something: how an already-seen path resolves
- * may have changed, so forget what the caches say (see struct trace).
+ * The job removed or renamed the job-view @path (NULL: something it
+ * cannot tell): how a path at or below it resolves may have changed, so
+ * forget what the caches say of those (see struct trace; the host
+ * directories all).
  */
-void trace_forget_resolutions(struct trace *t);
+void trace_forget_resolutions(struct trace *t, const char *path);
 /*
  * A write makes a host path the job's own: forget the lookups recorded as
  * host state (the seen set), so that a later stat of it is looked at again
- * and marked TRACE_TIMES_SEEN.
+ * and marked TRACE_TIMES_SEEN: trace_forget_seen() all of them (a write
+ * whose path is not known), trace_forget_seen_path() those whose walk
+ * visited the job-view @path or a path below it, the only ones whose
+ * outcome the write can change (DESIGN §3 "When"). Both forget the
+ * channel's copies too (trace_fast_forget(), trace_fast_seen_drop()).
  */
 void trace_forget_seen(struct trace *t);
+void trace_forget_seen_path(struct trace *t, const char *path);
+/* The valid entry id of the seen set's @key, or -1. */
+long trace_seen_find(const struct trace *t, const char *key, size_t len);
+struct res;
+/*
+ * Enter @r's lookup (r->key) into the seen set, valid, indexed by the
+ * paths its walk visited (r->visited); returns its id.
+ */
+long trace_seen_enter(struct trace *t, const struct res *r);
+bool trace_seen_valid(const struct trace *t, long id);
 /* Add TRACE_TIMES_* @flags to the job-view @path, or take them off. */
 void trace_jobtime_mark(struct trace *t, const char *path, unsigned flags);
 void trace_jobtime_unmark(struct trace *t, const char *path, unsigned flags);
@@ -276,8 +304,10 @@ enum fast_touch trace_fast_touched(const struct trace *t, const char *path, uint
  * the library need not publish it again; and the seen set was forgotten
  * (trace_forget_resolutions()), so no entry holds any more.
  */
-void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr);
+void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr, long id);
 void trace_fast_forget(struct trace *t);
+/* Entries of the seen set were forgotten: drop their copies (@id's). */
+void trace_fast_seen_drop(struct trace *t);
 /*
  * The filter's prefix: calls from the page with a number of the fast
  * set are allowed, anything else falls through to the program that
@@ -312,11 +342,14 @@ struct res {
 	struct strbuf hostpath; /* W_HOST: host path */
 	struct stat st;
 	struct strbuf key;      /* for the seen set (resolve_arg with an op) */
+	struct strbuf visited;  /* with a key: the job-view paths the walk
+	                           looked at, each NUL-terminated */
 	bool forced;            /* a component was judged by the write log
 	                           (walk.stale): nothing goes to the caches */
 };
 
-#define RES_INIT { .path = STRBUF_INIT, .hostpath = STRBUF_INIT, .key = STRBUF_INIT }
+#define RES_INIT { .path = STRBUF_INIT, .hostpath = STRBUF_INIT, .key = STRBUF_INIT, \
+		   .visited = STRBUF_INIT }
 
 void trace_res_release(struct res *r);
 /*

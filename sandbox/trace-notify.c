@@ -339,9 +339,13 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 	}
 	/* a write is walked every time: what it touches is logged */
 	if (op && !c->write && !w.stale) {
+		long id;
+
 		seen_key(&t->scratch_key, op, follow, c->create, resolve, base, name);
-		if (strmap_get(&t->seen, t->scratch_key.buf, t->scratch_key.len) != -1) {
+		id = trace_seen_find(t, t->scratch_key.buf, t->scratch_key.len);
+		if (id >= 0) {
 			c->seen = true;
+			t->last_seen_id = id;
 			return false; /* recorded before: nothing new */
 		}
 		strbuf_addbuf(&r->key, &t->scratch_key);
@@ -427,7 +431,7 @@ static bool resolve_fd(struct call *c, int fd, char op, struct res *r)
 	if (op) {
 		strbuf_reset(&r->key);
 		strbuf_addf(&r->key, "%c:%s", op, base.buf);
-		if (strmap_has(&c->t->seen, r->key.buf))
+		if (trace_seen_find(c->t, r->key.buf, r->key.len) >= 0)
 			goto out;
 	}
 	if (!still_valid(c))
@@ -512,7 +516,7 @@ static void on_xattr(struct call *c, int dirfd, uint64_t addr, bool follow,
 		    !trace_record_always_changing(c->t, r.hostpath.buf, c->sc))
 			trace_record_xattrs(c->t, &r, c->sc);
 		if (write && r.where == W_HOST)
-			trace_forget_seen(c->t);
+			trace_forget_seen_path(c->t, r.path.buf);
 		else
 			trace_res_seen(c->t, &r);
 	}
@@ -590,7 +594,7 @@ static void on_settime(struct call *c, int dirfd, uint64_t addr, bool follow,
 			trace_jobtime_unmark(c->t, r.path.buf, TRACE_TIMES_SET);
 		if (r.where == W_HOST) {
 			record_copy_up(c, &r);
-			trace_forget_seen(c->t);
+			trace_forget_seen_path(c->t, r.path.buf);
 		}
 	}
 	trace_res_release(&r);
@@ -635,7 +639,7 @@ static void on_create(struct call *c, int dirfd, uint64_t addr)
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
 		trace_res_seen(c->t, &r);
 		if (r.where == W_HOST)
-			trace_forget_seen(c->t);
+			trace_forget_seen_path(c->t, r.path.buf);
 	}
 	c->create = CREATE_NONE;
 	trace_res_release(&r);
@@ -656,15 +660,12 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr,
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
 		if (c->copy_up)
 			record_copy_up(c, &r);
-		if (r.where != W_INTERNAL) {
-			trace_forget_resolutions(c->t);
-			trace_fast_forget(c->t);
-		}
+		if (r.where != W_INTERNAL)
+			trace_forget_resolutions(c->t, r.path.buf);
 		if (view)
 			strbuf_addbuf(view, &r.path);
 	} else if (!c->stale) {
-		trace_forget_resolutions(c->t);
-		trace_fast_forget(c->t);
+		trace_forget_resolutions(c->t, NULL);
 		if (!c->nr_touched)
 			note_touched(c, NULL);
 	}
@@ -750,7 +751,7 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 	check_record(c, &r);
 out:
 	if (c->forget_seen)
-		trace_forget_seen(c->t);
+		trace_forget_seen_path(c->t, r.path.buf);
 	c->forget_seen = false;
 	trace_res_release(&r);
 }
@@ -1366,7 +1367,7 @@ static void handle_record(struct trace *t, const struct trace_fast_rec *fr)
 	t->nr_records++;
 	on_notification(&c);
 	if (c.seen)
-		trace_fast_seen_add(t, fr);
+		trace_fast_seen_add(t, fr, t->last_seen_id);
 	call_release(&c);
 }
 

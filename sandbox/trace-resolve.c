@@ -215,13 +215,14 @@ void trace_res_release(struct res *r)
 	strbuf_release(&r->path);
 	strbuf_release(&r->hostpath);
 	strbuf_release(&r->key);
+	strbuf_release(&r->visited);
 }
 
 bool trace_res_seen(struct trace *t, const struct res *r)
 {
 	if (r->key.len && r->where == W_HOST && !r->forced &&
 	    (r->status == RES_FOUND || r->status == RES_MISSING)) {
-		strmap_add(&t->seen, r->key.buf);
+		t->last_seen_id = trace_seen_enter(t, r);
 		return true;
 	}
 	return false;
@@ -599,6 +600,15 @@ static int view_at(struct lookup *lk, const char **rel)
  * Where r->path lives and its lstat (in the host for host state, in the
  * job's view otherwise). Returns 0 or an errno.
  */
+/* The walk looks at r->path: a seen entry's outcome depends on it. */
+static void visit(struct lookup *lk)
+{
+	struct res *r = lk->r;
+
+	if (r->key.len)
+		strbuf_add(&r->visited, r->path.buf, r->path.len + 1);
+}
+
 static int lstat_in_view(struct lookup *lk)
 {
 	struct res *r = lk->r;
@@ -606,6 +616,7 @@ static int lstat_in_view(struct lookup *lk)
 	bool forced = false;
 	int dfd;
 
+	visit(lk);
 	lk->forced = false;
 	r->where = where_is(lk->w, r->path.buf, &r->hostpath, &forced);
 	if (forced)
@@ -779,6 +790,7 @@ static enum step step_lookup(struct lookup *lk)
 	 */
 	if (!lk->last && !lk->w->stale &&
 	    strmap_get(&lk->w->t->hostdirs, r->path.buf, r->path.len) != -1) {
+		visit(lk);
 		r->where = W_HOST;
 		host_path(layer_for(lk->w->t, r->path.buf), r->path.buf, &r->hostpath);
 		memset(&r->st, 0, sizeof(r->st));

@@ -234,6 +234,22 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "lookups") && argc >= 3) { /* PATH...: all of the above */
 		for (int i = 2; i < argc; i++)
 			lookups(argv[i]);
+	} else if (!strcmp(cmd, "stat-write-stat") && argc >= 4) {
+		/*
+		 * WRITE PATH...: stat each PATH; a notified call (every
+		 * record is handled before it); open WRITE for writing
+		 * ("-": nothing); stat each PATH again
+		 */
+		int i;
+
+		for (i = 3; i < argc; i++)
+			stat(argv[i], &st);
+		if (chdir(".") < 0)
+			return 1;
+		if (strcmp(argv[2], "-") && (fd = open(argv[2], O_WRONLY | O_CLOEXEC)) >= 0)
+			close(fd);
+		for (i = 3; i < argc; i++)
+			stat(argv[i], &st);
 	} else if (!strcmp(cmd, "read-unlink") && argc == 3) { /* read, then remove */
 		do_open(argv[2]);
 		stat(argv[2], &st);

@@ -961,6 +961,40 @@ TEST(test_fast_equivalence)
 }
 
 /*
+ * A write forgets only the lookups that went through the path it wrote
+ * (DESIGN §3 "When"): a stat repeated after a write elsewhere is answered
+ * from the seen table (no record), one repeated after a write of its own
+ * path is published again. The observations are those of the notified
+ * path all the same.
+ */
+TEST(test_fast_forget_per_path)
+{
+	struct fixtures fx;
+	struct trace_counts none, other, own;
+
+	if (fast_mode)
+		return; /* one test makes both runs */
+	fixtures_make(&fx);
+	none = same_both_ways(fast_helper, &plain,
+			      (const char *const[]){ "stat-write-stat", "-", fx.file,
+						     fx.subfile, NULL });
+	other = same_both_ways(fast_helper, &plain,
+			       (const char *const[]){ "stat-write-stat", fx.subfile, fx.file,
+						      fx.chain, NULL });
+	CHECK(none.records >= 2);
+	none = same_both_ways(fast_helper, &plain,
+			      (const char *const[]){ "stat-write-stat", "-", fx.file,
+						     fx.chain, NULL });
+	CHECK_EQ_INT((int)other.records, (int)none.records);
+	own = same_both_ways(fast_helper, &plain,
+			     (const char *const[]){ "stat-write-stat", fx.file, fx.file,
+						    fx.chain, NULL });
+	/* fx.chain resolves through fx.file (l2 -> l -> f): both again */
+	CHECK_EQ_INT((int)own.records, (int)none.records + 2);
+	fixtures_release(&fx);
+}
+
+/*
  * Programs the library is not in: a static binary, and one exec'd with an
  * empty environment. Everything is notified; nothing is lost.
  */
@@ -1230,6 +1264,7 @@ int main(void)
 	RUN_BOTH(test_layers_job_state);
 	RUN_BOTH(test_fast_functions);
 	RUN(test_fast_equivalence);
+	RUN(test_fast_forget_per_path);
 	RUN_BOTH(test_fast_static_and_cleared_env);
 	RUN_BOTH(test_fast_vfork_spawn);
 	RUN(test_fast_threads_overflow);
