@@ -208,6 +208,8 @@ void trace_forget_seen_path(struct trace *t, const char *path)
 			t->seen_valid[vn->ids[i]] = false;
 		}
 		vn->nr_ids = 0;
+		if (!vn->nr_kids)
+			continue; /* (kids is NULL then) */
 		ALLOC_GROW(stack, nr + vn->nr_kids, alloc);
 		memcpy(stack + nr, vn->kids, vn->nr_kids * sizeof(*stack));
 		nr += vn->nr_kids;
