@@ -21,16 +21,24 @@
  * system call, then takes pos = head++, waits for the slot to be free for
  * pos, writes the record and publishes it (release). The consumer reads
  * position tail once published (acquire), then frees the slot for
- * tail + N, moves tail on and gives the capacity back (free++).
+ * tail + N, moves tail on and gives the capacity back (free++). A
+ * position taken and not yet published (its producer preempted between
+ * head++ and publishing) does not hold back the ones behind it: the
+ * consumer reads those ahead of it and frees their slots only when the
+ * tail gets there, so a slot always holds one position.
  *
  * The seen table is the tracer's set of lookups whose observations are
  * complete (trace-internal.h, struct trace: seen) as the library can test
  * it: fp_key_hash() of the seen epoch and of what a record holds (the
- * call, its flag argument, base and path), open addressing, 0 = empty.
- * Only the tracer writes it. A call whose hash is there, with the same
- * epoch before and after the call, is not published: the tracer would
- * have found it in its set and recorded nothing. The epoch moves on when
- * the tracer forgets its set (a removal or a rename) or clears a full
+ * call, its flag argument, base and path), open addressing, 0 = empty,
+ * FP_SEEN_TOMB = an entry the tracer forgot (a write touched a path its
+ * lookup went through). Only the tracer writes it. A call whose hash is
+ * there, with the same seen epoch and write generation before and after
+ * the call, is not published: the tracer would have found it in its set
+ * and recorded nothing (the tracer forgets entries before it moves the
+ * generation on and answers the write, so a call that still finds its
+ * entry after a write that forgot it sees a new generation). The epoch
+ * moves on when the tracer forgets its whole set or clears a full
  * table, so no older entry matches.
  *
  * Every integer is native-endian: both sides run on one machine.
@@ -42,7 +50,7 @@
 #include <stdint.h>
 
 #define FP_MAGIC 0x6e61686366637070ull /* "ppcfchan" */
-#define FP_ABI_VERSION 2
+#define FP_ABI_VERSION 3
 
 /*
  * The page with the system-call stub, mapped by the library at this
@@ -80,6 +88,7 @@
 #define FP_NR_SLOTS 1024
 #define FP_SEEN_OFFSET (FP_HEADER_SIZE + (uint64_t)FP_SLOT_SIZE * FP_NR_SLOTS)
 #define FP_SEEN_SLOTS 16384
+#define FP_SEEN_TOMB UINT64_MAX
 #define FP_CHAN_SIZE (FP_SEEN_OFFSET + sizeof(uint64_t) * FP_SEEN_SLOTS)
 /* A producer wakes the supervisor when more slots than this are used. */
 #define FP_WAKE_USED (FP_NR_SLOTS / 4)
@@ -177,7 +186,7 @@ static inline uint64_t fp_key_hash(uint64_t epoch, uint32_t nr, uint64_t flags,
 	uint64_t h = fp_mix(fp_mix(fp_mix(0x2545f4914f6cdd1dull, epoch), nr), flags);
 
 	h = fp_hash_str(fp_hash_str(h, base), path);
-	return h ? h : 1;
+	return h && h != FP_SEEN_TOMB ? h : 1;
 }
 
 /* The argument of call @nr that the tracer's handling depends on: flags. */

@@ -42,16 +42,25 @@
 struct touched {
 	uint64_t gen;
 	char *path;	/* job view; "/" for "everything" */
+	bool job;	/* job state before the write, which left it so
+			   (trace-internal.h, trace_fast_wrote()) */
 };
 
 struct trace_fast {
 	struct fp_header *hdr;
 	char *slots;
 	char *chan_path;		/* host path, in the run directory */
-	uint64_t tail;			/* next position to read */
+	uint64_t tail;			/* oldest position not freed */
+	/*
+	 * Slots handled ahead of a position not yet published: left
+	 * published (not freed, their capacity not given back) until the
+	 * tail reaches them, so a slot's flag names one position.
+	 */
+	bool ahead[FP_NR_SLOTS];
 	uint64_t gen;			/* == hdr->gen, written by us only */
 	uint64_t seen_epoch;		/* == hdr->seen_epoch, likewise */
 	size_t nr_seen;			/* entries in the seen table */
+	long owner[FP_SEEN_SLOTS];	/* the seen set's entry id of each */
 	struct touched log[FAST_LOG_SIZE];
 	uint64_t log_next;		/* entries written so far */
 	int root_fd, mntns_fd;		/* the job's root and mount namespace */
@@ -181,26 +190,65 @@ int trace_fast_root(const struct trace *t)
 /* ---------------------------------------------------------------------- */
 /* records */
 
+static struct fp_slot *slot_at(const struct trace_fast *f, uint64_t pos)
+{
+	return (struct fp_slot *)(f->slots + (pos % FP_NR_SLOTS) * FP_SLOT_SIZE);
+}
+
+static bool published(const struct fp_slot *s, uint64_t pos)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)&s->seq, memory_order_acquire) ==
+	       FP_SEQ_PUBLISHED(pos);
+}
+
+/* Free the slot of the tail position (handled) for the next lap. */
+static void free_tail(struct trace_fast *f, struct fp_slot *s)
+{
+	f->ahead[f->tail % FP_NR_SLOTS] = false;
+	atomic_store_explicit((_Atomic uint64_t *)&s->seq, FP_SEQ_FREE(f->tail + FP_NR_SLOTS),
+			      memory_order_release);
+	f->tail++;
+	atomic_store_explicit((_Atomic uint64_t *)&f->hdr->tail, f->tail, memory_order_relaxed);
+	atomic_fetch_add_explicit((_Atomic int64_t *)&f->hdr->free, 1, memory_order_release);
+}
+
 int trace_fast_pop(struct trace *t, struct trace_fast_rec *out, bool final)
 {
 	struct trace_fast *f = t->fast;
 	struct fp_slot *s;
-	uint64_t pos;
+	uint64_t pos, head;
 	const char *d;
 	size_t used;
 
 	if (!f || !f->hdr)
 		return 0;
+	head = atomic_load_explicit((_Atomic uint64_t *)&f->hdr->head, memory_order_acquire);
+	/*
+	 * Past the tail: what was handled ahead is freed; a position never
+	 * published is skipped once no producer is left (@final).
+	 */
 	for (;;) {
-		pos = f->tail;
-		s = (struct fp_slot *)(f->slots + (pos % FP_NR_SLOTS) * FP_SLOT_SIZE);
-		if (atomic_load_explicit((_Atomic uint64_t *)&s->seq, memory_order_acquire) ==
-		    FP_SEQ_PUBLISHED(pos))
+		s = slot_at(f, f->tail);
+		if (published(s, f->tail) && f->ahead[f->tail % FP_NR_SLOTS])
+			free_tail(f, s);
+		else if (final && f->tail < head && !published(s, f->tail))
+			f->tail++; /* a hole left by a dead producer */
+		else
 			break;
-		if (!final || pos >= atomic_load_explicit((_Atomic uint64_t *)&f->hdr->head,
-							  memory_order_acquire))
+	}
+	/*
+	 * The first record published and not handled yet, beyond any
+	 * position taken but not published: a producer preempted between
+	 * the two must not hold back the records of calls made after its
+	 * own, which a notified write would otherwise overtake (DESIGN
+	 * §3.1 "Ordering").
+	 */
+	for (pos = f->tail;; pos++) {
+		if (pos >= head)
 			return 0;
-		f->tail = pos + 1; /* a hole left by a dead producer */
+		s = slot_at(f, pos);
+		if (published(s, pos) && !f->ahead[pos % FP_NR_SLOTS])
+			break;
 	}
 	/* a copy (the job may write the slot while we read it), of what the
 	 * header says is used */
@@ -209,11 +257,10 @@ int trace_fast_pop(struct trace *t, struct trace_fast_rec *out, bool final)
 	used = (size_t)out->rec->base_len + out->rec->path_len + out->rec->value_len + 3;
 	if (used <= FP_DATA_MAX)
 		memcpy(out->rec->data, s->rec.data, used);
-	atomic_store_explicit((_Atomic uint64_t *)&s->seq, FP_SEQ_FREE(pos + FP_NR_SLOTS),
-			      memory_order_release);
-	f->tail = pos + 1;
-	atomic_store_explicit((_Atomic uint64_t *)&f->hdr->tail, f->tail, memory_order_relaxed);
-	atomic_fetch_add_explicit((_Atomic int64_t *)&f->hdr->free, 1, memory_order_release);
+	if (pos == f->tail)
+		free_tail(f, s);
+	else
+		f->ahead[pos % FP_NR_SLOTS] = true;
 
 	d = out->rec->data;
 	if (used > FP_DATA_MAX || d[out->rec->base_len] ||
@@ -270,7 +317,7 @@ uint64_t trace_fast_gen(const struct trace *t)
 	return t->fast ? t->fast->gen : 0;
 }
 
-void trace_fast_wrote(struct trace *t, const char *const *paths, size_t n)
+void trace_fast_wrote(struct trace *t, const char *const *paths, const bool *job, size_t n)
 {
 	struct trace_fast *f = t->fast;
 	size_t i;
@@ -284,6 +331,7 @@ void trace_fast_wrote(struct trace *t, const char *const *paths, size_t n)
 		free(e->path);
 		e->gen = f->gen;
 		e->path = xstrdup(n ? paths[i] : "/");
+		e->job = n && job[i];
 	}
 	/* after the log: a record that reads this generation finds it */
 	if (f->hdr)
@@ -291,24 +339,33 @@ void trace_fast_wrote(struct trace *t, const char *const *paths, size_t n)
 				      memory_order_release);
 }
 
-bool trace_fast_touched(const struct trace *t, const char *path, uint64_t since)
+enum fast_touch trace_fast_touched(const struct trace *t, const char *path, uint64_t since)
 {
 	const struct trace_fast *f = t->fast;
+	enum fast_touch ret = FAST_UNTOUCHED;
 	uint64_t i;
 
 	if (!f || since >= f->gen)
-		return false;
+		return FAST_UNTOUCHED;
 	for (i = f->log_next; i > 0; i--) {
 		const struct touched *e = &f->log[(i - 1) % FAST_LOG_SIZE];
 
 		if (i + FAST_LOG_SIZE <= f->log_next)
-			return true; /* forgotten: whatever it was, it may have been this */
+			return FAST_TOUCHED; /* forgotten: it may have been this */
 		if (e->gen <= since)
-			return false;
-		if (path_has_prefix_component(path, e->path))
-			return true;
+			break;
+		if (!path_has_prefix_component(path, e->path))
+			continue;
+		/*
+		 * Every write that could change what @path names must have
+		 * found job state and left it so: then, whenever the call
+		 * came among them, it saw the job's own state there.
+		 */
+		if (!e->job)
+			return FAST_TOUCHED;
+		ret = FAST_TOUCHED_JOB;
 	}
-	return false;
+	return ret;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -327,7 +384,7 @@ static void new_epoch(struct trace_fast *f)
 			      memory_order_release);
 }
 
-void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr)
+void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr, long id)
 {
 	struct trace_fast *f = t->fast;
 	const struct fp_rec *r = fr->rec;
@@ -347,13 +404,42 @@ void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr)
 		uint64_t e = atomic_load_explicit((_Atomic uint64_t *)&seen[i],
 						  memory_order_relaxed);
 
-		if (e == h)
+		if (e == h) {
+			f->owner[i] = id;
 			return;
+		}
 		if (!e)
 			break;
 	}
+	f->owner[i] = id;
 	atomic_store_explicit((_Atomic uint64_t *)&seen[i], h, memory_order_release);
 	f->nr_seen++;
+}
+
+void trace_fast_seen_drop(struct trace *t)
+{
+	struct trace_fast *f = t->fast;
+	uint64_t *seen;
+	size_t i;
+
+	if (!f || !f->hdr)
+		return;
+	/*
+	 * A scan (16 Ki words) per write that forgot anything: a write is
+	 * notified anyway, and writes are few. Before the write generation
+	 * moves on (trace_fast_wrote()), so a library that still finds an
+	 * entry after its call sees the generation of before its call only
+	 * if the call came before the write (fastpath.h).
+	 */
+	seen = seen_table(f);
+	for (i = 0; i < FP_SEEN_SLOTS; i++) {
+		uint64_t e = atomic_load_explicit((_Atomic uint64_t *)&seen[i],
+						  memory_order_relaxed);
+
+		if (e && e != FP_SEEN_TOMB && !trace_seen_valid(t, f->owner[i]))
+			atomic_store_explicit((_Atomic uint64_t *)&seen[i], FP_SEEN_TOMB,
+					      memory_order_release);
+	}
 }
 
 void trace_fast_forget(struct trace *t)

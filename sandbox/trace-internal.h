@@ -61,10 +61,22 @@ struct trace {
 	/*
 	 * Lookups already fully recorded (op, flags, dirfd path, name): a
 	 * repeat records nothing new, so it is answered without a walk.
-	 * Cleared by every call that removes or renames a path, the only way
-	 * the job can change how an already-seen host path resolves.
+	 * Each maps to an entry id, valid until a write touches a job-view
+	 * path its walk visited (a component, a symlink, the missing name)
+	 * or a directory above one (trace_forget_seen_path(); DESIGN §3
+	 * "When"): @visited indexes the entries by those paths, as a tree
+	 * of nodes (a node's kids are the visited paths one level below).
 	 */
 	struct strmap seen;
+	bool *seen_valid;	/* by entry id */
+	size_t nr_seen_ids, alloc_seen_ids;
+	struct strmap visited;	/* job-view path -> index into visit_nodes */
+	struct visit_node {
+		long *ids, *kids;
+		size_t nr_ids, alloc_ids, nr_kids, alloc_kids;
+	} *visit_nodes;
+	size_t nr_visit_nodes, alloc_visit_nodes;
+	long last_seen_id;	/* of the last trace_res_seen() or hit */
 	/*
 	 * Job-view directories known to be host directories (not in upper, or
 	 * merged there, not opaque): a child's state is then decided by its
@@ -168,16 +180,32 @@ void trace_location(struct trace *t, const char *fmt, ...);
 /* cfg.location_dir is set and @path (job view, clean) is it or below it. */
 bool trace_in_location(const struct trace *t, const char *path);
 /*
- * The job removed or renamed something: how an already-seen path resolves
- * may have changed, so forget what the caches say (see struct trace).
+ * The job removed or renamed the job-view @path (NULL: something it
+ * cannot tell): how a path at or below it resolves may have changed, so
+ * forget what the caches say of those (see struct trace; the host
+ * directories all).
  */
-void trace_forget_resolutions(struct trace *t);
+void trace_forget_resolutions(struct trace *t, const char *path);
 /*
  * A write makes a host path the job's own: forget the lookups recorded as
  * host state (the seen set), so that a later stat of it is looked at again
- * and marked TRACE_TIMES_SEEN.
+ * and marked TRACE_TIMES_SEEN: trace_forget_seen() all of them (a write
+ * whose path is not known), trace_forget_seen_path() those whose walk
+ * visited the job-view @path or a path below it, the only ones whose
+ * outcome the write can change (DESIGN §3 "When"). Both forget the
+ * channel's copies too (trace_fast_forget(), trace_fast_seen_drop()).
  */
 void trace_forget_seen(struct trace *t);
+void trace_forget_seen_path(struct trace *t, const char *path);
+/* The valid entry id of the seen set's @key, or -1. */
+long trace_seen_find(const struct trace *t, const char *key, size_t len);
+struct res;
+/*
+ * Enter @r's lookup (r->key) into the seen set, valid, indexed by the
+ * paths its walk visited (r->visited); returns its id.
+ */
+long trace_seen_enter(struct trace *t, const struct res *r);
+bool trace_seen_valid(const struct trace *t, long id);
 /* Add TRACE_TIMES_* @flags to the job-view @path, or take them off. */
 void trace_jobtime_mark(struct trace *t, const char *path, unsigned flags);
 void trace_jobtime_unmark(struct trace *t, const char *path, unsigned flags);
@@ -242,11 +270,13 @@ int trace_fast_hold_view(struct trace *t, pid_t pid);
 /* The job's root (O_PATH), or -1 before the first notification. */
 int trace_fast_root(const struct trace *t);
 /*
- * Take the next published record, in order: 1 and *@out, 0 when there is
- * none (yet), -EINVAL for a malformed one (taken all the same). @final:
- * no job process is left, so a position never published (its producer
- * died between taking it and publishing) is skipped instead of waited
- * for.
+ * Take the next published record: 1 and *@out, 0 when there is none
+ * (yet), -EINVAL for a malformed one (taken all the same). In order of
+ * position, except that a position taken and not yet published (its
+ * producer preempted in between) holds back no record behind it: those
+ * are taken ahead of it, and it is taken once published. @final: no job
+ * process is left, so a position never published (its producer died
+ * between taking it and publishing) is skipped instead of waited for.
  */
 int trace_fast_pop(struct trace *t, struct trace_fast_rec *out, bool final);
 /* The drainer: sleep up to @ms or until producers wake it; wake it. */
@@ -257,22 +287,34 @@ uint64_t trace_fast_fallbacks(const struct trace *t);
 /*
  * The write generation (0 without the fast path), and a notified write
  * about to be answered: the next generation, with the job-view @paths it
- * touched (n == 0: it cannot tell, "everything").
+ * touched (n == 0: it cannot tell, "everything"). @job[i]: paths[i] was
+ * the job's own state (trace-resolve.c, W_JOB or W_INTERNAL: found and
+ * not a symlink, or missing) and the write keeps it so: it creates
+ * nothing there (no O_CREAT, mkdir, link, symlink, bind or rename
+ * target), so what the path names afterwards is the job's object, its
+ * removal, or nothing anywhere (a host absence recorded when the job
+ * made it).
  */
 uint64_t trace_fast_gen(const struct trace *t);
-void trace_fast_wrote(struct trace *t, const char *const *paths, size_t n);
+void trace_fast_wrote(struct trace *t, const char *const *paths, const bool *job, size_t n);
 /*
- * Whether a write of a generation after @since touched the job-view
- * @path (equal to or above it).
+ * What writes of a generation after @since did to the job-view @path
+ * (touched: equal to or above it): nothing; each kept it the job's own
+ * state (@job above), so a call made among them saw the job's state
+ * there; or anything else (the call may have seen host state or the
+ * job's, and the upper directory no longer tells which).
  */
-bool trace_fast_touched(const struct trace *t, const char *path, uint64_t since);
+enum fast_touch { FAST_UNTOUCHED, FAST_TOUCHED_JOB, FAST_TOUCHED };
+enum fast_touch trace_fast_touched(const struct trace *t, const char *path, uint64_t since);
 /*
  * The seen table (fastpath.h): record @fr's lookup is in the seen set, so
  * the library need not publish it again; and the seen set was forgotten
  * (trace_forget_resolutions()), so no entry holds any more.
  */
-void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr);
+void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr, long id);
 void trace_fast_forget(struct trace *t);
+/* Entries of the seen set were forgotten: drop their copies (@id's). */
+void trace_fast_seen_drop(struct trace *t);
 /*
  * The filter's prefix: calls from the page with a number of the fast
  * set are allowed, anything else falls through to the program that
@@ -307,11 +349,14 @@ struct res {
 	struct strbuf hostpath; /* W_HOST: host path */
 	struct stat st;
 	struct strbuf key;      /* for the seen set (resolve_arg with an op) */
+	struct strbuf visited;  /* with a key: the job-view paths the walk
+	                           looked at, each NUL-terminated */
 	bool forced;            /* a component was judged by the write log
 	                           (walk.stale): nothing goes to the caches */
 };
 
-#define RES_INIT { .path = STRBUF_INIT, .hostpath = STRBUF_INIT, .key = STRBUF_INIT }
+#define RES_INIT { .path = STRBUF_INIT, .hostpath = STRBUF_INIT, .key = STRBUF_INIT, \
+		   .visited = STRBUF_INIT }
 
 void trace_res_release(struct res *r);
 /*

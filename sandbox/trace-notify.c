@@ -164,6 +164,7 @@ struct call {
 	bool touched_host;
 	size_t nr_touched;
 	char *touched[CALL_MAX_TOUCHED];
+	bool touched_job[CALL_MAX_TOUCHED]; /* trace_fast_wrote()'s @job */
 	bool emulated;  /* answered by the tracer: return @val, no CONTINUE */
 	long long val;
 };
@@ -185,6 +186,10 @@ static void note_touched(struct call *c, const struct res *r)
 		c->touched_all = true;
 		return;
 	}
+	c->touched_job[c->nr_touched] =
+		r->where != W_HOST && c->create == CREATE_NONE &&
+		(r->status == RES_MISSING ||
+		 (r->status == RES_FOUND && !S_ISLNK(r->st.st_mode)));
 	c->touched[c->nr_touched++] = xstrdup(r->path.buf);
 	if (r->where != W_INTERNAL)
 		c->touched_host = true;
@@ -334,9 +339,13 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 	}
 	/* a write is walked every time: what it touches is logged */
 	if (op && !c->write && !w.stale) {
+		long id;
+
 		seen_key(&t->scratch_key, op, follow, c->create, resolve, base, name);
-		if (strmap_get(&t->seen, t->scratch_key.buf, t->scratch_key.len) != -1) {
+		id = trace_seen_find(t, t->scratch_key.buf, t->scratch_key.len);
+		if (id >= 0) {
 			c->seen = true;
+			t->last_seen_id = id;
 			return false; /* recorded before: nothing new */
 		}
 		strbuf_addbuf(&r->key, &t->scratch_key);
@@ -422,7 +431,7 @@ static bool resolve_fd(struct call *c, int fd, char op, struct res *r)
 	if (op) {
 		strbuf_reset(&r->key);
 		strbuf_addf(&r->key, "%c:%s", op, base.buf);
-		if (strmap_has(&c->t->seen, r->key.buf))
+		if (trace_seen_find(c->t, r->key.buf, r->key.len) >= 0)
 			goto out;
 	}
 	if (!still_valid(c))
@@ -507,7 +516,7 @@ static void on_xattr(struct call *c, int dirfd, uint64_t addr, bool follow,
 		    !trace_record_always_changing(c->t, r.hostpath.buf, c->sc))
 			trace_record_xattrs(c->t, &r, c->sc);
 		if (write && r.where == W_HOST)
-			trace_forget_seen(c->t);
+			trace_forget_seen_path(c->t, r.path.buf);
 		else
 			trace_res_seen(c->t, &r);
 	}
@@ -585,7 +594,7 @@ static void on_settime(struct call *c, int dirfd, uint64_t addr, bool follow,
 			trace_jobtime_unmark(c->t, r.path.buf, TRACE_TIMES_SET);
 		if (r.where == W_HOST) {
 			record_copy_up(c, &r);
-			trace_forget_seen(c->t);
+			trace_forget_seen_path(c->t, r.path.buf);
 		}
 	}
 	trace_res_release(&r);
@@ -620,7 +629,7 @@ static void on_lookup_copy_up(struct call *c, int dirfd, uint64_t addr,
  * A path the call creates when missing (mkdir, symlink, link, bind...),
  * its path in the job's view added to @view if given. A host path made
  * the job's own is looked at again by a later lookup
- * (trace_forget_seen()).
+ * (trace_forget_seen_path()).
  */
 static void on_create_view(struct call *c, int dirfd, uint64_t addr, struct strbuf *view)
 {
@@ -631,7 +640,7 @@ static void on_create_view(struct call *c, int dirfd, uint64_t addr, struct strb
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
 		trace_res_seen(c->t, &r);
 		if (r.where == W_HOST)
-			trace_forget_seen(c->t);
+			trace_forget_seen_path(c->t, r.path.buf);
 		if (view && r.where != W_INTERNAL)
 			strbuf_addbuf(view, &r.path);
 	}
@@ -694,15 +703,12 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr,
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
 		if (c->copy_up)
 			record_copy_up(c, &r);
-		if (r.where != W_INTERNAL) {
-			trace_forget_resolutions(c->t);
-			trace_fast_forget(c->t);
-		}
+		if (r.where != W_INTERNAL)
+			trace_forget_resolutions(c->t, r.path.buf);
 		if (view)
 			strbuf_addbuf(view, &r.path);
 	} else if (!c->stale) {
-		trace_forget_resolutions(c->t);
-		trace_fast_forget(c->t);
+		trace_forget_resolutions(c->t, NULL);
 		if (!c->nr_touched)
 			note_touched(c, NULL);
 	}
@@ -788,7 +794,7 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 	check_record(c, &r);
 out:
 	if (c->forget_seen)
-		trace_forget_seen(c->t);
+		trace_forget_seen_path(c->t, r.path.buf);
 	c->forget_seen = false;
 	trace_res_release(&r);
 }
@@ -987,7 +993,9 @@ static void on_bind(struct call *c, uint64_t addr, uint64_t len)
 	if (n > offsetof(struct sockaddr_un, sun_path) && sun.sun_family == AF_UNIX &&
 	    sun.sun_path[0] && !trace_walk_from_cwd(&w, sun.sun_path, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		c->create = CREATE_NEW; /* the socket, when the name is free */
 		note_touched(c, &r);
+		c->create = CREATE_NONE;
 	}
 	trace_res_release(&r);
 }
@@ -1400,7 +1408,7 @@ static void handle_record(struct trace *t, const struct trace_fast_rec *fr)
 	t->nr_records++;
 	on_notification(&c);
 	if (c.seen)
-		trace_fast_seen_add(t, fr);
+		trace_fast_seen_add(t, fr, t->last_seen_id);
 	call_release(&c);
 }
 
@@ -1486,7 +1494,7 @@ static void before_write_answer(struct call *c)
 	if (!t->fast || !c->write || c->stale || c->error ||
 	    (!c->touched_all && !c->touched_host))
 		return;
-	trace_fast_wrote(t, (const char *const *)c->touched,
+	trace_fast_wrote(t, (const char *const *)c->touched, c->touched_job,
 			 c->touched_all ? 0 : c->nr_touched);
 }
 

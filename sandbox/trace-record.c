@@ -107,16 +107,116 @@ void trace_record_xattrs(struct trace *t, const struct res *r, const char *sc)
 	trace_record_xattrs_path(t, r->hostpath.buf, sc);
 }
 
-void trace_forget_resolutions(struct trace *t)
+void trace_forget_resolutions(struct trace *t, const char *path)
 {
-	strmap_clear(&t->seen);
 	strmap_clear(&t->hostdirs);
+	if (path)
+		trace_forget_seen_path(t, path);
+	else
+		trace_forget_seen(t);
 }
 
 void trace_forget_seen(struct trace *t)
 {
+	size_t i;
+
 	strmap_clear(&t->seen);
+	t->nr_seen_ids = 0;
+	strmap_clear(&t->visited);
+	for (i = 0; i < t->nr_visit_nodes; i++) {
+		free(t->visit_nodes[i].ids);
+		free(t->visit_nodes[i].kids);
+	}
+	t->nr_visit_nodes = 0;
 	trace_fast_forget(t); /* and the channel's copy (DESIGN §3.1) */
+}
+
+long trace_seen_find(const struct trace *t, const char *key, size_t len)
+{
+	long id = strmap_get(&t->seen, key, len);
+
+	return id >= 0 && t->seen_valid[id] ? id : -1;
+}
+
+bool trace_seen_valid(const struct trace *t, long id)
+{
+	return id >= 0 && (size_t)id < t->nr_seen_ids && t->seen_valid[id];
+}
+
+/* The node of the visited job-view @path (absolute, clean), made if new. */
+static long visit_node(struct trace *t, const char *path, size_t len)
+{
+	long n = strmap_get(&t->visited, path, len), parent;
+	const char *sl;
+
+	if (n >= 0)
+		return n;
+	/* its parent first ("/" has none): the tree a forget walks down */
+	sl = len > 1 ? memrchr(path, '/', len) : NULL;
+	parent = sl ? visit_node(t, path, sl == path ? 1 : (size_t)(sl - path)) : -1;
+	ALLOC_GROW(t->visit_nodes, t->nr_visit_nodes + 1, t->alloc_visit_nodes);
+	n = (long)t->nr_visit_nodes++;
+	memset(&t->visit_nodes[n], 0, sizeof(t->visit_nodes[n]));
+	strmap_put(&t->visited, path, len, n);
+	if (parent >= 0) {
+		struct visit_node *pn = &t->visit_nodes[parent];
+
+		ALLOC_GROW(pn->kids, pn->nr_kids + 1, pn->alloc_kids);
+		pn->kids[pn->nr_kids++] = n;
+	}
+	return n;
+}
+
+long trace_seen_enter(struct trace *t, const struct res *r)
+{
+	long id = strmap_put(&t->seen, r->key.buf, r->key.len, (long)t->nr_seen_ids);
+	const char *p, *end = r->visited.buf + r->visited.len;
+
+	if (id < 0) {
+		ALLOC_GROW(t->seen_valid, t->nr_seen_ids + 1, t->alloc_seen_ids);
+		id = (long)t->nr_seen_ids++;
+	}
+	t->seen_valid[id] = true;
+	for (p = r->visited.buf; p < end; p += strlen(p) + 1) {
+		long n = visit_node(t, p, strlen(p)); /* may move visit_nodes */
+		struct visit_node *vn = &t->visit_nodes[n];
+
+		if (vn->nr_ids && vn->ids[vn->nr_ids - 1] == id)
+			continue; /* "." and ".." visit a path twice */
+		ALLOC_GROW(vn->ids, vn->nr_ids + 1, vn->alloc_ids);
+		vn->ids[vn->nr_ids++] = id;
+	}
+	return id;
+}
+
+void trace_forget_seen_path(struct trace *t, const char *path)
+{
+	long n = strmap_get(&t->visited, path, strlen(path));
+	long *stack = NULL;
+	size_t nr = 0, alloc = 0, i;
+	bool dropped = false;
+
+	if (n < 0)
+		return; /* no lookup of the set looked at it or below it */
+	ALLOC_GROW(stack, nr + 1, alloc);
+	stack[nr++] = n;
+	while (nr) {
+		struct visit_node *vn = &t->visit_nodes[stack[--nr]];
+
+		for (i = 0; i < vn->nr_ids; i++) {
+			dropped |= t->seen_valid[vn->ids[i]];
+			t->seen_valid[vn->ids[i]] = false;
+		}
+		vn->nr_ids = 0;
+		if (!vn->nr_kids)
+			continue; /* (kids is NULL then) */
+		ALLOC_GROW(stack, nr + vn->nr_kids, alloc);
+		memcpy(stack + nr, vn->kids, vn->nr_kids * sizeof(*stack));
+		nr += vn->nr_kids;
+	}
+	free(stack);
+	if (dropped)
+		trace_fast_seen_drop(t);
 }
 
 void trace_jobtime_mark(struct trace *t, const char *path, unsigned flags)
@@ -237,6 +337,13 @@ void trace_records_release(struct trace *t)
 	free(t->obs);
 	free(t->map);
 	strmap_release(&t->seen);
+	free(t->seen_valid);
+	strmap_release(&t->visited);
+	for (i = 0; i < t->nr_visit_nodes; i++) {
+		free(t->visit_nodes[i].ids);
+		free(t->visit_nodes[i].kids);
+	}
+	free(t->visit_nodes);
 	strmap_release(&t->hostdirs);
 	strbuf_release(&t->scratch_name);
 	strbuf_release(&t->scratch_base);

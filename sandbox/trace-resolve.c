@@ -99,7 +99,8 @@ static void host_path(const struct sbx_layer *l, const char *p, struct strbuf *h
  * the last component) for the walk @w. For W_HOST, *@hostpath is where to
  * look at it in the host. *@forced: @p is host state because a write
  * after @w's record touched it (DESIGN §3.1), whatever the upper
- * directory says.
+ * directory says; a path those writes found and left the job's own is
+ * W_JOB, whatever the upper directory says now.
  */
 static enum where where_is(const struct walk *w, const char *p,
 			   struct strbuf *hostpath, bool *forced)
@@ -136,9 +137,16 @@ static enum where where_is(const struct walk *w, const char *p,
 	rel = p + strlen(l->mountpoint);
 	while (*rel == '/')
 		rel++;
-	if (w->stale && trace_fast_touched(t, p, w->gen)) {
-		*forced = true;
-		goto host;
+	if (w->stale) {
+		switch (trace_fast_touched(t, p, w->gen)) {
+		case FAST_UNTOUCHED:
+			break;
+		case FAST_TOUCHED_JOB:
+			return W_JOB; /* whatever the upper directory says now */
+		case FAST_TOUCHED:
+			*forced = true;
+			goto host;
+		}
 	}
 	slash = strrchr(p, '/');
 	if (slash && slash != p && *rel) {
@@ -207,13 +215,14 @@ void trace_res_release(struct res *r)
 	strbuf_release(&r->path);
 	strbuf_release(&r->hostpath);
 	strbuf_release(&r->key);
+	strbuf_release(&r->visited);
 }
 
 bool trace_res_seen(struct trace *t, const struct res *r)
 {
 	if (r->key.len && r->where == W_HOST && !r->forced &&
 	    (r->status == RES_FOUND || r->status == RES_MISSING)) {
-		strmap_add(&t->seen, r->key.buf);
+		t->last_seen_id = trace_seen_enter(t, r);
 		return true;
 	}
 	return false;
@@ -591,6 +600,15 @@ static int view_at(struct lookup *lk, const char **rel)
  * Where r->path lives and its lstat (in the host for host state, in the
  * job's view otherwise). Returns 0 or an errno.
  */
+/* The walk looks at r->path: a seen entry's outcome depends on it. */
+static void visit(struct lookup *lk)
+{
+	struct res *r = lk->r;
+
+	if (r->key.len)
+		strbuf_add(&r->visited, r->path.buf, r->path.len + 1);
+}
+
 static int lstat_in_view(struct lookup *lk)
 {
 	struct res *r = lk->r;
@@ -598,6 +616,7 @@ static int lstat_in_view(struct lookup *lk)
 	bool forced = false;
 	int dfd;
 
+	visit(lk);
 	lk->forced = false;
 	r->where = where_is(lk->w, r->path.buf, &r->hostpath, &forced);
 	if (forced)
@@ -771,6 +790,7 @@ static enum step step_lookup(struct lookup *lk)
 	 */
 	if (!lk->last && !lk->w->stale &&
 	    strmap_get(&lk->w->t->hostdirs, r->path.buf, r->path.len) != -1) {
+		visit(lk);
 		r->where = W_HOST;
 		host_path(layer_for(lk->w->t, r->path.buf), r->path.buf, &r->hostpath);
 		memset(&r->st, 0, sizeof(r->st));

@@ -212,7 +212,8 @@ no:
 
 /*
  * Whether the tracer already has this lookup (fastpath.h, the seen
- * table), with the seen epoch unchanged since before the call.
+ * table), with the seen epoch and the write generation unchanged since
+ * before the call.
  */
 static int already_seen(const struct pending *pd, uint32_t nr, const uint64_t args[4])
 {
@@ -227,7 +228,9 @@ static int already_seen(const struct pending *pd, uint32_t nr, const uint64_t ar
 		if (e == h)
 			break;
 	}
-	return __atomic_load_n(&hdr->seen_epoch, __ATOMIC_ACQUIRE) == pd->epoch;
+	/* no forgetting, and no write, since before the call (fastpath.h) */
+	return __atomic_load_n(&hdr->seen_epoch, __ATOMIC_ACQUIRE) == pd->epoch &&
+	       __atomic_load_n(&hdr->gen, __ATOMIC_ACQUIRE) == pd->gen;
 }
 
 /*

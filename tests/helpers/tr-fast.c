@@ -144,6 +144,29 @@ static void chan_publish(struct fp_header *h, const struct fp_rec *r, const char
 	__atomic_store_n(&s->seq, FP_SEQ_PUBLISHED(pos), __ATOMIC_RELEASE);
 }
 
+/*
+ * Take a position in the channel and never publish it: a producer
+ * preempted between the two, as a loaded machine makes them.
+ */
+static void chan_hold(struct fp_header *h)
+{
+	while (__atomic_fetch_sub(&h->free, 1, __ATOMIC_ACQUIRE) <= 0) {
+		__atomic_fetch_add(&h->free, 1, __ATOMIC_RELEASE);
+		usleep(1000);
+	}
+	__atomic_fetch_add(&h->head, 1, __ATOMIC_RELAXED);
+}
+
+/* A record of a stat of PATH that found a regular file with @size bytes. */
+static void publish_found(struct fp_header *h, uint64_t gen, const char *path, uint64_t size,
+			  int64_t mtime)
+{
+	struct fp_rec r = { .nr = SYS_newfstatat, .ret = 0, .gen = gen,
+			    .st = { .mode = S_IFREG | 0644, .size = size, .mtime_sec = mtime } };
+
+	chan_publish(h, &r, path);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -211,6 +234,22 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "lookups") && argc >= 3) { /* PATH...: all of the above */
 		for (int i = 2; i < argc; i++)
 			lookups(argv[i]);
+	} else if (!strcmp(cmd, "stat-write-stat") && argc >= 4) {
+		/*
+		 * WRITE PATH...: stat each PATH; a notified call (every
+		 * record is handled before it); open WRITE for writing
+		 * ("-": nothing); stat each PATH again
+		 */
+		int i;
+
+		for (i = 3; i < argc; i++)
+			stat(argv[i], &st);
+		if (chdir(".") < 0)
+			return 1;
+		if (strcmp(argv[2], "-") && (fd = open(argv[2], O_WRONLY | O_CLOEXEC)) >= 0)
+			close(fd);
+		for (i = 3; i < argc; i++)
+			stat(argv[i], &st);
 	} else if (!strcmp(cmd, "read-unlink") && argc == 3) { /* read, then remove */
 		do_open(argv[2]);
 		stat(argv[2], &st);
@@ -264,7 +303,7 @@ int main(int argc, char **argv)
 
 		execve(argv[2], argv + 2, empty);
 		return 127;
-	} else if (!strcmp(cmd, "stale-stat") && argc == 3) {
+	} else if (!strcmp(cmd, "stale-stat") && (argc == 3 || argc == 4)) {
 		/*
 		 * A stat of PATH that missed it, published only after a
 		 * notified write touched PATH (a record in flight across a
@@ -276,7 +315,53 @@ int main(int argc, char **argv)
 
 		r.gen = __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE);
 		syscall(SYS_chmod, argv[2], 0644);
+		/* the job's file appears in the (fake) upper directory */
+		if (argc == 4 && (fd = open(argv[3], O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) >= 0)
+			close(fd);
 		chan_publish(h, &r, argv[2]);
+	} else if (!strcmp(cmd, "hole-stat") && argc == 4) {
+		/*
+		 * A stat of PATH, the job's own file (in the fake upper
+		 * directory as UPPATH), published behind a position another
+		 * producer holds; then the job renames its file away (the
+		 * upper's copy goes). The record is of a call made before
+		 * that write, and must be judged before it.
+		 */
+		struct fp_header *h = chan_map();
+
+		chan_hold(h);
+		publish_found(h, __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE), argv[2], 2, 0);
+		syscall(SYS_unlink, argv[3]);
+	} else if (!strcmp(cmd, "hole-lying") && argc == 4) {
+		/* hazard (b) behind a held position: judged, and it taints */
+		struct fp_header *h = chan_map();
+
+		chan_hold(h);
+		publish_found(h, __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE), argv[2],
+			      123456789, 1);
+		syscall(SYS_chmod, argv[3], 0644); /* a write (ENOENT) */
+	} else if (!strcmp(cmd, "inflight-unlink") && argc == 4) {
+		/*
+		 * A stat of PATH, the job's own file (UPPATH in the fake
+		 * upper), in flight across the job's removal of it: its
+		 * generation is older than the removal's.
+		 */
+		struct fp_header *h = chan_map();
+		uint64_t gen = __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE);
+
+		syscall(SYS_unlink, argv[2]);	/* what the tracer sees */
+		syscall(SYS_unlink, argv[3]);	/* what overlayfs would do */
+		publish_found(h, gen, argv[2], 2, 0);
+	} else if (!strcmp(cmd, "inflight-lying") && argc == 3) {
+		/*
+		 * A stat of PATH, a host file, that saw other data than it
+		 * has, in flight across a write to it (a failing mkdir)
+		 */
+		struct fp_header *h = chan_map();
+		uint64_t gen = __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE);
+
+		syscall(SYS_mkdir, argv[2], 0755);
+		publish_found(h, gen, argv[2], 123456789, 1);
 	} else if (!strcmp(cmd, "lying-stat") && argc == 3) {
 		/* a stat that saw PATH with other data than it has (hazard b) */
 		struct fp_header *h = chan_map();

@@ -961,6 +961,40 @@ TEST(test_fast_equivalence)
 }
 
 /*
+ * A write forgets only the lookups that went through the path it wrote
+ * (DESIGN §3 "When"): a stat repeated after a write elsewhere is answered
+ * from the seen table (no record), one repeated after a write of its own
+ * path is published again. The observations are those of the notified
+ * path all the same.
+ */
+TEST(test_fast_forget_per_path)
+{
+	struct fixtures fx;
+	struct trace_counts none, other, own;
+
+	if (fast_mode)
+		return; /* one test makes both runs */
+	fixtures_make(&fx);
+	none = same_both_ways(fast_helper, &plain,
+			      (const char *const[]){ "stat-write-stat", "-", fx.file,
+						     fx.subfile, NULL });
+	other = same_both_ways(fast_helper, &plain,
+			       (const char *const[]){ "stat-write-stat", fx.subfile, fx.file,
+						      fx.chain, NULL });
+	CHECK(none.records >= 2);
+	none = same_both_ways(fast_helper, &plain,
+			      (const char *const[]){ "stat-write-stat", "-", fx.file,
+						     fx.chain, NULL });
+	CHECK_EQ_INT((int)other.records, (int)none.records);
+	own = same_both_ways(fast_helper, &plain,
+			     (const char *const[]){ "stat-write-stat", fx.file, fx.file,
+						    fx.chain, NULL });
+	/* fx.chain resolves through fx.file (l2 -> l -> f): both again */
+	CHECK_EQ_INT((int)own.records, (int)none.records + 2);
+	fixtures_release(&fx);
+}
+
+/*
  * Programs the library is not in: a static binary, and one exec'd with an
  * empty environment. Everything is notified; nothing is lost.
  */
@@ -1034,28 +1068,82 @@ TEST(test_fast_threads_overflow)
 }
 
 /*
+ * A fake layer for the ordering tests: what the upper directory U holds
+ * is job state, the rest of the lower directory L host state; U itself is
+ * private, as the real upper directory is out of the job's view. Used in
+ * place (cfg points into it).
+ */
+struct fake_layer {
+	const char *low, *up;
+	struct sbx_layer l;
+	const char *priv[1];
+	struct trace_config cfg;
+};
+
+static void fake_layer_init(struct fake_layer *fl)
+{
+	fl->low = unit_tmpdir();
+	fl->up = unit_tmpdir();
+	fl->l = (struct sbx_layer){ .mountpoint = (char *)fl->low, .lower = (char *)fl->low,
+				    .upper = (char *)fl->up, .work = NULL };
+	fl->priv[0] = fl->up;
+	fl->cfg = (struct trace_config){ .trace = true, .layers = &fl->l, .nr_layers = 1,
+					 .private_paths = fl->priv, .nr_private_paths = 1 };
+}
+
+/*
+ * Run the fast helper's ordering case @cmd on @p and @p_up in @fl; check
+ * that the job's own @p is neither tainted over nor recorded.
+ */
+static void job_state_case(struct fake_layer *fl, const char *cmd, const char *p,
+			   const char *p_up)
+{
+	int status;
+	struct trace *t = run_prog(fast_helper, &fl->cfg, &status, NULL,
+				   (const char *const[]){ cmd, p, p_up, NULL });
+
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	CHECK(!has_taint(t, "input changed"));
+	HASNT(t, TRACE_ABSENT, p);
+	HASNT(t, TRACE_STAT, p);
+	if (unit_current_failed)
+		dump(t);
+	trace_free(t);
+}
+
+/* The same for a lying record of the host file @f: it must taint. */
+static void host_change_case(struct fake_layer *fl, const char *cmd, const char *f,
+			     const char *other)
+{
+	int status;
+	struct trace *t = run_prog(fast_helper, &fl->cfg, &status, NULL,
+				   (const char *const[]){ cmd, f, other, NULL });
+
+	CHECK(has_taint(t, "input changed during the run"));
+	trace_free(t);
+}
+
+/*
  * Ordering (DESIGN §3.1): a record of a call made before a notified
  * write, read after it, is judged by the host state even where the
- * upper directory now has the job's file (a fake layer: what U holds is
- * job state).
+ * upper directory now has the job's file.
  */
 TEST(test_fast_stale_record)
 {
-	const char *low = unit_tmpdir(), *up = unit_tmpdir();
-	_cleanup_free_ char *p = path_join(low, "later");
-	_cleanup_free_ char *p_up = fixture(up, "later", "the job's");
-	_cleanup_free_ char *f = fixture(low, "f", "file\n");
-	struct sbx_layer l = { .mountpoint = (char *)low, .lower = (char *)low,
-			       .upper = (char *)up, .work = NULL };
-	struct trace_config cfg = { .trace = true, .layers = &l, .nr_layers = 1 };
+	struct fake_layer fl;
 	int status;
 	struct trace *t;
 
 	if (!fast_mode)
 		return; /* it writes the channel itself */
-	(void)p_up;
-	t = run_prog(fast_helper, &cfg, &status, NULL,
-		     (const char *const[]){ "stale-stat", p, NULL });
+	fake_layer_init(&fl);
+	_cleanup_free_ char *p = path_join(fl.low, "later");
+	_cleanup_free_ char *p_up = path_join(fl.up, "later");
+	_cleanup_free_ char *f = fixture(fl.low, "f", "file\n");
+
+	/* the job stats a missing path, then makes it: the absence stays */
+	t = run_prog(fast_helper, &fl.cfg, &status, NULL,
+		     (const char *const[]){ "stale-stat", p, p_up, NULL });
 	CHECK_EQ_INT(WEXITSTATUS(status), 0);
 	HAS(t, TRACE_ABSENT, p); /* not dropped as the job's own state */
 	CHECK(!has_taint(t, "input changed"));
@@ -1063,10 +1151,45 @@ TEST(test_fast_stale_record)
 		dump(t);
 	trace_free(t);
 	/* hazard (b): the record saw other data than the host has */
-	t = run_prog(fast_helper, &cfg, &status, NULL,
-		     (const char *const[]){ "lying-stat", f, NULL });
-	CHECK(has_taint(t, "input changed during the run"));
-	trace_free(t);
+	host_change_case(&fl, "lying-stat", f, NULL);
+}
+
+/*
+ * Two orders a loaded machine gives, each with the job's own temporary
+ * file (in the fake upper directory) and with a host file that changed:
+ * - "hole-": a record published behind a position another producer
+ *   holds (preempted between taking it and publishing: t5040's rsync
+ *   under load) is still judged before the next notified write; here a
+ *   stat of the job's temporary file, which the job then renames away.
+ *   Judged after, the file would be missing from the host where the
+ *   call found it: "input changed during the run".
+ * - "inflight-": a record in flight across a write (its generation
+ *   older): a path the write found and left the job's own is the job's
+ *   state, whichever came first (the job removing its temporary file
+ *   while another process stats it).
+ * A host change still taints in both.
+ */
+TEST(test_fast_job_state_orders)
+{
+	static const char *const cases[][3] = {
+		{ "hole-stat", ".b.txt.Fbs21x", "hole-lying" },
+		{ "inflight-unlink", ".a.txt.hEKHod", "inflight-lying" },
+	};
+	struct fake_layer fl;
+	size_t i;
+
+	if (!fast_mode)
+		return;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		fake_layer_init(&fl);
+		_cleanup_free_ char *p = path_join(fl.low, cases[i][1]);
+		_cleanup_free_ char *p_up = fixture(fl.up, cases[i][1], "x\n");
+		_cleanup_free_ char *f = fixture(fl.low, "f", "file\n");
+		_cleanup_free_ char *none = path_join(fl.low, "none");
+
+		job_state_case(&fl, cases[i][0], p, p_up);
+		host_change_case(&fl, cases[i][2], f, i ? NULL : none);
+	}
 }
 
 static double now_s(void)
@@ -1141,11 +1264,13 @@ int main(void)
 	RUN_BOTH(test_layers_job_state);
 	RUN_BOTH(test_fast_functions);
 	RUN(test_fast_equivalence);
+	RUN(test_fast_forget_per_path);
 	RUN_BOTH(test_fast_static_and_cleared_env);
 	RUN_BOTH(test_fast_vfork_spawn);
 	RUN(test_fast_threads_overflow);
 	fast_mode = true;
 	RUN(test_fast_stale_record);
+	RUN(test_fast_job_state_orders);
 	fast_mode = false;
 	if (getenv("TRACE_BENCH_N") && *getenv("TRACE_BENCH_N"))
 		RUN(test_cost_per_call);
