@@ -1,9 +1,11 @@
 /*
- * libFuzzer target for the cache entry parser (cache/entry.c).
+ * libFuzzer target for the cache entry parsers (cache/entrybin.c, and
+ * cache/entry.c for version 3's JSON payload).
  *
  * The first input byte chooses the mode: even, the rest is a whole entry
  * file (envelope checks); odd, the rest is a payload that gets a valid
- * envelope, so the fuzzer reaches the JSON checks behind the checksum.
+ * envelope, so the fuzzer reaches the checks behind the checksum: of
+ * version 4's binary payload, or with bit 1 set too, of version 3's JSON.
  *
  * Any input must be rejected with -EBADMSG or decoded, never crash, leak
  * or read out of bounds (built with AddressSanitizer). A decoded entry
@@ -41,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct pc_hash h;
 		uint64_t len = size - 1;
 
-		hdr[8] = 1;
+		hdr[8] = data[0] & 2 ? ENTRY_VERSION_JSON : ENTRY_VERSION;
 		for (i = 0; i < 8; i++)
 			hdr[16 + i] = (unsigned char)(len >> (8 * i));
 		pc_hash_buffer(data + 1, size - 1, &h);
