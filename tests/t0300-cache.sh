@@ -251,6 +251,30 @@ test_expect_success 'cache stats counts outcomes, reasons by category, time save
 	test "$(json_get s.json entries)" = 1
 '
 
+test_expect_success 'counters of format 1 (JSON) are read and carried over; damage counts as zero' '
+	export PROCACHE_DIR="$PWD/st1" &&
+	drv store -k argv=s1 >/dev/null &&
+	for n in $(seq 0 15); do
+		printf "%s" "{\"version\":1,\"hits\":7,\"misses\":1,\"uncacheable\":2,\"errors\":0,\"stores\":1,\"saved_s\":1.5,\"bytes\":0,\"reasons\":{\"syscall mount\":2}}" >"$PROCACHE_DIR/stats/$n" || return 1
+	done &&
+	"$PROCACHE" cache stats --json >s.json &&
+	test "$(json_get s.json hits)" = 112 &&
+	test "$(json_get s.json "uncacheable_reasons.syscall mount")" = 32 &&
+	drv lookup -k argv=s1 >/dev/null &&
+	drv uncacheable "syscall mount" &&
+	"$PROCACHE" cache stats --json >s.json &&
+	test "$(json_get s.json hits)" = 113 &&
+	test "$(json_get s.json "uncacheable_reasons.syscall mount")" = 33 &&
+	# the shards written since are binary (format 2)
+	grep -L version "$PROCACHE_DIR"/stats/[0-9] "$PROCACHE_DIR"/stats/[0-9][0-9] >bin-shards &&
+	test -s bin-shards &&
+	for n in $(seq 0 15); do
+		printf "PCSTATS\\n\\002\\000\\000\\000junk" >"$PROCACHE_DIR/stats/$n" || return 1
+	done &&
+	"$PROCACHE" cache stats --json >s.json &&
+	test "$(json_get s.json hits)" = 0
+'
+
 test_expect_success 'gc to a size keeps the most recently used entries' '
 	export PROCACHE_DIR="$PWD/gc" &&
 	for i in 1 2 3 4 5 6; do
