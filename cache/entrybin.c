@@ -616,6 +616,25 @@ static void rd_change(struct rd *r, struct change *c, bool rel)
 	}
 }
 
+/* Past the key fields without decoding them (ENTRY_DECODE_LOOKUP). */
+static void rd_skip_key_fields(struct rd *r)
+{
+	size_t n = rd_count(r, 9);
+
+	for (size_t i = 0; i < n && !r->why; i++) {
+		for (int k = 0; k < 2 && !r->why; k++) {
+			uint64_t len = rd_u(r, 4);
+
+			if (len > (uint64_t)(r->end - r->p))
+				rd_fail(r, "truncated payload");
+			else
+				r->p += len;
+			if (!k)
+				rd_u(r, 1); /* the type, between tag and value */
+		}
+	}
+}
+
 static void rd_key_fields(struct rd *r, struct cache_entry *e)
 {
 	size_t n = rd_count(r, 9);
@@ -637,26 +656,32 @@ static void rd_key_fields(struct rd *r, struct cache_entry *e)
 	}
 }
 
-int entrybin_decode(const unsigned char *buf, size_t len,
+int entrybin_decode(const unsigned char *buf, size_t len, unsigned flags,
 		    struct cache_entry *e, struct strbuf *err)
 {
 	struct rd r = { buf, buf + len, NULL };
 	struct pc_hash kh, kh2;
-	uint64_t flags, bits;
+	uint64_t pflags, bits;
 	size_t n;
 
-	flags = rd_u(&r, 4);
-	if (flags & ~(uint64_t)EB_BASE_RELATIVE)
+	pflags = rd_u(&r, 4);
+	if (pflags & ~(uint64_t)EB_BASE_RELATIVE)
 		rd_fail(&r, "unknown payload flags");
-	e->base_relative = flags & EB_BASE_RELATIVE;
+	e->base_relative = pflags & EB_BASE_RELATIVE;
 	rd_hash(&r, &kh);
 	pc_hash_to_hex(&kh, e->key_hex);
-	rd_key_fields(&r, e);
-	if (r.why)
-		goto bad;
-	key_fields_hash(e->fields, e->nr_fields, &kh2);
-	if (!pc_hash_equal(&kh, &kh2))
-		return strbuf_error(err, -EBADMSG, "key fields do not hash to the key");
+	if (flags & ENTRY_DECODE_LOOKUP) {
+		rd_skip_key_fields(&r);
+		e->fields_skipped = true;
+	} else {
+		rd_key_fields(&r, e);
+		if (r.why)
+			goto bad;
+		key_fields_hash(e->fields, e->nr_fields, &kh2);
+		if (!pc_hash_equal(&kh, &kh2))
+			return strbuf_error(err, -EBADMSG,
+					    "key fields do not hash to the key");
+	}
 
 	n = rd_count(&r, 6);
 	e->pre = xcalloc(n ? n : 1, sizeof(*e->pre));
@@ -732,6 +757,8 @@ void entry_encode(struct cache_entry *e, struct strbuf *out)
 	struct pc_hash h;
 	size_t len;
 
+	if (e->fields_skipped)
+		BUG("entry_encode() of an entry read without its key fields");
 	if (e->nr_pre)
 		qsort(e->pre, e->nr_pre, sizeof(*e->pre), pre_cmp);
 	e->format = ENTRY_VERSION;
@@ -753,6 +780,12 @@ void entry_encode(struct cache_entry *e, struct strbuf *out)
 
 int entry_decode(const void *buf, size_t len, struct cache_entry **out,
 		 struct strbuf *err)
+{
+	return entry_decode_flags(buf, len, 0, out, err);
+}
+
+int entry_decode_flags(const void *buf, size_t len, unsigned flags,
+		       struct cache_entry **out, struct strbuf *err)
 {
 	const unsigned char *p = buf;
 	struct cache_entry *e;
@@ -786,7 +819,8 @@ int entry_decode(const void *buf, size_t len, struct cache_entry **out,
 		r = entry_json_decode((const char *)p + ENTRY_HEADER_LEN,
 				      (size_t)plen, e, err);
 	else
-		r = entrybin_decode(p + ENTRY_HEADER_LEN, (size_t)plen, e, err);
+		r = entrybin_decode(p + ENTRY_HEADER_LEN, (size_t)plen, flags,
+				    e, err);
 	if (r < 0) {
 		cache_entry_free(e);
 		return -EBADMSG;

@@ -201,6 +201,7 @@ struct cache_entry {
 	/* the entry format it was read from (0: not read; encoded as the
 	 * current one), which says how its id is computed */
 	unsigned format;
+	bool fields_skipped; /* ENTRY_DECODE_LOOKUP */
 };
 
 struct cache_record {
@@ -288,6 +289,16 @@ void entry_compute_id(const struct cache_entry *e, char id[ENTRY_ID_LEN + 1]);
  */
 int entry_decode(const void *buf, size_t len, struct cache_entry **out,
 		 struct strbuf *err);
+/*
+ * ENTRY_DECODE_LOOKUP: what a lookup needs. A version 4 entry's key
+ * fields are walked (bounds-checked) but not decoded nor rehashed: the
+ * key alone says which job an entry is for, and it is checked against
+ * the entry's file name (entryfile_read()). The entry then has no fields
+ * (nr_fields 0, fields_skipped) and entry_encode() refuses it.
+ */
+#define ENTRY_DECODE_LOOKUP 1u
+int entry_decode_flags(const void *buf, size_t len, unsigned flags,
+		       struct cache_entry **out, struct strbuf *err);
 /* The payload as JSON (used by encode and cache_entry_json). */
 struct cJSON *entry_to_json(const struct cache_entry *e, bool for_show);
 void entry_release(struct cache_entry *e);
@@ -311,7 +322,7 @@ void entrybin_encode(const struct cache_entry *e, struct strbuf *out);
 void entrybin_encode_pres(const struct cache_entry *e, struct strbuf *out);
 /* Parse a payload into @e (zeroed; entry_release() it on failure too).
  * 0, or -EBADMSG with the reason in @err. Never crashes (fuzzed). */
-int entrybin_decode(const unsigned char *buf, size_t len,
+int entrybin_decode(const unsigned char *buf, size_t len, unsigned flags,
 		    struct cache_entry *e, struct strbuf *err);
 /*
  * The blobs @e references, stdout's and stderr's first, then each FILE
@@ -454,9 +465,9 @@ void blob_drop(struct cache *c, const struct pc_hash *h);
 
 /* ---- entryfile.c: entry files under keys/ ------------------------------ */
 /* Read and decode the entry file @relpath ("ab/<key>/<id>.entry") under
- * keys/. -ENOENT when it is gone, -EBADMSG when corrupt. Fills mtime and
- * file_size. */
-int entryfile_read(struct cache *c, const char *relpath,
+ * keys/, with entry_decode_flags()' @flags. -ENOENT when it is gone,
+ * -EBADMSG when corrupt. Fills mtime and file_size. */
+int entryfile_read(struct cache *c, const char *relpath, unsigned flags,
 		   struct cache_entry **out, struct strbuf *err);
 /*
  * Make a base-relative entry's paths absolute under the cache's base

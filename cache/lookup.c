@@ -823,7 +823,7 @@ static int nearest_key(struct cache *c, const struct cache_walk_item *it,
 		_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 
 		candidate_relpath(it->id, &cands[i], &rel);
-		if (entryfile_read(c, rel.buf, &e, &err) < 0)
+		if (entryfile_read(c, rel.buf, 0, &e, &err) < 0)
 			e = NULL;
 	}
 	cands_free(cands, nc);
@@ -987,7 +987,7 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		struct cache_entry *e;
 
 		candidate_relpath(k->hex, &cands[i], &rel);
-		r = entryfile_read(c, rel.buf, &e, &why);
+		r = entryfile_read(c, rel.buf, ENTRY_DECODE_LOOKUP, &e, &why);
 		t2 = mono_s();
 		tm->read_s += t2 - t;
 		t = t2;

@@ -377,8 +377,19 @@ TEST(test_json_entries_read)
  * The sample entry's binary payload with the string @from (its length
  * and bytes) replaced by @to (@to_len bytes), re-enveloped.
  */
+static int decode_bin_edited_flags(const char *from, const void *to,
+				   size_t to_len, unsigned flags,
+				   struct strbuf *err);
+
 static int decode_bin_edited(const char *from, const void *to, size_t to_len,
 			     struct strbuf *err)
+{
+	return decode_bin_edited_flags(from, to, to_len, 0, err);
+}
+
+static int decode_bin_edited_flags(const char *from, const void *to,
+				   size_t to_len, unsigned flags,
+				   struct strbuf *err)
 {
 	struct cache_record *r = sample_record();
 	struct strbuf buf = STRBUF_INIT, pat = STRBUF_INIT, out = STRBUF_INIT;
@@ -400,8 +411,14 @@ static int decode_bin_edited(const char *from, const void *to, size_t to_len,
 		strbuf_add(&out, len, 4);
 		strbuf_add(&out, to, to_len);
 		strbuf_add(&out, at + pat.len, (size_t)(buf.buf + buf.len - at) - pat.len);
+		struct cache_entry *e = NULL;
+
 		envelope(out.buf, out.len, 4, &buf);
-		ret = decode_err(&buf, err);
+		strbuf_reset(err);
+		ret = entry_decode_flags(buf.buf, buf.len, flags, &e, err);
+		if (e && flags & ENTRY_DECODE_LOOKUP)
+			CHECK(e->fields_skipped && !e->nr_fields && e->nr_pre == 10);
+		cache_entry_free(e);
 	}
 	cache_record_free(r);
 	strbuf_release(&buf);
@@ -416,6 +433,7 @@ TEST(test_binary_payload_checks)
 {
 	struct cache_record *r = sample_record();
 	struct strbuf buf = STRBUF_INIT, bad = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf whole = STRBUF_INIT;
 	struct cache_entry *e = NULL;
 	struct cache_output_pre o = { .mode = S_IFREG | 0644, .uid = 1, .gid = 2,
 		.create = true, .create_mode = 0644, .create_uid = 1, .create_gid = 2,
@@ -434,6 +452,11 @@ TEST(test_binary_payload_checks)
 	CHECK_EQ_INT(BIN_EDIT("/src", "/src/."), -EBADMSG);
 	CHECK_EQ_INT(BIN_EDIT("cc", "gcc"), -EBADMSG);
 	CHECK(strstr(err.buf, "do not hash to the key") != NULL);
+	/* a lookup reads no key field (the key is checked against the
+	 * file's name), but still walks them within bounds */
+	CHECK_EQ_INT(decode_bin_edited_flags("cc", "gcc", 3, ENTRY_DECODE_LOOKUP, &err), 0);
+	CHECK_EQ_INT(decode_bin_edited_flags("cc", "gc", 2, ENTRY_DECODE_LOOKUP, &err), 0);
+
 	CHECK_EQ_INT(BIN_EDIT("uname.release", "uname.nodename"), -EBADMSG);
 	CHECK_EQ_INT(BIN_EDIT("../x", ""), -EBADMSG);
 	CHECK_EQ_INT(BIN_EDIT("user.empty", "user.zzz"), -EBADMSG);
@@ -469,12 +492,22 @@ TEST(test_binary_payload_checks)
 		}
 	}
 	cache_entry_free(e);
+	e = NULL;
+	/* the number of key fields (after the flags and the key): too many */
+	strbuf_reset(&bad);
+	strbuf_add(&bad, buf.buf + ENTRY_HEADER_LEN, buf.len - ENTRY_HEADER_LEN);
+	le_put((unsigned char *)bad.buf + 20, 0x7fffffff, 4);
+	envelope(bad.buf, bad.len, 4, &whole);
+	CHECK_EQ_INT(entry_decode_flags(whole.buf, whole.len, ENTRY_DECODE_LOOKUP, &e, &err), -EBADMSG);
+	CHECK(strstr(err.buf, "count larger") != NULL);
+	CHECK(e == NULL);
 	strbuf_addch(&buf, 0);
 	envelope(buf.buf + ENTRY_HEADER_LEN, buf.len - ENTRY_HEADER_LEN, 4, &bad);
 	CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
 	CHECK(strstr(err.buf, "bytes after") != NULL);
 	cache_record_free(r);
 	strbuf_release(&buf);
+	strbuf_release(&whole);
 	strbuf_release(&bad);
 	strbuf_release(&err);
 }
