@@ -1,19 +1,11 @@
 /*
- * The cache entry format: its specification, encoding, parsing (never
- * trusting the input: entries are fuzzed) and JSON form, and the
- * accessors of a struct cache_entry. No I/O here: the entry files are
- * read by cache/entryfile.c and written by cache/store.c.
- *
- * An entry file (keys/ab/<key>/<id>.entry) is an envelope followed by a
- * payload. Envelope, 40 bytes, integers little-endian:
- *
- *	 0  8	magic "PCENTRY\n"
- *	 8  4	format version, 3 (2: before extended attributes, 1:
- *		before times; not read any more: their keys are of an
- *		older key format, never looked up)
- *	12  4	flags, 0 (any other value: rejected)
- *	16  8	payload length; must be exactly the rest of the file
- *	24 16	XXH3-128 of the payload (canonical, as struct pc_hash)
+ * The JSON form of a cache entry: the payload of entry files of format
+ * version 3 (still read; version 4, binary, is what is written: the
+ * envelope and that payload are cache/entrybin.c's) and what `procache
+ * cache show --json` prints, with its parser (never trusting the input:
+ * entries are fuzzed); the accessors of a struct cache_entry. No I/O
+ * here: the entry files are read by cache/entryfile.c and written by
+ * cache/store.c.
  *
  * The payload is one JSON object (compact, UTF-8 except for path bytes,
  * which cJSON carries as they are). Every key below is required unless
@@ -79,9 +71,9 @@
  * 0..07777. mtime/ctime are decimal strings because nanosecond times do
  * not fit JSON's exact integers.
  *
- * The entry id (the file name) is the first 64 bits, in hex, of the
- * XXH3-128 of the compact JSON of the sorted preconditions array: two runs
- * that observed the same things converge on one name.
+ * The id of a version 3 entry (its file name) is the first 64 bits, in
+ * hex, of the XXH3-128 of the compact JSON of the sorted preconditions
+ * array (entry_json_id()).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -93,7 +85,6 @@
 
 #include "cache/cache.h"
 #include "cache/internal.h"
-#include "common/le.h"
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/hash.h"
@@ -124,6 +115,13 @@ bool entry_path_is_safe(const char *path, bool allow_root)
 	if (!path || path_unsafe_reason(path, PATH_ABSOLUTE))
 		return false;
 	return allow_root || path[1];
+}
+
+bool entry_path_valid(const char *path, bool allow_root, bool rel)
+{
+	if (rel && *path != '/' && (!strcmp(path, ".") || path_is_safe_relative(path)))
+		return true;
+	return entry_path_is_safe(path, allow_root);
 }
 
 const char *pre_kind_name(enum pre_kind k)
@@ -533,17 +531,7 @@ cJSON *cache_entry_json(const struct cache_entry *e)
 	return entry_to_json(e, true);
 }
 
-static int pre_cmp(const void *a, const void *b)
-{
-	const struct precondition *x = a, *y = b;
-	int r = strcmp(x->path, y->path);
-
-	if (r)
-		return r;
-	return (int)x->kind - (int)y->kind;
-}
-
-void entry_compute_id(const struct cache_entry *e, char id[ENTRY_ID_LEN + 1])
+void entry_json_id(const struct cache_entry *e, char id[ENTRY_ID_LEN + 1])
 {
 	_cleanup_cjson_ cJSON *pre = pre_array_json(e);
 	_cleanup_free_ char *pre_text = json_print_compact(pre);
@@ -554,33 +542,6 @@ void entry_compute_id(const struct cache_entry *e, char id[ENTRY_ID_LEN + 1])
 	pc_hash_to_hex(&h, hex);
 	memcpy(id, hex, ENTRY_ID_LEN);
 	id[ENTRY_ID_LEN] = '\0';
-}
-
-void entry_encode(struct cache_entry *e, struct strbuf *out)
-{
-	_cleanup_cjson_ cJSON *root = NULL;
-	_cleanup_free_ char *text = NULL;
-	unsigned char hdr[ENTRY_HEADER_LEN];
-	struct pc_hash h;
-	size_t len;
-
-	if (e->nr_pre)
-		qsort(e->pre, e->nr_pre, sizeof(*e->pre), pre_cmp);
-	entry_compute_id(e, e->id_hex);
-	snprintf(e->name, sizeof(e->name), "%s/%s", e->key_hex, e->id_hex);
-
-	root = entry_to_json(e, false);
-	text = json_print_compact(root);
-	len = strlen(text);
-	pc_hash_buffer(text, len, &h);
-	memcpy(hdr, ENTRY_MAGIC, 8);
-	le_put(hdr + 8, ENTRY_VERSION, 4);
-	le_put(hdr + 12, 0, 4);
-	le_put(hdr + 16, len, 8);
-	memcpy(hdr + 24, h.b, 16);
-	strbuf_reset(out);
-	strbuf_add(out, hdr, sizeof(hdr));
-	strbuf_add(out, text, len);
 }
 
 /* ---- decoding --------------------------------------------------------- */
@@ -625,11 +586,7 @@ static int get_path(const cJSON *o, char **out, bool allow_root, bool rel,
 	const char *s;
 
 	TRY_JSON(json_get_str(o, "path", &s, true, err));
-	if (rel && *s != '/' && (!strcmp(s, ".") || path_is_safe_relative(s))) {
-		*out = xstrdup(s);
-		return 0;
-	}
-	if (!entry_path_is_safe(s, allow_root))
+	if (!entry_path_valid(s, allow_root, rel))
 		return bad(err, "unsafe path '%.200s'", s);
 	*out = xstrdup(s);
 	return 0;
@@ -1082,45 +1039,17 @@ static int decode_payload(const cJSON *root, struct cache_entry *e,
 	return 0;
 }
 
-int entry_decode(const void *buf, size_t len, struct cache_entry **out,
-		 struct strbuf *err)
+int entry_json_decode(const char *text, size_t len, struct cache_entry *e,
+		      struct strbuf *err)
 {
-	const unsigned char *p = buf;
 	_cleanup_cjson_ cJSON *root = NULL;
-	struct cache_entry *e;
-	struct pc_hash h;
-	uint64_t plen;
-	int r;
 
-	*out = NULL;
-	if (len < ENTRY_HEADER_LEN)
-		return bad(err, "truncated (%zu bytes)", len);
-	if (memcmp(p, ENTRY_MAGIC, 8))
-		return bad(err, "bad magic");
-	if (le_get(p + 8, 4) != ENTRY_VERSION)
-		return bad(err, "unsupported entry version %" PRIu64,
-			   le_get(p + 8, 4));
-	if (le_get(p + 12, 4) != 0)
-		return bad(err, "unknown flags");
-	plen = le_get(p + 16, 8);
-	if (plen != len - ENTRY_HEADER_LEN)
-		return bad(err, "truncated or overlong (payload %" PRIu64
-				" bytes, file has %zu)",
-			   plen, len - ENTRY_HEADER_LEN);
-	pc_hash_buffer(p + ENTRY_HEADER_LEN, (size_t)plen, &h);
-	if (memcmp(h.b, p + 24, 16))
-		return bad(err, "checksum mismatch");
-	if (json_parse((const char *)p + ENTRY_HEADER_LEN, (size_t)plen, &root,
-		       err) < 0)
+	if (json_parse(text, len, &root, err) < 0)
 		return -EBADMSG;
-	e = xcalloc(1, sizeof(*e));
-	r = decode_payload(root, e, err);
-	if (r < 0) {
+	if (decode_payload(root, e, err) < 0) {
 		if (err && !err->len)
 			strbuf_addstr(err, "bad entry");
-		cache_entry_free(e);
 		return -EBADMSG;
 	}
-	*out = e;
 	return 0;
 }

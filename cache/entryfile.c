@@ -22,8 +22,8 @@
 #include "common/strbuf.h"
 #include "common/banned.h"
 
-int entryfile_read(struct cache *c, const char *relpath,
-		     struct cache_entry **out, struct strbuf *err)
+int entryfile_read(struct cache *c, const char *relpath, unsigned flags,
+		   struct cache_entry **out, struct strbuf *err)
 {
 	_cleanup_strbuf_ struct strbuf buf = STRBUF_INIT;
 	_cleanup_close_ int fd = -1;
@@ -66,7 +66,7 @@ int entryfile_read(struct cache *c, const char *relpath,
 			    strerror((int)-n));
 		return (int)n;
 	}
-	r = entry_decode(buf.buf, buf.len, &e, err);
+	r = entry_decode_flags(buf.buf, buf.len, flags, &e, err);
 	if (r < 0)
 		return r;
 	if (strcmp(e->key_hex, key)) {

@@ -89,7 +89,7 @@ static int gc_collect_entry(struct cache *c, const struct cache_walk_item *it,
 	struct gc_entry *ge;
 	uint64_t size;
 	size_t i = 0;
-	int r = entryfile_read(c, it->rel, &e, &err);
+	int r = entryfile_read(c, it->rel, 0, &e, &err);
 
 	if (r == -ENOENT)
 		return 0;

@@ -27,7 +27,10 @@
  *	walk.c		the walk over entry files and blobs
  *	statcache.c	the stat cache
  *	record.c	cache_record_*(): what a miss records
- *	entry.c		the entry format; cache_entry_*() accessors
+ *	entrybin.c	entry files' bytes: the envelope, the binary
+ *			payload (version 4); entry_encode(), entry_decode()
+ *	entry.c		the JSON form of entries (version 3's payload,
+ *			cache show); cache_entry_*() accessors
  *	key.c		cache_key_*() and key fields
  *	layout.c	the names in the cache directory
  */
@@ -195,6 +198,10 @@ struct cache_entry {
 	uint64_t file_size;
 	/* relative paths under a base directory (DESIGN.md section 12) */
 	bool base_relative, rebased;
+	/* the entry format it was read from (0: not read; encoded as the
+	 * current one), which says how its id is computed */
+	unsigned format;
+	bool fields_skipped; /* ENTRY_DECODE_LOOKUP */
 };
 
 struct cache_record {
@@ -241,12 +248,17 @@ void key_field_value(const struct key_field *f, struct strbuf *out);
  * ("not UTF-8", "bad number", "bad hex", "unknown type"); f->data may
  * then hold a partial value, freed with the fields. */
 const char *key_field_set_value(struct key_field *f, const char *text);
+/* Is f->data/len (f->type's raw bytes, as a binary entry holds them) a
+ * valid value? NULL, or why not (as key_field_set_value()). */
+const char *key_field_check_data(const struct key_field *f);
 /* Describe a key field's value for people ("PATH=/usr/bin", "1000"). */
 char *key_field_display(const struct key_field *f);
 
-/* ---- entry.c: the entry format ----------------------------------------- */
+/* ---- entry.c, entrybin.c: the entry format ----------------------------- */
 #define ENTRY_MAGIC "PCENTRY\n"
-#define ENTRY_VERSION 3u
+/* Written: 4 (a binary payload, cache/entrybin.c); also read: 3 (JSON). */
+#define ENTRY_VERSION 4u
+#define ENTRY_VERSION_JSON 3u
 #define ENTRY_HEADER_LEN 40
 /* Entries larger than this are refused (corrupt, or not ours). */
 #define ENTRY_MAX_LEN ((uint64_t)1 << 30)
@@ -264,8 +276,10 @@ void entry_encode(struct cache_entry *e, struct strbuf *out);
 void entry_paths_relativize(struct cache_entry *e, const char *base);
 void entry_paths_rebase(struct cache_entry *e, const char *base);
 /* The id of @e: the first 64 bits, in hex, of the XXH3-128 of its
- * preconditions' compact JSON, in the order they are (sorted, as
- * entry_encode() leaves them and as a parsed entry has them). */
+ * preconditions as its format encodes them (version 4: their binary
+ * encoding; an entry read from a version 3 file: their compact JSON), in
+ * the order they are (sorted, as entry_encode() leaves them and as a
+ * parsed entry has them). */
 void entry_compute_id(const struct cache_entry *e, char id[ENTRY_ID_LEN + 1]);
 /*
  * Parse @len bytes as an entry. Returns 0 and *@out, or -EBADMSG with the
@@ -275,12 +289,41 @@ void entry_compute_id(const struct cache_entry *e, char id[ENTRY_ID_LEN + 1]);
  */
 int entry_decode(const void *buf, size_t len, struct cache_entry **out,
 		 struct strbuf *err);
+/*
+ * ENTRY_DECODE_LOOKUP: what a lookup needs. A version 4 entry's key
+ * fields are walked (bounds-checked) but not decoded nor rehashed: the
+ * key alone says which job an entry is for, and it is checked against
+ * the entry's file name (entryfile_read()). The entry then has no fields
+ * (nr_fields 0, fields_skipped) and entry_encode() refuses it.
+ */
+#define ENTRY_DECODE_LOOKUP 1u
+int entry_decode_flags(const void *buf, size_t len, unsigned flags,
+		       struct cache_entry **out, struct strbuf *err);
 /* The payload as JSON (used by encode and cache_entry_json). */
 struct cJSON *entry_to_json(const struct cache_entry *e, bool for_show);
 void entry_release(struct cache_entry *e);
 /* Safe absolute path: "/" then path_is_safe_relative(); "/" alone only
  * with @allow_root. */
 bool entry_path_is_safe(const char *path, bool allow_root);
+/* A path an entry may hold: entry_path_is_safe(), or, in a base-relative
+ * entry (@rel), "." or path_is_safe_relative(). */
+bool entry_path_valid(const char *path, bool allow_root, bool rel);
+
+/* JSON, version 3 (entry.c): parse the payload @text into @e (zeroed;
+ * entry_release() it on failure too), 0 or -EBADMSG with why in @err;
+ * the id such an entry has (entry_compute_id() of a version 3 entry). */
+int entry_json_decode(const char *text, size_t len, struct cache_entry *e,
+		      struct strbuf *err);
+void entry_json_id(const struct cache_entry *e, char id[ENTRY_ID_LEN + 1]);
+
+/* ---- entrybin.c: the binary payload (format version 4) ----------------- */
+/* Append @e's payload / its preconditions part (what names it) to @out. */
+void entrybin_encode(const struct cache_entry *e, struct strbuf *out);
+void entrybin_encode_pres(const struct cache_entry *e, struct strbuf *out);
+/* Parse a payload into @e (zeroed; entry_release() it on failure too).
+ * 0, or -EBADMSG with the reason in @err. Never crashes (fuzzed). */
+int entrybin_decode(const unsigned char *buf, size_t len, unsigned flags,
+		    struct cache_entry *e, struct strbuf *err);
 /*
  * The blobs @e references, stdout's and stderr's first, then each FILE
  * change's, with their sizes: start with *@i = 0; false after the last.
@@ -422,9 +465,9 @@ void blob_drop(struct cache *c, const struct pc_hash *h);
 
 /* ---- entryfile.c: entry files under keys/ ------------------------------ */
 /* Read and decode the entry file @relpath ("ab/<key>/<id>.entry") under
- * keys/. -ENOENT when it is gone, -EBADMSG when corrupt. Fills mtime and
- * file_size. */
-int entryfile_read(struct cache *c, const char *relpath,
+ * keys/, with entry_decode_flags()' @flags. -ENOENT when it is gone,
+ * -EBADMSG when corrupt. Fills mtime and file_size. */
+int entryfile_read(struct cache *c, const char *relpath, unsigned flags,
 		   struct cache_entry **out, struct strbuf *err);
 /*
  * Make a base-relative entry's paths absolute under the cache's base

@@ -224,6 +224,20 @@ char *key_field_display(const struct key_field *f)
 	return strbuf_detach(&sb, NULL);
 }
 
+const char *key_field_check_data(const struct key_field *f)
+{
+	switch (f->type) {
+	case 's':
+		return utf8_valid((const unsigned char *)f->data, f->len) ?
+			NULL : "not UTF-8";
+	case 'u':
+		return f->len == 8 ? NULL : "bad number";
+	case 'x':
+		return NULL;
+	}
+	return "unknown type";
+}
+
 const char *key_field_set_value(struct key_field *f, const char *v)
 {
 	size_t len = strlen(v), k;

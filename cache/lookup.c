@@ -80,13 +80,13 @@ struct lookup {
 static struct memo *memo_get(struct lookup *l, const char *path)
 {
 	size_t len = strlen(path);
-	long i = strmap_get(l->paths, path, len);
+	/* one probe: the index of a known path, or a new one for @path */
+	long i = strmap_put(l->paths, path, len, (long)l->nr);
 
 	if (i >= 0)
 		return &l->memos[i];
 	ALLOC_GROW(l->memos, l->nr + 1, l->alloc);
 	memset(&l->memos[l->nr], 0, sizeof(l->memos[l->nr]));
-	strmap_put(l->paths, path, len, (long)l->nr);
 	return &l->memos[l->nr++];
 }
 
@@ -526,6 +526,9 @@ static bool check_entry(struct lookup *l, const struct cache_entry *e,
 	bool all = true;
 	size_t i;
 
+	/* room for a memo per path at once: growing it by doubling copied
+	 * (and faulted in) most of it again */
+	ALLOC_GROW(l->memos, l->nr + e->nr_pre, l->alloc);
 	for (i = 0; i < e->nr_pre; i++) {
 		const struct precondition *p = &e->pre[i];
 
@@ -820,7 +823,7 @@ static int nearest_key(struct cache *c, const struct cache_walk_item *it,
 		_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 
 		candidate_relpath(it->id, &cands[i], &rel);
-		if (entryfile_read(c, rel.buf, &e, &err) < 0)
+		if (entryfile_read(c, rel.buf, 0, &e, &err) < 0)
 			e = NULL;
 	}
 	cands_free(cands, nc);
@@ -984,7 +987,7 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 		struct cache_entry *e;
 
 		candidate_relpath(k->hex, &cands[i], &rel);
-		r = entryfile_read(c, rel.buf, &e, &why);
+		r = entryfile_read(c, rel.buf, ENTRY_DECODE_LOOKUP, &e, &why);
 		t2 = mono_s();
 		tm->read_s += t2 - t;
 		t = t2;

@@ -78,7 +78,7 @@ static int ls_one(struct cache *c, const struct cache_walk_item *wi,
 	struct ls_state *ls = data;
 	struct cache_ls_item *it;
 	struct cache_entry *e;
-	int r = entryfile_read(c, wi->rel, &e, &err);
+	int r = entryfile_read(c, wi->rel, 0, &e, &err);
 
 	if (r == -ENOENT)
 		return 0;
@@ -224,7 +224,7 @@ int cache_entry_load(struct cache *c, const char *name,
 		free(f.match);
 		return -EEXIST;
 	}
-	r = entryfile_read(c, f.match, out, &why);
+	r = entryfile_read(c, f.match, 0, out, &why);
 	if (r < 0)
 		strbuf_addf(err, "cannot load cache entry '%s': %s", name,
 			    r == -ENOENT ? "it was removed" : why.buf);

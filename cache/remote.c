@@ -674,7 +674,7 @@ static int backfill(struct cache *c, struct cache_remote *rm,
 		return r;
 	stats_count_store(c, (int64_t)(n->bytes_down - before));
 	layout_entry_rel(e->key_hex, e->id_hex, &rel);
-	r = entryfile_read(c, rel.buf, hit, &why);
+	r = entryfile_read(c, rel.buf, 0, hit, &why);
 	if (r < 0)
 		return strbuf_error(err, r, "cannot read back entry '%s': %s",
 				    rel.buf, why.buf);

@@ -3,17 +3,28 @@
  * summary of `cache stats` (the counters summed, the store scanned with
  * cache/walk.c).
  *
- * Format of $CACHE/stats/<n> (n = 0..15, chosen as pid % 16): one JSON
- * object, compact,
+ * Format of $CACHE/stats/<n> (n = 0..15, chosen as pid % 16), version 2,
+ * integers little-endian: read and written on every run, so binary (no
+ * JSON parser nor printer in a hit's process):
+ *
+ *	 0  8	magic "PCSTATS\n"
+ *	 8  4	version, 2
+ *	12  4	R, the number of reason categories (at most 256)
+ *	16 96	u64 hits, misses, uncacheable, errors, stores; saved_s (an
+ *		IEEE double's bits); i64 bytes; u64 remote_hits,
+ *		remote_misses, remote_errors, remote_bytes_up,
+ *		remote_bytes_down
+ *     112	R times: u8 length (1..127), the category's bytes, u64 count
+ *	then 16 bytes: XXH3-128 of all the bytes before
+ *
+ * Version 1 (before issue 18) was one compact JSON object,
  *
  *	{"version": 1, "hits": N, "misses": N, "uncacheable": N,
  *	 "errors": N, "stores": N, "saved_s": X, "bytes": B,
  *	 "reasons": {"<category>": N, ...},
- *	 "remote_hits": N, "remote_misses": N, "remote_errors": N,
- *	 "remote_bytes_up": N, "remote_bytes_down": N}
+ *	 "remote_hits": N, ... (optional: as zero when absent)}
  *
- * The remote_* keys (DESIGN.md section 11) are optional: a shard
- * written before they existed reads as zero for them.
+ * still read (its counts carry over when the shard is next written).
  * N are counts, X seconds of job time saved by hits, B a signed byte
  * count: the change of the store's size made by the stores and removals
  * counted in this shard (gc resets the shards to the size it measured).
@@ -39,46 +50,73 @@
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/fdio.h"
+#include "common/hash.h"
 #include "common/json.h"
+#include "common/le.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
 
-#define STATS_VERSION 1
+#define STATS_MAGIC "PCSTATS\n"
+#define STATS_VERSION 2
+#define STATS_HEADER_LEN 112
+#define STATS_MAX_REASONS 256
+#define STATS_REASON_MAX 127
 
 struct shard {
 	uint64_t hits, misses, uncacheable, errors, stores;
 	double saved_s;
 	int64_t bytes;
-	cJSON *reasons; /* object */
+	struct reason_count {
+		char name[STATS_REASON_MAX + 1];
+		uint64_t n;
+	} *reasons;
+	size_t nr_reasons, alloc_reasons;
 	struct cache_remote_counts remote;
 };
 
 static void shard_release(struct shard *s)
 {
-	cJSON_Delete(s->reasons);
+	free(s->reasons);
 	memset(s, 0, sizeof(*s));
 }
 
-static void shard_read(struct cache *c, unsigned n, struct shard *s)
+/* Add @n to category @name (cut to STATS_REASON_MAX bytes). */
+static void shard_add_reason(struct shard *s, const char *name, size_t len,
+			     uint64_t n)
+{
+	size_t i;
+
+	if (len > STATS_REASON_MAX)
+		len = STATS_REASON_MAX;
+	for (i = 0; i < s->nr_reasons; i++)
+		if (!strncmp(s->reasons[i].name, name, len) &&
+		    !s->reasons[i].name[len]) {
+			s->reasons[i].n += n;
+			return;
+		}
+	if (s->nr_reasons == STATS_MAX_REASONS)
+		return;
+	ALLOC_GROW(s->reasons, s->nr_reasons + 1, s->alloc_reasons);
+	memcpy(s->reasons[i].name, name, len);
+	s->reasons[i].name[len] = '\0';
+	s->reasons[i].n = n;
+	s->nr_reasons++;
+}
+
+/* Version 1, JSON: 0, or -1 if it is not a valid one. */
+static int shard_parse_json(const struct strbuf *sb, struct shard *s)
 {
 	static const char *const keys[] = { "version", "hits", "misses", "uncacheable", "errors", "stores", "saved_s", "bytes", "reasons", "remote_hits", "remote_misses", "remote_errors", "remote_bytes_up", "remote_bytes_down", NULL };
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
 	_cleanup_cjson_ cJSON *root = NULL;
-	char name[16];
-	const cJSON *reasons, *saved;
+	const cJSON *reasons, *saved, *it;
 	uint64_t version = 0;
 
-	memset(s, 0, sizeof(*s));
-	s->reasons = cJSON_CreateObject();
-	snprintf(name, sizeof(name), "%u", n);
-	if (strbuf_read_file_at(&sb, c->stats_fd, name, 256) <= 0)
-		return;
-	if (json_parse(sb.buf, sb.len, &root, NULL) < 0 ||
+	if (json_parse(sb->buf, sb->len, &root, NULL) < 0 ||
 	    json_check_keys(root, keys, NULL) < 0 ||
 	    json_get_u64(root, "version", &version, true, NULL) < 0 ||
-	    version != STATS_VERSION)
-		goto bad;
+	    version != 1)
+		return -1;
 	if (json_get_u64(root, "hits", &s->hits, true, NULL) < 0 ||
 	    json_get_u64(root, "misses", &s->misses, true, NULL) < 0 ||
 	    json_get_u64(root, "uncacheable", &s->uncacheable, true, NULL) < 0 ||
@@ -91,44 +129,112 @@ static void shard_read(struct cache *c, unsigned n, struct shard *s)
 	    json_get_u64(root, "remote_errors", &s->remote.errors, false, NULL) == -EINVAL ||
 	    json_get_u64(root, "remote_bytes_up", &s->remote.bytes_up, false, NULL) == -EINVAL ||
 	    json_get_u64(root, "remote_bytes_down", &s->remote.bytes_down, false, NULL) == -EINVAL)
-		goto bad;
+		return -1;
 	saved = cJSON_GetObjectItemCaseSensitive(root, "saved_s");
 	if (!cJSON_IsNumber(saved) || !(saved->valuedouble >= 0))
-		goto bad;
+		return -1;
 	s->saved_s = saved->valuedouble;
-	cJSON_Delete(s->reasons);
-	s->reasons = cJSON_Duplicate(reasons, true);
-	return;
-bad:
-	debug("ignoring damaged counter file '%s/stats/%s'", c->path, name);
-	shard_release(s);
-	s->reasons = cJSON_CreateObject();
+	cJSON_ArrayForEach(it, reasons)
+		if (cJSON_IsNumber(it) && it->valuedouble >= 1 && *it->string)
+			shard_add_reason(s, it->string, strlen(it->string),
+					 (uint64_t)it->valuedouble);
+	return 0;
+}
+
+/* Version 2, binary: 0, or -1 if it is not a valid one. */
+static int shard_parse(const struct strbuf *sb, struct shard *s)
+{
+	const unsigned char *p = (const unsigned char *)sb->buf;
+	const unsigned char *end = p + sb->len;
+	uint64_t *fields[] = { &s->hits, &s->misses, &s->uncacheable,
+		&s->errors, &s->stores, NULL, NULL, &s->remote.hits,
+		&s->remote.misses, &s->remote.errors, &s->remote.bytes_up,
+		&s->remote.bytes_down };
+	struct pc_hash h;
+	uint64_t nr, bits;
+	size_t i;
+
+	if (sb->len < STATS_HEADER_LEN + 16 || memcmp(p, STATS_MAGIC, 8) ||
+	    le_get(p + 8, 4) != STATS_VERSION)
+		return -1;
+	pc_hash_buffer(p, sb->len - 16, &h);
+	if (memcmp(h.b, end - 16, 16))
+		return -1;
+	end -= 16;
+	nr = le_get(p + 12, 4);
+	if (nr > STATS_MAX_REASONS)
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(fields); i++)
+		if (fields[i])
+			*fields[i] = le_get(p + 16 + 8 * i, 8);
+	bits = le_get(p + 16 + 8 * 5, 8);
+	memcpy(&s->saved_s, &bits, sizeof(bits));
+	s->bytes = (int64_t)le_get(p + 16 + 8 * 6, 8);
+	if (!(s->saved_s >= 0))
+		return -1;
+	p += STATS_HEADER_LEN;
+	for (i = 0; i < nr; i++) {
+		size_t len;
+
+		if (p == end || !(len = *p) || len > STATS_REASON_MAX ||
+		    (size_t)(end - p) < 1 + len + 8 || memchr(p + 1, '\0', len))
+			return -1;
+		shard_add_reason(s, (const char *)p + 1, len, le_get(p + 1 + len, 8));
+		p += 1 + len + 8;
+	}
+	return p == end ? 0 : -1;
+}
+
+static void shard_read(struct cache *c, unsigned n, struct shard *s)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	char name[16];
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(name, sizeof(name), "%u", n);
+	if (strbuf_read_file_at(&sb, c->stats_fd, name, 256) <= 0)
+		return;
+	r = sb.buf[0] == '{' ? shard_parse_json(&sb, s) : shard_parse(&sb, s);
+	if (r < 0) {
+		debug("ignoring damaged counter file '%s/stats/%s'", c->path, name);
+		shard_release(s);
+	}
 }
 
 static int shard_write(struct cache *c, unsigned n, const struct shard *s)
 {
-	_cleanup_cjson_ cJSON *o = cJSON_CreateObject();
-	_cleanup_free_ char *text = NULL;
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	const uint64_t fields[] = { s->hits, s->misses, s->uncacheable,
+		s->errors, s->stores, 0, (uint64_t)s->bytes, s->remote.hits,
+		s->remote.misses, s->remote.errors, s->remote.bytes_up,
+		s->remote.bytes_down };
+	unsigned char b[STATS_HEADER_LEN];
+	struct pc_hash h;
 	char name[16];
+	uint64_t bits;
+	size_t i;
 
-	cJSON_AddNumberToObject(o, "version", STATS_VERSION);
-	cJSON_AddNumberToObject(o, "hits", (double)s->hits);
-	cJSON_AddNumberToObject(o, "misses", (double)s->misses);
-	cJSON_AddNumberToObject(o, "uncacheable", (double)s->uncacheable);
-	cJSON_AddNumberToObject(o, "errors", (double)s->errors);
-	cJSON_AddNumberToObject(o, "stores", (double)s->stores);
-	cJSON_AddNumberToObject(o, "saved_s", s->saved_s);
-	cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
-	cJSON_AddItemToObject(o, "reasons", cJSON_Duplicate(s->reasons, true));
-	cJSON_AddNumberToObject(o, "remote_hits", (double)s->remote.hits);
-	cJSON_AddNumberToObject(o, "remote_misses", (double)s->remote.misses);
-	cJSON_AddNumberToObject(o, "remote_errors", (double)s->remote.errors);
-	cJSON_AddNumberToObject(o, "remote_bytes_up", (double)s->remote.bytes_up);
-	cJSON_AddNumberToObject(o, "remote_bytes_down", (double)s->remote.bytes_down);
-	text = json_print_compact(o);
+	memcpy(b, STATS_MAGIC, 8);
+	le_put(b + 8, STATS_VERSION, 4);
+	le_put(b + 12, s->nr_reasons, 4);
+	for (i = 0; i < ARRAY_SIZE(fields); i++)
+		le_put(b + 16 + 8 * i, fields[i], 8);
+	memcpy(&bits, &s->saved_s, sizeof(bits));
+	le_put(b + 16 + 8 * 5, bits, 8);
+	strbuf_add(&sb, b, sizeof(b));
+	for (i = 0; i < s->nr_reasons; i++) {
+		size_t len = strlen(s->reasons[i].name);
+
+		strbuf_addch(&sb, (int)len);
+		strbuf_add(&sb, s->reasons[i].name, len);
+		le_put(b, s->reasons[i].n, 8);
+		strbuf_add(&sb, b, 8);
+	}
+	pc_hash_buffer(sb.buf, sb.len, &h);
+	strbuf_add(&sb, h.b, sizeof(h.b));
 	snprintf(name, sizeof(name), "%u", n);
-	return write_file_atomic_at(c->stats_fd, name, text, strlen(text), 0644,
-				    0);
+	return write_file_atomic_at(c->stats_fd, name, sb.buf, sb.len, 0644, 0);
 }
 
 static int shard_lock(struct cache *c, unsigned n)
@@ -186,8 +292,6 @@ struct outcome_arg {
 static void apply_outcome(struct shard *s, const void *p)
 {
 	const struct outcome_arg *a = p;
-	cJSON *item;
-	char cat[128];
 	size_t len;
 
 	switch (a->o) {
@@ -205,17 +309,10 @@ static void apply_outcome(struct shard *s, const void *p)
 	case CACHE_UNCACHEABLE:
 		s->uncacheable++;
 		len = a->reason ? strcspn(a->reason, ":") : 0;
-		snprintf(cat, sizeof(cat), "%.*s", (int)len,
-			 a->reason ? a->reason : "");
-		if (!*cat)
-			snprintf(cat, sizeof(cat), "unknown");
-		item = cJSON_GetObjectItemCaseSensitive(s->reasons, cat);
-		if (cJSON_IsNumber(item))
-			cJSON_SetNumberValue(item, item->valuedouble + 1);
-		else {
-			cJSON_DeleteItemFromObjectCaseSensitive(s->reasons, cat);
-			cJSON_AddNumberToObject(s->reasons, cat, 1);
-		}
+		if (len)
+			shard_add_reason(s, a->reason, len, 1);
+		else
+			shard_add_reason(s, "unknown", 7, 1);
 		break;
 	}
 }
@@ -302,7 +399,6 @@ static void apply_zero(struct shard *s, const void *p)
 
 	(void)p;
 	shard_release(s);
-	s->reasons = cJSON_CreateObject();
 	s->bytes = bytes;
 }
 
@@ -390,7 +486,6 @@ int cache_stats_get(struct cache *c, struct cache_stats_summary *out,
 	out->uncacheable_reasons = cJSON_CreateObject();
 	for (n = 0; n < CACHE_NR_SHARDS; n++) {
 		struct shard s;
-		cJSON *it;
 
 		shard_read(c, n, &s);
 		out->hits += s.hits;
@@ -405,21 +500,17 @@ int cache_stats_get(struct cache *c, struct cache_stats_summary *out,
 		out->remote.errors += s.remote.errors;
 		out->remote.bytes_up += s.remote.bytes_up;
 		out->remote.bytes_down += s.remote.bytes_down;
-		cJSON_ArrayForEach(it, s.reasons)
-		{
-			cJSON *have;
+		for (size_t i = 0; i < s.nr_reasons; i++) {
+			const struct reason_count *rc = &s.reasons[i];
+			cJSON *have = cJSON_GetObjectItemCaseSensitive(
+				out->uncacheable_reasons, rc->name);
 
-			if (!cJSON_IsNumber(it))
-				continue;
-			have = cJSON_GetObjectItemCaseSensitive(
-				out->uncacheable_reasons, it->string);
 			if (have)
 				cJSON_SetNumberValue(have, have->valuedouble +
-								   it->valuedouble);
+								   (double)rc->n);
 			else
 				cJSON_AddNumberToObject(out->uncacheable_reasons,
-							it->string,
-							it->valuedouble);
+							rc->name, (double)rc->n);
 		}
 		shard_release(&s);
 	}

@@ -88,7 +88,7 @@ static int verify_entry(struct cache *c, const struct cache_walk_item *it,
 	int r;
 
 	verify_progress(v, it);
-	r = entryfile_read(c, it->rel, &e, &why);
+	r = entryfile_read(c, it->rel, 0, &e, &why);
 	if (r == -ENOENT)
 		return 0;
 	if (r == 0) {

@@ -131,8 +131,11 @@ static const char *const ci_run_vars[] = {
 static bool in_table(const char *const *table, size_t n, const char *name,
 		     size_t len)
 {
+	/* strncmp() stops at the first differing byte, mostly the first:
+	 * no strlen() of each of the few hundred names for each variable */
 	for (size_t i = 0; i < n; i++)
-		if (strlen(table[i]) == len && !memcmp(table[i], name, len))
+		if (table[i][0] == name[0] && !strncmp(table[i], name, len) &&
+		    !table[i][len])
 			return true;
 	return false;
 }
@@ -233,8 +236,12 @@ static size_t name_len(const char *assignment)
  */
 static bool in_list(char *const *list, size_t nr, const char *name, size_t len)
 {
-	char *n = xstrndup(name, len);
+	char *n;
 	bool found = false;
+
+	if (!nr)
+		return false;
+	n = xstrndup(name, len);
 
 	for (size_t i = 0; i < nr && !found; i++)
 		found = fnmatch(list[i], n, 0) == 0;

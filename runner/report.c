@@ -26,8 +26,10 @@ void report_init(struct report *rp, const char *path, double start)
 	rp->path = path;
 	rp->fd = -1;
 	rp->start = start;
-	rp->root = cJSON_CreateObject();
+	/* No JSON at all without --report: a hit then needs no cJSON. */
+	rp->root = NULL;
 	if (path) {
+		rp->root = cJSON_CreateObject();
 		rp->fd = open_own_output(path, O_TRUNC);
 		if (rp->fd < 0)
 			die_errno("cannot write report '%s'", path);
@@ -36,18 +38,26 @@ void report_init(struct report *rp, const char *path, double start)
 
 void report_set_str(struct report *rp, const char *key, const char *v)
 {
+	if (!rp->root)
+		return;
 	cJSON_DeleteItemFromObject(rp->root, key);
 	cJSON_AddStringToObject(rp->root, key, v);
 }
 
 void report_set_num(struct report *rp, const char *key, double v)
 {
+	if (!rp->root)
+		return;
 	cJSON_DeleteItemFromObject(rp->root, key);
 	cJSON_AddNumberToObject(rp->root, key, v);
 }
 
 void report_set(struct report *rp, const char *key, cJSON *v)
 {
+	if (!rp->root) {
+		cJSON_Delete(v);
+		return;
+	}
 	cJSON_DeleteItemFromObject(rp->root, key);
 	cJSON_AddItemToObject(rp->root, key, v);
 }
@@ -55,6 +65,8 @@ void report_set(struct report *rp, const char *key, cJSON *v)
 void report_set_strv(struct report *rp, const char *key, char *const *v,
 		     size_t n)
 {
+	if (!rp->root)
+		return;
 	cJSON *arr = cJSON_CreateArray();
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(v[i]));
@@ -97,6 +109,8 @@ static cJSON *applied_json(const struct applied *a, bool kept)
 
 void report_set_applied(struct report *rp, const struct applied *a)
 {
+	if (!rp->root)
+		return;
 	report_set(rp, "outputs", applied_json(a, false));
 	report_set(rp, "kept", applied_json(a, true));
 }

@@ -118,10 +118,13 @@ mkdir -p "$(dirname "$out")"
 #   with dlopen() for a rediss:// remote (its headers are needed);
 # - hiredis is linked statically (the archive has no dependencies; its
 #   protocol parts only: cache/remote-conn.c does the I/O);
-# - libcjson (no archive in Debian) and libc stay shared.
+# - libcjson (no archive in Debian) is not linked either: common/cjson.c
+#   loads libcjson.so.1 with dlopen() at the first JSON a run parses or
+#   prints (a cache hit has none; its header is needed);
+# - libc stays shared.
 static_pkgs="libseccomp libcap-ng libxxhash hiredis"
 static_libs=""
-dynamic_libs="$(pkg-config --libs libcjson)"
+dynamic_libs=""
 for p in $static_pkgs; do
 	libdir=$(pkg-config --variable=libdir "$p")
 	for l in $(pkg-config --libs-only-l "$p"); do

@@ -157,15 +157,25 @@ test_expect_success 'an entry rewritten with a valid checksum but a wrong blob h
 	expect_all &&
 	check_job 5 && test "$(report_status)" = miss &&
 	entry=$(find "$PROCACHE_DIR/keys" -name "*.entry" | head -1) &&
-	# Re-seal the payload with one blob name changed (valid envelope).
-	"$PY" - "$entry" <<-\EOF &&
-	import sys, struct, json
-	p = sys.argv[1]
+	# Re-seal the payload with one blob name changed (valid envelope):
+	# the binary payload holds each blob hash as its 16 bytes.
+	"$PY" - "$entry" "$PROCACHE_DIR/blobs" <<-\EOF &&
+	import os, sys
+	p, blobs = sys.argv[1], sys.argv[2]
 	d = open(p, "rb").read()
-	payload = json.loads(d[40:])
-	ch = [c for c in payload["result"]["changes"] if c.get("blob")][0]
-	ch["blob"] = ("0" if ch["blob"][0] != "0" else "1") + ch["blob"][1:]
-	open(p + ".payload", "wb").write(json.dumps(payload).encode())
+	payload = d[40:]
+	for sub in sorted(os.listdir(blobs)):
+	    for name in sorted(os.listdir(os.path.join(blobs, sub))):
+	        h = bytes.fromhex(name)
+	        if len(h) == 16 and h in payload:
+	            payload = payload.replace(h, bytes([h[0] ^ 1]) + h[1:])
+	            break
+	    else:
+	        continue
+	    break
+	else:
+	    sys.exit("no blob of the entry found in its payload")
+	open(p + ".payload", "wb").write(payload)
 	EOF
 	# The checksum is XXH3-128 in canonical (big-endian) form, as
 	# xxh128sum prints it.

@@ -1,9 +1,13 @@
 /*
- * libFuzzer target for the cache entry parser (cache/entry.c).
+ * libFuzzer target for the cache entry parsers (cache/entrybin.c, and
+ * cache/entry.c for version 3's JSON payload).
  *
  * The first input byte chooses the mode: even, the rest is a whole entry
  * file (envelope checks); odd, the rest is a payload that gets a valid
- * envelope, so the fuzzer reaches the JSON checks behind the checksum.
+ * envelope, so the fuzzer reaches the checks behind the checksum: of
+ * version 4's binary payload, or with bit 1 set too, of version 3's JSON.
+ * Bit 2 set: decoded as a lookup does (ENTRY_DECODE_LOOKUP, the key
+ * fields walked, not read), and not re-encoded.
  *
  * Any input must be rejected with -EBADMSG or decoded, never crash, leak
  * or read out of bounds (built with AddressSanitizer). A decoded entry
@@ -32,25 +36,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cJSON *j;
 
 	struct strbuf wrapped = STRBUF_INIT;
+	unsigned flags;
 	int r;
 
 	if (!size)
 		return 0;
+	flags = data[0] & 4 ? ENTRY_DECODE_LOOKUP : 0;
 	if (data[0] & 1) {
 		unsigned char hdr[ENTRY_HEADER_LEN] = "PCENTRY\n";
 		struct pc_hash h;
 		uint64_t len = size - 1;
 
-		hdr[8] = 1;
+		hdr[8] = data[0] & 2 ? ENTRY_VERSION_JSON : ENTRY_VERSION;
 		for (i = 0; i < 8; i++)
 			hdr[16 + i] = (unsigned char)(len >> (8 * i));
 		pc_hash_buffer(data + 1, size - 1, &h);
 		memcpy(hdr + 24, h.b, 16);
 		strbuf_add(&wrapped, hdr, sizeof(hdr));
 		strbuf_add(&wrapped, data + 1, size - 1);
-		r = entry_decode(wrapped.buf, wrapped.len, &e, &err);
+		r = entry_decode_flags(wrapped.buf, wrapped.len, flags, &e, &err);
 	} else {
-		r = entry_decode(data + 1, size - 1, &e, &err);
+		r = entry_decode_flags(data + 1, size - 1, flags, &e, &err);
 	}
 	strbuf_release(&wrapped);
 	if (r < 0) {
@@ -60,16 +66,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	for (i = 0; i < e->nr_ch; i++)
-		if (!entry_path_is_safe(e->ch[i].path, false))
+		if (!entry_path_valid(e->ch[i].path, false, e->base_relative))
 			abort();
 	for (i = 0; i < e->nr_pre; i++)
 		if (e->pre[i].kind != PRE_HOSTFACT &&
-		    !entry_path_is_safe(e->pre[i].path, true))
+		    !entry_path_valid(e->pre[i].path, true, e->base_relative))
 			abort();
 	j = cache_entry_json(e);
 	if (!j)
 		abort();
 	cJSON_Delete(j);
+	if (e->fields_skipped) {
+		cache_entry_free(e);
+		strbuf_release(&err);
+		return 0;
+	}
 
 	/* encode(decode(x)) decodes, and is a fixed point. */
 	entry_encode(e, &again);

@@ -5,7 +5,7 @@
 # Crashes are written to tests/fuzz/crashes/ and make the script exit
 # non-zero. Targets (default: all):
 #
-#   fuzz-entry    cache entry files and payloads (cache/entry.c)
+#   fuzz-entry    cache entry files and payloads (cache/entrybin.c, entry.c)
 #   fuzz-diff     upper directories the job wrote (sandbox/diff.c), against
 #                 an independent reading of the table in diff.c (root)
 #   fuzz-remote   what a remote cache server answers for an index, an entry
@@ -91,7 +91,7 @@ status=0
 for t in $targets; do
 	case $t in
 	fuzz-entry)
-		build fuzz-entry "" "$top"/cache/entry.c "$top"/cache/key.c "$top"/common/*.c &&
+		build fuzz-entry "" "$top"/cache/entrybin.c "$top"/cache/entry.c "$top"/cache/key.c "$top"/common/*.c &&
 		run fuzz-entry corpus-entry -max_len=65536 || status=1 ;;
 	fuzz-diff)
 		mkdir -p "$out/scratch"

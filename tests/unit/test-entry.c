@@ -1,8 +1,10 @@
 /*
- * The entry format (cache/entry.c): round trip, envelope checks, and the
- * payload checks that make a damaged or foreign entry a miss.
+ * The entry format (cache/entrybin.c, and version 3's JSON payload in
+ * cache/entry.c): round trip, envelope checks, and the payload checks that
+ * make a damaged or foreign entry a miss, in both payload forms.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -10,6 +12,7 @@
 #include "cache/internal.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/le.h"
 
 #include "tests/unit/unit.h"
 
@@ -207,9 +210,9 @@ TEST(test_envelope_checks)
 	}
 	strbuf_reset(&bad);
 	strbuf_addbuf(&bad, &buf);
-	bad.buf[8] = 4;
+	bad.buf[8] = 5;
 	CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
-	CHECK(strstr(err.buf, "version 4") != NULL);
+	CHECK(strstr(err.buf, "version 5") != NULL);
 	bad.buf[8] = 2; /* before extended attributes: not read any more */
 	CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
 	CHECK(strstr(err.buf, "version 2") != NULL);
@@ -226,25 +229,43 @@ TEST(test_envelope_checks)
 	strbuf_release(&err);
 }
 
-/* Wrap @json in a valid envelope. */
-static void envelope(const char *json, struct strbuf *out)
+/* Wrap the payload @p of version @version in a valid envelope. */
+static void envelope(const void *p, size_t len, unsigned version,
+		     struct strbuf *out)
 {
 	unsigned char hdr[ENTRY_HEADER_LEN] = "PCENTRY\n";
-	size_t len = strlen(json);
 	struct pc_hash h;
 	int i;
 
-	hdr[8] = 3;
+	hdr[8] = (unsigned char)version;
 	for (i = 0; i < 8; i++)
 		hdr[16 + i] = (unsigned char)(len >> (8 * i));
-	pc_hash_buffer(json, len, &h);
+	pc_hash_buffer(p, len, &h);
 	memcpy(hdr + 24, h.b, 16);
 	strbuf_reset(out);
 	strbuf_add(out, hdr, sizeof(hdr));
-	strbuf_addstr(out, json);
+	strbuf_add(out, p, len);
 }
 
-/* The sample entry's payload with @from replaced by @to, re-enveloped. */
+/* @r as a version 3 entry (a JSON payload), as procache wrote it before
+ * version 4. */
+static void encode_v3(struct cache_record *r, struct strbuf *out)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	cJSON *j;
+	char *text;
+
+	entry_encode(&r->e, &tmp);	/* sorts, names */
+	j = entry_to_json(&r->e, false);
+	text = json_print_compact(j);
+	envelope(text, strlen(text), 3, out);
+	free(text);
+	cJSON_Delete(j);
+	strbuf_release(&tmp);
+}
+
+/* The sample entry's JSON payload with @from replaced by @to, in a
+ * version 3 envelope. */
 static int decode_edited(const char *from, const char *to, struct strbuf *err)
 {
 	struct cache_record *r = sample_record();
@@ -253,7 +274,7 @@ static int decode_edited(const char *from, const char *to, struct strbuf *err)
 	int ret;
 
 	add_changes(r);
-	encode(r, &buf);
+	encode_v3(r, &buf);
 	strbuf_add(&json, buf.buf + ENTRY_HEADER_LEN, buf.len - ENTRY_HEADER_LEN);
 	at = strstr(json.buf, from);
 	if (!at) {
@@ -266,7 +287,7 @@ static int decode_edited(const char *from, const char *to, struct strbuf *err)
 	strbuf_add(&buf, json.buf, (size_t)(at - json.buf));
 	strbuf_addstr(&buf, to);
 	strbuf_addstr(&buf, at + strlen(from));
-	envelope(buf.buf, &json);
+	envelope(buf.buf, buf.len, 3, &json);
 	ret = decode_err(&json, err);
 	cache_record_free(r);
 	strbuf_release(&buf);
@@ -317,6 +338,180 @@ TEST(test_payload_checks)
 	strbuf_release(&err);
 }
 
+/* Version 3 entries are still read, and keep the id they were named by. */
+TEST(test_json_entries_read)
+{
+	struct cache_record *r = sample_record();
+	struct strbuf v3 = STRBUF_INIT, v4 = STRBUF_INIT, again = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT;
+	struct cache_entry *e3 = NULL, *e4 = NULL;
+	char id[ENTRY_ID_LEN + 1], json_id[ENTRY_ID_LEN + 1];
+
+	add_changes(r);
+	encode_v3(r, &v3);
+	entry_json_id(&r->e, json_id);
+	entry_encode(&r->e, &v4);
+	CHECK(strcmp(json_id, r->e.id_hex) != 0);
+	if (CHECK_EQ_INT(entry_decode(v3.buf, v3.len, &e3, &err), 0) &&
+	    CHECK_EQ_INT(entry_decode(v4.buf, v4.len, &e4, &err), 0)) {
+		entry_compute_id(e3, id);
+		CHECK_EQ_STR(id, json_id);
+		entry_compute_id(e4, id);
+		CHECK_EQ_STR(id, r->e.id_hex);
+		/* the same entry either way: re-encoded, the same bytes */
+		e3->created = e4->created;
+		entry_encode(e3, &again);
+		CHECK_EQ_MEM(again.buf, again.len, v4.buf, v4.len);
+		CHECK_EQ_STR(e3->id_hex, r->e.id_hex);
+	}
+	cache_entry_free(e3);
+	cache_entry_free(e4);
+	cache_record_free(r);
+	strbuf_release(&v3);
+	strbuf_release(&v4);
+	strbuf_release(&again);
+	strbuf_release(&err);
+}
+
+/*
+ * The sample entry's binary payload with the string @from (its length
+ * and bytes) replaced by @to (@to_len bytes), re-enveloped.
+ */
+static int decode_bin_edited_flags(const char *from, const void *to,
+				   size_t to_len, unsigned flags,
+				   struct strbuf *err);
+
+static int decode_bin_edited(const char *from, const void *to, size_t to_len,
+			     struct strbuf *err)
+{
+	return decode_bin_edited_flags(from, to, to_len, 0, err);
+}
+
+static int decode_bin_edited_flags(const char *from, const void *to,
+				   size_t to_len, unsigned flags,
+				   struct strbuf *err)
+{
+	struct cache_record *r = sample_record();
+	struct strbuf buf = STRBUF_INIT, pat = STRBUF_INIT, out = STRBUF_INIT;
+	unsigned char len[4];
+	char *at;
+	int ret = 1000;
+
+	add_changes(r);
+	encode(r, &buf);
+	le_put(len, strlen(from), 4);
+	strbuf_add(&pat, len, 4);
+	strbuf_addstr(&pat, from);
+	at = memmem(buf.buf + ENTRY_HEADER_LEN, buf.len - ENTRY_HEADER_LEN,
+		    pat.buf, pat.len);
+	if (at) {
+		le_put(len, to_len, 4);
+		strbuf_add(&out, buf.buf + ENTRY_HEADER_LEN,
+			   (size_t)(at - buf.buf) - ENTRY_HEADER_LEN);
+		strbuf_add(&out, len, 4);
+		strbuf_add(&out, to, to_len);
+		strbuf_add(&out, at + pat.len, (size_t)(buf.buf + buf.len - at) - pat.len);
+		struct cache_entry *e = NULL;
+
+		envelope(out.buf, out.len, 4, &buf);
+		strbuf_reset(err);
+		ret = entry_decode_flags(buf.buf, buf.len, flags, &e, err);
+		if (e && flags & ENTRY_DECODE_LOOKUP)
+			CHECK(e->fields_skipped && !e->nr_fields && e->nr_pre == 10);
+		cache_entry_free(e);
+	}
+	cache_record_free(r);
+	strbuf_release(&buf);
+	strbuf_release(&pat);
+	strbuf_release(&out);
+	return ret;
+}
+
+#define BIN_EDIT(from, to) decode_bin_edited(from, to, sizeof(to) - 1, &err)
+
+TEST(test_binary_payload_checks)
+{
+	struct cache_record *r = sample_record();
+	struct strbuf buf = STRBUF_INIT, bad = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf whole = STRBUF_INIT;
+	struct cache_entry *e = NULL;
+	struct cache_output_pre o = { .mode = S_IFREG | 0644, .uid = 1, .gid = 2,
+		.create = true, .create_mode = 0644, .create_uid = 1, .create_gid = 2,
+		.parent_mode = S_IFDIR | 01777, .parent_uid = 0, .parent_gid = 0 };
+	struct stat st = { .st_mode = S_IFREG | 0644, .st_size = 7, .st_nlink = 2 };
+
+	/* The harness itself: no edit decodes. */
+	CHECK_EQ_INT(BIN_EDIT("/out/a.o", "/out/a.o"), 0);
+	CHECK_EQ_INT(BIN_EDIT("/out/a.o", "/out/../a.o"), -EBADMSG);
+	CHECK(strstr(err.buf, "unsafe path") != NULL);
+	CHECK_EQ_INT(BIN_EDIT("/out/a.o", "out/a.o"), -EBADMSG);
+	CHECK_EQ_INT(BIN_EDIT("/out/a.o", "/out//a.o"), -EBADMSG);
+	CHECK_EQ_INT(BIN_EDIT("/out/a.o", "/"), -EBADMSG);
+	CHECK_EQ_INT(BIN_EDIT("/out/a.o", ""), -EBADMSG);
+	CHECK_EQ_INT(BIN_EDIT("/out/a.o", "/out/a\0.o"), -EBADMSG);
+	CHECK_EQ_INT(BIN_EDIT("/src", "/src/."), -EBADMSG);
+	CHECK_EQ_INT(BIN_EDIT("cc", "gcc"), -EBADMSG);
+	CHECK(strstr(err.buf, "do not hash to the key") != NULL);
+	/* a lookup reads no key field (the key is checked against the
+	 * file's name), but still walks them within bounds */
+	CHECK_EQ_INT(decode_bin_edited_flags("cc", "gcc", 3, ENTRY_DECODE_LOOKUP, &err), 0);
+	CHECK_EQ_INT(decode_bin_edited_flags("cc", "gc", 2, ENTRY_DECODE_LOOKUP, &err), 0);
+
+	CHECK_EQ_INT(BIN_EDIT("uname.release", "uname.nodename"), -EBADMSG);
+	CHECK_EQ_INT(BIN_EDIT("../x", ""), -EBADMSG);
+	CHECK_EQ_INT(BIN_EDIT("user.empty", "user.zzz"), -EBADMSG);
+	CHECK(strstr(err.buf, "not sorted") != NULL);
+	CHECK_EQ_INT(BIN_EDIT("user.empty", "trusted.overlay.opaque"), -EBADMSG);
+	CHECK_EQ_INT(BIN_EDIT("user.empty", "user.overlay.x"), -EBADMSG);
+	CHECK_EQ_INT(BIN_EDIT("user.empty", "noprefix"), -EBADMSG);
+
+	/* every kind and flag round-trips; trailing bytes are refused */
+	cache_record_add_stat(r, "/etc/f", &st, CACHE_STAT_MTIME);
+	cache_record_add_output(r, "/out/o", &o);
+	encode(r, &buf);
+	for (size_t i = 0; i < r->e.nr_pre; i++)
+		if (!strcmp(r->e.pre[i].path, "/etc/f")) {
+			CHECK(r->e.pre[i].has_mtime && !r->e.pre[i].strict);
+			r->e.pre[i].has_hash = true;
+			pc_hash_buffer("f", 1, &r->e.pre[i].hash);
+		}
+	encode(r, &buf);
+	if (CHECK_EQ_INT(entry_decode(buf.buf, buf.len, &e, &err), 0)) {
+		e->created = r->e.created;
+		entry_encode(e, &bad);
+		CHECK_EQ_MEM(bad.buf, bad.len, buf.buf, buf.len);
+		for (size_t i = 0; i < e->nr_pre; i++) {
+			const struct precondition *p = &e->pre[i];
+
+			if (!strcmp(p->path, "/etc/f") && p->kind == PRE_STAT)
+				CHECK(p->has_mtime && p->has_hash && p->size == 7 &&
+				      p->nlink == 2);
+			if (p->kind == PRE_OUTPUT)
+				CHECK(p->create && p->parent_mode == (S_IFDIR | 01777) &&
+				      p->create_gid == 2 && p->mode == (S_IFREG | 0644));
+		}
+	}
+	cache_entry_free(e);
+	e = NULL;
+	/* the number of key fields (after the flags and the key): too many */
+	strbuf_reset(&bad);
+	strbuf_add(&bad, buf.buf + ENTRY_HEADER_LEN, buf.len - ENTRY_HEADER_LEN);
+	le_put((unsigned char *)bad.buf + 20, 0x7fffffff, 4);
+	envelope(bad.buf, bad.len, 4, &whole);
+	CHECK_EQ_INT(entry_decode_flags(whole.buf, whole.len, ENTRY_DECODE_LOOKUP, &e, &err), -EBADMSG);
+	CHECK(strstr(err.buf, "count larger") != NULL);
+	CHECK(e == NULL);
+	strbuf_addch(&buf, 0);
+	envelope(buf.buf + ENTRY_HEADER_LEN, buf.len - ENTRY_HEADER_LEN, 4, &bad);
+	CHECK_EQ_INT(decode_err(&bad, &err), -EBADMSG);
+	CHECK(strstr(err.buf, "bytes after") != NULL);
+	cache_record_free(r);
+	strbuf_release(&buf);
+	strbuf_release(&whole);
+	strbuf_release(&bad);
+	strbuf_release(&err);
+}
+
 TEST(test_path_safety)
 {
 	CHECK(entry_path_is_safe("/a/b", false));
@@ -336,6 +531,8 @@ int main(void)
 	RUN(test_id_depends_on_preconditions_only);
 	RUN(test_envelope_checks);
 	RUN(test_payload_checks);
+	RUN(test_json_entries_read);
+	RUN(test_binary_payload_checks);
 	RUN(test_path_safety);
 	return unit_done();
 }
