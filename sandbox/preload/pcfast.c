@@ -523,6 +523,36 @@ static int w_faccessat(int dirfd, const char *path, int mode, int flags)
 	return (int)sys_ret(r);
 }
 
+/*
+ * execve of a path that is not there: a PATH search (execvp, posix_spawnp,
+ * gcc's search for `as`) tries each directory in turn, and most tries
+ * fail. Such a try is a stat from the page, recorded as the stat it is,
+ * and answered ENOENT without the notified round trip (DESIGN §3.1
+ * "Failed execs"): execve's lookup is stat's (following symlinks), so
+ * when the stat finds ENOENT the exec at that moment would have failed
+ * with ENOENT too, having done nothing. Anything else (found, another
+ * error, not recordable) is the notified execve.
+ */
+static int w_execve(const char *path, char *const argv[], char *const envp[])
+{
+	struct pending pd;
+	struct stat st;
+	struct fp_stat fst;
+	long r;
+
+	if (fp_begin(&pd, AT_FDCWD, path)) {
+		r = fp_page(SYS_newfstatat, AT_FDCWD, (long)path, (long)&st, 0, 0);
+		if (r == -ENOENT) {
+			memset(&fst, 0, sizeof(fst));
+			fp_commit(&pd, SYS_newfstatat, (uint64_t)(int64_t)AT_FDCWD, 0, 0, r,
+				  &fst, NULL, 0);
+			return (int)sys_ret(r);
+		}
+		give_back();
+	}
+	return (int)sys_ret(sys_raw(SYS_execve, (long)path, (long)argv, (long)envp, 0, 0));
+}
+
 /* ---------------------------------------------------------------------- */
 /* set-up */
 
@@ -560,6 +590,7 @@ static const struct {
 	{ "readlinkat", (void *)w_readlinkat, ALWAYS },
 	{ "access", (void *)w_access, ALWAYS },
 	{ "faccessat", (void *)w_faccessat, IF_FACCESSAT2 },
+	{ "execve", (void *)w_execve, ALWAYS },
 };
 
 #define PAGE_OF(a) ((uintptr_t)(a) & ~(uintptr_t)4095)

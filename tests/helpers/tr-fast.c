@@ -298,6 +298,21 @@ int main(int argc, char **argv)
 		if (posix_spawn(&pid, argv[2], NULL, NULL, argv + 2, environ))
 			return 1;
 		waitpid(pid, NULL, 0);
+	} else if (!strcmp(cmd, "execvp") && argc >= 4) { /* PATHLIST PROG ARGS...: a PATH search */
+		setenv("PATH", argv[2], 1);
+		execvp(argv[3], argv + 3);
+		printf("execvp: %s\n", strerror(errno));
+		fflush(stdout);
+	} else if (!strcmp(cmd, "spawnp") && argc >= 4) { /* PATHLIST PROG ARGS...: posix_spawnp */
+		pid_t pid;
+		int r, ws = 0;
+
+		setenv("PATH", argv[2], 1);
+		r = posix_spawnp(&pid, argv[3], NULL, NULL, argv + 3, environ);
+		if (!r)
+			waitpid(pid, &ws, 0);
+		printf("spawnp: %s, status %d\n", strerror(r), ws);
+		fflush(stdout);
 	} else if (!strcmp(cmd, "exec-envi") && argc >= 3) { /* PROG ARGS...: env -i */
 		char *empty[] = { NULL };
 
