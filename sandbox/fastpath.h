@@ -48,11 +48,9 @@
 #define PROCACHE_SANDBOX_FASTPATH_H
 
 #include <stdint.h>
-#include <string.h>
-#include <sys/sysinfo.h>
 
 #define FP_MAGIC 0x6e61686366637070ull /* "ppcfchan" */
-#define FP_ABI_VERSION 4
+#define FP_ABI_VERSION 3
 
 /*
  * The page with the system-call stub, mapped by the library at this
@@ -142,12 +140,6 @@ struct fp_header {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t nr_slots, slot_size, pad0;
-	/*
-	 * The memory sysinfo(2) shows (fp_sysinfo()), written by the tracer
-	 * before the magic; 0: sysinfo is notified (the tracer lets the
-	 * host's through).
-	 */
-	uint64_t sysinfo_ram;
 	/* producers; atomic */
 	_Alignas(64) uint64_t head;	/* next position */
 	int64_t free;			/* slots not claimed */
@@ -210,23 +202,6 @@ static inline uint64_t fp_call_flags(uint32_t nr, const uint64_t args[4])
 	default:	/* readlink, readlinkat, access */
 		return 0;
 	}
-}
-
-/*
- * What sysinfo(2) shows the job (DESIGN §2 "Host facts"): the one
- * definition for the tracer's answer to a notified call and the
- * library's own. A record of it has no base and no path (nr 99): it
- * tells the tracer the job read the synthesized fact.
- */
-#define FP_NR_SYSINFO 99
-static inline void fp_sysinfo(struct sysinfo *si, uint64_t ram)
-{
-	memset(si, 0, sizeof(*si));
-	si->uptime = 100;
-	si->totalram = ram;
-	si->freeram = ram;
-	si->procs = 1;
-	si->mem_unit = 1;
 }
 
 /*

@@ -96,7 +96,6 @@ static int map_channel(struct trace *t, int fd)
 	h->version = FP_ABI_VERSION;
 	h->nr_slots = FP_NR_SLOTS;
 	h->slot_size = FP_SLOT_SIZE;
-	h->sysinfo_ram = t->cfg.sysinfo_ram;
 	atomic_store_explicit((_Atomic int64_t *)&h->free,
 			      t->cfg.fast_slots && t->cfg.fast_slots < FP_NR_SLOTS ?
 			      t->cfg.fast_slots : FP_NR_SLOTS,
@@ -267,8 +266,7 @@ int trace_fast_pop(struct trace *t, struct trace_fast_rec *out, bool final)
 	if (used > FP_DATA_MAX || d[out->rec->base_len] ||
 	    d[out->rec->base_len + 1 + out->rec->path_len] ||
 	    d[used - 1] || (out->rec->base_len && d[0] != '/') ||
-	    (!out->rec->base_len && d[1] != '/' && out->rec->nr != FP_NR_SYSINFO) ||
-	    (out->rec->nr == FP_NR_SYSINFO && used != 3)) {
+	    (!out->rec->base_len && d[1] != '/')) {
 		f->malformed++;
 		return -EINVAL;
 	}
@@ -438,8 +436,7 @@ void trace_fast_seen_drop(struct trace *t)
 		uint64_t e = atomic_load_explicit((_Atomic uint64_t *)&seen[i],
 						  memory_order_relaxed);
 
-		if (e && e != FP_SEEN_TOMB && f->owner[i] != TRACE_SEEN_ALWAYS &&
-		    !trace_seen_valid(t, f->owner[i]))
+		if (e && e != FP_SEEN_TOMB && !trace_seen_valid(t, f->owner[i]))
 			atomic_store_explicit((_Atomic uint64_t *)&seen[i], FP_SEEN_TOMB,
 					      memory_order_release);
 	}

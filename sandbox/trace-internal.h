@@ -312,8 +312,6 @@ enum fast_touch trace_fast_touched(const struct trace *t, const char *path, uint
  * (trace_forget_resolutions()), so no entry holds any more.
  */
 void trace_fast_seen_add(struct trace *t, const struct trace_fast_rec *fr, long id);
-/* The id of an entry no write forgets (the sysinfo record's: synthesized). */
-#define TRACE_SEEN_ALWAYS (-2L)
 void trace_fast_forget(struct trace *t);
 /* Entries of the seen set were forgotten: drop their copies (@id's). */
 void trace_fast_seen_drop(struct trace *t);

@@ -889,7 +889,12 @@ static void on_sysinfo(struct call *c, uint64_t addr)
 
 	if (!c->t->cfg.sysinfo_ram)
 		return;
-	fp_sysinfo(&si, c->t->cfg.sysinfo_ram);
+	memset(&si, 0, sizeof(si));
+	si.uptime = 100;
+	si.totalram = c->t->cfg.sysinfo_ram;
+	si.freeram = c->t->cfg.sysinfo_ram;
+	si.procs = 1;
+	si.mem_unit = 1;
 	if (!still_valid(c))
 		return;
 	trace_synthetic_read(c->t, "sysinfo(2)");
@@ -1395,16 +1400,6 @@ static void handle_record(struct trace *t, const struct trace_fast_rec *fr)
 	struct call c = { .t = t, .fd = -1, .rec = fr, .nr = (int)fr->rec->nr,
 			  .args = (const __u64 *)fr->rec->args };
 
-	if (c.nr == FP_NR_SYSINFO && t->cfg.sysinfo_ram) {
-		/*
-		 * Answered by the library from the header (fp_sysinfo()), as
-		 * on_sysinfo() would have: no path (trace_fast_pop()).
-		 */
-		t->nr_records++;
-		trace_synthetic_read(t, "sysinfo(2)");
-		trace_fast_seen_add(t, fr, TRACE_SEEN_ALWAYS);
-		return;
-	}
 	if (!is_fast_call(fr->rec)) {
 		trace_taint(t, "fast path: malformed record");
 		return;

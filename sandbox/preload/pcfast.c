@@ -32,7 +32,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "sandbox/fastpath.h"
@@ -99,21 +98,6 @@ static long sys_mmap(long addr, long len, long prot, long flags, long fd, long o
 	return ret;
 }
 
-/* process_vm_writev: six arguments too. */
-static long sys_raw6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
-{
-	long ret;
-	register long r10 __asm__("r10") = a4;
-	register long r8 __asm__("r8") = a5;
-	register long r9 __asm__("r9") = a6;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
 /* libc's convention: -1 and errno for a failure. */
 static long sys_ret(long r)
 {
@@ -160,17 +144,6 @@ static void give_back(void)
 	__atomic_fetch_add(&hdr->free, 1, __ATOMIC_RELEASE);
 }
 
-/* A slot's capacity, if one is free; 1 or 0. */
-static int fp_claim(void)
-{
-	if (__atomic_fetch_sub(&hdr->free, 1, __ATOMIC_ACQUIRE) <= 0) {
-		give_back();
-		__atomic_fetch_add(&hdr->fallbacks, 1, __ATOMIC_RELAXED);
-		return 0;
-	}
-	return 1;
-}
-
 /*
  * Whether (dirfd, path) can be recorded; if so a slot's capacity is
  * claimed (fp_commit() or give_back() must follow) and @pd holds the
@@ -180,8 +153,13 @@ static int fp_begin(struct pending *pd, int dirfd, const char *path)
 {
 	long n;
 
-	if (!hdr || !path || !fp_claim())
+	if (!hdr || !path)
 		return 0;
+	if (__atomic_fetch_sub(&hdr->free, 1, __ATOMIC_ACQUIRE) <= 0) {
+		give_back();
+		__atomic_fetch_add(&hdr->fallbacks, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
 	pd->path = path;
 	pd->path_len = strlen(path);
 	pd->base_len = 0;
@@ -575,40 +553,6 @@ static int w_execve(const char *path, char *const argv[], char *const envp[])
 	return (int)sys_ret(sys_raw(SYS_execve, (long)path, (long)argv, (long)envp, 0, 0));
 }
 
-/*
- * sysinfo(2): the tracer answers a notified one with the memory the view
- * shows (fp_sysinfo()); the library gives the same answer from the
- * channel's header, written into the caller's buffer by the kernel
- * (process_vm_writev to itself, which the filter lets through), so that
- * a bad buffer fails with EFAULT after the same partial write as the
- * tracer's. The record (no path) tells the tracer the job read the
- * synthesized fact; published once (the seen table). Without the header's
- * value, the notified call.
- */
-static int w_sysinfo(struct sysinfo *info)
-{
-	struct pending pd;
-	struct sysinfo si;
-	struct iovec local = { .iov_base = &si, .iov_len = sizeof(si) };
-	struct iovec remote = { .iov_base = info, .iov_len = sizeof(si) };
-	uint64_t ram = hdr ? __atomic_load_n(&hdr->sysinfo_ram, __ATOMIC_RELAXED) : 0;
-	long r;
-
-	if (!ram || !fp_claim())
-		return (int)sys_ret(sys_raw(SYS_sysinfo, (long)info, 0, 0, 0, 0));
-	pd.path = "";
-	pd.path_len = pd.base_len = 0;
-	pd.base[0] = 0;
-	pd.gen = __atomic_load_n(&hdr->gen, __ATOMIC_ACQUIRE);
-	pd.epoch = __atomic_load_n(&hdr->seen_epoch, __ATOMIC_ACQUIRE);
-	fp_sysinfo(&si, ram);
-	r = sys_raw6(SYS_process_vm_writev, sys_raw(SYS_getpid, 0, 0, 0, 0, 0), (long)&local, 1,
-		     (long)&remote, 1, 0);
-	fp_commit(&pd, FP_NR_SYSINFO, 0, 0, 0, r == (long)sizeof(si) ? 0 : -EFAULT, NULL,
-		  NULL, 0);
-	return (int)sys_ret(r == (long)sizeof(si) ? 0 : -EFAULT);
-}
-
 /* ---------------------------------------------------------------------- */
 /* set-up */
 
@@ -647,7 +591,6 @@ static const struct {
 	{ "access", (void *)w_access, ALWAYS },
 	{ "faccessat", (void *)w_faccessat, IF_FACCESSAT2 },
 	{ "execve", (void *)w_execve, ALWAYS },
-	{ "sysinfo", (void *)w_sysinfo, ALWAYS },
 };
 
 #define PAGE_OF(a) ((uintptr_t)(a) & ~(uintptr_t)4095)

@@ -24,7 +24,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -404,21 +403,6 @@ int main(int argc, char **argv)
 			r = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (r < 0)
 			return 1;
-	} else if (!strcmp(cmd, "sysinfo") && argc == 2) { /* twice, then a bad buffer */
-		struct sysinfo si;
-		int r;
-
-		memset(&si, 0x55, sizeof(si));
-		r = sysinfo(&si);
-		printf("%d %lu %lu %lu %lu %lu %lu %ld %u %u %lu %lu\n", r, si.totalram,
-		       si.freeram, si.sharedram, si.bufferram, si.totalswap, si.freeswap,
-		       si.uptime, si.procs, si.mem_unit, si.loads[0], si.totalhigh);
-		r = sysinfo(&si);
-		printf("%d\n", r);
-		errno = 0;
-		r = sysinfo((struct sysinfo *)8);
-		printf("%d %s\n", r, strerror(errno));
-		fflush(stdout);
 	} else if (!strcmp(cmd, "env") && argc == 2) { /* what the job sees */
 		const char *p = getenv("LD_PRELOAD");
 

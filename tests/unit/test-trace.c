@@ -1086,41 +1086,6 @@ TEST(test_fast_exec_probes)
 	fixtures_release(&fx);
 }
 
-/*
- * sysinfo(2), synthesized: notified and answered by the tracer, or
- * answered by the library from the channel's header (DESIGN §3.1). The
- * same values, the same EFAULT, and the read of the fact noted both ways;
- * without a value to show, the host's (nothing noted).
- */
-TEST(test_fast_sysinfo)
-{
-	struct trace_config cfg = { .trace = true, .sysinfo_ram = 3ull << 30 };
-	struct strbuf out = STRBUF_INIT;
-	int status;
-	struct trace *t;
-	struct trace_counts n;
-
-	t = run_prog(fast_helper, &cfg, &status, &out, (const char *const[]){ "sysinfo", NULL });
-	CHECK_EQ_INT(WEXITSTATUS(status), 0);
-	CHECK_EQ_STR(out.buf, "0 3221225472 3221225472 0 0 0 0 100 1 1 0 0\n"
-			      "0\n"
-			      "-1 Bad address\n");
-	CHECK_EQ_INT((int)trace_nr_synthetic(t), 1);
-	if (trace_nr_synthetic(t))
-		CHECK_EQ_STR(trace_synthetic_at(t, 0), "sysinfo(2)");
-	trace_counts(t, &n);
-	if (fast_mode)
-		CHECK(n.records >= 1); /* the library's answer */
-	CHECK_EQ_INT(trace_nr_taints(t), 0);
-	trace_free(t);
-	strbuf_reset(&out);
-	t = RUN_F(&out, "sysinfo");
-	CHECK(strncmp(out.buf, "0 3221225472 ", 13) != 0);
-	CHECK_EQ_INT((int)trace_nr_synthetic(t), 0);
-	trace_free(t);
-	strbuf_release(&out);
-}
-
 /* Children that share the parent's memory, and a spawned program. */
 TEST(test_fast_vfork_spawn)
 {
@@ -1363,7 +1328,6 @@ int main(void)
 	RUN_BOTH(test_fast_static_and_cleared_env);
 	RUN_BOTH(test_fast_vfork_spawn);
 	RUN_BOTH(test_fast_exec_probes);
-	RUN_BOTH(test_fast_sysinfo);
 	RUN(test_fast_threads_overflow);
 	fast_mode = true;
 	RUN(test_fast_stale_record);
