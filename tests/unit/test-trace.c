@@ -889,6 +889,14 @@ TEST(test_fast_functions)
 	CHECK(o && o->times);
 	EXPECT_RECORDS(t);
 	trace_free(t);
+	t = RUN_F(NULL, "xstat", fx.chain); /* glibc < 2.33's __xstat, __lxstat */
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	HAS(t, TRACE_SYMLINK, fx.chain);
+	HAS(t, TRACE_SYMLINK, fx.link);
+	o = find_obs(t, TRACE_STAT, fx.file);
+	CHECK(o && o->times);
+	EXPECT_RECORDS(t);
+	trace_free(t);
 	t = RUN_F(NULL, "lstat", fx.sub); /* a directory: notified, found */
 	HAS(t, TRACE_STAT, fx.sub);
 	trace_free(t);
