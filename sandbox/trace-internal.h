@@ -101,6 +101,14 @@ struct trace {
 	 * shared. The ioctls that wait stay outside.
 	 */
 	pthread_mutex_t lock;
+	/*
+	 * The receiver's token (trace_handle): only its holder waits in
+	 * SECCOMP_IOCTL_NOTIF_RECV, so that a notification wakes one
+	 * thread, not every thread of the pool (the kernel's wait there is
+	 * not exclusive). The holder keeps it from one notification to the
+	 * next, and lets it go when more are pending than it is answering.
+	 */
+	pthread_mutex_t recv_lock;
 	bool notif_sizes_bad; /* the kernel's structs exceed TRACE_NOTIF_BUF */
 	bool dead;
 	bool uname_done;
@@ -457,6 +465,8 @@ int trace_handle(void *ctx, int listener_fd);
 void trace_drain(struct trace *t, bool final);
 /* Stop the drainer thread, if it runs (t->lock not held). */
 void trace_drainer_stop(struct trace *t);
+/* The receiver's token, if this thread still holds it (trace_free()). */
+void trace_recv_release(struct trace *t);
 /* The name of x86_64 system call @nr ("openat"), static; under t->lock. */
 const char *trace_sc_name(int nr);
 

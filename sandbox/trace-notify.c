@@ -1499,9 +1499,53 @@ static void before_write_answer(struct call *c)
 }
 
 /*
+ * The tracer whose receiver's token (struct trace) this thread holds:
+ * kept from one trace_handle() to the next.
+ */
+static __thread const struct trace *recv_token;
+
+static void recv_take(struct trace *t)
+{
+	if (recv_token == t)
+		return;
+	pthread_mutex_lock(&t->recv_lock);
+	recv_token = t;
+}
+
+static void recv_give(struct trace *t)
+{
+	recv_token = NULL;
+	pthread_mutex_unlock(&t->recv_lock);
+}
+
+void trace_recv_release(struct trace *t)
+{
+	if (recv_token == t)
+		recv_give(t);
+}
+
+/*
+ * After a notification was received: another one already pending goes
+ * to another thread of the pool (the token passed on) while this one is
+ * handled; otherwise this thread keeps the token, and the next
+ * notification waits for it at most as long as the handling of this one
+ * takes (rare: they come hundreds of microseconds apart with the fast
+ * path, and a thread woken for nothing costs a context switch on the
+ * caller's CPU for every notification).
+ */
+static void recv_pass_if_pending(struct trace *t, int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+		recv_give(t);
+}
+
+/*
  * One notification, in one of the sandbox's tracer threads: receive
- * (blocking), record under t->lock, answer. The buffers are on this
- * thread's stack; the kernel's sizes were checked by trace_new().
+ * (blocking, holding the receiver's token), record under t->lock,
+ * answer. The buffers are on this thread's stack; the kernel's sizes
+ * were checked by trace_new().
  */
 int trace_handle(void *ctx, int fd)
 {
@@ -1528,9 +1572,12 @@ int trace_handle(void *ctx, int fd)
 	 * process signalled mid-notification) and killed the tracer: every
 	 * later notified call of the job then failed with ENOSYS.
 	 */
+	recv_take(t);
 	r = ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &rq.req) < 0 ? -errno : 0;
 	if (r < 0) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		recv_give(t);
 
 		/*
 		 * ENOENT: the caller was killed before we read it, or no job
@@ -1544,6 +1591,7 @@ int trace_handle(void *ctx, int fd)
 		give_up(t, "cannot receive notification", r);
 		return r;
 	}
+	recv_pass_if_pending(t, fd);
 	c.pid = (pid_t)rq.req.pid;
 	c.nr = rq.req.data.nr;
 	c.args = rq.req.data.args;

@@ -65,6 +65,7 @@ struct trace *trace_new(const struct trace_config *cfg)
 	strbuf_init(&t->scratch_base, 0);
 	strbuf_init(&t->scratch_key, 0);
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->recv_lock, NULL);
 	if (cfg->fast && cfg->trace && !cfg->untrusted) {
 		struct strbuf err = STRBUF_INIT;
 
@@ -117,6 +118,8 @@ void trace_free(struct trace *t)
 	free(t->declared);
 	free((char *)t->cfg.location_dir);
 	pthread_mutex_destroy(&t->lock);
+	trace_recv_release(t); /* the caller's last handle() kept it */
+	pthread_mutex_destroy(&t->recv_lock);
 	free(t);
 }
 

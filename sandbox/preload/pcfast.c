@@ -425,6 +425,24 @@ static int w_fxstatat(int ver, int dirfd, const char *path, struct stat *buf, in
 	return w_fstatat(dirfd, path, buf, flags);
 }
 
+/*
+ * Only programs and libraries built against a glibc older than 2.33 call
+ * these (glibc itself no longer does), through their PLT: exported here,
+ * the library's definitions come first in the lookup order (LD_PRELOAD)
+ * and take those calls without a patch of libc's text, which would copy
+ * one more page of it in every process (an unversioned definition
+ * satisfies the versioned reference, __xstat@GLIBC_2.2.5).
+ */
+#define EXPORT(name, wrapper) \
+	__typeof__(wrapper) name __attribute__((alias(#wrapper), visibility("default")))
+EXPORT(__xstat, w_xstat);
+EXPORT(__xstat64, w_xstat);
+EXPORT(__lxstat, w_lxstat);
+EXPORT(__lxstat64, w_lxstat);
+EXPORT(__fxstatat, w_fxstatat);
+EXPORT(__fxstatat64, w_fxstatat);
+#undef EXPORT
+
 static int w_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *buf)
 {
 	const unsigned want = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_SIZE |
@@ -523,6 +541,36 @@ static int w_faccessat(int dirfd, const char *path, int mode, int flags)
 	return (int)sys_ret(r);
 }
 
+/*
+ * execve of a path that is not there: a PATH search (execvp, posix_spawnp,
+ * gcc's search for `as`) tries each directory in turn, and most tries
+ * fail. Such a try is a stat from the page, recorded as the stat it is,
+ * and answered ENOENT without the notified round trip (DESIGN §3.1
+ * "Failed execs"): execve's lookup is stat's (following symlinks), so
+ * when the stat finds ENOENT the exec at that moment would have failed
+ * with ENOENT too, having done nothing. Anything else (found, another
+ * error, not recordable) is the notified execve.
+ */
+static int w_execve(const char *path, char *const argv[], char *const envp[])
+{
+	struct pending pd;
+	struct stat st;
+	struct fp_stat fst;
+	long r;
+
+	if (fp_begin(&pd, AT_FDCWD, path)) {
+		r = fp_page(SYS_newfstatat, AT_FDCWD, (long)path, (long)&st, 0, 0);
+		if (r == -ENOENT) {
+			memset(&fst, 0, sizeof(fst));
+			fp_commit(&pd, SYS_newfstatat, (uint64_t)(int64_t)AT_FDCWD, 0, 0, r,
+				  &fst, NULL, 0);
+			return (int)sys_ret(r);
+		}
+		give_back();
+	}
+	return (int)sys_ret(sys_raw(SYS_execve, (long)path, (long)argv, (long)envp, 0, 0));
+}
+
 /* ---------------------------------------------------------------------- */
 /* set-up */
 
@@ -549,17 +597,12 @@ static const struct {
 	{ "stat64", (void *)w_stat, ALWAYS },
 	{ "lstat", (void *)w_lstat, ALWAYS },
 	{ "lstat64", (void *)w_lstat, ALWAYS },
-	{ "__xstat", (void *)w_xstat, ALWAYS },
-	{ "__xstat64", (void *)w_xstat, ALWAYS },
-	{ "__lxstat", (void *)w_lxstat, ALWAYS },
-	{ "__lxstat64", (void *)w_lxstat, ALWAYS },
-	{ "__fxstatat", (void *)w_fxstatat, ALWAYS },
-	{ "__fxstatat64", (void *)w_fxstatat, ALWAYS },
 	{ "statx", (void *)w_statx, ALWAYS },
 	{ "readlink", (void *)w_readlink, ALWAYS },
 	{ "readlinkat", (void *)w_readlinkat, ALWAYS },
 	{ "access", (void *)w_access, ALWAYS },
 	{ "faccessat", (void *)w_faccessat, IF_FACCESSAT2 },
+	{ "execve", (void *)w_execve, ALWAYS },
 };
 
 #define PAGE_OF(a) ((uintptr_t)(a) & ~(uintptr_t)4095)
@@ -606,33 +649,64 @@ static int plan_patch(unsigned char *fn, size_t size, void *to, struct patch *p)
 	return 0;
 }
 
+/* The longest stretch of libc's text written at once (patch_runs()). */
+#define RUN_MAX (4 * 4096)
+
 /*
  * Write every planned jump. Through /proc/self/mem, which writes a
  * read-only private mapping as a debugger does: each page written is
  * copied once and keeps its protection, with no mprotect (which changes
- * every mapped page's entry, dear on a virtual machine). When that is
- * refused, libc's text is made writable over the span of the patched
- * functions, written, and made executable again, with only our own code
- * and system calls running meanwhile.
+ * every mapped page's entry, dear on a virtual machine). The jumps are
+ * written in runs, one write per stretch of adjacent pages (the bytes
+ * between two jumps written back as they are): a write costs a system
+ * call and a walk of the page tables each, and most jumps share a page.
+ * When that is refused, libc's text is made writable over the span of
+ * the patched functions, written, and made executable again, with only
+ * our own code and system calls running meanwhile.
  */
-static void apply_patches(const struct patch *p, size_t n)
+static void apply_patches(struct patch *p, size_t n)
 {
 	const char *mem = (const char *)(FP_PAGE_ADDR + FP_PAGE_MEM_PATH);
 	uintptr_t first = UINTPTR_MAX, last = 0;
-	size_t i, k;
+	unsigned char run[RUN_MAX];
+	size_t i, j, k;
 	long fd;
+	int ok = 1;
 
 	if (!n)
 		return;
+	/* by address (insertion sort: a few dozen at most) */
+	for (i = 1; i < n; i++) {
+		struct patch tmp = p[i];
+
+		for (j = i; j > 0 && p[j - 1].at > tmp.at; j--)
+			p[j] = p[j - 1];
+		p[j] = tmp;
+	}
 	fd = fp_page(SYS_openat, AT_FDCWD, (long)mem, O_RDWR | O_CLOEXEC, 0, 0);
-	for (i = 0; fd >= 0 && i < n; i++)
-		if (sys_raw(SYS_pwrite64, fd, (long)p[i].code, (long)p[i].len, (long)p[i].at, 0) !=
-		    (long)p[i].len)
-			break; /* the rest through mprotect (rewriting any is harmless) */
+	for (i = 0; fd >= 0 && ok && i < n; i = j) {
+		unsigned char *start = p[i].at, *end = p[i].at + p[i].len;
+
+		for (j = i + 1; j < n; j++) {
+			unsigned char *e = p[j].at + p[j].len;
+
+			if (PAGE_OF(p[j].at) > PAGE_OF(end - 1) + 4096 ||
+			    (size_t)(e - start) > RUN_MAX)
+				break;
+			if (e > end)
+				end = e;
+		}
+		memcpy(run, start, (size_t)(end - start));
+		for (k = i; k < j; k++)
+			memcpy(run + (p[k].at - start), p[k].code, p[k].len);
+		ok = sys_raw(SYS_pwrite64, fd, (long)run, (long)(end - start), (long)start, 0) ==
+		     (long)(end - start);
+	}
 	if (fd >= 0)
 		sys_raw(SYS_close, fd, 0, 0, 0, 0);
-	if (fd >= 0 && i == n)
+	if (fd >= 0 && ok)
 		return;
+	/* the rest through mprotect (rewriting any is harmless) */
 	for (i = 0; i < n; i++) {
 		if (PAGE_OF(p[i].at) < first)
 			first = PAGE_OF(p[i].at);

@@ -113,6 +113,7 @@ while read -r sc; do
 done | sort -rn | awk '{ printf "| %s | %s | %s |\n", $2, $3, $4 }'
 echo
 echo "With the fast path, what is left notified is mostly ld.so's opens of the"
-echo "libraries it loads (before the preload library is there), every execve (PATH"
-echo "probes included) and every write; the records are the lookups the tracer had"
+echo "libraries it loads (before the preload library is there), every execve that"
+echo "runs a program (a PATH probe that finds nothing fails in the library: DESIGN.md"
+echo "§3.1, failed execs) and every write; the records are the lookups the tracer had"
 echo "not seen yet (a repeat is not published: DESIGN.md §3.1, the seen table)."

@@ -31,6 +31,17 @@
 
 extern char **environ;
 
+/*
+ * stat() as a program built against glibc < 2.33 makes it: a call of the
+ * compatibility symbol __xstat@GLIBC_2.2.5 (version 1, _STAT_VER_LINUX),
+ * bound by ld.so through the PLT (the fast path's library takes it by
+ * being first in the lookup order). Weak: NULL in the static build.
+ */
+int old_xstat(int ver, const char *path, struct stat *st) __attribute__((weak));
+int old_lxstat(int ver, const char *path, struct stat *st) __attribute__((weak));
+__asm__(".symver old_xstat, __xstat@GLIBC_2.2.5");
+__asm__(".symver old_lxstat, __lxstat@GLIBC_2.2.5");
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: tr-fast CMD ARGS...\n");
@@ -298,6 +309,28 @@ int main(int argc, char **argv)
 		if (posix_spawn(&pid, argv[2], NULL, NULL, argv + 2, environ))
 			return 1;
 		waitpid(pid, NULL, 0);
+	} else if (!strcmp(cmd, "xstat") && argc == 3) { /* an old binary's stat and lstat */
+		if (!old_xstat || !old_lxstat)
+			return 3;
+		old_xstat(1, argv[2], &st);
+		old_lxstat(1, argv[2], &st);
+		if (old_xstat(7, argv[2], &st) != -1 || errno != EINVAL)
+			return 1;
+	} else if (!strcmp(cmd, "execvp") && argc >= 4) { /* PATHLIST PROG ARGS...: a PATH search */
+		setenv("PATH", argv[2], 1);
+		execvp(argv[3], argv + 3);
+		printf("execvp: %s\n", strerror(errno));
+		fflush(stdout);
+	} else if (!strcmp(cmd, "spawnp") && argc >= 4) { /* PATHLIST PROG ARGS...: posix_spawnp */
+		pid_t pid;
+		int r, ws = 0;
+
+		setenv("PATH", argv[2], 1);
+		r = posix_spawnp(&pid, argv[3], NULL, NULL, argv + 3, environ);
+		if (!r)
+			waitpid(pid, &ws, 0);
+		printf("spawnp: %s, status %d\n", strerror(r), ws);
+		fflush(stdout);
 	} else if (!strcmp(cmd, "exec-envi") && argc >= 3) { /* PROG ARGS...: env -i */
 		char *empty[] = { NULL };
 

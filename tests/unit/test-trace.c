@@ -889,6 +889,14 @@ TEST(test_fast_functions)
 	CHECK(o && o->times);
 	EXPECT_RECORDS(t);
 	trace_free(t);
+	t = RUN_F(NULL, "xstat", fx.chain); /* glibc < 2.33's __xstat, __lxstat */
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	HAS(t, TRACE_SYMLINK, fx.chain);
+	HAS(t, TRACE_SYMLINK, fx.link);
+	o = find_obs(t, TRACE_STAT, fx.file);
+	CHECK(o && o->times);
+	EXPECT_RECORDS(t);
+	trace_free(t);
 	t = RUN_F(NULL, "lstat", fx.sub); /* a directory: notified, found */
 	HAS(t, TRACE_STAT, fx.sub);
 	trace_free(t);
@@ -1023,6 +1031,66 @@ TEST(test_fast_static_and_cleared_env)
 	trace_counts(t, &n);
 	CHECK_EQ_INT(n.records, 0);
 	trace_free(t);
+	fixtures_release(&fx);
+}
+
+/*
+ * A PATH search: each directory's candidate that is not there is a stat
+ * from the page and fails there, with no notified execve (DESIGN §3.1
+ * "Failed execs"); a candidate found, or in a directory that is a file
+ * (ENOTDIR), is the notified execve. The same observations and the same
+ * results both ways.
+ */
+TEST(test_fast_exec_probes)
+{
+	struct fixtures fx;
+	_cleanup_free_ char *path = NULL, *none = NULL, *sub_true = NULL, *sub_nope = NULL;
+	struct strbuf out = STRBUF_INIT;
+	int status;
+	struct trace *t;
+	struct trace_counts n;
+	const char *const verbs[] = { "execvp", "spawnp" };
+	size_t i;
+
+	fixtures_make(&fx);
+	path = xasprintf("%s:%s:%s:/usr/bin:/bin", fx.missing, fx.file, fx.sub);
+	none = xasprintf("%s:%s", fx.missing, fx.sub);
+	sub_true = path_join(fx.sub, "true");
+	sub_nope = path_join(fx.sub, "no-such-program");
+	for (i = 0; i < ARRAY_SIZE(verbs); i++) {
+		t = RUN_F(&out, verbs[i], path, "true");
+		CHECK_EQ_INT(WEXITSTATUS(status), 0);
+		HAS(t, TRACE_ABSENT, fx.missing);
+		HAS(t, TRACE_ABSENT, sub_true);
+		CHECK(find_obs(t, TRACE_CONTENT, "/usr/bin/true") ||
+		      find_obs(t, TRACE_CONTENT, "/bin/true"));
+		CHECK_EQ_INT(trace_nr_taints(t), 0);
+		if (i == 1)
+			CHECK(strstr(out.buf, "spawnp: Success, status 0") != NULL);
+		trace_free(t);
+		strbuf_reset(&out);
+		/* nothing found: ENOENT, from the page in fast mode */
+		t = RUN_F(&out, verbs[i], none, "no-such-program");
+		CHECK(strstr(out.buf, ": No such file or directory") != NULL);
+		HAS(t, TRACE_ABSENT, fx.missing);
+		HAS(t, TRACE_ABSENT, sub_nope);
+		trace_counts(t, &n);
+		if (fast_mode)
+			CHECK(n.records > 0);
+		CHECK_EQ_INT(trace_nr_taints(t), 0);
+		if (unit_current_failed)
+			dump(t);
+		trace_free(t);
+		strbuf_reset(&out);
+	}
+	if (!fast_mode) {
+		/* one test makes both runs */
+		same_both_ways(fast_helper, &plain,
+			       (const char *const[]){ "execvp", path, "true", NULL });
+		same_both_ways(fast_helper, &plain,
+			       (const char *const[]){ "spawnp", none, "no-such-program", NULL });
+	}
+	strbuf_release(&out);
 	fixtures_release(&fx);
 }
 
@@ -1267,6 +1335,7 @@ int main(void)
 	RUN(test_fast_forget_per_path);
 	RUN_BOTH(test_fast_static_and_cleared_env);
 	RUN_BOTH(test_fast_vfork_spawn);
+	RUN_BOTH(test_fast_exec_probes);
 	RUN(test_fast_threads_overflow);
 	fast_mode = true;
 	RUN(test_fast_stale_record);
