@@ -1,0 +1,369 @@
+/*
+ * The mechanism of nested caching alone (DESIGN.md §13.1), without a
+ * sandbox: a child installs a seccomp filter that notifies execve and
+ * hands the listener up; the test, as the supervisor, redirects the
+ * child's exec to the replayer with nest_exec_redirect() and answers
+ * CONTINUE; the child's "parent" (the test) must then see the recorded
+ * bytes on the child's stdout and stderr and the recorded status.
+ */
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fdpass.h"
+#include "sandbox/nest.h"
+#include "tests/unit/unit.h"
+
+/* A path the child execs: absent, so an exec that is not redirected fails. */
+static const char long_path[] = "/nonexistent/procache-test-nest/program";
+
+enum child_setup {
+	CHILD_PLAIN,
+	CHILD_MERGED,		/* 2>&1 */
+	CHILD_SIGTERM_IGNORED,	/* SIGTERM ignored and blocked before exec */
+};
+
+struct outcome {
+	struct strbuf out, err;
+	int status;
+	int redirect;		/* nest_exec_redirect()'s result */
+};
+
+static int install_exec_listener(void)
+{
+	struct sock_filter insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(insns), .filter = insns };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+}
+
+static __attribute__((__noreturn__)) void child(int sock, int out, int err,
+					    enum child_setup setup, const char *path)
+{
+	char *const argv[] = { (char *)"program", (char *)"arg", NULL };
+	char *const envp[] = { (char *)"A=1", NULL };
+	struct rlimit no_core = { 0, 0 };
+	int listener, free_fd;
+
+	setrlimit(RLIMIT_CORE, &no_core);
+	if (dup2(out, 1) < 0 || dup2(setup == CHILD_MERGED ? out : err, 2) < 0)
+		_exit(90);
+	if (setup == CHILD_SIGTERM_IGNORED) {
+		sigset_t set;
+
+		signal(SIGTERM, SIG_IGN);
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+	}
+	listener = install_exec_listener();
+	if (listener < 0 || fd_send(sock, listener) < 0)
+		_exit(91);
+	close(listener);
+	close(sock);
+	close(out);
+	close(err);
+	free_fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
+	close(free_fd);
+	execve(path, argv, envp);
+	/* not redirected: the replayer's fd must not be left behind */
+	_exit(fcntl(free_fd, F_GETFD) < 0 && errno == EBADF ? 127 : 92);
+}
+
+/* Read both pipes to their ends, so that no writer blocks on a full one. */
+static void drain(int out, int err, struct outcome *o)
+{
+	struct pollfd p[2] = { { .fd = out, .events = POLLIN }, { .fd = err, .events = POLLIN } };
+	int open_nr = 2;
+
+	while (open_nr) {
+		size_t i;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (i = 0; i < 2; i++) {
+			char buf[8192];
+			ssize_t n;
+
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			n = read(p[i].fd, buf, sizeof(buf));
+			if (n <= 0) {
+				p[i].fd = -1;
+				open_nr--;
+				continue;
+			}
+			strbuf_add(i ? &o->err : &o->out, buf, (size_t)n);
+		}
+	}
+}
+
+/*
+ * Run a child that execs @path, redirected to a replay of @replay when
+ * @replay is not NULL (else the exec is answered CONTINUE untouched).
+ */
+static void run_child(const struct nest_replay *replay, enum child_setup setup,
+		      const char *path, struct outcome *o)
+{
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	struct strbuf err = STRBUF_INIT;
+	int sv[2], out[2], errp[2], listener, memfd = -1;
+	pid_t pid;
+
+	strbuf_init(&o->out, 0);
+	strbuf_init(&o->err, 0);
+	o->status = -1;
+	o->redirect = 1;
+	if (!CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0) ||
+	    !CHECK(pipe2(out, O_CLOEXEC) == 0) || !CHECK(pipe2(errp, O_CLOEXEC) == 0))
+		return;
+	pid = fork();
+	if (pid == 0)
+		child(sv[1], out[1], errp[1], setup, path);
+	close(sv[1]);
+	close(out[1]);
+	close(errp[1]);
+	listener = fd_recv(sv[0]);
+	close(sv[0]);
+	if (CHECK(listener >= 0)) {
+		memset(&req, 0, sizeof(req));
+		if (CHECK(ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0)) {
+			CHECK_EQ_INT(req.data.nr, __NR_execve);
+			if (replay) {
+				memfd = nest_replay_memfd(replay, &err);
+				CHECK(memfd >= 0);
+				o->redirect = nest_exec_redirect(listener, &req, memfd,
+								 "/dev/fd", &err);
+				if (memfd >= 0)
+					close(memfd);
+			}
+			memset(&resp, 0, sizeof(resp));
+			resp.id = req.id;
+			resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+			CHECK(ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0);
+		}
+		close(listener);
+	}
+	drain(out[0], errp[0], o);
+	close(out[0]);
+	close(errp[0]);
+	CHECK(waitpid(pid, &o->status, 0) == pid);
+	if (err.len)
+		fprintf(stderr, "# %s\n", err.buf);
+	strbuf_release(&err);
+}
+
+static void outcome_release(struct outcome *o)
+{
+	strbuf_release(&o->out);
+	strbuf_release(&o->err);
+}
+
+TEST(test_replay_exit_and_streams)
+{
+	static const struct nest_chunk chunks[] = {
+		{ 1, "hello\n", 6 }, { 2, "warning\n", 8 }, { 1, "bye\n", 4 },
+	};
+	struct nest_replay r = { false, 3, chunks, ARRAY_SIZE(chunks) };
+	struct outcome o;
+
+	run_child(&r, CHILD_PLAIN, long_path, &o);
+	CHECK_EQ_INT(o.redirect, 0);
+	CHECK_EQ_STR(o.out.buf, "hello\nbye\n");
+	CHECK_EQ_STR(o.err.buf, "warning\n");
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 3);
+	outcome_release(&o);
+}
+
+TEST(test_replay_interleaved_on_one_pipe)
+{
+	static const struct nest_chunk chunks[] = {
+		{ 1, "a", 1 }, { 2, "b", 1 }, { 1, "c", 1 }, { 2, "d\n", 2 },
+	};
+	struct nest_replay r = { false, 0, chunks, ARRAY_SIZE(chunks) };
+	struct outcome o;
+
+	run_child(&r, CHILD_MERGED, long_path, &o);
+	CHECK_EQ_INT(o.redirect, 0);
+	CHECK_EQ_STR(o.out.buf, "abcd\n");
+	CHECK_EQ_INT(o.err.len, 0);
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0);
+	outcome_release(&o);
+}
+
+/* A signal the caller ignored and blocked: the replay still dies of it. */
+TEST(test_replay_death_by_signal)
+{
+	static const struct nest_chunk chunks[] = { { 2, "dying\n", 6 } };
+	struct nest_replay r = { true, SIGTERM, chunks, ARRAY_SIZE(chunks) };
+	struct outcome o;
+
+	run_child(&r, CHILD_SIGTERM_IGNORED, long_path, &o);
+	CHECK_EQ_INT(o.redirect, 0);
+	CHECK_EQ_STR(o.err.buf, "dying\n");
+	CHECK(WIFSIGNALED(o.status) && WTERMSIG(o.status) == SIGTERM);
+	outcome_release(&o);
+
+	r.code = SIGSEGV;
+	r.nr_chunks = 0;
+	run_child(&r, CHILD_PLAIN, long_path, &o);
+	CHECK(WIFSIGNALED(o.status) && WTERMSIG(o.status) == SIGSEGV);
+	CHECK(!WCOREDUMP(o.status));
+	outcome_release(&o);
+}
+
+/* More than a pipe holds: the replayer's short writes are continued. */
+TEST(test_replay_large_output)
+{
+	size_t len = 1 << 20, i;
+	char *big = xmalloc(len);
+	struct nest_chunk chunks[2];
+	struct nest_replay r = { false, 0, chunks, 2 };
+	struct outcome o;
+
+	for (i = 0; i < len; i++)
+		big[i] = (char)('a' + i % 26);
+	chunks[0] = (struct nest_chunk){ 1, big, len };
+	chunks[1] = (struct nest_chunk){ 2, big, 100 };
+	run_child(&r, CHILD_PLAIN, long_path, &o);
+	CHECK_EQ_INT(o.redirect, 0);
+	CHECK_EQ_MEM(o.out.buf, o.out.len, big, len);
+	CHECK_EQ_MEM(o.err.buf, o.err.len, big, 100);
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0);
+	outcome_release(&o);
+	free(big);
+}
+
+/*
+ * A path with no room for "/dev/fd/N": nothing is done, the program
+ * runs (here: its exec fails), and no fd is left in the caller.
+ */
+TEST(test_short_path_runs_the_program)
+{
+	struct nest_replay r = { false, 0, NULL, 0 };
+	struct outcome o;
+
+	run_child(&r, CHILD_PLAIN, "/nope", &o);
+	CHECK_EQ_INT(o.redirect, -ENAMETOOLONG);
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 127);
+	outcome_release(&o);
+
+	/* control: unredirected, the long path fails the same way */
+	run_child(NULL, CHILD_PLAIN, long_path, &o);
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 127);
+	outcome_release(&o);
+}
+
+/* The replayer reads its payload from its own file: none, exit 125. */
+TEST(test_replayer_without_payload)
+{
+	size_t len;
+	const unsigned char *elf = nest_replayer(&len);
+	int fd = memfd_create("replayer", MFD_CLOEXEC), status;
+	pid_t pid;
+
+	if (!CHECK(fd >= 0) || !CHECK(write_full(fd, elf, len) == (ssize_t)len))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		char *const argv[] = { (char *)"r", NULL };
+
+		fexecve(fd, argv, argv + 1);
+		_exit(99);
+	}
+	close(fd);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 125);
+}
+
+TEST(test_bad_replays_refused)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct nest_chunk bad_fd = { 3, "x", 1 };
+	struct nest_replay r = { false, 256, NULL, 0 };
+
+	CHECK_EQ_INT(nest_replay_memfd(&r, &err), -EINVAL);
+	r = (struct nest_replay){ true, 0, NULL, 0 };
+	CHECK_EQ_INT(nest_replay_memfd(&r, &err), -EINVAL);
+	r = (struct nest_replay){ false, 0, &bad_fd, 1 };
+	CHECK_EQ_INT(nest_replay_memfd(&r, &err), -EINVAL);
+	strbuf_release(&err);
+}
+
+static volatile int vfork_shares = -2;
+
+static int vfork_child(void *arg)
+{
+	(void)arg;
+	vfork_shares = nest_shares_vm(getppid(), getpid());
+	return 0;
+}
+
+/*
+ * A vfork child shares the address space (the refusal of §13.1); a fork
+ * child does not. clone() on a stack of its own, not vfork(): a
+ * sanitizer's runtime may turn vfork() into fork().
+ */
+TEST(test_shares_vm)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	int status;
+	pid_t pid;
+
+	pid = clone(vfork_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
+		    NULL);
+	if (!CHECK(pid > 0))
+		return;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK_EQ_INT(vfork_shares, 1);
+
+	pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	CHECK_EQ_INT(nest_shares_vm(getpid(), pid), 0);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &status, 0) == pid);
+}
+
+int main(void)
+{
+	RUN(test_replay_exit_and_streams);
+	RUN(test_replay_interleaved_on_one_pipe);
+	RUN(test_replay_death_by_signal);
+	RUN(test_replay_large_output);
+	RUN(test_short_path_runs_the_program);
+	RUN(test_replayer_without_payload);
+	RUN(test_bad_replays_refused);
+	RUN(test_shares_vm);
+	return unit_done();
+}
