@@ -25,6 +25,7 @@
 
 #include "common/fdpass.h"
 #include "sandbox/nest.h"
+#include "sandbox/nest-units.h"
 #include "tests/unit/unit.h"
 
 /* A path the child execs: absent, so an exec that is not redirected fails. */
@@ -355,6 +356,210 @@ TEST(test_shares_vm)
 	CHECK(waitpid(pid, &status, 0) == pid);
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* units' bookkeeping (DESIGN §13.2), driven with made-up pids */
+
+static const pid_t of_init[] = { 1 };
+
+/* The next ended unit: its reason ("" when it may be stored), its id. */
+static const char *next_end(struct nest_units *u, unsigned *id)
+{
+	struct nest_unit_end end;
+
+	if (!nest_units_next_ended(u, &end))
+		return NULL;
+	*id = end.id;
+	return end.refused ? end.refused : "";
+}
+
+static void child_of(struct nest_units *u, pid_t pid, pid_t parent)
+{
+	nest_units_proc(u, pid, &parent, 1);
+}
+
+/* A job runner forking two children that touch their own files. */
+TEST(test_units_siblings_apart)
+{
+	struct nest_units *u = nest_units_new();
+	enum nest_access kind;
+	unsigned a, b, id = 0;
+
+	nest_units_proc(u, 2, of_init, 1);
+	child_of(u, 10, 2);
+	a = nest_units_exec(u, 10);
+	child_of(u, 11, 2);
+	b = nest_units_exec(u, 11);
+	CHECK(a && b && a != b);
+	nest_units_access(u, 10, NEST_READ, "/w/in/a");
+	nest_units_access(u, 11, NEST_READ, "/w/in/b");
+	nest_units_access(u, 10, NEST_WRITE, "/w/out/a");
+	nest_units_access(u, 11, NEST_WRITE, "/w/out/b");
+	nest_units_access(u, 10, NEST_READ, "/w/in/a");	/* deduplicated */
+	nest_units_access(u, 2, NEST_READ, "/w/in/b");	/* the parent reads: fine */
+	nest_units_exit(u, 11);
+	nest_units_exit(u, 10);
+	CHECK_EQ_STR(next_end(u, &id), "");
+	CHECK_EQ_INT(id, b);
+	CHECK_EQ_STR(next_end(u, &id), "");
+	CHECK_EQ_INT(id, a);
+	CHECK(next_end(u, &id) == NULL);
+	CHECK_EQ_STR(nest_units_access_at(u, a, 0, &kind), "/w/in/a");
+	CHECK_EQ_INT(kind, NEST_READ);
+	CHECK_EQ_STR(nest_units_access_at(u, a, 1, &kind), "/w/out/a");
+	CHECK_EQ_INT(kind, NEST_WRITE);
+	nest_units_free(u);
+}
+
+/* A child lists a directory a sibling adds to while both run. */
+TEST(test_units_sibling_conflict)
+{
+	struct nest_units *u = nest_units_new();
+	unsigned id;
+
+	nest_units_proc(u, 2, of_init, 1);
+	child_of(u, 10, 2);
+	nest_units_exec(u, 10);
+	child_of(u, 11, 2);
+	nest_units_exec(u, 11);
+	nest_units_access(u, 10, NEST_LIST, "/w/d");
+	nest_units_access(u, 11, NEST_WRITE, "/w/d/new");
+	nest_units_exit(u, 10);
+	nest_units_exit(u, 11);
+	CHECK_EQ_STR(next_end(u, &id), "shares state with a process running beside it: /w/d");
+	CHECK_EQ_STR(next_end(u, &id),
+		     "shares state with a process running beside it: /w/d/new");
+	nest_units_free(u);
+
+	/* the same, one after the other: no conflict */
+	u = nest_units_new();
+	nest_units_proc(u, 2, of_init, 1);
+	child_of(u, 11, 2);
+	nest_units_exec(u, 11);
+	nest_units_access(u, 11, NEST_WRITE, "/w/d/new");
+	nest_units_exit(u, 11);
+	child_of(u, 10, 2);
+	nest_units_exec(u, 10);
+	nest_units_access(u, 10, NEST_LIST, "/w/d");
+	nest_units_exit(u, 10);
+	CHECK_EQ_STR(next_end(u, &id), "");
+	CHECK_EQ_STR(next_end(u, &id), "");
+	nest_units_free(u);
+}
+
+/* Siblings writing the same file; whole components only. */
+TEST(test_units_write_write)
+{
+	struct nest_units *u = nest_units_new();
+	unsigned id;
+
+	nest_units_proc(u, 2, of_init, 1);
+	child_of(u, 10, 2);
+	nest_units_exec(u, 10);
+	child_of(u, 11, 2);
+	nest_units_exec(u, 11);
+	child_of(u, 12, 2);
+	nest_units_exec(u, 12);
+	nest_units_access(u, 10, NEST_WRITE, "/w/log");
+	nest_units_access(u, 11, NEST_WRITE, "/w/log");
+	nest_units_access(u, 12, NEST_READ, "/w/logs/x");	/* not beneath /w/log */
+	nest_units_exit(u, 10);
+	nest_units_exit(u, 11);
+	nest_units_exit(u, 12);
+	CHECK_EQ_STR(next_end(u, &id), "shares state with a process running beside it: /w/log");
+	CHECK_EQ_STR(next_end(u, &id), "shares state with a process running beside it: /w/log");
+	CHECK_EQ_STR(next_end(u, &id), "");
+	nest_units_free(u);
+
+	/* a directory renamed away under a reader: its components changed */
+	u = nest_units_new();
+	nest_units_proc(u, 2, of_init, 1);
+	child_of(u, 10, 2);
+	nest_units_exec(u, 10);
+	nest_units_access(u, 10, NEST_READ, "/w/a/b/c");
+	nest_units_access(u, 2, NEST_WRITE, "/w/a");	/* the parent, meanwhile */
+	nest_units_exit(u, 10);
+	CHECK_EQ_STR(next_end(u, &id), "shares state with a process running beside it: /w/a/b/c");
+	nest_units_free(u);
+}
+
+/* The parent writes a file before the child runs: the child's view. */
+TEST(test_units_parent_wrote_before)
+{
+	struct nest_units *u = nest_units_new();
+	unsigned id;
+
+	nest_units_proc(u, 2, of_init, 1);
+	nest_units_access(u, 2, NEST_WRITE, "/w/tmp");
+	child_of(u, 10, 2);
+	nest_units_exec(u, 10);
+	nest_units_access(u, 10, NEST_READ, "/w/tmp");
+	nest_units_exit(u, 10);
+	CHECK_EQ_STR(next_end(u, &id), "");
+	nest_units_free(u);
+}
+
+/* Nesting, attribution through silent ancestors, refusals. */
+TEST(test_units_nested)
+{
+	struct nest_units *u = nest_units_new();
+	const pid_t chain[] = { 29, 13 };	/* 29 never made a call */
+	struct nest_unit_end end;
+	unsigned a, c, b, id = 0;
+
+	nest_units_proc(u, 2, of_init, 1);
+	child_of(u, 10, 2);
+	a = nest_units_exec(u, 10);		/* sh -c '...' */
+	child_of(u, 13, 10);
+	c = nest_units_exec(u, 13);		/* a command of that shell */
+	nest_units_proc(u, 30, chain, 2);	/* its grandchild */
+	CHECK(nest_units_known(u, 29));
+	nest_units_access(u, 30, NEST_READ, "/w/x");
+	child_of(u, 11, 2);
+	b = nest_units_exec(u, 11);		/* a sibling of the shell */
+	nest_units_refuse(u, 30, "uses a socket");
+	nest_units_exit(u, 30);
+	nest_units_exit(u, 29);
+	nest_units_exit(u, 13);
+	CHECK(nest_units_next_ended(u, &end));
+	CHECK_EQ_INT(end.id, c);
+	CHECK_EQ_INT(end.parent, a);
+	CHECK_EQ_INT(end.nr_accesses, 1);
+	CHECK_EQ_STR(end.refused, "uses a socket");
+	nest_units_exit(u, 10);
+	CHECK_EQ_STR(next_end(u, &id), "uses a socket");
+	CHECK_EQ_INT(id, a);
+	nest_units_exit(u, 11);
+	CHECK_EQ_STR(next_end(u, &id), "");
+	CHECK_EQ_INT(id, b);
+	nest_units_free(u);
+}
+
+/* A process left behind, and one whose parent is not known. */
+TEST(test_units_escapes)
+{
+	struct nest_units *u = nest_units_new();
+	unsigned id;
+
+	nest_units_proc(u, 2, of_init, 1);
+	child_of(u, 10, 2);
+	nest_units_exec(u, 10);
+	child_of(u, 12, 10);
+	nest_units_exit(u, 10);
+	CHECK_EQ_STR(next_end(u, &id), "a process outlived its unit (pid 12)");
+	nest_units_free(u);
+
+	u = nest_units_new();
+	nest_units_proc(u, 2, of_init, 1);
+	child_of(u, 10, 2);
+	nest_units_exec(u, 10);
+	nest_units_proc(u, 40, of_init, 1);	/* reparented: whose? */
+	nest_units_exit(u, 10);
+	CHECK_EQ_STR(next_end(u, &id), "a process whose parent is unknown (pid 40)");
+	nest_units_access(u, 99, NEST_READ, "/w/x");	/* no unit open: nothing */
+	nest_units_free(u);
+}
+
 int main(void)
 {
 	RUN(test_replay_exit_and_streams);
@@ -365,5 +570,11 @@ int main(void)
 	RUN(test_replayer_without_payload);
 	RUN(test_bad_replays_refused);
 	RUN(test_shares_vm);
+	RUN(test_units_siblings_apart);
+	RUN(test_units_sibling_conflict);
+	RUN(test_units_write_write);
+	RUN(test_units_parent_wrote_before);
+	RUN(test_units_nested);
+	RUN(test_units_escapes);
 	return unit_done();
 }
