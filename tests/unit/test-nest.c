@@ -11,6 +11,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -19,12 +20,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/fdpass.h"
 #include "sandbox/nest.h"
+#include "sandbox/nest-exec.h"
 #include "sandbox/nest-units.h"
 #include "tests/unit/unit.h"
 
@@ -560,6 +563,144 @@ TEST(test_units_escapes)
 	nest_units_free(u);
 }
 
+/* ---------------------------------------------------------------------- */
+/* what an exec passes on (DESIGN §13.3, §13.6) */
+
+enum facts_setup { FACTS_PLAIN, FACTS_THREAD, FACTS_SOCKET, FACTS_FILE_OUT };
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+/*
+ * A child set up as @setup that tells it is ready on @ready and waits;
+ * its facts read into @f, then it is killed.
+ */
+static int facts_of_child(enum facts_setup setup, struct nest_exec_facts *f,
+			  const char *dir)
+{
+	struct strbuf err = STRBUF_INIT;
+	int ready[2], out[2], status, r;
+	char c;
+	pid_t pid;
+
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe(out) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		sigset_t set;
+		int sv[2], null = open("/dev/null", O_RDWR);
+
+		umask(027);
+		if (nice(3) < 0)
+			_exit(90);
+		signal(SIGUSR2, SIG_IGN);
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		dup2(null, 0);
+		dup2(out[1], 1);
+		dup2(null, 2);
+		if (setup == FACTS_SOCKET && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0)
+			dup2(sv[0], 2);
+		if (setup == FACTS_FILE_OUT) {
+			int fd = openat(open(dir, O_PATH), "log",
+					O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+			if (fd < 0 || write(fd, "abc", 3) != 3)
+				_exit(91);
+			dup2(fd, 2);
+		}
+		if (setup == FACTS_THREAD) {
+			pthread_t t;
+
+			pthread_create(&t, NULL, sleeper, NULL);
+		}
+		if (write(ready[1], "r", 1) != 1)
+			_exit(92);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	close(out[1]);
+	r = read(ready[0], &c, 1) == 1 ? nest_exec_facts_read(pid, f, &err) : -EIO;
+	if (err.len)
+		fprintf(stderr, "# %s\n", err.buf);
+	strbuf_release(&err);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(ready[0]);
+	close(out[0]);
+	return r;
+}
+
+static const char *field(const struct nest_exec_facts *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr; i++)
+		if (!strcmp(f->names[i], name))
+			return f->values[i].buf;
+	return "(none)";
+}
+
+TEST(test_exec_facts)
+{
+	struct nest_exec_facts f, g;
+	const char *dir = unit_tmpdir();
+	char nice_now[16];
+
+	nest_exec_facts_init(&f);
+	if (!CHECK_EQ_INT(facts_of_child(FACTS_PLAIN, &f, dir), 0))
+		return;
+	CHECK_EQ_INT(f.ppid, getpid());
+	CHECK_EQ_INT(f.threads, 1);
+	CHECK_EQ_STR(f.refused.buf, "");
+	CHECK_EQ_STR(field(&f, "Umask"), "0027");
+	CHECK_EQ_STR(field(&f, "SigBlk"), "0000000000000200");	/* SIGUSR1: 10 */
+	CHECK_EQ_STR(field(&f, "SigIgn"), "0000000000000800");	/* SIGUSR2: 12 */
+	/* nice(3) stops at 19 when the tests run niced already */
+	snprintf(nice_now, sizeof(nice_now), "%d",
+		 getpriority(PRIO_PROCESS, 0) + 3 > 19 ? 19 : getpriority(PRIO_PROCESS, 0) + 3);
+	CHECK_EQ_STR(field(&f, "nice"), nice_now);
+	CHECK_EQ_STR(field(&f, "fd0"), "null flags=100002");
+	CHECK_EQ_STR(field(&f, "fd1"), "pipe flags=1");
+	CHECK_EQ_INT(f.fd[1].kind, NEST_FD_PIPE);
+	CHECK(strstr(field(&f, "limits"), "Max open files") != NULL);
+
+	/* the same child again: the same fields */
+	nest_exec_facts_init(&g);
+	CHECK_EQ_INT(facts_of_child(FACTS_PLAIN, &g, dir), 0);
+	CHECK_EQ_INT(g.nr, f.nr);
+	for (size_t i = 0; i < f.nr && i < g.nr; i++)
+		CHECK_EQ_STR(g.values[i].buf, f.values[i].buf);
+	nest_exec_facts_release(&g);
+	nest_exec_facts_release(&f);
+
+	nest_exec_facts_init(&f);
+	CHECK_EQ_INT(facts_of_child(FACTS_THREAD, &f, dir), 0);
+	CHECK_EQ_STR(f.refused.buf, "multi-threaded at exec");
+	nest_exec_facts_release(&f);
+
+	nest_exec_facts_init(&f);
+	CHECK_EQ_INT(facts_of_child(FACTS_SOCKET, &f, dir), 0);
+	CHECK_EQ_STR(f.refused.buf, "fd2 is a terminal, socket, device or directory");
+	nest_exec_facts_release(&f);
+
+	nest_exec_facts_init(&f);
+	CHECK_EQ_INT(facts_of_child(FACTS_FILE_OUT, &f, dir), 0);
+	CHECK_EQ_STR(f.refused.buf, "fd2 is a regular file");
+	CHECK_EQ_STR(field(&f, "fd2"), "file flags=102001 pos=3");
+	nest_exec_facts_release(&f);
+
+	nest_exec_facts_init(&f);
+	CHECK_EQ_INT(nest_exec_facts_read(999999999, &f, NULL), -ENOENT);
+	nest_exec_facts_release(&f);
+}
+
 int main(void)
 {
 	RUN(test_replay_exit_and_streams);
@@ -576,5 +717,6 @@ int main(void)
 	RUN(test_units_parent_wrote_before);
 	RUN(test_units_nested);
 	RUN(test_units_escapes);
+	RUN(test_exec_facts);
 	return unit_done();
 }
