@@ -38,6 +38,7 @@ enum child_setup {
 	CHILD_PLAIN,
 	CHILD_MERGED,		/* 2>&1 */
 	CHILD_SIGTERM_IGNORED,	/* SIGTERM ignored and blocked before exec */
+	CHILD_EXECVEAT,		/* execveat(AT_FDCWD, path, ..., 0) */
 };
 
 struct outcome {
@@ -53,7 +54,8 @@ static int install_exec_listener(void)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -93,7 +95,10 @@ static __attribute__((__noreturn__)) void child(int sock, int out, int err,
 	close(err);
 	free_fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
 	close(free_fd);
-	execve(path, argv, envp);
+	if (setup == CHILD_EXECVEAT)
+		syscall(SYS_execveat, AT_FDCWD, path, argv, envp, 0);
+	else
+		execve(path, argv, envp);
 	/* not redirected: the replayer's fd must not be left behind */
 	_exit(fcntl(free_fd, F_GETFD) < 0 && errno == EBADF ? 127 : 92);
 }
@@ -133,6 +138,8 @@ static void drain(int out, int err, struct outcome *o)
  * Run a child that execs @path, redirected to a replay of @replay when
  * @replay is not NULL (else the exec is answered CONTINUE untouched).
  */
+static const char *fd_dir = "/dev/fd";
+
 static void run_child(const struct nest_replay *replay, enum child_setup setup,
 		      const char *path, struct outcome *o)
 {
@@ -160,12 +167,13 @@ static void run_child(const struct nest_replay *replay, enum child_setup setup,
 	if (CHECK(listener >= 0)) {
 		memset(&req, 0, sizeof(req));
 		if (CHECK(ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0)) {
-			CHECK_EQ_INT(req.data.nr, __NR_execve);
+			CHECK_EQ_INT(req.data.nr, setup == CHILD_EXECVEAT ? __NR_execveat :
+								      __NR_execve);
 			if (replay) {
 				memfd = nest_replay_memfd(replay, &err);
 				CHECK(memfd >= 0);
 				o->redirect = nest_exec_redirect(listener, &req, memfd,
-								 "/dev/fd", &err);
+								 fd_dir, &err);
 				if (memfd >= 0)
 					close(memfd);
 			}
@@ -241,6 +249,36 @@ TEST(test_replay_death_by_signal)
 	run_child(&r, CHILD_PLAIN, long_path, &o);
 	CHECK(WIFSIGNALED(o.status) && WTERMSIG(o.status) == SIGSEGV);
 	CHECK(!WCOREDUMP(o.status));
+	outcome_release(&o);
+}
+
+/* execveat at the cwd, and /proc/self/fd when /dev/fd is not ours. */
+TEST(test_replay_execveat_and_proc_fd)
+{
+	static const struct nest_chunk chunks[] = { { 1, "at\n", 3 } };
+	struct nest_replay r = { false, 7, chunks, ARRAY_SIZE(chunks) };
+	struct outcome o;
+
+	run_child(&r, CHILD_EXECVEAT, long_path, &o);
+	CHECK_EQ_INT(o.redirect, 0);
+	CHECK_EQ_STR(o.out.buf, "at\n");
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 7);
+	outcome_release(&o);
+
+	fd_dir = "/proc/self/fd";
+	run_child(&r, CHILD_PLAIN, long_path, &o);
+	fd_dir = "/dev/fd";
+	CHECK_EQ_INT(o.redirect, 0);
+	CHECK_EQ_STR(o.out.buf, "at\n");
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 7);
+	outcome_release(&o);
+
+	/* "/proc/self/fd/N" does not fit where "/dev/fd/N" would */
+	fd_dir = "/proc/self/fd";
+	run_child(&r, CHILD_PLAIN, "/usr/bin/abcde", &o);
+	fd_dir = "/dev/fd";
+	CHECK_EQ_INT(o.redirect, -ENAMETOOLONG);
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 127);
 	outcome_release(&o);
 }
 
@@ -707,6 +745,7 @@ int main(void)
 	RUN(test_replay_interleaved_on_one_pipe);
 	RUN(test_replay_death_by_signal);
 	RUN(test_replay_large_output);
+	RUN(test_replay_execveat_and_proc_fd);
 	RUN(test_short_path_runs_the_program);
 	RUN(test_replayer_without_payload);
 	RUN(test_bad_replays_refused);
