@@ -419,6 +419,20 @@ static void child_of(struct nest_units *u, pid_t pid, pid_t parent)
 	nest_units_proc(u, pid, &parent, 1);
 }
 
+/* The job (pid 2), and @n children 10, 11, ... each beginning a unit. */
+static struct nest_units *job_with_children(size_t n)
+{
+	struct nest_units *u = nest_units_new();
+	size_t i;
+
+	nest_units_proc(u, 2, of_init, 1);
+	for (i = 0; i < n; i++) {
+		child_of(u, 10 + (pid_t)i, 2);
+		nest_units_exec(u, 10 + (pid_t)i);
+	}
+	return u;
+}
+
 /* A job runner forking two children that touch their own files. */
 TEST(test_units_siblings_apart)
 {
@@ -455,14 +469,9 @@ TEST(test_units_siblings_apart)
 /* A child lists a directory a sibling adds to while both run. */
 TEST(test_units_sibling_conflict)
 {
-	struct nest_units *u = nest_units_new();
+	struct nest_units *u = job_with_children(2);
 	unsigned id;
 
-	nest_units_proc(u, 2, of_init, 1);
-	child_of(u, 10, 2);
-	nest_units_exec(u, 10);
-	child_of(u, 11, 2);
-	nest_units_exec(u, 11);
 	nest_units_access(u, 10, NEST_LIST, "/w/d");
 	nest_units_access(u, 11, NEST_WRITE, "/w/d/new");
 	nest_units_exit(u, 10);
@@ -491,16 +500,9 @@ TEST(test_units_sibling_conflict)
 /* Siblings writing the same file; whole components only. */
 TEST(test_units_write_write)
 {
-	struct nest_units *u = nest_units_new();
+	struct nest_units *u = job_with_children(3);
 	unsigned id;
 
-	nest_units_proc(u, 2, of_init, 1);
-	child_of(u, 10, 2);
-	nest_units_exec(u, 10);
-	child_of(u, 11, 2);
-	nest_units_exec(u, 11);
-	child_of(u, 12, 2);
-	nest_units_exec(u, 12);
 	nest_units_access(u, 10, NEST_WRITE, "/w/log");
 	nest_units_access(u, 11, NEST_WRITE, "/w/log");
 	nest_units_access(u, 12, NEST_READ, "/w/logs/x");	/* not beneath /w/log */
@@ -513,10 +515,7 @@ TEST(test_units_write_write)
 	nest_units_free(u);
 
 	/* a directory renamed away under a reader: its components changed */
-	u = nest_units_new();
-	nest_units_proc(u, 2, of_init, 1);
-	child_of(u, 10, 2);
-	nest_units_exec(u, 10);
+	u = job_with_children(1);
 	nest_units_access(u, 10, NEST_READ, "/w/a/b/c");
 	nest_units_access(u, 2, NEST_WRITE, "/w/a");	/* the parent, meanwhile */
 	nest_units_exit(u, 10);
@@ -579,21 +578,15 @@ TEST(test_units_nested)
 /* A process left behind, and one whose parent is not known. */
 TEST(test_units_escapes)
 {
-	struct nest_units *u = nest_units_new();
+	struct nest_units *u = job_with_children(1);
 	unsigned id;
 
-	nest_units_proc(u, 2, of_init, 1);
-	child_of(u, 10, 2);
-	nest_units_exec(u, 10);
 	child_of(u, 12, 10);
 	nest_units_exit(u, 10);
 	CHECK_EQ_STR(next_end(u, &id), "a process outlived its unit (pid 12)");
 	nest_units_free(u);
 
-	u = nest_units_new();
-	nest_units_proc(u, 2, of_init, 1);
-	child_of(u, 10, 2);
-	nest_units_exec(u, 10);
+	u = job_with_children(1);
 	nest_units_proc(u, 40, of_init, 1);	/* reparented: whose? */
 	nest_units_exit(u, 10);
 	CHECK_EQ_STR(next_end(u, &id), "a process whose parent is unknown (pid 40)");
