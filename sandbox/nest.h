@@ -18,7 +18,7 @@
  *
  * Not thread-safe against other writers of the same process's memory:
  * the caller must be blocked in the notification, its address space and
- * fd table shared with no live process (nest_shares_vm(), §13.1).
+ * fd table shared with no live process (nest_exec_sharers(), §13.1).
  */
 #ifndef PROCACHE_SANDBOX_NEST_H
 #define PROCACHE_SANDBOX_NEST_H
@@ -80,5 +80,17 @@ int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
  * 1 yes, 0 no, -errno when it cannot be told (treat as "yes").
  */
 int nest_shares_vm(pid_t a, pid_t b);
+
+/*
+ * Whether any other process of the tree under @tree_root (the job's init,
+ * itself included) shares @pid's address space or fd table: the
+ * redirect writes into both (§13.1). Walks /proc/PID/task/TID/children
+ * and compares with kcmp. 0 with @reason empty when none does, 0 with
+ * @reason set ("shares its memory with process N", "shares its fd table
+ * with process N"), or -errno with a message in @err when the tree
+ * cannot be walked (refuse then too).
+ */
+int nest_exec_sharers(pid_t pid, pid_t tree_root, struct strbuf *reason,
+		      struct strbuf *err);
 
 #endif
