@@ -815,8 +815,45 @@ TEST(test_exec_facts)
 	nest_exec_facts_release(&f);
 }
 
-int main(void)
+/*
+ * test-nest --write-replay FILE exit:N|signal:N [FD TEXT]...: write the
+ * replayer with that payload to FILE (mode 0755), for the shell tests
+ * that run it in the sandbox (tests/t0450-nested.sh).
+ */
+static int write_replay(int argc, char **argv)
 {
+	struct nest_chunk chunks[16];
+	struct nest_replay r = { false, 0, chunks, 0 };
+	struct strbuf err = STRBUF_INIT;
+	int memfd, out, i;
+	off_t size;
+
+	if (argc < 4 || (argc - 4) % 2 || (argc - 4) / 2 > 16)
+		die("usage: test-nest --write-replay FILE exit:N|signal:N [FD TEXT]...");
+	r.signaled = !strncmp(argv[3], "signal:", 7);
+	r.code = atoi(strchr(argv[3], ':') ? strchr(argv[3], ':') + 1 : "x");
+	for (i = 4; i + 1 < argc; i += 2) {
+		chunks[r.nr_chunks].fd = atoi(argv[i]);
+		chunks[r.nr_chunks].buf = argv[i + 1];
+		chunks[r.nr_chunks].len = strlen(argv[i + 1]);
+		r.nr_chunks++;
+	}
+	memfd = nest_replay_memfd(&r, &err);
+	if (memfd < 0)
+		die("%s", err.buf);
+	size = lseek(memfd, 0, SEEK_END);
+	out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (out < 0 || size < 0 || lseek(memfd, 0, SEEK_SET) < 0 ||
+	    copy_fd_range(memfd, out, (size_t)size) != size || close(out) < 0)
+		die_errno("cannot write '%s'", argv[2]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--write-replay"))
+		return write_replay(argc, argv);
+
 	RUN(test_replay_exit_and_streams);
 	RUN(test_replay_interleaved_on_one_pipe);
 	RUN(test_replay_death_by_signal);
