@@ -30,14 +30,21 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 ccflags="-std=c11 -D_GNU_SOURCE -g -O1 -I$top $cflags -DPROCACHE_VERSION=\"fuzz\""
 
 # obj SRC: the instrumented object of SRC, rebuilt when out of date.
-# sandbox/preload/blob.S embeds the fast path's library: built by make
-# (never instrumented: it is loaded into jobs), then assembled here.
+# sandbox/preload/blob.S embeds the fast path's library, and
+# sandbox/replay/blob.S the replayer: built by make (never instrumented:
+# they run in jobs), then assembled here.
 obj() {
 	local src=$1 o
 	o=$out/obj/$(echo "${src#$top/}" | tr / _).o
-	case $src in *.S)
+	case $src in
+	*/preload/blob.S)
 		make -s -C "$top" build/sandbox/preload/pcfast.so >&2 &&
 			clang -c -DFASTLIB="\"$top/build/sandbox/preload/pcfast.so\"" "$src" -o "$o" &&
+			echo "$o"
+		return ;;
+	*/replay/blob.S)
+		make -s -C "$top" build/sandbox/replay/pcreplay >&2 &&
+			clang -c -DREPLAYER="\"$top/build/sandbox/replay/pcreplay\"" "$src" -o "$o" &&
 			echo "$o"
 		return ;;
 	esac
@@ -68,6 +75,7 @@ build() {
 
 lib_srcs() { # the library and runner sources (not main.c)
 	ls "$top"/common/*.c "$top"/sandbox/*.c "$top"/sandbox/preload/blob.S \
+		"$top"/sandbox/replay/blob.S \
 		"$top"/cache/*.c "$top"/runner/*.c |
 		grep -v '/runner/main\.c$'
 }
