@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "sandbox/fastpath.h"
+#include "sandbox/raw-syscall.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -71,31 +72,7 @@ static char *slots;
 /* A system call from this library's own code: notified like libc's. */
 static long sys_raw(long nr, long a1, long a2, long a3, long a4, long a5)
 {
-	long ret;
-	register long r10 __asm__("r10") = a4;
-	register long r8 __asm__("r8") = a5;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
-/* mmap: the one call with six arguments. */
-static long sys_mmap(long addr, long len, long prot, long flags, long fd, long off)
-{
-	long ret;
-	register long r10 __asm__("r10") = flags;
-	register long r8 __asm__("r8") = fd;
-	register long r9 __asm__("r9") = off;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"((long)SYS_mmap), "D"(addr), "S"(len), "d"(prot), "r"(r10),
-			   "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
+	return raw_syscall6(nr, a1, a2, a3, a4, a5, 0);
 }
 
 /* libc's convention: -1 and errno for a failure. */
@@ -840,7 +817,7 @@ static int map_channel(void)
 	 * dirty state), and prefaulting all of it costs more than that
 	 * where page tables are dear (a virtual machine).
 	 */
-	p = sys_mmap(0, (long)FP_CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = raw_syscall6(SYS_mmap, 0, (long)FP_CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	sys_raw(SYS_close, fd, 0, 0, 0, 0);
 	if (p < 0 && p > -4096)
 		return -1;
@@ -871,8 +848,8 @@ static int map_page(void)
 	n = strlen(chan);
 	if (n >= FP_PAGE_SIZE - FP_PAGE_CHAN_PATH)
 		return -1;
-	p = sys_mmap((long)FP_PAGE_ADDR, FP_PAGE_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	p = raw_syscall6(SYS_mmap, (long)FP_PAGE_ADDR, FP_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 
 	if (p != (long)FP_PAGE_ADDR) {
 		/* taken, or a kernel that took the address as a hint */

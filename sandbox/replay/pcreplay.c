@@ -19,23 +19,12 @@
 #include <linux/signal.h>
 
 #include "sandbox/nest-payload.h"
+#include "sandbox/raw-syscall.h"
 
 /* A malformed payload or a failed write other than EPIPE. */
 #define REPLAY_FAILED 125
 
-static long sys6(long nr, long a, long b, long c, long d, long e, long f)
-{
-	long ret;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
+#define sys6 raw_syscall6
 
 #define sys3(nr, a, b, c) sys6(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 
