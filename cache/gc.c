@@ -164,9 +164,9 @@ static int walk_nothing(struct cache *c, const struct cache_walk_item *it,
 
 /*
  * Remove what in @dirfd is older than the grace (every name, or those
- * that are temporary ones when @only_tmp): left by killed runners.
+ * starting with @prefix): left by killed runners.
  */
-static void clean_old_at(int dirfd, bool only_tmp, time_t now)
+static void clean_old_at(int dirfd, const char *prefix, time_t now)
 {
 	_cleanup_closedir_ DIR *d = cache_opendir_at(dirfd, ".");
 	struct dirent *de;
@@ -176,7 +176,7 @@ static void clean_old_at(int dirfd, bool only_tmp, time_t now)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (only_tmp && strncmp(de->d_name, ".tmp-", 5))
+		if (prefix && strncmp(de->d_name, prefix, strlen(prefix)))
 			continue;
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_mtime + CACHE_GC_GRACE_S < now)
@@ -188,11 +188,16 @@ static void clean_tmp(struct cache *c, time_t now)
 {
 	_cleanup_close_ int hf = -1;
 
-	clean_old_at(c->tmp_fd, false, now);
+	clean_old_at(c->tmp_fd, NULL, now);
 	/* generated host facts are made as hostfacts/.tmp-* (layout.c) */
 	hf = openat(c->dirfd, "hostfacts", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (hf >= 0)
-		clean_old_at(hf, true, now);
+		clean_old_at(hf, ".tmp-", now);
+	/*
+	 * A counter shard is rewritten through stats/.tmp.* on every run
+	 * (write_file_atomic_at()): a runner killed in between leaves one.
+	 */
+	clean_old_at(c->stats_fd, ".tmp.", now);
 	/*
 	 * Compiled seccomp programs (sandbox/trace-filter.c): one per
 	 * procache executable, so old builds' pile up; a run rebuilds its
@@ -201,7 +206,7 @@ static void clean_tmp(struct cache *c, time_t now)
 	_cleanup_close_ int ff = openat(c->dirfd, "filters",
 					O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (ff >= 0)
-		clean_old_at(ff, false, now);
+		clean_old_at(ff, NULL, now);
 }
 
 /* Remove @b if no entry references it any more and it is old enough. */

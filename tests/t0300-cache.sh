@@ -304,6 +304,19 @@ test_expect_success 'gc --max-age removes entries not used for that long' '
 	drv lookup -k argv=new && test_must_fail drv lookup -k argv=old
 '
 
+test_expect_success 'gc removes the temporary file of a counter shard left by a killed run' '
+	export PROCACHE_DIR="$PWD/killed" &&
+	"$PROCACHE" cache stats >/dev/null &&
+	echo partial >"$PROCACHE_DIR/stats/.tmp.3.1234.deadbeef" &&
+	echo recent >"$PROCACHE_DIR/stats/.tmp.4.1235.deadbeef" &&
+	touch -d "3 hours ago" "$PROCACHE_DIR/stats/.tmp.3.1234.deadbeef" &&
+	"$PROCACHE" cache gc >/dev/null &&
+	test_path_is_missing "$PROCACHE_DIR/stats/.tmp.3.1234.deadbeef" &&
+	test_path_is_file "$PROCACHE_DIR/stats/.tmp.4.1235.deadbeef" &&
+	rm "$PROCACHE_DIR/stats/.tmp.4.1235.deadbeef" &&
+	"$PROCACHE" cache stats >/dev/null
+'
+
 test_expect_success 'PROCACHE_MAX_SIZE is kept after stores' '
 	export PROCACHE_DIR="$PWD/auto" &&
 	for i in 1 2 3 4 5 6 7 8; do

@@ -157,7 +157,7 @@ test_expect_success 'soak: once the cleanup had its chance, no run directory, te
 	export PROCACHE_DIR=$TEST_ROOT/t1/cache &&
 	old=$(( $(date +%s) - 5400 )) &&
 	find "$PROCACHE_DIR/run" "$PROCACHE_DIR/tmp" "$PROCACHE_DIR/keys" \
-		"$PROCACHE_DIR/hostfacts" -mindepth 1 -maxdepth 3 \
+		"$PROCACHE_DIR/hostfacts" "$PROCACHE_DIR/stats" -mindepth 1 -maxdepth 3 \
 		\( -path "*/run/.tmp-*" -o -path "*/tmp/*" -o -name ".tmp.*" \
 		-o -path "*/hostfacts/.tmp-*" \) -prune \
 		-exec touch -h -d @$old {} + &&
