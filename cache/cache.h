@@ -310,6 +310,27 @@ int cache_lookup(struct cache *c, const struct cache_key *k, unsigned flags,
 		 struct strbuf *err);
 
 /*
+ * cache_lookup() against a view instead of the host (an execution unit,
+ * DESIGN.md §13.4): the same contract, but every precondition's path is
+ * an absolute path as the view sees it, resolved beneath @root_fd (an
+ * O_PATH|O_DIRECTORY fd of the view's root, /proc/PID/root of a job
+ * process) with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS): "..",
+ * absolute symlinks and the leading components all stay in the view.
+ * absent/stat/output: the parent opened beneath, fstatat(NOFOLLOW) of the
+ * last component; content: that component opened O_NOFOLLOW beneath the
+ * parent and its bytes hashed (never the stat cache: view files change
+ * within a run, keeping size and times); listing: the directory opened
+ * beneath; symlink: readlinkat() in the parent; xattrs: through
+ * /proc/self/fd/<parent fd>/<name>; hostfacts as cache_lookup(). A
+ * base-relative entry (--base-dir) is never a unit's: skipped (a miss).
+ * Hit bookkeeping (touch, blob check, hit count) as cache_lookup().
+ * @root_fd is not closed; < 0 gives -EBADF. Not thread-safe on one @c.
+ */
+int cache_lookup_at(struct cache *c, int root_fd, const struct cache_key *k,
+		    unsigned flags, struct cache_entry **hit,
+		    struct cache_explain **ex, struct strbuf *err);
+
+/*
  * Where the cache_lookup() calls on @c spent their wall-clock time, in
  * seconds, summed (procache run -vv): listing the key's candidates and
  * reading and parsing their entries, checking their preconditions,
