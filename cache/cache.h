@@ -429,6 +429,24 @@ int cache_entry_apply(struct cache *c, const struct cache_entry *e,
 		      struct mat_report *rep, struct strbuf *err);
 
 /*
+ * Apply the entry's changes into a view (a unit's hit, DESIGN.md §13.4):
+ * each change's path is a path of the tree @root_fd is an fd of
+ * (/proc/PID/root of a job process; not closed), applied by
+ * mat_apply_at() on the calling thread only (MAT_SERIAL is added): its
+ * parent opened beneath @root_fd without following any symlink, so
+ * nothing lands outside the view. What results: owners are whatever
+ * creating gives the calling thread (its fsuid/fsgid, or a setgid
+ * directory's group): nothing is chowned, as for a job's own apply;
+ * modes exactly the recorded ones without setuid/setgid; times by the
+ * entry's rule (exact, or the time of the apply). A change at "/" is
+ * refused. A base-relative entry gives -EINVAL. Returns mat_apply()'s
+ * result.
+ */
+int cache_entry_apply_at(struct cache *c, const struct cache_entry *e,
+			 int root_fd, unsigned flags, struct mat_report *rep,
+			 struct strbuf *err);
+
+/*
  * The entry as JSON for `cache show --json` and reports: id, key, key
  * fields, preconditions, result, duration, created, last use, size.
  * The caller frees it with cJSON_Delete().
