@@ -226,6 +226,17 @@ void cache_record_add_output(struct cache_record *r, const char *path,
  */
 void cache_record_set_relocatable(struct cache_record *r);
 
+/*
+ * Copy the captured files (changes and output streams) into the blob
+ * store instead of renaming them: an execution unit's files stay in the
+ * view the job goes on using (DESIGN.md §13.4). Each is cloned (FICLONE)
+ * when the file system can, else copied, and the copy is what is hashed
+ * (the job may write the file meanwhile); never hard-linked (a later
+ * append by the job would change the blob). A store that fails leaves
+ * the captured files untouched (nothing to link back).
+ */
+void cache_record_set_copy_files(struct cache_record *r);
+
 /* The result. @code is the exit code when @signal is 0, else ignored. */
 void cache_record_set_exit(struct cache_record *r, int code, int signal);
 void cache_record_set_duration(struct cache_record *r, double seconds);
