@@ -408,3 +408,57 @@ int cache_entry_write_output(struct cache *c, const struct cache_entry *e,
 	}
 	return 0;
 }
+
+int cache_entry_read_output(struct cache *c, const struct cache_entry *e,
+			    int which, uint64_t limit, struct strbuf *out,
+			    struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
+	_cleanup_close_ int in = -1;
+	const char *name = which == 1 ? "stdout" : "stderr";
+	const struct output *o;
+	struct pc_hash got;
+	size_t start = out->len;
+	ssize_t n;
+	int r;
+
+	if (which != 1 && which != 2) {
+		strbuf_addf(err, "no output stream %d in an entry", which);
+		return -EINVAL;
+	}
+	o = &e->out[which - 1];
+	if (o->size > limit || o->size > SIZE_MAX / 2) {
+		strbuf_addf(err, "%s of entry '%s' is too large (%" PRIu64
+			    " bytes, at most %" PRIu64 ")",
+			    name, e->name, o->size, limit);
+		return -EFBIG;
+	}
+	cache_blob_relpath(&o->hash, &rel);
+	in = openat(c->blobs_fd, rel.buf,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (in < 0) {
+		r = -errno;
+		strbuf_addf(err, "cannot open %s blob of entry '%s': %s", name,
+			    e->name, strerror(-r));
+		return r;
+	}
+	/* one byte more than recorded: a longer blob is found corrupt */
+	strbuf_grow(out, (size_t)o->size + 1);
+	n = read_full(in, out->buf + start, (size_t)o->size + 1);
+	if (n < 0) {
+		strbuf_setlen(out, start);
+		strbuf_addf(err, "cannot read %s of entry '%s': %s", name,
+			    e->name, strerror((int)-n));
+		return (int)n;
+	}
+	pc_hash_buffer(out->buf + start, (size_t)n, &got);
+	if ((uint64_t)n != o->size || !pc_hash_equal(&got, &o->hash)) {
+		strbuf_setlen(out, start);
+		strbuf_addf(err, "%s blob of entry '%s' is corrupt", name,
+			    e->name);
+		blob_drop(c, &o->hash);
+		return -EBADMSG;
+	}
+	strbuf_setlen(out, start + (size_t)n);
+	return 0;
+}

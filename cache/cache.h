@@ -377,6 +377,12 @@ int cache_entry_signal(const struct cache_entry *e);
 double cache_entry_duration(const struct cache_entry *e);
 /* Creation time (seconds since the epoch). */
 int64_t cache_entry_created(const struct cache_entry *e);
+/*
+ * Is it an execution unit's entry (DESIGN.md §13.3: its key has a field
+ * named "unit")? Entries read for a lookup do not keep their key fields
+ * (ENTRY_DECODE_LOOKUP): false for those.
+ */
+bool cache_entry_is_unit(const struct cache_entry *e);
 
 /*
  * The blob of output stream @which (1 stdout, 2 stderr) and its size.
@@ -397,6 +403,16 @@ int cache_entry_output(const struct cache_entry *e, int which,
  */
 int cache_entry_write_output(struct cache *c, const struct cache_entry *e,
 			     int which, int fd, struct strbuf *err);
+/*
+ * Append output stream @which (1 stdout, 2 stderr) to @out, whole and
+ * verified (size and hash) before it is appended; nothing is appended on
+ * failure. -EFBIG (nothing read) when the stream is larger than @limit
+ * bytes, -ENOENT when the blob is missing, -EBADMSG when it is corrupt
+ * (removed), -EINVAL for another @which, -errno from read; @err says why.
+ */
+int cache_entry_read_output(struct cache *c, const struct cache_entry *e,
+			    int which, uint64_t limit, struct strbuf *out,
+			    struct strbuf *err);
 
 /* One change, as plain data pointing into the entry (valid while it is). */
 struct cache_change_view {
@@ -592,6 +608,7 @@ struct cache_ls_item {
 	uint64_t size;     /* entry file plus every blob it references */
 	uint64_t hits;
 	bool corrupt;      /* could not be read (command is then the reason) */
+	bool unit;         /* an execution unit's (cache_entry_is_unit()) */
 };
 
 /*
