@@ -134,8 +134,21 @@ static int parent_fd(struct lookup *l, const char *path, size_t len)
 	i = strmap_get(l->dirs, path, len);
 	if (i >= 0)
 		return l->dirfds[i];
-	if (l->nr_dirfds == LOOKUP_MAX_DIRFDS)
-		return l->in_root ? -EMFILE : -1;
+	if (l->nr_dirfds == LOOKUP_MAX_DIRFDS) {
+		if (!l->in_root)
+			return -1;
+		/*
+		 * No path-based fallback stays in the view: start over with
+		 * an empty table (the memos keep their answers; no caller
+		 * holds a parent fd across two calls).
+		 */
+		for (size_t j = 0; j < l->nr_dirfds; j++)
+			if (l->dirfds[j] >= 0)
+				close(l->dirfds[j]);
+		l->nr_dirfds = 0;
+		strmap_free(l->dirs);
+		l->dirs = strmap_new();
+	}
 	{
 		char *dir = xstrndup(path, len);
 

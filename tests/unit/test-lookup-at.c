@@ -401,6 +401,48 @@ TEST(test_content_is_hashed)
 	cache_close(c);
 }
 
+/* More directories than the lookup keeps open at once: still a hit. */
+TEST(test_many_directories)
+{
+	struct cache *c = open_tmp_cache();
+	struct view v;
+	struct cache_key *k = unit_key("many-dirs");
+	struct cache_record *r;
+	int i;
+
+	view_make(&v);
+	r = cache_record_new(k);
+	for (i = 0; i < 300; i++) {
+		char vp[64], *p;
+
+		snprintf(vp, sizeof(vp), "/d%03d", i);
+		p = vpath(&v, vp);
+		CHECK(mkdir(p, 0755) == 0);
+		free(p);
+		snprintf(vp, sizeof(vp), "/d%03d/f", i);
+		p = vpath(&v, vp);
+		write_file(p, vp);
+		free(p);
+		add_content(r, &v, vp);
+		snprintf(vp, sizeof(vp), "/d%03d/none", i);
+		cache_record_add_absent(r, vp);
+	}
+	free(store(c, r));
+	cache_record_free(r);
+	CHECK_EQ_INT(lookup_at(c, v.fd, k, NULL), 1);
+	{
+		char *p = vpath(&v, "/d299/f");
+
+		write_file(p, "/d299/g");
+		free(p);
+	}
+	CHECK_EQ_INT(lookup_at(c, v.fd, k, NULL), 0);
+
+	cache_key_free(k);
+	view_release(&v);
+	cache_close(c);
+}
+
 /* A base-relative entry is never a unit's: lookup_at skips it. */
 TEST(test_base_relative_refused)
 {
@@ -858,6 +900,7 @@ int main(void)
 	RUN(test_view_preconditions_hold);
 	RUN(test_symlinks_do_not_leave_the_view);
 	RUN(test_content_is_hashed);
+	RUN(test_many_directories);
 	RUN(test_base_relative_refused);
 	RUN(test_copy_mode_and_apply_at);
 	RUN(test_read_output);
