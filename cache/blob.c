@@ -180,14 +180,11 @@ static int blob_copy_put(struct cache *c, int fd, const struct stat *st,
 		goto fail;
 	}
 	r = pc_hash_fd(out, h, size);
+	if (close(out) < 0 && r == 0)
+		r = -errno;
+	out = -1;
 	if (r < 0)
 		goto fail;
-	if (close(out) < 0) {
-		out = -1;
-		r = -errno;
-		goto fail;
-	}
-	out = -1;
 	cache_blob_relpath(h, &rel);
 	present = blob_present(c, rel.buf, *size);
 	/* ours replaces a present one: its bytes were not hashed, ours were */

@@ -34,28 +34,7 @@
 #include "common/strbuf.h"
 
 #include "tests/unit/unit.h"
-
-static struct cache *open_tmp_cache(void)
-{
-	struct strbuf err = STRBUF_INIT;
-	char *dir = path_join(unit_tmpdir(), "cache");
-	struct cache *c = NULL;
-
-	if (cache_open(dir, 0, &c, &err) < 0)
-		die("cache_open: %s", err.buf);
-	free(dir);
-	strbuf_release(&err);
-	return c;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0 || write_full(fd, text, strlen(text)) < 0)
-		die_errno("cannot write '%s'", path);
-	close(fd);
-}
+#include "tests/unit/cache-test.h"
 
 static char *read_text(const char *path)
 {
@@ -97,6 +76,24 @@ static char *vpath(const struct view *v, const char *p)
 	return xasprintf("%s%s", v->root, p);
 }
 
+/* Make @vp in the view: a directory (@text NULL, @target NULL), a file
+ * with @text, or a symlink to @target. */
+static void view_add(const struct view *v, const char *vp, const char *text,
+		     const char *target)
+{
+	char *p = vpath(v, vp);
+
+	if (target) {
+		if (symlink(target, p) < 0)
+			die_errno("symlink '%s'", p);
+	} else if (text) {
+		write_file(p, text);
+	} else if (mkdir(p, 0755) < 0) {
+		die_errno("mkdir '%s'", p);
+	}
+	free(p);
+}
+
 /*
  * root/etc/passwd, root/dir/{a,b}, root/link -> /etc (absolute: inside the
  * view it is root/etc), root/up -> ../.. (climbs out on the host),
@@ -104,54 +101,28 @@ static char *vpath(const struct view *v, const char *p)
  */
 static void view_make(struct view *v)
 {
-	char *p;
+	char *p, *out;
 
 	v->top = xstrdup(unit_tmpdir());
 	v->root = path_join(v->top, "root");
-	if (mkdir(v->root, 0755) < 0)
+	out = path_join(v->top, "outside");
+	if (mkdir(v->root, 0755) < 0 || mkdir(out, 0755) < 0)
 		die_errno("mkdir");
-	p = path_join(v->top, "outside");
-	if (mkdir(p, 0755) < 0)
-		die_errno("mkdir");
-	free(p);
-	p = path_join(v->top, "outside/secret");
+	p = path_join(out, "secret");
 	write_file(p, "host secret\n");
 	free(p);
-	p = path_join(v->top, "outside/passwd");
+	p = path_join(out, "passwd");
 	write_file(p, "host passwd\n");
 	free(p);
-	p = vpath(v, "/etc");
-	mkdir(p, 0755);
-	free(p);
-	p = vpath(v, "/etc/passwd");
-	write_file(p, "view passwd\n");
-	free(p);
-	p = vpath(v, "/dir");
-	mkdir(p, 0755);
-	free(p);
-	p = vpath(v, "/dir/a");
-	write_file(p, "a\n");
-	free(p);
-	p = vpath(v, "/dir/b");
-	write_file(p, "b\n");
-	free(p);
-	p = vpath(v, "/link");
-	if (symlink("/etc", p) < 0)
-		die_errno("symlink");
-	free(p);
-	p = vpath(v, "/up");
-	if (symlink("../..", p) < 0)
-		die_errno("symlink");
-	free(p);
-	{
-		char *out = path_join(v->top, "outside");
-
-		p = vpath(v, "/abs");
-		if (symlink(out, p) < 0)
-			die_errno("symlink");
-		free(p);
-		free(out);
-	}
+	view_add(v, "/etc", NULL, NULL);
+	view_add(v, "/etc/passwd", "view passwd\n", NULL);
+	view_add(v, "/dir", NULL, NULL);
+	view_add(v, "/dir/a", "a\n", NULL);
+	view_add(v, "/dir/b", "b\n", NULL);
+	view_add(v, "/link", NULL, "/etc");
+	view_add(v, "/up", NULL, "../..");
+	view_add(v, "/abs", NULL, out);
+	free(out);
 	v->fd = open(v->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (v->fd < 0)
 		die_errno("open root");

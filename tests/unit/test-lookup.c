@@ -48,6 +48,7 @@
 #include "common/units.h"
 
 #include "tests/unit/unit.h"
+#include "tests/unit/cache-test.h"
 
 /* ---- driver ----------------------------------------------------------- */
 
@@ -249,28 +250,6 @@ static int driver(int argc, char **argv)
 }
 
 /* ---- unit tests ------------------------------------------------------- */
-
-static struct cache *open_tmp_cache(void)
-{
-	struct strbuf err = STRBUF_INIT;
-	char *dir = path_join(unit_tmpdir(), "cache");
-	struct cache *c = NULL;
-
-	if (cache_open(dir, 0, &c, &err) < 0)
-		die("cache_open: %s", err.buf);
-	free(dir);
-	strbuf_release(&err);
-	return c;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0 || write_full(fd, text, strlen(text)) < 0)
-		die_errno("cannot write '%s'", path);
-	close(fd);
-}
 
 static struct cache_key *key_of(const char *argv0, const char *env)
 {
