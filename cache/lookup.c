@@ -124,7 +124,25 @@ static int open_in_root(int root_fd, const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
-static int parent_fd(struct lookup *l, const char *path, size_t len)
+/* parent_fd() of a full table beneath a root: start over. */
+static __attribute__((noinline)) void dirfds_restart(struct lookup *l)
+{
+	/*
+	 * No path-based fallback stays in the view: start over with an
+	 * empty table (the memos keep their answers; no caller holds a
+	 * parent fd across two calls).
+	 */
+	for (size_t j = 0; j < l->nr_dirfds; j++)
+		if (l->dirfds[j] >= 0)
+			close(l->dirfds[j]);
+	l->nr_dirfds = 0;
+	strmap_free(l->dirs);
+	l->dirs = strmap_new();
+}
+
+static inline __attribute__((always_inline)) int parent_fd(struct lookup *l,
+						       const char *path,
+						       size_t len)
 {
 	long i;
 	int fd;
@@ -137,17 +155,7 @@ static int parent_fd(struct lookup *l, const char *path, size_t len)
 	if (l->nr_dirfds == LOOKUP_MAX_DIRFDS) {
 		if (!l->in_root)
 			return -1;
-		/*
-		 * No path-based fallback stays in the view: start over with
-		 * an empty table (the memos keep their answers; no caller
-		 * holds a parent fd across two calls).
-		 */
-		for (size_t j = 0; j < l->nr_dirfds; j++)
-			if (l->dirfds[j] >= 0)
-				close(l->dirfds[j]);
-		l->nr_dirfds = 0;
-		strmap_free(l->dirs);
-		l->dirs = strmap_new();
+		dirfds_restart(l);
 	}
 	{
 		char *dir = xstrndup(path, len);
@@ -188,6 +196,22 @@ static int view_parent(struct lookup *l, const char *path, const char **name)
 	return parent_fd(l, path, (size_t)(slash - path));
 }
 
+/* memo_lstat() beneath a root (kept out of the host's path). */
+static __attribute__((noinline)) void memo_lstat_view(struct lookup *l,
+						       struct memo *m,
+						       const char *path)
+{
+	const char *name;
+	int dfd = view_parent(l, path, &name);
+
+	if (dfd < 0)
+		m->lstat_err = dfd;
+	else
+		m->lstat_err = fstatat(dfd, name, &m->st,
+				       AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH)) < 0
+				       ? -errno : 0;
+}
+
 static void memo_lstat(struct lookup *l, struct memo *m, const char *path)
 {
 	const char *slash;
@@ -197,15 +221,7 @@ static void memo_lstat(struct lookup *l, struct memo *m, const char *path)
 		return;
 	m->lstat_done = true;
 	if (l->in_root) {
-		const char *name;
-
-		dfd = view_parent(l, path, &name);
-		if (dfd < 0)
-			m->lstat_err = dfd;
-		else
-			m->lstat_err = fstatat(dfd, name, &m->st,
-					       AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH)) < 0
-					       ? -errno : 0;
+		memo_lstat_view(l, m, path);
 		return;
 	}
 	slash = strrchr(path, '/');
@@ -284,20 +300,14 @@ static int hash_small_fd(int fd, off_t size, struct pc_hash *out)
  * bytes are hashed: view files change within a run, and a rewrite that
  * keeps size and times would get an old hash from a stat-keyed cache.
  */
-static void memo_hash(struct lookup *l, struct memo *m, const char *path)
+static __attribute__((noinline)) void memo_hash_view(struct lookup *l,
+						      struct memo *m,
+						      const char *path)
 {
 	const char *name;
 	struct stat st;
 	int dfd, fd;
 
-	if (m->hash_done)
-		return;
-	m->hash_done = true;
-	if (!l->in_root) {
-		m->hash_err = statcache_hash_file(lookup_statcache(l->c), AT_FDCWD,
-						  path, &m->st, &m->hash);
-		return;
-	}
 	dfd = view_parent(l, path, &name);
 	if (dfd < 0 || !*name) {
 		m->hash_err = dfd < 0 ? dfd : -EISDIR;
@@ -320,6 +330,18 @@ static void memo_hash(struct lookup *l, struct memo *m, const char *path)
 	else
 		m->hash_err = hash_small_fd(fd, st.st_size, &m->hash);
 	close(fd);
+}
+
+static inline void memo_hash(struct lookup *l, struct memo *m, const char *path)
+{
+	if (m->hash_done)
+		return;
+	m->hash_done = true;
+	if (l->in_root)
+		memo_hash_view(l, m, path);
+	else
+		m->hash_err = statcache_hash_file(lookup_statcache(l->c), AT_FDCWD,
+						  path, &m->st, &m->hash);
 }
 
 static void describe_stat(struct strbuf *sb, int err, const struct stat *st)
