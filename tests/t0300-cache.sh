@@ -346,6 +346,32 @@ test_expect_success 'verify finds damage and --fix removes it' '
 	drv lookup -k argv=b
 '
 
+test_expect_success 'a unit entry (key field unit, files copied) in ls, show, stats, verify, gc' '
+	export PROCACHE_DIR="$PWD/units" &&
+	echo "unit out" >uo && echo "unit file" >uf &&
+	drv store -p -k unit=1 -k argv=cc -k argv=-c -O "$PWD/uo" \
+		-o "/v/a.o=$PWD/uf" -x 0 >idu &&
+	# copy mode: the captured files stay, whole
+	test "$(cat uo)" = "unit out" && test "$(cat uf)" = "unit file" &&
+	echo job >jo && drv store -k argv=cc -k argv=-c -O "$PWD/jo" >idj &&
+	test ! -e jo &&
+	drv lookup -k unit=1 -k argv=cc -k argv=-c >/dev/null &&
+	"$PROCACHE" cache ls >ls &&
+	test $(wc -l <ls) = 2 &&
+	grep -q "^$(cat idu) .* 1 hits  cc -c$" ls &&
+	"$PROCACHE" cache show "$(cat idu)" >show &&
+	grep -q "unit" show &&
+	"$PROCACHE" cache stats --json >stats.json &&
+	test "$(json_get stats.json entries)" = 2 &&
+	test "$(json_get stats.json stores)" = 2 &&
+	"$PROCACHE" cache verify >report &&
+	"$PROCACHE" cache gc --max-age 1d >/dev/null &&
+	drv lookup -k unit=1 -k argv=cc -k argv=-c >/dev/null &&
+	"$PROCACHE" cache gc --max-size 1 >/dev/null &&
+	test_must_fail drv lookup -k unit=1 -k argv=cc -k argv=-c &&
+	"$PROCACHE" cache ls >ls && test ! -s ls
+'
+
 test_expect_success 'cache clear removes every entry and blob' '
 	export PROCACHE_DIR="$PWD/clr" &&
 	echo x >x && drv store -k argv=x -o "/o/x=$PWD/x" >/dev/null &&

@@ -20,6 +20,7 @@
  *	-e		explain (lookup, apply): print the JSON to stdout
  *	-r ROOT		output root for apply
  *	-n N		lookup: repeat N times, print the mean time in µs
+ *	-p		store: copy the captured files (-o, -O), leaving them
  * uncacheable REASON counts an uncacheable run.
  * store prints the entry id; lookup prints "hit ID" (exit 0) or "miss"
  * (exit 1); apply applies a hit under ROOT and writes its stdout.
@@ -75,7 +76,7 @@ static int driver(int argc, char **argv)
 		die("cannot open cache: %s", err.buf);
 	/* First pass: key fields (a record needs the whole key). */
 	optind = 2;
-	while ((opt = getopt(argc, argv, "k:c:a:s:l:y:C:o:d:O:x:er:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:c:a:s:l:y:C:o:d:O:x:er:n:p")) != -1) {
 		if (opt == 'k') {
 			char *eq = strchr(optarg, '=');
 
@@ -90,7 +91,7 @@ static int driver(int argc, char **argv)
 	}
 	r = cache_record_new(k);
 	optind = 2;
-	while ((opt = getopt(argc, argv, "k:c:a:s:l:y:C:o:d:O:x:er:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:c:a:s:l:y:C:o:d:O:x:er:n:p")) != -1) {
 		struct pc_hash h;
 		struct stat st;
 
@@ -172,6 +173,9 @@ static int driver(int argc, char **argv)
 			break;
 		case 'n':
 			repeat = atol(optarg);
+			break;
+		case 'p':
+			cache_record_set_copy_files(r);
 			break;
 		default:
 			break;
