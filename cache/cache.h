@@ -278,8 +278,9 @@ void cache_record_change_xattrs(struct cache_record *r,
 				const struct xattr_set *xattrs);
 
 /*
- * Store @r: first every blob (captured files renamed into blobs/, each
- * complete before it gets its name; one that is already there is kept),
+ * Store @r: first every blob (captured files renamed into blobs/, or
+ * copied with cache_record_set_copy_files(), each complete before it gets
+ * its name; one that is already there is kept),
  * then the entry (temp file + rename into keys/ab/<key>/<id>.entry).
  * Another process storing the same key at the same time is fine. On
  * success *@stored (when @stored is not NULL) is the entry as stored, for
@@ -466,8 +467,10 @@ int cache_entry_apply(struct cache *c, const struct cache_entry *e,
  * directory's group): nothing is chowned, as for a job's own apply;
  * modes exactly the recorded ones without setuid/setgid; times by the
  * entry's rule (exact, or the time of the apply). A change at "/" is
- * refused. A base-relative entry gives -EINVAL. Returns mat_apply()'s
- * result.
+ * refused. A base-relative entry gives -EINVAL. The blobs are opened
+ * with the calling thread's credentials too: its fsuid must be able to
+ * read the cache (procache's own user, as a job's usually is). Returns
+ * mat_apply()'s result.
  */
 int cache_entry_apply_at(struct cache *c, const struct cache_entry *e,
 			 int root_fd, unsigned flags, struct mat_report *rep,
