@@ -550,6 +550,11 @@ TEST(test_replay_vfork_and_spawn)
 	check_redirected(CHILD_VFORK, "./a");
 	check_redirected(CHILD_VFORK_THREADED, prog_path);
 	check_redirected(CHILD_SPAWN, prog_path);
+	/* a filter whose wait is not killable: interrupted after the answer */
+	killable_recv = false;
+	check_redirected(CHILD_VFORK, prog_path);
+	check_redirected(CHILD_PLAIN, "./a");
+	killable_recv = true;
 }
 
 /* More than a pipe holds: the replayer's short writes are continued. */
@@ -587,16 +592,19 @@ TEST(test_failed_exec)
 	struct outcome o;
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(setups); i++) {
-		run_child(&r, setups[i], missing_path, &o);
+	for (i = 0; i < 2 * ARRAY_SIZE(setups); i++) {
+		/* the second round without a killable wait: interrupted after */
+		killable_recv = i < ARRAY_SIZE(setups);
+		run_child(&r, setups[i % ARRAY_SIZE(setups)], missing_path, &o);
 		CHECK_EQ_INT(o.redirect, -ECANCELED);
 		CHECK_EQ_INT(o.own, 0);
 		CHECK_EQ_INT(o.out.len + o.err.len, 0);
 		CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 127);
-		if (setups[i] != CHILD_PLAIN)
+		if (setups[i % ARRAY_SIZE(setups)] != CHILD_PLAIN)
 			CHECK_EQ_INT(o.parent_ok, 1);
 		outcome_release(&o);
 	}
+	killable_recv = true;
 }
 
 /* SIGKILL while held (a slow exec: 64 MiB of arguments): -ESRCH, its death */
