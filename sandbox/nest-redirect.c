@@ -6,9 +6,11 @@
  * in a ptrace stop before its first instruction, into an execveat of that
  * memfd. The contract is sandbox/nest.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/kcmp.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -475,4 +477,77 @@ int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
 		return strbuf_error(err, -ESRCH, "process %d died in its exec", (int)pid);
 	}
 	return r;
+}
+
+/* The children of every thread of @pid, appended to @out. */
+static int add_children(pid_t pid, pid_t **out, size_t *nr, size_t *alloc)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	char path[96];
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;	/* gone: no children */
+	while ((de = readdir(d))) {
+		_cleanup_close_ int fd = -1;
+		char buf[4096], *p, *end, cpath[320];
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", (int)pid,
+			 de->d_name);
+		fd = open(cpath, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;	/* the thread exited */
+			return -errno;
+		}
+		n = read_full(fd, buf, sizeof(buf) - 1);
+		if (n < 0)
+			return (int)n;
+		if (n == (ssize_t)sizeof(buf) - 1)
+			return -E2BIG;	/* NEEDSWORK: read in pieces */
+		buf[n] = 0;
+		for (p = buf; *p; p = end) {
+			long child = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			ALLOC_GROW(*out, *nr + 1, *alloc);
+			(*out)[(*nr)++] = (pid_t)child;
+		}
+	}
+	return 0;
+}
+
+int nest_exec_files_sharers(pid_t pid, pid_t tree_root, struct strbuf *reason,
+		      struct strbuf *err)
+{
+	pid_t *procs = NULL;
+	size_t nr = 0, alloc = 0, i;
+	int r = 0;
+
+	strbuf_reset(reason);
+	ALLOC_GROW(procs, 1, alloc);
+	procs[nr++] = tree_root;
+	for (i = 0; i < nr && !reason->len; i++) {
+		pid_t other = procs[i];
+
+		r = add_children(other, &procs, &nr, &alloc);
+		if (r < 0)
+			break;
+		if (other == pid)
+			continue;
+		if (syscall(SYS_kcmp, pid, other, KCMP_FILES, 0, 0) == 0)
+			strbuf_addf(reason, "shares its fd table with process %d", (int)other);
+		/* kcmp fails for a process gone meanwhile: it shares nothing */
+	}
+	free(procs);
+	if (r < 0)
+		return strbuf_error(err, r, "cannot list the processes under %d: %s",
+				    (int)tree_root, strerror(-r));
+	return 0;
 }

@@ -102,4 +102,18 @@ bool nest_redirect_is_own(const struct seccomp_notif *req);
 /* Forget any redirect of @pid (at its exit: its pid may be reused). */
 void nest_redirect_forget(pid_t pid);
 
+/*
+ * Whether any other process of the tree under @tree_root (the job's init,
+ * itself included) shares @pid's fd table (CLONE_FILES without CLONE_VM:
+ * a raw clone): the replayer's fd N, installed before the exec unshares
+ * the caller's table, would stay open in that process (§13.1). vfork and
+ * posix_spawn share memory, not the fd table. Walks
+ * /proc/PID/task/TID/children and compares with kcmp(KCMP_FILES). 0 with
+ * @reason empty when none does, 0 with @reason set ("shares its fd table
+ * with process N"), or -errno with a message in @err when the tree cannot
+ * be walked (refuse then too).
+ */
+int nest_exec_files_sharers(pid_t pid, pid_t tree_root, struct strbuf *reason,
+			    struct strbuf *err);
+
 #endif

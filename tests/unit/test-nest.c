@@ -698,6 +698,71 @@ TEST(test_bad_replays_refused)
 	strbuf_release(&err);
 }
 
+static int pause_forever(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return 0;
+}
+
+/*
+ * A child of ours that clones a grandchild with @flags (CLONE_VM,
+ * CLONE_FILES or none) and waits; its pid, and the grandchild's on @gc.
+ */
+static pid_t child_with_clone(int flags, pid_t *gc)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		pid_t g = clone(pause_forever, stack + sizeof(stack), flags | SIGCHLD, NULL);
+
+		if (write(p[1], &g, sizeof(g)) != sizeof(g))
+			_exit(1);
+		pause_forever(NULL);
+	}
+	close(p[1]);
+	if (read(p[0], gc, sizeof(*gc)) != sizeof(*gc))
+		*gc = -1;
+	close(p[0]);
+	return pid;
+}
+
+/* vfork-like memory sharing is fine now; a shared fd table is not */
+TEST(test_exec_files_sharers)
+{
+	static const int flags[] = { 0, CLONE_VM, CLONE_FILES };
+	static const char *const want[] = { "", "", "shares its fd table with process" };
+	struct strbuf reason = STRBUF_INIT, err = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		char expect[96];
+		pid_t gc, pid = child_with_clone(flags[i], &gc);
+		int status;
+
+		if (!CHECK(pid > 0 && gc > 0))
+			return;
+		CHECK_EQ_INT(nest_exec_files_sharers(pid, getpid(), &reason, &err), 0);
+		snprintf(expect, sizeof(expect), "%s %d", want[i], (int)gc);
+		CHECK_EQ_STR(reason.buf, *want[i] ? expect : "");
+		/* and the other way round: the grandchild's exec */
+		CHECK_EQ_INT(nest_exec_files_sharers(gc, getpid(), &reason, &err), 0);
+		snprintf(expect, sizeof(expect), "%s %d", want[i], (int)pid);
+		CHECK_EQ_STR(reason.buf, *want[i] ? expect : "");
+		kill(gc, SIGKILL);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	strbuf_release(&reason);
+	strbuf_release(&err);
+}
+
 /* ---------------------------------------------------------------------- */
 /* units' bookkeeping (DESIGN §13.2), driven with made-up pids */
 
@@ -1092,6 +1157,7 @@ int main(int argc, char **argv)
 	RUN(test_redirect_cost);
 	RUN(test_replayer_without_payload);
 	RUN(test_bad_replays_refused);
+	RUN(test_exec_files_sharers);
 	RUN(test_units_siblings_apart);
 	RUN(test_units_sibling_conflict);
 	RUN(test_units_write_write);
