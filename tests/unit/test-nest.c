@@ -128,7 +128,9 @@ static int vfork_exec(void *arg)
 
 	(void)arg;
 	execve(child_path, argv, child_envp);
-	_exit(errno == ENOENT ? 127 : 126);
+	/* not _exit(): a sanitizer's no-return hook warns on a stack of our own */
+	syscall(SYS_exit_group, errno == ENOENT ? 127 : 126);
+	return 0;
 }
 
 static char **big_argv(void)
@@ -598,7 +600,8 @@ TEST(test_failed_exec)
 		run_child(&r, setups[i % ARRAY_SIZE(setups)], missing_path, &o);
 		CHECK_EQ_INT(o.redirect, -ECANCELED);
 		CHECK_EQ_INT(o.own, 0);
-		CHECK_EQ_INT(o.out.len + o.err.len, 0);
+		if (!CHECK_EQ_INT(o.out.len + o.err.len, 0))
+			fprintf(stderr, "# out: %s\n# err: %s\n", o.out.buf, o.err.buf);
 		CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 127);
 		if (setups[i % ARRAY_SIZE(setups)] != CHILD_PLAIN)
 			CHECK_EQ_INT(o.parent_ok, 1);
