@@ -73,6 +73,7 @@ enum child_setup {
 	CHILD_VFORK_THREADED,	/* the same from a multi-threaded parent */
 	CHILD_SPAWN,		/* posix_spawn */
 	CHILD_BIG_ARGS,		/* 64 MiB of arguments: a slow exec */
+	CHILD_RETRY,		/* a failed exec at once followed by another */
 };
 
 struct outcome {
@@ -210,6 +211,10 @@ static __attribute__((__noreturn__)) void child(int sock, int out, int err,
 		break;
 	case CHILD_BIG_ARGS:
 		execve(path, big_argv(), child_envp);
+		break;
+	case CHILD_RETRY:
+		execve(missing_path, argv, child_envp);
+		execve(path, argv, child_envp);
 		break;
 	case CHILD_VFORK:
 	case CHILD_VFORK_THREADED: {
@@ -360,18 +365,17 @@ static void *supervisor_main(void *arg)
 		memset(&req, 0, sizeof(req));
 		if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
 			continue;
-		if (!s->t0)
-			s->t0 = now_usec();
+		if (!__atomic_load_n(&s->t0, __ATOMIC_RELAXED))
+			__atomic_store_n(&s->t0, now_usec(), __ATOMIC_RELAXED);
 		if (nest_redirect_is_own(&req)) {
-			s->o->own++;
+			__atomic_add_fetch(&s->o->own, 1, __ATOMIC_RELAXED);
 			answer(s->listener, req.id);
 			continue;
 		}
-		if (!s->replay || s->redirected) {
+		if (!s->replay || __atomic_exchange_n(&s->redirected, true, __ATOMIC_RELAXED)) {
 			answer(s->listener, req.id);
 			continue;
 		}
-		s->redirected = true;
 		memfd = nest_replay_memfd(s->replay, &s->err);
 		CHECK(memfd >= 0);
 		if (s->kill_held) {
@@ -405,7 +409,8 @@ static void run_child_kill(const struct nest_replay *replay, enum child_setup se
 	struct supervisor s = { .replay = replay, .kill_held = kill_held, .o = o,
 				.err = STRBUF_INIT };
 	int sv[2], out[2], errp[2], status;
-	pthread_t st;
+	pthread_t st[2];
+	int i, nr = setup == CHILD_RETRY ? 2 : 1;
 	pid_t pid;
 
 	make_program();
@@ -426,13 +431,17 @@ static void run_child_kill(const struct nest_replay *replay, enum child_setup se
 	close(errp[1]);
 	s.listener = fd_recv(sv[0]);
 	if (CHECK(s.listener >= 0) &&
-	    CHECK(pthread_create(&st, NULL, supervisor_main, &s) == 0)) {
+	    CHECK(pthread_create(&st[0], NULL, supervisor_main, &s) == 0)) {
+		/* a second thread on the listener, as the tracer's pool has */
+		if (nr > 1 && !CHECK(pthread_create(&st[1], NULL, supervisor_main, &s) == 0))
+			nr = 1;
 		drain(out[0], errp[0], o);
 		CHECK(read(sv[0], &o->status, sizeof(o->status)) == sizeof(o->status));
 		o->usec = now_usec() - s.t0;
 		CHECK(waitpid(pid, &status, 0) == pid);
 		o->parent_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-		pthread_join(st, NULL);
+		for (i = 0; i < nr; i++)
+			pthread_join(st[i], NULL);
 		close(s.listener);
 	}
 	close(sv[0]);
@@ -605,6 +614,36 @@ TEST(test_failed_exec)
 		CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 127);
 		if (setups[i % ARRAY_SIZE(setups)] != CHILD_PLAIN)
 			CHECK_EQ_INT(o.parent_ok, 1);
+		outcome_release(&o);
+	}
+	killable_recv = true;
+}
+
+/*
+ * A failed exec followed at once by one that succeeds (a shell trying
+ * $PATH), two supervisor threads: the redirect, given the first, must
+ * never replay instead of the second (with a wait that is not killable,
+ * the second may be answered by the other thread before the interrupt
+ * lands: nest_redirect_is_own() marks it). The program runs.
+ */
+TEST(test_exec_after_failed_redirect)
+{
+	struct nest_replay r = { false, 3, std_chunks, ARRAY_SIZE(std_chunks) };
+	struct outcome o;
+	int round;
+
+	for (round = 0; round < 20; round++) {
+		killable_recv = round % 2;
+		run_child(&r, CHILD_RETRY, prog_path, &o);
+		/* killable: the failed exec stops before the program goes on */
+		if (killable_recv)
+			CHECK_EQ_INT(o.redirect, -ECANCELED);
+		else
+			CHECK(o.redirect == -ECANCELED || o.redirect == -EBUSY);
+		CHECK_EQ_INT(o.own, 0);
+		CHECK_EQ_STR(o.out.buf, "program\n");
+		CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0);
+		CHECK(program_ran());
 		outcome_release(&o);
 	}
 	killable_recv = true;
@@ -1156,6 +1195,7 @@ int main(int argc, char **argv)
 	RUN(test_replay_vfork_and_spawn);
 	RUN(test_replay_large_output);
 	RUN(test_failed_exec);
+	RUN(test_exec_after_failed_redirect);
 	RUN(test_killed_while_held);
 	RUN(test_redirect_cost);
 	RUN(test_replayer_without_payload);
