@@ -435,8 +435,12 @@ int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
 		event = status >> 16;
 		if (event == PTRACE_EVENT_EXEC)
 			break;
-		if (event == PTRACE_EVENT_STOP && WSTOPSIG(status) == SIGTRAP) {
-			/* back in the program without a new image */
+		if (event == PTRACE_EVENT_STOP) {
+			/*
+			 * Back in the program without a new image: the interrupt,
+			 * or a group stop (detached, it stays stopped as it
+			 * would have; either comes after the exec's return).
+			 */
 			r = let_go_stopped(pid);
 			nest_redirect_forget(pid);
 			if (r < 0)
@@ -448,7 +452,7 @@ int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
 					    "the exec of %d failed; the replayer's fd %d "
 					    "is left open in it", (int)pid, fd);
 		}
-		/* a signal to deliver (0 for a group stop: resume it) */
+		/* a signal to deliver (its stop comes before the interrupt's) */
 		if (ptrace(PTRACE_CONT, pid, 0,
 			   (void *)(long)(event ? 0 : WSTOPSIG(status))) < 0) {
 			wait_traced(pid, &status);

@@ -63,17 +63,24 @@ int nest_replay_memfd(const struct nest_replay *replay, struct strbuf *err);
  * instructions execveat(N, "", argv, envp, AT_EMPTY_PATH) with its own
  * argv and environment; then detach. DESIGN.md §13.1.
  *
- * Must be called by the thread that will not call wait for anything but
- * specific pids (the ptrace stops of the caller are reported to this
- * thread; a wait(-1) by any thread of the process could take them). The
- * caller must be its process's main thread.
+ * Blocks the calling thread until the exec is past (about 0.5 ms plus
+ * the program's exec). The caller's ptrace stops are shown to every
+ * thread of the calling process: none may wait for any child meanwhile
+ * (wait(), waitpid(-1)), and the caller must not be a child of the
+ * calling process. The caller must be its process's main thread (else
+ * -EAGAIN). With the filter's wait not killable once received (no
+ * NEST_REDIRECT_KILLABLE_RECV), the tracer must call
+ * nest_redirect_is_own() first at every exec notification.
  *
  *   0        answered: the caller runs the replayer; its execveat is
  *            nest_redirect_is_own()
  *   -EAGAIN  nothing done, not answered (the caller cannot be held): run
  *            the program (answer CONTINUE), the unit refused with @err
- *   -ESRCH   the caller is gone or died during the redirect: nothing to
- *            answer; its death is seen as any other
+ *   -ESRCH   @req is no longer valid (the caller died, or a signal
+ *            withdrew the call: it will be notified anew), or the caller
+ *            died during the redirect: nothing to answer; make the run
+ *            uncacheable (a death the job did not cause, or a redirect
+ *            that may have begun)
  *   other    answered, not redirected: the program runs or its exec
  *            failed (-ECANCELED), perhaps with fd N left open in it; the
  *            outer run must be made uncacheable, @err says why
