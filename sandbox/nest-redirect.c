@@ -268,6 +268,9 @@ static const unsigned char trampoline[] = {
 	0x0f, 0x05,			/* syscall */
 };
 
+/* %cs of a 64-bit process (__USER_CS); 0x23 in compatibility mode */
+#define USER64_CS 0x33
+
 #define TRAMPOLINE_WORDS ((sizeof(trampoline) + 7) / 8)
 
 static int peek(pid_t pid, uint64_t addr, long *word)
@@ -295,6 +298,15 @@ static int turn_to_replayer(pid_t pid, int fd, uint64_t *empty, struct strbuf *e
 	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
 		return strbuf_error(err, -errno, "cannot read the registers of %d: %s",
 				    (int)pid, strerror(errno));
+	/*
+	 * A 32-bit image runs in compatibility mode, where the trampoline's
+	 * "syscall" traps or takes the ia32 numbers and its stack holds
+	 * 4-byte words: it would run something, not the replayer.
+	 */
+	if (regs.cs != USER64_CS)
+		return strbuf_error(err, -ENOEXEC,
+				    "cannot redirect the exec of %d: its new image is not "
+				    "a 64-bit program", (int)pid);
 	r = peek(pid, regs.rsp, &word);
 	if (r < 0)
 		return strbuf_error(err, r, "cannot read the stack of %d: %s", (int)pid,

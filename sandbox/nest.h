@@ -82,7 +82,8 @@ int nest_replay_memfd(const struct nest_replay *replay, struct strbuf *err);
  *            uncacheable (a death the job did not cause, or a redirect
  *            that may have begun)
  *   other    answered, not redirected: the program runs or its exec
- *            failed (-ECANCELED), perhaps with fd N left open in it; the
+ *            failed (-ECANCELED) or its new image is a 32-bit program
+ *            (-ENOEXEC), perhaps with fd N left open in it; the
  *            outer run must be made uncacheable, @err says why
  */
 int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,

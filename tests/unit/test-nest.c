@@ -592,6 +592,62 @@ TEST(test_replay_large_output)
 }
 
 /*
+ * A 32-bit program (compat mode, where the trampoline's "syscall" and its
+ * 64-bit numbers mean something else): no replay is claimed, the program
+ * runs as itself. A minimal static i386 ELF written here: write(1,
+ * "ran32\n", 6); exit(7); by int $0x80. Skipped where the kernel runs no
+ * 32-bit programs.
+ */
+static const unsigned char elf32[] = {
+	/* ELF header: ELFCLASS32, LSB, ET_EXEC, EM_386, entry 0x08048054 */
+	0x7f, 'E', 'L', 'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	2, 0, 3, 0, 1, 0, 0, 0, 0x54, 0x80, 0x04, 0x08, 52, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 52, 0, 32, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+	/* PT_LOAD of the whole file at 0x08048000, r-x */
+	1, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x80, 0x04, 0x08, 0x00, 0x80, 0x04, 0x08,
+	124, 0, 0, 0, 124, 0, 0, 0, 5, 0, 0, 0, 0, 0x10, 0, 0,
+	/* code at 0x54 */
+	0xb8, 4, 0, 0, 0,		/* mov $4 (write), %eax */
+	0xbb, 1, 0, 0, 0,		/* mov $1, %ebx */
+	0xb9, 0x76, 0x80, 0x04, 0x08,	/* mov $msg, %ecx */
+	0xba, 6, 0, 0, 0,		/* mov $6, %edx */
+	0xcd, 0x80,			/* int $0x80 */
+	0xb8, 1, 0, 0, 0,		/* mov $1 (exit), %eax */
+	0xbb, 7, 0, 0, 0,		/* mov $7, %ebx */
+	0xcd, 0x80,			/* int $0x80 */
+	'r', 'a', 'n', '3', '2', '\n',	/* msg, at 0x76 */
+};
+
+TEST(test_32bit_program_not_redirected)
+{
+	struct nest_replay r = { false, 3, std_chunks, ARRAY_SIZE(std_chunks) };
+	char path[4300];
+	struct outcome o;
+	int fd;
+
+	make_program();
+	snprintf(path, sizeof(path), "%s/b32", prog_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (fd < 0 || write_full(fd, elf32, sizeof(elf32)) < 0 || close(fd) < 0)
+		die_errno("cannot write '%s'", path);
+	/* control: unredirected, it runs (or the kernel runs no i386) */
+	run_child(NULL, CHILD_PLAIN, path, &o);
+	if (!WIFEXITED(o.status) || WEXITSTATUS(o.status) != 7) {
+		printf("# skipped: no 32-bit programs here\n");
+		outcome_release(&o);
+		return;
+	}
+	outcome_release(&o);
+	run_child(&r, CHILD_PLAIN, path, &o);
+	CHECK(o.redirect < 0 && o.redirect != -EAGAIN);
+	CHECK_EQ_INT(o.own, 0);
+	CHECK_EQ_STR(o.out.buf, "ran32\n");
+	CHECK_EQ_INT(o.err.len, 0);
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 7);
+	outcome_release(&o);
+}
+
+/*
  * An exec that fails with the redirect attempted: the program's own
  * failure path runs (exit 127), nothing replayed, the run to be made
  * uncacheable (-ECANCELED); from a vfork child and posix_spawn too.
@@ -1217,6 +1273,7 @@ int main(int argc, char **argv)
 	RUN(test_replay_execveat_relative_threaded);
 	RUN(test_replay_vfork_and_spawn);
 	RUN(test_replay_large_output);
+	RUN(test_32bit_program_not_redirected);
 	RUN(test_failed_exec);
 	RUN(test_exec_after_failed_redirect);
 	RUN(test_killed_while_held);
