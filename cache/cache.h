@@ -328,6 +328,9 @@ int cache_lookup(struct cache *c, const struct cache_key *k, unsigned flags,
  * O_PATH|O_DIRECTORY fd of the view's root, /proc/PID/root of a job
  * process) with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS): "..",
  * absolute symlinks and the leading components all stay in the view.
+ * A parent absent for procache counts as absent only when its resolution
+ * meets no procfs "self"/"thread-self" link (procache, outside the
+ * job's PID namespace, finds nothing behind one; the job its /proc/PID).
  * absent/stat/output: the parent opened beneath, fstatat(NOFOLLOW) of the
  * last component; content: that component opened O_NOFOLLOW beneath the
  * parent and its bytes hashed (never the stat cache: view files change

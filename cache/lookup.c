@@ -17,11 +17,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -124,6 +127,107 @@ static int open_in_root(int root_fd, const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Whether resolving the view path @path beneath @root_fd, following
+ * symlinks as the job's lookup does, steps on the "self" or "thread-self"
+ * link of a procfs. Those name the reader: procache, outside the job's
+ * PID namespace, finds nothing behind them (ENOENT) where the job finds
+ * its own /proc/PID, so an ENOENT or ENOTDIR met after one says nothing
+ * of what the job would find. Asked only when the open of @path failed
+ * so (rare: recorded paths are resolved ones); true too when it cannot
+ * tell (a loop, an error other than absent).
+ */
+static __attribute__((noinline)) bool view_walk_meets_proc_self(int root_fd,
+								const char *path)
+{
+	struct strbuf done = STRBUF_INIT;
+	char *rest = xstrdup(path), *p = rest;
+	char target[PATH_MAX];
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS,
+	};
+	int links = 0, fd;
+	bool ret = false;
+
+	/* Missing before any symlink (the usual case): the job's answer too. */
+	do
+		fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	while (fd < 0 && errno == EINTR);
+	if (fd >= 0)
+		close(fd);	/* there now: say "cannot tell" */
+	if (fd >= 0 || errno != ELOOP) {
+		free(rest);
+		return fd >= 0 || (errno != ENOENT && errno != ENOTDIR);
+	}
+	for (;;) {
+		struct statfs sfs;
+		struct stat st;
+		char *name, *next;
+		ssize_t n;
+		int dfd;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;	/* resolved to the end: not through one */
+		name = p;
+		next = p + strcspn(p, "/");
+		p = *next ? next + 1 : next;
+		*next = '\0';
+		if (!strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) {
+			char *slash = done.len ? strrchr(done.buf, '/') : NULL;
+
+			if (slash)	/* ".." of the root is the root */
+				strbuf_setlen(&done, (size_t)(slash - done.buf));
+			continue;
+		}
+		dfd = open_in_root(root_fd, done.len ? done.buf : "/", O_PATH | O_DIRECTORY);
+		if (dfd < 0) {
+			ret = dfd != -ENOENT && dfd != -ENOTDIR;
+			break;
+		}
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			ret = errno != ENOENT && errno != ENOTDIR;
+			close(dfd);
+			break;
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			close(dfd);
+			strbuf_addch(&done, '/');
+			strbuf_addstr(&done, name);
+			continue;
+		}
+		if ((!strcmp(name, "self") || !strcmp(name, "thread-self")) &&
+		    (fstatfs(dfd, &sfs) < 0 || sfs.f_type == PROC_SUPER_MAGIC)) {
+			close(dfd);
+			ret = true;
+			break;
+		}
+		n = readlinkat(dfd, name, target, sizeof(target) - 1);
+		close(dfd);
+		if (n < 0 || ++links > 40) {
+			ret = true;
+			break;
+		}
+		target[n] = '\0';
+		if (target[0] == '/')
+			strbuf_reset(&done);
+		/* the target's components, then what was left */
+		{
+			char *spliced = xasprintf("%s/%s", target, p);
+
+			free(rest);
+			rest = p = spliced;
+		}
+	}
+	strbuf_release(&done);
+	free(rest);
+	return ret;
+}
+
 /* parent_fd() of a full table beneath a root: start over. */
 static __attribute__((noinline)) void dirfds_restart(struct lookup *l)
 {
@@ -160,10 +264,14 @@ static inline __attribute__((always_inline)) int parent_fd(struct lookup *l,
 	{
 		char *dir = xstrndup(path, len);
 
-		if (l->in_root)
+		if (l->in_root) {
 			fd = open_in_root(l->root_fd, len ? dir : "/",
 					  O_PATH | O_DIRECTORY);
-		else
+			/* absent for us, maybe not for the job */
+			if ((fd == -ENOENT || fd == -ENOTDIR) &&
+			    view_walk_meets_proc_self(l->root_fd, dir))
+				fd = -ELOOP;
+		} else
 			fd = open(len ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		free(dir);
 	}

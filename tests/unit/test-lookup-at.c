@@ -763,6 +763,132 @@ out:
 	cache_close(c);
 }
 
+/*
+ * A view whose /proc is its own PID namespace's (a real job's): the
+ * supervisor, outside that namespace, finds nothing behind /proc/self or
+ * /proc/thread-self, where the job finds its own /proc/PID. A directory
+ * the entry saw as one (absent "status" in it), now a symlink to
+ * /proc/self, must not pass for absent: the job would find its status.
+ * A grandchild is init of a new PID namespace with its own mount
+ * namespace and procfs at <tmp>/pv/proc (skipped when it cannot be made).
+ */
+TEST(test_absent_through_proc_self)
+{
+	struct cache *c = open_tmp_cache();
+	char *top = path_join(unit_tmpdir(), "pv");
+	char *procdir = path_join(top, "proc"), *d = path_join(top, "d");
+	char *t = path_join(top, "t"), *plain = path_join(top, "plain");
+	char *st_d = path_join(d, "status"), *st_t = path_join(t, "status");
+	char *self = path_join(procdir, "self"), *tself = path_join(procdir, "thread-self");
+	struct cache_key *k1 = unit_key("proc-self"), *k2 = unit_key("proc-thread-self");
+	struct cache_key *k3 = unit_key("proc-dir");
+	struct cache_record *r;
+	int ready[2], hold[2], root = -1, status;
+	char procroot[64];
+	pid_t pid, init = 0;
+
+	if (mkdir(top, 0755) < 0 || mkdir(procdir, 0755) < 0 || mkdir(d, 0755) < 0 ||
+	    mkdir(t, 0755) < 0)
+		die_errno("mkdir");
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(hold, O_CLOEXEC) < 0)
+		die_errno("pipe");
+	pid = fork();
+	if (pid < 0)
+		die_errno("fork");
+	if (pid == 0) {
+		int mounted[2];
+		char b;
+
+		close(ready[0]);
+		close(hold[1]);
+		if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    pipe2(mounted, O_CLOEXEC) < 0)
+			_exit(2);
+		init = fork();
+		if (init < 0)
+			_exit(3);
+		if (init == 0) {
+			if (mount("proc", procdir, "proc", 0, NULL) < 0)
+				_exit(4);
+			if (write(mounted[1], "r", 1) != 1)
+				_exit(5);
+			(void)!read(hold[0], &b, 1);
+			_exit(0);
+		}
+		close(mounted[1]);
+		/* the grandchild's pid as the test sees it, once it mounted */
+		if (read(mounted[0], &b, 1) != 1 ||
+		    write(ready[1], &init, sizeof(init)) != sizeof(init) ||
+		    write(ready[1], "r", 1) != 1)
+			_exit(6);
+		_exit(waitpid(init, &status, 0) == init && WIFEXITED(status) ?
+		      WEXITSTATUS(status) : 7);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	{
+		char b = 0;
+
+		if (read(ready[0], &init, sizeof(init)) != sizeof(init) ||
+		    read(ready[0], &b, 1) != 1 || b != 'r') {
+			printf("# skipped: no PID namespace with its own /proc here\n");
+			goto out;
+		}
+	}
+	snprintf(procroot, sizeof(procroot), "/proc/%d/root", (int)init);
+	root = open(procroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!CHECK(root >= 0))
+		goto out;
+
+	/* recorded: d/ and t/ were directories without a "status" */
+	r = cache_record_new(k1);
+	cache_record_add_absent(r, st_d);
+	free(store(c, r));
+	cache_record_free(r);
+	r = cache_record_new(k2);
+	cache_record_add_absent(r, st_t);
+	free(store(c, r));
+	cache_record_free(r);
+	r = cache_record_new(k3);
+	cache_record_add_absent(r, st_d);
+	free(store(c, r));
+	cache_record_free(r);
+	CHECK_EQ_INT(lookup_at(c, root, k1, NULL), 1);
+	CHECK_EQ_INT(lookup_at(c, root, k2, NULL), 1);
+
+	/* now links into the view's /proc: the job would see its status */
+	if (rmdir(d) < 0 || symlink(self, d) < 0 || rmdir(t) < 0 ||
+	    symlink(tself, t) < 0)
+		die_errno("symlink");
+	CHECK_EQ_INT(lookup_at(c, root, k1, NULL), 0);
+	CHECK_EQ_INT(lookup_at(c, root, k2, NULL), 0);
+	/* a link to a plain directory: absent as before */
+	unlink(d);
+	if (mkdir(plain, 0755) < 0 || symlink("plain", d) < 0)
+		die_errno("plain");
+	CHECK_EQ_INT(lookup_at(c, root, k3, NULL), 1);
+out:
+	close(hold[1]);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	if (root >= 0)
+		close(root);
+	close(ready[0]);
+	free(top);
+	free(procdir);
+	free(d);
+	free(t);
+	free(plain);
+	free(st_d);
+	free(st_t);
+	free(self);
+	free(tself);
+	cache_key_free(k1);
+	cache_key_free(k2);
+	cache_key_free(k3);
+	cache_close(c);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -877,6 +1003,7 @@ int main(void)
 	RUN(test_read_output);
 	RUN(test_unit_entries_in_maintenance);
 	RUN(test_proc_root_of_a_mount_namespace);
+	RUN(test_absent_through_proc_self);
 	RUN(test_timing);
 	return unit_done();
 }
