@@ -85,5 +85,20 @@ int cache_entry_apply_at(struct cache *c, const struct cache_entry *e,
 		return -EINVAL;
 	}
 	/* one thread: the caller's, whose fsuid/fsgid own what is made */
-	return entry_apply(c, e, NULL, root_fd, flags | MAT_SERIAL, rep, err);
+	int r = entry_apply(c, e, NULL, root_fd, flags | MAT_SERIAL, rep, err);
+
+	/*
+	 * A change refused (a parent that is a symlink in the view now, ...)
+	 * leaves a view that is not what the unit made: never a replay.
+	 */
+	for (size_t i = 0; r == 0 && i < rep->nr; i++) {
+		const struct mat_result *res = &rep->results[i];
+
+		if (res->outcome == MAT_REFUSED || res->outcome == MAT_KEPT) {
+			strbuf_addf(err, "cannot apply '%s' into the view: %s",
+				    e->ch[i].path, res->reason ? res->reason : "refused");
+			r = -EPERM;
+		}
+	}
+	return r;
 }

@@ -473,7 +473,9 @@ int cache_entry_apply(struct cache *c, const struct cache_entry *e,
  * refused. A base-relative entry gives -EINVAL. The blobs are opened
  * with the calling thread's credentials too: its fsuid must be able to
  * read the cache (procache's own user, as a job's usually is). Returns
- * mat_apply()'s result.
+ * mat_apply()'s result, or -EPERM (@err names the first such path) when
+ * any change was refused (a parent that is a symlink in the view, ...):
+ * the others are applied, but the view is not the unit's result.
  */
 int cache_entry_apply_at(struct cache *c, const struct cache_entry *e,
 			 int root_fd, unsigned flags, struct mat_report *rep,

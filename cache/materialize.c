@@ -1402,7 +1402,8 @@ static int apply_item(struct mat_ctx *c, const struct mat_item *it)
 	switch (dirfd) {
 	case -ELOOP:
 		set_outcome(c, it->idx, MAT_REFUSED,
-			    "a parent directory is a symlink on the host");
+			    c->view_fd >= 0 ? "a parent directory is a symlink in the view"
+					    : "a parent directory is a symlink on the host");
 		return 0;
 	case -EXDEV:
 		set_outcome(c, it->idx, MAT_REFUSED,
