@@ -13,11 +13,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
@@ -26,8 +28,12 @@
 #include "common/fdio.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
+#include "common/xalloc.h"
 #include "common/banned.h"
 
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 #ifndef FICLONE
 #define FICLONE _IOW(0x94, 9, int)
 #endif
@@ -198,9 +204,46 @@ fail:
 	return r;
 }
 
-int blob_put_file(struct cache *c, const char *src, bool copy,
-		  struct pc_hash *h, uint64_t *size, uint64_t *added,
-		  struct strbuf *err)
+/*
+ * Open the captured file @src for reading. In copy mode the job still
+ * runs, and @src is <a root><@path> (a view's /proc/self/fd/N, an upper
+ * directory): that @path part is opened beneath the rest without
+ * following any symlink, so a directory the job swapped for a symlink
+ * (an absolute one would lead out of the view) cannot make procache
+ * store a file outside it. The fd or -errno (-ELOOP then).
+ */
+static int open_captured(const char *src, const char *path)
+{
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
+	size_t ls = strlen(src), lp = path ? strlen(path) : 0;
+	int fd, tries = 0;
+
+	if (lp > 1 && path[0] == '/' && ls > lp && !strcmp(src + ls - lp, path)) {
+		_cleanup_free_ char *top = xstrndup(src, ls - lp);
+		_cleanup_close_ int tfd = open(top, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		struct open_how how = {
+			.flags = flags,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+				   RESOLVE_NO_MAGICLINKS,
+		};
+
+		if (tfd < 0)
+			return -errno;
+		do
+			fd = (int)syscall(SYS_openat2, tfd, path + 1, &how, sizeof(how));
+		/* EAGAIN: a concurrent rename; the kernel asks to retry */
+		while (fd < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < 16)));
+		return fd < 0 ? -errno : fd;
+	}
+	do
+		fd = open(src, flags);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? -errno : fd;
+}
+
+int blob_put_file(struct cache *c, const char *src, const char *path,
+		  bool copy, struct pc_hash *h, uint64_t *size,
+		  uint64_t *added, struct strbuf *err)
 {
 	_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
 	_cleanup_close_ int fd = -1;
@@ -209,12 +252,9 @@ int blob_put_file(struct cache *c, const char *src, bool copy,
 	int r;
 
 	*added = 0;
-	do
-		fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
-				       O_NONBLOCK);
-	while (fd < 0 && errno == EINTR);
+	fd = open_captured(src, copy ? path : NULL);
 	if (fd < 0) {
-		r = -errno;
+		r = fd;
 		strbuf_addf(err, "cannot open captured file '%s': %s", src,
 			    strerror(-r));
 		return r;

@@ -232,8 +232,12 @@ void cache_record_set_relocatable(struct cache_record *r);
  * view the job goes on using (DESIGN.md §13.4). Each is cloned (FICLONE)
  * when the file system can, else copied, and the copy is what is hashed
  * (the job may write the file meanwhile); never hard-linked (a later
- * append by the job would change the blob). A store that fails leaves
- * the captured files untouched (nothing to link back).
+ * append by the job would change the blob). A captured file whose name
+ * ends with its change's path (<root><path>: /proc/self/fd/N/<view
+ * path>) is opened with that part beneath the rest, following no
+ * symlink: a directory the job swapped for one fails the store with
+ * -ELOOP. A store that fails leaves the captured files untouched
+ * (nothing to link back).
  */
 void cache_record_set_copy_files(struct cache_record *r);
 

@@ -161,9 +161,9 @@ int cache_store(struct cache *c, struct cache_record *r,
 	/* Blobs first: an entry never names a blob that is not whole. */
 	for (i = 0; i < 2; i++) {
 		if (e->out[i].src) {
-			ret = blob_put_file(c, e->out[i].src, r->copy_files,
-					    &e->out[i].hash,
-					      &e->out[i].size, &added, err);
+			ret = blob_put_file(c, e->out[i].src, NULL, r->copy_files,
+					    &e->out[i].hash, &e->out[i].size,
+					    &added, err);
 			total_added += added;
 			if (ret == 0 && added)
 				new_blobs_add(c, &nb, &e->out[i].hash);
@@ -182,8 +182,8 @@ int cache_store(struct cache *c, struct cache_record *r,
 		progress_update(&prog, i + 1);
 		if (ch->kind != CHANGE_FILE)
 			continue;
-		ret = blob_put_file(c, ch->src, r->copy_files, &ch->blob,
-				    &ch->size, &added, err);
+		ret = blob_put_file(c, ch->src, ch->path, r->copy_files,
+				    &ch->blob, &ch->size, &added, err);
 		if (ret < 0) {
 			progress_done(&prog);
 			if (!r->copy_files)

@@ -551,6 +551,57 @@ out:
 	cache_close(c);
 }
 
+/*
+ * Copy mode reads the captured files while the job runs: a source named
+ * <root><change path> whose directory the job swapped for a symlink (out
+ * of the view: absolute, resolved by procache against the host's /)
+ * must not be stored. As the tracer names them: /proc/self/fd/N<path>.
+ */
+TEST(test_copy_mode_source_through_a_symlink)
+{
+	struct cache *c = open_tmp_cache();
+	struct strbuf err = STRBUF_INIT;
+	struct view v;
+	struct cache_key *k = unit_key("swapped");
+	struct cache_record *r;
+	struct cache_entry *e = NULL;
+	char *src, *p;
+
+	view_make(&v);
+	/* the unit wrote /d/secret; /d is now a symlink to <top>/outside */
+	p = vpath(&v, "/d");
+	CHECK(symlink(v.top, p) == 0);
+	free(p);
+	src = xasprintf("/proc/self/fd/%d/d/outside/secret", v.fd);
+	r = cache_record_new(k);
+	cache_record_set_copy_files(r);
+	cache_record_add_change(r, CHANGE_FILE, "/d/outside/secret", 0644, src, NULL);
+	cache_record_set_exit(r, 0, 0);
+	CHECK_EQ_INT(cache_store(c, r, &e, &err), -ELOOP);
+	CHECK(e == NULL);
+	cache_entry_free(e);
+	cache_record_free(r);
+	free(src);
+
+	/* the same through a real directory is stored */
+	strbuf_reset(&err);
+	src = xasprintf("/proc/self/fd/%d/dir/a", v.fd);
+	r = cache_record_new(k);
+	cache_record_set_copy_files(r);
+	cache_record_add_change(r, CHANGE_FILE, "/dir/a", 0644, src, NULL);
+	cache_record_set_exit(r, 0, 0);
+	e = NULL;
+	CHECK_EQ_INT(cache_store(c, r, &e, &err), 0);
+	cache_entry_free(e);
+	cache_record_free(r);
+	free(src);
+
+	strbuf_release(&err);
+	cache_key_free(k);
+	view_release(&v);
+	cache_close(c);
+}
+
 /* Outputs read into memory, verified, with a size limit. */
 TEST(test_read_output)
 {
@@ -1003,6 +1054,7 @@ int main(void)
 	RUN(test_many_directories);
 	RUN(test_base_relative_refused);
 	RUN(test_copy_mode_and_apply_at);
+	RUN(test_copy_mode_source_through_a_symlink);
 	RUN(test_read_output);
 	RUN(test_unit_entries_in_maintenance);
 	RUN(test_proc_root_of_a_mount_namespace);
