@@ -273,6 +273,20 @@ static const unsigned char trampoline[] = {
 
 #define TRAMPOLINE_WORDS ((sizeof(trampoline) + 7) / 8)
 
+/*
+ * Where each word goes: the last one ends with the trampoline's last byte
+ * (overlapping the one before), so nothing past those 19 bytes is read or
+ * written: an entry 19 to 23 bytes before the end of its mapping, with
+ * nothing mapped after, is redirected too.
+ */
+_Static_assert(sizeof(trampoline) > 16 && sizeof(trampoline) <= 24,
+	       "three words, the last one overlapping");
+
+static size_t word_offset(size_t i)
+{
+	return i + 1 < TRAMPOLINE_WORDS ? 8 * i : sizeof(trampoline) - 8;
+}
+
 static int peek(pid_t pid, uint64_t addr, long *word)
 {
 	errno = 0;
@@ -290,7 +304,6 @@ static int turn_to_replayer(pid_t pid, int fd, uint64_t *empty, struct strbuf *e
 {
 	struct user_regs_struct regs;
 	long saved[TRAMPOLINE_WORDS], word;
-	unsigned char code[TRAMPOLINE_WORDS * 8];
 	size_t i, done = 0;
 	uint64_t argc;
 	int r;
@@ -313,16 +326,14 @@ static int turn_to_replayer(pid_t pid, int fd, uint64_t *empty, struct strbuf *e
 				    strerror(-r));
 	argc = (uint64_t)word;
 	for (i = 0; i < TRAMPOLINE_WORDS; i++) {
-		r = peek(pid, regs.rip + 8 * i, &saved[i]);
+		r = peek(pid, regs.rip + word_offset(i), &saved[i]);
 		if (r < 0)
 			return strbuf_error(err, r, "cannot read the entry of %d: %s",
 					    (int)pid, strerror(-r));
 	}
-	memcpy(code, saved, sizeof(code));
-	memcpy(code, trampoline, sizeof(trampoline));
 	for (; done < TRAMPOLINE_WORDS; done++) {
-		memcpy(&word, code + 8 * done, 8);
-		if (ptrace(PTRACE_POKEDATA, pid, (void *)(regs.rip + 8 * done),
+		memcpy(&word, trampoline + word_offset(done), 8);
+		if (ptrace(PTRACE_POKEDATA, pid, (void *)(regs.rip + word_offset(done)),
 			   (void *)word) < 0)
 			break;
 	}
@@ -337,7 +348,7 @@ static int turn_to_replayer(pid_t pid, int fd, uint64_t *empty, struct strbuf *e
 		return 0;
 	r = -errno;
 	while (done--)		/* put the program back as it was */
-		ptrace(PTRACE_POKEDATA, pid, (void *)(regs.rip + 8 * done),
+		ptrace(PTRACE_POKEDATA, pid, (void *)(regs.rip + word_offset(done)),
 		       (void *)saved[done]);
 	return strbuf_error(err, r, "cannot set up the replayer's exec in %d: %s",
 			    (int)pid, strerror(-r));

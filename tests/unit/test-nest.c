@@ -6,6 +6,7 @@
  * CONTINUE; the child's "parent" (the test) must then see the recorded
  * bytes on the child's stdout and stderr and the recorded status.
  */
+#include <elf.h>
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -648,6 +649,64 @@ TEST(test_32bit_program_not_redirected)
 }
 
 /*
+ * A static x86-64 program whose entry is 20 bytes before the end of its
+ * only mapping, nothing mapped after: the 19 bytes of the trampoline fit,
+ * and nothing past them may be read or written. Its own code: exit(5).
+ */
+TEST(test_entry_near_the_end_of_its_mapping)
+{
+	static const unsigned char code[] = {
+		0xb8, 0x3c, 0x00, 0x00, 0x00,	/* mov $60 (exit), %eax */
+		0xbf, 0x05, 0x00, 0x00, 0x00,	/* mov $5, %edi */
+		0x0f, 0x05,			/* syscall */
+	};
+	struct nest_replay r = { false, 3, std_chunks, ARRAY_SIZE(std_chunks) };
+	unsigned char img[4096] = { 0 };
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Phdr ph = { 0 };
+	char path[4300];
+	struct outcome o;
+	int fd;
+
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_EXEC;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_entry = 0x400000 + sizeof(img) - 20;
+	eh.e_phoff = sizeof(eh);
+	eh.e_ehsize = sizeof(eh);
+	eh.e_phentsize = sizeof(ph);
+	eh.e_phnum = 1;
+	ph.p_type = PT_LOAD;
+	ph.p_flags = PF_R | PF_X;
+	ph.p_vaddr = ph.p_paddr = 0x400000;
+	ph.p_filesz = ph.p_memsz = sizeof(img);
+	ph.p_align = 0x1000;
+	memcpy(img, &eh, sizeof(eh));
+	memcpy(img + sizeof(eh), &ph, sizeof(ph));
+	memcpy(img + sizeof(img) - 20, code, sizeof(code));
+
+	make_program();
+	snprintf(path, sizeof(path), "%s/near-end", prog_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (fd < 0 || write_full(fd, img, sizeof(img)) < 0 || close(fd) < 0)
+		die_errno("cannot write '%s'", path);
+	/* control: it runs and exits 5 */
+	run_child(NULL, CHILD_PLAIN, path, &o);
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 5);
+	outcome_release(&o);
+	run_child(&r, CHILD_PLAIN, path, &o);
+	CHECK_EQ_INT(o.redirect, 0);
+	CHECK_EQ_INT(o.own, 1);
+	CHECK_EQ_STR(o.out.buf, "hello\nbye\n");
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 3);
+	outcome_release(&o);
+}
+
+/*
  * An exec that fails with the redirect attempted: the program's own
  * failure path runs (exit 127), nothing replayed, the run to be made
  * uncacheable (-ECANCELED); from a vfork child and posix_spawn too.
@@ -1274,6 +1333,7 @@ int main(int argc, char **argv)
 	RUN(test_replay_vfork_and_spawn);
 	RUN(test_replay_large_output);
 	RUN(test_32bit_program_not_redirected);
+	RUN(test_entry_near_the_end_of_its_mapping);
 	RUN(test_failed_exec);
 	RUN(test_exec_after_failed_redirect);
 	RUN(test_killed_while_held);
