@@ -204,6 +204,20 @@ fail:
 	return r;
 }
 
+int cache_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = resolve,
+	};
+	int fd, tries = 0;
+
+	do
+		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	while (fd < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < 16)));
+	return fd < 0 ? -errno : fd;
+}
+
 /*
  * Open the captured file @src for reading. In copy mode the job still
  * runs, and @src is <a root><@path> (a view's /proc/self/fd/N, an upper
@@ -216,24 +230,17 @@ static int open_captured(const char *src, const char *path)
 {
 	const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
 	size_t ls = strlen(src), lp = path ? strlen(path) : 0;
-	int fd, tries = 0;
+	int fd;
 
 	if (lp > 1 && path[0] == '/' && ls > lp && !strcmp(src + ls - lp, path)) {
 		_cleanup_free_ char *top = xstrndup(src, ls - lp);
 		_cleanup_close_ int tfd = open(top, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		struct open_how how = {
-			.flags = flags,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-				   RESOLVE_NO_MAGICLINKS,
-		};
 
 		if (tfd < 0)
 			return -errno;
-		do
-			fd = (int)syscall(SYS_openat2, tfd, path + 1, &how, sizeof(how));
-		/* EAGAIN: a concurrent rename; the kernel asks to retry */
-		while (fd < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < 16)));
-		return fd < 0 ? -errno : fd;
+		return cache_openat2(tfd, path + 1, flags,
+				     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+				     RESOLVE_NO_MAGICLINKS);
 	}
 	do
 		fd = open(src, flags);

@@ -25,7 +25,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,10 +42,6 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
-
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
 
 struct cache_explain {
 	cJSON *reasons; /* array */
@@ -114,17 +109,8 @@ static struct memo *memo_get(struct lookup *l, const char *path)
  */
 static int open_in_root(int root_fd, const char *path, int flags)
 {
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd, tries = 0;
-
-	do
-		fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-	/* EAGAIN: a concurrent rename; the kernel asks to retry. */
-	while (fd < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < 16)));
-	return fd < 0 ? -errno : fd;
+	return cache_openat2(root_fd, path, flags,
+			     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 /*
@@ -143,22 +129,17 @@ static __attribute__((noinline)) bool view_walk_meets_proc_self(int root_fd,
 	struct strbuf done = STRBUF_INIT;
 	char *rest = xstrdup(path), *p = rest;
 	char target[PATH_MAX];
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS,
-	};
 	int links = 0, fd;
 	bool ret = false;
 
 	/* Missing before any symlink (the usual case): the job's answer too. */
-	do
-		fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-	while (fd < 0 && errno == EINTR);
+	fd = cache_openat2(root_fd, path, O_PATH | O_DIRECTORY,
+			   RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
 	if (fd >= 0)
 		close(fd);	/* there now: say "cannot tell" */
-	if (fd >= 0 || errno != ELOOP) {
+	if (fd != -ELOOP) {
 		free(rest);
-		return fd >= 0 || (errno != ENOENT && errno != ENOTDIR);
+		return fd >= 0 || (fd != -ENOENT && fd != -ENOTDIR);
 	}
 	for (;;) {
 		struct statfs sfs;
