@@ -421,6 +421,11 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	open_log_or_die(o->log_path);
 	config_read(o->config_path, o->cache_dir, &cfg, &set);
 	config_apply(&cfg, o);
+	if (cmd != JOB_CMD_RUN)
+		o->nested = false;	/* the configuration's, for runs */
+	if (o->nested && (o->untrusted || o->no_trace))
+		die("option '--nested' cannot be used with '%s' (DESIGN.md §13.6)",
+		    o->untrusted ? "--untrusted" : "--no-trace");
 	struct cache *c = open_cache_or_die(set.cache_dir, set.max_size);
 	_cleanup_free_ char *tmp_dir = path_join(set.cache_dir, "tmp");
 	const char *base_src;
@@ -444,7 +449,7 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	 * reviewed against. When unsure, notify.
 	 */
 	j->fast_path = set.fast_path && !o->no_trace && !o->untrusted &&
-		       !j->relocatable;
+		       !j->relocatable && !o->nested;
 	config_settings_release(&set);
 	config_release(&cfg);
 	return c;
@@ -679,6 +684,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.host_net = o->share_net,
 		.location_dir = j->relocatable ? j->base_dir : NULL,
 		.fast = j->fast_path,
+		.nested = o->nested,
 		.hostfacts = true,
 		.sysinfo_ram = j->hostfacts.memory_bytes,
 		.cpuinfo_fact = cpuinfo_value.buf,

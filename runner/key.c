@@ -112,6 +112,13 @@ static void add_fields(const struct job *j, struct cache_key *k,
 	/* the fast path's library, its page and LD_PRELOAD (DESIGN §3.1) */
 	snprintf(buf, sizeof(buf), "fastpath=%s", j->fast_path ? trace_fast_version() : "off");
 	cache_key_add_str(k, "sandbox", buf);
+	/*
+	 * Nested caching changes what the tracer notifies and what a run
+	 * leaves in the cache; a nested run's entry never equals a plain
+	 * one (DESIGN.md §13). Absent without it: plain keys are unchanged.
+	 */
+	if (o->nested)
+		cache_key_add_str(k, "sandbox", "nested");
 	/* What the job is shown of the machine: the defaults too. */
 	snprintf(buf, sizeof(buf), "memory=%llu",
 		 (unsigned long long)j->hostfacts.memory_bytes);

@@ -1307,6 +1307,21 @@ static void on_notification(struct call *c)
 	case SYS_rt_tgsigqueueinfo:
 		trace_signal_sent(t, (int)a[2]);
 		break;
+	/*
+	 * Notified under --nested only (trace-filter.c, add_nested_rules()):
+	 * what execution units need to know (trace-nest.c).
+	 */
+	case SYS_exit:
+	case SYS_exit_group:
+	case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_pwritev:
+	case SYS_pwritev2: case SYS_sendfile: case SYS_vmsplice: case SYS_splice:
+	case SYS_copy_file_range: case SYS_tee:
+	case SYS_dup: case SYS_dup2: case SYS_dup3:
+	case SYS_fcntl:
+	case SYS_prctl:
+		if (!t->cfg.nested)
+			trace_taint(t, "syscall %s: notified without --nested", c->sc);
+		break;
 	/* argument filters: notified only for what they let through */
 	case SYS_clone:
 		/* only notified with namespace flags (argument filter) */

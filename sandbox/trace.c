@@ -66,7 +66,8 @@ struct trace *trace_new(const struct trace_config *cfg)
 	strbuf_init(&t->scratch_key, 0);
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->recv_lock, NULL);
-	if (cfg->fast && cfg->trace && !cfg->untrusted) {
+	t->cfg.nested = cfg->nested && cfg->trace && !cfg->untrusted;
+	if (cfg->fast && cfg->trace && !cfg->untrusted && !t->cfg.nested) {
 		struct strbuf err = STRBUF_INIT;
 
 		if (trace_fast_setup(t, cfg->fast_dir, &err) < 0) {

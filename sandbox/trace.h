@@ -96,6 +96,14 @@ struct trace_config {
 	 */
 	bool fast;
 	const char *fast_dir;
+	/*
+	 * Nested caching (DESIGN.md §13; needs cfg.trace, excludes
+	 * cfg.untrusted and the fast path): exec, exit, writes to fds 1
+	 * and 2, the dup family, fcntl's F_DUPFD/F_SETFL and prctl's
+	 * PR_SET_CHILD_SUBREAPER are notified too, and the tracer keeps the
+	 * execution units of the job (sandbox/nest-units.h).
+	 */
+	bool nested;
 	/* Tests: at most this many records in the channel at once (0: its
 	 * size), so that it overflows. */
 	unsigned fast_slots;
