@@ -74,6 +74,13 @@ void nest_units_access(struct nest_units *u, pid_t pid, enum nest_access kind,
 void nest_units_refuse(struct nest_units *u, pid_t pid, const char *reason);
 /* Refuse every open unit. */
 void nest_units_refuse_open(struct nest_units *u, const char *reason);
+/* Refuse unit @id only (a reason found at its exec; the first stays). */
+void nest_units_refuse_unit(struct nest_units *u, unsigned id, const char *reason);
+/*
+ * End every open unit now, innermost first, as nest_units_exit() of its
+ * root would (the job is over: their roots' ends were not seen).
+ */
+void nest_units_end_open(struct nest_units *u);
 
 /*
  * @pid is gone. The units rooted at it end: refused when a process they

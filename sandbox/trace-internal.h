@@ -19,6 +19,7 @@
 #ifndef PROCACHE_SANDBOX_TRACE_INTERNAL_H
 #define PROCACHE_SANDBOX_TRACE_INTERNAL_H
 
+#include <linux/types.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -137,6 +138,14 @@ struct trace {
 
 	/* resolve_arg()'s buffers, kept (under the lock) from call to call */
 	struct strbuf scratch_name, scratch_base, scratch_key;
+
+	/*
+	 * Nested caching (cfg.nested; NULL otherwise): the execution units
+	 * (trace-nest.c), and the process whose notification is being
+	 * handled, whose units a taint refuses (0 for none).
+	 */
+	struct trace_nest *nest;
+	pid_t nest_pid;
 
 	/* counts, for -vv and the benchmarks */
 	uint64_t nr_notifications, nr_records, nr_fallbacks;
@@ -469,6 +478,36 @@ void trace_drainer_stop(struct trace *t);
 void trace_recv_release(struct trace *t);
 /* The name of x86_64 system call @nr ("openat"), static; under t->lock. */
 const char *trace_sc_name(int nr);
+
+/* ---------------------------------------------------------------------- */
+/* trace-nest.c: nested caching's hooks (DESIGN §13.2), under t->lock */
+
+#include "sandbox/nest-units.h"
+
+/* trace_new(), trace_free(): the units' state with cfg.nested. */
+void trace_nest_setup(struct trace *t);
+void trace_nest_release(struct trace *t);
+/* Every notification of @pid, first: its units, at its first one. */
+void trace_nest_proc(struct trace *t, pid_t pid);
+/*
+ * @pid executes a program found in the view (argv[0] @argv0; @fexec: by
+ * an fd and no path): a candidate unit begins, with the refusals found
+ * at the exec (nest_exec_facts_read(), nest_exec_sharers()). The job's
+ * first process's execs are not units (the job is the outer entry).
+ */
+void trace_nest_exec(struct trace *t, pid_t pid, const char *argv0, bool fexec);
+/* @pid looked at (READ, LIST) or changed (WRITE) the job-view @path. */
+void trace_nest_access(struct trace *t, pid_t pid, enum nest_access kind,
+		       const char *path);
+/* Refuse the units enclosing @pid (a taint of its call). */
+void trace_nest_refuse(struct trace *t, pid_t pid, const char *reason);
+/* exit (@group false) or exit_group of @pid: the units rooted there end. */
+void trace_nest_exit(struct trace *t, pid_t pid, bool group);
+/* dup, dup2, dup3, fcntl, prctl and the kill family: their refusals. */
+void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *args);
+/* After the job: units still open are refused; the counts with -v. */
+void trace_nest_finish(struct trace *t);
+void trace_nest_counts(const struct trace *t, struct trace_counts *out);
 
 /* ---------------------------------------------------------------------- */
 /* trace-filter.c */

@@ -210,6 +210,16 @@ static void note_touched_fd(struct call *c, int fd)
 	trace_res_release(&r);
 }
 
+/* Under --nested: the caller's units looked at or changed @r's path. */
+static void note_access(struct call *c, const struct res *r, enum nest_access kind)
+{
+	/* a device's bytes are no state of the view (/dev/null, /dev/tty) */
+	if (r->status == RES_FOUND && (S_ISCHR(r->st.st_mode) || S_ISBLK(r->st.st_mode)))
+		return;
+	if (c->t->nest && c->pid && r->path.len)
+		trace_nest_access(c->t, c->pid, kind, r->path.buf);
+}
+
 /* Read the path argument @addr; false (after a taint) when impossible. */
 static bool read_path(struct call *c, uint64_t addr, struct strbuf *out)
 {
@@ -337,8 +347,12 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 		if (!*name && !c->rec && fd_deleted(w.pid, dirfd, base))
 			return false;
 	}
-	/* a write is walked every time: what it touches is logged */
-	if (op && !c->write && !w.stale) {
+	/*
+	 * A write is walked every time: what it touches is logged. So is
+	 * every lookup under --nested: each process's accesses are its
+	 * units' (DESIGN §13.2), whoever looked before.
+	 */
+	if (op && !c->write && !w.stale && !t->nest) {
 		long id;
 
 		seen_key(&t->scratch_key, op, follow, c->create, resolve, base, name);
@@ -354,6 +368,7 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 		return false;
 	trace_walk_path(&w, *base ? base : "/", name, r);
 	note_touched(c, r);
+	note_access(c, r, c->write ? NEST_WRITE : NEST_READ);
 	return true;
 }
 
@@ -428,7 +443,7 @@ static bool resolve_fd(struct call *c, int fd, char op, struct res *r)
 				    c->sc, fd, w.pid, strerror(-err));
 		goto out;
 	}
-	if (op) {
+	if (op && !c->t->nest) {
 		strbuf_reset(&r->key);
 		strbuf_addf(&r->key, "%c:%s", op, base.buf);
 		if (trace_seen_find(c->t, r->key.buf, r->key.len) >= 0)
@@ -437,6 +452,7 @@ static bool resolve_fd(struct call *c, int fd, char op, struct res *r)
 	if (!still_valid(c))
 		goto out;
 	trace_walk_path(&w, base.buf, "", r);
+	note_access(c, r, c->write ? NEST_WRITE : NEST_READ);
 	ok = true;
 out:
 	/* a write through an fd that names no path touches nothing we know */
@@ -844,8 +860,28 @@ static void exec_without_preload(struct call *c, uint64_t envp)
 	strbuf_release(&e);
 }
 
+/*
+ * Under --nested, an exec of a found regular file starts a candidate
+ * execution unit (DESIGN §13.2), named by its argv[0] (@argv: the
+ * caller's array).
+ */
+static void nest_exec(struct call *c, const struct res *r, uint64_t argv, bool fexec)
+{
+	struct strbuf arg0 = STRBUF_INIT;
+	uint64_t p = 0;
+
+	if (r->status != RES_FOUND || !S_ISREG(r->st.st_mode))
+		return;
+	if (!argv || mem_read(c->pid, argv, &p, sizeof(p)) < 0 || !p ||
+	    mem_read_string(c->pid, p, &arg0) < 0)
+		strbuf_reset(&arg0);
+	if (still_valid(c))
+		trace_nest_exec(c->t, c->pid, arg0.len ? arg0.buf : r->path.buf, fexec);
+	strbuf_release(&arg0);
+}
+
 static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool empty_ok,
-		    uint64_t envp)
+		    uint64_t argv, uint64_t envp)
 {
 	struct res r = RES_INIT;
 	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc, .follow_last = true };
@@ -855,6 +891,8 @@ static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool 
 	trace_record_found(c->t, &r, TRACE_CONTENT, c->sc);
 	if (trace_record_exec(&w, &r))
 		exec_without_preload(c, envp);
+	if (c->t->nest)
+		nest_exec(c, &r, argv, empty_ok && empty_fd(c, addr));
 out:
 	trace_res_release(&r);
 }
@@ -868,6 +906,7 @@ static void on_getdents(struct call *c, int fd)
 	if (trace_dirfd_path(w.pid, fd, &base) < 0 || base.buf[0] != '/')
 		goto out;
 	trace_walk_path(&w, base.buf, "", &r);
+	note_access(c, &r, NEST_LIST);
 	trace_record_found(c->t, &r, TRACE_LISTING, c->sc);
 out:
 	strbuf_release(&base);
@@ -1223,11 +1262,11 @@ static void on_notification(struct call *c)
 		on_xattr(c, arg_fd(a[0]), 0, false, true, true);
 		break;
 	case SYS_execve:
-		on_exec(c, AT_FDCWD, a[0], true, false, a[2]);
+		on_exec(c, AT_FDCWD, a[0], true, false, a[1], a[2]);
 		break;
 	case SYS_execveat:
 		on_exec(c, arg_fd(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW),
-			a[4] & AT_EMPTY_PATH, a[3]);
+			a[4] & AT_EMPTY_PATH, a[2], a[3]);
 		break;
 	case SYS_getdents:
 	case SYS_getdents64:
@@ -1302,10 +1341,14 @@ static void on_notification(struct call *c)
 	case SYS_pidfd_send_signal:
 	case SYS_rt_sigqueueinfo:
 		trace_signal_sent(t, (int)a[1]);
+		if (t->nest)
+			trace_nest_call(t, c->pid, nr, a);
 		break;
 	case SYS_tgkill:
 	case SYS_rt_tgsigqueueinfo:
 		trace_signal_sent(t, (int)a[2]);
+		if (t->nest)
+			trace_nest_call(t, c->pid, nr, a);
 		break;
 	/*
 	 * Notified under --nested only (trace-filter.c, add_nested_rules()):
@@ -1313,14 +1356,19 @@ static void on_notification(struct call *c)
 	 */
 	case SYS_exit:
 	case SYS_exit_group:
+		if (t->nest)
+			trace_nest_exit(t, c->pid, nr == SYS_exit_group);
+		break;
 	case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_pwritev:
 	case SYS_pwritev2: case SYS_sendfile: case SYS_vmsplice: case SYS_splice:
 	case SYS_copy_file_range: case SYS_tee:
+		/* NEEDSWORK: the units' output chunks (DESIGN §13.3, step 3) */
+		break;
 	case SYS_dup: case SYS_dup2: case SYS_dup3:
 	case SYS_fcntl:
 	case SYS_prctl:
-		if (!t->cfg.nested)
-			trace_taint(t, "syscall %s: notified without --nested", c->sc);
+		if (t->nest)
+			trace_nest_call(t, c->pid, nr, a);
 		break;
 	/* argument filters: notified only for what they let through */
 	case SYS_clone:
@@ -1628,7 +1676,12 @@ int trace_handle(void *ctx, int fd)
 		 * rename moves).
 		 */
 		trace_drain(t, false);
+		if (t->nest) {
+			trace_nest_proc(t, c.pid);
+			t->nest_pid = c.pid;
+		}
 		on_notification(&c);
+		t->nest_pid = 0;
 		before_write_answer(&c);
 	}
 	pthread_mutex_unlock(&t->lock);

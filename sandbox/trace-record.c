@@ -277,6 +277,8 @@ void trace_taint(struct trace *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
+	/* it taints the units the caller is in too (DESIGN §13.6) */
+	trace_nest_refuse(t, t->nest_pid, sb.buf);
 	for (i = 0; i < t->nr_taints; i++) {
 		if (!strcmp(t->taints[i], sb.buf)) {
 			strbuf_release(&sb);

@@ -271,6 +271,10 @@ int trace_finish(struct trace *t, struct strbuf *err);
  */
 struct trace_counts {
 	unsigned long long notifications, records, fallbacks;
+	/* --nested: execution units that ran, were skipped, were refused
+	 * (DESIGN.md §13.7), and the recorded run time of those skipped */
+	unsigned long long units_run, units_skipped, units_refused;
+	double saved_s;
 };
 void trace_counts(const struct trace *t, struct trace_counts *out);
 
