@@ -12,9 +12,11 @@
 #include "common/xalloc.h"
 #include "common/banned.h"
 
-int cache_entry_apply(struct cache *c, const struct cache_entry *e,
-		      const char *const *roots, unsigned flags,
-		      struct mat_report *rep, struct strbuf *err)
+/* Apply @e's changes beneath @roots, or into the view @root_fd when
+ * @roots is NULL. */
+static int entry_apply(struct cache *c, const struct cache_entry *e,
+		       const char *const *roots, int root_fd, unsigned flags,
+		       struct mat_report *rep, struct strbuf *err)
 {
 	struct mat_change *ch = xcalloc(e->nr_ch ? e->nr_ch : 1, sizeof(*ch));
 	struct strbuf *rel = xcalloc(e->nr_ch ? e->nr_ch : 1, sizeof(*rel));
@@ -48,10 +50,40 @@ int cache_entry_apply(struct cache *c, const struct cache_entry *e,
 			ch[i].size = (off_t)src->size;
 		}
 	}
-	r = mat_apply(ch, e->nr_ch, roots, flags, rep, err);
+	r = roots ? mat_apply(ch, e->nr_ch, roots, flags, rep, err)
+		  : mat_apply_at(ch, e->nr_ch, root_fd, flags, rep, err);
 	for (i = 0; i < e->nr_ch; i++)
 		strbuf_release(&rel[i]);
 	free(rel);
 	free(ch);
 	return r;
+}
+
+int cache_entry_apply(struct cache *c, const struct cache_entry *e,
+		      const char *const *roots, unsigned flags,
+		      struct mat_report *rep, struct strbuf *err)
+{
+	if (!roots) {
+		mat_report_release(rep);
+		strbuf_addstr(err, "cannot apply changes: no output roots");
+		return -EINVAL;
+	}
+	return entry_apply(c, e, roots, -1, flags, rep, err);
+}
+
+int cache_entry_apply_at(struct cache *c, const struct cache_entry *e,
+			 int root_fd, unsigned flags, struct mat_report *rep,
+			 struct strbuf *err)
+{
+	/*
+	 * A unit's entry is never base-relative (cache_lookup_at() skips
+	 * those); one that is would name paths relative to no view.
+	 */
+	if (e->base_relative) {
+		mat_report_release(rep);
+		strbuf_addstr(err, "cannot apply a base-relative entry into a view");
+		return -EINVAL;
+	}
+	/* one thread: the caller's, whose fsuid/fsgid own what is made */
+	return entry_apply(c, e, NULL, root_fd, flags | MAT_SERIAL, rep, err);
 }

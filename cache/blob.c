@@ -11,8 +11,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +27,10 @@
 #include "common/hash.h"
 #include "common/strbuf.h"
 #include "common/banned.h"
+
+#ifndef FICLONE
+#define FICLONE _IOW(0x94, 9, int)
+#endif
 
 int cache_blobs_dirfd(const struct cache *c)
 {
@@ -135,8 +143,67 @@ fail:
 	return r;
 }
 
-int blob_put_file(struct cache *c, const char *src, struct pc_hash *h,
-		  uint64_t *size, uint64_t *added, struct strbuf *err)
+/*
+ * Copy mode (cache_record_set_copy_files()): the captured file stays where
+ * it is, in a view a job still uses. Its bytes are cloned (FICLONE) or
+ * copied into tmp/, and the copy is what is hashed and named: the source
+ * may still be written by then (the job is running), and a blob must hash
+ * to its name whatever the source did meanwhile. Never a hard link: the
+ * job may append to its file later, which would change the blob.
+ */
+static int blob_copy_put(struct cache *c, int fd, const struct stat *st,
+			 struct pc_hash *h, uint64_t *size, uint64_t *added)
+{
+	_cleanup_strbuf_ struct strbuf tmp = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
+	_cleanup_close_ int out = -1;
+	ssize_t n;
+	bool present;
+	int r;
+
+	out = blob_tmp_open(c, &tmp);
+	if (out < 0)
+		return out;
+	if (ioctl(out, FICLONE, fd) < 0) {
+		if (lseek(fd, 0, SEEK_SET) < 0 || ftruncate(out, 0) < 0) {
+			r = -errno;
+			goto fail;
+		}
+		n = copy_fd_range(fd, out, (size_t)st->st_size);
+		if (n < 0) {
+			r = (int)n;
+			goto fail;
+		}
+	}
+	if (lseek(out, 0, SEEK_SET) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = pc_hash_fd(out, h, size);
+	if (r < 0)
+		goto fail;
+	if (close(out) < 0) {
+		out = -1;
+		r = -errno;
+		goto fail;
+	}
+	out = -1;
+	cache_blob_relpath(h, &rel);
+	present = blob_present(c, rel.buf, *size);
+	/* ours replaces a present one: its bytes were not hashed, ours were */
+	r = blob_tmp_commit(c, tmp.buf, h);
+	if (r < 0)
+		return r;
+	*added = present ? 0 : *size;
+	return 0;
+fail:
+	unlinkat(c->tmp_fd, tmp.buf, 0);
+	return r;
+}
+
+int blob_put_file(struct cache *c, const char *src, bool copy,
+		  struct pc_hash *h, uint64_t *size, uint64_t *added,
+		  struct strbuf *err)
 {
 	_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
 	_cleanup_close_ int fd = -1;
@@ -158,6 +225,12 @@ int blob_put_file(struct cache *c, const char *src, struct pc_hash *h,
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		strbuf_addf(err, "captured file '%s' is not a regular file", src);
 		return -EINVAL;
+	}
+	if (copy) {
+		r = blob_copy_put(c, fd, &st, h, size, added);
+		if (r < 0)
+			goto fail;
+		return 0;
 	}
 	r = pc_hash_fd(fd, h, size);
 	if (r < 0) {
@@ -333,5 +406,59 @@ int cache_entry_write_output(struct cache *c, const struct cache_entry *e,
 		blob_drop(c, &o->hash);
 		return -EBADMSG;
 	}
+	return 0;
+}
+
+int cache_entry_read_output(struct cache *c, const struct cache_entry *e,
+			    int which, uint64_t limit, struct strbuf *out,
+			    struct strbuf *err)
+{
+	_cleanup_strbuf_ struct strbuf rel = STRBUF_INIT;
+	_cleanup_close_ int in = -1;
+	const char *name = which == 1 ? "stdout" : "stderr";
+	const struct output *o;
+	struct pc_hash got;
+	size_t start = out->len;
+	ssize_t n;
+	int r;
+
+	if (which != 1 && which != 2) {
+		strbuf_addf(err, "no output stream %d in an entry", which);
+		return -EINVAL;
+	}
+	o = &e->out[which - 1];
+	if (o->size > limit || o->size > SIZE_MAX / 2) {
+		strbuf_addf(err, "%s of entry '%s' is too large (%" PRIu64
+			    " bytes, at most %" PRIu64 ")",
+			    name, e->name, o->size, limit);
+		return -EFBIG;
+	}
+	cache_blob_relpath(&o->hash, &rel);
+	in = openat(c->blobs_fd, rel.buf,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (in < 0) {
+		r = -errno;
+		strbuf_addf(err, "cannot open %s blob of entry '%s': %s", name,
+			    e->name, strerror(-r));
+		return r;
+	}
+	/* one byte more than recorded: a longer blob is found corrupt */
+	strbuf_grow(out, (size_t)o->size + 1);
+	n = read_full(in, out->buf + start, (size_t)o->size + 1);
+	if (n < 0) {
+		strbuf_setlen(out, start);
+		strbuf_addf(err, "cannot read %s of entry '%s': %s", name,
+			    e->name, strerror((int)-n));
+		return (int)n;
+	}
+	pc_hash_buffer(out->buf + start, (size_t)n, &got);
+	if ((uint64_t)n != o->size || !pc_hash_equal(&got, &o->hash)) {
+		strbuf_setlen(out, start);
+		strbuf_addf(err, "%s blob of entry '%s' is corrupt", name,
+			    e->name);
+		blob_drop(c, &o->hash);
+		return -EBADMSG;
+	}
+	strbuf_setlen(out, start + (size_t)n);
 	return 0;
 }

@@ -226,6 +226,17 @@ void cache_record_add_output(struct cache_record *r, const char *path,
  */
 void cache_record_set_relocatable(struct cache_record *r);
 
+/*
+ * Copy the captured files (changes and output streams) into the blob
+ * store instead of renaming them: an execution unit's files stay in the
+ * view the job goes on using (DESIGN.md §13.4). Each is cloned (FICLONE)
+ * when the file system can, else copied, and the copy is what is hashed
+ * (the job may write the file meanwhile); never hard-linked (a later
+ * append by the job would change the blob). A store that fails leaves
+ * the captured files untouched (nothing to link back).
+ */
+void cache_record_set_copy_files(struct cache_record *r);
+
 /* The result. @code is the exit code when @signal is 0, else ignored. */
 void cache_record_set_exit(struct cache_record *r, int code, int signal);
 void cache_record_set_duration(struct cache_record *r, double seconds);
@@ -310,6 +321,27 @@ int cache_lookup(struct cache *c, const struct cache_key *k, unsigned flags,
 		 struct strbuf *err);
 
 /*
+ * cache_lookup() against a view instead of the host (an execution unit,
+ * DESIGN.md §13.4): the same contract, but every precondition's path is
+ * an absolute path as the view sees it, resolved beneath @root_fd (an
+ * O_PATH|O_DIRECTORY fd of the view's root, /proc/PID/root of a job
+ * process) with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS): "..",
+ * absolute symlinks and the leading components all stay in the view.
+ * absent/stat/output: the parent opened beneath, fstatat(NOFOLLOW) of the
+ * last component; content: that component opened O_NOFOLLOW beneath the
+ * parent and its bytes hashed (never the stat cache: view files change
+ * within a run, keeping size and times); listing: the directory opened
+ * beneath; symlink: readlinkat() in the parent; xattrs: through
+ * /proc/self/fd/<parent fd>/<name>; hostfacts as cache_lookup(). A
+ * base-relative entry (--base-dir) is never a unit's: skipped (a miss).
+ * Hit bookkeeping (touch, blob check, hit count) as cache_lookup().
+ * @root_fd is not closed; < 0 gives -EBADF. Not thread-safe on one @c.
+ */
+int cache_lookup_at(struct cache *c, int root_fd, const struct cache_key *k,
+		    unsigned flags, struct cache_entry **hit,
+		    struct cache_explain **ex, struct strbuf *err);
+
+/*
  * Where the cache_lookup() calls on @c spent their wall-clock time, in
  * seconds, summed (procache run -vv): listing the key's candidates and
  * reading and parsing their entries, checking their preconditions,
@@ -345,6 +377,12 @@ int cache_entry_signal(const struct cache_entry *e);
 double cache_entry_duration(const struct cache_entry *e);
 /* Creation time (seconds since the epoch). */
 int64_t cache_entry_created(const struct cache_entry *e);
+/*
+ * Is it an execution unit's entry (DESIGN.md §13.3: its key has a field
+ * named "unit")? Entries read for a lookup do not keep their key fields
+ * (ENTRY_DECODE_LOOKUP): false for those.
+ */
+bool cache_entry_is_unit(const struct cache_entry *e);
 
 /*
  * The blob of output stream @which (1 stdout, 2 stderr) and its size.
@@ -365,6 +403,16 @@ int cache_entry_output(const struct cache_entry *e, int which,
  */
 int cache_entry_write_output(struct cache *c, const struct cache_entry *e,
 			     int which, int fd, struct strbuf *err);
+/*
+ * Append output stream @which (1 stdout, 2 stderr) to @out, whole and
+ * verified (size and hash) before it is appended; nothing is appended on
+ * failure. -EFBIG (nothing read) when the stream is larger than @limit
+ * bytes, -ENOENT when the blob is missing, -EBADMSG when it is corrupt
+ * (removed), -EINVAL for another @which, -errno from read; @err says why.
+ */
+int cache_entry_read_output(struct cache *c, const struct cache_entry *e,
+			    int which, uint64_t limit, struct strbuf *out,
+			    struct strbuf *err);
 
 /* One change, as plain data pointing into the entry (valid while it is). */
 struct cache_change_view {
@@ -406,6 +454,24 @@ struct mat_report;
 int cache_entry_apply(struct cache *c, const struct cache_entry *e,
 		      const char *const *roots, unsigned flags,
 		      struct mat_report *rep, struct strbuf *err);
+
+/*
+ * Apply the entry's changes into a view (a unit's hit, DESIGN.md §13.4):
+ * each change's path is a path of the tree @root_fd is an fd of
+ * (/proc/PID/root of a job process; not closed), applied by
+ * mat_apply_at() on the calling thread only (MAT_SERIAL is added): its
+ * parent opened beneath @root_fd without following any symlink, so
+ * nothing lands outside the view. What results: owners are whatever
+ * creating gives the calling thread (its fsuid/fsgid, or a setgid
+ * directory's group): nothing is chowned, as for a job's own apply;
+ * modes exactly the recorded ones without setuid/setgid; times by the
+ * entry's rule (exact, or the time of the apply). A change at "/" is
+ * refused. A base-relative entry gives -EINVAL. Returns mat_apply()'s
+ * result.
+ */
+int cache_entry_apply_at(struct cache *c, const struct cache_entry *e,
+			 int root_fd, unsigned flags, struct mat_report *rep,
+			 struct strbuf *err);
 
 /*
  * The entry as JSON for `cache show --json` and reports: id, key, key
@@ -542,6 +608,7 @@ struct cache_ls_item {
 	uint64_t size;     /* entry file plus every blob it references */
 	uint64_t hits;
 	bool corrupt;      /* could not be read (command is then the reason) */
+	bool unit;         /* an execution unit's (cache_entry_is_unit()) */
 };
 
 /*

@@ -210,6 +210,14 @@ int64_t cache_entry_created(const struct cache_entry *e)
 	return e->created;
 }
 
+bool cache_entry_is_unit(const struct cache_entry *e)
+{
+	for (size_t i = 0; i < e->nr_fields; i++)
+		if (!strcmp(e->fields[i].tag, "unit"))
+			return true;
+	return false;
+}
+
 int cache_entry_output(const struct cache_entry *e, int which,
 		       struct pc_hash *hash, uint64_t *size)
 {

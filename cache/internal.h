@@ -209,6 +209,7 @@ struct cache_record {
 	struct strmap *seen; /* "<kind>\0<path>" already recorded */
 	bool stdout_set, stderr_set;
 	bool relocatable; /* cache_record_set_relocatable() */
+	bool copy_files; /* cache_record_set_copy_files() */
 };
 
 /* ---- layout.c: names in the cache directory ---------------------------- */
@@ -439,11 +440,14 @@ void stats_set_bytes(struct cache *c, uint64_t bytes);
 /* ---- blob.c: the blob store -------------------------------------------- */
 /*
  * Put the regular file @src into the blob store: moved there when it can
- * be (made 0444 and fresh first), else copied. Sets *@h and *@size; *@added
- * is the number of new bytes in the store (0 when the blob was there).
+ * be (made 0444 and fresh first), else copied; with @copy always copied
+ * (cloned when the file system can), @src left as it was. Sets *@h and
+ * *@size; *@added is the number of new bytes in the store (0 when the
+ * blob was there).
  */
-int blob_put_file(struct cache *c, const char *src, struct pc_hash *h,
-		  uint64_t *size, uint64_t *added, struct strbuf *err);
+int blob_put_file(struct cache *c, const char *src, bool copy,
+		  struct pc_hash *h, uint64_t *size, uint64_t *added,
+		  struct strbuf *err);
 /* The empty blob, for a stream that was not captured. */
 int blob_put_empty(struct cache *c, struct pc_hash *h, struct strbuf *err);
 /* Check a blob: present, @size bytes, and with @full hashing to @h.

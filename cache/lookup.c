@@ -17,10 +17,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +40,10 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 struct cache_explain {
 	cJSON *reasons; /* array */
@@ -66,6 +72,14 @@ struct memo {
 
 struct lookup {
 	struct cache *c;
+	/*
+	 * The resolver: false, the host's / (paths as given, content through
+	 * the stat cache); true, a view beneath @root_fd (cache_lookup_at():
+	 * every path opened beneath it with RESOLVE_IN_ROOT, content hashed
+	 * from its bytes). One set of checks serves both.
+	 */
+	bool in_root;
+	int root_fd;
 	struct strmap *paths;
 	struct memo *memos;
 	size_t nr, alloc;
@@ -90,6 +104,26 @@ static struct memo *memo_get(struct lookup *l, const char *path)
 	return &l->memos[l->nr++];
 }
 
+/*
+ * @path (absolute: as the view sees it) opened beneath @root_fd as if it
+ * were "/": ".." and absolute symlinks stay inside, magic links of /proc
+ * are refused. The fd or -errno.
+ */
+static int open_in_root(int root_fd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd, tries = 0;
+
+	do
+		fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	/* EAGAIN: a concurrent rename; the kernel asks to retry. */
+	while (fd < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < 16)));
+	return fd < 0 ? -errno : fd;
+}
+
 static int parent_fd(struct lookup *l, const char *path, size_t len)
 {
 	long i;
@@ -101,17 +135,44 @@ static int parent_fd(struct lookup *l, const char *path, size_t len)
 	if (i >= 0)
 		return l->dirfds[i];
 	if (l->nr_dirfds == LOOKUP_MAX_DIRFDS)
-		return -1;
+		return l->in_root ? -EMFILE : -1;
 	{
 		char *dir = xstrndup(path, len);
 
-		fd = open(len ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (l->in_root)
+			fd = open_in_root(l->root_fd, len ? dir : "/",
+					  O_PATH | O_DIRECTORY);
+		else
+			fd = open(len ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		free(dir);
 	}
-	/* A failure is remembered as -1: plain lstat() then says why. */
+	/*
+	 * A failure is remembered: on the host as -1 (plain lstat() then
+	 * says why), beneath a root as -errno (the answer itself: there is
+	 * no path-based fallback that stays in the view).
+	 */
 	l->dirfds[l->nr_dirfds] = fd;
 	strmap_put(l->dirs, path, len, (long)l->nr_dirfds++);
 	return fd;
+}
+
+/*
+ * Beneath a root: the fd of @path's parent in the view and its last
+ * component in *@name, or -errno. "/" itself has no parent: the root fd
+ * and "" (for the *at() calls' AT_EMPTY_PATH or ".").
+ */
+static int view_parent(struct lookup *l, const char *path, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || path[0] != '/')
+		return -EINVAL;
+	if (!slash[1]) {
+		*name = "";
+		return slash == path ? l->root_fd : -EINVAL;
+	}
+	*name = slash + 1;
+	return parent_fd(l, path, (size_t)(slash - path));
 }
 
 static void memo_lstat(struct lookup *l, struct memo *m, const char *path)
@@ -122,6 +183,18 @@ static void memo_lstat(struct lookup *l, struct memo *m, const char *path)
 	if (m->lstat_done)
 		return;
 	m->lstat_done = true;
+	if (l->in_root) {
+		const char *name;
+
+		dfd = view_parent(l, path, &name);
+		if (dfd < 0)
+			m->lstat_err = dfd;
+		else
+			m->lstat_err = fstatat(dfd, name, &m->st,
+					       AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH)) < 0
+					       ? -errno : 0;
+		return;
+	}
 	slash = strrchr(path, '/');
 	dfd = slash && slash[1] ? parent_fd(l, path, (size_t)(slash - path)) : -1;
 	/*
@@ -159,6 +232,81 @@ int cache_hash_file(struct cache *c, const char *path, const struct stat *st,
 	if (!sc)
 		return -ENOSYS;
 	return statcache_hash_file(sc, AT_FDCWD, path, st, out);
+}
+
+/*
+ * pc_hash_fd() of @fd (at its start; @size from its fstat), a small file
+ * (most of what a unit reads: sources, headers, scripts) with one read()
+ * into a buffer on the stack: pc_hash_fd()'s 128 KiB buffer is mapped and
+ * unmapped per call, and its read to the end of file is one more system
+ * call, each of which costs more than hashing a small file. One read()
+ * that returns exactly @size bytes has them all (a file that grew since
+ * gives more, one that shrank less: then the whole loop). The one-shot
+ * hash of a buffer equals the streamed one.
+ */
+static int hash_small_fd(int fd, off_t size, struct pc_hash *out)
+{
+	char buf[16384];
+	ssize_t n;
+
+	if (size >= 0 && (size_t)size < sizeof(buf)) {
+		do
+			n = read(fd, buf, sizeof(buf));
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -errno;
+		if (n == size) {
+			pc_hash_buffer(buf, (size_t)n, out);
+			return 0;
+		}
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			return -errno;
+	}
+	return pc_hash_fd(fd, out, NULL);
+}
+
+/*
+ * The content hash of the regular file @path (whose lstat is in @m) into
+ * the memo, once. On the host through the stat cache. Beneath a root its
+ * bytes are hashed: view files change within a run, and a rewrite that
+ * keeps size and times would get an old hash from a stat-keyed cache.
+ */
+static void memo_hash(struct lookup *l, struct memo *m, const char *path)
+{
+	const char *name;
+	struct stat st;
+	int dfd, fd;
+
+	if (m->hash_done)
+		return;
+	m->hash_done = true;
+	if (!l->in_root) {
+		m->hash_err = statcache_hash_file(lookup_statcache(l->c), AT_FDCWD,
+						  path, &m->st, &m->hash);
+		return;
+	}
+	dfd = view_parent(l, path, &name);
+	if (dfd < 0 || !*name) {
+		m->hash_err = dfd < 0 ? dfd : -EISDIR;
+		return;
+	}
+	do
+		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+				       O_NOCTTY | O_NONBLOCK);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		m->hash_err = -errno;
+		return;
+	}
+	/* the file the lstat described, still a regular file */
+	if (fstat(fd, &st) < 0)
+		m->hash_err = -errno;
+	else if (!S_ISREG(st.st_mode) || st.st_dev != m->st.st_dev ||
+		 st.st_ino != m->st.st_ino)
+		m->hash_err = -ESTALE;
+	else
+		m->hash_err = hash_small_fd(fd, st.st_size, &m->hash);
+	close(fd);
 }
 
 static void describe_stat(struct strbuf *sb, int err, const struct stat *st)
@@ -204,15 +352,92 @@ static const char *uname_field(const struct utsname *u, const char *name)
 }
 
 /* The listing hash of the directory @path into the memo, once. */
-static void memo_listing(struct memo *m, const char *path)
+static void memo_listing(struct lookup *l, struct memo *m, const char *path)
 {
 	if (m->list_done)
 		return;
 	m->list_done = true;
-	m->list_err = m->lstat_err ? m->lstat_err
-		      : !S_ISDIR(m->st.st_mode)
-			      ? -ENOTDIR
-			      : dirlist_hash_at(AT_FDCWD, path, &m->list, NULL);
+	if (m->lstat_err || !S_ISDIR(m->st.st_mode)) {
+		m->list_err = m->lstat_err ? m->lstat_err : -ENOTDIR;
+		return;
+	}
+	if (l->in_root) {
+		const char *name;
+		int dfd = view_parent(l, path, &name);
+
+		m->list_err = dfd < 0 ? dfd
+			      : dirlist_hash_at(dfd, *name ? name : ".",
+						&m->list, NULL);
+		return;
+	}
+	m->list_err = dirlist_hash_at(AT_FDCWD, path, &m->list, NULL);
+}
+
+/* readlink() of @path, in the view beneath a root: the target or NULL
+ * with -errno in *@err. */
+static char *read_link(struct lookup *l, const char *path, size_t size_hint,
+		       int *err)
+{
+	struct strbuf t = STRBUF_INIT;
+	size_t want = size_hint + 2;
+	const char *name = path;
+	int dfd = AT_FDCWD;
+	ssize_t n;
+
+	if (l->in_root) {
+		dfd = view_parent(l, path, &name);
+		if (dfd < 0 || !*name) {
+			*err = dfd < 0 ? dfd : -EINVAL;
+			return NULL;
+		}
+	}
+	for (;;) {
+		strbuf_grow(&t, want);
+		n = readlinkat(dfd, name, t.buf, t.alloc - 1);
+		if (n < 0 || (size_t)n < t.alloc - 1)
+			break;
+		want = t.alloc * 2;
+	}
+	if (n < 0) {
+		*err = -errno;
+		strbuf_release(&t);
+		return NULL;
+	}
+	strbuf_setlen(&t, (size_t)n);
+	return strbuf_detach(&t, NULL);
+}
+
+/*
+ * A name for @path that the path-based xattr calls resolve in the view:
+ * "/proc/self/fd/<parent fd>/<name>" (the last component still not
+ * followed by the l*xattr() calls), or "/proc/self/fd/<dir fd>/." for a
+ * directory itself (@dir). On the host, @path. NULL with -errno in *@err.
+ */
+static char *xattr_name_for(struct lookup *l, const char *path, bool dir,
+			    int *err)
+{
+	const char *name;
+	int dfd;
+
+	if (!l->in_root)
+		return xstrdup(path);
+	if (dir) {
+		if (!strcmp(path, "/"))
+			return xasprintf("/proc/self/fd/%d/.", l->root_fd);
+		dfd = parent_fd(l, path, strlen(path));
+		if (dfd < 0) {
+			*err = dfd;
+			return NULL;
+		}
+		return xasprintf("/proc/self/fd/%d/.", dfd);
+	}
+	dfd = view_parent(l, path, &name);
+	if (dfd < 0) {
+		*err = dfd;
+		return NULL;
+	}
+	return *name ? xasprintf("/proc/self/fd/%d/%s", dfd, name)
+		     : xasprintf("/proc/self/fd/%d/.", dfd);
 }
 
 /*
@@ -317,12 +542,7 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 			 * (--mtime=content). */
 			ok = false;
 			if (p->has_hash) {
-				if (!m->hash_done) {
-					m->hash_done = true;
-					m->hash_err = statcache_hash_file(
-						lookup_statcache(l->c), AT_FDCWD,
-						p->path, &m->st, &m->hash);
-				}
+				memo_hash(l, m, p->path);
 				ok = !m->hash_err &&
 				     pc_hash_equal(&m->hash, &p->hash);
 			}
@@ -365,12 +585,7 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 	case PRE_CONTENT:
 		if (!m->lstat_err &&
 		    (m->st.st_mode & (S_IFMT | 07777)) == p->mode) {
-			if (!m->hash_done) {
-				m->hash_done = true;
-				m->hash_err = statcache_hash_file(
-					lookup_statcache(l->c), AT_FDCWD,
-					p->path, &m->st, &m->hash);
-			}
+			memo_hash(l, m, p->path);
 			ok = !m->hash_err && pc_hash_equal(&m->hash, &p->hash);
 		}
 		if (!ok && exp) {
@@ -389,7 +604,7 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 		}
 		return ok;
 	case PRE_LISTING:
-		memo_listing(m, p->path);
+		memo_listing(l, m, p->path);
 		ok = !m->list_err && pc_hash_equal(&m->list, &p->hash);
 		if (!ok && exp) {
 			strbuf_addstr(exp, "listing ");
@@ -411,26 +626,10 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 				m->link_err = m->lstat_err;
 			else if (!S_ISLNK(m->st.st_mode))
 				m->link_err = -EINVAL;
-			else {
-				struct strbuf t = STRBUF_INIT;
-				size_t want = (size_t)m->st.st_size + 2;
-				ssize_t n;
-
-				for (;;) {
-					strbuf_grow(&t, want);
-					n = readlink(p->path, t.buf, t.alloc - 1);
-					if (n < 0 || (size_t)n < t.alloc - 1)
-						break;
-					want = t.alloc * 2;
-				}
-				if (n < 0) {
-					m->link_err = -errno;
-					strbuf_release(&t);
-				} else {
-					strbuf_setlen(&t, (size_t)n);
-					m->link = strbuf_detach(&t, NULL);
-				}
-			}
+			else
+				m->link = read_link(l, p->path,
+						    (size_t)m->st.st_size,
+						    &m->link_err);
 		}
 		ok = !m->link_err && !strcmp(m->link, p->value);
 		if (!ok && exp) {
@@ -445,8 +644,12 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 		return ok;
 	case PRE_XATTRS: {
 		struct xattr_set now = XATTR_SET_INIT;
-		int err = xattr_read_seen(p->path, &now);
+		int err = 0;
+		_cleanup_free_ char *xpath = xattr_name_for(l, p->path, false, &err);
 		struct pc_hash h;
+
+		if (xpath)
+			err = xattr_read_seen(xpath, &now);
 
 		xattr_set_hash(&now, err, &h);
 		ok = pc_hash_equal(&h, &p->hash);
@@ -457,8 +660,10 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 		 */
 		if (!ok && p->absent_ok && err == -ENOENT && m->lstat_err == -ENOENT) {
 			_cleanup_free_ char *parent = path_dirname(p->path);
+			int perr = 0;
+			_cleanup_free_ char *xparent = xattr_name_for(l, parent, true, &perr);
 
-			ok = !xattr_has_default_acl(parent);
+			ok = xparent && !xattr_has_default_acl(xparent);
 		}
 		if (!ok && exp) {
 			strbuf_addstr(exp, "extended attributes ");
@@ -948,16 +1153,17 @@ const struct cache_lookup_times *cache_lookup_times(const struct cache *c)
 	return &c->lookup_times;
 }
 
-int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
-		 struct cache_entry **hit, struct cache_explain **exp,
-		 struct strbuf *err)
+/* cache_lookup() on the host (@root_fd < 0) or beneath @root_fd. */
+static int lookup_run(struct cache *c, int root_fd, const struct cache_key *ck,
+		      unsigned flags, struct cache_entry **hit,
+		      struct cache_explain **exp, struct strbuf *err)
 {
 	struct cache_lookup_times *tm = &c->lookup_times;
 	double t = mono_s(), t2;
 	struct cache_key *k = (struct cache_key *)ck;
 	struct cache_explain *ex = NULL;
 	struct candidate *cands = NULL;
-	struct lookup l = { .c = c };
+	struct lookup l = { .c = c, .in_root = root_fd >= 0, .root_fd = root_fd };
 	size_t nr = 0, i;
 	int r;
 
@@ -1011,8 +1217,11 @@ int cache_lookup(struct cache *c, const struct cache_key *ck, unsigned flags,
 			}
 			continue;
 		}
-		if (!entry_rebase(c, e)) {
-			/* base-relative, and no base directory: never ours */
+		if (l.in_root ? e->base_relative : !entry_rebase(c, e)) {
+			/*
+			 * base-relative, and no base directory: never ours;
+			 * a unit's entry never is (its paths are the view's)
+			 */
 			cache_entry_free(e);
 			continue;
 		}
@@ -1077,6 +1286,27 @@ out:
 		*exp = NULL;
 	}
 	return r;
+}
+
+int cache_lookup(struct cache *c, const struct cache_key *k, unsigned flags,
+		 struct cache_entry **hit, struct cache_explain **ex,
+		 struct strbuf *err)
+{
+	return lookup_run(c, -1, k, flags, hit, ex, err);
+}
+
+int cache_lookup_at(struct cache *c, int root_fd, const struct cache_key *k,
+		    unsigned flags, struct cache_entry **hit,
+		    struct cache_explain **ex, struct strbuf *err)
+{
+	if (root_fd < 0) {
+		*hit = NULL;
+		if (ex)
+			*ex = NULL;
+		strbuf_addf(err, "cannot look up beneath a root: bad fd %d", root_fd);
+		return -EBADF;
+	}
+	return lookup_run(c, root_fd, k, flags, hit, ex, err);
 }
 
 /* ---- explain ---------------------------------------------------------- */

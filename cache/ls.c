@@ -96,6 +96,7 @@ static int ls_one(struct cache *c, const struct cache_walk_item *wi,
 	}
 	it->id = xstrdup(e->name);
 	it->command = entry_command(e);
+	it->unit = cache_entry_is_unit(e);
 	it->created = e->created;
 	it->size = entry_total_size(e);
 	cache_entry_free(e);

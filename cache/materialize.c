@@ -92,6 +92,11 @@ struct mat_ctx {
 	const char *const *roots;
 	size_t nr_roots;
 	int *root_fds; /* O_PATH, opened on first use; -1 before */
+	/*
+	 * mat_apply_at(): the view's root, the only root ("/"), which a
+	 * root fd duplicates instead of opening a path; -1 otherwise.
+	 */
+	int view_fd;
 	unsigned flags;
 	struct mat_report *rep;
 	struct strbuf *err;
@@ -360,7 +365,9 @@ static int root_fd(struct mat_ctx *c, size_t root)
 {
 	if (c->root_fds[root] < 0) {
 		/* The root is the user's: its own path may hold symlinks. */
-		int fd = open(c->roots[root], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int fd = c->view_fd >= 0
+			 ? fcntl(c->view_fd, F_DUPFD_CLOEXEC, 3)
+			 : open(c->roots[root], O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 		if (fd < 0)
 			return -errno;
@@ -1632,13 +1639,14 @@ static ssize_t find_root(const char *path, const char *const *roots,
 	return best;
 }
 
-int mat_apply(const struct mat_change *ch, size_t nr,
-	      const char *const *roots, unsigned flags,
-	      struct mat_report *rep, struct strbuf *err)
+static int apply(const struct mat_change *ch, size_t nr,
+		 const char *const *roots, int view_fd, unsigned flags,
+		 struct mat_report *rep, struct strbuf *err)
 {
 	struct mat_ctx c = {
 		.ch = ch,
 		.roots = roots,
+		.view_fd = view_fd,
 		.flags = flags,
 		.rep = rep,
 		.err = err,
@@ -1760,4 +1768,25 @@ int mat_apply(const struct mat_change *ch, size_t nr,
 		}
 	}
 	return ret;
+}
+
+int mat_apply(const struct mat_change *ch, size_t nr,
+	      const char *const *roots, unsigned flags,
+	      struct mat_report *rep, struct strbuf *err)
+{
+	return apply(ch, nr, roots, -1, flags, rep, err);
+}
+
+int mat_apply_at(const struct mat_change *ch, size_t nr, int root_fd,
+		 unsigned flags, struct mat_report *rep, struct strbuf *err)
+{
+	/* The view's "/" is its only root: every absolute path is beneath. */
+	static const char *const view_roots[] = { "/", NULL };
+
+	if (root_fd < 0) {
+		mat_report_release(rep);
+		strbuf_addf(err, "cannot apply changes: bad root fd %d", root_fd);
+		return -EBADF;
+	}
+	return apply(ch, nr, view_roots, root_fd, flags, rep, err);
 }

@@ -198,4 +198,20 @@ int mat_apply(const struct mat_change *ch, size_t nr,
 	      const char *const *roots, unsigned flags,
 	      struct mat_report *rep, struct strbuf *err);
 
+/*
+ * mat_apply() into a view (an execution unit's hit, DESIGN.md §13.4):
+ * the one root is "/" of the tree @root_fd is an fd of (O_PATH or not;
+ * duplicated, never closed; /proc/PID/root of a job process), so every
+ * change's path is taken as a path of that tree and its parent opened
+ * beneath @root_fd with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS: nothing
+ * lands outside it, whatever symlinks the view holds (a parent that is
+ * a symlink refuses the change, as below any root). A change at "/" is
+ * refused. Owners are those creating gives the calling thread (its
+ * fsuid/fsgid, the directory's setgid bit): nothing is chowned, as for
+ * a job; modes and times as mat_apply(). Returns as mat_apply(); -EBADF
+ * for a negative @root_fd.
+ */
+int mat_apply_at(const struct mat_change *ch, size_t nr, int root_fd,
+		 unsigned flags, struct mat_report *rep, struct strbuf *err);
+
 #endif

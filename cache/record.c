@@ -33,6 +33,11 @@ void cache_record_set_relocatable(struct cache_record *r)
 	r->relocatable = true;
 }
 
+void cache_record_set_copy_files(struct cache_record *r)
+{
+	r->copy_files = true;
+}
+
 struct cache_record *cache_record_new(const struct cache_key *k)
 {
 	struct cache_record *r = xcalloc(1, sizeof(*r));

@@ -161,7 +161,8 @@ int cache_store(struct cache *c, struct cache_record *r,
 	/* Blobs first: an entry never names a blob that is not whole. */
 	for (i = 0; i < 2; i++) {
 		if (e->out[i].src) {
-			ret = blob_put_file(c, e->out[i].src, &e->out[i].hash,
+			ret = blob_put_file(c, e->out[i].src, r->copy_files,
+					    &e->out[i].hash,
 					      &e->out[i].size, &added, err);
 			total_added += added;
 			if (ret == 0 && added)
@@ -181,11 +182,12 @@ int cache_store(struct cache *c, struct cache_record *r,
 		progress_update(&prog, i + 1);
 		if (ch->kind != CHANGE_FILE)
 			continue;
-		ret = blob_put_file(c, ch->src, &ch->blob, &ch->size, &added,
-				      err);
+		ret = blob_put_file(c, ch->src, r->copy_files, &ch->blob,
+				    &ch->size, &added, err);
 		if (ret < 0) {
 			progress_done(&prog);
-			restore_captured(c, e, &nb, err);
+			if (!r->copy_files)
+				restore_captured(c, e, &nb, err);
 			return new_blobs_drop(c, &nb, ret);
 		}
 		ch->has_blob = true;
@@ -203,7 +205,9 @@ int cache_store(struct cache *c, struct cache_record *r,
 	existed = fstatat(c->keys_fd, rel.buf, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	ret = entryfile_write(c, e->key_hex, e->id_hex, &data, err);
 	if (ret < 0) {
-		restore_captured(c, e, &nb, err);
+		/* copy mode: the captured files never moved */
+		if (!r->copy_files)
+			restore_captured(c, e, &nb, err);
 		return new_blobs_drop(c, &nb, ret);
 	}
 	total_added += data.len;
