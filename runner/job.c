@@ -29,6 +29,7 @@
 #include "common/xalloc.h"
 #include "runner/config.h"
 #include "runner/job.h"
+#include "runner/nest.h"
 #include "runner/remote.h"
 #include "runner/util.h"
 #include "common/banned.h"
@@ -685,6 +686,13 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.location_dir = j->relocatable ? j->base_dir : NULL,
 		.fast = j->fast_path,
 		.nested = o->nested,
+		/* a unit is stored when the run may store (--no-cache, --check:
+		 * nothing of it is kept) */
+		.unit_done = o->nested && j->cache && !o->no_cache && !o->check
+			     ? nest_unit_done : NULL,
+		.unit_skip = o->nested && j->cache && !o->no_cache && !o->check &&
+			     !o->refresh ? nest_unit_skip : NULL,
+		.unit_ctx = j,
 		.hostfacts = true,
 		.sysinfo_ram = j->hostfacts.memory_bytes,
 		.cpuinfo_fact = cpuinfo_value.buf,

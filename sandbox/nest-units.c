@@ -351,6 +351,19 @@ void nest_units_exit(struct nest_units *u, pid_t pid)
 	*p = u->procs[--u->nr_procs];
 }
 
+size_t nest_units_stack(const struct nest_units *u, pid_t pid, const unsigned **ids)
+{
+	const struct proc *p = find_proc(u, pid);
+
+	*ids = p ? p->stack : NULL;
+	return p ? p->nr : 0;
+}
+
+bool nest_units_refused(const struct nest_units *u, unsigned id)
+{
+	return id && id <= u->nr_units && u->units[id - 1].refused;
+}
+
 void nest_units_end_open(struct nest_units *u)
 {
 	size_t i;

@@ -97,6 +97,14 @@ struct nest_unit_end {
 	size_t nr_accesses;	/* its own, deduplicated */
 };
 
+/*
+ * The open units enclosing @pid, outermost first, in *@ids (valid until
+ * the next call that changes @u); their number. 0 for an unknown @pid.
+ */
+size_t nest_units_stack(const struct nest_units *u, pid_t pid, const unsigned **ids);
+/* Whether unit @id is refused already (a record of it is wasted work). */
+bool nest_units_refused(const struct nest_units *u, unsigned id);
+
 /* The next unit that ended, in the order they ended; false when none. */
 bool nest_units_next_ended(struct nest_units *u, struct nest_unit_end *end);
 

@@ -81,8 +81,9 @@ static int add_rule(scmp_filter_ctx f, uint32_t action, int nr, unsigned cnt,
 /*
  * Nested caching's rules (DESIGN.md §13.2, §13.3), on top of the table's:
  * the end of a unit's root, the bytes a unit writes to fds 1 and 2 (the
- * argument naming the fd it writes to), and what could make another fd
- * number write to them or adopt orphans. All PURE in the table.
+ * argument naming the fd it writes to), reads of fd 0, and what could
+ * make another fd number write to them or adopt orphans. All PURE in the
+ * table.
  */
 static int add_nested_rules(scmp_filter_ctx f)
 {
@@ -90,6 +91,12 @@ static int add_nested_rules(scmp_filter_ctx f)
 		{ "write", 0 }, { "writev", 0 }, { "pwrite64", 0 }, { "pwritev", 0 },
 		{ "pwritev2", 0 }, { "sendfile", 0 }, { "vmsplice", 0 },
 		{ "splice", 2 }, { "copy_file_range", 2 }, { "tee", 1 },
+	};
+	/* what reads fd 0 (a unit reading a pipe there is refused) */
+	static const struct { const char *name; unsigned arg; } inputs[] = {
+		{ "read", 0 }, { "readv", 0 }, { "pread64", 0 }, { "preadv", 0 },
+		{ "preadv2", 0 }, { "splice", 0 }, { "sendfile", 1 },
+		{ "copy_file_range", 0 }, { "tee", 0 },
 	};
 	static const char *const always[] = { "exit", "exit_group", "dup", "dup2", "dup3" };
 	const uint32_t notify = SCMP_ACT_NOTIFY;
@@ -111,6 +118,16 @@ static int add_nested_rules(scmp_filter_ctx f)
 
 			r = add_rule(f, notify, sn, 1, &cmp);
 		}
+	}
+	for (i = 0; i < ARRAY_SIZE(inputs) && r >= 0; i++) {
+		struct scmp_arg_cmp cmp = {
+			.arg = inputs[i].arg, .op = SCMP_CMP_MASKED_EQ,
+			.datum_a = 0xffffffffu, .datum_b = 0,
+		};
+
+		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, inputs[i].name);
+		if (sn >= 0)
+			r = add_rule(f, notify, sn, 1, &cmp);
 	}
 	if (r >= 0) {
 		const unsigned long cmds[] = { F_DUPFD, F_DUPFD_CLOEXEC, F_SETFL };

@@ -210,14 +210,77 @@ static void note_touched_fd(struct call *c, int fd)
 	trace_res_release(&r);
 }
 
-/* Under --nested: the caller's units looked at or changed @r's path. */
+/* Whether call @nr shows the times of what it names (DESIGN §3). */
+static bool shows_times(int nr)
+{
+	return nr == SYS_stat || nr == SYS_lstat || nr == SYS_fstat ||
+	       nr == SYS_newfstatat || nr == SYS_statx;
+}
+
+static bool is_open(int nr)
+{
+	return nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat ||
+	       nr == SYS_execve || nr == SYS_execveat;
+}
+
+static void nest_observe(struct call *c, const struct res *r, enum nest_access kind);
+
+/*
+ * Under --nested: the caller's units looked at or changed @r's path
+ * (§13.2), and what they observed of the found object (§13.3; a missing
+ * component or a symlink on the way is the walk's: trace-resolve.c).
+ */
 static void note_access(struct call *c, const struct res *r, enum nest_access kind)
 {
+	struct trace *t = c->t;
+	const char *path = r->path.buf;
+	mode_t m = r->st.st_mode;
+
 	/* a device's bytes are no state of the view (/dev/null, /dev/tty) */
-	if (r->status == RES_FOUND && (S_ISCHR(r->st.st_mode) || S_ISBLK(r->st.st_mode)))
+	if (r->status == RES_FOUND && (S_ISCHR(m) || S_ISBLK(m)))
 		return;
-	if (c->t->nest && c->pid && r->path.len)
-		trace_nest_access(c->t, c->pid, kind, r->path.buf);
+	if (!t->nest || !c->pid || !r->path.len)
+		return;
+	/* what it saw before, then that it wrote it (its own state after) */
+	nest_observe(c, r, kind);
+	trace_nest_access(t, c->pid, kind, path);
+}
+
+/* note_access()'s observation of @r's object. */
+static void nest_observe(struct call *c, const struct res *r, enum nest_access kind)
+{
+	struct trace *t = c->t;
+	const char *path = r->path.buf;
+	mode_t m = r->st.st_mode;
+
+	if (kind == NEST_LIST) {
+		trace_nest_observe(t, c->pid, TRACE_LISTING, path, NULL, false);
+		return;
+	}
+	if (kind == NEST_WRITE && c->create == CREATE_TRUNC && is_open(c->nr) &&
+	    (r->status == RES_MISSING || (r->status == RES_FOUND && S_ISREG(m)))) {
+		/* its prior bytes do not matter (trace.h, TRACE_OUTPUT) */
+		trace_nest_observe_output(t, c->pid, path, c->open_mode);
+		return;
+	}
+	if (r->status != RES_FOUND)
+		return;
+	if (S_ISLNK(m)) {
+		struct strbuf target = STRBUF_INIT, view = STRBUF_INIT;
+
+		trace_view_path(c->pid, path, &view);
+		if (trace_readlink(view.buf, &target) < 0)
+			trace_nest_refuse(t, c->pid, "a symlink that cannot be read");
+		else
+			trace_nest_observe(t, c->pid, TRACE_SYMLINK, path, target.buf, false);
+		strbuf_release(&target);
+		strbuf_release(&view);
+	} else if (S_ISREG(m) && is_open(c->nr)) {
+		trace_nest_observe(t, c->pid, TRACE_CONTENT, path, NULL, false);
+	} else {
+		trace_nest_observe(t, c->pid, TRACE_STAT, path, NULL,
+				   S_ISREG(m) && shows_times(c->nr));
+	}
 }
 
 /* Read the path argument @addr; false (after a taint) when impossible. */
@@ -519,6 +582,8 @@ static void on_fstat(struct call *c, int fd)
 static void on_xattr(struct call *c, int dirfd, uint64_t addr, bool follow,
 		     bool by_fd, bool write)
 {
+	/* NEEDSWORK: extended attributes are not a unit's observations yet */
+	trace_nest_refuse(c->t, c->pid, "extended attributes");
 	struct res r = RES_INIT;
 	bool ok;
 
@@ -865,19 +930,70 @@ static void exec_without_preload(struct call *c, uint64_t envp)
  * execution unit (DESIGN §13.2), named by its argv[0] (@argv: the
  * caller's array).
  */
-static void nest_exec(struct call *c, const struct res *r, uint64_t argv, bool fexec)
+/* The strings of the NULL-terminated array @addr in the caller; false
+ * when it cannot be read whole. */
+static bool read_strv(struct call *c, uint64_t addr, char ***out, size_t *nr)
 {
-	struct strbuf arg0 = STRBUF_INIT;
-	uint64_t p = 0;
+	struct strbuf s = STRBUF_INIT;
+	size_t alloc = 0;
+	uint64_t i, p;
+	bool ok = true;
 
-	if (r->status != RES_FOUND || !S_ISREG(r->st.st_mode))
+	*out = NULL;
+	*nr = 0;
+	for (i = 0; addr && i < EXEC_MAX_ENV; i++) {
+		if (mem_read(c->pid, addr + i * sizeof(p), &p, sizeof(p)) < 0) {
+			ok = false;
+			break;
+		}
+		if (!p)
+			break;
+		if (mem_read_string(c->pid, p, &s) < 0) {
+			ok = false;
+			break;
+		}
+		ALLOC_GROW(*out, *nr + 1, alloc);
+		(*out)[(*nr)++] = strbuf_detach(&s, NULL);
+	}
+	if (i == EXEC_MAX_ENV)
+		ok = false;
+	strbuf_release(&s);
+	return ok;
+}
+
+static void nest_exec(struct call *c, const struct res *r, uint64_t argv, uint64_t envp,
+		      bool fexec)
+{
+	struct trace_nest_exec_args a = { .exe = r->path.buf, .fexec = fexec };
+	struct strbuf cwd = STRBUF_INIT;
+	char **av = NULL, **ev = NULL;
+	size_t i;
+
+	if (r->status != RES_FOUND || !S_ISREG(r->st.st_mode)) {
+		trace_nest_exec_reset(c->t);
 		return;
-	if (!argv || mem_read(c->pid, argv, &p, sizeof(p)) < 0 || !p ||
-	    mem_read_string(c->pid, p, &arg0) < 0)
-		strbuf_reset(&arg0);
-	if (still_valid(c))
-		trace_nest_exec(c->t, c->pid, arg0.len ? arg0.buf : r->path.buf, fexec);
-	strbuf_release(&arg0);
+	}
+	a.incomplete = !read_strv(c, argv, &av, &a.nr_argv) ||
+		       !read_strv(c, envp, &ev, &a.nr_env) ||
+		       trace_dirfd_path(c->pid, AT_FDCWD, &cwd) < 0;
+	a.argv = (const char *const *)av;
+	a.env = (const char *const *)ev;
+	a.argv0 = a.nr_argv ? av[0] : r->path.buf;
+	a.cwd = cwd.buf;
+	if (still_valid(c)) {
+		trace_nest_exec(c->t, c->pid, &a);
+		if (c->req && !fexec && c->nr == SYS_execve)
+			trace_nest_skip(c->t, c->fd, c->req, c->pid, c->t->scratch_name.len);
+	} else {
+		trace_nest_exec_reset(c->t);
+	}
+	for (i = 0; i < a.nr_argv; i++)
+		free(av[i]);
+	for (i = 0; i < a.nr_env; i++)
+		free(ev[i]);
+	free(av);
+	free(ev);
+	strbuf_release(&cwd);
 }
 
 static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool empty_ok,
@@ -886,15 +1002,62 @@ static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool 
 	struct res r = RES_INIT;
 	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc, .follow_last = true };
 
+	if (c->t->nest)
+		trace_nest_exec_reset(c->t);
 	if (!resolve_arg(c, dirfd, addr, follow, empty_ok, 0, 0, &r))
 		goto out;
 	trace_record_found(c->t, &r, TRACE_CONTENT, c->sc);
 	if (trace_record_exec(&w, &r))
 		exec_without_preload(c, envp);
 	if (c->t->nest)
-		nest_exec(c, &r, argv, empty_ok && empty_fd(c, addr));
+		nest_exec(c, &r, argv, envp, empty_ok && empty_fd(c, addr));
 out:
 	trace_res_release(&r);
+}
+
+/* An iovec array has at most this many entries (UIO_MAXIOV). */
+#define NEST_MAX_IOV 1024
+
+/*
+ * Under --nested, a write to fd 1 or 2: the bytes as given, before the
+ * kernel writes them, are output of the units whose description it is
+ * (DESIGN §13.3). A buffer that cannot be read refuses them.
+ */
+static void nest_write(struct call *c, int fd, uint64_t addr, uint64_t len, bool vec)
+{
+	struct iovec iov[NEST_MAX_IOV];
+	size_t nr = 1, i;
+	char *buf;
+
+	if (vec) {
+		nr = (size_t)len;
+		if (nr > NEST_MAX_IOV ||
+		    (nr && mem_read(c->pid, addr, iov, nr * sizeof(*iov)) < 0)) {
+			trace_nest_refuse_output(c->t, c->pid, fd, "an output buffer that cannot be read");
+			return;
+		}
+	} else {
+		iov[0].iov_base = (void *)(uintptr_t)addr;
+		iov[0].iov_len = (size_t)len;
+	}
+	for (i = 0; i < nr; i++) {
+		size_t n = iov[i].iov_len;
+
+		if (!n)
+			continue;
+		if (n > ((size_t)1 << 30)) {
+			trace_nest_refuse_output(c->t, c->pid, fd, "an output buffer that cannot be read");
+			return;
+		}
+		buf = xmalloc(n);
+		if (mem_read(c->pid, (uint64_t)(uintptr_t)iov[i].iov_base, buf, n) < 0) {
+			free(buf);
+			trace_nest_refuse_output(c->t, c->pid, fd, "an output buffer that cannot be read");
+			return;
+		}
+		trace_nest_output(c->t, c->pid, fd, buf, n);
+		free(buf);
+	}
 }
 
 static void on_getdents(struct call *c, int fd)
@@ -949,20 +1112,22 @@ static void add_hostfact(struct call *c, const char *name, const char *value)
 
 	if (o)
 		o->value = xstrdup(value);
+	/* the caller's units' too (DESIGN §13.3) */
+	trace_nest_observe(c->t, c->pid, TRACE_HOSTFACT, name, value, false);
 }
 
 static void on_uname(struct call *c)
 {
 	struct utsname u;
 
-	if (c->t->uname_done)
+	if (c->t->uname_done && !c->t->nest)
 		return;
 	c->t->uname_done = true;
 	if (uname(&u) < 0) {
 		trace_taint(c->t, "syscall uname: %s", strerror(errno));
 		return;
 	}
-	/* the nodename is always "procache" in the sandbox: not a host fact */
+/* the nodename is always "procache" in the sandbox: not a host fact */
 	add_hostfact(c, "uname.sysname", u.sysname);
 	add_hostfact(c, "uname.release", u.release);
 	add_hostfact(c, "uname.version", u.version);
@@ -1357,13 +1522,34 @@ static void on_notification(struct call *c)
 	case SYS_exit:
 	case SYS_exit_group:
 		if (t->nest)
-			trace_nest_exit(t, c->pid, nr == SYS_exit_group);
+			trace_nest_exit(t, c->pid, nr == SYS_exit_group, (int)a[0]);
 		break;
-	case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_pwritev:
-	case SYS_pwritev2: case SYS_sendfile: case SYS_vmsplice: case SYS_splice:
-	case SYS_copy_file_range: case SYS_tee:
-		/* NEEDSWORK: the units' output chunks (DESIGN §13.3, step 3) */
+	case SYS_write:
+	case SYS_writev:
+		if (t->nest && ((int)a[0] == 1 || (int)a[0] == 2))
+			nest_write(c, (int)a[0], a[1], a[2], nr == SYS_writev);
+		else if (t->nest && !(int)a[0])
+			trace_nest_refuse_stdin(t, c->pid, 0);
 		break;
+	case SYS_pwrite64: case SYS_pwritev: case SYS_pwritev2: case SYS_vmsplice:
+		if (t->nest)
+			trace_nest_refuse_output(t, c->pid, (int)a[0],
+						 "writes its output or stdin in a way not captured");
+		break;
+	case SYS_sendfile: case SYS_splice: case SYS_copy_file_range: case SYS_tee: {
+		/* the fds they write to and read from */
+		int out = nr == SYS_sendfile ? (int)a[0] : nr == SYS_tee ? (int)a[1] : (int)a[2];
+		int in = nr == SYS_sendfile ? (int)a[1] : (int)a[0];
+
+		if (t->nest && (out == 1 || out == 2))
+			trace_nest_refuse_output(t, c->pid, out,
+						 "writes its output in a way not captured");
+		if (t->nest && !in)
+			trace_nest_refuse_stdin(t, c->pid, 0);
+		break;
+	}
+	case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv:
+	case SYS_preadv2:
 	case SYS_dup: case SYS_dup2: case SYS_dup3:
 	case SYS_fcntl:
 	case SYS_prctl:
