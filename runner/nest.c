@@ -210,6 +210,19 @@ void nest_unit_done(void *ctx, const struct trace_unit *u)
 	for (i = 0; i < u->nr_obs; i++) {
 		const struct trace_obs *ob = &u->obs[i];
 
+		/*
+		 * A stat: its mtime when it showed the times, else what it
+		 * showed. Never the bytes in place of the mtime
+		 * (CACHE_STAT_CONTENT): the store would hash the host's file,
+		 * not the view's (a needless miss at best); and a file a
+		 * unit chmods or links is its result anyway, whole.
+		 */
+		if (ob->kind == TRACE_STAT) {
+			cache_record_add_stat(rec, ob->path, &ob->st,
+					      (j->opts->strict_stat ? CACHE_STAT_STRICT : 0) |
+					      (ob->times ? CACHE_STAT_MTIME : 0));
+			continue;
+		}
 		record_add_obs(rec, ob, j->opts,
 			       ob->kind == TRACE_OUTPUT && left_file(u->root_fd, ob->path));
 	}

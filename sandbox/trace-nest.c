@@ -31,6 +31,7 @@
 #include "common/die.h"
 #include "common/dirlist.h"
 #include "common/hash.h"
+#include "common/path.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "sandbox/nest-exec.h"
@@ -313,6 +314,43 @@ static bool same_pipe(pid_t pid, int fd, const struct nest_info *i, int k)
 	       st.st_dev == i->pipe_dev[k] && st.st_ino == i->pipe_ino[k];
 }
 
+/*
+ * An fd above 2 that @pid's exec keeps open (not close-on-exec): its
+ * number, 0 for none, -1 when they cannot be listed. What the program
+ * reads or writes through it is not seen (reads and writes of fds above 2
+ * are not notified): its content or peer is state outside the unit
+ * (DESIGN §13.6). v1 refuses any, used or not (make's jobserver pipe
+ * included).
+ */
+static int inherited_fd(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (!found && (e = readdir(d))) {
+		_cleanup_strbuf_ struct strbuf info = STRBUF_INIT, name = STRBUF_INIT;
+		int fd = atoi(e->d_name);
+		const char *flags;
+
+		if (fd <= 2)
+			continue;
+		strbuf_addf(&name, "/proc/%d/fdinfo/%d", (int)pid, fd);
+		if (strbuf_read_file_at(&info, AT_FDCWD, name.buf, 4096) < 0)
+			continue;	/* closed meanwhile */
+		flags = strstr(info.buf, "flags:");
+		if (!flags || !(strtoul(flags + 6, NULL, 8) & O_CLOEXEC))
+			found = fd;
+	}
+	closedir(d);
+	return found;
+}
+
 void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_args *a)
 {
 	struct trace_nest *n = t->nest;
@@ -388,6 +426,14 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 	}
 	if (reason.len) {
 		nest_units_refuse_unit(n->units, id, reason.buf);
+		return;
+	}
+	r = inherited_fd(pid);
+	if (r) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "holds an inherited fd %d", r);
+		nest_units_refuse_unit(n->units, id, why);
 		return;
 	}
 	/* the pipes of its stdin and outputs */
@@ -501,6 +547,10 @@ static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open
 	nr = recipients(n, pid, ids, NEST_MAX_STACK);
 	if (!nr || all_have(n, ids, nr, o->kind, o->path))
 		return;
+	/* their times mean nothing (trace.h, struct trace_obs) */
+	if (path_has_prefix_component(o->path, "/proc") ||
+	    path_has_prefix_component(o->path, "/sys"))
+		o->times = false;
 	trace_view_path(pid, o->path, &view);
 	switch (o->kind) {
 	case TRACE_CONTENT:

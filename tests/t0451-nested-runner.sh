@@ -154,4 +154,52 @@ test_expect_success 'a job runner of 8 children: one input changed, exactly one 
 	test $(grep -c "child-with-stamp.sh" ls) -ge 16
 '
 
+# The parent writes gen.txt only when its source changed: cat is shown its
+# times, which are an observation (DESIGN §3).
+test_expect_success 'units against the view: a file the parent wrote, a symlink, an absent path, a listing, a failing child; never a false hit' '
+	mkdir v && cd v &&
+	mkdir dir && echo one >dir/one && echo A >a.txt && echo B >b.txt &&
+	ln -s a.txt link.txt && echo source1 >src.txt &&
+	cat >reader-of-files.sh <<-\EOS &&
+	#!/bin/bash
+	cat gen.txt link.txt
+	if [ -e maybe.txt ]; then echo "maybe present"; fi
+	ls dir
+	EOS
+	cat >failing-child.sh <<-\EOS &&
+	#!/bin/bash
+	echo "failing now"
+	exit 3
+	EOS
+	cat >views-runner.sh <<-\EOS &&
+	#!/bin/bash
+	cmp -s src.txt gen.txt || cat src.txt >gen.txt
+	./reader-of-files.sh
+	./failing-child.sh
+	echo "status $?"
+	EOS
+	chmod +x reader-of-files.sh failing-child.sh views-runner.sh &&
+	# the runner changes each time: the whole job never hits, its units may
+	check() {
+		echo "# $RANDOM$RANDOM" >>views-runner.sh &&
+		"$PROCACHE" run --report report.json --nested -vv -- ./views-runner.sh >out 2>err &&
+		./views-runner.sh >expect && test_cmp expect out
+	} &&
+	check && test "$(json_get report.json nested.skipped)" = 0 &&
+	printf "source1\nA\none\nfailing now\nstatus 3\n" >expect && test_cmp expect out &&
+	rm -f report.json &&
+	check && test "$(json_get report.json nested.skipped)" = 2 &&
+	grep "(./failing-child.sh, pid [0-9]*) skipped" err &&
+	echo source2 >src.txt &&
+	check && grep "source2" out &&
+	! grep "(./reader-of-files.sh, pid [0-9]*) skipped" err &&
+	ln -sf b.txt link.txt &&
+	check && grep "^B" out &&
+	touch maybe.txt &&
+	check && grep "maybe present" out &&
+	echo two >dir/two &&
+	check && grep "^two" out &&
+	grep "(./failing-child.sh, pid [0-9]*) skipped" err
+'
+
 test_done
