@@ -2,23 +2,28 @@
  * An exec redirected to the replayer (DESIGN.md §13.1): the memfd a
  * skipped unit executes (the replayer and its payload, format in
  * sandbox/nest-payload.h), its installation in the caller with
- * SECCOMP_IOCTL_NOTIF_ADDFD, and the rewrite of the path the caller's
- * execve names. The contract is sandbox/nest.h.
+ * SECCOMP_IOCTL_NOTIF_ADDFD, and the turn of the caller's new image, held
+ * in a ptrace stop before its first instruction, into an execveat of that
+ * memfd. The contract is sandbox/nest.h.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/audit.h>
 #include <linux/kcmp.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -103,133 +108,379 @@ int nest_replay_memfd(const struct nest_replay *replay, struct strbuf *err)
 	return fd;
 }
 
+
 /*
- * The path string at @addr in the caller: its length, without the NUL
- * (at most PATH_MAX). Read a page at a time from /proc/PID/mem, never
- * across a page end: the string may end just before an unmapped page.
+ * The redirects under way or set up, so that the tracer's threads can
+ * tell the replayer's execveat from a program's (nest_redirect_is_own()),
+ * and a redirect can tell another exec of its caller, answered by another
+ * thread while it held the caller, from the one it was given.
  */
-static int path_len_at(int memfd, uint64_t addr, size_t *len)
+#define OWN_MAX 64
+
+struct own {
+	pid_t pid;		/* 0: free */
+	bool held;		/* the redirect is still at work on @pid */
+	bool other_exec;	/* another exec of @pid was notified meanwhile */
+	int fd;			/* the replayer's number in @pid */
+	uint64_t path;		/* the "" its execveat names */
+};
+
+static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct own own_table[OWN_MAX];
+
+static struct own *own_find(pid_t pid)
 {
-	char page[4096];
+	size_t i;
 
-	*len = 0;
-	while (*len < PATH_MAX) {
-		size_t chunk = 4096 - ((addr + *len) & 4095);
-		ssize_t n = pread(memfd, page, chunk, (off_t)(addr + *len));
-		char *nul;
-
-		if (n <= 0)
-			return n < 0 ? -errno : -EFAULT;
-		nul = memchr(page, 0, (size_t)n);
-		if (nul) {
-			*len += (size_t)(nul - page);
-			return 0;
-		}
-		*len += (size_t)n;
-	}
-	return -ENAMETOOLONG;
+	for (i = 0; i < OWN_MAX; i++)
+		if (own_table[i].pid == pid)
+			return &own_table[i];
+	return NULL;
 }
 
-/* The lowest fd number @pid does not use, as ADDFD will choose it. */
-static int lowest_free_fd(pid_t pid)
+/* Register @pid as held; false when the table is full. */
+static bool own_hold(pid_t pid)
 {
-	char dir[64];
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	unsigned char used[1024] = { 0 };
-	int n;
+	struct own *o;
 
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-	d = opendir(dir);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		char *end;
-		long fd = strtol(de->d_name, &end, 10);
+	pthread_mutex_lock(&own_lock);
+	o = own_find(pid);	/* a stale entry of a pid reused */
+	if (!o)
+		o = own_find(0);
+	if (o)
+		*o = (struct own){ .pid = pid, .held = true, .fd = -1 };
+	pthread_mutex_unlock(&own_lock);
+	return o != NULL;
+}
 
-		if (de->d_name[0] != '.' && !*end && fd >= 0 && fd < (long)sizeof(used))
-			used[fd] = 1;
+void nest_redirect_forget(pid_t pid)
+{
+	struct own *o;
+
+	pthread_mutex_lock(&own_lock);
+	o = own_find(pid);
+	if (o)
+		o->pid = 0;
+	pthread_mutex_unlock(&own_lock);
+}
+
+/*
+ * Hand the held @pid over to its execveat of the replayer: false when
+ * another exec of @pid was notified while it was held (the exec whose
+ * stop the redirect saw may be that one).
+ */
+static bool own_release(pid_t pid, int fd, uint64_t path)
+{
+	struct own *o;
+	bool ok;
+
+	pthread_mutex_lock(&own_lock);
+	o = own_find(pid);
+	ok = o && !o->other_exec;
+	if (ok) {
+		o->held = false;
+		o->fd = fd;
+		o->path = path;
+	} else if (o) {
+		o->pid = 0;
 	}
-	for (n = 0; n < (int)sizeof(used); n++)
-		if (!used[n])
-			return n;
-	return -EMFILE;
+	pthread_mutex_unlock(&own_lock);
+	return ok;
+}
+
+bool nest_redirect_is_own(const struct seccomp_notif *req)
+{
+	struct own *o;
+	bool mine = false;
+
+	pthread_mutex_lock(&own_lock);
+	o = own_find((pid_t)req->pid);
+	if (o && o->held) {
+		o->other_exec = true;
+	} else if (o) {
+		mine = req->data.arch == AUDIT_ARCH_X86_64 &&
+		       req->data.nr == __NR_execveat &&
+		       (int)req->data.args[0] == o->fd &&
+		       req->data.args[1] == o->path &&
+		       req->data.args[4] == AT_EMPTY_PATH;
+		o->pid = 0;	/* matched, or not the call it set up: gone */
+	}
+	pthread_mutex_unlock(&own_lock);
+	return mine;
+}
+
+static int wait_traced(pid_t pid, int *status)
+{
+	pid_t r;
+
+	while ((r = waitpid(pid, status, __WALL)) < 0 && errno == EINTR)
+		;
+	return r == pid ? 0 : -errno;
+}
+
+/*
+ * Let go of @pid, seized but not stopped: stop it (PTRACE_INTERRUPT: a
+ * system call it is in restarts unseen) and detach. -ESRCH when it died
+ * (its death reaped as its tracer: its parent is told then).
+ */
+static int let_go_running(pid_t pid)
+{
+	int status;
+
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) < 0 && errno != ESRCH)
+		return -errno;
+	for (;;) {
+		if (wait_traced(pid, &status) < 0)
+			return -ESRCH;
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		if (status >> 16 == PTRACE_EVENT_STOP)
+			break;
+		/* a signal on its way: let it continue to its stop */
+		if (ptrace(PTRACE_CONT, pid, 0, (void *)(long)(status >> 16 ? 0 :
+							       WSTOPSIG(status))) < 0)
+			return -ESRCH;
+	}
+	return ptrace(PTRACE_DETACH, pid, 0, 0) < 0 ? -ESRCH : 0;
+}
+
+/* Detach @pid, stopped; when it died meanwhile, reap its death. */
+static int let_go_stopped(pid_t pid)
+{
+	int status;
+
+	if (ptrace(PTRACE_DETACH, pid, 0, 0) == 0)
+		return 0;
+	wait_traced(pid, &status);
+	return -ESRCH;
+}
+
+/*
+ * The instructions the held new image runs first: execveat(rdi, rsi,
+ * rdx, r10, r8), whose arguments the registers hold, and exit(125) if it
+ * returns (the exit of a replay that failed, §13.1).
+ */
+static const unsigned char trampoline[] = {
+	0xb8, 0x42, 0x01, 0x00, 0x00,	/* mov $322 (execveat), %eax */
+	0x0f, 0x05,			/* syscall */
+	0xbf, 0x7d, 0x00, 0x00, 0x00,	/* mov $125, %edi */
+	0xb8, 0xe7, 0x00, 0x00, 0x00,	/* mov $231 (exit_group), %eax */
+	0x0f, 0x05,			/* syscall */
+};
+
+#define TRAMPOLINE_WORDS ((sizeof(trampoline) + 7) / 8)
+
+static int peek(pid_t pid, uint64_t addr, long *word)
+{
+	errno = 0;
+	*word = ptrace(PTRACE_PEEKDATA, pid, (void *)addr, 0);
+	return errno ? -errno : 0;
+}
+
+/*
+ * At the exec stop of @pid (its new image, no instruction run): make its
+ * first instructions an execveat of @fd with its own argv and environment.
+ * Writes through ptrace, which makes a private copy of a read-only page:
+ * the image is the process's own after the exec, nothing on disk changes.
+ */
+static int turn_to_replayer(pid_t pid, int fd, uint64_t *empty, struct strbuf *err)
+{
+	struct user_regs_struct regs;
+	long saved[TRAMPOLINE_WORDS], word;
+	unsigned char code[TRAMPOLINE_WORDS * 8];
+	size_t i, done = 0;
+	uint64_t argc;
+	int r;
+
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
+		return strbuf_error(err, -errno, "cannot read the registers of %d: %s",
+				    (int)pid, strerror(errno));
+	r = peek(pid, regs.rsp, &word);
+	if (r < 0)
+		return strbuf_error(err, r, "cannot read the stack of %d: %s", (int)pid,
+				    strerror(-r));
+	argc = (uint64_t)word;
+	for (i = 0; i < TRAMPOLINE_WORDS; i++) {
+		r = peek(pid, regs.rip + 8 * i, &saved[i]);
+		if (r < 0)
+			return strbuf_error(err, r, "cannot read the entry of %d: %s",
+					    (int)pid, strerror(-r));
+	}
+	memcpy(code, saved, sizeof(code));
+	memcpy(code, trampoline, sizeof(trampoline));
+	for (; done < TRAMPOLINE_WORDS; done++) {
+		memcpy(&word, code + 8 * done, 8);
+		if (ptrace(PTRACE_POKEDATA, pid, (void *)(regs.rip + 8 * done),
+			   (void *)word) < 0)
+			break;
+	}
+	/* the entry state the kernel gave (rsp: argc, argv[], NULL, envp[]) */
+	*empty = regs.rsp + 8 + 8 * argc;	/* argv's NULL: 8 zero bytes */
+	regs.rdi = (unsigned long long)fd;
+	regs.rsi = *empty;
+	regs.rdx = regs.rsp + 8;
+	regs.r10 = *empty + 8;
+	regs.r8 = AT_EMPTY_PATH;
+	if (done == TRAMPOLINE_WORDS && ptrace(PTRACE_SETREGS, pid, 0, &regs) == 0)
+		return 0;
+	r = -errno;
+	while (done--)		/* put the program back as it was */
+		ptrace(PTRACE_POKEDATA, pid, (void *)(regs.rip + 8 * done),
+		       (void *)saved[done]);
+	return strbuf_error(err, r, "cannot set up the replayer's exec in %d: %s",
+			    (int)pid, strerror(-r));
+}
+
+static void interrupt(pid_t pid, struct strbuf *err)
+{
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) < 0 && errno != ESRCH)
+		strbuf_addf(err, "%scannot interrupt %d: %s", err->len ? "; " : "",
+			    (int)pid, strerror(errno));
 }
 
 int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
-		       const char *fd_dir, struct strbuf *err)
+		       unsigned flags, struct strbuf *err)
 {
-	char mem[64], target[PATH_MAX];
-	_cleanup_close_ int pmem = -1;
 	struct seccomp_notif_addfd addfd = { 0 };
-	uint64_t addr;
-	size_t have;
-	int n, r;
+	struct seccomp_notif_resp resp = { 0 };
+	pid_t pid = (pid_t)req->pid;
+	uint64_t empty = 0;
+	int pidfd, fd, status, r;
 
-	if (req->data.arch != AUDIT_ARCH_X86_64)
-		return -EBUSY;
-	if (req->data.nr == __NR_execve) {
-		addr = req->data.args[0];
-	} else if (req->data.nr == __NR_execveat) {
-		if ((req->data.args[4] & AT_EMPTY_PATH) ||
-		    (int)req->data.args[0] != AT_FDCWD)
-			return -EBUSY;	/* NEEDSWORK: an absolute path at a dirfd */
-		addr = req->data.args[1];
-	} else {
-		return strbuf_error(err, -EINVAL, "not an exec: system call %d",
+	if (req->data.arch != AUDIT_ARCH_X86_64 ||
+	    (req->data.nr != __NR_execve && req->data.nr != __NR_execveat))
+		return strbuf_error(err, -EAGAIN, "not an x86-64 exec: system call %d",
 				    req->data.nr);
+	/* a thread that is not its process's first changes pid at exec */
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return errno == ESRCH ? -ESRCH :
+		       strbuf_error(err, -EAGAIN, "cannot hold process %d: %s", (int)pid,
+				    errno == EINVAL ? "not its process's main thread" :
+						      strerror(errno));
+	close(pidfd);
+	if (!own_hold(pid))
+		return strbuf_error(err, -EAGAIN, "too many exec redirects at once");
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL) < 0) {
+		r = errno;
+		nest_redirect_forget(pid);
+		return r == ESRCH ? -ESRCH :
+		       strbuf_error(err, -EAGAIN, "cannot trace process %d: %s", (int)pid,
+				    strerror(r));
+	}
+	/* the pid was the caller's at the seize only if @req is still valid */
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0) {
+		let_go_running(pid);
+		nest_redirect_forget(pid);
+		return -ESRCH;
 	}
 
-	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)req->pid);
-	pmem = open(mem, O_RDWR | O_CLOEXEC);
-	if (pmem < 0)
-		return errno == ENOENT || errno == ESRCH ? -ENOENT :
-		       strbuf_error(err, -errno, "cannot open '%s': %s", mem,
-				    strerror(errno));
-	r = path_len_at(pmem, addr, &have);
-	if (r == -ENAMETOOLONG)
-		return r;
-	if (r < 0)
-		return strbuf_error(err, r, "cannot read the exec path of %d: %s",
-				    (int)req->pid, strerror(-r));
-	n = lowest_free_fd(req->pid);
-	if (n < 0)
-		return n == -ENOENT ? n :
-		       strbuf_error(err, n, "cannot list the fds of %d: %s",
-				    (int)req->pid, strerror(-n));
-	if ((size_t)snprintf(target, sizeof(target), "%s/%d", fd_dir, n) > have)
-		return -ENAMETOOLONG;
-
-	/* from here on the caller may hold the fd: close-on-exec (§13.1) */
+	/* without close-on-exec: it must survive the program's exec */
 	addfd.id = req->id;
 	addfd.srcfd = (uint32_t)memfd;
-	addfd.newfd_flags = O_CLOEXEC;
-	r = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
-	if (r < 0)
-		return errno == ENOENT ? -ENOENT :
-		       strbuf_error(err, -errno, "cannot install the replayer in %d: %s",
-				    (int)req->pid, strerror(errno));
-	if (r != n && (size_t)snprintf(target, sizeof(target), "%s/%d", fd_dir, r) > have)
-		return strbuf_error(err, -EAGAIN,
-				    "the replayer's fd %d in %d does not fit its exec path",
-				    r, (int)req->pid);
-	if (pwrite(pmem, target, strlen(target) + 1, (off_t)addr) !=
-	    (ssize_t)strlen(target) + 1)
-		return strbuf_error(err, -EFAULT, "cannot rewrite the exec path of %d",
-				    (int)req->pid);
-	/* the pid may have been reused while we wrote: the request says */
-	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
-		return -ENOENT;
-	return 0;
-}
+	addfd.newfd_flags = 0;
+	fd = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+	if (fd < 0 && errno == ENOENT) {
+		let_go_running(pid);
+		nest_redirect_forget(pid);
+		return -ESRCH;
+	}
+	if (fd < 0)
+		strbuf_addf(err, "cannot install the replayer in %d: %s", (int)pid,
+			    strerror(errno));
 
-int nest_shares_vm(pid_t a, pid_t b)
-{
-	long r = syscall(SYS_kcmp, a, b, KCMP_VM, 0, 0);
+	/*
+	 * From here on the caller is answered, whatever happens: letting it
+	 * go before would need a stop, which would interrupt its exec and
+	 * have it notified again.
+	 *
+	 * The interrupt makes a failed exec stop on its way back to the
+	 * program (PTRACE_EVENT_STOP), and a successful one's stop clears it.
+	 * Sent before the answer, it would break the notification's wait,
+	 * unless the wait is killable once received: with that flag the
+	 * caller cannot run an instruction unseen; without, a failed exec may
+	 * return and run a little before the stop (an exec it makes then is
+	 * marked by nest_redirect_is_own()).
+	 */
+	if (flags & NEST_REDIRECT_KILLABLE_RECV)
+		interrupt(pid, err);
+	resp.id = req->id;
+	resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0) {
+		r = errno;
+		let_go_running(pid);
+		nest_redirect_forget(pid);
+		return r == ENOENT ? -ESRCH :
+		       strbuf_error(err, -r, "cannot answer the exec of %d: %s", (int)pid,
+				    strerror(r));
+	}
+	if (!(flags & NEST_REDIRECT_KILLABLE_RECV))
+		interrupt(pid, err);
 
+	for (;;) {
+		int event;
+
+		if (wait_traced(pid, &status) < 0 || WIFSIGNALED(status)) {
+			nest_redirect_forget(pid);
+			return strbuf_error(err, -ESRCH, "process %d died in its exec",
+					    (int)pid);
+		}
+		if (WIFEXITED(status)) {
+			/* its exec failed, and it exited before the interrupt */
+			nest_redirect_forget(pid);
+			return strbuf_error(err, -ECANCELED,
+					    "the exec of %d failed, then it exited %d",
+					    (int)pid, WEXITSTATUS(status));
+		}
+		event = status >> 16;
+		if (event == PTRACE_EVENT_EXEC)
+			break;
+		if (event == PTRACE_EVENT_STOP) {
+			/*
+			 * Back in the program without a new image: the interrupt,
+			 * or a group stop (detached, it stays stopped as it
+			 * would have; either comes after the exec's return).
+			 */
+			r = let_go_stopped(pid);
+			nest_redirect_forget(pid);
+			if (r < 0)
+				return strbuf_error(err, r, "process %d died in its exec",
+						    (int)pid);
+			if (fd < 0)
+				return -ECANCELED;
+			return strbuf_error(err, -ECANCELED,
+					    "the exec of %d failed; the replayer's fd %d "
+					    "is left open in it", (int)pid, fd);
+		}
+		/* a signal to deliver (its stop comes before the interrupt's) */
+		if (ptrace(PTRACE_CONT, pid, 0,
+			   (void *)(long)(event ? 0 : WSTOPSIG(status))) < 0) {
+			wait_traced(pid, &status);
+			nest_redirect_forget(pid);
+			return strbuf_error(err, -ESRCH, "process %d died in its exec",
+					    (int)pid);
+		}
+	}
+
+	/*
+	 * The new image, private, before its first instruction. Another exec
+	 * of the caller can only have been notified while it ran, before this
+	 * stop: its mark, if any, is already there.
+	 */
+	if (fd < 0)
+		r = -EIO;	/* the message says why */
+	else if (!own_release(pid, fd, 0))
+		r = strbuf_error(err, -EBUSY,
+				 "another exec of %d was answered while it was held", (int)pid);
+	else if ((r = turn_to_replayer(pid, fd, &empty, err)) == 0)
+		own_release(pid, fd, empty);
 	if (r < 0)
-		return -errno;
-	return r == 0;
+		nest_redirect_forget(pid);
+	if (let_go_stopped(pid) < 0) {
+		nest_redirect_forget(pid);
+		return strbuf_error(err, -ESRCH, "process %d died in its exec", (int)pid);
+	}
+	return r;
 }
 
 /* The children of every thread of @pid, appended to @out. */
@@ -276,7 +527,7 @@ static int add_children(pid_t pid, pid_t **out, size_t *nr, size_t *alloc)
 	return 0;
 }
 
-int nest_exec_sharers(pid_t pid, pid_t tree_root, struct strbuf *reason,
+int nest_exec_files_sharers(pid_t pid, pid_t tree_root, struct strbuf *reason,
 		      struct strbuf *err)
 {
 	pid_t *procs = NULL;
@@ -294,9 +545,7 @@ int nest_exec_sharers(pid_t pid, pid_t tree_root, struct strbuf *reason,
 			break;
 		if (other == pid)
 			continue;
-		if (syscall(SYS_kcmp, pid, other, KCMP_VM, 0, 0) == 0)
-			strbuf_addf(reason, "shares its memory with process %d", (int)other);
-		else if (syscall(SYS_kcmp, pid, other, KCMP_FILES, 0, 0) == 0)
+		if (syscall(SYS_kcmp, pid, other, KCMP_FILES, 0, 0) == 0)
 			strbuf_addf(reason, "shares its fd table with process %d", (int)other);
 		/* kcmp fails for a process gone meanwhile: it shares nothing */
 	}

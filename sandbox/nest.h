@@ -7,18 +7,12 @@
  * with the unit's changes already applied to the view:
  *
  *	fd = nest_replay_memfd(&replay, err);        the replayer + payload
- *	r = nest_exec_redirect(listener, req, fd, "/dev/fd", err);
+ *	r = nest_exec_redirect(listener, req, fd, 0, err);   answers @req
  *	close(fd);
- *	r == 0: answer CONTINUE: the kernel executes the replayer
- *	r == -ENAMETOOLONG or -EBUSY: nothing was done; run the program
- *	        (answer CONTINUE as for any exec), the unit refused
- *	other: the caller is gone, or the redirect failed after the fd was
- *	        installed (close-on-exec: the caller's own exec closes it);
- *	        the run is uncacheable
- *
- * Not thread-safe against other writers of the same process's memory:
- * the caller must be blocked in the notification, its address space and
- * fd table shared with no live process (nest_exec_sharers(), §13.1).
+ *	r == 0: the caller runs the replayer (its execveat, notified next,
+ *	        is nest_redirect_is_own(): answer CONTINUE)
+ *	r == -EAGAIN: nothing was done; answer CONTINUE, the unit refused
+ *	other: the run is uncacheable (see nest_exec_redirect())
  */
 #ifndef PROCACHE_SANDBOX_NEST_H
 #define PROCACHE_SANDBOX_NEST_H
@@ -58,39 +52,75 @@ const unsigned char *nest_replayer(size_t *len);
 int nest_replay_memfd(const struct nest_replay *replay, struct strbuf *err);
 
 /*
- * Make the execve or execveat of @req (a notification received on
- * @listener, its caller still blocked) execute @memfd instead: install a
- * copy of @memfd in the caller (O_CLOEXEC, lowest free number N), then
- * write "@fd_dir/N" over the path string the call names (@fd_dir is
- * "/dev/fd" or "/proc/self/fd": a directory of the caller's view whose
- * entries are its fds), then check @req is still valid. Does not answer
- * the notification. execveat is redirected only with AT_FDCWD or an
- * absolute path, and without AT_EMPTY_PATH.
+ * Make the caller of @req (an execve or execveat notification received
+ * on @listener, the caller still blocked in it) run the replayer in
+ * @memfd instead of the program, without touching its memory before the
+ * exec (after vfork or posix_spawn that memory is also its parent's):
+ * hold the caller with ptrace (PTRACE_SEIZE, PTRACE_O_TRACEEXEC,
+ * PTRACE_O_EXITKILL), install a copy of @memfd in it at the lowest free
+ * number N without close-on-exec, answer CONTINUE, and at the exec's stop
+ * (the new, private image, before its first instruction) make its first
+ * instructions execveat(N, "", argv, envp, AT_EMPTY_PATH) with its own
+ * argv and environment; then detach. DESIGN.md §13.1.
  *
- * 0 on success; -ENAMETOOLONG when the path string is too short for the
- * new one, -EBUSY for an execveat it cannot redirect (nothing done in
- * either case); -ENOENT when the caller is gone; other -errno with a
- * message in @err.
+ * Blocks the calling thread until the exec is past (about 0.5 ms plus
+ * the program's exec). The caller's ptrace stops are shown to every
+ * thread of the calling process: none may wait for any child meanwhile
+ * (wait(), waitpid(-1)), and the caller must not be a child of the
+ * calling process. The caller must be its process's main thread (else
+ * -EAGAIN). With the filter's wait not killable once received (no
+ * NEST_REDIRECT_KILLABLE_RECV), the tracer must call
+ * nest_redirect_is_own() first at every exec notification.
+ *
+ *   0        answered: the caller runs the replayer; its execveat is
+ *            nest_redirect_is_own()
+ *   -EAGAIN  nothing done, not answered (the caller cannot be held): run
+ *            the program (answer CONTINUE), the unit refused with @err
+ *   -ESRCH   @req is no longer valid (the caller died, or a signal
+ *            withdrew the call: it will be notified anew), or the caller
+ *            died during the redirect: nothing to answer; make the run
+ *            uncacheable (a death the job did not cause, or a redirect
+ *            that may have begun)
+ *   other    answered, not redirected: the program runs or its exec
+ *            failed (-ECANCELED), perhaps with fd N left open in it; the
+ *            outer run must be made uncacheable, @err says why
  */
 int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
-		       const char *fd_dir, struct strbuf *err);
+		       unsigned flags, struct strbuf *err);
 
 /*
- * Whether processes @a and @b share their address space (kcmp KCMP_VM):
- * 1 yes, 0 no, -errno when it cannot be told (treat as "yes").
+ * @flags of nest_exec_redirect(): the filter was installed with
+ * SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19). The caller is then
+ * interrupted before the answer, so a failed exec stops before the
+ * program runs an instruction; without it the interrupt follows the
+ * answer, and a failed exec may run a little first (§13.1).
  */
-int nest_shares_vm(pid_t a, pid_t b);
+#define NEST_REDIRECT_KILLABLE_RECV 1u
+
+/*
+ * Whether @req is the execveat of the replayer a redirect set up (answer
+ * it CONTINUE; it starts no unit). Call it at every exec notification,
+ * before anything else: an exec of a process that a redirect holds is
+ * marked, so that the redirect does not mistake its image for the
+ * program's. Thread-safe.
+ */
+bool nest_redirect_is_own(const struct seccomp_notif *req);
+
+/* Forget any redirect of @pid (at its exit: its pid may be reused). */
+void nest_redirect_forget(pid_t pid);
 
 /*
  * Whether any other process of the tree under @tree_root (the job's init,
- * itself included) shares @pid's address space or fd table: the
- * redirect writes into both (§13.1). Walks /proc/PID/task/TID/children
- * and compares with kcmp. 0 with @reason empty when none does, 0 with
- * @reason set ("shares its memory with process N", "shares its fd table
- * with process N"), or -errno with a message in @err when the tree
- * cannot be walked (refuse then too).
+ * itself included) shares @pid's fd table (CLONE_FILES without CLONE_VM:
+ * a raw clone): the replayer's fd N, installed before the exec unshares
+ * the caller's table, would stay open in that process (§13.1). vfork and
+ * posix_spawn share memory, not the fd table. Walks
+ * /proc/PID/task/TID/children and compares with kcmp(KCMP_FILES). 0 with
+ * @reason empty when none does, 0 with @reason set ("shares its fd table
+ * with process N"), or -errno with a message in @err when the tree cannot
+ * be walked (refuse then too).
  */
-int nest_exec_sharers(pid_t pid, pid_t tree_root, struct strbuf *reason,
-		      struct strbuf *err);
+int nest_exec_files_sharers(pid_t pid, pid_t tree_root, struct strbuf *reason,
+			    struct strbuf *err);
 
 #endif

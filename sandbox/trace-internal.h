@@ -503,20 +503,21 @@ struct trace_nest_exec_args {
  * @pid executes a program found in the view: a candidate unit begins,
  * keyed by @a and the files trace_nest_exec_file() gave since the last
  * exec, with the refusals found at the exec (nest_exec_facts_read(),
- * nest_exec_sharers()). The job's first process's execs are not units
+ * nest_exec_files_sharers()). The job's first process's execs are not units
  * (the job is the outer entry).
  */
 void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_args *a);
 /*
  * After trace_nest_exec(), the caller still blocked in its notification
- * @req on @listener (its path string @path_len bytes long): look the unit
- * up (cfg.unit_skip) and on a hit redirect the exec to the replayer of
- * its entry (sandbox/nest.h). Returns whether it did; the caller then
- * answers CONTINUE as for any exec.
+ * @req on @listener: look the unit up (cfg.unit_skip) and on a hit
+ * redirect the exec to the replayer of its entry (sandbox/nest.h,
+ * nest_exec_redirect()). 1: @req was answered (redirected, or a failure
+ * that taints); 0: not answered (answer CONTINUE as for any exec); -1:
+ * @req went away, nothing to answer.
  */
 struct seccomp_notif;
 int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *req,
-		    pid_t pid, size_t path_len);
+		    pid_t pid);
 /* A file of the exec's chain (the executable, then each interpreter the
  * kernel loads), hashed through @pid's view; _reset() forgets them. */
 void trace_nest_exec_file(struct trace *t, pid_t pid, const char *path);

@@ -419,7 +419,7 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 		nest_units_refuse_unit(n->units, id, n->facts.refused.buf);
 		return;
 	}
-	r = nest_exec_sharers(pid, n->init > 0 ? n->init : pid, &reason, &err);
+	r = nest_exec_files_sharers(pid, n->init > 0 ? n->init : pid, &reason, &err);
 	if (r < 0) {
 		nest_units_refuse_unit(n->units, id, "its process tree cannot be walked at exec");
 		return;
@@ -776,6 +776,7 @@ void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code)
 
 	if (!n)
 		return;
+	nest_redirect_forget(pid);
 	/* the units rooted at it end with this code */
 	for (k = 0; k < n->nr_info; k++)
 		if (n->info[k].open && n->info[k].root == pid) {
@@ -892,7 +893,7 @@ static void hit_release(struct trace_unit_hit *hit)
 }
 
 int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *req,
-		    pid_t pid, size_t path_len)
+		    pid_t pid)
 {
 	struct trace_nest *n = t->nest;
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
@@ -908,10 +909,6 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 
 	if (!n || !t->cfg.unit_skip || !(id = n->last_exec) ||
 	    nest_units_refused(n->units, id))
-		return 0;
-	/* "/dev/fd/NN" must fit over the path string (§13.1): checked
-	 * before anything is applied */
-	if (path_len < 10)
 		return 0;
 	i = &n->info[id - 1];
 	memset(&u, 0, sizeof(u));
@@ -934,6 +931,7 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 		goto out;
 	if (r < 0) {
 		trace_taint(t, "nested: a unit's entry could not be applied (%s)", i->argv0);
+		r = 0;
 		goto out;
 	}
 	/* applied: what it changed is written by the unit, for every
@@ -957,11 +955,27 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 		trace_taint(t, "nested: cannot build the replayer of %s: %s", i->argv0, err.buf);
 		goto out;
 	}
-	r = nest_exec_redirect(listener, req, memfd, "/dev/fd", &err);
+	r = nest_exec_redirect(listener, req, memfd, 0, &err);
 	close(memfd);
+	if (r == -EAGAIN) {
+		/* not answered: the program runs over what was applied */
+		trace_taint(t, "nested: an exec redirect failed after its unit was applied (%s): %s",
+			    i->argv0, err.buf);
+		r = 0;
+		goto out;
+	}
+	if (r == -ESRCH) {
+		/* nothing to answer */
+		trace_taint(t, "nested: an exec redirect failed (%s): the call went away",
+			    i->argv0);
+		r = -1;
+		goto out;
+	}
 	if (r < 0) {
+		/* answered, not redirected */
 		trace_taint(t, "nested: an exec redirect failed (%s): %s", i->argv0,
 			    err.len ? err.buf : strerror(-r));
+		r = 1;
 		goto out;
 	}
 	i->skipped = true;
@@ -979,7 +993,7 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 	r = 1;
 out:
 	hit_release(&hit);
-	return r > 0;
+	return r;
 }
 
 void trace_nest_refuse_stdin(struct trace *t, pid_t pid, int fd)

@@ -44,6 +44,7 @@
 #include "common/xalloc.h"
 #include "common/xattr.h"
 #include "sandbox/syscalls.h"
+#include "sandbox/nest.h"
 #include "sandbox/trace-internal.h"
 
 #include "common/banned.h"
@@ -166,6 +167,7 @@ struct call {
 	char *touched[CALL_MAX_TOUCHED];
 	bool touched_job[CALL_MAX_TOUCHED]; /* trace_fast_wrote()'s @job */
 	bool emulated;  /* answered by the tracer: return @val, no CONTINUE */
+	bool answered;  /* answered already (an exec redirected: nest.h) */
 	long long val;
 };
 
@@ -982,8 +984,14 @@ static void nest_exec(struct call *c, const struct res *r, uint64_t argv, uint64
 	a.cwd = cwd.buf;
 	if (still_valid(c)) {
 		trace_nest_exec(c->t, c->pid, &a);
-		if (c->req && !fexec && c->nr == SYS_execve)
-			trace_nest_skip(c->t, c->fd, c->req, c->pid, c->t->scratch_name.len);
+		if (c->req && !fexec) {
+			int done = trace_nest_skip(c->t, c->fd, c->req, c->pid);
+
+			if (done > 0)
+				c->answered = true;
+			else if (done < 0)
+				c->stale = true;
+		}
 	} else {
 		trace_nest_exec_reset(c->t);
 	}
@@ -1427,12 +1435,18 @@ static void on_notification(struct call *c)
 		on_xattr(c, arg_fd(a[0]), 0, false, true, true);
 		break;
 	case SYS_execve:
+	case SYS_execveat:
+		/* the replayer a redirect set up: no unit, nothing to see */
+		if (t->nest && c->req && nest_redirect_is_own(c->req))
+			break;
+		if (nr == SYS_execveat) {
+			on_exec(c, arg_fd(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW),
+				a[4] & AT_EMPTY_PATH, a[2], a[3]);
+			break;
+		}
 		on_exec(c, AT_FDCWD, a[0], true, false, a[1], a[2]);
 		break;
-	case SYS_execveat:
-		on_exec(c, arg_fd(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW),
-			a[4] & AT_EMPTY_PATH, a[2], a[3]);
-		break;
+
 	case SYS_getdents:
 	case SYS_getdents64:
 		on_getdents(c, arg_fd(a[0]));
@@ -1872,8 +1886,8 @@ int trace_handle(void *ctx, int fd)
 	}
 	pthread_mutex_unlock(&t->lock);
 	call_release(&c);
-	if (c.stale)
-		return 0; /* the call is gone; nothing to answer */
+	if (c.stale || c.answered)
+		return 0; /* the call is gone, or answered; nothing to answer */
 	memset(&rs, 0, sizeof(rs));
 	rs.resp.id = rq.req.id;
 	if (c.error) {
