@@ -219,4 +219,29 @@ test_expect_success 'a child of dash (vfork) and of make (posix_spawn) is skippe
 	fi
 '
 
+# make -j2 gives stdin to one recipe at a time and a dead pipe to the
+# others: which compile gets which depends on scheduling, and is in the
+# unit's key (fd0), so an unchanged compile may miss once; the changed
+# one must run, some unchanged one is skipped, and the program is right.
+test_expect_success 'make -j2 of a small C project: the changed compile runs, unchanged ones are skipped' '
+	if ! command -v cc >/dev/null || ! command -v make >/dev/null; then
+		echo "no cc or make: skipped"; exit 0
+	fi &&
+	mkdir c && cd c &&
+	for f in a b c; do printf "int %s(void) { return 1; }\n" $f >$f.c || return 1; done &&
+	printf "int a(void); int b(void); int c(void);\nint main(void) { return a() + b() + c() - 3; }\n" >main.c &&
+	printf "prog: a.o b.o c.o main.o\n\tcc -o prog a.o b.o c.o main.o\n%%.o: %%.c\n\tcc -c \$< -o \$@\n" >Makefile &&
+	echo "rm -f *.o prog; make -s -j2" >build.sh &&
+	"$PROCACHE" run --nested -- sh build.sh &&
+	./prog &&
+	echo "int b(void) { return 2; }" >b.c &&
+	"$PROCACHE" run --report report.json --nested -vv -- sh build.sh 2>err &&
+	grep "(cc, pid [0-9]*) skipped" err &&
+	test "$(json_get report.json nested.skipped)" -ge 1 &&
+	test_expect_code 1 ./prog &&
+	echo "int b(void) { return 1; }" >b.c &&
+	"$PROCACHE" run --nested -- sh build.sh &&
+	./prog
+'
+
 test_done
