@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "cache/cache.h"
 #include "cache/materialize.h"
 #include "common/change.h"
@@ -283,6 +285,41 @@ static long fs_id(const struct trace_unit *u, const char *name)
 	return -1;
 }
 
+/*
+ * Each precondition of @e to the tracer (hit->pre), as the observation
+ * that stands for it: what the outer job and the units around the
+ * skipped one then record (DESIGN.md §13.5). From the entry's JSON: its
+ * preconditions with their kinds, paths (a host fact's name) and whether
+ * a stat holds the mtime.
+ */
+static void replay_preconditions(const struct cache_entry *e, struct trace_unit_hit *hit)
+{
+	cJSON *js = cache_entry_json(e);
+	const cJSON *pres = cJSON_GetObjectItemCaseSensitive(js, "preconditions"), *p;
+
+	cJSON_ArrayForEach(p, pres) {
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(p, "kind");
+		const cJSON *path = cJSON_GetObjectItemCaseSensitive(p, "path");
+		enum trace_obs_kind k;
+		bool found = false;
+
+		if (!path)
+			path = cJSON_GetObjectItemCaseSensitive(p, "name");
+		if (!cJSON_IsString(kind) || !cJSON_IsString(path))
+			continue;
+		for (k = TRACE_CONTENT; k <= TRACE_XATTRS && !found; k++)
+			if (!strcmp(trace_obs_kind_name(k), kind->valuestring)) {
+				found = true;
+				break;
+			}
+		if (!found)
+			k = TRACE_XATTRS;	/* unknown: the tracer refuses it */
+		hit->pre(hit->pre_arg, k, path->valuestring,
+			 cJSON_GetObjectItemCaseSensitive(p, "mtime") != NULL);
+	}
+	cJSON_Delete(js);
+}
+
 /* A replayed unit's output is read whole into memory: at most this much. */
 #define NEST_MAX_OUTPUT (64u << 20)
 
@@ -319,6 +356,7 @@ int nest_unit_skip(void *ctx, const struct trace_unit *u, int root_fd,
 		      err.buf);
 		goto out;
 	}
+	replay_preconditions(e, hit);
 	mat_report_init(&rep);
 	r = cache_entry_apply_at(j->cache, e, root_fd, 0, &rep, &err);
 	mat_report_release(&rep);

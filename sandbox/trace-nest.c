@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -648,22 +649,30 @@ void trace_nest_output(struct trace *t, pid_t pid, int fd, const void *buf, size
 	}
 }
 
-void trace_nest_refuse_output(struct trace *t, pid_t pid, int fd, const char *reason)
+/* Refuse the units enclosing @pid that had @pid's fd @fd as one of their
+ * fds @first..@last (a pipe) at their exec. */
+static void refuse_by_pipe(struct trace *t, pid_t pid, int fd, int first, int last,
+			   const char *reason)
 {
 	struct trace_nest *n = t->nest;
 	unsigned ids[NEST_MAX_STACK];
 	size_t nr, k;
+	int j;
 
 	if (!n)
 		return;
 	nr = recipients(n, pid, ids, NEST_MAX_STACK);
-	for (k = 0; k < nr; k++) {
-		struct nest_info *i = &n->info[ids[k] - 1];
+	for (k = 0; k < nr; k++)
+		for (j = first; j <= last; j++)
+			if (same_pipe(pid, fd, &n->info[ids[k] - 1], j)) {
+				nest_units_refuse_unit(n->units, ids[k], reason);
+				break;
+			}
+}
 
-		if (fd < 0 || same_pipe(pid, fd, i, 0) || same_pipe(pid, fd, i, 1) ||
-		    same_pipe(pid, fd, i, 2))
-			nest_units_refuse_unit(n->units, ids[k], reason);
-	}
+void trace_nest_refuse_output(struct trace *t, pid_t pid, int fd, const char *reason)
+{
+	refuse_by_pipe(t, pid, fd, 0, 2, reason);
 }
 
 void trace_nest_access(struct trace *t, pid_t pid, enum nest_access kind,
@@ -880,6 +889,100 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 	}
 }
 
+/* The caller of a skipped unit's exec, for replay_pre(). */
+struct pre_ctx {
+	struct trace *t;
+	pid_t pid;
+	bool failed;
+};
+
+/* A host fact uname(2) gives now, by name ("uname.release"); NULL if none. */
+static const char *uname_field(const struct utsname *u, const char *name)
+{
+	if (!strcmp(name, "uname.sysname"))
+		return u->sysname;
+	if (!strcmp(name, "uname.release"))
+		return u->release;
+	if (!strcmp(name, "uname.version"))
+		return u->version;
+	if (!strcmp(name, "uname.machine"))
+		return u->machine;
+	if (!strcmp(name, "uname.domainname"))
+		return u->domainname;
+	return NULL;
+}
+
+/*
+ * A precondition of the entry that hit, replayed as the observation the
+ * unit's processes would have made of it, through the tracer's own walk
+ * and records (DESIGN §13.5): the outer job records it when it is host
+ * state, each unit around the skipped one records it as its own, with
+ * the value it has now (which the lookup just found to hold).
+ */
+static void replay_pre(void *arg, enum trace_obs_kind kind, const char *path, bool times)
+{
+	struct pre_ctx *p = arg;
+	struct trace *t = p->t;
+	struct walk w = { .t = t, .pid = p->pid, .sc = "execve" };
+	struct res r = RES_INIT;
+
+	if (kind == TRACE_HOSTFACT) {
+		struct utsname u;
+		const char *v = uname(&u) == 0 ? uname_field(&u, path) : NULL;
+		struct trace_obs *o;
+
+		if (!v) {
+			p->failed = true;
+			return;
+		}
+		o = trace_obs_add(t, TRACE_HOSTFACT, path, "uname", NULL);
+		if (o)
+			o->value = xstrdup(v);
+		trace_nest_observe(t, p->pid, TRACE_HOSTFACT, path, v, false);
+		return;
+	}
+	if (kind == TRACE_XATTRS || path[0] != '/') {
+		p->failed = true;
+		return;
+	}
+	trace_walk_path(&w, "/", path, &r);
+	if (r.status == RES_FAILED) {
+		p->failed = true;
+	} else if (r.status == RES_FOUND) {
+		mode_t m = r.st.st_mode;
+
+		if (kind == TRACE_LISTING && S_ISDIR(m)) {
+			trace_record_found(t, &r, TRACE_LISTING, w.sc);
+			trace_nest_observe(t, p->pid, TRACE_LISTING, r.path.buf, NULL, false);
+		} else if (S_ISLNK(m)) {
+			_cleanup_strbuf_ struct strbuf view = STRBUF_INIT, target = STRBUF_INIT;
+
+			trace_record_found(t, &r, TRACE_SYMLINK, w.sc);
+			trace_view_path(p->pid, r.path.buf, &view);
+			if (trace_readlink(view.buf, &target) < 0)
+				p->failed = true;
+			else
+				trace_nest_observe(t, p->pid, TRACE_SYMLINK, r.path.buf,
+						   target.buf, false);
+		} else if (kind == TRACE_CONTENT && S_ISREG(m)) {
+			trace_record_found(t, &r, TRACE_CONTENT, w.sc);
+			trace_nest_observe(t, p->pid, TRACE_CONTENT, r.path.buf, NULL, false);
+		} else {
+			if (times)
+				trace_record_stat_times(t, &r, w.sc, true, true);
+			else
+				trace_record_found(t, &r, TRACE_STAT, w.sc);
+			trace_nest_observe(t, p->pid, TRACE_STAT, r.path.buf, NULL,
+					   times && S_ISREG(m));
+		}
+	}
+	/* (a missing path: the walk recorded its absence) */
+	if (r.path.len)
+		trace_nest_access(t, p->pid, kind == TRACE_LISTING ? NEST_LIST : NEST_READ,
+				  r.path.buf);
+	trace_res_release(&r);
+}
+
 static void hit_release(struct trace_unit_hit *hit)
 {
 	size_t k;
@@ -899,6 +1002,7 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	struct trace_unit_hit hit;
 	struct trace_unit u;
+	struct pre_ctx pre;
 	struct nest_chunk chunks[2];
 	struct nest_replay rep;
 	struct nest_info *i;
@@ -925,7 +1029,15 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 	for (k = 0; k < 3; k++)
 		strbuf_init(&hit.out[k], 0);
 	u.root_fd = root_fd;
+	pre.t = t;
+	pre.pid = pid;
+	pre.failed = false;
+	hit.pre = replay_pre;
+	hit.pre_arg = &pre;
 	r = t->cfg.unit_skip(t->cfg.unit_ctx, &u, root_fd, &hit);
+	if (r != 0 && pre.failed)
+		trace_taint(t, "nested: a skipped unit's precondition cannot be observed (%s)",
+			    i->argv0);
 	close(root_fd);
 	if (r == 0)
 		goto out;
@@ -983,13 +1095,6 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 	n->saved += hit.duration_s;
 	debug("nested: unit %u (%s, pid %d) skipped: entry %s", id, i->argv0, (int)pid,
 	      hit.entry ? hit.entry : "?");
-	/*
-	 * NEEDSWORK (§13.5): the skipped entry's host-state preconditions
-	 * should be the outer job's and the enclosing units' too; until
-	 * then none of those is stored (a needless miss, never a false hit).
-	 */
-	trace_taint(t, "nested: a skipped unit's preconditions are not recorded in "
-		    "the job's entry (v1)");
 	r = 1;
 out:
 	hit_release(&hit);
@@ -998,16 +1103,7 @@ out:
 
 void trace_nest_refuse_stdin(struct trace *t, pid_t pid, int fd)
 {
-	struct trace_nest *n = t->nest;
-	unsigned ids[NEST_MAX_STACK];
-	size_t nr, k;
-
-	if (!n)
-		return;
-	nr = recipients(n, pid, ids, NEST_MAX_STACK);
-	for (k = 0; k < nr; k++)
-		if (same_pipe(pid, fd, &n->info[ids[k] - 1], 0))
-			nest_units_refuse_unit(n->units, ids[k], "reads a pipe on stdin");
+	refuse_by_pipe(t, pid, fd, 0, 0, "reads a pipe on stdin");
 }
 
 void trace_nest_finish(struct trace *t)

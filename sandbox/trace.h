@@ -37,15 +37,7 @@
 
 struct trace_unit;
 
-/* What a unit's hit gives (trace_config.unit_skip). */
-struct trace_unit_hit {
-	int exit_code;
-	struct strbuf out[3];	/* [1] stdout, [2] stderr: their bytes */
-	double duration_s;	/* the recorded run's: the time saved */
-	char **written;		/* the view paths the apply changed */
-	size_t nr_written;
-	char *entry;		/* its id, for the log */
-};
+struct trace_unit_hit;
 
 struct trace_config {
 	/*
@@ -184,6 +176,25 @@ enum trace_obs_kind {
 	TRACE_HOSTFACT,
 	TRACE_OUTPUT,
 	TRACE_XATTRS,
+};
+
+/* What a unit's hit gives (trace_config.unit_skip). */
+struct trace_unit_hit {
+	int exit_code;
+	struct strbuf out[3];	/* [1] stdout, [2] stderr: their bytes */
+	double duration_s;	/* the recorded run's: the time saved */
+	char **written;		/* the view paths the apply changed */
+	size_t nr_written;
+	char *entry;		/* its id, for the log */
+	/*
+	 * Set by the tracer before the call: unit_skip calls it for each
+	 * precondition of the entry that hit (@path: a hostfact's name for
+	 * TRACE_HOSTFACT; @times: a stat's mtime is in it), after the lookup
+	 * and before the apply, so that the outer job and the units around
+	 * the skipped one observe what it would have (DESIGN.md §13.5).
+	 */
+	void (*pre)(void *pre_arg, enum trace_obs_kind kind, const char *path, bool times);
+	void *pre_arg;
 };
 
 /* One observation; plain data owned by the struct trace. */

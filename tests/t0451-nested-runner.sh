@@ -122,7 +122,7 @@ bare_cmp() {
 	for ((i = 1; i <= 8; i++)); do test_cmp ../bare/out/$i out/$i || return 1; done
 }
 
-test_expect_success 'a job runner of 8 children: one input changed, exactly one child runs; outputs and stdout as a bare run' '
+test_expect_success 'a job runner of 8 children: one input changed, exactly one child runs; outputs and stdout as a bare run; the run is stored whole and hits' '
 	mkdir w && cd w &&
 	setup_stamped &&
 	run miss --nested -- ./job-runner.sh >stdout &&
@@ -134,6 +134,9 @@ test_expect_success 'a job runner of 8 children: one input changed, exactly one 
 	test "$(ran_since ../s1)" = 1 && ! cmp -s ../s1/3 stamp/3 &&
 	test "$(json_get report.json nested.skipped)" = 7 &&
 	grep "nested: [0-9]* units run, 7 skipped" err &&
+	bare_cmp &&
+	test "$(json_get report.json status)" = miss &&
+	run hit --nested -- ./job-runner.sh >stdout &&
 	bare_cmp &&
 	rm -rf ../s2 && cp -a stamp ../s2 &&
 	rm out/5 &&
