@@ -85,6 +85,7 @@ struct trace_nest {
 	 * (trace_nest_exec_file()), for the unit it starts */
 	char **program;
 	size_t nr_program, alloc_program;
+	bool program_bad;	/* one of them could not be hashed */
 	unsigned last_exec;	/* the unit trace_nest_exec() started, 0: none */
 	unsigned long long nr_run, nr_skipped, nr_refused;
 	double saved;
@@ -139,6 +140,7 @@ static void program_reset(struct trace_nest *n)
 	for (i = 0; i < n->nr_program; i++)
 		free(n->program[i]);
 	n->nr_program = 0;
+	n->program_bad = false;
 }
 
 void trace_nest_release(struct trace *t)
@@ -293,6 +295,8 @@ void trace_nest_exec_file(struct trace *t, pid_t pid, const char *path)
 	if (!n || pid == n->top)
 		return;
 	if (hash_view_file(pid, path, &h, &st) < 0) {
+		/* two programs that cannot be read must not share a key */
+		n->program_bad = true;
 		strbuf_addf(&v, "%s:unreadable", path);
 	} else {
 		pc_hash_to_hex(&h, hex);
@@ -391,6 +395,11 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 	add_field(i, "exe", a->exe);
 	for (k = 0; k < n->nr_program; k++)
 		add_field(i, "program", n->program[k]);
+	if (n->program_bad || !n->nr_program) {
+		program_reset(n);
+		nest_units_refuse_unit(n->units, id, "its program cannot be read");
+		return;
+	}
 	program_reset(n);
 	for (k = 0; k < a->nr_argv; k++)
 		add_field(i, "argv", a->argv[k]);
