@@ -119,7 +119,8 @@ static int add_changes(const struct trace_unit *u, struct cache_record *rec,
 	}
 	if (r < 0 && !*why)
 		*why = "its result cannot be read";
-	qsort(res.paths, res.nr, sizeof(*res.paths), cmp_str);
+	if (res.nr)	/* paths is NULL then: qsort() may not see it */
+		qsort(res.paths, res.nr, sizeof(*res.paths), cmp_str);
 	for (i = 0; i < res.nr && r >= 0; i++) {
 		const char *p = res.paths[i];
 		_cleanup_free_ char *src = NULL;
