@@ -141,7 +141,7 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 {
 	static const char *const top_keys[] = { "cache_dir", "max_size", "outputs",
 		"masks", "declared_outputs", "env", "limits", "capabilities", "remote",
-		"base_dir", "mtime", "cache_failures", NULL };
+		"base_dir", "mtime", "cache_failures", "nested", NULL };
 	static const char *const env_keys[] = { "clear", "keep", "set", "unset", NULL };
 	static const char *const limit_keys[] = { "timeout", "memory", "pids",
 		"cpus", "disk", "best_effort", NULL };
@@ -186,6 +186,9 @@ static int parse_config(const cJSON *root, struct pc_config *cfg,
 			return -EINVAL;
 		cfg->no_cache_failures = !v;
 	}
+	if (cJSON_GetObjectItemCaseSensitive(root, "nested") &&
+	    json_get_bool(root, "nested", &cfg->nested, true, err) < 0)
+		return -EINVAL;
 	if ((rc = get_str_array(root, "outputs", &cfg->outputs, err)) < 0 ||
 	    (rc = get_str_array(root, "masks", &cfg->masks, err)) < 0 ||
 	    (rc = get_str_array(root, "declared_outputs", &cfg->declared, err)) < 0)
@@ -357,6 +360,7 @@ void config_apply(const struct pc_config *cfg, struct job_opts *o)
 		o->cpus = cfg->cpus;
 	o->best_effort_limits |= cfg->best_effort_limits;
 	o->no_cache_failures |= cfg->no_cache_failures;
+	o->nested |= cfg->nested;
 	if (!o->mtime_set && cfg->has_mtime)
 		o->mtime_content = cfg->mtime_content;
 	if (!o->nr_cap_add && !o->nr_cap_drop) {

@@ -32,6 +32,7 @@
  *	  "remote": { ... },                       (runner/remote.h)
  *	  "base_dir": "/home/me/src",              (DESIGN.md section 12)
 	  "cache_failures": true                   (false: --no-cache-failures)
+ *	  "nested": false                          (true: --nested)
  *	}
  * Outputs given on the command line replace the file's, and so do
  * --cap-add/--cap-drop the file's capabilities (both lists, when either
@@ -88,6 +89,8 @@ struct pc_config {
 	char *base_dir;			/* absolute, as written */
 	/* "cache_failures": false, --no-cache-failures */
 	bool no_cache_failures;
+	/* "nested": true, --nested (DESIGN.md §13) */
+	bool nested;
 };
 
 /* The settings of the cache, resolved by precedence. */

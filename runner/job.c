@@ -29,6 +29,7 @@
 #include "common/xalloc.h"
 #include "runner/config.h"
 #include "runner/job.h"
+#include "runner/nest.h"
 #include "runner/remote.h"
 #include "runner/util.h"
 #include "common/banned.h"
@@ -421,6 +422,11 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	open_log_or_die(o->log_path);
 	config_read(o->config_path, o->cache_dir, &cfg, &set);
 	config_apply(&cfg, o);
+	if (cmd != JOB_CMD_RUN)
+		o->nested = false;	/* the configuration's, for runs */
+	if (o->nested && (o->untrusted || o->no_trace))
+		die("option '--nested' cannot be used with '%s' (DESIGN.md §13.6)",
+		    o->untrusted ? "--untrusted" : "--no-trace");
 	struct cache *c = open_cache_or_die(set.cache_dir, set.max_size);
 	_cleanup_free_ char *tmp_dir = path_join(set.cache_dir, "tmp");
 	const char *base_src;
@@ -444,7 +450,7 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	 * reviewed against. When unsure, notify.
 	 */
 	j->fast_path = set.fast_path && !o->no_trace && !o->untrusted &&
-		       !j->relocatable;
+		       !j->relocatable && !o->nested;
 	config_settings_release(&set);
 	config_release(&cfg);
 	return c;
@@ -679,6 +685,14 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.host_net = o->share_net,
 		.location_dir = j->relocatable ? j->base_dir : NULL,
 		.fast = j->fast_path,
+		.nested = o->nested,
+		/* a unit is stored when the run may store (--no-cache, --check:
+		 * nothing of it is kept) */
+		.unit_done = o->nested && j->cache && !o->no_cache && !o->check
+			     ? nest_unit_done : NULL,
+		.unit_skip = o->nested && j->cache && !o->no_cache && !o->check &&
+			     !o->refresh ? nest_unit_skip : NULL,
+		.unit_ctx = j,
 		.hostfacts = true,
 		.sysinfo_ram = j->hostfacts.memory_bytes,
 		.cpuinfo_fact = cpuinfo_value.buf,

@@ -18,6 +18,16 @@
 
 static void add_fields(const struct job *j, struct cache_key *k,
 		       const char *cwd_tag, const char *cwd);
+static void add_sandbox_fields(const struct job *j, struct cache_key *k);
+
+void job_add_unit_key(const struct job *j, struct cache_key *k)
+{
+	/* first, so that no unit key equals a job key (DESIGN.md §13.3) */
+	cache_key_add_str(k, "unit", "1");
+	cache_key_add_str(k, "format", KEY_FORMAT);
+	cache_key_add_str(k, "arch", "x86_64");
+	add_sandbox_fields(j, k);
+}
 
 void job_add_key(const struct job *j, struct cache_key *k)
 {
@@ -88,7 +98,15 @@ static void add_fields(const struct job *j, struct cache_key *k,
 	}
 	}
 	procattr_add_key(&j->attrs, k);
-	/* Every option that changes what the job sees. */
+	add_sandbox_fields(j, k);
+}
+
+/* Every option that changes what the job, and each unit in it, sees. */
+static void add_sandbox_fields(const struct job *j, struct cache_key *k)
+{
+	const struct job_opts *o = j->opts;
+	char buf[64];
+
 	cache_key_add_str(k, "sandbox", o->share_net ? "net=host" : "net=none");
 	cache_key_add_str(k, "sandbox", o->share_tmp ? "tmp=shared" : "tmp=private");
 	cache_key_add_str(k, "sandbox", o->untrusted ? "untrusted=1" : "untrusted=0");
@@ -112,6 +130,13 @@ static void add_fields(const struct job *j, struct cache_key *k,
 	/* the fast path's library, its page and LD_PRELOAD (DESIGN §3.1) */
 	snprintf(buf, sizeof(buf), "fastpath=%s", j->fast_path ? trace_fast_version() : "off");
 	cache_key_add_str(k, "sandbox", buf);
+	/*
+	 * Nested caching changes what the tracer notifies and what a run
+	 * leaves in the cache; a nested run's entry never equals a plain
+	 * one (DESIGN.md §13). Absent without it: plain keys are unchanged.
+	 */
+	if (o->nested)
+		cache_key_add_str(k, "sandbox", "nested");
 	/* What the job is shown of the machine: the defaults too. */
 	snprintf(buf, sizeof(buf), "memory=%llu",
 		 (unsigned long long)j->hostfacts.memory_bytes);

@@ -29,6 +29,13 @@ void job_add_key(const struct job *j, struct cache_key *k);
  * whose arguments, environment and masks do not contain that directory
  * (j->relocatable); returns false, adding nothing, otherwise.
  */
+/*
+ * The fields an execution unit's key (DESIGN.md §13.3) starts with:
+ * "unit", then the outer job's format and sandbox and option fields (the
+ * same view, the same rules); runner/nest.c adds the unit's own.
+ */
+void job_add_unit_key(const struct job *j, struct cache_key *k);
+
 bool job_add_relocatable_key(const struct job *j, struct cache_key *k);
 
 #endif

@@ -94,7 +94,7 @@ enum {
 	OPT_ENV_UNSET, OPT_STRICT_STAT, OPT_NO_TRACE, OPT_FSYNC,
 	OPT_KEEP_RUN_DIR, OPT_JSON, OPT_CONFIG, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_DISK, OPT_REMOTE, OPT_NO_REMOTE, OPT_REMOTE_READ_ONLY, OPT_BASE_DIR,
-	OPT_MTIME, OPT_NO_CACHE_FAILURES, OPT_BATCH, OPT_CHECK_IGNORE,
+	OPT_MTIME, OPT_NO_CACHE_FAILURES, OPT_BATCH, OPT_CHECK_IGNORE, OPT_NESTED,
 	OPT_DECLARE_OUTPUT,
 };
 
@@ -116,6 +116,9 @@ static const char run_usage[] =
 	"                         (repeatable; POSIX extended regex)\n"
 	"  --explain              on a miss, say why (the nearest entry; -vv: all)\n"
 	"  --no-cache-failures    store only runs that exit 0\n"
+	"  --nested               also cache each program the job executes (its\n"
+	"                         unchanged children are skipped; not with\n"
+	"                         --untrusted or --no-trace)\n"
 	"  --batch NAME           count this run in batch NAME (default\n"
 	"                         $PROCACHE_BATCH); see 'procache cache stats --batch'\n"
 	"  --strict-stat          stat observations also compare mtime and ctime\n"
@@ -231,6 +234,7 @@ static const struct option long_options[] = {
 	{ "no-cache-failures", no_argument, NULL, OPT_NO_CACHE_FAILURES },
 	{ "batch", required_argument, NULL, OPT_BATCH },
 	{ "check-ignore", required_argument, NULL, OPT_CHECK_IGNORE },
+	{ "nested", no_argument, NULL, OPT_NESTED },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -245,6 +249,7 @@ static bool run_only(int opt)
 	case OPT_FSYNC: case OPT_REMOTE: case OPT_NO_REMOTE:
 	case OPT_REMOTE_READ_ONLY: case OPT_BASE_DIR:
 	case OPT_NO_CACHE_FAILURES: case OPT_BATCH: case OPT_CHECK_IGNORE:
+	case OPT_NESTED:
 		return true;
 	default:
 		return false;
@@ -521,6 +526,7 @@ int job_opts_parse(struct job_opts *o, int argc, char **argv, enum job_cmd cmd)
 		case OPT_CHECK_IGNORE:
 			add_check_ignore(o, optarg);
 			break;
+		case OPT_NESTED: o->nested = true; break;
 		case ':':
 			die("option '%s' needs a value; see 'procache %s --help'",
 			    argv[optind - 1], cmdname);

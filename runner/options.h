@@ -63,6 +63,12 @@ struct job_opts {
 	 * runs that exit 0, and replay no stored failure.
 	 */
 	bool no_cache_failures;
+	/*
+	 * --nested (config "nested": true): each program the job executes is
+	 * an execution unit, cached on its own (DESIGN.md §13). Checked
+	 * against --untrusted and --no-trace by job_nested_check().
+	 */
+	bool nested;
 	const char *batch;		/* --batch NAME, as given */
 	/* --check-ignore REGEX: text lines --check does not compare */
 	char **check_ignores;		/* NULL-terminated when not NULL */

@@ -28,10 +28,9 @@ static bool diff_has_file(const struct job_run *r, const char *path)
 	return c && c->kind == CHANGE_FILE;
 }
 
-struct cache_record *record_build(const struct job_run *r,
-				  struct cache_key *k, const struct job_opts *opts)
+void record_add_obs(struct cache_record *rec, const struct trace_obs *ob,
+		    const struct job_opts *opts, bool left_file)
 {
-	struct cache_record *rec = cache_record_new(k);
 	unsigned stat_how = opts->strict_stat ? CACHE_STAT_STRICT : 0;
 	/*
 	 * A stat that showed the job the times holds the mtime, or with
@@ -44,65 +43,73 @@ struct cache_record *record_build(const struct job_run *r,
 			    (opts->mtime_content ? CACHE_STAT_CONTENT : 0);
 	const unsigned no_time_how = CACHE_STAT_MTIME | CACHE_STAT_CONTENT;
 
-	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
-		const struct trace_obs *ob = trace_obs_at(r->trace, i);
-		switch (ob->kind) {
-		case TRACE_CONTENT:
-			if (!ob->hashed)
-				BUG("content observation of '%s' not hashed", ob->path);
-			cache_record_add_content(rec, ob->path, &ob->hash,
-						 ob->st.st_mode);
-			break;
-		case TRACE_ABSENT:
+	switch (ob->kind) {
+	case TRACE_CONTENT:
+		if (!ob->hashed)
+			BUG("content observation of '%s' not hashed", ob->path);
+		cache_record_add_content(rec, ob->path, &ob->hash, ob->st.st_mode);
+		break;
+	case TRACE_ABSENT:
+		cache_record_add_absent(rec, ob->path);
+		break;
+	case TRACE_STAT:
+		cache_record_add_stat(rec, ob->path, &ob->st,
+				      stat_how | (ob->times ? time_how : no_time_how));
+		break;
+	case TRACE_LISTING:
+		if (!ob->hashed)
+			BUG("listing of '%s' not hashed", ob->path);
+		cache_record_add_listing(rec, ob->path, &ob->hash);
+		break;
+	case TRACE_SYMLINK:
+		cache_record_add_symlink(rec, ob->path, ob->value);
+		break;
+	case TRACE_HOSTFACT:
+		cache_record_add_hostfact(rec, ob->path, ob->value);
+		break;
+	case TRACE_XATTRS:
+		cache_record_add_xattrs(rec, ob->path, &ob->hash, ob->absent_ok);
+		break;
+	case TRACE_OUTPUT: {
+		/* The result: the file that was there, or the one created. */
+		bool existed = ob->st.st_mode != 0;
+		/*
+		 * Created, then deleted or renamed away: nothing in the
+		 * result stands for it, so its absence is what the run
+		 * relied on (a file there later would wrongly be kept).
+		 */
+		if (!existed && !left_file) {
 			cache_record_add_absent(rec, ob->path);
 			break;
-		case TRACE_STAT:
-			cache_record_add_stat(rec, ob->path, &ob->st,
-					      stat_how | (ob->times ? time_how
-								    : no_time_how));
-			break;
-		case TRACE_LISTING:
-			if (!ob->hashed)
-				BUG("listing of '%s' not hashed", ob->path);
-			cache_record_add_listing(rec, ob->path, &ob->hash);
-			break;
-		case TRACE_SYMLINK:
-			cache_record_add_symlink(rec, ob->path, ob->value);
-			break;
-		case TRACE_HOSTFACT:
-			cache_record_add_hostfact(rec, ob->path, ob->value);
-			break;
-		case TRACE_XATTRS:
-			cache_record_add_xattrs(rec, ob->path, &ob->hash, ob->absent_ok);
-			break;
-		case TRACE_OUTPUT: {
-			/* The result: the file that was there, or the one created. */
-			bool existed = ob->st.st_mode != 0;
-			/*
-			 * Created, then deleted or renamed away: nothing in the
-			 * diff stands for it, so its absence is what the run
-			 * relied on (a file there later would wrongly be kept).
-			 */
-			if (!existed && !diff_has_file(r, ob->path)) {
-				cache_record_add_absent(rec, ob->path);
-				break;
-			}
-			struct cache_output_pre o = {
-				.mode = existed ? ob->st.st_mode & 07777 : ob->create_mode,
-				.uid = existed ? ob->st.st_uid : ob->create_uid,
-				.gid = existed ? ob->st.st_gid : ob->create_gid,
-				.create = ob->create,
-				.create_mode = ob->create_mode,
-				.create_uid = ob->create_uid,
-				.create_gid = ob->create_gid,
-				.parent_mode = ob->parent.st_mode,
-				.parent_uid = ob->parent.st_uid,
-				.parent_gid = ob->parent.st_gid,
-			};
-			cache_record_add_output(rec, ob->path, &o);
-			break;
 		}
-		}
+		struct cache_output_pre o = {
+			.mode = existed ? ob->st.st_mode & 07777 : ob->create_mode,
+			.uid = existed ? ob->st.st_uid : ob->create_uid,
+			.gid = existed ? ob->st.st_gid : ob->create_gid,
+			.create = ob->create,
+			.create_mode = ob->create_mode,
+			.create_uid = ob->create_uid,
+			.create_gid = ob->create_gid,
+			.parent_mode = ob->parent.st_mode,
+			.parent_uid = ob->parent.st_uid,
+			.parent_gid = ob->parent.st_gid,
+		};
+		cache_record_add_output(rec, ob->path, &o);
+		break;
+	}
+	}
+}
+
+struct cache_record *record_build(const struct job_run *r,
+				  struct cache_key *k, const struct job_opts *opts)
+{
+	struct cache_record *rec = cache_record_new(k);
+
+	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
+		const struct trace_obs *ob = trace_obs_at(r->trace, i);
+
+		record_add_obs(rec, ob, opts,
+			       ob->kind == TRACE_OUTPUT && diff_has_file(r, ob->path));
 	}
 	int st = r->res.wait_status;
 	cache_record_set_exit(rec, WIFEXITED(st) ? WEXITSTATUS(st) : 0,

@@ -29,4 +29,15 @@ struct cache_record;
 struct cache_record *record_build(const struct job_run *r,
 				  struct cache_key *k, const struct job_opts *o);
 
+/*
+ * The precondition that stands for observation @ob, into @rec, as @o
+ * says (above). An output (TRACE_OUTPUT) absent before: @left_file says
+ * whether the run's result leaves a regular file there (else its
+ * absence is what the run relied on). Also for an execution unit's
+ * observations (runner/nest.c).
+ */
+struct trace_obs;
+void record_add_obs(struct cache_record *rec, const struct trace_obs *ob,
+		    const struct job_opts *o, bool left_file);
+
 #endif

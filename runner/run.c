@@ -190,6 +190,18 @@ static void execute(struct cache *c, struct job *j, const char *why,
 	if (j->opts->diff_json_path)
 		diff_json_write_run(j->opts->diff_json_path, r);
 	report_set_strv(rp, "uncacheable", r->reasons, r->nr_reasons);
+	if (j->opts->nested && r->trace) {
+		/* DESIGN.md §13.7: the execution units' counts */
+		struct trace_counts tc;
+		cJSON *n = cJSON_CreateObject();
+
+		trace_counts(r->trace, &tc);
+		cJSON_AddNumberToObject(n, "run", (double)tc.units_run);
+		cJSON_AddNumberToObject(n, "skipped", (double)tc.units_skipped);
+		cJSON_AddNumberToObject(n, "refused", (double)tc.units_refused);
+		cJSON_AddNumberToObject(n, "saved_s", tc.saved_s);
+		report_set(rp, "nested", n);
+	}
 }
 
 /* --check on a hit: run, compare, keep the entry, apply what it says. */

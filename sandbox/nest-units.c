@@ -129,6 +129,12 @@ void nest_units_refuse_open(struct nest_units *u, const char *reason)
 			refuse_unit(&u->units[i], reason);
 }
 
+void nest_units_refuse_unit(struct nest_units *u, unsigned id, const char *reason)
+{
+	if (id && id <= u->nr_units)
+		refuse_unit(&u->units[id - 1], reason);
+}
+
 void nest_units_refuse(struct nest_units *u, pid_t pid, const char *reason)
 {
 	struct proc *p = find_proc(u, pid);
@@ -343,6 +349,29 @@ void nest_units_exit(struct nest_units *u, pid_t pid)
 	}
 	free(p->stack);
 	*p = u->procs[--u->nr_procs];
+}
+
+size_t nest_units_stack(const struct nest_units *u, pid_t pid, const unsigned **ids)
+{
+	const struct proc *p = find_proc(u, pid);
+
+	*ids = p ? p->stack : NULL;
+	return p ? p->nr : 0;
+}
+
+bool nest_units_refused(const struct nest_units *u, unsigned id)
+{
+	return id && id <= u->nr_units && u->units[id - 1].refused;
+}
+
+void nest_units_end_open(struct nest_units *u)
+{
+	size_t i;
+
+	/* a unit's id is larger than those of the units around it */
+	for (i = u->nr_units; i-- > 0;)
+		if (!u->units[i].ended)
+			end_unit(u, &u->units[i]);
 }
 
 bool nest_units_next_ended(struct nest_units *u, struct nest_unit_end *end)

@@ -74,6 +74,13 @@ void nest_units_access(struct nest_units *u, pid_t pid, enum nest_access kind,
 void nest_units_refuse(struct nest_units *u, pid_t pid, const char *reason);
 /* Refuse every open unit. */
 void nest_units_refuse_open(struct nest_units *u, const char *reason);
+/* Refuse unit @id only (a reason found at its exec; the first stays). */
+void nest_units_refuse_unit(struct nest_units *u, unsigned id, const char *reason);
+/*
+ * End every open unit now, innermost first, as nest_units_exit() of its
+ * root would (the job is over: their roots' ends were not seen).
+ */
+void nest_units_end_open(struct nest_units *u);
 
 /*
  * @pid is gone. The units rooted at it end: refused when a process they
@@ -89,6 +96,14 @@ struct nest_unit_end {
 	const char *refused;	/* the first reason, NULL when it may be stored */
 	size_t nr_accesses;	/* its own, deduplicated */
 };
+
+/*
+ * The open units enclosing @pid, outermost first, in *@ids (valid until
+ * the next call that changes @u); their number. 0 for an unknown @pid.
+ */
+size_t nest_units_stack(const struct nest_units *u, pid_t pid, const unsigned **ids);
+/* Whether unit @id is refused already (a record of it is wasted work). */
+bool nest_units_refused(const struct nest_units *u, unsigned id);
 
 /* The next unit that ended, in the order they ended; false when none. */
 bool nest_units_next_ended(struct nest_units *u, struct nest_unit_end *end);

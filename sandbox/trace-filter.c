@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -75,6 +76,79 @@ static int add_rule(scmp_filter_ctx f, uint32_t action, int nr, unsigned cnt,
 	int r = seccomp_rule_add_array(f, action, nr, cnt, cmp);
 
 	return r == -EEXIST ? 0 : r;
+}
+
+/*
+ * Nested caching's rules (DESIGN.md §13.2, §13.3), on top of the table's:
+ * the end of a unit's root, the bytes a unit writes to fds 1 and 2 (the
+ * argument naming the fd it writes to), reads of fd 0, and what could
+ * make another fd number write to them or adopt orphans. All PURE in the
+ * table.
+ */
+static int add_nested_rules(scmp_filter_ctx f)
+{
+	static const struct { const char *name; unsigned arg; } outputs[] = {
+		{ "write", 0 }, { "writev", 0 }, { "pwrite64", 0 }, { "pwritev", 0 },
+		{ "pwritev2", 0 }, { "sendfile", 0 }, { "vmsplice", 0 },
+		{ "splice", 2 }, { "copy_file_range", 2 }, { "tee", 1 },
+	};
+	/* what reads fd 0 (a unit reading a pipe there is refused) */
+	static const struct { const char *name; unsigned arg; } inputs[] = {
+		{ "read", 0 }, { "readv", 0 }, { "pread64", 0 }, { "preadv", 0 },
+		{ "preadv2", 0 }, { "splice", 0 }, { "sendfile", 1 },
+		{ "copy_file_range", 0 }, { "tee", 0 },
+	};
+	static const char *const always[] = { "exit", "exit_group", "dup", "dup2", "dup3" };
+	const uint32_t notify = SCMP_ACT_NOTIFY;
+	size_t i;
+	int r = 0, sn, fd;
+
+	for (i = 0; i < ARRAY_SIZE(always) && r >= 0; i++) {
+		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, always[i]);
+		if (sn >= 0)
+			r = add_rule(f, notify, sn, 0, NULL);
+	}
+	for (i = 0; i < ARRAY_SIZE(outputs) && r >= 0; i++) {
+		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, outputs[i].name);
+		for (fd = 1; sn >= 0 && fd <= 2 && r >= 0; fd++) {
+			struct scmp_arg_cmp cmp = {
+				.arg = outputs[i].arg, .op = SCMP_CMP_MASKED_EQ,
+				.datum_a = 0xffffffffu, .datum_b = (uint64_t)fd,
+			};
+
+			r = add_rule(f, notify, sn, 1, &cmp);
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(inputs) && r >= 0; i++) {
+		struct scmp_arg_cmp cmp = {
+			.arg = inputs[i].arg, .op = SCMP_CMP_MASKED_EQ,
+			.datum_a = 0xffffffffu, .datum_b = 0,
+		};
+
+		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, inputs[i].name);
+		if (sn >= 0)
+			r = add_rule(f, notify, sn, 1, &cmp);
+	}
+	if (r >= 0) {
+		const unsigned long cmds[] = { F_DUPFD, F_DUPFD_CLOEXEC, F_SETFL };
+
+		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, "fcntl");
+		for (i = 0; sn >= 0 && i < ARRAY_SIZE(cmds) && r >= 0; i++) {
+			struct scmp_arg_cmp cmp =
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmds[i]);
+
+			r = add_rule(f, notify, sn, 1, &cmp);
+		}
+	}
+	if (r >= 0) {
+		struct scmp_arg_cmp cmp =
+			SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_CHILD_SUBREAPER);
+
+		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, "prctl");
+		if (sn >= 0)
+			r = add_rule(f, notify, sn, 1, &cmp);
+	}
+	return r;
 }
 
 /*
@@ -196,6 +270,8 @@ static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out
 		if (r < 0)
 			goto fail;
 	}
+	if (tr && t->cfg.nested && (r = add_nested_rules(f)) < 0)
+		goto fail;
 	/* numbers libseccomp cannot name: notified (taint) or refused */
 	for (n = 0; n < TRACE_NR_SYSCALLS; n++) {
 		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, n);
@@ -378,8 +454,8 @@ static int load_with_fast_rule(const struct trace *t, scmp_filter_ctx f)
  *
  * File: DIR/<32 hex>.bpf, named by the XXH3-128 of what the program
  * depends on: the options that change its rules (trace, untrusted, the
- * readlink and getcwd rules, the fast path's fchmod/fchown rule), the
- * libseccomp version, and the identity of the executable (the device,
+ * readlink and getcwd rules, the fast path's fchmod/fchown rule, nested
+ * caching's rules), the libseccomp version, and the identity of the executable (the device,
  * inode, size and mtime of /proc/self/exe: a rebuilt procache builds its
  * own). Content: the magic "PCBPF\0\0\1" (8 bytes), the number N of
  * instructions (le32), 4 zero bytes, the XXH3-128 of the instructions
@@ -399,7 +475,7 @@ static bool filter_name(const struct trace *t, char hex[PC_HASH_HEX_LEN + 1])
 	struct pc_hash h;
 	struct {
 		char what[16];
-		uint8_t tr, untr, no_readlink, getcwd, fast, pad[3];
+		uint8_t tr, untr, no_readlink, getcwd, fast, nested, pad[2];
 		uint32_t lib[3], pad2;
 		uint64_t dev, ino, size, mtime_s, mtime_ns;
 	} id;
@@ -413,6 +489,7 @@ static bool filter_name(const struct trace *t, char hex[PC_HASH_HEX_LEN + 1])
 	id.no_readlink = t->cfg.fast_readlink && !t->cfg.location_dir;
 	id.getcwd = t->cfg.location_dir != NULL;
 	id.fast = t->fast != NULL;
+	id.nested = t->cfg.trace && t->cfg.nested;	/* 0: the names of before */
 	id.lib[0] = v->major;
 	id.lib[1] = v->minor;
 	id.lib[2] = v->micro;

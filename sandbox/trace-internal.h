@@ -19,6 +19,7 @@
 #ifndef PROCACHE_SANDBOX_TRACE_INTERNAL_H
 #define PROCACHE_SANDBOX_TRACE_INTERNAL_H
 
+#include <linux/types.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -137,6 +138,14 @@ struct trace {
 
 	/* resolve_arg()'s buffers, kept (under the lock) from call to call */
 	struct strbuf scratch_name, scratch_base, scratch_key;
+
+	/*
+	 * Nested caching (cfg.nested; NULL otherwise): the execution units
+	 * (trace-nest.c), and the process whose notification is being
+	 * handled, whose units a taint refuses (0 for none).
+	 */
+	struct trace_nest *nest;
+	pid_t nest_pid;
 
 	/* counts, for -vv and the benchmarks */
 	uint64_t nr_notifications, nr_records, nr_fallbacks;
@@ -469,6 +478,82 @@ void trace_drainer_stop(struct trace *t);
 void trace_recv_release(struct trace *t);
 /* The name of x86_64 system call @nr ("openat"), static; under t->lock. */
 const char *trace_sc_name(int nr);
+
+/* ---------------------------------------------------------------------- */
+/* trace-nest.c: nested caching's hooks (DESIGN §13.2), under t->lock */
+
+#include "sandbox/nest-units.h"
+
+/* trace_new(), trace_free(): the units' state with cfg.nested. */
+void trace_nest_setup(struct trace *t);
+void trace_nest_release(struct trace *t);
+/* Every notification of @pid, first: its units, at its first one. */
+void trace_nest_proc(struct trace *t, pid_t pid);
+/* What an exec passes on, read from the caller (trace-notify.c). */
+struct trace_nest_exec_args {
+	const char *exe;	/* the view path executed */
+	const char *cwd;	/* the caller's, view path */
+	const char *argv0;
+	const char *const *argv, *const *env;
+	size_t nr_argv, nr_env;
+	bool fexec;		/* execveat of an fd, no path */
+	bool incomplete;	/* argv or env could not be read whole */
+};
+/*
+ * @pid executes a program found in the view: a candidate unit begins,
+ * keyed by @a and the files trace_nest_exec_file() gave since the last
+ * exec, with the refusals found at the exec (nest_exec_facts_read(),
+ * nest_exec_files_sharers()). The job's first process's execs are not units
+ * (the job is the outer entry).
+ */
+void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_args *a);
+/*
+ * After trace_nest_exec(), the caller still blocked in its notification
+ * @req on @listener: look the unit up (cfg.unit_skip) and on a hit
+ * redirect the exec to the replayer of its entry (sandbox/nest.h,
+ * nest_exec_redirect()). 1: @req was answered (redirected, or a failure
+ * that taints); 0: not answered (answer CONTINUE as for any exec); -1:
+ * @req went away, nothing to answer.
+ */
+struct seccomp_notif;
+int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *req,
+		    pid_t pid);
+/* A file of the exec's chain (the executable, then each interpreter the
+ * kernel loads), hashed through @pid's view; _reset() forgets them. */
+void trace_nest_exec_file(struct trace *t, pid_t pid, const char *path);
+void trace_nest_exec_reset(struct trace *t);
+/*
+ * @pid observed the job-view @path (@value: a symlink's target; @times:
+ * a stat showed the times): an observation of every open unit enclosing
+ * it, its value read now, before the call is answered. _output(): an
+ * open with O_CREAT|O_TRUNC (trace.h, TRACE_OUTPUT) of mode @open_mode.
+ */
+void trace_nest_observe(struct trace *t, pid_t pid, enum trace_obs_kind kind,
+			const char *path, const char *value, bool times);
+void trace_nest_observe_output(struct trace *t, pid_t pid, const char *path,
+			       mode_t open_mode);
+/* @pid writes @len bytes to its fd @fd (1 or 2): output of the units whose
+ * stdout or stderr description that is. */
+void trace_nest_output(struct trace *t, pid_t pid, int fd, const void *buf, size_t len);
+/* Refuse the units enclosing @pid whose stdin, stdout or stderr @fd is
+ * (any unit enclosing it for @fd < 0). */
+void trace_nest_refuse_output(struct trace *t, pid_t pid, int fd, const char *reason);
+/* @pid reads its fd @fd: the units whose stdin pipe that is are refused. */
+void trace_nest_refuse_stdin(struct trace *t, pid_t pid, int fd);
+/* @pid looked at (READ, LIST) or changed (WRITE) the job-view @path. */
+void trace_nest_access(struct trace *t, pid_t pid, enum nest_access kind,
+		       const char *path);
+/* Refuse the units enclosing @pid (a taint of its call). */
+void trace_nest_refuse(struct trace *t, pid_t pid, const char *reason);
+/* exit (@group false) or exit_group of @pid with @code: the units rooted
+ * there end, and are stored through cfg.unit_done unless refused. */
+void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code);
+/* dup, dup2, dup3, fcntl, prctl, the kill family, reads of fd 0: their
+ * refusals. */
+void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *args);
+/* After the job: units still open are refused; the counts with -v. */
+void trace_nest_finish(struct trace *t);
+void trace_nest_counts(const struct trace *t, struct trace_counts *out);
 
 /* ---------------------------------------------------------------------- */
 /* trace-filter.c */

@@ -44,6 +44,7 @@
 #include "common/xalloc.h"
 #include "common/xattr.h"
 #include "sandbox/syscalls.h"
+#include "sandbox/nest.h"
 #include "sandbox/trace-internal.h"
 
 #include "common/banned.h"
@@ -166,6 +167,7 @@ struct call {
 	char *touched[CALL_MAX_TOUCHED];
 	bool touched_job[CALL_MAX_TOUCHED]; /* trace_fast_wrote()'s @job */
 	bool emulated;  /* answered by the tracer: return @val, no CONTINUE */
+	bool answered;  /* answered already (an exec redirected: nest.h) */
 	long long val;
 };
 
@@ -208,6 +210,79 @@ static void note_touched_fd(struct call *c, int fd)
 		note_touched(c, NULL);
 	}
 	trace_res_release(&r);
+}
+
+/* Whether call @nr shows the times of what it names (DESIGN §3). */
+static bool shows_times(int nr)
+{
+	return nr == SYS_stat || nr == SYS_lstat || nr == SYS_fstat ||
+	       nr == SYS_newfstatat || nr == SYS_statx;
+}
+
+static bool is_open(int nr)
+{
+	return nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat ||
+	       nr == SYS_execve || nr == SYS_execveat;
+}
+
+static void nest_observe(struct call *c, const struct res *r, enum nest_access kind);
+
+/*
+ * Under --nested: the caller's units looked at or changed @r's path
+ * (§13.2), and what they observed of the found object (§13.3; a missing
+ * component or a symlink on the way is the walk's: trace-resolve.c).
+ */
+static void note_access(struct call *c, const struct res *r, enum nest_access kind)
+{
+	struct trace *t = c->t;
+	const char *path = r->path.buf;
+	mode_t m = r->st.st_mode;
+
+	/* a device's bytes are no state of the view (/dev/null, /dev/tty) */
+	if (r->status == RES_FOUND && (S_ISCHR(m) || S_ISBLK(m)))
+		return;
+	if (!t->nest || !c->pid || !r->path.len)
+		return;
+	/* what it saw before, then that it wrote it (its own state after) */
+	nest_observe(c, r, kind);
+	trace_nest_access(t, c->pid, kind, path);
+}
+
+/* note_access()'s observation of @r's object. */
+static void nest_observe(struct call *c, const struct res *r, enum nest_access kind)
+{
+	struct trace *t = c->t;
+	const char *path = r->path.buf;
+	mode_t m = r->st.st_mode;
+
+	if (kind == NEST_LIST) {
+		trace_nest_observe(t, c->pid, TRACE_LISTING, path, NULL, false);
+		return;
+	}
+	if (kind == NEST_WRITE && c->create == CREATE_TRUNC && is_open(c->nr) &&
+	    (r->status == RES_MISSING || (r->status == RES_FOUND && S_ISREG(m)))) {
+		/* its prior bytes do not matter (trace.h, TRACE_OUTPUT) */
+		trace_nest_observe_output(t, c->pid, path, c->open_mode);
+		return;
+	}
+	if (r->status != RES_FOUND)
+		return;
+	if (S_ISLNK(m)) {
+		struct strbuf target = STRBUF_INIT, view = STRBUF_INIT;
+
+		trace_view_path(c->pid, path, &view);
+		if (trace_readlink(view.buf, &target) < 0)
+			trace_nest_refuse(t, c->pid, "a symlink that cannot be read");
+		else
+			trace_nest_observe(t, c->pid, TRACE_SYMLINK, path, target.buf, false);
+		strbuf_release(&target);
+		strbuf_release(&view);
+	} else if (S_ISREG(m) && is_open(c->nr)) {
+		trace_nest_observe(t, c->pid, TRACE_CONTENT, path, NULL, false);
+	} else {
+		trace_nest_observe(t, c->pid, TRACE_STAT, path, NULL,
+				   S_ISREG(m) && shows_times(c->nr));
+	}
 }
 
 /* Read the path argument @addr; false (after a taint) when impossible. */
@@ -337,8 +412,12 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 		if (!*name && !c->rec && fd_deleted(w.pid, dirfd, base))
 			return false;
 	}
-	/* a write is walked every time: what it touches is logged */
-	if (op && !c->write && !w.stale) {
+	/*
+	 * A write is walked every time: what it touches is logged. So is
+	 * every lookup under --nested: each process's accesses are its
+	 * units' (DESIGN §13.2), whoever looked before.
+	 */
+	if (op && !c->write && !w.stale && !t->nest) {
 		long id;
 
 		seen_key(&t->scratch_key, op, follow, c->create, resolve, base, name);
@@ -354,6 +433,7 @@ static bool resolve_arg(struct call *c, int dirfd, uint64_t addr, bool follow,
 		return false;
 	trace_walk_path(&w, *base ? base : "/", name, r);
 	note_touched(c, r);
+	note_access(c, r, c->write ? NEST_WRITE : NEST_READ);
 	return true;
 }
 
@@ -428,7 +508,7 @@ static bool resolve_fd(struct call *c, int fd, char op, struct res *r)
 				    c->sc, fd, w.pid, strerror(-err));
 		goto out;
 	}
-	if (op) {
+	if (op && !c->t->nest) {
 		strbuf_reset(&r->key);
 		strbuf_addf(&r->key, "%c:%s", op, base.buf);
 		if (trace_seen_find(c->t, r->key.buf, r->key.len) >= 0)
@@ -437,6 +517,7 @@ static bool resolve_fd(struct call *c, int fd, char op, struct res *r)
 	if (!still_valid(c))
 		goto out;
 	trace_walk_path(&w, base.buf, "", r);
+	note_access(c, r, c->write ? NEST_WRITE : NEST_READ);
 	ok = true;
 out:
 	/* a write through an fd that names no path touches nothing we know */
@@ -503,6 +584,8 @@ static void on_fstat(struct call *c, int fd)
 static void on_xattr(struct call *c, int dirfd, uint64_t addr, bool follow,
 		     bool by_fd, bool write)
 {
+	/* NEEDSWORK: extended attributes are not a unit's observations yet */
+	trace_nest_refuse(c->t, c->pid, "extended attributes");
 	struct res r = RES_INIT;
 	bool ok;
 
@@ -844,19 +927,145 @@ static void exec_without_preload(struct call *c, uint64_t envp)
 	strbuf_release(&e);
 }
 
+/*
+ * Under --nested, an exec of a found regular file starts a candidate
+ * execution unit (DESIGN §13.2), named by its argv[0] (@argv: the
+ * caller's array).
+ */
+/* The strings of the NULL-terminated array @addr in the caller; false
+ * when it cannot be read whole. */
+static bool read_strv(struct call *c, uint64_t addr, char ***out, size_t *nr)
+{
+	struct strbuf s = STRBUF_INIT;
+	size_t alloc = 0;
+	uint64_t i, p;
+	bool ok = true;
+
+	*out = NULL;
+	*nr = 0;
+	for (i = 0; addr && i < EXEC_MAX_ENV; i++) {
+		if (mem_read(c->pid, addr + i * sizeof(p), &p, sizeof(p)) < 0) {
+			ok = false;
+			break;
+		}
+		if (!p)
+			break;
+		if (mem_read_string(c->pid, p, &s) < 0) {
+			ok = false;
+			break;
+		}
+		ALLOC_GROW(*out, *nr + 1, alloc);
+		(*out)[(*nr)++] = strbuf_detach(&s, NULL);
+	}
+	if (i == EXEC_MAX_ENV)
+		ok = false;
+	strbuf_release(&s);
+	return ok;
+}
+
+static void nest_exec(struct call *c, const struct res *r, uint64_t argv, uint64_t envp,
+		      bool fexec)
+{
+	struct trace_nest_exec_args a = { .exe = r->path.buf, .fexec = fexec };
+	struct strbuf cwd = STRBUF_INIT;
+	char **av = NULL, **ev = NULL;
+	size_t i;
+
+	if (r->status != RES_FOUND || !S_ISREG(r->st.st_mode)) {
+		trace_nest_exec_reset(c->t);
+		return;
+	}
+	a.incomplete = !read_strv(c, argv, &av, &a.nr_argv) ||
+		       !read_strv(c, envp, &ev, &a.nr_env) ||
+		       trace_dirfd_path(c->pid, AT_FDCWD, &cwd) < 0;
+	a.argv = (const char *const *)av;
+	a.env = (const char *const *)ev;
+	a.argv0 = a.nr_argv ? av[0] : r->path.buf;
+	a.cwd = cwd.buf;
+	if (still_valid(c)) {
+		trace_nest_exec(c->t, c->pid, &a);
+		if (c->req && !fexec) {
+			int done = trace_nest_skip(c->t, c->fd, c->req, c->pid);
+
+			if (done > 0)
+				c->answered = true;
+			else if (done < 0)
+				c->stale = true;
+		}
+	} else {
+		trace_nest_exec_reset(c->t);
+	}
+	for (i = 0; i < a.nr_argv; i++)
+		free(av[i]);
+	for (i = 0; i < a.nr_env; i++)
+		free(ev[i]);
+	free(av);
+	free(ev);
+	strbuf_release(&cwd);
+}
+
 static void on_exec(struct call *c, int dirfd, uint64_t addr, bool follow, bool empty_ok,
-		    uint64_t envp)
+		    uint64_t argv, uint64_t envp)
 {
 	struct res r = RES_INIT;
 	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc, .follow_last = true };
 
+	if (c->t->nest)
+		trace_nest_exec_reset(c->t);
 	if (!resolve_arg(c, dirfd, addr, follow, empty_ok, 0, 0, &r))
 		goto out;
 	trace_record_found(c->t, &r, TRACE_CONTENT, c->sc);
 	if (trace_record_exec(&w, &r))
 		exec_without_preload(c, envp);
+	if (c->t->nest)
+		nest_exec(c, &r, argv, envp, empty_ok && empty_fd(c, addr));
 out:
 	trace_res_release(&r);
+}
+
+/* An iovec array has at most this many entries (UIO_MAXIOV). */
+#define NEST_MAX_IOV 1024
+
+/*
+ * Under --nested, a write to fd 1 or 2: the bytes as given, before the
+ * kernel writes them, are output of the units whose description it is
+ * (DESIGN §13.3). A buffer that cannot be read refuses them.
+ */
+static void nest_write(struct call *c, int fd, uint64_t addr, uint64_t len, bool vec)
+{
+	struct iovec iov[NEST_MAX_IOV];
+	size_t nr = 1, i;
+	char *buf;
+
+	if (vec) {
+		nr = (size_t)len;
+		if (nr > NEST_MAX_IOV ||
+		    (nr && mem_read(c->pid, addr, iov, nr * sizeof(*iov)) < 0)) {
+			trace_nest_refuse_output(c->t, c->pid, fd, "an output buffer that cannot be read");
+			return;
+		}
+	} else {
+		iov[0].iov_base = (void *)(uintptr_t)addr;
+		iov[0].iov_len = (size_t)len;
+	}
+	for (i = 0; i < nr; i++) {
+		size_t n = iov[i].iov_len;
+
+		if (!n)
+			continue;
+		if (n > ((size_t)1 << 30)) {
+			trace_nest_refuse_output(c->t, c->pid, fd, "an output buffer that cannot be read");
+			return;
+		}
+		buf = xmalloc(n);
+		if (mem_read(c->pid, (uint64_t)(uintptr_t)iov[i].iov_base, buf, n) < 0) {
+			free(buf);
+			trace_nest_refuse_output(c->t, c->pid, fd, "an output buffer that cannot be read");
+			return;
+		}
+		trace_nest_output(c->t, c->pid, fd, buf, n);
+		free(buf);
+	}
 }
 
 static void on_getdents(struct call *c, int fd)
@@ -868,6 +1077,7 @@ static void on_getdents(struct call *c, int fd)
 	if (trace_dirfd_path(w.pid, fd, &base) < 0 || base.buf[0] != '/')
 		goto out;
 	trace_walk_path(&w, base.buf, "", &r);
+	note_access(c, &r, NEST_LIST);
 	trace_record_found(c->t, &r, TRACE_LISTING, c->sc);
 out:
 	strbuf_release(&base);
@@ -910,20 +1120,22 @@ static void add_hostfact(struct call *c, const char *name, const char *value)
 
 	if (o)
 		o->value = xstrdup(value);
+	/* the caller's units' too (DESIGN §13.3) */
+	trace_nest_observe(c->t, c->pid, TRACE_HOSTFACT, name, value, false);
 }
 
 static void on_uname(struct call *c)
 {
 	struct utsname u;
 
-	if (c->t->uname_done)
+	if (c->t->uname_done && !c->t->nest)
 		return;
 	c->t->uname_done = true;
 	if (uname(&u) < 0) {
 		trace_taint(c->t, "syscall uname: %s", strerror(errno));
 		return;
 	}
-	/* the nodename is always "procache" in the sandbox: not a host fact */
+/* the nodename is always "procache" in the sandbox: not a host fact */
 	add_hostfact(c, "uname.sysname", u.sysname);
 	add_hostfact(c, "uname.release", u.release);
 	add_hostfact(c, "uname.version", u.version);
@@ -1223,12 +1435,18 @@ static void on_notification(struct call *c)
 		on_xattr(c, arg_fd(a[0]), 0, false, true, true);
 		break;
 	case SYS_execve:
-		on_exec(c, AT_FDCWD, a[0], true, false, a[2]);
-		break;
 	case SYS_execveat:
-		on_exec(c, arg_fd(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW),
-			a[4] & AT_EMPTY_PATH, a[3]);
+		/* the replayer a redirect set up: no unit, nothing to see */
+		if (t->nest && c->req && nest_redirect_is_own(c->req))
+			break;
+		if (nr == SYS_execveat) {
+			on_exec(c, arg_fd(a[0]), a[1], !(a[4] & AT_SYMLINK_NOFOLLOW),
+				a[4] & AT_EMPTY_PATH, a[2], a[3]);
+			break;
+		}
+		on_exec(c, AT_FDCWD, a[0], true, false, a[1], a[2]);
 		break;
+
 	case SYS_getdents:
 	case SYS_getdents64:
 		on_getdents(c, arg_fd(a[0]));
@@ -1302,10 +1520,55 @@ static void on_notification(struct call *c)
 	case SYS_pidfd_send_signal:
 	case SYS_rt_sigqueueinfo:
 		trace_signal_sent(t, (int)a[1]);
+		if (t->nest)
+			trace_nest_call(t, c->pid, nr, a);
 		break;
 	case SYS_tgkill:
 	case SYS_rt_tgsigqueueinfo:
 		trace_signal_sent(t, (int)a[2]);
+		if (t->nest)
+			trace_nest_call(t, c->pid, nr, a);
+		break;
+	/*
+	 * Notified under --nested only (trace-filter.c, add_nested_rules()):
+	 * what execution units need to know (trace-nest.c).
+	 */
+	case SYS_exit:
+	case SYS_exit_group:
+		if (t->nest)
+			trace_nest_exit(t, c->pid, nr == SYS_exit_group, (int)a[0]);
+		break;
+	case SYS_write:
+	case SYS_writev:
+		if (t->nest && ((int)a[0] == 1 || (int)a[0] == 2))
+			nest_write(c, (int)a[0], a[1], a[2], nr == SYS_writev);
+		else if (t->nest && !(int)a[0])
+			trace_nest_refuse_stdin(t, c->pid, 0);
+		break;
+	case SYS_pwrite64: case SYS_pwritev: case SYS_pwritev2: case SYS_vmsplice:
+		if (t->nest)
+			trace_nest_refuse_output(t, c->pid, (int)a[0],
+						 "writes its output or stdin in a way not captured");
+		break;
+	case SYS_sendfile: case SYS_splice: case SYS_copy_file_range: case SYS_tee: {
+		/* the fds they write to and read from */
+		int out = nr == SYS_sendfile ? (int)a[0] : nr == SYS_tee ? (int)a[1] : (int)a[2];
+		int in = nr == SYS_sendfile ? (int)a[1] : (int)a[0];
+
+		if (t->nest && (out == 1 || out == 2))
+			trace_nest_refuse_output(t, c->pid, out,
+						 "writes its output in a way not captured");
+		if (t->nest && !in)
+			trace_nest_refuse_stdin(t, c->pid, 0);
+		break;
+	}
+	case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv:
+	case SYS_preadv2:
+	case SYS_dup: case SYS_dup2: case SYS_dup3:
+	case SYS_fcntl:
+	case SYS_prctl:
+		if (t->nest)
+			trace_nest_call(t, c->pid, nr, a);
 		break;
 	/* argument filters: notified only for what they let through */
 	case SYS_clone:
@@ -1613,13 +1876,18 @@ int trace_handle(void *ctx, int fd)
 		 * rename moves).
 		 */
 		trace_drain(t, false);
+		if (t->nest) {
+			trace_nest_proc(t, c.pid);
+			t->nest_pid = c.pid;
+		}
 		on_notification(&c);
+		t->nest_pid = 0;
 		before_write_answer(&c);
 	}
 	pthread_mutex_unlock(&t->lock);
 	call_release(&c);
-	if (c.stale)
-		return 0; /* the call is gone; nothing to answer */
+	if (c.stale || c.answered)
+		return 0; /* the call is gone, or answered; nothing to answer */
 	memset(&rs, 0, sizeof(rs));
 	rs.resp.id = rq.req.id;
 	if (c.error) {

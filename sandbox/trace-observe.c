@@ -266,6 +266,9 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		goto out;
+	/* what the unit an exec starts runs: in its key (DESIGN §13.3) */
+	if (w->t->nest && w->pid)
+		trace_nest_exec_file(w->t, w->pid, r->path.buf);
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	if (n < 2)
 		goto out;

@@ -277,6 +277,8 @@ void trace_taint(struct trace *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
+	/* it taints the units the caller is in too (DESIGN §13.6) */
+	trace_nest_refuse(t, t->nest_pid, sb.buf);
 	for (i = 0; i < t->nr_taints; i++) {
 		if (!strcmp(t->taints[i], sb.buf)) {
 			strbuf_release(&sb);
@@ -289,6 +291,13 @@ void trace_taint(struct trace *t, const char *fmt, ...)
 
 void trace_synthetic_read(struct trace *t, const char *path)
 {
+	/*
+	 * The generated files are a function of the key's hostfacts fields
+	 * (a unit's too), but for /proc/cpuinfo, which shows the host's
+	 * CPUs: NEEDSWORK, not a unit's observation yet.
+	 */
+	if (!strcmp(path, "/proc/cpuinfo"))
+		trace_nest_refuse(t, t->nest_pid, "reads /proc/cpuinfo");
 	size_t i;
 
 	for (i = 0; i < t->nr_synthetic; i++)

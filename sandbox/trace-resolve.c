@@ -681,6 +681,10 @@ static enum step step_missing(struct lookup *lk, int err)
 	const char *hostpath = lk->r->hostpath.buf;
 	bool created = lk->last && err == ENOENT;
 
+	/* an execution unit's observation, host or job state (DESIGN §13.3);
+	 * an output's is the caller's (trace-notify.c) */
+	if (w->t->nest && w->pid && !(created && w->create == CREATE_TRUNC))
+		trace_nest_observe(w->t, w->pid, TRACE_ABSENT, lk->r->path.buf, NULL, false);
 	if (lk->r->where != W_HOST)
 		return done(lk, RES_MISSING);
 	if (created && w->create == CREATE_TRUNC) {
@@ -735,6 +739,8 @@ static enum step step_symlink(struct lookup *lk)
 		if (o)
 			o->value = xstrdup(target.buf);
 	}
+	if (w->t->nest && w->pid)
+		trace_nest_observe(w->t, w->pid, TRACE_SYMLINK, r->path.buf, target.buf, false);
 	if ((w->resolve & RESOLVE_NO_SYMLINKS) || ++lk->links > TRACE_MAX_SYMLINKS) {
 		strbuf_release(&target);
 		return done(lk, RES_OPAQUE); /* the call fails with ELOOP */
@@ -762,6 +768,17 @@ static enum step step_not_dir(struct lookup *lk)
 {
 	struct res *r = lk->r;
 
+	if (lk->w->t->nest && lk->w->pid) {
+		struct strbuf next = STRBUF_INIT;
+		const char *c;
+		size_t len = peek_component(lk->rest.buf, &c);
+
+		strbuf_addbuf(&next, &r->path);
+		strbuf_addch(&next, '/');
+		strbuf_add(&next, c, len);
+		trace_nest_observe(lk->w->t, lk->w->pid, TRACE_ABSENT, next.buf, NULL, false);
+		strbuf_release(&next);
+	}
 	if (r->where == W_HOST) {
 		const char *c;
 		size_t len = peek_component(lk->rest.buf, &c);

@@ -66,7 +66,8 @@ struct trace *trace_new(const struct trace_config *cfg)
 	strbuf_init(&t->scratch_key, 0);
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->recv_lock, NULL);
-	if (cfg->fast && cfg->trace && !cfg->untrusted) {
+	t->cfg.nested = cfg->nested && cfg->trace && !cfg->untrusted;
+	if (cfg->fast && cfg->trace && !cfg->untrusted && !t->cfg.nested) {
 		struct strbuf err = STRBUF_INIT;
 
 		if (trace_fast_setup(t, cfg->fast_dir, &err) < 0) {
@@ -96,6 +97,7 @@ struct trace *trace_new(const struct trace_config *cfg)
 	}
 	if (cfg->filter_dir)
 		trace_filter_prepare(t, cfg->filter_dir);
+	trace_nest_setup(t);
 	return t;
 }
 
@@ -109,6 +111,7 @@ void trace_free(struct trace *t)
 	trace_fast_release(t);
 	free(t->fast_error);
 	free(t->prog);
+	trace_nest_release(t);
 	trace_records_release(t);
 	for (i = 0; i < t->cfg.nr_private_paths; i++)
 		free(t->private_paths[i]);
@@ -182,6 +185,9 @@ void trace_counts(const struct trace *t, struct trace_counts *out)
 	out->notifications = t->nr_notifications;
 	out->records = t->nr_records;
 	out->fallbacks = t->nr_fallbacks;
+	out->units_run = out->units_skipped = out->units_refused = 0;
+	out->saved_s = 0;
+	trace_nest_counts(t, out);
 }
 
 /* What the tracer did, with -v (-vv: by system call). */
@@ -212,6 +218,8 @@ int trace_finish(struct trace *t, struct strbuf *err)
 	pthread_mutex_unlock(&t->lock);
 	t->nr_fallbacks = trace_fast_fallbacks(t);
 	log_counts(t);
+	t->nest_pid = 0;
+	trace_nest_finish(t);
 	trace_fast_release(t);
 	if (t->fast_error)
 		trace_taint(t, "fast path: %s", t->fast_error);

@@ -35,6 +35,10 @@
 
 #include "sandbox/sandbox.h"
 
+struct trace_unit;
+
+struct trace_unit_hit;
+
 struct trace_config {
 	/*
 	 * The overlay layers, paths absolute in the host (mountpoint is where
@@ -96,6 +100,34 @@ struct trace_config {
 	 */
 	bool fast;
 	const char *fast_dir;
+	/*
+	 * Nested caching (DESIGN.md §13; needs cfg.trace, excludes
+	 * cfg.untrusted and the fast path): exec, exit, writes to fds 1
+	 * and 2, the dup family, fcntl's F_DUPFD/F_SETFL and prctl's
+	 * PR_SET_CHILD_SUBREAPER are notified too, and the tracer keeps the
+	 * execution units of the job (sandbox/nest-units.h).
+	 */
+	bool nested;
+	/*
+	 * With nested: called, under the tracer's lock, for each unit that
+	 * ended and was not refused, to store it (the runner builds its key
+	 * and record: sandbox/ never sees a key). Its return value is
+	 * ignored; NULL: units are only counted.
+	 */
+	void (*unit_done)(void *unit_ctx, const struct trace_unit *u);
+	/*
+	 * With nested: called at a unit's exec (u: its key's fields only,
+	 * root_fd: an O_PATH fd of the caller's /proc/PID/root) to look it up
+	 * beneath the view and, on a hit, apply its changes there (the
+	 * runner: cache_lookup_at(), cache_entry_apply_at()) and fill @hit.
+	 * 1: a hit, applied: the tracer redirects the exec to the replayer;
+	 * 0: a miss, nothing done: the program runs; -1: the apply failed
+	 * part way (the program runs over it; the run is uncacheable).
+	 * NULL: nothing is looked up.
+	 */
+	int (*unit_skip)(void *unit_ctx, const struct trace_unit *u, int root_fd,
+			 struct trace_unit_hit *hit);
+	void *unit_ctx;
 	/* Tests: at most this many records in the channel at once (0: its
 	 * size), so that it overflows. */
 	unsigned fast_slots;
@@ -144,6 +176,25 @@ enum trace_obs_kind {
 	TRACE_HOSTFACT,
 	TRACE_OUTPUT,
 	TRACE_XATTRS,
+};
+
+/* What a unit's hit gives (trace_config.unit_skip). */
+struct trace_unit_hit {
+	int exit_code;
+	struct strbuf out[3];	/* [1] stdout, [2] stderr: their bytes */
+	double duration_s;	/* the recorded run's: the time saved */
+	char **written;		/* the view paths the apply changed */
+	size_t nr_written;
+	char *entry;		/* its id, for the log */
+	/*
+	 * Set by the tracer before the call: unit_skip calls it for each
+	 * precondition of the entry that hit (@path: a hostfact's name for
+	 * TRACE_HOSTFACT; @times: a stat's mtime is in it), after the lookup
+	 * and before the apply, so that the outer job and the units around
+	 * the skipped one observe what it would have (DESIGN.md §13.5).
+	 */
+	void (*pre)(void *pre_arg, enum trace_obs_kind kind, const char *path, bool times);
+	void *pre_arg;
 };
 
 /* One observation; plain data owned by the struct trace. */
@@ -196,6 +247,43 @@ struct trace_obs {
 	uid_t create_uid;
 	gid_t create_gid;
 	struct stat parent;
+};
+
+/*
+ * An execution unit that ended and may be stored (DESIGN.md §13.3);
+ * plain data owned by the tracer, valid during the unit_done call.
+ */
+struct trace_unit {
+	unsigned id, parent;	/* parent: the enclosing unit, 0 for none */
+	const char *argv0;
+	/*
+	 * Its key's fields after the outer job's, in order (name, value):
+	 * "exe" (view path), "program" (path:content hash of the executable
+	 * and each interpreter the kernel loads), "argv", "env", "cwd",
+	 * then nest_exec_facts' (ids, umask, capabilities, signals,
+	 * limits, fds 0-2...).
+	 */
+	const char *const *names, *const *values;
+	size_t nr_fields;
+	/*
+	 * What its processes observed of the view, as for a job (trace_obs;
+	 * paths are absolute view paths, host or job state), content and
+	 * listings hashed when observed, before the call was answered.
+	 */
+	const struct trace_obs *obs;
+	size_t nr_obs;
+	/* What it wrote to its stdout ([1]) and stderr ([2]); when both were
+	 * one open file description, everything is in [1]. */
+	const char *out[3];
+	size_t out_len[3];
+	int exit_code;
+	double duration_s;
+	/* The view paths its processes wrote, created, removed or renamed,
+	 * sorted: their state now is its result. */
+	const char *const *written;
+	size_t nr_written;
+	/* An O_PATH fd of the view's root (the job's /proc/PID/root). */
+	int root_fd;
 };
 
 /* A new tracer for one run. @cfg is copied (the layers are not: they must
@@ -263,6 +351,10 @@ int trace_finish(struct trace *t, struct strbuf *err);
  */
 struct trace_counts {
 	unsigned long long notifications, records, fallbacks;
+	/* --nested: execution units that ran, were skipped, were refused
+	 * (DESIGN.md §13.7), and the recorded run time of those skipped */
+	unsigned long long units_run, units_skipped, units_refused;
+	double saved_s;
 };
 void trace_counts(const struct trace *t, struct trace_counts *out);
 

@@ -1,0 +1,1140 @@
+/*
+ * Nested caching's hooks in the tracer (DESIGN.md §13.2, §13.6): which
+ * job process is in which execution unit (sandbox/nest-units.c), read
+ * from /proc at each process's first notification, at its exec and its
+ * exit; the refusals found on the way. Everything here runs with t->lock
+ * held, and only with cfg.nested (no fast path then: every call has a
+ * pid).
+ *
+ * NEEDSWORK: an exec is taken for one that will run when its file is
+ * found (a found file that fails to execute, ENOEXEC or EACCES, starts a
+ * unit whose root goes on in its old image); the exec stop of
+ * sandbox/nest-redirect.c will tell. A unit's root that dies of a signal
+ * is refused at the job's end ("its end was not seen") instead of being
+ * read from its pidfd while a zombie; a process that dies of a signal
+ * inside a unit makes it "outlive" the unit (a needless refusal).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/die.h"
+#include "common/dirlist.h"
+#include "common/hash.h"
+#include "common/path.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "sandbox/nest-exec.h"
+#include "sandbox/nest.h"
+#include "sandbox/trace-internal.h"
+
+#include "common/banned.h"
+
+/* Ancestors looked up at most, from a process to one already known. */
+#define NEST_MAX_DEPTH 64
+
+/* What the tracer keeps of a unit while it runs (by id - 1). */
+struct nest_info {
+	char *argv0;
+	pid_t root;
+	bool open;
+	double start;
+	/*
+	 * Its fds 0, 1 and 2 at its exec when pipes (their inodes): where its
+	 * output goes, what its stdin reads. Not copies of the fds: one held
+	 * by the supervisor would keep the job's output pipe from its end.
+	 */
+	bool pipe[3];
+	dev_t pipe_dev[3];
+	ino_t pipe_ino[3];
+	struct strbuf out[3];
+	int exit_code;
+	bool exited;
+	bool skipped;		/* replayed from its entry: not stored again */
+	/* its key's fields */
+	char **names, **values;
+	size_t nr_fields, alloc_fields;
+	/* its observations, deduplicated by kind and path */
+	struct trace_obs *obs;
+	size_t nr_obs, alloc_obs;
+	struct strmap obs_index;
+	/* the view paths it wrote so far: what it sees there is its own */
+	struct strmap written;
+};
+
+struct trace_nest {
+	struct nest_units *units;
+	pid_t top;		/* the job's first process: its execs are the job's */
+	pid_t init;		/* its parent, the sandbox's init */
+	int root_fd;		/* O_PATH of the view's root, from the first one */
+	struct nest_info *info;	/* by unit id - 1 */
+	size_t nr_info, alloc_info;
+	struct nest_exec_facts facts;
+	/* the program an exec runs: "path:hash" of it and its interpreters
+	 * (trace_nest_exec_file()), for the unit it starts */
+	char **program;
+	size_t nr_program, alloc_program;
+	bool program_bad;	/* one of them could not be hashed */
+	unsigned last_exec;	/* the unit trace_nest_exec() started, 0: none */
+	unsigned long long nr_run, nr_skipped, nr_refused;
+	double saved;
+};
+
+void trace_nest_setup(struct trace *t)
+{
+	if (!t->cfg.nested)
+		return;
+	t->nest = xcalloc(1, sizeof(*t->nest));
+	t->nest->units = nest_units_new();
+	t->nest->root_fd = -1;
+	nest_exec_facts_init(&t->nest->facts);
+}
+
+static void obs_release(struct trace_obs *o)
+{
+	free(o->path);
+	free(o->value);
+}
+
+/* Everything of unit @i but its name and counts. */
+static void info_release(struct nest_info *i)
+{
+	size_t k;
+
+	for (k = 0; k < 3; k++) {
+		i->pipe[k] = false;
+		strbuf_release(&i->out[k]);
+	}
+	for (k = 0; k < i->nr_fields; k++) {
+		free(i->names[k]);
+		free(i->values[k]);
+	}
+	free(i->names);
+	free(i->values);
+	i->names = i->values = NULL;
+	i->nr_fields = i->alloc_fields = 0;
+	for (k = 0; k < i->nr_obs; k++)
+		obs_release(&i->obs[k]);
+	free(i->obs);
+	i->obs = NULL;
+	i->nr_obs = i->alloc_obs = 0;
+	strmap_release(&i->obs_index);
+	strmap_release(&i->written);
+}
+
+static void program_reset(struct trace_nest *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nr_program; i++)
+		free(n->program[i]);
+	n->nr_program = 0;
+	n->program_bad = false;
+}
+
+void trace_nest_release(struct trace *t)
+{
+	struct trace_nest *n = t->nest;
+	size_t i;
+
+	if (!n)
+		return;
+	nest_units_free(n->units);
+	for (i = 0; i < n->nr_info; i++) {
+		info_release(&n->info[i]);
+		free(n->info[i].argv0);
+	}
+	free(n->info);
+	program_reset(n);
+	free(n->program);
+	nest_exec_facts_release(&n->facts);
+	if (n->root_fd >= 0)
+		close(n->root_fd);
+	free(n);
+	t->nest = NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A field of /proc/PID/status ("Tgid"), as a number; -1 when unreadable. */
+static long status_number(pid_t pid, const char *name)
+{
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	const char *p;
+	size_t len = strlen(name);
+
+	strbuf_addf(&path, "/proc/%d/status", (int)pid);
+	if (strbuf_read_file_at(&text, AT_FDCWD, path.buf, 65536) < 0)
+		return -1;
+	for (p = text.buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, name, len) && p[len] == ':') {
+			/* NSpid: the last one is the pid in the job's namespace */
+			const char *end = strchr(p, '\n');
+			const char *v = end ? end : p + strlen(p);
+
+			while (v > p && (v[-1] == ' ' || v[-1] == '\t'))
+				v--;
+			while (v > p && v[-1] >= '0' && v[-1] <= '9')
+				v--;
+			return strtol(v, NULL, 10);
+		}
+	return -1;
+}
+
+/* The parent of @pid from /proc/PID/stat; 0 when it cannot be read. */
+static pid_t parent_of(pid_t pid)
+{
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	const char *p;
+	int ppid = 0;
+
+	strbuf_addf(&path, "/proc/%d/stat", (int)pid);
+	if (strbuf_read_file_at(&text, AT_FDCWD, path.buf, 4096) < 0)
+		return 0;
+	p = strrchr(text.buf, ')');	/* comm may hold anything */
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+void trace_nest_proc(struct trace *t, pid_t pid)
+{
+	struct trace_nest *n = t->nest;
+	pid_t anc[NEST_MAX_DEPTH];
+	size_t nr = 0;
+	pid_t p;
+	long tgid;
+
+	if (!n || nest_units_known(n->units, pid))
+		return;
+	if (!n->top) {
+		/* the job's first notification: its first execve */
+		char root[64];
+
+		n->top = pid;
+		n->init = parent_of(pid);
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+		n->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		nest_units_proc(n->units, pid, NULL, 0);
+		return;
+	}
+	/* a thread is in its process's units */
+	tgid = status_number(pid, "Tgid");
+	p = tgid > 0 && tgid != pid ? (pid_t)tgid : parent_of(pid);
+	while (p > 0 && nr < NEST_MAX_DEPTH) {
+		anc[nr++] = p;
+		if (p == n->init || nest_units_known(n->units, p))
+			break;
+		p = parent_of(p);
+	}
+	nest_units_proc(n->units, pid, anc, nr);
+}
+
+void trace_nest_refuse(struct trace *t, pid_t pid, const char *reason)
+{
+	if (t->nest && pid > 0)
+		nest_units_refuse(t->nest->units, pid, reason);
+}
+
+static void add_field(struct nest_info *i, const char *name, const char *value)
+{
+	size_t had = i->alloc_fields;
+
+	ALLOC_GROW(i->names, i->nr_fields + 1, i->alloc_fields);
+	if (i->alloc_fields != had)	/* one size for both */
+		i->values = xrealloc(i->values, i->alloc_fields * sizeof(*i->values));
+	i->names[i->nr_fields] = xstrdup(name);
+	i->values[i->nr_fields++] = xstrdup(value);
+}
+
+/* Hash the file the view shows at @path (absolute), not following a final
+ * symlink; 0 or -errno. */
+static int hash_view_file(pid_t pid, const char *path, struct pc_hash *h, struct stat *st)
+{
+	_cleanup_strbuf_ struct strbuf view = STRBUF_INIT;
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	trace_view_path(pid, path, &view);
+	fd = open(view.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0)
+		return -errno;
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	r = pc_hash_fd(fd, h, NULL);
+	return r < 0 ? r : 0;
+}
+
+void trace_nest_exec_file(struct trace *t, pid_t pid, const char *path)
+{
+	struct trace_nest *n = t->nest;
+	char hex[PC_HASH_HEX_LEN + 1];
+	struct pc_hash h;
+	struct stat st;
+	_cleanup_strbuf_ struct strbuf v = STRBUF_INIT;
+
+	if (!n || pid == n->top)
+		return;
+	if (hash_view_file(pid, path, &h, &st) < 0) {
+		/* two programs that cannot be read must not share a key */
+		n->program_bad = true;
+		strbuf_addf(&v, "%s:unreadable", path);
+	} else {
+		pc_hash_to_hex(&h, hex);
+		strbuf_addf(&v, "%s:%s:%o", path, hex, (unsigned)st.st_mode);
+	}
+	ALLOC_GROW(n->program, n->nr_program + 1, n->alloc_program);
+	n->program[n->nr_program++] = strbuf_detach(&v, NULL);
+}
+
+/* Whether @pid's fd @fd is the pipe unit @i had as its fd @k at its exec. */
+static bool same_pipe(pid_t pid, int fd, const struct nest_info *i, int k)
+{
+	char path[64];
+	struct stat st;
+
+	if (!i->pipe[k] || fd < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	return stat(path, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	       st.st_dev == i->pipe_dev[k] && st.st_ino == i->pipe_ino[k];
+}
+
+/*
+ * An fd above 2 that @pid's exec keeps open (not close-on-exec): its
+ * number, 0 for none, -1 when they cannot be listed. What the program
+ * reads or writes through it is not seen (reads and writes of fds above 2
+ * are not notified): its content or peer is state outside the unit
+ * (DESIGN §13.6). v1 refuses any, used or not (make's jobserver pipe
+ * included).
+ */
+static int inherited_fd(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (!found && (e = readdir(d))) {
+		_cleanup_strbuf_ struct strbuf info = STRBUF_INIT, name = STRBUF_INIT;
+		int fd = atoi(e->d_name);
+		const char *flags;
+
+		if (fd <= 2)
+			continue;
+		strbuf_addf(&name, "/proc/%d/fdinfo/%d", (int)pid, fd);
+		if (strbuf_read_file_at(&info, AT_FDCWD, name.buf, 4096) < 0)
+			continue;	/* closed meanwhile */
+		flags = strstr(info.buf, "flags:");
+		if (!flags || !(strtoul(flags + 6, NULL, 8) & O_CLOEXEC))
+			found = fd;
+	}
+	closedir(d);
+	return found;
+}
+
+void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_args *a)
+{
+	struct trace_nest *n = t->nest;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT, reason = STRBUF_INIT;
+	struct nest_info *i;
+	unsigned id;
+	size_t k;
+	int r;
+
+	if (n)
+		n->last_exec = 0;
+	if (!n || pid == n->top) {
+		if (n)
+			program_reset(n);
+		return;	/* the job's own programs: the job is the outer entry */
+	}
+	id = nest_units_exec(n->units, pid);
+	n->last_exec = id;
+	if (!id) {
+		program_reset(n);
+		return;
+	}
+	ALLOC_GROW(n->info, id, n->alloc_info);
+	while (n->nr_info < id) {
+		i = &n->info[n->nr_info++];
+		memset(i, 0, sizeof(*i));
+		for (k = 0; k < 3; k++)
+			strbuf_init(&i->out[k], 0);
+		strmap_init(&i->obs_index);
+		strmap_init(&i->written);
+	}
+	i = &n->info[id - 1];
+	i->argv0 = xstrdup(a->argv0 && *a->argv0 ? a->argv0 : "?");
+	i->root = pid;
+	i->open = true;
+	i->start = now_s();
+	add_field(i, "exe", a->exe);
+	for (k = 0; k < n->nr_program; k++)
+		add_field(i, "program", n->program[k]);
+	if (n->program_bad || !n->nr_program) {
+		program_reset(n);
+		nest_units_refuse_unit(n->units, id, "its program cannot be read");
+		return;
+	}
+	program_reset(n);
+	for (k = 0; k < a->nr_argv; k++)
+		add_field(i, "argv", a->argv[k]);
+	for (k = 0; k < a->nr_env; k++)
+		add_field(i, "env", a->env[k]);
+	add_field(i, "cwd", a->cwd ? a->cwd : "");
+	if (a->fexec) {
+		nest_units_refuse_unit(n->units, id, "execveat with an fd and no path (fexecve)");
+		return;
+	}
+	if (a->incomplete) {
+		nest_units_refuse_unit(n->units, id, "its argv or environment cannot be read");
+		return;
+	}
+	/* the facts of this exec alone (a reason found before would stay) */
+	nest_exec_facts_release(&n->facts);
+	nest_exec_facts_init(&n->facts);
+	r = nest_exec_facts_read(pid, &n->facts, &err);
+	if (r < 0) {
+		nest_units_refuse_unit(n->units, id, r == -ENOENT ? "its exec was not seen"
+					   : "its process cannot be read at exec");
+		return;
+	}
+	for (k = 0; k < n->facts.nr; k++)
+		add_field(i, n->facts.names[k], n->facts.values[k].buf);
+	if (n->facts.refused.len) {
+		nest_units_refuse_unit(n->units, id, n->facts.refused.buf);
+		return;
+	}
+	r = nest_exec_files_sharers(pid, n->init > 0 ? n->init : pid, &reason, &err);
+	if (r < 0) {
+		nest_units_refuse_unit(n->units, id, "its process tree cannot be walked at exec");
+		return;
+	}
+	if (reason.len) {
+		nest_units_refuse_unit(n->units, id, reason.buf);
+		return;
+	}
+	r = inherited_fd(pid);
+	if (r) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "holds an inherited fd %d", r);
+		nest_units_refuse_unit(n->units, id, why);
+		return;
+	}
+	/* the pipes of its stdin and outputs */
+	for (k = 0; k < 3; k++) {
+		if (n->facts.fd[k].kind != NEST_FD_PIPE)
+			continue;
+		i->pipe[k] = true;
+		i->pipe_dev[k] = n->facts.fd[k].dev;
+		i->pipe_ino[k] = n->facts.fd[k].ino;
+	}
+	if (n->facts.fd[0].kind == NEST_FD_FILE) {
+		/* read from its offset on: its content is an observation */
+		_cleanup_strbuf_ struct strbuf link = STRBUF_INIT, target = STRBUF_INIT;
+
+		strbuf_addf(&link, "/proc/%d/fd/0", (int)pid);
+		if (trace_readlink(link.buf, &target) < 0 || target.buf[0] != '/') {
+			nest_units_refuse_unit(n->units, id, "fd0 is a file it cannot name");
+			return;
+		}
+		trace_nest_observe(t, pid, TRACE_CONTENT, target.buf, NULL, false);
+	}
+}
+
+void trace_nest_exec_reset(struct trace *t)
+{
+	if (t->nest)
+		program_reset(t->nest);
+}
+
+/* The units an observation or an output of @pid goes to: open, not refused. */
+static size_t recipients(struct trace_nest *n, pid_t pid, unsigned *out, size_t max)
+{
+	const unsigned *ids;
+	size_t nr = nest_units_stack(n->units, pid, &ids), k, m = 0;
+
+	for (k = 0; k < nr && m < max; k++)
+		if (ids[k] <= n->nr_info && n->info[ids[k] - 1].open &&
+		    !nest_units_refused(n->units, ids[k]))
+			out[m++] = ids[k];
+	return m;
+}
+
+#define NEST_MAX_STACK 256
+
+/* Add @o (copied) to unit @i unless it has (kind, path) already. */
+static void unit_add_obs(struct nest_info *i, const struct trace_obs *o)
+{
+	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
+	struct trace_obs *c;
+
+	strbuf_addch(&key, (char)('a' + (int)o->kind));
+	strbuf_addstr(&key, o->path);
+	if (strmap_get(&i->obs_index, key.buf, key.len) != -1)
+		return;
+	strmap_put(&i->obs_index, key.buf, key.len, (long)i->nr_obs);
+	ALLOC_GROW(i->obs, i->nr_obs + 1, i->alloc_obs);
+	c = &i->obs[i->nr_obs++];
+	*c = *o;
+	c->path = xstrdup(o->path);
+	c->value = o->value ? xstrdup(o->value) : NULL;
+}
+
+/* Whether every recipient has (kind, path) already: nothing to read. */
+static bool all_have(struct trace_nest *n, const unsigned *ids, size_t nr,
+		     enum trace_obs_kind kind, const char *path)
+{
+	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
+	size_t k;
+
+	strbuf_addch(&key, (char)('a' + (int)kind));
+	strbuf_addstr(&key, path);
+	for (k = 0; k < nr; k++)
+		if (strmap_get(&n->info[ids[k] - 1].obs_index, key.buf, key.len) == -1)
+			return false;
+	return true;
+}
+
+/*
+ * Whether @path, or a directory above it, is one unit @i wrote: then what
+ * it sees there is its own doing, not a precondition (as a job's own
+ * state is not, §3).
+ */
+static bool own_state(const struct nest_info *i, const char *path)
+{
+	size_t len = strlen(path);
+
+	if (!i->written.nr)
+		return false;
+	while (len > 1) {
+		if (strmap_get(&i->written, path, len) != -1)
+			return true;
+		while (len > 1 && path[len - 1] != '/')
+			len--;
+		if (len > 1)
+			len--;	/* the slash */
+	}
+	return false;
+}
+
+static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open_mode)
+{
+	struct trace_nest *n = t->nest;
+	_cleanup_strbuf_ struct strbuf view = STRBUF_INIT;
+	unsigned ids[NEST_MAX_STACK];
+	size_t nr, k;
+	int r;
+
+	if (!n || pid <= 0 || !o->path ||
+	    (o->path[0] != '/' && o->kind != TRACE_HOSTFACT))
+		return;
+	nr = recipients(n, pid, ids, NEST_MAX_STACK);
+	if (!nr || all_have(n, ids, nr, o->kind, o->path))
+		return;
+	/* their times mean nothing (trace.h, struct trace_obs) */
+	if (path_has_prefix_component(o->path, "/proc") ||
+	    path_has_prefix_component(o->path, "/sys"))
+		o->times = false;
+	trace_view_path(pid, o->path, &view);
+	switch (o->kind) {
+	case TRACE_CONTENT:
+		r = hash_view_file(pid, o->path, &o->hash, &o->st);
+		if (r == -EINVAL)	/* not a regular file: its stat */
+			o->kind = TRACE_STAT;
+		else if (r < 0)
+			goto cannot;
+		o->hashed = r == 0;
+		break;
+	case TRACE_STAT:
+	case TRACE_SYMLINK:
+		if (lstat(view.buf, &o->st) < 0)
+			goto cannot;
+		break;
+	case TRACE_LISTING:
+		if (lstat(view.buf, &o->st) < 0 ||
+		    dirlist_hash_at(AT_FDCWD, view.buf, &o->hash, &o->nr_entries) < 0)
+			goto cannot;
+		o->hashed = true;
+		break;
+	case TRACE_OUTPUT:
+		if (lstat(view.buf, &o->st) < 0)
+			memset(&o->st, 0, sizeof(o->st));
+		else if (!S_ISREG(o->st.st_mode))
+			goto cannot;
+		/* what creating it gives, read through the caller's root */
+		{
+			char *path = o->path;
+
+			o->path = view.buf;
+			o->create = trace_output_creation(pid, view.buf, open_mode, o);
+			o->path = path;
+		}
+		break;
+	case TRACE_ABSENT:
+	case TRACE_HOSTFACT:	/* the value is given */
+		break;
+	case TRACE_XATTRS:
+		/* NEEDSWORK: not observed per unit yet: refused (§13.6) */
+		goto cannot;
+	}
+	for (k = 0; k < nr; k++)
+		if (!o->path || o->kind == TRACE_HOSTFACT ||
+		    !own_state(&n->info[ids[k] - 1], o->path))
+			unit_add_obs(&n->info[ids[k] - 1], o);
+	return;
+cannot:
+	for (k = 0; k < nr; k++)
+		nest_units_refuse_unit(n->units, ids[k], "an observation that cannot be read again");
+}
+
+void trace_nest_observe(struct trace *t, pid_t pid, enum trace_obs_kind kind,
+			const char *path, const char *value, bool times)
+{
+	struct trace_obs o;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = kind;
+	o.path = (char *)path;
+	o.value = (char *)value;
+	o.times = times;
+	o.syscall = "";
+	observe(t, pid, &o, 0);
+}
+
+void trace_nest_observe_output(struct trace *t, pid_t pid, const char *path, mode_t open_mode)
+{
+	struct trace_obs o;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = TRACE_OUTPUT;
+	o.path = (char *)path;
+	o.syscall = "";
+	observe(t, pid, &o, open_mode);
+}
+
+void trace_nest_output(struct trace *t, pid_t pid, int fd, const void *buf, size_t len)
+{
+	struct trace_nest *n = t->nest;
+	unsigned ids[NEST_MAX_STACK];
+	size_t nr, k;
+
+	if (!n || !len)
+		return;
+	nr = recipients(n, pid, ids, NEST_MAX_STACK);
+	for (k = 0; k < nr; k++) {
+		struct nest_info *i = &n->info[ids[k] - 1];
+
+		/* fd1 and fd2 one pipe: one stream, in order */
+		if (same_pipe(pid, fd, i, 1))
+			strbuf_add(&i->out[1], buf, len);
+		else if (same_pipe(pid, fd, i, 2))
+			strbuf_add(&i->out[2], buf, len);
+	}
+}
+
+/* Refuse the units enclosing @pid that had @pid's fd @fd as one of their
+ * fds @first..@last (a pipe) at their exec. */
+static void refuse_by_pipe(struct trace *t, pid_t pid, int fd, int first, int last,
+			   const char *reason)
+{
+	struct trace_nest *n = t->nest;
+	unsigned ids[NEST_MAX_STACK];
+	size_t nr, k;
+	int j;
+
+	if (!n)
+		return;
+	nr = recipients(n, pid, ids, NEST_MAX_STACK);
+	for (k = 0; k < nr; k++)
+		for (j = first; j <= last; j++)
+			if (same_pipe(pid, fd, &n->info[ids[k] - 1], j)) {
+				nest_units_refuse_unit(n->units, ids[k], reason);
+				break;
+			}
+}
+
+void trace_nest_refuse_output(struct trace *t, pid_t pid, int fd, const char *reason)
+{
+	refuse_by_pipe(t, pid, fd, 0, 2, reason);
+}
+
+void trace_nest_access(struct trace *t, pid_t pid, enum nest_access kind,
+		       const char *path)
+{
+	struct trace_nest *n = t->nest;
+	unsigned ids[NEST_MAX_STACK];
+	size_t nr, k;
+
+	if (!n || pid <= 0 || !path || path[0] != '/')
+		return;
+	nest_units_access(n->units, pid, kind, path);
+	if (kind != NEST_WRITE)
+		return;
+	nr = recipients(n, pid, ids, NEST_MAX_STACK);
+	for (k = 0; k < nr; k++)
+		strmap_add(&n->info[ids[k] - 1].written, path);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Unit @end, not refused: its record to the runner. */
+static void unit_store(struct trace *t, const struct nest_unit_end *end, struct nest_info *i)
+{
+	struct trace_nest *n = t->nest;
+	struct trace_unit u;
+	const char **written = xcalloc(end->nr_accesses + 1, sizeof(*written));
+	size_t k, nr_written = 0, w;
+
+	for (k = 0; k < end->nr_accesses; k++) {
+		enum nest_access kind;
+		const char *path = nest_units_access_at(n->units, end->id, k, &kind);
+
+		if (kind == NEST_WRITE)
+			written[nr_written++] = path;
+	}
+	qsort(written, nr_written, sizeof(*written), cmp_str);
+	/* one of each */
+	for (k = w = 0; k < nr_written; k++)
+		if (!w || strcmp(written[w - 1], written[k]))
+			written[w++] = written[k];
+	memset(&u, 0, sizeof(u));
+	u.id = end->id;
+	u.parent = end->parent;
+	u.argv0 = i->argv0;
+	u.names = (const char *const *)i->names;
+	u.values = (const char *const *)i->values;
+	u.nr_fields = i->nr_fields;
+	u.obs = i->obs;
+	u.nr_obs = i->nr_obs;
+	for (k = 1; k < 3; k++) {
+		u.out[k] = i->out[k].buf;
+		u.out_len[k] = i->out[k].len;
+	}
+	u.exit_code = i->exit_code;
+	u.duration_s = now_s() - i->start;
+	u.written = written;
+	u.nr_written = w;
+	u.root_fd = n->root_fd;
+	t->cfg.unit_done(t->cfg.unit_ctx, &u);
+	free(written);
+}
+
+/* Units that ended: counted, stored, and said with -vv. */
+static void collect_ended(struct trace *t)
+{
+	struct trace_nest *n = t->nest;
+	struct nest_unit_end end;
+
+	while (nest_units_next_ended(n->units, &end)) {
+		struct nest_info *i = end.id <= n->nr_info ? &n->info[end.id - 1] : NULL;
+		const char *argv0 = i && i->argv0 ? i->argv0 : "?";
+		const char *refused = end.refused;
+
+		if (i && i->skipped) {
+			/* counted at its exec; its entry is the one replayed */
+			i->open = false;
+			info_release(i);
+			continue;
+		}
+		if (!refused && i && !i->exited)
+			refused = "its end was not seen";
+		if (!refused && n->root_fd < 0)
+			refused = "the view's root cannot be held";
+		if (refused) {
+			n->nr_refused++;
+			debug("nested: unit %u (%s, pid %d) refused: %s", end.id, argv0,
+			      (int)end.root, refused);
+		} else {
+			n->nr_run++;
+			debug("nested: unit %u (%s, pid %d) ran: exit %d, %zu view paths, %zu observations",
+			      end.id, argv0, (int)end.root, i->exit_code, end.nr_accesses, i->nr_obs);
+			if (t->cfg.unit_done)
+				unit_store(t, &end, i);
+		}
+		if (i) {
+			i->open = false;
+			info_release(i);
+		}
+	}
+}
+
+void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code)
+{
+	struct trace_nest *n = t->nest;
+	size_t k;
+
+	if (!n)
+		return;
+	nest_redirect_forget(pid);
+	/* the units rooted at it end with this code */
+	for (k = 0; k < n->nr_info; k++)
+		if (n->info[k].open && n->info[k].root == pid) {
+			n->info[k].exit_code = code & 0xff;
+			n->info[k].exited = true;
+		}
+	if (group) {
+		long tgid = status_number(pid, "Tgid");
+		_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
+		DIR *d;
+		struct dirent *e;
+
+		if (tgid <= 0)
+			tgid = pid;
+		for (k = 0; k < n->nr_info; k++)
+			if (n->info[k].open && n->info[k].root == (pid_t)tgid) {
+				n->info[k].exit_code = code & 0xff;
+				n->info[k].exited = true;
+			}
+		/* the other threads end with it: theirs first, the leader last */
+		strbuf_addf(&dir, "/proc/%ld/task", tgid);
+		d = opendir(dir.buf);
+		while (d && (e = readdir(d))) {
+			pid_t tid = (pid_t)atoi(e->d_name);
+
+			if (tid > 0 && tid != (pid_t)tgid)
+				nest_units_exit(n->units, tid);
+		}
+		if (d)
+			closedir(d);
+		nest_units_exit(n->units, (pid_t)tgid);
+	}
+	nest_units_exit(n->units, pid);
+	collect_ended(t);
+}
+
+/* Whether the pid @target (in the job's namespace) is @pid's own process. */
+static bool is_self(pid_t pid, long target)
+{
+	long nstgid = status_number(pid, "NStgid");
+
+	return target > 0 && nstgid > 0 && target == nstgid;
+}
+
+void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
+{
+	struct trace_nest *n = t->nest;
+	const char *dup_reason = "duplicates its output fd";
+	long fd = (long)(int)a[0];
+
+	if (!n)
+		return;
+	switch (nr) {
+	case SYS_dup:
+		if (fd == 1 || fd == 2)
+			nest_units_refuse(n->units, pid, dup_reason);
+		break;
+	case SYS_dup2:
+	case SYS_dup3:
+		if ((fd == 1 || fd == 2) && (int)a[1] != 1 && (int)a[1] != 2 &&
+		    (int)a[1] != (int)fd)
+			nest_units_refuse(n->units, pid, dup_reason);
+		break;
+	case SYS_fcntl:
+		if (fd != 1 && fd != 2)
+			break;
+		if ((int)a[1] == F_DUPFD || (int)a[1] == F_DUPFD_CLOEXEC)
+			nest_units_refuse(n->units, pid, dup_reason);
+		else if ((int)a[1] == F_SETFL && (a[2] & O_NONBLOCK))
+			nest_units_refuse(n->units, pid, "makes its output non-blocking");
+		break;
+	case SYS_prctl:
+		if ((int)a[0] == PR_SET_CHILD_SUBREAPER)
+			nest_units_refuse_open(n->units, "a child subreaper (prctl)");
+		break;
+	case SYS_kill:
+	case SYS_tkill:
+	case SYS_rt_sigqueueinfo:
+		/* a signal to itself (raise, abort, the replayer) or a probe */
+		if (!a[1] || is_self(pid, (long)(int)a[0]))
+			break;
+		nest_units_refuse_open(n->units, "a signal between processes");
+		break;
+	case SYS_tgkill:
+	case SYS_rt_tgsigqueueinfo:
+		if (!a[2] || is_self(pid, (long)(int)a[0]))
+			break;
+		nest_units_refuse_open(n->units, "a signal between processes");
+		break;
+	case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv:
+	case SYS_preadv2:
+		/* stdin read: its bytes are in no key when it is a pipe */
+		trace_nest_refuse_stdin(t, pid, (int)a[0]);
+		break;
+	case SYS_pidfd_send_signal:
+		if (a[1])
+			nest_units_refuse_open(n->units, "a signal sent through a pidfd");
+		break;
+	default:
+		break;
+	}
+}
+
+/* The caller of a skipped unit's exec, for replay_pre(). */
+struct pre_ctx {
+	struct trace *t;
+	pid_t pid;
+	bool failed;
+};
+
+/* A host fact uname(2) gives now, by name ("uname.release"); NULL if none. */
+static const char *uname_field(const struct utsname *u, const char *name)
+{
+	if (!strcmp(name, "uname.sysname"))
+		return u->sysname;
+	if (!strcmp(name, "uname.release"))
+		return u->release;
+	if (!strcmp(name, "uname.version"))
+		return u->version;
+	if (!strcmp(name, "uname.machine"))
+		return u->machine;
+	if (!strcmp(name, "uname.domainname"))
+		return u->domainname;
+	return NULL;
+}
+
+/*
+ * A precondition of the entry that hit, replayed as the observation the
+ * unit's processes would have made of it, through the tracer's own walk
+ * and records (DESIGN §13.5): the outer job records it when it is host
+ * state, each unit around the skipped one records it as its own, with
+ * the value it has now (which the lookup just found to hold).
+ */
+static void replay_pre(void *arg, enum trace_obs_kind kind, const char *path, bool times)
+{
+	struct pre_ctx *p = arg;
+	struct trace *t = p->t;
+	struct walk w = { .t = t, .pid = p->pid, .sc = "execve" };
+	struct res r = RES_INIT;
+
+	if (kind == TRACE_HOSTFACT) {
+		struct utsname u;
+		const char *v = uname(&u) == 0 ? uname_field(&u, path) : NULL;
+		struct trace_obs *o;
+
+		if (!v) {
+			p->failed = true;
+			return;
+		}
+		o = trace_obs_add(t, TRACE_HOSTFACT, path, "uname", NULL);
+		if (o)
+			o->value = xstrdup(v);
+		trace_nest_observe(t, p->pid, TRACE_HOSTFACT, path, v, false);
+		return;
+	}
+	if (kind == TRACE_XATTRS || path[0] != '/') {
+		p->failed = true;
+		return;
+	}
+	trace_walk_path(&w, "/", path, &r);
+	if (r.status == RES_FAILED) {
+		p->failed = true;
+	} else if (r.status == RES_FOUND) {
+		mode_t m = r.st.st_mode;
+
+		if (kind == TRACE_LISTING && S_ISDIR(m)) {
+			trace_record_found(t, &r, TRACE_LISTING, w.sc);
+			trace_nest_observe(t, p->pid, TRACE_LISTING, r.path.buf, NULL, false);
+		} else if (S_ISLNK(m)) {
+			_cleanup_strbuf_ struct strbuf view = STRBUF_INIT, target = STRBUF_INIT;
+
+			trace_record_found(t, &r, TRACE_SYMLINK, w.sc);
+			trace_view_path(p->pid, r.path.buf, &view);
+			if (trace_readlink(view.buf, &target) < 0)
+				p->failed = true;
+			else
+				trace_nest_observe(t, p->pid, TRACE_SYMLINK, r.path.buf,
+						   target.buf, false);
+		} else if (kind == TRACE_CONTENT && S_ISREG(m)) {
+			trace_record_found(t, &r, TRACE_CONTENT, w.sc);
+			trace_nest_observe(t, p->pid, TRACE_CONTENT, r.path.buf, NULL, false);
+		} else {
+			if (times)
+				trace_record_stat_times(t, &r, w.sc, true, true);
+			else
+				trace_record_found(t, &r, TRACE_STAT, w.sc);
+			trace_nest_observe(t, p->pid, TRACE_STAT, r.path.buf, NULL,
+					   times && S_ISREG(m));
+		}
+	}
+	/* (a missing path: the walk recorded its absence) */
+	if (r.path.len)
+		trace_nest_access(t, p->pid, kind == TRACE_LISTING ? NEST_LIST : NEST_READ,
+				  r.path.buf);
+	trace_res_release(&r);
+}
+
+static void hit_release(struct trace_unit_hit *hit)
+{
+	size_t k;
+
+	for (k = 0; k < 3; k++)
+		strbuf_release(&hit->out[k]);
+	for (k = 0; k < hit->nr_written; k++)
+		free(hit->written[k]);
+	free(hit->written);
+	free(hit->entry);
+}
+
+int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *req,
+		    pid_t pid)
+{
+	struct trace_nest *n = t->nest;
+	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+	struct trace_unit_hit hit;
+	struct trace_unit u;
+	struct pre_ctx pre;
+	struct nest_chunk chunks[2];
+	struct nest_replay rep;
+	struct nest_info *i;
+	char root[64];
+	unsigned id;
+	int root_fd, r, memfd;
+	size_t k;
+
+	if (!n || !t->cfg.unit_skip || !(id = n->last_exec) ||
+	    nest_units_refused(n->units, id))
+		return 0;
+	i = &n->info[id - 1];
+	memset(&u, 0, sizeof(u));
+	u.id = id;
+	u.argv0 = i->argv0;
+	u.names = (const char *const *)i->names;
+	u.values = (const char *const *)i->values;
+	u.nr_fields = i->nr_fields;
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return 0;
+	memset(&hit, 0, sizeof(hit));
+	for (k = 0; k < 3; k++)
+		strbuf_init(&hit.out[k], 0);
+	u.root_fd = root_fd;
+	pre.t = t;
+	pre.pid = pid;
+	pre.failed = false;
+	hit.pre = replay_pre;
+	hit.pre_arg = &pre;
+	r = t->cfg.unit_skip(t->cfg.unit_ctx, &u, root_fd, &hit);
+	if (r != 0 && pre.failed)
+		trace_taint(t, "nested: a skipped unit's precondition cannot be observed (%s)",
+			    i->argv0);
+	close(root_fd);
+	if (r == 0)
+		goto out;
+	if (r < 0) {
+		trace_taint(t, "nested: a unit's entry could not be applied (%s)", i->argv0);
+		r = 0;
+		goto out;
+	}
+	/* applied: what it changed is written by the unit, for every
+	 * enclosing unit and the tracer's caches (§13.4) */
+	for (k = 0; k < hit.nr_written; k++) {
+		trace_nest_access(t, pid, NEST_WRITE, hit.written[k]);
+		trace_forget_resolutions(t, hit.written[k]);
+		trace_forget_seen_path(t, hit.written[k]);
+	}
+	memset(&rep, 0, sizeof(rep));
+	rep.code = hit.exit_code;
+	rep.chunks = chunks;
+	for (k = 1; k < 3; k++)
+		if (hit.out[k].len) {
+			chunks[rep.nr_chunks].fd = (int)k;
+			chunks[rep.nr_chunks].buf = hit.out[k].buf;
+			chunks[rep.nr_chunks++].len = hit.out[k].len;
+		}
+	memfd = nest_replay_memfd(&rep, &err);
+	if (memfd < 0) {
+		trace_taint(t, "nested: cannot build the replayer of %s: %s", i->argv0, err.buf);
+		goto out;
+	}
+	r = nest_exec_redirect(listener, req, memfd, 0, &err);
+	close(memfd);
+	if (r == -EAGAIN) {
+		/* not answered: the program runs over what was applied */
+		trace_taint(t, "nested: an exec redirect failed after its unit was applied (%s): %s",
+			    i->argv0, err.buf);
+		r = 0;
+		goto out;
+	}
+	if (r == -ESRCH) {
+		/* nothing to answer */
+		trace_taint(t, "nested: an exec redirect failed (%s): the call went away",
+			    i->argv0);
+		r = -1;
+		goto out;
+	}
+	if (r < 0) {
+		/* answered, not redirected */
+		trace_taint(t, "nested: an exec redirect failed (%s): %s", i->argv0,
+			    err.len ? err.buf : strerror(-r));
+		r = 1;
+		goto out;
+	}
+	i->skipped = true;
+	n->nr_skipped++;
+	n->saved += hit.duration_s;
+	debug("nested: unit %u (%s, pid %d) skipped: entry %s", id, i->argv0, (int)pid,
+	      hit.entry ? hit.entry : "?");
+	r = 1;
+out:
+	hit_release(&hit);
+	return r;
+}
+
+void trace_nest_refuse_stdin(struct trace *t, pid_t pid, int fd)
+{
+	refuse_by_pipe(t, pid, fd, 0, 0, "reads a pipe on stdin");
+}
+
+void trace_nest_finish(struct trace *t)
+{
+	struct trace_nest *n = t->nest;
+
+	if (!n)
+		return;
+	nest_units_refuse_open(n->units, "its end was not seen");
+	nest_units_end_open(n->units);
+	collect_ended(t);
+	if (pc_verbose >= 1)
+		info("nested: %llu units run, %llu skipped, %llu refused, %.1f s saved",
+		     n->nr_run, n->nr_skipped, n->nr_refused, n->saved);
+}
+
+void trace_nest_counts(const struct trace *t, struct trace_counts *out)
+{
+	if (!t->nest)
+		return;
+	out->units_run = t->nest->nr_run;
+	out->units_skipped = t->nest->nr_skipped;
+	out->units_refused = t->nest->nr_refused;
+	out->saved_s = t->nest->saved;
+}
