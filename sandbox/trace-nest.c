@@ -449,7 +449,8 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 		_cleanup_strbuf_ struct strbuf link = STRBUF_INIT, target = STRBUF_INIT;
 
 		strbuf_addf(&link, "/proc/%d/fd/0", (int)pid);
-		if (trace_readlink(link.buf, &target) < 0 || target.buf[0] != '/') {
+		if (trace_readlink(link.buf, &target) < 0 || target.buf[0] != '/' ||
+		    (target.len >= 10 && !strcmp(target.buf + target.len - 10, " (deleted)"))) {
 			nest_units_refuse_unit(n->units, id, "fd0 is a file it cannot name");
 			return;
 		}
