@@ -1540,7 +1540,8 @@ static void on_notification(struct call *c)
 		break;
 	case SYS_write:
 	case SYS_writev:
-		if (t->nest && ((int)a[0] == 1 || (int)a[0] == 2))
+		if (t->nest && ((int)a[0] == 1 || (int)a[0] == 2 ||
+				(int)a[0] >= TRACE_NEST_SAVED_FD))
 			nest_write(c, (int)a[0], a[1], a[2], nr == SYS_writev);
 		else if (t->nest && !(int)a[0])
 			trace_nest_refuse_stdin(t, c->pid, 0);
@@ -1555,7 +1556,7 @@ static void on_notification(struct call *c)
 		int out = nr == SYS_sendfile ? (int)a[0] : nr == SYS_tee ? (int)a[1] : (int)a[2];
 		int in = nr == SYS_sendfile ? (int)a[1] : (int)a[0];
 
-		if (t->nest && (out == 1 || out == 2))
+		if (t->nest && (out == 1 || out == 2 || out >= TRACE_NEST_SAVED_FD))
 			trace_nest_refuse_output(t, c->pid, out,
 						 "writes its output in a way not captured");
 		if (t->nest && !in)

@@ -34,4 +34,32 @@ test_expect_success 'a unit reading what a skipped unit wrote (stdio stats it) i
 	test_cmp input mid)
 '
 
+# dash saves fd 1 with fcntl(F_DUPFD, 10) around `cmd >file`: writes
+# there are captured like fd 1's, so the script is still a unit.
+test_expect_success 'a dash script that redirects a command into a file is a unit, skipped on a rerun' '
+	mkdir dash && (cd dash &&
+	echo hello >in && echo 0 >stamp &&
+	printf "#!/bin/sh\ntr a-z A-Z <in >out\necho done\n" >j.sh &&
+	printf "#!/bin/bash\nread -r s <stamp\n./j.sh\n" >r.sh &&
+	chmod +x j.sh r.sh &&
+	"$PROCACHE" run --nested -vv -- ./r.sh >out1 2>err1 &&
+	! grep "(./j.sh, pid [0-9]*) refused" err1 &&
+	rm out && echo 1 >stamp &&
+	"$PROCACHE" run --nested -vv -- ./r.sh >out2 2>err2 &&
+	grep "(./j.sh, pid [0-9]*) skipped" err2 &&
+	test_cmp out1 out2 && echo done >expect && test_cmp expect out2 &&
+	echo HELLO >expect && test_cmp expect out)
+'
+
+# A copy of a pipe on stdin is a way to read it unseen.
+test_expect_success 'a unit reading its stdin pipe through a copy (exec 3<&0) is refused, never replayed for other bytes' '
+	mkdir copy && (cd copy &&
+	printf "#!/bin/sh\nexec 3<&0\n/usr/bin/python3 -c \"import os; print(os.read(3, 3).decode())\"\n" >reader.sh &&
+	printf "#!/bin/bash\nprintf abc | ./reader.sh\nprintf xyz | ./reader.sh\n" >run.sh &&
+	chmod +x reader.sh run.sh &&
+	"$PROCACHE" run --nested -vv -- ./run.sh >out 2>err &&
+	printf "abc\nxyz\n" >expect && test_cmp expect out &&
+	grep "(./reader.sh, pid [0-9]*) refused: reads a pipe on stdin" err)
+'
+
 test_done
