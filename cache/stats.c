@@ -29,10 +29,15 @@
  * count: the change of the store's size made by the stores and removals
  * counted in this shard (gc resets the shards to the size it measured).
  * An update takes flock(LOCK_EX) on stats/<n>.lock, reads the shard,
- * writes it anew with temp + rename and unlocks, so readers (which take
- * no lock) always see a whole file. A shard that cannot be parsed (other
- * version, damage) counts as zero and is rewritten: counters are
- * advisory, never a reason to fail a run.
+ * writes the new bytes over it in place (one pwrite from offset 0, then a
+ * truncate when it got shorter) and unlocks; readers take LOCK_SH on the
+ * same lock, so they see a whole shard. In place, not temp + rename: a
+ * rename is a journalled metadata update that cost a hit a quarter of its
+ * time here (0.4-0.8 ms of about 2 ms), and every run updates a shard. A
+ * writer killed inside its pwrite can leave a torn shard (a shard longer
+ * than a page, with many reason categories): its checksum then fails. A
+ * shard that cannot be parsed (other version, damage) counts as zero and
+ * is rewritten: counters are advisory, never a reason to fail a run.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -185,24 +190,45 @@ static int shard_parse(const struct strbuf *sb, struct shard *s)
 	return p == end ? 0 : -1;
 }
 
-static void shard_read(struct cache *c, unsigned n, struct shard *s)
+/* Parse @sb (shard @n's bytes) into @s, zeroed first. */
+static void shard_parse_any(struct cache *c, unsigned n,
+			    const struct strbuf *sb, struct shard *s)
 {
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	char name[16];
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	snprintf(name, sizeof(name), "%u", n);
-	if (strbuf_read_file_at(&sb, c->stats_fd, name, 256) <= 0)
+	if (!sb->len)
 		return;
-	r = sb.buf[0] == '{' ? shard_parse_json(&sb, s) : shard_parse(&sb, s);
+	r = sb->buf[0] == '{' ? shard_parse_json(sb, s) : shard_parse(sb, s);
 	if (r < 0) {
-		debug("ignoring damaged counter file '%s/stats/%s'", c->path, name);
+		debug("ignoring damaged counter file '%s/stats/%u'", c->path, n);
 		shard_release(s);
 	}
 }
 
-static int shard_write(struct cache *c, unsigned n, const struct shard *s)
+static int shard_lock(struct cache *c, unsigned n, int how);
+
+/*
+ * Shard @n as readers see it: under a shared lock, since writers write in
+ * place. A cache a reader cannot create the lock file in (read-only) has
+ * no writer either: read it without.
+ */
+static void shard_read(struct cache *c, unsigned n, struct shard *s)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	char name[16];
+	int lock = shard_lock(c, n, LOCK_SH);
+
+	snprintf(name, sizeof(name), "%u", n);
+	if (strbuf_read_file_at(&sb, c->stats_fd, name, 256) < 0)
+		strbuf_reset(&sb);
+	if (lock >= 0)
+		close(lock); /* unlocks */
+	shard_parse_any(c, n, &sb, s);
+}
+
+/* Write @s over the shard open on @fd (its lock held), in place. */
+static int shard_write(int fd, const struct shard *s)
 {
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
 	const uint64_t fields[] = { s->hits, s->misses, s->uncacheable,
@@ -211,7 +237,7 @@ static int shard_write(struct cache *c, unsigned n, const struct shard *s)
 		s->remote.bytes_down };
 	unsigned char b[STATS_HEADER_LEN];
 	struct pc_hash h;
-	char name[16];
+	struct stat st;
 	uint64_t bits;
 	size_t i;
 
@@ -233,11 +259,18 @@ static int shard_write(struct cache *c, unsigned n, const struct shard *s)
 	}
 	pc_hash_buffer(sb.buf, sb.len, &h);
 	strbuf_add(&sb, h.b, sizeof(h.b));
-	snprintf(name, sizeof(name), "%u", n);
-	return write_file_atomic_at(c->stats_fd, name, sb.buf, sb.len, 0644, 0);
+	ssize_t w = pwrite_full(fd, sb.buf, sb.len, 0);
+	if (w < 0)
+		return (int)w;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size > sb.len && ftruncate(fd, (off_t)sb.len) < 0)
+		return -errno;
+	return 0;
 }
 
-static int shard_lock(struct cache *c, unsigned n)
+/* The lock of shard @n taken (@how: LOCK_EX or LOCK_SH): its fd, or -errno. */
+static int shard_lock(struct cache *c, unsigned n, int how)
 {
 	char name[24];
 	int fd;
@@ -247,7 +280,7 @@ static int shard_lock(struct cache *c, unsigned n)
 		    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
-	while (flock(fd, LOCK_EX) < 0) {
+	while (flock(fd, how) < 0) {
 		if (errno != EINTR) {
 			int r = -errno;
 
@@ -262,19 +295,36 @@ static int shard_lock(struct cache *c, unsigned n)
 static void shard_update(struct cache *c, unsigned n,
 			 void (*fn)(struct shard *, const void *), const void *arg)
 {
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
 	struct shard s;
-	int lock = shard_lock(c, n);
+	char name[16];
+	int lock = shard_lock(c, n, LOCK_EX), fd, r;
 
 	if (lock < 0) {
 		debug("cannot lock counters in '%s': %s", c->path,
 		      strerror(-lock));
 		return;
 	}
-	shard_read(c, n, &s);
-	fn(&s, arg);
-	if (shard_write(c, n, &s) < 0)
-		debug("cannot write counters in '%s'", c->path);
-	shard_release(&s);
+	snprintf(name, sizeof(name), "%u", n);
+	fd = openat(c->stats_fd, name,
+		    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+	r = fd < 0 ? -errno : 0;
+	if (!r) {
+		ssize_t got = strbuf_read_fd(&sb, fd, 256);
+
+		r = got < 0 ? (int)got : 0;
+	}
+	if (!r) {
+		shard_parse_any(c, n, &sb, &s);
+		fn(&s, arg);
+		r = shard_write(fd, &s);
+		shard_release(&s);
+	}
+	if (r < 0)
+		debug("cannot write counters in '%s/stats/%s': %s", c->path,
+		      name, strerror(-r));
+	if (fd >= 0)
+		close(fd);
 	close(lock); /* unlocks */
 }
 

@@ -70,6 +70,11 @@ ssize_t pread_full(int fd, void *buf, size_t len, off_t offset)
 
 ssize_t write_full(int fd, const void *buf, size_t len)
 {
+	return pwrite_full(fd, buf, len, -1);
+}
+
+ssize_t pwrite_full(int fd, const void *buf, size_t len, off_t offset)
+{
 	const char *p = buf;
 	size_t done = 0;
 
@@ -79,8 +84,10 @@ ssize_t write_full(int fd, const void *buf, size_t len)
 		size_t want = len - done;
 		ssize_t n;
 
-		n = write(fd, p + done,
-			  want < IO_CHUNK_MAX ? want : IO_CHUNK_MAX);
+		if (want > IO_CHUNK_MAX)
+			want = IO_CHUNK_MAX;
+		n = offset < 0 ? write(fd, p + done, want) :
+				 pwrite(fd, p + done, want, offset + (off_t)done);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

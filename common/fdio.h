@@ -30,6 +30,10 @@ ssize_t pread_full(int fd, void *buf, size_t len, off_t offset);
  */
 ssize_t write_full(int fd, const void *buf, size_t len);
 
+/* As write_full(), with pwrite() at @offset (>= 0; the file offset is
+ * unused). */
+ssize_t pwrite_full(int fd, const void *buf, size_t len, off_t offset);
+
 /*
  * Copy @len bytes from the current offset of @in_fd to the current
  * offset of @out_fd, with copy_file_range() (which may share extents on

@@ -251,6 +251,21 @@ test_expect_success 'cache stats counts outcomes, reasons by category, time save
 	test "$(json_get s.json entries)" = 1
 '
 
+test_expect_success 'counters are updated in place: a shard that shrinks (stats --zero) stays whole; no temporary file' '
+	export PROCACHE_DIR="$PWD/inplace" &&
+	drv store -k argv=i >/dev/null &&
+	for i in 1 2 3 4 5 6 7 8; do
+		drv uncacheable "syscall mount $i" || return 1
+	done &&
+	"$PROCACHE" cache stats --zero &&
+	drv lookup -k argv=i >/dev/null &&
+	"$PROCACHE" cache stats --json >s.json &&
+	test "$(json_get s.json hits)" = 1 &&
+	test "$(json_get s.json uncacheable)" = 0 &&
+	find "$PROCACHE_DIR/stats" -name ".tmp*" >tmps &&
+	test ! -s tmps
+'
+
 test_expect_success 'counters of format 1 (JSON) are read and carried over; damage counts as zero' '
 	export PROCACHE_DIR="$PWD/st1" &&
 	drv store -k argv=s1 >/dev/null &&

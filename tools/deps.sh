@@ -33,7 +33,8 @@ java:default-jre-headless javac:default-jdk-headless mvn:maven node:nodejs
 npm:npm /usr/bin/rustc:rustc /usr/bin/cargo:cargo pytest-3:python3-pytest
 perl:perl ruby:ruby tclsh:tcl gfortran:gfortran cmake:cmake git:git
 sqlite3:sqlite3 xz:xz-utils zstd:zstd bzip2:bzip2 lz4:lz4 zip:zip unzip:unzip
-jq:jq bc:bc xxd:xxd file:file free:procps patch:patch"
+jq:jq bc:bc xxd:xxd file:file free:procps patch:patch
+autoreconf:autoconf automake:automake"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext
 /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin:libmaven-compiler-plugin-java

@@ -46,6 +46,32 @@ test_expect_success 'cmake + ninja: configure and build' '
 		"cmake -S src -B build -G Ninja >/dev/null && cmake --build build && ./build/h && echo ok"
 '
 
+# The GNU build system as a user of a release tarball meets it: autoreconf
+# makes configure (outside procache, like the tarball's author), then
+# ./configure runs its hundreds of probes (conftest files, compilers run
+# and removed), make builds, make check runs the test driver.
+autotools_setup() {
+	cat >configure.ac <<-\EOF &&
+	AC_INIT([hello], [1.0])
+	AM_INIT_AUTOMAKE([foreign])
+	AC_PROG_CC
+	AC_CHECK_HEADERS([stdlib.h unistd.h sys/stat.h])
+	AC_CHECK_FUNCS([strdup getline])
+	AC_CHECK_SIZEOF([long])
+	AC_CONFIG_HEADERS([config.h])
+	AC_CONFIG_FILES([Makefile])
+	AC_OUTPUT
+	EOF
+	printf "bin_PROGRAMS = hello\nhello_SOURCES = hello.c\nTESTS = hello\n" >Makefile.am &&
+	printf "#include \"config.h\"\n#include <stdio.h>\nint main(void) { printf(\"hello %%d\\\\n\", SIZEOF_LONG); return 0; }\n" >hello.c &&
+	autoreconf -i >/dev/null 2>&1
+}
+test_expect_success 'autotools: ./configure, make, make check' '
+	rw_need autoreconf automake make gcc &&
+	rw_case autotools autotools_setup "echo \"int z;\" >>hello.c" \
+		"./configure -q && make -s && make -s check >/dev/null && ./hello"
+'
+
 test_expect_success 'ninja: a hand-written build.ninja' '
 	rw_need ninja &&
 	rw_case ninja "printf \"rule cat\n  command = cat \\\$in > \\\$out\nbuild out.txt: cat a.txt b.txt\n\" >build.ninja &&
