@@ -290,7 +290,7 @@ int nest_exec_facts_read(pid_t pid, struct nest_exec_facts *f, struct strbuf *er
 		strbuf_addf(&text, "%s", nest_fd_kind_name(d->kind));
 		if (d->kind != NEST_FD_CLOSED)
 			strbuf_addf(&text, " flags=%o", d->flags);
-		if (d->kind == NEST_FD_FILE) {
+		if (d->kind == NEST_FD_FILE && !k) {
 			/*
 			 * Which file, in the key: its content is a
 			 * precondition, but two units reading different
@@ -301,8 +301,9 @@ int nest_exec_facts_read(pid_t pid, struct nest_exec_facts *f, struct strbuf *er
 			r = fd_path(pid, k, &text);
 			if (r < 0)
 				goto fail;
-			strbuf_addf(&text, " pos=%llu", d->pos);
 		}
+		if (d->kind == NEST_FD_FILE)
+			strbuf_addf(&text, " pos=%llu", d->pos);
 		/* the names are static: the table's, or these three */
 		add_field(f, k == 0 ? "fd0" : k == 1 ? "fd1" : "fd2", text.buf, text.len);
 		switch (d->kind) {
