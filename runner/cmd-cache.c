@@ -467,6 +467,7 @@ static int cache_ls_cmd(struct cache *c, const struct sub_opts *so)
 			cJSON_AddNumberToObject(o, "size", (double)items[i].size);
 			cJSON_AddNumberToObject(o, "hits", (double)items[i].hits);
 			cJSON_AddBoolToObject(o, "corrupt", items[i].corrupt);
+			cJSON_AddBoolToObject(o, "unit", items[i].unit);
 			cJSON_AddItemToArray(arr, o);
 		}
 		print_json(arr);
@@ -477,9 +478,10 @@ static int cache_ls_cmd(struct cache *c, const struct sub_opts *so)
 
 			human_age((int64_t)now - items[i].last_use, age, sizeof(age));
 			human_size(items[i].size, size, sizeof(size));
-			printf("%s  %5s  %10s  %4" PRIu64 " hits  %s\n",
+			/* a unit of a --nested run: "unit: ARGV" */
+			printf("%s  %5s  %10s  %4" PRIu64 " hits  %s%s\n",
 			       items[i].id, age, size, items[i].hits,
-			       items[i].command);
+			       items[i].unit ? "unit: " : "", items[i].command);
 		}
 	}
 	cache_ls_free(items, nr);

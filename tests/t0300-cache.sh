@@ -373,7 +373,11 @@ test_expect_success 'a unit entry (key field unit, files copied) in ls, show, st
 	drv lookup -k unit=1 -k argv=cc -k argv=-c >/dev/null &&
 	"$PROCACHE" cache ls >ls &&
 	test $(wc -l <ls) = 2 &&
-	grep -q "^$(cat idu) .* 1 hits  cc -c$" ls &&
+	grep -q "^$(cat idu) .* 1 hits  unit: cc -c$" ls &&
+	grep -q "^$(cat idj) .* 0 hits  cc -c$" ls &&
+	"$PROCACHE" cache ls --json >ls.json &&
+	grep -q "\"unit\":[[:space:]]*true" ls.json &&
+	grep -q "\"unit\":[[:space:]]*false" ls.json &&
 	"$PROCACHE" cache show "$(cat idu)" >show &&
 	grep -q "unit" show &&
 	"$PROCACHE" cache stats --json >stats.json &&
