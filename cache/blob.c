@@ -31,9 +31,6 @@
 #include "common/xalloc.h"
 #include "common/banned.h"
 
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
 #ifndef FICLONE
 #define FICLONE _IOW(0x94, 9, int)
 #endif
@@ -204,19 +201,6 @@ fail:
 	return r;
 }
 
-int cache_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = resolve,
-	};
-	int fd, tries = 0;
-
-	do
-		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	while (fd < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < 16)));
-	return fd < 0 ? -errno : fd;
-}
 
 /*
  * Open the captured file @src for reading. In copy mode the job still
@@ -238,7 +222,7 @@ static int open_captured(const char *src, const char *path)
 
 		if (tfd < 0)
 			return -errno;
-		return cache_openat2(tfd, path + 1, flags,
+		return fd_openat2(tfd, path + 1, flags,
 				     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 				     RESOLVE_NO_MAGICLINKS);
 	}

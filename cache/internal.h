@@ -450,12 +450,6 @@ void stats_set_bytes(struct cache *c, uint64_t bytes);
 int blob_put_file(struct cache *c, const char *src, const char *path,
 		  bool copy, struct pc_hash *h, uint64_t *size,
 		  uint64_t *added, struct strbuf *err);
-/*
- * openat2(@dirfd, @path) with @flags | O_CLOEXEC and @resolve, retried on
- * EINTR and, a few times, on EAGAIN (a concurrent rename: the kernel asks
- * to retry). The fd or -errno.
- */
-int cache_openat2(int dirfd, const char *path, int flags, uint64_t resolve);
 /* The empty blob, for a stream that was not captured. */
 int blob_put_empty(struct cache *c, struct pc_hash *h, struct strbuf *err);
 /* Check a blob: present, @size bytes, and with @full hashing to @h.

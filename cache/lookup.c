@@ -33,6 +33,7 @@
 #include "cache/internal.h"
 #include "common/strmap.h"
 #include "common/cleanup.h"
+#include "common/fdio.h"
 #include "common/cpus.h"
 #include "common/die.h"
 #include "common/dirlist.h"
@@ -109,7 +110,7 @@ static struct memo *memo_get(struct lookup *l, const char *path)
  */
 static int open_in_root(int root_fd, const char *path, int flags)
 {
-	return cache_openat2(root_fd, path, flags,
+	return fd_openat2(root_fd, path, flags,
 			     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
@@ -133,7 +134,7 @@ static __attribute__((noinline)) bool view_walk_meets_proc_self(int root_fd,
 	bool ret = false;
 
 	/* Missing before any symlink (the usual case): the job's answer too. */
-	fd = cache_openat2(root_fd, path, O_PATH | O_DIRECTORY,
+	fd = fd_openat2(root_fd, path, O_PATH | O_DIRECTORY,
 			   RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
 	if (fd >= 0)
 		close(fd);	/* there now: say "cannot tell" */

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -101,5 +102,12 @@ int set_cloexec(int fd);
  * "fd = close_preserve_errno(fd);" both closes and marks it unused.
  */
 int close_preserve_errno(int fd);
+
+/*
+ * openat2(@dirfd, @path) with @flags | O_CLOEXEC and @resolve, retried on
+ * EINTR and, a few times, on EAGAIN (a concurrent rename: the kernel asks
+ * to retry). The fd or -errno.
+ */
+int fd_openat2(int dirfd, const char *path, int flags, uint64_t resolve);
 
 #endif

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
+
 #include <cjson/cJSON.h>
 
 #include "cache/cache.h"
@@ -56,17 +58,53 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * The parent directory of @path (absolute, in the view) opened beneath
+ * the view's root @root_fd, through no symlink (one there, or an
+ * absolute one resolved from procache's side, would describe a host path
+ * as the unit's: the unit is then not stored), and its last component in
+ * *@name. The fd or -errno.
+ */
+static int view_parent(int root_fd, const char *path, const char **name)
+{
+	_cleanup_free_ char *dir = NULL;
+	const char *slash = strrchr(path, '/');
+
+	*name = slash + 1;
+	dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	return fd_openat2(root_fd, dir, O_PATH | O_DIRECTORY,
+			  RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+/* lstat of @path (absolute, in the view) beneath @root_fd: 0 or -errno. */
+static int view_lstat(int root_fd, const char *path, struct stat *st)
+{
+	const char *name;
+	_cleanup_close_ int pfd = view_parent(root_fd, path, &name);
+
+	if (pfd < 0)
+		return pfd;
+	return fstatat(pfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
 /* @path (a directory of the view) and everything beneath it into @res. */
 static int add_tree(int root_fd, const char *path, struct result *res, int depth)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
+	const char *name;
 	int fd;
 
 	result_add(res, path);
 	if (depth > NEST_MAX_DEPTH)
 		return -ELOOP;
-	fd = openat(root_fd, path + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	{
+		_cleanup_close_ int pfd = view_parent(root_fd, path, &name);
+
+		if (pfd < 0)
+			return pfd;
+		fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return -errno;
 	d = fdopendir(fd);
@@ -82,7 +120,7 @@ static int add_tree(int root_fd, const char *path, struct result *res, int depth
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		sub = path_join(path, e->d_name);
-		if (fstatat(root_fd, sub + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
 		if (S_ISDIR(st.st_mode)) {
 			if ((r = add_tree(root_fd, sub, res, depth + 1)) < 0)
@@ -110,8 +148,7 @@ static int add_changes(const struct trace_unit *u, struct cache_record *rec,
 		    path_has_prefix_component(p, "/sys")) {
 			*why = "it wrote /proc or /sys";
 			r = -EPERM;
-		} else if (fstatat(u->root_fd, p + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			   S_ISDIR(st.st_mode)) {
+		} else if (view_lstat(u->root_fd, p, &st) == 0 && S_ISDIR(st.st_mode)) {
 			r = add_tree(u->root_fd, p, &res, 0);
 		} else {
 			result_add(&res, p);
@@ -130,12 +167,13 @@ static int add_changes(const struct trace_unit *u, struct cache_record *rec,
 
 		if (i && !strcmp(p, res.paths[i - 1]))
 			continue;
-		if (fstatat(u->root_fd, p + 1, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT && errno != ENOTDIR) {
+		r = view_lstat(u->root_fd, p, &st);
+		if (r < 0) {
+			if (r != -ENOENT && r != -ENOTDIR) {
 				*why = "its result cannot be read";
-				r = -errno;
 				break;
 			}
+			r = 0;
 			cache_record_add_change(rec, CHANGE_DELETE, p, 0, NULL, NULL);
 		} else if (S_ISREG(st.st_mode)) {
 			src = xasprintf("/proc/self/fd/%d%s", u->root_fd, p);
@@ -146,11 +184,13 @@ static int add_changes(const struct trace_unit *u, struct cache_record *rec,
 			timed = true;
 		} else if (S_ISLNK(st.st_mode)) {
 			char buf[PATH_MAX + 1];
-			ssize_t n = readlinkat(u->root_fd, p + 1, buf, sizeof(buf) - 1);
+			const char *name;
+			_cleanup_close_ int pfd = view_parent(u->root_fd, p, &name);
+			ssize_t n = pfd < 0 ? pfd : readlinkat(pfd, name, buf, sizeof(buf) - 1);
 
 			if (n < 0) {
 				*why = "its result cannot be read";
-				r = -errno;
+				r = pfd < 0 ? pfd : -errno;
 				break;
 			}
 			buf[n] = 0;
