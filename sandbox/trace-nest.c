@@ -788,6 +788,45 @@ static void collect_ended(struct trace *t)
 	}
 }
 
+/*
+ * The live children of @tgid's threads that made no notified call yet
+ * (a forked worker busy computing), put in @tgid's units before it is
+ * gone: reparented at its exit, they could no longer be attributed, and
+ * a unit they outlive would be stored without their work. Known, they
+ * make the unit end "a process outlived its unit", as any process it
+ * encloses does.
+ */
+static void adopt_children(struct trace_nest *n, pid_t tgid)
+{
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT, kids = STRBUF_INIT;
+	DIR *d;
+	struct dirent *e;
+
+	strbuf_addf(&dir, "/proc/%d/task", (int)tgid);
+	d = opendir(dir.buf);
+	while (d && (e = readdir(d))) {
+		_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+		char *p, *end;
+
+		if (e->d_name[0] == '.')
+			continue;
+		strbuf_addf(&path, "%s/%s/children", dir.buf, e->d_name);
+		strbuf_reset(&kids);
+		if (strbuf_read_file_at(&kids, AT_FDCWD, path.buf, 64) < 0)
+			continue;
+		for (p = kids.buf; *p; p = end) {
+			long c = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (c > 0 && !nest_units_known(n->units, (pid_t)c))
+				nest_units_proc(n->units, (pid_t)c, &tgid, 1);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
 void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code)
 {
 	struct trace_nest *n = t->nest;
@@ -796,6 +835,11 @@ void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code)
 	if (!n)
 		return;
 	nest_redirect_forget(pid);
+	{
+		long tg = status_number(pid, "Tgid");
+
+		adopt_children(n, tg > 0 ? (pid_t)tg : pid);
+	}
 	/* the units rooted at it end with this code */
 	for (k = 0; k < n->nr_info; k++)
 		if (n->info[k].open && n->info[k].root == pid) {
