@@ -35,9 +35,16 @@ static int entry_apply(struct cache *c, const struct cache_entry *e,
 		/* the attributes the path ends with: exactly these (§7) */
 		if (src->kind != CHANGE_DELETE)
 			ch[i].xattrs = &src->xattrs;
+		/*
+		 * A unit's files (applied beneath a view's root) get their
+		 * recorded times exactly: a later unit of the same run
+		 * that stats them (stdio's first read does) recorded those
+		 * times, and with fresh ones would miss after every skip
+		 * of the unit before it (DESIGN §13.4).
+		 */
 		if (src->has_times) {
-			ch[i].times = src->exact_times ? MAT_TIMES_EXACT
-						       : MAT_TIMES_FRESH;
+			ch[i].times = src->exact_times || !roots ? MAT_TIMES_EXACT
+								 : MAT_TIMES_FRESH;
 			ch[i].mtime_ns = src->mtime_ns;
 			ch[i].atime_ns = src->atime_ns;
 		}

@@ -125,6 +125,7 @@ static int add_changes(const struct trace_unit *u, struct cache_record *rec,
 		_cleanup_free_ char *src = NULL;
 		_cleanup_strbuf_ struct strbuf target = STRBUF_INIT;
 		struct stat st;
+		bool timed = false;
 
 		if (i && !strcmp(p, res.paths[i - 1]))
 			continue;
@@ -138,8 +139,10 @@ static int add_changes(const struct trace_unit *u, struct cache_record *rec,
 		} else if (S_ISREG(st.st_mode)) {
 			src = xasprintf("/proc/self/fd/%d%s", u->root_fd, p);
 			cache_record_add_change(rec, CHANGE_FILE, p, st.st_mode & 07777, src, NULL);
+			timed = true;
 		} else if (S_ISDIR(st.st_mode)) {
 			cache_record_add_change(rec, CHANGE_DIR, p, st.st_mode & 07777, NULL, NULL);
+			timed = true;
 		} else if (S_ISLNK(st.st_mode)) {
 			char buf[PATH_MAX + 1];
 			ssize_t n = readlinkat(u->root_fd, p + 1, buf, sizeof(buf) - 1);
@@ -151,10 +154,21 @@ static int add_changes(const struct trace_unit *u, struct cache_record *rec,
 			}
 			buf[n] = 0;
 			cache_record_add_change(rec, CHANGE_SYMLINK, p, 0, NULL, buf);
+			timed = true;
 		} else {
 			*why = "it left a special file";
 			r = -EPERM;
 		}
+		/*
+		 * Its times, replayed exactly (cache_entry_apply_at()): a
+		 * later unit that stats the file saw these, and must see
+		 * them again after this unit is skipped.
+		 */
+		if (timed)
+			cache_record_change_times(rec,
+				(int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+				(int64_t)st.st_atim.tv_sec * 1000000000 + st.st_atim.tv_nsec,
+				true);
 	}
 	for (i = 0; i < res.nr; i++)
 		free(res.paths[i]);

@@ -180,6 +180,30 @@ static int read_fd(pid_t pid, int fd, struct nest_fd *out)
 	return r == -ENOENT ? 0 : r;	/* closed meanwhile: the kind will do */
 }
 
+/*
+ * Append " path=PATH" (the file open on @fd of @pid, as its view names
+ * it) to @text; a file that has no name (deleted, or beyond the
+ * process's root) appends " path=?", which no later exec can match but
+ * by the same accident: the unit is then refused by its caller (the
+ * content observation of an unnamed file fails).
+ */
+static int fd_path(pid_t pid, int fd, struct strbuf *text)
+{
+	char link[64], buf[PATH_MAX + 1];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	buf[n] = '\0';
+	if (buf[0] != '/' || (n >= 10 && !strcmp(buf + n - 10, " (deleted)")))
+		strbuf_addstr(text, " path=?");
+	else
+		strbuf_addf(text, " path=%s", buf);
+	return 0;
+}
+
 int nest_exec_facts_read(pid_t pid, struct nest_exec_facts *f, struct strbuf *err)
 {
 	static const char *const status_names[] = {
@@ -266,8 +290,19 @@ int nest_exec_facts_read(pid_t pid, struct nest_exec_facts *f, struct strbuf *er
 		strbuf_addf(&text, "%s", nest_fd_kind_name(d->kind));
 		if (d->kind != NEST_FD_CLOSED)
 			strbuf_addf(&text, " flags=%o", d->flags);
-		if (d->kind == NEST_FD_FILE)
+		if (d->kind == NEST_FD_FILE) {
+			/*
+			 * Which file, in the key: its content is a
+			 * precondition, but two units reading different
+			 * files on fd 0 with the same argv (`tr <a`, `tr
+			 * <b`) must not share an entry whose precondition
+			 * only says the other file is unchanged.
+			 */
+			r = fd_path(pid, k, &text);
+			if (r < 0)
+				goto fail;
 			strbuf_addf(&text, " pos=%llu", d->pos);
+		}
 		/* the names are static: the table's, or these three */
 		add_field(f, k == 0 ? "fd0" : k == 1 ? "fd1" : "fd2", text.buf, text.len);
 		switch (d->kind) {

@@ -118,6 +118,22 @@ static int add_nested_rules(scmp_filter_ctx f)
 
 			r = add_rule(f, notify, sn, 1, &cmp);
 		}
+		/*
+		 * And every fd from TRACE_NEST_SAVED_FD up: where shells
+		 * save fds 1 and 2 around a redirection (dash, bash:
+		 * fcntl(F_DUPFD, 10)), so that a unit whose shell did so
+		 * is not refused, yet no byte written through the copy
+		 * escapes capture (trace-nest.c). A negative fd, as an
+		 * unsigned number, is above it too: EBADF, notified.
+		 */
+		if (sn >= 0 && r >= 0) {
+			struct scmp_arg_cmp cmp = {
+				.arg = outputs[i].arg, .op = SCMP_CMP_GE,
+				.datum_a = TRACE_NEST_SAVED_FD,
+			};
+
+			r = add_rule(f, notify, sn, 1, &cmp);
+		}
 	}
 	for (i = 0; i < ARRAY_SIZE(inputs) && r >= 0; i++) {
 		struct scmp_arg_cmp cmp = {

@@ -540,6 +540,13 @@ void trace_nest_output(struct trace *t, pid_t pid, int fd, const void *buf, size
 void trace_nest_refuse_output(struct trace *t, pid_t pid, int fd, const char *reason);
 /* @pid reads its fd @fd: the units whose stdin pipe that is are refused. */
 void trace_nest_refuse_stdin(struct trace *t, pid_t pid, int fd);
+/*
+ * Under --nested, writes to fds from this number up are notified as
+ * those to fds 1 and 2 are (trace-filter.c): shells save fds 1 and 2
+ * there around a redirection, and a copy of a unit's output there is
+ * then captured, not refused (trace-nest.c).
+ */
+#define TRACE_NEST_SAVED_FD 10
 /* @pid looked at (READ, LIST) or changed (WRITE) the job-view @path. */
 void trace_nest_access(struct trace *t, pid_t pid, enum nest_access kind,
 		       const char *path);

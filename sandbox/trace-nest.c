@@ -450,7 +450,8 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 		_cleanup_strbuf_ struct strbuf link = STRBUF_INIT, target = STRBUF_INIT;
 
 		strbuf_addf(&link, "/proc/%d/fd/0", (int)pid);
-		if (trace_readlink(link.buf, &target) < 0 || target.buf[0] != '/') {
+		if (trace_readlink(link.buf, &target) < 0 || target.buf[0] != '/' ||
+		    (target.len >= 10 && !strcmp(target.buf + target.len - 10, " (deleted)"))) {
 			nest_units_refuse_unit(n->units, id, "fd0 is a file it cannot name");
 			return;
 		}
@@ -830,6 +831,16 @@ static bool is_self(pid_t pid, long target)
 	return target > 0 && nstgid > 0 && target == nstgid;
 }
 
+/*
+ * Whether writes through @fd are notified (fd 1, 2, and from
+ * TRACE_NEST_SAVED_FD up): a copy of it elsewhere (3 to 9) would let a
+ * unit's output escape capture.
+ */
+static bool out_fd(long fd)
+{
+	return fd == 1 || fd == 2 || fd >= TRACE_NEST_SAVED_FD;
+}
+
 void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 {
 	struct trace_nest *n = t->nest;
@@ -838,23 +849,38 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 
 	if (!n)
 		return;
+	/*
+	 * A copy of fd 0 is a way to read it unseen (reads of fd 0 only
+	 * are notified): as a read of it. A copy of fd 1 or 2 is a way to
+	 * write it unseen, unless it lands at TRACE_NEST_SAVED_FD or above,
+	 * whose writes are notified and captured like fd 1's (a shell
+	 * saving fd 1 around `cmd >file`).
+	 */
 	switch (nr) {
 	case SYS_dup:
-		if (fd == 1 || fd == 2)
+		if (!fd)
+			trace_nest_refuse_stdin(t, pid, 0);
+		if (out_fd(fd))	/* to the lowest free number: maybe 3 */
 			nest_units_refuse(n->units, pid, dup_reason);
 		break;
 	case SYS_dup2:
 	case SYS_dup3:
-		if ((fd == 1 || fd == 2) && (int)a[1] != 1 && (int)a[1] != 2 &&
-		    (int)a[1] != (int)fd)
+		if (!fd && (int)a[1] != 0)
+			trace_nest_refuse_stdin(t, pid, 0);
+		if (out_fd(fd) && (int)a[1] > 2 && (int)a[1] < TRACE_NEST_SAVED_FD)
 			nest_units_refuse(n->units, pid, dup_reason);
 		break;
 	case SYS_fcntl:
+		if ((int)a[1] == F_DUPFD || (int)a[1] == F_DUPFD_CLOEXEC) {
+			if (!fd)
+				trace_nest_refuse_stdin(t, pid, 0);
+			else if (out_fd(fd) && (long)a[2] < TRACE_NEST_SAVED_FD)
+				nest_units_refuse(n->units, pid, dup_reason);
+			break;
+		}
 		if (fd != 1 && fd != 2)
 			break;
-		if ((int)a[1] == F_DUPFD || (int)a[1] == F_DUPFD_CLOEXEC)
-			nest_units_refuse(n->units, pid, dup_reason);
-		else if ((int)a[1] == F_SETFL && (a[2] & O_NONBLOCK))
+		if ((int)a[1] == F_SETFL && (a[2] & O_NONBLOCK))
 			nest_units_refuse(n->units, pid, "makes its output non-blocking");
 		break;
 	case SYS_prctl:

@@ -932,35 +932,92 @@ static void exec_without_preload(struct call *c, uint64_t envp)
  * execution unit (DESIGN §13.2), named by its argv[0] (@argv: the
  * caller's array).
  */
+/* Pointers and strings of an argv or envp read at once (read_strv()). */
+#define STRV_BATCH 64
+#define STRV_CHUNK 256
+
+/*
+ * Up to @max pointers of the array at @addr in @pid, into @out, without
+ * reading past the page the first one is on (the array may end right
+ * before an unmapped page): how many (at least 1), or -errno.
+ */
+static int read_ptrs(pid_t pid, uint64_t addr, uint64_t *out, size_t max)
+{
+	size_t room = (4096 - (addr & 4095)) / sizeof(*out);
+	size_t n = room ? (room < max ? room : max) : 1;
+	int r = mem_read(pid, addr, out, n * sizeof(*out));
+
+	return r < 0 ? r : (int)n;
+}
+
+/*
+ * The strings at @ptrs[0..@n) in @pid, appended to *@out: a first chunk
+ * of each in one process_vm_readv() (an exec's argv and environment are
+ * tens of strings, and a call each was most of a nested exec's cost),
+ * the rest of a longer one, or one whose chunk could not be read, by
+ * mem_read_string(). False when one cannot be read.
+ */
+static bool read_strs(pid_t pid, const uint64_t *ptrs, size_t n, char ***out,
+		      size_t *nr, size_t *alloc)
+{
+	static __thread char buf[STRV_BATCH][STRV_CHUNK];
+	struct iovec local[STRV_BATCH], remote[STRV_BATCH];
+	struct strbuf s = STRBUF_INIT;
+	size_t i, done = 0;
+	ssize_t got;
+
+	for (i = 0; i < n; i++) {
+		size_t room = 4096 - (ptrs[i] & 4095);
+
+		local[i].iov_base = buf[i];
+		local[i].iov_len = remote[i].iov_len = room < STRV_CHUNK ? room : STRV_CHUNK;
+		remote[i].iov_base = (void *)(uintptr_t)ptrs[i];
+	}
+	got = process_vm_readv(pid, local, n, remote, n, 0);
+	for (i = 0; i < n; i++) {
+		const char *nul = NULL;
+
+		if (got > 0 && (size_t)got >= done + local[i].iov_len)
+			nul = memchr(buf[i], 0, local[i].iov_len);
+		done += local[i].iov_len;
+		ALLOC_GROW(*out, *nr + 1, *alloc);
+		if (nul) {
+			(*out)[(*nr)++] = xstrndup(buf[i], (size_t)(nul - buf[i]));
+			continue;
+		}
+		if (mem_read_string(pid, ptrs[i], &s) < 0) {
+			strbuf_release(&s);
+			return false;
+		}
+		(*out)[(*nr)++] = strbuf_detach(&s, NULL);
+	}
+	return true;
+}
+
 /* The strings of the NULL-terminated array @addr in the caller; false
  * when it cannot be read whole. */
 static bool read_strv(struct call *c, uint64_t addr, char ***out, size_t *nr)
 {
-	struct strbuf s = STRBUF_INIT;
-	size_t alloc = 0;
-	uint64_t i, p;
-	bool ok = true;
+	uint64_t ptrs[STRV_BATCH];
+	size_t alloc = 0, i = 0;
 
 	*out = NULL;
 	*nr = 0;
-	for (i = 0; addr && i < EXEC_MAX_ENV; i++) {
-		if (mem_read(c->pid, addr + i * sizeof(p), &p, sizeof(p)) < 0) {
-			ok = false;
-			break;
-		}
-		if (!p)
-			break;
-		if (mem_read_string(c->pid, p, &s) < 0) {
-			ok = false;
-			break;
-		}
-		ALLOC_GROW(*out, *nr + 1, alloc);
-		(*out)[(*nr)++] = strbuf_detach(&s, NULL);
+	while (addr && i < EXEC_MAX_ENV) {
+		int n = read_ptrs(c->pid, addr + i * sizeof(*ptrs), ptrs, STRV_BATCH);
+		int k;
+
+		if (n < 0)
+			return false;
+		for (k = 0; k < n && ptrs[k]; k++)
+			;
+		if (k && !read_strs(c->pid, ptrs, (size_t)k, out, nr, &alloc))
+			return false;
+		if (k < n)
+			return true;	/* its NULL */
+		i += (size_t)n;
 	}
-	if (i == EXEC_MAX_ENV)
-		ok = false;
-	strbuf_release(&s);
-	return ok;
+	return !addr;
 }
 
 static void nest_exec(struct call *c, const struct res *r, uint64_t argv, uint64_t envp,
@@ -1540,7 +1597,8 @@ static void on_notification(struct call *c)
 		break;
 	case SYS_write:
 	case SYS_writev:
-		if (t->nest && ((int)a[0] == 1 || (int)a[0] == 2))
+		if (t->nest && ((int)a[0] == 1 || (int)a[0] == 2 ||
+				(int)a[0] >= TRACE_NEST_SAVED_FD))
 			nest_write(c, (int)a[0], a[1], a[2], nr == SYS_writev);
 		else if (t->nest && !(int)a[0])
 			trace_nest_refuse_stdin(t, c->pid, 0);
@@ -1555,7 +1613,7 @@ static void on_notification(struct call *c)
 		int out = nr == SYS_sendfile ? (int)a[0] : nr == SYS_tee ? (int)a[1] : (int)a[2];
 		int in = nr == SYS_sendfile ? (int)a[1] : (int)a[0];
 
-		if (t->nest && (out == 1 || out == 2))
+		if (t->nest && (out == 1 || out == 2 || out >= TRACE_NEST_SAVED_FD))
 			trace_nest_refuse_output(t, c->pid, out,
 						 "writes its output in a way not captured");
 		if (t->nest && !in)
