@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+test_description='procache run --nested (DESIGN §13): false-hit probes at the unit level; each job runs on a fresh cache, then again after one change, against what a bare run gives'
+. "$(dirname "$0")/lib.sh"
+
+# Each script reads ./stamp with a builtin (no unit): bumping it makes the
+# whole job miss, so its units are looked up one by one.
+nested() {
+	"$PROCACHE" run --nested -vv -- ./r.sh 2>err.$1 >out.$1
+}
+
+test_expect_success 'a unit sees its environment, argv and cwd in its key' '
+	mkdir keys && (cd keys &&
+	mkdir a b && echo AA >a/f && echo BB >b/f && echo x >v &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	export FOO=$(cat v)
+	sh -c "echo \$FOO"
+	sh -c "echo \$0" "$(cat v)"
+	(cd a && cat f); (cd b && cat f)
+	EOF
+	chmod +x r.sh && echo 0 >stamp &&
+	nested 1 && printf "x\nx\nAA\nBB\n" >expect && test_cmp expect out.1 &&
+	echo y >v && echo 1 >stamp &&
+	nested 2 && printf "y\ny\nAA\nBB\n" >expect && test_cmp expect out.2)
+'
+
+test_expect_success 'a unit misses when its interpreter, a symlinked executable or a data symlink changes' '
+	mkdir interp && (cd interp &&
+	printf "#!/bin/sh\necho interp-A\n" >ip && chmod +x ip &&
+	printf "#!./ip\n" >s.sh && chmod +x s.sh &&
+	ln -s /bin/echo tool && echo aa >a && echo bb >b && ln -s a link &&
+	printf "#!/bin/bash\nread -r s <stamp\n./s.sh\n./tool hi\ncat link\n" >r.sh &&
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	printf "#!/bin/sh\necho interp-B\n" >ip &&
+	ln -sfn /usr/bin/printf tool && ln -sfn b link && echo 1 >stamp &&
+	nested 2 && printf "interp-B\nhibb\n" >expect && test_cmp expect out.2)
+'
+
+test_expect_success 'a listing a sibling grew and a path a sibling created are seen' '
+	mkdir grow && (cd grow && mkdir d &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	ls d; touch d/y; ls d
+	sh -c "test -e d/z && echo z || echo noz"; sh -c "touch d/z"
+	sh -c "test -e d/z && echo z || echo noz"
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	printf "y\nnoz\nz\n" >expect && test_cmp expect out.1 &&
+	rm -rf d && mkdir d && echo 1 >stamp && nested 2 &&
+	test_cmp expect out.2 && grep "nested: 0 units run" err.2)
+'
+
+test_expect_success 'fd 0 a file at different offsets, /dev/null: each its own entry' '
+	mkdir off && (cd off && printf "l1\nl2\n" >f &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	wc -c <f; { read -r x; wc -c; } <f; wc -c </dev/null
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	printf "6\n3\n0\n" >expect && test_cmp expect out.1 &&
+	echo 1 >stamp && nested 2 && test_cmp expect out.2 &&
+	grep "nested: 0 units run, 3 skipped" err.2)
+'
+
+test_expect_success 'a skipped unit whose host input then changes: the whole job misses' '
+	mkdir comp && (cd comp && echo A >in1 && echo B >in2 &&
+	printf "#!/bin/bash\nread -r s <stamp\ncat in1\nsh -c \"cat in2\"\n" >r.sh &&
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	echo 1 >stamp && nested 2 && grep "nested: 0 units run, 2 skipped" err.2 &&
+	echo C >in2 && nested 3 && printf "A\nC\n" >expect && test_cmp expect out.3 &&
+	grep "^procache: miss" err.3)
+'
+
+test_expect_success 'a skipped outer unit whose inner units ran last time' '
+	mkdir inner && (cd inner && echo a >a && echo b >b &&
+	printf "#!/bin/bash\nread -r s <stamp\nsh -c \"cat a; sh -c \\\\\"cat b\\\\\"\"\n" >r.sh &&
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	echo B >b && echo 1 >stamp && nested 2 &&
+	echo 2 >stamp && nested 3 && printf "a\nB\n" >expect && test_cmp expect out.3 &&
+	grep "(sh, pid [0-9]*) skipped" err.3)
+'
+
+# Bug: a process the unit forked that made no notified call before the
+# unit's root exited is unknown to nest_units, so end_unit() does not see
+# it outlive the unit; the unit is stored and replayed without the
+# child's work (sandbox/nest-units.c end_unit(), sandbox/trace-nest.c
+# trace_nest_exit()).
+test_expect_failure 'a unit whose forked child outlives it is never replayed' '
+	mkdir outlive && (cd outlive &&
+	# the child makes no notified call before the unit ends: a builtin loop
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	sh -c "(i=0; while [ \$i -lt 100000 ]; do i=\$((i+1)); done; echo late >>late.txt) & echo early"
+	sleep 1
+	cat late.txt
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	printf "early\nlate\n" >expect && test_cmp expect out.1 &&
+	rm late.txt && echo 1 >stamp && nested 2 && test_cmp expect out.2)
+'
+
+# Bug: a skipped unit leaves the offset of the fd-0 file description it
+# shares with its parent where it was at the exec; a real run moves it.
+# The unit's result does not hold its end offset.
+test_expect_failure 'a skipped unit moves the offset of its stdin file as its run did' '
+	mkdir stdinoff && (cd stdinoff && printf "l1\nl2\n" >f &&
+	printf "#!/bin/bash\nread -r s <stamp\n{ head -c 2 >/dev/null; wc -c; } <f\n" >r.sh &&
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	echo 1 >stamp && nested 2 && echo 4 >expect && test_cmp expect out.2)
+'
+
+# Bug: a skipped unit's files are applied with the times of their
+# recording (t0452), older than what a run gives now: make then sees
+# g.o older than prog and does not relink a stale prog.
+test_expect_failure 'make relinks after a skipped compile, as after a run' '
+	mkdir mt && (cd mt &&
+	printf "#!/bin/bash\nmake -s\ncat prog\n" >r.sh && chmod +x r.sh &&
+	printf "prog: g.o\n\tcat g.o >prog\ng.o: g.c\n\tcp g.c g.o\n" >Makefile &&
+	echo v1 >g.c && touch -d @1700000000 g.c && nested 1 &&
+	sleep 1 && echo v2 >g.c && nested 2 &&
+	sleep 1 && echo v1 >g.c && touch -d @1700000000 g.c && rm g.o && nested 3 &&
+	echo v1 >expect && test_cmp expect out.3)
+'
+
+test_done
