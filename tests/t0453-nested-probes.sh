@@ -102,12 +102,12 @@ test_expect_failure 'a unit whose forked child outlives it is never replayed' '
 	    os._exit(0)
 	print(\"early\")
 	"
-	sleep 2.5
+	sleep 2.5 3</dev/null
 	cat late.txt
 	EOF
 	chmod +x r.sh && echo 0 >stamp && nested 1 &&
 	printf "early\nlate\n" >expect && test_cmp expect out.1 &&
-	rm late.txt && echo 1 >stamp && nested 2 && test_cmp expect out.2)
+	rm late.txt && echo 1 >stamp && { nested 2 || :; } && test_cmp expect out.2)
 '
 
 # Bug: a skipped unit leaves the offset of the fd-0 file description it
