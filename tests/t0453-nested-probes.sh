@@ -183,4 +183,16 @@ test_expect_failure 'a skipped ln makes a hard link' '
 	test_cmp expect out.2)
 '
 
+# Bug: a unit whose fd 0 is a regular file open for writing (<>f) writes
+# it through fd 0 or a copy of it (>&0), naming no path: the change is
+# not in its result, and the skipped unit leaves f empty. nest-exec.c
+# takes fd 0 for an input whatever its flags.
+test_expect_failure 'a unit writing the file on its fd 0 (<>f) is never replayed without the write' '
+	mkdir rw && (cd rw &&
+	printf "#!/bin/bash\nread -r s <stamp\nrm -f f; : >f\nsh -c \"echo viadup >&0\" <>f\ncat f\n" >r.sh &&
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	echo viadup >expect && test_cmp expect out.1 &&
+	echo 1 >stamp && nested 2 && test_cmp expect out.2)
+'
+
 test_done
