@@ -210,4 +210,15 @@ test_expect_failure 'a skipped mv moves the bytes its source has now' '
 	echo y >expect && test_cmp expect c)
 '
 
+# The same cause: a skipped `ln h h2` writes h2, and h itself, with the
+# bytes h had when it was recorded.
+test_expect_failure 'a skipped ln leaves the bytes of its source as they are now' '
+	mkdir lnsrc && (cd lnsrc &&
+	printf "#!/bin/bash\nread -r s <stamp\nrm -f h2\nln h h2\nread -r v <h2; echo \"h2: \$v\"\n" >r.sh &&
+	chmod +x r.sh && echo x >h && echo 0 >stamp && nested 1 &&
+	echo y >h && echo 1 >stamp && nested 2 &&
+	echo y >expect && test_cmp expect h &&
+	echo "h2: y" >expect && test_cmp expect out.2)
+'
+
 test_done
