@@ -10,14 +10,19 @@
  * score adjustment, and fds 0-2. Pending signals are inherited too: one
  * pending refuses the unit (its delivery depends on timing).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/kcmp.h>
 
 #include "common/cleanup.h"
 #include "common/fdio.h"
@@ -204,6 +209,43 @@ static int fd_path(pid_t pid, int fd, struct strbuf *text)
 	return 0;
 }
 
+/*
+ * Whether @ppid holds the open file description of @pid's fd 0 (@d): a
+ * shell's `{ head -n1; wc; } <f` gives each command the description it
+ * reads from, whose offset a skipped unit would not move. kcmp against
+ * each of @ppid's fds on the same file; true when it cannot be told.
+ */
+static bool shares_file(pid_t pid, pid_t ppid, const struct nest_fd *d)
+{
+	char path[64];
+	DIR *dir;
+	struct dirent *e;
+	bool shared = false;
+
+	if (ppid <= 0)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)ppid);
+	dir = opendir(path);
+	if (!dir)
+		return errno != ENOENT;
+	while (!shared && (e = readdir(dir))) {
+		char fdp[384];
+		struct stat st;
+		int fd = atoi(e->d_name);
+		long c;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(fdp, sizeof(fdp), "%s/%s", path, e->d_name);
+		if (stat(fdp, &st) < 0 || st.st_dev != d->dev || st.st_ino != d->ino)
+			continue;
+		c = syscall(SYS_kcmp, pid, ppid, KCMP_FILE, 0, fd);
+		shared = c <= 0;	/* the same description, or unknown */
+	}
+	closedir(dir);
+	return shared;
+}
+
 int nest_exec_facts_read(pid_t pid, struct nest_exec_facts *f, struct strbuf *err)
 {
 	static const char *const status_names[] = {
@@ -318,12 +360,18 @@ int nest_exec_facts_read(pid_t pid, struct nest_exec_facts *f, struct strbuf *er
 			/* NEEDSWORK: its bytes are output and a change (§13.3) */
 			if (k)
 				refuse(f, "is a regular file", k);
+			/* written through fd 0 (<>f, >&0), naming no path:
+			 * the change would not be in its result */
+			else if ((d->flags & O_ACCMODE) != O_RDONLY)
+				refuse(f, "is a file open for writing", k);
 			break;
 		case NEST_FD_OTHER:
 			refuse(f, "is a terminal, socket, device or directory", k);
 			break;
 		}
 	}
+	if (f->fd[0].kind == NEST_FD_FILE && shares_file(pid, f->ppid, &f->fd[0]))
+		refuse(f, "is a file its parent reads on (a shared offset)", 0);
 	return 0;
 fail:
 	if (r == -ENOENT || r == -ESRCH)
