@@ -175,6 +175,15 @@ static int add_changes(const struct trace_unit *u, struct cache_record *rec,
 			}
 			r = 0;
 			cache_record_add_change(rec, CHANGE_DELETE, p, 0, NULL, NULL);
+		} else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+			/*
+			 * Stored by copy and applied as a new file, it would
+			 * lose its other names: a skipped `ln f g` would
+			 * leave two files, an in-place write through one name
+			 * would not reach the other.
+			 */
+			*why = "a file with more than one name (a hard link)";
+			r = -EPERM;
 		} else if (S_ISREG(st.st_mode)) {
 			src = xasprintf("/proc/self/fd/%d%s", u->root_fd, p);
 			cache_record_add_change(rec, CHANGE_FILE, p, st.st_mode & 07777, src, NULL);

@@ -541,6 +541,15 @@ void trace_nest_refuse_output(struct trace *t, pid_t pid, int fd, const char *re
 /* @pid reads its fd @fd: the units whose stdin pipe that is are refused. */
 void trace_nest_refuse_stdin(struct trace *t, pid_t pid, int fd);
 /*
+ * @pid renames or hard-links @path (the source, a view path; NULL when
+ * it cannot be told): the units around it for which @path is not their
+ * own state are refused. Their
+ * result would hold the file as it was when recorded, though they never
+ * read it (rename and link show no bytes): a skip would write stale
+ * bytes where a run moves the current ones.
+ */
+void trace_nest_moved(struct trace *t, pid_t pid, const char *path);
+/*
  * Under --nested, writes to fds from this number up are notified as
  * those to fds 1 and 2 are (trace-filter.c): shells save fds 1 and 2
  * there around a redirection, and a copy of a unit's output there is

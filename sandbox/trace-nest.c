@@ -685,6 +685,21 @@ void trace_nest_refuse_output(struct trace *t, pid_t pid, int fd, const char *re
 	refuse_by_pipe(t, pid, fd, 0, 2, reason);
 }
 
+void trace_nest_moved(struct trace *t, pid_t pid, const char *path)
+{
+	struct trace_nest *n = t->nest;
+	unsigned ids[NEST_MAX_STACK];
+	size_t nr, k;
+
+	if (!n || pid <= 0)
+		return;
+	nr = recipients(n, pid, ids, NEST_MAX_STACK);
+	for (k = 0; k < nr; k++)
+		if (!path || path[0] != '/' || !own_state(&n->info[ids[k] - 1], path))
+			nest_units_refuse_unit(n->units, ids[k],
+					       "moves or links a file it did not write");
+}
+
 void trace_nest_access(struct trace *t, pid_t pid, enum nest_access kind,
 		       const char *path)
 {

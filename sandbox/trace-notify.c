@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "common/die.h"
+#include "common/path.h"
 #include "common/xalloc.h"
 #include "common/xattr.h"
 #include "sandbox/syscalls.h"
@@ -746,6 +747,30 @@ static void on_create(struct call *c, int dirfd, uint64_t addr)
  * the next build. A source the job wrote gets a fresh time on a hit
  * (DESIGN.md §7), and so does its new name.
  */
+/*
+ * Under --nested, the source of a rename or link, named as the call
+ * names it (before the walk marks it written, which makes it the unit's
+ * own): trace_nest_moved(). A path not read, or not absolute, refuses
+ * the units around the caller; so does one whose spelling (`..`, a
+ * symlink) is not how the unit wrote it: at worst a needless refusal.
+ */
+static void nest_moved(struct call *c, int dirfd, uint64_t addr)
+{
+	struct strbuf name = STRBUF_INIT, base = STRBUF_INIT;
+	char *abs = NULL;
+
+	if (read_path(c, addr, &name) && name.len) {
+		if (name.buf[0] == '/')
+			abs = xstrdup(name.buf);
+		else if (trace_dirfd_path(c->pid, dirfd, &base) == 0 && base.buf[0] == '/')
+			abs = path_join(base.buf, name.buf);
+	}
+	trace_nest_moved(c->t, c->pid, abs);
+	free(abs);
+	strbuf_release(&name);
+	strbuf_release(&base);
+}
+
 static void on_link(struct call *c, int olddirfd, uint64_t oldpath, bool follow,
 		    bool empty_ok, int newdirfd, uint64_t newpath)
 {
@@ -754,6 +779,8 @@ static void on_link(struct call *c, int olddirfd, uint64_t oldpath, bool follow,
 	bool times_kept = false;
 
 	c->copy_up = true;
+	if (c->t->nest)
+		nest_moved(c, olddirfd, oldpath);
 	if (resolve_arg(c, olddirfd, oldpath, follow, empty_ok, 0, 'C', &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
 		record_copy_up(c, &r);
@@ -1317,6 +1344,8 @@ static void on_rename(struct call *c, int olddirfd, __u64 oldpath, int newdirfd,
 {
 	struct strbuf from = STRBUF_INIT, to = STRBUF_INIT;
 
+	if (c->t->nest)
+		nest_moved(c, olddirfd, oldpath);
 	c->copy_up = true; /* a host file renamed keeps its attributes */
 	on_removal(c, olddirfd, oldpath, &from);
 	c->create = CREATE_NEW;

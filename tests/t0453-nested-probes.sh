@@ -173,14 +173,16 @@ test_expect_failure 'a skipped unit'"'"'s in-place write reaches a hard link and
 	test_cmp expect out.2)
 '
 
-# Bug: a skipped `ln f g` materializes g as a copy of f (the unit's files
-# are stored by copy), not as a second name of f.
-test_expect_failure 'a skipped ln makes a hard link' '
+# A skipped `ln f g` would materialize g as a copy of f (a unit's files
+# are stored by copy): a unit linking a file it did not write is refused
+# (trace_nest_moved()), and one leaving a file with two names is not
+# stored (runner/nest.c).
+test_expect_success 'ln makes a hard link on every run: never replayed as a copy' '
 	mkdir ln && (cd ln &&
 	printf "#!/bin/bash\nread -r s <stamp\nrm -f f g; echo x >f\nln f g\n[ f -ef g ] && echo linked || echo separate\n" >r.sh &&
 	chmod +x r.sh && echo 0 >stamp && nested 1 &&
 	echo linked >expect && test_cmp expect out.1 &&
-	echo 1 >stamp && nested 2 && grep "(ln, pid [0-9]*) skipped" err.2 &&
+	echo 1 >stamp && nested 2 && ! grep "(ln, pid [0-9]*) skipped" err.2 &&
 	test_cmp expect out.2)
 '
 
@@ -196,12 +198,12 @@ test_expect_success 'a unit writing the file on its fd 0 (<>f) is never replayed
 	echo 1 >stamp && nested 2 && test_cmp expect out.2)
 '
 
-# Bug: a unit's stat that showed no times (rename, link, chmod name a
-# path) is stored with neither the mtime nor the bytes (runner/nest.c),
-# yet those calls put the file into the unit's result as it is: a
-# skipped `mv a b` writes b with the bytes a had when it was recorded,
-# and a skipped `mv b a` puts them back over the user's file.
-test_expect_failure 'a skipped mv moves the bytes its source has now' '
+# A rename or link shows the source's bytes to no one, yet puts the file
+# into the unit's result as it was: a skipped `mv a b` would write b
+# with the bytes a had when recorded, and a skipped `mv b a` put them
+# back over the user's file. A unit moving or linking a file it did not
+# write is refused (trace_nest_moved()).
+test_expect_success 'mv moves the bytes its source has now' '
 	mkdir mv && (cd mv &&
 	printf "#!/bin/bash\nread -r s <stamp\nmv c d\nread -r v <d; echo \"d: \$v\"\nmv d c\n" >r.sh &&
 	chmod +x r.sh && echo x >c && echo 0 >stamp && nested 1 &&
@@ -211,9 +213,9 @@ test_expect_failure 'a skipped mv moves the bytes its source has now' '
 	echo y >expect && test_cmp expect c)
 '
 
-# The same cause: a skipped `ln h h2` writes h2, and h itself, with the
-# bytes h had when it was recorded.
-test_expect_failure 'a skipped ln leaves the bytes of its source as they are now' '
+# The same cause: a skipped `ln h h2` would write h2, and h itself, with
+# the bytes h had when it was recorded.
+test_expect_success 'ln leaves the bytes of its source as they are now' '
 	mkdir lnsrc && (cd lnsrc &&
 	printf "#!/bin/bash\nread -r s <stamp\nrm -f h2\nln h h2\nread -r v <h2; echo \"h2: \$v\"\n" >r.sh &&
 	chmod +x r.sh && echo x >h && echo 0 >stamp && nested 1 &&
