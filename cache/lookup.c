@@ -386,9 +386,12 @@ static int hash_small_fd(int fd, off_t size, struct pc_hash *out)
 
 /*
  * The content hash of the regular file @path (whose lstat is in @m) into
- * the memo, once. On the host through the stat cache. Beneath a root its
- * bytes are hashed: view files change within a run, and a rewrite that
- * keeps size and times would get an old hash from a stat-keyed cache.
+ * the memo, once. On the host through the stat cache; beneath a root
+ * through it too, keyed by the fstat of the file opened: the cache keys
+ * on (dev, ino, mode, size, mtime, ctime) and trusts only files whose
+ * times are two seconds old, and a view file rewritten in place, even
+ * with its size and mtime kept, has a new ctime (the overlay shows a
+ * lower file's own inode number, with its own device).
  */
 static __attribute__((noinline)) void memo_hash_view(struct lookup *l,
 						      struct memo *m,
@@ -417,8 +420,17 @@ static __attribute__((noinline)) void memo_hash_view(struct lookup *l,
 	else if (!S_ISREG(st.st_mode) || st.st_dev != m->st.st_dev ||
 		 st.st_ino != m->st.st_ino)
 		m->hash_err = -ESTALE;
-	else
+	else if (statcache_get(lookup_statcache(l->c), &st, &m->hash))
+		m->hash_err = 0;
+	else {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
 		m->hash_err = hash_small_fd(fd, st.st_size, &m->hash);
+		if (!m->hash_err)
+			statcache_put(lookup_statcache(l->c), &st, &m->hash,
+				      (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+	}
 	close(fd);
 }
 

@@ -264,9 +264,18 @@ static void add_field(struct nest_info *i, const char *name, const char *value)
 	i->values[i->nr_fields++] = xstrdup(value);
 }
 
-/* Hash the file the view shows at @path (absolute), not following a final
- * symlink; 0 or -errno. */
-static int hash_view_file(pid_t pid, const char *path, struct pc_hash *h, struct stat *st)
+/*
+ * Hash the file the view shows at @path (absolute), not following a final
+ * symlink; 0 or -errno. Through the run's stat-keyed hash cache when it
+ * has one (trace_config.hash_file): every process a unit runs opens libc
+ * and the loader's cache, megabytes to hash again at each exec. The cache
+ * keys on (dev, ino, size, mtime, ctime) and trusts only files whose
+ * times are two seconds old; a view file rewritten in place gets a new
+ * ctime, and the overlay shows a lower file with its own inode number
+ * (its device is the overlay's), so a hit is the same bytes.
+ */
+static int hash_view_file(struct trace *t, pid_t pid, const char *path,
+			  struct pc_hash *h, struct stat *st)
 {
 	_cleanup_strbuf_ struct strbuf view = STRBUF_INIT;
 	_cleanup_close_ int fd = -1;
@@ -280,6 +289,8 @@ static int hash_view_file(pid_t pid, const char *path, struct pc_hash *h, struct
 		return -errno;
 	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
+	if (t->cfg.hash_file && t->cfg.hash_file(t->cfg.hash_ctx, view.buf, st, h) == 0)
+		return 0;
 	r = pc_hash_fd(fd, h, NULL);
 	return r < 0 ? r : 0;
 }
@@ -294,7 +305,7 @@ void trace_nest_exec_file(struct trace *t, pid_t pid, const char *path)
 
 	if (!n || pid == n->top)
 		return;
-	if (hash_view_file(pid, path, &h, &st) < 0) {
+	if (hash_view_file(t, pid, path, &h, &st) < 0) {
 		/* two programs that cannot be read must not share a key */
 		n->program_bad = true;
 		strbuf_addf(&v, "%s:unreadable", path);
@@ -565,7 +576,7 @@ static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open
 	trace_view_path(pid, o->path, &view);
 	switch (o->kind) {
 	case TRACE_CONTENT:
-		r = hash_view_file(pid, o->path, &o->hash, &o->st);
+		r = hash_view_file(t, pid, o->path, &o->hash, &o->st);
 		if (r == -EINVAL)	/* not a regular file: its stat */
 			o->kind = TRACE_STAT;
 		else if (r < 0)
