@@ -337,8 +337,8 @@ int cache_lookup(struct cache *c, const struct cache_key *k, unsigned flags,
  * job's PID namespace, finds nothing behind one; the job its /proc/PID).
  * absent/stat/output: the parent opened beneath, fstatat(NOFOLLOW) of the
  * last component; content: that component opened O_NOFOLLOW beneath the
- * parent and its bytes hashed (never the stat cache: view files change
- * within a run, keeping size and times); listing: the directory opened
+ * parent and hashed through the stat cache keyed by its fstat (a view
+ * file rewritten in place has a new ctime); listing: the directory opened
  * beneath; symlink: readlinkat() in the parent; xattrs: through
  * /proc/self/fd/<parent fd>/<name>; hostfacts as cache_lookup(). A
  * base-relative entry (--base-dir) is never a unit's: skipped (a miss).
