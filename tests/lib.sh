@@ -184,17 +184,25 @@ test_wait_for() {
 JOB_HOLD='trap "kill \$! 2>/dev/null; exit 0" USR1; echo held >&2; sleep 60 & wait; exit 1'
 
 # job_release PID: sends SIGUSR1 to the held job of the procache process
-# PID (its shell: the descendant named sh).
+# PID (its shell: the descendant named sh). The walk is tried again for
+# up to 10 s: pgrep reads /proc while processes come and go, and on a
+# loaded machine one walk was seen to miss the shell (CI, t1070).
 job_release() {
-	local pids=$1 all="" p
-	while [ -n "$pids" ]; do
-		all="$all $pids"
-		pids=$(pgrep -d , -P "$pids")
-	done
-	for p in ${all//,/ }; do
-		if [ "$(cat /proc/$p/comm 2>/dev/null)" = sh ]; then
-			kill -USR1 "$p" && return 0
-		fi
+	local pids all p tries=0
+	while [ $tries -lt 1000 ]; do
+		pids=$1 all=""
+		while [ -n "$pids" ]; do
+			all="$all $pids"
+			pids=$(pgrep -d , -P "$pids")
+		done
+		for p in ${all//,/ }; do
+			if [ "$(cat /proc/$p/comm 2>/dev/null)" = sh ]; then
+				kill -USR1 "$p" && return 0
+			fi
+		done
+		kill -0 "$1" 2>/dev/null || break
+		tries=$((tries + 1))
+		sleep 0.01
 	done
 	echo "job_release: no held job under pid $1" >&2
 	return 1
