@@ -41,6 +41,7 @@
 #include "common/json.h"
 #include "common/path.h"
 #include "common/strbuf.h"
+#include "common/uname.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
 
@@ -471,21 +472,6 @@ static void hash_hex(struct strbuf *sb, const struct pc_hash *h)
 static int64_t st_ns(const struct timespec *ts)
 {
 	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
-}
-
-static const char *uname_field(const struct utsname *u, const char *name)
-{
-	if (!strcmp(name, "uname.sysname"))
-		return u->sysname;
-	if (!strcmp(name, "uname.release"))
-		return u->release;
-	if (!strcmp(name, "uname.version"))
-		return u->version;
-	if (!strcmp(name, "uname.machine"))
-		return u->machine;
-	if (!strcmp(name, "uname.domainname"))
-		return u->domainname;
-	return NULL;
 }
 
 /* The listing hash of the directory @path into the memo, once. */

@@ -34,6 +34,7 @@
 #include "common/hash.h"
 #include "common/path.h"
 #include "common/strbuf.h"
+#include "common/uname.h"
 #include "common/xalloc.h"
 #include "sandbox/nest-exec.h"
 #include "sandbox/nest.h"
@@ -1000,22 +1001,6 @@ struct pre_ctx {
 	pid_t pid;
 	bool failed;
 };
-
-/* A host fact uname(2) gives now, by name ("uname.release"); NULL if none. */
-static const char *uname_field(const struct utsname *u, const char *name)
-{
-	if (!strcmp(name, "uname.sysname"))
-		return u->sysname;
-	if (!strcmp(name, "uname.release"))
-		return u->release;
-	if (!strcmp(name, "uname.version"))
-		return u->version;
-	if (!strcmp(name, "uname.machine"))
-		return u->machine;
-	if (!strcmp(name, "uname.domainname"))
-		return u->domainname;
-	return NULL;
-}
 
 /*
  * A precondition of the entry that hit, replayed as the observation the
