@@ -147,11 +147,11 @@ static void build(const uint8_t *d, size_t n, const char *up, const char *low,
 			mknod(u, S_IFCHR | 0, makedev(0, 0));
 			break;
 		case 4: /* an opaque marker, right or wrong */
-			setxattr(u, marker, arg & 1 ? "y" : arg & 2 ? "n" : "yy",
+			lsetxattr(u, marker, arg & 1 ? "y" : arg & 2 ? "n" : "yy",
 				 arg & 1 ? 1 : arg & 2 ? 1 : 2, 0);
 			break;
 		case 5: /* the other marker (userxattr or not) */
-			setxattr(u, strcmp(marker, "user.overlay.opaque") ?
+			lsetxattr(u, strcmp(marker, "user.overlay.opaque") ?
 					    "user.overlay.opaque" : "trusted.overlay.opaque",
 				 "y", 1, 0);
 			break;
@@ -168,10 +168,12 @@ static void build(const uint8_t *d, size_t n, const char *up, const char *low,
 				close(fd);
 			break;
 		case 9: /* a mode */
-			fchmodat(AT_FDCWD, u, (arg * 7) & 07777, 0);
+			/* never through a symlink the input made (one to
+			 * "/" chmod'ed the host's root) */
+			fchmodat(AT_FDCWD, u, (arg * 7) & 07777, AT_SYMLINK_NOFOLLOW);
 			break;
 		case 10: /* a lower mode */
-			fchmodat(AT_FDCWD, l, (arg * 5) & 07777, 0);
+			fchmodat(AT_FDCWD, l, (arg * 5) & 07777, AT_SYMLINK_NOFOLLOW);
 			break;
 		case 11: { /* a hard link to a file made earlier */
 			char *r2 = join(dirs[arg % nr_dirs], "hl");
