@@ -104,9 +104,9 @@ static int add_tree(int root_fd, const char *path, struct result *res, int depth
 		if (pfd < 0)
 			return pfd;
 		fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;	/* before the parent's close */
 	}
-	if (fd < 0)
-		return -errno;
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
