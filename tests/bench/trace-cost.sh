@@ -52,8 +52,12 @@ for k in "${kinds[@]}"; do
 done
 : >"$BENCH_SCRATCH/f"
 for ((i = 0; i < runs; i++)); do
-	set -- $("$floor" "$n")	# floor: N calls, notified X us, plain Y us per call
-	echo "$6" >>"$BENCH_SCRATCH/f"
+	# "floor: N calls, notified X us, plain Y us per call": the round
+	# trip is X - Y, as the kinds' rows are traced - untraced.
+	set -- $("$floor" "$n")
+	[ "$4" = notified ] && [ "$7" = plain ] ||
+		{ echo "trace-cost: bn-notify-floor printed: $*" >&2; exit 1; }
+	awk -v x="$5" -v y="$8" 'BEGIN { printf "%.3f\n", x - y }' >>"$BENCH_SCRATCH/f"
 done
 read -r fm flo fhi < <(bench_stats <"$BENCH_SCRATCH/f")
 
@@ -70,7 +74,7 @@ echo "|---|---|---|---|---|"
 cat "$BENCH_SCRATCH/rows"
 echo
 printf 'The floor, `bn-notify-floor %d` (a supervisor that answers each notification at\n' "$n"
-printf 'once, with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP): **%.1f µs** a notified call (min %.1f,\n' "$fm" "$flo"
+printf 'once, with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP): **%.1f µs** a notified call above a plain one (min %.1f,\n' "$fm" "$flo"
 printf 'max %.1f, over %d runs). What a kind costs above it is procache'"'"'s own work: reading the\n' "$fhi" "$runs"
 echo "path from the job's memory, the seen set (a repeated lookup), the walk and record of"
 echo "a new one; for execve, the walk of the program and of its interpreter, read from its"
