@@ -361,14 +361,76 @@ static void interrupt(pid_t pid, struct strbuf *err)
 			    (int)pid, strerror(errno));
 }
 
+/*
+ * Wait for @pid's exec stop, with fd @fd installed: 0 at the stop, or
+ * the outcome of nest_exec_redirect() when there is none (the process
+ * let go, its hold forgotten).
+ */
+static int await_exec(pid_t pid, int fd, struct strbuf *err)
+{
+	int status, r;
+
+	for (;;) {
+		int event;
+
+		if (wait_traced(pid, &status) < 0 || WIFSIGNALED(status)) {
+			nest_redirect_forget(pid);
+			return strbuf_error(err, -ESRCH, "process %d died in its exec",
+					    (int)pid);
+		}
+		if (WIFEXITED(status)) {
+			/* its exec failed, and it exited before the interrupt */
+			nest_redirect_forget(pid);
+			return strbuf_error(err, -ECANCELED,
+					    "the exec of %d failed, then it exited %d",
+					    (int)pid, WEXITSTATUS(status));
+		}
+		event = status >> 16;
+		if (event == PTRACE_EVENT_EXEC)
+			return 0;
+		if (event == PTRACE_EVENT_STOP) {
+			/*
+			 * Back in the program without a new image: the interrupt,
+			 * or a group stop (detached, it stays stopped as it
+			 * would have; either comes after the exec's return).
+			 */
+			r = let_go_stopped(pid);
+			nest_redirect_forget(pid);
+			if (r < 0)
+				return strbuf_error(err, r, "process %d died in its exec",
+						    (int)pid);
+			if (fd < 0)
+				return -ECANCELED;
+			return strbuf_error(err, -ECANCELED,
+					    "the exec of %d failed; the replayer's fd %d "
+					    "is left open in it", (int)pid, fd);
+		}
+		/* a signal to deliver (its stop comes before the interrupt's) */
+		if (ptrace(PTRACE_CONT, pid, 0,
+			   (void *)(long)(event ? 0 : WSTOPSIG(status))) < 0) {
+			wait_traced(pid, &status);
+			nest_redirect_forget(pid);
+			return strbuf_error(err, -ESRCH, "process %d died in its exec",
+					    (int)pid);
+		}
+	}
+}
+
 int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
 		       unsigned flags, struct strbuf *err)
+{
+	return nest_exec_redirect_wait(listener, req, memfd, flags, NULL, err);
+}
+
+int nest_exec_redirect_wait(int listener, const struct seccomp_notif *req, int memfd,
+			    unsigned flags, const struct nest_redirect_wait *w,
+			    struct strbuf *err)
 {
 	struct seccomp_notif_addfd addfd = { 0 };
 	struct seccomp_notif_resp resp = { 0 };
 	pid_t pid = (pid_t)req->pid;
 	uint64_t empty = 0;
-	int pidfd, fd, status, r;
+	int pidfd, fd, r;
 
 	if (req->data.arch != AUDIT_ARCH_X86_64 ||
 	    (req->data.nr != __NR_execve && req->data.nr != __NR_execveat))
@@ -440,50 +502,13 @@ int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
 	if (!(flags & NEST_REDIRECT_KILLABLE_RECV))
 		interrupt(pid, err);
 
-	for (;;) {
-		int event;
-
-		if (wait_traced(pid, &status) < 0 || WIFSIGNALED(status)) {
-			nest_redirect_forget(pid);
-			return strbuf_error(err, -ESRCH, "process %d died in its exec",
-					    (int)pid);
-		}
-		if (WIFEXITED(status)) {
-			/* its exec failed, and it exited before the interrupt */
-			nest_redirect_forget(pid);
-			return strbuf_error(err, -ECANCELED,
-					    "the exec of %d failed, then it exited %d",
-					    (int)pid, WEXITSTATUS(status));
-		}
-		event = status >> 16;
-		if (event == PTRACE_EVENT_EXEC)
-			break;
-		if (event == PTRACE_EVENT_STOP) {
-			/*
-			 * Back in the program without a new image: the interrupt,
-			 * or a group stop (detached, it stays stopped as it
-			 * would have; either comes after the exec's return).
-			 */
-			r = let_go_stopped(pid);
-			nest_redirect_forget(pid);
-			if (r < 0)
-				return strbuf_error(err, r, "process %d died in its exec",
-						    (int)pid);
-			if (fd < 0)
-				return -ECANCELED;
-			return strbuf_error(err, -ECANCELED,
-					    "the exec of %d failed; the replayer's fd %d "
-					    "is left open in it", (int)pid, fd);
-		}
-		/* a signal to deliver (its stop comes before the interrupt's) */
-		if (ptrace(PTRACE_CONT, pid, 0,
-			   (void *)(long)(event ? 0 : WSTOPSIG(status))) < 0) {
-			wait_traced(pid, &status);
-			nest_redirect_forget(pid);
-			return strbuf_error(err, -ESRCH, "process %d died in its exec",
-					    (int)pid);
-		}
-	}
+	if (w && w->begin)
+		w->begin(w->arg);
+	r = await_exec(pid, fd, err);
+	if (w && w->end)
+		w->end(w->arg);
+	if (r < 0)
+		return r;
 
 	/*
 	 * The new image, private, before its first instruction. Another exec

@@ -90,6 +90,22 @@ int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
 		       unsigned flags, struct strbuf *err);
 
 /*
+ * nest_exec_redirect(), calling @w->begin(@w->arg) once the caller is
+ * answered and @w->end(@w->arg) once its exec is past, in this thread:
+ * the wait for the program's exec between (the bulk of the time, spent
+ * in the caller) needs no lock of the tracer's, whose other threads can
+ * answer other processes meanwhile. @w NULL: nest_exec_redirect().
+ */
+struct nest_redirect_wait {
+	void (*begin)(void *arg);
+	void (*end)(void *arg);
+	void *arg;
+};
+int nest_exec_redirect_wait(int listener, const struct seccomp_notif *req, int memfd,
+			    unsigned flags, const struct nest_redirect_wait *w,
+			    struct strbuf *err);
+
+/*
  * @flags of nest_exec_redirect(): the filter was installed with
  * SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19). The caller is then
  * interrupted before the answer, so a failed exec stops before the
