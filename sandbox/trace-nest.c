@@ -1286,7 +1286,7 @@ struct unlocked {
 	struct trace *t;
 	pid_t nest_pid;
 	double t_recv, t_lock;
-	double begin, end;	/* of the wait */
+	double begin, end, locked;	/* of the wait, the lock again */
 };
 
 static void unlock_begin(void *arg)
@@ -1308,6 +1308,7 @@ static void unlock_end(void *arg)
 
 	u->end = now_s();
 	pthread_mutex_lock(&u->t->lock);
+	u->locked = now_s();
 	u->t->nest_pid = u->nest_pid;
 	u->t->nest_t_recv = u->t_recv;
 	u->t->nest_t_lock = u->t_lock;
@@ -1404,8 +1405,9 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 			chunks[rep.nr_chunks++].len = hit.out[k].len;
 		}
 	t_redirect = now_s();
-	memfd = nest_replay_memfd(&rep, &err);
-	if (memfd < 0) {
+	/* no output: the status alone, no replayer (nest.h) */
+	memfd = rep.nr_chunks ? nest_replay_memfd(&rep, &err) : -1;
+	if (memfd < 0 && rep.nr_chunks) {
 		trace_taint(t, "nested: cannot build the replayer of %s: %s", i->argv0, err.buf);
 		goto out;
 	}
@@ -1416,11 +1418,12 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 	 */
 	i->skipped = true;
 	{
-		struct nest_redirect_wait w = { unlock_begin, unlock_end, &ul };
+		struct nest_redirect_wait w = { unlock_begin, unlock_end, &ul, rep.code };
 
 		r = nest_exec_redirect_wait(listener, req, memfd, 0, &w, &err);
 	}
-	close(memfd);
+	if (memfd >= 0)
+		close(memfd);
 	i = &n->info[id - 1];	/* another thread may have grown the table */
 	if (r == -EAGAIN) {
 		/* not answered: the program runs over what was applied */
@@ -1447,14 +1450,14 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 	n->nr_skipped++;
 	n->saved += hit.duration_s;
 	t1 = now_s();
-	i->ph[PH_WAIT] = t->nest_t_lock - t->nest_t_recv;
+	i->ph[PH_WAIT] = t->nest_t_lock - t->nest_t_recv + ul.locked - ul.end;
 	i->ph[PH_KEY] = t0 - t->nest_t_lock;
 	i->ph[PH_LOOKUP] = hit.lookup_s;
 	i->ph[PH_OUTPUT] = hit.output_s;
 	i->ph[PH_COMPOSE] = hit.compose_s;
 	i->ph[PH_APPLY] = hit.apply_s;
 	i->ph[PH_EXEC] = ul.end - ul.begin;
-	i->ph[PH_REDIRECT] = t1 - t_redirect - i->ph[PH_EXEC];
+	i->ph[PH_REDIRECT] = t1 - t_redirect - (ul.locked - ul.begin);
 	i->ph[PH_TOTAL] = t1 - t->nest_t_recv;
 	i->exec_recv = t->nest_t_recv;
 	i->entry = hit.entry;
