@@ -1026,16 +1026,15 @@ static void adopt_children(struct trace_nest *n, pid_t tgid)
 void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code)
 {
 	struct trace_nest *n = t->nest;
+	long tgid;
 	size_t k;
 
 	if (!n)
 		return;
 	nest_redirect_forget(pid);
-	{
-		long tg = status_number(pid, "Tgid");
-
-		adopt_children(n, tg > 0 ? (pid_t)tg : pid);
-	}
+	/* its process (one read of /proc: each costs tens of µs) */
+	tgid = status_number(pid, "Tgid");
+	adopt_children(n, tgid > 0 ? (pid_t)tgid : pid);
 	/* a replayer's last call */
 	for (k = 0; k < n->nr_replaying; k++)
 		if (n->info[n->replaying[k] - 1].root == pid) {
@@ -1049,7 +1048,6 @@ void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code)
 			n->info[k].exited = true;
 		}
 	if (group) {
-		long tgid = status_number(pid, "Tgid");
 		_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
 		DIR *d;
 		struct dirent *e;
