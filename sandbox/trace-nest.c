@@ -958,6 +958,11 @@ static void collect_ended(struct trace *t)
 		if (i && i->skipped) {
 			/* counted at its exec; its entry is the one replayed */
 			skipped_said(n, end.id, i);
+			for (size_t k = 0; k < n->nr_replaying; k++)
+				if (n->replaying[k] == end.id) {	/* its exit unseen */
+					n->replaying[k] = n->replaying[--n->nr_replaying];
+					break;
+				}
 			i->open = false;
 			info_release(i);
 			continue;
