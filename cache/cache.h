@@ -438,6 +438,15 @@ struct cache_change_view {
 					   NULL, empty for none */
 };
 
+/*
+ * Precondition @i (< cache_entry_nr_pre()) of @e, as its JSON names it:
+ * its kind ("content", "stat"...), its path (a host fact's name), and
+ * whether it holds an mtime. Pointers into the entry.
+ */
+size_t cache_entry_nr_pre(const struct cache_entry *e);
+void cache_entry_pre(const struct cache_entry *e, size_t i, const char **kind,
+		     const char **path, bool *mtime);
+
 size_t cache_entry_nr_changes(const struct cache_entry *e);
 /* Change @i (< cache_entry_nr_changes()), in path order. */
 void cache_entry_change(const struct cache_entry *e, size_t i,

@@ -230,6 +230,21 @@ int cache_entry_output(const struct cache_entry *e, int which,
 	return 0;
 }
 
+size_t cache_entry_nr_pre(const struct cache_entry *e)
+{
+	return e->nr_pre;
+}
+
+void cache_entry_pre(const struct cache_entry *e, size_t i, const char **kind,
+		     const char **path, bool *mtime)
+{
+	const struct precondition *p = &e->pre[i];
+
+	*kind = pre_kind_name(p->kind);
+	*path = p->path;
+	*mtime = p->kind == PRE_STAT && (p->strict || p->has_mtime);
+}
+
 size_t cache_entry_nr_changes(const struct cache_entry *e)
 {
 	return e->nr_ch;

@@ -402,6 +402,19 @@ static __attribute__((noinline)) void memo_hash_view(struct lookup *l,
 	struct stat st;
 	int dfd, fd;
 
+	/*
+	 * The stat cache first, keyed by the lstat the memo holds (the
+	 * overlay's dev and ino, the fstat of an open would give the same):
+	 * a hit is that inode with those times, whose bytes were hashed once
+	 * its times were two seconds old, so no bytes are read and no open
+	 * is needed (3 system calls of a skipped unit's lookup per content
+	 * precondition); the open below is for a miss.
+	 */
+	if (!m->lstat_err && S_ISREG(m->st.st_mode) &&
+	    statcache_get(lookup_statcache(l->c), &m->st, &m->hash)) {
+		m->hash_err = 0;
+		return;
+	}
 	dfd = view_parent(l, path, &name);
 	if (dfd < 0 || !*name) {
 		m->hash_err = dfd < 0 ? dfd : -EISDIR;

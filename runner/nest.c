@@ -36,6 +36,7 @@
 #include "runner/key.h"
 #include "runner/nest.h"
 #include "runner/record.h"
+#include "runner/util.h"
 #include "sandbox/trace.h"
 #include "common/banned.h"
 
@@ -352,36 +353,30 @@ static long fs_id(const struct trace_unit *u, const char *name)
 /*
  * Each precondition of @e to the tracer (hit->pre), as the observation
  * that stands for it: what the outer job and the units around the
- * skipped one then record (DESIGN.md §13.5). From the entry's JSON: its
- * preconditions with their kinds, paths (a host fact's name) and whether
- * a stat holds the mtime.
+ * skipped one then record (DESIGN.md §13.5): their kinds, paths (a host
+ * fact's name) and whether a stat holds the mtime.
  */
 static void replay_preconditions(const struct cache_entry *e, struct trace_unit_hit *hit)
 {
-	cJSON *js = cache_entry_json(e);
-	const cJSON *pres = cJSON_GetObjectItemCaseSensitive(js, "preconditions"), *p;
+	size_t i, nr = cache_entry_nr_pre(e);
 
-	cJSON_ArrayForEach(p, pres) {
-		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(p, "kind");
-		const cJSON *path = cJSON_GetObjectItemCaseSensitive(p, "path");
+	for (i = 0; i < nr; i++) {
+		const char *kind, *path;
 		enum trace_obs_kind k;
-		bool found = false;
+		bool mtime, found = false;
 
+		cache_entry_pre(e, i, &kind, &path, &mtime);
 		if (!path)
-			path = cJSON_GetObjectItemCaseSensitive(p, "name");
-		if (!cJSON_IsString(kind) || !cJSON_IsString(path))
 			continue;
 		for (k = TRACE_CONTENT; k <= TRACE_XATTRS && !found; k++)
-			if (!strcmp(trace_obs_kind_name(k), kind->valuestring)) {
+			if (!strcmp(trace_obs_kind_name(k), kind)) {
 				found = true;
 				break;
 			}
 		if (!found)
 			k = TRACE_XATTRS;	/* unknown: the tracer refuses it */
-		hit->pre(hit->pre_arg, k, path->valuestring,
-			 cJSON_GetObjectItemCaseSensitive(p, "mtime") != NULL);
+		hit->pre(hit->pre_arg, k, path, mtime);
 	}
-	cJSON_Delete(js);
 }
 
 /* A replayed unit's output is read whole into memory: at most this much. */
@@ -395,9 +390,13 @@ int nest_unit_skip(void *ctx, const struct trace_unit *u, int root_fd,
 	struct cache_entry *e = NULL;
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	struct mat_report rep;
+	double t = now_seconds(), t2;
 	int r, ret = 0;
 
 	r = cache_lookup_at(j->cache, root_fd, k, 0, &e, NULL, &err);
+	t2 = now_seconds();
+	hit->lookup_s = t2 - t;
+	t = t2;
 	if (r <= 0) {
 		if (r < 0)
 			debug("nested: unit %u (%s): lookup failed: %s", u->id, u->argv0, err.buf);
@@ -420,10 +419,17 @@ int nest_unit_skip(void *ctx, const struct trace_unit *u, int root_fd,
 		      err.buf);
 		goto out;
 	}
+	t2 = now_seconds();
+	hit->output_s = t2 - t;
+	t = t2;
 	replay_preconditions(e, hit);
+	t2 = now_seconds();
+	hit->compose_s = t2 - t;
+	t = t2;
 	mat_report_init(&rep);
 	r = cache_entry_apply_at(j->cache, e, root_fd, 0, &rep, &err);
 	mat_report_release(&rep);
+	hit->apply_s = now_seconds() - t;
 	/* what it changed, applied or not: the tracer's writes */
 	hit->nr_written = cache_entry_nr_changes(e);
 	hit->written = xcalloc(hit->nr_written + 1, sizeof(*hit->written));

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/kcmp.h>
@@ -282,9 +283,15 @@ static const unsigned char trampoline[] = {
 _Static_assert(sizeof(trampoline) > 16 && sizeof(trampoline) <= 24,
 	       "three words, the last one overlapping");
 
+/* The same for the @size bytes of any of the trampolines (>= 8). */
+static size_t word_offset_of(size_t i, size_t size)
+{
+	return i + 1 < (size + 7) / 8 ? 8 * i : size - 8;
+}
+
 static size_t word_offset(size_t i)
 {
-	return i + 1 < TRAMPOLINE_WORDS ? 8 * i : sizeof(trampoline) - 8;
+	return word_offset_of(i, sizeof(trampoline));
 }
 
 static int peek(pid_t pid, uint64_t addr, long *word)
@@ -354,6 +361,62 @@ static int turn_to_replayer(pid_t pid, int fd, uint64_t *empty, struct strbuf *e
 			    (int)pid, strerror(-r));
 }
 
+/*
+ * The instructions the held new image of a unit with no output runs
+ * first: exit_group(code). Nothing to replay but the status: no replayer
+ * to exec (§13.1, "No output").
+ */
+static const unsigned char exit_trampoline[] = {
+	0xbf, 0x00, 0x00, 0x00, 0x00,	/* mov $code, %edi (bytes 1-4) */
+	0xb8, 0xe7, 0x00, 0x00, 0x00,	/* mov $231 (exit_group), %eax */
+	0x0f, 0x05,			/* syscall */
+};
+
+#define EXIT_WORDS ((sizeof(exit_trampoline) + 7) / 8)
+
+/* At the exec stop of @pid: make its first instructions exit_group(@code). */
+static int turn_to_exit(pid_t pid, int code, struct strbuf *err)
+{
+	unsigned char tramp[sizeof(exit_trampoline)];
+	struct user_regs_struct regs;
+	long saved[EXIT_WORDS], word;
+	size_t i, done = 0;
+	uint32_t c = (uint32_t)code;
+	int r;
+
+	memcpy(tramp, exit_trampoline, sizeof(tramp));
+	memcpy(tramp + 1, &c, 4);	/* little-endian, as the CPU reads it */
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
+		return strbuf_error(err, -errno, "cannot read the registers of %d: %s",
+				    (int)pid, strerror(errno));
+	if (regs.cs != USER64_CS)	/* as turn_to_replayer() */
+		return strbuf_error(err, -ENOEXEC,
+				    "cannot redirect the exec of %d: its new image is not "
+				    "a 64-bit program", (int)pid);
+	for (i = 0; i < EXIT_WORDS; i++) {
+		r = peek(pid, regs.rip + word_offset_of(i, sizeof(tramp)), &saved[i]);
+		if (r < 0)
+			return strbuf_error(err, r, "cannot read the entry of %d: %s",
+					    (int)pid, strerror(-r));
+	}
+	for (; done < EXIT_WORDS; done++) {
+		memcpy(&word, tramp + word_offset_of(done, sizeof(tramp)), 8);
+		if (ptrace(PTRACE_POKEDATA, pid,
+			   (void *)(regs.rip + word_offset_of(done, sizeof(tramp))),
+			   (void *)word) < 0)
+			break;
+	}
+	if (done == EXIT_WORDS)
+		return 0;
+	r = -errno;
+	while (done--)		/* put the program back as it was */
+		ptrace(PTRACE_POKEDATA, pid,
+		       (void *)(regs.rip + word_offset_of(done, sizeof(tramp))),
+		       (void *)saved[done]);
+	return strbuf_error(err, r, "cannot set up the exit of %d: %s", (int)pid,
+			    strerror(-r));
+}
+
 static void interrupt(pid_t pid, struct strbuf *err)
 {
 	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) < 0 && errno != ESRCH)
@@ -361,14 +424,80 @@ static void interrupt(pid_t pid, struct strbuf *err)
 			    (int)pid, strerror(errno));
 }
 
+/*
+ * Wait for @pid's exec stop, with fd @fd installed: 0 at the stop, or
+ * the outcome of nest_exec_redirect() when there is none (the process
+ * let go, its hold forgotten).
+ */
+static int await_exec(pid_t pid, int fd, struct strbuf *err)
+{
+	int status, r;
+
+	for (;;) {
+		int event;
+
+		if (wait_traced(pid, &status) < 0 || WIFSIGNALED(status)) {
+			nest_redirect_forget(pid);
+			return strbuf_error(err, -ESRCH, "process %d died in its exec",
+					    (int)pid);
+		}
+		if (WIFEXITED(status)) {
+			/* its exec failed, and it exited before the interrupt */
+			nest_redirect_forget(pid);
+			return strbuf_error(err, -ECANCELED,
+					    "the exec of %d failed, then it exited %d",
+					    (int)pid, WEXITSTATUS(status));
+		}
+		event = status >> 16;
+		if (event == PTRACE_EVENT_EXEC)
+			return 0;
+		if (event == PTRACE_EVENT_STOP) {
+			/*
+			 * Back in the program without a new image: the interrupt,
+			 * or a group stop (detached, it stays stopped as it
+			 * would have; either comes after the exec's return).
+			 */
+			r = let_go_stopped(pid);
+			nest_redirect_forget(pid);
+			if (r < 0)
+				return strbuf_error(err, r, "process %d died in its exec",
+						    (int)pid);
+			if (fd < 0)
+				return -ECANCELED;
+			return strbuf_error(err, -ECANCELED,
+					    "the exec of %d failed; the replayer's fd %d "
+					    "is left open in it", (int)pid, fd);
+		}
+		/* a signal to deliver (its stop comes before the interrupt's) */
+		if (ptrace(PTRACE_CONT, pid, 0,
+			   (void *)(long)(event ? 0 : WSTOPSIG(status))) < 0) {
+			wait_traced(pid, &status);
+			nest_redirect_forget(pid);
+			return strbuf_error(err, -ESRCH, "process %d died in its exec",
+					    (int)pid);
+		}
+	}
+}
+
 int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
 		       unsigned flags, struct strbuf *err)
+{
+	return nest_exec_redirect_wait(listener, req, memfd, flags, NULL, err);
+}
+
+int nest_exec_redirect_wait(int listener, const struct seccomp_notif *req, int memfd,
+			    unsigned flags, const struct nest_redirect_wait *w,
+			    struct strbuf *err)
 {
 	struct seccomp_notif_addfd addfd = { 0 };
 	struct seccomp_notif_resp resp = { 0 };
 	pid_t pid = (pid_t)req->pid;
 	uint64_t empty = 0;
-	int pidfd, fd, status, r;
+	int pidfd, fd, r;
+	bool exit_only = memfd < 0;
+
+	if (exit_only && !w)
+		return strbuf_error(err, -EAGAIN, "no replayer and no exit code");
 
 	if (req->data.arch != AUDIT_ARCH_X86_64 ||
 	    (req->data.nr != __NR_execve && req->data.nr != __NR_execveat))
@@ -402,7 +531,7 @@ int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
 	addfd.id = req->id;
 	addfd.srcfd = (uint32_t)memfd;
 	addfd.newfd_flags = 0;
-	fd = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+	fd = exit_only ? INT_MAX : ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
 	if (fd < 0 && errno == ENOENT) {
 		let_go_running(pid);
 		nest_redirect_forget(pid);
@@ -440,50 +569,13 @@ int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
 	if (!(flags & NEST_REDIRECT_KILLABLE_RECV))
 		interrupt(pid, err);
 
-	for (;;) {
-		int event;
-
-		if (wait_traced(pid, &status) < 0 || WIFSIGNALED(status)) {
-			nest_redirect_forget(pid);
-			return strbuf_error(err, -ESRCH, "process %d died in its exec",
-					    (int)pid);
-		}
-		if (WIFEXITED(status)) {
-			/* its exec failed, and it exited before the interrupt */
-			nest_redirect_forget(pid);
-			return strbuf_error(err, -ECANCELED,
-					    "the exec of %d failed, then it exited %d",
-					    (int)pid, WEXITSTATUS(status));
-		}
-		event = status >> 16;
-		if (event == PTRACE_EVENT_EXEC)
-			break;
-		if (event == PTRACE_EVENT_STOP) {
-			/*
-			 * Back in the program without a new image: the interrupt,
-			 * or a group stop (detached, it stays stopped as it
-			 * would have; either comes after the exec's return).
-			 */
-			r = let_go_stopped(pid);
-			nest_redirect_forget(pid);
-			if (r < 0)
-				return strbuf_error(err, r, "process %d died in its exec",
-						    (int)pid);
-			if (fd < 0)
-				return -ECANCELED;
-			return strbuf_error(err, -ECANCELED,
-					    "the exec of %d failed; the replayer's fd %d "
-					    "is left open in it", (int)pid, fd);
-		}
-		/* a signal to deliver (its stop comes before the interrupt's) */
-		if (ptrace(PTRACE_CONT, pid, 0,
-			   (void *)(long)(event ? 0 : WSTOPSIG(status))) < 0) {
-			wait_traced(pid, &status);
-			nest_redirect_forget(pid);
-			return strbuf_error(err, -ESRCH, "process %d died in its exec",
-					    (int)pid);
-		}
-	}
+	if (w && w->begin)
+		w->begin(w->arg);
+	r = await_exec(pid, exit_only ? -1 : fd, err);
+	if (w && w->end)
+		w->end(w->arg);
+	if (r < 0)
+		return r;
 
 	/*
 	 * The new image, private, before its first instruction. Another exec
@@ -495,9 +587,11 @@ int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
 	else if (!own_release(pid, fd, 0))
 		r = strbuf_error(err, -EBUSY,
 				 "another exec of %d was answered while it was held", (int)pid);
+	else if (exit_only)
+		r = turn_to_exit(pid, w->exit_code, err);
 	else if ((r = turn_to_replayer(pid, fd, &empty, err)) == 0)
 		own_release(pid, fd, empty);
-	if (r < 0)
+	if (r < 0 || exit_only)	/* no execveat of a replayer to come */
 		nest_redirect_forget(pid);
 	if (let_go_stopped(pid) < 0) {
 		nest_redirect_forget(pid);

@@ -90,6 +90,30 @@ int nest_exec_redirect(int listener, const struct seccomp_notif *req, int memfd,
 		       unsigned flags, struct strbuf *err);
 
 /*
+ * nest_exec_redirect(), calling @w->begin(@w->arg) once the caller is
+ * answered and @w->end(@w->arg) once its exec is past, in this thread
+ * (either may be NULL): the wait for the program's exec between (the
+ * bulk of the time, spent in the caller) needs no lock of the tracer's,
+ * whose other threads can answer other processes meanwhile. @w NULL:
+ * nest_exec_redirect().
+ *
+ * @memfd -1 (with @w): a unit with no output, whose replay is its exit
+ * status alone. No fd is installed; at the exec stop the new image's
+ * first instructions become exit_group(@w->exit_code), and nothing of
+ * it runs: no replayer's exec, no execveat for nest_redirect_is_own().
+ * The outcomes are the same.
+ */
+struct nest_redirect_wait {
+	void (*begin)(void *arg);
+	void (*end)(void *arg);
+	void *arg;
+	int exit_code;		/* with @memfd -1 */
+};
+int nest_exec_redirect_wait(int listener, const struct seccomp_notif *req, int memfd,
+			    unsigned flags, const struct nest_redirect_wait *w,
+			    struct strbuf *err);
+
+/*
  * @flags of nest_exec_redirect(): the filter was installed with
  * SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19). The caller is then
  * interrupted before the answer, so a failed exec stops before the

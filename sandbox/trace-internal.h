@@ -146,6 +146,9 @@ struct trace {
 	 */
 	struct trace_nest *nest;
 	pid_t nest_pid;
+	/* that call's receipt and the lock taken (CLOCK_MONOTONIC, s): the
+	 * phases of a skipped unit for -vv (trace-nest.c) */
+	double nest_t_recv, nest_t_lock;
 
 	/* counts, for -vv and the benchmarks */
 	uint64_t nr_notifications, nr_records, nr_fallbacks;
@@ -522,6 +525,9 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
  * kernel loads), hashed through @pid's view; _reset() forgets them. */
 void trace_nest_exec_file(struct trace *t, pid_t pid, const char *path);
 void trace_nest_exec_reset(struct trace *t);
+/* The end of @pid's notification (under the lock): its time is a skipped
+ * unit's when @pid is one's replayer (-vv's phases). */
+void trace_nest_call_done(struct trace *t, pid_t pid);
 /*
  * @pid observed the job-view @path (@value: a symlink's target; @times:
  * a stat showed the times): an observation of every open unit enclosing

@@ -45,6 +45,29 @@
 /* Ancestors looked up at most, from a process to one already known. */
 #define NEST_MAX_DEPTH 64
 
+/*
+ * Where the supervisor's time for a skipped unit goes (-vv's line, -v's
+ * means): the wait for the tracer's lock, the key's facts (the exec's
+ * resolution, the program's and interpreters' hashes, argv and the
+ * environment, /proc), the lookup, reading the outputs, replaying the
+ * preconditions (§13.5), the apply, the redirect (memfd, seize, ADDFD,
+ * answer; at the exec stop the poke and detach), the wait for the
+ * program's exec in its caller (the tracer's lock let go meanwhile), and
+ * the replayer's notifications to its end.
+ */
+enum nest_phase {
+	PH_WAIT, PH_KEY, PH_LOOKUP, PH_OUTPUT, PH_COMPOSE, PH_APPLY, PH_REDIRECT,
+	PH_EXEC, PH_END, PH_TOTAL, NR_PHASES
+};
+
+static const char *const phase_names[NR_PHASES] = {
+	"wait", "key", "lookup", "output", "compose", "apply", "redirect", "exec", "end",
+	"total",
+};
+
+/* Skipped units whose replayer runs, whose calls are timed: at most. */
+#define NEST_MAX_REPLAYING 16
+
 /* What the tracer keeps of a unit while it runs (by id - 1). */
 struct nest_info {
 	char *argv0;
@@ -63,6 +86,9 @@ struct nest_info {
 	int exit_code;
 	bool exited;
 	bool skipped;		/* replayed from its entry: not stored again */
+	char *entry;		/* the entry replayed, for -vv */
+	double ph[NR_PHASES];	/* its phases (s), when skipped */
+	double exec_recv;	/* its exec's receipt: that call is not its end */
 	/* its key's fields */
 	char **names, **values;
 	size_t nr_fields, alloc_fields;
@@ -90,6 +116,21 @@ struct trace_nest {
 	unsigned last_exec;	/* the unit trace_nest_exec() started, 0: none */
 	unsigned long long nr_run, nr_skipped, nr_refused;
 	double saved;
+	double sum_ph[NR_PHASES];	/* over the skipped units that ended */
+	unsigned long long nr_timed;
+	unsigned replaying[NEST_MAX_REPLAYING];	/* their ids */
+	size_t nr_replaying;
+	/*
+	 * The preconditions of skipped units already replayed for the outer
+	 * job (replay_pre()), by kind, times and path, with the write
+	 * generation then; the generation of the last write of each view
+	 * path (wgen) and of the last write beneath each directory (bgen).
+	 * Each is an index into slots.
+	 */
+	struct strmap composed, wgen, bgen;
+	long *slots;
+	size_t nr_slots, alloc_slots;
+	long gen;
 };
 
 void trace_nest_setup(struct trace *t)
@@ -100,6 +141,9 @@ void trace_nest_setup(struct trace *t)
 	t->nest->units = nest_units_new();
 	t->nest->root_fd = -1;
 	nest_exec_facts_init(&t->nest->facts);
+	strmap_init(&t->nest->composed);
+	strmap_init(&t->nest->wgen);
+	strmap_init(&t->nest->bgen);
 }
 
 static void obs_release(struct trace_obs *o)
@@ -132,6 +176,8 @@ static void info_release(struct nest_info *i)
 	i->nr_obs = i->alloc_obs = 0;
 	strmap_release(&i->obs_index);
 	strmap_release(&i->written);
+	free(i->entry);
+	i->entry = NULL;
 }
 
 static void program_reset(struct trace_nest *n)
@@ -160,6 +206,10 @@ void trace_nest_release(struct trace *t)
 	program_reset(n);
 	free(n->program);
 	nest_exec_facts_release(&n->facts);
+	strmap_release(&n->composed);
+	strmap_release(&n->wgen);
+	strmap_release(&n->bgen);
+	free(n->slots);
 	if (n->root_fd >= 0)
 		close(n->root_fd);
 	free(n);
@@ -712,6 +762,69 @@ void trace_nest_moved(struct trace *t, pid_t pid, const char *path)
 					       "moves or links a file it did not write");
 }
 
+/* The slot of @key (@len bytes) in @m, 0 when new. */
+static long *slot(struct trace_nest *n, struct strmap *m, const char *key, size_t len)
+{
+	long i = strmap_put(m, key, len, (long)n->nr_slots);
+
+	if (i < 0) {
+		ALLOC_GROW(n->slots, n->nr_slots + 1, n->alloc_slots);
+		n->slots[n->nr_slots] = 0;
+		i = (long)n->nr_slots++;
+	}
+	return &n->slots[i];
+}
+
+static long peek(const struct trace_nest *n, const struct strmap *m, const char *key,
+		 size_t len)
+{
+	long i = strmap_get(m, key, len);
+
+	return i < 0 ? 0 : n->slots[i];
+}
+
+/* The length of @path's parent in its first @len bytes ("/" for "/a"). */
+static size_t parent_len(const char *path, size_t len)
+{
+	while (len > 1 && path[len - 1] != '/')
+		len--;
+	return len > 1 ? len - 1 : 1;
+}
+
+/*
+ * A write of the view path @path: a new generation, for it and for each
+ * directory above it (whose entries, and times, it may change).
+ */
+static void note_write(struct trace_nest *n, const char *path)
+{
+	size_t len = strlen(path);
+
+	*slot(n, &n->wgen, path, len) = ++n->gen;
+	while (len > 1) {
+		len = parent_len(path, len);
+		*slot(n, &n->bgen, path, len) = n->gen;
+	}
+}
+
+/*
+ * Whether nothing wrote @path, a directory above it or a path beneath it
+ * since generation @g: a walk of it would resolve as it did then.
+ */
+static bool unwritten_since(const struct trace_nest *n, const char *path, long g)
+{
+	size_t len = strlen(path);
+
+	if (peek(n, &n->bgen, path, len) > g)
+		return false;
+	for (;;) {
+		if (peek(n, &n->wgen, path, len) > g)
+			return false;
+		if (len <= 1)
+			return true;
+		len = parent_len(path, len);
+	}
+}
+
 void trace_nest_access(struct trace *t, pid_t pid, enum nest_access kind,
 		       const char *path)
 {
@@ -724,6 +837,7 @@ void trace_nest_access(struct trace *t, pid_t pid, enum nest_access kind,
 	nest_units_access(n->units, pid, kind, path);
 	if (kind != NEST_WRITE)
 		return;
+	note_write(n, path);
 	nr = recipients(n, pid, ids, NEST_MAX_STACK);
 	for (k = 0; k < nr; k++)
 		strmap_add(&n->info[ids[k] - 1].written, path);
@@ -776,6 +890,60 @@ static void unit_store(struct trace *t, const struct nest_unit_end *end, struct 
 	free(written);
 }
 
+/* The time of the call being answered (t->nest_t_recv on) to a skipped
+ * unit @id whose replayer made it; it leaves the set at its exit. */
+static void replayer_call(struct trace *t, unsigned id, bool last)
+{
+	struct trace_nest *n = t->nest;
+	struct nest_info *i = &n->info[id - 1];
+	size_t k;
+
+	if (i->exec_recv != t->nest_t_recv && t->nest_t_recv > 0)
+		i->ph[PH_END] += now_s() - t->nest_t_recv;
+	if (!last)
+		return;
+	for (k = 0; k < n->nr_replaying; k++)
+		if (n->replaying[k] == id) {
+			n->replaying[k] = n->replaying[--n->nr_replaying];
+			break;
+		}
+}
+
+void trace_nest_call_done(struct trace *t, pid_t pid)
+{
+	struct trace_nest *n = t->nest;
+	size_t k;
+
+	if (!n)
+		return;
+	for (k = 0; k < n->nr_replaying; k++)
+		if (n->info[n->replaying[k] - 1].root == pid) {
+			replayer_call(t, n->replaying[k], false);
+			return;
+		}
+}
+
+/* Skipped unit @id ended: its phases said with -vv, summed for -v. */
+static void skipped_said(struct trace_nest *n, unsigned id, struct nest_info *i)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	int k;
+
+	if (!i->entry)
+		return;	/* a redirect that failed: the run is tainted */
+	i->ph[PH_TOTAL] += i->ph[PH_END];
+	for (k = 0; k < NR_PHASES; k++)
+		n->sum_ph[k] += i->ph[k];
+	n->nr_timed++;
+	if (pc_verbose < 2)
+		return;
+	for (k = 0; k < PH_TOTAL; k++)
+		strbuf_addf(&sb, "%s%s %.2f", k ? ", " : "", phase_names[k], i->ph[k] * 1e3);
+	debug("nested: unit %u (%s, pid %d) skipped in %.2f ms: %s; entry %s", id,
+	      i->argv0 ? i->argv0 : "?", (int)i->root, i->ph[PH_TOTAL] * 1e3, sb.buf,
+	      i->entry ? i->entry : "?");
+}
+
 /* Units that ended: counted, stored, and said with -vv. */
 static void collect_ended(struct trace *t)
 {
@@ -789,6 +957,12 @@ static void collect_ended(struct trace *t)
 
 		if (i && i->skipped) {
 			/* counted at its exec; its entry is the one replayed */
+			skipped_said(n, end.id, i);
+			for (size_t k = 0; k < n->nr_replaying; k++)
+				if (n->replaying[k] == end.id) {	/* its exit unseen */
+					n->replaying[k] = n->replaying[--n->nr_replaying];
+					break;
+				}
 			i->open = false;
 			info_release(i);
 			continue;
@@ -857,16 +1031,21 @@ static void adopt_children(struct trace_nest *n, pid_t tgid)
 void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code)
 {
 	struct trace_nest *n = t->nest;
+	long tgid;
 	size_t k;
 
 	if (!n)
 		return;
 	nest_redirect_forget(pid);
-	{
-		long tg = status_number(pid, "Tgid");
-
-		adopt_children(n, tg > 0 ? (pid_t)tg : pid);
-	}
+	/* its process (one read of /proc: each costs tens of µs) */
+	tgid = status_number(pid, "Tgid");
+	adopt_children(n, tgid > 0 ? (pid_t)tgid : pid);
+	/* a replayer's last call */
+	for (k = 0; k < n->nr_replaying; k++)
+		if (n->info[n->replaying[k] - 1].root == pid) {
+			replayer_call(t, n->replaying[k], true);
+			break;
+		}
 	/* the units rooted at it end with this code */
 	for (k = 0; k < n->nr_info; k++)
 		if (n->info[k].open && n->info[k].root == pid) {
@@ -874,7 +1053,6 @@ void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code)
 			n->info[k].exited = true;
 		}
 	if (group) {
-		long tgid = status_number(pid, "Tgid");
 		_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
 		DIR *d;
 		struct dirent *e;
@@ -1000,6 +1178,7 @@ struct pre_ctx {
 	struct trace *t;
 	pid_t pid;
 	bool failed;
+	struct strbuf key;	/* scratch */
 };
 
 /*
@@ -1015,6 +1194,9 @@ static void replay_pre(void *arg, enum trace_obs_kind kind, const char *path, bo
 	struct trace *t = p->t;
 	struct walk w = { .t = t, .pid = p->pid, .sc = "execve" };
 	struct res r = RES_INIT;
+	unsigned ids[NEST_MAX_STACK];
+	long memo = -1;
+	bool failed = p->failed;
 
 	if (kind == TRACE_HOSTFACT) {
 		struct utsname u;
@@ -1034,6 +1216,26 @@ static void replay_pre(void *arg, enum trace_obs_kind kind, const char *path, bo
 	if (kind == TRACE_XATTRS || path[0] != '/') {
 		p->failed = true;
 		return;
+	}
+	/*
+	 * Replayed already, for another skipped unit, and nothing written
+	 * since along its path or beneath it: the walk would find and
+	 * record for the outer job what it did then (records are kept
+	 * once). Only when no unit around the caller is to observe it
+	 * (those read values now); its access is still every open unit's.
+	 */
+	if (!recipients(t->nest, p->pid, ids, NEST_MAX_STACK)) {
+		strbuf_reset(&p->key);
+		strbuf_addch(&p->key, (char)('a' + (int)kind));
+		strbuf_addch(&p->key, times ? 't' : '-');
+		strbuf_addstr(&p->key, path);
+		memo = strmap_get(&t->nest->composed, p->key.buf, p->key.len);
+		if (memo >= 0 && unwritten_since(t->nest, path, t->nest->slots[memo])) {
+			trace_nest_access(t, p->pid, kind == TRACE_LISTING ? NEST_LIST : NEST_READ,
+					  path);
+			return;
+		}
+		memo = -2;	/* to note */
 	}
 	trace_walk_path(&w, "/", path, &r);
 	if (r.status == RES_FAILED) {
@@ -1070,7 +1272,49 @@ static void replay_pre(void *arg, enum trace_obs_kind kind, const char *path, bo
 	if (r.path.len)
 		trace_nest_access(t, p->pid, kind == TRACE_LISTING ? NEST_LIST : NEST_READ,
 				  r.path.buf);
+	/* a walk through no symlink, every step of it notified when written */
+	if (memo == -2 && !p->failed && !failed && r.status != RES_FAILED &&
+	    !strcmp(r.path.buf, path))
+		*slot(t->nest, &t->nest->composed, p->key.buf, p->key.len) = t->nest->gen;
 	trace_res_release(&r);
+}
+
+/*
+ * The tracer's lock let go while a redirected exec happens in its caller
+ * (nest_exec_redirect_wait()): the other tracer threads answer the rest
+ * of the job meanwhile. What the tracer keeps per call is this thread's
+ * again after.
+ */
+struct unlocked {
+	struct trace *t;
+	pid_t nest_pid;
+	double t_recv, t_lock;
+	double begin, end, locked;	/* of the wait, the lock again */
+};
+
+static void unlock_begin(void *arg)
+{
+	struct unlocked *u = arg;
+
+	u->nest_pid = u->t->nest_pid;
+	u->t_recv = u->t->nest_t_recv;
+	u->t_lock = u->t->nest_t_lock;
+	u->begin = now_s();
+	pthread_mutex_unlock(&u->t->lock);
+	/* and the receiver's token, which this thread may hold */
+	trace_recv_release(u->t);
+}
+
+static void unlock_end(void *arg)
+{
+	struct unlocked *u = arg;
+
+	u->end = now_s();
+	pthread_mutex_lock(&u->t->lock);
+	u->locked = now_s();
+	u->t->nest_pid = u->nest_pid;
+	u->t->nest_t_recv = u->t_recv;
+	u->t->nest_t_lock = u->t_lock;
 }
 
 static void hit_release(struct trace_unit_hit *hit)
@@ -1100,6 +1344,8 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 	unsigned id;
 	int root_fd, r, memfd;
 	size_t k;
+	double t0 = now_s(), t1, t_redirect;
+	struct unlocked ul = { .t = t };
 
 	if (!n || !t->cfg.unit_skip || !(id = n->last_exec) ||
 	    nest_units_refused(n->units, id))
@@ -1122,13 +1368,22 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 	pre.t = t;
 	pre.pid = pid;
 	pre.failed = false;
+	strbuf_init(&pre.key, 0);
 	hit.pre = replay_pre;
 	hit.pre_arg = &pre;
+	/*
+	 * Its preconditions are replayed for the units around it, not for
+	 * itself: replayed, it is stored no more (closed meanwhile, it
+	 * receives no observation).
+	 */
+	i->open = false;
 	r = t->cfg.unit_skip(t->cfg.unit_ctx, &u, root_fd, &hit);
+	i->open = true;
 	if (r != 0 && pre.failed)
 		trace_taint(t, "nested: a skipped unit's precondition cannot be observed (%s)",
 			    i->argv0);
 	close(root_fd);
+	strbuf_release(&pre.key);
 	if (r == 0)
 		goto out;
 	if (r < 0) {
@@ -1152,13 +1407,27 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 			chunks[rep.nr_chunks].buf = hit.out[k].buf;
 			chunks[rep.nr_chunks++].len = hit.out[k].len;
 		}
-	memfd = nest_replay_memfd(&rep, &err);
-	if (memfd < 0) {
+	t_redirect = now_s();
+	/* no output: the status alone, no replayer (nest.h) */
+	memfd = rep.nr_chunks ? nest_replay_memfd(&rep, &err) : -1;
+	if (memfd < 0 && rep.nr_chunks) {
 		trace_taint(t, "nested: cannot build the replayer of %s: %s", i->argv0, err.buf);
 		goto out;
 	}
-	r = nest_exec_redirect(listener, req, memfd, 0, &err);
-	close(memfd);
+	/*
+	 * Skipped from here on: while the lock is let go, its replayer
+	 * may run and end before this thread has it again (a failure below
+	 * taints the run: nothing of it is stored either way).
+	 */
+	i->skipped = true;
+	{
+		struct nest_redirect_wait w = { unlock_begin, unlock_end, &ul, rep.code };
+
+		r = nest_exec_redirect_wait(listener, req, memfd, 0, &w, &err);
+	}
+	if (memfd >= 0)
+		close(memfd);
+	i = &n->info[id - 1];	/* another thread may have grown the table */
 	if (r == -EAGAIN) {
 		/* not answered: the program runs over what was applied */
 		trace_taint(t, "nested: an exec redirect failed after its unit was applied (%s): %s",
@@ -1183,8 +1452,21 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 	i->skipped = true;
 	n->nr_skipped++;
 	n->saved += hit.duration_s;
-	debug("nested: unit %u (%s, pid %d) skipped: entry %s", id, i->argv0, (int)pid,
-	      hit.entry ? hit.entry : "?");
+	t1 = now_s();
+	i->ph[PH_WAIT] = t->nest_t_lock - t->nest_t_recv + ul.locked - ul.end;
+	i->ph[PH_KEY] = t0 - t->nest_t_lock;
+	i->ph[PH_LOOKUP] = hit.lookup_s;
+	i->ph[PH_OUTPUT] = hit.output_s;
+	i->ph[PH_COMPOSE] = hit.compose_s;
+	i->ph[PH_APPLY] = hit.apply_s;
+	i->ph[PH_EXEC] = ul.end - ul.begin;
+	i->ph[PH_REDIRECT] = t1 - t_redirect - (ul.locked - ul.begin);
+	i->ph[PH_TOTAL] = t1 - t->nest_t_recv;
+	i->exec_recv = t->nest_t_recv;
+	i->entry = hit.entry;
+	hit.entry = NULL;
+	if (n->nr_replaying < NEST_MAX_REPLAYING)
+		n->replaying[n->nr_replaying++] = id;
 	r = 1;
 out:
 	hit_release(&hit);
@@ -1208,6 +1490,16 @@ void trace_nest_finish(struct trace *t)
 	if (pc_verbose >= 1)
 		info("nested: %llu units run, %llu skipped, %llu refused, %.1f s saved",
 		     n->nr_run, n->nr_skipped, n->nr_refused, n->saved);
+	if (pc_verbose >= 1 && n->nr_timed) {
+		_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+		int k;
+
+		for (k = 0; k < PH_TOTAL; k++)
+			strbuf_addf(&sb, "%s%s %.2f", k ? ", " : "", phase_names[k],
+				    n->sum_ph[k] * 1e3 / (double)n->nr_timed);
+		info("nested: a skipped unit took %.2f ms of the supervisor on average: %s",
+		     n->sum_ph[PH_TOTAL] * 1e3 / (double)n->nr_timed, sb.buf);
+	}
 }
 
 void trace_nest_counts(const struct trace *t, struct trace_counts *out)

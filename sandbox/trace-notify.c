@@ -1909,6 +1909,7 @@ int trace_handle(void *ctx, int fd)
 		char buf[TRACE_NOTIF_BUF];
 	} rs;
 	struct call c = { .t = t, .fd = fd, .req = &rq.req };
+	double t_recv = 0;
 	int r;
 
 	if (t->notif_sizes_bad) {
@@ -1945,6 +1946,12 @@ int trace_handle(void *ctx, int fd)
 	c.pid = (pid_t)rq.req.pid;
 	c.nr = rq.req.data.nr;
 	c.args = rq.req.data.args;
+	if (t->nest) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t_recv = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	}
 	pthread_mutex_lock(&t->lock);
 	t->nr_notifications++;
 	if ((unsigned)c.nr < ARRAY_SIZE(t->nr_by_call))
@@ -1964,10 +1971,17 @@ int trace_handle(void *ctx, int fd)
 		 */
 		trace_drain(t, false);
 		if (t->nest) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			t->nest_t_recv = t_recv;
+			t->nest_t_lock = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 			trace_nest_proc(t, c.pid);
 			t->nest_pid = c.pid;
 		}
 		on_notification(&c);
+		if (t->nest)
+			trace_nest_call_done(t, c.pid);
 		t->nest_pid = 0;
 		before_write_answer(&c);
 	}

@@ -186,6 +186,9 @@ struct trace_unit_hit {
 	char **written;		/* the view paths the apply changed */
 	size_t nr_written;
 	char *entry;		/* its id, for the log */
+	/* seconds spent by unit_skip in the lookup, reading the outputs,
+	 * replaying the preconditions (pre), applying: for -vv */
+	double lookup_s, output_s, compose_s, apply_s;
 	/*
 	 * Set by the tracer before the call: unit_skip calls it for each
 	 * precondition of the entry that hit (@path: a hostfact's name for

@@ -304,6 +304,7 @@ struct supervisor {
 	int listener;
 	const struct nest_replay *replay;
 	bool kill_held;		/* SIGKILL the caller once it is traced */
+	bool exit_only;		/* no replayer: the replay's code, at the exec stop */
 	bool redirected;
 	pid_t tid;		/* the tracer, as /proc/PID/status says */
 	long long t0;		/* when the first exec was received */
@@ -377,15 +378,23 @@ static void *supervisor_main(void *arg)
 			answer(s->listener, req.id);
 			continue;
 		}
-		memfd = nest_replay_memfd(s->replay, &s->err);
-		CHECK(memfd >= 0);
+		memfd = s->exit_only ? -1 : nest_replay_memfd(s->replay, &s->err);
+		CHECK(memfd >= 0 || s->exit_only);
 		if (s->kill_held) {
 			k.pid = (pid_t)req.pid;
 			pthread_create(&kt, NULL, killer_main, &k);
 		}
-		s->o->redirect = nest_exec_redirect(s->listener, &req, memfd,
-						     killable_recv ? NEST_REDIRECT_KILLABLE_RECV : 0,
-						     &s->err);
+		if (s->exit_only) {
+			struct nest_redirect_wait w = { NULL, NULL, NULL, s->replay->code };
+
+			s->o->redirect = nest_exec_redirect_wait(
+				s->listener, &req, -1,
+				killable_recv ? NEST_REDIRECT_KILLABLE_RECV : 0, &w, &s->err);
+		} else {
+			s->o->redirect = nest_exec_redirect(
+				s->listener, &req, memfd,
+				killable_recv ? NEST_REDIRECT_KILLABLE_RECV : 0, &s->err);
+		}
 		s->o->call_usec = now_usec() - s->t0;
 		if (s->kill_held) {
 			pthread_join(kt, NULL);
@@ -404,11 +413,13 @@ static void *supervisor_main(void *arg)
  * replay of @replay when @replay is not NULL (else every exec is answered
  * CONTINUE untouched).
  */
+static bool exit_only;	/* run_child_kill()'s supervisors: no replayer */
+
 static void run_child_kill(const struct nest_replay *replay, enum child_setup setup,
 			   const char *path, bool kill_held, struct outcome *o)
 {
 	struct supervisor s = { .replay = replay, .kill_held = kill_held, .o = o,
-				.err = STRBUF_INIT };
+				.exit_only = exit_only, .err = STRBUF_INIT };
 	int sv[2], out[2], errp[2], status;
 	pthread_t st[2];
 	int i, nr = setup == CHILD_RETRY ? 2 : 1;
@@ -540,6 +551,40 @@ TEST(test_replay_death_by_signal)
 	CHECK(!WCOREDUMP(o.status));
 	CHECK(!program_ran());
 	outcome_release(&o);
+}
+
+/*
+ * A unit with no output: no replayer, the new image exits with the code
+ * at its first instruction; plain, vfork and posix_spawn callers, and a
+ * code above 127 (the whole byte).
+ */
+TEST(test_exit_only)
+{
+	static const enum child_setup setups[] = { CHILD_PLAIN, CHILD_VFORK, CHILD_SPAWN,
+						   CHILD_EXECVEAT };
+	struct nest_replay r = { false, 7, NULL, 0 };
+	struct outcome o;
+	size_t i;
+
+	exit_only = true;
+	for (i = 0; i < ARRAY_SIZE(setups); i++) {
+		run_child(&r, setups[i], prog_path, &o);
+		CHECK_EQ_INT(o.redirect, 0);
+		CHECK_EQ_INT(o.own, 0);	/* no execveat of a replayer */
+		CHECK_EQ_INT(o.out.len, 0);
+		CHECK_EQ_INT(o.err.len, 0);
+		CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 7);
+		CHECK(!program_ran());
+		if (setups[i] != CHILD_PLAIN && setups[i] != CHILD_EXECVEAT)
+			CHECK_EQ_INT(o.parent_ok, 1);
+		outcome_release(&o);
+	}
+	r.code = 200;
+	run_child(&r, CHILD_PLAIN, prog_path, &o);
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 200);
+	CHECK(!program_ran());
+	outcome_release(&o);
+	exit_only = false;
 }
 
 /* execveat at the cwd; a short relative path ("./a"); a threaded caller */
@@ -1330,6 +1375,7 @@ int main(int argc, char **argv)
 	RUN(test_replay_interleaved_on_one_pipe);
 	RUN(test_replay_death_by_signal);
 	RUN(test_replay_execveat_relative_threaded);
+	RUN(test_exit_only);
 	RUN(test_replay_vfork_and_spawn);
 	RUN(test_replay_large_output);
 	RUN(test_32bit_program_not_redirected);
