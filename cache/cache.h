@@ -106,6 +106,16 @@ uint64_t cache_max_size(const struct cache *c);
  */
 void cache_set_base_dir(struct cache *c, const char *dir);
 
+/*
+ * The absolute paths (@nr of them, copied) removed from the view of this
+ * process's jobs before they start: their declared outputs (DESIGN.md
+ * §2), a key field, so every candidate under a key had the same hidden.
+ * A listing precondition of their parent directory is checked without
+ * them, as the tracer recorded it (dirlist_hash_at_hiding()). Replaces
+ * the previous set; none by default.
+ */
+void cache_set_hidden(struct cache *c, const char *const *paths, size_t nr);
+
 /* ---- keys ------------------------------------------------------------- */
 
 /*
@@ -161,7 +171,8 @@ void cache_record_free(struct cache_record *r);
  *				when its bytes (hashed now, up to 16 MiB)
  *				are the same (--mtime=content); nothing
  *				for other types.
- *  listing:  dirlist_hash_at(@path) (common/dirlist.h) gives @h.
+ *  listing:  dirlist_hash_at(@path) (common/dirlist.h) gives @h, without
+ *            the entries hidden from the job (cache_set_hidden()).
  *  symlink:  @path is a symlink whose target is @target.
  *  hostfact: a fact about the host: @name is one of "uname.sysname",
  *            "uname.release", "uname.version", "uname.machine",

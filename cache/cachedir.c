@@ -211,6 +211,7 @@ void cache_close(struct cache *c)
 	free(c->path);
 	free(c->run_root);
 	free(c->base_dir);
+	strv_free(c->hidden);
 	free(c);
 }
 
@@ -238,4 +239,13 @@ void cache_set_base_dir(struct cache *c, const char *dir)
 {
 	free(c->base_dir);
 	c->base_dir = dir ? xstrdup(dir) : NULL;
+}
+
+void cache_set_hidden(struct cache *c, const char *const *paths, size_t nr)
+{
+	strv_free(c->hidden);
+	c->hidden = xcalloc(nr + 1, sizeof(*c->hidden));
+	for (size_t i = 0; i < nr; i++)
+		c->hidden[i] = xstrdup(paths[i]);
+	c->nr_hidden = nr;
 }

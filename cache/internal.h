@@ -95,6 +95,8 @@ struct cache {
 	uint64_t max_size;
 	struct statcache *sc; /* opened on first use; NULL if unusable */
 	char *base_dir;       /* cache_set_base_dir(), or NULL */
+	char **hidden;        /* cache_set_hidden(): NULL-terminated, or NULL */
+	size_t nr_hidden;
 	unsigned char fanout_made[CACHE_NR_FANOUTS / 8]; /* blobs/ab/ known to exist */
 	bool sc_tried;
 	struct cache_lookup_times lookup_times; /* cache_lookup()'s, summed */

@@ -487,9 +487,16 @@ static int64_t st_ns(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
 }
 
-/* The listing hash of the directory @path into the memo, once. */
+/*
+ * The listing hash of the directory @path into the memo, once. On the
+ * host, without the job's hidden entries (cache_set_hidden()), as its
+ * tracer recorded it; a view beneath a root (an execution unit's, §13)
+ * is listed as it is: what is hidden is not in it.
+ */
 static void memo_listing(struct lookup *l, struct memo *m, const char *path)
 {
+	const char *const *hidden = (const char *const *)l->c->hidden;
+
 	if (m->list_done)
 		return;
 	m->list_done = true;
@@ -506,7 +513,8 @@ static void memo_listing(struct lookup *l, struct memo *m, const char *path)
 						&m->list, NULL);
 		return;
 	}
-	m->list_err = dirlist_hash_at(AT_FDCWD, path, &m->list, NULL);
+	m->list_err = dirlist_hash_at_hiding(AT_FDCWD, path, path, hidden,
+					     l->c->nr_hidden, &m->list, NULL);
 }
 
 /* readlink() of @path, in the view beneath a root: the target or NULL

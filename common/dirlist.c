@@ -4,6 +4,7 @@
 #include "common/dirlist.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -53,7 +54,16 @@ static unsigned char mode_to_dtype(mode_t m)
 	return DT_UNKNOWN;
 }
 
-int dirlist_hash_fd(int fd, struct pc_hash *out, size_t *nr_entries)
+static bool is_skipped(const char *name, const char *const *skip, size_t nr_skip)
+{
+	for (size_t i = 0; i < nr_skip; i++)
+		if (!strcmp(name, skip[i]))
+			return true;
+	return false;
+}
+
+static int hash_fd_skipping(int fd, const char *const *skip, size_t nr_skip,
+			    struct pc_hash *out, size_t *nr_entries)
 {
 	struct dirlist_entry *ents = NULL;
 	size_t nr = 0, alloc = 0, i;
@@ -80,7 +90,8 @@ int dirlist_hash_fd(int fd, struct pc_hash *out, size_t *nr_entries)
 			unsigned char type = d->d_type;
 
 			off += d->d_reclen;
-			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..") ||
+			    is_skipped(d->d_name, skip, nr_skip))
 				continue;
 			if (type == DT_UNKNOWN) {
 				struct stat st;
@@ -122,15 +133,42 @@ out:
 	return ret;
 }
 
-int dirlist_hash_at(int dirfd, const char *path, struct pc_hash *out,
-		    size_t *nr_entries)
+int dirlist_hash_fd(int fd, struct pc_hash *out, size_t *nr_entries)
+{
+	return hash_fd_skipping(fd, NULL, 0, out, nr_entries);
+}
+
+int dirlist_hash_at_hiding(int dirfd, const char *path, const char *dir,
+			   const char *const *hidden, size_t nr_hidden,
+			   struct pc_hash *out, size_t *nr_entries)
 {
 	_cleanup_close_ int fd = -1;
+	_cleanup_free_ const char **skip = NULL;
+	size_t nr_skip = 0, dlen = dir ? strlen(dir) : 0;
 
 	if (!path || !*path)
 		return -EINVAL;
+	/* "/" is the parent of "/x": compare without a trailing slash */
+	if (dlen && dir[dlen - 1] == '/')
+		dlen--;
+	for (size_t i = 0; i < nr_hidden; i++) {
+		const char *h = hidden[i], *slash = strrchr(h, '/');
+
+		if (!dir || !slash || (size_t)(slash - h) != dlen ||
+		    strncmp(h, dir, dlen) || !slash[1])
+			continue;
+		if (!skip)
+			skip = xcalloc(nr_hidden, sizeof(*skip));
+		skip[nr_skip++] = slash + 1;
+	}
 	fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	return dirlist_hash_fd(fd, out, nr_entries);
+	return hash_fd_skipping(fd, skip, nr_skip, out, nr_entries);
+}
+
+int dirlist_hash_at(int dirfd, const char *path, struct pc_hash *out,
+		    size_t *nr_entries)
+{
+	return dirlist_hash_at_hiding(dirfd, path, NULL, NULL, 0, out, nr_entries);
 }

@@ -47,4 +47,18 @@ int dirlist_hash_at(int dirfd, const char *path, struct pc_hash *out,
  */
 int dirlist_hash_fd(int fd, struct pc_hash *out, size_t *nr_entries);
 
+/*
+ * dirlist_hash_at() without the entries that @hidden names: the listing a
+ * job sees of a directory some of whose entries were removed from its
+ * view (its declared outputs, DESIGN.md §2). @dir is the directory's
+ * absolute name as the caller's observation names it (@path, or what
+ * @dirfd and @path resolve to beneath a root); of the @nr_hidden absolute
+ * paths in @hidden, those whose parent is @dir name the entries left out,
+ * the others are ignored. The other entries are encoded as above, so the
+ * hash is dirlist_hash_at()'s when nothing is left out.
+ */
+int dirlist_hash_at_hiding(int dirfd, const char *path, const char *dir,
+			   const char *const *hidden, size_t nr_hidden,
+			   struct pc_hash *out, size_t *nr_entries);
+
 #endif

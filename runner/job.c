@@ -435,6 +435,8 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	job_prepare(j, o, argv + first, set.cache_dir, tmp_dir, base);
 	j->cache = c;
 	cache_set_base_dir(c, base);
+	/* the listings the tracer records leave them out (DESIGN.md §2) */
+	cache_set_hidden(c, (const char *const *)j->declared, j->nr_declared);
 	if (cmd == JOB_CMD_RUN) {
 		struct remote_settings rs;
 

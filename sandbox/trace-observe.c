@@ -97,7 +97,10 @@ void trace_record_found(struct trace *t, const struct res *r,
 			return;
 		if (trace_obs_find(t, TRACE_LISTING, r->hostpath.buf))
 			return;
-		err = dirlist_hash_at(AT_FDCWD, r->hostpath.buf, &h, &n);
+		/* the listing the job saw: its declared outputs hidden */
+		err = dirlist_hash_at_hiding(AT_FDCWD, r->hostpath.buf, r->hostpath.buf,
+					     (const char *const *)t->declared,
+					     t->cfg.nr_declared, &h, &n);
 		if (err < 0) {
 			trace_taint(t, "syscall %s: cannot list %s: %s", sc, r->hostpath.buf,
 				    strerror(-err));

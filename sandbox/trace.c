@@ -239,7 +239,9 @@ int trace_finish(struct trace *t, struct strbuf *err)
 		case TRACE_LISTING: {
 			struct pc_hash h;
 
-			if (dirlist_hash_at(AT_FDCWD, o->path, &h, NULL) < 0 ||
+			if (dirlist_hash_at_hiding(AT_FDCWD, o->path, o->path,
+						   (const char *const *)t->declared,
+						   t->cfg.nr_declared, &h, NULL) < 0 ||
 			    !pc_hash_equal(&h, &o->hash))
 				trace_taint(t, "input changed during the run: %s", o->path);
 			break;

@@ -212,7 +212,8 @@ struct trace_obs {
 	char *value;         /* SYMLINK: target; HOSTFACT: the value; else NULL */
 	size_t nr_entries;   /* LISTING: number of entries */
 	struct pc_hash hash; /* CONTENT: XXH3-128 of the bytes (after
-	                        trace_finish); LISTING: dirlist_hash_at();
+	                        trace_finish); LISTING: dirlist_hash_at_hiding(),
+	                        the declared outputs left out;
 	                        XATTRS: xattr_hash_path() (common/xattr.h)
 	                        when first observed */
 	bool hashed;         /* hash is valid */

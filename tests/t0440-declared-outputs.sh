@@ -146,6 +146,26 @@ test_expect_success 'the other files of the directory stay host inputs' '
 	expect_status miss r3.json && test_cmp in out
 '
 
+# ocamlopt, fpc, go build -o and mix test list the directory their outputs
+# are in (t5060): the listing recorded and checked is the job's, without
+# the declared names.
+test_expect_success 'a job that lists its output'"'"'s directory: the rerun in place hits' '
+	mkdir lsd && echo a >in &&
+	job="ls lsd; cat in >lsd/res" &&
+	run_job r1.json --declare-output lsd/res -- sh -c "$job" &&
+	expect_status miss r1.json &&
+	run_job r2.json --declare-output lsd/res -- sh -c "$job" &&
+	expect_status hit r2.json &&
+	! test -s out.stdout &&
+	rm lsd/res &&
+	run_job r3.json --declare-output lsd/res -- sh -c "$job" &&
+	expect_status hit r3.json && test_cmp in lsd/res &&
+	echo new >lsd/other &&
+	run_job r4.json --declare-output lsd/res -- sh -c "$job" &&
+	expect_status miss r4.json &&
+	echo other >expect && test_cmp expect out.stdout
+'
+
 test_expect_success 'declared outputs from the configuration file' '
 	mkdir -p "$HOME/.config/procache" &&
 	echo "{\"declared_outputs\": [\"cfgout\"]}" >cfg.json &&

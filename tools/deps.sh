@@ -21,7 +21,7 @@ libcurl4-openssl-dev libhiredis-dev libssl-dev"
 build_tools="pkg-config:pkg-config cc:gcc make:make"
 # command:Debian package, for what the tests run (tests/, tests/fuzz,
 # tests/realworld's real programs; Rust from Debian in /usr/bin, not a
-# rustup shim).
+# rustup shim). Not ghc (800 MB installed): t5060 tries it when present.
 test_tools="unshare:util-linux setpriv:util-linux ip:iproute2 xxh128sum:xxhash
 python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
 find:findutils stat:coreutils pgrep:procps clang:clang
@@ -34,13 +34,18 @@ npm:npm /usr/bin/rustc:rustc /usr/bin/cargo:cargo pytest-3:python3-pytest
 perl:perl ruby:ruby tclsh:tcl gfortran:gfortran cmake:cmake git:git
 sqlite3:sqlite3 xz:xz-utils zstd:zstd bzip2:bzip2 lz4:lz4 zip:zip unzip:unzip
 jq:jq bc:bc xxd:xxd file:file free:procps patch:patch
-autoreconf:autoconf automake:automake"
+autoreconf:autoconf automake:automake
+go:golang-go php:php-cli lua5.4:lua5.4 gawk:gawk Rscript:r-base-core
+ocamlopt:ocaml-nox ocamlfind:ocaml-findlib erlc:erlang-base elixir:elixir
+meson:meson scons:scons guile:guile-3.0 valac:valac fpc:fp-compiler"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext
 /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin:libmaven-compiler-plugin-java
 /usr/share/maven-repo/org/apache/maven/plugins/maven-resources-plugin:libmaven-resources-plugin-java
 /usr/share/maven-repo/org/apache/maven/plugins/maven-jar-plugin:libmaven-jar-plugin-java
-/usr/share/maven-repo/org/apache/maven/plugins/maven-surefire-plugin:libsurefire-java"
+/usr/share/maven-repo/org/apache/maven/plugins/maven-surefire-plugin:libsurefire-java
+/usr/lib/python3/dist-packages/numpy:python3-numpy
+/usr/lib/python3/dist-packages/pandas:python3-pandas"
 
 usage() {
 	echo "usage: tools/deps.sh build OUTFILE | tools/deps.sh test" >&2

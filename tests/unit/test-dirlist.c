@@ -10,6 +10,7 @@
 #include "common/dirlist.h"
 #include "common/hash.h"
 #include "common/path.h"
+#include "common/xalloc.h"
 
 static void touch(const char *dir, const char *name)
 {
@@ -88,10 +89,45 @@ TEST(test_errors)
 	}
 }
 
+/* the listing a job sees with its declared outputs hidden */
+TEST(test_hiding)
+{
+	const char *d = unit_tmpdir();
+	_cleanup_free_ char *out = path_join(d, "out");
+	_cleanup_free_ char *deeper = path_join(d, "sub/out2");
+	_cleanup_free_ char *other = path_join(d, "outx");
+	_cleanup_free_ char *slashed = xasprintf("%s/", d);
+	const char *hidden[] = { out, deeper, "/", "relative" };
+	struct pc_hash h0, h1, h2;
+	size_t n;
+
+	touch(d, "in");
+	CHECK(!dirlist_hash_at(AT_FDCWD, d, &h0, NULL));
+	touch(d, "out");
+	/* out left out; sub/out2 (not a child) and the others ignored */
+	CHECK(!dirlist_hash_at_hiding(AT_FDCWD, d, d, hidden, 4, &h1, &n));
+	CHECK(pc_hash_equal(&h0, &h1));
+	CHECK_EQ_INT(n, 1);
+	CHECK(!dirlist_hash_at_hiding(AT_FDCWD, d, slashed, hidden, 4, &h1, NULL));
+	CHECK(pc_hash_equal(&h0, &h1));
+	/* a name that only begins like a hidden one stays */
+	touch(d, "outx");
+	CHECK(!dirlist_hash_at_hiding(AT_FDCWD, d, d, hidden, 1, &h2, &n));
+	CHECK(!pc_hash_equal(&h0, &h2));
+	CHECK_EQ_INT(n, 2);
+	CHECK(!unlink(other));
+	/* nothing hidden, or another directory's: dirlist_hash_at() */
+	CHECK(!dirlist_hash_at_hiding(AT_FDCWD, d, "/elsewhere", hidden, 1, &h1, NULL));
+	CHECK(!dirlist_hash_at(AT_FDCWD, d, &h2, NULL));
+	CHECK(pc_hash_equal(&h1, &h2));
+	CHECK(!pc_hash_equal(&h0, &h2));
+}
+
 int main(void)
 {
 	RUN(test_encoding);
 	RUN(test_changes_detected);
 	RUN(test_errors);
+	RUN(test_hiding);
 	return unit_done();
 }
