@@ -263,15 +263,6 @@ test_expect_success 'fpc: a Pascal program' '
 	RW_OPTS="--declare-output hello --declare-output hello.o" rw_inplace 1
 '
 
-# ghc is large (800 MB installed): not in make deps, tried when present.
-test_expect_success 'ghc: two modules' '
-	rw_need ghc &&
-	rw_case ghc "printf \"module Greet where\ngreet :: String -> String\ngreet s = \\\"hello \\\" ++ s\n\" >Greet.hs && printf \"import Greet\nmain :: IO ()\nmain = putStrLn (greet \\\"world\\\")\n\" >Main.hs" \
-		"sed -i s/hello/bye/ Greet.hs" \
-		"ghc -v0 Main.hs -o hello && ./hello" &&
-	rw_inplace 2
-'
-
 # Debian's python3 (a pyenv shim may come first on PATH).
 numpy_present() {
 	/usr/bin/python3 -c "import numpy, pandas" 2>/dev/null || {
