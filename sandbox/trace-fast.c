@@ -88,7 +88,7 @@ static int map_channel(struct trace *t, int fd)
 	struct fp_header *h;
 	void *p;
 
-	p = mmap(NULL, FP_CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	p = mmap(NULL, FP_CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	h = p;
