@@ -388,6 +388,28 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * The job skipped the first @nr candidates of its PATH search (init.c,
+ * skip_absent_path()): the tracer records them before it handles the
+ * first notification.
+ */
+static void tell_path_skipped(struct sbx *s, size_t nr)
+{
+	char **paths = xcalloc(nr + 1, sizeof(*paths));
+	char buf[PATH_MAX];
+	size_t i;
+	bool ok = s->tracer.path_skipped != NULL;
+
+	for (i = 0; ok && i < nr; i++) {
+		ok = sbx_path_candidate(s, i, buf, sizeof(buf)) == 0;
+		paths[i] = ok ? xstrdup(buf) : NULL;
+	}
+	if (s->tracer.path_skipped)
+		s->tracer.path_skipped(s->tracer.ctx, ok ? (const char *const *)paths : NULL,
+				       nr);
+	strv_free(paths);
+}
+
 /* The threads serving the tracer's listener (see struct sbx_tracer). */
 struct tracer_pool {
 	const struct sbx_tracer *tracer;
@@ -649,11 +671,14 @@ static void loop(struct run_state *st)
 			break;
 		}
 		if (p[6].revents) {
-			int fd = fd_recv(st->sock);
+			unsigned char skipped = 0;
+			int fd = fd_recv_byte(st->sock, &skipped);
 
 			if (fd >= 0 && !st->have_listener) {
 				st->have_listener = true;
 				st->listener_at = now_s();
+				if (skipped)
+					tell_path_skipped(s, skipped);
 				tracer_pool_start(&st->pool, &s->tracer, fd);
 			} else if (fd >= 0)
 				close(fd);	/* one listener per run */

@@ -128,6 +128,13 @@ struct sbx_child_fds {
 };
 __attribute__((__noreturn__))
 void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds);
+/*
+ * Candidate @i of the job's PATH search for argv[0] as execvpe() tries
+ * it ("dir/argv0", the job's PATH or glibc's default), into @buf: 0 when
+ * there is one and its directory is absolute, 1 when there is one that
+ * cannot be named so (relative, too long), -1 past the last.
+ */
+int sbx_path_candidate(const struct sbx *s, size_t i, char *buf, size_t len);
 
 /* hostfacts.c */
 /*

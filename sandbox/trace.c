@@ -120,6 +120,7 @@ void trace_free(struct trace *t)
 		free(t->declared[i]);
 	free(t->declared);
 	free((char *)t->cfg.location_dir);
+	strv_free(t->path_skipped);
 	pthread_mutex_destroy(&t->lock);
 	trace_recv_release(t); /* the caller's last handle() kept it */
 	pthread_mutex_destroy(&t->recv_lock);
@@ -135,6 +136,9 @@ struct sbx_tracer trace_hooks(struct trace *t)
 		h.binds = t->binds;
 		h.nr_binds = ARRAY_SIZE(t->binds);
 		h.preload = TRACE_FAST_PRELOAD;
+		/* recorded as the library's failed execs are (DESIGN §3.1) */
+		if (t->cfg.trace && !t->nest)
+			h.path_skipped = trace_path_skipped;
 	}
 	return h;
 }
