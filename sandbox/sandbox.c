@@ -19,7 +19,10 @@
  *	lock			flock'ed while a struct sbx owns R
  *	layers/<n>/upper	overlay upper directory of layer n
  *	layers/<n>/work		overlay work directory of layer n
- *	root/			mount point of the new root
+ *	root/			mount point of the new root (layers/root
+ *				when layers is the disk limit's tmpfs:
+ *				one directory fewer to make and remove on
+ *				the cache's disk)
  *	stdout, stderr		captured output (capture_output)
  * R is first created as run_root/.tmp-<16 hex> with its lock held, then
  * renamed, so that sbx_clean_stale() never sees an unlocked live R.
@@ -174,8 +177,9 @@ static int make_run_dir(struct sbx *s, struct strbuf *err)
 			    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0)
 		goto fail_tmp;
+	/* on the disk limit's tmpfs, root/ is made there (sbx_disk_prepare()) */
 	if (mkdirat(s->run_dir_fd, "layers", mode) < 0 ||
-	    mkdirat(s->run_dir_fd, "root", 0755) < 0)
+	    (!sbx_disk_tmpfs(s) && mkdirat(s->run_dir_fd, "root", 0755) < 0))
 		goto fail_tmp;
 	if (renameat(rootfd, tmp, rootfd, id) < 0)
 		goto fail_tmp;

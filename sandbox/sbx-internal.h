@@ -178,6 +178,11 @@ void sbx_limits_add_note(struct sbx_limits *l, char *note);
  * message in @err.
  */
 int sbx_disk_prepare(struct sbx *s, struct strbuf *err);
+/*
+ * Whether sbx_disk_prepare() mounts the tmpfs (root, a limit, R not
+ * kept): it then makes the view's mount point there, R/layers/root.
+ */
+bool sbx_disk_tmpfs(const struct sbx *s);
 /* Supervisor, during and after the run: has the tmpfs run out? */
 void sbx_disk_check(struct sbx *s);
 /* Unmount the tmpfs (its memory is freed), before R is renamed. */
