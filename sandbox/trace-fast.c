@@ -143,7 +143,8 @@ void trace_fast_release(struct trace *t)
 		return;
 	if (f->hdr)
 		munmap(f->hdr, FP_CHAN_SIZE);
-	for (i = 0; i < FAST_LOG_SIZE; i++)
+	/* the entries written only: the rest are pages never touched */
+	for (i = 0; i < FAST_LOG_SIZE && i < f->log_next; i++)
 		free(f->log[i].path);
 	if (f->root_fd >= 0)
 		close(f->root_fd);
