@@ -72,11 +72,20 @@ static void noop_handler(int sig)
  * thread would need the filter to exempt the socket's fd number, and a
  * job could later reuse that number to sendmsg() a datagram to a host
  * Unix socket unseen (an escape in untrusted mode).
+ *
+ * When the filter notifies execve (struct sbx_tracer, exec_notified) the
+ * main thread does not wait for the helper: its execve waits until the
+ * supervisor has the listener, which the helper sent first, and then ends
+ * the helper if it is still there. Otherwise it joins the helper.
+ * The helper owns the listener, the socket and its end of the pipe from
+ * then on and closes them (the listener is close-on-exec, like the
+ * others: the program the job runs never has it), and a failure to send
+ * ends the job with the set-up failure, as the main thread would have.
  */
 struct handoff {
 	int sock;		/* the socketpair end to the supervisor */
 	int pipe[2];		/* main -> helper: the listener fd number */
-	int err;		/* helper's result: 0 or an errno */
+	int status_fd;
 	unsigned char skipped;	/* PATH candidates skipped (skip_absent_path()) */
 };
 
@@ -86,9 +95,15 @@ static void *handoff_main(void *arg)
 	int lfd, r;
 
 	if (read_full(h->pipe[0], &lfd, sizeof(lfd)) != (ssize_t)sizeof(lfd))
-		h->err = EPIPE;
-	else if (lfd > 0 && (r = fd_send_byte(h->sock, lfd, h->skipped)) < 0)
-		h->err = -r;
+		return NULL; /* the main thread failed, and says why */
+	if (lfd > 0 && (r = fd_send_byte(h->sock, lfd, h->skipped)) < 0) {
+		errno = -r;
+		sbx_child_fail(h->status_fd, "cannot pass the tracer's listener");
+	}
+	if (lfd > 0)
+		close(lfd);
+	close(h->sock);
+	close(h->pipe[0]);
 	return NULL;
 }
 
@@ -261,7 +276,7 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	int sock = fds->listener_sock;
 	int in_fd, out_fd = fds->stdout_w, err_fd = fds->stderr_w, e, sig;
 	const char *what = NULL;
-	struct handoff ho = { .sock = -1, .pipe = { -1, -1 } };
+	struct handoff ho = { .sock = -1, .pipe = { -1, -1 }, .status_fd = -1 };
 	pthread_t ho_thread;
 
 	/*
@@ -336,8 +351,11 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 		if (pipe2(ho.pipe, O_CLOEXEC) < 0)
 			sbx_child_fail(status_fd, "cannot create the hand-over pipe");
 		ho.sock = sock;
+		ho.status_fd = status_fd;
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, 256 * 1024);
+		if (s->tracer.exec_notified)
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		e = pthread_create(&ho_thread, &attr, handoff_main, &ho);
 		pthread_attr_destroy(&attr);
 		if (e) {
@@ -365,22 +383,21 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 			sbx_child_fail(status_fd, "cannot pass the tracer's listener");
 		}
 		if (sock >= 0) {
-			/* The helper thread sends it (see struct handoff). */
+			/*
+			 * The helper thread sends it, then closes it and the
+			 * socket (see struct handoff).
+			 */
 			if (write_full(ho.pipe[1], &lfd, sizeof(lfd)) < 0)
 				sbx_child_fail(status_fd,
 					       "cannot pass the tracer's listener");
-			pthread_join(ho_thread, NULL);
-			if (ho.err) {
-				errno = ho.err;
-				sbx_child_fail(status_fd,
-					       "cannot pass the tracer's listener");
-			}
-			close(ho.pipe[0]);
 			close(ho.pipe[1]);
-		}
-		/* The job must never keep a copy of the listener. */
-		if (lfd > 0)
+			if (!s->tracer.exec_notified)
+				pthread_join(ho_thread, NULL);
+			sock = -1;
+		} else if (lfd > 0) {
+			/* The job must never keep a copy of the listener. */
 			close(lfd);
+		}
 	}
 	if (sock >= 0)
 		close(sock);

@@ -138,6 +138,12 @@ struct sbx_tracer {
 	 * @paths NULL: the job skipped some the supervisor cannot name.
 	 */
 	void (*path_skipped)(void *ctx, const char *const *paths, size_t nr);
+	/*
+	 * The filter install() loads notifies execve: the job's execve
+	 * waits for the listener to be served, so the job goes on to it
+	 * without waiting for the hand-over to finish (init.c).
+	 */
+	bool exec_notified;
 };
 
 /*

@@ -130,7 +130,7 @@ void trace_free(struct trace *t)
 struct sbx_tracer trace_hooks(struct trace *t)
 {
 	struct sbx_tracer h = { .ctx = t, .install = trace_install,
-				.handle = trace_handle };
+				.handle = trace_handle, .exec_notified = t->cfg.trace };
 
 	if (t->fast) {
 		h.binds = t->binds;
