@@ -219,6 +219,9 @@ int trace_finish(struct trace *t, struct strbuf *err)
 	trace_drainer_stop(t);
 	pthread_mutex_lock(&t->lock);
 	trace_drain(t, true);
+	/* skipped PATH candidates never recorded: no notification came */
+	if (t->path_skipped || t->path_skipped_unknown)
+		trace_taint(t, "PATH search: the candidates skipped were not recorded");
 	pthread_mutex_unlock(&t->lock);
 	t->nr_fallbacks = trace_fast_fallbacks(t);
 	log_counts(t);
