@@ -292,10 +292,14 @@ int mkdir_p_at(int dirfd, const char *path, mode_t mode)
 {
 	struct strbuf prefix = STRBUF_INIT;
 	const char *p = path;
+	struct stat st;
 	int ret = 0;
 
 	if (!*path)
 		return -ENOENT;
+	/* the common case, a directory made before: one lookup, not two a component */
+	if (fstatat(dirfd, path, &st, 0) == 0 && S_ISDIR(st.st_mode))
+		return 0;
 	while (*p) {
 		size_t n;
 

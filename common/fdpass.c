@@ -15,7 +15,12 @@ union fd_cmsg {
 
 int fd_send(int sock, int fd)
 {
-	char dummy = 'L';
+	return fd_send_byte(sock, fd, 'L');
+}
+
+int fd_send_byte(int sock, int fd, unsigned char byte)
+{
+	unsigned char dummy = byte;
 	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
 	union fd_cmsg u;
 	struct msghdr msg = {
@@ -59,7 +64,14 @@ static void close_passed_fds(struct msghdr *msg)
 
 int fd_recv(int sock)
 {
-	char dummy;
+	unsigned char byte;
+
+	return fd_recv_byte(sock, &byte);
+}
+
+int fd_recv_byte(int sock, unsigned char *byte)
+{
+	unsigned char dummy = 0;
 	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
 	union fd_cmsg u;
 	struct msghdr msg = {
@@ -84,5 +96,6 @@ int fd_recv(int sock)
 		return -EPROTO;
 	}
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	*byte = dummy;
 	return fd;
 }

@@ -11,6 +11,8 @@
  * between fork and exec. Returns 0 or -errno.
  */
 int fd_send(int sock, int fd);
+/* The same with @byte as the data (fd_recv_byte() reads it). */
+int fd_send_byte(int sock, int fd, unsigned char byte);
 
 /*
  * Receive one fd sent by fd_send() (it arrives O_CLOEXEC). Returns the
@@ -19,5 +21,7 @@ int fd_send(int sock, int fd);
  * -errno from recvmsg().
  */
 int fd_recv(int sock);
+/* The same, with the byte of data into *@byte. */
+int fd_recv_byte(int sock, unsigned char *byte);
 
 #endif

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/path.h"
 #include "common/xalloc.h"
 #include "sandbox/sbx-internal.h"
 
@@ -75,7 +76,7 @@ int sbx_disk_prepare(struct sbx *s, struct strbuf *err)
 	s->disk_fd = -1;
 	if (!s->cfg.disk_bytes || s->cfg.keep_run_dir)
 		return 0;
-	if (s->host_uid != 0) {
+	if (!sbx_disk_tmpfs(s)) {
 		if (!s->cfg.best_effort_limits && !s->cfg.disk_default)
 			return strbuf_error(err, -EPERM, "cannot enforce the disk limit: procache is not root (a mount namespace needs root); use --best-effort-limits to run without it");
 		sbx_limits_add_note(&s->limits, xstrdup("disk limit not enforced: procache is not root"));
@@ -122,7 +123,18 @@ int sbx_disk_prepare(struct sbx *s, struct strbuf *err)
 	if (s->disk_fd < 0)
 		return strbuf_error(err, -errno, "cannot open '%s/layers': %s", s->run_dir,
 				    strerror(errno));
+	/* the view's mount point, here rather than on the cache's disk */
+	if (mkdirat(s->disk_fd, "root", 0755) < 0)
+		return strbuf_error(err, -errno, "cannot create '%s/layers/root': %s",
+				    s->run_dir, strerror(errno));
+	free(s->root_dir);
+	s->root_dir = path_join(s->run_dir, "layers/root");
 	return 0;
+}
+
+bool sbx_disk_tmpfs(const struct sbx *s)
+{
+	return s->cfg.disk_bytes && !s->cfg.keep_run_dir && s->host_uid == 0;
 }
 
 void sbx_disk_check(struct sbx *s)

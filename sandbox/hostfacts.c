@@ -815,6 +815,7 @@ int sbx_hostfacts_bind(const char *dir, int rootfd, const char **what,
 		       const char **where)
 {
 	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int base = -1;
 	struct mount_attr ro = {
 		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
 			    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
@@ -828,29 +829,36 @@ int sbx_hostfacts_bind(const char *dir, int rootfd, const char **what,
 	if (faccessat(dfd, "syscpu", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    bind_syscpu(dfd, rootfd, &ro, what, where) < 0)
 		return -1;
+	/*
+	 * One detached copy of the directory, made read-only once (the
+	 * files are shared by every run of the cache): a bind cloned from
+	 * it carries its attributes, so each file costs an open_tree and a
+	 * move_mount, not five calls.
+	 */
+	*what = "open_tree";
+	base = open_tree(dfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (base < 0)
+		return -1;
+	*what = "mount_setattr";
+	if (mount_setattr(base, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		return -1;
 	for (i = 0; i < ARRAY_SIZE(synthetic_files); i++) {
 		_cleanup_close_ int fd = -1;
 		const char *rel = synthetic_files[i].view + 1;
 
 		*where = synthetic_files[i].view;
-		if (faccessat(rootfd, rel, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT && synthetic_files[i].optional)
-				continue;
-			*what = "access";
-			return -1;
-		}
 		*what = "open_tree";
-		fd = open_tree(dfd, synthetic_files[i].file,
+		fd = open_tree(base, synthetic_files[i].file,
 			       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (fd < 0)
 			return -1;
-		/* read-only: the file is shared by every run of the cache */
-		*what = "mount_setattr";
-		if (mount_setattr(fd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
-			return -1;
 		*what = "move_mount";
-		if (move_mount(fd, "", rootfd, rel, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		if (move_mount(fd, "", rootfd, rel, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+			/* the view has no such file: a kernel without it (PSI) */
+			if (errno == ENOENT && synthetic_files[i].optional)
+				continue;
 			return -1;
+		}
 	}
 
 	/*
@@ -859,31 +867,22 @@ int sbx_hostfacts_bind(const char *dir, int rootfd, const char **what,
 	 * generated tree is put over them, read-only.
 	 */
 	{
-		_cleanup_close_ int fd = -1;
+		_cleanup_close_ int fd = -1, cfd = -1;
 		const char *rel = sbx_synthetic_cgroup_dir + 1;
+		char proc_path[64];
 
 		*where = sbx_synthetic_cgroup_dir;
-		if (faccessat(rootfd, rel, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		cfd = openat(rootfd, rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cfd < 0 && errno == ENOENT)
 			return 0; /* no /sys/fs/cgroup on this host */
-		{
-			_cleanup_close_ int cfd = openat(rootfd, rel,
-							 O_PATH | O_DIRECTORY | O_CLOEXEC);
-			char proc_path[64];
-
-			if (cfd >= 0) {
-				snprintf(proc_path, sizeof(proc_path),
-					 "/proc/self/fd/%d", cfd);
-				(void)umount2(proc_path, MNT_DETACH);
-			}
+		if (cfd >= 0) {
+			snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", cfd);
+			(void)umount2(proc_path, MNT_DETACH);
 		}
 		*what = "open_tree";
-		fd = open_tree(dfd, "cgroup", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-						      AT_RECURSIVE);
+		fd = open_tree(base, "cgroup", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						       AT_RECURSIVE);
 		if (fd < 0)
-			return -1;
-		*what = "mount_setattr";
-		if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro,
-				  sizeof(ro)) < 0)
 			return -1;
 		*what = "move_mount";
 		if (move_mount(fd, "", rootfd, rel, MOVE_MOUNT_F_EMPTY_PATH) < 0)

@@ -72,11 +72,21 @@ static void noop_handler(int sig)
  * thread would need the filter to exempt the socket's fd number, and a
  * job could later reuse that number to sendmsg() a datagram to a host
  * Unix socket unseen (an escape in untrusted mode).
+ *
+ * When the filter notifies execve (struct sbx_tracer, exec_notified) the
+ * main thread does not wait for the helper: its execve waits until the
+ * supervisor has the listener, which the helper sent first, and then ends
+ * the helper if it is still there. Otherwise it joins the helper.
+ * The helper owns the listener, the socket and its end of the pipe from
+ * then on and closes them (the listener is close-on-exec, like the
+ * others: the program the job runs never has it), and a failure to send
+ * ends the job with the set-up failure, as the main thread would have.
  */
 struct handoff {
 	int sock;		/* the socketpair end to the supervisor */
 	int pipe[2];		/* main -> helper: the listener fd number */
-	int err;		/* helper's result: 0 or an errno */
+	int status_fd;
+	unsigned char skipped;	/* PATH candidates skipped (skip_absent_path()) */
 };
 
 static void *handoff_main(void *arg)
@@ -85,10 +95,90 @@ static void *handoff_main(void *arg)
 	int lfd, r;
 
 	if (read_full(h->pipe[0], &lfd, sizeof(lfd)) != (ssize_t)sizeof(lfd))
-		h->err = EPIPE;
-	else if (lfd > 0 && (r = fd_send(h->sock, lfd)) < 0)
-		h->err = -r;
+		return NULL; /* the main thread failed, and says why */
+	if (lfd > 0 && (r = fd_send_byte(h->sock, lfd, h->skipped)) < 0) {
+		errno = -r;
+		sbx_child_fail(h->status_fd, "cannot pass the tracer's listener");
+	}
+	if (lfd > 0)
+		close(lfd);
+	close(h->sock);
+	close(h->pipe[0]);
 	return NULL;
+}
+
+/* The PATH execvpe() searches for the job (getenv's: the first). */
+static const char *job_path(const struct sbx *s)
+{
+	size_t i;
+
+	for (i = 0; s->envp[i]; i++)
+		if (!strncmp(s->envp[i], "PATH=", 5))
+			return s->envp[i] + 5;
+	return "/bin:/usr/bin";	/* glibc's default (confstr _CS_PATH) */
+}
+
+int sbx_path_candidate(const struct sbx *s, size_t i, char *buf, size_t len)
+{
+	const char *p = job_path(s), *end;
+	int n;
+
+	for (;; i--) {
+		end = strchrnul(p, ':');
+		if (!i)
+			break;
+		if (!*end)
+			return -1;
+		p = end + 1;
+	}
+	if (end == p || *p != '/')
+		return 1;
+	n = snprintf(buf, len, "%.*s/%s", (int)(end - p), p, s->argv[0]);
+	return n > 0 && (size_t)n < len ? 0 : 1;
+}
+
+/*
+ * The start of the job's PATH search, made before the filter is
+ * installed (DESIGN §1, "The PATH search"): the leading candidates whose
+ * stat finds ENOENT, on which execve() would fail with ENOENT having
+ * done nothing, are skipped, and environ gets a PATH of the directories
+ * left (execvpe() searches environ's; the job's envp is untouched). At
+ * most 255, never the last candidate (execvpe() then fails as it
+ * would), only absolute ones. Returns how many; the supervisor has the
+ * tracer record them (struct sbx_tracer, path_skipped).
+ */
+static unsigned skip_absent_path(const struct sbx *s)
+{
+	const char *file = s->argv[0], *rest;
+	char buf[PATH_MAX], dummy[PATH_MAX];
+	char **env;
+	struct stat st;
+	unsigned k = 0;
+	size_t i, n;
+
+	if (!s->has_tracer || !s->tracer.path_skipped || !*file || strchr(file, '/') ||
+	    strlen(file) > NAME_MAX)
+		return 0;
+	while (k < 255 && sbx_path_candidate(s, k, buf, sizeof(buf)) == 0 &&
+	       sbx_path_candidate(s, k + 1, dummy, sizeof(dummy)) >= 0 &&
+	       stat(buf, &st) < 0 && errno == ENOENT)
+		k++;
+	if (!k)
+		return 0;
+	rest = job_path(s);
+	for (i = 0; i < k; i++)
+		rest = strchr(rest, ':') + 1;
+	for (n = 0; s->envp[n]; n++)
+		;
+	env = xcalloc(n + 2, sizeof(*env));
+	for (i = 0; i < n; i++)
+		env[i] = s->envp[i];
+	/* the first PATH= is getenv's; a job without one had the default */
+	for (i = 0; i < n && strncmp(env[i], "PATH=", 5); i++)
+		;
+	env[i] = xasprintf("PATH=%s", rest);
+	environ = env;
+	return k;
 }
 
 /*
@@ -99,13 +189,9 @@ static void *handoff_main(void *arg)
  */
 static bool on_path(const struct sbx *s)
 {
-	const char *path = "/bin:/usr/bin", *p;
-	size_t i;
+	const char *p;
 
-	for (i = 0; s->envp[i]; i++)
-		if (!strncmp(s->envp[i], "PATH=", 5))
-			path = s->envp[i] + 5;
-	for (p = path;; p++) {
+	for (p = job_path(s);; p++) {
 		const char *end = strchrnul(p, ':');
 		char buf[PATH_MAX];
 		int n = snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(end - p), p,
@@ -190,7 +276,7 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	int sock = fds->listener_sock;
 	int in_fd, out_fd = fds->stdout_w, err_fd = fds->stderr_w, e, sig;
 	const char *what = NULL;
-	struct handoff ho = { .sock = -1, .pipe = { -1, -1 } };
+	struct handoff ho = { .sock = -1, .pipe = { -1, -1 }, .status_fd = -1 };
 	pthread_t ho_thread;
 
 	/*
@@ -253,6 +339,8 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 			       (unsigned)s->job_uid, what);
 	if (sbx_caps_drop(s, &what) < 0)
 		sbx_child_fail(status_fd, "cannot drop capabilities (%s)", what);
+	/* with the job's own ids and capabilities: its lookups' */
+	ho.skipped = sock >= 0 ? (unsigned char)skip_absent_path(s) : 0;
 	/*
 	 * After the capability drop (per thread) and unshare(CLONE_NEWUSER)
 	 * (single-threaded processes only); a small stack for RLIMIT_AS.
@@ -263,8 +351,11 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 		if (pipe2(ho.pipe, O_CLOEXEC) < 0)
 			sbx_child_fail(status_fd, "cannot create the hand-over pipe");
 		ho.sock = sock;
+		ho.status_fd = status_fd;
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, 256 * 1024);
+		if (s->tracer.exec_notified)
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		e = pthread_create(&ho_thread, &attr, handoff_main, &ho);
 		pthread_attr_destroy(&attr);
 		if (e) {
@@ -292,22 +383,21 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 			sbx_child_fail(status_fd, "cannot pass the tracer's listener");
 		}
 		if (sock >= 0) {
-			/* The helper thread sends it (see struct handoff). */
+			/*
+			 * The helper thread sends it, then closes it and the
+			 * socket (see struct handoff).
+			 */
 			if (write_full(ho.pipe[1], &lfd, sizeof(lfd)) < 0)
 				sbx_child_fail(status_fd,
 					       "cannot pass the tracer's listener");
-			pthread_join(ho_thread, NULL);
-			if (ho.err) {
-				errno = ho.err;
-				sbx_child_fail(status_fd,
-					       "cannot pass the tracer's listener");
-			}
-			close(ho.pipe[0]);
 			close(ho.pipe[1]);
-		}
-		/* The job must never keep a copy of the listener. */
-		if (lfd > 0)
+			if (!s->tracer.exec_notified)
+				pthread_join(ho_thread, NULL);
+			sock = -1;
+		} else if (lfd > 0) {
+			/* The job must never keep a copy of the listener. */
 			close(lfd);
+		}
 	}
 	if (sock >= 0)
 		close(sock);
@@ -325,7 +415,8 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	 * environ at the job's environment so its PATH (keyed) is the one
 	 * searched, not the runner's (not keyed: a false hit otherwise).
 	 */
-	environ = s->envp;
+	if (!ho.skipped)
+		environ = s->envp;
 	/* A job started with fd 0 closed finds it closed (DESIGN.md §4). */
 	if (fds->stdin_closed)
 		close(0);

@@ -19,7 +19,10 @@
  *	lock			flock'ed while a struct sbx owns R
  *	layers/<n>/upper	overlay upper directory of layer n
  *	layers/<n>/work		overlay work directory of layer n
- *	root/			mount point of the new root
+ *	root/			mount point of the new root (layers/root
+ *				when layers is the disk limit's tmpfs:
+ *				one directory fewer to make and remove on
+ *				the cache's disk)
  *	stdout, stderr		captured output (capture_output)
  * R is first created as run_root/.tmp-<16 hex> with its lock held, then
  * renamed, so that sbx_clean_stale() never sees an unlocked live R.
@@ -174,8 +177,9 @@ static int make_run_dir(struct sbx *s, struct strbuf *err)
 			    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0)
 		goto fail_tmp;
+	/* on the disk limit's tmpfs, root/ is made there (sbx_disk_prepare()) */
 	if (mkdirat(s->run_dir_fd, "layers", mode) < 0 ||
-	    mkdirat(s->run_dir_fd, "root", 0755) < 0)
+	    (!sbx_disk_tmpfs(s) && mkdirat(s->run_dir_fd, "root", 0755) < 0))
 		goto fail_tmp;
 	if (renameat(rootfd, tmp, rootfd, id) < 0)
 		goto fail_tmp;
@@ -386,6 +390,28 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The job skipped the first @nr candidates of its PATH search (init.c,
+ * skip_absent_path()): the tracer records them before it handles the
+ * first notification.
+ */
+static void tell_path_skipped(struct sbx *s, size_t nr)
+{
+	char **paths = xcalloc(nr + 1, sizeof(*paths));
+	char buf[PATH_MAX];
+	size_t i;
+	bool ok = s->tracer.path_skipped != NULL;
+
+	for (i = 0; ok && i < nr; i++) {
+		ok = sbx_path_candidate(s, i, buf, sizeof(buf)) == 0;
+		paths[i] = ok ? xstrdup(buf) : NULL;
+	}
+	if (s->tracer.path_skipped)
+		s->tracer.path_skipped(s->tracer.ctx, ok ? (const char *const *)paths : NULL,
+				       nr);
+	strv_free(paths);
 }
 
 /* The threads serving the tracer's listener (see struct sbx_tracer). */
@@ -649,11 +675,14 @@ static void loop(struct run_state *st)
 			break;
 		}
 		if (p[6].revents) {
-			int fd = fd_recv(st->sock);
+			unsigned char skipped = 0;
+			int fd = fd_recv_byte(st->sock, &skipped);
 
 			if (fd >= 0 && !st->have_listener) {
 				st->have_listener = true;
 				st->listener_at = now_s();
+				if (skipped)
+					tell_path_skipped(s, skipped);
 				tracer_pool_start(&st->pool, &s->tracer, fd);
 			} else if (fd >= 0)
 				close(fd);	/* one listener per run */

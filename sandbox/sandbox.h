@@ -128,6 +128,22 @@ struct sbx_tracer {
 	const struct sbx_bind *binds;
 	size_t nr_binds;
 	const char *preload;
+	/*
+	 * May be NULL. Set: the job begins its PATH search before the
+	 * filter is installed, skipping the leading candidates a stat
+	 * finds absent (execve would fail with ENOENT on them, having done
+	 * nothing), and the supervisor calls this with those paths before
+	 * the first notification is handled: the tracer must record each
+	 * as the failed stat it stands for (DESIGN §1, "The PATH search").
+	 * @paths NULL: the job skipped some the supervisor cannot name.
+	 */
+	void (*path_skipped)(void *ctx, const char *const *paths, size_t nr);
+	/*
+	 * The filter install() loads notifies execve: the job's execve
+	 * waits for the listener to be served, so the job goes on to it
+	 * without waiting for the hand-over to finish (init.c).
+	 */
+	bool exec_notified;
 };
 
 /*

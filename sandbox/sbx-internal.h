@@ -128,6 +128,13 @@ struct sbx_child_fds {
 };
 __attribute__((__noreturn__))
 void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds);
+/*
+ * Candidate @i of the job's PATH search for argv[0] as execvpe() tries
+ * it ("dir/argv0", the job's PATH or glibc's default), into @buf: 0 when
+ * there is one and its directory is absolute, 1 when there is one that
+ * cannot be named so (relative, too long), -1 past the last.
+ */
+int sbx_path_candidate(const struct sbx *s, size_t i, char *buf, size_t len);
 
 /* hostfacts.c */
 /*
@@ -171,6 +178,11 @@ void sbx_limits_add_note(struct sbx_limits *l, char *note);
  * message in @err.
  */
 int sbx_disk_prepare(struct sbx *s, struct strbuf *err);
+/*
+ * Whether sbx_disk_prepare() mounts the tmpfs (root, a limit, R not
+ * kept): it then makes the view's mount point there, R/layers/root.
+ */
+bool sbx_disk_tmpfs(const struct sbx *s);
 /* Supervisor, during and after the run: has the tmpfs run out? */
 void sbx_disk_check(struct sbx *s);
 /* Unmount the tmpfs (its memory is freed), before R is renamed. */

@@ -88,7 +88,7 @@ static int map_channel(struct trace *t, int fd)
 	struct fp_header *h;
 	void *p;
 
-	p = mmap(NULL, FP_CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	p = mmap(NULL, FP_CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	h = p;
@@ -143,7 +143,8 @@ void trace_fast_release(struct trace *t)
 		return;
 	if (f->hdr)
 		munmap(f->hdr, FP_CHAN_SIZE);
-	for (i = 0; i < FAST_LOG_SIZE; i++)
+	/* the entries written only: the rest are pages never touched */
+	for (i = 0; i < FAST_LOG_SIZE && i < f->log_next; i++)
 		free(f->log[i].path);
 	if (f->root_fd >= 0)
 		close(f->root_fd);

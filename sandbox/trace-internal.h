@@ -150,6 +150,14 @@ struct trace {
 	 * phases of a skipped unit for -vv (trace-nest.c) */
 	double nest_t_recv, nest_t_lock;
 
+	/*
+	 * The PATH candidates the job skipped before its filter (struct
+	 * sbx_tracer, path_skipped), recorded at the first notification;
+	 * path_skipped_unknown: it skipped some it could not name.
+	 */
+	char **path_skipped;
+	bool path_skipped_unknown;
+
 	/* counts, for -vv and the benchmarks */
 	uint64_t nr_notifications, nr_records, nr_fallbacks;
 	uint32_t nr_by_call[512];	/* notifications by call number */
@@ -475,6 +483,8 @@ int trace_handle(void *ctx, int listener_fd);
  * @final (no job process left): then every record, past any hole.
  */
 void trace_drain(struct trace *t, bool final);
+/* The path_skipped hook (trace_hooks()); t->lock not held. */
+void trace_path_skipped(void *ctx, const char *const *paths, size_t nr);
 /* Stop the drainer thread, if it runs (t->lock not held). */
 void trace_drainer_stop(struct trace *t);
 /* The receiver's token, if this thread still holds it (trace_free()). */

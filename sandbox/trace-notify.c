@@ -1762,6 +1762,64 @@ static void handle_record(struct trace *t, const struct trace_fast_rec *fr)
 	call_release(&c);
 }
 
+void trace_path_skipped(void *ctx, const char *const *paths, size_t nr)
+{
+	struct trace *t = ctx;
+	size_t i;
+
+	pthread_mutex_lock(&t->lock);
+	if (!paths) {
+		t->path_skipped_unknown = true;
+	} else {
+		strv_free(t->path_skipped);
+		t->path_skipped = xcalloc(nr + 1, sizeof(*t->path_skipped));
+		for (i = 0; i < nr; i++)
+			t->path_skipped[i] = xstrdup(paths[i]);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/*
+ * At the first notification, with the job's root held: the PATH
+ * candidates the job skipped (trace_path_skipped()), each as the record
+ * the library makes of a failed exec, a stat that found ENOENT (pcfast.c,
+ * w_execve()): walked here, recorded as absent, and the run tainted if
+ * the walk now finds one (check_record()).
+ */
+static void record_path_skipped(struct trace *t, pid_t pid)
+{
+	struct trace_fast_rec fr;
+	char **p;
+
+	if (t->path_skipped_unknown || trace_fast_hold_view(t, pid) < 0 ||
+	    trace_fast_root(t) < 0) {
+		trace_taint(t, "PATH search: the candidates skipped cannot be recorded");
+		t->path_skipped_unknown = false;
+	}
+	for (p = t->path_skipped; p && *p; p++) {
+		size_t len = strlen(*p);
+
+		if (len + 3 > FP_DATA_MAX || len > UINT16_MAX) {
+			trace_taint(t, "PATH search: a candidate too long to record");
+			continue;
+		}
+		memset(&fr, 0, sizeof(fr));
+		fr.rec = (struct fp_rec *)fr.buf;
+		fr.rec->nr = SYS_newfstatat;
+		fr.rec->args[0] = (uint64_t)(int64_t)AT_FDCWD;
+		fr.rec->gen = trace_fast_gen(t);
+		fr.rec->ret = -ENOENT;
+		fr.rec->path_len = (uint16_t)len;
+		memcpy(fr.rec->data + 1, *p, len + 1);
+		fr.base = fr.rec->data;
+		fr.path = fr.rec->data + 1;
+		fr.value = fr.path + len + 1;
+		handle_record(t, &fr);
+	}
+	strv_free(t->path_skipped);
+	t->path_skipped = NULL;
+}
+
 void trace_drain(struct trace *t, bool final)
 {
 	struct trace_fast_rec fr; /* a slot's copy: 1 KiB */
@@ -1958,6 +2016,8 @@ int trace_handle(void *ctx, int fd)
 		t->nr_by_call[c.nr]++;
 	if (t->fast && !t->drainer_started && !t->drainer_stop && still_valid(&c))
 		drainer_start(t, c.pid);
+	if ((t->path_skipped || t->path_skipped_unknown) && still_valid(&c))
+		record_path_skipped(t, c.pid);
 	c.sc = trace_sc_name(c.nr);
 	if (rq.req.data.arch != AUDIT_ARCH_X86_64) {
 		trace_taint(t, "syscall %d: non-native ABI", c.nr);

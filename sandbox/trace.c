@@ -120,6 +120,7 @@ void trace_free(struct trace *t)
 		free(t->declared[i]);
 	free(t->declared);
 	free((char *)t->cfg.location_dir);
+	strv_free(t->path_skipped);
 	pthread_mutex_destroy(&t->lock);
 	trace_recv_release(t); /* the caller's last handle() kept it */
 	pthread_mutex_destroy(&t->recv_lock);
@@ -129,12 +130,15 @@ void trace_free(struct trace *t)
 struct sbx_tracer trace_hooks(struct trace *t)
 {
 	struct sbx_tracer h = { .ctx = t, .install = trace_install,
-				.handle = trace_handle };
+				.handle = trace_handle, .exec_notified = t->cfg.trace };
 
 	if (t->fast) {
 		h.binds = t->binds;
 		h.nr_binds = ARRAY_SIZE(t->binds);
 		h.preload = TRACE_FAST_PRELOAD;
+		/* recorded as the library's failed execs are (DESIGN §3.1) */
+		if (t->cfg.trace && !t->nest)
+			h.path_skipped = trace_path_skipped;
 	}
 	return h;
 }
@@ -215,6 +219,9 @@ int trace_finish(struct trace *t, struct strbuf *err)
 	trace_drainer_stop(t);
 	pthread_mutex_lock(&t->lock);
 	trace_drain(t, true);
+	/* skipped PATH candidates never recorded: no notification came */
+	if (t->path_skipped || t->path_skipped_unknown)
+		trace_taint(t, "PATH search: the candidates skipped were not recorded");
 	pthread_mutex_unlock(&t->lock);
 	t->nr_fallbacks = trace_fast_fallbacks(t);
 	log_counts(t);
