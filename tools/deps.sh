@@ -29,6 +29,8 @@ nginx:nginx redis-server:redis-server redis-cli:redis-tools openssl:openssl
 ninja:ninja-build rsync:rsync gzip:gzip make:make gcc:gcc taskset:util-linux
 setfattr:attr setfacl:acl
 clustalo:clustalo hmmsearch:hmmer snakemake:snakemake bwa:bwa samtools:samtools
+wgsim:samtools bcftools:bcftools bowtie2:bowtie2 minimap2:minimap2 mafft:mafft
+seqkit:seqkit parallel:parallel cwltool:cwltool
 java:default-jre-headless javac:default-jdk-headless mvn:maven node:nodejs
 npm:npm /usr/bin/rustc:rustc /usr/bin/cargo:cargo pytest-3:python3-pytest
 perl:perl ruby:ruby tclsh:tcl gfortran:gfortran cmake:cmake git:git
@@ -40,7 +42,8 @@ test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-
 /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin:libmaven-compiler-plugin-java
 /usr/share/maven-repo/org/apache/maven/plugins/maven-resources-plugin:libmaven-resources-plugin-java
 /usr/share/maven-repo/org/apache/maven/plugins/maven-jar-plugin:libmaven-jar-plugin-java
-/usr/share/maven-repo/org/apache/maven/plugins/maven-surefire-plugin:libsurefire-java"
+/usr/share/maven-repo/org/apache/maven/plugins/maven-surefire-plugin:libsurefire-java
+/usr/lib/python3/dist-packages/pandas:python3-pandas"
 
 usage() {
 	echo "usage: tools/deps.sh build OUTFILE | tools/deps.sh test" >&2
