@@ -443,8 +443,12 @@ setup_pandas() {
 
 test_expect_success 'seqkit stats then a pandas script, per step and nested' '
 	rw_need seqkit wgsim &&
-	/usr/bin/python3 -c "import pandas" 2>/dev/null || { say "# skip: python3-pandas not installed"; return 0; }
-	pl_both pandas "sed -i '\''\$d'\'' reads/s2.fq && sed -i '\''\$d'\'' reads/s2.fq && sed -i '\''\$d'\'' reads/s2.fq && sed -i '\''\$d'\'' reads/s2.fq" "" 3 1
+	if /usr/bin/python3 -c "import pandas" 2>/dev/null
+	then
+		pl_both pandas "sed -i '\''\$d'\'' reads/s2.fq && sed -i '\''\$d'\'' reads/s2.fq && sed -i '\''\$d'\'' reads/s2.fq && sed -i '\''\$d'\'' reads/s2.fq" "" 3 1
+	else
+		say "# skip: python3-pandas not installed (make deps)"
+	fi
 '
 
 # (h) cwltool: a workflow of two CommandLineTools (sort, then grep -c
@@ -503,8 +507,7 @@ setup_cwl() {
 test_expect_success 'cwltool workflow: wrapped whole (a hit), and under --nested (the bare outputs)' '
 	rw_need cwltool &&
 	mkdir S && (cd S && setup_cwl) &&
-	fresh S && (cd w && ./pipeline.sh >../bare.out 2>../bare.err) || {
-		say "# skip: cwltool cannot run here offline"; cat bare.err; return 0; }
+	fresh S && (cd w && ./pipeline.sh >../bare.out 2>../bare.err) &&
 	canon w >bare.canon &&
 	test "$(cat w/out/count.txt)" = 3 &&
 	fresh S && (cd w && "$PROCACHE" run --report ../r1.json -- ./pipeline.sh >../p1.out 2>../p1.err) &&
