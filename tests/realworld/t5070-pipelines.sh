@@ -70,6 +70,16 @@ counts_are() {
 	}
 }
 
+# status_is REPORT WANT: the report's status, else what it says and why.
+status_is() {
+	test "$(json_get "$1" status)" = "$2" || {
+		echo "$1: expected $2, got $(json_get "$1" status)" >&2
+		json_get "$1" uncacheable >&2
+		json_get "$1" explain >&2
+		false
+	}
+}
+
 # nested_counts ERR: "RUN SKIPPED REFUSED" from procache -v's "nested:" line.
 nested_counts() {
 	sed -n "s/^procache: nested: \([0-9]*\) units run, \([0-9]*\) skipped, \([0-9]*\) refused.*/\1 \2 \3/p" "$1" | tail -1
@@ -128,7 +138,7 @@ pl_both() {
 	export PROCACHE_DIR=$TEST_DIR/cache.nest &&
 	fresh S && pl_nest 1 &&
 	test_cmp bare.1.canon n.1.canon && test_cmp bare.1.out n.1.out &&
-	fresh S && pl_nest 2 && test "$(json_get n.2.json status)" = hit &&
+	fresh S && pl_nest 2 && status_is n.2.json hit &&
 	test_cmp n.1.exact n.2.exact && test_cmp n.1.out n.2.out &&
 	test_cmp n.1.err n.2.err &&
 	fresh S2 && pl_nest 3 &&
@@ -511,10 +521,10 @@ test_expect_success 'cwltool workflow: wrapped whole (a hit), and under --nested
 	canon w >bare.canon &&
 	test "$(cat w/out/count.txt)" = 3 &&
 	fresh S && (cd w && "$PROCACHE" run --report ../r1.json -- ./pipeline.sh >../p1.out 2>../p1.err) &&
-	test "$(json_get r1.json status)" = miss &&
+	status_is r1.json miss &&
 	canon w >p1.canon && test_cmp bare.canon p1.canon && test_cmp bare.out p1.out &&
-	fresh S && (cd w && "$PROCACHE" run --report ../r2.json -- ./pipeline.sh >../p2.out 2>../p2.err) &&
-	test "$(json_get r2.json status)" = hit &&
+	fresh S && (cd w && "$PROCACHE" run --explain --report ../r2.json -- ./pipeline.sh >../p2.out 2>../p2.err) &&
+	status_is r2.json hit &&
 	canon w >p2.canon && test_cmp bare.canon p2.canon && test_cmp p1.out p2.out &&
 	export PROCACHE_DIR=$TEST_DIR/cache.nest &&
 	fresh S && (cd w && "$PROCACHE" run --nested -- ./pipeline.sh >../n1.out 2>../n1.err) &&
