@@ -3,9 +3,9 @@
  * options and the job's environment made from them, and, as data, the
  * variables removed from every job's environment. They name things that
  * differ between two runs of the same job without changing what it
- * computes, so keeping them would make every run a miss: session sockets
- * and terminal ids (volatile_vars), and what a CI service sets to
- * identify one run of a pipeline (ci_run_vars). A job that needs one
+ * computes, so keeping them would make every run a miss: session sockets,
+ * terminal ids and a job runner's per-job ids (volatile_vars), and what a
+ * CI service sets to identify one run of a pipeline (ci_run_vars). A job that needs one
  * gets it back with --env-keep NAME (or --env-set), and then it is keyed.
  */
 #include <errno.h>
@@ -27,6 +27,17 @@ static const char *const volatile_vars[] = {
 	"JOURNAL_STREAM",
 	"MAIL",
 	"OLDPWD",
+	/*
+	 * GNU parallel's, per job: its own pid, the slot (of -j N) the job
+	 * happened to land in, the name of a per-job temporary file. They
+	 * identify one execution, as a CI run id does; PARALLEL_SEQ (the
+	 * job's place in the input) stays, and {%} or {#} in the command
+	 * are keyed as arguments.
+	 */
+	"PARALLEL_JOBSLOT",
+	"PARALLEL_JOBSLOT0",
+	"PARALLEL_PID",
+	"PARALLEL_TMP",
 	"SHLVL",
 	"SSH_AGENT_PID",
 	"SSH_AUTH_SOCK",

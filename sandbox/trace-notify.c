@@ -244,6 +244,17 @@ static void note_access(struct call *c, const struct res *r, enum nest_access ki
 		return;
 	if (!t->nest || !c->pid || !r->path.len)
 		return;
+	/*
+	 * mkdir of a path that exists fails (EEXIST) and changes nothing: it
+	 * looks at the path. As a write it met every sibling's write beneath
+	 * it, so `mkdir -p out` in each recipe of `make -j2` refused the
+	 * units writing into out/. Whatever removes the path before the
+	 * call runs writes it: a sibling's removal meets this read, the
+	 * unit's own puts the path among its writes.
+	 */
+	if (kind == NEST_WRITE && r->status == RES_FOUND &&
+	    (c->nr == SYS_mkdir || c->nr == SYS_mkdirat))
+		kind = NEST_READ;
 	/* what it saw before, then that it wrote it (its own state after) */
 	nest_observe(c, r, kind);
 	trace_nest_access(t, c->pid, kind, path);

@@ -21,7 +21,7 @@ libcurl4-openssl-dev libhiredis-dev libssl-dev"
 build_tools="pkg-config:pkg-config cc:gcc make:make"
 # command:Debian package, for what the tests run (tests/, tests/fuzz,
 # tests/realworld's real programs; Rust from Debian in /usr/bin, not a
-# rustup shim). Not ghc (800 MB installed): t5060 tries it when present.
+# rustup shim). Not ghc (800 MB installed; checked by hand, README).
 test_tools="unshare:util-linux setpriv:util-linux ip:iproute2 xxh128sum:xxhash
 python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
 find:findutils stat:coreutils pgrep:procps clang:clang
@@ -29,6 +29,8 @@ nginx:nginx redis-server:redis-server redis-cli:redis-tools openssl:openssl
 ninja:ninja-build rsync:rsync gzip:gzip make:make gcc:gcc taskset:util-linux
 setfattr:attr setfacl:acl
 clustalo:clustalo hmmsearch:hmmer snakemake:snakemake bwa:bwa samtools:samtools
+wgsim:samtools bcftools:bcftools bowtie2:bowtie2 minimap2:minimap2 mafft:mafft
+seqkit:seqkit parallel:parallel cwltool:cwltool
 java:default-jre-headless javac:default-jdk-headless mvn:maven node:nodejs
 npm:npm /usr/bin/rustc:rustc /usr/bin/cargo:cargo pytest-3:python3-pytest
 perl:perl ruby:ruby tclsh:tcl gfortran:gfortran cmake:cmake git:git

@@ -29,6 +29,22 @@ TEST(volatile_removed_and_sorted)
 	envpolicy_release(&ep);
 }
 
+/* GNU parallel's per-job ids go; the job's place in the input stays. */
+TEST(parallel_job_ids_removed_seq_kept)
+{
+	struct envpolicy ep;
+	char *in[] = { "PARALLEL_PID=4242", "PARALLEL_JOBSLOT=2",
+		       "PARALLEL_JOBSLOT0=1", "PARALLEL_TMP=/tmp/parXfddw",
+		       "PARALLEL_SEQ=7", "PARALLEL_SSHLOGIN=:", NULL };
+	envpolicy_init(&ep);
+	char **env = envpolicy_apply(&ep, in, NULL);
+	CHECK_EQ_INT(count(env), 2);
+	CHECK_EQ_STR(env[0], "PARALLEL_SEQ=7");
+	CHECK_EQ_STR(env[1], "PARALLEL_SSHLOGIN=:");
+	envpolicy_free_env(env);
+	envpolicy_release(&ep);
+}
+
 /* What identifies one CI run goes; what says what is built stays. */
 TEST(ci_run_vars_removed_source_kept)
 {
@@ -178,6 +194,7 @@ int main(void)
 	RUN(clear_keep_set_unset);
 	RUN(globs_unset_and_keep);
 	RUN(bad_values_rejected);
+	RUN(parallel_job_ids_removed_seq_kept);
 	RUN(ci_run_vars_removed_source_kept);
 	RUN(keep_overrides_volatile_not_procache);
 	RUN(ci_run_vars_table_is_clean);
