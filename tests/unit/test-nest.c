@@ -883,8 +883,7 @@ TEST(test_redirect_cost)
 		"nest_exec_redirect()); the replay exec'd directly, no redirect: %lld us; "
 		"the program run instead: %lld us\n", t[25], call[25], floor_[25],
 		plain[25]);
-	/* the target is 2 ms; only a gross regression fails on a loaded machine */
-	CHECK(t[25] < 20000);
+	/* printed, not asserted: speed is measured in tests/bench/nested.sh */
 }
 
 /* The replayer reads its payload from its own file: none, exit 125. */
