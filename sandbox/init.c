@@ -278,6 +278,7 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	const char *what = NULL;
 	struct handoff ho = { .sock = -1, .pipe = { -1, -1 }, .status_fd = -1 };
 	pthread_t ho_thread;
+	bool handoff_join;
 
 	/*
 	 * Signals as the runner had them (DESIGN.md §4): those it ignored
@@ -345,6 +346,13 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	 * After the capability drop (per thread) and unshare(CLONE_NEWUSER)
 	 * (single-threaded processes only); a small stack for RLIMIT_AS.
 	 */
+	/*
+	 * The job need not wait for the hand-over when its exec is notified
+	 * (the tracer holds it until the listener arrives), but rlimits must
+	 * not find the thread still running (see below).
+	 */
+	handoff_join = !s->tracer.exec_notified || s->limits.rlimit_as ||
+		       s->limits.rlimit_nproc;
 	if (s->has_tracer && sock >= 0) {
 		pthread_attr_t attr;
 
@@ -354,7 +362,7 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 		ho.status_fd = status_fd;
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, 256 * 1024);
-		if (s->tracer.exec_notified)
+		if (!handoff_join)
 			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		e = pthread_create(&ho_thread, &attr, handoff_main, &ho);
 		pthread_attr_destroy(&attr);
@@ -391,7 +399,7 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 				sbx_child_fail(status_fd,
 					       "cannot pass the tracer's listener");
 			close(ho.pipe[1]);
-			if (!s->tracer.exec_notified)
+			if (handoff_join)
 				pthread_join(ho_thread, NULL);
 			sock = -1;
 		} else if (lfd > 0) {
