@@ -160,9 +160,18 @@ void trace_record_stat_times(struct trace *t, const struct res *r,
 	/*
 	 * First seen by a call that showed no times (access, chmod...): the
 	 * times shown now must be of the object as it was then, or the
-	 * record would not say what the job saw.
+	 * record would not say what the job saw. A directory whose entries
+	 * changed meanwhile (a sibling job's files: only its times and size
+	 * moved) is recorded as it is now: the first call showed what is
+	 * still the same (the object, its type, mode and owner), so a host
+	 * in today's state shows the job both of what it saw; its entries
+	 * are a listing's, checked apart.
 	 */
-	if (!stat_same_file(&o->st, &r->st) || o->st.st_mode != r->st.st_mode) {
+	if (S_ISDIR(r->st.st_mode) && o->st.st_dev == r->st.st_dev &&
+	    o->st.st_ino == r->st.st_ino && o->st.st_mode == r->st.st_mode &&
+	    o->st.st_uid == r->st.st_uid && o->st.st_gid == r->st.st_gid) {
+		o->st = r->st;
+	} else if (!stat_same_file(&o->st, &r->st) || o->st.st_mode != r->st.st_mode) {
 		trace_taint(t, "input changed during the run: %s", r->hostpath.buf);
 		return;
 	}

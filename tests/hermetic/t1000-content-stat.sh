@@ -144,6 +144,14 @@ test_expect_success 'a path probed absent (test -e) appears: miss' '
 	hstdout_is on
 '
 
+test_expect_success 'a directory walked, then lstat-ed after a process outside the job added an entry: stored, not "changed during the run", then a hit' '
+	hstart && mkdir -p d/sub &&
+	{ (sleep 0.5 && : >d/new) & } &&
+	hmiss -- sh -c "cd d/sub && stat -L -c %F .. && sleep 1.5 && stat -c %F .." &&
+	wait &&
+	hhit -- sh -c "cd d/sub && stat -L -c %F .. && sleep 1.5 && stat -c %F .."
+'
+
 test_expect_success 'a path probed present disappears: miss' '
 	hstart && touch flag &&
 	hmiss -- sh -c "if test -e flag; then echo on; else echo off; fi" &&
