@@ -912,6 +912,11 @@ int sbx_hostfacts_bind(const char *dir, int rootfd, const char **what,
 			snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", cfd);
 			(void)umount2(proc_path, MNT_DETACH);
 		}
+		/*
+		 * hostfacts/cgroup is a plain directory tree with no mount
+		 * of its own beneath it: @base (cloned without AT_RECURSIVE)
+		 * holds all of it.
+		 */
 		fd = clone_ro(dfd, &base, "cgroup", AT_RECURSIVE, &ro, what);
 		if (fd < 0)
 			return -1;
