@@ -189,8 +189,13 @@ static void note_touched(struct call *c, const struct res *r)
 		c->touched_all = true;
 		return;
 	}
+	/*
+	 * The job's own state before the call (a creating call too: mkdir
+	 * of the job's existing directory, which two rustc processes of
+	 * `cargo test` each make: DESIGN §3.1 "Ordering").
+	 */
 	c->touched_job[c->nr_touched] =
-		r->where != W_HOST && c->create == CREATE_NONE &&
+		r->where != W_HOST &&
 		(r->status == RES_MISSING ||
 		 (r->status == RES_FOUND && !S_ISLNK(r->st.st_mode)));
 	c->touched[c->nr_touched++] = xstrdup(r->path.buf);
@@ -1300,9 +1305,7 @@ static void on_bind(struct call *c, uint64_t addr, uint64_t len)
 	if (n > offsetof(struct sockaddr_un, sun_path) && sun.sun_family == AF_UNIX &&
 	    sun.sun_path[0] && !trace_walk_from_cwd(&w, sun.sun_path, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
-		c->create = CREATE_NEW; /* the socket, when the name is free */
 		note_touched(c, &r);
-		c->create = CREATE_NONE;
 	}
 	trace_res_release(&r);
 }
