@@ -1798,7 +1798,9 @@ void trace_path_skipped(void *ctx, const char *const *paths, size_t nr)
  * candidates the job skipped (trace_path_skipped()), each as the record
  * the library makes of a failed exec, a stat that found ENOENT (pcfast.c,
  * w_execve()): walked here, recorded as absent, and the run tainted if
- * the walk now finds one (check_record()).
+ * the walk now finds one (check_record()). Once tainted, the rest is not
+ * walked: the run is uncacheable whatever it would record, and without
+ * the job's root a walk could not look at the job's state anyway.
  */
 static void record_path_skipped(struct trace *t, pid_t pid)
 {
@@ -1809,13 +1811,14 @@ static void record_path_skipped(struct trace *t, pid_t pid)
 	    trace_fast_root(t) < 0) {
 		trace_taint(t, "PATH search: the candidates skipped cannot be recorded");
 		t->path_skipped_unknown = false;
+		goto out;
 	}
 	for (p = t->path_skipped; p && *p; p++) {
 		size_t len = strlen(*p);
 
 		if (len + 3 > FP_DATA_MAX || len > UINT16_MAX) {
 			trace_taint(t, "PATH search: a candidate too long to record");
-			continue;
+			break;
 		}
 		memset(&fr, 0, sizeof(fr));
 		fr.rec = (struct fp_rec *)fr.buf;
@@ -1830,6 +1833,7 @@ static void record_path_skipped(struct trace *t, pid_t pid)
 		fr.value = fr.path + len + 1;
 		handle_record(t, &fr);
 	}
+out:
 	strv_free(t->path_skipped);
 	t->path_skipped = NULL;
 }
