@@ -316,12 +316,12 @@ uint64_t trace_fast_fallbacks(const struct trace *t);
  * The write generation (0 without the fast path), and a notified write
  * about to be answered: the next generation, with the job-view @paths it
  * touched (n == 0: it cannot tell, "everything"). @job[i]: paths[i] was
- * the job's own state (trace-resolve.c, W_JOB or W_INTERNAL: found and
- * not a symlink, or missing) and the write keeps it so: it creates
- * nothing there (no O_CREAT, mkdir, link, symlink, bind or rename
- * target), so what the path names afterwards is the job's object, its
- * removal, or nothing anywhere (a host absence recorded when the job
- * made it).
+ * the job's own state when the write was handled (trace-resolve.c, W_JOB
+ * or W_INTERNAL: found and not a symlink, or missing), so a call made
+ * before it saw the job's object, its removal, or nothing anywhere (a
+ * host absence recorded when the job made it); what the write leaves
+ * there is one of those too (what it creates, if anything, is made in
+ * the upper directory at a path that was the job's).
  */
 uint64_t trace_fast_gen(const struct trace *t);
 void trace_fast_wrote(struct trace *t, const char *const *paths, const bool *job, size_t n);

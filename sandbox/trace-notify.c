@@ -189,8 +189,13 @@ static void note_touched(struct call *c, const struct res *r)
 		c->touched_all = true;
 		return;
 	}
+	/*
+	 * The job's own state before the call (a creating call too: mkdir
+	 * of the job's existing directory, which two rustc processes of
+	 * `cargo test` each make: DESIGN §3.1 "Ordering").
+	 */
 	c->touched_job[c->nr_touched] =
-		r->where != W_HOST && c->create == CREATE_NONE &&
+		r->where != W_HOST &&
 		(r->status == RES_MISSING ||
 		 (r->status == RES_FOUND && !S_ISLNK(r->st.st_mode)));
 	c->touched[c->nr_touched++] = xstrdup(r->path.buf);
@@ -1300,9 +1305,7 @@ static void on_bind(struct call *c, uint64_t addr, uint64_t len)
 	if (n > offsetof(struct sockaddr_un, sun_path) && sun.sun_family == AF_UNIX &&
 	    sun.sun_path[0] && !trace_walk_from_cwd(&w, sun.sun_path, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
-		c->create = CREATE_NEW; /* the socket, when the name is free */
 		note_touched(c, &r);
-		c->create = CREATE_NONE;
 	}
 	trace_res_release(&r);
 }
@@ -1795,7 +1798,9 @@ void trace_path_skipped(void *ctx, const char *const *paths, size_t nr)
  * candidates the job skipped (trace_path_skipped()), each as the record
  * the library makes of a failed exec, a stat that found ENOENT (pcfast.c,
  * w_execve()): walked here, recorded as absent, and the run tainted if
- * the walk now finds one (check_record()).
+ * the walk now finds one (check_record()). Once tainted, the rest is not
+ * walked: the run is uncacheable whatever it would record, and without
+ * the job's root a walk could not look at the job's state anyway.
  */
 static void record_path_skipped(struct trace *t, pid_t pid)
 {
@@ -1806,13 +1811,14 @@ static void record_path_skipped(struct trace *t, pid_t pid)
 	    trace_fast_root(t) < 0) {
 		trace_taint(t, "PATH search: the candidates skipped cannot be recorded");
 		t->path_skipped_unknown = false;
+		goto out;
 	}
 	for (p = t->path_skipped; p && *p; p++) {
 		size_t len = strlen(*p);
 
 		if (len + 3 > FP_DATA_MAX || len > UINT16_MAX) {
 			trace_taint(t, "PATH search: a candidate too long to record");
-			continue;
+			break;
 		}
 		memset(&fr, 0, sizeof(fr));
 		fr.rec = (struct fp_rec *)fr.buf;
@@ -1827,6 +1833,7 @@ static void record_path_skipped(struct trace *t, pid_t pid)
 		fr.value = fr.path + len + 1;
 		handle_record(t, &fr);
 	}
+out:
 	strv_free(t->path_skipped);
 	t->path_skipped = NULL;
 }

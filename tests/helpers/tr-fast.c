@@ -385,6 +385,20 @@ int main(int argc, char **argv)
 		syscall(SYS_unlink, argv[2]);	/* what the tracer sees */
 		syscall(SYS_unlink, argv[3]);	/* what overlayfs would do */
 		publish_found(h, gen, argv[2], 2, 0);
+	} else if (!strcmp(cmd, "inflight-mkdir") && argc == 4) {
+		/*
+		 * A stat of PATH that found the job's directory (UPPATH in
+		 * the fake upper), in flight across another process's mkdir
+		 * of it, which fails (EEXIST) as it does for each rustc of
+		 * `cargo test` making target/debug/deps.
+		 */
+		struct fp_header *h = chan_map();
+		uint64_t gen = __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE);
+		struct fp_rec r = { .nr = SYS_newfstatat, .ret = 0, .gen = gen,
+				    .st = { .mode = S_IFDIR | 0755 } };
+
+		syscall(SYS_mkdir, argv[2], 0755);
+		chan_publish(h, &r, argv[2]);
 	} else if (!strcmp(cmd, "inflight-lying") && argc == 3) {
 		/*
 		 * A stat of PATH, a host file, that saw other data than it

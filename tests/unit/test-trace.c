@@ -1235,7 +1235,15 @@ TEST(test_fast_stale_record)
  *   older): a path the write found and left the job's own is the job's
  *   state, whichever came first (the job removing its temporary file
  *   while another process stats it).
- * A host change still taints in both.
+ * - "inflight-mkdir": the same across a creating write that found the
+ *   job's directory there (`cargo test`: each rustc makes
+ *   target/debug/deps, EEXIST, while the other looks through it). Judged
+ *   as host state, the directory missing from the host where the call
+ *   found it made the run "input changed during the run" (t5060, CI's
+ *   sanitizer half). The fake lower directory has a file at the path, so
+ *   that the job's view (the lower here) finds an object and the fake
+ *   upper's directory is the job's (the lower's is no directory).
+ * A host change still taints in all of them.
  */
 TEST(test_fast_job_state_orders)
 {
@@ -1258,6 +1266,15 @@ TEST(test_fast_job_state_orders)
 		job_state_case(&fl, cases[i][0], p, p_up);
 		host_change_case(&fl, cases[i][2], f, i ? NULL : none);
 	}
+	fake_layer_init(&fl);
+	_cleanup_free_ char *deps = fixture(fl.low, "deps", "a file in the lower\n");
+	_cleanup_free_ char *deps_up = path_join(fl.up, "deps");
+	_cleanup_free_ char *f = fixture(fl.low, "f", "file\n");
+
+	CHECK_EQ_INT(mkdir(deps_up, 0755), 0);
+	job_state_case(&fl, "inflight-mkdir", deps, deps_up);
+	/* a failing mkdir of a host file: still forced to host state */
+	host_change_case(&fl, "inflight-lying", f, NULL);
 }
 
 static double now_s(void)
