@@ -259,12 +259,13 @@ static char *output_file(struct cache *c, const char *buf, size_t len)
 	return name;
 }
 
-static struct cache_key *unit_key(const struct job *j, const struct trace_unit *u);
+static struct cache_key *unit_key(const struct job *j, const struct trace_unit *u,
+				   bool fd0_unseen);
 
 void nest_unit_done(void *ctx, const struct trace_unit *u)
 {
 	struct job *j = ctx;
-	struct cache_key *k = unit_key(j, u);
+	struct cache_key *k = unit_key(j, u, u->fd0_unseen);
 	struct cache_record *rec;
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	char *files[3] = { NULL, NULL, NULL };
@@ -325,14 +326,20 @@ out:
 	cache_key_free(k);
 }
 
-/* The unit's key: the outer job's sandbox fields, then its own. */
-static struct cache_key *unit_key(const struct job *j, const struct trace_unit *u)
+/*
+ * The unit's key: the outer job's sandbox fields, then its own; with
+ * @fd0_unseen, "fd0" is "unseen" instead of what fd 0 is (DESIGN.md
+ * §13.3, "Stdin unseen": no process of the unit observed it).
+ */
+static struct cache_key *unit_key(const struct job *j, const struct trace_unit *u,
+				  bool fd0_unseen)
 {
 	struct cache_key *k = cache_key_new();
 
 	job_add_unit_key(j, k);
 	for (size_t i = 0; i < u->nr_fields; i++)
-		cache_key_add_str(k, u->names[i], u->values[i]);
+		cache_key_add_str(k, u->names[i],
+				  fd0_unseen && !strcmp(u->names[i], "fd0") ? "unseen" : u->values[i]);
 	return k;
 }
 
@@ -386,14 +393,26 @@ int nest_unit_skip(void *ctx, const struct trace_unit *u, int root_fd,
 		   struct trace_unit_hit *hit)
 {
 	struct job *j = ctx;
-	struct cache_key *k = unit_key(j, u);
+	struct cache_key *k = unit_key(j, u, u->fd0_unseen);
 	struct cache_entry *e = NULL;
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	struct mat_report rep;
 	double t = now_seconds(), t2;
 	int r, ret = 0;
 
+	/*
+	 * Keyed without its fd 0 first, when it may be: an entry there never
+	 * observed fd 0; then under fd 0 as it is (an entry that may have).
+	 */
 	r = cache_lookup_at(j->cache, root_fd, k, 0, &e, NULL, &err);
+	if (r == 0 && u->fd0_unseen) {
+		cache_key_free(k);
+		k = unit_key(j, u, false);
+		r = cache_lookup_at(j->cache, root_fd, k, 0, &e, NULL, &err);
+		hit->fd0_exact = true;
+	} else {
+		hit->fd0_exact = !u->fd0_unseen;
+	}
 	t2 = now_seconds();
 	hit->lookup_s = t2 - t;
 	t = t2;

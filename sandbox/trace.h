@@ -189,6 +189,9 @@ struct trace_unit_hit {
 	/* seconds spent by unit_skip in the lookup, reading the outputs,
 	 * replaying the preconditions (pre), applying: for -vv */
 	double lookup_s, output_s, compose_s, apply_s;
+	/* The entry was found under the key naming fd 0 as it is (not
+	 * "unseen"): it may have observed fd 0. */
+	bool fd0_exact;
 	/*
 	 * Set by the tracer before the call: unit_skip calls it for each
 	 * precondition of the entry that hit (@path: a hostfact's name for
@@ -288,6 +291,14 @@ struct trace_unit {
 	size_t nr_written;
 	/* An O_PATH fd of the view's root (the job's /proc/PID/root). */
 	int root_fd;
+	/*
+	 * Its fd 0 was /dev/null or a pipe, open for reading only
+	 * (DESIGN.md §13.3, "Stdin unseen"). At unit_skip: it may also be
+	 * looked up under the key whose "fd0" field is "unseen"; at
+	 * unit_done: none of its processes observed fd 0, so it is stored
+	 * under that key.
+	 */
+	bool fd0_unseen;
 };
 
 /* A new tracer for one run. @cfg is copied (the layers are not: they must
