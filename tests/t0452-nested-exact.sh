@@ -62,4 +62,27 @@ test_expect_success 'a unit reading its stdin pipe through a copy (exec 3<&0) is
 	grep "(./reader.sh, pid [0-9]*) refused: reads a pipe on stdin" err)
 '
 
+# make -jN gives its stdin to one running recipe and a pipe with no writer
+# to the others: a unit that never looks at its fd 0 is one entry for
+# both (DESIGN §13.3, "Stdin unseen").
+test_expect_success 'a unit that never observes fd 0 skips whether fd 0 is /dev/null or a pipe' '
+	mkdir unseen && (cd unseen && echo hi >src && mkdir out &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	if [ "$s" = 0 ]; then sh -c "cat src >out/a" </dev/null
+	elif [ "$s" = 1 ]; then : | sh -c "cat src >out/a"
+	else sh -c "cat src >out/a" </dev/null
+	fi
+	EOF
+	chmod +x r.sh && echo 0 >stamp &&
+	"$PROCACHE" run --nested -v -- ./r.sh 2>err.1 && test_cmp src out/a &&
+	rm out/a && echo 1 >stamp &&
+	"$PROCACHE" run --nested -v -- ./r.sh 2>err.2 && test_cmp src out/a &&
+	grep "nested: 0 units run, 1 skipped" err.2 &&
+	rm out/a && echo 2 >stamp &&
+	"$PROCACHE" run --nested -v -- ./r.sh 2>err.3 && test_cmp src out/a &&
+	grep "nested: 0 units run, 1 skipped" err.3)
+'
+
 test_done
