@@ -280,15 +280,23 @@ void nest_unit_done(void *ctx, const struct trace_unit *u)
 
 		/*
 		 * A stat: its mtime when it showed the times, else what it
-		 * showed. Never the bytes in place of the mtime
-		 * (CACHE_STAT_CONTENT): the store would hash the host's file,
-		 * not the view's (a needless miss at best); and a file a
-		 * unit chmods or links is its result anyway, whole.
+		 * showed; with --mtime=content, or the same bytes, hashed
+		 * by the tracer from the view when it was observed
+		 * (trace_config.stat_content): cache_record_add_stat()
+		 * would hash the host's file. A file hashed so is the one
+		 * the stat showed, bytes a lookup compares when the mtime
+		 * moved (a Snakemake touching its outputs).
 		 */
 		if (ob->kind == TRACE_STAT) {
-			cache_record_add_stat(rec, ob->path, &ob->st,
-					      (j->opts->strict_stat ? CACHE_STAT_STRICT : 0) |
-					      (ob->times ? CACHE_STAT_MTIME : 0));
+			unsigned how = (j->opts->strict_stat ? CACHE_STAT_STRICT : 0) |
+				       (ob->times ? CACHE_STAT_MTIME : 0);
+
+			if (ob->hashed && ob->times && j->opts->mtime_content &&
+			    !j->opts->strict_stat)
+				cache_record_add_stat_hash(rec, ob->path, &ob->st, how,
+							   &ob->hash);
+			else
+				cache_record_add_stat(rec, ob->path, &ob->st, how);
 			continue;
 		}
 		record_add_obs(rec, ob, j->opts,

@@ -32,6 +32,7 @@
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/dirlist.h"
+#include "common/filestat.h"
 #include "common/hash.h"
 #include "common/path.h"
 #include "common/strbuf.h"
@@ -643,6 +644,14 @@ static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open
 	case TRACE_SYMLINK:
 		if (lstat(view.buf, &o->st) < 0)
 			goto cannot;
+		if (o->kind == TRACE_STAT && o->times && t->cfg.stat_content &&
+		    S_ISREG(o->st.st_mode)) {
+			/* the bytes it had then, when still that very file */
+			struct stat st;
+
+			o->hashed = hash_view_file(t, pid, o->path, &o->hash, &st) == 0 &&
+				    stat_same_file(&st, &o->st);
+		}
 		break;
 	case TRACE_LISTING:
 		if (lstat(view.buf, &o->st) < 0 ||

@@ -69,6 +69,13 @@ struct trace_config {
 	bool strict_stat; /* not read by the tracer: whether stat observations
 	                     also compare mtime/ctime is the runner's choice
 	                     when it records them */
+	/*
+	 * With nested (--mtime=content): a unit's stat of a regular file
+	 * that showed it the times is hashed too, from the view, when
+	 * observed (trace_obs.hash, .hashed), so that its entry may hold
+	 * when only the mtime moved (DESIGN.md §13.3).
+	 */
+	bool stat_content;
 	bool trace;       /* false: deny-only filter, no listener */
 	/*
 	 * Do not notify readlink/readlinkat (a compiler makes tens of
@@ -218,7 +225,8 @@ struct trace_obs {
 	                        trace_finish); LISTING: dirlist_hash_at_hiding(),
 	                        the declared outputs left out;
 	                        XATTRS: xattr_hash_path() (common/xattr.h)
-	                        when first observed */
+	                        when first observed; a unit's STAT with
+	                        stat_content: the bytes, when observed */
 	bool hashed;         /* hash is valid */
 	/*
 	 * STAT: a call showed the job the object's times (stat, lstat,

@@ -85,4 +85,29 @@ test_expect_success 'a unit that never observes fd 0 skips whether fd 0 is /dev/
 	grep "nested: 0 units run, 1 skipped" err.3)
 '
 
+# Snakemake sets each output's mtime to now after its job: with
+# --mtime=content a unit that stat'ed its input holds when only the
+# mtime moved, and misses when the bytes changed (DESIGN §13.3).
+test_expect_success '--mtime=content: a unit whose input was only touched skips; changed bytes run it' '
+	mkdir mc && (cd mc && echo data >in &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	sh -c "test -f in && cat in"
+	EOF
+	chmod +x r.sh && echo 0 >stamp &&
+	"$PROCACHE" run --nested --mtime=content -v -- ./r.sh >out.1 2>err.1 &&
+	touch -d "2001-01-01 00:00" in && echo 1 >stamp &&
+	"$PROCACHE" run --nested --mtime=content -v -- ./r.sh >out.2 2>err.2 &&
+	test_cmp in out.2 && grep "nested: 0 units run, 1 skipped" err.2 &&
+	echo datb >in && touch -d "2001-01-01 00:00" in && echo 2 >stamp &&
+	"$PROCACHE" run --nested --mtime=content -v -- ./r.sh >out.3 2>err.3 &&
+	test_cmp in out.3 && grep "nested: 2 units run, 0 skipped" err.3 &&
+	touch in && echo 3 >stamp &&
+	"$PROCACHE" run --nested -v -- ./r.sh >out.4 2>err.4 &&
+	touch -d "2001-01-01 00:00" in && echo 4 >stamp &&
+	"$PROCACHE" run --nested -v -- ./r.sh >out.5 2>err.5 &&
+	test_cmp in out.5 && grep "nested: 2 units run, 0 skipped" err.5)
+'
+
 test_done
