@@ -1536,6 +1536,10 @@ unsigned trace_nest_fd_args(int nr)
 	case SYS_signalfd4: case SYS_epoll_wait: case SYS_epoll_pwait:
 	case SYS_mq_timedsend: case SYS_mq_timedreceive: case SYS_mq_notify:
 	case SYS_mq_getsetattr: case SYS_pidfd_send_signal: case SYS_landlock_restrict_self:
+	case SYS_inotify_rm_watch: case SYS_epoll_pwait2: case SYS_process_madvise:
+	case SYS_process_mrelease: case SYS_open_by_handle_at: case SYS_setns:
+	case SYS_finit_module: case SYS_fsconfig: case SYS_fsmount: case SYS_fspick:
+	case SYS_mount_setattr: case SYS_quotactl_fd:
 #ifdef SYS_fchmodat2
 	case SYS_fchmodat2:
 #endif
@@ -1550,9 +1554,9 @@ unsigned trace_nest_fd_args(int nr)
 	case SYS_splice: case SYS_copy_file_range: case SYS_renameat: case SYS_renameat2:
 	case SYS_linkat: case SYS_move_mount:
 		return 1u << 0 | 1u << 2;
-	case SYS_sendfile: case SYS_tee:
+	case SYS_sendfile: case SYS_tee: case SYS_kexec_file_load:
 		return 1u << 0 | 1u << 1;
-	case SYS_fanotify_mark:
+	case SYS_perf_event_open: case SYS_fanotify_mark:
 		return 1u << 3;
 	case SYS_kcmp:
 		return 1u << 3 | 1u << 4;

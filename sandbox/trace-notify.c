@@ -1427,7 +1427,8 @@ static void on_notification(struct call *c)
 	case SYS_mq_timedsend: case SYS_mq_timedreceive: case SYS_mq_notify: case SYS_mq_getsetattr:
 	case SYS_landlock_restrict_self: case SYS_landlock_add_rule: case SYS_pidfd_getfd:
 	case SYS_kcmp: case SYS_mmap: case SYS_poll: case SYS_ppoll: case SYS_select:
-	case SYS_pselect6: case SYS_io_submit:
+	case SYS_pselect6: case SYS_io_submit: case SYS_inotify_rm_watch: case SYS_epoll_pwait2:
+	case SYS_process_madvise: case SYS_process_mrelease:
 #ifdef SYS_cachestat
 	case SYS_cachestat:
 #endif
