@@ -188,6 +188,14 @@ void cache_record_add_absent(struct cache_record *r, const char *path);
 #define CACHE_STAT_CONTENT 4u
 void cache_record_add_stat(struct cache_record *r, const char *path,
 			   const struct stat *st, unsigned how);
+/*
+ * The same with CACHE_STAT_CONTENT, the bytes' hash given (@h: the file
+ * @st describes, hashed when it was observed) instead of read from @path
+ * in the host: a unit's view file (DESIGN.md §13.3).
+ */
+void cache_record_add_stat_hash(struct cache_record *r, const char *path,
+				const struct stat *st, unsigned how,
+				const struct pc_hash *h);
 void cache_record_add_listing(struct cache_record *r, const char *path,
 			      const struct pc_hash *h);
 void cache_record_add_symlink(struct cache_record *r, const char *path,

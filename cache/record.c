@@ -123,14 +123,33 @@ static bool stat_content_hash(const char *path, const struct stat *seen,
 	return true;
 }
 
+static struct precondition *add_stat(struct cache_record *r, const char *path,
+				     const struct stat *st, unsigned how,
+				     const struct pc_hash *h);
+
 void cache_record_add_stat(struct cache_record *r, const char *path,
 			   const struct stat *st, unsigned how)
+{
+	add_stat(r, path, st, how, NULL);
+}
+
+void cache_record_add_stat_hash(struct cache_record *r, const char *path,
+				const struct stat *st, unsigned how,
+				const struct pc_hash *h)
+{
+	add_stat(r, path, st, how | CACHE_STAT_CONTENT, h);
+}
+
+/* With CACHE_STAT_CONTENT: @h, or NULL to hash the file at @path now. */
+static struct precondition *add_stat(struct cache_record *r, const char *path,
+				     const struct stat *st, unsigned how,
+				     const struct pc_hash *h)
 {
 	struct precondition *p = pre_add(r, PRE_STAT, path);
 	bool strict = how & CACHE_STAT_STRICT;
 
 	if (!p)
-		return;
+		return NULL;
 	p->mode = st->st_mode;
 	p->uid = st->st_uid;
 	p->gid = st->st_gid;
@@ -148,9 +167,14 @@ void cache_record_add_stat(struct cache_record *r, const char *path,
 		   (!(how & CACHE_STAT_CONTENT) || S_ISREG(st->st_mode))) {
 		p->has_mtime = true;
 		p->mtime_ns = timespec_ns(&st->st_mtim);
-		if (how & CACHE_STAT_CONTENT)
+		if ((how & CACHE_STAT_CONTENT) && h) {
+			p->hash = *h;
+			p->has_hash = true;
+		} else if (how & CACHE_STAT_CONTENT) {
 			p->has_hash = stat_content_hash(path, st, &p->hash);
+		}
 	}
+	return p;
 }
 
 void cache_record_add_output(struct cache_record *r, const char *path,

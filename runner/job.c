@@ -683,6 +683,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.nr_declared = j->nr_declared,
 		.untrusted = o->untrusted,
 		.strict_stat = o->strict_stat,
+		.stat_content = o->nested && o->mtime_content && !o->strict_stat,
 		.trace = !o->no_trace,
 		.host_net = o->share_net,
 		.location_dir = j->relocatable ? j->base_dir : NULL,

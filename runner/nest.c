@@ -259,12 +259,13 @@ static char *output_file(struct cache *c, const char *buf, size_t len)
 	return name;
 }
 
-static struct cache_key *unit_key(const struct job *j, const struct trace_unit *u);
+static struct cache_key *unit_key(const struct job *j, const struct trace_unit *u,
+				   bool fd0_unseen);
 
 void nest_unit_done(void *ctx, const struct trace_unit *u)
 {
 	struct job *j = ctx;
-	struct cache_key *k = unit_key(j, u);
+	struct cache_key *k = unit_key(j, u, u->fd0_unseen);
 	struct cache_record *rec;
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	char *files[3] = { NULL, NULL, NULL };
@@ -279,15 +280,23 @@ void nest_unit_done(void *ctx, const struct trace_unit *u)
 
 		/*
 		 * A stat: its mtime when it showed the times, else what it
-		 * showed. Never the bytes in place of the mtime
-		 * (CACHE_STAT_CONTENT): the store would hash the host's file,
-		 * not the view's (a needless miss at best); and a file a
-		 * unit chmods or links is its result anyway, whole.
+		 * showed; with --mtime=content, or the same bytes, hashed
+		 * by the tracer from the view when it was observed
+		 * (trace_config.stat_content): cache_record_add_stat()
+		 * would hash the host's file. A file hashed so is the one
+		 * the stat showed, bytes a lookup compares when the mtime
+		 * moved (a Snakemake touching its outputs).
 		 */
 		if (ob->kind == TRACE_STAT) {
-			cache_record_add_stat(rec, ob->path, &ob->st,
-					      (j->opts->strict_stat ? CACHE_STAT_STRICT : 0) |
-					      (ob->times ? CACHE_STAT_MTIME : 0));
+			unsigned how = (j->opts->strict_stat ? CACHE_STAT_STRICT : 0) |
+				       (ob->times ? CACHE_STAT_MTIME : 0);
+
+			if (ob->hashed && ob->times && j->opts->mtime_content &&
+			    !j->opts->strict_stat)
+				cache_record_add_stat_hash(rec, ob->path, &ob->st, how,
+							   &ob->hash);
+			else
+				cache_record_add_stat(rec, ob->path, &ob->st, how);
 			continue;
 		}
 		record_add_obs(rec, ob, j->opts,
@@ -325,14 +334,20 @@ out:
 	cache_key_free(k);
 }
 
-/* The unit's key: the outer job's sandbox fields, then its own. */
-static struct cache_key *unit_key(const struct job *j, const struct trace_unit *u)
+/*
+ * The unit's key: the outer job's sandbox fields, then its own; with
+ * @fd0_unseen, "fd0" is "unseen" instead of what fd 0 is (DESIGN.md
+ * §13.3, "Stdin unseen": no process of the unit observed it).
+ */
+static struct cache_key *unit_key(const struct job *j, const struct trace_unit *u,
+				  bool fd0_unseen)
 {
 	struct cache_key *k = cache_key_new();
 
 	job_add_unit_key(j, k);
 	for (size_t i = 0; i < u->nr_fields; i++)
-		cache_key_add_str(k, u->names[i], u->values[i]);
+		cache_key_add_str(k, u->names[i],
+				  fd0_unseen && !strcmp(u->names[i], "fd0") ? "unseen" : u->values[i]);
 	return k;
 }
 
@@ -386,14 +401,26 @@ int nest_unit_skip(void *ctx, const struct trace_unit *u, int root_fd,
 		   struct trace_unit_hit *hit)
 {
 	struct job *j = ctx;
-	struct cache_key *k = unit_key(j, u);
+	struct cache_key *k = unit_key(j, u, u->fd0_unseen);
 	struct cache_entry *e = NULL;
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
 	struct mat_report rep;
 	double t = now_seconds(), t2;
 	int r, ret = 0;
 
+	/*
+	 * Keyed without its fd 0 first, when it may be: an entry there never
+	 * observed fd 0; then under fd 0 as it is (an entry that may have).
+	 */
 	r = cache_lookup_at(j->cache, root_fd, k, 0, &e, NULL, &err);
+	if (r == 0 && u->fd0_unseen) {
+		cache_key_free(k);
+		k = unit_key(j, u, false);
+		r = cache_lookup_at(j->cache, root_fd, k, 0, &e, NULL, &err);
+		hit->fd0_exact = true;
+	} else {
+		hit->fd0_exact = !u->fd0_unseen;
+	}
 	t2 = now_seconds();
 	hit->lookup_s = t2 - t;
 	t = t2;

@@ -370,6 +370,8 @@ int nest_exec_facts_read(pid_t pid, struct nest_exec_facts *f, struct strbuf *er
 			break;
 		}
 	}
+	f->fd0_unseen_ok = (f->fd[0].kind == NEST_FD_NULL || f->fd[0].kind == NEST_FD_PIPE) &&
+			   (f->fd[0].flags & O_ACCMODE) == O_RDONLY;
 	if (f->fd[0].kind == NEST_FD_FILE && shares_file(pid, f->ppid, &f->fd[0]))
 		refuse(f, "is a file its parent reads on (a shared offset)", 0);
 	return 0;

@@ -47,6 +47,12 @@ struct nest_exec_facts {
 	size_t nr;
 	/* the first reason this exec cannot start a unit, or empty */
 	struct strbuf refused;
+	/*
+	 * Fd 0 is /dev/null or a pipe, open for reading only: the unit may
+	 * be keyed without it ("fd0" = "unseen") when none of its processes
+	 * observes fd 0 (DESIGN.md §13.3, "Stdin unseen").
+	 */
+	bool fd0_unseen_ok;
 };
 
 void nest_exec_facts_init(struct nest_exec_facts *f);

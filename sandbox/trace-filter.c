@@ -99,6 +99,9 @@ static int add_nested_rules(scmp_filter_ctx f)
 		{ "copy_file_range", 0 }, { "tee", 0 },
 	};
 	static const char *const always[] = { "exit", "exit_group", "dup", "dup2", "dup3" };
+	static const char *const polls[] = {
+		"poll", "ppoll", "select", "pselect6", "io_submit", "landlock_add_rule",
+	};
 	const uint32_t notify = SCMP_ACT_NOTIFY;
 	size_t i;
 	int r = 0, sn, fd;
@@ -155,6 +158,30 @@ static int add_nested_rules(scmp_filter_ctx f)
 
 			r = add_rule(f, notify, sn, 1, &cmp);
 		}
+	}
+	/*
+	 * Every call naming fd 0 (an argument that is an fd number, 0), and
+	 * those whose sets of fds are in memory: what could tell a unit
+	 * which kind its fd 0 is (DESIGN.md §13.3, "Stdin unseen").
+	 */
+	for (sn = 0; sn < TRACE_NR_SYSCALLS && r >= 0; sn++) {
+		unsigned args = trace_nest_fd_args(sn);
+
+		for (fd = 0; fd < 6 && r >= 0; fd++) {
+			struct scmp_arg_cmp cmp[2] = {
+				{ .arg = (unsigned)fd, .op = SCMP_CMP_MASKED_EQ,
+				  .datum_a = 0xffffffffu, .datum_b = 0 },
+				SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, 0),
+			};
+
+			if (args & (1u << fd))
+				r = add_rule(f, notify, sn, sn == SYS_mmap ? 2 : 1, cmp);
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(polls) && r >= 0; i++) {
+		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, polls[i]);
+		if (sn >= 0)
+			r = add_rule(f, notify, sn, 0, NULL);
 	}
 	if (r >= 0) {
 		struct scmp_arg_cmp cmp =

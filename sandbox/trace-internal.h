@@ -554,6 +554,18 @@ void trace_nest_output(struct trace *t, pid_t pid, int fd, const void *buf, size
 /* Refuse the units enclosing @pid whose stdin, stdout or stderr @fd is
  * (any unit enclosing it for @fd < 0). */
 void trace_nest_refuse_output(struct trace *t, pid_t pid, int fd, const char *reason);
+/*
+ * Fd 0 unseen (DESIGN.md §13.3): _seen(): @pid observed its fd 0, or may
+ * have; the units enclosing it are then stored under their exact key.
+ * _call(): whether the call @nr (@a its arguments) names fd 0 (or may:
+ * poll, select, io_submit, landlock_add_rule, whose sets are in memory);
+ * if so it is _seen(). _fd_args(): which arguments of @nr are fd numbers
+ * (bit k: a[k]; mmap's only when not anonymous), which the filter
+ * notifies when 0 (trace-filter.c).
+ */
+void trace_nest_fd0_seen(struct trace *t, pid_t pid);
+bool trace_nest_fd0_call(struct trace *t, pid_t pid, int nr, const __u64 *a);
+unsigned trace_nest_fd_args(int nr);
 /* @pid reads its fd @fd: the units whose stdin pipe that is are refused. */
 void trace_nest_refuse_stdin(struct trace *t, pid_t pid, int fd);
 /*

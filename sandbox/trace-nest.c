@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,6 +32,7 @@
 #include "common/cleanup.h"
 #include "common/die.h"
 #include "common/dirlist.h"
+#include "common/filestat.h"
 #include "common/hash.h"
 #include "common/path.h"
 #include "common/strbuf.h"
@@ -98,6 +100,9 @@ struct nest_info {
 	struct strmap obs_index;
 	/* the view paths it wrote so far: what it sees there is its own */
 	struct strmap written;
+	/* its fd 0 may go unkeyed (nest_exec_facts.fd0_unseen_ok), and
+	 * whether one of its processes observed fd 0 (trace_nest_fd0_seen()) */
+	bool fd0_unseen_ok, fd0_seen;
 };
 
 struct trace_nest {
@@ -487,6 +492,7 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 	}
 	for (k = 0; k < n->facts.nr; k++)
 		add_field(i, n->facts.names[k], n->facts.values[k].buf);
+	i->fd0_unseen_ok = n->facts.fd0_unseen_ok;
 	if (n->facts.refused.len) {
 		nest_units_refuse_unit(n->units, id, n->facts.refused.buf);
 		return;
@@ -638,6 +644,14 @@ static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open
 	case TRACE_SYMLINK:
 		if (lstat(view.buf, &o->st) < 0)
 			goto cannot;
+		if (o->kind == TRACE_STAT && o->times && t->cfg.stat_content &&
+		    S_ISREG(o->st.st_mode)) {
+			/* the bytes it had then, when still that very file */
+			struct stat st;
+
+			o->hashed = hash_view_file(t, pid, o->path, &o->hash, &st) == 0 &&
+				    stat_same_file(&st, &o->st);
+		}
 		break;
 	case TRACE_LISTING:
 		if (lstat(view.buf, &o->st) < 0 ||
@@ -886,6 +900,7 @@ static void unit_store(struct trace *t, const struct nest_unit_end *end, struct 
 	u.written = written;
 	u.nr_written = w;
 	u.root_fd = n->root_fd;
+	u.fd0_unseen = i->fd0_unseen_ok && !i->fd0_seen;
 	t->cfg.unit_done(t->cfg.unit_ctx, &u);
 	free(written);
 }
@@ -1357,6 +1372,7 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 	u.names = (const char *const *)i->names;
 	u.values = (const char *const *)i->values;
 	u.nr_fields = i->nr_fields;
+	u.fd0_unseen = i->fd0_unseen_ok;
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0)
@@ -1391,6 +1407,13 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 		r = 0;
 		goto out;
 	}
+	/*
+	 * An entry found under the key naming fd 0 as it is may have
+	 * observed fd 0, which is the enclosing units' too when inherited:
+	 * as if the skipped program had made that call in them.
+	 */
+	if (hit.fd0_exact)
+		trace_nest_fd0_seen(t, pid);
 	/* applied: what it changed is written by the unit, for every
 	 * enclosing unit and the tracer's caches (§13.4) */
 	for (k = 0; k < hit.nr_written; k++) {
@@ -1471,6 +1494,105 @@ int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *r
 out:
 	hit_release(&hit);
 	return r;
+}
+
+void trace_nest_fd0_seen(struct trace *t, pid_t pid)
+{
+	struct trace_nest *n = t->nest;
+	unsigned ids[NEST_MAX_STACK];
+	size_t nr, k;
+
+	if (!n || pid <= 0)
+		return;
+	nr = recipients(n, pid, ids, NEST_MAX_STACK);
+	for (k = 0; k < nr; k++)
+		n->info[ids[k] - 1].fd0_seen = true;
+}
+
+unsigned trace_nest_fd_args(int nr)
+{
+	switch (nr) {
+	/* the fd or dirfd first */
+	case SYS_read: case SYS_write: case SYS_pread64: case SYS_pwrite64:
+	case SYS_readv: case SYS_writev: case SYS_preadv: case SYS_pwritev:
+	case SYS_preadv2: case SYS_pwritev2: case SYS_vmsplice:
+	case SYS_fstat: case SYS_fstatfs: case SYS_lseek: case SYS_ioctl: case SYS_fcntl:
+	case SYS_flock: case SYS_fsync: case SYS_fdatasync: case SYS_syncfs:
+	case SYS_ftruncate: case SYS_fallocate: case SYS_fadvise64: case SYS_readahead:
+	case SYS_sync_file_range: case SYS_getdents: case SYS_getdents64:
+	case SYS_fchdir: case SYS_fchmod: case SYS_fchown:
+	case SYS_fgetxattr: case SYS_fsetxattr: case SYS_flistxattr: case SYS_fremovexattr:
+	case SYS_dup: case SYS_dup2: case SYS_dup3:
+	case SYS_openat: case SYS_openat2: case SYS_newfstatat: case SYS_statx:
+	case SYS_faccessat: case SYS_faccessat2: case SYS_readlinkat:
+	case SYS_fchmodat: case SYS_fchownat: case SYS_futimesat: case SYS_utimensat:
+	case SYS_mkdirat: case SYS_mknodat: case SYS_unlinkat: case SYS_execveat:
+	case SYS_name_to_handle_at: case SYS_open_tree: case SYS_inotify_add_watch:
+	case SYS_accept: case SYS_accept4: case SYS_bind: case SYS_connect: case SYS_listen:
+	case SYS_shutdown: case SYS_getsockname: case SYS_getpeername:
+	case SYS_getsockopt: case SYS_setsockopt: case SYS_sendto: case SYS_recvfrom:
+	case SYS_sendmsg: case SYS_recvmsg: case SYS_sendmmsg: case SYS_recvmmsg:
+	case SYS_timerfd_settime: case SYS_timerfd_gettime: case SYS_signalfd:
+	case SYS_signalfd4: case SYS_epoll_wait: case SYS_epoll_pwait:
+	case SYS_mq_timedsend: case SYS_mq_timedreceive: case SYS_mq_notify:
+	case SYS_mq_getsetattr: case SYS_pidfd_send_signal: case SYS_landlock_restrict_self:
+	case SYS_inotify_rm_watch: case SYS_epoll_pwait2: case SYS_process_madvise:
+	case SYS_process_mrelease: case SYS_open_by_handle_at: case SYS_setns:
+	case SYS_finit_module: case SYS_fsconfig: case SYS_fsmount: case SYS_fspick:
+	case SYS_mount_setattr: case SYS_quotactl_fd:
+#ifdef SYS_fchmodat2
+	case SYS_fchmodat2:
+#endif
+#ifdef SYS_cachestat
+	case SYS_cachestat:
+#endif
+		return 1u << 0;
+	case SYS_symlinkat: case SYS_pidfd_getfd:
+		return 1u << 1;
+	case SYS_epoll_ctl:
+		return 1u << 2;
+	case SYS_splice: case SYS_copy_file_range: case SYS_renameat: case SYS_renameat2:
+	case SYS_linkat: case SYS_move_mount:
+		return 1u << 0 | 1u << 2;
+	case SYS_sendfile: case SYS_tee: case SYS_kexec_file_load:
+		return 1u << 0 | 1u << 1;
+	case SYS_perf_event_open: case SYS_fanotify_mark:
+		return 1u << 3;
+	case SYS_kcmp:
+		return 1u << 3 | 1u << 4;
+	case SYS_mmap:		/* (not an anonymous mapping: trace_nest_fd0_call()) */
+		return 1u << 4;
+	default:
+		return 0;
+	}
+}
+
+bool trace_nest_fd0_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
+{
+	unsigned args;
+	int k;
+
+	switch (nr) {
+	/* sets in memory, which another thread may change meanwhile: any */
+	case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
+	case SYS_io_submit: case SYS_landlock_add_rule:
+		trace_nest_fd0_seen(t, pid);
+		return true;
+	case SYS_mmap:
+		if ((int)a[4] || (a[3] & MAP_ANONYMOUS))
+			return false;
+		trace_nest_fd0_seen(t, pid);
+		return true;
+	default:
+		break;
+	}
+	args = trace_nest_fd_args(nr);
+	for (k = 0; k < 6; k++)
+		if ((args & (1u << k)) && !(int)a[k]) {
+			trace_nest_fd0_seen(t, pid);
+			return true;
+		}
+	return false;
 }
 
 void trace_nest_refuse_stdin(struct trace *t, pid_t pid, int fd)

@@ -1411,7 +1411,33 @@ static void on_notification(struct call *c)
 	if (pc_verbose >= 2)
 		debug("trace: pid %u: %s%s", (unsigned)c->pid, c->sc, c->rec ? " (fast)" : "");
 	c->write = is_writing_call(nr);
+	if (t->nest)
+		trace_nest_fd0_call(t, c->pid, nr, a);
 	switch (nr) {
+	/*
+	 * Notified under --nested only when they name fd 0, or always for
+	 * poll and its kind (add_nested_rules()): trace_nest_fd0_call()
+	 * above is all they need.
+	 */
+	case SYS_lseek: case SYS_flock: case SYS_fsync: case SYS_fdatasync: case SYS_syncfs:
+	case SYS_ftruncate: case SYS_fallocate: case SYS_fadvise64: case SYS_readahead:
+	case SYS_sync_file_range: case SYS_fchdir: case SYS_fstatfs:
+	case SYS_accept: case SYS_accept4: case SYS_listen: case SYS_shutdown:
+	case SYS_getsockname: case SYS_getpeername: case SYS_getsockopt: case SYS_setsockopt:
+	case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg:
+	case SYS_timerfd_settime: case SYS_timerfd_gettime: case SYS_signalfd: case SYS_signalfd4:
+	case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_ctl:
+	case SYS_mq_timedsend: case SYS_mq_timedreceive: case SYS_mq_notify: case SYS_mq_getsetattr:
+	case SYS_landlock_restrict_self: case SYS_landlock_add_rule: case SYS_pidfd_getfd:
+	case SYS_kcmp: case SYS_mmap: case SYS_poll: case SYS_ppoll: case SYS_select:
+	case SYS_pselect6: case SYS_io_submit: case SYS_inotify_rm_watch: case SYS_epoll_pwait2:
+	case SYS_process_madvise: case SYS_process_mrelease:
+#ifdef SYS_cachestat
+	case SYS_cachestat:
+#endif
+		if (!t->nest)
+			goto unexpected;
+		break;
 	case SYS_open:
 		on_open(c, AT_FDCWD, a[0], a[1], a[2], 0);
 		break;
@@ -1677,7 +1703,11 @@ static void on_notification(struct call *c)
 		trace_taint(t, "syscall clone: namespace flags 0x%llx", (unsigned long long)a[0]);
 		break;
 	case SYS_ioctl:
-		/* only notified for TIOCSTI/TIOCLINUX (argument filter) */
+		/* only notified for TIOCSTI/TIOCLINUX (argument filter), and
+		 * on fd 0 under --nested (trace_nest_fd0_call() above) */
+		if ((a[1] & 0xffffffffu) != TIOCSTI && (a[1] & 0xffffffffu) != TIOCLINUX &&
+		    t->nest && !(int)a[0])
+			break;
 		trace_taint(t, "syscall ioctl: terminal injection request 0x%llx",
 			    (unsigned long long)a[1]);
 		break;
@@ -1688,7 +1718,8 @@ static void on_notification(struct call *c)
 		    (uint32_t)a[0] != (PER_LINUX | ADDR_NO_RANDOMIZE))
 			c->error = EPERM;
 		break;
-	default: {
+	default:
+	unexpected: {
 		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
 		const struct trace_sc *e = name ? trace_sc_find(name) : NULL;
 

@@ -482,6 +482,19 @@ static bool in_proc_pid(const struct lookup *lk)
 }
 
 /*
+ * Whether the next component of @rest may name fd 0: "0", "00", or
+ * anything but digits ("." or "..", which may lead there); not the
+ * directory itself (its listing is the same whatever fd 0 is).
+ */
+static bool names_fd0(const char *rest)
+{
+	const char *c;
+	size_t len = peek_component(rest, &c);
+
+	return len && (!trace_is_digits(c, len) || strspn(c, "0") >= len);
+}
+
+/*
  * An entry of /proc/<pid>: fd/N, cwd, root and exe are magic links, which
  * the walk follows to the object's path; anything else is internal.
  */
@@ -493,6 +506,14 @@ static enum step step_proc_pid_entry(struct lookup *lk)
 	struct strbuf target = STRBUF_INIT;
 	char link[96];
 
+	/*
+	 * fd/0 and fdinfo/0 of any process (its fd 0 may be the unit's),
+	 * anything in task/ (the same, by thread): what the unit's fd 0
+	 * is, which its key may leave out (DESIGN.md §13.3, "Stdin unseen").
+	 */
+	if (w->pid > 0 && (!strcmp(n, "task") ||
+			   ((!strcmp(n, "fd") || !strcmp(n, "fdinfo")) && names_fd0(lk->rest.buf))))
+		trace_nest_fd0_seen(w->t, w->pid);
 	if (w->t->cfg.location_dir &&
 	    (!strcmp(n, "maps") || !strcmp(n, "smaps") || !strcmp(n, "numa_maps") ||
 	     !strcmp(n, "map_files") || !strcmp(n, "mountinfo") ||

@@ -69,6 +69,13 @@ struct trace_config {
 	bool strict_stat; /* not read by the tracer: whether stat observations
 	                     also compare mtime/ctime is the runner's choice
 	                     when it records them */
+	/*
+	 * With nested (--mtime=content): a unit's stat of a regular file
+	 * that showed it the times is hashed too, from the view, when
+	 * observed (trace_obs.hash, .hashed), so that its entry may hold
+	 * when only the mtime moved (DESIGN.md §13.3).
+	 */
+	bool stat_content;
 	bool trace;       /* false: deny-only filter, no listener */
 	/*
 	 * Do not notify readlink/readlinkat (a compiler makes tens of
@@ -189,6 +196,9 @@ struct trace_unit_hit {
 	/* seconds spent by unit_skip in the lookup, reading the outputs,
 	 * replaying the preconditions (pre), applying: for -vv */
 	double lookup_s, output_s, compose_s, apply_s;
+	/* The entry was found under the key naming fd 0 as it is (not
+	 * "unseen"): it may have observed fd 0. */
+	bool fd0_exact;
 	/*
 	 * Set by the tracer before the call: unit_skip calls it for each
 	 * precondition of the entry that hit (@path: a hostfact's name for
@@ -215,7 +225,8 @@ struct trace_obs {
 	                        trace_finish); LISTING: dirlist_hash_at_hiding(),
 	                        the declared outputs left out;
 	                        XATTRS: xattr_hash_path() (common/xattr.h)
-	                        when first observed */
+	                        when first observed; a unit's STAT with
+	                        stat_content: the bytes, when observed */
 	bool hashed;         /* hash is valid */
 	/*
 	 * STAT: a call showed the job the object's times (stat, lstat,
@@ -288,6 +299,14 @@ struct trace_unit {
 	size_t nr_written;
 	/* An O_PATH fd of the view's root (the job's /proc/PID/root). */
 	int root_fd;
+	/*
+	 * Its fd 0 was /dev/null or a pipe, open for reading only
+	 * (DESIGN.md §13.3, "Stdin unseen"). At unit_skip: it may also be
+	 * looked up under the key whose "fd0" field is "unseen"; at
+	 * unit_done: none of its processes observed fd 0, so it is stored
+	 * under that key.
+	 */
+	bool fd0_unseen;
 };
 
 /* A new tracer for one run. @cfg is copied (the layers are not: they must

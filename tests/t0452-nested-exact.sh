@@ -62,4 +62,52 @@ test_expect_success 'a unit reading its stdin pipe through a copy (exec 3<&0) is
 	grep "(./reader.sh, pid [0-9]*) refused: reads a pipe on stdin" err)
 '
 
+# make -jN gives its stdin to one running recipe and a pipe with no writer
+# to the others: a unit that never looks at its fd 0 is one entry for
+# both (DESIGN §13.3, "Stdin unseen").
+test_expect_success 'a unit that never observes fd 0 skips whether fd 0 is /dev/null or a pipe' '
+	mkdir unseen && (cd unseen && echo hi >src && mkdir out &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	if [ "$s" = 0 ]; then sh -c "cat src >out/a" </dev/null
+	elif [ "$s" = 1 ]; then : | sh -c "cat src >out/a"
+	else sh -c "cat src >out/a" </dev/null
+	fi
+	EOF
+	chmod +x r.sh && echo 0 >stamp &&
+	"$PROCACHE" run --nested -v -- ./r.sh 2>err.1 && test_cmp src out/a &&
+	rm out/a && echo 1 >stamp &&
+	"$PROCACHE" run --nested -v -- ./r.sh 2>err.2 && test_cmp src out/a &&
+	grep "nested: 0 units run, 1 skipped" err.2 &&
+	rm out/a && echo 2 >stamp &&
+	"$PROCACHE" run --nested -v -- ./r.sh 2>err.3 && test_cmp src out/a &&
+	grep "nested: 0 units run, 1 skipped" err.3)
+'
+
+# Snakemake sets each output's mtime to now after its job: with
+# --mtime=content a unit that stat'ed its input holds when only the
+# mtime moved, and misses when the bytes changed (DESIGN §13.3).
+test_expect_success '--mtime=content: a unit whose input was only touched skips; changed bytes run it' '
+	mkdir mc && (cd mc && echo data >in &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	sh -c "test -f in && cat in"
+	EOF
+	chmod +x r.sh && echo 0 >stamp &&
+	"$PROCACHE" run --nested --mtime=content -v -- ./r.sh >out.1 2>err.1 &&
+	touch -d "2001-01-01 00:00" in && echo 1 >stamp &&
+	"$PROCACHE" run --nested --mtime=content -v -- ./r.sh >out.2 2>err.2 &&
+	test_cmp in out.2 && grep "nested: 0 units run, 1 skipped" err.2 &&
+	echo datb >in && touch -d "2001-01-01 00:00" in && echo 2 >stamp &&
+	"$PROCACHE" run --nested --mtime=content -v -- ./r.sh >out.3 2>err.3 &&
+	test_cmp in out.3 && grep "nested: 2 units run, 0 skipped" err.3 &&
+	touch in && echo 3 >stamp &&
+	"$PROCACHE" run --nested -v -- ./r.sh >out.4 2>err.4 &&
+	touch -d "2001-01-01 00:00" in && echo 4 >stamp &&
+	"$PROCACHE" run --nested -v -- ./r.sh >out.5 2>err.5 &&
+	test_cmp in out.5 && grep "nested: 2 units run, 0 skipped" err.5)
+'
+
 test_done

@@ -224,4 +224,49 @@ test_expect_success 'ln leaves the bytes of its source as they are now' '
 	echo "h2: y" >expect && test_cmp expect out.2)
 '
 
+# Fd 0 unseen (DESIGN §13.3): a unit whose fd 0 is /dev/null or a pipe
+# and that never observes it is keyed without it (make -jN gives its
+# stdin to one recipe and a dead pipe to the others). Each call below
+# tells one from the other: the unit must run again, not replay.
+test_expect_success 'fd 0 unseen: a unit that observes its fd 0 is keyed by it' '
+	mkdir unseen && (cd unseen &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	ops="fstat lseek fcntl fadvise fstatfs poll statx fdinfo readlink"
+	if [ "$s" = 0 ]; then
+		for op in $ops; do "$HELPERS/tr-calls" stdin $op </dev/null; done
+		sh -c "exec cat" </dev/null
+		sh -c "[ -p /dev/stdin ] && echo pipe || echo other" </dev/null
+	else
+		for op in $ops; do : | "$HELPERS/tr-calls" stdin $op; done
+		echo x | sh -c "exec cat"
+		: | sh -c "[ -p /dev/stdin ] && echo pipe || echo other"
+	fi
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	echo 1 >stamp && ./r.sh >expect && nested 2 && test_cmp expect out.2 &&
+	! grep "skipped in" err.2)
+'
+
+# A unit skipped by an entry found under its exact fd 0 may have observed
+# it; the unit around it must not be stored as if it had not.
+test_expect_success 'fd 0 unseen: a unit around one skipped under its exact key is keyed by fd 0' '
+	mkdir unseen2 && (cd unseen2 &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	if [ "$s" = 0 ]; then
+		sh -c "\"\$HELPERS/tr-calls\" stdin fstat" </dev/null
+		sh -c "\"\$HELPERS/tr-calls\" stdin fstat; echo done" </dev/null
+	else
+		: | sh -c "\"\$HELPERS/tr-calls\" stdin fstat; echo done"
+	fi
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	grep "unit [0-9]* (.*tr-calls.*skipped in" err.1 &&
+	echo 1 >stamp && ./r.sh >expect && nested 2 && test_cmp expect out.2 &&
+	! grep "skipped in" err.2)
+'
+
 test_done

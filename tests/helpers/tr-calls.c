@@ -265,6 +265,48 @@ int main(int argc, char **argv)
 		long r = syscall(SYS_keyctl, 0, 0, 0, 0, 0);
 
 		printf("keyctl=%ld errno=%d\n", r, r < 0 ? errno : 0);
+	} else if (!strcmp(cmd, "stdin") && argc == 3) {
+		/* one call that tells /dev/null from a pipe on fd 0 */
+		const char *op = argv[2];
+		long r = -1;
+
+		if (!strcmp(op, "fstat")) {
+			struct stat st;
+
+			r = fstat(0, &st) < 0 ? -1 : (long)(st.st_mode & S_IFMT);
+		} else if (!strcmp(op, "lseek")) {
+			r = syscall(SYS_lseek, 0, 0, SEEK_CUR);
+		} else if (!strcmp(op, "fcntl")) {
+			r = syscall(SYS_fcntl, 0, F_GETFL);
+		} else if (!strcmp(op, "fadvise")) {
+			r = syscall(SYS_fadvise64, 0, 0, 0, 0);
+		} else if (!strcmp(op, "fstatfs")) {
+			char buf[256];
+
+			r = syscall(SYS_fstatfs, 0, buf) < 0 ? -1 : *(long *)buf;
+		} else if (!strcmp(op, "poll")) {
+			struct { int fd; short ev, rev; } p = { 0, 1 /* POLLIN */, 0 };
+
+			r = syscall(SYS_poll, &p, 1, 0) < 0 ? -1 : p.rev;
+		} else if (!strcmp(op, "statx")) {
+			char buf[256];
+
+			r = syscall(SYS_statx, 0, "", AT_EMPTY_PATH, 1 /* STATX_TYPE */, buf) < 0 ?
+				-1 : *(unsigned short *)(buf + 0x1c);
+		} else if (!strcmp(op, "fdinfo")) {
+			char buf[256] = "";
+
+			fd = sys_openat(AT_FDCWD, "/proc/self/fdinfo/0", O_RDONLY | O_CLOEXEC, 0);
+			if (fd >= 0 && read((int)fd, buf, sizeof(buf) - 1) > 0)
+				r = strstr(buf, "flags:\t0100000") != NULL;
+		} else if (!strcmp(op, "readlink")) {
+			char buf[256] = "";
+
+			r = readlink("/proc/self/fd/0", buf, sizeof(buf) - 1) < 0 ? -1 : buf[0];
+		} else {
+			usage();
+		}
+		printf("stdin %s=%ld errno=%d\n", op, r, r < 0 ? errno : 0);
 	} else {
 		usage();
 	}
