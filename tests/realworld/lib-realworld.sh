@@ -108,3 +108,28 @@ rw_case() {
 	rw_fresh && (cd "$W" && eval "$rw_change") &&
 	rw_run "$rw_name" 3 && rw_status_is miss 3
 }
+
+# rw_inplace N: after rw_case, the job run again N times in place (in W,
+# which holds the result of run 3, the changed one), as a user reruns a
+# build: the last run must be a hit replaying the run before it (a build
+# tool's output in place is not run 3's: "up to date"). N - 1 is how many
+# times the tool's own state in the tree (a build directory, outputs it
+# stats before writing them) makes it miss first.
+rw_inplace() {
+	local i
+	for i in $(seq 4 $((3 + $1))); do
+		rw_run "$rw_name" "$i" || return 1
+	done &&
+	rw_status_is hit "$i" &&
+	test_cmp "$R.$((i - 1)).out" "$R.$i.out" &&
+	test_cmp "$R.$((i - 1)).rc" "$R.$i.rc"
+}
+
+# Debian's Maven repository (the plugins make deps installs), and the
+# newest version of plugin $1 it holds (Maven's default bindings name
+# versions Debian has only as relocation POMs: a POM pins these).
+MAVEN_REPO=/usr/share/maven-repo
+maven_plugin_version() {
+	ls "$MAVEN_REPO/org/apache/maven/plugins/$1"/*/"$1"-*.jar 2>/dev/null |
+	sed "s|.*/$1/\([^/]*\)/.*|\1|" | grep -v "^debian\$" | sort -V | tail -1
+}
