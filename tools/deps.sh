@@ -39,7 +39,10 @@ jq:jq bc:bc xxd:xxd file:file free:procps patch:patch
 autoreconf:autoconf automake:automake
 go:golang-go php:php-cli lua5.4:lua5.4 gawk:gawk Rscript:r-base-core
 ocamlopt:ocaml-nox ocamlfind:ocaml-findlib erlc:erlang-base elixir:elixir
-meson:meson scons:scons guile:guile-3.0 valac:valac fpc:fp-compiler"
+meson:meson scons:scons guile:guile-3.0 valac:valac fpc:fp-compiler
+ant:ant rake:rake rspec:ruby-rspec bats:bats shellcheck:shellcheck
+cppcheck:cppcheck g++:g++ sphinx-build:python3-sphinx pandoc:pandoc
+doxygen:doxygen dot:graphviz /usr/bin/convert:imagemagick gnuplot:gnuplot-nox"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext
 /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin:libmaven-compiler-plugin-java
@@ -47,7 +50,11 @@ test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-
 /usr/share/maven-repo/org/apache/maven/plugins/maven-jar-plugin:libmaven-jar-plugin-java
 /usr/share/maven-repo/org/apache/maven/plugins/maven-surefire-plugin:libsurefire-java
 /usr/lib/python3/dist-packages/numpy:python3-numpy
-/usr/lib/python3/dist-packages/pandas:python3-pandas"
+/usr/lib/python3/dist-packages/pandas:python3-pandas
+/usr/share/maven-repo/junit/junit:junit4
+/usr/lib/python3/dist-packages/xdist:python3-pytest-xdist
+/usr/lib/python3/dist-packages/pytest_cov:python3-pytest-cov
+/usr/lib/python3/dist-packages/hypothesis:python3-hypothesis"
 
 usage() {
 	echo "usage: tools/deps.sh build OUTFILE | tools/deps.sh test" >&2

@@ -495,4 +495,26 @@ test_expect_success 'pdflatex, SOURCE_DATE_EPOCH' '
 	RW_OPTS=--mtime=content rw_inplace 2
 '
 
+# mocha (not in make deps: 90 packages, 136 s to install). Debian's
+# modules are in /usr/share/nodejs, where a node not from Debian does
+# not look: NODE_PATH.
+mocha_setup() {
+	mkdir -p test &&
+	echo "exports.hello = (s) => \"hello \" + s;" >greet.js &&
+	cat >test/greet.test.js <<\EOF
+const assert = require("assert");
+const { hello } = require("../greet");
+describe("greet", () => {
+  it("says hello", () => assert.strictEqual(hello("x"), "hello x"));
+  it("handles empty", () => assert.strictEqual(hello(""), "hello "));
+});
+EOF
+}
+test_expect_success 'mocha (TAP reporter)' '
+	rw_need mocha node &&
+	rw_case mocha mocha_setup "sed -i \"s/hello /bye /\" greet.js" \
+		"NODE_PATH=/usr/share/nodejs mocha --reporter tap test" &&
+	grep -q "^# pass 2" "$R.1.out" && grep -q "^# fail 2" "$R.3.out"
+'
+
 test_done
