@@ -21,7 +21,9 @@ libcurl4-openssl-dev libhiredis-dev libssl-dev"
 build_tools="pkg-config:pkg-config cc:gcc make:make"
 # command:Debian package, for what the tests run (tests/, tests/fuzz,
 # tests/realworld's real programs; Rust from Debian in /usr/bin, not a
-# rustup shim). Not ghc (800 MB installed; checked by hand, README).
+# rustup shim). Not ghc (800 MB installed; checked by hand, README),
+# nor what takes long to install: texlive-latex-base (43 s), mocha (90
+# packages, 136 s), gradle (155 s); t5080 runs them when they are there.
 test_tools="unshare:util-linux setpriv:util-linux ip:iproute2 xxh128sum:xxhash
 python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
 find:findutils stat:coreutils pgrep:procps clang:clang
