@@ -32,6 +32,30 @@ rw_need() {
 	done
 }
 
+# rw_need_py MODULE...: the system python imports every MODULE, else the
+# case fails as rw_need's does (make deps installs them).
+rw_need_py() {
+	local m
+	for m in "$@"; do
+		/usr/bin/python3 -c "import $m" 2>/dev/null || {
+			say "# skip: python module $m not installed (make deps)"
+			return 1
+		}
+	done
+}
+
+# rw_optional CMD...: a program make deps does not install (it takes too
+# long): without it the case passes, saying so. Use: rw_optional x || return 0
+rw_optional() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || {
+			say "# skip: $c not installed (not in make deps)"
+			return 1
+		}
+	done
+}
+
 # rw_snapshot DIR: tree_snapshot (type, mode, path, target, content),
 # plus each entry's extended attributes, and with RW_TIMES the mtimes.
 rw_snapshot() {
