@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-test_description='real world: test suites and documentation tools (mvn test with JUnit, ant, pytest -n and --cov, doctest, Hypothesis, ctest, rake/minitest, rspec, prove, bats, shellcheck, cppcheck, g++ with a precompiled header, sphinx-build, pandoc, doxygen, dot, ImageMagick, gnuplot, javadoc and jar, pdflatex) hit on rerun with an exact replay'
+test_description='real world: test suites and documentation tools (mvn test with JUnit, ant, pytest -n and --cov, doctest, Hypothesis, ctest, rake/minitest, rspec, prove, bats, shellcheck, cppcheck, g++ with a precompiled header, sphinx-build, pandoc, doxygen, dot, ImageMagick, gnuplot, javadoc and jar, pdflatex, mocha, gradle) hit on rerun with an exact replay'
 . "$(dirname "$0")/../lib.sh"
 . "$TEST_SRC_DIR/lib-realworld.sh"
 
@@ -504,6 +504,40 @@ test_expect_success 'mocha (TAP reporter)' '
 	rw_case mocha mocha_setup "sed -i \"s/hello /bye /\" greet.js" \
 		"NODE_PATH=/usr/share/nodejs mocha --reporter tap test" &&
 	grep -q "^# pass 2" "$R.1.out" && grep -q "^# fail 2" "$R.3.out"
+'
+
+# gradle (Debian's 4.4.1; not in make deps: 155 s to install), offline
+# with Debian's Maven repository. Its state goes to the job's private
+# /tmp: GRADLE_USER_HOME (caches, native libraries) and
+# --project-cache-dir (.gradle: task history and lock files, rewritten
+# by every run). Without that history it builds everything again, so
+# build/ is declared (else, in place, it reads its old test reports,
+# which hold times). It prints stack traces of a Debian resolver hook it
+# cannot load: the output is its exit code and the test results.
+gradle_setup() {
+	mkdir -p src/main/java/hello src/test/java/hello &&
+	echo "package hello; public class Hello { public static String greet(String s) { return \"hello \" + s; } }" \
+		>src/main/java/hello/Hello.java &&
+	cat >src/test/java/hello/HelloTest.java <<\EOF &&
+package hello;
+import org.junit.Test;
+import static org.junit.Assert.assertEquals;
+public class HelloTest {
+    @Test public void greets() { assertEquals("hello x", Hello.greet("x")); }
+}
+EOF
+	cat >build.gradle <<\EOF
+apply plugin: 'java'
+repositories { maven { url 'file:///usr/share/maven-repo' } }
+dependencies { testCompile 'junit:junit:4.x' }
+EOF
+}
+test_expect_success 'gradle --offline test (JUnit 4)' '
+	{ rw_optional gradle || return 0; } &&
+	RW_OPTS="--declare-output build" rw_case gradle gradle_setup "sed -i \"s/hello \\\" + s/bye \\\" + s/\" src/main/java/hello/Hello.java" \
+		"GRADLE_USER_HOME=/tmp/gradle-home gradle --offline --no-daemon -q --project-cache-dir /tmp/gradle-project test >/dev/null 2>&1; echo \$?; grep -ho \"tests=.[0-9]*. skipped=.[0-9]*. failures=.[0-9]*.\" build/test-results/test/*.xml" &&
+	grep -q "^0" "$R.1.out" && grep -q "failures=.1" "$R.3.out" &&
+	RW_OPTS="--declare-output build" rw_inplace 1
 '
 
 test_done
