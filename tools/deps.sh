@@ -21,7 +21,9 @@ libcurl4-openssl-dev libhiredis-dev libssl-dev"
 build_tools="pkg-config:pkg-config cc:gcc make:make"
 # command:Debian package, for what the tests run (tests/, tests/fuzz,
 # tests/realworld's real programs; Rust from Debian in /usr/bin, not a
-# rustup shim). Not ghc (800 MB installed; checked by hand, README).
+# rustup shim). Not ghc (800 MB installed; checked by hand, README),
+# nor what takes long to install: texlive-latex-base (43 s), mocha (90
+# packages, 136 s), gradle (155 s); t5080 runs them when they are there.
 test_tools="unshare:util-linux setpriv:util-linux ip:iproute2 xxh128sum:xxhash
 python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
 find:findutils stat:coreutils pgrep:procps clang:clang
@@ -39,7 +41,10 @@ jq:jq bc:bc xxd:xxd file:file free:procps patch:patch
 autoreconf:autoconf automake:automake
 go:golang-go php:php-cli lua5.4:lua5.4 gawk:gawk Rscript:r-base-core
 ocamlopt:ocaml-nox ocamlfind:ocaml-findlib erlc:erlang-base elixir:elixir
-meson:meson scons:scons guile:guile-3.0 valac:valac fpc:fp-compiler"
+meson:meson scons:scons guile:guile-3.0 valac:valac fpc:fp-compiler
+ant:ant rake:rake rspec:ruby-rspec bats:bats shellcheck:shellcheck
+cppcheck:cppcheck g++:g++ sphinx-build:python3-sphinx pandoc:pandoc
+doxygen:doxygen dot:graphviz /usr/bin/convert:imagemagick gnuplot:gnuplot-nox"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext
 /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin:libmaven-compiler-plugin-java
@@ -47,7 +52,11 @@ test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-
 /usr/share/maven-repo/org/apache/maven/plugins/maven-jar-plugin:libmaven-jar-plugin-java
 /usr/share/maven-repo/org/apache/maven/plugins/maven-surefire-plugin:libsurefire-java
 /usr/lib/python3/dist-packages/numpy:python3-numpy
-/usr/lib/python3/dist-packages/pandas:python3-pandas"
+/usr/lib/python3/dist-packages/pandas:python3-pandas
+/usr/share/maven-repo/junit/junit:junit4
+/usr/lib/python3/dist-packages/xdist:python3-pytest-xdist
+/usr/lib/python3/dist-packages/pytest_cov:python3-pytest-cov
+/usr/lib/python3/dist-packages/hypothesis:python3-hypothesis"
 
 usage() {
 	echo "usage: tools/deps.sh build OUTFILE | tools/deps.sh test" >&2

@@ -32,6 +32,30 @@ rw_need() {
 	done
 }
 
+# rw_need_py MODULE...: the system python imports every MODULE, else the
+# case fails as rw_need's does (make deps installs them).
+rw_need_py() {
+	local m
+	for m in "$@"; do
+		/usr/bin/python3 -c "import $m" 2>/dev/null || {
+			say "# skip: python module $m not installed (make deps)"
+			return 1
+		}
+	done
+}
+
+# rw_optional CMD...: a program make deps does not install (it takes too
+# long): without it the case passes, saying so. Use: rw_optional x || return 0
+rw_optional() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || {
+			say "# skip: $c not installed (not in make deps)"
+			return 1
+		}
+	done
+}
+
 # rw_snapshot DIR: tree_snapshot (type, mode, path, target, content),
 # plus each entry's extended attributes, and with RW_TIMES the mtimes.
 rw_snapshot() {
@@ -107,4 +131,29 @@ rw_case() {
 	test_cmp "$R.1.tree" "$R.2.tree" &&
 	rw_fresh && (cd "$W" && eval "$rw_change") &&
 	rw_run "$rw_name" 3 && rw_status_is miss 3
+}
+
+# rw_inplace N: after rw_case, the job run again N times in place (in W,
+# which holds the result of run 3, the changed one), as a user reruns a
+# build: the last run must be a hit replaying the run before it (a build
+# tool's output in place is not run 3's: "up to date"). N - 1 is how many
+# times the tool's own state in the tree (a build directory, outputs it
+# stats before writing them) makes it miss first.
+rw_inplace() {
+	local i
+	for i in $(seq 4 $((3 + $1))); do
+		rw_run "$rw_name" "$i" || return 1
+	done &&
+	rw_status_is hit "$i" &&
+	test_cmp "$R.$((i - 1)).out" "$R.$i.out" &&
+	test_cmp "$R.$((i - 1)).rc" "$R.$i.rc"
+}
+
+# Debian's Maven repository (the plugins make deps installs), and the
+# newest version of plugin $1 it holds (Maven's default bindings name
+# versions Debian has only as relocation POMs: a POM pins these).
+MAVEN_REPO=/usr/share/maven-repo
+maven_plugin_version() {
+	ls "$MAVEN_REPO/org/apache/maven/plugins/$1"/*/"$1"-*.jar 2>/dev/null |
+	sed "s|.*/$1/\([^/]*\)/.*|\1|" | grep -v "^debian\$" | sort -V | tail -1
 }

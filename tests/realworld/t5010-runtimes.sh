@@ -39,11 +39,7 @@ test_expect_success 'mvn -o --version (Maven offline)' '
 # the POM pins the versions found there; settings.xml is given with -s
 # because the JVM takes user.home from the password database, not $HOME.
 # (Maven prints colour resets even with -B: the output is grepped.)
-MAVEN_REPO=/usr/share/maven-repo
-maven_plugin_version() {
-	ls "$MAVEN_REPO/org/apache/maven/plugins/$1"/*/"$1"-*.jar 2>/dev/null |
-	sed "s|.*/$1/\([^/]*\)/.*|\1|" | grep -v "^debian\$" | sort -V | tail -1
-}
+# MAVEN_REPO and maven_plugin_version: lib-realworld.sh.
 mvn_setup() {
 	mkdir -p .m2 src/main/java/hello &&
 	cat >.m2/settings.xml <<-EOF &&

@@ -3,22 +3,6 @@ test_description='real world: more languages and build tools (Go, PHP, Lua, gawk
 . "$(dirname "$0")/../lib.sh"
 . "$TEST_SRC_DIR/lib-realworld.sh"
 
-# rw_inplace N: after rw_case, the job run again N times in place (in W,
-# which holds the result of run 3, the changed one), as a user reruns a
-# build: the last run must be a hit replaying the run before it (a build
-# tool's output in place is not run 3's: "up to date"). N - 1 is how many
-# times the tool's own state in the tree (a build directory, outputs it
-# stats before writing them) makes it miss first.
-rw_inplace() {
-	local i
-	for i in $(seq 4 $((3 + $1))); do
-		rw_run "$rw_name" "$i" || return 1
-	done &&
-	rw_status_is hit "$i" &&
-	test_cmp "$R.$((i - 1)).out" "$R.$i.out" &&
-	test_cmp "$R.$((i - 1)).rc" "$R.$i.rc"
-}
-
 # Go keeps its build cache in $GOCACHE, read and written by every build:
 # in the tree it is state that every miss rewrites; the job's private
 # /tmp keeps it out of the result (GOPATH too: there are no dependencies,
