@@ -33,6 +33,42 @@
 static bool stdin_closed;
 static sigset_t start_ignore, start_block;
 
+/*
+ * The signals this process ignores: the SigIgn mask of /proc/self/status
+ * (bit N-1 for signal N, the kernel's own view of the dispositions), one
+ * read where asking sigaction() is one call per signal (64 on every run,
+ * hit or miss). Without /proc, sigaction() it is. sigaddset() refuses
+ * glibc's own real-time signals either way: they are not the job's.
+ */
+static void read_ignored(sigset_t *set)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p;
+	char *end;
+	unsigned long long mask;
+
+	sigemptyset(set);
+	if (strbuf_read_file_at(&sb, AT_FDCWD, "/proc/self/status", 2048) >= 0 &&
+	    (p = strstr(sb.buf, "\nSigIgn:\t"))) {
+		errno = 0;
+		mask = strtoull(p + 9, &end, 16);
+		if (!errno && end != p + 9 && *end == '\n') {
+			for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+				if (mask & (1ULL << (sig - 1)))
+					sigaddset(set, sig);
+			strbuf_release(&sb);
+			return;
+		}
+	}
+	strbuf_release(&sb);
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			sigaddset(set, sig);
+	}
+}
+
 void procattr_at_start(void)
 {
 	for (int fd = 0; fd <= 2; fd++) {
@@ -46,14 +82,7 @@ void procattr_at_start(void)
 		if (fd == 0)
 			stdin_closed = true;
 	}
-	sigemptyset(&start_ignore);
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-
-		/* glibc's own real-time signals are refused: not the job's */
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
-			sigaddset(&start_ignore, sig);
-	}
+	read_ignored(&start_ignore);
 	sigprocmask(SIG_BLOCK, NULL, &start_block);
 }
 
