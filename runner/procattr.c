@@ -20,6 +20,7 @@
 #include "cache/cache.h"
 #include "common/die.h"
 #include "common/fdio.h"
+#include "common/procstatus.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runner/procattr.h"
@@ -42,25 +43,17 @@ static sigset_t start_ignore, start_block;
  */
 static void read_ignored(sigset_t *set)
 {
-	struct strbuf sb = STRBUF_INIT;
-	const char *p;
-	char *end;
-	unsigned long long mask;
+	char status[4096];
+	uint64_t mask;
 
 	sigemptyset(set);
-	if (strbuf_read_file_at(&sb, AT_FDCWD, "/proc/self/status", 2048) >= 0 &&
-	    (p = strstr(sb.buf, "\nSigIgn:\t"))) {
-		errno = 0;
-		mask = strtoull(p + 9, &end, 16);
-		if (!errno && end != p + 9 && *end == '\n') {
-			for (int sig = 1; sig < NSIG && sig <= 64; sig++)
-				if (mask & (1ULL << (sig - 1)))
-					sigaddset(set, sig);
-			strbuf_release(&sb);
-			return;
-		}
+	if (proc_status_read(status, sizeof(status)) == 0 &&
+	    proc_status_mask(status, "SigIgn", &mask) == 0) {
+		for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+			if (mask & (1ULL << (sig - 1)))
+				sigaddset(set, sig);
+		return;
 	}
-	strbuf_release(&sb);
 	for (int sig = 1; sig < NSIG; sig++) {
 		struct sigaction sa;
 
