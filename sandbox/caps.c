@@ -159,25 +159,36 @@ static uint64_t job_caps(const struct sbx *s)
 	return s->cfg.caps & sbx_caps_all();
 }
 
+/*
+ * Straight system calls, in libcap-ng's order (capng_apply() of
+ * CAPNG_SELECT_ALL): the bounding set first, while CAP_SETPCAP is still
+ * held, then capset(), then the ambient set. libcap-ng read
+ * /proc/self/status three times and allocated through stdio to learn the
+ * bounding set first; dropping a capability already out of it succeeds,
+ * so every one outside @keep is dropped without asking.
+ */
 int sbx_caps_drop(const struct sbx *s, const char **what)
 {
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
 	uint64_t keep = job_caps(s);
-	unsigned cap;
+	unsigned cap, last = last_cap();
 
-	*what = "capng_clear";
-	capng_clear(CAPNG_SELECT_ALL);
-	for (cap = 0; cap < 64; cap++) {
-		if (!(keep & (1ULL << cap)))
-			continue;
-		*what = "capng_update";
-		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED |
-				 CAPNG_BOUNDING_SET, cap) < 0)
-			return -EINVAL;
-	}
-	/* Bounding set first (needs CAP_SETPCAP, still held), then capset. */
-	*what = "capng_apply";
-	if (capng_apply(CAPNG_SELECT_ALL) != 0)
-		return -EPERM;
+	*what = "PR_CAPBSET_DROP";
+	for (cap = 0; cap <= last; cap++)
+		if (!(keep & (1ULL << cap)) &&
+		    prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0)
+			return -errno;
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = (uint32_t)keep;
+	data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+	*what = "capset";
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	*what = "PR_CAP_AMBIENT_CLEAR_ALL";
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)	/* a kernel before 4.3: no ambient set */
+		return -errno;
 	return 0;
 }
 
