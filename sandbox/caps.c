@@ -1,5 +1,7 @@
 /*
- * Capabilities of the job (DESIGN.md section 8), with libcap-ng.
+ * Capabilities of the job (DESIGN.md section 8), by capget(), capset() and
+ * prctl() (libcap-ng's constructor alone cost every run, hit or miss, a
+ * read of /proc and four prctl() calls).
  *
  * A root job in trusted mode keeps the set the runner resolved
  * (struct sbx_config.caps: Docker's default set unless --cap-add or
@@ -30,7 +32,6 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
-#include <cap-ng.h>
 #include <seccomp.h>
 
 #include "common/fdio.h"
@@ -115,21 +116,19 @@ uint64_t sbx_caps_available(void)
 	unsigned cap;
 
 	/*
-	 * What libcap-ng would say, from one capget() and one read of
-	 * /proc/self/status (libcap-ng reads it twice): every run asks,
-	 * hit or miss.
+	 * One capget() and one read of /proc/self/status (libcap-ng read
+	 * it twice): every run asks, hit or miss. Without /proc, the
+	 * bounding set one capability at a time.
 	 */
-	if (syscall(SYS_capget, &hdr, data) == 0 &&
-	    proc_status_read(status, sizeof(status)) == 0 &&
-	    proc_status_mask(status, "CapBnd", &bounding) == 0)
-		return (data[0].permitted | (uint64_t)data[1].permitted << 32) &
-		       bounding & sbx_caps_all();
-	if (capng_get_caps_process() < 0)
+	if (syscall(SYS_capget, &hdr, data) < 0)
 		return 0;
+	set = (data[0].permitted | (uint64_t)data[1].permitted << 32) & sbx_caps_all();
+	if (proc_status_read(status, sizeof(status)) == 0 &&
+	    proc_status_mask(status, "CapBnd", &bounding) == 0)
+		return set & bounding;
 	for (cap = 0; cap <= last_cap(); cap++)
-		if (capng_have_capability(CAPNG_PERMITTED, cap) &&
-		    capng_have_capability(CAPNG_BOUNDING_SET, cap))
-			set |= 1ULL << cap;
+		if (prctl(PR_CAPBSET_READ, (unsigned long)cap, 0, 0, 0) != 1)
+			set &= ~(1ULL << cap);
 	return set;
 }
 
@@ -252,14 +251,14 @@ int sbx_caps_keep_across_setuid(void)
 
 int sbx_caps_restore_effective(void)
 {
-	unsigned cap;
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
 
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return -errno;
-	if (capng_get_caps_process() < 0)
-		return -EPERM;
-	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
-		if (capng_have_capability(CAPNG_PERMITTED, cap))
-			capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, cap);
-	return capng_apply(CAPNG_SELECT_CAPS) < 0 ? -EPERM : 0;
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	data[0].effective = data[0].permitted;
+	data[1].effective = data[1].permitted;
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
 }
