@@ -333,6 +333,20 @@ int blob_put_empty(struct cache *c, struct pc_hash *h, struct strbuf *err)
 	return r;
 }
 
+bool blob_is_empty(const struct pc_hash *h, uint64_t size)
+{
+	static struct pc_hash empty;
+	static bool have;
+
+	if (size)
+		return false;
+	if (!have) {
+		pc_hash_buffer(NULL, 0, &empty);
+		have = true;
+	}
+	return pc_hash_equal(h, &empty);
+}
+
 int blob_check(struct cache *c, const struct pc_hash *h, uint64_t size,
 	       bool full)
 {
@@ -391,6 +405,8 @@ int cache_entry_write_output(struct cache *c, const struct cache_entry *e,
 		return -EINVAL;
 	}
 	o = &e->out[which - 1];
+	if (blob_is_empty(&o->hash, o->size))
+		return 0;	/* nothing to write */
 	cache_blob_relpath(&o->hash, &rel);
 	in = openat(c->blobs_fd, rel.buf,
 		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);

@@ -454,6 +454,12 @@ int blob_put_file(struct cache *c, const char *src, const char *path,
 		  uint64_t *added, struct strbuf *err);
 /* The empty blob, for a stream that was not captured. */
 int blob_put_empty(struct cache *c, struct pc_hash *h, struct strbuf *err);
+/*
+ * The empty blob (@size 0, @h the hash of no bytes): its content is known
+ * without the file, so a hit neither checks nor reads it (an empty stdout
+ * or stderr, the common case, was 8 system calls each).
+ */
+bool blob_is_empty(const struct pc_hash *h, uint64_t size);
 /* Check a blob: present, @size bytes, and with @full hashing to @h.
  * 0, -ENOENT or -EBADMSG. */
 int blob_check(struct cache *c, const struct pc_hash *h, uint64_t size,

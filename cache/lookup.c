@@ -12,7 +12,8 @@
  * concurrent gc, which removes least recently used entries first and an
  * entry before its blobs, does not take the blobs of an entry in use.
  * Then every blob it references is checked (present, size, hash): an
- * entry with a missing or damaged blob is a miss and is removed.
+ * entry with a missing or damaged blob is a miss and is removed. The
+ * empty blob is not read (blob_is_empty()): its content is known.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -914,6 +915,8 @@ static int check_blobs(struct cache *c, const struct cache_entry *e,
 	int r;
 
 	while (entry_next_blob(e, &i, &h, &size)) {
+		if (blob_is_empty(h, size))
+			continue;	/* nothing to read: no file needed */
 		r = blob_check(c, h, size, true);
 		if (r < 0) {
 			char hex[PC_HASH_HEX_LEN + 1];

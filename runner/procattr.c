@@ -20,6 +20,7 @@
 #include "cache/cache.h"
 #include "common/die.h"
 #include "common/fdio.h"
+#include "common/procstatus.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runner/procattr.h"
@@ -32,6 +33,34 @@
 
 static bool stdin_closed;
 static sigset_t start_ignore, start_block;
+
+/*
+ * The signals this process ignores: the SigIgn mask of /proc/self/status
+ * (bit N-1 for signal N, the kernel's own view of the dispositions), one
+ * read where asking sigaction() is one call per signal (64 on every run,
+ * hit or miss). Without /proc, sigaction() it is. sigaddset() refuses
+ * glibc's own real-time signals either way: they are not the job's.
+ */
+static void read_ignored(sigset_t *set)
+{
+	char status[4096];
+	uint64_t mask;
+
+	sigemptyset(set);
+	if (proc_status_read(status, sizeof(status)) == 0 &&
+	    proc_status_mask(status, "SigIgn", &mask) == 0) {
+		for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+			if (mask & (1ULL << (sig - 1)))
+				sigaddset(set, sig);
+		return;
+	}
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			sigaddset(set, sig);
+	}
+}
 
 void procattr_at_start(void)
 {
@@ -46,14 +75,7 @@ void procattr_at_start(void)
 		if (fd == 0)
 			stdin_closed = true;
 	}
-	sigemptyset(&start_ignore);
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-
-		/* glibc's own real-time signals are refused: not the job's */
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
-			sigaddset(&start_ignore, sig);
-	}
+	read_ignored(&start_ignore);
 	sigprocmask(SIG_BLOCK, NULL, &start_block);
 }
 

@@ -1,5 +1,7 @@
 /*
- * Capabilities of the job (DESIGN.md section 8), with libcap-ng.
+ * Capabilities of the job (DESIGN.md section 8), by capget(), capset() and
+ * prctl() (libcap-ng's constructor alone cost every run, hit or miss, a
+ * read of /proc and four prctl() calls).
  *
  * A root job in trusted mode keeps the set the runner resolved
  * (struct sbx_config.caps: Docker's default set unless --cap-add or
@@ -26,12 +28,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
-#include <cap-ng.h>
 #include <seccomp.h>
 
 #include "common/fdio.h"
+#include "common/procstatus.h"
 #include "common/xalloc.h"
 #include "sandbox/sbx-internal.h"
 
@@ -105,15 +109,26 @@ uint64_t sbx_caps_all(void)
 
 uint64_t sbx_caps_available(void)
 {
-	uint64_t set = 0;
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	char status[4096];
+	uint64_t set = 0, bounding;
 	unsigned cap;
 
-	if (capng_get_caps_process() < 0)
+	/*
+	 * One capget() and one read of /proc/self/status (libcap-ng read
+	 * it twice): every run asks, hit or miss. Without /proc, the
+	 * bounding set one capability at a time.
+	 */
+	if (syscall(SYS_capget, &hdr, data) < 0)
 		return 0;
+	set = (data[0].permitted | (uint64_t)data[1].permitted << 32) & sbx_caps_all();
+	if (proc_status_read(status, sizeof(status)) == 0 &&
+	    proc_status_mask(status, "CapBnd", &bounding) == 0)
+		return set & bounding;
 	for (cap = 0; cap <= last_cap(); cap++)
-		if (capng_have_capability(CAPNG_PERMITTED, cap) &&
-		    capng_have_capability(CAPNG_BOUNDING_SET, cap))
-			set |= 1ULL << cap;
+		if (prctl(PR_CAPBSET_READ, (unsigned long)cap, 0, 0, 0) != 1)
+			set &= ~(1ULL << cap);
 	return set;
 }
 
@@ -143,25 +158,36 @@ static uint64_t job_caps(const struct sbx *s)
 	return s->cfg.caps & sbx_caps_all();
 }
 
+/*
+ * Straight system calls, in libcap-ng's order (capng_apply() of
+ * CAPNG_SELECT_ALL): the bounding set first, while CAP_SETPCAP is still
+ * held, then capset(), then the ambient set. libcap-ng read
+ * /proc/self/status three times and allocated through stdio to learn the
+ * bounding set first; dropping a capability already out of it succeeds,
+ * so every one outside @keep is dropped without asking.
+ */
 int sbx_caps_drop(const struct sbx *s, const char **what)
 {
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
 	uint64_t keep = job_caps(s);
-	unsigned cap;
+	unsigned cap, last = last_cap();
 
-	*what = "capng_clear";
-	capng_clear(CAPNG_SELECT_ALL);
-	for (cap = 0; cap < 64; cap++) {
-		if (!(keep & (1ULL << cap)))
-			continue;
-		*what = "capng_update";
-		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED |
-				 CAPNG_BOUNDING_SET, cap) < 0)
-			return -EINVAL;
-	}
-	/* Bounding set first (needs CAP_SETPCAP, still held), then capset. */
-	*what = "capng_apply";
-	if (capng_apply(CAPNG_SELECT_ALL) != 0)
-		return -EPERM;
+	*what = "PR_CAPBSET_DROP";
+	for (cap = 0; cap <= last; cap++)
+		if (!(keep & (1ULL << cap)) &&
+		    prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0)
+			return -errno;
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = (uint32_t)keep;
+	data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+	*what = "capset";
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	*what = "PR_CAP_AMBIENT_CLEAR_ALL";
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)	/* a kernel before 4.3: no ambient set */
+		return -errno;
 	return 0;
 }
 
@@ -225,14 +251,14 @@ int sbx_caps_keep_across_setuid(void)
 
 int sbx_caps_restore_effective(void)
 {
-	unsigned cap;
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
 
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return -errno;
-	if (capng_get_caps_process() < 0)
-		return -EPERM;
-	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
-		if (capng_have_capability(CAPNG_PERMITTED, cap))
-			capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, cap);
-	return capng_apply(CAPNG_SELECT_CAPS) < 0 ? -EPERM : 0;
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	data[0].effective = data[0].permitted;
+	data[1].effective = data[1].permitted;
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
 }

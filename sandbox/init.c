@@ -24,6 +24,7 @@
 
 #include "common/fdpass.h"
 #include "common/fdio.h"
+#include "common/procstatus.h"
 #include "common/xalloc.h"
 #include "sandbox/sbx-internal.h"
 #include "sandbox/status.h"
@@ -268,13 +269,42 @@ static int become_untrusted(const struct sbx *s, const char **what)
 	return write_proc_self("/proc/self/gid_map", map);
 }
 
+/*
+ * Every signal to SIG_IGN if the job's (s->sig_ignore), else SIG_DFL.
+ * Only those that differ are set: /proc/self/status says which signals
+ * have a handler (SigCgt) or are ignored (SigIgn), one read where a
+ * signal() per signal is 64 calls. Without it (a read that fails), all.
+ * signal() refuses glibc's own real-time signals either way.
+ */
+static void reset_signals(const struct sbx *s)
+{
+	char status[4096];
+	uint64_t ign = 0, cgt = 0;
+	bool known = proc_status_read(status, sizeof(status)) == 0 &&
+		     proc_status_mask(status, "SigIgn", &ign) == 0 &&
+		     proc_status_mask(status, "SigCgt", &cgt) == 0;
+	int sig;
+
+	for (sig = 1; sig < _NSIG; sig++) {
+		bool want_ign = sigismember(&s->sig_ignore, sig) == 1;
+		uint64_t bit = sig <= 64 ? 1ULL << (sig - 1) : 0;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (known && bit && !(cgt & bit) &&
+		    !!(ign & bit) == want_ign)
+			continue;	/* already as wanted */
+		signal(sig, want_ign ? SIG_IGN : SIG_DFL);
+	}
+}
+
 __attribute__((__noreturn__))
 static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 {
 	/* Fixed fds while setting up: 3 = status, 4 = listener socket. */
 	int status_fd = fds->status_w;
 	int sock = fds->listener_sock;
-	int in_fd, out_fd = fds->stdout_w, err_fd = fds->stderr_w, e, sig;
+	int in_fd, out_fd = fds->stdout_w, err_fd = fds->stderr_w, e;
 	const char *what = NULL;
 	struct handoff ho = { .sock = -1, .pipe = { -1, -1 }, .status_fd = -1 };
 	pthread_t ho_thread;
@@ -284,10 +314,7 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	 * Signals as the runner had them (DESIGN.md §4): those it ignored
 	 * stay ignored, those it blocked blocked; no handler survives.
 	 */
-	for (sig = 1; sig < _NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, sigismember(&s->sig_ignore, sig) == 1 ? SIG_IGN
-								    : SIG_DFL);
+	reset_signals(s);
 	sigprocmask(SIG_SETMASK, &s->sig_block, NULL);
 
 	/* Own session, no controlling terminal: TIOCSTI cannot reach one. */

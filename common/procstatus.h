@@ -1,0 +1,27 @@
+/*
+ * The masks of /proc/self/status (SigIgn, SigCgt, SigBlk, CapBnd...):
+ * one read of the kernel's own view where asking per signal or per
+ * capability takes a system call each (64 sigaction() calls for the
+ * signal dispositions).
+ */
+#ifndef PROCACHE_COMMON_PROCSTATUS_H
+#define PROCACHE_COMMON_PROCSTATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Read /proc/self/status into @buf (NUL-terminated, at most @size - 1
+ * bytes): 0, or -errno (no /proc; a file that does not fit: -EFBIG).
+ * No allocation: usable in a child after fork().
+ */
+int proc_status_read(char *buf, size_t size);
+
+/*
+ * The hexadecimal mask of line "@field:\t..." of @status (as read
+ * above): bit N-1 for signal N, bit N for capability N. 0, or -ENOENT
+ * when the line is absent or not a mask.
+ */
+int proc_status_mask(const char *status, const char *field, uint64_t *mask);
+
+#endif
