@@ -717,15 +717,21 @@ static int write_file(struct mat_ctx *c, struct strbuf *err,
 		return 0;
 	}
 
-	src = openat(ch->src_dirfd, ch->src_path,
-		     O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (src < 0)
-		return fail_to(c, err, idx, -errno, "cannot open its source");
-	if (fstat(src, &sst) < 0)
-		return fail_to(c, err, idx, -errno, "cannot open its source");
-	if (!S_ISREG(sst.st_mode) || sst.st_size != ch->size)
-		return fail_to(c, err, idx, -EIO,
-			       "source is not a regular file of the recorded size");
+	/*
+	 * An empty file needs no source: a hit does not check the empty
+	 * blob (blob_is_empty()), so it may be absent from the store.
+	 */
+	if (ch->size != 0 || !ch->has_hash) {
+		src = openat(ch->src_dirfd, ch->src_path,
+			     O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+		if (src < 0)
+			return fail_to(c, err, idx, -errno, "cannot open its source");
+		if (fstat(src, &sst) < 0)
+			return fail_to(c, err, idx, -errno, "cannot open its source");
+		if (!S_ISREG(sst.st_mode) || sst.st_size != ch->size)
+			return fail_to(c, err, idx, -EIO,
+				       "source is not a regular file of the recorded size");
+	}
 
 	/*
 	 * The content is written to an unnamed file (O_TMPFILE), named only

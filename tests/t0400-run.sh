@@ -317,4 +317,14 @@ test_expect_success '-v prints one status line' '
 	test "$(wc -l <err2)" = 1
 '
 
+test_expect_success 'the empty blob is neither checked nor read: a hit without it restores an empty file and empty output' '
+	run miss -- sh -c ">empty.out; echo -n" >out1 &&
+	test_path_is_file empty.out && test ! -s out1 &&
+	empty=$(xxh128sum </dev/null | cut -d" " -f1) &&
+	rm -f "$PROCACHE_DIR/blobs/${empty:0:2}/$empty" &&
+	rm empty.out &&
+	run hit -- sh -c ">empty.out; echo -n" >out2 &&
+	test_path_is_file empty.out && test ! -s empty.out && test ! -s out2
+'
+
 test_done
