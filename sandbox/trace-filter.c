@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -98,7 +99,11 @@ static int add_nested_rules(scmp_filter_ctx f)
 		{ "preadv2", 0 }, { "splice", 0 }, { "sendfile", 1 },
 		{ "copy_file_range", 0 }, { "tee", 0 },
 	};
-	static const char *const always[] = { "exit", "exit_group", "dup", "dup2", "dup3" };
+	static const char *const always[] = {
+		"exit", "exit_group", "dup", "dup2", "dup3",
+		/* another process's fds or memory (trace-notify.c) */
+		"kcmp", "pidfd_getfd", "process_vm_readv", "process_vm_writev",
+	};
 	static const char *const polls[] = {
 		"poll", "ppoll", "select", "pselect6", "io_submit", "landlock_add_rule",
 	};
@@ -182,6 +187,28 @@ static int add_nested_rules(scmp_filter_ctx f)
 		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, polls[i]);
 		if (sn >= 0)
 			r = add_rule(f, notify, sn, 0, NULL);
+	}
+	/*
+	 * statfs() of a path through /dev/stdin tells tmpfs from pipefs:
+	 * walked (PURE in the table). The ioctls that take a second fd:
+	 * FICLONE as an argument (EINVAL from a pipe, EXDEV from
+	 * /dev/null), the others in memory (trace_nest_fd0_call()).
+	 */
+	if (r >= 0)
+		r = add_rule(f, notify, SYS_statfs, 0, NULL);
+	if (r >= 0) {
+		struct scmp_arg_cmp cmp[2] = {
+			SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK, FICLONE),
+			SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0),
+		};
+
+		r = add_rule(f, notify, SYS_ioctl, 2, cmp);
+	}
+	for (i = 0; i < ARRAY_SIZE(trace_nest_fd_ioctls) && r >= 0; i++) {
+		struct scmp_arg_cmp cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK,
+						  trace_nest_fd_ioctls[i]);
+
+		r = add_rule(f, notify, SYS_ioctl, 1, &cmp);
 	}
 	if (r >= 0) {
 		struct scmp_arg_cmp cmp =

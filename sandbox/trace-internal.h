@@ -558,12 +558,16 @@ void trace_nest_refuse_output(struct trace *t, pid_t pid, int fd, const char *re
  * Fd 0 unseen (DESIGN.md §13.3): _seen(): @pid observed its fd 0, or may
  * have; the units enclosing it are then stored under their exact key.
  * _call(): whether the call @nr (@a its arguments) names fd 0 (or may:
- * poll, select, io_submit, landlock_add_rule, whose sets are in memory);
+ * poll, select, io_submit, landlock_add_rule, whose sets are in memory;
+ * ioctl FICLONE of fd 0, and trace_nest_fd_ioctls);
  * if so it is _seen(). _fd_args(): which arguments of @nr are fd numbers
  * (bit k: a[k]; mmap's only when not anonymous), which the filter
  * notifies when 0 (trace-filter.c).
  */
 void trace_nest_fd0_seen(struct trace *t, pid_t pid);
+/* The ioctl requests whose second fd is in memory (FICLONERANGE...):
+ * notified under --nested, and counted as naming fd 0. */
+extern const unsigned long trace_nest_fd_ioctls[3];
 bool trace_nest_fd0_call(struct trace *t, pid_t pid, int nr, const __u64 *a);
 unsigned trace_nest_fd_args(int nr);
 /* @pid reads its fd @fd: the units whose stdin pipe that is are refused. */

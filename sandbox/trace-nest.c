@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/fs.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1567,12 +1569,28 @@ unsigned trace_nest_fd_args(int nr)
 	}
 }
 
+const unsigned long trace_nest_fd_ioctls[3] = {
+	FICLONERANGE, FIDEDUPERANGE, SECCOMP_IOCTL_NOTIF_ADDFD,
+};
+
 bool trace_nest_fd0_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 {
 	unsigned args;
+	size_t i;
 	int k;
 
 	switch (nr) {
+	case SYS_ioctl:
+		/* a second fd: FICLONE's argument, or in memory */
+		for (i = 0; i < ARRAY_SIZE(trace_nest_fd_ioctls); i++)
+			if ((uint32_t)a[1] == (uint32_t)trace_nest_fd_ioctls[i])
+				break;
+		if (i < ARRAY_SIZE(trace_nest_fd_ioctls) ||
+		    ((uint32_t)a[1] == (uint32_t)FICLONE && !(int)a[2])) {
+			trace_nest_fd0_seen(t, pid);
+			return true;
+		}
+		break;
 	/* sets in memory, which another thread may change meanwhile: any */
 	case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
 	case SYS_io_submit: case SYS_landlock_add_rule:

@@ -1326,6 +1326,13 @@ static void on_sendmsg(struct call *c, uint64_t msgp, uint64_t vlen, bool mmsg)
 		    !still_valid(c))
 			return;
 		on_sockaddr(c, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen);
+		/*
+		 * Fds passed (SCM_RIGHTS) may include fd 0, whose copy the
+		 * receiver could fstat: counted, without reading them
+		 * (DESIGN.md §13.3, "Stdin unseen").
+		 */
+		if (c->t->nest && m.msg_controllen)
+			trace_nest_fd0_seen(c->t, c->pid);
 	}
 }
 
@@ -1428,8 +1435,7 @@ static void on_notification(struct call *c)
 	case SYS_timerfd_settime: case SYS_timerfd_gettime: case SYS_signalfd: case SYS_signalfd4:
 	case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_ctl:
 	case SYS_mq_timedsend: case SYS_mq_timedreceive: case SYS_mq_notify: case SYS_mq_getsetattr:
-	case SYS_landlock_restrict_self: case SYS_landlock_add_rule: case SYS_pidfd_getfd:
-	case SYS_kcmp: case SYS_mmap: case SYS_poll: case SYS_ppoll: case SYS_select:
+	case SYS_landlock_restrict_self: case SYS_landlock_add_rule: case SYS_mmap: case SYS_poll: case SYS_ppoll: case SYS_select:
 	case SYS_pselect6: case SYS_io_submit: case SYS_inotify_rm_watch: case SYS_epoll_pwait2:
 	case SYS_process_madvise: case SYS_process_mrelease:
 #ifdef SYS_cachestat
@@ -1437,6 +1443,18 @@ static void on_notification(struct call *c)
 #endif
 		if (!t->nest)
 			goto unexpected;
+		break;
+	/*
+	 * Notified always under --nested: another process's fds or memory
+	 * (an ancestor's copy of fd 0, what it holds) are not in a unit's
+	 * key: the units around the caller are refused.
+	 */
+	case SYS_kcmp: case SYS_pidfd_getfd: case SYS_process_vm_readv:
+	case SYS_process_vm_writev:
+		if (!t->nest)
+			goto unexpected;
+		trace_nest_refuse(t, c->pid, "looks into another process (kcmp, pidfd_getfd, "
+				  "process_vm_readv/writev)");
 		break;
 	case SYS_open:
 		on_open(c, AT_FDCWD, a[0], a[1], a[2], 0);
@@ -1497,6 +1515,17 @@ static void on_notification(struct call *c)
 		break;
 	case SYS_access:
 	case SYS_chdir:
+		on_lookup(c, AT_FDCWD, a[0], true, false, TRACE_STAT);
+		break;
+	case SYS_statfs:
+		/*
+		 * Notified under --nested only: its path may lead to fd 0
+		 * (/dev/stdin: tmpfs or pipefs), which the walk counts
+		 * (step_proc_pid_entry()); what it found is recorded as an
+		 * access() is (the free space stays out of the model, §3).
+		 */
+		if (!t->nest)
+			goto unexpected;
 		on_lookup(c, AT_FDCWD, a[0], true, false, TRACE_STAT);
 		break;
 	case SYS_chmod:
@@ -1703,11 +1732,16 @@ static void on_notification(struct call *c)
 		trace_taint(t, "syscall clone: namespace flags 0x%llx", (unsigned long long)a[0]);
 		break;
 	case SYS_ioctl:
-		/* only notified for TIOCSTI/TIOCLINUX (argument filter), and
-		 * on fd 0 under --nested (trace_nest_fd0_call() above) */
-		if ((a[1] & 0xffffffffu) != TIOCSTI && (a[1] & 0xffffffffu) != TIOCLINUX &&
-		    t->nest && !(int)a[0])
+		/*
+		 * Only notified for TIOCSTI/TIOCLINUX (argument filter); under
+		 * --nested also on fd 0 and for the requests that take a
+		 * second fd (trace_nest_fd0_call() above counted them).
+		 */
+		if ((a[1] & 0xffffffffu) != TIOCSTI && (a[1] & 0xffffffffu) != TIOCLINUX) {
+			if (!t->nest)
+				goto unexpected;
 			break;
+		}
 		trace_taint(t, "syscall ioctl: terminal injection request 0x%llx",
 			    (unsigned long long)a[1]);
 		break;

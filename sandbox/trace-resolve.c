@@ -886,6 +886,14 @@ static enum step walk_start(struct lookup *lk, const char *base, const char *nam
 		strbuf_addch(&lk->r->path, '/');
 	} else {
 		strbuf_addstr(&lk->r->path, base);
+		/*
+		 * From a directory inside /proc/<pid> (an fd of
+		 * /proc/self/fd, a cwd in fdinfo): the walk does not see
+		 * the entries of /proc/<pid> it starts below, so whatever
+		 * it names may be fd 0 (DESIGN.md §13.3, "Stdin unseen").
+		 */
+		if (lk->w->pid > 0 && is_proc_pid(base) && strchr(base + 6, '/'))
+			trace_nest_fd0_seen(lk->w->t, lk->w->pid);
 	}
 	strbuf_addstr(&lk->rest, name);
 	track_location(lk, false);

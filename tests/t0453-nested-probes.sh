@@ -233,7 +233,7 @@ test_expect_success 'fd 0 unseen: a unit that observes its fd 0 is keyed by it' 
 	cat >r.sh <<-\EOF &&
 	#!/bin/bash
 	read -r s <stamp
-	ops="fstat lseek fcntl fadvise fstatfs poll statx fdinfo readlink"
+	ops="fstat lseek fcntl fadvise fstatfs poll statx fdinfo readlink statfs ficlone scm fddir fdinfodir"
 	if [ "$s" = 0 ]; then
 		for op in $ops; do "$HELPERS/tr-calls" stdin $op </dev/null; done
 		sh -c "exec cat" </dev/null

@@ -9,14 +9,18 @@
  * ignored: a failing probe is an observation too), 2 on bad usage.
  */
 #include <dirent.h>
+#include <linux/fs.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -303,6 +307,50 @@ int main(int argc, char **argv)
 			char buf[256] = "";
 
 			r = readlink("/proc/self/fd/0", buf, sizeof(buf) - 1) < 0 ? -1 : buf[0];
+		} else if (!strcmp(op, "statfs")) {
+			/* the file system /dev/stdin leads to: tmpfs or pipefs */
+			struct statfs sf;
+
+			r = statfs("/dev/stdin", &sf) < 0 ? -1 : (long)sf.f_type;
+		} else if (!strcmp(op, "ficlone")) {
+			/* fd 0 as FICLONE's source: EINVAL for a pipe, EXDEV else */
+			int p[2];
+
+			if (pipe(p) == 0)
+				r = ioctl(p[1], FICLONE, 0);
+		} else if (!strcmp(op, "scm")) {
+			/* fd 0 passed to itself over a socket, then fstat-ed */
+			int sv[2], got = -1;
+			char c = 'x', cbuf[CMSG_SPACE(sizeof(int))];
+			struct iovec iov = { &c, 1 };
+			struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+					    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+			struct stat st;
+
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			got = 0;
+			memcpy(CMSG_DATA(cm), &got, sizeof(int));
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0 &&
+			    sendmsg(sv[0], &m, 0) == 1 && recvmsg(sv[1], &m, 0) == 1) {
+				memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+				r = fstat(got, &st) < 0 ? -1 : (long)(st.st_mode & S_IFMT);
+			}
+		} else if (!strcmp(op, "fddir") || !strcmp(op, "fdinfodir")) {
+			/* "0" relative to an fd of /proc/self/fd or /proc/self/fdinfo */
+			bool info = !strcmp(op, "fdinfodir");
+			long pdfd = sys_openat(AT_FDCWD, info ? "/proc/self/fdinfo" : "/proc/self/fd",
+					       O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+			char buf[256] = "";
+			struct stat st;
+
+			if (pdfd >= 0 && !info)
+				r = fstatat((int)pdfd, "0", &st, 0) < 0 ? -1 : (long)(st.st_mode & S_IFMT);
+			fd = pdfd >= 0 && info ? sys_openat((int)pdfd, "0", O_RDONLY | O_CLOEXEC, 0) : -1;
+			if (fd >= 0 && read((int)fd, buf, sizeof(buf) - 1) > 0)
+				r = strstr(buf, "flags:\t0100000") != NULL;
 		} else {
 			usage();
 		}
