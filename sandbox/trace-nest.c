@@ -337,6 +337,7 @@ static int hash_view_file(struct trace *t, pid_t pid, const char *path,
 {
 	_cleanup_strbuf_ struct strbuf view = STRBUF_INIT;
 	_cleanup_close_ int fd = -1;
+	struct stat after;
 	int r;
 
 	trace_view_path(pid, path, &view);
@@ -347,10 +348,19 @@ static int hash_view_file(struct trace *t, pid_t pid, const char *path,
 		return -errno;
 	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
-	if (t->cfg.hash_file && t->cfg.hash_file(t->cfg.hash_ctx, view.buf, st, h) == 0)
-		return 0;
+	if (t->cfg.hash_file) {
+		/* checked unchanged while hashed; -ESTALE: it changed */
+		r = t->cfg.hash_file(t->cfg.hash_ctx, view.buf, st, h);
+		if (r == 0 || r == -ESTALE)
+			return r;
+	}
 	r = pc_hash_fd(fd, h, NULL);
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	/* the bytes of the file @st describes: unchanged while read */
+	if (fstat(fd, &after) < 0)
+		return -errno;
+	return stat_same_file(&after, st) ? 0 : -ESTALE;
 }
 
 void trace_nest_exec_file(struct trace *t, pid_t pid, const char *path)
@@ -559,16 +569,37 @@ static size_t recipients(struct trace_nest *n, pid_t pid, unsigned *out, size_t 
 
 #define NEST_MAX_STACK 256
 
-/* Add @o (copied) to unit @i unless it has (kind, path) already. */
-static void unit_add_obs(struct nest_info *i, const struct trace_obs *o)
+/*
+ * Add @o (copied) to unit @i unless it has (kind, path) already. A stat
+ * that showed the times after one that did not (access(), then stat())
+ * makes the unit's observation one with times, of the same object; if
+ * the object changed in between, unit @id is refused (as a job's run is
+ * tainted, trace-observe.c): dropped, the times would go unchecked.
+ */
+static void unit_add_obs(struct trace_nest *n, unsigned id, const struct trace_obs *o)
 {
+	struct nest_info *i = &n->info[id - 1];
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
 	struct trace_obs *c;
+	long idx;
 
 	strbuf_addch(&key, (char)('a' + (int)o->kind));
 	strbuf_addstr(&key, o->path);
-	if (strmap_get(&i->obs_index, key.buf, key.len) != -1)
+	idx = strmap_get(&i->obs_index, key.buf, key.len);
+	if (idx != -1) {
+		c = &i->obs[idx];
+		if (o->kind != TRACE_STAT || !o->times || c->times)
+			return;
+		if (!stat_same_file(&c->st, &o->st) || c->st.st_mode != o->st.st_mode) {
+			nest_units_refuse_unit(n->units, id, "input changed during the run");
+			return;
+		}
+		c->st = o->st;
+		c->times = true;
+		c->hash = o->hash;
+		c->hashed = o->hashed;
 		return;
+	}
 	strmap_put(&i->obs_index, key.buf, key.len, (long)i->nr_obs);
 	ALLOC_GROW(i->obs, i->nr_obs + 1, i->alloc_obs);
 	c = &i->obs[i->nr_obs++];
@@ -577,18 +608,25 @@ static void unit_add_obs(struct nest_info *i, const struct trace_obs *o)
 	c->value = o->value ? xstrdup(o->value) : NULL;
 }
 
-/* Whether every recipient has (kind, path) already: nothing to read. */
+/*
+ * Whether every recipient has (kind, path) already, with the times when
+ * @times (a stat that showed them): nothing to read.
+ */
 static bool all_have(struct trace_nest *n, const unsigned *ids, size_t nr,
-		     enum trace_obs_kind kind, const char *path)
+		     enum trace_obs_kind kind, const char *path, bool times)
 {
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
 	size_t k;
 
 	strbuf_addch(&key, (char)('a' + (int)kind));
 	strbuf_addstr(&key, path);
-	for (k = 0; k < nr; k++)
-		if (strmap_get(&n->info[ids[k] - 1].obs_index, key.buf, key.len) == -1)
+	for (k = 0; k < nr; k++) {
+		const struct nest_info *i = &n->info[ids[k] - 1];
+		long idx = strmap_get(&i->obs_index, key.buf, key.len);
+
+		if (idx == -1 || (kind == TRACE_STAT && times && !i->obs[idx].times))
 			return false;
+	}
 	return true;
 }
 
@@ -625,13 +663,13 @@ static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open
 	if (!n || pid <= 0 || !o->path ||
 	    (o->path[0] != '/' && o->kind != TRACE_HOSTFACT))
 		return;
-	nr = recipients(n, pid, ids, NEST_MAX_STACK);
-	if (!nr || all_have(n, ids, nr, o->kind, o->path))
-		return;
 	/* their times mean nothing (trace.h, struct trace_obs) */
 	if (path_has_prefix_component(o->path, "/proc") ||
 	    path_has_prefix_component(o->path, "/sys"))
 		o->times = false;
+	nr = recipients(n, pid, ids, NEST_MAX_STACK);
+	if (!nr || all_have(n, ids, nr, o->kind, o->path, o->times))
+		return;
 	trace_view_path(pid, o->path, &view);
 	switch (o->kind) {
 	case TRACE_CONTENT:
@@ -685,7 +723,7 @@ static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open
 	for (k = 0; k < nr; k++)
 		if (!o->path || o->kind == TRACE_HOSTFACT ||
 		    !own_state(&n->info[ids[k] - 1], o->path))
-			unit_add_obs(&n->info[ids[k] - 1], o);
+			unit_add_obs(n, ids[k], o);
 	return;
 cannot:
 	for (k = 0; k < nr; k++)

@@ -269,4 +269,21 @@ test_expect_success 'fd 0 unseen: a unit around one skipped under its exact key 
 	! grep "skipped in" err.2)
 '
 
+# A unit that first looks at a file without its times (access: test -r)
+# and then stats it: the times it was shown are checked, not dropped as
+# a second look at the same path.
+test_expect_success 'a unit that access()es then stat()s a file is keyed by its mtime' '
+	mkdir accstat && (cd accstat &&
+	echo data >f &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	sh -c "test -r f && stat -c %Y f"
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	touch -d 2001-01-01 f && echo 1 >stamp &&
+	./r.sh >expect && nested 2 && test_cmp expect out.2 &&
+	! grep "skipped in" err.2)
+'
+
 test_done
