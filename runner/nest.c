@@ -279,20 +279,25 @@ void nest_unit_done(void *ctx, const struct trace_unit *u)
 		const struct trace_obs *ob = &u->obs[i];
 
 		/*
-		 * A stat: its mtime when it showed the times, else what it
-		 * showed; with --mtime=content, or the same bytes, hashed
-		 * by the tracer from the view when it was observed
-		 * (trace_config.stat_content): cache_record_add_stat()
-		 * would hash the host's file. A file hashed so is the one
-		 * the stat showed, bytes a lookup compares when the mtime
-		 * moved (a Snakemake touching its outputs).
+		 * A stat: its mtime when it showed the times, and a regular
+		 * file's when it did not (access, chmod, utimensat...: a
+		 * file a unit chmods is copied into its result as it is, so
+		 * its bytes matter even unread, as record_add_obs() says);
+		 * else what it showed. Or the same bytes, when it showed
+		 * no times or with --mtime=content: hashed by the tracer
+		 * from the view when it was observed (trace-nest.c observe()):
+		 * cache_record_add_stat() would hash the host's file. A
+		 * file hashed so is the one the stat showed, bytes a lookup
+		 * compares when the mtime moved (a Snakemake touching its
+		 * outputs).
 		 */
 		if (ob->kind == TRACE_STAT) {
+			bool reg = S_ISREG(ob->st.st_mode);
 			unsigned how = (j->opts->strict_stat ? CACHE_STAT_STRICT : 0) |
-				       (ob->times ? CACHE_STAT_MTIME : 0);
+				       (ob->times || reg ? CACHE_STAT_MTIME : 0);
 
-			if (ob->hashed && ob->times && j->opts->mtime_content &&
-			    !j->opts->strict_stat)
+			if (ob->hashed && reg &&
+			    (!ob->times || (j->opts->mtime_content && !j->opts->strict_stat)))
 				cache_record_add_stat_hash(rec, ob->path, &ob->st, how,
 							   &ob->hash);
 			else

@@ -591,6 +591,9 @@ void trace_nest_moved(struct trace *t, pid_t pid, const char *path);
 /* @pid looked at (READ, LIST) or changed (WRITE) the job-view @path. */
 void trace_nest_access(struct trace *t, pid_t pid, enum nest_access kind,
 		       const char *path);
+/* @pid changes the attributes of the directory @path: the units around it
+ * that did not make it (nor a directory above) are refused. */
+void trace_nest_attr_dir(struct trace *t, pid_t pid, const char *path);
 /* Refuse the units enclosing @pid (a taint of its call). */
 void trace_nest_refuse(struct trace *t, pid_t pid, const char *reason);
 /* exit (@group false) or exit_group of @pid with @code: the units rooted

@@ -684,7 +684,12 @@ static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open
 	case TRACE_SYMLINK:
 		if (lstat(view.buf, &o->st) < 0)
 			goto cannot;
-		if (o->kind == TRACE_STAT && o->times && t->cfg.stat_content &&
+		/*
+		 * A regular file's bytes: a stat that showed no times holds
+		 * if its mtime or its bytes are the same (as a job's,
+		 * runner/record.c), one that did only with --mtime=content.
+		 */
+		if (o->kind == TRACE_STAT && (!o->times || t->cfg.stat_content) &&
 		    S_ISREG(o->st.st_mode)) {
 			/* the bytes it had then, when still that very file */
 			struct stat st;
@@ -799,6 +804,21 @@ static void refuse_by_pipe(struct trace *t, pid_t pid, int fd, int first, int la
 void trace_nest_refuse_output(struct trace *t, pid_t pid, int fd, const char *reason)
 {
 	refuse_by_pipe(t, pid, fd, 0, 2, reason);
+}
+
+void trace_nest_attr_dir(struct trace *t, pid_t pid, const char *path)
+{
+	struct trace_nest *n = t->nest;
+	unsigned ids[NEST_MAX_STACK];
+	size_t nr, k;
+
+	if (!n || pid <= 0)
+		return;
+	nr = recipients(n, pid, ids, NEST_MAX_STACK);
+	for (k = 0; k < nr; k++)
+		if (!own_state(&n->info[ids[k] - 1], path))
+			nest_units_refuse_unit(n->units, ids[k],
+					       "changes the attributes of a directory it did not make");
 }
 
 void trace_nest_moved(struct trace *t, pid_t pid, const char *path)

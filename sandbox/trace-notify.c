@@ -233,6 +233,24 @@ static bool is_open(int nr)
 
 static void nest_observe(struct call *c, const struct res *r, enum nest_access kind);
 
+/* A call that changes an existing object's attributes, not its bytes. */
+static bool is_attr_call(int nr)
+{
+	switch (nr) {
+	case SYS_chmod: case SYS_fchmod: case SYS_fchmodat:
+	case SYS_chown: case SYS_fchown: case SYS_lchown: case SYS_fchownat:
+	case SYS_utime: case SYS_utimes: case SYS_futimesat: case SYS_utimensat:
+	case SYS_setxattr: case SYS_lsetxattr: case SYS_fsetxattr:
+	case SYS_removexattr: case SYS_lremovexattr: case SYS_fremovexattr:
+#ifdef SYS_fchmodat2
+	case SYS_fchmodat2:
+#endif
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * Under --nested: the caller's units looked at or changed @r's path
  * (§13.2), and what they observed of the found object (§13.3; a missing
@@ -260,6 +278,14 @@ static void note_access(struct call *c, const struct res *r, enum nest_access ki
 	if (kind == NEST_WRITE && r->status == RES_FOUND &&
 	    (c->nr == SYS_mkdir || c->nr == SYS_mkdirat))
 		kind = NEST_READ;
+	/*
+	 * A directory's attributes changed: a unit's result holds a written
+	 * directory whole (runner/nest.c, add_changes()), right for one it
+	 * made or moved into place, wrong for one it only chmods or touches
+	 * (the files beneath would be restored as they were): refused then.
+	 */
+	if (kind == NEST_WRITE && r->status == RES_FOUND && S_ISDIR(m) && is_attr_call(c->nr))
+		trace_nest_attr_dir(t, c->pid, path);
 	/* what it saw before, then that it wrote it (its own state after) */
 	nest_observe(c, r, kind);
 	trace_nest_access(t, c->pid, kind, path);

@@ -225,7 +225,8 @@ struct trace_obs {
 	                        trace_finish); LISTING: dirlist_hash_at_hiding(),
 	                        the declared outputs left out;
 	                        XATTRS: xattr_hash_path() (common/xattr.h)
-	                        when first observed; a unit's STAT with
+	                        when first observed; a unit's STAT of a
+	                        regular file that showed no times, or with
 	                        stat_content: the bytes, when observed */
 	bool hashed;         /* hash is valid */
 	/*

@@ -286,4 +286,37 @@ test_expect_success 'a unit that access()es then stat()s a file is keyed by its 
 	! grep "skipped in" err.2)
 '
 
+# A unit that chmods a file it did not write (perl: no stat first)
+# stores the file as its result: its bytes are part of what it relied on.
+test_expect_success 'a unit that chmods a file without reading it misses after the bytes change' '
+	mkdir chm && (cd chm &&
+	printf aaaa >f &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	perl -e "chmod 0644, q(f)"
+	cat f; echo
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	printf bbbb >f && echo 1 >stamp &&
+	./r.sh >expect && printf bbbb >f && nested 2 && test_cmp expect out.2 &&
+	test "$(cat f)" = bbbb)
+'
+
+# A unit that chmods a directory it did not make would store the tree
+# beneath it as its result: it is refused, and runs.
+test_expect_success 'a unit that chmods a directory it did not make is refused' '
+	mkdir chd && (cd chd &&
+	mkdir d && printf aaaa >d/x &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	perl -e "chmod 0755, q(d)"
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	grep "changes the attributes of a directory it did not make" err.1 &&
+	printf bbbb >d/x && echo 1 >stamp && nested 2 &&
+	test "$(cat d/x)" = bbbb)
+'
+
 test_done
