@@ -142,4 +142,17 @@ test_expect_success 'generated once per distinct content, under $CACHE/hostfacts
 	test $(($(wc -l <after) - $(wc -l <before))) = 1
 '
 
+test_expect_success 'the CPU (CPUID, read without a system call) is the key field cpu: the same machine hits' '
+	hstart &&
+	hmiss -- sh -c "echo built for this CPU" &&
+	hhit -- sh -c "echo built for this CPU" &&
+	"$PROCACHE" cache show last >show &&
+	vendor=$(sed -n "s/^vendor_id[[:space:]]*: //p" /proc/cpuinfo | head -1) &&
+	family=$(sed -n "s/^cpu family[[:space:]]*: //p" /proc/cpuinfo | head -1) &&
+	model=$(sed -n "s/^model[[:space:]]*: //p" /proc/cpuinfo | head -1) &&
+	stepping=$(sed -n "s/^stepping[[:space:]]*: //p" /proc/cpuinfo | head -1) &&
+	grep -E "^  cpu +$vendor $family\.$model\.$stepping [0-9a-f]{32}\$" show &&
+	test $(grep -c "^  cpu " show) = 1
+'
+
 test_done
