@@ -155,4 +155,50 @@ test_expect_success 'the CPU (CPUID, read without a system call) is the key fiel
 	test $(grep -c "^  cpu " show) = 1
 '
 
+# The audit login uid and session id: procache inherits them from the
+# login that started it, and so does the job (DESIGN §3, "hostfact").
+# Setting loginuid (CAP_AUDIT_CONTROL) also gives a new session id.
+test_prereq_LOGINUID() { sh -c "echo 0 >/proc/self/loginuid" 2>/dev/null; }
+
+# as-login UID CMD...: CMD with the login uid UID (a new audit session)
+write_as_login() {
+	cat >"$TEST_DIR/as-login" <<-\EOF &&
+	#!/bin/sh
+	echo "$1" >/proc/self/loginuid || exit 1
+	shift
+	exec "$@"
+	EOF
+	chmod +x "$TEST_DIR/as-login"
+}
+
+test_expect_success LOGINUID 'logname reads /proc/self/loginuid: the host fact loginuid, a miss when it changes' '
+	hstart && write_as_login &&
+	HWRAP="$TEST_DIR/as-login 0" &&
+	hmiss -- logname &&
+	hstdout_is root &&
+	hhit -- logname &&
+	"$PROCACHE" cache show last >show &&
+	grep "\"name\":\"loginuid\".*\"value\":\"0\"" show &&
+	HWRAP="$TEST_DIR/as-login 65534" &&
+	hmiss -- logname &&
+	hstdout_is nobody &&
+	hhit -- logname &&
+	hmiss -- cat /proc/self/task/../loginuid &&
+	hstdout_is 65534 &&
+	hhit -- cat /proc/self/task/../loginuid &&
+	HWRAP="$TEST_DIR/as-login 0" &&
+	hmiss -- cat /proc/self/task/../loginuid &&
+	hstdout_is 0
+'
+
+test_expect_success LOGINUID 'a read of /proc/self/sessionid misses in another audit session' '
+	hstart && write_as_login &&
+	hmiss -- cat /proc/self/sessionid &&
+	hhit -- cat /proc/self/sessionid &&
+	HWRAP="$TEST_DIR/as-login 0" &&
+	hmiss -- sh -c "cd /proc/self/task && cat */sessionid" &&
+	HWRAP="$TEST_DIR/as-login 0" &&
+	hmiss -- sh -c "cd /proc/self/task && cat */sessionid"
+'
+
 test_done
