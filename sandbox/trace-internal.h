@@ -449,6 +449,14 @@ int trace_readlink_at(int dirfd, const char *path, struct strbuf *out);
 bool trace_output_creation(pid_t pid, const char *path, mode_t open_mode,
 			   struct trace_obs *o);
 
+/*
+ * The ioctl name of a request that reads a file's inode flags or
+ * attributes (FS_IOC_GETFLAGS: lsattr; FS_IOC_FSGETXATTR; the inode
+ * generation, lsattr -v), or NULL: not observed, so notified (trace-filter.c)
+ * and the run is uncacheable (DESIGN.md §5).
+ */
+const char *trace_fileattr_ioctl(unsigned long request);
+
 /* ---------------------------------------------------------------------- */
 /* trace-observe.c */
 
