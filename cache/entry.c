@@ -38,6 +38,8 @@
  *	    "uname.version"|"uname.machine"|"uname.domainname","value":V}
  *	    or "name":"cpuinfo","value":"<cpu list> <hash>" (the job's
  *	    /proc/cpuinfo: cpuinfo_fact(), common/cpus.h)
+ *	    or "name":"loginuid"|"sessionid","value":V (the bytes of
+ *	    /proc/self/loginuid or sessionid: common/loginuid.h)
  *	   {"kind":"output","path":P,"mode":M,"uid":U,"gid":G,
  *	    "create":{"mode":M,"uid":U,"gid":G,"parent_type":"dir",
  *	              "parent_mode":M,"parent_uid":U,"parent_gid":G}
@@ -97,7 +99,7 @@
 
 static const char *const hostfact_names[] = {
 	"uname.sysname", "uname.release", "uname.version", "uname.machine",
-	"uname.domainname", "cpuinfo",
+	"uname.domainname", "cpuinfo", "loginuid", "sessionid",
 };
 
 bool entry_hostfact_known(const char *name)

@@ -40,6 +40,7 @@
 #include "common/dirlist.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/loginuid.h"
 #include "common/path.h"
 #include "common/strbuf.h"
 #include "common/uname.h"
@@ -628,6 +629,18 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 		if (!ok && exp) {
 			strbuf_addstr(exp, p->value);
 			strbuf_addbuf(found, &now);
+		}
+		strbuf_release(&now);
+		return ok;
+	}
+	if (p->kind == PRE_HOSTFACT && loginuid_fact_known(p->path)) {
+		/* procache's own: the value a job started now would inherit */
+		struct strbuf now = STRBUF_INIT;
+
+		ok = loginuid_fact_value(p->path, &now) == 0 && !strcmp(now.buf, p->value);
+		if (!ok && exp) {
+			strbuf_addstr(exp, p->value);
+			strbuf_addstr(found, now.len ? now.buf : "unreadable");
 		}
 		strbuf_release(&now);
 		return ok;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cache/cache.h"
+#include "common/cpuid.h"
 #include "common/hash.h"
 #include "common/strbuf.h"
 #include "runner/key.h"
@@ -144,6 +145,11 @@ static void add_sandbox_fields(const struct job *j, struct cache_key *k)
 	snprintf(buf, sizeof(buf), "cpus=%u", j->hostfacts.cpus);
 	cache_key_add_str(k, "hostfacts", buf);
 	cache_key_add_str(k, "hostfacts", j->cgroup_layout);
+	/*
+	 * What CPUID tells the job (-march=native, BLAS kernels, ifuncs):
+	 * read without a system call, so keyed, not observed (DESIGN §3).
+	 */
+	cache_key_add_str(k, "cpu", cpuid_key());
 	for (size_t i = 0; i < o->nr_masks; i++) {
 		struct strbuf m = STRBUF_INIT;
 		strbuf_addf(&m, "mask=%s", o->masks[i]);

@@ -63,6 +63,31 @@
 /* ioctl's request is an unsigned int: only the low 32 bits of the argument. */
 #define IOCTL_REQUEST_MASK 0xffffffffu
 
+/*
+ * The requests that show a host file's inode flags (chattr +i, +a, +d...)
+ * or its generation: overlayfs answers them from the lower file, and no
+ * precondition holds them (the stat, content and xattrs do not change
+ * with chattr). The 32-bit numbers too: ext4 and others take them natively.
+ */
+static const struct {
+	unsigned long request;
+	const char *name;
+} fileattr_ioctls[] = {
+	{ FS_IOC_GETFLAGS, "FS_IOC_GETFLAGS" },
+	{ FS_IOC32_GETFLAGS, "FS_IOC32_GETFLAGS" },
+	{ FS_IOC_FSGETXATTR, "FS_IOC_FSGETXATTR" },
+	{ FS_IOC_GETVERSION, "FS_IOC_GETVERSION" },
+	{ FS_IOC32_GETVERSION, "FS_IOC32_GETVERSION" },
+};
+
+const char *trace_fileattr_ioctl(unsigned long request)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fileattr_ioctls); i++)
+		if ((request & IOCTL_REQUEST_MASK) == fileattr_ioctls[i].request)
+			return fileattr_ioctls[i].name;
+	return NULL;
+}
+
 /* clone() with any of these flags: notified (trace) or EPERM (untrusted). */
 #define NS_FLAGS_LIST                                                        \
 	{ CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,          \
@@ -276,6 +301,13 @@ static int build_filter(const struct trace *t, int handoff, scmp_filter_ctx *out
 				r = add_rule(f, notify, sn, 1, &a1);
 				if (r >= 0)
 					r = add_rule(f, notify, sn, 1, &a2);
+			}
+			/* a host file's flags: taint (trace-notify.c) */
+			for (size_t k = 0; tr && k < ARRAY_SIZE(fileattr_ioctls) && r >= 0; k++) {
+				struct scmp_arg_cmp fa = SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK,
+								 fileattr_ioctls[k].request);
+
+				r = add_rule(f, notify, sn, 1, &fa);
 			}
 		} else if (!strcmp(name, "personality")) {
 			if (untr) {

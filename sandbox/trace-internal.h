@@ -449,8 +449,26 @@ int trace_readlink_at(int dirfd, const char *path, struct strbuf *out);
 bool trace_output_creation(pid_t pid, const char *path, mode_t open_mode,
 			   struct trace_obs *o);
 
+/*
+ * The ioctl name of a request that reads a file's inode flags or
+ * attributes (FS_IOC_GETFLAGS: lsattr; FS_IOC_FSGETXATTR; the inode
+ * generation, lsattr -v), or NULL: not observed, so notified (trace-filter.c)
+ * and the run is uncacheable (DESIGN.md §5).
+ */
+const char *trace_fileattr_ioctl(unsigned long request);
+
 /* ---------------------------------------------------------------------- */
 /* trace-observe.c */
+
+/*
+ * A walk in the job's own /proc/<pid> (job-internal) that may reach a
+ * process's loginuid or sessionid, copies of procache's own (DESIGN.md
+ * §3, "hostfact"): @entry is the entry of /proc/<pid> it names (NULL:
+ * the walk starts below one), @rest what it has left to walk. Records the
+ * host fact of each one it may reach, for the job and the caller's units.
+ */
+void trace_proc_audit_facts(struct trace *t, pid_t pid, const char *sc,
+			    const char *entry, const char *rest);
 
 /* A found host object named by a call that looks at it. */
 void trace_record_found(struct trace *t, const struct res *r,

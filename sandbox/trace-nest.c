@@ -38,6 +38,7 @@
 #include "common/hash.h"
 #include "common/path.h"
 #include "common/strbuf.h"
+#include "common/loginuid.h"
 #include "common/uname.h"
 #include "common/xalloc.h"
 #include "sandbox/nest-exec.h"
@@ -1276,8 +1277,11 @@ static void replay_pre(void *arg, enum trace_obs_kind kind, const char *path, bo
 	if (kind == TRACE_HOSTFACT) {
 		struct utsname u;
 		const char *v = uname(&u) == 0 ? uname_field(&u, path) : NULL;
+		_cleanup_strbuf_ struct strbuf now = STRBUF_INIT;
 		struct trace_obs *o;
 
+		if (!v && loginuid_fact_value(path, &now) == 0)
+			v = now.buf;
 		if (!v) {
 			p->failed = true;
 			return;

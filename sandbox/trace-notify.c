@@ -1759,10 +1759,17 @@ static void on_notification(struct call *c)
 		break;
 	case SYS_ioctl:
 		/*
-		 * Only notified for TIOCSTI/TIOCLINUX (argument filter); under
-		 * --nested also on fd 0 and for the requests that take a
-		 * second fd (trace_nest_fd0_call() above counted them).
+		 * Only notified for TIOCSTI/TIOCLINUX and the inode flags
+		 * (argument filter); under --nested also on fd 0 and for the
+		 * requests that take a second fd (trace_nest_fd0_call() above
+		 * counted them).
 		 */
+		if (trace_fileattr_ioctl(a[1])) {
+			/* the flags chattr sets are no precondition (DESIGN §5) */
+			trace_taint(t, "syscall ioctl: %s (a file's inode flags) not modelled",
+				    trace_fileattr_ioctl(a[1]));
+			break;
+		}
 		if ((a[1] & 0xffffffffu) != TIOCSTI && (a[1] & 0xffffffffu) != TIOCLINUX) {
 			if (!t->nest)
 				goto unexpected;

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/dirlist.h"
 #include "common/filestat.h"
+#include "common/loginuid.h"
 #include "common/path.h"
 #include "common/xalloc.h"
 #include "sandbox/trace-internal.h"
@@ -35,6 +36,55 @@
 
 /* ---------------------------------------------------------------------- */
 /* observations of a resolved path */
+
+/* The host fact @name ("loginuid", "sessionid"): procache's own value. */
+static void audit_fact(struct trace *t, pid_t pid, const char *sc, const char *name)
+{
+	struct strbuf v = STRBUF_INIT;
+	struct trace_obs *o;
+
+	if (loginuid_fact_value(name, &v) < 0) {
+		trace_taint(t, "syscall %s: cannot read procache's /proc/self/%s", sc, name);
+	} else {
+		o = trace_obs_add(t, TRACE_HOSTFACT, name, sc, NULL);
+		if (o)
+			o->value = xstrdup(v.buf);
+		/* the caller's units' too (DESIGN §13.3) */
+		trace_nest_observe(t, pid, TRACE_HOSTFACT, name, v.buf, false);
+	}
+	strbuf_release(&v);
+}
+
+void trace_proc_audit_facts(struct trace *t, pid_t pid, const char *sc,
+			    const char *entry, const char *rest)
+{
+	bool login = false, session = false;
+	const char *c = rest;
+
+	if (entry && strcmp(entry, "task")) {
+		login = !strcmp(entry, "loginuid");
+		session = !strcmp(entry, "sessionid");
+	} else {
+		/* task/<tid>/loginuid, or a way out of where the walk starts */
+		while (*c) {
+			size_t len;
+
+			c += strspn(c, "/");
+			len = strcspn(c, "/");
+			if (len == 8 && !strncmp(c, "loginuid", len))
+				login = true;
+			else if (len == 9 && !strncmp(c, "sessionid", len))
+				session = true;
+			else if (len == 2 && !strncmp(c, "..", len))
+				login = session = true;
+			c += len;
+		}
+	}
+	if (login)
+		audit_fact(t, pid, sc, "loginuid");
+	if (session)
+		audit_fact(t, pid, sc, "sessionid");
+}
 
 void trace_record_found(struct trace *t, const struct res *r,
 			enum trace_obs_kind kind, const char *sc)

@@ -514,6 +514,7 @@ static enum step step_proc_pid_entry(struct lookup *lk)
 	if (w->pid > 0 && (!strcmp(n, "task") ||
 			   ((!strcmp(n, "fd") || !strcmp(n, "fdinfo")) && names_fd0(lk->rest.buf))))
 		trace_nest_fd0_seen(w->t, w->pid);
+	trace_proc_audit_facts(w->t, w->pid, w->sc, n, lk->rest.buf);
 	if (w->t->cfg.location_dir &&
 	    (!strcmp(n, "maps") || !strcmp(n, "smaps") || !strcmp(n, "numa_maps") ||
 	     !strcmp(n, "map_files") || !strcmp(n, "mountinfo") ||
@@ -886,6 +887,8 @@ static enum step walk_start(struct lookup *lk, const char *base, const char *nam
 		strbuf_addch(&lk->r->path, '/');
 	} else {
 		strbuf_addstr(&lk->r->path, base);
+		if (is_proc_pid(base) && strchr(base + 6, '/'))
+			trace_proc_audit_facts(lk->w->t, lk->w->pid, lk->w->sc, NULL, name);
 		/*
 		 * From a directory inside /proc/<pid> (an fd of
 		 * /proc/self/fd, a cwd in fdinfo): the walk does not see

@@ -151,7 +151,11 @@ test_expect_success 'a job runner of 8 children: one input changed, exactly one 
 	test "$(json_get report.json nested.skipped)" = 0 &&
 	bare_cmp &&
 	"$PROCACHE" cache ls >ls &&
-	test $(grep -c "child-with-stamp.sh" ls) -ge 16
+	test $(grep -c "child-with-stamp.sh" ls) -ge 16 &&
+	# a unit is keyed by the CPU too (DESIGN §3, "The CPU is keyed")
+	"$PROCACHE" cache show "$(grep -m1 " unit: " ls | cut -d" " -f1)" >show &&
+	grep "^  unit " show &&
+	grep -E "^  cpu +[^ ]+ [0-9]+\.[0-9]+\.[0-9]+ [0-9a-f]{32}\$" show
 '
 
 # The parent writes gen.txt only when its source changed: cat is shown its

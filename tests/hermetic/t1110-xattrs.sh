@@ -231,4 +231,20 @@ test_expect_success ROOT 'as root: file capabilities the job sets: hit, restored
 	getfattr -n security.capability -e hex tool | grep -q "=$CAP_NET_RAW$"
 '
 
+# Inode flags (chattr) are no precondition: the stat, the content and the
+# extended attributes stay the same. Reading them taints (DESIGN §5).
+test_expect_success 'lsattr (ioctl FS_IOC_GETFLAGS) and FS_IOC_FSGETXATTR make the job uncacheable' '
+	hstart && echo data >f &&
+	hrun uncacheable -- lsattr f &&
+	hreason_has FS_IOC_GETFLAGS &&
+	if chattr +d f 2>/dev/null; then
+		hrun uncacheable -- lsattr f &&
+		chattr -d f
+	fi &&
+	hrun uncacheable -- python3 -c "import fcntl; fcntl.ioctl(open(\"f\"), 0x801c581f, bytes(28))" &&
+	hreason_has FS_IOC_FSGETXATTR &&
+	hmiss -- cat f &&
+	hhit -- cat f
+'
+
 test_done

@@ -142,4 +142,63 @@ test_expect_success 'generated once per distinct content, under $CACHE/hostfacts
 	test $(($(wc -l <after) - $(wc -l <before))) = 1
 '
 
+test_expect_success 'the CPU (CPUID, read without a system call) is the key field cpu: the same machine hits' '
+	hstart &&
+	hmiss -- sh -c "echo built for this CPU" &&
+	hhit -- sh -c "echo built for this CPU" &&
+	"$PROCACHE" cache show last >show &&
+	vendor=$(sed -n "s/^vendor_id[[:space:]]*: //p" /proc/cpuinfo | head -1) &&
+	family=$(sed -n "s/^cpu family[[:space:]]*: //p" /proc/cpuinfo | head -1) &&
+	model=$(sed -n "s/^model[[:space:]]*: //p" /proc/cpuinfo | head -1) &&
+	stepping=$(sed -n "s/^stepping[[:space:]]*: //p" /proc/cpuinfo | head -1) &&
+	grep -E "^  cpu +$vendor $family\.$model\.$stepping [0-9a-f]{32}\$" show &&
+	test $(grep -c "^  cpu " show) = 1
+'
+
+# The audit login uid and session id: procache inherits them from the
+# login that started it, and so does the job (DESIGN §3, "hostfact").
+# Setting loginuid (CAP_AUDIT_CONTROL) also gives a new session id.
+test_prereq_LOGINUID() { sh -c "echo 0 >/proc/self/loginuid" 2>/dev/null; }
+
+# as-login UID CMD...: CMD with the login uid UID (a new audit session)
+write_as_login() {
+	cat >"$TEST_DIR/as-login" <<-\EOF &&
+	#!/bin/sh
+	echo "$1" >/proc/self/loginuid || exit 1
+	shift
+	exec "$@"
+	EOF
+	chmod +x "$TEST_DIR/as-login"
+}
+
+test_expect_success LOGINUID 'logname reads /proc/self/loginuid: the host fact loginuid, a miss when it changes' '
+	hstart && write_as_login &&
+	HWRAP="$TEST_DIR/as-login 0" &&
+	hmiss -- logname &&
+	hstdout_is root &&
+	hhit -- logname &&
+	"$PROCACHE" cache show last >show &&
+	grep "\"name\":\"loginuid\".*\"value\":\"0\"" show &&
+	HWRAP="$TEST_DIR/as-login 65534" &&
+	hmiss -- logname &&
+	hstdout_is nobody &&
+	hhit -- logname &&
+	hmiss -- sh -c "cat /proc/\$\$/task/*/loginuid; echo" &&
+	hstdout_is 65534 &&
+	hhit -- sh -c "cat /proc/\$\$/task/*/loginuid; echo" &&
+	HWRAP="$TEST_DIR/as-login 0" &&
+	hmiss -- sh -c "cat /proc/\$\$/task/*/loginuid; echo" &&
+	hstdout_is 0
+'
+
+test_expect_success LOGINUID 'a read of /proc/self/sessionid misses in another audit session' '
+	hstart && write_as_login &&
+	hmiss -- cat /proc/self/sessionid &&
+	hhit -- cat /proc/self/sessionid &&
+	HWRAP="$TEST_DIR/as-login 0" &&
+	hmiss -- sh -c "cd /proc/self/task && cat */sessionid" &&
+	HWRAP="$TEST_DIR/as-login 0" &&
+	hmiss -- sh -c "cd /proc/self/task && cat */sessionid"
+'
+
 test_done
