@@ -291,7 +291,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(op, "poll")) {
 			struct { int fd; short ev, rev; } p = { 0, 1 /* POLLIN */, 0 };
 
-			r = syscall(SYS_poll, &p, 1, 0) < 0 ? -1 : p.rev;
+			/* POLLIN alone: /dev/null has it, an empty pipe not,
+			 * whether its writer has exited yet (POLLHUP) or not */
+			r = syscall(SYS_poll, &p, 1, 0) < 0 ? -1 : p.rev & 1;
 		} else if (!strcmp(op, "statx")) {
 			char buf[256];
 
