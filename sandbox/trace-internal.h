@@ -596,6 +596,12 @@ void trace_nest_access(struct trace *t, pid_t pid, enum nest_access kind,
 void trace_nest_attr_dir(struct trace *t, pid_t pid, const char *path);
 /* Refuse the units enclosing @pid (a taint of its call). */
 void trace_nest_refuse(struct trace *t, pid_t pid, const char *reason);
+/*
+ * @pid walks /proc/<@digits> (@len bytes, the job's PID namespace): when
+ * that is not @pid's own process, the units around @pid are refused (the
+ * other process's state is in no key, and pids repeat between runs).
+ */
+void trace_nest_proc_pid(struct trace *t, pid_t pid, const char *digits, size_t len);
 /* exit (@group false) or exit_group of @pid with @code: the units rooted
  * there end, and are stored through cfg.unit_done unless refused. */
 void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code);

@@ -311,6 +311,37 @@ void trace_nest_refuse(struct trace *t, pid_t pid, const char *reason)
 		nest_units_refuse(t->nest->units, pid, reason);
 }
 
+void trace_nest_proc_pid(struct trace *t, pid_t pid, const char *digits, size_t len)
+{
+	struct trace_nest *n = t->nest;
+	const unsigned *ids;
+	char buf[16];
+	long target;
+
+	if (!n || pid <= 0 || !trace_is_digits(digits, len))
+		return;
+	/* in no unit: nothing to refuse (an unknown pid may be in any) */
+	if (nest_units_known(n->units, pid) && !nest_units_stack(n->units, pid, &ids))
+		return;
+	if (len >= sizeof(buf)) {
+		target = -1;
+	} else {
+		memcpy(buf, digits, len);
+		buf[len] = '\0';
+		target = strtol(buf, NULL, 10);
+	}
+	/*
+	 * Its own process, by pid or tid ($$ in a script, /proc/<tid> of
+	 * a thread): state its key holds or its own doing. Any other's,
+	 * its parent's comm or environ say, is state outside the unit
+	 * that the same pid names again in a later run.
+	 */
+	if (target > 0 && (target == status_number(pid, "NSpid") ||
+			   target == status_number(pid, "NStgid")))
+		return;
+	nest_units_refuse(n->units, pid, "reads /proc of another process");
+}
+
 static void add_field(struct nest_info *i, const char *name, const char *value)
 {
 	size_t had = i->alloc_fields;

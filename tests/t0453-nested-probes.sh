@@ -319,4 +319,29 @@ test_expect_success 'a unit that chmods a directory it did not make is refused' 
 	test "$(cat d/x)" = bbbb)
 '
 
+# Pids repeat between runs in the sandbox's PID namespace: a unit reading
+# /proc/$PPID reads its parent's state (here its comm, set from a file
+# the parent read with a builtin), which is in no key. Refused
+# (trace_nest_proc_pid()); its own /proc/$$ is fine.
+test_expect_success 'a unit reading /proc of its parent is refused, of itself is not' '
+	mkdir procpid && (cd procpid &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/sh
+	read -r s <stamp
+	read a b <v
+	printf %s "$a" >/proc/self/comm
+	sh -c "sleep 1 4</dev/null; read c </proc/\$PPID/comm; echo \"comm \$c\"" &
+	sleep 0.3 4</dev/null
+	printf %s "$b" >/proc/self/comm
+	wait
+	sh -c "read c </proc/\$\$/comm; echo \"own \$c\""
+	EOF
+	chmod +x r.sh && echo "A B" >v && echo 0 >stamp && nested 1 &&
+	printf "comm B\nown sh\n" >expect && test_cmp expect out.1 &&
+	grep "reads /proc of another process" err.1 &&
+	echo "A C" >v && echo 1 >stamp && nested 2 &&
+	printf "comm C\nown sh\n" >expect && test_cmp expect out.2 &&
+	grep "unit [0-9]* (sh, pid [0-9]*) skipped" err.2)
+'
+
 test_done
