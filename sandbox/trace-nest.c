@@ -111,6 +111,9 @@ struct trace_nest {
 	struct nest_units *units;
 	pid_t top;		/* the job's first process: its execs are the job's */
 	pid_t init;		/* its parent, the sandbox's init */
+	/* the seccomp filters stacked on it (the sandbox's); -1 when the
+	 * kernel does not say (then restrict_self() alone tells) */
+	long seccomp_base;
 	int root_fd;		/* O_PATH of the view's root, from the first one */
 	struct nest_info *info;	/* by unit id - 1 */
 	size_t nr_info, alloc_info;
@@ -288,6 +291,7 @@ void trace_nest_proc(struct trace *t, pid_t pid)
 
 		n->top = pid;
 		n->init = parent_of(pid);
+		n->seccomp_base = status_number(pid, "Seccomp_filters");
 		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 		n->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		nest_units_proc(n->units, pid, NULL, 0);
@@ -538,6 +542,20 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 	i->fd0_unseen_ok = n->facts.fd0_unseen_ok;
 	if (n->facts.refused.len) {
 		nest_units_refuse_unit(n->units, id, n->facts.refused.buf);
+		return;
+	}
+	/*
+	 * A filter or Landlock domain the job set up changes what the
+	 * program may do, and only the number of filters is keyed: two
+	 * different ones would share an entry. Another number of filters
+	 * than the job started with (one unreadable where the job's was
+	 * read), or a restriction by it or an ancestor since its fork
+	 * (restrict_self()), refuses the unit.
+	 */
+	if (nest_units_restricted(n->units, pid) ||
+	    status_number(pid, "Seccomp_filters") != n->seccomp_base) {
+		nest_units_refuse_unit(n->units, id, "runs under a seccomp filter or Landlock "
+				       "domain set up in the job");
 		return;
 	}
 	r = nest_exec_files_sharers(pid, n->init > 0 ? n->init : pid, &reason, &err);
@@ -1205,6 +1223,40 @@ static bool out_fd(long fd)
 	return fd == 1 || fd == 2 || fd >= TRACE_NEST_SAVED_FD;
 }
 
+/*
+ * @pid installs a seccomp filter or a Landlock domain (the call is not
+ * made yet: failing, it refuses needlessly). The units around it are
+ * refused (what they do from now on depends on it, and a filter of
+ * theirs may hide calls from the supervisor's, e.g. one answering
+ * ERRNO), and every later exec by it, its threads (SECCOMP_FILTER_FLAG_
+ * TSYNC) or a process it forks after.
+ */
+static void restrict_self(struct trace *t, pid_t pid)
+{
+	struct trace_nest *n = t->nest;
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
+	long tgid = status_number(pid, "Tgid");
+	struct dirent *e;
+	DIR *d;
+
+	nest_units_refuse(n->units, pid, "installs a seccomp filter or Landlock domain");
+	nest_units_restrict(n->units, pid);
+	if (tgid <= 0)
+		return;
+	strbuf_addf(&dir, "/proc/%ld/task", tgid);
+	d = opendir(dir.buf);
+	while (d && (e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		if (tid > 0 && nest_units_known(n->units, tid)) {
+			nest_units_refuse(n->units, tid, "installs a seccomp filter or Landlock domain");
+			nest_units_restrict(n->units, tid);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
 void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 {
 	struct trace_nest *n = t->nest;
@@ -1250,6 +1302,16 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 	case SYS_prctl:
 		if ((int)a[0] == PR_SET_CHILD_SUBREAPER)
 			nest_units_refuse_open(n->units, "a child subreaper (prctl)");
+		if ((int)a[0] == PR_SET_SECCOMP)
+			restrict_self(t, pid);
+		break;
+	case SYS_seccomp:
+		if ((unsigned)a[0] == SECCOMP_SET_MODE_STRICT ||
+		    (unsigned)a[0] == SECCOMP_SET_MODE_FILTER)
+			restrict_self(t, pid);
+		break;
+	case SYS_landlock_restrict_self:
+		restrict_self(t, pid);
 		break;
 	case SYS_kill:
 	case SYS_tkill:

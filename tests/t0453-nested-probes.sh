@@ -344,4 +344,32 @@ test_expect_success 'a unit reading /proc of its parent is refused, of itself is
 	grep "unit [0-9]* (sh, pid [0-9]*) skipped" err.2)
 '
 
+# Only the number of seccomp filters is in a unit's key: a parent that
+# installs a filter before the exec (one denying uname when v says B)
+# gave the unit an entry recorded under another filter. A unit started
+# under a filter or Landlock domain the job set up is refused.
+test_expect_success 'a unit under a seccomp filter its parent installed is refused' '
+	mkdir filt && (cd filt &&
+	cat >f.py <<-\EOF &&
+	import ctypes, struct, subprocess
+	libc = ctypes.CDLL(None, use_errno=True)
+	deny = open("v").read().strip() == "B"
+	ALLOW = 0x7fff0000; ERR = 0x00050000 | 1
+	ins = [(0x20,0,0,0), (0x15,0,1,63), (0x06,0,0, ERR if deny else ALLOW), (0x06,0,0,ALLOW)]
+	buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in ins))
+	class P(ctypes.Structure): _fields_ = [("len", ctypes.c_ushort), ("f", ctypes.c_void_p)]
+	p = P(len(ins), ctypes.cast(buf, ctypes.c_void_p))
+	assert libc.prctl(38, 1, 0, 0, 0) == 0
+	print("filter", libc.prctl(22, 2, ctypes.byref(p), 0, 0), flush=True)
+	subprocess.run(["/bin/uname", "-s"])
+	EOF
+	printf "#!/bin/sh\nread -r s <stamp\n/usr/bin/python3 f.py\nuname -s\n" >r.sh &&
+	chmod +x r.sh && echo A >v && echo 0 >stamp && nested 1 &&
+	grep "runs under a seccomp filter" err.1 &&
+	echo B >v && echo 1 >stamp && ./r.sh >expect 2>/dev/null &&
+	printf "filter 0\nLinux\n" >expect2 && test_cmp expect2 expect &&
+	nested 2 && test_cmp expect out.2 &&
+	grep "unit [0-9]* (uname, pid [0-9]*) skipped" err.2)
+'
+
 test_done
