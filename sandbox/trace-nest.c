@@ -72,6 +72,14 @@ static const char *const phase_names[NR_PHASES] = {
 /* Skipped units whose replayer runs, whose calls are timed: at most. */
 #define NEST_MAX_REPLAYING 16
 
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Processes held_open() looks at, at most (a fork bomb is not a job). */
+#define NEST_MAX_SCAN 4096
+
 /* What the tracer keeps of a unit while it runs (by id - 1). */
 struct nest_info {
 	char *argv0;
@@ -105,6 +113,13 @@ struct nest_info {
 	/* its fd 0 may go unkeyed (nest_exec_facts.fd0_unseen_ok), and
 	 * whether one of its processes observed fd 0 (trace_nest_fd0_seen()) */
 	bool fd0_unseen_ok, fd0_seen;
+	/*
+	 * The regular files other job processes held open for writing at
+	 * its exec (held_open()): written through those fds while it runs,
+	 * unseen, they are no precondition it may rely on.
+	 */
+	struct file_id *held;
+	size_t nr_held, alloc_held;
 };
 
 struct trace_nest {
@@ -188,6 +203,9 @@ static void info_release(struct nest_info *i)
 	strmap_release(&i->written);
 	free(i->entry);
 	i->entry = NULL;
+	free(i->held);
+	i->held = NULL;
+	i->nr_held = i->alloc_held = 0;
 }
 
 static void program_reset(struct trace_nest *n)
@@ -701,6 +719,17 @@ static bool own_state(const struct nest_info *i, const char *path)
 	return false;
 }
 
+/* Whether @st is a file other processes held open for writing at @i's exec. */
+static bool held_by_other(const struct nest_info *i, const struct stat *st)
+{
+	size_t k;
+
+	for (k = 0; k < i->nr_held; k++)
+		if (i->held[k].dev == st->st_dev && i->held[k].ino == st->st_ino)
+			return true;
+	return false;
+}
+
 static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open_mode)
 {
 	struct trace_nest *n = t->nest;
@@ -774,10 +803,16 @@ static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open
 		/* NEEDSWORK: not observed per unit yet: refused (§13.6) */
 		goto cannot;
 	}
-	for (k = 0; k < nr; k++)
+	for (k = 0; k < nr; k++) {
+		if (S_ISREG(o->st.st_mode) && held_by_other(&n->info[ids[k] - 1], &o->st)) {
+			nest_units_refuse_unit(n->units, ids[k], "reads a file another process "
+					       "holds open for writing");
+			continue;
+		}
 		if (!o->path || o->kind == TRACE_HOSTFACT ||
 		    !own_state(&n->info[ids[k] - 1], o->path))
 			unit_add_obs(n, ids[k], o);
+	}
 	return;
 cannot:
 	for (k = 0; k < nr; k++)
@@ -1497,8 +1532,135 @@ static void hit_release(struct trace_unit_hit *hit)
 	free(hit->entry);
 }
 
+static int skip_unit(struct trace *t, int listener, const struct seccomp_notif *req,
+		     pid_t pid);
+
+static void add_held(struct nest_info *i, const struct stat *st)
+{
+	if (held_by_other(i, st))
+		return;
+	ALLOC_GROW(i->held, i->nr_held + 1, i->alloc_held);
+	i->held[i->nr_held].dev = st->st_dev;
+	i->held[i->nr_held++].ino = st->st_ino;
+}
+
+/* The regular files process @pid holds open for writing, into @i. */
+static void held_by(pid_t pid, struct nest_info *i)
+{
+	_cleanup_strbuf_ struct strbuf info = STRBUF_INIT;
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;	/* gone: its fds with it */
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		const char *flags;
+
+		if (e->d_name[0] == '.' || fstatat(fd, e->d_name, &st, 0) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;	/* pipes, sockets, devices: not files */
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, atoi(e->d_name));
+		strbuf_reset(&info);
+		if (strbuf_read_file_at(&info, AT_FDCWD, path, 4096) < 0)
+			continue;	/* closed meanwhile */
+		flags = strstr(info.buf, "flags:");
+		if (flags && (strtoul(flags + 6, NULL, 8) & O_ACCMODE) != O_RDONLY)
+			add_held(i, &st);
+	}
+	closedir(d);
+}
+
+/*
+ * Unit @id, which is to run (not skipped), started by @pid's exec: the
+ * regular files the job's other live processes hold open for writing
+ * now, found from the sandbox's init down (its children, theirs...).
+ * A write through such an fd is not notified, so the conflict rule
+ * (nest-units.c) cannot see it; an observation of one of them refuses
+ * the unit (observe()). Files opened for writing after the exec are
+ * notified writes, which the conflict rule sees. @pid's own fds are not
+ * looked at: what it keeps across the exec is refused (inherited_fd(),
+ * nest_exec_facts_read()) or closed by it. Shared memory mappings of
+ * a file are not looked at (DESIGN §13.6).
+ */
+static void held_open(struct trace *t, pid_t pid, unsigned id)
+{
+	struct trace_nest *n = t->nest;
+	struct nest_info *i;
+	pid_t *queue, root = n->init > 0 ? n->init : n->top;
+	long tgid = status_number(pid, "Tgid");
+	size_t head = 0, nr = 0;
+
+	if (!id || id > n->nr_info || nest_units_refused(n->units, id) || root <= 0)
+		return;
+	i = &n->info[id - 1];
+	queue = xmalloc(NEST_MAX_SCAN * sizeof(*queue));
+	queue[nr++] = root;
+	while (head < nr) {
+		_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT, kids = STRBUF_INIT;
+		pid_t p = queue[head++];
+		struct dirent *e;
+		DIR *d;
+
+		if (p != root && p != pid && p != (pid_t)tgid)
+			held_by(p, i);
+		/* its children, of each of its threads */
+		strbuf_addf(&dir, "/proc/%d/task", (int)p);
+		d = opendir(dir.buf);
+		while (d && (e = readdir(d))) {
+			_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+			char *c, *end;
+
+			if (e->d_name[0] == '.')
+				continue;
+			strbuf_addf(&path, "%s/%s/children", dir.buf, e->d_name);
+			strbuf_reset(&kids);
+			if (strbuf_read_file_at(&kids, AT_FDCWD, path.buf, 65536) < 0)
+				continue;
+			for (c = kids.buf; *c; c = end) {
+				long k = strtol(c, &end, 10);
+
+				if (end == c)
+					break;
+				if (k <= 0)
+					continue;
+				if (nr == NEST_MAX_SCAN) {
+					nest_units_refuse_unit(n->units, id, "too many processes "
+							       "to look at at its exec");
+					break;
+				}
+				queue[nr++] = (pid_t)k;
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	free(queue);
+}
+
 int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *req,
 		    pid_t pid)
+{
+	unsigned id = t->nest ? t->nest->last_exec : 0;
+	int r = skip_unit(t, listener, req, pid);
+
+	/* to run: what may change under it unseen */
+	if (r == 0 && id)
+		held_open(t, pid, id);
+	return r;
+}
+
+static int skip_unit(struct trace *t, int listener, const struct seccomp_notif *req,
+		     pid_t pid)
 {
 	struct trace_nest *n = t->nest;
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;

@@ -372,4 +372,28 @@ test_expect_success 'a unit under a seccomp filter its parent installed is refus
 	grep "unit [0-9]* (uname, pid [0-9]*) skipped" err.2)
 '
 
+# A write through an fd opened before the unit's exec is not notified:
+# the conflict rule missed the parent's write of f while the unit ran,
+# and the unit recorded what it read after, which the lookup checks at
+# the exec, before the write. A unit reading a file another process
+# held open for writing at its exec is refused (held_open()).
+test_expect_success 'a unit reading a file its parent writes through an older fd is refused' '
+	mkdir heldw && (cd heldw &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/sh
+	read -r s <stamp
+	exec 3<>f
+	sh -c "sleep 1 4</dev/null; read l <f; echo \"got \$l\"" 3>&- &
+	read -r v <v
+	sleep 0.3 4</dev/null
+	echo "$v" >&3
+	wait
+	EOF
+	chmod +x r.sh && echo A >v && echo 0 >stamp && nested 1 &&
+	echo "got A" >expect && test_cmp expect out.1 &&
+	grep "reads a file another process holds open for writing" err.1 &&
+	echo B >v && echo 1 >stamp && nested 2 &&
+	echo "got B" >expect && test_cmp expect out.2)
+'
+
 test_done
