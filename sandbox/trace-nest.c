@@ -1598,7 +1598,7 @@ static void held_open(struct trace *t, pid_t pid, unsigned id)
 	struct nest_info *i;
 	pid_t *queue, root = n->init > 0 ? n->init : n->top;
 	long tgid = status_number(pid, "Tgid");
-	size_t head = 0, nr = 0;
+	size_t head = 0, nr = 0, o;
 
 	if (!id || id > n->nr_info || nest_units_refused(n->units, id) || root <= 0)
 		return;
@@ -1645,6 +1645,11 @@ static void held_open(struct trace *t, pid_t pid, unsigned id)
 			closedir(d);
 	}
 	free(queue);
+	/* what it observed at its exec already: its fd 0's file */
+	for (o = 0; o < i->nr_obs; o++)
+		if (S_ISREG(i->obs[o].st.st_mode) && held_by_other(i, &i->obs[o].st))
+			nest_units_refuse_unit(n->units, id, "reads a file another process "
+					       "holds open for writing");
 }
 
 int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *req,

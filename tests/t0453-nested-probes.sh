@@ -396,4 +396,26 @@ test_expect_success 'a unit reading a file its parent writes through an older fd
 	echo "got B" >expect && test_cmp expect out.2)
 '
 
+# The same through the unit's fd 0: its content is observed at the exec,
+# before the files held open for writing are known.
+test_expect_success 'a unit whose stdin file its parent writes through an older fd is refused' '
+	mkdir heldw0 && (cd heldw0 &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/sh
+	read -r s <stamp
+	: >f
+	exec 3<>f
+	sh -c "sleep 1 4</dev/null; read l; echo \"got \$l\"" <f 3>&- &
+	read -r v <v
+	sleep 0.3 4</dev/null
+	echo "$v" >&3
+	wait
+	EOF
+	chmod +x r.sh && echo A >v && echo 0 >stamp && nested 1 &&
+	echo "got A" >expect && test_cmp expect out.1 &&
+	grep "reads a file another process holds open for writing" err.1 &&
+	echo B >v && echo 1 >stamp && nested 2 &&
+	echo "got B" >expect && test_cmp expect out.2)
+'
+
 test_done
