@@ -366,6 +366,7 @@ test_expect_success 'a unit under a seccomp filter its parent installed is refus
 	printf "#!/bin/sh\nread -r s <stamp\n/usr/bin/python3 f.py\nuname -s\n" >r.sh &&
 	chmod +x r.sh && echo A >v && echo 0 >stamp && nested 1 &&
 	grep "runs under a seccomp filter" err.1 &&
+	grep "python3, pid [0-9]*) refused: installs a seccomp filter" err.1 &&
 	echo B >v && echo 1 >stamp && ./r.sh >expect 2>/dev/null &&
 	printf "filter 0\nLinux\n" >expect2 && test_cmp expect2 expect &&
 	nested 2 && test_cmp expect out.2 &&
