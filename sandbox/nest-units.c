@@ -44,6 +44,7 @@ struct proc {
 	pid_t pid;
 	unsigned *stack;	/* enclosing units, outermost first */
 	size_t nr, alloc;
+	bool restricted;	/* nest_units_restrict(): it or an ancestor */
 };
 
 struct nest_units {
@@ -53,6 +54,7 @@ struct nest_units {
 	size_t nr_procs, alloc_procs;
 	unsigned *ended;
 	size_t nr_ended, alloc_ended, next_ended;
+	bool any_restricted;	/* a process of unknown parent may be one's */
 };
 
 struct nest_units *nest_units_new(void)
@@ -156,6 +158,7 @@ static struct proc *add_proc(struct nest_units *u, pid_t pid, const struct proc 
 	p = &u->procs[u->nr_procs++];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
+	p->restricted = like ? like->restricted : u->any_restricted;
 	if (like && like->nr) {
 		p->stack = xmalloc(like->nr * sizeof(*p->stack));
 		memcpy(p->stack, like->stack, like->nr * sizeof(*p->stack));
@@ -195,6 +198,22 @@ void nest_units_proc(struct nest_units *u, pid_t pid, const pid_t *ancestors, si
 		add_proc(u, ancestors[i], &copy);
 	add_proc(u, pid, &copy);
 	free(copy.stack);
+}
+
+void nest_units_restrict(struct nest_units *u, pid_t pid)
+{
+	struct proc *p = find_proc(u, pid);
+
+	u->any_restricted = true;
+	if (p)
+		p->restricted = true;
+}
+
+bool nest_units_restricted(const struct nest_units *u, pid_t pid)
+{
+	const struct proc *p = find_proc(u, pid);
+
+	return p ? p->restricted : u->any_restricted;
 }
 
 unsigned nest_units_exec(struct nest_units *u, pid_t pid)

@@ -72,6 +72,14 @@ void nest_units_access(struct nest_units *u, pid_t pid, enum nest_access kind,
 
 /* Refuse every unit enclosing @pid (the first reason stays). */
 void nest_units_refuse(struct nest_units *u, pid_t pid, const char *reason);
+/*
+ * @pid restricts itself (a seccomp filter, a Landlock domain), which its
+ * later children inherit: nest_units_restricted() is true of it and of
+ * the processes it forks from now on (and, conservatively, of any
+ * process whose parent is unknown). Its units are not refused here.
+ */
+void nest_units_restrict(struct nest_units *u, pid_t pid);
+bool nest_units_restricted(const struct nest_units *u, pid_t pid);
 /* Refuse every open unit. */
 void nest_units_refuse_open(struct nest_units *u, const char *reason);
 /* Refuse unit @id only (a reason found at its exec; the first stays). */

@@ -128,6 +128,8 @@ static int add_nested_rules(scmp_filter_ctx f)
 		"exit", "exit_group", "dup", "dup2", "dup3",
 		/* another process's fds or memory (trace-notify.c) */
 		"kcmp", "pidfd_getfd", "process_vm_readv", "process_vm_writev",
+		/* restrictions later execs inherit (and prctl PR_SET_SECCOMP) */
+		"seccomp", "landlock_restrict_self",
 	};
 	static const char *const polls[] = {
 		"poll", "ppoll", "select", "pselect6", "io_submit", "landlock_add_rule",
@@ -235,9 +237,10 @@ static int add_nested_rules(scmp_filter_ctx f)
 
 		r = add_rule(f, notify, SYS_ioctl, 1, &cmp);
 	}
-	if (r >= 0) {
+	for (i = 0; i < 2 && r >= 0; i++) {
 		struct scmp_arg_cmp cmp =
-			SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_CHILD_SUBREAPER);
+			SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+				i ? PR_SET_SECCOMP : PR_SET_CHILD_SUBREAPER);
 
 		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, "prctl");
 		if (sn >= 0)

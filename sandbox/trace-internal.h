@@ -614,11 +614,17 @@ void trace_nest_access(struct trace *t, pid_t pid, enum nest_access kind,
 void trace_nest_attr_dir(struct trace *t, pid_t pid, const char *path);
 /* Refuse the units enclosing @pid (a taint of its call). */
 void trace_nest_refuse(struct trace *t, pid_t pid, const char *reason);
+/*
+ * @pid walks /proc/<@digits> (@len bytes, the job's PID namespace): when
+ * that is not @pid's own process, the units around @pid are refused (the
+ * other process's state is in no key, and pids repeat between runs).
+ */
+void trace_nest_proc_pid(struct trace *t, pid_t pid, const char *digits, size_t len);
 /* exit (@group false) or exit_group of @pid with @code: the units rooted
  * there end, and are stored through cfg.unit_done unless refused. */
 void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code);
-/* dup, dup2, dup3, fcntl, prctl, the kill family, reads of fd 0: their
- * refusals. */
+/* dup, dup2, dup3, fcntl, prctl, the kill family, reads of fd 0, seccomp
+ * and landlock_restrict_self: their refusals. */
 void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *args);
 /* After the job: units still open are refused; the counts with -v. */
 void trace_nest_finish(struct trace *t);

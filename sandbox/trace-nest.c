@@ -73,6 +73,14 @@ static const char *const phase_names[NR_PHASES] = {
 /* Skipped units whose replayer runs, whose calls are timed: at most. */
 #define NEST_MAX_REPLAYING 16
 
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Processes held_open() looks at, at most (a fork bomb is not a job). */
+#define NEST_MAX_SCAN 4096
+
 /* What the tracer keeps of a unit while it runs (by id - 1). */
 struct nest_info {
 	char *argv0;
@@ -106,12 +114,22 @@ struct nest_info {
 	/* its fd 0 may go unkeyed (nest_exec_facts.fd0_unseen_ok), and
 	 * whether one of its processes observed fd 0 (trace_nest_fd0_seen()) */
 	bool fd0_unseen_ok, fd0_seen;
+	/*
+	 * The regular files other job processes held open for writing at
+	 * its exec (held_open()): written through those fds while it runs,
+	 * unseen, they are no precondition it may rely on.
+	 */
+	struct file_id *held;
+	size_t nr_held, alloc_held;
 };
 
 struct trace_nest {
 	struct nest_units *units;
 	pid_t top;		/* the job's first process: its execs are the job's */
 	pid_t init;		/* its parent, the sandbox's init */
+	/* the seccomp filters stacked on it (the sandbox's); -1 when the
+	 * kernel does not say (then restrict_self() alone tells) */
+	long seccomp_base;
 	int root_fd;		/* O_PATH of the view's root, from the first one */
 	struct nest_info *info;	/* by unit id - 1 */
 	size_t nr_info, alloc_info;
@@ -186,6 +204,9 @@ static void info_release(struct nest_info *i)
 	strmap_release(&i->written);
 	free(i->entry);
 	i->entry = NULL;
+	free(i->held);
+	i->held = NULL;
+	i->nr_held = i->alloc_held = 0;
 }
 
 static void program_reset(struct trace_nest *n)
@@ -289,6 +310,7 @@ void trace_nest_proc(struct trace *t, pid_t pid)
 
 		n->top = pid;
 		n->init = parent_of(pid);
+		n->seccomp_base = status_number(pid, "Seccomp_filters");
 		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 		n->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		nest_units_proc(n->units, pid, NULL, 0);
@@ -310,6 +332,37 @@ void trace_nest_refuse(struct trace *t, pid_t pid, const char *reason)
 {
 	if (t->nest && pid > 0)
 		nest_units_refuse(t->nest->units, pid, reason);
+}
+
+void trace_nest_proc_pid(struct trace *t, pid_t pid, const char *digits, size_t len)
+{
+	struct trace_nest *n = t->nest;
+	const unsigned *ids;
+	char buf[16];
+	long target;
+
+	if (!n || pid <= 0 || !trace_is_digits(digits, len))
+		return;
+	/* in no unit: nothing to refuse (an unknown pid may be in any) */
+	if (nest_units_known(n->units, pid) && !nest_units_stack(n->units, pid, &ids))
+		return;
+	if (len >= sizeof(buf)) {
+		target = -1;
+	} else {
+		memcpy(buf, digits, len);
+		buf[len] = '\0';
+		target = strtol(buf, NULL, 10);
+	}
+	/*
+	 * Its own process, by pid or tid ($$ in a script, /proc/<tid> of
+	 * a thread): state its key holds or its own doing. Any other's,
+	 * its parent's comm or environ say, is state outside the unit
+	 * that the same pid names again in a later run.
+	 */
+	if (target > 0 && (target == status_number(pid, "NSpid") ||
+			   target == status_number(pid, "NStgid")))
+		return;
+	nest_units_refuse(n->units, pid, "reads /proc of another process");
 }
 
 static void add_field(struct nest_info *i, const char *name, const char *value)
@@ -510,6 +563,20 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 		nest_units_refuse_unit(n->units, id, n->facts.refused.buf);
 		return;
 	}
+	/*
+	 * A filter or Landlock domain the job set up changes what the
+	 * program may do, and only the number of filters is keyed: two
+	 * different ones would share an entry. Another number of filters
+	 * than the job started with (one unreadable where the job's was
+	 * read), or a restriction by it or an ancestor since its fork
+	 * (restrict_self()), refuses the unit.
+	 */
+	if (nest_units_restricted(n->units, pid) ||
+	    status_number(pid, "Seccomp_filters") != n->seccomp_base) {
+		nest_units_refuse_unit(n->units, id, "runs under a seccomp filter or Landlock "
+				       "domain set up in the job");
+		return;
+	}
 	r = nest_exec_files_sharers(pid, n->init > 0 ? n->init : pid, &reason, &err);
 	if (r < 0) {
 		nest_units_refuse_unit(n->units, id, "its process tree cannot be walked at exec");
@@ -653,6 +720,17 @@ static bool own_state(const struct nest_info *i, const char *path)
 	return false;
 }
 
+/* Whether @st is a file other processes held open for writing at @i's exec. */
+static bool held_by_other(const struct nest_info *i, const struct stat *st)
+{
+	size_t k;
+
+	for (k = 0; k < i->nr_held; k++)
+		if (i->held[k].dev == st->st_dev && i->held[k].ino == st->st_ino)
+			return true;
+	return false;
+}
+
 static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open_mode)
 {
 	struct trace_nest *n = t->nest;
@@ -726,10 +804,16 @@ static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open
 		/* NEEDSWORK: not observed per unit yet: refused (§13.6) */
 		goto cannot;
 	}
-	for (k = 0; k < nr; k++)
+	for (k = 0; k < nr; k++) {
+		if (S_ISREG(o->st.st_mode) && held_by_other(&n->info[ids[k] - 1], &o->st)) {
+			nest_units_refuse_unit(n->units, ids[k], "reads a file another process "
+					       "holds open for writing");
+			continue;
+		}
 		if (!o->path || o->kind == TRACE_HOSTFACT ||
 		    !own_state(&n->info[ids[k] - 1], o->path))
 			unit_add_obs(n, ids[k], o);
+	}
 	return;
 cannot:
 	for (k = 0; k < nr; k++)
@@ -1175,6 +1259,40 @@ static bool out_fd(long fd)
 	return fd == 1 || fd == 2 || fd >= TRACE_NEST_SAVED_FD;
 }
 
+/*
+ * @pid installs a seccomp filter or a Landlock domain (the call is not
+ * made yet: failing, it refuses needlessly). The units around it are
+ * refused (what they do from now on depends on it, and a filter of
+ * theirs may hide calls from the supervisor's, e.g. one answering
+ * ERRNO), and every later exec by it, its threads (SECCOMP_FILTER_FLAG_
+ * TSYNC) or a process it forks after.
+ */
+static void restrict_self(struct trace *t, pid_t pid)
+{
+	struct trace_nest *n = t->nest;
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
+	long tgid = status_number(pid, "Tgid");
+	struct dirent *e;
+	DIR *d;
+
+	nest_units_refuse(n->units, pid, "installs a seccomp filter or Landlock domain");
+	nest_units_restrict(n->units, pid);
+	if (tgid <= 0)
+		return;
+	strbuf_addf(&dir, "/proc/%ld/task", tgid);
+	d = opendir(dir.buf);
+	while (d && (e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		if (tid > 0 && nest_units_known(n->units, tid)) {
+			nest_units_refuse(n->units, tid, "installs a seccomp filter or Landlock domain");
+			nest_units_restrict(n->units, tid);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
 void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 {
 	struct trace_nest *n = t->nest;
@@ -1220,6 +1338,16 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 	case SYS_prctl:
 		if ((int)a[0] == PR_SET_CHILD_SUBREAPER)
 			nest_units_refuse_open(n->units, "a child subreaper (prctl)");
+		if ((int)a[0] == PR_SET_SECCOMP)
+			restrict_self(t, pid);
+		break;
+	case SYS_seccomp:
+		if ((unsigned)a[0] == SECCOMP_SET_MODE_STRICT ||
+		    (unsigned)a[0] == SECCOMP_SET_MODE_FILTER)
+			restrict_self(t, pid);
+		break;
+	case SYS_landlock_restrict_self:
+		restrict_self(t, pid);
 		break;
 	case SYS_kill:
 	case SYS_tkill:
@@ -1408,8 +1536,140 @@ static void hit_release(struct trace_unit_hit *hit)
 	free(hit->entry);
 }
 
+static int skip_unit(struct trace *t, int listener, const struct seccomp_notif *req,
+		     pid_t pid);
+
+static void add_held(struct nest_info *i, const struct stat *st)
+{
+	if (held_by_other(i, st))
+		return;
+	ALLOC_GROW(i->held, i->nr_held + 1, i->alloc_held);
+	i->held[i->nr_held].dev = st->st_dev;
+	i->held[i->nr_held++].ino = st->st_ino;
+}
+
+/* The regular files process @pid holds open for writing, into @i. */
+static void held_by(pid_t pid, struct nest_info *i)
+{
+	_cleanup_strbuf_ struct strbuf info = STRBUF_INIT;
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;	/* gone: its fds with it */
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		const char *flags;
+
+		if (e->d_name[0] == '.' || fstatat(fd, e->d_name, &st, 0) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;	/* pipes, sockets, devices: not files */
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, atoi(e->d_name));
+		strbuf_reset(&info);
+		if (strbuf_read_file_at(&info, AT_FDCWD, path, 4096) < 0)
+			continue;	/* closed meanwhile */
+		flags = strstr(info.buf, "flags:");
+		if (flags && (strtoul(flags + 6, NULL, 8) & O_ACCMODE) != O_RDONLY)
+			add_held(i, &st);
+	}
+	closedir(d);
+}
+
+/*
+ * Unit @id, which is to run (not skipped), started by @pid's exec: the
+ * regular files the job's other live processes hold open for writing
+ * now, found from the sandbox's init down (its children, theirs...).
+ * A write through such an fd is not notified, so the conflict rule
+ * (nest-units.c) cannot see it; an observation of one of them refuses
+ * the unit (observe()). Files opened for writing after the exec are
+ * notified writes, which the conflict rule sees. @pid's own fds are not
+ * looked at: what it keeps across the exec is refused (inherited_fd(),
+ * nest_exec_facts_read()) or closed by it. Shared memory mappings of
+ * a file are not looked at (DESIGN §13.6).
+ */
+static void held_open(struct trace *t, pid_t pid, unsigned id)
+{
+	struct trace_nest *n = t->nest;
+	struct nest_info *i;
+	pid_t *queue, root = n->init > 0 ? n->init : n->top;
+	long tgid = status_number(pid, "Tgid");
+	size_t head = 0, nr = 0, o;
+
+	if (!id || id > n->nr_info || nest_units_refused(n->units, id) || root <= 0)
+		return;
+	i = &n->info[id - 1];
+	queue = xmalloc(NEST_MAX_SCAN * sizeof(*queue));
+	queue[nr++] = root;
+	while (head < nr) {
+		_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT, kids = STRBUF_INIT;
+		pid_t p = queue[head++];
+		struct dirent *e;
+		DIR *d;
+
+		if (p != root && p != pid && p != (pid_t)tgid)
+			held_by(p, i);
+		/* its children, of each of its threads */
+		strbuf_addf(&dir, "/proc/%d/task", (int)p);
+		d = opendir(dir.buf);
+		while (d && (e = readdir(d))) {
+			_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+			char *c, *end;
+
+			if (e->d_name[0] == '.')
+				continue;
+			strbuf_addf(&path, "%s/%s/children", dir.buf, e->d_name);
+			strbuf_reset(&kids);
+			if (strbuf_read_file_at(&kids, AT_FDCWD, path.buf, 65536) < 0)
+				continue;
+			for (c = kids.buf; *c; c = end) {
+				long k = strtol(c, &end, 10);
+
+				if (end == c)
+					break;
+				if (k <= 0)
+					continue;
+				if (nr == NEST_MAX_SCAN) {
+					nest_units_refuse_unit(n->units, id, "too many processes "
+							       "to look at at its exec");
+					break;
+				}
+				queue[nr++] = (pid_t)k;
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	free(queue);
+	/* what it observed at its exec already: its fd 0's file */
+	for (o = 0; o < i->nr_obs; o++)
+		if (S_ISREG(i->obs[o].st.st_mode) && held_by_other(i, &i->obs[o].st))
+			nest_units_refuse_unit(n->units, id, "reads a file another process "
+					       "holds open for writing");
+}
+
 int trace_nest_skip(struct trace *t, int listener, const struct seccomp_notif *req,
 		    pid_t pid)
+{
+	unsigned id = t->nest ? t->nest->last_exec : 0;
+	int r = skip_unit(t, listener, req, pid);
+
+	/* to run: what may change under it unseen */
+	if (r == 0 && id)
+		held_open(t, pid, id);
+	return r;
+}
+
+static int skip_unit(struct trace *t, int listener, const struct seccomp_notif *req,
+		     pid_t pid)
 {
 	struct trace_nest *n = t->nest;
 	_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;

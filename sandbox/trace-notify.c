@@ -1461,7 +1461,7 @@ static void on_notification(struct call *c)
 	case SYS_timerfd_settime: case SYS_timerfd_gettime: case SYS_signalfd: case SYS_signalfd4:
 	case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_ctl:
 	case SYS_mq_timedsend: case SYS_mq_timedreceive: case SYS_mq_notify: case SYS_mq_getsetattr:
-	case SYS_landlock_restrict_self: case SYS_landlock_add_rule: case SYS_mmap: case SYS_poll: case SYS_ppoll: case SYS_select:
+	case SYS_landlock_add_rule: case SYS_mmap: case SYS_poll: case SYS_ppoll: case SYS_select:
 	case SYS_pselect6: case SYS_io_submit: case SYS_inotify_rm_watch: case SYS_epoll_pwait2:
 	case SYS_process_madvise: case SYS_process_mrelease:
 #ifdef SYS_cachestat
@@ -1475,6 +1475,15 @@ static void on_notification(struct call *c)
 	 * (an ancestor's copy of fd 0, what it holds) are not in a unit's
 	 * key: the units around the caller are refused.
 	 */
+	/*
+	 * Notified always under --nested: a restriction later execs
+	 * inherit (trace-nest.c, restrict_self()).
+	 */
+	case SYS_seccomp: case SYS_landlock_restrict_self:
+		if (!t->nest)
+			goto unexpected;
+		trace_nest_call(t, c->pid, nr, a);
+		break;
 	case SYS_kcmp: case SYS_pidfd_getfd: case SYS_process_vm_readv:
 	case SYS_process_vm_writev:
 		if (!t->nest)

@@ -467,6 +467,9 @@ static bool at_proc_pid(const struct lookup *lk)
 
 static enum step step_proc_pid(struct lookup *lk)
 {
+	/* another process's /proc: its units are refused (trace-nest.c) */
+	if (lk->w->pid > 0)
+		trace_nest_proc_pid(lk->w->t, lk->w->pid, lk->name.buf, lk->name.len);
 	strbuf_addch(&lk->r->path, '/');
 	strbuf_addbuf(&lk->r->path, &lk->name);
 	lk->r->where = W_INTERNAL;
@@ -897,6 +900,10 @@ static enum step walk_start(struct lookup *lk, const char *base, const char *nam
 		 */
 		if (lk->w->pid > 0 && is_proc_pid(base) && strchr(base + 6, '/'))
 			trace_nest_fd0_seen(lk->w->t, lk->w->pid);
+		/* from inside /proc/<pid> (a cwd there, an fd of it) */
+		if (lk->w->pid > 0 && is_proc_pid(base))
+			trace_nest_proc_pid(lk->w->t, lk->w->pid, base + 6,
+					    (size_t)(strchrnul(base + 6, '/') - (base + 6)));
 	}
 	strbuf_addstr(&lk->rest, name);
 	track_location(lk, false);

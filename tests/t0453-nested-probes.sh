@@ -319,4 +319,104 @@ test_expect_success 'a unit that chmods a directory it did not make is refused' 
 	test "$(cat d/x)" = bbbb)
 '
 
+# Pids repeat between runs in the sandbox's PID namespace: a unit reading
+# /proc/$PPID reads its parent's state (here its comm, set from a file
+# the parent read with a builtin), which is in no key. Refused
+# (trace_nest_proc_pid()); its own /proc/$$ is fine.
+test_expect_success 'a unit reading /proc of its parent is refused, of itself is not' '
+	mkdir procpid && (cd procpid &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/sh
+	read -r s <stamp
+	read a b <v
+	printf %s "$a" >/proc/self/comm
+	sh -c "sleep 1 4</dev/null; read c </proc/\$PPID/comm; echo \"comm \$c\"" &
+	sleep 0.3 4</dev/null
+	printf %s "$b" >/proc/self/comm
+	wait
+	sh -c "read c </proc/\$\$/comm; echo \"own \$c\""
+	EOF
+	chmod +x r.sh && echo "A B" >v && echo 0 >stamp && nested 1 &&
+	printf "comm B\nown sh\n" >expect && test_cmp expect out.1 &&
+	grep "reads /proc of another process" err.1 &&
+	echo "A C" >v && echo 1 >stamp && nested 2 &&
+	printf "comm C\nown sh\n" >expect && test_cmp expect out.2 &&
+	grep "unit [0-9]* (sh, pid [0-9]*) skipped" err.2)
+'
+
+# Only the number of seccomp filters is in a unit's key: a parent that
+# installs a filter before the exec (one denying uname when v says B)
+# gave the unit an entry recorded under another filter. A unit started
+# under a filter or Landlock domain the job set up is refused.
+test_expect_success 'a unit under a seccomp filter its parent installed is refused' '
+	mkdir filt && (cd filt &&
+	cat >f.py <<-\EOF &&
+	import ctypes, struct, subprocess
+	libc = ctypes.CDLL(None, use_errno=True)
+	deny = open("v").read().strip() == "B"
+	ALLOW = 0x7fff0000; ERR = 0x00050000 | 1
+	ins = [(0x20,0,0,0), (0x15,0,1,63), (0x06,0,0, ERR if deny else ALLOW), (0x06,0,0,ALLOW)]
+	buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in ins))
+	class P(ctypes.Structure): _fields_ = [("len", ctypes.c_ushort), ("f", ctypes.c_void_p)]
+	p = P(len(ins), ctypes.cast(buf, ctypes.c_void_p))
+	assert libc.prctl(38, 1, 0, 0, 0) == 0
+	print("filter", libc.prctl(22, 2, ctypes.byref(p), 0, 0), flush=True)
+	subprocess.run(["/bin/uname", "-s"])
+	EOF
+	printf "#!/bin/sh\nread -r s <stamp\n/usr/bin/python3 f.py\nuname -s\n" >r.sh &&
+	chmod +x r.sh && echo A >v && echo 0 >stamp && nested 1 &&
+	grep "runs under a seccomp filter" err.1 &&
+	grep "python3, pid [0-9]*) refused: installs a seccomp filter" err.1 &&
+	echo B >v && echo 1 >stamp && ./r.sh >expect 2>/dev/null &&
+	printf "filter 0\nLinux\n" >expect2 && test_cmp expect2 expect &&
+	nested 2 && test_cmp expect out.2 &&
+	grep "unit [0-9]* (uname, pid [0-9]*) skipped" err.2)
+'
+
+# A write through an fd opened before the unit's exec is not notified:
+# the conflict rule missed the parent's write of f while the unit ran,
+# and the unit recorded what it read after, which the lookup checks at
+# the exec, before the write. A unit reading a file another process
+# held open for writing at its exec is refused (held_open()).
+test_expect_success 'a unit reading a file its parent writes through an older fd is refused' '
+	mkdir heldw && (cd heldw &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/sh
+	read -r s <stamp
+	exec 3<>f
+	sh -c "sleep 1 4</dev/null; read l <f; echo \"got \$l\"" 3>&- &
+	read -r v <v
+	sleep 0.3 4</dev/null
+	echo "$v" >&3
+	wait
+	EOF
+	chmod +x r.sh && echo A >v && echo 0 >stamp && nested 1 &&
+	echo "got A" >expect && test_cmp expect out.1 &&
+	grep "reads a file another process holds open for writing" err.1 &&
+	echo B >v && echo 1 >stamp && nested 2 &&
+	echo "got B" >expect && test_cmp expect out.2)
+'
+
+# The same through the unit's fd 0: its content is observed at the exec,
+# before the files held open for writing are known.
+test_expect_success 'a unit whose stdin file its parent writes through an older fd is refused' '
+	mkdir heldw0 && (cd heldw0 &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/sh
+	read -r s <stamp
+	: >f
+	exec 3<>f
+	sh -c "sleep 1 4</dev/null; read l; echo \"got \$l\"" <f 3>&- &
+	read -r v <v
+	sleep 0.3 4</dev/null
+	echo "$v" >&3
+	wait
+	EOF
+	chmod +x r.sh && echo A >v && echo 0 >stamp && nested 1 &&
+	echo "got A" >expect && test_cmp expect out.1 &&
+	grep "reads a file another process holds open for writing" err.1 &&
+	echo B >v && echo 1 >stamp && nested 2 &&
+	echo "got B" >expect && test_cmp expect out.2)
+'
+
 test_done
