@@ -1584,6 +1584,19 @@ static void held_by(pid_t pid, struct nest_info *i)
 	closedir(d);
 }
 
+/* Whether this kernel lists a task's children in /proc (CONFIG_PROC_CHILDREN). */
+static bool children_listed(void)
+{
+	static _Atomic int known = -1;	/* both tracer threads may ask */
+	char path[64];
+
+	if (known < 0) {
+		snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)syscall(SYS_gettid));
+		known = access(path, R_OK) == 0;
+	}
+	return known;
+}
+
 /*
  * Unit @id, which is to run (not skipped), started by @pid's exec: the
  * regular files the job's other live processes hold open for writing
@@ -1607,6 +1620,12 @@ static void held_open(struct trace *t, pid_t pid, unsigned id)
 	if (!id || id > n->nr_info || nest_units_refused(n->units, id) || root <= 0)
 		return;
 	i = &n->info[id - 1];
+	if (!children_listed()) {
+		/* a kernel without CONFIG_PROC_CHILDREN: nobody to look at */
+		nest_units_refuse_unit(n->units, id, "the job's processes cannot be listed "
+				       "(no /proc/PID/task/TID/children)");
+		return;
+	}
 	queue = xmalloc(NEST_MAX_SCAN * sizeof(*queue));
 	queue[nr++] = root;
 	while (head < nr) {
