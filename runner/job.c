@@ -161,7 +161,20 @@ static char **absolute_masks(const struct job_opts *o, const char *cwd,
 	for (size_t i = 0; i < o->nr_masks; i++) {
 		_cleanup_free_ char *abs = o->masks[i][0] == '/'
 			? xstrdup(o->masks[i]) : path_join(cwd, o->masks[i]);
-		m[n++] = path_clean(abs);
+		char *clean = path_clean(abs);
+		/*
+		 * Where it leads: a mask is mounted through the symlinks on
+		 * its way, so that is what the job is kept from, and what the
+		 * key names (a symlink retargeted between runs masks another
+		 * file: a false hit when the key named the spelling).
+		 */
+		char *real = realpath(clean, NULL);
+
+		if (real) {
+			free(clean);
+			clean = real;
+		}
+		m[n++] = clean;
 	}
 	m[n++] = xstrdup(cache_dir);
 	*nr = n;

@@ -150,15 +150,20 @@ static void add_sandbox_fields(const struct job *j, struct cache_key *k)
 	 * read without a system call, so keyed, not observed (DESIGN §3).
 	 */
 	cache_key_add_str(k, "cpu", cpuid_key());
-	for (size_t i = 0; i < o->nr_masks; i++) {
+	/*
+	 * The masks and declared outputs as resolved (runner/job.c): through
+	 * a symlinked directory, the spelling given names another file once
+	 * the link moves (the cache directory, the last mask, is left out).
+	 */
+	for (size_t i = 0; i < o->nr_masks && i < j->nr_masks; i++) {
 		struct strbuf m = STRBUF_INIT;
-		strbuf_addf(&m, "mask=%s", o->masks[i]);
+		strbuf_addf(&m, "mask=%s", j->masks[i]);
 		cache_key_add_str(k, "sandbox", m.buf);
 		strbuf_release(&m);
 	}
-	for (size_t i = 0; i < o->nr_declared; i++) {
+	for (size_t i = 0; i < j->nr_declared; i++) {
 		struct strbuf m = STRBUF_INIT;
-		strbuf_addf(&m, "declared-output=%s", o->declared[i]);
+		strbuf_addf(&m, "declared-output=%s", j->declared[i]);
 		cache_key_add_str(k, "sandbox", m.buf);
 		strbuf_release(&m);
 	}

@@ -237,4 +237,21 @@ test_expect_success 'refused: outside the output directories, holding the cwd, .
 	test_expect_code 125 "$PROCACHE" run --mask m --declare-output m/x -- true
 '
 
+# Keyed as resolved: a declared output or a mask spelled through a
+# symlinked directory names another file once the link moves (review).
+test_expect_success 'a declared output and a mask through a retargeted symlink miss' '
+	mkdir lnkcase && (cd lnkcase &&
+	mkdir dA dB && ln -sfn dA lnk &&
+	run miss --declare-output lnk/out -- true &&
+	echo OLD >dB/out && ln -sfn dB lnk &&
+	run miss --declare-output lnk/out -- true &&
+	test_path_is_missing dB/out &&
+	echo SA >dA/s && echo SB >dB/s && ln -sfn dA lnk &&
+	run miss --mask lnk/s -- cat dB/s >out1 &&
+	echo SB >expect && test_cmp expect out1 &&
+	ln -sfn dB lnk &&
+	"$PROCACHE" run --mask lnk/s -- cat dB/s >out2 2>err2 || : &&
+	! grep "^procache: hit" err2 && test ! -s out2)
+'
+
 test_done
