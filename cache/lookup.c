@@ -464,8 +464,12 @@ static inline void memo_hash(struct lookup *l, struct memo *m, const char *path)
 
 static void describe_stat(struct strbuf *sb, int err, const struct stat *st)
 {
-	if (err == -ENOENT || err == -ENOTDIR) {
+	if (err == -ENOENT) {
 		strbuf_addstr(sb, "absent");
+		return;
+	}
+	if (err == -ENOTDIR) {
+		strbuf_addstr(sb, "absent, below a non-directory");
 		return;
 	}
 	if (err) {
@@ -665,7 +669,12 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 	memo_lstat(l, m, p->path);
 	switch (p->kind) {
 	case PRE_ABSENT:
-		ok = m->lstat_err == -ENOENT || m->lstat_err == -ENOTDIR;
+		/*
+		 * ENOENT alone: a parent that became a file answers ENOTDIR,
+		 * another error (a parent that is no directory is recorded
+		 * as its stat, trace-resolve.c step_not_dir()).
+		 */
+		ok = m->lstat_err == -ENOENT;
 		if (!ok && exp) {
 			strbuf_addstr(exp, "absent");
 			describe_stat(found, m->lstat_err, &m->st);

@@ -361,6 +361,8 @@ struct lookup {
 	const char *root;    /* ".." stops here (RESOLVE_BENEATH, IN_ROOT) */
 	int links;           /* symlinks followed */
 	bool last;           /* the component at hand is the last one */
+	bool trailing;       /* ... and slashes follow it: the kernel then
+	                        follows a symlink there, even for lstat */
 	bool walked;         /* the last step looked a component up: else
 	                        the result (the base itself, or where "."
 	                        or ".." left the walk) is examined at the end */
@@ -422,6 +424,7 @@ static bool next_component(struct lookup *lk)
 			lk->last = false;
 			break;
 		}
+	lk->trailing = lk->last && *e == '/';
 	strbuf_reset(&lk->name);
 	strbuf_add(&lk->name, c, clen);
 	off = (size_t)(e - lk->rest.buf);
@@ -793,24 +796,21 @@ static enum step step_not_dir(struct lookup *lk)
 {
 	struct res *r = lk->r;
 
-	if (lk->w->t->nest && lk->w->pid) {
-		struct strbuf next = STRBUF_INIT;
-		const char *c;
-		size_t len = peek_component(lk->rest.buf, &c);
-
-		strbuf_addbuf(&next, &r->path);
-		strbuf_addch(&next, '/');
-		strbuf_add(&next, c, len);
-		trace_nest_observe(lk->w->t, lk->w->pid, TRACE_ABSENT, next.buf, NULL, false);
-		strbuf_release(&next);
-	}
+	/*
+	 * The component is no directory, so what follows is ENOTDIR
+	 * whatever it names. Its stat says so; an absence of the next name
+	 * would also hold where it is a directory without that name
+	 * (ENOENT: another answer, and lookup.c's absence wants ENOENT).
+	 */
+	if (lk->w->t->nest && lk->w->pid)
+		trace_nest_observe(lk->w->t, lk->w->pid, TRACE_STAT, r->path.buf, NULL, false);
 	if (r->where == W_HOST) {
 		const char *c;
 		size_t len = peek_component(lk->rest.buf, &c);
 
+		trace_record_found(lk->w->t, r, TRACE_STAT, lk->w->sc);
 		strbuf_addch(&r->hostpath, '/');
 		strbuf_add(&r->hostpath, c, len);
-		trace_obs_add(lk->w->t, TRACE_ABSENT, r->hostpath.buf, lk->w->sc, NULL);
 	}
 	return done(lk, RES_MISSING);
 }
@@ -847,7 +847,7 @@ static enum step step_lookup(struct lookup *lk)
 		return step_unexaminable(lk, err);
 	if (r->where == W_HOST && S_ISDIR(r->st.st_mode) && !lk->last && !lk->forced)
 		strmap_add(&lk->w->t->hostdirs, r->path.buf);
-	if (S_ISLNK(r->st.st_mode) && (!lk->last || lk->w->follow_last))
+	if (S_ISLNK(r->st.st_mode) && (!lk->last || lk->w->follow_last || lk->trailing))
 		return step_symlink(lk);
 	if (!lk->last && !S_ISDIR(r->st.st_mode))
 		return step_not_dir(lk);

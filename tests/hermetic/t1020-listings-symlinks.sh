@@ -150,4 +150,26 @@ test_expect_success 'a file read through /proc/self/fd and /proc/self/cwd: chang
 	hmiss -- sh -c "exec 3<f; cat /proc/self/fd/3; cat /proc/self/cwd/f"
 '
 
+# Found in review: the kernel follows a symlink written with a trailing
+# slash even for lstat, and a name below a file (ENOTDIR) is another
+# answer than a name missing from a directory (ENOENT).
+test_expect_success 'lstat of a symlink with a trailing slash sees its target: chmod of it misses' '
+	hstart && mkdir A && chmod 755 A && ln -s A l &&
+	hmiss -- stat -c "%A" l/ &&
+	chmod 700 A &&
+	hmiss -- stat -c "%A" l/ &&
+	echo drwx------ >expect && test_cmp expect "$TEST_DIR/stdout"
+'
+
+test_expect_success 'a name below a file, then below a directory of that name: miss both ways' '
+	hstart && echo hi >f &&
+	hmiss -- sh -c "cat f/x; echo rc=\$?" &&
+	hhit -- sh -c "cat f/x; echo rc=\$?" &&
+	rm f && mkdir f &&
+	hmiss -- sh -c "cat f/x; echo rc=\$?" &&
+	rmdir f && echo hi >f &&
+	hhit -- sh -c "cat f/x; echo rc=\$?" &&
+	grep "Not a directory" "$TEST_DIR/stderr"
+'
+
 test_done
