@@ -768,6 +768,31 @@ static bool mount_point_vanished(int dirfd, const char *rel)
 	return true;
 }
 
+/*
+ * The same when the mount was unmounted but its directory is still there
+ * (a tmpfs a test mounts and unmounts in a loop): overlayfs then refuses
+ * the lower directory (EINVAL) or move_mount() the target, and the host
+ * shows a plain directory there, which the parent layer shows too. Only
+ * for a layer that is not the root, and only when the lower directory is
+ * known to be no mount root any more (statx STATX_ATTR_MOUNT_ROOT).
+ */
+static bool lower_unmounted(const char *rel, const struct sbx_layer *l)
+{
+	struct statx sx;
+	int e = errno;
+	bool gone;
+
+	if (!*rel)
+		return false;
+	if (statx(AT_FDCWD, l->lower, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx) < 0)
+		gone = errno == ENOENT;
+	else
+		gone = (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+		       !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+	errno = e;
+	return gone;
+}
+
 static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 			  const struct sbx_layer *l, int status_fd, int *out_mfd)
 {
@@ -819,7 +844,7 @@ static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 	if (move_mount(mfd, "", dirfd, rel,
 		       MOVE_MOUNT_F_EMPTY_PATH |
 			       (*rel ? 0 : MOVE_MOUNT_T_EMPTY_PATH)) < 0) {
-		if (mount_point_vanished(dirfd, rel))
+		if (mount_point_vanished(dirfd, rel) || lower_unmounted(rel, l))
 			return;
 		sbx_child_fail(status_fd, "cannot mount overlay on '%s'",
 			       l->mountpoint);
@@ -830,7 +855,7 @@ static void mount_overlay(struct sbx *s, int dirfd, const char *rel,
 fail: {
 	int e = errno;
 
-	if (mount_point_vanished(dirfd, rel))
+	if (mount_point_vanished(dirfd, rel) || lower_unmounted(rel, l))
 		return;
 	fs_log(fsfd, log, sizeof(log));
 	errno = e;
