@@ -6,6 +6,11 @@ badhttp.py PORT MODE, on 127.0.0.1, one thread per connection:
   truncate  200 with Content-Length: 100000 and 10 bytes, then close
   garbage   200 with 4096 random bytes to GET, 200 to HEAD and PUT
   slowput   GET/HEAD as 404, PUT read and then 30 s of silence
+  trickle   a status line, then a header line every 0.5 s, never ending
+            (each wait is shorter than any idle timeout)
+  headers   a status line, then header lines as fast as it can
+  bigerror  404 saying a 1 MiB body, of which 100 KiB come, then 30 s of
+            silence (a client that reads it all waits for ever)
 Every wait is bounded: the server exits after 120 s whatever happens.
 """
 import os
@@ -47,6 +52,19 @@ def serve(conn):
             if method is None:
                 return
             if mode == "hang" or (mode == "slowput" and method == "PUT"):
+                time.sleep(30)
+                return
+            if mode in ("trickle", "headers"):
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                n = 0
+                while True:
+                    conn.sendall(b"X-Trickle-%d: yes\r\n" % n)
+                    n += 1
+                    if mode == "trickle":
+                        time.sleep(0.5)
+            if mode == "bigerror":
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n" % (1 << 20))
+                conn.sendall(b"e" * (100 << 10))
                 time.sleep(30)
                 return
             if mode == "truncate":

@@ -181,6 +181,46 @@ test_expect_success 'a server that hangs costs one timeout, then a local-only ru
 	test $(conns) = $((before + 1))
 '
 
+test_expect_success 'a server that trickles header lines for ever: the deadline ends it, one warning, a local-only run' '
+	badhttp_start trickle trickle &&
+	echo "trickled" >in.txt && rm -rf out &&
+	start=$(date +%s) &&
+	prun 1 miss --remote http://127.0.0.1:$BAD_PORT/ -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	end=$(date +%s) &&
+	test "$rc" = 3 &&
+	# timeout 1 s: a deadline of 4 s, where each wait alone never expired
+	test $((end - start)) -le 10 &&
+	grep "remote cache .* disabled for this run: .*timed out" err &&
+	test $(grep -c remote err) = 1 &&
+	echo "said" >expect && test_cmp expect so &&
+	echo "trickled" >expect && test_cmp expect out/copy
+'
+
+test_expect_success 'a server that floods header lines: refused at 100, one warning, a local-only run' '
+	badhttp_start headers headers &&
+	echo "flooded" >in.txt && rm -rf out &&
+	start=$(date +%s) &&
+	prun 1 miss --remote http://127.0.0.1:$BAD_PORT/ -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	end=$(date +%s) &&
+	test "$rc" = 3 &&
+	test $((end - start)) -le 10 &&
+	grep "remote cache .* disabled for this run: .*not an HTTP answer" err &&
+	test $(grep -c remote err) = 1 &&
+	echo "flooded" >expect && test_cmp expect out/copy
+'
+
+test_expect_success 'a 404 with a huge body: read up to 64 KiB, then the connection is closed, no timeout' '
+	badhttp_start bigerror bigerror &&
+	echo "big error" >in.txt && rm -rf out &&
+	start=$(date +%s) &&
+	prun 1 miss --remote http://127.0.0.1:$BAD_PORT/ -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	end=$(date +%s) &&
+	test "$rc" = 3 &&
+	test $((end - start)) -le 10 &&
+	! grep "timed out" err &&
+	echo "big error" >expect && test_cmp expect out/copy
+'
+
 test_expect_success 'a server that truncates its answers: one warning, a local-only run' '
 	badhttp_start trunc truncate &&
 	echo "truncated" >in.txt &&
