@@ -297,6 +297,7 @@ static int redis_index_get(struct remote_backend *b, const char *key_hex,
 {
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
 	struct cmd zr;
+	char first[32];
 	size_t n = 0;
 	char **v;
 	redisReply *r;
@@ -304,8 +305,17 @@ static int redis_index_get(struct remote_backend *b, const char *key_hex,
 
 	*ids = NULL;
 	*nr = 0;
+	/*
+	 * Only the newest REMOTE_INDEX_MAX (what a writer's trim keeps):
+	 * hiredis builds a whole reply before we see it, so an index a
+	 * hostile or broken writer grew without bound would otherwise be
+	 * read and held whole. The HTTP index is capped the same way
+	 * (REMOTE_INDEX_MAX_BYTES), and no more than REMOTE_MAX_CANDIDATES
+	 * of them are fetched either way.
+	 */
+	snprintf(first, sizeof(first), "%d", -REMOTE_INDEX_MAX);
 	redis_key(b, -1, key_hex, &key);
-	cmd_set(&zr, 4, "ZRANGE", key.buf, "0", "-1");
+	cmd_set(&zr, 4, "ZRANGE", key.buf, first, "-1");
 	if (!(r = command(b, err, &zr, &ret)))
 		return ret;
 	if (r->type != REDIS_REPLY_ARRAY)
