@@ -488,6 +488,8 @@ void remote_conn_close(struct remote_conn *c)
 		close(c->fd);
 	c->fd = -1;
 	c->in_len = c->in_off = 0;
+	/* A new connection's connect is bounded by its own timeout only. */
+	c->deadline_ms = 0;
 	strbuf_reset(&c->why);
 }
 

@@ -181,6 +181,25 @@ test_expect_success 'a server that hangs costs one timeout, then a local-only ru
 	test $(conns) = $((before + 1))
 '
 
+test_expect_success 'a reconnection long after the last request is not cut short by that request'"'"'s deadline' '
+	cat >"$TEST_ROOT/slowjob.sh" <<-\JOB &&
+	cat in.txt >out-ka
+	sleep $(cat delay)
+	JOB
+	echo 0 >delay &&
+	echo a >in.txt && prun ka1 miss --remote $URL/ka/dl/ -- sh "$TEST_ROOT/slowjob.sh" 2>err &&
+	! grep remote err &&
+	echo b >in.txt && prun ka2 miss --remote $URL/ka/dl/ -- sh "$TEST_ROOT/slowjob.sh" 2>err &&
+	! grep remote err &&
+	# GET index, GET two entries: the third answer closes the connection,
+	# then the job runs past the deadline those requests had (4 s)
+	echo 5 >delay &&
+	echo c >in.txt && prun ka3 miss --remote $URL/ka/dl/ -- sh "$TEST_ROOT/slowjob.sh" 2>err &&
+	! grep remote err &&
+	test "$(remote_stat ka3 errors)" = 0 &&
+	test "$(remote_stat ka3 bytes_up)" -gt 0
+'
+
 test_expect_success 'a server that trickles header lines for ever: the deadline ends it, one warning, a local-only run' '
 	badhttp_start trickle trickle &&
 	echo "trickled" >in.txt && rm -rf out &&
