@@ -9,6 +9,8 @@ badhttp.py PORT MODE, on 127.0.0.1, one thread per connection:
   trickle   a status line, then a header line every 0.5 s, never ending
             (each wait is shorter than any idle timeout)
   headers   a status line, then header lines as fast as it can
+  rawtrickle  any protocol: "+" then a byte every 0.5 s, never a line end
+            (a Redis reply that never ends), the request not even read
   bigerror  404 saying a 1 MiB body, of which 100 KiB come, then 30 s of
             silence (a client that reads it all waits for ever)
 Every wait is bounded: the server exits after 120 s whatever happens.
@@ -47,6 +49,11 @@ def read_request(conn):
 def serve(conn):
     conn.settimeout(60)
     try:
+        if mode == "rawtrickle":
+            conn.sendall(b"+")
+            while True:
+                time.sleep(0.5)
+                conn.sendall(b"a")
         while True:
             method, _ = read_request(conn)
             if method is None:

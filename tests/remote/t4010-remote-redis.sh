@@ -82,6 +82,20 @@ test_expect_success 'an index grown far past its trim (2000 old ids): only the n
 	test_cmp tree1 tree2
 '
 
+test_expect_success 'a server that trickles a reply for ever: the deadline ends it, one warning, a local-only run' '
+	badhttp_start rtrickle rawtrickle &&
+	echo "trickled" >in.txt && rm -rf out &&
+	start=$(date +%s) &&
+	prun 1 miss --remote redis://127.0.0.1:$BAD_PORT -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	end=$(date +%s) &&
+	test "$rc" = 5 &&
+	# timeout 1 s: a deadline of 4 s, where each wait alone never expired
+	test $((end - start)) -le 10 &&
+	grep "remote cache .* disabled for this run: .*no reply in time" err &&
+	test $(grep -c remote err) = 1 &&
+	echo "trickled" >expect && test_cmp expect out/copy
+'
+
 test_expect_success 'a blob evicted from the server: a miss for that entry, no warning' '
 	echo "evicted" >in.txt &&
 	prun 1 miss --remote $URL/5 -- sh "$TEST_ROOT/job.sh" >/dev/null &&
