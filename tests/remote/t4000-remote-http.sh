@@ -324,6 +324,21 @@ test_expect_success 'https: the certificate is verified by default; a CA file fr
 	test "$(json_get report.json remote)" = hit
 '
 
+test_expect_success 'https (libcurl): a server that trickles a body faster than the low-speed limit: the deadline ends it, one warning' '
+	BADHTTP_CERT=$NGINX_DIR/cert.pem BADHTTP_KEY=$NGINX_DIR/key.pem \
+		badhttp_start tlstrickle tricklebody &&
+	echo "tls trickled" >in.txt && rm -rf out &&
+	start=$(date +%s) &&
+	PROCACHE_REMOTE_CA_FILE=$NGINX_DIR/cert.pem \
+		prun 1 miss --remote https://127.0.0.1:$BAD_PORT/ -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	end=$(date +%s) &&
+	test "$rc" = 3 &&
+	test $((end - start)) -le 12 &&
+	grep "remote cache .* disabled for this run: .*timed out" err &&
+	test $(grep -c remote err) = 1 &&
+	echo "tls trickled" >expect && test_cmp expect out/copy
+'
+
 test_expect_success '8 concurrent runners on two machines sharing one server: every result right, a third machine hits them all' '
 	for i in 1 2 3 4 5 6 7 8; do
 		mkdir -p w$i && echo "input $((i % 4))" >w$i/in.txt || return 1
