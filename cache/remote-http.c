@@ -62,6 +62,8 @@ struct remote_backend {
 	/* plain http */
 	struct remote_conn conn;	/* the kept-alive connection */
 	uint64_t discard_left;	/* what may still be read of a body dropped */
+	bool earn;		/* a wanted body of unknown size: see plain_body() */
+	uint64_t earned;	/* bytes of it not yet added to the deadline */
 	char *hosthdr;		/* Host: */
 	char *auth;		/* "Authorization: ...\r\n", or NULL */
 	/* https */
@@ -314,6 +316,15 @@ static int plain_body(struct remote_backend *b, uint64_t len,
 			n = (size_t)len;
 		if (sink && (r = remote_sink_write(sink, c->in + c->in_off, n)) < 0)
 			return r;
+		if (sink && b->earn) {
+			/*
+			 * Its size was not said (chunked, or up to the close):
+			 * the deadline moves with what came, at REMOTE_MIN_RATE.
+			 */
+			b->earned += n;
+			remote_conn_extend(c, remote_deadline_ms(0, b->earned));
+			b->earned %= REMOTE_MIN_RATE / 1000;
+		}
 		if (!sink) {
 			if (n > b->discard_left)
 				return -EMSGSIZE;	/* plain_answer() closes */
@@ -430,6 +441,8 @@ static long plain_answer(struct remote_backend *b, enum method m,
 	/* The object's bytes, of known size, may take their time. */
 	if (sink && has_len && m != M_HEAD)
 		remote_conn_extend(&b->conn, remote_deadline_ms(0, clen));
+	b->earn = sink && !has_len;
+	b->earned = 0;
 	if (m == M_HEAD || status == 204 || status == 304)
 		r = 0;
 	else if (chunked)
