@@ -158,7 +158,7 @@ static const char *method_name(enum method m)
 /*
  * The deadline of a libcurl request (as the plain client's): @base_ms
  * from its start, plus its download's size at REMOTE_MIN_RATE once the
- * size is known. CURLOPT_TIMEOUT_MS bounds it too, for when libcurl
+ * size is known (else what of it came). CURLOPT_TIMEOUT_MS bounds it too, for when libcurl
  * calls no progress function.
  */
 struct curl_deadline {
@@ -174,12 +174,14 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
 	struct timespec now;
 	uint64_t ms;
 
-	(void)dlnow;
 	(void)ulnow;
+	/* a download of unknown size: what came so far, as the plain client */
+	if (dltotal <= 0)
+		dltotal = dlnow > 0 ? dlnow : 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (uint64_t)((int64_t)(now.tv_sec - d->t0.tv_sec) * 1000 +
 			(now.tv_nsec - d->t0.tv_nsec) / 1000000);
-	if (ms > d->base_ms + remote_deadline_ms(0, (uint64_t)(dltotal > 0 ? dltotal : 0) +
+	if (ms > d->base_ms + remote_deadline_ms(0, (uint64_t)dltotal +
 						    (uint64_t)(ultotal > 0 ? ultotal : 0))) {
 		d->expired = true;
 		return 1;
