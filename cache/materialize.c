@@ -1570,6 +1570,21 @@ static int check_args(const struct mat_change *ch, size_t nr,
 				    roots[i]);
 			return -EINVAL;
 		}
+		/*
+		 * A root is opened by its path (it is the user's): a root
+		 * inside another could be reached through a symlink an
+		 * earlier change made under the outer one, and lead outside.
+		 */
+		for (size_t k = 0; k < i; k++) {
+			if (path_is_beneath(roots[i], roots[k]) ||
+			    path_is_beneath(roots[k], roots[i])) {
+				strbuf_addf(err,
+					    "cannot apply changes: output roots "
+					    "'%s' and '%s' overlap",
+					    roots[k], roots[i]);
+				return -EINVAL;
+			}
+		}
 	}
 	for (i = 0; i < nr; i++) {
 		const char *bad = NULL;

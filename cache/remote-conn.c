@@ -138,7 +138,45 @@ static long ms_since(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* Wait for @events on @c for at most @ms: 0, -ETIMEDOUT or -errno. */
+static uint64_t now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+void remote_conn_deadline(struct remote_conn *c, uint64_t ms)
+{
+	c->deadline_ms = ms ? now_ms() + ms : 0;
+}
+
+void remote_conn_extend(struct remote_conn *c, uint64_t ms)
+{
+	if (c->deadline_ms)
+		c->deadline_ms = ms > UINT64_MAX - c->deadline_ms ? UINT64_MAX
+								  : c->deadline_ms + ms;
+}
+
+/* 1 when @c's request deadline has passed; else *@left is what remains. */
+static bool deadline_passed(const struct remote_conn *c, long *left)
+{
+	uint64_t now;
+
+	if (!c->deadline_ms)
+		return false;
+	now = now_ms();
+	if (now >= c->deadline_ms)
+		return true;
+	if (c->deadline_ms - now < (uint64_t)*left)
+		*left = (long)(c->deadline_ms - now);
+	return false;
+}
+
+/*
+ * Wait for @events on @c for at most @ms (and not past the request's
+ * deadline): 0, -ETIMEDOUT or -errno.
+ */
 static int conn_wait(struct remote_conn *c, short events, long ms)
 {
 	struct pollfd p = { .fd = c->fd, .events = events };
@@ -146,6 +184,8 @@ static int conn_wait(struct remote_conn *c, short events, long ms)
 
 	if (ms < 0)
 		ms = 0;
+	if (deadline_passed(c, &ms))
+		return -ETIMEDOUT;
 	do
 		r = poll(&p, 1, (int)ms);
 	while (r < 0 && errno == EINTR);
@@ -399,6 +439,11 @@ int remote_conn_fill(struct remote_conn *c)
 	size_t room;
 	ssize_t n;
 
+	long ignored = 0;
+
+	/* Checked before reading too: a fast flood never waits. */
+	if (deadline_passed(c, &ignored))
+		return -ETIMEDOUT;
 	if (c->in_off == c->in_len)
 		c->in_off = c->in_len = 0;
 	room = sizeof(c->in) - c->in_len;
@@ -443,6 +488,8 @@ void remote_conn_close(struct remote_conn *c)
 		close(c->fd);
 	c->fd = -1;
 	c->in_len = c->in_off = 0;
+	/* A new connection's connect is bounded by its own timeout only. */
+	c->deadline_ms = 0;
 	strbuf_reset(&c->why);
 }
 

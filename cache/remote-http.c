@@ -18,9 +18,13 @@
  * 2006. One easy handle serves the process, so its connection is reused;
  * timeouts: CURLOPT_CONNECTTIMEOUT_MS, and a transfer that moves less than
  * one byte a second for the idle timeout (rounded up to whole seconds)
- * fails; a body short of its Content-Length is CURLE_PARTIAL_FILE.
+ * fails; a body short of its Content-Length is CURLE_PARTIAL_FILE. Every
+ * request, on either path, also has an overall deadline (remote_deadline_ms():
+ * 4x the idle timeout, plus a body of known size at 1 MiB/s): the idle
+ * timeout alone lets a server that trickles bytes hold a run for ever.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +61,9 @@ struct remote_backend {
 	bool plain;		/* http: our client; https: libcurl */
 	/* plain http */
 	struct remote_conn conn;	/* the kept-alive connection */
+	uint64_t discard_left;	/* what may still be read of a body dropped */
+	bool earn;		/* a wanted body of unknown size: see plain_body() */
+	uint64_t earned;	/* bytes of it not yet added to the deadline */
 	char *hosthdr;		/* Host: */
 	char *auth;		/* "Authorization: ...\r\n", or NULL */
 	/* https */
@@ -148,6 +155,45 @@ static const char *method_name(enum method m)
 	return "?";
 }
 
+/*
+ * The deadline of a libcurl request (as the plain client's): @base_ms
+ * from its start, plus its download's size at REMOTE_MIN_RATE once the
+ * size is known (else what of it came). CURLOPT_TIMEOUT_MS bounds it too, for when libcurl
+ * calls no progress function.
+ */
+struct curl_deadline {
+	struct timespec t0;
+	uint64_t base_ms;
+	bool expired;
+};
+
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct curl_deadline *d = ctx;
+	struct timespec now;
+	uint64_t ms;
+
+	(void)ulnow;
+	/* a download of unknown size: what came so far, as the plain client */
+	if (dltotal <= 0)
+		dltotal = dlnow > 0 ? dlnow : 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (uint64_t)((int64_t)(now.tv_sec - d->t0.tv_sec) * 1000 +
+			(now.tv_nsec - d->t0.tv_nsec) / 1000000);
+	if (ms > d->base_ms + remote_deadline_ms(0, (uint64_t)dltotal +
+						    (uint64_t)(ultotal > 0 ? ultotal : 0))) {
+		d->expired = true;
+		return 1;
+	}
+	return 0;
+}
+
+static long clamp_long(uint64_t v)
+{
+	return v > (uint64_t)LONG_MAX ? LONG_MAX : (long)v;
+}
+
 /* One request through libcurl (https): as request() below. */
 static long curl_request(struct remote_backend *b, enum method m, const char *url,
 			 struct remote_sink *sink, const void *data, size_t len,
@@ -155,8 +201,19 @@ static long curl_request(struct remote_backend *b, enum method m, const char *ur
 {
 	struct curl_fns *f = &b->f;
 	struct upload up = { data, len, 0 };
+	struct curl_deadline dl = {
+		.base_ms = remote_deadline_ms(b->t->timeout_ms, 0),
+	};
 	CURLcode rc;
 	long status = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &dl.t0);
+	f->easy_setopt(b->h, CURLOPT_XFERINFODATA, (void *)&dl);
+	/* the hard bound: the largest body this request may move */
+	f->easy_setopt(b->h, CURLOPT_TIMEOUT_MS,
+		       clamp_long(remote_deadline_ms(b->t->timeout_ms,
+						     m == M_PUT ? len
+						     : sink ? sink->max : 0)));
 
 	f->easy_setopt(b->h, CURLOPT_URL, url);
 	f->easy_setopt(b->h, CURLOPT_HTTPGET, 1L);
@@ -184,6 +241,11 @@ static long curl_request(struct remote_backend *b, enum method m, const char *ur
 	}
 	if (rc == CURLE_WRITE_ERROR && sink && sink->err == -EFBIG)
 		return -EFBIG;
+	if (rc == CURLE_ABORTED_BY_CALLBACK && dl.expired) {
+		strbuf_addf(err, "%s %s: timed out (no complete answer in time)",
+			    method_name(m), url);
+		return -ETIMEDOUT;
+	}
 	if (rc != CURLE_OK) {
 		strbuf_addf(err, "%s %s: %s", method_name(m), url,
 			    b->errbuf[0] ? b->errbuf : f->easy_strerror(rc));
@@ -194,6 +256,17 @@ static long curl_request(struct remote_backend *b, enum method m, const char *ur
 }
 
 /* ---- plain http: a small HTTP/1.1 client ------------------------------ */
+
+/*
+ * What an answer may hold beyond its body: a server that sends header
+ * lines (or trailers) without end is not a cache, and each line read
+ * also costs the deadline's time. A body that is not the object (an error
+ * page, a PUT's answer) is read up to PLAIN_DISCARD_MAX to keep the
+ * connection, else the connection is closed instead.
+ */
+#define PLAIN_LINE_MAX 8192
+#define PLAIN_HEADERS_MAX 100
+#define PLAIN_DISCARD_MAX (64 * 1024)
 
 static void plain_disconnect(struct remote_backend *b)
 {
@@ -212,7 +285,7 @@ static int plain_line(struct remote_backend *b, struct strbuf *line)
 
 		strbuf_add(line, c->in + c->in_off, n);
 		c->in_off += n;
-		if (line->len > 8192)
+		if (line->len > PLAIN_LINE_MAX)
 			return -EPROTO;
 		if (nl) {
 			strbuf_setlen(line, line->len - 1);
@@ -245,6 +318,20 @@ static int plain_body(struct remote_backend *b, uint64_t len,
 			n = (size_t)len;
 		if (sink && (r = remote_sink_write(sink, c->in + c->in_off, n)) < 0)
 			return r;
+		if (sink && b->earn) {
+			/*
+			 * Its size was not said (chunked, or up to the close):
+			 * the deadline moves with what came, at REMOTE_MIN_RATE.
+			 */
+			b->earned += n;
+			remote_conn_extend(c, remote_deadline_ms(0, b->earned));
+			b->earned %= REMOTE_MIN_RATE / 1000;
+		}
+		if (!sink) {
+			if (n > b->discard_left)
+				return -EMSGSIZE;	/* plain_answer() closes */
+			b->discard_left -= n;
+		}
 		c->in_off += n;
 		len -= n;
 	}
@@ -272,12 +359,15 @@ static int plain_chunked(struct remote_backend *b, struct remote_sink *sink,
 		if (line->len)
 			return -EPROTO;
 	}
-	do {	/* trailers, up to the empty line */
+	for (int nr = 0; ; nr++) {	/* trailers, up to the empty line */
 		int r = plain_line(b, line);
 		if (r < 0)
 			return r;
-	} while (line->len);
-	return 0;
+		if (!line->len)
+			return 0;
+		if (nr >= PLAIN_HEADERS_MAX)
+			return -EPROTO;
+	}
 }
 
 /*
@@ -323,11 +413,13 @@ static long plain_answer(struct remote_backend *b, enum method m,
 		return -EPROTO;
 	if (!strncmp(line.buf, "HTTP/1.0", 8))
 		close_after = true;
-	for (;;) {
+	for (int nr = 0; ; nr++) {
 		if ((r = plain_line(b, &line)) < 0)
 			return r;
 		if (!line.len)
 			break;
+		if (nr >= PLAIN_HEADERS_MAX)
+			return -EPROTO;
 		if (!strncasecmp(line.buf, "Content-Length:", 15)) {
 			char *end;
 
@@ -347,6 +439,12 @@ static long plain_answer(struct remote_backend *b, enum method m,
 		return -EPROTO;	/* no 1xx is asked for */
 	if (status != 200 && status != 207)
 		sink = NULL;	/* an error page is not the object */
+	b->discard_left = PLAIN_DISCARD_MAX;
+	/* The object's bytes, of known size, may take their time. */
+	if (sink && has_len && m != M_HEAD)
+		remote_conn_extend(&b->conn, remote_deadline_ms(0, clen));
+	b->earn = sink && !has_len;
+	b->earned = 0;
 	if (m == M_HEAD || status == 204 || status == 304)
 		r = 0;
 	else if (chunked)
@@ -360,6 +458,11 @@ static long plain_answer(struct remote_backend *b, enum method m,
 			;
 		if (r == -ENODATA)
 			r = 0;
+	}
+	if (r == -EMSGSIZE && !sink) {
+		/* a long body we do not want: not read, so not reusable */
+		r = 0;
+		close_after = true;
 	}
 	if (r < 0)
 		return r;
@@ -412,6 +515,9 @@ static long plain_request(struct remote_backend *b, enum method m,
 			if (r < 0)
 				return r;
 		}
+		remote_conn_deadline(&b->conn,
+				     remote_deadline_ms(b->t->timeout_ms,
+							m == M_PUT ? len : 0));
 		st = plain_exchange(b, m, path, sink, data, len, &answered);
 		if (st >= 0)
 			return st;
@@ -917,6 +1023,8 @@ int remote_http_new(const struct remote_target *t, struct remote_backend **out,
 	f->easy_setopt(b->h, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
 	f->easy_setopt(b->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	f->easy_setopt(b->h, CURLOPT_LOW_SPEED_TIME, (t->timeout_ms + 999) / 1000);
+	f->easy_setopt(b->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	f->easy_setopt(b->h, CURLOPT_NOPROGRESS, 0L);
 	f->easy_setopt(b->h, CURLOPT_WRITEFUNCTION, on_body);
 	f->easy_setopt(b->h, CURLOPT_READFUNCTION, on_read);
 	f->easy_setopt(b->h, CURLOPT_ERRORBUFFER, b->errbuf);

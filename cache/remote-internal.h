@@ -158,6 +158,13 @@ struct remote_conn {
 	int fd;
 	struct ssl_st *ssl;	/* with TLS */
 	long timeout_ms;
+	/*
+	 * The request's overall deadline (CLOCK_MONOTONIC, ms; 0: none):
+	 * timeout_ms bounds each wait, so a server that trickles a byte at a
+	 * time would otherwise hold a request for ever. Past it every wait,
+	 * send and fill is -ETIMEDOUT. Set with remote_conn_deadline().
+	 */
+	uint64_t deadline_ms;
 	char in[16384];		/* what came from the server, not yet used */
 	size_t in_len, in_off;
 	struct strbuf why;	/* the last TLS failure's reason */
@@ -168,8 +175,26 @@ static inline void remote_conn_init(struct remote_conn *c)
 	c->fd = -1;
 	c->ssl = NULL;
 	c->in_len = c->in_off = 0;
+	c->deadline_ms = 0;
 	strbuf_init(&c->why, 0);
 }
+
+/*
+ * The overall deadline of one request (DESIGN.md section 11): the idle
+ * timeout times REMOTE_DEADLINE_FACTOR, plus a body of known size moved
+ * at REMOTE_MIN_RATE bytes a second.
+ */
+#define REMOTE_DEADLINE_FACTOR 4
+#define REMOTE_MIN_RATE (1024 * 1024)
+static inline uint64_t remote_deadline_ms(long timeout_ms, uint64_t bytes)
+{
+	return (uint64_t)timeout_ms * REMOTE_DEADLINE_FACTOR +
+	       bytes / (REMOTE_MIN_RATE / 1000);
+}
+/* Set @c's deadline @ms from now (0: none). */
+void remote_conn_deadline(struct remote_conn *c, uint64_t ms);
+/* Move @c's deadline (when it has one) @ms later. */
+void remote_conn_extend(struct remote_conn *c, uint64_t ms);
 
 /* Connect to @t's host and port (@default_port when it has none),
  * with TLS when @tls (verified: see remote-conn.c). */

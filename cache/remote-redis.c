@@ -17,7 +17,8 @@
  * section 11, eviction). One connection per process: AUTH and SELECT in
  * one round trip, then commands, pipelined where they do not depend on
  * one another's replies; a reply that does not come within the idle
- * timeout fails.
+ * timeout fails, and so does a round trip past its deadline (4x the idle
+ * timeout, plus what is sent and received at REMOTE_MIN_RATE).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -97,8 +98,17 @@ static int read_reply(struct remote_backend *b, redisReply **out)
 			*out = r;
 			return 0;
 		}
+		/* remote_conn_fill() starts over when all was used */
+		size_t had = c->in_off == c->in_len ? 0 : c->in_len;
+
 		if ((ret = remote_conn_fill(c)) < 0)
 			return ret;
+		/*
+		 * The deadline moves with what came, at REMOTE_MIN_RATE: a
+		 * big reply's size is not known before, and a server
+		 * trickling bytes earns almost nothing.
+		 */
+		remote_conn_extend(c, remote_deadline_ms(0, c->in_len - had));
 		if (redisReaderFeed(b->reader, c->in + c->in_off,
 				    c->in_len - c->in_off) != REDIS_OK)
 			return -EPROTO;
@@ -130,6 +140,8 @@ static int pipeline(struct remote_backend *b, const struct cmd *cmds, size_t n,
 		redisFreeCommand(wire);
 	}
 	memset(replies, 0, n * sizeof(*replies));
+	/* The whole round trip has a deadline (as HTTP requests do). */
+	remote_conn_deadline(&b->conn, remote_deadline_ms(b->t->timeout_ms, out.len));
 	r = remote_conn_send(&b->conn, out.buf, out.len);
 	while (r == 0 && got < n && (r = read_reply(b, &replies[got])) == 0)
 		got++;
@@ -297,6 +309,7 @@ static int redis_index_get(struct remote_backend *b, const char *key_hex,
 {
 	_cleanup_strbuf_ struct strbuf key = STRBUF_INIT;
 	struct cmd zr;
+	char first[32];
 	size_t n = 0;
 	char **v;
 	redisReply *r;
@@ -304,8 +317,17 @@ static int redis_index_get(struct remote_backend *b, const char *key_hex,
 
 	*ids = NULL;
 	*nr = 0;
+	/*
+	 * Only the newest REMOTE_INDEX_MAX (what a writer's trim keeps):
+	 * hiredis builds a whole reply before we see it, so an index a
+	 * hostile or broken writer grew without bound would otherwise be
+	 * read and held whole. The HTTP index is capped the same way
+	 * (REMOTE_INDEX_MAX_BYTES), and no more than REMOTE_MAX_CANDIDATES
+	 * of them are fetched either way.
+	 */
+	snprintf(first, sizeof(first), "%d", -REMOTE_INDEX_MAX);
 	redis_key(b, -1, key_hex, &key);
-	cmd_set(&zr, 4, "ZRANGE", key.buf, "0", "-1");
+	cmd_set(&zr, 4, "ZRANGE", key.buf, first, "-1");
 	if (!(r = command(b, err, &zr, &ret)))
 		return ret;
 	if (r->type != REDIS_REPLY_ARRAY)

@@ -316,6 +316,19 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 			if (!o->share_tmp && path_is_beneath(r, "/tmp"))
 				die("output '%s' is under /tmp, which the job sees as a private tmpfs whose changes are not kept; use --share-tmp",
 				    o->outputs[i]);
+			/*
+			 * Nested roots are refused: an entry (perhaps from a
+			 * remote cache) could make a symlink under the outer
+			 * root where the inner root's path passes, and the
+			 * inner root, opened by its path, would then lead
+			 * outside every root. The outer root alone applies
+			 * the same changes.
+			 */
+			for (size_t k = 0; k < j->nr_roots; k++)
+				if (path_is_beneath(r, j->roots[k]) ||
+				    path_is_beneath(j->roots[k], r))
+					die("outputs '%s' and '%s' overlap (one is inside the other); give only the outer one",
+					    o->outputs[k], o->outputs[i]);
 			j->roots[j->nr_roots++] = r;
 		}
 	}

@@ -49,6 +49,20 @@ test_expect_success '--output PATH (repeatable) applies only under the roots giv
 	test_path_is_file a/f && test_path_is_file b/f && test_path_is_missing c/f
 '
 
+test_expect_success 'nested --output roots are refused (an entry could redirect the inner one)' '
+	mkdir -p nest &&
+	test_expect_code 125 "$PROCACHE" run --output nest --output nest/s/x -- true 2>err &&
+	grep "outputs .nest. and .nest/s/x. overlap (one is inside the other); give only the outer one" err &&
+	test_expect_code 125 "$PROCACHE" run --output nest/s/x --output nest -- true 2>err &&
+	grep "overlap" err &&
+	test_expect_code 125 "$PROCACHE" run --output nest --output ./nest/ -- true 2>err &&
+	grep "overlap" err &&
+	echo "{ \"outputs\": [\"$PWD/nest\", \"$PWD/nest/s\"] }" >nest.json &&
+	test_expect_code 125 "$PROCACHE" run --config nest.json -- true 2>err &&
+	grep "overlap" err &&
+	test_path_is_missing nest/s
+'
+
 test_expect_success '--env-clear, --env-keep, --env-set, --env-unset shape what the job sees' '
 	FOO=1 BAR=2 "$PROCACHE" run --env-clear --env-keep FOO --env-set BAZ=3 -- /usr/bin/env >env.out &&
 	grep -q "^FOO=1$" env.out && grep -q "^BAZ=3$" env.out &&

@@ -181,6 +181,65 @@ test_expect_success 'a server that hangs costs one timeout, then a local-only ru
 	test $(conns) = $((before + 1))
 '
 
+test_expect_success 'a reconnection long after the last request is not cut short by that request'"'"'s deadline' '
+	cat >"$TEST_ROOT/slowjob.sh" <<-\JOB &&
+	cat in.txt >out-ka
+	sleep $(cat delay)
+	JOB
+	echo 0 >delay &&
+	echo a >in.txt && prun ka1 miss --remote $URL/ka/dl/ -- sh "$TEST_ROOT/slowjob.sh" 2>err &&
+	! grep remote err &&
+	echo b >in.txt && prun ka2 miss --remote $URL/ka/dl/ -- sh "$TEST_ROOT/slowjob.sh" 2>err &&
+	! grep remote err &&
+	# GET index, GET two entries: the third answer closes the connection,
+	# then the job runs past the deadline those requests had (4 s)
+	echo 5 >delay &&
+	echo c >in.txt && prun ka3 miss --remote $URL/ka/dl/ -- sh "$TEST_ROOT/slowjob.sh" 2>err &&
+	! grep remote err &&
+	test "$(remote_stat ka3 errors)" = 0 &&
+	test "$(remote_stat ka3 bytes_up)" -gt 0
+'
+
+test_expect_success 'a server that trickles header lines for ever: the deadline ends it, one warning, a local-only run' '
+	badhttp_start trickle trickle &&
+	echo "trickled" >in.txt && rm -rf out &&
+	start=$(date +%s) &&
+	prun 1 miss --remote http://127.0.0.1:$BAD_PORT/ -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	end=$(date +%s) &&
+	test "$rc" = 3 &&
+	# timeout 1 s: a deadline of 4 s, where each wait alone never expired
+	test $((end - start)) -le 10 &&
+	grep "remote cache .* disabled for this run: .*timed out" err &&
+	test $(grep -c remote err) = 1 &&
+	echo "said" >expect && test_cmp expect so &&
+	echo "trickled" >expect && test_cmp expect out/copy
+'
+
+test_expect_success 'a server that floods header lines: refused at 100, one warning, a local-only run' '
+	badhttp_start headers headers &&
+	echo "flooded" >in.txt && rm -rf out &&
+	start=$(date +%s) &&
+	prun 1 miss --remote http://127.0.0.1:$BAD_PORT/ -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	end=$(date +%s) &&
+	test "$rc" = 3 &&
+	test $((end - start)) -le 10 &&
+	grep "remote cache .* disabled for this run: .*not an HTTP answer" err &&
+	test $(grep -c remote err) = 1 &&
+	echo "flooded" >expect && test_cmp expect out/copy
+'
+
+test_expect_success 'a 404 with a huge body: read up to 64 KiB, then the connection is closed, no timeout' '
+	badhttp_start bigerror bigerror &&
+	echo "big error" >in.txt && rm -rf out &&
+	start=$(date +%s) &&
+	prun 1 miss --remote http://127.0.0.1:$BAD_PORT/ -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	end=$(date +%s) &&
+	test "$rc" = 3 &&
+	test $((end - start)) -le 10 &&
+	! grep "timed out" err &&
+	echo "big error" >expect && test_cmp expect out/copy
+'
+
 test_expect_success 'a server that truncates its answers: one warning, a local-only run' '
 	badhttp_start trunc truncate &&
 	echo "truncated" >in.txt &&
@@ -263,6 +322,21 @@ test_expect_success 'https: the certificate is verified by default; a CA file fr
 		"$NGINX_DIR/cert.pem" >cfg.json &&
 	prun 2 hit --config cfg.json --remote $TLS -- sh "$TEST_ROOT/job.sh" >so 2>err &&
 	test "$(json_get report.json remote)" = hit
+'
+
+test_expect_success 'https (libcurl): a server that trickles a body faster than the low-speed limit: the deadline ends it, one warning' '
+	BADHTTP_CERT=$NGINX_DIR/cert.pem BADHTTP_KEY=$NGINX_DIR/key.pem \
+		badhttp_start tlstrickle tricklebody &&
+	echo "tls trickled" >in.txt && rm -rf out &&
+	start=$(date +%s) &&
+	PROCACHE_REMOTE_CA_FILE=$NGINX_DIR/cert.pem \
+		prun 1 miss --remote https://127.0.0.1:$BAD_PORT/ -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	end=$(date +%s) &&
+	test "$rc" = 3 &&
+	test $((end - start)) -le 12 &&
+	grep "remote cache .* disabled for this run: .*timed out" err &&
+	test $(grep -c remote err) = 1 &&
+	echo "tls trickled" >expect && test_cmp expect out/copy
 '
 
 test_expect_success '8 concurrent runners on two machines sharing one server: every result right, a third machine hits them all' '

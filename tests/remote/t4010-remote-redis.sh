@@ -66,6 +66,36 @@ test_expect_success 'a prefix and a TTL from the config file; blobs outlive the 
 	done
 '
 
+test_expect_success 'an index grown far past its trim (2000 old ids): only the newest are read, a hit' '
+	echo "big index" >in.txt && rm -rf out &&
+	prun 1 miss --remote $URL/9 -- sh "$TEST_ROOT/job.sh" >/dev/null &&
+	tree_snapshot out >tree1 && rm -rf out &&
+	k=$(rcli -n 9 keys "procache:k:*") &&
+	i=0 && args= &&
+	while test $i -lt 2000; do
+		args="$args $i $(printf %016x $i)" && i=$((i + 1)) || return 1
+	done &&
+	test "$(rcli -n 9 zadd "$k" $args)" = 2000 &&
+	prun 2 hit --remote $URL/9 -- sh "$TEST_ROOT/job.sh" >/dev/null 2>err &&
+	! grep -q remote err &&
+	tree_snapshot out >tree2 &&
+	test_cmp tree1 tree2
+'
+
+test_expect_success 'a server that trickles a reply for ever: the deadline ends it, one warning, a local-only run' '
+	badhttp_start rtrickle rawtrickle &&
+	echo "trickled" >in.txt && rm -rf out &&
+	start=$(date +%s) &&
+	prun 1 miss --remote redis://127.0.0.1:$BAD_PORT -- sh "$TEST_ROOT/job.sh" >so 2>err &&
+	end=$(date +%s) &&
+	test "$rc" = 5 &&
+	# timeout 1 s: a deadline of 4 s, where each wait alone never expired
+	test $((end - start)) -le 10 &&
+	grep "remote cache .* disabled for this run: .*no reply in time" err &&
+	test $(grep -c remote err) = 1 &&
+	echo "trickled" >expect && test_cmp expect out/copy
+'
+
 test_expect_success 'a blob evicted from the server: a miss for that entry, no warning' '
 	echo "evicted" >in.txt &&
 	prun 1 miss --remote $URL/5 -- sh "$TEST_ROOT/job.sh" >/dev/null &&

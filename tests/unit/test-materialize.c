@@ -696,6 +696,14 @@ TEST(test_kept_outside_roots)
 		CHECK_EQ_INT(mat_apply(ch, 1, roots, 0, &rep, &err), 0);
 		CHECK_EQ_STR(slurp(P(&f, "canary/new")), "x");
 	}
+	/* Nested roots: refused before anything is applied. */
+	{
+		const char *roots[] = { f.out, P(&f, "out/s/x"), NULL };
+
+		ch[0] = c_file(&f, "out/s/x/evil", "x", 0644, true);
+		CHECK_EQ_INT(mat_apply(ch, 1, roots, 0, &rep, &err), -EINVAL);
+		CHECK(absent(P(&f, "out/s")));
+	}
 	mat_report_release(&rep);
 	fx_release(&f);
 }
