@@ -309,6 +309,10 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 		j->roots = xcalloc(o->nr_outputs + 1, sizeof(*j->roots));
 		for (size_t i = 0; i < o->nr_outputs; i++) {
 			char *r = canonical_root(cwd, o->outputs[i]);
+			size_t had = j->nr_roots;
+
+			/* kept first: reachable when a check below dies (LSan) */
+			j->roots[j->nr_roots++] = r;
 			if (path_is_beneath(r, cache_dir) ||
 			    path_is_beneath(cache_dir, r))
 				die("output '%s' overlaps the cache directory '%s'",
@@ -324,12 +328,11 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 			 * outside every root. The outer root alone applies
 			 * the same changes.
 			 */
-			for (size_t k = 0; k < j->nr_roots; k++)
+			for (size_t k = 0; k < had; k++)
 				if (path_is_beneath(r, j->roots[k]) ||
 				    path_is_beneath(j->roots[k], r))
 					die("outputs '%s' and '%s' overlap (one is inside the other); give only the outer one",
 					    o->outputs[k], o->outputs[i]);
-			j->roots[j->nr_roots++] = r;
 		}
 	}
 
