@@ -1471,11 +1471,6 @@ static void on_notification(struct call *c)
 			goto unexpected;
 		break;
 	/*
-	 * Notified always under --nested: another process's fds or memory
-	 * (an ancestor's copy of fd 0, what it holds) are not in a unit's
-	 * key: the units around the caller are refused.
-	 */
-	/*
 	 * Notified always under --nested: a restriction later execs
 	 * inherit (trace-nest.c, restrict_self()).
 	 */
@@ -1484,6 +1479,11 @@ static void on_notification(struct call *c)
 			goto unexpected;
 		trace_nest_call(t, c->pid, nr, a);
 		break;
+	/*
+	 * Notified always under --nested: another process's fds or memory
+	 * (an ancestor's copy of fd 0, what it holds) are not in a unit's
+	 * key: the units around the caller are refused.
+	 */
 	case SYS_kcmp: case SYS_pidfd_getfd: case SYS_process_vm_readv:
 	case SYS_process_vm_writev:
 		if (!t->nest)
