@@ -160,7 +160,7 @@ void cache_record_free(struct cache_record *r);
  *            type with @mode's permission bits, and its bytes hash to @h.
  *            Only regular files may carry a content precondition;
  *            cache_store() refuses others with -EINVAL.
- *  absent:   lstat(@path) fails with ENOENT or ENOTDIR.
+ *  absent:   lstat(@path) fails with ENOENT.
  *  stat:     lstat(@path) gives the same type, mode, uid, gid, and size
  *            and link count for a regular file; and by @how (flags):
  *            CACHE_STAT_STRICT	mtime and ctime too (ns), any type;
@@ -171,6 +171,14 @@ void cache_record_free(struct cache_record *r);
  *				when its bytes (hashed now, up to 16 MiB)
  *				are the same (--mtime=content); nothing
  *				for other types.
+ *            CACHE_STAT_BYTES	with CACHE_STAT_CONTENT, a regular file
+ *				the job was shown no times of (chmod,
+ *				link, rename...: it goes into the result
+ *				as it is): a content precondition of its
+ *				bytes beside the stat, so they must be the
+ *				same even with the same mtime (an edit
+ *				that kept it, `touch -r`), when they could
+ *				be hashed.
  *  listing:  dirlist_hash_at(@path) (common/dirlist.h) gives @h, without
  *            the entries hidden from the job (cache_set_hidden()).
  *  symlink:  @path is a symlink whose target is @target.
@@ -186,6 +194,7 @@ void cache_record_add_absent(struct cache_record *r, const char *path);
 #define CACHE_STAT_STRICT 1u
 #define CACHE_STAT_MTIME 2u
 #define CACHE_STAT_CONTENT 4u
+#define CACHE_STAT_BYTES 8u
 void cache_record_add_stat(struct cache_record *r, const char *path,
 			   const struct stat *st, unsigned how);
 /*

@@ -173,6 +173,13 @@ static struct precondition *add_stat(struct cache_record *r, const char *path,
 		} else if (how & CACHE_STAT_CONTENT) {
 			p->has_hash = stat_content_hash(path, st, &p->hash);
 		}
+		/* (p may move: pre_add() grows the array) */
+		if ((how & CACHE_STAT_BYTES) && p->has_hash) {
+			struct pc_hash bytes = p->hash;
+
+			cache_record_add_content(r, path, &bytes, st->st_mode);
+			return NULL;
+		}
 	}
 	return p;
 }

@@ -298,7 +298,8 @@ void nest_unit_done(void *ctx, const struct trace_unit *u)
 
 			if (ob->hashed && reg &&
 			    (!ob->times || (j->opts->mtime_content && !j->opts->strict_stat)))
-				cache_record_add_stat_hash(rec, ob->path, &ob->st, how,
+				cache_record_add_stat_hash(rec, ob->path, &ob->st,
+							   how | (ob->times ? 0 : CACHE_STAT_BYTES),
 							   &ob->hash);
 			else
 				cache_record_add_stat(rec, ob->path, &ob->st, how);

@@ -36,12 +36,14 @@ void record_add_obs(struct cache_record *rec, const struct trace_obs *ob,
 	 * A stat that showed the job the times holds the mtime, or with
 	 * --mtime=content the bytes (DESIGN.md §3). One that showed none
 	 * (access, link, chmod, rename...) holds a regular file's mtime or
-	 * its bytes: those calls copy a file into the job's result as it is
-	 * (a hard link, a chmod), so the bytes matter even unread.
+	 * its bytes, and its bytes besides (CACHE_STAT_BYTES): those calls
+	 * copy a file into the job's result as it is (a hard link, a chmod),
+	 * so the bytes matter even unread, and an edit that kept the mtime
+	 * (`touch -r`) would be reverted by the hit.
 	 */
 	unsigned time_how = CACHE_STAT_MTIME |
 			    (opts->mtime_content ? CACHE_STAT_CONTENT : 0);
-	const unsigned no_time_how = CACHE_STAT_MTIME | CACHE_STAT_CONTENT;
+	const unsigned no_time_how = CACHE_STAT_MTIME | CACHE_STAT_CONTENT | CACHE_STAT_BYTES;
 
 	switch (ob->kind) {
 	case TRACE_CONTENT:

@@ -193,4 +193,15 @@ test_expect_failure 'a file written through one hard link shows the new bytes th
 	hstdout_is v2
 '
 
+# Found in review: ln (and chmod) show no times, yet put the file into
+# the result as it is; an edit at the same size that kept the mtime
+# (touch -r) must miss, or the hit writes the old bytes back.
+test_expect_success 'ln a b after an edit of a that kept its size and mtime: miss, the edit kept' '
+	hstart && echo AAAA >a && touch -d 2020-01-01 a && cp -p a ref &&
+	hmiss -- ln a b &&
+	rm b && echo BBBB | dd of=a conv=notrunc 2>/dev/null && touch -r ref a &&
+	hmiss -- ln a b &&
+	echo BBBB >expect && test_cmp expect a && test_cmp expect b
+'
+
 test_done
