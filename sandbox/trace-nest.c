@@ -1157,15 +1157,21 @@ static void collect_ended(struct trace *t)
  * make the unit end "a process outlived its unit", as any process it
  * encloses does.
  */
-static void adopt_children(struct trace_nest *n, pid_t tgid)
+/*
+ * @fn(@ctx, child) for each child of each thread of @tgid, as
+ * /proc/PID/task/TID/children lists them (CONFIG_PROC_CHILDREN; a gone
+ * process lists none); @fn returns false to stop.
+ */
+static void each_child(pid_t tgid, bool (*fn)(void *ctx, pid_t child), void *ctx)
 {
 	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT, kids = STRBUF_INIT;
+	bool more = true;
 	DIR *d;
 	struct dirent *e;
 
 	strbuf_addf(&dir, "/proc/%d/task", (int)tgid);
 	d = opendir(dir.buf);
-	while (d && (e = readdir(d))) {
+	while (more && d && (e = readdir(d))) {
 		_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 		char *p, *end;
 
@@ -1175,17 +1181,38 @@ static void adopt_children(struct trace_nest *n, pid_t tgid)
 		strbuf_reset(&kids);
 		if (strbuf_read_file_at(&kids, AT_FDCWD, path.buf, 64) < 0)
 			continue;
-		for (p = kids.buf; *p; p = end) {
+		for (p = kids.buf; more && *p; p = end) {
 			long c = strtol(p, &end, 10);
 
 			if (end == p)
 				break;
-			if (c > 0 && !nest_units_known(n->units, (pid_t)c))
-				nest_units_proc(n->units, (pid_t)c, &tgid, 1);
+			if (c > 0)
+				more = fn(ctx, (pid_t)c);
 		}
 	}
 	if (d)
 		closedir(d);
+}
+
+struct adopt_ctx {
+	struct trace_nest *n;
+	pid_t tgid;
+};
+
+static bool adopt_one(void *ctx, pid_t child)
+{
+	struct adopt_ctx *a = ctx;
+
+	if (!nest_units_known(a->n->units, child))
+		nest_units_proc(a->n->units, child, &a->tgid, 1);
+	return true;
+}
+
+static void adopt_children(struct trace_nest *n, pid_t tgid)
+{
+	struct adopt_ctx a = { n, tgid };
+
+	each_child(tgid, adopt_one, &a);
 }
 
 void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code)
@@ -1597,6 +1624,25 @@ static bool children_listed(void)
 	return known;
 }
 
+/* held_open()'s processes to look at, breadth first. */
+struct scan_queue {
+	pid_t *queue;
+	size_t nr;
+	bool full;	/* NEST_MAX_SCAN met: the scan is incomplete */
+};
+
+static bool enqueue(void *ctx, pid_t child)
+{
+	struct scan_queue *q = ctx;
+
+	if (q->nr == NEST_MAX_SCAN) {
+		q->full = true;
+		return false;
+	}
+	q->queue[q->nr++] = child;
+	return true;
+}
+
 /*
  * Unit @id, which is to run (not skipped), started by @pid's exec: the
  * regular files the job's other live processes hold open for writing
@@ -1613,9 +1659,10 @@ static void held_open(struct trace *t, pid_t pid, unsigned id)
 {
 	struct trace_nest *n = t->nest;
 	struct nest_info *i;
-	pid_t *queue, root = n->init > 0 ? n->init : n->top;
+	struct scan_queue q = { NULL, 0, false };
+	pid_t root = n->init > 0 ? n->init : n->top;
 	long tgid = status_number(pid, "Tgid");
-	size_t head = 0, nr = 0, o;
+	size_t head = 0, o;
 
 	if (!id || id > n->nr_info || nest_units_refused(n->units, id) || root <= 0)
 		return;
@@ -1626,48 +1673,18 @@ static void held_open(struct trace *t, pid_t pid, unsigned id)
 				       "(no /proc/PID/task/TID/children)");
 		return;
 	}
-	queue = xmalloc(NEST_MAX_SCAN * sizeof(*queue));
-	queue[nr++] = root;
-	while (head < nr) {
-		_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT, kids = STRBUF_INIT;
-		pid_t p = queue[head++];
-		struct dirent *e;
-		DIR *d;
+	q.queue = xmalloc(NEST_MAX_SCAN * sizeof(*q.queue));
+	q.queue[q.nr++] = root;
+	while (!q.full && head < q.nr) {
+		pid_t p = q.queue[head++];
 
 		if (p != root && p != pid && p != (pid_t)tgid)
 			held_by(p, i);
-		/* its children, of each of its threads */
-		strbuf_addf(&dir, "/proc/%d/task", (int)p);
-		d = opendir(dir.buf);
-		while (d && (e = readdir(d))) {
-			_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
-			char *c, *end;
-
-			if (e->d_name[0] == '.')
-				continue;
-			strbuf_addf(&path, "%s/%s/children", dir.buf, e->d_name);
-			strbuf_reset(&kids);
-			if (strbuf_read_file_at(&kids, AT_FDCWD, path.buf, 65536) < 0)
-				continue;
-			for (c = kids.buf; *c; c = end) {
-				long k = strtol(c, &end, 10);
-
-				if (end == c)
-					break;
-				if (k <= 0)
-					continue;
-				if (nr == NEST_MAX_SCAN) {
-					nest_units_refuse_unit(n->units, id, "too many processes "
-							       "to look at at its exec");
-					break;
-				}
-				queue[nr++] = (pid_t)k;
-			}
-		}
-		if (d)
-			closedir(d);
+		each_child(p, enqueue, &q);
 	}
-	free(queue);
+	if (q.full)
+		nest_units_refuse_unit(n->units, id, "too many processes to look at at its exec");
+	free(q.queue);
 	/* what it observed at its exec already: its fd 0's file */
 	for (o = 0; o < i->nr_obs; o++)
 		if (S_ISREG(i->obs[o].st.st_mode) && held_by_other(i, &i->obs[o].st))
