@@ -21,16 +21,21 @@
 # A case whose program cannot run here (not installed: rw_need) is
 # skipped with its reason.
 
-# rw_need CMD...: every CMD is on PATH, else the case is skipped.
-rw_need() {
-	local c
+# rw_have WHY CMD...: every CMD is on PATH, else say which is not (WHY
+# says who installs it) and fail.
+rw_have() {
+	local why=$1 c
+	shift
 	for c in "$@"; do
 		command -v "$c" >/dev/null 2>&1 || {
-			say "# skip: $c not installed (make deps)"
+			say "# skip: $c not installed ($why)"
 			return 1
 		}
 	done
 }
+
+# rw_need CMD...: every CMD is on PATH, else the case is skipped.
+rw_need() { rw_have "make deps" "$@"; }
 
 # rw_need_py MODULE...: the system python imports every MODULE, else the
 # case fails as rw_need's does (make deps installs them).
@@ -46,15 +51,7 @@ rw_need_py() {
 
 # rw_optional CMD...: a program make deps does not install (it takes too
 # long): without it the case passes, saying so. Use: rw_optional x || return 0
-rw_optional() {
-	local c
-	for c in "$@"; do
-		command -v "$c" >/dev/null 2>&1 || {
-			say "# skip: $c not installed (not in make deps)"
-			return 1
-		}
-	done
-}
+rw_optional() { rw_have "not in make deps" "$@"; }
 
 # rw_snapshot DIR: tree_snapshot (type, mode, path, target, content),
 # plus each entry's extended attributes, and with RW_TIMES the mtimes.
