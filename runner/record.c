@@ -2,14 +2,22 @@
  * The cache record of a run (contract in runner/record.h): each trace
  * observation becomes the precondition that stands for it.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cache/cache.h"
 #include "common/change.h"
 #include "common/die.h"
 #include "common/filestat.h"
+#include "common/hash.h"
+#include "common/xalloc.h"
 #include "runner/record.h"
 #include "common/banned.h"
 
@@ -18,13 +26,19 @@ static int cmp_change_path(const void *key, const void *elem)
 	return strcmp(key, ((const struct sbx_change *)elem)->path);
 }
 
+static const struct sbx_change *change_at(const struct job_run *r, const char *path)
+{
+	if (!r->nr_changes)
+		return NULL;	/* changes is NULL: bsearch() may not see it */
+	return bsearch(path, r->changes, r->nr_changes, sizeof(*r->changes),
+		       cmp_change_path);
+}
+
 /* Does the diff (sorted by path) leave a regular file at @path? */
 static bool diff_has_file(const struct job_run *r, const char *path)
 {
-	if (!r->nr_changes)
-		return false;	/* changes is NULL: bsearch() may not see it */
-	const struct sbx_change *c = bsearch(path, r->changes, r->nr_changes,
-					     sizeof(*r->changes), cmp_change_path);
+	const struct sbx_change *c = change_at(r, path);
+
 	return c && c->kind == CHANGE_FILE;
 }
 
@@ -102,10 +116,105 @@ void record_add_obs(struct cache_record *rec, const struct trace_obs *ob,
 	}
 }
 
+static bool same_ts(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/*
+ * Is @s a settled rewrite (DESIGN.md §7 "Settled rewrites")? The job
+ * stat'ed the host's file at its path, times shown (@seen, the
+ * observation), then wrote the very same bytes over it: gcc's `as`
+ * checks x.o before replacing it, javac its class files, `sed -i` that
+ * changes nothing. Were the result's time fresh, the next run would see
+ * another mtime than this one saw, and miss, every time. So when the
+ * host's file is still as the job saw it (mtime, ctime, size), has the
+ * same bytes, mode and owner as the result and no extended attributes,
+ * and its mtime is no older than any other regular file the job
+ * observed (@newest: the result stays newer than its inputs, as a run's
+ * would) nor in the future, the result keeps that time: the file is
+ * left as it is, on this run and on every hit, and the next run sees
+ * what this one saw. Into @host, the host file's lstat.
+ *
+ * A job that stat'ed its result after writing it (ld does, to chmod it)
+ * saw a time of the clock, which is out of the model (DESIGN.md §3): it
+ * settles too. One that set its times (touch -d, cp -p, tar x) keeps
+ * them (the caller's check).
+ */
+static bool settled_rewrite(const struct sbx_change *s, const struct trace_obs *seen,
+			    const struct timespec *newest, struct stat *host)
+{
+	struct timespec now;
+	struct pc_hash a, b;
+	uint64_t na, nb;
+
+	if (lstat(s->path, host) < 0 || !S_ISREG(host->st_mode) ||
+	    !same_ts(&host->st_mtim, &seen->st.st_mtim) ||
+	    !same_ts(&host->st_ctim, &seen->st.st_ctim) ||
+	    host->st_size != s->size || host->st_size != seen->st.st_size ||
+	    (host->st_mode & 07777) != (s->mode & 07777) ||
+	    host->st_uid != geteuid() || host->st_gid != getegid() ||
+	    s->xattrs.nr || s->xattr_err)
+		return false;
+	if (timespec_ns(&host->st_mtim) < timespec_ns(newest) ||
+	    clock_gettime(CLOCK_REALTIME, &now) < 0 ||
+	    timespec_ns(&host->st_mtim) > timespec_ns(&now))
+		return false;
+	errno = 0;
+	if (llistxattr(s->path, NULL, 0) != 0)
+		return false;	/* some, or cannot tell */
+	if (pc_hash_file_at(AT_FDCWD, s->path, &a, &na) < 0 ||
+	    pc_hash_file_at(AT_FDCWD, s->upper_path, &b, &nb) < 0)
+		return false;
+	return na == nb && pc_hash_equal(&a, &b);
+}
+
+/*
+ * The observation of each change's path that could make it a settled
+ * rewrite (a stat of a regular file that showed the times), by change
+ * index, and the newest mtime of the other regular files observed: the
+ * inputs (the previous times of the candidates themselves are not).
+ */
+static const struct trace_obs **rewrite_candidates(const struct job_run *r,
+						   struct timespec *newest)
+{
+	const struct trace_obs **seen = xcalloc(r->nr_changes ? r->nr_changes : 1,
+						sizeof(*seen));
+	size_t i, n = trace_nr_obs(r->trace);
+
+	for (i = 0; i < n; i++) {
+		const struct trace_obs *ob = trace_obs_at(r->trace, i);
+		const struct sbx_change *c;
+
+		if (ob->kind == TRACE_STAT && ob->times && S_ISREG(ob->st.st_mode) &&
+		    (c = change_at(r, ob->path)) && c->kind == CHANGE_FILE)
+			seen[c - r->changes] = ob;
+	}
+	newest->tv_sec = 0;
+	newest->tv_nsec = 0;
+	for (i = 0; i < n; i++) {
+		const struct trace_obs *ob = trace_obs_at(r->trace, i);
+		const struct sbx_change *c;
+
+		if ((ob->kind != TRACE_CONTENT && ob->kind != TRACE_STAT) ||
+		    !S_ISREG(ob->st.st_mode))
+			continue;
+		if ((c = change_at(r, ob->path)) && seen[c - r->changes])
+			continue;
+		if (timespec_ns(&ob->st.st_mtim) > timespec_ns(newest))
+			*newest = ob->st.st_mtim;
+	}
+	return seen;
+}
+
 struct cache_record *record_build(const struct job_run *r,
 				  struct cache_key *k, const struct job_opts *opts)
 {
 	struct cache_record *rec = cache_record_new(k);
+	struct timespec newest = { 0, 0 };
+	/* only where the mtime is what a stat holds (not --mtime=content) */
+	const struct trace_obs **seen = opts->mtime_content ? NULL
+					: rewrite_candidates(r, &newest);
 
 	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
 		const struct trace_obs *ob = trace_obs_at(r->trace, i);
@@ -133,11 +242,19 @@ struct cache_record *record_build(const struct job_run *r,
 		 * Times the job set or saw replay exactly, as do those it
 		 * left as the host had them; the others fresh (DESIGN.md §7).
 		 */
-		cache_record_change_times(rec, timespec_ns(&s->mtime),
-					  timespec_ns(&s->atime),
-					  s->host_times ||
-					  trace_job_times(r->trace, s->path));
+		struct stat host;
+		if (seen && seen[i] && !s->host_times &&
+		    !(trace_job_times(r->trace, s->path) & TRACE_TIMES_SET) &&
+		    settled_rewrite(s, seen[i], &newest, &host))
+			cache_record_change_times(rec, timespec_ns(&host.st_mtim),
+						  timespec_ns(&host.st_atim), true);
+		else
+			cache_record_change_times(rec, timespec_ns(&s->mtime),
+						  timespec_ns(&s->atime),
+						  s->host_times ||
+						  trace_job_times(r->trace, s->path));
 		cache_record_change_xattrs(rec, &s->xattrs);
 	}
+	free(seen);
 	return rec;
 }

@@ -186,4 +186,64 @@ test_expect_success 'per-compile wrapping (--mtime=content): a touched source hi
 	test a.o -nt a.c && test a.o -nt b.o
 '
 
+# A job that stats its output before writing the same bytes over it (gcc's
+# as checks x.o, javac its classes, ld its executable): were the result's
+# time fresh, each run would see a new mtime and miss. The result keeps the
+# time the job saw when it is newer than every input (DESIGN.md §7).
+test_expect_success 'settled rewrite: a job that stats its output, then writes the same bytes: the third run hits, the output keeps its time' '
+	echo data >../in-sr && touch -d "-1 hour" ../in-sr &&
+	for i in 1 2 3 4; do
+		"$PROCACHE" run --report sr$i.json -- \
+			sh -c "test -f out; cat ../in-sr >out" || return 1
+		test $i != 2 || stat -c %.9Y out >t2
+	done &&
+	expect_status miss sr1.json &&
+	expect_status miss sr2.json &&
+	expect_status hit sr3.json &&
+	expect_status hit sr4.json &&
+	test "$(stat -c %.9Y out)" = "$(cat t2)" &&
+	test out -nt ../in-sr
+'
+
+test_expect_success 'settled rewrite: not when an input is newer than the output (fresh, newer than the input), and it settles on the next run' '
+	echo data >../in-sr2 && touch -d "-1 hour" ../in-sr2 &&
+	"$PROCACHE" run -- sh -c "test -f out2; cat ../in-sr2 >out2" &&
+	"$PROCACHE" run -- sh -c "test -f out2; cat ../in-sr2 >out2" &&
+	sleep 0.01 && touch ../in-sr2 && sleep 0.01 &&
+	"$PROCACHE" run --report a.json -- sh -c "test -f out2; cat ../in-sr2 >out2" &&
+	expect_status miss a.json &&
+	test out2 -nt ../in-sr2 &&
+	"$PROCACHE" run --report b.json -- sh -c "test -f out2; cat ../in-sr2 >out2" &&
+	expect_status miss b.json &&
+	"$PROCACHE" run --report c.json -- sh -c "test -f out2; cat ../in-sr2 >out2" &&
+	expect_status hit c.json &&
+	test out2 -nt ../in-sr2
+'
+
+test_expect_success 'settled rewrite: other bytes get a fresh time; an edit kept at the same size and time (touch -r) is overwritten by the hit' '
+	echo one >../in-sr3 && touch -d "-1 hour" ../in-sr3 &&
+	for i in 1 2; do
+		"$PROCACHE" run -- sh -c "test -f out3; cat ../in-sr3 >out3" || return 1
+	done &&
+	echo two >../in-sr3 && touch -d "-1 hour" ../in-sr3 &&
+	"$PROCACHE" run --report a.json -- sh -c "test -f out3; cat ../in-sr3 >out3" &&
+	expect_status miss a.json && echo two >expect && test_cmp expect out3 &&
+	test out3 -nt ../in-sr3 &&
+	"$PROCACHE" run -- sh -c "test -f out3; cat ../in-sr3 >out3" &&
+	cp -p out3 ref && echo owt >out3 && touch -r ref out3 &&
+	"$PROCACHE" run --report b.json -- sh -c "test -f out3; cat ../in-sr3 >out3" &&
+	expect_status hit b.json && test_cmp expect out3
+'
+
+test_expect_success 'settled rewrite: gcc -c and gcc -o in place hit from the third run' '
+	printf "int main(void) { return 0; }\n" >m.c &&
+	for i in 1 2 3; do
+		"$PROCACHE" run --report c$i.json -- gcc -c m.c &&
+		"$PROCACHE" run --report o$i.json -- gcc -o m m.c || return 1
+	done &&
+	expect_status miss c2.json && expect_status hit c3.json &&
+	expect_status miss o2.json && expect_status hit o3.json &&
+	./m && test m.o -nt m.c
+'
+
 test_done
