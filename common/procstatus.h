@@ -1,5 +1,6 @@
 /*
- * The masks of /proc/self/status (SigIgn, SigCgt, SigBlk, CapBnd...):
+ * The masks of /proc/self/status (SigIgn, SigCgt, SigBlk, CapBnd...) and
+ * its lists (Mems_allowed_list):
  * one read of the kernel's own view where asking per signal or per
  * capability takes a system call each (64 sigaction() calls for the
  * signal dispositions).
@@ -23,5 +24,13 @@ int proc_status_read(char *buf, size_t size);
  * when the line is absent or not a mask.
  */
 int proc_status_mask(const char *status, const char *field, uint64_t *mask);
+
+/*
+ * The text of line "@field:\t..." of @status up to its newline, into @out
+ * (NUL-terminated, @size bytes): 0, -ENOENT when the line is absent,
+ * -ERANGE when it does not fit.
+ */
+int proc_status_text(const char *status, const char *field, char *out,
+		     size_t size);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "cache/cache.h"
 #include "common/cpuid.h"
@@ -150,6 +151,22 @@ static void add_sandbox_fields(const struct job *j, struct cache_key *k)
 	 * read without a system call, so keyed, not observed (DESIGN §3).
 	 */
 	cache_key_add_str(k, "cpu", cpuid_key());
+	/*
+	 * The kernel every process of the job sees without asking: the
+	 * auxiliary vector (AT_HWCAP2, AT_MINSIGSTKSZ), the fields of
+	 * /proc/self files, which system calls fail with ENOSYS. A job that
+	 * calls uname() records it as well (a host fact); this keys the rest,
+	 * so an entry is shared only between machines on the same kernel.
+	 */
+	struct utsname u;
+	if (uname(&u) == 0) {
+		struct strbuf kv = STRBUF_INIT;
+		strbuf_addf(&kv, "%s %s", u.release, u.version);
+		cache_key_add_str(k, "kernel", kv.buf);
+		strbuf_release(&kv);
+	} else {
+		cache_key_add_str(k, "kernel", "?");
+	}
 	/*
 	 * The masks and declared outputs as resolved (runner/job.c): through
 	 * a symlinked directory, the spelling given names another file once

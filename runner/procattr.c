@@ -121,6 +121,67 @@ static char *read_affinity(void)
 	}
 }
 
+/*
+ * The NUMA memory policy (numactl --interleave, Slurm --mem-bind): mode
+ * and node mask as the kernel gives them; "none" without NUMA support.
+ */
+static char *read_mempolicy(void)
+{
+	unsigned long mask[1024 / (8 * sizeof(unsigned long))];
+	struct strbuf sb = STRBUF_INIT;
+	int mode = 0;
+
+	memset(mask, 0, sizeof(mask));
+	if (syscall(SYS_get_mempolicy, &mode, mask, 8 * sizeof(mask), NULL, 0UL) < 0) {
+		if (errno != ENOSYS)
+			die_errno("cannot read the memory policy");
+		return xstrdup("none");
+	}
+	strbuf_addf(&sb, "%d:", mode);
+	for (size_t i = 0; i < ARRAY_SIZE(mask); i++)
+		strbuf_addf(&sb, "%lx%s", mask[i], i + 1 < ARRAY_SIZE(mask) ? "," : "");
+	return strbuf_detach(&sb, NULL);
+}
+
+/* A small text file of /proc, its trailing newline dropped. */
+static char *read_small(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (strbuf_read_file_at(&sb, AT_FDCWD, path, 4096) < 0)
+		die_errno("cannot read '%s'", path);
+	strbuf_trim_trailing_newline(&sb);
+	return strbuf_detach(&sb, NULL);
+}
+
+static char *read_mems(void)
+{
+	char status[8192], mems[1024];
+
+	if (proc_status_read(status, sizeof(status)) < 0 ||
+	    proc_status_text(status, "Mems_allowed_list", mems, sizeof(mems)) < 0)
+		return xstrdup("?");
+	return xstrdup(mems);
+}
+
+/*
+ * Where a core dump of the job goes (a file in its cwd, that a hit would
+ * restore, or a helper program): only when its RLIMIT_CORE allows one.
+ */
+static char *read_core_pattern(const struct rlimit *core)
+{
+	char *pattern, *pid, *v;
+
+	if (!core->rlim_cur)
+		return NULL;
+	pattern = read_small("/proc/sys/kernel/core_pattern");
+	pid = read_small("/proc/sys/kernel/core_uses_pid");
+	v = xasprintf("%s|%s", pattern, pid);
+	free(pattern);
+	free(pid);
+	return v;
+}
+
 static int read_oom_score_adj(void)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -161,6 +222,10 @@ void procattr_read(struct procattr *pa)
 	pa->mdwe = prctl(PR_GET_MDWE, 0, 0, 0, 0);
 	if (pa->mdwe < 0)
 		pa->mdwe = -1; /* EINVAL: a kernel before 6.3 */
+	pa->mempolicy = read_mempolicy();
+	pa->mems = read_mems();
+	pa->coredump_filter = read_small("/proc/self/coredump_filter");
+	pa->core_pattern = read_core_pattern(&pa->rlimits[RLIMIT_CORE]);
 	pa->sig_ignore = start_ignore;
 	pa->sig_block = start_block;
 }
@@ -168,6 +233,10 @@ void procattr_read(struct procattr *pa)
 void procattr_release(struct procattr *pa)
 {
 	free(pa->affinity);
+	free(pa->mempolicy);
+	free(pa->mems);
+	free(pa->coredump_filter);
+	free(pa->core_pattern);
 	memset(pa, 0, sizeof(*pa));
 }
 
@@ -241,5 +310,10 @@ void procattr_add_key(const struct procattr *pa, struct cache_key *k)
 		cache_key_add_str(k, "mdwe", "none");
 	else
 		add_long(k, "mdwe", pa->mdwe);
+	cache_key_add_str(k, "mempolicy", pa->mempolicy);
+	cache_key_add_str(k, "mems", pa->mems);
+	cache_key_add_str(k, "coredump_filter", pa->coredump_filter);
+	if (pa->core_pattern)
+		cache_key_add_str(k, "core_pattern", pa->core_pattern);
 	strbuf_release(&sb);
 }

@@ -3,7 +3,9 @@
  * "Process attributes"): each one either passes through to the job and is
  * keyed (resource limits, CPU affinity, scheduling, nice, I/O priority,
  * ignored and blocked signals, personality, oom_score_adj, timer slack,
- * securebits, THP and MDWE flags), or is fixed by the sandbox.
+ * securebits, THP and MDWE flags, NUMA memory policy and nodes, the
+ * core dump filter, and where core dumps go when the job may dump core),
+ * or is fixed by the sandbox.
  *
  * Calling sequence:
  *	main():         procattr_at_start();      // first thing: fds 0-2, signals
@@ -47,6 +49,11 @@ struct procattr {
 	long securebits;
 	long thp_disable;
 	long mdwe;		/* -1: not supported by this kernel */
+	char *mempolicy;	/* set_mempolicy(2): "MODE:NODES" or "none" */
+	char *mems;		/* the cpuset's memory nodes: "0-1" */
+	char *coredump_filter;	/* /proc/self/coredump_filter */
+	char *core_pattern;	/* kernel.core_pattern, core_uses_pid: where
+				   a core dump goes; NULL when RLIMIT_CORE is 0 */
 	sigset_t sig_ignore;	/* at start-up (procattr_at_start()) */
 	sigset_t sig_block;
 };

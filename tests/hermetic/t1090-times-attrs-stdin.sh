@@ -159,6 +159,37 @@ test_expect_success 'nice value: keyed' '
 	(renice -n 5 -p $BASHPID >/dev/null && hmiss -- nice && hstdout_is 5)
 '
 
+test_expect_success 'coredump_filter: keyed, passed through' '
+	hstart &&
+	hmiss -- cat /proc/self/coredump_filter &&
+	plain=$(cat "$TEST_DIR/stdout") &&
+	(echo 0x3f >/proc/self/coredump_filter &&
+	 hmiss -- cat /proc/self/coredump_filter && hstdout_is 0000003f) &&
+	hhit -- cat /proc/self/coredump_filter && hstdout_is "$plain"
+'
+
+test_expect_success 'NUMA memory policy (numactl --preferred 0): keyed, passed through' '
+	hstart &&
+	J="import ctypes; m=ctypes.c_int(); ctypes.CDLL(None).syscall(239, ctypes.byref(m), None, 0, None, 0); print(m.value)" &&
+	printf "%s\n" "import ctypes,os,sys" "mask = ctypes.c_ulong(1)" \
+		"assert ctypes.CDLL(None).syscall(238, 1, ctypes.byref(mask), 64) == 0" \
+		"os.execvp(sys.argv[1], sys.argv[1:])" >"$TEST_DIR/preferred.py" &&
+	hmiss -- python3 -c "$J" && hstdout_is 0 &&
+	HWRAP="python3 $TEST_DIR/preferred.py" hmiss -- python3 -c "$J" && hstdout_is 1 &&
+	hhit -- python3 -c "$J" && hstdout_is 0
+'
+
+test_expect_success 'the kernel is keyed; where core dumps go is keyed when ulimit -c allows them' '
+	hstart &&
+	(ulimit -c 0 && hmiss -- true) &&
+	"$PROCACHE" cache show last >show &&
+	grep "^  kernel  *$(uname -r) " show &&
+	! grep "^  core_pattern" show &&
+	(ulimit -c unlimited && hmiss -- true) &&
+	"$PROCACHE" cache show last >show &&
+	grep "^  core_pattern  *$(cat /proc/sys/kernel/core_pattern)|$(cat /proc/sys/kernel/core_uses_pid)$" show
+'
+
 # The attributes a job inherits and prints: keyed, passed through (DESIGN.md
 # §4). Each is set on procache itself, as a user would, and the job must
 # print what it would print run directly under the same setting. (bash:
