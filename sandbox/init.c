@@ -463,6 +463,61 @@ static void job_main(struct sbx *s, const struct sbx_child_fds *fds)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+/*
+ * The job's pid 1 is this process, a fork of the runner: its
+ * /proc/1/cmdline (readable by every process, `ps` in the job) would show
+ * procache's whole command line, options the key leaves out (-v,
+ * --report FILE, --cache-dir) and the path procache was started by; its
+ * comm the name of procache's binary. Both become fixed: the argument
+ * area is overwritten with "procache-init" and its last byte made
+ * non-NUL, which makes the kernel show the string up to its first NUL
+ * (as for setproctitle(3)), whatever the area's length. (An area too
+ * short for it, a binary of one or two letters run with a one-letter
+ * command, shows "init".) Best effort: without /proc there is no
+ * /proc/1 to read either.
+ */
+static void hide_cmdline(void)
+{
+	static const char *const names[] = { "procache-init", "init" };
+	char stat[1024], *p, *end;
+	unsigned long start = 0, stop = 0;
+	int fd, field;
+	ssize_t n;
+
+	prctl(PR_SET_NAME, "procache-init", 0, 0, 0);
+	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read_full(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	stat[n] = '\0';
+	p = strrchr(stat, ')');
+	if (!p)
+		return;
+	/* fields 48 and 49 (arg_start, arg_end); field 3 follows ") " */
+	for (field = 2; p && field < 49; field++) {
+		p = strchr(p + 1, ' ');
+		if (p && field + 1 == 48)
+			start = strtoul(p + 1, &end, 10);
+		if (p && field + 1 == 49)
+			stop = strtoul(p + 1, &end, 10);
+	}
+	if (!start || stop <= start)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		size_t len = strlen(names[i]);
+
+		if (stop - start < len + 2)
+			continue;
+		memset((void *)start, 0, stop - start);
+		memcpy((void *)start, names[i], len);
+		*(char *)(stop - 1) = ' ';
+		return;
+	}
+}
+
 void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 {
 	int status_fd = fds->status_w;
@@ -479,6 +534,7 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 	 */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		sbx_child_fail(status_fd, "cannot set the parent-death signal");
+	hide_cmdline();
 
 	/* Signals to forward are read synchronously (blocked, sigwaitinfo). */
 	sigemptyset(&set);

@@ -201,4 +201,19 @@ test_expect_success LOGINUID 'a read of /proc/self/sessionid misses in another a
 	hmiss -- sh -c "cd /proc/self/task && cat */sessionid"
 '
 
+# pid 1 of the job is procache's init, a fork of the runner: its command
+# line would show options the key leaves out (-v, --report, --cache-dir)
+# and the path procache was started by.
+test_expect_success 'pid 1 shows a fixed command line and name, whatever procache was run with' '
+	hstart &&
+	J="tr \"\\0\" _ </proc/1/cmdline; echo; cat /proc/1/comm" &&
+	printf "%s\n" procache-init_ procache-init >expect &&
+	"$PROCACHE" run -- sh -c "$J" >out &&
+	test_cmp expect out &&
+	ln -s "$PROCACHE" "$TEST_DIR/a-much-longer-name-for-procache" &&
+	"$TEST_DIR/a-much-longer-name-for-procache" run -v --no-cache \
+		--report "$TEST_DIR/r.json" -- sh -c "$J" >out 2>/dev/null &&
+	test_cmp expect out
+'
+
 test_done
