@@ -179,6 +179,10 @@ void cache_record_free(struct cache_record *r);
  *				same even with the same mtime (an edit
  *				that kept it, `touch -r`), when they could
  *				be hashed.
+ *            CACHE_STAT_PIN	with CACHE_STAT_BYTES: the mtime must be
+ *				the same too, not only the bytes (the
+ *				result holds a file with times taken from
+ *				this one: a link, a rename, a copy-up).
  *  listing:  dirlist_hash_at(@path) (common/dirlist.h) gives @h, without
  *            the entries hidden from the job (cache_set_hidden()).
  *  symlink:  @path is a symlink whose target is @target.
@@ -195,6 +199,7 @@ void cache_record_add_absent(struct cache_record *r, const char *path);
 #define CACHE_STAT_MTIME 2u
 #define CACHE_STAT_CONTENT 4u
 #define CACHE_STAT_BYTES 8u
+#define CACHE_STAT_PIN 16u
 void cache_record_add_stat(struct cache_record *r, const char *path,
 			   const struct stat *st, unsigned how);
 /*

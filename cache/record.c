@@ -177,6 +177,11 @@ static struct precondition *add_stat(struct cache_record *r, const char *path,
 		if ((how & CACHE_STAT_BYTES) && p->has_hash) {
 			struct pc_hash bytes = p->hash;
 
+			/* the bytes by the content precondition, the
+			 * mtime by this one alone */
+			if (how & CACHE_STAT_PIN)
+				p->has_hash = false;
+
 			cache_record_add_content(r, path, &bytes, st->st_mode);
 			return NULL;
 		}

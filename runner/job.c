@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
@@ -634,6 +635,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	struct strbuf err = STRBUF_INIT;
 
 	memset(r, 0, sizeof(*r));
+	clock_gettime(CLOCK_REALTIME_COARSE, &r->started);
 	struct sbx_config cfg = {
 		.argv = j->argv,
 		.envp = j->env,

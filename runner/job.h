@@ -120,6 +120,11 @@ struct job_run {
 	char **reasons;			/* why it is uncacheable; empty = cacheable */
 	size_t nr_reasons, alloc_reasons;
 	int exit_status;		/* procache's exit status for this run */
+	/*
+	 * CLOCK_REALTIME_COARSE before the job started, the clock file
+	 * times are taken from: a file the job wrote has an mtime no older.
+	 */
+	struct timespec started;
 };
 
 /*

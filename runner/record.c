@@ -57,7 +57,14 @@ void record_add_obs(struct cache_record *rec, const struct trace_obs *ob,
 	 */
 	unsigned time_how = CACHE_STAT_MTIME |
 			    (opts->mtime_content ? CACHE_STAT_CONTENT : 0);
-	const unsigned no_time_how = CACHE_STAT_MTIME | CACHE_STAT_CONTENT | CACHE_STAT_BYTES;
+	/*
+	 * Without --mtime=content the mtime holds too (CACHE_STAT_PIN): such
+	 * a file's times can pass into the result (a link shares them, a
+	 * rename or a copy-up keeps them, replayed exactly: record_build()),
+	 * and a hit after a `touch` of the source would set them back.
+	 */
+	const unsigned no_time_how = CACHE_STAT_MTIME | CACHE_STAT_CONTENT | CACHE_STAT_BYTES |
+				     (opts->mtime_content ? 0 : CACHE_STAT_PIN);
 
 	switch (ob->kind) {
 	case TRACE_CONTENT:
@@ -239,11 +246,22 @@ struct cache_record *record_build(const struct job_run *r,
 					s->kind == CHANGE_FILE ? s->upper_path : NULL,
 					s->target);
 		/*
-		 * Times the job set or saw replay exactly, as do those it
-		 * left as the host had them; the others fresh (DESIGN.md §7).
+		 * A file the job left with the host's times (a copy-up without
+		 * a write: a chmod, an open for writing that wrote nothing)
+		 * has none in the entry: the apply leaves the host's current
+		 * ones, as a real run does (the recorded ones would set back
+		 * a `touch` made since, which the bytes' precondition allows).
+		 * Times the job set or saw replay exactly, as do a settled
+		 * rewrite's (settled_rewrite()) and, not with --mtime=content
+		 * (@seen NULL), a file's older than the job's start: the job
+		 * did not write it, its times came from a host file (`mv`,
+		 * `ln`), whose stat pins its mtime (record_add_obs()). The
+		 * others fresh (DESIGN.md §7).
 		 */
 		struct stat host;
-		if (seen && seen[i] && !s->host_times &&
+		if (s->host_times)
+			;	/* no times: a hit leaves the host's, as a run does */
+		else if (seen && seen[i] &&
 		    !(trace_job_times(r->trace, s->path) & TRACE_TIMES_SET) &&
 		    settled_rewrite(s, seen[i], &newest, &host))
 			cache_record_change_times(rec, timespec_ns(&host.st_mtim),
@@ -251,8 +269,10 @@ struct cache_record *record_build(const struct job_run *r,
 		else
 			cache_record_change_times(rec, timespec_ns(&s->mtime),
 						  timespec_ns(&s->atime),
-						  s->host_times ||
-						  trace_job_times(r->trace, s->path));
+						  trace_job_times(r->trace, s->path) ||
+						  (seen && s->kind == CHANGE_FILE &&
+						   timespec_ns(&s->mtime) <
+						   timespec_ns(&r->started)));
 		cache_record_change_xattrs(rec, &s->xattrs);
 	}
 	free(seen);

@@ -246,4 +246,34 @@ test_expect_success 'settled rewrite: gcc -c and gcc -o in place hit from the th
 	./m && test m.o -nt m.c
 '
 
+test_expect_success 'mv of a host file: the source time, on a miss and on a hit; after a touch of the source, a miss and its new time' '
+	echo a >mvf && touch -d 2020-01-01 mvf &&
+	"$PROCACHE" run --report a.json -- mv mvf mvg &&
+	expect_status miss a.json &&
+	test "$(stat -c %y mvg)" = "2020-01-01 00:00:00.000000000 +0000" &&
+	mv mvg mvf && touch -d 2020-01-01 mvf &&
+	"$PROCACHE" run --report b.json -- mv mvf mvg &&
+	expect_status hit b.json &&
+	test "$(stat -c %y mvg)" = "2020-01-01 00:00:00.000000000 +0000" &&
+	mv mvg mvf && touch -d 2021-01-01 mvf &&
+	"$PROCACHE" run --report c.json -- mv mvf mvg &&
+	expect_status miss c.json &&
+	test "$(stat -c %y mvg)" = "2021-01-01 00:00:00.000000000 +0000"
+'
+
+# A file the job linked, chmod'ed or opened for writing without writing is
+# in the result with the host's times: a hit after a touch of it (same
+# bytes) would set its time back (a review found it). Its mtime holds.
+test_expect_success 'ln, chmod (a miss), an open for writing (a hit) of a host file touched since: the file keeps its new time' '
+	for J in "miss ln lf lg" "miss chmod 600 lf" "hit exec 3<>lf"; do
+		rm -f lf lg && echo a >lf && touch -d 2020-01-01 lf &&
+		"$PROCACHE" run -- sh -c "${J#* }" &&
+		rm -f lg && chmod 644 lf && touch -d 2021-01-01 lf &&
+		"$PROCACHE" run --report t.json -- sh -c "${J#* }" &&
+		expect_status "${J%% *}" t.json &&
+		test "$(stat -c %y lf)" = "2021-01-01 00:00:00.000000000 +0000" ||
+		return 1
+	done
+'
+
 test_done
