@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1484,6 +1485,33 @@ static void on_notification(struct call *c)
 	 * (an ancestor's copy of fd 0, what it holds) are not in a unit's
 	 * key: the units around the caller are refused.
 	 */
+	/*
+	 * ptrace reaches only the job's own processes: the sandbox's PID
+	 * namespace holds nothing else but init, whose capabilities the
+	 * job's do not cover (the kernel refuses to attach). What a tracer
+	 * sees of its tracees is job state, as with process_vm_readv (PURE):
+	 * LeakSanitizer stops the threads of its own process at exit, gdb
+	 * and strace run their tracee. Tainting still: a request that would
+	 * switch the tracee's seccomp filters off or read them (the
+	 * tracer's own filter is not the job's to see), any request under
+	 * --untrusted (a tracer can rewrite a path after the supervisor
+	 * read it) and under --nested (a unit's exec is held with ptrace by
+	 * the supervisor itself).
+	 */
+	case SYS_ptrace: {
+		long req = (long)a[0];
+		bool suspend = (req == PTRACE_SETOPTIONS || req == PTRACE_SEIZE) &&
+			       (a[3] & PTRACE_O_SUSPEND_SECCOMP);
+
+		if (t->cfg.untrusted || t->nest || suspend ||
+		    req == PTRACE_SECCOMP_GET_FILTER || req == PTRACE_SECCOMP_GET_METADATA)
+			trace_taint(t, "syscall ptrace%s", suspend ? ": PTRACE_O_SUSPEND_SECCOMP"
+				    : req == PTRACE_SECCOMP_GET_FILTER ||
+				      req == PTRACE_SECCOMP_GET_METADATA ? ": reads seccomp filters"
+				    : t->nest ? " (under --nested)"
+				    : " (under --untrusted; LeakSanitizer: ASAN_OPTIONS=detect_leaks=0)");
+		break;
+	}
 	case SYS_kcmp: case SYS_pidfd_getfd: case SYS_process_vm_readv:
 	case SYS_process_vm_writev:
 		if (!t->nest)

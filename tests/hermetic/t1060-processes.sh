@@ -75,4 +75,35 @@ test_expect_success 'make -j2 building from two sources: one source edited: miss
 	echo 3 >expect && test_cmp expect b.out
 '
 
+# ptrace reaches only the job's own processes (DESIGN.md §5): LeakSanitizer
+# stops its own threads at exit, gdb and strace run their tracee.
+test_expect_success 'ptrace of the job'"'"'s own process: cacheable; switching its seccomp filters off or under --untrusted: uncacheable' '
+	hstart &&
+	cat >pt.py <<-\EOF &&
+	import ctypes, os, sys
+	libc = ctypes.CDLL(None, use_errno=True)
+	pid = os.fork()
+	if pid == 0:
+	    import time; time.sleep(5); os._exit(0)
+	opts = 0x200000 if sys.argv[1] == "suspend" else 0  # PTRACE_O_SUSPEND_SECCOMP
+	r = libc.ptrace(0x4206, pid, None, ctypes.c_void_p(opts))  # PTRACE_SEIZE
+	print("seize", "ok" if r == 0 else "failed")
+	os.kill(pid, 9); os.waitpid(pid, 0)
+	EOF
+	hmiss -- python3 pt.py plain &&
+	hstdout_is "seize ok" &&
+	hhit -- python3 pt.py plain &&
+	hrun "miss uncacheable" -- python3 pt.py suspend &&
+	grep -q "PTRACE_O_SUSPEND_SECCOMP" "$TEST_DIR/report.json" &&
+	HOPTS=--untrusted hrun "miss uncacheable" -- python3 pt.py plain &&
+	grep -q "syscall ptrace (under --untrusted" "$TEST_DIR/report.json"
+'
+
+# tsc 7 opens an fanotify group and closes it, marking nothing.
+test_expect_success 'fanotify_init alone is cacheable (fanotify_mark is not)' '
+	hstart &&
+	hmiss -- python3 -c "import ctypes; ctypes.CDLL(None).fanotify_init(0, 0); print(1)" &&
+	hhit -- python3 -c "import ctypes; ctypes.CDLL(None).fanotify_init(0, 0); print(1)"
+'
+
 test_done

@@ -48,7 +48,7 @@ TEST(test_classes)
 		{ "readlink", TRACE_SC_TRACED },	{ "newfstatat", TRACE_SC_TRACED },
 		{ "statx", TRACE_SC_TRACED },	{ "faccessat2", TRACE_SC_TRACED },
 		{ "uname", TRACE_SC_TRACED },	{ "connect", TRACE_SC_TRACED },
-		{ "getxattr", TRACE_SC_TRACED },	{ "ptrace", TRACE_SC_TAINT },
+		{ "getxattr", TRACE_SC_TRACED },	{ "ptrace", TRACE_SC_TRACED },
 		{ "fsetxattr", TRACE_SC_TRACED },	{ "chroot", TRACE_SC_TAINT },
 		{ "inotify_add_watch", TRACE_SC_TAINT },
 		{ "keyctl", TRACE_SC_DENY },	{ "bpf", TRACE_SC_DENY },
