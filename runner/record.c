@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -222,6 +223,22 @@ struct cache_record *record_build(const struct job_run *r,
 	/* only where the mtime is what a stat holds (not --mtime=content) */
 	const struct trace_obs **seen = opts->mtime_content ? NULL
 					: rewrite_candidates(r, &newest);
+	/*
+	 * The newest time the job set on a file itself (cargo sets its
+	 * dep-info files' to the start of the compile): a file it wrote
+	 * before that gets its recorded time too, not a fresh one, which
+	 * would be newer (cargo then took the build script's generated
+	 * source for changed and rebuilt after every hit).
+	 */
+	int64_t newest_set = INT64_MIN;
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		const struct sbx_change *s = &r->changes[i];
+
+		if (s->kind == CHANGE_FILE &&
+		    (trace_job_times(r->trace, s->path) & TRACE_TIMES_SET) &&
+		    timespec_ns(&s->mtime) > newest_set)
+			newest_set = timespec_ns(&s->mtime);
+	}
 
 	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
 		const struct trace_obs *ob = trace_obs_at(r->trace, i);
@@ -255,7 +272,8 @@ struct cache_record *record_build(const struct job_run *r,
 		 * rewrite's (settled_rewrite()) and, not with --mtime=content
 		 * (@seen NULL), a file's older than the job's start: the job
 		 * did not write it, its times came from a host file (`mv`,
-		 * `ln`), whose stat pins its mtime (record_add_obs()). The
+		 * `ln`), whose stat pins its mtime (record_add_obs()), and a
+		 * file older than one the job set the times of (above). The
 		 * others fresh (DESIGN.md §7).
 		 */
 		struct stat host;
@@ -272,7 +290,9 @@ struct cache_record *record_build(const struct job_run *r,
 						  trace_job_times(r->trace, s->path) ||
 						  (seen && s->kind == CHANGE_FILE &&
 						   timespec_ns(&s->mtime) <
-						   timespec_ns(&r->started)));
+						   timespec_ns(&r->started)) ||
+						  (s->kind == CHANGE_FILE &&
+						   timespec_ns(&s->mtime) <= newest_set));
 		cache_record_change_xattrs(rec, &s->xattrs);
 	}
 	free(seen);

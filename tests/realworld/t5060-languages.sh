@@ -298,4 +298,23 @@ test_expect_success 'cargo test --offline: a library with a unit test' '
 	grep -q "1 passed" "$R.1.out" && grep -q "1 failed" "$R.3.out"
 '
 
+# cargo sets its dep-info files' times itself (the start of the compile),
+# after the build script wrote its generated source: restored with a fresh
+# time, that source was newer, and the next cargo build rebuilt the crate.
+test_expect_success 'cargo build with a build.rs that generates source: a plain cargo build after the miss and after the hit compiles nothing' '
+	rw_need /usr/bin/cargo &&
+	CARGO="RUSTC=/usr/bin/rustc CARGO_HOME=\$PWD/.cargo-home /usr/bin/cargo" &&
+	rw_case cargo-gen "mkdir -p src && printf \"[package]\nname = \\\"g\\\"\nversion = \\\"0.1.0\\\"\nedition = \\\"2021\\\"\n\n[dependencies]\n\" >Cargo.toml &&
+		printf \"use std::{env, fs, path::Path};\nfn main() {\n    let out = env::var(\\\"OUT_DIR\\\").unwrap();\n    let d = fs::read_to_string(\\\"data.txt\\\").unwrap();\n    fs::write(Path::new(&out).join(\\\"gen.rs\\\"), format!(\\\"pub const D: &str = {:?};\\\", d.trim())).unwrap();\n    println!(\\\"cargo:rerun-if-changed=data.txt\\\");\n}\n\" >build.rs &&
+		printf \"include!(concat!(env!(\\\"OUT_DIR\\\"), \\\"/gen.rs\\\"));\nfn main() { println!(\\\"{}\\\", D); }\n\" >src/main.rs && echo one >data.txt" \
+		"echo two >data.txt" \
+		"$CARGO build --offline -q && ./target/debug/g" &&
+	grep -q "^one$" "$R.1.out" && grep -q "^two$" "$R.3.out" &&
+	(cd "$W" && eval "$CARGO build --offline") >plain 2>&1 &&
+	! grep Compiling plain &&
+	rw_fresh && rw_run cargo-gen 4 && rw_status_is hit 4 &&
+	(cd "$W" && eval "$CARGO build --offline") >plain 2>&1 &&
+	! grep Compiling plain
+'
+
 test_done
