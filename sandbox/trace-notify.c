@@ -154,6 +154,9 @@ struct call {
 	bool forget_seen;        /* on_open(): the open writes a host path */
 	bool copy_up;            /* on_lookup(), on_removal(): the call copies
 	                            a host object up (record_copy_up()) */
+	bool removes;            /* on_removal(): the call removes or replaces
+	                            what it names (rmdir, unlink, a rename's
+	                            target): a directory's entries decide it */
 	mode_t open_mode;        /* for the next resolve_arg(): open's mode */
 	int error;      /* answer with this errno instead of CONTINUE */
 	bool seen;      /* the lookup is in the seen set (found or added) */
@@ -286,6 +289,13 @@ static void note_access(struct call *c, const struct res *r, enum nest_access ki
 	 */
 	if (kind == NEST_WRITE && r->status == RES_FOUND && S_ISDIR(m) && is_attr_call(c->nr))
 		trace_nest_attr_dir(t, c->pid, path);
+	/*
+	 * A directory removed or replaced: whether it is empty decides the
+	 * call (ENOTEMPTY), so its entries are observed, before the write
+	 * makes it the unit's own (on_removal()).
+	 */
+	if (kind == NEST_WRITE && r->status == RES_FOUND && S_ISDIR(m) && c->removes)
+		nest_observe(c, r, NEST_LIST);
 	/* what it saw before, then that it wrote it (its own state after) */
 	nest_observe(c, r, kind);
 	trace_nest_access(t, c->pid, kind, path);
@@ -845,14 +855,23 @@ static void on_link(struct call *c, int olddirfd, uint64_t oldpath, bool follow,
  * sides of rename): recorded like a stat, and the resolution caches are
  * dropped unless the path is private to the sandbox (a compiler's
  * temporary files in the private /tmp change nothing of the host view).
+ * A directory removed or replaced (rmdir, unlinkat(AT_REMOVEDIR), a
+ * rename onto it) is also a listing: the call succeeds only when it is
+ * empty, so its type and mode alone would let a hit delete the files a
+ * user put there since, or replay the ENOTEMPTY of a directory emptied
+ * since (found in review, t1130). The source of a rename (@c->copy_up)
+ * moves whole, emptiness aside.
  */
 static void on_removal(struct call *c, int dirfd, uint64_t addr,
 		       struct strbuf *view)
 {
 	struct res r = RES_INIT;
 
+	c->removes = !c->copy_up;
 	if (resolve_arg(c, dirfd, addr, false, false, 0, 0, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		if (c->removes && r.status == RES_FOUND && S_ISDIR(r.st.st_mode))
+			trace_record_found(c->t, &r, TRACE_LISTING, c->sc);
 		if (c->copy_up)
 			record_copy_up(c, &r);
 		if (r.where != W_INTERNAL)
@@ -866,6 +885,7 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr,
 	}
 	c->create = CREATE_NONE;
 	c->copy_up = false;
+	c->removes = false;
 	trace_res_release(&r);
 }
 
