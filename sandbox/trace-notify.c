@@ -627,6 +627,31 @@ static void on_fstat(struct call *c, int fd)
 }
 
 /*
+ * A write-side call on @r: the host object it changes (@object: a write
+ * open, a truncate, a chmod, a removal...), and the host directory it adds
+ * an entry to or removes one from (@parent), taint when immutable or
+ * append-only (trace_check_inode_flags()). Only a host object can be:
+ * the job cannot set the flags (the ioctl taints).
+ */
+static void check_write_flags(struct call *c, const struct res *r, bool object, bool parent)
+{
+	const char *slash;
+
+	if (r->where != W_HOST || !r->hostpath.len || c->stale)
+		return;
+	if (object && r->status == RES_FOUND)
+		trace_check_inode_flags(c->t, r->hostpath.buf);
+	if (parent && (r->status == RES_FOUND || r->status == RES_MISSING) &&
+	    (slash = strrchr(r->hostpath.buf, '/')) && slash[1]) {
+		char *dir = slash == r->hostpath.buf ? xstrdup("/") :
+			    xstrndup(r->hostpath.buf, (size_t)(slash - r->hostpath.buf));
+
+		trace_check_inode_flags(c->t, dir);
+		free(dir);
+	}
+}
+
+/*
  * The extended-attribute calls (DESIGN.md §3): of (dirfd, addr), or of the
  * fd @dirfd when @by_fd. A read (get, list) of a host object records its
  * whole set of attributes, and its stat (what may read them); a write
@@ -651,6 +676,8 @@ static void on_xattr(struct call *c, int dirfd, uint64_t addr, bool follow,
 		if (r.status == RES_FOUND && r.where == W_HOST &&
 		    !trace_record_always_changing(c->t, r.hostpath.buf, c->sc))
 			trace_record_xattrs(c->t, &r, c->sc);
+		if (write)
+			check_write_flags(c, &r, true, false);
 		if (write && r.where == W_HOST)
 			trace_forget_seen_path(c->t, r.path.buf);
 		else
@@ -729,6 +756,7 @@ static void on_settime(struct call *c, int dirfd, uint64_t addr, bool follow,
 		else
 			trace_jobtime_unmark(c->t, r.path.buf, TRACE_TIMES_SET);
 		if (r.where == W_HOST) {
+			check_write_flags(c, &r, true, false);
 			record_copy_up(c, &r);
 			trace_forget_seen_path(c->t, r.path.buf);
 		}
@@ -744,8 +772,10 @@ static void on_lookup(struct call *c, int dirfd, uint64_t addr, bool follow,
 
 	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, op, &r)) {
 		trace_record_found(c->t, &r, kind, c->sc);
-		if (c->copy_up)
+		if (c->copy_up) {
+			check_write_flags(c, &r, true, false);
 			record_copy_up(c, &r);
+		}
 		c->seen = trace_res_seen(c->t, &r);
 		check_record(c, &r);
 	}
@@ -774,6 +804,8 @@ static void on_create_view(struct call *c, int dirfd, uint64_t addr, struct strb
 	c->create = CREATE_NEW;
 	if (resolve_arg(c, dirfd, addr, false, false, 0, 'a' + (char)TRACE_STAT, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		if (r.status == RES_MISSING)
+			check_write_flags(c, &r, false, true);
 		trace_res_seen(c->t, &r);
 		if (r.where == W_HOST)
 			trace_forget_seen_path(c->t, r.path.buf);
@@ -835,6 +867,7 @@ static void on_link(struct call *c, int olddirfd, uint64_t oldpath, bool follow,
 		nest_moved(c, olddirfd, oldpath);
 	if (resolve_arg(c, olddirfd, oldpath, follow, empty_ok, 0, 'C', &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		check_write_flags(c, &r, true, false);
 		record_copy_up(c, &r);
 		c->seen = trace_res_seen(c->t, &r);
 		check_record(c, &r);
@@ -872,6 +905,7 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr,
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
 		if (c->removes && r.status == RES_FOUND && S_ISDIR(r.st.st_mode))
 			trace_record_found(c->t, &r, TRACE_LISTING, c->sc);
+		check_write_flags(c, &r, true, true);
 		if (c->copy_up)
 			record_copy_up(c, &r);
 		if (r.where != W_INTERNAL)
@@ -919,6 +953,10 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 	c->open_mode = (mode_t)mode;
 	if (!resolve_arg(c, dirfd, addr, follow, false, resolve, op, &r))
 		goto out;
+	/* O_TRUNC without write access truncates nothing */
+	if (!(flags & O_PATH))
+		check_write_flags(c, &r, (flags & O_ACCMODE) != O_RDONLY,
+				  (flags & O_CREAT) && r.status == RES_MISSING);
 	/* A write makes a host path the job's own (trace_forget_seen()). */
 	if (r.where == W_HOST && !(flags & O_PATH) &&
 	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT)))

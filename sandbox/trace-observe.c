@@ -8,9 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,6 +228,51 @@ void trace_record_stat_times(struct trace *t, const struct res *r,
 		return;
 	}
 	o->times = true;
+}
+
+/*
+ * The immutable and append-only flags are no precondition (DESIGN §3,
+ * "Immutable and append-only host objects taint"): a write the flag
+ * refused (EPERM, a shell's "cannot create") would be stored and
+ * replayed after `chattr -i`, and the reverse (a success recorded, the
+ * flag set since) is a loud "cannot apply" on a hit. So a write-side
+ * call on such an object taints the run (found in review, t1140).
+ */
+void trace_check_inode_flags(struct trace *t, const char *hostpath)
+{
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(hostpath);
+	struct stat st;
+	int flags = 0;
+
+	if (strmap_get(&t->flags_checked, hostpath, len) != -1)
+		return;
+	strmap_put(&t->flags_checked, hostpath, len, 0);
+	/* their files have no such flags; opening some of them acts */
+	if (path_has_prefix_component(hostpath, "/proc") ||
+	    path_has_prefix_component(hostpath, "/sys") ||
+	    path_has_prefix_component(hostpath, "/dev"))
+		return;
+	if (lstat(hostpath, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+		return; /* gone (the diff or the record's checks tell), or no flags */
+	fd = open(hostpath, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT && errno != ELOOP)
+			trace_taint(t, "cannot read the inode flags of '%s': %s", hostpath,
+				    strerror(errno));
+		return;
+	}
+	/* the kernel reads and writes an int, whatever the ioctl's type says */
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0) {
+		if (errno != ENOTTY && errno != EOPNOTSUPP && errno != EINVAL)
+			trace_taint(t, "cannot read the inode flags of '%s': %s", hostpath,
+				    strerror(errno));
+		return;
+	}
+	if (flags & FS_IMMUTABLE_FL)
+		trace_taint(t, "'%s' is immutable on the host (chattr +i)", hostpath);
+	if (flags & FS_APPEND_FL)
+		trace_taint(t, "'%s' is append-only on the host (chattr +a)", hostpath);
 }
 
 /* ---------------------------------------------------------------------- */
