@@ -336,6 +336,22 @@ static bool needs_sanitizer_first(int fd, const Elf64_Phdr *ph, int phnum)
 	return false;
 }
 
+/*
+ * Whether the first @n bytes of a file, @buf, are the header of an ELF
+ * binary binfmt_elf runs here: 64-bit, little-endian, x86-64. Any other
+ * ELF runs only through a binfmt_misc handler (qemu-user) or not at all.
+ */
+static bool is_native_elf(const unsigned char *buf, ssize_t n)
+{
+	Elf64_Ehdr eh;
+
+	if (n < (ssize_t)sizeof(eh) || memcmp(buf, ELFMAG, SELFMAG) ||
+	    buf[EI_CLASS] != ELFCLASS64 || buf[EI_DATA] != ELFDATA2LSB)
+		return false;
+	memcpy(&eh, buf, sizeof(eh));
+	return eh.e_machine == EM_X86_64;
+}
+
 static void exec_interp(const struct walk *w, const char *interp, int depth,
 			bool *needs_first)
 {
@@ -379,10 +395,10 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 	if (w->t->nest && w->pid)
 		trace_nest_exec_file(w->t, w->pid, r->path.buf);
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	if (n < 2)
+	if (n < 0)
 		goto out;
 	buf[n] = 0;
-	if (buf[0] == '#' && buf[1] == '!') {
+	if (n >= 2 && buf[0] == '#' && buf[1] == '!') {
 		/* binfmt_script: the interpreter is the first word after #! */
 		char *p = (char *)buf + 2, *end;
 
@@ -395,8 +411,7 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 			goto out;
 		*end = 0;
 		exec_interp(w, p, depth, needs_first);
-	} else if (n >= (ssize_t)sizeof(Elf64_Ehdr) && !memcmp(buf, ELFMAG, SELFMAG) &&
-		   buf[EI_CLASS] == ELFCLASS64) {
+	} else if (is_native_elf(buf, n)) {
 		Elf64_Ehdr eh;
 		_cleanup_free_ Elf64_Phdr *ph = NULL;
 		size_t size;
@@ -427,8 +442,23 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 			exec_interp(w, interp, depth, needs_first);
 			break;
 		}
-	} else if (n >= 5 && !memcmp(buf, ELFMAG, SELFMAG)) {
+	} else if (n > EI_CLASS && !memcmp(buf, ELFMAG, SELFMAG) &&
+		   buf[EI_CLASS] != ELFCLASS64) {
 		trace_taint(w->t, "syscall %s: non-64-bit ELF %s", w->sc, r->path.buf);
+	} else if (r->st.st_mode & 0111) {
+		/*
+		 * Neither a #! script nor a native ELF binary (a foreign
+		 * architecture's ELF, anything else): the kernel runs it only
+		 * through a binfmt_misc handler (qemu-user, a registered magic
+		 * or extension), whose registration and interpreter no
+		 * precondition holds; without one the exec fails with ENOEXEC
+		 * (which a shell answers by running the file as a script), and
+		 * which of the two happens is the host's configuration as well
+		 * (found in review, t1150). Without an execute bit the kernel
+		 * refuses it first (EACCES).
+		 */
+		trace_taint(w->t, "executed '%s' through a binfmt_misc handler "
+			    "(neither a native ELF binary nor a #! script)", r->path.buf);
 	}
 out:
 	strbuf_release(&view);
