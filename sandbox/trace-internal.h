@@ -84,6 +84,11 @@ struct trace {
 	 * own upper entry alone. Only a removal or rename can change that.
 	 */
 	struct strmap hostdirs;
+	/*
+	 * Host paths whose inode flags a write-side call looked at
+	 * (trace_check_inode_flags()): each is read once.
+	 */
+	struct strmap flags_checked;
 
 	/*
 	 * Job-view paths whose times the job set or saw (trace.h,
@@ -482,6 +487,15 @@ void trace_record_found(struct trace *t, const struct res *r,
  */
 void trace_record_stat_times(struct trace *t, const struct res *r,
 			     const char *sc, bool by_path, bool nofollow);
+/*
+ * A call that writes the host object at @hostpath, or adds or removes an
+ * entry of the host directory @hostpath: when the object is immutable or
+ * append-only (chattr +i, +a), which no precondition holds, the run is
+ * tainted. Read once per path; anything but a regular file or a
+ * directory is not opened (a device's open may act) and has no flags
+ * that matter here.
+ */
+void trace_check_inode_flags(struct trace *t, const char *hostpath);
 /*
  * execve of the resolved @r: record the interpreters the kernel will load
  * too (PT_INTERP of an ELF binary, the #! line of a script), recursively.

@@ -155,6 +155,9 @@ struct call {
 	bool forget_seen;        /* on_open(): the open writes a host path */
 	bool copy_up;            /* on_lookup(), on_removal(): the call copies
 	                            a host object up (record_copy_up()) */
+	bool removes;            /* on_removal(): the call removes or replaces
+	                            what it names (rmdir, unlink, a rename's
+	                            target): a directory's entries decide it */
 	mode_t open_mode;        /* for the next resolve_arg(): open's mode */
 	int error;      /* answer with this errno instead of CONTINUE */
 	bool seen;      /* the lookup is in the seen set (found or added) */
@@ -287,6 +290,13 @@ static void note_access(struct call *c, const struct res *r, enum nest_access ki
 	 */
 	if (kind == NEST_WRITE && r->status == RES_FOUND && S_ISDIR(m) && is_attr_call(c->nr))
 		trace_nest_attr_dir(t, c->pid, path);
+	/*
+	 * A directory removed or replaced: whether it is empty decides the
+	 * call (ENOTEMPTY), so its entries are observed, before the write
+	 * makes it the unit's own (on_removal()).
+	 */
+	if (kind == NEST_WRITE && r->status == RES_FOUND && S_ISDIR(m) && c->removes)
+		nest_observe(c, r, NEST_LIST);
 	/* what it saw before, then that it wrote it (its own state after) */
 	nest_observe(c, r, kind);
 	trace_nest_access(t, c->pid, kind, path);
@@ -618,6 +628,31 @@ static void on_fstat(struct call *c, int fd)
 }
 
 /*
+ * A write-side call on @r: the host object it changes (@object: a write
+ * open, a truncate, a chmod, a removal...), and the host directory it adds
+ * an entry to or removes one from (@parent), taint when immutable or
+ * append-only (trace_check_inode_flags()). Only a host object can be:
+ * the job cannot set the flags (the ioctl taints).
+ */
+static void check_write_flags(struct call *c, const struct res *r, bool object, bool parent)
+{
+	const char *slash;
+
+	if (r->where != W_HOST || !r->hostpath.len || c->stale)
+		return;
+	if (object && r->status == RES_FOUND)
+		trace_check_inode_flags(c->t, r->hostpath.buf);
+	if (parent && (r->status == RES_FOUND || r->status == RES_MISSING) &&
+	    (slash = strrchr(r->hostpath.buf, '/')) && slash[1]) {
+		char *dir = slash == r->hostpath.buf ? xstrdup("/") :
+			    xstrndup(r->hostpath.buf, (size_t)(slash - r->hostpath.buf));
+
+		trace_check_inode_flags(c->t, dir);
+		free(dir);
+	}
+}
+
+/*
  * The extended-attribute calls (DESIGN.md §3): of (dirfd, addr), or of the
  * fd @dirfd when @by_fd. A read (get, list) of a host object records its
  * whole set of attributes, and its stat (what may read them); a write
@@ -642,6 +677,8 @@ static void on_xattr(struct call *c, int dirfd, uint64_t addr, bool follow,
 		if (r.status == RES_FOUND && r.where == W_HOST &&
 		    !trace_record_always_changing(c->t, r.hostpath.buf, c->sc))
 			trace_record_xattrs(c->t, &r, c->sc);
+		if (write)
+			check_write_flags(c, &r, true, false);
 		if (write && r.where == W_HOST)
 			trace_forget_seen_path(c->t, r.path.buf);
 		else
@@ -720,6 +757,7 @@ static void on_settime(struct call *c, int dirfd, uint64_t addr, bool follow,
 		else
 			trace_jobtime_unmark(c->t, r.path.buf, TRACE_TIMES_SET);
 		if (r.where == W_HOST) {
+			check_write_flags(c, &r, true, false);
 			record_copy_up(c, &r);
 			trace_forget_seen_path(c->t, r.path.buf);
 		}
@@ -735,8 +773,10 @@ static void on_lookup(struct call *c, int dirfd, uint64_t addr, bool follow,
 
 	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, op, &r)) {
 		trace_record_found(c->t, &r, kind, c->sc);
-		if (c->copy_up)
+		if (c->copy_up) {
+			check_write_flags(c, &r, true, false);
 			record_copy_up(c, &r);
+		}
 		c->seen = trace_res_seen(c->t, &r);
 		check_record(c, &r);
 	}
@@ -765,6 +805,8 @@ static void on_create_view(struct call *c, int dirfd, uint64_t addr, struct strb
 	c->create = CREATE_NEW;
 	if (resolve_arg(c, dirfd, addr, false, false, 0, 'a' + (char)TRACE_STAT, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		if (r.status == RES_MISSING)
+			check_write_flags(c, &r, false, true);
 		trace_res_seen(c->t, &r);
 		if (r.where == W_HOST)
 			trace_forget_seen_path(c->t, r.path.buf);
@@ -826,6 +868,7 @@ static void on_link(struct call *c, int olddirfd, uint64_t oldpath, bool follow,
 		nest_moved(c, olddirfd, oldpath);
 	if (resolve_arg(c, olddirfd, oldpath, follow, empty_ok, 0, 'C', &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		check_write_flags(c, &r, true, false);
 		record_copy_up(c, &r);
 		c->seen = trace_res_seen(c->t, &r);
 		check_record(c, &r);
@@ -846,14 +889,24 @@ static void on_link(struct call *c, int olddirfd, uint64_t oldpath, bool follow,
  * sides of rename): recorded like a stat, and the resolution caches are
  * dropped unless the path is private to the sandbox (a compiler's
  * temporary files in the private /tmp change nothing of the host view).
+ * A directory removed or replaced (rmdir, unlinkat(AT_REMOVEDIR), a
+ * rename onto it) is also a listing: the call succeeds only when it is
+ * empty, so its type and mode alone would let a hit delete the files a
+ * user put there since, or replay the ENOTEMPTY of a directory emptied
+ * since (found in review, t1130). The source of a rename (@c->copy_up)
+ * moves whole, emptiness aside.
  */
 static void on_removal(struct call *c, int dirfd, uint64_t addr,
 		       struct strbuf *view)
 {
 	struct res r = RES_INIT;
 
+	c->removes = !c->copy_up;
 	if (resolve_arg(c, dirfd, addr, false, false, 0, 0, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
+		if (c->removes && r.status == RES_FOUND && S_ISDIR(r.st.st_mode))
+			trace_record_found(c->t, &r, TRACE_LISTING, c->sc);
+		check_write_flags(c, &r, true, true);
 		if (c->copy_up)
 			record_copy_up(c, &r);
 		if (r.where != W_INTERNAL)
@@ -867,6 +920,7 @@ static void on_removal(struct call *c, int dirfd, uint64_t addr,
 	}
 	c->create = CREATE_NONE;
 	c->copy_up = false;
+	c->removes = false;
 	trace_res_release(&r);
 }
 
@@ -900,6 +954,10 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 	c->open_mode = (mode_t)mode;
 	if (!resolve_arg(c, dirfd, addr, follow, false, resolve, op, &r))
 		goto out;
+	/* O_TRUNC without write access truncates nothing */
+	if (!(flags & O_PATH))
+		check_write_flags(c, &r, (flags & O_ACCMODE) != O_RDONLY,
+				  (flags & O_CREAT) && r.status == RES_MISSING);
 	/* A write makes a host path the job's own (trace_forget_seen()). */
 	if (r.where == W_HOST && !(flags & O_PATH) &&
 	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT)))

@@ -8,9 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -228,6 +230,51 @@ void trace_record_stat_times(struct trace *t, const struct res *r,
 	o->times = true;
 }
 
+/*
+ * The immutable and append-only flags are no precondition (DESIGN §3,
+ * "Immutable and append-only host objects taint"): a write the flag
+ * refused (EPERM, a shell's "cannot create") would be stored and
+ * replayed after `chattr -i`, and the reverse (a success recorded, the
+ * flag set since) is a loud "cannot apply" on a hit. So a write-side
+ * call on such an object taints the run (found in review, t1140).
+ */
+void trace_check_inode_flags(struct trace *t, const char *hostpath)
+{
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(hostpath);
+	struct stat st;
+	int flags = 0;
+
+	if (strmap_get(&t->flags_checked, hostpath, len) != -1)
+		return;
+	strmap_put(&t->flags_checked, hostpath, len, 0);
+	/* their files have no such flags; opening some of them acts */
+	if (path_has_prefix_component(hostpath, "/proc") ||
+	    path_has_prefix_component(hostpath, "/sys") ||
+	    path_has_prefix_component(hostpath, "/dev"))
+		return;
+	if (lstat(hostpath, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+		return; /* gone (the diff or the record's checks tell), or no flags */
+	fd = open(hostpath, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT && errno != ELOOP)
+			trace_taint(t, "cannot read the inode flags of '%s': %s", hostpath,
+				    strerror(errno));
+		return;
+	}
+	/* the kernel reads and writes an int, whatever the ioctl's type says */
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0) {
+		if (errno != ENOTTY && errno != EOPNOTSUPP && errno != EINVAL)
+			trace_taint(t, "cannot read the inode flags of '%s': %s", hostpath,
+				    strerror(errno));
+		return;
+	}
+	if (flags & FS_IMMUTABLE_FL)
+		trace_taint(t, "'%s' is immutable on the host (chattr +i)", hostpath);
+	if (flags & FS_APPEND_FL)
+		trace_taint(t, "'%s' is append-only on the host (chattr +a)", hostpath);
+}
+
 /* ---------------------------------------------------------------------- */
 /* execve: the binary, its PT_INTERP and #! interpreters */
 
@@ -289,6 +336,22 @@ static bool needs_sanitizer_first(int fd, const Elf64_Phdr *ph, int phnum)
 	return false;
 }
 
+/*
+ * Whether the first @n bytes of a file, @buf, are the header of an ELF
+ * binary binfmt_elf runs here: 64-bit, little-endian, x86-64. Any other
+ * ELF runs only through a binfmt_misc handler (qemu-user) or not at all.
+ */
+static bool is_native_elf(const unsigned char *buf, ssize_t n)
+{
+	Elf64_Ehdr eh;
+
+	if (n < (ssize_t)sizeof(eh) || memcmp(buf, ELFMAG, SELFMAG) ||
+	    buf[EI_CLASS] != ELFCLASS64 || buf[EI_DATA] != ELFDATA2LSB)
+		return false;
+	memcpy(&eh, buf, sizeof(eh));
+	return eh.e_machine == EM_X86_64;
+}
+
 static void exec_interp(const struct walk *w, const char *interp, int depth,
 			bool *needs_first)
 {
@@ -332,10 +395,10 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 	if (w->t->nest && w->pid)
 		trace_nest_exec_file(w->t, w->pid, r->path.buf);
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	if (n < 2)
+	if (n < 0)
 		goto out;
 	buf[n] = 0;
-	if (buf[0] == '#' && buf[1] == '!') {
+	if (n >= 2 && buf[0] == '#' && buf[1] == '!') {
 		/* binfmt_script: the interpreter is the first word after #! */
 		char *p = (char *)buf + 2, *end;
 
@@ -348,8 +411,7 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 			goto out;
 		*end = 0;
 		exec_interp(w, p, depth, needs_first);
-	} else if (n >= (ssize_t)sizeof(Elf64_Ehdr) && !memcmp(buf, ELFMAG, SELFMAG) &&
-		   buf[EI_CLASS] == ELFCLASS64) {
+	} else if (is_native_elf(buf, n)) {
 		Elf64_Ehdr eh;
 		_cleanup_free_ Elf64_Phdr *ph = NULL;
 		size_t size;
@@ -380,8 +442,23 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 			exec_interp(w, interp, depth, needs_first);
 			break;
 		}
-	} else if (n >= 5 && !memcmp(buf, ELFMAG, SELFMAG)) {
+	} else if (n > EI_CLASS && !memcmp(buf, ELFMAG, SELFMAG) &&
+		   buf[EI_CLASS] != ELFCLASS64) {
 		trace_taint(w->t, "syscall %s: non-64-bit ELF %s", w->sc, r->path.buf);
+	} else if (r->st.st_mode & 0111) {
+		/*
+		 * Neither a #! script nor a native ELF binary (a foreign
+		 * architecture's ELF, anything else): the kernel runs it only
+		 * through a binfmt_misc handler (qemu-user, a registered magic
+		 * or extension), whose registration and interpreter no
+		 * precondition holds; without one the exec fails with ENOEXEC
+		 * (which a shell answers by running the file as a script), and
+		 * which of the two happens is the host's configuration as well
+		 * (found in review, t1150). Without an execute bit the kernel
+		 * refuses it first (EACCES).
+		 */
+		trace_taint(w->t, "executed '%s' through a binfmt_misc handler "
+			    "(neither a native ELF binary nor a #! script)", r->path.buf);
 	}
 out:
 	strbuf_release(&view);

@@ -354,6 +354,7 @@ void trace_records_release(struct trace *t)
 	}
 	free(t->visit_nodes);
 	strmap_release(&t->hostdirs);
+	strmap_release(&t->flags_checked);
 	strbuf_release(&t->scratch_name);
 	strbuf_release(&t->scratch_base);
 	strbuf_release(&t->scratch_key);
