@@ -765,6 +765,9 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 	if (r->res.forwarded_signal)
 		job_run_add_reason(r, "interrupted: procache passed signal %d (%s) on to the job",
 				   r->res.forwarded_signal, strsignal(r->res.forwarded_signal));
+	if (r->res.reader_gone)
+		job_run_add_reason(r, "the reader of its %s went away (a closed pipe: | head); its writes then failed with SIGPIPE, as bare",
+				   r->res.reader_gone & 1 ? "stdout" : "stderr");
 	if (r->res.output_cut)
 		job_run_add_reason(r, "printed more than the disk limit of %llu bytes (stdout and stderr not kept)",
 				   (unsigned long long)j->disk);

@@ -130,11 +130,13 @@ static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
 	 * miss blocks SIGPIPE while it streams, too).
 	 */
 	signal(SIGPIPE, SIG_IGN);
+	bool reader_gone = false;
 	for (int which = 1; which <= 2; which++) {
 		int rc = cache_entry_write_output(c, e, which, which, &err);
 		if (rc < 0) {
-			if (which == 1 && rc == -EPIPE) {
+			if (rc == -EPIPE) {
 				strbuf_reset(&err);
+				reader_gone = true;
 				continue;	/* stderr is still replayed */
 			}
 			report_fail(rp, err.buf);
@@ -142,8 +144,13 @@ static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
 	}
 	phase_end("replay");
 	applied_warn_kept(&a, !j->opts->nr_outputs);
-	int status = job_exit_status(cache_entry_exit_code(e),
-				     cache_entry_signal(e));
+	/*
+	 * Its reader gone, the job would have had SIGPIPE at that write, as
+	 * a miss now gives it (sandbox/sandbox.c): the status a shell sees
+	 * is that death's.
+	 */
+	int status = reader_gone ? job_exit_status(0, SIGPIPE)
+		     : job_exit_status(cache_entry_exit_code(e), cache_entry_signal(e));
 	double saved = cache_entry_duration(e);
 	count(c, CACHE_HIT, NULL, saved);
 	report_set_num(rp, "saved_s", saved);

@@ -550,6 +550,7 @@ struct run_state {
 	int capture_errno;
 	uint64_t captured;		/* bytes of stdout and stderr captured */
 	bool capture_cut;		/* past the disk limit: no longer captured */
+	unsigned reader_gone;		/* 1: stdout's reader went away, 2: stderr's */
 	double drain_deadline;
 };
 
@@ -571,9 +572,20 @@ static bool pump(struct run_state *st, int fd, int *stream, int cap)
 		return errno == EINTR || errno == EAGAIN;
 	if (n == 0)
 		return false;
-	/* A reader of our output going away must not stop the job's. */
-	if (*stream >= 0 && write_full(*stream, buf, n) < 0)
+	/*
+	 * A reader of our output going away (`| head`): the job's pipe is
+	 * closed too, so that its next write gets EPIPE and SIGPIPE as a
+	 * bare run's would (a job writing without end ran on forever). Any
+	 * other failure to pass it on (a full disk) does not stop the job.
+	 */
+	if (*stream >= 0 && write_full(*stream, buf, n) < 0) {
+		bool gone = errno == EPIPE;
+
+		st->reader_gone |= gone ? (stream == &st->stream_out ? 1u : 2u) : 0;
 		*stream = -1;
+		if (gone)
+			return false;
+	}
 	/*
 	 * The captured output lives on the cache's file system: past the
 	 * disk limit it is no longer kept (the run cannot be stored), so a
@@ -927,6 +939,7 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 	sbx_disk_check(s);
 	res->disk_full = s->disk_full;
 	res->output_cut = st.capture_cut;
+	res->reader_gone = st.reader_gone;
 	res->duration_s = now_s() - start;
 	res->setup_s = st.listener_at ? st.listener_at - start : 0;
 	int64_t oom_after = sbx_limits_oom_count(s);

@@ -314,6 +314,12 @@ struct sbx_result {
 	 * files hold only their start (the streams were passed on whole).
 	 */
 	bool output_cut;
+	/*
+	 * The reader of procache's stdout or stderr went away (`| head`):
+	 * the job's pipe was closed then, so its next write got EPIPE and
+	 * SIGPIPE, as it would have run bare; 1: stdout, 2: stderr.
+	 */
+	unsigned reader_gone;
 };
 
 /*

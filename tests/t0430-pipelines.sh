@@ -196,4 +196,19 @@ test_expect_success '--check shows a unified diff of what differs; --check-ignor
 		--check-ignore "[*+]+ a\\++" -- sh job.sh >/dev/null
 '
 
+# `cmd | head`: a bare cmd dies of SIGPIPE at its next write once head has
+# gone (a shell sees 141); a job writing without end ran on forever.
+test_expect_success 'a job piped into head: SIGPIPE once the reader is gone (141), not stored; a hit replayed into head: 141' '
+	{ timeout 20 "$PROCACHE" run --report r.json -- yes; echo $? >rc; } | head -n 1 >out &&
+	echo 141 >expect && test_cmp expect rc &&
+	echo y >expect && test_cmp expect out &&
+	expect_status uncacheable r.json &&
+	grep -q "reader of its stdout went away" r.json &&
+	"$PROCACHE" run -- seq 100000 >/dev/null &&
+	{ "$PROCACHE" run --report r.json -- seq 100000; echo $? >rc; } | head -n 1 >out &&
+	expect_status hit r.json &&
+	echo 141 >expect && test_cmp expect rc &&
+	echo 1 >expect && test_cmp expect out
+'
+
 test_done
