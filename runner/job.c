@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -359,6 +360,20 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 	}
 
 	j->caps = job_caps(o, j->uid);
+	/*
+	 * The tracer walks paths as procache (root: every directory
+	 * searchable, every file readable); a job that is not so privileged
+	 * may be refused where it is not: untrusted (uid 65534, no
+	 * capability), or a root job kept without CAP_DAC_OVERRIDE (which
+	 * lets it search, read and write) or CAP_FOWNER (which stands in for
+	 * being the owner). Rootless, job and procache are the same user
+	 * without capabilities on host files, and procache's own walk is
+	 * refused where the job's lookup is (the run then is uncacheable).
+	 */
+	j->access = geteuid() == 0 &&
+		    (o->untrusted || j->uid != 0 ||
+		     !(j->caps & (1ULL << CAP_DAC_OVERRIDE)) ||
+		     !(j->caps & (1ULL << CAP_FOWNER)));
 	job_disk(j, o, cache_dir);
 	j->env = envpolicy_apply(&o->env, environ, base_dir ? NULL : cwd);
 	if (base_dir) {
@@ -478,10 +493,13 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	 * Not under a relocatable --base-dir either: there every call that
 	 * can tell the job where it is must reach the notified path's
 	 * location checks (DESIGN.md §12), which the fast path was not
-	 * reviewed against. When unsure, notify.
+	 * reviewed against. Nor for a job whose credentials are not
+	 * procache's (j->access): the access records were reviewed for the
+	 * notified path only.
+	 * When unsure, notify.
 	 */
 	j->fast_path = set.fast_path && !o->no_trace && !o->untrusted &&
-		       !j->relocatable && !o->nested;
+		       !j->relocatable && !o->nested && !j->access;
 	config_settings_release(&set);
 	config_release(&cfg);
 	return c;
@@ -711,6 +729,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.declared = (const char *const *)j->declared,
 		.nr_declared = j->nr_declared,
 		.untrusted = o->untrusted,
+		.access = j->access,
 		.strict_stat = o->strict_stat,
 		.stat_content = o->nested && o->mtime_content && !o->strict_stat,
 		.trace = !o->no_trace,

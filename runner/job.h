@@ -66,6 +66,9 @@ struct job {
 	size_t nr_groups;
 	uint64_t caps;		/* the capabilities the job keeps (keyed) */
 	uint64_t disk;		/* the disk limit enforced, 0: none (keyed) */
+	bool access;		/* the job's credentials are not procache's:
+				 * the tracer records what decides its
+				 * access to host paths (trace.h, cfg.access) */
 	bool disk_default;	/* procache's default, not asked for */
 	enum job_stdin_kind stdin_kind;
 	int stdin_fd;		/* PIPE, FILE: the private copy; else -1 */

@@ -854,8 +854,51 @@ static enum step step_lookup(struct lookup *lk)
 	return STEP_ON;
 }
 
+/*
+ * With cfg.access: the component at hand is looked up in r->path, which
+ * the kernel lets the job do only with search permission there (every
+ * component: ".", ".." and the first of a relative path too), and a
+ * creation, removal or rename in it only with write permission; the
+ * supervisor is never refused either. So the directory's access is
+ * recorded when it is host state (trace_record_access()), once per run.
+ * The job's own directories are its own: nothing to record.
+ */
+static void record_searched(struct lookup *lk)
+{
+	struct trace *t = lk->w->t;
+	const char *dir = lk->r->path.len ? lk->r->path.buf : "/";
+	struct strbuf host = STRBUF_INIT;
+	struct stat st;
+	bool forced = false;
+
+	if (!t->cfg.access || strmap_has(&t->searched, dir))
+		return;
+	switch (where_is(lk->w, dir, &host, &forced)) {
+	case W_HOST:
+		if (lstat(host.buf, &st) < 0) {
+			/* the walk's own look at it decides (a taint) */
+			strbuf_release(&host);
+			return;
+		}
+		trace_record_access(t, host.buf, &st, lk->w->sc);
+		break;
+	case W_INTERNAL:
+		break;
+	case W_JOB:
+		/*
+		 * Not remembered: a job-view path only turns from host to
+		 * job state (a write), but this costs one more look.
+		 */
+		strbuf_release(&host);
+		return;
+	}
+	strmap_add(&t->searched, dir);
+	strbuf_release(&host);
+}
+
 static enum step step_component(struct lookup *lk)
 {
+	record_searched(lk);
 	/*
 	 * "." and ".." leave the walk at a directory whose stat was not
 	 * taken (a known host directory) or is another's (the one left by
