@@ -361,19 +361,19 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 
 	j->caps = job_caps(o, j->uid);
 	/*
-	 * The tracer walks paths as procache (root: every directory
-	 * searchable, every file readable); a job that is not so privileged
-	 * may be refused where it is not: untrusted (uid 65534, no
-	 * capability), or a root job kept without CAP_DAC_OVERRIDE (which
-	 * lets it search, read and write) or CAP_FOWNER (which stands in for
-	 * being the owner). Rootless, job and procache are the same user
-	 * without capabilities on host files, and procache's own walk is
-	 * refused where the job's lookup is (the run then is uncacheable).
+	 * The tracer's walk shows only that procache could look a path up
+	 * (lstat): never whether the job could write in a directory, and as
+	 * root not even whether it could search one. Only a root job that
+	 * keeps CAP_DAC_OVERRIDE (search, read, write anything) and
+	 * CAP_FOWNER (as if the owner) is refused nothing by permissions;
+	 * any other (untrusted: uid 65534 without capabilities; a root job
+	 * kept without one of them; rootless, where host files of other
+	 * owners are not the job's to write, whatever procache may look up)
+	 * gets what decides its access recorded (trace.h, cfg.access).
 	 */
-	j->access = geteuid() == 0 &&
-		    (o->untrusted || j->uid != 0 ||
-		     !(j->caps & (1ULL << CAP_DAC_OVERRIDE)) ||
-		     !(j->caps & (1ULL << CAP_FOWNER)));
+	j->access = !(geteuid() == 0 && !o->untrusted && j->uid == 0 &&
+		      (j->caps & (1ULL << CAP_DAC_OVERRIDE)) &&
+		      (j->caps & (1ULL << CAP_FOWNER)));
 	job_disk(j, o, cache_dir);
 	j->env = envpolicy_apply(&o->env, environ, base_dir ? NULL : cwd);
 	if (base_dir) {
@@ -493,13 +493,10 @@ struct cache *job_start(struct job_opts *o, int argc, char **argv,
 	 * Not under a relocatable --base-dir either: there every call that
 	 * can tell the job where it is must reach the notified path's
 	 * location checks (DESIGN.md §12), which the fast path was not
-	 * reviewed against. Nor for a job whose credentials are not
-	 * procache's (j->access): the access records were reviewed for the
-	 * notified path only.
-	 * When unsure, notify.
+	 * reviewed against. When unsure, notify.
 	 */
 	j->fast_path = set.fast_path && !o->no_trace && !o->untrusted &&
-		       !j->relocatable && !o->nested && !j->access;
+		       !j->relocatable && !o->nested;
 	config_settings_release(&set);
 	config_release(&cfg);
 	return c;

@@ -67,12 +67,14 @@ struct trace_config {
 	size_t nr_declared;
 	bool untrusted;   /* deny list: DENY → EPERM, host sockets → EACCES */
 	/*
-	 * The job's credentials are not the supervisor's (untrusted as
-	 * root: uid 65534 without capabilities; a root job without
-	 * CAP_DAC_OVERRIDE or CAP_FOWNER): whether a lookup reaches a host
+	 * The job may be refused by permissions where the supervisor's walk
+	 * is not (every job but a root one with CAP_DAC_OVERRIDE and
+	 * CAP_FOWNER: untrusted, uid 65534 without capabilities; a root job
+	 * kept without them; rootless, where an lstat never asks for the
+	 * write permission a removal needs): whether a call reaches a host
 	 * object then depends on the search permission of each directory on
 	 * the way, the write permission of a parent, and the object's own
-	 * bits, owner and ACLs, none of which stops the supervisor. Record
+	 * bits, owner and ACLs, which the walk does not all check. Record
 	 * them: each host directory a lookup searches and each host object a
 	 * call looks at gets a stat observation marked access and an xattrs
 	 * observation (DESIGN.md §3, "Access").

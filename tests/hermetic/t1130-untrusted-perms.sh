@@ -128,6 +128,56 @@ test_expect_success 'a root job without CAP_DAC_OVERRIDE: the search permission 
 	hhit --cap-drop DAC_OVERRIDE -- cat d/f && test "$rc" = 1
 '
 
+# Rootless (procache-test): procache's walk is refused where the job's
+# lookup is (t1080), but an lstat never asks for write permission. (The
+# job, whose user namespace does not map root, cannot copy up a root-owned
+# directory to remove from it even at 777: EOVERFLOW, another error than
+# the recorded EACCES, which a hit would replay.)
+as_user() {
+	setpriv --reuid procache-test --regid procache-test --init-groups \
+		env HOME="$UHOME" PROCACHE_DIR="$UHOME/cache" PATH=/usr/bin:/bin "$@"
+}
+
+# urun STATUS CMD...: like hrun, as procache-test, in $W.
+urun() {
+	local want=$1 got
+	shift
+	rc=0
+	(cd "$W" && as_user "$PROCACHE" run --report "$UHOME/report.json" "$@" \
+		</dev/null >"$UHOME/stdout" 2>"$UHOME/stderr") || rc=$?
+	got=$(hstatus "$UHOME/report.json")
+	if [ "$got" != "$want" ]; then
+		echo "expected status $want, got $got" >&2
+		cat "$UHOME/report.json" "$UHOME/stderr" >&2
+		return 1
+	fi
+}
+
+for mode in "" --untrusted; do
+	test_expect_success UNPRIV_USER "rootless ${mode:-trusted}: unlink, the write permission of a parent owned by root" '
+		UHOME=$TEST_DIR/uhome$mode && W=$UHOME/w && mkdir -p "$W/d" &&
+		echo x >"$W/d/f" && chown -R procache-test: "$UHOME" &&
+		chown root: "$W/d" && chmod 755 "$W/d" && chmod 755 "$TEST_DIR" &&
+		urun miss $mode -- rm -f d/f && test "$rc" = 1 &&
+		test_path_is_file "$W/d/f" &&
+		grep -q "Permission denied" "$UHOME/stderr" &&
+		chmod 777 "$W/d" &&
+		urun miss $mode -- rm -f d/f &&
+		! grep -q "Permission denied" "$UHOME/stderr"
+	'
+done
+
+test_expect_success UNPRIV_USER 'rootless --untrusted: unlink from its own 555 directory, then 755' '
+	UHOME=$TEST_DIR/uhome-own && W=$UHOME/w && mkdir -p "$W/d" &&
+	echo x >"$W/d/f" && chown -R procache-test: "$UHOME" &&
+	chmod 555 "$W/d" && chmod 755 "$TEST_DIR" &&
+	urun miss --untrusted -- rm -f d/f && test "$rc" = 1 &&
+	test_path_is_file "$W/d/f" &&
+	chmod 755 "$W/d" &&
+	urun miss --untrusted -- rm -f d/f && test "$rc" = 0 &&
+	test_path_is_missing "$W/d/f"
+'
+
 test_expect_success 'an untrusted rerun with nothing changed: hit (reads, a listing, a script)' '
 	hstart && mkdir d && echo secret >d/f &&
 	hmiss --untrusted -- cat d/f && hstdout_is secret &&
