@@ -489,6 +489,14 @@ void trace_proc_audit_facts(struct trace *t, pid_t pid, const char *sc,
 void trace_record_access(struct trace *t, const char *hostpath,
 			 const struct stat *st, const char *sc);
 /*
+ * With cfg.access: the host symlink @hostpath (lstat @st), just recorded
+ * as a symlink observation, in a sticky directory: its owner, as a stat
+ * observation marked access (who may remove it, and follow it under
+ * fs.protected_symlinks). Elsewhere a symlink's own access is nothing.
+ */
+void trace_record_link_access(struct trace *t, const char *hostpath,
+			      const struct stat *st, const char *sc);
+/*
  * A found host object named by a call that looks at it; with cfg.access,
  * its access too (trace_record_access()).
  */

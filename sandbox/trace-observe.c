@@ -103,6 +103,27 @@ void trace_record_access(struct trace *t, const char *hostpath,
 	trace_record_xattrs_path(t, hostpath, sc);
 }
 
+void trace_record_link_access(struct trace *t, const char *hostpath,
+			      const struct stat *st, const char *sc)
+{
+	_cleanup_free_ char *parent = NULL;
+	struct stat pst;
+	const char *sl;
+
+	if (!t->cfg.access || trace_obs_find(t, TRACE_STAT, hostpath))
+		return;
+	sl = strrchr(hostpath, '/');
+	parent = sl && sl != hostpath ? xstrndup(hostpath, (size_t)(sl - hostpath))
+				      : xstrdup("/");
+	/*
+	 * A symlink's bits mean nothing, its owner only in a sticky
+	 * directory: who may remove it there, and whom the kernel lets
+	 * follow it (fs.protected_symlinks).
+	 */
+	if (!lstat(parent, &pst) && (pst.st_mode & S_ISVTX))
+		trace_obs_add(t, TRACE_STAT, hostpath, sc, st)->access = true;
+}
+
 void trace_record_found(struct trace *t, const struct res *r,
 			enum trace_obs_kind kind, const char *sc)
 {
@@ -142,6 +163,7 @@ void trace_record_found(struct trace *t, const struct res *r,
 		} else {
 			o = trace_obs_add(t, TRACE_SYMLINK, r->hostpath.buf, sc, &r->st);
 			o->value = strbuf_detach(&target, NULL);
+			trace_record_link_access(t, r->hostpath.buf, &r->st, sc);
 		}
 		strbuf_release(&target);
 		return;

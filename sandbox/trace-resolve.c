@@ -764,8 +764,10 @@ static enum step step_symlink(struct lookup *lk)
 	}
 	if (host) {
 		o = trace_obs_add(w->t, TRACE_SYMLINK, r->hostpath.buf, w->sc, &r->st);
-		if (o)
+		if (o) {
 			o->value = xstrdup(target.buf);
+			trace_record_link_access(w->t, r->hostpath.buf, &r->st, w->sc);
+		}
 	}
 	if (w->t->nest && w->pid)
 		trace_nest_observe(w->t, w->pid, TRACE_SYMLINK, r->path.buf, target.buf, false);

@@ -118,6 +118,15 @@ test_expect_success 'unlink: an ACL granting write on the parent (mode unchanged
 	hmiss --untrusted -- rm -f d/f && test_path_is_missing d/f
 '
 
+test_expect_success 'unlink of a symlink in a sticky directory: its owner' '
+	hstart && mkdir s && chmod 1777 s && ln -s target s/l &&
+	hmiss --untrusted -- unlink s/l && test "$rc" = 1 &&
+	test -L s/l &&
+	chown -h nobody s/l &&
+	hmiss --untrusted -- unlink s/l && test "$rc" = 0 &&
+	! test -L s/l
+'
+
 test_expect_success 'a root job without CAP_DAC_OVERRIDE: the search permission of a directory of another owner' '
 	hstart && mkdir d && echo secret >d/f && chmod 644 d/f &&
 	chown nobody d && chmod 700 d &&
