@@ -864,6 +864,9 @@ static enum step step_lookup(struct lookup *lk)
  * supervisor is never refused either. So the directory's access is
  * recorded when it is host state (trace_record_access()), once per run.
  * The job's own directories are its own: nothing to record.
+ * NEEDSWORK: not an execution unit's observation (trace_nest_observe):
+ * once per run is not once per unit; which record a unit should get
+ * (DESIGN.md §3 "Access") is still open.
  */
 static void record_searched(struct lookup *lk)
 {
