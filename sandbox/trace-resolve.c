@@ -891,8 +891,9 @@ static void record_searched(struct lookup *lk)
 		break;
 	case W_JOB:
 		/*
-		 * Not remembered: a job-view path only turns from host to
-		 * job state (a write), but this costs one more look.
+		 * Not remembered: a fast-path record handled after the
+		 * job's write may still find it host state (where_is(),
+		 * forced), as the lookup it stands for did.
 		 */
 		strbuf_release(&host);
 		return;
