@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -360,6 +361,20 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 	}
 
 	j->caps = job_caps(o, j->uid);
+	/*
+	 * The tracer's walk shows only that procache could look a path up
+	 * (lstat): never whether the job could write in a directory, and as
+	 * root not even whether it could search one. Only a root job that
+	 * keeps CAP_DAC_OVERRIDE (search, read, write anything) and
+	 * CAP_FOWNER (as if the owner) is refused nothing by permissions;
+	 * any other (untrusted: uid 65534 without capabilities; a root job
+	 * kept without one of them; rootless, where host files of other
+	 * owners are not the job's to write, whatever procache may look up)
+	 * gets what decides its access recorded (trace.h, cfg.access).
+	 */
+	j->access = !(geteuid() == 0 && !o->untrusted && j->uid == 0 &&
+		      (j->caps & (1ULL << CAP_DAC_OVERRIDE)) &&
+		      (j->caps & (1ULL << CAP_FOWNER)));
 	job_disk(j, o, cache_dir);
 	j->env = envpolicy_apply(&o->env, environ, base_dir ? NULL : cwd);
 	if (base_dir) {
@@ -713,6 +728,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.declared = (const char *const *)j->declared,
 		.nr_declared = j->nr_declared,
 		.untrusted = o->untrusted,
+		.access = j->access,
 		.strict_stat = o->strict_stat,
 		.stat_content = o->nested && o->mtime_content && !o->strict_stat,
 		.trace = !o->no_trace,

@@ -66,6 +66,11 @@ struct job {
 	size_t nr_groups;
 	uint64_t caps;		/* the capabilities the job keeps (keyed) */
 	uint64_t disk;		/* the disk limit enforced, 0: none (keyed) */
+	bool access;		/* the job may be refused by permissions
+				 * where procache's walk is not (all but a
+				 * root job with CAP_DAC_OVERRIDE and
+				 * CAP_FOWNER): the tracer records what
+				 * decides its access (trace.h, cfg.access) */
 	bool disk_default;	/* procache's default, not asked for */
 	enum job_stdin_kind stdin_kind;
 	int stdin_fd;		/* PIPE, FILE: the private copy; else -1 */

@@ -77,8 +77,16 @@ void record_add_obs(struct cache_record *rec, const struct trace_obs *ob,
 		cache_record_add_absent(rec, ob->path);
 		break;
 	case TRACE_STAT:
-		cache_record_add_stat(rec, ob->path, &ob->st,
-				      stat_how | (ob->times ? time_how : no_time_how));
+		/*
+		 * Recorded for the job's access alone (a directory a lookup
+		 * searched, a file it read: trace.h): type, bits and owner
+		 * decide that, never times or bytes, which no call showed.
+		 */
+		if (ob->access)
+			cache_record_add_stat(rec, ob->path, &ob->st, 0);
+		else
+			cache_record_add_stat(rec, ob->path, &ob->st,
+					      stat_how | (ob->times ? time_how : no_time_how));
 		break;
 	case TRACE_LISTING:
 		if (!ob->hashed)

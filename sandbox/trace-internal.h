@@ -89,6 +89,13 @@ struct trace {
 	 * (trace_check_inode_flags()): each is read once.
 	 */
 	struct strmap flags_checked;
+	/*
+	 * With cfg.access: job-view directories a lookup has searched whose
+	 * access was recorded (trace_record_access()), or that are internal
+	 * to the sandbox; each once per run, never forgotten (the first
+	 * observation is the one recorded, DESIGN §3 "When").
+	 */
+	struct strmap searched;
 
 	/*
 	 * Job-view paths whose times the job set or saw (trace.h,
@@ -475,7 +482,29 @@ const char *trace_fileattr_ioctl(unsigned long request);
 void trace_proc_audit_facts(struct trace *t, pid_t pid, const char *sc,
 			    const char *entry, const char *rest);
 
-/* A found host object named by a call that looks at it. */
+/*
+ * With cfg.access (the job's credentials are not the supervisor's): what
+ * decides whether the job may reach the host object @hostpath (lstat
+ * @st): a stat observation marked access (type, permission bits, owner;
+ * trace_obs.access) unless the path has a stat observation already or
+ * @st is NULL (the caller records a full one), and
+ * its extended attributes (its access ACL among them). Nothing under
+ * /proc and /sys. Once per path.
+ */
+void trace_record_access(struct trace *t, const char *hostpath,
+			 const struct stat *st, const char *sc);
+/*
+ * With cfg.access: the host symlink @hostpath (lstat @st), just recorded
+ * as a symlink observation, in a sticky directory: its owner, as a stat
+ * observation marked access (who may remove it, and follow it under
+ * fs.protected_symlinks). Elsewhere a symlink's own access is nothing.
+ */
+void trace_record_link_access(struct trace *t, const char *hostpath,
+			      const struct stat *st, const char *sc);
+/*
+ * A found host object named by a call that looks at it; with cfg.access,
+ * its access too (trace_record_access()).
+ */
 void trace_record_found(struct trace *t, const struct res *r,
 			enum trace_obs_kind kind, const char *sc);
 /*

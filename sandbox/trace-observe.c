@@ -92,6 +92,44 @@ void trace_proc_audit_facts(struct trace *t, pid_t pid, const char *sc,
 		audit_fact(t, pid, sc, "sessionid");
 }
 
+void trace_record_access(struct trace *t, const char *hostpath,
+			 const struct stat *st, const char *sc)
+{
+	struct trace_obs *o;
+
+	/* the kernel's own files: their modes are its, not a host state */
+	if (!t->cfg.access || path_has_prefix_component(hostpath, "/proc") ||
+	    path_has_prefix_component(hostpath, "/sys"))
+		return;
+	if (st && !trace_obs_find(t, TRACE_STAT, hostpath)) {
+		o = trace_obs_add(t, TRACE_STAT, hostpath, sc, st);
+		o->access = true;
+	}
+	/* the access ACL (system.posix_acl_access) is one of them */
+	trace_record_xattrs_path(t, hostpath, sc);
+}
+
+void trace_record_link_access(struct trace *t, const char *hostpath,
+			      const struct stat *st, const char *sc)
+{
+	_cleanup_free_ char *parent = NULL;
+	struct stat pst;
+	const char *sl;
+
+	if (!t->cfg.access || trace_obs_find(t, TRACE_STAT, hostpath))
+		return;
+	sl = strrchr(hostpath, '/');
+	parent = sl && sl != hostpath ? xstrndup(hostpath, (size_t)(sl - hostpath))
+				      : xstrdup("/");
+	/*
+	 * A symlink's bits mean nothing, its owner only in a sticky
+	 * directory: who may remove it there, and whom the kernel lets
+	 * follow it (fs.protected_symlinks).
+	 */
+	if (!lstat(parent, &pst) && (pst.st_mode & S_ISVTX))
+		trace_obs_add(t, TRACE_STAT, hostpath, sc, st)->access = true;
+}
+
 void trace_record_found(struct trace *t, const struct res *r,
 			enum trace_obs_kind kind, const char *sc)
 {
@@ -131,6 +169,7 @@ void trace_record_found(struct trace *t, const struct res *r,
 		} else {
 			o = trace_obs_add(t, TRACE_SYMLINK, r->hostpath.buf, sc, &r->st);
 			o->value = strbuf_detach(&target, NULL);
+			trace_record_link_access(t, r->hostpath.buf, &r->st, sc);
 		}
 		strbuf_release(&target);
 		return;
@@ -144,6 +183,15 @@ void trace_record_found(struct trace *t, const struct res *r,
 			return;
 		}
 	}
+	/*
+	 * A content observation has no owner, a listing no mode: whether the
+	 * job could open, execute or list the object is recorded apart (a
+	 * stat's own observation below has them, its ACL is added).
+	 */
+	if (kind == TRACE_STAT)
+		trace_record_access(t, r->hostpath.buf, NULL, sc);
+	else
+		trace_record_access(t, r->hostpath.buf, &r->st, sc);
 	if (kind == TRACE_LISTING) {
 		struct pc_hash h;
 		size_t n = 0;
@@ -211,6 +259,7 @@ void trace_record_stat_times(struct trace *t, const struct res *r,
 		o->times = !times_not_observed(r, by_path, nofollow);
 		return;
 	}
+	o->access = false; /* the job was shown it (trace.h) */
 	if (o->times || times_not_observed(r, by_path, nofollow))
 		return;
 	/*

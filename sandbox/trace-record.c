@@ -69,10 +69,13 @@ struct trace_obs *trace_obs_add(struct trace *t, enum trace_obs_kind kind,
 				const char *path, const char *sc,
 				const struct stat *st)
 {
-	struct trace_obs *o;
+	struct trace_obs *o = trace_obs_find(t, kind, path);
 
-	if (trace_obs_find(t, kind, path))
+	if (o) {
+		/* a call observed it: no longer for access alone (trace.h) */
+		o->access = false;
 		return NULL;
+	}
 	ALLOC_GROW(t->obs, t->nr_obs + 1, t->alloc_obs);
 	o = &t->obs[t->nr_obs++];
 	memset(o, 0, sizeof(*o));
@@ -355,6 +358,7 @@ void trace_records_release(struct trace *t)
 	free(t->visit_nodes);
 	strmap_release(&t->hostdirs);
 	strmap_release(&t->flags_checked);
+	strmap_release(&t->searched);
 	strbuf_release(&t->scratch_name);
 	strbuf_release(&t->scratch_base);
 	strbuf_release(&t->scratch_key);

@@ -764,8 +764,10 @@ static enum step step_symlink(struct lookup *lk)
 	}
 	if (host) {
 		o = trace_obs_add(w->t, TRACE_SYMLINK, r->hostpath.buf, w->sc, &r->st);
-		if (o)
+		if (o) {
 			o->value = xstrdup(target.buf);
+			trace_record_link_access(w->t, r->hostpath.buf, &r->st, w->sc);
+		}
 	}
 	if (w->t->nest && w->pid)
 		trace_nest_observe(w->t, w->pid, TRACE_SYMLINK, r->path.buf, target.buf, false);
@@ -854,8 +856,55 @@ static enum step step_lookup(struct lookup *lk)
 	return STEP_ON;
 }
 
+/*
+ * With cfg.access: the component at hand is looked up in r->path, which
+ * the kernel lets the job do only with search permission there (every
+ * component: ".", ".." and the first of a relative path too), and a
+ * creation, removal or rename in it only with write permission; the
+ * supervisor is never refused either. So the directory's access is
+ * recorded when it is host state (trace_record_access()), once per run.
+ * The job's own directories are its own: nothing to record.
+ * NEEDSWORK: not an execution unit's observation (trace_nest_observe):
+ * once per run is not once per unit; which record a unit should get
+ * (DESIGN.md §3 "Access") is still open.
+ */
+static void record_searched(struct lookup *lk)
+{
+	struct trace *t = lk->w->t;
+	const char *dir = lk->r->path.len ? lk->r->path.buf : "/";
+	struct strbuf host = STRBUF_INIT;
+	struct stat st;
+	bool forced = false;
+
+	if (!t->cfg.access || strmap_has(&t->searched, dir))
+		return;
+	switch (where_is(lk->w, dir, &host, &forced)) {
+	case W_HOST:
+		if (lstat(host.buf, &st) < 0) {
+			/* the walk's own look at it decides (a taint) */
+			strbuf_release(&host);
+			return;
+		}
+		trace_record_access(t, host.buf, &st, lk->w->sc);
+		break;
+	case W_INTERNAL:
+		break;
+	case W_JOB:
+		/*
+		 * Not remembered: a fast-path record handled after the
+		 * job's write may still find it host state (where_is(),
+		 * forced), as the lookup it stands for did.
+		 */
+		strbuf_release(&host);
+		return;
+	}
+	strmap_add(&t->searched, dir);
+	strbuf_release(&host);
+}
+
 static enum step step_component(struct lookup *lk)
 {
+	record_searched(lk);
 	/*
 	 * "." and ".." leave the walk at a directory whose stat was not
 	 * taken (a known host directory) or is another's (the one left by

@@ -66,6 +66,20 @@ struct trace_config {
 	const char *const *declared;
 	size_t nr_declared;
 	bool untrusted;   /* deny list: DENY → EPERM, host sockets → EACCES */
+	/*
+	 * The job may be refused by permissions where the supervisor's walk
+	 * is not (every job but a root one with CAP_DAC_OVERRIDE and
+	 * CAP_FOWNER: untrusted, uid 65534 without capabilities; a root job
+	 * kept without them; rootless, where an lstat never asks for the
+	 * write permission a removal needs): whether a call reaches a host
+	 * object then depends on the search permission of each directory on
+	 * the way, the write permission of a parent, and the object's own
+	 * bits, owner and ACLs, which the walk does not all check. Record
+	 * them: each host directory a lookup searches and each host object a
+	 * call looks at gets a stat observation marked access and an xattrs
+	 * observation (DESIGN.md §3, "Access").
+	 */
+	bool access;
 	bool strict_stat; /* not read by the tracer: whether stat observations
 	                     also compare mtime/ctime is the runner's choice
 	                     when it records them */
@@ -244,6 +258,13 @@ struct trace_obs {
 	 * under /proc and /sys, whose times mean nothing.
 	 */
 	bool times;
+	/*
+	 * STAT: recorded only for what decides the job's access to the
+	 * object (cfg.access): its type, permission bits and owner, never
+	 * its times, size or bytes (--strict-stat included). Any other
+	 * recording of the path's stat clears it.
+	 */
+	bool access;
 	/*
 	 * OUTPUT: a host path opened for writing with O_TRUNC. Its prior
 	 * bytes do not matter, only whether it was a regular file (st, of
