@@ -14,6 +14,7 @@
 #include "common/change.h"
 #include "common/die.h"
 #include "common/hash.h"
+#include "common/path.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runner/check.h"
@@ -31,7 +32,21 @@ struct check_ctx {
 	size_t nr_ignores;
 	struct strbuf *diff;	/* the unified diffs shown */
 	size_t nr_diffs;
+	char *const *roots;	/* the output roots, NULL-terminated */
 };
+
+/*
+ * A change outside every output root is never applied (it is kept in the
+ * sandbox and named in a warning): what differs there reaches nobody, as
+ * npm's debug log named after the clock under ~/.npm does not.
+ */
+static bool applied_path(const struct check_ctx *cx, const char *path)
+{
+	for (char *const *r = cx->roots; r && *r; r++)
+		if (path_is_beneath(path, *r))
+			return true;
+	return false;
+}
 
 /* @path's bytes (NULL: empty) into @sb; false when too large or unreadable. */
 static bool read_text(int dirfd, const char *path, struct strbuf *sb)
@@ -203,7 +218,7 @@ static size_t compare_with_entry(struct check_ctx *cx, const struct cache_entry 
 							     s->upper_path) &&
 					  !same_text(cx, v.path, &v.blob, s->upper_path);
 		}
-		if (differs) {
+		if (differs && applied_path(cx, path)) {
 			cJSON_AddItemToArray(diffs, cJSON_CreateString(path));
 			n++;
 		}
@@ -216,10 +231,10 @@ static size_t compare_with_entry(struct check_ctx *cx, const struct cache_entry 
 }
 
 size_t check_run(struct cache *c, const struct cache_entry *e,
-		 const struct job_run *r, char *const *ignores,
+		 const struct job_run *r, char *const *roots, char *const *ignores,
 		 struct strbuf *diff, struct report *rp)
 {
-	struct check_ctx cx = { .c = c, .diff = diff };
+	struct check_ctx cx = { .c = c, .diff = diff, .roots = roots };
 	cJSON *diffs = cJSON_CreateArray();
 
 	for (char *const *p = ignores; p && *p; p++)

@@ -6,7 +6,7 @@
  *
  * Calling sequence (runner/run.c):
  *	job_execute(&j, run_root, &r);
- *	n = check_run(hit, &r, &rp);       // "check" (and "differences") in the report
+ *	n = check_run(c, hit, &r, roots, ignores, &diff, &rp); // "check" (and "differences") in the report
  *	job_run_release(&r);
  *	... the hit is replayed; n > 0 makes the exit status 1 ...
  */
@@ -32,10 +32,11 @@ struct strbuf;
  * matching one of the POSIX extended regexes @ignores (NULL-terminated,
  * or NULL; --check-ignore) are dropped; for the first three that still
  * differ, a unified diff (one hunk, at most 20 lines) is appended to
- * @diff.
+ * @diff. A path outside every output root of @roots (NULL-terminated) is
+ * never applied, and differs for nobody: not counted.
  */
 size_t check_run(struct cache *c, const struct cache_entry *e,
-		 const struct job_run *r, char *const *ignores,
+		 const struct job_run *r, char *const *roots, char *const *ignores,
 		 struct strbuf *diff, struct report *rp);
 
 #endif

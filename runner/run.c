@@ -221,7 +221,7 @@ static int run_check(struct cache *c, struct cache_entry *hit, struct job *j,
 	report_set_str(rp, "status", "hit");
 	report_set_str(rp, "entry", cache_entry_id(hit));
 	_cleanup_strbuf_ struct strbuf diff = STRBUF_INIT;
-	size_t n = check_run(c, hit, &r, j->opts->check_ignores, &diff, rp);
+	size_t n = check_run(c, hit, &r, j->roots, j->opts->check_ignores, &diff, rp);
 	job_run_release(&r);
 	int status = replay_hit(c, hit, j, rp);
 	if (n) {

@@ -196,6 +196,19 @@ test_expect_success '--check shows a unified diff of what differs; --check-ignor
 		--check-ignore "[*+]+ a\\++" -- sh job.sh >/dev/null
 '
 
+# npm writes a debug log named after the clock under ~/.npm: outside the
+# output roots, never applied, it differs for nobody.
+test_expect_success '--check does not count what differs outside the output roots (kept, never applied)' '
+	mkdir -p chk/out chk/side &&
+	(cd chk/out && "$PROCACHE" run -- sh -c "echo r >res; date +%s%N >../side/log" 2>/dev/null) &&
+	(cd chk/out && "$PROCACHE" run --check --report ../r.json -- \
+		sh -c "echo r >res; date +%s%N >../side/log" 2>/dev/null) &&
+	grep -q "\"check\":.*\"same\"" chk/r.json &&
+	(cd chk/out && test_expect_code 1 "$PROCACHE" run --output .. --check --report ../r.json -- \
+		sh -c "echo r >res; date +%s%N >../side/log" 2>/dev/null) &&
+	grep -q "side/log" chk/r.json
+'
+
 # `cmd | head`: a bare cmd dies of SIGPIPE at its next write once head has
 # gone (a shell sees 141); a job writing without end ran on forever.
 test_expect_success 'a job piped into head: SIGPIPE once the reader is gone (141), not stored; a hit replayed into head: 141' '
