@@ -1539,8 +1539,11 @@ static void fresh_times(struct mat_ctx *c, size_t nr)
 		if (c->ch[i].kind == CHANGE_FILE && c->ch[i].times == MAT_TIMES_FRESH)
 			order[n++] = i;
 	qsort_r(order, n, sizeof(*order), cmp_fresh, (void *)c->ch);
+	/* equal recorded times stay equal (`touch -r a b` of two results) */
 	for (i = 0; i < n; i++)
-		c->fresh_ns[order[i]] = start + (int64_t)i;
+		c->fresh_ns[order[i]] =
+			i && c->ch[order[i]].mtime_ns == c->ch[order[i - 1]].mtime_ns
+				? c->fresh_ns[order[i - 1]] : start + (int64_t)i;
 	free(order);
 }
 

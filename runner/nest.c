@@ -306,7 +306,8 @@ void nest_unit_done(void *ctx, const struct trace_unit *u)
 			continue;
 		}
 		record_add_obs(rec, ob, j->opts,
-			       ob->kind == TRACE_OUTPUT && left_file(u->root_fd, ob->path));
+			       ob->kind == TRACE_OUTPUT && left_file(u->root_fd, ob->path),
+			       false);
 	}
 	cache_record_set_exit(rec, u->exit_code, 0);
 	cache_record_set_duration(rec, u->duration_s);

@@ -166,13 +166,15 @@ static char *read_mems(void)
 
 /*
  * Where a core dump of the job goes (a file in its cwd, that a hit would
- * restore, or a helper program): only when its RLIMIT_CORE allows one.
+ * restore, or a helper program): only when its RLIMIT_CORE allows one,
+ * or lets the job raise its soft limit to allow one (`ulimit -c
+ * unlimited` in the job: the usual soft 0, hard unlimited).
  */
 static char *read_core_pattern(const struct rlimit *core)
 {
 	char *pattern, *pid, *v;
 
-	if (!core->rlim_cur)
+	if (!core->rlim_cur && !core->rlim_max)
 		return NULL;
 	pattern = read_small("/proc/sys/kernel/core_pattern");
 	pid = read_small("/proc/sys/kernel/core_uses_pid");

@@ -18,6 +18,7 @@
 #include "common/die.h"
 #include "common/filestat.h"
 #include "common/hash.h"
+#include "common/path.h"
 #include "common/xalloc.h"
 #include "runner/record.h"
 #include "common/banned.h"
@@ -44,7 +45,7 @@ static bool diff_has_file(const struct job_run *r, const char *path)
 }
 
 void record_add_obs(struct cache_record *rec, const struct trace_obs *ob,
-		    const struct job_opts *opts, bool left_file)
+		    const struct job_opts *opts, bool left_file, bool in_result)
 {
 	unsigned stat_how = opts->strict_stat ? CACHE_STAT_STRICT : 0;
 	/*
@@ -59,13 +60,15 @@ void record_add_obs(struct cache_record *rec, const struct trace_obs *ob,
 	unsigned time_how = CACHE_STAT_MTIME |
 			    (opts->mtime_content ? CACHE_STAT_CONTENT : 0);
 	/*
-	 * Without --mtime=content the mtime holds too (CACHE_STAT_PIN): such
-	 * a file's times can pass into the result (a link shares them, a
-	 * rename or a copy-up keeps them, replayed exactly: record_build()),
-	 * and a hit after a `touch` of the source would set them back.
+	 * A path the result changes (@in_result), without --mtime=content,
+	 * holds its mtime too (CACHE_STAT_PIN): its times can pass into the
+	 * result (a link shares them, a rename or a copy-up keeps them,
+	 * replayed exactly: record_build()), and a hit after a `touch` of
+	 * the source would set them back. Others (a name walked through, as
+	 * `f` of `cat f/x`, an access()) keep "the mtime or the bytes".
 	 */
 	const unsigned no_time_how = CACHE_STAT_MTIME | CACHE_STAT_CONTENT | CACHE_STAT_BYTES |
-				     (opts->mtime_content ? 0 : CACHE_STAT_PIN);
+				     (!opts->mtime_content && in_result ? CACHE_STAT_PIN : 0);
 
 	switch (ob->kind) {
 	case TRACE_CONTENT:
@@ -189,7 +192,12 @@ static bool settled_rewrite(const struct sbx_change *s, const struct trace_obs *
  * The observation of each change's path that could make it a settled
  * rewrite (a stat of a regular file that showed the times), by change
  * index, and the newest mtime of the other regular files observed: the
- * inputs (the previous times of the candidates themselves are not).
+ * inputs (the previous times of the candidates themselves are not;
+ * /proc and /sys are no inputs). An input whose bytes alone are held
+ * (read, never stat'ed with the times shown: `read l <in`) may be
+ * touched since and still hit: the settled result is older than it then,
+ * with the same bytes a run would write (DESIGN.md §7: a make rule reruns
+ * its recipe, a hit, until the input's bytes change).
  */
 static const struct trace_obs **rewrite_candidates(const struct job_run *r,
 						   struct timespec *newest)
@@ -213,7 +221,8 @@ static const struct trace_obs **rewrite_candidates(const struct job_run *r,
 		const struct sbx_change *c;
 
 		if ((ob->kind != TRACE_CONTENT && ob->kind != TRACE_STAT) ||
-		    !S_ISREG(ob->st.st_mode))
+		    !S_ISREG(ob->st.st_mode) || path_is_beneath(ob->path, "/proc") ||
+		    path_is_beneath(ob->path, "/sys"))
 			continue;
 		if ((c = change_at(r, ob->path)) && seen[c - r->changes])
 			continue;
@@ -231,28 +240,32 @@ struct cache_record *record_build(const struct job_run *r,
 	/* only where the mtime is what a stat holds (not --mtime=content) */
 	const struct trace_obs **seen = opts->mtime_content ? NULL
 					: rewrite_candidates(r, &newest);
+	/* the end of the run, for the times a job set to the clock's */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
 	/*
-	 * The newest time the job set on a file itself (cargo sets its
-	 * dep-info files' to the start of the compile): a file it wrote
-	 * before that gets its recorded time too, not a fresh one, which
-	 * would be newer (cargo then took the build script's generated
-	 * source for changed and rebuilt after every hit).
+	 * Anchored: the job saw a time of its run on one of its results (it
+	 * stat'ed it after writing it: make, ninja, cargo's invoked.timestamp),
+	 * which replays exactly; then every time of the run replays exactly,
+	 * or fresh ones would come out newer than it in another order than
+	 * the run's (cargo took a build script's output for newer than the
+	 * crate built from it, and rebuilt after every procache build).
 	 */
-	int64_t newest_set = INT64_MIN;
-	for (size_t i = 0; i < r->nr_changes; i++) {
+	bool anchored = false;
+	for (size_t i = 0; i < r->nr_changes && !anchored; i++) {
 		const struct sbx_change *s = &r->changes[i];
+		int64_t m = timespec_ns(&s->mtime);
 
-		if (s->kind == CHANGE_FILE &&
-		    (trace_job_times(r->trace, s->path) & TRACE_TIMES_SET) &&
-		    timespec_ns(&s->mtime) > newest_set)
-			newest_set = timespec_ns(&s->mtime);
+		anchored = (trace_job_times(r->trace, s->path) & TRACE_TIMES_SEEN) &&
+			   m >= timespec_ns(&r->started) && m <= timespec_ns(&now);
 	}
 
 	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
 		const struct trace_obs *ob = trace_obs_at(r->trace, i);
 
 		record_add_obs(rec, ob, opts,
-			       ob->kind == TRACE_OUTPUT && diff_has_file(r, ob->path));
+			       ob->kind == TRACE_OUTPUT && diff_has_file(r, ob->path),
+			       change_at(r, ob->path) != NULL);
 	}
 	int st = r->res.wait_status;
 	cache_record_set_exit(rec, WIFEXITED(st) ? WEXITSTATUS(st) : 0,
@@ -271,36 +284,47 @@ struct cache_record *record_build(const struct job_run *r,
 					s->kind == CHANGE_FILE ? s->upper_path : NULL,
 					s->target);
 		/*
-		 * A file the job left with the host's times (a copy-up without
-		 * a write: a chmod, an open for writing that wrote nothing)
-		 * has none in the entry: the apply leaves the host's current
-		 * ones, as a real run does (the recorded ones would set back
-		 * a `touch` made since, which the bytes' precondition allows).
-		 * Times the job set or saw replay exactly, as do a settled
-		 * rewrite's (settled_rewrite()) and, not with --mtime=content
-		 * (@seen NULL), a file's older than the job's start: the job
-		 * did not write it, its times came from a host file (`mv`,
-		 * `ln`), whose stat pins its mtime (record_add_obs()), and a
-		 * file older than one the job set the times of (above). The
-		 * others fresh (DESIGN.md §7).
+		 * The times a change replays (DESIGN.md §7), first rule that
+		 * applies:
+		 * - none (the apply leaves the host's current ones, as a real
+		 *   run does) for a file the job left with the host's times, a
+		 *   copy-up without a write (a chmod, an open for writing that
+		 *   wrote nothing), unless it set them itself: the recorded
+		 *   ones would set back a `touch` made since, which the bytes'
+		 *   precondition allows;
+		 * - exact, the host's, for a settled rewrite
+		 *   (settled_rewrite());
+		 * - exact for times the job saw after writing (make, ninja),
+		 *   and for every time of the run when one was (anchored);
+		 * - exact for times it set, unless to a time of the clock
+		 *   during its run (`touch -r` of a file it wrote): those are
+		 *   fresh, ranked with the others by their recorded time, so
+		 *   the order among its results holds and they stay newer
+		 *   than what is older than the apply (a past time replayed
+		 *   exactly left a.o older than the final linked from another
+		 *   version, and make did not relink);
+		 * - exact (not with --mtime=content, @seen NULL) for a file
+		 *   whose time is not the clock's of the run (older than its
+		 *   start, newer than its end): the job did not write it, its
+		 *   times came from a host file (`mv`, `ln`), whose stat pins
+		 *   its mtime (record_add_obs());
+		 * - fresh otherwise.
 		 */
+		unsigned jt = trace_job_times(r->trace, s->path);
+		int64_t m = timespec_ns(&s->mtime);
+		bool during = m >= timespec_ns(&r->started) && m <= timespec_ns(&now);
 		struct stat host;
-		if (s->host_times)
-			;	/* no times: a hit leaves the host's, as a run does */
-		else if (seen && seen[i] &&
-		    !(trace_job_times(r->trace, s->path) & TRACE_TIMES_SET) &&
-		    settled_rewrite(s, seen[i], &newest, &host))
+		if (s->host_times && !(jt & TRACE_TIMES_SET))
+			;	/* no times */
+		else if (seen && seen[i] && !(jt & TRACE_TIMES_SET) &&
+			 settled_rewrite(s, seen[i], &newest, &host))
 			cache_record_change_times(rec, timespec_ns(&host.st_mtim),
 						  timespec_ns(&host.st_atim), true);
 		else
-			cache_record_change_times(rec, timespec_ns(&s->mtime),
-						  timespec_ns(&s->atime),
-						  trace_job_times(r->trace, s->path) ||
-						  (seen && s->kind == CHANGE_FILE &&
-						   timespec_ns(&s->mtime) <
-						   timespec_ns(&r->started)) ||
-						  (s->kind == CHANGE_FILE &&
-						   timespec_ns(&s->mtime) <= newest_set));
+			cache_record_change_times(rec, m, timespec_ns(&s->atime),
+						  (jt & TRACE_TIMES_SEEN) || (anchored && during) ||
+						  ((jt & TRACE_TIMES_SET) && !during) ||
+						  (seen && s->kind == CHANGE_FILE && !during));
 		cache_record_change_xattrs(rec, &s->xattrs);
 	}
 	free(seen);

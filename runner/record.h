@@ -33,11 +33,13 @@ struct cache_record *record_build(const struct job_run *r,
  * The precondition that stands for observation @ob, into @rec, as @o
  * says (above). An output (TRACE_OUTPUT) absent before: @left_file says
  * whether the run's result leaves a regular file there (else its
- * absence is what the run relied on). Also for an execution unit's
- * observations (runner/nest.c).
+ * absence is what the run relied on). @in_result: the run's result
+ * changes @ob's path (a stat that showed no times then holds the mtime
+ * too: CACHE_STAT_PIN). Also for an execution unit's observations
+ * (runner/nest.c).
  */
 struct trace_obs;
 void record_add_obs(struct cache_record *rec, const struct trace_obs *ob,
-		    const struct job_opts *o, bool left_file);
+		    const struct job_opts *o, bool left_file, bool in_result);
 
 #endif

@@ -116,7 +116,7 @@ static struct cache_entry *look_up(struct cache *c, const struct cache_key *k,
 }
 
 static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
-		      struct report *rp)
+		      struct report *rp, bool *reader_left)
 {
 	struct applied a;
 	struct strbuf err = STRBUF_INIT;
@@ -137,17 +137,32 @@ static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
 			if (rc == -EPIPE) {
 				strbuf_reset(&err);
 				reader_gone = true;
+				if (reader_left)
+					break;	/* the caller runs the job */
 				continue;	/* stderr is still replayed */
 			}
 			report_fail(rp, err.buf);
 		}
 	}
 	phase_end("replay");
+	/*
+	 * The reader of stdout went away: what the job does then (dies of
+	 * SIGPIPE, prints a traceback and exits 1, panics) is no part of the
+	 * entry. The caller runs it (a miss, not stored: the supervisor
+	 * closes its stdout as the reader is gone), which is what a shell
+	 * then sees; what reached the reader is the same bytes.
+	 */
+	if (reader_gone && reader_left) {
+		*reader_left = true;
+		applied_release(&a);
+		strbuf_release(&err);
+		return 0;
+	}
 	applied_warn_kept(&a, !j->opts->nr_outputs);
 	/*
-	 * Its reader gone, the job would have had SIGPIPE at that write, as
-	 * a miss now gives it (sandbox/sandbox.c): the status a shell sees
-	 * is that death's.
+	 * Its reader gone (--check), the job would have had SIGPIPE at that
+	 * write, as a miss gives it: the status a shell sees is that death's
+	 * for most programs.
 	 */
 	int status = reader_gone ? job_exit_status(0, SIGPIPE)
 		     : job_exit_status(cache_entry_exit_code(e), cache_entry_signal(e));
@@ -163,14 +178,14 @@ static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
 
 /* A hit: its changes and output replayed, its exit status. */
 static int run_hit(struct cache *c, struct cache_entry *hit, struct job *j,
-		   struct report *rp)
+		   struct report *rp, bool *reader_left)
 {
 	report_set_str(rp, "status", "hit");
 	report_set_str(rp, "entry", cache_entry_id(hit));
 	report_set_strv(rp, "uncacheable", NULL, 0);
 	if (j->opts->diff_json_path)
 		diff_json_write_entry(j->opts->diff_json_path, hit);
-	return replay_hit(c, hit, j, rp);
+	return replay_hit(c, hit, j, rp, reader_left);
 }
 
 /* Run the job (@why: for the debug log) into @r; a miss and --check. */
@@ -223,7 +238,7 @@ static int run_check(struct cache *c, struct cache_entry *hit, struct job *j,
 	_cleanup_strbuf_ struct strbuf diff = STRBUF_INIT;
 	size_t n = check_run(c, hit, &r, j->roots, j->opts->check_ignores, &diff, rp);
 	job_run_release(&r);
-	int status = replay_hit(c, hit, j, rp);
+	int status = replay_hit(c, hit, j, rp, NULL);
 	if (n) {
 		warn("check: the job is not deterministic: %zu outputs differ from entry %s",
 		     n, cache_entry_id(hit));
@@ -426,8 +441,14 @@ int cmd_run(int argc, char **argv)
 		cache_entry_free(hit);
 		hit = NULL;
 	}
+	bool reader_left = false;
 	if (hit && !o.check)
-		status = run_hit(c, hit, &j, &rp);
+		status = run_hit(c, hit, &j, &rp, &reader_left);
+	if (reader_left) {
+		info("hit, but the reader of its stdout went away during the replay: the job runs");
+		status = run_miss(c, k, kr, &j, &rp);
+	} else if (hit && !o.check)
+		;
 	else if (hit)
 		status = run_check(c, hit, &j, &rp);
 	else

@@ -276,4 +276,28 @@ test_expect_success 'ln, chmod (a miss), an open for writing (a hit) of a host f
 	done
 '
 
+# A review found both: a time set to the host file's own was taken for a
+# copy-up's (no times), and a future time set on a stamp made every other
+# result replay its recorded time (a.o older than final after a revert).
+test_expect_success 'a time the job set equal to the host'"'"'s is replayed; a future stamp leaves the other results fresh (make relinks after a revert)' '
+	echo x >hs && touch -d @1600000000 hs &&
+	"$PROCACHE" run -- touch -d @1600000000 hs &&
+	touch hs &&
+	"$PROCACHE" run --report a.json -- touch -d @1600000000 hs &&
+	test "$(stat -c %Y hs)" = 1600000000 &&
+	echo x >hs2 && touch -d @1600000000 hs2 &&
+	"$PROCACHE" run -- sh -c "echo y >hs2; touch -d @1600000000 hs2" &&
+	test "$(stat -c %Y hs2)" = 1600000000 &&
+	mkdir fut && (
+		cd fut &&
+		printf "final: a.o\n\tcat a.o >final\na.o: a.c\n\t\"\$(PC)\" run -- sh -c %s\n" \
+			"'"'"'read l <a.c; echo \$\$l >a.o; rm -f a.stamp; touch -d 2099-01-01 a.stamp'"'"'" >Makefile &&
+		for v in v0 v1 v2 v1; do
+			echo $v >a.c && sleep 0.02 && make -s PC="$PROCACHE" >/dev/null 2>&1 || return 1
+		done &&
+		make -s PC="$PROCACHE" >/dev/null 2>&1 &&
+		echo v1 >expect && test_cmp expect final
+	)
+'
+
 test_done
