@@ -188,9 +188,10 @@ void cache_record_free(struct cache_record *r);
  *  symlink:  @path is a symlink whose target is @target.
  *  hostfact: a fact about the host: @name is one of "uname.sysname",
  *            "uname.release", "uname.version", "uname.machine",
- *            "uname.domainname" and
- *            @value the field as uname(2) gives it; other names are
- *            refused by cache_store() with -EINVAL.
+ *            "uname.domainname" (@value the field as uname(2) gives
+ *            it), "cpuinfo" (common/cpus.h), "loginuid", "sessionid"
+ *            (common/loginuid.h), "binfmt_misc" (common/binfmt.h);
+ *            other names are refused by cache_store() with -EINVAL.
  */
 void cache_record_add_content(struct cache_record *r, const char *path,
 			      const struct pc_hash *h, mode_t mode);

@@ -99,7 +99,7 @@
 
 static const char *const hostfact_names[] = {
 	"uname.sysname", "uname.release", "uname.version", "uname.machine",
-	"uname.domainname", "cpuinfo", "loginuid", "sessionid",
+	"uname.domainname", "cpuinfo", "loginuid", "sessionid", "binfmt_misc",
 };
 
 bool entry_hostfact_known(const char *name)

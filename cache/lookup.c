@@ -33,6 +33,7 @@
 #include "cache/cache.h"
 #include "cache/internal.h"
 #include "common/strmap.h"
+#include "common/binfmt.h"
 #include "common/cleanup.h"
 #include "common/fdio.h"
 #include "common/cpus.h"
@@ -633,6 +634,18 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 		if (!ok && exp) {
 			strbuf_addstr(exp, p->value);
 			strbuf_addbuf(found, &now);
+		}
+		strbuf_release(&now);
+		return ok;
+	}
+	if (p->kind == PRE_HOSTFACT && !strcmp(p->path, "binfmt_misc")) {
+		/* what procache sees registered, as the tracer read it */
+		struct strbuf now = STRBUF_INIT;
+
+		ok = binfmt_fact_value(&now) == 0 && !strcmp(now.buf, p->value);
+		if (!ok && exp) {
+			strbuf_addstr(exp, p->value);
+			strbuf_addstr(found, now.len ? now.buf : "unreadable");
 		}
 		strbuf_release(&now);
 		return ok;

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/binfmt.h"
 #include "common/cleanup.h"
 #include "common/dirlist.h"
 #include "common/fdio.h"
@@ -389,109 +390,36 @@ static bool needs_sanitizer_first(int fd, const Elf64_Phdr *ph, int phnum)
 	return false;
 }
 
-/* The hexadecimal string @hex as bytes into @out (@max), or -1. */
-static ssize_t unhex(const char *hex, unsigned char *out, size_t max)
-{
-	size_t n = 0;
-
-	for (; hex[0] && hex[0] != '\n'; hex += 2) {
-		unsigned v;
-
-		if (n == max || !isxdigit((unsigned char)hex[0]) ||
-		    !isxdigit((unsigned char)hex[1]) || sscanf(hex, "%2x", &v) != 1)
-			return -1;
-		out[n++] = (unsigned char)v;
-	}
-	return (ssize_t)n;
-}
-
-/* Does the enabled registration @text (one /proc/sys/fs/binfmt_misc file)
- * take the file @path that starts with @buf (@n bytes)? */
-static bool binfmt_entry_takes(const char *text, const char *path,
-			       const unsigned char *buf, ssize_t n)
-{
-	unsigned char magic[128], mask[128];
-	const char *p, *base = strrchr(path, '/');
-	ssize_t mlen, klen = -1;
-	unsigned long off = 0;
-
-	if (strncmp(text, "enabled\n", 8))
-		return false;
-	if ((p = strstr(text, "\nextension ."))) {
-		const char *dot = strrchr(base ? base + 1 : path, '.');
-		size_t len = strcspn(p + 12, "\n");
-
-		return dot && strlen(dot) == len && !strncmp(dot, p + 12, len);
-	}
-	if (!(p = strstr(text, "\nmagic ")) ||
-	    (mlen = unhex(p + 7, magic, sizeof(magic))) <= 0)
-		return true;	/* not understood: it may */
-	if ((p = strstr(text, "\nmask ")) &&
-	    (klen = unhex(p + 6, mask, sizeof(mask))) != mlen)
-		return true;
-	if ((p = strstr(text, "\noffset ")))
-		off = strtoul(p + 8, NULL, 10);
-	if (off + (size_t)mlen > (size_t)n)
-		return false;	/* the kernel compares the first 256 bytes too */
-	for (ssize_t i = 0; i < mlen; i++)
-		if ((buf[off + i] & (klen > 0 ? mask[i] : 0xff)) != magic[i])
-			return false;
-	return true;
-}
-
 /*
- * Could a binfmt_misc handler visible to procache take the file @path
- * that starts with @buf (@n bytes)? The registrations are read from
- * /proc/sys/fs/binfmt_misc (where it is mounted: systemd does); none
- * when it is not, or is disabled. Only for files that are neither ELF
- * nor #! (rare), so the cost does not matter.
+ * Text (@buf, the first @n bytes of a file): no control character but
+ * tab, newline, carriage return and form feed. Without #!, execve()
+ * refuses it with ENOEXEC and a shell then runs it itself (what it reads
+ * is recorded then), unless a binfmt_misc handler takes it.
  */
-static bool binfmt_may_take(const char *path, const unsigned char *buf, ssize_t n)
-{
-	_cleanup_closedir_ DIR *d = opendir("/proc/sys/fs/binfmt_misc");
-	struct dirent *de;
-	char text[4096];
-
-	if (!d)
-		return false;
-	while ((de = readdir(d))) {
-		int fd;
-		ssize_t len;
-
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "register"))
-			continue;
-		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			return true;	/* cannot tell: it may */
-		len = read_full(fd, text, sizeof(text) - 1);
-		close(fd);
-		if (len < 0)
-			return true;
-		text[len] = '\0';
-		if (!strcmp(de->d_name, "status")) {
-			if (!strncmp(text, "disabled", 8))
-				return false;
-			continue;
-		}
-		if (binfmt_entry_takes(text, path, buf, n))
-			return true;
-	}
-	return false;
-}
-
-/*
- * A script without #! (@buf, its first @n bytes): text, which execve()
- * refuses with ENOEXEC and a shell then runs itself (what it reads is
- * recorded then), unless a binfmt_misc handler procache can see takes
- * it by its magic or its name's extension.
- */
-static bool plain_script(const char *path, const unsigned char *buf, ssize_t n)
+static bool plain_text(const unsigned char *buf, ssize_t n)
 {
 	for (ssize_t i = 0; i < n; i++)
 		if (buf[i] < 0x20 && buf[i] != '\t' && buf[i] != '\n' &&
 		    buf[i] != '\r' && buf[i] != '\f')
 			return false;
-	return !binfmt_may_take(path, buf, n);
+	return true;
+}
+
+/* The host fact "binfmt_misc": what procache sees registered. */
+static void binfmt_fact(struct trace *t, pid_t pid, const char *sc)
+{
+	struct strbuf v = STRBUF_INIT;
+	struct trace_obs *o;
+
+	if (binfmt_fact_value(&v) < 0) {
+		trace_taint(t, "syscall %s: cannot read the binfmt_misc registrations", sc);
+	} else {
+		o = trace_obs_add(t, TRACE_HOSTFACT, "binfmt_misc", sc, NULL);
+		if (o && !o->value)
+			o->value = xstrdup(v.buf);
+		trace_nest_observe(t, pid, TRACE_HOSTFACT, "binfmt_misc", v.buf, false);
+	}
+	strbuf_release(&v);
 }
 
 /*
@@ -603,7 +531,11 @@ static void record_exec_chain(const struct walk *w, const struct res *r, int dep
 	} else if (n > EI_CLASS && !memcmp(buf, ELFMAG, SELFMAG) &&
 		   buf[EI_CLASS] != ELFCLASS64) {
 		trace_taint(w->t, "syscall %s: non-64-bit ELF %s", w->sc, r->path.buf);
-	} else if ((r->st.st_mode & 0111) && !plain_script(r->path.buf, buf, n)) {
+	} else if ((r->st.st_mode & 0111) && plain_text(buf, n) &&
+		   !binfmt_may_take(r->path.buf, buf, n)) {
+		/* a script for the shell: as long as no handler appears */
+		binfmt_fact(w->t, w->pid, w->sc);
+	} else if (r->st.st_mode & 0111) {
 		/*
 		 * Neither a #! script nor a native ELF binary (a foreign
 		 * architecture's ELF, anything else): the kernel runs it only

@@ -78,4 +78,26 @@ test_expect_success 'a file without an execute bit (EACCES before any handler): 
 	hhit -- sh -c "./plain; echo \$?"
 '
 
+# A review found it: whether a handler takes a text script is the host's
+# configuration; the registrations procache sees are a host fact.
+test_expect_success BINFMT_USERNS 'a text script without #! stored with no handler registered: a handler registered since makes it miss' '
+	hstart && mkinterp HANDLER && printf "#RV4FMT\necho plain-shell\n" >prog4 && chmod +x prog4 &&
+	export W PROCACHE TEST_DIR &&
+	REG=":rv4:M::#RV4FMT::$W/interp:" &&
+	export REG &&
+	run_ns() {
+		unshare -Urm --propagation private bash -c '"'"'
+			mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc &&
+			if [ "$2" = reg ]; then echo "$REG" >/proc/sys/fs/binfmt_misc/register; fi &&
+			unshare -U --map-user=1000 --map-group=1000 bash -c "cd \"\$W\" && \"\$PROCACHE\" run --report \"\$TEST_DIR/$1.json\" -- sh -c ./prog4 >\"\$TEST_DIR/$1.out\""'"'"' - "$1" "$2"
+	} &&
+	run_ns b1 none && run_ns b2 none &&
+	test "$(hstatus "$TEST_DIR/b1.json")" = miss &&
+	test "$(hstatus "$TEST_DIR/b2.json")" = hit &&
+	echo plain-shell >expect && test_cmp expect "$TEST_DIR/b2.out" &&
+	run_ns b3 reg &&
+	echo HANDLER >expect && test_cmp expect "$TEST_DIR/b3.out" &&
+	test "$(hstatus "$TEST_DIR/b3.json")" = uncacheable
+'
+
 test_done
