@@ -50,6 +50,7 @@
 #include "common/fdio.h"
 #include "common/path.h"
 #include "common/progress.h"
+#include "common/strmap.h"
 #include "common/xalloc.h"
 #include "common/xattr.h"
 #include "common/banned.h"
@@ -87,6 +88,28 @@ struct mat_dir {
 
 struct mat_pool;
 
+/*
+ * A host directory whose entries the apply changes (DESIGN.md §7
+ * "Directory times"): one in which it only replaces existing names (a file
+ * written to a temporary name and renamed over the old one, a symlink
+ * retargeted) gets the mtime and atime it had back at the end, as a
+ * job writing in place (O_TRUNC) leaves its directory; one in which it
+ * creates or removes a name keeps what the apply gives it, as a job
+ * doing so would. Known by its identity, stat'ed when first noted,
+ * which is before the apply's first change in it; found again at the
+ * end by its path, and set only when it is still the same inode.
+ */
+struct mat_watch {
+	dev_t dev;
+	ino_t ino;
+	struct timespec atime, mtime; /* before the apply's first change */
+	size_t root;
+	char *rel;	/* beneath the root ("": the root); NULL: its parent */
+	size_t idx;	/* the change that noted it first: named on failure */
+	bool names;	/* a name was created or removed in it */
+	bool exact;	/* a change of its own gives its times (dir_times) */
+};
+
 struct mat_ctx {
 	const struct mat_change *ch;
 	const char *const *roots;
@@ -110,6 +133,7 @@ struct mat_ctx {
 	struct mat_dir *cache_dir; /* NULL, or holds cache_fd */
 	int cache_fd;
 	bool cache_dirty; /* with MAT_FSYNC: entries changed, fsync due */
+	ssize_t cache_watch; /* the cached parent's watch, or -1: not looked up */
 
 	/* Shared with the workers. */
 	atomic_bool no_clone; /* FICLONE refused once: do not try again */
@@ -130,6 +154,21 @@ struct mat_ctx {
 	int64_t *fresh_ns;
 	const struct mat_item **dir_times;
 	size_t dir_times_nr, dir_times_alloc;
+
+	/*
+	 * The directories whose entries change (struct mat_watch), by
+	 * (st_dev, st_ino). Only the main thread notes them, before it
+	 * makes or queues a change, so the workers never touch these.
+	 */
+	struct mat_watch *watch;
+	size_t watch_nr, watch_alloc;
+	struct strmap watch_map;
+	/*
+	 * No directory's times are given back: one could not be stat'ed
+	 * (its changes could not be told apart), or missing parents of a
+	 * root were made (mkdir -p, in a directory never noted).
+	 */
+	bool watch_lost, made_above_roots;
 };
 
 /*
@@ -340,6 +379,7 @@ static int cache_drop(struct mat_ctx *c)
 	c->cache_dir = NULL;
 	c->cache_fd = -1;
 	c->cache_dirty = false;
+	c->cache_watch = -1;
 	strbuf_reset(&c->cache_rel);
 	return r;
 }
@@ -392,6 +432,15 @@ static int openat2_beneath(int dirfd, const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+/* The length of the part of it->rel that names its parent directory. */
+static size_t parent_rel_len(const struct mat_ctx *c, const struct mat_item *it)
+{
+	size_t rel_off = (size_t)(it->rel - c->ch[it->idx].path);
+
+	/* it->rel starts after "root/"; the parent part may be empty. */
+	return it->dir_len > rel_off ? it->dir_len - rel_off : 0;
+}
+
 /*
  * The parent directory of item @it, opened beneath its root without
  * following any symlink. Returns the fd (owned by the cache), or -errno:
@@ -400,11 +449,9 @@ static int openat2_beneath(int dirfd, const char *path)
  */
 static int parent_fd(struct mat_ctx *c, const struct mat_item *it)
 {
-	const char *path = c->ch[it->idx].path;
-	size_t rel_off = (size_t)(it->rel - path);
-	/* it->rel starts after "root/"; the parent part may be empty. */
-	size_t rel_dir_len = it->dir_len > rel_off ? it->dir_len - rel_off : 0;
+	size_t rel_dir_len = parent_rel_len(c, it);
 	int rfd, fd;
+
 	if (c->cache_fd >= 0 && c->cache_root == it->root &&
 	    c->cache_rel.len == rel_dir_len &&
 	    !memcmp(c->cache_rel.buf, it->rel, rel_dir_len))
@@ -438,6 +485,71 @@ static void mark_dirty(struct mat_ctx *c)
 {
 	if (c->flags & MAT_FSYNC)
 		c->cache_dirty = true;
+}
+
+/*
+ * The watch of the directory @st is the stat of; made (*@added) when
+ * there is none, with @st's times as the ones to give back.
+ */
+static size_t watch_find(struct mat_ctx *c, const struct stat *st,
+			 bool *added)
+{
+	unsigned char key[sizeof(st->st_dev) + sizeof(st->st_ino)];
+	struct mat_watch *w;
+	long i;
+
+	memcpy(key, &st->st_dev, sizeof(st->st_dev));
+	memcpy(key + sizeof(st->st_dev), &st->st_ino, sizeof(st->st_ino));
+	i = strmap_get(&c->watch_map, key, sizeof(key));
+	*added = i < 0;
+	if (i >= 0)
+		return (size_t)i;
+	ALLOC_GROW(c->watch, c->watch_nr + 1, c->watch_alloc);
+	w = &c->watch[c->watch_nr];
+	memset(w, 0, sizeof(*w));
+	w->dev = st->st_dev;
+	w->ino = st->st_ino;
+	w->atime = st->st_atim;
+	w->mtime = st->st_mtim;
+	strmap_put(&c->watch_map, key, sizeof(key), (long)c->watch_nr);
+	return c->watch_nr++;
+}
+
+/*
+ * Change @it is about to change an entry of its parent directory @dirfd:
+ * create or remove a name (@names), or replace one that is there. On the
+ * main thread, before the change is made or queued, so the first note
+ * of a directory stats it as it was before the apply touched it.
+ */
+static void note_parent(struct mat_ctx *c, const struct mat_item *it,
+			int dirfd, bool names)
+{
+	bool cached = *it->rel && dirfd == c->cache_fd;
+	ssize_t i = cached ? c->cache_watch : -1;
+	struct stat st;
+
+	if (i < 0) {
+		bool added;
+
+		if (fstat(dirfd, &st) < 0) {
+			/* Unknown, so it might be one noted before: give none back. */
+			c->watch_lost = true;
+			return;
+		}
+		i = (ssize_t)watch_find(c, &st, &added);
+		if (added) {
+			/* where to find it again at the end */
+			c->watch[i].root = it->root;
+			c->watch[i].rel = *it->rel ? xstrndup(it->rel,
+							     parent_rel_len(c, it))
+						   : NULL;
+			c->watch[i].idx = it->idx;
+		}
+		if (cached)
+			c->cache_watch = i;
+	}
+	if (names)
+		c->watch[i].names = true;
 }
 
 /* lstat of @name in @dirfd: 0 (and *st), or -errno (-ENOENT: absent). */
@@ -1065,9 +1177,10 @@ static int pool_finish(struct mat_ctx *c)
 
 /* ---- applying one change ---------------------------------------------- */
 
-static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
+static int apply_file(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 		      const char *name, bool at_root)
 {
+	size_t idx = it->idx;
 	struct mat_tally t = { 0 };
 	struct stat st;
 	int r;
@@ -1082,6 +1195,11 @@ static int apply_file(struct mat_ctx *c, size_t idx, int dirfd,
 			    "would replace the output root directory");
 		return 0;
 	}
+	/*
+	 * A file over a file or symlink is renamed over it: the names stay.
+	 * Over a directory, as a job must, it removes one and makes one.
+	 */
+	note_parent(c, it, dirfd, !exists || S_ISDIR(st.st_mode));
 	if (c->pool && !at_root) {
 		if (dirfd != c->cache_fd)
 			BUG("a file to queue outside the cached parent");
@@ -1131,6 +1249,50 @@ static int dir_mode(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 	return chmod_at(dirfd, name, S_IFDIR, mode);
 }
 
+/*
+ * Empty the directory @name in @dirfd, whose lstat is @st, keeping it
+ * (its inode, owner and place): its entries and their trees are
+ * removed, no symlink followed. Owner rwx is added when it lacks them,
+ * so its entries can be removed without root; @st's mode then says so
+ * (dir_mode() sets the change's). The main thread only, with no worker
+ * busy: a tree removed beneath it drops no cached fd (the cached one is
+ * @dirfd, and no root can be beneath another root's entry).
+ */
+static int empty_dir_at(struct mat_ctx *c, int dirfd, const char *name,
+			struct stat *st)
+{
+	_cleanup_close_ int pfd = -1, fd = -1;
+	struct stat fst;
+	bool added;
+	size_t w;
+	int r;
+
+	pfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &fst) < 0)
+		return -errno;
+	if (fst.st_dev != st->st_dev || fst.st_ino != st->st_ino)
+		return -ESTALE; /* swapped under us */
+	/* Names go from it (and others come): its own times are not given back. */
+	w = watch_find(c, &fst, &added); /* may move c->watch */
+	c->watch[w].names = true;
+	if ((fst.st_mode & S_IRWXU) != S_IRWXU) {
+		r = chmod_opath(pfd, (fst.st_mode & 07777) | S_IRWXU);
+		if (r < 0)
+			return r;
+		st->st_mode = fst.st_mode | S_IRWXU;
+	}
+	/* Through the fd checked above: a name could be swapped since. */
+	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = rm_rf_children_fd(fd);
+	if (!r && (c->flags & MAT_FSYNC) && fsync(fd) < 0)
+		r = -errno;
+	return r;
+}
+
 static int apply_dir(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 		     const char *name, bool at_root)
 {
@@ -1150,9 +1312,30 @@ static int apply_dir(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 			    "would replace the output root");
 		return 0;
 	}
-	if (ch->times == MAT_TIMES_EXACT)
+	if (ch->times == MAT_TIMES_EXACT) {
 		defer_times(c, it);
-	if (exists && S_ISDIR(st.st_mode) && !replace) {
+		/* Those times win over the ones it had before the apply. */
+		if (exists && S_ISDIR(st.st_mode)) {
+			bool added;
+			size_t w = watch_find(c, &st, &added);
+
+			c->watch[w].exact = true;
+		}
+	}
+	if (exists && S_ISDIR(st.st_mode) && replace) {
+		/*
+		 * A replaced directory the host has (a declared output,
+		 * DESIGN.md §2) is emptied where it is rather than removed
+		 * and made again: its parent's names, and so its mtime,
+		 * stay as they were, which a job that lstat's the parent
+		 * (esbuild, tar, find) saw; what the job made in it comes
+		 * next, parents first.
+		 */
+		r = empty_dir_at(c, dirfd, name, &st);
+		if (r < 0)
+			return fail(c, it->idx, r, "cannot empty what is there");
+	}
+	if (exists && S_ISDIR(st.st_mode)) {
 		bool same_mode = (st.st_mode & 07777) == mode, xchanged;
 
 		r = same_mode ? 0 : dir_mode(c, it, dirfd, name);
@@ -1160,13 +1343,15 @@ static int apply_dir(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 			r = xattrs_apply_at(ch, dirfd, name, &xchanged);
 		if (r < 0)
 			return fail(c, it->idx, r, NULL);
-		if (same_mode && !xchanged)
+		if (same_mode && !xchanged && !replace)
 			set_outcome(c, it->idx, MAT_UNCHANGED,
 				    "identical on the host");
 		else
 			set_outcome(c, it->idx, MAT_APPLIED, NULL);
 		return 0;
 	}
+	/* A name made (another type there removed first, as a job must). */
+	note_parent(c, it, dirfd, true);
 	if (exists) {
 		r = remove_entry(c, dirfd, name, &st);
 		if (r < 0)
@@ -1197,9 +1382,10 @@ static int apply_dir(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 	return 0;
 }
 
-static int apply_symlink(struct mat_ctx *c, size_t idx, int dirfd,
-			 const char *name)
+static int apply_symlink(struct mat_ctx *c, const struct mat_item *it,
+			 int dirfd, const char *name)
 {
+	size_t idx = it->idx;
 	const struct mat_change *ch = &c->ch[idx];
 	char tmp[64];
 	struct stat st;
@@ -1229,6 +1415,8 @@ static int apply_symlink(struct mat_ctx *c, size_t idx, int dirfd,
 			return 0;
 		}
 	}
+	/* Renamed over what is there, as a file: only a directory goes. */
+	note_parent(c, it, dirfd, !exists || S_ISDIR(st.st_mode));
 	for (;;) {
 		tmp_name(c, tmp, sizeof(tmp));
 		r = symlinkat(ch->target, dirfd, tmp);
@@ -1254,9 +1442,10 @@ static int apply_symlink(struct mat_ctx *c, size_t idx, int dirfd,
 	return 0;
 }
 
-static int apply_delete(struct mat_ctx *c, size_t idx, int dirfd,
-			const char *name)
+static int apply_delete(struct mat_ctx *c, const struct mat_item *it,
+			int dirfd, const char *name)
 {
+	size_t idx = it->idx;
 	struct stat st;
 	int r;
 
@@ -1267,6 +1456,7 @@ static int apply_delete(struct mat_ctx *c, size_t idx, int dirfd,
 	}
 	if (r < 0)
 		return fail(c, idx, r, NULL);
+	note_parent(c, it, dirfd, true);
 	r = remove_entry(c, dirfd, name, &st);
 	if (r < 0)
 		return fail(c, idx, r, NULL);
@@ -1318,14 +1508,14 @@ static int apply_in(struct mat_ctx *c, const struct mat_item *it, int dirfd,
 {
 	switch (c->ch[it->idx].kind) {
 	case CHANGE_FILE:
-		return apply_file(c, it->idx, dirfd, name, at_root);
+		return apply_file(c, it, dirfd, name, at_root);
 	case CHANGE_DIR:
 	case CHANGE_DIR_REPLACED:
 		return apply_dir(c, it, dirfd, name, at_root);
 	case CHANGE_SYMLINK:
-		return apply_symlink(c, it->idx, dirfd, name);
+		return apply_symlink(c, it, dirfd, name);
 	case CHANGE_DELETE:
-		return apply_delete(c, it->idx, dirfd, name);
+		return apply_delete(c, it, dirfd, name);
 	case CHANGE_MODE:
 		return apply_mode(c, it, dirfd, name);
 	case CHANGE_SPECIAL:
@@ -1377,6 +1567,7 @@ static int apply_at_root(struct mat_ctx *c, const struct mat_item *it)
 		 * outside every root (their changes are kept), so make them
 		 * as mkdir -p would.
 		 */
+		c->made_above_roots = true; /* in a directory never noted */
 		r = mkdir_p_at(AT_FDCWD, dir, 0777);
 		if (r < 0)
 			return fail(c, it->idx, r, "cannot make its parent");
@@ -1503,6 +1694,90 @@ static int apply_dir_times(struct mat_ctx *c, bool report)
 			ret = r;
 			if (report)
 				fail(c, it->idx, r, "cannot set its times");
+		}
+	}
+	return ret;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/*
+ * Give back their times to the directories in which the apply only
+ * replaced names (struct mat_watch), after the directory-times pass: a
+ * directory whose own change gives exact times keeps those. Where one
+ * cannot be set (not its owner: a directory another user lets us write
+ * in, a unit's apply under the job's fsuid; or not reachable any more)
+ * it keeps what the apply left, as a job that renamed over its files
+ * would. Returns the first other error.
+ */
+static int restore_dir_times(struct mat_ctx *c, bool report)
+{
+	int ret = 0;
+
+	if (c->watch_lost)
+		return 0;
+	for (size_t i = 0; i < c->watch_nr; i++) {
+		const struct mat_watch *w = &c->watch[i];
+		_cleanup_close_ int fd = -1;
+		struct timespec ts[2] = { w->atime, w->mtime };
+		char proc[64];
+		struct stat st;
+		int r = 0;
+
+		if (w->names || w->exact)
+			continue;
+		if (!w->rel) {
+			_cleanup_free_ char *dir = NULL;
+
+			if (c->made_above_roots)
+				continue;
+			dir = path_dirname(c->roots[w->root]);
+			fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0)
+				r = -errno;
+		} else {
+			int rfd = root_fd(c, w->root);
+
+			r = rfd < 0 ? rfd : openat2_beneath(rfd, *w->rel ? w->rel : ".");
+			if (r >= 0) {
+				fd = r;
+				r = 0;
+			}
+		}
+		if (!r && fstat(fd, &st) < 0)
+			r = -errno;
+		if (!r && (st.st_dev != w->dev || st.st_ino != w->ino))
+			continue; /* another directory there now */
+		if (!r && same_time(&st.st_mtim, &w->mtime) &&
+		    same_time(&st.st_atim, &w->atime))
+			continue; /* nothing moved them (a file left as it was) */
+		if (!r) {
+			/* An O_PATH fd: futimens() refuses it. */
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+			if (utimensat(AT_FDCWD, proc, ts, 0) < 0)
+				r = -errno;
+		}
+		if (!r && (c->flags & MAT_FSYNC))
+			r = fsync_dir(fd);
+		switch (r) {
+		case 0:
+		case -EPERM:
+		case -EACCES:
+		case -ENOENT:
+		case -ENOTDIR:
+		case -ELOOP:
+		case -EXDEV:
+			continue;
+		default:
+			break;
+		}
+		if (!ret) {
+			ret = r;
+			if (report)
+				fail(c, w->idx, r, "cannot set its directory's times");
 		}
 	}
 	return ret;
@@ -1677,6 +1952,8 @@ static int apply(const struct mat_change *ch, size_t nr,
 		.err = err,
 		.cache_rel = STRBUF_INIT,
 		.cache_fd = -1,
+		.cache_watch = -1,
+		.watch_map = STRMAP_INIT,
 		.pid = getpid(),
 	};
 	_cleanup_free_ struct mat_item *items = NULL;
@@ -1757,6 +2034,9 @@ static int apply(const struct mat_change *ch, size_t nr,
 	r = ret ? 0 : apply_dir_times(&c, true);
 	if (!ret)
 		ret = r;
+	r = ret ? 0 : restore_dir_times(&c, true);
+	if (!ret)
+		ret = r;
 	r = cache_drop(&c);
 	if (!ret && r < 0) {
 		strbuf_addf(err, "cannot apply changes: fsync: %s",
@@ -1769,6 +2049,10 @@ static int apply(const struct mat_change *ch, size_t nr,
 	free(c.deferred);
 	free(c.dir_times);
 	free(c.fresh_ns);
+	for (i = 0; i < c.watch_nr; i++)
+		free(c.watch[i].rel);
+	free(c.watch);
+	strmap_release(&c.watch_map);
 
 	for (i = 0; i < nr; i++) {
 		switch (rep->results[i].outcome) {

@@ -172,8 +172,16 @@ const char *mat_outcome_name(enum mat_outcome outcome);
  * Regular files are written to a temporary name in the target directory
  * (FICLONE, else copy_file_range, else read/write), given their mode and
  * renamed into place: each file is either old or new, never torn. An
- * existing entry of another type is removed first (type change). With
- * MAT_FSYNC, files are fsync()ed before the rename and directories after.
+ * existing entry of another type is removed first (type change). A
+ * DIR_REPLACED whose path is a directory on the host is emptied in place
+ * (the directory itself kept). With MAT_FSYNC, files are fsync()ed
+ * before the rename and directories after.
+ *
+ * Directory times (DESIGN.md §7 "Directory times"): a host directory in
+ * which the apply only replaced existing names (nothing created or
+ * removed) gets the mtime and atime it had before the apply back at the
+ * end, unless a change of its own gives it exact times; where they
+ * cannot be set (not its owner) it keeps the apply's.
  *
  * Threads: when there are at least 64 regular files or 4 MiB of them to
  * write, and more than one CPU, worker threads (one per CPU, at most 8,

@@ -456,6 +456,23 @@ int rm_rf_at(int dirfd, const char *name)
 	return rm_rf_entry(dirfd, name, DT_UNKNOWN, true);
 }
 
+int rm_rf_children_fd(int fd)
+{
+	/* rm_rf_children() owns the fd it is given (closedir()). */
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+	if (own < 0)
+		return -errno;
+	/* The offset is shared with @fd: read from the first entry. */
+	if (lseek(own, 0, SEEK_SET) < 0) {
+		int r = -errno;
+
+		close(own);
+		return r;
+	}
+	return rm_rf_children(own);
+}
+
 int set_cloexec(int fd)
 {
 	int flags = fcntl(fd, F_GETFD);

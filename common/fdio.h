@@ -93,6 +93,16 @@ int mkdir_p_at(int dirfd, const char *path, mode_t mode);
  */
 int rm_rf_at(int dirfd, const char *name);
 
+/*
+ * Remove everything in the open directory @fd (an O_RDONLY|O_DIRECTORY
+ * fd), as rm_rf_at() removes a tree's entries, keeping the directory
+ * itself (its inode, owner and place in its parent). @fd is given owner
+ * rwx first when it lacks them, and is not closed. Returns 0 or the
+ * -errno of the first failure; after a failure it keeps removing what
+ * it can.
+ */
+int rm_rf_children_fd(int fd);
+
 /* Set FD_CLOEXEC on @fd. Returns 0 or -errno. */
 int set_cloexec(int fd);
 

@@ -298,6 +298,39 @@ test_expect_success 'a time the job set equal to the host'"'"'s is replayed; a f
 		make -s PC="$PROCACHE" >/dev/null 2>&1 &&
 		echo v1 >expect && test_cmp expect final
 	)
+# run_in_w REPORT [OPTIONS...] -- CMD...: procache run in w/, with its
+# report, stdout and stderr in the case's directory: nothing of the
+# test's own is made in w/, whose mtime the cases follow.
+run_in_w() {
+	local rep=$1
+	shift
+	(cd w && "$PROCACHE" run --report "../$rep" "$@" </dev/null \
+		>../w.stdout 2>../w.stderr)
+}
+
+# A real job writing a file that is there (O_TRUNC) leaves its directory's
+# names and mtime; the apply writes a temporary name and renames it over
+# the file, and then gives the directory its times back, on a miss and on
+# a hit: a job that lists the directory and lstat's it (and so recorded
+# its mtime) hits after them.
+test_expect_success 'a file restored over another leaves its directory'"'"'s mtime: a job that lists and stats it hits' '
+	mkdir w &&
+	nb="ls -ld . >/dev/null; ls -a >/dev/null" &&
+	run_in_w r1.json -- sh -c "echo data >f" && expect_status miss r1.json &&
+	run_in_w n1.json -- sh -c "$nb" && expect_status miss n1.json &&
+	m=$(stat -c %y w) &&
+	echo other >w/f && test "$(stat -c %y w)" = "$m" &&
+	run_in_w r2.json -- sh -c "echo data >f" && expect_status hit r2.json &&
+	echo data >expect && test_cmp expect w/f &&
+	test "$(stat -c %y w)" = "$m" &&
+	run_in_w n2.json -- sh -c "$nb" && expect_status hit n2.json &&
+	run_in_w r3.json -- sh -c "echo more >f" && expect_status miss r3.json &&
+	echo more >expect && test_cmp expect w/f &&
+	test "$(stat -c %y w)" = "$m" &&
+	run_in_w n3.json -- sh -c "$nb" && expect_status hit n3.json &&
+	run_in_w r4.json -- sh -c "echo new >g" && expect_status miss r4.json &&
+	test "$(stat -c %y w)" != "$m" &&
+	run_in_w n4.json -- sh -c "$nb" && expect_status miss n4.json
 '
 
 test_done

@@ -254,4 +254,42 @@ test_expect_success 'a declared output and a mask through a retargeted symlink m
 	! grep "^procache: hit" err2 && test ! -s out2)
 '
 
+# run_in_w REPORT [OPTIONS...] -- CMD...: procache run in w/, with its
+# report, stdout and stderr in the case's directory: nothing of the
+# test's own is made in w/, whose mtime the cases follow.
+run_in_w() {
+	local rep=$1
+	shift
+	(cd w && "$PROCACHE" run --report "../$rep" "$@" </dev/null \
+		>../w.stdout 2>../w.stderr)
+}
+
+# A job that lists a directory and lstat's it (esbuild its project root;
+# tar, find, pip wheel, dpkg-buildpackage) records the directory's mtime.
+# A declared directory the host has is emptied in place by the apply,
+# not removed and made again: its parent's names stay, and so its mtime
+# (review: the neighbour missed after every miss and every hit).
+test_expect_success 'replacing a declared directory leaves its parent'"'"'s mtime: a job that lists and stats the parent hits' '
+	mkdir w && echo data >w/in.txt &&
+	d1="mkdir out && cat in.txt >out/f" &&
+	d2="mkdir out && cat in.txt >out/f && echo two >out/g" &&
+	nb="ls -la >/dev/null; find . -maxdepth 1 | sort" &&
+	run_in_w r1.json --declare-output out -- sh -c "$d1" &&
+	expect_status miss r1.json &&
+	run_in_w n1.json -- sh -c "$nb" && expect_status miss n1.json &&
+	m=$(stat -c %y w) && ino=$(stat -c %i w/out) &&
+	run_in_w r2.json --declare-output out -- sh -c "$d2" &&
+	expect_status miss r2.json && test_path_is_file w/out/g &&
+	test "$(stat -c %y w)" = "$m" && test "$(stat -c %i w/out)" = "$ino" &&
+	run_in_w n2.json -- sh -c "$nb" && expect_status hit n2.json &&
+	run_in_w r3.json --declare-output out -- sh -c "$d1" &&
+	expect_status hit r3.json && test_path_is_missing w/out/g &&
+	echo data >expect && test_cmp expect w/out/f &&
+	test "$(stat -c %y w)" = "$m" &&
+	run_in_w n3.json -- sh -c "$nb" && expect_status hit n3.json &&
+	run_in_w r4.json --declare-output out -- sh -c "$d2" &&
+	expect_status hit r4.json && test_path_is_file w/out/g &&
+	run_in_w n4.json -- sh -c "$nb" && expect_status hit n4.json
+'
+
 test_done

@@ -198,6 +198,27 @@ TEST(test_rm_rf)
 	CHECK_EQ_INT(rm_rf_at(dfd, "p/q"), 0);
 	CHECK_EQ_INT(fstatat(dfd, "p", &st, 0), 0);
 	CHECK_EQ_INT(fstatat(dfd, "p/q", &st, 0), -1);
+
+	/* The children only: the directory stays, with its inode. */
+	{
+		_cleanup_close_ int e = -1;
+		struct stat before;
+
+		CHECK_EQ_INT(mkdir_p_at(dfd, "e/sub/deep", 0755), 0);
+		e = openat(dfd, "e", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (!CHECK(e >= 0))
+			return;
+		CHECK_EQ_INT(write_file_atomic_at(e, "f", "x", 1, 0644, 0), 0);
+		CHECK_EQ_INT(symlinkat(outside_path, e, "l"), 0);
+		CHECK_EQ_INT(fchmodat(dfd, "e", 0500, 0), 0);
+		CHECK_EQ_INT(fstatat(dfd, "e", &before, 0), 0);
+		CHECK_EQ_INT(rm_rf_children_fd(e), 0);
+		CHECK_EQ_INT(count_entries(e), 0);
+		CHECK_EQ_INT(fstatat(dfd, "e", &st, 0), 0);
+		CHECK_EQ_INT(st.st_ino, before.st_ino);
+		CHECK(file_is(out, "keep", "k"));
+		CHECK_EQ_INT(rm_rf_children_fd(e), 0); /* empty: nothing to do */
+	}
 }
 
 TEST(test_read_write_full)

@@ -1314,6 +1314,178 @@ TEST(test_concurrent_mkdir)
 	fx_release(&f);
 }
 
+/* Old times on @path (not followed): atime @sec + 7, mtime @sec. */
+static void set_old_times(const char *path, time_t sec)
+{
+	struct timespec ts[2] = { { sec + 7, 0 }, { sec, 0 } };
+
+	if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		die_errno("utimensat '%s'", path);
+}
+
+static struct stat stat_of(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		die_errno("lstat '%s'", path);
+	return st;
+}
+
+/*
+ * A declared output directory (DIR_REPLACED) the host has is emptied in
+ * place (DESIGN.md §7 "Times"): it keeps its inode, and its parent's
+ * names, so the parent's mtime (which a job that lstat's it saw) stays.
+ * Serial, with workers and with MAT_FSYNC alike.
+ */
+TEST(test_dir_replaced_in_place)
+{
+	static const unsigned flags[] = { MAT_SERIAL, 0, MAT_FSYNC };
+
+	for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+		struct fx f;
+		struct mat_report rep;
+		_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+		struct mat_change ch[72];
+		struct stat held, root_after, d_after;
+		_cleanup_close_ int d_fd = -1;
+		size_t n = 0;
+
+		fx_init(&f);
+		mat_report_init(&rep);
+		if (mkdir(P(&f, "out/d"), 0755) < 0 ||
+		    mkdir(P(&f, "out/d/deep"), 0500) < 0 ||
+		    mkdir(P(&f, "out/d/same"), 0755) < 0)
+			die_errno("setup");
+		put(P(&f, "out/d/old"), "old", 0644);
+		put(P(&f, "out/d/f0"), "stale f0", 0644);
+		put(P(&f, "out/keep"), "keep", 0644);
+		/* held open: a new directory could not reuse its inode */
+		d_fd = open(P(&f, "out/d"), O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (d_fd < 0)
+			die_errno("open");
+		set_old_times(f.out, 1000000000);
+
+		ch[n++] = c_kind(&f, CHANGE_DIR_REPLACED, "out/d", 0711);
+		ch[n++] = c_kind(&f, CHANGE_DIR, "out/d/same", 0755);
+		/* enough files for the copy workers when flags allow them */
+		for (int i = 0; i < 70; i++)
+			ch[n++] = c_file(&f, keep(xasprintf("out/d/f%d", i)),
+					 keep(xasprintf("new %d\n", i)), 0644, true);
+		CHECK_EQ_INT(apply(&f, ch, n, &rep, &err, flags[k]), 0);
+		CHECK_EQ_STR(err.buf, "");
+		CHECK(absent(P(&f, "out/d/old")));
+		CHECK(absent(P(&f, "out/d/deep")));
+		CHECK_EQ_STR(slurp(P(&f, "out/d/f0")), "new 0\n");
+		CHECK_EQ_STR(slurp(P(&f, "out/d/f69")), "new 69\n");
+		CHECK_EQ_INT(mode_of(P(&f, "out/d/same")), S_IFDIR | 0755);
+		CHECK_EQ_INT(mode_of(P(&f, "out/d")), S_IFDIR | 0711);
+		CHECK_EQ_INT(mat_report_outcome(&rep, 0), MAT_APPLIED);
+		CHECK_EQ_INT(rep.applied, n);
+		d_after = stat_of(P(&f, "out/d"));
+		if (fstat(d_fd, &held) < 0)
+			die_errno("fstat");
+		CHECK_EQ_INT(d_after.st_ino, held.st_ino);
+		CHECK(held.st_nlink > 0); /* not removed */
+		root_after = stat_of(f.out);
+		CHECK_EQ_INT(root_after.st_mtim.tv_sec, 1000000000);
+		CHECK_EQ_INT(root_after.st_mtim.tv_nsec, 0);
+		CHECK(no_tmp_files(f.out));
+		mat_report_release(&rep);
+		fx_release(&f);
+	}
+}
+
+/*
+ * A directory in which the apply only replaces existing names (a file
+ * renamed over, a symlink retargeted) gets its mtime and atime back,
+ * the root included; one in which a name is created or removed, or an
+ * entry changes type to or from a directory, keeps the apply's; one
+ * whose own change gives exact times gets those.
+ */
+TEST(test_dir_times_given_back)
+{
+	static const unsigned flags[] = { MAT_SERIAL, 0, MAT_FSYNC };
+
+	for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+		struct fx f;
+		struct mat_report rep;
+		_cleanup_strbuf_ struct strbuf err = STRBUF_INIT;
+		struct mat_change ch[80];
+		static const char *const dirs[] = {
+			"out/rep", "out/new", "out/del", "out/lnk", "out/type",
+			"out/exact", "out/many", "out/same",
+		};
+		struct stat st;
+		size_t n = 0;
+
+		fx_init(&f);
+		mat_report_init(&rep);
+		for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+			if (mkdir(P(&f, dirs[i]), 0755) < 0)
+				die_errno("setup");
+		put(P(&f, "out/top"), "old top", 0644);
+		put(P(&f, "out/rep/f"), "old f", 0644);
+		put(P(&f, "out/new/f"), "old f", 0644);
+		put(P(&f, "out/del/f"), "old f", 0644);
+		put(P(&f, "out/del/g"), "old g", 0644);
+		put(P(&f, "out/type/f"), "old f", 0644);
+		put(P(&f, "out/exact/f"), "old f", 0644);
+		put(P(&f, "out/same/f"), "same f", 0644);
+		for (int i = 0; i < 64; i++)
+			put(P(&f, keep(xasprintf("out/many/f%d", i))), "old", 0644);
+		if (symlink("old-target", P(&f, "out/lnk/l")) < 0)
+			die_errno("setup");
+		for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+			set_old_times(P(&f, dirs[i]), 1000000000);
+		set_old_times(f.out, 1000000000);
+
+		ch[n++] = c_file(&f, "out/top", "new top\n", 0644, true);
+		ch[n++] = c_file(&f, "out/rep/f", "new f\n", 0600, true);
+		ch[n++] = c_file(&f, "out/new/f", "new f\n", 0644, true);
+		ch[n++] = c_file(&f, "out/new/g", "created\n", 0644, true);
+		ch[n++] = c_kind(&f, CHANGE_DELETE, "out/del/g", 0);
+		ch[n++] = c_link(&f, "out/lnk/l", "new-target");
+		ch[n++] = c_kind(&f, CHANGE_DIR, "out/type/f", 0755);
+		ch[n++] = c_file(&f, "out/exact/f", "new f\n", 0644, true);
+		ch[n] = c_kind(&f, CHANGE_DIR, "out/exact", 0755);
+		ch[n].times = MAT_TIMES_EXACT;
+		ch[n].mtime_ns = 1200000000LL * 1000000000LL;
+		ch[n++].atime_ns = 1200000000LL * 1000000000LL;
+		ch[n++] = c_file(&f, "out/same/f", "same f", 0644, true);
+		for (int i = 0; i < 64; i++)
+			ch[n++] = c_file(&f, keep(xasprintf("out/many/f%d", i)),
+					 keep(xasprintf("new %d\n", i)), 0644, true);
+		CHECK_EQ_INT(apply(&f, ch, n, &rep, &err, flags[k]), 0);
+		CHECK_EQ_STR(err.buf, "");
+		CHECK_EQ_INT(rep.applied, n - 2); /* out/exact, out/same/f */
+		CHECK_EQ_STR(slurp(P(&f, "out/rep/f")), "new f\n");
+		CHECK_EQ_STR(slurp(P(&f, "out/many/f63")), "new 63\n");
+		CHECK(absent(P(&f, "out/del/g")));
+
+		/* only names replaced: the times they had, atime too */
+		st = stat_of(f.out);
+		CHECK_EQ_INT(st.st_mtim.tv_sec, 1000000000);
+		CHECK_EQ_INT(st.st_atim.tv_sec, 1000000007);
+		st = stat_of(P(&f, "out/rep"));
+		CHECK_EQ_INT(st.st_mtim.tv_sec, 1000000000);
+		CHECK_EQ_INT(st.st_mtim.tv_nsec, 0);
+		CHECK_EQ_INT(st.st_atim.tv_sec, 1000000007);
+		CHECK_EQ_INT(stat_of(P(&f, "out/lnk")).st_mtim.tv_sec, 1000000000);
+		CHECK_EQ_INT(stat_of(P(&f, "out/many")).st_mtim.tv_sec, 1000000000);
+		CHECK_EQ_INT(stat_of(P(&f, "out/same")).st_mtim.tv_sec, 1000000000);
+		/* a name created, removed, or a type change: the apply's time */
+		CHECK(stat_of(P(&f, "out/new")).st_mtim.tv_sec > 1000000000);
+		CHECK(stat_of(P(&f, "out/del")).st_mtim.tv_sec > 1000000000);
+		CHECK(stat_of(P(&f, "out/type")).st_mtim.tv_sec > 1000000000);
+		/* its own exact times win */
+		CHECK_EQ_INT(stat_of(P(&f, "out/exact")).st_mtim.tv_sec, 1200000000);
+		CHECK(no_tmp_files(f.out));
+		mat_report_release(&rep);
+		fx_release(&f);
+	}
+}
+
 int main(void)
 {
 	RUN(test_create_nested);
@@ -1338,6 +1510,8 @@ int main(void)
 	RUN(test_workers_same_as_serial);
 	RUN(test_worker_failure);
 	RUN(test_concurrent_mkdir);
+	RUN(test_dir_replaced_in_place);
+	RUN(test_dir_times_given_back);
 	strbuf_release(&snap_buf);
 	return unit_done();
 }
