@@ -251,4 +251,17 @@ test_expect_success 'make -j2 of a small C project: the changed compile runs, un
 	./prog
 '
 
+# A unit's store leaves the size check out; the runner makes it once
+# after the job, also when the job's own entry is not stored (--net).
+test_expect_success 'the size limit holds after a nested run whose own entry is not stored' '
+	export PROCACHE_DIR="$PWD/small" &&
+	mkdir big &&
+	for i in 1 2 3 4; do head -c 100000 /dev/urandom >big/$i || return 1; done &&
+	echo "for i in 1 2 3 4; do cat big/\$i | wc -c; done" >big.sh &&
+	PROCACHE_MAX_SIZE=1K run uncacheable --nested --net -vv -- sh big.sh >out 2>err &&
+	test $(grep -c "(cat) stored under key" err) = 4 &&
+	"$PROCACHE" cache ls >ls &&
+	test $(grep -c "unit: cat" ls) -lt 4
+'
+
 test_done
