@@ -626,6 +626,13 @@ void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code);
 /* dup, dup2, dup3, fcntl, prctl, the kill family, reads of fd 0, seccomp
  * and landlock_restrict_self: their refusals. */
 void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *args);
+/*
+ * A clone with CLONE_FILES and without CLONE_THREAD (notified under
+ * --nested), before it is answered: from then on every exec looks for
+ * processes sharing its fd table (nest_exec_files_sharers()). Only such
+ * a clone makes one (clone3 fails with ENOSYS, unshare is denied).
+ */
+void trace_nest_files_shared(struct trace *t);
 /* After the job: units still open are refused; the counts with -v. */
 void trace_nest_finish(struct trace *t);
 void trace_nest_counts(const struct trace *t, struct trace_counts *out);

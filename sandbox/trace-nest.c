@@ -85,6 +85,7 @@ struct file_id {
 struct nest_info {
 	char *argv0;
 	pid_t root;
+	pid_t tgid;		/* root's thread group at its exec (its facts), or 0 */
 	bool open;
 	double start;
 	/*
@@ -140,6 +141,12 @@ struct trace_nest {
 	size_t nr_program, alloc_program;
 	bool program_bad;	/* one of them could not be hashed */
 	unsigned last_exec;	/* the unit trace_nest_exec() started, 0: none */
+	/*
+	 * A job process was made sharing another's fd table (a clone with
+	 * CLONE_FILES, not a thread: trace_nest_files_shared()). Until then
+	 * no process shares one, and an exec needs no walk to find one.
+	 */
+	bool files_shared;
 	unsigned long long nr_run, nr_skipped, nr_refused;
 	double saved;
 	double sum_ph[NR_PHASES];	/* over the skipped units that ended */
@@ -559,6 +566,7 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 	for (k = 0; k < n->facts.nr; k++)
 		add_field(i, n->facts.names[k], n->facts.values[k].buf);
 	i->fd0_unseen_ok = n->facts.fd0_unseen_ok;
+	i->tgid = n->facts.tgid;
 	if (n->facts.refused.len) {
 		nest_units_refuse_unit(n->units, id, n->facts.refused.buf);
 		return;
@@ -572,12 +580,14 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 	 * (restrict_self()), refuses the unit.
 	 */
 	if (nest_units_restricted(n->units, pid) ||
-	    status_number(pid, "Seccomp_filters") != n->seccomp_base) {
+	    n->facts.seccomp_filters != n->seccomp_base) {
 		nest_units_refuse_unit(n->units, id, "runs under a seccomp filter or Landlock "
 				       "domain set up in the job");
 		return;
 	}
-	r = nest_exec_files_sharers(pid, n->init > 0 ? n->init : pid, &reason, &err);
+	/* (the walk of every job process cost a tenth of a unit's exec) */
+	r = n->files_shared ? nest_exec_files_sharers(pid, n->init > 0 ? n->init : pid,
+						      &reason, &err) : 0;
 	if (r < 0) {
 		nest_units_refuse_unit(n->units, id, "its process tree cannot be walked at exec");
 		return;
@@ -614,6 +624,12 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 		}
 		trace_nest_observe(t, pid, TRACE_CONTENT, target.buf, NULL, false);
 	}
+}
+
+void trace_nest_files_shared(struct trace *t)
+{
+	if (t->nest)
+		t->nest->files_shared = true;
 }
 
 void trace_nest_exec_reset(struct trace *t)
@@ -1661,12 +1677,14 @@ static void held_open(struct trace *t, pid_t pid, unsigned id)
 	struct nest_info *i;
 	struct scan_queue q = { NULL, 0, false };
 	pid_t root = n->init > 0 ? n->init : n->top;
-	long tgid = status_number(pid, "Tgid");
+	long tgid;
 	size_t head = 0, o;
 
 	if (!id || id > n->nr_info || nest_units_refused(n->units, id) || root <= 0)
 		return;
 	i = &n->info[id - 1];
+	/* read with its facts at this exec, the caller blocked in it since */
+	tgid = i->root == pid && i->tgid > 0 ? i->tgid : status_number(pid, "Tgid");
 	if (!children_listed()) {
 		/* a kernel without CONFIG_PROC_CHILDREN: nobody to look at */
 		nest_units_refuse_unit(n->units, id, "the job's processes cannot be listed "

@@ -22,6 +22,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <seccomp.h>
 #include <stddef.h>
@@ -1763,8 +1764,16 @@ static void on_notification(struct call *c)
 		break;
 	/* argument filters: notified only for what they let through */
 	case SYS_clone:
-		/* only notified with namespace flags (argument filter) */
-		trace_taint(t, "syscall clone: namespace flags 0x%llx", (unsigned long long)a[0]);
+		/*
+		 * Notified with namespace flags (argument filter), and under
+		 * --nested for a process sharing the caller's fd table.
+		 */
+		if (a[0] & (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+			    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET))
+			trace_taint(t, "syscall clone: namespace flags 0x%llx",
+				    (unsigned long long)a[0]);
+		if ((a[0] & (CLONE_FILES | CLONE_THREAD)) == CLONE_FILES)
+			trace_nest_files_shared(t);
 		break;
 	case SYS_ioctl:
 		/*

@@ -264,4 +264,16 @@ test_expect_success 'the size limit holds after a nested run whose own entry is 
 	test $(grep -c "unit: cat" ls) -lt 4
 '
 
+# The walk for processes sharing an exec's fd table runs only once the job
+# made one (a clone with CLONE_FILES, notified under --nested).
+test_expect_success 'an exec whose fd table another process shares is refused; a plain clone'"'"'s is a unit' '
+	echo hi >cf.in &&
+	run miss --nested -vv -- "$HELPERS/tr-calls" clone-exec /bin/cat cf.in >out 2>err &&
+	echo hi >expect && test_cmp expect out &&
+	grep "nested: unit [0-9]* (/bin/cat) stored" err &&
+	run miss --nested -vv -- "$HELPERS/tr-calls" clone-files-exec /bin/cat cf.in >out 2>err &&
+	test_cmp expect out &&
+	grep "nested: unit [0-9]* (/bin/cat, pid [0-9]*) refused: shares its fd table with process" err
+'
+
 test_done
