@@ -607,7 +607,7 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 				       "domain set up in the job");
 		return;
 	}
-	/* (the walk of every job process cost a tenth of a unit's exec) */
+	/* (walking every job process was a sixth of an exec's handling) */
 	r = n->files_shared ? nest_exec_files_sharers(pid, n->init > 0 ? n->init : pid,
 						      &reason, &err) : 0;
 	if (r < 0) {
