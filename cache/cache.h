@@ -275,6 +275,15 @@ void cache_record_set_relocatable(struct cache_record *r);
  */
 void cache_record_set_copy_files(struct cache_record *r);
 
+/*
+ * Leave cache_store()'s automatic gc check (DESIGN.md §6, "Eviction") out
+ * for this record, for a caller that stores many records in a row and
+ * calls cache_gc_if_over() once after them: the check reads every counter
+ * shard (17 opens, locks and reads), which cost a nested run's units more
+ * than their own entries (§13.3, "Record").
+ */
+void cache_record_set_no_gc(struct cache_record *r);
+
 /* The result. @code is the exit code when @signal is 0, else ignored. */
 void cache_record_set_exit(struct cache_record *r, int code, int signal);
 void cache_record_set_duration(struct cache_record *r, double seconds);
@@ -700,6 +709,13 @@ struct cache_gc_result {
  */
 int cache_gc(struct cache *c, uint64_t max_size, uint64_t max_age,
 	     struct cache_gc_result *res, struct strbuf *err);
+
+/*
+ * cache_store()'s automatic gc check alone: with a size limit, a gc down
+ * to 90% of it when the byte counter exceeds it (a failure is warned
+ * about, not returned: the stores it follows went through).
+ */
+void cache_gc_if_over(struct cache *c);
 
 struct cache_verify_result {
 	uint64_t entries_ok, entries_bad, blobs_ok, blobs_bad, fixed;

@@ -332,6 +332,11 @@ void gc_after_store(struct cache *c)
 		warn("automatic cache cleanup failed: %s", err.buf);
 }
 
+void cache_gc_if_over(struct cache *c)
+{
+	gc_after_store(c);
+}
+
 /* ---- clear ------------------------------------------------------------ */
 
 static int empty_dir(int dirfd)

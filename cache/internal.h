@@ -212,6 +212,7 @@ struct cache_record {
 	bool stdout_set, stderr_set;
 	bool relocatable; /* cache_record_set_relocatable() */
 	bool copy_files; /* cache_record_set_copy_files() */
+	bool no_gc; /* cache_record_set_no_gc() */
 };
 
 /* ---- layout.c: names in the cache directory ---------------------------- */

@@ -38,6 +38,11 @@ void cache_record_set_copy_files(struct cache_record *r)
 	r->copy_files = true;
 }
 
+void cache_record_set_no_gc(struct cache_record *r)
+{
+	r->no_gc = true;
+}
+
 struct cache_record *cache_record_new(const struct cache_key *k)
 {
 	struct cache_record *r = xcalloc(1, sizeof(*r));

@@ -230,6 +230,7 @@ int cache_store(struct cache *c, struct cache_record *r,
 		out->file_size = data.len;
 		*stored = out;
 	}
-	gc_after_store(c);
+	if (!r->no_gc)
+		gc_after_store(c);
 	return 0;
 }

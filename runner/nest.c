@@ -275,6 +275,8 @@ void nest_unit_done(void *ctx, const struct trace_unit *u)
 
 	rec = cache_record_new(k);
 	cache_record_set_copy_files(rec);
+	/* one size check after the job's end (execute(), runner/run.c) */
+	cache_record_set_no_gc(rec);
 	for (i = 0; i < u->nr_obs; i++) {
 		const struct trace_obs *ob = &u->obs[i];
 

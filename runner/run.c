@@ -218,6 +218,9 @@ static void execute(struct cache *c, struct job *j, const char *why,
 		cJSON *n = cJSON_CreateObject();
 
 		trace_counts(r->trace, &tc);
+		/* the size check the units' stores left out (runner/nest.c) */
+		if (tc.units_run)
+			cache_gc_if_over(c);
 		cJSON_AddNumberToObject(n, "run", (double)tc.units_run);
 		cJSON_AddNumberToObject(n, "skipped", (double)tc.units_skipped);
 		cJSON_AddNumberToObject(n, "refused", (double)tc.units_refused);

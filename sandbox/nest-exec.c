@@ -267,6 +267,10 @@ int nest_exec_facts_read(pid_t pid, struct nest_exec_facts *f, struct strbuf *er
 			v = "missing", len = 7;
 		add_field(f, status_names[i], v, len);
 	}
+	v = status_field(text.buf, "Tgid", &len);
+	f->tgid = v ? (pid_t)strtol(v, NULL, 10) : 0;
+	v = status_field(text.buf, "Seccomp_filters", &len);
+	f->seccomp_filters = v ? strtol(v, NULL, 10) : -1;
 	v = status_field(text.buf, "Threads", &len);
 	f->threads = v ? (unsigned)strtoul(v, NULL, 10) : 0;
 	if (f->threads != 1)

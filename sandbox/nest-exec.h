@@ -39,6 +39,14 @@ struct nest_fd {
 
 struct nest_exec_facts {
 	pid_t ppid;
+	/*
+	 * From the same read of /proc/PID/status as the key's fields, so
+	 * that the tracer need not read it again at the exec (each read is
+	 * tens of µs): its thread group, 0 when unknown, and the number of
+	 * seccomp filters stacked on it, -1 when the field is missing.
+	 */
+	pid_t tgid;
+	long seccomp_filters;
 	unsigned threads;
 	struct nest_fd fd[3];
 	/* the key's fields: "name", then "value"; nr of them */

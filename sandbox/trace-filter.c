@@ -237,6 +237,19 @@ static int add_nested_rules(scmp_filter_ctx f)
 
 		r = add_rule(f, notify, SYS_ioctl, 1, &cmp);
 	}
+	/*
+	 * A process that shares its fd table with another (clone with
+	 * CLONE_FILES, not a thread): until one is made, no exec needs
+	 * nest_exec_files_sharers()'s walk of the job (trace-nest.c).
+	 * clone3 fails with ENOSYS in every mode (above), so glibc uses
+	 * clone, whose flags BPF reads.
+	 */
+	if (r >= 0) {
+		struct scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_FILES | CLONE_THREAD,
+						  CLONE_FILES);
+
+		r = add_rule(f, notify, SYS_clone, 1, &cmp);
+	}
 	for (i = 0; i < 2 && r >= 0; i++) {
 		struct scmp_arg_cmp cmp =
 			SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,

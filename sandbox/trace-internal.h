@@ -669,6 +669,25 @@ void trace_nest_exit(struct trace *t, pid_t pid, bool group, int code);
 /* dup, dup2, dup3, fcntl, prctl, the kill family, reads of fd 0, seccomp
  * and landlock_restrict_self: their refusals. */
 void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *args);
+/*
+ * A clone with CLONE_FILES and without CLONE_THREAD (notified under
+ * --nested), before it is answered: from then on every exec looks for
+ * processes sharing its fd table (nest_exec_files_sharers()). Only such
+ * a clone makes one (clone3 fails with ENOSYS, unshare is denied).
+ */
+void trace_nest_files_shared(struct trace *t);
+/*
+ * An open with write access by @pid, before it is answered: its process
+ * may hold a file open for writing from then on, which held_open() then
+ * looks for in its fds and its descendants' (trace-nest.c).
+ */
+void trace_nest_writer(struct trace *t, pid_t pid);
+/*
+ * An fd may have gone to a process no mark of trace_nest_writer() follows
+ * (SCM_RIGHTS, pidfd_getfd, a child subreaper): from then on every
+ * process's fds are looked at.
+ */
+void trace_nest_writers_anywhere(struct trace *t);
 /* After the job: units still open are refused; the counts with -v. */
 void trace_nest_finish(struct trace *t);
 void trace_nest_counts(const struct trace *t, struct trace_counts *out);

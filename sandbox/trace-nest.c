@@ -85,6 +85,7 @@ struct file_id {
 struct nest_info {
 	char *argv0;
 	pid_t root;
+	pid_t tgid;		/* root's thread group at its exec (its facts), or 0 */
 	bool open;
 	double start;
 	/*
@@ -140,6 +141,26 @@ struct trace_nest {
 	size_t nr_program, alloc_program;
 	bool program_bad;	/* one of them could not be hashed */
 	unsigned last_exec;	/* the unit trace_nest_exec() started, 0: none */
+	/*
+	 * A job process was made sharing another's fd table (a clone with
+	 * CLONE_FILES, not a thread: trace_nest_files_shared()). Until then
+	 * no process shares one, and an exec needs no walk to find one.
+	 */
+	bool files_shared;
+	/*
+	 * held_open()'s shortcut. The thread groups that may hold a regular
+	 * file open for writing (keys: pid_t): a process gets such an fd
+	 * only from a notified open with write access (trace_nest_writer(),
+	 * before it is answered), from the job's start (its first process,
+	 * looked at then), or from its parent at fork, whose mark its
+	 * descendants inherit in held_open()'s walk. Marks are never taken
+	 * back (a process in exit_group may have other threads writing).
+	 * writers_anywhere: an fd may have gone where no mark follows it
+	 * (SCM_RIGHTS, pidfd_getfd, a shared fd table, a child subreaper, a
+	 * Tgid that could not be read): every process is looked at again.
+	 */
+	struct strmap writers;
+	bool writers_anywhere;
 	unsigned long long nr_run, nr_skipped, nr_refused;
 	double saved;
 	double sum_ph[NR_PHASES];	/* over the skipped units that ended */
@@ -170,6 +191,7 @@ void trace_nest_setup(struct trace *t)
 	strmap_init(&t->nest->composed);
 	strmap_init(&t->nest->wgen);
 	strmap_init(&t->nest->bgen);
+	strmap_init(&t->nest->writers);
 }
 
 static void obs_release(struct trace_obs *o)
@@ -238,6 +260,7 @@ void trace_nest_release(struct trace *t)
 	strmap_release(&n->composed);
 	strmap_release(&n->wgen);
 	strmap_release(&n->bgen);
+	strmap_release(&n->writers);
 	free(n->slots);
 	if (n->root_fd >= 0)
 		close(n->root_fd);
@@ -294,6 +317,8 @@ static pid_t parent_of(pid_t pid)
 	return (pid_t)ppid;
 }
 
+static bool holds_for_writing(pid_t pid);
+
 void trace_nest_proc(struct trace *t, pid_t pid)
 {
 	struct trace_nest *n = t->nest;
@@ -310,6 +335,10 @@ void trace_nest_proc(struct trace *t, pid_t pid)
 
 		n->top = pid;
 		n->init = parent_of(pid);
+		if (n->init <= 0)
+			n->writers_anywhere = true;	/* no tree to walk by */
+		else if (holds_for_writing(pid))
+			strmap_put(&n->writers, &pid, sizeof(pid), 1);
 		n->seccomp_base = status_number(pid, "Seccomp_filters");
 		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 		n->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -559,6 +588,7 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 	for (k = 0; k < n->facts.nr; k++)
 		add_field(i, n->facts.names[k], n->facts.values[k].buf);
 	i->fd0_unseen_ok = n->facts.fd0_unseen_ok;
+	i->tgid = n->facts.tgid;
 	if (n->facts.refused.len) {
 		nest_units_refuse_unit(n->units, id, n->facts.refused.buf);
 		return;
@@ -572,12 +602,14 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 	 * (restrict_self()), refuses the unit.
 	 */
 	if (nest_units_restricted(n->units, pid) ||
-	    status_number(pid, "Seccomp_filters") != n->seccomp_base) {
+	    n->facts.seccomp_filters != n->seccomp_base) {
 		nest_units_refuse_unit(n->units, id, "runs under a seccomp filter or Landlock "
 				       "domain set up in the job");
 		return;
 	}
-	r = nest_exec_files_sharers(pid, n->init > 0 ? n->init : pid, &reason, &err);
+	/* (walking every job process was a sixth of an exec's handling) */
+	r = n->files_shared ? nest_exec_files_sharers(pid, n->init > 0 ? n->init : pid,
+						      &reason, &err) : 0;
 	if (r < 0) {
 		nest_units_refuse_unit(n->units, id, "its process tree cannot be walked at exec");
 		return;
@@ -613,6 +645,47 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 			return;
 		}
 		trace_nest_observe(t, pid, TRACE_CONTENT, target.buf, NULL, false);
+	}
+}
+
+void trace_nest_files_shared(struct trace *t)
+{
+	if (t->nest)
+		t->nest->files_shared = t->nest->writers_anywhere = true;
+}
+
+void trace_nest_writers_anywhere(struct trace *t)
+{
+	if (t->nest)
+		t->nest->writers_anywhere = true;
+}
+
+static bool is_writer(const struct trace_nest *n, pid_t pid)
+{
+	return strmap_get(&n->writers, &pid, sizeof(pid)) >= 0;
+}
+
+void trace_nest_writer(struct trace *t, pid_t pid)
+{
+	struct trace_nest *n = t->nest;
+	long tgid;
+
+	if (!n || n->writers_anywhere)
+		return;
+	/*
+	 * The fd table is its process's (threads share it): marked by
+	 * thread group, read each time (a pid marked before may be a
+	 * thread of another process now).
+	 */
+	tgid = status_number(pid, "Tgid");
+	if (tgid <= 0) {
+		n->writers_anywhere = true;
+		return;
+	}
+	if (!is_writer(n, (pid_t)tgid)) {
+		pid_t g = (pid_t)tgid;
+
+		strmap_put(&n->writers, &g, sizeof(g), 1);
 	}
 }
 
@@ -1363,8 +1436,11 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 			nest_units_refuse(n->units, pid, "makes its output non-blocking");
 		break;
 	case SYS_prctl:
-		if ((int)a[0] == PR_SET_CHILD_SUBREAPER)
+		if ((int)a[0] == PR_SET_CHILD_SUBREAPER) {
 			nest_units_refuse_open(n->units, "a child subreaper (prctl)");
+			/* orphans it adopts are not under init (held_open()) */
+			n->writers_anywhere = true;
+		}
 		if ((int)a[0] == PR_SET_SECCOMP)
 			restrict_self(t, pid);
 		break;
@@ -1611,6 +1687,39 @@ static void held_by(pid_t pid, struct nest_info *i)
 	closedir(d);
 }
 
+/*
+ * Whether @pid holds a regular file open for writing, or a socket (fds
+ * may come in through it: struct trace_nest, writers), or cannot be read.
+ */
+static bool holds_for_writing(pid_t pid)
+{
+	struct nest_info i;
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	bool held = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return true;
+	while (!held && (e = readdir(d))) {
+		struct stat st;
+
+		if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, 0) == 0 &&
+		    S_ISSOCK(st.st_mode))
+			held = true;
+	}
+	closedir(d);
+	if (held)
+		return true;
+	memset(&i, 0, sizeof(i));
+	held_by(pid, &i);
+	held = i.nr_held > 0;
+	free(i.held);
+	return held;
+}
+
 /* Whether this kernel lists a task's children in /proc (CONFIG_PROC_CHILDREN). */
 static bool children_listed(void)
 {
@@ -1624,11 +1733,20 @@ static bool children_listed(void)
 	return known;
 }
 
-/* held_open()'s processes to look at, breadth first. */
+/*
+ * held_open()'s processes to look at, breadth first, each with whether
+ * its fds are looked at (@look: it or an ancestor may hold a file open
+ * for writing, struct trace_nest's writers).
+ */
 struct scan_queue {
 	pid_t *queue;
+	bool *look;
 	size_t nr;
 	bool full;	/* NEST_MAX_SCAN met: the scan is incomplete */
+	/* the process whose children are enqueued, and its @look */
+	pid_t parent;
+	bool parent_look;
+	pid_t root, top;
 };
 
 static bool enqueue(void *ctx, pid_t child)
@@ -1639,6 +1757,12 @@ static bool enqueue(void *ctx, pid_t child)
 		q->full = true;
 		return false;
 	}
+	/*
+	 * The root's children: the job's first process, looked at for its
+	 * own mark, and orphans, reparented there from a parent gone with
+	 * its mark: always.
+	 */
+	q->look[q->nr] = q->parent == q->root ? child != q->top : q->parent_look;
 	q->queue[q->nr++] = child;
 	return true;
 }
@@ -1659,14 +1783,16 @@ static void held_open(struct trace *t, pid_t pid, unsigned id)
 {
 	struct trace_nest *n = t->nest;
 	struct nest_info *i;
-	struct scan_queue q = { NULL, 0, false };
+	struct scan_queue q = { .queue = NULL };
 	pid_t root = n->init > 0 ? n->init : n->top;
-	long tgid = status_number(pid, "Tgid");
+	long tgid;
 	size_t head = 0, o;
 
 	if (!id || id > n->nr_info || nest_units_refused(n->units, id) || root <= 0)
 		return;
 	i = &n->info[id - 1];
+	/* read with its facts at this exec, the caller blocked in it since */
+	tgid = i->root == pid && i->tgid > 0 ? i->tgid : status_number(pid, "Tgid");
 	if (!children_listed()) {
 		/* a kernel without CONFIG_PROC_CHILDREN: nobody to look at */
 		nest_units_refuse_unit(n->units, id, "the job's processes cannot be listed "
@@ -1674,17 +1800,25 @@ static void held_open(struct trace *t, pid_t pid, unsigned id)
 		return;
 	}
 	q.queue = xmalloc(NEST_MAX_SCAN * sizeof(*q.queue));
+	q.look = xmalloc(NEST_MAX_SCAN * sizeof(*q.look));
+	q.root = root;
+	q.top = n->top;
+	q.look[q.nr] = true;
 	q.queue[q.nr++] = root;
 	while (!q.full && head < q.nr) {
-		pid_t p = q.queue[head++];
+		pid_t p = q.queue[head];
+		bool look = q.look[head++] || n->writers_anywhere || is_writer(n, p);
 
-		if (p != root && p != pid && p != (pid_t)tgid)
+		if (look && p != root && p != pid && p != (pid_t)tgid)
 			held_by(p, i);
+		q.parent = p;
+		q.parent_look = look;
 		each_child(p, enqueue, &q);
 	}
 	if (q.full)
 		nest_units_refuse_unit(n->units, id, "too many processes to look at at its exec");
 	free(q.queue);
+	free(q.look);
 	/* what it observed at its exec already: its fd 0's file */
 	for (o = 0; o < i->nr_obs; o++)
 		if (S_ISREG(i->obs[o].st.st_mode) && held_by_other(i, &i->obs[o].st))

@@ -22,6 +22,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <seccomp.h>
 #include <stddef.h>
@@ -949,6 +950,9 @@ static void on_open(struct call *c, int dirfd, uint64_t addr, uint64_t flags,
 		      (flags & __O_TMPFILE) != __O_TMPFILE && !(flags & O_PATH);
 	/* what the fast path never takes (fastpath.h): a write */
 	c->write = !!(flags & FP_OPEN_WRITE_FLAGS);
+	/* whatever the outcome: the fd it may get (trace-nest.c, held_open()) */
+	if (c->t->nest && (flags & O_ACCMODE) != O_RDONLY)
+		trace_nest_writer(c->t, c->pid);
 	if (flags & O_CREAT)
 		c->create = output ? CREATE_TRUNC : CREATE_NEW;
 	c->open_mode = (mode_t)mode;
@@ -1576,6 +1580,8 @@ static void on_notification(struct call *c)
 			goto unexpected;
 		trace_nest_refuse(t, c->pid, "looks into another process (kcmp, pidfd_getfd, "
 				  "process_vm_readv/writev)");
+		if (nr == SYS_pidfd_getfd)
+			trace_nest_writers_anywhere(t);	/* an fd taken over */
 		break;
 	case SYS_open:
 		on_open(c, AT_FDCWD, a[0], a[1], a[2], 0);
@@ -1770,20 +1776,25 @@ static void on_notification(struct call *c)
 		on_link(c, arg_fd(a[0]), a[1], a[4] & AT_SYMLINK_FOLLOW, a[4] & AT_EMPTY_PATH,
 			arg_fd(a[2]), a[3]);
 		break;
-	/* sockets */
+	/* sockets (under --nested, what may receive fds from outside the job) */
 	case SYS_bind:
+		trace_nest_writers_anywhere(t);
 		on_bind(c, a[1], a[2]);
 		break;
 	case SYS_connect:
+		trace_nest_writers_anywhere(t);
 		on_sockaddr(c, a[1], a[2]);
 		break;
 	case SYS_sendto:
 		on_sockaddr(c, a[4], a[5]);
 		break;
+	/* (under --nested, fds it may pass: trace_nest_writers_anywhere()) */
 	case SYS_sendmsg:
+		trace_nest_writers_anywhere(t);
 		on_sendmsg(c, a[1], 1, false);
 		break;
 	case SYS_sendmmsg:
+		trace_nest_writers_anywhere(t);
 		on_sendmsg(c, a[1], a[2], true);
 		break;
 	/*
@@ -1849,8 +1860,16 @@ static void on_notification(struct call *c)
 		break;
 	/* argument filters: notified only for what they let through */
 	case SYS_clone:
-		/* only notified with namespace flags (argument filter) */
-		trace_taint(t, "syscall clone: namespace flags 0x%llx", (unsigned long long)a[0]);
+		/*
+		 * Notified with namespace flags (argument filter), and under
+		 * --nested for a process sharing the caller's fd table.
+		 */
+		if (a[0] & (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+			    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET))
+			trace_taint(t, "syscall clone: namespace flags 0x%llx",
+				    (unsigned long long)a[0]);
+		if ((a[0] & (CLONE_FILES | CLONE_THREAD)) == CLONE_FILES)
+			trace_nest_files_shared(t);
 		break;
 	case SYS_ioctl:
 		/*

@@ -251,4 +251,29 @@ test_expect_success 'make -j2 of a small C project: the changed compile runs, un
 	./prog
 '
 
+# A unit's store leaves the size check out; the runner makes it once
+# after the job, also when the job's own entry is not stored (--net).
+test_expect_success 'the size limit holds after a nested run whose own entry is not stored' '
+	export PROCACHE_DIR="$PWD/small" &&
+	mkdir big &&
+	for i in 1 2 3 4; do head -c 100000 /dev/urandom >big/$i || return 1; done &&
+	echo "for i in 1 2 3 4; do cat big/\$i | wc -c; done" >big.sh &&
+	PROCACHE_MAX_SIZE=1K run uncacheable --nested --net -vv -- sh big.sh >out 2>err &&
+	test $(grep -c "(cat) stored under key" err) = 4 &&
+	"$PROCACHE" cache ls >ls &&
+	test $(grep -c "unit: cat" ls) -lt 4
+'
+
+# The walk for processes sharing an exec's fd table runs only once the job
+# made one (a clone with CLONE_FILES, notified under --nested).
+test_expect_success 'an exec whose fd table another process shares is refused; a plain clone'"'"'s is a unit' '
+	echo hi >cf.in &&
+	run miss --nested -vv -- "$HELPERS/tr-calls" clone-exec /bin/cat cf.in >out 2>err &&
+	echo hi >expect && test_cmp expect out &&
+	grep "nested: unit [0-9]* (/bin/cat) stored" err &&
+	run miss --nested -vv -- "$HELPERS/tr-calls" clone-files-exec /bin/cat cf.in >out 2>err &&
+	test_cmp expect out &&
+	grep "nested: unit [0-9]* (/bin/cat, pid [0-9]*) refused: shares its fd table with process" err
+'
+
 test_done

@@ -419,4 +419,44 @@ test_expect_success 'a unit whose stdin file its parent writes through an older 
 	echo "got B" >expect && test_cmp expect out.2)
 '
 
+# held_open() looks only at the processes that may hold a file open for
+# writing: one that opened one with write access, its descendants, and
+# orphans (their parent, and its mark, gone). Here the writer is a child
+# that inherited the fd from a parent which closed its own copy, and then
+# an orphan whose parent exited.
+test_expect_success 'a unit reading a file a child of the opener writes through the inherited fd is refused' '
+	mkdir heldc && (cd heldc &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/sh
+	read -r s <stamp
+	exec 3<>f
+	sh -c "sleep 0.6 4</dev/null; read -r v <v; echo \"\$v\" >&3" &
+	exec 3>&-
+	sleep 0.2 4</dev/null
+	sh -c "sleep 1 4</dev/null; read l <f; echo \"got \$l\""
+	wait
+	EOF
+	chmod +x r.sh && echo A >v && echo 0 >stamp && nested 1 &&
+	echo "got A" >expect && test_cmp expect out.1 &&
+	grep "reads a file another process holds open for writing" err.1 &&
+	echo B >v && echo 1 >stamp && nested 2 &&
+	echo "got B" >expect && test_cmp expect out.2)
+'
+
+test_expect_success 'a unit reading a file an orphan writes through an inherited fd is refused' '
+	mkdir heldo && (cd heldo &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/sh
+	read -r s <stamp
+	sh -c "exec 3<>f; { sleep 0.6 4</dev/null; read -r v <v; echo \"\$v\" >&3; } & exit 0"
+	sleep 0.2 4</dev/null
+	sh -c "sleep 1 4</dev/null; read l <f; echo \"got \$l\""
+	EOF
+	chmod +x r.sh && echo A >v && echo 0 >stamp && nested 1 &&
+	echo "got A" >expect && test_cmp expect out.1 &&
+	grep "reads a file another process holds open for writing" err.1 &&
+	echo B >v && echo 1 >stamp && nested 2 &&
+	echo "got B" >expect && test_cmp expect out.2)
+'
+
 test_done

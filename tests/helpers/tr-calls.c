@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +119,24 @@ int main(int argc, char **argv)
 		fd = sys_openat(AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC, 0);
 		if (syscall(SYS_statx, (int)fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0)
 			printf("%lld\n", (long long)stx.stx_mtime.tv_sec);
+	} else if ((!strcmp(cmd, "clone-files-exec") || !strcmp(cmd, "clone-exec")) &&
+		   argc >= 3) {
+		/*
+		 * A raw clone, sharing the fd table (CLONE_FILES) or not,
+		 * whose child executes PROG ARGS... while this process
+		 * waits for it (the sharer stays alive across its exec).
+		 */
+		unsigned long flags = SIGCHLD | (!strcmp(cmd, "clone-exec") ? 0 : CLONE_FILES);
+		long pid = syscall(SYS_clone, flags, 0, NULL, NULL, 0);
+		int st;
+
+		if (pid == 0) {
+			execv(argv[2], argv + 2);
+			_exit(127);
+		}
+		if (pid < 0 || waitpid((pid_t)pid, &st, 0) < 0)
+			return 1;
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 	} else if (!strcmp(cmd, "stat") && argc == 3) {
 		struct stat st;
 
