@@ -60,11 +60,10 @@ void record_add_obs(struct cache_record *rec, const struct trace_obs *ob,
 	unsigned time_how = CACHE_STAT_MTIME |
 			    (opts->mtime_content ? CACHE_STAT_CONTENT : 0);
 	/*
-	 * A path the result changes (@in_result), without --mtime=content,
-	 * holds its mtime too (CACHE_STAT_PIN): its times can pass into the
-	 * result (a link shares them, a rename or a copy-up keeps them,
-	 * replayed exactly: record_build()), and a hit after a `touch` of
-	 * the source would set them back. Others (a name walked through, as
+	 * A path whose time passes into the result (@in_result), without
+	 * --mtime=content, holds its mtime too (CACHE_STAT_PIN): a link
+	 * shares it, a rename keeps it, replayed exactly (record_build()),
+	 * and a hit after a `touch` of the source would give the old one. Others (a name walked through, as
 	 * `f` of `cat f/x`, an access()) keep "the mtime or the bytes".
 	 */
 	const unsigned no_time_how = CACHE_STAT_MTIME | CACHE_STAT_CONTENT | CACHE_STAT_BYTES |
@@ -263,9 +262,18 @@ struct cache_record *record_build(const struct job_run *r,
 	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
 		const struct trace_obs *ob = trace_obs_at(r->trace, i);
 
+		const struct sbx_change *c = change_at(r, ob->path);
+
+		/*
+		 * Pinned: a path whose time can pass into the result as it
+		 * is, the source of a rename (gone: a DELETE) or of a link
+		 * (copied up unwritten: the host's times), not one the
+		 * result rewrites (its old time goes with its old bytes).
+		 */
 		record_add_obs(rec, ob, opts,
 			       ob->kind == TRACE_OUTPUT && diff_has_file(r, ob->path),
-			       change_at(r, ob->path) != NULL);
+			       c && (c->kind == CHANGE_DELETE ||
+				     (c->kind == CHANGE_FILE && c->host_times)));
 	}
 	int st = r->res.wait_status;
 	cache_record_set_exit(rec, WIFEXITED(st) ? WEXITSTATUS(st) : 0,

@@ -34,8 +34,9 @@ struct cache_record *record_build(const struct job_run *r,
  * says (above). An output (TRACE_OUTPUT) absent before: @left_file says
  * whether the run's result leaves a regular file there (else its
  * absence is what the run relied on). @in_result: the run's result
- * changes @ob's path (a stat that showed no times then holds the mtime
- * too: CACHE_STAT_PIN). Also for an execution unit's observations
+ * holds @ob's path with the time it has (the source of a rename or a
+ * link): a stat that showed no times then holds the mtime too
+ * (CACHE_STAT_PIN). Also for an execution unit's observations
  * (runner/nest.c).
  */
 struct trace_obs;
