@@ -184,9 +184,11 @@ test_expect_success 'binary stdout and stderr, no final newline: replayed byte f
 	test_cmp blob out1 && test_cmp blob err1 &&
 	run hit -- sh -c "cat blob; cat blob >&2" >out2 2>err2 &&
 	test_cmp blob out2 && test_cmp blob err2 &&
-	# Replayed into a pipe that closes early: no hang, no crash.
-	run hit -- sh -c "cat blob; cat blob >&2" 2>/dev/null | head -c 10 >/dev/null &&
-	test "$(report_status)" = hit
+	# Replayed into a pipe that closes early: no hang, no crash; the job
+	# then runs (what it does once its reader is gone is no part of the
+	# entry) and is not stored.
+	run "hit|uncacheable" -- sh -c "cat blob; cat blob >&2" 2>/dev/null | head -c 10 >/dev/null &&
+	test "$(report_status)" = uncacheable
 '
 
 test_done
