@@ -126,10 +126,14 @@ test_expect_success 'stdout and stderr stay separate; a job closing fd 1 breaks 
 	printf "err\nstill\n" >expect && test_cmp expect err
 '
 
-test_expect_success 'a reader of our stdout going away does not stop the job' '
+test_expect_success 'a reader of our stdout going away: the job gets SIGPIPE at its next write, as bare' '
 	# The job sleeps so that its reader is gone when it writes again.
+	{ sh -c "echo a; sleep 0.3; echo b; exit 5" | true && bare=${PIPESTATUS[0]}; } &&
 	{ sbx -- sh -c "echo a; sleep 0.3; echo b; exit 5" | true && rc=${PIPESTATUS[0]}; } &&
-	test "$rc" = 5
+	test "$bare" = 141 && test "$rc" = 141 &&
+	# a reader that stays gets everything
+	sbx -- sh -c "echo a; sleep 0.3; echo b; exit 5" >out || rc=$? &&
+	test "$rc" = 5 && printf "a\nb\n" >expect && test_cmp expect out
 '
 
 test_expect_success 'stdin reaches the job' '
