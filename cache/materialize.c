@@ -222,6 +222,24 @@ static int times_at(const struct mat_ctx *c, size_t idx, int dirfd,
 	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
+/*
+ * times_at() for a file left in place (@st its lstat): nothing when it
+ * has those times already, for setting them again would move its ctime,
+ * which --strict-stat holds (a settled rewrite, DESIGN.md §7, hits on).
+ */
+static int times_at_kept(const struct mat_ctx *c, size_t idx, int dirfd,
+			 const char *name, const struct stat *st)
+{
+	struct timespec ts[2];
+
+	if (!change_times(c, idx, ts))
+		return 0;
+	if (ts[0].tv_sec == st->st_atim.tv_sec && ts[0].tv_nsec == st->st_atim.tv_nsec &&
+	    ts[1].tv_sec == st->st_mtim.tv_sec && ts[1].tv_nsec == st->st_mtim.tv_nsec)
+		return 0;
+	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
 void mat_report_init(struct mat_report *rep)
 {
 	memset(rep, 0, sizeof(*rep));
@@ -819,7 +837,7 @@ static int write_file(struct mat_ctx *c, struct strbuf *err,
 		if (!r)
 			r = xattrs_apply_at(ch, dirfd, name, &xchanged);
 		if (!r)
-			r = times_at(c, idx, dirfd, name);
+			r = times_at_kept(c, idx, dirfd, name, st);
 		if (r < 0)
 			return fail_to(c, err, idx, r, NULL);
 		if (same_mode && !xchanged)
