@@ -182,9 +182,20 @@ static bool settled_rewrite(const struct sbx_change *s, const struct trace_obs *
 	if (llistxattr(s->path, NULL, 0) != 0)
 		return false;	/* some, or cannot tell */
 	if (pc_hash_file_at(AT_FDCWD, s->path, &a, &na) < 0 ||
-	    pc_hash_file_at(AT_FDCWD, s->upper_path, &b, &nb) < 0)
+	    pc_hash_file_at(AT_FDCWD, s->upper_path, &b, &nb) < 0 ||
+	    na != nb || !pc_hash_equal(&a, &b))
 		return false;
-	return na == nb && pc_hash_equal(&a, &b);
+	/*
+	 * Reading it may have moved its atime (relatime): the times kept
+	 * are those it has now, or the apply would set them and move its
+	 * ctime, which --strict-stat holds. Still the same file, unwritten.
+	 */
+	struct stat again;
+	if (lstat(s->path, &again) < 0 || !same_ts(&again.st_mtim, &host->st_mtim) ||
+	    !same_ts(&again.st_ctim, &host->st_ctim) || again.st_ino != host->st_ino)
+		return false;
+	*host = again;
+	return true;
 }
 
 /*
