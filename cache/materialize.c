@@ -224,8 +224,9 @@ static int times_at(const struct mat_ctx *c, size_t idx, int dirfd,
 
 /*
  * times_at() for a file left in place (@st its lstat): nothing when it
- * has those times already, for setting them again would move its ctime,
- * which --strict-stat holds (a settled rewrite, DESIGN.md §7, hits on).
+ * has that mtime already (its atime, which any reader moves, is out of
+ * the model), for setting them again would move its ctime, which
+ * --strict-stat holds (a settled rewrite, DESIGN.md §7, hits on).
  */
 static int times_at_kept(const struct mat_ctx *c, size_t idx, int dirfd,
 			 const char *name, const struct stat *st)
@@ -234,8 +235,7 @@ static int times_at_kept(const struct mat_ctx *c, size_t idx, int dirfd,
 
 	if (!change_times(c, idx, ts))
 		return 0;
-	if (ts[0].tv_sec == st->st_atim.tv_sec && ts[0].tv_nsec == st->st_atim.tv_nsec &&
-	    ts[1].tv_sec == st->st_mtim.tv_sec && ts[1].tv_nsec == st->st_mtim.tv_nsec)
+	if (ts[1].tv_sec == st->st_mtim.tv_sec && ts[1].tv_nsec == st->st_mtim.tv_nsec)
 		return 0;
 	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
