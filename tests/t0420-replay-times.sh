@@ -246,6 +246,15 @@ test_expect_success 'settled rewrite: gcc -c and gcc -o in place hit from the th
 	./m && test m.o -nt m.c
 '
 
+test_expect_success 'settled rewrite under --strict-stat: the file is left alone (its ctime too), the third run hits' '
+	printf "int s(void) { return 0; }\n" >s.c &&
+	for i in 1 2 3 4; do
+		"$PROCACHE" run --strict-stat --report st$i.json -- gcc -c s.c || return 1
+	done &&
+	expect_status miss st2.json && expect_status hit st3.json &&
+	expect_status hit st4.json
+'
+
 test_expect_success 'mv of a host file: the source time, on a miss and on a hit; after a touch of the source, a miss and its new time' '
 	echo a >mvf && touch -d 2020-01-01 mvf &&
 	"$PROCACHE" run --report a.json -- mv mvf mvg &&
