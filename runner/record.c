@@ -242,6 +242,102 @@ static const struct trace_obs **rewrite_candidates(const struct job_run *r,
 	return seen;
 }
 
+/* How a change's times replay (DESIGN.md §7); see decide_times(). */
+enum times_rule { TIMES_NONE, TIMES_SETTLED, TIMES_EXACT, TIMES_FRESH };
+
+static int cmp_written(const void *va, const void *vb, void *vr)
+{
+	const struct job_run *r = vr;
+	int64_t a = timespec_ns(&r->changes[*(const size_t *)va].mtime);
+	int64_t b = timespec_ns(&r->changes[*(const size_t *)vb].mtime);
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * The rule for each change of @r into @rule (and a settled file's lstat
+ * into @host), first that applies:
+ * - none (the apply leaves the host's current times, as a real run does)
+ *   for a file the job left with the host's times, a copy-up without a
+ *   write (a chmod, an open for writing that wrote nothing), unless it
+ *   set them itself: the recorded ones would set back a `touch` made
+ *   since, which the bytes' precondition allows;
+ * - exact for times the job saw after writing (make, ninja), and for
+ *   every time of the run when one was (anchored: fresh ones would come
+ *   out newer than it in another order than the run's; cargo took a
+ *   build script's output for newer than the crate built from it). Not
+ *   with --mtime=content: the job vouched it does not act on times, and
+ *   is wrapped per file (ld stats its output after writing it; the old
+ *   time a link hit gave it left it older than a copy made from another
+ *   version, which make then did not redo);
+ * - exact for times it set, unless to a time of the clock during its
+ *   run (`touch -r` of a file it wrote): those are fresh, ranked with
+ *   the others by their recorded time (a past time replayed exactly left
+ *   a.o older than the final linked from another version);
+ * - exact (not with --mtime=content, @seen NULL) for a file whose time is
+ *   not the clock's of the run (older than its start, newer than its
+ *   end): the job did not write it, its times came from a host file
+ *   (`mv`, `ln`), whose stat pins its mtime (record_add_obs());
+ * - fresh otherwise;
+ * and, before all but none and the times it set, settled
+ * (settled_rewrite()) for the files the job wrote before any other it
+ * wrote that does not settle: the rest come back fresh or with times of
+ * the run, newer than any settled one, so a settled file after one of
+ * them would turn the order of the run around (`echo x >stamp; rm -f
+ * out; cat stamp >out` left out older than stamp, and make redid it).
+ * A job that saw its result's time after writing it (ld stats it to
+ * chmod it) saw a time of the clock, out of the model: it settles too.
+ */
+static void decide_times(const struct job_run *r, const struct job_opts *opts,
+			 const struct trace_obs *const *seen,
+			 const struct timespec *newest, enum times_rule *rule,
+			 struct stat *host)
+{
+	struct timespec now;
+	size_t i, n = 0, *order = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*order));
+	bool anchored = false;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (i = 0; i < r->nr_changes && !opts->mtime_content && !anchored; i++) {
+		const struct sbx_change *s = &r->changes[i];
+		int64_t m = timespec_ns(&s->mtime);
+
+		anchored = (trace_job_times(r->trace, s->path) & TRACE_TIMES_SEEN) &&
+			   m >= timespec_ns(&r->started) && m <= timespec_ns(&now);
+	}
+	for (i = 0; i < r->nr_changes; i++) {
+		const struct sbx_change *s = &r->changes[i];
+		unsigned jt = trace_job_times(r->trace, s->path);
+		int64_t m = timespec_ns(&s->mtime);
+		bool during = m >= timespec_ns(&r->started) && m <= timespec_ns(&now);
+
+		if (s->host_times && !(jt & TRACE_TIMES_SET))
+			rule[i] = TIMES_NONE;
+		else if ((jt & TRACE_TIMES_SET) && !during)
+			rule[i] = TIMES_EXACT;
+		else if (seen && s->kind == CHANGE_FILE && !during)
+			rule[i] = TIMES_EXACT;
+		else if (!opts->mtime_content && ((jt & TRACE_TIMES_SEEN) || (anchored && during)))
+			rule[i] = TIMES_EXACT;
+		else
+			rule[i] = TIMES_FRESH;
+		/* the files the run wrote (a time of its clock), for settling */
+		if (s->kind == CHANGE_FILE && during && rule[i] != TIMES_NONE &&
+		    !(jt & TRACE_TIMES_SET))
+			order[n++] = i;
+	}
+	qsort_r(order, n, sizeof(*order), cmp_written, (void *)r);
+	for (i = 0; i < n && seen; i++) {
+		size_t c = order[i];
+		const struct sbx_change *s = &r->changes[c];
+
+		if (!seen[c] || !settled_rewrite(s, seen[c], newest, &host[c]))
+			break;
+		rule[c] = TIMES_SETTLED;
+	}
+	free(order);
+}
+
 struct cache_record *record_build(const struct job_run *r,
 				  struct cache_key *k, const struct job_opts *opts)
 {
@@ -250,29 +346,12 @@ struct cache_record *record_build(const struct job_run *r,
 	/* only where the mtime is what a stat holds (not --mtime=content) */
 	const struct trace_obs **seen = opts->mtime_content ? NULL
 					: rewrite_candidates(r, &newest);
-	/* the end of the run, for the times a job set to the clock's */
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	/*
-	 * Anchored: the job saw a time of its run on one of its results (it
-	 * stat'ed it after writing it: make, ninja, cargo's invoked.timestamp),
-	 * which replays exactly; then every time of the run replays exactly,
-	 * or fresh ones would come out newer than it in another order than
-	 * the run's (cargo took a build script's output for newer than the
-	 * crate built from it, and rebuilt after every procache build).
-	 */
-	bool anchored = false;
-	for (size_t i = 0; i < r->nr_changes && !anchored; i++) {
-		const struct sbx_change *s = &r->changes[i];
-		int64_t m = timespec_ns(&s->mtime);
+	enum times_rule *rule = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*rule));
+	struct stat *host = xcalloc(r->nr_changes ? r->nr_changes : 1, sizeof(*host));
 
-		anchored = (trace_job_times(r->trace, s->path) & TRACE_TIMES_SEEN) &&
-			   m >= timespec_ns(&r->started) && m <= timespec_ns(&now);
-	}
-
+	decide_times(r, opts, seen, &newest, rule, host);
 	for (size_t i = 0; i < trace_nr_obs(r->trace); i++) {
 		const struct trace_obs *ob = trace_obs_at(r->trace, i);
-
 		const struct sbx_change *c = change_at(r, ob->path);
 
 		/*
@@ -302,50 +381,24 @@ struct cache_record *record_build(const struct job_run *r,
 					s->mode & 07777,
 					s->kind == CHANGE_FILE ? s->upper_path : NULL,
 					s->target);
-		/*
-		 * The times a change replays (DESIGN.md §7), first rule that
-		 * applies:
-		 * - none (the apply leaves the host's current ones, as a real
-		 *   run does) for a file the job left with the host's times, a
-		 *   copy-up without a write (a chmod, an open for writing that
-		 *   wrote nothing), unless it set them itself: the recorded
-		 *   ones would set back a `touch` made since, which the bytes'
-		 *   precondition allows;
-		 * - exact, the host's, for a settled rewrite
-		 *   (settled_rewrite());
-		 * - exact for times the job saw after writing (make, ninja),
-		 *   and for every time of the run when one was (anchored);
-		 * - exact for times it set, unless to a time of the clock
-		 *   during its run (`touch -r` of a file it wrote): those are
-		 *   fresh, ranked with the others by their recorded time, so
-		 *   the order among its results holds and they stay newer
-		 *   than what is older than the apply (a past time replayed
-		 *   exactly left a.o older than the final linked from another
-		 *   version, and make did not relink);
-		 * - exact (not with --mtime=content, @seen NULL) for a file
-		 *   whose time is not the clock's of the run (older than its
-		 *   start, newer than its end): the job did not write it, its
-		 *   times came from a host file (`mv`, `ln`), whose stat pins
-		 *   its mtime (record_add_obs());
-		 * - fresh otherwise.
-		 */
-		unsigned jt = trace_job_times(r->trace, s->path);
-		int64_t m = timespec_ns(&s->mtime);
-		bool during = m >= timespec_ns(&r->started) && m <= timespec_ns(&now);
-		struct stat host;
-		if (s->host_times && !(jt & TRACE_TIMES_SET))
-			;	/* no times */
-		else if (seen && seen[i] && !(jt & TRACE_TIMES_SET) &&
-			 settled_rewrite(s, seen[i], &newest, &host))
-			cache_record_change_times(rec, timespec_ns(&host.st_mtim),
-						  timespec_ns(&host.st_atim), true);
-		else
-			cache_record_change_times(rec, m, timespec_ns(&s->atime),
-						  (jt & TRACE_TIMES_SEEN) || (anchored && during) ||
-						  ((jt & TRACE_TIMES_SET) && !during) ||
-						  (seen && s->kind == CHANGE_FILE && !during));
+		switch (rule[i]) {
+		case TIMES_NONE:
+			break;	/* a hit leaves the host's, as a run does */
+		case TIMES_SETTLED:
+			cache_record_change_times(rec, timespec_ns(&host[i].st_mtim),
+						  timespec_ns(&host[i].st_atim), true);
+			break;
+		case TIMES_EXACT:
+		case TIMES_FRESH:
+			cache_record_change_times(rec, timespec_ns(&s->mtime),
+						  timespec_ns(&s->atime),
+						  rule[i] == TIMES_EXACT);
+			break;
+		}
 		cache_record_change_xattrs(rec, &s->xattrs);
 	}
+	free(rule);
+	free(host);
 	free(seen);
 	return rec;
 }

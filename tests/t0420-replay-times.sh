@@ -344,4 +344,37 @@ test_expect_success 'a file restored over another leaves its directory'"'"'s mti
 	run_in_w n4.json -- sh -c "$nb" && expect_status miss n4.json
 '
 
+# Both found in review. A settled file written after one that comes back
+# fresh turned the run's order around; ld stats its output after writing
+# it, and under --mtime=content (per-file wrapping) a link hit gave it
+# its old time, older than a copy made from another version since.
+test_expect_success 'settled rewrites keep the order of the run: a file written after a fresh one does not settle' '
+	mkdir order && (
+		cd order && printf "out: stamp\n\tcat stamp >out\n" >Makefile &&
+		for i in 1 2 3; do
+			"$PROCACHE" run -- sh -c "echo same >stamp; rm -f out; cat stamp >out" || return 1
+			make -q out || return 1
+		done
+	)
+'
+
+test_expect_success 'per-file wrapping with --mtime=content: a link hit is fresh, a copy made from it downstream is redone' '
+	mkdir dist && (
+		cd dist &&
+		printf "#include <stdio.h>\nconst char *v(void);\nint main(void) { puts(v()); return 0; }\n" >main.c &&
+		printf "const char *v(void) { return \"v1\"; }\n" >util.c &&
+		printf "hello: main.o util.o\n\t\$(CC) -o \$@ main.o util.o\n%%.o: %%.c\n\t\$(CC) -c -o \$@ \$<\n" >Makefile &&
+		printf "dist/hello: hello\n\tmkdir -p dist && cp hello dist/hello\n" >dist.mk &&
+		W="$PROCACHE run --mtime=content -- gcc" &&
+		for v in v2 v1 v2; do
+			make -s CC="$W" >/dev/null && make -s -f dist.mk >/dev/null &&
+			sleep 0.02 && sed -i "s/v[12]/$v/" util.c || return 1
+		done &&
+		make -s CC="$W" >/dev/null && make -s -f dist.mk >/dev/null &&
+		echo v2 >expect && ./hello >out && test_cmp expect out &&
+		./dist/hello >out && test_cmp expect out &&
+		make -q CC="$W"
+	)
+'
+
 test_done
