@@ -130,14 +130,15 @@ static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
 	 * miss blocks SIGPIPE while it streams, too).
 	 */
 	signal(SIGPIPE, SIG_IGN);
-	bool reader_gone = false;
+	bool reader_gone = false, stdout_gone = false;
 	for (int which = 1; which <= 2; which++) {
 		int rc = cache_entry_write_output(c, e, which, which, &err);
 		if (rc < 0) {
 			if (rc == -EPIPE) {
 				strbuf_reset(&err);
 				reader_gone = true;
-				if (reader_left)
+				stdout_gone = which == 1;
+				if (reader_left && stdout_gone)
 					break;	/* the caller runs the job */
 				continue;	/* stderr is still replayed */
 			}
@@ -150,9 +151,12 @@ static int replay_hit(struct cache *c, struct cache_entry *e, struct job *j,
 	 * SIGPIPE, prints a traceback and exits 1, panics) is no part of the
 	 * entry. The caller runs it (a miss, not stored: the supervisor
 	 * closes its stdout as the reader is gone), which is what a shell
-	 * then sees; what reached the reader is the same bytes.
+	 * then sees; what reached the reader is the same bytes, and nothing
+	 * of stderr was replayed yet. (Stderr's reader gone, with stdout
+	 * replayed whole, a run would write stdout again: the status is
+	 * that of a death by SIGPIPE, below.)
 	 */
-	if (reader_gone && reader_left) {
+	if (stdout_gone && reader_left) {
 		*reader_left = true;
 		applied_release(&a);
 		strbuf_release(&err);
@@ -445,14 +449,13 @@ int cmd_run(int argc, char **argv)
 		hit = NULL;
 	}
 	bool reader_left = false;
-	if (hit && !o.check)
+	if (hit && !o.check) {
 		status = run_hit(c, hit, &j, &rp, &reader_left);
-	if (reader_left) {
-		info("hit, but the reader of its stdout went away during the replay: the job runs");
-		status = run_miss(c, k, kr, &j, &rp);
-	} else if (hit && !o.check)
-		;
-	else if (hit)
+		if (reader_left) {
+			info("hit, but the reader of its stdout went away during the replay: the job runs");
+			status = run_miss(c, k, kr, &j, &rp);
+		}
+	} else if (hit)
 		status = run_check(c, hit, &j, &rp);
 	else
 		status = run_miss(c, k, kr, &j, &rp);
