@@ -179,6 +179,16 @@ test_expect_success 'NUMA memory policy (numactl --preferred 0): keyed, passed t
 	hhit -- python3 -c "$J" && hstdout_is 0
 '
 
+# Docker's default seccomp profile refuses get_mempolicy (239) without
+# CAP_SYS_NICE: procache runs there, the policy keyed as unreadable.
+test_expect_success 'get_mempolicy refused to procache (a container'"'"'s profile): the run goes on, stored and hit' '
+	hstart &&
+	HWRAP="$HELPERS/deny-call 239" hmiss -- echo ok &&
+	hstdout_is ok &&
+	HWRAP="$HELPERS/deny-call 239" hhit -- echo ok &&
+	hmiss -- echo ok
+'
+
 test_expect_success 'the kernel is keyed; where core dumps go is keyed when ulimit -c allows them' '
 	hstart &&
 	(ulimit -c 0 && hmiss -- true) &&
