@@ -137,6 +137,7 @@ int entryfile_remove(struct cache *c, const char *relpath)
 	}
 	layout_hits_rel(relpath, &hits);
 	unlinkat(c->keys_fd, hits.buf, 0);
+	verified_remove(c, relpath);
 	return r;
 }
 

@@ -59,6 +59,7 @@
  *	blobs/ab/<32 hex hash>
  *	keys/ab/<32 hex key>/<16 hex id>.entry
  *	keys/ab/<32 hex key>/<16 hex id>.hits
+ *	keys/ab/<32 hex key>/<16 hex id>.verified
  *
  * "ab" is the fan-out: the first CACHE_FANOUT_LEN hex digits of the hash
  * or key. Every name below is built and checked with these.
@@ -69,6 +70,7 @@
 #define ENTRY_SUFFIX ".entry"
 #define ENTRY_SUFFIX_LEN (sizeof(ENTRY_SUFFIX) - 1)
 #define HITS_SUFFIX ".hits"
+#define VERIFIED_SUFFIX ".verified"
 /* "<id>.entry", an entry file's name in its key directory */
 #define ENTRY_FILE_LEN (ENTRY_ID_LEN + ENTRY_SUFFIX_LEN)
 /* "<key>/<id>", an entry's name (cache_entry_id()) */
@@ -225,10 +227,11 @@ void layout_key_dir(const char *key_hex, struct strbuf *out);
 void layout_entry_rel(const char *key_hex, const char *id_hex,
 		      struct strbuf *out);
 void layout_hits_rel(const char *entry_rel, struct strbuf *out);
-/* Names in a key directory: "<id>.entry", "<id>.hits"; anywhere, a
- * temporary file of write_file_atomic_at(). */
+/* Names in a key directory: "<id>.entry"; an entry's side files,
+ * "<id>.hits" and "<id>.verified"; anywhere, a temporary file of
+ * write_file_atomic_at(). */
 bool layout_is_entry_file(const char *name);
-bool layout_is_hits_file(const char *name);
+bool layout_is_side_file(const char *name);
 bool layout_is_tmp(const char *name);
 /* Split "ab/<key>/<id>.entry" into @key and @id; false if it is not
  * such a name (the fan-out must be the key's). */
@@ -343,6 +346,26 @@ const char *pre_kind_name(enum pre_kind k);
  * facts, a FILE change without its captured file...): 0 or -EINVAL. */
 int record_check(const struct cache_record *r, struct strbuf *err);
 
+/* ---- verified.c: the verified stats of an entry (format at its top) --- */
+struct verified;
+/* The verified stats of the entry @e, read from beside its file
+ * @entry_rel; NULL when there are none usable (absent, torn, another
+ * entry's). */
+struct verified *verified_load(struct cache *c, const char *entry_rel,
+			       const struct cache_entry *e);
+/* Does @st (an lstat) match the record of precondition @index, so that
+ * its content is the one that precondition expects? False without one. */
+bool verified_holds(const struct verified *v, size_t index,
+		    const struct stat *st);
+/* Replace @e's verified stats with @stats: by precondition index, the
+ * stat under which that content precondition held, vouched for by the
+ * stat cache, or NULL. 0 or -errno. */
+int verified_save(struct cache *c, const char *entry_rel,
+		  const struct cache_entry *e, const struct stat *const *stats);
+/* Remove them (with the entry). */
+void verified_remove(struct cache *c, const char *entry_rel);
+void verified_free(struct verified *v);
+
 /* ---- statcache.c: the stat cache --------------------------------------- */
 /* Records are trusted only for files whose mtime and ctime are at least
  * this much older than the time of hashing. */
@@ -362,10 +385,12 @@ bool statcache_put(struct statcache *sc, const struct stat *st,
  * followed), whose lstat is @st: from the stat cache when possible, else
  * hashed (and recorded when old enough). The file is checked to be the
  * one @st describes and unchanged while hashed; otherwise -ESTALE.
- * @sc may be NULL (no cache). Returns 0 or -errno.
+ * @sc may be NULL (no cache). Returns 0 or -errno; *@vouched (when not
+ * NULL) says whether the stat cache holds @out for exactly @st now (a
+ * record found, or one taken).
  */
 int statcache_hash_file(struct statcache *sc, int dirfd, const char *path,
-			const struct stat *st, struct pc_hash *out);
+			const struct stat *st, struct pc_hash *out, bool *vouched);
 struct cache_statcache_counts {
 	uint64_t hits, misses, stored;
 };

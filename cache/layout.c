@@ -14,6 +14,9 @@
  *				cache/entry.c; the files: cache/entryfile.c)
  *	$CACHE/keys/ab/<key>/<16 hex id>.hits	one byte appended per hit
  *				(its size is the hit count; O_APPEND, no lock)
+ *	$CACHE/keys/ab/<key>/<16 hex id>.verified	the stats under which
+ *				its content preconditions last held
+ *				(cache/verified.c)
  *	$CACHE/statcache	the stat cache (cache/statcache.c)
  *	$CACHE/stats/<0..15>	the counters (cache/stats.c)
  *	$CACHE/gc.lock		flock'ed by gc and clear (cache/gc.c)
@@ -87,9 +90,9 @@ bool layout_is_entry_file(const char *name)
 	return is_id_name(name, ENTRY_SUFFIX);
 }
 
-bool layout_is_hits_file(const char *name)
+bool layout_is_side_file(const char *name)
 {
-	return is_id_name(name, HITS_SUFFIX);
+	return is_id_name(name, HITS_SUFFIX) || is_id_name(name, VERIFIED_SUFFIX);
 }
 
 bool layout_is_tmp(const char *name)

@@ -39,6 +39,7 @@
 #include "common/cpus.h"
 #include "common/die.h"
 #include "common/dirlist.h"
+#include "common/filestat.h"
 #include "common/hash.h"
 #include "common/json.h"
 #include "common/loginuid.h"
@@ -59,6 +60,8 @@ struct cache_explain {
 
 struct memo {
 	bool lstat_done, hash_done, link_done, list_done;
+	/* the stat cache (or verified stats) hold @hash for exactly @st */
+	bool vouched;
 	int lstat_err, hash_err, link_err, list_err;
 	struct stat st;
 	struct pc_hash hash, list;
@@ -92,6 +95,15 @@ struct lookup {
 	bool uname_done;
 	int uname_err;
 	struct utsname uts;
+	/*
+	 * The entry being checked: its verified stats (cache/verified.c),
+	 * the index of the precondition at hand, and whether a content
+	 * precondition held, vouched for by the stat cache, without them
+	 * (then a hit writes them anew).
+	 */
+	struct verified *ver;
+	size_t index;
+	bool ver_stale;
 };
 
 static struct memo *memo_get(struct lookup *l, const char *path)
@@ -354,7 +366,7 @@ int cache_hash_file(struct cache *c, const char *path, const struct stat *st,
 
 	if (!sc)
 		return -ENOSYS;
-	return statcache_hash_file(sc, AT_FDCWD, path, st, out);
+	return statcache_hash_file(sc, AT_FDCWD, path, st, out, NULL);
 }
 
 /*
@@ -416,6 +428,7 @@ static __attribute__((noinline)) void memo_hash_view(struct lookup *l,
 	if (!m->lstat_err && S_ISREG(m->st.st_mode) &&
 	    statcache_get(lookup_statcache(l->c), &m->st, &m->hash)) {
 		m->hash_err = 0;
+		m->vouched = true;
 		return;
 	}
 	dfd = view_parent(l, path, &name);
@@ -437,16 +450,18 @@ static __attribute__((noinline)) void memo_hash_view(struct lookup *l,
 	else if (!S_ISREG(st.st_mode) || st.st_dev != m->st.st_dev ||
 		 st.st_ino != m->st.st_ino)
 		m->hash_err = -ESTALE;
-	else if (statcache_get(lookup_statcache(l->c), &st, &m->hash))
+	else if (statcache_get(lookup_statcache(l->c), &st, &m->hash)) {
 		m->hash_err = 0;
-	else {
+		m->vouched = stat_same_file(&st, &m->st);
+	} else {
 		struct timespec now;
 
 		clock_gettime(CLOCK_REALTIME, &now);
 		m->hash_err = hash_small_fd(fd, st.st_size, &m->hash);
 		if (!m->hash_err)
-			statcache_put(lookup_statcache(l->c), &st, &m->hash,
-				      (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+			m->vouched = statcache_put(lookup_statcache(l->c), &st, &m->hash,
+				      (int64_t)now.tv_sec * 1000000000 + now.tv_nsec) &&
+				     stat_same_file(&st, &m->st);
 	}
 	close(fd);
 }
@@ -460,7 +475,8 @@ static inline void memo_hash(struct lookup *l, struct memo *m, const char *path)
 		memo_hash_view(l, m, path);
 	else
 		m->hash_err = statcache_hash_file(lookup_statcache(l->c), AT_FDCWD,
-						  path, &m->st, &m->hash);
+						  path, &m->st, &m->hash,
+						  &m->vouched);
 }
 
 static void describe_stat(struct strbuf *sb, int err, const struct stat *st)
@@ -765,8 +781,19 @@ static bool check_pre(struct lookup *l, const struct precondition *p,
 	case PRE_CONTENT:
 		if (!m->lstat_err &&
 		    (m->st.st_mode & (S_IFMT | 07777)) == p->mode) {
+			bool known = verified_holds(l->ver, l->index, &m->st);
+
+			if (known && !m->hash_done) {
+				/* this stat, vouched for at an earlier hit:
+				 * the content the entry expects (verified.c) */
+				m->hash_done = m->vouched = true;
+				m->hash_err = 0;
+				m->hash = p->hash;
+			}
 			memo_hash(l, m, p->path);
 			ok = !m->hash_err && pc_hash_equal(&m->hash, &p->hash);
+			if (ok && m->vouched && !known)
+				l->ver_stale = true;
 		}
 		if (!ok && exp) {
 			strbuf_addf(exp, "%s %04o ", file_type_name(p->mode),
@@ -901,9 +928,13 @@ static bool entry_writes(const struct cache_entry *e, const char *path)
 	return false;
 }
 
-/* Check every precondition of @e; all of them when @ex is not NULL. */
+/*
+ * Check every precondition of @e (the entry file @rel, NULL for one not
+ * stored here); all of them when @ex is not NULL. Its verified stats stand in for probes of the stat
+ * cache; l->ver_stale says whether they should be written anew.
+ */
 static bool check_entry(struct lookup *l, const struct cache_entry *e,
-			struct cache_explain *ex)
+			const char *rel, struct cache_explain *ex)
 {
 	_cleanup_strbuf_ struct strbuf exp = STRBUF_INIT;
 	_cleanup_strbuf_ struct strbuf found = STRBUF_INIT;
@@ -914,11 +945,15 @@ static bool check_entry(struct lookup *l, const struct cache_entry *e,
 	/* room for a memo per path at once: growing it by doubling copied
 	 * (and faulted in) most of it again */
 	ALLOC_GROW(l->memos, l->nr + e->nr_pre, l->alloc);
+	verified_free(l->ver);
+	l->ver = rel ? verified_load(l->c, rel, e) : NULL;
+	l->ver_stale = false;
 	for (i = 0; i < e->nr_pre; i++) {
 		const struct precondition *p = &e->pre[i];
 
 		strbuf_reset(&exp);
 		strbuf_reset(&found);
+		l->index = i;
 		if (check_pre(l, p, ex ? &exp : NULL, ex ? &found : NULL))
 			continue;
 		all = false;
@@ -938,6 +973,39 @@ static bool check_entry(struct lookup *l, const struct cache_entry *e,
 				"written_by_job");
 	}
 	return all;
+}
+
+/*
+ * After a hit on @e (the entry file @rel), whose preconditions all held:
+ * write the stats under which the stat cache vouched for its content
+ * preconditions, so that the next lookup of @e needs none of its probes.
+ */
+static void save_verified(struct lookup *l, const struct cache_entry *e,
+			  const char *rel)
+{
+	_cleanup_free_ const struct stat **stats =
+		xcalloc(e->nr_pre ? e->nr_pre : 1, sizeof(*stats));
+	int r;
+
+	for (size_t i = 0; i < e->nr_pre; i++) {
+		const struct precondition *p = &e->pre[i];
+		long at;
+
+		if (p->kind != PRE_CONTENT)
+			continue;
+		at = strmap_get(l->paths, p->path, strlen(p->path));
+		if (at < 0)
+			continue;
+		const struct memo *m = &l->memos[at];
+
+		if (m->vouched && m->hash_done && !m->hash_err && !m->lstat_err &&
+		    pc_hash_equal(&m->hash, &p->hash))
+			stats[i] = &m->st;
+	}
+	r = verified_save(l->c, rel, e, stats);
+	if (r < 0)
+		debug("cannot write the verified stats of '%s': %s", rel,
+		      strerror(-r));
 }
 
 /* Every blob of @e present and whole? Else why, in @why. */
@@ -1298,6 +1366,7 @@ static void lookup_release(struct lookup *l)
 	for (i = 0; i < l->nr; i++)
 		free(l->memos[i].link);
 	free(l->memos);
+	verified_free(l->ver);
 }
 
 struct lookup *lookup_new(struct cache *c)
@@ -1311,7 +1380,7 @@ struct lookup *lookup_new(struct cache *c)
 
 bool lookup_entry_holds(struct lookup *l, const struct cache_entry *e)
 {
-	return check_entry(l, e, NULL);
+	return check_entry(l, e, NULL, NULL);
 }
 
 void lookup_free(struct lookup *l)
@@ -1408,7 +1477,7 @@ static int lookup_run(struct cache *c, int root_fd, const struct cache_key *ck,
 			continue;
 		}
 		size_t before = ex ? (size_t)cJSON_GetArraySize(ex->reasons) : 0;
-		bool holds = check_entry(&l, e, ex);
+		bool holds = check_entry(&l, e, rel.buf, ex);
 		t2 = mono_s();
 		tm->check_s += t2 - t;
 		t = t2;
@@ -1446,6 +1515,8 @@ static int lookup_run(struct cache *c, int root_fd, const struct cache_key *ck,
 			continue;
 		}
 		entryfile_count_hit(c, rel.buf);
+		if (l.ver_stale)
+			save_verified(&l, e, rel.buf);
 		debug("lookup: entry %.8s: all %zu preconditions hold: a hit",
 		      e->id_hex, e->nr_pre);
 		*hit = e;

@@ -294,15 +294,20 @@ static bool pseudo_fs(int fd)
 }
 
 int statcache_hash_file(struct statcache *sc, int dirfd, const char *path,
-			const struct stat *st, struct pc_hash *out)
+			const struct stat *st, struct pc_hash *out, bool *vouched)
 {
 	_cleanup_close_ int fd = -1;
 	struct timespec now;
 	struct stat before, after;
+	bool dummy;
 	int r;
 
+	if (!vouched)
+		vouched = &dummy;
+	*vouched = false;
 	if (statcache_get(sc, st, out)) {
 		statcache_counts.hits++;
+		*vouched = true;
 		return 0;
 	}
 	statcache_counts.misses++;
@@ -329,6 +334,7 @@ int statcache_hash_file(struct statcache *sc, int dirfd, const char *path,
 	if (!stat_same_file(&before, &after))
 		return -ESTALE;
 	if (!pseudo_fs(fd))
-		statcache_put(sc, &after, out, timespec_ns(&now));
+		*vouched = statcache_put(sc, &after, out, timespec_ns(&now)) &&
+			   stat_same_file(&after, st);
 	return 0;
 }

@@ -5,10 +5,10 @@
  * the keys or hashes in it). gc, ls, `cache show`, verify, stats and the
  * explain scan use it; lookup lists one key's directory with it.
  *
- * Hit-count files (<id>.hits) are neither entries nor strays. Temporary
- * files (CACHE_TMP_PREFIX) are never reported; with CACHE_WALK_CLEAN
- * those older than CACHE_GC_GRACE_S are removed, a writer that left them
- * having died, and so are key directories left empty.
+ * Side files of an entry (<id>.hits, <id>.verified) are neither entries
+ * nor strays. Temporary files (CACHE_TMP_PREFIX) are never reported; with
+ * CACHE_WALK_CLEAN those older than CACHE_GC_GRACE_S are removed, a writer
+ * that left them having died, and so are key directories left empty.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -98,7 +98,7 @@ static int walk_key_dir(struct walk *w, DIR *kd, const char *key)
 		if (is_dot(de->d_name) || walk_tmp(w, dirfd(kd), de->d_name))
 			continue;
 		if (!layout_is_entry_file(de->d_name)) {
-			if (!layout_is_hits_file(de->d_name))
+			if (!layout_is_side_file(de->d_name))
 				r = walk_stray(w, dirfd(kd), de->d_name);
 			continue;
 		}

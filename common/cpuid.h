@@ -17,4 +17,11 @@
  */
 const char *cpuid_key(void);
 
+#include <stdint.h>
+
+/* The feature words hashed into it, in that order: cpuid_words() from
+ * glibc's start-up reading, cpuid_words_direct() by CPUID itself. */
+void cpuid_words(uint32_t words[10]);
+void cpuid_words_direct(uint32_t words[10]);
+
 #endif

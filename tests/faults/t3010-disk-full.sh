@@ -17,7 +17,7 @@ nothing_partial() {
 	cache_is_sound "$1" &&
 	test -z "$(ls -A "$1/tmp")" || { ls -la "$1/tmp" >&2; return 1; }
 	if [ -d "$1/keys" ]; then
-		find "$1/keys" -type f ! -name "*.entry" ! -name "*.hits" >stray &&
+		find "$1/keys" -type f ! -name "*.entry" ! -name "*.hits" ! -name "*.verified" >stray &&
 		test_cmp /dev/null stray
 	fi
 }

@@ -4,11 +4,14 @@
  * integers, stat equality, fd passing and the path-safety check.
  */
 #include <errno.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/change.h"
+#include "common/cpuid.h"
 #include "common/fdpass.h"
 #include "common/hex.h"
 #include "common/filestat.h"
@@ -190,6 +193,18 @@ TEST(path_safety)
 		     "path has an empty component");
 }
 
+/* glibc's start-up reading of CPUID gives the words CPUID gives now */
+TEST(cpuid_words_agree)
+{
+	uint32_t glibc[10], direct[10];
+
+	cpuid_words(glibc);
+	cpuid_words_direct(direct);
+	for (int i = 0; i < 10; i++)
+		CHECK_EQ_INT(glibc[i], direct[i]);
+	CHECK(strlen(cpuid_key()) > 40);
+}
+
 TEST(hex_round_trip)
 {
 	unsigned char in[3] = { 0x00, 0xab, 0x7f }, out[3];
@@ -223,6 +238,7 @@ int main(void)
 	RUN(stat_same);
 	RUN(pass_an_fd);
 	RUN(path_safety);
+	RUN(cpuid_words_agree);
 	RUN(hex_round_trip);
 	return unit_done();
 }

@@ -717,6 +717,73 @@ TEST(test_explain_nearest_key)
 	cache_close(c);
 }
 
+/*
+ * A hit writes the stats under which the stat cache vouched for its
+ * content preconditions beside the entry (cache/verified.c); the next
+ * lookup takes them instead of probing the stat cache, and a file
+ * changed since (same size and mtime, new ctime) is checked anew.
+ */
+TEST(test_verified_stats)
+{
+	struct cache *c = open_tmp_cache();
+	struct cache_key *k = key_of("verified", NULL);
+	const char *dir = unit_tmpdir();
+	char *in = path_join(dir, "vin.c");
+	const char *paths[] = { in, NULL };
+	struct strbuf ver = STRBUF_INIT, data = STRBUF_INIT;
+	struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct timespec pause = { 2, 100000000 };
+	uint64_t probes;
+	char *id;
+	int fd;
+
+	write_file(in, "int x;\n");
+	CHECK(utimensat(AT_FDCWD, in, old, 0) == 0);
+	id = store_with(c, k, paths, 5);
+	strbuf_addf(&ver, "%s/keys/%.2s/%s.verified", cache_path(c), id, id);
+	/* too young for the stat cache (ctime is now): a hit, nothing kept */
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), 5);
+	CHECK(access(ver.buf, F_OK) < 0);
+	nanosleep(&pause, NULL);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), 5);
+	CHECK(access(ver.buf, F_OK) == 0);
+	probes = statcache_counts.hits + statcache_counts.misses;
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), 5);
+	CHECK_EQ_INT(statcache_counts.hits + statcache_counts.misses, probes);
+
+	/* other bytes, same size and mtime: the ctime tells */
+	write_file(in, "int y;\n");
+	CHECK(utimensat(AT_FDCWD, in, old, 0) == 0);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), -1);
+	write_file(in, "int x;\n");
+	CHECK(utimensat(AT_FDCWD, in, old, 0) == 0);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), 5);
+
+	/* a damaged file is not used, and does no harm */
+	CHECK(strbuf_read_file_at(&data, AT_FDCWD, ver.buf, 0) > 0);
+	data.buf[data.len / 2] ^= 0x01;
+	fd = open(ver.buf, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	CHECK(fd >= 0 && write_full(fd, data.buf, data.len) == (ssize_t)data.len);
+	close(fd);
+	write_file(in, "int y;\n");
+	CHECK(utimensat(AT_FDCWD, in, old, 0) == 0);
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), -1);
+	write_file(in, "int x;\n");
+	CHECK_EQ_INT(lookup_exit(c, k, NULL), 5);
+
+	/* removed with its entry */
+	strbuf_reset(&data);
+	strbuf_addf(&data, "%.2s/%s.entry", id, id);
+	CHECK_EQ_INT(entryfile_remove(c, data.buf), 0);
+	CHECK(access(ver.buf, F_OK) < 0 && errno == ENOENT);
+	strbuf_release(&ver);
+	strbuf_release(&data);
+	free(id);
+	free(in);
+	cache_key_free(k);
+	cache_close(c);
+}
+
 TEST(test_corrupt_entry_is_a_miss_and_removed)
 {
 	struct cache *c = open_tmp_cache();
@@ -1043,8 +1110,10 @@ TEST(test_layout_names)
 	CHECK(layout_is_entry_file(sb.buf + KEY_DIR_REL_LEN + 1));
 	layout_hits_rel(sb.buf, &hits);
 	CHECK_EQ_STR(hits.buf, "01/0123456789abcdef0123456789abcdef/fedcba9876543210.hits");
-	CHECK(layout_is_hits_file(hits.buf + KEY_DIR_REL_LEN + 1));
+	CHECK(layout_is_side_file(hits.buf + KEY_DIR_REL_LEN + 1));
 	CHECK(!layout_is_entry_file(hits.buf + KEY_DIR_REL_LEN + 1));
+	CHECK(layout_is_side_file("fedcba9876543210.verified"));
+	CHECK(!layout_is_side_file("fedcba987654321.verified"));
 	/* The fan-out must be the key's; ids are lowercase hex. */
 	CHECK(!layout_parse_entry_rel("02/0123456789abcdef0123456789abcdef/fedcba9876543210.entry", k, id));
 	CHECK(!layout_parse_entry_rel("01/0123456789abcdef0123456789abcdef/fedcba987654321X.entry", k, id));
@@ -1141,5 +1210,6 @@ int main(int argc, char **argv)
 	RUN(test_output_precondition);
 	RUN(test_walk);
 	RUN(test_layout_names);
+	RUN(test_verified_stats);
 	return unit_done();
 }

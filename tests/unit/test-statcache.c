@@ -96,6 +96,7 @@ TEST(test_same_tick_guard)
 	struct pc_hash h, got;
 	char *f = path_join(dir, "young");
 	uint64_t stored;
+	bool vouched;
 
 	CHECK(statcache_open(dfd, &sc) == 0);
 	write_file(f, "fresh");
@@ -107,9 +108,11 @@ TEST(test_same_tick_guard)
 	CHECK(!statcache_get(sc, &st, &got));
 	/* hash_file: correct hash, but nothing recorded for a young file. */
 	stored = statcache_counts.stored;
-	CHECK(statcache_hash_file(sc, AT_FDCWD, f, &st, &got) == 0);
+	vouched = true;
+	CHECK(statcache_hash_file(sc, AT_FDCWD, f, &st, &got, &vouched) == 0);
 	CHECK(pc_hash_equal(&got, &h));
 	CHECK_EQ_INT(statcache_counts.stored, stored);
+	CHECK(!vouched);	/* nothing for the verified stats either */
 	CHECK(!statcache_get(sc, &st, &got));
 	statcache_close(sc);
 	close(dfd);
@@ -128,8 +131,8 @@ TEST(test_hash_file_checks_identity)
 	CHECK(lstat(f, &st) == 0);
 	CHECK(lstat(g, &st2) == 0);
 	/* A stat that does not describe the file opened: refused. */
-	CHECK_EQ_INT(statcache_hash_file(NULL, AT_FDCWD, g, &st, &got), -ESTALE);
-	CHECK(statcache_hash_file(NULL, AT_FDCWD, g, &st2, &got) == 0);
+	CHECK_EQ_INT(statcache_hash_file(NULL, AT_FDCWD, g, &st, &got, NULL), -ESTALE);
+	CHECK(statcache_hash_file(NULL, AT_FDCWD, g, &st2, &got, NULL) == 0);
 	free(f);
 	free(g);
 }
