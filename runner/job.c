@@ -207,7 +207,7 @@ static uint64_t job_caps(const struct job_opts *o, uid_t uid)
 	}
 	uint64_t want = job_caps_resolve(o->cap_add, o->nr_cap_add,
 					 o->cap_drop, o->nr_cap_drop);
-	uint64_t have = sbx_caps_available();
+	uint64_t have = sbx_caps_available(procattr_status());
 	for (size_t i = 0; i < o->nr_cap_add; i++) {
 		int cap = sbx_cap_from_name(o->cap_add[i]);
 		if (cap >= 0 && (want & (1ULL << cap)) && !(have & (1ULL << cap)))

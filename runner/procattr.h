@@ -35,6 +35,8 @@ void procattr_at_start(void);
 
 /* Was fd 0 closed when procache started? */
 bool procattr_stdin_closed(void);
+/* /proc/self/status as read by procattr_at_start(); NULL without /proc. */
+const char *procattr_status(void);
 
 struct procattr {
 	struct rlimit rlimits[RLIM_NLIMITS];

@@ -107,11 +107,11 @@ uint64_t sbx_caps_all(void)
 	return last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
 }
 
-uint64_t sbx_caps_available(void)
+uint64_t sbx_caps_available(const char *status)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
-	char status[4096];
+	char own[4096];
 	uint64_t set = 0, bounding;
 	unsigned cap;
 
@@ -123,8 +123,9 @@ uint64_t sbx_caps_available(void)
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return 0;
 	set = (data[0].permitted | (uint64_t)data[1].permitted << 32) & sbx_caps_all();
-	if (proc_status_read(status, sizeof(status)) == 0 &&
-	    proc_status_mask(status, "CapBnd", &bounding) == 0)
+	if (!status && proc_status_read(own, sizeof(own)) == 0)
+		status = own;
+	if (status && proc_status_mask(status, "CapBnd", &bounding) == 0)
 		return set & bounding;
 	for (cap = 0; cap <= last_cap(); cap++)
 		if (prctl(PR_CAPBSET_READ, (unsigned long)cap, 0, 0, 0) != 1)

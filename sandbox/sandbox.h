@@ -343,8 +343,9 @@ int sbx_cap_from_name(const char *name);
 const char *sbx_cap_name(unsigned cap);
 /* Every capability the running kernel knows. */
 uint64_t sbx_caps_all(void);
-/* What this process can give a job: its permitted and bounding sets. */
-uint64_t sbx_caps_available(void);
+/* What this process can give a job: its permitted and bounding sets.
+ * @status: /proc/self/status as the caller read it, or NULL (read here). */
+uint64_t sbx_caps_available(const char *status);
 /* @set's names, comma-separated in the kernel's order, appended to @out. */
 void sbx_caps_names(uint64_t set, struct strbuf *out);
 
