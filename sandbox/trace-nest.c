@@ -576,6 +576,22 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 		nest_units_refuse_unit(n->units, id, "its argv or environment cannot be read");
 		return;
 	}
+	/*
+	 * A job whose permissions the kernel checks (cfg.access) under a
+	 * supervisor that is root: a unit's lookup, made with root's access,
+	 * holds where the program would be refused (a directory made
+	 * searchable by its owner only since). What decides the job's
+	 * access is recorded once per run for the whole job, not per unit
+	 * (trace-resolve.c, record_searched()). Rootless, the supervisor
+	 * has no more access than the job, and its lookups fail where the
+	 * job's would.
+	 */
+	if (t->cfg.access && geteuid() == 0) {
+		nest_units_refuse_unit(n->units, id, "the job runs with less access "
+				       "than root (another user, or without "
+				       "CAP_DAC_OVERRIDE or CAP_FOWNER)");
+		return;
+	}
 	/* the facts of this exec alone (a reason found before would stay) */
 	nest_exec_facts_release(&n->facts);
 	nest_exec_facts_init(&n->facts);

@@ -459,4 +459,20 @@ test_expect_success 'a unit reading a file an orphan writes through an inherited
 	echo "got B" >expect && test_cmp expect out.2)
 '
 
+test_expect_success ROOT 'a root job without CAP_DAC_OVERRIDE: a directory closed to it since is not skipped through (its units run)' '
+	mkdir access && (cd access && mkdir d && echo secret >d/f &&
+	chmod 755 d && chmod 644 d/f &&
+	printf "#!/bin/bash\nread -r s <stamp\ncat d/f\necho rc=\$?\n" >r.sh &&
+	chmod +x r.sh && echo 0 >stamp &&
+	caps="--cap-drop CAP_DAC_OVERRIDE --cap-drop CAP_DAC_READ_SEARCH" &&
+	"$PROCACHE" run --nested -vv $caps -- ./r.sh >out.1 2>err.1 &&
+	printf "secret\nrc=0\n" >expect && test_cmp expect out.1 &&
+	grep "less access than root" err.1 &&
+	chown nobody d && chmod 700 d && echo 1 >stamp &&
+	"$PROCACHE" run --nested -vv $caps -- ./r.sh >out.2 2>err.2 &&
+	chown root d && chmod 755 d &&
+	echo rc=1 >expect && test_cmp expect out.2 &&
+	grep "Permission denied" err.2 && ! grep "units run, [1-9][0-9]* skipped" err.2)
+'
+
 test_done
