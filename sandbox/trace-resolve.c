@@ -866,7 +866,8 @@ static enum step step_lookup(struct lookup *lk)
  * The job's own directories are its own: nothing to record.
  * NEEDSWORK: not an execution unit's observation (trace_nest_observe):
  * once per run is not once per unit; which record a unit should get
- * (DESIGN.md §3 "Access") is still open.
+ * (DESIGN.md §3 "Access") is still open. Until then a root supervisor
+ * refuses the units of such a job (trace_nest_exec(), §13.6).
  */
 static void record_searched(struct lookup *lk)
 {
