@@ -16,7 +16,7 @@
 #include "common/banned.h"
 
 /* Bumped whenever the meaning of a key field or a precondition changes. */
-#define KEY_FORMAT "procache-key-4"
+#define KEY_FORMAT "procache-key-5"
 
 static void add_fields(const struct job *j, struct cache_key *k,
 		       const char *cwd_tag, const char *cwd);

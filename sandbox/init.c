@@ -634,7 +634,13 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 	close(hostroot_fd);
 	sbx_mounts_mask(s, status_fd);
 	sbx_mounts_hide(s, status_fd);
-	if (sethostname("procache", 8) < 0)
+	/*
+	 * "localhost": what the host's /etc/hosts resolves, as jobs expect
+	 * of their own name (Java's InetAddress.getLocalHost(), Python's
+	 * gethostbyname(gethostname()), log4j); Bazel's sandbox does the
+	 * same. A name of our own resolved nowhere, with no DNS.
+	 */
+	if (sethostname("localhost", 9) < 0)
 		sbx_child_fail(status_fd, "cannot set the hostname");
 	if (!s->cfg.share_net && loopback_up() < 0)
 		sbx_child_fail(status_fd, "cannot bring up the loopback interface");

@@ -1324,7 +1324,7 @@ static void on_uname(struct call *c)
 		trace_taint(c->t, "syscall uname: %s", strerror(errno));
 		return;
 	}
-/* the nodename is always "procache" in the sandbox: not a host fact */
+/* the nodename is always "localhost" in the sandbox: not a host fact */
 	add_hostfact(c, "uname.sysname", u.sysname);
 	add_hostfact(c, "uname.release", u.release);
 	add_hostfact(c, "uname.version", u.version);

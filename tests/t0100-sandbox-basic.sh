@@ -21,11 +21,13 @@ test_expect_success 'the job is pid 2 under its own init' '
 	test "$(head -n 1 out)" = 2
 '
 
-test_expect_success 'hostname is procache, host name untouched' '
+test_expect_success 'hostname is localhost, which resolves; host name untouched' '
 	before=$(hostname) &&
 	sbx -- hostname >out &&
-	echo procache >expect &&
+	echo localhost >expect &&
 	test_cmp expect out &&
+	sbx -- sh -c "getent hosts \$(hostname)" >out &&
+	grep "^127\.0\.0\.1 " out &&
 	test "$(hostname)" = "$before"
 '
 
@@ -169,7 +171,7 @@ test_expect_success UNPRIV_USER 'rootless: pid, hostname and exit codes as proca
 	as_user() { setpriv --reuid procache-test --regid procache-test --init-groups \
 		env HOME="$PWD" PROCACHE_DIR="$PWD/cache" "$@"; } &&
 	as_user "${SBX[@]}" -- sh -c "echo \$\$ \$(hostname) \$(id -u)" >out &&
-	echo "2 procache $(id -u procache-test)" >expect &&
+	echo "2 localhost $(id -u procache-test)" >expect &&
 	test_cmp expect out &&
 	test_expect_code 3 as_user "${SBX[@]}" -- sh -c "exit 3" &&
 	test_expect_code 127 as_user "${SBX[@]}" -- no-such-command-procache &&

@@ -263,7 +263,7 @@ TEST(test_output_and_view)
 		goto out;
 	o = slurp(res.stdout_path);
 	e = slurp(res.stderr_path);
-	CHECK_EQ_STR(o, "pid=2 host=procache\n");
+	CHECK_EQ_STR(o, "pid=2 host=localhost\n");
 	CHECK_EQ_STR(e, "err\nafter\n");
 	free(o);
 	free(e);
