@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-test_description='real world: more ecosystems (Ada, COBOL, D, Nim, Crystal, Common Lisp, Groovy, Clojure, mypy, black, pylint, flake8, Cython, pip wheel, tsc, protoc, flex and bison, gperf, SWIG, Asciidoctor, dpkg-deb, BLAST, MUSCLE, bedtools, Trimmomatic, Picard, pigz) hit on rerun with an exact replay'
+test_description='real world: more ecosystems (Ada, COBOL, D, Nim, Crystal, Common Lisp, Groovy, Clojure, mypy, black, pylint, flake8, Cython, pip wheel, Perl MakeMaker, gem build, tsc, protoc, flex and bison, gperf, SWIG, Asciidoctor, dpkg-deb, BLAST, MUSCLE, bedtools, Trimmomatic, Picard, pigz) hit on rerun with an exact replay'
 . "$(dirname "$0")/../lib.sh"
 . "$TEST_SRC_DIR/lib-realworld.sh"
 
@@ -233,6 +233,48 @@ test_expect_success 'pip wheel --no-index: a local package (SOURCE_DATE_EPOCH)' 
 	RW_OPTS=$opts rw_case pip-wheel wheel_setup "printf \"X = 2\\n\" >>src/hello/__init__.py" "$WHEEL_CMD" &&
 	grep -q "hello/__init__.py" "$R.1.out" &&
 	RW_OPTS=$opts rw_inplace 2
+'
+
+# perl Makefile.PL rewrites Makefile and MYMETA.* on every run (new
+# mtimes, which make then compares): in place, every run would miss.
+# Declared, with blib and pm_to_blib, every run starts from the checkout.
+perlmm_setup() {
+	mkdir -p lib t &&
+	printf "package Hello;\nour \$VERSION = \"1.0\";\nsub hi { \"hi\" }\n1;\n" >lib/Hello.pm &&
+	printf "use ExtUtils::MakeMaker;\nWriteMakefile(NAME => \"Hello\", VERSION_FROM => \"lib/Hello.pm\");\n" >Makefile.PL &&
+	printf "use Test::More tests => 1;\nuse Hello;\nis(Hello::hi(), \"hi\");\n" >t/a.t
+}
+PERLMM_OPTS="--declare-output Makefile --declare-output MYMETA.json --declare-output MYMETA.yml --declare-output blib --declare-output pm_to_blib"
+test_expect_success 'perl Makefile.PL, make, make test (ExtUtils::MakeMaker)' '
+	rw_need perl make &&
+	RW_OPTS=$PERLMM_OPTS rw_case perl-mm perlmm_setup "sed -i s/\\\"hi\\\"\ }/\\\"ho\\\"\ }/ lib/Hello.pm" \
+		"perl Makefile.PL >/dev/null && make >/dev/null && make test 2>&1 | sed \"s/ wallclock.*//;s/Tests=1, .*/Tests=1/\"" &&
+	grep -q "^Result: PASS" "$R.1.out" && grep -q "^Result: FAIL" "$R.3.out" &&
+	RW_OPTS=$PERLMM_OPTS rw_inplace 1
+'
+
+# gem build: SOURCE_DATE_EPOCH, else the gem holds the time of the run.
+gem_setup() {
+	mkdir lib &&
+	printf "module Hello; def self.hi = 1; end\n" >lib/hello.rb &&
+	cat >hello.gemspec <<-\EOF
+	Gem::Specification.new do |s|
+	  s.name = "hello"
+	  s.version = "1.0"
+	  s.summary = "hi"
+	  s.authors = ["x"]
+	  s.license = "MIT"
+	  s.homepage = "https://example.org"
+	  s.files = ["lib/hello.rb"]
+	end
+	EOF
+}
+test_expect_success 'gem build (SOURCE_DATE_EPOCH)' '
+	rw_need gem &&
+	RW_OPTS="--declare-output hello-1.0.gem" rw_case gem-build gem_setup "sed -i s/=\ 1/=\ 2/ lib/hello.rb" \
+		"SOURCE_DATE_EPOCH=315532800 gem build -q hello.gemspec && tar -xOf hello-1.0.gem data.tar.gz | tar -tzvf -" &&
+	grep -q "lib/hello.rb" "$R.1.out" &&
+	RW_OPTS="--declare-output hello-1.0.gem" rw_inplace 1
 '
 
 # tsc (Debian's node-typescript): out/ declared; tsc lists and lstats
