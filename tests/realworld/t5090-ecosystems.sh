@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-test_description='real world: more ecosystems (Ada, COBOL, D, Nim, Crystal, Common Lisp, Groovy, Clojure, mypy, black, pylint, flake8, Cython, pip wheel, Perl MakeMaker, gem build, tsc, protoc, flex and bison, gperf, SWIG, Asciidoctor, dpkg-deb, BLAST, MUSCLE, bedtools, Trimmomatic, Picard, pigz) hit on rerun with an exact replay'
+test_description='real world: more ecosystems (Ada, COBOL, D, Nim, Crystal, Common Lisp, Groovy, Clojure, mypy, black, pylint, flake8, Cython, pip wheel, Perl MakeMaker, gem build, tsc, protoc, flex and bison, gperf, SWIG, Asciidoctor, latexmk, dpkg-deb, BLAST, MUSCLE, bedtools, Trimmomatic, Picard, pigz) hit on rerun with an exact replay'
 . "$(dirname "$0")/../lib.sh"
 . "$TEST_SRC_DIR/lib-realworld.sh"
 
@@ -381,6 +381,28 @@ test_expect_success 'asciidoctor: HTML' '
 	rw_need asciidoctor &&
 	rw_case asciidoctor pkg_setup "echo More. >>doc.adoc" "asciidoctor doc.adoc && md5sum doc.html" &&
 	grep -q "More." "$W/doc.html"
+'
+
+# latexmk: SOURCE_DATE_EPOCH and FORCE_SOURCE_DATE, as for pdflatex
+# (t5080); its .fdb_latexmk holds the times of the run (a hit replays
+# the recorded ones). In place, the first rerun sees the .aux and the
+# .fdb_latexmk of the last run and misses once.
+tex_setup() {
+	cat >doc.tex <<-\EOF
+	\documentclass{article}
+	\begin{document}
+	Hello.
+	\section{A}\label{a}
+	See \ref{a}.
+	\end{document}
+	EOF
+}
+test_expect_success 'latexmk -pdf (two passes for a reference)' '
+	{ rw_optional latexmk pdflatex || return 0; } &&
+	rw_case latexmk tex_setup "sed -i s/Hello/Bye/ doc.tex" \
+		"SOURCE_DATE_EPOCH=315532800 FORCE_SOURCE_DATE=1 latexmk -pdf -silent doc.tex >/dev/null 2>&1; md5sum doc.pdf doc.aux" &&
+	grep -q "doc.pdf" "$R.1.out" &&
+	rw_inplace 2
 '
 
 # dpkg-deb: SOURCE_DATE_EPOCH, else the archive members hold the time of
