@@ -52,7 +52,7 @@ flake8:flake8 cython3:cython3 /usr/bin/python3-config:python3-dev
 tsc:node-typescript protoc:protobuf-compiler bison:bison flex:flex gperf:gperf
 swig:swig asciidoctor:asciidoctor dpkg-deb:dpkg makeblastdb:ncbi-blast+
 blastn:ncbi-blast+ muscle:muscle bedtools:bedtools TrimmomaticSE:trimmomatic
-pigz:pigz"
+pigz:pigz gem:ruby-rubygems"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext
 /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin:libmaven-compiler-plugin-java
