@@ -23,7 +23,9 @@ build_tools="pkg-config:pkg-config cc:gcc make:make"
 # tests/realworld's real programs; Rust from Debian in /usr/bin, not a
 # rustup shim). Not ghc (800 MB installed; checked by hand, README),
 # nor what takes long to install: texlive-latex-base (43 s), mocha (90
-# packages, 136 s), gradle (155 s); t5080 runs them when they are there.
+# packages, 136 s), gradle (155 s); t5080 runs them when they are there;
+# nor the large toolchains t5090 runs when they are there: gnat, ldc,
+# crystal (LLVM), groovy, clojure, picard-tools (many Java libraries).
 test_tools="unshare:util-linux setpriv:util-linux ip:iproute2 xxh128sum:xxhash
 python3:python3 tar:tar getent:libc-bin useradd:passwd cmp:diffutils
 find:findutils stat:coreutils pgrep:procps clang:clang
@@ -44,7 +46,13 @@ ocamlopt:ocaml-nox ocamlfind:ocaml-findlib erlc:erlang-base elixir:elixir
 meson:meson scons:scons guile:guile-3.0 valac:valac fpc:fp-compiler
 ant:ant rake:rake rspec:ruby-rspec bats:bats shellcheck:shellcheck
 cppcheck:cppcheck g++:g++ sphinx-build:python3-sphinx pandoc:pandoc
-doxygen:doxygen dot:graphviz /usr/bin/convert:imagemagick gnuplot:gnuplot-nox"
+doxygen:doxygen dot:graphviz /usr/bin/convert:imagemagick gnuplot:gnuplot-nox
+cobc:gnucobol3 gdc:gdc nim:nim sbcl:sbcl mypy:mypy black:black pylint:pylint
+flake8:flake8 cython3:cython3 /usr/bin/python3-config:python3-dev
+tsc:node-typescript protoc:protobuf-compiler bison:bison flex:flex gperf:gperf
+swig:swig asciidoctor:asciidoctor dpkg-deb:dpkg makeblastdb:ncbi-blast+
+blastn:ncbi-blast+ muscle:muscle bedtools:bedtools TrimmomaticSE:trimmomatic
+pigz:pigz gem:ruby-rubygems"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext
 /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin:libmaven-compiler-plugin-java
@@ -56,7 +64,9 @@ test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-
 /usr/share/maven-repo/junit/junit:junit4
 /usr/lib/python3/dist-packages/xdist:python3-pytest-xdist
 /usr/lib/python3/dist-packages/pytest_cov:python3-pytest-cov
-/usr/lib/python3/dist-packages/hypothesis:python3-hypothesis"
+/usr/lib/python3/dist-packages/hypothesis:python3-hypothesis
+/usr/lib/python3/dist-packages/pip:python3-pip
+/usr/lib/python3/dist-packages/setuptools:python3-setuptools"
 
 usage() {
 	echo "usage: tools/deps.sh build OUTFILE | tools/deps.sh test" >&2
