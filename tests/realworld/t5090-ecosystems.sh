@@ -461,9 +461,9 @@ test_expect_success 'TrimmomaticSE: quality trimming (a JVM)' '
 	grep -q "Input Reads: 200" "$R.1.out" && grep -q "Input Reads: 198" "$R.3.out"
 '
 
-# Picard logs through log4j2, which prints an error (its stack trace)
-# when the host name does not resolve: the sandbox is named procache,
-# which a host /etc/hosts does not list (README). Only the SAM is shown.
+# Picard logs through log4j2, which printed an error (its stack trace)
+# while the sandbox's host name resolved nowhere (it was procache; it is
+# localhost now: t0100). Only the SAM is shown: the log holds times.
 test_expect_success 'picard SortSam' '
 	{ rw_optional PicardCommandLine || return 0; } &&
 	RW_OPTS="--declare-output out.sam" rw_case picard bio_setup "sed -i s/chr1\t500/chr1\t50/ in.sam" \
