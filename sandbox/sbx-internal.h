@@ -202,6 +202,9 @@ int sbx_caps_drop(const struct sbx *s, const char **what);
  * request_key: EPERM). 0, or -errno with *@what naming the failed step.
  */
 int sbx_caps_filter(const struct sbx *s, const char **what);
+/* Its program (static): tests/unit/test-sandbox compares it with libseccomp's. */
+struct sock_filter;
+const struct sock_filter *sbx_caps_filter_code(size_t *len);
 /*
  * In init when it changes its ids inside a user namespace (untrusted as
  * root): keep the capabilities needed to build the view. The first before
