@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <linux/capability.h>
 #include <stdint.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -860,6 +862,67 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		info("run: procache's own CPU time: %.3f s user, %.3f s system",
 		     (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
 		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+}
+
+/* What job_run_release_later() left to job_finish_later(). */
+static struct {
+	struct sbx *sbx;
+	struct trace *trace;
+} later;
+
+static void release_now(struct trace *t, struct sbx *s)
+{
+	trace_free(t);
+	sbx_free(s);
+}
+
+void job_run_release_later(struct job_run *r)
+{
+	release_now(later.trace, later.sbx);	/* one run at a time */
+	later.sbx = r->sbx;
+	later.trace = r->trace;
+	r->sbx = NULL;
+	r->trace = NULL;
+	sbx_retire(later.sbx);
+	job_run_release(r);
+}
+
+void job_finish_later(void)
+{
+	struct trace *t = later.trace;
+	struct sbx *s = later.sbx;
+	int self = -1, null = -1;
+	pid_t pid = -1;
+
+	if (!t && !s)
+		return;
+	later.trace = NULL;
+	later.sbx = NULL;
+	self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (self >= 0)
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		fflush(NULL);
+		/* the caller's pipes and terminal: neither process keeps them */
+		if (dup2(null, 0) == 0 && dup2(null, 1) == 1 && dup2(null, 2) == 2)
+			pid = fork();
+	}
+	if (pid == 0) {
+		struct pollfd p = { .fd = self, .events = POLLIN };
+
+		/* not in the caller's process group: its ^C is not ours */
+		setsid();
+		while (poll(&p, 1, -1) < 0 && errno == EINTR)
+			;
+		release_now(t, s);
+		_exit(0);
+	}
+	if (pid < 0)
+		release_now(t, s);
+	if (null >= 0)
+		close(null);
+	if (self >= 0)
+		close(self);
 }
 
 void job_run_release(struct job_run *r)

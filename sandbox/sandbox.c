@@ -1011,7 +1011,14 @@ void sbx_free(struct sbx *s)
 	if (!s)
 		return;
 	sbx_disk_release(s);
-	if (s->run_dir && !s->cfg.keep_run_dir) {
+	if (s->run_dir && !s->cfg.keep_run_dir && s->trashed) {
+		_cleanup_free_ char *name = path_basename(s->run_dir);
+		_cleanup_close_ int rootfd = open(s->run_root,
+						  O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (rootfd >= 0)
+			rm_rf_at(rootfd, name);
+	} else if (s->run_dir && !s->cfg.keep_run_dir) {
 		_cleanup_free_ char *name = path_basename(s->run_dir);
 		_cleanup_free_ char *trash = xasprintf(".trash-%s", name);
 		_cleanup_close_ int rootfd = open(s->run_root,
@@ -1061,6 +1068,23 @@ void sbx_free(struct sbx *s)
 	free(s->stdout_path);
 	free(s->stderr_path);
 	free(s);
+}
+
+void sbx_retire(struct sbx *s)
+{
+	if (!s || !s->run_dir || s->cfg.keep_run_dir || s->trashed)
+		return;
+
+	_cleanup_free_ char *name = path_basename(s->run_dir);
+	_cleanup_free_ char *trash = xasprintf(".trash-%s", name);
+	_cleanup_close_ int rootfd = open(s->run_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	/* a mount below R (the disk limit's tmpfs at R/layers) moves with it */
+	if (rootfd >= 0 && renameat(rootfd, name, rootfd, trash) == 0) {
+		free(s->run_dir);
+		s->run_dir = path_join(s->run_root, trash);
+		s->trashed = true;
+	}
 }
 
 static bool is_run_id(const char *name)

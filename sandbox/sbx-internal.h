@@ -92,6 +92,7 @@ struct sbx {
 	bool disk_full;		/* the tmpfs was found with no page or inode free */
 	char *stdout_path, *stderr_path;
 	bool ran;
+	bool trashed;		/* sbx_retire() renamed R: run_dir is the trash */
 };
 
 /*

@@ -215,6 +215,15 @@ test_expect_success 'no run directory is left live; stale and trashed ones are c
 	test -z "$(ls -A "$PROCACHE_DIR/run" | grep -v -e "^\\.clean-stamp$" -e "^\\.trash-")"
 '
 
+test_expect_success 'a miss tears its sandbox down after it exits: no live run directory, the trash goes, the caller pipe ends with it' '
+	"$PROCACHE" run --no-cache -- sh -c "echo out; echo err >&2" 2>err | cat >out &&
+	echo out >expect && test_cmp expect out &&
+	echo err >expect && test_cmp expect err &&
+	test -z "$(ls -A "$PROCACHE_DIR/run" | grep -v -e "^\\.clean-stamp$" -e "^\\.trash-")" &&
+	test_wait_for 10 run_trash_gone "$PROCACHE_DIR/run" &&
+	test -z "$(ls -A "$PROCACHE_DIR/run" | grep -v "^\\.clean-stamp$")"
+'
+
 test_expect_success UNPRIV_USER 'rootless: writes land in the diff, the host is untouched, /etc is not writable' '
 	UHOME=$PWD/uhome && S="$UHOME/src, x:y" && A=$UHOME/art &&
 	mkdir -p "$S" "$A" && echo in >"$S/input" && echo keep >"$S/keep" &&
