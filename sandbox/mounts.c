@@ -1245,13 +1245,20 @@ static void mask_one(const char *path, int status_fd)
 	}
 }
 
+/*
+ * The run root last: it is below the cache directory, a mask, unless
+ * --cache-dir and the run root were set apart, and a path below a masked
+ * directory is not there any more (the stat finds ENOENT): one tmpfs
+ * fewer to make, mount and tear down a run, which the cache's mask hid
+ * anyway.
+ */
 void sbx_mounts_mask(struct sbx *s, int status_fd)
 {
 	size_t i;
 
-	mask_one(s->run_root, status_fd);
 	for (i = 0; s->masks[i]; i++)
 		mask_one(s->masks[i], status_fd);
+	mask_one(s->run_root, status_fd);
 }
 
 /*
