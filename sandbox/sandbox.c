@@ -1054,6 +1054,9 @@ void sbx_free(struct sbx *s)
 		free(s->steps[i].target);
 	}
 	free(s->steps);
+	for (i = 0; i < s->nr_sys_mounts; i++)
+		free(s->sys_mounts[i]);
+	free(s->sys_mounts);
 	sbx_limits_release(&s->limits);
 	strv_free(s->argv);
 	strv_free(s->envp);

@@ -93,6 +93,16 @@ struct sbx {
 	char *stdout_path, *stderr_path;
 	bool ran;
 	bool trashed;		/* sbx_retire() renamed R: run_dir is the trash */
+	/*
+	 * Root with host facts: /sys is bound without its submounts, then
+	 * these (host paths, the outermost below /sys but outside
+	 * /sys/fs/cgroup) each with theirs, so that init need not unmount
+	 * the host's cgroup tree under the generated one (an RCU grace
+	 * period, and a copy of every cgroup mount to throw away).
+	 */
+	bool sys_planned;
+	char **sys_mounts;
+	size_t nr_sys_mounts;
 };
 
 /*
