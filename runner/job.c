@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <linux/capability.h>
 #include <stdint.h>
 #include <signal.h>
@@ -887,42 +888,65 @@ void job_run_release_later(struct job_run *r)
 	job_run_release(r);
 }
 
-void job_finish_later(void)
+/* The child of job_finish_later(): on a stack of its own, in our memory. */
+struct later_child {
+	int self;		/* a pidfd of the runner */
+	struct trace *trace;
+	struct sbx *sbx;
+};
+
+static int later_child_main(void *arg)
 {
-	struct trace *t = later.trace;
-	struct sbx *s = later.sbx;
-	int self = -1, null = -1;
+	struct later_child *c = arg;
+	struct pollfd p = { .fd = c->self, .events = POLLIN };
+
+	/* not in the caller's process group: its ^C is not ours */
+	setsid();
+	/* nothing of ours runs in the memory we share until the runner is gone */
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	release_now(c->trace, c->sbx);
+	_exit(0);
+}
+
+/* The stack of job_finish_later()'s child (the runner's is in use). */
+#define LATER_STACK (256 * 1024)
+
+void job_finish_later(int status)
+{
+	struct later_child c = { .self = -1, .trace = later.trace, .sbx = later.sbx };
+	char *stack = NULL;
+	int null = -1;
 	pid_t pid = -1;
 
-	if (!t && !s)
+	if (!c.trace && !c.sbx)
 		return;
 	later.trace = NULL;
 	later.sbx = NULL;
-	self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	if (self >= 0)
+	c.self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (c.self >= 0)
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
+	if (null >= 0)
+		stack = malloc(LATER_STACK);
+	if (stack) {
 		fflush(NULL);
 		/* the caller's pipes and terminal: neither process keeps them */
 		if (dup2(null, 0) == 0 && dup2(null, 1) == 1 && dup2(null, 2) == 2)
-			pid = fork();
+			/*
+			 * CLONE_VM: no page table to copy, and our exit leaves
+			 * the address space to the child, which unmaps it
+			 * after we are gone. We only exit from here on.
+			 */
+			pid = clone(later_child_main, stack + LATER_STACK, CLONE_VM | SIGCHLD, &c);
 	}
-	if (pid == 0) {
-		struct pollfd p = { .fd = self, .events = POLLIN };
-
-		/* not in the caller's process group: its ^C is not ours */
-		setsid();
-		while (poll(&p, 1, -1) < 0 && errno == EINTR)
-			;
-		release_now(t, s);
-		_exit(0);
-	}
-	if (pid < 0)
-		release_now(t, s);
+	if (pid > 0)
+		_exit(status);
+	release_now(c.trace, c.sbx);
+	free(stack);
 	if (null >= 0)
 		close(null);
-	if (self >= 0)
-		close(self);
+	if (c.self >= 0)
+		close(c.self);
 }
 
 void job_run_release(struct job_run *r)

@@ -153,14 +153,18 @@ void job_run_release(struct job_run *r);
  */
 void job_run_release_later(struct job_run *r);
 /*
- * Last thing before the command returns its exit status: stdio flushed,
- * fds 0-2 made /dev/null (nothing is printed any more), and a child of
- * ours does the teardown job_run_release_later() left once this process
- * has exited, in a session of its own: the caller has the exit status
- * and the end of its pipes as soon as we exit. Without a pidfd or a
- * fork, the teardown is done here. No-op when nothing was left.
+ * Last thing before the command returns its exit status @status: stdio
+ * flushed, fds 0-2 made /dev/null (nothing is printed any more), a child
+ * made that does the teardown job_run_release_later() left once this
+ * process has exited, in a session of its own, and this process exits
+ * with @status there and then (_exit): the caller has the exit status and
+ * the end of its pipes at once. The child shares our memory (CLONE_VM:
+ * no page table copied, and the address space is unmapped by it, after
+ * us) and runs nothing of ours before we are gone. Without a pidfd or
+ * the child, the teardown is done here and it returns. Returns at once
+ * when nothing was left.
  */
-void job_finish_later(void);
+void job_finish_later(int status);
 
 /* procache's exit status for a job that exited with @code or died of @sig. */
 int job_exit_status(int code, int sig);

@@ -477,6 +477,6 @@ int cmd_run(int argc, char **argv)
 	cache_close(c);
 	job_release(&j);
 	job_opts_release(&o);
-	job_finish_later();
+	job_finish_later(status);
 	return status;
 }
