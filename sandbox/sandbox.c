@@ -169,9 +169,16 @@ static int make_run_dir(struct sbx *s, struct strbuf *err)
 			return strbuf_error(err, -errno, "cannot create '%s/%s': %s",
 				    s->run_root, tmp, strerror(errno));
 	}
-	/* mkdir's mode went through the umask; R must be exactly this. */
+	/*
+	 * mkdir's mode went through the umask; R must be exactly this (a
+	 * chmod, a journalled write on the cache's disk, only when the umask
+	 * took a bit of it).
+	 */
+	mode_t mask = umask(0);
+
+	umask(mask);
 	s->run_dir_fd = openat(rootfd, tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (s->run_dir_fd < 0 || fchmodat(rootfd, tmp, mode, 0) < 0)
+	if (s->run_dir_fd < 0 || ((mode & mask) && fchmodat(rootfd, tmp, mode, 0) < 0))
 		goto fail_tmp;
 	s->lock_fd = openat(s->run_dir_fd, "lock",
 			    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
