@@ -871,15 +871,18 @@ static struct {
 	struct trace *trace;
 } later;
 
-static void release_now(struct trace *t, struct sbx *s)
+static void release_now(struct trace *t, struct sbx *s, bool last)
 {
 	trace_free(t);
-	sbx_free(s);
+	if (last)
+		sbx_free_last(s);
+	else
+		sbx_free(s);
 }
 
 void job_run_release_later(struct job_run *r)
 {
-	release_now(later.trace, later.sbx);	/* one run at a time */
+	release_now(later.trace, later.sbx, false);	/* one run at a time */
 	later.sbx = r->sbx;
 	later.trace = r->trace;
 	r->sbx = NULL;
@@ -905,7 +908,7 @@ static int later_child_main(void *arg)
 	/* nothing of ours runs in the memory we share until the runner is gone */
 	while (poll(&p, 1, -1) < 0 && errno == EINTR)
 		;
-	release_now(c->trace, c->sbx);
+	release_now(c->trace, c->sbx, true);
 	_exit(0);
 }
 
@@ -941,7 +944,7 @@ void job_finish_later(int status)
 	}
 	if (pid > 0)
 		_exit(status);
-	release_now(c.trace, c.sbx);
+	release_now(c.trace, c.sbx, false);
 	free(stack);
 	if (null >= 0)
 		close(null);

@@ -1080,6 +1080,13 @@ void sbx_free(struct sbx *s)
 	free(s);
 }
 
+void sbx_free_last(struct sbx *s)
+{
+	if (s)
+		(void)sbx_disk_leave_ns(s);
+	sbx_free(s);
+}
+
 void sbx_retire(struct sbx *s)
 {
 	if (!s || !s->run_dir || s->cfg.keep_run_dir || s->trashed)
