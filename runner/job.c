@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <sched.h>
 #include <linux/capability.h>
 #include <stdint.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -860,6 +863,93 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		info("run: procache's own CPU time: %.3f s user, %.3f s system",
 		     (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
 		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+}
+
+/* What job_run_release_later() left to job_finish_later(). */
+static struct {
+	struct sbx *sbx;
+	struct trace *trace;
+} later;
+
+static void release_now(struct trace *t, struct sbx *s, bool last)
+{
+	trace_free(t);
+	if (last)
+		sbx_free_last(s);
+	else
+		sbx_free(s);
+}
+
+void job_run_release_later(struct job_run *r)
+{
+	release_now(later.trace, later.sbx, false);	/* one run at a time */
+	later.sbx = r->sbx;
+	later.trace = r->trace;
+	r->sbx = NULL;
+	r->trace = NULL;
+	sbx_retire(later.sbx);
+	job_run_release(r);
+}
+
+/* The child of job_finish_later(): on a stack of its own, in our memory. */
+struct later_child {
+	int self;		/* a pidfd of the runner */
+	struct trace *trace;
+	struct sbx *sbx;
+};
+
+static int later_child_main(void *arg)
+{
+	struct later_child *c = arg;
+	struct pollfd p = { .fd = c->self, .events = POLLIN };
+
+	/* not in the caller's process group: its ^C is not ours */
+	setsid();
+	/* nothing of ours runs in the memory we share until the runner is gone */
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	release_now(c->trace, c->sbx, true);
+	_exit(0);
+}
+
+/* The stack of job_finish_later()'s child (the runner's is in use). */
+#define LATER_STACK (256 * 1024)
+
+void job_finish_later(int status)
+{
+	struct later_child c = { .self = -1, .trace = later.trace, .sbx = later.sbx };
+	char *stack = NULL;
+	int null = -1;
+	pid_t pid = -1;
+
+	if (!c.trace && !c.sbx)
+		return;
+	later.trace = NULL;
+	later.sbx = NULL;
+	c.self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (c.self >= 0)
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0)
+		stack = malloc(LATER_STACK);
+	if (stack) {
+		fflush(NULL);
+		/* the caller's pipes and terminal: neither process keeps them */
+		if (dup2(null, 0) == 0 && dup2(null, 1) == 1 && dup2(null, 2) == 2)
+			/*
+			 * CLONE_VM: no page table to copy, and our exit leaves
+			 * the address space to the child, which unmaps it
+			 * after we are gone. We only exit from here on.
+			 */
+			pid = clone(later_child_main, stack + LATER_STACK, CLONE_VM | SIGCHLD, &c);
+	}
+	if (pid > 0)
+		_exit(status);
+	release_now(c.trace, c.sbx, false);
+	free(stack);
+	if (null >= 0)
+		close(null);
+	if (c.self >= 0)
+		close(c.self);
 }
 
 void job_run_release(struct job_run *r)

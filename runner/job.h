@@ -142,6 +142,29 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r);
 void job_run_add_reason(struct job_run *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void job_run_release(struct job_run *r);
+/*
+ * job_run_release() for the run a command ends with: R is renamed out of
+ * the way now (sbx_retire()), and what costs waiting on the kernel — the
+ * sandbox's mount namespace and overlays torn down (three or four RCU
+ * grace periods), the disk limit's tmpfs unmounted, R removed (a
+ * synchronous discard per directory on a file system mounted with
+ * `discard`), this process's own mount namespace — is left to
+ * job_finish_later(), which the command calls last.
+ */
+void job_run_release_later(struct job_run *r);
+/*
+ * Last thing before the command returns its exit status @status: stdio
+ * flushed, fds 0-2 made /dev/null (nothing is printed any more), a child
+ * made that does the teardown job_run_release_later() left once this
+ * process has exited, in a session of its own, and this process exits
+ * with @status there and then (_exit): the caller has the exit status and
+ * the end of its pipes at once. The child shares our memory (CLONE_VM:
+ * no page table copied, and the address space is unmapped by it, after
+ * us) and runs nothing of ours before we are gone. Without a pidfd or
+ * the child, the teardown is done here and it returns. Returns at once
+ * when nothing was left.
+ */
+void job_finish_later(int status);
 
 /* procache's exit status for a job that exited with @code or died of @sig. */
 int job_exit_status(int code, int sig);

@@ -403,7 +403,7 @@ static int run_miss(struct cache *c, struct cache_key *k, struct cache_key *kr,
 		}
 	}
 	applied_release(&a);
-	job_run_release(&r);
+	job_run_release_later(&r);
 	return status;
 }
 
@@ -477,5 +477,6 @@ int cmd_run(int argc, char **argv)
 	cache_close(c);
 	job_release(&j);
 	job_opts_release(&o);
+	job_finish_later(status);
 	return status;
 }

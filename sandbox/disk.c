@@ -49,12 +49,16 @@
  * later mounts of the host still appear here (slave), none made here
  * reaches the host.
  */
+/* The namespace private_mount_ns() left, for sbx_disk_leave_ns(); or -1. */
+static int host_ns_fd = -1;
+
 static int private_mount_ns(struct strbuf *err)
 {
 	static bool done;
 
 	if (done)
 		return 0;
+	host_ns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (unshare(CLONE_NEWNS) < 0)
 		return strbuf_error(err, -errno, "cannot enforce the disk limit: cannot create a mount namespace: %s",
 				    strerror(errno));
@@ -146,6 +150,20 @@ void sbx_disk_check(struct sbx *s)
 	/* tmpfs gives whole pages: ENOSPC leaves none free */
 	if (sf.f_bfree == 0 || sf.f_ffree == 0)
 		s->disk_full = true;
+}
+
+int sbx_disk_leave_ns(struct sbx *s)
+{
+	if (s->disk_fd < 0 || host_ns_fd < 0)
+		return -ENOENT;
+	if (setns(host_ns_fd, CLONE_NEWNS) < 0)
+		return -errno;
+	/* the tmpfs went with the namespace; the directory below is R's */
+	close(s->disk_fd);
+	s->disk_fd = -1;
+	close(host_ns_fd);
+	host_ns_fd = -1;
+	return 0;
 }
 
 void sbx_disk_release(struct sbx *s)

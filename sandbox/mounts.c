@@ -613,6 +613,27 @@ int sbx_mounts_plan(struct sbx *s, struct strbuf *err)
 		goto out;
 	}
 
+	/* /sys's own submounts but the cgroup tree (build_sys()) */
+	if (s->cfg.hostfacts_dir) {
+		s->sys_planned = true;
+		for (i = 0; i < m.nr; i++) {
+			const char *t = m.v[i].target;
+			bool inside = false;
+
+			/* hostfacts.c's sbx_synthetic_cgroup_dir */
+			if (!strcmp(t, "/sys") || !path_has_prefix_component(t, "/sys") ||
+			    path_has_prefix_component(t, "/sys/fs/cgroup"))
+				continue;
+			for (size_t k = 0; k < s->nr_sys_mounts && !inside; k++)
+				inside = path_has_prefix_component(t, s->sys_mounts[k]);
+			if (inside)
+				continue;
+			s->sys_mounts = xrealloc(s->sys_mounts,
+						 (s->nr_sys_mounts + 1) * sizeof(*s->sys_mounts));
+			s->sys_mounts[s->nr_sys_mounts++] = xstrdup(t);
+		}
+	}
+
 	/* As root: one overlay per real file system mount, "/" first. */
 	for (i = 0; i < m.nr; i++) {
 		const char *t = m.v[i].target;
@@ -1089,20 +1110,37 @@ static void build_dev(int rootfd, int status_fd)
 				       links[i][1]);
 }
 
-static void build_sys(int rootfd, int status_fd)
+/*
+ * /sys read-only, recursively; with host facts (s->sys_planned) its
+ * submounts one by one, the host's cgroup tree left out: the generated
+ * one goes there (sbx_hostfacts_bind()).
+ */
+static void build_sys(const struct sbx *s, int rootfd, int status_fd)
 {
+	const uint64_t ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+			    MOUNT_ATTR_NOEXEC;
+	unsigned rec = s->sys_planned ? 0 : AT_RECURSIVE;
 	_cleanup_close_ int fd = open_tree(AT_FDCWD, "/sys",
-					   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-						   AT_RECURSIVE);
+					   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
 
 	if (fd < 0)
 		sbx_child_fail(status_fd, "cannot bind '/sys': open_tree");
-	if (set_attr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
-		     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-			     MOUNT_ATTR_NOEXEC) < 0)
+	if (set_attr(fd, "", AT_EMPTY_PATH | rec, ro) < 0)
 		sbx_child_fail(status_fd, "cannot make '/sys' read-only");
 	if (move_mount(fd, "", rootfd, "sys", MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		sbx_child_fail(status_fd, "cannot bind '/sys'");
+	for (size_t i = 0; s->sys_planned && i < s->nr_sys_mounts; i++) {
+		const char *path = s->sys_mounts[i];
+		_cleanup_close_ int sub = open_tree(AT_FDCWD, path,
+						    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+							    AT_RECURSIVE);
+
+		if (sub < 0 && errno == ENOENT)
+			continue;	/* gone since the plan */
+		if (sub < 0 || set_attr(sub, "", AT_EMPTY_PATH | AT_RECURSIVE, ro) < 0 ||
+		    move_mount(sub, "", rootfd, path + 1, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			sbx_child_fail(status_fd, "cannot bind '%s'", path);
+	}
 }
 
 void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd)
@@ -1181,7 +1219,7 @@ void sbx_mounts_build(struct sbx *s, int hostroot_fd, int status_fd)
 	build_proc(rootfd, status_fd);
 	build_dev(rootfd, status_fd);
 	build_tracer_files(s, rootfd, status_fd);
-	build_sys(rootfd, status_fd);
+	build_sys(s, rootfd, status_fd);
 	if (s->cfg.hostfacts_dir &&
 	    sbx_hostfacts_bind(s->cfg.hostfacts_dir, rootfd, &what, &where) < 0)
 		sbx_child_fail(status_fd, "cannot show host facts on '%s': %s",
@@ -1245,13 +1283,20 @@ static void mask_one(const char *path, int status_fd)
 	}
 }
 
+/*
+ * The run root last: it is below the cache directory, a mask, unless
+ * --cache-dir and the run root were set apart, and a path below a masked
+ * directory is not there any more (the stat finds ENOENT): one tmpfs
+ * fewer to make, mount and tear down a run, which the cache's mask hid
+ * anyway.
+ */
 void sbx_mounts_mask(struct sbx *s, int status_fd)
 {
 	size_t i;
 
-	mask_one(s->run_root, status_fd);
 	for (i = 0; s->masks[i]; i++)
 		mask_one(s->masks[i], status_fd);
+	mask_one(s->run_root, status_fd);
 }
 
 /*

@@ -169,9 +169,16 @@ static int make_run_dir(struct sbx *s, struct strbuf *err)
 			return strbuf_error(err, -errno, "cannot create '%s/%s': %s",
 				    s->run_root, tmp, strerror(errno));
 	}
-	/* mkdir's mode went through the umask; R must be exactly this. */
+	/*
+	 * mkdir's mode went through the umask; R must be exactly this (a
+	 * chmod, a journalled write on the cache's disk, only when the umask
+	 * took a bit of it).
+	 */
+	mode_t mask = umask(0);
+
+	umask(mask);
 	s->run_dir_fd = openat(rootfd, tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (s->run_dir_fd < 0 || fchmodat(rootfd, tmp, mode, 0) < 0)
+	if (s->run_dir_fd < 0 || ((mode & mask) && fchmodat(rootfd, tmp, mode, 0) < 0))
 		goto fail_tmp;
 	s->lock_fd = openat(s->run_dir_fd, "lock",
 			    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -1011,7 +1018,14 @@ void sbx_free(struct sbx *s)
 	if (!s)
 		return;
 	sbx_disk_release(s);
-	if (s->run_dir && !s->cfg.keep_run_dir) {
+	if (s->run_dir && !s->cfg.keep_run_dir && s->trashed) {
+		_cleanup_free_ char *name = path_basename(s->run_dir);
+		_cleanup_close_ int rootfd = open(s->run_root,
+						  O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (rootfd >= 0)
+			rm_rf_at(rootfd, name);
+	} else if (s->run_dir && !s->cfg.keep_run_dir) {
 		_cleanup_free_ char *name = path_basename(s->run_dir);
 		_cleanup_free_ char *trash = xasprintf(".trash-%s", name);
 		_cleanup_close_ int rootfd = open(s->run_root,
@@ -1047,6 +1061,9 @@ void sbx_free(struct sbx *s)
 		free(s->steps[i].target);
 	}
 	free(s->steps);
+	for (i = 0; i < s->nr_sys_mounts; i++)
+		free(s->sys_mounts[i]);
+	free(s->sys_mounts);
 	sbx_limits_release(&s->limits);
 	strv_free(s->argv);
 	strv_free(s->envp);
@@ -1061,6 +1078,30 @@ void sbx_free(struct sbx *s)
 	free(s->stdout_path);
 	free(s->stderr_path);
 	free(s);
+}
+
+void sbx_free_last(struct sbx *s)
+{
+	if (s)
+		(void)sbx_disk_leave_ns(s);
+	sbx_free(s);
+}
+
+void sbx_retire(struct sbx *s)
+{
+	if (!s || !s->run_dir || s->cfg.keep_run_dir || s->trashed)
+		return;
+
+	_cleanup_free_ char *name = path_basename(s->run_dir);
+	_cleanup_free_ char *trash = xasprintf(".trash-%s", name);
+	_cleanup_close_ int rootfd = open(s->run_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	/* a mount below R (the disk limit's tmpfs at R/layers) moves with it */
+	if (rootfd >= 0 && renameat(rootfd, name, rootfd, trash) == 0) {
+		free(s->run_dir);
+		s->run_dir = path_join(s->run_root, trash);
+		s->trashed = true;
+	}
 }
 
 static bool is_run_id(const char *name)

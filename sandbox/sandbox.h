@@ -512,6 +512,25 @@ const char *sbx_run_dir(const struct sbx *s);
 void sbx_free(struct sbx *s);
 
 /*
+ * sbx_free() for a process that exits right after it and shares the
+ * supervisor's mount namespace with no other process (the teardown child
+ * of runner/job.c): it first returns to the host's mount namespace
+ * (setns), which unmounts the disk limit's tmpfs with the rest of the
+ * supervisor's private namespace in one go. Its working directory is
+ * then "/". Else as sbx_free().
+ */
+void sbx_free_last(struct sbx *s);
+
+/*
+ * Rename R out of the way now (run_root/.trash-<id>), for a caller that
+ * leaves sbx_free() to a process of its own which outlives it (runner/
+ * job.c, job_run_release_later()): no live run directory is left when
+ * the caller exits, and sbx_clean_stale() removes the trash should that
+ * process die. No-op with keep_run_dir or NULL.
+ */
+void sbx_retire(struct sbx *s);
+
+/*
  * Remove what sbx_free() left in @run_root, the run directories whose
  * R/lock is not held (their runner died), and the half-made ones
  * (run_root/.tmp-<id>) an hour old. Does the scan at most once a

@@ -92,6 +92,17 @@ struct sbx {
 	bool disk_full;		/* the tmpfs was found with no page or inode free */
 	char *stdout_path, *stderr_path;
 	bool ran;
+	bool trashed;		/* sbx_retire() renamed R: run_dir is the trash */
+	/*
+	 * Root with host facts: /sys is bound without its submounts, then
+	 * these (host paths, the outermost below /sys but outside
+	 * /sys/fs/cgroup) each with theirs, so that init need not unmount
+	 * the host's cgroup tree under the generated one (an RCU grace
+	 * period, and a copy of every cgroup mount to throw away).
+	 */
+	bool sys_planned;
+	char **sys_mounts;
+	size_t nr_sys_mounts;
 };
 
 /*
@@ -186,6 +197,14 @@ bool sbx_disk_tmpfs(const struct sbx *s);
 /* Supervisor, during and after the run: has the tmpfs run out? */
 void sbx_disk_check(struct sbx *s);
 /* Unmount the tmpfs (its memory is freed), before R is renamed. */
+/*
+ * For a process that exits right after, alone in the mount namespace the
+ * disk limit made (sbx_free_last()): back into the one it left, which
+ * tears the private one down, the tmpfs with it, in one unmount (an RCU
+ * grace period, where the tmpfs's unmount and then the namespace's end
+ * took one each). 0, or -errno and nothing done.
+ */
+int sbx_disk_leave_ns(struct sbx *s);
 void sbx_disk_release(struct sbx *s);
 
 /*
@@ -202,6 +221,9 @@ int sbx_caps_drop(const struct sbx *s, const char **what);
  * request_key: EPERM). 0, or -errno with *@what naming the failed step.
  */
 int sbx_caps_filter(const struct sbx *s, const char **what);
+/* Its program (static): tests/unit/test-sandbox compares it with libseccomp's. */
+struct sock_filter;
+const struct sock_filter *sbx_caps_filter_code(size_t *len);
 /*
  * In init when it changes its ids inside a user namespace (untrusted as
  * root): keep the capabilities needed to build the view. The first before

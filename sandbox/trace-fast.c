@@ -155,6 +155,16 @@ void trace_fast_release(struct trace *t)
 	t->fast = NULL;
 }
 
+void trace_fast_keep_view(struct trace *t, int fds[2])
+{
+	struct trace_fast *f = t->fast;
+
+	fds[0] = f ? f->root_fd : -1;
+	fds[1] = f ? f->mntns_fd : -1;
+	if (f)
+		f->root_fd = f->mntns_fd = -1;
+}
+
 const char *trace_fast_channel(const struct trace *t)
 {
 	return t->fast ? t->fast->chan_path : NULL;

@@ -136,6 +136,7 @@ struct trace {
 	 */
 	struct trace_fast *fast;
 	char *fast_error;	/* set-up failure: a taint at trace_finish */
+	int view_fds[2];	/* trace_fast_keep_view(), closed by trace_free() */
 	/*
 	 * The filter's program for a job whose listener another thread
 	 * hands over, compiled before the fork (trace_filter_prepare()):
@@ -297,6 +298,13 @@ struct trace_fast_rec {
  */
 int trace_fast_setup(struct trace *t, const char *dir, struct strbuf *err);
 void trace_fast_release(struct trace *t);
+/*
+ * Move the fds holding the job's view (its root and mount namespace)
+ * out to @fds, -1 where none: trace_finish() keeps them until
+ * trace_free(), whose caller may free later than the run's end (the
+ * last holder of a mount namespace pays its teardown).
+ */
+void trace_fast_keep_view(struct trace *t, int fds[2]);
 /* The library's version: 16 hex digits of its hash. */
 const char *trace_fast_version(void);
 /*

@@ -66,6 +66,7 @@ struct trace *trace_new(const struct trace_config *cfg)
 	strbuf_init(&t->scratch_key, 0);
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->recv_lock, NULL);
+	t->view_fds[0] = t->view_fds[1] = -1;
 	t->cfg.nested = cfg->nested && cfg->trace && !cfg->untrusted;
 	if (cfg->fast && cfg->trace && !cfg->untrusted && !t->cfg.nested) {
 		struct strbuf err = STRBUF_INIT;
@@ -109,6 +110,9 @@ void trace_free(struct trace *t)
 		return;
 	trace_drainer_stop(t);
 	trace_fast_release(t);
+	for (i = 0; i < 2; i++)
+		if (t->view_fds[i] >= 0)
+			close(t->view_fds[i]);
 	free(t->fast_error);
 	free(t->prog);
 	trace_nest_release(t);
@@ -227,6 +231,9 @@ int trace_finish(struct trace *t, struct strbuf *err)
 	log_counts(t);
 	t->nest_pid = 0;
 	trace_nest_finish(t);
+	/* the view's teardown waits for trace_free() (its fds' last close) */
+	if (t->view_fds[0] < 0 && t->view_fds[1] < 0)
+		trace_fast_keep_view(t, t->view_fds);
 	trace_fast_release(t);
 	if (t->fast_error)
 		trace_taint(t, "fast path: %s", t->fast_error);

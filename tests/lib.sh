@@ -176,6 +176,13 @@ test_wait_for() {
 	done
 }
 
+# run_trash_gone RUN_ROOT: no run directory a runner retired is still being
+# removed. A miss leaves its sandbox's teardown and the removal of its
+# run directory (renamed .trash-<id> before it exits) to a child that
+# does them once the runner has exited (DESIGN.md §1, "Teardown"): wait
+# for it with test_wait_for 10 run_trash_gone "$PROCACHE_DIR/run".
+run_trash_gone() { ! ls -A "$1" | grep -q "^\.trash-"; }
+
 # A job that must still be running while the test changes something from
 # outside ends its script with "$JOB_HOLD": it says "held" on stderr and
 # waits until job_release sends it SIGUSR1 (then exits 0), or 60 s (then

@@ -215,6 +215,27 @@ test_expect_success 'no run directory is left live; stale and trashed ones are c
 	test -z "$(ls -A "$PROCACHE_DIR/run" | grep -v -e "^\\.clean-stamp$" -e "^\\.trash-")"
 '
 
+test_expect_success '/sys shows the host submounts but its cgroup tree, read-only; no host cgroup mount in the view' '
+	awk "\$5 ~ \"^/sys/\" && \$5 !~ \"^/sys/fs/cgroup(/|\$)\" { print \$5 }" /proc/self/mountinfo | sort -u >host &&
+	sbx -- cat /proc/self/mountinfo >mi &&
+	awk "\$5 ~ \"^/sys/\" && \$5 !~ \"^/sys/fs/cgroup(/|\$)\" && \$4 !~ \"/hostfacts/\" { print \$5 }" mi | sort -u >view &&
+	test_cmp host view &&
+	awk "\$5 ~ \"^/sys(/|\$)\" && \$6 !~ \"^ro\" { print }" mi >writable &&
+	test_cmp /dev/null writable &&
+	# the sandbox module alone (SBX_DRIVER) shows no host facts: /sys whole
+	{ test -n "${SBX_DRIVER:-}" ||
+	  ! awk "{ for (i = 7; i < NF; i++) if (\$i == \"-\") print \$(i + 1) }" mi | grep -x -e cgroup -e cgroup2; }
+'
+
+test_expect_success 'a miss tears its sandbox down after it exits: no live run directory, the trash goes, the caller pipe ends with it' '
+	"$PROCACHE" run --cache-dir "$PWD/c" --no-cache -- sh -c "echo out; echo err >&2" 2>err | cat >out &&
+	echo out >expect && test_cmp expect out &&
+	echo err >expect && test_cmp expect err &&
+	test -z "$(ls -A c/run | grep -v -e "^\\.clean-stamp$" -e "^\\.trash-")" &&
+	test_wait_for 10 run_trash_gone c/run &&
+	test -z "$(ls -A c/run | grep -v "^\\.clean-stamp$")"
+'
+
 test_expect_success UNPRIV_USER 'rootless: writes land in the diff, the host is untouched, /etc is not writable' '
 	UHOME=$PWD/uhome && S="$UHOME/src, x:y" && A=$UHOME/art &&
 	mkdir -p "$S" "$A" && echo in >"$S/input" && echo keep >"$S/keep" &&

@@ -163,6 +163,9 @@ test_expect_success 'the cache has a 5 GiB limit by default; a run leaves no run
 	run miss -- sh -c "echo a >f" &&
 	run uncacheable -- sh -c "cat /proc/interrupts >/dev/null" 2>/dev/null &&
 	ls -A "$PROCACHE_DIR/run" >left &&
+	! grep -v -e "^.clean-stamp$" -e "^\.trash-" left &&
+	test_wait_for 10 run_trash_gone "$PROCACHE_DIR/run" &&
+	ls -A "$PROCACHE_DIR/run" >left &&
 	! grep -v "^.clean-stamp$" left &&
 	"$PROCACHE" cache stats --json >s.json &&
 	test "$(json_get s.json run_dirs)" = 0 &&

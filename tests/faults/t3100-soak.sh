@@ -162,6 +162,7 @@ test_expect_success 'soak: once the cleanup had its chance, no run directory, te
 		-o -path "*/hostfacts/.tmp-*" \) -prune \
 		-exec touch -h -d @$old {} + &&
 	"$PROCACHE" cache gc >/dev/null &&
+	test_wait_for 10 run_trash_gone "$PROCACHE_DIR/run" &&
 	ls -A "$PROCACHE_DIR/run" >run.left &&
 	echo .clean-stamp >expect && test_cmp expect run.left &&
 	ls -A "$PROCACHE_DIR/tmp" >tmp.left && test_cmp /dev/null tmp.left &&

@@ -30,6 +30,20 @@ test_expect_success 'PATH: the command procache itself looks up appears earlier:
 	hstdout_is from-p1
 '
 
+# The tracer walks the candidates the job skipped once it has answered
+# the execve (DESIGN.md §1, "The PATH search"): a static program that
+# makes no notified call before it exits is gone by then; the view it
+# saw must still be walked, and the run stored.
+test_expect_success 'PATH: a static program after skipped candidates: stored, hit; a candidate appearing: miss' '
+	hstart && mkdir p1 p2 &&
+	cp /sbin/ldconfig p2/stool &&
+	P="PATH=$W/p1:$W/p2:/usr/bin:/bin" &&
+	hmiss --env-set "$P" -- stool --version &&
+	hhit --env-set "$P" -- stool --version &&
+	cp /sbin/ldconfig p1/stool &&
+	hmiss --env-set "$P" -- stool --version
+'
+
 test_expect_success 'PATH: the command is searched on the job PATH, not procache own' '
 	hstart && mkdir h j &&
 	printf "#!/bin/sh\necho from-h\n" >h/tool && chmod +x h/tool &&

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,8 +26,14 @@
 
 #include <cjson/cJSON.h>
 #include <seccomp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stddef.h>
 
 #include "sandbox/sandbox.h"
+#include "sandbox/sbx-internal.h"
 #include "common/path.h"
 #include "tests/unit/unit.h"
 
@@ -540,6 +547,167 @@ out:
 	free(young_tmp);
 }
 
+/*
+ * A classic-BPF interpreter for seccomp programs (what libseccomp emits
+ * and sandbox/caps.c writes): the action for @d, or 0xdead on an
+ * instruction it does not know or a jump out of the program.
+ */
+static uint32_t bpf_run(const struct sock_filter *p, size_t n, const struct seccomp_data *d)
+{
+	uint32_t a = 0, x = 0, mem[16] = { 0 };
+	size_t pc = 0;
+
+	while (pc < n) {
+		const struct sock_filter *i = &p[pc++];
+		uint32_t src = BPF_SRC(i->code) == BPF_X ? x : i->k;
+
+		switch (BPF_CLASS(i->code)) {
+		case BPF_LD:
+			if (BPF_MODE(i->code) == BPF_ABS && BPF_SIZE(i->code) == BPF_W &&
+			    i->k + 4 <= sizeof(*d) && !(i->k & 3))
+				memcpy(&a, (const char *)d + i->k, 4);
+			else if (BPF_MODE(i->code) == BPF_IMM)
+				a = i->k;
+			else if (BPF_MODE(i->code) == BPF_MEM && i->k < 16)
+				a = mem[i->k];
+			else
+				return 0xdead;
+			break;
+		case BPF_LDX:
+			if (BPF_MODE(i->code) == BPF_IMM)
+				x = i->k;
+			else if (BPF_MODE(i->code) == BPF_MEM && i->k < 16)
+				x = mem[i->k];
+			else
+				return 0xdead;
+			break;
+		case BPF_ST:
+			if (i->k >= 16)
+				return 0xdead;
+			mem[i->k] = a;
+			break;
+		case BPF_STX:
+			if (i->k >= 16)
+				return 0xdead;
+			mem[i->k] = x;
+			break;
+		case BPF_ALU:
+			switch (BPF_OP(i->code)) {
+			case BPF_AND: a &= src; break;
+			case BPF_OR: a |= src; break;
+			case BPF_ADD: a += src; break;
+			case BPF_SUB: a -= src; break;
+			default: return 0xdead;
+			}
+			break;
+		case BPF_JMP: {
+			bool t;
+
+			if (BPF_OP(i->code) == BPF_JA) {
+				pc += i->k;
+				break;
+			}
+			switch (BPF_OP(i->code)) {
+			case BPF_JEQ: t = a == src; break;
+			case BPF_JGT: t = a > src; break;
+			case BPF_JGE: t = a >= src; break;
+			case BPF_JSET: t = (a & src) != 0; break;
+			default: return 0xdead;
+			}
+			pc += t ? i->jt : i->jf;
+			break;
+		}
+		case BPF_RET:
+			return BPF_RVAL(i->code) == BPF_A ? a : i->k;
+		case BPF_MISC:
+			if (BPF_MISCOP(i->code) == BPF_TAX)
+				x = a;
+			else
+				a = x;
+			break;
+		default:
+			return 0xdead;
+		}
+	}
+	return 0xdead;
+}
+
+/* Both kills are a kill: the bad-arch branch is libseccomp's thread kill. */
+static uint32_t bpf_action(uint32_t r)
+{
+	r &= SECCOMP_RET_ACTION_FULL | SECCOMP_RET_DATA;
+	return r == SECCOMP_RET_KILL_THREAD ? SECCOMP_RET_KILL_PROCESS : r;
+}
+
+/*
+ * sandbox/caps.c writes the root job's filter out by hand; libseccomp's
+ * build of the same rules (what it built in the job before) must act the
+ * same on every ABI, number and flag word.
+ */
+TEST(test_caps_filter_program)
+{
+	static const uint32_t arches[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
+	static const char *const keyring[] = { "keyctl", "add_key", "request_key" };
+	static const uint32_t audit[] = { AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64 };
+	static const uint64_t flags[] = {
+		0, CLONE_NEWUSER, CLONE_NEWUSER | CLONE_NEWNS, SIGCHLD, CLONE_NEWNS,
+		0xffffffff00000000ULL, 0x100000000ULL | CLONE_NEWUSER, ~0ULL,
+		~(uint64_t)CLONE_NEWUSER,
+	};
+	const struct scmp_arg_cmp newuser =
+		SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+	const struct sock_filter *mine;
+	struct sock_filter *theirs;
+	size_t nr_mine, nr_theirs, i, bad = 0, tried = 0, refused = 0;
+
+	CHECK(f != NULL);
+	for (i = 0; i < ARRAY_SIZE(arches); i++)
+		CHECK(seccomp_arch_add(f, arches[i]) == 0);
+	CHECK(seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1, newuser) == 0);
+	CHECK(seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, newuser) == 0);
+	CHECK(seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) == 0);
+	for (i = 0; i < ARRAY_SIZE(keyring); i++)
+		CHECK(seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM),
+				       seccomp_syscall_resolve_name(keyring[i]), 0) == 0);
+	int mfd = memfd_create("caps", MFD_CLOEXEC);
+	CHECK(mfd >= 0 && seccomp_export_bpf(f, mfd) == 0);
+	off_t size = lseek(mfd, 0, SEEK_END);
+	CHECK(size > 0 && size % (off_t)sizeof(*theirs) == 0);
+	theirs = xmalloc((size_t)size);
+	CHECK(pread(mfd, theirs, (size_t)size, 0) == size);
+	nr_theirs = (size_t)size / sizeof(*theirs);
+	close(mfd);
+	seccomp_release(f);
+	mine = sbx_caps_filter_code(&nr_mine);
+
+	for (size_t a = 0; a < ARRAY_SIZE(audit); a++)
+		for (uint32_t hi = 0; hi < 2; hi++)
+			for (uint32_t nr = 0; nr < 1024; nr++)
+				for (size_t k = 0; k < ARRAY_SIZE(flags); k++) {
+					struct seccomp_data d = {
+						.nr = (int)(nr | (hi ? 0x40000000U : 0)),
+						.arch = audit[a],
+					};
+					uint32_t m, t;
+
+					d.args[0] = flags[k];
+					m = bpf_action(bpf_run(mine, nr_mine, &d));
+					t = bpf_action(bpf_run(theirs, nr_theirs, &d));
+					tried++;
+					refused += m != SECCOMP_RET_ALLOW;
+					if (m != t && bad++ < 5)
+						fprintf(stderr, "# arch %#x nr %#x arg0 %#llx: ours %#x, libseccomp %#x\n",
+							audit[a], (unsigned)d.nr,
+							(unsigned long long)flags[k], m, t);
+				}
+	CHECK(bad == 0);
+	/* the grid reaches every rule: 6 numbers x 2 native ABIs ... */
+	CHECK(refused > 2 * 6 * 2);
+	CHECK(tried > 0);
+	free(theirs);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--run"))
@@ -553,5 +721,6 @@ int main(int argc, char **argv)
 	RUN(test_tracer_hooks);
 	RUN(test_tracer_all_threads_fail);
 	RUN(test_clean_stale);
+	RUN(test_caps_filter_program);
 	return unit_done();
 }
