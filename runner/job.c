@@ -891,65 +891,56 @@ void job_run_release_later(struct job_run *r)
 	job_run_release(r);
 }
 
-/* The child of job_finish_later(): on a stack of its own, in our memory. */
-struct later_child {
-	int self;		/* a pidfd of the runner */
-	struct trace *trace;
-	struct sbx *sbx;
-};
-
-static int later_child_main(void *arg)
+/*
+ * The child of job_finish_later(): a fork, not a thread or a CLONE_VM
+ * child, so that it has its own copy of our memory and of glibc's
+ * thread state (a CLONE_VM child without CLONE_SETTLS would share the
+ * runner's TLS: errno, malloc's per-thread cache, the cached tid). The
+ * copy costs a fork of a process of a few MiB, off the teardown's
+ * grace periods and discards that it moves out of the runner's time.
+ */
+static void later_child(int self, struct trace *t, struct sbx *s)
 {
-	struct later_child *c = arg;
-	struct pollfd p = { .fd = c->self, .events = POLLIN };
+	struct pollfd p = { .fd = self, .events = POLLIN };
 
 	/* not in the caller's process group: its ^C is not ours */
 	setsid();
-	/* nothing of ours runs in the memory we share until the runner is gone */
+	/* the runner first: its exit is the caller's answer */
 	while (poll(&p, 1, -1) < 0 && errno == EINTR)
 		;
-	release_now(c->trace, c->sbx, true);
+	release_now(t, s, true);
 	_exit(0);
 }
 
-/* The stack of job_finish_later()'s child (the runner's is in use). */
-#define LATER_STACK (256 * 1024)
-
 void job_finish_later(int status)
 {
-	struct later_child c = { .self = -1, .trace = later.trace, .sbx = later.sbx };
-	char *stack = NULL;
-	int null = -1;
+	struct trace *t = later.trace;
+	struct sbx *s = later.sbx;
+	int self, null = -1;
 	pid_t pid = -1;
 
-	if (!c.trace && !c.sbx)
+	if (!t && !s)
 		return;
 	later.trace = NULL;
 	later.sbx = NULL;
-	c.self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	if (c.self >= 0)
+	self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (self >= 0)
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0)
-		stack = malloc(LATER_STACK);
-	if (stack) {
+	if (null >= 0) {
 		fflush(NULL);
 		/* the caller's pipes and terminal: neither process keeps them */
 		if (dup2(null, 0) == 0 && dup2(null, 1) == 1 && dup2(null, 2) == 2)
-			/*
-			 * CLONE_VM: no page table to copy, and our exit leaves
-			 * the address space to the child, which unmaps it
-			 * after we are gone. We only exit from here on.
-			 */
-			pid = clone(later_child_main, stack + LATER_STACK, CLONE_VM | SIGCHLD, &c);
+			pid = fork();
 	}
+	if (pid == 0)
+		later_child(self, t, s);
 	if (pid > 0)
 		_exit(status);
-	release_now(c.trace, c.sbx, false);
-	free(stack);
+	release_now(t, s, false);
 	if (null >= 0)
 		close(null);
-	if (c.self >= 0)
-		close(c.self);
+	if (self >= 0)
+		close(self);
 }
 
 void job_run_release(struct job_run *r)

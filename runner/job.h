@@ -158,11 +158,9 @@ void job_run_release_later(struct job_run *r);
  * made that does the teardown job_run_release_later() left once this
  * process has exited, in a session of its own, and this process exits
  * with @status there and then (_exit): the caller has the exit status and
- * the end of its pipes at once. The child shares our memory (CLONE_VM:
- * no page table copied, and the address space is unmapped by it, after
- * us) and runs nothing of ours before we are gone. Without a pidfd or
- * the child, the teardown is done here and it returns. Returns at once
- * when nothing was left.
+ * the end of its pipes at once. The child (a fork) does nothing before we
+ * are gone. Without a pidfd or the child, the teardown is done here and it
+ * returns. Returns at once when nothing was left.
  */
 void job_finish_later(int status);
 
