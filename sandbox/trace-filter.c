@@ -130,6 +130,8 @@ static int add_nested_rules(scmp_filter_ctx f)
 		"kcmp", "pidfd_getfd", "process_vm_readv", "process_vm_writev",
 		/* restrictions later execs inherit (and prctl PR_SET_SECCOMP) */
 		"seccomp", "landlock_restrict_self",
+		/* a file lock: state shared with the job's other processes */
+		"flock",
 	};
 	static const char *const polls[] = {
 		"poll", "ppoll", "select", "pselect6", "io_submit", "landlock_add_rule",
@@ -181,7 +183,15 @@ static int add_nested_rules(scmp_filter_ctx f)
 			r = add_rule(f, notify, sn, 1, &cmp);
 	}
 	if (r >= 0) {
-		const unsigned long cmds[] = { F_DUPFD, F_DUPFD_CLOEXEC, F_SETFL };
+		/*
+		 * And the locks, leases and directory notices: state shared
+		 * with the job's other processes (trace_nest_call()).
+		 */
+		const unsigned long cmds[] = {
+			F_DUPFD, F_DUPFD_CLOEXEC, F_SETFL,
+			F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
+			F_SETLEASE, F_NOTIFY,
+		};
 
 		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, "fcntl");
 		for (i = 0; sn >= 0 && i < ARRAY_SIZE(cmds) && r >= 0; i++) {

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <linux/fs.h>
 #include <linux/seccomp.h>
@@ -1393,10 +1394,31 @@ static void restrict_self(struct trace *t, pid_t pid)
 		closedir(d);
 }
 
+/*
+ * fcntl's locks (whole-file, record, open file description), leases and
+ * directory notices: what they answer, or whether they wait or signal,
+ * depends on what the job's other processes hold or do, which no key
+ * holds (a unit entry recorded while its parent held a lock was found
+ * by a job whose parent held none).
+ */
+static bool is_lock_cmd(int cmd)
+{
+	switch (cmd) {
+	case F_GETLK: case F_SETLK: case F_SETLKW:
+	case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
+	case F_SETLEASE: case F_NOTIFY:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 {
 	struct trace_nest *n = t->nest;
 	const char *dup_reason = "duplicates its output fd";
+	const char *lock_reason = "takes or tests a file lock (its outcome is shared "
+				  "with processes outside it)";
 	long fd = (long)(int)a[0];
 
 	if (!n)
@@ -1430,10 +1452,18 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 				nest_units_refuse(n->units, pid, dup_reason);
 			break;
 		}
+		if (is_lock_cmd((int)a[1])) {
+			nest_units_refuse(n->units, pid, lock_reason);
+			break;
+		}
 		if (fd != 1 && fd != 2)
 			break;
 		if ((int)a[1] == F_SETFL && (a[2] & O_NONBLOCK))
 			nest_units_refuse(n->units, pid, "makes its output non-blocking");
+		break;
+	case SYS_flock:
+		if (!((int)a[1] & LOCK_UN))
+			nest_units_refuse(n->units, pid, lock_reason);
 		break;
 	case SYS_prctl:
 		if ((int)a[0] == PR_SET_CHILD_SUBREAPER) {

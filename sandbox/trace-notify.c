@@ -1515,7 +1515,7 @@ static void on_notification(struct call *c)
 	 * poll and its kind (add_nested_rules()): trace_nest_fd0_call()
 	 * above is all they need.
 	 */
-	case SYS_lseek: case SYS_flock: case SYS_fsync: case SYS_fdatasync: case SYS_syncfs:
+	case SYS_lseek: case SYS_fsync: case SYS_fdatasync: case SYS_syncfs:
 	case SYS_ftruncate: case SYS_fallocate: case SYS_fadvise64: case SYS_readahead:
 	case SYS_sync_file_range: case SYS_fchdir: case SYS_fstatfs:
 	case SYS_accept: case SYS_accept4: case SYS_listen: case SYS_shutdown:
@@ -1854,6 +1854,7 @@ static void on_notification(struct call *c)
 	case SYS_preadv2:
 	case SYS_dup: case SYS_dup2: case SYS_dup3:
 	case SYS_fcntl:
+	case SYS_flock:
 	case SYS_prctl:
 		if (t->nest)
 			trace_nest_call(t, c->pid, nr, a);

@@ -459,4 +459,41 @@ test_expect_success 'a unit reading a file an orphan writes through an inherited
 	echo "got B" >expect && test_cmp expect out.2)
 '
 
+# A file lock is state shared with every process of the job: whether a
+# unit gets one, or what F_GETLK tells it, depends on what processes
+# outside it hold, which is in no key. Unit entries are shared between
+# jobs, so a lookup from a job whose parent holds no lock must not find
+# the answer recorded under one that did.
+test_expect_success 'a unit taking or testing a file lock (flock, fcntl) is refused' '
+	mkdir lock && (cd lock && echo x >L &&
+	cat >q.pl <<-\EOF &&
+	use Fcntl;
+	open F, "<L" or die; my $s = pack("s s x4 q q i x4", F_WRLCK, 0, 0, 0, 0);
+	fcntl(F, F_GETLK, $s) or die; print unpack("s", $s) == F_UNLCK ? "free\n" : "held\n";
+	EOF
+	cat >f.pl <<-\EOF &&
+	open F, "<L" or die; print flock(F, 6) ? "got\n" : "busy\n";
+	EOF
+	cat >held.pl <<-\EOF &&
+	use Fcntl;
+	open G, "<L" or die; my $l = pack("s s x4 q q i x4", F_RDLCK, 0, 0, 0, 0);
+	fcntl(G, F_SETLK, $l) or die; flock(G, 1) or die;
+	system("perl", "q.pl"); system("perl", "f.pl");
+	EOF
+	printf "#!/bin/sh\nread -r s <stamp\nperl held.pl\n" >r.sh &&
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	printf "held\nbusy\n" >expect && test_cmp expect out.1 &&
+	printf "#!/bin/sh\nread -r s <stamp\nperl q.pl\nperl f.pl\n" >r.sh &&
+	echo 1 >stamp && nested 2 &&
+	printf "free\ngot\n" >expect && test_cmp expect out.2 &&
+	cat >held.pl <<-\EOF &&
+	open G, "<L" or die; flock(G, 2) or die;
+	system("perl", "f.pl");
+	EOF
+	printf "#!/bin/sh\nread -r s <stamp\nperl held.pl\nperl f.pl\n" >r.sh &&
+	echo 2 >stamp && nested 3 &&
+	printf "busy\ngot\n" >expect && test_cmp expect out.3 &&
+	grep "takes or tests a file lock" err.3)
+'
+
 test_done
