@@ -132,6 +132,8 @@ static int add_nested_rules(scmp_filter_ctx f)
 		"seccomp", "landlock_restrict_self",
 		/* a file lock: state shared with the job's other processes */
 		"flock",
+		/* an attribute later execs inherit, in no unit key */
+		"set_mempolicy",
 	};
 	static const char *const polls[] = {
 		"poll", "ppoll", "select", "pselect6", "io_submit", "landlock_add_rule",
@@ -260,10 +262,12 @@ static int add_nested_rules(scmp_filter_ctx f)
 
 		r = add_rule(f, notify, SYS_clone, 1, &cmp);
 	}
-	for (i = 0; i < 2 && r >= 0; i++) {
-		struct scmp_arg_cmp cmp =
-			SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
-				i ? PR_SET_SECCOMP : PR_SET_CHILD_SUBREAPER);
+	for (i = 0; i < 5 && r >= 0; i++) {
+		/* PR_SET_MDWE (65), PR_SET_IO_FLUSHER (57): newer than some headers */
+		const unsigned long opts[] = {
+			PR_SET_CHILD_SUBREAPER, PR_SET_SECCOMP, PR_SET_SECUREBITS, 65, 57,
+		};
+		struct scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, opts[i]);
 
 		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, "prctl");
 		if (sn >= 0)

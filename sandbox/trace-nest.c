@@ -604,8 +604,8 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 	 */
 	if (nest_units_restricted(n->units, pid) ||
 	    n->facts.seccomp_filters != n->seccomp_base) {
-		nest_units_refuse_unit(n->units, id, "runs under a seccomp filter or Landlock "
-				       "domain set up in the job");
+		nest_units_refuse_unit(n->units, id, "runs under a seccomp filter, Landlock "
+				       "domain or inherited attribute set up in the job");
 		return;
 	}
 	/* (walking every job process was a sixth of an exec's handling) */
@@ -1368,7 +1368,7 @@ static bool out_fd(long fd)
  * ERRNO), and every later exec by it, its threads (SECCOMP_FILTER_FLAG_
  * TSYNC) or a process it forks after.
  */
-static void restrict_self(struct trace *t, pid_t pid)
+static void restrict_self(struct trace *t, pid_t pid, const char *reason)
 {
 	struct trace_nest *n = t->nest;
 	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
@@ -1376,7 +1376,7 @@ static void restrict_self(struct trace *t, pid_t pid)
 	struct dirent *e;
 	DIR *d;
 
-	nest_units_refuse(n->units, pid, "installs a seccomp filter or Landlock domain");
+	nest_units_refuse(n->units, pid, reason);
 	nest_units_restrict(n->units, pid);
 	if (tgid <= 0)
 		return;
@@ -1386,7 +1386,7 @@ static void restrict_self(struct trace *t, pid_t pid)
 		pid_t tid = (pid_t)atoi(e->d_name);
 
 		if (tid > 0 && nest_units_known(n->units, tid)) {
-			nest_units_refuse(n->units, tid, "installs a seccomp filter or Landlock domain");
+			nest_units_refuse(n->units, tid, reason);
 			nest_units_restrict(n->units, tid);
 		}
 	}
@@ -1401,6 +1401,9 @@ static void restrict_self(struct trace *t, pid_t pid)
  * holds (a unit entry recorded while its parent held a lock was found
  * by a job whose parent held none).
  */
+#define NEST_PR_SET_MDWE 65
+#define NEST_PR_SET_IO_FLUSHER 57
+
 static bool is_lock_cmd(int cmd)
 {
 	switch (cmd) {
@@ -1419,6 +1422,14 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 	const char *dup_reason = "duplicates its output fd";
 	const char *lock_reason = "takes or tests a file lock (its outcome is shared "
 				  "with processes outside it)";
+	const char *filter_reason = "installs a seccomp filter or Landlock domain";
+	/*
+	 * Inherited across execve and read by no /proc file the key takes:
+	 * the memory policy, the securebits, MDWE, PR_SET_IO_FLUSHER (the
+	 * job's key has the first three: procattr.c).
+	 */
+	const char *attr_reason = "sets a memory policy, securebits, MDWE or I/O flusher "
+				  "that later execs inherit";
 	long fd = (long)(int)a[0];
 
 	if (!n)
@@ -1472,15 +1483,21 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 			n->writers_anywhere = true;
 		}
 		if ((int)a[0] == PR_SET_SECCOMP)
-			restrict_self(t, pid);
+			restrict_self(t, pid, filter_reason);
+		if ((int)a[0] == PR_SET_SECUREBITS || (int)a[0] == NEST_PR_SET_MDWE ||
+		    (int)a[0] == NEST_PR_SET_IO_FLUSHER)
+			restrict_self(t, pid, attr_reason);
 		break;
 	case SYS_seccomp:
 		if ((unsigned)a[0] == SECCOMP_SET_MODE_STRICT ||
 		    (unsigned)a[0] == SECCOMP_SET_MODE_FILTER)
-			restrict_self(t, pid);
+			restrict_self(t, pid, filter_reason);
 		break;
 	case SYS_landlock_restrict_self:
-		restrict_self(t, pid);
+		restrict_self(t, pid, filter_reason);
+		break;
+	case SYS_set_mempolicy:
+		restrict_self(t, pid, attr_reason);
 		break;
 	case SYS_kill:
 	case SYS_tkill:

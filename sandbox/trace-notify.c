@@ -1537,7 +1537,7 @@ static void on_notification(struct call *c)
 	 * Notified always under --nested: a restriction later execs
 	 * inherit (trace-nest.c, restrict_self()).
 	 */
-	case SYS_seccomp: case SYS_landlock_restrict_self:
+	case SYS_seccomp: case SYS_landlock_restrict_self: case SYS_set_mempolicy:
 		if (!t->nest)
 			goto unexpected;
 		trace_nest_call(t, c->pid, nr, a);

@@ -496,4 +496,27 @@ test_expect_success 'a unit taking or testing a file lock (flock, fcntl) is refu
 	grep "takes or tests a file lock" err.3)
 '
 
+# What a process passes on at execve beyond the key's /proc fields: its
+# I/O priority (ionice, read back with ioprio_get) is keyed; its memory
+# policy (numactl, set_mempolicy), which no /proc file of another
+# process shows, refuses the units started under it. Entries are shared
+# between jobs: a job without either must not get the recorded answer.
+test_expect_success 'a unit is keyed by its I/O priority, refused under a memory policy the job set' '
+	mkdir ioprio && (cd ioprio &&
+	cat >g.pl <<-\EOF &&
+	my $m = pack("i", 0); syscall(239, $m, 0, 0, 0, 0) == 0 or die;
+	print syscall(252, 1, 0), " ", unpack("i", $m), "\n";
+	EOF
+	cat >s.pl <<-\EOF &&
+	my $mask = pack("Q", 1); syscall(238, 2, $mask, 64) == 0 or die; system("perl", "g.pl");
+	EOF
+	printf "#!/bin/bash\nperl g.pl\n" >g.sh &&
+	printf "#!/bin/sh\nread -r s <stamp\nionice -c3 ./g.sh\nperl s.pl\n" >r.sh &&
+	chmod +x r.sh g.sh && echo 0 >stamp && nested 1 &&
+	printf "#!/bin/sh\nread -r s <stamp\n./g.sh\nperl g.pl\n" >r.sh &&
+	echo 1 >stamp && nested 2 && ./r.sh >expect &&
+	test_cmp expect out.2 && grep "^0 0$" out.2 &&
+	grep "refused: sets a memory policy" err.1)
+'
+
 test_done
