@@ -364,15 +364,30 @@ int nest_exec_facts_read(pid_t pid, struct nest_exec_facts *f, struct strbuf *er
 	}
 
 	for (k = 0; k < 3; k++) {
-		struct nest_fd *d = &f->fd[k];
-
-		r = read_fd(pid, k, d);
+		r = read_fd(pid, k, &f->fd[k]);
 		if (r < 0)
 			goto fail;
+	}
+	for (k = 0; k < 3; k++) {
+		struct nest_fd *d = &f->fd[k];
+		int j;
+
 		strbuf_reset(&text);
 		strbuf_addf(&text, "%s", nest_fd_kind_name(d->kind));
 		if (d->kind != NEST_FD_CLOSED)
 			strbuf_addf(&text, " flags=%o", d->flags);
+		/*
+		 * Which of fds 0-2 are one object (2>&1): fstat tells, and
+		 * programs look (found by the pipeline sweep: a unit that
+		 * printed "same" under `2>&1` was replayed so where its
+		 * stdout and stderr were two pipes). Said on the lower fd,
+		 * so that fd 0's relations go with its field when the key
+		 * leaves fd 0 unseen.
+		 */
+		for (j = k + 1; j < 3 && d->kind != NEST_FD_CLOSED; j++)
+			if (f->fd[j].kind != NEST_FD_CLOSED && f->fd[j].dev == d->dev &&
+			    f->fd[j].ino == d->ino)
+				strbuf_addf(&text, " same=%d", j);
 		if (d->kind == NEST_FD_FILE && !k) {
 			/*
 			 * Which file, in the key: its content is a

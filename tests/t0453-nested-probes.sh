@@ -519,4 +519,20 @@ test_expect_success 'a unit is keyed by its I/O priority, refused under a memory
 	grep "refused: sets a memory policy" err.1)
 '
 
+# Whether stdout and stderr are one pipe (2>&1) is what fstat tells a
+# program, and some look: a unit that said "same" must not be replayed
+# where they are two pipes.
+test_expect_success 'a unit whose stdout and stderr are one pipe is keyed so' '
+	mkdir same && (cd same &&
+	cat >p.sh <<-\EOF &&
+	#!/bin/bash
+	perl -e "print((stat STDOUT)[1] == (stat STDERR)[1] ? qq(same\n) : qq(two\n))"
+	EOF
+	printf "#!/bin/bash\nread -r s <stamp\n./p.sh 2>&1 | cat\n" >r.sh &&
+	chmod +x r.sh p.sh && echo 0 >stamp && nested 1 &&
+	echo same >expect && test_cmp expect out.1 &&
+	printf "#!/bin/bash\nread -r s <stamp\n./p.sh | cat\n" >r.sh &&
+	echo 1 >stamp && nested 2 && echo two >expect && test_cmp expect out.2)
+'
+
 test_done
