@@ -134,6 +134,14 @@ static int add_nested_rules(scmp_filter_ctx f)
 		"flock",
 		/* an attribute later execs inherit, in no unit key */
 		"set_mempolicy",
+		/*
+		 * System V IPC and POSIX message queues: objects shared with
+		 * the job's other processes by key, id or name, not by path
+		 * (an mqd or IPC id inherited is an fd above 2, or a number
+		 * given: the ids' own calls are here too)
+		 */
+		"msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop",
+		"semctl", "shmget", "shmat", "shmctl", "mq_open", "mq_unlink",
 	};
 	static const char *const polls[] = {
 		"poll", "ppoll", "select", "pselect6", "io_submit", "landlock_add_rule",

@@ -1499,6 +1499,19 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 	case SYS_set_mempolicy:
 		restrict_self(t, pid, attr_reason);
 		break;
+	case SYS_msgget: case SYS_msgsnd: case SYS_msgrcv: case SYS_msgctl:
+	case SYS_semget: case SYS_semop: case SYS_semtimedop: case SYS_semctl:
+	case SYS_shmget: case SYS_shmat: case SYS_shmctl:
+	case SYS_mq_open: case SYS_mq_unlink:
+		/*
+		 * What it receives, or whether what it sends reaches a
+		 * reader, depends on processes outside it (found by the
+		 * pipeline sweep: `./send B; ./recv` replayed the A of a
+		 * job that sent A).
+		 */
+		nest_units_refuse(n->units, pid, "uses System V IPC or a POSIX message queue "
+				  "(shared with processes outside it)");
+		break;
 	case SYS_kill:
 	case SYS_tkill:
 	case SYS_rt_sigqueueinfo:

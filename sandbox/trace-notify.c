@@ -1538,6 +1538,11 @@ static void on_notification(struct call *c)
 	 * inherit (trace-nest.c, restrict_self()).
 	 */
 	case SYS_seccomp: case SYS_landlock_restrict_self: case SYS_set_mempolicy:
+	/* IPC objects shared by key, id or name: the units are refused */
+	case SYS_msgget: case SYS_msgsnd: case SYS_msgrcv: case SYS_msgctl:
+	case SYS_semget: case SYS_semop: case SYS_semtimedop: case SYS_semctl:
+	case SYS_shmget: case SYS_shmat: case SYS_shmctl:
+	case SYS_mq_open: case SYS_mq_unlink:
 		if (!t->nest)
 			goto unexpected;
 		trace_nest_call(t, c->pid, nr, a);

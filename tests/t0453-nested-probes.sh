@@ -535,4 +535,43 @@ test_expect_success 'a unit whose stdout and stderr are one pipe is keyed so' '
 	echo 1 >stamp && nested 2 && echo two >expect && test_cmp expect out.2)
 '
 
+# System V IPC and POSIX message queues are shared with the job's other
+# processes by key or name, not by path: what a unit receives was in no
+# key, and a skipped sender sent nothing. Every use refuses the units
+# around it (the IPC namespace is the job's: a job starts empty).
+test_expect_success 'a unit using a System V message queue or a POSIX one is refused' '
+	mkdir ipc && (cd ipc &&
+	cat >send.pl <<-\EOF &&
+	use IPC::SysV qw(IPC_CREAT);
+	my $id = msgget(4242, IPC_CREAT | 0600) // die; msgsnd($id, pack("l! a*", 1, $ARGV[0]), 0) or die;
+	EOF
+	cat >recv.pl <<-\EOF &&
+	use IPC::SysV qw(IPC_NOWAIT);
+	my $id = msgget(4242, 0); defined $id or do { print "noq\n"; exit };
+	my $b; print msgrcv($id, $b, 100, 0, IPC_NOWAIT) ? substr($b, length(pack("l!", 0))) . "\n" : "empty\n";
+	EOF
+	cat >send.c <<-\EOF &&
+	#include <mqueue.h>
+	#include <string.h>
+	#include <fcntl.h>
+	int main(int c, char **v) { mqd_t q = mq_open("/q", O_CREAT | O_WRONLY, 0600, NULL); (void)c;
+		return q < 0 || mq_send(q, v[1], strlen(v[1]), 0); }
+	EOF
+	cat >recv.c <<-\EOF &&
+	#include <mqueue.h>
+	#include <stdio.h>
+	#include <fcntl.h>
+	int main(void) { char b[9000]; mqd_t q = mq_open("/q", O_RDONLY | O_NONBLOCK); ssize_t n;
+		if (q < 0) { puts("noq"); return 0; }
+		n = mq_receive(q, b, sizeof b, NULL); if (n < 0) puts("empty"); else printf("%.*s\n", (int)n, b); return 0; }
+	EOF
+	cc -o send send.c -lrt && cc -o recv recv.c -lrt &&
+	printf "#!/bin/sh\nread -r s <stamp\nperl send.pl A; perl recv.pl\n./send A; ./recv\n" >r.sh &&
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	printf "A\nA\n" >expect && test_cmp expect out.1 &&
+	printf "#!/bin/sh\nread -r s <stamp\nperl send.pl B; perl recv.pl\n./send B; ./recv\n" >r.sh &&
+	echo 1 >stamp && nested 2 && printf "B\nB\n" >expect && test_cmp expect out.2 &&
+	grep "refused: uses System V IPC" err.2)
+'
+
 test_done
