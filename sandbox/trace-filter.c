@@ -251,6 +251,25 @@ static int add_nested_rules(scmp_filter_ctx f)
 
 		r = add_rule(f, notify, SYS_ioctl, 2, cmp);
 	}
+	/*
+	 * The calls that read or change another process's priorities,
+	 * limits, scheduling or memory placement (a pid argument not 0;
+	 * for the priorities, a `which` other than one process, too): an
+	 * effect outside the unit, or an observation of it, which a skip
+	 * would not make (trace_nest_call()).
+	 */
+	for (i = 0; i < ARRAY_SIZE(trace_nest_other_pid) && r >= 0; i++) {
+		const struct trace_nest_pid_arg *e = &trace_nest_other_pid[i];
+		struct scmp_arg_cmp cmp = { .arg = e->pid_arg, .op = SCMP_CMP_NE, .datum_a = 0 };
+
+		r = add_rule(f, notify, e->nr, 1, &cmp);
+		if (r >= 0 && e->which_arg >= 0) {
+			struct scmp_arg_cmp w = { .arg = (unsigned)e->which_arg, .op = SCMP_CMP_NE,
+						  .datum_a = (uint64_t)e->which_self };
+
+			r = add_rule(f, notify, e->nr, 1, &w);
+		}
+	}
 	for (i = 0; i < ARRAY_SIZE(trace_nest_fd_ioctls) && r >= 0; i++) {
 		struct scmp_arg_cmp cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK,
 						  trace_nest_fd_ioctls[i]);

@@ -2121,6 +2121,83 @@ unsigned trace_nest_fd_args(int nr)
 	}
 }
 
+const struct trace_nest_pid_arg trace_nest_other_pid[15] = {
+	{ SYS_setpriority, 1, 0, 0 /* PRIO_PROCESS */ },
+	{ SYS_getpriority, 1, 0, 0 },
+	{ SYS_ioprio_set, 1, 0, 1 /* IOPRIO_WHO_PROCESS */ },
+	{ SYS_ioprio_get, 1, 0, 1 },
+	{ SYS_prlimit64, 0, -1, 0 },
+	{ SYS_sched_setaffinity, 0, -1, 0 },
+	{ SYS_sched_getaffinity, 0, -1, 0 },
+	{ SYS_sched_setscheduler, 0, -1, 0 },
+	{ SYS_sched_getscheduler, 0, -1, 0 },
+	{ SYS_sched_setparam, 0, -1, 0 },
+	{ SYS_sched_getparam, 0, -1, 0 },
+	{ SYS_sched_setattr, 0, -1, 0 },
+	{ SYS_sched_getattr, 0, -1, 0 },
+	{ SYS_sched_rr_get_interval, 0, -1, 0 },
+	{ SYS_migrate_pages, 0, -1, 0 },
+};
+
+/*
+ * Whether @target (a pid or tid in the job's namespace) is @pid's own
+ * thread group: itself, or one of its threads (pthread_setaffinity_np
+ * names a thread by its tid).
+ */
+static bool own_thread(pid_t pid, long target)
+{
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
+	long tgid = status_number(pid, "Tgid");
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	if (target == 0 || is_self(pid, target))
+		return true;
+	if (target < 0 || tgid <= 0)
+		return false;
+	strbuf_addf(&dir, "/proc/%ld/task", tgid);
+	d = opendir(dir.buf);
+	while (d && !found && (e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		found = tid > 0 && status_number(tid, "NSpid") == target;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Whether the call @nr with @a names a process other than @pid's own. */
+static bool names_other_process(pid_t pid, int nr, const __u64 *a)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(trace_nest_other_pid); i++) {
+		const struct trace_nest_pid_arg *e = &trace_nest_other_pid[i];
+
+		if (e->nr != nr)
+			continue;
+		if (e->which_arg >= 0 && (int)a[e->which_arg] != (int)e->which_self)
+			return true;	/* a process group, a user */
+		return !own_thread(pid, (long)(int)a[e->pid_arg]);
+	}
+	return false;
+}
+
+void trace_nest_other_process(struct trace *t, pid_t pid, int nr, const __u64 *a)
+{
+	if (!t->nest || !names_other_process(pid, nr, a))
+		return;
+	/*
+	 * Reading another process's priority, limits or scheduling is an
+	 * observation no key holds; changing them (renice -p $PPID) an
+	 * effect outside the unit, which a skip would not make.
+	 */
+	nest_units_refuse(t->nest->units, pid, "reads or changes the priority, limits or "
+			  "scheduling of another process");
+}
+
 const unsigned long trace_nest_fd_ioctls[3] = {
 	FICLONERANGE, FIDEDUPERANGE, SECCOMP_IOCTL_NOTIF_ADDFD,
 };

@@ -1537,6 +1537,16 @@ static void on_notification(struct call *c)
 	 * Notified always under --nested: a restriction later execs
 	 * inherit (trace-nest.c, restrict_self()).
 	 */
+	/* naming another process by pid (trace_nest_other_pid) */
+	case SYS_setpriority: case SYS_getpriority: case SYS_ioprio_set: case SYS_ioprio_get:
+	case SYS_prlimit64: case SYS_sched_setaffinity: case SYS_sched_getaffinity:
+	case SYS_sched_setscheduler: case SYS_sched_getscheduler: case SYS_sched_setparam:
+	case SYS_sched_getparam: case SYS_sched_setattr: case SYS_sched_getattr:
+	case SYS_sched_rr_get_interval: case SYS_migrate_pages:
+		if (!t->nest)
+			goto unexpected;
+		trace_nest_other_process(t, c->pid, nr, a);
+		break;
 	case SYS_seccomp: case SYS_landlock_restrict_self: case SYS_set_mempolicy:
 	/* IPC objects shared by key, id or name: the units are refused */
 	case SYS_msgget: case SYS_msgsnd: case SYS_msgrcv: case SYS_msgctl:

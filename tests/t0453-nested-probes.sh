@@ -574,4 +574,24 @@ test_expect_success 'a unit using a System V message queue or a POSIX one is ref
 	grep "refused: uses System V IPC" err.2)
 '
 
+# A unit that changes another process (its parent here: renice -p $PPID)
+# has an effect no result holds: skipped, the parent kept its priority.
+# One that reads another process's priority or limits observes what no
+# key holds. Both are refused; a change of its own is in no way shared.
+test_expect_success 'a unit changing or reading the priority of another process is refused' '
+	mkdir renice && (cd renice &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	perl -e "setpriority(0, getppid, 5)"; nice
+	perl -e "print getpriority(0, getppid), qq(\n)"
+	perl -e "setpriority(0, 0, 7); print getpriority(0, 0), qq(\n)"
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	printf "5\n5\n7\n" >expect && test_cmp expect out.1 &&
+	echo 1 >stamp && nested 2 && test_cmp expect out.2 &&
+	grep "priority, limits or scheduling of another process" err.2 &&
+	grep "unit [0-9]* (perl, pid [0-9]*) skipped" err.2)
+'
+
 test_done
