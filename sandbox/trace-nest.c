@@ -425,6 +425,15 @@ static int hash_view_file(struct trace *t, pid_t pid, const char *path,
 	int r;
 
 	trace_view_path(pid, path, &view);
+	/*
+	 * Not opened unless regular: the supervisor opening a FIFO, even
+	 * without waiting, is a reader its writer's open returns for, and
+	 * the bytes it writes then are gone when both have closed.
+	 */
+	if (lstat(view.buf, st) < 0)
+		return -errno;
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
 	fd = open(view.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
@@ -827,6 +836,16 @@ static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open
 	switch (o->kind) {
 	case TRACE_CONTENT:
 		r = hash_view_file(t, pid, o->path, &o->hash, &o->st);
+		if (r == -EINVAL && S_ISFIFO(o->st.st_mode)) {
+			/*
+			 * What it reads is what another process writes
+			 * (found by the pipeline sweep: `cat f` of a FIFO
+			 * replayed the bytes of the recorded writer).
+			 */
+			for (k = 0; k < nr; k++)
+				nest_units_refuse_unit(n->units, ids[k], "opens a FIFO by path");
+			return;
+		}
 		if (r == -EINVAL)	/* not a regular file: its stat */
 			o->kind = TRACE_STAT;
 		else if (r < 0)

@@ -334,6 +334,13 @@ static void nest_observe(struct call *c, const struct res *r, enum nest_access k
 		strbuf_release(&view);
 	} else if (S_ISREG(m) && is_open(c->nr)) {
 		trace_nest_observe(t, c->pid, TRACE_CONTENT, path, NULL, false);
+	} else if (S_ISFIFO(m) && is_open(c->nr)) {
+		/*
+		 * What it reads or writes there is another process's (found
+		 * by the pipeline sweep: `cat f` of a FIFO replayed the bytes
+		 * of the recorded writer).
+		 */
+		trace_nest_refuse(t, c->pid, "opens a FIFO by path");
 	} else {
 		trace_nest_observe(t, c->pid, TRACE_STAT, path, NULL,
 				   S_ISREG(m) && shows_times(c->nr));

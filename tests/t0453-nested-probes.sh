@@ -594,4 +594,22 @@ test_expect_success 'a unit changing or reading the priority of another process 
 	grep "unit [0-9]* (perl, pid [0-9]*) skipped" err.2)
 '
 
+# A FIFO opened by path: what a unit reads there is what another process
+# writes, and what it writes there another reads; neither is in a key or
+# a result.
+test_expect_success 'a unit opening a FIFO by path is refused' '
+	mkdir fifo && (cd fifo &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	rm -f f; mkfifo f
+	(echo "$s" >f &); cat f
+	sh -c "echo w$s >f" & read -r l <f; echo "$l"; wait
+	EOF
+	chmod +x r.sh && echo A >stamp && nested 1 &&
+	printf "A\nwA\n" >expect && test_cmp expect out.1 &&
+	echo B >stamp && nested 2 && printf "B\nwB\n" >expect && test_cmp expect out.2 &&
+	grep "refused: opens a FIFO by path" err.2)
+'
+
 test_done
