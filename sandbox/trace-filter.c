@@ -142,6 +142,9 @@ static int add_nested_rules(scmp_filter_ctx f)
 		 */
 		"msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop",
 		"semctl", "shmget", "shmat", "shmctl", "mq_open", "mq_unlink",
+		/* a socket a peer outside the unit may connect to (connect,
+		 * bind, sendto, sendmsg are TRACED already) */
+		"listen",
 	};
 	static const char *const polls[] = {
 		"poll", "ppoll", "select", "pselect6", "io_submit", "landlock_add_rule",

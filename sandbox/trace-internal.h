@@ -644,6 +644,9 @@ extern const struct trace_nest_pid_arg trace_nest_other_pid[15];
 /* @pid made such a call: the units around it are refused when it names
  * another process than its own. */
 void trace_nest_other_process(struct trace *t, pid_t pid, int nr, const __u64 *a);
+/* @pid connects, binds, listens or sends to an address: the units around
+ * it are refused (its peer may be a process outside them). */
+void trace_nest_socket(struct trace *t, pid_t pid);
 bool trace_nest_fd0_call(struct trace *t, pid_t pid, int nr, const __u64 *a);
 unsigned trace_nest_fd_args(int nr);
 /* @pid reads its fd @fd: the units whose stdin pipe that is are refused. */

@@ -2217,6 +2217,20 @@ void trace_nest_other_process(struct trace *t, pid_t pid, int nr, const __u64 *a
 			  "scheduling of another process");
 }
 
+void trace_nest_socket(struct trace *t, pid_t pid)
+{
+	/*
+	 * What it receives from a peer, or whether what it sends is read,
+	 * is another process's doing (found by the pipeline sweep: a
+	 * client that connected to its parent's abstract socket was
+	 * stored, and skipped, its parent waited in accept() forever).
+	 * A socketpair between its own processes needs none of these.
+	 */
+	if (t->nest)
+		nest_units_refuse(t->nest->units, pid, "communicates through a socket "
+				  "(connect, bind, listen, sendto, sendmsg)");
+}
+
 const unsigned long trace_nest_fd_ioctls[3] = {
 	FICLONERANGE, FIDEDUPERANGE, SECCOMP_IOCTL_NOTIF_ADDFD,
 };

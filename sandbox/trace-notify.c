@@ -1525,7 +1525,7 @@ static void on_notification(struct call *c)
 	case SYS_lseek: case SYS_fsync: case SYS_fdatasync: case SYS_syncfs:
 	case SYS_ftruncate: case SYS_fallocate: case SYS_fadvise64: case SYS_readahead:
 	case SYS_sync_file_range: case SYS_fchdir: case SYS_fstatfs:
-	case SYS_accept: case SYS_accept4: case SYS_listen: case SYS_shutdown:
+	case SYS_accept: case SYS_accept4: case SYS_shutdown:
 	case SYS_getsockname: case SYS_getpeername: case SYS_getsockopt: case SYS_setsockopt:
 	case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg:
 	case SYS_timerfd_settime: case SYS_timerfd_gettime: case SYS_signalfd: case SYS_signalfd4:
@@ -1553,6 +1553,11 @@ static void on_notification(struct call *c)
 		if (!t->nest)
 			goto unexpected;
 		trace_nest_other_process(t, c->pid, nr, a);
+		break;
+	case SYS_listen:	/* (notified for fd 0 too: one case) */
+		if (!t->nest)
+			goto unexpected;
+		trace_nest_socket(t, c->pid);
 		break;
 	case SYS_seccomp: case SYS_landlock_restrict_self: case SYS_set_mempolicy:
 	/* IPC objects shared by key, id or name: the units are refused */
@@ -1801,22 +1806,28 @@ static void on_notification(struct call *c)
 	/* sockets (under --nested, what may receive fds from outside the job) */
 	case SYS_bind:
 		trace_nest_writers_anywhere(t);
+		trace_nest_socket(t, c->pid);
 		on_bind(c, a[1], a[2]);
 		break;
 	case SYS_connect:
 		trace_nest_writers_anywhere(t);
+		trace_nest_socket(t, c->pid);
 		on_sockaddr(c, a[1], a[2]);
 		break;
 	case SYS_sendto:
+		if (a[4])	/* to an address: a peer of its choosing */
+			trace_nest_socket(t, c->pid);
 		on_sockaddr(c, a[4], a[5]);
 		break;
 	/* (under --nested, fds it may pass: trace_nest_writers_anywhere()) */
 	case SYS_sendmsg:
 		trace_nest_writers_anywhere(t);
+		trace_nest_socket(t, c->pid);
 		on_sendmsg(c, a[1], 1, false);
 		break;
 	case SYS_sendmmsg:
 		trace_nest_writers_anywhere(t);
+		trace_nest_socket(t, c->pid);
 		on_sendmsg(c, a[1], a[2], true);
 		break;
 	/*

@@ -612,4 +612,32 @@ test_expect_success 'a unit opening a FIFO by path is refused' '
 	grep "refused: opens a FIFO by path" err.2)
 '
 
+# A unit talking to a process outside it through a socket: what it gets
+# is that process's doing, and a skipped client never connects (its
+# server waited in accept() for good).
+test_expect_success 'a unit connecting to its parent through a socket is refused' '
+	mkdir sock && (cd sock && mkdir sub &&
+	cat >sub/srv.py <<-\EOF &&
+	import socket, subprocess
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind("\0pc-t0453"); s.listen(1)
+	s.settimeout(10)
+	p = subprocess.Popen(["/usr/bin/python3", "sub/cli.py"])
+	try:
+	    c, _ = s.accept(); c.sendall(open("stamp").read().encode()); c.close()
+	except socket.timeout:
+	    print("no client")
+	p.wait()
+	EOF
+	cat >sub/cli.py <<-\EOF &&
+	import socket
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect("\0pc-t0453")
+	print("got", s.recv(100).decode().strip())
+	EOF
+	printf "#!/bin/sh\nread -r s <stamp\n/usr/bin/python3 sub/srv.py\n" >r.sh &&
+	chmod +x r.sh && echo A >stamp && nested 1 &&
+	echo "got A" >expect && test_cmp expect out.1 &&
+	echo B >stamp && nested 2 && echo "got B" >expect && test_cmp expect out.2 &&
+	grep "refused: communicates through a socket" err.2)
+'
+
 test_done
