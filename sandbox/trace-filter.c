@@ -273,6 +273,19 @@ static int add_nested_rules(scmp_filter_ctx f)
 			r = add_rule(f, notify, e->nr, 1, &w);
 		}
 	}
+	/*
+	 * FIONBIO on fds 1 and 2, as fcntl's F_SETFL: the open file
+	 * description is the parent's and the siblings' too
+	 * (trace_nest_call()).
+	 */
+	for (fd = 1; fd <= 2 && r >= 0; fd++) {
+		struct scmp_arg_cmp cmp[2] = {
+			SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)fd),
+			SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK, FIONBIO),
+		};
+
+		r = add_rule(f, notify, SYS_ioctl, 2, cmp);
+	}
 	for (i = 0; i < ARRAY_SIZE(trace_nest_fd_ioctls) && r >= 0; i++) {
 		struct scmp_arg_cmp cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK,
 						  trace_nest_fd_ioctls[i]);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/fs.h>
 #include <linux/seccomp.h>
@@ -1489,6 +1490,15 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 		if (fd != 1 && fd != 2)
 			break;
 		if ((int)a[1] == F_SETFL && (a[2] & O_NONBLOCK))
+			nest_units_refuse(n->units, pid, "makes its output non-blocking");
+		break;
+	case SYS_ioctl:
+		/*
+		 * The description is its parent's and siblings' too: a
+		 * skip would not leave them a non-blocking pipe (found by
+		 * the pipeline sweep: a later writer's EAGAIN was gone).
+		 */
+		if ((fd == 1 || fd == 2) && (uint32_t)a[1] == FIONBIO)
 			nest_units_refuse(n->units, pid, "makes its output non-blocking");
 		break;
 	case SYS_flock:

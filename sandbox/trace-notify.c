@@ -1921,6 +1921,7 @@ static void on_notification(struct call *c)
 		if ((a[1] & 0xffffffffu) != TIOCSTI && (a[1] & 0xffffffffu) != TIOCLINUX) {
 			if (!t->nest)
 				goto unexpected;
+			trace_nest_call(t, c->pid, nr, a);	/* FIONBIO */
 			break;
 		}
 		trace_taint(t, "syscall ioctl: terminal injection request 0x%llx",

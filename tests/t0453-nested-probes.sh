@@ -640,4 +640,22 @@ test_expect_success 'a unit connecting to its parent through a socket is refused
 	grep "refused: communicates through a socket" err.2)
 '
 
+# fd 1's open file description is its parent's and siblings' too:
+# FIONBIO (as F_SETFL O_NONBLOCK) there changes how their writes block.
+# A skipped unit would not: the later writer's EAGAIN was gone.
+test_expect_success 'a unit making its stdout non-blocking by FIONBIO is refused' '
+	mkdir fionbio && (cd fionbio &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	{ perl -e "my \$v = pack(q(i), 1); ioctl(STDOUT, 0x5421, \$v) or die"
+	  head -c 300000 /dev/zero 2>/dev/null; echo "head $?" >rc; } | { sleep 1.0$s; wc -c; }
+	cat rc
+	EOF
+	chmod +x r.sh && echo 1 >stamp && nested 1 &&
+	printf "65536\nhead 1\n" >expect && test_cmp expect out.1 &&
+	echo 2 >stamp && nested 2 && test_cmp expect out.2 &&
+	grep "perl, pid [0-9]*) refused: makes its output non-blocking" err.2)
+'
+
 test_done
