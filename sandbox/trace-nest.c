@@ -1445,10 +1445,10 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 	const char *filter_reason = "installs a seccomp filter or Landlock domain";
 	/*
 	 * Inherited across execve and read by no /proc file the key takes:
-	 * the memory policy, the securebits, MDWE, PR_SET_IO_FLUSHER (the
-	 * job's key has the first three: procattr.c).
+	 * the securebits, MDWE, PR_SET_IO_FLUSHER (the job's key has the
+	 * first two: procattr.c); the memory policy is set_mempolicy's.
 	 */
-	const char *attr_reason = "sets a memory policy, securebits, MDWE or I/O flusher "
+	const char *attr_reason = "sets securebits, MDWE or I/O flusher "
 				  "that later execs inherit";
 	long fd = (long)(int)a[0];
 
@@ -1526,7 +1526,21 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 		restrict_self(t, pid, filter_reason);
 		break;
 	case SYS_set_mempolicy:
-		restrict_self(t, pid, attr_reason);
+		/*
+		 * Per thread, undone by MPOL_DEFAULT (0, with the mode
+		 * flags above the low byte): libnuma's start-up sets one
+		 * and puts the default back. The units around the caller
+		 * stand (their children's are refused at their exec).
+		 */
+		nest_units_set_policy(n->units, pid, (a[0] & 0xff) != 0);
+		if (a[0] & 0xff) {
+			/* a child forked by this thread is found by its
+			 * parent process: that is marked too */
+			long tgid = status_number(pid, "Tgid");
+
+			if (tgid > 0 && tgid != pid)
+				nest_units_set_policy(n->units, (pid_t)tgid, true);
+		}
 		break;
 	case SYS_msgget: case SYS_msgsnd: case SYS_msgrcv: case SYS_msgctl:
 	case SYS_semget: case SYS_semop: case SYS_semtimedop: case SYS_semctl:

@@ -105,7 +105,7 @@ static int mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
  * The first chunk is small because most paths are: copying a whole page
  * for each notification was a measurable part of its cost.
  */
-static int mem_read_string(pid_t pid, uint64_t addr, struct strbuf *out)
+static int mem_read_string_max(pid_t pid, uint64_t addr, struct strbuf *out, size_t max)
 {
 	char page[4096];
 	size_t want = 256;
@@ -113,7 +113,7 @@ static int mem_read_string(pid_t pid, uint64_t addr, struct strbuf *out)
 	strbuf_reset(out);
 	if (!addr)
 		return -EFAULT;
-	while (out->len < PATH_MAX) {
+	while (out->len < max) {
 		size_t chunk = 4096 - (addr & 4095);
 
 		if (chunk > want)
@@ -134,6 +134,11 @@ static int mem_read_string(pid_t pid, uint64_t addr, struct strbuf *out)
 		addr += chunk;
 	}
 	return -ENAMETOOLONG;
+}
+
+static int mem_read_string(pid_t pid, uint64_t addr, struct strbuf *out)
+{
+	return mem_read_string_max(pid, addr, out, PATH_MAX);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1124,7 +1129,13 @@ static bool read_strs(pid_t pid, const uint64_t *ptrs, size_t n, char ***out,
 			(*out)[(*nr)++] = xstrndup(buf[i], (size_t)(nul - buf[i]));
 			continue;
 		}
-		if (mem_read_string(pid, ptrs[i], &s) < 0) {
+		/*
+		 * An argument or variable may be as long as the kernel's
+		 * MAX_ARG_STRLEN (32 pages), not PATH_MAX: a `sh -c` script
+		 * longer than 4 KiB, or GNU parallel's probe of the longest
+		 * command line, was refused (found by the pipeline sweep).
+		 */
+		if (mem_read_string_max(pid, ptrs[i], &s, 32 * 4096) < 0) {
 			strbuf_release(&s);
 			return false;
 		}
