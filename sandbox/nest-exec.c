@@ -5,9 +5,12 @@
  *
  * Inherited across execve and so in the key: the umask, the ids and
  * groups, the capability sets, no_new_privs, the seccomp filters stacked,
- * the blocked and ignored signals, the CPU affinity, nice, the scheduling
- * policy and priority, the resource limits, the personality, the OOM
- * score adjustment, and fds 0-2. Pending signals are inherited too: one
+ * the blocked and ignored signals, the CPU and memory-node affinity, nice,
+ * the scheduling policy and priority, the resource limits, the
+ * personality, the OOM score adjustment, the THP and speculation
+ * controls, the timer slack, the core dump filter, the I/O priority, and
+ * fds 0-2 (the memory policy, securebits and MDWE, which no /proc file
+ * shows, refuse the units started under them: trace-nest.c). Pending signals are inherited too: one
  * pending refuses the unit (its delivery depends on timing).
  */
 #include <dirent.h>
@@ -251,8 +254,11 @@ int nest_exec_facts_read(pid_t pid, struct nest_exec_facts *f, struct strbuf *er
 	static const char *const status_names[] = {
 		"Umask", "Uid", "Gid", "Groups", "NoNewPrivs", "Seccomp_filters",
 		"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "SigBlk", "SigIgn",
-		"Cpus_allowed_list",
+		"Cpus_allowed_list", "Mems_allowed_list", "THP_enabled",
+		"Speculation_Store_Bypass", "SpeculationIndirectBranch",
 	};
+	/* inherited across execve too, as the job's key has them (procattr.c) */
+	static const char *const proc_files[] = { "timerslack_ns", "coredump_filter" };
 	_cleanup_strbuf_ struct strbuf text = STRBUF_INIT;
 	const char *v, *p;
 	size_t len, i;
@@ -325,17 +331,63 @@ int nest_exec_facts_read(pid_t pid, struct nest_exec_facts *f, struct strbuf *er
 	if (r < 0)
 		goto fail;
 	add_field(f, "oom_score_adj", text.buf, text.len);
+	for (i = 0; i < sizeof(proc_files) / sizeof(proc_files[0]); i++) {
+		r = read_proc(pid, proc_files[i], &text);
+		if (r == -ENOENT || r == -ESRCH)
+			goto fail;
+		if (r < 0) {	/* not permitted: a fact of its own */
+			strbuf_reset(&text);
+			strbuf_addstr(&text, "unreadable");
+		}
+		add_field(f, proc_files[i], text.buf, text.len);
+	}
+	/*
+	 * The I/O priority (`ionice -c3 cmd`): a program may read it
+	 * (ioprio_get), and no /proc file shows it. The pid is the
+	 * supervisor's view of the caller (found by the pipeline sweep: a
+	 * unit recorded under `ionice -c3` was replayed in a job without).
+	 */
+	errno = 0;
+	{
+		long prio = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, (int)pid);
+
+		if (prio < 0 && errno == ESRCH) {
+			r = -ESRCH;
+			goto fail;
+		}
+		strbuf_reset(&text);
+		if (prio < 0)
+			strbuf_addstr(&text, "unreadable");
+		else
+			strbuf_addf(&text, "%ld", prio);
+		add_field(f, "ioprio", text.buf, text.len);
+	}
 
 	for (k = 0; k < 3; k++) {
-		struct nest_fd *d = &f->fd[k];
-
-		r = read_fd(pid, k, d);
+		r = read_fd(pid, k, &f->fd[k]);
 		if (r < 0)
 			goto fail;
+	}
+	for (k = 0; k < 3; k++) {
+		struct nest_fd *d = &f->fd[k];
+		int j;
+
 		strbuf_reset(&text);
 		strbuf_addf(&text, "%s", nest_fd_kind_name(d->kind));
 		if (d->kind != NEST_FD_CLOSED)
 			strbuf_addf(&text, " flags=%o", d->flags);
+		/*
+		 * Which of fds 0-2 are one object (2>&1): fstat tells, and
+		 * programs look (found by the pipeline sweep: a unit that
+		 * printed "same" under `2>&1` was replayed so where its
+		 * stdout and stderr were two pipes). Said on the lower fd,
+		 * so that fd 0's relations go with its field when the key
+		 * leaves fd 0 unseen.
+		 */
+		for (j = k + 1; j < 3 && d->kind != NEST_FD_CLOSED; j++)
+			if (f->fd[j].kind != NEST_FD_CLOSED && f->fd[j].dev == d->dev &&
+			    f->fd[j].ino == d->ino)
+				strbuf_addf(&text, " same=%d", j);
 		if (d->kind == NEST_FD_FILE && !k) {
 			/*
 			 * Which file, in the key: its content is a

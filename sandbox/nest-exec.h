@@ -35,7 +35,7 @@ struct nest_fd {
 	ino_t ino;
 };
 
-#define NEST_NR_FIELDS 24
+#define NEST_NR_FIELDS 32
 
 struct nest_exec_facts {
 	pid_t ppid;

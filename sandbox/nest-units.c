@@ -45,6 +45,7 @@ struct proc {
 	unsigned *stack;	/* enclosing units, outermost first */
 	size_t nr, alloc;
 	bool restricted;	/* nest_units_restrict(): it or an ancestor */
+	bool policy;		/* nest_units_set_policy(): a memory policy */
 };
 
 struct nest_units {
@@ -55,6 +56,7 @@ struct nest_units {
 	unsigned *ended;
 	size_t nr_ended, alloc_ended, next_ended;
 	bool any_restricted;	/* a process of unknown parent may be one's */
+	bool any_policy;	/* the same, for a memory policy */
 };
 
 struct nest_units *nest_units_new(void)
@@ -159,6 +161,7 @@ static struct proc *add_proc(struct nest_units *u, pid_t pid, const struct proc 
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	p->restricted = like ? like->restricted : u->any_restricted;
+	p->policy = like ? like->policy : u->any_policy;
 	if (like && like->nr) {
 		p->stack = xmalloc(like->nr * sizeof(*p->stack));
 		memcpy(p->stack, like->stack, like->nr * sizeof(*p->stack));
@@ -213,7 +216,19 @@ bool nest_units_restricted(const struct nest_units *u, pid_t pid)
 {
 	const struct proc *p = find_proc(u, pid);
 
-	return p ? p->restricted : u->any_restricted;
+	return p ? p->restricted || p->policy : u->any_restricted || u->any_policy;
+}
+
+void nest_units_set_policy(struct nest_units *u, pid_t pid, bool on)
+{
+	struct proc *p = find_proc(u, pid);
+
+	if (on)
+		u->any_policy = true;
+	if (p)
+		p->policy = on;
+	else if (on)
+		u->any_restricted = true;	/* unknown: its children too */
 }
 
 unsigned nest_units_exec(struct nest_units *u, pid_t pid)

@@ -80,6 +80,13 @@ void nest_units_refuse(struct nest_units *u, pid_t pid, const char *reason);
  */
 void nest_units_restrict(struct nest_units *u, pid_t pid);
 bool nest_units_restricted(const struct nest_units *u, pid_t pid);
+/*
+ * Thread @pid sets a memory policy (@on) or the default one back (libnuma
+ * probes MPOL_PREFERRED_MANY, then restores it): unlike a restriction,
+ * undone by the default, and inherited by the threads and processes it
+ * forks after; nest_units_restricted() is true of them while it holds.
+ */
+void nest_units_set_policy(struct nest_units *u, pid_t pid, bool on);
 /* Refuse every open unit. */
 void nest_units_refuse_open(struct nest_units *u, const char *reason);
 /* Refuse unit @id only (a reason found at its exec; the first stays). */

@@ -130,6 +130,21 @@ static int add_nested_rules(scmp_filter_ctx f)
 		"kcmp", "pidfd_getfd", "process_vm_readv", "process_vm_writev",
 		/* restrictions later execs inherit (and prctl PR_SET_SECCOMP) */
 		"seccomp", "landlock_restrict_self",
+		/* a file lock: state shared with the job's other processes */
+		"flock",
+		/* an attribute later execs inherit, in no unit key */
+		"set_mempolicy",
+		/*
+		 * System V IPC and POSIX message queues: objects shared with
+		 * the job's other processes by key, id or name, not by path
+		 * (an mqd or IPC id inherited is an fd above 2, or a number
+		 * given: the ids' own calls are here too)
+		 */
+		"msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop",
+		"semctl", "shmget", "shmat", "shmctl", "mq_open", "mq_unlink",
+		/* a socket a peer outside the unit may connect to (connect,
+		 * bind, sendto, sendmsg are TRACED already) */
+		"listen",
 	};
 	static const char *const polls[] = {
 		"poll", "ppoll", "select", "pselect6", "io_submit", "landlock_add_rule",
@@ -181,7 +196,15 @@ static int add_nested_rules(scmp_filter_ctx f)
 			r = add_rule(f, notify, sn, 1, &cmp);
 	}
 	if (r >= 0) {
-		const unsigned long cmds[] = { F_DUPFD, F_DUPFD_CLOEXEC, F_SETFL };
+		/*
+		 * And the locks, leases and directory notices: state shared
+		 * with the job's other processes (trace_nest_call()).
+		 */
+		const unsigned long cmds[] = {
+			F_DUPFD, F_DUPFD_CLOEXEC, F_SETFL,
+			F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
+			F_SETLEASE, F_NOTIFY,
+		};
 
 		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, "fcntl");
 		for (i = 0; sn >= 0 && i < ARRAY_SIZE(cmds) && r >= 0; i++) {
@@ -231,6 +254,38 @@ static int add_nested_rules(scmp_filter_ctx f)
 
 		r = add_rule(f, notify, SYS_ioctl, 2, cmp);
 	}
+	/*
+	 * The calls that read or change another process's priorities,
+	 * limits, scheduling or memory placement (a pid argument not 0;
+	 * for the priorities, a `which` other than one process, too): an
+	 * effect outside the unit, or an observation of it, which a skip
+	 * would not make (trace_nest_call()).
+	 */
+	for (i = 0; i < ARRAY_SIZE(trace_nest_other_pid) && r >= 0; i++) {
+		const struct trace_nest_pid_arg *e = &trace_nest_other_pid[i];
+		struct scmp_arg_cmp cmp = { .arg = e->pid_arg, .op = SCMP_CMP_NE, .datum_a = 0 };
+
+		r = add_rule(f, notify, e->nr, 1, &cmp);
+		if (r >= 0 && e->which_arg >= 0) {
+			struct scmp_arg_cmp w = { .arg = (unsigned)e->which_arg, .op = SCMP_CMP_NE,
+						  .datum_a = (uint64_t)e->which_self };
+
+			r = add_rule(f, notify, e->nr, 1, &w);
+		}
+	}
+	/*
+	 * FIONBIO on fds 1 and 2, as fcntl's F_SETFL: the open file
+	 * description is the parent's and the siblings' too
+	 * (trace_nest_call()).
+	 */
+	for (fd = 1; fd <= 2 && r >= 0; fd++) {
+		struct scmp_arg_cmp cmp[2] = {
+			SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)fd),
+			SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK, FIONBIO),
+		};
+
+		r = add_rule(f, notify, SYS_ioctl, 2, cmp);
+	}
 	for (i = 0; i < ARRAY_SIZE(trace_nest_fd_ioctls) && r >= 0; i++) {
 		struct scmp_arg_cmp cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, IOCTL_REQUEST_MASK,
 						  trace_nest_fd_ioctls[i]);
@@ -250,10 +305,12 @@ static int add_nested_rules(scmp_filter_ctx f)
 
 		r = add_rule(f, notify, SYS_clone, 1, &cmp);
 	}
-	for (i = 0; i < 2 && r >= 0; i++) {
-		struct scmp_arg_cmp cmp =
-			SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
-				i ? PR_SET_SECCOMP : PR_SET_CHILD_SUBREAPER);
+	for (i = 0; i < 5 && r >= 0; i++) {
+		/* PR_SET_MDWE (65), PR_SET_IO_FLUSHER (57): newer than some headers */
+		const unsigned long opts[] = {
+			PR_SET_CHILD_SUBREAPER, PR_SET_SECCOMP, PR_SET_SECUREBITS, 65, 57,
+		};
+		struct scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, opts[i]);
 
 		sn = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, "prctl");
 		if (sn >= 0)

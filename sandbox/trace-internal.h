@@ -637,6 +637,24 @@ void trace_nest_fd0_seen(struct trace *t, pid_t pid);
 /* The ioctl requests whose second fd is in memory (FICLONERANGE...):
  * notified under --nested, and counted as naming fd 0. */
 extern const unsigned long trace_nest_fd_ioctls[3];
+/*
+ * The calls that name another process by pid (a[pid_arg]; for the
+ * priorities also a[which_arg], one process when which_self): notified
+ * under --nested unless both say the caller itself (0).
+ */
+struct trace_nest_pid_arg {
+	int nr;
+	unsigned pid_arg;
+	int which_arg;		/* -1: none */
+	unsigned long which_self;
+};
+extern const struct trace_nest_pid_arg trace_nest_other_pid[15];
+/* @pid made such a call: the units around it are refused when it names
+ * another process than its own. */
+void trace_nest_other_process(struct trace *t, pid_t pid, int nr, const __u64 *a);
+/* @pid connects, binds, listens or sends to an address: the units around
+ * it are refused (its peer may be a process outside them). */
+void trace_nest_socket(struct trace *t, pid_t pid);
 bool trace_nest_fd0_call(struct trace *t, pid_t pid, int nr, const __u64 *a);
 unsigned trace_nest_fd_args(int nr);
 /* @pid reads its fd @fd: the units whose stdin pipe that is are refused. */

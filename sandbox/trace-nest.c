@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/fs.h>
 #include <linux/seccomp.h>
@@ -424,6 +426,15 @@ static int hash_view_file(struct trace *t, pid_t pid, const char *path,
 	int r;
 
 	trace_view_path(pid, path, &view);
+	/*
+	 * Not opened unless regular: the supervisor opening a FIFO, even
+	 * without waiting, is a reader its writer's open returns for, and
+	 * the bytes it writes then are gone when both have closed.
+	 */
+	if (lstat(view.buf, st) < 0)
+		return -errno;
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
 	fd = open(view.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
@@ -619,8 +630,8 @@ void trace_nest_exec(struct trace *t, pid_t pid, const struct trace_nest_exec_ar
 	 */
 	if (nest_units_restricted(n->units, pid) ||
 	    n->facts.seccomp_filters != n->seccomp_base) {
-		nest_units_refuse_unit(n->units, id, "runs under a seccomp filter or Landlock "
-				       "domain set up in the job");
+		nest_units_refuse_unit(n->units, id, "runs under a seccomp filter, Landlock "
+				       "domain or inherited attribute set up in the job");
 		return;
 	}
 	/* (walking every job process was a sixth of an exec's handling) */
@@ -842,6 +853,16 @@ static void observe(struct trace *t, pid_t pid, struct trace_obs *o, mode_t open
 	switch (o->kind) {
 	case TRACE_CONTENT:
 		r = hash_view_file(t, pid, o->path, &o->hash, &o->st);
+		if (r == -EINVAL && S_ISFIFO(o->st.st_mode)) {
+			/*
+			 * What it reads is what another process writes
+			 * (found by the pipeline sweep: `cat f` of a FIFO
+			 * replayed the bytes of the recorded writer).
+			 */
+			for (k = 0; k < nr; k++)
+				nest_units_refuse_unit(n->units, ids[k], "opens a FIFO by path");
+			return;
+		}
 		if (r == -EINVAL)	/* not a regular file: its stat */
 			o->kind = TRACE_STAT;
 		else if (r < 0)
@@ -1383,7 +1404,7 @@ static bool out_fd(long fd)
  * ERRNO), and every later exec by it, its threads (SECCOMP_FILTER_FLAG_
  * TSYNC) or a process it forks after.
  */
-static void restrict_self(struct trace *t, pid_t pid)
+static void restrict_self(struct trace *t, pid_t pid, const char *reason)
 {
 	struct trace_nest *n = t->nest;
 	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
@@ -1391,7 +1412,7 @@ static void restrict_self(struct trace *t, pid_t pid)
 	struct dirent *e;
 	DIR *d;
 
-	nest_units_refuse(n->units, pid, "installs a seccomp filter or Landlock domain");
+	nest_units_refuse(n->units, pid, reason);
 	nest_units_restrict(n->units, pid);
 	if (tgid <= 0)
 		return;
@@ -1401,7 +1422,7 @@ static void restrict_self(struct trace *t, pid_t pid)
 		pid_t tid = (pid_t)atoi(e->d_name);
 
 		if (tid > 0 && nest_units_known(n->units, tid)) {
-			nest_units_refuse(n->units, tid, "installs a seccomp filter or Landlock domain");
+			nest_units_refuse(n->units, tid, reason);
 			nest_units_restrict(n->units, tid);
 		}
 	}
@@ -1409,10 +1430,42 @@ static void restrict_self(struct trace *t, pid_t pid)
 		closedir(d);
 }
 
+/*
+ * fcntl's locks (whole-file, record, open file description), leases and
+ * directory notices: what they answer, or whether they wait or signal,
+ * depends on what the job's other processes hold or do, which no key
+ * holds (a unit entry recorded while its parent held a lock was found
+ * by a job whose parent held none).
+ */
+#define NEST_PR_SET_MDWE 65
+#define NEST_PR_SET_IO_FLUSHER 57
+
+static bool is_lock_cmd(int cmd)
+{
+	switch (cmd) {
+	case F_GETLK: case F_SETLK: case F_SETLKW:
+	case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
+	case F_SETLEASE: case F_NOTIFY:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 {
 	struct trace_nest *n = t->nest;
 	const char *dup_reason = "duplicates its output fd";
+	const char *lock_reason = "takes or tests a file lock (its outcome is shared "
+				  "with processes outside it)";
+	const char *filter_reason = "installs a seccomp filter or Landlock domain";
+	/*
+	 * Inherited across execve and read by no /proc file the key takes:
+	 * the securebits, MDWE, PR_SET_IO_FLUSHER (the job's key has the
+	 * first two: procattr.c); the memory policy is set_mempolicy's.
+	 */
+	const char *attr_reason = "sets securebits, MDWE or I/O flusher "
+				  "that later execs inherit";
 	long fd = (long)(int)a[0];
 
 	if (!n)
@@ -1446,10 +1499,27 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 				nest_units_refuse(n->units, pid, dup_reason);
 			break;
 		}
+		if (is_lock_cmd((int)a[1])) {
+			nest_units_refuse(n->units, pid, lock_reason);
+			break;
+		}
 		if (fd != 1 && fd != 2)
 			break;
 		if ((int)a[1] == F_SETFL && (a[2] & O_NONBLOCK))
 			nest_units_refuse(n->units, pid, "makes its output non-blocking");
+		break;
+	case SYS_ioctl:
+		/*
+		 * The description is its parent's and siblings' too: a
+		 * skip would not leave them a non-blocking pipe (found by
+		 * the pipeline sweep: a later writer's EAGAIN was gone).
+		 */
+		if ((fd == 1 || fd == 2) && (uint32_t)a[1] == FIONBIO)
+			nest_units_refuse(n->units, pid, "makes its output non-blocking");
+		break;
+	case SYS_flock:
+		if (!((int)a[1] & LOCK_UN))
+			nest_units_refuse(n->units, pid, lock_reason);
 		break;
 	case SYS_prctl:
 		if ((int)a[0] == PR_SET_CHILD_SUBREAPER) {
@@ -1458,15 +1528,48 @@ void trace_nest_call(struct trace *t, pid_t pid, int nr, const __u64 *a)
 			n->writers_anywhere = true;
 		}
 		if ((int)a[0] == PR_SET_SECCOMP)
-			restrict_self(t, pid);
+			restrict_self(t, pid, filter_reason);
+		if ((int)a[0] == PR_SET_SECUREBITS || (int)a[0] == NEST_PR_SET_MDWE ||
+		    (int)a[0] == NEST_PR_SET_IO_FLUSHER)
+			restrict_self(t, pid, attr_reason);
 		break;
 	case SYS_seccomp:
 		if ((unsigned)a[0] == SECCOMP_SET_MODE_STRICT ||
 		    (unsigned)a[0] == SECCOMP_SET_MODE_FILTER)
-			restrict_self(t, pid);
+			restrict_self(t, pid, filter_reason);
 		break;
 	case SYS_landlock_restrict_self:
-		restrict_self(t, pid);
+		restrict_self(t, pid, filter_reason);
+		break;
+	case SYS_set_mempolicy:
+		/*
+		 * Per thread, undone by MPOL_DEFAULT (0, with the mode
+		 * flags above the low byte): libnuma's start-up sets one
+		 * and puts the default back. The units around the caller
+		 * stand (their children's are refused at their exec).
+		 */
+		nest_units_set_policy(n->units, pid, (a[0] & 0xff) != 0);
+		if (a[0] & 0xff) {
+			/* a child forked by this thread is found by its
+			 * parent process: that is marked too */
+			long tgid = status_number(pid, "Tgid");
+
+			if (tgid > 0 && tgid != pid)
+				nest_units_set_policy(n->units, (pid_t)tgid, true);
+		}
+		break;
+	case SYS_msgget: case SYS_msgsnd: case SYS_msgrcv: case SYS_msgctl:
+	case SYS_semget: case SYS_semop: case SYS_semtimedop: case SYS_semctl:
+	case SYS_shmget: case SYS_shmat: case SYS_shmctl:
+	case SYS_mq_open: case SYS_mq_unlink:
+		/*
+		 * What it receives, or whether what it sends reaches a
+		 * reader, depends on processes outside it (found by the
+		 * pipeline sweep: `./send B; ./recv` replayed the A of a
+		 * job that sent A).
+		 */
+		nest_units_refuse(n->units, pid, "uses System V IPC or a POSIX message queue "
+				  "(shared with processes outside it)");
 		break;
 	case SYS_kill:
 	case SYS_tkill:
@@ -2075,6 +2178,97 @@ unsigned trace_nest_fd_args(int nr)
 	default:
 		return 0;
 	}
+}
+
+const struct trace_nest_pid_arg trace_nest_other_pid[15] = {
+	{ SYS_setpriority, 1, 0, 0 /* PRIO_PROCESS */ },
+	{ SYS_getpriority, 1, 0, 0 },
+	{ SYS_ioprio_set, 1, 0, 1 /* IOPRIO_WHO_PROCESS */ },
+	{ SYS_ioprio_get, 1, 0, 1 },
+	{ SYS_prlimit64, 0, -1, 0 },
+	{ SYS_sched_setaffinity, 0, -1, 0 },
+	{ SYS_sched_getaffinity, 0, -1, 0 },
+	{ SYS_sched_setscheduler, 0, -1, 0 },
+	{ SYS_sched_getscheduler, 0, -1, 0 },
+	{ SYS_sched_setparam, 0, -1, 0 },
+	{ SYS_sched_getparam, 0, -1, 0 },
+	{ SYS_sched_setattr, 0, -1, 0 },
+	{ SYS_sched_getattr, 0, -1, 0 },
+	{ SYS_sched_rr_get_interval, 0, -1, 0 },
+	{ SYS_migrate_pages, 0, -1, 0 },
+};
+
+/*
+ * Whether @target (a pid or tid in the job's namespace) is @pid's own
+ * thread group: itself, or one of its threads (pthread_setaffinity_np
+ * names a thread by its tid).
+ */
+static bool own_thread(pid_t pid, long target)
+{
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
+	long tgid = status_number(pid, "Tgid");
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	if (target == 0 || is_self(pid, target))
+		return true;
+	if (target < 0 || tgid <= 0)
+		return false;
+	strbuf_addf(&dir, "/proc/%ld/task", tgid);
+	d = opendir(dir.buf);
+	while (d && !found && (e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		found = tid > 0 && status_number(tid, "NSpid") == target;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Whether the call @nr with @a names a process other than @pid's own. */
+static bool names_other_process(pid_t pid, int nr, const __u64 *a)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(trace_nest_other_pid); i++) {
+		const struct trace_nest_pid_arg *e = &trace_nest_other_pid[i];
+
+		if (e->nr != nr)
+			continue;
+		if (e->which_arg >= 0 && (int)a[e->which_arg] != (int)e->which_self)
+			return true;	/* a process group, a user */
+		return !own_thread(pid, (long)(int)a[e->pid_arg]);
+	}
+	return false;
+}
+
+void trace_nest_other_process(struct trace *t, pid_t pid, int nr, const __u64 *a)
+{
+	if (!t->nest || !names_other_process(pid, nr, a))
+		return;
+	/*
+	 * Reading another process's priority, limits or scheduling is an
+	 * observation no key holds; changing them (renice -p $PPID) an
+	 * effect outside the unit, which a skip would not make.
+	 */
+	nest_units_refuse(t->nest->units, pid, "reads or changes the priority, limits or "
+			  "scheduling of another process");
+}
+
+void trace_nest_socket(struct trace *t, pid_t pid)
+{
+	/*
+	 * What it receives from a peer, or whether what it sends is read,
+	 * is another process's doing (found by the pipeline sweep: a
+	 * client that connected to its parent's abstract socket was
+	 * stored, and skipped, its parent waited in accept() forever).
+	 * A socketpair between its own processes needs none of these.
+	 */
+	if (t->nest)
+		nest_units_refuse(t->nest->units, pid, "communicates through a socket "
+				  "(connect, bind, listen, sendto, sendmsg)");
 }
 
 const unsigned long trace_nest_fd_ioctls[3] = {

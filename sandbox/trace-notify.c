@@ -105,7 +105,7 @@ static int mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
  * The first chunk is small because most paths are: copying a whole page
  * for each notification was a measurable part of its cost.
  */
-static int mem_read_string(pid_t pid, uint64_t addr, struct strbuf *out)
+static int mem_read_string_max(pid_t pid, uint64_t addr, struct strbuf *out, size_t max)
 {
 	char page[4096];
 	size_t want = 256;
@@ -113,7 +113,7 @@ static int mem_read_string(pid_t pid, uint64_t addr, struct strbuf *out)
 	strbuf_reset(out);
 	if (!addr)
 		return -EFAULT;
-	while (out->len < PATH_MAX) {
+	while (out->len < max) {
 		size_t chunk = 4096 - (addr & 4095);
 
 		if (chunk > want)
@@ -134,6 +134,11 @@ static int mem_read_string(pid_t pid, uint64_t addr, struct strbuf *out)
 		addr += chunk;
 	}
 	return -ENAMETOOLONG;
+}
+
+static int mem_read_string(pid_t pid, uint64_t addr, struct strbuf *out)
+{
+	return mem_read_string_max(pid, addr, out, PATH_MAX);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -339,6 +344,13 @@ static void nest_observe(struct call *c, const struct res *r, enum nest_access k
 		strbuf_release(&view);
 	} else if (S_ISREG(m) && is_open(c->nr)) {
 		trace_nest_observe(t, c->pid, TRACE_CONTENT, path, NULL, false);
+	} else if (S_ISFIFO(m) && is_open(c->nr)) {
+		/*
+		 * What it reads or writes there is another process's (found
+		 * by the pipeline sweep: `cat f` of a FIFO replayed the bytes
+		 * of the recorded writer).
+		 */
+		trace_nest_refuse(t, c->pid, "opens a FIFO by path");
 	} else {
 		trace_nest_observe(t, c->pid, TRACE_STAT, path, NULL,
 				   S_ISREG(m) && shows_times(c->nr));
@@ -1122,7 +1134,13 @@ static bool read_strs(pid_t pid, const uint64_t *ptrs, size_t n, char ***out,
 			(*out)[(*nr)++] = xstrndup(buf[i], (size_t)(nul - buf[i]));
 			continue;
 		}
-		if (mem_read_string(pid, ptrs[i], &s) < 0) {
+		/*
+		 * An argument or variable may be as long as the kernel's
+		 * MAX_ARG_STRLEN (32 pages), not PATH_MAX: a `sh -c` script
+		 * longer than 4 KiB, or GNU parallel's probe of the longest
+		 * command line, was refused (found by the pipeline sweep).
+		 */
+		if (mem_read_string_max(pid, ptrs[i], &s, 32 * 4096) < 0) {
 			strbuf_release(&s);
 			return false;
 		}
@@ -1520,10 +1538,10 @@ static void on_notification(struct call *c)
 	 * poll and its kind (add_nested_rules()): trace_nest_fd0_call()
 	 * above is all they need.
 	 */
-	case SYS_lseek: case SYS_flock: case SYS_fsync: case SYS_fdatasync: case SYS_syncfs:
+	case SYS_lseek: case SYS_fsync: case SYS_fdatasync: case SYS_syncfs:
 	case SYS_ftruncate: case SYS_fallocate: case SYS_fadvise64: case SYS_readahead:
 	case SYS_sync_file_range: case SYS_fchdir: case SYS_fstatfs:
-	case SYS_accept: case SYS_accept4: case SYS_listen: case SYS_shutdown:
+	case SYS_accept: case SYS_accept4: case SYS_shutdown:
 	case SYS_getsockname: case SYS_getpeername: case SYS_getsockopt: case SYS_setsockopt:
 	case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg:
 	case SYS_timerfd_settime: case SYS_timerfd_gettime: case SYS_signalfd: case SYS_signalfd4:
@@ -1542,7 +1560,27 @@ static void on_notification(struct call *c)
 	 * Notified always under --nested: a restriction later execs
 	 * inherit (trace-nest.c, restrict_self()).
 	 */
-	case SYS_seccomp: case SYS_landlock_restrict_self:
+	/* naming another process by pid (trace_nest_other_pid) */
+	case SYS_setpriority: case SYS_getpriority: case SYS_ioprio_set: case SYS_ioprio_get:
+	case SYS_prlimit64: case SYS_sched_setaffinity: case SYS_sched_getaffinity:
+	case SYS_sched_setscheduler: case SYS_sched_getscheduler: case SYS_sched_setparam:
+	case SYS_sched_getparam: case SYS_sched_setattr: case SYS_sched_getattr:
+	case SYS_sched_rr_get_interval: case SYS_migrate_pages:
+		if (!t->nest)
+			goto unexpected;
+		trace_nest_other_process(t, c->pid, nr, a);
+		break;
+	case SYS_listen:	/* (notified for fd 0 too: one case) */
+		if (!t->nest)
+			goto unexpected;
+		trace_nest_socket(t, c->pid);
+		break;
+	case SYS_seccomp: case SYS_landlock_restrict_self: case SYS_set_mempolicy:
+	/* IPC objects shared by key, id or name: the units are refused */
+	case SYS_msgget: case SYS_msgsnd: case SYS_msgrcv: case SYS_msgctl:
+	case SYS_semget: case SYS_semop: case SYS_semtimedop: case SYS_semctl:
+	case SYS_shmget: case SYS_shmat: case SYS_shmctl:
+	case SYS_mq_open: case SYS_mq_unlink:
 		if (!t->nest)
 			goto unexpected;
 		trace_nest_call(t, c->pid, nr, a);
@@ -1784,22 +1822,28 @@ static void on_notification(struct call *c)
 	/* sockets (under --nested, what may receive fds from outside the job) */
 	case SYS_bind:
 		trace_nest_writers_anywhere(t);
+		trace_nest_socket(t, c->pid);
 		on_bind(c, a[1], a[2]);
 		break;
 	case SYS_connect:
 		trace_nest_writers_anywhere(t);
+		trace_nest_socket(t, c->pid);
 		on_sockaddr(c, a[1], a[2]);
 		break;
 	case SYS_sendto:
+		if (a[4])	/* to an address: a peer of its choosing */
+			trace_nest_socket(t, c->pid);
 		on_sockaddr(c, a[4], a[5]);
 		break;
 	/* (under --nested, fds it may pass: trace_nest_writers_anywhere()) */
 	case SYS_sendmsg:
 		trace_nest_writers_anywhere(t);
+		trace_nest_socket(t, c->pid);
 		on_sendmsg(c, a[1], 1, false);
 		break;
 	case SYS_sendmmsg:
 		trace_nest_writers_anywhere(t);
+		trace_nest_socket(t, c->pid);
 		on_sendmsg(c, a[1], a[2], true);
 		break;
 	/*
@@ -1859,6 +1903,7 @@ static void on_notification(struct call *c)
 	case SYS_preadv2:
 	case SYS_dup: case SYS_dup2: case SYS_dup3:
 	case SYS_fcntl:
+	case SYS_flock:
 	case SYS_prctl:
 		if (t->nest)
 			trace_nest_call(t, c->pid, nr, a);
@@ -1892,6 +1937,7 @@ static void on_notification(struct call *c)
 		if ((a[1] & 0xffffffffu) != TIOCSTI && (a[1] & 0xffffffffu) != TIOCLINUX) {
 			if (!t->nest)
 				goto unexpected;
+			trace_nest_call(t, c->pid, nr, a);	/* FIONBIO */
 			break;
 		}
 		trace_taint(t, "syscall ioctl: terminal injection request 0x%llx",

@@ -110,4 +110,25 @@ test_expect_success '--mtime=content: a unit whose input was only touched skips;
 	test_cmp in out.5 && grep "nested: 2 units run, 0 skipped" err.5)
 '
 
+# An argument may be as long as MAX_ARG_STRLEN (32 pages): a `sh -c`
+# script of 20 KB (a long make recipe, a Snakemake shell rule; GNU
+# parallel probes its longest command line) was refused, its argv taken
+# for unreadable past PATH_MAX.
+test_expect_success 'a unit whose argument is 20 KB long is keyed by it and skipped' '
+	mkdir longarg && (cd longarg &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	x=$(printf "%020000d" 0)
+	sh -c ": $x; echo long"
+	sh -c ": ${x}1; echo longer"
+	EOF
+	chmod +x r.sh && echo 0 >stamp &&
+	"$PROCACHE" run --nested -v -- ./r.sh >out1 2>err1 &&
+	printf "long\nlonger\n" >expect && test_cmp expect out1 &&
+	grep "nested: 2 units run, 0 skipped, 0 refused" err1 &&
+	echo 1 >stamp && "$PROCACHE" run --nested -v -- ./r.sh >out2 2>err2 &&
+	test_cmp expect out2 && grep "nested: 0 units run, 2 skipped" err2)
+'
+
 test_done

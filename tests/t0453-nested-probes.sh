@@ -459,6 +459,205 @@ test_expect_success 'a unit reading a file an orphan writes through an inherited
 	echo "got B" >expect && test_cmp expect out.2)
 '
 
+# A file lock is state shared with every process of the job: whether a
+# unit gets one, or what F_GETLK tells it, depends on what processes
+# outside it hold, which is in no key. Unit entries are shared between
+# jobs, so a lookup from a job whose parent holds no lock must not find
+# the answer recorded under one that did.
+test_expect_success 'a unit taking or testing a file lock (flock, fcntl) is refused' '
+	mkdir lock && (cd lock && echo x >L &&
+	cat >q.pl <<-\EOF &&
+	use Fcntl;
+	open F, "<L" or die; my $s = pack("s s x4 q q i x4", F_WRLCK, 0, 0, 0, 0);
+	fcntl(F, F_GETLK, $s) or die; print unpack("s", $s) == F_UNLCK ? "free\n" : "held\n";
+	EOF
+	cat >f.pl <<-\EOF &&
+	open F, "<L" or die; print flock(F, 6) ? "got\n" : "busy\n";
+	EOF
+	cat >held.pl <<-\EOF &&
+	use Fcntl;
+	open G, "<L" or die; my $l = pack("s s x4 q q i x4", F_RDLCK, 0, 0, 0, 0);
+	fcntl(G, F_SETLK, $l) or die; flock(G, 1) or die;
+	system("perl", "q.pl"); system("perl", "f.pl");
+	EOF
+	printf "#!/bin/sh\nread -r s <stamp\nperl held.pl\n" >r.sh &&
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	printf "held\nbusy\n" >expect && test_cmp expect out.1 &&
+	printf "#!/bin/sh\nread -r s <stamp\nperl q.pl\nperl f.pl\n" >r.sh &&
+	echo 1 >stamp && nested 2 &&
+	printf "free\ngot\n" >expect && test_cmp expect out.2 &&
+	cat >held.pl <<-\EOF &&
+	open G, "<L" or die; flock(G, 2) or die;
+	system("perl", "f.pl");
+	EOF
+	printf "#!/bin/sh\nread -r s <stamp\nperl held.pl\nperl f.pl\n" >r.sh &&
+	echo 2 >stamp && nested 3 &&
+	printf "busy\ngot\n" >expect && test_cmp expect out.3 &&
+	grep "takes or tests a file lock" err.3)
+'
+
+# What a process passes on at execve beyond the key's /proc fields: its
+# I/O priority (ionice, read back with ioprio_get) is keyed; its memory
+# policy (numactl, set_mempolicy), which no /proc file of another
+# process shows, refuses the units started under it. Entries are shared
+# between jobs: a job without either must not get the recorded answer.
+test_expect_success 'a unit is keyed by its I/O priority, refused under a memory policy the job set' '
+	mkdir ioprio && (cd ioprio &&
+	cat >g.pl <<-\EOF &&
+	my $m = pack("i", 0); syscall(239, $m, 0, 0, 0, 0) == 0 or die;
+	print syscall(252, 1, 0), " ", unpack("i", $m), "\n";
+	EOF
+	cat >s.pl <<-\EOF &&
+	my $mask = pack("Q", 1); syscall(238, 2, $mask, 64) == 0 or die; system("perl", "g.pl");
+	EOF
+	printf "#!/bin/bash\nperl g.pl\n" >g.sh &&
+	printf "#!/bin/sh\nread -r s <stamp\nionice -c3 ./g.sh\nperl s.pl\n" >r.sh &&
+	chmod +x r.sh g.sh && echo 0 >stamp && nested 1 &&
+	printf "#!/bin/sh\nread -r s <stamp\n./g.sh\nperl g.pl\n" >r.sh &&
+	echo 1 >stamp && nested 2 && ./r.sh >expect &&
+	test_cmp expect out.2 && grep "^0 0$" out.2 &&
+	grep "perl, pid [0-9]*) refused: runs under a seccomp filter, Landlock domain or inherited attribute" err.1)
+'
+
+# Whether stdout and stderr are one pipe (2>&1) is what fstat tells a
+# program, and some look: a unit that said "same" must not be replayed
+# where they are two pipes.
+test_expect_success 'a unit whose stdout and stderr are one pipe is keyed so' '
+	mkdir same && (cd same &&
+	cat >p.sh <<-\EOF &&
+	#!/bin/bash
+	perl -e "print((stat STDOUT)[1] == (stat STDERR)[1] ? qq(same\n) : qq(two\n))"
+	EOF
+	printf "#!/bin/bash\nread -r s <stamp\n./p.sh 2>&1 | cat\n" >r.sh &&
+	chmod +x r.sh p.sh && echo 0 >stamp && nested 1 &&
+	echo same >expect && test_cmp expect out.1 &&
+	printf "#!/bin/bash\nread -r s <stamp\n./p.sh | cat\n" >r.sh &&
+	echo 1 >stamp && nested 2 && echo two >expect && test_cmp expect out.2)
+'
+
+# System V IPC and POSIX message queues are shared with the job's other
+# processes by key or name, not by path: what a unit receives was in no
+# key, and a skipped sender sent nothing. Every use refuses the units
+# around it (the IPC namespace is the job's: a job starts empty).
+test_expect_success 'a unit using a System V message queue or a POSIX one is refused' '
+	mkdir ipc && (cd ipc &&
+	cat >send.pl <<-\EOF &&
+	use IPC::SysV qw(IPC_CREAT);
+	my $id = msgget(4242, IPC_CREAT | 0600) // die; msgsnd($id, pack("l! a*", 1, $ARGV[0]), 0) or die;
+	EOF
+	cat >recv.pl <<-\EOF &&
+	use IPC::SysV qw(IPC_NOWAIT);
+	my $id = msgget(4242, 0); defined $id or do { print "noq\n"; exit };
+	my $b; print msgrcv($id, $b, 100, 0, IPC_NOWAIT) ? substr($b, length(pack("l!", 0))) . "\n" : "empty\n";
+	EOF
+	cat >send.c <<-\EOF &&
+	#include <mqueue.h>
+	#include <string.h>
+	#include <fcntl.h>
+	int main(int c, char **v) { mqd_t q = mq_open("/q", O_CREAT | O_WRONLY, 0600, NULL); (void)c;
+		return q < 0 || mq_send(q, v[1], strlen(v[1]), 0); }
+	EOF
+	cat >recv.c <<-\EOF &&
+	#include <mqueue.h>
+	#include <stdio.h>
+	#include <fcntl.h>
+	int main(void) { char b[9000]; mqd_t q = mq_open("/q", O_RDONLY | O_NONBLOCK); ssize_t n;
+		if (q < 0) { puts("noq"); return 0; }
+		n = mq_receive(q, b, sizeof b, NULL); if (n < 0) puts("empty"); else printf("%.*s\n", (int)n, b); return 0; }
+	EOF
+	cc -o send send.c -lrt && cc -o recv recv.c -lrt &&
+	printf "#!/bin/sh\nread -r s <stamp\nperl send.pl A; perl recv.pl\n./send A; ./recv\n" >r.sh &&
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	printf "A\nA\n" >expect && test_cmp expect out.1 &&
+	printf "#!/bin/sh\nread -r s <stamp\nperl send.pl B; perl recv.pl\n./send B; ./recv\n" >r.sh &&
+	echo 1 >stamp && nested 2 && printf "B\nB\n" >expect && test_cmp expect out.2 &&
+	grep "refused: uses System V IPC" err.2)
+'
+
+# A unit that changes another process (its parent here: renice -p $PPID)
+# has an effect no result holds: skipped, the parent kept its priority.
+# One that reads another process's priority or limits observes what no
+# key holds. Both are refused; a change of its own is in no way shared.
+test_expect_success 'a unit changing or reading the priority of another process is refused' '
+	mkdir renice && (cd renice &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	perl -e "setpriority(0, getppid, 5)"; nice
+	perl -e "print getpriority(0, getppid), qq(\n)"
+	perl -e "setpriority(0, 0, 7); print getpriority(0, 0), qq(\n)"
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	printf "5\n5\n7\n" >expect && test_cmp expect out.1 &&
+	echo 1 >stamp && nested 2 && test_cmp expect out.2 &&
+	grep "priority, limits or scheduling of another process" err.2 &&
+	grep "unit [0-9]* (perl, pid [0-9]*) skipped" err.2)
+'
+
+# A FIFO opened by path: what a unit reads there is what another process
+# writes, and what it writes there another reads; neither is in a key or
+# a result.
+test_expect_success 'a unit opening a FIFO by path is refused' '
+	mkdir fifo && (cd fifo &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	rm -f f; mkfifo f
+	(echo "$s" >f &); cat f
+	sh -c "echo w$s >f" & read -r l <f; echo "$l"; wait
+	EOF
+	chmod +x r.sh && echo A >stamp && nested 1 &&
+	printf "A\nwA\n" >expect && test_cmp expect out.1 &&
+	echo B >stamp && nested 2 && printf "B\nwB\n" >expect && test_cmp expect out.2 &&
+	grep "refused: opens a FIFO by path" err.2)
+'
+
+# A unit talking to a process outside it through a socket: what it gets
+# is that process's doing, and a skipped client never connects (its
+# server waited in accept() for good).
+test_expect_success 'a unit connecting to its parent through a socket is refused' '
+	mkdir sock && (cd sock && mkdir sub &&
+	cat >sub/srv.py <<-\EOF &&
+	import socket, subprocess
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind("\0pc-t0453"); s.listen(1)
+	s.settimeout(10)
+	p = subprocess.Popen(["/usr/bin/python3", "sub/cli.py"])
+	try:
+	    c, _ = s.accept(); c.sendall(open("stamp").read().encode()); c.close()
+	except socket.timeout:
+	    print("no client")
+	p.wait()
+	EOF
+	cat >sub/cli.py <<-\EOF &&
+	import socket
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect("\0pc-t0453")
+	print("got", s.recv(100).decode().strip())
+	EOF
+	printf "#!/bin/sh\nread -r s <stamp\n/usr/bin/python3 sub/srv.py\n" >r.sh &&
+	chmod +x r.sh && echo A >stamp && nested 1 &&
+	echo "got A" >expect && test_cmp expect out.1 &&
+	echo B >stamp && nested 2 && echo "got B" >expect && test_cmp expect out.2 &&
+	grep "refused: communicates through a socket" err.2)
+'
+
+# fd 1's open file description is its parent's and siblings' too:
+# FIONBIO (as F_SETFL O_NONBLOCK) there changes how their writes block.
+# A skipped unit would not: the later writer's EAGAIN was gone.
+test_expect_success 'a unit making its stdout non-blocking by FIONBIO is refused' '
+	mkdir fionbio && (cd fionbio &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	{ perl -e "my \$v = pack(q(i), 1); ioctl(STDOUT, 0x5421, \$v) or die"
+	  head -c 300000 /dev/zero 2>/dev/null; echo "head $?" >rc; } | { sleep 1.0$s; wc -c; }
+	cat rc
+	EOF
+	chmod +x r.sh && echo 1 >stamp && nested 1 &&
+	printf "65536\nhead 1\n" >expect && test_cmp expect out.1 &&
+	echo 2 >stamp && nested 2 && test_cmp expect out.2 &&
+	grep "perl, pid [0-9]*) refused: makes its output non-blocking" err.2)
+'
+
 test_expect_success ROOT 'a root job without CAP_DAC_OVERRIDE: a directory closed to it since is not skipped through (its units run)' '
 	mkdir access && (cd access && mkdir d && echo secret >d/f &&
 	chmod 755 d && chmod 644 d/f &&
