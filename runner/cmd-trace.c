@@ -117,6 +117,7 @@ int cmd_trace(int argc, char **argv)
 	job_opts_init(&o);
 	struct cache *c = job_start(&o, argc, argv, JOB_CMD_TRACE, &j);
 	j.stdout_fd = 2;
+	j.one_stream = false;	/* its fd 1 is the listing's */
 
 	/*
 	 * The job's own output goes to stderr so that stdout carries only

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <linux/capability.h>
+#include <linux/kcmp.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -289,6 +290,13 @@ void job_prepare(struct job *j, const struct job_opts *o, char **argv,
 	j->stdin_fd = -1;
 	j->stdout_fd = 1;
 	j->cache_dir = xstrdup(cache_dir);
+	/*
+	 * One open file description on both (`2>&1`, a terminal given to
+	 * both): kcmp says, where an inode would also match `>f 2>f`, two
+	 * descriptions that overwrite each other. Without kcmp, two streams
+	 * (stdout replayed before stderr on a hit, README).
+	 */
+	j->one_stream = syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, 1, 2) == 0;
 
 	char *cwd = getcwd(NULL, 0);
 	if (!cwd)
@@ -667,6 +675,7 @@ void job_execute(struct job *j, const char *run_root, struct job_run *r)
 		.sig_block = &j->attrs.sig_block,
 		.stdout_fd = j->stdout_fd,
 		.stderr_fd = 2,
+		.one_stream = j->one_stream && j->stdout_fd == 1,
 		.capture_output = true,
 		.run_root = run_root,
 		.masks = (const char *const *)j->masks,

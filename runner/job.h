@@ -73,6 +73,8 @@ struct job {
 				 * decides its access (trace.h, cfg.access) */
 	bool disk_default;	/* procache's default, not asked for */
 	enum job_stdin_kind stdin_kind;
+	/* procache's fds 1 and 2 are one open file (2>&1): so are the job's */
+	bool one_stream;
 	int stdin_fd;		/* PIPE, FILE: the private copy; else -1 */
 	struct pc_hash stdin_hash;
 	uint64_t stdin_size;

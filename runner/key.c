@@ -99,6 +99,8 @@ static void add_fields(const struct job *j, struct cache_key *k,
 		break;
 	}
 	}
+	/* which the job sees (fstat of its fds 1 and 2), and the order kept */
+	cache_key_add_str(k, "stdio", j->one_stream ? "one" : "two");
 	procattr_add_key(&j->attrs, k);
 	add_sandbox_fields(j, k);
 }

@@ -655,7 +655,8 @@ void sbx_init_main(struct sbx *s, const struct sbx_child_fds *fds)
 	if (fds->stdin_fd >= 0)
 		close(fds->stdin_fd);
 	close(fds->stdout_w);
-	close(fds->stderr_w);
+	if (fds->stderr_w != fds->stdout_w)	/* one stream */
+		close(fds->stderr_w);
 	if (fds->listener_sock >= 0)
 		close(fds->listener_sock);
 

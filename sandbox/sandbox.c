@@ -812,7 +812,8 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 		s->stderr_path = path_join(s->run_dir, "stderr");
 	}
 	if (pipe2(status_p, O_CLOEXEC) < 0 || pipe2(go_p, O_CLOEXEC) < 0 ||
-	    pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
+	    pipe2(out_p, O_CLOEXEC) < 0 ||
+	    (!s->cfg.one_stream && pipe2(err_p, O_CLOEXEC) < 0) ||
 	    (s->cfg.stdin_as_pipe && !s->cfg.stdin_closed && pipe2(in_p, O_CLOEXEC) < 0) ||
 	    (s->has_tracer &&
 	     socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock_p) < 0)) {
@@ -890,7 +891,8 @@ int sbx_run(struct sbx *s, struct sbx_result *res, struct strbuf *err)
 				    : s->cfg.stdin_closed ? -1 : s->cfg.stdin_fd,
 			.stdin_closed = s->cfg.stdin_closed,
 			.stdout_w = out_p[1],
-			.stderr_w = err_p[1], .listener_sock = sock_p[1],
+			.stderr_w = s->cfg.one_stream ? out_p[1] : err_p[1],
+			.listener_sock = sock_p[1],
 		};
 		sbx_init_main(s, &fds);
 	}

@@ -182,6 +182,13 @@ struct sbx_config {
 	 * pipes owned by the supervisor, never into these fds directly.
 	 */
 	int stdout_fd, stderr_fd;
+	/*
+	 * The job's fd 2 is the pipe of its fd 1: one stream, in the order
+	 * written, streamed to stdout_fd and captured in R/stdout (R/stderr
+	 * stays empty). For a caller whose fds 1 and 2 are one open file
+	 * (`2>&1`), which the job sees as one too, as it would bare.
+	 */
+	bool one_stream;
 	/* Also write stdout/stderr into R/stdout and R/stderr. */
 	bool capture_output;
 	/* Directory in which R = run_root/<16 hex> is created ($CACHE/run). */

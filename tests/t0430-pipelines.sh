@@ -234,4 +234,19 @@ test_expect_success 'a job piped into head: SIGPIPE once the reader is gone (141
 	grep -q BrokenPipeError err
 '
 
+test_expect_success 'stdout and stderr given as one (2>&1): the job sees one, and a hit keeps the order; given apart, two' '
+	mkdir one && (cd one &&
+	cat >p.sh <<-\EOF &&
+	perl -e "print((stat STDOUT)[1] == (stat STDERR)[1] ? qq(same\n) : qq(two\n))"
+	for i in 1 2 3; do echo out$i; echo err$i >&2; done
+	EOF
+	sh p.sh >bare 2>&1 &&
+	run miss -- sh p.sh >miss 2>&1 && test_cmp bare miss &&
+	run hit -- sh p.sh >hit 2>&1 && test_cmp bare hit &&
+	run hit -- sh p.sh 2>&1 | cat >piped && test_cmp bare piped &&
+	run miss -- sh p.sh >out 2>err &&
+	printf "two\nout1\nout2\nout3\n" >expect && test_cmp expect out &&
+	printf "err1\nerr2\nerr3\n" >expect && test_cmp expect err)
+'
+
 test_done

@@ -239,7 +239,7 @@ test_expect_success 'make -j2 of a small C project: the changed compile runs, un
 	printf "int a(void); int b(void); int c(void);\nint main(void) { return a() + b() + c() - 3; }\n" >main.c &&
 	printf "prog: a.o b.o c.o main.o\n\tcc -o prog a.o b.o c.o main.o\n%%.o: %%.c\n\tcc -c \$< -o \$@\n" >Makefile &&
 	echo "rm -f *.o prog; make -s -j2" >build.sh &&
-	"$PROCACHE" run --nested -- sh build.sh &&
+	"$PROCACHE" run --nested -- sh build.sh 2>err0 &&
 	./prog &&
 	echo "int b(void) { return 2; }" >b.c &&
 	"$PROCACHE" run --report report.json --nested -vv -- sh build.sh 2>err &&
@@ -247,7 +247,7 @@ test_expect_success 'make -j2 of a small C project: the changed compile runs, un
 	test "$(json_get report.json nested.skipped)" -ge 1 &&
 	test_expect_code 1 ./prog &&
 	echo "int b(void) { return 1; }" >b.c &&
-	"$PROCACHE" run --nested -- sh build.sh &&
+	"$PROCACHE" run --nested -- sh build.sh 2>err1 &&
 	./prog
 '
 
