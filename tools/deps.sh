@@ -44,7 +44,8 @@ ocamlopt:ocaml-nox ocamlfind:ocaml-findlib erlc:erlang-base elixir:elixir
 meson:meson scons:scons guile:guile-3.0 valac:valac fpc:fp-compiler
 ant:ant rake:rake rspec:ruby-rspec bats:bats shellcheck:shellcheck
 cppcheck:cppcheck g++:g++ sphinx-build:python3-sphinx pandoc:pandoc
-doxygen:doxygen dot:graphviz /usr/bin/convert:imagemagick gnuplot:gnuplot-nox"
+doxygen:doxygen dot:graphviz /usr/bin/convert:imagemagick gnuplot:gnuplot-nox
+fc-cache:fontconfig"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext
 /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin:libmaven-compiler-plugin-java
@@ -56,7 +57,8 @@ test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-
 /usr/share/maven-repo/junit/junit:junit4
 /usr/lib/python3/dist-packages/xdist:python3-pytest-xdist
 /usr/lib/python3/dist-packages/pytest_cov:python3-pytest-cov
-/usr/lib/python3/dist-packages/hypothesis:python3-hypothesis"
+/usr/lib/python3/dist-packages/hypothesis:python3-hypothesis
+/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf:fonts-dejavu-core"
 
 usage() {
 	echo "usage: tools/deps.sh build OUTFILE | tools/deps.sh test" >&2
