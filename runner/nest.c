@@ -236,6 +236,17 @@ static bool left_file(int root_fd, const char *path)
 	       S_ISREG(st.st_mode);
 }
 
+/* Whether unit @u listed @path (a TRACE_LISTING observation of it). */
+static bool unit_listed(const struct trace_unit *u, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < u->nr_obs; i++)
+		if (u->obs[i].kind == TRACE_LISTING && !strcmp(u->obs[i].path, path))
+			return true;
+	return false;
+}
+
 /* A temporary file in the cache's tmp/ holding @len bytes of @buf. */
 static char *output_file(struct cache *c, const char *buf, size_t len)
 {
@@ -295,8 +306,15 @@ void nest_unit_done(void *ctx, const struct trace_unit *u)
 		 */
 		if (ob->kind == TRACE_STAT) {
 			bool reg = S_ISREG(ob->st.st_mode);
+			/*
+			 * A directory's times count when the unit also read
+			 * its entries, as a job's (sandbox/trace.c): tar
+			 * archives them, a shell's stat of its cwd does not.
+			 */
+			bool times = ob->times &&
+				     (!S_ISDIR(ob->st.st_mode) || unit_listed(u, ob->path));
 			unsigned how = (j->opts->strict_stat ? CACHE_STAT_STRICT : 0) |
-				       (ob->times || reg ? CACHE_STAT_MTIME : 0);
+				       (times || reg ? CACHE_STAT_MTIME : 0);
 
 			if (ob->hashed && reg &&
 			    (!ob->times || (j->opts->mtime_content && !j->opts->strict_stat)))

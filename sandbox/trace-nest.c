@@ -1566,6 +1566,11 @@ static void replay_pre(void *arg, enum trace_obs_kind kind, const char *path, bo
 			else
 				trace_nest_observe(t, p->pid, TRACE_SYMLINK, r.path.buf,
 						   target.buf, false);
+			/* a stat of it that showed its own times (note_access()) */
+			if (kind == TRACE_STAT && times) {
+				trace_record_stat_times(t, &r, w.sc, true, true);
+				trace_nest_observe(t, p->pid, TRACE_STAT, r.path.buf, NULL, true);
+			}
 		} else if (kind == TRACE_CONTENT && S_ISREG(m)) {
 			trace_record_found(t, &r, TRACE_CONTENT, w.sc);
 			trace_nest_observe(t, p->pid, TRACE_CONTENT, r.path.buf, NULL, false);
@@ -1575,7 +1580,7 @@ static void replay_pre(void *arg, enum trace_obs_kind kind, const char *path, bo
 			else
 				trace_record_found(t, &r, TRACE_STAT, w.sc);
 			trace_nest_observe(t, p->pid, TRACE_STAT, r.path.buf, NULL,
-					   times && S_ISREG(m));
+					   times && (S_ISREG(m) || S_ISDIR(m)));
 		}
 	}
 	/* (a missing path: the walk recorded its absence) */
