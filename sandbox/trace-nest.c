@@ -731,6 +731,20 @@ static void unit_add_obs(struct trace_nest *n, unsigned id, const struct trace_o
 		c = &i->obs[idx];
 		if (o->kind != TRACE_STAT || !o->times || c->times)
 			return;
+		/*
+		 * A directory whose entries changed meanwhile (the unit's own
+		 * or a sibling's files: only its times and size moved) is
+		 * kept as it is now, as a job's (trace_record_stat_times()):
+		 * the first call showed what still holds, the entries are a
+		 * listing's.
+		 */
+		if (S_ISDIR(c->st.st_mode) && c->st.st_dev == o->st.st_dev &&
+		    c->st.st_ino == o->st.st_ino && c->st.st_mode == o->st.st_mode &&
+		    c->st.st_uid == o->st.st_uid && c->st.st_gid == o->st.st_gid) {
+			c->st = o->st;
+			c->times = true;
+			return;
+		}
 		if (!stat_same_file(&c->st, &o->st) || c->st.st_mode != o->st.st_mode) {
 			nest_units_refuse_unit(n->units, id, "input changed during the run");
 			return;

@@ -480,4 +480,19 @@ test_expect_success 'a unit shown the times of a directory it listed, or of a sy
 	touch -d 2003-03-03 d && nested 4 && ./r.sh >expect && test_cmp expect out.4)
 '
 
+# cd (a stat showing no times), then a file made in the directory, then
+# find (an lstat of it that shows them): the directory as it is then,
+# not a change during the run that refuses the units.
+test_expect_success 'a unit that writes into a directory, then lists and lstats it, is not refused' '
+	mkdir dwrite && (cd dwrite && mkdir d && echo a >d/a &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	sh -c "cd d && touch x && find . -maxdepth 1 -name x"
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	echo ./x >expect && test_cmp expect out.1 &&
+	grep "nested: 3 units run, 0 skipped, 0 refused" err.1)
+'
+
 test_done
