@@ -140,6 +140,27 @@ test_expect_success 'fc-list, --strict-stat: a font added: miss' '
 	grep -q "DejaVuSans-Bold.ttf" "$R.3.out"
 '
 
+# zip -r, jar and tar -h archive each directory with its mtime, which
+# they read by a stat that follows symlinks: a directory's mtime is an
+# observation only when a stat that does not follow showed it (DESIGN
+# §3, "Timestamps": make and shells stat their directories so), so a
+# touched subdirectory replays the old archive. --strict-stat tells.
+archive_setup() {
+	mkdir -p d/sub && echo a >d/sub/f && touch -d 2001-01-01 d/sub/f d/sub d
+}
+test_expect_failure 'zip -r, jar cf, tar -h: a directory touched: miss' '
+	rw_need zip jar &&
+	rw_case archive-follow archive_setup "touch -d 2002-02-02 d/sub" \
+		"zip -qrX - d | md5sum && jar cf x.jar d && md5sum x.jar && rm x.jar && tar -h --sort=name -cf - d | md5sum"
+'
+
+test_expect_success 'zip -r, jar cf, tar -h, --strict-stat: a directory touched: miss' '
+	rw_need zip jar &&
+	RW_OPTS=--strict-stat &&
+	rw_case_inplace archive-follow-strict archive_setup "touch -d 2002-02-02 d/sub" \
+		"zip -qrX - d | md5sum && jar cf x.jar d && md5sum x.jar && rm x.jar && tar -h --sort=name -cf - d | md5sum"
+'
+
 clustalo_setup() {
 	printf ">a\nMKTAYIAKQRQISFVKSHFSRQ\n>b\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n>c\nMKSAYIAKQRQISFVKSHFSRQ\n" >seqs.fa
 }
