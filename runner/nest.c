@@ -236,14 +236,25 @@ static bool left_file(int root_fd, const char *path)
 	       S_ISREG(st.st_mode);
 }
 
-/* Whether unit @u listed @path (a TRACE_LISTING observation of it). */
+/*
+ * Whether unit @u listed @path or its parent (a TRACE_LISTING observation
+ * of either): then a directory's times it was shown count, as a job's
+ * (sandbox/trace.c, listed_or_parent()).
+ */
 static bool unit_listed(const struct trace_unit *u, const char *path)
 {
+	const char *slash = strrchr(path, '/');
+	size_t plen = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
 	size_t i;
 
-	for (i = 0; i < u->nr_obs; i++)
-		if (u->obs[i].kind == TRACE_LISTING && !strcmp(u->obs[i].path, path))
+	for (i = 0; i < u->nr_obs; i++) {
+		const char *p = u->obs[i].path;
+
+		if (u->obs[i].kind != TRACE_LISTING || !p)
+			continue;
+		if (!strcmp(p, path) || (plen && strlen(p) == plen && !strncmp(p, path, plen)))
 			return true;
+	}
 	return false;
 }
 
@@ -308,8 +319,9 @@ void nest_unit_done(void *ctx, const struct trace_unit *u)
 			bool reg = S_ISREG(ob->st.st_mode);
 			/*
 			 * A directory's times count when the unit also read
-			 * its entries, as a job's (sandbox/trace.c): tar
-			 * archives them, a shell's stat of its cwd does not.
+			 * its entries or its parent's, as a job's
+			 * (sandbox/trace.c): tar archives them, ls -l shows
+			 * them, a shell's stat of its cwd does not.
 			 */
 			bool times = ob->times &&
 				     (!S_ISDIR(ob->st.st_mode) || unit_listed(u, ob->path));

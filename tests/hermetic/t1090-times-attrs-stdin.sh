@@ -51,6 +51,20 @@ test_expect_success 'a shell job whose working directory gains a file: hit' '
 	hhit -- sh -c "echo hi"
 '
 
+# ls -l, find and a scandir show a subdirectory's mtime from a listing of
+# its parent and an lstat, without reading the subdirectory: a file made
+# in it moves the mtime they print (found in a sweep: each replayed it).
+test_expect_success 'ls -l, find -printf, scandir: a subdirectory gained a file: miss' '
+	hstart && mkdir -p d/sub && echo a >d/sub/f && retouch 2001-01-01 d/sub &&
+	JOB="ls -l --time-style=+%s d; find d -maxdepth 1 -printf \"%p %T@\n\" | sort; /usr/bin/python3 -c \"import os; print(sorted((e.name, int(e.stat(follow_symlinks=False).st_mtime)) for e in os.scandir(chr(100))))\"" &&
+	hmiss -- sh -c "$JOB" &&
+	hhit -- sh -c "$JOB" &&
+	touch d/sub/new &&
+	hmiss -- sh -c "$JOB" &&
+	! grep -q 978307200 "$TEST_DIR/stdout" &&
+	hhit -- sh -c "$JOB"
+'
+
 # A directory's mtime is observed only when the job listed the directory
 # and lstat-ed it (DESIGN.md §3). make stats a prerequisite following
 # symlinks without listing it, stat(1) does not list what it names: the
