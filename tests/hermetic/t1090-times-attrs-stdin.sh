@@ -77,6 +77,18 @@ test_expect_failure 'make: a directory prerequisite gains an entry: miss' '
 	hmiss -- make
 '
 
+# The same through a stat that follows symlinks (Python os.path.getmtime,
+# ls -lL): not observed, as make stat-s the directories it lists so and
+# "make clean, then a hit" would break. "The newest run directory" picks
+# the old one. Known, documented.
+test_expect_failure 'python: the newest subdirectory by os.path.getmtime, a file made in another: miss' '
+	hstart && mkdir -p runs/a runs/b && retouch 2001-01-01 runs/a && retouch 2002-01-01 runs/b &&
+	JOB="import os; print(max(os.listdir(chr(114)+chr(117)+chr(110)+chr(115)), key=lambda d: os.path.getmtime(os.path.join(chr(114)+chr(117)+chr(110)+chr(115), d))))" &&
+	hmiss -- /usr/bin/python3 -c "$JOB" &&
+	touch runs/a/new &&
+	hmiss -- /usr/bin/python3 -c "$JOB"
+'
+
 test_expect_failure 'stat -c %y of a directory that gained an entry: miss' '
 	hstart && mkdir d && touch -d 2001-01-01 d &&
 	hmiss -- stat -c %y d &&
