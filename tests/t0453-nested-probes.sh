@@ -495,4 +495,19 @@ test_expect_success 'a unit that writes into a directory, then lists and lstats 
 	grep "nested: 3 units run, 0 skipped, 0 refused" err.1)
 '
 
+# find -printf %T@ of a subdirectory it did not read, from its parent
+# listing and an lstat: a file made in the subdirectory moves it.
+test_expect_success 'a unit printing the mtime of a subdirectory of a directory it listed misses when a file is made there' '
+	mkdir subtimes && (cd subtimes && mkdir -p d/sub && touch -d 2001-01-01 d/sub &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	find d -mindepth 1 -maxdepth 1 -printf "%p %T@\n"
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	touch d/sub/x && echo 1 >stamp &&
+	nested 2 && ./r.sh >expect && test_cmp expect out.2 &&
+	grep "nested: 1 units run" err.2)
+'
+
 test_done
