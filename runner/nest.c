@@ -236,6 +236,28 @@ static bool left_file(int root_fd, const char *path)
 	       S_ISREG(st.st_mode);
 }
 
+/*
+ * Whether unit @u listed @path or its parent (a TRACE_LISTING observation
+ * of either): then a directory's times it was shown count, as a job's
+ * (sandbox/trace.c, listed_or_parent()).
+ */
+static bool unit_listed(const struct trace_unit *u, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t plen = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+	size_t i;
+
+	for (i = 0; i < u->nr_obs; i++) {
+		const char *p = u->obs[i].path;
+
+		if (u->obs[i].kind != TRACE_LISTING || !p)
+			continue;
+		if (!strcmp(p, path) || (plen && strlen(p) == plen && !strncmp(p, path, plen)))
+			return true;
+	}
+	return false;
+}
+
 /* A temporary file in the cache's tmp/ holding @len bytes of @buf. */
 static char *output_file(struct cache *c, const char *buf, size_t len)
 {
@@ -295,8 +317,16 @@ void nest_unit_done(void *ctx, const struct trace_unit *u)
 		 */
 		if (ob->kind == TRACE_STAT) {
 			bool reg = S_ISREG(ob->st.st_mode);
+			/*
+			 * A directory's times count when the unit also read
+			 * its entries or its parent's, as a job's
+			 * (sandbox/trace.c): tar archives them, ls -l shows
+			 * them, a shell's stat of its cwd does not.
+			 */
+			bool times = ob->times &&
+				     (!S_ISDIR(ob->st.st_mode) || unit_listed(u, ob->path));
 			unsigned how = (j->opts->strict_stat ? CACHE_STAT_STRICT : 0) |
-				       (ob->times || reg ? CACHE_STAT_MTIME : 0);
+				       (times || reg ? CACHE_STAT_MTIME : 0);
 
 			if (ob->hashed && reg &&
 			    (!ob->times || (j->opts->mtime_content && !j->opts->strict_stat)))

@@ -758,6 +758,20 @@ static void unit_add_obs(struct trace_nest *n, unsigned id, const struct trace_o
 		c = &i->obs[idx];
 		if (o->kind != TRACE_STAT || !o->times || c->times)
 			return;
+		/*
+		 * A directory whose entries changed meanwhile (the unit's own
+		 * or a sibling's files: only its times and size moved) is
+		 * kept as it is now, as a job's (trace_record_stat_times()):
+		 * the first call showed what still holds, the entries are a
+		 * listing's.
+		 */
+		if (S_ISDIR(c->st.st_mode) && c->st.st_dev == o->st.st_dev &&
+		    c->st.st_ino == o->st.st_ino && c->st.st_mode == o->st.st_mode &&
+		    c->st.st_uid == o->st.st_uid && c->st.st_gid == o->st.st_gid) {
+			c->st = o->st;
+			c->times = true;
+			return;
+		}
 		if (!stat_same_file(&c->st, &o->st) || c->st.st_mode != o->st.st_mode) {
 			nest_units_refuse_unit(n->units, id, "input changed during the run");
 			return;
@@ -1685,6 +1699,11 @@ static void replay_pre(void *arg, enum trace_obs_kind kind, const char *path, bo
 			else
 				trace_nest_observe(t, p->pid, TRACE_SYMLINK, r.path.buf,
 						   target.buf, false);
+			/* a stat of it that showed its own times (note_access()) */
+			if (kind == TRACE_STAT && times) {
+				trace_record_stat_times(t, &r, w.sc, true, true);
+				trace_nest_observe(t, p->pid, TRACE_STAT, r.path.buf, NULL, true);
+			}
 		} else if (kind == TRACE_CONTENT && S_ISREG(m)) {
 			trace_record_found(t, &r, TRACE_CONTENT, w.sc);
 			trace_nest_observe(t, p->pid, TRACE_CONTENT, r.path.buf, NULL, false);
@@ -1694,7 +1713,7 @@ static void replay_pre(void *arg, enum trace_obs_kind kind, const char *path, bo
 			else
 				trace_record_found(t, &r, TRACE_STAT, w.sc);
 			trace_nest_observe(t, p->pid, TRACE_STAT, r.path.buf, NULL,
-					   times && S_ISREG(m));
+					   times && (S_ISREG(m) || S_ISDIR(m)));
 		}
 	}
 	/* (a missing path: the walk recorded its absence) */

@@ -165,6 +165,8 @@ struct call {
 	                            what it names (rmdir, unlink, a rename's
 	                            target): a directory's entries decide it */
 	mode_t open_mode;        /* for the next resolve_arg(): open's mode */
+	bool stat_lpath;         /* on_stat(): by path, a final symlink not
+	                            followed (a directory's times count) */
 	int error;      /* answer with this errno instead of CONTINUE */
 	bool seen;      /* the lookup is in the seen set (found or added) */
 	/*
@@ -342,6 +344,9 @@ static void nest_observe(struct call *c, const struct res *r, enum nest_access k
 			trace_nest_observe(t, c->pid, TRACE_SYMLINK, path, target.buf, false);
 		strbuf_release(&target);
 		strbuf_release(&view);
+		/* its own times, as a job's (trace_record_stat_times()) */
+		if (shows_times(c->nr))
+			trace_nest_observe(t, c->pid, TRACE_STAT, path, NULL, true);
 	} else if (S_ISREG(m) && is_open(c->nr)) {
 		trace_nest_observe(t, c->pid, TRACE_CONTENT, path, NULL, false);
 	} else if (S_ISFIFO(m) && is_open(c->nr)) {
@@ -352,8 +357,14 @@ static void nest_observe(struct call *c, const struct res *r, enum nest_access k
 		 */
 		trace_nest_refuse(t, c->pid, "opens a FIFO by path");
 	} else {
+		/*
+		 * A directory's times as a job's (DESIGN §3, "Timestamps"):
+		 * shown by a stat by path not following a final symlink, and
+		 * kept when the unit listed it too (runner/nest.c).
+		 */
 		trace_nest_observe(t, c->pid, TRACE_STAT, path, NULL,
-				   S_ISREG(m) && shows_times(c->nr));
+				   shows_times(c->nr) &&
+				   (S_ISREG(m) || (S_ISDIR(m) && c->stat_lpath)));
 	}
 }
 
@@ -618,6 +629,8 @@ static void on_stat(struct call *c, int dirfd, uint64_t addr, bool follow,
 {
 	struct res r = RES_INIT;
 
+	/* for note_access(), under resolve_arg() */
+	c->stat_lpath = !follow && !empty_fd(c, addr);
 	if (resolve_arg(c, dirfd, addr, follow, empty_ok, 0, OP_STAT_TIMES, &r)) {
 		/* (fd, "") with AT_EMPTY_PATH is an fstat: see on_fstat() */
 		trace_record_stat_times(c->t, &r, c->sc, r.path.len && !empty_fd(c, addr),

@@ -198,6 +198,26 @@ void trace_counts(const struct trace *t, struct trace_counts *out)
 	trace_nest_counts(t, out);
 }
 
+/*
+ * Whether the job read the entries of directory @path, or of its parent:
+ * ls -l, find -maxdepth 1 and a scandir with a stat of each entry show a
+ * subdirectory's times without reading it, and a file made in it moves
+ * them (found in a sweep, t1090).
+ */
+static bool listed_or_parent(struct trace *t, const char *path)
+{
+	_cleanup_free_ char *parent = NULL;
+	const char *slash;
+
+	if (trace_obs_find(t, TRACE_LISTING, path))
+		return true;
+	slash = strrchr(path, '/');
+	if (!slash)
+		return false;
+	parent = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	return trace_obs_find(t, TRACE_LISTING, parent) != NULL;
+}
+
 /* What the tracer did, with -v (-vv: by system call). */
 static void log_counts(const struct trace *t)
 {
@@ -264,10 +284,11 @@ int trace_finish(struct trace *t, struct strbuf *err)
 		case TRACE_SYMLINK:
 			/*
 			 * A directory's times count when the job also read
-			 * its entries (trace.h, trace_obs.times).
+			 * its entries, or its parent's (trace.h,
+			 * trace_obs.times).
 			 */
 			if (o->kind == TRACE_STAT && o->times && S_ISDIR(o->st.st_mode) &&
-			    !trace_obs_find(t, TRACE_LISTING, o->path))
+			    !listed_or_parent(t, o->path))
 				o->times = false;
 			if (lstat(o->path, &st) < 0 || st.st_ino != o->st.st_ino ||
 			    st.st_dev != o->st.st_dev || st.st_mode != o->st.st_mode ||

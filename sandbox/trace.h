@@ -250,9 +250,9 @@ struct trace_obs {
 	 * (access, chmod, an O_TRUNC open...). For a directory, only when a
 	 * stat by path that does not follow a final symlink (lstat,
 	 * AT_SYMLINK_NOFOLLOW) showed them and the job read its entries
-	 * too (from trace_finish() on; before, the lstat alone): archivers,
-	 * copiers, find and ls walk the directories whose times they act
-	 * on; shells, compilers and make stat directories following, rsync
+	 * or its parent's too (from trace_finish() on; before, the lstat
+	 * alone): archivers, copiers, find and ls walk the directories
+	 * whose times they act on, or list their parent (ls -l); shells, compilers and make stat directories following, rsync
 	 * lstats the ancestors of its destination without reading them,
 	 * and a directory's mtime moves with every entry made in it. Never
 	 * under /proc and /sys, whose times mean nothing.

@@ -674,4 +674,55 @@ test_expect_success ROOT 'a root job without CAP_DAC_OVERRIDE: a directory close
 	grep "Permission denied" err.2 && ! grep "units run, [1-9][0-9]* skipped" err.2)
 '
 
+# tar lists a directory and lstats it, and archives its mtime and a
+# symlink's own: a unit kept neither (a job keeps both, DESIGN §3), so a
+# touched directory replayed the old archive; so did the job's entry
+# stored with the unit skipped (the times composed as a file's only).
+test_expect_success 'a unit shown the times of a directory it listed, or of a symlink, misses when they move' '
+	mkdir dtimes && (cd dtimes && mkdir d && echo a >d/f && ln -s f d/l &&
+	touch -d 2001-01-01 d/f && touch -h -d 2001-01-01 d/l d &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	tar --sort=name -cf - d | od -c | md5sum
+	stat -c %Y d/l
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	touch -d 2002-02-02 d && touch -h -d 2002-02-02 d/l && echo 1 >stamp &&
+	nested 2 && ./r.sh >expect && test_cmp expect out.2 &&
+	grep "nested: 2 units run" err.2 &&
+	echo 2 >stamp && nested 3 && grep "nested: 0 units run" err.3 &&
+	touch -d 2003-03-03 d && nested 4 && ./r.sh >expect && test_cmp expect out.4)
+'
+
+# cd (a stat showing no times), then a file made in the directory, then
+# find (an lstat of it that shows them): the directory as it is then,
+# not a change during the run that refuses the units.
+test_expect_success 'a unit that writes into a directory, then lists and lstats it, is not refused' '
+	mkdir dwrite && (cd dwrite && mkdir d && echo a >d/a &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	sh -c "cd d && touch x && find . -maxdepth 1 -name x"
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	echo ./x >expect && test_cmp expect out.1 &&
+	grep "nested: 3 units run, 0 skipped, 0 refused" err.1)
+'
+
+# find -printf %T@ of a subdirectory it did not read, from its parent
+# listing and an lstat: a file made in the subdirectory moves it.
+test_expect_success 'a unit printing the mtime of a subdirectory of a directory it listed misses when a file is made there' '
+	mkdir subtimes && (cd subtimes && mkdir -p d/sub && touch -d 2001-01-01 d/sub &&
+	cat >r.sh <<-\EOF &&
+	#!/bin/bash
+	read -r s <stamp
+	find d -mindepth 1 -maxdepth 1 -printf "%p %T@\n"
+	EOF
+	chmod +x r.sh && echo 0 >stamp && nested 1 &&
+	touch d/sub/x && echo 1 >stamp &&
+	nested 2 && ./r.sh >expect && test_cmp expect out.2 &&
+	grep "nested: 1 units run" err.2)
+'
+
 test_done

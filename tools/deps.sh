@@ -52,7 +52,7 @@ flake8:flake8 cython3:cython3 /usr/bin/python3-config:python3-dev
 tsc:node-typescript protoc:protobuf-compiler bison:bison flex:flex gperf:gperf
 swig:swig asciidoctor:asciidoctor dpkg-deb:dpkg makeblastdb:ncbi-blast+
 blastn:ncbi-blast+ muscle:muscle bedtools:bedtools TrimmomaticSE:trimmomatic
-pigz:pigz gem:ruby-rubygems"
+pigz:pigz gem:ruby-rubygems fc-cache:fontconfig"
 # Files the tests need that no command stands for: path:Debian package.
 test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-dav-ext
 /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin:libmaven-compiler-plugin-java
@@ -66,7 +66,8 @@ test_files="/usr/lib/nginx/modules/ngx_http_dav_ext_module.so:libnginx-mod-http-
 /usr/lib/python3/dist-packages/pytest_cov:python3-pytest-cov
 /usr/lib/python3/dist-packages/hypothesis:python3-hypothesis
 /usr/lib/python3/dist-packages/pip:python3-pip
-/usr/lib/python3/dist-packages/setuptools:python3-setuptools"
+/usr/lib/python3/dist-packages/setuptools:python3-setuptools
+/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf:fonts-dejavu-core"
 
 usage() {
 	echo "usage: tools/deps.sh build OUTFILE | tools/deps.sh test" >&2

@@ -68,6 +68,99 @@ test_expect_success 'git: status, diff and a commit with fixed dates' '
 		"cd repo && echo more >g.txt && git status --short && git add g.txt && GIT_AUTHOR_DATE=2001-01-02T00:00:00Z GIT_COMMITTER_DATE=2001-01-02T00:00:00Z git -c user.name=t -c user.email=t@e commit -q -m second && git log --format=\"%H %s\""
 '
 
+# rw_case_inplace NAME SETUP CHANGE CMD: as rw_case, but every run in
+# place, as a user reruns in a working tree: a fresh copy moves the ctime
+# and inode numbers, which git's index and --strict-stat look at. The
+# runs before CHANGE may miss twice (the first writes what the second
+# sees) and must then hit; the run after CHANGE must miss. The reports
+# are kept outside W's parent, whose times a job may be shown.
+rw_case_inplace() {
+	rw_name=$1 rw_setup=$2 rw_change=$3 rw_cmd=$4
+	S=$TEST_DIR/rw/$rw_name.start W=$TEST_DIR/rw/$rw_name R=$TEST_DIR/rw-r/$rw_name
+	mkdir -p "$TEST_DIR/rw-r" && rm -rf "$S" && mkdir -p "$S" &&
+	(cd "$S" && eval "$rw_setup") &&
+	rw_fresh && rw_run "$rw_name" 1 && rw_status_is miss 1 &&
+	rw_run "$rw_name" 2 && rw_run "$rw_name" 2 && rw_status_is hit 2 &&
+	(cd "$W" && eval "$rw_change") &&
+	rw_run "$rw_name" 3 && rw_status_is miss 3
+}
+
+# git's untracked cache (core.untrackedCache, which feature.manyFiles
+# sets) keeps each directory's mtime in the index: while a directory's
+# mtime equals the one kept, git status lstats the directory and does not
+# read it. A file added there moves the mtime, and git reads it again. A
+# directory lstat-ed but not listed has no mtime precondition (DESIGN §3,
+# "Timestamps"), so the hit replays the old status. --strict-stat tells.
+guc_setup() {
+	git init -q repo && (cd repo &&
+	git config core.untrackedCache true &&
+	mkdir sub && echo a >sub/a && echo t >t && git add t sub/a &&
+	GIT_AUTHOR_DATE=2001-01-01T00:00:00Z GIT_COMMITTER_DATE=2001-01-01T00:00:00Z \
+	git -c user.name=t -c user.email=t@e commit -q -m first &&
+	git update-index --untracked-cache && touch -d 2001-01-01 . sub &&
+	git status --porcelain && git status --porcelain) >/dev/null
+}
+test_expect_failure 'git status with the untracked cache: a file added to a directory it does not read: miss' '
+	rw_need git &&
+	rw_case_inplace guc guc_setup "echo n >repo/sub/new" "cd repo && git status --porcelain"
+'
+
+test_expect_success 'git status with the untracked cache, --strict-stat: a file added: miss' '
+	rw_need git &&
+	RW_OPTS=--strict-stat &&
+	rw_case_inplace guc-strict guc_setup "echo n >repo/sub/new" "cd repo && git status --porcelain" &&
+	grep -q "^?? sub/new\$" "$R.3.out"
+'
+
+# fontconfig keeps each font directory's mtime in its cache file: while
+# the stat (following symlinks) of the directory shows that mtime, it
+# reads the cache and not the directory. A font added moves the mtime, and
+# fc-list reads the directory again. The same limit as git's above.
+fc_setup() {
+	mkdir fonts cache &&
+	cp /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf fonts/ &&
+	printf "<?xml version=\"1.0\"?>\n<fontconfig><dir>%s/fonts</dir><cachedir>%s/cache</cachedir></fontconfig>\n" \
+		"$W" "$W" >fonts.conf &&
+	touch -d 2001-01-01 fonts &&
+	# the cache names the directory by its path: make it where the job runs
+	rm -rf "$W" && cp -a . "$W" && FONTCONFIG_FILE=$W/fonts.conf fc-cache "$W/fonts" &&
+	cp -a "$W/cache/." cache/
+}
+test_expect_failure 'fc-list: a font added to a directory fontconfig has a cache of: miss' '
+	rw_need fc-list &&
+	rw_case fc fc_setup "cp /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf fonts/" \
+		"FONTCONFIG_FILE=\$PWD/fonts.conf fc-list : file | sort"
+'
+
+test_expect_success 'fc-list, --strict-stat: a font added: miss' '
+	rw_need fc-list &&
+	RW_OPTS=--strict-stat &&
+	rw_case_inplace fc-strict fc_setup "cp /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf fonts/" \
+		"FONTCONFIG_FILE=\$PWD/fonts.conf fc-list : file | sort" &&
+	grep -q "DejaVuSans-Bold.ttf" "$R.3.out"
+'
+
+# zip -r, jar and tar -h archive each directory with its mtime, which
+# they read by a stat that follows symlinks: a directory's mtime is an
+# observation only when a stat that does not follow showed it (DESIGN
+# §3, "Timestamps": make and shells stat their directories so), so a
+# touched subdirectory replays the old archive. --strict-stat tells.
+archive_setup() {
+	mkdir -p d/sub && echo a >d/sub/f && touch -d 2001-01-01 d/sub/f d/sub d
+}
+test_expect_failure 'zip -r, jar cf, tar -h: a directory touched: miss' '
+	rw_need zip jar &&
+	rw_case archive-follow archive_setup "touch -d 2002-02-02 d/sub" \
+		"zip -qrX - d | md5sum && jar cf x.jar d && md5sum x.jar && rm x.jar && tar -h --sort=name -cf - d | md5sum"
+'
+
+test_expect_success 'zip -r, jar cf, tar -h, --strict-stat: a directory touched: miss' '
+	rw_need zip jar &&
+	RW_OPTS=--strict-stat &&
+	rw_case_inplace archive-follow-strict archive_setup "touch -d 2002-02-02 d/sub" \
+		"zip -qrX - d | md5sum && jar cf x.jar d && md5sum x.jar && rm x.jar && tar -h --sort=name -cf - d | md5sum"
+'
+
 clustalo_setup() {
 	printf ">a\nMKTAYIAKQRQISFVKSHFSRQ\n>b\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n>c\nMKSAYIAKQRQISFVKSHFSRQ\n" >seqs.fa
 }
