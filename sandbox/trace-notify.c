@@ -39,6 +39,7 @@
 #include <sys/sysinfo.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <linux/netlink.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -1387,6 +1388,14 @@ static size_t read_sockaddr(struct call *c, uint64_t addr, uint64_t len,
 }
 
 /* A socket address the job sends to or connects to. */
+/*
+ * A connect or a send to the address at @addr. Under --nested, the units
+ * around the caller are refused when a peer may answer (trace_nest_
+ * socket()): not for the kernel's netlink (nl_pid 0: getaddrinfo's route
+ * dump), nor for a socket path that is absent (glibc's connect to nscd's
+ * socket, in every getpwuid(): it fails, and the walk gave the units its
+ * absence).
+ */
 static void on_sockaddr(struct call *c, uint64_t addr, uint64_t len)
 {
 	struct sockaddr_un sun;
@@ -1394,24 +1403,32 @@ static void on_sockaddr(struct call *c, uint64_t addr, uint64_t len)
 	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc, .follow_last = true };
 	size_t n = read_sockaddr(c, addr, len, &sun);
 
-	if (!n)
+	if (!n) {
+		if (addr)	/* an address it gave that cannot be read */
+			trace_nest_socket(c->t, c->pid);
 		return;
+	}
 	if (sun.sun_family != AF_UNIX) {
+		struct sockaddr_nl nl;
+
+		memcpy(&nl, &sun, sizeof(nl));
+		if (sun.sun_family != AF_NETLINK || n < sizeof(nl) || nl.nl_pid)
+			trace_nest_socket(c->t, c->pid);
 		if (c->t->cfg.host_net && sun.sun_family != AF_UNSPEC &&
 		    sun.sun_family != AF_NETLINK)
 			trace_taint(c->t, "syscall %s: network access", c->sc);
 		return;
 	}
-	if (n <= offsetof(struct sockaddr_un, sun_path))
-		return; /* unnamed */
-	if (!sun.sun_path[0]) {
-		/* abstract: per network namespace */
-		if (c->t->cfg.host_net)
+	if (n <= offsetof(struct sockaddr_un, sun_path) || !sun.sun_path[0]) {
+		/* unnamed, or abstract: per network namespace */
+		trace_nest_socket(c->t, c->pid);
+		if (n > offsetof(struct sockaddr_un, sun_path) && c->t->cfg.host_net)
 			trace_taint(c->t, "syscall %s: host abstract unix socket", c->sc);
 		return;
 	}
-	if (!trace_walk_from_cwd(&w, sun.sun_path, &r) &&
-	    r.status == RES_FOUND && r.where == W_HOST) {
+	if (trace_walk_from_cwd(&w, sun.sun_path, &r) || r.status != RES_MISSING)
+		trace_nest_socket(c->t, c->pid);
+	if (r.status == RES_FOUND && r.where == W_HOST) {
 		trace_taint(c->t, "syscall %s: host unix socket %s", c->sc, r.hostpath.buf);
 		if (c->t->cfg.untrusted)
 			c->error = EACCES;
@@ -1427,6 +1444,9 @@ static void on_bind(struct call *c, uint64_t addr, uint64_t len)
 	struct walk w = { .t = c->t, .pid = c->pid, .sc = c->sc, .create = CREATE_NEW };
 	size_t n = read_sockaddr(c, addr, len, &sun);
 
+	/* a name a peer may send to or connect to, but the kernel's netlink */
+	if (!n || sun.sun_family != AF_NETLINK)
+		trace_nest_socket(c->t, c->pid);
 	if (n > offsetof(struct sockaddr_un, sun_path) && sun.sun_family == AF_UNIX &&
 	    sun.sun_path[0] && !trace_walk_from_cwd(&w, sun.sun_path, &r)) {
 		trace_record_found(c->t, &r, TRACE_STAT, c->sc);
@@ -1835,17 +1855,13 @@ static void on_notification(struct call *c)
 	/* sockets (under --nested, what may receive fds from outside the job) */
 	case SYS_bind:
 		trace_nest_writers_anywhere(t);
-		trace_nest_socket(t, c->pid);
 		on_bind(c, a[1], a[2]);
 		break;
 	case SYS_connect:
 		trace_nest_writers_anywhere(t);
-		trace_nest_socket(t, c->pid);
 		on_sockaddr(c, a[1], a[2]);
 		break;
-	case SYS_sendto:
-		if (a[4])	/* to an address: a peer of its choosing */
-			trace_nest_socket(t, c->pid);
+	case SYS_sendto:	/* to an address: a peer of its choosing */
 		on_sockaddr(c, a[4], a[5]);
 		break;
 	/* (under --nested, fds it may pass: trace_nest_writers_anywhere()) */

@@ -42,13 +42,13 @@ test_expect_success 'a job stored by one machine is a remote hit on another, wit
 	test "$(remote_stat 2 bytes_down)" -gt 70000 &&
 	lines=$(wc -l <"$NGINX_DIR/access.log") &&
 	rm -rf out &&
-	prun 2 hit --remote $URL/cache/t1/ -- sh "$TEST_ROOT/job.sh" >/dev/null 2>&1 &&
+	prun 2 hit --remote $URL/cache/t1/ -- sh "$TEST_ROOT/job.sh" >/dev/null 2>/dev/null &&
 	test "$(wc -l <"$NGINX_DIR/access.log")" = "$lines"
 '
 
 test_expect_success 'the layout: blobs and entries under two-digit fan-out directories' '
 	echo "layout" >in.txt &&
-	prun 1 miss --remote $URL/cache/t2/ -- sh "$TEST_ROOT/job.sh" >/dev/null 2>&1 &&
+	prun 1 miss --remote $URL/cache/t2/ -- sh "$TEST_ROOT/job.sh" >/dev/null 2>/dev/null &&
 	objects "$NGINX_DIR/www/cache/t2" >objs &&
 	grep -E "^\./b/([0-9a-f]{2})/\1[0-9a-f]{30}$" objs >blobs &&
 	test $(wc -l <blobs) -ge 4 &&
@@ -61,7 +61,7 @@ test_expect_success 'the layout: blobs and entries under two-digit fan-out direc
 
 test_expect_success 'a blob deleted on the server: a miss for that entry, the job runs, no warning' '
 	echo "deleted" >in.txt &&
-	prun 1 miss --remote $URL/cache/t3/ -- sh "$TEST_ROOT/job.sh" >/dev/null 2>&1 &&
+	prun 1 miss --remote $URL/cache/t3/ -- sh "$TEST_ROOT/job.sh" >/dev/null 2>/dev/null &&
 	tree_snapshot out >tree1 && rm -rf out &&
 	big=$(find "$NGINX_DIR/www/cache/t3/b" -type f -size +60k) &&
 	rm "$big" &&
@@ -76,7 +76,7 @@ test_expect_success 'a blob deleted on the server: a miss for that entry, the jo
 
 test_expect_success 'a corrupted blob on the server: a miss, and never in the local blob store' '
 	echo "corrupt" >in.txt &&
-	prun 1 miss --remote $URL/cache/t4/ -- sh "$TEST_ROOT/job.sh" >/dev/null 2>&1 &&
+	prun 1 miss --remote $URL/cache/t4/ -- sh "$TEST_ROOT/job.sh" >/dev/null 2>/dev/null &&
 	tree_snapshot out >tree1 && rm -rf out &&
 	big=$(find "$NGINX_DIR/www/cache/t4/b" -type f -size +60k) &&
 	hash=$(basename "$big") &&
@@ -91,7 +91,7 @@ test_expect_success 'a corrupted blob on the server: a miss, and never in the lo
 
 test_expect_success 'a damaged entry, or one under another name, is a miss' '
 	echo "entry" >in.txt &&
-	prun 1 miss --remote $URL/cache/t5/ -- sh "$TEST_ROOT/job.sh" >/dev/null 2>&1 &&
+	prun 1 miss --remote $URL/cache/t5/ -- sh "$TEST_ROOT/job.sh" >/dev/null 2>/dev/null &&
 	rm -rf out &&
 	entry=$(find "$NGINX_DIR/www/cache/t5/k" -type f ! -name index) &&
 	cp "$entry" saved &&
