@@ -196,7 +196,6 @@ int sbx_disk_prepare(struct sbx *s, struct strbuf *err);
 bool sbx_disk_tmpfs(const struct sbx *s);
 /* Supervisor, during and after the run: has the tmpfs run out? */
 void sbx_disk_check(struct sbx *s);
-/* Unmount the tmpfs (its memory is freed), before R is renamed. */
 /*
  * For a process that exits right after, alone in the mount namespace the
  * disk limit made (sbx_free_last()): back into the one it left, which
@@ -205,6 +204,7 @@ void sbx_disk_check(struct sbx *s);
  * took one each). 0, or -errno and nothing done.
  */
 int sbx_disk_leave_ns(struct sbx *s);
+/* Unmount the tmpfs (its memory is freed), before R is renamed. */
 void sbx_disk_release(struct sbx *s);
 
 /*
